@@ -1,0 +1,81 @@
+package cli
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+
+	"github.com/spf13/cobra"
+)
+
+// Version is set at build time with -ldflags "-X xbr/shared/cli.Version=...".
+var Version = "dev"
+
+// ExitError carries a specific process exit code through the command tree.
+type ExitError struct {
+	Code int
+	Err  error
+}
+
+func (e *ExitError) Error() string {
+	if e.Err == nil {
+		return fmt.Sprintf("exit status %d", e.Code)
+	}
+	return e.Err.Error()
+}
+
+func (e *ExitError) Unwrap() error { return e.Err }
+
+// Execute runs the command tree with args and returns the process exit code.
+func Execute(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	root := newRoot(stdout, stderr)
+	root.SetArgs(args)
+	err := root.ExecuteContext(ctx)
+	if err == nil {
+		return 0
+	}
+	var ee *ExitError
+	if errors.As(err, &ee) {
+		if ee.Err != nil {
+			fmt.Fprintln(stderr, "xbr:", ee.Err)
+		}
+		return ee.Code
+	}
+	fmt.Fprintln(stderr, "xbr:", err)
+	return 1
+}
+
+func newRoot(stdout, stderr io.Writer) *cobra.Command {
+	root := &cobra.Command{
+		Use:   "xbr",
+		Short: "Backup and disaster recovery for XCP-ng / XenServer VMs on NATS JetStream",
+		Long: `xbr backs up XCP-ng / XenServer virtual machines (full XVA exports, rolling
+snapshots, replication) and restores them, as event-driven functions on NATS
+JetStream. Backups use Xen Orchestra's on-remote layout.
+
+Start the self-contained demo with "xbr serve" (embedded NATS, the built-in
+XAPI simulator, a local directory remote).`,
+		SilenceUsage:  true,
+		SilenceErrors: true,
+	}
+	root.SetOut(stdout)
+	root.SetErr(stderr)
+	root.AddCommand(
+		newVersionCmd(),
+		// Commands register here, one line each (keep this marker): CMDS
+	)
+	return root
+}
+
+func newVersionCmd() *cobra.Command {
+	return &cobra.Command{
+		Use:   "version",
+		Short: "Print xbr's version",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			_, err := fmt.Fprintf(cmd.OutOrStdout(), "xbr %s\n", Version)
+			return err
+		},
+	}
+}
