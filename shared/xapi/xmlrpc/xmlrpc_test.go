@@ -106,13 +106,13 @@ func TestDecodeToleratesOtherClients(t *testing.T) {
 
 func TestDecodeErrorsNameTheProblem(t *testing.T) {
 	cases := map[string]string{
-		`<methodCall><params></params></methodCall>`:                                                        "expected <methodName>",
-		`<methodCall><methodName>x</methodName><params><param><value><int>zz</int></value></param></params>`: `<int> "zz" is not an integer`,
+		`<methodCall><params></params></methodCall>`:                                                                             "expected <methodName>",
+		`<methodCall><methodName>x</methodName><params><param><value><int>zz</int></value></param></params>`:                     `<int> "zz" is not an integer`,
 		`<methodCall><methodName>x</methodName><params><param><value><boolean>2</boolean></value></param></params></methodCall>`: "<boolean>",
 		`<methodCall><methodName>x</methodName><params><param><value><foo>1</foo></value></param></params></methodCall>`:         "unknown value type <foo>",
-		`<methodCall><methodName>x</methodName></methodCall>trailing`:                                                           "trailing text",
-		`<methodCall><methodName></methodName></methodCall>`:                                                                    "empty methodName",
-		strings.Repeat("<value><array><data>", 100):                                                                             "",
+		`<methodCall><methodName>x</methodName></methodCall>trailing`:                                                            "trailing text",
+		`<methodCall><methodName></methodName></methodCall>`:                                                                     "empty methodName",
+		strings.Repeat("<value><array><data>", 100):                                                                              "",
 	}
 	for doc, want := range cases {
 		_, _, err := xmlrpc.DecodeCall([]byte(doc))
