@@ -14,5 +14,5 @@ mkdir -p "$TOOLS/bin"
 echo "tool-versitygw: building versitygw $VERSION into $TOOLS/bin (about 80 s the first time)" >&2
 # Build outside the project module so go.mod is never touched.
 cd "$TOOLS"
-GOBIN="$TOOLS/bin" GOFLAGS=-mod=mod go install "github.com/versity/versitygw/cmd/versitygw@$VERSION"
+GOBIN="$TOOLS/bin" go install "github.com/versity/versitygw/cmd/versitygw@$VERSION"
 test -x "$BIN"

@@ -1,0 +1,123 @@
+package dir
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path"
+	"path/filepath"
+	"sort"
+	"strings"
+	"syscall"
+
+	"xbr/shared/remote"
+)
+
+// List returns the committed objects whose key starts with prefix, sorted by key. Temp files,
+// folders, non-regular files and names that are not valid keys are left out.
+func (d *Dir) List(ctx context.Context, prefix string) ([]remote.Info, error) {
+	var out []remote.Info
+	err := d.walk(ctx, prefix, func(key string, seg string, fi fs.FileInfo) {
+		if remote.IsTempName(seg) || remote.ValidateKey(key) != nil {
+			return
+		}
+		out = append(out, remote.Info{Key: key, Size: fi.Size(), ModTime: fi.ModTime()})
+	})
+	if err != nil {
+		return nil, err
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Key < out[j].Key })
+	return out, nil
+}
+
+// ListTemp returns the temp files of uploads under prefix (running or left by a crash).
+func (d *Dir) ListTemp(ctx context.Context, prefix string) ([]remote.Temp, error) {
+	if err := remote.ValidatePrefix(prefix); err != nil {
+		return nil, fmt.Errorf("remote %s: list temp: %w", d.name, err)
+	}
+	var out []remote.Temp
+	folder := prefix[:strings.LastIndexByte(prefix, '/')+1]
+	err := d.walk(ctx, folder, func(rel string, seg string, fi fs.FileInfo) {
+		base, ok := remote.TempBase(seg)
+		if !ok {
+			return
+		}
+		key := path.Join(path.Dir(rel), base)
+		if strings.HasPrefix(key, prefix) {
+			out = append(out, remote.Temp{Key: key, ID: rel, Time: fi.ModTime()})
+		}
+	})
+	if err != nil {
+		return nil, err
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].ID < out[j].ID })
+	return out, nil
+}
+
+// RemoveTemp removes a temp file found by ListTemp.
+func (d *Dir) RemoveTemp(ctx context.Context, t remote.Temp) error {
+	if !validTempID(t.ID) {
+		return fmt.Errorf("remote %s: remove temp %q: %w", d.name, t.ID, remote.ErrInvalidKey)
+	}
+	err := os.Remove(filepath.Join(d.root, filepath.FromSlash(t.ID)))
+	if err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return d.wrap("remove temp", t.ID, err)
+	}
+	return nil
+}
+
+func validTempID(id string) bool {
+	folder, base := path.Split(id)
+	if !remote.IsTempName(base) {
+		return false
+	}
+	return folder == "" || remote.ValidateKey(strings.TrimSuffix(folder, "/")) == nil
+}
+
+// walk calls fn for every regular file whose slash-separated path relative to the root
+// starts with prefix, visiting only the folders that can hold such files.
+func (d *Dir) walk(ctx context.Context, prefix string, fn func(rel, seg string, fi fs.FileInfo)) error {
+	if err := remote.ValidatePrefix(prefix); err != nil {
+		return fmt.Errorf("remote %s: list: %w", d.name, err)
+	}
+	start := d.root
+	if i := strings.LastIndexByte(prefix, '/'); i >= 0 {
+		start = filepath.Join(d.root, filepath.FromSlash(prefix[:i]))
+	}
+	err := filepath.WalkDir(start, func(p string, e fs.DirEntry, err error) error {
+		if err != nil {
+			if p == start && (errors.Is(err, fs.ErrNotExist) || errors.Is(err, syscall.ENOTDIR)) {
+				return fs.SkipAll
+			}
+			return err
+		}
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		rel := filepath.ToSlash(strings.TrimPrefix(p, d.root+string(filepath.Separator)))
+		if e.IsDir() {
+			if p != start && !strings.HasPrefix(rel+"/", prefix) && !strings.HasPrefix(prefix, rel+"/") {
+				return fs.SkipDir
+			}
+			return nil
+		}
+		if !e.Type().IsRegular() || !strings.HasPrefix(rel, prefix) {
+			return nil
+		}
+		fi, err := e.Info()
+		if errors.Is(err, fs.ErrNotExist) {
+			return nil // removed while listing
+		}
+		if err != nil {
+			return err
+		}
+		fn(rel, e.Name(), fi)
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("remote %s: list %q: %w", d.name, prefix, err)
+	}
+	return nil
+}

@@ -1,0 +1,158 @@
+package dir
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+
+	"xbr/shared/remote"
+)
+
+// Upload writes one object through a temp file in the object's folder.
+type Upload struct {
+	d     *Dir
+	key   string
+	final string
+	f     *os.File
+	w     io.Writer
+	err   error // first write error: Commit refuses to publish a short file
+	state state
+}
+
+type state int
+
+const (
+	open state = iota
+	committed
+	aborted
+)
+
+var _ remote.Upload = (*Upload)(nil)
+
+// Create starts an upload of key. sizeHint is unused: files need no part sizing.
+func (d *Dir) Create(ctx context.Context, key string, sizeHint int64) (remote.Upload, error) {
+	if err := d.check(ctx, "create", key); err != nil {
+		return nil, err
+	}
+	final := d.path(key)
+	if err := d.mkdirs(filepath.Dir(final)); err != nil {
+		return nil, d.wrap("create", key, err)
+	}
+	var rnd [8]byte
+	_, _ = rand.Read(rnd[:])
+	tmp := filepath.Join(filepath.Dir(final), remote.TempName(filepath.Base(final), hex.EncodeToString(rnd[:])))
+	f, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_EXCL, d.opts.fileMode)
+	if err != nil {
+		return nil, d.wrap("create", key, err)
+	}
+	u := &Upload{d: d, key: key, final: final, f: f, w: f}
+	if d.opts.wrapWrite != nil {
+		u.w = d.opts.wrapWrite(f)
+	}
+	return u, nil
+}
+
+// Write appends to the temp file.
+func (u *Upload) Write(p []byte) (int, error) {
+	if u.state != open {
+		return 0, u.closedErr("write")
+	}
+	if u.err != nil {
+		return 0, u.err
+	}
+	n, err := u.w.Write(p)
+	if err != nil {
+		u.err = u.d.wrap("write", u.key, err)
+		return n, u.err
+	}
+	return n, nil
+}
+
+// Commit fsyncs the temp file, renames it to the final name and fsyncs the folder.
+func (u *Upload) Commit(ctx context.Context) error {
+	if u.state != open {
+		return u.closedErr("commit")
+	}
+	err := u.err
+	if err == nil && ctx.Err() != nil {
+		err = u.d.wrap("commit", u.key, ctx.Err())
+	}
+	if err == nil {
+		err = u.publish()
+	}
+	if err != nil {
+		return errors.Join(err, u.Abort(ctx))
+	}
+	u.state = committed
+	return nil
+}
+
+func (u *Upload) publish() error {
+	if err := u.f.Sync(); err != nil {
+		return u.d.wrap("commit", u.key, err)
+	}
+	if err := u.f.Close(); err != nil {
+		return u.d.wrap("commit", u.key, err)
+	}
+	if err := os.Rename(u.f.Name(), u.final); err != nil {
+		return u.d.wrap("commit", u.key, err)
+	}
+	if err := syncDir(filepath.Dir(u.final)); err != nil {
+		// The rename may not be durable: take it back rather than report a failure while
+		// the object is visible.
+		return errors.Join(u.d.wrap("commit", u.key, err), os.Remove(u.final))
+	}
+	return nil
+}
+
+// Abort removes the temp file. It does nothing after Commit or a previous Abort.
+func (u *Upload) Abort(ctx context.Context) error {
+	if u.state != open {
+		return nil
+	}
+	u.state = aborted
+	_ = u.f.Close() // may already be closed by a failed Commit
+	if err := os.Remove(u.f.Name()); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return u.d.wrap("abort", u.key, err)
+	}
+	return nil
+}
+
+func (u *Upload) closedErr(op string) error {
+	what := "aborted"
+	if u.state == committed {
+		what = "committed"
+	}
+	return fmt.Errorf("remote %s: %s %s: upload already %s", u.d.name, op, u.key, what)
+}
+
+// mkdirs creates dir and its missing parents under the root, fsyncing each parent that got
+// a new entry so the folders survive a crash.
+func (d *Dir) mkdirs(dir string) error {
+	var missing []string
+	for p := dir; p != d.root && len(p) > len(d.root); p = filepath.Dir(p) {
+		_, err := os.Stat(p)
+		if err == nil {
+			break
+		}
+		if !errors.Is(err, fs.ErrNotExist) {
+			return err
+		}
+		missing = append(missing, p)
+	}
+	for i := len(missing) - 1; i >= 0; i-- {
+		if err := os.Mkdir(missing[i], d.opts.dirMode); err != nil && !errors.Is(err, fs.ErrExist) {
+			return err
+		}
+		if err := syncDir(filepath.Dir(missing[i])); err != nil {
+			return err
+		}
+	}
+	return nil
+}
