@@ -42,9 +42,11 @@ func testNotVisibleBeforeCommit(t *testing.T, r remote.Remote) {
 		t.Fatal(err)
 	}
 	AssertAbsent(t, r, key)
+	AssertKeys(t, r, "")
 	if err := u.Commit(ctx); err != nil {
 		t.Fatal(err)
 	}
+	AssertKeys(t, r, "", key)
 	if info, err := r.Stat(ctx, key); err != nil || info.Size != 6<<20 {
 		t.Fatalf("after Commit: Stat = %+v, %v; want %d bytes", info, err, 6<<20)
 	}
@@ -84,6 +86,7 @@ func testAbort(t *testing.T, r remote.Remote) {
 		}
 		AssertAbsent(t, r, key)
 	}
+	AssertKeys(t, r, "")
 	AssertNoTemp(t, r)
 }
 

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"math/rand/v2"
+	"slices"
 	"testing"
 	"time"
 
@@ -154,6 +155,22 @@ func AssertAbsent(t testing.TB, r remote.Remote, key string) {
 		if i.Key == key {
 			t.Errorf("List shows %q (%d bytes), want it absent", key, i.Size)
 		}
+	}
+}
+
+// AssertKeys fails unless List(prefix) returns exactly want, in that order.
+func AssertKeys(t testing.TB, r remote.Remote, prefix string, want ...string) {
+	t.Helper()
+	infos, err := r.List(context.Background(), prefix)
+	if err != nil {
+		t.Fatalf("List(%q): %v", prefix, err)
+	}
+	got := make([]string, 0, len(infos))
+	for _, i := range infos {
+		got = append(got, i.Key)
+	}
+	if !slices.Equal(got, want) {
+		t.Errorf("List(%q) = %q, want %q", prefix, got, want)
 	}
 }
 

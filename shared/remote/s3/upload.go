@@ -1,0 +1,178 @@
+package s3
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+
+	"github.com/minio/minio-go/v7"
+
+	"xbr/shared/remote"
+)
+
+var errAborted = errors.New("upload aborted")
+
+// Upload writes one object: buffered up to SmallObjectSize, then streamed through a pipe
+// into a multipart PutObject running in its own goroutine.
+type Upload struct {
+	b        *Bucket
+	key      string
+	partSize int64
+	buf      []byte
+	start    func() // starts the multipart PutObject under Create's context
+	stream   *stream
+	state    state
+}
+
+// stream is a running multipart PutObject.
+type stream struct {
+	pw     *io.PipeWriter
+	cancel context.CancelFunc
+	done   chan struct{}
+	err    error // PutObject's result, set before done closes
+}
+
+type state int
+
+const (
+	open state = iota
+	committed
+	aborted
+)
+
+var _ remote.Upload = (*Upload)(nil)
+
+// Create starts an upload of key; sizeHint sets the part size (PartSize). ctx bounds the
+// multipart upload's requests.
+func (b *Bucket) Create(ctx context.Context, key string, sizeHint int64) (remote.Upload, error) {
+	if err := b.check("create", key); err != nil {
+		return nil, err
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, b.wrap("create", key, err)
+	}
+	u := &Upload{b: b, key: key, partSize: PartSize(sizeHint, b.partFloor)}
+	u.start = func() { u.stream = b.put(ctx, key, u.partSize) }
+	return u, nil
+}
+
+// put runs PutObject reading from a new pipe until the pipe is closed.
+func (b *Bucket) put(ctx context.Context, key string, partSize int64) *stream {
+	ctx, cancel := context.WithCancel(ctx)
+	pr, pw := io.Pipe()
+	s := &stream{pw: pw, cancel: cancel, done: make(chan struct{})}
+	go func() {
+		defer close(s.done)
+		_, err := b.client.PutObject(ctx, b.bucket, b.full(key), pr, -1,
+			minio.PutObjectOptions{PartSize: uint64(partSize), ContentType: "application/octet-stream"})
+		if err == nil && ctx.Err() != nil {
+			// Completed although the upload was cancelled: take it back.
+			err = errors.Join(ctx.Err(), b.client.RemoveObject(context.WithoutCancel(ctx), b.bucket, b.full(key), minio.RemoveObjectOptions{}))
+		}
+		s.err = err
+		pr.CloseWithError(fmt.Errorf("upload stopped: %w", errOr(err, io.ErrClosedPipe)))
+	}()
+	return s
+}
+
+func errOr(err, def error) error {
+	if err != nil {
+		return err
+	}
+	return def
+}
+
+// Write buffers or streams p.
+func (u *Upload) Write(p []byte) (int, error) {
+	if u.state != open {
+		return 0, u.closedErr("write")
+	}
+	if u.stream == nil {
+		if len(u.buf)+len(p) <= SmallObjectSize {
+			u.buf = append(u.buf, p...)
+			return len(p), nil
+		}
+		u.start()
+		if _, err := u.stream.pw.Write(u.buf); err != nil {
+			return 0, u.b.wrap("write", u.key, err)
+		}
+		u.buf = nil
+	}
+	n, err := u.stream.pw.Write(p)
+	if err != nil {
+		return n, u.b.wrap("write", u.key, err)
+	}
+	return n, nil
+}
+
+// Commit completes the upload: one PUT for a small object, the end of the multipart upload
+// otherwise. On failure or when ctx ends first, the upload is aborted.
+func (u *Upload) Commit(ctx context.Context) error {
+	if u.state != open {
+		return u.closedErr("commit")
+	}
+	if err := ctx.Err(); err != nil {
+		return errors.Join(u.b.wrap("commit", u.key, err), u.Abort(ctx))
+	}
+	if u.stream == nil {
+		u.state = aborted // until the PUT succeeds
+		_, err := u.b.client.PutObject(ctx, u.b.bucket, u.b.full(u.key), bytes.NewReader(u.buf), int64(len(u.buf)),
+			minio.PutObjectOptions{ContentType: "application/octet-stream"})
+		u.buf = nil
+		if err != nil {
+			return u.b.wrap("commit", u.key, err)
+		}
+		u.state = committed
+		return nil
+	}
+	s := u.stream
+	s.pw.Close()
+	select {
+	case <-s.done:
+	case <-ctx.Done():
+		s.cancel()
+		<-s.done
+		if s.err == nil {
+			s.err = ctx.Err()
+		}
+	}
+	s.cancel()
+	if s.err != nil {
+		u.state = aborted
+		return u.b.wrap("commit", u.key, s.err)
+	}
+	u.state = committed
+	return nil
+}
+
+// Abort discards the upload and waits until its multipart upload is aborted.
+func (u *Upload) Abort(ctx context.Context) error {
+	if u.state != open {
+		return nil
+	}
+	u.state = aborted
+	u.buf = nil
+	if s := u.stream; s != nil {
+		// PutObject fails on its next read and aborts the multipart upload. Cancelling at
+		// once could strand an upload whose id is still on its way back.
+		s.pw.CloseWithError(errAborted)
+		select {
+		case <-s.done:
+		case <-ctx.Done():
+			s.cancel()
+			<-s.done
+		}
+		s.cancel()
+	}
+	return nil
+}
+
+func (u *Upload) closedErr(op string) error {
+	what := "aborted"
+	if u.state == committed {
+		what = "committed"
+	}
+	return fmt.Errorf("remote %s: %s %s: upload already %s", u.b.name, op, u.key, what)
+}
