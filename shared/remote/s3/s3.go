@@ -165,7 +165,9 @@ func (b *Bucket) ListTemp(ctx context.Context, prefix string) ([]remote.Temp, er
 			out = append(out, remote.Temp{Key: key, ID: u.UploadID, Time: u.Initiated})
 		}
 	}
-	sort.Slice(out, func(i, j int) bool { return out[i].Key < out[j].Key || out[i].Key == out[j].Key && out[i].ID < out[j].ID })
+	sort.Slice(out, func(i, j int) bool {
+		return out[i].Key < out[j].Key || out[i].Key == out[j].Key && out[i].ID < out[j].ID
+	})
 	return out, nil
 }
 
