@@ -1,0 +1,19 @@
+// Package events is xbr's public event contract: the CloudEvent types, the
+// NATS subjects they travel on, the JetStream stream names, and one payload
+// struct per type with a Validate method and a JSON Schema under schema/.
+//
+// Events are CloudEvents 1.0 with datacontenttype application/json, carried
+// on NATS in binary mode: ce-* headers, Content-Type: application/json and
+// the payload as the body (the CloudEvents NATS binding). Decode also accepts
+// structured mode (Content-Type: application/cloudevents+json).
+//
+// Versioning: fields may be added to a payload (consumers ignore fields they
+// do not know); a field is never renamed, retyped or given a new meaning.
+// A breaking change is a new type (xbr.export.completed.v2).
+//
+// Event ids are derived (DeriveID) wherever a retry could publish the same
+// event twice, so JetStream's duplicate window (Nats-Msg-Id) drops the copy.
+//
+// The package imports only the standard library and the CloudEvents event
+// model; the JetStream runtime lives in shared/bus.
+package events

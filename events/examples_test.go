@@ -1,0 +1,71 @@
+package events_test
+
+import (
+	"time"
+
+	"xbr/events"
+)
+
+const (
+	exVM     = "6b2c1f8e-3d4a-4f5b-9c7d-2e1a0b9c8d7f"
+	exSnap   = "0f9e8d7c-6b5a-4948-8372-61504f3e2d1c"
+	exNewVM  = "a1b2c3d4-e5f6-4a5b-8c9d-0e1f2a3b4c5d"
+	exRun    = "4e1d3c2b5a69788796a5b4c3d2e1f001"
+	exReq    = "r-20261129-0001"
+	exSHA    = "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08"
+	exBackup = "nfs/6b2c1f8e-3d4a-4f5b-9c7d-2e1a0b9c8d7f/20261129T010000Z"
+	exStamp  = "20261129T010000Z"
+)
+
+var exFire = time.Date(2026, 11, 29, 1, 0, 0, 0, time.UTC)
+
+// examples returns one valid payload per type, in events.Types() order.
+func examples() []events.Payload {
+	vmRes := events.VMResult{VMUUID: exVM, VMName: "web-1", Status: events.StatusSuccess, Size: 1 << 30, BackupID: exBackup}
+	return []events.Payload{
+		events.ScheduleDue{RunID: exRun, Job: "nightly", Schedule: "daily", FireTime: exFire},
+		events.RunStarted{RunID: exRun, Job: "nightly", Schedule: "daily", Mode: events.ModeFull, FireTime: exFire,
+			VMs: []events.RunVM{{VMUUID: exVM, VMName: "web-1", Pool: "lab"}}},
+		events.RunCompleted{RunID: exRun, Job: "nightly", Schedule: "daily", Status: events.StatusSuccess,
+			DurationMS: 61000, Results: []events.VMResult{vmRes}},
+		events.ExportRequested{RunID: exRun, Job: "nightly", Schedule: "daily", FireTime: exFire, VMUUID: exVM,
+			VMName: "web-1", Pool: "lab", Remotes: []string{"nfs", "gateway"}, Codec: events.CodecZstd},
+		events.ExportStarted{RunID: exRun, Job: "nightly", Schedule: "daily", VMUUID: exVM, VMName: "web-1",
+			Pool: "lab", Remotes: []string{"nfs", "gateway"}, Codec: events.CodecZstd, SnapshotUUID: exSnap, Attempt: 1},
+		events.ExportProgress{RunID: exRun, Job: "nightly", VMUUID: exVM, Bytes: 512 << 20, TotalBytes: 2 << 30,
+			BytesPerSecond: 400 << 20, ETASeconds: 4},
+		events.ExportCompleted{RunID: exRun, Job: "nightly", Schedule: "daily", VMUUID: exVM, VMName: "web-1",
+			Pool: "lab", Timestamp: exStamp, Codec: events.CodecZstd, Size: 1 << 30, BytesRead: 2 << 30,
+			SHA256: exSHA, DurationMS: 5400, BytesPerSecond: 397 << 20,
+			Backups: []events.RemoteBackup{{Remote: "nfs", BackupID: exBackup}}},
+		events.ExportFailed{RunID: exRun, Job: "nightly", Schedule: "daily", VMUUID: exVM, Pool: "lab",
+			Error: "export vm web-1: remote nfs: no space left on device", Attempts: 3, DurationMS: 800},
+		events.SnapshotRequested{RunID: exRun, Job: "hourly-snap", Schedule: "hourly", FireTime: exFire,
+			VMUUID: exVM, Pool: "lab", Retention: 2},
+		events.SnapshotCompleted{RunID: exRun, Job: "hourly-snap", Schedule: "hourly", VMUUID: exVM, Pool: "lab",
+			SnapshotUUID: exSnap, SnapshotName: "web-1 - hourly-snap - 20261129T010000Z", Timestamp: exStamp, DurationMS: 900},
+		events.SnapshotFailed{RunID: exRun, Job: "hourly-snap", Schedule: "hourly", VMUUID: exVM, Pool: "lab",
+			Error: "VM.snapshot: SR_FULL"},
+		events.PruneCompleted{RunID: exRun, Job: "nightly", Schedule: "daily", VMUUID: exVM, Kind: events.PruneBackups,
+			Remote: "nfs", Retention: 1, Kept: []string{exBackup},
+			Deleted: []events.PrunedItem{{ID: "nfs/" + exVM + "/20261128T010000Z", Timestamp: "20261128T010000Z", Reason: "beyond depth 1"}}},
+		events.PruneFailed{RunID: exRun, Job: "nightly", Schedule: "daily", VMUUID: exVM, Kind: events.PruneSnapshots,
+			Error: "VM.destroy: VM_BAD_POWER_STATE"},
+		events.RestoreRequested{RequestID: exReq, BackupID: exBackup, Pool: "lab", Start: true, RequestedBy: "webhook"},
+		events.RestoreStarted{RequestID: exReq, BackupID: exBackup, Pool: "lab", SR: "Local storage", VMUUID: exVM, TotalBytes: 1 << 30},
+		events.RestoreProgress{RequestID: exReq, Bytes: 256 << 20, TotalBytes: 1 << 30, BytesPerSecond: 300 << 20, ETASeconds: 3},
+		events.RestoreCompleted{RequestID: exReq, BackupID: exBackup, Pool: "lab", SR: "Local storage", NewVMUUID: exNewVM,
+			NewVMName: "web-1 (2026-11-29 01:00)", Bytes: 2 << 30, DurationMS: 7000, BytesPerSecond: 306 << 20, Started: true},
+		events.RestoreFailed{RequestID: exReq, BackupID: exBackup, Pool: "lab", Error: "sha256 mismatch: backup is corrupt"},
+		events.ReplicateStarted{RunID: exRun, Job: "dr", Schedule: "nightly", VMUUID: exVM, VMName: "web-1", Pool: "lab",
+			TargetPool: "standby", TargetSR: "Local storage"},
+		events.ReplicateProgress{RunID: exRun, Job: "dr", VMUUID: exVM, Bytes: 1 << 30, TotalBytes: 2 << 30, BytesPerSecond: 200 << 20, ETASeconds: 5},
+		events.ReplicateCompleted{RunID: exRun, Job: "dr", Schedule: "nightly", VMUUID: exVM, VMName: "web-1", Pool: "lab",
+			TargetPool: "standby", TargetSR: "Local storage", CopyUUID: exNewVM, CopyName: "web-1 - dr - (2026-11-29T01:00:00Z)",
+			Timestamp: exStamp, Bytes: 2 << 30, DurationMS: 10000, BytesPerSecond: 204 << 20},
+		events.ReplicateFailed{RunID: exRun, Job: "dr", Schedule: "nightly", VMUUID: exVM, Pool: "lab",
+			TargetPool: "standby", TargetSR: "Local storage", Error: "import: connection reset by peer"},
+		events.VerifyCompleted{BackupID: exBackup, Remote: "nfs", VMUUID: exVM, Deep: true, SHA256: exSHA, Bytes: 1 << 30, DurationMS: 2500},
+		events.VerifyFailed{BackupID: exBackup, Remote: "nfs", VMUUID: exVM, Error: "sha256 mismatch: got 00ff…, want 9f86…"},
+	}
+}
