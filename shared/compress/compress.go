@@ -105,7 +105,7 @@ func NewWriter(w io.Writer, c Codec, opts WriterOptions) (io.WriteCloser, error)
 
 func newGzip(w io.Writer, level, conc int) (io.WriteCloser, error) {
 	if level == 0 {
-		level = pgzip.DefaultCompression
+		level = 6 // gzip's default; pgzip.DefaultCompression is -1
 	}
 	if level < pgzip.BestSpeed || level > pgzip.BestCompression {
 		return nil, fmt.Errorf("compress: gzip level %d out of range 1..9", level)

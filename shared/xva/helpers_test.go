@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"io"
 	"math/rand/v2"
+	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -41,7 +43,7 @@ func testHeader(disks ...disk) *xva.Header {
 			"bootable": i == 0, "empty": false}})
 		vdis = append(vdis, xva.Object{Class: "VDI", ID: d.id, Snapshot: map[string]any{
 			"uuid": fmt.Sprintf("d15c0000-0000-4000-8000-%012d", i), "name_label": fmt.Sprintf("disk%d", i),
-			"SR": "Ref:1", "VBDs": []any{vbd}, "virtual_size": int64(len(d.data)), "type": "user"}})
+			"SR": "Ref:500", "VBDs": []any{vbd}, "virtual_size": int64(len(d.data)), "type": "user"}})
 	}
 	vbdIDs = append(vbdIDs, "Ref:999")
 	vm.Snapshot["VBDs"] = vbdIDs
@@ -54,12 +56,12 @@ func testHeader(disks ...disk) *xva.Header {
 	h.Objects = append(h.Objects, cd)
 	h.Objects = append(h.Objects, vdis...)
 	h.Objects = append(h.Objects, iso,
-		xva.Object{Class: "SR", ID: "Ref:1", Snapshot: map[string]any{"content_type": "user", "VDIs": srVDIs}},
+		xva.Object{Class: "SR", ID: "Ref:500", Snapshot: map[string]any{"content_type": "user", "VDIs": srVDIs}},
 		xva.Object{Class: "SR", ID: "Ref:997", Snapshot: map[string]any{"content_type": "iso", "VDIs": []any{"Ref:998"}}})
 	return h
 }
 
-// writeXVA writes a whole archive for disks (which must be sorted by id).
+// writeXVA writes a whole archive for disks, in stream (id) order.
 func writeXVA(t testing.TB, w io.Writer, disks ...disk) {
 	t.Helper()
 	ova, err := testHeader(disks...).MarshalOVA()
@@ -70,7 +72,9 @@ func writeXVA(t testing.TB, w io.Writer, disks ...disk) {
 	if err := xw.WriteOVA(ova); err != nil {
 		t.Fatal(err)
 	}
-	for _, d := range disks {
+	sorted := slices.Clone(disks)
+	slices.SortFunc(sorted, func(a, b disk) int { return strings.Compare(a.id, b.id) })
+	for _, d := range sorted {
 		if err := xw.WriteDisk(d.id, int64(len(d.data)), bytes.NewReader(d.data)); err != nil {
 			t.Fatal(err)
 		}
