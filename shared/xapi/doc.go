@@ -1,0 +1,28 @@
+// Package xapi is a client for XAPI, the management API of XCP-ng and
+// XenServer: sessions, typed records, the VM calls a backup needs (snapshot,
+// destroy with disks, metadata edits, power), Async tasks, and the streaming
+// HTTP transfers /export, /import and /export_raw_vdi.
+//
+// It speaks XML-RPC by default (every XAPI version serves it) and JSON-RPC at
+// /jsonrpc on request. The XAPI quirks it handles, each documented where it
+// is handled:
+//   - results and failures come in a {Status, Value | ErrorDescription}
+//     envelope, not as XML-RPC faults; failures become *Error;
+//   - API ints arrive as untagged XML-RPC strings and are parsed;
+//   - a session can expire at any time: every call re-logs in once on
+//     SESSION_INVALID and retries;
+//   - VM.snapshot's ignore_vdis parameter is missing on old hosts
+//     (MESSAGE_PARAMETER_COUNT_MISMATCH): the call is retried without it;
+//   - VM.destroy leaves the disks behind: DestroyVM removes them as Xen
+//     Orchestra does;
+//   - add_to_other_config fails on an existing key (MAP_DUPLICATE_KEY): the
+//     key is removed first;
+//   - Async task results are XML-RPC documents in a string, on both transports;
+//   - an HTTP transfer can fail after its 200 headers, visible only in its
+//     task: every transfer runs under a task the client creates and checks;
+//   - /import rejects chunked bodies: a stream of unknown length is sent with
+//     a huge Content-Length and ended by closing the write side.
+//
+// TLS certificates are verified by default. XCP-ng hosts use self-signed
+// certificates; WithFingerprint pins one by the SHA-256 of its DER encoding.
+package xapi
