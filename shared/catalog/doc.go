@@ -1,0 +1,41 @@
+// Package catalog is the on-remote catalog of full VM backups, in Xen Orchestra's layout, so
+// XO can read xbr's backups and xbr can list and restore XO's:
+//
+//	xo-vm-backups/<vm-uuid>/<YYYYMMDDTHHMMSSZ>.xva            the XVA (gzip, zstd or plain)
+//	xo-vm-backups/<vm-uuid>/<YYYYMMDDTHHMMSSZ>.xva.checksum   optional, as XO writes it
+//	xo-vm-backups/<vm-uuid>/<YYYYMMDDTHHMMSSZ>.json           the metadata, written LAST
+//
+// The timestamp is the backup's start in UTC to the second ("20231012T101112Z"), the
+// file-name form of the metadata's millisecond "timestamp".
+//
+// # Metadata
+//
+// Metadata holds XO's fields exactly (jobId, mode, scheduleId, timestamp, version, vm,
+// vmSnapshot, xva, size, tags) plus an optional "xbr" object that XO ignores. The XAPI
+// records vm and vmSnapshot are kept as raw JSON so they round-trip untouched. A .json that
+// Xen Orchestra wrote (no "xbr" object) parses; its codec is then unknown until the data is
+// sniffed.
+//
+// # Backup ids
+//
+// A backup id names the remote, the VM and the timestamp:
+//
+//	<remote>:<vm-uuid>/<timestamp>      e.g. nfs:0f5c6f7e-3a4b-4c2d-9e8f-1a2b3c4d5e6f/20231012T101112Z
+//
+// It reads like "remote:path" (scp, rclone) and its part after the colon is the backup's
+// folder and base name on the remote. ParseID is strict, because ids come from webhooks, chat
+// commands and the command line and are turned into remote keys: the remote name is 1-64
+// bytes of letters, digits, '-', '_' and '.', starting with a letter or digit, with no "..";
+// the VM uuid is canonical lowercase 8-4-4-4-12 hex; the timestamp is exactly
+// YYYYMMDDTHHMMSSZ and a real UTC instant. Anything else — "..", a leading '/', an extra or
+// missing '/', '%' escapes, a backslash, NUL, control bytes or any non-ASCII byte — is
+// rejected with an error naming the part and quoting the value. A parsed id prints back to
+// exactly the string it came from, and its keys always stay under xo-vm-backups/.
+//
+// # Listing
+//
+// List reads every .json under xo-vm-backups/ (or one VM's folder). The .json is the commit
+// marker: a data file without one is an unfinished or half-deleted backup and is not listed.
+// A .json that cannot be read or parsed is reported as a Problem and the listing goes on, so
+// one damaged file never hides the other backups. Backups come newest first.
+package catalog

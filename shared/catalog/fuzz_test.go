@@ -1,0 +1,72 @@
+package catalog_test
+
+import (
+	"bytes"
+	"strings"
+	"testing"
+
+	"xbr/shared/catalog"
+	"xbr/shared/remote"
+)
+
+// FuzzParseID: an accepted id prints back to the same string, and its keys are valid remote
+// keys that stay under xo-vm-backups/.
+func FuzzParseID(f *testing.F) {
+	for _, s := range []string{
+		"nfs:" + vmA + "/20231012T101112Z",
+		"a.b-c_d:" + vmB + "/19991231T235959Z",
+		"nfs:../" + vmA + "/20231012T101112Z",
+		"nfs:" + vmA + "/%2e%2e",
+		"/etc/passwd",
+	} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		id, err := catalog.ParseID(s)
+		if err != nil {
+			if !strings.Contains(err.Error(), "invalid backup id") {
+				t.Fatalf("error does not say what failed: %v", err)
+			}
+			return
+		}
+		if id.String() != s {
+			t.Fatalf("ParseID(%q).String() = %q", s, id.String())
+		}
+		again, err := catalog.ParseID(id.String())
+		if err != nil || again != id {
+			t.Fatalf("re-parse of %q: %+v, %v", s, again, err)
+		}
+		for _, key := range []string{id.DataKey(), id.MetaKey(), id.ChecksumKey()} {
+			if strings.Contains(key, "..") || strings.HasPrefix(key, "/") || !strings.HasPrefix(key, catalog.Root) {
+				t.Fatalf("id %q gives key %q", s, key)
+			}
+			if err := remote.ValidateKey(key); err != nil {
+				t.Fatalf("id %q gives an invalid key: %v", s, err)
+			}
+		}
+	})
+}
+
+// FuzzParseMetadata: garbage never panics; accepted metadata survives Marshal and re-parse.
+func FuzzParseMetadata(f *testing.F) {
+	f.Add(readSample(f))
+	f.Add([]byte(`{"mode":"full"}`))
+	f.Add([]byte(`{"jobId":"j","mode":"full","scheduleId":"s","timestamp":1,"version":"2.0.0","vm":{"uuid":"` + vmA + `"},"vmSnapshot":{},"xva":"./19700101T000000Z.xva","size":0}`))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		m, err := catalog.ParseMetadata(bytes.NewReader(data))
+		if err != nil {
+			return
+		}
+		out, err := m.Marshal()
+		if err != nil {
+			t.Fatalf("accepted metadata does not marshal: %v", err)
+		}
+		m2, err := catalog.ParseMetadata(bytes.NewReader(out))
+		if err != nil {
+			t.Fatalf("re-parse: %v", err)
+		}
+		if m2.VMUUID() != m.VMUUID() || m2.Basename() != m.Basename() || m2.Size != m.Size {
+			t.Fatalf("round trip changed the backup: %+v vs %+v", m2, m)
+		}
+	})
+}

@@ -1,0 +1,227 @@
+package catalog
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"xbr/shared/remote"
+)
+
+// Lister is what List needs from a remote; every remote.Remote has it.
+type Lister interface {
+	Name() string
+	List(ctx context.Context, prefix string) ([]remote.Info, error)
+	Open(ctx context.Context, key string) (io.ReadCloser, error)
+}
+
+// Opener is what ReadMetadata needs from a remote.
+type Opener interface {
+	Open(ctx context.Context, key string) (io.ReadCloser, error)
+}
+
+// Filter narrows a listing. The zero value lists every full backup of the remote.
+type Filter struct {
+	VM         string // only this VM's folder (a uuid); "" for all VMs
+	JobID      string // only backups whose metadata jobId is this; "" for all
+	ScheduleID string // only backups whose metadata scheduleId is this; "" for all
+}
+
+// Backup is one listed backup: what `xbr backups ls` shows and prune decides on.
+type Backup struct {
+	ID         ID
+	Remote     string
+	VMUUID     string
+	VMName     string
+	Time       time.Time // from the metadata's millisecond timestamp
+	Size       int64     // bytes of the .xva, from the metadata
+	Codec      string    // "gzip", "zstd", "none"; "" when XO wrote it (unknown until sniffed)
+	JobID      string    // XO's jobId
+	ScheduleID string    // XO's scheduleId
+	Job        string    // job name (xbr object); "" when XO wrote it
+	Schedule   string    // schedule name (xbr object); "" when XO wrote it
+	SHA256     string    // xbr object; "" when XO wrote it
+	// WrittenBy is "xbr <version>" or "xo".
+	WrittenBy string
+}
+
+// Problem is a backup .json that List could not use; the listing went on without it.
+type Problem struct {
+	Key string
+	Err error
+}
+
+func (p Problem) String() string { return p.Key + ": " + p.Err.Error() }
+
+// ErrMissingData: a .json whose .xva is absent (a backup half-deleted by hand or by a crash).
+var ErrMissingData = errors.New("metadata without its data file")
+
+// readers is how many .json files List reads at once (S3 latency dominates a listing).
+const readers = 8
+
+// List returns the full backups on r matching f, newest first, and the .json files it had
+// to skip. It fails only when the remote cannot be listed or the filter is invalid.
+func List(ctx context.Context, r Lister, f Filter) ([]Backup, []Problem, error) {
+	if err := ValidateRemoteName(r.Name()); err != nil {
+		return nil, nil, fmt.Errorf("list backups: %w", err)
+	}
+	prefix := Root
+	if f.VM != "" {
+		if err := ValidateVMUUID(f.VM); err != nil {
+			return nil, nil, fmt.Errorf("list backups: filter: %w", err)
+		}
+		prefix = VMPrefix(f.VM)
+	}
+	infos, err := r.List(ctx, prefix)
+	if err != nil {
+		return nil, nil, fmt.Errorf("list backups on %s: %w", r.Name(), err)
+	}
+	ids, problems := candidates(r.Name(), infos)
+	results, err := readAll(ctx, r, ids)
+	if err != nil {
+		return nil, nil, fmt.Errorf("list backups on %s: %w", r.Name(), err)
+	}
+	var backups []Backup
+	for i, res := range results {
+		switch {
+		case res.err != nil:
+			problems = append(problems, Problem{Key: ids[i].MetaKey(), Err: res.err})
+		case f.matches(res.backup):
+			backups = append(backups, res.backup)
+		}
+	}
+	SortNewestFirst(backups)
+	slices.SortFunc(problems, func(a, b Problem) int { return strings.Compare(a.Key, b.Key) })
+	return backups, problems, nil
+}
+
+func (f Filter) matches(b Backup) bool {
+	return (f.JobID == "" || b.JobID == f.JobID) && (f.ScheduleID == "" || b.ScheduleID == f.ScheduleID)
+}
+
+// candidates picks the committed backups among the listed keys: the <ts>.json files directly
+// in a VM folder. A .json without its .xva is a Problem.
+func candidates(remoteName string, infos []remote.Info) ([]ID, []Problem) {
+	keys := make(map[string]bool, len(infos))
+	for _, in := range infos {
+		keys[in.Key] = true
+	}
+	var ids []ID
+	var problems []Problem
+	for _, in := range infos {
+		id, ok := idFromMetaKey(remoteName, in.Key)
+		if !ok {
+			continue
+		}
+		if !keys[id.DataKey()] {
+			problems = append(problems, Problem{Key: in.Key, Err: fmt.Errorf("%w %s", ErrMissingData, id.DataKey())})
+			continue
+		}
+		ids = append(ids, id)
+	}
+	return ids, problems
+}
+
+// idFromMetaKey recognises "xo-vm-backups/<uuid>/<ts>.json"; other keys (cache.json.gz,
+// delta vdis/, queue files, foreign files) are not backups.
+func idFromMetaKey(remoteName, key string) (ID, bool) {
+	rest, ok := strings.CutPrefix(key, Root)
+	if !ok {
+		return ID{}, false
+	}
+	rest, ok = strings.CutSuffix(rest, MetaSuffix)
+	if !ok {
+		return ID{}, false
+	}
+	vm, ts, ok := strings.Cut(rest, "/")
+	if !ok || ValidateVMUUID(vm) != nil {
+		return ID{}, false
+	}
+	t, err := ParseTimestamp(ts)
+	if err != nil {
+		return ID{}, false
+	}
+	return ID{Remote: remoteName, VM: vm, Time: t}, true
+}
+
+type readResult struct {
+	backup Backup
+	err    error
+}
+
+// readAll reads the metadata of ids with a few readers at once. Per-file errors go into the
+// results; only a cancelled context fails the whole listing.
+func readAll(ctx context.Context, r Opener, ids []ID) ([]readResult, error) {
+	results := make([]readResult, len(ids))
+	next := make(chan int)
+	var wg sync.WaitGroup
+	for range min(readers, len(ids)) {
+		wg.Go(func() {
+			for i := range next {
+				m, err := ReadMetadata(ctx, r, ids[i])
+				if err == nil {
+					results[i].backup = summarize(ids[i], m)
+				}
+				results[i].err = err
+			}
+		})
+	}
+	for i := range ids {
+		if ctx.Err() != nil {
+			break
+		}
+		next <- i
+	}
+	close(next)
+	wg.Wait()
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	return results, nil
+}
+
+// ReadMetadata opens and parses the .json of id and checks that it describes that backup
+// (its vm.uuid and timestamp match the key).
+func ReadMetadata(ctx context.Context, r Opener, id ID) (Metadata, error) {
+	rc, err := r.Open(ctx, id.MetaKey())
+	if err != nil {
+		return Metadata{}, err
+	}
+	defer rc.Close()
+	m, err := ParseMetadata(rc)
+	if err != nil {
+		return Metadata{}, err
+	}
+	if m.VMUUID() != id.VM || m.Basename() != id.Timestamp() {
+		return Metadata{}, fmt.Errorf("%w: vm.uuid %q and timestamp %s do not match the key %s",
+			ErrInvalidMetadata, m.VMUUID(), m.Basename(), id.MetaKey())
+	}
+	return m, nil
+}
+
+func summarize(id ID, m Metadata) Backup {
+	b := Backup{
+		ID: id, Remote: id.Remote, VMUUID: id.VM, VMName: m.VMName(),
+		Time: m.Time(), Size: m.Size, JobID: m.JobID, ScheduleID: m.ScheduleID, WrittenBy: "xo",
+	}
+	if x := m.Xbr; x != nil {
+		b.Codec, b.Job, b.Schedule, b.SHA256 = x.Codec, x.Job, x.Schedule, x.SHA256
+		b.WrittenBy = strings.TrimSpace("xbr " + x.Version)
+	}
+	return b
+}
+
+// SortNewestFirst orders backups by time, newest first; equal times by id text, descending.
+func SortNewestFirst(backups []Backup) {
+	slices.SortFunc(backups, func(a, b Backup) int {
+		if c := b.Time.Compare(a.Time); c != 0 {
+			return c
+		}
+		return strings.Compare(b.ID.String(), a.ID.String())
+	})
+}
