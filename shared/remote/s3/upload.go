@@ -118,8 +118,10 @@ func (u *Upload) Commit(ctx context.Context) error {
 	}
 	if u.stream == nil {
 		u.state = aborted // until the PUT succeeds
+		// An empty body goes unsigned: versitygw 1.8.0 mis-reads an empty aws-chunked body
+		// and answers 400 to the next request on the same keep-alive connection.
 		_, err := u.b.client.PutObject(ctx, u.b.bucket, u.b.full(u.key), bytes.NewReader(u.buf), int64(len(u.buf)),
-			minio.PutObjectOptions{ContentType: "application/octet-stream"})
+			minio.PutObjectOptions{ContentType: "application/octet-stream", DisableContentSha256: len(u.buf) == 0})
 		u.buf = nil
 		if err != nil {
 			return u.b.wrap("commit", u.key, err)
