@@ -1,0 +1,173 @@
+package bus
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/url"
+	"strings"
+
+	"github.com/cloudevents/sdk-go/v2/event"
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+
+	"xbr/events"
+)
+
+// ConnectOptions are the ways to authenticate and secure a connection.
+// Password and Token are secrets: they are never logged nor put in errors.
+type ConnectOptions struct {
+	Name         string // client name shown by the server
+	CredsFile    string // JWT + NKey credentials file
+	NKeySeedFile string // NKey seed file
+	User         string
+	Password     string
+	Token        string
+	CAFile       string // TLS: trust this CA
+	CertFile     string // TLS client certificate
+	KeyFile      string
+}
+
+// LogValue describes the options without secrets.
+func (o ConnectOptions) LogValue() slog.Value {
+	return slog.GroupValue(
+		slog.String("name", o.Name), slog.String("creds_file", o.CredsFile),
+		slog.String("nkey_seed_file", o.NKeySeedFile), slog.String("user", o.User),
+		slog.Bool("password", o.Password != ""), slog.Bool("token", o.Token != ""),
+		slog.String("ca_file", o.CAFile), slog.String("cert_file", o.CertFile))
+}
+
+// Conn is a NATS connection with its JetStream context.
+type Conn struct {
+	nc     *nats.Conn
+	js     jetstream.JetStream
+	log    *slog.Logger
+	closed chan struct{}
+}
+
+// Connect dials url (comma-separated for a cluster) with o.
+func Connect(url string, o ConnectOptions, log *slog.Logger) (*Conn, error) {
+	opts, err := natsOptions(o, log)
+	if err != nil {
+		return nil, err
+	}
+	done := make(chan struct{})
+	opts = append(opts, nats.ClosedHandler(func(*nats.Conn) { close(done) }))
+	nc, err := nats.Connect(url, opts...)
+	if err != nil {
+		return nil, fmt.Errorf("connect to nats %s: %s", redactURL(url), redactErr(err, o))
+	}
+	js, err := jetstream.New(nc)
+	if err != nil {
+		nc.Close()
+		return nil, fmt.Errorf("jetstream on %s: %w", redactURL(url), err)
+	}
+	log.Info("connected to nats", "url", redactURL(nc.ConnectedUrlRedacted()), "options", o)
+	return &Conn{nc: nc, js: js, log: log, closed: done}, nil
+}
+
+func natsOptions(o ConnectOptions, log *slog.Logger) ([]nats.Option, error) {
+	opts := []nats.Option{
+		nats.Name(orDefault(o.Name, "xbr")),
+		nats.MaxReconnects(-1),
+		nats.DisconnectErrHandler(func(_ *nats.Conn, err error) {
+			if err != nil {
+				log.Warn("nats disconnected", "error", err)
+			}
+		}),
+		nats.ReconnectHandler(func(nc *nats.Conn) { log.Info("nats reconnected", "url", nc.ConnectedUrlRedacted()) }),
+	}
+	if o.CredsFile != "" {
+		opts = append(opts, nats.UserCredentials(o.CredsFile))
+	}
+	if o.NKeySeedFile != "" {
+		opt, err := nats.NkeyOptionFromSeed(o.NKeySeedFile)
+		if err != nil {
+			return nil, fmt.Errorf("nkey seed file %s: %w", o.NKeySeedFile, err)
+		}
+		opts = append(opts, opt)
+	}
+	if o.User != "" || o.Password != "" {
+		opts = append(opts, nats.UserInfo(o.User, o.Password))
+	}
+	if o.Token != "" {
+		opts = append(opts, nats.Token(o.Token))
+	}
+	if o.CAFile != "" {
+		opts = append(opts, nats.RootCAs(o.CAFile))
+	}
+	if o.CertFile != "" || o.KeyFile != "" {
+		opts = append(opts, nats.ClientCert(o.CertFile, o.KeyFile))
+	}
+	return opts, nil
+}
+
+// redactURL hides passwords and tokens in URL user info.
+func redactURL(raw string) string {
+	parts := strings.Split(raw, ",")
+	for i, p := range parts {
+		if u, err := url.Parse(strings.TrimSpace(p)); err == nil && u.User != nil {
+			u.User = url.User("REDACTED")
+			parts[i] = u.String()
+		}
+	}
+	return strings.Join(parts, ",")
+}
+
+// redactErr makes sure no secret reaches an error message.
+func redactErr(err error, o ConnectOptions) string {
+	s := err.Error()
+	for _, secret := range []string{o.Password, o.Token} {
+		if secret != "" {
+			s = strings.ReplaceAll(s, secret, "REDACTED")
+		}
+	}
+	return s
+}
+
+// NATS is the underlying connection (request/reply, core subscriptions).
+func (c *Conn) NATS() *nats.Conn { return c.nc }
+
+// JetStream is the JetStream context.
+func (c *Conn) JetStream() jetstream.JetStream { return c.js }
+
+// Close drains the connection (pending publishes are flushed), then
+// closes it and waits until it is closed.
+func (c *Conn) Close() error {
+	if err := c.nc.Drain(); err != nil {
+		c.nc.Close()
+		if !errors.Is(err, nats.ErrConnectionClosed) {
+			return err
+		}
+	}
+	<-c.closed
+	return nil
+}
+
+// Publish sends ev in binary mode on subject to JetStream with
+// Nats-Msg-Id = ev.ID(), so publishing it again within the stream's
+// duplicate window is a no-op (PubAck.Duplicate).
+func (c *Conn) Publish(ctx context.Context, subject string, ev event.Event) (*jetstream.PubAck, error) {
+	msg, err := newMsg(subject, ev)
+	if err != nil {
+		return nil, err
+	}
+	ack, err := c.js.PublishMsg(ctx, msg)
+	if err != nil {
+		return nil, fmt.Errorf("publish %s %s to %s: %w", ev.Type(), ev.ID(), subject, err)
+	}
+	return ack, nil
+}
+
+func newMsg(subject string, ev event.Event) (*nats.Msg, error) {
+	h, data, err := events.Encode(ev)
+	if err != nil {
+		return nil, err
+	}
+	msg := nats.NewMsg(subject)
+	msg.Header = nats.Header(h)
+	msg.Header.Set(jetstream.MsgIDHeader, ev.ID())
+	msg.Data = data
+	return msg, nil
+}

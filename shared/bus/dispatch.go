@@ -1,0 +1,193 @@
+package bus
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+
+	"xbr/events"
+)
+
+// Shared log attribute keys.
+const (
+	KeyFunction   = "function"
+	KeyEventID    = "event_id"
+	KeyEventType  = "event_type"
+	KeySubject    = "subject"
+	KeyRun        = "run"
+	KeyJob        = "job"
+	KeyStreamSeq  = "stream_seq"
+	KeyDeliveries = "deliveries"
+)
+
+// Headers added to a message copied to the DLQ (the original headers and
+// body are kept).
+const (
+	HeaderDLQReason     = "Xbr-Dlq-Reason"
+	HeaderDLQFunction   = "Xbr-Dlq-Function"
+	HeaderDLQSubject    = "Xbr-Dlq-Subject"
+	HeaderDLQStream     = "Xbr-Dlq-Stream"
+	HeaderDLQStreamSeq  = "Xbr-Dlq-Stream-Seq"
+	HeaderDLQDeliveries = "Xbr-Dlq-Deliveries"
+)
+
+const ackTimeout = 10 * time.Second
+
+// dispatch handles one message and settles it: ack, nak or term.
+func (l *loop) dispatch(ctx context.Context, msg jetstream.Msg) {
+	d := delivery(msg)
+	log := l.log.With(KeySubject, msg.Subject(), KeyStreamSeq, d.StreamSeq, KeyDeliveries, d.Attempt)
+	rec, err := events.Decode(msg.Subject(), msg.Headers(), msg.Data())
+	if err != nil {
+		log = log.With(KeyEventID, msg.Headers().Get("ce-id"))
+		l.deadLetter(ctx, log, msg, d, err.Error())
+		return
+	}
+	log = log.With(KeyEventID, rec.Event.ID(), KeyEventType, rec.Event.Type())
+	for _, k := range []struct{ ext, key string }{{events.ExtensionRun, KeyRun}, {events.ExtensionJob, KeyJob}} {
+		if v, ok := rec.Event.Extensions()[k.ext]; ok {
+			log = log.With(k.key, v)
+		}
+	}
+	stop := l.heartbeat(msg, log)
+	outs, err := l.call(ctx, Event{Received: rec, Delivery: d})
+	stop()
+	l.settle(ctx, log, msg, d, outs, err)
+}
+
+func (l *loop) settle(ctx context.Context, log *slog.Logger, msg jetstream.Msg, d Delivery, outs []Out, err error) {
+	actx, cancel := context.WithTimeout(context.WithoutCancel(ctx), ackTimeout)
+	defer cancel()
+	switch {
+	case err == nil:
+		if perr := l.publishAll(actx, outs); perr != nil {
+			log.Error("publishing follow-ups failed; will retry", "error", perr)
+			l.nak(log, msg, l.cfg.Backoff(d.Attempt))
+			return
+		}
+		if aerr := msg.DoubleAck(actx); aerr != nil {
+			log.Warn("ack failed; the event will be redelivered", "error", aerr)
+			return
+		}
+		log.Info("event handled", "follow_ups", len(outs))
+	case IsPermanent(err):
+		l.deadLetter(actx, log, msg, d, err.Error())
+	case ctx.Err() != nil:
+		log.Warn("handler cancelled by shutdown; redelivering", "error", err)
+		l.nak(log, msg, 0)
+	case d.Attempt >= uint64(l.cfg.MaxDeliver):
+		l.deadLetter(actx, log, msg, d, fmt.Sprintf("max deliveries (%d) reached: %v", l.cfg.MaxDeliver, err))
+	default:
+		delay := l.cfg.Backoff(d.Attempt)
+		log.Warn("handler failed; retrying", "error", err, "retry_in", delay)
+		l.nak(log, msg, delay)
+	}
+}
+
+// call runs the handler, turning a panic into an error.
+func (l *loop) call(ctx context.Context, ev Event) (outs []Out, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("handler panic: %v", r)
+		}
+	}()
+	return l.h.Handle(ctx, ev)
+}
+
+func (l *loop) publishAll(ctx context.Context, outs []Out) error {
+	for _, o := range outs {
+		if _, err := l.conn.Publish(ctx, o.Subject, o.Event); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (l *loop) nak(log *slog.Logger, msg jetstream.Msg, delay time.Duration) {
+	var err error
+	if delay > 0 {
+		err = msg.NakWithDelay(delay)
+	} else {
+		err = msg.Nak()
+	}
+	if err != nil {
+		log.Warn("nak failed; the event will be redelivered after AckWait", "error", err)
+	}
+}
+
+// heartbeat sends InProgress every Heartbeat until stop is called.
+func (l *loop) heartbeat(msg jetstream.Msg, log *slog.Logger) (stop func()) {
+	if l.cfg.Heartbeat < 0 {
+		return func() {}
+	}
+	done := make(chan struct{})
+	exited := make(chan struct{})
+	go func() {
+		defer close(exited)
+		t := time.NewTicker(l.cfg.Heartbeat)
+		defer t.Stop()
+		for {
+			select {
+			case <-done:
+				return
+			case <-t.C:
+				if err := msg.InProgress(); err != nil {
+					log.Warn("in-progress heartbeat failed", "error", err)
+				}
+			}
+		}
+	}()
+	return func() { close(done); <-exited }
+}
+
+// deadLetter copies msg to the function's DLQ subject with the reason, then
+// terminates it. If the copy cannot be stored the message is nak'ed, so it
+// is never dropped silently.
+func (l *loop) deadLetter(ctx context.Context, log *slog.Logger, msg jetstream.Msg, d Delivery, reason string) {
+	reason = oneLine(reason, 1024)
+	subject := l.cfg.DLQ.DLQ(l.cfg.Function)
+	cp := nats.NewMsg(subject)
+	for k, v := range msg.Headers() {
+		cp.Header[k] = append([]string(nil), v...)
+	}
+	cp.Header.Set(HeaderDLQReason, reason)
+	cp.Header.Set(HeaderDLQFunction, l.cfg.Function)
+	cp.Header.Set(HeaderDLQSubject, msg.Subject())
+	cp.Header.Set(HeaderDLQStream, d.Stream)
+	cp.Header.Set(HeaderDLQStreamSeq, strconv.FormatUint(d.StreamSeq, 10))
+	cp.Header.Set(HeaderDLQDeliveries, strconv.FormatUint(d.Attempt, 10))
+	cp.Header.Set(jetstream.MsgIDHeader, fmt.Sprintf("dlq-%s-%s-%d", l.cfg.Function, d.Stream, d.StreamSeq))
+	cp.Data = msg.Data()
+	if _, err := l.conn.js.PublishMsg(ctx, cp); err != nil {
+		log.Error("copy to DLQ failed; will retry", "dlq", subject, "reason", reason, "error", err)
+		l.nak(log, msg, l.cfg.Backoff(d.Attempt))
+		return
+	}
+	if err := msg.TermWithReason(reason); err != nil {
+		log.Warn("term failed", "error", err)
+	}
+	log.Error("event terminated and copied to the DLQ", "dlq", subject, "reason", reason)
+}
+
+func delivery(msg jetstream.Msg) Delivery {
+	meta, err := msg.Metadata()
+	if err != nil {
+		return Delivery{Attempt: 1}
+	}
+	return Delivery{Stream: meta.Stream, StreamSeq: meta.Sequence.Stream, Attempt: meta.NumDelivered, Stored: meta.Timestamp}
+}
+
+// oneLine makes s fit a header value: no line breaks, at most n bytes.
+func oneLine(s string, n int) string {
+	s = strings.Join(strings.Fields(s), " ")
+	if len(s) > n {
+		s = strings.ToValidUTF8(s[:n], "")
+	}
+	return s
+}

@@ -1,0 +1,78 @@
+package bus
+
+import (
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/nats-io/nats-server/v2/server"
+)
+
+// ServerConfig configures the embedded NATS server. The zero value of every
+// field but StoreDir means its default.
+type ServerConfig struct {
+	Name     string // server name; default "xbr"
+	Host     string // listen address; default 127.0.0.1
+	Port     int    // default 4222; -1 picks a free port (tests)
+	StoreDir string // JetStream file store; required
+	// MaxStore and MaxMemory bound JetStream (bytes); 0 = server default.
+	MaxStore, MaxMemory int64
+	// ReadyTimeout bounds the wait for the server to accept clients; default 10s.
+	ReadyTimeout time.Duration
+}
+
+// Server is an embedded nats-server with JetStream on.
+type Server struct {
+	ns *server.Server
+}
+
+// StartServer starts an in-process NATS server with JetStream and a file
+// store under cfg.StoreDir, and waits until it accepts clients.
+func StartServer(cfg ServerConfig) (*Server, error) {
+	if cfg.StoreDir == "" {
+		return nil, errors.New("embedded nats: store dir is required")
+	}
+	opts := &server.Options{
+		ServerName:         orDefault(cfg.Name, "xbr"),
+		Host:               orDefault(cfg.Host, "127.0.0.1"),
+		Port:               cfg.Port,
+		JetStream:          true,
+		StoreDir:           cfg.StoreDir,
+		JetStreamMaxStore:  cfg.MaxStore,
+		JetStreamMaxMemory: cfg.MaxMemory,
+		NoSigs:             true,
+	}
+	if opts.Port == 0 {
+		opts.Port = 4222
+	}
+	ns, err := server.NewServer(opts)
+	if err != nil {
+		return nil, fmt.Errorf("embedded nats: %w", err)
+	}
+	go ns.Start()
+	wait := cfg.ReadyTimeout
+	if wait <= 0 {
+		wait = 10 * time.Second
+	}
+	if !ns.ReadyForConnections(wait) {
+		ns.Shutdown()
+		return nil, fmt.Errorf("embedded nats on %s:%d: not ready after %s", opts.Host, opts.Port, wait)
+	}
+	return &Server{ns: ns}, nil
+}
+
+// ClientURL is the URL clients connect to (nats://127.0.0.1:<port>).
+func (s *Server) ClientURL() string { return s.ns.ClientURL() }
+
+// Shutdown stops the server and waits until it has stopped.
+func (s *Server) Shutdown() {
+	s.ns.Shutdown()
+	s.ns.WaitForShutdown()
+}
+
+func orDefault(v, def string) string {
+	if v == "" {
+		return def
+	}
+	return v
+}

@@ -1,0 +1,83 @@
+package bus
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/nats-io/nats.go/jetstream"
+
+	"xbr/events"
+)
+
+// Topology names and sizes xbr's streams. The zero value means: prefix
+// "xbr", streams XBR_EVENTS / XBR_PROGRESS / XBR_DLQ, the default ages,
+// one replica, a one-hour duplicate window.
+type Topology struct {
+	Subjects        events.Subjects
+	Streams         events.StreamNames
+	EventsMaxAge    time.Duration
+	ProgressMaxAge  time.Duration
+	DLQMaxAge       time.Duration
+	Replicas        int
+	DuplicateWindow time.Duration
+}
+
+// StreamConfigs are the JetStream configurations EnsureStreams applies.
+func (t Topology) StreamConfigs() []jetstream.StreamConfig {
+	names := t.Streams.WithDefaults()
+	return []jetstream.StreamConfig{
+		t.stream(names.Events, "xbr lifecycle events: the history", t.Subjects.LifecycleFilters(),
+			durationOr(t.EventsMaxAge, events.DefaultEventsMaxAge)),
+		t.stream(names.Progress, "xbr progress events (short-lived)", t.Subjects.ProgressFilters(),
+			durationOr(t.ProgressMaxAge, events.DefaultProgressMaxAge)),
+		t.stream(names.DLQ, "events xbr functions terminated, with the reason", []string{t.Subjects.DLQFilter()},
+			durationOr(t.DLQMaxAge, events.DefaultDLQMaxAge)),
+	}
+}
+
+func (t Topology) stream(name, desc string, subjects []string, maxAge time.Duration) jetstream.StreamConfig {
+	dup := min(durationOr(t.DuplicateWindow, events.DefaultDuplicateWindow), maxAge)
+	return jetstream.StreamConfig{
+		Name:        name,
+		Description: desc,
+		Subjects:    subjects,
+		Storage:     jetstream.FileStorage,
+		Retention:   jetstream.LimitsPolicy,
+		Discard:     jetstream.DiscardOld,
+		MaxAge:      maxAge,
+		Replicas:    max(t.Replicas, 1),
+		Duplicates:  dup,
+	}
+}
+
+// EnsureStreams creates the streams of t, or updates them to t; running it
+// again with the same topology changes nothing.
+func (c *Conn) EnsureStreams(ctx context.Context, t Topology) error {
+	for _, cfg := range t.StreamConfigs() {
+		if err := events.ValidToken(cfg.Name); err != nil {
+			return fmt.Errorf("stream name: %w", err)
+		}
+		if _, err := c.js.CreateOrUpdateStream(ctx, cfg); err != nil {
+			return fmt.Errorf("create or update stream %s: %w", cfg.Name, err)
+		}
+	}
+	return nil
+}
+
+// EnsureKV creates or updates a key-value bucket (run state, locks). The
+// zero Storage is file storage.
+func (c *Conn) EnsureKV(ctx context.Context, cfg jetstream.KeyValueConfig) (jetstream.KeyValue, error) {
+	kv, err := c.js.CreateOrUpdateKeyValue(ctx, cfg)
+	if err != nil {
+		return nil, fmt.Errorf("create or update kv bucket %s: %w", cfg.Bucket, err)
+	}
+	return kv, nil
+}
+
+func durationOr(d, def time.Duration) time.Duration {
+	if d > 0 {
+		return d
+	}
+	return def
+}
