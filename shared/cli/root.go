@@ -63,6 +63,7 @@ XAPI simulator, a local directory remote).`,
 	root.SetErr(stderr)
 	root.AddCommand(
 		newVersionCmd(),
+		newXapiSimCmd(),
 		// Commands register here, one line each (keep this marker): CMDS
 	)
 	return root

@@ -1,0 +1,88 @@
+package cli
+
+import (
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"xbr/shared/xapi/xapisim"
+)
+
+// newXapiSimCmd runs the XAPI simulator standalone until interrupted.
+func newXapiSimCmd() *cobra.Command {
+	var (
+		opts                           xapisim.Options
+		listen, diskSize, srSize       string
+		rateLimit, dropAfter           string
+		firstByteDelay                 time.Duration
+		refuseLogins, srFull, logDebug bool
+	)
+	cmd := &cobra.Command{
+		Use:   "xapi-sim",
+		Short: "Run the XAPI simulator (a fake XCP-ng pool) on an HTTP address",
+		Long: `xapi-sim serves a simulated XCP-ng pool: XML-RPC and JSON-RPC, sessions,
+events, tasks, VM snapshots, and XVA /export and /import, with generated disk
+content. It prints its URL and credentials and serves until SIGINT/SIGTERM.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			var err error
+			if opts.DiskSize, err = xapisim.ParseSize(diskSize); err != nil {
+				return fmt.Errorf("--disk-size: %w", err)
+			}
+			if srSize != "" {
+				if opts.SRSize, err = xapisim.ParseSize(srSize); err != nil {
+					return fmt.Errorf("--sr-size: %w", err)
+				}
+			}
+			if opts.Faults.RateLimit, err = xapisim.ParseSize(rateLimit); err != nil {
+				return fmt.Errorf("--rate-limit: %w", err)
+			}
+			if opts.Faults.DropAfter, err = xapisim.ParseSize(dropAfter); err != nil {
+				return fmt.Errorf("--drop-after: %w", err)
+			}
+			opts.Faults.FirstByteDelay = firstByteDelay
+			opts.Faults.RefuseLogins, opts.Faults.SRFull = refuseLogins, srFull
+			level := slog.LevelInfo
+			if logDebug {
+				level = slog.LevelDebug
+			}
+			opts.Logger = slog.New(slog.NewTextHandler(cmd.ErrOrStderr(), &slog.HandlerOptions{Level: level}))
+			return runXapiSim(cmd, opts, listen)
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&listen, "listen", "127.0.0.1:8443", "address to serve on")
+	f.IntVar(&opts.VMs, "vms", 2, "ordinary VMs in the pool (even-numbered ones are Running)")
+	f.StringVar(&diskSize, "disk-size", "1GiB", "size of each VM disk")
+	f.IntVar(&opts.DisksPerVM, "disks", 1, "disks per VM")
+	f.StringVar(&opts.User, "user", "root", "login user")
+	f.StringVar(&opts.Password, "password", "xapisim", "login password")
+	f.StringVar(&opts.DataDir, "data-dir", "", "directory for imported disks (default: a temporary one)")
+	f.Uint64Var(&opts.Seed, "seed", 1, "seed of the generated disk content")
+	f.StringVar(&srSize, "sr-size", "", "size of the SR (default: 1 TiB or 4x the disks)")
+	f.StringVar(&opts.PoolName, "pool-name", "xapisim", "pool name_label")
+	f.StringVar(&rateLimit, "rate-limit", "0", "fault: transfer rate limit in bytes/s (0: none)")
+	f.StringVar(&dropAfter, "drop-after", "0", "fault: cut /export connections after this many bytes (0: never)")
+	f.DurationVar(&firstByteDelay, "first-byte-delay", 0, "fault: delay before a transfer's response head")
+	f.BoolVar(&refuseLogins, "refuse-logins", false, "fault: refuse every login")
+	f.BoolVar(&srFull, "sr-full", false, "fault: the SR has no free space")
+	f.BoolVar(&logDebug, "debug", false, "log debug messages")
+	return cmd
+}
+
+func runXapiSim(cmd *cobra.Command, opts xapisim.Options, listen string) error {
+	sim, err := xapisim.New(opts)
+	if err != nil {
+		return err
+	}
+	url, err := sim.Start(listen)
+	if err != nil {
+		return err
+	}
+	user, pass := sim.Credentials()
+	fmt.Fprintf(cmd.OutOrStdout(), "xapi-sim listening on %s\nuser: %s\npassword: %s\n", url, user, pass)
+	<-cmd.Context().Done()
+	return sim.Close()
+}

@@ -1,0 +1,16 @@
+// Package xapisim is an XAPI simulator: a real HTTP server that speaks XAPI's
+// XML-RPC and JSON-RPC byte for byte as a XenServer / XCP-ng host does for the
+// calls xbr and Xen Orchestra use (sessions, records, VM snapshot and destroy
+// semantics, tasks, event.from), and serves the HTTP transfer handlers
+// /export (XVA), /import (XVA) and /export_raw_vdi.
+//
+// Disks hold deterministic, seeded content generated on the fly (zeros, random
+// blocks, log text, repeated database pages), so a large VM costs no memory;
+// imported disks are kept as sparse files in a data directory. Fault knobs
+// (rate limit, dropped connections, slow first byte, refused logins, a full SR)
+// can be changed at run time. Several simulators can run in one process, each
+// an independent pool.
+//
+// The wire rules it follows are those of the project's reference on XAPI
+// (shared/reference/xapi-and-xva.md, §1–§5 and the checklist of §7).
+package xapisim

@@ -1,0 +1,121 @@
+package xapisim
+
+import (
+	"context"
+	"errors"
+	"io"
+	"net"
+	"time"
+
+	"golang.org/x/time/rate"
+)
+
+// Faults are the knobs tests turn to make the pool misbehave; the zero value
+// is a healthy pool. They apply to requests that start after SetFaults.
+type Faults struct {
+	RateLimit      int64         // bytes/s on /export, /import and /export_raw_vdi bodies; 0: unlimited
+	DropAfter      int64         // cut an /export connection after this many body bytes; 0: never
+	FirstByteDelay time.Duration // wait before the response headers of a transfer
+	RefuseLogins   bool          // every login fails with SESSION_AUTHENTICATION_FAILED
+	SRFull         bool          // SRs report no free space: snapshots and imports fail with SR_FULL
+}
+
+// SetFaults replaces the fault knobs.
+func (s *Server) SetFaults(f Faults) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.faults = f
+}
+
+// CurrentFaults returns the fault knobs in force.
+func (s *Server) CurrentFaults() Faults {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.faults
+}
+
+// errDropped is the injected connection cut.
+var errDropped = errors.New("connection dropped by fault injection")
+
+// limiter returns a limiter for f.RateLimit, or nil when unlimited.
+func limiter(f Faults) *rate.Limiter {
+	if f.RateLimit <= 0 {
+		return nil
+	}
+	burst := int(min(f.RateLimit, 256<<10))
+	return rate.NewLimiter(rate.Limit(f.RateLimit), burst)
+}
+
+// waitN waits for n bytes' worth of tokens in burst-sized steps.
+func waitN(ctx context.Context, lim *rate.Limiter, n int) error {
+	for n > 0 {
+		step := min(n, lim.Burst())
+		if err := lim.WaitN(ctx, step); err != nil {
+			return err
+		}
+		n -= step
+	}
+	return nil
+}
+
+// connWriter writes a transfer body to the raw connection, applying the rate
+// limit and the drop-after fault.
+type connWriter struct {
+	ctx     context.Context
+	conn    net.Conn
+	lim     *rate.Limiter
+	drop    int64
+	written int64
+}
+
+func (w *connWriter) Write(p []byte) (int, error) {
+	if err := w.ctx.Err(); err != nil {
+		return 0, err
+	}
+	cut := false
+	if w.drop > 0 && w.written+int64(len(p)) >= w.drop {
+		p, cut = p[:w.drop-w.written], true
+	}
+	if w.lim != nil {
+		if err := waitN(w.ctx, w.lim, len(p)); err != nil {
+			return 0, err
+		}
+	}
+	n, err := w.conn.Write(p)
+	w.written += int64(n)
+	if err == nil && cut {
+		err = errDropped
+	}
+	return n, err
+}
+
+// limitedReader applies the rate limit to a request body.
+type limitedReader struct {
+	ctx context.Context
+	r   io.Reader
+	lim *rate.Limiter
+}
+
+func (l *limitedReader) Read(p []byte) (int, error) {
+	if err := l.ctx.Err(); err != nil {
+		return 0, err
+	}
+	if l.lim != nil && len(p) > l.lim.Burst() {
+		p = p[:l.lim.Burst()]
+	}
+	n, err := l.r.Read(p)
+	if l.lim != nil && n > 0 {
+		if werr := l.lim.WaitN(l.ctx, n); werr != nil {
+			return n, werr
+		}
+	}
+	return n, err
+}
+
+// abort resets conn so the peer sees the transfer fail, not a clean end.
+func abort(conn net.Conn) {
+	if tc, ok := conn.(*net.TCPConn); ok {
+		_ = tc.SetLinger(0)
+	}
+	_ = conn.Close()
+}

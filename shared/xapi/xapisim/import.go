@@ -1,0 +1,160 @@
+package xapisim
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"slices"
+
+	"xbr/shared/xapi/xmlrpc"
+	"xbr/shared/xva"
+)
+
+const importHead = "HTTP/1.1 200 OK\r\nConnection: close\r\nCache-Control: no-cache, no-store\r\n" +
+	"task-id:%s\r\ncontent-type: application/octet-stream\r\n\r\n"
+
+// serveImport answers PUT /import[?sr_id=|sr_uuid=][&task_id=].
+func (s *Server) serveImport(w http.ResponseWriter, r *http.Request) {
+	if !s.authorized(r) {
+		unauthorized(w, "put_import")
+		return
+	}
+	task, err := s.transferTask(r, "VM import")
+	if err != nil {
+		httpError(w, http.StatusInternalServerError, "Internal Error", "")
+		return
+	}
+	if slices.Contains(r.TransferEncoding, "chunked") {
+		s.failTask(task, fail("IMPORT_ERROR_CANNOT_HANDLE_CHUNKED"))
+		httpError(w, http.StatusForbidden, "Forbidden", "")
+		return
+	}
+	x, err := s.hijack(w, fmt.Sprintf(importHead, task))
+	if err != nil {
+		s.failTask(task, err)
+		return
+	}
+	defer x.conn.Close()
+	if r.ContentLength == 0 { // npm xen-api's probe PUT
+		s.failTask(task, fail("IMPORT_ERROR_PREMATURE_EOF"))
+		return
+	}
+	ctx, done := s.startWork(r.Context(), task)
+	defer done()
+	var body io.Reader = x.rw.Reader
+	if r.ContentLength > 0 {
+		body = io.LimitReader(body, r.ContentLength)
+	}
+	body = &limitedReader{ctx: ctx, r: body, lim: limiter(x.faults)}
+	vms, err := s.importXVA(ctx, task, r.URL.Query(), body)
+	if err != nil {
+		s.failTask(task, err)
+		return
+	}
+	result, _ := xmlrpc.Marshal(vms)
+	s.completeTask(task, string(result))
+}
+
+// importXVA reads an XVA and creates its VM; on failure nothing is left behind.
+func (s *Server) importXVA(ctx context.Context, task string, q map[string][]string, body io.Reader) ([]string, error) {
+	xr, err := xva.NewReader(body)
+	if err != nil {
+		return nil, importError(err)
+	}
+	defer xr.Close()
+	sr, err := s.importSR(q)
+	if err != nil {
+		return nil, err
+	}
+	imp, err := s.createImported(task, sr, xr.Header(), xr.Disks())
+	if err != nil {
+		return nil, err
+	}
+	if err := s.receiveDisks(ctx, imp, xr); err != nil {
+		s.st.mu.Lock()
+		imp.destroy(s)
+		s.st.mu.Unlock()
+		return nil, err
+	}
+	s.finishImport(imp, task)
+	return imp.vmRefs(), nil
+}
+
+// receiveDisks stores each disk of the stream; a connection cut after the
+// last disk is tolerated (a client that announced a huge Content-Length).
+func (s *Server) receiveDisks(ctx context.Context, imp *imported, xr *xva.Reader) error {
+	for i := 0; ; i++ {
+		d, r, err := xr.NextDisk()
+		if errors.Is(err, io.EOF) {
+			return nil
+		}
+		if err != nil {
+			if i == len(imp.disks) {
+				s.log.Debug("xapisim: import: stream cut after the last disk", "err", err)
+				return nil
+			}
+			return importError(err)
+		}
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		vdi := imp.disks[d.ID]
+		fs, err := s.disks.writeSparse(r, d.Size)
+		if err != nil {
+			return importError(err)
+		}
+		s.disks.put(vdi, d.Size, fs)
+		if i == len(imp.disks)-1 {
+			s.st.mu.Lock()
+			imp.complete = true
+			s.st.mu.Unlock()
+		}
+	}
+}
+
+func importError(err error) error {
+	var f *Failure
+	if errors.As(err, &f) || errors.Is(err, context.Canceled) {
+		return err
+	}
+	if errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, io.EOF) {
+		return fail("IMPORT_ERROR_PREMATURE_EOF")
+	}
+	return fail("IMPORT_ERROR", err.Error())
+}
+
+// importSR resolves sr_id / sr_uuid, or the pool's default SR.
+func (s *Server) importSR(q map[string][]string) (string, error) {
+	s.st.mu.Lock()
+	defer s.st.mu.Unlock()
+	get := func(k string) string {
+		if v := q[k]; len(v) > 0 {
+			return v[0]
+		}
+		return ""
+	}
+	if id := get("sr_id"); id != "" {
+		o, err := s.st.get("SR", id)
+		if err != nil {
+			return "", err
+		}
+		return o.ref, nil
+	}
+	if id := get("sr_uuid"); id != "" {
+		o, err := s.st.byUUID("SR", id)
+		if err != nil {
+			return "", err
+		}
+		return o.ref, nil
+	}
+	pool, err := s.st.get("pool", s.pool)
+	if err != nil {
+		return "", err
+	}
+	if _, err := s.st.get("SR", pool.str("default_SR")); err != nil {
+		return "", fail("DEFAULT_SR_NOT_FOUND", pool.str("default_SR"))
+	}
+	return pool.str("default_SR"), nil
+}

@@ -1,0 +1,124 @@
+package xapisim
+
+import "fmt"
+
+// populate creates the pool's singletons, dom0, one default template and the
+// ordinary VMs with their disks.
+func (s *Server) populate() {
+	st := s.st
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	hostName := s.opts.PoolName + "-host1"
+	srRec := srRecord("Local storage", s.opts.SRSize)
+	sr := st.add("SR", srRec)
+	host := st.add("host", hostRecord(hostName, sr.ref))
+	st.add("network", networkRecord())
+	pool := st.add("pool", poolRecord(s.opts.PoolName, host.ref, sr.ref))
+	s.pool, s.host, s.sr = pool.ref, host.ref, sr.ref
+
+	dom0 := vmRecord("Control domain on host: "+hostName, 4<<30, 4)
+	dom0["is_control_domain"] = true
+	dom0["domain_type"] = "pv"
+	dom0["other_config"] = smap{"storage_driver_domain": nullRef, "is_system_domain": "true"}
+	dom0["reference_label"] = ""
+	d := st.add("VM", dom0)
+	s.setPowerState(d, "Running")
+	d.rec["domid"] = int64(0)
+	st.set(host, "control_domain", d.ref)
+
+	tpl := vmRecord("Debian Bookworm 12", 2<<30, 2)
+	tpl["is_a_template"] = true
+	tpl["is_default_template"] = true
+	tpl["other_config"] = smap{"default_template": "true", "install-methods": "cdrom,nfs,http,ftp"}
+	tpl["allowed_operations"] = []string{"clone", "copy", "export", "provision", "destroy"}
+	st.add("VM", tpl)
+
+	for i := range s.opts.VMs {
+		vm := s.createVM(fmt.Sprintf("vm-%02d", i+1), i)
+		if i%2 == 0 {
+			s.setPowerState(vm, "Running")
+		}
+	}
+}
+
+// createVM adds a halted VM with its generated disks and an empty CD drive.
+func (s *Server) createVM(name string, index int) *object {
+	st := s.st
+	vm := st.add("VM", vmRecord(name, 2<<30, 2))
+	sr, _ := st.get("SR", s.sr)
+	for d := range s.opts.DisksPerVM {
+		seed := contentSeed(s.opts.Seed, index, d)
+		src := newGenSource(seed)
+		used := src.allocated(s.opts.DiskSize)
+		vdi := st.add("VDI", vdiRecord(fmt.Sprintf("%s disk %d", name, d), sr.ref, s.opts.DiskSize, used))
+		s.disks.put(vdi.ref, s.opts.DiskSize, src)
+		s.attachSR(sr, vdi)
+		s.addVBD(vm, vdi.ref, fmt.Sprint(d), "Disk", d == 0)
+	}
+	s.addVBD(vm, nullRef, "3", "CD", false)
+	return vm
+}
+
+// contentSeed derives a disk's content seed from the pool seed and its position.
+func contentSeed(seed uint64, vm, disk int) uint64 {
+	return mix64(seed^mix64(uint64(vm)<<24|uint64(disk)+1)) | 1
+}
+
+// addVBD creates a VBD from vm to vdi and links both ends.
+func (s *Server) addVBD(vm *object, vdi, userdevice, typ string, bootable bool) *object {
+	vbd := s.st.add("VBD", vbdRecord(vm.ref, vdi, userdevice, typ, bootable))
+	s.st.addToSet(vm, "VBDs", vbd.ref)
+	if v, err := s.st.get("VDI", vdi); err == nil {
+		s.st.addToSet(v, "VBDs", vbd.ref)
+	}
+	return vbd
+}
+
+// attachSR records vdi in sr's VDIs and allocation.
+func (s *Server) attachSR(sr, vdi *object) {
+	s.st.addToSet(sr, "VDIs", vdi.ref)
+	s.accountSR(sr)
+}
+
+// accountSR recomputes the SR's allocation from its VDIs.
+func (s *Server) accountSR(sr *object) {
+	var virt, phys int64
+	for _, ref := range sr.refs("VDIs") {
+		if v, err := s.st.get("VDI", ref); err == nil {
+			virt += v.num("virtual_size")
+			phys += v.num("physical_utilisation")
+		}
+	}
+	sr.rec["virtual_allocation"] = virt
+	s.st.set(sr, "physical_utilisation", phys)
+}
+
+// setPowerState moves vm to state with the side effects XAPI has.
+func (s *Server) setPowerState(vm *object, state string) {
+	host, _ := s.st.get("host", s.host)
+	vm.rec["power_state"] = state
+	vm.rec["allowed_operations"] = vmAllowedOps(state)
+	running := state == "Running" || state == "Paused"
+	if running {
+		vm.rec["resident_on"] = s.host
+		vm.rec["domid"] = int64(vm.created%1000 + 1)
+		s.st.addToSet(host, "resident_VMs", vm.ref)
+	} else {
+		vm.rec["resident_on"] = nullRef
+		vm.rec["domid"] = int64(-1)
+		s.st.removeFromSet(host, "resident_VMs", vm.ref)
+	}
+	for _, ref := range vm.refs("VBDs") {
+		if vbd, err := s.st.get("VBD", ref); err == nil && !vbd.flag("empty") {
+			vbd.rec["device"] = map[bool]string{true: "xvd" + string(rune('a'+vbdIndex(vbd))), false: ""}[running]
+			s.st.set(vbd, "currently_attached", running)
+		}
+	}
+	s.st.touch(vm)
+}
+
+func vbdIndex(vbd *object) int {
+	var n int
+	fmt.Sscan(vbd.str("userdevice"), &n)
+	return n
+}

@@ -1,0 +1,226 @@
+package xapisim
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"maps"
+	"net"
+	"net/http"
+	"os"
+	"strings"
+	"sync"
+	"time"
+)
+
+// Options configures a simulated pool; the zero value is a small valid pool.
+type Options struct {
+	VMs        int    // ordinary VMs (besides dom0 and a template); default 2. Even-numbered ones run.
+	DiskSize   int64  // bytes per VM disk; default 16 MiB
+	DisksPerVM int    // disks per VM; default 1
+	User       string // login user; default "root"
+	Password   string // login password; default "xapisim"
+	DataDir    string // where imported disks are kept (sparse files); default a temp dir removed by Close
+	Seed       uint64 // seed of the generated disk content; default 1
+	SRSize     int64  // physical_size of the default SR; default 1 TiB or 4x the disks, whichever is larger
+	PoolName   string // pool name_label; default "xapisim"
+	Faults     Faults // initial fault knobs
+	Now        func() time.Time
+	Logger     *slog.Logger // default: discard
+}
+
+func (o *Options) defaults() {
+	if o.VMs == 0 {
+		o.VMs = 2
+	}
+	if o.DiskSize == 0 {
+		o.DiskSize = 16 << 20
+	}
+	if o.DisksPerVM == 0 {
+		o.DisksPerVM = 1
+	}
+	if o.User == "" {
+		o.User = "root"
+	}
+	if o.Password == "" {
+		o.Password = "xapisim"
+	}
+	if o.Seed == 0 {
+		o.Seed = 1
+	}
+	if o.SRSize == 0 {
+		o.SRSize = max(1<<40, 4*int64(o.VMs*o.DisksPerVM)*o.DiskSize)
+	}
+	if o.PoolName == "" {
+		o.PoolName = "xapisim"
+	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+}
+
+// Server is one simulated pool (one host, one SR, one network).
+type Server struct {
+	opts    Options
+	log     *slog.Logger
+	now     func() time.Time
+	st      *store
+	methods map[string]*method
+	disks   *diskStore
+	tmpDir  string
+
+	pool, host, sr string // refs of the singletons
+
+	mu       sync.Mutex // guards the fields below
+	sessions map[string]*session
+	workers  map[string]context.CancelFunc // running task ref -> cancel
+	faults   Faults
+	requests map[string]int
+
+	done     chan struct{}
+	closeOne sync.Once
+	httpSrv  *http.Server
+}
+
+// New builds a pool populated as opts says.
+func New(opts Options) (*Server, error) {
+	opts.defaults()
+	if opts.VMs < 0 || opts.DisksPerVM < 0 || opts.DiskSize < 0 {
+		return nil, fmt.Errorf("xapisim: VMs %d, DisksPerVM %d and DiskSize %d must not be negative",
+			opts.VMs, opts.DisksPerVM, opts.DiskSize)
+	}
+	s := &Server{opts: opts, log: opts.Logger, now: opts.Now, st: newStore(),
+		sessions: map[string]*session{}, workers: map[string]context.CancelFunc{},
+		faults: opts.Faults, requests: map[string]int{}, done: make(chan struct{})}
+	dir := opts.DataDir
+	if dir == "" {
+		tmp, err := os.MkdirTemp("", "xapisim-")
+		if err != nil {
+			return nil, fmt.Errorf("xapisim: data dir: %w", err)
+		}
+		dir, s.tmpDir = tmp, tmp
+	}
+	disks, err := newDiskStore(dir)
+	if err != nil {
+		return nil, err
+	}
+	s.disks = disks
+	s.methods = s.buildMethods()
+	s.populate()
+	return s, nil
+}
+
+// Handler serves every XAPI endpoint, routed by longest path prefix as XAPI does.
+func (s *Server) Handler() http.Handler { return http.HandlerFunc(s.serveHTTP) }
+
+func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
+	s.mu.Lock()
+	s.requests[r.URL.Path]++
+	s.mu.Unlock()
+	if r.Method == http.MethodOptions {
+		corsHeaders(w.Header())
+		w.Header().Set("Content-Length", "0")
+		w.WriteHeader(http.StatusOK)
+		return
+	}
+	route := func(prefixes ...string) string {
+		for _, p := range prefixes { // longest first
+			if strings.HasPrefix(r.URL.Path, p) {
+				return p
+			}
+		}
+		return ""
+	}
+	switch r.Method {
+	case http.MethodPost:
+		if route("/jsonrpc") != "" {
+			s.serveJSONRPC(w, r)
+			return
+		}
+		s.serveXMLRPC(w, r)
+		return
+	case http.MethodGet, http.MethodHead:
+		switch route("/export_raw_vdi", "/export") {
+		case "/export_raw_vdi":
+			s.serveExportRawVDI(w, r)
+			return
+		case "/export":
+			s.serveExport(w, r)
+			return
+		}
+	case http.MethodPut:
+		switch route("/import_raw_vdi", "/import") {
+		case "/import":
+			s.serveImport(w, r)
+			return
+		}
+	}
+	httpError(w, http.StatusNotFound, "Not Found", "")
+}
+
+// Start listens on addr (e.g. "127.0.0.1:0") and serves in the background;
+// it returns the base URL, e.g. "http://127.0.0.1:41234".
+func (s *Server) Start(addr string) (string, error) {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return "", fmt.Errorf("xapisim: listen %s: %w", addr, err)
+	}
+	s.httpSrv = &http.Server{Handler: s.Handler(), ReadHeaderTimeout: 30 * time.Second}
+	go func() {
+		if err := s.httpSrv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			s.log.Error("xapisim: serve", "err", err)
+		}
+	}()
+	return "http://" + ln.Addr().String(), nil
+}
+
+// Close stops the listener started by Start, wakes blocked event.from calls,
+// cancels running transfers and removes the temporary data directory.
+func (s *Server) Close() error {
+	var err error
+	s.closeOne.Do(func() {
+		close(s.done)
+		s.mu.Lock()
+		for _, cancel := range s.workers {
+			cancel()
+		}
+		s.mu.Unlock()
+		if s.httpSrv != nil {
+			err = s.httpSrv.Close()
+		}
+		if s.tmpDir != "" {
+			err = errors.Join(err, os.RemoveAll(s.tmpDir))
+		}
+	})
+	return err
+}
+
+// Requests returns how many HTTP requests each path received.
+func (s *Server) Requests() map[string]int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return maps.Clone(s.requests)
+}
+
+func corsHeaders(h http.Header) {
+	h.Set("Access-Control-Allow-Origin", "*")
+	h.Set("Access-Control-Allow-Headers", "X-Requested-With")
+}
+
+// httpError answers as XAPI's HTTP server does: a small HTML body.
+func httpError(w http.ResponseWriter, code int, title, extra string) {
+	if extra != "" {
+		w.Header().Set("WWW-Authenticate", extra)
+	}
+	body := fmt.Sprintf("<html><body><h1>HTTP %d %s</h1></body></html>", code, title)
+	w.Header().Set("Content-Type", "text/html")
+	w.Header().Set("Content-Length", fmt.Sprint(len(body)))
+	w.Header().Set("Connection", "close")
+	w.WriteHeader(code)
+	_, _ = io.WriteString(w, body)
+}
