@@ -1,0 +1,247 @@
+package config
+
+import (
+	"time"
+
+	"xbr/shared/schedule"
+)
+
+// Defaults applied to zero values.
+const (
+	DefaultNATSListen     = "127.0.0.1:4222"
+	DefaultPrefix         = "xbr"
+	DefaultStreamReplicas = 1
+	DefaultEventsMaxAge   = 90 * 24 * time.Hour
+	DefaultGatewayListen  = "127.0.0.1:8080"
+	DefaultDataDir        = "var"
+	DefaultCatchUp        = time.Hour
+	DefaultConcurrency    = 2
+	DefaultRetryBackoff   = time.Minute
+	DefaultTimezone       = "UTC"
+)
+
+// Config is the whole configuration file.
+type Config struct {
+	NATS    NATS     `yaml:"nats"`
+	Pools   []Pool   `yaml:"pools"`
+	Remotes []Remote `yaml:"remotes"`
+	Jobs    []Job    `yaml:"jobs"`
+	Gateway Gateway  `yaml:"gateway"`
+	// DataDir holds the embedded NATS store and other local state.
+	DataDir string `yaml:"data_dir"`
+	// CatchUp is how far back the timer still fires a missed schedule (once).
+	CatchUp time.Duration `yaml:"catch_up"`
+	// File is where the configuration was read from ("" when built in code).
+	File string `yaml:"-"`
+}
+
+// NATS says how to reach the event backbone. An empty URL means the
+// embedded server, listening on Listen.
+type NATS struct {
+	URL             string        `yaml:"url"`
+	Listen          string        `yaml:"listen"`
+	Prefix          string        `yaml:"prefix"`
+	CredentialsFile string        `yaml:"credentials_file"`
+	NKeyFile        string        `yaml:"nkey_file"`
+	User            string        `yaml:"user"`
+	Password        Secret        `yaml:"password"`
+	Token           Secret        `yaml:"token"`
+	TLS             TLS           `yaml:"tls"`
+	StreamReplicas  int           `yaml:"stream_replicas"`
+	EventsMaxAge    time.Duration `yaml:"events_max_age"`
+}
+
+// TLS names PEM files for a client connection.
+type TLS struct {
+	CA   string `yaml:"ca"`
+	Cert string `yaml:"cert"`
+	Key  string `yaml:"key"`
+}
+
+// Pool is an XCP-ng / XenServer pool reached through its master's XAPI.
+type Pool struct {
+	Name     string `yaml:"name"`
+	URL      string `yaml:"url"`
+	Username string `yaml:"username"`
+	Password Secret `yaml:"password"`
+	// TLSFingerprint pins the SHA-256 of the server certificate, normalised
+	// to 64 lowercase hex digits without colons.
+	TLSFingerprint string `yaml:"tls_fingerprint"`
+	// Insecure skips certificate verification (lab use only).
+	Insecure bool `yaml:"insecure"`
+}
+
+// Remote types.
+const (
+	RemoteDir = "dir"
+	RemoteS3  = "s3"
+)
+
+// Remote is where backups are written: a directory or an S3 bucket+prefix.
+type Remote struct {
+	Name      string `yaml:"name"`
+	Type      string `yaml:"type"`
+	Path      string `yaml:"path"`
+	Endpoint  string `yaml:"endpoint"`
+	Bucket    string `yaml:"bucket"`
+	Prefix    string `yaml:"prefix"`
+	Region    string `yaml:"region"`
+	AccessKey Secret `yaml:"access_key"`
+	SecretKey Secret `yaml:"secret_key"`
+}
+
+// Job modes.
+const (
+	ModeFull      = "full"
+	ModeSnapshot  = "snapshot"
+	ModeReplicate = "replicate"
+)
+
+// Codecs (compression) and other enumerations.
+const (
+	CodecGzip = "gzip"
+	CodecZstd = "zstd"
+	CodecNone = "none"
+
+	OverlapSkip  = "skip"
+	OverlapQueue = "queue"
+
+	ReportAlways  = "always"
+	ReportFailure = "failure"
+	ReportNever   = "never"
+)
+
+// Job is a backup, snapshot or replication job.
+type Job struct {
+	Name  string      `yaml:"name"`
+	Mode  string      `yaml:"mode"`
+	Pools []string    `yaml:"pools"`
+	VMs   VMSelection `yaml:"vms"`
+	// Remotes are written at once by full jobs.
+	Remotes []string `yaml:"remotes"`
+	// Compression done by xbr: gzip (default), zstd or none.
+	Compression string `yaml:"compression"`
+	// XAPICompression asks XAPI to compress the export instead: none
+	// (default), gzip or zstd. Compression is then none.
+	XAPICompression string `yaml:"xapi_compression"`
+	// Concurrency is the number of VMs handled at once (default 2).
+	Concurrency int `yaml:"concurrency"`
+	// Retries per failed VM (default 0), RetryBackoff apart, doubling.
+	Retries      int           `yaml:"retries"`
+	RetryBackoff time.Duration `yaml:"retry_backoff"`
+	// RateLimit caps the bytes per second of a whole run (0: unlimited).
+	RateLimit ByteSize `yaml:"rate_limit"`
+	// VMTimeout bounds the work on one VM (0: none).
+	VMTimeout time.Duration `yaml:"vm_timeout"`
+	// OnOverlap: skip (default) or queue a fire while a run is going on.
+	OnOverlap string `yaml:"on_overlap"`
+	// Target is the standby pool and SR of a replicate job.
+	Target Target `yaml:"target"`
+	// ReportWhen: always, failure (default) or never.
+	ReportWhen string     `yaml:"report_when"`
+	Schedules  []Schedule `yaml:"schedules"`
+}
+
+// VMSelection picks the VMs of a job: explicit UUIDs, or "smart" selection by
+// pool, tags (all must be present) and power state. Empty selects every VM of
+// the job's pools. VMs tagged xo:no-bak are always excluded.
+type VMSelection struct {
+	UUIDs      []string `yaml:"uuids"`
+	Pool       string   `yaml:"pool"`
+	Tags       []string `yaml:"tags"`
+	PowerState string   `yaml:"power_state"` // Running, Halted, Suspended or Paused
+}
+
+// Target is where a replicate job puts its copies.
+type Target struct {
+	Pool string `yaml:"pool"`
+	SR   string `yaml:"sr"` // UUID or name label
+}
+
+// Schedule is one cron schedule of a job with its retention depths.
+type Schedule struct {
+	Name     string `yaml:"name"`
+	Cron     string `yaml:"cron"`
+	Timezone string `yaml:"timezone"`
+	// Enabled defaults to true when the field is absent.
+	Enabled bool `yaml:"enabled"`
+	// Retention is the number of backups kept per VM on each remote.
+	Retention int `yaml:"retention"`
+	// SnapshotRetention is the number of rolling snapshots kept per VM.
+	SnapshotRetention int `yaml:"snapshot_retention"`
+	// CopyRetention is the number of standby copies kept per VM (replicate).
+	CopyRetention int `yaml:"copy_retention"`
+	// LongTerm keeps extra backups per calendar bucket (GFS).
+	LongTerm LongTerm `yaml:"long_term"`
+
+	// Spec and Location are Cron and Timezone, parsed.
+	Spec     schedule.Cron  `yaml:"-"`
+	Location *time.Location `yaml:"-"`
+}
+
+// LongTerm is the number of daily, weekly, monthly and yearly backups kept
+// in addition to the depth, evaluated in the schedule's time zone.
+type LongTerm struct {
+	Daily   int `yaml:"daily"`
+	Weekly  int `yaml:"weekly"`
+	Monthly int `yaml:"monthly"`
+	Yearly  int `yaml:"yearly"`
+}
+
+// Gateway is the HTTP front door.
+type Gateway struct {
+	Listen             string `yaml:"listen"`
+	WebhookSecret      Secret `yaml:"webhook_secret"`
+	SlackSigningSecret Secret `yaml:"slack_signing_secret"`
+	MattermostToken    Secret `yaml:"mattermost_token"`
+}
+
+// Pool returns the pool named name.
+func (c *Config) Pool(name string) (Pool, bool) {
+	for _, p := range c.Pools {
+		if p.Name == name {
+			return p, true
+		}
+	}
+	return Pool{}, false
+}
+
+// Remote returns the remote named name.
+func (c *Config) Remote(name string) (Remote, bool) {
+	for _, r := range c.Remotes {
+		if r.Name == name {
+			return r, true
+		}
+	}
+	return Remote{}, false
+}
+
+// Job returns the job named name.
+func (c *Config) Job(name string) (Job, bool) {
+	for _, j := range c.Jobs {
+		if j.Name == name {
+			return j, true
+		}
+	}
+	return Job{}, false
+}
+
+// Schedule returns the job's schedule named name.
+func (j Job) Schedule(name string) (Schedule, bool) {
+	for _, s := range j.Schedules {
+		if s.Name == name {
+			return s, true
+		}
+	}
+	return Schedule{}, false
+}
+
+// Timer returns the schedule as the timer evaluates it.
+func (s Schedule) Timer() schedule.Schedule {
+	return schedule.Schedule{Cron: s.Spec, Location: s.Location, Enabled: s.Enabled}
+}
+
+// All reports whether the selection is empty: every VM of the job's pools.
+func (v VMSelection) All() bool {
+	return len(v.UUIDs) == 0 && v.Pool == "" && len(v.Tags) == 0 && v.PowerState == ""
+}

@@ -1,0 +1,84 @@
+package config
+
+import (
+	"fmt"
+	"io"
+	"strings"
+	"text/tabwriter"
+	"time"
+)
+
+// WriteSummary prints a short overview of a checked configuration: NATS,
+// pools, remotes, and jobs with the next fire of each schedule after now.
+// Secrets are never printed.
+func (c *Config) WriteSummary(w io.Writer, now time.Time) error {
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	nats := "embedded, listening on " + c.NATS.Listen
+	if c.NATS.URL != "" {
+		nats = c.NATS.URL
+	}
+	fmt.Fprintf(tw, "nats:\t%s, subject prefix %s, stream replicas %d\n", nats, c.NATS.Prefix, c.NATS.StreamReplicas)
+	fmt.Fprintf(tw, "data dir:\t%s, catch-up window %s\n", c.DataDir, c.CatchUp)
+	fmt.Fprintf(tw, "gateway:\t%s\n", c.Gateway.Listen)
+	fmt.Fprintf(tw, "pools (%d):\t\n", len(c.Pools))
+	for _, p := range c.Pools {
+		tls := ""
+		switch {
+		case p.TLSFingerprint != "":
+			tls = ", certificate pinned"
+		case p.Insecure:
+			tls = ", certificate NOT verified"
+		}
+		fmt.Fprintf(tw, "  %s\t%s as %s%s\n", p.Name, p.URL, p.Username, tls)
+	}
+	fmt.Fprintf(tw, "remotes (%d):\t\n", len(c.Remotes))
+	for _, r := range c.Remotes {
+		where := r.Path
+		if r.Type == RemoteS3 {
+			where = strings.TrimSuffix(r.Endpoint, "/") + " bucket " + r.Bucket
+			if r.Prefix != "" {
+				where += " prefix " + r.Prefix
+			}
+		}
+		fmt.Fprintf(tw, "  %s\t%s %s\n", r.Name, r.Type, where)
+	}
+	fmt.Fprintf(tw, "jobs (%d):\t\n", len(c.Jobs))
+	for _, j := range c.Jobs {
+		fmt.Fprintf(tw, "  %s\t%s\n", j.Name, describeJob(j))
+		for _, s := range j.Schedules {
+			fmt.Fprintf(tw, "    %s\t%s\n", s.Name, describeSchedule(s, j.Mode, now))
+		}
+	}
+	return tw.Flush()
+}
+
+func describeJob(j Job) string {
+	parts := []string{j.Mode, "pools " + strings.Join(j.Pools, ",")}
+	switch j.Mode {
+	case ModeFull:
+		parts = append(parts, "remotes "+strings.Join(j.Remotes, ","), "compression "+codecOf(j))
+	case ModeReplicate:
+		parts = append(parts, "to "+j.Target.Pool+" sr "+j.Target.SR)
+	}
+	return strings.Join(append(parts, fmt.Sprintf("concurrency %d", j.Concurrency)), ", ")
+}
+
+func codecOf(j Job) string {
+	if j.XAPICompression != CodecNone {
+		return j.XAPICompression + " by XAPI"
+	}
+	return j.Compression
+}
+
+func describeSchedule(s Schedule, mode string, now time.Time) string {
+	keep := map[string]string{
+		ModeFull:      fmt.Sprintf("keep %d", s.Retention),
+		ModeSnapshot:  fmt.Sprintf("keep %d snapshots", s.SnapshotRetention),
+		ModeReplicate: fmt.Sprintf("keep %d copies", s.CopyRetention),
+	}[mode]
+	next := "disabled"
+	if s.Enabled {
+		next = "next " + s.Spec.Next(now, s.Location).Format("2006-01-02 15:04 MST")
+	}
+	return fmt.Sprintf("%q %s, %s, %s", s.Cron, s.Timezone, keep, next)
+}

@@ -1,0 +1,174 @@
+package config
+
+import (
+	"fmt"
+	"regexp"
+	"strings"
+	"time"
+
+	"xbr/shared/schedule"
+)
+
+var uuidRE = regexp.MustCompile(`^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$`)
+
+var powerStates = []string{"Running", "Halted", "Suspended", "Paused"}
+
+func (c *Config) checkJob(p *problems, path string, j *Job) {
+	hasPool := func(n string) bool { _, ok := c.Pool(n); return ok }
+	hasRemote := func(n string) bool { _, ok := c.Remote(n); return ok }
+	p.oneOf(path+".mode", j.Mode, ModeFull, ModeSnapshot, ModeReplicate)
+	if len(j.Pools) == 0 {
+		p.add(path+".pools", "missing (the pools whose VMs the job handles)")
+	}
+	p.refs(path+".pools", "pool", j.Pools, hasPool)
+	p.refs(path+".remotes", "remote", j.Remotes, hasRemote)
+	checkVMs(p, path+".vms", &j.VMs, j.Pools)
+	p.oneOf(path+".compression", j.Compression, CodecGzip, CodecZstd, CodecNone)
+	p.oneOf(path+".xapi_compression", j.XAPICompression, CodecNone, CodecGzip, CodecZstd)
+	if j.Compression != CodecNone && j.XAPICompression != CodecNone {
+		p.add(path+".compression", "XAPI already compresses (xapi_compression: %s): set compression to none", j.XAPICompression)
+	}
+	p.notNegative(path+".concurrency", j.Concurrency)
+	p.notNegative(path+".retries", j.Retries)
+	for field, d := range map[string]time.Duration{"retry_backoff": j.RetryBackoff, "vm_timeout": j.VMTimeout} {
+		if d < 0 {
+			p.addValue(path+"."+field, d.String(), "must not be negative")
+		}
+	}
+	p.oneOf(path+".on_overlap", j.OnOverlap, OverlapSkip, OverlapQueue)
+	p.oneOf(path+".report_when", j.ReportWhen, ReportAlways, ReportFailure, ReportNever)
+	if validMode(j.Mode) {
+		c.checkMode(p, path, j, hasPool)
+	}
+	if len(j.Schedules) == 0 {
+		p.add(path+".schedules", "missing (at least one schedule holds the retention)")
+	}
+	names := make([]string, len(j.Schedules))
+	for i := range j.Schedules {
+		names[i] = j.Schedules[i].Name
+		checkSchedule(p, fmt.Sprintf("%s.schedules[%d]", path, i), &j.Schedules[i], j.Mode)
+	}
+	p.unique(path+".schedules", names)
+}
+
+func (c *Config) checkMode(p *problems, path string, j *Job, hasPool func(string) bool) {
+	switch j.Mode {
+	case ModeFull:
+		if len(j.Remotes) == 0 {
+			p.add(path+".remotes", "missing (a full job writes to at least one remote)")
+		}
+	case ModeSnapshot, ModeReplicate:
+		if len(j.Remotes) > 0 {
+			p.add(path+".remotes", "a %s job writes to no remote", j.Mode)
+		}
+	}
+	if j.Mode != ModeReplicate {
+		if j.Target != (Target{}) {
+			p.add(path+".target", "only for replicate jobs")
+		}
+		return
+	}
+	switch {
+	case j.Target.Pool == "":
+		p.add(path+".target.pool", "missing (replicate copies VMs to this pool)")
+	case !hasPool(j.Target.Pool):
+		p.addValue(path+".target.pool", j.Target.Pool, "no pool has this name")
+	}
+	if j.Target.SR == "" {
+		p.add(path+".target.sr", "missing (the SR, by UUID or name, that receives the copies)")
+	}
+}
+
+func checkVMs(p *problems, path string, v *VMSelection, jobPools []string) {
+	smart := v.Pool != "" || len(v.Tags) > 0 || v.PowerState != ""
+	if len(v.UUIDs) > 0 && smart {
+		p.add(path+".uuids", "choose uuids or pool/tags/power_state, not both")
+	}
+	seen := map[string]bool{}
+	for i, u := range v.UUIDs {
+		ip := fmt.Sprintf("%s.uuids[%d]", path, i)
+		lu := strings.ToLower(u)
+		switch {
+		case !uuidRE.MatchString(lu):
+			p.addValue(ip, u, "not a UUID")
+		case seen[lu]:
+			p.addValue(ip, u, "listed twice")
+		}
+		seen[lu], v.UUIDs[i] = true, lu
+	}
+	if v.Pool != "" && !contains(jobPools, v.Pool) {
+		p.addValue(path+".pool", v.Pool, "not one of the job's pools")
+	}
+	for i, t := range v.Tags {
+		if strings.TrimSpace(t) == "" {
+			p.add(fmt.Sprintf("%s.tags[%d]", path, i), "empty tag")
+		}
+	}
+	if v.PowerState != "" {
+		for _, s := range powerStates {
+			if strings.EqualFold(v.PowerState, s) {
+				v.PowerState = s
+				return
+			}
+		}
+		p.addValue(path+".power_state", v.PowerState, "must be %s", strings.Join(powerStates, ", "))
+	}
+}
+
+func checkSchedule(p *problems, path string, s *Schedule, mode string) {
+	p.name(path+".name", s.Name)
+	if s.Cron == "" {
+		p.add(path+".cron", "missing (5 fields: minute hour day-of-month month day-of-week)")
+	} else if spec, err := schedule.Parse(s.Cron); err != nil {
+		p.addValue(path+".cron", s.Cron, "%v", err)
+	} else {
+		s.Spec = spec
+	}
+	if loc, err := time.LoadLocation(s.Timezone); err != nil || s.Timezone == "Local" {
+		p.addValue(path+".timezone", s.Timezone, "not an IANA time zone (e.g. Europe/Paris, UTC)")
+	} else {
+		s.Location = loc
+	}
+	counts := []struct {
+		field string
+		v     int
+	}{{"retention", s.Retention}, {"snapshot_retention", s.SnapshotRetention}, {"copy_retention", s.CopyRetention},
+		{"long_term.daily", s.LongTerm.Daily}, {"long_term.weekly", s.LongTerm.Weekly},
+		{"long_term.monthly", s.LongTerm.Monthly}, {"long_term.yearly", s.LongTerm.Yearly}}
+	for _, c := range counts {
+		p.notNegative(path+"."+c.field, c.v)
+	}
+	if validMode(mode) {
+		checkRetention(p, path, s, mode)
+	}
+}
+
+func validMode(m string) bool { return m == ModeFull || m == ModeSnapshot || m == ModeReplicate }
+
+// checkRetention requires the depth that the job's mode uses and rejects
+// the ones it does not use.
+func checkRetention(p *problems, path string, s *Schedule, mode string) {
+	need := map[string]string{ModeFull: "retention", ModeSnapshot: "snapshot_retention", ModeReplicate: "copy_retention"}[mode]
+	values := map[string]int{"retention": s.Retention, "snapshot_retention": s.SnapshotRetention, "copy_retention": s.CopyRetention}
+	if need != "" && values[need] == 0 {
+		p.add(path+"."+need, "must be at least 1 for a %s job", mode)
+	}
+	if mode != ModeFull && s.Retention > 0 {
+		p.add(path+".retention", "only for full jobs (a %s job keeps nothing on remotes)", mode)
+	}
+	if mode != ModeReplicate && s.CopyRetention > 0 {
+		p.add(path+".copy_retention", "only for replicate jobs")
+	}
+	if mode != ModeFull && s.LongTerm != (LongTerm{}) {
+		p.add(path+".long_term", "only for full jobs")
+	}
+}
+
+func contains(list []string, v string) bool {
+	for _, s := range list {
+		if s == v {
+			return true
+		}
+	}
+	return false
+}
