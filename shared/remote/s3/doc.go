@@ -8,6 +8,10 @@
 // multipart upload aborted and leaves nothing under the key; leftovers of a crashed process
 // are pending multipart uploads, listed by ListTemp and removed by RemoveTemp.
 //
+// Multipart parts are sent unsigned (UNSIGNED-PAYLOAD) for throughput; whole-stream integrity
+// is the export's SHA-256, recorded in the backup's metadata and checked on restore. One part
+// is in flight at a time, so a Write blocks while a part uploads.
+//
 // Requests are path-style by default, as S3 gateways need. The secret key never appears in
 // errors or in the Config's String and LogValue.
 package s3

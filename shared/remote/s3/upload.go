@@ -65,8 +65,11 @@ func (b *Bucket) put(ctx context.Context, key string, partSize int64) *stream {
 	s := &stream{pw: pw, cancel: cancel, done: make(chan struct{})}
 	go func() {
 		defer close(s.done)
-		_, err := b.client.PutObject(ctx, b.bucket, b.full(key), pr, -1,
-			minio.PutObjectOptions{PartSize: uint64(partSize), ContentType: "application/octet-stream"})
+		// Parts go unsigned (UNSIGNED-PAYLOAD, widely supported): signing each part's SHA-256
+		// over plain HTTP cost ~40% of the throughput here (39 vs 63 MB/s), and the export records the
+		// stream's SHA-256, which restore verifies.
+		_, err := b.client.PutObject(ctx, b.bucket, b.full(key), pr, -1, minio.PutObjectOptions{
+			PartSize: uint64(partSize), ContentType: "application/octet-stream", DisableContentSha256: true})
 		if err == nil && ctx.Err() != nil {
 			// Completed although the upload was cancelled: take it back.
 			err = errors.Join(ctx.Err(), b.client.RemoveObject(context.WithoutCancel(ctx), b.bucket, b.full(key), minio.RemoveObjectOptions{}))
