@@ -64,6 +64,7 @@ XAPI simulator, a local directory remote).`,
 	root.AddCommand(
 		newVersionCmd(),
 		newXapiSimCmd(),
+		newConfigCmd(),
 		// Commands register here, one line each (keep this marker): CMDS
 	)
 	return root

@@ -20,7 +20,7 @@ func (c *Config) WriteSummary(w io.Writer, now time.Time) error {
 	fmt.Fprintf(tw, "nats:\t%s, subject prefix %s, stream replicas %d\n", nats, c.NATS.Prefix, c.NATS.StreamReplicas)
 	fmt.Fprintf(tw, "data dir:\t%s, catch-up window %s\n", c.DataDir, c.CatchUp)
 	fmt.Fprintf(tw, "gateway:\t%s\n", c.Gateway.Listen)
-	fmt.Fprintf(tw, "pools (%d):\t\n", len(c.Pools))
+	fmt.Fprintf(tw, "pools (%d):\n", len(c.Pools))
 	for _, p := range c.Pools {
 		tls := ""
 		switch {
@@ -31,7 +31,7 @@ func (c *Config) WriteSummary(w io.Writer, now time.Time) error {
 		}
 		fmt.Fprintf(tw, "  %s\t%s as %s%s\n", p.Name, p.URL, p.Username, tls)
 	}
-	fmt.Fprintf(tw, "remotes (%d):\t\n", len(c.Remotes))
+	fmt.Fprintf(tw, "remotes (%d):\n", len(c.Remotes))
 	for _, r := range c.Remotes {
 		where := r.Path
 		if r.Type == RemoteS3 {
@@ -42,7 +42,7 @@ func (c *Config) WriteSummary(w io.Writer, now time.Time) error {
 		}
 		fmt.Fprintf(tw, "  %s\t%s %s\n", r.Name, r.Type, where)
 	}
-	fmt.Fprintf(tw, "jobs (%d):\t\n", len(c.Jobs))
+	fmt.Fprintf(tw, "jobs (%d):\n", len(c.Jobs))
 	for _, j := range c.Jobs {
 		fmt.Fprintf(tw, "  %s\t%s\n", j.Name, describeJob(j))
 		for _, s := range j.Schedules {
