@@ -163,9 +163,9 @@ func readAll(ctx context.Context, r Opener, ids []ID) ([]readResult, error) {
 	for range min(readers, len(ids)) {
 		wg.Go(func() {
 			for i := range next {
-				m, err := ReadMetadata(ctx, r, ids[i])
+				m, vm, err := readMetadata(ctx, r, ids[i])
 				if err == nil {
-					results[i].backup = summarize(ids[i], m)
+					results[i].backup = summarize(ids[i], m, vm)
 				}
 				results[i].err = err
 			}
@@ -188,25 +188,30 @@ func readAll(ctx context.Context, r Opener, ids []ID) ([]readResult, error) {
 // ReadMetadata opens and parses the .json of id and checks that it describes that backup
 // (its vm.uuid and timestamp match the key).
 func ReadMetadata(ctx context.Context, r Opener, id ID) (Metadata, error) {
-	rc, err := r.Open(ctx, id.MetaKey())
-	if err != nil {
-		return Metadata{}, err
-	}
-	defer rc.Close()
-	m, err := ParseMetadata(rc)
-	if err != nil {
-		return Metadata{}, err
-	}
-	if m.VMUUID() != id.VM || m.Basename() != id.Timestamp() {
-		return Metadata{}, fmt.Errorf("%w: vm.uuid %q and timestamp %s do not match the key %s",
-			ErrInvalidMetadata, m.VMUUID(), m.Basename(), id.MetaKey())
-	}
-	return m, nil
+	m, _, err := readMetadata(ctx, r, id)
+	return m, err
 }
 
-func summarize(id ID, m Metadata) Backup {
+func readMetadata(ctx context.Context, r Opener, id ID) (Metadata, vmIdent, error) {
+	rc, err := r.Open(ctx, id.MetaKey())
+	if err != nil {
+		return Metadata{}, vmIdent{}, err
+	}
+	defer rc.Close()
+	m, vm, err := parseMetadata(rc)
+	if err != nil {
+		return Metadata{}, vmIdent{}, err
+	}
+	if vm.UUID != id.VM || m.Basename() != id.Timestamp() {
+		return Metadata{}, vmIdent{}, fmt.Errorf("%w: vm.uuid %q and timestamp %s do not match the key %s",
+			ErrInvalidMetadata, vm.UUID, m.Basename(), id.MetaKey())
+	}
+	return m, vm, nil
+}
+
+func summarize(id ID, m Metadata, vm vmIdent) Backup {
 	b := Backup{
-		ID: id, Remote: id.Remote, VMUUID: id.VM, VMName: m.VMName(),
+		ID: id, Remote: id.Remote, VMUUID: id.VM, VMName: vm.Name,
 		Time: m.Time(), Size: m.Size, JobID: m.JobID, ScheduleID: m.ScheduleID, WrittenBy: "xo",
 	}
 	if x := m.Xbr; x != nil {

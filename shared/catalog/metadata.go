@@ -59,21 +59,44 @@ type Xbr struct {
 // ParseMetadata decodes and validates a .json of at most MaxMetadataSize bytes. Unknown
 // fields are ignored (XO adds fields over its versions).
 func ParseMetadata(r io.Reader) (Metadata, error) {
+	m, _, err := parseMetadata(r)
+	return m, err
+}
+
+// parseMetadata also returns the source VM's uuid and name, decoded once.
+func parseMetadata(r io.Reader) (Metadata, vmIdent, error) {
 	data, err := io.ReadAll(io.LimitReader(r, MaxMetadataSize+1))
 	if err != nil {
-		return Metadata{}, fmt.Errorf("read backup metadata: %w", err)
+		return Metadata{}, vmIdent{}, fmt.Errorf("read backup metadata: %w", err)
 	}
 	if len(data) > MaxMetadataSize {
-		return Metadata{}, fmt.Errorf("%w: larger than %d bytes", ErrInvalidMetadata, MaxMetadataSize)
+		return Metadata{}, vmIdent{}, fmt.Errorf("%w: larger than %d bytes", ErrInvalidMetadata, MaxMetadataSize)
 	}
 	var m Metadata
 	if err := json.Unmarshal(data, &m); err != nil {
-		return Metadata{}, fmt.Errorf("%w: %w", ErrInvalidMetadata, describeJSONError(err))
+		return Metadata{}, vmIdent{}, fmt.Errorf("%w: %w", ErrInvalidMetadata, describeJSONError(err))
 	}
-	if err := m.Validate(); err != nil {
-		return Metadata{}, err
+	vm, err := m.validate()
+	if err != nil {
+		return Metadata{}, vmIdent{}, fmt.Errorf("%w: %w", ErrInvalidMetadata, err)
 	}
-	return m, nil
+	return m, vm, nil
+}
+
+// vmIdent is the part of an XAPI VM record that a listing shows.
+type vmIdent struct {
+	UUID string `json:"uuid"`
+	Name string `json:"name_label"`
+}
+
+// ident decodes the uuid and name of a record in one pass; a record that is not an object,
+// or fields that are not strings, give empty values.
+func ident(raw json.RawMessage) vmIdent {
+	var id vmIdent
+	if json.Unmarshal(raw, &id) != nil {
+		return vmIdent{}
+	}
+	return id
 }
 
 // describeJSONError names the field of a type error.
@@ -87,13 +110,35 @@ func describeJSONError(err error) error {
 
 // Validate checks the fields XO and xbr rely on; the error names the field and its value.
 func (m Metadata) Validate() error {
-	if err := m.validate(); err != nil {
+	if _, err := m.validate(); err != nil {
 		return fmt.Errorf("%w: %w", ErrInvalidMetadata, err)
 	}
 	return nil
 }
 
-func (m Metadata) validate() error {
+func (m Metadata) validate() (vmIdent, error) {
+	if err := m.validateFields(); err != nil {
+		return vmIdent{}, err
+	}
+	if err := validateRecord("vm", m.VM); err != nil {
+		return vmIdent{}, err
+	}
+	if err := validateRecord("vmSnapshot", m.VMSnapshot); err != nil {
+		return vmIdent{}, err
+	}
+	vm := ident(m.VM)
+	if err := ValidateVMUUID(vm.UUID); err != nil {
+		return vmIdent{}, fmt.Errorf("vm.uuid: %w", err)
+	}
+	if m.Xbr != nil {
+		if err := m.Xbr.validate(); err != nil {
+			return vmIdent{}, err
+		}
+	}
+	return vm, nil
+}
+
+func (m Metadata) validateFields() error {
 	switch {
 	case m.Mode != ModeFull:
 		return fmt.Errorf("mode %.40q: only %q backups are supported", m.Mode, ModeFull)
@@ -110,18 +155,6 @@ func (m Metadata) validate() error {
 	}
 	if want := "./" + m.Basename() + DataSuffix; m.XVA != want {
 		return fmt.Errorf("xva %.80q: want %q (the timestamp's file)", m.XVA, want)
-	}
-	if err := validateRecord("vm", m.VM); err != nil {
-		return err
-	}
-	if err := validateRecord("vmSnapshot", m.VMSnapshot); err != nil {
-		return err
-	}
-	if err := ValidateVMUUID(m.VMUUID()); err != nil {
-		return fmt.Errorf("vm.uuid: %w", err)
-	}
-	if m.Xbr != nil {
-		return m.Xbr.validate()
 	}
 	return nil
 }
@@ -141,25 +174,13 @@ func (m Metadata) Time() time.Time { return time.UnixMilli(m.Timestamp).UTC() }
 func (m Metadata) Basename() string { return FormatTimestamp(m.Time()) }
 
 // VMUUID is the source VM's uuid (vm.uuid), or "" when absent.
-func (m Metadata) VMUUID() string { return recordString(m.VM, "uuid") }
+func (m Metadata) VMUUID() string { return ident(m.VM).UUID }
 
 // VMName is the source VM's name (vm.name_label), or "" when absent.
-func (m Metadata) VMName() string { return recordString(m.VM, "name_label") }
+func (m Metadata) VMName() string { return ident(m.VM).Name }
 
 // SnapshotUUID is the exported snapshot's uuid (vmSnapshot.uuid), or "" when absent.
-func (m Metadata) SnapshotUUID() string { return recordString(m.VMSnapshot, "uuid") }
-
-func recordString(raw json.RawMessage, field string) string {
-	var rec map[string]json.RawMessage
-	if json.Unmarshal(raw, &rec) != nil {
-		return ""
-	}
-	var s string
-	if json.Unmarshal(rec[field], &s) != nil {
-		return ""
-	}
-	return s
-}
+func (m Metadata) SnapshotUUID() string { return ident(m.VMSnapshot).UUID }
 
 // Marshal encodes m as indented JSON with a trailing newline, ready to be written.
 func (m Metadata) Marshal() ([]byte, error) {
