@@ -1,0 +1,11 @@
+// Package timer is the function that starts everything: it evaluates every
+// enabled schedule's 5-field cron in its time zone and publishes one
+// xbr.schedule.due per fire.
+//
+// Any number of timer replicas may run. They share the time each schedule was
+// last evaluated up to in a KV bucket, and every fire has a derived event id
+// (job + schedule + fire time), published with Nats-Msg-Id, so JetStream keeps
+// exactly one event per fire however many replicas see it. After a downtime,
+// fires missed within the catch-up window are coalesced into one; older ones
+// are dropped and logged. Daylight-saving rules are shared/schedule's.
+package timer

@@ -1,0 +1,204 @@
+package timer
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/nats-io/nats.go/jetstream"
+
+	"xbr/events"
+	"xbr/shared/app"
+	"xbr/shared/bus"
+	"xbr/shared/config"
+	"xbr/shared/schedule"
+)
+
+// Name is the function's name.
+const Name = "timer"
+
+// StateBucket is the KV bucket holding, per schedule, the time it was last
+// evaluated up to.
+const StateBucket = "xbr_timer"
+
+// Function is the timer as `xbr serve` runs it.
+func Function() app.Function {
+	return app.Function{Name: Name, Run: run}
+}
+
+func run(ctx context.Context, env *app.Env) error {
+	t, err := New(ctx, env.Conn, env.Subjects, env.Config.Jobs, Options{
+		CatchUp: env.Config.CatchUp, Log: env.Log,
+	})
+	if err != nil {
+		return err
+	}
+	return t.Run(ctx, env.Now, time.Second)
+}
+
+// Options are the timer's knobs; zero values mean defaults.
+type Options struct {
+	CatchUp time.Duration // [config.DefaultCatchUp]
+	Log     *slog.Logger
+	Bucket  string // [StateBucket]
+}
+
+// Timer publishes the fires of a set of jobs' schedules.
+type Timer struct {
+	conn     *bus.Conn
+	kv       jetstream.KeyValue
+	subjects events.Subjects
+	entries  []entry
+	catchUp  time.Duration
+	log      *slog.Logger
+}
+
+type entry struct {
+	job, schedule string
+	sched         schedule.Schedule
+}
+
+// New prepares a timer for jobs, creating its state bucket if needed.
+func New(ctx context.Context, conn *bus.Conn, subjects events.Subjects, jobs []config.Job, o Options) (*Timer, error) {
+	if o.CatchUp <= 0 {
+		o.CatchUp = config.DefaultCatchUp
+	}
+	if o.Log == nil {
+		o.Log = slog.New(slog.DiscardHandler)
+	}
+	if o.Bucket == "" {
+		o.Bucket = StateBucket
+	}
+	kv, err := conn.EnsureKV(ctx, jetstream.KeyValueConfig{Bucket: o.Bucket, History: 1,
+		Description: "xbr timer: per schedule, the time it was evaluated up to"})
+	if err != nil {
+		return nil, err
+	}
+	t := &Timer{conn: conn, kv: kv, subjects: subjects, catchUp: o.CatchUp, log: o.Log}
+	for _, j := range jobs {
+		for _, s := range j.Schedules {
+			t.entries = append(t.entries, entry{job: j.Name, schedule: s.Name,
+				sched: schedule.Schedule{Cron: s.Spec, Location: s.Location, Enabled: s.Enabled}})
+		}
+	}
+	return t, nil
+}
+
+// Run ticks every interval until ctx is cancelled.
+func (t *Timer) Run(ctx context.Context, now func() time.Time, interval time.Duration) error {
+	tick := time.NewTicker(interval)
+	defer tick.Stop()
+	for {
+		if err := t.Tick(ctx, now()); err != nil && ctx.Err() == nil {
+			t.log.Warn("timer tick failed; the fire is retried on the next tick", "function", Name, "err", err)
+		}
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-tick.C:
+		}
+	}
+}
+
+// Tick evaluates every schedule at now and publishes the fires that are due.
+func (t *Timer) Tick(ctx context.Context, now time.Time) error {
+	var errs []error
+	for _, e := range t.entries {
+		if err := t.tickOne(ctx, e, now); err != nil {
+			errs = append(errs, fmt.Errorf("job %s schedule %s: %w", e.job, e.schedule, err))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+type state struct {
+	Checked time.Time `json:"checked"`
+}
+
+func (t *Timer) tickOne(ctx context.Context, e entry, now time.Time) error {
+	key := events.Token(e.job) + "." + events.Token(e.schedule)
+	last, rev, err := t.load(ctx, key)
+	if err != nil {
+		return err
+	}
+	if last.IsZero() { // never evaluated: start now, catch nothing up
+		return t.store(ctx, key, now, rev)
+	}
+	if !now.After(last) {
+		return nil
+	}
+	d := schedule.Decide(e.sched, last, now, t.catchUp)
+	if d.Dropped > 0 {
+		t.log.Warn("fires missed beyond the catch-up window are dropped", "function", Name,
+			"job", e.job, "schedule", e.schedule, "dropped", d.Dropped, "catch_up", t.catchUp)
+	}
+	if !d.Fire.IsZero() {
+		if err := t.publish(ctx, e, d, now); err != nil {
+			return err // state not advanced: the next tick retries within the window
+		}
+	}
+	return t.store(ctx, key, now, rev)
+}
+
+func (t *Timer) publish(ctx context.Context, e entry, d schedule.Decision, now time.Time) error {
+	id := FireEventID(e.job, e.schedule, d.Fire)
+	msg, err := t.subjects.Message(events.Meta{ID: id, Source: events.Source(Name), Time: now},
+		events.ScheduleDue{RunID: id, Job: e.job, Schedule: e.schedule, FireTime: d.Fire.UTC()})
+	if err != nil {
+		return err
+	}
+	ack, err := t.conn.Publish(ctx, msg.Subject, msg.Event)
+	if err != nil {
+		return err
+	}
+	if !ack.Duplicate {
+		t.log.Info("schedule due", "function", Name, "job", e.job, "schedule", e.schedule,
+			"fire", d.Fire, "coalesced", d.Coalesced, "event_id", id)
+	}
+	return nil
+}
+
+// FireEventID is the event id (and run id) of a schedule's fire: the same in
+// every replica, so JetStream keeps one.
+func FireEventID(job, sched string, fire time.Time) string {
+	return events.DeriveID("schedule.due", schedule.FireID(job, sched, fire))
+}
+
+func (t *Timer) load(ctx context.Context, key string) (time.Time, uint64, error) {
+	e, err := t.kv.Get(ctx, key)
+	if errors.Is(err, jetstream.ErrKeyNotFound) {
+		return time.Time{}, 0, nil
+	}
+	if err != nil {
+		return time.Time{}, 0, fmt.Errorf("read timer state: %w", err)
+	}
+	var s state
+	if err := json.Unmarshal(e.Value(), &s); err != nil {
+		return time.Time{}, e.Revision(), nil // unreadable: start over, like never evaluated
+	}
+	return s.Checked, e.Revision(), nil
+}
+
+// store advances the state with compare-and-set; losing the race to another
+// replica is fine (it advanced the same schedule).
+func (t *Timer) store(ctx context.Context, key string, now time.Time, rev uint64) error {
+	data, _ := json.Marshal(state{Checked: now.UTC()})
+	var err error
+	if rev == 0 {
+		_, err = t.kv.Create(ctx, key, data)
+	} else {
+		_, err = t.kv.Update(ctx, key, data, rev)
+	}
+	if err != nil && !errors.Is(err, jetstream.ErrKeyExists) && !isWrongSeq(err) {
+		return fmt.Errorf("store timer state: %w", err)
+	}
+	return nil
+}
+
+func isWrongSeq(err error) bool {
+	var apiErr *jetstream.APIError
+	return errors.As(err, &apiErr) && apiErr.ErrorCode == jetstream.JSErrCodeStreamWrongLastSequence
+}
