@@ -134,12 +134,13 @@ func sendBody(conn, raw net.Conn, head string, body io.Reader, size int64) error
 	} else {
 		n, err = io.Copy(conn, src)
 	}
-	if src.err != nil && !(size >= 0 && errors.Is(src.err, io.EOF) && n == size) {
+	switch {
+	case src.err != nil && !errors.Is(src.err, io.EOF):
 		resetConn(raw, conn)
-		if errors.Is(src.err, io.EOF) {
-			return fmt.Errorf("body ended after %d of %d bytes", n, size)
-		}
 		return fmt.Errorf("read body: %w", src.err)
+	case size >= 0 && n < size && errors.Is(src.err, io.EOF):
+		resetConn(raw, conn)
+		return fmt.Errorf("body ended after %d of %d bytes", n, size)
 	}
 	if err != nil {
 		return fmt.Errorf("send body after %d bytes: %w", n, err)

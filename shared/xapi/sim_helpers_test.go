@@ -172,3 +172,15 @@ func countVMs(t *testing.T, c *xapi.Client) int {
 	}
 	return len(vms)
 }
+
+// sha256Of hashes a stream.
+func sha256Of(t *testing.T, r io.Reader) [32]byte {
+	t.Helper()
+	h := sha256.New()
+	if _, err := io.Copy(h, r); err != nil {
+		t.Fatal(err)
+	}
+	var sum [32]byte
+	copy(sum[:], h.Sum(nil))
+	return sum
+}

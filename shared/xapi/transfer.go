@@ -7,6 +7,8 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -120,9 +122,11 @@ type Transfer struct {
 	task TaskRef
 	what string
 
-	eof    bool  // the body reached its end
-	waited bool  // the task outcome is known
-	err    error // the task outcome
+	eof atomic.Bool // the body reached its end
+
+	mu     sync.Mutex // serialises Wait, which Close may call from another goroutine
+	waited bool       // the task outcome is known
+	err    error      // the task outcome
 }
 
 var _ io.ReadCloser = (*Transfer)(nil)
@@ -132,7 +136,7 @@ func (t *Transfer) Task() TaskRef { return t.task }
 
 // Read reads the stream; see Transfer for how the end is reported.
 func (t *Transfer) Read(p []byte) (int, error) {
-	if t.eof {
+	if t.eof.Load() {
 		if err := t.Wait(t.ctx); err != nil {
 			return 0, err
 		}
@@ -141,7 +145,7 @@ func (t *Transfer) Read(p []byte) (int, error) {
 	n, err := t.body.Read(p)
 	switch {
 	case err == io.EOF:
-		t.eof = true
+		t.eof.Store(true)
 		if werr := t.Wait(t.ctx); werr != nil {
 			return n, werr
 		}
@@ -168,6 +172,8 @@ func (t *Transfer) readFailure(readErr error) error {
 // Wait waits for the task's outcome (after the body has been read) and
 // destroys the task. It returns nil on success, the task's *Error otherwise.
 func (t *Transfer) Wait(ctx context.Context) error {
+	t.mu.Lock()
+	defer t.mu.Unlock()
 	if t.waited {
 		return t.err
 	}
@@ -186,23 +192,18 @@ func (t *Transfer) Wait(ctx context.Context) error {
 // task's outcome. Closing earlier aborts the transfer: the task is cancelled
 // and cleaned up, and Close returns nil.
 func (t *Transfer) Close() error {
-	cerr := t.body.Close()
-	if t.eof {
-		return errors.Join(t.Wait(t.ctx), nilIfWaited(t.waited, cerr))
+	_ = t.body.Close() // the outcome is the task's, not the socket's
+	if t.eof.Load() {
+		return t.Wait(t.ctx)
 	}
-	if !t.waited {
+	t.mu.Lock()
+	waited := t.waited
+	t.mu.Unlock()
+	if !waited {
 		t.c.cancelTask(t.task)
 		ctx, cancel := context.WithTimeout(context.WithoutCancel(t.ctx), outcomeWait)
 		defer cancel()
 		_ = t.Wait(ctx) // destroys the task once it has stopped
 	}
 	return nil
-}
-
-// nilIfWaited drops a body-close error once the task has given the outcome.
-func nilIfWaited(waited bool, err error) error {
-	if waited {
-		return nil
-	}
-	return err
 }
