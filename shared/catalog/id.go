@@ -141,3 +141,16 @@ func (id ID) DataKey() string { return id.base() + DataSuffix }
 
 // ChecksumKey is the key of XO's optional checksum file: "xo-vm-backups/<uuid>/<ts>.xva.checksum".
 func (id ID) ChecksumKey() string { return id.base() + ChecksumSuffix }
+
+// MarshalText writes the id's text form, so ids travel in JSON as strings.
+func (id ID) MarshalText() ([]byte, error) { return []byte(id.String()), nil }
+
+// UnmarshalText parses an id as strictly as ParseID.
+func (id *ID) UnmarshalText(b []byte) error {
+	parsed, err := ParseID(string(b))
+	if err != nil {
+		return err
+	}
+	*id = parsed
+	return nil
+}

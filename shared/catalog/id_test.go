@@ -1,6 +1,7 @@
 package catalog_test
 
 import (
+	"encoding/json"
 	"errors"
 	"strings"
 	"testing"
@@ -143,5 +144,23 @@ func TestTimestamp(t *testing.T) {
 		if _, err := catalog.ParseTimestamp(bad); err == nil || !strings.Contains(err.Error(), "timestamp") {
 			t.Errorf("ParseTimestamp(%q): err = %v", bad, err)
 		}
+	}
+}
+
+func TestIDJSON(t *testing.T) {
+	var v struct {
+		ID catalog.ID `json:"id"`
+	}
+	in := `{"id":"nfs:` + vmA + `/20231012T101112Z"}`
+	if err := json.Unmarshal([]byte(in), &v); err != nil {
+		t.Fatal(err)
+	}
+	out, err := json.Marshal(v)
+	if err != nil || string(out) != in {
+		t.Errorf("Marshal = %s, %v; want %s", out, err, in)
+	}
+	err = json.Unmarshal([]byte(`{"id":"nfs:../../etc/passwd"}`), &v)
+	if !errors.Is(err, catalog.ErrInvalidID) {
+		t.Errorf("bad id in JSON: err = %v", err)
 	}
 }

@@ -34,20 +34,20 @@ type Filter struct {
 
 // Backup is one listed backup: what `xbr backups ls` shows and prune decides on.
 type Backup struct {
-	ID         ID
-	Remote     string
-	VMUUID     string
-	VMName     string
-	Time       time.Time // from the metadata's millisecond timestamp
-	Size       int64     // bytes of the .xva, from the metadata
-	Codec      string    // "gzip", "zstd", "none"; "" when XO wrote it (unknown until sniffed)
-	JobID      string    // XO's jobId
-	ScheduleID string    // XO's scheduleId
-	Job        string    // job name (xbr object); "" when XO wrote it
-	Schedule   string    // schedule name (xbr object); "" when XO wrote it
-	SHA256     string    // xbr object; "" when XO wrote it
+	ID         ID        `json:"id"`
+	Remote     string    `json:"remote"`
+	VMUUID     string    `json:"vm_uuid"`
+	VMName     string    `json:"vm_name"`
+	Time       time.Time `json:"time"`        // from the metadata's millisecond timestamp
+	Size       int64     `json:"size"`        // bytes of the .xva, from the metadata
+	Codec      string    `json:"codec"`       // "gzip", "zstd", "none"; "" when XO wrote it (unknown until sniffed)
+	JobID      string    `json:"job_id"`      // XO's jobId
+	ScheduleID string    `json:"schedule_id"` // XO's scheduleId
+	Job        string    `json:"job"`         // job name (xbr object); "" when XO wrote it
+	Schedule   string    `json:"schedule"`    // schedule name (xbr object); "" when XO wrote it
+	SHA256     string    `json:"sha256"`      // xbr object; "" when XO wrote it
 	// WrittenBy is "xbr <version>" or "xo".
-	WrittenBy string
+	WrittenBy string `json:"written_by"`
 }
 
 // Problem is a backup .json that List could not use; the listing went on without it.
