@@ -31,8 +31,10 @@ func TestSnapshotFallbackWithoutIgnoreVDIs(t *testing.T) {
 			}
 			return done("<value></value>")
 		},
-		"task.destroy":   func([]any) fakeReply { return fakeReply{value: ""} },
-		"VM.get_record":  func([]any) fakeReply { return fakeReply{value: map[string]any{"VBDs": []any{"OpaqueRef:vbd-a", "OpaqueRef:vbd-b"}}} },
+		"task.destroy": func([]any) fakeReply { return fakeReply{value: ""} },
+		"VM.get_record": func([]any) fakeReply {
+			return fakeReply{value: map[string]any{"VBDs": []any{"OpaqueRef:vbd-a", "OpaqueRef:vbd-b"}}}
+		},
 		"VBD.get_record": vbdOf,
 		"VDI.get_record": func(p []any) fakeReply {
 			orig := map[any]string{"OpaqueRef:snap-a": "OpaqueRef:a", "OpaqueRef:snap-b": "OpaqueRef:b"}[p[1]]
