@@ -35,16 +35,26 @@ const (
 	kindPages
 )
 
+// patterns are the pools every generated disk of a pool cuts its blocks
+// from: built once per Server so a thousand disks cost no memory.
+type patterns struct {
+	text []byte // log lines
+}
+
+func newPatterns(seed uint64) *patterns {
+	return &patterns{text: logPool(seed, 256<<10)}
+}
+
 // genSource generates a disk's content from a seed, block by block, on demand.
 type genSource struct {
 	seed uint64
-	text []byte // pool of log lines the text blocks are cut from
+	pat  *patterns
 }
 
 var blockPool = sync.Pool{New: func() any { b := make([]byte, blockSize); return &b }}
 
-func newGenSource(seed uint64) *genSource {
-	return &genSource{seed: seed, text: logPool(seed, 256<<10)}
+func newGenSource(seed uint64, pat *patterns) *genSource {
+	return &genSource{seed: seed, pat: pat}
 }
 
 // kind picks a block's content: ~40% zeros, ~30% random, ~15% text, ~15%
@@ -106,13 +116,14 @@ func fillRandom(dst []byte, x uint64) {
 	}
 }
 
-// fillText cuts dst from the log pool at a key-chosen offset.
+// fillText cuts dst from the log pool at key-chosen offsets.
 func (g *genSource) fillText(dst []byte, key uint64) {
-	off := int(key % uint64(len(g.text)))
+	text := g.pat.text
+	off := int(key % uint64(len(text)))
 	for n := 0; n < len(dst); {
-		c := copy(dst[n:], g.text[off:])
+		c := copy(dst[n:], text[off:])
 		n += c
-		off = int(mix64(key+uint64(n)) % uint64(len(g.text)/2))
+		off = int(mix64(key+uint64(n)) % uint64(len(text)/2))
 	}
 }
 

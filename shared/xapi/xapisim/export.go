@@ -159,10 +159,13 @@ func (s *Server) streamXVA(ctx context.Context, task string, w io.Writer, codec 
 		total += d.disk.size
 	}
 	for _, d := range disks {
-		pr := &progressReader{ctx: ctx, r: d.disk.reader(), report: func(n int64) {
+		src := newPrefetcher(d.disk)
+		pr := &progressReader{ctx: ctx, r: src, report: func(n int64) {
 			s.setProgress(task, float64(sent+n)/float64(max(total, 1)))
 		}}
-		if err := xw.WriteDisk(d.id, d.disk.size, pr); err != nil {
+		err := xw.WriteDisk(d.id, d.disk.size, pr)
+		_ = src.Close()
+		if err != nil {
 			return err
 		}
 		sent += d.disk.size

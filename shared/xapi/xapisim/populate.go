@@ -48,7 +48,7 @@ func (s *Server) createVM(name string, index int) *object {
 	sr, _ := st.get("SR", s.sr)
 	for d := range s.opts.DisksPerVM {
 		seed := contentSeed(s.opts.Seed, index, d)
-		src := newGenSource(seed)
+		src := newGenSource(seed, s.pat)
 		used := src.allocated(s.opts.DiskSize)
 		vdi := st.add("VDI", vdiRecord(fmt.Sprintf("%s disk %d", name, d), sr.ref, s.opts.DiskSize, used))
 		s.disks.put(vdi.ref, s.opts.DiskSize, src)

@@ -72,6 +72,7 @@ type Server struct {
 	st      *store
 	methods map[string]*method
 	disks   *diskStore
+	pat     *patterns
 	tmpDir  string
 
 	pool, host, sr string // refs of the singletons
@@ -110,6 +111,7 @@ func New(opts Options) (*Server, error) {
 		return nil, err
 	}
 	s.disks = disks
+	s.pat = newPatterns(opts.Seed)
 	s.methods = s.buildMethods()
 	s.populate()
 	return s, nil
