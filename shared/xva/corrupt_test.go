@@ -24,7 +24,7 @@ type ent struct {
 
 // build writes entries as a tar (Go's ustar form, which XVA readers must
 // accept too) with the end-of-archive blocks.
-func build(t *testing.T, entries ...ent) []byte {
+func build(t testing.TB, entries ...ent) []byte {
 	t.Helper()
 	var buf bytes.Buffer
 	tw := tar.NewWriter(&buf)
@@ -44,7 +44,7 @@ func build(t *testing.T, entries ...ent) []byte {
 }
 
 // ovaFor is the ova.xml entry for disks of the given sizes.
-func ovaFor(t *testing.T, disks ...disk) ent {
+func ovaFor(t testing.TB, disks ...disk) ent {
 	b, err := testHeader(disks...).MarshalOVA()
 	if err != nil {
 		t.Fatal(err)

@@ -44,9 +44,9 @@ type Reader struct {
 // NewReader detects gzip, zstd or a plain tar by magic, and reads and parses
 // ova.xml, which must be the first entry.
 func NewReader(r io.Reader) (*Reader, error) {
-	src, codec, err := compress.NewReader(r)
+	src, codec, err := compress.NewReader(sourceReader{r})
 	if err != nil {
-		return nil, fmt.Errorf("xva: %w", err)
+		return nil, (&Reader{}).inputErr(err, "stream start")
 	}
 	xr := &Reader{src: src, br: bufio.NewReaderSize(src, 64<<10), codec: codec, firstLen: -1}
 	if err := xr.readOVA(); err != nil {
@@ -198,11 +198,34 @@ func (r *Reader) skip(e entry) error {
 	return nil
 }
 
-// inputErr names what was being read when the input failed; an EOF there
-// means the archive is truncated (ErrFormat and io.ErrUnexpectedEOF).
+// inputErr names what was being read when the input failed. A failure of
+// the underlying reader is passed on as it is (it may be transient); an EOF
+// means the archive is truncated (ErrFormat and io.ErrUnexpectedEOF); any
+// other error comes from the decompressor: a corrupt stream (ErrFormat).
 func (r *Reader) inputErr(err error, what string) error {
-	if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
+	var se *sourceError
+	switch {
+	case errors.As(err, &se):
+		return fmt.Errorf("xva: %s: %w", what, se.err)
+	case errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF):
 		return wrapErr(ErrFormat, io.ErrUnexpectedEOF, "%s", what)
 	}
-	return fmt.Errorf("xva: %s: %w", what, err)
+	return wrapErr(ErrFormat, err, "%s", what)
 }
+
+// sourceReader marks the errors of the underlying reader so they can be
+// told apart from the decompressor's.
+type sourceReader struct{ r io.Reader }
+
+func (s sourceReader) Read(p []byte) (int, error) {
+	n, err := s.r.Read(p)
+	if err != nil && err != io.EOF {
+		err = &sourceError{err}
+	}
+	return n, err
+}
+
+type sourceError struct{ err error }
+
+func (e *sourceError) Error() string { return e.err.Error() }
+func (e *sourceError) Unwrap() error { return e.err }
