@@ -17,4 +17,15 @@
 // checksum is verified before its bytes are handed out.
 //
 // Both directions stream: memory stays at one chunk whatever the disk size.
+// Entry sizes are capped on read (MaxOVASize, MaxChunkSize) so a hostile
+// archive cannot make the reader allocate more.
+//
+// Header models ova.xml (MarshalOVA, ParseOVA); Header.Disks says which disks
+// an importer expects and in which order. BuildHeader makes the ova.xml of a
+// VM export from API records the way XAPI's export.ml does.
+//
+// Errors name the tar entry, disk or ova.xml field at fault and match
+// ErrFormat (not a valid XVA, truncation included, which also matches
+// io.ErrUnexpectedEOF) or ErrChecksum (a chunk does not match its checksum);
+// failures of the underlying io.Reader or io.Writer are passed through.
 package xva

@@ -92,7 +92,7 @@ func xvaBytes(t testing.TB, disks ...disk) []byte {
 }
 
 // content builds n bytes: MiB-aligned runs chosen by pattern, one letter per
-// MiB: 'z' zeros, 'r' random, 't' text.
+// MiB: 'z' zeros, 'r' random, 't' text, 'd' 4 KiB database-like pages.
 func content(seed uint64, pattern string, n int) []byte {
 	rng := rand.New(rand.NewPCG(seed, 7))
 	b := make([]byte, n)
@@ -102,6 +102,14 @@ func content(seed uint64, pattern string, n int) []byte {
 		case 'r':
 			for j := i; j < end; j++ {
 				b[j] = byte(rng.Uint32())
+			}
+		case 'd':
+			for j := i; j < end; j++ {
+				if (j-i)%4096 < 64 {
+					b[j] = byte(rng.Uint32())
+				} else {
+					b[j] = byte((j - i) % 4096 / 16)
+				}
 			}
 		case 't':
 			line := []byte(fmt.Sprintf("%d INFO request served in %dms\n", i, rng.IntN(1000)))
