@@ -45,6 +45,14 @@
 // backups. Keeping the oldest also makes a bucket's representative stable: later backups of
 // the same day never displace it, so it survives once its day has passed out of Depth.
 //
+// # Weeks: ISO, where Xen Orchestra uses moment's locale weeks
+//
+// XO formats its weekly bucket with moment's locale week ("gggg-ww"); under moment's default
+// "en" locale those weeks start on Sunday and week 1 is the week holding January 1. xbr uses
+// ISO 8601 weeks (Monday start), as the project asks. The two agree on every bucket except for
+// backups taken on a Sunday and around New Year, where XO and xbr may pick a different
+// representative for a week; daily, monthly and yearly buckets are the same in both.
+//
 // # Order and ties
 //
 // Input order does not matter. Backups are ordered by Time, and backups with the same Time by
