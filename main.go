@@ -1,6 +1,7 @@
 // Command xbr backs up and restores XCP-ng / XenServer virtual machines as
 // event-driven functions on NATS JetStream. main stays thin: a signal-aware
-// context, the command tree, and the mapping of errors to exit codes.
+// context, the functions `xbr serve` can run, the command tree, and the
+// mapping of errors to exit codes.
 package main
 
 import (
@@ -9,12 +10,21 @@ import (
 	"os/signal"
 	"syscall"
 
+	"xbr/functions/timer"
+	"xbr/shared/app"
 	"xbr/shared/cli"
 )
 
+// functions are every function of xbr, in the order `xbr serve` starts them.
+func functions() []app.Function {
+	return []app.Function{
+		timer.Function(),
+	}
+}
+
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	code := cli.Execute(ctx, os.Args[1:], os.Stdout, os.Stderr)
+	code := cli.Execute(ctx, os.Args[1:], os.Stdout, os.Stderr, functions()...)
 	stop()
 	os.Exit(code)
 }

@@ -20,6 +20,9 @@ type Function struct {
 	Name string
 	// Run does the function's work until ctx is cancelled.
 	Run func(ctx context.Context, env *Env) error
+	// API are request verbs this function's package answers for client
+	// commands; every server answers them, whichever functions it runs.
+	API map[string]APIHandler
 }
 
 // Env is what every function gets.
@@ -38,6 +41,8 @@ type Env struct {
 	HTTPListen string
 	// Version is xbr's version, recorded in backup metadata.
 	Version string
+	// API holds extra request verbs answered by ServeAPI (e.g. "backups").
+	API map[string]APIHandler
 }
 
 // Topology is the stream layout of the Env's backbone.

@@ -7,6 +7,8 @@ import (
 	"io"
 
 	"github.com/spf13/cobra"
+
+	"xbr/shared/app"
 )
 
 // Version is set at build time with -ldflags "-X xbr/shared/cli.Version=...".
@@ -28,8 +30,10 @@ func (e *ExitError) Error() string {
 func (e *ExitError) Unwrap() error { return e.Err }
 
 // Execute runs the command tree with args and returns the process exit code.
-func Execute(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	root := newRoot(stdout, stderr)
+// fns are the functions `xbr serve` can run (main wires them: shared packages
+// never import functions).
+func Execute(ctx context.Context, args []string, stdout, stderr io.Writer, fns ...app.Function) int {
+	root := newRoot(stdout, stderr, fns)
 	root.SetArgs(args)
 	err := root.ExecuteContext(ctx)
 	if err == nil {
@@ -46,7 +50,7 @@ func Execute(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	return 1
 }
 
-func newRoot(stdout, stderr io.Writer) *cobra.Command {
+func newRoot(stdout, stderr io.Writer, fns []app.Function) *cobra.Command {
 	root := &cobra.Command{
 		Use:   "xbr",
 		Short: "Backup and disaster recovery for XCP-ng / XenServer VMs on NATS JetStream",
@@ -63,6 +67,9 @@ XAPI simulator, a local directory remote).`,
 	root.SetErr(stderr)
 	root.AddCommand(
 		newVersionCmd(),
+		newServeCmd(fns),
+		newRunCmd(),
+		newJobsCmd(),
 		newXapiSimCmd(),
 		newConfigCmd(),
 		// Commands register here, one line each (keep this marker): CMDS

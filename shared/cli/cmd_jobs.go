@@ -1,0 +1,71 @@
+package cli
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"xbr/shared/app"
+)
+
+func newJobsCmd() *cobra.Command {
+	cmd := &cobra.Command{Use: "jobs", Short: "Inspect the jobs of a running server"}
+	var (
+		cf      clientFlags
+		asJSON  bool
+		lsShort = "List the jobs and their schedules with the next fire time"
+	)
+	ls := &cobra.Command{
+		Use: "ls", Short: lsShort, Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			jobs, err := fetchJobs(cmd, &cf)
+			if err != nil {
+				return err
+			}
+			if asJSON {
+				enc := json.NewEncoder(cmd.OutOrStdout())
+				enc.SetIndent("", "  ")
+				return enc.Encode(jobs)
+			}
+			return printJobs(cmd.OutOrStdout(), jobs)
+		},
+	}
+	cf.add(ls)
+	ls.Flags().BoolVar(&asJSON, "json", false, "print JSON")
+	cmd.AddCommand(ls)
+	return cmd
+}
+
+func fetchJobs(cmd *cobra.Command, cf *clientFlags) ([]app.JobInfo, error) {
+	conn, subjects, err := cf.connect()
+	if err != nil {
+		return nil, err
+	}
+	defer conn.Close()
+	ctx, cancel := cf.requestCtx(cmd.Context())
+	defer cancel()
+	var jobs []app.JobInfo
+	err = app.Request(ctx, conn.NATS(), subjects, "jobs", nil, &jobs)
+	return jobs, err
+}
+
+func printJobs(w io.Writer, jobs []app.JobInfo) error {
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "JOB\tMODE\tSCHEDULE\tCRON\tTIMEZONE\tRETENTION\tNEXT\tREMOTES\tCODEC")
+	for _, j := range jobs {
+		for _, s := range j.Schedules {
+			next := "disabled"
+			if s.Enabled {
+				next = s.Next.Local().Format(time.DateTime)
+			}
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%d\t%s\t%s\t%s\n", j.Name, j.Mode, s.Name, s.Cron,
+				s.Timezone, s.Retention, next, strings.Join(j.Remotes, ","), j.Codec)
+		}
+	}
+	return tw.Flush()
+}

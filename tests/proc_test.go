@@ -1,0 +1,173 @@
+package tests
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// xbrBin is the binary built once for the whole package.
+var xbrBin string
+
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "xbr-e2e-bin")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	xbrBin = filepath.Join(dir, "xbr")
+	build := exec.Command("go", "build", "-o", xbrBin, "..")
+	build.Stdout, build.Stderr = os.Stderr, os.Stderr
+	if err := build.Run(); err != nil {
+		fmt.Fprintln(os.Stderr, "building xbr:", err)
+		os.Exit(1)
+	}
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+// server is an `xbr serve` process.
+type server struct {
+	cmd  *exec.Cmd
+	done chan error
+
+	mu    sync.Mutex
+	lines []map[string]any
+	raw   bytes.Buffer
+}
+
+// startServe runs `xbr serve args...` and waits for its "xbr serving" line.
+func startServe(t *testing.T, env []string, args ...string) *server {
+	t.Helper()
+	cmd := exec.Command(xbrBin, append([]string{"serve", "--log-format", "json"}, args...)...)
+	cmd.Env = append(os.Environ(), env...)
+	stderr, err := cmd.StderrPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	s := &server{cmd: cmd, done: make(chan error, 1)}
+	go s.read(stderr)
+	t.Cleanup(func() { s.kill(t) })
+	if _, ok := s.waitLog(t, "xbr serving", 60*time.Second); !ok {
+		t.Fatalf("xbr serve did not start:\n%s", s.output())
+	}
+	return s
+}
+
+func (s *server) read(r io.Reader) {
+	sc := bufio.NewScanner(r)
+	sc.Buffer(make([]byte, 1<<20), 1<<20)
+	for sc.Scan() {
+		var m map[string]any
+		_ = json.Unmarshal(sc.Bytes(), &m)
+		s.mu.Lock()
+		s.raw.Write(sc.Bytes())
+		s.raw.WriteByte('\n')
+		if m != nil {
+			s.lines = append(s.lines, m)
+		}
+		s.mu.Unlock()
+	}
+	s.done <- s.cmd.Wait()
+}
+
+func (s *server) output() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.raw.String()
+}
+
+// waitLog polls for a log line whose msg is msg.
+func (s *server) waitLog(t *testing.T, msg string, timeout time.Duration) (map[string]any, bool) {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	for time.Now().Before(deadline) {
+		s.mu.Lock()
+		for _, l := range s.lines {
+			if l["msg"] == msg {
+				s.mu.Unlock()
+				return l, true
+			}
+		}
+		s.mu.Unlock()
+		if s.exited() {
+			return nil, false
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	return nil, false
+}
+
+func (s *server) exited() bool { return s.cmd.ProcessState != nil }
+
+// natsURL is where the server's backbone listens.
+func (s *server) natsURL(t *testing.T) string {
+	l, _ := s.waitLog(t, "xbr serving", time.Second)
+	u, _ := l["nats"].(string)
+	if u == "" {
+		t.Fatalf("no nats URL in the serving line:\n%s", s.output())
+	}
+	return u
+}
+
+// stop sends SIGTERM and returns the exit error once the process ended.
+func (s *server) stop(t *testing.T, timeout time.Duration) error {
+	t.Helper()
+	if err := s.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case err := <-s.done:
+		s.done <- err
+		return err
+	case <-time.After(timeout):
+		t.Fatalf("xbr serve did not stop within %s after SIGTERM:\n%s", timeout, s.output())
+	}
+	return nil
+}
+
+func (s *server) kill(t *testing.T) {
+	if s.cmd.Process == nil {
+		return
+	}
+	select {
+	case err := <-s.done:
+		s.done <- err
+		return
+	default:
+	}
+	_ = s.cmd.Process.Kill()
+	<-s.done
+}
+
+// xbr runs the CLI and returns its stdout, stderr and exit code.
+func xbr(t *testing.T, ctx context.Context, env []string, args ...string) (string, string, int) {
+	t.Helper()
+	cmd := exec.CommandContext(ctx, xbrBin, args...)
+	cmd.Env = append(os.Environ(), env...)
+	var out, errb bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errb
+	err := cmd.Run()
+	code := 0
+	if ee, ok := err.(*exec.ExitError); ok {
+		code = ee.ExitCode()
+	} else if err != nil {
+		t.Fatalf("xbr %s: %v", strings.Join(args, " "), err)
+	}
+	return out.String(), errb.String(), code
+}
