@@ -256,3 +256,12 @@ func TestReadMetadata(t *testing.T) {
 		t.Errorf("missing: err = %v, want ErrNotFound", err)
 	}
 }
+
+func TestListEmptyRemote(t *testing.T) {
+	for _, f := range []catalog.Filter{{}, {VM: vmA}} {
+		got, problems, err := catalog.List(context.Background(), newDir(t, "nfs"), f)
+		if err != nil || len(got) != 0 || len(problems) != 0 {
+			t.Errorf("empty remote, filter %+v: %v, %v, %v", f, got, problems, err)
+		}
+	}
+}
