@@ -103,7 +103,16 @@ func (c *Coordinator) create(ctx context.Context, r Run) (Run, error) {
 	if r.Done() {
 		return r, c.release(ctx, r.Job, r.ID)
 	}
-	return r, c.Touch(ctx, r.Job, r.ID)
+	return r, c.renew(ctx, r.Job, r.ID)
+}
+
+// renew renews the lock after progress; a run that no longer holds it (it
+// just ended on another worker) is not an error.
+func (c *Coordinator) renew(ctx context.Context, job, runID string) error {
+	if err := c.Touch(ctx, job, runID); err != nil && !errors.Is(err, ErrNotHolder) {
+		return err
+	}
+	return nil
 }
 
 // Step is what a Finish changed, or, for a repeated Finish, what the first
@@ -137,7 +146,7 @@ func (c *Coordinator) Finish(ctx context.Context, runID string, res events.VMRes
 	if r.Done() {
 		err = c.release(ctx, r.Job, r.ID)
 	} else {
-		err = c.Touch(ctx, r.Job, r.ID)
+		err = c.renew(ctx, r.Job, r.ID)
 	}
 	return Step{Run: r, Released: r.ReleasedBy(res.VMUUID), Done: r.Done()}, err
 }
@@ -161,7 +170,7 @@ func (c *Coordinator) RecordAttempt(ctx context.Context, runID, vmUUID, timestam
 	if err != nil {
 		return Run{}, err
 	}
-	return r, c.Touch(ctx, r.Job, r.ID)
+	return r, c.renew(ctx, r.Job, r.ID)
 }
 
 // update applies change to the run with compare-and-set, retrying on

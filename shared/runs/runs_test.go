@@ -72,7 +72,9 @@ func vms(n int) []runs.VM {
 	return out
 }
 
-func ok(uuid string) events.VMResult { return events.VMResult{VMUUID: uuid, Status: events.StatusSuccess} }
+func ok(uuid string) events.VMResult {
+	return events.VMResult{VMUUID: uuid, Status: events.StatusSuccess}
+}
 
 func mustAdmit(t *testing.T, c *runs.Coordinator, f runs.Fire) runs.Admission {
 	t.Helper()
