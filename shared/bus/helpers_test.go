@@ -116,7 +116,7 @@ func followUp(t *testing.T, ev bus.Event) bus.Out {
 	}
 	p := events.ExportCompleted{RunID: req.RunID, Job: req.Job, Schedule: req.Schedule, VMUUID: req.VMUUID, Pool: req.Pool,
 		Timestamp: "20261129T010000Z", Codec: req.Codec, Size: 10, BytesRead: 20,
-		SHA256: "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08",
+		SHA256:  "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08",
 		Backups: []events.RemoteBackup{{Remote: "nfs", BackupID: "nfs/" + req.VMUUID + "/20261129T010000Z"}}}
 	m, err := subjects.Message(events.Meta{ID: events.DeriveID("completed", ev.Event.ID()), Source: events.Source("export"), Time: time.Now()}, p)
 	if err != nil {
