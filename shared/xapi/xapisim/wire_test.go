@@ -129,7 +129,7 @@ func TestHTTPEdges(t *testing.T) {
 	for _, tc := range []struct{ path, body string }{
 		{"/", "<methodCall><methodName>x</methodName><params><param>"},
 		{"/jsonrpc", `{"jsonrpc":"2.0","method":"pool.get_all","params":[]}`}, // no id
-		{"/jsonrpc", `{"id":1,"method":"pool.get_all","params":{}}`},         // v1 params not an array
+		{"/jsonrpc", `{"id":1,"method":"pool.get_all","params":{}}`},          // v1 params not an array
 	} {
 		if code, _, _ := post(t, url+tc.path, tc.body); code != 500 {
 			t.Errorf("POST %s %s: HTTP %d, want 500", tc.path, tc.body, code)

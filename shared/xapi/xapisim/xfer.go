@@ -95,5 +95,6 @@ func (s *Server) hijack(w http.ResponseWriter, head string) (*xfer, error) {
 // transfer fails before its response head.
 func (s *Server) failBeforeHeaders(w http.ResponseWriter, task string, err error) {
 	s.failTask(task, err)
+	w.Header().Set("task-id", task)
 	httpError(w, http.StatusInternalServerError, "Internal Error", "")
 }
