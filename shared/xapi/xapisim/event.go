@@ -82,7 +82,10 @@ func (s *Server) eventFrom(c *call) (any, error) {
 		return nil, err
 	}
 	sub := parseSubscription(subs)
-	deadline := time.NewTimer(time.Duration(timeout * float64(time.Second)))
+	if !(timeout >= 0) { // negative or NaN
+		timeout = 0
+	}
+	deadline := time.NewTimer(time.Duration(min(timeout, 86400) * float64(time.Second)))
 	defer deadline.Stop()
 	for {
 		s.st.mu.Lock()

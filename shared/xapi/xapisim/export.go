@@ -1,7 +1,6 @@
 package xapisim
 
 import (
-	"bufio"
 	"context"
 	"fmt"
 	"io"
@@ -141,7 +140,7 @@ func (s *Server) endOperation(vmRef, task string) {
 
 // streamXVA writes the XVA (optionally compressed as a whole) to w.
 func (s *Server) streamXVA(ctx context.Context, task string, w io.Writer, codec compress.Codec, hdr *xva.Header, disks []exportDisk) error {
-	bw := bufio.NewWriterSize(w, 512<<10)
+	bw := newCoalescer(w)
 	cw, err := compress.NewWriter(bw, codec, compress.WriterOptions{})
 	if err != nil {
 		return err
@@ -159,13 +158,10 @@ func (s *Server) streamXVA(ctx context.Context, task string, w io.Writer, codec 
 		total += d.disk.size
 	}
 	for _, d := range disks {
-		src := newPrefetcher(d.disk)
-		pr := &progressReader{ctx: ctx, r: src, report: func(n int64) {
+		pr := &progressReader{ctx: ctx, r: d.disk.reader(), report: func(n int64) {
 			s.setProgress(task, float64(sent+n)/float64(max(total, 1)))
 		}}
-		err := xw.WriteDisk(d.id, d.disk.size, pr)
-		_ = src.Close()
-		if err != nil {
+		if err := xw.WriteDisk(d.id, d.disk.size, pr); err != nil {
 			return err
 		}
 		sent += d.disk.size

@@ -51,9 +51,7 @@ func (s *Server) serveExportRawVDI(w http.ResponseWriter, r *http.Request) {
 	ctx, done := s.startWork(r.Context(), task)
 	defer done()
 	cw := &connWriter{ctx: ctx, conn: x.conn, lim: limiter(x.faults), drop: x.faults.DropAfter}
-	src := newPrefetcher(k)
-	defer src.Close()
-	pr := &progressReader{ctx: ctx, r: src, report: func(n int64) {
+	pr := &progressReader{ctx: ctx, r: k.reader(), report: func(n int64) {
 		s.setProgress(task, float64(n)/float64(max(k.size, 1)))
 	}}
 	if _, err := io.CopyBuffer(cw, pr, make([]byte, blockSize)); err != nil {
