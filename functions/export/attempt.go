@@ -1,0 +1,232 @@
+package export
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"io"
+	"time"
+
+	"xbr/events"
+	"xbr/shared/bus"
+	"xbr/shared/catalog"
+	"xbr/shared/compress"
+	"xbr/shared/remote"
+	"xbr/shared/xapi"
+)
+
+// cleanupTimeout bounds the cleanup that runs after an attempt, on a
+// context of its own so that a cancelled or timed-out attempt still cleans.
+const cleanupTimeout = 5 * time.Minute
+
+// attempt is one try at backing up the VM: it returns the completed event,
+// or an error after removing everything it created.
+func (w *Worker) attempt(ctx context.Context, j *job, n int) (events.ExportCompleted, error) {
+	client, err := w.d.Pools.Client(ctx, j.req.Pool)
+	if err != nil {
+		return events.ExportCompleted{}, err
+	}
+	rems, err := w.remotes(ctx, j.req.Remotes)
+	if err != nil {
+		return events.ExportCompleted{}, err
+	}
+	if done, ok, err := w.committed(ctx, j, rems); err != nil || ok {
+		return done, err
+	}
+	if err := w.sweep(ctx, client, j, rems); err != nil {
+		return events.ExportCompleted{}, fmt.Errorf("remove leftovers of earlier attempts: %w", err)
+	}
+	vm, err := client.VMByUUID(ctx, j.req.VMUUID)
+	if err != nil {
+		if xapi.IsCode(err, "UUID_INVALID") {
+			return events.ExportCompleted{}, bus.Permanent(fmt.Errorf("vm %s is not in pool %s: %w", j.req.VMUUID, j.req.Pool, err))
+		}
+		return events.ExportCompleted{}, fmt.Errorf("find vm %s: %w", j.req.VMUUID, err)
+	}
+	ts, err := w.stamp(ctx, j)
+	if err != nil {
+		return events.ExportCompleted{}, err
+	}
+	w.started(ctx, j, n)
+	snap, err := w.snapshot(ctx, client, vm, j, ts)
+	if snap != "" {
+		defer w.destroy(ctx, client, snap, j)
+	}
+	if err != nil {
+		return events.ExportCompleted{}, err
+	}
+	return w.transfer(ctx, client, vm, snap, j, ts, rems)
+}
+
+func (w *Worker) remotes(ctx context.Context, names []string) ([]remote.Remote, error) {
+	out := make([]remote.Remote, 0, len(names))
+	for _, n := range names {
+		r, err := w.d.Remotes.Get(ctx, n)
+		if err != nil {
+			return nil, fmt.Errorf("open remote %s: %w", n, err)
+		}
+		out = append(out, r)
+	}
+	return out, nil
+}
+
+// stamp picks this attempt's backup time (after every earlier attempt's, so
+// keys never collide) and records it in the run before anything is written.
+func (w *Worker) stamp(ctx context.Context, j *job) (time.Time, error) {
+	ts := w.d.Now().UTC().Truncate(time.Second)
+	if j.run == nil {
+		return ts, nil
+	}
+	if v, ok := j.run.VM(j.req.VMUUID); ok {
+		for _, a := range v.Attempts {
+			if t, err := catalog.ParseTimestamp(a); err == nil && !t.Before(ts) {
+				ts = t.Add(time.Second)
+			}
+		}
+	}
+	r, err := w.d.Runs.RecordAttempt(ctx, j.req.RunID, j.req.VMUUID, catalog.FormatTimestamp(ts))
+	if err != nil {
+		return time.Time{}, fmt.Errorf("record attempt: %w", err)
+	}
+	j.run = &r
+	return ts, nil
+}
+
+// started publishes export.started on the side channel; a failure is only
+// logged (the event is informative).
+func (w *Worker) started(ctx context.Context, j *job, n int) {
+	p := events.ExportStarted{RunID: j.req.RunID, Job: j.req.Job, Schedule: j.req.Schedule, VMUUID: j.req.VMUUID,
+		VMName: j.req.VMName, Pool: j.req.Pool, Remotes: j.req.Remotes, Codec: j.req.Codec, Attempt: int64(n)}
+	id := events.DeriveID("export.started", j.req.RunID, j.req.VMUUID, fmt.Sprint(j.delivery), fmt.Sprint(n))
+	w.publish(ctx, id, p)
+}
+
+func (w *Worker) publish(ctx context.Context, id string, p events.Payload) {
+	if w.d.Publisher == nil {
+		return
+	}
+	m, err := w.d.message(id, p)
+	if err == nil {
+		_, err = w.d.Publisher.Publish(ctx, m.Subject, m.Event)
+	}
+	if err != nil && ctx.Err() == nil {
+		w.d.Log.Warn("publish failed", "event_type", p.EventType(), "error", err)
+	}
+}
+
+// transfer streams the snapshot's XVA to every remote and commits it.
+func (w *Worker) transfer(ctx context.Context, client *xapi.Client, vm, snap xapi.VMRef, j *job, ts time.Time,
+	rems []remote.Remote) (events.ExportCompleted, error) {
+	start := w.d.Now()
+	vmRec, err := rawRecord(ctx, client, vm)
+	if err != nil {
+		return events.ExportCompleted{}, err
+	}
+	snapRec, err := rawRecord(ctx, client, snap)
+	if err != nil {
+		return events.ExportCompleted{}, err
+	}
+	total := diskBytes(ctx, client, snap)
+	id0, err := catalog.NewID(rems[0].Name(), j.req.VMUUID, ts)
+	if err != nil {
+		return events.ExportCompleted{}, err
+	}
+	set, err := createAll(ctx, rems, id0.DataKey(), total)
+	if err != nil {
+		return events.ExportCompleted{}, err
+	}
+	defer set.abort(ctx)
+	st, err := w.stream(ctx, client, snap, j, set, total)
+	if err != nil {
+		return events.ExportCompleted{}, err
+	}
+	if err := set.commit(ctx); err != nil {
+		w.unwind(ctx, rems, ts, j)
+		return events.ExportCompleted{}, err
+	}
+	elapsed := w.d.Now().Sub(start)
+	done := w.completed(j, ts, st, elapsed, rems)
+	meta := w.metadata(j, ts, st, elapsed, vmRec, snapRec)
+	if err := writeMetadata(ctx, rems, ts, j.req.VMUUID, meta); err != nil {
+		w.unwind(ctx, rems, ts, j)
+		return events.ExportCompleted{}, err
+	}
+	return done, nil
+}
+
+// streamed is what went through the pipe.
+type streamed struct {
+	read, stored int64
+	sha256       string
+}
+
+// stream copies /export of snap, compressed as the job says, into set.
+func (w *Worker) stream(ctx context.Context, client *xapi.Client, snap xapi.VMRef, j *job, set *uploadSet,
+	total int64) (streamed, error) {
+	opts := xapi.ExportOptions{}
+	if j.req.XAPICompression {
+		opts.Compression = j.req.Codec
+	}
+	tr, err := client.Export(ctx, snap, opts)
+	if err != nil {
+		return streamed{}, fmt.Errorf("export snapshot: %w", err)
+	}
+	defer tr.Close()
+	h := sha256.New()
+	stored := &counter{}
+	sink := io.MultiWriter(set, h, stored)
+	prog := w.progress(ctx, j, total)
+	defer prog.stop()
+	limited, release := w.limiters.reader(ctx, j.req.RunID, int64(j.cfg.RateLimit), tr)
+	defer release()
+	src := prog.reader(limited)
+	if err := copyCompressed(sink, src, j); err != nil {
+		return streamed{}, err
+	}
+	return streamed{read: prog.bytes(), stored: stored.n, sha256: hex.EncodeToString(h.Sum(nil))}, nil
+}
+
+func copyCompressed(sink io.Writer, src io.Reader, j *job) error {
+	codec := compress.None
+	if !j.req.XAPICompression {
+		codec = compress.Codec(j.req.Codec)
+	}
+	cw, err := compress.NewWriter(sink, codec, compress.WriterOptions{})
+	if err != nil {
+		return err
+	}
+	buf := make([]byte, 1<<20)
+	if _, err := io.CopyBuffer(cw, src, buf); err != nil {
+		_ = cw.Close()
+		return fmt.Errorf("stream: %w", err)
+	}
+	if err := cw.Close(); err != nil {
+		return fmt.Errorf("stream: flush %s: %w", codec, err)
+	}
+	return nil
+}
+
+type counter struct{ n int64 }
+
+func (c *counter) Write(p []byte) (int, error) { c.n += int64(len(p)); return len(p), nil }
+
+// completed is the export.completed of a committed backup.
+func (w *Worker) completed(j *job, ts time.Time, st streamed, elapsed time.Duration, rems []remote.Remote) events.ExportCompleted {
+	p := events.ExportCompleted{RunID: j.req.RunID, Job: j.req.Job, Schedule: j.req.Schedule, VMUUID: j.req.VMUUID,
+		VMName: j.req.VMName, Pool: j.req.Pool, Timestamp: catalog.FormatTimestamp(ts), Codec: j.req.Codec,
+		Size: st.stored, BytesRead: st.read, SHA256: st.sha256, DurationMS: elapsed.Milliseconds(),
+		BytesPerSecond: perSecond(st.stored, elapsed)}
+	for _, r := range rems {
+		id, _ := catalog.NewID(r.Name(), j.req.VMUUID, ts)
+		p.Backups = append(p.Backups, events.RemoteBackup{Remote: r.Name(), BackupID: id.String()})
+	}
+	return p
+}
+
+func perSecond(n int64, d time.Duration) int64 {
+	if d <= 0 {
+		return 0
+	}
+	return int64(float64(n) / d.Seconds())
+}

@@ -1,0 +1,45 @@
+// Package export is xbr's full-backup function. It has three handlers, each
+// on its own durable consumer:
+//
+//   - the planner, on xbr.schedule.due of a full job: admits the fire through
+//     shared/runs (a job never runs twice at once: skip or queue), resolves
+//     the VMs on the job's pools (shared/vmselect), records the run and
+//     returns xbr.run.started and the first <concurrency> xbr.export.requested;
+//   - the worker, on xbr.export.requested: snapshots the VM the way Xen
+//     Orchestra does (temporary name, xo:backup:* keys on the snapshot and
+//     its disks, readable name, is_a_template false), streams /export of the
+//     snapshot once, compresses it (in process, or by XAPI), hashes it and
+//     writes it to every remote of the job at once, then writes the .json
+//     last on each remote. The snapshot and its disks are destroyed whatever
+//     happens. It returns xbr.export.completed or xbr.export.failed, and
+//     publishes xbr.export.started and xbr.export.progress as it goes;
+//   - the runner, on xbr.export.completed|failed: records the VM's result,
+//     returns the request of the next queued VM and, after the last one,
+//     xbr.run.completed.
+//
+// Design decisions:
+//
+//   - Retries are the worker's own loop within one delivery (Job.Retries,
+//     Job.RetryBackoff doubling per attempt), so each job keeps its own
+//     back-off; bus heartbeats keep the message while it waits. A process
+//     that dies mid-attempt gets the message redelivered and starts over.
+//     Every follow-up id is derived, so nothing is published twice.
+//   - All remotes or none: one stream is fanned out to every remote; if any
+//     remote fails, every upload is aborted and whatever was committed for
+//     this attempt is deleted (.json before .xva, so no half backup is ever
+//     listed). Xen Orchestra instead drops a failing target and goes on; we
+//     keep the remotes identical so retention stays aligned, and a retry
+//     writes all of them again.
+//   - Idempotence: every attempt records its backup timestamp in the run
+//     state before writing. A redelivered request first looks at those
+//     timestamps: a backup of this run committed on every remote is returned
+//     as completed again; a partial set, orphan .xva files, temp files and
+//     snapshots carrying this run's key are removed before a new attempt.
+//   - The rate limit is one token bucket per run in each process, shared by
+//     all the streams of that run that the process carries.
+//   - export.started and export.progress are published directly (a side
+//     channel) as they happen; completed and failed are follow-ups.
+//
+// Xen Orchestra's jobId and scheduleId (in the .json and in xo:backup:job and
+// xo:backup:schedule) are xbr's job and schedule names.
+package export

@@ -1,0 +1,195 @@
+package export
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/cloudevents/sdk-go/v2/event"
+	"github.com/nats-io/nats.go/jetstream"
+
+	"xbr/events"
+	"xbr/shared/app"
+	"xbr/shared/bus"
+	"xbr/shared/config"
+	"xbr/shared/remote"
+	"xbr/shared/runs"
+	"xbr/shared/xapi"
+)
+
+// Name is the function's name: its DLQ subject is <prefix>.dlq.export.
+const Name = "export"
+
+// Durable consumer names.
+const (
+	PlannerDurable = "export-plan"
+	WorkerDurable  = "export-worker"
+	RunnerDurable  = "export-runner"
+)
+
+// Pools hands out logged-in XAPI clients by pool name (*app.Pools).
+type Pools interface {
+	Client(ctx context.Context, pool string) (*xapi.Client, error)
+}
+
+// Remotes opens remotes by name (*app.Remotes).
+type Remotes interface {
+	Get(ctx context.Context, name string) (remote.Remote, error)
+}
+
+// Publisher publishes an event right away (*bus.Conn); used for the
+// export.started and export.progress side channel.
+type Publisher interface {
+	Publish(ctx context.Context, subject string, ev event.Event) (*jetstream.PubAck, error)
+}
+
+// Deps is what the handlers need. Zero optional fields mean defaults.
+type Deps struct {
+	Config    *config.Config
+	Pools     Pools
+	Remotes   Remotes
+	Runs      *runs.Coordinator
+	Publisher Publisher
+	Subjects  events.Subjects
+	Log       *slog.Logger     // [discard]
+	Now       func() time.Time // [time.Now]
+	Version   string           // recorded in the metadata's xbr object
+	// ProgressEvery is the period of export.progress events and lock
+	// renewals during a transfer [5s].
+	ProgressEvery time.Duration
+	// Wait sleeps between retries [a timer honouring ctx]; tests inject it.
+	Wait func(ctx context.Context, d time.Duration) error
+	// MaxDeliver is the worker consumer's MaxDeliver: on that delivery an
+	// unexpected error is reported as export.failed instead of dropped.
+	MaxDeliver int
+}
+
+func (d Deps) withDefaults() Deps {
+	if d.Log == nil {
+		d.Log = slog.New(slog.DiscardHandler)
+	}
+	if d.Now == nil {
+		d.Now = time.Now
+	}
+	if d.ProgressEvery <= 0 {
+		d.ProgressEvery = 5 * time.Second
+	}
+	if d.Wait == nil {
+		d.Wait = sleep
+	}
+	if d.MaxDeliver <= 0 {
+		d.MaxDeliver = workerMaxDeliver
+	}
+	return d
+}
+
+func sleep(ctx context.Context, d time.Duration) error {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.C:
+		return nil
+	}
+}
+
+const (
+	workerMaxDeliver = 10
+	// plannerMaxDeliver lets a queued fire wait a long time: with the
+	// planner's back-off capped at 30 s, about 35 days.
+	plannerMaxDeliver = 100_000
+	plannerBackoffCap = 30 * time.Second
+)
+
+// Function is the export function as `xbr serve` runs it.
+func Function() app.Function { return app.Function{Name: Name, Run: run} }
+
+func run(ctx context.Context, env *app.Env) error {
+	coord, err := runs.New(ctx, env.Conn, runs.Options{Now: env.Now, Replicas: env.Config.NATS.StreamReplicas})
+	if err != nil {
+		return err
+	}
+	d := Deps{Config: env.Config, Pools: env.Pools, Remotes: env.Remotes, Runs: coord, Publisher: env.Conn,
+		Subjects: env.Subjects, Log: env.Log.With(bus.KeyFunction, Name), Now: env.Now, Version: env.Version}
+	return Consume(ctx, env.Conn, env.Streams, d)
+}
+
+// Consume runs the planner, the worker and the runner on conn until ctx is
+// cancelled.
+func Consume(ctx context.Context, conn *bus.Conn, streams events.StreamNames, d Deps) error {
+	d = d.withDefaults()
+	cfgs := Consumers(d.Subjects, streams.WithDefaults().Events, workerConcurrency(d.Config))
+	handlers := []bus.Handler{NewPlanner(d), NewWorker(d), NewRunner(d)}
+	var wg sync.WaitGroup
+	errs := make([]error, len(cfgs))
+	for i := range cfgs {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			errs[i] = conn.Consume(ctx, cfgs[i], handlers[i])
+		}()
+	}
+	wg.Wait()
+	return errors.Join(errs...)
+}
+
+// Consumers are the planner's, the worker's and the runner's consumer
+// configurations, in that order.
+func Consumers(s events.Subjects, stream string, workers int) []bus.ConsumerConfig {
+	return []bus.ConsumerConfig{
+		{Function: Name, Durable: PlannerDurable, Stream: stream, DLQ: s,
+			Subjects: []string{s.Filter(events.TypeScheduleDue)}, MaxDeliver: plannerMaxDeliver,
+			Backoff: bus.ExponentialBackoff(time.Second, plannerBackoffCap), Concurrency: 4},
+		{Function: Name, Durable: WorkerDurable, Stream: stream, DLQ: s,
+			Subjects: []string{s.Filter(events.TypeExportRequested)}, MaxDeliver: workerMaxDeliver,
+			AckWait: time.Minute, Concurrency: workers},
+		{Function: Name, Durable: RunnerDurable, Stream: stream, DLQ: s,
+			Subjects:   []string{s.Filter(events.TypeExportCompleted), s.Filter(events.TypeExportFailed)},
+			MaxDeliver: 20, Concurrency: 4},
+	}
+}
+
+// workerConcurrency is how many exports one process runs at once: the sum
+// of the full jobs' concurrency (the runs bound each job), at least 2.
+func workerConcurrency(c *config.Config) int {
+	n := 0
+	for _, j := range c.Jobs {
+		if j.Mode == config.ModeFull {
+			n += max(j.Concurrency, 1)
+		}
+	}
+	return max(n, 2)
+}
+
+// message builds an outgoing event with the function's source.
+func (d Deps) message(id string, p events.Payload) (bus.Out, error) {
+	m, err := d.Subjects.Message(events.Meta{ID: id, Source: events.Source(Name), Time: d.Now()}, p)
+	if err != nil {
+		return bus.Out{}, fmt.Errorf("build %s: %w", p.EventType(), err)
+	}
+	return m, nil
+}
+
+// request is the export.requested of one VM of a run of job.
+func request(job config.Job, r runs.Run, vm runs.VM) events.ExportRequested {
+	p := events.ExportRequested{RunID: r.ID, Job: r.Job, Schedule: r.Schedule, FireTime: r.FireTime,
+		VMUUID: vm.UUID, VMName: vm.Name, Pool: vm.Pool, Remotes: job.Remotes, Codec: job.Compression}
+	if job.XAPICompression != "" && job.XAPICompression != config.CodecNone {
+		p.Codec, p.XAPICompression = job.XAPICompression, true
+	}
+	return p
+}
+
+// requestOut is the follow-up requesting vm's export, with a derived id.
+func (d Deps) requestOut(job config.Job, r runs.Run, vm runs.VM) (bus.Out, error) {
+	return d.message(events.DeriveID("export.requested", r.ID, vm.UUID), request(job, r, vm))
+}
+
+// completedOut is the run.completed of a finished run, with a derived id.
+func (d Deps) completedOut(r runs.Run) (bus.Out, error) {
+	return d.message(events.DeriveID("run.completed", r.ID), r.CompletedEvent())
+}

@@ -1,0 +1,152 @@
+package export
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"xbr/events"
+	"xbr/shared/catalog"
+	"xbr/shared/remote"
+	"xbr/shared/xapi"
+)
+
+// tempSnapshotAge: a snapshot of the VM still carrying the temporary name
+// and older than this was left by a crash between VM.snapshot and its
+// labelling; it is removed as Xen Orchestra removes it.
+const tempSnapshotAge = time.Minute
+
+// committed looks for a backup of this run and VM committed on every remote
+// (a redelivery after the work was done) and returns its completed event.
+// A backup of the run committed on some remotes only is deleted.
+func (w *Worker) committed(ctx context.Context, j *job, rems []remote.Remote) (events.ExportCompleted, bool, error) {
+	for _, ts := range w.attemptTimes(j) {
+		var metas []catalog.Metadata
+		for _, r := range rems {
+			m, ok, err := ownBackup(ctx, r, j, ts)
+			if err != nil {
+				return events.ExportCompleted{}, false, err
+			}
+			if ok {
+				metas = append(metas, m)
+			}
+		}
+		switch {
+		case len(metas) == len(rems):
+			m := metas[0]
+			st := streamed{read: m.Xbr.RawSize, stored: m.Size, sha256: m.Xbr.SHA256}
+			w.d.Log.Info("backup of this run already committed; reporting it again", "run", j.req.RunID, "vm_uuid", j.req.VMUUID)
+			return w.completed(j, ts, st, time.Duration(m.Xbr.DurationMS)*time.Millisecond, rems), true, nil
+		case len(metas) > 0:
+			w.d.Log.Warn("backup of this run committed on some remotes only; removing it", "run", j.req.RunID, "vm_uuid", j.req.VMUUID)
+			w.unwind(ctx, rems, ts, j)
+		}
+	}
+	return events.ExportCompleted{}, false, nil
+}
+
+// ownBackup reads the .json stamped ts and reports whether this run wrote it.
+func ownBackup(ctx context.Context, r remote.Remote, j *job, ts time.Time) (catalog.Metadata, bool, error) {
+	id, err := catalog.NewID(r.Name(), j.req.VMUUID, ts)
+	if err != nil {
+		return catalog.Metadata{}, false, err
+	}
+	m, err := catalog.ReadMetadata(ctx, r, id)
+	switch {
+	case errors.Is(err, remote.ErrNotFound):
+		return catalog.Metadata{}, false, nil
+	case errors.Is(err, catalog.ErrInvalidMetadata):
+		return catalog.Metadata{}, false, nil // not ours to judge; a new attempt gets a new time
+	case err != nil:
+		return catalog.Metadata{}, false, fmt.Errorf("remote %s: read %s: %w", r.Name(), id.MetaKey(), err)
+	}
+	return m, m.Xbr != nil && m.Xbr.RunID == j.req.RunID, nil
+}
+
+// attemptTimes are the backup times of earlier attempts on this VM, newest
+// first.
+func (w *Worker) attemptTimes(j *job) []time.Time {
+	if j.run == nil {
+		return nil
+	}
+	v, _ := j.run.VM(j.req.VMUUID)
+	var out []time.Time
+	for i := len(v.Attempts) - 1; i >= 0; i-- {
+		if t, err := catalog.ParseTimestamp(v.Attempts[i]); err == nil {
+			out = append(out, t)
+		}
+	}
+	return out
+}
+
+// sweep removes what earlier attempts of this run left: data files without
+// their .json, temp files and pending uploads, and snapshots.
+func (w *Worker) sweep(ctx context.Context, c *xapi.Client, j *job, rems []remote.Remote) error {
+	var errs []error
+	for _, ts := range w.attemptTimes(j) {
+		for _, r := range rems {
+			errs = append(errs, sweepRemote(ctx, r, j.req.VMUUID, ts))
+		}
+	}
+	errs = append(errs, w.sweepSnapshots(ctx, c, j))
+	return errors.Join(errs...)
+}
+
+func sweepRemote(ctx context.Context, r remote.Remote, vmUUID string, ts time.Time) error {
+	id, err := catalog.NewID(r.Name(), vmUUID, ts)
+	if err != nil {
+		return err
+	}
+	if _, err := r.Stat(ctx, id.MetaKey()); errors.Is(err, remote.ErrNotFound) {
+		if err := deleteBackup(ctx, r, vmUUID, ts); err != nil {
+			return err
+		}
+	}
+	s, ok := r.(remote.Sweeper)
+	if !ok {
+		return nil
+	}
+	temps, err := s.ListTemp(ctx, catalog.VMPrefix(vmUUID))
+	if err != nil {
+		return fmt.Errorf("remote %s: list temp files: %w", r.Name(), err)
+	}
+	for _, t := range temps {
+		if t.Key == id.DataKey() || t.Key == id.MetaKey() {
+			if err := s.RemoveTemp(ctx, t); err != nil {
+				return fmt.Errorf("remote %s: remove temp of %s: %w", r.Name(), t.Key, err)
+			}
+		}
+	}
+	return nil
+}
+
+// sweepSnapshots destroys snapshots of the VM carrying this run's key, and
+// stale ones still under the temporary name.
+func (w *Worker) sweepSnapshots(ctx context.Context, c *xapi.Client, j *job) error {
+	vms, err := c.VMs(ctx)
+	if err != nil {
+		return fmt.Errorf("list snapshots: %w", err)
+	}
+	var errs []error
+	for ref, vm := range vms {
+		if !vm.IsASnapshot || !w.leftover(vm, vms, j) {
+			continue
+		}
+		w.d.Log.Warn("removing a snapshot left by an earlier attempt", "run", j.req.RunID, "vm_uuid", j.req.VMUUID, "snapshot", vm.UUID)
+		if err := c.DestroyVM(ctx, ref); err != nil && !xapi.IsCode(err, xapi.CodeHandleInvalid) {
+			errs = append(errs, fmt.Errorf("destroy leftover snapshot %s: %w", vm.UUID, err))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+func (w *Worker) leftover(snap xapi.VM, vms map[xapi.VMRef]xapi.VM, j *job) bool {
+	oc := snap.OtherConfig
+	if oc[KeyRun] == j.req.RunID && oc[KeyVM] == j.req.VMUUID {
+		return true
+	}
+	src, ok := vms[snap.SnapshotOf]
+	return ok && src.UUID == j.req.VMUUID && snap.NameLabel == TempSnapshotName &&
+		!snap.SnapshotTime.IsZero() && w.d.Now().Sub(snap.SnapshotTime) > tempSnapshotAge
+}

@@ -1,0 +1,142 @@
+package export
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"golang.org/x/time/rate"
+
+	"xbr/events"
+)
+
+// progress counts the bytes read from XAPI and, every ProgressEvery,
+// publishes export.progress and renews the run's lock.
+type progress struct {
+	n    atomic.Int64
+	stop func()
+}
+
+func (w *Worker) progress(ctx context.Context, j *job, total int64) *progress {
+	p := &progress{}
+	done := make(chan struct{})
+	exited := make(chan struct{})
+	start := w.d.Now()
+	go func() {
+		defer close(exited)
+		t := time.NewTicker(w.d.ProgressEvery)
+		defer t.Stop()
+		for seq := 1; ; seq++ {
+			select {
+			case <-done:
+				return
+			case <-ctx.Done():
+				return
+			case <-t.C:
+				w.tick(ctx, j, seq, p.n.Load(), total, w.d.Now().Sub(start))
+			}
+		}
+	}()
+	p.stop = func() { close(done); <-exited }
+	return p
+}
+
+func (w *Worker) tick(ctx context.Context, j *job, seq int, n, total int64, elapsed time.Duration) {
+	bps := perSecond(n, elapsed)
+	ev := events.ExportProgress{RunID: j.req.RunID, Job: j.req.Job, VMUUID: j.req.VMUUID, Bytes: n,
+		TotalBytes: total, BytesPerSecond: bps}
+	if total > n && bps > 0 {
+		ev.ETASeconds = (total - n) / bps
+	}
+	if total < n {
+		ev.TotalBytes = 0 // the estimate was off: unknown rather than wrong
+	}
+	w.publish(ctx, events.DeriveID("export.progress", j.req.RunID, j.req.VMUUID, fmt.Sprint(j.delivery), fmt.Sprint(seq)), ev)
+	if j.run != nil {
+		if err := w.d.Runs.Touch(ctx, j.req.Job, j.req.RunID); err != nil && ctx.Err() == nil {
+			w.d.Log.Warn("renewing the job's lock failed", "run", j.req.RunID, "error", err)
+		}
+	}
+}
+
+func (p *progress) bytes() int64 { return p.n.Load() }
+
+func (p *progress) reader(r io.Reader) io.Reader { return &countingReader{r: r, n: &p.n} }
+
+type countingReader struct {
+	r io.Reader
+	n *atomic.Int64
+}
+
+func (c *countingReader) Read(b []byte) (int, error) {
+	n, err := c.r.Read(b)
+	c.n.Add(int64(n))
+	return n, err
+}
+
+// limiters holds one token bucket per run, shared by the run's streams in
+// this process while any of them runs.
+type limiters struct {
+	mu   sync.Mutex
+	runs map[string]*shared
+}
+
+type shared struct {
+	lim   *rate.Limiter
+	users int
+}
+
+func newLimiters() *limiters { return &limiters{runs: map[string]*shared{}} }
+
+// reader limits r to bytesPerSecond together with the run's other streams;
+// 0 means unlimited. Call release when the stream is done.
+func (l *limiters) reader(ctx context.Context, run string, bytesPerSecond int64, r io.Reader) (_ io.Reader, release func()) {
+	if bytesPerSecond <= 0 {
+		return r, func() {}
+	}
+	l.mu.Lock()
+	s, ok := l.runs[run]
+	if !ok {
+		burst := int(min(max(bytesPerSecond/4, 32<<10), 1<<20))
+		s = &shared{lim: rate.NewLimiter(rate.Limit(bytesPerSecond), burst)}
+		l.runs[run] = s
+	}
+	s.users++
+	l.mu.Unlock()
+	var once sync.Once
+	return &limitedReader{ctx: ctx, r: r, lim: s.lim}, func() { once.Do(func() { l.release(run) }) }
+}
+
+func (l *limiters) release(run string) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if s := l.runs[run]; s != nil {
+		if s.users--; s.users <= 0 {
+			delete(l.runs, run)
+		}
+	}
+}
+
+// limitedReader waits for tokens after each read. It holds the stream's
+// context because io.Reader has no place for one.
+type limitedReader struct {
+	ctx context.Context
+	r   io.Reader
+	lim *rate.Limiter
+}
+
+func (l *limitedReader) Read(b []byte) (int, error) {
+	if burst := l.lim.Burst(); len(b) > burst {
+		b = b[:burst]
+	}
+	n, err := l.r.Read(b)
+	if n > 0 {
+		if werr := l.lim.WaitN(l.ctx, n); werr != nil && err == nil {
+			err = werr
+		}
+	}
+	return n, err
+}

@@ -1,0 +1,140 @@
+package export
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"time"
+
+	"xbr/shared/xapi"
+	"xbr/shared/xapi/xmlrpc"
+)
+
+// Xen Orchestra's snapshot conventions (xen-orchestra-backups.md §3.2), and
+// xbr's own key naming the run that took the snapshot.
+const (
+	TempSnapshotName = "xo-backup-temp-snapshot-name"
+	KeyJob           = "xo:backup:job"
+	KeySchedule      = "xo:backup:schedule"
+	KeyVM            = "xo:backup:vm"
+	KeyDatetime      = "xo:backup:datetime"
+	KeyRun           = "xbr:backup:run"
+)
+
+// snapshot takes the VM's snapshot and labels it as Xen Orchestra does. It
+// returns the snapshot ref even on a later error, so the caller removes it.
+func (w *Worker) snapshot(ctx context.Context, c *xapi.Client, vm xapi.VMRef, j *job, ts time.Time) (xapi.VMRef, error) {
+	rec, err := c.VMRecord(ctx, vm)
+	if err != nil {
+		return "", fmt.Errorf("read vm %s: %w", j.req.VMUUID, err)
+	}
+	snap, err := c.Snapshot(ctx, vm, TempSnapshotName, nil)
+	if err != nil {
+		return "", fmt.Errorf("snapshot vm %s: %w", j.req.VMUUID, err)
+	}
+	keys := [][2]string{{KeyJob, j.req.Job}, {KeySchedule, j.req.Schedule}, {KeyVM, j.req.VMUUID},
+		{KeyDatetime, ts.Format(xmlrpc.DateLayout)}, {KeyRun, j.req.RunID}}
+	objs := []xapi.Object{snap}
+	vdis, err := snapshotDisks(ctx, c, snap)
+	if err != nil {
+		return snap, err
+	}
+	for _, v := range vdis {
+		objs = append(objs, v)
+	}
+	for _, o := range objs {
+		for _, kv := range keys {
+			if err := c.AddToOtherConfig(ctx, o, kv[0], kv[1]); err != nil {
+				return snap, fmt.Errorf("tag snapshot: %w", err)
+			}
+		}
+	}
+	if err := c.SetNameLabel(ctx, snap, fmt.Sprintf("[XO Backup %s] %s", j.req.Job, rec.NameLabel)); err != nil {
+		return snap, fmt.Errorf("name snapshot: %w", err)
+	}
+	if err := c.SetIsATemplate(ctx, snap, false); err != nil {
+		return snap, fmt.Errorf("snapshot is_a_template: %w", err)
+	}
+	return snap, nil
+}
+
+// snapshotDisks returns the disk VDIs of a VM (non-empty Disk VBDs).
+func snapshotDisks(ctx context.Context, c *xapi.Client, vm xapi.VMRef) ([]xapi.VDIRef, error) {
+	rec, err := c.VMRecord(ctx, vm)
+	if err != nil {
+		return nil, fmt.Errorf("read snapshot: %w", err)
+	}
+	var out []xapi.VDIRef
+	for _, ref := range rec.VBDs {
+		vbd, err := c.VBDRecord(ctx, ref)
+		if err != nil {
+			return nil, fmt.Errorf("read snapshot disk: %w", err)
+		}
+		if vbd.Type == "Disk" && !vbd.Empty && !vbd.VDI.IsNull() {
+			out = append(out, vbd.VDI)
+		}
+	}
+	return out, nil
+}
+
+// diskBytes is the sum of the snapshot's disk sizes: the XVA is about that
+// large before compression (the ETA's total). 0 when unknown.
+func diskBytes(ctx context.Context, c *xapi.Client, snap xapi.VMRef) int64 {
+	vdis, err := snapshotDisks(ctx, c, snap)
+	if err != nil {
+		return 0
+	}
+	var n int64
+	for _, v := range vdis {
+		if rec, err := c.VDIRecord(ctx, v); err == nil {
+			n += rec.VirtualSize
+		}
+	}
+	return n
+}
+
+// destroy removes the snapshot and its disks on a context of its own, so a
+// cancelled attempt still cleans up.
+func (w *Worker) destroy(ctx context.Context, c *xapi.Client, snap xapi.VMRef, j *job) {
+	cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), cleanupTimeout)
+	defer cancel()
+	if err := c.DestroyVM(cctx, snap); err != nil && !xapi.IsCode(err, xapi.CodeHandleInvalid) {
+		w.d.Log.Error("snapshot not destroyed; the next attempt or run removes it", "run", j.req.RunID,
+			"vm_uuid", j.req.VMUUID, "snapshot", snap, "error", err)
+	}
+}
+
+// rawRecord is the VM's XAPI record as JSON, as Xen Orchestra stores it in
+// the metadata (datetimes in XAPI's form).
+func rawRecord(ctx context.Context, c *xapi.Client, vm xapi.VMRef) (json.RawMessage, error) {
+	v, err := c.Call(ctx, "VM.get_record", vm)
+	if err != nil {
+		return nil, fmt.Errorf("read vm record: %w", err)
+	}
+	b, err := json.Marshal(plain(v))
+	if err != nil {
+		return nil, fmt.Errorf("encode vm record: %w", err)
+	}
+	return b, nil
+}
+
+// plain turns a decoded XAPI value into JSON-friendly values.
+func plain(v any) any {
+	switch x := v.(type) {
+	case time.Time:
+		return x.UTC().Format(xmlrpc.DateLayout)
+	case map[string]any:
+		out := make(map[string]any, len(x))
+		for k, e := range x {
+			out[k] = plain(e)
+		}
+		return out
+	case []any:
+		out := make([]any, len(x))
+		for i, e := range x {
+			out[i] = plain(e)
+		}
+		return out
+	}
+	return v
+}
