@@ -44,7 +44,7 @@ func (w *Worker) attempt(ctx context.Context, j *job, n int) (events.ExportCompl
 		}
 		return events.ExportCompleted{}, fmt.Errorf("find vm %s: %w", j.req.VMUUID, err)
 	}
-	ts, err := w.stamp(ctx, j)
+	ts, err := w.stamp(ctx, j, rems)
 	if err != nil {
 		return events.ExportCompleted{}, err
 	}
@@ -71,19 +71,25 @@ func (w *Worker) remotes(ctx context.Context, names []string) ([]remote.Remote, 
 	return out, nil
 }
 
-// stamp picks this attempt's backup time (after every earlier attempt's, so
-// keys never collide) and records it in the run before anything is written.
-func (w *Worker) stamp(ctx context.Context, j *job) (time.Time, error) {
+// stamp picks this attempt's backup time — after every earlier attempt's
+// and not taken on any remote (another job's backup of the VM in the same
+// second), so keys never collide — and records it in the run before
+// anything is written.
+func (w *Worker) stamp(ctx context.Context, j *job, rems []remote.Remote) (time.Time, error) {
 	ts := w.d.Now().UTC().Truncate(time.Second)
-	if j.run == nil {
-		return ts, nil
-	}
-	if v, ok := j.run.VM(j.req.VMUUID); ok {
+	if j.run != nil {
+		v, _ := j.run.VM(j.req.VMUUID)
 		for _, a := range v.Attempts {
 			if t, err := catalog.ParseTimestamp(a); err == nil && !t.Before(ts) {
 				ts = t.Add(time.Second)
 			}
 		}
+	}
+	for taken(ctx, rems, j.req.VMUUID, ts) {
+		ts = ts.Add(time.Second)
+	}
+	if j.run == nil {
+		return ts, nil
 	}
 	r, err := w.d.Runs.RecordAttempt(ctx, j.req.RunID, j.req.VMUUID, catalog.FormatTimestamp(ts))
 	if err != nil {
@@ -91,6 +97,22 @@ func (w *Worker) stamp(ctx context.Context, j *job) (time.Time, error) {
 	}
 	j.run = &r
 	return ts, nil
+}
+
+// taken reports whether a backup (or its data) already uses ts on a remote.
+func taken(ctx context.Context, rems []remote.Remote, vmUUID string, ts time.Time) bool {
+	for _, r := range rems {
+		id, err := catalog.NewID(r.Name(), vmUUID, ts)
+		if err != nil {
+			return false
+		}
+		for _, key := range []string{id.MetaKey(), id.DataKey()} {
+			if _, err := r.Stat(ctx, key); err == nil {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // started publishes export.started on the side channel; a failure is only

@@ -10,8 +10,6 @@ import (
 	"log/slog"
 	"os"
 	"sort"
-	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -107,7 +105,12 @@ func newEnv(t *testing.T, vms int, jobs string, withS3 bool) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	remotesYAML := fmt.Sprintf("  - {name: local, type: dir, path: %q}\n", localDir)
+	smallDir := t.TempDir()
+	e.remotes["small"], err = dir.New("small", smallDir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	remotesYAML := fmt.Sprintf("  - {name: local, type: dir, path: %q}\n  - {name: small, type: dir, path: %q}\n", localDir, smallDir)
 	if withS3 {
 		gw := s3test.Start(t)
 		gw.NewBucket(t, "backups")
@@ -421,5 +424,3 @@ func assertNoTemp(t *testing.T, r remote.Remote) {
 	}
 }
 
-var _ = strings.Contains
-var _ sync.Mutex

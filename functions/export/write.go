@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 	"time"
 
@@ -59,10 +60,10 @@ func (s *uploadSet) one(i int, p []byte) (int, error) {
 	if err == nil && n < len(p) {
 		err = fmt.Errorf("short write (%d of %d bytes)", n, len(p))
 	}
-	if err != nil {
-		return n, fmt.Errorf("remote %s: %w", s.names[i], err)
+	if err != nil && !strings.Contains(err.Error(), "remote "+s.names[i]) {
+		err = fmt.Errorf("remote %s: %w", s.names[i], err)
 	}
-	return n, nil
+	return n, err
 }
 
 // commit commits every upload; on the first failure the rest are aborted
