@@ -157,4 +157,3 @@ func (u *fullUpload) Write(p []byte) (int, error) {
 	}
 	return u.Upload.Write(p)
 }
-

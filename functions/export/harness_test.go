@@ -423,4 +423,3 @@ func assertNoTemp(t *testing.T, r remote.Remote) {
 		t.Errorf("%s: temp files left: %+v", r.Name(), temps)
 	}
 }
-
