@@ -1,0 +1,172 @@
+package replicate
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"xbr/shared/xapi"
+)
+
+// Xen Orchestra's other_config keys on a replicated copy (and on the
+// temporary snapshot it comes from), plus xbr's own.
+const (
+	KeyJob      = "xo:backup:job"      // the job's name
+	KeySchedule = "xo:backup:schedule" // the schedule's name
+	KeyVM       = "xo:backup:vm"       // the source VM's uuid
+	KeyDatetime = "xo:backup:datetime" // the recovery point, DatetimeLayout
+	// KeySR is the target SR's uuid, written only once the transfer and
+	// every other step completed: a copy without it is an interrupted
+	// transfer and is destroyed.
+	KeySR = "xo:backup:sr"
+
+	KeyRun        = "xbr:run"         // the run that made the copy
+	KeyBytes      = "xbr:bytes"       // bytes streamed (as sent by XAPI)
+	KeyDurationMS = "xbr:duration_ms" // transfer duration
+	KeyCompleted  = "xbr:completed"   // when the copy completed, RFC 3339
+)
+
+// Names, tag and layouts Xen Orchestra uses.
+const (
+	// TempSnapshotName is the snapshot's name until its keys are written.
+	TempSnapshotName = "xo-backup-temp-snapshot-name"
+	// TagDR marks full-replication copies.
+	TagDR = "Disaster Recovery"
+	// BlockReason is why start and start_on are blocked on a copy.
+	BlockReason = "Start blocked by xbr: this is a Disaster Recovery copy; run 'xbr dr failover' to start it"
+	// DatetimeLayout is xo:backup:datetime's format (with colons).
+	DatetimeLayout = "20060102T15:04:05Z"
+	// StampLayout is the filename-style timestamp in copy names and events.
+	StampLayout = "20060102T150405Z"
+)
+
+// blockedOps are the operations blocked on a copy.
+var blockedOps = []string{"start", "start_on"}
+
+// Copy is a VM on a standby pool made by a replicate job.
+type Copy struct {
+	Ref        xapi.VMRef `json:"-"`
+	UUID       string     `json:"copy_uuid"`
+	Name       string     `json:"copy_name"`
+	Pool       string     `json:"pool,omitempty"` // set by callers that know it
+	VMUUID     string     `json:"vm_uuid"`
+	VMName     string     `json:"vm_name,omitempty"` // from the copy's name
+	Job        string     `json:"job"`
+	Schedule   string     `json:"schedule"`
+	SR         string     `json:"sr,omitempty"` // empty: an interrupted transfer
+	Datetime   time.Time  `json:"datetime"`     // the recovery point
+	Run        string     `json:"run_id,omitempty"`
+	PowerState string     `json:"power_state"`
+	// StartBlocked: the copy is still a standby copy (not failed over).
+	StartBlocked bool      `json:"start_blocked"`
+	Bytes        int64     `json:"bytes,omitempty"`
+	DurationMS   int64     `json:"duration_ms,omitempty"`
+	Completed    time.Time `json:"completed,omitzero"`
+	importing    bool
+}
+
+// Complete reports whether the transfer of the copy completed.
+func (c Copy) Complete() bool { return c.SR != "" }
+
+// Standby reports whether c counts for retention: complete and still
+// start-blocked (a copy that was failed over is never pruned).
+func (c Copy) Standby() bool { return c.Complete() && c.StartBlocked }
+
+// ListCopies returns the copies on the pool of c (complete or not), oldest
+// recovery point first. VMs without the job and VM keys, snapshots and
+// templates are not copies.
+func ListCopies(ctx context.Context, c *xapi.Client) ([]Copy, error) {
+	vms, err := c.VMs(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("list copies: %w", err)
+	}
+	var out []Copy
+	for ref, vm := range vms {
+		if cp, ok := copyOf(ref, vm); ok {
+			out = append(out, cp)
+		}
+	}
+	sortCopies(out)
+	return out, nil
+}
+
+func sortCopies(cs []Copy) {
+	slices.SortFunc(cs, func(a, b Copy) int {
+		if c := a.Datetime.Compare(b.Datetime); c != 0 {
+			return c
+		}
+		return strings.Compare(a.UUID, b.UUID)
+	})
+}
+
+// copyOf reads a VM record as a copy.
+func copyOf(ref xapi.VMRef, vm xapi.VM) (Copy, bool) {
+	oc := vm.OtherConfig
+	if vm.IsASnapshot || vm.IsControlDomain || vm.IsATemplate || oc[KeyJob] == "" || oc[KeyVM] == "" {
+		return Copy{}, false
+	}
+	_, blocked := vm.BlockedOperations["start"]
+	c := Copy{Ref: ref, UUID: vm.UUID, Name: vm.NameLabel, VMUUID: oc[KeyVM], Job: oc[KeyJob],
+		Schedule: oc[KeySchedule], SR: oc[KeySR], Run: oc[KeyRun], PowerState: string(vm.PowerState),
+		StartBlocked: blocked, importing: slices.Contains(mapValues(vm.CurrentOperations), "import")}
+	c.Datetime, _ = ParseDatetime(oc[KeyDatetime])
+	if c.Datetime.IsZero() {
+		c.Datetime = nameStamp(vm.NameLabel)
+	}
+	c.VMName = sourceName(vm.NameLabel, c.Job)
+	c.Bytes, _ = strconv.ParseInt(oc[KeyBytes], 10, 64)
+	c.DurationMS, _ = strconv.ParseInt(oc[KeyDurationMS], 10, 64)
+	c.Completed, _ = time.Parse(time.RFC3339Nano, oc[KeyCompleted])
+	return c, true
+}
+
+func mapValues(m map[string]string) []string {
+	out := make([]string, 0, len(m))
+	for _, v := range m {
+		out = append(out, v)
+	}
+	return out
+}
+
+// ParseDatetime reads an xo:backup:datetime value (20231012T10:11:12Z);
+// the filename form (20231012T101112Z) is accepted too.
+func ParseDatetime(s string) (time.Time, error) {
+	for _, layout := range []string{DatetimeLayout, StampLayout} {
+		if t, err := time.Parse(layout, s); err == nil {
+			return t.UTC(), nil
+		}
+	}
+	return time.Time{}, fmt.Errorf("xo:backup:datetime %q: not YYYYMMDDTHH:MM:SSZ", s)
+}
+
+// CopyName is the name of a copy: "<vm> - <job> - (<stamp>)".
+func CopyName(vmName, job string, t time.Time) string {
+	return fmt.Sprintf("%s - %s - (%s)", vmName, job, t.UTC().Format(StampLayout))
+}
+
+// nameStamp is the "(<stamp>)" at the end of a copy's name (XO's fallback
+// when xo:backup:datetime is missing); zero when there is none.
+func nameStamp(name string) time.Time {
+	i := strings.LastIndex(name, "(")
+	if i < 0 || !strings.HasSuffix(name, ")") {
+		return time.Time{}
+	}
+	t, err := time.Parse(StampLayout, name[i+1:len(name)-1])
+	if err != nil {
+		return time.Time{}
+	}
+	return t
+}
+
+// sourceName is the VM name in a copy's name, "" when the name is not a
+// copy name of job.
+func sourceName(name, job string) string {
+	i := strings.LastIndex(name, " - "+job+" - (")
+	if i <= 0 || nameStamp(name).IsZero() {
+		return ""
+	}
+	return name[:i]
+}

@@ -1,0 +1,51 @@
+// Package replicate is xbr's replication function ("Disaster Recovery", Xen
+// Orchestra's full replication): jobs of mode replicate keep ready-to-start
+// copies of VMs on a standby pool, and Failover starts one when the main
+// pool is lost.
+//
+// One replication of one VM (Replicate):
+//
+//  1. On the standby pool, a completed copy already made by the same run (a
+//     redelivered request) is returned as it is. Otherwise the job's copies
+//     of the VM without xo:backup:sr — interrupted transfers — are
+//     destroyed, unless XAPI is importing them right now.
+//  2. The VM is snapshotted under Xen Orchestra's temporary name; the
+//     snapshot gets xo:backup:job|schedule|vm|datetime and xbr:run, start
+//     and start_on blocked, its "[XO Backup <job>] <vm>" name and
+//     is_a_template false. The copy inherits keys and blocks through the
+//     XVA, so a copy whose process died right after the import is still
+//     start-blocked and still found (and swept) as interrupted.
+//  3. GET /export of the snapshot (compressed by XAPI with gzip or zstd when
+//     the job's xapi_compression says so) is streamed straight into
+//     PUT /import on the target SR: no file, bounded memory. A failed or
+//     cut export breaks the import, which leaves no VM.
+//  4. The copy is named "<vm> - <job> - (<YYYYMMDDTHHMMSSZ>)", tagged
+//     "Disaster Recovery", start-blocked, and gets its keys plus xbr's
+//     transfer facts; xo:backup:sr (the target SR's uuid) is written last.
+//  5. The snapshot is destroyed with its disks, whatever happened.
+//  6. Only then are the standby copies of the VM by this job and schedule
+//     on that SR beyond copy_retention destroyed, oldest recovery point
+//     first. A copy that was failed over (start unblocked) no longer counts
+//     and is never pruned.
+//
+// The function has three handlers, on their own durable consumers, shaped
+// like the export function's: the planner (xbr.schedule.due of a replicate
+// job: admission and VM selection through shared/runs and shared/vmselect),
+// the worker and the runner (xbr.replicate.completed|failed: next VM, then
+// xbr.run.completed).
+//
+// Design decision: the contract has no xbr.replicate.requested, so the
+// per-VM work item is xbr.replicate.started. The planner (and the runner,
+// as slots free up) publishes it with a derived id when the run admits the
+// VM; the worker consumes it, publishes xbr.replicate.progress as bytes
+// flow and returns xbr.replicate.completed or xbr.replicate.failed (derived
+// ids). A redelivered started whose copy completed returns the same
+// completed event: its facts are read back from the copy's other_config.
+//
+// Xen Orchestra's jobId and scheduleId are xbr's job and schedule names.
+// The job's xapi_compression is the compression on the wire; its
+// compression (xbr's own) does not apply to replication.
+//
+// Client API (served by every xbr server, see API): "dr.ls" lists the
+// copies with their recovery point, "dr.failover" unblocks and starts one.
+package replicate

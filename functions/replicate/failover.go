@@ -1,0 +1,125 @@
+package replicate
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"xbr/shared/xapi"
+)
+
+// Selector picks one copy of a VM: the latest, or the one whose recovery
+// point is At.
+type Selector struct {
+	At time.Time // zero: the latest complete copy
+}
+
+// Latest is the selector of the newest complete copy.
+var Latest = Selector{}
+
+// ParseSelector reads a --copy value: "" or "latest", or a recovery point
+// as xo:backup:datetime (20231012T10:11:12Z), as in copy names
+// (20231012T101112Z) or as RFC 3339.
+func ParseSelector(s string) (Selector, error) {
+	if s == "" || s == "latest" {
+		return Latest, nil
+	}
+	if t, err := ParseDatetime(s); err == nil {
+		return Selector{At: t}, nil
+	}
+	if t, err := time.Parse(time.RFC3339, s); err == nil {
+		return Selector{At: t.UTC().Truncate(time.Second)}, nil
+	}
+	return Selector{}, fmt.Errorf("copy %q: not \"latest\" nor a time like 20231012T10:11:12Z, 20231012T101112Z or 2023-10-12T10:11:12Z", s)
+}
+
+// String is the selector as ParseSelector reads it.
+func (s Selector) String() string {
+	if s.At.IsZero() {
+		return "latest"
+	}
+	return s.At.UTC().Format(DatetimeLayout)
+}
+
+// ErrNoCopy means no complete copy matches a VM and selector.
+var ErrNoCopy = errors.New("no complete copy")
+
+// Matches reports whether the copy is of vm: its source VM's uuid, the
+// copy's own uuid, or the source VM's name as in the copy's name.
+func (c Copy) Matches(vm string) bool {
+	return strings.EqualFold(c.VMUUID, vm) || strings.EqualFold(c.UUID, vm) || (c.VMName != "" && c.VMName == vm)
+}
+
+// Choose picks the copy of vm that sel names among copies: only complete
+// copies count. Ties on the recovery point go to the copy still on standby.
+func Choose(copies []Copy, vm string, sel Selector) (Copy, error) {
+	var best Copy
+	found := false
+	for _, c := range copies {
+		if !c.Complete() || !c.Matches(vm) || (!sel.At.IsZero() && !c.Datetime.Equal(sel.At)) {
+			continue
+		}
+		if !found || c.Datetime.After(best.Datetime) || (c.Datetime.Equal(best.Datetime) && c.Standby() && !best.Standby()) {
+			best, found = c, true
+		}
+	}
+	if !found {
+		return Copy{}, fmt.Errorf("vm %q, copy %s: %w", vm, sel, ErrNoCopy)
+	}
+	return best, nil
+}
+
+// FailoverResult is what a failover did.
+type FailoverResult struct {
+	Copy Copy `json:"copy"`
+	// Unblocked: start was blocked and is not any more.
+	Unblocked bool `json:"unblocked"`
+	// Started: this failover booted the copy.
+	Started bool `json:"started"`
+	// PowerState after the failover.
+	PowerState string `json:"power_state"`
+}
+
+// Failover finds the copy of vm that sel names on the pool of c, unblocks
+// start on it and, with start, boots it. Repeating it is harmless: a copy
+// already unblocked or running is left as it is.
+func Failover(ctx context.Context, c *xapi.Client, vm string, sel Selector, start bool) (FailoverResult, error) {
+	copies, err := ListCopies(ctx, c)
+	if err != nil {
+		return FailoverResult{}, err
+	}
+	cp, err := Choose(copies, vm, sel)
+	if err != nil {
+		return FailoverResult{}, err
+	}
+	return FailoverCopy(ctx, c, cp, start)
+}
+
+// FailoverCopy unblocks start (and start_on) on cp and, with start, boots
+// it when it is halted.
+func FailoverCopy(ctx context.Context, c *xapi.Client, cp Copy, start bool) (FailoverResult, error) {
+	res := FailoverResult{Copy: cp, Unblocked: cp.StartBlocked}
+	for _, op := range blockedOps {
+		if err := c.RemoveFromBlockedOperations(ctx, cp.Ref, op); err != nil {
+			return res, fmt.Errorf("failover %s: unblock %s: %w", cp.UUID, op, err)
+		}
+	}
+	if start && cp.PowerState == string(xapi.Halted) {
+		if err := c.Start(ctx, cp.Ref, false, false); err != nil {
+			return res, fmt.Errorf("failover %s: start: %w", cp.UUID, err)
+		}
+		res.Started = true
+	}
+	rec, err := c.VMRecord(ctx, cp.Ref)
+	if err != nil {
+		return res, fmt.Errorf("failover %s: %w", cp.UUID, err)
+	}
+	if now, ok := copyOf(cp.Ref, rec); ok {
+		res.Copy = now
+	}
+	res.Copy.Pool = cp.Pool
+	res.PowerState = string(rec.PowerState)
+	return res, nil
+}

@@ -1,0 +1,89 @@
+package replicate
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"regexp"
+	"sort"
+	"strings"
+
+	"xbr/shared/retention"
+	"xbr/shared/xapi"
+)
+
+var uuidRE = regexp.MustCompile(`^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$`)
+
+// ResolveSR finds the SR named by target (a uuid or a name label) on the
+// pool of c and returns its ref and uuid. A name must be unambiguous.
+func ResolveSR(ctx context.Context, c *xapi.Client, target string) (xapi.SRRef, string, error) {
+	if uuidRE.MatchString(target) {
+		ref, err := c.SRByUUID(ctx, strings.ToLower(target))
+		if err != nil {
+			return "", "", fmt.Errorf("target sr %q: %w", target, err)
+		}
+		return ref, strings.ToLower(target), nil
+	}
+	srs, err := c.SRs(ctx)
+	if err != nil {
+		return "", "", fmt.Errorf("target sr %q: %w", target, err)
+	}
+	var found []xapi.SRRef
+	for ref, sr := range srs {
+		if sr.NameLabel == target {
+			found = append(found, ref)
+		}
+	}
+	switch len(found) {
+	case 0:
+		return "", "", fmt.Errorf("target sr %q: no SR has this uuid or name on the target pool", target)
+	case 1:
+		return found[0], srs[found[0]].UUID, nil
+	}
+	uuids := make([]string, len(found))
+	for i, ref := range found {
+		uuids[i] = srs[ref].UUID
+	}
+	sort.Strings(uuids)
+	return "", "", fmt.Errorf("target sr %q: %d SRs have this name (%s): give the uuid", target, len(found), strings.Join(uuids, ", "))
+}
+
+// prune destroys the standby copies of the VM by this job and schedule on
+// the SR beyond spec.CopyRetention, oldest first. It runs only after a
+// new copy completed, so a failed run never costs a good copy.
+func prune(ctx context.Context, dst *xapi.Client, spec Spec, srUUID string) ([]Copy, error) {
+	copies, err := ListCopies(ctx, dst)
+	if err != nil {
+		return nil, err
+	}
+	var mine []Copy
+	var items []retention.Item
+	for _, c := range copies {
+		if c.Standby() && c.Job == spec.Job && c.Schedule == spec.Schedule && c.VMUUID == spec.VMUUID && c.SR == srUUID {
+			mine = append(mine, c)
+			items = append(items, retention.Item{ID: c.UUID, Time: c.Datetime})
+		}
+	}
+	d, err := retention.Decide(items, retention.Policy{Depth: max(spec.CopyRetention, 1)})
+	if err != nil {
+		return nil, fmt.Errorf("prune copies of %s: %w", spec.VMUUID, err)
+	}
+	byUUID := map[string]Copy{}
+	for _, c := range mine {
+		byUUID[c.UUID] = c
+	}
+	var pruned []Copy
+	var errs []error
+	for _, it := range d.Remove {
+		c := byUUID[it.ID]
+		if err := dst.DestroyVM(ctx, c.Ref); err != nil && !xapi.IsCode(err, xapi.CodeHandleInvalid) {
+			errs = append(errs, err)
+			continue
+		}
+		pruned = append(pruned, c)
+	}
+	if err := errors.Join(errs...); err != nil {
+		return pruned, fmt.Errorf("prune copies of %s: %w", spec.VMUUID, err)
+	}
+	return pruned, nil
+}
