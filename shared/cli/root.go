@@ -72,6 +72,7 @@ XAPI simulator, a local directory remote).`,
 		newJobsCmd(),
 		newXapiSimCmd(),
 		newConfigCmd(),
+		newHistoryCmd(),
 		// Commands register here, one line each (keep this marker): CMDS
 	)
 	return root

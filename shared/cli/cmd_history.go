@@ -1,0 +1,99 @@
+package cli
+
+import (
+	"encoding/json"
+	"fmt"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"xbr/events"
+	"xbr/shared/history"
+)
+
+func newHistoryCmd() *cobra.Command {
+	var (
+		cf            clientFlags
+		job, run      string
+		asJSON, rates bool
+		limit         int
+		staleAfter    time.Duration
+		streams       events.StreamNames
+	)
+	cmd := &cobra.Command{
+		Use:   "history",
+		Short: "Show past and running runs as task trees (from the XBR_EVENTS stream)",
+		Long: `history replays the XBR_EVENTS stream (and XBR_PROGRESS for transfer rates)
+from its start and shows each run as Xen Orchestra's task tree: run, VM,
+snapshot, export, transfer per remote, prune; with status (success, failure,
+partial, skipped, interrupted, pending), start, duration, size, throughput and
+the error of every failure. A run with no event for --stale-after and no end is
+shown interrupted. Newest first. No server is needed, only the backbone.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			conn, _, err := cf.connect()
+			if err != nil {
+				return err
+			}
+			defer conn.Close()
+			p := history.New(history.Options{StaleAfter: staleAfter})
+			if err := history.Load(cmd.Context(), conn, streams, p); err != nil {
+				return err
+			}
+			runs := history.Filter(p.Runs(), job, run)
+			if run != "" && len(runs) == 0 {
+				return fmt.Errorf("no run %q in the history", run)
+			}
+			if limit > 0 && len(runs) > limit {
+				runs = runs[:limit]
+			}
+			return writeHistory(cmd, p, runs, asJSON, rates)
+		},
+	}
+	cf.add(cmd)
+	f := cmd.Flags()
+	f.StringVar(&job, "job", "", "only this job's runs")
+	f.StringVar(&run, "run", "", "only this run (or restore request) id")
+	f.BoolVar(&asJSON, "json", false, "print JSON (the task trees, and with --rates the rate series)")
+	f.BoolVar(&rates, "rates", false, "also print each run's transfer-rate samples")
+	f.IntVar(&limit, "limit", 0, "show at most this many runs (0: all)")
+	f.StringVar(&streams.Events, "events-stream", envOr("XBR_EVENTS_STREAM", events.DefaultEventsStream), "lifecycle stream ($XBR_EVENTS_STREAM)")
+	f.StringVar(&streams.Progress, "progress-stream", envOr("XBR_PROGRESS_STREAM", events.DefaultProgressStream), "progress stream ($XBR_PROGRESS_STREAM)")
+	f.DurationVar(&staleAfter, "stale-after", history.DefaultStaleAfter, "a run with no event for this long is interrupted")
+	return cmd
+}
+
+// historyRun is one run in --json output.
+type historyRun struct {
+	history.Run
+	Rates []history.RatePoint `json:"rates,omitempty"`
+}
+
+func writeHistory(cmd *cobra.Command, p *history.Projection, runs []history.Run, asJSON, rates bool) error {
+	out := cmd.OutOrStdout()
+	if asJSON {
+		list := make([]historyRun, len(runs))
+		for i, r := range runs {
+			list[i].Run = r
+			if rates {
+				list[i].Rates = p.Rates(r.ID)
+			}
+		}
+		enc := json.NewEncoder(out)
+		enc.SetIndent("", "  ")
+		return enc.Encode(list)
+	}
+	if err := history.WriteText(out, runs); err != nil {
+		return err
+	}
+	if !rates {
+		return nil
+	}
+	for _, r := range runs {
+		for _, pt := range p.Rates(r.ID) {
+			fmt.Fprintf(out, "rate %s %s %s %s/s %d/%d\n", r.ID, pt.Time.Format(time.RFC3339), pt.VMUUID,
+				history.HumanBytes(pt.BytesPerSecond), pt.Bytes, pt.TotalBytes)
+		}
+	}
+	return nil
+}
