@@ -31,6 +31,9 @@ import (
 
 const diskSize = 2 << 20
 
+// e2eScale scales waits for slow machines.
+const e2eScale = time.Second
+
 // env is one test's world: NATS, a simulated pool, remotes and the export
 // function consuming.
 type env struct {
