@@ -175,14 +175,16 @@ func (r *Run) finishIfDone(now time.Time) {
 			return
 		case v.Result != nil && v.Result.Status == events.StatusSuccess:
 			succ++
-		default:
+		case v.Result == nil || v.Result.Status != events.StatusSkipped:
 			fail++
 		}
 	}
 	r.State, r.EndedAt = StateDone, now
 	switch {
-	case succ == 0 && fail == 0:
+	case len(r.VMs) == 0:
 		r.Status, r.Reason = events.StatusSkipped, "no VM selected"
+	case succ == 0 && fail == 0:
+		r.Status, r.Reason = events.StatusSkipped, "every VM was skipped"
 	case fail == 0:
 		r.Status = events.StatusSuccess
 	case succ == 0:
