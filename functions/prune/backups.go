@@ -1,0 +1,121 @@
+package prune
+
+import (
+	"context"
+	"fmt"
+	"slices"
+
+	"xbr/events"
+	"xbr/shared/bus"
+	"xbr/shared/catalog"
+	"xbr/shared/config"
+	"xbr/shared/retention"
+)
+
+// Policy is a schedule's retention of backups on a remote: its depth and
+// long-term buckets in its time zone.
+func Policy(s config.Schedule) retention.Policy {
+	return retention.Policy{Depth: s.Retention, Daily: s.LongTerm.Daily, Weekly: s.LongTerm.Weekly,
+		Monthly: s.LongTerm.Monthly, Yearly: s.LongTerm.Yearly, Location: s.Location}
+}
+
+// Backups prunes, on every remote of a completed export, the backups of its
+// VM, job and schedule beyond the schedule's retention. It returns one
+// prune.completed or prune.failed per remote; trigger (the export event's
+// id) derives their ids.
+func (p *Pruner) Backups(ctx context.Context, trigger string, e events.ExportCompleted) ([]bus.Out, error) {
+	sched, err := p.schedule(e.Job, e.Schedule)
+	if err != nil {
+		return nil, bus.Permanent(err)
+	}
+	policy := Policy(sched)
+	var outs []bus.Out
+	for _, b := range e.Backups {
+		deleted, kept, err := p.pruneRemote(ctx, e, b, policy)
+		if err != nil && ctx.Err() != nil {
+			return nil, err // shutting down: the redelivery decides again
+		}
+		out, merr := p.backupsOutcome(trigger, e, b.Remote, int64(policy.Depth), kept, deleted, err)
+		if merr != nil {
+			return nil, merr
+		}
+		outs = append(outs, out)
+	}
+	return outs, nil
+}
+
+// pruneRemote lists the scope on one remote, decides and deletes, oldest
+// first. It returns what it deleted even when it fails half-way.
+func (p *Pruner) pruneRemote(ctx context.Context, e events.ExportCompleted, b events.RemoteBackup, policy retention.Policy) ([]events.PrunedItem, []string, error) {
+	newID, err := catalog.ParseID(b.BackupID)
+	if err != nil {
+		return nil, nil, err
+	}
+	r, err := p.remotes.Get(ctx, b.Remote)
+	if err != nil {
+		return nil, nil, err
+	}
+	backups, problems, err := catalog.List(ctx, r, catalog.Filter{VM: e.VMUUID, JobID: e.Job, ScheduleID: e.Schedule})
+	if err != nil {
+		return nil, nil, err
+	}
+	for _, pr := range problems {
+		p.o.Log.Warn("unreadable backup metadata left alone", "remote", b.Remote, "key", pr.Key, "err", pr.Err)
+	}
+	if err := newestCompleted(backups, newID); err != nil {
+		return nil, nil, err
+	}
+	d, err := retention.Decide(items(backups), policy)
+	if err != nil {
+		return nil, nil, err
+	}
+	byID := make(map[string]catalog.Backup, len(backups))
+	for _, bk := range backups {
+		byID[bk.ID.String()] = bk
+	}
+	var kept []string
+	for _, it := range d.Keep {
+		kept = append(kept, it.ID)
+	}
+	var deleted []events.PrunedItem
+	for _, it := range slices.Backward(d.Remove) { // oldest first
+		bk := byID[it.ID]
+		if err := catalog.Delete(ctx, r, bk.ID); err != nil {
+			return deleted, kept, err
+		}
+		deleted = append(deleted, events.PrunedItem{ID: it.ID, Timestamp: bk.ID.Timestamp(), Reason: reason(d.Reasons[it.ID])})
+	}
+	return deleted, kept, nil
+}
+
+// newestCompleted checks the rule that makes pruning safe: the backup just
+// written (or a newer one of the same scope) is listed, so a completed
+// backup stands above everything deleted.
+func newestCompleted(backups []catalog.Backup, newID catalog.ID) error {
+	for _, bk := range backups {
+		if bk.ID == newID || bk.Time.After(newID.Time) {
+			return nil
+		}
+	}
+	return fmt.Errorf("the new backup %s is not listed on its remote; nothing pruned", newID)
+}
+
+func items(backups []catalog.Backup) []retention.Item {
+	out := make([]retention.Item, len(backups))
+	for i, b := range backups {
+		out[i] = retention.Item{ID: b.ID.String(), Time: b.Time}
+	}
+	return out
+}
+
+func (p *Pruner) backupsOutcome(trigger string, e events.ExportCompleted, rem string, depth int64, kept []string, deleted []events.PrunedItem, err error) (bus.Out, error) {
+	if err != nil {
+		p.o.Log.Warn("prune failed; the next completed backup prunes again", "remote", rem, "job", e.Job, "vm_uuid", e.VMUUID, "err", err)
+		return p.message(events.DeriveID("prune.failed", trigger, rem), events.PruneFailed{
+			RunID: e.RunID, Job: e.Job, Schedule: e.Schedule, VMUUID: e.VMUUID, Kind: events.PruneBackups,
+			Remote: rem, Error: err.Error(), Deleted: deleted})
+	}
+	return p.message(events.DeriveID("prune.completed", trigger, rem), events.PruneCompleted{
+		RunID: e.RunID, Job: e.Job, Schedule: e.Schedule, VMUUID: e.VMUUID, Kind: events.PruneBackups,
+		Remote: rem, Retention: depth, Kept: kept, Deleted: deleted})
+}

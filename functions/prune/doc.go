@@ -1,0 +1,32 @@
+// Package prune is the function that enforces retention and sweeps what
+// crashes leave behind.
+//
+//   - After xbr.export.completed, for each remote the backup went to, it
+//     keeps the schedule's depth (retention) newest backups of that VM, job
+//     and schedule on that remote — the new backup counts — plus the
+//     representatives of the long-term buckets (shared/retention), and
+//     deletes the others: the .json first, so a backup stops being listed
+//     at once, then the .xva and .xva.checksum (catalog.Delete). Backups of
+//     the same VM written by another job or schedule, or by Xen Orchestra
+//     under other ids, are never candidates. It publishes
+//     xbr.prune.completed per remote, listing what was deleted and the
+//     retention's reasons, or xbr.prune.failed.
+//   - After xbr.snapshot.completed, it keeps the schedule's
+//     snapshot_retention newest rolling snapshots of that VM, job and
+//     schedule, identified as Xen Orchestra identifies them (the
+//     xo:backup:* other_config keys of the snapshot VMs and of the snapshot
+//     VDIs of the VM's disks), and destroys the others with their disks.
+//   - Nothing is pruned after a failure: a failed export or snapshot
+//     publishes no completed event, and the prune function consumes only
+//     completed events. The decision depends only on what is listed, so a
+//     prune that was missed (a crash between export and prune) is made up by
+//     the next completed export of the same scope, and a redelivered event
+//     decides exactly as the first delivery.
+//   - The sweep, periodically and when a run starts, removes temp files and
+//     data files without a .json older than a threshold from every remote
+//     (from the run's remotes when a run starts), and snapshots still named
+//     xo-backup-temp-snapshot-name older than a threshold from every pool.
+//     Each removal is an xbr.prune.completed whose reason starts with
+//     "sweep:" and whose job and schedule are "_sweep" (a name no
+//     configured job can have).
+package prune

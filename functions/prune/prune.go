@@ -1,0 +1,169 @@
+package prune
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"strings"
+	"time"
+
+	"xbr/events"
+	"xbr/shared/app"
+	"xbr/shared/bus"
+	"xbr/shared/config"
+	"xbr/shared/remote"
+	"xbr/shared/xapi"
+)
+
+// Name is the function's name.
+const Name = "prune"
+
+// Defaults of Options.
+const (
+	DefaultSweepEvery        = time.Hour
+	DefaultSweepAfter        = 24 * time.Hour
+	DefaultTempSnapshotAfter = 24 * time.Hour
+)
+
+// Function is the prune function as `xbr serve` runs it.
+func Function() app.Function { return app.Function{Name: Name, Run: run} }
+
+func run(ctx context.Context, env *app.Env) error {
+	p := New(env.Config.Jobs, env.Remotes, env.Pools, env.Subjects,
+		Options{Now: env.Now, Log: env.Log.With(bus.KeyFunction, Name)})
+	go p.SweepEvery(ctx, env.Conn)
+	return env.Conn.Consume(ctx, Consumer(env.Subjects, env.Streams.WithDefaults().Events), p)
+}
+
+// Consumer is the prune function's consumer configuration.
+func Consumer(s events.Subjects, stream string) bus.ConsumerConfig {
+	return bus.ConsumerConfig{Function: Name, Stream: stream, DLQ: s, MaxDeliver: 10,
+		AckWait: time.Minute, Concurrency: 2,
+		Subjects: []string{s.Filter(events.TypeExportCompleted), s.Filter(events.TypeSnapshotCompleted),
+			s.Filter(events.TypeRunStarted)}}
+}
+
+// Remotes opens remotes by name (*app.Remotes).
+type Remotes interface {
+	Names() []string
+	Get(ctx context.Context, name string) (remote.Remote, error)
+}
+
+// Pools hands out logged-in XAPI clients by pool name (*app.Pools).
+type Pools interface {
+	Names() []string
+	Client(ctx context.Context, pool string) (*xapi.Client, error)
+}
+
+// Options are optional knobs; zero values mean the defaults.
+type Options struct {
+	Now func() time.Time // [time.Now]
+	Log *slog.Logger     // [discard]
+	// SweepEvery is the period of the sweep of every remote and pool
+	// [DefaultSweepEvery]; negative disables the periodic sweep.
+	SweepEvery time.Duration
+	// SweepAfter is the age after which a temp file or a data file without
+	// its .json is removed [DefaultSweepAfter]. It must exceed the longest
+	// upload.
+	SweepAfter time.Duration
+	// TempSnapshotAfter is the age after which a snapshot still named
+	// xo-backup-temp-snapshot-name is destroyed [DefaultTempSnapshotAfter].
+	TempSnapshotAfter time.Duration
+}
+
+// Pruner is the prune function's handler and sweeper.
+type Pruner struct {
+	jobs     []config.Job
+	remotes  Remotes
+	pools    Pools
+	subjects events.Subjects
+	o        Options
+}
+
+var _ bus.Handler = (*Pruner)(nil)
+
+// New returns the prune function's handler.
+func New(jobs []config.Job, remotes Remotes, pools Pools, subjects events.Subjects, o Options) *Pruner {
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	if o.Log == nil {
+		o.Log = slog.New(slog.DiscardHandler)
+	}
+	if o.SweepEvery == 0 {
+		o.SweepEvery = DefaultSweepEvery
+	}
+	if o.SweepAfter <= 0 {
+		o.SweepAfter = DefaultSweepAfter
+	}
+	if o.TempSnapshotAfter <= 0 {
+		o.TempSnapshotAfter = DefaultTempSnapshotAfter
+	}
+	return &Pruner{jobs: jobs, remotes: remotes, pools: pools, subjects: subjects, o: o}
+}
+
+// Handle prunes after a completed export or snapshot and sweeps the run's
+// remotes and pools when a run starts. Other events are ignored.
+func (p *Pruner) Handle(ctx context.Context, ev bus.Event) ([]bus.Out, error) {
+	switch e := ev.Payload.(type) {
+	case events.ExportCompleted:
+		return p.Backups(ctx, ev.Event.ID(), e)
+	case events.SnapshotCompleted:
+		return p.Snapshots(ctx, ev.Event.ID(), e)
+	case events.RunStarted:
+		job, ok := p.job(e.Job)
+		if !ok {
+			return nil, nil
+		}
+		outs, err := p.Sweep(ctx, e.RunID, job.Remotes, job.Pools)
+		if err != nil { // the periodic sweep goes on; the run is not held up
+			p.o.Log.Warn("sweep at run start incomplete", "run", e.RunID, "job", e.Job, "err", err)
+		}
+		return outs, nil
+	}
+	return nil, nil
+}
+
+// schedule returns a configured job's schedule.
+func (p *Pruner) schedule(job, sched string) (config.Schedule, error) {
+	j, ok := p.job(job)
+	if !ok {
+		return config.Schedule{}, fmt.Errorf("job %q is not configured; nothing pruned", job)
+	}
+	s, ok := j.Schedule(sched)
+	if !ok {
+		return config.Schedule{}, fmt.Errorf("job %s has no schedule %q; nothing pruned", job, sched)
+	}
+	return s, nil
+}
+
+func (p *Pruner) job(name string) (config.Job, bool) {
+	for _, j := range p.jobs {
+		if j.Name == name {
+			return j, true
+		}
+	}
+	return config.Job{}, false
+}
+
+// message builds a follow-up event with a derived id.
+func (p *Pruner) message(id string, pl events.Payload) (bus.Out, error) {
+	m, err := p.subjects.Message(events.Meta{ID: id, Source: events.Source(Name), Time: p.o.Now()}, pl)
+	if err != nil {
+		return bus.Out{}, fmt.Errorf("build %s: %w", pl.EventType().Short(), err)
+	}
+	return m, nil
+}
+
+// reason joins the retention's reasons into one event field (at most 256
+// bytes, as the contract allows).
+func reason(parts []string) string {
+	s := strings.Join(parts, "; ")
+	if len(s) > 256 {
+		s = s[:253] + "..."
+	}
+	if s == "" {
+		s = "outside retention"
+	}
+	return s
+}
