@@ -73,6 +73,7 @@ XAPI simulator, a local directory remote).`,
 		newXapiSimCmd(),
 		newConfigCmd(),
 		newHistoryCmd(),
+		newVerifyCmd(),
 		// Commands register here, one line each (keep this marker): CMDS
 	)
 	return root
