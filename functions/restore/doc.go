@@ -1,0 +1,47 @@
+// Package restore is the function that turns a backup back into a VM. On
+// xbr.restore.requested (backup id, target pool, SR, optional name, start) it
+// streams the backup's .xva from its remote into PUT /import of the target
+// pool, as stored: XAPI detects gzip and zstd by magic, so the compressed
+// file and its known size go over the wire unchanged.
+//
+// # Verification
+//
+// The stream is verified while it flows, and the last DefaultHoldBack bytes
+// are withheld until the whole file has been read and checked, so XAPI never
+// receives a complete archive of a bad backup: on a mismatch the import is
+// aborted (the connection reset), XAPI discards it, and xapi.Client.Import
+// destroys any VM it created anyway. What is checked:
+//
+//   - xbr's backups: the length and the SHA-256 recorded in the .json's xbr
+//     object;
+//   - Xen Orchestra's backups with a <ts>.xva.checksum file: the length and
+//     XO's MD5;
+//   - XO's backups without one: the length, and XAPI itself checks every 1 MiB
+//     chunk against its xxhash/SHA-1 entry (and the gzip CRC or zstd checksum
+//     of a compressed file) and fails the import, leaving no VM, on a
+//     mismatch.
+//
+// # The restored VM
+//
+// It is named "<source name> (<backup time>)" as Xen Orchestra does (or the
+// requested name), tagged "restored from backup", described "Restored on
+// <time> from <remote> backup <id>", cleared of the backup other_config keys
+// (xo:backup:*) and of the template flag an exported snapshot carries, and
+// started when asked.
+//
+// # Events and idempotence
+//
+// It publishes xbr.restore.started and xbr.restore.progress (bytes, rate,
+// ETA) every few seconds while it runs, and returns xbr.restore.completed
+// (new VM uuid and name, bytes, duration, throughput) or xbr.restore.failed
+// (the reason). The request id is written into the new VM's other_config
+// (KeyRequest) as soon as the import returns; a redelivered request finds
+// that VM and only re-applies the finishing steps, so it never makes two
+// VMs. The window left is the moment between XAPI completing the import and
+// that mark: a crash exactly there leaves an unmarked VM a redelivery would
+// import again.
+//
+// A backup id that could leave its remote is rejected (a failed event, and
+// the request goes to the DLQ as a permanent error). Unreachable remotes or
+// pools are retried (Options.Attempts deliveries) before the restore fails.
+package restore

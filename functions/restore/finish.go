@@ -1,0 +1,85 @@
+package restore
+
+import (
+	"context"
+	"fmt"
+	"strings"
+
+	"xbr/shared/xapi"
+)
+
+// finishing is what is done to an imported VM; every step is idempotent, so
+// a redelivered request re-applies them to the VM it finds.
+type finishing struct {
+	name, description string
+	requestID         string
+	start             bool
+}
+
+// backupKeys are the other_config keys Xen Orchestra and xbr put on backup
+// snapshots; a restored VM must not look like a backup snapshot.
+func backupKey(k string) bool {
+	return strings.HasPrefix(k, "xo:backup:") || k == "xo:copy_of"
+}
+
+// mark records the request on the VM first of all: from then on a
+// redelivery finds the VM instead of importing a second one.
+func mark(ctx context.Context, c *xapi.Client, vm xapi.VMRef, requestID string) error {
+	if err := c.AddToOtherConfig(ctx, vm, KeyRequest, requestID); err != nil {
+		return fmt.Errorf("mark the restored VM: %w", err)
+	}
+	return nil
+}
+
+// finish names, describes, tags and cleans the VM, then starts it if asked.
+// It reports whether the VM was started.
+func finish(ctx context.Context, c *xapi.Client, vm xapi.VMRef, f finishing) (bool, error) {
+	if err := mark(ctx, c, vm, f.requestID); err != nil {
+		return false, err
+	}
+	steps := []struct {
+		what string
+		do   func() error
+	}{
+		{"rename", func() error { return c.SetNameLabel(ctx, vm, f.name) }},
+		{"describe", func() error { return c.SetNameDescription(ctx, vm, f.description) }},
+		{"tag", func() error { return c.AddTag(ctx, vm, TagRestored) }},
+	}
+	for _, s := range steps {
+		if err := s.do(); err != nil {
+			return false, fmt.Errorf("%s the restored VM: %w", s.what, err)
+		}
+	}
+	rec, err := c.VMRecord(ctx, vm)
+	if err != nil {
+		return false, fmt.Errorf("read the restored VM: %w", err)
+	}
+	if err := clean(ctx, c, vm, rec); err != nil {
+		return false, err
+	}
+	if !f.start || rec.PowerState == xapi.Running {
+		return rec.PowerState == xapi.Running, nil
+	}
+	if err := c.Start(ctx, vm, false, false); err != nil {
+		return false, fmt.Errorf("start the restored VM: %w", err)
+	}
+	return true, nil
+}
+
+// clean removes the backup keys and, as Xen Orchestra does, the template
+// flag an exported snapshot carries.
+func clean(ctx context.Context, c *xapi.Client, vm xapi.VMRef, rec xapi.VM) error {
+	for k := range rec.OtherConfig {
+		if backupKey(k) {
+			if err := c.RemoveFromOtherConfig(ctx, vm, k); err != nil {
+				return fmt.Errorf("remove %s from the restored VM: %w", k, err)
+			}
+		}
+	}
+	if rec.IsATemplate {
+		if err := c.SetIsATemplate(ctx, vm, false); err != nil {
+			return fmt.Errorf("clear is_a_template on the restored VM: %w", err)
+		}
+	}
+	return nil
+}

@@ -1,0 +1,54 @@
+package restore
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"time"
+
+	"xbr/events"
+	"xbr/shared/app"
+	"xbr/shared/bus"
+	"xbr/shared/restores"
+)
+
+// Name is the function's name.
+const Name = "restore"
+
+// Function is the restore function as `xbr serve` runs it, with the
+// "backups" API verb.
+func Function() app.Function {
+	return app.Function{Name: Name, Run: run, API: map[string]app.APIHandler{
+		"backups": listBackups,
+	}}
+}
+
+// ConsumerConfig is the restore function's durable consumer. Imports are
+// long: heartbeats keep the message ours while one runs.
+func ConsumerConfig(env *app.Env) bus.ConsumerConfig {
+	return bus.ConsumerConfig{
+		Function:    Name,
+		Stream:      env.Streams.WithDefaults().Events,
+		Subjects:    []string{env.Subjects.Filter(events.TypeRestoreRequested)},
+		DLQ:         env.Subjects,
+		AckWait:     time.Minute,
+		MaxDeliver:  5,
+		Concurrency: 2,
+	}
+}
+
+func run(ctx context.Context, env *app.Env) error {
+	h := New(env.Pools, env.Remotes, env.Conn, env.Subjects, Options{Now: env.Now, Log: env.Log.With("function", Name)})
+	return env.Conn.Consume(ctx, ConsumerConfig(env), h)
+}
+
+// listBackups answers the "backups" verb: a restores.Query, a restores.Listing.
+func listBackups(ctx context.Context, env *app.Env, raw json.RawMessage) (any, error) {
+	var q restores.Query
+	if len(raw) > 0 && string(raw) != "null" {
+		if err := json.Unmarshal(raw, &q); err != nil {
+			return nil, fmt.Errorf("backups: bad request: %w", err)
+		}
+	}
+	return restores.List(ctx, env.Remotes, q)
+}

@@ -1,0 +1,113 @@
+package restore_test
+
+import (
+	"context"
+	"strings"
+	"testing"
+
+	"xbr/events"
+	"xbr/shared/bus"
+	"xbr/shared/compress"
+	"xbr/shared/restores"
+	"xbr/shared/xapi"
+	"xbr/shared/xapi/xapisim"
+)
+
+func TestRedeliveryMakesOneVM(t *testing.T) {
+	e := newEnv(t, xapisim.Options{})
+	src := e.halted()
+	id := e.writeBackup(src, backupOpts{codec: compress.Gzip})
+	ev := request(t, restores.Params{BackupID: id.String(), Start: true}, 1)
+	first := e.completed(ev)
+	after := e.objects()
+
+	// A crash after the import and the mark, before the finishing steps.
+	ref := xapi.VMRef(e.vmByUUID(first.NewVMUUID).Ref)
+	ctx := context.Background()
+	must(t, e.client.SetNameLabel(ctx, ref, "half restored"))
+	must(t, e.client.RemoveTag(ctx, ref, "restored from backup"))
+
+	ev.Delivery.Attempt = 2
+	second := e.completed(ev)
+	if second.NewVMUUID != first.NewVMUUID {
+		t.Fatalf("redelivery restored VM %s, the first delivery %s", second.NewVMUUID, first.NewVMUUID)
+	}
+	if got := e.objects(); got != after {
+		t.Fatalf("after the redelivery the simulator holds %s, before %s", got, after)
+	}
+	e.checkVM(string(ref), id, "", src.NameLabel, true)
+}
+
+func TestRejectsIDsThatLeaveTheRemote(t *testing.T) {
+	e := newEnv(t, xapisim.Options{})
+	for _, bad := range []string{
+		"nfs:a..b/20240301T020000Z",
+		"nfs:%2e%2e/etc/passwd",
+		"nfs:C34D3B28-42DA-4516-A537-DEB84E84EFD6/20240301T020000Z",
+		"nfs:c34d3b28-42da-4516-a537-deb84e84efd6//20240301T020000Z",
+	} {
+		t.Run(bad, func(t *testing.T) {
+			req := events.RestoreRequested{RequestID: events.DeriveID(bad), BackupID: bad, Pool: poolName}
+			_, err := e.h.Handle(context.Background(), rawRequest(t, req, 1))
+			if !bus.IsPermanent(err) || !strings.Contains(err.Error(), "invalid backup id") {
+				t.Fatalf("got %v, want a permanent invalid backup id error", err)
+			}
+			st, err := restores.Lookup(context.Background(), e.conn.JetStream(), events.Subjects{}, events.StreamNames{}, req.RequestID)
+			must(t, err)
+			if st.State != restores.StateFailed || !strings.Contains(st.Error, "invalid backup id") {
+				t.Fatalf("status %+v, want failed with the reason", st)
+			}
+		})
+	}
+}
+
+func TestFailuresNameTheCause(t *testing.T) {
+	e := newEnv(t, xapisim.Options{})
+	id := e.writeBackup(e.halted(), backupOpts{codec: compress.Zstd})
+	missing := strings.Replace(id.String(), "20240301T020000Z", "20240302T020000Z", 1)
+	tests := []struct {
+		name string
+		p    restores.Params
+		want string
+	}{
+		{"unknown SR", restores.Params{BackupID: id.String(), SR: "no such SR"}, `no SR with uuid or name "no such SR"`},
+		{"unknown pool", restores.Params{BackupID: id.String(), Pool: "elsewhere"}, `pool "elsewhere" is not configured`},
+		{"unknown remote", restores.Params{BackupID: strings.Replace(id.String(), "nfs:", "s3:", 1)}, `remote "s3" is not configured`},
+		{"missing backup", restores.Params{BackupID: missing}, "does not exist"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			before := e.objects()
+			f := e.failed(request(t, tc.p, 1))
+			if !strings.Contains(f.Error, tc.want) {
+				t.Fatalf("failure %q does not contain %q", f.Error, tc.want)
+			}
+			if e.objects() != before {
+				t.Fatalf("simulator holds %s, before %s", e.objects(), before)
+			}
+		})
+	}
+}
+
+func TestUnreachablePoolIsRetriedThenFails(t *testing.T) {
+	e := newEnv(t, xapisim.Options{})
+	id := e.writeBackup(e.halted(), backupOpts{codec: compress.None})
+	e.sim.SetFaults(xapisim.Faults{RefuseLogins: true})
+	ev := request(t, restores.Params{BackupID: id.String()}, 1)
+	for attempt := uint64(1); attempt < 3; attempt++ {
+		ev.Delivery.Attempt = attempt
+		outs, err := e.h.Handle(context.Background(), ev)
+		if err == nil || bus.IsPermanent(err) || len(outs) != 0 {
+			t.Fatalf("attempt %d: got %d follow-ups and %v, want a retryable error", attempt, len(outs), err)
+		}
+	}
+	ev.Delivery.Attempt = 3
+	f := e.failed(ev)
+	if !strings.Contains(f.Error, "SESSION_AUTHENTICATION_FAILED") {
+		t.Fatalf("failure %q", f.Error)
+	}
+	_, pass := e.sim.Credentials()
+	if strings.Contains(f.Error, pass) {
+		t.Fatal("the failure reveals the password")
+	}
+}

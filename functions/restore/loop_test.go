@@ -1,0 +1,62 @@
+package restore_test
+
+import (
+	"context"
+	"sync"
+	"testing"
+	"time"
+
+	"xbr/events"
+	"xbr/functions/restore"
+	"xbr/shared/app"
+	"xbr/shared/compress"
+	"xbr/shared/restores"
+	"xbr/shared/xapi/xapisim"
+)
+
+// TestRestoreThroughTheBus publishes a request as a front end does and
+// follows it to completion through its events, progress included.
+func TestRestoreThroughTheBus(t *testing.T) {
+	e := newEnv(t, xapisim.Options{DiskSize: 4 << 20})
+	src := e.halted()
+	id := e.writeBackup(src, backupOpts{codec: compress.None})
+	e.sim.SetFaults(xapisim.Faults{RateLimit: 8 << 20}) // about half a second: several progress ticks
+
+	ctx, cancel := context.WithCancel(context.Background())
+	var wg sync.WaitGroup
+	wg.Go(func() {
+		cfg := restore.ConsumerConfig(&app.Env{Subjects: events.Subjects{}})
+		if err := e.conn.Consume(ctx, cfg, e.h); err != nil {
+			t.Error(err)
+		}
+	})
+	t.Cleanup(func() { cancel(); wg.Wait() })
+
+	req, err := restores.Publish(ctx, e.conn, events.Subjects{}, events.Source("test"),
+		restores.Params{BackupID: id.String(), Pool: poolName, RequestedBy: "test"}, time.Now())
+	must(t, err)
+	var seen []restores.Status
+	fctx, fcancel := context.WithTimeout(ctx, 30*time.Second)
+	defer fcancel()
+	final, err := restores.Follow(fctx, e.conn, events.Subjects{}, events.StreamNames{}, req.RequestID,
+		func(s restores.Status) { seen = append(seen, s) })
+	must(t, err)
+	if final.State != restores.StateCompleted || final.NewVMUUID == "" || final.Percent != 100 {
+		t.Fatalf("final status %+v", final)
+	}
+	progressed := false
+	for _, s := range seen {
+		progressed = progressed || (s.State == restores.StateRunning && s.Bytes > 0 && s.TotalBytes > 0 && s.BytesPerSecond > 0)
+	}
+	if !progressed {
+		t.Fatalf("statuses %+v: want running ones with progress", seen)
+	}
+	looked, err := restores.Lookup(ctx, e.conn.JetStream(), events.Subjects{}, events.StreamNames{}, req.RequestID)
+	must(t, err)
+	if looked.State != restores.StateCompleted || looked.NewVMUUID != final.NewVMUUID || looked.RequestedBy != "test" {
+		t.Fatalf("lookup %+v, follow %+v", looked, final)
+	}
+	if got, want := e.diskDigests(e.vmByUUID(final.NewVMUUID).Ref), e.diskDigests(src.Ref); got[0] != want[0] {
+		t.Fatalf("restored disk %v, source %v", got, want)
+	}
+}

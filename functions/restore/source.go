@@ -1,0 +1,112 @@
+package restore
+
+import (
+	"context"
+	"crypto/md5"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+	"sync/atomic"
+
+	"xbr/shared/catalog"
+	"xbr/shared/remote"
+)
+
+// backup is an opened backup: its metadata and a verifying stream of its
+// .xva as stored (compressed or not: XAPI detects gzip and zstd by magic).
+type backup struct {
+	id     catalog.ID
+	meta   catalog.Metadata
+	size   int64  // bytes of the stored .xva
+	verify string // how it is verified: "sha256", "md5 (XO checksum file)", "xva chunks (by XAPI)"
+	body   *verifier
+	rc     io.ReadCloser
+}
+
+func (b *backup) Close() error { return b.rc.Close() }
+
+// maxChecksumFile bounds XO's .xva.checksum ("$1$$" + 32 hex digits).
+const maxChecksumFile = 256
+
+// openBackup opens the .xva of id (whose metadata is meta) behind a verifier:
+// the xbr object's SHA-256 when xbr wrote it; XO's MD5 checksum file when
+// present; otherwise only the length, and XAPI verifies every chunk's hash.
+func openBackup(ctx context.Context, r remote.Remote, id catalog.ID, meta catalog.Metadata, hold int, progress *atomic.Int64) (*backup, error) {
+	size, err := dataSize(ctx, r, id, meta)
+	if err != nil {
+		return nil, err
+	}
+	chk, how, err := checkFor(ctx, r, id, meta)
+	if err != nil {
+		return nil, err
+	}
+	rc, err := r.Open(ctx, id.DataKey())
+	if err != nil {
+		return nil, fmt.Errorf("open %s: %w", id.DataKey(), err)
+	}
+	return &backup{id: id, meta: meta, size: size, verify: how, rc: rc,
+		body: newVerifier(rc, chk, size, hold, progress)}, nil
+}
+
+// dataSize is the recorded size of the .xva; XO and xbr both record it, the
+// remote's own size is the fallback for metadata that says 0.
+func dataSize(ctx context.Context, r remote.Remote, id catalog.ID, meta catalog.Metadata) (int64, error) {
+	if meta.Size > 0 {
+		return meta.Size, nil
+	}
+	info, err := r.Stat(ctx, id.DataKey())
+	if err != nil {
+		return 0, fmt.Errorf("stat %s: %w", id.DataKey(), err)
+	}
+	return info.Size, nil
+}
+
+func checkFor(ctx context.Context, r remote.Remote, id catalog.ID, meta catalog.Metadata) (*check, string, error) {
+	if meta.Xbr != nil {
+		want, err := hex.DecodeString(meta.Xbr.SHA256)
+		if err != nil {
+			return nil, "", fmt.Errorf("%w: xbr.sha256: %w", catalog.ErrInvalidMetadata, err)
+		}
+		return &check{name: "sha256", sum: sha256.New(), want: want}, "sha256", nil
+	}
+	want, err := readXOChecksum(ctx, r, id)
+	switch {
+	case errors.Is(err, remote.ErrNotFound):
+		return nil, "xva chunk hashes (checked by XAPI)", nil
+	case err != nil:
+		return nil, "", err
+	}
+	return &check{name: "md5", sum: md5.New(), want: want}, "md5 (XO checksum file)", nil
+}
+
+// readXOChecksum reads XO's "<ts>.xva.checksum": "$1$$" and the MD5 in hex.
+func readXOChecksum(ctx context.Context, r remote.Remote, id catalog.ID) ([]byte, error) {
+	rc, err := r.Open(ctx, id.ChecksumKey())
+	if err != nil {
+		return nil, err
+	}
+	defer rc.Close()
+	data, err := io.ReadAll(io.LimitReader(rc, maxChecksumFile+1))
+	if err != nil {
+		return nil, fmt.Errorf("read %s: %w", id.ChecksumKey(), err)
+	}
+	return ParseXOChecksum(string(data))
+}
+
+// ParseXOChecksum parses the content of XO's .xva.checksum file: "$1$$"
+// followed by 32 hex digits (an MD5), optionally followed by a newline.
+func ParseXOChecksum(s string) ([]byte, error) {
+	s = strings.TrimRight(s, "\r\n")
+	hexSum, ok := strings.CutPrefix(s, "$1$$")
+	if !ok || len(hexSum) != 2*md5.Size {
+		return nil, fmt.Errorf("%w: checksum file %.80q: want \"$1$$\" and 32 hex digits", catalog.ErrInvalidMetadata, s)
+	}
+	sum, err := hex.DecodeString(hexSum)
+	if err != nil {
+		return nil, fmt.Errorf("%w: checksum file %.80q: %w", catalog.ErrInvalidMetadata, s, err)
+	}
+	return sum, nil
+}

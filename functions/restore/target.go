@@ -1,0 +1,107 @@
+package restore
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sort"
+	"strings"
+	"time"
+
+	"xbr/shared/catalog"
+	"xbr/shared/xapi"
+)
+
+// Marks the restore leaves on the new VM.
+const (
+	// TagRestored is the tag every restored VM gets, as Xen Orchestra does.
+	TagRestored = "restored from backup"
+	// KeyRequest is the other_config key holding the restore request id: a
+	// redelivered request finds its VM by it instead of importing again.
+	KeyRequest = "xbr:restore:request"
+)
+
+// errTarget is a target (pool, SR) that does not exist: a final failure.
+var errTarget = errors.New("restore target")
+
+type xapiClient interface {
+	Pool(ctx context.Context) (xapi.PoolRef, xapi.Pool, error)
+	SRs(ctx context.Context) (map[xapi.SRRef]xapi.SR, error)
+	VMs(ctx context.Context) (map[xapi.VMRef]xapi.VM, error)
+}
+
+// resolveSR finds the SR named by want (a uuid or a unique name_label), or
+// the pool's default SR when want is empty.
+func resolveSR(ctx context.Context, c xapiClient, want string) (xapi.SRRef, xapi.SR, error) {
+	srs, err := c.SRs(ctx)
+	if err != nil {
+		return "", xapi.SR{}, fmt.Errorf("list SRs: %w", err)
+	}
+	if want == "" {
+		_, pool, err := c.Pool(ctx)
+		if err != nil {
+			return "", xapi.SR{}, fmt.Errorf("read the pool's default SR: %w", err)
+		}
+		sr, ok := srs[pool.DefaultSR]
+		if pool.DefaultSR.IsNull() || !ok {
+			return "", xapi.SR{}, fmt.Errorf("%w: the pool has no default SR; name one with --sr", errTarget)
+		}
+		return pool.DefaultSR, sr, nil
+	}
+	var byName []xapi.SRRef
+	for ref, sr := range srs {
+		if sr.UUID == want {
+			return ref, sr, nil
+		}
+		if sr.NameLabel == want {
+			byName = append(byName, ref)
+		}
+	}
+	switch len(byName) {
+	case 1:
+		return byName[0], srs[byName[0]], nil
+	case 0:
+		return "", xapi.SR{}, fmt.Errorf("%w: no SR with uuid or name %q", errTarget, want)
+	}
+	return "", xapi.SR{}, fmt.Errorf("%w: %d SRs are named %q; give its uuid", errTarget, len(byName), want)
+}
+
+// findRestored returns the VM an earlier delivery of request id imported.
+func findRestored(ctx context.Context, c xapiClient, id string) (xapi.VMRef, bool, error) {
+	vms, err := c.VMs(ctx)
+	if err != nil {
+		return "", false, fmt.Errorf("look for an earlier restore: %w", err)
+	}
+	var found []xapi.VMRef
+	for ref, vm := range vms {
+		if !vm.IsASnapshot && vm.OtherConfig[KeyRequest] == id {
+			found = append(found, ref)
+		}
+	}
+	if len(found) == 0 {
+		return "", false, nil
+	}
+	sort.Slice(found, func(i, j int) bool { return found[i] < found[j] })
+	return found[0], true, nil
+}
+
+// VMName is the restored VM's name: the requested one, else Xen Orchestra's
+// "<source name> (<backup time>)".
+func VMName(requested string, meta catalog.Metadata) string {
+	if requested != "" {
+		return requested
+	}
+	src := meta.VMName()
+	if len(src) > 200 {
+		src = src[:200]
+	}
+	if strings.TrimSpace(src) == "" {
+		src = meta.VMUUID()
+	}
+	return src + " (" + meta.Basename() + ")"
+}
+
+// Description says where a restored VM came from.
+func Description(at time.Time, id catalog.ID) string {
+	return fmt.Sprintf("Restored on %s from %s backup %s", at.UTC().Format(time.RFC3339), id.Remote, id)
+}
