@@ -1,0 +1,202 @@
+package gateway
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"xbr/events"
+	"xbr/shared/catalog"
+	"xbr/shared/restores"
+)
+
+// ChatReply is the JSON answer of a slash command, in Slack's response
+// format (Mattermost reads the same fields).
+type ChatReply struct {
+	ResponseType string `json:"response_type"` // "ephemeral" (only the caller sees it) or "in_channel"
+	Text         string `json:"text"`
+}
+
+const (
+	ephemeral = "ephemeral"
+	inChannel = "in_channel"
+)
+
+// slack is POST /v1/chat/slack, verified with Slack's signing secret.
+func (s *Server) slack(w http.ResponseWriter, r *http.Request) {
+	body, err := readBody(w, r)
+	if err == nil {
+		err = VerifySlack(s.env.Config.Gateway.SlackSigningSecret.Reveal(), r.Header.Get(HeaderSlackTimestamp),
+			r.Header.Get(HeaderSlackSignature), body, s.now())
+	}
+	if err != nil {
+		fail(w, r, err)
+		return
+	}
+	s.chat(w, r, body, "slack", "slack:"+r.Header.Get(HeaderSlackTimestamp)+":"+string(body))
+}
+
+// mattermost is POST /v1/chat/mattermost, checked with the command's token.
+func (s *Server) mattermost(w http.ResponseWriter, r *http.Request) {
+	body, err := readBody(w, r)
+	if err != nil {
+		fail(w, r, err)
+		return
+	}
+	form, err := url.ParseQuery(string(body))
+	if err == nil {
+		err = VerifyToken(s.env.Config.Gateway.MattermostToken.Reveal(), form.Get("token"))
+	}
+	if err != nil {
+		if !errors.Is(err, ErrUnauthenticated) {
+			err = badField("body", "", "not a form: "+err.Error())
+		}
+		fail(w, r, err)
+		return
+	}
+	s.chat(w, r, body, "mattermost", "")
+}
+
+// chat runs the command of an authenticated form body and answers it.
+func (s *Server) chat(w http.ResponseWriter, r *http.Request, body []byte, via, key string) {
+	form, err := url.ParseQuery(string(body))
+	if err != nil {
+		fail(w, r, badField("body", "", "not a form: "+err.Error()))
+		return
+	}
+	by := via
+	if u := form.Get("user_name"); u != "" && checkText("user_name", u) == nil {
+		by = via + ":" + u
+	}
+	cmd, err := ParseCommand(form.Get("text"))
+	if err != nil {
+		writeJSON(w, http.StatusOK, ChatReply{ResponseType: ephemeral, Text: "Sorry: " + err.Error() + "\n" + Usage})
+		return
+	}
+	reply, err := s.runCommand(r.Context(), cmd, by, key)
+	if err != nil {
+		reqLog(r).Warn("chat command failed", "via", via, "verb", cmd.Verb, "err", err)
+		reply = ChatReply{ResponseType: ephemeral, Text: "Sorry: " + err.Error()}
+	}
+	writeJSON(w, http.StatusOK, reply)
+}
+
+func (s *Server) runCommand(ctx context.Context, c Command, by, key string) (ChatReply, error) {
+	switch c.Verb {
+	case VerbRestore:
+		return s.chatRestore(ctx, c, by, key)
+	case VerbBackups:
+		return s.chatBackups(ctx, c)
+	case VerbRun:
+		return s.chatRun(ctx, c, by)
+	case VerbStatus:
+		st, err := s.lookup(ctx, c.ID)
+		if err != nil {
+			return ChatReply{}, err
+		}
+		return ChatReply{ResponseType: ephemeral, Text: describeStatus(st)}, nil
+	}
+	return ChatReply{ResponseType: ephemeral, Text: Usage}, nil
+}
+
+func (s *Server) chatRestore(ctx context.Context, c Command, by, key string) (ChatReply, error) {
+	b, err := s.selectBackup(ctx, c.VM, "", c.At)
+	if err != nil {
+		return ChatReply{}, err
+	}
+	t := target{backup: b, start: c.Start}
+	if t.pool, err = s.pickPool(c.Pool); err != nil {
+		return ChatReply{}, err
+	}
+	if t.sr, err = s.resolveSR(ctx, t.pool, c.SR); err != nil {
+		return ChatReply{}, err
+	}
+	req, err := s.request(ctx, t, by, key)
+	if err != nil {
+		return ChatReply{}, err
+	}
+	sr := "its default SR"
+	if req.SR != "" {
+		sr = "SR " + req.SR
+	}
+	return ChatReply{ResponseType: inChannel, Text: fmt.Sprintf(
+		"Restore `%s` requested by %s: %s (%s) from the backup of %s on %s, to pool %s, %s. Follow it with `status %s`.",
+		req.RequestID, by, b.VMName, b.VMUUID, b.Timestamp.UTC().Format(time.RFC3339), b.Remote, req.Pool, sr, req.RequestID)}, nil
+}
+
+// maxChatBackups is how many backups `backups <vm>` lists.
+const maxChatBackups = 10
+
+func (s *Server) chatBackups(ctx context.Context, c Command) (ChatReply, error) {
+	bs, err := s.backupsOf(ctx, c.VM, "")
+	if err != nil {
+		return ChatReply{}, err
+	}
+	if len(bs) == 0 {
+		return ChatReply{}, missing("vm", c.VM, "has no backup")
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, "%d backup(s) of %s (%s), newest first:\n", len(bs), bs[0].VMName, bs[0].VMUUID)
+	for i, x := range bs {
+		if i == maxChatBackups {
+			fmt.Fprintf(&b, "… and %d older\n", len(bs)-i)
+			break
+		}
+		fmt.Fprintf(&b, "• %s  %s  %s  job %s  `%s`\n", x.Timestamp.UTC().Format(catalog.TimestampLayout),
+			HumanBytes(x.Size), codecLabel(x.Codec), orDash(x.Job), x.ID)
+	}
+	return ChatReply{ResponseType: ephemeral, Text: b.String()}, nil
+}
+
+// chatRun publishes a manual xbr.schedule.due, as `xbr run` does.
+func (s *Server) chatRun(ctx context.Context, c Command, by string) (ChatReply, error) {
+	job, ok := s.env.Job(c.Job)
+	if !ok {
+		return ChatReply{}, missing("job", c.Job, "is not configured")
+	}
+	sched := c.Schedule
+	if sched == "" && len(job.Schedules) > 0 {
+		sched = job.Schedules[0].Name
+	}
+	found := false
+	for _, sc := range job.Schedules {
+		found = found || sc.Name == sched
+	}
+	if !found {
+		return ChatReply{}, missing("schedule", sched, "is not a schedule of job "+job.Name)
+	}
+	now := s.now().UTC()
+	id := events.DeriveID("manual", job.Name, sched, now.Format(time.RFC3339Nano))
+	msg, err := s.env.Subjects.Message(events.Meta{ID: id, Source: events.Source(Name), Time: now},
+		events.ScheduleDue{RunID: id, Job: job.Name, Schedule: sched, FireTime: now, Manual: true, RequestedBy: by})
+	if err != nil {
+		return ChatReply{}, err
+	}
+	if _, err := s.env.Conn.Publish(ctx, msg.Subject, msg.Event); err != nil {
+		return ChatReply{}, upstream(fmt.Errorf("publish the run: %w", err))
+	}
+	s.log.Info("run requested", "run", id, "job", job.Name, "schedule", sched, "requested_by", by)
+	return ChatReply{ResponseType: inChannel, Text: fmt.Sprintf("Run `%s` of job %s (schedule %s) requested by %s.",
+		id, job.Name, sched, by)}, nil
+}
+
+// describeStatus is one restore's state in a sentence or two.
+func describeStatus(st restores.Status) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "Restore `%s`: *%s*. Backup %s to pool %s.", st.RequestID, st.State, st.BackupID, st.Pool)
+	switch st.State {
+	case restores.StateRunning:
+		fmt.Fprintf(&b, " %s of %s (%.0f%%) at %s/s.", HumanBytes(st.Bytes), HumanBytes(st.TotalBytes), st.Percent,
+			HumanBytes(st.BytesPerSecond))
+	case restores.StateCompleted:
+		fmt.Fprintf(&b, " New VM %q (%s), %s in %s.", st.NewVMName, st.NewVMUUID, HumanBytes(st.Bytes),
+			(time.Duration(st.DurationMS) * time.Millisecond).Round(time.Millisecond))
+	case restores.StateFailed:
+		fmt.Fprintf(&b, " Error: %s", st.Error)
+	}
+	return b.String()
+}

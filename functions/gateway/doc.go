@@ -1,0 +1,78 @@
+// Package gateway is xbr's HTTP front door: the Restore view (a web page),
+// the restore webhook, Slack- and Mattermost-compatible chat commands and
+// /healthz. It turns what people and other systems ask for into
+// xbr.restore.requested (and, for `run`, xbr.schedule.due) events, and reads
+// the restore.* events back to show how restores went. It keeps no state:
+// the events are the truth (shared/restores projects them).
+//
+// # Routes
+//
+//	GET  /                        the Restore view: step 1 (choose a remote) and the recent restores
+//	GET  /restore?remote=R        step 2: the VMs with backups on R
+//	GET  /restore?remote=R&vm=U   step 3: the backups of VM U (time, size, job, codec)
+//	GET  /restore?backup=ID[&pool=P]  step 4: pool, SR, name, start; POSTs the form below
+//	POST /restore                 the form: publishes the request, 303 to its status page
+//	GET  /restores/{id}           a restore's status page (polls the JSON below; meta refresh without script)
+//	GET  /restores/{id}/status    the same status as JSON (what the page shows, no more)
+//	POST /v1/restores             webhook: start a restore (signed)
+//	GET  /v1/restores/{id}        webhook: a restore's status as JSON (signed)
+//	POST /v1/chat/slack           Slack slash command (signing secret)
+//	POST /v1/chat/mattermost      Mattermost slash command (token)
+//	GET  /healthz                 200 while the NATS connection is up, else 503
+//	GET  /static/...              the page's CSS and script (embedded; no CDN)
+//
+// # Webhook authentication
+//
+// Like Stripe's and GitHub's webhooks: the caller sends X-Xbr-Timestamp
+// (unix seconds) and X-Xbr-Signature: sha256=<hex HMAC-SHA256(secret,
+// "<timestamp>.<raw body>")>, with the secret of gateway.webhook_secret. The
+// signature is compared in constant time and the timestamp must be within
+// five minutes of the gateway's clock, either way. GET /v1/restores/{id} is
+// signed the same way with an empty body (the string "<timestamp>."): one
+// scheme and one secret for the whole API. Such a read signature does not
+// bind the id, so within its five minutes it reads any restore's status;
+// statuses hold no secret. Without a secret configured every request is
+// refused. A failed check answers 401 and publishes nothing.
+//
+// The request id of a webhook restore is derived from the timestamp and the
+// body, so a redelivery of the same signed request (within the window)
+// restores once: JetStream drops the duplicate event.
+//
+// # Webhook body
+//
+//	{"backup_id": "nfs:<vm-uuid>/20240501T020013Z", "pool": "lab", "sr": "<uuid or name>", "start": true, "name": "web (restored)"}
+//	{"vm": "<uuid or name>", "backup": "latest" | "<YYYYMMDDTHHMMSSZ>" | "<RFC 3339>", "remote": "nfs", ...}
+//
+// pool may be omitted when one pool is configured; sr defaults to the pool's
+// default SR. Answers: 202 {"id", "backup_id", "pool", "sr", "status_url"};
+// 400 {"error", "field"} for malformed JSON, unknown fields or values (a
+// backup id is parsed by catalog.ParseID: "..", absolute paths, odd bytes
+// and %-escapes are refused); 404 for a remote, backup, VM, pool or SR that
+// does not exist; 413 for a body over 64 KiB; 502 when a remote, the pool or
+// NATS fails.
+//
+// # Chat commands
+//
+// restore <vm> [latest|<time>] [sr=<sr>] [pool=<pool>] [start], backups <vm>,
+// run <job> [schedule=<s>], status <id>, help. Slack requests are verified
+// with the signing secret (X-Slack-Request-Timestamp, X-Slack-Signature
+// v0=<hex HMAC-SHA256(secret, "v0:<ts>:<body>")>, five-minute window);
+// Mattermost requests by their token form field (constant time). Answers use
+// Slack's response format {"response_type": "ephemeral"|"in_channel", "text"}.
+//
+// # The web page
+//
+// Server-rendered html/template pages with embedded CSS and one small
+// script, no external assets. Every control is a link, a form or a button
+// with a label, in reading order, with a visible focus ring; tables become
+// stacked cards on narrow screens. The page has no login of its own: it
+// binds 127.0.0.1 by default; put it behind the site's authenticating proxy
+// to expose it. Its form is protected against cross-site requests by Go's
+// http.CrossOriginProtection (Sec-Fetch-Site / Origin) and carries a nonce
+// that makes a double submission one request. Later pages (history, the
+// transfer-rate chart, failover) add templates and links to the same layout.
+//
+// Every request gets an id (X-Request-Id, logged with method, path, status
+// and duration; never queries, headers or bodies) and runs under
+// HandlerTimeout.
+package gateway

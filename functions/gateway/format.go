@@ -1,0 +1,49 @@
+package gateway
+
+import (
+	"fmt"
+	"time"
+)
+
+// HumanBytes renders n bytes in binary units ("1.5 GiB").
+func HumanBytes(n int64) string {
+	const unit = 1024
+	if n < unit {
+		return fmt.Sprintf("%d B", n)
+	}
+	div, exp := int64(unit), 0
+	for m := n / unit; m >= unit && exp < 5; m /= unit {
+		div *= unit
+		exp++
+	}
+	return fmt.Sprintf("%.1f %ciB", float64(n)/float64(div), "KMGTPE"[exp])
+}
+
+func codecLabel(c string) string {
+	if c == "" {
+		return "unknown (Xen Orchestra)"
+	}
+	return c
+}
+
+func orDash(s string) string {
+	if s == "" {
+		return "—"
+	}
+	return s
+}
+
+// humanTime is a UTC time for people: "2024-05-01 02:00:13 UTC".
+func humanTime(t time.Time) string {
+	if t.IsZero() {
+		return "—"
+	}
+	return t.UTC().Format("2006-01-02 15:04:05 UTC")
+}
+
+// isoTime is the machine-readable form for <time datetime>.
+func isoTime(t time.Time) string { return t.UTC().Format(time.RFC3339) }
+
+func duration(ms int64) string {
+	return (time.Duration(ms) * time.Millisecond).Round(time.Millisecond).String()
+}

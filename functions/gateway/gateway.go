@@ -1,0 +1,111 @@
+package gateway
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"time"
+
+	"xbr/shared/app"
+)
+
+// Name is the function's name.
+const Name = "gateway"
+
+// Timeouts of the HTTP server and of every handler.
+const (
+	HandlerTimeout    = 30 * time.Second
+	readHeaderTimeout = 10 * time.Second
+	readTimeout       = 30 * time.Second
+	writeTimeout      = HandlerTimeout + 5*time.Second
+	idleTimeout       = 2 * time.Minute
+	shutdownTimeout   = 10 * time.Second
+)
+
+// Function is the gateway as `xbr serve` runs it.
+func Function() app.Function {
+	return app.Function{Name: Name, Run: run}
+}
+
+func run(ctx context.Context, env *app.Env) error {
+	s, err := New(env)
+	if err != nil {
+		return err
+	}
+	ln, err := net.Listen("tcp", env.HTTPListen)
+	if err != nil {
+		return fmt.Errorf("gateway: listen on %s: %w", env.HTTPListen, err)
+	}
+	return s.Serve(ctx, ln)
+}
+
+// Server is the HTTP front door: the Restore view, the webhook, the chat
+// commands and /healthz.
+type Server struct {
+	env     *app.Env
+	log     *slog.Logger
+	now     func() time.Time
+	pages   *pages
+	handler http.Handler
+}
+
+// New builds the gateway of env (its templates are parsed here).
+func New(env *app.Env) (*Server, error) {
+	p, err := parsePages()
+	if err != nil {
+		return nil, fmt.Errorf("gateway: %w", err)
+	}
+	log := env.Log
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	now := env.Now
+	if now == nil {
+		now = time.Now
+	}
+	s := &Server{env: env, log: log.With("function", Name), now: now, pages: p}
+	s.handler = s.routes()
+	return s, nil
+}
+
+// Handler is the gateway's whole HTTP handler.
+func (s *Server) Handler() http.Handler { return s.handler }
+
+// Serve answers on ln until ctx is cancelled, then shuts down gracefully. It
+// logs "gateway listening" with the real address (key "url") first.
+func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
+	srv := &http.Server{
+		Handler:           s.handler,
+		ReadHeaderTimeout: readHeaderTimeout,
+		ReadTimeout:       readTimeout,
+		WriteTimeout:      writeTimeout,
+		IdleTimeout:       idleTimeout,
+		MaxHeaderBytes:    64 << 10,
+		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelWarn),
+		BaseContext:       func(net.Listener) context.Context { return context.WithoutCancel(ctx) },
+	}
+	gw := s.env.Config.Gateway
+	s.log.Info("gateway listening", "url", "http://"+ln.Addr().String(),
+		"webhook", gw.WebhookSecret.IsSet(), "slack", gw.SlackSigningSecret.IsSet(),
+		"mattermost", gw.MattermostToken.IsSet())
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	select {
+	case err := <-errc:
+		return fmt.Errorf("gateway: %w", err)
+	case <-ctx.Done():
+	}
+	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), shutdownTimeout)
+	defer cancel()
+	err := srv.Shutdown(sctx)
+	if serr := <-errc; !errors.Is(serr, http.ErrServerClosed) {
+		err = errors.Join(err, serr)
+	}
+	if err != nil {
+		return fmt.Errorf("gateway: shutdown: %w", err)
+	}
+	return nil
+}

@@ -1,0 +1,114 @@
+package gateway
+
+import (
+	"context"
+	"fmt"
+	"sort"
+	"time"
+
+	"github.com/nats-io/nats.go/jetstream"
+
+	"xbr/events"
+	"xbr/shared/restores"
+)
+
+// Bounds of the recent-restores list.
+const (
+	recentWindow    = 30 * 24 * time.Hour
+	recentMaxEvents = 20000
+	recentShown     = 20
+)
+
+// recent returns the newest restores requested within recentWindow, newest
+// first, as restores.Status projections of their stored lifecycle events
+// (plus the last progress event of those still running).
+func (s *Server) recent(ctx context.Context) ([]restores.Status, error) {
+	names := s.env.Streams.WithDefaults()
+	var filters []string
+	for _, t := range []events.Type{events.TypeRestoreRequested, events.TypeRestoreStarted,
+		events.TypeRestoreCompleted, events.TypeRestoreFailed} {
+		filters = append(filters, s.env.Subjects.Filter(t))
+	}
+	byID := map[string]*restores.Status{}
+	err := s.scan(ctx, names.Events, filters, s.now().Add(-recentWindow), func(r events.Received) {
+		id := requestIDOf(r)
+		st := byID[id]
+		if st == nil {
+			st = &restores.Status{RequestID: id}
+			byID[id] = st
+		}
+		st.Apply(r)
+	})
+	if err != nil {
+		return nil, err
+	}
+	out := make([]restores.Status, 0, len(byID))
+	for _, st := range byID {
+		if st.State != "" && !st.RequestedAt.IsZero() {
+			out = append(out, *st)
+		}
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].RequestedAt.After(out[j].RequestedAt) })
+	if len(out) > recentShown {
+		out = out[:recentShown]
+	}
+	for i, st := range out {
+		if st.State == restores.StateRunning {
+			if fresh, err := s.lookup(ctx, st.RequestID); err == nil {
+				out[i] = fresh
+			}
+		}
+	}
+	return out, nil
+}
+
+func requestIDOf(r events.Received) string {
+	switch p := r.Payload.(type) {
+	case events.RestoreRequested:
+		return p.RequestID
+	case events.RestoreStarted:
+		return p.RequestID
+	case events.RestoreCompleted:
+		return p.RequestID
+	case events.RestoreFailed:
+		return p.RequestID
+	}
+	return ""
+}
+
+// scan reads the events stored on stream under filters since a time, in
+// order, without waiting for new ones.
+func (s *Server) scan(ctx context.Context, stream string, filters []string, since time.Time, fn func(events.Received)) error {
+	cons, err := s.env.Conn.JetStream().OrderedConsumer(ctx, stream, jetstream.OrderedConsumerConfig{
+		FilterSubjects: filters, DeliverPolicy: jetstream.DeliverByStartTimePolicy, OptStartTime: &since,
+	})
+	if err != nil {
+		return upstream(fmt.Errorf("read stream %s: %w", stream, err))
+	}
+	info, err := cons.Info(ctx)
+	if err != nil {
+		return upstream(fmt.Errorf("read stream %s: %w", stream, err))
+	}
+	left := min(int(info.NumPending), recentMaxEvents)
+	for left > 0 {
+		batch, err := cons.Fetch(min(left, 500), jetstream.FetchMaxWait(2*time.Second))
+		if err != nil {
+			return upstream(fmt.Errorf("read stream %s: %w", stream, err))
+		}
+		n := 0
+		for m := range batch.Messages() {
+			n++
+			if r, err := events.Decode(m.Subject(), m.Headers(), m.Data()); err == nil {
+				fn(r)
+			}
+		}
+		if err := batch.Error(); err != nil && n == 0 {
+			return upstream(fmt.Errorf("read stream %s: %w", stream, err))
+		}
+		if n == 0 || ctx.Err() != nil { // what was pending aged out, or the request ended
+			return ctx.Err()
+		}
+		left -= n
+	}
+	return nil
+}

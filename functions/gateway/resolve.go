@@ -1,0 +1,205 @@
+package gateway
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"sort"
+	"strings"
+	"time"
+
+	"xbr/events"
+	"xbr/shared/catalog"
+	"xbr/shared/remote"
+	"xbr/shared/restores"
+	"xbr/shared/xapi"
+)
+
+// target is a restore about to be requested.
+type target struct {
+	backup restores.Backup
+	pool   string
+	sr     string // SR uuid; "" = the pool's default SR
+	name   string
+	start  bool
+}
+
+// backupByID reads the metadata of id: 404 when its remote or the backup does not exist.
+func (s *Server) backupByID(ctx context.Context, field string, id catalog.ID) (restores.Backup, error) {
+	if !slices.Contains(s.env.Remotes.Names(), id.Remote) {
+		return restores.Backup{}, missing(field, id.String(), fmt.Sprintf("remote %q is not configured", id.Remote))
+	}
+	rm, err := s.env.Remotes.Get(ctx, id.Remote)
+	if err != nil {
+		return restores.Backup{}, upstream(err)
+	}
+	m, err := catalog.ReadMetadata(ctx, rm, id)
+	if errors.Is(err, remote.ErrNotFound) {
+		return restores.Backup{}, missing(field, id.String(), "no such backup")
+	}
+	if err != nil {
+		return restores.Backup{}, upstream(fmt.Errorf("read backup %s: %w", id, err))
+	}
+	b := restores.Backup{ID: id.String(), Remote: id.Remote, VMUUID: m.VMUUID(), VMName: m.VMName(),
+		Timestamp: m.Time(), Size: m.Size, Job: m.JobID, JobID: m.JobID, ScheduleID: m.ScheduleID, WrittenBy: "xo"}
+	if m.Xbr != nil {
+		b.Codec, b.Job, b.Schedule, b.SHA256 = m.Xbr.Codec, m.Xbr.Job, m.Xbr.Schedule, m.Xbr.SHA256
+		b.WrittenBy = "xbr " + m.Xbr.Version
+	}
+	return b, nil
+}
+
+// backupsOf lists the backups of vm (a uuid or an exact name), newest first,
+// on remoteName ("" = every remote). A name shared by several VMs is refused.
+func (s *Server) backupsOf(ctx context.Context, vm, remoteName string) ([]restores.Backup, error) {
+	q := restores.Query{Remote: remoteName}
+	if remoteName != "" && !slices.Contains(s.env.Remotes.Names(), remoteName) {
+		return nil, missing("remote", remoteName, "is not configured")
+	}
+	if catalog.ValidateVMUUID(vm) == nil {
+		q.VM = vm
+	}
+	l, err := restores.List(ctx, s.env.Remotes, q)
+	if err != nil {
+		return nil, upstream(err)
+	}
+	var out []restores.Backup
+	uuids := map[string]bool{}
+	for _, b := range l.Backups {
+		if b.VMUUID == vm || (q.VM == "" && b.VMName == vm) {
+			out = append(out, b)
+			uuids[b.VMUUID] = true
+		}
+	}
+	if len(uuids) > 1 {
+		list := make([]string, 0, len(uuids))
+		for u := range uuids {
+			list = append(list, u)
+		}
+		sort.Strings(list)
+		return nil, badField("vm", vm, "names several VMs ("+strings.Join(list, ", ")+"): give the uuid")
+	}
+	return out, nil
+}
+
+// selectBackup picks vm's newest backup (at zero) or the one taken at at.
+func (s *Server) selectBackup(ctx context.Context, vm, remoteName string, at time.Time) (restores.Backup, error) {
+	bs, err := s.backupsOf(ctx, vm, remoteName)
+	if err != nil {
+		return restores.Backup{}, err
+	}
+	if at.IsZero() {
+		if b, ok := restores.Latest(bs, vm); ok {
+			return b, nil
+		}
+		return restores.Backup{}, missing("vm", vm, "has no backup")
+	}
+	if b, ok := restores.At(bs, vm, at); ok {
+		return b, nil
+	}
+	return restores.Backup{}, missing("backup", catalog.FormatTimestamp(at), "no backup of "+vm+" was taken at that time")
+}
+
+// pickPool checks a pool name; "" means the only configured pool.
+func (s *Server) pickPool(name string) (string, error) {
+	names := s.env.Pools.Names()
+	known := strings.Join(names, ", ")
+	switch {
+	case name == "" && len(names) == 1:
+		return names[0], nil
+	case name == "":
+		return "", badField("pool", "", "is required (configured: "+known+")")
+	case !slices.Contains(names, name):
+		return "", missing("pool", name, "is not configured (known: "+known+")")
+	}
+	return name, nil
+}
+
+// srChoice is an SR a VM can be restored to.
+type srChoice struct {
+	UUID, Name, Type string
+	Size, Used       int64
+	Default          bool
+}
+
+// listSRs lists the pool's SRs that can hold disks, the default SR first.
+func (s *Server) listSRs(ctx context.Context, pool string) ([]srChoice, error) {
+	c, err := s.env.Pools.Client(ctx, pool)
+	if err != nil {
+		return nil, upstream(err)
+	}
+	_, p, err := c.Pool(ctx)
+	if err != nil {
+		return nil, upstream(fmt.Errorf("pool %s: %w", pool, err))
+	}
+	srs, err := c.SRs(ctx)
+	if err != nil {
+		return nil, upstream(fmt.Errorf("pool %s: list SRs: %w", pool, err))
+	}
+	var out []srChoice
+	for ref, sr := range srs {
+		if sr.ContentType == "iso" || sr.Type == "iso" || sr.Type == "udev" {
+			continue
+		}
+		out = append(out, srChoice{UUID: sr.UUID, Name: sr.NameLabel, Type: sr.Type, Size: sr.PhysicalSize,
+			Used: sr.PhysicalUtilisation, Default: ref == p.DefaultSR && ref != xapi.SRRef("")})
+	}
+	sort.Slice(out, func(i, j int) bool {
+		if out[i].Default != out[j].Default {
+			return out[i].Default
+		}
+		return out[i].Name < out[j].Name
+	})
+	return out, nil
+}
+
+// resolveSR turns an SR uuid or unique name into its uuid; "" stays "".
+func (s *Server) resolveSR(ctx context.Context, pool, sr string) (string, error) {
+	if sr == "" {
+		return "", nil
+	}
+	srs, err := s.listSRs(ctx, pool)
+	if err != nil {
+		return "", err
+	}
+	var byName []string
+	for _, c := range srs {
+		if c.UUID == sr {
+			return c.UUID, nil
+		}
+		if c.Name == sr {
+			byName = append(byName, c.UUID)
+		}
+	}
+	switch len(byName) {
+	case 1:
+		return byName[0], nil
+	case 0:
+		return "", missing("sr", sr, "is not an SR of pool "+pool)
+	}
+	return "", badField("sr", sr, "names several SRs ("+strings.Join(byName, ", ")+"): give the uuid")
+}
+
+// request publishes the restore of t; key makes it idempotent.
+func (s *Server) request(ctx context.Context, t target, by, key string) (events.RestoreRequested, error) {
+	req, err := restores.Publish(ctx, s.env.Conn, s.env.Subjects, events.Source(Name), restores.Params{
+		BackupID: t.backup.ID, Pool: t.pool, SR: t.sr, Name: t.name, Start: t.start,
+		RequestedBy: by, Key: key,
+	}, s.now())
+	var fe *events.FieldError
+	if errors.As(err, &fe) {
+		return req, badField(fe.Field, strings.Trim(fe.Value, `"`), fe.Problem)
+	}
+	if errors.Is(err, catalog.ErrInvalidID) {
+		return req, badField("backup_id", t.backup.ID, err.Error())
+	}
+	if err != nil {
+		return req, upstream(err)
+	}
+	s.log.Info("restore requested", "restore_id", req.RequestID, "backup_id", req.BackupID, "pool", req.Pool, "sr", req.SR, "requested_by", by)
+	return req, nil
+}
+
+// Free is the SR's free space in bytes.
+func (c srChoice) Free() int64 { return max(0, c.Size-c.Used) }

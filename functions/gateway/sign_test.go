@@ -1,0 +1,102 @@
+package gateway_test
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"xbr/functions/gateway"
+)
+
+func TestVerifyWebhook(t *testing.T) {
+	now := time.Unix(1_714_528_813, 0)
+	body := []byte(`{"backup_id":"nfs:0f5c6f7e-3a4b-4c2d-9e8f-1a2b3c4d5e6f/20240501T020013Z"}`)
+	sig := func(ts time.Time) string { return gateway.SignWebhook("s3cret", ts, body) }
+	ts := func(t time.Time) string { return fmt.Sprint(t.Unix()) }
+	tests := []struct {
+		name, secret, ts, sig string
+		body                  []byte
+		ok                    bool
+	}{
+		{"right", "s3cret", ts(now), sig(now), body, true},
+		{"5 minutes old", "s3cret", ts(now.Add(-5 * time.Minute)), sig(now.Add(-5 * time.Minute)), body, true},
+		{"5 minutes ahead", "s3cret", ts(now.Add(5 * time.Minute)), sig(now.Add(5 * time.Minute)), body, true},
+		{"too old", "s3cret", ts(now.Add(-5*time.Minute - time.Second)), sig(now.Add(-5*time.Minute - time.Second)), body, false},
+		{"too far ahead", "s3cret", ts(now.Add(5*time.Minute + time.Second)), sig(now.Add(5*time.Minute + time.Second)), body, false},
+		{"no signature", "s3cret", ts(now), "", body, false},
+		{"no timestamp", "s3cret", "", sig(now), body, false},
+		{"timestamp not a number", "s3cret", "yesterday", sig(now), body, false},
+		{"wrong secret", "other", ts(now), sig(now), body, false},
+		{"body changed", "s3cret", ts(now), sig(now), append([]byte(" "), body...), false},
+		{"timestamp changed", "s3cret", ts(now.Add(time.Second)), sig(now), body, false},
+		{"no sha256= prefix", "s3cret", ts(now), strings.TrimPrefix(sig(now), "sha256="), body, false},
+		{"not hex", "s3cret", ts(now), "sha256=" + strings.Repeat("zz", 32), body, false},
+		{"truncated", "s3cret", ts(now), sig(now)[:40], body, false},
+		{"upper-case hex of the right mac", "s3cret", ts(now), "sha256=" + strings.ToUpper(strings.TrimPrefix(sig(now), "sha256=")), body, true},
+		{"no secret configured", "", ts(now), gateway.SignWebhook("", now, body), body, false},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			err := gateway.VerifyWebhook(tc.secret, tc.ts, tc.sig, tc.body, now)
+			if tc.ok != (err == nil) {
+				t.Fatalf("VerifyWebhook: %v, want ok=%v", err, tc.ok)
+			}
+			if err != nil && !errors.Is(err, gateway.ErrUnauthenticated) {
+				t.Errorf("error %v does not wrap ErrUnauthenticated", err)
+			}
+			if err != nil && tc.secret != "" && strings.Contains(err.Error(), tc.secret) {
+				t.Errorf("error %q reveals the secret", err)
+			}
+		})
+	}
+}
+
+func TestVerifySlack(t *testing.T) {
+	now := time.Unix(1_714_528_813, 0)
+	body := []byte("token=x&text=help&user_name=alice")
+	ts := fmt.Sprint(now.Unix())
+	good := gateway.SignSlack("slk", now, body)
+	if !strings.HasPrefix(good, "v0=") || len(good) != 3+64 {
+		t.Fatalf("SignSlack = %q, want v0=<64 hex>", good)
+	}
+	tests := []struct {
+		name, ts, sig string
+		at            time.Time
+		ok            bool
+	}{
+		{"right", ts, good, now, true},
+		{"replayed after 6 minutes", ts, good, now.Add(6 * time.Minute), false},
+		{"from 6 minutes in the future", ts, good, now.Add(-6 * time.Minute), false},
+		{"webhook scheme instead", ts, gateway.SignWebhook("slk", now, body), now, false},
+		{"v1", ts, "v1=" + strings.TrimPrefix(good, "v0="), now, false},
+		{"missing", ts, "", now, false},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			err := gateway.VerifySlack("slk", tc.ts, tc.sig, body, tc.at)
+			if tc.ok != (err == nil) {
+				t.Fatalf("VerifySlack: %v, want ok=%v", err, tc.ok)
+			}
+		})
+	}
+}
+
+func TestVerifyToken(t *testing.T) {
+	tests := []struct {
+		want, got string
+		ok        bool
+	}{
+		{"tok", "tok", true},
+		{"tok", "tok2", false},
+		{"tok", "to", false},
+		{"tok", "", false},
+		{"", "", false}, // not configured: nothing passes
+	}
+	for _, tc := range tests {
+		if err := gateway.VerifyToken(tc.want, tc.got); tc.ok != (err == nil) {
+			t.Errorf("VerifyToken(%q, %q) = %v, want ok=%v", tc.want, tc.got, err, tc.ok)
+		}
+	}
+}

@@ -1,0 +1,82 @@
+package gateway
+
+import (
+	"net/http"
+	"net/url"
+
+	"xbr/shared/catalog"
+)
+
+// submitRestore is POST /restore, the form of the last step. It answers with
+// a redirect to the restore's status page.
+func (s *Server) submitRestore(w http.ResponseWriter, r *http.Request) {
+	body, err := readBody(w, r)
+	if err != nil {
+		s.errorPage(w, r, err)
+		return
+	}
+	form, err := url.ParseQuery(string(body))
+	if err != nil {
+		s.errorPage(w, r, badField("form", "", err.Error()))
+		return
+	}
+	t, nonce, err := s.formTarget(r, form)
+	if err != nil {
+		s.errorPage(w, r, err)
+		return
+	}
+	// The form's nonce makes a double submission the same request.
+	req, err := s.request(r.Context(), t, "web", "web:"+nonce)
+	if err != nil {
+		s.errorPage(w, r, err)
+		return
+	}
+	http.Redirect(w, r, "/restores/"+req.RequestID, http.StatusSeeOther)
+}
+
+func (s *Server) formTarget(r *http.Request, form url.Values) (target, string, error) {
+	nonce := form.Get("nonce")
+	if len(nonce) != 32 || checkRequestID(nonce) != nil {
+		return target{}, "", badField("nonce", nonce, "missing or malformed: reload the form")
+	}
+	id, err := catalog.ParseID(form.Get("backup"))
+	if err != nil {
+		return target{}, "", badField("backup", form.Get("backup"), idProblem(err))
+	}
+	t := target{name: form.Get("name"), start: form.Get("start") == "on"}
+	if err := checkText("name", t.name); err != nil {
+		return target{}, "", err
+	}
+	if t.backup, err = s.backupByID(r.Context(), "backup", id); err != nil {
+		return target{}, "", err
+	}
+	if t.pool, err = s.pickPool(form.Get("pool")); err != nil {
+		return target{}, "", err
+	}
+	if t.sr, err = s.resolveSR(r.Context(), t.pool, form.Get("sr")); err != nil {
+		return target{}, "", err
+	}
+	return t, nonce, nil
+}
+
+// statusPage is GET /restores/{id}.
+func (s *Server) statusPage(w http.ResponseWriter, r *http.Request) {
+	st, err := s.lookup(r.Context(), r.PathValue("id"))
+	if err != nil {
+		s.errorPage(w, r, err)
+		return
+	}
+	s.render(w, r, http.StatusOK, "status", view{Title: "Restore " + string(st.State),
+		Crumbs: []crumb{{"Restore", "/"}, {"Restore " + st.RequestID, ""}}, Data: st, Refresh: !st.Done()})
+}
+
+// statusJSON is GET /restores/{id}/status, what the status page polls. It
+// tells no more than the page itself.
+func (s *Server) statusJSON(w http.ResponseWriter, r *http.Request) {
+	st, err := s.lookup(r.Context(), r.PathValue("id"))
+	if err != nil {
+		fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, st)
+}

@@ -1,0 +1,103 @@
+package gateway
+
+import (
+	"context"
+	"net/http"
+
+	"xbr/shared/restores"
+)
+
+// restoreAccepted is the 202 answer of POST /v1/restores.
+type restoreAccepted struct {
+	ID        string `json:"id"`
+	BackupID  string `json:"backup_id"`
+	Pool      string `json:"pool"`
+	SR        string `json:"sr,omitempty"`
+	StatusURL string `json:"status_url"`
+}
+
+// authenticate checks the webhook signature of body; nothing else runs
+// before it succeeds.
+func (s *Server) authenticate(r *http.Request, body []byte) error {
+	return VerifyWebhook(s.env.Config.Gateway.WebhookSecret.Reveal(), r.Header.Get(HeaderTimestamp),
+		r.Header.Get(HeaderSignature), body, s.now())
+}
+
+// postRestore is POST /v1/restores.
+func (s *Server) postRestore(w http.ResponseWriter, r *http.Request) {
+	body, err := readBody(w, r)
+	if err == nil {
+		err = s.authenticate(r, body)
+	}
+	if err != nil {
+		fail(w, r, err)
+		return
+	}
+	req, err := ParseRestoreRequest(body)
+	if err != nil {
+		fail(w, r, err)
+		return
+	}
+	t, err := s.webhookTarget(r.Context(), req)
+	if err != nil {
+		fail(w, r, err)
+		return
+	}
+	// A redelivery of the same signed request (same timestamp and body) is the same request.
+	key := "webhook:" + r.Header.Get(HeaderTimestamp) + ":" + string(body)
+	rr, err := s.request(r.Context(), t, "webhook", key)
+	if err != nil {
+		fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusAccepted, restoreAccepted{ID: rr.RequestID, BackupID: rr.BackupID, Pool: rr.Pool,
+		SR: rr.SR, StatusURL: "/v1/restores/" + rr.RequestID})
+}
+
+func (s *Server) webhookTarget(ctx context.Context, req RestoreRequest) (target, error) {
+	var (
+		t   = target{name: req.Name, start: req.Start}
+		err error
+	)
+	if req.BackupID != "" {
+		t.backup, err = s.backupByID(ctx, "backup_id", req.ID)
+	} else {
+		t.backup, err = s.selectBackup(ctx, req.VM, req.Remote, req.At)
+	}
+	if err != nil {
+		return target{}, err
+	}
+	if t.pool, err = s.pickPool(req.Pool); err != nil {
+		return target{}, err
+	}
+	if t.sr, err = s.resolveSR(ctx, t.pool, req.SR); err != nil {
+		return target{}, err
+	}
+	return t, nil
+}
+
+// getRestore is GET /v1/restores/{id}: signed like a POST with an empty body.
+func (s *Server) getRestore(w http.ResponseWriter, r *http.Request) {
+	if err := s.authenticate(r, nil); err != nil {
+		fail(w, r, err)
+		return
+	}
+	st, err := s.lookup(r.Context(), r.PathValue("id"))
+	if err != nil {
+		fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, st)
+}
+
+// lookup reads the status of restore id from the streams.
+func (s *Server) lookup(ctx context.Context, id string) (restores.Status, error) {
+	if err := checkRequestID(id); err != nil {
+		return restores.Status{}, err
+	}
+	st, err := restores.Lookup(ctx, s.env.Conn.JetStream(), s.env.Subjects, s.env.Streams, id)
+	if err != nil {
+		return restores.Status{}, upstream(err)
+	}
+	return st, nil
+}
