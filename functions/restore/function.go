@@ -15,11 +15,13 @@ import (
 // Name is the function's name.
 const Name = "restore"
 
-// Function is the restore function as `xbr serve` runs it, with the
-// "backups" API verb.
+// Function is the restore function as `xbr serve` runs it, with the API
+// verbs "backups" (a restores.Query → a restores.Listing) and "pools" (→ the
+// configured pool names).
 func Function() app.Function {
 	return app.Function{Name: Name, Run: run, API: map[string]app.APIHandler{
 		"backups": listBackups,
+		"pools":   listPools,
 	}}
 }
 
@@ -51,4 +53,10 @@ func listBackups(ctx context.Context, env *app.Env, raw json.RawMessage) (any, e
 		}
 	}
 	return restores.List(ctx, env.Remotes, q)
+}
+
+// listPools answers the "pools" verb: the configured pool names, so a client
+// can default to the only one.
+func listPools(_ context.Context, env *app.Env, _ json.RawMessage) (any, error) {
+	return env.Pools.Names(), nil
 }

@@ -74,6 +74,8 @@ XAPI simulator, a local directory remote).`,
 		newConfigCmd(),
 		newHistoryCmd(),
 		newVerifyCmd(),
+		newBackupsCmd(),
+		newRestoreCmd(),
 		// Commands register here, one line each (keep this marker): CMDS
 	)
 	return root

@@ -1,0 +1,93 @@
+package cli
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"text/tabwriter"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"xbr/shared/app"
+	"xbr/shared/restores"
+)
+
+func newBackupsCmd() *cobra.Command {
+	cmd := &cobra.Command{Use: "backups", Short: "Inspect the backups on the remotes of a running server"}
+	var (
+		cf     clientFlags
+		q      restores.Query
+		asJSON bool
+	)
+	ls := &cobra.Command{
+		Use:   "ls",
+		Short: "List the backups, newest first, with the id 'xbr restore' takes",
+		Long: `ls lists the full backups on the remotes (read from their .json files),
+newest first: VM name, time, size, codec, job, schedule and the backup id that
+'xbr restore' accepts. Backups written by Xen Orchestra are listed too (their
+codec shows as "?" until a restore sniffs it). --json prints an array of
+objects with id, remote, vm_uuid, vm_name, timestamp, size, codec, job,
+schedule and more.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			listing, err := fetchBackups(cmd, &cf, q)
+			if err != nil {
+				return err
+			}
+			for _, p := range listing.Problems {
+				fmt.Fprintln(cmd.ErrOrStderr(), "xbr: warning:", p)
+			}
+			if asJSON {
+				enc := json.NewEncoder(cmd.OutOrStdout())
+				enc.SetIndent("", "  ")
+				return enc.Encode(listing.Backups)
+			}
+			return printBackups(cmd.OutOrStdout(), listing.Backups)
+		},
+	}
+	cf.add(ls)
+	ls.Flags().StringVar(&q.Remote, "remote", "", "only this remote (default: every configured remote)")
+	ls.Flags().StringVar(&q.VM, "vm", "", "only this VM (its uuid)")
+	ls.Flags().BoolVar(&asJSON, "json", false, "print JSON")
+	cmd.AddCommand(ls)
+	return cmd
+}
+
+func fetchBackups(cmd *cobra.Command, cf *clientFlags, q restores.Query) (restores.Listing, error) {
+	conn, subjects, err := cf.connect()
+	if err != nil {
+		return restores.Listing{}, err
+	}
+	defer conn.Close()
+	ctx, cancel := cf.requestCtx(cmd.Context())
+	defer cancel()
+	var listing restores.Listing
+	err = app.Request(ctx, conn.NATS(), subjects, "backups", q, &listing)
+	return listing, err
+}
+
+func printBackups(w io.Writer, backups []restores.Backup) error {
+	if len(backups) == 0 {
+		_, err := fmt.Fprintln(w, "no backups")
+		return err
+	}
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "VM\tTIME\tSIZE\tCODEC\tJOB\tSCHEDULE\tID")
+	for _, b := range backups {
+		codec := b.Codec
+		if codec == "" {
+			codec = "?"
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", orDash(b.VMName), b.Timestamp.Local().Format(time.DateTime),
+			humanBytes(b.Size), codec, orDash(b.Job), orDash(b.Schedule), b.ID)
+	}
+	return tw.Flush()
+}
+
+func orDash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
+}

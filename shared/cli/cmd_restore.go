@@ -1,0 +1,168 @@
+package cli
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"xbr/events"
+	"xbr/shared/app"
+	"xbr/shared/bus"
+	"xbr/shared/restores"
+)
+
+func newRestoreCmd() *cobra.Command {
+	var (
+		cf   clientFlags
+		p    restores.Params
+		wait bool
+	)
+	cmd := &cobra.Command{
+		Use:   "restore BACKUP-ID",
+		Short: "Restore a backup as a new VM",
+		Long: `restore asks a running server to restore BACKUP-ID (as 'xbr backups ls' prints
+it: <remote>:<vm-uuid>/<timestamp>) to a pool, as a new VM named
+"<name> (<backup time>)" unless --name says otherwise, tagged "restored from
+backup". --sr picks the SR by uuid or name (default: the pool's default SR).
+--pool may be omitted when the server has one pool.
+
+With --wait it follows the restore (a progress bar on a terminal, plain lines
+otherwise) and exits 0 when the VM is restored, 1 when the restore failed.`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			p.BackupID = args[0]
+			return runRestore(cmd, &cf, p, wait)
+		},
+	}
+	cf.add(cmd)
+	f := cmd.Flags()
+	f.StringVar(&p.Pool, "pool", "", "target pool (default: the server's only pool)")
+	f.StringVar(&p.SR, "sr", "", "target SR, by uuid or name (default: the pool's default SR)")
+	f.StringVar(&p.Name, "name", "", `name of the new VM (default "<name> (<backup time>)")`)
+	f.BoolVar(&p.Start, "start", false, "start the VM after the restore")
+	f.BoolVar(&wait, "wait", false, "follow the restore until it ends")
+	return cmd
+}
+
+func runRestore(cmd *cobra.Command, cf *clientFlags, p restores.Params, wait bool) error {
+	now := time.Now().UTC()
+	if _, err := restores.NewRequest(withPool(p), now); err != nil { // fail fast, before connecting
+		return err
+	}
+	conn, subjects, err := cf.connect()
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+	if p.Pool == "" {
+		if p.Pool, err = onlyPool(cmd.Context(), cf, conn, subjects); err != nil {
+			return err
+		}
+	}
+	p.RequestedBy = requester()
+	req, err := restores.Publish(cmd.Context(), conn, subjects, events.Source("cli"), p, now)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(cmd.OutOrStdout(), "restore %s: %s to pool %s requested\n", req.RequestID, req.BackupID, req.Pool)
+	if !wait {
+		return nil
+	}
+	return followRestore(cmd, conn, subjects, req.RequestID)
+}
+
+// withPool fills a placeholder pool so the rest of the request can be
+// checked before the server names the pool.
+func withPool(p restores.Params) restores.Params {
+	if p.Pool == "" {
+		p.Pool = "default"
+	}
+	return p
+}
+
+func onlyPool(ctx context.Context, cf *clientFlags, conn *bus.Conn, s events.Subjects) (string, error) {
+	ctx, cancel := cf.requestCtx(ctx)
+	defer cancel()
+	var pools []string
+	if err := app.Request(ctx, conn.NATS(), s, "pools", nil, &pools); err != nil {
+		return "", err
+	}
+	if len(pools) != 1 {
+		return "", fmt.Errorf("--pool is required: the server has %d pools (%s)", len(pools), strings.Join(pools, ", "))
+	}
+	return pools[0], nil
+}
+
+func followRestore(cmd *cobra.Command, conn *bus.Conn, s events.Subjects, id string) error {
+	pr := &restorePrinter{w: cmd.OutOrStdout(), bar: isTerminal(cmd.OutOrStdout())}
+	final, err := restores.Follow(cmd.Context(), conn, s, events.StreamNames{}, id, pr.update)
+	if err != nil {
+		return err
+	}
+	if final.State == restores.StateFailed {
+		return &ExitError{Code: exitRunFailed}
+	}
+	return nil
+}
+
+// restorePrinter shows a restore's statuses: a \r-redrawn bar on a terminal,
+// one line per change otherwise.
+type restorePrinter struct {
+	w     io.Writer
+	bar   bool
+	last  restores.State
+	drawn bool
+}
+
+func (p *restorePrinter) update(s restores.Status) {
+	if s.State == restores.StateRunning && s.Bytes > 0 {
+		p.progress(s)
+	} else if s.State != p.last {
+		p.endBar()
+		fmt.Fprintln(p.w, describeRestore(s))
+	}
+	p.last = s.State
+}
+
+func (p *restorePrinter) progress(s restores.Status) {
+	line := fmt.Sprintf("%s of %s  %s/s  ETA %s", humanBytes(s.Bytes), humanBytes(s.TotalBytes),
+		humanBytes(s.BytesPerSecond), time.Duration(s.ETASeconds)*time.Second)
+	if !p.bar {
+		fmt.Fprintf(p.w, "progress: %.0f%% %s\n", s.Percent, line)
+		return
+	}
+	const width = 30
+	n := int(s.Percent * width / 100)
+	fmt.Fprintf(p.w, "\r[%s%s] %3.0f%% %s   ", strings.Repeat("#", n), strings.Repeat(".", width-n), s.Percent, line)
+	p.drawn = true
+}
+
+func (p *restorePrinter) endBar() {
+	if p.drawn {
+		fmt.Fprintln(p.w)
+		p.drawn = false
+	}
+}
+
+func describeRestore(s restores.Status) string {
+	switch s.State {
+	case restores.StatePending:
+		return "pending: waiting for a restore worker"
+	case restores.StateRunning:
+		return fmt.Sprintf("running: importing %s into pool %s", humanBytes(s.TotalBytes), s.Pool)
+	case restores.StateCompleted:
+		started := ""
+		if s.VMStarted {
+			started = ", started"
+		}
+		return fmt.Sprintf("completed: VM %q (%s)%s, %s in %s (%s/s)", s.NewVMName, s.NewVMUUID, started,
+			humanBytes(s.Bytes), time.Duration(s.DurationMS)*time.Millisecond, humanBytes(s.BytesPerSecond))
+	case restores.StateFailed:
+		return "FAILED: " + s.Error
+	}
+	return string(s.State)
+}
