@@ -1,0 +1,74 @@
+package snapshot
+
+import (
+	"context"
+
+	"xbr/events"
+	"xbr/shared/bus"
+	"xbr/shared/catalog"
+	"xbr/shared/runs"
+)
+
+// failOrRetry returns err for a redelivery while the job's retries last,
+// then records the VM as failed.
+func (s *Snapshotter) failOrRetry(ctx context.Context, attempt uint64, p events.SnapshotRequested, v runs.VM, err error) ([]bus.Out, error) {
+	if ctx.Err() != nil || v.State == runs.VMDone {
+		return nil, err // shutting down, or a redelivery of a recorded success
+	}
+	allowed := uint64(1)
+	if job, ok := s.job(p.Job); ok {
+		allowed = uint64(min(job.Retries+1, maxDeliver))
+	}
+	if attempt < allowed {
+		s.log.Warn("snapshot failed; retrying", "function", Name, "run", p.RunID, "vm_uuid", p.VMUUID, "attempt", attempt, "err", err)
+		return nil, err
+	}
+	return s.finish(ctx, p, taken{}, err)
+}
+
+// finish records the VM's result in the run and returns the VM's event, the
+// requests released by its end and, if it was the last, run.completed.
+func (s *Snapshotter) finish(ctx context.Context, p events.SnapshotRequested, snap taken, failed error) ([]bus.Out, error) {
+	res := events.VMResult{VMUUID: p.VMUUID, VMName: p.VMName, Status: events.StatusSuccess}
+	if failed != nil {
+		res.Status, res.Error = events.StatusFailure, failed.Error()
+	}
+	step, err := s.runs.Finish(ctx, p.RunID, res)
+	if err != nil {
+		return nil, err
+	}
+	if failed == nil && step.Late {
+		s.log.Warn("snapshot taken after its run ended", "function", Name, "run", p.RunID, "vm_uuid", p.VMUUID)
+	}
+	out, err := s.vmEvent(p, snap, failed)
+	if err != nil {
+		return nil, err
+	}
+	outs := []bus.Out{out}
+	if step.Late {
+		return outs, nil
+	}
+	if outs, err = s.appendRequests(outs, step.Run, step.Released, p.Retention); err != nil {
+		return nil, err
+	}
+	if step.Done {
+		return s.appendCompleted(outs, step.Run)
+	}
+	return outs, nil
+}
+
+func (s *Snapshotter) vmEvent(p events.SnapshotRequested, snap taken, failed error) (bus.Out, error) {
+	if failed != nil {
+		msg := failed.Error()
+		if msg == "" {
+			msg = "snapshot failed"
+		}
+		return s.message(events.DeriveID("snapshot.failed", p.RunID, p.VMUUID), events.SnapshotFailed{
+			RunID: p.RunID, Job: p.Job, Schedule: p.Schedule, VMUUID: p.VMUUID, VMName: p.VMName, Pool: p.Pool,
+			Error: msg})
+	}
+	return s.message(events.DeriveID("snapshot.completed", p.RunID, p.VMUUID), events.SnapshotCompleted{
+		RunID: p.RunID, Job: p.Job, Schedule: p.Schedule, VMUUID: p.VMUUID, VMName: p.VMName, Pool: p.Pool,
+		SnapshotUUID: snap.uuid, SnapshotName: snap.name, Timestamp: catalog.FormatTimestamp(snap.at),
+		DurationMS: snap.duration.Milliseconds()})
+}

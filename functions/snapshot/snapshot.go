@@ -1,0 +1,134 @@
+package snapshot
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	"xbr/events"
+	"xbr/shared/app"
+	"xbr/shared/bus"
+	"xbr/shared/config"
+	"xbr/shared/runs"
+	"xbr/shared/xapi"
+)
+
+// Name is the function's name.
+const Name = "snapshot"
+
+// maxDeliver bounds the deliveries of one event (and so the retries of one
+// VM's snapshot).
+const maxDeliver = 5
+
+// Function is the snapshot function as `xbr serve` runs it.
+func Function() app.Function {
+	return app.Function{Name: Name, Run: run}
+}
+
+func run(ctx context.Context, env *app.Env) error {
+	coord, err := runs.New(ctx, env.Conn, runs.Options{Now: env.Now, Replicas: env.Config.NATS.StreamReplicas})
+	if err != nil {
+		return err
+	}
+	s := New(env.Config.Jobs, env.Pools, coord, env.Subjects, Options{Now: env.Now, Log: env.Log.With(bus.KeyFunction, Name)})
+	cfgs := Consumers(env.Subjects, env.Streams.WithDefaults().Events)
+	var wg sync.WaitGroup
+	errs := make([]error, len(cfgs))
+	for i := range cfgs {
+		wg.Go(func() { errs[i] = env.Conn.Consume(ctx, cfgs[i], s) })
+	}
+	wg.Wait()
+	return errors.Join(errs...)
+}
+
+// Durable consumer names.
+const (
+	PlannerDurable = "snapshot-plan"
+	WorkerDurable  = "snapshot-worker"
+)
+
+const (
+	// plannerMaxDeliver lets a queued fire wait behind a running run for a
+	// long time (back-off capped at plannerBackoffCap), as export's planner.
+	plannerMaxDeliver = 100_000
+	plannerBackoffCap = 30 * time.Second
+)
+
+// Consumers are the planner's (schedule.due) and the worker's
+// (snapshot.requested) consumer configurations; one Snapshotter handles both.
+func Consumers(s events.Subjects, stream string) []bus.ConsumerConfig {
+	return []bus.ConsumerConfig{
+		{Function: Name, Durable: PlannerDurable, Stream: stream, DLQ: s,
+			Subjects: []string{s.Filter(events.TypeScheduleDue)}, MaxDeliver: plannerMaxDeliver,
+			Backoff: bus.ExponentialBackoff(time.Second, plannerBackoffCap), Concurrency: 4},
+		{Function: Name, Durable: WorkerDurable, Stream: stream, DLQ: s,
+			Subjects: []string{s.Filter(events.TypeSnapshotRequested)}, MaxDeliver: maxDeliver,
+			AckWait: time.Minute, Concurrency: 4},
+	}
+}
+
+// Pools hands out logged-in XAPI clients by pool name; *app.Pools is one.
+type Pools interface {
+	Client(ctx context.Context, pool string) (*xapi.Client, error)
+}
+
+// Options are optional knobs; zero values mean defaults.
+type Options struct {
+	Now func() time.Time // [time.Now]
+	Log *slog.Logger     // [discard]
+}
+
+// Snapshotter plans snapshot runs and takes the snapshots.
+type Snapshotter struct {
+	jobs     []config.Job
+	pools    Pools
+	runs     *runs.Coordinator
+	subjects events.Subjects
+	now      func() time.Time
+	log      *slog.Logger
+}
+
+var _ bus.Handler = (*Snapshotter)(nil)
+
+// New returns the handler of the snapshot function.
+func New(jobs []config.Job, pools Pools, coord *runs.Coordinator, subjects events.Subjects, o Options) *Snapshotter {
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	if o.Log == nil {
+		o.Log = slog.New(slog.DiscardHandler)
+	}
+	return &Snapshotter{jobs: jobs, pools: pools, runs: coord, subjects: subjects, now: o.Now, log: o.Log}
+}
+
+// Handle plans a run on schedule.due and snapshots a VM on snapshot.requested.
+func (s *Snapshotter) Handle(ctx context.Context, ev bus.Event) ([]bus.Out, error) {
+	switch p := ev.Payload.(type) {
+	case events.ScheduleDue:
+		return s.plan(ctx, ev.Delivery.Attempt, p)
+	case events.SnapshotRequested:
+		return s.take(ctx, ev.Delivery.Attempt, p)
+	}
+	return nil, nil
+}
+
+func (s *Snapshotter) job(name string) (config.Job, bool) {
+	for _, j := range s.jobs {
+		if j.Name == name {
+			return j, true
+		}
+	}
+	return config.Job{}, false
+}
+
+// message builds a follow-up event with a derived id.
+func (s *Snapshotter) message(id string, p events.Payload) (bus.Out, error) {
+	m, err := s.subjects.Message(events.Meta{ID: id, Source: events.Source(Name), Time: s.now()}, p)
+	if err != nil {
+		return bus.Out{}, fmt.Errorf("build %s: %w", p.EventType().Short(), err)
+	}
+	return m, nil
+}

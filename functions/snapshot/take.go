@@ -1,0 +1,185 @@
+package snapshot
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"time"
+
+	"xbr/events"
+	"xbr/shared/bus"
+	"xbr/shared/catalog"
+	"xbr/shared/runs"
+	"xbr/shared/xapi"
+)
+
+// errGone: the request was done, but its snapshot no longer exists (pruned
+// since); a late redelivery has nothing left to report.
+var errGone = errors.New("snapshot of a finished request is gone")
+
+// taken is a snapshot of a request, stamped and renamed.
+type taken struct {
+	uuid, name string
+	at         time.Time
+	duration   time.Duration
+}
+
+// take snapshots one VM of a run, records its result and returns
+// snapshot.completed (or failed), the requests its end released and, when it
+// was the last VM, run.completed.
+func (s *Snapshotter) take(ctx context.Context, attempt uint64, p events.SnapshotRequested) ([]bus.Out, error) {
+	r, err := s.runs.Get(ctx, p.RunID)
+	if errors.Is(err, runs.ErrNotFound) {
+		return nil, bus.Permanent(err)
+	}
+	if err != nil {
+		return nil, err
+	}
+	v, ok := r.VM(p.VMUUID)
+	if !ok {
+		return nil, bus.Permanent(fmt.Errorf("run %s has no VM %s", p.RunID, p.VMUUID))
+	}
+	if r.Done() && v.State != runs.VMDone {
+		s.log.Info("snapshot request of an ended run ignored", "function", Name, "run", r.ID, "vm_uuid", p.VMUUID, "status", r.Status)
+		return nil, nil
+	}
+	if v.State == runs.VMDone && v.Result != nil && v.Result.Status != events.StatusSuccess {
+		return s.finish(ctx, p, taken{}, errors.New(v.Result.Error)) // redelivered: the same events
+	}
+	c, err := s.pools.Client(ctx, p.Pool)
+	if err != nil {
+		return s.failOrRetry(ctx, attempt, p, v, err)
+	}
+	snap, err := s.snapshotOnce(ctx, c, p, v)
+	if errors.Is(err, errGone) {
+		s.log.Info("snapshot request already done; its snapshot is gone since", "function", Name, "run", r.ID, "vm_uuid", p.VMUUID)
+		return nil, nil
+	}
+	if err != nil {
+		return s.failOrRetry(ctx, attempt, p, v, err)
+	}
+	return s.finish(ctx, p, snap, nil)
+}
+
+// snapshotOnce returns the snapshot of an earlier attempt of this request if
+// there is one (completing its stamping), else takes a new one.
+func (s *Snapshotter) snapshotOnce(ctx context.Context, c *xapi.Client, p events.SnapshotRequested, v runs.VM) (taken, error) {
+	vm, err := c.VMByUUID(ctx, p.VMUUID)
+	if err != nil {
+		return taken{}, fmt.Errorf("find VM %s: %w", p.VMUUID, err)
+	}
+	rec, err := c.VMRecord(ctx, vm)
+	if err != nil {
+		return taken{}, fmt.Errorf("read VM %s: %w", p.VMUUID, err)
+	}
+	if ref, at, ok := s.earlier(ctx, c, rec, p, v.Attempts); ok {
+		return s.stamp(ctx, c, ref, p, rec.NameLabel, at, 0)
+	}
+	if v.State == runs.VMDone {
+		return taken{}, errGone
+	}
+	at := s.now().UTC().Truncate(time.Second)
+	if _, err := s.runs.RecordAttempt(ctx, p.RunID, p.VMUUID, catalog.FormatTimestamp(at)); err != nil {
+		return taken{}, err
+	}
+	if err := resetSource(ctx, c, vm, rec); err != nil {
+		return taken{}, err
+	}
+	start := s.now()
+	ref, err := c.Snapshot(ctx, vm, TempName, nil)
+	if err != nil {
+		return taken{}, err
+	}
+	t, err := s.stamp(ctx, c, ref, p, rec.NameLabel, at, s.now().Sub(start))
+	if err != nil {
+		// Without its keys the snapshot would only be found by the sweep.
+		if derr := c.DestroyVM(ctx, ref); derr != nil {
+			err = errors.Join(err, fmt.Errorf("remove the unfinished snapshot: %w", derr))
+		}
+	}
+	return t, err
+}
+
+// earlier finds a snapshot of vm stamped by an earlier attempt of the request.
+func (s *Snapshotter) earlier(ctx context.Context, c *xapi.Client, vm xapi.VM, p events.SnapshotRequested, attempts []string) (xapi.VMRef, time.Time, bool) {
+	for _, ref := range vm.Snapshots {
+		snap, err := c.VMRecord(ctx, ref)
+		if err != nil {
+			continue
+		}
+		oc := snap.OtherConfig
+		if oc[KeyJob] != p.Job || oc[KeySchedule] != p.Schedule || oc[KeyVM] != p.VMUUID {
+			continue
+		}
+		for _, ts := range attempts {
+			at, err := catalog.ParseTimestamp(ts)
+			if err == nil && oc[KeyDatetime] == FormatDatetime(at) {
+				return ref, at, true
+			}
+		}
+	}
+	return "", time.Time{}, false
+}
+
+// resetSource removes XO's backup keys from the source VM, so its snapshot
+// does not inherit them (XO's resetVmOtherConfig).
+func resetSource(ctx context.Context, c *xapi.Client, vm xapi.VMRef, rec xapi.VM) error {
+	for _, k := range keyOrder {
+		if _, ok := rec.OtherConfig[k]; !ok {
+			continue
+		}
+		if err := c.RemoveFromOtherConfig(ctx, vm, k); err != nil {
+			return fmt.Errorf("reset %s on VM %s: %w", k, rec.UUID, err)
+		}
+	}
+	return nil
+}
+
+// stamp writes the keys on the snapshot and its disks, renames it and clears
+// is_a_template. Every step is idempotent, so a retry completes it.
+func (s *Snapshotter) stamp(ctx context.Context, c *xapi.Client, ref xapi.VMRef, p events.SnapshotRequested, vmName string, at time.Time, took time.Duration) (taken, error) {
+	oc := OtherConfig(p.Job, p.Schedule, p.VMUUID, p.RunID, at)
+	disks, err := snapshotDisks(ctx, c, ref)
+	if err != nil {
+		return taken{}, err
+	}
+	for _, obj := range append([]xapi.Object{ref}, disks...) {
+		for _, k := range keyOrder {
+			if err := c.AddToOtherConfig(ctx, obj, k, oc[k]); err != nil {
+				return taken{}, fmt.Errorf("stamp %s on %s: %w", k, obj.Ref(), err)
+			}
+		}
+	}
+	name := NameLabel(p.Job, vmName)
+	if err := c.SetNameLabel(ctx, ref, name); err != nil {
+		return taken{}, fmt.Errorf("rename snapshot: %w", err)
+	}
+	if err := c.SetIsATemplate(ctx, ref, false); err != nil {
+		return taken{}, fmt.Errorf("clear is_a_template: %w", err)
+	}
+	rec, err := c.VMRecord(ctx, ref)
+	if err != nil {
+		return taken{}, fmt.Errorf("read snapshot: %w", err)
+	}
+	return taken{uuid: rec.UUID, name: name, at: at, duration: took}, nil
+}
+
+// snapshotDisks are the VDIs behind the snapshot's Disk VBDs.
+func snapshotDisks(ctx context.Context, c *xapi.Client, ref xapi.VMRef) ([]xapi.Object, error) {
+	rec, err := c.VMRecord(ctx, ref)
+	if err != nil {
+		return nil, fmt.Errorf("read snapshot: %w", err)
+	}
+	var out []xapi.Object
+	for _, vbdRef := range rec.VBDs {
+		vbd, err := c.VBDRecord(ctx, vbdRef)
+		if err != nil {
+			return nil, fmt.Errorf("read snapshot disk: %w", err)
+		}
+		if vbd.Type == "Disk" && !vbd.Empty && !vbd.VDI.IsNull() && !slices.Contains(out, xapi.Object(vbd.VDI)) {
+			out = append(out, vbd.VDI)
+		}
+	}
+	return out, nil
+}
