@@ -10,6 +10,8 @@ import (
 	"os/signal"
 	"syscall"
 
+	"xbr/functions/prune"
+	"xbr/functions/snapshot"
 	"xbr/functions/timer"
 	"xbr/shared/app"
 	"xbr/shared/cli"
@@ -19,6 +21,8 @@ import (
 func functions() []app.Function {
 	return []app.Function{
 		timer.Function(),
+		snapshot.Function(),
+		prune.Function(),
 	}
 }
 
