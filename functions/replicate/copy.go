@@ -83,7 +83,7 @@ func Replicate(ctx context.Context, src, dst *xapi.Client, spec Spec, o Options)
 	}
 	if cp, ok := madeByRun(copies, spec); ok {
 		res := Result{Copy: cp, Bytes: cp.Bytes, Duration: time.Duration(cp.DurationMS) * time.Millisecond, Reused: true}
-		res.Pruned, res.PruneErr = prune(ctx, dst, spec, srUUID)
+		res.Pruned, res.PruneErr = prune(ctx, dst, spec, srUUID, cp.UUID)
 		return res, nil
 	}
 	if err := sweepInterrupted(ctx, dst, copies, spec); err != nil {
@@ -93,7 +93,7 @@ func Replicate(ctx context.Context, src, dst *xapi.Client, spec Spec, o Options)
 	if err != nil {
 		return Result{}, err
 	}
-	res.Pruned, res.PruneErr = prune(ctx, dst, spec, srUUID)
+	res.Pruned, res.PruneErr = prune(ctx, dst, spec, srUUID, res.Copy.UUID)
 	return res, nil
 }
 

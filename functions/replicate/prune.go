@@ -49,32 +49,35 @@ func ResolveSR(ctx context.Context, c *xapi.Client, target string) (xapi.SRRef, 
 }
 
 // prune destroys the standby copies of the VM by this job and schedule on
-// the SR beyond spec.CopyRetention, oldest first. It runs only after a
-// new copy completed, so a failed run never costs a good copy.
-func prune(ctx context.Context, dst *xapi.Client, spec Spec, srUUID string) ([]Copy, error) {
+// the SR beyond spec.CopyRetention, oldest recovery point first; newest is
+// the copy just made and always stays (recovery points are to the second,
+// so it may tie with an older one). prune runs only after a new copy
+// completed, so a failed run never costs a good copy.
+func prune(ctx context.Context, dst *xapi.Client, spec Spec, srUUID, newest string) ([]Copy, error) {
 	copies, err := ListCopies(ctx, dst)
 	if err != nil {
 		return nil, err
 	}
-	var mine []Copy
+	byUUID := map[string]Copy{}
 	var items []retention.Item
 	for _, c := range copies {
-		if c.Standby() && c.Job == spec.Job && c.Schedule == spec.Schedule && c.VMUUID == spec.VMUUID && c.SR == srUUID {
-			mine = append(mine, c)
+		if c.Standby() && c.Job == spec.Job && c.Schedule == spec.Schedule && c.VMUUID == spec.VMUUID &&
+			c.SR == srUUID && c.UUID != newest {
+			byUUID[c.UUID] = c
 			items = append(items, retention.Item{ID: c.UUID, Time: c.Datetime})
 		}
 	}
-	d, err := retention.Decide(items, retention.Policy{Depth: max(spec.CopyRetention, 1)})
-	if err != nil {
-		return nil, fmt.Errorf("prune copies of %s: %w", spec.VMUUID, err)
-	}
-	byUUID := map[string]Copy{}
-	for _, c := range mine {
-		byUUID[c.UUID] = c
+	remove := items
+	if keep := max(spec.CopyRetention, 1) - 1; keep > 0 {
+		d, err := retention.Decide(items, retention.Policy{Depth: keep})
+		if err != nil {
+			return nil, fmt.Errorf("prune copies of %s: %w", spec.VMUUID, err)
+		}
+		remove = d.Remove
 	}
 	var pruned []Copy
 	var errs []error
-	for _, it := range d.Remove {
+	for _, it := range remove {
 		c := byUUID[it.ID]
 		if err := dst.DestroyVM(ctx, c.Ref); err != nil && !xapi.IsCode(err, xapi.CodeHandleInvalid) {
 			errs = append(errs, err)

@@ -1,0 +1,173 @@
+package replicate
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/cloudevents/sdk-go/v2/event"
+	"github.com/nats-io/nats.go/jetstream"
+
+	"xbr/events"
+	"xbr/shared/app"
+	"xbr/shared/bus"
+	"xbr/shared/config"
+	"xbr/shared/runs"
+	"xbr/shared/xapi"
+)
+
+// Name is the function's name: its DLQ subject is <prefix>.dlq.replicate.
+const Name = "replicate"
+
+// Durable consumer names.
+const (
+	PlannerDurable = "replicate-plan"
+	WorkerDurable  = "replicate-worker"
+	RunnerDurable  = "replicate-runner"
+)
+
+// Pools hands out logged-in XAPI clients by pool name (*app.Pools).
+type Pools interface {
+	Client(ctx context.Context, pool string) (*xapi.Client, error)
+}
+
+// Publisher publishes an event right away (*bus.Conn): replicate.progress.
+type Publisher interface {
+	Publish(ctx context.Context, subject string, ev event.Event) (*jetstream.PubAck, error)
+}
+
+// Deps is what the handlers need. Zero optional fields mean defaults.
+type Deps struct {
+	Config    *config.Config
+	Pools     Pools
+	Runs      *runs.Coordinator
+	Publisher Publisher
+	Subjects  events.Subjects
+	Log       *slog.Logger     // [discard]
+	Now       func() time.Time // [time.Now]
+	// ProgressEvery is the period of replicate.progress events and lock
+	// renewals during a transfer [5s].
+	ProgressEvery time.Duration
+	// Wait sleeps between retries [a timer honouring ctx].
+	Wait func(ctx context.Context, d time.Duration) error
+}
+
+const (
+	workerMaxDeliver  = 10
+	plannerMaxDeliver = 100_000 // a queued fire may wait long (back-off capped at 30 s)
+	plannerBackoffCap = 30 * time.Second
+	planAttempts      = 5
+)
+
+func (d Deps) withDefaults() Deps {
+	if d.Log == nil {
+		d.Log = slog.New(slog.DiscardHandler)
+	}
+	if d.Now == nil {
+		d.Now = time.Now
+	}
+	if d.ProgressEvery <= 0 {
+		d.ProgressEvery = 5 * time.Second
+	}
+	if d.Wait == nil {
+		d.Wait = sleep
+	}
+	return d
+}
+
+func sleep(ctx context.Context, d time.Duration) error {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.C:
+		return nil
+	}
+}
+
+// Function is the replicate function as `xbr serve` runs it, with the
+// dr.ls and dr.failover API verbs.
+func Function() app.Function { return app.Function{Name: Name, Run: run, API: API()} }
+
+func run(ctx context.Context, env *app.Env) error {
+	coord, err := runs.New(ctx, env.Conn, runs.Options{Now: env.Now, Replicas: env.Config.NATS.StreamReplicas})
+	if err != nil {
+		return err
+	}
+	d := Deps{Config: env.Config, Pools: env.Pools, Runs: coord, Publisher: env.Conn,
+		Subjects: env.Subjects, Log: env.Log.With(bus.KeyFunction, Name), Now: env.Now}
+	return Consume(ctx, env.Conn, env.Streams, d)
+}
+
+// Consume runs the planner, the worker and the runner on conn until ctx is
+// cancelled.
+func Consume(ctx context.Context, conn *bus.Conn, streams events.StreamNames, d Deps) error {
+	d = d.withDefaults()
+	cfgs := Consumers(d.Subjects, streams.WithDefaults().Events, workerConcurrency(d.Config))
+	handlers := []bus.Handler{NewPlanner(d), NewWorker(d), NewRunner(d)}
+	var wg sync.WaitGroup
+	errs := make([]error, len(cfgs))
+	for i := range cfgs {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			errs[i] = conn.Consume(ctx, cfgs[i], handlers[i])
+		}()
+	}
+	wg.Wait()
+	return errors.Join(errs...)
+}
+
+// Consumers are the planner's, the worker's and the runner's consumer
+// configurations, in that order.
+func Consumers(s events.Subjects, stream string, workers int) []bus.ConsumerConfig {
+	return []bus.ConsumerConfig{
+		{Function: Name, Durable: PlannerDurable, Stream: stream, DLQ: s,
+			Subjects: []string{s.Filter(events.TypeScheduleDue)}, MaxDeliver: plannerMaxDeliver,
+			Backoff: bus.ExponentialBackoff(time.Second, plannerBackoffCap), Concurrency: 4},
+		{Function: Name, Durable: WorkerDurable, Stream: stream, DLQ: s,
+			Subjects: []string{s.Filter(events.TypeReplicateStarted)}, MaxDeliver: workerMaxDeliver,
+			AckWait: time.Minute, Concurrency: workers},
+		{Function: Name, Durable: RunnerDurable, Stream: stream, DLQ: s,
+			Subjects:   []string{s.Filter(events.TypeReplicateCompleted), s.Filter(events.TypeReplicateFailed)},
+			MaxDeliver: 20, Concurrency: 4},
+	}
+}
+
+// workerConcurrency is how many replications one process runs at once: the
+// sum of the replicate jobs' concurrency (the runs bound each job), at
+// least 2.
+func workerConcurrency(c *config.Config) int {
+	n := 0
+	for _, j := range c.Jobs {
+		if j.Mode == config.ModeReplicate {
+			n += max(j.Concurrency, 1)
+		}
+	}
+	return max(n, 2)
+}
+
+// message builds an outgoing event with the function's source.
+func (d Deps) message(id string, at time.Time, p events.Payload) (bus.Out, error) {
+	m, err := d.Subjects.Message(events.Meta{ID: id, Source: events.Source(Name), Time: at}, p)
+	if err != nil {
+		return bus.Out{}, fmt.Errorf("build %s: %w", p.EventType(), err)
+	}
+	return m, nil
+}
+
+// startedOut is the per-VM work item of a run (see the package doc).
+func (d Deps) startedOut(job config.Job, r runs.Run, vm runs.VM) (bus.Out, error) {
+	p := events.ReplicateStarted{RunID: r.ID, Job: r.Job, Schedule: r.Schedule, VMUUID: vm.UUID,
+		VMName: vm.Name, Pool: vm.Pool, TargetPool: job.Target.Pool, TargetSR: job.Target.SR}
+	return d.message(events.DeriveID("replicate.started", r.ID, vm.UUID), d.Now(), p)
+}
+
+// completedOut is the run.completed of a finished run.
+func (d Deps) completedOut(r runs.Run) (bus.Out, error) {
+	return d.message(events.DeriveID("run.completed", r.ID), d.Now(), r.CompletedEvent())
+}

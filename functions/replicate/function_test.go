@@ -1,0 +1,248 @@
+package replicate_test
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"testing"
+	"time"
+
+	"xbr/events"
+	"xbr/functions/replicate"
+	"xbr/shared/app"
+	"xbr/shared/bus"
+	"xbr/shared/config"
+	"xbr/shared/runs"
+)
+
+// drHarness runs the replicate function on an embedded NATS server against
+// a main and a standby simulated pool.
+type drHarness struct {
+	main, standby *testPool
+	cfg           *config.Config
+	conn          *bus.Conn
+	subjects      events.Subjects
+	deps          replicate.Deps
+	env           *app.Env
+}
+
+func newDRHarness(t *testing.T) *drHarness {
+	t.Helper()
+	h := &drHarness{main: startPool(t, "main", 2), standby: startPool(t, "standby", 1)}
+	mu, mp := h.main.sim.Credentials()
+	su, sp := h.standby.sim.Credentials()
+	doc := fmt.Sprintf(`pools:
+  - {name: main, url: %q, username: %s, password: %s}
+  - {name: standby, url: %q, username: %s, password: %s}
+jobs:
+  - name: dr
+    mode: replicate
+    pools: [main]
+    target: {pool: standby, sr: Local storage}
+    xapi_compression: zstd
+    concurrency: 1
+    schedules:
+      - {name: hourly, cron: "0 * * * *", copy_retention: 1}
+`, h.main.url, mu, mp, h.standby.url, su, sp)
+	cfg, err := config.Parse("dr.yaml", []byte(doc))
+	if err != nil {
+		t.Fatal(err)
+	}
+	h.cfg = cfg
+	srv, err := bus.StartServer(bus.ServerConfig{Port: -1, StoreDir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(srv.Shutdown)
+	log := slog.New(slog.DiscardHandler)
+	h.conn, err = bus.Connect(srv.ClientURL(), bus.ConnectOptions{Name: t.Name()}, log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = h.conn.Close() })
+	ctx := context.Background()
+	if err := h.conn.EnsureStreams(ctx, bus.Topology{}); err != nil {
+		t.Fatal(err)
+	}
+	coord, err := runs.New(ctx, h.conn, runs.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	pools := app.NewPools(cfg.Pools, log)
+	t.Cleanup(func() { pools.Close(context.Background()) })
+	h.deps = replicate.Deps{Config: cfg, Pools: pools, Runs: coord, Publisher: h.conn, Subjects: h.subjects,
+		Log: log, ProgressEvery: time.Nanosecond}
+	h.env = &app.Env{Config: cfg, Pools: pools, Log: log, Now: time.Now}
+	return h
+}
+
+// serve runs the function until the test ends.
+func (h *drHarness) serve(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- replicate.Consume(ctx, h.conn, events.StreamNames{}, h.deps) }()
+	t.Cleanup(func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("consume: %v", err)
+		}
+	})
+}
+
+// run fires the job's schedule and returns its run.completed.
+func (h *drHarness) run(t *testing.T, runID string) events.RunCompleted {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	w, err := h.conn.Watch(ctx, bus.WatchOptions{Subjects: []string{h.subjects.Filter(events.TypeRunCompleted)}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer w.Close()
+	m, err := h.subjects.Message(events.Meta{ID: runID, Source: events.Source("test"), Time: time.Now()},
+		events.ScheduleDue{RunID: runID, Job: "dr", Schedule: "hourly", FireTime: time.Now().UTC(), Manual: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := h.conn.Publish(ctx, m.Subject, m.Event); err != nil {
+		t.Fatal(err)
+	}
+	for {
+		r, err := w.Next(ctx)
+		if err != nil {
+			t.Fatalf("waiting for run %s to complete: %v", runID, err)
+		}
+		if p, ok := r.Event.Payload.(events.RunCompleted); ok && p.RunID == runID {
+			return p
+		}
+	}
+}
+
+func TestReplicateRunsOnTheBus(t *testing.T) {
+	h := newDRHarness(t)
+	h.serve(t)
+	vms := h.main.sourceVMs(t)
+	for _, id := range []string{"run-1", "run-2"} {
+		rc := h.run(t, id)
+		if rc.Status != events.StatusSuccess || len(rc.Results) != len(vms) {
+			t.Fatalf("%s: %+v", id, rc)
+		}
+	}
+	srUUID := h.standby.srUUID(t)
+	kept := map[string]string{}
+	for _, vm := range vms {
+		cs := h.standby.copiesOf(t, vm.UUID)
+		if len(cs) != 1 || cs[0].Run != "run-2" {
+			t.Fatalf("vm %s: copies %+v, want one from run-2", vm.NameLabel, cs)
+		}
+		checkCopy(t, h.standby, cs[0], vm, srUUID)
+		kept[vm.UUID] = cs[0].UUID
+	}
+	// A cut export: the run fails, the copies of run-2 stay.
+	h.main.sim.SetFaults(xapisimDrop(2048)) // the zstd XVAs are ~8 KiB
+	if rc := h.run(t, "run-3"); rc.Status != events.StatusFailure {
+		t.Errorf("run-3 with cut exports: %+v", rc)
+	}
+	h.main.sim.SetFaults(xapisimDrop(0))
+	for _, vm := range vms {
+		if cs := h.standby.copiesOf(t, vm.UUID); len(cs) != 1 || cs[0].UUID != kept[vm.UUID] {
+			t.Errorf("vm %s after the failed run: %+v, want only %s", vm.NameLabel, cs, kept[vm.UUID])
+		}
+	}
+	if n := len(h.main.sim.Snapshots()); n != 0 {
+		t.Errorf("%d snapshots leaked on the main pool", n)
+	}
+	checkEvents(t, h, "run-2", len(vms))
+	h.failover(t, vms[0].UUID, kept[vms[0].UUID])
+}
+
+// checkEvents: each VM of the run has one started and one completed event.
+func checkEvents(t *testing.T, h *drHarness, runID string, nVMs int) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	w, err := h.conn.Watch(ctx, bus.WatchOptions{Subjects: []string{
+		h.subjects.Filter(events.TypeReplicateStarted), h.subjects.Filter(events.TypeReplicateCompleted)}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer w.Close()
+	counts := map[events.Type]int{}
+	for {
+		r, err := w.Next(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if r.Event.Event.Extensions()[events.ExtensionRun] == runID {
+			counts[r.Event.Type()]++
+		}
+		if r.Pending == 0 {
+			break
+		}
+	}
+	if counts[events.TypeReplicateStarted] != nVMs || counts[events.TypeReplicateCompleted] != nVMs {
+		t.Errorf("run %s events: %v, want %d started and %d completed", runID, counts, nVMs, nVMs)
+	}
+}
+
+func (h *drHarness) failover(t *testing.T, vmUUID, copyUUID string) {
+	t.Helper()
+	ctx := context.Background()
+	api := replicate.API()
+	out, err := api[replicate.VerbList](ctx, h.env, json.RawMessage(`{"vm":"`+vmUUID+`"}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	listed := out.([]replicate.Listed)
+	if len(listed) != 1 || listed[0].UUID != copyUUID || listed[0].State != replicate.StateStandby ||
+		listed[0].Pool != "standby" || listed[0].AgeSeconds < 0 {
+		t.Fatalf("dr.ls: %+v", listed)
+	}
+	if _, err := api[replicate.VerbFailover](ctx, h.env, json.RawMessage(`{"vm":"x","bogus":1}`)); err == nil {
+		t.Error("dr.failover accepted an unknown field")
+	}
+	out, err = api[replicate.VerbFailover](ctx, h.env, json.RawMessage(`{"vm":"`+vmUUID+`","start":true}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	res := out.(replicate.FailoverResult)
+	if res.Copy.UUID != copyUUID || res.PowerState != "Running" || res.Copy.StartBlocked {
+		t.Errorf("dr.failover: %+v", res)
+	}
+}
+
+func TestRedeliveredWorkReturnsTheSameCompletedEvent(t *testing.T) {
+	h := newDRHarness(t)
+	vm := h.main.sourceVMs(t)[0]
+	m, err := h.subjects.Message(events.Meta{ID: "w1", Source: events.Source("test"), Time: time.Now()},
+		events.ReplicateStarted{RunID: "manual-1", Job: "dr", Schedule: "hourly", VMUUID: vm.UUID,
+			Pool: "main", TargetPool: "standby", TargetSR: "Local storage"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	hdr, data, err := events.Encode(m.Event)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rec, err := events.Decode(m.Subject, hdr, data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	w := replicate.NewWorker(h.deps)
+	var got []bus.Out
+	for i := range 2 {
+		outs, err := w.Handle(context.Background(), bus.Event{Received: rec, Delivery: bus.Delivery{Attempt: uint64(i + 1)}})
+		if err != nil || len(outs) != 1 || outs[0].Event.Type() != string(events.TypeReplicateCompleted) {
+			t.Fatalf("delivery %d: %v, %v", i+1, outs, err)
+		}
+		got = append(got, outs[0])
+	}
+	if got[0].Event.ID() != got[1].Event.ID() || string(got[0].Event.Data()) != string(got[1].Event.Data()) ||
+		!got[0].Event.Time().Equal(got[1].Event.Time()) {
+		t.Errorf("redelivery built another event:\n%s\n%s", got[0].Event, got[1].Event)
+	}
+	if n := h.main.sim.Requests()["/export"]; n != 1 {
+		t.Errorf("%d exports for two deliveries, want 1", n)
+	}
+}

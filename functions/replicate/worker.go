@@ -1,0 +1,181 @@
+package replicate
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	"xbr/events"
+	"xbr/shared/bus"
+	"xbr/shared/config"
+	"xbr/shared/runs"
+)
+
+// Worker replicates one VM per replicate.started.
+type Worker struct{ d Deps }
+
+// NewWorker returns the worker handler.
+func NewWorker(d Deps) *Worker { return &Worker{d: d.withDefaults()} }
+
+// Handle replicates the VM, retrying per the job's settings, and returns
+// replicate.completed or replicate.failed.
+func (w *Worker) Handle(ctx context.Context, ev bus.Event) ([]bus.Out, error) {
+	req, err := events.PayloadAs[events.ReplicateStarted](ev.Received)
+	if err != nil {
+		return nil, bus.Permanent(err)
+	}
+	job, ok := w.d.Config.Job(req.Job)
+	if !ok || job.Mode != config.ModeReplicate {
+		return nil, bus.Permanent(fmt.Errorf("replicate.started for %q, which is not a replicate job", req.Job))
+	}
+	sched, ok := job.Schedule(req.Schedule)
+	if !ok {
+		return nil, bus.Permanent(fmt.Errorf("job %s has no schedule %q", req.Job, req.Schedule))
+	}
+	r, err := w.d.Runs.Get(ctx, req.RunID)
+	switch {
+	case err == nil && r.Done():
+		w.d.Log.Info("work of a run that has ended; dropped", "run", req.RunID, "vm_uuid", req.VMUUID, "status", r.Status)
+		return nil, nil
+	case err != nil && !errors.Is(err, runs.ErrNotFound):
+		return nil, err
+	}
+	start := w.d.Now()
+	done, attempts, err := w.attempts(ctx, req, job, sched)
+	if err == nil {
+		return w.completed(req, done)
+	}
+	if ctx.Err() != nil {
+		return nil, fmt.Errorf("replicate vm %s: %w", req.VMUUID, err) // shutting down: redeliver
+	}
+	return w.failed(req, start, attempts, err)
+}
+
+// attempts runs up to 1+Retries attempts, RetryBackoff apart and doubling.
+func (w *Worker) attempts(ctx context.Context, req events.ReplicateStarted, job config.Job, sched config.Schedule) (Result, int, error) {
+	backoff := job.RetryBackoff
+	for n := 1; ; n++ {
+		res, err := w.attempt(ctx, req, job, sched)
+		if err == nil {
+			return res, n, nil
+		}
+		if ctx.Err() != nil || bus.IsPermanent(err) || n > job.Retries {
+			return Result{}, n, err
+		}
+		w.d.Log.Warn("replication attempt failed; retrying", "run", req.RunID, "vm_uuid", req.VMUUID,
+			"attempt", n, "retry_in", backoff, "error", err)
+		if werr := w.d.Wait(ctx, backoff); werr != nil {
+			return Result{}, n, err
+		}
+		backoff = min(2*backoff, time.Hour)
+	}
+}
+
+func (w *Worker) attempt(ctx context.Context, req events.ReplicateStarted, job config.Job, sched config.Schedule) (Result, error) {
+	if job.VMTimeout > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, job.VMTimeout)
+		defer cancel()
+	}
+	src, err := w.d.Pools.Client(ctx, req.Pool)
+	if err != nil {
+		return Result{}, err
+	}
+	dst, err := w.d.Pools.Client(ctx, job.Target.Pool)
+	if err != nil {
+		return Result{}, err
+	}
+	spec := Spec{RunID: req.RunID, Job: req.Job, Schedule: req.Schedule, VMUUID: req.VMUUID,
+		TargetSR: job.Target.SR, CopyRetention: sched.CopyRetention}
+	if job.XAPICompression != config.CodecNone {
+		spec.Compression = job.XAPICompression
+	}
+	p := w.newProgress(ctx, req)
+	res, err := Replicate(ctx, src, dst, spec, Options{Now: w.d.Now, Log: w.d.Log, Progress: p.add})
+	if err == nil && res.PruneErr != nil {
+		w.d.Log.Warn("old copies not pruned; the next run retries", "run", req.RunID, "vm_uuid", req.VMUUID, "err", res.PruneErr)
+	}
+	return res, err
+}
+
+func (w *Worker) completed(req events.ReplicateStarted, res Result) ([]bus.Out, error) {
+	c := res.Copy
+	p := events.ReplicateCompleted{RunID: req.RunID, Job: req.Job, Schedule: req.Schedule, VMUUID: req.VMUUID,
+		VMName: req.VMName, Pool: req.Pool, TargetPool: req.TargetPool, TargetSR: c.SR, CopyUUID: c.UUID,
+		CopyName: c.Name, Timestamp: c.Datetime.UTC().Format(StampLayout), Bytes: res.Bytes,
+		DurationMS: c.DurationMS, BytesPerSecond: rate(res.Bytes, c.DurationMS)}
+	at := c.Completed
+	if at.IsZero() {
+		at = w.d.Now()
+	}
+	o, err := w.d.message(events.DeriveID("replicate.completed", req.RunID, req.VMUUID), at, p)
+	return []bus.Out{o}, err
+}
+
+func (w *Worker) failed(req events.ReplicateStarted, start time.Time, attempts int, err error) ([]bus.Out, error) {
+	w.d.Log.Error("replication failed", "run", req.RunID, "job", req.Job, "vm_uuid", req.VMUUID, "attempts", attempts, "error", err)
+	p := events.ReplicateFailed{RunID: req.RunID, Job: req.Job, Schedule: req.Schedule, VMUUID: req.VMUUID,
+		VMName: req.VMName, Pool: req.Pool, TargetPool: req.TargetPool, TargetSR: req.TargetSR, Error: errorText(err)}
+	o, merr := w.d.message(events.DeriveID("replicate.failed", req.RunID, req.VMUUID), w.d.Now(), p)
+	return []bus.Out{o}, merr
+}
+
+func rate(bytes, ms int64) int64 {
+	if ms <= 0 {
+		return 0
+	}
+	return bytes * 1000 / ms
+}
+
+// errorText is the error for replicate.failed: one line, bounded.
+func errorText(err error) string {
+	s := err.Error()
+	if len(s) > 2000 {
+		s = s[:2000] + "…"
+	}
+	return s
+}
+
+// progress publishes replicate.progress and renews the run's lock every
+// ProgressEvery while bytes flow.
+type progress struct {
+	d     Deps
+	req   events.ReplicateStarted
+	ctx   context.Context
+	start time.Time
+
+	mu   sync.Mutex
+	last time.Time
+	seq  int
+}
+
+func (w *Worker) newProgress(ctx context.Context, req events.ReplicateStarted) *progress {
+	now := w.d.Now()
+	return &progress{d: w.d, req: req, ctx: ctx, start: now, last: now}
+}
+
+func (p *progress) add(bytes int64) {
+	now := p.d.Now()
+	p.mu.Lock()
+	if now.Sub(p.last) < p.d.ProgressEvery {
+		p.mu.Unlock()
+		return
+	}
+	p.last = now
+	p.seq++
+	seq := p.seq
+	p.mu.Unlock()
+	ev := events.ReplicateProgress{RunID: p.req.RunID, Job: p.req.Job, VMUUID: p.req.VMUUID, Bytes: bytes,
+		BytesPerSecond: rate(bytes, now.Sub(p.start).Milliseconds())}
+	id := events.DeriveID("replicate.progress", p.req.RunID, p.req.VMUUID, fmt.Sprint(seq), now.Format(time.RFC3339Nano))
+	if m, err := p.d.message(id, now, ev); err == nil {
+		if _, err := p.d.Publisher.Publish(p.ctx, m.Subject, m.Event); err != nil {
+			p.d.Log.Debug("progress not published", "vm_uuid", p.req.VMUUID, "err", err)
+		}
+	}
+	if err := p.d.Runs.Touch(p.ctx, p.req.Job, p.req.RunID); err != nil && !errors.Is(err, runs.ErrNotHolder) {
+		p.d.Log.Debug("run lock not renewed", "run", p.req.RunID, "err", err)
+	}
+}
