@@ -1,0 +1,90 @@
+package metrics
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"xbr/events"
+	"xbr/shared/app"
+	"xbr/shared/bus"
+	"xbr/shared/history"
+)
+
+// Handler serves m in the Prometheus text format.
+func (m *Metrics) Handler() http.Handler {
+	return promhttp.HandlerFor(m.reg, promhttp.HandlerOpts{Registry: m.reg})
+}
+
+// ReadyFunc reports why the process is not ready, or nil.
+type ReadyFunc func(ctx context.Context) error
+
+// Routes mounts GET /metrics, /healthz (the process answers) and /readyz
+// (ready() is nil) on mux.
+func Routes(mux *http.ServeMux, m *Metrics, ready ReadyFunc) {
+	mux.Handle("GET /metrics", m.Handler())
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		fmt.Fprintln(w, "ok")
+	})
+	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, r *http.Request) {
+		ctx, cancel := context.WithTimeout(r.Context(), 3*time.Second)
+		defer cancel()
+		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		if err := ready(ctx); err != nil {
+			w.WriteHeader(http.StatusServiceUnavailable)
+			fmt.Fprintln(w, "not ready:", err)
+			return
+		}
+		fmt.Fprintln(w, "ready")
+	})
+}
+
+// Ready is ready when the connection to NATS is up and the streams exist.
+func Ready(conn *bus.Conn, streams ...string) ReadyFunc {
+	return func(ctx context.Context) error {
+		if !conn.NATS().IsConnected() {
+			return fmt.Errorf("nats: %s", conn.NATS().Status())
+		}
+		for _, s := range streams {
+			if _, err := conn.JetStream().Stream(ctx, s); err != nil {
+				return fmt.Errorf("stream %s: %w", s, err)
+			}
+		}
+		return nil
+	}
+}
+
+// Mount builds the metrics of env's backbone, mounts /metrics, /healthz and
+// /readyz on mux, and feeds the metrics from the streams until ctx ends.
+func Mount(ctx context.Context, env *app.Env, mux *http.ServeMux) *Metrics {
+	names := env.Streams.WithDefaults()
+	m := New(NewLag(env.Conn.JetStream(), names.Events, names.Progress))
+	m.reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	Routes(mux, m, Ready(env.Conn, names.Events, names.Progress))
+	go Feed(ctx, env.Conn, names, m, env.Log)
+	return m
+}
+
+// Feed applies the streams to m from their start, following new events,
+// and starts over (m ignores what it already counted) if reading fails.
+func Feed(ctx context.Context, conn *bus.Conn, names events.StreamNames, m *Metrics, log *slog.Logger) {
+	for ctx.Err() == nil {
+		fctx, cancel := context.WithCancel(ctx)
+		err := history.Follow(fctx, conn, names, m)
+		cancel()
+		if err == nil || ctx.Err() != nil {
+			return
+		}
+		log.Warn("metrics: following the streams failed; retrying", "err", err)
+		select {
+		case <-ctx.Done():
+		case <-time.After(5 * time.Second):
+		}
+	}
+}
