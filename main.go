@@ -11,6 +11,7 @@ import (
 	"syscall"
 
 	"xbr/functions/prune"
+	"xbr/functions/replicate"
 	"xbr/functions/snapshot"
 	"xbr/functions/timer"
 	"xbr/shared/app"
@@ -23,6 +24,7 @@ func functions() []app.Function {
 		timer.Function(),
 		snapshot.Function(),
 		prune.Function(),
+		replicate.Function(),
 	}
 }
 

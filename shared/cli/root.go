@@ -76,6 +76,7 @@ XAPI simulator, a local directory remote).`,
 		newVerifyCmd(),
 		newBackupsCmd(),
 		newRestoreCmd(),
+		newDrCmd(),
 		// Commands register here, one line each (keep this marker): CMDS
 	)
 	return root

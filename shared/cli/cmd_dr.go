@@ -1,0 +1,151 @@
+package cli
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"text/tabwriter"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"xbr/shared/app"
+)
+
+// drCopy is a copy as the dr.ls and dr.failover verbs answer it (the
+// replicate function's Listed; shared packages never import functions).
+type drCopy struct {
+	UUID         string    `json:"copy_uuid"`
+	Name         string    `json:"copy_name"`
+	Pool         string    `json:"pool"`
+	VMUUID       string    `json:"vm_uuid"`
+	VMName       string    `json:"vm_name"`
+	Job          string    `json:"job"`
+	Schedule     string    `json:"schedule"`
+	Datetime     time.Time `json:"datetime"`
+	PowerState   string    `json:"power_state"`
+	StartBlocked bool      `json:"start_blocked"`
+	Bytes        int64     `json:"bytes"`
+	State        string    `json:"state"`
+	AgeSeconds   int64     `json:"age_seconds"`
+}
+
+type drFailoverResult struct {
+	Copy       drCopy `json:"copy"`
+	Unblocked  bool   `json:"unblocked"`
+	Started    bool   `json:"started"`
+	PowerState string `json:"power_state"`
+}
+
+func newDrCmd() *cobra.Command {
+	cmd := &cobra.Command{Use: "dr", Short: "Disaster recovery: the copies on the standby pools, and failover"}
+	cmd.AddCommand(newDrLsCmd(), newDrFailoverCmd())
+	return cmd
+}
+
+func newDrLsCmd() *cobra.Command {
+	var (
+		cf      clientFlags
+		vm      string
+		pool    string
+		asJSON  bool
+		lsShort = "List the replicated copies per VM with their age (the recovery point)"
+	)
+	cmd := &cobra.Command{
+		Use: "ls", Short: lsShort, Args: cobra.NoArgs,
+		Long: lsShort + `.
+The copies are read on the target pools of the replicate jobs (or --pool).
+STATE is standby (start blocked, ready for failover), failed-over (start
+unblocked by 'xbr dr failover'; never pruned) or interrupted (a transfer that
+did not complete; the next replication of the VM destroys it).`,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			var out []drCopy
+			if err := drRequest(cmd, &cf, "dr.ls", map[string]string{"vm": vm, "pool": pool}, &out); err != nil {
+				return err
+			}
+			if asJSON {
+				enc := json.NewEncoder(cmd.OutOrStdout())
+				enc.SetIndent("", "  ")
+				return enc.Encode(out)
+			}
+			return printCopies(cmd.OutOrStdout(), out)
+		},
+	}
+	cf.add(cmd)
+	cmd.Flags().StringVar(&vm, "vm", "", "only copies of this VM (source uuid or name, or copy uuid)")
+	cmd.Flags().StringVar(&pool, "pool", "", "look on this configured pool only")
+	cmd.Flags().BoolVar(&asJSON, "json", false, "print JSON")
+	return cmd
+}
+
+func newDrFailoverCmd() *cobra.Command {
+	var (
+		cf    clientFlags
+		copyT string
+		pool  string
+		start bool
+	)
+	cmd := &cobra.Command{
+		Use:   "failover VM",
+		Short: "Unblock start on a copy of VM (and boot it with --start)",
+		Long: `failover picks a complete copy of VM (its source uuid or name, or the copy's
+own uuid) on the standby pools — the latest, or the one whose recovery point
+--copy names (20231012T10:11:12Z, 20231012T101112Z or RFC 3339) — removes
+the start/start_on block that replication put on it and, with --start, boots
+it. A copy that was failed over is never pruned by later runs. Running it
+again is harmless.`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			req := map[string]any{"vm": args[0], "copy": copyT, "start": start, "pool": pool}
+			var res drFailoverResult
+			if err := drRequest(cmd, &cf, "dr.failover", req, &res); err != nil {
+				return err
+			}
+			c := res.Copy
+			fmt.Fprintf(cmd.OutOrStdout(), "failover of %s to copy %s (%s) on pool %s, recovery point %s: start unblocked, power state %s\n",
+				args[0], c.UUID, c.Name, c.Pool, c.Datetime.UTC().Format(time.RFC3339), res.PowerState)
+			return nil
+		},
+	}
+	cf.add(cmd)
+	if f := cmd.Flags().Lookup("timeout"); f != nil { // booting a VM takes longer than a listing
+		f.DefValue = "1m"
+		_ = f.Value.Set("1m")
+	}
+	cmd.Flags().StringVar(&copyT, "copy", "latest", "latest, or the recovery point of the copy")
+	cmd.Flags().StringVar(&pool, "pool", "", "look on this configured pool only")
+	cmd.Flags().BoolVar(&start, "start", false, "boot the copy")
+	return cmd
+}
+
+func drRequest(cmd *cobra.Command, cf *clientFlags, verb string, req, resp any) error {
+	conn, subjects, err := cf.connect()
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+	ctx, cancel := cf.requestCtx(cmd.Context())
+	defer cancel()
+	return app.Request(ctx, conn.NATS(), subjects, verb, req, resp)
+}
+
+func printCopies(w io.Writer, cs []drCopy) error {
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "VM\tVM UUID\tRECOVERY POINT\tAGE\tSTATE\tPOWER\tJOB\tSCHEDULE\tPOOL\tCOPY UUID")
+	for _, c := range cs {
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", drDash(c.VMName), c.VMUUID,
+			c.Datetime.UTC().Format(time.RFC3339), drAge(c.AgeSeconds), c.State, c.PowerState, c.Job, c.Schedule, c.Pool, c.UUID)
+	}
+	return tw.Flush()
+}
+
+func drAge(s int64) string {
+	return (time.Duration(s) * time.Second).String()
+}
+
+func drDash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
+}
