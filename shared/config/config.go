@@ -95,6 +95,9 @@ const (
 	ModeFull      = "full"
 	ModeSnapshot  = "snapshot"
 	ModeReplicate = "replicate"
+	// ModeVerify jobs re-read the backups on their remotes on a schedule
+	// (shared/verify), as Proxmox Backup Server's verify jobs do.
+	ModeVerify = "verify"
 )
 
 // Codecs (compression) and other enumerations.
@@ -138,8 +141,13 @@ type Job struct {
 	// Target is the standby pool and SR of a replicate job.
 	Target Target `yaml:"target"`
 	// ReportWhen: always, failure (default) or never.
-	ReportWhen string     `yaml:"report_when"`
-	Schedules  []Schedule `yaml:"schedules"`
+	ReportWhen string `yaml:"report_when"`
+	// ReportWebhook is a Slack-compatible incoming webhook URL the run
+	// report is posted to (per ReportWhen). A secret: the URL is the key.
+	ReportWebhook Secret `yaml:"report_webhook"`
+	// Deep makes a verify job parse every XVA and check every chunk.
+	Deep      bool       `yaml:"deep"`
+	Schedules []Schedule `yaml:"schedules"`
 }
 
 // VMSelection picks the VMs of a job: explicit UUIDs, or "smart" selection by

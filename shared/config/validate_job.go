@@ -2,6 +2,7 @@ package config
 
 import (
 	"fmt"
+	"net/url"
 	"regexp"
 	"strings"
 	"time"
@@ -16,8 +17,10 @@ var powerStates = []string{"Running", "Halted", "Suspended", "Paused"}
 func (c *Config) checkJob(p *problems, path string, j *Job) {
 	hasPool := func(n string) bool { _, ok := c.Pool(n); return ok }
 	hasRemote := func(n string) bool { _, ok := c.Remote(n); return ok }
-	p.oneOf(path+".mode", j.Mode, ModeFull, ModeSnapshot, ModeReplicate)
-	if len(j.Pools) == 0 {
+	if j.Mode != ModeVerify { // verify is left out of the message so existing texts stay stable
+		p.oneOf(path+".mode", j.Mode, ModeFull, ModeSnapshot, ModeReplicate)
+	}
+	if len(j.Pools) == 0 && j.Mode != ModeVerify {
 		p.add(path+".pools", "missing (the pools whose VMs the job handles)")
 	}
 	p.refs(path+".pools", "pool", j.Pools, hasPool)
@@ -37,6 +40,10 @@ func (c *Config) checkJob(p *problems, path string, j *Job) {
 	}
 	p.oneOf(path+".on_overlap", j.OnOverlap, OverlapSkip, OverlapQueue)
 	p.oneOf(path+".report_when", j.ReportWhen, ReportAlways, ReportFailure, ReportNever)
+	checkWebhook(p, path+".report_webhook", j.ReportWebhook)
+	if j.Deep && j.Mode != ModeVerify {
+		p.add(path+".deep", "only for verify jobs")
+	}
 	if validMode(j.Mode) {
 		c.checkMode(p, path, j, hasPool)
 	}
@@ -56,6 +63,10 @@ func (c *Config) checkMode(p *problems, path string, j *Job, hasPool func(string
 	case ModeFull:
 		if len(j.Remotes) == 0 {
 			p.add(path+".remotes", "missing (a full job writes to at least one remote)")
+		}
+	case ModeVerify:
+		if len(j.Remotes) == 0 {
+			p.add(path+".remotes", "missing (a verify job reads the backups of at least one remote)")
 		}
 	case ModeSnapshot, ModeReplicate:
 		if len(j.Remotes) > 0 {
@@ -143,7 +154,21 @@ func checkSchedule(p *problems, path string, s *Schedule, mode string) {
 	}
 }
 
-func validMode(m string) bool { return m == ModeFull || m == ModeSnapshot || m == ModeReplicate }
+func validMode(m string) bool {
+	return m == ModeFull || m == ModeSnapshot || m == ModeReplicate || m == ModeVerify
+}
+
+// checkWebhook accepts an absolute http(s) URL; the value is a secret and
+// never quoted.
+func checkWebhook(p *problems, path string, s Secret) {
+	if !s.IsSet() {
+		return
+	}
+	u, err := url.Parse(s.Reveal())
+	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
+		p.add(path, "not an absolute http(s) URL (the value is a secret and is not shown)")
+	}
+}
 
 // checkRetention requires the depth that the job's mode uses and rejects
 // the ones it does not use.
