@@ -1,0 +1,193 @@
+package tests
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"xbr/functions/replicate"
+	"xbr/shared/xapi"
+	"xbr/shared/xapi/xapisim"
+)
+
+// drPool is a simulated pool with a logged-in client, for the DR tests.
+type drPool struct {
+	sim    *xapisim.Server
+	url    string
+	pass   string
+	client *xapi.Client
+}
+
+func drStartPool(t *testing.T, name string, vms int) *drPool {
+	t.Helper()
+	sim, err := xapisim.New(xapisim.Options{VMs: vms, DiskSize: 4 << 20, DataDir: t.TempDir(), PoolName: name})
+	if err != nil {
+		t.Fatal(err)
+	}
+	url, err := sim.Start("127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = sim.Close() })
+	user, pass := sim.Credentials()
+	c, err := xapi.New(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Login(context.Background(), user, pass); err != nil {
+		t.Fatal(err)
+	}
+	return &drPool{sim: sim, url: url, pass: pass, client: c}
+}
+
+// diskDigests hashes each disk of vm (VBD order) read with /export_raw_vdi.
+func (p *drPool) diskDigests(t *testing.T, vm string) []string {
+	t.Helper()
+	info, err := p.sim.VM(vm)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []string
+	for _, vdi := range info.VDIs {
+		tr, err := p.client.ExportRawVDI(context.Background(), xapi.VDIRef(vdi))
+		if err != nil {
+			t.Fatal(err)
+		}
+		h := sha256.New()
+		if _, err := io.Copy(h, tr); err != nil {
+			t.Fatal(err)
+		}
+		_ = tr.Close()
+		out = append(out, fmt.Sprintf("%x", h.Sum(nil)))
+	}
+	return out
+}
+
+func (p *drPool) copies(t *testing.T) []replicate.Copy {
+	t.Helper()
+	cs, err := replicate.ListCopies(context.Background(), p.client)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return cs
+}
+
+// TestDisasterRecoveryThroughServe is issue 9's end-to-end case: xbr serve
+// as a real process with a main and a standby pool.
+func TestDisasterRecoveryThroughServe(t *testing.T) {
+	main, standby := drStartPool(t, "main", 2), drStartPool(t, "standby", 1)
+	cfg := filepath.Join(t.TempDir(), "xbr.yaml")
+	doc := fmt.Sprintf(`pools:
+  - {name: main, url: %q, username: root, password: "${XBR_TEST_MAIN_PASSWORD}"}
+  - {name: standby, url: %q, username: root, password: "${XBR_TEST_STANDBY_PASSWORD}"}
+jobs:
+  - name: dr
+    mode: replicate
+    pools: [main]
+    target: {pool: standby, sr: Local storage}
+    xapi_compression: gzip
+    schedules:
+      - {name: hourly, cron: "0 * * * *", timezone: UTC, copy_retention: 1}
+`, main.url, standby.url)
+	if err := os.WriteFile(cfg, []byte(doc), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	env := []string{"XBR_TEST_MAIN_PASSWORD=" + main.pass, "XBR_TEST_STANDBY_PASSWORD=" + standby.pass}
+	s := startServe(t, env, "--config", cfg, "--data-dir", t.TempDir(), "--nats-listen", "127.0.0.1:0", "--http", "127.0.0.1:0")
+	url := s.natsURL(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+
+	var sources []xapisim.VMInfo
+	for _, vm := range main.sim.VMs() {
+		if !vm.IsSnapshot && !vm.IsTemplate {
+			sources = append(sources, vm)
+		}
+	}
+	for i := range 2 {
+		if out, errOut, code := xbr(t, ctx, nil, "run", "dr", "--wait", "--nats", url); code != 0 {
+			t.Fatalf("run %d: exit %d\n%s\n%s\nserver:\n%s", i+1, code, out, errOut, s.output())
+		}
+	}
+	byVM := map[string][]replicate.Copy{}
+	for _, c := range standby.copies(t) {
+		byVM[c.VMUUID] = append(byVM[c.VMUUID], c)
+	}
+	for _, vm := range sources {
+		cs := byVM[vm.UUID]
+		if len(cs) != 1 || !cs[0].Standby() || cs[0].SR == "" {
+			t.Fatalf("vm %s: copies on the standby pool %+v, want one complete start-blocked copy", vm.NameLabel, cs)
+		}
+		rec, err := standby.client.VMRecord(ctx, cs[0].Ref)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !strings.Contains(strings.Join(rec.Tags, ","), replicate.TagDR) || rec.BlockedOperations["start"] == "" {
+			t.Errorf("copy %s: tags %v, blocked %v", cs[0].Name, rec.Tags, rec.BlockedOperations)
+		}
+		if src, cp := main.diskDigests(t, vm.Ref), standby.diskDigests(t, string(cs[0].Ref)); strings.Join(src, ",") != strings.Join(cp, ",") {
+			t.Errorf("vm %s: copy disks %v differ from the source's %v", vm.NameLabel, cp, src)
+		}
+	}
+	if snaps := main.sim.Snapshots(); len(snaps) != 0 {
+		t.Errorf("snapshots left on the main pool: %+v", snaps)
+	}
+
+	// A cut export: the run fails and the copies stay.
+	main.sim.SetFaults(xapisim.Faults{DropAfter: 1024})
+	if _, _, code := xbr(t, ctx, nil, "run", "dr", "--wait", "--nats", url); code != 1 {
+		t.Errorf("run with cut exports: exit %d, want 1 (failure)", code)
+	}
+	main.sim.SetFaults(xapisim.Faults{})
+	after := standby.copies(t)
+	if len(after) != len(sources) {
+		t.Fatalf("%d copies after the failed run, want %d: %+v", len(after), len(sources), after)
+	}
+	for _, c := range after {
+		if c.UUID != byVM[c.VMUUID][0].UUID {
+			t.Errorf("copy %s replaced by %s after a failed run", byVM[c.VMUUID][0].UUID, c.UUID)
+		}
+	}
+
+	drLsAndFailover(t, ctx, s, url, standby, sources[0], byVM[sources[0].UUID][0])
+}
+
+func drLsAndFailover(t *testing.T, ctx context.Context, s *server, url string, standby *drPool, vm xapisim.VMInfo, cp replicate.Copy) {
+	t.Helper()
+	out, errOut, code := xbr(t, ctx, nil, "dr", "ls", "--json", "--nats", url)
+	if code != 0 {
+		t.Fatalf("dr ls: exit %d: %s", code, errOut)
+	}
+	var listed []replicate.Listed
+	if err := json.Unmarshal([]byte(out), &listed); err != nil {
+		t.Fatalf("dr ls --json: %v\n%s", err, out)
+	}
+	found := false
+	for _, l := range listed {
+		found = found || (l.UUID == cp.UUID && l.State == replicate.StateStandby && l.VMName == vm.NameLabel)
+	}
+	if !found {
+		t.Fatalf("dr ls does not list copy %s of %s as standby:\n%s", cp.UUID, vm.NameLabel, out)
+	}
+	out, errOut, code = xbr(t, ctx, nil, "dr", "failover", vm.NameLabel, "--start", "--nats", url)
+	if code != 0 || !strings.Contains(out, cp.UUID) {
+		t.Fatalf("dr failover: exit %d\n%s\n%s\nserver:\n%s", code, out, errOut, s.output())
+	}
+	rec, err := standby.client.VMRecord(ctx, cp.Ref)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rec.PowerState != xapi.Running || rec.BlockedOperations["start"] != "" {
+		t.Errorf("after failover: power %s, blocked %v", rec.PowerState, rec.BlockedOperations)
+	}
+	if strings.Contains(s.output(), standby.pass) {
+		t.Error("a pool password reached the server's logs")
+	}
+}
