@@ -12,6 +12,7 @@ import (
 
 	"xbr/functions/prune"
 	"xbr/functions/replicate"
+	"xbr/functions/restore"
 	"xbr/functions/snapshot"
 	"xbr/functions/timer"
 	"xbr/shared/app"
@@ -25,6 +26,7 @@ func functions() []app.Function {
 		snapshot.Function(),
 		prune.Function(),
 		replicate.Function(),
+		restore.Function(),
 	}
 }
 
