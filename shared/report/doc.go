@@ -1,0 +1,17 @@
+// Package report writes the per-run summary of a job and posts it to a
+// Slack-compatible incoming webhook (Slack, Mattermost, Rocket.Chat, ...),
+// as Xen Orchestra's backup-reports plugin does at the end of a run.
+//
+// When: the job's report_when (XO's reportWhen): "always"; "failure" (the
+// default) reports every run that did not end in success — failure,
+// partial, interrupted and skipped; "never".
+//
+// Where: the job's report_webhook, a secret (an incoming webhook URL is its
+// own credential): it never appears in logs, events or errors.
+//
+// Reporter is a bus handler on xbr.run.completed; Run is the "report"
+// function that consumes those events with a durable consumer. A report is
+// sent at least once: a failed POST is retried with back-off by the bus.
+// Runs that ended more than MaxAge before the reporter saw them (a reporter
+// started for the first time on an old stream) are not reported.
+package report
