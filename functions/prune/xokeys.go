@@ -19,10 +19,11 @@ const (
 )
 
 // parseDatetime reads xo:backup:datetime: XO's "20231012T10:11:12Z", or the
-// file-name form "20231012T101112Z".
+// file-name form "20231012T101112Z", strictly (time.Parse alone would also
+// take fractional seconds).
 func parseDatetime(s string) (time.Time, error) {
 	for _, layout := range []string{"20060102T15:04:05Z", "20060102T150405Z"} {
-		if t, err := time.Parse(layout, s); err == nil {
+		if t, err := time.Parse(layout, s); err == nil && t.Format(layout) == s {
 			return t.UTC(), nil
 		}
 	}
