@@ -15,8 +15,10 @@ import (
 	"xbr/functions/restore"
 	"xbr/functions/snapshot"
 	"xbr/functions/timer"
+	"xbr/functions/verify"
 	"xbr/shared/app"
 	"xbr/shared/cli"
+	"xbr/shared/report"
 )
 
 // functions are every function of xbr, in the order `xbr serve` starts them.
@@ -27,6 +29,8 @@ func functions() []app.Function {
 		prune.Function(),
 		replicate.Function(),
 		restore.Function(),
+		verify.Function(),
+		report.Function(),
 	}
 }
 

@@ -60,7 +60,7 @@ func idOfKey(remoteName, key string) (catalog.ID, bool) {
 func (r Result) Payload(runID, job string) events.Payload {
 	if r.Err != nil {
 		return events.VerifyFailed{BackupID: r.ID.String(), Remote: r.ID.Remote, VMUUID: r.ID.VM,
-			Deep: r.Deep, Error: oneLine(r.Err.Error()), RunID: runID, Job: job}
+			Deep: r.Deep, Error: r.ErrorText(), RunID: runID, Job: job}
 	}
 	return events.VerifyCompleted{BackupID: r.ID.String(), Remote: r.ID.Remote, VMUUID: r.ID.VM,
 		Deep: r.Deep, SHA256: r.SHA256, Bytes: r.Bytes, DurationMS: r.Duration.Milliseconds(), RunID: runID, Job: job}
@@ -71,6 +71,15 @@ func (r Result) Payload(runID, job string) events.Payload {
 // publish is dropped by the stream's duplicate window.
 func (r Result) EventID(runOrStart string) string {
 	return events.DeriveID("verify", r.ID.String(), runOrStart)
+}
+
+// ErrorText is the failure as one line of at most ~1000 bytes, as events
+// carry it ("" when the backup passed).
+func (r Result) ErrorText() string {
+	if r.Err == nil {
+		return ""
+	}
+	return oneLine(r.Err.Error())
 }
 
 func oneLine(s string) string {

@@ -1,0 +1,122 @@
+package verify
+
+import (
+	"context"
+	"log/slog"
+	"time"
+
+	"xbr/events"
+	"xbr/shared/app"
+	"xbr/shared/bus"
+	"xbr/shared/config"
+	"xbr/shared/remote"
+	check "xbr/shared/verify"
+)
+
+// Name is the function's name: durable consumer and DLQ subject.
+const Name = "verify"
+
+// Remotes opens remotes by name (*app.Remotes).
+type Remotes interface {
+	Get(ctx context.Context, name string) (remote.Remote, error)
+}
+
+// Handler verifies the backups of a verify job's remotes on each fire.
+type Handler struct {
+	Config   *config.Config
+	Remotes  Remotes
+	Subjects events.Subjects
+	Log      *slog.Logger     // [discard]
+	Now      func() time.Time // [time.Now]
+}
+
+var _ bus.Handler = (*Handler)(nil)
+
+// Function is the verify function as `xbr serve` runs it.
+func Function() app.Function {
+	return app.Function{Name: Name, Run: func(ctx context.Context, env *app.Env) error {
+		h := &Handler{Config: env.Config, Remotes: env.Remotes, Subjects: env.Subjects,
+			Log: env.Log.With("function", Name), Now: env.Now}
+		return env.Conn.Consume(ctx, bus.ConsumerConfig{Function: Name, Stream: env.Streams.WithDefaults().Events,
+			Subjects: []string{env.Subjects.Filter(events.TypeScheduleDue)}, DLQ: env.Subjects,
+			AckWait: 2 * time.Minute}, h)
+	}}
+}
+
+// Handle runs one fire of a verify job; fires of other jobs are ignored.
+func (h *Handler) Handle(ctx context.Context, ev bus.Event) ([]bus.Out, error) {
+	due, ok := ev.Payload.(events.ScheduleDue)
+	if !ok {
+		return nil, nil
+	}
+	job, ok := h.Config.Job(due.Job)
+	if !ok || job.Mode != config.ModeVerify {
+		return nil, nil
+	}
+	now := h.now()
+	if catchUp := h.Config.CatchUp; catchUp > 0 && !due.Manual && now.Sub(due.FireTime) > catchUp {
+		h.log().Info("fire is older than the catch-up window; skipped", "job", due.Job, "fire_time", due.FireTime)
+		return nil, nil
+	}
+	var results []check.Result
+	for _, name := range job.Remotes {
+		rm, err := h.Remotes.Get(ctx, name)
+		if err != nil {
+			return nil, bus.Permanent(err)
+		}
+		res, err := check.All(ctx, rm, check.Options{Deep: job.Deep, Now: h.Now})
+		if err != nil {
+			return nil, err // the remote cannot be listed: retried
+		}
+		results = append(results, res...)
+	}
+	return h.outs(due, results, now)
+}
+
+func (h *Handler) outs(due events.ScheduleDue, results []check.Result, start time.Time) ([]bus.Out, error) {
+	var outs []bus.Out
+	var vmResults []events.VMResult
+	failed := 0
+	for _, r := range results {
+		m, err := h.Subjects.Message(events.Meta{ID: r.EventID(due.RunID), Source: events.Source(Name), Time: h.now()},
+			r.Payload(due.RunID, due.Job))
+		if err != nil {
+			return nil, bus.Permanent(err)
+		}
+		outs = append(outs, m)
+		vr := events.VMResult{VMUUID: r.ID.VM, Status: events.StatusSuccess, Size: r.Bytes, BackupID: r.ID.String()}
+		if r.Err != nil {
+			failed++
+			vr.Status, vr.Error, vr.Size = events.StatusFailure, r.ErrorText(), 0
+		}
+		vmResults = append(vmResults, vr)
+	}
+	status := events.StatusSuccess
+	switch {
+	case failed > 0 && failed == len(results):
+		status = events.StatusFailure
+	case failed > 0:
+		status = events.StatusPartial
+	}
+	done := events.RunCompleted{RunID: due.RunID, Job: due.Job, Schedule: due.Schedule, Status: status,
+		DurationMS: h.now().Sub(start).Milliseconds(), Results: vmResults}
+	m, err := h.Subjects.Message(events.Meta{ID: events.DeriveID("run.completed", due.RunID), Source: events.Source(Name), Time: h.now()}, done)
+	if err != nil {
+		return nil, bus.Permanent(err)
+	}
+	return append(outs, m), nil
+}
+
+func (h *Handler) now() time.Time {
+	if h.Now == nil {
+		return time.Now()
+	}
+	return h.Now()
+}
+
+func (h *Handler) log() *slog.Logger {
+	if h.Log == nil {
+		return slog.New(slog.DiscardHandler)
+	}
+	return h.Log
+}
