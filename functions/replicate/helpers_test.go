@@ -20,7 +20,7 @@ type testPool struct {
 	client *xapi.Client
 }
 
-func startPool(t *testing.T, name string, vms int) *testPool {
+func startPool(t testing.TB, name string, vms int) *testPool {
 	t.Helper()
 	sim, err := xapisim.New(xapisim.Options{VMs: vms, DiskSize: 2 << 20, DataDir: t.TempDir(), PoolName: name})
 	if err != nil {
