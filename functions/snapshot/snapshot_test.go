@@ -101,7 +101,11 @@ func deliver(t *testing.T, m bus.Out) bus.Event {
 // due handles a fire of job/schedule at the harness time.
 func (h *harness) due(job, sched string) []bus.Out {
 	h.t.Helper()
-	id := events.DeriveID("test", job, sched, h.now.String())
+	return h.dueID(events.DeriveID("test", job, sched, h.now.String()), job, sched)
+}
+
+func (h *harness) dueID(id, job, sched string) []bus.Out {
+	h.t.Helper()
 	m, err := events.Subjects{}.Message(events.Meta{ID: id, Source: "/test", Time: h.now},
 		events.ScheduleDue{RunID: id, Job: job, Schedule: sched, FireTime: h.now})
 	if err != nil {
@@ -290,5 +294,32 @@ func TestMissingVMsFail(t *testing.T) {
 	}
 	if n := len(h.sim.Snapshots()); n != 0 {
 		t.Errorf("%d snapshots left", n)
+	}
+}
+
+// drain handles every request among outs and what they release.
+func (h *harness) drain(outs []bus.Out) (all []bus.Out) {
+	for len(outs) > 0 {
+		o := outs[0]
+		outs = outs[1:]
+		all = append(all, o)
+		if o.Event.Type() == string(events.TypeSnapshotRequested) {
+			outs = append(outs, h.handle(o)...)
+		}
+	}
+	return all
+}
+
+// Two runs within one second still give distinct datetimes, so retention
+// counts two rolling snapshots, not one.
+func TestRunsInOneSecondGetDistinctDatetimes(t *testing.T) {
+	h := newHarness(t, 1, jobs)
+	a := only[events.SnapshotCompleted](t, h.drain(h.dueID("run-a", "listed", "hourly")))
+	b := only[events.SnapshotCompleted](t, h.drain(h.dueID("run-b", "listed", "hourly")))
+	if len(a) != 1 || len(b) != 1 {
+		t.Fatalf("completed %v and %v", a, b)
+	}
+	if a[0].Timestamp != "20260301T020000Z" || b[0].Timestamp != "20260301T020001Z" {
+		t.Errorf("timestamps %s and %s", a[0].Timestamp, b[0].Timestamp)
 	}
 }

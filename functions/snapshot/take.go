@@ -73,13 +73,17 @@ func (s *Snapshotter) snapshotOnce(ctx context.Context, c *xapi.Client, p events
 	if err != nil {
 		return taken{}, fmt.Errorf("read VM %s: %w", p.VMUUID, err)
 	}
-	if ref, at, ok := s.earlier(ctx, c, rec, p, v.Attempts); ok {
-		return s.stamp(ctx, c, ref, p, rec.NameLabel, at, 0)
+	prev := s.earlier(ctx, c, rec, p, v.Attempts)
+	if prev.found {
+		return s.stamp(ctx, c, prev.ref, p, rec.NameLabel, prev.at, 0)
 	}
 	if v.State == runs.VMDone {
 		return taken{}, errGone
 	}
 	at := s.now().UTC().Truncate(time.Second)
+	if !at.After(prev.latest) { // two runs in one second: keep the datetimes distinct
+		at = prev.latest.Add(time.Second)
+	}
 	if _, err := s.runs.RecordAttempt(ctx, p.RunID, p.VMUUID, catalog.FormatTimestamp(at)); err != nil {
 		return taken{}, err
 	}
@@ -101,8 +105,19 @@ func (s *Snapshotter) snapshotOnce(ctx context.Context, c *xapi.Client, p events
 	return t, err
 }
 
-// earlier finds a snapshot of vm stamped by an earlier attempt of the request.
-func (s *Snapshotter) earlier(ctx context.Context, c *xapi.Client, vm xapi.VM, p events.SnapshotRequested, attempts []string) (xapi.VMRef, time.Time, bool) {
+// previous is what earlier found among the VM's snapshots of the request's
+// job, schedule and VM.
+type previous struct {
+	found  bool // a snapshot of one of the request's attempts
+	ref    xapi.VMRef
+	at     time.Time
+	latest time.Time // the newest datetime of the scope's snapshots
+}
+
+// earlier finds a snapshot of vm stamped by an earlier attempt of the
+// request, and the newest datetime of the scope's snapshots.
+func (s *Snapshotter) earlier(ctx context.Context, c *xapi.Client, vm xapi.VM, p events.SnapshotRequested, attempts []string) previous {
+	var out previous
 	for _, ref := range vm.Snapshots {
 		snap, err := c.VMRecord(ctx, ref)
 		if err != nil {
@@ -112,14 +127,17 @@ func (s *Snapshotter) earlier(ctx context.Context, c *xapi.Client, vm xapi.VM, p
 		if oc[KeyJob] != p.Job || oc[KeySchedule] != p.Schedule || oc[KeyVM] != p.VMUUID {
 			continue
 		}
+		if t, err := time.Parse(DatetimeLayout, oc[KeyDatetime]); err == nil && t.After(out.latest) {
+			out.latest = t
+		}
 		for _, ts := range attempts {
 			at, err := catalog.ParseTimestamp(ts)
 			if err == nil && oc[KeyDatetime] == FormatDatetime(at) {
-				return ref, at, true
+				out.found, out.ref, out.at = true, ref, at
 			}
 		}
 	}
-	return "", time.Time{}, false
+	return out
 }
 
 // resetSource removes XO's backup keys from the source VM, so its snapshot
