@@ -112,12 +112,13 @@ func (p *Planner) resolve(ctx context.Context, job config.Job) ([]runs.VM, error
 	return out, nil
 }
 
-// withoutCopies drops replicated copies (Xen Orchestra excludes them from
-// every job's selection too).
+// withoutCopies drops start-blocked copies (standby or interrupted), as Xen
+// Orchestra does; a copy that was failed over is a production VM again and
+// can be replicated back (fail back).
 func withoutCopies(vms map[xapi.VMRef]xapi.VM) map[xapi.VMRef]xapi.VM {
 	out := make(map[xapi.VMRef]xapi.VM, len(vms))
 	for ref, vm := range vms {
-		if _, isCopy := copyOf(ref, vm); !isCopy {
+		if cp, isCopy := copyOf(ref, vm); !isCopy || !cp.StartBlocked {
 			out[ref] = vm
 		}
 	}
