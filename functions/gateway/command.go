@@ -88,7 +88,7 @@ func (c *Command) parseOne(name string, args []string, dst *string) error {
 		return fmt.Errorf("%s %s: want exactly one <%s>, got %d arguments", c.Verb, name, name, len(args))
 	}
 	*dst = args[0]
-	return checkText(name, args[0])
+	return checkValue(name, args[0])
 }
 
 func (c *Command) parseRestore(args []string) error {
@@ -96,12 +96,14 @@ func (c *Command) parseRestore(args []string) error {
 		return errors.New("restore: missing <vm>")
 	}
 	c.VM, c.Backup = args[0], Latest
-	if err := checkText("vm", c.VM); err != nil {
+	if err := checkValue("vm", c.VM); err != nil {
 		return err
 	}
 	for i, a := range args[1:] {
 		k, v, isOpt := strings.Cut(a, "=")
 		switch {
+		case isOpt && (k == "sr" || k == "pool") && strings.TrimSpace(v) == "":
+			return fmt.Errorf("restore: %s= needs a value", k)
 		case isOpt && k == "sr":
 			c.SR = v
 		case isOpt && k == "pool":
@@ -138,7 +140,7 @@ func (c *Command) parseRun(args []string) error {
 		}
 		c.Schedule = v
 	}
-	if err := checkText("job", c.Job); err != nil {
+	if err := checkValue("job", c.Job); err != nil {
 		return err
 	}
 	return checkText("schedule", c.Schedule)
@@ -175,6 +177,14 @@ func splitArgs(s string) ([]string, error) {
 		out = append(out, cur.String())
 	}
 	return out, nil
+}
+
+// checkValue accepts a required argument: non-empty printable text.
+func checkValue(name, v string) error {
+	if strings.TrimSpace(v) == "" {
+		return badField(name, "", "is empty")
+	}
+	return checkText(name, v)
 }
 
 // checkRequestID accepts a restore request id: 1-128 of A-Z a-z 0-9 _ -.

@@ -250,7 +250,11 @@ func (h *harness) count(t *testing.T, typ events.Type) uint64 {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return info.State.Msgs
+	var n uint64 // State.Msgs counts the whole stream; Subjects is filtered
+	for _, c := range info.State.Subjects {
+		n += c
+	}
+	return n
 }
 
 // publish stores an event as a function would.

@@ -93,11 +93,14 @@ func decodeStrict(body []byte, v any) error {
 
 func jsonFieldError(err error) error {
 	var te *json.UnmarshalTypeError
-	if errors.As(err, &te) {
+	if errors.As(err, &te) && te.Field != "" {
 		return badField(te.Field, "", "JSON "+te.Value+" where a "+te.Type.String()+" is expected")
 	}
 	if f, ok := strings.CutPrefix(err.Error(), "json: unknown field "); ok {
-		return badField(strings.Trim(f, `"`), "", "unknown field")
+		if name := strings.Trim(f, `"`); name != "" {
+			return badField(name, "", "unknown field")
+		}
+		return badField("body", "", "unknown field with an empty name")
 	}
 	return badField("body", "", "not valid JSON: "+err.Error())
 }

@@ -1,0 +1,330 @@
+package tests
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+	"github.com/chromedp/chromedp/kb"
+
+	"xbr/shared/catalog"
+	"xbr/shared/compress"
+	"xbr/shared/remote/dir"
+	"xbr/shared/xapi"
+	"xbr/shared/xapi/xapisim"
+)
+
+const chromiumPath = "/usr/bin/chromium"
+
+// TestRestoreViewInChromium walks the Restore view in headless Chromium,
+// with the keyboard where it matters, from the remote to a completed restore
+// done by the real restore function of `xbr serve`, then checks the restored
+// VM on the pool and that the page fits a phone screen. Screenshots are left
+// in tests/artifacts/.
+func TestRestoreViewInChromium(t *testing.T) {
+	if _, err := os.Stat(chromiumPath); err != nil {
+		if os.Getenv("XBR_TEST_NO_SKIP") == "1" {
+			t.Fatalf("%s is missing (scripts/tool-chromium.sh installs it): %v", chromiumPath, err)
+		}
+		t.Skipf("%s is missing (run scripts/tool-chromium.sh)", chromiumPath)
+	}
+	sim, simURL := gwStartPool(t)
+	vm := gwHaltedVM(t, sim)
+	remoteDir := t.TempDir()
+	backup := gwMakeBackup(t, sim, simURL, remoteDir, vm, time.Date(2024, 5, 1, 2, 0, 13, 0, time.UTC))
+	cfg := gwWriteConfig(t, simURL, remoteDir)
+	s := startServe(t, nil, "--config", cfg, "--data-dir", t.TempDir(), "--nats-listen", "127.0.0.1:0", "--http", "127.0.0.1:0")
+	line, ok := s.waitLog(t, "gateway listening", 30*time.Second)
+	if !ok {
+		t.Fatalf("no 'gateway listening' line:\n%s", s.output())
+	}
+	base, _ := line["url"].(string)
+	if !strings.HasPrefix(base, "http://127.0.0.1:") {
+		t.Fatalf("gateway url %q", base)
+	}
+
+	ctx := gwBrowser(t)
+	const newName = "restored-by-chromium"
+	step := func(what string, actions ...chromedp.Action[chromedp.Void]) {
+		t.Helper()
+		if err := chromedp.Do(ctx, actions...); err != nil {
+			gwScreenshot(t, ctx, "gateway-failed.png")
+			t.Fatalf("%s: %v\nserver log:\n%s", what, err, s.output())
+		}
+	}
+	text := func(sel chromedp.CSS) string {
+		t.Helper()
+		v, err := chromedp.Run(ctx, chromedp.Text(sel))
+		if err != nil {
+			t.Fatalf("read %s: %v", sel, err)
+		}
+		return strings.TrimSpace(v)
+	}
+	eval := func(js string) string {
+		t.Helper()
+		v, err := chromedp.Run(ctx, chromedp.Evaluate[string](js))
+		if err != nil {
+			t.Fatalf("evaluate %s: %v", js, err)
+		}
+		return v
+	}
+
+	step("open the Restore view", chromedp.EmulateViewport(1100, 900), chromedp.Navigate(base+"/"),
+		chromedp.WaitVisible(chromedp.ID("snapshots-note")))
+	// The first Tab reaches the skip link: the page is usable from the keyboard.
+	step("press Tab", chromedp.KeyEvent(kb.Tab))
+	if got := eval(`document.activeElement.className`); got != "skip" {
+		t.Errorf("the first Tab focuses %q, want the skip link", got)
+	}
+	// Step 1, the remote: focused and followed with Enter.
+	step("choose the remote", chromedp.Focus(chromedp.CSS(`a[href="/restore?remote=nfs"]`)), chromedp.KeyEvent(kb.Enter))
+	// Step 2, the VM.
+	vmLink := chromedp.CSS(`a[href*="vm=` + vm.UUID + `"]`)
+	step("choose the VM", chromedp.WaitVisible(vmLink), chromedp.Click(vmLink))
+	// Step 3, the backup.
+	backupLink := chromedp.CSS(`a.button[href*="20240501T020013Z"]`)
+	step("choose the backup", chromedp.WaitVisible(backupLink), chromedp.Click(backupLink))
+	// Step 4, pool (the only one) and SR: a name typed, Enter submits the form.
+	step("fill the form", chromedp.WaitVisible(chromedp.ID("sr")), chromedp.SendKeys(chromedp.ID("name"), newName))
+	gwScreenshot(t, ctx, "gateway-restore-form.png")
+	step("submit with Enter", chromedp.KeyEvent(kb.Enter))
+	// The status page follows the restore until it completes.
+	step("wait for the restore", chromedp.WaitVisible(chromedp.CSS(`#state.state-completed`)))
+	if got := text(`#state`); got != "completed" {
+		t.Fatalf("the page shows %q, want completed", got)
+	}
+	newVM := text(`#restored-vm`)
+	gwScreenshot(t, ctx, "gateway-restore-completed.png")
+
+	restored := gwVMNamed(sim, newName)
+	if restored == nil || !strings.Contains(newVM, restored.UUID) || !strings.Contains(newVM, newName) {
+		t.Fatalf("no VM %q on the pool matching the page's %q after the restore of %s", newName, newVM, backup)
+	}
+
+	// A phone-sized screen: nothing is wider than the viewport.
+	step("open the backups on a phone", chromedp.EmulateViewport(375, 740),
+		chromedp.Navigate(base+"/restore?remote=nfs&vm="+vm.UUID), chromedp.WaitVisible(chromedp.CSS(`a.button`)))
+	if w, inner := eval(`String(document.documentElement.scrollWidth)`), eval(`String(window.innerWidth)`); w != inner {
+		t.Errorf("on a 375px screen the page is %spx wide (viewport %spx)", w, inner)
+	}
+	gwScreenshot(t, ctx, "gateway-backups-narrow.png")
+	step("open the home page on a phone", chromedp.Navigate(base+"/"), chromedp.WaitVisible(chromedp.ID("recent")))
+	if home := text(`main`); !strings.Contains(home, "completed") {
+		t.Errorf("the recent restores do not show the completed restore:\n%s", home)
+	}
+	gwScreenshot(t, ctx, "gateway-home-narrow.png")
+}
+
+// gwScreenshot saves a full-page PNG of the tab as a test artifact.
+func gwScreenshot(t *testing.T, ctx context.Context, name string) {
+	t.Helper()
+	png, err := chromedp.Run(ctx, chromedp.FullScreenshot(100))
+	if err != nil {
+		t.Logf("screenshot %s: %v", name, err)
+		return
+	}
+	gwSaveArtifact(t, name, png)
+}
+
+func gwStartPool(t *testing.T) (*xapisim.Server, string) {
+	t.Helper()
+	sim, err := xapisim.New(xapisim.Options{VMs: 2, DiskSize: 2 << 20, DataDir: t.TempDir(), PoolName: "lab"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = sim.Close() })
+	url, err := sim.Start("127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return sim, url
+}
+
+func gwHaltedVM(t *testing.T, sim *xapisim.Server) xapisim.VMInfo {
+	t.Helper()
+	for _, vm := range sim.VMs() {
+		if vm.PowerState == "Halted" && !vm.IsSnapshot && !vm.IsTemplate {
+			return vm
+		}
+	}
+	t.Fatal("no halted VM on the simulator")
+	return xapisim.VMInfo{}
+}
+
+func gwVMNamed(sim *xapisim.Server, name string) *xapisim.VMInfo {
+	for _, vm := range sim.VMs() {
+		if vm.NameLabel == name {
+			return &vm
+		}
+	}
+	return nil
+}
+
+// gwMakeBackup exports vm from the pool, gzips it and commits it on a
+// directory remote in XO's layout, metadata last, as the export function does.
+func gwMakeBackup(t *testing.T, sim *xapisim.Server, url, root string, vm xapisim.VMInfo, at time.Time) catalog.ID {
+	t.Helper()
+	ctx := context.Background()
+	c, err := xapi.New(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	user, pass := sim.Credentials()
+	if err := c.Login(ctx, user, pass); err != nil {
+		t.Fatal(err)
+	}
+	defer c.Logout(ctx)
+	d, err := dir.New("nfs", root)
+	if err != nil {
+		t.Fatal(err)
+	}
+	id, err := catalog.NewID("nfs", vm.UUID, at)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tr, err := c.Export(ctx, xapi.VMRef(vm.Ref), xapi.ExportOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tr.Close()
+	size, sum := gwCommit(t, d, id.DataKey(), func(w io.Writer) error {
+		zw, err := compress.NewWriter(w, compress.Gzip, compress.WriterOptions{})
+		if err != nil {
+			return err
+		}
+		if _, err := io.Copy(zw, tr); err != nil {
+			return err
+		}
+		return zw.Close()
+	})
+	meta := catalog.Metadata{JobID: "job-e2e", Mode: catalog.ModeFull, ScheduleID: "schedule-e2e",
+		Timestamp: at.UnixMilli(), Version: catalog.MetadataVersion,
+		VM:         json.RawMessage(fmt.Sprintf(`{"uuid":%q,"name_label":%q}`, vm.UUID, vm.NameLabel)),
+		VMSnapshot: json.RawMessage(`{"uuid":"00000000-0000-4000-8000-0000000000e2"}`),
+		XVA:        "./" + id.Timestamp() + catalog.DataSuffix, Size: size,
+		Xbr: &catalog.Xbr{Version: "e2e", SHA256: sum, Codec: catalog.CodecGzip, RunID: "run-e2e",
+			Pool: "lab", Job: "nightly", Schedule: "daily"}}
+	data, err := meta.Marshal()
+	if err != nil {
+		t.Fatal(err)
+	}
+	gwCommit(t, d, id.MetaKey(), func(w io.Writer) error { _, err := w.Write(data); return err })
+	return id
+}
+
+// gwCommit writes key through fill and commits it; it returns the size and SHA-256.
+func gwCommit(t *testing.T, d *dir.Dir, key string, fill func(io.Writer) error) (int64, string) {
+	t.Helper()
+	ctx := context.Background()
+	up, err := d.Create(ctx, key, -1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := sha256.New()
+	cw := &gwCounter{w: io.MultiWriter(up, h)}
+	if err := fill(cw); err != nil {
+		_ = up.Abort(ctx)
+		t.Fatal(err)
+	}
+	if err := up.Commit(ctx); err != nil {
+		t.Fatal(err)
+	}
+	return cw.n, hex.EncodeToString(h.Sum(nil))
+}
+
+type gwCounter struct {
+	w io.Writer
+	n int64
+}
+
+func (c *gwCounter) Write(p []byte) (int, error) {
+	n, err := c.w.Write(p)
+	c.n += int64(n)
+	return n, err
+}
+
+func gwWriteConfig(t *testing.T, simURL, remoteDir string) string {
+	t.Helper()
+	doc := fmt.Sprintf(`pools: [{name: lab, url: %q, username: root, password: xapisim}]
+remotes: [{name: nfs, type: dir, path: %q}]
+jobs:
+  - name: nightly
+    pools: [lab]
+    remotes: [nfs]
+    schedules: [{name: daily, cron: "0 2 * * *", retention: 3}]
+`, simURL, remoteDir)
+	p := filepath.Join(t.TempDir(), "xbr.yaml")
+	if err := os.WriteFile(p, []byte(doc), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+// gwBrowser starts headless Chromium with a fresh profile; it is stopped
+// when the test ends.
+func gwBrowser(t *testing.T) context.Context {
+	t.Helper()
+	opts := append(chromedp.DefaultExecAllocatorOptions[:],
+		chromedp.ExecPath(chromiumPath),
+		chromedp.Headless,
+		chromedp.NoSandbox,
+		chromedp.DisableGPU,
+		chromedp.NoFirstRun,
+		chromedp.NoDefaultBrowserCheck,
+		chromedp.Flag("disable-quic", true),
+		chromedp.Flag("disable-background-networking", true),
+		chromedp.Flag("disable-component-update", true),
+		chromedp.Flag("disable-sync", true),
+		chromedp.UserDataDir(t.TempDir()),
+	)
+	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
+	ctx, cancel := chromedp.NewContext(actx)
+	ctx, cancelTimeout := context.WithTimeout(ctx, 2*time.Minute)
+	t.Cleanup(func() {
+		cancelTimeout()
+		cancel()
+		cancelAlloc()
+	})
+	return ctx
+}
+
+// gwSaveArtifact keeps a screenshot under <repo>/tests/artifacts/ (git-ignored).
+func gwSaveArtifact(t *testing.T, name string, data []byte) {
+	t.Helper()
+	if len(data) == 0 {
+		return
+	}
+	wd, err := os.Getwd()
+	if err != nil {
+		t.Fatal(err)
+	}
+	root := wd
+	for {
+		if _, err := os.Stat(filepath.Join(root, "go.mod")); err == nil {
+			break
+		}
+		parent := filepath.Dir(root)
+		if parent == root {
+			t.Fatalf("no go.mod above %s", wd)
+		}
+		root = parent
+	}
+	dirPath := filepath.Join(root, "tests", "artifacts")
+	if err := os.MkdirAll(dirPath, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	p := filepath.Join(dirPath, name)
+	if err := os.WriteFile(p, data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("screenshot: %s", p)
+}
