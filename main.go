@@ -10,6 +10,7 @@ import (
 	"os/signal"
 	"syscall"
 
+	"xbr/functions/gateway"
 	"xbr/functions/prune"
 	"xbr/functions/replicate"
 	"xbr/functions/restore"
@@ -29,6 +30,7 @@ func functions() []app.Function {
 		prune.Function(),
 		replicate.Function(),
 		restore.Function(),
+		gateway.Function(),
 		verify.Function(),
 		report.Function(),
 	}
