@@ -258,7 +258,7 @@ func received(t *testing.T, id string, p events.Payload) bus.Event {
 }
 
 // redeliver turns an outgoing event into a delivery of it.
-func redeliver(t *testing.T, m bus.Out, attempt uint64) bus.Event {
+func redeliver(t testing.TB, m bus.Out, attempt uint64) bus.Event {
 	t.Helper()
 	h, data, err := events.Encode(m.Event)
 	if err != nil {
