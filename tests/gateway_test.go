@@ -7,8 +7,12 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"net/http"
+	"net/url"
 	"os"
 	"path/filepath"
+	"regexp"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -16,6 +20,7 @@ import (
 	"github.com/chromedp/chromedp"
 	"github.com/chromedp/chromedp/kb"
 
+	"xbr/functions/gateway"
 	"xbr/shared/catalog"
 	"xbr/shared/compress"
 	"xbr/shared/remote/dir"
@@ -133,6 +138,165 @@ func gwScreenshot(t *testing.T, ctx context.Context, name string) {
 		return
 	}
 	gwSaveArtifact(t, name, png)
+}
+
+// TestRestoreThroughWebhookAndSlack restores a backup through `xbr serve`
+// from the signed webhook and from a Slack command; each restored VM's disks
+// read back through /export_raw_vdi equal the source's. Unsigned requests to
+// the real process get 401.
+func TestRestoreThroughWebhookAndSlack(t *testing.T) {
+	sim, simURL := gwStartPool(t)
+	vm := gwHaltedVM(t, sim)
+	remoteDir := t.TempDir()
+	backup := gwMakeBackup(t, sim, simURL, remoteDir, vm, time.Date(2024, 5, 1, 2, 0, 13, 0, time.UTC))
+	cfg := gwConfig(simURL, remoteDir) + "gateway:\n  webhook_secret: ${XBR_TEST_HOOK}\n  slack_signing_secret: ${XBR_TEST_SLACK}\n"
+	cfgPath := filepath.Join(t.TempDir(), "xbr.yaml")
+	if err := os.WriteFile(cfgPath, []byte(cfg), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	const hook, slack = "e2e-webhook-secret", "e2e-slack-secret"
+	s := startServe(t, []string{"XBR_TEST_HOOK=" + hook, "XBR_TEST_SLACK=" + slack}, "--config", cfgPath,
+		"--data-dir", t.TempDir(), "--nats-listen", "127.0.0.1:0", "--http", "127.0.0.1:0")
+	line, ok := s.waitLog(t, "gateway listening", 30*time.Second)
+	if !ok || line["webhook"] != true || line["slack"] != true {
+		t.Fatalf("gateway line %v:\n%s", line, s.output())
+	}
+	base := line["url"].(string)
+	want := gwRawDigests(t, sim, simURL, vm.Ref)
+
+	body := fmt.Sprintf(`{"backup_id": %q, "name": "from-webhook"}`, backup)
+	if code, out := gwPost(t, base+"/v1/restores", nil, body); code != http.StatusUnauthorized {
+		t.Fatalf("unsigned webhook: %d %s", code, out)
+	}
+	now := time.Now()
+	code, out := gwPost(t, base+"/v1/restores", http.Header{
+		gateway.HeaderTimestamp: {fmt.Sprint(now.Unix())},
+		gateway.HeaderSignature: {gateway.SignWebhook(hook, now, []byte(body))},
+	}, body)
+	var accepted struct{ ID string }
+	if code != http.StatusAccepted || json.Unmarshal([]byte(out), &accepted) != nil || accepted.ID == "" {
+		t.Fatalf("webhook: %d %s", code, out)
+	}
+	gwWaitCompleted(t, base, hook, accepted.ID)
+
+	form := url.Values{"text": {"restore " + vm.NameLabel + " latest"}, "user_name": {"carol"}}.Encode()
+	now = time.Now()
+	if code, out := gwPost(t, base+"/v1/chat/slack", http.Header{gateway.HeaderSlackTimestamp: {fmt.Sprint(now.Unix())},
+		gateway.HeaderSlackSignature: {"v0=" + strings.Repeat("0", 64)}}, form); code != http.StatusUnauthorized {
+		t.Fatalf("badly signed Slack command: %d %s", code, out)
+	}
+	code, out = gwPost(t, base+"/v1/chat/slack", http.Header{gateway.HeaderSlackTimestamp: {fmt.Sprint(now.Unix())},
+		gateway.HeaderSlackSignature: {gateway.SignSlack(slack, now, []byte(form))}}, form)
+	m := regexp.MustCompile("Restore `([0-9a-f]+)` requested").FindStringSubmatch(out)
+	if code != http.StatusOK || m == nil {
+		t.Fatalf("Slack command: %d %s", code, out)
+	}
+	gwWaitCompleted(t, base, hook, m[1])
+
+	if out := s.output(); strings.Contains(out, hook) || strings.Contains(out, slack) {
+		t.Errorf("a secret reached the log:\n%s", out)
+	}
+	for _, name := range []string{"from-webhook", vm.NameLabel + " (" + backup.Timestamp() + ")"} {
+		var got *xapisim.VMInfo
+		for _, v := range sim.VMs() {
+			if strings.HasPrefix(v.NameLabel, name) && v.Ref != vm.Ref {
+				got = &v
+			}
+		}
+		if got == nil {
+			t.Fatalf("no restored VM named %q on the pool", name)
+		}
+		if d := gwRawDigests(t, sim, simURL, got.Ref); !slices.Equal(d, want) {
+			t.Errorf("restored %q disks %v, source %v", got.NameLabel, d, want)
+		}
+	}
+}
+
+func gwPost(t *testing.T, u string, h http.Header, body string) (int, string) {
+	t.Helper()
+	req, err := http.NewRequest("POST", u, strings.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for k, v := range h {
+		req.Header[k] = v
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(b)
+}
+
+// gwWaitCompleted polls the signed status API until restore id ends; it must complete.
+func gwWaitCompleted(t *testing.T, base, secret, id string) {
+	t.Helper()
+	deadline := time.Now().Add(time.Minute)
+	for {
+		now := time.Now()
+		req, _ := http.NewRequest("GET", base+"/v1/restores/"+id, nil)
+		req.Header.Set(gateway.HeaderTimestamp, fmt.Sprint(now.Unix()))
+		req.Header.Set(gateway.HeaderSignature, gateway.SignWebhook(secret, now, nil))
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var st struct {
+			Status, Error string
+		}
+		_ = json.NewDecoder(resp.Body).Decode(&st)
+		resp.Body.Close()
+		switch {
+		case st.Status == "completed":
+			return
+		case st.Status == "failed":
+			t.Fatalf("restore %s failed: %s", id, st.Error)
+		case time.Now().After(deadline):
+			t.Fatalf("restore %s still %q after a minute (HTTP %d)", id, st.Status, resp.StatusCode)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+// gwRawDigests digests each disk of a VM through /export_raw_vdi.
+func gwRawDigests(t *testing.T, sim *xapisim.Server, simURL, vmRef string) []string {
+	t.Helper()
+	ctx := context.Background()
+	info, err := sim.VM(vmRef)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := xapi.New(simURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	user, pass := sim.Credentials()
+	if err := c.Login(ctx, user, pass); err != nil {
+		t.Fatal(err)
+	}
+	defer c.Logout(ctx)
+	var out []string
+	for _, vdi := range info.VDIs {
+		tr, err := c.ExportRawVDI(ctx, xapi.VDIRef(vdi))
+		if err != nil {
+			t.Fatal(err)
+		}
+		h := sha256.New()
+		_, err = io.Copy(h, tr)
+		if cerr := tr.Close(); err == nil {
+			err = cerr
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		out = append(out, hex.EncodeToString(h.Sum(nil)))
+	}
+	if len(out) == 0 {
+		t.Fatalf("VM %s has no disk", vmRef)
+	}
+	return out
 }
 
 func gwStartPool(t *testing.T) (*xapisim.Server, string) {
@@ -254,7 +418,15 @@ func (c *gwCounter) Write(p []byte) (int, error) {
 
 func gwWriteConfig(t *testing.T, simURL, remoteDir string) string {
 	t.Helper()
-	doc := fmt.Sprintf(`pools: [{name: lab, url: %q, username: root, password: xapisim}]
+	p := filepath.Join(t.TempDir(), "xbr.yaml")
+	if err := os.WriteFile(p, []byte(gwConfig(simURL, remoteDir)), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+func gwConfig(simURL, remoteDir string) string {
+	return fmt.Sprintf(`pools: [{name: lab, url: %q, username: root, password: xapisim}]
 remotes: [{name: nfs, type: dir, path: %q}]
 jobs:
   - name: nightly
@@ -262,11 +434,6 @@ jobs:
     remotes: [nfs]
     schedules: [{name: daily, cron: "0 2 * * *", retention: 3}]
 `, simURL, remoteDir)
-	p := filepath.Join(t.TempDir(), "xbr.yaml")
-	if err := os.WriteFile(p, []byte(doc), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	return p
 }
 
 // gwBrowser starts headless Chromium with a fresh profile; it is stopped

@@ -38,7 +38,7 @@ type Command struct {
 
 // Usage is the help text of the chat commands.
 const Usage = "Commands:\n" +
-	"• `restore <vm> [latest|<time>] [sr=<sr>] [pool=<pool>] [start]`: restore a VM's newest backup, or the newest taken at or before <time> (YYYYMMDDTHHMMSSZ or RFC 3339)\n" +
+	"• `restore <vm> [latest|<time>] [sr=<sr>] [pool=<pool>] [start]`: restore a VM's newest backup, or the one taken at <time> (YYYYMMDDTHHMMSSZ or RFC 3339, to the second)\n" +
 	"• `backups <vm>`: list a VM's backups\n" +
 	"• `run <job> [schedule=<schedule>]`: run a backup job now\n" +
 	"• `status <id>`: the state of a restore request\n" +

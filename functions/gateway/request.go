@@ -20,8 +20,8 @@ const MaxBodySize = 64 << 10
 const Latest = "latest"
 
 // RestoreRequest is the JSON body of POST /v1/restores: either BackupID, or
-// VM (a uuid or a name) with Backup ("latest", the default, or a time: the
-// newest backup taken at or before it).
+// VM (a uuid or a name) with Backup ("latest", the default, or the time the
+// backup was taken, to the second).
 type RestoreRequest struct {
 	BackupID string `json:"backup_id,omitempty"`
 	VM       string `json:"vm,omitempty"`
