@@ -35,7 +35,7 @@ const (
 
 // env is a simulated pool, a directory remote and an embedded NATS backbone.
 type env struct {
-	t       *testing.T
+	t       testing.TB
 	sim     *xapisim.Server
 	client  *xapi.Client // the test's own client, for assertions
 	root    string       // the remote's directory
@@ -45,7 +45,7 @@ type env struct {
 	h       *restore.Handler
 }
 
-func newEnv(t *testing.T, opts xapisim.Options) *env {
+func newEnv(t testing.TB, opts xapisim.Options) *env {
 	t.Helper()
 	if opts.DiskSize == 0 {
 		opts.DiskSize = diskSize
@@ -79,7 +79,7 @@ func (e *env) setHold(hold int) {
 	e.h = restore.New(e.pools, e.remotes, e.conn, events.Subjects{}, restore.Options{ProgressEvery: 50 * time.Millisecond, HoldBack: hold})
 }
 
-func login(t *testing.T, url, user, pass string) *xapi.Client {
+func login(t testing.TB, url, user, pass string) *xapi.Client {
 	t.Helper()
 	c, err := xapi.New(url)
 	if err != nil {
@@ -91,7 +91,7 @@ func login(t *testing.T, url, user, pass string) *xapi.Client {
 	return c
 }
 
-func startNATS(t *testing.T) *bus.Conn {
+func startNATS(t testing.TB) *bus.Conn {
 	t.Helper()
 	srv, err := bus.StartServer(bus.ServerConfig{Port: -1, StoreDir: t.TempDir()})
 	if err != nil {
@@ -185,7 +185,7 @@ func vmRecord(vm xapisim.VMInfo) json.RawMessage {
 	return b
 }
 
-func must(t *testing.T, err error) {
+func must(t testing.TB, err error) {
 	t.Helper()
 	if err != nil {
 		t.Fatal(err)
@@ -193,7 +193,7 @@ func must(t *testing.T, err error) {
 }
 
 // request builds the delivery of a restore request.
-func request(t *testing.T, p restores.Params, attempt uint64) bus.Event {
+func request(t testing.TB, p restores.Params, attempt uint64) bus.Event {
 	t.Helper()
 	if p.Pool == "" {
 		p.Pool = poolName
@@ -206,7 +206,7 @@ func request(t *testing.T, p restores.Params, attempt uint64) bus.Event {
 }
 
 // rawRequest skips restores' validation, as a hostile publisher would.
-func rawRequest(t *testing.T, req events.RestoreRequested, attempt uint64) bus.Event {
+func rawRequest(t testing.TB, req events.RestoreRequested, attempt uint64) bus.Event {
 	t.Helper()
 	msg, err := restores.Message(events.Subjects{}, req, events.Source("test"), time.Now())
 	must(t, err)
@@ -228,7 +228,7 @@ func (e *env) handle(ev bus.Event) (events.Payload, error) {
 	return rec.Payload, nil
 }
 
-func mustHeaders(t *testing.T, m events.Message) map[string][]string {
+func mustHeaders(t testing.TB, m events.Message) map[string][]string {
 	h, _, err := events.Encode(m.Event)
 	must(t, err)
 	return h
