@@ -2,7 +2,11 @@
 // xbr.restore.requested (backup id, target pool, SR, optional name, start) it
 // streams the backup's .xva from its remote into PUT /import of the target
 // pool, as stored: XAPI detects gzip and zstd by magic, so the compressed
-// file and its known size go over the wire unchanged.
+// file and its known size go over the wire unchanged. Decompressing in xbr
+// instead was measured equal on one host (a 512 MiB-disk gzip backup imported
+// in 0.46-0.48 s either way: the same decompression runs in one process or
+// the other) and sends 2-3x the bytes over a real network, with an unknown
+// length; so xbr sends the file as stored.
 //
 // # Verification
 //
