@@ -10,6 +10,7 @@ import (
 	"os/signal"
 	"syscall"
 
+	"xbr/functions/export"
 	"xbr/functions/gateway"
 	"xbr/functions/prune"
 	"xbr/functions/replicate"
@@ -31,6 +32,7 @@ func functions() []app.Function {
 		replicate.Function(),
 		restore.Function(),
 		gateway.Function(),
+		export.Function(),
 		verify.Function(),
 		report.Function(),
 	}

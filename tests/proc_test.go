@@ -152,7 +152,7 @@ func (s *server) kill(t *testing.T) {
 	default:
 	}
 	_ = s.cmd.Process.Kill()
-	<-s.done
+	s.done <- <-s.done // keep the exit for later callers
 }
 
 // xbr runs the CLI and returns its stdout, stderr and exit code.
