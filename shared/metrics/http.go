@@ -24,14 +24,11 @@ func (m *Metrics) Handler() http.Handler {
 // ReadyFunc reports why the process is not ready, or nil.
 type ReadyFunc func(ctx context.Context) error
 
-// Routes mounts GET /metrics, /healthz (the process answers) and /readyz
-// (ready() is nil) on mux.
+// Routes mounts GET /metrics and GET /readyz (200 when ready() is nil,
+// 503 with the reason otherwise) on mux. /healthz is Healthz, mounted
+// separately because the gateway already answers it.
 func Routes(mux *http.ServeMux, m *Metrics, ready ReadyFunc) {
 	mux.Handle("GET /metrics", m.Handler())
-	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
-		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
-		fmt.Fprintln(w, "ok")
-	})
 	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, r *http.Request) {
 		ctx, cancel := context.WithTimeout(r.Context(), 3*time.Second)
 		defer cancel()
@@ -43,6 +40,12 @@ func Routes(mux *http.ServeMux, m *Metrics, ready ReadyFunc) {
 		}
 		fmt.Fprintln(w, "ready")
 	})
+}
+
+// Healthz answers 200 "ok" while the process runs (liveness).
+func Healthz(w http.ResponseWriter, _ *http.Request) {
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	fmt.Fprintln(w, "ok")
 }
 
 // Ready is ready when the connection to NATS is up and the streams exist.
@@ -60,14 +63,28 @@ func Ready(conn *bus.Conn, streams ...string) ReadyFunc {
 	}
 }
 
-// Mount builds the metrics of env's backbone, mounts /metrics, /healthz and
-// /readyz on mux, and feeds the metrics from the streams until ctx ends.
-func Mount(ctx context.Context, env *app.Env, mux *http.ServeMux) *Metrics {
+// ForEnv returns the metrics of env's backbone: the event counters, the
+// stream and consumer gauges of its streams, and Go/process collectors.
+// Feed must run for the counters to move.
+func ForEnv(env *app.Env) *Metrics {
 	names := env.Streams.WithDefaults()
 	m := New(NewLag(env.Conn.JetStream(), names.Events, names.Progress))
 	m.reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-	Routes(mux, m, Ready(env.Conn, names.Events, names.Progress))
-	go Feed(ctx, env.Conn, names, m, env.Log)
+	return m
+}
+
+// EnvReady is Ready for env's connection and streams.
+func EnvReady(env *app.Env) ReadyFunc {
+	names := env.Streams.WithDefaults()
+	return Ready(env.Conn, names.Events, names.Progress)
+}
+
+// Mount is ForEnv, Routes (/metrics, /readyz) and Feed until ctx ends, in
+// one call.
+func Mount(ctx context.Context, env *app.Env, mux *http.ServeMux) *Metrics {
+	m := ForEnv(env)
+	Routes(mux, m, EnvReady(env))
+	go Feed(ctx, env.Conn, env.Streams, m, env.Log)
 	return m
 }
 

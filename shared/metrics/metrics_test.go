@@ -55,6 +55,7 @@ func serve(t *testing.T, conn *bus.Conn) *httptest.Server {
 	t.Cleanup(cancel)
 	mux := http.NewServeMux()
 	metrics.Mount(ctx, &app.Env{Conn: conn, Log: slog.New(slog.DiscardHandler)}, mux)
+	mux.HandleFunc("GET /healthz", metrics.Healthz)
 	srv := httptest.NewServer(mux) // listens on 127.0.0.1
 	t.Cleanup(srv.Close)
 	return srv
