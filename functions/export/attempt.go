@@ -196,17 +196,21 @@ func (w *Worker) stream(ctx context.Context, client *xapi.Client, snap xapi.VMRe
 	}
 	defer tr.Close()
 	h := sha256.New()
-	stored := &counter{}
-	sink := io.MultiWriter(set, h, stored)
+	sink := newAsyncSink(set, h) // read, hash and write overlap
 	prog := w.progress(ctx, j, total)
 	defer prog.stop()
 	limited, release := w.limiters.reader(ctx, j.req.RunID, int64(j.cfg.RateLimit), tr)
 	defer release()
 	src := prog.reader(limited)
-	if err := copyCompressed(sink, src, j); err != nil {
-		return streamed{}, err
+	copyErr := copyCompressed(sink, src, j)
+	stored, sinkErr := sink.Close()
+	if copyErr != nil {
+		return streamed{}, copyErr
 	}
-	return streamed{read: prog.bytes(), stored: stored.n, sha256: hex.EncodeToString(h.Sum(nil))}, nil
+	if sinkErr != nil {
+		return streamed{}, fmt.Errorf("stream: %w", sinkErr)
+	}
+	return streamed{read: prog.bytes(), stored: stored, sha256: hex.EncodeToString(h.Sum(nil))}, nil
 }
 
 func copyCompressed(sink io.Writer, src io.Reader, j *job) error {
@@ -229,9 +233,6 @@ func copyCompressed(sink io.Writer, src io.Reader, j *job) error {
 	return nil
 }
 
-type counter struct{ n int64 }
-
-func (c *counter) Write(p []byte) (int, error) { c.n += int64(len(p)); return len(p), nil }
 
 // completed is the export.completed of a committed backup.
 func (w *Worker) completed(j *job, ts time.Time, st streamed, elapsed time.Duration, rems []remote.Remote) events.ExportCompleted {

@@ -154,6 +154,9 @@ func (u *fullUpload) Write(p []byte) (int, error) {
 	}
 	if u.left > 0 {
 		u.left -= int64(len(p))
+		if u.left == 0 {
+			u.left = -1 // exactly full: the next write fails (0 means no limit)
+		}
 	}
 	return u.Upload.Write(p)
 }
