@@ -233,7 +233,6 @@ func copyCompressed(sink io.Writer, src io.Reader, j *job) error {
 	return nil
 }
 
-
 // completed is the export.completed of a committed backup.
 func (w *Worker) completed(j *job, ts time.Time, st streamed, elapsed time.Duration, rems []remote.Remote) events.ExportCompleted {
 	p := events.ExportCompleted{RunID: j.req.RunID, Job: j.req.Job, Schedule: j.req.Schedule, VMUUID: j.req.VMUUID,
