@@ -41,7 +41,11 @@ func (s *Server) serveImport(w http.ResponseWriter, r *http.Request) {
 		s.failTask(task, fail("IMPORT_ERROR_PREMATURE_EOF"))
 		return
 	}
-	ctx, done := s.startWork(r.Context(), task)
+	// Not r.Context(): net/http cancels it when a read of the hijacked
+	// connection hits EOF, and a body of unknown length ends exactly so (the
+	// client's half-close). task.cancel and Close still cancel the work; a
+	// client that aborts makes the body's read fail.
+	ctx, done := s.startWork(context.WithoutCancel(r.Context()), task)
 	defer done()
 	var body io.Reader = x.rw.Reader
 	if r.ContentLength > 0 {
