@@ -19,6 +19,11 @@
 //	POST /v1/chat/slack           Slack slash command (signing secret)
 //	POST /v1/chat/mattermost      Mattermost slash command (token)
 //	GET  /healthz                 200 while the NATS connection is up, else 503
+//	GET  /readyz                  200 when NATS is up and the streams exist, else 503 (shared/metrics)
+//	GET  /metrics                 Prometheus metrics of the backbone (shared/metrics)
+//	GET  /history[?job=J]         the runs, newest first, each as its task tree (as `xbr history`)
+//	GET  /history/{run}           one run: facts, transfer-rate chart per VM, task tree
+//	GET  /history/compare?a=R&b=R two runs' total transfer rates on one chart, each from its start
 //	GET  /static/...              the page's CSS and script (embedded; no CDN)
 //
 // # Webhook authentication
@@ -69,8 +74,22 @@
 // binds 127.0.0.1 by default; put it behind the site's authenticating proxy
 // to expose it. Its form is protected against cross-site requests by Go's
 // http.CrossOriginProtection (Sec-Fetch-Site / Origin) and carries a nonce
-// that makes a double submission one request. Later pages (history, the
-// transfer-rate chart, failover) add templates and links to the same layout.
+// that makes a double submission one request. Later pages (failover) add
+// templates and links to the same layout.
+//
+// # History and the transfer-rate chart
+//
+// The History pages read one projection (shared/history) that Serve feeds
+// with history.Follow from the start of XBR_EVENTS and XBR_PROGRESS; no
+// request replays the streams. A run's chart is an inline SVG drawn on the
+// server (no script, no external asset): one line per VM, each point a
+// progress sample at the rate over the interval since the VM's previous
+// sample (workers report the mean since the export began, which hides a
+// slowdown); the comparison draws each run's total (the sum of its VMs'
+// interval rates at every sample time). The SVG has role="img" with a
+// <title> and a <desc> summarising every line, an HTML legend, and the same
+// numbers as a table in <details>. Lines differ by dash pattern as well as
+// colour (Okabe–Ito). A line keeps at most 1,000 points (every k-th sample).
 //
 // Every request gets an id (X-Request-Id, logged with method, path, status
 // and duration; never queries, headers or bodies) and runs under

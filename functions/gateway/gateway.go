@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"xbr/shared/app"
+	"xbr/shared/history"
+	"xbr/shared/metrics"
 )
 
 // Name is the function's name.
@@ -50,6 +52,8 @@ type Server struct {
 	now     func() time.Time
 	pages   *pages
 	handler http.Handler
+	metrics *metrics.Metrics    // /metrics and /readyz, fed in Serve
+	history *history.Projection // the History pages, fed in Serve
 }
 
 // New builds the gateway of env (its templates are parsed here).
@@ -66,7 +70,8 @@ func New(env *app.Env) (*Server, error) {
 	if now == nil {
 		now = time.Now
 	}
-	s := &Server{env: env, log: log.With("function", Name), now: now, pages: p}
+	s := &Server{env: env, log: log.With("function", Name), now: now, pages: p,
+		metrics: metrics.ForEnv(env), history: history.New(history.Options{Now: now})}
 	s.handler = s.routes()
 	return s, nil
 }
@@ -91,6 +96,8 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	s.log.Info("gateway listening", "url", "http://"+ln.Addr().String(),
 		"webhook", gw.WebhookSecret.IsSet(), "slack", gw.SlackSigningSecret.IsSet(),
 		"mattermost", gw.MattermostToken.IsSet())
+	go metrics.Feed(ctx, s.env.Conn, s.env.Streams, s.metrics, s.log)
+	go s.followHistory(ctx)
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
 	select {

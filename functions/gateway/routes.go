@@ -12,12 +12,15 @@ import (
 	"net/http"
 	"time"
 
+	"xbr/shared/metrics"
 	"xbr/shared/restores"
 )
 
 func (s *Server) routes() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /healthz", s.healthz)
+	metrics.Routes(mux, s.metrics, metrics.EnvReady(s.env)) // GET /metrics, GET /readyz
+	s.historyRoutes(mux)
 	// JSON API: webhook-signed.
 	mux.HandleFunc("POST /v1/restores", s.postRestore)
 	mux.HandleFunc("GET /v1/restores/{id}", s.getRestore)
