@@ -13,6 +13,7 @@ import (
 	"xbr/shared/catalog"
 	"xbr/shared/runs"
 	"xbr/shared/xapi"
+	"xbr/shared/xotag"
 )
 
 // startRun records a run of job over the simulator's first VM, as the
@@ -101,14 +102,14 @@ func TestLeftoversOfACrash(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	snap, err := e.client.Snapshot(ctx, vm, export.TempSnapshotName, nil)
+	snap, err := e.client.Snapshot(ctx, vm, xotag.TempSnapshotName, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := e.client.AddToOtherConfig(ctx, snap, export.KeyRun, req.RunID); err != nil {
+	if err := e.client.AddToOtherConfig(ctx, snap, xotag.KeyRun, req.RunID); err != nil {
 		t.Fatal(err)
 	}
-	if err := e.client.AddToOtherConfig(ctx, snap, export.KeyVM, req.VMUUID); err != nil {
+	if err := e.client.AddToOtherConfig(ctx, snap, xotag.KeyVM, req.VMUUID); err != nil {
 		t.Fatal(err)
 	}
 	id, _ := catalog.NewID("local", req.VMUUID, crashed)

@@ -10,6 +10,7 @@ import (
 	"xbr/shared/catalog"
 	"xbr/shared/remote"
 	"xbr/shared/xapi"
+	"xbr/shared/xotag"
 )
 
 // tempSnapshotAge: a snapshot of the VM still carrying the temporary name
@@ -143,10 +144,10 @@ func (w *Worker) sweepSnapshots(ctx context.Context, c *xapi.Client, j *job) err
 
 func (w *Worker) leftover(snap xapi.VM, vms map[xapi.VMRef]xapi.VM, j *job) bool {
 	oc := snap.OtherConfig
-	if oc[KeyRun] == j.req.RunID && oc[KeyVM] == j.req.VMUUID {
+	if oc[xotag.KeyRun] == j.req.RunID && oc[xotag.KeyVM] == j.req.VMUUID {
 		return true
 	}
 	src, ok := vms[snap.SnapshotOf]
-	return ok && src.UUID == j.req.VMUUID && snap.NameLabel == TempSnapshotName &&
+	return ok && src.UUID == j.req.VMUUID && snap.NameLabel == xotag.TempSnapshotName &&
 		!snap.SnapshotTime.IsZero() && w.d.Now().Sub(snap.SnapshotTime) > tempSnapshotAge
 }

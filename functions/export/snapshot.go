@@ -8,17 +8,7 @@ import (
 
 	"xbr/shared/xapi"
 	"xbr/shared/xapi/xmlrpc"
-)
-
-// Xen Orchestra's snapshot conventions (xen-orchestra-backups.md §3.2), and
-// xbr's own key naming the run that took the snapshot.
-const (
-	TempSnapshotName = "xo-backup-temp-snapshot-name"
-	KeyJob           = "xo:backup:job"
-	KeySchedule      = "xo:backup:schedule"
-	KeyVM            = "xo:backup:vm"
-	KeyDatetime      = "xo:backup:datetime"
-	KeyRun           = "xbr:backup:run"
+	"xbr/shared/xotag"
 )
 
 // snapshot takes the VM's snapshot and labels it as Xen Orchestra does. It
@@ -28,12 +18,11 @@ func (w *Worker) snapshot(ctx context.Context, c *xapi.Client, vm xapi.VMRef, j 
 	if err != nil {
 		return "", fmt.Errorf("read vm %s: %w", j.req.VMUUID, err)
 	}
-	snap, err := c.Snapshot(ctx, vm, TempSnapshotName, nil)
+	snap, err := c.Snapshot(ctx, vm, xotag.TempSnapshotName, nil)
 	if err != nil {
 		return "", fmt.Errorf("snapshot vm %s: %w", j.req.VMUUID, err)
 	}
-	keys := [][2]string{{KeyJob, j.req.Job}, {KeySchedule, j.req.Schedule}, {KeyVM, j.req.VMUUID},
-		{KeyDatetime, ts.Format(xmlrpc.DateLayout)}, {KeyRun, j.req.RunID}}
+	keys := xotag.Keys(j.req.Job, j.req.Schedule, j.req.VMUUID, j.req.RunID, ts)
 	objs := []xapi.Object{snap}
 	vdis, err := snapshotDisks(ctx, c, snap)
 	if err != nil {
@@ -44,12 +33,12 @@ func (w *Worker) snapshot(ctx context.Context, c *xapi.Client, vm xapi.VMRef, j 
 	}
 	for _, o := range objs {
 		for _, kv := range keys {
-			if err := c.AddToOtherConfig(ctx, o, kv[0], kv[1]); err != nil {
+			if err := c.AddToOtherConfig(ctx, o, kv.Key, kv.Value); err != nil {
 				return snap, fmt.Errorf("tag snapshot: %w", err)
 			}
 		}
 	}
-	if err := c.SetNameLabel(ctx, snap, fmt.Sprintf("[XO Backup %s] %s", j.req.Job, rec.NameLabel)); err != nil {
+	if err := c.SetNameLabel(ctx, snap, xotag.NameLabel(j.req.Job, rec.NameLabel)); err != nil {
 		return snap, fmt.Errorf("name snapshot: %w", err)
 	}
 	if err := c.SetIsATemplate(ctx, snap, false); err != nil {

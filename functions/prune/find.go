@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"xbr/shared/xapi"
+	"xbr/shared/xotag"
 )
 
 // Rolling is one rolling snapshot of a VM: the snapshot VM(s) and the
@@ -71,16 +72,16 @@ func FindRolling(ctx context.Context, c *xapi.Client, vm xapi.VMRef, job string)
 }
 
 func (f *finder) matches(oc map[string]string) bool {
-	_, copy := oc[keyCopyOf]
-	return oc[keyJob] == f.job && oc[keyVM] == f.vmUUID && !copy
+	_, copy := oc[xotag.KeyCopyOf]
+	return oc[xotag.KeyJob] == f.job && oc[xotag.KeyVM] == f.vmUUID && !copy
 }
 
 func (f *finder) group(oc map[string]string) *Rolling {
-	at, err := parseDatetime(oc[keyDatetime])
+	at, err := xotag.ParseDatetime(oc[xotag.KeyDatetime])
 	if err != nil {
 		return nil
 	}
-	r := Rolling{Schedule: oc[keySchedule], Datetime: oc[keyDatetime], Time: at}
+	r := Rolling{Schedule: oc[xotag.KeySchedule], Datetime: oc[xotag.KeyDatetime], Time: at}
 	g, ok := f.groups[r.ID()]
 	if !ok {
 		g = &r
@@ -146,7 +147,7 @@ func (f *finder) snapshotVDI(ctx context.Context, ref xapi.VDIRef) error {
 	case 1:
 		for owner, rec := range owners {
 			oc, voc := rec.OtherConfig, vdi.OtherConfig
-			if rec.IsASnapshot && f.matches(oc) && oc[keySchedule] == voc[keySchedule] && oc[keyDatetime] == voc[keyDatetime] {
+			if rec.IsASnapshot && f.matches(oc) && oc[xotag.KeySchedule] == voc[xotag.KeySchedule] && oc[xotag.KeyDatetime] == voc[xotag.KeyDatetime] {
 				f.addVM(owner, rec)
 			}
 		}

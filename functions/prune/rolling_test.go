@@ -13,6 +13,7 @@ import (
 	"xbr/shared/runs"
 	"xbr/shared/xapi"
 	"xbr/shared/xapi/xapisim"
+	"xbr/shared/xotag"
 )
 
 // startNATS starts an embedded NATS server with xbr's streams.
@@ -129,7 +130,7 @@ func TestRollingSnapshotsDepthTwoOverFiveRuns(t *testing.T) {
 	var stamps []string
 	for run := range 5 {
 		w.clock.Add(time.Hour)
-		stamps = append(stamps, snapshot.FormatDatetime(w.clock.Now()))
+		stamps = append(stamps, xotag.FormatDatetime(w.clock.Now()))
 		all := w.fire(s, "hourly")
 		done := ofType[events.SnapshotCompleted](all)
 		pruned := ofType[events.PruneCompleted](all)
@@ -153,12 +154,12 @@ func TestRollingSnapshotsDepthTwoOverFiveRuns(t *testing.T) {
 		for _, sn := range w.snapshotsOf(vm) {
 			oc := otherConfig(t, w, sn.Ref)
 			switch {
-			case oc[snapshot.KeyJob] == "snap" && oc[snapshot.KeySchedule] == "hourly":
-				hourly = append(hourly, oc[snapshot.KeyDatetime])
-				if sn.NameLabel != "[XO Backup snap] "+vm.NameLabel || sn.IsTemplate || oc[snapshot.KeyVM] != vm.UUID {
+			case oc[xotag.KeyJob] == "snap" && oc[xotag.KeySchedule] == "hourly":
+				hourly = append(hourly, oc[xotag.KeyDatetime])
+				if sn.NameLabel != "[XO Backup snap] "+vm.NameLabel || sn.IsTemplate || oc[xotag.KeyVM] != vm.UUID {
 					t.Errorf("snapshot %+v, other_config %v", sn, oc)
 				}
-			case oc[snapshot.KeySchedule] == "daily":
+			case oc[xotag.KeySchedule] == "daily":
 				daily++
 			default:
 				others++

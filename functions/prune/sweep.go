@@ -14,6 +14,7 @@ import (
 	"xbr/shared/bus"
 	"xbr/shared/catalog"
 	"xbr/shared/remote"
+	"xbr/shared/xotag"
 )
 
 // SweepJob is the job and schedule name of sweep events: it starts with '_',
@@ -186,11 +187,11 @@ func (p *Pruner) sweepPool(ctx context.Context, trigger, pool string) ([]bus.Out
 		return nil, err
 	}
 	before := p.o.Now().Add(-p.o.TempSnapshotAfter)
-	why := "sweep: snapshot still named " + TempSnapshotName + " older than " + p.o.TempSnapshotAfter.String()
+	why := "sweep: snapshot still named " + xotag.TempSnapshotName + " older than " + p.o.TempSnapshotAfter.String()
 	var outs []bus.Out
 	var errs []error
 	for ref, vm := range vms {
-		if !vm.IsASnapshot || vm.NameLabel != TempSnapshotName || !vm.SnapshotTime.Before(before) {
+		if !vm.IsASnapshot || vm.NameLabel != xotag.TempSnapshotName || !vm.SnapshotTime.Before(before) {
 			continue
 		}
 		if err := c.DestroyVM(ctx, ref); err != nil {

@@ -12,12 +12,12 @@ import (
 
 	"xbr/events"
 	"xbr/functions/prune"
-	"xbr/functions/snapshot"
 	"xbr/shared/bus"
 	"xbr/shared/catalog"
 	"xbr/shared/remote"
 	"xbr/shared/remote/dir"
 	"xbr/shared/remote/remotetest"
+	"xbr/shared/xotag"
 )
 
 // toNow moves the world's clock to the wall clock, which file times follow.
@@ -81,7 +81,7 @@ func TestSweepDirAndPool(t *testing.T) {
 	// Snapshots: an old temporary one, a fresh temporary one, an old stamped one.
 	vmr := vmRef(vm)
 	w.clock.Add(-2 * day)
-	oldSnap, err := w.client.Snapshot(ctx, vmr, snapshot.TempName, nil)
+	oldSnap, err := w.client.Snapshot(ctx, vmr, xotag.TempSnapshotName, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -90,7 +90,7 @@ func TestSweepDirAndPool(t *testing.T) {
 		t.Fatal(err)
 	}
 	w.clock.Add(2*day - time.Hour)
-	if _, err := w.client.Snapshot(ctx, vmr, snapshot.TempName, nil); err != nil {
+	if _, err := w.client.Snapshot(ctx, vmr, xotag.TempSnapshotName, nil); err != nil {
 		t.Fatal(err)
 	}
 	w.clock.Add(time.Hour)
@@ -120,7 +120,7 @@ func TestSweepDirAndPool(t *testing.T) {
 		names = append(names, s.NameLabel)
 	}
 	slices.Sort(names)
-	if !slices.Equal(names, []string{"[XO Backup snap] " + vm.NameLabel, snapshot.TempName}) {
+	if !slices.Equal(names, []string{"[XO Backup snap] " + vm.NameLabel, xotag.TempSnapshotName}) {
 		t.Errorf("snapshots left: %v", names)
 	}
 	if _, err := w.client.VMRecord(ctx, stamped); err != nil {

@@ -9,38 +9,23 @@ import (
 	"time"
 
 	"xbr/shared/xapi"
+	"xbr/shared/xotag"
 )
 
-// Xen Orchestra's other_config keys on a replicated copy (and on the
-// temporary snapshot it comes from), plus xbr's own.
+// xbr's other_config keys on a replicated copy, besides Xen Orchestra's
+// (shared/xotag: xo:backup:job|schedule|vm|datetime|sr and xbr:backup:run).
 const (
-	KeyJob      = "xo:backup:job"      // the job's name
-	KeySchedule = "xo:backup:schedule" // the schedule's name
-	KeyVM       = "xo:backup:vm"       // the source VM's uuid
-	KeyDatetime = "xo:backup:datetime" // the recovery point, DatetimeLayout
-	// KeySR is the target SR's uuid, written only once the transfer and
-	// every other step completed: a copy without it is an interrupted
-	// transfer and is destroyed.
-	KeySR = "xo:backup:sr"
-
-	KeyRun        = "xbr:run"         // the run that made the copy
 	KeyBytes      = "xbr:bytes"       // bytes streamed (as sent by XAPI)
 	KeyDurationMS = "xbr:duration_ms" // transfer duration
 	KeyCompleted  = "xbr:completed"   // when the copy completed, RFC 3339
 )
 
-// Names, tag and layouts Xen Orchestra uses.
+// Tag and block reason of a copy.
 const (
-	// TempSnapshotName is the snapshot's name until its keys are written.
-	TempSnapshotName = "xo-backup-temp-snapshot-name"
 	// TagDR marks full-replication copies.
 	TagDR = "Disaster Recovery"
 	// BlockReason is why start and start_on are blocked on a copy.
 	BlockReason = "Start blocked by xbr: this is a Disaster Recovery copy; run 'xbr dr failover' to start it"
-	// DatetimeLayout is xo:backup:datetime's format (with colons).
-	DatetimeLayout = "20060102T15:04:05Z"
-	// StampLayout is the filename-style timestamp in copy names and events.
-	StampLayout = "20060102T150405Z"
 )
 
 // blockedOps are the operations blocked on a copy.
@@ -105,14 +90,14 @@ func sortCopies(cs []Copy) {
 // copyOf reads a VM record as a copy.
 func copyOf(ref xapi.VMRef, vm xapi.VM) (Copy, bool) {
 	oc := vm.OtherConfig
-	if vm.IsASnapshot || vm.IsControlDomain || vm.IsATemplate || oc[KeyJob] == "" || oc[KeyVM] == "" {
+	if vm.IsASnapshot || vm.IsControlDomain || vm.IsATemplate || oc[xotag.KeyJob] == "" || oc[xotag.KeyVM] == "" {
 		return Copy{}, false
 	}
 	_, blocked := vm.BlockedOperations["start"]
-	c := Copy{Ref: ref, UUID: vm.UUID, Name: vm.NameLabel, VMUUID: oc[KeyVM], Job: oc[KeyJob],
-		Schedule: oc[KeySchedule], SR: oc[KeySR], Run: oc[KeyRun], PowerState: string(vm.PowerState),
+	c := Copy{Ref: ref, UUID: vm.UUID, Name: vm.NameLabel, VMUUID: oc[xotag.KeyVM], Job: oc[xotag.KeyJob],
+		Schedule: oc[xotag.KeySchedule], SR: oc[xotag.KeySR], Run: oc[xotag.KeyRun], PowerState: string(vm.PowerState),
 		StartBlocked: blocked, importing: slices.Contains(mapValues(vm.CurrentOperations), "import")}
-	c.Datetime, _ = ParseDatetime(oc[KeyDatetime])
+	c.Datetime, _ = xotag.ParseDatetime(oc[xotag.KeyDatetime])
 	if c.Datetime.IsZero() {
 		c.Datetime = nameStamp(vm.NameLabel)
 	}
@@ -131,20 +116,9 @@ func mapValues(m map[string]string) []string {
 	return out
 }
 
-// ParseDatetime reads an xo:backup:datetime value (20231012T10:11:12Z);
-// the filename form (20231012T101112Z) is accepted too.
-func ParseDatetime(s string) (time.Time, error) {
-	for _, layout := range []string{DatetimeLayout, StampLayout} {
-		if t, err := time.Parse(layout, s); err == nil {
-			return t.UTC(), nil
-		}
-	}
-	return time.Time{}, fmt.Errorf("xo:backup:datetime %q: not YYYYMMDDTHH:MM:SSZ", s)
-}
-
 // CopyName is the name of a copy: "<vm> - <job> - (<stamp>)".
 func CopyName(vmName, job string, t time.Time) string {
-	return fmt.Sprintf("%s - %s - (%s)", vmName, job, t.UTC().Format(StampLayout))
+	return fmt.Sprintf("%s - %s - (%s)", vmName, job, t.UTC().Format(xotag.StampLayout))
 }
 
 // nameStamp is the "(<stamp>)" at the end of a copy's name (XO's fallback
@@ -154,7 +128,7 @@ func nameStamp(name string) time.Time {
 	if i < 0 || !strings.HasSuffix(name, ")") {
 		return time.Time{}
 	}
-	t, err := time.Parse(StampLayout, name[i+1:len(name)-1])
+	t, err := time.Parse(xotag.StampLayout, name[i+1:len(name)-1])
 	if err != nil {
 		return time.Time{}
 	}

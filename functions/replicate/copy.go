@@ -11,11 +11,12 @@ import (
 	"time"
 
 	"xbr/shared/xapi"
+	"xbr/shared/xotag"
 )
 
 // Spec is the replication of one VM to a standby pool.
 type Spec struct {
-	RunID    string // recorded on the copy (xbr:run); "" outside a run
+	RunID    string // recorded on the copy (xbr:backup:run); "" outside a run
 	Job      string
 	Schedule string
 	VMUUID   string // the source VM
@@ -167,7 +168,7 @@ func sweepSnapshots(ctx context.Context, src *xapi.Client, vm xapi.VM, spec Spec
 		if err != nil {
 			continue // gone meanwhile
 		}
-		if rec.OtherConfig[KeyJob] == spec.Job && rec.OtherConfig[KeyVM] == spec.VMUUID {
+		if rec.OtherConfig[xotag.KeyJob] == spec.Job && rec.OtherConfig[xotag.KeyVM] == spec.VMUUID {
 			errs = append(errs, src.DestroyVM(ctx, ref))
 		}
 	}
@@ -180,15 +181,15 @@ func sweepSnapshots(ctx context.Context, src *xapi.Client, vm xapi.VM, spec Spec
 // start on it (inherited too), names it and clears is_a_template so the
 // export imports as a VM.
 func takeSnapshot(ctx context.Context, src *xapi.Client, vm xapi.VMRef, vmName string, spec Spec, at time.Time, log *slog.Logger) (xapi.VMRef, error) {
-	snap, err := src.Snapshot(ctx, vm, TempSnapshotName, nil)
+	snap, err := src.Snapshot(ctx, vm, xotag.TempSnapshotName, nil)
 	if err != nil {
 		return "", fmt.Errorf("replicate vm %s: %w", spec.VMUUID, err)
 	}
 	steps := []func() error{
-		func() error { return src.RemoveFromOtherConfig(ctx, snap, KeySR) },
+		func() error { return src.RemoveFromOtherConfig(ctx, snap, xotag.KeySR) },
 		func() error { return setKeys(ctx, src, snap, baseKeys(spec, at)) },
 		func() error { return blockStart(ctx, src, snap) },
-		func() error { return src.SetNameLabel(ctx, snap, "[XO Backup "+spec.Job+"] "+vmName) },
+		func() error { return src.SetNameLabel(ctx, snap, xotag.NameLabel(spec.Job, vmName)) },
 		func() error { return src.SetIsATemplate(ctx, snap, false) },
 	}
 	for _, step := range steps {
@@ -201,18 +202,13 @@ func takeSnapshot(ctx context.Context, src *xapi.Client, vm xapi.VMRef, vmName s
 }
 
 // baseKeys are the keys a copy carries from its birth.
-func baseKeys(spec Spec, at time.Time) [][2]string {
-	kv := [][2]string{{KeyJob, spec.Job}, {KeySchedule, spec.Schedule}, {KeyVM, spec.VMUUID},
-		{KeyDatetime, at.UTC().Format(DatetimeLayout)}}
-	if spec.RunID != "" {
-		kv = append(kv, [2]string{KeyRun, spec.RunID})
-	}
-	return kv
+func baseKeys(spec Spec, at time.Time) []xotag.KV {
+	return xotag.Keys(spec.Job, spec.Schedule, spec.VMUUID, spec.RunID, at)
 }
 
-func setKeys(ctx context.Context, c *xapi.Client, vm xapi.VMRef, kv [][2]string) error {
+func setKeys(ctx context.Context, c *xapi.Client, vm xapi.VMRef, kv []xotag.KV) error {
 	for _, p := range kv {
-		if err := c.AddToOtherConfig(ctx, vm, p[0], p[1]); err != nil {
+		if err := c.AddToOtherConfig(ctx, vm, p.Key, p.Value); err != nil {
 			return err
 		}
 	}
@@ -274,15 +270,15 @@ type copyFacts struct {
 // and, last, xo:backup:sr: from then on it is a complete copy.
 func finish(ctx context.Context, dst *xapi.Client, ref xapi.VMRef, f copyFacts) (Copy, error) {
 	kv := append(baseKeys(f.spec, f.datetime),
-		[2]string{KeyBytes, strconv.FormatInt(f.bytes, 10)},
-		[2]string{KeyDurationMS, strconv.FormatInt(f.dur.Milliseconds(), 10)},
-		[2]string{KeyCompleted, f.completed.Format(time.RFC3339Nano)})
+		xotag.KV{Key: KeyBytes, Value: strconv.FormatInt(f.bytes, 10)},
+		xotag.KV{Key: KeyDurationMS, Value: strconv.FormatInt(f.dur.Milliseconds(), 10)},
+		xotag.KV{Key: KeyCompleted, Value: f.completed.Format(time.RFC3339Nano)})
 	steps := []func() error{
 		func() error { return dst.SetNameLabel(ctx, ref, f.name) },
 		func() error { return dst.AddTag(ctx, ref, TagDR) },
 		func() error { return blockStart(ctx, dst, ref) },
 		func() error { return setKeys(ctx, dst, ref, kv) },
-		func() error { return dst.AddToOtherConfig(ctx, ref, KeySR, f.sr) },
+		func() error { return dst.AddToOtherConfig(ctx, ref, xotag.KeySR, f.sr) },
 	}
 	for _, step := range steps {
 		if err := step(); err != nil {

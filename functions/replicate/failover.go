@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"xbr/shared/xapi"
+	"xbr/shared/xotag"
 )
 
 // Selector picks one copy of a VM: the latest, or the one whose recovery
@@ -26,7 +27,7 @@ func ParseSelector(s string) (Selector, error) {
 	if s == "" || s == "latest" {
 		return Latest, nil
 	}
-	if t, err := ParseDatetime(s); err == nil {
+	if t, err := xotag.ParseDatetime(s); err == nil {
 		return Selector{At: t}, nil
 	}
 	if t, err := time.Parse(time.RFC3339, s); err == nil {
@@ -40,7 +41,7 @@ func (s Selector) String() string {
 	if s.At.IsZero() {
 		return "latest"
 	}
-	return s.At.UTC().Format(DatetimeLayout)
+	return s.At.UTC().Format(xotag.DatetimeLayout)
 }
 
 // ErrNoCopy means no complete copy matches a VM and selector.

@@ -8,6 +8,7 @@ import (
 
 	"xbr/functions/replicate"
 	"xbr/shared/xapi"
+	"xbr/shared/xotag"
 )
 
 func spec(vm, sr string, retention int) replicate.Spec {
@@ -69,7 +70,7 @@ func checkCopy(t *testing.T, p *testPool, cp replicate.Copy, src xapi.VM, srUUID
 			t.Errorf("copy %s: %s not blocked: %v", cp.Name, op, rec.BlockedOperations)
 		}
 	}
-	if got := rec.OtherConfig[replicate.KeySR]; got != srUUID {
+	if got := rec.OtherConfig[xotag.KeySR]; got != srUUID {
 		t.Errorf("copy %s: xo:backup:sr = %q, want %q", cp.Name, got, srUUID)
 	}
 	want := replicate.CopyName(src.NameLabel, "dr", cp.Datetime)
@@ -130,7 +131,7 @@ func TestInterruptedCopyIsDestroyedByTheNextReplication(t *testing.T) {
 		t.Fatal(err)
 	}
 	// What a transfer cut before its end looks like: no xo:backup:sr.
-	if err := standby.client.RemoveFromOtherConfig(ctx, first.Copy.Ref, replicate.KeySR); err != nil {
+	if err := standby.client.RemoveFromOtherConfig(ctx, first.Copy.Ref, xotag.KeySR); err != nil {
 		t.Fatal(err)
 	}
 	second, err := replicate.Replicate(ctx, main.client, standby.client, s, replicate.Options{})

@@ -11,6 +11,7 @@ import (
 	"xbr/shared/bus"
 	"xbr/shared/config"
 	"xbr/shared/runs"
+	"xbr/shared/xotag"
 )
 
 // Worker replicates one VM per replicate.started.
@@ -104,7 +105,7 @@ func (w *Worker) completed(req events.ReplicateStarted, res Result) ([]bus.Out, 
 	c := res.Copy
 	p := events.ReplicateCompleted{RunID: req.RunID, Job: req.Job, Schedule: req.Schedule, VMUUID: req.VMUUID,
 		VMName: req.VMName, Pool: req.Pool, TargetPool: req.TargetPool, TargetSR: c.SR, CopyUUID: c.UUID,
-		CopyName: c.Name, Timestamp: c.Datetime.UTC().Format(StampLayout), Bytes: res.Bytes,
+		CopyName: c.Name, Timestamp: c.Datetime.UTC().Format(xotag.StampLayout), Bytes: res.Bytes,
 		DurationMS: c.DurationMS, BytesPerSecond: rate(res.Bytes, c.DurationMS)}
 	at := c.Completed
 	if at.IsZero() {

@@ -15,6 +15,7 @@ import (
 	"xbr/shared/runs"
 	"xbr/shared/xapi"
 	"xbr/shared/xapi/xapisim"
+	"xbr/shared/xotag"
 )
 
 type pools map[string]*xapi.Client
@@ -209,7 +210,7 @@ func TestSnapshotStampedLikeXO(t *testing.T) {
 	h := newHarness(t, 1, jobs)
 	ctx := context.Background()
 	src := xapi.VMRef(h.vms[0].Ref)
-	if err := h.client.AddToOtherConfig(ctx, src, snapshot.KeyJob, "stale"); err != nil {
+	if err := h.client.AddToOtherConfig(ctx, src, xotag.KeyJob, "stale"); err != nil {
 		t.Fatal(err)
 	}
 	outs := h.due("listed", "hourly")
@@ -226,8 +227,8 @@ func TestSnapshotStampedLikeXO(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, ok := rec.OtherConfig[snapshot.KeyJob]; ok {
-		t.Errorf("source VM keeps %s", snapshot.KeyJob)
+	if _, ok := rec.OtherConfig[xotag.KeyJob]; ok {
+		t.Errorf("source VM keeps %s", xotag.KeyJob)
 	}
 	snapRef, err := h.client.VMByUUID(ctx, done[0].SnapshotUUID)
 	if err != nil {
@@ -241,8 +242,8 @@ func TestSnapshotStampedLikeXO(t *testing.T) {
 		done[0].SnapshotName != snap.NameLabel || done[0].Timestamp != "20260301T020000Z" {
 		t.Errorf("snapshot %q template=%v, event %+v", snap.NameLabel, snap.IsATemplate, done[0])
 	}
-	want := map[string]string{snapshot.KeyJob: "listed", snapshot.KeySchedule: "hourly",
-		snapshot.KeyVM: h.vms[0].UUID, snapshot.KeyDatetime: "20260301T02:00:00Z"}
+	want := map[string]string{xotag.KeyJob: "listed", xotag.KeySchedule: "hourly",
+		xotag.KeyVM: h.vms[0].UUID, xotag.KeyDatetime: "20260301T02:00:00Z"}
 	objs := []map[string]string{snap.OtherConfig}
 	for _, vbd := range snap.VBDs {
 		b, _ := h.client.VBDRecord(ctx, vbd)
@@ -260,8 +261,8 @@ func TestSnapshotStampedLikeXO(t *testing.T) {
 				t.Errorf("object %d: %s = %q, want %q", i, k, oc[k], v)
 			}
 		}
-		if !regexp.MustCompile(`^[0-9a-f]{32}$`).MatchString(oc[snapshot.KeyRun]) {
-			t.Errorf("object %d: %s = %q", i, snapshot.KeyRun, oc[snapshot.KeyRun])
+		if !regexp.MustCompile(`^[0-9a-f]{32}$`).MatchString(oc[xotag.KeyRun]) {
+			t.Errorf("object %d: %s = %q", i, xotag.KeyRun, oc[xotag.KeyRun])
 		}
 	}
 }

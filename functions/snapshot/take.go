@@ -12,6 +12,7 @@ import (
 	"xbr/shared/catalog"
 	"xbr/shared/runs"
 	"xbr/shared/xapi"
+	"xbr/shared/xotag"
 )
 
 // errGone: the request was done, but its snapshot no longer exists (pruned
@@ -91,7 +92,7 @@ func (s *Snapshotter) snapshotOnce(ctx context.Context, c *xapi.Client, p events
 		return taken{}, err
 	}
 	start := s.now()
-	ref, err := c.Snapshot(ctx, vm, TempName, nil)
+	ref, err := c.Snapshot(ctx, vm, xotag.TempSnapshotName, nil)
 	if err != nil {
 		return taken{}, err
 	}
@@ -124,15 +125,15 @@ func (s *Snapshotter) earlier(ctx context.Context, c *xapi.Client, vm xapi.VM, p
 			continue
 		}
 		oc := snap.OtherConfig
-		if oc[KeyJob] != p.Job || oc[KeySchedule] != p.Schedule || oc[KeyVM] != p.VMUUID {
+		if oc[xotag.KeyJob] != p.Job || oc[xotag.KeySchedule] != p.Schedule || oc[xotag.KeyVM] != p.VMUUID {
 			continue
 		}
-		if t, err := time.Parse(DatetimeLayout, oc[KeyDatetime]); err == nil && t.After(out.latest) {
+		if t, err := xotag.ParseDatetime(oc[xotag.KeyDatetime]); err == nil && t.After(out.latest) {
 			out.latest = t
 		}
 		for _, ts := range attempts {
 			at, err := catalog.ParseTimestamp(ts)
-			if err == nil && oc[KeyDatetime] == FormatDatetime(at) {
+			if err == nil && oc[xotag.KeyDatetime] == xotag.FormatDatetime(at) {
 				out.found, out.ref, out.at = true, ref, at
 			}
 		}
@@ -143,7 +144,7 @@ func (s *Snapshotter) earlier(ctx context.Context, c *xapi.Client, vm xapi.VM, p
 // resetSource removes XO's backup keys from the source VM, so its snapshot
 // does not inherit them (XO's resetVmOtherConfig).
 func resetSource(ctx context.Context, c *xapi.Client, vm xapi.VMRef, rec xapi.VM) error {
-	for _, k := range keyOrder {
+	for _, k := range xotag.KeyNames() {
 		if _, ok := rec.OtherConfig[k]; !ok {
 			continue
 		}
@@ -157,19 +158,19 @@ func resetSource(ctx context.Context, c *xapi.Client, vm xapi.VMRef, rec xapi.VM
 // stamp writes the keys on the snapshot and its disks, renames it and clears
 // is_a_template. Every step is idempotent, so a retry completes it.
 func (s *Snapshotter) stamp(ctx context.Context, c *xapi.Client, ref xapi.VMRef, p events.SnapshotRequested, vmName string, at time.Time, took time.Duration) (taken, error) {
-	oc := OtherConfig(p.Job, p.Schedule, p.VMUUID, p.RunID, at)
+	keys := xotag.Keys(p.Job, p.Schedule, p.VMUUID, p.RunID, at)
 	disks, err := snapshotDisks(ctx, c, ref)
 	if err != nil {
 		return taken{}, err
 	}
 	for _, obj := range append([]xapi.Object{ref}, disks...) {
-		for _, k := range keyOrder {
-			if err := c.AddToOtherConfig(ctx, obj, k, oc[k]); err != nil {
-				return taken{}, fmt.Errorf("stamp %s on %s: %w", k, obj.Ref(), err)
+		for _, kv := range keys {
+			if err := c.AddToOtherConfig(ctx, obj, kv.Key, kv.Value); err != nil {
+				return taken{}, fmt.Errorf("stamp %s on %s: %w", kv.Key, obj.Ref(), err)
 			}
 		}
 	}
-	name := NameLabel(p.Job, vmName)
+	name := xotag.NameLabel(p.Job, vmName)
 	if err := c.SetNameLabel(ctx, ref, name); err != nil {
 		return taken{}, fmt.Errorf("rename snapshot: %w", err)
 	}

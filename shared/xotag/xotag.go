@@ -1,0 +1,82 @@
+package xotag
+
+import (
+	"fmt"
+	"time"
+)
+
+// Xen Orchestra's other_config keys (@xen-orchestra/backups/_otherConfig.mjs)
+// and xbr's own.
+const (
+	KeyJob      = "xo:backup:job"      // the job's name
+	KeySchedule = "xo:backup:schedule" // the schedule's name
+	KeyVM       = "xo:backup:vm"       // the source VM's uuid
+	KeyDatetime = "xo:backup:datetime" // when the snapshot was taken, DatetimeLayout
+	// KeySR is, on a replicated copy, the target SR's uuid, written once
+	// the transfer completed: a copy without it is an interrupted transfer.
+	KeySR = "xo:backup:sr"
+	// KeyCopyOf names the source of a copied VM or disk.
+	KeyCopyOf = "xo:copy_of"
+	// KeyRun is xbr's key: the run that took the snapshot or made the copy.
+	KeyRun = "xbr:backup:run"
+)
+
+// TempSnapshotName is a snapshot's name until its keys are written and it
+// is renamed; a snapshot still so named is a leftover of a crash.
+const TempSnapshotName = "xo-backup-temp-snapshot-name"
+
+// Layouts of the time stamps.
+const (
+	// DatetimeLayout is xo:backup:datetime's: XO's formatDateTime,
+	// "%Y%m%dT%H:%M:%SZ" in UTC (note the colons).
+	DatetimeLayout = "20060102T15:04:05Z"
+	// StampLayout is the file-name form of backups (and copy names).
+	StampLayout = "20060102T150405Z"
+)
+
+// FormatDatetime is t as the value of xo:backup:datetime.
+func FormatDatetime(t time.Time) string { return t.UTC().Format(DatetimeLayout) }
+
+// ParseDatetime reads an xo:backup:datetime value, "20231012T10:11:12Z", or
+// the file-name form "20231012T101112Z", strictly (time.Parse alone would
+// also take fractional seconds). The error names the key and the value.
+func ParseDatetime(s string) (time.Time, error) {
+	for _, layout := range []string{DatetimeLayout, StampLayout} {
+		if t, err := time.Parse(layout, s); err == nil && t.Format(layout) == s {
+			return t.UTC(), nil
+		}
+	}
+	return time.Time{}, fmt.Errorf("%s %q: want YYYYMMDDTHH:MM:SSZ", KeyDatetime, s)
+}
+
+// NameLabel is the name XO gives a backup snapshot: "[XO Backup <job>] <vm>".
+func NameLabel(job, vmName string) string {
+	return fmt.Sprintf("[XO Backup %s] %s", job, vmName)
+}
+
+// KV is one other_config entry.
+type KV struct{ Key, Value string }
+
+// Keys are the keys stamped on a snapshot of vmUUID taken at t by a run of a
+// job's schedule, in the order they are written (job first, the run last;
+// no run key when runID is "").
+func Keys(job, schedule, vmUUID, runID string, t time.Time) []KV {
+	kv := []KV{{KeyJob, job}, {KeySchedule, schedule}, {KeyVM, vmUUID}, {KeyDatetime, FormatDatetime(t)}}
+	if runID != "" {
+		kv = append(kv, KV{KeyRun, runID})
+	}
+	return kv
+}
+
+// KeyNames are the keys Keys writes, in its order.
+func KeyNames() []string { return []string{KeyJob, KeySchedule, KeyVM, KeyDatetime, KeyRun} }
+
+// OtherConfig is Keys as a map.
+func OtherConfig(job, schedule, vmUUID, runID string, t time.Time) map[string]string {
+	kv := Keys(job, schedule, vmUUID, runID, t)
+	m := make(map[string]string, len(kv))
+	for _, e := range kv {
+		m[e.Key] = e.Value
+	}
+	return m
+}
