@@ -28,9 +28,12 @@ tools:
 test: tools
 	XBR_TEST_NO_SKIP=1 go test $(GOTEST_FLAGS) ./...
 
+# gofmt, go vet, and golangci-lint's depguard rules (.golangci.yml): the dependency direction.
 lint:
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { echo "gofmt needed:"; gofmt -l $$(git ls-files '*.go'); exit 1; }
 	go vet ./...
+	@bash scripts/install-golangci-lint.sh
+	$(TOOLS)/bin/golangci-lint run ./...
 
 bench: tools build
 	@bash scripts/bench.sh
