@@ -115,3 +115,48 @@ func fetchAll(t *testing.T, ctx context.Context, conn *bus.Conn, stream, durable
 	})
 	return acked
 }
+
+// TestConcurrentEnsureOnAClusterAllSucceed starts what every xbr process
+// does at start-up — create the streams, a durable consumer and a KV bucket,
+// all replicated three times — from three connections at once, as replicas
+// started together do. Every one must succeed: on the cluster, the losers of
+// such a race get no answer and must try again.
+func TestConcurrentEnsureOnAClusterAllSucceed(t *testing.T) {
+	c, err := bus.StartCluster(bus.ClusterConfig{StoreDir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(c.Shutdown)
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	start := make(chan struct{})
+	errs := make(chan error, c.Size())
+	for i := range c.Size() {
+		conn, err := bus.Connect(c.ClientURL(i), bus.ConnectOptions{Name: t.Name()}, slog.New(slog.DiscardHandler))
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { _ = conn.Close() })
+		go func() {
+			<-start
+			errs <- ensureAll(ctx, conn)
+		}()
+	}
+	close(start)
+	for range c.Size() {
+		if err := <-errs; err != nil {
+			t.Error(err)
+		}
+	}
+}
+
+func ensureAll(ctx context.Context, conn *bus.Conn) error {
+	if err := conn.EnsureStreams(ctx, bus.Topology{Replicas: 3}); err != nil {
+		return err
+	}
+	if _, err := conn.EnsureConsumer(ctx, exportConsumer("race")); err != nil {
+		return err
+	}
+	_, err := conn.EnsureKV(ctx, jetstream.KeyValueConfig{Bucket: "race", History: 1, Replicas: 3})
+	return err
+}

@@ -75,7 +75,7 @@ func (c *Conn) EnsureConsumer(ctx context.Context, cfg ConsumerConfig) (jetstrea
 	if err := cfg.validate(); err != nil {
 		return nil, err
 	}
-	cons, err := c.js.CreateOrUpdateConsumer(ctx, cfg.Stream, jetstream.ConsumerConfig{
+	jcfg := jetstream.ConsumerConfig{
 		Durable:        cfg.Durable,
 		Description:    "xbr function " + cfg.Function,
 		FilterSubjects: cfg.Subjects,
@@ -84,6 +84,11 @@ func (c *Conn) EnsureConsumer(ctx context.Context, cfg ConsumerConfig) (jetstrea
 		MaxDeliver:     cfg.MaxDeliver,
 		MaxAckPending:  max(1000, 2*cfg.Concurrency),
 		DeliverPolicy:  jetstream.DeliverAllPolicy,
+	}
+	var cons jetstream.Consumer
+	err := ensure(ctx, func(ctx context.Context) (err error) {
+		cons, err = c.js.CreateOrUpdateConsumer(ctx, cfg.Stream, jcfg)
+		return err
 	})
 	if err != nil {
 		return nil, fmt.Errorf("create or update consumer %s on %s: %w", cfg.Durable, cfg.Stream, err)

@@ -58,7 +58,11 @@ func (c *Conn) EnsureStreams(ctx context.Context, t Topology) error {
 		if err := events.ValidToken(cfg.Name); err != nil {
 			return fmt.Errorf("stream name: %w", err)
 		}
-		if _, err := c.js.CreateOrUpdateStream(ctx, cfg); err != nil {
+		err := ensure(ctx, func(ctx context.Context) error {
+			_, err := c.js.CreateOrUpdateStream(ctx, cfg)
+			return err
+		})
+		if err != nil {
 			return fmt.Errorf("create or update stream %s: %w", cfg.Name, err)
 		}
 	}
@@ -68,7 +72,11 @@ func (c *Conn) EnsureStreams(ctx context.Context, t Topology) error {
 // EnsureKV creates or updates a key-value bucket (run state, locks). The
 // zero Storage is file storage.
 func (c *Conn) EnsureKV(ctx context.Context, cfg jetstream.KeyValueConfig) (jetstream.KeyValue, error) {
-	kv, err := c.js.CreateOrUpdateKeyValue(ctx, cfg)
+	var kv jetstream.KeyValue
+	err := ensure(ctx, func(ctx context.Context) (err error) {
+		kv, err = c.js.CreateOrUpdateKeyValue(ctx, cfg)
+		return err
+	})
 	if err != nil {
 		return nil, fmt.Errorf("create or update kv bucket %s: %w", cfg.Bucket, err)
 	}
