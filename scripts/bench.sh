@@ -9,7 +9,10 @@ if [ ${#need[@]} -gt 0 ]; then
 	echo "bench: installing ${need[*]}" >&2
 	apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need[@]}" >/dev/null
 fi
+echo "== the simulator alone: /export of an 8 GiB VM to curl -o /dev/null (target >= 1 GB/s)"
+bash scripts/bench-sim.sh 8GiB
+echo "== full backup: xbr against curl, gzip -6, pigz, zstd on the same VM"
 go run ./scripts/bench -xbr bin/xbr -sizes "${BENCH_SIZES:-1GiB,6GiB}" "$@"
-for extra in scripts/bench-restore.sh scripts/bench-replicate.sh; do
+for extra in scripts/bench-restore.sh scripts/bench-replicate.sh scripts/bench-scaleout.sh; do
 	if [ -x "$extra" ]; then bash "$extra"; fi
 done
