@@ -40,6 +40,7 @@ func benchSize(xbrBin, work string, size int64, skipSlow bool) ([]row, error) {
 	out := filepath.Join(work, "out")
 	baselines := [][2]string{
 		{"curl > file", curl + " -o " + out},
+		{"curl > file, fsync", curl + " -o " + out + " && sync " + out},
 		{"curl | gzip -6", curl + " | gzip -6 > " + out},
 		{"curl | pigz -p2 -6", curl + " | pigz -p2 -6 > " + out},
 		{"curl | zstd -T2 -3", curl + " | zstd -q -T2 -3 -o " + out},
