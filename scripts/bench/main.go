@@ -37,7 +37,6 @@ func run(xbrBin, sizes, work string, skipSlow bool) error {
 		defer os.RemoveAll(d)
 		work = d
 	}
-	var tables []string
 	for _, s := range strings.Split(sizes, ",") {
 		size, err := xapisim.ParseSize(strings.TrimSpace(s))
 		if err != nil {
@@ -47,9 +46,8 @@ func run(xbrBin, sizes, work string, skipSlow bool) error {
 		if err != nil {
 			return err
 		}
-		tables = append(tables, table(s, rows))
+		fmt.Println(table(s, rows)) // as soon as each size is measured
 	}
-	fmt.Println(strings.Join(tables, "\n"))
 	return nil
 }
 
