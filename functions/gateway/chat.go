@@ -93,6 +93,10 @@ func (s *Server) runCommand(ctx context.Context, c Command, by, key string) (Cha
 		return s.chatBackups(ctx, c)
 	case VerbRun:
 		return s.chatRun(ctx, c, by)
+	case VerbCopies:
+		return s.chatCopies(ctx, c)
+	case VerbFailover:
+		return s.chatFailover(ctx, c, by)
 	case VerbStatus:
 		st, err := s.lookup(ctx, c.ID)
 		if err != nil {

@@ -15,6 +15,9 @@ const (
 	VerbRun     = "run"
 	VerbStatus  = "status"
 	VerbHelp    = "help"
+	// Disaster recovery (dr_chat.go).
+	VerbFailover = "failover"
+	VerbCopies   = "copies"
 )
 
 // MaxCommandLen bounds a chat command's text.
@@ -42,6 +45,8 @@ const Usage = "Commands:\n" +
 	"• `backups <vm>`: list a VM's backups\n" +
 	"• `run <job> [schedule=<schedule>]`: run a backup job now\n" +
 	"• `status <id>`: the state of a restore request\n" +
+	"• `copies <vm>`: a VM's standby copies and their recovery points\n" +
+	"• `failover <vm> [latest|<time>] [start]`: unblock start on a VM's newest standby copy, or the one of <time>, and boot it with start\n" +
 	"• `help`: this text\n" +
 	"A <vm> is a uuid or a name; quote names with spaces: \"web 01\"."
 
@@ -77,6 +82,10 @@ func ParseCommand(text string) (Command, error) {
 			return c, err
 		}
 		return c, checkRequestID(c.ID)
+	case VerbCopies:
+		return c, c.parseOne("vm", rest, &c.VM)
+	case VerbFailover:
+		return c, c.parseFailover(rest)
 	case VerbHelp:
 		return c, nil
 	}

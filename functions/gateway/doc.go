@@ -16,6 +16,7 @@
 //	GET  /restores/{id}/status    the same status as JSON (what the page shows, no more)
 //	POST /v1/restores             webhook: start a restore (signed)
 //	GET  /v1/restores/{id}        webhook: a restore's status as JSON (signed)
+//	POST /v1/failovers            webhook: fail a VM over to a standby copy (signed; see dr.go)
 //	POST /v1/chat/slack           Slack slash command (signing secret)
 //	POST /v1/chat/mattermost      Mattermost slash command (token)
 //	GET  /healthz                 200 while the NATS connection is up, else 503
@@ -43,6 +44,15 @@
 // body, so a redelivery of the same signed request (within the window)
 // restores once: JetStream drops the duplicate event.
 //
+// # Failover
+//
+// POST /v1/failovers {"vm": "<uuid or name>", "copy": "latest" | "<recovery
+// point>", "start": true} and the failover and copies chat commands ask the
+// replicate function's dr.failover and dr.ls verbs over NATS (any xbr
+// server answers; functions never import each other): 200 with the copy,
+// whether start was unblocked and the VM booted, and its power state; 404
+// when no complete copy matches; 502 when no server answers or a pool fails.
+//
 // # Webhook body
 //
 //	{"backup_id": "nfs:<vm-uuid>/20240501T020013Z", "pool": "lab", "sr": "<uuid or name>", "start": true, "name": "web (restored)"}
@@ -59,7 +69,8 @@
 // # Chat commands
 //
 // restore <vm> [latest|<time>] [sr=<sr>] [pool=<pool>] [start], backups <vm>,
-// run <job> [schedule=<s>], status <id>, help. Slack requests are verified
+// run <job> [schedule=<s>], status <id>, copies <vm>,
+// failover <vm> [latest|<time>] [start], help. Slack requests are verified
 // with the signing secret (X-Slack-Request-Timestamp, X-Slack-Signature
 // v0=<hex HMAC-SHA256(secret, "v0:<ts>:<body>")>, five-minute window);
 // Mattermost requests by their token form field (constant time). Answers use

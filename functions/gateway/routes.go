@@ -24,6 +24,7 @@ func (s *Server) routes() http.Handler {
 	// JSON API: webhook-signed.
 	mux.HandleFunc("POST /v1/restores", s.postRestore)
 	mux.HandleFunc("GET /v1/restores/{id}", s.getRestore)
+	mux.HandleFunc("POST /v1/failovers", s.postFailover)
 	// Chat commands: Slack's signing secret, Mattermost's token.
 	mux.HandleFunc("POST /v1/chat/slack", s.slack)
 	mux.HandleFunc("POST /v1/chat/mattermost", s.mattermost)

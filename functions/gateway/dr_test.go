@@ -1,0 +1,240 @@
+package gateway_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	"xbr/functions/gateway"
+	"xbr/functions/replicate"
+	"xbr/shared/app"
+	"xbr/shared/bus"
+	"xbr/shared/config"
+	"xbr/shared/xapi"
+)
+
+// drHarness is a gateway whose dr.* verbs are answered by the replicate
+// function's API on the same embedded NATS, with a main pool and a standby
+// pool holding one standby copy of a VM of the main pool.
+type drHarness struct {
+	*harness
+	standby *xapi.Client
+	source  xapi.VM
+	copy    replicate.Copy
+}
+
+func newDRHarness(t *testing.T) *drHarness {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	t.Cleanup(cancel)
+	ns, err := bus.StartServer(bus.ServerConfig{Host: "127.0.0.1", Port: -1, StoreDir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(ns.Shutdown)
+	conn, err := bus.Connect(ns.ClientURL(), bus.ConnectOptions{Name: t.Name()}, slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = conn.Close() })
+	mainSim, mainURL := startSim(t)
+	_, standbyURL := startSim(t)
+	cfg := drConfig(t, mainURL, standbyURL)
+	env := &app.Env{Config: cfg, Conn: conn, Log: slog.New(slog.DiscardHandler), Now: time.Now,
+		Pools: app.NewPools(cfg.Pools, slog.New(slog.DiscardHandler)), API: replicate.API()}
+	if err := conn.EnsureStreams(ctx, env.Topology()); err != nil {
+		t.Fatal(err)
+	}
+	served := make(chan error, 1)
+	go func() { served <- app.ServeAPI(ctx, env) }()
+	t.Cleanup(func() { cancel(); <-served })
+	h := &drHarness{harness: &harness{env: env, sim: mainSim, now: time.Now()}}
+	h.replicateOne(t, ctx)
+	s, err := gateway.New(env)
+	if err != nil {
+		t.Fatal(err)
+	}
+	h.srv = httptest.NewServer(s.Handler())
+	t.Cleanup(h.srv.Close)
+	return h
+}
+
+func drConfig(t *testing.T, mainURL, standbyURL string) *config.Config {
+	t.Helper()
+	doc := fmt.Sprintf(`pools:
+  - {name: main, url: %q, username: root, password: xapisim}
+  - {name: standby, url: %q, username: root, password: xapisim}
+jobs:
+  - name: dr
+    mode: replicate
+    pools: [main]
+    target: {pool: standby, sr: Local storage}
+    schedules: [{name: hourly, cron: "0 * * * *", copy_retention: 1}]
+gateway: {webhook_secret: %q, slack_signing_secret: %q}
+`, mainURL, standbyURL, webhookSecret, slackSecret)
+	cfg, err := config.Parse("dr.yaml", []byte(doc))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return cfg
+}
+
+// replicateOne makes the standby copy of a halted VM of the main pool.
+func (h *drHarness) replicateOne(t *testing.T, ctx context.Context) {
+	t.Helper()
+	src, err := h.env.Pools.Client(ctx, "main")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if h.standby, err = h.env.Pools.Client(ctx, "standby"); err != nil {
+		t.Fatal(err)
+	}
+	vm := haltedVM(t, h.sim)
+	spec := replicate.Spec{Job: "dr", Schedule: "hourly", VMUUID: vm.UUID, TargetSR: "Local storage", CopyRetention: 1}
+	res, err := replicate.Replicate(ctx, src, h.standby, spec, replicate.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if h.source, err = src.VMRecord(ctx, xapi.VMRef(vm.Ref)); err != nil {
+		t.Fatal(err)
+	}
+	h.copy = res.Copy
+}
+
+// copyState is the copy's power state and whether start is still blocked.
+func (h *drHarness) copyState(t *testing.T) (xapi.PowerState, bool) {
+	t.Helper()
+	rec, err := h.standby.VMRecord(context.Background(), h.copy.Ref)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, blocked := rec.BlockedOperations["start"]
+	return rec.PowerState, blocked
+}
+
+func TestFailoverWebhookRefusesUnsignedRequests(t *testing.T) {
+	h := newDRHarness(t)
+	body := fmt.Sprintf(`{"vm": %q, "copy": "latest", "start": true}`, h.source.NameLabel)
+	now := time.Now()
+	for name, header := range map[string]http.Header{
+		"no signature":              {"Content-Type": {"application/json"}},
+		"wrong secret":              signed("not-the-secret", now, body),
+		"signature of another body": signed(webhookSecret, now, strings.Replace(body, "true", "false", 1)),
+		"timestamp 6 minutes old":   signed(webhookSecret, now.Add(-6*time.Minute), body),
+	} {
+		t.Run(name, func(t *testing.T) {
+			code, out := h.do(t, "POST", "/v1/failovers", header, body)
+			if code != http.StatusUnauthorized || strings.Contains(out, webhookSecret) {
+				t.Fatalf("status %d (%s), want 401 without the secret", code, out)
+			}
+			if power, blocked := h.copyState(t); power != xapi.Halted || !blocked {
+				t.Fatalf("a refused failover touched the copy: power %s, start blocked %v", power, blocked)
+			}
+		})
+	}
+}
+
+func TestFailoverWebhookStartsTheCopy(t *testing.T) {
+	h := newDRHarness(t)
+	body := fmt.Sprintf(`{"vm": %q, "copy": "latest", "start": true}`, h.source.NameLabel)
+	code, out := h.do(t, "POST", "/v1/failovers", signed(webhookSecret, time.Now(), body), body)
+	if code != http.StatusOK {
+		t.Fatalf("status %d: %s", code, out)
+	}
+	res := decode[gateway.Failover](t, out)
+	if res.Copy.UUID != h.copy.UUID || !res.Started || res.PowerState != string(xapi.Running) || res.Copy.Pool != "standby" {
+		t.Fatalf("failover answer %+v, want copy %s started on standby", res, h.copy.UUID)
+	}
+	if power, blocked := h.copyState(t); power != xapi.Running || blocked {
+		t.Fatalf("after the failover: power %s, start blocked %v", power, blocked)
+	}
+	// The same request again is harmless: the running copy stays as it is.
+	code, out = h.do(t, "POST", "/v1/failovers", signed(webhookSecret, time.Now(), body), body)
+	if res := decode[gateway.Failover](t, out); code != http.StatusOK || res.Started || res.PowerState != string(xapi.Running) {
+		t.Fatalf("repeated failover: status %d: %s", code, out)
+	}
+}
+
+func TestFailoverWebhookBadRequests(t *testing.T) {
+	h := newDRHarness(t)
+	stamp := h.copy.Datetime.UTC().Format("20060102T150405Z")
+	tests := []struct {
+		name, body string
+		code       int
+		field      string
+	}{
+		{"no vm", `{"copy": "latest"}`, http.StatusBadRequest, "vm"},
+		{"unknown field", `{"vm": "x", "backup_id": "y"}`, http.StatusBadRequest, "backup_id"},
+		{"garbage copy", fmt.Sprintf(`{"vm": %q, "copy": "yesterday"}`, h.source.NameLabel), http.StatusBadRequest, "copy"},
+		{"start not a bool", fmt.Sprintf(`{"vm": %q, "start": "yes"}`, h.source.NameLabel), http.StatusBadRequest, "start"},
+		{"unknown vm", `{"vm": "no-such-vm"}`, http.StatusNotFound, "vm"},
+		{"no copy at that time", fmt.Sprintf(`{"vm": %q, "copy": "20200101T000000Z"}`, h.source.NameLabel), http.StatusNotFound, "vm"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			code, out := h.do(t, "POST", "/v1/failovers", signed(webhookSecret, time.Now(), tc.body), tc.body)
+			if e := decode[apiErr](t, out); code != tc.code || e.Field != tc.field {
+				t.Fatalf("status %d %+v, want %d naming %q", code, e, tc.code, tc.field)
+			}
+		})
+	}
+	// The copy chosen by its recovery point, without starting it.
+	body := fmt.Sprintf(`{"vm": %q, "copy": %q}`, h.source.UUID, stamp)
+	code, out := h.do(t, "POST", "/v1/failovers", signed(webhookSecret, time.Now(), body), body)
+	if code != http.StatusOK {
+		t.Fatalf("failover to the copy of %s: status %d: %s", stamp, code, out)
+	}
+	if power, blocked := h.copyState(t); power != xapi.Halted || blocked {
+		t.Fatalf("failover without start: power %s, start blocked %v", power, blocked)
+	}
+}
+
+func TestChatCopiesAndFailover(t *testing.T) {
+	h := newDRHarness(t)
+	name := h.source.NameLabel
+	listed := h.slack(t, fmt.Sprintf("copies %q", name))
+	if listed.ResponseType != "ephemeral" || !strings.Contains(listed.Text, h.copy.UUID) || !strings.Contains(listed.Text, "standby") {
+		t.Fatalf("copies: %+v", listed)
+	}
+	if r := h.slack(t, "failover no-such-vm start"); !strings.HasPrefix(r.Text, "Sorry") {
+		t.Fatalf("failover of an unknown VM: %+v", r)
+	}
+	done := h.slack(t, fmt.Sprintf("failover %q latest start", name))
+	if done.ResponseType != "in_channel" || !strings.Contains(done.Text, h.copy.UUID) || !strings.Contains(done.Text, "booted") {
+		t.Fatalf("failover: %+v", done)
+	}
+	if power, blocked := h.copyState(t); power != xapi.Running || blocked {
+		t.Fatalf("after the chat failover: power %s, start blocked %v", power, blocked)
+	}
+}
+
+// A failover body is outside input: garbage is a *FieldError naming a field,
+// and what is accepted has a VM and a copy that reads back the same.
+func FuzzParseFailoverRequest(f *testing.F) {
+	for _, s := range []string{`{"vm": "web", "copy": "latest", "start": true}`, `{"vm": "web", "copy": "20240501T02:00:13Z"}`,
+		`{"vm": "web", "copy": "2024-05-01T02:00:13.5Z"}`, `{"vm": ""}`, `[]`, `{"vm": "a\u0000b"}`, `{"vm": "x"} {}`} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, body []byte) {
+		req, err := gateway.ParseFailoverRequest(body)
+		if err != nil {
+			var fe *gateway.FieldError
+			if !errors.As(err, &fe) || fe.Field == "" {
+				t.Fatalf("error %v is not a FieldError naming a field", err)
+			}
+			return
+		}
+		if strings.TrimSpace(req.VM) == "" {
+			t.Fatalf("accepted without a vm: %q", body)
+		}
+		if at, err := gateway.ParseCopySelector(req.Copy); err != nil || !at.Equal(req.At) {
+			t.Fatalf("copy %q read as %v, then %v, %v", req.Copy, req.At, at, err)
+		}
+	})
+}
