@@ -31,7 +31,7 @@ func Function() app.Function {
 
 func run(ctx context.Context, env *app.Env) error {
 	t, err := New(ctx, env.Conn, env.Subjects, env.Config.Jobs, Options{
-		CatchUp: env.Config.CatchUp, Log: env.Log,
+		CatchUp: env.Config.CatchUp, Log: env.Log, Replicas: env.Config.NATS.StreamReplicas,
 	})
 	if err != nil {
 		return err
@@ -44,6 +44,9 @@ type Options struct {
 	CatchUp time.Duration // [config.DefaultCatchUp]
 	Log     *slog.Logger
 	Bucket  string // [StateBucket]
+	// Replicas of the state bucket, as nats.stream_replicas [1]: with one
+	// copy, losing its NATS node would stop every timer replica.
+	Replicas int
 }
 
 // Timer publishes the fires of a set of jobs' schedules.
@@ -72,7 +75,7 @@ func New(ctx context.Context, conn *bus.Conn, subjects events.Subjects, jobs []c
 	if o.Bucket == "" {
 		o.Bucket = StateBucket
 	}
-	kv, err := conn.EnsureKV(ctx, jetstream.KeyValueConfig{Bucket: o.Bucket, History: 1,
+	kv, err := conn.EnsureKV(ctx, jetstream.KeyValueConfig{Bucket: o.Bucket, History: 1, Replicas: max(o.Replicas, 1),
 		Description: "xbr timer: per schedule, the time it was evaluated up to"})
 	if err != nil {
 		return nil, err
