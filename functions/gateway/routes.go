@@ -35,6 +35,7 @@ func (s *Server) routes() http.Handler {
 	mux.Handle("POST /restore", csrf.Handler(http.HandlerFunc(s.submitRestore)))
 	mux.HandleFunc("GET /restores/{id}", s.statusPage)
 	mux.HandleFunc("GET /restores/{id}/status", s.statusJSON)
+	s.drRoutes(mux, csrf) // the Disaster recovery pages (drpage.go)
 	static, _ := fs.Sub(assets, "static")
 	mux.Handle("GET /static/", http.StripPrefix("/static/", http.FileServerFS(static)))
 	timeout := http.TimeoutHandler(mux, HandlerTimeout, `{"error":"the request took too long"}`)

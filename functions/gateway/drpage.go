@@ -1,0 +1,242 @@
+package gateway
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"net/url"
+	"strings"
+	"unicode"
+
+	"xbr/shared/app"
+	"xbr/shared/config"
+	"xbr/shared/xotag"
+)
+
+// The Disaster recovery pages:
+//
+//	GET  /dr                              the standby copies per source VM (dr.ls), each VM with its failover links
+//	GET  /dr/failover?vm=V&copy=latest|T  what a failover to that copy will do, and its form
+//	POST /dr/failover                     the form: fails over (dr.failover) and shows the outcome
+//
+// The confirmation pins the copy (its uuid and recovery point), so the form
+// fails over to the copy the operator read about even when a newer copy
+// lands in between. The form is protected like the restore form
+// (http.CrossOriginProtection) and carries a nonce: submitting it twice to
+// the same gateway fails over once and shows the first outcome twice (the
+// dr.failover verb is idempotent besides: a copy already unblocked or
+// running is left as it is).
+
+// maxVMField bounds the vm parameter (a uuid or a VM name).
+const maxVMField = 128
+
+// drPages serves the Disaster recovery pages.
+type drPages struct {
+	s    *Server
+	once *nonceOnce[Failover]
+}
+
+func (s *Server) drRoutes(mux *http.ServeMux, csrf *http.CrossOriginProtection) {
+	p := &drPages{s: s, once: newNonceOnce[Failover](nonceMemory)}
+	mux.HandleFunc("GET /dr", p.list)
+	mux.HandleFunc("GET /dr/failover", p.confirm)
+	mux.Handle("POST /dr/failover", csrf.Handler(http.HandlerFunc(p.submit)))
+}
+
+// list is GET /dr.
+func (p *drPages) list(w http.ResponseWriter, r *http.Request) {
+	d := drListData{Configured: hasReplicateJob(p.s.env.Config)}
+	if d.Configured {
+		cs, err := p.listCopies(r.Context(), "")
+		if err != nil {
+			p.errorPage(w, r, err)
+			return
+		}
+		d.VMs = p.s.groupCopies(r.Context(), cs)
+	}
+	p.s.render(w, r, http.StatusOK, "dr", view{Title: "Disaster recovery", Data: d})
+}
+
+// confirm is GET /dr/failover?vm=V&copy=C: what the failover will do.
+func (p *drPages) confirm(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	vm, sel := q.Get("vm"), q.Get("copy")
+	c, err := p.chooseCopy(r.Context(), vm, sel)
+	if err != nil {
+		p.errorPage(w, r, err)
+		return
+	}
+	row := p.s.copyRow(r.Context(), c, nil)
+	d := drConfirmData{Copy: row, Asked: orLatest(sel), Nonce: newNonce(),
+		FormVM: c.UUID, FormCopy: xotag.FormatDatetime(c.Datetime), Source: p.s.sourceVM(r.Context(), c)}
+	p.s.render(w, r, http.StatusOK, "dr_failover", view{Title: "Fail over " + row.VMLabel,
+		Crumbs: []crumb{{"Disaster recovery", "/dr"}, {"Fail over " + row.VMLabel, ""}}, Data: d})
+}
+
+// submit is POST /dr/failover: the confirmation's form.
+func (p *drPages) submit(w http.ResponseWriter, r *http.Request) {
+	f, nonce, err := readFailoverForm(w, r)
+	if err != nil {
+		p.errorPage(w, r, err)
+		return
+	}
+	res, repeated, err := p.once.Do(r.Context(), nonce, func(ctx context.Context) (Failover, error) {
+		return p.s.failover(ctx, f.VM, f.At, f.Start)
+	})
+	if err != nil {
+		p.errorPage(w, r, err)
+		return
+	}
+	if !repeated {
+		reqLog(r).Info("failover", "via", "web", "vm", f.VM, "copy_uuid", res.Copy.UUID, "started", res.Started)
+	}
+	row := p.s.copyRow(r.Context(), drListed{DRCopy: res.Copy}, nil)
+	p.s.render(w, r, http.StatusOK, "dr_done", view{Title: "Failed over " + row.VMLabel,
+		Crumbs: []crumb{{"Disaster recovery", "/dr"}, {"Failover of " + row.VMLabel, ""}},
+		Data:   drDoneData{Copy: row, Result: res, Repeated: repeated, AskedStart: f.Start}})
+}
+
+// readFailoverForm reads the POSTed form.
+func readFailoverForm(w http.ResponseWriter, r *http.Request) (FailoverRequest, string, error) {
+	body, err := readBody(w, r)
+	if err != nil {
+		return FailoverRequest{}, "", err
+	}
+	form, err := url.ParseQuery(string(body))
+	if err != nil {
+		return FailoverRequest{}, "", badField("form", "", err.Error())
+	}
+	return ParseFailoverForm(form)
+}
+
+// ParseFailoverForm checks the failover form of the Disaster recovery page:
+// nonce (32 lower-case hex digits), vm (a uuid or name: 1-128 bytes of
+// printable characters), copy (as ParseCopySelector reads it) and start
+// ("on" or absent). It returns the request and the nonce; every error is a
+// *FieldError naming the field.
+func ParseFailoverForm(form url.Values) (FailoverRequest, string, error) {
+	nonce := form.Get("nonce")
+	if !isNonce(nonce) {
+		return FailoverRequest{}, "", badField("nonce", nonce, "missing or malformed: reload the confirmation page")
+	}
+	req := FailoverRequest{VM: form.Get("vm"), Copy: form.Get("copy")}
+	if err := checkVMField(req.VM); err != nil {
+		return FailoverRequest{}, "", err
+	}
+	at, err := ParseCopySelector(req.Copy)
+	if err != nil {
+		return FailoverRequest{}, "", err
+	}
+	req.At = at
+	switch form.Get("start") {
+	case "on":
+		req.Start = true
+	case "":
+	default:
+		return FailoverRequest{}, "", badField("start", form.Get("start"), `want "on" or nothing`)
+	}
+	return req, nonce, nil
+}
+
+// chooseCopy is the complete copy of vm that sel names (the newest for
+// latest; on a tie the one still on standby), as the dr.failover verb picks it.
+func (p *drPages) chooseCopy(ctx context.Context, vm, sel string) (drListed, error) {
+	if err := checkVMField(vm); err != nil {
+		return drListed{}, err
+	}
+	at, err := ParseCopySelector(sel)
+	if err != nil {
+		return drListed{}, err
+	}
+	cs, err := p.listCopies(ctx, vm)
+	if err != nil {
+		return drListed{}, err
+	}
+	if len(cs) == 0 {
+		return drListed{}, missing("vm", vm, "has no standby copy")
+	}
+	var best drListed
+	found := false
+	for _, c := range cs {
+		if c.SR == "" || (!at.IsZero() && !c.Datetime.Equal(at)) {
+			continue
+		}
+		if newer := c.Datetime.After(best.Datetime); !found || newer ||
+			(c.Datetime.Equal(best.Datetime) && c.StartBlocked && !best.StartBlocked) {
+			best, found = c, true
+		}
+	}
+	if !found {
+		return drListed{}, missing("copy", orLatest(sel), "no complete copy of "+vm+" has that recovery point")
+	}
+	return best, nil
+}
+
+// drListed is a dr.ls entry with the SR the copy was written to (empty for
+// an interrupted transfer).
+type drListed struct {
+	DRCopy
+	SR string `json:"sr,omitempty"`
+}
+
+func (p *drPages) listCopies(ctx context.Context, vm string) ([]drListed, error) {
+	var out []drListed
+	err := app.Request(ctx, p.s.env.Conn.NATS(), p.s.env.Subjects, verbDRList, map[string]string{"vm": vm}, &out)
+	return out, drError(err, vm)
+}
+
+// errorPage renders err like Server.errorPage, with the way back to /dr.
+func (p *drPages) errorPage(w http.ResponseWriter, r *http.Request, err error) {
+	code := errorStatus(err)
+	msg := err.Error()
+	if code == http.StatusInternalServerError {
+		msg = "internal error (request " + w.Header().Get("X-Request-Id") + ")"
+	}
+	var fe *FieldError
+	field := ""
+	if errors.As(err, &fe) {
+		field = fe.Field
+	}
+	reqLog(r).Warn("page refused", "status", code, "err", err)
+	p.s.render(w, r, code, "dr_error", view{Title: http.StatusText(code), Crumbs: []crumb{{"Disaster recovery", "/dr"}},
+		Data: struct {
+			Code           int
+			Message, Field string
+		}{code, msg, field}})
+}
+
+// checkVMField accepts a VM uuid or name: 1-128 bytes of printable characters.
+func checkVMField(v string) error {
+	switch {
+	case strings.TrimSpace(v) == "":
+		return badField("vm", "", "is empty: name the VM (its uuid or name)")
+	case len(v) > maxVMField:
+		return badField("vm", v, "is longer than 128 bytes")
+	case strings.IndexFunc(v, func(r rune) bool { return !unicode.IsPrint(r) || r == unicode.ReplacementChar }) >= 0:
+		return badField("vm", v, "contains a control character or invalid UTF-8")
+	}
+	return nil
+}
+
+func isNonce(s string) bool {
+	return len(s) == 32 && strings.IndexFunc(s, func(r rune) bool { return !(r >= '0' && r <= '9' || r >= 'a' && r <= 'f') }) < 0
+}
+
+func orLatest(sel string) string {
+	if sel == "" {
+		return Latest
+	}
+	return sel
+}
+
+func hasReplicateJob(cfg *config.Config) bool {
+	if cfg == nil {
+		return false
+	}
+	for _, j := range cfg.Jobs {
+		if j.Mode == config.ModeReplicate {
+			return true
+		}
+	}
+	return false
+}
