@@ -2,10 +2,8 @@ package export
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"log/slog"
-	"sync"
 	"time"
 
 	"github.com/cloudevents/sdk-go/v2/event"
@@ -123,18 +121,11 @@ func run(ctx context.Context, env *app.Env) error {
 func Consume(ctx context.Context, conn *bus.Conn, streams events.StreamNames, d Deps) error {
 	d = d.withDefaults()
 	cfgs := Consumers(d.Subjects, streams.WithDefaults().Events, workerConcurrency(d.Config))
-	handlers := []bus.Handler{NewPlanner(d), NewWorker(d), NewRunner(d)}
-	var wg sync.WaitGroup
-	errs := make([]error, len(cfgs))
-	for i := range cfgs {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			errs[i] = conn.Consume(ctx, cfgs[i], handlers[i])
-		}()
-	}
-	wg.Wait()
-	return errors.Join(errs...)
+	return runs.ConsumeAll(ctx, conn, []runs.Consumer{
+		{Config: cfgs[0], Handler: NewPlanner(d)},
+		{Config: cfgs[1], Handler: NewWorker(d)},
+		{Config: cfgs[2], Handler: NewRunner(d)},
+	})
 }
 
 // Consumers are the planner's, the worker's and the runner's consumer
@@ -187,9 +178,4 @@ func request(job config.Job, r runs.Run, vm runs.VM) events.ExportRequested {
 // requestOut is the follow-up requesting vm's export, with a derived id.
 func (d Deps) requestOut(job config.Job, r runs.Run, vm runs.VM) (bus.Out, error) {
 	return d.message(events.DeriveID("export.requested", r.ID, vm.UUID), request(job, r, vm))
-}
-
-// completedOut is the run.completed of a finished run, with a derived id.
-func (d Deps) completedOut(r runs.Run) (bus.Out, error) {
-	return d.message(events.DeriveID("run.completed", r.ID), r.CompletedEvent())
 }

@@ -2,10 +2,8 @@ package replicate
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"log/slog"
-	"sync"
 	"time"
 
 	"github.com/cloudevents/sdk-go/v2/event"
@@ -59,7 +57,6 @@ const (
 	workerMaxDeliver  = 10
 	plannerMaxDeliver = 100_000 // a queued fire may wait long (back-off capped at 30 s)
 	plannerBackoffCap = 30 * time.Second
-	planAttempts      = 5
 )
 
 func (d Deps) withDefaults() Deps {
@@ -108,18 +105,11 @@ func run(ctx context.Context, env *app.Env) error {
 func Consume(ctx context.Context, conn *bus.Conn, streams events.StreamNames, d Deps) error {
 	d = d.withDefaults()
 	cfgs := Consumers(d.Subjects, streams.WithDefaults().Events, workerConcurrency(d.Config))
-	handlers := []bus.Handler{NewPlanner(d), NewWorker(d), NewRunner(d)}
-	var wg sync.WaitGroup
-	errs := make([]error, len(cfgs))
-	for i := range cfgs {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			errs[i] = conn.Consume(ctx, cfgs[i], handlers[i])
-		}()
-	}
-	wg.Wait()
-	return errors.Join(errs...)
+	return runs.ConsumeAll(ctx, conn, []runs.Consumer{
+		{Config: cfgs[0], Handler: NewPlanner(d)},
+		{Config: cfgs[1], Handler: NewWorker(d)},
+		{Config: cfgs[2], Handler: NewRunner(d)},
+	})
 }
 
 // Consumers are the planner's, the worker's and the runner's consumer
@@ -165,9 +155,4 @@ func (d Deps) startedOut(job config.Job, r runs.Run, vm runs.VM) (bus.Out, error
 	p := events.ReplicateStarted{RunID: r.ID, Job: r.Job, Schedule: r.Schedule, VMUUID: vm.UUID,
 		VMName: vm.Name, Pool: vm.Pool, TargetPool: job.Target.Pool, TargetSR: job.Target.SR}
 	return d.message(events.DeriveID("replicate.started", r.ID, vm.UUID), d.Now(), p)
-}
-
-// completedOut is the run.completed of a finished run.
-func (d Deps) completedOut(r runs.Run) (bus.Out, error) {
-	return d.message(events.DeriveID("run.completed", r.ID), d.Now(), r.CompletedEvent())
 }

@@ -29,6 +29,13 @@
 // process went away). A run whose workers merely restarted is not affected:
 // its events are redelivered and it goes on renewing the lock.
 //
+// The handlers. A run-shaped function (export, replicate: one work request
+// per VM, one result per VM) describes itself as a Flow (its mode, how it
+// selects VMs, how a VM becomes a request, how a VM's end reads) and gets
+// its planner (NewPlanner: schedule.due → run.started and the first
+// requests) and its runner (NewRunner: a VM's end → the next request, then
+// run.completed) from here; ConsumeAll runs its consumers.
+//
 // Bucket layout (keys are KV-safe encodings of the names):
 //
 //	lock.<job>   {run_id, job, schedule, acquired, renewed}

@@ -1,0 +1,149 @@
+package runs
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+
+	"xbr/events"
+	"xbr/shared/bus"
+	"xbr/shared/config"
+)
+
+// PlanAttempts is how many deliveries of a fire may fail to resolve its VMs
+// before the run is recorded failed.
+const PlanAttempts = 5
+
+// Flow is what a run-shaped function (one work request per VM of a run, one
+// result per VM) plugs into the shared Planner and Runner: how it selects
+// the VMs, how a VM becomes a work request and how a VM's end reads.
+type Flow struct {
+	Runs   *Coordinator
+	Config *config.Config
+	// Mode is the mode of the jobs the flow plans (config.ModeFull, ...);
+	// fires of other jobs are left to other functions.
+	Mode string
+	// Work names a VM's work in logs ("export", "replication").
+	Work string
+	Log  *slog.Logger
+	// Message builds an outgoing event with the function's source.
+	Message func(id string, p events.Payload) (bus.Out, error)
+	// Resolve selects the VMs of a run of job; VMs that cannot be done come
+	// with their Result.
+	Resolve func(ctx context.Context, job config.Job) ([]VM, error)
+	// Request is the work request of vm, one of run r's VMs, with a derived id.
+	Request func(job config.Job, r Run, vm VM) (bus.Out, error)
+	// Result reads a VM's end (its completed or failed event): its result
+	// and its run's id.
+	Result func(ev bus.Event) (events.VMResult, string, error)
+}
+
+// Completed is the run.completed of a finished run, with a derived id.
+func (f Flow) Completed(r Run) (bus.Out, error) {
+	return f.Message(events.DeriveID("run.completed", r.ID), r.CompletedEvent())
+}
+
+// Announce returns what a recorded run says to publish: run.started and
+// the requests of its first VMs while it runs, run.completed once it is
+// done. Ids are derived, so announcing again publishes nothing new.
+func (f Flow) Announce(job config.Job, r Run) ([]bus.Out, error) {
+	var outs []bus.Out
+	if len(r.VMs) > 0 {
+		o, err := f.Message(events.DeriveID("run.started", r.ID), r.StartedEvent())
+		if err != nil {
+			return nil, err
+		}
+		outs = append(outs, o)
+	}
+	for _, vm := range r.Initial() {
+		if vm.State != VMActive {
+			continue
+		}
+		o, err := f.Request(job, r, vm)
+		if err != nil {
+			return nil, err
+		}
+		outs = append(outs, o)
+	}
+	if r.Done() {
+		o, err := f.Completed(r)
+		if err != nil {
+			return nil, err
+		}
+		outs = append(outs, o)
+	}
+	return outs, nil
+}
+
+// Consumer is one durable consumer of a function and its handler.
+type Consumer struct {
+	Config  bus.ConsumerConfig
+	Handler bus.Handler
+}
+
+// consumer runs one durable consumer until ctx ends (*bus.Conn).
+type consumer interface {
+	Consume(ctx context.Context, cfg bus.ConsumerConfig, h bus.Handler) error
+}
+
+// ConsumeAll runs every consumer on conn until ctx is cancelled and returns
+// their errors joined.
+func ConsumeAll(ctx context.Context, conn consumer, cs []Consumer) error {
+	var wg sync.WaitGroup
+	errs := make([]error, len(cs))
+	for i, c := range cs {
+		wg.Go(func() { errs[i] = conn.Consume(ctx, c.Config, c.Handler) })
+	}
+	wg.Wait()
+	return errors.Join(errs...)
+}
+
+// Runner advances runs as their VMs end: it handles a flow's completed and
+// failed events.
+type Runner struct{ f Flow }
+
+// NewRunner returns the runner handler of f.
+func NewRunner(f Flow) *Runner { return &Runner{f: f} }
+
+// Handle records one VM's end and returns the next VM's request and, after
+// the last VM, run.completed.
+func (h *Runner) Handle(ctx context.Context, ev bus.Event) ([]bus.Out, error) {
+	res, runID, err := h.f.Result(ev)
+	if err != nil {
+		return nil, bus.Permanent(err)
+	}
+	step, err := h.f.Runs.Finish(ctx, runID, res)
+	if errors.Is(err, ErrNotFound) {
+		h.f.Log.Info(h.f.Work+" of no recorded run; nothing to advance", "run", runID, "vm_uuid", res.VMUUID)
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	if step.Late {
+		h.f.Log.Warn("result after the run ended; ignored", "run", runID, "vm_uuid", res.VMUUID, "status", step.Run.Status)
+		return nil, nil
+	}
+	job, ok := h.f.Config.Job(step.Run.Job)
+	if !ok {
+		return nil, bus.Permanent(fmt.Errorf("run %s of unknown job %q", runID, step.Run.Job))
+	}
+	var outs []bus.Out
+	for _, vm := range step.Released {
+		o, err := h.f.Request(job, step.Run, vm)
+		if err != nil {
+			return nil, err
+		}
+		outs = append(outs, o)
+	}
+	if step.Done {
+		o, err := h.f.Completed(step.Run)
+		if err != nil {
+			return nil, err
+		}
+		outs = append(outs, o)
+	}
+	return outs, nil
+}

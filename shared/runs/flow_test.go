@@ -1,0 +1,215 @@
+package runs_test
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"reflect"
+	"testing"
+	"time"
+
+	"xbr/events"
+	"xbr/shared/bus"
+	"xbr/shared/config"
+	"xbr/shared/runs"
+	"xbr/shared/vmselect"
+)
+
+var flowFire = time.Date(2024, 3, 1, 2, 0, 0, 0, time.UTC)
+
+// testFlow is a full-mode flow over two selected VMs and one rejected VM;
+// resolveErr, when set, makes Resolve fail.
+type testFlow struct {
+	runs.Flow
+	resolveErr error
+}
+
+func newFlow(t *testing.T) *testFlow {
+	clk := &clock{t: flowFire}
+	tf := &testFlow{}
+	daily := []config.Schedule{{Name: "daily"}}
+	cfg := &config.Config{Jobs: []config.Job{
+		{Name: "nightly", Mode: config.ModeFull, Concurrency: 1, Schedules: daily},
+		{Name: "snaps", Mode: config.ModeSnapshot, Schedules: daily},
+	}}
+	tf.Flow = runs.Flow{Runs: coordinator(t, server(t), clk), Config: cfg, Mode: config.ModeFull, Work: "export",
+		Log: discard(),
+		Message: func(id string, p events.Payload) (bus.Out, error) {
+			return events.Subjects{}.Message(events.Meta{ID: id, Source: events.Source("test"), Time: clk.Now()}, p)
+		},
+		Resolve: func(context.Context, config.Job) ([]runs.VM, error) {
+			if tf.resolveErr != nil {
+				return nil, tf.resolveErr
+			}
+			return runs.Selected(vmselect.Result{VMs: []vmselect.VM{{UUID: vms(2)[0].UUID, Name: "vm0", Pool: "lab"},
+				{UUID: vms(2)[1].UUID, Name: "vm1", Pool: "lab"}},
+				Rejected: []vmselect.Rejected{{UUID: "00000000-0000-4000-8000-0000000000ff", Name: "tpl", Pool: "lab", Reason: "is a template"}}}), nil
+		},
+		Request: func(job config.Job, r runs.Run, vm runs.VM) (bus.Out, error) {
+			return tf.Message(events.DeriveID("export.requested", r.ID, vm.UUID), events.ExportRequested{RunID: r.ID,
+				Job: job.Name, Schedule: r.Schedule, FireTime: r.FireTime, VMUUID: vm.UUID, VMName: vm.Name, Pool: vm.Pool,
+				Remotes: []string{"local"}, Codec: "gzip"})
+		},
+		Result: func(ev bus.Event) (events.VMResult, string, error) {
+			switch p := ev.Payload.(type) {
+			case events.ExportCompleted:
+				return events.VMResult{VMUUID: p.VMUUID, Status: events.StatusSuccess}, p.RunID, nil
+			case events.ExportFailed:
+				return events.VMResult{VMUUID: p.VMUUID, Status: events.StatusFailure, Error: p.Error}, p.RunID, nil
+			}
+			return events.VMResult{}, "", errors.New("unexpected " + string(ev.Type()))
+		},
+	}
+	return tf
+}
+
+func discard() *slog.Logger { return slog.New(slog.DiscardHandler) }
+
+// deliver wraps a payload as the attempt-th delivery of an event.
+func deliver(t *testing.T, p events.Payload, attempt uint64) bus.Event {
+	t.Helper()
+	m, err := events.Subjects{}.Message(events.Meta{ID: "in-" + string(p.EventType()), Source: "/test", Time: flowFire}, p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return bus.Event{Received: events.Received{Message: m, Payload: p}, Delivery: bus.Delivery{Attempt: attempt}}
+}
+
+// ended is a VM's end as the runner reads it: only its payload matters
+// (the flow's Result reads it), so it needs no complete export.completed.
+func ended(p events.Payload) bus.Event {
+	return bus.Event{Received: events.Received{Payload: p}, Delivery: bus.Delivery{Attempt: 1}}
+}
+
+func due(job, run string) events.ScheduleDue {
+	return events.ScheduleDue{RunID: run, Job: job, Schedule: "daily", FireTime: flowFire}
+}
+
+// kinds lists the outs as "type" or "type:vm-uuid".
+func kinds(outs []bus.Out) []string {
+	var out []string
+	for _, o := range outs {
+		k := events.Type(o.Event.Type()).Short()
+		var p struct {
+			VM string `json:"vm_uuid"`
+		}
+		if err := o.Event.DataAs(&p); err == nil && p.VM != "" {
+			k += ":" + p.VM[len(p.VM)-1:]
+		}
+		out = append(out, k)
+	}
+	return out
+}
+
+func ids(outs []bus.Out) []string {
+	var out []string
+	for _, o := range outs {
+		out = append(out, o.Event.ID())
+	}
+	return out
+}
+
+// TestPlannerAndRunner walks one run through the shared planner and runner:
+// the fire starts the first VM (concurrency 1), each VM's end releases the
+// next, the last ends the run; redeliveries return the same event ids.
+func TestPlannerAndRunner(t *testing.T) {
+	tf := newFlow(t)
+	ctx := context.Background()
+	planner, runner := runs.NewPlanner(tf.Flow), runs.NewRunner(tf.Flow)
+	outs, err := planner.Handle(ctx, deliver(t, due("nightly", "r1"), 1))
+	if want := []string{"run.started", "export.requested:0"}; err != nil || !reflect.DeepEqual(kinds(outs), want) {
+		t.Fatalf("plan: %v %v, want %v", kinds(outs), err, want)
+	}
+	again, err := planner.Handle(ctx, deliver(t, due("nightly", "r1"), 2))
+	if err != nil || !reflect.DeepEqual(ids(again), ids(outs)) {
+		t.Fatalf("redelivered fire: %v %v, want the same ids %v", ids(again), err, ids(outs))
+	}
+	vm := vms(2)
+	next, err := runner.Handle(ctx, ended(events.ExportCompleted{RunID: "r1", VMUUID: vm[0].UUID}))
+	if want := []string{"export.requested:1"}; err != nil || !reflect.DeepEqual(kinds(next), want) {
+		t.Fatalf("first VM's end: %v %v, want %v", kinds(next), err, want)
+	}
+	last, err := runner.Handle(ctx, ended(events.ExportFailed{RunID: "r1", VMUUID: vm[1].UUID, Error: "boom"}))
+	if want := []string{"run.completed"}; err != nil || !reflect.DeepEqual(kinds(last), want) {
+		t.Fatalf("last VM's end: %v %v, want %v", kinds(last), err, want)
+	}
+	var done events.RunCompleted
+	err = last[0].Event.DataAs(&done)
+	if err != nil || done.Status != events.StatusPartial || len(done.Results) != 3 {
+		t.Fatalf("run.completed %+v %v, want partial with 3 results", done, err)
+	}
+	if h, _ := tf.Runs.Holder(ctx, "nightly"); h != "" {
+		t.Errorf("lock still held by %q", h)
+	}
+}
+
+// TestPlannerRejects: fires the flow cannot plan.
+func TestPlannerRejects(t *testing.T) {
+	tf := newFlow(t)
+	ctx := context.Background()
+	planner := runs.NewPlanner(tf.Flow)
+	if outs, err := planner.Handle(ctx, deliver(t, due("snaps", "r1"), 1)); err != nil || len(outs) != 0 {
+		t.Errorf("fire of another mode's job: %v %v, want ignored", kinds(outs), err)
+	}
+	for name, p := range map[string]events.ScheduleDue{
+		"unknown job":      due("nope", "r2"),
+		"unknown schedule": {RunID: "r3", Job: "nightly", Schedule: "weekly", FireTime: flowFire},
+	} {
+		if _, err := planner.Handle(ctx, deliver(t, p, 1)); !bus.IsPermanent(err) {
+			t.Errorf("%s: %v, want a permanent error", name, err)
+		}
+	}
+	if _, err := runs.NewRunner(tf.Flow).Handle(ctx, deliver(t, due("nightly", "r4"), 1)); !bus.IsPermanent(err) {
+		t.Errorf("runner given a schedule.due: %v, want a permanent error", err)
+	}
+	outs, err := runs.NewRunner(tf.Flow).Handle(ctx, ended(events.ExportCompleted{RunID: "gone", VMUUID: vms(1)[0].UUID}))
+	if err != nil || len(outs) != 0 {
+		t.Errorf("end of a VM of no recorded run: %v %v, want nothing", kinds(outs), err)
+	}
+}
+
+// TestPlannerResolveFailure: resolving fails; the fire is retried until
+// PlanAttempts, then the run ends as a failure naming the cause.
+func TestPlannerResolveFailure(t *testing.T) {
+	tf := newFlow(t)
+	tf.resolveErr = errors.New("pool lab unreachable")
+	ctx := context.Background()
+	planner := runs.NewPlanner(tf.Flow)
+	for attempt := uint64(1); attempt < runs.PlanAttempts; attempt++ {
+		if _, err := planner.Handle(ctx, deliver(t, due("nightly", "r1"), attempt)); err == nil || bus.IsPermanent(err) {
+			t.Fatalf("attempt %d: %v, want a retryable error", attempt, err)
+		}
+	}
+	outs, err := planner.Handle(ctx, deliver(t, due("nightly", "r1"), runs.PlanAttempts))
+	if want := []string{"run.completed"}; err != nil || !reflect.DeepEqual(kinds(outs), want) {
+		t.Fatalf("last attempt: %v %v, want %v", kinds(outs), err, want)
+	}
+	r, err := tf.Runs.Get(ctx, "r1")
+	if err != nil || r.Status != events.StatusFailure || r.Reason != "pool lab unreachable" {
+		t.Fatalf("run %+v %v, want failure: pool lab unreachable", r, err)
+	}
+}
+
+func TestSelected(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		rej  vmselect.Rejected
+		want runs.VM
+	}{
+		{"exists but cannot be done", vmselect.Rejected{UUID: "u1", Name: "a", Pool: "lab", Reason: "is a template"},
+			runs.VM{UUID: "u1", Name: "a", Pool: "lab", Result: &events.VMResult{VMUUID: "u1", VMName: "a",
+				Status: events.StatusSkipped, Error: "VM is a template"}}},
+		{"does not exist", vmselect.Rejected{UUID: "u2", Reason: "not found"},
+			runs.VM{UUID: "u2", Pool: "unknown", Result: &events.VMResult{VMUUID: "u2",
+				Status: events.StatusFailure, Error: "VM not found"}}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			got := runs.Selected(vmselect.Result{VMs: []vmselect.VM{{UUID: "u0", Name: "z", Pool: "lab"}},
+				Rejected: []vmselect.Rejected{tc.rej}})
+			want := []runs.VM{{UUID: "u0", Name: "z", Pool: "lab"}, tc.want}
+			if !reflect.DeepEqual(got, want) {
+				t.Fatalf("Selected: %+v, want %+v", got, want)
+			}
+		})
+	}
+}

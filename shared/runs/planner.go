@@ -1,0 +1,109 @@
+package runs
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"xbr/events"
+	"xbr/shared/bus"
+	"xbr/shared/config"
+	"xbr/shared/vmselect"
+)
+
+// Planner turns a schedule.due of one of a flow's jobs into a run.
+type Planner struct{ f Flow }
+
+// NewPlanner returns the planner handler of f.
+func NewPlanner(f Flow) *Planner { return &Planner{f: f} }
+
+// Handle admits the fire (one run per job at a time), resolves its VMs,
+// records the run and returns run.started and the first requests (or
+// run.completed). Fires of jobs of another mode are ignored; a redelivered
+// fire returns the same events.
+func (p *Planner) Handle(ctx context.Context, ev bus.Event) ([]bus.Out, error) {
+	due, err := events.PayloadAs[events.ScheduleDue](ev.Received)
+	if err != nil {
+		return nil, bus.Permanent(err)
+	}
+	job, ok := p.f.Config.Job(due.Job)
+	if !ok {
+		return nil, bus.Permanent(fmt.Errorf("schedule.due for unknown job %q", due.Job))
+	}
+	if job.Mode != p.f.Mode {
+		return nil, nil // another function's job
+	}
+	if _, ok := job.Schedule(due.Schedule); !ok {
+		return nil, bus.Permanent(fmt.Errorf("job %s has no schedule %q", due.Job, due.Schedule))
+	}
+	f := Fire{RunID: due.RunID, Job: job.Name, Schedule: due.Schedule, Mode: p.f.Mode,
+		FireTime: due.FireTime, OnOverlap: job.OnOverlap}
+	outs, adm, err := p.admit(ctx, f)
+	if err != nil {
+		return nil, err
+	}
+	r := adm.Run
+	if r == nil {
+		started, err := p.start(ctx, ev.Delivery.Attempt, f, job)
+		if err != nil {
+			return nil, err
+		}
+		r = &started
+	}
+	more, err := p.f.Announce(job, *r)
+	return append(outs, more...), err
+}
+
+// admit admits the fire; a stale run it took over is returned as its
+// run.completed.
+func (p *Planner) admit(ctx context.Context, f Fire) ([]bus.Out, Admission, error) {
+	adm, err := p.f.Runs.Admit(ctx, f)
+	if err != nil {
+		var busy *BusyError
+		if errors.As(err, &busy) {
+			p.f.Log.Info("fire queued behind the running run", "job", f.Job, "run", f.RunID, "holder", busy.Holder)
+		}
+		return nil, Admission{}, err
+	}
+	if adm.Interrupted == nil {
+		return nil, adm, nil
+	}
+	p.f.Log.Warn("stale run ended as interrupted", "job", f.Job, "run", adm.Interrupted.ID, "reason", adm.Interrupted.Reason)
+	o, err := p.f.Completed(*adm.Interrupted)
+	if err != nil {
+		return nil, Admission{}, err
+	}
+	return []bus.Out{o}, adm, nil
+}
+
+// start resolves the VMs and records the run; after PlanAttempts failed
+// deliveries the run is recorded failed instead.
+func (p *Planner) start(ctx context.Context, attempt uint64, f Fire, job config.Job) (Run, error) {
+	vms, err := p.f.Resolve(ctx, job)
+	if err != nil {
+		if attempt < PlanAttempts {
+			return Run{}, fmt.Errorf("job %s: %w", job.Name, err)
+		}
+		return p.f.Runs.End(ctx, f, events.StatusFailure, err.Error())
+	}
+	return p.f.Runs.Start(ctx, f, job.Concurrency, vms)
+}
+
+// Selected are the VMs of a run from a selection: the selected ones to do,
+// the rejected ones with their result decided (skipped when the VM exists
+// but cannot be done, failed when it does not exist: pool "unknown").
+func Selected(sel vmselect.Result) []VM {
+	out := make([]VM, 0, len(sel.VMs)+len(sel.Rejected))
+	for _, v := range sel.VMs {
+		out = append(out, VM{UUID: v.UUID, Name: v.Name, Pool: v.Pool})
+	}
+	for _, rej := range sel.Rejected {
+		status, pool := events.StatusSkipped, rej.Pool
+		if pool == "" {
+			status, pool = events.StatusFailure, "unknown"
+		}
+		out = append(out, VM{UUID: rej.UUID, Name: rej.Name, Pool: pool,
+			Result: &events.VMResult{VMUUID: rej.UUID, VMName: rej.Name, Status: status, Error: "VM " + rej.Reason}})
+	}
+	return out
+}
