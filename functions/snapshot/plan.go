@@ -47,16 +47,12 @@ func (s *Snapshotter) plan(ctx context.Context, attempt uint64, p events.Schedul
 	return append(outs, more...), err
 }
 
-// planAttempts is how many deliveries of a fire may fail to resolve its VMs
-// before the run is recorded failed (as export's planner).
-const planAttempts = 5
-
-// start selects the VMs and records the run; after planAttempts failed
+// start selects the VMs and records the run; after runs.PlanAttempts failed
 // deliveries the run ends as a failure (the lock is released).
 func (s *Snapshotter) start(ctx context.Context, attempt uint64, f runs.Fire, job config.Job) (runs.Run, error) {
 	vms, err := s.selectVMs(ctx, job)
 	if err != nil {
-		if attempt < planAttempts {
+		if attempt < runs.PlanAttempts {
 			return runs.Run{}, fmt.Errorf("job %s: %w", job.Name, err)
 		}
 		return s.runs.End(ctx, f, events.StatusFailure, "select VMs: "+err.Error())
@@ -80,20 +76,7 @@ func (s *Snapshotter) selectVMs(ctx context.Context, job config.Job) ([]runs.VM,
 		}
 		pools = append(pools, vmselect.Pool{Name: name, VMs: vms})
 	}
-	sel := vmselect.Select(job.VMs, pools)
-	out := make([]runs.VM, 0, len(sel.VMs)+len(sel.Rejected))
-	for _, v := range sel.VMs {
-		out = append(out, runs.VM{UUID: v.UUID, Name: v.Name, Pool: v.Pool})
-	}
-	for _, rj := range sel.Rejected {
-		status, pool := events.StatusSkipped, rj.Pool
-		if pool == "" {
-			status, pool = events.StatusFailure, "unknown"
-		}
-		out = append(out, runs.VM{UUID: rj.UUID, Name: rj.Name, Pool: pool, Result: &events.VMResult{
-			VMUUID: rj.UUID, VMName: rj.Name, Status: status, Error: "VM " + rj.Reason}})
-	}
-	return out, nil
+	return runs.Selected(vmselect.Select(job.VMs, pools)), nil
 }
 
 // runEvents are the events a recorded run stands for: run.started and the

@@ -2,10 +2,8 @@ package snapshot
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"log/slog"
-	"sync"
 	"time"
 
 	"xbr/events"
@@ -34,14 +32,11 @@ func run(ctx context.Context, env *app.Env) error {
 		return err
 	}
 	s := New(env.Config.Jobs, env.Pools, coord, env.Subjects, Options{Now: env.Now, Log: env.Log.With(bus.KeyFunction, Name)})
-	cfgs := Consumers(env.Subjects, env.Streams.WithDefaults().Events)
-	var wg sync.WaitGroup
-	errs := make([]error, len(cfgs))
-	for i := range cfgs {
-		wg.Go(func() { errs[i] = env.Conn.Consume(ctx, cfgs[i], s) })
+	var cs []runs.Consumer
+	for _, cfg := range Consumers(env.Subjects, env.Streams.WithDefaults().Events) {
+		cs = append(cs, runs.Consumer{Config: cfg, Handler: s})
 	}
-	wg.Wait()
-	return errors.Join(errs...)
+	return runs.ConsumeAll(ctx, env.Conn, cs)
 }
 
 // Durable consumer names.
