@@ -25,6 +25,9 @@
 //	GET  /history[?job=J]         the runs, newest first, each as its task tree (as `xbr history`)
 //	GET  /history/{run}           one run: facts, transfer-rate chart per VM, task tree
 //	GET  /history/compare?a=R&b=R two runs' total transfer rates on one chart, each from its start
+//	GET  /dr                      standby copies per source VM with their recovery point and age
+//	GET  /dr/failover?vm=V&copy=C what a failover to that copy will do, and its confirmation form
+//	POST /dr/failover             the form: fails the VM over to the pinned copy (see drpage.go)
 //	GET  /static/...              the page's CSS and script (embedded; no CDN)
 //
 // # Webhook authentication
