@@ -24,9 +24,9 @@ func (w *Worker) snapshot(ctx context.Context, c *xapi.Client, vm xapi.VMRef, j 
 	}
 	keys := xotag.Keys(j.req.Job, j.req.Schedule, j.req.VMUUID, j.req.RunID, ts)
 	objs := []xapi.Object{snap}
-	vdis, err := snapshotDisks(ctx, c, snap)
+	vdis, err := c.VMDisks(ctx, snap)
 	if err != nil {
-		return snap, err
+		return snap, fmt.Errorf("read snapshot disks: %w", err)
 	}
 	for _, v := range vdis {
 		objs = append(objs, v)
@@ -47,29 +47,10 @@ func (w *Worker) snapshot(ctx context.Context, c *xapi.Client, vm xapi.VMRef, j 
 	return snap, nil
 }
 
-// snapshotDisks returns the disk VDIs of a VM (non-empty Disk VBDs).
-func snapshotDisks(ctx context.Context, c *xapi.Client, vm xapi.VMRef) ([]xapi.VDIRef, error) {
-	rec, err := c.VMRecord(ctx, vm)
-	if err != nil {
-		return nil, fmt.Errorf("read snapshot: %w", err)
-	}
-	var out []xapi.VDIRef
-	for _, ref := range rec.VBDs {
-		vbd, err := c.VBDRecord(ctx, ref)
-		if err != nil {
-			return nil, fmt.Errorf("read snapshot disk: %w", err)
-		}
-		if vbd.Type == "Disk" && !vbd.Empty && !vbd.VDI.IsNull() {
-			out = append(out, vbd.VDI)
-		}
-	}
-	return out, nil
-}
-
 // diskBytes is the sum of the snapshot's disk sizes: the XVA is about that
 // large before compression (the ETA's total). 0 when unknown.
 func diskBytes(ctx context.Context, c *xapi.Client, snap xapi.VMRef) int64 {
-	vdis, err := snapshotDisks(ctx, c, snap)
+	vdis, err := c.VMDisks(ctx, snap)
 	if err != nil {
 		return 0
 	}

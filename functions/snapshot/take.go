@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"slices"
 	"time"
 
 	"xbr/events"
@@ -159,11 +158,15 @@ func resetSource(ctx context.Context, c *xapi.Client, vm xapi.VMRef, rec xapi.VM
 // is_a_template. Every step is idempotent, so a retry completes it.
 func (s *Snapshotter) stamp(ctx context.Context, c *xapi.Client, ref xapi.VMRef, p events.SnapshotRequested, vmName string, at time.Time, took time.Duration) (taken, error) {
 	keys := xotag.Keys(p.Job, p.Schedule, p.VMUUID, p.RunID, at)
-	disks, err := snapshotDisks(ctx, c, ref)
+	disks, err := c.VMDisks(ctx, ref)
 	if err != nil {
-		return taken{}, err
+		return taken{}, fmt.Errorf("read snapshot disks: %w", err)
 	}
-	for _, obj := range append([]xapi.Object{ref}, disks...) {
+	objs := []xapi.Object{ref}
+	for _, d := range disks {
+		objs = append(objs, d)
+	}
+	for _, obj := range objs {
 		for _, kv := range keys {
 			if err := c.AddToOtherConfig(ctx, obj, kv.Key, kv.Value); err != nil {
 				return taken{}, fmt.Errorf("stamp %s on %s: %w", kv.Key, obj.Ref(), err)
@@ -182,23 +185,4 @@ func (s *Snapshotter) stamp(ctx context.Context, c *xapi.Client, ref xapi.VMRef,
 		return taken{}, fmt.Errorf("read snapshot: %w", err)
 	}
 	return taken{uuid: rec.UUID, name: name, at: at, duration: took}, nil
-}
-
-// snapshotDisks are the VDIs behind the snapshot's Disk VBDs.
-func snapshotDisks(ctx context.Context, c *xapi.Client, ref xapi.VMRef) ([]xapi.Object, error) {
-	rec, err := c.VMRecord(ctx, ref)
-	if err != nil {
-		return nil, fmt.Errorf("read snapshot: %w", err)
-	}
-	var out []xapi.Object
-	for _, vbdRef := range rec.VBDs {
-		vbd, err := c.VBDRecord(ctx, vbdRef)
-		if err != nil {
-			return nil, fmt.Errorf("read snapshot disk: %w", err)
-		}
-		if vbd.Type == "Disk" && !vbd.Empty && !vbd.VDI.IsNull() && !slices.Contains(out, xapi.Object(vbd.VDI)) {
-			out = append(out, vbd.VDI)
-		}
-	}
-	return out, nil
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 )
 
 // Snapshot snapshots vm (Async.VM.snapshot) and returns the snapshot. Disks
@@ -71,6 +72,27 @@ func (c *Client) VMSnapshots(ctx context.Context, vm VMRef) ([]VMRef, error) {
 	f := &fields{class: "VM", m: map[string]any{"snapshots": v}}
 	out := refs[VMRef](f, "snapshots")
 	return out, f.err
+}
+
+// VMDisks returns the VDIs behind vm's disk drives (its Disk VBDs that are
+// not empty), each once, in the order of its VBDs: the disks a snapshot or
+// an export of vm carries.
+func (c *Client) VMDisks(ctx context.Context, vm VMRef) ([]VDIRef, error) {
+	rec, err := c.VMRecord(ctx, vm)
+	if err != nil {
+		return nil, fmt.Errorf("read VM %s: %w", vm, err)
+	}
+	var out []VDIRef
+	for _, ref := range rec.VBDs {
+		vbd, err := c.VBDRecord(ctx, ref)
+		if err != nil {
+			return nil, fmt.Errorf("read VBD %s of VM %s: %w", ref, vm, err)
+		}
+		if vbd.Type == "Disk" && !vbd.Empty && !vbd.VDI.IsNull() && !slices.Contains(out, vbd.VDI) {
+			out = append(out, vbd.VDI)
+		}
+	}
+	return out, nil
 }
 
 // SetNameLabel sets obj's name_label.
