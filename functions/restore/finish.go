@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"xbr/shared/xapi"
+	"xbr/shared/xotag"
 )
 
 // finishing is what is done to an imported VM; every step is idempotent, so
@@ -16,10 +17,14 @@ type finishing struct {
 	start             bool
 }
 
-// backupKeys are the other_config keys Xen Orchestra and xbr put on backup
-// snapshots; a restored VM must not look like a backup snapshot.
+// xoBackupPrefix starts every key of Xen Orchestra's backups: xotag's
+// KeyJob, KeySchedule, KeyVM, KeyDatetime, KeySR and the ones XO adds.
+const xoBackupPrefix = "xo:backup:"
+
+// backupKey reports the other_config keys Xen Orchestra puts on backup
+// snapshots and copies; a restored VM must not look like one.
 func backupKey(k string) bool {
-	return strings.HasPrefix(k, "xo:backup:") || k == "xo:copy_of"
+	return strings.HasPrefix(k, xoBackupPrefix) || k == xotag.KeyCopyOf
 }
 
 // mark records the request on the VM first of all: from then on a
