@@ -79,7 +79,7 @@ func (d Deps) withDefaults() Deps {
 		d.Wait = sleep
 	}
 	if d.MaxDeliver <= 0 {
-		d.MaxDeliver = workerMaxDeliver
+		d.MaxDeliver = runs.WorkerMaxDeliver
 	}
 	return d
 }
@@ -94,14 +94,6 @@ func sleep(ctx context.Context, d time.Duration) error {
 		return nil
 	}
 }
-
-const (
-	workerMaxDeliver = 10
-	// plannerMaxDeliver lets a queued fire wait a long time: with the
-	// planner's back-off capped at 30 s, about 35 days.
-	plannerMaxDeliver = 100_000
-	plannerBackoffCap = 30 * time.Second
-)
 
 // Function is the export function as `xbr serve` runs it.
 func Function() app.Function { return app.Function{Name: Name, Run: run} }
@@ -120,7 +112,7 @@ func run(ctx context.Context, env *app.Env) error {
 // cancelled.
 func Consume(ctx context.Context, conn *bus.Conn, streams events.StreamNames, d Deps) error {
 	d = d.withDefaults()
-	cfgs := Consumers(d.Subjects, streams.WithDefaults().Events, workerConcurrency(d.Config))
+	cfgs := Consumers(d.Subjects, streams.WithDefaults().Events, runs.WorkerConcurrency(d.Config, config.ModeFull))
 	return runs.ConsumeAll(ctx, conn, []runs.Consumer{
 		{Config: cfgs[0], Handler: NewPlanner(d)},
 		{Config: cfgs[1], Handler: NewWorker(d)},
@@ -131,29 +123,8 @@ func Consume(ctx context.Context, conn *bus.Conn, streams events.StreamNames, d 
 // Consumers are the planner's, the worker's and the runner's consumer
 // configurations, in that order.
 func Consumers(s events.Subjects, stream string, workers int) []bus.ConsumerConfig {
-	return []bus.ConsumerConfig{
-		{Function: Name, Durable: PlannerDurable, Stream: stream, DLQ: s,
-			Subjects: []string{s.Filter(events.TypeScheduleDue)}, MaxDeliver: plannerMaxDeliver,
-			Backoff: bus.ExponentialBackoff(time.Second, plannerBackoffCap), Concurrency: 4},
-		{Function: Name, Durable: WorkerDurable, Stream: stream, DLQ: s,
-			Subjects: []string{s.Filter(events.TypeExportRequested)}, MaxDeliver: workerMaxDeliver,
-			AckWait: time.Minute, Concurrency: workers},
-		{Function: Name, Durable: RunnerDurable, Stream: stream, DLQ: s,
-			Subjects:   []string{s.Filter(events.TypeExportCompleted), s.Filter(events.TypeExportFailed)},
-			MaxDeliver: 20, Concurrency: 4},
-	}
-}
-
-// workerConcurrency is how many exports one process runs at once: the sum
-// of the full jobs' concurrency (the runs bound each job), at least 2.
-func workerConcurrency(c *config.Config) int {
-	n := 0
-	for _, j := range c.Jobs {
-		if j.Mode == config.ModeFull {
-			n += max(j.Concurrency, 1)
-		}
-	}
-	return max(n, 2)
+	return runs.Topics{Function: Name, Request: events.TypeExportRequested,
+		Ends: []events.Type{events.TypeExportCompleted, events.TypeExportFailed}}.Consumers(s, stream, workers)
 }
 
 // message builds an outgoing event with the function's source.

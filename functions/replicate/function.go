@@ -53,12 +53,6 @@ type Deps struct {
 	Wait func(ctx context.Context, d time.Duration) error
 }
 
-const (
-	workerMaxDeliver  = 10
-	plannerMaxDeliver = 100_000 // a queued fire may wait long (back-off capped at 30 s)
-	plannerBackoffCap = 30 * time.Second
-)
-
 func (d Deps) withDefaults() Deps {
 	if d.Log == nil {
 		d.Log = slog.New(slog.DiscardHandler)
@@ -104,7 +98,7 @@ func run(ctx context.Context, env *app.Env) error {
 // cancelled.
 func Consume(ctx context.Context, conn *bus.Conn, streams events.StreamNames, d Deps) error {
 	d = d.withDefaults()
-	cfgs := Consumers(d.Subjects, streams.WithDefaults().Events, workerConcurrency(d.Config))
+	cfgs := Consumers(d.Subjects, streams.WithDefaults().Events, runs.WorkerConcurrency(d.Config, config.ModeReplicate))
 	return runs.ConsumeAll(ctx, conn, []runs.Consumer{
 		{Config: cfgs[0], Handler: NewPlanner(d)},
 		{Config: cfgs[1], Handler: NewWorker(d)},
@@ -115,30 +109,8 @@ func Consume(ctx context.Context, conn *bus.Conn, streams events.StreamNames, d 
 // Consumers are the planner's, the worker's and the runner's consumer
 // configurations, in that order.
 func Consumers(s events.Subjects, stream string, workers int) []bus.ConsumerConfig {
-	return []bus.ConsumerConfig{
-		{Function: Name, Durable: PlannerDurable, Stream: stream, DLQ: s,
-			Subjects: []string{s.Filter(events.TypeScheduleDue)}, MaxDeliver: plannerMaxDeliver,
-			Backoff: bus.ExponentialBackoff(time.Second, plannerBackoffCap), Concurrency: 4},
-		{Function: Name, Durable: WorkerDurable, Stream: stream, DLQ: s,
-			Subjects: []string{s.Filter(events.TypeReplicateStarted)}, MaxDeliver: workerMaxDeliver,
-			AckWait: time.Minute, Concurrency: workers},
-		{Function: Name, Durable: RunnerDurable, Stream: stream, DLQ: s,
-			Subjects:   []string{s.Filter(events.TypeReplicateCompleted), s.Filter(events.TypeReplicateFailed)},
-			MaxDeliver: 20, Concurrency: 4},
-	}
-}
-
-// workerConcurrency is how many replications one process runs at once: the
-// sum of the replicate jobs' concurrency (the runs bound each job), at
-// least 2.
-func workerConcurrency(c *config.Config) int {
-	n := 0
-	for _, j := range c.Jobs {
-		if j.Mode == config.ModeReplicate {
-			n += max(j.Concurrency, 1)
-		}
-	}
-	return max(n, 2)
+	return runs.Topics{Function: Name, Request: events.TypeReplicateStarted,
+		Ends: []events.Type{events.TypeReplicateCompleted, events.TypeReplicateFailed}}.Consumers(s, stream, workers)
 }
 
 // message builds an outgoing event with the function's source.

@@ -45,20 +45,14 @@ const (
 	WorkerDurable  = "snapshot-worker"
 )
 
-const (
-	// plannerMaxDeliver lets a queued fire wait behind a running run for a
-	// long time (back-off capped at plannerBackoffCap), as export's planner.
-	plannerMaxDeliver = 100_000
-	plannerBackoffCap = 30 * time.Second
-)
-
-// Consumers are the planner's (schedule.due) and the worker's
+// Consumers are the planner's (schedule.due, delivered as long as export's
+// planner: a queued fire waits behind a running run) and the worker's
 // (snapshot.requested) consumer configurations; one Snapshotter handles both.
 func Consumers(s events.Subjects, stream string) []bus.ConsumerConfig {
 	return []bus.ConsumerConfig{
 		{Function: Name, Durable: PlannerDurable, Stream: stream, DLQ: s,
-			Subjects: []string{s.Filter(events.TypeScheduleDue)}, MaxDeliver: plannerMaxDeliver,
-			Backoff: bus.ExponentialBackoff(time.Second, plannerBackoffCap), Concurrency: 4},
+			Subjects: []string{s.Filter(events.TypeScheduleDue)}, MaxDeliver: runs.PlannerMaxDeliver,
+			Backoff: bus.ExponentialBackoff(time.Second, runs.PlannerBackoffCap), Concurrency: 4},
 		{Function: Name, Durable: WorkerDurable, Stream: stream, DLQ: s,
 			Subjects: []string{s.Filter(events.TypeSnapshotRequested)}, MaxDeliver: maxDeliver,
 			AckWait: time.Minute, Concurrency: 4},

@@ -2,12 +2,14 @@ package runs_test
 
 import (
 	"context"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
 
 	"xbr/events"
 	"xbr/shared/bus"
+	"xbr/shared/config"
 	"xbr/shared/runs"
 )
 
@@ -77,5 +79,55 @@ func publish(t *testing.T, conn *bus.Conn, s events.Subjects, p events.Payload) 
 	}
 	if _, err := conn.Publish(context.Background(), m.Subject, m.Event); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestTopicsConsumers: the planner, worker and runner consumers of a
+// run-shaped function, named after it and filtered on its events.
+func TestTopicsConsumers(t *testing.T) {
+	s, err := events.NewSubjects("acme")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfgs := runs.Topics{Function: "export", Request: events.TypeExportRequested,
+		Ends: []events.Type{events.TypeExportCompleted, events.TypeExportFailed}}.Consumers(s, "EV", 7)
+	want := []struct {
+		durable    string
+		subjects   []string
+		maxDeliver int
+		workers    int
+	}{
+		{"export-plan", []string{s.Filter(events.TypeScheduleDue)}, runs.PlannerMaxDeliver, 4},
+		{"export-worker", []string{s.Filter(events.TypeExportRequested)}, runs.WorkerMaxDeliver, 7},
+		{"export-runner", []string{s.Filter(events.TypeExportCompleted), s.Filter(events.TypeExportFailed)}, runs.RunnerMaxDeliver, 4},
+	}
+	if len(cfgs) != len(want) {
+		t.Fatalf("%d consumers, want %d", len(cfgs), len(want))
+	}
+	for i, w := range want {
+		c := cfgs[i]
+		if c.Function != "export" || c.Durable != w.durable || c.Stream != "EV" || c.DLQ != s ||
+			!reflect.DeepEqual(c.Subjects, w.subjects) || c.MaxDeliver != w.maxDeliver || c.Concurrency != w.workers {
+			t.Errorf("consumer %d = %+v, want %+v", i, c, w)
+		}
+	}
+	if cfgs[0].Backoff == nil || cfgs[0].Backoff(100) != runs.PlannerBackoffCap {
+		t.Errorf("planner back-off does not cap at %s", runs.PlannerBackoffCap)
+	}
+}
+
+func TestWorkerConcurrency(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		jobs []config.Job
+		want int
+	}{
+		{"no job of the mode", []config.Job{{Mode: config.ModeReplicate, Concurrency: 9}}, 2},
+		{"sum of the mode's jobs", []config.Job{{Mode: config.ModeFull, Concurrency: 3},
+			{Mode: config.ModeFull, Concurrency: 0}, {Mode: config.ModeSnapshot, Concurrency: 5}}, 4},
+	} {
+		if got := runs.WorkerConcurrency(&config.Config{Jobs: tc.jobs}, config.ModeFull); got != tc.want {
+			t.Errorf("%s: %d, want %d", tc.name, got, tc.want)
+		}
 	}
 }

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"sync"
 
 	"xbr/events"
 	"xbr/shared/bus"
@@ -75,29 +74,6 @@ func (f Flow) Announce(job config.Job, r Run) ([]bus.Out, error) {
 		outs = append(outs, o)
 	}
 	return outs, nil
-}
-
-// Consumer is one durable consumer of a function and its handler.
-type Consumer struct {
-	Config  bus.ConsumerConfig
-	Handler bus.Handler
-}
-
-// consumer runs one durable consumer until ctx ends (*bus.Conn).
-type consumer interface {
-	Consume(ctx context.Context, cfg bus.ConsumerConfig, h bus.Handler) error
-}
-
-// ConsumeAll runs every consumer on conn until ctx is cancelled and returns
-// their errors joined.
-func ConsumeAll(ctx context.Context, conn consumer, cs []Consumer) error {
-	var wg sync.WaitGroup
-	errs := make([]error, len(cs))
-	for i, c := range cs {
-		wg.Go(func() { errs[i] = conn.Consume(ctx, c.Config, c.Handler) })
-	}
-	wg.Wait()
-	return errors.Join(errs...)
 }
 
 // Runner advances runs as their VMs end: it handles a flow's completed and
