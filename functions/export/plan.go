@@ -2,11 +2,9 @@ package export
 
 import (
 	"context"
-	"fmt"
 
 	"xbr/shared/config"
 	"xbr/shared/runs"
-	"xbr/shared/vmselect"
 )
 
 // NewPlanner returns the planner handler: it turns a full job's
@@ -24,17 +22,5 @@ func (d Deps) flow() runs.Flow {
 
 // resolve lists the VMs of the job's pools and selects the job's.
 func (d Deps) resolve(ctx context.Context, job config.Job) ([]runs.VM, error) {
-	var pools []vmselect.Pool
-	for _, name := range job.Pools {
-		c, err := d.Pools.Client(ctx, name)
-		if err != nil {
-			return nil, fmt.Errorf("resolve VMs: %w", err)
-		}
-		recs, err := c.VMs(ctx)
-		if err != nil {
-			return nil, fmt.Errorf("resolve VMs: pool %s: %w", name, err)
-		}
-		pools = append(pools, vmselect.Pool{Name: name, VMs: recs})
-	}
-	return runs.Selected(vmselect.Select(job.VMs, pools)), nil
+	return runs.Resolve(ctx, d.Pools, job, nil)
 }

@@ -2,13 +2,11 @@ package replicate
 
 import (
 	"context"
-	"fmt"
 
 	"xbr/events"
 	"xbr/shared/bus"
 	"xbr/shared/config"
 	"xbr/shared/runs"
-	"xbr/shared/vmselect"
 	"xbr/shared/xapi"
 )
 
@@ -32,19 +30,7 @@ func (d Deps) flow() runs.Flow {
 // resolve selects the job's VMs on its pools. The job's own copies (a
 // standby pool that is also a source) are never replicated again.
 func (d Deps) resolve(ctx context.Context, job config.Job) ([]runs.VM, error) {
-	var pools []vmselect.Pool
-	for _, name := range job.Pools {
-		c, err := d.Pools.Client(ctx, name)
-		if err != nil {
-			return nil, fmt.Errorf("resolve VMs: %w", err)
-		}
-		recs, err := c.VMs(ctx)
-		if err != nil {
-			return nil, fmt.Errorf("resolve VMs: pool %s: %w", name, err)
-		}
-		pools = append(pools, vmselect.Pool{Name: name, VMs: withoutCopies(recs)})
-	}
-	return runs.Selected(vmselect.Select(job.VMs, pools)), nil
+	return runs.Resolve(ctx, d.Pools, job, withoutCopies)
 }
 
 // withoutCopies drops start-blocked copies (standby or interrupted), as Xen

@@ -9,6 +9,7 @@ import (
 	"xbr/shared/bus"
 	"xbr/shared/config"
 	"xbr/shared/vmselect"
+	"xbr/shared/xapi"
 )
 
 // Planner turns a schedule.due of one of a flow's jobs into a run.
@@ -87,6 +88,32 @@ func (p *Planner) start(ctx context.Context, attempt uint64, f Fire, job config.
 		return p.f.Runs.End(ctx, f, events.StatusFailure, err.Error())
 	}
 	return p.f.Runs.Start(ctx, f, job.Concurrency, vms)
+}
+
+// Pools hands out logged-in XAPI clients by pool name (*app.Pools).
+type Pools interface {
+	Client(ctx context.Context, pool string) (*xapi.Client, error)
+}
+
+// Resolve lists the VMs of job's pools, passes each pool's through keep
+// (nil keeps them all) and returns job's selection as a run's VMs.
+func Resolve(ctx context.Context, pools Pools, job config.Job, keep func(map[xapi.VMRef]xapi.VM) map[xapi.VMRef]xapi.VM) ([]VM, error) {
+	var listed []vmselect.Pool
+	for _, name := range job.Pools {
+		c, err := pools.Client(ctx, name)
+		if err != nil {
+			return nil, fmt.Errorf("resolve VMs: %w", err)
+		}
+		recs, err := c.VMs(ctx)
+		if err != nil {
+			return nil, fmt.Errorf("resolve VMs: pool %s: %w", name, err)
+		}
+		if keep != nil {
+			recs = keep(recs)
+		}
+		listed = append(listed, vmselect.Pool{Name: name, VMs: recs})
+	}
+	return Selected(vmselect.Select(job.VMs, listed)), nil
 }
 
 // Selected are the VMs of a run from a selection: the selected ones to do,
