@@ -17,8 +17,16 @@ import (
 type row struct {
 	name    string
 	seconds float64
-	out     int64 // bytes written
-	rssKiB  int64 // peak RSS of the measured process (xbr only)
+	out     int64   // bytes written
+	rssKiB  int64   // peak RSS of the measured process (xbr only)
+	stage   float64 // xbr only: MB/s of the export stage alone, from the backup's metadata
+}
+
+// settle flushes dirty pages and drops the page cache (root only; ignored
+// otherwise) so a row does not pay for the previous row's writeback.
+func settle() {
+	_ = exec.Command("sync").Run()
+	_ = os.WriteFile("/proc/sys/vm/drop_caches", []byte("3\n"), 0o644)
 }
 
 // benchSize runs every baseline and every xbr codec on a VM of size bytes.
@@ -77,6 +85,7 @@ func haltedVM(sim *xapisim.Server) string {
 
 func shell(name, script, out string) (row, error) {
 	_ = os.Remove(out)
+	settle()
 	start := time.Now()
 	cmd := exec.Command("bash", "-o", "pipefail", "-c", script)
 	cmd.Stderr = os.Stderr
@@ -122,6 +131,7 @@ jobs:
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Minute)
 	defer cancel()
+	settle()
 	start := time.Now()
 	run := exec.CommandContext(ctx, xbrBin, "run", "bench", "--wait", "--nats", natsURL)
 	run.Stderr = os.Stderr
@@ -138,7 +148,11 @@ jobs:
 	if err != nil {
 		return row{}, err
 	}
-	return row{name: "xbr backup, " + codec, seconds: secs, out: size, rssKiB: rss}, nil
+	stage, err := exportStage(remote)
+	if err != nil {
+		return row{}, err
+	}
+	return row{name: "xbr backup, " + codec, seconds: secs, out: size, rssKiB: rss, stage: stage}, nil
 }
 
 func stopServe(srv *exec.Cmd) (int64, error) {

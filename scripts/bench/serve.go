@@ -43,3 +43,33 @@ func drain(sc *bufio.Scanner) {
 		}
 	}
 }
+
+// exportStage reads the backup's metadata on the remote and returns the
+// export stage's own rate: raw XVA bytes over the export's duration
+// (snapshot to commit), without the CLI, planning and cleanup around it.
+func exportStage(remote string) (float64, error) {
+	var rate float64
+	err := filepath.Walk(remote, func(p string, info os.FileInfo, err error) error {
+		if err != nil || info.IsDir() || filepath.Ext(p) != ".json" {
+			return err
+		}
+		data, err := os.ReadFile(p)
+		if err != nil {
+			return err
+		}
+		var m struct {
+			Xbr struct {
+				RawSize    int64 `json:"raw_size"`
+				DurationMS int64 `json:"duration_ms"`
+			} `json:"xbr"`
+		}
+		if err := json.Unmarshal(data, &m); err != nil {
+			return fmt.Errorf("%s: %w", p, err)
+		}
+		if m.Xbr.DurationMS > 0 {
+			rate = float64(m.Xbr.RawSize) / (float64(m.Xbr.DurationMS) / 1000) / 1e6
+		}
+		return nil
+	})
+	return rate, err
+}

@@ -21,17 +21,21 @@ func table(size string, rows []row) string {
 	}
 	var b strings.Builder
 	fmt.Fprintf(&b, "VM disk %s, XVA %.0f MB\n\n", size, xvaBytes/1e6)
-	b.WriteString("| what | MB/s of XVA | output MB | vs curl > file | vs curl, fsync | vs gzip -6 | vs pigz -p2 | vs zstd -T2 | peak RSS |\n")
-	b.WriteString("|---|---|---|---|---|---|---|---|---|\n")
+	b.WriteString("| what | MB/s of XVA | output MB | vs curl > file | vs curl, fsync | vs gzip -6 | vs pigz -p2 | vs zstd -T2 | peak RSS | export stage MB/s |\n")
+	b.WriteString("|---|---|---|---|---|---|---|---|---|---|\n")
 	for _, r := range rows {
 		mbs := base[r.name]
 		rss := "-"
 		if r.rssKiB > 0 {
 			rss = fmt.Sprintf("%.0f MiB", float64(r.rssKiB)/1024)
 		}
-		fmt.Fprintf(&b, "| %s | %.0f | %.0f | %s | %s | %s | %s | %s | %s |\n", r.name, mbs, float64(r.out)/1e6,
+		stage := "-"
+		if r.stage > 0 {
+			stage = fmt.Sprintf("%.0f", r.stage)
+		}
+		fmt.Fprintf(&b, "| %s | %.0f | %.0f | %s | %s | %s | %s | %s | %s | %s |\n", r.name, mbs, float64(r.out)/1e6,
 			ratio(mbs, base["curl > file"]), ratio(mbs, base["curl > file, fsync"]), ratio(mbs, base["curl | gzip -6"]),
-			ratio(mbs, base["curl | pigz -p2 -6"]), ratio(mbs, base["curl | zstd -T2 -3"]), rss)
+			ratio(mbs, base["curl | pigz -p2 -6"]), ratio(mbs, base["curl | zstd -T2 -3"]), rss, stage)
 	}
 	return b.String()
 }
