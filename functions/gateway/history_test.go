@@ -136,8 +136,8 @@ func TestHistoryPages(t *testing.T) {
 func TestHistoryRunChart(t *testing.T) {
 	g := serveGateway(t)
 	publishAll(t, g, successfulRun())
-	page := g.waitPage(t, "/history/"+runOK, `id="status" class="state state-success">success`, "<polyline")
-	page = g.waitUntil(t, "/history/"+runOK, "all 5 samples", func(p string) bool { return samples(t, p) == 5 })
+	g.waitPage(t, "/history/"+runOK, `id="status" class="state state-success">success`, "<polyline")
+	page := g.waitUntil(t, "/history/"+runOK, "all 5 samples", func(p string) bool { return samples(t, p) == 5 })
 	for _, want := range []string{`<svg viewBox="0 0 720 320" role="img" aria-labelledby="rate-title rate-desc"`,
 		`<title id="rate-title">`, `<desc id="rate-desc">`, "<details", "MB/s</text>", "time since the run started",
 		">web-1</span>", ">db-1</span>", "VM web-1", "transfer to nfs", "190.7 MiB"} {
