@@ -34,7 +34,7 @@ var _ bus.Handler = (*Handler)(nil)
 
 // Function is the verify function as `xbr serve` runs it.
 func Function() app.Function {
-	return app.Function{Name: Name, Run: func(ctx context.Context, env *app.Env) error {
+	return app.Function{Name: Name, API: API(), Run: func(ctx context.Context, env *app.Env) error {
 		h := &Handler{Config: env.Config, Remotes: env.Remotes, Subjects: env.Subjects,
 			Log: env.Log.With("function", Name), Now: env.Now}
 		return env.Conn.Consume(ctx, bus.ConsumerConfig{Function: Name, Stream: env.Streams.WithDefaults().Events,

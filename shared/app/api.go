@@ -74,7 +74,7 @@ func ServeAPI(ctx context.Context, env *Env) error {
 }
 
 func answer(ctx context.Context, env *Env, verb string, h APIHandler, m *nats.Msg) {
-	ctx, cancel := context.WithTimeout(ctx, time.Minute)
+	ctx, cancel := context.WithTimeout(ctx, apiTimeout)
 	defer cancel()
 	var reply apiReply
 	data, err := h(ctx, env, m.Data)
@@ -90,6 +90,10 @@ func answer(ctx context.Context, env *Env, verb string, h APIHandler, m *nats.Ms
 		env.Log.Warn("api reply failed", "verb", verb, "err", err)
 	}
 }
+
+// apiTimeout bounds one request's work on the server; verifying every backup
+// of a remote is the longest.
+const apiTimeout = 30 * time.Minute
 
 // ErrNoServer means no xbr server answered an API request.
 var ErrNoServer = errors.New("no xbr server answered")

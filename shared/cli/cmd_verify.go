@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -26,8 +27,10 @@ func newVerifyCmd() *cobra.Command {
 		Use:   "verify [BACKUP-ID]",
 		Short: "Re-read backups and check them against their SHA-256 (--deep: every XVA chunk)",
 		Long: `verify re-reads one backup (BACKUP-ID, e.g. nfs:<vm-uuid>/20260501T020000Z) or
-every backup of a remote (--remote R) from the remotes of the configuration
-file, and checks each against the size and SHA-256 its metadata records.
+every backup of a remote (--remote R) and checks each against the size and
+SHA-256 its metadata records. It reads the remotes of the configuration file;
+with none (no --config, no XBR_CONFIG, no ./xbr.yaml) it asks the running
+server to verify, which has the remotes.
 --deep also parses the XVA and checks every chunk's checksum and that every
 disk is complete, which finds corruption even when the SHA-256 was recomputed.
 Each result is published as xbr.verify.completed or xbr.verify.failed on the
@@ -40,6 +43,13 @@ backbone (unless --no-events). Exit status: 0 all good, 1 any failure.`,
 			target := rmt
 			if len(args) == 1 {
 				target = args[0]
+			}
+			if !cmd.Flags().Changed("config") && !fileExists(file) {
+				req := verify.Request{Remote: rmt, Deep: deep}
+				if len(args) == 1 {
+					req = verify.Request{BackupID: args[0], Deep: deep}
+				}
+				return verifyOnServer(cmd, &cf, req)
 			}
 			return runVerify(cmd, &cf, file, target, len(args) == 1, deep, !noEv)
 		},
@@ -81,7 +91,11 @@ func runVerify(cmd *cobra.Command, cf *clientFlags, file, target string, one, de
 	} else if results, err = verify.All(ctx, rm, verify.Options{Deep: deep}); err != nil {
 		return err
 	}
-	failed := printVerify(cmd.OutOrStdout(), results)
+	reports := make([]verify.Report, 0, len(results))
+	for _, r := range results {
+		reports = append(reports, r.Report())
+	}
+	failed := printVerify(cmd.OutOrStdout(), reports)
 	if publish {
 		if err := publishVerify(ctx, cf, results, start); err != nil {
 			fmt.Fprintf(cmd.ErrOrStderr(), "xbr: results not published: %v\n", err)
@@ -93,14 +107,14 @@ func runVerify(cmd *cobra.Command, cf *clientFlags, file, target string, one, de
 	return nil
 }
 
-func printVerify(w io.Writer, results []verify.Result) (failed int) {
+func printVerify(w io.Writer, results []verify.Report) (failed int) {
 	for _, r := range results {
-		if r.OK() {
-			fmt.Fprintf(w, "ok      %s  %s  sha256:%s  %s\n", r.ID, humanBytes(r.Bytes), r.SHA256, r.Duration.Round(time.Millisecond))
+		if r.OK {
+			fmt.Fprintf(w, "ok      %s  %s  sha256:%s  %s\n", r.ID, humanBytes(r.Bytes), r.SHA256, r.Duration().Round(time.Millisecond))
 			continue
 		}
 		failed++
-		fmt.Fprintf(w, "FAILED  %s  %v\n", r.ID, r.Err)
+		fmt.Fprintf(w, "FAILED  %s  %s\n", r.ID, r.Error)
 	}
 	fmt.Fprintf(w, "%d verified, %d failed\n", len(results)-failed, failed)
 	return failed
@@ -125,4 +139,37 @@ func publishVerify(ctx context.Context, cf *clientFlags, results []verify.Result
 		}
 	}
 	return nil
+}
+
+// verifyOnServer asks a running server to verify; it publishes the results.
+func verifyOnServer(cmd *cobra.Command, cf *clientFlags, req verify.Request) error {
+	if req.BackupID != "" {
+		if _, err := catalog.ParseID(req.BackupID); err != nil {
+			return &ExitError{Code: 2, Err: err}
+		}
+	}
+	conn, subjects, err := cf.connect()
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+	timeout := cf.timeout
+	if !cmd.Flags().Changed("timeout") {
+		timeout = 30 * time.Minute // reading whole backups takes a while
+	}
+	ctx, cancel := context.WithTimeout(cmd.Context(), timeout)
+	defer cancel()
+	var reports []verify.Report
+	if err := app.Request(ctx, conn.NATS(), subjects, "verify", req, &reports); err != nil {
+		return err
+	}
+	if failed := printVerify(cmd.OutOrStdout(), reports); failed > 0 {
+		return &ExitError{Code: 1, Err: fmt.Errorf("%d of %d backup(s) failed verification", failed, len(reports))}
+	}
+	return nil
+}
+
+func fileExists(path string) bool {
+	_, err := os.Stat(path)
+	return err == nil
 }

@@ -1,0 +1,71 @@
+package verify
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"xbr/events"
+	"xbr/shared/app"
+	"xbr/shared/catalog"
+	check "xbr/shared/verify"
+)
+
+// VerbVerify is the API verb `xbr verify` uses when it has no configuration
+// file: the server, which has the remotes, verifies and publishes the results.
+const VerbVerify = "verify"
+
+// API is the request verbs the verify function answers.
+func API() map[string]app.APIHandler {
+	return map[string]app.APIHandler{VerbVerify: apiVerify}
+}
+
+func apiVerify(ctx context.Context, env *app.Env, raw json.RawMessage) (any, error) {
+	var req check.Request
+	if err := json.Unmarshal(raw, &req); err != nil {
+		return nil, fmt.Errorf("verify request: %w", err)
+	}
+	results, err := run(ctx, env, req)
+	if err != nil {
+		return nil, err
+	}
+	start := env.Now().UTC().Format(time.RFC3339Nano)
+	out := make([]check.Report, 0, len(results))
+	for _, r := range results {
+		out = append(out, r.Report())
+		msg, err := env.Subjects.Message(events.Meta{ID: r.EventID(start), Source: events.Source(Name),
+			Time: env.Now().UTC()}, r.Payload("", ""))
+		if err == nil {
+			_, err = env.Conn.Publish(ctx, msg.Subject, msg.Event)
+		}
+		if err != nil {
+			env.Log.Warn("verify result not published", "function", Name, "backup_id", r.ID.String(), "err", err)
+		}
+	}
+	return out, nil
+}
+
+func run(ctx context.Context, env *app.Env, req check.Request) ([]check.Result, error) {
+	if (req.BackupID == "") == (req.Remote == "") {
+		return nil, errors.New("verify request: give either backup_id or remote")
+	}
+	name, id := req.Remote, catalog.ID{}
+	if req.BackupID != "" {
+		var err error
+		if id, err = catalog.ParseID(req.BackupID); err != nil {
+			return nil, err
+		}
+		name = id.Remote
+	}
+	rm, err := env.Remotes.Get(ctx, name)
+	if err != nil {
+		return nil, err
+	}
+	opts := check.Options{Deep: req.Deep, Now: env.Now}
+	if req.BackupID != "" {
+		return []check.Result{check.Backup(ctx, rm, id, opts)}, nil
+	}
+	return check.All(ctx, rm, opts)
+}

@@ -1,0 +1,33 @@
+package verify
+
+import "time"
+
+// Request asks a server to verify one backup (BackupID) or every backup of
+// a remote (Remote): the `verify` API verb, for clients without the
+// configuration file.
+type Request struct {
+	BackupID string `json:"backup_id,omitempty"`
+	Remote   string `json:"remote,omitempty"`
+	Deep     bool   `json:"deep,omitempty"`
+}
+
+// Report is a Result as it travels to a client.
+type Report struct {
+	ID         string `json:"id"`
+	OK         bool   `json:"ok"`
+	Deep       bool   `json:"deep,omitempty"`
+	Bytes      int64  `json:"bytes"`
+	SHA256     string `json:"sha256,omitempty"`
+	Disks      int    `json:"disks,omitempty"`
+	DurationMS int64  `json:"duration_ms"`
+	Error      string `json:"error,omitempty"`
+}
+
+// Report renders r for a client.
+func (r Result) Report() Report {
+	return Report{ID: r.ID.String(), OK: r.OK(), Deep: r.Deep, Bytes: r.Bytes, SHA256: r.SHA256,
+		Disks: r.Disks, DurationMS: r.Duration.Milliseconds(), Error: r.ErrorText()}
+}
+
+// Duration is the report's duration.
+func (r Report) Duration() time.Duration { return time.Duration(r.DurationMS) * time.Millisecond }
