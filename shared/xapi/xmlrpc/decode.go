@@ -289,4 +289,3 @@ func (dc *decoder) end() error {
 		}
 	}
 }
-
