@@ -23,6 +23,9 @@ type Upload struct {
 	w     io.Writer
 	err   error // first write error: Commit refuses to publish a short file
 	state state
+	// written and flushed count bytes written and handed to writeback (see
+	// startWriteback), so Commit's fsync finds little left to do.
+	written, flushed int64
 }
 
 type state int
@@ -66,13 +69,32 @@ func (u *Upload) Write(p []byte) (int, error) {
 	if u.err != nil {
 		return 0, u.err
 	}
-	n, err := u.w.Write(p)
-	if err != nil {
-		u.err = u.d.wrap("write", u.key, err)
-		return n, u.err
+	n := 0
+	for n < len(p) { // see writeChunk
+		k, err := u.w.Write(p[n:min(len(p), n+writeChunk)])
+		n += k
+		if err != nil {
+			u.err = u.d.wrap("write", u.key, err)
+			return n, u.err
+		}
+	}
+	u.written += int64(n)
+	if u.written-u.flushed >= writebackEvery {
+		startWriteback(u.f, u.flushed, u.written-u.flushed)
+		u.flushed = u.written
 	}
 	return n, nil
 }
+
+// writebackEvery is how many written bytes an upload lets accumulate before
+// it asks the kernel to start writing them out.
+const writebackEvery = 8 << 20
+
+// writeChunk is the largest write system call an upload makes. On this
+// project's machines (ext4, Linux 6.18) 1 MiB writes cost about five times
+// the kernel time per byte of 128 KiB writes (2.5 GB: 3.0-4.2 s against
+// 0.6 s), which made uncompressed backups CPU-bound on the writes.
+const writeChunk = 128 << 10
 
 // Commit fsyncs the temp file, renames it to the final name and fsyncs the folder.
 func (u *Upload) Commit(ctx context.Context) error {
