@@ -7,6 +7,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"hash"
 	"io"
 	"strings"
 	"sync/atomic"
@@ -24,9 +25,13 @@ type backup struct {
 	verify string // how it is verified: "sha256", "md5 (XO checksum file)", "xva chunks (by XAPI)"
 	body   *verifier
 	rc     io.ReadCloser
+	ahead  *hashAhead
 }
 
-func (b *backup) Close() error { return b.rc.Close() }
+func (b *backup) Close() error {
+	b.ahead.Close()
+	return b.rc.Close()
+}
 
 // maxChecksumFile bounds XO's .xva.checksum ("$1$$" + 32 hex digits).
 const maxChecksumFile = 256
@@ -47,8 +52,14 @@ func openBackup(ctx context.Context, r remote.Remote, id catalog.ID, meta catalo
 	if err != nil {
 		return nil, fmt.Errorf("open %s: %w", id.DataKey(), err)
 	}
-	return &backup{id: id, meta: meta, size: size, verify: how, rc: rc,
-		body: newVerifier(rc, chk, size, hold, progress)}, nil
+	var sum hash.Hash
+	if chk != nil {
+		sum = chk.sum
+	}
+	ahead := newHashAhead(rc, sum) // reads and hashes ahead of the send
+	v := newVerifier(ahead, chk, size, hold, progress)
+	v.hashed = true
+	return &backup{id: id, meta: meta, size: size, verify: how, rc: rc, ahead: ahead, body: v}, nil
 }
 
 // dataSize is the recorded size of the .xva; XO and xbr both record it, the

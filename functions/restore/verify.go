@@ -33,10 +33,12 @@ type check struct {
 // mismatch is returned by Read instead of those bytes, so the reader on the
 // other side (XAPI's import) never sees a complete archive of a bad backup.
 type verifier struct {
-	src  io.Reader
-	chk  *check // nil: nothing to verify here (XAPI verifies the chunks)
-	size int64  // expected length; -1 unknown
-	hold int
+	src io.Reader
+	chk *check // nil: nothing to verify here (XAPI verifies the chunks)
+	// hashed: src already feeds chk.sum (a hashAhead), so fill does not.
+	hashed bool
+	size   int64 // expected length; -1 unknown
+	hold   int
 
 	buf  []byte
 	r, w int // pending bytes are buf[r:w]
@@ -98,7 +100,7 @@ func (v *verifier) fill() error {
 	}
 	n, err := v.src.Read(v.buf[v.w:])
 	if n > 0 {
-		if v.chk != nil {
+		if v.chk != nil && !v.hashed {
 			v.chk.sum.Write(v.buf[v.w : v.w+n])
 		}
 		v.w += n
