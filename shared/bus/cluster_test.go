@@ -26,7 +26,7 @@ func TestClusterKeepsReplicatedStreamsThroughTheLossOfANode(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = conn.Close() })
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
 	topo := bus.Topology{Replicas: 3}
 	if err := conn.EnsureStreams(ctx, topo); err != nil {
@@ -54,8 +54,12 @@ func TestClusterKeepsReplicatedStreamsThroughTheLossOfANode(t *testing.T) {
 	c.Stop(leader)
 
 	second := exportRequested(t, "after")
-	eventually(t, 30*time.Second, "a publish accepted after the leader stopped", func() bool {
-		_, err := conn.Publish(ctx, second.Subject, second.Event)
+	// Each attempt has its own deadline: one that waits for the new leader
+	// must not use up the whole budget (the election is slow on a loaded CI).
+	eventually(t, 90*time.Second, "a publish accepted after the leader stopped", func() bool {
+		actx, acancel := context.WithTimeout(ctx, 5*time.Second)
+		defer acancel()
+		_, err := conn.Publish(actx, second.Subject, second.Event)
 		return err == nil
 	})
 	if info := streamInfo(t, ctx, conn, stream); info.State.Msgs != 2 || info.Cluster.Leader == "" {
@@ -70,13 +74,15 @@ func TestClusterKeepsReplicatedStreamsThroughTheLossOfANode(t *testing.T) {
 func streamInfo(t *testing.T, ctx context.Context, conn *bus.Conn, name string) *jetstream.StreamInfo {
 	t.Helper()
 	var info *jetstream.StreamInfo
-	eventually(t, 30*time.Second, "stream info of "+name, func() bool {
-		s, err := conn.JetStream().Stream(ctx, name)
+	eventually(t, 90*time.Second, "stream info of "+name, func() bool {
+		actx, acancel := context.WithTimeout(ctx, 5*time.Second)
+		defer acancel()
+		s, err := conn.JetStream().Stream(actx, name)
 		if err != nil {
 			return false
 		}
-		info, err = s.Info(ctx)
-		return err == nil && info.Cluster != nil
+		info, err = s.Info(actx)
+		return err == nil && info.Cluster != nil && info.Cluster.Leader != ""
 	})
 	return info
 }
@@ -97,8 +103,10 @@ func serverIndex(t *testing.T, c *bus.Cluster, name string) int {
 func fetchAll(t *testing.T, ctx context.Context, conn *bus.Conn, stream, durable string, want int) int {
 	t.Helper()
 	acked := 0
-	eventually(t, 30*time.Second, "the events to be consumed", func() bool {
-		cons, err := conn.JetStream().Consumer(ctx, stream, durable)
+	eventually(t, 90*time.Second, "the events to be consumed", func() bool {
+		actx, acancel := context.WithTimeout(ctx, 5*time.Second)
+		defer acancel()
+		cons, err := conn.JetStream().Consumer(actx, stream, durable)
 		if err != nil {
 			return false
 		}
@@ -107,7 +115,7 @@ func fetchAll(t *testing.T, ctx context.Context, conn *bus.Conn, stream, durable
 			return false
 		}
 		for m := range batch.Messages() {
-			if m.DoubleAck(ctx) == nil {
+			if m.DoubleAck(actx) == nil {
 				acked++
 			}
 		}
