@@ -66,20 +66,19 @@ jobs:
 		}
 		return n
 	}
-	deadline := time.Now().Add(time.Minute)
-	for done := false; !done; {
+	t.Cleanup(func() {
+		if t.Failed() {
+			t.Logf("snapshots per VM %v, want 2 each\nserver:\n%s", perVM(), s.output())
+		}
+	})
+	eventually(t, time.Minute, "2 snapshots per VM", func() bool {
 		n := perVM()
-		done = len(n) == 2
+		done := len(n) == 2
 		for _, k := range n {
 			done = done && k == 2
 		}
-		if !done && time.Now().After(deadline) {
-			t.Fatalf("snapshots per VM %v, want 2 each\nserver:\n%s", n, s.output())
-		}
-		if !done {
-			time.Sleep(50 * time.Millisecond) // poll
-		}
-	}
+		return done
+	})
 	for _, snap := range sim.Snapshots() {
 		rec, err := c.VMRecord(ctx, xapi.VMRef(snap.Ref))
 		if err != nil {
