@@ -3,6 +3,7 @@ package remote
 import (
 	"fmt"
 	"strings"
+	"unicode"
 	"unicode/utf8"
 )
 
@@ -18,8 +19,9 @@ const tempHexLen = 16
 
 // ValidateKey checks a key: a relative, slash-separated path of valid UTF-8, at most
 // MaxKeyLen bytes, with no empty, "." or ".." segment, no segment longer than MaxSegmentLen,
-// no backslash, no control byte, and no segment reserved for temp files (see IsTempName).
-// The error wraps ErrInvalidKey and quotes the key.
+// no backslash, no control character (C0, DEL or C1), and no segment reserved for temp
+// files (see IsTempName). It is the one check that keeps a key inside its remote (a folder
+// or a bucket prefix). The error wraps ErrInvalidKey and quotes the key.
 func ValidateKey(key string) error {
 	if reason := keyProblem(key); reason != "" {
 		return fmt.Errorf("%w %q: %s", ErrInvalidKey, key, reason)
@@ -51,9 +53,12 @@ func keyProblem(key string) string {
 	case strings.ContainsRune(key, '\\'):
 		return "contains a backslash"
 	}
-	for i := 0; i < len(key); i++ {
-		if c := key[i]; c < 0x20 || c == 0x7f {
-			return fmt.Sprintf("control byte 0x%02x at offset %d", c, i)
+	for i, r := range key {
+		switch {
+		case r < 0x20 || r == 0x7f:
+			return fmt.Sprintf("control byte 0x%02x at offset %d", r, i)
+		case unicode.IsControl(r): // C1: terminals and some tools act on them
+			return fmt.Sprintf("control character %U at offset %d", r, i)
 		}
 	}
 	for _, seg := range strings.Split(key, "/") {

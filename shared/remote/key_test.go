@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"unicode"
 
 	"xbr/shared/remote"
 )
@@ -34,6 +35,8 @@ func TestValidateKey(t *testing.T) {
 		{"a\x00b", "control byte 0x00 at offset 1"},
 		{"a\nb", "control byte 0x0a"},
 		{"a\x7fb", "control byte 0x7f"},
+		{"vm/a\u0085b", "control character U+0085 at offset 4"},
+		{"\u009b2J", "control character U+009B at offset 0"},
 		{"\xff\xfe", "UTF-8"},
 		{long + "a", "longer than 200"},
 		{strings.Repeat("abcd/", 205) + "x", "longer than 1024"},
@@ -96,7 +99,7 @@ func TestTempName(t *testing.T) {
 // FuzzValidateKey checks that every accepted key is a clean, local path that cannot leave the
 // remote's root, and that a temp name built from an accepted segment maps back to it.
 func FuzzValidateKey(f *testing.F) {
-	for _, s := range []string{"a/b.xva", "../x", "/abs", "a//b", "a\\b", ".x.0123456789abcdef.tmp", "é/\x00"} {
+	for _, s := range []string{"a/b.xva", "../x", "/abs", "a//b", "a\\b", ".x.0123456789abcdef.tmp", "é/\x00", "a/\u0085b"} {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, key string) {
@@ -105,6 +108,9 @@ func FuzzValidateKey(f *testing.F) {
 		}
 		if path.Clean(key) != key || !filepath.IsLocal(key) || strings.Contains(key, "\\") {
 			t.Fatalf("accepted key %q is not a clean local path", key)
+		}
+		if i := strings.IndexFunc(key, unicode.IsControl); i >= 0 {
+			t.Fatalf("accepted key %q holds a control character at offset %d", key, i)
 		}
 		root := "/srv/remote"
 		if j := filepath.Join(root, key); !strings.HasPrefix(j, root+"/") {

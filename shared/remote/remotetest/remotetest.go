@@ -32,6 +32,7 @@ func Run(t *testing.T, newRemote func(t *testing.T) remote.Remote) {
 		{"Delete", testDelete},
 		{"NotFound", testNotFound},
 		{"InvalidKeysRejected", testInvalidKeys},
+		{"EscapingKeysRefused", testEscapingKeys},
 		{"ConcurrentUploads", testConcurrent},
 		{"WriterFailsMidway", testWriterFails},
 		{"ContextCancelledMidway", testCancelled},
