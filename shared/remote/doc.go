@@ -8,7 +8,10 @@
 // remote/remotetest.
 //
 // Semantics shared by all implementations:
-//   - Keys are validated by ValidateKey; an invalid key fails with ErrInvalidKey.
+//   - Keys are validated by ValidateKey; an invalid key fails with ErrInvalidKey. A valid key
+//     never leaves the remote: no "..", ".", empty segment, leading "/" or control character.
+//     Each implementation also keeps what the storage holds from leading out: dir follows no
+//     symbolic link, s3 names only objects under its prefix.
 //   - Commit replaces an existing object atomically: a reader sees the old or the new object,
 //     never a mix and never a partial object.
 //   - Abort, or a failed Commit, leaves nothing under the key. Abort after a successful Commit

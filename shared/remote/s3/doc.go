@@ -12,6 +12,10 @@
 // is the export's SHA-256, recorded in the backup's metadata and checked on restore. One part
 // is in flight at a time, so a Write blocks while a part uploads.
 //
+// Every request names an object built in one place (keys.go) from a key checked by
+// remote.ValidateKey and the configured prefix, so nothing beside or above the prefix is read,
+// written or removed; listed names that are not valid keys under the prefix are ignored.
+//
 // Requests are path-style by default, as S3 gateways need. The secret key never appears in
 // errors or in the Config's String and LogValue.
 package s3

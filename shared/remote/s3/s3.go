@@ -83,14 +83,13 @@ func (b *Bucket) createBucket(ctx context.Context, region string) error {
 // Name returns the remote's name.
 func (b *Bucket) Name() string { return b.name }
 
-func (b *Bucket) full(key string) string { return b.prefix + key }
-
 // Open streams the object under key.
 func (b *Bucket) Open(ctx context.Context, key string) (io.ReadCloser, error) {
-	if err := b.check("open", key); err != nil {
+	name, err := b.objectName("open", key)
+	if err != nil {
 		return nil, err
 	}
-	obj, err := b.client.GetObject(ctx, b.bucket, b.full(key), minio.GetObjectOptions{})
+	obj, err := b.client.GetObject(ctx, b.bucket, name, minio.GetObjectOptions{})
 	if err == nil {
 		_, err = obj.Stat() // GetObject is lazy: this sends the request
 	}
@@ -105,10 +104,11 @@ func (b *Bucket) Open(ctx context.Context, key string) (io.ReadCloser, error) {
 
 // Stat describes the object under key.
 func (b *Bucket) Stat(ctx context.Context, key string) (remote.Info, error) {
-	if err := b.check("stat", key); err != nil {
+	name, err := b.objectName("stat", key)
+	if err != nil {
 		return remote.Info{}, err
 	}
-	oi, err := b.client.StatObject(ctx, b.bucket, b.full(key), minio.StatObjectOptions{})
+	oi, err := b.client.StatObject(ctx, b.bucket, name, minio.StatObjectOptions{})
 	if err != nil {
 		return remote.Info{}, b.wrap("stat", key, err)
 	}
@@ -117,10 +117,11 @@ func (b *Bucket) Stat(ctx context.Context, key string) (remote.Info, error) {
 
 // Delete removes the object under key; a missing key is not an error.
 func (b *Bucket) Delete(ctx context.Context, key string) error {
-	if err := b.check("delete", key); err != nil {
+	name, err := b.objectName("delete", key)
+	if err != nil {
 		return err
 	}
-	err := b.client.RemoveObject(ctx, b.bucket, b.full(key), minio.RemoveObjectOptions{})
+	err = b.client.RemoveObject(ctx, b.bucket, name, minio.RemoveObjectOptions{})
 	if err != nil {
 		if err := b.wrap("delete", key, err); !errors.Is(err, remote.ErrNotFound) {
 			return err
@@ -132,17 +133,18 @@ func (b *Bucket) Delete(ctx context.Context, key string) error {
 // List returns the objects whose key starts with prefix, sorted by key. Objects whose name
 // is not a valid key (folder markers ending in "/", for example) are left out.
 func (b *Bucket) List(ctx context.Context, prefix string) ([]remote.Info, error) {
-	if err := remote.ValidatePrefix(prefix); err != nil {
-		return nil, fmt.Errorf("remote %s: list: %w", b.name, err)
+	from, err := b.prefixName("list", prefix)
+	if err != nil {
+		return nil, err
 	}
 	var out []remote.Info
-	opts := minio.ListObjectsOptions{Prefix: b.full(prefix), Recursive: true}
+	opts := minio.ListObjectsOptions{Prefix: from, Recursive: true}
 	for oi := range b.client.ListObjects(ctx, b.bucket, opts) {
 		if oi.Err != nil {
 			return nil, fmt.Errorf("remote %s: list %q: %w", b.name, prefix, oi.Err)
 		}
-		key, ok := strings.CutPrefix(oi.Key, b.prefix)
-		if !ok || remote.ValidateKey(key) != nil {
+		key, ok := b.keyOf(oi.Key)
+		if !ok {
 			continue
 		}
 		out = append(out, remote.Info{Key: key, Size: oi.Size, ModTime: oi.LastModified})
@@ -153,15 +155,16 @@ func (b *Bucket) List(ctx context.Context, prefix string) ([]remote.Info, error)
 
 // ListTemp returns the pending multipart uploads under prefix.
 func (b *Bucket) ListTemp(ctx context.Context, prefix string) ([]remote.Temp, error) {
-	if err := remote.ValidatePrefix(prefix); err != nil {
-		return nil, fmt.Errorf("remote %s: list temp: %w", b.name, err)
+	from, err := b.prefixName("list temp", prefix)
+	if err != nil {
+		return nil, err
 	}
 	var out []remote.Temp
-	for u := range b.client.ListIncompleteUploads(ctx, b.bucket, b.full(prefix), true) {
+	for u := range b.client.ListIncompleteUploads(ctx, b.bucket, from, true) {
 		if u.Err != nil {
 			return nil, fmt.Errorf("remote %s: list pending uploads %q: %w", b.name, prefix, u.Err)
 		}
-		if key, ok := strings.CutPrefix(u.Key, b.prefix); ok {
+		if key, ok := b.keyOf(u.Key); ok {
 			out = append(out, remote.Temp{Key: key, ID: u.UploadID, Time: u.Initiated})
 		}
 	}
@@ -173,20 +176,14 @@ func (b *Bucket) ListTemp(ctx context.Context, prefix string) ([]remote.Temp, er
 
 // RemoveTemp aborts a pending multipart upload found by ListTemp.
 func (b *Bucket) RemoveTemp(ctx context.Context, t remote.Temp) error {
-	if err := b.check("remove temp", t.Key); err != nil {
+	name, err := b.objectName("remove temp", t.Key)
+	if err != nil {
 		return err
 	}
 	core := minio.Core{Client: b.client}
-	err := core.AbortMultipartUpload(ctx, b.bucket, b.full(t.Key), t.ID)
+	err = core.AbortMultipartUpload(ctx, b.bucket, name, t.ID)
 	if err != nil && minio.ToErrorResponse(err).Code != "NoSuchUpload" {
 		return b.wrap("remove temp", t.Key, err)
-	}
-	return nil
-}
-
-func (b *Bucket) check(op, key string) error {
-	if err := remote.ValidateKey(key); err != nil {
-		return fmt.Errorf("remote %s: %s: %w", b.name, op, err)
 	}
 	return nil
 }
