@@ -67,20 +67,29 @@ func (d *Dir) Name() string { return d.name }
 // Root returns the absolute root directory.
 func (d *Dir) Root() string { return d.root }
 
-func (d *Dir) path(key string) string {
-	return filepath.Join(d.root, filepath.FromSlash(key))
-}
-
-// Open streams the object under key.
+// Open streams the object under key. The file is checked to be a plain file before it is
+// opened, so a FIFO or a device planted under a key is never opened.
 func (d *Dir) Open(ctx context.Context, key string) (io.ReadCloser, error) {
 	if err := d.check(ctx, "open", key); err != nil {
 		return nil, err
 	}
-	f, err := os.Open(d.path(key))
+	p, err := d.locate(key, false)
 	if err != nil {
 		return nil, d.wrap("open", key, err)
 	}
-	st, err := f.Stat()
+	defer p.close()
+	fi, err := p.file()
+	if err == nil && !fi.Mode().IsRegular() {
+		err = fs.ErrNotExist
+	}
+	if err != nil {
+		return nil, d.wrap("open", key, err)
+	}
+	f, err := p.folder.Open(p.base)
+	if err != nil {
+		return nil, d.wrap("open", key, err)
+	}
+	st, err := f.Stat() // it may have been replaced since the check (a Commit, or worse)
 	if err == nil && !st.Mode().IsRegular() {
 		err = fs.ErrNotExist
 	}
@@ -96,14 +105,19 @@ func (d *Dir) Stat(ctx context.Context, key string) (remote.Info, error) {
 	if err := d.check(ctx, "stat", key); err != nil {
 		return remote.Info{}, err
 	}
-	st, err := os.Stat(d.path(key))
-	if err == nil && !st.Mode().IsRegular() {
+	p, err := d.locate(key, false)
+	if err != nil {
+		return remote.Info{}, d.wrap("stat", key, err)
+	}
+	defer p.close()
+	fi, err := p.file()
+	if err == nil && !fi.Mode().IsRegular() {
 		err = fs.ErrNotExist
 	}
 	if err != nil {
 		return remote.Info{}, d.wrap("stat", key, err)
 	}
-	return remote.Info{Key: key, Size: st.Size(), ModTime: st.ModTime()}, nil
+	return remote.Info{Key: key, Size: fi.Size(), ModTime: fi.ModTime()}, nil
 }
 
 // Delete removes the object under key; a missing key is not an error. Folders are kept.
@@ -111,19 +125,40 @@ func (d *Dir) Delete(ctx context.Context, key string) error {
 	if err := d.check(ctx, "delete", key); err != nil {
 		return err
 	}
-	p := d.path(key)
-	st, err := os.Lstat(p)
-	if err == nil && st.IsDir() {
-		return fmt.Errorf("remote %s: delete %s: is a folder, not an object", d.name, key)
+	p, err := d.locate(key, false)
+	if isMissing(err) {
+		return nil
 	}
-	err = os.Remove(p)
-	if err != nil && !errors.Is(err, fs.ErrNotExist) && !errors.Is(err, syscall.ENOTDIR) {
+	if err != nil {
 		return d.wrap("delete", key, err)
 	}
-	if err := syncDir(filepath.Dir(p)); err != nil {
-		return d.wrap("delete", key, err)
+	defer p.close()
+	return d.remove(p, "delete", key)
+}
+
+// remove deletes the last segment of p, a file, and fsyncs its folder.
+func (d *Dir) remove(p *place, op, key string) error {
+	fi, err := p.file()
+	if isMissing(err) {
+		return nil
+	}
+	if err == nil && fi.IsDir() {
+		return fmt.Errorf("remote %s: %s %s: is a folder, not an object", d.name, op, key)
+	}
+	if err == nil {
+		err = p.folder.Remove(p.base)
+	}
+	if err == nil || isMissing(err) {
+		err = syncFolder(p.folder)
+	}
+	if err != nil {
+		return d.wrap(op, key, err)
 	}
 	return nil
+}
+
+func isMissing(err error) bool {
+	return errors.Is(err, fs.ErrNotExist) || errors.Is(err, syscall.ENOTDIR)
 }
 
 // check validates key and ctx before an operation.
@@ -139,27 +174,14 @@ func (d *Dir) check(ctx context.Context, op, key string) error {
 
 // wrap names the remote, operation and key, and maps OS errors to the remote sentinels.
 func (d *Dir) wrap(op, key string, err error) error {
+	var link *linkError
 	switch {
+	case errors.As(err, &link):
+		return fmt.Errorf("remote %s: %s %s: %w: %w", d.name, op, key, remote.ErrNotFound, link)
 	case errors.Is(err, fs.ErrNotExist), errors.Is(err, syscall.ENOTDIR):
 		return fmt.Errorf("remote %s: %s %s: %w", d.name, op, key, remote.ErrNotFound)
 	case errors.Is(err, syscall.ENOSPC), errors.Is(err, syscall.EDQUOT):
 		return fmt.Errorf("remote %s: %s %s: %w (%w)", d.name, op, key, remote.ErrNoSpace, err)
 	}
 	return fmt.Errorf("remote %s: %s %s: %w", d.name, op, key, err)
-}
-
-// syncDir fsyncs a folder so that renames and new entries in it survive a crash.
-func syncDir(path string) error {
-	f, err := os.Open(path)
-	if err != nil {
-		if errors.Is(err, fs.ErrNotExist) {
-			return nil
-		}
-		return err
-	}
-	err = f.Sync()
-	if errors.Is(err, syscall.EINVAL) || errors.Is(err, syscall.ENOTSUP) {
-		err = nil // some file systems cannot sync a folder; the rename is all they offer
-	}
-	return errors.Join(err, f.Close())
 }

@@ -9,4 +9,16 @@
 // The root must exist: a remote is never created in place of a missing mount.
 // A key that is a prefix folder of another key ("a" and "a/b") cannot exist on a directory,
 // unlike S3; backup layouts never need that.
+//
+// No way out: every file access (list, read, write, rename, delete, sweep) goes through an
+// os.Root opened on the remote's directory, and walks the key's folders one at a time, each
+// opened as an os.Root of its own, so a name never resolves outside the directory, whatever
+// the share holds. A symbolic link is never followed, even one that stays inside: List leaves
+// links out (it never did follow them), and Open, Stat, Create and Delete of a key whose path
+// holds one fail with an error wrapping remote.ErrNotFound that names the link and says
+// whether it escapes the remote. So what `backups ls` shows is exactly what restore, verify
+// and prune can use, and an object's type is checked before it is opened (a FIFO or a device
+// planted under a key is not opened). The remote's directory itself may be a link (the
+// operator's choice); it is opened anew for each operation, so a mount made or remade after
+// New is used.
 package dir

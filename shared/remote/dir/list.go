@@ -5,12 +5,9 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
-	"os"
 	"path"
-	"path/filepath"
 	"sort"
 	"strings"
-	"syscall"
 
 	"xbr/shared/remote"
 )
@@ -61,11 +58,15 @@ func (d *Dir) RemoveTemp(ctx context.Context, t remote.Temp) error {
 	if !validTempID(t.ID) {
 		return fmt.Errorf("remote %s: remove temp %q: %w", d.name, t.ID, remote.ErrInvalidKey)
 	}
-	err := os.Remove(filepath.Join(d.root, filepath.FromSlash(t.ID)))
-	if err != nil && !errors.Is(err, fs.ErrNotExist) {
+	p, err := d.locate(t.ID, false)
+	if isMissing(err) {
+		return nil
+	}
+	if err != nil {
 		return d.wrap("remove temp", t.ID, err)
 	}
-	return nil
+	defer p.close()
+	return d.remove(p, "remove temp", t.ID)
 }
 
 func validTempID(id string) bool {
@@ -77,18 +78,31 @@ func validTempID(id string) bool {
 }
 
 // walk calls fn for every regular file whose slash-separated path relative to the root
-// starts with prefix, visiting only the folders that can hold such files.
+// starts with prefix, visiting only the folders that can hold such files. Symbolic links are
+// not followed, nor is a prefix whose folders hold one (it lists nothing, as Open of a key
+// below it finds nothing).
 func (d *Dir) walk(ctx context.Context, prefix string, fn func(rel, seg string, fi fs.FileInfo)) error {
 	if err := remote.ValidatePrefix(prefix); err != nil {
 		return fmt.Errorf("remote %s: list: %w", d.name, err)
 	}
-	start := d.root
-	if i := strings.LastIndexByte(prefix, '/'); i >= 0 {
-		start = filepath.Join(d.root, filepath.FromSlash(prefix[:i]))
+	p, err := d.openFolder(prefix[:max(0, strings.LastIndexByte(prefix, '/'))], "", false)
+	if isMissing(err) || errors.As(err, new(*linkError)) {
+		return nil
 	}
-	err := filepath.WalkDir(start, func(p string, e fs.DirEntry, err error) error {
+	if err != nil {
+		return fmt.Errorf("remote %s: list %q: %w", d.name, prefix, err)
+	}
+	defer p.close()
+	if err := walkFolder(ctx, p, prefix, fn); err != nil {
+		return fmt.Errorf("remote %s: list %q: %w", d.name, prefix, err)
+	}
+	return nil
+}
+
+func walkFolder(ctx context.Context, p *place, prefix string, fn func(rel, seg string, fi fs.FileInfo)) error {
+	return fs.WalkDir(p.folder.FS(), ".", func(name string, e fs.DirEntry, err error) error {
 		if err != nil {
-			if p == start && (errors.Is(err, fs.ErrNotExist) || errors.Is(err, syscall.ENOTDIR)) {
+			if name == "." && isMissing(err) {
 				return fs.SkipAll
 			}
 			return err
@@ -96,9 +110,9 @@ func (d *Dir) walk(ctx context.Context, prefix string, fn func(rel, seg string, 
 		if err := ctx.Err(); err != nil {
 			return err
 		}
-		rel := filepath.ToSlash(strings.TrimPrefix(p, d.root+string(filepath.Separator)))
+		rel := path.Join(p.dir, name)
 		if e.IsDir() {
-			if p != start && !strings.HasPrefix(rel+"/", prefix) && !strings.HasPrefix(prefix, rel+"/") {
+			if name != "." && !strings.HasPrefix(rel+"/", prefix) && !strings.HasPrefix(prefix, rel+"/") {
 				return fs.SkipDir
 			}
 			return nil
@@ -116,8 +130,4 @@ func (d *Dir) walk(ctx context.Context, prefix string, fn func(rel, seg string, 
 		fn(rel, e.Name(), fi)
 		return nil
 	})
-	if err != nil {
-		return fmt.Errorf("remote %s: list %q: %w", d.name, prefix, err)
-	}
-	return nil
 }

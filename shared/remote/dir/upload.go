@@ -9,7 +9,6 @@ import (
 	"io"
 	"io/fs"
 	"os"
-	"path/filepath"
 
 	"xbr/shared/remote"
 )
@@ -18,7 +17,8 @@ import (
 type Upload struct {
 	d     *Dir
 	key   string
-	final string
+	p     *place // open until the upload ends
+	tmp   string // the temp file's name in p.folder
 	f     *os.File
 	w     io.Writer
 	err   error // first write error: Commit refuses to publish a short file
@@ -43,18 +43,19 @@ func (d *Dir) Create(ctx context.Context, key string, sizeHint int64) (remote.Up
 	if err := d.check(ctx, "create", key); err != nil {
 		return nil, err
 	}
-	final := d.path(key)
-	if err := d.mkdirs(filepath.Dir(final)); err != nil {
+	p, err := d.locate(key, true)
+	if err != nil {
 		return nil, d.wrap("create", key, err)
 	}
 	var rnd [8]byte
 	_, _ = rand.Read(rnd[:])
-	tmp := filepath.Join(filepath.Dir(final), remote.TempName(filepath.Base(final), hex.EncodeToString(rnd[:])))
-	f, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_EXCL, d.opts.fileMode)
+	tmp := remote.TempName(p.base, hex.EncodeToString(rnd[:]))
+	f, err := p.folder.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_EXCL, d.opts.fileMode)
 	if err != nil {
+		p.close()
 		return nil, d.wrap("create", key, err)
 	}
-	u := &Upload{d: d, key: key, final: final, f: f, w: f}
+	u := &Upload{d: d, key: key, p: p, tmp: tmp, f: f, w: f}
 	if d.opts.wrapWrite != nil {
 		u.w = d.opts.wrapWrite(f)
 	}
@@ -112,6 +113,7 @@ func (u *Upload) Commit(ctx context.Context) error {
 		return errors.Join(err, u.Abort(ctx))
 	}
 	u.state = committed
+	u.p.close()
 	return nil
 }
 
@@ -122,13 +124,13 @@ func (u *Upload) publish() error {
 	if err := u.f.Close(); err != nil {
 		return u.d.wrap("commit", u.key, err)
 	}
-	if err := os.Rename(u.f.Name(), u.final); err != nil {
+	if err := u.p.folder.Rename(u.tmp, u.p.base); err != nil {
 		return u.d.wrap("commit", u.key, err)
 	}
-	if err := syncDir(filepath.Dir(u.final)); err != nil {
+	if err := syncFolder(u.p.folder); err != nil {
 		// The rename may not be durable: take it back rather than report a failure while
 		// the object is visible.
-		return errors.Join(u.d.wrap("commit", u.key, err), os.Remove(u.final))
+		return errors.Join(u.d.wrap("commit", u.key, err), u.p.folder.Remove(u.p.base))
 	}
 	return nil
 }
@@ -140,7 +142,8 @@ func (u *Upload) Abort(ctx context.Context) error {
 	}
 	u.state = aborted
 	_ = u.f.Close() // may already be closed by a failed Commit
-	if err := os.Remove(u.f.Name()); err != nil && !errors.Is(err, fs.ErrNotExist) {
+	defer u.p.close()
+	if err := u.p.folder.Remove(u.tmp); err != nil && !errors.Is(err, fs.ErrNotExist) {
 		return u.d.wrap("abort", u.key, err)
 	}
 	return nil
@@ -152,29 +155,4 @@ func (u *Upload) closedErr(op string) error {
 		what = "committed"
 	}
 	return fmt.Errorf("remote %s: %s %s: upload already %s", u.d.name, op, u.key, what)
-}
-
-// mkdirs creates dir and its missing parents under the root, fsyncing each parent that got
-// a new entry so the folders survive a crash.
-func (d *Dir) mkdirs(dir string) error {
-	var missing []string
-	for p := dir; p != d.root && len(p) > len(d.root); p = filepath.Dir(p) {
-		_, err := os.Stat(p)
-		if err == nil {
-			break
-		}
-		if !errors.Is(err, fs.ErrNotExist) {
-			return err
-		}
-		missing = append(missing, p)
-	}
-	for i := len(missing) - 1; i >= 0; i-- {
-		if err := os.Mkdir(missing[i], d.opts.dirMode); err != nil && !errors.Is(err, fs.ErrExist) {
-			return err
-		}
-		if err := syncDir(filepath.Dir(missing[i])); err != nil {
-			return err
-		}
-	}
-	return nil
 }
