@@ -54,6 +54,7 @@ type Server struct {
 	handler http.Handler
 	metrics *metrics.Metrics    // /metrics and /readyz, fed in Serve
 	history *history.Projection // the History pages, fed in Serve
+	seen    *seen               // signed requests accepted by any replica
 }
 
 // New builds the gateway of env (its templates are parsed here).
@@ -71,7 +72,8 @@ func New(env *app.Env) (*Server, error) {
 		now = time.Now
 	}
 	s := &Server{env: env, log: log.With("function", Name), now: now, pages: p,
-		metrics: metrics.ForEnv(env), history: history.New(history.Options{Now: now})}
+		metrics: metrics.ForEnv(env), history: history.New(history.Options{Now: now}),
+		seen: &seen{conn: env.Conn, replicas: env.Config.NATS.StreamReplicas}}
 	s.handler = s.routes()
 	return s, nil
 }
