@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
-	"errors"
 	"fmt"
 	"maps"
 	"net/http"
@@ -54,7 +53,7 @@ func (s *Server) mattermost(w http.ResponseWriter, r *http.Request) {
 		fail(w, r, err)
 		return
 	}
-	form, err := url.ParseQuery(string(body))
+	form, err := parseForm(body)
 	if err == nil {
 		err = VerifyToken(s.env.Config.Gateway.MattermostToken.Reveal(), form.Get("token"))
 	}
@@ -64,13 +63,25 @@ func (s *Server) mattermost(w http.ResponseWriter, r *http.Request) {
 		err = s.seen.first(r.Context(), "mattermost."+commandHash(form))
 	}
 	if err != nil {
-		if !errors.Is(err, ErrUnauthenticated) {
-			err = badField("body", "", "not a form: "+err.Error())
-		}
 		fail(w, r, err)
 		return
 	}
 	s.chat(w, r, body, "mattermost", "")
+}
+
+// parseForm reads a chat command's form strictly: a field given twice is
+// refused rather than read first-wins.
+func parseForm(body []byte) (url.Values, error) {
+	form, err := url.ParseQuery(string(body))
+	if err != nil {
+		return nil, badField("body", "", "not a form: "+err.Error())
+	}
+	for k, v := range form {
+		if len(v) > 1 {
+			return nil, badField(k, "", "is given more than once")
+		}
+	}
+	return form, nil
 }
 
 // commandHash identifies a Mattermost command by its fields without its
@@ -84,9 +95,9 @@ func commandHash(form url.Values) string {
 
 // chat runs the command of an authenticated form body and answers it.
 func (s *Server) chat(w http.ResponseWriter, r *http.Request, body []byte, via, key string) {
-	form, err := url.ParseQuery(string(body))
+	form, err := parseForm(body)
 	if err != nil {
-		fail(w, r, badField("body", "", "not a form: "+err.Error()))
+		fail(w, r, err)
 		return
 	}
 	by := via

@@ -139,3 +139,22 @@ func doAt(t *testing.T, srv *httptest.Server, method, path string, header http.H
 	t.Helper()
 	return (&harness{srv: srv}).do(t, method, path, header, body)
 }
+
+// Finding 8 at the chat doors: a field given twice is refused, not read
+// first-wins.
+func TestChatRefusesRepeatedFields(t *testing.T) {
+	h := newHarness(t)
+	body := slackBody("backups "+h.vm.UUID) + "&text=" + url.QueryEscape("restore "+h.vm.UUID)
+	code, out := h.do(t, "POST", "/v1/chat/slack", slackHeaders(slackSecret, time.Now(), body), body)
+	if code != http.StatusBadRequest {
+		t.Fatalf("slack with text twice: status %d (%s), want 400", code, out)
+	}
+	mm := url.Values{"token": {mmToken, "x"}, "text": {"restore " + h.vm.UUID}}.Encode()
+	hd := http.Header{"Content-Type": {"application/x-www-form-urlencoded"}}
+	if code, out := h.do(t, "POST", "/v1/chat/mattermost", hd, mm); code != http.StatusBadRequest {
+		t.Fatalf("mattermost with token twice: status %d (%s), want 400", code, out)
+	}
+	if n := h.count(t, events.TypeRestoreRequested); n != 0 {
+		t.Fatalf("%d restores from ambiguous commands", n)
+	}
+}
