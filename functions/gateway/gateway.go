@@ -55,6 +55,9 @@ type Server struct {
 	metrics *metrics.Metrics    // /metrics and /readyz, fed in Serve
 	history *history.Projection // the History pages, fed in Serve
 	seen    *seen               // signed requests accepted by any replica
+	hosts   hostNames           // the Host values the page answers to
+	login   *login              // the page's login
+	forms   formTokens          // the page's form tokens
 }
 
 // New builds the gateway of env (its templates are parsed here).
@@ -74,8 +77,21 @@ func New(env *app.Env) (*Server, error) {
 	s := &Server{env: env, log: log.With("function", Name), now: now, pages: p,
 		metrics: metrics.ForEnv(env), history: history.New(history.Options{Now: now}),
 		seen: &seen{conn: env.Conn, replicas: env.Config.NATS.StreamReplicas}}
+	gw := env.Config.Gateway
+	if s.login, err = newLogin(gw); err != nil {
+		return nil, fmt.Errorf("gateway: %w", err)
+	}
+	s.hosts = newHostNames(gw, cmpOr(env.HTTPListen, gw.Listen))
+	s.forms = newFormTokens(gw.CSRFSecret.Reveal(), now)
 	s.handler = s.routes()
 	return s, nil
+}
+
+func cmpOr(a, b string) string {
+	if a != "" {
+		return a
+	}
+	return b
 }
 
 // Handler is the gateway's whole HTTP handler.
