@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"xbr/shared/app"
+	"xbr/shared/config"
 	"xbr/shared/history"
 	"xbr/shared/metrics"
 )
@@ -111,6 +112,11 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 		BaseContext:       func(net.Listener) context.Context { return context.WithoutCancel(ctx) },
 	}
 	gw := s.env.Config.Gateway
+	if !gw.HasLogin() && !gw.AllowAnonymous && !config.IsLoopback(ln.Addr().String()) {
+		// config check refuses this for gateway.listen; --http can still ask for it.
+		s.log.Warn("the web page listens beyond loopback with no login: anyone who reaches it can restore VMs and fail over",
+			"url", "http://"+ln.Addr().String())
+	}
 	s.log.Info("gateway listening", "url", "http://"+ln.Addr().String(),
 		"webhook", gw.WebhookSecret.IsSet(), "slack", gw.SlackSigningSecret.IsSet(),
 		"mattermost", gw.MattermostToken.IsSet())

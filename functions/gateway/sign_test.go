@@ -3,6 +3,7 @@ package gateway_test
 import (
 	"errors"
 	"fmt"
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -142,4 +143,24 @@ func FuzzParseUnixSeconds(f *testing.F) {
 			t.Fatalf("%q accepted as %d: not the only text of that time", v, n)
 		}
 	})
+}
+
+// The README's worked example is recomputed here, so it cannot drift.
+func TestREADMEWorkedExample(t *testing.T) {
+	readme, err := os.ReadFile("../../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body := `{"backup_id":"nfs:0f5c6f7e-3a4b-4c2d-9e8f-1a2b3c4d5e6f/20240501T020013Z","pool":"lab"}`
+	sig := gateway.SignWebhook("whsec-example", time.Unix(1714528813, 0), "POST", "/v1/restores", []byte(body))
+	for _, want := range []string{"`whsec-example`", "`1714528813`", "`" + body + "`", "X-Xbr-Signature: " + sig,
+		`"<timestamp>\n<METHOD>\n<path?query>\n<raw body>"`} {
+		if !strings.Contains(string(readme), want) {
+			t.Errorf("README.md lacks %q", want)
+		}
+	}
+	got := string(gateway.WebhookSigningString("1714528813", "POST", "/v1/restores", []byte(body)))
+	if got != "1714528813\nPOST\n/v1/restores\n"+body {
+		t.Errorf("signed string %q", got)
+	}
 }
