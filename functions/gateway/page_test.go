@@ -11,6 +11,7 @@ import (
 	"testing"
 
 	"xbr/events"
+	"xbr/functions/gateway"
 	"xbr/shared/xapi"
 )
 
@@ -128,4 +129,23 @@ func randomHex(t *testing.T) string {
 		t.Fatal(err)
 	}
 	return hex.EncodeToString(b)
+}
+
+func FuzzIsFormToken(f *testing.F) {
+	for _, s := range []string{"1714528813." + strings.Repeat("0a", 16) + "." + strings.Repeat("0b", 32),
+		strings.Repeat("ab", 16), "..", "01." + strings.Repeat("0a", 16) + "." + strings.Repeat("0b", 32)} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		if !gateway.IsFormToken(s) {
+			return
+		}
+		parts := strings.Split(s, ".")
+		if len(parts) != 3 || len(parts[1]) != 32 || len(parts[2]) != 64 {
+			t.Fatalf("accepted %q", s)
+		}
+		if _, err := gateway.ParseUnixSeconds(parts[0]); err != nil {
+			t.Fatalf("accepted expiry %q: %v", parts[0], err)
+		}
+	})
 }
