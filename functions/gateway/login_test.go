@@ -207,3 +207,31 @@ func FuzzParseUsers(f *testing.F) {
 		}
 	})
 }
+
+func TestPagePublicNames(t *testing.T) {
+	h := newHarness(t)
+	named := gatewayWith(t, h, func(c *config.Gateway) {
+		c.PublicNames = []string{"xbr.example.com", "Backup.Example.com:8443"}
+	}, time.Time{})
+	everywhere := gatewayWith(t, h, func(c *config.Gateway) { c.Listen = "0.0.0.0:8080"; c.AllowAnonymous = true }, time.Time{})
+	for _, tc := range []struct {
+		g    *harness
+		host string
+		code int
+	}{
+		{named, "xbr.example.com", http.StatusOK},
+		{named, "XBR.example.com:443", http.StatusOK},
+		{named, "backup.example.com:8443", http.StatusOK},
+		{named, "backup.example.com:9999", http.StatusMisdirectedRequest},
+		{named, "xbr.example.com.evil.example", http.StatusMisdirectedRequest},
+		{named, "10.1.2.3:8080", http.StatusMisdirectedRequest},
+		{named, "[::1]:8080", http.StatusOK},
+		{everywhere, "10.1.2.3:8080", http.StatusOK},
+		{everywhere, "[fd00::1]:8080", http.StatusOK},
+		{everywhere, "evil.example:8080", http.StatusMisdirectedRequest},
+	} {
+		if code, _ := tc.g.doHost(t, tc.host, "GET", "/", nil, ""); code != tc.code {
+			t.Errorf("Host %s: %d, want %d", tc.host, code, tc.code)
+		}
+	}
+}
