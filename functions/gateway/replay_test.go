@@ -89,7 +89,7 @@ func TestSlackCommandIsAcceptedOnce(t *testing.T) {
 	now := time.Now()
 	hd := slackHeaders(slackSecret, now, body)
 	codes := []int{}
-	for _, v := range []string{"T", "T", "+T", "0T"} {
+	for _, v := range []string{"T", "T", "T", "+T", "0T"} { // 3 identical posts, then 2 respellings
 		x := hd.Clone()
 		x.Set(gateway.HeaderSlackTimestamp, replaceT(v, now))
 		code, _ := h.do(t, "POST", "/v1/chat/slack", x, body)
