@@ -106,9 +106,11 @@ func TestDecodeRejectsGarbage(t *testing.T) {
 		{"empty body", nil, "-", "data: missing"},
 		{"array body", nil, "[1]", `data: "[1]" is not a JSON object`},
 		{"null body", nil, "null", `is not a JSON object`},
-		{"truncated", nil, `{"run_id":"x"`, "data: export.requested: unexpected end of JSON input"},
+		{"truncated", nil, `{"run_id":"x"`, "data: export.requested: not valid JSON: unexpected end of JSON input"},
 		{"wrong type", nil, `{"remotes":"nfs"}`, `field "remotes": JSON string is not a []string`},
 		{"trailing", nil, `{} {}`, "invalid character"},
+		{"field name in another case", nil, strings.Replace(string(gdata), `"vm_uuid"`, `"VM_UUID"`, 1), `"VM_UUID"`},
+		{"duplicate key", nil, strings.Replace(string(gdata), `{`, `{"vm_uuid":"zz",`, 1), `field "vm_uuid": duplicate key`},
 		{"fails validate", nil, strings.Replace(string(gdata), exVM, "zz", 1), `export.requested: vm_uuid: "zz" is not a UUID`},
 	}
 	for _, tt := range tests {

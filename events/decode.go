@@ -182,8 +182,8 @@ func decodePayload(e event.Event) (Payload, error) {
 	if first := firstNonSpace(data); first != '{' {
 		return nil, fmt.Errorf("data: %s is not a JSON object", quoteStart(data))
 	}
-	if err := json.Unmarshal(data, ptr); err != nil {
-		return nil, fmt.Errorf("data: %s: %w", t.Short(), jsonProblem(err))
+	if err := decodeEvolving(data, ptr); err != nil {
+		return nil, fmt.Errorf("data: %s: %w", t.Short(), err)
 	}
 	p := reflect.ValueOf(ptr).Elem().Interface().(Payload)
 	if err := p.Validate(); err != nil {
@@ -206,14 +206,6 @@ func checkScope(e event.Event, p Payload) error {
 		}
 	}
 	return nil
-}
-
-func jsonProblem(err error) error {
-	var te *json.UnmarshalTypeError
-	if errors.As(err, &te) {
-		return fmt.Errorf("field %q: JSON %s is not a %s", te.Field, te.Value, te.Type)
-	}
-	return err
 }
 
 func firstNonSpace(b []byte) byte {

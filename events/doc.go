@@ -9,7 +9,13 @@
 //
 // Versioning: fields may be added to a payload (consumers ignore fields they
 // do not know); a field is never renamed, retyped or given a new meaning.
-// A breaking change is a new type (xbr.export.completed.v2).
+// A breaking change is a new type (xbr.export.completed.v2). Payload member
+// names are case-sensitive and may not repeat: Decode refuses
+// {"VM_UUID": …} and {"vm_uuid": "a", "vm_uuid": "b"} rather than guess.
+//
+// DecodeStrict is the one JSON reader of every door (webhook, API, chat,
+// events): exact names, no duplicate keys, no unknown names (event payloads
+// alone ignore unknown names, for the rule above).
 //
 // Event ids are derived (DeriveID) wherever a retry could publish the same
 // event twice, so JetStream's duplicate window (Nats-Msg-Id) drops the copy.

@@ -171,7 +171,7 @@ func TestRestoreThroughWebhookAndSlack(t *testing.T) {
 	now := time.Now()
 	code, out := gwPost(t, base+"/v1/restores", http.Header{
 		gateway.HeaderTimestamp: {fmt.Sprint(now.Unix())},
-		gateway.HeaderSignature: {gateway.SignWebhook(hook, now, []byte(body))},
+		gateway.HeaderSignature: {gateway.SignWebhook(hook, now, "POST", "/v1/restores", []byte(body))},
 	}, body)
 	var accepted struct{ ID string }
 	if code != http.StatusAccepted || json.Unmarshal([]byte(out), &accepted) != nil || accepted.ID == "" {
@@ -238,7 +238,7 @@ func gwWaitCompleted(t *testing.T, base, secret, id string) {
 		now := time.Now()
 		req, _ := http.NewRequest("GET", base+"/v1/restores/"+id, nil)
 		req.Header.Set(gateway.HeaderTimestamp, fmt.Sprint(now.Unix()))
-		req.Header.Set(gateway.HeaderSignature, gateway.SignWebhook(secret, now, nil))
+		req.Header.Set(gateway.HeaderSignature, gateway.SignWebhook(secret, now, "GET", "/v1/restores/"+id, nil))
 		resp, err := http.DefaultClient.Do(req)
 		if err != nil {
 			t.Fatal(err)

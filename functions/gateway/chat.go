@@ -2,8 +2,10 @@ package gateway
 
 import (
 	"context"
-	"errors"
+	"crypto/sha256"
+	"encoding/hex"
 	"fmt"
+	"maps"
 	"net/http"
 	"net/url"
 	"strings"
@@ -29,9 +31,13 @@ const (
 // slack is POST /v1/chat/slack, verified with Slack's signing secret.
 func (s *Server) slack(w http.ResponseWriter, r *http.Request) {
 	body, err := readBody(w, r)
+	var sum []byte
 	if err == nil {
-		err = VerifySlack(s.env.Config.Gateway.SlackSigningSecret.Reveal(), r.Header.Get(HeaderSlackTimestamp),
+		sum, err = VerifySlack(s.env.Config.Gateway.SlackSigningSecret.Reveal(), r.Header.Get(HeaderSlackTimestamp),
 			r.Header.Get(HeaderSlackSignature), body, s.now())
+	}
+	if err == nil {
+		err = s.seen.first(r.Context(), "slack."+hex.EncodeToString(sum))
 	}
 	if err != nil {
 		fail(w, r, err)
@@ -47,25 +53,51 @@ func (s *Server) mattermost(w http.ResponseWriter, r *http.Request) {
 		fail(w, r, err)
 		return
 	}
-	form, err := url.ParseQuery(string(body))
+	form, err := parseForm(body)
 	if err == nil {
 		err = VerifyToken(s.env.Config.Gateway.MattermostToken.Reveal(), form.Get("token"))
 	}
+	if err == nil {
+		// The token is a replayable shared secret: an identical command
+		// within the window is refused, so a captured one runs once.
+		err = s.seen.first(r.Context(), "mattermost."+commandHash(form))
+	}
 	if err != nil {
-		if !errors.Is(err, ErrUnauthenticated) {
-			err = badField("body", "", "not a form: "+err.Error())
-		}
 		fail(w, r, err)
 		return
 	}
 	s.chat(w, r, body, "mattermost", "")
 }
 
-// chat runs the command of an authenticated form body and answers it.
-func (s *Server) chat(w http.ResponseWriter, r *http.Request, body []byte, via, key string) {
+// parseForm reads a chat command's form strictly: a field given twice is
+// refused rather than read first-wins.
+func parseForm(body []byte) (url.Values, error) {
 	form, err := url.ParseQuery(string(body))
 	if err != nil {
-		fail(w, r, badField("body", "", "not a form: "+err.Error()))
+		return nil, badField("body", "", "not a form: "+err.Error())
+	}
+	for k, v := range form {
+		if len(v) > 1 {
+			return nil, badField(k, "", "is given more than once")
+		}
+	}
+	return form, nil
+}
+
+// commandHash identifies a Mattermost command by its fields without its
+// token (no derivative of the secret is stored).
+func commandHash(form url.Values) string {
+	c := maps.Clone(form)
+	delete(c, "token")
+	sum := sha256.Sum256([]byte(c.Encode()))
+	return hex.EncodeToString(sum[:])
+}
+
+// chat runs the command of an authenticated form body and answers it.
+func (s *Server) chat(w http.ResponseWriter, r *http.Request, body []byte, via, key string) {
+	form, err := parseForm(body)
+	if err != nil {
+		fail(w, r, err)
 		return
 	}
 	by := via

@@ -32,20 +32,30 @@
 //
 // # Webhook authentication
 //
-// Like Stripe's and GitHub's webhooks: the caller sends X-Xbr-Timestamp
-// (unix seconds) and X-Xbr-Signature: sha256=<hex HMAC-SHA256(secret,
-// "<timestamp>.<raw body>")>, with the secret of gateway.webhook_secret. The
-// signature is compared in constant time and the timestamp must be within
-// five minutes of the gateway's clock, either way. GET /v1/restores/{id} is
-// signed the same way with an empty body (the string "<timestamp>."): one
-// scheme and one secret for the whole API. Such a read signature does not
-// bind the id, so within its five minutes it reads any restore's status;
-// statuses hold no secret. Without a secret configured every request is
-// refused. A failed check answers 401 and publishes nothing.
+// Like Stripe's and GitHub's webhooks, bound to the endpoint: the caller
+// sends X-Xbr-Timestamp (unix seconds, plain decimal digits: no sign, no
+// leading zero) and X-Xbr-Signature: sha256=<hex HMAC-SHA256(secret, S)>,
+// with the secret of gateway.webhook_secret and S (WebhookSigningString):
 //
-// The request id of a webhook restore is derived from the timestamp and the
-// body, so a redelivery of the same signed request (within the window)
-// restores once: JetStream drops the duplicate event.
+//	"<timestamp>\n<METHOD>\n<path?query>\n<raw body>"
+//
+// path?query is the request target exactly as sent (GET
+// /v1/restores/{id} signs its path and an empty body). A signature for one
+// endpoint does not open another. The signature is compared in constant
+// time and the timestamp must be within five minutes of the gateway's
+// clock, either way. Without a secret configured every request is refused.
+// A failed check answers 401 and publishes nothing.
+//
+// # Replay
+//
+// A POST's signature is accepted once: its MAC is recorded with kv.Create
+// in the KV bucket xbr_gateway_seen (TTL twice the window plus 30 s), so a
+// second delivery is 401 on this gateway and on every other on the same
+// bus; a client that retries signs again with a new timestamp. Slack
+// signatures are treated the same. A Mattermost command carries only a
+// token, a replayable shared secret: an identical command (same fields,
+// token aside) within the window is refused. The check fails closed (502)
+// when the bucket cannot be reached. Status GETs stay repeatable.
 //
 // # Failover
 //
@@ -84,12 +94,21 @@
 // Server-rendered html/template pages with embedded CSS and one small
 // script, no external assets. Every control is a link, a form or a button
 // with a label, in reading order, with a visible focus ring; tables become
-// stacked cards on narrow screens. The page has no login of its own: it
-// binds 127.0.0.1 by default; put it behind the site's authenticating proxy
-// to expose it. Its form is protected against cross-site requests by Go's
-// http.CrossOriginProtection (Sec-Fetch-Site / Origin) and carries a nonce
-// that makes a double submission one request. Later pages (failover) add
-// templates and links to the same layout.
+// stacked cards on narrow screens.
+//
+// The page's doors (guard.go): a request whose Host is not a name of the
+// gateway (gateway.public_names, the listen address, localhost, 127.0.0.1,
+// [::1]; any IP address when it listens on all of them) gets 421, against
+// DNS rebinding. The login is HTTP basic against gateway.users_file
+// (htpasswd, bcrypt), or the user named in gateway.auth.proxy_header when
+// the peer is in gateway.auth.trusted_proxies; with neither the page is
+// anonymous (config check allows that on loopback or with allow_anonymous).
+// The probes and the signed /v1 API are outside these doors. Forms are
+// protected by Go's http.CrossOriginProtection and by a token the server
+// issues (csrf.go: signed, bound to the form's action and the user,
+// expiring after FormTokenTTL); its random part makes a double submission
+// one request. Restores record who asked: requested_by "web" or
+// "web:<user>".
 //
 // # History and the transfer-rate chart
 //

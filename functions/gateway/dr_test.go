@@ -124,9 +124,9 @@ func TestFailoverWebhookRefusesUnsignedRequests(t *testing.T) {
 	now := time.Now()
 	for name, header := range map[string]http.Header{
 		"no signature":              {"Content-Type": {"application/json"}},
-		"wrong secret":              signed("not-the-secret", now, body),
-		"signature of another body": signed(webhookSecret, now, strings.Replace(body, "true", "false", 1)),
-		"timestamp 6 minutes old":   signed(webhookSecret, now.Add(-6*time.Minute), body),
+		"wrong secret":              signedFor("not-the-secret", now, "POST", "/v1/failovers", body),
+		"signature of another body": signedFor(webhookSecret, now, "POST", "/v1/failovers", strings.Replace(body, "true", "false", 1)),
+		"timestamp 6 minutes old":   signedFor(webhookSecret, now.Add(-6*time.Minute), "POST", "/v1/failovers", body),
 	} {
 		t.Run(name, func(t *testing.T) {
 			code, out := h.do(t, "POST", "/v1/failovers", header, body)
@@ -143,7 +143,7 @@ func TestFailoverWebhookRefusesUnsignedRequests(t *testing.T) {
 func TestFailoverWebhookStartsTheCopy(t *testing.T) {
 	h := newDRHarness(t)
 	body := fmt.Sprintf(`{"vm": %q, "copy": "latest", "start": true}`, h.source.NameLabel)
-	code, out := h.do(t, "POST", "/v1/failovers", signed(webhookSecret, time.Now(), body), body)
+	code, out := h.do(t, "POST", "/v1/failovers", signedFor(webhookSecret, time.Now(), "POST", "/v1/failovers", body), body)
 	if code != http.StatusOK {
 		t.Fatalf("status %d: %s", code, out)
 	}
@@ -155,7 +155,7 @@ func TestFailoverWebhookStartsTheCopy(t *testing.T) {
 		t.Fatalf("after the failover: power %s, start blocked %v", power, blocked)
 	}
 	// The same request again is harmless: the running copy stays as it is.
-	code, out = h.do(t, "POST", "/v1/failovers", signed(webhookSecret, time.Now(), body), body)
+	code, out = h.do(t, "POST", "/v1/failovers", signedFor(webhookSecret, time.Now().Add(time.Second), "POST", "/v1/failovers", body), body)
 	if res := decode[gateway.Failover](t, out); code != http.StatusOK || res.Started || res.PowerState != string(xapi.Running) {
 		t.Fatalf("repeated failover: status %d: %s", code, out)
 	}
@@ -178,7 +178,7 @@ func TestFailoverWebhookBadRequests(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			code, out := h.do(t, "POST", "/v1/failovers", signed(webhookSecret, time.Now(), tc.body), tc.body)
+			code, out := h.do(t, "POST", "/v1/failovers", signedFor(webhookSecret, time.Now(), "POST", "/v1/failovers", tc.body), tc.body)
 			if e := decode[apiErr](t, out); code != tc.code || e.Field != tc.field {
 				t.Fatalf("status %d %+v, want %d naming %q", code, e, tc.code, tc.field)
 			}
@@ -186,7 +186,7 @@ func TestFailoverWebhookBadRequests(t *testing.T) {
 	}
 	// The copy chosen by its recovery point, without starting it.
 	body := fmt.Sprintf(`{"vm": %q, "copy": %q}`, h.source.UUID, stamp)
-	code, out := h.do(t, "POST", "/v1/failovers", signed(webhookSecret, time.Now(), body), body)
+	code, out := h.do(t, "POST", "/v1/failovers", signedFor(webhookSecret, time.Now(), "POST", "/v1/failovers", body), body)
 	if code != http.StatusOK {
 		t.Fatalf("failover to the copy of %s: status %d: %s", stamp, code, out)
 	}

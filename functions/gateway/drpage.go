@@ -27,6 +27,9 @@ import (
 // dr.failover verb is idempotent besides: a copy already unblocked or
 // running is left as it is).
 
+// failoverAction is where the failover form is posted (its tokens name it).
+const failoverAction = "/dr/failover"
+
 // maxVMField bounds the vm parameter (a uuid or a VM name).
 const maxVMField = 128
 
@@ -67,7 +70,7 @@ func (p *drPages) confirm(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	row := p.s.copyRow(r.Context(), c, nil)
-	d := drConfirmData{Copy: row, Asked: orLatest(sel), Nonce: newNonce(),
+	d := drConfirmData{Copy: row, Asked: orLatest(sel), Nonce: p.s.forms.Issue(failoverAction, userOf(r)),
 		FormVM: c.UUID, FormCopy: xotag.FormatDatetime(c.Datetime), Source: p.s.sourceVM(r.Context(), c)}
 	p.s.render(w, r, http.StatusOK, "dr_failover", view{Title: "Fail over " + row.VMLabel,
 		Crumbs: []crumb{{"Disaster recovery", "/dr"}, {"Fail over " + row.VMLabel, ""}}, Data: d})
@@ -76,6 +79,9 @@ func (p *drPages) confirm(w http.ResponseWriter, r *http.Request) {
 // submit is POST /dr/failover: the confirmation's form.
 func (p *drPages) submit(w http.ResponseWriter, r *http.Request) {
 	f, nonce, err := readFailoverForm(w, r)
+	if err == nil {
+		nonce, err = p.s.forms.Check(nonce, failoverAction, userOf(r))
+	}
 	if err != nil {
 		p.errorPage(w, r, err)
 		return
@@ -88,7 +94,7 @@ func (p *drPages) submit(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if !repeated {
-		reqLog(r).Info("failover", "via", "web", "vm", f.VM, "copy_uuid", res.Copy.UUID, "started", res.Started)
+		reqLog(r).Info("failover", "via", webUser(r), "vm", f.VM, "copy_uuid", res.Copy.UUID, "started", res.Started)
 	}
 	row := p.s.copyRow(r.Context(), drListed{DRCopy: res.Copy}, nil)
 	p.s.render(w, r, http.StatusOK, "dr_done", view{Title: "Failed over " + row.VMLabel,
@@ -110,13 +116,13 @@ func readFailoverForm(w http.ResponseWriter, r *http.Request) (FailoverRequest, 
 }
 
 // ParseFailoverForm checks the failover form of the Disaster recovery page:
-// nonce (32 lower-case hex digits), vm (a uuid or name: 1-128 bytes of
+// nonce (a form token's shape; the server checks its signature), vm (a uuid or name: 1-128 bytes of
 // printable characters), copy (as ParseCopySelector reads it) and start
 // ("on" or absent). It returns the request and the nonce; every error is a
 // *FieldError naming the field.
 func ParseFailoverForm(form url.Values) (FailoverRequest, string, error) {
 	nonce := form.Get("nonce")
-	if !isNonce(nonce) {
+	if !IsFormToken(nonce) {
 		return FailoverRequest{}, "", badField("nonce", nonce, "missing or malformed: reload the confirmation page")
 	}
 	req := FailoverRequest{VM: form.Get("vm"), Copy: form.Get("copy")}
@@ -216,10 +222,6 @@ func checkVMField(v string) error {
 		return badField("vm", v, "contains a control character or invalid UTF-8")
 	}
 	return nil
-}
-
-func isNonce(s string) bool {
-	return len(s) == 32 && strings.IndexFunc(s, func(r rune) bool { return !(r >= '0' && r <= '9' || r >= 'a' && r <= 'f') }) < 0
 }
 
 func orLatest(sel string) string {

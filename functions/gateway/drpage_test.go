@@ -92,7 +92,7 @@ func TestDRConfirmPageNamesTheCopyAndWarnsAboutTheOriginal(t *testing.T) {
 				t.Errorf("confirmation (%s) lacks %q:\n%s", query, want, page)
 			}
 		}
-		if form.Get("vm") != h.copy.UUID || form.Get("copy") != xotag.FormatDatetime(h.copy.Datetime) || len(form.Get("nonce")) != 32 {
+		if form.Get("vm") != h.copy.UUID || form.Get("copy") != xotag.FormatDatetime(h.copy.Datetime) || !gateway.IsFormToken(form.Get("nonce")) {
 			t.Errorf("the form does not pin the copy: %v", form)
 		}
 	}
@@ -177,7 +177,8 @@ func TestDRFailoverFormStartsTheCopyOnce(t *testing.T) {
 
 func TestDRPagesRefuseBadInput(t *testing.T) {
 	h := newDRHarness(t)
-	nonce := strings.Repeat("ab", 16)
+	_, issued := confirmForm(t, h, url.Values{"vm": {h.source.NameLabel}}.Encode())
+	nonce := issued.Get("nonce")
 	post := func(vals ...string) string {
 		v := url.Values{"nonce": {nonce}, "vm": {h.source.NameLabel}, "copy": {"latest"}}
 		for i := 0; i+1 < len(vals); i += 2 {
@@ -238,9 +239,10 @@ func TestAgeInWords(t *testing.T) {
 // The failover form is outside input: garbage is a *FieldError naming a
 // field; what is accepted is a valid vm, nonce and copy.
 func FuzzParseFailoverForm(f *testing.F) {
-	for _, s := range []string{"nonce=" + strings.Repeat("0a", 16) + "&vm=web&copy=latest&start=on",
-		"nonce=" + strings.Repeat("0a", 16) + "&vm=web&copy=20240501T02:00:13Z", "vm=web", "nonce=x&vm=%00",
-		"nonce=" + strings.Repeat("0a", 16) + "&vm=a%0Ab", "nonce=" + strings.Repeat("0a", 16) + "&vm=web&start=1"} {
+	tok := "1714528813." + strings.Repeat("0a", 16) + "." + strings.Repeat("0b", 32)
+	for _, s := range []string{"nonce=" + tok + "&vm=web&copy=latest&start=on",
+		"nonce=" + tok + "&vm=web&copy=20240501T02:00:13Z", "vm=web", "nonce=x&vm=%00",
+		"nonce=" + tok + "&vm=a%0Ab", "nonce=" + tok + "&vm=web&start=1", "nonce=" + strings.Repeat("0a", 16) + "&vm=web"} {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, body string) {
@@ -256,7 +258,7 @@ func FuzzParseFailoverForm(f *testing.F) {
 			}
 			return
 		}
-		if len(nonce) != 32 || strings.TrimSpace(req.VM) == "" || len(req.VM) > 128 {
+		if !gateway.IsFormToken(nonce) || strings.TrimSpace(req.VM) == "" || len(req.VM) > 128 {
 			t.Fatalf("accepted nonce %q, vm %q", nonce, req.VM)
 		}
 		if at, err := gateway.ParseCopySelector(req.Copy); err != nil || !at.Equal(req.At) {

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"xbr/shared/app"
+	"xbr/shared/config"
 	"xbr/shared/history"
 	"xbr/shared/metrics"
 )
@@ -54,6 +55,10 @@ type Server struct {
 	handler http.Handler
 	metrics *metrics.Metrics    // /metrics and /readyz, fed in Serve
 	history *history.Projection // the History pages, fed in Serve
+	seen    *seen               // signed requests accepted by any replica
+	hosts   hostNames           // the Host values the page answers to
+	login   *login              // the page's login
+	forms   formTokens          // the page's form tokens
 }
 
 // New builds the gateway of env (its templates are parsed here).
@@ -71,9 +76,23 @@ func New(env *app.Env) (*Server, error) {
 		now = time.Now
 	}
 	s := &Server{env: env, log: log.With("function", Name), now: now, pages: p,
-		metrics: metrics.ForEnv(env), history: history.New(history.Options{Now: now})}
+		metrics: metrics.ForEnv(env), history: history.New(history.Options{Now: now}),
+		seen: &seen{conn: env.Conn, replicas: env.Config.NATS.StreamReplicas}}
+	gw := env.Config.Gateway
+	if s.login, err = newLogin(gw); err != nil {
+		return nil, fmt.Errorf("gateway: %w", err)
+	}
+	s.hosts = newHostNames(gw, cmpOr(env.HTTPListen, gw.Listen))
+	s.forms = newFormTokens(gw.CSRFSecret.Reveal(), now)
 	s.handler = s.routes()
 	return s, nil
+}
+
+func cmpOr(a, b string) string {
+	if a != "" {
+		return a
+	}
+	return b
 }
 
 // Handler is the gateway's whole HTTP handler.
@@ -93,6 +112,11 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 		BaseContext:       func(net.Listener) context.Context { return context.WithoutCancel(ctx) },
 	}
 	gw := s.env.Config.Gateway
+	if !gw.HasLogin() && !gw.AllowAnonymous && !config.IsLoopback(ln.Addr().String()) {
+		// config check refuses this for gateway.listen; --http can still ask for it.
+		s.log.Warn("the web page listens beyond loopback with no login: anyone who reaches it can restore VMs and fail over",
+			"url", "http://"+ln.Addr().String())
+	}
 	s.log.Info("gateway listening", "url", "http://"+ln.Addr().String(),
 		"webhook", gw.WebhookSecret.IsSet(), "slack", gw.SlackSigningSecret.IsSet(),
 		"mattermost", gw.MattermostToken.IsSet())

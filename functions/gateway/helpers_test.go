@@ -228,13 +228,9 @@ func (h *harness) do(t *testing.T, method, path string, header http.Header, body
 	return resp.StatusCode, string(b)
 }
 
-// signed are the webhook headers of body at ts with secret.
+// signed are the webhook headers of body POSTed to /v1/restores at ts with secret.
 func signed(secret string, ts time.Time, body string) http.Header {
-	return http.Header{
-		gateway.HeaderTimestamp: {fmt.Sprint(ts.Unix())},
-		gateway.HeaderSignature: {gateway.SignWebhook(secret, ts, []byte(body))},
-		"Content-Type":          {"application/json"},
-	}
+	return signedFor(secret, ts, "POST", "/v1/restores", body)
 }
 
 // count is how many events of type typ are stored.
@@ -279,3 +275,13 @@ func decode[T any](t *testing.T, body string) T {
 }
 
 func noSkip() bool { return os.Getenv("XBR_TEST_NO_SKIP") == "1" }
+
+// signedFor are the webhook headers of a request (method, path with query,
+// body) at ts with secret.
+func signedFor(secret string, ts time.Time, method, target, body string) http.Header {
+	return http.Header{
+		gateway.HeaderTimestamp: {fmt.Sprint(ts.Unix())},
+		gateway.HeaderSignature: {gateway.SignWebhook(secret, ts, method, target, []byte(body))},
+		"Content-Type":          {"application/json"},
+	}
+}

@@ -2,14 +2,12 @@ package gateway
 
 import (
 	"bytes"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
-	"strings"
 	"time"
 	"unicode"
 
+	"xbr/events"
 	"xbr/shared/catalog"
 )
 
@@ -80,29 +78,17 @@ func decodeStrict(body []byte, v any) error {
 	if first := bytes.TrimLeft(body, " \t\r\n"); len(first) == 0 || first[0] != '{' {
 		return badField("body", "", "want a JSON object")
 	}
-	dec := json.NewDecoder(bytes.NewReader(body))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(v); err != nil {
-		return jsonFieldError(err)
+	err := events.DecodeStrict(body, v)
+	var je *events.JSONError
+	switch {
+	case err == nil:
+		return nil
+	case errors.As(err, &je) && je.Field != "":
+		return badField(je.Field, "", je.Problem)
+	case errors.As(err, &je):
+		return badField("body", "", je.Problem)
 	}
-	if _, err := dec.Token(); err != io.EOF {
-		return badField("body", "", "trailing data after the JSON object")
-	}
-	return nil
-}
-
-func jsonFieldError(err error) error {
-	var te *json.UnmarshalTypeError
-	if errors.As(err, &te) && te.Field != "" {
-		return badField(te.Field, "", "JSON "+te.Value+" where a "+te.Type.String()+" is expected")
-	}
-	if f, ok := strings.CutPrefix(err.Error(), "json: unknown field "); ok {
-		if name := strings.Trim(f, `"`); name != "" {
-			return badField(name, "", "unknown field")
-		}
-		return badField("body", "", "unknown field with an empty name")
-	}
-	return badField("body", "", "not valid JSON: "+err.Error())
+	return badField("body", "", err.Error())
 }
 
 func (r *RestoreRequest) validate() error {

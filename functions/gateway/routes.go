@@ -39,7 +39,7 @@ func (s *Server) routes() http.Handler {
 	static, _ := fs.Sub(assets, "static")
 	mux.Handle("GET /static/", http.StripPrefix("/static/", http.FileServerFS(static)))
 	timeout := http.TimeoutHandler(mux, HandlerTimeout, `{"error":"the request took too long"}`)
-	return s.observe(securityHeaders(timeout))
+	return s.observe(securityHeaders(s.guard(timeout)))
 }
 
 // ErrBodyTooLarge: a POST body over MaxBodySize (413).

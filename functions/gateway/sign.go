@@ -32,10 +32,26 @@ const ReplayWindow = 5 * time.Minute
 // ErrUnauthenticated is wrapped by every signature and token failure.
 var ErrUnauthenticated = errors.New("unauthenticated")
 
-// SignWebhook returns the X-Xbr-Signature value of body sent at ts:
-// "sha256=" + hex(HMAC-SHA256(secret, "<unix seconds>.<body>")).
-func SignWebhook(secret string, ts time.Time, body []byte) string {
-	return signaturePrefix + mac(secret, strconv.FormatInt(ts.Unix(), 10)+".", body)
+// SignWebhook returns the X-Xbr-Signature value of a request sent at ts:
+// "sha256=" + hex(HMAC-SHA256(secret, WebhookSigningString(...))).
+// target is the request target as sent: the path with its query, if any
+// ("/v1/restores", "/v1/restores/<id>?x=1").
+func SignWebhook(secret string, ts time.Time, method, target string, body []byte) string {
+	return signaturePrefix + mac(secret, webhookPrefix(strconv.FormatInt(ts.Unix(), 10), method, target), body)
+}
+
+// WebhookSigningString is the exact text an X-Xbr-Signature covers: the
+// timestamp header's text, the method, the request target (path and query)
+// and the raw body, the first three each followed by a newline (none of
+// them can contain one, so the string is unambiguous):
+//
+//	"<unix seconds>\n<METHOD>\n<path?query>\n<raw body>"
+func WebhookSigningString(timestamp, method, target string, body []byte) []byte {
+	return append([]byte(webhookPrefix(timestamp, method, target)), body...)
+}
+
+func webhookPrefix(timestamp, method, target string) string {
+	return timestamp + "\n" + method + "\n" + target + "\n"
 }
 
 // SignSlack returns the X-Slack-Signature value of body sent at ts:
@@ -51,39 +67,45 @@ func mac(secret, prefix string, body []byte) string {
 	return hex.EncodeToString(h.Sum(nil))
 }
 
-// VerifyWebhook checks the X-Xbr-Timestamp and X-Xbr-Signature values of body
-// at now. Errors wrap ErrUnauthenticated and never include the secret or the
-// expected signature.
-func VerifyWebhook(secret, timestamp, signature string, body []byte, now time.Time) error {
+// Webhook is a signed request as the gateway received it.
+type Webhook struct {
+	Timestamp, Signature string // the X-Xbr-Timestamp and X-Xbr-Signature values
+	Method, Target       string // the method and the request target (path?query) as sent
+	Body                 []byte
+}
+
+// VerifyWebhook checks the signature of w at now and returns the MAC it
+// carries (the key under which the request is remembered as seen). Errors
+// wrap ErrUnauthenticated and never include the secret or the expected
+// signature.
+func VerifyWebhook(secret string, w Webhook, now time.Time) ([]byte, error) {
 	if secret == "" {
-		return fmt.Errorf("%w: webhooks are disabled (gateway.webhook_secret is not set)", ErrUnauthenticated)
+		return nil, fmt.Errorf("%w: webhooks are disabled (gateway.webhook_secret is not set)", ErrUnauthenticated)
 	}
-	ts, err := checkTimestamp(HeaderTimestamp, timestamp, now)
-	if err != nil {
-		return err
+	if err := checkTimestamp(HeaderTimestamp, w.Timestamp, now); err != nil {
+		return nil, err
 	}
-	hexSig, ok := strings.CutPrefix(signature, signaturePrefix)
+	hexSig, ok := strings.CutPrefix(w.Signature, signaturePrefix)
 	if !ok {
-		return fmt.Errorf("%w: %s: missing or not of the form sha256=<hex>", ErrUnauthenticated, HeaderSignature)
+		return nil, fmt.Errorf("%w: %s: missing or not of the form sha256=<hex>", ErrUnauthenticated, HeaderSignature)
 	}
-	return compareMAC(HeaderSignature, hexSig, mac(secret, strconv.FormatInt(ts, 10)+".", body))
+	return compareMAC(HeaderSignature, hexSig, mac(secret, webhookPrefix(w.Timestamp, w.Method, w.Target), w.Body))
 }
 
 // VerifySlack checks Slack's X-Slack-Request-Timestamp and X-Slack-Signature
-// values of body at now.
-func VerifySlack(secret, timestamp, signature string, body []byte, now time.Time) error {
+// values of body at now and returns the MAC.
+func VerifySlack(secret, timestamp, signature string, body []byte, now time.Time) ([]byte, error) {
 	if secret == "" {
-		return fmt.Errorf("%w: Slack commands are disabled (gateway.slack_signing_secret is not set)", ErrUnauthenticated)
+		return nil, fmt.Errorf("%w: Slack commands are disabled (gateway.slack_signing_secret is not set)", ErrUnauthenticated)
 	}
-	ts, err := checkTimestamp(HeaderSlackTimestamp, timestamp, now)
-	if err != nil {
-		return err
+	if err := checkTimestamp(HeaderSlackTimestamp, timestamp, now); err != nil {
+		return nil, err
 	}
 	hexSig, ok := strings.CutPrefix(signature, slackVersion+"=")
 	if !ok {
-		return fmt.Errorf("%w: %s: missing or not of the form v0=<hex>", ErrUnauthenticated, HeaderSlackSignature)
+		return nil, fmt.Errorf("%w: %s: missing or not of the form v0=<hex>", ErrUnauthenticated, HeaderSlackSignature)
 	}
-	return compareMAC(HeaderSlackSignature, hexSig, mac(secret, slackVersion+":"+strconv.FormatInt(ts, 10)+":", body))
+	return compareMAC(HeaderSlackSignature, hexSig, mac(secret, slackVersion+":"+timestamp+":", body))
 }
 
 // VerifyToken compares a shared token (Mattermost's) in constant time: both
@@ -99,29 +121,49 @@ func VerifyToken(want, got string) error {
 	return nil
 }
 
-func checkTimestamp(header, v string, now time.Time) (int64, error) {
+// checkTimestamp accepts only unix seconds in canonical decimal (digits, no
+// sign, no leading zero, no space): the text signed is then the only text
+// of that time, and one time has one signature.
+func checkTimestamp(header, v string, now time.Time) error {
 	if v == "" {
-		return 0, fmt.Errorf("%w: %s: missing", ErrUnauthenticated, header)
+		return fmt.Errorf("%w: %s: missing", ErrUnauthenticated, header)
 	}
-	ts, err := strconv.ParseInt(v, 10, 64)
-	if err != nil || len(v) > 12 {
-		return 0, fmt.Errorf("%w: %s: %.20q is not unix seconds", ErrUnauthenticated, header, v)
+	ts, err := ParseUnixSeconds(v)
+	if err != nil {
+		return fmt.Errorf("%w: %s: %.20q %v", ErrUnauthenticated, header, v, err)
 	}
 	d := now.Sub(time.Unix(ts, 0))
 	if d > ReplayWindow || d < -ReplayWindow {
-		return 0, fmt.Errorf("%w: %s: %d is more than %s from the server's clock", ErrUnauthenticated, header, ts, ReplayWindow)
+		return fmt.Errorf("%w: %s: %d is more than %s from the server's clock", ErrUnauthenticated, header, ts, ReplayWindow)
 	}
-	return ts, nil
+	return nil
 }
 
-func compareMAC(header, gotHex, wantHex string) error {
+// ParseUnixSeconds reads a timestamp header: 1 to 12 decimal digits, with no
+// leading zero (except "0" itself).
+func ParseUnixSeconds(v string) (int64, error) {
+	if len(v) == 0 || len(v) > 12 {
+		return 0, errors.New("is not unix seconds (1 to 12 digits)")
+	}
+	for _, c := range []byte(v) {
+		if c < '0' || c > '9' {
+			return 0, errors.New("is not unix seconds (digits only, no sign or space)")
+		}
+	}
+	if len(v) > 1 && v[0] == '0' {
+		return 0, errors.New("is not unix seconds (no leading zero)")
+	}
+	return strconv.ParseInt(v, 10, 64)
+}
+
+func compareMAC(header, gotHex, wantHex string) ([]byte, error) {
 	got, err := hex.DecodeString(gotHex)
 	if err != nil || len(got) != sha256.Size {
-		return fmt.Errorf("%w: %s: not a hex HMAC-SHA256", ErrUnauthenticated, header)
+		return nil, fmt.Errorf("%w: %s: not a hex HMAC-SHA256", ErrUnauthenticated, header)
 	}
 	want, _ := hex.DecodeString(wantHex)
 	if !hmac.Equal(got, want) {
-		return fmt.Errorf("%w: %s: does not match the body", ErrUnauthenticated, header)
+		return nil, fmt.Errorf("%w: %s: does not match the request", ErrUnauthenticated, header)
 	}
-	return nil
+	return want, nil
 }

@@ -46,7 +46,7 @@ func TestRestoreStatusFromEvents(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.id, func(t *testing.T) {
-			code, out := h.do(t, "GET", "/v1/restores/"+tc.id, signed(webhookSecret, time.Now(), ""), "")
+			code, out := h.do(t, "GET", "/v1/restores/"+tc.id, signedFor(webhookSecret, time.Now(), "GET", "/v1/restores/"+tc.id, ""), "")
 			if code != http.StatusOK {
 				t.Fatalf("status %d: %s", code, out)
 			}
@@ -68,10 +68,10 @@ func TestRestoreStatusFromEvents(t *testing.T) {
 		code       int
 	}{
 		{"unsigned", "/v1/restores/r-done", nil, http.StatusUnauthorized},
-		{"signed for a body", "/v1/restores/r-done", signed(webhookSecret, time.Now(), "{}"), http.StatusUnauthorized},
-		{"stale signature", "/v1/restores/r-done", signed(webhookSecret, time.Now().Add(-10*time.Minute), ""), http.StatusUnauthorized},
-		{"unknown id", "/v1/restores/never-requested", signed(webhookSecret, time.Now(), ""), http.StatusNotFound},
-		{"bad id", "/v1/restores/a%21b", signed(webhookSecret, time.Now(), ""), http.StatusBadRequest},
+		{"signed for a body", "/v1/restores/r-done", signedFor(webhookSecret, time.Now(), "GET", "/v1/restores/r-done", "{}"), http.StatusUnauthorized},
+		{"stale signature", "/v1/restores/r-done", signedFor(webhookSecret, time.Now().Add(-10*time.Minute), "GET", "/v1/restores/r-done", ""), http.StatusUnauthorized},
+		{"unknown id", "/v1/restores/never-requested", signedFor(webhookSecret, time.Now(), "GET", "/v1/restores/never-requested", ""), http.StatusNotFound},
+		{"bad id", "/v1/restores/a%21b", signedFor(webhookSecret, time.Now(), "GET", "/v1/restores/a%21b", ""), http.StatusBadRequest},
 		{"page: unknown id", "/restores/never-requested/status", nil, http.StatusNotFound},
 	}
 	for _, tc := range refused {

@@ -138,7 +138,7 @@ func (s *Server) targetStep(w http.ResponseWriter, r *http.Request, backupID, po
 		s.errorPage(w, r, err)
 		return
 	}
-	d := targetData{Backup: b, Pools: s.env.Pools.Names(), Nonce: newNonce()}
+	d := targetData{Backup: b, Pools: s.env.Pools.Names(), Nonce: s.forms.Issue(restoreAction, userOf(r))}
 	if pool != "" || len(d.Pools) == 1 {
 		if d.Pool, err = s.pickPool(pool); err != nil {
 			s.errorPage(w, r, err)

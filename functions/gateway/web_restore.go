@@ -7,6 +7,17 @@ import (
 	"xbr/shared/catalog"
 )
 
+// restoreAction is where the restore form is posted (its tokens name it).
+const restoreAction = "/restore"
+
+// webUser is who asked through the page: "web", or "web:<user>" with a login.
+func webUser(r *http.Request) string {
+	if u := userOf(r); u != "" {
+		return "web:" + u
+	}
+	return "web"
+}
+
 // submitRestore is POST /restore, the form of the last step. It answers with
 // a redirect to the restore's status page.
 func (s *Server) submitRestore(w http.ResponseWriter, r *http.Request) {
@@ -26,7 +37,7 @@ func (s *Server) submitRestore(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	// The form's nonce makes a double submission the same request.
-	req, err := s.request(r.Context(), t, "web", "web:"+nonce)
+	req, err := s.request(r.Context(), t, webUser(r), "web:"+nonce)
 	if err != nil {
 		s.errorPage(w, r, err)
 		return
@@ -35,9 +46,9 @@ func (s *Server) submitRestore(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) formTarget(r *http.Request, form url.Values) (target, string, error) {
-	nonce := form.Get("nonce")
-	if len(nonce) != 32 || checkRequestID(nonce) != nil {
-		return target{}, "", badField("nonce", nonce, "missing or malformed: reload the form")
+	nonce, err := s.forms.Check(form.Get("nonce"), restoreAction, userOf(r))
+	if err != nil {
+		return target{}, "", err
 	}
 	id, err := catalog.ParseID(form.Get("backup"))
 	if err != nil {

@@ -64,7 +64,7 @@ func TestRestoreViewRefusesBadInput(t *testing.T) {
 func TestRestoreFormSubmission(t *testing.T) {
 	h := newHarness(t)
 	_, page := h.do(t, "GET", "/restore?backup="+url.QueryEscape(h.backup.String()), nil, "")
-	nonce := regexp.MustCompile(`name="nonce" value="([0-9a-f]+)"`).FindStringSubmatch(page)
+	nonce := regexp.MustCompile(`name="nonce" value="([0-9a-f.]+)"`).FindStringSubmatch(page)
 	sr := regexp.MustCompile(`<option value="([0-9a-f-]+)" selected>`).FindStringSubmatch(page)
 	if nonce == nil || sr == nil {
 		t.Fatalf("no nonce or default SR in the form:\n%s", page)

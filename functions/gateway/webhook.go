@@ -2,6 +2,7 @@ package gateway
 
 import (
 	"context"
+	"encoding/hex"
 	"net/http"
 
 	"xbr/shared/restores"
@@ -16,11 +17,17 @@ type restoreAccepted struct {
 	StatusURL string `json:"status_url"`
 }
 
-// authenticate checks the webhook signature of body; nothing else runs
+// authenticate checks the webhook signature of the request (method, target,
+// timestamp, body) and that no gateway accepted it before; nothing else runs
 // before it succeeds.
 func (s *Server) authenticate(r *http.Request, body []byte) error {
-	return VerifyWebhook(s.env.Config.Gateway.WebhookSecret.Reveal(), r.Header.Get(HeaderTimestamp),
-		r.Header.Get(HeaderSignature), body, s.now())
+	sum, err := VerifyWebhook(s.env.Config.Gateway.WebhookSecret.Reveal(), Webhook{
+		Timestamp: r.Header.Get(HeaderTimestamp), Signature: r.Header.Get(HeaderSignature),
+		Method: r.Method, Target: r.RequestURI, Body: body}, s.now())
+	if err != nil || r.Method == http.MethodGet { // reading a status twice is harmless
+		return err
+	}
+	return s.seen.first(r.Context(), "webhook."+hex.EncodeToString(sum))
 }
 
 // postRestore is POST /v1/restores.

@@ -76,10 +76,10 @@ func TestWebhookSignatures(t *testing.T) {
 		t.Fatalf("stored request %+v", st)
 	}
 
-	// A redelivery of the same signed request is the same restore.
+	// A redelivery of the same signed request is refused: a signature is used once.
 	code, out = h.do(t, "POST", "/v1/restores", good, body)
-	if again := decode[accepted](t, out); code != http.StatusAccepted || again.ID != a.ID {
-		t.Fatalf("redelivery: %d %s, want 202 with id %s", code, out, a.ID)
+	if code != http.StatusUnauthorized {
+		t.Fatalf("redelivery: %d %s, want 401", code, out)
 	}
 	if n := h.count(t, events.TypeRestoreRequested); n != 1 {
 		t.Fatalf("a redelivery published again: %d events", n)

@@ -9,6 +9,7 @@ import (
 	"slices"
 	"time"
 
+	"xbr/events"
 	"xbr/shared/app"
 	"xbr/shared/config"
 )
@@ -92,9 +93,7 @@ func decodeRequest(raw json.RawMessage, v any) error {
 	if len(bytes.TrimSpace(raw)) == 0 || string(bytes.TrimSpace(raw)) == "null" {
 		return nil
 	}
-	dec := json.NewDecoder(bytes.NewReader(raw))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(v); err != nil {
+	if err := events.DecodeStrict(raw, v); err != nil {
 		return fmt.Errorf("bad request: %w", err)
 	}
 	return nil

@@ -48,7 +48,7 @@ func run(ctx context.Context, env *app.Env) error {
 func listBackups(ctx context.Context, env *app.Env, raw json.RawMessage) (any, error) {
 	var q restores.Query
 	if len(raw) > 0 && string(raw) != "null" {
-		if err := json.Unmarshal(raw, &q); err != nil {
+		if err := events.DecodeStrict(raw, &q); err != nil {
 			return nil, fmt.Errorf("backups: bad request: %w", err)
 		}
 	}

@@ -24,7 +24,7 @@ func API() map[string]app.APIHandler {
 
 func apiVerify(ctx context.Context, env *app.Env, raw json.RawMessage) (any, error) {
 	var req check.Request
-	if err := json.Unmarshal(raw, &req); err != nil {
+	if err := events.DecodeStrict(raw, &req); err != nil {
 		return nil, fmt.Errorf("verify request: %w", err)
 	}
 	results, err := run(ctx, env, req)

@@ -202,7 +202,30 @@ type Gateway struct {
 	WebhookSecret      Secret `yaml:"webhook_secret"`
 	SlackSigningSecret Secret `yaml:"slack_signing_secret"`
 	MattermostToken    Secret `yaml:"mattermost_token"`
+	// PublicNames are the Host values the web page answers to besides the
+	// listen address and the loopback names (host or host:port).
+	PublicNames []string `yaml:"public_names"`
+	// UsersFile is an htpasswd file of bcrypt hashes: the page asks for a
+	// login (HTTP basic) from the users it lists.
+	UsersFile string      `yaml:"users_file"`
+	Auth      GatewayAuth `yaml:"auth"`
+	// AllowAnonymous lets the page listen beyond loopback with no login.
+	AllowAnonymous bool `yaml:"allow_anonymous"`
+	// CSRFSecret keys the page's form tokens; set the same on every replica
+	// behind one name. Unset: a random key per process.
+	CSRFSecret Secret `yaml:"csrf_secret"`
 }
+
+// GatewayAuth is the trusted-proxy login: a proxy in front of the gateway
+// authenticates users and names them in ProxyHeader, believed only from a
+// peer in TrustedProxies (IP addresses or CIDRs).
+type GatewayAuth struct {
+	ProxyHeader    string   `yaml:"proxy_header"`
+	TrustedProxies []string `yaml:"trusted_proxies"`
+}
+
+// HasLogin reports whether the page asks who is there.
+func (g Gateway) HasLogin() bool { return g.UsersFile != "" || g.Auth.ProxyHeader != "" }
 
 // Pool returns the pool named name.
 func (c *Config) Pool(name string) (Pool, bool) {

@@ -30,7 +30,7 @@ func (c *Config) check(p *problems) {
 	for i := range c.Jobs {
 		c.checkJob(p, fmt.Sprintf("jobs[%d]", i), &c.Jobs[i])
 	}
-	p.listen("gateway.listen", c.Gateway.Listen)
+	c.Gateway.check(p)
 	if c.CatchUp < 0 {
 		p.addValue("catch_up", c.CatchUp.String(), "must not be negative")
 	}

@@ -1,0 +1,123 @@
+package gateway
+
+import (
+	"crypto/hmac"
+	"crypto/rand"
+	"crypto/sha256"
+	"fmt"
+	"net"
+	"net/http"
+	"net/netip"
+	"sync"
+
+	"golang.org/x/crypto/bcrypt"
+
+	"xbr/shared/config"
+)
+
+// login authenticates the page's users: HTTP basic against an htpasswd
+// file of bcrypt hashes, or a header set by a trusted proxy.
+type login struct {
+	users   map[string][]byte // user → bcrypt hash; nil: no basic login
+	header  string            // the proxy's user header; "" = no proxy login
+	proxies []netip.Prefix
+
+	mu     sync.Mutex
+	cacheK []byte
+	good   map[[sha256.Size]byte]bool // HMAC(user, password) of recent good logins: bcrypt is slow on purpose
+}
+
+// maxGoodLogins bounds the cache of verified passwords.
+const maxGoodLogins = 1024
+
+func newLogin(g config.Gateway) (*login, error) {
+	l := &login{header: g.Auth.ProxyHeader, good: map[[sha256.Size]byte]bool{}, cacheK: make([]byte, 32)}
+	_, _ = rand.Read(l.cacheK)
+	for _, c := range g.Auth.TrustedProxies {
+		p, err := config.ParsePrefix(c)
+		if err != nil {
+			return nil, fmt.Errorf("gateway.auth.trusted_proxies: %q: %w", c, err)
+		}
+		l.proxies = append(l.proxies, p)
+	}
+	if g.UsersFile != "" {
+		users, err := ReadUsersFile(g.UsersFile)
+		if err != nil {
+			return nil, err
+		}
+		l.users = users
+	}
+	return l, nil
+}
+
+func (l *login) enabled() bool { return l.users != nil || l.header != "" }
+
+// authenticate returns the request's user, or answers 401 and returns false.
+func (l *login) authenticate(w http.ResponseWriter, r *http.Request) (string, bool) {
+	if !l.enabled() {
+		return "", true
+	}
+	if l.header != "" && l.fromTrustedProxy(r) {
+		if u := r.Header.Get(l.header); u != "" && checkUserName(u) == nil {
+			return u, true
+		}
+	}
+	if l.users != nil {
+		if u, p, ok := r.BasicAuth(); ok && l.check(u, p) {
+			return u, true
+		}
+		w.Header().Set("WWW-Authenticate", `Basic realm="xbr", charset="UTF-8"`)
+	}
+	reqLog(r).Warn("request refused", "status", http.StatusUnauthorized, "err", "no valid login")
+	http.Error(w, "401 log in to use this page", http.StatusUnauthorized)
+	return "", false
+}
+
+func (l *login) fromTrustedProxy(r *http.Request) bool {
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		return false
+	}
+	ip, err := netip.ParseAddr(host)
+	if err != nil {
+		return false
+	}
+	ip = ip.Unmap()
+	for _, p := range l.proxies {
+		if p.Contains(ip) {
+			return true
+		}
+	}
+	return false
+}
+
+// dummyHash is compared against for an unknown user, so that the answer
+// takes as long as for a known one.
+var dummyHash, _ = bcrypt.GenerateFromPassword([]byte("no such user"), bcrypt.MinCost)
+
+func (l *login) check(user, password string) bool {
+	h := hmac.New(sha256.New, l.cacheK)
+	h.Write([]byte(user + "\x00" + password))
+	var k [sha256.Size]byte
+	copy(k[:], h.Sum(nil))
+	l.mu.Lock()
+	ok := l.good[k]
+	l.mu.Unlock()
+	if ok {
+		return true
+	}
+	hash, known := l.users[user]
+	if !known {
+		hash = dummyHash
+	}
+	if bcrypt.CompareHashAndPassword(hash, []byte(password)) != nil || !known {
+		return false
+	}
+	l.mu.Lock()
+	if len(l.good) >= maxGoodLogins {
+		clear(l.good)
+	}
+	l.good[k] = true
+	l.mu.Unlock()
+	return true
+}
