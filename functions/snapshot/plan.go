@@ -55,7 +55,7 @@ func (s *Snapshotter) start(ctx context.Context, attempt uint64, f runs.Fire, jo
 		if attempt < runs.PlanAttempts {
 			return runs.Run{}, fmt.Errorf("job %s: %w", job.Name, err)
 		}
-		return s.runs.End(ctx, f, events.StatusFailure, "select VMs: "+err.Error())
+		return s.runs.End(ctx, f, events.StatusFailure, events.Reason(fmt.Errorf("select VMs: %w", err)))
 	}
 	return s.runs.Start(ctx, f, job.Concurrency, vms)
 }

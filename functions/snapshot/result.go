@@ -31,7 +31,7 @@ func (s *Snapshotter) failOrRetry(ctx context.Context, attempt uint64, p events.
 func (s *Snapshotter) finish(ctx context.Context, p events.SnapshotRequested, snap taken, failed error) ([]bus.Out, error) {
 	res := events.VMResult{VMUUID: p.VMUUID, VMName: p.VMName, Status: events.StatusSuccess}
 	if failed != nil {
-		res.Status, res.Error = events.StatusFailure, failed.Error()
+		res.Status, res.Error = events.StatusFailure, events.Reason(failed)
 	}
 	step, err := s.runs.Finish(ctx, p.RunID, res)
 	if err != nil {
@@ -59,13 +59,9 @@ func (s *Snapshotter) finish(ctx context.Context, p events.SnapshotRequested, sn
 
 func (s *Snapshotter) vmEvent(p events.SnapshotRequested, snap taken, failed error) (bus.Out, error) {
 	if failed != nil {
-		msg := failed.Error()
-		if msg == "" {
-			msg = "snapshot failed"
-		}
 		return s.message(events.DeriveID("snapshot.failed", p.RunID, p.VMUUID), events.SnapshotFailed{
 			RunID: p.RunID, Job: p.Job, Schedule: p.Schedule, VMUUID: p.VMUUID, VMName: p.VMName, Pool: p.Pool,
-			Error: msg})
+			Error: events.Reason(failed)})
 	}
 	return s.message(events.DeriveID("snapshot.completed", p.RunID, p.VMUUID), events.SnapshotCompleted{
 		RunID: p.RunID, Job: p.Job, Schedule: p.Schedule, VMUUID: p.VMUUID, VMName: p.VMName, Pool: p.Pool,

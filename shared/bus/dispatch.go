@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"log/slog"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/nats-io/nats.go"
@@ -150,7 +149,7 @@ func (l *loop) heartbeat(msg jetstream.Msg, log *slog.Logger) (stop func()) {
 // terminates it. If the copy cannot be stored the message is nak'ed, so it
 // is never dropped silently.
 func (l *loop) deadLetter(ctx context.Context, log *slog.Logger, msg jetstream.Msg, d Delivery, reason string) {
-	reason = oneLine(reason, 1024)
+	reason = events.SanitizeReason(reason)
 	subject := l.cfg.DLQ.DLQ(l.cfg.Function)
 	cp := nats.NewMsg(subject)
 	for k, v := range msg.Headers() {
@@ -181,13 +180,4 @@ func delivery(msg jetstream.Msg) Delivery {
 		return Delivery{Attempt: 1}
 	}
 	return Delivery{Stream: meta.Stream, StreamSeq: meta.Sequence.Stream, Attempt: meta.NumDelivered, Stored: meta.Timestamp}
-}
-
-// oneLine makes s fit a header value: no line breaks, at most n bytes.
-func oneLine(s string, n int) string {
-	s = strings.Join(strings.Fields(s), " ")
-	if len(s) > n {
-		s = strings.ToValidUTF8(s[:n], "")
-	}
-	return s
 }

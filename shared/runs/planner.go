@@ -85,7 +85,7 @@ func (p *Planner) start(ctx context.Context, attempt uint64, f Fire, job config.
 		if attempt < PlanAttempts {
 			return Run{}, fmt.Errorf("job %s: %w", job.Name, err)
 		}
-		return p.f.Runs.End(ctx, f, events.StatusFailure, err.Error())
+		return p.f.Runs.End(ctx, f, events.StatusFailure, events.Reason(err))
 	}
 	return p.f.Runs.Start(ctx, f, job.Concurrency, vms)
 }
