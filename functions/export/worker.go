@@ -46,7 +46,7 @@ func (w *Worker) Handle(ctx context.Context, ev bus.Event) ([]bus.Out, error) {
 	}
 	j := &job{req: req, cfg: cfg, schedule: req.Schedule, delivery: ev.Delivery.Attempt}
 	outs, err := w.handleRun(ctx, j)
-	if err != nil && ctx.Err() == nil && !bus.IsPermanent(err) && ev.Delivery.Attempt >= uint64(w.d.MaxDeliver) {
+	if err != nil && ctx.Err() == nil && !bus.IsPermanent(err) && ev.Delivery.Last() {
 		// The bus would dead-letter the request and the run would wait for
 		// this VM for ever: report it failed instead.
 		return w.failed(j, w.d.Now(), 0, err)

@@ -9,18 +9,18 @@ import (
 	"xbr/shared/runs"
 )
 
-// failOrRetry returns err for a redelivery while the job's retries last,
-// then records the VM as failed.
-func (s *Snapshotter) failOrRetry(ctx context.Context, attempt uint64, p events.SnapshotRequested, v runs.VM, err error) ([]bus.Out, error) {
+// failOrRetry returns err for a redelivery while the job's retries last
+// (and the delivery is not the last), then records the VM as failed.
+func (s *Snapshotter) failOrRetry(ctx context.Context, d bus.Delivery, p events.SnapshotRequested, v runs.VM, err error) ([]bus.Out, error) {
 	if ctx.Err() != nil || v.State == runs.VMDone {
 		return nil, err // shutting down, or a redelivery of a recorded success
 	}
 	allowed := uint64(1)
 	if job, ok := s.job(p.Job); ok {
-		allowed = uint64(min(job.Retries+1, maxDeliver))
+		allowed = uint64(job.Retries + 1)
 	}
-	if attempt < allowed {
-		s.log.Warn("snapshot failed; retrying", "function", Name, "run", p.RunID, "vm_uuid", p.VMUUID, "attempt", attempt, "err", err)
+	if d.Attempt < allowed && !d.Last() {
+		s.log.Warn("snapshot failed; retrying", "function", Name, "run", p.RunID, "vm_uuid", p.VMUUID, "attempt", d.Attempt, "err", err)
 		return nil, err
 	}
 	return s.finish(ctx, p, taken{}, err)
