@@ -114,7 +114,7 @@ func (p RunCompleted) Validate() error {
 	if p.Status == StatusSkipped && p.Reason == "" {
 		c.fail("reason", "", "is required when status is skipped")
 	}
-	c.text("reason", p.Reason)
+	c.reason("reason", p.Reason)
 	c.nonNegative("duration_ms", p.DurationMS)
 	for i, r := range p.Results {
 		c.uuid(field("results", i, "vm_uuid"), r.VMUUID)

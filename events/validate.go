@@ -68,12 +68,7 @@ func (c *checker) text(field, v string) {
 		c.fail(field, fmt.Sprintf("%.40q…", v), "is longer than 256 bytes")
 		return
 	}
-	for _, r := range v {
-		if !unicode.IsPrint(r) {
-			c.fail(field, fmt.Sprintf("%q", v), "contains a control character")
-			return
-		}
-	}
+	c.printable(field, v)
 }
 
 func (c *checker) uuid(field, v string) {
@@ -172,11 +167,33 @@ func (c *checker) names(field string, v []string, required bool) {
 	}
 }
 
+// errorText: a failed step's required error. It may span lines: events
+// stored by earlier versions carry multi-line errors, and Reason makes new
+// ones a single line.
 func (c *checker) errorText(field, v string) {
 	if strings.TrimSpace(v) == "" {
 		c.fail(field, "", "is required")
-	} else if len(v) > 4096 {
-		c.fail(field, fmt.Sprintf("%.40q…", v), "is longer than 4096 bytes")
+	} else if len(v) > MaxReasonBytes {
+		c.fail(field, fmt.Sprintf("%.40q…", v), fmt.Sprintf("is longer than %d bytes", MaxReasonBytes))
+	}
+}
+
+// reason: optional printable single-line text of at most MaxReasonBytes,
+// as Reason makes it.
+func (c *checker) reason(field, v string) {
+	if len(v) > MaxReasonBytes {
+		c.fail(field, fmt.Sprintf("%.40q…", v), fmt.Sprintf("is longer than %d bytes", MaxReasonBytes))
+		return
+	}
+	c.printable(field, v)
+}
+
+func (c *checker) printable(field, v string) {
+	for _, r := range v {
+		if !unicode.IsPrint(r) {
+			c.fail(field, fmt.Sprintf("%q", v), "contains a control character")
+			return
+		}
 	}
 }
 

@@ -20,6 +20,7 @@ type historyRun struct {
 	Tasks  []struct {
 		Status string `json:"status"`
 		VMUUID string `json:"vm_uuid"`
+		Error  string `json:"error"`
 	} `json:"tasks"`
 	Rates []struct {
 		Bytes int64 `json:"bytes"`

@@ -60,9 +60,6 @@ type Deps struct {
 	ProgressEvery time.Duration
 	// Wait sleeps between retries [a timer honouring ctx]; tests inject it.
 	Wait func(ctx context.Context, d time.Duration) error
-	// MaxDeliver is the worker consumer's MaxDeliver: on that delivery an
-	// unexpected error is reported as export.failed instead of dropped.
-	MaxDeliver int
 }
 
 func (d Deps) withDefaults() Deps {
@@ -77,9 +74,6 @@ func (d Deps) withDefaults() Deps {
 	}
 	if d.Wait == nil {
 		d.Wait = sleep
-	}
-	if d.MaxDeliver <= 0 {
-		d.MaxDeliver = runs.WorkerMaxDeliver
 	}
 	return d
 }

@@ -46,7 +46,7 @@ func (w *Worker) Handle(ctx context.Context, ev bus.Event) ([]bus.Out, error) {
 	}
 	j := &job{req: req, cfg: cfg, schedule: req.Schedule, delivery: ev.Delivery.Attempt}
 	outs, err := w.handleRun(ctx, j)
-	if err != nil && ctx.Err() == nil && !bus.IsPermanent(err) && ev.Delivery.Attempt >= uint64(w.d.MaxDeliver) {
+	if err != nil && ctx.Err() == nil && !bus.IsPermanent(err) && ev.Delivery.Last() {
 		// The bus would dead-letter the request and the run would wait for
 		// this VM for ever: report it failed instead.
 		return w.failed(j, w.d.Now(), 0, err)
@@ -93,7 +93,7 @@ func (w *Worker) handle(ctx context.Context, j *job) ([]bus.Out, error) {
 func (w *Worker) failed(j *job, start time.Time, attempts int, err error) ([]bus.Out, error) {
 	w.d.Log.Error("export failed", "run", j.req.RunID, "job", j.req.Job, "vm_uuid", j.req.VMUUID, "attempts", attempts, "error", err)
 	failed := events.ExportFailed{RunID: j.req.RunID, Job: j.req.Job, Schedule: j.req.Schedule, VMUUID: j.req.VMUUID,
-		VMName: j.req.VMName, Pool: j.req.Pool, Error: errorText(err), Attempts: int64(attempts),
+		VMName: j.req.VMName, Pool: j.req.Pool, Error: events.Reason(err), Attempts: int64(attempts),
 		DurationMS: w.d.Now().Sub(start).Milliseconds()}
 	o, merr := w.d.message(events.DeriveID("export.failed", j.req.RunID, j.req.VMUUID), failed)
 	return []bus.Out{o}, merr
@@ -117,13 +117,4 @@ func (w *Worker) attempts(ctx context.Context, j *job) (events.ExportCompleted, 
 		}
 		backoff = min(2*backoff, time.Hour)
 	}
-}
-
-// errorText is the error for export.failed: one line, bounded.
-func errorText(err error) string {
-	s := err.Error()
-	if len(s) > 2000 {
-		s = s[:2000] + "…"
-	}
-	return s
 }

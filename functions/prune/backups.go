@@ -113,7 +113,7 @@ func (p *Pruner) backupsOutcome(trigger string, e events.ExportCompleted, rem st
 		p.o.Log.Warn("prune failed; the next completed backup prunes again", "remote", rem, "job", e.Job, "vm_uuid", e.VMUUID, "err", err)
 		return p.message(events.DeriveID("prune.failed", trigger, rem), events.PruneFailed{
 			RunID: e.RunID, Job: e.Job, Schedule: e.Schedule, VMUUID: e.VMUUID, Kind: events.PruneBackups,
-			Remote: rem, Error: err.Error(), Deleted: deleted})
+			Remote: rem, Error: events.Reason(err), Deleted: deleted})
 	}
 	return p.message(events.DeriveID("prune.completed", trigger, rem), events.PruneCompleted{
 		RunID: e.RunID, Job: e.Job, Schedule: e.Schedule, VMUUID: e.VMUUID, Kind: events.PruneBackups,

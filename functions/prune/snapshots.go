@@ -31,7 +31,7 @@ func (p *Pruner) Snapshots(ctx context.Context, trigger string, e events.Snapsho
 		p.o.Log.Warn("snapshot prune failed; the next snapshot prunes again", "job", e.Job, "vm_uuid", e.VMUUID, "err", err)
 		out, err = p.message(events.DeriveID("prune.failed", trigger), events.PruneFailed{
 			RunID: e.RunID, Job: e.Job, Schedule: e.Schedule, VMUUID: e.VMUUID, Kind: events.PruneSnapshots,
-			Error: err.Error(), Deleted: deleted})
+			Error: events.Reason(err), Deleted: deleted})
 	} else {
 		out, err = p.message(events.DeriveID("prune.completed", trigger), events.PruneCompleted{
 			RunID: e.RunID, Job: e.Job, Schedule: e.Schedule, VMUUID: e.VMUUID, Kind: events.PruneSnapshots,

@@ -118,7 +118,7 @@ func (w *Worker) completed(req events.ReplicateStarted, res Result) ([]bus.Out, 
 func (w *Worker) failed(req events.ReplicateStarted, start time.Time, attempts int, err error) ([]bus.Out, error) {
 	w.d.Log.Error("replication failed", "run", req.RunID, "job", req.Job, "vm_uuid", req.VMUUID, "attempts", attempts, "error", err)
 	p := events.ReplicateFailed{RunID: req.RunID, Job: req.Job, Schedule: req.Schedule, VMUUID: req.VMUUID,
-		VMName: req.VMName, Pool: req.Pool, TargetPool: req.TargetPool, TargetSR: req.TargetSR, Error: errorText(err)}
+		VMName: req.VMName, Pool: req.Pool, TargetPool: req.TargetPool, TargetSR: req.TargetSR, Error: events.Reason(err)}
 	o, merr := w.d.message(events.DeriveID("replicate.failed", req.RunID, req.VMUUID), w.d.Now(), p)
 	return []bus.Out{o}, merr
 }
@@ -128,15 +128,6 @@ func rate(bytes, ms int64) int64 {
 		return 0
 	}
 	return bytes * 1000 / ms
-}
-
-// errorText is the error for replicate.failed: one line, bounded.
-func errorText(err error) string {
-	s := err.Error()
-	if len(s) > 2000 {
-		s = s[:2000] + "…"
-	}
-	return s
 }
 
 // progress publishes replicate.progress and renews the run's lock every

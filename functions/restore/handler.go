@@ -97,11 +97,7 @@ func failedID(req events.RestoreRequested) string {
 }
 
 func (h *Handler) failed(req events.RestoreRequested, err error) events.RestoreFailed {
-	msg := err.Error()
-	if len(msg) > 4000 {
-		msg = msg[:4000] + "…"
-	}
-	return events.RestoreFailed{RequestID: req.RequestID, BackupID: req.BackupID, Pool: req.Pool, Error: msg}
+	return events.RestoreFailed{RequestID: req.RequestID, BackupID: req.BackupID, Pool: req.Pool, Error: events.Reason(err)}
 }
 
 // job is one restore being done.

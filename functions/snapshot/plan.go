@@ -13,8 +13,9 @@ import (
 
 // plan admits a fire of a snapshot job, selects its VMs, records the run and
 // returns run.started, the first snapshot.requested events and, when the run
-// has nothing to do, run.completed. A redelivered fire returns the same events.
-func (s *Snapshotter) plan(ctx context.Context, attempt uint64, p events.ScheduleDue) ([]bus.Out, error) {
+// has nothing to do, run.completed. A redelivered fire returns the same
+// events; a fire that keeps failing is given up (runs.GivesUp).
+func (s *Snapshotter) plan(ctx context.Context, d bus.Delivery, p events.ScheduleDue) ([]bus.Out, error) {
 	job, ok := s.job(p.Job)
 	if !ok || job.Mode != config.ModeSnapshot {
 		return nil, nil // not ours: the export (or another) function plans it
@@ -25,6 +26,15 @@ func (s *Snapshotter) plan(ctx context.Context, attempt uint64, p events.Schedul
 	}
 	f := runs.Fire{RunID: p.RunID, Job: p.Job, Schedule: p.Schedule, Mode: config.ModeSnapshot,
 		FireTime: p.FireTime, OnOverlap: job.OnOverlap}
+	outs, err := s.planRun(ctx, d, f, job, sched)
+	if runs.GivesUp(ctx, d, err) {
+		s.log.Error("fire given up: its run ends as a failure", "function", Name, "job", f.Job, "run", f.RunID, "error", err)
+		return runs.GiveUpFire(ctx, s.runs, s.message, f, d, err)
+	}
+	return outs, err
+}
+
+func (s *Snapshotter) planRun(ctx context.Context, d bus.Delivery, f runs.Fire, job config.Job, sched config.Schedule) ([]bus.Out, error) {
 	adm, err := s.runs.Admit(ctx, f)
 	if err != nil {
 		return nil, err // a queued fire of a running job is redelivered later
@@ -37,7 +47,7 @@ func (s *Snapshotter) plan(ctx context.Context, attempt uint64, p events.Schedul
 	}
 	r := adm.Run
 	if r == nil {
-		started, err := s.start(ctx, attempt, f, job)
+		started, err := s.start(ctx, d, f, job)
 		if err != nil {
 			return nil, err
 		}
@@ -47,15 +57,16 @@ func (s *Snapshotter) plan(ctx context.Context, attempt uint64, p events.Schedul
 	return append(outs, more...), err
 }
 
-// start selects the VMs and records the run; after runs.PlanAttempts failed
-// deliveries the run ends as a failure (the lock is released).
-func (s *Snapshotter) start(ctx context.Context, attempt uint64, f runs.Fire, job config.Job) (runs.Run, error) {
+// start selects the VMs and records the run; on the fire's last try
+// (runs.PlanAttempts deliveries, or its last delivery) the run ends as a
+// failure instead (the lock is released).
+func (s *Snapshotter) start(ctx context.Context, d bus.Delivery, f runs.Fire, job config.Job) (runs.Run, error) {
 	vms, err := s.selectVMs(ctx, job)
 	if err != nil {
-		if attempt < runs.PlanAttempts {
+		if d.Attempt < runs.PlanAttempts && !d.Last() {
 			return runs.Run{}, fmt.Errorf("job %s: %w", job.Name, err)
 		}
-		return s.runs.End(ctx, f, events.StatusFailure, "select VMs: "+err.Error())
+		return s.runs.End(ctx, f, events.StatusFailure, events.Reason(fmt.Errorf("select VMs: %w", err)))
 	}
 	return s.runs.Start(ctx, f, job.Concurrency, vms)
 }

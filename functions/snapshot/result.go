@@ -9,18 +9,18 @@ import (
 	"xbr/shared/runs"
 )
 
-// failOrRetry returns err for a redelivery while the job's retries last,
-// then records the VM as failed.
-func (s *Snapshotter) failOrRetry(ctx context.Context, attempt uint64, p events.SnapshotRequested, v runs.VM, err error) ([]bus.Out, error) {
+// failOrRetry returns err for a redelivery while the job's retries last
+// (and the delivery is not the last), then records the VM as failed.
+func (s *Snapshotter) failOrRetry(ctx context.Context, d bus.Delivery, p events.SnapshotRequested, v runs.VM, err error) ([]bus.Out, error) {
 	if ctx.Err() != nil || v.State == runs.VMDone {
 		return nil, err // shutting down, or a redelivery of a recorded success
 	}
 	allowed := uint64(1)
 	if job, ok := s.job(p.Job); ok {
-		allowed = uint64(min(job.Retries+1, maxDeliver))
+		allowed = uint64(job.Retries + 1)
 	}
-	if attempt < allowed {
-		s.log.Warn("snapshot failed; retrying", "function", Name, "run", p.RunID, "vm_uuid", p.VMUUID, "attempt", attempt, "err", err)
+	if d.Attempt < allowed && !d.Last() {
+		s.log.Warn("snapshot failed; retrying", "function", Name, "run", p.RunID, "vm_uuid", p.VMUUID, "attempt", d.Attempt, "err", err)
 		return nil, err
 	}
 	return s.finish(ctx, p, taken{}, err)
@@ -31,7 +31,7 @@ func (s *Snapshotter) failOrRetry(ctx context.Context, attempt uint64, p events.
 func (s *Snapshotter) finish(ctx context.Context, p events.SnapshotRequested, snap taken, failed error) ([]bus.Out, error) {
 	res := events.VMResult{VMUUID: p.VMUUID, VMName: p.VMName, Status: events.StatusSuccess}
 	if failed != nil {
-		res.Status, res.Error = events.StatusFailure, failed.Error()
+		res.Status, res.Error = events.StatusFailure, events.Reason(failed)
 	}
 	step, err := s.runs.Finish(ctx, p.RunID, res)
 	if err != nil {
@@ -59,13 +59,9 @@ func (s *Snapshotter) finish(ctx context.Context, p events.SnapshotRequested, sn
 
 func (s *Snapshotter) vmEvent(p events.SnapshotRequested, snap taken, failed error) (bus.Out, error) {
 	if failed != nil {
-		msg := failed.Error()
-		if msg == "" {
-			msg = "snapshot failed"
-		}
 		return s.message(events.DeriveID("snapshot.failed", p.RunID, p.VMUUID), events.SnapshotFailed{
 			RunID: p.RunID, Job: p.Job, Schedule: p.Schedule, VMUUID: p.VMUUID, VMName: p.VMName, Pool: p.Pool,
-			Error: msg})
+			Error: events.Reason(failed)})
 	}
 	return s.message(events.DeriveID("snapshot.completed", p.RunID, p.VMUUID), events.SnapshotCompleted{
 		RunID: p.RunID, Job: p.Job, Schedule: p.Schedule, VMUUID: p.VMUUID, VMName: p.VMName, Pool: p.Pool,

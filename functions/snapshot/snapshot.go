@@ -97,9 +97,14 @@ func New(jobs []config.Job, pools Pools, coord *runs.Coordinator, subjects event
 func (s *Snapshotter) Handle(ctx context.Context, ev bus.Event) ([]bus.Out, error) {
 	switch p := ev.Payload.(type) {
 	case events.ScheduleDue:
-		return s.plan(ctx, ev.Delivery.Attempt, p)
+		return s.plan(ctx, ev.Delivery, p)
 	case events.SnapshotRequested:
-		return s.take(ctx, ev.Delivery.Attempt, p)
+		outs, err := s.take(ctx, ev.Delivery, p)
+		if runs.GivesUpRun(ctx, ev.Delivery, err) {
+			s.log.Error("run given up on the last delivery of a snapshot request", "function", Name, "run", p.RunID, "vm_uuid", p.VMUUID, "error", err)
+			return runs.GiveUpRun(ctx, s.runs, s.message, p.RunID, ev.Delivery, err)
+		}
+		return outs, err
 	}
 	return nil, nil
 }

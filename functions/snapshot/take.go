@@ -28,7 +28,7 @@ type taken struct {
 // take snapshots one VM of a run, records its result and returns
 // snapshot.completed (or failed), the requests its end released and, when it
 // was the last VM, run.completed.
-func (s *Snapshotter) take(ctx context.Context, attempt uint64, p events.SnapshotRequested) ([]bus.Out, error) {
+func (s *Snapshotter) take(ctx context.Context, d bus.Delivery, p events.SnapshotRequested) ([]bus.Out, error) {
 	r, err := s.runs.Get(ctx, p.RunID)
 	if errors.Is(err, runs.ErrNotFound) {
 		return nil, bus.Permanent(err)
@@ -49,7 +49,7 @@ func (s *Snapshotter) take(ctx context.Context, attempt uint64, p events.Snapsho
 	}
 	c, err := s.pools.Client(ctx, p.Pool)
 	if err != nil {
-		return s.failOrRetry(ctx, attempt, p, v, err)
+		return s.failOrRetry(ctx, d, p, v, err)
 	}
 	snap, err := s.snapshotOnce(ctx, c, p, v)
 	if errors.Is(err, errGone) {
@@ -57,7 +57,7 @@ func (s *Snapshotter) take(ctx context.Context, attempt uint64, p events.Snapsho
 		return nil, nil
 	}
 	if err != nil {
-		return s.failOrRetry(ctx, attempt, p, v, err)
+		return s.failOrRetry(ctx, d, p, v, err)
 	}
 	return s.finish(ctx, p, snap, nil)
 }

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"log/slog"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/nats-io/nats.go"
@@ -41,7 +40,7 @@ const ackTimeout = 10 * time.Second
 
 // dispatch handles one message and settles it: ack, nak or term.
 func (l *loop) dispatch(ctx context.Context, msg jetstream.Msg) {
-	d := delivery(msg)
+	d := delivery(msg, l.cfg.MaxDeliver)
 	log := l.log.With(KeySubject, msg.Subject(), KeyStreamSeq, d.StreamSeq, KeyDeliveries, d.Attempt)
 	rec, err := events.Decode(msg.Subject(), msg.Headers(), msg.Data())
 	if err != nil {
@@ -64,13 +63,11 @@ func (l *loop) dispatch(ctx context.Context, msg jetstream.Msg) {
 func (l *loop) settle(ctx context.Context, log *slog.Logger, msg jetstream.Msg, d Delivery, outs []Out, err error) {
 	actx, cancel := context.WithTimeout(context.WithoutCancel(ctx), ackTimeout)
 	defer cancel()
+	if (err == nil || IsPermanent(err)) && !l.publishFollowUps(actx, log, msg, d, outs) {
+		return
+	}
 	switch {
 	case err == nil:
-		if perr := l.publishAll(actx, outs); perr != nil {
-			log.Error("publishing follow-ups failed; will retry", "error", perr)
-			l.nak(log, msg, l.cfg.Backoff(d.Attempt))
-			return
-		}
 		if aerr := msg.DoubleAck(actx); aerr != nil {
 			log.Warn("ack failed; the event will be redelivered", "error", aerr)
 			return
@@ -81,13 +78,29 @@ func (l *loop) settle(ctx context.Context, log *slog.Logger, msg jetstream.Msg, 
 	case ctx.Err() != nil:
 		log.Warn("handler cancelled by shutdown; redelivering", "error", err)
 		l.nak(log, msg, 0)
-	case d.Attempt >= uint64(l.cfg.MaxDeliver):
-		l.deadLetter(actx, log, msg, d, fmt.Sprintf("max deliveries (%d) reached: %v", l.cfg.MaxDeliver, err))
+	case d.Last():
+		l.deadLetter(actx, log, msg, d, fmt.Sprintf("max deliveries (%d) reached: %v", d.Max, err))
 	default:
 		delay := l.cfg.Backoff(d.Attempt)
 		log.Warn("handler failed; retrying", "error", err, "retry_in", delay)
 		l.nak(log, msg, delay)
 	}
+}
+
+// publishFollowUps publishes outs; when that fails the event is redelivered,
+// or, on its last delivery, dead-lettered. It reports whether they went out.
+func (l *loop) publishFollowUps(ctx context.Context, log *slog.Logger, msg jetstream.Msg, d Delivery, outs []Out) bool {
+	err := l.publishAll(ctx, outs)
+	switch {
+	case err == nil:
+		return true
+	case d.Last():
+		l.deadLetter(ctx, log, msg, d, fmt.Sprintf("max deliveries (%d) reached: publishing follow-ups: %v", d.Max, err))
+	default:
+		log.Error("publishing follow-ups failed; will retry", "error", err)
+		l.nak(log, msg, l.cfg.Backoff(d.Attempt))
+	}
+	return false
 }
 
 // call runs the handler, turning a panic into an error.
@@ -150,7 +163,7 @@ func (l *loop) heartbeat(msg jetstream.Msg, log *slog.Logger) (stop func()) {
 // terminates it. If the copy cannot be stored the message is nak'ed, so it
 // is never dropped silently.
 func (l *loop) deadLetter(ctx context.Context, log *slog.Logger, msg jetstream.Msg, d Delivery, reason string) {
-	reason = oneLine(reason, 1024)
+	reason = events.SanitizeReason(reason)
 	subject := l.cfg.DLQ.DLQ(l.cfg.Function)
 	cp := nats.NewMsg(subject)
 	for k, v := range msg.Headers() {
@@ -175,19 +188,10 @@ func (l *loop) deadLetter(ctx context.Context, log *slog.Logger, msg jetstream.M
 	log.Error("event terminated and copied to the DLQ", "dlq", subject, "reason", reason)
 }
 
-func delivery(msg jetstream.Msg) Delivery {
-	meta, err := msg.Metadata()
-	if err != nil {
-		return Delivery{Attempt: 1}
+func delivery(msg jetstream.Msg, maxDeliver int) Delivery {
+	d := Delivery{Attempt: 1, Max: uint64(max(maxDeliver, 0))}
+	if meta, err := msg.Metadata(); err == nil {
+		d.Stream, d.StreamSeq, d.Attempt, d.Stored = meta.Stream, meta.Sequence.Stream, meta.NumDelivered, meta.Timestamp
 	}
-	return Delivery{Stream: meta.Stream, StreamSeq: meta.Sequence.Stream, Attempt: meta.NumDelivered, Stored: meta.Timestamp}
-}
-
-// oneLine makes s fit a header value: no line breaks, at most n bytes.
-func oneLine(s string, n int) string {
-	s = strings.Join(strings.Fields(s), " ")
-	if len(s) > n {
-		s = strings.ToValidUTF8(s[:n], "")
-	}
-	return s
+	return d
 }

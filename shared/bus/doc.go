@@ -6,10 +6,14 @@
 //
 //   - success: publish the follow-ups (each de-duplicated by its id), then
 //     ack (DoubleAck);
-//   - a Permanent error or an undecodable event: copy the message to
-//     <prefix>.dlq.<function> with the reason, then terminate it;
-//   - any other error: nak with exponential back-off; on the last allowed
-//     delivery, copy to the DLQ and terminate;
+//   - a Permanent error or an undecodable event: publish the follow-ups
+//     returned with it (a handler giving up returns its failed outcome),
+//     copy the message to <prefix>.dlq.<function> with the reason, then
+//     terminate it;
+//   - any other error, or follow-ups that cannot be published: nak with
+//     exponential back-off; on the last allowed delivery (Delivery.Last,
+//     which handlers read instead of consumer constants), copy to the DLQ
+//     and terminate;
 //   - while the handler runs: InProgress heartbeats well before AckWait.
 //
 // Handlers never publish or ack. The loop runs N handlers at once and, on

@@ -20,8 +20,14 @@ type Delivery struct {
 	Stream    string
 	StreamSeq uint64
 	Attempt   uint64    // 1 on first delivery
+	Max       uint64    // the consumer's MaxDeliver; 0: unknown
 	Stored    time.Time // when the stream stored the message
 }
+
+// Last reports whether this is the last delivery the consumer makes: if the
+// handler fails now, the event is dead-lettered, so a handler that owes an
+// outcome (a failed step, a failed run) reports it now instead.
+func (d Delivery) Last() bool { return d.Max > 0 && d.Attempt >= d.Max }
 
 // Out is a follow-up event and the subject to publish it on, as built by
 // events.Subjects.Message.
@@ -40,8 +46,10 @@ type HandlerFunc func(ctx context.Context, ev Event) ([]Out, error)
 // Handle calls f.
 func (f HandlerFunc) Handle(ctx context.Context, ev Event) ([]Out, error) { return f(ctx, ev) }
 
-// PermanentError marks an error that no retry can fix (bad input): the
-// event is terminated and copied to the DLQ.
+// PermanentError marks an error that no retry can fix (bad input, or a
+// handler giving up on its last delivery): the follow-ups returned with it
+// are published first (a failed outcome, say), then the event is
+// terminated and copied to the DLQ.
 type PermanentError struct{ Err error }
 
 func (e *PermanentError) Error() string { return "permanent: " + e.Err.Error() }

@@ -18,6 +18,7 @@ func newXapiSimCmd() *cobra.Command {
 		rateLimit, dropAfter           string
 		firstByteDelay                 time.Duration
 		refuseLogins, srFull, logDebug bool
+		serverError                    bool
 	)
 	cmd := &cobra.Command{
 		Use:   "xapi-sim",
@@ -43,7 +44,7 @@ content. It prints its URL and credentials and serves until SIGINT/SIGTERM.`,
 				return fmt.Errorf("--drop-after: %w", err)
 			}
 			opts.Faults.FirstByteDelay = firstByteDelay
-			opts.Faults.RefuseLogins, opts.Faults.SRFull = refuseLogins, srFull
+			opts.Faults.RefuseLogins, opts.Faults.SRFull, opts.Faults.ServerError = refuseLogins, srFull, serverError
 			level := slog.LevelInfo
 			if logDebug {
 				level = slog.LevelDebug
@@ -68,6 +69,7 @@ content. It prints its URL and credentials and serves until SIGINT/SIGTERM.`,
 	f.DurationVar(&firstByteDelay, "first-byte-delay", 0, "fault: delay before a transfer's response head")
 	f.BoolVar(&refuseLogins, "refuse-logins", false, "fault: refuse every login")
 	f.BoolVar(&srFull, "sr-full", false, "fault: the SR has no free space")
+	f.BoolVar(&serverError, "server-error", false, "fault: answer every request with HTTP 500")
 	f.BoolVar(&logDebug, "debug", false, "log debug messages")
 	return cmd
 }

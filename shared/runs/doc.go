@@ -36,6 +36,13 @@
 // requests) and its runner (NewRunner: a VM's end → the next request, then
 // run.completed) from here; ConsumeAll runs its consumers.
 //
+// Giving up. No run waits for ever. A planner that keeps failing gives the
+// fire up after PlanAttempts deliveries or on its last one (GivesUp), and a
+// handler advancing a run does so on its last delivery (GivesUpRun): the run
+// is recorded failed (Fail, Abort) and its run.completed — or, when the
+// recorded run cannot make a valid one, a run.completed with the status and
+// reason alone — is published while the event goes to the DLQ (GiveUp).
+//
 // Bucket layout (keys are KV-safe encodings of the names):
 //
 //	lock.<job>   {run_id, job, schedule, acquired, renewed}

@@ -84,12 +84,22 @@ type Runner struct{ f Flow }
 func NewRunner(f Flow) *Runner { return &Runner{f: f} }
 
 // Handle records one VM's end and returns the next VM's request and, after
-// the last VM, run.completed.
+// the last VM, run.completed. When that fails on the event's last delivery
+// the run is aborted as a failure (GiveUp), so it never waits for ever.
 func (h *Runner) Handle(ctx context.Context, ev bus.Event) ([]bus.Out, error) {
 	res, runID, err := h.f.Result(ev)
 	if err != nil {
 		return nil, bus.Permanent(err)
 	}
+	outs, err := h.advance(ctx, runID, res)
+	if !GivesUpRun(ctx, ev.Delivery, err) {
+		return outs, err
+	}
+	h.f.Log.Error("run given up on the last delivery of a VM's end", "run", runID, "vm_uuid", res.VMUUID, "error", err)
+	return GiveUpRun(ctx, h.f.Runs, h.f.Message, runID, ev.Delivery, err)
+}
+
+func (h *Runner) advance(ctx context.Context, runID string, res events.VMResult) ([]bus.Out, error) {
 	step, err := h.f.Runs.Finish(ctx, runID, res)
 	if errors.Is(err, ErrNotFound) {
 		h.f.Log.Info(h.f.Work+" of no recorded run; nothing to advance", "run", runID, "vm_uuid", res.VMUUID)

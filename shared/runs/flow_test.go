@@ -213,3 +213,25 @@ func TestSelected(t *testing.T) {
 		})
 	}
 }
+
+// TestPlannerFailureReasonFromJoinedError: the pool's error is a joined
+// one (a refused re-login after SESSION_INVALID), with a newline; the run
+// still ends with a valid run.completed whose reason is one line.
+func TestPlannerFailureReasonFromJoinedError(t *testing.T) {
+	tf := newFlow(t)
+	tf.resolveErr = errors.Join(errors.New("VM.get_all_records: SESSION_INVALID"),
+		errors.New("login as root: SESSION_AUTHENTICATION_FAILED\tAuthentication failure"))
+	ctx := context.Background()
+	outs, err := runs.NewPlanner(tf.Flow).Handle(ctx, deliver(t, due("nightly", "r1"), runs.PlanAttempts))
+	if want := []string{"run.completed"}; err != nil || !reflect.DeepEqual(kinds(outs), want) {
+		t.Fatalf("last attempt: %v %v, want %v", kinds(outs), err, want)
+	}
+	var done events.RunCompleted
+	if err := outs[0].Event.DataAs(&done); err != nil || done.Validate() != nil {
+		t.Fatalf("run.completed %+v: %v %v", done, err, done.Validate())
+	}
+	want := "VM.get_all_records: SESSION_INVALID login as root: SESSION_AUTHENTICATION_FAILED Authentication failure"
+	if done.Status != events.StatusFailure || done.Reason != want {
+		t.Errorf("run.completed %s %q, want failure %q", done.Status, done.Reason, want)
+	}
+}

@@ -21,7 +21,8 @@ func NewPlanner(f Flow) *Planner { return &Planner{f: f} }
 // Handle admits the fire (one run per job at a time), resolves its VMs,
 // records the run and returns run.started and the first requests (or
 // run.completed). Fires of jobs of another mode are ignored; a redelivered
-// fire returns the same events.
+// fire returns the same events. A fire that keeps failing is given up
+// (GivesUp): its run ends as a failure and the fire goes to the DLQ.
 func (p *Planner) Handle(ctx context.Context, ev bus.Event) ([]bus.Out, error) {
 	due, err := events.PayloadAs[events.ScheduleDue](ev.Received)
 	if err != nil {
@@ -39,13 +40,24 @@ func (p *Planner) Handle(ctx context.Context, ev bus.Event) ([]bus.Out, error) {
 	}
 	f := Fire{RunID: due.RunID, Job: job.Name, Schedule: due.Schedule, Mode: p.f.Mode,
 		FireTime: due.FireTime, OnOverlap: job.OnOverlap}
+	outs, err := p.plan(ctx, ev.Delivery, f, job)
+	if GivesUp(ctx, ev.Delivery, err) {
+		p.f.Log.Error("fire given up: its run ends as a failure", "job", f.Job, "run", f.RunID, "error", err)
+		return GiveUpFire(ctx, p.f.Runs, p.f.Message, f, ev.Delivery, err)
+	}
+	return outs, err
+}
+
+// plan admits the fire, starts its run unless one is recorded, and returns
+// what the run says to publish.
+func (p *Planner) plan(ctx context.Context, d bus.Delivery, f Fire, job config.Job) ([]bus.Out, error) {
 	outs, adm, err := p.admit(ctx, f)
 	if err != nil {
 		return nil, err
 	}
 	r := adm.Run
 	if r == nil {
-		started, err := p.start(ctx, ev.Delivery.Attempt, f, job)
+		started, err := p.start(ctx, d, f, job)
 		if err != nil {
 			return nil, err
 		}
@@ -77,15 +89,16 @@ func (p *Planner) admit(ctx context.Context, f Fire) ([]bus.Out, Admission, erro
 	return []bus.Out{o}, adm, nil
 }
 
-// start resolves the VMs and records the run; after PlanAttempts failed
-// deliveries the run is recorded failed instead.
-func (p *Planner) start(ctx context.Context, attempt uint64, f Fire, job config.Job) (Run, error) {
+// start resolves the VMs and records the run; when resolving fails on the
+// fire's last try (PlanAttempts deliveries, or its last delivery) the run is
+// recorded failed instead.
+func (p *Planner) start(ctx context.Context, d bus.Delivery, f Fire, job config.Job) (Run, error) {
 	vms, err := p.f.Resolve(ctx, job)
 	if err != nil {
-		if attempt < PlanAttempts {
+		if d.Attempt < PlanAttempts && !d.Last() {
 			return Run{}, fmt.Errorf("job %s: %w", job.Name, err)
 		}
-		return p.f.Runs.End(ctx, f, events.StatusFailure, err.Error())
+		return p.f.Runs.End(ctx, f, events.StatusFailure, events.Reason(err))
 	}
 	return p.f.Runs.Start(ctx, f, job.Concurrency, vms)
 }

@@ -73,24 +73,6 @@ func (r Result) EventID(runOrStart string) string {
 	return events.DeriveID("verify", r.ID.String(), runOrStart)
 }
 
-// ErrorText is the failure as one line of at most ~1000 bytes, as events
-// carry it ("" when the backup passed).
-func (r Result) ErrorText() string {
-	if r.Err == nil {
-		return ""
-	}
-	return oneLine(r.Err.Error())
-}
-
-func oneLine(s string) string {
-	s = strings.Map(func(c rune) rune {
-		if c == '\n' || c == '\r' || c == '\t' {
-			return ' '
-		}
-		return c
-	}, s)
-	if len(s) > 1000 {
-		s = s[:1000] + "…"
-	}
-	return s
-}
+// ErrorText is the failure as events carry it (events.Reason; "" when the
+// backup passed).
+func (r Result) ErrorText() string { return events.Reason(r.Err) }

@@ -19,7 +19,11 @@ type VMInfo struct {
 }
 
 // Credentials returns the user and password logins must use.
-func (s *Server) Credentials() (user, password string) { return s.opts.User, s.opts.Password }
+func (s *Server) Credentials() (user, password string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.opts.User, s.opts.Password
+}
 
 // PoolRef, HostRef and SRRef name the pool's singletons.
 func (s *Server) PoolRef() string { return s.pool }

@@ -7,8 +7,10 @@
 // Disks hold deterministic, seeded content generated on the fly (zeros, random
 // blocks, log text, repeated database pages), so a large VM costs no memory;
 // imported disks are kept as sparse files in a data directory. Fault knobs
-// (rate limit, dropped connections, slow first byte, refused logins, a full SR)
-// can be changed at run time. Several simulators can run in one process, each
+// (rate limit, dropped connections, slow first byte, refused logins, a full SR,
+// HTTP 500 on every request) can be changed at run time (SetFaults), and so
+// can the password (SetPassword) and the sessions (ExpireSessions: a
+// password changed under a running client, then its session expired). Several simulators can run in one process, each
 // an independent pool.
 //
 // The wire rules it follows are those of the project's reference on XAPI

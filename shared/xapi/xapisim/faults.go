@@ -18,6 +18,24 @@ type Faults struct {
 	FirstByteDelay time.Duration // wait before the response headers of a transfer
 	RefuseLogins   bool          // every login fails with SESSION_AUTHENTICATION_FAILED
 	SRFull         bool          // SRs report no free space: snapshots and imports fail with SR_FULL
+	ServerError    bool          // every request is answered HTTP 500 (a broken xapi daemon)
+}
+
+// SetPassword changes the password logins need, as an operator changing
+// the pool's root password does. Sessions already open stay valid, as on a
+// real pool; ExpireSessions ends them.
+func (s *Server) SetPassword(password string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.opts.Password = password
+}
+
+// ExpireSessions ends every session, as a toolstack restart or XAPI's
+// session expiry does: the next call of each client gets SESSION_INVALID.
+func (s *Server) ExpireSessions() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	clear(s.sessions)
 }
 
 // SetFaults replaces the fault knobs.

@@ -123,7 +123,12 @@ func (s *Server) Handler() http.Handler { return http.HandlerFunc(s.serveHTTP) }
 func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 	s.mu.Lock()
 	s.requests[r.URL.Path]++
+	broken := s.faults.ServerError
 	s.mu.Unlock()
+	if broken {
+		httpError(w, http.StatusInternalServerError, "Internal Server Error", "")
+		return
+	}
 	if r.Method == http.MethodOptions {
 		corsHeaders(w.Header())
 		w.Header().Set("Content-Length", "0")
