@@ -68,7 +68,7 @@ func startServe(t *testing.T, env []string, args ...string) *server {
 	go s.read(stderr)
 	t.Cleanup(func() {
 		s.kill(t)
-		if strings.Contains(s.output(), "Permissions Violation") {
+		if strings.Contains(strings.ToLower(s.output()), "permissions violation") {
 			t.Errorf("xbr serve was refused a NATS permission it needs:\n%s", s.output())
 		}
 	})
