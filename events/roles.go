@@ -51,7 +51,7 @@ func Roles() []Role {
 			Consumes: []Type{TypeScheduleDue, TypeReplicateStarted, TypeReplicateCompleted, TypeReplicateFailed},
 			Durables: runDurables("replicate"), Buckets: []string{BucketRuns}},
 		{Name: "restore", Produces: []Type{TypeRestoreStarted, TypeRestoreProgress, TypeRestoreCompleted, TypeRestoreFailed},
-			Consumes: []Type{TypeRestoreRequested}, Durables: []string{"restore"}, Reads: true},
+			Consumes: []Type{TypeRestoreRequested}, Durables: []string{"restore"}},
 		{Name: "gateway", Produces: []Type{TypeScheduleDue, TypeRestoreRequested}, Reads: true, Calls: true},
 		{Name: "export", Produces: append(slices.Clone(runs), TypeExportRequested, TypeExportStarted, TypeExportProgress,
 			TypeExportCompleted, TypeExportFailed),
