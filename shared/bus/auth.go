@@ -27,7 +27,7 @@ type NKeyUser struct {
 // no users takes anyone, so it may only listen on loopback.
 func authorize(opts *server.Options, cfg ServerConfig) error {
 	if len(cfg.Users)+len(cfg.NKeyUsers) == 0 {
-		if ip := net.ParseIP(opts.Host); opts.Host != "localhost" && (ip == nil || !ip.IsLoopback()) {
+		if !loopback(opts.Host) {
 			return fmt.Errorf("embedded nats on %s: refusing to listen beyond loopback with no users", opts.Host)
 		}
 		return nil
@@ -66,4 +66,9 @@ func nonEmpty(s []string) []string {
 		return []string{"_xbr_nothing_allowed"}
 	}
 	return s
+}
+
+func loopback(host string) bool {
+	ip := net.ParseIP(host)
+	return host == "localhost" || (ip != nil && ip.IsLoopback())
 }
