@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -66,6 +67,20 @@ func TestEmbeddedBusRefusesStrangers(t *testing.T) {
 		t.Errorf("the client identity could not call xbr.api.jobs: %v", err)
 	}
 	assertNoRestoreStored(t, client)
+	if err := s.stop(t, 30*time.Second); err != nil {
+		t.Errorf("serve: %v", err)
+	}
+	for _, name := range []string{"export", "client", "admin", "gateway"} {
+		raw, _ := os.ReadFile(filepath.Join(data, "nats", "identities", name+".json"))
+		var id struct{ Password string }
+		_ = json.Unmarshal(raw, &id)
+		if id.Password == "" || strings.Contains(s.output(), id.Password) {
+			t.Errorf("identity %s: no password, or its password is in the log", name)
+		}
+	}
+	if strings.Contains(s.output(), "configured-pw") {
+		t.Error("the configured NATS password is in the log")
+	}
 }
 
 // rawNATSURL is the backbone URL as served, without credentials.

@@ -2,6 +2,7 @@ package cli
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
 	"net/url"
 	"os"
@@ -64,7 +65,11 @@ func (c *clientFlags) connect() (*bus.Conn, events.Subjects, error) {
 	if err != nil {
 		return nil, events.Subjects{}, err
 	}
-	conn, err := bus.Connect(c.url, c.options(), slog.New(slog.DiscardHandler))
+	o := c.options()
+	conn, err := bus.Connect(c.url, o, slog.New(slog.DiscardHandler))
+	if err != nil && o.User == "" && o.CredsFile == "" && o.NKeySeedFile == "" && o.Token == "" && !urlHasLogin(c.url) {
+		return nil, subjects, fmt.Errorf("%w (no NATS login given and no client identity under --data-dir %s; see --help)", err, c.dataDir)
+	}
 	if err != nil {
 		return nil, subjects, err
 	}
