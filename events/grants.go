@@ -9,9 +9,12 @@ import (
 // publish to, those it may subscribe to, and whether it may answer the
 // requests it receives (NATS allow_responses).
 type Grant struct {
-	Identity       string   `json:"identity"`
-	Publish        []string `json:"publish"`
-	Subscribe      []string `json:"subscribe"`
+	Identity  string   `json:"identity"`
+	Publish   []string `json:"publish"`
+	Subscribe []string `json:"subscribe"`
+	// PublishDeny wins over Publish: it keeps readers, which may create
+	// consumers of any name, off the functions' durables.
+	PublishDeny    []string `json:"publish_deny,omitempty"`
 	AllowResponses bool     `json:"allow_responses"`
 }
 
@@ -66,7 +69,31 @@ func (r Role) Grant(s Subjects, n StreamNames) Grant {
 		g.AllowResponses = true
 	}
 	g.Publish = slices.Compact(g.Publish)
+	if r.Reads {
+		g.PublishDeny = durablesOfOthers(r.Name, n)
+	}
 	return g
+}
+
+// durablesOfOthers are the JetStream API and ack subjects of every durable
+// of the other roles: a reader may not create, update, pull from, ack or
+// delete them.
+func durablesOfOthers(self string, n StreamNames) []string {
+	var out []string
+	for _, r := range Roles() {
+		if r.Name == self {
+			continue
+		}
+		for _, d := range r.Durables {
+			for _, st := range []string{n.Events, n.Progress, n.DLQ} {
+				for _, op := range []string{"CONSUMER.CREATE.", "CONSUMER.DURABLE.CREATE.", "CONSUMER.MSG.NEXT.", "CONSUMER.DELETE."} {
+					out = append(out, jsAPI+op+st+"."+d)
+				}
+				out = append(out, jsAPI+"CONSUMER.CREATE."+st+"."+d+".>", "$JS.ACK."+st+"."+d+".>")
+			}
+		}
+	}
+	return out
 }
 
 // consumerAPI are the JetStream API subjects of r's consumers: its

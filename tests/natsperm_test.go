@@ -63,6 +63,7 @@ func TestPermissionsOnARealNATSServer(t *testing.T) {
 	forbiddenScheduleDue(t, connectAs(t, url, data, "restore"))
 	auditor := connectAs(t, url, data, events.IdentityAuditor)
 	forbiddenStreamAdmin(t, auditor)
+	forbiddenDurable(t, auditor, "restore")
 	if n := countRunsCompleted(t, auditor); n != 1 {
 		t.Errorf("the auditor read %d run.completed events from %s, want 1", n, events.DefaultEventsStream)
 	}
@@ -173,5 +174,21 @@ func countRunsCompleted(t *testing.T, nc *nats.Conn) int {
 			return n
 		}
 		n += got
+	}
+}
+
+// forbiddenDurable wants nc unable to take over or pull from durable.
+func forbiddenDurable(t *testing.T, nc *nats.Conn, durable string) {
+	t.Helper()
+	js, _ := jetstream.New(nc)
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
+	defer cancel()
+	if _, err := js.CreateOrUpdateConsumer(ctx, events.DefaultEventsStream, jetstream.ConsumerConfig{Durable: durable,
+		AckPolicy: jetstream.AckExplicitPolicy}); err == nil {
+		t.Errorf("%s updated the %s durable", nc.Opts.User, durable)
+	}
+	m, err := nc.RequestWithContext(ctx, "$JS.API.CONSUMER.MSG.NEXT."+events.DefaultEventsStream+"."+durable, []byte(`{"batch":1,"no_wait":true}`))
+	if err == nil {
+		t.Errorf("%s pulled from the %s durable: %s %v", nc.Opts.User, durable, m.Data, m.Header)
 	}
 }

@@ -50,7 +50,7 @@ func authorize(opts *server.Options, cfg ServerConfig) error {
 // denied.
 func permissions(g events.Grant) *server.Permissions {
 	p := &server.Permissions{
-		Publish:   &server.SubjectPermission{Allow: nonEmpty(g.Publish)},
+		Publish:   &server.SubjectPermission{Allow: nonEmpty(g.Publish), Deny: g.PublishDeny},
 		Subscribe: &server.SubjectPermission{Allow: nonEmpty(g.Subscribe)},
 	}
 	if g.AllowResponses {

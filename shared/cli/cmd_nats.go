@@ -90,7 +90,11 @@ func natsServerAuthorization(grants []events.Grant) string {
 	b.WriteString("# xbr identities: give each user its own password (or replace it with an nkey).\nauthorization {\n  users = [\n")
 	for _, g := range grants {
 		fmt.Fprintf(&b, "    {\n      user: %q\n      password: %q\n      permissions: {\n", NATSUser(g.Identity), PasswordPlaceholder(g.Identity))
-		fmt.Fprintf(&b, "        publish: { allow: %s }\n", quotedList(g.Publish))
+		if len(g.PublishDeny) > 0 {
+			fmt.Fprintf(&b, "        publish: { allow: %s, deny: %s }\n", quotedList(g.Publish), quotedList(g.PublishDeny))
+		} else {
+			fmt.Fprintf(&b, "        publish: { allow: %s }\n", quotedList(g.Publish))
+		}
 		fmt.Fprintf(&b, "        subscribe: { allow: %s }\n", quotedList(g.Subscribe))
 		if g.AllowResponses {
 			b.WriteString("        allow_responses: true\n")
