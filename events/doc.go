@@ -20,6 +20,11 @@
 // Event ids are derived (DeriveID) wherever a retry could publish the same
 // event twice, so JetStream's duplicate window (Nats-Msg-Id) drops the copy.
 //
+// Roles is who may produce and consume what: one identity per function plus
+// client, auditor and admin. Grant turns a role into NATS allow lists (event
+// subjects and JetStream API subjects); the embedded server's users, `xbr
+// nats permissions` and the consume loop's source check all derive from it.
+//
 // The package imports only the standard library and the CloudEvents event
 // model; the JetStream runtime lives in shared/bus.
 package events

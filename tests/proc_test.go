@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -15,6 +16,9 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"xbr/events"
+	"xbr/shared/bus"
 )
 
 // xbrBin is the binary built once for the whole package.
@@ -62,7 +66,12 @@ func startServe(t *testing.T, env []string, args ...string) *server {
 	}
 	s := &server{cmd: cmd, done: make(chan error, 1)}
 	go s.read(stderr)
-	t.Cleanup(func() { s.kill(t) })
+	t.Cleanup(func() {
+		s.kill(t)
+		if strings.Contains(strings.ToLower(s.output()), "permissions violation") {
+			t.Errorf("xbr serve was refused a NATS permission it needs:\n%s", s.output())
+		}
+	})
 	if _, ok := s.waitLog(t, "xbr serving", 60*time.Second); !ok {
 		t.Fatalf("xbr serve did not start:\n%s", s.output())
 	}
@@ -115,14 +124,25 @@ func (s *server) waitLog(t *testing.T, msg string, timeout time.Duration) (map[s
 
 func (s *server) exited() bool { return s.cmd.ProcessState != nil }
 
-// natsURL is where the server's backbone listens.
+// natsURL is where the server's backbone listens, with the login of the
+// client identity when the server keeps one in its --data-dir (the embedded
+// server takes no anonymous client).
 func (s *server) natsURL(t *testing.T) string {
-	l, _ := s.waitLog(t, "xbr serving", time.Second)
-	u, _ := l["nats"].(string)
-	if u == "" {
-		t.Fatalf("no nats URL in the serving line:\n%s", s.output())
+	raw := s.rawNATSURL(t)
+	data := flagValue(s.cmd.Args, "--data-dir")
+	if data == "" {
+		return raw
 	}
-	return u
+	id, err := bus.LoadIdentity(bus.IdentitiesDir(data), events.IdentityClient)
+	if err != nil {
+		return raw
+	}
+	u, err := url.Parse(raw)
+	if err != nil {
+		t.Fatalf("nats URL %q: %v", raw, err)
+	}
+	u.User = url.UserPassword(id.User, id.Password)
+	return u.String()
 }
 
 // stop sends SIGTERM and returns the exit error once the process ended.

@@ -9,13 +9,14 @@ import (
 
 	"github.com/nats-io/nats.go/jetstream"
 
+	"xbr/events"
 	"xbr/shared/bus"
 )
 
 // SeenBucket is the KV bucket where every gateway replica records the
 // signed requests and chat commands it accepted, so that each is accepted
 // once on all of them. Keys are "<door>.<hex MAC or hash>"; values are empty.
-const SeenBucket = "xbr_gateway_seen"
+const SeenBucket = events.BucketGatewaySeen
 
 // seenTTL is how long a request is remembered: a timestamp may be up to
 // ReplayWindow ahead of the clock and stays valid until ReplayWindow after

@@ -17,7 +17,7 @@ import (
 // backups ls, ...) ask any running server, whichever answers first.
 
 // APIQueue is the queue group every server's responder joins.
-const APIQueue = "xbr-api"
+const APIQueue = events.APIQueue
 
 // APIHandler answers one request verb; req is the raw JSON request.
 type APIHandler func(ctx context.Context, env *Env, req json.RawMessage) (any, error)

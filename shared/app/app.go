@@ -21,7 +21,8 @@ type Function struct {
 	// Run does the function's work until ctx is cancelled.
 	Run func(ctx context.Context, env *Env) error
 	// API are request verbs this function's package answers for client
-	// commands; every server answers them, whichever functions it runs.
+	// commands, on the function's own connection (its identity) in every
+	// process that runs it; every function also answers the common verbs.
 	API map[string]APIHandler
 }
 

@@ -1,10 +1,12 @@
 package app
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
 	"os"
 	"path/filepath"
 	"sync"
@@ -52,21 +54,29 @@ func Serve(ctx context.Context, o ServeOptions, all []Function) error {
 	if dm != nil {
 		defer dm.sim.Close()
 	}
-	natsURL, stopNATS, err := startNATS(o, cfg)
+	natsURL, ids, stopNATS, err := startNATS(o, cfg)
 	if err != nil {
 		return err
 	}
 	defer stopNATS()
-	env, closeEnv, err := newEnv(ctx, o, cfg, natsURL)
+	env, cs, err := newEnv(ctx, o, cfg, natsURL, ids)
 	if err != nil {
 		return err
 	}
-	for _, f := range all {
-		env.API = RegisterAPI(env.API, f.API)
+	defer closeEnv(env, cs)
+	envs, err := functionEnvs(env, cs, fns)
+	if err != nil {
+		return err
 	}
-	defer closeEnv()
 	announce(o.Log, cfg, env, dm, fns)
-	return runAll(ctx, env, fns)
+	return runAll(ctx, envs, fns)
+}
+
+func closeEnv(env *Env, cs *conns) {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	env.Pools.Close(ctx)
+	cs.closeAll(env.Log)
 }
 
 func loadConfig(o ServeOptions) (*config.Config, *demo, error) {
@@ -111,71 +121,109 @@ func startDemo(dataDir string, log *slog.Logger, now func() time.Time) (*config.
 	return cfg, &demo{sim: sim, url: url}, nil
 }
 
-// startNATS starts the embedded server unless a URL is given.
-func startNATS(o ServeOptions, cfg *config.Config) (string, func(), error) {
-	if o.NATSURL != "" {
-		return o.NATSURL, func() {}, nil
+// startNATS starts the embedded server unless a URL is given. With the
+// embedded server it returns the identities of the data dir (created on
+// first start); with an external one, those of the data dir only when no
+// login is configured and they exist.
+func startNATS(o ServeOptions, cfg *config.Config) (string, map[string]bus.Identity, func(), error) {
+	if url := cmp.Or(o.NATSURL, cfg.NATS.URL); url != "" {
+		return url, existingIdentities(cfg), func() {}, nil
 	}
-	if cfg.NATS.URL != "" {
-		return cfg.NATS.URL, func() {}, nil
-	}
-	listen := cfg.NATS.Listen
-	if o.NATSListen != "" {
-		listen = o.NATSListen
-	}
+	listen := cmp.Or(o.NATSListen, cfg.NATS.Listen)
 	host, port, err := splitHostPort(listen)
 	if err != nil {
-		return "", nil, fmt.Errorf("--nats-listen %q: %w", listen, err)
+		return "", nil, nil, fmt.Errorf("--nats-listen %q: %w", listen, err)
 	}
-	srv, err := bus.StartServer(bus.ServerConfig{Host: host, Port: port,
+	if !isLoopback(host) && !config.HasNATSLogin(cfg.NATS) {
+		return "", nil, nil, fmt.Errorf("--nats-listen %q: the embedded NATS listens beyond loopback, so nats.user/password or nats.nkey_file must be configured", listen)
+	}
+	ids, err := bus.EnsureIdentities(bus.IdentitiesDir(cfg.DataDir), identityNames())
+	if err != nil {
+		return "", nil, nil, err
+	}
+	users, nkeyUsers, err := serverUsers(cfg, ids)
+	if err != nil {
+		return "", nil, nil, err
+	}
+	srv, err := bus.StartServer(bus.ServerConfig{Host: host, Port: port, Users: users, NKeyUsers: nkeyUsers,
 		StoreDir: filepath.Join(cfg.DataDir, "nats")})
 	if err != nil {
-		return "", nil, fmt.Errorf("embedded NATS on %s: %w", listen, err)
+		return "", nil, nil, fmt.Errorf("embedded NATS on %s: %w", listen, err)
 	}
-	return srv.ClientURL(), srv.Shutdown, nil
+	return srv.ClientURL(), ids, srv.Shutdown, nil
 }
 
-func newEnv(ctx context.Context, o ServeOptions, cfg *config.Config, natsURL string) (*Env, func(), error) {
-	conn, err := bus.Connect(natsURL, connectOptions(cfg), o.Log)
-	if err != nil {
-		return nil, nil, err
+// existingIdentities are the identities of the data dir when no login is
+// configured and every one of them exists; else nil.
+func existingIdentities(cfg *config.Config) map[string]bus.Identity {
+	if config.HasNATSLogin(cfg.NATS) || cfg.NATS.Token.Reveal() != "" || cfg.NATS.CredentialsFile != "" {
+		return nil
 	}
+	out := map[string]bus.Identity{}
+	for _, n := range identityNames() {
+		id, err := bus.LoadIdentity(bus.IdentitiesDir(cfg.DataDir), n)
+		if err != nil {
+			return nil
+		}
+		out[n] = id
+	}
+	return out
+}
+
+func isLoopback(host string) bool {
+	ip := net.ParseIP(host)
+	return host == "localhost" || (ip != nil && ip.IsLoopback())
+}
+
+// newEnv connects (one connection per identity, or one shared), creates the
+// streams and returns the Env every function's own Env is copied from.
+func newEnv(ctx context.Context, o ServeOptions, cfg *config.Config, natsURL string, ids map[string]bus.Identity) (*Env, *conns, error) {
 	subjects, err := events.NewSubjects(cfg.NATS.Prefix)
 	if err != nil {
-		_ = conn.Close()
 		return nil, nil, fmt.Errorf("nats.prefix: %w", err)
 	}
-	httpListen := cfg.Gateway.Listen
-	if o.HTTPListen != "" {
-		httpListen = o.HTTPListen
-	}
-	env := &Env{Config: cfg, Conn: conn, Subjects: subjects, Log: o.Log, Now: o.Now,
-		Pools: NewPools(cfg.Pools, o.Log), Remotes: NewRemotes(cfg.Remotes),
-		NATSURL: natsURL, HTTPListen: httpListen, Version: o.Version}
-	if err := conn.EnsureStreams(ctx, env.Topology()); err != nil {
-		_ = conn.Close()
-		return nil, nil, err
-	}
-	closeEnv := func() {
-		cctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		env.Pools.Close(cctx)
-		if err := conn.Close(); err != nil {
-			o.Log.Warn("closing the NATS connection", "err", err)
+	cs := &conns{url: natsURL, ids: ids, log: o.Log}
+	if ids == nil {
+		if cs.shared, err = bus.Connect(natsURL, connectOptions(cfg), o.Log); err != nil {
+			return nil, nil, err
 		}
 	}
-	return env, closeEnv, nil
+	env := &Env{Config: cfg, Subjects: subjects, Log: o.Log, Now: o.Now,
+		Pools: NewPools(cfg.Pools, o.Log), Remotes: NewRemotes(cfg.Remotes),
+		NATSURL: natsURL, HTTPListen: cmp.Or(o.HTTPListen, cfg.Gateway.Listen), Version: o.Version}
+	if err := cs.ensureStreams(ctx, env.Topology()); err != nil {
+		cs.closeAll(o.Log)
+		return nil, nil, err
+	}
+	return env, cs, nil
 }
 
 func connectOptions(cfg *config.Config) bus.ConnectOptions {
 	n := cfg.NATS
 	return bus.ConnectOptions{Name: "xbr", CredsFile: n.CredentialsFile, NKeySeedFile: n.NKeyFile,
 		User: n.User, Password: n.Password.Reveal(), Token: n.Token.Reveal(),
-		CAFile: n.TLS.CA, CertFile: n.TLS.Cert, KeyFile: n.TLS.Key}
+		CAFile: n.TLS.CA, CertFile: n.TLS.Cert, KeyFile: n.TLS.Key, CheckSources: true}
 }
 
-// runAll runs the functions and the API responder; the first failure stops all.
-func runAll(ctx context.Context, env *Env, fns []Function) error {
+// functionEnvs are a copy of env per function, each with the connection of
+// the function's identity and the API verbs it answers.
+func functionEnvs(env *Env, cs *conns, fns []Function) ([]*Env, error) {
+	out := make([]*Env, 0, len(fns))
+	for _, f := range fns {
+		conn, err := cs.forIdentity(f.Name)
+		if err != nil {
+			return nil, err
+		}
+		fe := *env
+		fe.Conn, fe.API = conn, RegisterAPI(env.API, f.API)
+		out = append(out, &fe)
+	}
+	return out, nil
+}
+
+// runAll runs the functions, each with its Env, and each function's API
+// responder (the common verbs and its own); the first failure stops all.
+func runAll(ctx context.Context, envs []*Env, fns []Function) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	var (
@@ -195,11 +243,13 @@ func runAll(ctx context.Context, env *Env, fns []Function) error {
 			}
 		}()
 	}
-	start("api", func(ctx context.Context) error { return ServeAPI(ctx, env) })
-	for _, f := range fns {
-		start(f.Name, func(ctx context.Context) error { return f.Run(ctx, env) })
+	for i, f := range fns {
+		start(f.Name+" api", func(ctx context.Context) error { return ServeAPI(ctx, envs[i]) })
+		start(f.Name, func(ctx context.Context) error { return f.Run(ctx, envs[i]) })
 	}
 	wg.Wait()
-	env.Log.Info("stopped", "functions", len(fns))
+	if len(envs) > 0 {
+		envs[0].Log.Info("stopped", "functions", len(fns))
+	}
 	return errors.Join(errs...)
 }

@@ -72,6 +72,9 @@ func (cfg ClusterConfig) withDefaults() (ClusterConfig, error) {
 	}
 	cfg.Name = orDefault(cfg.Name, "xbr")
 	cfg.Host = orDefault(cfg.Host, "127.0.0.1")
+	if !loopback(cfg.Host) { // the cluster has no users: tests only
+		return cfg, fmt.Errorf("nats cluster on %s: an open cluster stays on loopback", cfg.Host)
+	}
 	if cfg.Size <= 0 {
 		cfg.Size = 3
 	}

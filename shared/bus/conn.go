@@ -27,6 +27,10 @@ type ConnectOptions struct {
 	CAFile       string // TLS: trust this CA
 	CertFile     string // TLS client certificate
 	KeyFile      string
+	// CheckSources makes the consume loops of the connection dead-letter an
+	// event whose CloudEvent source is not an allowed producer of its type
+	// (events.AllowedSource); `xbr serve` sets it.
+	CheckSources bool
 }
 
 // LogValue describes the options without secrets.
@@ -40,10 +44,11 @@ func (o ConnectOptions) LogValue() slog.Value {
 
 // Conn is a NATS connection with its JetStream context.
 type Conn struct {
-	nc     *nats.Conn
-	js     jetstream.JetStream
-	log    *slog.Logger
-	closed chan struct{}
+	nc           *nats.Conn
+	js           jetstream.JetStream
+	log          *slog.Logger
+	closed       chan struct{}
+	checkSources bool
 }
 
 // Connect dials url (comma-separated for a cluster) with o.
@@ -64,7 +69,7 @@ func Connect(url string, o ConnectOptions, log *slog.Logger) (*Conn, error) {
 		return nil, fmt.Errorf("jetstream on %s: %w", redactURL(url), err)
 	}
 	log.Info("connected to nats", "url", redactURL(nc.ConnectedUrlRedacted()), "options", o)
-	return &Conn{nc: nc, js: js, log: log, closed: done}, nil
+	return &Conn{nc: nc, js: js, log: log, closed: done, checkSources: o.CheckSources}, nil
 }
 
 func natsOptions(o ConnectOptions, log *slog.Logger) ([]nats.Option, error) {
@@ -77,6 +82,13 @@ func natsOptions(o ConnectOptions, log *slog.Logger) ([]nats.Option, error) {
 			}
 		}),
 		nats.ReconnectHandler(func(nc *nats.Conn) { log.Info("nats reconnected", "url", nc.ConnectedUrlRedacted()) }),
+		nats.ErrorHandler(func(_ *nats.Conn, sub *nats.Subscription, err error) {
+			subject := ""
+			if sub != nil {
+				subject = sub.Subject
+			}
+			log.Error("nats error", "error", err, "subscription", subject)
+		}),
 	}
 	if o.CredsFile != "" {
 		opts = append(opts, nats.UserCredentials(o.CredsFile))

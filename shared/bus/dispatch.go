@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/nats-io/nats.go"
@@ -49,6 +50,11 @@ func (l *loop) dispatch(ctx context.Context, msg jetstream.Msg) {
 		return
 	}
 	log = log.With(KeyEventID, rec.Event.ID(), KeyEventType, rec.Event.Type())
+	if t := events.Type(rec.Event.Type()); l.conn.checkSources && !events.AllowedSource(t, rec.Event.Source()) {
+		l.deadLetter(ctx, log, msg, d, fmt.Sprintf("source %q may not produce %s (producers: %s)",
+			rec.Event.Source(), t, strings.Join(events.Producers(t), ", ")))
+		return
+	}
 	for _, k := range []struct{ ext, key string }{{events.ExtensionRun, KeyRun}, {events.ExtensionJob, KeyJob}} {
 		if v, ok := rec.Event.Extensions()[k.ext]; ok {
 			log = log.With(k.key, v)

@@ -1,12 +1,15 @@
-// Package bus is xbr's runtime on NATS JetStream: the embedded server, the
-// connection (credentials, NKey, user/password, token, TLS), idempotent
+// Package bus is xbr's runtime on NATS JetStream: the embedded server (its
+// users each get an events.Grant; with none it stays on loopback, for tests),
+// the identities xbr keeps for it, the connection (credentials, NKey,
+// user/password, token, TLS), idempotent
 // creation of streams, consumers and KV buckets, publishing CloudEvents in
 // binary mode with Nats-Msg-Id = event id, and the one consume loop that
 // maps a Handler's outcome to JetStream:
 //
 //   - success: publish the follow-ups (each de-duplicated by its id), then
 //     ack (DoubleAck);
-//   - a Permanent error or an undecodable event: publish the follow-ups
+//   - a Permanent error, an undecodable event, or (CheckSources) a source
+//     that may not produce the event's type: publish the follow-ups
 //     returned with it (a handler giving up returns its failed outcome),
 //     copy the message to <prefix>.dlq.<function> with the reason, then
 //     terminate it;

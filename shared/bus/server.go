@@ -19,6 +19,11 @@ type ServerConfig struct {
 	MaxStore, MaxMemory int64
 	// ReadyTimeout bounds the wait for the server to accept clients; default 10s.
 	ReadyTimeout time.Duration
+	// Users are the logins the server accepts, each with its grant. With
+	// none the server is open: only allowed on a loopback Host (tests).
+	Users []User
+	// NKeyUsers are public NKeys the server accepts, each with its grant.
+	NKeyUsers []NKeyUser
 }
 
 // Server is an embedded nats-server with JetStream on.
@@ -44,6 +49,9 @@ func StartServer(cfg ServerConfig) (*Server, error) {
 	}
 	if opts.Port == 0 {
 		opts.Port = 4222
+	}
+	if err := authorize(opts, cfg); err != nil {
+		return nil, err
 	}
 	ns, err := server.NewServer(opts)
 	if err != nil {

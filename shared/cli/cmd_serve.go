@@ -30,6 +30,12 @@ With no --config (and no XBR_CONFIG), serve starts a self-contained demo: an
 embedded NATS under --data-dir, the built-in XAPI simulator with a few VMs, a
 directory remote under <data-dir>/remote and a demo job.
 
+The embedded NATS always requires a login: serve keeps one identity per
+function, plus client, auditor and admin, under <data-dir>/nats/identities
+(mode 0600) and runs each function as its own identity, allowed only the
+subjects it needs ('xbr nats permissions' prints them). The CLI on this host
+finds the client identity through --data-dir.
+
 Functions: ` + strings.Join(names, ", "),
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {

@@ -77,6 +77,7 @@ XAPI simulator, a local directory remote).`,
 		newBackupsCmd(),
 		newRestoreCmd(),
 		newDrCmd(),
+		newNATSCmd(),
 		// Commands register here, one line each (keep this marker): CMDS
 	)
 	return root

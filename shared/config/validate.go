@@ -82,6 +82,7 @@ func (c *Config) checkNATS(p *problems) {
 	if n.EventsMaxAge < 0 {
 		p.addValue("nats.events_max_age", n.EventsMaxAge.String(), "must not be negative")
 	}
+	c.checkEmbeddedLogin(p)
 }
 
 var hex64 = regexp.MustCompile(`^[0-9a-f]{64}$`)

@@ -1,0 +1,146 @@
+package events
+
+import (
+	"slices"
+	"strings"
+)
+
+// Grant is what a NATS server must allow one identity: the subjects it may
+// publish to, those it may subscribe to, and whether it may answer the
+// requests it receives (NATS allow_responses).
+type Grant struct {
+	Identity  string   `json:"identity"`
+	Publish   []string `json:"publish"`
+	Subscribe []string `json:"subscribe"`
+	// PublishDeny wins over Publish: it keeps readers, which may create
+	// consumers of any name, off the functions' durables.
+	PublishDeny    []string `json:"publish_deny,omitempty"`
+	AllowResponses bool     `json:"allow_responses"`
+}
+
+// APIQueue is the queue group the functions answer the API in.
+const APIQueue = "xbr-api"
+
+// jsAPI is the JetStream API prefix of the default domain.
+const jsAPI = "$JS.API."
+
+// Grants are the grants of every role under the prefix of s and streams n.
+func Grants(s Subjects, n StreamNames) []Grant {
+	var out []Grant
+	for _, r := range withSources(Roles()) {
+		out = append(out, r.Grant(s, n))
+	}
+	return out
+}
+
+// Grant is what role r needs under the prefix of s and streams n.
+func (r Role) Grant(s Subjects, n StreamNames) Grant {
+	n = n.WithDefaults()
+	g := Grant{Identity: r.Name, Subscribe: []string{"_INBOX.>"}}
+	for _, t := range r.Produces {
+		g.Publish = append(g.Publish, s.Filter(t))
+	}
+	if len(r.Durables) > 0 {
+		g.Publish = append(g.Publish, s.DLQ(r.Name))
+	}
+	if len(r.Produces)+len(r.Durables)+len(r.Buckets) > 0 || r.Reads || r.Admin {
+		g.Publish = append(g.Publish, jsAPI+"INFO")
+	}
+	streams := []string{n.Events, n.Progress, n.DLQ}
+	if r.Reads || len(r.Durables) > 0 || len(r.Produces) > 0 {
+		for _, st := range streams {
+			g.Publish = append(g.Publish, jsAPI+"STREAM.INFO."+st)
+		}
+	}
+	g.Publish = append(g.Publish, r.consumerAPI(n)...)
+	for _, b := range r.Buckets {
+		g.Publish = append(g.Publish, kvAPI(b)...)
+	}
+	if r.Admin {
+		for _, st := range streams {
+			g.Publish = append(g.Publish, jsAPI+"STREAM.CREATE."+st, jsAPI+"STREAM.UPDATE."+st)
+		}
+	}
+	if r.Calls {
+		g.Publish = append(g.Publish, s.Prefix()+".api.>")
+	}
+	if r.Answers {
+		g.Subscribe = append(g.Subscribe, s.Prefix()+".api.> "+APIQueue)
+		g.AllowResponses = true
+	}
+	g.Publish = slices.Compact(g.Publish)
+	if r.Reads {
+		g.PublishDeny = durablesOfOthers(r.Name, n)
+	}
+	return g
+}
+
+// durablesOfOthers are the JetStream API and ack subjects of every durable
+// of the other roles: a reader may not create, update, pull from, ack or
+// delete them.
+func durablesOfOthers(self string, n StreamNames) []string {
+	var out []string
+	for _, r := range Roles() {
+		if r.Name == self {
+			continue
+		}
+		for _, d := range r.Durables {
+			for _, st := range []string{n.Events, n.Progress, n.DLQ} {
+				for _, op := range []string{"CONSUMER.CREATE.", "CONSUMER.DURABLE.CREATE.", "CONSUMER.MSG.NEXT.", "CONSUMER.DELETE."} {
+					out = append(out, jsAPI+op+st+"."+d)
+				}
+				out = append(out, jsAPI+"CONSUMER.CREATE."+st+"."+d+".>", "$JS.ACK."+st+"."+d+".>")
+			}
+		}
+	}
+	return out
+}
+
+// consumerAPI are the JetStream API subjects of r's consumers: its
+// durables on the stream their types live in, and, for readers, ephemeral
+// consumers of any name on every stream (the API cannot tell them apart by
+// subject), listing consumers (lag metrics) and getting one message. Acks
+// go to the reply subject of each delivery ($JS.ACK...).
+func (r Role) consumerAPI(n StreamNames) []string {
+	var out []string
+	ops := []string{"CONSUMER.CREATE.%s.%s", "CONSUMER.CREATE.%s.%s.>", "CONSUMER.DURABLE.CREATE.%s.%s",
+		"CONSUMER.INFO.%s.%s", "CONSUMER.MSG.NEXT.%s.%s"}
+	add := func(stream, consumer string) {
+		for _, op := range ops {
+			out = append(out, jsAPI+strings.NewReplacer("%s.%s", stream+"."+consumer).Replace(op))
+		}
+		out = append(out, "$JS.ACK."+stream+"."+consumer+".>")
+	}
+	if len(r.Durables) > 0 {
+		stream := n.Events
+		if len(r.Consumes) > 0 && r.Consumes[0].IsProgress() {
+			stream = n.Progress
+		}
+		for _, d := range r.Durables {
+			add(stream, d)
+		}
+	}
+	if r.Reads {
+		for _, st := range []string{n.Events, n.Progress, n.DLQ} {
+			add(st, "*")
+			out = append(out, jsAPI+"CONSUMER.DELETE."+st+".*", jsAPI+"CONSUMER.LIST."+st,
+				jsAPI+"CONSUMER.NAMES."+st, jsAPI+"STREAM.MSG.GET."+st, jsAPI+"DIRECT.GET."+st,
+				jsAPI+"DIRECT.GET."+st+".>")
+		}
+	}
+	return out
+}
+
+// kvAPI is what owning KV bucket b takes: create/update its stream, put,
+// get (direct and by message), and watch it.
+func kvAPI(b string) []string {
+	st := "KV_" + b
+	return []string{
+		"$KV." + b + ".>",
+		jsAPI + "STREAM.INFO." + st, jsAPI + "STREAM.CREATE." + st, jsAPI + "STREAM.UPDATE." + st,
+		jsAPI + "STREAM.MSG.GET." + st, jsAPI + "DIRECT.GET." + st, jsAPI + "DIRECT.GET." + st + ".>",
+		jsAPI + "CONSUMER.CREATE." + st, jsAPI + "CONSUMER.CREATE." + st + ".>",
+		jsAPI + "CONSUMER.DELETE." + st + ".>", jsAPI + "CONSUMER.MSG.NEXT." + st + ".>",
+		"$JS.ACK." + st + ".>",
+	}
+}
