@@ -15,6 +15,7 @@ const (
 	exSHA    = "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08"
 	exBackup = "nfs/6b2c1f8e-3d4a-4f5b-9c7d-2e1a0b9c8d7f/20261129T010000Z"
 	exStamp  = "20261129T010000Z"
+	exFo     = "f-20261129-0001"
 )
 
 var exFire = time.Date(2026, 11, 29, 1, 0, 0, 0, time.UTC)
@@ -67,5 +68,14 @@ func examples() []events.Payload {
 			TargetPool: "standby", TargetSR: "Local storage", Error: "import: connection reset by peer"},
 		events.VerifyCompleted{BackupID: exBackup, Remote: "nfs", VMUUID: exVM, Deep: true, SHA256: exSHA, Bytes: 1 << 30, DurationMS: 2500},
 		events.VerifyFailed{BackupID: exBackup, Remote: "nfs", VMUUID: exVM, Error: "sha256 mismatch: got 00ff…, want 9f86…"},
+		events.FailoverRequested{RequestID: exFo, VM: "web-1", Copy: "latest", Start: true, RequestedBy: "cli:ops@admin1"},
+		events.FailoverCompleted{RequestID: exFo, VM: "web-1", VMUUID: exVM, CopyUUID: exNewVM,
+			CopyName: "web-1 - dr - (20261129T010000Z)", Pool: "standby", Job: "dr", RecoveryPoint: exStamp,
+			Unblocked: true, Started: true, PowerState: "Running", Source: events.SourceUnreachable, SourcePool: "lab",
+			Note:        "source pool lab did not answer (dial tcp 10.0.0.5:443: i/o timeout): failed over without checking the source VM",
+			RequestedBy: "cli:ops@admin1"},
+		events.FailoverFailed{RequestID: exFo, VM: "web-1", CopyUUID: exNewVM, Pool: "standby", Refused: true,
+			Source: events.SourceRunning, SourcePool: "lab", RequestedBy: "webhook",
+			Error: "source VM web-1 is still running on pool lab; stop it or use --force"},
 	}
 }

@@ -76,6 +76,12 @@ func newPayload2(t Type) (Payload, bool) {
 		return &VerifyCompleted{}, true
 	case TypeVerifyFailed:
 		return &VerifyFailed{}, true
+	case TypeFailoverRequested:
+		return &FailoverRequested{}, true
+	case TypeFailoverCompleted:
+		return &FailoverCompleted{}, true
+	case TypeFailoverFailed:
+		return &FailoverFailed{}, true
 	}
 	return nil, false
 }

@@ -50,8 +50,7 @@ func rolesDoc() string {
 		fmt.Fprintf(&b, "| `%s` | %s | %s | %s | %s |\n", r.Name, code(r.Source), names(r.Durables), names(r.Buckets), also(r))
 	}
 	b.WriteString("\nRequest/reply: every function answers `<prefix>.api.<verb>` in the queue group `" + events.APIQueue +
-		"` (NATS `allow_responses`); `client` and `gateway` may call them. Replies come back on `_INBOX.>`.\n" +
-		"TODO(failover): add `xbr.failover.requested` (gateway, client) and `.completed`/`.failed` (replicate) once those types exist.\n")
+		"` (NATS `allow_responses`); `client` and `gateway` may call them. Replies come back on `_INBOX.>`.\n")
 	return b.String()
 }
 

@@ -31,6 +31,9 @@ const (
 	TypeReplicateFailed    Type = "xbr.replicate.failed"
 	TypeVerifyCompleted    Type = "xbr.verify.completed"
 	TypeVerifyFailed       Type = "xbr.verify.failed"
+	TypeFailoverRequested  Type = "xbr.failover.requested"
+	TypeFailoverCompleted  Type = "xbr.failover.completed"
+	TypeFailoverFailed     Type = "xbr.failover.failed"
 )
 
 // Types returns every type of the contract, in a stable order.
@@ -43,6 +46,7 @@ func Types() []Type {
 		TypeRestoreRequested, TypeRestoreStarted, TypeRestoreProgress, TypeRestoreCompleted, TypeRestoreFailed,
 		TypeReplicateStarted, TypeReplicateProgress, TypeReplicateCompleted, TypeReplicateFailed,
 		TypeVerifyCompleted, TypeVerifyFailed,
+		TypeFailoverRequested, TypeFailoverCompleted, TypeFailoverFailed,
 	}
 }
 
@@ -124,6 +128,12 @@ func (t Type) Description() string {
 		return "A backup was re-read and matches its SHA-256 (and, deep, every chunk)."
 	case TypeVerifyFailed:
 		return "A backup failed verification: unreadable, truncated or corrupt."
+	case TypeFailoverRequested:
+		return "Fail a VM over to a standby copy (from the CLI, web page, webhook or chat), with who asked."
+	case TypeFailoverCompleted:
+		return "Start is unblocked on the copy (booted if asked); says what was known of the source VM."
+	case TypeFailoverFailed:
+		return "Nothing was failed over: refused while the source VM runs (unless forced), or an error."
 	}
 	return ""
 }

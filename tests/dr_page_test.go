@@ -17,7 +17,8 @@ import (
 
 // TestDRFailoverPageInChromium replicates a VM with a real `xbr run`, then
 // fails it over from the Disaster recovery page in headless Chromium by
-// keyboard (nav link, failover link, "start it now", the button) and checks
+// keyboard (nav link, failover link, "start it now", the button; refused
+// while the original VM runs, then back, "force", the button) and checks
 // the copy on the standby pool: running and no longer start-blocked. The
 // list must fit a phone screen. Screenshots are left in tests/artifacts/.
 func TestDRFailoverPageInChromium(t *testing.T) {
@@ -96,7 +97,21 @@ jobs:
 		t.Fatalf("the start checkbox is %s after Space", got)
 	}
 	gwScreenshot(t, bctx, "dr-confirm.png")
+	// The original VM runs on the main pool: the failover is refused (finding 10).
 	step("press the button with Enter", chromedp.Focus(chromedp.ID("failover")), chromedp.KeyEvent(kb.Enter))
+	step("the refusal", chromedp.WaitVisible(chromedp.ID("back-to-confirm")))
+	if got := eval(`document.getElementById('error').textContent`); !strings.Contains(got, "is still running on pool main") {
+		t.Errorf("the refusal says %q", got)
+	}
+	if rec, err := standby.client.VMRecord(ctx, cp.Ref); err != nil || rec.BlockedOperations["start"] == "" {
+		t.Fatalf("a refused failover touched the copy: %+v, %v", rec.BlockedOperations, err)
+	}
+	gwScreenshot(t, bctx, "dr-refused.png")
+	step("back to the confirmation with Enter", chromedp.Focus(chromedp.ID("back-to-confirm")), chromedp.KeyEvent(kb.Enter))
+	step("the confirmation again", chromedp.WaitVisible(chromedp.ID("force")))
+	step("tick start it now and force with Space", chromedp.Focus(chromedp.ID("start")), chromedp.KeyEvent(" "),
+		chromedp.Focus(chromedp.ID("force")), chromedp.KeyEvent(" "))
+	step("press the button with Enter again", chromedp.Focus(chromedp.ID("failover")), chromedp.KeyEvent(kb.Enter))
 	step("the outcome", chromedp.WaitVisible(chromedp.ID("power-state")))
 	if got := eval(`document.getElementById('power-state').textContent`); got != string(xapi.Running) {
 		t.Errorf("the outcome shows power state %q, want Running", got)

@@ -157,6 +157,7 @@ jobs:
 	}
 
 	drLsAndFailover(t, ctx, s, url, standby, sources[0], byVM[sources[0].UUID][0])
+	drFailoverChecksTheSource(t, ctx, s, url, main, standby, sources[1], byVM[sources[1].UUID][0])
 }
 
 func drLsAndFailover(t *testing.T, ctx context.Context, s *server, url string, standby *drPool, vm xapisim.VMInfo, cp replicate.Copy) {
@@ -176,8 +177,8 @@ func drLsAndFailover(t *testing.T, ctx context.Context, s *server, url string, s
 	if !found {
 		t.Fatalf("dr ls does not list copy %s of %s as standby:\n%s", cp.UUID, vm.NameLabel, out)
 	}
-	out, errOut, code = xbr(t, ctx, nil, "dr", "failover", vm.NameLabel, "--start", "--nats", url)
-	if code != 0 || !strings.Contains(out, cp.UUID) {
+	out, errOut, code = xbr(t, ctx, nil, "dr", "failover", vm.NameLabel, "--start", "--force", "--yes", "--wait", "--nats", url)
+	if code != 0 || !strings.Contains(out, cp.UUID) || !strings.Contains(out, "completed") {
 		t.Fatalf("dr failover: exit %d\n%s\n%s\nserver:\n%s", code, out, errOut, s.output())
 	}
 	rec, err := standby.client.VMRecord(ctx, cp.Ref)
@@ -189,5 +190,37 @@ func drLsAndFailover(t *testing.T, ctx context.Context, s *server, url string, s
 	}
 	if strings.Contains(s.output(), standby.pass) {
 		t.Error("a pool password reached the server's logs")
+	}
+}
+
+// drFailoverChecksTheSource (finding 10): no confirmation without a
+// terminal, and no failover while the source VM runs unless forced.
+func drFailoverChecksTheSource(t *testing.T, ctx context.Context, s *server, url string, main, standby *drPool, vm xapisim.VMInfo, cp replicate.Copy) {
+	t.Helper()
+	blocked := func() bool {
+		rec, err := standby.client.VMRecord(ctx, cp.Ref)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return rec.BlockedOperations["start"] != "" && rec.PowerState == xapi.Halted
+	}
+	if err := main.sim.SetPowerState(vm.Ref, "Running"); err != nil {
+		t.Fatal(err)
+	}
+	_, errOut, code := xbr(t, ctx, nil, "dr", "failover", vm.NameLabel, "--start", "--nats", url)
+	if code == 0 || !strings.Contains(errOut, "not a terminal") || !strings.Contains(errOut, "--yes") || !blocked() {
+		t.Fatalf("failover without a terminal nor --yes: exit %d: %s", code, errOut)
+	}
+	out, errOut, code := xbr(t, ctx, nil, "dr", "failover", vm.NameLabel, "--start", "--yes", "--wait", "--nats", url)
+	want := "REFUSED: source VM " + vm.NameLabel + " is still running on pool main; stop it or use --force"
+	if code != 1 || !strings.Contains(out, want) || !blocked() {
+		t.Fatalf("failover while the source runs: exit %d, want 1 and %q\n%s\n%s\nserver:\n%s", code, want, out, errOut, s.output())
+	}
+	if err := main.sim.SetPowerState(vm.Ref, "Halted"); err != nil {
+		t.Fatal(err)
+	}
+	out, errOut, code = xbr(t, ctx, nil, "dr", "failover", vm.NameLabel, "--yes", "--wait", "--nats", url)
+	if code != 0 || !strings.Contains(out, "source VM halted on pool main") || blocked() {
+		t.Fatalf("failover once the source is halted: exit %d\n%s\n%s", code, out, errOut)
 	}
 }

@@ -128,7 +128,7 @@ func (s *Server) runCommand(ctx context.Context, c Command, by, key string) (Cha
 	case VerbCopies:
 		return s.chatCopies(ctx, c)
 	case VerbFailover:
-		return s.chatFailover(ctx, c, by)
+		return s.chatFailover(ctx, c, by, key)
 	case VerbStatus:
 		st, err := s.lookup(ctx, c.ID)
 		if err != nil {

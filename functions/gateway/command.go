@@ -32,7 +32,8 @@ type Command struct {
 	At     time.Time // Backup parsed; zero for latest
 	SR     string    // restore: sr=<uuid or name>
 	Pool   string    // restore: pool=<name>
-	Start  bool      // restore: "start"
+	Start  bool      // restore, failover: "start"
+	Force  bool      // failover: "force" (even while the source VM runs)
 	// run: the job and optionally schedule=<name>.
 	Job, Schedule string
 	// status: the restore request id.
@@ -46,7 +47,7 @@ const Usage = "Commands:\n" +
 	"• `run <job> [schedule=<schedule>]`: run a backup job now\n" +
 	"• `status <id>`: the state of a restore request\n" +
 	"• `copies <vm>`: a VM's standby copies and their recovery points\n" +
-	"• `failover <vm> [latest|<time>] [start]`: unblock start on a VM's newest standby copy, or the one of <time>, and boot it with start\n" +
+	"• `failover <vm> [latest|<time>] [start] [force]`: unblock start on a VM's newest standby copy, or the one of <time>, and boot it with start; refused while the source VM runs, unless force\n" +
 	"• `help`: this text\n" +
 	"A <vm> is a uuid or a name; quote names with spaces: \"web 01\"."
 

@@ -16,7 +16,8 @@
 //	GET  /restores/{id}/status    the same status as JSON (what the page shows, no more)
 //	POST /v1/restores             webhook: start a restore (signed)
 //	GET  /v1/restores/{id}        webhook: a restore's status as JSON (signed)
-//	POST /v1/failovers            webhook: fail a VM over to a standby copy (signed; see dr.go)
+//	POST /v1/failovers            webhook: fail a VM over to a standby copy (signed; see dr_webhook.go)
+//	GET  /v1/failovers/{id}       webhook: a failover's status as JSON (signed)
 //	POST /v1/chat/slack           Slack slash command (signing secret)
 //	POST /v1/chat/mattermost      Mattermost slash command (token)
 //	GET  /healthz                 200 while the NATS connection is up, else 503
@@ -60,11 +61,17 @@
 // # Failover
 //
 // POST /v1/failovers {"vm": "<uuid or name>", "copy": "latest" | "<recovery
-// point>", "start": true} and the failover and copies chat commands ask the
-// replicate function's dr.failover and dr.ls verbs over NATS (any xbr
-// server answers; functions never import each other): 200 with the copy,
-// whether start was unblocked and the VM booted, and its power state; 404
-// when no complete copy matches; 502 when no server answers or a pool fails.
+// point>", "start": true, "force": false}, the failover chat command and the
+// DR page's form publish xbr.failover.requested with who asked (webhook,
+// slack:<user>, mattermost:<user>, web) and follow its outcome events for up
+// to 45 s, as restores are followed; the replicate function carries it out
+// (functions never import each other). The webhook answers 200 with the
+// status (the request and xbr.failover.completed) once done; 409 when it
+// was refused because the source VM runs (send "force": true to override);
+// 404 when no complete copy matches; 502 when it failed or no server
+// answers; 202 with the status and a Location of GET /v1/failovers/<id> when
+// the outcome takes longer. The copies chat command and the DR page's
+// listing ask the dr.ls query over NATS (any xbr server answers).
 //
 // # Webhook body
 //
@@ -83,7 +90,7 @@
 //
 // restore <vm> [latest|<time>] [sr=<sr>] [pool=<pool>] [start], backups <vm>,
 // run <job> [schedule=<s>], status <id>, copies <vm>,
-// failover <vm> [latest|<time>] [start], help. Slack requests are verified
+// failover <vm> [latest|<time>] [start] [force], help. Slack requests are verified
 // with the signing secret (X-Slack-Request-Timestamp, X-Slack-Signature
 // v0=<hex HMAC-SHA256(secret, "v0:<ts>:<body>")>, five-minute window);
 // Mattermost requests by their token form field (constant time). Answers use

@@ -6,18 +6,22 @@ import (
 	"strings"
 	"time"
 
+	"xbr/events"
 	"xbr/shared/app"
-	"xbr/shared/xotag"
+	"xbr/shared/failovers"
 )
 
-// The replicate function's API verbs (functions never import each other:
-// the gateway asks any xbr server over NATS, as `xbr dr` does).
-const (
-	verbDRList     = "dr.ls"
-	verbDRFailover = "dr.failover"
-)
+// verbDRList is the replicate function's dr.ls query (functions never
+// import each other: the gateway asks any xbr server over NATS, as `xbr dr`
+// does). A failover is not a verb: it is the xbr.failover.requested event.
+const verbDRList = "dr.ls"
 
-// DRCopy is a standby copy as the dr.ls and dr.failover verbs answer it.
+// failoverWait bounds how long a page, webhook or chat command waits for
+// the outcome of a failover it published; after it the answer is "pending"
+// with where to look.
+const failoverWait = 45 * time.Second
+
+// DRCopy is a standby copy as the dr.ls query answers it.
 type DRCopy struct {
 	UUID         string    `json:"copy_uuid"`
 	Name         string    `json:"copy_name"`
@@ -33,21 +37,15 @@ type DRCopy struct {
 	AgeSeconds   int64     `json:"age_seconds,omitempty"`
 }
 
-// Failover is what a failover did (the dr.failover verb's answer).
-type Failover struct {
-	Copy       DRCopy `json:"copy"`
-	Unblocked  bool   `json:"unblocked"`
-	Started    bool   `json:"started"`
-	PowerState string `json:"power_state"`
-}
-
 // FailoverRequest is the JSON body of POST /v1/failovers: the VM (source
 // uuid or name, or the copy's uuid), which copy ("latest", the default, or
-// its recovery point) and whether to boot it.
+// its recovery point), whether to boot it, and force (fail over even while
+// the source VM runs). It becomes a failovers.Params.
 type FailoverRequest struct {
 	VM    string `json:"vm"`
 	Copy  string `json:"copy,omitempty"`
 	Start bool   `json:"start,omitempty"`
+	Force bool   `json:"force,omitempty"`
 
 	// At is Copy parsed (zero for latest).
 	At time.Time `json:"-"`
@@ -71,29 +69,19 @@ func ParseFailoverRequest(body []byte) (FailoverRequest, error) {
 	return req, nil
 }
 
-// ParseCopySelector reads which copy: "" or "latest" (zero time), or a
-// recovery point as xo:backup:datetime (20231012T10:11:12Z), as in copy
-// names (20231012T101112Z) or RFC 3339, to the second.
-func ParseCopySelector(s string) (time.Time, error) {
-	if s == "" || s == Latest {
-		return time.Time{}, nil
-	}
-	if t, err := xotag.ParseDatetime(s); err == nil {
-		return t, nil
-	}
-	t, err := time.Parse(time.RFC3339, s)
-	if err != nil || t.Nanosecond() != 0 {
-		return time.Time{}, badField("copy", s, "want latest or a recovery point like 20231012T10:11:12Z, 20231012T101112Z or 2023-10-12T10:11:12Z")
-	}
-	return t.UTC(), nil
+// Params is the request as the failovers package publishes it.
+func (r FailoverRequest) Params(by, key string) failovers.Params {
+	return failovers.Params{VM: r.VM, Copy: failovers.CopyString(r.At), Start: r.Start, Force: r.Force, RequestedBy: by, Key: key}
 }
 
-// selector is the copy as the dr.failover verb reads it.
-func selector(at time.Time) string {
-	if at.IsZero() {
-		return Latest
+// ParseCopySelector reads which copy as failovers.ParseCopy does, as a
+// *FieldError naming copy.
+func ParseCopySelector(s string) (time.Time, error) {
+	t, err := failovers.ParseCopy(s)
+	if err != nil {
+		return time.Time{}, badField("copy", s, "want latest or a recovery point like 20231012T10:11:12Z, 20231012T101112Z or 2023-10-12T10:11:12Z")
 	}
-	return xotag.FormatDatetime(at)
+	return t, nil
 }
 
 // copies lists the standby copies (of vm when not "").
@@ -103,12 +91,44 @@ func (s *Server) copies(ctx context.Context, vm string) ([]DRCopy, error) {
 	return out, drError(err, vm)
 }
 
-// failover fails vm over to the copy at (zero: the latest).
-func (s *Server) failover(ctx context.Context, vm string, at time.Time, start bool) (Failover, error) {
-	req := map[string]any{"vm": vm, "copy": selector(at), "start": start}
-	var res Failover
-	err := app.Request(ctx, s.env.Conn.NATS(), s.env.Subjects, verbDRFailover, req, &res)
-	return res, drError(err, vm)
+// failover publishes xbr.failover.requested (from the gateway, with who
+// asked in p.RequestedBy) and follows it for at most failoverWait: the
+// status is done, or still pending. A refused or failed failover is an
+// error (see failoverError) besides the status.
+func (s *Server) failover(ctx context.Context, p failovers.Params) (failovers.Status, error) {
+	req, err := failovers.Publish(ctx, s.env.Conn, s.env.Subjects, events.Source(Name), p, s.now())
+	if err != nil {
+		return failovers.Status{}, upstream(err)
+	}
+	s.log.Info("failover requested", "failover_id", req.RequestID, "vm", req.VM, "copy", req.Copy,
+		"start", req.Start, "force", req.Force, "requested_by", req.RequestedBy)
+	wctx, cancel := context.WithTimeout(ctx, failoverWait)
+	defer cancel()
+	st, err := failovers.Follow(wctx, s.env.Conn, s.env.Subjects, s.env.Streams, req.RequestID, nil)
+	if err != nil && wctx.Err() == nil {
+		return st, upstream(err)
+	}
+	st.RequestID = req.RequestID
+	return st, failoverError(st)
+}
+
+// refusedError is a failover refused because the source VM runs (409).
+type refusedError struct{ msg string }
+
+func (e *refusedError) Error() string { return e.msg }
+
+// failoverError is the error of a failed failover: refused (409), no such
+// copy (a 404 naming vm), or a failure upstream (502); nil otherwise.
+func failoverError(st failovers.Status) error {
+	switch {
+	case st.Failed == nil:
+		return nil
+	case st.Refused():
+		return &refusedError{msg: st.Error()}
+	case strings.Contains(st.Error(), "no complete copy"):
+		return missing("vm", st.Failed.VM, st.Error())
+	}
+	return upstream(errors.New(st.Error()))
 }
 
 // drError maps an API error: no such copy is a 404, anything else a

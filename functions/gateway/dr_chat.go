@@ -6,9 +6,11 @@ import (
 	"fmt"
 	"strings"
 	"time"
+
+	"xbr/shared/failovers"
 )
 
-// parseFailover reads `failover <vm> [latest|<time>] [start]`.
+// parseFailover reads `failover <vm> [latest|<time>] [start] [force]`.
 func (c *Command) parseFailover(args []string) error {
 	if len(args) == 0 {
 		return errors.New("failover: missing <vm>")
@@ -21,6 +23,8 @@ func (c *Command) parseFailover(args []string) error {
 		switch {
 		case strings.EqualFold(a, "start"):
 			c.Start = true
+		case strings.EqualFold(a, "force"):
+			c.Force = true
 		case i == 0:
 			at, err := ParseCopySelector(a)
 			if err != nil {
@@ -28,7 +32,7 @@ func (c *Command) parseFailover(args []string) error {
 			}
 			c.Backup, c.At = a, at
 		default:
-			return fmt.Errorf("failover: argument %.40q: want latest|<time> or start", a)
+			return fmt.Errorf("failover: argument %.40q: want latest|<time>, start or force", a)
 		}
 	}
 	return nil
@@ -54,22 +58,37 @@ func (s *Server) chatCopies(ctx context.Context, c Command) (ChatReply, error) {
 }
 
 // chatFailover answers `failover ...` in the channel: a failover is news.
-func (s *Server) chatFailover(ctx context.Context, c Command, by string) (ChatReply, error) {
-	res, err := s.failover(ctx, c.VM, c.At, c.Start)
+// It publishes xbr.failover.requested (requested_by slack:<user> or
+// mattermost:<user>) and waits for the outcome.
+func (s *Server) chatFailover(ctx context.Context, c Command, by, key string) (ChatReply, error) {
+	p := failovers.Params{VM: c.VM, Copy: failovers.CopyString(c.At), Start: c.Start, Force: c.Force, RequestedBy: by, Key: key}
+	st, err := s.failover(ctx, p)
+	var refused *refusedError
+	if errors.As(err, &refused) {
+		return ChatReply{ResponseType: inChannel, Text: fmt.Sprintf("Failover of %s refused: %s. Nothing was changed; "+
+			"shut the original VM down, or ask again with `force` at the end.", c.VM, strings.TrimSuffix(refused.msg, "; stop it or use --force"))}, nil
+	}
 	if err != nil {
 		return ChatReply{}, err
 	}
-	s.log.Info("failover", "via", by, "vm", c.VM, "copy_uuid", res.Copy.UUID, "started", res.Started)
-	return ChatReply{ResponseType: inChannel, Text: describeFailover(c.VM, res)}, nil
+	return ChatReply{ResponseType: inChannel, Text: describeFailover(c.VM, st, by)}, nil
 }
 
-func describeFailover(vm string, res Failover) string {
+func describeFailover(vm string, st failovers.Status, by string) string {
+	res := st.Completed
+	if res == nil {
+		return fmt.Sprintf("Failover of %s requested by %s (id %s); its outcome is not known yet: look at the DR page.", vm, by, st.RequestID)
+	}
 	what := "start unblocked"
 	if res.Started {
 		what = "start unblocked and booted"
 	}
-	return fmt.Sprintf("Failover of %s to copy %s (%s) on pool %s, recovery point %s: %s; power state %s.",
-		vm, res.Copy.Name, res.Copy.UUID, res.Copy.Pool, res.Copy.Datetime.UTC().Format(time.RFC3339), what, res.PowerState)
+	text := fmt.Sprintf("Failover of %s (requested by %s) to copy %s (%s) on pool %s, recovery point %s: %s; power state %s; source VM %s.",
+		vm, by, res.CopyName, res.CopyUUID, res.Pool, res.RecoveryPoint, what, res.PowerState, res.Source)
+	if res.Note != "" {
+		text += " " + res.Note + "."
+	}
+	return text
 }
 
 // age is a duration in seconds, roughly ("3h12m", "2d4h").

@@ -11,22 +11,26 @@ import (
 	"testing"
 	"time"
 
+	"xbr/events"
 	"xbr/functions/gateway"
 	"xbr/functions/replicate"
 	"xbr/shared/app"
 	"xbr/shared/bus"
 	"xbr/shared/config"
+	"xbr/shared/failovers"
 	"xbr/shared/xapi"
 )
 
-// drHarness is a gateway whose dr.* verbs are answered by the replicate
-// function's API on the same embedded NATS, with a main pool and a standby
+// drHarness is a gateway whose dr.ls queries are answered by the replicate
+// function's API, and whose failover requests by its failover handler, on
+// the same embedded NATS, with a main pool and a standby
 // pool holding one standby copy of a VM of the main pool.
 type drHarness struct {
 	*harness
-	standby *xapi.Client
-	source  xapi.VM
-	copy    replicate.Copy
+	standby   *xapi.Client
+	source    xapi.VM
+	sourceRef xapi.VMRef
+	copy      replicate.Copy
 }
 
 func newDRHarness(t *testing.T) *drHarness {
@@ -54,6 +58,12 @@ func newDRHarness(t *testing.T) *drHarness {
 	served := make(chan error, 1)
 	go func() { served <- app.ServeAPI(ctx, env) }()
 	t.Cleanup(func() { cancel(); <-served })
+	deps := replicate.Deps{Config: cfg, Pools: env.Pools, Subjects: env.Subjects, Log: env.Log}
+	consumed := make(chan error, 1)
+	go func() {
+		consumed <- conn.Consume(ctx, replicate.FailoverConsumer(env.Subjects, env.Streams.WithDefaults().Events), replicate.NewFailoverHandler(deps))
+	}()
+	t.Cleanup(func() { cancel(); <-consumed })
 	h := &drHarness{harness: &harness{env: env, sim: mainSim, now: time.Now()}}
 	h.replicateOne(t, ctx)
 	s, err := gateway.New(env)
@@ -101,7 +111,8 @@ func (h *drHarness) replicateOne(t *testing.T, ctx context.Context) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if h.source, err = src.VMRecord(ctx, xapi.VMRef(vm.Ref)); err != nil {
+	h.sourceRef = xapi.VMRef(vm.Ref)
+	if h.source, err = src.VMRecord(ctx, h.sourceRef); err != nil {
 		t.Fatal(err)
 	}
 	h.copy = res.Copy
@@ -147,17 +158,54 @@ func TestFailoverWebhookStartsTheCopy(t *testing.T) {
 	if code != http.StatusOK {
 		t.Fatalf("status %d: %s", code, out)
 	}
-	res := decode[gateway.Failover](t, out)
-	if res.Copy.UUID != h.copy.UUID || !res.Started || res.PowerState != string(xapi.Running) || res.Copy.Pool != "standby" {
-		t.Fatalf("failover answer %+v, want copy %s started on standby", res, h.copy.UUID)
+	res := decode[failovers.Status](t, out)
+	if c := res.Completed; c == nil || c.CopyUUID != h.copy.UUID || !c.Started || c.PowerState != string(xapi.Running) ||
+		c.Pool != "standby" || c.RequestedBy != "webhook" || c.Source != events.SourceHalted || c.SourcePool != "main" {
+		t.Fatalf("failover answer %+v %+v, want copy %s started on standby", res, res.Completed, h.copy.UUID)
 	}
 	if power, blocked := h.copyState(t); power != xapi.Running || blocked {
 		t.Fatalf("after the failover: power %s, start blocked %v", power, blocked)
 	}
-	// The same request again is harmless: the running copy stays as it is.
+	// The status is at GET /v1/failovers/<id>, signed like a POST with no body.
+	code, out = h.do(t, "GET", "/v1/failovers/"+res.RequestID, signedFor(webhookSecret, time.Now(), "GET", "/v1/failovers/"+res.RequestID, ""), "")
+	if got := decode[failovers.Status](t, out); code != http.StatusOK || got.State != failovers.StateCompleted || got.Request == nil {
+		t.Fatalf("GET the failover: status %d: %s", code, out)
+	}
+	if code, _ := h.do(t, "GET", "/v1/failovers/"+strings.Repeat("a", 32), signedFor(webhookSecret, time.Now(), "GET", "/v1/failovers/"+strings.Repeat("a", 32), ""), ""); code != http.StatusNotFound {
+		t.Fatalf("GET an unknown failover: status %d, want 404", code)
+	}
+	// A new request for the same copy is harmless: the running copy stays as it is.
 	code, out = h.do(t, "POST", "/v1/failovers", signedFor(webhookSecret, time.Now().Add(time.Second), "POST", "/v1/failovers", body), body)
-	if res := decode[gateway.Failover](t, out); code != http.StatusOK || res.Started || res.PowerState != string(xapi.Running) {
+	if res := decode[failovers.Status](t, out); code != http.StatusOK || res.Completed == nil || res.Completed.Started ||
+		res.Completed.PowerState != string(xapi.Running) {
 		t.Fatalf("repeated failover: status %d: %s", code, out)
+	}
+}
+
+// Finding 10 at the webhook: a running source VM refuses the failover
+// (409, nothing touched) unless the body says force.
+func TestFailoverWebhookRefusedWhileTheSourceRuns(t *testing.T) {
+	h := newDRHarness(t)
+	if err := h.sim.SetPowerState(string(h.sourceRef), "Running"); err != nil {
+		t.Fatal(err)
+	}
+	body := fmt.Sprintf(`{"vm": %q, "start": true}`, h.source.NameLabel)
+	code, out := h.do(t, "POST", "/v1/failovers", signedFor(webhookSecret, time.Now(), "POST", "/v1/failovers", body), body)
+	want := "source VM " + h.source.NameLabel + " is still running on pool main; stop it or use --force"
+	if e := decode[apiErr](t, out); code != http.StatusConflict || e.Error != want {
+		t.Fatalf("failover while the source runs: status %d %+v, want 409 %q", code, e, want)
+	}
+	if power, blocked := h.copyState(t); power != xapi.Halted || !blocked {
+		t.Fatalf("a refused failover touched the copy: power %s, start blocked %v", power, blocked)
+	}
+	body = fmt.Sprintf(`{"vm": %q, "start": true, "force": true}`, h.source.NameLabel)
+	code, out = h.do(t, "POST", "/v1/failovers", signedFor(webhookSecret, time.Now(), "POST", "/v1/failovers", body), body)
+	if res := decode[failovers.Status](t, out); code != http.StatusOK || res.Completed == nil || !res.Completed.Forced ||
+		res.Completed.Source != events.SourceRunning {
+		t.Fatalf("forced failover: status %d: %s", code, out)
+	}
+	if power, blocked := h.copyState(t); power != xapi.Running || blocked {
+		t.Fatalf("after the forced failover: power %s, start blocked %v", power, blocked)
 	}
 }
 
@@ -205,9 +253,22 @@ func TestChatCopiesAndFailover(t *testing.T) {
 	if r := h.slack(t, "failover no-such-vm start"); !strings.HasPrefix(r.Text, "Sorry") {
 		t.Fatalf("failover of an unknown VM: %+v", r)
 	}
-	done := h.slack(t, fmt.Sprintf("failover %q latest start", name))
+	if err := h.sim.SetPowerState(string(h.sourceRef), "Running"); err != nil {
+		t.Fatal(err)
+	}
+	refused := h.slack(t, fmt.Sprintf("failover %q latest start", name))
+	if !strings.Contains(refused.Text, "refused: source VM "+name+" is still running on pool main") || !strings.Contains(refused.Text, "`force`") {
+		t.Fatalf("failover while the source runs: %+v", refused)
+	}
+	if power, blocked := h.copyState(t); power != xapi.Halted || !blocked {
+		t.Fatalf("a refused chat failover touched the copy: power %s, start blocked %v", power, blocked)
+	}
+	done := h.slack(t, fmt.Sprintf("failover %q latest start force", name))
 	if done.ResponseType != "in_channel" || !strings.Contains(done.Text, h.copy.UUID) || !strings.Contains(done.Text, "booted") {
 		t.Fatalf("failover: %+v", done)
+	}
+	if !strings.Contains(done.Text, "requested by slack:") {
+		t.Errorf("the chat failover does not say who asked: %s", done.Text)
 	}
 	if power, blocked := h.copyState(t); power != xapi.Running || blocked {
 		t.Fatalf("after the chat failover: power %s, start blocked %v", power, blocked)

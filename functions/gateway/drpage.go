@@ -10,6 +10,7 @@ import (
 
 	"xbr/shared/app"
 	"xbr/shared/config"
+	"xbr/shared/failovers"
 	"xbr/shared/xotag"
 )
 
@@ -17,15 +18,18 @@ import (
 //
 //	GET  /dr                              the standby copies per source VM (dr.ls), each VM with its failover links
 //	GET  /dr/failover?vm=V&copy=latest|T  what a failover to that copy will do, and its form
-//	POST /dr/failover                     the form: fails over (dr.failover) and shows the outcome
+//	POST /dr/failover                     the form: publishes xbr.failover.requested and shows the outcome
 //
 // The confirmation pins the copy (its uuid and recovery point), so the form
 // fails over to the copy the operator read about even when a newer copy
 // lands in between. The form is protected like the restore form
 // (http.CrossOriginProtection) and carries a nonce: submitting it twice to
-// the same gateway fails over once and shows the first outcome twice (the
-// dr.failover verb is idempotent besides: a copy already unblocked or
-// running is left as it is).
+// the same gateway fails over once and shows the first outcome twice. The
+// request id is derived from the nonce besides, so a form submitted to two
+// gateway replicas is one request (JetStream's duplicate window), and a
+// failover is idempotent anyway: a copy already unblocked or running is left
+// as it is. While the original VM runs the replicate function refuses the
+// failover unless the form's force box is ticked.
 
 // failoverAction is where the failover form is posted (its tokens name it).
 const failoverAction = "/dr/failover"
@@ -36,11 +40,11 @@ const maxVMField = 128
 // drPages serves the Disaster recovery pages.
 type drPages struct {
 	s    *Server
-	once *nonceOnce[Failover]
+	once *nonceOnce[failovers.Status]
 }
 
 func (s *Server) drRoutes(mux *http.ServeMux, csrf *http.CrossOriginProtection) {
-	p := &drPages{s: s, once: newNonceOnce[Failover](nonceMemory)}
+	p := &drPages{s: s, once: newNonceOnce[failovers.Status](nonceMemory)}
 	mux.HandleFunc("GET /dr", p.list)
 	mux.HandleFunc("GET /dr/failover", p.confirm)
 	mux.Handle("POST /dr/failover", csrf.Handler(http.HandlerFunc(p.submit)))
@@ -76,32 +80,6 @@ func (p *drPages) confirm(w http.ResponseWriter, r *http.Request) {
 		Crumbs: []crumb{{"Disaster recovery", "/dr"}, {"Fail over " + row.VMLabel, ""}}, Data: d})
 }
 
-// submit is POST /dr/failover: the confirmation's form.
-func (p *drPages) submit(w http.ResponseWriter, r *http.Request) {
-	f, nonce, err := readFailoverForm(w, r)
-	if err == nil {
-		nonce, err = p.s.forms.Check(nonce, failoverAction, userOf(r))
-	}
-	if err != nil {
-		p.errorPage(w, r, err)
-		return
-	}
-	res, repeated, err := p.once.Do(r.Context(), nonce, func(ctx context.Context) (Failover, error) {
-		return p.s.failover(ctx, f.VM, f.At, f.Start)
-	})
-	if err != nil {
-		p.errorPage(w, r, err)
-		return
-	}
-	if !repeated {
-		reqLog(r).Info("failover", "via", webUser(r), "vm", f.VM, "copy_uuid", res.Copy.UUID, "started", res.Started)
-	}
-	row := p.s.copyRow(r.Context(), drListed{DRCopy: res.Copy}, nil)
-	p.s.render(w, r, http.StatusOK, "dr_done", view{Title: "Failed over " + row.VMLabel,
-		Crumbs: []crumb{{"Disaster recovery", "/dr"}, {"Failover of " + row.VMLabel, ""}},
-		Data:   drDoneData{Copy: row, Result: res, Repeated: repeated, AskedStart: f.Start}})
-}
-
 // readFailoverForm reads the POSTed form.
 func readFailoverForm(w http.ResponseWriter, r *http.Request) (FailoverRequest, string, error) {
 	body, err := readBody(w, r)
@@ -117,8 +95,8 @@ func readFailoverForm(w http.ResponseWriter, r *http.Request) (FailoverRequest, 
 
 // ParseFailoverForm checks the failover form of the Disaster recovery page:
 // nonce (a form token's shape; the server checks its signature), vm (a uuid or name: 1-128 bytes of
-// printable characters), copy (as ParseCopySelector reads it) and start
-// ("on" or absent). It returns the request and the nonce; every error is a
+// printable characters), copy (as ParseCopySelector reads it), start and
+// force ("on" or absent). It returns the request and the nonce; every error is a
 // *FieldError naming the field.
 func ParseFailoverForm(form url.Values) (FailoverRequest, string, error) {
 	nonce := form.Get("nonce")
@@ -134,12 +112,11 @@ func ParseFailoverForm(form url.Values) (FailoverRequest, string, error) {
 		return FailoverRequest{}, "", err
 	}
 	req.At = at
-	switch form.Get("start") {
-	case "on":
-		req.Start = true
-	case "":
-	default:
-		return FailoverRequest{}, "", badField("start", form.Get("start"), `want "on" or nothing`)
+	if req.Start, err = checkbox(form, "start"); err != nil {
+		return FailoverRequest{}, "", err
+	}
+	if req.Force, err = checkbox(form, "force"); err != nil {
+		return FailoverRequest{}, "", err
 	}
 	return req, nonce, nil
 }
@@ -206,9 +183,9 @@ func (p *drPages) errorPage(w http.ResponseWriter, r *http.Request, err error) {
 	reqLog(r).Warn("page refused", "status", code, "err", err)
 	p.s.render(w, r, code, "dr_error", view{Title: http.StatusText(code), Crumbs: []crumb{{"Disaster recovery", "/dr"}},
 		Data: struct {
-			Code           int
-			Message, Field string
-		}{code, msg, field}})
+			Code                 int
+			Message, Field, Back string
+		}{code, msg, field, "/dr"}})
 }
 
 // checkVMField accepts a VM uuid or name: 1-128 bytes of printable characters.
@@ -222,6 +199,18 @@ func checkVMField(v string) error {
 		return badField("vm", v, "contains a control character or invalid UTF-8")
 	}
 	return nil
+}
+
+// checkbox reads a form checkbox: "on" or absent.
+func checkbox(form url.Values, name string) (bool, error) {
+	switch v := form.Get(name); v {
+	case "on":
+		return true, nil
+	case "":
+		return false, nil
+	default:
+		return false, badField(name, v, `want "on" or nothing`)
+	}
 }
 
 func orLatest(sel string) string {

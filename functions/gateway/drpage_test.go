@@ -266,3 +266,36 @@ func FuzzParseFailoverForm(f *testing.F) {
 		}
 	})
 }
+
+// Finding 10 on the page: while the original VM runs the form is refused
+// (409, the copy untouched, the way back to the confirmation) unless its
+// force box is ticked.
+func TestDRFailoverFormRefusedWhileTheSourceRuns(t *testing.T) {
+	h := newDRHarness(t)
+	if err := h.sim.SetPowerState(string(h.sourceRef), "Running"); err != nil {
+		t.Fatal(err)
+	}
+	confirm, form := confirmForm(t, h, url.Values{"vm": {h.source.NameLabel}}.Encode())
+	for _, want := range []string{`id="source-warning"`, `<input id="force" name="force" type="checkbox">`} {
+		if !strings.Contains(confirm, want) {
+			t.Fatalf("confirmation lacks %q:\n%s", want, confirm)
+		}
+	}
+	form.Set("start", "on")
+	code, page := h.do(t, "POST", "/dr/failover", formHeader, form.Encode())
+	if code != http.StatusConflict || !strings.Contains(page, "source VM "+h.source.NameLabel+" is still running on pool main") ||
+		!strings.Contains(page, `id="back-to-confirm"`) {
+		t.Fatalf("failover while the source runs: status %d:\n%s", code, page)
+	}
+	if power, blocked := h.copyState(t); power != xapi.Halted || !blocked {
+		t.Fatalf("a refused failover touched the copy: power %s, start blocked %v", power, blocked)
+	}
+	_, form = confirmForm(t, h, url.Values{"vm": {h.source.NameLabel}}.Encode())
+	form.Set("start", "on")
+	form.Set("force", "on")
+	code, page = h.do(t, "POST", "/dr/failover", formHeader, form.Encode())
+	if code != http.StatusOK || !strings.Contains(page, `id="power-state">Running<`) || !strings.Contains(page, "(forced)") ||
+		!strings.Contains(page, "by web") {
+		t.Fatalf("forced failover: status %d:\n%s", code, page)
+	}
+}

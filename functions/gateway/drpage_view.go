@@ -9,6 +9,8 @@ import (
 	"slices"
 	"time"
 
+	"xbr/events"
+	"xbr/shared/failovers"
 	"xbr/shared/xapi"
 	"xbr/shared/xotag"
 )
@@ -49,8 +51,9 @@ type drConfirmData struct {
 
 type drDoneData struct {
 	Copy       drRow
-	Result     Failover
-	Repeated   bool // the same form was submitted before: this is that outcome
+	Status     failovers.Status
+	Result     *events.FailoverCompleted // nil until completed
+	Repeated   bool                      // the same form was submitted before: this is that outcome
 	AskedStart bool
 }
 

@@ -12,6 +12,7 @@ import (
 	"net/http"
 	"time"
 
+	"xbr/shared/failovers"
 	"xbr/shared/metrics"
 	"xbr/shared/restores"
 )
@@ -25,6 +26,7 @@ func (s *Server) routes() http.Handler {
 	mux.HandleFunc("POST /v1/restores", s.postRestore)
 	mux.HandleFunc("GET /v1/restores/{id}", s.getRestore)
 	mux.HandleFunc("POST /v1/failovers", s.postFailover)
+	mux.HandleFunc("GET /v1/failovers/{id}", s.getFailover)
 	// Chat commands: Slack's signing secret, Mattermost's token.
 	mux.HandleFunc("POST /v1/chat/slack", s.slack)
 	mux.HandleFunc("POST /v1/chat/mattermost", s.mattermost)
@@ -142,13 +144,16 @@ func upstream(err error) error {
 func errorStatus(err error) int {
 	var fe *FieldError
 	var ue *upstreamError
+	var re *refusedError
 	switch {
 	case errors.Is(err, ErrUnauthenticated):
 		return http.StatusUnauthorized
 	case errors.Is(err, ErrBodyTooLarge):
 		return http.StatusRequestEntityTooLarge
-	case errors.As(err, &fe) && fe.NotFound, errors.Is(err, restores.ErrNotFound):
+	case errors.As(err, &fe) && fe.NotFound, errors.Is(err, restores.ErrNotFound), errors.Is(err, failovers.ErrNotFound):
 		return http.StatusNotFound
+	case errors.As(err, &re):
+		return http.StatusConflict
 	case errors.As(err, &fe):
 		return http.StatusBadRequest
 	case errors.As(err, &ue):

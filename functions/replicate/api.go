@@ -14,11 +14,10 @@ import (
 	"xbr/shared/config"
 )
 
-// API verbs answered by every xbr server (app.Request with these names).
-const (
-	VerbList     = "dr.ls"
-	VerbFailover = "dr.failover"
-)
+// VerbList is the query answered by every xbr server (app.Request with
+// this name): the copies on the standby pools. Failover is not a verb: it
+// is the xbr.failover.requested event (see NewFailoverHandler).
+const VerbList = "dr.ls"
 
 // ListRequest asks for the copies on the standby pools.
 type ListRequest struct {
@@ -40,17 +39,9 @@ const (
 	StateInterrupted = "interrupted"
 )
 
-// FailoverRequest asks to fail over to a copy of VM.
-type FailoverRequest struct {
-	VM    string `json:"vm"`             // source VM uuid or name, or the copy's uuid
-	Copy  string `json:"copy,omitempty"` // "latest" (default) or a recovery point
-	Start bool   `json:"start,omitempty"`
-	Pool  string `json:"pool,omitempty"` // as in ListRequest
-}
-
 // API is the replicate function's verbs, for app.Function.API.
 func API() map[string]app.APIHandler {
-	return map[string]app.APIHandler{VerbList: apiList, VerbFailover: apiFailover}
+	return map[string]app.APIHandler{VerbList: apiList}
 }
 
 func apiList(ctx context.Context, env *app.Env, raw json.RawMessage) (any, error) {
@@ -63,29 +54,6 @@ func apiList(ctx context.Context, env *app.Env, raw json.RawMessage) (any, error
 		return nil, err
 	}
 	return List(ctx, env.Pools, names, req.VM, env.Now())
-}
-
-func apiFailover(ctx context.Context, env *app.Env, raw json.RawMessage) (any, error) {
-	var req FailoverRequest
-	if err := decodeRequest(raw, &req); err != nil {
-		return nil, fmt.Errorf("%s: %w", VerbFailover, err)
-	}
-	if req.VM == "" {
-		return nil, fmt.Errorf("%s: vm is required", VerbFailover)
-	}
-	sel, err := ParseSelector(req.Copy)
-	if err != nil {
-		return nil, err
-	}
-	names, err := TargetPools(env.Config, req.Pool)
-	if err != nil {
-		return nil, err
-	}
-	res, err := FailoverAny(ctx, env.Pools, names, req.VM, sel, req.Start)
-	if err == nil {
-		env.Log.Info("failover", "vm", req.VM, "copy_uuid", res.Copy.UUID, "pool", res.Copy.Pool, "started", res.Started)
-	}
-	return res, err
 }
 
 // decodeRequest reads a request strictly; an empty body is the zero request.
@@ -162,26 +130,4 @@ func poolCopies(ctx context.Context, pools Pools, name string) ([]Copy, error) {
 		cs[i].Pool = name
 	}
 	return cs, nil
-}
-
-// FailoverAny fails over to the copy of vm that sel names, looking on every
-// named pool (the newest matching copy wins).
-func FailoverAny(ctx context.Context, pools Pools, names []string, vm string, sel Selector, start bool) (FailoverResult, error) {
-	var all []Copy
-	for _, name := range names {
-		cs, err := poolCopies(ctx, pools, name)
-		if err != nil {
-			return FailoverResult{}, err
-		}
-		all = append(all, cs...)
-	}
-	cp, err := Choose(all, vm, sel)
-	if err != nil {
-		return FailoverResult{}, err
-	}
-	c, err := pools.Client(ctx, cp.Pool)
-	if err != nil {
-		return FailoverResult{}, err
-	}
-	return FailoverCopy(ctx, c, cp, start)
 }

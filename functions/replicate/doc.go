@@ -1,6 +1,6 @@
 // Package replicate is xbr's replication function ("Disaster Recovery", Xen
 // Orchestra's full replication): jobs of mode replicate keep ready-to-start
-// copies of VMs on a standby pool, and Failover starts one when the main
+// copies of VMs on a standby pool, and a failover starts one when the main
 // pool is lost.
 //
 // One replication of one VM (Replicate):
@@ -46,6 +46,17 @@
 // The job's xapi_compression is the compression on the wire; its
 // compression (xbr's own) does not apply to replication.
 //
-// Client API (served by every xbr server, see API): "dr.ls" lists the
-// copies with their recovery point, "dr.failover" unblocks and starts one.
+// Failover is an event pair, on a fourth durable consumer
+// (replicate-failover): xbr.failover.requested (published by the CLI and
+// the gateway, with who asked) is answered by xbr.failover.completed or
+// xbr.failover.failed. Before touching the copy the handler looks for the
+// source VM on the job's source pools: while it runs (or is paused) there
+// the failover is refused (a failed event with refused: true) unless the
+// request says force; a source pool that does not answer within 15 s is
+// the disaster case, and the failover proceeds, saying so in the event.
+// Errors are never retried by the consumer: they are failed events, and
+// the operator asks again (failing over twice is harmless).
+//
+// Client API (served by every xbr server, see API): the "dr.ls" query lists
+// the copies with their recovery point.
 package replicate

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	"xbr/shared/failovers"
 	"xbr/shared/xapi"
 	"xbr/shared/xotag"
 )
@@ -20,20 +21,15 @@ type Selector struct {
 // Latest is the selector of the newest complete copy.
 var Latest = Selector{}
 
-// ParseSelector reads a --copy value: "" or "latest", or a recovery point
-// as xo:backup:datetime (20231012T10:11:12Z), as in copy names
-// (20231012T101112Z) or as RFC 3339.
+// ParseSelector reads a --copy value as failovers.ParseCopy does: "" or
+// "latest", or a recovery point (20231012T10:11:12Z, 20231012T101112Z or
+// RFC 3339).
 func ParseSelector(s string) (Selector, error) {
-	if s == "" || s == "latest" {
-		return Latest, nil
+	t, err := failovers.ParseCopy(s)
+	if err != nil {
+		return Selector{}, err
 	}
-	if t, err := xotag.ParseDatetime(s); err == nil {
-		return Selector{At: t}, nil
-	}
-	if t, err := time.Parse(time.RFC3339, s); err == nil {
-		return Selector{At: t.UTC().Truncate(time.Second)}, nil
-	}
-	return Selector{}, fmt.Errorf("copy %q: not \"latest\" nor a time like 20231012T10:11:12Z, 20231012T101112Z or 2023-10-12T10:11:12Z", s)
+	return Selector{At: t}, nil
 }
 
 // String is the selector as ParseSelector reads it.

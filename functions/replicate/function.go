@@ -81,7 +81,7 @@ func sleep(ctx context.Context, d time.Duration) error {
 }
 
 // Function is the replicate function as `xbr serve` runs it, with the
-// dr.ls and dr.failover API verbs.
+// dr.ls query.
 func Function() app.Function { return app.Function{Name: Name, Run: run, API: API()} }
 
 func run(ctx context.Context, env *app.Env) error {
@@ -94,8 +94,8 @@ func run(ctx context.Context, env *app.Env) error {
 	return Consume(ctx, env.Conn, env.Streams, d)
 }
 
-// Consume runs the planner, the worker and the runner on conn until ctx is
-// cancelled.
+// Consume runs the planner, the worker, the runner and the failover
+// handler on conn until ctx is cancelled.
 func Consume(ctx context.Context, conn *bus.Conn, streams events.StreamNames, d Deps) error {
 	d = d.withDefaults()
 	cfgs := Consumers(d.Subjects, streams.WithDefaults().Events, runs.WorkerConcurrency(d.Config, config.ModeReplicate))
@@ -103,6 +103,7 @@ func Consume(ctx context.Context, conn *bus.Conn, streams events.StreamNames, d 
 		{Config: cfgs[0], Handler: NewPlanner(d)},
 		{Config: cfgs[1], Handler: NewWorker(d)},
 		{Config: cfgs[2], Handler: NewRunner(d)},
+		{Config: FailoverConsumer(d.Subjects, streams.WithDefaults().Events), Handler: NewFailoverHandler(d)},
 	})
 }
 

@@ -13,6 +13,7 @@ import (
 	"xbr/shared/app"
 	"xbr/shared/bus"
 	"xbr/shared/config"
+	"xbr/shared/failovers"
 	"xbr/shared/runs"
 )
 
@@ -199,16 +200,9 @@ func (h *drHarness) failover(t *testing.T, vmUUID, copyUUID string) {
 		listed[0].Pool != "standby" || listed[0].AgeSeconds < 0 {
 		t.Fatalf("dr.ls: %+v", listed)
 	}
-	if _, err := api[replicate.VerbFailover](ctx, h.env, json.RawMessage(`{"vm":"x","bogus":1}`)); err == nil {
-		t.Error("dr.failover accepted an unknown field")
-	}
-	out, err = api[replicate.VerbFailover](ctx, h.env, json.RawMessage(`{"vm":"`+vmUUID+`","start":true}`))
-	if err != nil {
-		t.Fatal(err)
-	}
-	res := out.(replicate.FailoverResult)
-	if res.Copy.UUID != copyUUID || res.PowerState != "Running" || res.Copy.StartBlocked {
-		t.Errorf("dr.failover: %+v", res)
+	st := h.ask(t, failovers.Params{VM: vmUUID, Start: true, Force: true, RequestedBy: "test"})
+	if st.State != failovers.StateCompleted || st.Completed.CopyUUID != copyUUID || st.Completed.PowerState != "Running" {
+		t.Errorf("failover: %+v %+v %+v", st, st.Completed, st.Failed)
 	}
 }
 

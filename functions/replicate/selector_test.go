@@ -20,7 +20,7 @@ func TestParseSelector(t *testing.T) {
 		{in: "20231012T10:11:12Z", want: replicate.Selector{At: at}},
 		{in: "20231012T101112Z", want: replicate.Selector{At: at}},
 		{in: "2023-10-12T12:11:12+02:00", want: replicate.Selector{At: at}},
-		{in: "yesterday", err: `copy "yesterday": not "latest"`},
+		{in: "yesterday", err: `copy "yesterday": want latest or a recovery point`},
 		{in: "20231312T101112Z", err: `copy "20231312T101112Z"`},
 	} {
 		got, err := replicate.ParseSelector(tc.in)

@@ -12,8 +12,8 @@ import (
 	"xbr/shared/app"
 )
 
-// drCopy is a copy as the dr.ls and dr.failover verbs answer it (the
-// replicate function's Listed; shared packages never import functions).
+// drCopy is a copy as the dr.ls query answers it (the replicate
+// function's Listed; shared packages never import functions).
 type drCopy struct {
 	UUID         string    `json:"copy_uuid"`
 	Name         string    `json:"copy_name"`
@@ -22,19 +22,13 @@ type drCopy struct {
 	VMName       string    `json:"vm_name"`
 	Job          string    `json:"job"`
 	Schedule     string    `json:"schedule"`
+	SR           string    `json:"sr"` // empty: an interrupted transfer
 	Datetime     time.Time `json:"datetime"`
 	PowerState   string    `json:"power_state"`
 	StartBlocked bool      `json:"start_blocked"`
 	Bytes        int64     `json:"bytes"`
 	State        string    `json:"state"`
 	AgeSeconds   int64     `json:"age_seconds"`
-}
-
-type drFailoverResult struct {
-	Copy       drCopy `json:"copy"`
-	Unblocked  bool   `json:"unblocked"`
-	Started    bool   `json:"started"`
-	PowerState string `json:"power_state"`
 }
 
 func newDrCmd() *cobra.Command {
@@ -75,46 +69,6 @@ did not complete; the next replication of the VM destroys it).`,
 	cmd.Flags().StringVar(&vm, "vm", "", "only copies of this VM (source uuid or name, or copy uuid)")
 	cmd.Flags().StringVar(&pool, "pool", "", "look on this configured pool only")
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print JSON")
-	return cmd
-}
-
-func newDrFailoverCmd() *cobra.Command {
-	var (
-		cf    clientFlags
-		copyT string
-		pool  string
-		start bool
-	)
-	cmd := &cobra.Command{
-		Use:   "failover VM",
-		Short: "Unblock start on a copy of VM (and boot it with --start)",
-		Long: `failover picks a complete copy of VM (its source uuid or name, or the copy's
-own uuid) on the standby pools — the latest, or the one whose recovery point
---copy names (20231012T10:11:12Z, 20231012T101112Z or RFC 3339) — removes
-the start/start_on block that replication put on it and, with --start, boots
-it. A copy that was failed over is never pruned by later runs. Running it
-again is harmless.`,
-		Args: cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			req := map[string]any{"vm": args[0], "copy": copyT, "start": start, "pool": pool}
-			var res drFailoverResult
-			if err := drRequest(cmd, &cf, "dr.failover", req, &res); err != nil {
-				return err
-			}
-			c := res.Copy
-			fmt.Fprintf(cmd.OutOrStdout(), "failover of %s to copy %s (%s) on pool %s, recovery point %s: start unblocked, power state %s\n",
-				args[0], c.UUID, c.Name, c.Pool, c.Datetime.UTC().Format(time.RFC3339), res.PowerState)
-			return nil
-		},
-	}
-	cf.add(cmd)
-	if f := cmd.Flags().Lookup("timeout"); f != nil { // booting a VM takes longer than a listing
-		f.DefValue = "1m"
-		_ = f.Value.Set("1m")
-	}
-	cmd.Flags().StringVar(&copyT, "copy", "latest", "latest, or the recovery point of the copy")
-	cmd.Flags().StringVar(&pool, "pool", "", "look on this configured pool only")
-	cmd.Flags().BoolVar(&start, "start", false, "boot the copy")
 	return cmd
 }
 

@@ -1,0 +1,150 @@
+package replicate_test
+
+import (
+	"context"
+	"strings"
+	"testing"
+	"time"
+
+	"xbr/events"
+	"xbr/functions/replicate"
+	"xbr/shared/bus"
+	"xbr/shared/failovers"
+	"xbr/shared/xapi"
+)
+
+// replicateVM makes one standby copy of the main pool's VM in state ps.
+func (h *drHarness) replicateVM(t *testing.T, ps xapi.PowerState) (xapi.VM, replicate.Copy) {
+	t.Helper()
+	for _, vm := range h.main.sourceVMs(t) {
+		if vm.PowerState != ps {
+			continue
+		}
+		spec := replicate.Spec{Job: "dr", Schedule: "hourly", VMUUID: vm.UUID, TargetSR: "Local storage", CopyRetention: 1}
+		res, err := replicate.Replicate(context.Background(), h.main.client, h.standby.client, spec, replicate.Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return vm, res.Copy
+	}
+	t.Fatalf("no %s VM on the main pool", ps)
+	return xapi.VM{}, replicate.Copy{}
+}
+
+// ask publishes a failover request and follows it to its outcome.
+func (h *drHarness) ask(t *testing.T, p failovers.Params) failovers.Status {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	req, err := failovers.Publish(ctx, h.conn, h.subjects, events.Source("test"), p, time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, err := failovers.Follow(ctx, h.conn, h.subjects, events.StreamNames{}, req.RequestID, nil)
+	if err != nil {
+		t.Fatalf("follow failover %s: %v", req.RequestID, err)
+	}
+	return st
+}
+
+func (h *drHarness) copyState(t *testing.T, cp replicate.Copy) (xapi.PowerState, bool) {
+	t.Helper()
+	rec, err := h.standby.client.VMRecord(context.Background(), cp.Ref)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, blocked := rec.BlockedOperations["start"]
+	return rec.PowerState, blocked
+}
+
+// Finding 10: a failover while the source VM still runs is refused (split
+// brain) unless forced. Before the fix the copy was unblocked and booted.
+func TestFailoverRefusedWhileSourceRunsUnlessForced(t *testing.T) {
+	h := newDRHarness(t)
+	h.serve(t)
+	vm, cp := h.replicateVM(t, xapi.Running)
+	st := h.ask(t, failovers.Params{VM: vm.NameLabel, Start: true, RequestedBy: "cli:ops@admin1"})
+	want := "source VM " + vm.NameLabel + " is still running on pool main; stop it or use --force"
+	if st.State != failovers.StateFailed || !st.Refused() || st.Error() != want || st.Failed.SourcePool != "main" {
+		t.Fatalf("failover while the source runs: %+v %+v, want refused: %s", st, st.Failed, want)
+	}
+	if power, blocked := h.copyState(t, cp); power != xapi.Halted || !blocked {
+		t.Fatalf("a refused failover touched the copy: power %s, start blocked %v", power, blocked)
+	}
+	st = h.ask(t, failovers.Params{VM: vm.NameLabel, Start: true, Force: true, RequestedBy: "cli:ops@admin1"})
+	c := st.Completed
+	if st.State != failovers.StateCompleted || c.CopyUUID != cp.UUID || !c.Started || !c.Forced ||
+		c.Source != events.SourceRunning || !strings.Contains(c.Note, "forced") {
+		t.Fatalf("forced failover: %+v %+v", st, c)
+	}
+	if power, blocked := h.copyState(t, cp); power != xapi.Running || blocked {
+		t.Fatalf("after the forced failover: power %s, start blocked %v", power, blocked)
+	}
+	checkAudit(t, h, "cli:ops@admin1")
+}
+
+// checkAudit: XBR_EVENTS holds the requests and both outcomes, each
+// saying who asked.
+func checkAudit(t *testing.T, h *drHarness, by string) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	w, err := h.conn.Watch(ctx, bus.WatchOptions{Stream: events.DefaultEventsStream, Subjects: []string{
+		h.subjects.Prefix() + ".failover.>"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer w.Close()
+	seen := map[events.Type]int{}
+	for {
+		r, err := w.Next(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		switch p := r.Event.Payload.(type) {
+		case events.FailoverRequested:
+			seen[r.Event.Type()] += count(p.RequestedBy == by)
+		case events.FailoverCompleted:
+			seen[r.Event.Type()] += count(p.RequestedBy == by && r.Event.Event.Source() == events.Source(replicate.Name))
+		case events.FailoverFailed:
+			seen[r.Event.Type()] += count(p.RequestedBy == by && r.Event.Event.Source() == events.Source(replicate.Name))
+		}
+		if r.Pending == 0 {
+			break
+		}
+	}
+	if seen[events.TypeFailoverRequested] != 2 || seen[events.TypeFailoverFailed] != 1 || seen[events.TypeFailoverCompleted] != 1 {
+		t.Errorf("XBR_EVENTS failover events by %s: %v, want 2 requested, 1 failed, 1 completed", by, seen)
+	}
+}
+
+func count(ok bool) int {
+	if ok {
+		return 1
+	}
+	return 0
+}
+
+// The disaster case: the source pool does not answer, so the failover goes
+// ahead and says so.
+func TestFailoverProceedsWhenTheSourcePoolIsDown(t *testing.T) {
+	h := newDRHarness(t)
+	h.serve(t)
+	vm, cp := h.replicateVM(t, xapi.Running)
+	if err := h.main.sim.Close(); err != nil {
+		t.Fatal(err)
+	}
+	st := h.ask(t, failovers.Params{VM: vm.UUID, RequestedBy: "webhook"})
+	c := st.Completed
+	if st.State != failovers.StateCompleted || c.CopyUUID != cp.UUID || c.Started || c.Forced ||
+		c.Source != events.SourceUnreachable || c.SourcePool != "main" || !strings.Contains(c.Note, "source pool main did not answer") {
+		t.Fatalf("failover with the source pool down: %+v %+v %+v", st, c, st.Failed)
+	}
+	if power, blocked := h.copyState(t, cp); power != xapi.Halted || blocked {
+		t.Fatalf("after the failover: power %s, start blocked %v", power, blocked)
+	}
+	if st := h.ask(t, failovers.Params{VM: "no-such-vm"}); st.State != failovers.StateFailed || st.Refused() ||
+		!strings.Contains(st.Error(), "no complete copy") {
+		t.Fatalf("failover of an unknown VM: %+v %+v", st, st.Failed)
+	}
+}

@@ -1,0 +1,135 @@
+package cli
+
+import (
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"xbr/events"
+	"xbr/shared/app"
+	"xbr/shared/bus"
+	"xbr/shared/failovers"
+)
+
+// failoverOpts are the flags of `xbr dr failover`.
+type failoverOpts struct {
+	copy, pool              string
+	start, force, yes, wait bool
+}
+
+func newDrFailoverCmd() *cobra.Command {
+	var (
+		cf clientFlags
+		o  failoverOpts
+	)
+	cmd := &cobra.Command{
+		Use:   "failover VM",
+		Short: "Fail VM over to a standby copy: unblock start on it (and boot it with --start)",
+		Long: `failover asks the server to fail VM (its source uuid or name, or the copy's own
+uuid) over to a complete copy on the standby pools — the latest, or the one
+whose recovery point --copy names (20231012T10:11:12Z, 20231012T101112Z or
+RFC 3339): start/start_on are unblocked on the copy and, with --start, it
+boots. A copy that was failed over is never pruned by later runs.
+
+The failover is refused while the source VM is running (or paused) on its
+pool, to avoid two live copies of one VM: stop it first, or pass --force. A
+source pool that does not answer does not stop the failover (that is the
+disaster it is for); the outcome says so.
+
+On a terminal it shows which copy, its age and whether it will be started,
+and asks for confirmation (type the VM name or y); without a terminal it
+needs --yes. The request is the xbr.failover.requested event (with who
+asked); with --wait the command follows it and exits 0 when the failover
+completed, 1 when it was refused or failed.`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error { return runFailover(cmd, &cf, args[0], o) },
+	}
+	cf.add(cmd)
+	f := cmd.Flags()
+	f.StringVar(&o.copy, "copy", "latest", "latest, or the recovery point of the copy")
+	f.StringVar(&o.pool, "pool", "", "look on this configured pool only")
+	f.BoolVar(&o.start, "start", false, "boot the copy")
+	f.BoolVar(&o.force, "force", false, "fail over even while the source VM is running (split brain is then yours)")
+	f.BoolVar(&o.yes, "yes", false, "do not ask for confirmation (needed without a terminal)")
+	f.BoolVar(&o.wait, "wait", false, "follow the failover until it ends")
+	return cmd
+}
+
+func runFailover(cmd *cobra.Command, cf *clientFlags, vm string, o failoverOpts) error {
+	now := time.Now().UTC()
+	p := failovers.Params{VM: vm, Copy: o.copy, Pool: o.pool, Start: o.start, Force: o.force, RequestedBy: requester()}
+	if _, err := failovers.NewRequest(p, now); err != nil { // fail fast, before connecting
+		return err
+	}
+	if !o.yes && !isTerminalIn(cmd.InOrStdin()) {
+		return fmt.Errorf("failover of %s: not asked: standard input is not a terminal; add --yes to fail over without confirmation", vm)
+	}
+	conn, subjects, err := cf.connect()
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+	if !o.yes {
+		if err := confirmOnTerminal(cmd, cf, conn, subjects, vm, o); err != nil {
+			return err
+		}
+	}
+	req, err := failovers.Publish(cmd.Context(), conn, subjects, events.Source("cli"), p, now)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(cmd.OutOrStdout(), "failover %s: %s requested\n", req.RequestID, vm)
+	if !o.wait {
+		return nil
+	}
+	st, err := failovers.Follow(cmd.Context(), conn, subjects, events.StreamNames{}, req.RequestID, nil)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintln(cmd.OutOrStdout(), describeFailover(st))
+	if st.State != failovers.StateCompleted {
+		return &ExitError{Code: exitRunFailed}
+	}
+	return nil
+}
+
+// confirmOnTerminal shows the copy a failover would use and asks.
+func confirmOnTerminal(cmd *cobra.Command, cf *clientFlags, conn *bus.Conn, s events.Subjects, vm string, o failoverOpts) error {
+	var cs []drCopy
+	ctx, cancel := cf.requestCtx(cmd.Context())
+	defer cancel()
+	if err := app.Request(ctx, conn.NATS(), s, "dr.ls", map[string]string{"vm": vm, "pool": o.pool}, &cs); err != nil {
+		return err
+	}
+	at, _ := failovers.ParseCopy(o.copy) // checked by NewRequest
+	c, ok := pickCopy(cs, at)
+	if !ok {
+		return fmt.Errorf("failover of %s: no complete copy (copy %s) on the standby pools; see 'xbr dr ls --vm %s'", vm, o.copy, vm)
+	}
+	ok, err := confirmFailover(cmd.InOrStdin(), cmd.OutOrStdout(), vm, c, o)
+	if err != nil {
+		return err
+	}
+	if !ok {
+		return errors.New("failover not confirmed: nothing was done")
+	}
+	return nil
+}
+
+// pickCopy picks as the replicate function does: complete copies only,
+// the newest (or the one at at), on a tie the one still on standby.
+func pickCopy(cs []drCopy, at time.Time) (drCopy, bool) {
+	var best drCopy
+	found := false
+	for _, c := range cs {
+		if c.SR == "" || (!at.IsZero() && !c.Datetime.Equal(at)) {
+			continue
+		}
+		if !found || c.Datetime.After(best.Datetime) || (c.Datetime.Equal(best.Datetime) && c.StartBlocked && !best.StartBlocked) {
+			best, found = c, true
+		}
+	}
+	return best, found
+}

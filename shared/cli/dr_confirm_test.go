@@ -1,0 +1,41 @@
+package cli
+
+import (
+	"bytes"
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestConfirmFailover(t *testing.T) {
+	c := drCopy{UUID: "c0py", Name: "web-1 - dr - (20261129T010000Z)", Pool: "standby", VMName: "web-1",
+		Datetime: time.Date(2026, 11, 29, 1, 0, 0, 0, time.UTC), AgeSeconds: 3600, State: "standby", PowerState: "Halted"}
+	for _, tc := range []struct {
+		answer string
+		ok     bool
+	}{{"web-1\n", true}, {"y\n", true}, {"YES\n", true}, {"\n", false}, {"n\n", false}, {"web\n", false}, {"", false}} {
+		var out bytes.Buffer
+		ok, _ := confirmFailover(strings.NewReader(tc.answer), &out, "web-1", c, failoverOpts{start: true})
+		if ok != tc.ok {
+			t.Errorf("answer %q: confirmed %v, want %v", tc.answer, ok, tc.ok)
+		}
+		for _, want := range []string{c.Name, "standby", "2026-11-29T01:00:00Z", "1h0m0s old", "BOOTED", "refused if the source VM is still running"} {
+			if !strings.Contains(out.String(), want) {
+				t.Errorf("the question lacks %q:\n%s", want, out.String())
+			}
+		}
+	}
+}
+
+// Without a terminal and without --yes nothing is asked, nothing is sent.
+func TestFailoverWithoutTerminalNeedsYes(t *testing.T) {
+	cmd := newDrFailoverCmd()
+	cmd.SetIn(strings.NewReader("y\n"))
+	cmd.SetOut(&bytes.Buffer{})
+	cmd.SetErr(&bytes.Buffer{})
+	cmd.SetArgs([]string{"web-1", "--start", "--nats", "nats://127.0.0.1:1"})
+	err := cmd.Execute()
+	if err == nil || !strings.Contains(err.Error(), "not a terminal") || !strings.Contains(err.Error(), "--yes") {
+		t.Fatalf("failover without a terminal: %v", err)
+	}
+}
