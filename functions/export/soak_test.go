@@ -3,7 +3,9 @@ package export_test
 import (
 	"context"
 	"fmt"
+	"os"
 	"runtime"
+	"strconv"
 	"testing"
 	"time"
 
@@ -52,6 +54,8 @@ func (e *env) follow(job string, at time.Time) events.RunCompleted {
 // TestRunsLeaveNothingBehind runs a job many times in one process and checks
 // that after each run the goroutines, the NATS server's clients and the
 // JetStream consumers come back to what they were after the first runs.
+// XBR_SOAK_RUNS sets the number of runs (default 12); with -v it logs the
+// heap in use after a forced GC after each run.
 func TestRunsLeaveNothingBehind(t *testing.T) {
 	e := newEnv(t, 3, `  - name: nightly
     pools: [lab]
@@ -61,7 +65,11 @@ func TestRunsLeaveNothingBehind(t *testing.T) {
     schedules: [{name: daily, cron: "0 2 * * *", retention: 2}]
 `, false)
 	e.start()
-	const warmUp, runs = 2, 12
+	const warmUp = 2
+	runs := 12
+	if n, err := strconv.Atoi(os.Getenv("XBR_SOAK_RUNS")); err == nil && n > warmUp {
+		runs = n
+	}
 	var base footprint
 	for i := range runs {
 		if rc := e.follow("nightly", fireAt.Add(time.Duration(i)*time.Hour)); rc.Status != events.StatusSuccess {
@@ -80,6 +88,11 @@ func TestRunsLeaveNothingBehind(t *testing.T) {
 			// A few goroutines of idle keep-alive connections come and go.
 			return now.Clients <= base.Clients && now.Consumers <= base.Consumers && now.goroutines <= base.goroutines+6
 		})
-		t.Logf("after run %d: %+v", i, now)
+		if testing.Verbose() {
+			var ms runtime.MemStats
+			runtime.GC()
+			runtime.ReadMemStats(&ms)
+			t.Logf("after run %d: %+v, heap in use %.1f MiB", i, now, float64(ms.HeapInuse)/(1<<20))
+		}
 	}
 }
