@@ -199,7 +199,7 @@ func (w *Worker) stream(ctx context.Context, client *xapi.Client, snap xapi.VMRe
 	}
 	defer tr.Close()
 	h := sha256.New()
-	sink := newAsyncSink(set, h) // read, hash and write overlap
+	sink := newAsyncSink(set, h, w.blocks) // read, hash and write overlap
 	prog := w.progress(ctx, j, total)
 	defer prog.stop()
 	limited, release := w.limiters.reader(ctx, j.req.RunID, int64(j.cfg.RateLimit), tr)
