@@ -21,6 +21,8 @@ type Client struct {
 	hc    *http.Client
 	rpcID atomic.Int64
 
+	vmCache vmCache // CachedVMs's view of the pool
+
 	mu       sync.Mutex // guards the fields below
 	session  string
 	user     string
