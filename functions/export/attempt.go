@@ -34,7 +34,7 @@ func (w *Worker) attempt(ctx context.Context, j *job, n int) (events.ExportCompl
 	if done, ok, err := w.committed(ctx, j, rems); err != nil || ok {
 		return done, err
 	}
-	if err := w.sweep(ctx, client, j, rems); err != nil {
+	if err := w.sweep(ctx, j, rems); err != nil {
 		return events.ExportCompleted{}, fmt.Errorf("remove leftovers of earlier attempts: %w", err)
 	}
 	vm, err := client.VMByUUID(ctx, j.req.VMUUID)
@@ -43,6 +43,9 @@ func (w *Worker) attempt(ctx context.Context, j *job, n int) (events.ExportCompl
 			return events.ExportCompleted{}, bus.Permanent(fmt.Errorf("vm %s is not in pool %s: %w", j.req.VMUUID, j.req.Pool, err))
 		}
 		return events.ExportCompleted{}, fmt.Errorf("find vm %s: %w", j.req.VMUUID, err)
+	}
+	if err := w.sweepSnapshots(ctx, client, vm, j); err != nil {
+		return events.ExportCompleted{}, fmt.Errorf("remove leftovers of earlier attempts: %w", err)
 	}
 	ts, err := w.stamp(ctx, j, rems)
 	if err != nil {
@@ -196,7 +199,7 @@ func (w *Worker) stream(ctx context.Context, client *xapi.Client, snap xapi.VMRe
 	}
 	defer tr.Close()
 	h := sha256.New()
-	sink := newAsyncSink(set, h) // read, hash and write overlap
+	sink := newAsyncSink(set, h, w.blocks) // read, hash and write overlap
 	prog := w.progress(ctx, j, total)
 	defer prog.stop()
 	limited, release := w.limiters.reader(ctx, j.req.RunID, int64(j.cfg.RateLimit), tr)

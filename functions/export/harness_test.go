@@ -38,6 +38,7 @@ const e2eScale = time.Second
 // function consuming.
 type env struct {
 	t       *testing.T
+	srv     *bus.Server
 	conn    *bus.Conn
 	sim     *xapisim.Server
 	client  *xapi.Client
@@ -78,6 +79,7 @@ func newEnv(t *testing.T, vms int, jobs string, withS3 bool) *env {
 		t.Fatal(err)
 	}
 	t.Cleanup(srv.Shutdown)
+	e.srv = srv
 	e.conn, err = bus.Connect(srv.ClientURL(), bus.ConnectOptions{Name: t.Name()}, slog.New(slog.DiscardHandler))
 	if err != nil {
 		t.Fatal(err)

@@ -81,16 +81,16 @@ func (w *Worker) attemptTimes(j *job) []time.Time {
 	return out
 }
 
-// sweep removes what earlier attempts of this run left: data files without
-// their .json, temp files and pending uploads, and snapshots.
-func (w *Worker) sweep(ctx context.Context, c *xapi.Client, j *job, rems []remote.Remote) error {
+// sweep removes what earlier attempts of this run left on the remotes: data
+// files without their .json, temp files and pending uploads. Snapshots are
+// swept by sweepSnapshots once the VM is found.
+func (w *Worker) sweep(ctx context.Context, j *job, rems []remote.Remote) error {
 	var errs []error
 	for _, ts := range w.attemptTimes(j) {
 		for _, r := range rems {
 			errs = append(errs, sweepRemote(ctx, r, j.req.VMUUID, ts))
 		}
 	}
-	errs = append(errs, w.sweepSnapshots(ctx, c, j))
 	return errors.Join(errs...)
 }
 
@@ -123,31 +123,42 @@ func sweepRemote(ctx context.Context, r remote.Remote, vmUUID string, ts time.Ti
 }
 
 // sweepSnapshots destroys snapshots of the VM carrying this run's key, and
-// stale ones still under the temporary name.
-func (w *Worker) sweepSnapshots(ctx context.Context, c *xapi.Client, j *job) error {
-	vms, err := c.VMs(ctx)
+// stale ones still under the temporary name. It reads the VM's own
+// snapshots (VM.get_snapshots, then each record), never the pool's VM
+// records: its cost does not grow with the pool.
+func (w *Worker) sweepSnapshots(ctx context.Context, c *xapi.Client, vm xapi.VMRef, j *job) error {
+	snaps, err := c.VMSnapshots(ctx, vm)
 	if err != nil {
 		return fmt.Errorf("list snapshots: %w", err)
 	}
 	var errs []error
-	for ref, vm := range vms {
-		if !vm.IsASnapshot || !w.leftover(vm, vms, j) {
+	for _, ref := range snaps {
+		snap, err := c.VMRecord(ctx, ref)
+		if xapi.IsCode(err, xapi.CodeHandleInvalid) {
+			continue // destroyed meanwhile
+		}
+		if err != nil {
+			errs = append(errs, fmt.Errorf("read snapshot %s: %w", ref, err))
 			continue
 		}
-		w.d.Log.Warn("removing a snapshot left by an earlier attempt", "run", j.req.RunID, "vm_uuid", j.req.VMUUID, "snapshot", vm.UUID)
+		if !snap.IsASnapshot || !w.leftover(snap, j) {
+			continue
+		}
+		w.d.Log.Warn("removing a snapshot left by an earlier attempt", "run", j.req.RunID, "vm_uuid", j.req.VMUUID, "snapshot", snap.UUID)
 		if err := c.DestroyVM(ctx, ref); err != nil && !xapi.IsCode(err, xapi.CodeHandleInvalid) {
-			errs = append(errs, fmt.Errorf("destroy leftover snapshot %s: %w", vm.UUID, err))
+			errs = append(errs, fmt.Errorf("destroy leftover snapshot %s: %w", snap.UUID, err))
 		}
 	}
 	return errors.Join(errs...)
 }
 
-func (w *Worker) leftover(snap xapi.VM, vms map[xapi.VMRef]xapi.VM, j *job) bool {
+// leftover reports whether snap, a snapshot of the job's VM, was left by an
+// attempt of this run or by a crash before it was labelled.
+func (w *Worker) leftover(snap xapi.VM, j *job) bool {
 	oc := snap.OtherConfig
 	if oc[xotag.KeyRun] == j.req.RunID && oc[xotag.KeyVM] == j.req.VMUUID {
 		return true
 	}
-	src, ok := vms[snap.SnapshotOf]
-	return ok && src.UUID == j.req.VMUUID && snap.NameLabel == xotag.TempSnapshotName &&
+	return snap.NameLabel == xotag.TempSnapshotName &&
 		!snap.SnapshotTime.IsZero() && w.d.Now().Sub(snap.SnapshotTime) > tempSnapshotAge
 }

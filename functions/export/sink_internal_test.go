@@ -16,7 +16,7 @@ func TestAsyncSinkKeepsOrderAndHash(t *testing.T) {
 	}
 	var out bytes.Buffer
 	h := sha256.New()
-	s := newAsyncSink(&out, h)
+	s := newAsyncSink(&out, h, newBlockPool())
 	for rest := data; len(rest) > 0; {
 		k := min(len(rest), 1+rng.IntN(3*sinkBlock/2)) // odd sizes, some larger than a block
 		if n, err := s.Write(rest[:k]); err != nil || n != k {
@@ -49,7 +49,7 @@ func (f *failAfter) Write(p []byte) (int, error) {
 }
 
 func TestAsyncSinkWriteErrorSticks(t *testing.T) {
-	s := newAsyncSink(&failAfter{left: 2}, sha256.New())
+	s := newAsyncSink(&failAfter{left: 2}, sha256.New(), newBlockPool())
 	block := make([]byte, sinkBlock)
 	var err error
 	for i := 0; i < 100 && err == nil; i++ {

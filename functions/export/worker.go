@@ -16,10 +16,13 @@ import (
 type Worker struct {
 	d        Deps
 	limiters *limiters
+	blocks   *blockPool // the sinks' buffers, reused across backups
 }
 
 // NewWorker returns the worker handler.
-func NewWorker(d Deps) *Worker { return &Worker{d: d.withDefaults(), limiters: newLimiters()} }
+func NewWorker(d Deps) *Worker {
+	return &Worker{d: d.withDefaults(), limiters: newLimiters(), blocks: newBlockPool()}
+}
 
 // job is one request with its configuration resolved.
 type job struct {

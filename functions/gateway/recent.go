@@ -85,6 +85,7 @@ func (s *Server) scan(ctx context.Context, stream string, filters []string, sinc
 	if err != nil {
 		return upstream(fmt.Errorf("read stream %s: %w", stream, err))
 	}
+	defer dropConsumer(s.env.Conn.JetStream(), stream, cons)
 	info, err := cons.Info(ctx)
 	if err != nil {
 		return upstream(fmt.Errorf("read stream %s: %w", stream, err))
@@ -111,4 +112,17 @@ func (s *Server) scan(ctx context.Context, stream string, filters []string, sinc
 		left -= n
 	}
 	return nil
+}
+
+// dropConsumer deletes a scan's ordered consumer, which the server would
+// otherwise keep (with a client of its own) for its 5-minute inactivity
+// threshold after every page view.
+func dropConsumer(js jetstream.JetStream, stream string, cons jetstream.Consumer) {
+	info := cons.CachedInfo()
+	if info == nil {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	_ = js.DeleteConsumer(ctx, stream, info.Name) // best effort
 }

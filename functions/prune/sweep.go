@@ -182,7 +182,7 @@ func (p *Pruner) sweepPool(ctx context.Context, trigger, pool string) ([]bus.Out
 	if err != nil {
 		return nil, err
 	}
-	vms, err := c.VMs(ctx)
+	vms, err := c.CachedVMs(ctx)
 	if err != nil {
 		return nil, err
 	}

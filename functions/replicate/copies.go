@@ -64,7 +64,7 @@ func (c Copy) Standby() bool { return c.Complete() && c.StartBlocked }
 // recovery point first. VMs without the job and VM keys, snapshots and
 // templates are not copies.
 func ListCopies(ctx context.Context, c *xapi.Client) ([]Copy, error) {
-	vms, err := c.VMs(ctx)
+	vms, err := c.CachedVMs(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("list copies: %w", err)
 	}

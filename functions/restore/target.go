@@ -27,7 +27,7 @@ var errTarget = errors.New("restore target")
 type xapiClient interface {
 	Pool(ctx context.Context) (xapi.PoolRef, xapi.Pool, error)
 	SRs(ctx context.Context) (map[xapi.SRRef]xapi.SR, error)
-	VMs(ctx context.Context) (map[xapi.VMRef]xapi.VM, error)
+	CachedVMs(ctx context.Context) (map[xapi.VMRef]xapi.VM, error)
 }
 
 // resolveSR finds the SR named by want (a uuid or a unique name_label), or
@@ -68,7 +68,7 @@ func resolveSR(ctx context.Context, c xapiClient, want string) (xapi.SRRef, xapi
 
 // findRestored returns the VM an earlier delivery of request id imported.
 func findRestored(ctx context.Context, c xapiClient, id string) (xapi.VMRef, bool, error) {
-	vms, err := c.VMs(ctx)
+	vms, err := c.CachedVMs(ctx)
 	if err != nil {
 		return "", false, fmt.Errorf("look for an earlier restore: %w", err)
 	}

@@ -81,7 +81,7 @@ func (s *Snapshotter) selectVMs(ctx context.Context, job config.Job) ([]runs.VM,
 		if err != nil {
 			return nil, err
 		}
-		vms, err := c.VMs(ctx)
+		vms, err := c.CachedVMs(ctx)
 		if err != nil {
 			return nil, fmt.Errorf("pool %s: list VMs: %w", name, err)
 		}

@@ -45,7 +45,7 @@ func (p *Pools) Client(ctx context.Context, name string) (*xapi.Client, error) {
 	if !ok {
 		return nil, fmt.Errorf("pool %q is not configured", name)
 	}
-	opts := []xapi.Option{xapi.WithLogger(p.log)}
+	opts := []xapi.Option{xapi.WithLogger(p.log), xapi.WithTransport(xapi.Auto)} // JSON-RPC where served: cheaper to decode
 	if pc.TLSFingerprint != "" {
 		opts = append(opts, xapi.WithFingerprint(pc.TLSFingerprint))
 	}

@@ -34,7 +34,10 @@ type Record struct {
 // Watch reads a stream in order with an ephemeral ordered consumer: for
 // `xbr history`, `xbr run --wait`, progress bars and audit tools.
 type Watch struct {
-	msgs jetstream.MessagesContext
+	js     jetstream.JetStream
+	stream string
+	cons   jetstream.Consumer
+	msgs   jetstream.MessagesContext
 }
 
 // Watch starts reading o.Stream.
@@ -58,7 +61,7 @@ func (c *Conn) Watch(ctx context.Context, o WatchOptions) (*Watch, error) {
 	if err != nil {
 		return nil, fmt.Errorf("watch stream %s: %w", stream, err)
 	}
-	return &Watch{msgs: msgs}, nil
+	return &Watch{js: c.js, stream: stream, cons: cons, msgs: msgs}, nil
 }
 
 // Next blocks for the next record, or returns ctx's error.
@@ -75,5 +78,20 @@ func (w *Watch) Next(ctx context.Context) (Record, error) {
 	return r, nil
 }
 
-// Close stops the Watch.
-func (w *Watch) Close() { w.msgs.Stop() }
+// deleteTimeout bounds the deletion of a Watch's consumer on Close.
+const deleteTimeout = 5 * time.Second
+
+// Close stops the Watch and deletes its consumer on the server. An ordered
+// consumer is otherwise left there (with a server-side client) until its
+// inactivity threshold, 5 minutes, passes: every `xbr run --wait`, history
+// replay or page view would leave one behind.
+func (w *Watch) Close() {
+	w.msgs.Stop()
+	info := w.cons.CachedInfo()
+	if info == nil {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), deleteTimeout)
+	defer cancel()
+	_ = w.js.DeleteConsumer(ctx, w.stream, info.Name) // best effort: the threshold removes it anyway
+}

@@ -3,6 +3,7 @@ package cli
 import (
 	"encoding/json"
 	"fmt"
+	"math"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -36,7 +37,7 @@ shown interrupted. Newest first. No server is needed, only the backbone.`,
 				return err
 			}
 			defer conn.Close()
-			p := history.New(history.Options{StaleAfter: staleAfter})
+			p := history.New(history.Options{StaleAfter: staleAfter, KeepRuns: math.MaxInt}) // a one-off replay: every run
 			if err := history.Load(cmd.Context(), conn, streams, p); err != nil {
 				return err
 			}

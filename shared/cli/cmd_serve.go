@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"context"
 	"os"
 	"strings"
 
@@ -13,6 +14,7 @@ func newServeCmd(fns []app.Function) *cobra.Command {
 	var (
 		o                 app.ServeOptions
 		logFormat, logLvl string
+		debugListen       string
 	)
 	names := make([]string, 0, len(fns))
 	for _, f := range fns {
@@ -44,6 +46,13 @@ Functions: ` + strings.Join(names, ", "),
 				return err
 			}
 			o.Log, o.Version = log, Version
+			if debugListen != "" {
+				ctx, cancel := context.WithCancel(cmd.Context())
+				defer cancel()
+				if err := startDebug(ctx, debugListen, log); err != nil {
+					return err
+				}
+			}
 			return app.Serve(cmd.Context(), o, fns)
 		},
 	}
@@ -56,5 +65,6 @@ Functions: ` + strings.Join(names, ", "),
 	f.StringVar(&o.HTTPListen, "http", "", "where the web page and HTTP APIs listen (default gateway.listen, 127.0.0.1:8080)")
 	f.StringVar(&logFormat, "log-format", "auto", "auto (text on a terminal, else JSON), json or text")
 	f.StringVar(&logLvl, "log-level", "info", "debug, info, warn or error")
+	f.StringVar(&debugListen, "debug-listen", "", "serve Go profiles (/debug/pprof/) on this loopback address; off by default")
 	return cmd
 }

@@ -25,7 +25,12 @@ func newXapiSimCmd() *cobra.Command {
 		Short: "Run the XAPI simulator (a fake XCP-ng pool) on an HTTP address",
 		Long: `xapi-sim serves a simulated XCP-ng pool: XML-RPC and JSON-RPC, sessions,
 events, tasks, VM snapshots, and XVA /export and /import, with generated disk
-content. It prints its URL and credentials and serves until SIGINT/SIGTERM.`,
+content. It prints its URL and credentials and serves until SIGINT/SIGTERM.
+
+GET /sim/stats (no session; not part of XAPI) answers counters as JSON:
+{"calls": {method: n}, "requests": {path: n}} — every API call received per
+wire method name ("Async." calls and failed calls included) and every HTTP
+request per path, so a benchmark can count the calls one VM's backup costs.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			var err error

@@ -17,6 +17,9 @@ const DefaultStaleAfter = 30 * time.Minute
 type Options struct {
 	StaleAfter time.Duration    // [DefaultStaleAfter]
 	Now        func() time.Time // the time of replay, for the staleness rule [time.Now]
+	// KeepRuns bounds the runs and restores held [DefaultKeepRuns]: beyond
+	// it, the ended one with the oldest last event is dropped with its rates.
+	KeepRuns int
 }
 
 // Projection folds events into runs. It is safe for concurrent use.
@@ -27,6 +30,9 @@ type Projection struct {
 	runs       map[string]*Run
 	rates      map[string][]RatePoint
 	seen       map[string]bool
+	keys       map[string][]string // run id -> its entries in seen, dropped with it
+	touched    string              // the run the event being applied is about
+	keep       int
 }
 
 // New returns an empty projection.
@@ -37,8 +43,11 @@ func New(o Options) *Projection {
 	if o.Now == nil {
 		o.Now = time.Now
 	}
+	if o.KeepRuns <= 0 {
+		o.KeepRuns = DefaultKeepRuns
+	}
 	return &Projection{staleAfter: o.StaleAfter, now: o.Now, runs: map[string]*Run{},
-		rates: map[string][]RatePoint{}, seen: map[string]bool{}}
+		rates: map[string][]RatePoint{}, seen: map[string]bool{}, keys: map[string][]string{}, keep: o.KeepRuns}
 }
 
 // Apply folds one event in. Events that are not about a run (or restore)
@@ -50,7 +59,8 @@ func (p *Projection) Apply(r events.Received) {
 	if p.seen[key] {
 		return
 	}
-	p.seen[key] = true
+	p.touched = ""
+	defer p.remember(key)
 	at := r.Event.Time().UTC()
 	switch pl := r.Payload.(type) {
 	case events.ScheduleDue, events.RunStarted, events.RunCompleted:
@@ -70,10 +80,12 @@ func (p *Projection) Apply(r events.Received) {
 
 // run returns the run id, creating it; every event renews LastEvent.
 func (p *Projection) run(id string, at time.Time) *Run {
+	p.touched = id
 	r, ok := p.runs[id]
 	if !ok {
 		r = &Run{Task: Task{ID: id, Message: KindRun, Status: StatusPending}}
 		p.runs[id] = r
+		p.trim()
 	}
 	r.begin(at)
 	if at.After(r.LastEvent) {

@@ -14,7 +14,7 @@ type Metrics struct {
 	reg *prometheus.Registry
 
 	mu       sync.Mutex
-	seen     map[string]bool
+	seen     *recentSet
 	inFlight map[string]bool
 	lastOK   map[string]float64
 
@@ -33,7 +33,7 @@ var durationBuckets = prometheus.ExponentialBuckets(1, 2.5, 12) // 1s .. ~6.6h
 // New returns the metrics with nothing counted yet; lag, when not nil,
 // adds the JetStream consumer and stream gauges.
 func New(lag prometheus.Collector) *Metrics {
-	m := &Metrics{reg: prometheus.NewRegistry(), seen: map[string]bool{}, inFlight: map[string]bool{}, lastOK: map[string]float64{}}
+	m := &Metrics{reg: prometheus.NewRegistry(), seen: newRecentSet(seenWindow), inFlight: map[string]bool{}, lastOK: map[string]float64{}}
 	counter := func(name, help string, labels ...string) *prometheus.CounterVec {
 		c := prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: "xbr", Name: name, Help: help}, labels)
 		m.reg.MustRegister(c)
@@ -68,15 +68,14 @@ func New(lag prometheus.Collector) *Metrics {
 // collectors, or gather in tests).
 func (m *Metrics) Registry() *prometheus.Registry { return m.reg }
 
-// Apply counts one event; an event id seen before is ignored.
+// Apply counts one event; an event id seen among the last seenWindow is
+// ignored.
 func (m *Metrics) Apply(r events.Received) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	key := r.Event.Type() + "/" + r.Event.ID()
-	if m.seen[key] {
+	if m.seen.add(r.Event.Type() + "/" + r.Event.ID()) {
 		return
 	}
-	m.seen[key] = true
 	m.eventsSeen.WithLabelValues(r.Event.Type()).Inc()
 	switch p := r.Payload.(type) {
 	case events.RunStarted:

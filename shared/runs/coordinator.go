@@ -38,6 +38,7 @@ type Coordinator struct {
 	kv         jetstream.KeyValue
 	now        func() time.Time
 	staleAfter time.Duration
+	decoded    *decodedRuns
 }
 
 // New opens (creating or updating) the bucket of o on conn.
@@ -59,7 +60,7 @@ func New(ctx context.Context, conn *bus.Conn, o Options) (*Coordinator, error) {
 	if err != nil {
 		return nil, fmt.Errorf("runs bucket %s: %w", o.Bucket, err)
 	}
-	return &Coordinator{kv: kv, now: o.Now, staleAfter: o.StaleAfter}, nil
+	return &Coordinator{kv: kv, now: o.Now, staleAfter: o.StaleAfter, decoded: &decodedRuns{}}, nil
 }
 
 // Get returns the recorded run (ErrNotFound when there is none).
@@ -189,8 +190,9 @@ func (c *Coordinator) update(ctx context.Context, runID string, change func(*Run
 		if err != nil {
 			return Run{}, fmt.Errorf("encode run %s: %w", runID, err)
 		}
-		_, err = c.kv.Update(ctx, runKey(runID), data, rev)
+		next, err := c.kv.Update(ctx, runKey(runID), data, rev)
 		if err == nil {
+			c.decoded.put(next, r)
 			return r, nil
 		}
 		if !errors.Is(err, jetstream.ErrKeyRevisionMismatch) {
@@ -208,10 +210,14 @@ func (c *Coordinator) load(ctx context.Context, runID string) (Run, uint64, erro
 	if err != nil {
 		return Run{}, 0, fmt.Errorf("read run %s: %w", runID, err)
 	}
+	if r, ok := c.decoded.get(runID, e.Revision()); ok {
+		return r, e.Revision(), nil
+	}
 	var r Run
 	if err := json.Unmarshal(e.Value(), &r); err != nil {
 		return Run{}, 0, fmt.Errorf("decode run %s: %w", runID, err)
 	}
+	c.decoded.put(e.Revision(), r)
 	return r, e.Revision(), nil
 }
 

@@ -117,7 +117,7 @@ func Resolve(ctx context.Context, pools Pools, job config.Job, keep func(map[xap
 		if err != nil {
 			return nil, fmt.Errorf("resolve VMs: %w", err)
 		}
-		recs, err := c.VMs(ctx)
+		recs, err := c.CachedVMs(ctx)
 		if err != nil {
 			return nil, fmt.Errorf("resolve VMs: pool %s: %w", name, err)
 		}

@@ -20,6 +20,9 @@ type Client struct {
 	opts  options
 	hc    *http.Client
 	rpcID atomic.Int64
+	tr    atomic.Int32 // the Transport in use; Auto until Login picks one
+
+	vmCache vmCache // CachedVMs's view of the pool
 
 	mu       sync.Mutex // guards the fields below
 	session  string
@@ -41,6 +44,7 @@ func New(rawURL string, opts ...Option) (*Client, error) {
 		}
 	}
 	c := &Client{base: base, opts: o, hc: o.httpClient}
+	c.tr.Store(int32(o.transport))
 	if c.hc == nil {
 		c.hc = &http.Client{Transport: c.newHTTPTransport()}
 	}
@@ -121,15 +125,36 @@ func (c *Client) Session() string {
 // Login opens a session with session.login_with_password. The credentials
 // are kept to re-login when XAPI reports SESSION_INVALID.
 func (c *Client) Login(ctx context.Context, user, password string) error {
-	sess, err := c.login(ctx, user, password)
+	sess, err := c.pickTransport(ctx, user, password)
 	if err != nil {
 		return err
 	}
 	c.mu.Lock()
 	c.session, c.user, c.password = sess, user, password
 	c.mu.Unlock()
-	c.opts.logger.Debug("xapi: logged in", "url", c.base.String(), "user", user, "transport", c.opts.transport.String())
+	c.opts.logger.Debug("xapi: logged in", "url", c.base.String(), "user", user, "transport", c.transport().String())
 	return nil
+}
+
+// transport is the RPC encoding in use.
+func (c *Client) transport() Transport { return Transport(c.tr.Load()) }
+
+// pickTransport logs in; with Auto it tries JSON-RPC first and falls back to
+// XML-RPC when the host does not answer JSON-RPC (an XAPI error such as a
+// wrong password proves it does, and is returned as it is).
+func (c *Client) pickTransport(ctx context.Context, user, password string) (string, error) {
+	if c.transport() != Auto && c.opts.transport != Auto {
+		return c.login(ctx, user, password)
+	}
+	c.tr.Store(int32(JSONRPC))
+	sess, err := c.login(ctx, user, password)
+	var xe *Error
+	if err == nil || errors.As(err, &xe) || ctx.Err() != nil {
+		return sess, err
+	}
+	c.opts.logger.Debug("xapi: no JSON-RPC here, using XML-RPC", "url", c.base.String(), "error", err)
+	c.tr.Store(int32(XMLRPC))
+	return c.login(ctx, user, password)
 }
 
 // login calls session.login_with_password with the API version and the

@@ -3,9 +3,13 @@
 // destroy with disks, metadata edits, power), Async tasks, and the streaming
 // HTTP transfers /export, /import and /export_raw_vdi.
 //
-// It speaks XML-RPC by default (every XAPI version serves it) and JSON-RPC at
-// /jsonrpc on request. The XAPI quirks it handles, each documented where it
-// is handled:
+// It speaks XML-RPC by default (every XAPI version serves it), JSON-RPC at
+// /jsonrpc on request, or either with Auto: JSON-RPC when the host serves it
+// (about six times cheaper to decode for a large get_all_records), else
+// XML-RPC. CachedVMs keeps one view of the pool's VMs per client, current
+// through event.from, so questions asked of a large pool cost the changes
+// since the last question, not a full get_all_records each. The XAPI quirks
+// it handles, each documented where it is handled:
 //   - results and failures come in a {Status, Value | ErrorDescription}
 //     envelope, not as XML-RPC faults; failures become *Error;
 //   - API ints arrive as untagged XML-RPC strings and are parsed;

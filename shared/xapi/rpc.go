@@ -33,7 +33,7 @@ func (c *Client) rpc(ctx context.Context, method string, params []any) (any, err
 	start := time.Now()
 	var v any
 	var err error
-	if c.opts.transport == JSONRPC {
+	if c.transport() == JSONRPC {
 		v, err = c.jsonRPC(ctx, method, params)
 	} else {
 		v, err = c.xmlRPC(ctx, method, params)

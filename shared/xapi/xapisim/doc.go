@@ -13,6 +13,10 @@
 // password changed under a running client, then its session expired). Several simulators can run in one process, each
 // an independent pool.
 //
+// GET /sim/stats (no session) is the simulator's own: the number of API calls
+// per method and of HTTP requests per path, as JSON (see Stats), so tests and
+// benchmarks can count what a backup costs the pool master.
+//
 // The wire rules it follows are those of the project's reference on XAPI
 // (shared/reference/xapi-and-xva.md, §1–§5 and the checklist of §7).
 package xapisim

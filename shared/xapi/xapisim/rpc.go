@@ -72,6 +72,7 @@ func (s *Server) listMethods() []string {
 
 // dispatch runs one call as XAPI's generated server does (§1.4).
 func (s *Server) dispatch(ctx context.Context, name string, params []any) (any, error) {
+	s.countCall(name)
 	base, async := strings.CutPrefix(name, "Async.")
 	m, ok := s.methods[base]
 	if !ok {

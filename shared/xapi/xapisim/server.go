@@ -82,6 +82,7 @@ type Server struct {
 	workers  map[string]context.CancelFunc // running task ref -> cancel
 	faults   Faults
 	requests map[string]int
+	calls    map[string]int // API calls per method; see Stats
 
 	done     chan struct{}
 	closeOne sync.Once
@@ -97,7 +98,7 @@ func New(opts Options) (*Server, error) {
 	}
 	s := &Server{opts: opts, log: opts.Logger, now: opts.Now, st: newStore(),
 		sessions: map[string]*session{}, workers: map[string]context.CancelFunc{},
-		faults: opts.Faults, requests: map[string]int{}, done: make(chan struct{})}
+		faults: opts.Faults, requests: map[string]int{}, calls: map[string]int{}, done: make(chan struct{})}
 	dir := opts.DataDir
 	if dir == "" {
 		tmp, err := os.MkdirTemp("", "xapisim-")
@@ -152,6 +153,10 @@ func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 		s.serveXMLRPC(w, r)
 		return
 	case http.MethodGet, http.MethodHead:
+		if r.URL.Path == "/sim/stats" {
+			s.serveStats(w)
+			return
+		}
 		switch route("/export_raw_vdi", "/export") {
 		case "/export_raw_vdi":
 			s.serveExportRawVDI(w, r)

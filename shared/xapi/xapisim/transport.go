@@ -44,6 +44,7 @@ func (s *Server) serveXMLRPC(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if name == "system.listMethods" {
+		s.countCall(name)
 		out, _ := xmlrpc.EncodeRaw(s.listMethods())
 		writeRPC(w, "text/xml", out)
 		return
@@ -87,6 +88,7 @@ func (s *Server) serveJSONRPC(w http.ResponseWriter, r *http.Request) {
 	}
 	var v any
 	if req.Method == "system.listMethods" {
+		s.countCall(req.Method)
 		v = s.listMethods()
 	} else {
 		v, err = s.dispatch(r.Context(), req.Method, params)

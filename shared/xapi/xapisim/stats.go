@@ -1,0 +1,50 @@
+package xapisim
+
+import (
+	"encoding/json"
+	"maps"
+	"net/http"
+)
+
+// Stats is what GET /sim/stats answers: how many API calls each method
+// received (by wire name, "Async." included, failed calls too) and how many
+// HTTP requests each path received. Tests and benchmarks read it to count the
+// calls a backup costs.
+type Stats struct {
+	Calls    map[string]int `json:"calls"`
+	Requests map[string]int `json:"requests"`
+}
+
+// countCall records one API call of method.
+func (s *Server) countCall(method string) {
+	s.mu.Lock()
+	s.calls[method]++
+	s.mu.Unlock()
+}
+
+// Calls returns how many API calls each method received.
+func (s *Server) Calls() map[string]int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return maps.Clone(s.calls)
+}
+
+// Stats returns the call and request counters.
+func (s *Server) Stats() Stats {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return Stats{Calls: maps.Clone(s.calls), Requests: maps.Clone(s.requests)}
+}
+
+// serveStats answers GET /sim/stats, a simulator endpoint that no XAPI has.
+// It needs no session: it reveals counts, never data.
+func (s *Server) serveStats(w http.ResponseWriter) {
+	body, err := json.Marshal(s.Stats())
+	if err != nil {
+		httpError(w, http.StatusInternalServerError, "Internal Error", "")
+		return
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(http.StatusOK)
+	_, _ = w.Write(body)
+}
