@@ -7,7 +7,9 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
+	dto "github.com/prometheus/client_model/go"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"xbr/events"
@@ -18,7 +20,15 @@ import (
 
 // Handler serves m in the Prometheus text format.
 func (m *Metrics) Handler() http.Handler {
-	return promhttp.HandlerFor(m.reg, promhttp.HandlerOpts{Registry: m.reg})
+	return promhttp.HandlerFor(prometheus.GathererFunc(m.gather), promhttp.HandlerOpts{Registry: m.reg})
+}
+
+// gather reads every metric between two events, never in the middle of
+// one: a scrape that sees a run counted sees its VMs and failures too.
+func (m *Metrics) gather() ([]*dto.MetricFamily, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.reg.Gather()
 }
 
 // ReadyFunc reports why the process is not ready, or nil.

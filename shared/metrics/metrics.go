@@ -113,7 +113,6 @@ func (m *Metrics) completed(p events.RunCompleted, at time.Time) {
 		delete(m.inFlight, p.RunID)
 		m.runsInProgress.Dec()
 	}
-	m.runs.WithLabelValues(p.Job, p.Status).Inc()
 	if p.Status != events.StatusSkipped {
 		m.runDur.WithLabelValues(p.Job).Observe(seconds(p.DurationMS))
 	}
@@ -126,6 +125,8 @@ func (m *Metrics) completed(p events.RunCompleted, at time.Time) {
 			m.lastSuccess.WithLabelValues(p.Job).Set(ts)
 		}
 	}
+	// Counted last: a scrape that sees the run counted sees all of it.
+	m.runs.WithLabelValues(p.Job, p.Status).Inc()
 }
 
 func seconds(ms int64) float64 { return float64(ms) / 1000 }

@@ -142,6 +142,8 @@ func TestCountersMoveAfterARun(t *testing.T) {
 	publish(t, conn, 11*time.Second, events.ExportFailed{RunID: runID, Job: "nightly", Schedule: "daily", VMUUID: vmB, Pool: "lab", Error: "boom"})
 	publish(t, conn, 12*time.Second, events.RunCompleted{RunID: runID, Job: "nightly", Schedule: "daily", Status: events.StatusPartial,
 		DurationMS: 12000, Results: []events.VMResult{{VMUUID: vmA, Status: "success"}, {VMUUID: vmB, Status: "failure", Error: "boom"}}})
+	// Progress comes from its own stream, read apart from the lifecycle one.
+	scrapeUntil(t, srv.URL, `xbr_events_total{type="xbr.export.progress"}`, 1)
 	body := scrapeUntil(t, srv.URL, `xbr_runs_total{job="nightly",status="partial"}`, 1)
 	for series, want := range map[string]float64{
 		"xbr_runs_in_progress": 0,
