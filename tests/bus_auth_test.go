@@ -115,9 +115,15 @@ func connectAs(t *testing.T, url, data, name string) *nats.Conn {
 // forbiddenRestore publishes a well-formed restore request and wants it refused.
 func forbiddenRestore(t *testing.T, nc *nats.Conn) {
 	t.Helper()
-	msg, err := events.Subjects{}.Message(events.Meta{ID: "forged-restore", Source: events.Source("gateway"),
-		Time: time.Now().UTC()}, events.RestoreRequested{RequestID: "forged-restore", BackupID: "nfs/vm/20240501T020013Z",
-		Pool: "lab", RequestedBy: "webhook", Start: true})
+	forbiddenPublish(t, nc, "forged-restore", events.Source("gateway"), events.RestoreRequested{RequestID: "forged-restore",
+		BackupID: "nfs/vm/20240501T020013Z", Pool: "lab", RequestedBy: "webhook", Start: true})
+}
+
+// forbiddenPublish publishes a well-formed event of payload p through nc and
+// wants the server to refuse it.
+func forbiddenPublish(t *testing.T, nc *nats.Conn, id, source string, p events.Payload) {
+	t.Helper()
+	msg, err := events.Subjects{}.Message(events.Meta{ID: id, Source: source, Time: time.Now().UTC()}, p)
 	if err != nil {
 		t.Fatal(err)
 	}

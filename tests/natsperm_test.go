@@ -99,21 +99,8 @@ func startNATSServerConf(t *testing.T, authorization string) string {
 
 func forbiddenScheduleDue(t *testing.T, nc *nats.Conn) {
 	t.Helper()
-	msg, err := events.Subjects{}.Message(events.Meta{ID: "forged-due", Source: events.Source("timer"), Time: time.Now().UTC()},
+	forbiddenPublish(t, nc, "forged-due", events.Source("timer"),
 		events.ScheduleDue{RunID: "forged-run", Job: "nightly", Schedule: "daily", FireTime: time.Now().UTC(), Manual: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	h, data, err := events.Encode(msg.Event)
-	if err != nil {
-		t.Fatal(err)
-	}
-	js, _ := jetstream.New(nc)
-	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
-	defer cancel()
-	if _, err := js.PublishMsg(ctx, &nats.Msg{Subject: msg.Subject, Header: nats.Header(h), Data: data}); err == nil {
-		t.Errorf("%s published %s", nc.Opts.User, msg.Subject)
-	}
 }
 
 // forbiddenStreamAdmin wants purging, deleting and publishing refused.
