@@ -53,6 +53,7 @@ for codec in none gzip; do
 YAML
 done
 : >"$WORK/serve.log"
+export XBR_DATA_DIR="$WORK/data" # the CLI finds serve's client identity there
 "$BIN" serve --config "$WORK/xbr.yaml" --data-dir "$WORK/data" --nats-listen "127.0.0.1:$(free_port)" \
 	--http "127.0.0.1:$(free_port)" --log-format json 2>"$WORK/serve.log" &
 PIDS+=($!)

@@ -60,6 +60,7 @@ jobs:
     schedules:
       - {name: daily, cron: "0 2 * * *", retention: $3}
 YAML
+	export XBR_DATA_DIR="$WORK/w/data" # the CLI finds serve's client identity there
 	XBR_BENCH_POOL_PASSWORD=xapisim "$BIN" serve --config "$WORK/w/xbr.yaml" --data-dir "$WORK/w/data" \
 		--nats-listen "127.0.0.1:$NATS_PORT" --http 127.0.0.1:0 --debug-listen "127.0.0.1:$DEBUG_PORT" \
 		--log-format json --log-level warn >"$WORK/w/serve.log" 2>&1 &

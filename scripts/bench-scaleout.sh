@@ -74,6 +74,7 @@ jobs:
       - {name: daily, cron: "0 2 * * *", retention: 1}
 YAML
 export XBR_BENCH_POOL_PASSWORD=xapisim
+export XBR_DATA_DIR="$WORK/data" # the CLI finds serve's client identity there
 "$BIN" serve --config "$WORK/xbr.yaml" --functions export --data-dir "$WORK/data" \
 	--nats-listen "127.0.0.1:$NATS_PORT" --http 127.0.0.1:0 --log-format json --log-level warn >"$WORK/serve.log" 2>&1 &
 PIDS+=($!)

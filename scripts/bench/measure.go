@@ -133,7 +133,8 @@ jobs:
 	defer cancel()
 	settle()
 	start := time.Now()
-	run := exec.CommandContext(ctx, xbrBin, "run", "bench", "--wait", "--nats", natsURL)
+	run := exec.CommandContext(ctx, xbrBin, "run", "bench", "--wait", "--nats", natsURL,
+		"--data-dir", filepath.Join(dir, "data")) // where serve keeps the client identity
 	run.Stderr = os.Stderr
 	runOut, runErr := run.Output()
 	secs := time.Since(start).Seconds()
