@@ -3,6 +3,8 @@ package cli
 import (
 	"fmt"
 	"log/slog"
+	"net"
+	"strconv"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -61,6 +63,8 @@ request per path, so a benchmark can count the calls one VM's backup costs.`,
 	f := cmd.Flags()
 	f.StringVar(&listen, "listen", "127.0.0.1:8443", "address to serve on")
 	f.IntVar(&opts.VMs, "vms", 2, "ordinary VMs in the pool (even-numbered ones are Running)")
+	f.IntVar(&opts.Hosts, "hosts", 1, "pool members; more than 1 serves each host over HTTPS with its own certificate on --listen's port + i, places VMs across the hosts' local SRs and redirects transfers as XAPI does")
+	f.StringVar(&opts.XapiVersion, "xapi-version", "24.19", "xapi version to claim (argument counts follow it, e.g. 1.249.26 for XCP-ng 8.2)")
 	f.StringVar(&diskSize, "disk-size", "1GiB", "size of each VM disk")
 	f.IntVar(&opts.DisksPerVM, "disks", 1, "disks per VM")
 	f.StringVar(&opts.User, "user", "root", "login user")
@@ -84,12 +88,34 @@ func runXapiSim(cmd *cobra.Command, opts xapisim.Options, listen string) error {
 	if err != nil {
 		return err
 	}
-	url, err := sim.Start(listen)
-	if err != nil {
-		return err
+	var urls []string
+	if opts.Hosts > 1 {
+		_, portText, err := net.SplitHostPort(listen)
+		if err != nil {
+			return fmt.Errorf("--listen %q: %w", listen, err)
+		}
+		port, err := strconv.Atoi(portText)
+		if err != nil {
+			return fmt.Errorf("--listen %q: port %q is not a number", listen, portText)
+		}
+		if urls, err = sim.StartHosts(port); err != nil {
+			return err
+		}
+	} else {
+		url, err := sim.Start(listen)
+		if err != nil {
+			return err
+		}
+		urls = []string{url}
 	}
 	user, pass := sim.Credentials()
-	fmt.Fprintf(cmd.OutOrStdout(), "xapi-sim listening on %s\nuser: %s\npassword: %s\n", url, user, pass)
+	out := cmd.OutOrStdout()
+	fmt.Fprintf(out, "xapi-sim listening on %s\nuser: %s\npassword: %s\n", urls[0], user, pass)
+	if len(urls) > 1 {
+		for i, u := range urls {
+			fmt.Fprintf(out, "host %d: %s tls_fingerprint: %s\n", i+1, u, sim.Fingerprint(i))
+		}
+	}
 	<-cmd.Context().Done()
 	return sim.Close()
 }

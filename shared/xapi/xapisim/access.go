@@ -136,7 +136,7 @@ func (s *Server) SetPowerState(ref, state string) error {
 func (s *Server) AddVM(name string, running bool) string {
 	s.st.mu.Lock()
 	defer s.st.mu.Unlock()
-	vm := s.createVM(name, len(s.st.byClass["VM"])+1000)
+	vm := s.createVM(name, len(s.st.byClass["VM"])+1000, s.sr)
 	if running {
 		s.setPowerState(vm, "Running")
 	}

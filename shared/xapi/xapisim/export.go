@@ -32,9 +32,29 @@ func (s *Server) serveExport(w http.ResponseWriter, r *http.Request) {
 	if id == "" {
 		id = q.Get("uuid")
 	}
+	// The storage check comes before the task is taken, so a redirected
+	// request leaves the task to the host that serves it (xen-api
+	// ocaml/xapi/export.ml handler: check_vm_host_SRs, then 302 to
+	// find_host_for_VM's address; no host: the task fails, no reply).
+	target, herr := s.transferHost(r, func() ([]string, bool) {
+		vm, err := s.st.byRefOrUUID("VM", id)
+		if err != nil {
+			return nil, false
+		}
+		return s.vmSRs(vm), true
+	})
+	if target != "" {
+		s.redirect(w, r, target)
+		return
+	}
 	task, err := s.transferTask(r, "Export of VM: "+id)
 	if err != nil {
 		httpError(w, http.StatusInternalServerError, "Internal Error", "")
+		return
+	}
+	if herr != nil {
+		s.failTask(task, herr)
+		s.closeSilently(w)
 		return
 	}
 	vmRef, hdr, disks, err := s.prepareExport(id, task)

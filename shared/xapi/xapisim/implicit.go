@@ -10,14 +10,16 @@ import (
 
 // prototypes give each class's published field set.
 var prototypes = map[string]map[string]any{
-	"VM":      vmRecord("", 0, 0),
-	"VDI":     vdiRecord("", "", 0, 0),
-	"VBD":     vbdRecord("", "", "", "Disk", false),
-	"SR":      srRecord("", 0),
-	"pool":    poolRecord("", "", ""),
-	"host":    hostRecord("", ""),
-	"network": networkRecord(),
-	"task":    taskRecord("", "", "", time.Time{}),
+	"VM":          vmRecord("", 0, 0),
+	"VDI":         vdiRecord("", "", 0, 0),
+	"VBD":         vbdRecord("", "", "", "Disk", false),
+	"SR":          srRecord("", 0),
+	"PBD":         pbdRecord("", ""),
+	"Certificate": certificateRecord("", hostCert{}),
+	"pool":        poolRecord("", "", ""),
+	"host":        hostRecord("", ""),
+	"network":     networkRecord(),
+	"task":        taskRecord("", "", "", time.Time{}),
 }
 
 // implicitMethods registers the generated getters and setters clients use.

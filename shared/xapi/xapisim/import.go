@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"slices"
 
 	"xbr/shared/xapi/xmlrpc"
 	"xbr/shared/xva"
@@ -21,12 +20,33 @@ func (s *Server) serveImport(w http.ResponseWriter, r *http.Request) {
 		unauthorized(w, "put_import")
 		return
 	}
+	// The SR is resolved and its host chosen before the task is taken or
+	// any reply is written (xen-api ocaml/xapi/import.ml handler): sr_id is
+	// taken as a ref as it is; an SR no host sees, such as an unknown ref,
+	// fails choose_host with NO_HOSTS_AVAILABLE, which escapes as HTTP 500
+	// and leaves the caller's task alone; another host's SR gets a 302.
+	sr, err := s.importSR(r.URL.Query())
+	if err == nil {
+		var target string
+		target, err = s.transferHost(r, func() ([]string, bool) { return []string{sr}, true })
+		if target != "" {
+			s.redirect(w, r, target)
+			return
+		}
+	}
+	if err != nil {
+		internalError(w, err)
+		return
+	}
 	task, err := s.transferTask(r, "VM import")
 	if err != nil {
 		httpError(w, http.StatusInternalServerError, "Internal Error", "")
 		return
 	}
-	if slices.Contains(r.TransferEncoding, "chunked") {
+	// After the SR checks, any Transfer-Encoding gets 403 and fails the task
+	// with IMPORT_ERROR_CANNOT_HANDLE_CHUNKED (import.ml handler,
+	// with_error_handling).
+	if len(r.TransferEncoding) > 0 {
 		s.failTask(task, fail("IMPORT_ERROR_CANNOT_HANDLE_CHUNKED"))
 		httpError(w, http.StatusForbidden, "Forbidden", "")
 		return
@@ -52,7 +72,7 @@ func (s *Server) serveImport(w http.ResponseWriter, r *http.Request) {
 		body = io.LimitReader(body, r.ContentLength)
 	}
 	body = &limitedReader{ctx: ctx, r: body, lim: limiter(x.faults)}
-	vms, err := s.importXVA(ctx, task, r.URL.Query(), body)
+	vms, err := s.importXVA(ctx, task, sr, body)
 	if err != nil {
 		s.failTask(task, err)
 		return
@@ -62,16 +82,12 @@ func (s *Server) serveImport(w http.ResponseWriter, r *http.Request) {
 }
 
 // importXVA reads an XVA and creates its VM; on failure nothing is left behind.
-func (s *Server) importXVA(ctx context.Context, task string, q map[string][]string, body io.Reader) ([]string, error) {
+func (s *Server) importXVA(ctx context.Context, task, sr string, body io.Reader) ([]string, error) {
 	xr, err := xva.NewReader(body)
 	if err != nil {
 		return nil, importError(err)
 	}
 	defer xr.Close()
-	sr, err := s.importSR(q)
-	if err != nil {
-		return nil, err
-	}
 	imp, err := s.createImported(task, sr, xr.Header(), xr.Disks())
 	if err != nil {
 		return nil, err
@@ -129,7 +145,8 @@ func importError(err error) error {
 	return fail("IMPORT_ERROR", err.Error())
 }
 
-// importSR resolves sr_id / sr_uuid, or the pool's default SR.
+// importSR resolves sr_id (a ref, unchecked: importexport.ml sr_of_req),
+// sr_uuid (UUID_INVALID), or the pool's default SR (DEFAULT_SR_NOT_FOUND).
 func (s *Server) importSR(q map[string][]string) (string, error) {
 	s.st.mu.Lock()
 	defer s.st.mu.Unlock()
@@ -140,11 +157,7 @@ func (s *Server) importSR(q map[string][]string) (string, error) {
 		return ""
 	}
 	if id := get("sr_id"); id != "" {
-		o, err := s.st.get("SR", id)
-		if err != nil {
-			return "", err
-		}
-		return o.ref, nil
+		return id, nil
 	}
 	if id := get("sr_uuid"); id != "" {
 		o, err := s.st.byUUID("SR", id)

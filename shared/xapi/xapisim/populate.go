@@ -4,27 +4,19 @@ import "fmt"
 
 // populate creates the pool's singletons, dom0, one default template and the
 // ordinary VMs with their disks.
-func (s *Server) populate() {
+func (s *Server) populate() error {
 	st := s.st
 	st.mu.Lock()
 	defer st.mu.Unlock()
-	hostName := s.opts.PoolName + "-host1"
-	srRec := srRecord("Local storage", s.opts.SRSize)
-	sr := st.add("SR", srRec)
-	host := st.add("host", hostRecord(hostName, sr.ref))
+	for i := range s.opts.Hosts {
+		if err := s.addHost(i); err != nil {
+			return err
+		}
+	}
+	master := s.hosts[0]
 	st.add("network", networkRecord())
-	pool := st.add("pool", poolRecord(s.opts.PoolName, host.ref, sr.ref))
-	s.pool, s.host, s.sr = pool.ref, host.ref, sr.ref
-
-	dom0 := vmRecord("Control domain on host: "+hostName, 4<<30, 4)
-	dom0["is_control_domain"] = true
-	dom0["domain_type"] = "pv"
-	dom0["other_config"] = smap{"storage_driver_domain": nullRef, "is_system_domain": "true"}
-	dom0["reference_label"] = ""
-	d := st.add("VM", dom0)
-	s.setPowerState(d, "Running")
-	d.rec["domid"] = int64(0)
-	st.set(host, "control_domain", d.ref)
+	pool := st.add("pool", poolRecord(s.opts.PoolName, master.ref, master.sr))
+	s.pool, s.host, s.sr = pool.ref, master.ref, master.sr
 
 	tpl := vmRecord("Debian Bookworm 12", 2<<30, 2)
 	tpl["is_a_template"] = true
@@ -34,18 +26,54 @@ func (s *Server) populate() {
 	st.add("VM", tpl)
 
 	for i := range s.opts.VMs {
-		vm := s.createVM(fmt.Sprintf("vm-%02d", i+1), i)
+		// VMs are placed across the hosts, each on its host's local SR.
+		vm := s.createVM(fmt.Sprintf("vm-%02d", i+1), i, s.hosts[i%len(s.hosts)].sr)
 		if i%2 == 0 {
 			s.setPowerState(vm, "Running")
 		}
 	}
+	return nil
+}
+
+// addHost creates host i with its local SR (attached by a PBD), its
+// certificate record and its control domain.
+func (s *Server) addHost(i int) error {
+	st := s.st
+	name := fmt.Sprintf("%s-host%d", s.opts.PoolName, i+1)
+	cert, err := newHostCert(name, s.now())
+	if err != nil {
+		return fmt.Errorf("xapisim: certificate of %s: %w", name, err)
+	}
+	sr := st.add("SR", srRecord("Local storage", s.opts.SRSize))
+	host := st.add("host", hostRecord(name, sr.ref))
+	host.rec["software_version"].(smap)["xapi"] = s.opts.XapiVersion
+	pbd := st.add("PBD", pbdRecord(host.ref, sr.ref))
+	st.addToSet(sr, "PBDs", pbd.ref)
+	st.addToSet(host, "PBDs", pbd.ref)
+	c := st.add("Certificate", certificateRecord(host.ref, cert))
+	st.addToSet(host, "certificates", c.ref)
+	s.hosts = append(s.hosts, simHost{ref: host.ref, sr: sr.ref, cert: cert})
+
+	dom0 := vmRecord("Control domain on host: "+name, 4<<30, 4)
+	dom0["is_control_domain"] = true
+	dom0["domain_type"] = "pv"
+	dom0["other_config"] = smap{"storage_driver_domain": nullRef, "is_system_domain": "true"}
+	dom0["reference_label"] = ""
+	dom0["power_state"] = "Running"
+	dom0["allowed_operations"] = vmAllowedOps("Running")
+	dom0["resident_on"] = host.ref
+	dom0["domid"] = int64(0)
+	d := st.add("VM", dom0)
+	st.addToSet(host, "resident_VMs", d.ref)
+	st.set(host, "control_domain", d.ref)
+	return nil
 }
 
 // createVM adds a halted VM with its generated disks and an empty CD drive.
-func (s *Server) createVM(name string, index int) *object {
+func (s *Server) createVM(name string, index int, srRef string) *object {
 	st := s.st
 	vm := st.add("VM", vmRecord(name, 2<<30, 2))
-	sr, _ := st.get("SR", s.sr)
+	sr, _ := st.get("SR", srRef)
 	for d := range s.opts.DisksPerVM {
 		seed := contentSeed(s.opts.Seed, index, d)
 		src := newGenSource(seed, s.pat)
@@ -95,18 +123,20 @@ func (s *Server) accountSR(sr *object) {
 
 // setPowerState moves vm to state with the side effects XAPI has.
 func (s *Server) setPowerState(vm *object, state string) {
-	host, _ := s.st.get("host", s.host)
 	vm.rec["power_state"] = state
 	vm.rec["allowed_operations"] = vmAllowedOps(state)
 	running := state == "Running" || state == "Paused"
+	if old, err := s.st.get("host", vm.str("resident_on")); err == nil {
+		s.st.removeFromSet(old, "resident_VMs", vm.ref)
+	}
 	if running {
-		vm.rec["resident_on"] = s.host
+		host, _ := s.st.get("host", s.residentHost(vm))
+		vm.rec["resident_on"] = host.ref
 		vm.rec["domid"] = int64(vm.created%1000 + 1)
 		s.st.addToSet(host, "resident_VMs", vm.ref)
 	} else {
 		vm.rec["resident_on"] = nullRef
 		vm.rec["domid"] = int64(-1)
-		s.st.removeFromSet(host, "resident_VMs", vm.ref)
 	}
 	for _, ref := range vm.refs("VBDs") {
 		if vbd, err := s.st.get("VBD", ref); err == nil && !vbd.flag("empty") {

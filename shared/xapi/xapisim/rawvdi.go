@@ -18,6 +18,23 @@ func (s *Server) serveExportRawVDI(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	q := r.URL.Query()
+	// The VDI's SR decides the host (xen-api ocaml/xapi/export_raw_vdi.ml
+	// export_raw: check_sr_availability, else 302 to find_host_for_sr).
+	target, herr := s.transferHost(r, func() ([]string, bool) {
+		vdi, err := s.st.byRefOrUUID("VDI", q.Get("vdi"))
+		if err != nil {
+			return nil, false
+		}
+		return []string{vdi.str("SR")}, true
+	})
+	if target != "" {
+		s.redirect(w, r, target)
+		return
+	}
+	if herr != nil {
+		httpError(w, http.StatusInternalServerError, "Internal Error", "")
+		return
+	}
 	task, err := s.transferTask(r, "export_raw_vdi")
 	if err != nil {
 		httpError(w, http.StatusInternalServerError, "Internal Error", "")

@@ -56,6 +56,7 @@ func (s *Server) buildMethods() registry {
 	s.vdiMethods(r)
 	s.taskMethods(r)
 	s.eventMethods(r)
+	r.add("pool.designate_new_master", 1, s.designateMaster, asyncMode)
 	return r
 }
 
@@ -89,10 +90,18 @@ func (s *Server) dispatch(ctx context.Context, name string, params []any) (any, 
 		return nil, err
 	}
 	c := &call{s: s, ctx: ctx, name: base}
+	if !m.session {
+		if err := s.slaveError(ctx); err != nil {
+			return nil, err // a login on a pool member (xapi_session.ml)
+		}
+	}
 	if m.session {
 		ref, _ := params[0].(string)
 		if c.session, err = s.checkSession(ref); err != nil {
 			return nil, err
+		}
+		if err := s.slaveError(ctx); err != nil {
+			return nil, err // a user session on a pool member (session_check.ml)
 		}
 	}
 	if m.removed {

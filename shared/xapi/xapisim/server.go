@@ -4,12 +4,14 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"html"
 	"io"
 	"log/slog"
 	"maps"
 	"net"
 	"net/http"
 	"os"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -17,23 +19,31 @@ import (
 
 // Options configures a simulated pool; the zero value is a small valid pool.
 type Options struct {
-	VMs        int    // ordinary VMs (besides dom0 and a template); default 2. Even-numbered ones run.
-	DiskSize   int64  // bytes per VM disk; default 16 MiB
-	DisksPerVM int    // disks per VM; default 1
-	User       string // login user; default "root"
-	Password   string // login password; default "xapisim"
-	DataDir    string // where imported disks are kept (sparse files); default a temp dir removed by Close
-	Seed       uint64 // seed of the generated disk content; default 1
-	SRSize     int64  // physical_size of the default SR; default 1 TiB or 4x the disks, whichever is larger
-	PoolName   string // pool name_label; default "xapisim"
-	Faults     Faults // initial fault knobs
-	Now        func() time.Time
-	Logger     *slog.Logger // default: discard
+	VMs         int    // ordinary VMs (besides dom0 and a template); default 2. Even-numbered ones run.
+	Hosts       int    // pool members, each with a local SR; VMs are placed across them; default 1
+	XapiVersion string // the xapi version claimed (host software_version "xapi"); default 24.19 (XCP-ng 8.3)
+	DiskSize    int64  // bytes per VM disk; default 16 MiB
+	DisksPerVM  int    // disks per VM; default 1
+	User        string // login user; default "root"
+	Password    string // login password; default "xapisim"
+	DataDir     string // where imported disks are kept (sparse files); default a temp dir removed by Close
+	Seed        uint64 // seed of the generated disk content; default 1
+	SRSize      int64  // physical_size of the default SR; default 1 TiB or 4x the disks, whichever is larger
+	PoolName    string // pool name_label; default "xapisim"
+	Faults      Faults // initial fault knobs
+	Now         func() time.Time
+	Logger      *slog.Logger // default: discard
 }
 
 func (o *Options) defaults() {
 	if o.VMs == 0 {
 		o.VMs = 2
+	}
+	if o.Hosts == 0 {
+		o.Hosts = 1
+	}
+	if o.XapiVersion == "" {
+		o.XapiVersion = xapiVersion
 	}
 	if o.DiskSize == 0 {
 		o.DiskSize = 16 << 20
@@ -75,7 +85,8 @@ type Server struct {
 	pat     *patterns
 	tmpDir  string
 
-	pool, host, sr string // refs of the singletons
+	pool, host, sr string    // refs of the pool, of the first host (the initial master) and of its local SR
+	hosts          []simHost // the pool members, in order
 
 	mu       sync.Mutex // guards the fields below
 	sessions map[string]*session
@@ -84,17 +95,18 @@ type Server struct {
 	requests map[string]int
 	calls    map[string]int // API calls per method; see Stats
 
-	done     chan struct{}
-	closeOne sync.Once
-	httpSrv  *http.Server
+	done      chan struct{}
+	closeOne  sync.Once
+	httpSrv   *http.Server
+	listeners []*http.Server // StartHosts's, one per host; guarded by mu
 }
 
 // New builds a pool populated as opts says.
 func New(opts Options) (*Server, error) {
 	opts.defaults()
-	if opts.VMs < 0 || opts.DisksPerVM < 0 || opts.DiskSize < 0 {
-		return nil, fmt.Errorf("xapisim: VMs %d, DisksPerVM %d and DiskSize %d must not be negative",
-			opts.VMs, opts.DisksPerVM, opts.DiskSize)
+	if opts.VMs < 0 || opts.DisksPerVM < 0 || opts.DiskSize < 0 || opts.Hosts < 0 {
+		return nil, fmt.Errorf("xapisim: VMs %d, DisksPerVM %d, DiskSize %d and Hosts %d must not be negative",
+			opts.VMs, opts.DisksPerVM, opts.DiskSize, opts.Hosts)
 	}
 	s := &Server{opts: opts, log: opts.Logger, now: opts.Now, st: newStore(),
 		sessions: map[string]*session{}, workers: map[string]context.CancelFunc{},
@@ -114,7 +126,9 @@ func New(opts Options) (*Server, error) {
 	s.disks = disks
 	s.pat = newPatterns(opts.Seed)
 	s.methods = s.buildMethods()
-	s.populate()
+	if err := s.populate(); err != nil {
+		return nil, err
+	}
 	return s, nil
 }
 
@@ -201,9 +215,13 @@ func (s *Server) Close() error {
 		for _, cancel := range s.workers {
 			cancel()
 		}
+		srvs := slices.Clone(s.listeners)
 		s.mu.Unlock()
 		if s.httpSrv != nil {
 			err = s.httpSrv.Close()
+		}
+		for _, srv := range srvs {
+			err = errors.Join(err, srv.Close())
 		}
 		if s.tmpDir != "" {
 			err = errors.Join(err, os.RemoveAll(s.tmpDir))
@@ -234,5 +252,21 @@ func httpError(w http.ResponseWriter, code int, title, extra string) {
 	w.Header().Set("Content-Length", fmt.Sprint(len(body)))
 	w.Header().Set("Connection", "close")
 	w.WriteHeader(code)
+	_, _ = io.WriteString(w, body)
+}
+
+// internalError answers as XAPI's HTTP server does when a handler raises
+// before writing a reply (xen-api ocaml/libs/http-lib/http_svr.ml
+// response_internal_error): 500 with the exception in the HTML body.
+func internalError(w http.ResponseWriter, err error) {
+	f := asFailure(err)
+	body := "<html><body><h1>HTTP 500 internal server error</h1>An unexpected error occurred; " +
+		"please wait a while and try again. If the problem persists, please contact your support " +
+		"representative.<h1> Additional information </h1>Server_error(" + html.EscapeString(f.Code) +
+		", [ " + html.EscapeString(strings.Join(f.Params, "; ")) + " ])</body></html>"
+	w.Header().Set("Content-Type", "text/html")
+	w.Header().Set("Content-Length", fmt.Sprint(len(body)))
+	w.Header().Set("Connection", "close")
+	w.WriteHeader(http.StatusInternalServerError)
 	_, _ = io.WriteString(w, body)
 }

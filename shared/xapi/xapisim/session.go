@@ -20,7 +20,7 @@ func (s *Server) sessionMethods(r registry) {
 		if _, err := c.s.checkSession(c.args[0].(string)); err != nil {
 			return nil, err
 		}
-		return s.host, nil
+		return s.thisHost(c.ctx), nil
 	})
 }
 

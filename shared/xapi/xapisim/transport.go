@@ -50,6 +50,7 @@ func (s *Server) serveXMLRPC(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	v, err := s.dispatch(r.Context(), name, params)
+	s.thumbprintHeader(w, r, err)
 	var out []byte
 	if err == nil {
 		out, err = xmlrpc.EncodeSuccess(v)
@@ -92,6 +93,7 @@ func (s *Server) serveJSONRPC(w http.ResponseWriter, r *http.Request) {
 		v = s.listMethods()
 	} else {
 		v, err = s.dispatch(r.Context(), req.Method, params)
+		s.thumbprintHeader(w, r, err)
 	}
 	out, err := encodeJSONResponse(v, err, req.ID, v2)
 	if err != nil {

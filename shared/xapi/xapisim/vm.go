@@ -50,7 +50,15 @@ func checkOp(vm *object, op string) error {
 }
 
 func (s *Server) vmMethods(r registry) {
-	r.add("VM.snapshot", 2, s.withObj("VM", s.vmSnapshot), asyncMode, withDefaults([]any{}))
+	// ignore_vdis is a versioned parameter added in xapi 21.4.0
+	// (xen-api ocaml/idl/datamodel_vm.ml, snapshot): an older xapi takes
+	// exactly (session, vm, new_name) and answers
+	// MESSAGE_PARAMETER_COUNT_MISMATCH to a fourth parameter.
+	if versionAtLeast(s.opts.XapiVersion, 21, 4) {
+		r.add("VM.snapshot", 2, s.withObj("VM", s.vmSnapshot), asyncMode, withDefaults([]any{}))
+	} else {
+		r.add("VM.snapshot", 2, s.withObj("VM", s.vmSnapshot), asyncMode)
+	}
 	r.add("VM.checkpoint", 2, s.withObj("VM", s.vmSnapshot), asyncMode)
 	r.add("VM.snapshot_with_quiesce", 2, nil, asyncMode, func(m *method) { m.removed = true })
 	r.add("VM.destroy", 1, s.withObj("VM", s.vmDestroy), asyncMode)
@@ -114,7 +122,7 @@ func (s *Server) vmDestroy(c *call, vm *object) (any, error) {
 		}
 	}
 	s.setParent(vm, nullRef)
-	if host, err := s.st.get("host", s.host); err == nil {
+	if host, err := s.st.get("host", vm.str("resident_on")); err == nil {
 		s.st.removeFromSet(host, "resident_VMs", vm.ref)
 	}
 	s.st.del(vm)

@@ -32,7 +32,7 @@ func TestXMLRPCBytesAreXAPIs(t *testing.T) {
 		}},
 		{"listMethods unwrapped", "/", `<?xml version="1.0" encoding="UTF-8"?><methodCall><methodName>system.listMethods</methodName><params /></methodCall>`,
 			func(s string) bool {
-				return strings.HasPrefix(s, `<?xml version="1.0"?><methodResponse><params><param><value><array><data><value>SR.add_tags</value>`) &&
+				return strings.HasPrefix(s, `<?xml version="1.0"?><methodResponse><params><param><value><array><data><value>Certificate.get_all</value>`) &&
 					strings.Contains(s, `<value>VM.snapshot</value>`) && strings.Contains(s, `<value>event.from</value>`) &&
 					!strings.Contains(s, "Async.") && !strings.Contains(s, "Status")
 			}},
