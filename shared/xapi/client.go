@@ -16,13 +16,17 @@ import (
 // Client talks to one XAPI host. It is safe for concurrent use; all calls
 // share one session.
 type Client struct {
-	base  *url.URL // scheme, host and optional path prefix; never credentials
-	opts  options
-	hc    *http.Client
-	rpcID atomic.Int64
-	tr    atomic.Int32 // the Transport in use; Auto until Login picks one
+	base   atomic.Pointer[url.URL] // the master: scheme, host and optional path prefix; never credentials
+	origin *url.URL                // the configured URL, whose certificate the options pin
+	opts   options
+	hc     *http.Client
+	rpcID  atomic.Int64
+	tr     atomic.Int32 // the Transport in use; Auto until Login picks one
 
 	vmCache vmCache // CachedVMs's view of the pool
+
+	poolMu  sync.Mutex          // guards members
+	members map[string][][]byte // pool host address -> SHA-256 of its published certificates
 
 	mu       sync.Mutex // guards the fields below
 	session  string
@@ -43,10 +47,11 @@ func New(rawURL string, opts ...Option) (*Client, error) {
 			return nil, fmt.Errorf("xapi %s: %w", base.Redacted(), err)
 		}
 	}
-	c := &Client{base: base, opts: o, hc: o.httpClient}
+	c := &Client{origin: base, opts: o, hc: o.httpClient, members: map[string][][]byte{}}
+	c.base.Store(base)
 	c.tr.Store(int32(o.transport))
 	if c.hc == nil {
-		c.hc = &http.Client{Transport: c.newHTTPTransport()}
+		c.hc = &http.Client{Transport: c.newHTTPTransport(), CheckRedirect: c.checkRedirect}
 	}
 	if o.insecure && o.fingerprint == nil && base.Scheme == "https" {
 		o.logger.Warn("xapi: TLS certificate verification is disabled", "url", base.String())
@@ -95,7 +100,7 @@ func redactRawURL(raw string) string {
 func (c *Client) newHTTPTransport() *http.Transport {
 	return &http.Transport{
 		DialContext:           (&net.Dialer{Timeout: 30 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
-		TLSClientConfig:       c.opts.tlsConfig(c.base.Hostname()),
+		DialTLSContext:        c.dialTLS, // each pool host with its own trust: see tlsFor
 		TLSHandshakeTimeout:   30 * time.Second,
 		MaxIdleConnsPerHost:   8,
 		IdleConnTimeout:       90 * time.Second,
@@ -105,12 +110,16 @@ func (c *Client) newHTTPTransport() *http.Transport {
 }
 
 // URL returns the host's URL (never with credentials).
-func (c *Client) URL() string { return c.base.String() }
+func (c *Client) URL() string { return c.baseURL().String() }
+
+// baseURL is the current master's URL.
+func (c *Client) baseURL() *url.URL { return c.base.Load() }
 
 // endpoint returns the absolute URL of path on the host.
 func (c *Client) endpoint(path string, query url.Values) *url.URL {
-	u := *c.base
-	u.Path = c.base.Path + path
+	base := c.baseURL()
+	u := *base
+	u.Path = base.Path + path
 	u.RawQuery = query.Encode()
 	return &u
 }
@@ -132,7 +141,7 @@ func (c *Client) Login(ctx context.Context, user, password string) error {
 	c.mu.Lock()
 	c.session, c.user, c.password = sess, user, password
 	c.mu.Unlock()
-	c.opts.logger.Debug("xapi: logged in", "url", c.base.String(), "user", user, "transport", c.transport().String())
+	c.opts.logger.Debug("xapi: logged in", "url", c.baseURL().String(), "user", user, "transport", c.transport().String())
 	return nil
 }
 
@@ -152,7 +161,7 @@ func (c *Client) pickTransport(ctx context.Context, user, password string) (stri
 	if err == nil || errors.As(err, &xe) || ctx.Err() != nil {
 		return sess, err
 	}
-	c.opts.logger.Debug("xapi: no JSON-RPC here, using XML-RPC", "url", c.base.String(), "error", err)
+	c.opts.logger.Debug("xapi: no JSON-RPC here, using XML-RPC", "url", c.baseURL().String(), "error", err)
 	c.tr.Store(int32(XMLRPC))
 	return c.login(ctx, user, password)
 }
@@ -162,11 +171,11 @@ func (c *Client) pickTransport(ctx context.Context, user, password string) (stri
 func (c *Client) login(ctx context.Context, user, password string) (string, error) {
 	v, err := c.rpc(ctx, "session.login_with_password", []any{user, password, "1.1", c.opts.originator})
 	if err != nil {
-		return "", fmt.Errorf("xapi login to %s as %q: %w", c.base.String(), user, scrub(err, password))
+		return "", fmt.Errorf("xapi login to %s as %q: %w", c.baseURL().String(), user, scrub(err, password))
 	}
 	sess, ok := v.(string)
 	if !ok || sess == "" {
-		return "", fmt.Errorf("xapi login to %s: session is %s, not a ref", c.base.String(), describeValue(v))
+		return "", fmt.Errorf("xapi login to %s: session is %s, not a ref", c.baseURL().String(), describeValue(v))
 	}
 	return sess, nil
 }
@@ -238,7 +247,7 @@ func (c *Client) relogin(ctx context.Context, stale string) (string, error) {
 	if c.user == "" && c.password == "" {
 		return "", ErrNotLoggedIn
 	}
-	c.opts.logger.Warn("xapi: session invalid, logging in again", "url", c.base.String(), "user", c.user)
+	c.opts.logger.Warn("xapi: session invalid, logging in again", "url", c.baseURL().String(), "user", c.user)
 	sess, err := c.login(ctx, c.user, c.password)
 	if err != nil {
 		return "", err

@@ -45,4 +45,5 @@ const (
 	CodeTaskCancelled      = "TASK_CANCELLED"
 	CodeOperationBlocked   = "OPERATION_BLOCKED"
 	CodeBadPowerState      = "VM_BAD_POWER_STATE"
+	CodeHostIsSlave        = "HOST_IS_SLAVE"
 )

@@ -80,12 +80,44 @@ func (c *Client) importUnder(ctx context.Context, task TaskRef, body io.Reader, 
 	return VMRef(refs[0]), nil
 }
 
-// put writes one PUT request on a connection of its own and waits until the
-// server has closed it (XAPI closes after the import handler returns).
+// headWait is how long an upload waits for XAPI's answer to its request
+// head before it sends the body anyway (XAPI answers at once: see put).
+const headWait = 30 * time.Second
+
+// put sends one PUT, following XAPI's 302 to the pool member that sees the
+// SR. XAPI's import handler decides (401, 302, 500, 403 for chunked, then
+// 200) before it reads any of the body (xen-api ocaml/xapi/import.ml
+// handler: the SR check and redirect, then "Http_svr.headers s headers",
+// then stream_import). So the client sends the head, waits for that
+// answer, and only then streams the body: a redirect costs no body byte,
+// and the body is sent once, to the right host. This is what
+// "Expect: 100-continue" would do, which XAPI's HTTP server does not speak;
+// Xen Orchestra instead sends an empty probe PUT first, which XAPI answers
+// with a failed import task on the right host.
 func (c *Client) put(ctx context.Context, u *url.URL, body io.Reader, size int64) error {
-	conn, raw, err := c.dialHost(ctx)
+	for hop := 0; ; hop++ {
+		loc, err := c.putOnce(ctx, u, body, size)
+		if err != nil || loc == nil {
+			return err
+		}
+		if hop >= 2 {
+			return fmt.Errorf("more than %d redirects, last to %s", hop+1, redactQuery(loc.String()))
+		}
+		if err := c.poolMember(ctx, loc); err != nil {
+			return err
+		}
+		c.opts.logger.Debug("xapi: upload redirected to a pool member", "host", loc.Host)
+		u = loc
+	}
+}
+
+// putOnce writes one PUT request on a connection of its own and waits until
+// the server has closed it (XAPI closes after the import handler returns).
+// It returns the Location of a 302 answered before the body was sent.
+func (c *Client) putOnce(ctx context.Context, u *url.URL, body io.Reader, size int64) (*url.URL, error) {
+	conn, raw, err := c.dialHost(ctx, u)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	defer conn.Close()
 	stop := context.AfterFunc(ctx, func() { resetConn(raw, conn) })
@@ -98,34 +130,65 @@ func (c *Client) put(ctx context.Context, u *url.URL, body io.Reader, size int64
 	head := "PUT " + u.RequestURI() + " HTTP/1.1\r\nHost: " + u.Host +
 		"\r\nUser-Agent: xbr\r\nContent-Type: application/octet-stream\r\nContent-Length: " +
 		strconv.FormatInt(length, 10) + "\r\nConnection: close\r\n\r\n"
+	if _, err := io.WriteString(conn, head); err != nil {
+		return nil, firstErr(ctx.Err(), fmt.Errorf("send request: %w", err))
+	}
+	br := bufio.NewReader(conn)
 	sent := make(chan error, 1)
-	go func() { sent <- sendBody(conn, raw, head, body, size) }()
-
-	resp, rerr := http.ReadResponse(bufio.NewReader(conn), nil)
+	early := c.awaitHead(raw, br)
+	if !early {
+		go func() { sent <- sendBody(conn, raw, body, size) }()
+	}
+	resp, rerr := http.ReadResponse(br, nil)
 	if rerr != nil {
 		resetConn(raw, conn)
-		return firstErr(ctx.Err(), <-sent, fmt.Errorf("read response: %w", rerr))
+		return nil, firstErr(ctx.Err(), waitSent(sent, early), fmt.Errorf("read response: %w", rerr))
 	}
 	defer resp.Body.Close()
+	if resp.StatusCode == http.StatusFound && early {
+		loc, err := u.Parse(resp.Header.Get("Location"))
+		if err != nil {
+			return nil, fmt.Errorf("redirect: Location is not a URL")
+		}
+		return loc, nil
+	}
 	if resp.StatusCode != http.StatusOK {
 		snippet, _ := io.ReadAll(io.LimitReader(resp.Body, 512))
 		resetConn(raw, conn)
-		<-sent
-		return &httpStatusError{status: resp.Status, body: string(snippet), location: redactQuery(resp.Header.Get("Location"))}
+		_ = waitSent(sent, early)
+		return nil, &httpStatusError{status: resp.Status, body: string(snippet), location: redactQuery(resp.Header.Get("Location"))}
+	}
+	if early {
+		go func() { sent <- sendBody(conn, raw, body, size) }()
 	}
 	if err := <-sent; err != nil {
-		return firstErr(ctx.Err(), err)
+		return nil, firstErr(ctx.Err(), err)
 	}
 	_, _ = io.Copy(io.Discard, resp.Body) // ends when XAPI closes: the import is done; the task tells how
-	return ctx.Err()
+	return nil, ctx.Err()
+}
+
+// awaitHead waits up to headWait for the first byte of the answer to the
+// request head; false means none came and the body must be sent anyway.
+func (c *Client) awaitHead(raw net.Conn, br *bufio.Reader) bool {
+	_ = raw.SetReadDeadline(time.Now().Add(headWait))
+	_, err := br.Peek(1)
+	_ = raw.SetReadDeadline(time.Time{})
+	var ne net.Error
+	return !(errors.As(err, &ne) && ne.Timeout())
+}
+
+// waitSent returns the body sender's outcome when it was started.
+func waitSent(sent chan error, early bool) error {
+	if early {
+		return nil
+	}
+	return <-sent
 }
 
 // sendBody writes the request head and body. A body read error resets the
 // connection, so the server sees an abort rather than a clean end.
-func sendBody(conn, raw net.Conn, head string, body io.Reader, size int64) error {
-	if _, err := io.WriteString(conn, head); err != nil {
-		return fmt.Errorf("send request: %w", err)
-	}
+func sendBody(conn, raw net.Conn, body io.Reader, size int64) error {
 	src := &errReader{r: body}
 	var n int64
 	var err error
@@ -165,26 +228,26 @@ func (e *errReader) Read(p []byte) (int, error) {
 	return n, err
 }
 
-// dialHost opens a connection to the host (TLS for https, with the client's
-// verification settings). It returns the connection to use and the TCP one.
-func (c *Client) dialHost(ctx context.Context) (net.Conn, net.Conn, error) {
-	addr := c.base.Host
-	if c.base.Port() == "" {
+// dialHost opens a connection to u's host (TLS for https, trusted as
+// tlsFor says). It returns the connection to use and the TCP one.
+func (c *Client) dialHost(ctx context.Context, u *url.URL) (net.Conn, net.Conn, error) {
+	addr := u.Host
+	if u.Port() == "" {
 		port := "80"
-		if c.base.Scheme == "https" {
+		if u.Scheme == "https" {
 			port = "443"
 		}
-		addr = net.JoinHostPort(c.base.Hostname(), port)
+		addr = net.JoinHostPort(u.Hostname(), port)
 	}
 	d := net.Dialer{Timeout: 30 * time.Second, KeepAlive: 30 * time.Second}
 	raw, err := d.DialContext(ctx, "tcp", addr)
 	if err != nil {
 		return nil, nil, fmt.Errorf("connect: %w", err)
 	}
-	if c.base.Scheme != "https" {
+	if u.Scheme != "https" {
 		return raw, raw, nil
 	}
-	tc := tls.Client(raw, c.opts.tlsConfig(c.base.Hostname()))
+	tc := tls.Client(raw, c.tlsFor(u.Host))
 	if err := tc.HandshakeContext(ctx); err != nil {
 		raw.Close()
 		return nil, nil, fmt.Errorf("TLS handshake with %s: %w", addr, err)
@@ -264,7 +327,7 @@ type httpStatusError struct {
 
 func (e *httpStatusError) Error() string {
 	if e.location != "" {
-		return "HTTP " + e.status + " to " + e.location + " (redirects to another pool member are not followed for uploads)"
+		return "HTTP " + e.status + " to " + e.location + " after the body had started (no answer to the request head in time)"
 	}
 	return fmt.Sprintf("HTTP %s: %q", e.status, truncate(e.body, 200))
 }

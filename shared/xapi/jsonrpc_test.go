@@ -20,7 +20,7 @@ func TestJSONRPCResponseShapes(t *testing.T) {
 		code, wantErr           string
 	}{
 		{"v1 error", "application/json", `{"result":null,"error":["SESSION_AUTHENTICATION_FAILED","root","Authentication failure"],"id":1}`, xapi.CodeAuthFailed, ""},
-		{"v2 error", "application/json", `{"jsonrpc":"2.0","error":{"code":1,"message":"HOST_IS_SLAVE","data":["10.0.0.1"]},"id":1}`, "HOST_IS_SLAVE", ""},
+		{"v2 error", "application/json", `{"jsonrpc":"2.0","error":{"code":1,"message":"RBAC_PERMISSION_DENIED","data":["session.login_with_password","denied"]},"id":1}`, "RBAC_PERMISSION_DENIED", ""},
 		{"not json-rpc", "text/html", `<html>not here</html>`, "", "does this XAPI serve JSON-RPC"},
 		{"garbage", "application/json", `{"result":`, "", "decode JSON-RPC response"},
 		{"neither", "application/json", `{"id":1}`, "", "neither result nor error"},

@@ -30,35 +30,48 @@ func (c *Client) rpc(ctx context.Context, method string, params []any) (any, err
 	for i := range params {
 		params[i] = normalize(params[i])
 	}
-	start := time.Now()
-	var v any
-	var err error
-	if c.transport() == JSONRPC {
-		v, err = c.jsonRPC(ctx, method, params)
-	} else {
-		v, err = c.xmlRPC(ctx, method, params)
+	for hop := 0; ; hop++ {
+		start := time.Now()
+		var v any
+		var thumb string
+		var err error
+		if c.transport() == JSONRPC {
+			v, thumb, err = c.jsonRPC(ctx, method, params)
+		} else {
+			v, thumb, err = c.xmlRPC(ctx, method, params)
+		}
+		c.opts.logger.Debug("xapi call", "method", method, "duration", time.Since(start), "error", err)
+		// A host that is no longer the master answers HOST_IS_SLAVE
+		// [master address] to a login and to a call with a user session
+		// (xen-api ocaml/xapi/xapi_session.ml, session_check.ml); the
+		// session lives in the pool database, so the call is repeated there.
+		var xe *Error
+		if errors.As(err, &xe) && xe.Code == CodeHostIsSlave && len(xe.Params) > 0 && xe.Params[0] != "" && hop < 3 {
+			c.followMaster(xe.Params[0], thumb)
+			continue
+		}
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", method, err)
+		}
+		return v, nil
 	}
-	c.opts.logger.Debug("xapi call", "method", method, "duration", time.Since(start), "error", err)
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", method, err)
-	}
-	return v, nil
 }
 
-func (c *Client) xmlRPC(ctx context.Context, method string, params []any) (any, error) {
+func (c *Client) xmlRPC(ctx context.Context, method string, params []any) (any, string, error) {
 	body, err := xmlrpc.EncodeCall(method, params)
 	if err != nil {
-		return nil, err
+		return nil, "", err
 	}
-	data, err := c.post(ctx, "/", "text/xml", body)
+	data, thumb, err := c.post(ctx, "/", "text/xml", body)
 	if err != nil {
-		return nil, err
+		return nil, "", err
 	}
 	v, err := xmlrpc.DecodeResponse(data)
 	if err != nil {
-		return nil, fmt.Errorf("decode XML-RPC response: %w", err)
+		return nil, "", fmt.Errorf("decode XML-RPC response: %w", err)
 	}
-	return unwrapEnvelope(v)
+	v, err = unwrapEnvelope(v)
+	return v, thumb, err
 }
 
 // unwrapEnvelope reads XAPI's {Status, Value | ErrorDescription} struct: XAPI
@@ -82,27 +95,28 @@ func unwrapEnvelope(v any) (any, error) {
 	}
 }
 
-func (c *Client) jsonRPC(ctx context.Context, method string, params []any) (any, error) {
+func (c *Client) jsonRPC(ctx context.Context, method string, params []any) (any, string, error) {
 	id := c.rpcID.Add(1)
 	body := fmt.Appendf(nil, `{"jsonrpc":"2.0","id":%d,"method":`, id)
 	var err error
 	if body, err = xmlrpc.AppendJSON(body, method); err != nil {
-		return nil, err
+		return nil, "", err
 	}
 	body = append(body, `,"params":`...)
 	if body, err = xmlrpc.AppendJSON(body, params); err != nil {
-		return nil, err
+		return nil, "", err
 	}
 	body = append(body, '}')
-	data, err := c.post(ctx, "/jsonrpc", "application/json", body)
+	data, thumb, err := c.post(ctx, "/jsonrpc", "application/json", body)
 	if err != nil {
-		return nil, err
+		return nil, "", err
 	}
 	v, err := xmlrpc.DecodeJSON(data)
 	if err != nil {
-		return nil, fmt.Errorf("decode JSON-RPC response: %w", err)
+		return nil, "", fmt.Errorf("decode JSON-RPC response: %w", err)
 	}
-	return unwrapJSON(v)
+	v, err = unwrapJSON(v)
+	return v, thumb, err
 }
 
 // unwrapJSON reads a JSON-RPC v2 ({error: {message, data}}) or v1
@@ -137,33 +151,35 @@ func unwrapJSON(v any) (any, error) {
 	}
 }
 
-// post sends body to path and returns the response body of a 200 reply.
-func (c *Client) post(ctx context.Context, path, contentType string, body []byte) ([]byte, error) {
+// post sends body to path and returns the response body of a 200 reply,
+// and the master thumbprint XAPI adds to a HOST_IS_SLAVE answer.
+func (c *Client) post(ctx context.Context, path, contentType string, body []byte) ([]byte, string, error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.endpoint(path, nil).String(), bytes.NewReader(body))
 	if err != nil {
-		return nil, err
+		return nil, "", err
 	}
 	// Set explicitly: XAPI and its clients match content types exactly.
 	req.Header.Set("Content-Type", contentType)
+	req.Header.Set(thumbprintRequest, "sha-256:master")
 	resp, err := c.hc.Do(req)
 	if err != nil {
-		return nil, stripURL(err)
+		return nil, "", stripURL(err)
 	}
 	defer resp.Body.Close()
 	data, err := io.ReadAll(io.LimitReader(resp.Body, maxResponse+1))
 	if err != nil {
-		return nil, fmt.Errorf("read response: %w", err)
+		return nil, "", fmt.Errorf("read response: %w", err)
 	}
 	if len(data) > maxResponse {
-		return nil, fmt.Errorf("response larger than %d bytes", maxResponse)
+		return nil, "", fmt.Errorf("response larger than %d bytes", maxResponse)
 	}
 	if resp.StatusCode != http.StatusOK {
-		return nil, fmt.Errorf("POST %s: HTTP %s: %q", path, resp.Status, truncate(string(data), 200))
+		return nil, "", fmt.Errorf("POST %s: HTTP %s: %q", path, resp.Status, truncate(string(data), 200))
 	}
 	if mt, _, _ := mime.ParseMediaType(resp.Header.Get("Content-Type")); contentType == "application/json" && mt != contentType {
-		return nil, fmt.Errorf("POST %s: response content type %q, want %s (does this XAPI serve JSON-RPC?)", path, mt, contentType)
+		return nil, "", fmt.Errorf("POST %s: response content type %q, want %s (does this XAPI serve JSON-RPC?)", path, mt, contentType)
 	}
-	return data, nil
+	return data, resp.Header.Get(thumbprintResponse), nil
 }
 
 // stripURL drops the request URL from a transport error: transfer URLs carry

@@ -396,3 +396,19 @@ func (s *Server) Certificate(i int) *x509.Certificate {
 	c, _ := x509.ParseCertificate(s.hosts[i].cert.der)
 	return c
 }
+
+// SetHostAddress changes host i's address record (a fault: the pool then
+// names a listener that is not that host).
+func (s *Server) SetHostAddress(i int, address string) error {
+	if i < 0 || i >= len(s.hosts) {
+		return fmt.Errorf("xapisim: host %d: the pool has %d hosts", i, len(s.hosts))
+	}
+	s.st.mu.Lock()
+	defer s.st.mu.Unlock()
+	h, err := s.st.get("host", s.hosts[i].ref)
+	if err != nil {
+		return err
+	}
+	s.st.set(h, "address", address)
+	return nil
+}

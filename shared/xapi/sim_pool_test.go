@@ -1,0 +1,164 @@
+package xapi_test
+
+import (
+	"context"
+	"io"
+	"os"
+	"strings"
+	"sync/atomic"
+	"testing"
+
+	"xbr/shared/xapi"
+	"xbr/shared/xapi/xapisim"
+)
+
+// startPoolSim serves a simulated pool of n hosts over HTTPS, each host
+// with its own self-signed certificate.
+func startPoolSim(t *testing.T, n int) (*xapisim.Server, []string) {
+	t.Helper()
+	sim, err := xapisim.New(xapisim.Options{Hosts: n, VMs: 2, User: simUser, Password: simPassword,
+		DiskSize: simDisk, DataDir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = sim.Close() })
+	urls, err := sim.StartHosts(0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return sim, urls
+}
+
+// pinnedClient logs in to url trusting only the certificate pinned.
+func pinnedClient(t *testing.T, url, pin string) *xapi.Client {
+	t.Helper()
+	c, err := xapi.New(url, xapi.WithFingerprint(pin))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Login(context.Background(), simUser, simPassword); err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+// countingReader counts the bytes read from an upload's source.
+type countingReader struct {
+	r io.Reader
+	n atomic.Int64
+}
+
+func (c *countingReader) Read(p []byte) (int, error) {
+	n, err := c.r.Read(p)
+	c.n.Add(int64(n))
+	return n, err
+}
+
+// TestPoolTransfersFollowRedirects: with only the master's certificate
+// pinned, the client exports a VM and a raw disk held on the second host's
+// local SR, and imports onto that SR, following XAPI's 302 to the member
+// and trusting it through the pool's Certificate records; the upload's
+// source is read exactly once.
+func TestPoolTransfersFollowRedirects(t *testing.T) {
+	sim, urls := startPoolSim(t, 2)
+	c := pinnedClient(t, urls[0], sim.Fingerprint(0))
+	ctx := context.Background()
+	vm := xapi.VMRef(vmNamed(t, sim, "vm-02").Ref)
+	disk := disksOf(t, c, vm)[0]
+	rec, err := c.VDIRecord(ctx, disk)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if string(rec.SR) != sim.LocalSR(1) {
+		t.Fatalf("vm-02's disk is on %s, want host 2's local SR %s", rec.SR, sim.LocalSR(1))
+	}
+	want, _ := diskSum(t, c, disk) // GET /export_raw_vdi through a 302
+	path, size := exportToFile(t, c, vm, "zstd")
+	for _, known := range []bool{true, false} {
+		f, err := os.Open(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		src := &countingReader{r: f}
+		n := int64(-1)
+		if known {
+			n = size
+		}
+		newVM, err := c.Import(ctx, src, n, xapi.ImportOptions{SR: xapi.SRRef(sim.LocalSR(1))})
+		f.Close()
+		if err != nil {
+			t.Fatalf("import (size known %v): %v", known, err)
+		}
+		if src.n.Load() != size {
+			t.Fatalf("the upload read %d bytes of its %d-byte source", src.n.Load(), size)
+		}
+		got := disksOf(t, c, newVM)[0]
+		if r, _ := c.VDIRecord(ctx, got); string(r.SR) != sim.LocalSR(1) {
+			t.Fatalf("the imported disk is on %s, want host 2's SR", r.SR)
+		}
+		if sum, _ := diskSum(t, c, got); sum != want {
+			t.Fatal("the imported disk differs from the source")
+		}
+	}
+	if n := sim.Requests()["/import"]; n != 4 {
+		t.Fatalf("/import got %d requests, want 4 (a redirected head and the upload, twice)", n)
+	}
+}
+
+// TestPoolRedirectOnlyToMembers: a member whose certificate is not the one
+// the pool publishes is refused, and verification is never turned off.
+func TestPoolMemberCertificateMustMatch(t *testing.T) {
+	sim, urls := startPoolSim(t, 2)
+	other, otherURLs := startPoolSim(t, 2) // another pool's hosts, other certificates
+	_ = other
+	// Host 2 of this pool moves to where the other pool's host 2 listens.
+	c := pinnedClient(t, urls[0], sim.Fingerprint(0))
+	ctx := context.Background()
+	if err := sim.SetHostAddress(1, strings.TrimPrefix(otherURLs[1], "https://")); err != nil {
+		t.Fatal(err)
+	}
+	vm := xapi.VMRef(vmNamed(t, sim, "vm-02").Ref)
+	_, err := c.ExportRawVDI(ctx, disksOf(t, c, vm)[0])
+	if err == nil || !strings.Contains(err.Error(), "not the one the pool publishes") {
+		t.Fatalf("export from a host with another certificate: %v", err)
+	}
+}
+
+// TestHostIsSlaveFollowed: a client pointed at a member follows
+// HOST_IS_SLAVE to the master at login, trusting it by the thumbprint the
+// pinned member sends; a master change mid-run is followed on the next call.
+func TestHostIsSlaveFollowed(t *testing.T) {
+	sim, urls := startPoolSim(t, 2)
+	ctx := context.Background()
+	c := pinnedClient(t, urls[1], sim.Fingerprint(1))
+	if c.URL() != urls[0] {
+		t.Fatalf("after login the client talks to %s, want the master %s", c.URL(), urls[0])
+	}
+	if err := sim.SetMaster(1); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.VMs(ctx); err != nil {
+		t.Fatalf("a call after the master moved: %v", err)
+	}
+	if c.URL() != urls[1] {
+		t.Fatalf("after the master moved the client talks to %s, want %s", c.URL(), urls[1])
+	}
+	if err := sim.SetMaster(0); err != nil {
+		t.Fatal(err)
+	}
+	vm := xapi.VMRef(vmNamed(t, sim, "vm-01").Ref)
+	if _, n := diskSum(t, c, disksOf(t, c, vm)[0]); n != simDisk {
+		t.Fatalf("read %d bytes of a disk after the master moved back", n)
+	}
+}
+
+func vmNamed(t *testing.T, sim *xapisim.Server, name string) xapisim.VMInfo {
+	t.Helper()
+	for _, v := range sim.VMs() {
+		if v.NameLabel == name {
+			return v
+		}
+	}
+	t.Fatalf("no VM %s", name)
+	return xapisim.VMInfo{}
+}
