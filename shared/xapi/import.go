@@ -209,7 +209,10 @@ func sendBody(conn, raw net.Conn, body io.Reader, size int64) error {
 		return fmt.Errorf("send body after %d bytes: %w", n, err)
 	}
 	if size < 0 {
-		return closeWrite(conn, raw)
+		// The end of the stream is the end of the body. XAPI may already
+		// have read the tar's end and closed; the half-close then fails,
+		// and the import's outcome is the task's either way.
+		_ = closeWrite(conn, raw)
 	}
 	return nil
 }
