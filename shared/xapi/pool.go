@@ -11,6 +11,7 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -210,24 +211,60 @@ func (c *Client) checkRedirect(req *http.Request, via []*http.Request) error {
 // address keeps the client's scheme and, when it has none, the configured
 // port (as Xen Orchestra's client does). A thumbprint sent by the trusted
 // host that answered is recorded for the new master.
-func (c *Client) followMaster(address, thumbprint string) {
+func (c *Client) followMaster(address, thumbprint string) error {
 	old := c.baseURL()
-	next := *old
-	if _, _, err := net.SplitHostPort(address); err == nil {
-		next.Host = address
-	} else {
-		h := address
-		if strings.Contains(h, ":") && !strings.HasPrefix(h, "[") {
-			h = "[" + h + "]"
-		}
-		if p := old.Port(); p != "" {
-			h = net.JoinHostPort(strings.Trim(h, "[]"), p)
-		}
-		next.Host = h
+	host, err := masterHost(address, old.Port())
+	if err != nil {
+		return err
 	}
+	next := *old
+	next.Host = host
 	if thumbprint != "" {
-		c.trustHost(next.Host, thumbprint)
+		c.trustHost(host, thumbprint)
 	}
 	c.base.Store(&next)
 	c.opts.logger.Warn("xapi: the pool master moved; following it", "from", old.Host, "to", next.Host)
+	return nil
+}
+
+// masterHost turns HOST_IS_SLAVE's master address (an IP address or a host
+// name, optionally with a port) into a URL host, adding port when the
+// address has none. Anything else is refused, naming the value.
+func masterHost(address, port string) (string, error) {
+	bad := func() (string, error) {
+		return "", fmt.Errorf("HOST_IS_SLAVE master address %q is not a host address", truncate(address, 80))
+	}
+	host, p := strings.Trim(address, "[]"), port
+	if h, hp, err := net.SplitHostPort(address); err == nil {
+		host, p = h, hp
+	}
+	if p != "" {
+		if n, err := strconv.Atoi(p); err != nil || n < 1 || n > 65535 {
+			return bad()
+		}
+	}
+	if net.ParseIP(host) == nil && !validHostname(host) {
+		return bad()
+	}
+	if p == "" {
+		if strings.Contains(host, ":") {
+			return "[" + host + "]", nil
+		}
+		return host, nil
+	}
+	return net.JoinHostPort(host, p), nil
+}
+
+// validHostname accepts DNS names: letters, digits, '-' and '.', not empty.
+func validHostname(h string) bool {
+	if h == "" || len(h) > 253 {
+		return false
+	}
+	for _, r := range h {
+		ok := r == '-' || r == '.' || r >= '0' && r <= '9' || r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z'
+		if !ok {
+			return false
+		}
+	}
+	return true
 }

@@ -46,9 +46,12 @@ func (c *Client) rpc(ctx context.Context, method string, params []any) (any, err
 		// (xen-api ocaml/xapi/xapi_session.ml, session_check.ml); the
 		// session lives in the pool database, so the call is repeated there.
 		var xe *Error
-		if errors.As(err, &xe) && xe.Code == CodeHostIsSlave && len(xe.Params) > 0 && xe.Params[0] != "" && hop < 3 {
-			c.followMaster(xe.Params[0], thumb)
-			continue
+		if errors.As(err, &xe) && xe.Code == CodeHostIsSlave && len(xe.Params) > 0 && hop < 3 {
+			ferr := c.followMaster(xe.Params[0], thumb)
+			if ferr == nil {
+				continue
+			}
+			err = errors.Join(err, ferr)
 		}
 		if err != nil {
 			return nil, fmt.Errorf("%s: %w", method, err)
