@@ -24,9 +24,26 @@
 //   - Async task results are XML-RPC documents in a string, on both transports;
 //   - an HTTP transfer can fail after its 200 headers, visible only in its
 //     task: every transfer runs under a task the client creates and checks;
-//   - /import rejects chunked bodies: a stream of unknown length is sent with
-//     a huge Content-Length and ended by closing the write side.
+//   - /import rejects chunked bodies (403, IMPORT_ERROR_CANNOT_HANDLE_CHUNKED):
+//     a stream of unknown length is sent with a huge Content-Length and ended
+//     by closing the write side; XAPI may close first, which is not an error;
+//   - /export, /export_raw_vdi and /import answer 302 to another host when
+//     only that host sees the storage (export.ml, export_raw_vdi.ml,
+//     import.ml); downloads follow it to pool hosts only (the query holds the
+//     session), and an upload waits for XAPI's answer to its head, which
+//     comes before XAPI reads any body, so a redirect costs no body byte;
+//   - an unknown sr_id is not a HANDLE_INVALID: no host sees it, so /import
+//     answers 500 (NO_HOSTS_AVAILABLE) before taking the caller's task, which
+//     stays pending;
+//   - HOST_IS_SLAVE [address] answers a login or a call on a host that is
+//     no longer the master: the client moves there and repeats the call,
+//     asking the old host for the master's certificate thumbprint
+//     (x-xenapi-request-host-certificate-thumbprint: sha-256:master).
 //
 // TLS certificates are verified by default. XCP-ng hosts use self-signed
 // certificates; WithFingerprint pins one by the SHA-256 of its DER encoding.
+// Every other host of the pool is trusted by the fingerprint the pool
+// publishes for it in its Certificate records (read over the master's
+// session) or by the thumbprint a trusted host sends with HOST_IS_SLAVE;
+// without either its certificate must verify against the roots.
 package xapi

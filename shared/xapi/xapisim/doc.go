@@ -13,6 +13,16 @@
 // password changed under a running client, then its session expired). Several simulators can run in one process, each
 // an independent pool.
 //
+// Options.Hosts makes a pool of several hosts (StartHosts serves each over
+// HTTPS on its own 127.0.0.1 port with its own self-signed certificate and
+// Certificate record; host.address is then "127.0.0.1:<port>"). Each host
+// has a local SR; VMs are placed across them. As XAPI does, a transfer of
+// storage another host sees answers 302 to it, a login or a user-session
+// call on a non-master answers HOST_IS_SLAVE [master address], and
+// pool.designate_new_master (or SetMaster) moves the master. Options.XapiVersion
+// sets the xapi version claimed, and argument counts follow it (VM.snapshot's
+// ignore_vdis from 21.4).
+//
 // GET /sim/stats (no session) is the simulator's own: the number of API calls
 // per method and of HTTP requests per path, as JSON (see Stats), so tests and
 // benchmarks can count what a backup costs the pool master.
