@@ -49,6 +49,9 @@ func (p *Pools) Client(ctx context.Context, name string) (*xapi.Client, error) {
 	if pc.TLSFingerprint != "" {
 		opts = append(opts, xapi.WithFingerprint(pc.TLSFingerprint))
 	}
+	for _, pin := range pc.HostFingerprints {
+		opts = append(opts, xapi.WithHostFingerprint(pin.Address, pin.Fingerprint))
+	}
 	if pc.Insecure {
 		opts = append(opts, xapi.WithInsecure())
 	}

@@ -127,6 +127,9 @@ func TestBadConfigs(t *testing.T) {
 			`xbr.yaml:11: jobs[0].name: "night ly": use up to 64 letters, digits, "-" or "_", starting with a letter or digit`},
 		{"bad fingerprint", []string{"username: root", "username: root\n    tls_fingerprint: AB:CD"}, nil,
 			`xbr.yaml:5: pools[0].tls_fingerprint: "AB:CD": not a SHA-256 fingerprint (64 hex digits, colons allowed)`},
+		{"bad host pin", []string{"username: root", "username: root\n    host_fingerprints: [{address: \"evil/x\", fingerprint: AB}]"}, nil,
+			`xbr.yaml:5: pools[0].host_fingerprints[0].address: "evil/x": not a host address (an IP address or a host name, optionally with :port)` + "\n" +
+				`xbr.yaml:5: pools[0].host_fingerprints[0].fingerprint: "AB": not a SHA-256 fingerprint (64 hex digits, colons allowed)`},
 		{"bad VM uuid and mixed selection", []string{"pools: [lab]", "pools: [lab]\n    vms: {uuids: [not-a-uuid], tags: [prod]}"}, nil,
 			"xbr.yaml:13: jobs[0].vms.uuids: choose uuids or pool/tags/power_state, not both\n" +
 				`xbr.yaml:13: jobs[0].vms.uuids[0]: "not-a-uuid": not a UUID`},

@@ -67,8 +67,18 @@ type Pool struct {
 	// TLSFingerprint pins the SHA-256 of the server certificate, normalised
 	// to 64 lowercase hex digits without colons.
 	TLSFingerprint string `yaml:"tls_fingerprint"`
+	// HostFingerprints pin other hosts of the pool by address, besides the
+	// fingerprints the pool publishes (see the README's security section).
+	HostFingerprints []HostPin `yaml:"host_fingerprints"`
 	// Insecure skips certificate verification (lab use only).
 	Insecure bool `yaml:"insecure"`
+}
+
+// HostPin trusts one pool host, at Address as XAPI's host.address names it
+// (optionally with a port), by the SHA-256 of its certificate.
+type HostPin struct {
+	Address     string `yaml:"address"`
+	Fingerprint string `yaml:"fingerprint"`
 }
 
 // Remote types.

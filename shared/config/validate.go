@@ -109,7 +109,23 @@ func checkPool(p *problems, path string, pool *Pool) {
 			p.add(path+".insecure", "insecure and tls_fingerprint exclude each other (a pin is verified)")
 		}
 	}
+	for i := range pool.HostFingerprints {
+		pin := &pool.HostFingerprints[i]
+		at := fmt.Sprintf("%s.host_fingerprints[%d]", path, i)
+		if !hostAddrRE.MatchString(pin.Address) {
+			p.addValue(at+".address", pin.Address, "not a host address (an IP address or a host name, optionally with :port)")
+		}
+		fp := strings.ToLower(strings.ReplaceAll(pin.Fingerprint, ":", ""))
+		if !hex64.MatchString(fp) {
+			p.addValue(at+".fingerprint", pin.Fingerprint, "not a SHA-256 fingerprint (64 hex digits, colons allowed)")
+		}
+		pin.Fingerprint = fp
+	}
 }
+
+// hostAddrRE accepts an IPv4 address, a host name or a bracketed IPv6
+// address, optionally with a port, or a bare IPv6 address.
+var hostAddrRE = regexp.MustCompile(`^(([A-Za-z0-9][A-Za-z0-9.-]*|\[[0-9A-Fa-f:.]+\])(:[0-9]{1,5})?|[0-9A-Fa-f:.]*:[0-9A-Fa-f:.]*)$`)
 
 var bucketRE = regexp.MustCompile(`^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$`)
 

@@ -49,6 +49,9 @@ func New(rawURL string, opts ...Option) (*Client, error) {
 	}
 	c := &Client{origin: base, opts: o, hc: o.httpClient, members: map[string][][]byte{}}
 	c.base.Store(base)
+	for addr, fp := range o.hostPins {
+		c.trustHost(addr, fp)
+	}
 	c.tr.Store(int32(o.transport))
 	if c.hc == nil {
 		c.hc = &http.Client{Transport: c.newHTTPTransport(), CheckRedirect: c.checkRedirect}

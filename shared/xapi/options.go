@@ -43,6 +43,7 @@ type Option func(*options) error
 type options struct {
 	transport   Transport
 	fingerprint []byte
+	hostPins    map[string]string // pool host address -> SHA-256 hex; see WithHostFingerprint
 	insecure    bool
 	rootCAs     *x509.CertPool
 	httpClient  *http.Client
@@ -86,6 +87,29 @@ func WithFingerprint(sha256hex string) Option {
 			return fmt.Errorf("fingerprint %q is not a SHA-256 in hex", sha256hex)
 		}
 		o.fingerprint = fp
+		return nil
+	}
+}
+
+// WithHostFingerprint trusts the pool host at address (as XAPI's
+// host.address names it, optionally with a port) by the SHA-256 of its
+// certificate, besides the fingerprints the pool publishes. It is what lets
+// a client configured at a host that is no longer the master reach the new
+// one on an xapi older than 24.1, which does not send the master's
+// thumbprint with HOST_IS_SLAVE.
+func WithHostFingerprint(address, sha256hex string) Option {
+	return func(o *options) error {
+		clean := strings.ToLower(strings.ReplaceAll(strings.TrimSpace(sha256hex), ":", ""))
+		if fp, err := hex.DecodeString(clean); err != nil || len(fp) != sha256.Size {
+			return fmt.Errorf("fingerprint %q of host %q is not a SHA-256 in hex", sha256hex, address)
+		}
+		if _, err := masterHost(address, ""); err != nil {
+			return fmt.Errorf("host fingerprint: %q is not a host address", address)
+		}
+		if o.hostPins == nil {
+			o.hostPins = map[string]string{}
+		}
+		o.hostPins[address] = clean
 		return nil
 	}
 }

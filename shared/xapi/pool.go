@@ -28,7 +28,7 @@ import (
 // Verification is never turned off for them.
 
 // Headers of XAPI's master-thumbprint exchange (xen-api
-// ocaml/xapi/xapi_globs.ml cert_thumbprint_header_*; xapi 23.x and later).
+// ocaml/xapi/xapi_globs.ml cert_thumbprint_header_*; xapi 24.1 and later).
 const (
 	thumbprintRequest  = "X-Xenapi-Request-Host-Certificate-Thumbprint"
 	thumbprintResponse = "X-Xenapi-Response-Host-Certificate-Thumbprint"

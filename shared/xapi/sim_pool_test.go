@@ -162,3 +162,36 @@ func vmNamed(t *testing.T, sim *xapisim.Server, name string) xapisim.VMInfo {
 	t.Fatalf("no VM %s", name)
 	return xapisim.VMInfo{}
 }
+
+// TestHostIsSlaveOnOldXapi: an xapi older than 24.1 sends no master
+// thumbprint with HOST_IS_SLAVE, so a client pinned to a member cannot
+// trust the master it is sent to, and says which host; a per-host pin
+// lets it in.
+func TestHostIsSlaveOnOldXapi(t *testing.T) {
+	sim, err := xapisim.New(xapisim.Options{Hosts: 2, VMs: 1, User: simUser, Password: simPassword,
+		DiskSize: simDisk, DataDir: t.TempDir(), XapiVersion: "1.249.26"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = sim.Close() })
+	urls, err := sim.StartHosts(0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	master := strings.TrimPrefix(urls[0], "https://")
+	c, err := xapi.New(urls[1], xapi.WithFingerprint(sim.Fingerprint(1)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = c.Login(context.Background(), simUser, simPassword)
+	if err == nil || !strings.Contains(err.Error(), master) || !strings.Contains(err.Error(), "published certificate") {
+		t.Fatalf("login through a member of an old pool with no trust for the master: %v", err)
+	}
+	c, err = xapi.New(urls[1], xapi.WithFingerprint(sim.Fingerprint(1)), xapi.WithHostFingerprint(master, sim.Fingerprint(0)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Login(context.Background(), simUser, simPassword); err != nil || c.URL() != urls[0] {
+		t.Fatalf("login with the master pinned: %v, at %s", err, c.URL())
+	}
+}

@@ -336,7 +336,7 @@ func (s *Server) closeSilently(w http.ResponseWriter) {
 
 // Headers of XAPI's master thumbprint on HOST_IS_SLAVE (xen-api
 // ocaml/xapi/xapi_globs.ml cert_thumbprint_header_*, api_server.ml
-// create_thumbprint_header; xapi 23.x and later).
+// create_thumbprint_header; xapi 24.1.0 and later).
 const (
 	thumbprintRequest  = "x-xenapi-request-host-certificate-thumbprint"
 	thumbprintResponse = "x-xenapi-response-host-certificate-thumbprint"
@@ -346,7 +346,7 @@ const (
 // HOST_IS_SLAVE reply when the request asked for it with "sha-256:master".
 func (s *Server) thumbprintHeader(w http.ResponseWriter, r *http.Request, err error) {
 	var f *Failure
-	if err == nil || !errors.As(err, &f) || f.Code != "HOST_IS_SLAVE" {
+	if err == nil || !errors.As(err, &f) || f.Code != "HOST_IS_SLAVE" || !versionAtLeast(s.opts.XapiVersion, 24, 1) {
 		return
 	}
 	if strings.EqualFold(r.Header.Get(thumbprintRequest), "sha-256:master") {
