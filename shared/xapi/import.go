@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"net/url"
 	"strconv"
+	"strings"
 	"time"
 )
 
@@ -332,7 +333,13 @@ func (e *httpStatusError) Error() string {
 	if e.location != "" {
 		return "HTTP " + e.status + " to " + e.location + " after the body had started (no answer to the request head in time)"
 	}
-	return fmt.Sprintf("HTTP %s: %q", e.status, truncate(e.body, 200))
+	body := e.body
+	// XAPI's 500 page ends with the exception that escaped the handler,
+	// e.g. Server_error(NO_HOSTS_AVAILABLE, [ ]) for an SR no host sees.
+	if i := strings.Index(body, "Server_error("); i >= 0 {
+		body = strings.TrimSuffix(body[i:], "</body></html>")
+	}
+	return fmt.Sprintf("HTTP %s: %q", e.status, truncate(body, 200))
 }
 
 func firstErr(errs ...error) error {

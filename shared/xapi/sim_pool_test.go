@@ -195,3 +195,16 @@ func TestHostIsSlaveOnOldXapi(t *testing.T) {
 		t.Fatalf("login with the master pinned: %v, at %s", err, c.URL())
 	}
 }
+
+// TestImportToUnknownSR: XAPI takes sr_id as a ref unchecked; no host sees
+// an unknown one, so /import answers 500 before taking the task, and the
+// error says why.
+func TestImportToUnknownSR(t *testing.T) {
+	sim, urls := startPoolSim(t, 2)
+	c := pinnedClient(t, urls[0], sim.Fingerprint(0))
+	_, err := c.Import(context.Background(), strings.NewReader("not read"), 8,
+		xapi.ImportOptions{SR: "OpaqueRef:00000000-0000-0000-0000-000000000000"})
+	if err == nil || !strings.Contains(err.Error(), "500") || !strings.Contains(err.Error(), "NO_HOSTS_AVAILABLE") {
+		t.Fatalf("import to an unknown SR: %v", err)
+	}
+}
