@@ -70,16 +70,21 @@ func (p *hostPool) client(t *testing.T) *xapi.Client {
 // snapshots and replication to the standby pool's second host all pass,
 // and a backup run survives a master change in its middle.
 func TestRealPoolThroughServe(t *testing.T) {
-	lab := startHostPool(t, "lab", 2, xapisim.Options{VMs: 2, DiskSize: 4 << 20})
+	lab := startHostPool(t, "lab", 2, xapisim.Options{VMs: 3, DiskSize: 4 << 20})
 	standby := startHostPool(t, "standby", 2, xapisim.Options{VMs: 0})
-	var onHost2, onHost1 xapisim.VMInfo
+	var onHost2, onHost1, runningOnHost2 xapisim.VMInfo
 	for _, vm := range lab.userVMs() {
 		switch vm.NameLabel {
 		case "vm-01":
-			onHost1 = vm
+			onHost1 = vm // running
 		case "vm-02":
-			onHost2 = vm
+			onHost2 = vm // halted
+		case "vm-03":
+			runningOnHost2 = vm
 		}
+	}
+	if runningOnHost2.PowerState != "Running" || onHost2.PowerState != "Halted" {
+		t.Fatalf("vm-02 is %s and vm-03 %s", onHost2.PowerState, runningOnHost2.PowerState)
 	}
 	if rec, _ := lab.sim.Record("VDI", onHost2.VDIs[0]); rec["SR"] != lab.sim.LocalSR(1) {
 		t.Fatalf("vm-02's disk is on %v, want host 2's local SR", rec["SR"])
@@ -95,7 +100,7 @@ jobs:
   - name: nightly
     mode: full
     pools: [lab]
-    vms: {uuids: [%s, %s]}
+    vms: {uuids: [%s, %s, %s]}
     remotes: [nfs]
     compression: zstd
     schedules:
@@ -114,7 +119,7 @@ jobs:
     schedules:
       - {name: hourly, cron: "0 * * * *", timezone: UTC, copy_retention: 1}
 `, lab.urls[0], lab.sim.Fingerprint(0), standby.urls[0], standby.sim.Fingerprint(0), remoteDir,
-		onHost2.UUID, onHost1.UUID, onHost2.UUID, onHost2.UUID, standby.srUUID(t, 1))
+		onHost2.UUID, onHost1.UUID, runningOnHost2.UUID, onHost2.UUID, onHost2.UUID, standby.srUUID(t, 1))
 	if err := os.WriteFile(cfg, []byte(doc), 0o600); err != nil {
 		t.Fatal(err)
 	}
@@ -135,8 +140,9 @@ jobs:
 	run("run", "nightly", "--wait")
 	want := lab.diskDigests(t, onHost2)
 	checkPoolBackups(t, remoteDir, onHost2, want, 1)
-	if after := lab.sim.Requests()["/export"]; after-redirects["/export"] < 3 {
-		t.Fatalf("/export was asked %d times for two VMs; the redirect to host 2 did not happen", after-redirects["/export"])
+	checkPoolBackups(t, remoteDir, runningOnHost2, nil, 1)
+	if after := lab.sim.Requests()["/export"]; after-redirects["/export"] != 5 {
+		t.Fatalf("/export was asked %d times for three VMs, want 5: two redirected to host 2", after-redirects["/export"])
 	}
 
 	// A restore onto host 2's local SR: the upload is redirected there.
@@ -191,7 +197,7 @@ jobs:
 		defer close(done)
 		run("run", "nightly", "--wait")
 	}()
-	eventually(t, time.Minute, "both exports streaming", func() bool { return lab.sim.Requests()["/export"]-before >= 3 })
+	eventually(t, time.Minute, "exports streaming", func() bool { return lab.sim.Requests()["/export"]-before >= 3 })
 	if err := lab.sim.SetMaster(1); err != nil {
 		t.Fatal(err)
 	}
@@ -205,8 +211,10 @@ jobs:
 	}
 	checkPoolBackups(t, remoteDir, onHost2, want, 2)
 	checkPoolBackups(t, remoteDir, onHost1, nil, 2)
+	checkPoolBackups(t, remoteDir, runningOnHost2, nil, 2)
 	eventually(t, time.Minute, "no backup snapshot left", func() bool {
-		return countSnapshotsOf(lab, onHost1.Ref) == 0 && len(lab.sim.Snapshots()) == 2
+		return countSnapshotsOf(lab, onHost1.Ref) == 0 && countSnapshotsOf(lab, runningOnHost2.Ref) == 0 &&
+			len(lab.sim.Snapshots()) == 2
 	})
 }
 

@@ -34,7 +34,7 @@ func BenchmarkPoolRedirect(b *testing.B) {
 	for _, tc := range []struct {
 		name, vm string
 		host     int
-	}{{"direct", "vm-03", 0}, {"redirected", "vm-04", 1}} { // vm-03 on host 1 (running), vm-04 on host 2
+	}{{"direct", "vm-04", 0}, {"redirected", "vm-03", 1}} { // vm-04 on host 1, vm-03 on host 2 (running)
 		var vm xapi.VMRef
 		for _, v := range sim.VMs() {
 			if v.NameLabel == tc.vm {

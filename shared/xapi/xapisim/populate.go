@@ -25,9 +25,12 @@ func (s *Server) populate() error {
 	tpl["allowed_operations"] = []string{"clone", "copy", "export", "provision", "destroy"}
 	st.add("VM", tpl)
 
+	n := len(s.hosts)
 	for i := range s.opts.VMs {
-		// VMs are placed across the hosts, each on its host's local SR.
-		vm := s.createVM(fmt.Sprintf("vm-%02d", i+1), i, s.hosts[i%len(s.hosts)].sr)
+		// VMs are placed across the hosts, each on its host's local SR,
+		// shifted every round so each host gets running and halted ones:
+		// with 2 hosts vm-01 and vm-04 on host 1, vm-02 and vm-03 on host 2.
+		vm := s.createVM(fmt.Sprintf("vm-%02d", i+1), i, s.hosts[(i+i/n)%n].sr)
 		if i%2 == 0 {
 			s.setPowerState(vm, "Running")
 		}
