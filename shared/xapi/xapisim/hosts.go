@@ -2,23 +2,10 @@ package xapisim
 
 import (
 	"context"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
-	"crypto/sha1" //nolint:gosec // XAPI's Certificate record carries a SHA-1 fingerprint too
-	"crypto/sha256"
-	"crypto/tls"
-	"crypto/x509"
-	"crypto/x509/pkix"
-	"encoding/hex"
-	"errors"
 	"fmt"
-	"math/big"
-	"net"
 	"net/http"
 	"strconv"
 	"strings"
-	"time"
 
 	"github.com/google/uuid"
 )
@@ -30,73 +17,11 @@ type simHost struct {
 	cert    hostCert
 }
 
-// hostCert is a host's self-signed TLS certificate, as an XCP-ng host
-// generates at install (/etc/xensource/xapi-ssl.pem).
-type hostCert struct {
-	tls                 tls.Certificate
-	der                 []byte
-	notBefore, notAfter time.Time
-}
-
-// newHostCert makes a self-signed ECDSA certificate for a host served on
-// 127.0.0.1.
-func newHostCert(name string, now time.Time) (hostCert, error) {
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		return hostCert{}, err
-	}
-	serial, err := rand.Int(rand.Reader, big.NewInt(1<<62))
-	if err != nil {
-		return hostCert{}, err
-	}
-	tmpl := &x509.Certificate{
-		SerialNumber: serial, Subject: pkix.Name{CommonName: name},
-		NotBefore: now.Add(-time.Hour), NotAfter: now.AddDate(10, 0, 0),
-		KeyUsage:    x509.KeyUsageDigitalSignature,
-		ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
-		DNSNames:    []string{name}, IPAddresses: []net.IP{net.IPv4(127, 0, 0, 1)},
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
-	if err != nil {
-		return hostCert{}, err
-	}
-	return hostCert{tls: tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key},
-		der: der, notBefore: tmpl.NotBefore, notAfter: tmpl.NotAfter}, nil
-}
-
-// fingerprint prints a digest as XAPI's Certificate records do: upper-case
-// hex pairs joined by colons (xen-api ocaml/xapi/certificates.ml, pp_hash).
-func fingerprint(sum []byte) string {
-	h := strings.ToUpper(hex.EncodeToString(sum))
-	var b strings.Builder
-	for i := 0; i < len(h); i += 2 {
-		if i > 0 {
-			b.WriteByte(':')
-		}
-		b.WriteString(h[i : i+2])
-	}
-	return b.String()
-}
-
 // pbdRecord attaches sr to host.
 func pbdRecord(host, sr string) map[string]any {
 	return map[string]any{
 		"uuid": uuid.NewString(), "host": host, "SR": sr, "device_config": smap{"device": "/dev/sda3"},
 		"currently_attached": true, "other_config": smap{},
-	}
-}
-
-// certificateRecord is a host's server certificate as the Certificate class
-// publishes it (xen-api ocaml/idl/datamodel_certificate.ml): type "host",
-// the host, validity, and SHA-256 / SHA-1 fingerprints.
-func certificateRecord(host string, c hostCert) map[string]any {
-	s256 := sha256.Sum256(c.der)
-	s1 := sha1.Sum(c.der) //nolint:gosec // published as XAPI publishes it, not used to trust
-	return map[string]any{
-		"uuid": uuid.NewString(), "name": "", "type": "host", "host": host,
-		"not_before": c.notBefore.UTC(), "not_after": c.notAfter.UTC(),
-		"fingerprint": fingerprint(s256[:]), "fingerprint_sha256": fingerprint(s256[:]),
-		"fingerprint_sha1": fingerprint(s1[:]), "purpose": set(),
 	}
 }
 
@@ -139,20 +64,6 @@ func (s *Server) slaveError(ctx context.Context) error {
 		return nil
 	}
 	return fail("HOST_IS_SLAVE", addr)
-}
-
-// masterThumbprint is the SHA-256 fingerprint of the master's certificate.
-func (s *Server) masterThumbprint() string {
-	s.st.mu.Lock()
-	defer s.st.mu.Unlock()
-	ref, _ := s.master()
-	for _, h := range s.hosts {
-		if h.ref == ref {
-			sum := sha256.Sum256(h.cert.der)
-			return fingerprint(sum[:])
-		}
-	}
-	return ""
 }
 
 // seesSR reports whether host has sr attached (a currently attached PBD), as
@@ -294,13 +205,6 @@ func (s *Server) Hosts() []string {
 // LocalSR returns the ref of host i's local SR.
 func (s *Server) LocalSR(i int) string { return s.hosts[i].sr }
 
-// Fingerprint returns the SHA-256 of host i's certificate (DER) in hex, as
-// a tls_fingerprint pin takes it.
-func (s *Server) Fingerprint(i int) string {
-	sum := sha256.Sum256(s.hosts[i].cert.der)
-	return hex.EncodeToString(sum[:])
-}
-
 // versionAtLeast compares a dotted xapi version ("24.19", "1.249.26") with
 // major.minor.
 func versionAtLeast(v string, major, minor int) bool {
@@ -332,83 +236,4 @@ func (s *Server) closeSilently(w http.ResponseWriter) {
 	if conn, _, err := http.NewResponseController(w).Hijack(); err == nil {
 		_ = conn.Close()
 	}
-}
-
-// Headers of XAPI's master thumbprint on HOST_IS_SLAVE (xen-api
-// ocaml/xapi/xapi_globs.ml cert_thumbprint_header_*, api_server.ml
-// create_thumbprint_header; xapi 24.1.0 and later).
-const (
-	thumbprintRequest  = "x-xenapi-request-host-certificate-thumbprint"
-	thumbprintResponse = "x-xenapi-response-host-certificate-thumbprint"
-)
-
-// thumbprintHeader adds the master's SHA-256 certificate fingerprint to a
-// HOST_IS_SLAVE reply when the request asked for it with "sha-256:master".
-func (s *Server) thumbprintHeader(w http.ResponseWriter, r *http.Request, err error) {
-	var f *Failure
-	if err == nil || !errors.As(err, &f) || f.Code != "HOST_IS_SLAVE" || !versionAtLeast(s.opts.XapiVersion, 24, 1) {
-		return
-	}
-	if strings.EqualFold(r.Header.Get(thumbprintRequest), "sha-256:master") {
-		w.Header().Set(thumbprintResponse, s.masterThumbprint())
-	}
-}
-
-// StartHosts serves every host of the pool over TLS with its own
-// certificate, each on its own port of 127.0.0.1 (port+i, or any free port
-// when port is 0), and records each host's address as "127.0.0.1:<port>":
-// XAPI's host.address is a bare IP, as every host listens on 443, which
-// loopback hosts cannot share. It returns the hosts' URLs, host 1 first.
-func (s *Server) StartHosts(port int) ([]string, error) {
-	var urls []string
-	for i, h := range s.hosts {
-		p := 0
-		if port != 0 {
-			p = port + i
-		}
-		ln, err := net.Listen("tcp", net.JoinHostPort("127.0.0.1", strconv.Itoa(p)))
-		if err != nil {
-			return nil, fmt.Errorf("xapisim: listen for host %d: %w", i+1, err)
-		}
-		addr := ln.Addr().String()
-		s.st.mu.Lock()
-		if o, err := s.st.get("host", h.ref); err == nil {
-			s.st.set(o, "address", addr)
-		}
-		s.st.mu.Unlock()
-		srv := &http.Server{Handler: http.HandlerFunc(s.hostHandler(i)), ReadHeaderTimeout: 30 * time.Second,
-			TLSConfig: &tls.Config{Certificates: []tls.Certificate{h.cert.tls}, MinVersion: tls.VersionTLS12}}
-		s.mu.Lock()
-		s.listeners = append(s.listeners, srv)
-		s.mu.Unlock()
-		go func() {
-			if err := srv.ServeTLS(ln, "", ""); err != nil && !errors.Is(err, http.ErrServerClosed) {
-				s.log.Error("xapisim: serve", "host", i+1, "err", err)
-			}
-		}()
-		urls = append(urls, "https://"+addr)
-	}
-	return urls, nil
-}
-
-// Certificate returns host i's server certificate.
-func (s *Server) Certificate(i int) *x509.Certificate {
-	c, _ := x509.ParseCertificate(s.hosts[i].cert.der)
-	return c
-}
-
-// SetHostAddress changes host i's address record (a fault: the pool then
-// names a listener that is not that host).
-func (s *Server) SetHostAddress(i int, address string) error {
-	if i < 0 || i >= len(s.hosts) {
-		return fmt.Errorf("xapisim: host %d: the pool has %d hosts", i, len(s.hosts))
-	}
-	s.st.mu.Lock()
-	defer s.st.mu.Unlock()
-	h, err := s.st.get("host", s.hosts[i].ref)
-	if err != nil {
-		return err
-	}
-	s.st.set(h, "address", address)
-	return nil
 }
