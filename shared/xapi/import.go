@@ -29,7 +29,9 @@ type ImportOptions struct {
 // XAPI refuses chunked transfer encoding, so the request is written by hand:
 // with Content-Length size, or, for an unknown size, with a huge
 // Content-Length and the write side closed after the body. XAPI answers 200
-// before reading the body; the outcome is in the task.
+// before reading the body; the outcome is in the task. An SR that only
+// another host of the pool sees gets a 302 there, answered before the body
+// is sent (see put), so the body goes once, to that host.
 //
 // Cancelling ctx, or a read error from body (a stream that failed
 // verification), resets the connection so XAPI destroys the partial import.

@@ -26,8 +26,8 @@ const headWait = 30 * time.Second
 // answer, and only then streams the body: a redirect costs no body byte,
 // and the body is sent once, to the right host. This is what
 // "Expect: 100-continue" would do, which XAPI's HTTP server does not speak;
-// Xen Orchestra instead sends an empty probe PUT first, which XAPI answers
-// with a failed import task on the right host.
+// Xen Orchestra instead sends an empty probe PUT first; when no redirect
+// comes, XAPI starts an import on it that fails for want of a body.
 func (c *Client) put(ctx context.Context, u *url.URL, body io.Reader, size int64) error {
 	for hop := 0; ; hop++ {
 		loc, err := c.putOnce(ctx, u, body, size)
