@@ -38,8 +38,10 @@ type Metadata struct {
 	VMSnapshot json.RawMessage `json:"vmSnapshot"`
 	XVA        string          `json:"xva"`  // "./<ts>.xva"
 	Size       int64           `json:"size"` // bytes of the .xva as stored
-	Tags       []string        `json:"tags,omitempty"`
-	Xbr        *Xbr            `json:"xbr,omitempty"`
+	// Tags are XO's long-term retention tags ("daily=2025-01-12"); always written, [] when
+	// none, as XO writes it.
+	Tags []string `json:"tags"`
+	Xbr  *Xbr     `json:"xbr,omitempty"`
 }
 
 // Xbr is what xbr adds to XO's metadata. Absent in backups written by Xen Orchestra.
@@ -186,6 +188,9 @@ func (m Metadata) SnapshotUUID() string { return ident(m.VMSnapshot).UUID }
 func (m Metadata) Marshal() ([]byte, error) {
 	if err := m.Validate(); err != nil {
 		return nil, err
+	}
+	if m.Tags == nil {
+		m.Tags = []string{}
 	}
 	b, err := json.MarshalIndent(m, "", "  ")
 	if err != nil {
