@@ -113,7 +113,7 @@ func sweepRemote(ctx context.Context, r remote.Remote, vmUUID string, ts time.Ti
 		return fmt.Errorf("remote %s: list temp files: %w", r.Name(), err)
 	}
 	for _, t := range temps {
-		if t.Key == id.DataKey() || t.Key == id.MetaKey() {
+		if t.Key == id.DataKey() || t.Key == id.MetaKey() || t.Key == id.ChecksumKey() {
 			if err := s.RemoveTemp(ctx, t); err != nil {
 				return fmt.Errorf("remote %s: remove temp of %s: %w", r.Name(), t.Key, err)
 			}
