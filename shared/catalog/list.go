@@ -82,7 +82,7 @@ func List(ctx context.Context, r Lister, f Filter) ([]Backup, []Problem, error) 
 		return nil, nil, fmt.Errorf("list backups on %s: %w", r.Name(), err)
 	}
 	ids, problems := candidates(r.Name(), infos)
-	results, err := readAll(ctx, r, ids)
+	results, err := readListed(ctx, r, infos, ids)
 	if err != nil {
 		return nil, nil, fmt.Errorf("list backups on %s: %w", r.Name(), err)
 	}
@@ -149,6 +149,61 @@ func idFromMetaKey(remoteName, key string) (ID, bool) {
 	return ID{Remote: remoteName, VM: vm, Time: t}, true
 }
 
+// readListed reads the metadata of ids: from a VM folder's cache.json.gz when it is fresh
+// (one read instead of one per backup), else from each .json. Folders are read a few at a
+// time, as files are.
+func readListed(ctx context.Context, r Opener, infos []remote.Info, ids []ID) ([]readResult, error) {
+	byVM := map[string][]int{}
+	for i, id := range ids {
+		byVM[id.VM] = append(byVM[id.VM], i)
+	}
+	results := make([]readResult, len(ids))
+	var (
+		mu   sync.Mutex
+		rest []int
+		wg   sync.WaitGroup
+		sem  = make(chan struct{}, readers)
+	)
+	for vm, idx := range byVM {
+		cache, ok := cacheInfo(infos, vm)
+		if !ok {
+			rest = append(rest, idx...)
+			continue
+		}
+		wg.Go(func() {
+			sem <- struct{}{}
+			defer func() { <-sem }()
+			got, ok := fromCache(ctx, r, vm, cache, folderMeta(infos, vm), pick(ids, idx))
+			mu.Lock()
+			defer mu.Unlock()
+			if !ok {
+				rest = append(rest, idx...)
+				return
+			}
+			for j, i := range idx {
+				results[i] = got[j]
+			}
+		})
+	}
+	wg.Wait()
+	got, err := readAll(ctx, r, pick(ids, rest))
+	if err != nil {
+		return nil, err
+	}
+	for j, i := range rest {
+		results[i] = got[j]
+	}
+	return results, nil
+}
+
+func pick(ids []ID, idx []int) []ID {
+	out := make([]ID, len(idx))
+	for j, i := range idx {
+		out[j] = ids[i]
+	}
+	return out
+}
+
 type readResult struct {
 	backup Backup
 	err    error
@@ -199,14 +254,22 @@ func readMetadata(ctx context.Context, r Opener, id ID) (Metadata, vmIdent, erro
 	}
 	defer rc.Close()
 	m, vm, err := parseMetadata(rc)
+	if err == nil {
+		err = matchesKey(id, m, vm)
+	}
 	if err != nil {
 		return Metadata{}, vmIdent{}, err
 	}
+	return m, vm, nil
+}
+
+// matchesKey checks that metadata describes the backup its key names.
+func matchesKey(id ID, m Metadata, vm vmIdent) error {
 	if vm.UUID != id.VM || m.Basename() != id.Timestamp() {
-		return Metadata{}, vmIdent{}, fmt.Errorf("%w: vm.uuid %q and timestamp %s do not match the key %s",
+		return fmt.Errorf("%w: vm.uuid %q and timestamp %s do not match the key %s",
 			ErrInvalidMetadata, vm.UUID, m.Basename(), id.MetaKey())
 	}
-	return m, vm, nil
+	return nil
 }
 
 func summarize(id ID, m Metadata, vm vmIdent) Backup {
