@@ -32,6 +32,11 @@ func (w *Worker) attempt(ctx context.Context, j *job, n int) (events.ExportCompl
 	if err != nil {
 		return events.ExportCompleted{}, err
 	}
+	unlock, err := w.lockVM(ctx, rems, j.req.VMUUID)
+	if err != nil {
+		return events.ExportCompleted{}, err
+	}
+	defer unlock()
 	if done, ok, err := w.committed(ctx, j, rems); err != nil || ok {
 		return done, err
 	}
@@ -182,6 +187,7 @@ func (w *Worker) transfer(ctx context.Context, client *xapi.Client, vm, snap xap
 		w.unwind(ctx, rems, ts, j)
 		return events.ExportCompleted{}, err
 	}
+	w.refreshCaches(ctx, rems, j.req.VMUUID)
 	return done, nil
 }
 

@@ -159,6 +159,41 @@ func (w *Worker) unwind(ctx context.Context, rems []remote.Remote, ts time.Time,
 				"vm_uuid", j.req.VMUUID, "error", err)
 		}
 	}
+	w.refreshCaches(cctx, rems, j.req.VMUUID)
+}
+
+// lockVM takes the VM folder's lock on every remote that has one (a
+// directory: Xen Orchestra's lock, see remote.Locker), waiting while XO or
+// another xbr process holds it. The returned unlock releases them all.
+func (w *Worker) lockVM(ctx context.Context, rems []remote.Remote, vmUUID string) (func(), error) {
+	var unlocks []func() error
+	unlock := func() {
+		for i, u := range unlocks {
+			if err := u(); err != nil {
+				w.d.Log.Warn("VM folder lock", "remote", rems[i].Name(), "vm_uuid", vmUUID, "error", err)
+			}
+		}
+	}
+	for _, r := range rems {
+		u, err := remote.LockFolder(ctx, r, strings.TrimSuffix(catalog.VMPrefix(vmUUID), "/"))
+		if err != nil {
+			unlock()
+			return nil, fmt.Errorf("remote %s: lock the VM folder: %w", r.Name(), err)
+		}
+		unlocks = append(unlocks, u)
+	}
+	return unlock, nil
+}
+
+// refreshCaches makes Xen Orchestra's cache.json.gz of the VM folder tell
+// the truth on every remote after a change; a failure is logged (the cache
+// is then removed, or XO's next cleanVm rebuilds it).
+func (w *Worker) refreshCaches(ctx context.Context, rems []remote.Remote, vmUUID string) {
+	for _, r := range rems {
+		if err := catalog.RefreshCache(ctx, r, vmUUID); err != nil {
+			w.d.Log.Error("XO's backup cache not refreshed", "remote", r.Name(), "vm_uuid", vmUUID, "error", err)
+		}
+	}
 }
 
 func deleteBackup(ctx context.Context, r remote.Remote, vmUUID string, ts time.Time) error {

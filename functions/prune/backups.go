@@ -4,11 +4,13 @@ import (
 	"context"
 	"fmt"
 	"slices"
+	"strings"
 
 	"xbr/events"
 	"xbr/shared/bus"
 	"xbr/shared/catalog"
 	"xbr/shared/config"
+	"xbr/shared/remote"
 	"xbr/shared/retention"
 )
 
@@ -55,6 +57,16 @@ func (p *Pruner) pruneRemote(ctx context.Context, e events.ExportCompleted, b ev
 	if err != nil {
 		return nil, nil, err
 	}
+	unlock, err := remote.LockFolder(ctx, r, strings.TrimSuffix(catalog.VMPrefix(e.VMUUID), "/"))
+	if err != nil {
+		return nil, nil, fmt.Errorf("lock the VM folder: %w", err)
+	}
+	defer func() {
+		if err := unlock(); err != nil {
+			p.o.Log.Warn("VM folder lock", "remote", b.Remote, "vm_uuid", e.VMUUID, "err", err)
+		}
+	}()
+	defer p.refreshCache(ctx, r, e.VMUUID)
 	backups, problems, err := catalog.List(ctx, r, catalog.Filter{VM: e.VMUUID, JobID: e.Job, ScheduleID: e.Schedule})
 	if err != nil {
 		return nil, nil, err
@@ -86,6 +98,14 @@ func (p *Pruner) pruneRemote(ctx context.Context, e events.ExportCompleted, b ev
 		deleted = append(deleted, events.PrunedItem{ID: it.ID, Timestamp: bk.ID.Timestamp(), Reason: reason(d.Reasons[it.ID])})
 	}
 	return deleted, kept, nil
+}
+
+// refreshCache makes Xen Orchestra's cache.json.gz of the VM folder tell the
+// truth after deletions (see catalog.RefreshCache); a failure is logged.
+func (p *Pruner) refreshCache(ctx context.Context, r catalog.CacheStore, vmUUID string) {
+	if err := catalog.RefreshCache(ctx, r, vmUUID); err != nil {
+		p.o.Log.Error("XO's backup cache not refreshed", "remote", r.Name(), "vm_uuid", vmUUID, "err", err)
+	}
 }
 
 // newestCompleted checks the rule that makes pruning safe: the backup just
