@@ -280,11 +280,14 @@ func (e *env) assertBackup(r remote.Remote, b catalog.Backup, job, schedule, cod
 	if err != nil {
 		e.t.Fatal(err)
 	}
-	if m.JobID != job || m.ScheduleID != schedule || m.Mode != "full" || m.Version != "2.0.0" ||
+	// jobId and scheduleId are UUIDs, as XO writes them; the names stay in the xbr object.
+	jobID := config.DeriveID(config.IDNamespace, job)
+	if m.JobID != jobID || m.ScheduleID != config.DeriveID(jobID, schedule) || m.Mode != "full" || m.Version != "2.0.0" ||
 		m.XVA != "./"+b.ID.Timestamp()+".xva" || m.SnapshotUUID() == "" || m.VMUUID() != b.VMUUID {
-		e.t.Errorf("metadata of %s lacks XO's fields: %+v", b.ID, m)
+		e.t.Errorf("metadata of %s lacks XO's fields: jobId %q scheduleId %q mode %q version %q xva %q",
+			b.ID, m.JobID, m.ScheduleID, m.Mode, m.Version, m.XVA)
 	}
-	if m.Xbr == nil || m.Xbr.Codec != codec || m.Xbr.RunID == "" || m.Xbr.Job != job {
+	if m.Xbr == nil || m.Xbr.Codec != codec || m.Xbr.RunID == "" || m.Xbr.Job != job || m.Xbr.Schedule != schedule {
 		e.t.Fatalf("xbr object of %s: %+v", b.ID, m.Xbr)
 	}
 	rc, err := r.Open(ctx, b.ID.DataKey())

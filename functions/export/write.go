@@ -88,7 +88,7 @@ func (s *uploadSet) abort(ctx context.Context) {
 
 // metadata is the backup's .json: Xen Orchestra's fields and xbr's object.
 func (w *Worker) metadata(j *job, ts time.Time, st streamed, elapsed time.Duration, vm, snap json.RawMessage) catalog.Metadata {
-	return catalog.Metadata{JobID: j.req.Job, Mode: catalog.ModeFull, ScheduleID: j.req.Schedule,
+	return catalog.Metadata{JobID: j.jobID(), Mode: catalog.ModeFull, ScheduleID: j.scheduleID(),
 		Timestamp: ts.UnixMilli(), Version: catalog.MetadataVersion, VM: vm, VMSnapshot: snap,
 		XVA: "./" + catalog.FormatTimestamp(ts) + catalog.DataSuffix, Size: st.stored,
 		Xbr: &catalog.Xbr{Version: w.d.Version, SHA256: st.sha256, Codec: j.req.Codec, RunID: j.req.RunID,

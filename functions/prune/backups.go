@@ -26,14 +26,16 @@ func Policy(s config.Schedule) retention.Policy {
 // prune.completed or prune.failed per remote; trigger (the export event's
 // id) derives their ids.
 func (p *Pruner) Backups(ctx context.Context, trigger string, e events.ExportCompleted) ([]bus.Out, error) {
-	sched, err := p.schedule(e.Job, e.Schedule)
+	job, sched, err := p.jobSchedule(e.Job, e.Schedule)
 	if err != nil {
 		return nil, bus.Permanent(err)
 	}
 	policy := Policy(sched)
+	scope := catalog.Filter{VM: e.VMUUID, JobID: job.ID, ScheduleID: sched.ID,
+		FormerJobID: e.Job, FormerScheduleID: e.Schedule}
 	var outs []bus.Out
 	for _, b := range e.Backups {
-		deleted, kept, err := p.pruneRemote(ctx, e, b, policy)
+		deleted, kept, err := p.pruneRemote(ctx, e, b, scope, policy)
 		if err != nil && ctx.Err() != nil {
 			return nil, err // shutting down: the redelivery decides again
 		}
@@ -48,7 +50,11 @@ func (p *Pruner) Backups(ctx context.Context, trigger string, e events.ExportCom
 
 // pruneRemote lists the scope on one remote, decides and deletes, oldest
 // first. It returns what it deleted even when it fails half-way.
-func (p *Pruner) pruneRemote(ctx context.Context, e events.ExportCompleted, b events.RemoteBackup, policy retention.Policy) ([]events.PrunedItem, []string, error) {
+//
+// scope names the job and schedule by their UUIDs and, for backups an older
+// xbr wrote, by their names.
+func (p *Pruner) pruneRemote(ctx context.Context, e events.ExportCompleted, b events.RemoteBackup, scope catalog.Filter,
+	policy retention.Policy) ([]events.PrunedItem, []string, error) {
 	newID, err := catalog.ParseID(b.BackupID)
 	if err != nil {
 		return nil, nil, err
@@ -67,7 +73,7 @@ func (p *Pruner) pruneRemote(ctx context.Context, e events.ExportCompleted, b ev
 		}
 	}()
 	defer p.refreshCache(ctx, r, e.VMUUID)
-	backups, problems, err := catalog.List(ctx, r, catalog.Filter{VM: e.VMUUID, JobID: e.Job, ScheduleID: e.Schedule})
+	backups, problems, err := catalog.List(ctx, r, scope)
 	if err != nil {
 		return nil, nil, err
 	}

@@ -30,6 +30,10 @@ type Filter struct {
 	VM         string // only this VM's folder (a uuid); "" for all VMs
 	JobID      string // only backups whose metadata jobId is this; "" for all
 	ScheduleID string // only backups whose metadata scheduleId is this; "" for all
+	// FormerJobID and FormerScheduleID also admit backups whose jobId and scheduleId are
+	// these: xbr wrote the job and schedule names there before it wrote UUIDs, and
+	// retention must still count (and age out) those backups.
+	FormerJobID, FormerScheduleID string
 }
 
 // Backup is one listed backup: what `xbr backups ls` shows and prune decides on.
@@ -101,7 +105,11 @@ func List(ctx context.Context, r Lister, f Filter) ([]Backup, []Problem, error) 
 }
 
 func (f Filter) matches(b Backup) bool {
-	return (f.JobID == "" || b.JobID == f.JobID) && (f.ScheduleID == "" || b.ScheduleID == f.ScheduleID)
+	if (f.JobID == "" || b.JobID == f.JobID) && (f.ScheduleID == "" || b.ScheduleID == f.ScheduleID) {
+		return true
+	}
+	return f.FormerJobID != "" && b.JobID == f.FormerJobID &&
+		(f.FormerScheduleID == "" || b.ScheduleID == f.FormerScheduleID)
 }
 
 // candidates picks the committed backups among the listed keys: the <ts>.json files directly

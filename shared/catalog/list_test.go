@@ -131,6 +131,7 @@ func TestListFilters(t *testing.T) {
 		{"vm job", catalog.Filter{VM: vmA, JobID: "j1"}, []catalog.ID{a3, a1}},
 		{"vm job schedule", catalog.Filter{VM: vmA, JobID: "j1", ScheduleID: "s1"}, []catalog.ID{a1}},
 		{"nothing", catalog.Filter{VM: vmA, JobID: "j9"}, nil},
+		{"former names", catalog.Filter{VM: vmA, JobID: "j9", ScheduleID: "s9", FormerJobID: "j1", FormerScheduleID: "s1"}, []catalog.ID{a1}},
 	}
 	for _, tc := range tests {
 		got, _, err := catalog.List(ctx, r, tc.f)
