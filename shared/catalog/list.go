@@ -2,6 +2,7 @@ package catalog
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -85,7 +86,23 @@ func List(ctx context.Context, r Lister, f Filter) ([]Backup, []Problem, error) 
 	if err != nil {
 		return nil, nil, fmt.Errorf("list backups on %s: %w", r.Name(), err)
 	}
-	ids, problems := candidates(r.Name(), infos)
+	ids, noData := candidates(r.Name(), infos)
+	encrypted, err := encryptedRemote(ctx, r)
+	if err != nil {
+		return nil, nil, fmt.Errorf("list backups on %s: %w", r.Name(), err)
+	}
+	if encrypted { // every file is ciphertext: name them, read none
+		var problems []Problem
+		for _, id := range slices.Concat(ids, noData) {
+			problems = append(problems, Problem{Key: id.MetaKey(), Err: ErrEncryptedRemote})
+		}
+		slices.SortFunc(problems, func(a, b Problem) int { return strings.Compare(a.Key, b.Key) })
+		return nil, problems, nil
+	}
+	problems, err := withoutData(ctx, r, noData)
+	if err != nil {
+		return nil, nil, fmt.Errorf("list backups on %s: %w", r.Name(), err)
+	}
 	results, err := readListed(ctx, r, infos, ids)
 	if err != nil {
 		return nil, nil, fmt.Errorf("list backups on %s: %w", r.Name(), err)
@@ -113,26 +130,65 @@ func (f Filter) matches(b Backup) bool {
 }
 
 // candidates picks the committed backups among the listed keys: the <ts>.json files directly
-// in a VM folder. A .json without its .xva is a Problem.
-func candidates(remoteName string, infos []remote.Info) ([]ID, []Problem) {
+// in a VM folder, and apart those without their .xva.
+func candidates(remoteName string, infos []remote.Info) (ids, noData []ID) {
 	keys := make(map[string]bool, len(infos))
 	for _, in := range infos {
 		keys[in.Key] = true
 	}
-	var ids []ID
-	var problems []Problem
 	for _, in := range infos {
 		id, ok := idFromMetaKey(remoteName, in.Key)
 		if !ok {
 			continue
 		}
 		if !keys[id.DataKey()] {
-			problems = append(problems, Problem{Key: in.Key, Err: fmt.Errorf("%w %s", ErrMissingData, id.DataKey())})
+			noData = append(noData, id)
 			continue
 		}
 		ids = append(ids, id)
 	}
-	return ids, problems
+	return ids, noData
+}
+
+// withoutData describes the .json files that have no .xva: XO's delta backups (their disks
+// are VHDs under vdis/), or full backups whose data is gone.
+func withoutData(ctx context.Context, r Opener, ids []ID) ([]Problem, error) {
+	results, err := readAll(ctx, r, ids)
+	if err != nil {
+		return nil, err
+	}
+	problems := make([]Problem, len(ids))
+	for i, id := range ids {
+		problems[i] = Problem{Key: id.MetaKey(), Err: fmt.Errorf("%w %s", ErrMissingData, id.DataKey())}
+		if errors.Is(results[i].err, ErrXODelta) {
+			problems[i].Err = results[i].err
+		}
+	}
+	return problems, nil
+}
+
+// encryptionFile is where Xen Orchestra records a remote's encryption, in plain text:
+// {"algorithm":"chacha20-poly1305"|"aes-256-gcm"|"none"}.
+const encryptionFile = "encryption.json"
+
+// encryptedRemote reports whether the remote is encrypted by Xen Orchestra: its
+// encryption.json names an algorithm other than "none" (or cannot be read as JSON).
+func encryptedRemote(ctx context.Context, r Opener) (bool, error) {
+	rc, err := r.Open(ctx, encryptionFile)
+	if errors.Is(err, remote.ErrNotFound) {
+		return false, nil
+	}
+	if err != nil {
+		return false, err
+	}
+	defer rc.Close()
+	var desc struct {
+		Algorithm string `json:"algorithm"`
+	}
+	if err := json.NewDecoder(io.LimitReader(rc, 64<<10)).Decode(&desc); err != nil {
+		return true, nil
+	}
+	return desc.Algorithm != "none", nil
 }
 
 // idFromMetaKey recognises "xo-vm-backups/<uuid>/<ts>.json"; other keys (cache.json.gz,
