@@ -1,17 +1,23 @@
 package export_test
 
 import (
+	"bytes"
+	"compress/gzip"
 	"context"
 	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"testing"
 	"time"
 
 	"xbr/events"
 	"xbr/functions/export"
+	"xbr/shared/catalog"
+	"xbr/shared/catalog/catalogtest"
 	"xbr/shared/remote/dir"
+	"xbr/shared/remote/remotetest"
 )
 
 // TestHonoursXOLock: while Xen Orchestra holds a VM folder's lock (the
@@ -52,4 +58,30 @@ func TestHonoursXOLock(t *testing.T) {
 		t.Errorf("xbr's lock not released: %v", err)
 	}
 	e.assertBackup(e.remotes["local"], list(t, e.remotes["local"])[0], "nightly", "daily", "gzip")
+}
+
+// TestRedeliveryRefreshesXOCache: a worker that died after committing the
+// .json but before refreshing XO's cache.json.gz left XO blind to the
+// backup; the redelivered request, finding the backup committed, refreshes
+// the cache.
+func TestRedeliveryRefreshesXOCache(t *testing.T) {
+	e := newEnv(t, 1, fmt.Sprintf(oneVMJob, "nightly", "local", "gzip", "none", 0), false)
+	req := startRun(t, e, "nightly", "run-cache")
+	r := e.remotes["local"]
+	w := export.NewWorker(e.deps)
+	if _, err := w.Handle(context.Background(), requested(t, req, 1)); err != nil {
+		t.Fatal(err)
+	}
+	var empty bytes.Buffer
+	zw := gzip.NewWriter(&empty)
+	_, _ = zw.Write([]byte("{}"))
+	_ = zw.Close()
+	remotetest.PutBytes(t, r, catalog.CacheKey(req.VMUUID), empty.Bytes()) // XO's cache, not yet refreshed
+	if _, err := w.Handle(context.Background(), requested(t, req, 2)); err != nil {
+		t.Fatal(err)
+	}
+	xo, disk := catalogtest.XOListing(t, r, req.VMUUID), catalogtest.MetadataOnDisk(t, r, req.VMUUID)
+	if len(disk) != 1 || !slices.Equal(xo, disk) {
+		t.Errorf("XO lists %v, the disk holds %v", xo, disk)
+	}
 }
