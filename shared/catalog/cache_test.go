@@ -189,3 +189,24 @@ func FuzzParseCache(f *testing.F) {
 		}
 	})
 }
+
+// The listing's one-pass decoder of a cache never panics and only accepts entries for files
+// on disk.
+func FuzzDecodeCacheMetadata(f *testing.F) {
+	key := "/xo-vm-backups/" + vmA + "/20260301T020000Z.json"
+	f.Add(gz(`{"` + key + `":{"mode":"full","vm":{"uuid":"` + vmA + `"}}}`))
+	f.Add(gz(`{"` + key + `":1}`))
+	f.Add(gz(`{"/elsewhere.json":{}}`))
+	f.Add([]byte("garbage"))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		got, err := catalog.DecodeCacheMetadata(bytes.NewReader(data), map[string]bool{key: true})
+		if err != nil {
+			return
+		}
+		for k := range got {
+			if k != key {
+				t.Fatalf("accepted an entry for %q, not on disk", k)
+			}
+		}
+	})
+}
