@@ -3,7 +3,10 @@ package tests
 import (
 	"context"
 	"fmt"
+	"os"
+	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -66,6 +69,40 @@ func checkCacheEntries(t *testing.T, r remote.Remote, vm string) {
 	for key, e := range entries {
 		if e["_filename"] != key || e["id"] != key || e["mode"] != "full" || e["jobId"] == nil || e["vm"] == nil {
 			t.Errorf("%s: cache entry %s: _filename %v id %v mode %v", r.Name(), key, e["_filename"], e["id"], e["mode"])
+		}
+	}
+}
+
+// TestVerifySkipsXODeltaAndEncrypted: `xbr verify --remote` on a remote
+// holding an XO delta backup, and on an encrypted XO remote, reports each
+// backup as skipped with the reason and exits 0.
+func TestVerifySkipsXODeltaAndEncrypted(t *testing.T) {
+	const vm = "0f5c6f7e-3a4b-4c2d-9e8f-1a2b3c4d5e6f"
+	plain, enc := t.TempDir(), t.TempDir()
+	delta := `{"mode":"delta","jobId":"j","scheduleId":"s","timestamp":1772330400000,"version":"2.0.0",` +
+		`"vm":{"uuid":"` + vm + `"},"vmSnapshot":{},"vhds":{"r":"vdis/j/d/20260301T020000Z.vhd"}}`
+	for path, content := range map[string]string{
+		filepath.Join(plain, "xo-vm-backups", vm, "20260301T020000Z.json"):         delta,
+		filepath.Join(plain, "xo-vm-backups", vm, "vdis/j/d/20260301T020000Z.vhd"): "vhd",
+		filepath.Join(enc, "encryption.json"):                                      `{"algorithm":"chacha20-poly1305"}`,
+		filepath.Join(enc, "xo-vm-backups", vm, "20260301T020000Z.json"):           "\x01\x02ciphertext",
+		filepath.Join(enc, "xo-vm-backups", vm, "20260301T020000Z.xva"):            "\x03ciphertext",
+	} {
+		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(path, []byte(content), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	cfg := writeFile(t, "xbr.yaml", fmt.Sprintf("remotes:\n  - {name: xo, type: dir, path: %s}\n  - {name: xoenc, type: dir, path: %s}\n", plain, enc))
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	for remoteName, line := range map[string]string{"xo": "XO delta backup: not restorable by xbr yet", "xoenc": "encrypted XO remote"} {
+		out, errOut, code := xbr(t, ctx, nil, "verify", "--remote", remoteName, "--config", cfg, "--no-events")
+		if code != 0 || !strings.Contains(out, "skipped "+remoteName+":"+vm+"/20260301T020000Z  "+line) ||
+			!strings.Contains(out, "0 verified, 0 failed, 1 skipped") {
+			t.Errorf("verify --remote %s: exit %d\n%s\n%s", remoteName, code, out, errOut)
 		}
 	}
 }
