@@ -63,7 +63,7 @@ func (d *Dir) acquire(ctx context.Context, p *place) error {
 			return err
 		}
 		fi, serr := p.folder.Lstat(p.base)
-		if serr == nil && time.Since(fi.ModTime()) > lockStale {
+		if serr == nil && time.Since(fi.ModTime()) > d.opts.lockStale {
 			if rerr := p.folder.Remove(p.base); rerr == nil || errors.Is(rerr, fs.ErrNotExist) {
 				continue // stale: taken over, as proper-lockfile does
 			}
@@ -74,7 +74,7 @@ func (d *Dir) acquire(ctx context.Context, p *place) error {
 		select {
 		case <-ctx.Done():
 			return fmt.Errorf("%w while %s is held by another process", ctx.Err(), p.rel())
-		case <-time.After(lockPoll):
+		case <-time.After(d.opts.lockPoll):
 		}
 	}
 }
@@ -90,7 +90,7 @@ type lockHolder struct {
 }
 
 func (h *lockHolder) refresh() {
-	t := time.NewTicker(lockUpdate)
+	t := time.NewTicker(h.d.opts.lockUpdate)
 	defer t.Stop()
 	for {
 		select {

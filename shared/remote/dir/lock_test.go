@@ -5,6 +5,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -82,5 +83,46 @@ func TestLockHonoursXOLock(t *testing.T) {
 	}
 	if err := unlock(); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// The holder keeps the lock fresh (XO would otherwise take it over as
+// stale), and a lock removed under it is taken back and reported by unlock.
+func TestLockKeptFreshAndLossReported(t *testing.T) {
+	root := t.TempDir()
+	d, err := dir.New("nfs", root, dir.WithLockTiming(time.Hour, 10*time.Millisecond, 10*time.Millisecond))
+	if err != nil {
+		t.Fatal(err)
+	}
+	unlock, err := d.Lock(context.Background(), lockedVM)
+	if err != nil {
+		t.Fatal(err)
+	}
+	lockDir := filepath.Join(root, lockedVM+".lock")
+	old := time.Now().Add(-time.Hour)
+	if err := os.Chtimes(lockDir, old, old); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, func() bool {
+		fi, err := os.Stat(lockDir)
+		return err == nil && fi.ModTime().After(old.Add(time.Minute))
+	})
+	if err := os.Remove(lockDir); err != nil { // another holder judged it stale
+		t.Fatal(err)
+	}
+	eventually(t, func() bool { _, err := os.Stat(lockDir); return err == nil })
+	if err := unlock(); err == nil || !strings.Contains(err.Error(), "lost") {
+		t.Errorf("unlock after a loss = %v, want an error saying the lock was lost", err)
+	}
+}
+
+func eventually(t *testing.T, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatal("condition not met within 10s")
+		}
+		time.Sleep(5 * time.Millisecond)
 	}
 }
