@@ -2,7 +2,6 @@ package catalog
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -150,47 +149,6 @@ func candidates(remoteName string, infos []remote.Info) (ids, noData []ID) {
 	return ids, noData
 }
 
-// withoutData describes the .json files that have no .xva: XO's delta backups (their disks
-// are VHDs under vdis/), or full backups whose data is gone.
-func withoutData(ctx context.Context, r Opener, ids []ID) ([]Problem, error) {
-	results, err := readAll(ctx, r, ids)
-	if err != nil {
-		return nil, err
-	}
-	problems := make([]Problem, len(ids))
-	for i, id := range ids {
-		problems[i] = Problem{Key: id.MetaKey(), Err: fmt.Errorf("%w %s", ErrMissingData, id.DataKey())}
-		if errors.Is(results[i].err, ErrXODelta) {
-			problems[i].Err = results[i].err
-		}
-	}
-	return problems, nil
-}
-
-// encryptionFile is where Xen Orchestra records a remote's encryption, in plain text:
-// {"algorithm":"chacha20-poly1305"|"aes-256-gcm"|"none"}.
-const encryptionFile = "encryption.json"
-
-// encryptedRemote reports whether the remote is encrypted by Xen Orchestra: its
-// encryption.json names an algorithm other than "none" (or cannot be read as JSON).
-func encryptedRemote(ctx context.Context, r Opener) (bool, error) {
-	rc, err := r.Open(ctx, encryptionFile)
-	if errors.Is(err, remote.ErrNotFound) {
-		return false, nil
-	}
-	if err != nil {
-		return false, err
-	}
-	defer rc.Close()
-	var desc struct {
-		Algorithm string `json:"algorithm"`
-	}
-	if err := json.NewDecoder(io.LimitReader(rc, 64<<10)).Decode(&desc); err != nil {
-		return true, nil
-	}
-	return desc.Algorithm != "none", nil
-}
-
 // idFromMetaKey recognises "xo-vm-backups/<uuid>/<ts>.json"; other keys (cache.json.gz,
 // delta vdis/, queue files, foreign files) are not backups.
 func idFromMetaKey(remoteName, key string) (ID, bool) {
@@ -211,61 +169,6 @@ func idFromMetaKey(remoteName, key string) (ID, bool) {
 		return ID{}, false
 	}
 	return ID{Remote: remoteName, VM: vm, Time: t}, true
-}
-
-// readListed reads the metadata of ids: from a VM folder's cache.json.gz when it is fresh
-// (one read instead of one per backup), else from each .json. Folders are read a few at a
-// time, as files are.
-func readListed(ctx context.Context, r Opener, infos []remote.Info, ids []ID) ([]readResult, error) {
-	byVM := map[string][]int{}
-	for i, id := range ids {
-		byVM[id.VM] = append(byVM[id.VM], i)
-	}
-	results := make([]readResult, len(ids))
-	var (
-		mu   sync.Mutex
-		rest []int
-		wg   sync.WaitGroup
-		sem  = make(chan struct{}, readers)
-	)
-	for vm, idx := range byVM {
-		cache, ok := cacheInfo(infos, vm)
-		if !ok {
-			rest = append(rest, idx...)
-			continue
-		}
-		wg.Go(func() {
-			sem <- struct{}{}
-			defer func() { <-sem }()
-			got, ok := fromCache(ctx, r, vm, cache, folderMeta(infos, vm), pick(ids, idx))
-			mu.Lock()
-			defer mu.Unlock()
-			if !ok {
-				rest = append(rest, idx...)
-				return
-			}
-			for j, i := range idx {
-				results[i] = got[j]
-			}
-		})
-	}
-	wg.Wait()
-	got, err := readAll(ctx, r, pick(ids, rest))
-	if err != nil {
-		return nil, err
-	}
-	for j, i := range rest {
-		results[i] = got[j]
-	}
-	return results, nil
-}
-
-func pick(ids []ID, idx []int) []ID {
-	out := make([]ID, len(idx))
-	for j, i := range idx {
-		out[j] = ids[i]
-	}
-	return out
 }
 
 type readResult struct {

@@ -18,19 +18,6 @@ const (
 // modeDelta is the mode of Xen Orchestra's incremental backups (VHDs under vdis/).
 const modeDelta = "delta"
 
-// Backups xbr lists and names but cannot restore or verify yet: reported as a Problem
-// wrapping one of these, which verify skips instead of failing (see Unsupported).
-var (
-	ErrXODelta         = errors.New("XO delta backup: not restorable by xbr yet")
-	ErrEncryptedRemote = errors.New("encrypted XO remote")
-)
-
-// Unsupported reports whether a listing Problem is a kind of backup xbr does not handle yet
-// (an XO delta backup, a backup on an encrypted XO remote), as opposed to damage.
-func Unsupported(err error) bool {
-	return errors.Is(err, ErrXODelta) || errors.Is(err, ErrEncryptedRemote)
-}
-
 // MaxMetadataSize bounds a .json read from a remote. XO's metadata holds two XAPI VM records;
 // a few hundred KiB is already very large.
 const MaxMetadataSize = 16 << 20
