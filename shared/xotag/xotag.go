@@ -8,8 +8,8 @@ import (
 // Xen Orchestra's other_config keys (@xen-orchestra/backups/_otherConfig.mjs)
 // and xbr's own.
 const (
-	KeyJob      = "xo:backup:job"      // the job's name
-	KeySchedule = "xo:backup:schedule" // the schedule's name
+	KeyJob      = "xo:backup:job"      // the job's id (a UUID; its name before xbr wrote ids)
+	KeySchedule = "xo:backup:schedule" // the schedule's id (likewise)
 	KeyVM       = "xo:backup:vm"       // the source VM's uuid
 	KeyDatetime = "xo:backup:datetime" // when the snapshot was taken, DatetimeLayout
 	// KeySR is, on a replicated copy, the target SR's uuid, written once
