@@ -19,6 +19,11 @@ const (
 	KeyCopyOf = "xo:copy_of"
 	// KeyRun is xbr's key: the run that took the snapshot or made the copy.
 	KeyRun = "xbr:backup:run"
+	// KeyJobName and KeyScheduleName are xbr's keys on a replicated copy:
+	// the names of the job and schedule whose ids xo:backup:job and
+	// xo:backup:schedule hold, as they were when the copy was made.
+	KeyJobName      = "xbr:backup:job_name"
+	KeyScheduleName = "xbr:backup:schedule_name"
 )
 
 // TempSnapshotName is a snapshot's name until its keys are written and it
