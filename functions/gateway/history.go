@@ -66,7 +66,7 @@ func (s *Server) historyList(w http.ResponseWriter, r *http.Request) {
 
 // historyRun is GET /history/{run}: one run's task tree and transfer-rate chart.
 func (s *Server) historyRun(w http.ResponseWriter, r *http.Request) {
-	run, err := s.lookupRun("run", r.PathValue("run"))
+	run, err := s.lookupRun(r.Context(), "run", r.PathValue("run"))
 	if err != nil {
 		s.errorPage(w, r, err)
 		return
@@ -92,7 +92,7 @@ func (s *Server) historyCompare(w http.ResponseWriter, r *http.Request) {
 	var runs [2]history.Run
 	for i, field := range []string{"a", "b"} {
 		var err error
-		if runs[i], err = s.lookupRun(field, q.Get(field)); err != nil {
+		if runs[i], err = s.lookupRun(r.Context(), field, q.Get(field)); err != nil {
 			s.errorPage(w, r, err)
 			return
 		}
@@ -111,12 +111,19 @@ func (s *Server) historyCompare(w http.ResponseWriter, r *http.Request) {
 		}{[]compareRow{{"A", a}, {"B", b}}, c}})
 }
 
-// lookupRun validates a run id from the request and finds the run.
-func (s *Server) lookupRun(field, id string) (history.Run, error) {
+// lookupRun validates a run id from the request and finds the run: in the
+// projection, or else on the stream (storedRun).
+func (s *Server) lookupRun(ctx context.Context, field, id string) (history.Run, error) {
 	if err := checkRunID(field, id); err != nil {
 		return history.Run{}, err
 	}
-	run, ok := s.history.Run(id)
+	if run, ok := s.history.Run(id); ok {
+		return run, nil
+	}
+	run, ok, err := s.storedRun(ctx, id)
+	if err != nil {
+		return history.Run{}, err
+	}
 	if !ok {
 		return history.Run{}, missing(field, id, "no such run in the history")
 	}
