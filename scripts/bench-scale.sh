@@ -13,6 +13,8 @@
 #
 # Usage: scripts/bench-scale.sh ["100 300 1000"]
 #   XBR_BENCH_SOAK_RUNS  runs of the soak (default 1000; 0 skips it)
+#   XBR_BENCH_PROFILES   a directory: the soak saves heap profiles there after
+#                        run 100 and after the last (go tool pprof -diff_base)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 NS="${1:-100 300 1000}"
@@ -71,7 +73,19 @@ YAML
 
 run_job() { "$BIN" run bench --wait --nats "$NATS" >"$WORK/w/run.out" 2>&1; }
 kib() { awk -v k="$1" '$1 == k":" {print $2}' "/proc/$SERVE_PID/status"; }
-heap_inuse() { curl -fsS "http://127.0.0.1:$DEBUG_PORT/debug/pprof/heap?gc=1&debug=1" | awk '$2 == "HeapInuse" {print $4}'; }
+# Two forced collections: the first only moves idle pooled buffers (the
+# sinks' blocks, nats-server's) to the pools' victim caches.
+heap_inuse() {
+	curl -fsS "http://127.0.0.1:$DEBUG_PORT/debug/pprof/heap?gc=1" >/dev/null
+	curl -fsS "http://127.0.0.1:$DEBUG_PORT/debug/pprof/heap?gc=1&debug=1" | awk '$2 == "HeapInuse" {print $4}'
+}
+
+# profile RUN saves a heap profile (after a forced GC) to XBR_BENCH_PROFILES.
+profile() {
+	[ -n "${XBR_BENCH_PROFILES:-}" ] || return 0
+	mkdir -p "$XBR_BENCH_PROFILES"
+	curl -fsS "http://127.0.0.1:$DEBUG_PORT/debug/pprof/heap?gc=1" >"$XBR_BENCH_PROFILES/heap-run$1.pb.gz"
+}
 
 scale_row() {
 	local n=$1
@@ -104,11 +118,12 @@ soak_row() {
 	local rss100="" heap100="" i
 	for i in $(seq "$SOAK"); do
 		run_job
-		if [ "$i" -eq 100 ]; then rss100=$(kib VmRSS); heap100=$(heap_inuse); fi
+		if [ "$i" -eq 100 ]; then rss100=$(kib VmRSS); heap100=$(heap_inuse); profile 100; fi
 	done
 	local rss heap
 	rss=$(kib VmRSS)
 	heap=$(heap_inuse)
+	profile "$SOAK"
 	python3 - "$SOAK" "$rss100" "$heap100" "$rss" "$heap" <<'PY'
 import sys
 n = int(sys.argv[1])

@@ -12,6 +12,12 @@ import (
 // historyShown bounds the runs listed on /history and offered for comparison.
 const historyShown = 100
 
+// historyKept is how many runs and restores the pages hold in memory by
+// default (gateway.history_runs): twice what /history lists, so a job's
+// own list (/history?job=J) still has some. An older run is read from the
+// stream when asked for (storedRun).
+const historyKept = 2 * historyShown
+
 func (s *Server) historyRoutes(mux *http.ServeMux) {
 	mux.HandleFunc("GET /history", s.historyList)
 	mux.HandleFunc("GET /history/compare", s.historyCompare)
