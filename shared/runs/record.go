@@ -76,6 +76,10 @@ func (p *plan) derive() {
 // vm is VM i of the run as h and its record say.
 func (h *header) vm(p *plan, i int, rec vmRecord) VM {
 	v := p.VMs[i]
+	if v.Result != nil { // the kept plan's own: hand out a copy
+		res := *v.Result
+		v.Result = &res
+	}
 	v.Attempts = slices.Clone(rec.Attempts)
 	pend, isPending := h.Pending[v.UUID]
 	switch {
