@@ -75,9 +75,12 @@ run_job() { "$BIN" run bench --wait --nats "$NATS" >"$WORK/w/run.out" 2>&1; }
 kib() { awk -v k="$1" '$1 == k":" {print $2}' "/proc/$SERVE_PID/status"; }
 # Two forced collections: the first only moves idle pooled buffers (the
 # sinks' blocks, nats-server's) to the pools' victim caches.
+# heap_inuse prints the heap in use and the heap memory held from the OS
+# (HeapSys - HeapReleased), in bytes, as "INUSE,HELD".
 heap_inuse() {
 	curl -fsS "http://127.0.0.1:$DEBUG_PORT/debug/pprof/heap?gc=1" >/dev/null
-	curl -fsS "http://127.0.0.1:$DEBUG_PORT/debug/pprof/heap?gc=1&debug=1" | awk '$2 == "HeapInuse" {print $4}'
+	curl -fsS "http://127.0.0.1:$DEBUG_PORT/debug/pprof/heap?gc=1&debug=1" |
+		awk '$2 == "HeapInuse" {u = $4} $2 == "HeapSys" {s = $4} $2 == "HeapReleased" {r = $4} END {print u "," s - r}'
 }
 
 # profile RUN saves a heap profile (after a forced GC) to XBR_BENCH_PROFILES.
@@ -127,12 +130,14 @@ soak_row() {
 	python3 - "$SOAK" "$rss100" "$heap100" "$rss" "$heap" <<'PY'
 import sys
 n = int(sys.argv[1])
-rss100, heap100 = (int(x) if x else 0 for x in sys.argv[2:4])
-rss, heap = int(sys.argv[4]), int(sys.argv[5])
+rss100 = int(sys.argv[2] or 0)
+(heap100, held100), (heap, held) = ((int(v) for v in (a or "0,0").split(",")) for a in (sys.argv[3], sys.argv[5]))
+rss = int(sys.argv[4])
 def mib(k): return f"{k / 1024:.0f} MiB"
 print(f"soak: 10-VM job x {n} runs: RSS after run 100 {mib(rss100)}, after run {n} {mib(rss)}"
       + (f" ({(rss - rss100) * 100 / rss100:+.0f}%)" if rss100 else "")
-      + f"; heap in use after GC {heap100 / 2**20:.1f} -> {heap / 2**20:.1f} MiB")
+      + f"; heap in use after GC {heap100 / 2**20:.1f} -> {heap / 2**20:.1f} MiB"
+      + f"; heap held from the OS {held100 / 2**20:.1f} -> {held / 2**20:.1f} MiB")
 PY
 	stop_world
 }
