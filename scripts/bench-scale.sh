@@ -71,7 +71,14 @@ YAML
 	wait_port "$DEBUG_PORT"
 }
 
-run_job() { "$BIN" run bench --wait --nats "$NATS" >"$WORK/w/run.out" 2>&1; }
+run_job() {
+	"$BIN" run bench --wait --nats "$NATS" >"$WORK/w/run.out" 2>&1 && return 0
+	echo "xbr run failed:" >&2
+	cat "$WORK/w/run.out" >&2
+	echo "last lines of xbr serve's log:" >&2
+	tail -n 40 "$WORK/w/serve.log" >&2
+	return 1
+}
 kib() { awk -v k="$1" '$1 == k":" {print $2}' "/proc/$SERVE_PID/status"; }
 # Two forced collections: the first only moves idle pooled buffers (the
 # sinks' blocks, nats-server's) to the pools' victim caches.
@@ -120,7 +127,7 @@ soak_row() {
 	start_world 10 2 3
 	local rss100="" heap100="" i
 	for i in $(seq "$SOAK"); do
-		run_job
+		run_job || { echo "soak: run $i failed" >&2; return 1; }
 		if [ "$i" -eq 100 ]; then rss100=$(kib VmRSS); heap100=$(heap_inuse); profile 100; fi
 	done
 	local rss heap
