@@ -215,7 +215,7 @@ type Gateway struct {
 	// behind one name. Unset: a random key per process.
 	CSRFSecret Secret `yaml:"csrf_secret"`
 	// HistoryRuns bounds the runs and restores the History pages hold in
-	// memory (0: 200); an older one is read from the stream when asked for.
+	// memory (0: 100); an older one is read from the stream when asked for.
 	HistoryRuns int `yaml:"history_runs"`
 }
 
