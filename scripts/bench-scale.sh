@@ -13,6 +13,8 @@
 #
 # Usage: scripts/bench-scale.sh ["100 300 1000"]
 #   XBR_BENCH_SOAK_RUNS  runs of the soak (default 1000; 0 skips it)
+#   XBR_BENCH_PROFILES   a directory: the soak saves heap profiles there after
+#                        run 100 and after the last (go tool pprof -diff_base)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 NS="${1:-100 300 1000}"
@@ -69,9 +71,31 @@ YAML
 	wait_port "$DEBUG_PORT"
 }
 
-run_job() { "$BIN" run bench --wait --nats "$NATS" >"$WORK/w/run.out" 2>&1; }
+run_job() {
+	"$BIN" run bench --wait --nats "$NATS" >"$WORK/w/run.out" 2>&1 && return 0
+	echo "xbr run failed:" >&2
+	cat "$WORK/w/run.out" >&2
+	echo "last lines of xbr serve's log:" >&2
+	tail -n 40 "$WORK/w/serve.log" >&2
+	return 1
+}
 kib() { awk -v k="$1" '$1 == k":" {print $2}' "/proc/$SERVE_PID/status"; }
-heap_inuse() { curl -fsS "http://127.0.0.1:$DEBUG_PORT/debug/pprof/heap?gc=1&debug=1" | awk '$2 == "HeapInuse" {print $4}'; }
+# Two forced collections: the first only moves idle pooled buffers (the
+# sinks' blocks, nats-server's) to the pools' victim caches.
+# heap_inuse prints the heap in use and the heap memory held from the OS
+# (HeapSys - HeapReleased), in bytes, as "INUSE,HELD".
+heap_inuse() {
+	curl -fsS "http://127.0.0.1:$DEBUG_PORT/debug/pprof/heap?gc=1" >/dev/null
+	curl -fsS "http://127.0.0.1:$DEBUG_PORT/debug/pprof/heap?gc=1&debug=1" |
+		awk '$2 == "HeapInuse" {u = $4} $2 == "HeapSys" {s = $4} $2 == "HeapReleased" {r = $4} END {print u "," s - r}'
+}
+
+# profile RUN saves a heap profile (after a forced GC) to XBR_BENCH_PROFILES.
+profile() {
+	[ -n "${XBR_BENCH_PROFILES:-}" ] || return 0
+	mkdir -p "$XBR_BENCH_PROFILES"
+	curl -fsS "http://127.0.0.1:$DEBUG_PORT/debug/pprof/heap?gc=1" >"$XBR_BENCH_PROFILES/heap-run$1.pb.gz"
+}
 
 scale_row() {
 	local n=$1
@@ -103,21 +127,24 @@ soak_row() {
 	start_world 10 2 3
 	local rss100="" heap100="" i
 	for i in $(seq "$SOAK"); do
-		run_job
-		if [ "$i" -eq 100 ]; then rss100=$(kib VmRSS); heap100=$(heap_inuse); fi
+		run_job || { echo "soak: run $i failed" >&2; return 1; }
+		if [ "$i" -eq 100 ]; then rss100=$(kib VmRSS); heap100=$(heap_inuse); profile 100; fi
 	done
 	local rss heap
 	rss=$(kib VmRSS)
 	heap=$(heap_inuse)
+	profile "$SOAK"
 	python3 - "$SOAK" "$rss100" "$heap100" "$rss" "$heap" <<'PY'
 import sys
 n = int(sys.argv[1])
-rss100, heap100 = (int(x) if x else 0 for x in sys.argv[2:4])
-rss, heap = int(sys.argv[4]), int(sys.argv[5])
+rss100 = int(sys.argv[2] or 0)
+(heap100, held100), (heap, held) = ((int(v) for v in (a or "0,0").split(",")) for a in (sys.argv[3], sys.argv[5]))
+rss = int(sys.argv[4])
 def mib(k): return f"{k / 1024:.0f} MiB"
 print(f"soak: 10-VM job x {n} runs: RSS after run 100 {mib(rss100)}, after run {n} {mib(rss)}"
       + (f" ({(rss - rss100) * 100 / rss100:+.0f}%)" if rss100 else "")
-      + f"; heap in use after GC {heap100 / 2**20:.1f} -> {heap / 2**20:.1f} MiB")
+      + f"; heap in use after GC {heap100 / 2**20:.1f} -> {heap / 2**20:.1f} MiB"
+      + f"; heap held from the OS {held100 / 2**20:.1f} -> {held / 2**20:.1f} MiB")
 PY
 	stop_world
 }

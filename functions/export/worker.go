@@ -67,7 +67,7 @@ func (w *Worker) Handle(ctx context.Context, ev bus.Event) ([]bus.Out, error) {
 }
 
 func (w *Worker) handleRun(ctx context.Context, j *job) ([]bus.Out, error) {
-	r, err := w.d.Runs.Get(ctx, j.req.RunID)
+	r, err := w.d.Runs.GetVM(ctx, j.req.RunID, j.req.VMUUID)
 	req := j.req
 	switch {
 	case err == nil && r.Done():

@@ -12,6 +12,13 @@ import (
 // historyShown bounds the runs listed on /history and offered for comparison.
 const historyShown = 100
 
+// historyKept is how many runs and restores the pages hold in memory by
+// default (gateway.history_runs): what /history lists. A job's own list
+// (/history?job=J) shows its runs among them; an older run is read from
+// the stream when asked for (storedRun). With twice as many, the soak's
+// heap in use grew by 8 MiB from its run 100 to its run 1,000, against 5.
+const historyKept = historyShown
+
 func (s *Server) historyRoutes(mux *http.ServeMux) {
 	mux.HandleFunc("GET /history", s.historyList)
 	mux.HandleFunc("GET /history/compare", s.historyCompare)
@@ -66,7 +73,7 @@ func (s *Server) historyList(w http.ResponseWriter, r *http.Request) {
 
 // historyRun is GET /history/{run}: one run's task tree and transfer-rate chart.
 func (s *Server) historyRun(w http.ResponseWriter, r *http.Request) {
-	run, err := s.lookupRun("run", r.PathValue("run"))
+	run, err := s.lookupRun(r.Context(), "run", r.PathValue("run"))
 	if err != nil {
 		s.errorPage(w, r, err)
 		return
@@ -92,7 +99,7 @@ func (s *Server) historyCompare(w http.ResponseWriter, r *http.Request) {
 	var runs [2]history.Run
 	for i, field := range []string{"a", "b"} {
 		var err error
-		if runs[i], err = s.lookupRun(field, q.Get(field)); err != nil {
+		if runs[i], err = s.lookupRun(r.Context(), field, q.Get(field)); err != nil {
 			s.errorPage(w, r, err)
 			return
 		}
@@ -111,12 +118,19 @@ func (s *Server) historyCompare(w http.ResponseWriter, r *http.Request) {
 		}{[]compareRow{{"A", a}, {"B", b}}, c}})
 }
 
-// lookupRun validates a run id from the request and finds the run.
-func (s *Server) lookupRun(field, id string) (history.Run, error) {
+// lookupRun validates a run id from the request and finds the run: in the
+// projection, or else on the stream (storedRun).
+func (s *Server) lookupRun(ctx context.Context, field, id string) (history.Run, error) {
 	if err := checkRunID(field, id); err != nil {
 		return history.Run{}, err
 	}
-	run, ok := s.history.Run(id)
+	if run, ok := s.history.Run(id); ok {
+		return run, nil
+	}
+	run, ok, err := s.storedRun(ctx, id)
+	if err != nil {
+		return history.Run{}, err
+	}
 	if !ok {
 		return history.Run{}, missing(field, id, "no such run in the history")
 	}

@@ -26,7 +26,11 @@ type served struct {
 	seq  int
 }
 
-func serveGateway(t testing.TB) *served {
+func serveGateway(t testing.TB) *served { t.Helper(); return serveGatewayWith(t, "") }
+
+// serveGatewayWith is serveGateway with gateway settings (YAML flow
+// mapping entries, "history_runs: 1").
+func serveGatewayWith(t testing.TB, gatewaySettings string) *served {
 	t.Helper()
 	ns, err := bus.StartServer(bus.ServerConfig{Host: "127.0.0.1", Port: -1, StoreDir: t.TempDir()})
 	if err != nil {
@@ -43,7 +47,8 @@ func serveGateway(t testing.TB) *served {
 remotes: [{name: nfs, type: dir, path: %q}]
 jobs:
   - {name: nightly, pools: [lab], remotes: [nfs], schedules: [{name: daily, cron: "0 2 * * *", retention: 3}]}
-`, t.TempDir())))
+gateway: {%s}
+`, t.TempDir(), gatewaySettings)))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -307,3 +307,23 @@ func FuzzHistoryRequest(f *testing.F) {
 		}
 	})
 }
+
+// TestHistoryRunOutOfTheWindow: the projection holds the newest
+// gateway.history_runs runs; an older one is still shown, read from the
+// stream, and an unknown one is still not found.
+func TestHistoryRunOutOfTheWindow(t *testing.T) {
+	g := serveGatewayWith(t, "history_runs: 1")
+	publishAll(t, g, successfulRun(), twinRun())
+	g.waitUntil(t, "/history", "only the newest run listed", func(page string) bool {
+		return strings.Contains(page, `href="/history/`+runTwin+`"`) && !strings.Contains(page, `href="/history/`+runOK+`"`)
+	})
+	page := g.waitPage(t, "/history/"+runOK, `id="status" class="state state-success">success`)
+	for _, want := range []string{"VM web-1", "VM db-1", "transfer to nfs", "190.7 MiB"} {
+		if !strings.Contains(page, want) {
+			t.Errorf("the page of a run out of the window lacks %q", want)
+		}
+	}
+	if code, _ := g.get(t, "/history/a1000000000000000000000000000999"); code != http.StatusNotFound {
+		t.Errorf("an unknown run: %d, want 404", code)
+	}
+}

@@ -30,7 +30,7 @@ func (s *Server) recent(ctx context.Context) ([]restores.Status, error) {
 		filters = append(filters, s.env.Subjects.Filter(t))
 	}
 	byID := map[string]*restores.Status{}
-	err := s.scan(ctx, names.Events, filters, s.now().Add(-recentWindow), func(r events.Received) {
+	err := s.scan(ctx, names.Events, filters, s.now().Add(-recentWindow), func(r events.Received) bool {
 		id := requestIDOf(r)
 		st := byID[id]
 		if st == nil {
@@ -38,6 +38,7 @@ func (s *Server) recent(ctx context.Context) ([]restores.Status, error) {
 			byID[id] = st
 		}
 		st.Apply(r)
+		return true
 	})
 	if err != nil {
 		return nil, err
@@ -77,8 +78,8 @@ func requestIDOf(r events.Received) string {
 }
 
 // scan reads the events stored on stream under filters since a time, in
-// order, without waiting for new ones.
-func (s *Server) scan(ctx context.Context, stream string, filters []string, since time.Time, fn func(events.Received)) error {
+// order, without waiting for new ones, until fn returns false.
+func (s *Server) scan(ctx context.Context, stream string, filters []string, since time.Time, fn func(events.Received) bool) error {
 	cons, err := s.env.Conn.JetStream().OrderedConsumer(ctx, stream, jetstream.OrderedConsumerConfig{
 		FilterSubjects: filters, DeliverPolicy: jetstream.DeliverByStartTimePolicy, OptStartTime: &since,
 	})
@@ -96,12 +97,15 @@ func (s *Server) scan(ctx context.Context, stream string, filters []string, sinc
 		if err != nil {
 			return upstream(fmt.Errorf("read stream %s: %w", stream, err))
 		}
-		n := 0
+		n, more := 0, true
 		for m := range batch.Messages() {
 			n++
-			if r, err := events.Decode(m.Subject(), m.Headers(), m.Data()); err == nil {
-				fn(r)
+			if r, err := events.Decode(m.Subject(), m.Headers(), m.Data()); err == nil && more {
+				more = fn(r)
 			}
+		}
+		if !more {
+			return nil
 		}
 		if err := batch.Error(); err != nil && n == 0 {
 			return upstream(fmt.Errorf("read stream %s: %w", stream, err))

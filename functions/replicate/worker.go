@@ -35,7 +35,7 @@ func (w *Worker) Handle(ctx context.Context, ev bus.Event) ([]bus.Out, error) {
 	if !ok {
 		return nil, bus.Permanent(fmt.Errorf("job %s has no schedule %q", req.Job, req.Schedule))
 	}
-	r, err := w.d.Runs.Get(ctx, req.RunID)
+	r, err := w.d.Runs.GetVM(ctx, req.RunID, req.VMUUID)
 	switch {
 	case err == nil && r.Done():
 		w.d.Log.Info("work of a run that has ended; dropped", "run", req.RunID, "vm_uuid", req.VMUUID, "status", r.Status)

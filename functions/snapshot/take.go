@@ -29,7 +29,7 @@ type taken struct {
 // snapshot.completed (or failed), the requests its end released and, when it
 // was the last VM, run.completed.
 func (s *Snapshotter) take(ctx context.Context, d bus.Delivery, p events.SnapshotRequested) ([]bus.Out, error) {
-	r, err := s.runs.Get(ctx, p.RunID)
+	r, err := s.runs.GetVM(ctx, p.RunID, p.VMUUID)
 	if errors.Is(err, runs.ErrNotFound) {
 		return nil, bus.Permanent(err)
 	}

@@ -26,6 +26,12 @@ type ServerConfig struct {
 	NKeyUsers []NKeyUser
 }
 
+// closedClientsKept is how many closed connections the server remembers
+// (for monitoring), instead of nats-server's 10,000: every CLI command is
+// a connection, and a soak of 1,000 `xbr run --wait` kept each one's
+// record, about 1 KiB, growing the memory of xbr serve.
+const closedClientsKept = 100
+
 // Server is an embedded nats-server with JetStream on.
 type Server struct {
 	ns *server.Server
@@ -46,6 +52,7 @@ func StartServer(cfg ServerConfig) (*Server, error) {
 		JetStreamMaxStore:  cfg.MaxStore,
 		JetStreamMaxMemory: cfg.MaxMemory,
 		NoSigs:             true,
+		MaxClosedClients:   closedClientsKept,
 	}
 	if opts.Port == 0 {
 		opts.Port = 4222
@@ -71,6 +78,16 @@ func StartServer(cfg ServerConfig) (*Server, error) {
 
 // ClientURL is the URL clients connect to (nats://127.0.0.1:<port>).
 func (s *Server) ClientURL() string { return s.ns.ClientURL() }
+
+// Connections are the connections open on the server and the closed ones
+// it remembers.
+func (s *Server) Connections() (open, closed int, err error) {
+	c, err := s.ns.Connz(&server.ConnzOptions{State: server.ConnClosed, Limit: 1})
+	if err != nil {
+		return 0, 0, err
+	}
+	return s.ns.NumClients(), c.Total, nil
+}
 
 // Shutdown stops the server and waits until it has stopped.
 func (s *Server) Shutdown() {

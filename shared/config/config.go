@@ -231,6 +231,9 @@ type Gateway struct {
 	// CSRFSecret keys the page's form tokens; set the same on every replica
 	// behind one name. Unset: a random key per process.
 	CSRFSecret Secret `yaml:"csrf_secret"`
+	// HistoryRuns bounds the runs and restores the History pages hold in
+	// memory (0: 100); an older one is read from the stream when asked for.
+	HistoryRuns int `yaml:"history_runs"`
 }
 
 // GatewayAuth is the trusted-proxy login: a proxy in front of the gateway

@@ -18,6 +18,9 @@ func (g Gateway) check(p *problems) {
 		}
 	}
 	p.readable("gateway.users_file", g.UsersFile)
+	if g.HistoryRuns < 0 {
+		p.addValue("gateway.history_runs", strconv.Itoa(g.HistoryRuns), "must be 0 (the default, 100) or more")
+	}
 	a := g.Auth
 	if a.ProxyHeader != "" && !validHeaderName(a.ProxyHeader) {
 		p.addValue("gateway.auth.proxy_header", a.ProxyHeader, "not an HTTP header name")

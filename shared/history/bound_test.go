@@ -11,9 +11,10 @@ import (
 
 // TestKeepRunsBoundsTheProjection: a projection holds at most KeepRuns runs,
 // dropping the ended ones with the oldest last event first and never a
-// pending one, and a dropped run's events do not stay in its memory.
+// pending one that is not stale, and a dropped run's events do not stay in
+// its memory.
 func TestKeepRunsBoundsTheProjection(t *testing.T) {
-	p := history.New(history.Options{KeepRuns: 3, Now: func() time.Time { return t0.Add(24 * time.Hour) }})
+	p := history.New(history.Options{KeepRuns: 3, Now: func() time.Time { return t0.Add(10 * time.Minute) }})
 	pending := fmt.Sprintf("%032x", 99)
 	var list []stamped
 	list = append(list, stamped{0, events.ScheduleDue{RunID: pending, Job: "nightly", Schedule: "daily", FireTime: t0}})
@@ -40,5 +41,30 @@ func TestKeepRunsBoundsTheProjection(t *testing.T) {
 		if !got[id] {
 			t.Errorf("run %s dropped; held %v", id, got)
 		}
+	}
+}
+
+// TestStaleAndLateRunsDoNotPileUp: a pending run gone stale (shown
+// interrupted) is dropped like an ended one, and a progress sample of a
+// dropped run, late on its own stream, does not start it again.
+func TestStaleAndLateRunsDoNotPileUp(t *testing.T) {
+	p := history.New(history.Options{KeepRuns: 2, Now: func() time.Time { return t0.Add(24 * time.Hour) }})
+	id := func(i int) string { return fmt.Sprintf("%032x", i) }
+	var list []stamped
+	for i := range 4 {
+		at := time.Duration(i) * time.Minute
+		list = append(list, stamped{at, events.ScheduleDue{RunID: id(i), Job: "nightly", Schedule: "daily", FireTime: t0.Add(at)}})
+	}
+	list = append(list, stamped{5 * time.Minute, events.ExportProgress{RunID: id(0), Job: "nightly",
+		VMUUID: "11111111-2222-4333-8444-555555555555", Bytes: 1 << 20, BytesPerSecond: 1 << 20}})
+	for _, r := range build(t, list) {
+		p.Apply(r)
+	}
+	var held []string
+	for _, r := range p.Runs() {
+		held = append(held, r.ID)
+	}
+	if len(held) != 2 || held[0] != id(3) || held[1] != id(2) {
+		t.Fatalf("runs held %v, want the 2 newest (%s, %s)", held, id(3), id(2))
 	}
 }

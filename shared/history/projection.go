@@ -60,6 +60,9 @@ func (p *Projection) Apply(r events.Received) {
 		return
 	}
 	p.touched = ""
+	if p.lateProgress(r.Payload) {
+		return
+	}
 	defer p.remember(key)
 	at := r.Event.Time().UTC()
 	switch pl := r.Payload.(type) {

@@ -3,15 +3,15 @@ package runs
 import (
 	"context"
 	"encoding/base64"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"regexp"
+	"slices"
+	"strconv"
 	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
 
-	"xbr/events"
 	"xbr/shared/bus"
 )
 
@@ -38,7 +38,7 @@ type Coordinator struct {
 	kv         jetstream.KeyValue
 	now        func() time.Time
 	staleAfter time.Duration
-	decoded    *decodedRuns
+	plans      *plans
 }
 
 // New opens (creating or updating) the bucket of o on conn.
@@ -60,13 +60,54 @@ func New(ctx context.Context, conn *bus.Conn, o Options) (*Coordinator, error) {
 	if err != nil {
 		return nil, fmt.Errorf("runs bucket %s: %w", o.Bucket, err)
 	}
-	return &Coordinator{kv: kv, now: o.Now, staleAfter: o.StaleAfter, decoded: &decodedRuns{}}, nil
+	return &Coordinator{kv: kv, now: o.Now, staleAfter: o.StaleAfter, plans: &plans{}}, nil
 }
 
-// Get returns the recorded run (ErrNotFound when there is none).
+// Get returns the recorded run with every VM (ErrNotFound when there is
+// none). It reads each VM's record: a VM's worker reads its own with GetVM.
 func (c *Coordinator) Get(ctx context.Context, runID string) (Run, error) {
-	r, _, err := c.load(ctx, runID)
-	return r, err
+	h, _, err := c.header(ctx, runID)
+	if err != nil {
+		return Run{}, err
+	}
+	return c.full(ctx, h)
+}
+
+// GetVM returns the recorded run (ErrNotFound when there is none) with only
+// VM vmUUID in its VMs, or none when the run has no such VM. Its cost does
+// not depend on the number of VMs of the run.
+func (c *Coordinator) GetVM(ctx context.Context, runID, vmUUID string) (Run, error) {
+	h, _, err := c.header(ctx, runID)
+	if err != nil {
+		return Run{}, err
+	}
+	return c.viewVM(ctx, h, vmUUID)
+}
+
+// viewVM is the run of h with VM vmUUID alone.
+func (c *Coordinator) viewVM(ctx context.Context, h header, vmUUID string) (Run, error) {
+	if h.Plan == "" {
+		r := h.Run
+		v, ok := r.VM(vmUUID)
+		r.VMs = nil
+		if ok {
+			r.VMs = []VM{v}
+		}
+		return r, nil
+	}
+	p, err := c.plan(ctx, h)
+	if err != nil {
+		return Run{}, err
+	}
+	i, ok := p.index[vmUUID]
+	if !ok {
+		return h.run(), nil
+	}
+	rec, _, err := c.record(ctx, h.ID, i)
+	if err != nil {
+		return Run{}, err
+	}
+	return h.run(h.vm(p, i, rec)), nil
 }
 
 // Start records the run of a fire admitted with the lock held: the first
@@ -74,9 +115,29 @@ func (c *Coordinator) Get(ctx context.Context, runID string) (Run, error) {
 // with a Result are done at once. A run with nothing left to do ends at
 // once ("no VM selected" when vms is empty) and releases the lock. If the
 // run is already recorded (a redelivered fire) the recorded run is returned.
+//
+// The run is recorded as its plan (its VMs, written once) and its header;
+// the header, created last, is what makes the run exist.
 func (c *Coordinator) Start(ctx context.Context, f Fire, concurrency int, vms []VM) (Run, error) {
 	r := newRun(f, concurrency, vms, c.now())
-	return c.create(ctx, r)
+	h := header{Run: r}
+	if !r.Done() {
+		key, p, err := c.putPlan(ctx, r)
+		if err != nil {
+			return Run{}, err
+		}
+		h.Run.VMs, h.Plan, h.Requested = nil, key, len(p.requests)
+		for _, v := range r.VMs {
+			switch {
+			case v.Planned:
+				s, f := tally(v.Result)
+				h.Succeeded, h.Failed = h.Succeeded+s, h.Failed+f
+			case v.State == VMActive:
+				h.Initial++
+			}
+		}
+	}
+	return c.create(ctx, h, r)
 }
 
 // End records a fire that ends without running (planning failed, for
@@ -85,15 +146,12 @@ func (c *Coordinator) End(ctx context.Context, f Fire, status, reason string) (R
 	now := c.now()
 	r := Run{ID: f.RunID, Job: f.Job, Schedule: f.Schedule, Mode: f.Mode, FireTime: f.FireTime,
 		StartedAt: now, EndedAt: now, State: StateDone, Status: status, Reason: reason}
-	return c.create(ctx, r)
+	return c.create(ctx, header{Run: r}, r)
 }
 
-func (c *Coordinator) create(ctx context.Context, r Run) (Run, error) {
-	data, err := json.Marshal(r)
-	if err != nil {
-		return Run{}, fmt.Errorf("encode run %s: %w", r.ID, err)
-	}
-	if _, err := c.kv.Create(ctx, runKey(r.ID), data); err != nil {
+// create records header h of run r, or returns the run recorded before.
+func (c *Coordinator) create(ctx context.Context, h header, r Run) (Run, error) {
+	if _, err := c.putHeader(ctx, h, 0); err != nil {
 		if !errors.Is(err, jetstream.ErrKeyExists) {
 			return Run{}, fmt.Errorf("record run %s: %w", r.ID, err)
 		}
@@ -116,54 +174,68 @@ func (c *Coordinator) renew(ctx context.Context, job, runID string) error {
 	return nil
 }
 
-// Step is what a Finish changed, or, for a repeated Finish, what the first
-// one changed: the VMs it made active and whether the run is done.
-type Step struct {
-	Run      Run
-	Released []VM // VMs made active by this VM's end: publish their requests
-	Done     bool // the run has ended: publish its run.completed
-	// Late: the run had already ended (interrupted) when this result came;
-	// it was not recorded.
-	Late bool
-}
-
-// Finish records a VM's result, activates the next queued VM and, when it
-// was the last one, ends the run and releases the job's lock. Finish is
-// idempotent: repeating it returns the same Step.
-func (c *Coordinator) Finish(ctx context.Context, runID string, res events.VMResult) (Step, error) {
-	var late bool
-	r, err := c.update(ctx, runID, func(r *Run) (bool, error) {
-		if v, ok := r.VM(res.VMUUID); ok && r.Done() && v.State != VMDone {
-			late = true
-		}
-		return r.finish(res, c.now())
-	})
-	if err != nil {
-		return Step{}, err
-	}
-	if late {
-		return Step{Run: r, Late: true}, nil
-	}
-	if r.Done() {
-		err = c.release(ctx, r.Job, r.ID)
-	} else {
-		err = c.renew(ctx, r.Job, r.ID)
-	}
-	return Step{Run: r, Released: r.ReleasedBy(res.VMUUID), Done: r.Done()}, err
-}
-
 // RecordAttempt notes that an attempt on VM vmUUID writes the backup stamped
-// timestamp, so a later attempt can remove what it left. It renews the lock.
+// timestamp, so a later attempt can remove what it left. It renews the lock
+// and returns the run as GetVM does.
 func (c *Coordinator) RecordAttempt(ctx context.Context, runID, vmUUID, timestamp string) (Run, error) {
-	r, err := c.update(ctx, runID, func(r *Run) (bool, error) {
+	h, _, err := c.header(ctx, runID)
+	if err != nil {
+		return Run{}, err
+	}
+	if h.Plan == "" {
+		return c.recordAttemptInline(ctx, runID, vmUUID, timestamp)
+	}
+	p, err := c.plan(ctx, h)
+	if err != nil {
+		return Run{}, err
+	}
+	i, ok := p.index[vmUUID]
+	if !ok || p.VMs[i].Planned {
+		return Run{}, fmt.Errorf("run %s has no VM %s to attempt", runID, vmUUID)
+	}
+	if err := c.changeRecord(ctx, runID, i, func(rec *vmRecord) bool {
+		if slices.Contains(rec.Attempts, timestamp) {
+			return false
+		}
+		rec.Attempts = append(rec.Attempts, timestamp)
+		return true
+	}); err != nil {
+		return Run{}, err
+	}
+	r, err := c.viewVM(ctx, h, vmUUID)
+	if err != nil {
+		return Run{}, err
+	}
+	return r, c.renew(ctx, r.Job, r.ID)
+}
+
+// changeRecord applies change to the record of VM i with compare-and-set,
+// retrying on conflict; change reports whether it changed anything.
+func (c *Coordinator) changeRecord(ctx context.Context, runID string, i int, change func(*vmRecord) bool) error {
+	for range casAttempts {
+		rec, rev, err := c.record(ctx, runID, i)
+		if err != nil {
+			return err
+		}
+		if !change(&rec) {
+			return nil
+		}
+		err = c.putRecord(ctx, runID, i, rec, rev)
+		if err == nil || !conflict(err) {
+			return err
+		}
+	}
+	return fmt.Errorf("update VM %d of run %s: still conflicting after %d attempts", i, runID, casAttempts)
+}
+
+func (c *Coordinator) recordAttemptInline(ctx context.Context, runID, vmUUID, timestamp string) (Run, error) {
+	h, err := c.update(ctx, runID, func(r *Run) (bool, error) {
 		i := r.index(vmUUID)
 		if i < 0 {
 			return false, fmt.Errorf("run %s has no VM %s", runID, vmUUID)
 		}
-		for _, ts := range r.VMs[i].Attempts {
-			if ts == timestamp {
-				return false, nil
-			}
+		if slices.Contains(r.VMs[i].Attempts, timestamp) {
+			return false, nil
 		}
 		r.VMs[i].Attempts = append(r.VMs[i].Attempts, timestamp)
 		return true, nil
@@ -171,54 +243,35 @@ func (c *Coordinator) RecordAttempt(ctx context.Context, runID, vmUUID, timestam
 	if err != nil {
 		return Run{}, err
 	}
+	r, err := c.viewVM(ctx, h, vmUUID)
+	if err != nil {
+		return Run{}, err
+	}
 	return r, c.renew(ctx, r.Job, r.ID)
 }
 
-// update applies change to the run with compare-and-set, retrying on
-// conflict; change reports whether it changed anything.
-func (c *Coordinator) update(ctx context.Context, runID string, change func(*Run) (bool, error)) (Run, error) {
+// update applies change to the run of the header with compare-and-set,
+// retrying on conflict; change reports whether it changed anything. It
+// sees the VMs of a run recorded inline only.
+func (c *Coordinator) update(ctx context.Context, runID string, change func(*Run) (bool, error)) (header, error) {
 	for range casAttempts {
-		r, rev, err := c.load(ctx, runID)
+		h, rev, err := c.header(ctx, runID)
 		if err != nil {
-			return Run{}, err
+			return header{}, err
 		}
-		changed, err := change(&r)
+		changed, err := change(&h.Run)
 		if err != nil || !changed {
-			return r, err
+			return h, err
 		}
-		data, err := json.Marshal(r)
-		if err != nil {
-			return Run{}, fmt.Errorf("encode run %s: %w", runID, err)
-		}
-		next, err := c.kv.Update(ctx, runKey(runID), data, rev)
+		_, err = c.putHeader(ctx, h, rev)
 		if err == nil {
-			c.decoded.put(next, r)
-			return r, nil
+			return h, nil
 		}
-		if !errors.Is(err, jetstream.ErrKeyRevisionMismatch) {
-			return Run{}, fmt.Errorf("update run %s: %w", runID, err)
+		if !conflict(err) {
+			return header{}, fmt.Errorf("update run %s: %w", runID, err)
 		}
 	}
-	return Run{}, fmt.Errorf("update run %s: still conflicting after %d attempts", runID, casAttempts)
-}
-
-func (c *Coordinator) load(ctx context.Context, runID string) (Run, uint64, error) {
-	e, err := c.kv.Get(ctx, runKey(runID))
-	if errors.Is(err, jetstream.ErrKeyNotFound) {
-		return Run{}, 0, fmt.Errorf("run %s: %w", runID, ErrNotFound)
-	}
-	if err != nil {
-		return Run{}, 0, fmt.Errorf("read run %s: %w", runID, err)
-	}
-	if r, ok := c.decoded.get(runID, e.Revision()); ok {
-		return r, e.Revision(), nil
-	}
-	var r Run
-	if err := json.Unmarshal(e.Value(), &r); err != nil {
-		return Run{}, 0, fmt.Errorf("decode run %s: %w", runID, err)
-	}
-	c.decoded.put(e.Revision(), r)
-	return r, e.Revision(), nil
+	return header{}, fmt.Errorf("update run %s: still conflicting after %d attempts", runID, casAttempts)
 }
 
 var plainKey = regexp.MustCompile(`^[A-Za-z0-9_-]{1,200}$`)
@@ -232,5 +285,10 @@ func keyToken(s string) string {
 	return "=" + base64.RawURLEncoding.EncodeToString([]byte(s))
 }
 
-func runKey(id string) string   { return "run." + keyToken(id) }
+func runKey(id string) string { return "run." + keyToken(id) }
+
+func planKey(id, nonce string) string { return runKey(id) + ".plan." + nonce }
+
+func vmKey(id string, i int) string { return runKey(id) + ".vm." + strconv.Itoa(i) }
+
 func lockKey(job string) string { return "lock." + keyToken(job) }

@@ -9,12 +9,18 @@
 //   - the run's state: its VMs, which are queued, active or done, and their
 //     results. Every change is a compare-and-set (KV Update with the
 //     revision read), retried on conflict, so concurrent completions on
-//     several workers never lose an update.
-//   - the job's concurrency: Start marks the first N VMs active; each Finish
-//     marks the next queued VM active and records which VM released it, so a
-//     redelivered completion re-derives exactly the same follow-ups.
-//   - the end: when every VM is done the run gets its status (success,
-//     failure or partial) and the lock is released.
+//     several workers never lose an update. What one VM's worker reads and
+//     writes does not grow with the run: the run's header holds counters,
+//     not VMs; its plan (the VMs in order) is written once and decoded once
+//     per process; each VM has a record of its own (GetVM reads one VM).
+//   - the job's concurrency: Start marks the first N VMs active; each VM's
+//     end takes the next ordinal f in the header and releases the VM at
+//     request position N+f, so a redelivered end, which finds its ordinal
+//     (pending in the header, then on its VM's record), re-derives exactly
+//     the same follow-ups and is never counted twice.
+//   - the end: the end that takes the last ordinal gives the run its status
+//     (success, failure or partial, from the header's counters) in the same
+//     compare-and-set, so a run ends exactly once; the lock is released.
 //
 // Every decision is written before the caller publishes anything, and a
 // repeated call (a redelivered event) returns the recorded decision instead
@@ -45,6 +51,17 @@
 //
 // Bucket layout (keys are KV-safe encodings of the names):
 //
-//	lock.<job>   {run_id, job, schedule, acquired, renewed}
-//	run.<run-id> the Run as JSON
+//	lock.<job>                   {run_id, job, schedule, acquired, renewed}
+//	run.<run-id>                 the header: the Run without its VMs, the plan's key,
+//	                             counters (requested, initial, finished, succeeded,
+//	                             failed), pending ends, ended_by; a run that ended as it
+//	                             started (or was recorded by an earlier xbr) has its VMs
+//	                             inline instead
+//	run.<run-id>.plan.<nonce>    the VMs in order, written once before the header (a
+//	                             fire planned twice at once writes two; the header names
+//	                             the one that counts)
+//	run.<run-id>.vm.<index>      one VM's attempts, result and ordinal
+//
+// A plan is one KV value: at about 150 bytes per VM, the server's maximum
+// payload (1 MiB by default) bounds a run to some 6,000 VMs.
 package runs

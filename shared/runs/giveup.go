@@ -38,7 +38,7 @@ func (c *Coordinator) Fail(ctx context.Context, f Fire, reason string) (Run, err
 // workers); an ended one takes the failure too, since its outcome could
 // not be reported. Repeating it changes nothing.
 func (c *Coordinator) Abort(ctx context.Context, runID, reason string) (Run, error) {
-	r, err := c.update(ctx, runID, func(r *Run) (bool, error) {
+	h, err := c.update(ctx, runID, func(r *Run) (bool, error) {
 		if r.Done() && r.Status == events.StatusFailure && r.Reason == reason {
 			return false, nil
 		}
@@ -51,7 +51,10 @@ func (c *Coordinator) Abort(ctx context.Context, runID, reason string) (Run, err
 	if err != nil {
 		return Run{}, err
 	}
-	return r, c.release(ctx, r.Job, r.ID)
+	if err := c.release(ctx, h.Job, h.ID); err != nil {
+		return Run{}, err
+	}
+	return c.full(ctx, h)
 }
 
 // GiveUp is what a handler returns when it gives up on run r (ended by

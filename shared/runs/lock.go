@@ -85,13 +85,17 @@ func (c *Coordinator) Admit(ctx context.Context, f Fire) (Admission, error) {
 func (c *Coordinator) interrupt(ctx context.Context, l Lock, by string) (*Run, error) {
 	reason := fmt.Sprintf("no progress since %s; the job's lock was taken over by run %s",
 		l.Renewed.UTC().Format(time.RFC3339), by)
-	r, err := c.update(ctx, l.RunID, func(r *Run) (bool, error) {
+	h, err := c.update(ctx, l.RunID, func(r *Run) (bool, error) {
 		if r.Done() {
 			return false, nil
 		}
 		r.State, r.Status, r.Reason, r.EndedAt = StateDone, events.StatusInterrupted, reason, c.now()
 		return true, nil
 	})
+	var r Run
+	if err == nil {
+		r, err = c.full(ctx, h)
+	}
 	if errors.Is(err, ErrNotFound) { // it crashed before recording its run
 		now := c.now()
 		r = Run{ID: l.RunID, Job: l.Job, Schedule: l.Schedule, StartedAt: l.Acquired, EndedAt: now,

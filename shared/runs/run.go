@@ -170,18 +170,34 @@ func (r *Run) finishIfDone(now time.Time) {
 	}
 	succ, fail := 0, 0
 	for _, v := range r.VMs {
-		switch {
-		case v.State != VMDone:
+		if v.State != VMDone {
 			return
-		case v.Result != nil && v.Result.Status == events.StatusSuccess:
-			succ++
-		case v.Result == nil || v.Result.Status != events.StatusSkipped:
-			fail++
 		}
+		s, f := tally(v.Result)
+		succ, fail = succ+s, fail+f
 	}
+	r.end(len(r.VMs), succ, fail, now)
+}
+
+// tally counts a VM's result: 1, 0 for a success, 0, 1 for a failure (or
+// no result), 0, 0 for a skip.
+func tally(res *events.VMResult) (succ, fail int) {
+	switch {
+	case res != nil && res.Status == events.StatusSuccess:
+		return 1, 0
+	case res != nil && res.Status == events.StatusSkipped:
+		return 0, 0
+	default:
+		return 0, 1
+	}
+}
+
+// end ends the run of n VMs, succ of which succeeded and fail failed (the
+// others were skipped), with the status that makes.
+func (r *Run) end(n, succ, fail int, now time.Time) {
 	r.State, r.EndedAt = StateDone, now
 	switch {
-	case len(r.VMs) == 0:
+	case n == 0:
 		r.Status, r.Reason = events.StatusSkipped, "no VM selected"
 	case succ == 0 && fail == 0:
 		r.Status, r.Reason = events.StatusSkipped, "every VM was skipped"
