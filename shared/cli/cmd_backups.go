@@ -62,9 +62,7 @@ func fetchBackups(cmd *cobra.Command, cf *clientFlags, q restores.Query) (restor
 	defer conn.Close()
 	ctx, cancel := cf.requestCtx(cmd.Context())
 	defer cancel()
-	var listing restores.Listing
-	err = app.Request(ctx, conn.NATS(), subjects, "backups", q, &listing)
-	return listing, err
+	return app.Ask(ctx, conn.NATS(), subjects, restores.QueryBackups, q)
 }
 
 func printBackups(w io.Writer, backups []restores.Backup) error {

@@ -87,8 +87,8 @@ func withPool(p restores.Params) restores.Params {
 func onlyPool(ctx context.Context, cf *clientFlags, conn *bus.Conn, s events.Subjects) (string, error) {
 	ctx, cancel := cf.requestCtx(ctx)
 	defer cancel()
-	var pools []string
-	if err := app.Request(ctx, conn.NATS(), s, "pools", nil, &pools); err != nil {
+	pools, err := app.Ask(ctx, conn.NATS(), s, events.QueryPools, events.NoRequest{})
+	if err != nil {
 		return "", err
 	}
 	if len(pools) != 1 {

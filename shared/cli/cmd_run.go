@@ -81,8 +81,8 @@ func runJob(cmd *cobra.Command, cf *clientFlags, job, sched string, wait bool) e
 func pickSchedule(ctx context.Context, cf *clientFlags, conn *bus.Conn, s events.Subjects, job, sched string) (string, error) {
 	ctx, cancel := cf.requestCtx(ctx)
 	defer cancel()
-	var jobs []app.JobInfo
-	if err := app.Request(ctx, conn.NATS(), s, "jobs", nil, &jobs); err != nil {
+	jobs, err := app.Ask(ctx, conn.NATS(), s, events.QueryJobs, events.NoRequest{})
+	if err != nil {
 		return "", err
 	}
 	for _, j := range jobs {

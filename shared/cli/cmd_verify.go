@@ -159,8 +159,8 @@ func verifyOnServer(cmd *cobra.Command, cf *clientFlags, req verify.Request) err
 	}
 	ctx, cancel := context.WithTimeout(cmd.Context(), timeout)
 	defer cancel()
-	var reports []verify.Report
-	if err := app.Request(ctx, conn.NATS(), subjects, "verify", req, &reports); err != nil {
+	reports, err := app.Ask(ctx, conn.NATS(), subjects, verify.QueryVerify, req)
+	if err != nil {
 		return err
 	}
 	if failed := printVerify(cmd.OutOrStdout(), reports); failed > 0 {
