@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"xbr/shared/testsupport"
 	"xbr/shared/xapi"
 	"xbr/shared/xapi/xapisim"
 )
@@ -73,7 +74,7 @@ jobs:
 	})
 	// The prune destroys a snapshot's VM first and its disks after: wait
 	// for both.
-	eventually(t, time.Minute, "2 snapshots per VM and no orphaned snapshot disk", func() bool {
+	testsupport.Eventually(t, time.Minute, "2 snapshots per VM and no orphaned snapshot disk", func() bool {
 		n := perVM()
 		done := len(n) == 2
 		for _, k := range n {
