@@ -75,12 +75,12 @@ func (c *Client) tryDownload(ctx context.Context, path string, q url.Values, wha
 	q.Set("task_id", string(task))
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, c.endpoint(path, q).String(), nil)
 	if err != nil {
-		c.abandonTask(task)
+		c.abandonTask(ctx, task)
 		return nil, 0, fmt.Errorf("%s: %w", what, err)
 	}
 	resp, err := c.hc.Do(req)
 	if err != nil {
-		c.abandonTask(task)
+		c.abandonTask(ctx, task)
 		return nil, 0, fmt.Errorf("%s: %w", what, stripURL(err))
 	}
 	if resp.StatusCode != http.StatusOK {
@@ -105,9 +105,9 @@ func (c *Client) httpFailure(ctx context.Context, what, status string, body []by
 }
 
 // abandonTask cancels and destroys a task whose transfer never started.
-func (c *Client) abandonTask(task TaskRef) {
-	c.cancelTask(task)
-	c.destroyTask(context.Background(), task)
+func (c *Client) abandonTask(ctx context.Context, task TaskRef) {
+	c.cancelTask(ctx, task)
+	c.destroyTask(ctx, task)
 }
 
 // Transfer is a streaming download. XAPI can fail after it has sent the 200
@@ -200,7 +200,7 @@ func (t *Transfer) Close() error {
 	waited := t.waited
 	t.mu.Unlock()
 	if !waited {
-		t.c.cancelTask(t.task)
+		t.c.cancelTask(t.ctx, t.task)
 		ctx, cancel := context.WithTimeout(context.WithoutCancel(t.ctx), outcomeWait)
 		defer cancel()
 		_ = t.Wait(ctx) // destroys the task once it has stopped
