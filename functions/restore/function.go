@@ -37,7 +37,7 @@ func ConsumerConfig(env *app.Env) bus.ConsumerConfig {
 }
 
 func run(ctx context.Context, env *app.Env) error {
-	h := New(env.Pools, env.Remotes, env.Conn, env.Subjects, Options{Now: env.Now, Log: env.Log.With("function", Name)})
+	h := New(env.Pools, env.Remotes, env.Conn, env.Subjects, Options{Now: env.Now, Log: env.Log.With(bus.KeyFunction, Name)})
 	return env.Conn.Consume(ctx, ConsumerConfig(env), h)
 }
 

@@ -7,6 +7,7 @@ import (
 
 	"xbr/events"
 	"xbr/shared/app"
+	"xbr/shared/bus"
 	"xbr/shared/catalog"
 	check "xbr/shared/verify"
 )
@@ -31,7 +32,7 @@ func apiVerify(ctx context.Context, env *app.Env, req check.Request) ([]check.Re
 			_, err = env.Conn.Publish(ctx, msg.Subject, msg.Event)
 		}
 		if err != nil {
-			env.Log.Warn("verify result not published", "function", Name, "backup_id", r.ID.String(), "err", err)
+			env.Log.Warn("verify result not published", bus.KeyFunction, Name, "backup_id", r.ID.String(), "err", err)
 		}
 	}
 	return out, nil
