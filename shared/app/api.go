@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"slices"
-	"strings"
 	"time"
 
 	"github.com/nats-io/nats.go"
@@ -82,7 +81,8 @@ func ServeAPI(ctx context.Context, env *Env) error {
 }
 
 // apiErrorCode is the micro error code of a failed query; the
-// description is the error's text.
+// description is the error's text as events carry it (events.Reason: one
+// line, the one limit on error text).
 const apiErrorCode = "500"
 
 func answer(ctx context.Context, env *Env, e APIEndpoint, r micro.Request) {
@@ -95,18 +95,13 @@ func answer(ctx context.Context, env *Env, e APIEndpoint, r micro.Request) {
 	}
 	if err != nil {
 		env.Log.Warn("api request failed", "verb", e.Query.Name, "err", err)
-		err = r.Error(apiErrorCode, headerText(err.Error()), nil)
+		err = r.Error(apiErrorCode, events.Reason(err), nil)
 	} else {
 		err = r.Respond(body)
 	}
 	if err != nil {
 		env.Log.Warn("api reply failed", "verb", e.Query.Name, "err", err)
 	}
-}
-
-// headerText is s on one line (a NATS header value).
-func headerText(s string) string {
-	return strings.Join(strings.FieldsFunc(s, func(r rune) bool { return r == '\r' || r == '\n' }), " ")
 }
 
 // apiTimeout bounds one request's work on the server; verifying every backup
