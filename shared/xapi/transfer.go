@@ -10,6 +10,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"xbr/shared/xapi/xmlrpc"
 )
 
 // ExportOptions tune Export.
@@ -101,7 +103,7 @@ func (c *Client) httpFailure(ctx context.Context, what, status string, body []by
 	if errors.As(terr, &xe) {
 		return fmt.Errorf("%s: HTTP %s: %w", what, status, xe)
 	}
-	return fmt.Errorf("%s: HTTP %s: %q", what, status, truncate(string(body), 200))
+	return fmt.Errorf("%s: HTTP %s: %q", what, status, xmlrpc.Excerpt(string(body)))
 }
 
 // abandonTask cancels and destroys a task whose transfer never started.
