@@ -10,6 +10,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"xbr/shared/app"
+	"xbr/shared/config"
 	"xbr/shared/restores"
 )
 
@@ -78,7 +79,7 @@ func printBackups(w io.Writer, backups []restores.Backup) error {
 			codec = "?"
 		}
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", orDash(b.VMName), b.Timestamp.Local().Format(time.DateTime),
-			humanBytes(b.Size), codec, orDash(b.Job), orDash(b.Schedule), b.ID)
+			config.ByteSize(b.Size).Human(), codec, orDash(b.Job), orDash(b.Schedule), b.ID)
 	}
 	return tw.Flush()
 }

@@ -110,7 +110,7 @@ func runVerify(cmd *cobra.Command, cf *clientFlags, file, target string, one, de
 func printVerify(w io.Writer, results []verify.Report) (failed int) {
 	for _, r := range results {
 		if r.OK {
-			fmt.Fprintf(w, "ok      %s  %s  sha256:%s  %s\n", r.ID, humanBytes(r.Bytes), r.SHA256, r.Duration().Round(time.Millisecond))
+			fmt.Fprintf(w, "ok      %s  %s  sha256:%s  %s\n", r.ID, config.ByteSize(r.Bytes).Human(), r.SHA256, r.Duration().Round(time.Millisecond))
 			continue
 		}
 		failed++
