@@ -122,7 +122,7 @@ func ParseFailoverForm(form url.Values) (FailoverRequest, string, error) {
 }
 
 // chooseCopy is the complete copy of vm that sel names (the newest for
-// latest; on a tie the one still on standby), as the dr.failover verb picks it.
+// latest; on a tie the one still on standby), as the replicate function picks it for a failover.
 func (p *drPages) chooseCopy(ctx context.Context, vm, sel string) (events.DRCopy, error) {
 	if err := checkVMField(vm); err != nil {
 		return events.DRCopy{}, err

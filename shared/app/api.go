@@ -94,13 +94,13 @@ func answer(ctx context.Context, env *Env, e APIEndpoint, r micro.Request) {
 		body, err = json.Marshal(data)
 	}
 	if err != nil {
-		env.Log.Warn("api request failed", "verb", e.Query.Name, "err", err)
+		env.Log.Warn("query failed", "query", e.Query.Name, "err", err)
 		err = r.Error(apiErrorCode, events.Reason(err), nil)
 	} else {
 		err = r.Respond(body)
 	}
 	if err != nil {
-		env.Log.Warn("api reply failed", "verb", e.Query.Name, "err", err)
+		env.Log.Warn("query reply failed", "query", e.Query.Name, "err", err)
 	}
 }
 
