@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"xbr/shared/config"
 	"xbr/shared/testsupport"
 	"xbr/shared/xapi"
 	"xbr/shared/xapi/xapisim"
@@ -82,13 +83,14 @@ jobs:
 		}
 		return done && len(orphanDisks(sim)) == 0
 	})
+	jobID := config.DeriveID(config.IDNamespace, "rolling") // XO's jobId: a UUID
 	for _, snap := range sim.Snapshots() {
 		rec, err := c.VMRecord(ctx, xapi.VMRef(snap.Ref))
 		if err != nil {
 			t.Fatal(err)
 		}
 		if !strings.HasPrefix(rec.NameLabel, "[XO Backup rolling] ") || rec.IsATemplate ||
-			rec.OtherConfig["xo:backup:job"] != "rolling" || rec.OtherConfig["xo:backup:schedule"] != "hourly" {
+			rec.OtherConfig["xo:backup:job"] != jobID || rec.OtherConfig["xo:backup:schedule"] != config.DeriveID(jobID, "hourly") {
 			t.Errorf("snapshot %q template=%v keys %v", rec.NameLabel, rec.IsATemplate, rec.OtherConfig)
 		}
 	}

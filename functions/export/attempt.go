@@ -2,6 +2,7 @@ package export
 
 import (
 	"context"
+	"crypto/md5"
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
@@ -31,6 +32,11 @@ func (w *Worker) attempt(ctx context.Context, j *job, n int) (events.ExportCompl
 	if err != nil {
 		return events.ExportCompleted{}, err
 	}
+	unlock, err := w.lockVM(ctx, rems, j.req.VMUUID)
+	if err != nil {
+		return events.ExportCompleted{}, err
+	}
+	defer unlock()
 	if done, ok, err := w.committed(ctx, j, rems); err != nil || ok {
 		return done, err
 	}
@@ -173,17 +179,22 @@ func (w *Worker) transfer(ctx context.Context, client *xapi.Client, vm, snap xap
 	elapsed := w.d.Now().Sub(start)
 	done := w.completed(j, ts, st, elapsed, rems)
 	meta := w.metadata(j, ts, st, elapsed, vmRec, snapRec)
+	if err := writeChecksum(ctx, rems, ts, j.req.VMUUID, st.md5); err != nil {
+		w.unwind(ctx, rems, ts, j)
+		return events.ExportCompleted{}, err
+	}
 	if err := writeMetadata(ctx, rems, ts, j.req.VMUUID, meta); err != nil {
 		w.unwind(ctx, rems, ts, j)
 		return events.ExportCompleted{}, err
 	}
+	w.refreshCaches(ctx, rems, j.req.VMUUID)
 	return done, nil
 }
 
 // streamed is what went through the pipe.
 type streamed struct {
 	read, stored int64
-	sha256       string
+	sha256, md5  string
 }
 
 // stream copies /export of snap, compressed as the job says, into set.
@@ -198,8 +209,8 @@ func (w *Worker) stream(ctx context.Context, client *xapi.Client, snap xapi.VMRe
 		return streamed{}, fmt.Errorf("export snapshot: %w", err)
 	}
 	defer tr.Close()
-	h := sha256.New()
-	sink := newAsyncSink(set, h, w.blocks) // read, hash and write overlap
+	h, md := sha256.New(), md5.New()                           // md5 for XO's .xva.checksum
+	sink := newAsyncSink(set, io.MultiWriter(h, md), w.blocks) // read, hash and write overlap
 	prog := w.progress(ctx, j, total)
 	defer prog.stop()
 	limited, release := w.limiters.reader(ctx, j.req.RunID, int64(j.cfg.RateLimit), tr)
@@ -213,7 +224,8 @@ func (w *Worker) stream(ctx context.Context, client *xapi.Client, snap xapi.VMRe
 	if sinkErr != nil {
 		return streamed{}, fmt.Errorf("stream: %w", sinkErr)
 	}
-	return streamed{read: prog.bytes(), stored: stored, sha256: hex.EncodeToString(h.Sum(nil))}, nil
+	return streamed{read: prog.bytes(), stored: stored, sha256: hex.EncodeToString(h.Sum(nil)),
+		md5: hex.EncodeToString(md.Sum(nil))}, nil
 }
 
 func copyCompressed(sink io.Writer, src io.Reader, j *job) error {

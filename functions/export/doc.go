@@ -41,5 +41,7 @@
 //     channel) as they happen; completed and failed are follow-ups.
 //
 // Xen Orchestra's jobId and scheduleId (in the .json and in xo:backup:job and
-// xo:backup:schedule) are xbr's job and schedule names.
+// xo:backup:schedule) are the job's and schedule's UUIDs (config.Job.ID,
+// config.Schedule.ID: configured, or UUIDv5 of the name); the names stay in
+// the .json's xbr object for display.
 package export

@@ -104,8 +104,8 @@ func TestRemoteFull(t *testing.T) {
 		}
 		e.assertBackup(e.remotes[name], bs[0], "nightly", "daily", "none")
 		assertNoTemp(t, e.remotes[name])
-		if infos, err := e.remotes[name].List(context.Background(), ""); err != nil || len(infos) != 2 {
-			t.Errorf("%s holds %d objects (%v), want the older .xva and .json", name, len(infos), err)
+		if infos, err := e.remotes[name].List(context.Background(), ""); err != nil || len(infos) != 3 {
+			t.Errorf("%s holds %d objects (%v), want the older .xva, .xva.checksum and .json", name, len(infos), err)
 		}
 	}
 	e.assertNoSnapshots()

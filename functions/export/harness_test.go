@@ -3,6 +3,7 @@ package export_test
 import (
 	"bytes"
 	"context"
+	"crypto/md5"
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
@@ -269,11 +270,14 @@ func (e *env) assertBackup(r remote.Remote, b catalog.Backup, job, schedule, cod
 	if err != nil {
 		e.t.Fatal(err)
 	}
-	if m.JobID != job || m.ScheduleID != schedule || m.Mode != "full" || m.Version != "2.0.0" ||
+	// jobId and scheduleId are UUIDs, as XO writes them; the names stay in the xbr object.
+	jobID := config.DeriveID(config.IDNamespace, job)
+	if m.JobID != jobID || m.ScheduleID != config.DeriveID(jobID, schedule) || m.Mode != "full" || m.Version != "2.0.0" ||
 		m.XVA != "./"+b.ID.Timestamp()+".xva" || m.SnapshotUUID() == "" || m.VMUUID() != b.VMUUID {
-		e.t.Errorf("metadata of %s lacks XO's fields: %+v", b.ID, m)
+		e.t.Errorf("metadata of %s lacks XO's fields: jobId %q scheduleId %q mode %q version %q xva %q",
+			b.ID, m.JobID, m.ScheduleID, m.Mode, m.Version, m.XVA)
 	}
-	if m.Xbr == nil || m.Xbr.Codec != codec || m.Xbr.RunID == "" || m.Xbr.Job != job {
+	if m.Xbr == nil || m.Xbr.Codec != codec || m.Xbr.RunID == "" || m.Xbr.Job != job || m.Xbr.Schedule != schedule {
 		e.t.Fatalf("xbr object of %s: %+v", b.ID, m.Xbr)
 	}
 	rc, err := r.Open(ctx, b.ID.DataKey())
@@ -281,9 +285,9 @@ func (e *env) assertBackup(r remote.Remote, b catalog.Backup, job, schedule, cod
 		e.t.Fatal(err)
 	}
 	defer rc.Close()
-	h := sha256.New()
+	h, md := sha256.New(), md5.New()
 	var head bytes.Buffer
-	tee := io.TeeReader(rc, io.MultiWriter(h, &limitedBuffer{b: &head, n: 8}))
+	tee := io.TeeReader(rc, io.MultiWriter(h, md, &limitedBuffer{b: &head, n: 8}))
 	xr, err := xva.NewReader(tee)
 	if err != nil {
 		e.t.Fatalf("%s: %v", b.ID, err)
@@ -299,11 +303,28 @@ func (e *env) assertBackup(r remote.Remote, b catalog.Backup, job, schedule, cod
 	if sum := hex.EncodeToString(h.Sum(nil)); sum != m.Xbr.SHA256 {
 		e.t.Errorf("%s: sha256 %s, metadata says %s", b.ID, sum, m.Xbr.SHA256)
 	}
+	e.assertChecksum(r, b, md.Sum(nil))
 	if info, err := r.Stat(ctx, b.ID.DataKey()); err != nil || info.Size != m.Size {
 		e.t.Errorf("%s: stored size %d (%v), metadata says %d", b.ID, info.Size, err, m.Size)
 	}
 	if compress.Detect(head.Bytes()) != compress.Codec(codec) {
 		e.t.Errorf("%s: magic %x is not %s", b.ID, head.Bytes(), codec)
+	}
+}
+
+// assertChecksum checks <ts>.xva.checksum as XO's @xen-orchestra/fs writes
+// it: "$1$$" and the lowercase hex MD5 of the stored bytes, no newline.
+func (e *env) assertChecksum(r remote.Remote, b catalog.Backup, md5sum []byte) {
+	e.t.Helper()
+	rc, err := r.Open(context.Background(), b.ID.ChecksumKey())
+	if err != nil {
+		e.t.Errorf("%s: no checksum file: %v", b.ID, err)
+		return
+	}
+	defer rc.Close()
+	got, err := io.ReadAll(rc)
+	if want := "$1$$" + hex.EncodeToString(md5sum); err != nil || string(got) != want {
+		e.t.Errorf("%s: checksum file %q (%v), want %q", b.ID, got, err, want)
 	}
 }
 

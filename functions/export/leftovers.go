@@ -38,6 +38,7 @@ func (w *Worker) committed(ctx context.Context, j *job, rems []remote.Remote) (e
 			m := metas[0]
 			st := streamed{read: m.Xbr.RawSize, stored: m.Size, sha256: m.Xbr.SHA256}
 			w.d.Log.Info("backup of this run already committed; reporting it again", "run", j.req.RunID, "vm_uuid", j.req.VMUUID)
+			w.refreshCaches(ctx, rems, j.req.VMUUID) // the attempt may have died before it did
 			return w.completed(j, ts, st, time.Duration(m.Xbr.DurationMS)*time.Millisecond, rems), true, nil
 		case len(metas) > 0:
 			w.d.Log.Warn("backup of this run committed on some remotes only; removing it", "run", j.req.RunID, "vm_uuid", j.req.VMUUID)
@@ -113,7 +114,7 @@ func sweepRemote(ctx context.Context, r remote.Remote, vmUUID string, ts time.Ti
 		return fmt.Errorf("remote %s: list temp files: %w", r.Name(), err)
 	}
 	for _, t := range temps {
-		if t.Key == id.DataKey() || t.Key == id.MetaKey() {
+		if t.Key == id.DataKey() || t.Key == id.MetaKey() || t.Key == id.ChecksumKey() {
 			if err := s.RemoveTemp(ctx, t); err != nil {
 				return fmt.Errorf("remote %s: remove temp of %s: %w", r.Name(), t.Key, err)
 			}

@@ -1,7 +1,6 @@
 package export
 
 import (
-	"hash"
 	"io"
 	"sync"
 	"sync/atomic"
@@ -36,7 +35,7 @@ type asyncSink struct {
 	n   int64 // bytes written to w
 }
 
-func newAsyncSink(w io.Writer, h hash.Hash, pool *blockPool) *asyncSink {
+func newAsyncSink(w io.Writer, h io.Writer, pool *blockPool) *asyncSink {
 	s := &asyncSink{
 		pool:   pool,
 		free:   make(chan *block, sinkDepth),

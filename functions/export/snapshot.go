@@ -22,7 +22,7 @@ func (w *Worker) snapshot(ctx context.Context, c *xapi.Client, vm xapi.VMRef, j 
 	if err != nil {
 		return "", fmt.Errorf("snapshot vm %s: %w", j.req.VMUUID, err)
 	}
-	keys := xotag.Keys(j.req.Job, j.req.Schedule, j.req.VMUUID, j.req.RunID, ts)
+	keys := xotag.Keys(j.jobID(), j.scheduleID(), j.req.VMUUID, j.req.RunID, ts)
 	objs := []xapi.Object{snap}
 	vdis, err := c.VMDisks(ctx, snap)
 	if err != nil {

@@ -33,6 +33,15 @@ type job struct {
 	delivery uint64
 }
 
+// jobID and scheduleID are Xen Orchestra's jobId and scheduleId: the
+// configured or derived UUIDs (config.Job.ID, config.Schedule.ID).
+func (j *job) jobID() string { return j.cfg.ID }
+
+func (j *job) scheduleID() string {
+	s, _ := j.cfg.Schedule(j.schedule)
+	return s.ID
+}
+
 // Handle exports the VM, retrying per the job's settings, and returns
 // export.completed or export.failed.
 func (w *Worker) Handle(ctx context.Context, ev bus.Event) ([]bus.Out, error) {

@@ -88,12 +88,29 @@ func (s *uploadSet) abort(ctx context.Context) {
 
 // metadata is the backup's .json: Xen Orchestra's fields and xbr's object.
 func (w *Worker) metadata(j *job, ts time.Time, st streamed, elapsed time.Duration, vm, snap json.RawMessage) catalog.Metadata {
-	return catalog.Metadata{JobID: j.req.Job, Mode: catalog.ModeFull, ScheduleID: j.req.Schedule,
+	return catalog.Metadata{JobID: j.jobID(), Mode: catalog.ModeFull, ScheduleID: j.scheduleID(),
 		Timestamp: ts.UnixMilli(), Version: catalog.MetadataVersion, VM: vm, VMSnapshot: snap,
 		XVA: "./" + catalog.FormatTimestamp(ts) + catalog.DataSuffix, Size: st.stored,
 		Xbr: &catalog.Xbr{Version: w.d.Version, SHA256: st.sha256, Codec: j.req.Codec, RunID: j.req.RunID,
 			Pool: j.req.Pool, Job: j.req.Job, Schedule: j.req.Schedule, RawSize: st.read,
 			DurationMS: elapsed.Milliseconds(), BytesPerSecond: perSecond(st.stored, elapsed)}}
+}
+
+// writeChecksum commits <ts>.xva.checksum on every remote after the data and
+// before the .json, in XO's order and format: "$1$$" and the MD5 of the
+// stored bytes in lowercase hex, no newline (@xen-orchestra/fs checksum.js).
+func writeChecksum(ctx context.Context, rems []remote.Remote, ts time.Time, vmUUID, md5hex string) error {
+	data := []byte(catalog.FormatChecksum(md5hex))
+	for _, r := range rems {
+		id, err := catalog.NewID(r.Name(), vmUUID, ts)
+		if err != nil {
+			return err
+		}
+		if err := putSmall(ctx, r, id.ChecksumKey(), data); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // writeMetadata commits the .json on every remote, the backup's commit
@@ -108,17 +125,25 @@ func writeMetadata(ctx context.Context, rems []remote.Remote, ts time.Time, vmUU
 		if err != nil {
 			return err
 		}
-		u, err := r.Create(ctx, id.MetaKey(), int64(len(data)))
-		if err != nil {
-			return fmt.Errorf("remote %s: create %s: %w", r.Name(), id.MetaKey(), err)
+		if err := putSmall(ctx, r, id.MetaKey(), data); err != nil {
+			return err
 		}
-		if _, err = u.Write(data); err == nil {
-			err = u.Commit(ctx)
-		}
-		if err != nil {
-			_ = u.Abort(ctx)
-			return fmt.Errorf("remote %s: write %s: %w", r.Name(), id.MetaKey(), err)
-		}
+	}
+	return nil
+}
+
+// putSmall writes and commits one small object.
+func putSmall(ctx context.Context, r remote.Remote, key string, data []byte) error {
+	u, err := r.Create(ctx, key, int64(len(data)))
+	if err != nil {
+		return fmt.Errorf("remote %s: create %s: %w", r.Name(), key, err)
+	}
+	if _, err = u.Write(data); err == nil {
+		err = u.Commit(ctx)
+	}
+	if err != nil {
+		_ = u.Abort(ctx)
+		return fmt.Errorf("remote %s: write %s: %w", r.Name(), key, err)
 	}
 	return nil
 }
@@ -132,6 +157,41 @@ func (w *Worker) unwind(ctx context.Context, rems []remote.Remote, ts time.Time,
 		if err := deleteBackup(cctx, r, j.req.VMUUID, ts); err != nil {
 			w.d.Log.Error("partial backup not removed; the next attempt removes it", "remote", r.Name(),
 				"vm_uuid", j.req.VMUUID, "error", err)
+		}
+	}
+	w.refreshCaches(cctx, rems, j.req.VMUUID)
+}
+
+// lockVM takes the VM folder's lock on every remote that has one (a
+// directory: Xen Orchestra's lock, see remote.Locker), waiting while XO or
+// another xbr process holds it. The returned unlock releases them all.
+func (w *Worker) lockVM(ctx context.Context, rems []remote.Remote, vmUUID string) (func(), error) {
+	var unlocks []func() error
+	unlock := func() {
+		for i, u := range unlocks {
+			if err := u(); err != nil {
+				w.d.Log.Warn("VM folder lock", "remote", rems[i].Name(), "vm_uuid", vmUUID, "error", err)
+			}
+		}
+	}
+	for _, r := range rems {
+		u, err := remote.LockFolder(ctx, r, strings.TrimSuffix(catalog.VMPrefix(vmUUID), "/"))
+		if err != nil {
+			unlock()
+			return nil, fmt.Errorf("remote %s: lock the VM folder: %w", r.Name(), err)
+		}
+		unlocks = append(unlocks, u)
+	}
+	return unlock, nil
+}
+
+// refreshCaches makes Xen Orchestra's cache.json.gz of the VM folder tell
+// the truth on every remote after a change; a failure is logged (the cache
+// is then removed, or XO's next cleanVm rebuilds it).
+func (w *Worker) refreshCaches(ctx context.Context, rems []remote.Remote, vmUUID string) {
+	for _, r := range rems {
+		if err := catalog.RefreshCache(ctx, r, vmUUID); err != nil {
+			w.d.Log.Error("XO's backup cache not refreshed", "remote", r.Name(), "vm_uuid", vmUUID, "error", err)
 		}
 	}
 }

@@ -4,11 +4,13 @@ import (
 	"context"
 	"fmt"
 	"slices"
+	"strings"
 
 	"xbr/events"
 	"xbr/shared/bus"
 	"xbr/shared/catalog"
 	"xbr/shared/config"
+	"xbr/shared/remote"
 	"xbr/shared/retention"
 )
 
@@ -24,14 +26,16 @@ func Policy(s config.Schedule) retention.Policy {
 // prune.completed or prune.failed per remote; trigger (the export event's
 // id) derives their ids.
 func (p *Pruner) Backups(ctx context.Context, trigger string, e events.ExportCompleted) ([]bus.Out, error) {
-	sched, err := p.schedule(e.Job, e.Schedule)
+	job, sched, err := p.jobSchedule(e.Job, e.Schedule)
 	if err != nil {
 		return nil, bus.Permanent(err)
 	}
 	policy := Policy(sched)
+	scope := catalog.Filter{VM: e.VMUUID, JobID: job.ID, ScheduleID: sched.ID,
+		FormerJobID: e.Job, FormerScheduleID: e.Schedule}
 	var outs []bus.Out
 	for _, b := range e.Backups {
-		deleted, kept, err := p.pruneRemote(ctx, e, b, policy)
+		deleted, kept, err := p.pruneRemote(ctx, e, b, scope, policy)
 		if err != nil && ctx.Err() != nil {
 			return nil, err // shutting down: the redelivery decides again
 		}
@@ -46,7 +50,11 @@ func (p *Pruner) Backups(ctx context.Context, trigger string, e events.ExportCom
 
 // pruneRemote lists the scope on one remote, decides and deletes, oldest
 // first. It returns what it deleted even when it fails half-way.
-func (p *Pruner) pruneRemote(ctx context.Context, e events.ExportCompleted, b events.RemoteBackup, policy retention.Policy) ([]events.PrunedItem, []string, error) {
+//
+// scope names the job and schedule by their UUIDs and, for backups an older
+// xbr wrote, by their names.
+func (p *Pruner) pruneRemote(ctx context.Context, e events.ExportCompleted, b events.RemoteBackup, scope catalog.Filter,
+	policy retention.Policy) ([]events.PrunedItem, []string, error) {
 	newID, err := catalog.ParseID(b.BackupID)
 	if err != nil {
 		return nil, nil, err
@@ -55,7 +63,17 @@ func (p *Pruner) pruneRemote(ctx context.Context, e events.ExportCompleted, b ev
 	if err != nil {
 		return nil, nil, err
 	}
-	backups, problems, err := catalog.List(ctx, r, catalog.Filter{VM: e.VMUUID, JobID: e.Job, ScheduleID: e.Schedule})
+	unlock, err := remote.LockFolder(ctx, r, strings.TrimSuffix(catalog.VMPrefix(e.VMUUID), "/"))
+	if err != nil {
+		return nil, nil, fmt.Errorf("lock the VM folder: %w", err)
+	}
+	defer func() {
+		if err := unlock(); err != nil {
+			p.o.Log.Warn("VM folder lock", "remote", b.Remote, "vm_uuid", e.VMUUID, "err", err)
+		}
+	}()
+	defer p.refreshCache(ctx, r, e.VMUUID)
+	backups, problems, err := catalog.List(ctx, r, scope)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -86,6 +104,14 @@ func (p *Pruner) pruneRemote(ctx context.Context, e events.ExportCompleted, b ev
 		deleted = append(deleted, events.PrunedItem{ID: it.ID, Timestamp: bk.ID.Timestamp(), Reason: reason(d.Reasons[it.ID])})
 	}
 	return deleted, kept, nil
+}
+
+// refreshCache makes Xen Orchestra's cache.json.gz of the VM folder tell the
+// truth after deletions (see catalog.RefreshCache); a failure is logged.
+func (p *Pruner) refreshCache(ctx context.Context, r catalog.CacheStore, vmUUID string) {
+	if err := catalog.RefreshCache(ctx, r, vmUUID); err != nil {
+		p.o.Log.Error("XO's backup cache not refreshed", "remote", r.Name(), "vm_uuid", vmUUID, "err", err)
+	}
 }
 
 // newestCompleted checks the rule that makes pruning safe: the backup just

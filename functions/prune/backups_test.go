@@ -254,3 +254,45 @@ func TestLongTermRetentionThroughPrune(t *testing.T) {
 		}
 	}
 }
+
+// Backups an older xbr wrote with the job and schedule names as jobId and
+// scheduleId stay in their schedule's retention once backups carry UUIDs:
+// they are counted, and aged out first.
+func TestRetentionCountsNameBasedBackups(t *testing.T) {
+	for _, kind := range remoteKinds {
+		t.Run(kind, func(t *testing.T) {
+			w := newWorld(t, 1, kind)
+			ctx := context.Background()
+			r, vm := w.remotes["store"], w.vms[0]
+			job, _ := w.cfg.Job("nightly")
+			sched, _ := job.Schedule("daily")
+			var written []string
+			for run := range 6 {
+				at := t0.Add(time.Duration(run) * 24 * time.Hour)
+				jobID, schedID := job.ID, sched.ID
+				if run < 3 {
+					jobID, schedID = "nightly", "daily" // written before ids
+				}
+				id := put(t, r, vm, jobID, schedID, at)
+				written = append(written, id.String())
+				if run < 2 {
+					continue
+				}
+				if _, err := w.pruner.Handle(ctx, exported(t, fmt.Sprint("run", run), vm, "nightly", "daily", id)); err != nil {
+					t.Fatal(err)
+				}
+				bs, _, err := catalog.List(ctx, r, catalog.Filter{VM: vm.UUID})
+				if err != nil {
+					t.Fatal(err)
+				}
+				var got []string
+				for _, b := range bs {
+					got = append(got, b.ID.String())
+				}
+				if want := []string{written[run], written[run-1], written[run-2]}; !slices.Equal(got, want) {
+					t.Errorf("run %d: on the remote %v, want %v", run, got, want)
+				}
+			}
+		})
+	}
+}

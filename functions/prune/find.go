@@ -29,25 +29,27 @@ func (r Rolling) ID() string { return r.Schedule + "@" + r.Datetime }
 // finder collects the rolling snapshots of one VM and job.
 type finder struct {
 	c      *xapi.Client
-	job    string
+	jobs   []string // the values of xo:backup:job that name the job
 	vmUUID string
 	groups map[string]*Rolling
 	seenVM map[xapi.VMRef]bool
 }
 
-// FindRolling returns the rolling snapshots of vm taken by job, oldest first,
+// FindRolling returns the rolling snapshots of vm taken by job (its
+// xo:backup:job is one of jobKeys: the job's id, and its name as an older
+// xbr stamped it), oldest first,
 // identified as Xen Orchestra does (_fetchJobSnapshots): through the
 // snapshot VDIs of the VM's disks whose other_config names the job and the
 // VM (and no xo:copy_of), skipping disks attached to several VMs, to a VM
 // that is not a snapshot or to a snapshot whose keys differ; then through
 // the VM's snapshots, for VMs without disks. Snapshots with an unreadable
 // datetime are left out (never pruned).
-func FindRolling(ctx context.Context, c *xapi.Client, vm xapi.VMRef, job string) ([]Rolling, error) {
+func FindRolling(ctx context.Context, c *xapi.Client, vm xapi.VMRef, jobKeys ...string) ([]Rolling, error) {
 	rec, err := c.VMRecord(ctx, vm)
 	if err != nil {
 		return nil, fmt.Errorf("read VM %s: %w", vm, err)
 	}
-	f := &finder{c: c, job: job, vmUUID: rec.UUID, groups: map[string]*Rolling{}, seenVM: map[xapi.VMRef]bool{}}
+	f := &finder{c: c, jobs: jobKeys, vmUUID: rec.UUID, groups: map[string]*Rolling{}, seenVM: map[xapi.VMRef]bool{}}
 	if err := f.fromDisks(ctx, rec); err != nil {
 		return nil, err
 	}
@@ -73,7 +75,7 @@ func FindRolling(ctx context.Context, c *xapi.Client, vm xapi.VMRef, job string)
 
 func (f *finder) matches(oc map[string]string) bool {
 	_, copy := oc[xotag.KeyCopyOf]
-	return oc[xotag.KeyJob] == f.job && oc[xotag.KeyVM] == f.vmUUID && !copy
+	return slices.Contains(f.jobs, oc[xotag.KeyJob]) && oc[xotag.KeyVM] == f.vmUUID && !copy
 }
 
 func (f *finder) group(oc map[string]string) *Rolling {

@@ -126,15 +126,20 @@ func (p *Pruner) Handle(ctx context.Context, ev bus.Event) ([]bus.Out, error) {
 
 // schedule returns a configured job's schedule.
 func (p *Pruner) schedule(job, sched string) (config.Schedule, error) {
+	_, s, err := p.jobSchedule(job, sched)
+	return s, err
+}
+
+func (p *Pruner) jobSchedule(job, sched string) (config.Job, config.Schedule, error) {
 	j, ok := p.job(job)
 	if !ok {
-		return config.Schedule{}, fmt.Errorf("job %q is not configured; nothing pruned", job)
+		return config.Job{}, config.Schedule{}, fmt.Errorf("job %q is not configured; nothing pruned", job)
 	}
 	s, ok := j.Schedule(sched)
 	if !ok {
-		return config.Schedule{}, fmt.Errorf("job %s has no schedule %q; nothing pruned", job, sched)
+		return config.Job{}, config.Schedule{}, fmt.Errorf("job %s has no schedule %q; nothing pruned", job, sched)
 	}
-	return s, nil
+	return j, s, nil
 }
 
 func (p *Pruner) job(name string) (config.Job, bool) {

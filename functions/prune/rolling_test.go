@@ -10,6 +10,7 @@ import (
 	"xbr/events"
 	"xbr/functions/snapshot"
 	"xbr/shared/bus"
+	"xbr/shared/config"
 	"xbr/shared/runs"
 	"xbr/shared/xapi"
 	"xbr/shared/xapi/xapisim"
@@ -148,18 +149,20 @@ func TestRollingSnapshotsDepthTwoOverFiveRuns(t *testing.T) {
 			}
 		}
 	}
+	snapJob, _ := w.cfg.Job("snap")
+	hourlyID, dailyID := config.DeriveID(snapJob.ID, "hourly"), config.DeriveID(snapJob.ID, "daily")
 	for i, vm := range w.vms {
 		var hourly []string
 		daily, others := 0, 0
 		for _, sn := range w.snapshotsOf(vm) {
 			oc := otherConfig(t, w, sn.Ref)
 			switch {
-			case oc[xotag.KeyJob] == "snap" && oc[xotag.KeySchedule] == "hourly":
+			case oc[xotag.KeyJob] == snapJob.ID && oc[xotag.KeySchedule] == hourlyID:
 				hourly = append(hourly, oc[xotag.KeyDatetime])
 				if sn.NameLabel != "[XO Backup snap] "+vm.NameLabel || sn.IsTemplate || oc[xotag.KeyVM] != vm.UUID {
 					t.Errorf("snapshot %+v, other_config %v", sn, oc)
 				}
-			case oc[xotag.KeySchedule] == "daily":
+			case oc[xotag.KeySchedule] == dailyID:
 				daily++
 			default:
 				others++

@@ -17,12 +17,12 @@ import (
 // with their disks. trigger (the snapshot event's id) derives the id of the
 // prune.completed or prune.failed it returns.
 func (p *Pruner) Snapshots(ctx context.Context, trigger string, e events.SnapshotCompleted) ([]bus.Out, error) {
-	sched, err := p.schedule(e.Job, e.Schedule)
+	job, sched, err := p.jobSchedule(e.Job, e.Schedule)
 	if err != nil {
 		return nil, bus.Permanent(err)
 	}
 	depth := sched.SnapshotRetention
-	kept, deleted, err := p.pruneSnapshots(ctx, e, depth)
+	kept, deleted, err := p.pruneSnapshots(ctx, e, job.ID, sched.ID, depth)
 	if err != nil && ctx.Err() != nil {
 		return nil, err
 	}
@@ -43,7 +43,9 @@ func (p *Pruner) Snapshots(ctx context.Context, trigger string, e events.Snapsho
 	return []bus.Out{out}, nil
 }
 
-func (p *Pruner) pruneSnapshots(ctx context.Context, e events.SnapshotCompleted, depth int) ([]string, []events.PrunedItem, error) {
+// pruneSnapshots decides over the snapshots stamped with the job's and
+// schedule's ids, or with their names (stamped by an older xbr).
+func (p *Pruner) pruneSnapshots(ctx context.Context, e events.SnapshotCompleted, jobID, schedID string, depth int) ([]string, []events.PrunedItem, error) {
 	c, err := p.pools.Client(ctx, e.Pool)
 	if err != nil {
 		return nil, nil, err
@@ -52,13 +54,13 @@ func (p *Pruner) pruneSnapshots(ctx context.Context, e events.SnapshotCompleted,
 	if err != nil {
 		return nil, nil, fmt.Errorf("find VM %s: %w", e.VMUUID, err)
 	}
-	all, err := FindRolling(ctx, c, vm, e.Job)
+	all, err := FindRolling(ctx, c, vm, jobID, e.Job)
 	if err != nil {
 		return nil, nil, err
 	}
 	var mine []Rolling
 	for _, r := range all {
-		if r.Schedule == e.Schedule {
+		if r.Schedule == schedID || r.Schedule == e.Schedule {
 			mine = append(mine, r)
 		}
 	}

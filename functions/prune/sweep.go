@@ -123,7 +123,7 @@ func (p *Pruner) sweepOrphans(ctx context.Context, trigger string, r remote.Remo
 		if !ok || keys[id.MetaKey()] || !in.ModTime.Before(before) {
 			continue
 		}
-		if err := r.Delete(ctx, in.Key); err != nil {
+		if err := p.deleteLocked(ctx, r, id.VM, in.Key); err != nil {
 			errs = append(errs, err)
 			continue
 		}
@@ -132,6 +132,18 @@ func (p *Pruner) sweepOrphans(ctx context.Context, trigger string, r remote.Remo
 		outs = append(outs, o...)
 	}
 	return outs, errors.Join(errs...)
+}
+
+// deleteLocked deletes key in vm's folder under the folder's lock (XO's), and
+// leaves XO's cache.json.gz telling the truth.
+func (p *Pruner) deleteLocked(ctx context.Context, r remote.Remote, vm, key string) error {
+	unlock, err := remote.LockFolder(ctx, r, strings.TrimSuffix(catalog.VMPrefix(vm), "/"))
+	if err != nil {
+		return fmt.Errorf("lock the VM folder: %w", err)
+	}
+	err = r.Delete(ctx, key)
+	p.refreshCache(ctx, r, vm)
+	return errors.Join(err, unlock())
 }
 
 // dataFileID recognises xo-vm-backups/<uuid>/<ts>.xva and .xva.checksum.

@@ -1,6 +1,7 @@
 package replicate
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"slices"
@@ -51,6 +52,12 @@ type Copy struct {
 	DurationMS   int64     `json:"duration_ms,omitempty"`
 	Completed    time.Time `json:"completed,omitzero"`
 	importing    bool
+
+	// JobID and ScheduleID are what xo:backup:job and xo:backup:schedule
+	// hold: the ids, or the names on copies made before xbr wrote ids. Job
+	// and Schedule are the names (from xbr's keys; else these values).
+	JobID      string `json:"job_id"`
+	ScheduleID string `json:"schedule_id"`
 }
 
 // Complete reports whether the transfer of the copy completed.
@@ -94,8 +101,9 @@ func copyOf(ref xapi.VMRef, vm xapi.VM) (Copy, bool) {
 		return Copy{}, false
 	}
 	_, blocked := vm.BlockedOperations["start"]
-	c := Copy{Ref: ref, UUID: vm.UUID, Name: vm.NameLabel, VMUUID: oc[xotag.KeyVM], Job: oc[xotag.KeyJob],
-		Schedule: oc[xotag.KeySchedule], SR: oc[xotag.KeySR], Run: oc[xotag.KeyRun], PowerState: string(vm.PowerState),
+	c := Copy{Ref: ref, UUID: vm.UUID, Name: vm.NameLabel, VMUUID: oc[xotag.KeyVM],
+		Job: cmp.Or(oc[xotag.KeyJobName], oc[xotag.KeyJob]), Schedule: cmp.Or(oc[xotag.KeyScheduleName], oc[xotag.KeySchedule]),
+		JobID: oc[xotag.KeyJob], ScheduleID: oc[xotag.KeySchedule], SR: oc[xotag.KeySR], Run: oc[xotag.KeyRun], PowerState: string(vm.PowerState),
 		StartBlocked: blocked, importing: slices.Contains(mapValues(vm.CurrentOperations), "import")}
 	c.Datetime, _ = xotag.ParseDatetime(oc[xotag.KeyDatetime])
 	if c.Datetime.IsZero() {

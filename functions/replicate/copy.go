@@ -1,6 +1,7 @@
 package replicate
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -19,7 +20,12 @@ type Spec struct {
 	RunID    string // recorded on the copy (xbr:backup:run); "" outside a run
 	Job      string
 	Schedule string
-	VMUUID   string // the source VM
+	// JobID and ScheduleID go in xo:backup:job and xo:backup:schedule (the
+	// names when empty); a copy keyed by either the id or the name is the
+	// job's, so copies made before xbr wrote ids still count.
+	JobID      string
+	ScheduleID string
+	VMUUID     string // the source VM
 	// TargetSR is the SR of the standby pool, by uuid or name label.
 	TargetSR string
 	// Compression asks XAPI to compress the stream: "", gzip or zstd. The
@@ -136,7 +142,7 @@ func madeByRun(copies []Copy, spec Spec) (Copy, bool) {
 		return Copy{}, false
 	}
 	for _, c := range copies {
-		if c.Complete() && c.Run == spec.RunID && c.VMUUID == spec.VMUUID && c.Job == spec.Job {
+		if c.Complete() && c.Run == spec.RunID && c.VMUUID == spec.VMUUID && spec.ofJob(c.JobID) {
 			return c, true
 		}
 	}
@@ -148,7 +154,7 @@ func madeByRun(copies []Copy, spec Spec) (Copy, bool) {
 func sweepInterrupted(ctx context.Context, dst *xapi.Client, copies []Copy, spec Spec) error {
 	var errs []error
 	for _, c := range copies {
-		if c.Complete() || c.Job != spec.Job || c.VMUUID != spec.VMUUID || c.UUID == spec.VMUUID ||
+		if c.Complete() || !spec.ofJob(c.JobID) || c.VMUUID != spec.VMUUID || c.UUID == spec.VMUUID ||
 			c.importing || c.PowerState != string(xapi.Halted) {
 			continue
 		}
@@ -168,7 +174,7 @@ func sweepSnapshots(ctx context.Context, src *xapi.Client, vm xapi.VM, spec Spec
 		if err != nil {
 			continue // gone meanwhile
 		}
-		if rec.OtherConfig[xotag.KeyJob] == spec.Job && rec.OtherConfig[xotag.KeyVM] == spec.VMUUID {
+		if spec.ofJob(rec.OtherConfig[xotag.KeyJob]) && rec.OtherConfig[xotag.KeyVM] == spec.VMUUID {
 			errs = append(errs, src.DestroyVM(ctx, ref))
 		}
 	}
@@ -201,10 +207,18 @@ func takeSnapshot(ctx context.Context, src *xapi.Client, vm xapi.VMRef, vmName s
 	return snap, nil
 }
 
-// baseKeys are the keys a copy carries from its birth.
+// baseKeys are the keys a copy carries from its birth: XO's, with the
+// ids, and the names beside them.
 func baseKeys(spec Spec, at time.Time) []xotag.KV {
-	return xotag.Keys(spec.Job, spec.Schedule, spec.VMUUID, spec.RunID, at)
+	kv := xotag.Keys(cmp.Or(spec.JobID, spec.Job), cmp.Or(spec.ScheduleID, spec.Schedule), spec.VMUUID, spec.RunID, at)
+	return append(kv, xotag.KV{Key: xotag.KeyJobName, Value: spec.Job}, xotag.KV{Key: xotag.KeyScheduleName, Value: spec.Schedule})
 }
+
+// ofJob reports whether an xo:backup:job value names the job of spec.
+func (s Spec) ofJob(v string) bool { return v != "" && (v == s.Job || v == s.JobID) }
+
+// ofSchedule is ofJob for xo:backup:schedule.
+func (s Spec) ofSchedule(v string) bool { return v != "" && (v == s.Schedule || v == s.ScheduleID) }
 
 func setKeys(ctx context.Context, c *xapi.Client, vm xapi.VMRef, kv []xotag.KV) error {
 	for _, p := range kv {

@@ -10,7 +10,10 @@
 //     of the VM without xo:backup:sr — interrupted transfers — are
 //     destroyed, unless XAPI is importing them right now.
 //  2. The VM is snapshotted under Xen Orchestra's temporary name; the
-//     snapshot gets xo:backup:job|schedule|vm|datetime and xbr:backup:run, start
+//     snapshot gets xo:backup:job|schedule|vm|datetime (the job's and the
+//     schedule's ids, their names in xbr:backup:job_name|schedule_name;
+//     copies keyed by the names, from before ids, still count as the
+//     job's) and xbr:backup:run, start
 //     and start_on blocked, its "[XO Backup <job>] <vm>" name and
 //     is_a_template false. The copy inherits keys and blocks through the
 //     XVA, so a copy whose process died right after the import is still

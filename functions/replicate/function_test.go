@@ -139,6 +139,11 @@ func TestReplicateRunsOnTheBus(t *testing.T) {
 		}
 		checkCopy(t, h.standby, cs[0], vm, srUUID)
 		kept[vm.UUID] = cs[0].UUID
+		job := h.cfg.Jobs[0]
+		if cs[0].JobID != job.ID || cs[0].ScheduleID != job.Schedules[0].ID || cs[0].Job != job.Name {
+			t.Errorf("vm %s: copy keyed by job %q schedule %q (%s), want the ids %s and %s",
+				vm.NameLabel, cs[0].JobID, cs[0].ScheduleID, cs[0].Job, job.ID, job.Schedules[0].ID)
+		}
 	}
 	// A cut export: the run fails, the copies of run-2 stay.
 	h.main.sim.SetFaults(xapisimDrop(2048)) // the zstd XVAs are ~8 KiB

@@ -32,7 +32,7 @@ func prune(ctx context.Context, dst *xapi.Client, spec Spec, srUUID, newest stri
 	byUUID := map[string]Copy{}
 	var items []retention.Item
 	for _, c := range copies {
-		if c.Standby() && c.Job == spec.Job && c.Schedule == spec.Schedule && c.VMUUID == spec.VMUUID &&
+		if c.Standby() && spec.ofJob(c.JobID) && spec.ofSchedule(c.ScheduleID) && c.VMUUID == spec.VMUUID &&
 			c.SR == srUUID && c.UUID != newest {
 			byUUID[c.UUID] = c
 			items = append(items, retention.Item{ID: c.UUID, Time: c.Datetime})

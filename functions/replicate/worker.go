@@ -88,7 +88,7 @@ func (w *Worker) attempt(ctx context.Context, req events.ReplicateStarted, job c
 	if err != nil {
 		return Result{}, err
 	}
-	spec := Spec{RunID: req.RunID, Job: req.Job, Schedule: req.Schedule, VMUUID: req.VMUUID,
+	spec := Spec{RunID: req.RunID, Job: req.Job, Schedule: req.Schedule, JobID: job.ID, ScheduleID: sched.ID, VMUUID: req.VMUUID,
 		TargetSR: job.Target.SR, CopyRetention: sched.CopyRetention}
 	if job.XAPICompression != config.CodecNone {
 		spec.Compression = job.XAPICompression

@@ -232,7 +232,9 @@ func TestSnapshotStampedLikeXO(t *testing.T) {
 		done[0].SnapshotName != snap.NameLabel || done[0].Timestamp != "20260301T020000Z" {
 		t.Errorf("snapshot %q template=%v, event %+v", snap.NameLabel, snap.IsATemplate, done[0])
 	}
-	want := map[string]string{xotag.KeyJob: "listed", xotag.KeySchedule: "hourly",
+	// XO's job and schedule ids: the UUIDs (here derived from the names).
+	jobID := config.DeriveID(config.IDNamespace, "listed")
+	want := map[string]string{xotag.KeyJob: jobID, xotag.KeySchedule: config.DeriveID(jobID, "hourly"),
 		xotag.KeyVM: h.vms[0].UUID, xotag.KeyDatetime: "20260301T02:00:00Z"}
 	objs := []map[string]string{snap.OtherConfig}
 	for _, vbd := range snap.VBDs {

@@ -124,7 +124,10 @@ func (s *Snapshotter) earlier(ctx context.Context, c *xapi.Client, vm xapi.VM, p
 			continue
 		}
 		oc := snap.OtherConfig
-		if oc[xotag.KeyJob] != p.Job || oc[xotag.KeySchedule] != p.Schedule || oc[xotag.KeyVM] != p.VMUUID {
+		jobID, schedID := s.ids(p.Job, p.Schedule)
+		// The ids, or the names an older xbr stamped.
+		if (oc[xotag.KeyJob] != jobID && oc[xotag.KeyJob] != p.Job) ||
+			(oc[xotag.KeySchedule] != schedID && oc[xotag.KeySchedule] != p.Schedule) || oc[xotag.KeyVM] != p.VMUUID {
 			continue
 		}
 		if t, err := xotag.ParseDatetime(oc[xotag.KeyDatetime]); err == nil && t.After(out.latest) {
@@ -138,6 +141,18 @@ func (s *Snapshotter) earlier(ctx context.Context, c *xapi.Client, vm xapi.VM, p
 		}
 	}
 	return out
+}
+
+// ids are Xen Orchestra's ids of a job and schedule named in an event: the
+// UUIDs of the configuration (config.Job.ID, config.Schedule.ID).
+func (s *Snapshotter) ids(job, sched string) (jobID, schedID string) {
+	for _, j := range s.jobs {
+		if j.Name == job {
+			sc, _ := j.Schedule(sched)
+			return j.ID, sc.ID
+		}
+	}
+	return job, sched
 }
 
 // resetSource removes XO's backup keys from the source VM, so its snapshot
@@ -157,7 +172,8 @@ func resetSource(ctx context.Context, c *xapi.Client, vm xapi.VMRef, rec xapi.VM
 // stamp writes the keys on the snapshot and its disks, renames it and clears
 // is_a_template. Every step is idempotent, so a retry completes it.
 func (s *Snapshotter) stamp(ctx context.Context, c *xapi.Client, ref xapi.VMRef, p events.SnapshotRequested, vmName string, at time.Time, took time.Duration) (taken, error) {
-	keys := xotag.Keys(p.Job, p.Schedule, p.VMUUID, p.RunID, at)
+	jobID, schedID := s.ids(p.Job, p.Schedule)
+	keys := xotag.Keys(jobID, schedID, p.VMUUID, p.RunID, at)
 	disks, err := c.VMDisks(ctx, ref)
 	if err != nil {
 		return taken{}, fmt.Errorf("read snapshot disks: %w", err)

@@ -78,6 +78,9 @@ func (h *Handler) outs(due events.ScheduleDue, results []check.Result, start tim
 	var vmResults []events.VMResult
 	failed := 0
 	for _, r := range results {
+		if r.Skipped != "" {
+			continue // an XO delta backup or an encrypted XO remote: not verified, not failed
+		}
 		m, err := h.Subjects.Message(events.Meta{ID: r.EventID(due.RunID), Source: events.Source(Name), Time: h.now()},
 			r.Payload(due.RunID, due.Job))
 		if err != nil {
@@ -93,7 +96,7 @@ func (h *Handler) outs(due events.ScheduleDue, results []check.Result, start tim
 	}
 	status := events.StatusSuccess
 	switch {
-	case failed > 0 && failed == len(results):
+	case failed > 0 && failed == len(vmResults):
 		status = events.StatusFailure
 	case failed > 0:
 		status = events.StatusPartial

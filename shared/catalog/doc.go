@@ -38,4 +38,16 @@
 // marker: a data file without one is an unfinished or half-deleted backup and is not listed.
 // A .json that cannot be read or parsed is reported as a Problem and the listing goes on, so
 // one damaged file never hides the other backups. Backups come newest first.
+//
+// Kinds xbr does not handle yet are Problems too, named for what they are (Unsupported):
+// an XO delta backup ("XO delta backup: not restorable by xbr yet") and every backup of an
+// encrypted XO remote ("encrypted XO remote", told by the plaintext encryption.json at the
+// remote's root; the files are not read).
+//
+// # XO's listing cache
+//
+// Xen Orchestra lists a VM folder from its cache.json.gz and trusts it over the folder.
+// RefreshCache keeps an existing cache telling the truth after xbr changes the folder (it
+// updates it in place and never creates one; see docs/xo-shared-remote.md), and List reads a
+// fresh cache (newer than every .json and naming exactly them) instead of every .json.
 package catalog

@@ -30,6 +30,10 @@ type Filter struct {
 	VM         string // only this VM's folder (a uuid); "" for all VMs
 	JobID      string // only backups whose metadata jobId is this; "" for all
 	ScheduleID string // only backups whose metadata scheduleId is this; "" for all
+	// FormerJobID and FormerScheduleID also admit backups whose jobId and scheduleId are
+	// these: xbr wrote the job and schedule names there before it wrote UUIDs, and
+	// retention must still count (and age out) those backups.
+	FormerJobID, FormerScheduleID string
 }
 
 // Backup is one listed backup: what `xbr backups ls` shows and prune decides on.
@@ -81,8 +85,24 @@ func List(ctx context.Context, r Lister, f Filter) ([]Backup, []Problem, error) 
 	if err != nil {
 		return nil, nil, fmt.Errorf("list backups on %s: %w", r.Name(), err)
 	}
-	ids, problems := candidates(r.Name(), infos)
-	results, err := readAll(ctx, r, ids)
+	ids, noData := candidates(r.Name(), infos)
+	encrypted, err := encryptedRemote(ctx, r)
+	if err != nil {
+		return nil, nil, fmt.Errorf("list backups on %s: %w", r.Name(), err)
+	}
+	if encrypted { // every file is ciphertext: name them, read none
+		var problems []Problem
+		for _, id := range slices.Concat(ids, noData) {
+			problems = append(problems, Problem{Key: id.MetaKey(), Err: ErrEncryptedRemote})
+		}
+		slices.SortFunc(problems, func(a, b Problem) int { return strings.Compare(a.Key, b.Key) })
+		return nil, problems, nil
+	}
+	problems, err := withoutData(ctx, r, noData)
+	if err != nil {
+		return nil, nil, fmt.Errorf("list backups on %s: %w", r.Name(), err)
+	}
+	results, err := readListed(ctx, r, infos, ids)
 	if err != nil {
 		return nil, nil, fmt.Errorf("list backups on %s: %w", r.Name(), err)
 	}
@@ -101,30 +121,32 @@ func List(ctx context.Context, r Lister, f Filter) ([]Backup, []Problem, error) 
 }
 
 func (f Filter) matches(b Backup) bool {
-	return (f.JobID == "" || b.JobID == f.JobID) && (f.ScheduleID == "" || b.ScheduleID == f.ScheduleID)
+	if (f.JobID == "" || b.JobID == f.JobID) && (f.ScheduleID == "" || b.ScheduleID == f.ScheduleID) {
+		return true
+	}
+	return f.FormerJobID != "" && b.JobID == f.FormerJobID &&
+		(f.FormerScheduleID == "" || b.ScheduleID == f.FormerScheduleID)
 }
 
 // candidates picks the committed backups among the listed keys: the <ts>.json files directly
-// in a VM folder. A .json without its .xva is a Problem.
-func candidates(remoteName string, infos []remote.Info) ([]ID, []Problem) {
+// in a VM folder, and apart those without their .xva.
+func candidates(remoteName string, infos []remote.Info) (ids, noData []ID) {
 	keys := make(map[string]bool, len(infos))
 	for _, in := range infos {
 		keys[in.Key] = true
 	}
-	var ids []ID
-	var problems []Problem
 	for _, in := range infos {
 		id, ok := idFromMetaKey(remoteName, in.Key)
 		if !ok {
 			continue
 		}
 		if !keys[id.DataKey()] {
-			problems = append(problems, Problem{Key: in.Key, Err: fmt.Errorf("%w %s", ErrMissingData, id.DataKey())})
+			noData = append(noData, id)
 			continue
 		}
 		ids = append(ids, id)
 	}
-	return ids, problems
+	return ids, noData
 }
 
 // idFromMetaKey recognises "xo-vm-backups/<uuid>/<ts>.json"; other keys (cache.json.gz,
@@ -199,14 +221,22 @@ func readMetadata(ctx context.Context, r Opener, id ID) (Metadata, vmIdent, erro
 	}
 	defer rc.Close()
 	m, vm, err := parseMetadata(rc)
+	if err == nil {
+		err = matchesKey(id, m, vm)
+	}
 	if err != nil {
 		return Metadata{}, vmIdent{}, err
 	}
+	return m, vm, nil
+}
+
+// matchesKey checks that metadata describes the backup its key names.
+func matchesKey(id ID, m Metadata, vm vmIdent) error {
 	if vm.UUID != id.VM || m.Basename() != id.Timestamp() {
-		return Metadata{}, vmIdent{}, fmt.Errorf("%w: vm.uuid %q and timestamp %s do not match the key %s",
+		return fmt.Errorf("%w: vm.uuid %q and timestamp %s do not match the key %s",
 			ErrInvalidMetadata, vm.UUID, m.Basename(), id.MetaKey())
 	}
-	return m, vm, nil
+	return nil
 }
 
 func summarize(id ID, m Metadata, vm vmIdent) Backup {

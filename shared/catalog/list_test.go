@@ -131,6 +131,7 @@ func TestListFilters(t *testing.T) {
 		{"vm job", catalog.Filter{VM: vmA, JobID: "j1"}, []catalog.ID{a3, a1}},
 		{"vm job schedule", catalog.Filter{VM: vmA, JobID: "j1", ScheduleID: "s1"}, []catalog.ID{a1}},
 		{"nothing", catalog.Filter{VM: vmA, JobID: "j9"}, nil},
+		{"former names", catalog.Filter{VM: vmA, JobID: "j9", ScheduleID: "s9", FormerJobID: "j1", FormerScheduleID: "s1"}, []catalog.ID{a1}},
 	}
 	for _, tc := range tests {
 		got, _, err := catalog.List(ctx, r, tc.f)
@@ -264,4 +265,49 @@ func TestListEmptyRemote(t *testing.T) {
 			t.Errorf("empty remote, filter %+v: %v, %v, %v", f, got, problems, err)
 		}
 	}
+}
+
+// XO delta backups and encrypted XO remotes are reported for what they are, not as damage.
+func TestListNamesXODeltaAndEncryptedRemotes(t *testing.T) {
+	ctx := context.Background()
+	r := newDir(t, "nfs")
+	full := put(t, r, backup{vm: vmA, name: "web", job: "j", schedule: "s", at: t0})
+	delta, err := catalog.NewID("nfs", vmA, t0.Add(time.Hour))
+	if err != nil {
+		t.Fatal(err)
+	}
+	js := strings.Replace(string(must(metadataFor(backup{vm: vmA, name: "web", job: "j", schedule: "s", at: delta.Time}).Marshal())),
+		`"full"`, `"delta"`, 1)
+	remotetest.PutBytes(t, r, "xo-vm-backups/"+vmA+"/vdis/j/0000/"+delta.Timestamp()+".vhd", []byte("vhd"))
+	remotetest.PutBytes(t, r, delta.MetaKey(), []byte(js)) // no .xva: the disks are VHDs
+	got, problems, err := catalog.List(ctx, r, catalog.Filter{})
+	if err != nil || !slices.Equal(idStrings(got), []string{full.String()}) || len(problems) != 1 {
+		t.Fatalf("listed %v, problems %v, %v", idStrings(got), problems, err)
+	}
+	if p := problems[0]; p.Key != delta.MetaKey() || !errors.Is(p.Err, catalog.ErrXODelta) || !catalog.Unsupported(p.Err) ||
+		!strings.Contains(p.String(), "XO delta backup: not restorable by xbr yet") {
+		t.Errorf("delta backup reported as %v", p)
+	}
+
+	remotetest.PutBytes(t, r, "encryption.json", []byte(`{"algorithm":"chacha20-poly1305"}`))
+	got, problems, err = catalog.List(ctx, r, catalog.Filter{})
+	if err != nil || len(got) != 0 || len(problems) != 2 {
+		t.Fatalf("encrypted remote: listed %v, problems %v, %v", idStrings(got), problems, err)
+	}
+	for _, p := range problems {
+		if !errors.Is(p.Err, catalog.ErrEncryptedRemote) || !catalog.Unsupported(p.Err) || !strings.Contains(p.String(), "encrypted XO remote") {
+			t.Errorf("on an encrypted remote: %v", p)
+		}
+	}
+	remotetest.PutBytes(t, r, "encryption.json", []byte(`{"algorithm":"none"}`))
+	if got, _, err = catalog.List(ctx, r, catalog.Filter{}); err != nil || len(got) != 1 {
+		t.Errorf(`with {"algorithm":"none"}: %v %v`, idStrings(got), err)
+	}
+}
+
+func must(b []byte, err error) []byte {
+	if err != nil {
+		panic(err)
+	}
+	return b
 }

@@ -15,6 +15,9 @@ const (
 	MetadataVersion = "2.0.0"
 )
 
+// modeDelta is the mode of Xen Orchestra's incremental backups (VHDs under vdis/).
+const modeDelta = "delta"
+
 // MaxMetadataSize bounds a .json read from a remote. XO's metadata holds two XAPI VM records;
 // a few hundred KiB is already very large.
 const MaxMetadataSize = 16 << 20
@@ -38,8 +41,10 @@ type Metadata struct {
 	VMSnapshot json.RawMessage `json:"vmSnapshot"`
 	XVA        string          `json:"xva"`  // "./<ts>.xva"
 	Size       int64           `json:"size"` // bytes of the .xva as stored
-	Tags       []string        `json:"tags,omitempty"`
-	Xbr        *Xbr            `json:"xbr,omitempty"`
+	// Tags are XO's long-term retention tags ("daily=2025-01-12"); always written, [] when
+	// none, as XO writes it.
+	Tags []string `json:"tags"`
+	Xbr  *Xbr     `json:"xbr,omitempty"`
 }
 
 // Xbr is what xbr adds to XO's metadata. Absent in backups written by Xen Orchestra.
@@ -140,6 +145,8 @@ func (m Metadata) validate() (vmIdent, error) {
 
 func (m Metadata) validateFields() error {
 	switch {
+	case m.Mode == modeDelta:
+		return fmt.Errorf("%w (mode %q)", ErrXODelta, m.Mode)
 	case m.Mode != ModeFull:
 		return fmt.Errorf("mode %.40q: only %q backups are supported", m.Mode, ModeFull)
 	case m.JobID == "":
@@ -186,6 +193,9 @@ func (m Metadata) SnapshotUUID() string { return ident(m.VMSnapshot).UUID }
 func (m Metadata) Marshal() ([]byte, error) {
 	if err := m.Validate(); err != nil {
 		return nil, err
+	}
+	if m.Tags == nil {
+		m.Tags = []string{}
 	}
 	b, err := json.MarshalIndent(m, "", "  ")
 	if err != nil {

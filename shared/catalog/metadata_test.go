@@ -143,3 +143,24 @@ func TestParseMetadataRejects(t *testing.T) {
 		t.Errorf("huge: err = %v", err)
 	}
 }
+
+// XO always writes "tags": [] (FullRemoteWriter), even when no long-term bucket applies; a
+// backup without tags is written the same way, never with the field left out or null.
+func TestMarshalAlwaysWritesTags(t *testing.T) {
+	m, err := catalog.ParseMetadata(bytes.NewReader(readSample(t)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	m.Tags = nil
+	b, err := m.Marshal()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var fields map[string]json.RawMessage
+	if err := json.Unmarshal(b, &fields); err != nil {
+		t.Fatal(err)
+	}
+	if got := string(fields["tags"]); got != "[]" {
+		t.Errorf(`"tags" = %q, want "[]"`, got)
+	}
+}

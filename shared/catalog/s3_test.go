@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"xbr/shared/catalog"
+	"xbr/shared/catalog/catalogtest"
 	"xbr/shared/remote/dir"
 	"xbr/shared/remote/remotetest"
 	"xbr/shared/remote/s3"
@@ -46,5 +47,32 @@ func TestListThroughS3Gateway(t *testing.T) {
 	}
 	if len(got) > 0 && (got[0].Remote != "gateway" || got[0].VMName != "web" || got[0].Codec != "gzip") {
 		t.Errorf("newest = %+v", got[0])
+	}
+}
+
+// BenchmarkListVM500S3 lists one VM folder of 500 backups through the S3 gateway: one GET
+// per .json without a cache, one GET in all with a fresh cache.json.gz (…Cached).
+func BenchmarkListVM500S3(b *testing.B)       { benchListS3(b, false) }
+func BenchmarkListVM500S3Cached(b *testing.B) { benchListS3(b, true) }
+
+func benchListS3(b *testing.B, cached bool) {
+	ctx := context.Background()
+	g := s3test.Start(b)
+	g.NewBucket(b, "backups")
+	writeBackups(b, filepath.Join(g.Root, "backups"), 1, 500)
+	gw, err := s3.New(ctx, s3.Config{Name: "gateway", Endpoint: g.Endpoint, Bucket: "backups",
+		AccessKey: g.AccessKey, SecretKey: g.SecretKey})
+	if err != nil {
+		b.Fatal(err)
+	}
+	if cached {
+		catalogtest.WriteXOCache(b, gw, benchVM(0))
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		got, problems, err := catalog.List(ctx, gw, catalog.Filter{VM: benchVM(0)})
+		if err != nil || len(problems) > 0 || len(got) != 500 {
+			b.Fatalf("listed %d, %v %v", len(got), problems, err)
+		}
 	}
 }

@@ -108,13 +108,23 @@ func runVerify(cmd *cobra.Command, cf *clientFlags, file, target string, one, de
 }
 
 func printVerify(w io.Writer, results []verify.Report) (failed int) {
+	skipped := 0
 	for _, r := range results {
+		if r.Skipped != "" {
+			skipped++
+			fmt.Fprintf(w, "skipped %s  %s\n", r.ID, r.Skipped)
+			continue
+		}
 		if r.OK {
 			fmt.Fprintf(w, "ok      %s  %s  sha256:%s  %s\n", r.ID, config.ByteSize(r.Bytes).Human(), r.SHA256, r.Duration().Round(time.Millisecond))
 			continue
 		}
 		failed++
 		fmt.Fprintf(w, "FAILED  %s  %s\n", r.ID, r.Error)
+	}
+	if skipped > 0 {
+		fmt.Fprintf(w, "%d verified, %d failed, %d skipped\n", len(results)-failed-skipped, failed, skipped)
+		return failed
 	}
 	fmt.Fprintf(w, "%d verified, %d failed\n", len(results)-failed, failed)
 	return failed
@@ -129,6 +139,9 @@ func publishVerify(ctx context.Context, cf *clientFlags, results []verify.Result
 	ctx, cancel := cf.requestCtx(ctx)
 	defer cancel()
 	for _, r := range results {
+		if r.Skipped != "" {
+			continue // not verified: no event
+		}
 		msg, err := subjects.Message(events.Meta{ID: r.EventID(start.Format(time.RFC3339Nano)),
 			Source: events.Source("cli"), Time: time.Now().UTC()}, r.Payload("", ""))
 		if err != nil {

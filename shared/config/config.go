@@ -126,7 +126,11 @@ const (
 
 // Job is a backup, snapshot or replication job.
 type Job struct {
-	Name  string      `yaml:"name"`
+	Name string `yaml:"name"`
+	// ID is the job's UUID, Xen Orchestra's jobId (in each backup's metadata and in the
+	// xo:backup:job key of its snapshots). Optional: by default a UUIDv5 of Name (DeriveID),
+	// so renaming a job changes it; set it to keep a job's backups across a rename.
+	ID    string      `yaml:"id"`
 	Mode  string      `yaml:"mode"`
 	Pools []string    `yaml:"pools"`
 	VMs   VMSelection `yaml:"vms"`
@@ -178,7 +182,10 @@ type Target struct {
 
 // Schedule is one cron schedule of a job with its retention depths.
 type Schedule struct {
-	Name     string `yaml:"name"`
+	Name string `yaml:"name"`
+	// ID is the schedule's UUID, Xen Orchestra's scheduleId. Optional: by default a UUIDv5
+	// of Name under the job's ID.
+	ID       string `yaml:"id"`
 	Cron     string `yaml:"cron"`
 	Timezone string `yaml:"timezone"`
 	// Enabled defaults to true when the field is absent.

@@ -201,3 +201,43 @@ func TestAliasBombStops(t *testing.T) {
 		t.Fatalf("got %.300v", err)
 	}
 }
+
+// Jobs and schedules get stable UUIDs, as Xen Orchestra's jobId and scheduleId: the
+// configured id, or a UUIDv5 of the job's name (of the schedule's name under the job's id).
+func TestJobAndScheduleIDs(t *testing.T) {
+	const doc = `jobs:
+  - name: nightly
+    mode: snapshot
+    pools: [lab]
+    schedules: [{name: daily, cron: "0 2 * * *", snapshot_retention: 1}, {name: weekly, cron: "0 3 * * 0", snapshot_retention: 1}]
+  - name: pinned
+    id: 6c2b6f0e-7e3a-4d8e-a0f4-9d2c1b3a4e5f
+    mode: snapshot
+    pools: [lab]
+    schedules: [{name: daily, id: f1e2d3c4-b5a6-4978-8a9b-0c1d2e3f4a5b, cron: "0 2 * * *", snapshot_retention: 1}]
+pools: [{name: lab, url: "https://xcp.example", username: root, password: x}]
+`
+	c, err := config.Parse("xbr.yaml", []byte(doc))
+	if err != nil {
+		t.Fatal(err)
+	}
+	again, err := config.Parse("xbr.yaml", []byte(doc))
+	if err != nil {
+		t.Fatal(err)
+	}
+	n, p := c.Jobs[0], c.Jobs[1]
+	// Known values: UUIDv5 (RFC 9562) of "nightly" under xbr's namespace, then of "daily"
+	// under that id; a change here changes every backup's jobId.
+	if n.ID != config.DeriveID(config.IDNamespace, "nightly") || n.ID != again.Jobs[0].ID {
+		t.Errorf("derived job id %q", n.ID)
+	}
+	if n.ID[14] != '5' || !strings.ContainsAny(n.ID[19:20], "89ab") {
+		t.Errorf("job id %q is not a version 5, RFC variant UUID", n.ID)
+	}
+	if d, w := n.Schedules[0].ID, n.Schedules[1].ID; d != config.DeriveID(n.ID, "daily") || d == w || d == n.ID {
+		t.Errorf("schedule ids %q %q", d, w)
+	}
+	if p.ID != "6c2b6f0e-7e3a-4d8e-a0f4-9d2c1b3a4e5f" || p.Schedules[0].ID != "f1e2d3c4-b5a6-4978-8a9b-0c1d2e3f4a5b" {
+		t.Errorf("configured ids not kept: %q %q", p.ID, p.Schedules[0].ID)
+	}
+}

@@ -27,8 +27,13 @@ func (c *Config) check(p *problems) {
 	for i, r := range c.Remotes {
 		checkRemote(p, fmt.Sprintf("remotes[%d]", i), r)
 	}
+	ids := map[string]int{}
 	for i := range c.Jobs {
 		c.checkJob(p, fmt.Sprintf("jobs[%d]", i), &c.Jobs[i])
+		if other, ok := ids[c.Jobs[i].ID]; ok {
+			p.addValue(fmt.Sprintf("jobs[%d].id", i), c.Jobs[i].ID, "also the id of jobs[%d]: two jobs would share their backups' retention", other)
+		}
+		ids[c.Jobs[i].ID] = i
 	}
 	c.Gateway.check(p)
 	if c.CatchUp < 0 {

@@ -15,6 +15,7 @@ var uuidRE = regexp.MustCompile(`^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4
 var powerStates = []string{"Running", "Halted", "Suspended", "Paused"}
 
 func (c *Config) checkJob(p *problems, path string, j *Job) {
+	j.ID = checkID(p, path+".id", j.ID, IDNamespace, j.Name)
 	hasPool := func(n string) bool { _, ok := c.Pool(n); return ok }
 	hasRemote := func(n string) bool { _, ok := c.Remote(n); return ok }
 	if j.Mode != ModeVerify { // verify is left out of the message so existing texts stay stable
@@ -53,7 +54,9 @@ func (c *Config) checkJob(p *problems, path string, j *Job) {
 	names := make([]string, len(j.Schedules))
 	for i := range j.Schedules {
 		names[i] = j.Schedules[i].Name
-		checkSchedule(p, fmt.Sprintf("%s.schedules[%d]", path, i), &j.Schedules[i], j.Mode)
+		sp := fmt.Sprintf("%s.schedules[%d]", path, i)
+		j.Schedules[i].ID = checkID(p, sp+".id", j.Schedules[i].ID, j.ID, j.Schedules[i].Name)
+		checkSchedule(p, sp, &j.Schedules[i], j.Mode)
 	}
 	p.unique(path+".schedules", names)
 }
@@ -152,6 +155,18 @@ func checkSchedule(p *problems, path string, s *Schedule, mode string) {
 	if validMode(mode) {
 		checkRetention(p, path, s, mode)
 	}
+}
+
+// checkID returns a configured id after checking it is a canonical UUID, or derives one
+// from name under namespace.
+func checkID(p *problems, path, id, namespace, name string) string {
+	if id == "" {
+		return DeriveID(namespace, name)
+	}
+	if !uuidRE.MatchString(id) {
+		p.addValue(path, id, "not a UUID (want 8-4-4-4-12 lowercase hex digits)")
+	}
+	return id
 }
 
 func validMode(m string) bool {

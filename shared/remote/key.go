@@ -17,6 +17,13 @@ const (
 // tempHexLen is the length of the random part of a temp name.
 const tempHexLen = 16
 
+// TempFolder is the hidden folder at a remote's root where a directory remote keeps its temp
+// files, under the key's own path: ".xbr-tmp/xo-vm-backups/<vm>/.<name>.<random>.tmp".
+// Xen Orchestra's cleanVm deletes every unclaimed file in a VM folder, hidden ones too, so
+// temp files never live there; XO ignores dot-entries at the root (its encryption set-up and
+// its VM listing skip them). A key never starts with this folder.
+const TempFolder = ".xbr-tmp"
+
 // ValidateKey checks a key: a relative, slash-separated path of valid UTF-8, at most
 // MaxKeyLen bytes, with no empty, "." or ".." segment, no segment longer than MaxSegmentLen,
 // no backslash, no control character (C0, DEL or C1), and no segment reserved for temp
@@ -61,7 +68,10 @@ func keyProblem(key string) string {
 			return fmt.Sprintf("control character %U at offset %d", r, i)
 		}
 	}
-	for _, seg := range strings.Split(key, "/") {
+	for i, seg := range strings.Split(key, "/") {
+		if i == 0 && seg == TempFolder {
+			return fmt.Sprintf("folder %q is reserved for temp files", seg)
+		}
 		if reason := segmentProblem(seg); reason != "" {
 			return reason
 		}

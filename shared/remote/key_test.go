@@ -20,6 +20,8 @@ func TestValidateKey(t *testing.T) {
 		{"a", ""},
 		{"xo-vm-backups/6b2c7a3e-0000-4000-8000-000000000001/20231012T101112Z.xva", ""},
 		{".hidden/file.json", ""},
+		{".xbr-tmp/xo-vm-backups/a.xva", "reserved for temp files"},
+		{"x/.xbr-tmp/a", ""},
 		{"a..b/c...", ""},
 		{"ünïcode/ключ", ""},
 		{long, ""},

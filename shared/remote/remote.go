@@ -94,3 +94,20 @@ func Sweep(ctx context.Context, s Sweeper, prefix string, before time.Time) ([]T
 	}
 	return removed, errors.Join(errs...)
 }
+
+// Locker is a remote that can lock a folder against Xen Orchestra and other xbr processes,
+// the way XO locks a VM folder (proper-lockfile: the folder "<folder>.lock" beside it). dir
+// implements it; on S3 XO's lock is a no-op, and so is LockFolder.
+type Locker interface {
+	// Lock waits until it holds folder's lock (or ctx is done) and keeps it fresh until
+	// unlock is called. unlock releases it; its error says the lock was lost meanwhile.
+	Lock(ctx context.Context, folder string) (unlock func() error, err error)
+}
+
+// LockFolder locks folder on r when r is a Locker, and does nothing otherwise.
+func LockFolder(ctx context.Context, r any, folder string) (unlock func() error, err error) {
+	if l, ok := r.(Locker); ok {
+		return l.Lock(ctx, folder)
+	}
+	return func() error { return nil }, nil
+}

@@ -2,6 +2,7 @@ package verify
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"path"
 	"strings"
@@ -12,7 +13,8 @@ import (
 
 // All verifies every backup on r, oldest first per VM as listed. A .json
 // that cannot be listed (unreadable, invalid, or without its .xva) is a
-// failed Result too, so a damaged backup never passes unnoticed. The error
+// failed Result too, so a damaged backup never passes unnoticed; a kind xbr
+// does not handle yet (catalog.Unsupported) is a skipped Result. The error
 // is set only when the remote cannot be listed.
 func All(ctx context.Context, r Remote, o Options) ([]Result, error) {
 	backups, problems, err := catalog.List(ctx, r, catalog.Filter{})
@@ -25,6 +27,10 @@ func All(ctx context.Context, r Remote, o Options) ([]Result, error) {
 		if !ok {
 			continue // not a backup's .json: nothing to verify
 		}
+		if catalog.Unsupported(p.Err) {
+			out = append(out, Result{ID: id, Deep: o.Deep, Skipped: skipReason(p.Err)})
+			continue
+		}
 		out = append(out, Result{ID: id, Deep: o.Deep, Err: fmt.Errorf("%w: %s: %w", ErrCorrupt, p.Key, p.Err)})
 	}
 	for _, b := range backups {
@@ -34,6 +40,16 @@ func All(ctx context.Context, r Remote, o Options) ([]Result, error) {
 		out = append(out, Backup(ctx, r, b.ID, o))
 	}
 	return out, nil
+}
+
+// skipReason is the line a skipped backup is reported with.
+func skipReason(err error) string {
+	for _, e := range []error{catalog.ErrXODelta, catalog.ErrEncryptedRemote} {
+		if errors.Is(err, e) {
+			return e.Error()
+		}
+	}
+	return err.Error()
 }
 
 // idOfKey reads "xo-vm-backups/<uuid>/<ts>.json" back into an id.

@@ -29,12 +29,13 @@ type Report struct {
 	Disks      int    `json:"disks,omitempty"`
 	DurationMS int64  `json:"duration_ms"`
 	Error      string `json:"error,omitempty"`
+	Skipped    string `json:"skipped,omitempty"` // why it was not verified; not a failure
 }
 
 // Report renders r for a client.
 func (r Result) Report() Report {
 	return Report{ID: r.ID.String(), OK: r.OK(), Deep: r.Deep, Bytes: r.Bytes, SHA256: r.SHA256,
-		Disks: r.Disks, DurationMS: r.Duration.Milliseconds(), Error: r.ErrorText()}
+		Disks: r.Disks, DurationMS: r.Duration.Milliseconds(), Error: r.ErrorText(), Skipped: r.Skipped}
 }
 
 // Duration is the report's duration.

@@ -42,7 +42,10 @@ type Result struct {
 	Bytes    int64  // bytes read
 	Disks    int    // disks checked (Deep)
 	Duration time.Duration
-	Err      error // nil: the backup is sound
+	Err      error // nil: the backup is sound (or was skipped)
+	// Skipped says why the backup was not verified: a kind xbr does not handle yet (an XO
+	// delta backup, an encrypted XO remote; catalog.Unsupported). Not a failure.
+	Skipped string
 }
 
 // OK reports whether the backup passed.

@@ -175,3 +175,36 @@ func TestRemoteFailureIsNotCorruption(t *testing.T) {
 		t.Fatalf("cancelled read: %v, want a non-corruption error", res.Err)
 	}
 }
+
+// An XO delta backup is skipped with the reason, never counted as failed.
+func TestAllSkipsXODeltaBackups(t *testing.T) {
+	ctx := context.Background()
+	d := newRemote(t)
+	good := writeBackup(t, d, backupTime, compress.Zstd, 1<<20)
+	delta := writeBackup(t, d, backupTime.Add(24*time.Hour), compress.None, 1<<20)
+	check(t, os.Remove(dataPath(d, delta)))
+	meta := strings.TrimSuffix(dataPath(d, delta), ".xva") + ".json"
+	b, err := os.ReadFile(meta)
+	check(t, err)
+	check(t, os.WriteFile(meta, []byte(strings.Replace(string(b), `"mode": "full"`, `"mode": "delta"`, 1)), 0o644))
+
+	results, err := verify.All(ctx, d, verify.Options{})
+	check(t, err)
+	if len(results) != 2 {
+		t.Fatalf("%d results, want 2: %+v", len(results), results)
+	}
+	for _, r := range results {
+		switch r.ID {
+		case good:
+			if !r.OK() || r.Skipped != "" {
+				t.Errorf("good backup: %+v", r)
+			}
+		case delta:
+			if !r.OK() || r.Skipped != "XO delta backup: not restorable by xbr yet" || r.Report().Skipped != r.Skipped {
+				t.Errorf("delta backup: ok %v skipped %q err %v", r.OK(), r.Skipped, r.Err)
+			}
+		default:
+			t.Errorf("unexpected result %+v", r)
+		}
+	}
+}

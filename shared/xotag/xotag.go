@@ -8,8 +8,8 @@ import (
 // Xen Orchestra's other_config keys (@xen-orchestra/backups/_otherConfig.mjs)
 // and xbr's own.
 const (
-	KeyJob      = "xo:backup:job"      // the job's name
-	KeySchedule = "xo:backup:schedule" // the schedule's name
+	KeyJob      = "xo:backup:job"      // the job's id (a UUID; its name before xbr wrote ids)
+	KeySchedule = "xo:backup:schedule" // the schedule's id (likewise)
 	KeyVM       = "xo:backup:vm"       // the source VM's uuid
 	KeyDatetime = "xo:backup:datetime" // when the snapshot was taken, DatetimeLayout
 	// KeySR is, on a replicated copy, the target SR's uuid, written once
@@ -19,6 +19,11 @@ const (
 	KeyCopyOf = "xo:copy_of"
 	// KeyRun is xbr's key: the run that took the snapshot or made the copy.
 	KeyRun = "xbr:backup:run"
+	// KeyJobName and KeyScheduleName are xbr's keys on a replicated copy:
+	// the names of the job and schedule whose ids xo:backup:job and
+	// xo:backup:schedule hold, as they were when the copy was made.
+	KeyJobName      = "xbr:backup:job_name"
+	KeyScheduleName = "xbr:backup:schedule_name"
 )
 
 // TempSnapshotName is a snapshot's name until its keys are written and it

@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"syscall"
+	"time"
 
 	"xbr/shared/remote"
 )
@@ -33,6 +34,8 @@ type options struct {
 	dirMode  fs.FileMode
 	// wrapWrite, when set, stands between an upload and its temp file (fault injection).
 	wrapWrite func(io.Writer) io.Writer
+	// lockStale, lockUpdate and lockPoll time Lock (XO's values; shorter in tests).
+	lockStale, lockUpdate, lockPoll time.Duration
 }
 
 // WithModes sets the permission bits of new files and folders (default 0644 and 0755, less
@@ -43,7 +46,7 @@ func WithModes(file, dir fs.FileMode) Option {
 
 // New returns the remote called name stored under root, which must be an existing directory.
 func New(name, root string, opts ...Option) (*Dir, error) {
-	o := options{fileMode: 0o644, dirMode: 0o755}
+	o := options{fileMode: 0o644, dirMode: 0o755, lockStale: lockStale, lockUpdate: lockUpdate, lockPoll: lockPoll}
 	for _, opt := range opts {
 		opt(&o)
 	}

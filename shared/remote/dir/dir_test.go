@@ -42,7 +42,9 @@ func TestNewRejectsMissingRoot(t *testing.T) {
 }
 
 // TestOnDiskLayout: keys map to plain files under the root, so Xen Orchestra reads them, and
-// the temp file sits in the object's own folder while writing.
+// the temp file sits outside the object's folder while writing, under the remote's hidden
+// temp folder (remote.TempFolder): XO's cleanVm deletes every unclaimed file in a VM folder,
+// hidden ones included.
 func TestOnDiskLayout(t *testing.T) {
 	root := t.TempDir()
 	d, err := dir.New("nfs", root)
@@ -58,9 +60,12 @@ func TestOnDiskLayout(t *testing.T) {
 	if _, err := u.Write([]byte("xva")); err != nil {
 		t.Fatal(err)
 	}
-	entries, err := os.ReadDir(filepath.Join(root, "xo-vm-backups/6b2c"))
+	if entries, err := os.ReadDir(filepath.Join(root, "xo-vm-backups/6b2c")); err != nil || len(entries) != 0 {
+		t.Fatalf("VM folder while writing = %v, %v; want it empty", entries, err)
+	}
+	entries, err := os.ReadDir(filepath.Join(root, remote.TempFolder, "xo-vm-backups/6b2c"))
 	if err != nil || len(entries) != 1 || !remote.IsTempName(entries[0].Name()) {
-		t.Fatalf("folder while writing = %v, %v; want one temp file", entries, err)
+		t.Fatalf("temp folder while writing = %v, %v; want one temp file", entries, err)
 	}
 	if base, _ := remote.TempBase(entries[0].Name()); base != "20231012T101112Z.xva" {
 		t.Errorf("temp file %q stands for %q", entries[0].Name(), base)

@@ -1,8 +1,15 @@
 // Package dir is a remote.Remote on a directory: a local disk or an NFS mount.
 //
-// An upload goes to a temp file in the object's own folder (remote.TempName: ".<name>.<random>.tmp",
-// never listed), which Commit fsyncs, renames to the final name and follows with an fsync of the
-// folder, so a final name never holds a half-written file, even after a crash. New folders are
+// An upload goes to a temp file under the hidden folder remote.TempFolder at the root, on the
+// key's own path (".xbr-tmp/<folder>/.<name>.<random>.tmp", never listed), which Commit
+// fsyncs, renames to the final name (one rename on the same file system) and follows with an
+// fsync of the folder, so a final name never holds a half-written file, even after a crash.
+// Temp files never live in the object's folder, because Xen Orchestra's cleanVm deletes
+// every unclaimed file in a VM folder; ListTemp still finds those an older xbr left there.
+//
+// Lock takes a folder's lock the way Xen Orchestra does (proper-lockfile: mkdir of
+// "<folder>.lock" beside it, mtime refreshed every 5 s, stale after 10 s), so xbr and XO
+// never write or clean the same VM folder at once. New folders are
 // created as needed and made durable the same way. ENOSPC and EDQUOT surface as errors wrapping
 // remote.ErrNoSpace that name the remote and the key.
 //

@@ -1,8 +1,16 @@
 package dir
 
-import "io"
+import (
+	"io"
+	"time"
+)
 
 // WithWriteHook puts wrap between every upload and its temp file (fault injection in tests).
 func WithWriteHook(wrap func(io.Writer) io.Writer) Option {
 	return func(o *options) { o.wrapWrite = wrap }
+}
+
+// WithLockTiming shortens Lock's timings for tests.
+func WithLockTiming(stale, update, poll time.Duration) Option {
+	return func(o *options) { o.lockStale, o.lockUpdate, o.lockPoll = stale, update, poll }
 }

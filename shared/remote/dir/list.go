@@ -29,24 +29,34 @@ func (d *Dir) List(ctx context.Context, prefix string) ([]remote.Info, error) {
 	return out, nil
 }
 
-// ListTemp returns the temp files of uploads under prefix (running or left by a crash).
+// ListTemp returns the temp files of uploads under prefix (running or left by a crash):
+// those under remote.TempFolder, and those an older xbr left in the object's own folder.
 func (d *Dir) ListTemp(ctx context.Context, prefix string) ([]remote.Temp, error) {
 	if err := remote.ValidatePrefix(prefix); err != nil {
 		return nil, fmt.Errorf("remote %s: list temp: %w", d.name, err)
 	}
 	var out []remote.Temp
 	folder := prefix[:strings.LastIndexByte(prefix, '/')+1]
-	err := d.walk(ctx, folder, func(rel string, seg string, fi fs.FileInfo) {
+	collect := func(rel string, seg string, fi fs.FileInfo) {
 		base, ok := remote.TempBase(seg)
 		if !ok {
 			return
 		}
 		key := path.Join(path.Dir(rel), base)
+		key = strings.TrimPrefix(key, remote.TempFolder+"/")
 		if strings.HasPrefix(key, prefix) {
 			out = append(out, remote.Temp{Key: key, ID: rel, Time: fi.ModTime()})
 		}
-	})
-	if err != nil {
+	}
+	if err := d.walk(ctx, remote.TempFolder+"/"+folder, collect); err != nil {
+		return nil, err
+	}
+	legacy := func(rel string, seg string, fi fs.FileInfo) {
+		if !strings.HasPrefix(rel, remote.TempFolder+"/") {
+			collect(rel, seg, fi)
+		}
+	}
+	if err := d.walk(ctx, folder, legacy); err != nil {
 		return nil, err
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].ID < out[j].ID })
@@ -70,7 +80,7 @@ func (d *Dir) RemoveTemp(ctx context.Context, t remote.Temp) error {
 }
 
 func validTempID(id string) bool {
-	folder, base := path.Split(id)
+	folder, base := path.Split(strings.TrimPrefix(id, remote.TempFolder+"/"))
 	if !remote.IsTempName(base) {
 		return false
 	}
@@ -82,7 +92,7 @@ func validTempID(id string) bool {
 // not followed, nor is a prefix whose folders hold one (it lists nothing, as Open of a key
 // below it finds nothing).
 func (d *Dir) walk(ctx context.Context, prefix string, fn func(rel, seg string, fi fs.FileInfo)) error {
-	if err := remote.ValidatePrefix(prefix); err != nil {
+	if err := remote.ValidatePrefix(strings.TrimPrefix(prefix, remote.TempFolder+"/")); err != nil {
 		return fmt.Errorf("remote %s: list: %w", d.name, err)
 	}
 	p, err := d.openFolder(prefix[:max(0, strings.LastIndexByte(prefix, '/'))], "", false)

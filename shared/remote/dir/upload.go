@@ -13,12 +13,13 @@ import (
 	"xbr/shared/remote"
 )
 
-// Upload writes one object through a temp file in the object's folder.
+// Upload writes one object through a temp file under remote.TempFolder.
 type Upload struct {
 	d     *Dir
 	key   string
-	p     *place // open until the upload ends
-	tmp   string // the temp file's name in p.folder
+	p     *place // the object's folder, open until the upload ends
+	tp    *place // the temp file's folder, open until the upload ends
+	tmp   string // the temp file's name in tp.folder
 	f     *os.File
 	w     io.Writer
 	err   error // first write error: Commit refuses to publish a short file
@@ -47,15 +48,21 @@ func (d *Dir) Create(ctx context.Context, key string, sizeHint int64) (remote.Up
 	if err != nil {
 		return nil, d.wrap("create", key, err)
 	}
-	var rnd [8]byte
-	_, _ = rand.Read(rnd[:])
-	tmp := remote.TempName(p.base, hex.EncodeToString(rnd[:]))
-	f, err := p.folder.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_EXCL, d.opts.fileMode)
+	tp, err := d.locate(remote.TempFolder+"/"+key, true)
 	if err != nil {
 		p.close()
 		return nil, d.wrap("create", key, err)
 	}
-	u := &Upload{d: d, key: key, p: p, tmp: tmp, f: f, w: f}
+	var rnd [8]byte
+	_, _ = rand.Read(rnd[:])
+	tmp := remote.TempName(p.base, hex.EncodeToString(rnd[:]))
+	f, err := tp.folder.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_EXCL, d.opts.fileMode)
+	if err != nil {
+		p.close()
+		tp.close()
+		return nil, d.wrap("create", key, err)
+	}
+	u := &Upload{d: d, key: key, p: p, tp: tp, tmp: tmp, f: f, w: f}
 	if d.opts.wrapWrite != nil {
 		u.w = d.opts.wrapWrite(f)
 	}
@@ -114,6 +121,7 @@ func (u *Upload) Commit(ctx context.Context) error {
 	}
 	u.state = committed
 	u.p.close()
+	u.tp.close()
 	return nil
 }
 
@@ -124,7 +132,9 @@ func (u *Upload) publish() error {
 	if err := u.f.Close(); err != nil {
 		return u.d.wrap("commit", u.key, err)
 	}
-	if err := u.p.folder.Rename(u.tmp, u.p.base); err != nil {
+	// One rename within the remote's directory (same file system): the temp file's path
+	// and the key are both relative to it, and os.Root keeps both inside.
+	if err := u.p.top.Rename(u.tp.dir+"/"+u.tmp, u.p.rel()); err != nil {
 		return u.d.wrap("commit", u.key, err)
 	}
 	if err := syncFolder(u.p.folder); err != nil {
@@ -143,7 +153,8 @@ func (u *Upload) Abort(ctx context.Context) error {
 	u.state = aborted
 	_ = u.f.Close() // may already be closed by a failed Commit
 	defer u.p.close()
-	if err := u.p.folder.Remove(u.tmp); err != nil && !errors.Is(err, fs.ErrNotExist) {
+	defer u.tp.close()
+	if err := u.tp.folder.Remove(u.tmp); err != nil && !errors.Is(err, fs.ErrNotExist) {
 		return u.d.wrap("abort", u.key, err)
 	}
 	return nil

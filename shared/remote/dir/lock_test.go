@@ -1,0 +1,128 @@
+package dir_test
+
+import (
+	"context"
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"xbr/shared/remote"
+	"xbr/shared/remote/dir"
+)
+
+const lockedVM = "xo-vm-backups/6b2c7a3e-0000-4000-8000-000000000001"
+
+// Lock takes a VM folder's lock the way Xen Orchestra does (proper-lockfile): it makes the
+// folder, then the folder "<vm>.lock" beside it, and unlock removes it.
+func TestLockLikeXO(t *testing.T) {
+	root := t.TempDir()
+	d, err := dir.New("nfs", root)
+	if err != nil {
+		t.Fatal(err)
+	}
+	unlock, err := remote.LockFolder(context.Background(), d, lockedVM)
+	if err != nil {
+		t.Fatal(err)
+	}
+	lockDir := filepath.Join(root, lockedVM+".lock")
+	if fi, err := os.Stat(lockDir); err != nil || !fi.IsDir() {
+		t.Fatalf("lock folder %s: %v", lockDir, err)
+	}
+	if fi, err := os.Stat(filepath.Join(root, lockedVM)); err != nil || !fi.IsDir() {
+		t.Fatalf("VM folder not made: %v", err)
+	}
+	// A second holder (another xbr process, or XO) must wait.
+	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+	defer cancel()
+	if _, err := d.Lock(ctx, lockedVM); !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("second Lock while held = %v, want it to wait until ctx ends", err)
+	}
+	if err := unlock(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(lockDir); !errors.Is(err, os.ErrNotExist) {
+		t.Fatalf("lock folder after unlock: %v", err)
+	}
+	unlock, err = d.Lock(context.Background(), lockedVM)
+	if err != nil {
+		t.Fatalf("Lock after unlock: %v", err)
+	}
+	_ = unlock()
+}
+
+// A lock XO holds (fresh mtime) is waited for; one it left stale (mtime older than
+// proper-lockfile's 10 s) is taken over.
+func TestLockHonoursXOLock(t *testing.T) {
+	root := t.TempDir()
+	d, err := dir.New("nfs", root)
+	if err != nil {
+		t.Fatal(err)
+	}
+	lockDir := filepath.Join(root, lockedVM+".lock")
+	if err := os.MkdirAll(lockDir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+	defer cancel()
+	if _, err := d.Lock(ctx, lockedVM); !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("Lock while XO holds it = %v, want a wait", err)
+	}
+	old := time.Now().Add(-time.Minute)
+	if err := os.Chtimes(lockDir, old, old); err != nil {
+		t.Fatal(err)
+	}
+	unlock, err := d.Lock(context.Background(), lockedVM)
+	if err != nil {
+		t.Fatalf("Lock of a stale lock: %v", err)
+	}
+	if fi, err := os.Stat(lockDir); err != nil || time.Since(fi.ModTime()) > time.Minute/2 {
+		t.Errorf("stale lock not taken over: %v", err)
+	}
+	if err := unlock(); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// The holder keeps the lock fresh (XO would otherwise take it over as
+// stale), and a lock removed under it is taken back and reported by unlock.
+func TestLockKeptFreshAndLossReported(t *testing.T) {
+	root := t.TempDir()
+	d, err := dir.New("nfs", root, dir.WithLockTiming(time.Hour, 10*time.Millisecond, 10*time.Millisecond))
+	if err != nil {
+		t.Fatal(err)
+	}
+	unlock, err := d.Lock(context.Background(), lockedVM)
+	if err != nil {
+		t.Fatal(err)
+	}
+	lockDir := filepath.Join(root, lockedVM+".lock")
+	old := time.Now().Add(-time.Hour)
+	if err := os.Chtimes(lockDir, old, old); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, func() bool {
+		fi, err := os.Stat(lockDir)
+		return err == nil && fi.ModTime().After(old.Add(time.Minute))
+	})
+	if err := os.Remove(lockDir); err != nil { // another holder judged it stale
+		t.Fatal(err)
+	}
+	eventually(t, func() bool { _, err := os.Stat(lockDir); return err == nil })
+	if err := unlock(); err == nil || !strings.Contains(err.Error(), "lost") {
+		t.Errorf("unlock after a loss = %v, want an error saying the lock was lost", err)
+	}
+}
+
+func eventually(t *testing.T, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatal("condition not met within 10s")
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
