@@ -20,6 +20,12 @@
 // Event ids are derived (DeriveID) wherever a retry could publish the same
 // event twice, so JetStream's duplicate window (Nats-Msg-Id) drops the copy.
 //
+// Queries are the request/reply half of the contract: what only reads is
+// served as the NATS micro service ServiceName, one endpoint per query, each
+// with one typed definition (Query[Req, Resp]) that servers and callers share.
+// Whatever changes state is an event pair instead (requested, then completed
+// or failed).
+//
 // Roles is who may produce and consume what: one identity per function plus
 // client, auditor and admin. Grant turns a role into NATS allow lists (event
 // subjects and JetStream API subjects); the embedded server's users, `xbr

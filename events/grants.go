@@ -18,9 +18,6 @@ type Grant struct {
 	AllowResponses bool     `json:"allow_responses"`
 }
 
-// APIQueue is the queue group the functions answer the API in.
-const APIQueue = "xbr-api"
-
 // jsAPI is the JetStream API prefix of the default domain.
 const jsAPI = "$JS.API."
 
@@ -61,11 +58,9 @@ func (r Role) Grant(s Subjects, n StreamNames) Grant {
 			g.Publish = append(g.Publish, jsAPI+"STREAM.CREATE."+st, jsAPI+"STREAM.UPDATE."+st)
 		}
 	}
-	if r.Calls {
-		g.Publish = append(g.Publish, s.Prefix()+".api.>")
-	}
+	g.Publish = append(g.Publish, r.queryAPI(s)...)
 	if r.Answers {
-		g.Subscribe = append(g.Subscribe, s.Prefix()+".api.> "+APIQueue)
+		g.Subscribe = append(g.Subscribe, s.Prefix()+".api.> "+APIQueue, "$SRV.>")
 		g.AllowResponses = true
 	}
 	g.Publish = slices.Compact(g.Publish)
@@ -73,6 +68,29 @@ func (r Role) Grant(s Subjects, n StreamNames) Grant {
 		g.PublishDeny = durablesOfOthers(r.Name, n)
 	}
 	return g
+}
+
+// queryAPI are the subjects r publishes to call the queries: all of them
+// (Calls) or those that change nothing (Asks), and the micro discovery
+// requests of the xbr service ($SRV.PING, $SRV.INFO.xbr, ...).
+func (r Role) queryAPI(s Subjects) []string {
+	if !r.Calls && !r.Asks {
+		return nil
+	}
+	var out []string
+	if r.Calls {
+		out = append(out, s.Prefix()+".api.>")
+	} else {
+		for _, e := range Endpoints() {
+			if !e.Writes {
+				out = append(out, e.Subject(s))
+			}
+		}
+	}
+	for _, v := range []string{"PING", "INFO", "STATS"} {
+		out = append(out, "$SRV."+v, "$SRV."+v+"."+ServiceName, "$SRV."+v+"."+ServiceName+".*")
+	}
+	return out
 }
 
 // durablesOfOthers are the JetStream API and ack subjects of every durable

@@ -25,8 +25,9 @@ type Role struct {
 	Durables []string // names of its durable consumers
 	Buckets  []string // KV buckets it creates, reads and writes
 	Reads    bool     // reads the streams with its own (ephemeral) consumers
-	Answers  bool     // answers <prefix>.api.* in the queue group
-	Calls    bool     // calls <prefix>.api.*
+	Answers  bool     // answers the queries (<prefix>.api.*) in the queue group, and $SRV discovery
+	Calls    bool     // calls every query, and $SRV discovery
+	Asks     bool     // calls the queries that change nothing (not Endpoint.Writes), and $SRV discovery
 	Admin    bool     // creates and updates the streams
 }
 
@@ -68,7 +69,7 @@ func Roles() []Role {
 		{Name: IdentityClient, Source: Source("cli"), Reads: true, Calls: true,
 			Produces: []Type{TypeScheduleDue, TypeRestoreRequested, TypeFailoverRequested, TypeVerifyCompleted,
 				TypeVerifyFailed}},
-		{Name: IdentityAuditor, Reads: true},
+		{Name: IdentityAuditor, Reads: true, Asks: true},
 		{Name: IdentityAdmin, Admin: true},
 	}
 }
@@ -86,7 +87,7 @@ func RoleOf(name string) (Role, bool) {
 }
 
 // IsFunction reports whether the role is one of xbr's functions (and so
-// answers the API).
+// answers the queries).
 func (r Role) IsFunction() bool {
 	return r.Name != IdentityClient && r.Name != IdentityAuditor && r.Name != IdentityAdmin
 }

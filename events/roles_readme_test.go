@@ -49,9 +49,21 @@ func rolesDoc() string {
 		r, _ = events.RoleOf(r.Name)
 		fmt.Fprintf(&b, "| `%s` | %s | %s | %s | %s |\n", r.Name, code(r.Source), names(r.Durables), names(r.Buckets), also(r))
 	}
-	b.WriteString("\nRequest/reply: every function answers `<prefix>.api.<verb>` in the queue group `" + events.APIQueue +
-		"` (NATS `allow_responses`); `client` and `gateway` may call them. Replies come back on `_INBOX.>`.\n")
+	b.WriteString("\nQueries: every function answers `<prefix>.api.<query>` as the NATS micro service `" + events.ServiceName +
+		"` in the queue group `" + events.APIQueue + "` (NATS `allow_responses`), and its discovery subjects `$SRV.>`; " +
+		"`client` and `gateway` may call every query, the `auditor` those that change nothing (" + readOnly() +
+		"), and all three `$SRV.PING|INFO|STATS[." + events.ServiceName + "[.<id>]]`. Replies come back on `_INBOX.>`.\n")
 	return b.String()
+}
+
+func readOnly() string {
+	var out []string
+	for _, e := range events.Endpoints() {
+		if !e.Writes {
+			out = append(out, e.Name)
+		}
+	}
+	return names(out)
 }
 
 func consumers(t events.Type) []string {
@@ -72,8 +84,8 @@ func also(r events.Role) string {
 	for _, f := range []struct {
 		on   bool
 		what string
-	}{{r.Reads, "reads the streams with its own consumers"}, {r.Answers, "answers the API"},
-		{r.Calls, "calls the API"}, {r.Admin, "creates and updates the streams"}} {
+	}{{r.Reads, "reads the streams with its own consumers"}, {r.Answers, "answers the queries"},
+		{r.Calls, "calls the queries"}, {r.Asks, "calls the read-only queries"}, {r.Admin, "creates and updates the streams"}} {
 		if f.on {
 			out = append(out, f.what)
 		}

@@ -38,10 +38,61 @@ func TestRolesKeepTheTrustEdges(t *testing.T) {
 		}
 	}
 	auditor, _ := events.RoleOf(events.IdentityAuditor)
+	var asks []string
 	for _, p := range auditor.Grant(s, events.StreamNames{}).Publish {
 		if strings.HasPrefix(p, "acme.backup.") {
-			t.Errorf("the auditor may publish %s", p)
+			e, ok := events.EndpointOf(strings.TrimPrefix(p, "acme.backup.api."))
+			if !ok || e.Writes || e.Subject(s) != p {
+				t.Errorf("the auditor may publish %s", p)
+			}
+			asks = append(asks, p)
 		}
+	}
+	if !slices.Contains(asks, events.QueryJobs.Subject(s)) || slices.Contains(asks, "acme.backup.api.verify") {
+		t.Errorf("the auditor may call %v, want the read-only queries (jobs, not verify)", asks)
+	}
+}
+
+// TestQueryGrants: the functions answer the queries and the micro discovery
+// subjects; the client and the gateway call every query and discovery.
+func TestQueryGrants(t *testing.T) {
+	s, _ := events.NewSubjects("acme.backup")
+	for _, name := range []string{"export", "replicate", "gateway"} {
+		r, _ := events.RoleOf(name)
+		g := r.Grant(s, events.StreamNames{})
+		if !slices.Contains(g.Subscribe, "acme.backup.api.> "+events.APIQueue) || !slices.Contains(g.Subscribe, "$SRV.>") || !g.AllowResponses {
+			t.Errorf("%s subscribes %v (allow_responses %v), want the queries in the queue group and $SRV.>", name, g.Subscribe, g.AllowResponses)
+		}
+	}
+	for _, name := range []string{events.IdentityClient, "gateway", events.IdentityAuditor} {
+		r, _ := events.RoleOf(name)
+		g := r.Grant(s, events.StreamNames{})
+		for _, want := range []string{"$SRV.PING", "$SRV.INFO." + events.ServiceName, "$SRV.STATS." + events.ServiceName + ".*"} {
+			if !slices.Contains(g.Publish, want) {
+				t.Errorf("%s may not publish %s", name, want)
+			}
+		}
+	}
+	for _, name := range []string{events.IdentityClient, "gateway"} {
+		r, _ := events.RoleOf(name)
+		if g := r.Grant(s, events.StreamNames{}); !slices.Contains(g.Publish, "acme.backup.api.>") {
+			t.Errorf("%s may not call the queries: %v", name, g.Publish)
+		}
+	}
+}
+
+// TestQueriesAreTyped: every endpoint has a name micro accepts, and the
+// typed queries name their endpoints.
+func TestQueriesAreTyped(t *testing.T) {
+	for _, e := range events.Endpoints() {
+		for _, r := range e.MicroName() {
+			if !(r >= 'a' && r <= 'z' || r >= '0' && r <= '9' || r == '-') {
+				t.Errorf("endpoint %s: micro name %q has %q", e.Name, e.MicroName(), r)
+			}
+		}
+	}
+	if events.QueryDRList.MicroName() != "dr-ls" || events.QueryJobs.Name != events.QueryNameJobs {
+		t.Errorf("dr.ls is %q, jobs is %q", events.QueryDRList.MicroName(), events.QueryJobs.Name)
 	}
 }
 

@@ -15,6 +15,7 @@ import (
 	"xbr/shared/bus"
 	"xbr/shared/catalog"
 	"xbr/shared/remote"
+	"xbr/shared/testsupport"
 	"xbr/shared/xapi/xapisim"
 )
 
@@ -143,7 +144,7 @@ func TestExportSurvivesSIGKILL(t *testing.T) {
 	vm := p.userVMs()[0]
 
 	// Kill it once the export is well under way (a temp file is growing).
-	eventually(t, time.Minute, "the export to start writing", func() bool {
+	testsupport.Eventually(t, time.Minute, "the export to start writing", func() bool {
 		return tempBytes(dirPath) > 4<<20
 	})
 	if err := s.cmd.Process.Kill(); err != nil {
@@ -179,7 +180,7 @@ func TestExportSurvivesSIGKILL(t *testing.T) {
 	if got, _ := xvaDigests(t, rcData); fmt.Sprint(got) != fmt.Sprint(p.diskDigests(t, vm)) {
 		t.Errorf("the backup's disks differ from the source")
 	}
-	eventually(t, time.Minute, "the killed attempt's snapshot to be removed", func() bool {
+	testsupport.Eventually(t, time.Minute, "the killed attempt's snapshot to be removed", func() bool {
 		return len(p.sim.Snapshots()) == 0
 	})
 }

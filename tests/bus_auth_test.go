@@ -94,7 +94,7 @@ func (s *server) rawNATSURL(t *testing.T) string {
 }
 
 // connectAs connects with the identity name that `xbr serve` keeps in data.
-func connectAs(t *testing.T, url, data, name string) *nats.Conn {
+func connectAs(t *testing.T, url, data, name string, opts ...nats.Option) *nats.Conn {
 	t.Helper()
 	raw, err := os.ReadFile(filepath.Join(data, "nats", "identities", name+".json"))
 	if err != nil {
@@ -104,7 +104,7 @@ func connectAs(t *testing.T, url, data, name string) *nats.Conn {
 	if err := json.Unmarshal(raw, &id); err != nil {
 		t.Fatalf("identity %s: %v", name, err)
 	}
-	nc, err := nats.Connect(url, nats.UserInfo(id.User, id.Password))
+	nc, err := nats.Connect(url, append([]nats.Option{nats.UserInfo(id.User, id.Password)}, opts...)...)
 	if err != nil {
 		t.Fatalf("connect as %s: %v", name, err)
 	}

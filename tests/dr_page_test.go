@@ -12,6 +12,7 @@ import (
 	"github.com/chromedp/chromedp"
 	"github.com/chromedp/chromedp/kb"
 
+	"xbr/shared/testsupport"
 	"xbr/shared/xapi"
 )
 
@@ -23,10 +24,7 @@ import (
 // list must fit a phone screen. Screenshots are left in tests/artifacts/.
 func TestDRFailoverPageInChromium(t *testing.T) {
 	if _, err := os.Stat(chromiumPath); err != nil {
-		if os.Getenv("XBR_TEST_NO_SKIP") == "1" {
-			t.Fatalf("%s is missing (scripts/tool-chromium.sh installs it): %v", chromiumPath, err)
-		}
-		t.Skipf("%s is missing (run scripts/tool-chromium.sh)", chromiumPath)
+		testsupport.Missing(t, "%s is missing (scripts/tool-chromium.sh installs it): %v", chromiumPath, err)
 	}
 	main, standby := drStartPool(t, "main", 1), drStartPool(t, "standby", 1)
 	cfg := filepath.Join(t.TempDir(), "xbr.yaml")

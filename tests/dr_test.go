@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"xbr/events"
 	"xbr/functions/replicate"
 	"xbr/shared/xapi"
 	"xbr/shared/xapi/xapisim"
@@ -166,13 +167,13 @@ func drLsAndFailover(t *testing.T, ctx context.Context, s *server, url string, s
 	if code != 0 {
 		t.Fatalf("dr ls: exit %d: %s", code, errOut)
 	}
-	var listed []replicate.Listed
+	var listed []events.DRCopy
 	if err := json.Unmarshal([]byte(out), &listed); err != nil {
 		t.Fatalf("dr ls --json: %v\n%s", err, out)
 	}
 	found := false
 	for _, l := range listed {
-		found = found || (l.UUID == cp.UUID && l.State == replicate.StateStandby && l.VMName == vm.NameLabel)
+		found = found || (l.UUID == cp.UUID && l.State == events.DRStateStandby && l.VMName == vm.NameLabel)
 	}
 	if !found {
 		t.Fatalf("dr ls does not list copy %s of %s as standby:\n%s", cp.UUID, vm.NameLabel, out)

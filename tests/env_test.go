@@ -156,17 +156,6 @@ func listBackups(t *testing.T, r remote.Remote, vm string) []catalog.Backup {
 	return bs
 }
 
-func eventually(t *testing.T, timeout time.Duration, what string, ok func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(timeout)
-	for !ok() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out after %s waiting for %s", timeout, what)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-}
-
 func configYAML(p *pool, remotes, job string) string {
 	return fmt.Sprintf(`pools:
   - name: lab

@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"xbr/shared/testsupport"
 	"xbr/shared/xapi/xapisim"
 )
 
@@ -148,8 +149,8 @@ func checkFaultyRun(t *testing.T, c faultCase, r waited, nats, web string, hooks
 		t.Errorf("history of run %s says %q, want a reason with %q", r.id, why, c.want)
 	}
 	t.Logf("%s: status %s, reason: %s", c.name, runs[0].Status, why)
-	eventually(t, 30*time.Second, "the failure report of "+job, func() bool { return hooks.count(c.name) > 0 })
-	eventually(t, 30*time.Second, "the failure metric of "+job, func() bool {
+	testsupport.Eventually(t, 30*time.Second, "the failure report of "+job, func() bool { return hooks.count(c.name) > 0 })
+	testsupport.Eventually(t, 30*time.Second, "the failure metric of "+job, func() bool {
 		return metricAtLeast(t, web, fmt.Sprintf(`xbr_runs_total{job="%s",status="%s"}`, job, runs[0].Status), 1)
 	})
 }

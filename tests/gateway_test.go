@@ -24,6 +24,7 @@ import (
 	"xbr/shared/catalog"
 	"xbr/shared/compress"
 	"xbr/shared/remote/dir"
+	"xbr/shared/testsupport"
 	"xbr/shared/xapi"
 	"xbr/shared/xapi/xapisim"
 )
@@ -37,10 +38,7 @@ const chromiumPath = "/usr/bin/chromium"
 // in tests/artifacts/.
 func TestRestoreViewInChromium(t *testing.T) {
 	if _, err := os.Stat(chromiumPath); err != nil {
-		if os.Getenv("XBR_TEST_NO_SKIP") == "1" {
-			t.Fatalf("%s is missing (scripts/tool-chromium.sh installs it): %v", chromiumPath, err)
-		}
-		t.Skipf("%s is missing (run scripts/tool-chromium.sh)", chromiumPath)
+		testsupport.Missing(t, "%s is missing (scripts/tool-chromium.sh installs it): %v", chromiumPath, err)
 	}
 	sim, simURL := gwStartPool(t)
 	vm := gwHaltedVM(t, sim)

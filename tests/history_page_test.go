@@ -13,6 +13,7 @@ import (
 	"github.com/chromedp/chromedp"
 	"github.com/chromedp/chromedp/kb"
 
+	"xbr/shared/testsupport"
 	"xbr/shared/xapi/xapisim"
 )
 
@@ -25,10 +26,7 @@ import (
 // tests/artifacts/ (history-list.png, history-run.png, history-run-narrow.png).
 func TestHistoryPageInChromium(t *testing.T) {
 	if _, err := os.Stat(chromiumPath); err != nil {
-		if os.Getenv("XBR_TEST_NO_SKIP") == "1" {
-			t.Fatalf("%s is missing (scripts/tool-chromium.sh installs it): %v", chromiumPath, err)
-		}
-		t.Skipf("%s is missing (run scripts/tool-chromium.sh)", chromiumPath)
+		testsupport.Missing(t, "%s is missing (scripts/tool-chromium.sh installs it): %v", chromiumPath, err)
 	}
 	p := startPool(t, xapisim.Options{VMs: 2, DiskSize: 36 << 20, Faults: xapisim.Faults{RateLimit: 1 << 20}})
 	dirPath, _ := dirRemote(t, "nfs")
@@ -58,7 +56,7 @@ func TestHistoryPageInChromium(t *testing.T) {
 		t.Fatalf("xbr history of run %s: %+v, want success with progress samples", runID, runs)
 	}
 	samples := len(runs[0].Rates)
-	eventually(t, 30*time.Second, "the gateway's history to hold the run and its samples", func() bool {
+	testsupport.Eventually(t, 30*time.Second, "the gateway's history to hold the run and its samples", func() bool {
 		page := httpGet(t, base+"/history/"+runID)
 		return strings.Contains(page, `state-success">success`) && strings.Count(page, "<circle ") == samples
 	})

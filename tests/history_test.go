@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"xbr/shared/testsupport"
 	"xbr/shared/xapi/xapisim"
 )
 
@@ -60,12 +61,12 @@ func TestHistoryKilledRunIsInterrupted(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
 	runID := runNow(t, ctx, s.natsURL(t))
-	eventually(t, time.Minute, "a progress sample of the export", func() bool {
+	testsupport.Eventually(t, time.Minute, "a progress sample of the export", func() bool {
 		runs := historyOf(t, ctx, s.natsURL(t), "--run", runID)
 		return len(runs) == 1 && len(runs[0].Rates) > 0 && runs[0].Status == "pending"
 	})
 	second := runNow(t, ctx, s.natsURL(t))
-	eventually(t, time.Minute, "the second fire to be skipped", func() bool {
+	testsupport.Eventually(t, time.Minute, "the second fire to be skipped", func() bool {
 		runs := historyOf(t, ctx, s.natsURL(t), "--run", second)
 		return len(runs) == 1 && runs[0].Status == "skipped"
 	})
@@ -78,7 +79,7 @@ func TestHistoryKilledRunIsInterrupted(t *testing.T) {
 		t.Fatalf("killed run right after restart: %+v, want pending with progress samples", runs)
 	}
 	var got historyRun
-	eventually(t, time.Minute, "the killed run to be interrupted", func() bool {
+	testsupport.Eventually(t, time.Minute, "the killed run to be interrupted", func() bool {
 		got = historyOf(t, ctx, url, "--run", runID, "--stale-after", "2s")[0]
 		return got.Status == "interrupted"
 	})

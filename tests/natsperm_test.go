@@ -68,6 +68,8 @@ func TestPermissionsOnARealNATSServer(t *testing.T) {
 		t.Errorf("the auditor read %d run.completed events from %s, want 1", n, events.DefaultEventsStream)
 	}
 	assertNoRestoreStored(t, auditor)
+	discoverQueries(t, connectAs(t, url, data, events.IdentityClient))
+	auditorAsksOnlyReadOnlyQueries(t, url, data)
 }
 
 // startNATSServerConf runs a nats-server configured with authorization (a

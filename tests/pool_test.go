@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"xbr/functions/replicate"
+	"xbr/shared/testsupport"
 	"xbr/shared/xapi"
 	"xbr/shared/xapi/xapisim"
 )
@@ -169,7 +170,7 @@ jobs:
 		run("run", "rolling", "--wait")
 	}
 	// prune runs after the run's last snapshot completed
-	eventually(t, time.Minute, "2 rolling snapshots of vm-02", func() bool { return countSnapshotsOf(lab, onHost2.Ref) == 2 })
+	testsupport.Eventually(t, time.Minute, "2 rolling snapshots of vm-02", func() bool { return countSnapshotsOf(lab, onHost2.Ref) == 2 })
 
 	// Replication to the standby pool's second host.
 	run("run", "dr", "--wait")
@@ -197,7 +198,7 @@ jobs:
 		defer close(done)
 		run("run", "nightly", "--wait")
 	}()
-	eventually(t, time.Minute, "exports streaming", func() bool { return lab.sim.Requests()["/export"]-before >= 3 })
+	testsupport.Eventually(t, time.Minute, "exports streaming", func() bool { return lab.sim.Requests()["/export"]-before >= 3 })
 	if err := lab.sim.SetMaster(1); err != nil {
 		t.Fatal(err)
 	}
@@ -212,7 +213,7 @@ jobs:
 	checkPoolBackups(t, remoteDir, onHost2, want, 2)
 	checkPoolBackups(t, remoteDir, onHost1, nil, 2)
 	checkPoolBackups(t, remoteDir, runningOnHost2, nil, 2)
-	eventually(t, time.Minute, "no backup snapshot left", func() bool {
+	testsupport.Eventually(t, time.Minute, "no backup snapshot left", func() bool {
 		return countSnapshotsOf(lab, onHost1.Ref) == 0 && countSnapshotsOf(lab, runningOnHost2.Ref) == 0 &&
 			len(lab.sim.Snapshots()) == 2
 	})

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"xbr/shared/config"
+	"xbr/shared/testsupport"
 	"xbr/shared/xapi"
 	"xbr/shared/xapi/xapisim"
 )
@@ -74,7 +75,7 @@ jobs:
 	})
 	// The prune destroys a snapshot's VM first and its disks after: wait
 	// for both.
-	eventually(t, time.Minute, "2 snapshots per VM and no orphaned snapshot disk", func() bool {
+	testsupport.Eventually(t, time.Minute, "2 snapshots per VM and no orphaned snapshot disk", func() bool {
 		n := perVM()
 		done := len(n) == 2
 		for _, k := range n {

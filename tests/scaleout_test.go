@@ -12,6 +12,7 @@ import (
 	"xbr/functions/timer"
 	"xbr/shared/bus"
 	"xbr/shared/catalog"
+	"xbr/shared/testsupport"
 	"xbr/shared/xapi/xapisim"
 )
 
@@ -46,7 +47,7 @@ func TestRunSurvivesLosingANATSNode(t *testing.T) {
 	checkReplicas(t, ctx, conn, 3)
 
 	done := xbrAsync(t, ctx, nil, "run", "nightly", "--wait", "--nats", c.URL())
-	eventually(t, time.Minute, "the first export to be under way", func() bool { return tempBytes(dirPath) > 2<<20 })
+	testsupport.Eventually(t, time.Minute, "the first export to be under way", func() bool { return tempBytes(dirPath) > 2<<20 })
 	leader := streamLeader(t, ctx, c, conn, events.DefaultEventsStream)
 	c.Stop(leader)
 	t.Logf("stopped node %s, leader of %s", c.ServerName(leader), events.DefaultEventsStream)
@@ -127,7 +128,7 @@ func TestSecondExportWorkerFinishesAKilledWorkersVM(t *testing.T) {
 			t.Logf("worker 1:\n%s\nworker 2:\n%s", workers[0].output(), workers[1].output())
 		}
 	})
-	eventually(t, time.Minute, "a worker streaming the VM", func() bool {
+	testsupport.Eventually(t, time.Minute, "a worker streaming the VM", func() bool {
 		for i, w := range workers {
 			if holdsTempFile(w.cmd.Process.Pid, dirPath) && tempBytes(dirPath) > 8<<20 {
 				victim, survivor = w, workers[1-i]
@@ -165,7 +166,7 @@ func TestSecondExportWorkerFinishesAKilledWorkersVM(t *testing.T) {
 	if got, _ := xvaDigests(t, rd); fmt.Sprint(got) != fmt.Sprint(p.diskDigests(t, vm)) {
 		t.Error("the backup's disks differ from the source")
 	}
-	eventually(t, time.Minute, "the killed attempt's snapshot and temp file to be removed", func() bool {
+	testsupport.Eventually(t, time.Minute, "the killed attempt's snapshot and temp file to be removed", func() bool {
 		return len(p.sim.Snapshots()) == 0 && tempBytes(dirPath) == 0
 	})
 }
@@ -193,7 +194,7 @@ func TestThreeTimersFireOncePerSchedule(t *testing.T) {
 	defer cancel()
 	conn := clusterConn(t, c)
 	var fires map[string]int
-	eventually(t, 90*time.Second, "every schedule to fire at a minute boundary", func() bool {
+	testsupport.Eventually(t, 90*time.Second, "every schedule to fire at a minute boundary", func() bool {
 		fires = fireCounts(t, ctx, conn)
 		return len(fires) >= len(scheds)
 	})
@@ -206,7 +207,7 @@ func TestThreeTimersFireOncePerSchedule(t *testing.T) {
 	}
 	// Give every timer time to evaluate past the fire: the shared state
 	// records ticks a few seconds after it.
-	eventually(t, 30*time.Second, "the timers to evaluate past the fire", func() bool {
+	testsupport.Eventually(t, 30*time.Second, "the timers to evaluate past the fire", func() bool {
 		return timerCheckedAfter(t, ctx, conn, "minutely", len(scheds), last.Add(3*time.Second))
 	})
 	fires = fireCounts(t, ctx, conn)

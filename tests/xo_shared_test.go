@@ -12,6 +12,7 @@ import (
 
 	"xbr/shared/catalog/catalogtest"
 	"xbr/shared/remote"
+	"xbr/shared/testsupport"
 	"xbr/shared/xapi/xapisim"
 )
 
@@ -48,7 +49,7 @@ func TestXOSeesTheTruthOnASharedRemote(t *testing.T) {
 					continue
 				}
 				var xo, disk []string
-				eventually(t, time.Minute, fmt.Sprintf("run %d: XO's listing of %s on %s to match the disk", run, vm.NameLabel, r.Name()),
+				testsupport.Eventually(t, time.Minute, fmt.Sprintf("run %d: XO's listing of %s on %s to match the disk", run, vm.NameLabel, r.Name()),
 					func() bool {
 						xo, disk = catalogtest.XOListing(t, r, vm.UUID), catalogtest.MetadataOnDisk(t, r, vm.UUID)
 						return len(disk) == 2 && slices.Equal(xo, disk)

@@ -25,6 +25,7 @@ import (
 	"xbr/shared/remote/s3"
 	"xbr/shared/remote/s3/s3test"
 	"xbr/shared/runs"
+	"xbr/shared/testsupport"
 	"xbr/shared/xapi"
 	"xbr/shared/xapi/xapisim"
 	"xbr/shared/xva"
@@ -209,7 +210,7 @@ func (e *env) stored() []events.Received {
 func (e *env) runCompleted(run string) events.RunCompleted {
 	e.t.Helper()
 	var out events.RunCompleted
-	eventually(e.t, 60*time.Second, "run.completed of "+run, func() bool {
+	testsupport.Eventually(e.t, 60*time.Second, "run.completed of "+run, func() bool {
 		for _, r := range e.stored() {
 			if p, ok := r.Payload.(events.RunCompleted); ok && p.RunID == run {
 				out = p
@@ -219,17 +220,6 @@ func (e *env) runCompleted(run string) events.RunCompleted {
 		return false
 	})
 	return out
-}
-
-func eventually(t *testing.T, timeout time.Duration, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(timeout)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
 }
 
 // payloads returns the stored events of type T.

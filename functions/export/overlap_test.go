@@ -9,6 +9,7 @@ import (
 	"xbr/events"
 	"xbr/functions/export"
 	"xbr/shared/runs"
+	"xbr/shared/testsupport"
 )
 
 func overlapJob(policy string) string {
@@ -47,7 +48,7 @@ func TestOverlapQueued(t *testing.T) {
 	run := e.fire("nightly", "daily", fireAt)
 	ctx := context.Background()
 	// Wait until the planner has turned the fire down at least once.
-	eventually(t, 30*e2eScale, "the queued fire to be redelivered", func() bool {
+	testsupport.Eventually(t, 30*e2eScale, "the queued fire to be redelivered", func() bool {
 		c, err := e.conn.JetStream().Consumer(ctx, events.DefaultEventsStream, export.PlannerDurable)
 		if err != nil {
 			return false

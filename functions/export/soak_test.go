@@ -11,6 +11,7 @@ import (
 
 	"xbr/events"
 	"xbr/shared/bus"
+	"xbr/shared/testsupport"
 )
 
 // footprint is what a run must not leave behind.
@@ -83,7 +84,7 @@ func TestRunsLeaveNothingBehind(t *testing.T) {
 			continue
 		}
 		var now footprint
-		eventually(t, 30*time.Second, fmt.Sprintf("footprint back to %+v after run %d (now %+v)", base, i, &now), func() bool {
+		testsupport.Eventually(t, 30*time.Second, fmt.Sprintf("footprint back to %+v after run %d (now %+v)", base, i, &now), func() bool {
 			now = e.footprint()
 			// A few goroutines of idle keep-alive connections come and go.
 			return now.Clients <= base.Clients && now.Consumers <= base.Consumers && now.goroutines <= base.goroutines+6

@@ -14,6 +14,7 @@ import (
 	"xbr/events"
 	"xbr/shared/catalog"
 	"xbr/shared/restores"
+	"xbr/shared/schedule"
 )
 
 // ChatReply is the JSON answer of a slash command, in Slack's response
@@ -205,10 +206,9 @@ func (s *Server) chatRun(ctx context.Context, c Command, by string) (ChatReply, 
 	if !found {
 		return ChatReply{}, missing("schedule", sched, "is not a schedule of job "+job.Name)
 	}
-	now := s.now().UTC()
-	id := events.DeriveID("manual", job.Name, sched, now.Format(time.RFC3339Nano))
-	msg, err := s.env.Subjects.Message(events.Meta{ID: id, Source: events.Source(Name), Time: now},
-		events.ScheduleDue{RunID: id, Job: job.Name, Schedule: sched, FireTime: now, Manual: true, RequestedBy: by})
+	due := schedule.ManualFire(job.Name, sched, by, s.now())
+	id := due.RunID
+	msg, err := s.env.Subjects.Message(events.Meta{ID: id, Source: events.Source(Name), Time: due.FireTime}, due)
 	if err != nil {
 		return ChatReply{}, err
 	}

@@ -11,31 +11,10 @@ import (
 	"xbr/shared/failovers"
 )
 
-// verbDRList is the replicate function's dr.ls query (functions never
-// import each other: the gateway asks any xbr server over NATS, as `xbr dr`
-// does). A failover is not a verb: it is the xbr.failover.requested event.
-const verbDRList = "dr.ls"
-
 // failoverWait bounds how long a page, webhook or chat command waits for
 // the outcome of a failover it published; after it the answer is "pending"
 // with where to look.
 const failoverWait = 45 * time.Second
-
-// DRCopy is a standby copy as the dr.ls query answers it.
-type DRCopy struct {
-	UUID         string    `json:"copy_uuid"`
-	Name         string    `json:"copy_name"`
-	Pool         string    `json:"pool"`
-	VMUUID       string    `json:"vm_uuid"`
-	VMName       string    `json:"vm_name,omitempty"`
-	Job          string    `json:"job"`
-	Schedule     string    `json:"schedule"`
-	Datetime     time.Time `json:"datetime"` // the recovery point
-	PowerState   string    `json:"power_state"`
-	StartBlocked bool      `json:"start_blocked"`
-	State        string    `json:"state,omitempty"` // standby, failed-over or interrupted
-	AgeSeconds   int64     `json:"age_seconds,omitempty"`
-}
 
 // FailoverRequest is the JSON body of POST /v1/failovers: the VM (source
 // uuid or name, or the copy's uuid), which copy ("latest", the default, or
@@ -84,10 +63,12 @@ func ParseCopySelector(s string) (time.Time, error) {
 	return t, nil
 }
 
-// copies lists the standby copies (of vm when not "").
-func (s *Server) copies(ctx context.Context, vm string) ([]DRCopy, error) {
-	var out []DRCopy
-	err := app.Request(ctx, s.env.Conn.NATS(), s.env.Subjects, verbDRList, map[string]string{"vm": vm}, &out)
+// copies lists the standby copies (of vm when not ""): the replicate
+// function's dr.ls query, asked of any xbr server (functions never import
+// each other), as `xbr dr ls` does. A failover is not a query: it is the
+// xbr.failover.requested event.
+func (s *Server) copies(ctx context.Context, vm string) ([]events.DRCopy, error) {
+	out, err := app.Ask(ctx, s.env.Conn.NATS(), s.env.Subjects, events.QueryDRList, events.DRListRequest{VM: vm})
 	return out, drError(err, vm)
 }
 

@@ -8,7 +8,7 @@ import (
 	"strings"
 	"unicode"
 
-	"xbr/shared/app"
+	"xbr/events"
 	"xbr/shared/config"
 	"xbr/shared/failovers"
 	"xbr/shared/xotag"
@@ -54,7 +54,7 @@ func (s *Server) drRoutes(mux *http.ServeMux, csrf *http.CrossOriginProtection) 
 func (p *drPages) list(w http.ResponseWriter, r *http.Request) {
 	d := drListData{Configured: hasReplicateJob(p.s.env.Config)}
 	if d.Configured {
-		cs, err := p.listCopies(r.Context(), "")
+		cs, err := p.s.copies(r.Context(), "")
 		if err != nil {
 			p.errorPage(w, r, err)
 			return
@@ -122,23 +122,23 @@ func ParseFailoverForm(form url.Values) (FailoverRequest, string, error) {
 }
 
 // chooseCopy is the complete copy of vm that sel names (the newest for
-// latest; on a tie the one still on standby), as the dr.failover verb picks it.
-func (p *drPages) chooseCopy(ctx context.Context, vm, sel string) (drListed, error) {
+// latest; on a tie the one still on standby), as the replicate function picks it for a failover.
+func (p *drPages) chooseCopy(ctx context.Context, vm, sel string) (events.DRCopy, error) {
 	if err := checkVMField(vm); err != nil {
-		return drListed{}, err
+		return events.DRCopy{}, err
 	}
 	at, err := ParseCopySelector(sel)
 	if err != nil {
-		return drListed{}, err
+		return events.DRCopy{}, err
 	}
-	cs, err := p.listCopies(ctx, vm)
+	cs, err := p.s.copies(ctx, vm)
 	if err != nil {
-		return drListed{}, err
+		return events.DRCopy{}, err
 	}
 	if len(cs) == 0 {
-		return drListed{}, missing("vm", vm, "has no standby copy")
+		return events.DRCopy{}, missing("vm", vm, "has no standby copy")
 	}
-	var best drListed
+	var best events.DRCopy
 	found := false
 	for _, c := range cs {
 		if c.SR == "" || (!at.IsZero() && !c.Datetime.Equal(at)) {
@@ -150,22 +150,9 @@ func (p *drPages) chooseCopy(ctx context.Context, vm, sel string) (drListed, err
 		}
 	}
 	if !found {
-		return drListed{}, missing("copy", orLatest(sel), "no complete copy of "+vm+" has that recovery point")
+		return events.DRCopy{}, missing("copy", orLatest(sel), "no complete copy of "+vm+" has that recovery point")
 	}
 	return best, nil
-}
-
-// drListed is a dr.ls entry with the SR the copy was written to (empty for
-// an interrupted transfer).
-type drListed struct {
-	DRCopy
-	SR string `json:"sr,omitempty"`
-}
-
-func (p *drPages) listCopies(ctx context.Context, vm string) ([]drListed, error) {
-	var out []drListed
-	err := app.Request(ctx, p.s.env.Conn.NATS(), p.s.env.Subjects, verbDRList, map[string]string{"vm": vm}, &out)
-	return out, drError(err, vm)
 }
 
 // errorPage renders err like Server.errorPage, with the way back to /dr.

@@ -67,7 +67,7 @@ type drSource struct {
 }
 
 // groupCopies groups the listed copies by source VM, VMs by name.
-func (s *Server) groupCopies(ctx context.Context, cs []drListed) []drVM {
+func (s *Server) groupCopies(ctx context.Context, cs []events.DRCopy) []drVM {
 	srs := map[string]map[string]string{}
 	byVM := map[string]*drVM{}
 	var order []*drVM
@@ -93,7 +93,7 @@ func (s *Server) groupCopies(ctx context.Context, cs []drListed) []drVM {
 }
 
 // copyRow is c for a page; srs caches the SR names per pool (nil: no cache).
-func (s *Server) copyRow(ctx context.Context, c drListed, srs map[string]map[string]string) drRow {
+func (s *Server) copyRow(ctx context.Context, c events.DRCopy, srs map[string]map[string]string) drRow {
 	if srs == nil {
 		srs = map[string]map[string]string{}
 	}
@@ -112,7 +112,7 @@ func (s *Server) copyRow(ctx context.Context, c drListed, srs map[string]map[str
 }
 
 // copyState is the copy's state in words and the CSS class showing it.
-func copyState(c drListed) (string, string) {
+func copyState(c events.DRCopy) (string, string) {
 	switch {
 	case c.SR == "":
 		return "interrupted", "state-failed"
@@ -139,7 +139,7 @@ func (s *Server) srNames(ctx context.Context, pool string) map[string]string {
 
 // sourceVM looks for the copy's original VM on the pools other than the
 // copy's, to warn when it still runs (the copy has the same MAC addresses).
-func (s *Server) sourceVM(ctx context.Context, c drListed) drSource {
+func (s *Server) sourceVM(ctx context.Context, c events.DRCopy) drSource {
 	ctx, cancel := context.WithTimeout(ctx, sourceCheckTimeout)
 	defer cancel()
 	var src drSource

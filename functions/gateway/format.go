@@ -1,23 +1,13 @@
 package gateway
 
 import (
-	"fmt"
 	"time"
+
+	"xbr/shared/config"
 )
 
-// HumanBytes renders n bytes in binary units ("1.5 GiB").
-func HumanBytes(n int64) string {
-	const unit = 1024
-	if n < unit {
-		return fmt.Sprintf("%d B", n)
-	}
-	div, exp := int64(unit), 0
-	for m := n / unit; m >= unit && exp < 5; m /= unit {
-		div *= unit
-		exp++
-	}
-	return fmt.Sprintf("%.1f %ciB", float64(n)/float64(div), "KMGTPE"[exp])
-}
+// HumanBytes renders n bytes in binary units ("1.5 GiB"): config.ByteSize.Human.
+func HumanBytes(n int64) string { return config.ByteSize(n).Human() }
 
 func codecLabel(c string) string {
 	if c == "" {

@@ -10,7 +10,6 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
-	"os"
 	"strings"
 	"testing"
 	"time"
@@ -273,8 +272,6 @@ func decode[T any](t *testing.T, body string) T {
 	}
 	return v
 }
-
-func noSkip() bool { return os.Getenv("XBR_TEST_NO_SKIP") == "1" }
 
 // signedFor are the webhook headers of a request (method, path with query,
 // body) at ts with secret.

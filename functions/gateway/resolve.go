@@ -139,7 +139,7 @@ func (s *Server) listSRs(ctx context.Context, pool string) ([]srChoice, error) {
 	}
 	var out []srChoice
 	for ref, sr := range srs {
-		if sr.ContentType == "iso" || sr.Type == "iso" || sr.Type == "udev" {
+		if !sr.HoldsDisks() {
 			continue
 		}
 		out = append(out, srChoice{UUID: sr.UUID, Name: sr.NameLabel, Type: sr.Type, Size: sr.PhysicalSize,
@@ -154,31 +154,27 @@ func (s *Server) listSRs(ctx context.Context, pool string) ([]srChoice, error) {
 	return out, nil
 }
 
-// resolveSR turns an SR uuid or unique name into its uuid; "" stays "".
+// resolveSR turns an SR uuid or unique name into its uuid (xapi.ResolveSR);
+// "" stays "" (the restore function takes the pool's default SR).
 func (s *Server) resolveSR(ctx context.Context, pool, sr string) (string, error) {
 	if sr == "" {
 		return "", nil
 	}
-	srs, err := s.listSRs(ctx, pool)
+	c, err := s.env.Pools.Client(ctx, pool)
 	if err != nil {
-		return "", err
+		return "", upstream(err)
 	}
-	var byName []string
-	for _, c := range srs {
-		if c.UUID == sr {
-			return c.UUID, nil
-		}
-		if c.Name == sr {
-			byName = append(byName, c.UUID)
-		}
-	}
-	switch len(byName) {
-	case 1:
-		return byName[0], nil
-	case 0:
+	_, rec, err := xapi.ResolveSR(ctx, c, sr)
+	var choice *xapi.SRChoiceError
+	switch {
+	case errors.Is(err, xapi.ErrNoSuchSR):
 		return "", missing("sr", sr, "is not an SR of pool "+pool)
+	case errors.As(err, &choice):
+		return "", badField("sr", sr, choice.Problem())
+	case err != nil:
+		return "", upstream(fmt.Errorf("pool %s: %w", pool, err))
 	}
-	return "", badField("sr", sr, "names several SRs ("+strings.Join(byName, ", ")+"): give the uuid")
+	return rec.UUID, nil
 }
 
 // request publishes the restore of t; key makes it idempotent.

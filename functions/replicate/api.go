@@ -1,9 +1,7 @@
 package replicate
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"slices"
@@ -14,57 +12,19 @@ import (
 	"xbr/shared/config"
 )
 
-// VerbList is the query answered by every xbr server (app.Request with
-// this name): the copies on the standby pools. Failover is not a verb: it
-// is the xbr.failover.requested event (see NewFailoverHandler).
-const VerbList = "dr.ls"
-
-// ListRequest asks for the copies on the standby pools.
-type ListRequest struct {
-	Pool string `json:"pool,omitempty"` // one configured pool; "" = every replicate job's target
-	VM   string `json:"vm,omitempty"`   // only copies of this VM (uuid, copy uuid or name)
+// API is the replicate function's queries, for app.Function.API: dr.ls,
+// the copies on the standby pools. Failover is not a query: it is the
+// xbr.failover.requested event (see NewFailoverHandler).
+func API() []app.APIEndpoint {
+	return []app.APIEndpoint{app.Answer(events.QueryDRList, apiList)}
 }
 
-// Listed is a copy with its age (the recovery point's distance to now).
-type Listed struct {
-	Copy
-	State      string `json:"state"` // standby, failed-over or interrupted
-	AgeSeconds int64  `json:"age_seconds"`
-}
-
-// Copy states in a listing.
-const (
-	StateStandby     = "standby"
-	StateFailedOver  = "failed-over"
-	StateInterrupted = "interrupted"
-)
-
-// API is the replicate function's verbs, for app.Function.API.
-func API() map[string]app.APIHandler {
-	return map[string]app.APIHandler{VerbList: apiList}
-}
-
-func apiList(ctx context.Context, env *app.Env, raw json.RawMessage) (any, error) {
-	var req ListRequest
-	if err := decodeRequest(raw, &req); err != nil {
-		return nil, fmt.Errorf("%s: %w", VerbList, err)
-	}
+func apiList(ctx context.Context, env *app.Env, req events.DRListRequest) ([]events.DRCopy, error) {
 	names, err := TargetPools(env.Config, req.Pool)
 	if err != nil {
 		return nil, err
 	}
 	return List(ctx, env.Pools, names, req.VM, env.Now())
-}
-
-// decodeRequest reads a request strictly; an empty body is the zero request.
-func decodeRequest(raw json.RawMessage, v any) error {
-	if len(bytes.TrimSpace(raw)) == 0 || string(bytes.TrimSpace(raw)) == "null" {
-		return nil
-	}
-	if err := events.DecodeStrict(raw, v); err != nil {
-		return fmt.Errorf("bad request: %w", err)
-	}
-	return nil
 }
 
 // TargetPools are the pools DR commands look at: pool when given (it must
@@ -90,8 +50,8 @@ func TargetPools(cfg *config.Config, pool string) ([]string, error) {
 
 // List returns the copies on the named pools (of vm, when not ""), oldest
 // recovery point first, with their state and age at now.
-func List(ctx context.Context, pools Pools, names []string, vm string, now time.Time) ([]Listed, error) {
-	out := []Listed{}
+func List(ctx context.Context, pools Pools, names []string, vm string, now time.Time) ([]events.DRCopy, error) {
+	out := []events.DRCopy{}
 	for _, name := range names {
 		cs, err := poolCopies(ctx, pools, name)
 		if err != nil {
@@ -99,22 +59,30 @@ func List(ctx context.Context, pools Pools, names []string, vm string, now time.
 		}
 		for _, c := range cs {
 			if vm == "" || c.Matches(vm) {
-				out = append(out, Listed{Copy: c, State: state(c), AgeSeconds: int64(now.Sub(c.Datetime) / time.Second)})
+				out = append(out, c.Listed(now))
 			}
 		}
 	}
-	slices.SortStableFunc(out, func(a, b Listed) int { return a.Datetime.Compare(b.Datetime) })
+	slices.SortStableFunc(out, func(a, b events.DRCopy) int { return a.Datetime.Compare(b.Datetime) })
 	return out, nil
 }
 
-func state(c Copy) string {
+// Listed is c as the dr.ls query answers it, with its state and its age at now.
+func (c Copy) Listed(now time.Time) events.DRCopy {
+	return events.DRCopy{UUID: c.UUID, Name: c.Name, Pool: c.Pool, VMUUID: c.VMUUID, VMName: c.VMName, Job: c.Job,
+		Schedule: c.Schedule, SR: c.SR, Datetime: c.Datetime, Run: c.Run, PowerState: c.PowerState,
+		StartBlocked: c.StartBlocked, Bytes: c.Bytes, DurationMS: c.DurationMS, Completed: c.Completed,
+		State: c.state(), AgeSeconds: int64(now.Sub(c.Datetime) / time.Second)}
+}
+
+func (c Copy) state() string {
 	switch {
 	case !c.Complete():
-		return StateInterrupted
+		return events.DRStateInterrupted
 	case c.StartBlocked:
-		return StateStandby
+		return events.DRStateStandby
 	}
-	return StateFailedOver
+	return events.DRStateFailedOver
 }
 
 func poolCopies(ctx context.Context, pools Pools, name string) ([]Copy, error) {

@@ -60,6 +60,6 @@
 // Errors are never retried by the consumer: they are failed events, and
 // the operator asks again (failing over twice is harmless).
 //
-// Client API (served by every xbr server, see API): the "dr.ls" query lists
-// the copies with their recovery point.
+// Query (served by every xbr server in the micro service "xbr", see API):
+// dr.ls (events.QueryDRList) lists the copies with their recovery point.
 package replicate

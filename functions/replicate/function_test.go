@@ -196,12 +196,15 @@ func (h *drHarness) failover(t *testing.T, vmUUID, copyUUID string) {
 	t.Helper()
 	ctx := context.Background()
 	api := replicate.API()
-	out, err := api[replicate.VerbList](ctx, h.env, json.RawMessage(`{"vm":"`+vmUUID+`"}`))
+	if len(api) != 1 || api[0].Query != events.QueryDRList.Endpoint {
+		t.Fatalf("replicate answers %+v, want dr.ls", api)
+	}
+	out, err := api[0].Handle(ctx, h.env, json.RawMessage(`{"vm":"`+vmUUID+`"}`))
 	if err != nil {
 		t.Fatal(err)
 	}
-	listed := out.([]replicate.Listed)
-	if len(listed) != 1 || listed[0].UUID != copyUUID || listed[0].State != replicate.StateStandby ||
+	listed := out.([]events.DRCopy)
+	if len(listed) != 1 || listed[0].UUID != copyUUID || listed[0].State != events.DRStateStandby ||
 		listed[0].Pool != "standby" || listed[0].AgeSeconds < 0 {
 		t.Fatalf("dr.ls: %+v", listed)
 	}

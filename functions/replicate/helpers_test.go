@@ -147,16 +147,5 @@ func (c *clock) now() time.Time {
 	return c.t
 }
 
-func eventually(t *testing.T, timeout time.Duration, what string, ok func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(timeout)
-	for !ok() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-}
-
 // xapisimDrop cuts /export after that many bytes (0: heals the pool).
 func xapisimDrop(after int64) xapisim.Faults { return xapisim.Faults{DropAfter: after} }

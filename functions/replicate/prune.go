@@ -4,48 +4,19 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"regexp"
-	"sort"
-	"strings"
 
 	"xbr/shared/retention"
 	"xbr/shared/xapi"
 )
 
-var uuidRE = regexp.MustCompile(`^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$`)
-
-// ResolveSR finds the SR named by target (a uuid or a name label) on the
-// pool of c and returns its ref and uuid. A name must be unambiguous.
+// ResolveSR finds the SR named by target (a uuid or a unique name label)
+// on the pool of c and returns its ref and uuid (xapi.ResolveSR).
 func ResolveSR(ctx context.Context, c *xapi.Client, target string) (xapi.SRRef, string, error) {
-	if uuidRE.MatchString(target) {
-		ref, err := c.SRByUUID(ctx, strings.ToLower(target))
-		if err != nil {
-			return "", "", fmt.Errorf("target sr %q: %w", target, err)
-		}
-		return ref, strings.ToLower(target), nil
-	}
-	srs, err := c.SRs(ctx)
+	ref, sr, err := xapi.ResolveSR(ctx, c, target)
 	if err != nil {
-		return "", "", fmt.Errorf("target sr %q: %w", target, err)
+		return "", "", fmt.Errorf("target %w", err)
 	}
-	var found []xapi.SRRef
-	for ref, sr := range srs {
-		if sr.NameLabel == target {
-			found = append(found, ref)
-		}
-	}
-	switch len(found) {
-	case 0:
-		return "", "", fmt.Errorf("target sr %q: no SR has this uuid or name on the target pool", target)
-	case 1:
-		return found[0], srs[found[0]].UUID, nil
-	}
-	uuids := make([]string, len(found))
-	for i, ref := range found {
-		uuids[i] = srs[ref].UUID
-	}
-	sort.Strings(uuids)
-	return "", "", fmt.Errorf("target sr %q: %d SRs have this name (%s): give the uuid", target, len(found), strings.Join(uuids, ", "))
+	return ref, sr.UUID, nil
 }
 
 // prune destroys the standby copies of the VM by this job and schedule on

@@ -235,7 +235,7 @@ func TestTargetSR(t *testing.T) {
 	}{
 		{target: "Local storage", want: uuid},
 		{target: uuid, want: uuid},
-		{target: "nope", err: `target sr "nope": no SR has this uuid or name on the target pool`},
+		{target: "nope", err: `target sr "nope": no SR that can hold disks has this uuid or name`},
 	} {
 		_, got, err := replicate.ResolveSR(ctx, standby.client, tc.target)
 		switch {

@@ -10,6 +10,7 @@ import (
 	"xbr/functions/restore"
 	"xbr/shared/app"
 	"xbr/shared/config"
+	"xbr/shared/restores"
 )
 
 // The "backups" verb reads its request strictly: exact names, no repeats.
@@ -19,7 +20,15 @@ func TestBackupsVerbReadsItsRequestStrictly(t *testing.T) {
 		t.Fatal(err)
 	}
 	env := &app.Env{Config: cfg, Remotes: app.NewRemotes(cfg.Remotes)}
-	backups := restore.Function().API["backups"]
+	var backups app.APIHandler
+	for _, e := range restore.Function().API {
+		if e.Query == restores.QueryBackups.Endpoint {
+			backups = e.Handle
+		}
+	}
+	if backups == nil {
+		t.Fatal("restore does not answer the backups query")
+	}
 	if _, err := backups(context.Background(), env, json.RawMessage(`{"remote":"nfs"}`)); err != nil {
 		t.Fatalf("a good request: %v", err)
 	}

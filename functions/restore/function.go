@@ -2,8 +2,6 @@ package restore
 
 import (
 	"context"
-	"encoding/json"
-	"fmt"
 	"time"
 
 	"xbr/events"
@@ -15,13 +13,12 @@ import (
 // Name is the function's name.
 const Name = "restore"
 
-// Function is the restore function as `xbr serve` runs it, with the API
-// verbs "backups" (a restores.Query → a restores.Listing) and "pools" (→ the
-// configured pool names).
+// Function is the restore function as `xbr serve` runs it, with the
+// queries backups (restores.QueryBackups) and pools (events.QueryPools).
 func Function() app.Function {
-	return app.Function{Name: Name, Run: run, API: map[string]app.APIHandler{
-		"backups": listBackups,
-		"pools":   listPools,
+	return app.Function{Name: Name, Run: run, API: []app.APIEndpoint{
+		app.Answer(restores.QueryBackups, listBackups),
+		app.Answer(events.QueryPools, listPools),
 	}}
 }
 
@@ -40,23 +37,17 @@ func ConsumerConfig(env *app.Env) bus.ConsumerConfig {
 }
 
 func run(ctx context.Context, env *app.Env) error {
-	h := New(env.Pools, env.Remotes, env.Conn, env.Subjects, Options{Now: env.Now, Log: env.Log.With("function", Name)})
+	h := New(env.Pools, env.Remotes, env.Conn, env.Subjects, Options{Now: env.Now, Log: env.Log.With(bus.KeyFunction, Name)})
 	return env.Conn.Consume(ctx, ConsumerConfig(env), h)
 }
 
-// listBackups answers the "backups" verb: a restores.Query, a restores.Listing.
-func listBackups(ctx context.Context, env *app.Env, raw json.RawMessage) (any, error) {
-	var q restores.Query
-	if len(raw) > 0 && string(raw) != "null" {
-		if err := events.DecodeStrict(raw, &q); err != nil {
-			return nil, fmt.Errorf("backups: bad request: %w", err)
-		}
-	}
+// listBackups answers the backups query.
+func listBackups(ctx context.Context, env *app.Env, q restores.Query) (restores.Listing, error) {
 	return restores.List(ctx, env.Remotes, q)
 }
 
-// listPools answers the "pools" verb: the configured pool names, so a client
+// listPools answers the pools query: the configured pool names, so a client
 // can default to the only one.
-func listPools(_ context.Context, env *app.Env, _ json.RawMessage) (any, error) {
+func listPools(_ context.Context, env *app.Env, _ events.NoRequest) ([]string, error) {
 	return env.Pools.Names(), nil
 }

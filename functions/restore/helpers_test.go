@@ -23,6 +23,7 @@ import (
 	"xbr/shared/compress"
 	"xbr/shared/config"
 	"xbr/shared/restores"
+	"xbr/shared/testsupport"
 	"xbr/shared/xapi"
 	"xbr/shared/xapi/xapisim"
 )
@@ -69,7 +70,7 @@ func newEnv(t testing.TB, opts xapisim.Options) *env {
 	e.pools = app.NewPools([]config.Pool{{Name: poolName, URL: url, Username: user, Password: config.NewSecret(pass)}}, log)
 	t.Cleanup(func() { e.pools.Close(context.Background()) })
 	e.remotes = app.NewRemotes([]config.Remote{{Name: remoteName, Type: config.RemoteDir, Path: e.root}})
-	e.conn = startNATS(t)
+	e.conn = testsupport.StartNATS(t)
 	e.h = restore.New(e.pools, e.remotes, e.conn, events.Subjects{}, restore.Options{ProgressEvery: 50 * time.Millisecond})
 	return e
 }
@@ -89,24 +90,6 @@ func login(t testing.TB, url, user, pass string) *xapi.Client {
 		t.Fatal(err)
 	}
 	return c
-}
-
-func startNATS(t testing.TB) *bus.Conn {
-	t.Helper()
-	srv, err := bus.StartServer(bus.ServerConfig{Port: -1, StoreDir: t.TempDir()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(srv.Shutdown)
-	conn, err := bus.Connect(srv.ClientURL(), bus.ConnectOptions{Name: t.Name()}, slog.New(slog.DiscardHandler))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = conn.Close() })
-	if err := conn.EnsureStreams(context.Background(), bus.Topology{}); err != nil {
-		t.Fatal(err)
-	}
-	return conn
 }
 
 // halted returns the first halted ordinary VM of the simulator.

@@ -70,7 +70,7 @@ func TestFailuresNameTheCause(t *testing.T) {
 		p    restores.Params
 		want string
 	}{
-		{"unknown SR", restores.Params{BackupID: id.String(), SR: "no such SR"}, `no SR with uuid or name "no such SR"`},
+		{"unknown SR", restores.Params{BackupID: id.String(), SR: "no such SR"}, `sr "no such SR": no SR that can hold disks has this uuid or name`},
 		{"unknown pool", restores.Params{BackupID: id.String(), Pool: "elsewhere"}, `pool "elsewhere" is not configured`},
 		{"unknown remote", restores.Params{BackupID: strings.Replace(id.String(), "nfs:", "s3:", 1)}, `remote "s3" is not configured`},
 		{"missing backup", restores.Params{BackupID: missing}, "does not exist"},

@@ -30,40 +30,14 @@ type xapiClient interface {
 	CachedVMs(ctx context.Context) (map[xapi.VMRef]xapi.VM, error)
 }
 
-// resolveSR finds the SR named by want (a uuid or a unique name_label), or
-// the pool's default SR when want is empty.
+// resolveSR finds the SR named by want (xapi.ResolveSR); an SR that does
+// not exist, is ambiguous or is missing as the default is a final failure.
 func resolveSR(ctx context.Context, c xapiClient, want string) (xapi.SRRef, xapi.SR, error) {
-	srs, err := c.SRs(ctx)
-	if err != nil {
-		return "", xapi.SR{}, fmt.Errorf("list SRs: %w", err)
+	ref, sr, err := xapi.ResolveSR(ctx, c, want)
+	if errors.Is(err, xapi.ErrNoSuchSR) || errors.Is(err, xapi.ErrAmbiguousSR) || errors.Is(err, xapi.ErrNoDefaultSR) {
+		return "", xapi.SR{}, fmt.Errorf("%w: %w", errTarget, err)
 	}
-	if want == "" {
-		_, pool, err := c.Pool(ctx)
-		if err != nil {
-			return "", xapi.SR{}, fmt.Errorf("read the pool's default SR: %w", err)
-		}
-		sr, ok := srs[pool.DefaultSR]
-		if pool.DefaultSR.IsNull() || !ok {
-			return "", xapi.SR{}, fmt.Errorf("%w: the pool has no default SR; name one with --sr", errTarget)
-		}
-		return pool.DefaultSR, sr, nil
-	}
-	var byName []xapi.SRRef
-	for ref, sr := range srs {
-		if sr.UUID == want {
-			return ref, sr, nil
-		}
-		if sr.NameLabel == want {
-			byName = append(byName, ref)
-		}
-	}
-	switch len(byName) {
-	case 1:
-		return byName[0], srs[byName[0]], nil
-	case 0:
-		return "", xapi.SR{}, fmt.Errorf("%w: no SR with uuid or name %q", errTarget, want)
-	}
-	return "", xapi.SR{}, fmt.Errorf("%w: %d SRs are named %q; give its uuid", errTarget, len(byName), want)
+	return ref, sr, err
 }
 
 // findRestored returns the VM an earlier delivery of request id imported.

@@ -28,7 +28,7 @@ func (s *Snapshotter) plan(ctx context.Context, d bus.Delivery, p events.Schedul
 		FireTime: p.FireTime, OnOverlap: job.OnOverlap}
 	outs, err := s.planRun(ctx, d, f, job, sched)
 	if runs.GivesUp(ctx, d, err) {
-		s.log.Error("fire given up: its run ends as a failure", "function", Name, "job", f.Job, "run", f.RunID, "error", err)
+		s.log.Error("fire given up: its run ends as a failure", bus.KeyFunction, Name, "job", f.Job, "run", f.RunID, "error", err)
 		return runs.GiveUpFire(ctx, s.runs, s.message, f, d, err)
 	}
 	return outs, err

@@ -20,7 +20,7 @@ func (s *Snapshotter) failOrRetry(ctx context.Context, d bus.Delivery, p events.
 		allowed = uint64(job.Retries + 1)
 	}
 	if d.Attempt < allowed && !d.Last() {
-		s.log.Warn("snapshot failed; retrying", "function", Name, "run", p.RunID, "vm_uuid", p.VMUUID, "attempt", d.Attempt, "err", err)
+		s.log.Warn("snapshot failed; retrying", bus.KeyFunction, Name, "run", p.RunID, "vm_uuid", p.VMUUID, "attempt", d.Attempt, "err", err)
 		return nil, err
 	}
 	return s.finish(ctx, p, taken{}, err)
@@ -38,7 +38,7 @@ func (s *Snapshotter) finish(ctx context.Context, p events.SnapshotRequested, sn
 		return nil, err
 	}
 	if failed == nil && step.Late {
-		s.log.Warn("snapshot taken after its run ended", "function", Name, "run", p.RunID, "vm_uuid", p.VMUUID)
+		s.log.Warn("snapshot taken after its run ended", bus.KeyFunction, Name, "run", p.RunID, "vm_uuid", p.VMUUID)
 	}
 	out, err := s.vmEvent(p, snap, failed)
 	if err != nil {

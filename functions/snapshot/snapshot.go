@@ -101,7 +101,7 @@ func (s *Snapshotter) Handle(ctx context.Context, ev bus.Event) ([]bus.Out, erro
 	case events.SnapshotRequested:
 		outs, err := s.take(ctx, ev.Delivery, p)
 		if runs.GivesUpRun(ctx, ev.Delivery, err) {
-			s.log.Error("run given up on the last delivery of a snapshot request", "function", Name, "run", p.RunID, "vm_uuid", p.VMUUID, "error", err)
+			s.log.Error("run given up on the last delivery of a snapshot request", bus.KeyFunction, Name, "run", p.RunID, "vm_uuid", p.VMUUID, "error", err)
 			return runs.GiveUpRun(ctx, s.runs, s.message, p.RunID, ev.Delivery, err)
 		}
 		return outs, err

@@ -3,7 +3,6 @@ package snapshot_test
 import (
 	"context"
 	"fmt"
-	"log/slog"
 	"regexp"
 	"testing"
 	"time"
@@ -13,6 +12,7 @@ import (
 	"xbr/shared/bus"
 	"xbr/shared/config"
 	"xbr/shared/runs"
+	"xbr/shared/testsupport"
 	"xbr/shared/xapi"
 	"xbr/shared/xapi/xapisim"
 	"xbr/shared/xotag"
@@ -68,17 +68,7 @@ func newHarness(t *testing.T, n int, jobs string) *harness {
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv, err := bus.StartServer(bus.ServerConfig{Port: -1, Host: "127.0.0.1", StoreDir: t.TempDir()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(srv.Shutdown)
-	conn, err := bus.Connect(srv.ClientURL(), bus.ConnectOptions{Name: t.Name()}, slog.New(slog.DiscardHandler))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = conn.Close() })
-	coord, err := runs.New(ctx, conn, runs.Options{Now: func() time.Time { return h.now }})
+	coord, err := runs.New(ctx, testsupport.StartBareNATS(t), runs.Options{Now: func() time.Time { return h.now }})
 	if err != nil {
 		t.Fatal(err)
 	}

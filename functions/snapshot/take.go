@@ -41,7 +41,7 @@ func (s *Snapshotter) take(ctx context.Context, d bus.Delivery, p events.Snapsho
 		return nil, bus.Permanent(fmt.Errorf("run %s has no VM %s", p.RunID, p.VMUUID))
 	}
 	if r.Done() && v.State != runs.VMDone {
-		s.log.Info("snapshot request of an ended run ignored", "function", Name, "run", r.ID, "vm_uuid", p.VMUUID, "status", r.Status)
+		s.log.Info("snapshot request of an ended run ignored", bus.KeyFunction, Name, "run", r.ID, "vm_uuid", p.VMUUID, "status", r.Status)
 		return nil, nil
 	}
 	if v.State == runs.VMDone && v.Result != nil && v.Result.Status != events.StatusSuccess {
@@ -53,7 +53,7 @@ func (s *Snapshotter) take(ctx context.Context, d bus.Delivery, p events.Snapsho
 	}
 	snap, err := s.snapshotOnce(ctx, c, p, v)
 	if errors.Is(err, errGone) {
-		s.log.Info("snapshot request already done; its snapshot is gone since", "function", Name, "run", r.ID, "vm_uuid", p.VMUUID)
+		s.log.Info("snapshot request already done; its snapshot is gone since", bus.KeyFunction, Name, "run", r.ID, "vm_uuid", p.VMUUID)
 		return nil, nil
 	}
 	if err != nil {

@@ -96,7 +96,7 @@ func (t *Timer) Run(ctx context.Context, now func() time.Time, interval time.Dur
 	defer tick.Stop()
 	for {
 		if err := t.Tick(ctx, now()); err != nil && ctx.Err() == nil {
-			t.log.Warn("timer tick failed; the fire is retried on the next tick", "function", Name, "err", err)
+			t.log.Warn("timer tick failed; the fire is retried on the next tick", bus.KeyFunction, Name, "err", err)
 		}
 		select {
 		case <-ctx.Done():
@@ -135,7 +135,7 @@ func (t *Timer) tickOne(ctx context.Context, e entry, now time.Time) error {
 	}
 	d := schedule.Decide(e.sched, last, now, t.catchUp)
 	if d.Dropped > 0 {
-		t.log.Warn("fires missed beyond the catch-up window are dropped", "function", Name,
+		t.log.Warn("fires missed beyond the catch-up window are dropped", bus.KeyFunction, Name,
 			"job", e.job, "schedule", e.schedule, "dropped", d.Dropped, "catch_up", t.catchUp)
 	}
 	if !d.Fire.IsZero() {
@@ -158,7 +158,7 @@ func (t *Timer) publish(ctx context.Context, e entry, d schedule.Decision, now t
 		return err
 	}
 	if !ack.Duplicate {
-		t.log.Info("schedule due", "function", Name, "job", e.job, "schedule", e.schedule,
+		t.log.Info("schedule due", bus.KeyFunction, Name, "job", e.job, "schedule", e.schedule,
 			"fire", d.Fire, "coalesced", d.Coalesced, "event_id", id)
 	}
 	return nil

@@ -3,7 +3,6 @@ package timer_test
 import (
 	"context"
 	"fmt"
-	"log/slog"
 	"sort"
 	"testing"
 	"time"
@@ -14,6 +13,7 @@ import (
 	"xbr/functions/timer"
 	"xbr/shared/bus"
 	"xbr/shared/config"
+	"xbr/shared/testsupport"
 )
 
 type harness struct {
@@ -23,20 +23,7 @@ type harness struct {
 
 func newHarness(t *testing.T) *harness {
 	t.Helper()
-	srv, err := bus.StartServer(bus.ServerConfig{Port: -1, StoreDir: t.TempDir()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(srv.Shutdown)
-	conn, err := bus.Connect(srv.ClientURL(), bus.ConnectOptions{Name: t.Name()}, slog.New(slog.DiscardHandler))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = conn.Close() })
-	if err := conn.EnsureStreams(context.Background(), bus.Topology{}); err != nil {
-		t.Fatal(err)
-	}
-	return &harness{conn: conn}
+	return &harness{conn: testsupport.StartNATS(t)}
 }
 
 func jobs(t *testing.T, schedules string) []config.Job {

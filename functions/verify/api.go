@@ -2,31 +2,22 @@ package verify
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
-	"fmt"
 	"time"
 
 	"xbr/events"
 	"xbr/shared/app"
+	"xbr/shared/bus"
 	"xbr/shared/catalog"
 	check "xbr/shared/verify"
 )
 
-// VerbVerify is the API verb `xbr verify` uses when it has no configuration
-// file: the server, which has the remotes, verifies and publishes the results.
-const VerbVerify = "verify"
-
-// API is the request verbs the verify function answers.
-func API() map[string]app.APIHandler {
-	return map[string]app.APIHandler{VerbVerify: apiVerify}
+// API is the query the verify function answers: verify (check.QueryVerify).
+func API() []app.APIEndpoint {
+	return []app.APIEndpoint{app.Answer(check.QueryVerify, apiVerify)}
 }
 
-func apiVerify(ctx context.Context, env *app.Env, raw json.RawMessage) (any, error) {
-	var req check.Request
-	if err := events.DecodeStrict(raw, &req); err != nil {
-		return nil, fmt.Errorf("verify request: %w", err)
-	}
+func apiVerify(ctx context.Context, env *app.Env, req check.Request) ([]check.Report, error) {
 	results, err := run(ctx, env, req)
 	if err != nil {
 		return nil, err
@@ -44,7 +35,7 @@ func apiVerify(ctx context.Context, env *app.Env, raw json.RawMessage) (any, err
 			_, err = env.Conn.Publish(ctx, msg.Subject, msg.Event)
 		}
 		if err != nil {
-			env.Log.Warn("verify result not published", "function", Name, "backup_id", r.ID.String(), "err", err)
+			env.Log.Warn("verify result not published", bus.KeyFunction, Name, "backup_id", r.ID.String(), "err", err)
 		}
 	}
 	return out, nil

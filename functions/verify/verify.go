@@ -36,7 +36,7 @@ var _ bus.Handler = (*Handler)(nil)
 func Function() app.Function {
 	return app.Function{Name: Name, API: API(), Run: func(ctx context.Context, env *app.Env) error {
 		h := &Handler{Config: env.Config, Remotes: env.Remotes, Subjects: env.Subjects,
-			Log: env.Log.With("function", Name), Now: env.Now}
+			Log: env.Log.With(bus.KeyFunction, Name), Now: env.Now}
 		return env.Conn.Consume(ctx, bus.ConsumerConfig{Function: Name, Stream: env.Streams.WithDefaults().Events,
 			Subjects: []string{env.Subjects.Filter(events.TypeScheduleDue)}, DLQ: env.Subjects,
 			AckWait: 2 * time.Minute}, h)

@@ -1,93 +1,106 @@
 package app
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"sync"
+	"slices"
 	"time"
 
 	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/micro"
 
 	"xbr/events"
 )
 
-// The API is request/reply on core NATS: client commands (xbr jobs ls, xbr
-// backups ls, ...) ask any running server, whichever answers first.
+// The queries are one NATS micro service (events.ServiceName): each
+// function registers an instance on its own connection with the common
+// endpoints and its own, in the queue group events.APIQueue, so a client
+// command asks any running server and `nats micro ls` lists them.
 
-// APIQueue is the queue group every server's responder joins.
-const APIQueue = events.APIQueue
-
-// APIHandler answers one request verb; req is the raw JSON request.
+// APIHandler answers one query; req is the raw JSON request.
 type APIHandler func(ctx context.Context, env *Env, req json.RawMessage) (any, error)
 
-type apiReply struct {
-	Data  json.RawMessage `json:"data,omitempty"`
-	Error string          `json:"error,omitempty"`
+// APIEndpoint is a query and the handler that answers it.
+type APIEndpoint struct {
+	Query  events.Endpoint
+	Handle APIHandler
 }
 
-// APISubject is the subject of verb under the prefix of s.
-func APISubject(s events.Subjects, verb string) string { return s.Prefix() + ".api." + verb }
-
-// apiHandlers are the verbs every server answers.
-func apiHandlers() map[string]APIHandler {
-	return map[string]APIHandler{
-		"jobs": listJobs,
-	}
+// Answer is the endpoint answering q with h: the request is read strictly
+// (an empty body is the zero request) and the response is h's.
+func Answer[Req, Resp any](q events.Query[Req, Resp], h func(ctx context.Context, env *Env, req Req) (Resp, error)) APIEndpoint {
+	return APIEndpoint{Query: q.Endpoint, Handle: func(ctx context.Context, env *Env, raw json.RawMessage) (any, error) {
+		var req Req
+		if body := bytes.TrimSpace(raw); len(body) > 0 && string(body) != "null" {
+			if err := events.DecodeStrict(body, &req); err != nil {
+				return nil, fmt.Errorf("%s: bad request: %w", q.Name, err)
+			}
+		}
+		return h(ctx, env, req)
+	}}
 }
 
-// RegisterAPI returns a copy of base with the verbs of more added.
-func RegisterAPI(base map[string]APIHandler, more map[string]APIHandler) map[string]APIHandler {
-	out := make(map[string]APIHandler, len(base)+len(more))
-	for k, v := range base {
-		out[k] = v
-	}
-	for k, v := range more {
-		out[k] = v
+// commonAPI are the endpoints every function answers.
+func commonAPI() []APIEndpoint { return []APIEndpoint{Answer(events.QueryJobs, listJobs)} }
+
+// RegisterAPI returns base with the endpoints of more added; an endpoint of
+// a query already in base replaces it.
+func RegisterAPI(base []APIEndpoint, more []APIEndpoint) []APIEndpoint {
+	out := slices.Clone(base)
+	for _, e := range more {
+		out = slices.DeleteFunc(out, func(b APIEndpoint) bool { return b.Query.Name == e.Query.Name })
+		out = append(out, e)
 	}
 	return out
 }
 
-// ServeAPI answers API requests until ctx is cancelled.
+// ServeAPI registers an instance of the query service with the common
+// endpoints and env.API on env's connection and answers until ctx is
+// cancelled.
 func ServeAPI(ctx context.Context, env *Env) error {
-	handlers := RegisterAPI(apiHandlers(), env.API)
-	var wg sync.WaitGroup
-	var subs []*nats.Subscription
-	for verb, h := range handlers {
-		sub, err := env.Conn.NATS().QueueSubscribe(APISubject(env.Subjects, verb), APIQueue, func(m *nats.Msg) {
-			wg.Add(1)
-			defer wg.Done()
-			answer(ctx, env, verb, h, m)
-		})
-		if err != nil {
-			return fmt.Errorf("api %s: %w", verb, err)
+	svc, err := micro.AddService(env.Conn.NATS(), micro.Config{
+		Name: events.ServiceName, Version: events.ServiceVersion, QueueGroup: events.APIQueue,
+		Description: "xbr queries: backups, jobs, pools, disaster-recovery copies",
+		Metadata:    map[string]string{"prefix": env.Subjects.Prefix(), "xbr_version": env.Version},
+	})
+	if err != nil {
+		return fmt.Errorf("api service: %w", err)
+	}
+	for _, e := range RegisterAPI(commonAPI(), env.API) {
+		h := micro.ContextHandler(ctx, func(ctx context.Context, r micro.Request) { answer(ctx, env, e, r) })
+		if err := svc.AddEndpoint(e.Query.MicroName(), h, micro.WithEndpointSubject(e.Query.Subject(env.Subjects))); err != nil {
+			_ = svc.Stop()
+			return fmt.Errorf("api %s: %w", e.Query.Name, err)
 		}
-		subs = append(subs, sub)
 	}
 	<-ctx.Done()
-	for _, s := range subs {
-		_ = s.Unsubscribe()
-	}
-	wg.Wait()
-	return nil
+	return svc.Stop()
 }
 
-func answer(ctx context.Context, env *Env, verb string, h APIHandler, m *nats.Msg) {
+// apiErrorCode is the micro error code of a failed query; the
+// description is the error's text as events carry it (events.Reason: one
+// line, the one limit on error text).
+const apiErrorCode = "500"
+
+func answer(ctx context.Context, env *Env, e APIEndpoint, r micro.Request) {
 	ctx, cancel := context.WithTimeout(ctx, apiTimeout)
 	defer cancel()
-	var reply apiReply
-	data, err := h(ctx, env, m.Data)
+	data, err := e.Handle(ctx, env, r.Data())
+	var body []byte
 	if err == nil {
-		reply.Data, err = json.Marshal(data)
+		body, err = json.Marshal(data)
 	}
 	if err != nil {
-		reply.Error = err.Error()
-		env.Log.Warn("api request failed", "verb", verb, "err", err)
+		env.Log.Warn("query failed", "query", e.Query.Name, "err", err)
+		err = r.Error(apiErrorCode, events.Reason(err), nil)
+	} else {
+		err = r.Respond(body)
 	}
-	out, _ := json.Marshal(reply)
-	if err := m.Respond(out); err != nil {
-		env.Log.Warn("api reply failed", "verb", verb, "err", err)
+	if err != nil {
+		env.Log.Warn("query reply failed", "query", e.Query.Name, "err", err)
 	}
 }
 
@@ -98,28 +111,28 @@ const apiTimeout = 30 * time.Minute
 // ErrNoServer means no xbr server answered an API request.
 var ErrNoServer = errors.New("no xbr server answered")
 
-// Request asks a running server verb with req and decodes the answer into resp.
-func Request(ctx context.Context, nc *nats.Conn, s events.Subjects, verb string, req, resp any) error {
-	body, err := json.Marshal(req)
-	if err != nil {
-		return err
+// Ask asks a running server query q with req and returns its answer.
+func Ask[Req, Resp any](ctx context.Context, nc *nats.Conn, s events.Subjects, q events.Query[Req, Resp], req Req) (Resp, error) {
+	var resp Resp
+	var body []byte
+	if _, none := any(req).(events.NoRequest); !none {
+		var err error
+		if body, err = json.Marshal(req); err != nil {
+			return resp, err
+		}
 	}
-	m, err := nc.RequestWithContext(ctx, APISubject(s, verb), body)
+	m, err := nc.RequestWithContext(ctx, q.Subject(s), body)
 	if errors.Is(err, nats.ErrNoResponders) || errors.Is(err, context.DeadlineExceeded) || errors.Is(err, nats.ErrTimeout) {
-		return fmt.Errorf("%w on %s (is 'xbr serve' running?)", ErrNoServer, nc.ConnectedUrlRedacted())
+		return resp, fmt.Errorf("%w on %s (is 'xbr serve' running?)", ErrNoServer, nc.ConnectedUrlRedacted())
 	}
 	if err != nil {
-		return fmt.Errorf("api %s: %w", verb, err)
+		return resp, fmt.Errorf("api %s: %w", q.Name, err)
 	}
-	var reply apiReply
-	if err := json.Unmarshal(m.Data, &reply); err != nil {
-		return fmt.Errorf("api %s: bad reply: %w", verb, err)
+	if msg := m.Header.Get(micro.ErrorHeader); msg != "" {
+		return resp, errors.New(msg)
 	}
-	if reply.Error != "" {
-		return errors.New(reply.Error)
+	if err := json.Unmarshal(m.Data, &resp); err != nil {
+		return resp, fmt.Errorf("api %s: bad reply: %w", q.Name, err)
 	}
-	if resp == nil {
-		return nil
-	}
-	return json.Unmarshal(reply.Data, resp)
+	return resp, nil
 }

@@ -2,40 +2,22 @@ package app
 
 import (
 	"context"
-	"encoding/json"
-	"time"
+
+	"xbr/events"
 )
 
-// JobInfo describes a configured job for `xbr jobs ls` and `xbr run`.
-type JobInfo struct {
-	Name      string         `json:"name"`
-	Mode      string         `json:"mode"`
-	Pools     []string       `json:"pools"`
-	Remotes   []string       `json:"remotes,omitempty"`
-	Codec     string         `json:"codec"`
-	Schedules []ScheduleInfo `json:"schedules"`
-}
-
-// ScheduleInfo describes one schedule of a job.
-type ScheduleInfo struct {
-	Name      string    `json:"name"`
-	Cron      string    `json:"cron"`
-	Timezone  string    `json:"timezone"`
-	Enabled   bool      `json:"enabled"`
-	Retention int       `json:"retention,omitempty"`
-	Next      time.Time `json:"next,omitzero"`
-}
-
-func listJobs(_ context.Context, env *Env, _ json.RawMessage) (any, error) {
+// listJobs answers the jobs query: the configured jobs and when each
+// enabled schedule fires next.
+func listJobs(_ context.Context, env *Env, _ events.NoRequest) ([]events.JobInfo, error) {
 	now := env.Now()
-	out := make([]JobInfo, 0, len(env.Config.Jobs))
+	out := make([]events.JobInfo, 0, len(env.Config.Jobs))
 	for _, j := range env.Config.Jobs {
-		ji := JobInfo{Name: j.Name, Mode: j.Mode, Pools: j.Pools, Remotes: j.Remotes, Codec: j.Compression}
+		ji := events.JobInfo{Name: j.Name, Mode: j.Mode, Pools: j.Pools, Remotes: j.Remotes, Codec: j.Compression}
 		if j.XAPICompression != "" && j.XAPICompression != "none" {
 			ji.Codec = j.XAPICompression + " (by XAPI)"
 		}
 		for _, s := range j.Schedules {
-			si := ScheduleInfo{Name: s.Name, Cron: s.Cron, Timezone: s.Timezone, Enabled: s.Enabled,
+			si := events.ScheduleInfo{Name: s.Name, Cron: s.Cron, Timezone: s.Timezone, Enabled: s.Enabled,
 				Retention: s.Retention}
 			if s.Enabled {
 				si.Next = s.Spec.Next(now, s.Location)

@@ -20,10 +20,10 @@ type Function struct {
 	Name string
 	// Run does the function's work until ctx is cancelled.
 	Run func(ctx context.Context, env *Env) error
-	// API are request verbs this function's package answers for client
+	// API are the queries this function's package answers for client
 	// commands, on the function's own connection (its identity) in every
-	// process that runs it; every function also answers the common verbs.
-	API map[string]APIHandler
+	// process that runs it; every function also answers the common ones.
+	API []APIEndpoint
 }
 
 // Env is what every function gets.
@@ -42,8 +42,8 @@ type Env struct {
 	HTTPListen string
 	// Version is xbr's version, recorded in backup metadata.
 	Version string
-	// API holds extra request verbs answered by ServeAPI (e.g. "backups").
-	API map[string]APIHandler
+	// API holds the queries ServeAPI answers besides the common ones.
+	API []APIEndpoint
 }
 
 // Topology is the stream layout of the Env's backbone.

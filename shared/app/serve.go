@@ -206,7 +206,7 @@ func connectOptions(cfg *config.Config) bus.ConnectOptions {
 }
 
 // functionEnvs are a copy of env per function, each with the connection of
-// the function's identity and the API verbs it answers.
+// the function's identity and the queries it answers.
 func functionEnvs(env *Env, cs *conns, fns []Function) ([]*Env, error) {
 	out := make([]*Env, 0, len(fns))
 	for _, f := range fns {
@@ -221,8 +221,9 @@ func functionEnvs(env *Env, cs *conns, fns []Function) ([]*Env, error) {
 	return out, nil
 }
 
-// runAll runs the functions, each with its Env, and each function's API
-// responder (the common verbs and its own); the first failure stops all.
+// runAll runs the functions, each with its Env, and each function's
+// instance of the query service (the common queries and its own); the
+// first failure stops all.
 func runAll(ctx context.Context, envs []*Env, fns []Function) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()

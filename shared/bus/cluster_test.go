@@ -9,6 +9,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"xbr/shared/bus"
+	"xbr/shared/testsupport"
 )
 
 // TestClusterKeepsReplicatedStreamsThroughTheLossOfANode starts the
@@ -56,7 +57,7 @@ func TestClusterKeepsReplicatedStreamsThroughTheLossOfANode(t *testing.T) {
 	second := exportRequested(t, "after")
 	// Each attempt has its own deadline: one that waits for the new leader
 	// must not use up the whole budget (the election is slow on a loaded CI).
-	eventually(t, 90*time.Second, "a publish accepted after the leader stopped", func() bool {
+	testsupport.Eventually(t, 90*time.Second, "a publish accepted after the leader stopped", func() bool {
 		actx, acancel := context.WithTimeout(ctx, 5*time.Second)
 		defer acancel()
 		_, err := conn.Publish(actx, second.Subject, second.Event)
@@ -74,7 +75,7 @@ func TestClusterKeepsReplicatedStreamsThroughTheLossOfANode(t *testing.T) {
 func streamInfo(t *testing.T, ctx context.Context, conn *bus.Conn, name string) *jetstream.StreamInfo {
 	t.Helper()
 	var info *jetstream.StreamInfo
-	eventually(t, 90*time.Second, "stream info of "+name, func() bool {
+	testsupport.Eventually(t, 90*time.Second, "stream info of "+name, func() bool {
 		actx, acancel := context.WithTimeout(ctx, 5*time.Second)
 		defer acancel()
 		s, err := conn.JetStream().Stream(actx, name)
@@ -103,7 +104,7 @@ func serverIndex(t *testing.T, c *bus.Cluster, name string) int {
 func fetchAll(t *testing.T, ctx context.Context, conn *bus.Conn, stream, durable string, want int) int {
 	t.Helper()
 	acked := 0
-	eventually(t, 90*time.Second, "the events to be consumed", func() bool {
+	testsupport.Eventually(t, 90*time.Second, "the events to be consumed", func() bool {
 		actx, acancel := context.WithTimeout(ctx, 5*time.Second)
 		defer acancel()
 		cons, err := conn.JetStream().Consumer(actx, stream, durable)

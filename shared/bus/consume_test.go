@@ -11,6 +11,7 @@ import (
 
 	"xbr/events"
 	"xbr/shared/bus"
+	"xbr/shared/testsupport"
 )
 
 // dlqMessage returns the last DLQ copy for function.
@@ -47,7 +48,7 @@ func TestMalformedEventIsTerminatedCopiedToDLQAndConsumerGoesOn(t *testing.T) {
 	}
 	e.publish(t, exportRequested(t, "good"))
 
-	eventually(t, 10*time.Second, "the good event handled and everything settled", func() bool {
+	testsupport.Eventually(t, 10*time.Second, "the good event handled and everything settled", func() bool {
 		return handled.n() == 1 && e.settled(t, "export")()
 	})
 	dlq := e.dlqMessage(t, "export")
@@ -75,7 +76,7 @@ func TestPermanentErrorGoesToDLQWithoutRetry(t *testing.T) {
 		return nil, bus.Permanent(errors.New("pool lab is not configured"))
 	}))
 	e.publish(t, exportRequested(t, "nightly"))
-	eventually(t, 10*time.Second, "settled", func() bool { return calls.n() == 1 && e.settled(t, "export")() })
+	testsupport.Eventually(t, 10*time.Second, "settled", func() bool { return calls.n() == 1 && e.settled(t, "export")() })
 	if got := e.dlqMessage(t, "export").Header.Get(bus.HeaderDLQReason); got != "permanent: pool lab is not configured" {
 		t.Errorf("reason %q", got)
 	}
@@ -99,8 +100,8 @@ func TestFailingHandlerIsRetriedWithBackoffThenSucceeds(t *testing.T) {
 	req := exportRequested(t, "nightly")
 	e.publish(t, req)
 	done := subjects.For(events.TypeExportCompleted, "nightly", testVM)
-	eventually(t, 10*time.Second, "follow-up published", func() bool { return e.subjectCount(t, events.DefaultEventsStream, done) == 1 })
-	eventually(t, 10*time.Second, "acked", e.settled(t, "export"))
+	testsupport.Eventually(t, 10*time.Second, "follow-up published", func() bool { return e.subjectCount(t, events.DefaultEventsStream, done) == 1 })
+	testsupport.Eventually(t, 10*time.Second, "acked", e.settled(t, "export"))
 	attempts, times := calls.snapshot()
 	if len(attempts) != 3 || attempts[0] != 1 || attempts[1] != 2 || attempts[2] != 3 {
 		t.Fatalf("deliveries %v, want [1 2 3]", attempts)
@@ -125,10 +126,10 @@ func TestMaxDeliveriesGoesToDLQ(t *testing.T) {
 		return nil, errors.New("remote nfs: input/output error")
 	}))
 	e.publish(t, exportRequested(t, "nightly"))
-	eventually(t, 10*time.Second, "dead-lettered", func() bool {
+	testsupport.Eventually(t, 10*time.Second, "dead-lettered", func() bool {
 		return e.subjectCount(t, events.DefaultDLQStream, subjects.DLQ("export")) == 1
 	})
-	eventually(t, 10*time.Second, "settled", e.settled(t, "export"))
+	testsupport.Eventually(t, 10*time.Second, "settled", e.settled(t, "export"))
 	dlq := e.dlqMessage(t, "export")
 	if got := dlq.Header.Get(bus.HeaderDLQReason); got != "max deliveries (3) reached: remote nfs: input/output error" {
 		t.Errorf("reason %q", got)
@@ -153,7 +154,7 @@ func TestFollowUpsAreNotPublishedTwiceOnRedelivery(t *testing.T) {
 		return []bus.Out{out}, nil
 	}))
 	e.publish(t, exportRequested(t, "nightly"))
-	eventually(t, 10*time.Second, "handled twice and settled", func() bool { return calls.n() == 2 && e.settled(t, "export")() })
+	testsupport.Eventually(t, 10*time.Second, "handled twice and settled", func() bool { return calls.n() == 2 && e.settled(t, "export")() })
 	done := subjects.For(events.TypeExportCompleted, "nightly", testVM)
 	if n := e.subjectCount(t, events.DefaultEventsStream, done); n != 1 {
 		t.Errorf("stream holds %d copies of the follow-up, want exactly 1", n)

@@ -10,6 +10,7 @@ import (
 
 	"xbr/events"
 	"xbr/shared/bus"
+	"xbr/shared/testsupport"
 )
 
 // TestLastDeliveryGiveUpPublishesItsOutcome: a handler learns which
@@ -31,10 +32,10 @@ func TestLastDeliveryGiveUpPublishesItsOutcome(t *testing.T) {
 		return []bus.Out{followUp(t, ev)}, bus.Permanent(errors.New("given up: pool lab: connection refused"))
 	}))
 	e.publish(t, exportRequested(t, "nightly"))
-	eventually(t, 10*time.Second, "dead-lettered", func() bool {
+	testsupport.Eventually(t, 10*time.Second, "dead-lettered", func() bool {
 		return e.subjectCount(t, events.DefaultDLQStream, subjects.DLQ("export")) == 1
 	})
-	eventually(t, 10*time.Second, "settled", e.settled(t, "export"))
+	testsupport.Eventually(t, 10*time.Second, "settled", e.settled(t, "export"))
 	if n := e.subjectCount(t, events.DefaultEventsStream, subjects.For(events.TypeExportCompleted, "nightly", testVM)); n != 1 {
 		t.Errorf("%d outcomes published, want 1", n)
 	}
@@ -60,10 +61,10 @@ func TestLastDeliveryWhosePublishFailsIsDeadLettered(t *testing.T) {
 		return []bus.Out{out}, nil
 	}))
 	e.publish(t, exportRequested(t, "nightly"))
-	eventually(t, 20*time.Second, "dead-lettered", func() bool {
+	testsupport.Eventually(t, 20*time.Second, "dead-lettered", func() bool {
 		return e.subjectCount(t, events.DefaultDLQStream, subjects.DLQ("export")) == 1
 	})
-	eventually(t, 10*time.Second, "settled", e.settled(t, "export"))
+	testsupport.Eventually(t, 10*time.Second, "settled", e.settled(t, "export"))
 	reason := e.dlqMessage(t, "export").Header.Get(bus.HeaderDLQReason)
 	if !strings.Contains(reason, "max deliveries (3) reached: publishing follow-ups") || calls.n() != 3 {
 		t.Errorf("reason %q after %d calls", reason, calls.n())

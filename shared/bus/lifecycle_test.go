@@ -14,6 +14,7 @@ import (
 
 	"xbr/events"
 	"xbr/shared/bus"
+	"xbr/shared/testsupport"
 )
 
 func TestHeartbeatsKeepLongHandlerFromRedelivery(t *testing.T) {
@@ -41,7 +42,7 @@ func TestHeartbeatsKeepLongHandlerFromRedelivery(t *testing.T) {
 				return nil, nil
 			}))
 			e.publish(t, exportRequested(t, "nightly"))
-			eventually(t, 10*time.Second, "settled", func() bool { return calls.n() >= 1 && e.settled(t, "export")() })
+			testsupport.Eventually(t, 10*time.Second, "settled", func() bool { return calls.n() >= 1 && e.settled(t, "export")() })
 			redelivered := e.consumerInfo(t, "export").NumRedelivered
 			if got := calls.n() > 1; got != tt.wantMulti {
 				t.Errorf("handler ran %d times (redelivered %d), want redelivery=%v", calls.n(), redelivered, tt.wantMulti)
@@ -111,7 +112,7 @@ func TestConcurrencyRunsNHandlersAtOnce(t *testing.T) {
 	for i := range 4 {
 		e.publish(t, exportRequested(t, fmt.Sprintf("job%d", i)))
 	}
-	eventually(t, 10*time.Second, "4 events handled", func() bool { return calls.n() == 4 && e.settled(t, "export")() })
+	testsupport.Eventually(t, 10*time.Second, "4 events handled", func() bool { return calls.n() == 4 && e.settled(t, "export")() })
 	mu.Lock()
 	defer mu.Unlock()
 	if peak != 3 {
@@ -175,7 +176,7 @@ func TestKilledHandlerIsRedeliveredAfterRestart(t *testing.T) {
 		calls.add(ev)
 		return []bus.Out{followUp(t, ev)}, nil
 	}))
-	eventually(t, 15*time.Second, "redelivered and settled", func() bool { return calls.n() == 1 && e.settled(t, "export")() })
+	testsupport.Eventually(t, 15*time.Second, "redelivered and settled", func() bool { return calls.n() == 1 && e.settled(t, "export")() })
 	attempts, _ := calls.snapshot()
 	if attempts[0] != 2 {
 		t.Errorf("restarted consumer saw delivery %d, want 2 (a redelivery)", attempts[0])

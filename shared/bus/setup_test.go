@@ -14,6 +14,7 @@ import (
 
 	"xbr/events"
 	"xbr/shared/bus"
+	"xbr/shared/testsupport"
 )
 
 func TestEnsureStreamsConsumersAndKVAreIdempotent(t *testing.T) {
@@ -196,7 +197,7 @@ func TestDrainTimeoutCancelsStuckHandlers(t *testing.T) {
 		calls.add(ev)
 		return nil, nil
 	}))
-	eventually(t, 10*time.Second, "redelivered after nak", func() bool { return calls.n() == 1 })
+	testsupport.Eventually(t, 10*time.Second, "redelivered after nak", func() bool { return calls.n() == 1 })
 	if attempts, _ := calls.snapshot(); attempts[0] != 2 {
 		t.Errorf("delivery %d, want 2", attempts[0])
 	}

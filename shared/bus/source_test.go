@@ -8,6 +8,7 @@ import (
 
 	"xbr/events"
 	"xbr/shared/bus"
+	"xbr/shared/testsupport"
 )
 
 // TestEventFromAForbiddenSourceGoesToDLQ is issue 12's defence in depth: a
@@ -37,7 +38,7 @@ func TestEventFromAForbiddenSourceGoesToDLQ(t *testing.T) {
 	good.Event.SetSource(events.Source("export"))
 	e.publish(t, forged)
 	e.publish(t, good)
-	eventually(t, 10*time.Second, "the allowed event handled, the forged one settled", func() bool {
+	testsupport.Eventually(t, 10*time.Second, "the allowed event handled, the forged one settled", func() bool {
 		return handled.n() == 1 && e.settled(t, "export")()
 	})
 	reason := e.dlqMessage(t, "export").Header.Get(bus.HeaderDLQReason)

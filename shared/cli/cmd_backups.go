@@ -10,6 +10,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"xbr/shared/app"
+	"xbr/shared/config"
 	"xbr/shared/restores"
 )
 
@@ -62,9 +63,7 @@ func fetchBackups(cmd *cobra.Command, cf *clientFlags, q restores.Query) (restor
 	defer conn.Close()
 	ctx, cancel := cf.requestCtx(cmd.Context())
 	defer cancel()
-	var listing restores.Listing
-	err = app.Request(ctx, conn.NATS(), subjects, "backups", q, &listing)
-	return listing, err
+	return app.Ask(ctx, conn.NATS(), subjects, restores.QueryBackups, q)
 }
 
 func printBackups(w io.Writer, backups []restores.Backup) error {
@@ -80,7 +79,7 @@ func printBackups(w io.Writer, backups []restores.Backup) error {
 			codec = "?"
 		}
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", orDash(b.VMName), b.Timestamp.Local().Format(time.DateTime),
-			humanBytes(b.Size), codec, orDash(b.Job), orDash(b.Schedule), b.ID)
+			config.ByteSize(b.Size).Human(), codec, orDash(b.Job), orDash(b.Schedule), b.ID)
 	}
 	return tw.Flush()
 }

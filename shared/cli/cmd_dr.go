@@ -9,27 +9,9 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"xbr/events"
 	"xbr/shared/app"
 )
-
-// drCopy is a copy as the dr.ls query answers it (the replicate
-// function's Listed; shared packages never import functions).
-type drCopy struct {
-	UUID         string    `json:"copy_uuid"`
-	Name         string    `json:"copy_name"`
-	Pool         string    `json:"pool"`
-	VMUUID       string    `json:"vm_uuid"`
-	VMName       string    `json:"vm_name"`
-	Job          string    `json:"job"`
-	Schedule     string    `json:"schedule"`
-	SR           string    `json:"sr"` // empty: an interrupted transfer
-	Datetime     time.Time `json:"datetime"`
-	PowerState   string    `json:"power_state"`
-	StartBlocked bool      `json:"start_blocked"`
-	Bytes        int64     `json:"bytes"`
-	State        string    `json:"state"`
-	AgeSeconds   int64     `json:"age_seconds"`
-}
 
 func newDrCmd() *cobra.Command {
 	cmd := &cobra.Command{Use: "dr", Short: "Disaster recovery: the copies on the standby pools, and failover"}
@@ -53,8 +35,8 @@ STATE is standby (start blocked, ready for failover), failed-over (start
 unblocked by 'xbr dr failover'; never pruned) or interrupted (a transfer that
 did not complete; the next replication of the VM destroys it).`,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			var out []drCopy
-			if err := drRequest(cmd, &cf, "dr.ls", map[string]string{"vm": vm, "pool": pool}, &out); err != nil {
+			out, err := listCopies(cmd, &cf, events.DRListRequest{VM: vm, Pool: pool})
+			if err != nil {
 				return err
 			}
 			if asJSON {
@@ -72,18 +54,18 @@ did not complete; the next replication of the VM destroys it).`,
 	return cmd
 }
 
-func drRequest(cmd *cobra.Command, cf *clientFlags, verb string, req, resp any) error {
+func listCopies(cmd *cobra.Command, cf *clientFlags, req events.DRListRequest) ([]events.DRCopy, error) {
 	conn, subjects, err := cf.connect()
 	if err != nil {
-		return err
+		return nil, err
 	}
 	defer conn.Close()
 	ctx, cancel := cf.requestCtx(cmd.Context())
 	defer cancel()
-	return app.Request(ctx, conn.NATS(), subjects, verb, req, resp)
+	return app.Ask(ctx, conn.NATS(), subjects, events.QueryDRList, req)
 }
 
-func printCopies(w io.Writer, cs []drCopy) error {
+func printCopies(w io.Writer, cs []events.DRCopy) error {
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "VM\tVM UUID\tRECOVERY POINT\tAGE\tSTATE\tPOWER\tJOB\tSCHEDULE\tPOOL\tCOPY UUID")
 	for _, c := range cs {

@@ -97,10 +97,10 @@ func runFailover(cmd *cobra.Command, cf *clientFlags, vm string, o failoverOpts)
 
 // confirmOnTerminal shows the copy a failover would use and asks.
 func confirmOnTerminal(cmd *cobra.Command, cf *clientFlags, conn *bus.Conn, s events.Subjects, vm string, o failoverOpts) error {
-	var cs []drCopy
 	ctx, cancel := cf.requestCtx(cmd.Context())
 	defer cancel()
-	if err := app.Request(ctx, conn.NATS(), s, "dr.ls", map[string]string{"vm": vm, "pool": o.pool}, &cs); err != nil {
+	cs, err := app.Ask(ctx, conn.NATS(), s, events.QueryDRList, events.DRListRequest{VM: vm, Pool: o.pool})
+	if err != nil {
 		return err
 	}
 	at, _ := failovers.ParseCopy(o.copy) // checked by NewRequest
@@ -108,7 +108,7 @@ func confirmOnTerminal(cmd *cobra.Command, cf *clientFlags, conn *bus.Conn, s ev
 	if !ok {
 		return fmt.Errorf("failover of %s: no complete copy (copy %s) on the standby pools; see 'xbr dr ls --vm %s'", vm, o.copy, vm)
 	}
-	ok, err := confirmFailover(cmd.InOrStdin(), cmd.OutOrStdout(), vm, c, o)
+	ok, err = confirmFailover(cmd.InOrStdin(), cmd.OutOrStdout(), vm, c, o)
 	if err != nil {
 		return err
 	}
@@ -120,8 +120,8 @@ func confirmOnTerminal(cmd *cobra.Command, cf *clientFlags, conn *bus.Conn, s ev
 
 // pickCopy picks as the replicate function does: complete copies only,
 // the newest (or the one at at), on a tie the one still on standby.
-func pickCopy(cs []drCopy, at time.Time) (drCopy, bool) {
-	var best drCopy
+func pickCopy(cs []events.DRCopy, at time.Time) (events.DRCopy, bool) {
+	var best events.DRCopy
 	found := false
 	for _, c := range cs {
 		if c.SR == "" || (!at.IsZero() && !c.Datetime.Equal(at)) {

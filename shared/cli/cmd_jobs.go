@@ -10,6 +10,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"xbr/events"
 	"xbr/shared/app"
 )
 
@@ -41,7 +42,7 @@ func newJobsCmd() *cobra.Command {
 	return cmd
 }
 
-func fetchJobs(cmd *cobra.Command, cf *clientFlags) ([]app.JobInfo, error) {
+func fetchJobs(cmd *cobra.Command, cf *clientFlags) ([]events.JobInfo, error) {
 	conn, subjects, err := cf.connect()
 	if err != nil {
 		return nil, err
@@ -49,12 +50,10 @@ func fetchJobs(cmd *cobra.Command, cf *clientFlags) ([]app.JobInfo, error) {
 	defer conn.Close()
 	ctx, cancel := cf.requestCtx(cmd.Context())
 	defer cancel()
-	var jobs []app.JobInfo
-	err = app.Request(ctx, conn.NATS(), subjects, "jobs", nil, &jobs)
-	return jobs, err
+	return app.Ask(ctx, conn.NATS(), subjects, events.QueryJobs, events.NoRequest{})
 }
 
-func printJobs(w io.Writer, jobs []app.JobInfo) error {
+func printJobs(w io.Writer, jobs []events.JobInfo) error {
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "JOB\tMODE\tSCHEDULE\tCRON\tTIMEZONE\tRETENTION\tNEXT\tREMOTES\tCODEC")
 	for _, j := range jobs {

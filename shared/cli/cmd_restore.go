@@ -12,6 +12,7 @@ import (
 	"xbr/events"
 	"xbr/shared/app"
 	"xbr/shared/bus"
+	"xbr/shared/config"
 	"xbr/shared/restores"
 )
 
@@ -87,8 +88,8 @@ func withPool(p restores.Params) restores.Params {
 func onlyPool(ctx context.Context, cf *clientFlags, conn *bus.Conn, s events.Subjects) (string, error) {
 	ctx, cancel := cf.requestCtx(ctx)
 	defer cancel()
-	var pools []string
-	if err := app.Request(ctx, conn.NATS(), s, "pools", nil, &pools); err != nil {
+	pools, err := app.Ask(ctx, conn.NATS(), s, events.QueryPools, events.NoRequest{})
+	if err != nil {
 		return "", err
 	}
 	if len(pools) != 1 {
@@ -129,8 +130,8 @@ func (p *restorePrinter) update(s restores.Status) {
 }
 
 func (p *restorePrinter) progress(s restores.Status) {
-	line := fmt.Sprintf("%s of %s  %s/s  ETA %s", humanBytes(s.Bytes), humanBytes(s.TotalBytes),
-		humanBytes(s.BytesPerSecond), time.Duration(s.ETASeconds)*time.Second)
+	line := fmt.Sprintf("%s of %s  %s/s  ETA %s", config.ByteSize(s.Bytes).Human(), config.ByteSize(s.TotalBytes).Human(),
+		config.ByteSize(s.BytesPerSecond).Human(), time.Duration(s.ETASeconds)*time.Second)
 	if !p.bar {
 		fmt.Fprintf(p.w, "progress: %.0f%% %s\n", s.Percent, line)
 		return
@@ -153,14 +154,14 @@ func describeRestore(s restores.Status) string {
 	case restores.StatePending:
 		return "pending: waiting for a restore worker"
 	case restores.StateRunning:
-		return fmt.Sprintf("running: importing %s into pool %s", humanBytes(s.TotalBytes), s.Pool)
+		return fmt.Sprintf("running: importing %s into pool %s", config.ByteSize(s.TotalBytes).Human(), s.Pool)
 	case restores.StateCompleted:
 		started := ""
 		if s.VMStarted {
 			started = ", started"
 		}
 		return fmt.Sprintf("completed: VM %q (%s)%s, %s in %s (%s/s)", s.NewVMName, s.NewVMUUID, started,
-			humanBytes(s.Bytes), time.Duration(s.DurationMS)*time.Millisecond, humanBytes(s.BytesPerSecond))
+			config.ByteSize(s.Bytes).Human(), time.Duration(s.DurationMS)*time.Millisecond, config.ByteSize(s.BytesPerSecond).Human())
 	case restores.StateFailed:
 		return "FAILED: " + s.Error
 	}

@@ -12,6 +12,7 @@ import (
 	"xbr/events"
 	"xbr/shared/app"
 	"xbr/shared/bus"
+	"xbr/shared/schedule"
 )
 
 // Exit codes of `xbr run --wait`.
@@ -54,8 +55,8 @@ func runJob(cmd *cobra.Command, cf *clientFlags, job, sched string, wait bool) e
 	if err != nil {
 		return err
 	}
-	now := time.Now().UTC()
-	id := events.DeriveID("manual", job, sched, now.Format(time.RFC3339Nano))
+	due := schedule.ManualFire(job, sched, requester(), time.Now())
+	id := due.RunID
 	var w *bus.Watch
 	if wait { // watch before publishing so no event is missed
 		if w, err = conn.Watch(cmd.Context(), bus.WatchOptions{DeliverNew: true}); err != nil {
@@ -63,8 +64,7 @@ func runJob(cmd *cobra.Command, cf *clientFlags, job, sched string, wait bool) e
 		}
 		defer w.Close()
 	}
-	msg, err := subjects.Message(events.Meta{ID: id, Source: events.Source("cli"), Time: now},
-		events.ScheduleDue{RunID: id, Job: job, Schedule: sched, FireTime: now, Manual: true, RequestedBy: requester()})
+	msg, err := subjects.Message(events.Meta{ID: id, Source: events.Source("cli"), Time: due.FireTime}, due)
 	if err != nil {
 		return err
 	}
@@ -81,8 +81,8 @@ func runJob(cmd *cobra.Command, cf *clientFlags, job, sched string, wait bool) e
 func pickSchedule(ctx context.Context, cf *clientFlags, conn *bus.Conn, s events.Subjects, job, sched string) (string, error) {
 	ctx, cancel := cf.requestCtx(ctx)
 	defer cancel()
-	var jobs []app.JobInfo
-	if err := app.Request(ctx, conn.NATS(), s, "jobs", nil, &jobs); err != nil {
+	jobs, err := app.Ask(ctx, conn.NATS(), s, events.QueryJobs, events.NoRequest{})
+	if err != nil {
 		return "", err
 	}
 	for _, j := range jobs {

@@ -116,7 +116,7 @@ func printVerify(w io.Writer, results []verify.Report) (failed int) {
 			continue
 		}
 		if r.OK {
-			fmt.Fprintf(w, "ok      %s  %s  sha256:%s  %s\n", r.ID, humanBytes(r.Bytes), r.SHA256, r.Duration().Round(time.Millisecond))
+			fmt.Fprintf(w, "ok      %s  %s  sha256:%s  %s\n", r.ID, config.ByteSize(r.Bytes).Human(), r.SHA256, r.Duration().Round(time.Millisecond))
 			continue
 		}
 		failed++
@@ -172,8 +172,8 @@ func verifyOnServer(cmd *cobra.Command, cf *clientFlags, req verify.Request) err
 	}
 	ctx, cancel := context.WithTimeout(cmd.Context(), timeout)
 	defer cancel()
-	var reports []verify.Report
-	if err := app.Request(ctx, conn.NATS(), subjects, "verify", req, &reports); err != nil {
+	reports, err := app.Ask(ctx, conn.NATS(), subjects, verify.QueryVerify, req)
+	if err != nil {
 		return err
 	}
 	if failed := printVerify(cmd.OutOrStdout(), reports); failed > 0 {

@@ -7,12 +7,13 @@ import (
 	"strings"
 	"time"
 
+	"xbr/events"
 	"xbr/shared/failovers"
 )
 
 // confirmFailover says what the failover will do and reads the answer: the
 // VM name (as typed on the command line, or the copy's source name) or y.
-func confirmFailover(in io.Reader, out io.Writer, vm string, c drCopy, o failoverOpts) (bool, error) {
+func confirmFailover(in io.Reader, out io.Writer, vm string, c events.DRCopy, o failoverOpts) (bool, error) {
 	start := "start will be unblocked; the copy will NOT be booted (add --start to boot it)"
 	if o.start {
 		start = "start will be unblocked and the copy BOOTED"

@@ -5,10 +5,12 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"xbr/events"
 )
 
 func TestConfirmFailover(t *testing.T) {
-	c := drCopy{UUID: "c0py", Name: "web-1 - dr - (20261129T010000Z)", Pool: "standby", VMName: "web-1",
+	c := events.DRCopy{UUID: "c0py", Name: "web-1 - dr - (20261129T010000Z)", Pool: "standby", VMName: "web-1",
 		Datetime: time.Date(2026, 11, 29, 1, 0, 0, 0, time.UTC), AgeSeconds: 3600, State: "standby", PowerState: "Halted"}
 	for _, tc := range []struct {
 		answer string

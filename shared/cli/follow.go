@@ -9,6 +9,7 @@ import (
 
 	"xbr/events"
 	"xbr/shared/bus"
+	"xbr/shared/config"
 )
 
 // followRun prints the lifecycle events of run id until it completes and maps
@@ -45,8 +46,8 @@ func printRunEvent(w io.Writer, r events.Received) (done bool, err error) {
 	case events.ExportStarted:
 		fmt.Fprintf(w, "  %s (%s): exporting to %v\n", p.VMName, p.VMUUID, p.Remotes)
 	case events.ExportCompleted:
-		fmt.Fprintf(w, "  %s (%s): done, %s %s in %s (%s/s)\n", p.VMName, p.VMUUID, humanBytes(p.Size), p.Codec,
-			time.Duration(p.DurationMS)*time.Millisecond, humanBytes(p.BytesPerSecond))
+		fmt.Fprintf(w, "  %s (%s): done, %s %s in %s (%s/s)\n", p.VMName, p.VMUUID, config.ByteSize(p.Size).Human(), p.Codec,
+			time.Duration(p.DurationMS)*time.Millisecond, config.ByteSize(p.BytesPerSecond).Human())
 	case events.ExportFailed:
 		fmt.Fprintf(w, "  %s (%s): FAILED: %s\n", p.VMName, p.VMUUID, p.Error)
 	case events.SnapshotCompleted:
@@ -68,17 +69,4 @@ func printRunEvent(w io.Writer, r events.Received) (done bool, err error) {
 		return true, &ExitError{Code: exitRunFailed}
 	}
 	return false, nil
-}
-
-func humanBytes(n int64) string {
-	const unit = 1024
-	if n < unit {
-		return fmt.Sprintf("%d B", n)
-	}
-	div, exp := int64(unit), 0
-	for m := n / unit; m >= unit; m /= unit {
-		div *= unit
-		exp++
-	}
-	return fmt.Sprintf("%.1f %ciB", float64(n)/float64(div), "KMGTPE"[exp])
 }

@@ -57,3 +57,20 @@ func (b ByteSize) String() string {
 	}
 	return strconv.FormatInt(int64(b), 10) + "B"
 }
+
+// Human renders the size for people in binary units with one decimal
+// ("1.5 GiB", "512 B"): the one such rendering of the CLI, the gateway,
+// history and reports. String is the exact form ParseByteSize reads back.
+func (b ByteSize) Human() string {
+	const unit = 1024
+	n := int64(b)
+	if n < unit {
+		return fmt.Sprintf("%d B", n)
+	}
+	div, exp := int64(unit), 0
+	for m := n / unit; m >= unit; m /= unit {
+		div *= unit
+		exp++
+	}
+	return fmt.Sprintf("%.1f %ciB", float64(n)/float64(div), "KMGTPE"[exp])
+}

@@ -5,6 +5,8 @@ import (
 	"io"
 	"strings"
 	"time"
+
+	"xbr/shared/config"
 )
 
 // WriteText prints runs as indented task trees, one line per task with its
@@ -103,19 +105,8 @@ func label(t *Task) string {
 	return t.Message
 }
 
-// HumanBytes renders n in binary units ("1.5 GiB").
-func HumanBytes(n int64) string {
-	const unit = 1024
-	if n < unit {
-		return fmt.Sprintf("%d B", n)
-	}
-	div, exp := int64(unit), 0
-	for m := n / unit; m >= unit; m /= unit {
-		div *= unit
-		exp++
-	}
-	return fmt.Sprintf("%.1f %ciB", float64(n)/float64(div), "KMGTPE"[exp])
-}
+// HumanBytes renders n in binary units ("1.5 GiB"): config.ByteSize.Human.
+func HumanBytes(n int64) string { return config.ByteSize(n).Human() }
 
 // Filter keeps the runs of job (if not "") and the run id (if not "").
 func Filter(runs []Run, job, id string) []Run {

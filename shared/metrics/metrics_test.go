@@ -18,6 +18,7 @@ import (
 	"xbr/shared/app"
 	"xbr/shared/bus"
 	"xbr/shared/metrics"
+	"xbr/shared/testsupport"
 )
 
 const (
@@ -28,26 +29,6 @@ const (
 )
 
 var t0 = time.Date(2026, 11, 29, 1, 0, 0, 0, time.UTC)
-
-func startNATS(t *testing.T, streams bool) *bus.Conn {
-	t.Helper()
-	srv, err := bus.StartServer(bus.ServerConfig{Port: -1, StoreDir: t.TempDir()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(srv.Shutdown)
-	conn, err := bus.Connect(srv.ClientURL(), bus.ConnectOptions{}, slog.New(slog.DiscardHandler))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = conn.Close() })
-	if streams {
-		if err := conn.EnsureStreams(context.Background(), bus.Topology{}); err != nil {
-			t.Fatal(err)
-		}
-	}
-	return conn
-}
 
 func serve(t *testing.T, conn *bus.Conn) *httptest.Server {
 	t.Helper()
@@ -118,7 +99,7 @@ func scrapeUntil(t *testing.T, url, series string, want float64) string {
 }
 
 func TestCountersMoveAfterARun(t *testing.T) {
-	conn := startNATS(t, true)
+	conn := testsupport.StartNATS(t)
 	// An audit consumer that never acks: its lag must show.
 	if _, err := conn.JetStream().CreateOrUpdateConsumer(context.Background(), events.DefaultEventsStream,
 		jetstream.ConsumerConfig{Durable: "audit", AckPolicy: jetstream.AckExplicitPolicy}); err != nil {
@@ -174,7 +155,7 @@ func TestCountersMoveAfterARun(t *testing.T) {
 // TestRestartCountsTheSame: a new process replays the streams and exposes
 // the same counters.
 func TestRestartCountsTheSame(t *testing.T) {
-	conn := startNATS(t, true)
+	conn := testsupport.StartNATS(t)
 	for i, st := range []string{"success", "success", "failure"} {
 		publish(t, conn, time.Duration(i)*time.Hour, events.RunCompleted{RunID: events.DeriveID("r", st, strconv.Itoa(i)), Job: "j", Schedule: "s", Status: st})
 	}
@@ -186,11 +167,11 @@ func TestRestartCountsTheSame(t *testing.T) {
 }
 
 func TestHealthAndReadiness(t *testing.T) {
-	ready := serve(t, startNATS(t, true))
+	ready := serve(t, testsupport.StartNATS(t))
 	if code, body := get(t, ready.URL+"/readyz"); code != http.StatusOK || !strings.Contains(body, "ready") {
 		t.Errorf("readyz with streams = %d %q", code, body)
 	}
-	noStreams := serve(t, startNATS(t, false))
+	noStreams := serve(t, testsupport.StartBareNATS(t))
 	if code, body := get(t, noStreams.URL+"/readyz"); code != http.StatusServiceUnavailable || !strings.Contains(body, "XBR_EVENTS") {
 		t.Errorf("readyz without streams = %d %q", code, body)
 	}

@@ -15,9 +15,9 @@ import (
 
 	"xbr/events"
 	"xbr/shared/app"
-	"xbr/shared/bus"
 	"xbr/shared/config"
 	"xbr/shared/report"
+	"xbr/shared/testsupport"
 )
 
 func TestShouldSend(t *testing.T) {
@@ -87,24 +87,6 @@ func TestWebhookErrorHidesURL(t *testing.T) {
 	}
 }
 
-func startNATS(t *testing.T) *bus.Conn {
-	t.Helper()
-	srv, err := bus.StartServer(bus.ServerConfig{Port: -1, StoreDir: t.TempDir()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(srv.Shutdown)
-	conn, err := bus.Connect(srv.ClientURL(), bus.ConnectOptions{}, slog.New(slog.DiscardHandler))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = conn.Close() })
-	if err := conn.EnsureStreams(context.Background(), bus.Topology{}); err != nil {
-		t.Fatal(err)
-	}
-	return conn
-}
-
 const vmA = "6b2c1f8e-3d4a-4f5b-9c7d-2e1a0b9c8d7f"
 
 func TestReportFunctionPostsPerReportWhen(t *testing.T) {
@@ -118,7 +100,7 @@ func TestReportFunctionPostsPerReportWhen(t *testing.T) {
 		{Name: "quiet", ReportWhen: config.ReportNever, ReportWebhook: secret},
 		{Name: "nohook", ReportWhen: config.ReportAlways},
 	}}
-	conn := startNATS(t)
+	conn := testsupport.StartNATS(t)
 	ctx, cancel := context.WithCancel(context.Background())
 	env := &app.Env{Config: cfg, Conn: conn, Log: slog.New(slog.DiscardHandler), Now: time.Now}
 	done := make(chan error, 1)

@@ -78,7 +78,7 @@ func (rp *Reporter) maxAge() time.Duration {
 
 // Run is the report function: it consumes xbr.run.completed until ctx ends.
 func Run(ctx context.Context, env *app.Env) error {
-	rp := &Reporter{Job: env.Job, Log: env.Log.With("function", Name), Now: env.Now,
+	rp := &Reporter{Job: env.Job, Log: env.Log.With(bus.KeyFunction, Name), Now: env.Now,
 		Client: &http.Client{Timeout: 30 * time.Second}}
 	return env.Conn.Consume(ctx, bus.ConsumerConfig{Function: Name, Stream: env.Streams.WithDefaults().Events,
 		Subjects: []string{env.Subjects.Filter(events.TypeRunCompleted)}, DLQ: env.Subjects}, rp)

@@ -6,12 +6,13 @@ import (
 	"slices"
 	"time"
 
+	"xbr/events"
 	"xbr/shared/catalog"
 	"xbr/shared/remote"
 )
 
 // Backup is one listed backup as clients see it: the JSON objects of
-// `xbr backups ls --json` and of the "backups" API verb.
+// `xbr backups ls --json` and of the backups query.
 type Backup struct {
 	ID         string    `json:"id"` // what `xbr restore` and the webhook accept
 	Remote     string    `json:"remote"`
@@ -43,14 +44,17 @@ func FromCatalog(b catalog.Backup) Backup {
 	return out
 }
 
+// QueryBackups is the backups query: a Query, a Listing.
+var QueryBackups = events.NewQuery[Query, Listing](events.QueryNameBackups)
+
 // Query selects backups; the zero value is every backup of every remote. It
-// is the request of the "backups" API verb.
+// is the request of the backups query.
 type Query struct {
 	Remote string `json:"remote,omitempty"` // one remote; "" = all configured
 	VM     string `json:"vm,omitempty"`     // one VM's uuid; "" = all VMs
 }
 
-// Listing is the answer of the "backups" API verb.
+// Listing is the answer of the backups query.
 type Listing struct {
 	Backups []Backup `json:"backups"`
 	// Problems are .json files (or whole remotes) that could not be read; the

@@ -1,10 +1,18 @@
 package verify
 
-import "time"
+import (
+	"time"
+
+	"xbr/events"
+)
+
+// QueryVerify is the verify query, for clients without the configuration
+// file: the server, which has the remotes, verifies and publishes the
+// results (it writes: the auditor may not call it).
+var QueryVerify = events.NewQuery[Request, []Report](events.QueryNameVerify)
 
 // Request asks a server to verify one backup (BackupID) or every backup of
-// a remote (Remote): the `verify` API verb, for clients without the
-// configuration file.
+// a remote (Remote): the request of the verify query.
 type Request struct {
 	BackupID string `json:"backup_id,omitempty"`
 	Remote   string `json:"remote,omitempty"`

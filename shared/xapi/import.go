@@ -7,6 +7,8 @@ import (
 	"io"
 	"net/url"
 	"strings"
+
+	"xbr/shared/xapi/xmlrpc"
 )
 
 // unknownLength is the Content-Length announced for a body of unknown size,
@@ -131,7 +133,7 @@ func (e *httpStatusError) Error() string {
 	if i := strings.Index(body, "Server_error("); i >= 0 {
 		body = strings.TrimSuffix(body[i:], "</body></html>")
 	}
-	return fmt.Sprintf("HTTP %s: %q", e.status, truncate(body, 200))
+	return fmt.Sprintf("HTTP %s: %q", e.status, xmlrpc.Excerpt(body))
 }
 
 func firstErr(errs ...error) error {

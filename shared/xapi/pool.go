@@ -14,6 +14,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"xbr/shared/xapi/xmlrpc"
 )
 
 // A pool's hosts each serve their own, usually self-signed, certificate, and
@@ -232,7 +234,7 @@ func (c *Client) followMaster(address, thumbprint string) error {
 // address has none. Anything else is refused, naming the value.
 func masterHost(address, port string) (string, error) {
 	bad := func() (string, error) {
-		return "", fmt.Errorf("HOST_IS_SLAVE master address %q is not a host address", truncate(address, 80))
+		return "", fmt.Errorf("HOST_IS_SLAVE master address %q is not a host address", xmlrpc.Excerpt(address))
 	}
 	host, p := strings.Trim(address, "[]"), port
 	if h, hp, err := net.SplitHostPort(address); err == nil {

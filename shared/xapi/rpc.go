@@ -177,7 +177,7 @@ func (c *Client) post(ctx context.Context, path, contentType string, body []byte
 		return nil, "", fmt.Errorf("response larger than %d bytes", maxResponse)
 	}
 	if resp.StatusCode != http.StatusOK {
-		return nil, "", fmt.Errorf("POST %s: HTTP %s: %q", path, resp.Status, truncate(string(data), 200))
+		return nil, "", fmt.Errorf("POST %s: HTTP %s: %q", path, resp.Status, xmlrpc.Excerpt(string(data)))
 	}
 	if mt, _, _ := mime.ParseMediaType(resp.Header.Get("Content-Type")); contentType == "application/json" && mt != contentType {
 		return nil, "", fmt.Errorf("POST %s: response content type %q, want %s (does this XAPI serve JSON-RPC?)", path, mt, contentType)
@@ -245,12 +245,5 @@ func normalize(v any) any {
 
 // describeValue renders a wire value briefly for error messages.
 func describeValue(v any) string {
-	return fmt.Sprintf("%T %s", v, truncate(fmt.Sprintf("%q", fmt.Sprint(v)), 80))
-}
-
-func truncate(s string, n int) string {
-	if len(s) > n {
-		return s[:n] + "…"
-	}
-	return s
+	return fmt.Sprintf("%T %s", v, xmlrpc.Excerpt(fmt.Sprintf("%q", fmt.Sprint(v))))
 }

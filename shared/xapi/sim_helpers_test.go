@@ -141,18 +141,6 @@ func rawCall(t *testing.T, url, method string, params ...any) {
 	}
 }
 
-// eventually polls cond until it holds or the deadline passes.
-func eventually(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
-}
-
 // countVDIs returns how many VDIs the pool has.
 func countVDIs(t *testing.T, c *xapi.Client) int {
 	t.Helper()

@@ -8,8 +8,10 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+	"time"
 
 	"xbr/shared/compress"
+	"xbr/shared/testsupport"
 	"xbr/shared/xapi"
 	"xbr/shared/xapi/xapisim"
 	"xbr/shared/xva"
@@ -220,7 +222,7 @@ func TestSimImportAbortLeavesNoVM(t *testing.T) {
 					if !errors.Is(err, broken) {
 						t.Fatalf("Import = %v, want the body's error", err)
 					}
-					eventually(t, "the partial import to be removed", func() bool {
+					testsupport.Eventually(t, 10*time.Second, "the partial import to be removed", func() bool {
 						return countVMs(t, c) == vms && countVDIs(t, c) == vdis
 					})
 				})
@@ -247,7 +249,7 @@ func TestSimImportCancelLeavesNoVM(t *testing.T) {
 		t.Fatalf("Import = %v, want context.Canceled", err)
 	}
 	sim.SetFaults(xapisim.Faults{})
-	eventually(t, "the cancelled import to be removed", func() bool { return countVMs(t, c) == vms })
+	testsupport.Eventually(t, 10*time.Second, "the cancelled import to be removed", func() bool { return countVMs(t, c) == vms })
 }
 
 // cancelAfter cancels its context once n bytes have been read.

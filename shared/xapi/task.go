@@ -58,7 +58,7 @@ func (c *Client) awaitTask(ctx context.Context, task TaskRef) (Task, error) {
 		rec, err := c.TaskRecord(ctx, task)
 		if err != nil {
 			if ctx.Err() != nil {
-				c.cancelTask(task)
+				c.cancelTask(ctx, task)
 				return Task{}, ctx.Err()
 			}
 			return Task{}, err
@@ -70,7 +70,7 @@ func (c *Client) awaitTask(ctx context.Context, task TaskRef) (Task, error) {
 		select {
 		case <-ctx.Done():
 			t.Stop()
-			c.cancelTask(task)
+			c.cancelTask(ctx, task)
 			return Task{}, ctx.Err()
 		case <-t.C:
 		}
@@ -101,10 +101,10 @@ func taskOutcome(task TaskRef, rec Task) (done bool, result string, err error) {
 // cleanupTimeout bounds best-effort cleanup calls made after ctx has ended.
 const cleanupTimeout = 30 * time.Second
 
-// cancelTask asks XAPI to cancel a task whose waiter gave up; it runs on a
-// fresh context because the caller's has ended.
-func (c *Client) cancelTask(task TaskRef) {
-	ctx, cancel := context.WithTimeout(context.Background(), cleanupTimeout)
+// cancelTask asks XAPI to cancel a task whose waiter gave up; it keeps the
+// values of the caller's ctx but not its end (which is why it runs).
+func (c *Client) cancelTask(ctx context.Context, task TaskRef) {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), cleanupTimeout)
 	defer cancel()
 	if _, err := c.Call(ctx, "task.cancel", task); err != nil {
 		c.opts.logger.Debug("xapi: task.cancel failed", "task", string(task), "error", err)

@@ -19,7 +19,7 @@ func ParseTaskResult(result string) (any, error) {
 	}
 	v, err := xmlrpc.Unmarshal([]byte(result))
 	if err != nil {
-		return nil, fmt.Errorf("task result %q: %w", truncate(result, 80), err)
+		return nil, fmt.Errorf("task result %q: %w", xmlrpc.Excerpt(result), err)
 	}
 	return v, nil
 }
@@ -33,7 +33,7 @@ func ParseTaskRef(result string) (Ref, error) {
 	}
 	s, ok := v.(string)
 	if !ok || !isRef(s) {
-		return "", fmt.Errorf("task result %q is %s, not a ref", truncate(result, 80), describeValue(v))
+		return "", fmt.Errorf("task result %q is %s, not a ref", xmlrpc.Excerpt(result), describeValue(v))
 	}
 	return Ref(s), nil
 }
@@ -50,12 +50,12 @@ func ParseTaskRefs(result string) ([]Ref, error) {
 	}
 	ss, ok := xmlrpc.AsStrings(v)
 	if !ok {
-		return nil, fmt.Errorf("task result %q is %s, not a ref set", truncate(result, 80), describeValue(v))
+		return nil, fmt.Errorf("task result %q is %s, not a ref set", xmlrpc.Excerpt(result), describeValue(v))
 	}
 	out := make([]Ref, 0, len(ss))
 	for _, s := range ss {
 		if !isRef(s) {
-			return nil, fmt.Errorf("task result %q: element %q is not a ref", truncate(result, 80), truncate(s, 80))
+			return nil, fmt.Errorf("task result %q: element %q is not a ref", xmlrpc.Excerpt(result), xmlrpc.Excerpt(s))
 		}
 		out = append(out, Ref(s))
 	}

@@ -10,6 +10,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"xbr/shared/xapi/xmlrpc"
 )
 
 // ExportOptions tune Export.
@@ -75,12 +77,12 @@ func (c *Client) tryDownload(ctx context.Context, path string, q url.Values, wha
 	q.Set("task_id", string(task))
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, c.endpoint(path, q).String(), nil)
 	if err != nil {
-		c.abandonTask(task)
+		c.abandonTask(ctx, task)
 		return nil, 0, fmt.Errorf("%s: %w", what, err)
 	}
 	resp, err := c.hc.Do(req)
 	if err != nil {
-		c.abandonTask(task)
+		c.abandonTask(ctx, task)
 		return nil, 0, fmt.Errorf("%s: %w", what, stripURL(err))
 	}
 	if resp.StatusCode != http.StatusOK {
@@ -101,13 +103,13 @@ func (c *Client) httpFailure(ctx context.Context, what, status string, body []by
 	if errors.As(terr, &xe) {
 		return fmt.Errorf("%s: HTTP %s: %w", what, status, xe)
 	}
-	return fmt.Errorf("%s: HTTP %s: %q", what, status, truncate(string(body), 200))
+	return fmt.Errorf("%s: HTTP %s: %q", what, status, xmlrpc.Excerpt(string(body)))
 }
 
 // abandonTask cancels and destroys a task whose transfer never started.
-func (c *Client) abandonTask(task TaskRef) {
-	c.cancelTask(task)
-	c.destroyTask(context.Background(), task)
+func (c *Client) abandonTask(ctx context.Context, task TaskRef) {
+	c.cancelTask(ctx, task)
+	c.destroyTask(ctx, task)
 }
 
 // Transfer is a streaming download. XAPI can fail after it has sent the 200
@@ -200,7 +202,7 @@ func (t *Transfer) Close() error {
 	waited := t.waited
 	t.mu.Unlock()
 	if !waited {
-		t.c.cancelTask(t.task)
+		t.c.cancelTask(t.ctx, t.task)
 		ctx, cancel := context.WithTimeout(context.WithoutCancel(t.ctx), outcomeWait)
 		defer cancel()
 		_ = t.Wait(ctx) // destroys the task once it has stopped

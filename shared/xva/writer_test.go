@@ -12,6 +12,7 @@ import (
 	"testing"
 	"testing/iotest"
 
+	"xbr/shared/testsupport"
 	"xbr/shared/xva"
 )
 
@@ -102,10 +103,7 @@ func TestWriterHeaderBytes(t *testing.T) {
 func TestGNUTarListsOVAFirst(t *testing.T) {
 	tarBin, err := exec.LookPath("tar")
 	if err != nil {
-		if os.Getenv("XBR_TEST_NO_SKIP") == "1" {
-			t.Fatal("GNU tar not found")
-		}
-		t.Skip("GNU tar not found")
+		testsupport.Missing(t, "GNU tar not found")
 	}
 	path := filepath.Join(t.TempDir(), "vm.xva")
 	if err := os.WriteFile(path, xvaBytes(t, disk{"Ref:2", content(2, "rt", 2*xva.ChunkSize)}), 0o600); err != nil {

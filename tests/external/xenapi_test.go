@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"xbr/shared/testsupport"
 	"xbr/shared/xapi/xapisim"
 )
 
@@ -19,12 +20,7 @@ import (
 // missing prerequisite fails under XBR_TEST_NO_SKIP=1 and skips otherwise.
 func nodeModules(t *testing.T) (node, modules string) {
 	t.Helper()
-	missing := func(what string) {
-		if os.Getenv("XBR_TEST_NO_SKIP") == "1" {
-			t.Fatalf("%s (run scripts/tool-xen-api.sh)", what)
-		}
-		t.Skipf("%s (run scripts/tool-xen-api.sh)", what)
-	}
+	missing := func(what string) { testsupport.Missing(t, "%s (run scripts/tool-xen-api.sh)", what) }
 	node, err := exec.LookPath("node")
 	if err != nil {
 		missing("node is not installed")

@@ -11,6 +11,7 @@ import (
 
 	"xbr/shared/remote"
 	"xbr/shared/remote/dir"
+	"xbr/shared/testsupport"
 )
 
 const lockedVM = "xo-vm-backups/6b2c7a3e-0000-4000-8000-000000000001"
@@ -103,26 +104,15 @@ func TestLockKeptFreshAndLossReported(t *testing.T) {
 	if err := os.Chtimes(lockDir, old, old); err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, func() bool {
+	testsupport.Eventually(t, 10*time.Second, "the lock to be refreshed", func() bool {
 		fi, err := os.Stat(lockDir)
 		return err == nil && fi.ModTime().After(old.Add(time.Minute))
 	})
 	if err := os.Remove(lockDir); err != nil { // another holder judged it stale
 		t.Fatal(err)
 	}
-	eventually(t, func() bool { _, err := os.Stat(lockDir); return err == nil })
+	testsupport.Eventually(t, 10*time.Second, "the lock to be retaken", func() bool { _, err := os.Stat(lockDir); return err == nil })
 	if err := unlock(); err == nil || !strings.Contains(err.Error(), "lost") {
 		t.Errorf("unlock after a loss = %v, want an error saying the lock was lost", err)
-	}
-}
-
-func eventually(t *testing.T, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatal("condition not met within 10s")
-		}
-		time.Sleep(5 * time.Millisecond)
 	}
 }

@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"xbr/shared/testsupport"
 	"xbr/shared/xapi/xapisim"
 	"xbr/shared/xapi/xmlrpc"
 )
@@ -116,23 +117,11 @@ func jsonCall(t *testing.T, url, body string) map[string]any {
 	return out
 }
 
-// eventually polls cond until it holds or 10 s pass.
-func eventually(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
-}
-
 // taskDone waits for a task to leave pending and returns its record.
 func taskDone(t *testing.T, s *xapisim.Server, task string) map[string]any {
 	t.Helper()
 	var rec map[string]any
-	eventually(t, "task "+task+" to finish", func() bool {
+	testsupport.Eventually(t, 10*time.Second, "task "+task+" to finish", func() bool {
 		var err error
 		rec, err = s.Record("task", task)
 		return err == nil && rec["status"] != "pending"

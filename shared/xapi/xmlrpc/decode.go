@@ -44,17 +44,10 @@ func (dc *decoder) next() (xml.Token, error) {
 			return xml.CopyToken(t), nil
 		case xml.CharData:
 			if len(bytes.TrimSpace(t)) != 0 {
-				return nil, syntaxf("unexpected text %q", truncate(string(t)))
+				return nil, syntaxf("unexpected text %q", Excerpt(string(t)))
 			}
 		}
 	}
-}
-
-func truncate(s string) string {
-	if len(s) > 40 {
-		return s[:40] + "…"
-	}
-	return s
 }
 
 func (dc *decoder) expectStart(name string) error {
@@ -163,7 +156,7 @@ func scalar(tag, s string) (any, error) {
 	case "int", "i4", "i8":
 		n, err := strconv.ParseInt(strings.TrimSpace(s), 10, 64)
 		if err != nil {
-			return nil, syntaxf("<%s> %q is not an integer", tag, truncate(s))
+			return nil, syntaxf("<%s> %q is not an integer", tag, Excerpt(s))
 		}
 		return n, nil
 	case "boolean":
@@ -173,11 +166,11 @@ func scalar(tag, s string) (any, error) {
 		case "0", "false":
 			return false, nil
 		}
-		return nil, syntaxf("<boolean> %q is not 0 or 1", truncate(s))
+		return nil, syntaxf("<boolean> %q is not 0 or 1", Excerpt(s))
 	case "double":
 		f, err := strconv.ParseFloat(strings.TrimSpace(s), 64)
 		if err != nil {
-			return nil, syntaxf("<double> %q is not a number", truncate(s))
+			return nil, syntaxf("<double> %q is not a number", Excerpt(s))
 		}
 		return f, nil
 	case "dateTime.iso8601":
@@ -250,7 +243,7 @@ func (dc *decoder) member(depth int) (string, any, error) {
 	}
 	v, err := dc.value(depth + 1)
 	if err != nil {
-		return "", nil, fmt.Errorf("member %q: %w", truncate(name), err)
+		return "", nil, fmt.Errorf("member %q: %w", Excerpt(name), err)
 	}
 	return name, v, dc.expectEnd("member")
 }

@@ -1,0 +1,76 @@
+package testsupport
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"os"
+	"testing"
+	"time"
+
+	"xbr/shared/bus"
+)
+
+// pollEvery is how often Eventually tries its condition again.
+const pollEvery = 20 * time.Millisecond
+
+// Eventually polls cond until it holds, and fails t (naming what it waited
+// for) when timeout passes first.
+func Eventually(t testing.TB, timeout time.Duration, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out after %s waiting for %s", timeout, what)
+		}
+		time.Sleep(pollEvery)
+	}
+}
+
+// NoSkipEnv is the variable that turns every skip into a failure (CI).
+const NoSkipEnv = "XBR_TEST_NO_SKIP"
+
+// NoSkip reports whether a missing prerequisite must fail the test.
+func NoSkip() bool { return os.Getenv(NoSkipEnv) == "1" }
+
+// Missing reports a missing prerequisite (a tool, a browser, a loop
+// device): t fails under XBR_TEST_NO_SKIP=1 and is skipped otherwise.
+func Missing(t testing.TB, format string, args ...any) {
+	t.Helper()
+	msg := fmt.Sprintf(format, args...)
+	if NoSkip() {
+		t.Fatal(msg)
+		return
+	}
+	t.Skip(msg)
+}
+
+// StartNATS starts an embedded JetStream server on loopback in a temporary
+// directory, connects to it and creates xbr's streams; both stop when t
+// ends.
+func StartNATS(t testing.TB) *bus.Conn {
+	t.Helper()
+	conn := StartBareNATS(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := conn.EnsureStreams(ctx, bus.Topology{}); err != nil {
+		t.Fatal(err)
+	}
+	return conn
+}
+
+// StartBareNATS is StartNATS without the streams.
+func StartBareNATS(t testing.TB) *bus.Conn {
+	t.Helper()
+	srv, err := bus.StartServer(bus.ServerConfig{Port: -1, Host: "127.0.0.1", StoreDir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(srv.Shutdown)
+	conn, err := bus.Connect(srv.ClientURL(), bus.ConnectOptions{Name: t.Name()}, slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = conn.Close() })
+	return conn
+}
