@@ -2,7 +2,6 @@ package prune_test
 
 import (
 	"context"
-	"log/slog"
 	"slices"
 	"testing"
 	"time"
@@ -12,35 +11,17 @@ import (
 	"xbr/shared/bus"
 	"xbr/shared/config"
 	"xbr/shared/runs"
+	"xbr/shared/testsupport"
 	"xbr/shared/xapi"
 	"xbr/shared/xapi/xapisim"
 	"xbr/shared/xotag"
 )
 
-// startNATS starts an embedded NATS server with xbr's streams.
-func startNATS(t *testing.T) *bus.Conn {
-	t.Helper()
-	srv, err := bus.StartServer(bus.ServerConfig{Port: -1, Host: "127.0.0.1", StoreDir: t.TempDir()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(srv.Shutdown)
-	conn, err := bus.Connect(srv.ClientURL(), bus.ConnectOptions{Name: t.Name()}, slog.New(slog.DiscardHandler))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = conn.Close() })
-	if err := conn.EnsureStreams(context.Background(), bus.Topology{}); err != nil {
-		t.Fatal(err)
-	}
-	return conn
-}
-
 // snapshotter returns the snapshot function's handler on the world's pool,
 // its runs coordinated on an embedded NATS server.
 func (w *world) snapshotter() *snapshot.Snapshotter {
 	t := w.t
-	coord, err := runs.New(context.Background(), startNATS(t), runs.Options{Now: w.clock.Now})
+	coord, err := runs.New(context.Background(), testsupport.StartNATS(t), runs.Options{Now: w.clock.Now})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -17,6 +17,7 @@ import (
 	"xbr/shared/remote"
 	"xbr/shared/remote/dir"
 	"xbr/shared/remote/remotetest"
+	"xbr/shared/testsupport"
 	"xbr/shared/xotag"
 )
 
@@ -222,7 +223,7 @@ func TestHalfDeletedBackupIsNeverListed(t *testing.T) {
 // The periodic sweep publishes its events on the bus.
 func TestSweepEveryPublishes(t *testing.T) {
 	w := newWorld(t, 1, "dir")
-	conn := startNATS(t)
+	conn := testsupport.StartNATS(t)
 	w.toNow()
 	r, vm := w.remotes["store"], w.vms[0]
 	orphan, _ := catalog.NewID("store", vm.UUID, time.Now())

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"xbr/shared/bus"
+	"xbr/shared/testsupport"
 )
 
 // TestClosedClientsAreBounded: the server remembers a bounded number of
@@ -28,7 +29,7 @@ func TestClosedClientsAreBounded(t *testing.T) {
 		}
 	}
 	var closed int
-	eventually(t, 10*time.Second, "every connection closed on the server", func() bool {
+	testsupport.Eventually(t, 10*time.Second, "every connection closed on the server", func() bool {
 		open, c, err := srv.Connections()
 		closed = c
 		return err == nil && open == 0

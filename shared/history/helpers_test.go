@@ -1,13 +1,10 @@
 package history_test
 
 import (
-	"context"
-	"log/slog"
 	"testing"
 	"time"
 
 	"xbr/events"
-	"xbr/shared/bus"
 )
 
 var t0 = time.Date(2026, 11, 29, 1, 0, 0, 0, time.UTC)
@@ -78,37 +75,5 @@ func skippedRun() []stamped {
 		{time.Hour, events.ScheduleDue{RunID: run2, Job: "nightly", Schedule: "daily", FireTime: t0.Add(time.Hour)}},
 		{time.Hour + time.Second, events.RunCompleted{RunID: run2, Job: "nightly", Schedule: "daily", Status: events.StatusSkipped,
 			Reason: "already running (run " + run1 + ")"}},
-	}
-}
-
-// startNATS starts an embedded JetStream server with xbr's streams.
-func startNATS(t *testing.T) *bus.Conn {
-	t.Helper()
-	srv, err := bus.StartServer(bus.ServerConfig{Port: -1, StoreDir: t.TempDir()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(srv.Shutdown)
-	conn, err := bus.Connect(srv.ClientURL(), bus.ConnectOptions{}, slog.New(slog.DiscardHandler))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = conn.Close() })
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	if err := conn.EnsureStreams(ctx, bus.Topology{}); err != nil {
-		t.Fatal(err)
-	}
-	return conn
-}
-
-func eventually(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(10 * time.Millisecond)
 	}
 }

@@ -12,6 +12,7 @@ import (
 
 	"xbr/events"
 	"xbr/shared/history"
+	"xbr/shared/testsupport"
 )
 
 func project(now time.Time, evs ...[]events.Received) *history.Projection {
@@ -200,7 +201,7 @@ func assertSame(t *testing.T, want, got *history.Projection, rateRun string) {
 // TestRebuildEqualsLive publishes runs on a real JetStream, follows them
 // live, then rebuilds an empty projection from the streams.
 func TestRebuildEqualsLive(t *testing.T) {
-	conn := startNATS(t)
+	conn := testsupport.StartNATS(t)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	now := func() time.Time { return t0.Add(3 * time.Hour) }
@@ -214,7 +215,7 @@ func TestRebuildEqualsLive(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	eventually(t, "the live projection to see every run", func() bool {
+	testsupport.Eventually(t, 10*time.Second, "the live projection to see every run", func() bool {
 		r, ok := live.Run(run2)
 		return len(live.Runs()) == 3 && ok && r.Status == history.StatusSkipped && len(live.Rates(run1)) == 2
 	})
@@ -237,7 +238,7 @@ func TestRebuildEqualsLive(t *testing.T) {
 }
 
 func TestLoadEmptyStreams(t *testing.T) {
-	conn := startNATS(t)
+	conn := testsupport.StartNATS(t)
 	p := history.New(history.Options{})
 	if err := history.Load(context.Background(), conn, events.StreamNames{}, p); err != nil {
 		t.Fatal(err)

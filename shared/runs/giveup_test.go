@@ -12,6 +12,7 @@ import (
 	"xbr/shared/bus"
 	"xbr/shared/config"
 	"xbr/shared/runs"
+	"xbr/shared/testsupport"
 	"xbr/shared/vmselect"
 )
 
@@ -46,14 +47,14 @@ func TestPlannerGivesUpWhenItsOutcomeIsInvalid(t *testing.T) {
 	publish(t, conn, s, due("nightly", "r1"))
 
 	var completed events.RunCompleted
-	eventually(t, 15*time.Second, "run.completed of r1", func() bool {
+	testsupport.Eventually(t, 15*time.Second, "run.completed of r1", func() bool {
 		return lastPayload(t, conn, events.DefaultEventsStream, s.For(events.TypeRunCompleted, "nightly", "r1"), &completed)
 	})
 	if completed.Status != events.StatusFailure || !strings.Contains(completed.Reason, "control character") {
 		t.Errorf("run.completed %s %q, want failure naming the invalid run.started", completed.Status, completed.Reason)
 	}
 	var fired events.ScheduleDue
-	eventually(t, 15*time.Second, "the fire in the DLQ", func() bool {
+	testsupport.Eventually(t, 15*time.Second, "the fire in the DLQ", func() bool {
 		return lastPayload(t, conn, events.DefaultDLQStream, s.DLQ("export"), &fired)
 	})
 	r, err := tf.Runs.Get(ctx, "r1")
@@ -81,17 +82,6 @@ func lastPayload(t *testing.T, conn *bus.Conn, stream, subject string, v any) bo
 		t.Fatalf("%s: %v", subject, err)
 	}
 	return true
-}
-
-func eventually(t *testing.T, timeout time.Duration, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(timeout)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out after %s waiting for %s", timeout, what)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
 }
 
 // TestRunnerGivesUpOnTheLastDelivery: the run's last VM ends but its
