@@ -179,11 +179,7 @@ func (w *Worker) transfer(ctx context.Context, client *xapi.Client, vm, snap xap
 	elapsed := w.d.Now().Sub(start)
 	done := w.completed(j, ts, st, elapsed, rems)
 	meta := w.metadata(j, ts, st, elapsed, vmRec, snapRec)
-	if err := writeChecksum(ctx, rems, ts, j.req.VMUUID, st.md5); err != nil {
-		w.unwind(ctx, rems, ts, j)
-		return events.ExportCompleted{}, err
-	}
-	if err := writeMetadata(ctx, rems, ts, j.req.VMUUID, meta); err != nil {
+	if err := commitAll(ctx, rems, ts, j.req.VMUUID, st.md5, meta); err != nil {
 		w.unwind(ctx, rems, ts, j)
 		return events.ExportCompleted{}, err
 	}

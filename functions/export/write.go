@@ -96,54 +96,17 @@ func (w *Worker) metadata(j *job, ts time.Time, st streamed, elapsed time.Durati
 			DurationMS: elapsed.Milliseconds(), BytesPerSecond: perSecond(st.stored, elapsed)}}
 }
 
-// writeChecksum commits <ts>.xva.checksum on every remote after the data and
-// before the .json, in XO's order and format: "$1$$" and the MD5 of the
-// stored bytes in lowercase hex, no newline (@xen-orchestra/fs checksum.js).
-func writeChecksum(ctx context.Context, rems []remote.Remote, ts time.Time, vmUUID, md5hex string) error {
-	data := []byte(catalog.FormatChecksum(md5hex))
+// commitAll finishes the backup stamped ts on every remote once its data is
+// committed: the .xva.checksum and then the .json (catalog.Commit).
+func commitAll(ctx context.Context, rems []remote.Remote, ts time.Time, vmUUID, md5hex string, m catalog.Metadata) error {
 	for _, r := range rems {
 		id, err := catalog.NewID(r.Name(), vmUUID, ts)
 		if err != nil {
 			return err
 		}
-		if err := putSmall(ctx, r, id.ChecksumKey(), data); err != nil {
-			return err
+		if err := catalog.Commit(ctx, r, id, m, md5hex); err != nil {
+			return fmt.Errorf("remote %s: %w", r.Name(), err)
 		}
-	}
-	return nil
-}
-
-// writeMetadata commits the .json on every remote, the backup's commit
-// marker.
-func writeMetadata(ctx context.Context, rems []remote.Remote, ts time.Time, vmUUID string, m catalog.Metadata) error {
-	data, err := m.Marshal()
-	if err != nil {
-		return err
-	}
-	for _, r := range rems {
-		id, err := catalog.NewID(r.Name(), vmUUID, ts)
-		if err != nil {
-			return err
-		}
-		if err := putSmall(ctx, r, id.MetaKey(), data); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
-// putSmall writes and commits one small object.
-func putSmall(ctx context.Context, r remote.Remote, key string, data []byte) error {
-	u, err := r.Create(ctx, key, int64(len(data)))
-	if err != nil {
-		return fmt.Errorf("remote %s: create %s: %w", r.Name(), key, err)
-	}
-	if _, err = u.Write(data); err == nil {
-		err = u.Commit(ctx)
-	}
-	if err != nil {
-		_ = u.Abort(ctx)
-		return fmt.Errorf("remote %s: write %s: %w", r.Name(), key, err)
 	}
 	return nil
 }
@@ -201,10 +164,5 @@ func deleteBackup(ctx context.Context, r remote.Remote, vmUUID string, ts time.T
 	if err != nil {
 		return err
 	}
-	for _, key := range []string{id.MetaKey(), id.ChecksumKey(), id.DataKey()} {
-		if err := r.Delete(ctx, key); err != nil { // stop: never leave a .json without its data
-			return fmt.Errorf("remote %s: delete %s: %w", r.Name(), key, err)
-		}
-	}
-	return nil
+	return catalog.Delete(ctx, r, id)
 }

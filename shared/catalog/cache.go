@@ -219,17 +219,9 @@ func writeCache(ctx context.Context, r CacheStore, vmUUID string, c Cache) error
 		return err
 	}
 	key := CacheKey(vmUUID)
-	u, err := r.Create(ctx, key, int64(len(data)))
-	if err != nil {
-		return fmt.Errorf("write backup cache %s: %w", key, err)
-	}
-	if _, err = u.Write(data); err == nil {
-		err = u.Commit(ctx)
-	}
-	if err != nil {
-		_ = u.Abort(ctx)
+	if err := putSmall(ctx, r, key, data); err != nil {
 		if derr := r.Delete(ctx, key); derr != nil { // a stale cache must not stay
-			return fmt.Errorf("write backup cache %s: %w (and removing it: %w)", key, err, derr)
+			return fmt.Errorf("backup cache: %w (and removing it: %w)", err, derr)
 		}
 	}
 	return nil

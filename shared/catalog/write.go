@@ -1,0 +1,57 @@
+package catalog
+
+import (
+	"context"
+	"fmt"
+
+	"xbr/shared/remote"
+)
+
+// Creator is what Commit needs from a remote; every remote.Remote has it.
+type Creator interface {
+	Create(ctx context.Context, key string, sizeHint int64) (remote.Upload, error)
+}
+
+// Commit finishes a backup whose data file id.DataKey() is already committed on r: it
+// writes <ts>.xva.checksum, "$1$$" and the MD5 of the stored bytes in lowercase hex (Xen
+// Orchestra's format, @xen-orchestra/fs checksum.js), then the .json, the backup's commit
+// marker, in XO's order. Metadata that does not describe id is refused before anything is
+// written. On an error the caller removes the half backup with Delete.
+//
+// The caller holds the VM folder's lock where the remote has one (see remote.Locker) and
+// refreshes the folder's cache afterwards (RefreshCache).
+func Commit(ctx context.Context, r Creator, id ID, m Metadata, md5hex string) error {
+	if err := m.Validate(); err != nil {
+		return fmt.Errorf("commit backup %s: %w", id, err)
+	}
+	if !m.Time().Equal(id.Time) || m.VMUUID() != id.VM {
+		return fmt.Errorf("commit backup %s: metadata describes %s/%s", id, m.VMUUID(), m.Basename())
+	}
+	data, err := m.Marshal()
+	if err != nil {
+		return fmt.Errorf("commit backup %s: %w", id, err)
+	}
+	if err := putSmall(ctx, r, id.ChecksumKey(), []byte(FormatChecksum(md5hex))); err != nil {
+		return fmt.Errorf("commit backup %s: %w", id, err)
+	}
+	if err := putSmall(ctx, r, id.MetaKey(), data); err != nil {
+		return fmt.Errorf("commit backup %s: %w", id, err)
+	}
+	return nil
+}
+
+// putSmall writes and commits one small object, aborting the upload on a failure.
+func putSmall(ctx context.Context, r Creator, key string, data []byte) error {
+	u, err := r.Create(ctx, key, int64(len(data)))
+	if err != nil {
+		return fmt.Errorf("create %s: %w", key, err)
+	}
+	if _, err = u.Write(data); err == nil {
+		err = u.Commit(ctx)
+	}
+	if err != nil {
+		_ = u.Abort(ctx)
+		return fmt.Errorf("write %s: %w", key, err)
+	}
+	return nil
+}
