@@ -142,14 +142,7 @@ func (p *Pruner) jobSchedule(job, sched string) (config.Job, config.Schedule, er
 	return j, s, nil
 }
 
-func (p *Pruner) job(name string) (config.Job, bool) {
-	for _, j := range p.jobs {
-		if j.Name == name {
-			return j, true
-		}
-	}
-	return config.Job{}, false
-}
+func (p *Pruner) job(name string) (config.Job, bool) { return config.JobNamed(p.jobs, name) }
 
 // message builds a follow-up event with a derived id.
 func (p *Pruner) message(id string, pl events.Payload) (bus.Out, error) {

@@ -84,10 +84,8 @@ func rank(state string) int {
 // sourcePools are the pools of job (a replicate job), or every configured
 // pool when no such job is configured any more.
 func sourcePools(cfg *config.Config, job string) []string {
-	for _, j := range cfg.Jobs {
-		if j.Name == job && j.Mode == config.ModeReplicate && len(j.Pools) > 0 {
-			return j.Pools
-		}
+	if j, ok := cfg.Job(job); ok && j.Mode == config.ModeReplicate && len(j.Pools) > 0 {
+		return j.Pools
 	}
 	var out []string
 	for _, p := range cfg.Pools {

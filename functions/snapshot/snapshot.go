@@ -109,14 +109,7 @@ func (s *Snapshotter) Handle(ctx context.Context, ev bus.Event) ([]bus.Out, erro
 	return nil, nil
 }
 
-func (s *Snapshotter) job(name string) (config.Job, bool) {
-	for _, j := range s.jobs {
-		if j.Name == name {
-			return j, true
-		}
-	}
-	return config.Job{}, false
-}
+func (s *Snapshotter) job(name string) (config.Job, bool) { return config.JobNamed(s.jobs, name) }
 
 // message builds a follow-up event with a derived id.
 func (s *Snapshotter) message(id string, p events.Payload) (bus.Out, error) {

@@ -146,13 +146,12 @@ func (s *Snapshotter) earlier(ctx context.Context, c *xapi.Client, vm xapi.VM, p
 // ids are Xen Orchestra's ids of a job and schedule named in an event: the
 // UUIDs of the configuration (config.Job.ID, config.Schedule.ID).
 func (s *Snapshotter) ids(job, sched string) (jobID, schedID string) {
-	for _, j := range s.jobs {
-		if j.Name == job {
-			sc, _ := j.Schedule(sched)
-			return j.ID, sc.ID
-		}
+	j, ok := s.job(job)
+	if !ok {
+		return job, sched
 	}
-	return job, sched
+	sc, _ := j.Schedule(sched)
+	return j.ID, sc.ID
 }
 
 // resetSource removes XO's backup keys from the source VM, so its snapshot

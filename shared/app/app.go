@@ -60,14 +60,7 @@ func (e *Env) Topology() bus.Topology {
 func (e *Env) Source(name string) string { return events.Source(name) }
 
 // Job returns the job called name.
-func (e *Env) Job(name string) (config.Job, bool) {
-	for _, j := range e.Config.Jobs {
-		if j.Name == name {
-			return j, true
-		}
-	}
-	return config.Job{}, false
-}
+func (e *Env) Job(name string) (config.Job, bool) { return e.Config.Job(name) }
 
 // Select returns the functions named in list ("" or "all" = every function),
 // or an error naming an unknown one.

@@ -268,8 +268,12 @@ func (c *Config) Remote(name string) (Remote, bool) {
 }
 
 // Job returns the job named name.
-func (c *Config) Job(name string) (Job, bool) {
-	for _, j := range c.Jobs {
+func (c *Config) Job(name string) (Job, bool) { return JobNamed(c.Jobs, name) }
+
+// JobNamed returns the job named name among jobs: the one job lookup, for
+// the functions that are handed their jobs rather than the whole Config.
+func JobNamed(jobs []Job, name string) (Job, bool) {
+	for _, j := range jobs {
 		if j.Name == name {
 			return j, true
 		}
