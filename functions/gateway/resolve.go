@@ -18,7 +18,7 @@ import (
 
 // target is a restore about to be requested.
 type target struct {
-	backup restores.Backup
+	backup catalog.Backup
 	pool   string
 	sr     string // SR uuid; "" = the pool's default SR
 	name   string
@@ -26,33 +26,27 @@ type target struct {
 }
 
 // backupByID reads the metadata of id: 404 when its remote or the backup does not exist.
-func (s *Server) backupByID(ctx context.Context, field string, id catalog.ID) (restores.Backup, error) {
+func (s *Server) backupByID(ctx context.Context, field string, id catalog.ID) (catalog.Backup, error) {
 	if !slices.Contains(s.env.Remotes.Names(), id.Remote) {
-		return restores.Backup{}, missing(field, id.String(), fmt.Sprintf("remote %q is not configured", id.Remote))
+		return catalog.Backup{}, missing(field, id.String(), fmt.Sprintf("remote %q is not configured", id.Remote))
 	}
 	rm, err := s.env.Remotes.Get(ctx, id.Remote)
 	if err != nil {
-		return restores.Backup{}, upstream(err)
+		return catalog.Backup{}, upstream(err)
 	}
 	m, err := catalog.ReadMetadata(ctx, rm, id)
 	if errors.Is(err, remote.ErrNotFound) {
-		return restores.Backup{}, missing(field, id.String(), "no such backup")
+		return catalog.Backup{}, missing(field, id.String(), "no such backup")
 	}
 	if err != nil {
-		return restores.Backup{}, upstream(fmt.Errorf("read backup %s: %w", id, err))
+		return catalog.Backup{}, upstream(fmt.Errorf("read backup %s: %w", id, err))
 	}
-	b := restores.Backup{ID: id.String(), Remote: id.Remote, VMUUID: m.VMUUID(), VMName: m.VMName(),
-		Timestamp: m.Time(), Size: m.Size, Job: m.JobID, JobID: m.JobID, ScheduleID: m.ScheduleID, WrittenBy: "xo"}
-	if m.Xbr != nil {
-		b.Codec, b.Job, b.Schedule, b.SHA256 = m.Xbr.Codec, m.Xbr.Job, m.Xbr.Schedule, m.Xbr.SHA256
-		b.WrittenBy = "xbr " + m.Xbr.Version
-	}
-	return b, nil
+	return catalog.BackupOf(id, m), nil
 }
 
 // backupsOf lists the backups of vm (a uuid or an exact name), newest first,
 // on remoteName ("" = every remote). A name shared by several VMs is refused.
-func (s *Server) backupsOf(ctx context.Context, vm, remoteName string) ([]restores.Backup, error) {
+func (s *Server) backupsOf(ctx context.Context, vm, remoteName string) ([]catalog.Backup, error) {
 	q := restores.Query{Remote: remoteName}
 	if remoteName != "" && !slices.Contains(s.env.Remotes.Names(), remoteName) {
 		return nil, missing("remote", remoteName, "is not configured")
@@ -64,7 +58,7 @@ func (s *Server) backupsOf(ctx context.Context, vm, remoteName string) ([]restor
 	if err != nil {
 		return nil, upstream(err)
 	}
-	var out []restores.Backup
+	var out []catalog.Backup
 	uuids := map[string]bool{}
 	for _, b := range l.Backups {
 		if b.VMUUID == vm || (q.VM == "" && b.VMName == vm) {
@@ -84,21 +78,21 @@ func (s *Server) backupsOf(ctx context.Context, vm, remoteName string) ([]restor
 }
 
 // selectBackup picks vm's newest backup (at zero) or the one taken at at.
-func (s *Server) selectBackup(ctx context.Context, vm, remoteName string, at time.Time) (restores.Backup, error) {
+func (s *Server) selectBackup(ctx context.Context, vm, remoteName string, at time.Time) (catalog.Backup, error) {
 	bs, err := s.backupsOf(ctx, vm, remoteName)
 	if err != nil {
-		return restores.Backup{}, err
+		return catalog.Backup{}, err
 	}
 	if at.IsZero() {
 		if b, ok := restores.Latest(bs, vm); ok {
 			return b, nil
 		}
-		return restores.Backup{}, missing("vm", vm, "has no backup")
+		return catalog.Backup{}, missing("vm", vm, "has no backup")
 	}
 	if b, ok := restores.At(bs, vm, at); ok {
 		return b, nil
 	}
-	return restores.Backup{}, missing("backup", catalog.FormatTimestamp(at), "no backup of "+vm+" was taken at that time")
+	return catalog.Backup{}, missing("backup", catalog.FormatTimestamp(at), "no backup of "+vm+" was taken at that time")
 }
 
 // pickPool checks a pool name; "" means the only configured pool.
@@ -180,7 +174,7 @@ func (s *Server) resolveSR(ctx context.Context, pool, sr string) (string, error)
 // request publishes the restore of t; key makes it idempotent.
 func (s *Server) request(ctx context.Context, t target, by, key string) (events.RestoreRequested, error) {
 	req, err := restores.Publish(ctx, s.env.Conn, s.env.Subjects, events.Source(Name), restores.Params{
-		BackupID: t.backup.ID, Pool: t.pool, SR: t.sr, Name: t.name, Start: t.start,
+		BackupID: t.backup.ID.String(), Pool: t.pool, SR: t.sr, Name: t.name, Start: t.start,
 		RequestedBy: by, Key: key,
 	}, s.now())
 	var fe *events.FieldError
@@ -188,7 +182,7 @@ func (s *Server) request(ctx context.Context, t target, by, key string) (events.
 		return req, badField(fe.Field, strings.Trim(fe.Value, `"`), fe.Problem)
 	}
 	if errors.Is(err, catalog.ErrInvalidID) {
-		return req, badField("backup_id", t.backup.ID, err.Error())
+		return req, badField("backup_id", t.backup.ID.String(), err.Error())
 	}
 	if err != nil {
 		return req, upstream(err)

@@ -59,7 +59,7 @@ func (s *Server) checkRemote(name string) error {
 type vmRow struct {
 	UUID, Name, URL string
 	Count           int
-	Newest          restores.Backup
+	Newest          catalog.Backup
 }
 
 func (s *Server) vmsStep(w http.ResponseWriter, r *http.Request, remoteName string) {
@@ -115,12 +115,12 @@ func (s *Server) backupsStep(w http.ResponseWriter, r *http.Request, remoteName,
 			{"VM " + name, ""}},
 		Data: struct {
 			Remote, VM, Name string
-			Backups          []restores.Backup
+			Backups          []catalog.Backup
 		}{remoteName, vm, name, bs}})
 }
 
 type targetData struct {
-	Backup restores.Backup
+	Backup catalog.Backup
 	Pools  []string
 	Pool   string
 	SRs    []srChoice

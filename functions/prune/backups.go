@@ -119,7 +119,7 @@ func (p *Pruner) refreshCache(ctx context.Context, r catalog.CacheStore, vmUUID 
 // backup stands above everything deleted.
 func newestCompleted(backups []catalog.Backup, newID catalog.ID) error {
 	for _, bk := range backups {
-		if bk.ID == newID || bk.Time.After(newID.Time) {
+		if bk.ID == newID || bk.Timestamp.After(newID.Time) {
 			return nil
 		}
 	}
@@ -129,7 +129,7 @@ func newestCompleted(backups []catalog.Backup, newID catalog.ID) error {
 func items(backups []catalog.Backup) []retention.Item {
 	out := make([]retention.Item, len(backups))
 	for i, b := range backups {
-		out[i] = retention.Item{ID: b.ID.String(), Time: b.Time}
+		out[i] = retention.Item{ID: b.ID.String(), Time: b.Timestamp}
 	}
 	return out
 }

@@ -46,7 +46,7 @@ func benchListAndDecide(b *testing.B, cached bool) {
 		}
 		byVM := map[string][]retention.Item{}
 		for _, bk := range backups {
-			byVM[bk.VMUUID] = append(byVM[bk.VMUUID], retention.Item{ID: bk.ID.String(), Time: bk.Time})
+			byVM[bk.VMUUID] = append(byVM[bk.VMUUID], retention.Item{ID: bk.ID.String(), Time: bk.Timestamp})
 		}
 		for _, items := range byVM {
 			if _, err := retention.Decide(items, policy); err != nil {

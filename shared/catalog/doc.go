@@ -32,6 +32,17 @@
 // rejected with an error naming the part and quoting the value. A parsed id prints back to
 // exactly the string it came from, and its keys always stay under xo-vm-backups/.
 //
+// # A backup's life on a remote
+//
+// The catalog owns every step after the data: Commit writes the .xva.checksum ("$1$$" and
+// the MD5 of the stored bytes, XO's format) and then the .json, in XO's order, once the
+// writer (export) has committed the .xva; Delete removes a backup .json first, so that an
+// interrupted delete never leaves a listed backup without its data, and goes on past a
+// failing data or checksum file (a retry finishes it). Both run under the VM folder's lock
+// where the remote has one (remote.LockFolder) and are followed by RefreshCache. Backup is
+// the one listed form (what `xbr backups ls`, the backups query, restore and prune use);
+// BackupOf gives it for one .json read with ReadMetadata.
+//
 // # Listing
 //
 // List reads every .json under xo-vm-backups/ (or one VM's folder). The .json is the commit

@@ -36,20 +36,24 @@ type Filter struct {
 	FormerJobID, FormerScheduleID string
 }
 
-// Backup is one listed backup: what `xbr backups ls` shows and prune decides on.
+// Backup is one listed backup: what `xbr backups ls` shows (the JSON objects of
+// `xbr backups ls --json` and of the backups query), restore starts from and prune
+// decides on.
 type Backup struct {
-	ID         ID        `json:"id"`
-	Remote     string    `json:"remote"`
-	VMUUID     string    `json:"vm_uuid"`
-	VMName     string    `json:"vm_name"`
-	Time       time.Time `json:"time"`        // from the metadata's millisecond timestamp
-	Size       int64     `json:"size"`        // bytes of the .xva, from the metadata
-	Codec      string    `json:"codec"`       // "gzip", "zstd", "none"; "" when XO wrote it (unknown until sniffed)
-	JobID      string    `json:"job_id"`      // XO's jobId
-	ScheduleID string    `json:"schedule_id"` // XO's scheduleId
-	Job        string    `json:"job"`         // job name (xbr object); "" when XO wrote it
-	Schedule   string    `json:"schedule"`    // schedule name (xbr object); "" when XO wrote it
-	SHA256     string    `json:"sha256"`      // xbr object; "" when XO wrote it
+	ID        ID        `json:"id"` // what `xbr restore` and the webhook accept
+	Remote    string    `json:"remote"`
+	VMUUID    string    `json:"vm_uuid"`
+	VMName    string    `json:"vm_name"`
+	Timestamp time.Time `json:"timestamp"` // from the metadata's millisecond timestamp
+	Size      int64     `json:"size"`      // bytes of the .xva, from the metadata
+	Codec     string    `json:"codec"`     // "gzip", "zstd", "none"; "" when XO wrote it (sniffed at restore)
+	// Job and Schedule are the names (xbr object); for a backup Xen Orchestra wrote,
+	// which has no names, its jobId and scheduleId stand in.
+	Job        string `json:"job"`
+	Schedule   string `json:"schedule"`
+	JobID      string `json:"job_id"`           // XO's jobId
+	ScheduleID string `json:"schedule_id"`      // XO's scheduleId
+	SHA256     string `json:"sha256,omitempty"` // xbr object; "" when XO wrote it
 	// WrittenBy is "xbr <version>" or "xo".
 	WrittenBy string `json:"written_by"`
 }
@@ -239,14 +243,24 @@ func matchesKey(id ID, m Metadata, vm vmIdent) error {
 	return nil
 }
 
+// BackupOf is the listed form of the backup id whose metadata is m (as ReadMetadata
+// returned it).
+func BackupOf(id ID, m Metadata) Backup { return summarize(id, m, ident(m.VM)) }
+
 func summarize(id ID, m Metadata, vm vmIdent) Backup {
 	b := Backup{
 		ID: id, Remote: id.Remote, VMUUID: id.VM, VMName: vm.Name,
-		Time: m.Time(), Size: m.Size, JobID: m.JobID, ScheduleID: m.ScheduleID, WrittenBy: "xo",
+		Timestamp: m.Time(), Size: m.Size, JobID: m.JobID, ScheduleID: m.ScheduleID, WrittenBy: "xo",
 	}
 	if x := m.Xbr; x != nil {
 		b.Codec, b.Job, b.Schedule, b.SHA256 = x.Codec, x.Job, x.Schedule, x.SHA256
 		b.WrittenBy = strings.TrimSpace("xbr " + x.Version)
+	}
+	if b.Job == "" {
+		b.Job = b.JobID
+	}
+	if b.Schedule == "" {
+		b.Schedule = b.ScheduleID
 	}
 	return b
 }
@@ -254,7 +268,7 @@ func summarize(id ID, m Metadata, vm vmIdent) Backup {
 // SortNewestFirst orders backups by time, newest first; equal times by id text, descending.
 func SortNewestFirst(backups []Backup) {
 	slices.SortFunc(backups, func(a, b Backup) int {
-		if c := b.Time.Compare(a.Time); c != 0 {
+		if c := b.Timestamp.Compare(a.Timestamp); c != 0 {
 			return c
 		}
 		return strings.Compare(b.ID.String(), a.ID.String())

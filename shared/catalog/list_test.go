@@ -107,7 +107,7 @@ func TestListNewestFirstAndCommitMarker(t *testing.T) {
 	newest := got[0]
 	if newest.VMName != "web" || newest.Remote != "nfs" || newest.Codec != "gzip" || newest.Job != "nightly" ||
 		newest.JobID != "j2" || newest.ScheduleID != "s2" || newest.Size != 1234 || newest.WrittenBy != "xbr 0.1.0" ||
-		!newest.Time.Equal(t0.Add(2*time.Hour)) {
+		!newest.Timestamp.Equal(t0.Add(2*time.Hour)) {
 		t.Errorf("newest = %+v", newest)
 	}
 	if xo := got[1]; xo.WrittenBy != "xo" || xo.Codec != "" || xo.VMName != "db" {

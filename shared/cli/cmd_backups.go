@@ -10,6 +10,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"xbr/shared/app"
+	"xbr/shared/catalog"
 	"xbr/shared/config"
 	"xbr/shared/restores"
 )
@@ -66,7 +67,7 @@ func fetchBackups(cmd *cobra.Command, cf *clientFlags, q restores.Query) (restor
 	return app.Ask(ctx, conn.NATS(), subjects, restores.QueryBackups, q)
 }
 
-func printBackups(w io.Writer, backups []restores.Backup) error {
+func printBackups(w io.Writer, backups []catalog.Backup) error {
 	if len(backups) == 0 {
 		_, err := fmt.Fprintln(w, "no backups")
 		return err

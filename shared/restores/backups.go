@@ -11,39 +11,6 @@ import (
 	"xbr/shared/remote"
 )
 
-// Backup is one listed backup as clients see it: the JSON objects of
-// `xbr backups ls --json` and of the backups query.
-type Backup struct {
-	ID         string    `json:"id"` // what `xbr restore` and the webhook accept
-	Remote     string    `json:"remote"`
-	VMUUID     string    `json:"vm_uuid"`
-	VMName     string    `json:"vm_name"`
-	Timestamp  time.Time `json:"timestamp"`
-	Size       int64     `json:"size"`
-	Codec      string    `json:"codec"` // gzip, zstd, none; "" for a Xen Orchestra backup (sniffed at restore)
-	Job        string    `json:"job"`   // job name; for XO backups, XO's jobId
-	Schedule   string    `json:"schedule"`
-	JobID      string    `json:"job_id"`
-	ScheduleID string    `json:"schedule_id"`
-	SHA256     string    `json:"sha256,omitempty"`
-	WrittenBy  string    `json:"written_by"` // "xbr <version>" or "xo"
-}
-
-// FromCatalog turns a catalog listing entry into a Backup. XO backups have no
-// job and schedule names; their ids stand in.
-func FromCatalog(b catalog.Backup) Backup {
-	out := Backup{ID: b.ID.String(), Remote: b.Remote, VMUUID: b.VMUUID, VMName: b.VMName,
-		Timestamp: b.Time, Size: b.Size, Codec: b.Codec, Job: b.Job, Schedule: b.Schedule,
-		JobID: b.JobID, ScheduleID: b.ScheduleID, SHA256: b.SHA256, WrittenBy: b.WrittenBy}
-	if out.Job == "" {
-		out.Job = b.JobID
-	}
-	if out.Schedule == "" {
-		out.Schedule = b.ScheduleID
-	}
-	return out
-}
-
 // QueryBackups is the backups query: a Query, a Listing.
 var QueryBackups = events.NewQuery[Query, Listing](events.QueryNameBackups)
 
@@ -56,7 +23,7 @@ type Query struct {
 
 // Listing is the answer of the backups query.
 type Listing struct {
-	Backups []Backup `json:"backups"`
+	Backups []catalog.Backup `json:"backups"`
 	// Problems are .json files (or whole remotes) that could not be read; the
 	// listing went on without them.
 	Problems []string `json:"problems,omitempty"`
@@ -84,8 +51,7 @@ func List(ctx context.Context, rs Remotes, q Query) (Listing, error) {
 		}
 		names = []string{q.Remote}
 	}
-	out := Listing{Backups: []Backup{}}
-	var all []catalog.Backup
+	out := Listing{Backups: []catalog.Backup{}}
 	for _, name := range names {
 		bs, problems, err := listRemote(ctx, rs, name, q.VM)
 		if err != nil && q.Remote != "" {
@@ -95,15 +61,12 @@ func List(ctx context.Context, rs Remotes, q Query) (Listing, error) {
 			out.Problems = append(out.Problems, err.Error())
 			continue
 		}
-		all = append(all, bs...)
+		out.Backups = append(out.Backups, bs...)
 		for _, p := range problems {
 			out.Problems = append(out.Problems, name+": "+p.String())
 		}
 	}
-	catalog.SortNewestFirst(all)
-	for _, b := range all {
-		out.Backups = append(out.Backups, FromCatalog(b))
-	}
+	catalog.SortNewestFirst(out.Backups)
 	return out, ctx.Err()
 }
 
@@ -117,10 +80,10 @@ func listRemote(ctx context.Context, rs Remotes, name, vm string) ([]catalog.Bac
 
 // Latest is the newest backup of the VM named vm (its uuid, or its exact
 // name when no uuid matches) in a newest-first list.
-func Latest(backups []Backup, vm string) (Backup, bool) {
-	for _, match := range []func(Backup) bool{
-		func(b Backup) bool { return b.VMUUID == vm },
-		func(b Backup) bool { return b.VMName == vm },
+func Latest(backups []catalog.Backup, vm string) (catalog.Backup, bool) {
+	for _, match := range []func(catalog.Backup) bool{
+		func(b catalog.Backup) bool { return b.VMUUID == vm },
+		func(b catalog.Backup) bool { return b.VMName == vm },
 	} {
 		for _, b := range backups {
 			if match(b) {
@@ -128,16 +91,16 @@ func Latest(backups []Backup, vm string) (Backup, bool) {
 			}
 		}
 	}
-	return Backup{}, false
+	return catalog.Backup{}, false
 }
 
 // At is the backup of vm (uuid or name) taken at t, to the second.
-func At(backups []Backup, vm string, t time.Time) (Backup, bool) {
+func At(backups []catalog.Backup, vm string, t time.Time) (catalog.Backup, bool) {
 	t = t.UTC().Truncate(time.Second)
 	for _, b := range backups {
 		if (b.VMUUID == vm || b.VMName == vm) && b.Timestamp.UTC().Truncate(time.Second).Equal(t) {
 			return b, true
 		}
 	}
-	return Backup{}, false
+	return catalog.Backup{}, false
 }

@@ -92,7 +92,7 @@ func TestList(t *testing.T) {
 			}
 			var ids []string
 			for _, b := range l.Backups {
-				ids = append(ids, b.ID)
+				ids = append(ids, b.ID.String())
 			}
 			if strings.Join(ids, " ") != strings.Join(tc.want, " ") || len(l.Problems) != tc.problems {
 				t.Fatalf("ids %v problems %v, want %v and %d problems", ids, l.Problems, tc.want, tc.problems)
@@ -107,7 +107,7 @@ func TestList(t *testing.T) {
 	if xo.WrittenBy != "xo" || xo.Codec != "" || xo.Job != "job-uuid" || xo.Schedule != "sched-uuid" || xo.VMName != "web" {
 		t.Fatalf("XO backup listed as %+v", xo)
 	}
-	if b, ok := restores.Latest(l.Backups, "web"); !ok || b.ID != "nfs:"+vmA+"/20240302T020000Z" {
+	if b, ok := restores.Latest(l.Backups, "web"); !ok || b.ID.String() != "nfs:"+vmA+"/20240302T020000Z" {
 		t.Fatalf("latest of web: %+v %v", b, ok)
 	}
 	if b, ok := restores.At(l.Backups, vmA, time.Date(2024, 3, 1, 14, 0, 0, 0, time.UTC)); !ok || b.Remote != "s3" {
@@ -119,7 +119,11 @@ func TestList(t *testing.T) {
 }
 
 func TestBackupJSONFields(t *testing.T) {
-	b := restores.Backup{ID: "nfs:" + vmA + "/20240301T020000Z", Remote: "nfs", VMUUID: vmA, VMName: "web",
+	id, err := catalog.ParseID("nfs:" + vmA + "/20240301T020000Z")
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := catalog.Backup{ID: id, Remote: "nfs", VMUUID: vmA, VMName: "web",
 		Timestamp: time.Date(2024, 3, 1, 2, 0, 0, 0, time.UTC), Size: 3, Codec: "zstd", Job: "nightly", Schedule: "daily"}
 	data, err := json.Marshal(b)
 	if err != nil {
@@ -133,5 +137,15 @@ func TestBackupJSONFields(t *testing.T) {
 		if _, ok := m[k]; !ok {
 			t.Errorf("JSON %s lacks %q", data, k)
 		}
+	}
+	if m["id"] != id.String() {
+		t.Errorf("id travels as %v, want the string %q", m["id"], id)
+	}
+	var back catalog.Backup // what the CLI decodes from the backups query
+	if err := json.Unmarshal(data, &back); err != nil || back != b {
+		t.Errorf("decoded %+v, %v; want %+v", back, err, b)
+	}
+	if err := json.Unmarshal([]byte(`{"id":"nfs:../../etc/x"}`), &back); err == nil {
+		t.Error("a garbage id decoded")
 	}
 }
