@@ -138,7 +138,7 @@ func (w *Worker) lockVM(ctx context.Context, rems []remote.Remote, vmUUID string
 		}
 	}
 	for _, r := range rems {
-		u, err := remote.LockFolder(ctx, r, strings.TrimSuffix(catalog.VMPrefix(vmUUID), "/"))
+		u, err := catalog.LockVM(ctx, r, vmUUID)
 		if err != nil {
 			unlock()
 			return nil, fmt.Errorf("remote %s: lock the VM folder: %w", r.Name(), err)

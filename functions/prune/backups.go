@@ -4,13 +4,11 @@ import (
 	"context"
 	"fmt"
 	"slices"
-	"strings"
 
 	"xbr/events"
 	"xbr/shared/bus"
 	"xbr/shared/catalog"
 	"xbr/shared/config"
-	"xbr/shared/remote"
 	"xbr/shared/retention"
 )
 
@@ -63,7 +61,7 @@ func (p *Pruner) pruneRemote(ctx context.Context, e events.ExportCompleted, b ev
 	if err != nil {
 		return nil, nil, err
 	}
-	unlock, err := remote.LockFolder(ctx, r, strings.TrimSuffix(catalog.VMPrefix(e.VMUUID), "/"))
+	unlock, err := catalog.LockVM(ctx, r, e.VMUUID)
 	if err != nil {
 		return nil, nil, fmt.Errorf("lock the VM folder: %w", err)
 	}

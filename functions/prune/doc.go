@@ -30,7 +30,7 @@
 //     "sweep:" and whose job and schedule are "_sweep" (a name no
 //     configured job can have).
 //   - On a remote shared with Xen Orchestra: deletions in a VM folder happen
-//     under XO's lock on that folder (remote.LockFolder), and leave XO's
+//     under XO's lock on that folder (catalog.LockVM), and leave XO's
 //     cache.json.gz telling the truth (catalog.RefreshCache). A job and a
 //     schedule are their ids (config.Job.ID, config.Schedule.ID); backups and
 //     rolling snapshots an older xbr stamped with the names still count.

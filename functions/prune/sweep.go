@@ -137,7 +137,7 @@ func (p *Pruner) sweepOrphans(ctx context.Context, trigger string, r remote.Remo
 // deleteLocked deletes key in vm's folder under the folder's lock (XO's), and
 // leaves XO's cache.json.gz telling the truth.
 func (p *Pruner) deleteLocked(ctx context.Context, r remote.Remote, vm, key string) error {
-	unlock, err := remote.LockFolder(ctx, r, strings.TrimSuffix(catalog.VMPrefix(vm), "/"))
+	unlock, err := catalog.LockVM(ctx, r, vm)
 	if err != nil {
 		return fmt.Errorf("lock the VM folder: %w", err)
 	}

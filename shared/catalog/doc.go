@@ -39,7 +39,7 @@
 // writer (export) has committed the .xva; Delete removes a backup .json first, so that an
 // interrupted delete never leaves a listed backup without its data, and goes on past a
 // failing data or checksum file (a retry finishes it). Both run under the VM folder's lock
-// where the remote has one (remote.LockFolder) and are followed by RefreshCache. Backup is
+// where the remote has one (LockVM) and are followed by RefreshCache. Backup is
 // the one listed form (what `xbr backups ls`, the backups query, restore and prune use);
 // BackupOf gives it for one .json read with ReadMetadata.
 //

@@ -3,6 +3,7 @@ package catalog
 import (
 	"context"
 	"fmt"
+	"strings"
 
 	"xbr/shared/remote"
 )
@@ -54,4 +55,14 @@ func putSmall(ctx context.Context, r Creator, key string, data []byte) error {
 		return fmt.Errorf("write %s: %w", key, err)
 	}
 	return nil
+}
+
+// LockVM takes the lock of vm's folder on r where r has one (a directory remote: Xen
+// Orchestra's lock, see remote.Locker), waiting while XO or another xbr process holds it.
+// Commit, Delete and RefreshCache run under it.
+func LockVM(ctx context.Context, r any, vmUUID string) (unlock func() error, err error) {
+	if err := ValidateVMUUID(vmUUID); err != nil {
+		return nil, fmt.Errorf("lock the VM folder: %w", err)
+	}
+	return remote.LockFolder(ctx, r, strings.TrimSuffix(VMPrefix(vmUUID), "/"))
 }
