@@ -9,7 +9,6 @@ import (
 	"fmt"
 	"hash"
 	"io"
-	"strings"
 	"sync/atomic"
 
 	"xbr/shared/catalog"
@@ -32,9 +31,6 @@ func (b *backup) Close() error {
 	b.ahead.Close()
 	return b.rc.Close()
 }
-
-// maxChecksumFile bounds XO's .xva.checksum ("$1$$" + 32 hex digits).
-const maxChecksumFile = 256
 
 // openBackup opens the .xva of id (whose metadata is meta) behind a verifier:
 // the xbr object's SHA-256 when xbr wrote it; XO's MD5 checksum file when
@@ -83,7 +79,7 @@ func checkFor(ctx context.Context, r remote.Remote, id catalog.ID, meta catalog.
 		}
 		return &check{name: "sha256", sum: sha256.New(), want: want}, "sha256", nil
 	}
-	want, err := readXOChecksum(ctx, r, id)
+	want, err := catalog.ReadChecksum(ctx, r, id)
 	switch {
 	case errors.Is(err, remote.ErrNotFound):
 		return nil, "xva chunk hashes (checked by XAPI)", nil
@@ -91,33 +87,4 @@ func checkFor(ctx context.Context, r remote.Remote, id catalog.ID, meta catalog.
 		return nil, "", err
 	}
 	return &check{name: "md5", sum: md5.New(), want: want}, "md5 (XO checksum file)", nil
-}
-
-// readXOChecksum reads XO's "<ts>.xva.checksum": "$1$$" and the MD5 in hex.
-func readXOChecksum(ctx context.Context, r remote.Remote, id catalog.ID) ([]byte, error) {
-	rc, err := r.Open(ctx, id.ChecksumKey())
-	if err != nil {
-		return nil, err
-	}
-	defer rc.Close()
-	data, err := io.ReadAll(io.LimitReader(rc, maxChecksumFile+1))
-	if err != nil {
-		return nil, fmt.Errorf("read %s: %w", id.ChecksumKey(), err)
-	}
-	return ParseXOChecksum(string(data))
-}
-
-// ParseXOChecksum parses the content of XO's .xva.checksum file: "$1$$"
-// followed by 32 hex digits (an MD5), optionally followed by a newline.
-func ParseXOChecksum(s string) ([]byte, error) {
-	s = strings.TrimRight(s, "\r\n")
-	hexSum, ok := strings.CutPrefix(s, "$1$$")
-	if !ok || len(hexSum) != 2*md5.Size {
-		return nil, fmt.Errorf("%w: checksum file %.80q: want \"$1$$\" and 32 hex digits", catalog.ErrInvalidMetadata, s)
-	}
-	sum, err := hex.DecodeString(hexSum)
-	if err != nil {
-		return nil, fmt.Errorf("%w: checksum file %.80q: %w", catalog.ErrInvalidMetadata, s, err)
-	}
-	return sum, nil
 }

@@ -13,11 +13,6 @@ const (
 	ChecksumSuffix = ".xva.checksum"
 )
 
-// FormatChecksum returns the content of <ts>.xva.checksum for the lowercase hex MD5 of the
-// stored .xva: "$1$$<hex>", 36 bytes without a newline, as Xen Orchestra writes it
-// (crypt(3)-style "$<algorithm id>$<salt>$<digest>" with id 1 = md5 and no salt).
-func FormatChecksum(md5hex string) string { return "$1$$" + md5hex }
-
 // TimestampLayout is XO's file-name date: d3's utcFormat('%Y%m%dT%H%M%SZ').
 const TimestampLayout = "20060102T150405Z"
 

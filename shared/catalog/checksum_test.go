@@ -1,14 +1,14 @@
-package restore_test
+package catalog_test
 
 import (
 	"encoding/hex"
 	"strings"
 	"testing"
 
-	"xbr/functions/restore"
+	"xbr/shared/catalog"
 )
 
-func TestParseXOChecksum(t *testing.T) {
+func TestParseChecksum(t *testing.T) {
 	tests := []struct {
 		in, want, err string
 	}{
@@ -20,7 +20,7 @@ func TestParseXOChecksum(t *testing.T) {
 		{"$1$$z41d8cd98f00b204e9800998ecf8427e", "", "invalid byte"},
 	}
 	for _, tc := range tests {
-		got, err := restore.ParseXOChecksum(tc.in)
+		got, err := catalog.ParseChecksum(tc.in)
 		switch {
 		case tc.err != "" && (err == nil || !strings.Contains(err.Error(), tc.err)):
 			t.Errorf("%q: got %v, want an error containing %q", tc.in, err, tc.err)
@@ -30,10 +30,10 @@ func TestParseXOChecksum(t *testing.T) {
 	}
 }
 
-func FuzzParseXOChecksum(f *testing.F) {
+func FuzzParseChecksum(f *testing.F) {
 	f.Add("$1$$d41d8cd98f00b204e9800998ecf8427e")
 	f.Fuzz(func(t *testing.T, s string) {
-		sum, err := restore.ParseXOChecksum(s)
+		sum, err := catalog.ParseChecksum(s)
 		if err == nil && len(sum) != 16 {
 			t.Fatalf("%q: %d-byte digest", s, len(sum))
 		}
@@ -41,4 +41,13 @@ func FuzzParseXOChecksum(f *testing.F) {
 			t.Fatalf("%q: error %v does not name the file", s, err)
 		}
 	})
+}
+
+// What Commit writes, ReadChecksum reads back.
+func TestChecksumRoundTrip(t *testing.T) {
+	const md5hex = "d41d8cd98f00b204e9800998ecf8427e"
+	got, err := catalog.ParseChecksum(catalog.FormatChecksum(md5hex))
+	if err != nil || hex.EncodeToString(got) != md5hex {
+		t.Fatalf("got %x, %v", got, err)
+	}
 }
