@@ -9,8 +9,9 @@
 //     Orchestra does (temporary name, xo:backup:* keys on the snapshot and
 //     its disks, readable name, is_a_template false), streams /export of the
 //     snapshot once, compresses it (in process, or by XAPI), hashes it and
-//     writes it to every remote of the job at once, then writes the .json
-//     last on each remote. The snapshot and its disks are destroyed whatever
+//     writes it to every remote of the job at once, then has the catalog
+//     commit it on each remote (catalog.Commit: the .xva.checksum, the .json
+//     last), under the VM folder's lock (catalog.LockVM). The snapshot and its disks are destroyed whatever
 //     happens. It returns xbr.export.completed or xbr.export.failed, and
 //     publishes xbr.export.started and xbr.export.progress as it goes;
 //   - the runner, on xbr.export.completed|failed: records the VM's result,
@@ -26,8 +27,8 @@
 //     Every follow-up id is derived, so nothing is published twice.
 //   - All remotes or none: one stream is fanned out to every remote; if any
 //     remote fails, every upload is aborted and whatever was committed for
-//     this attempt is deleted (.json before .xva, so no half backup is ever
-//     listed). Xen Orchestra instead drops a failing target and goes on; we
+//     this attempt is deleted by catalog.Delete (.json before .xva, so no
+//     half backup is ever listed). Xen Orchestra instead drops a failing target and goes on; we
 //     keep the remotes identical so retention stays aligned, and a retry
 //     writes all of them again.
 //   - Idempotence: every attempt records its backup timestamp in the run
