@@ -106,19 +106,13 @@ func run(ctx context.Context, env *app.Env) error {
 // cancelled.
 func Consume(ctx context.Context, conn *bus.Conn, streams events.StreamNames, d Deps) error {
 	d = d.withDefaults()
-	cfgs := Consumers(d.Subjects, streams.WithDefaults().Events, runs.WorkerConcurrency(d.Config, config.ModeFull))
-	return runs.ConsumeAll(ctx, conn, []runs.Consumer{
-		{Config: cfgs[0], Handler: NewPlanner(d)},
-		{Config: cfgs[1], Handler: NewWorker(d)},
-		{Config: cfgs[2], Handler: NewRunner(d)},
-	})
+	return runs.ConsumeAll(ctx, conn, d.flow().Consumers(streams.WithDefaults().Events, newWorker(d)))
 }
 
 // Consumers are the planner's, the worker's and the runner's consumer
 // configurations, in that order.
 func Consumers(s events.Subjects, stream string, workers int) []bus.ConsumerConfig {
-	return runs.Topics{Function: Name, Request: events.TypeExportRequested,
-		Ends: []events.Type{events.TypeExportCompleted, events.TypeExportFailed}}.Consumers(s, stream, workers)
+	return topics.Consumers(s, stream, workers)
 }
 
 // message builds an outgoing event with the function's source.

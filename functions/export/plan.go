@@ -3,6 +3,8 @@ package export
 import (
 	"context"
 
+	"xbr/events"
+	"xbr/shared/bus"
 	"xbr/shared/config"
 	"xbr/shared/runs"
 )
@@ -16,8 +18,21 @@ func NewRunner(d Deps) *runs.Runner { return runs.NewRunner(d.withDefaults().flo
 
 // flow is what export plugs into the shared planner and runner.
 func (d Deps) flow() runs.Flow {
-	return runs.Flow{Runs: d.Runs, Config: d.Config, Mode: config.ModeFull, Work: "export", Log: d.Log,
-		Message: d.message, Resolve: d.resolve, Request: d.requestOut, Result: result}
+	return runs.Flow{Runs: d.Runs, Config: d.Config, Subjects: d.Subjects, Topics: topics,
+		Mode: config.ModeFull, Work: "export", Log: d.Log, Message: d.message,
+		Resolve: d.resolve, Request: d.requestOut, Result: result, Failed: d.lastFailed}
+}
+
+// topics are export's: a VM's work is an export.requested and ends in an
+// export.completed or export.failed.
+var topics = runs.Topics{Function: Name, Request: events.TypeExportRequested,
+	Ends: []events.Type{events.TypeExportCompleted, events.TypeExportFailed}}
+
+// NewWorker returns the worker handler as the skeleton runs it: on a
+// request's last delivery, a VM it could not export is reported failed.
+func NewWorker(d Deps) bus.Handler {
+	d = d.withDefaults()
+	return d.flow().Worker(newWorker(d))
 }
 
 // resolve lists the VMs of the job's pools and selects the job's.

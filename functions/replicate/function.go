@@ -98,20 +98,15 @@ func run(ctx context.Context, env *app.Env) error {
 // handler on conn until ctx is cancelled.
 func Consume(ctx context.Context, conn *bus.Conn, streams events.StreamNames, d Deps) error {
 	d = d.withDefaults()
-	cfgs := Consumers(d.Subjects, streams.WithDefaults().Events, runs.WorkerConcurrency(d.Config, config.ModeReplicate))
-	return runs.ConsumeAll(ctx, conn, []runs.Consumer{
-		{Config: cfgs[0], Handler: NewPlanner(d)},
-		{Config: cfgs[1], Handler: NewWorker(d)},
-		{Config: cfgs[2], Handler: NewRunner(d)},
-		{Config: FailoverConsumer(d.Subjects, streams.WithDefaults().Events), Handler: NewFailoverHandler(d)},
-	})
+	stream := streams.WithDefaults().Events
+	return runs.ConsumeAll(ctx, conn, append(d.flow().Consumers(stream, newWorker(d)),
+		runs.Consumer{Config: FailoverConsumer(d.Subjects, stream), Handler: NewFailoverHandler(d)}))
 }
 
 // Consumers are the planner's, the worker's and the runner's consumer
 // configurations, in that order.
 func Consumers(s events.Subjects, stream string, workers int) []bus.ConsumerConfig {
-	return runs.Topics{Function: Name, Request: events.TypeReplicateStarted,
-		Ends: []events.Type{events.TypeReplicateCompleted, events.TypeReplicateFailed}}.Consumers(s, stream, workers)
+	return topics.Consumers(s, stream, workers)
 }
 
 // message builds an outgoing event with the function's source.

@@ -248,3 +248,50 @@ func TestRedeliveredWorkReturnsTheSameCompletedEvent(t *testing.T) {
 		t.Errorf("%d exports for two deliveries, want 1", n)
 	}
 }
+
+// TestLastDeliveryOfWorkReportsFailed: when the worker cannot do a VM's
+// work (here the runs bucket is unreachable) it asks for a redelivery, but on
+// the request's last delivery it reports replicate.failed, so the run goes
+// on instead of waiting for ever for a dead-lettered VM.
+func TestLastDeliveryOfWorkReportsFailed(t *testing.T) {
+	h := newDRHarness(t)
+	vm := h.main.sourceVMs(t)[0]
+	m, err := h.subjects.Message(events.Meta{ID: "w1", Source: events.Source("test"), Time: time.Now()},
+		events.ReplicateStarted{RunID: "manual-1", Job: "dr", Schedule: "hourly", VMUUID: vm.UUID, VMName: "vm0",
+			Pool: "main", TargetPool: "standby", TargetSR: "Local storage"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	hdr, data, err := events.Encode(m.Event)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rec, err := events.Decode(m.Subject, hdr, data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_ = h.conn.Close() // the worker can no longer read the run
+	w := replicate.NewWorker(h.deps)
+	if outs, err := w.Handle(context.Background(), bus.Event{Received: rec, Delivery: bus.Delivery{Attempt: 1, Max: 10}}); err == nil || bus.IsPermanent(err) {
+		t.Fatalf("first delivery: %v, %v; want an error for a redelivery", outs, err)
+	}
+	outs, err := w.Handle(context.Background(), bus.Event{Received: rec, Delivery: bus.Delivery{Attempt: 10, Max: 10}})
+	if err != nil || len(outs) != 1 || outs[0].Event.Type() != string(events.TypeReplicateFailed) {
+		t.Fatalf("last delivery: %v, %v; want replicate.failed", outs, err)
+	}
+	hdr, data, err = events.Encode(outs[0].Event)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := events.Decode(outs[0].Subject, hdr, data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	failed, err := events.PayloadAs[events.ReplicateFailed](got)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if failed.RunID != "manual-1" || failed.VMUUID != vm.UUID || failed.Error == "" {
+		t.Errorf("replicate.failed = %+v", failed)
+	}
+}

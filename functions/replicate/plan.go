@@ -22,9 +22,22 @@ func NewRunner(d Deps) *runs.Runner { return runs.NewRunner(d.withDefaults().flo
 
 // flow is what replicate plugs into the shared planner and runner.
 func (d Deps) flow() runs.Flow {
-	return runs.Flow{Runs: d.Runs, Config: d.Config, Mode: config.ModeReplicate, Work: "replication", Log: d.Log,
+	return runs.Flow{Runs: d.Runs, Config: d.Config, Subjects: d.Subjects, Topics: topics,
+		Mode: config.ModeReplicate, Work: "replication", Log: d.Log,
 		Message: func(id string, p events.Payload) (bus.Out, error) { return d.message(id, d.Now(), p) },
-		Resolve: d.resolve, Request: d.startedOut, Result: result}
+		Resolve: d.resolve, Request: d.startedOut, Result: result, Failed: d.lastFailed}
+}
+
+// topics are replicate's: a VM's work is a replicate.started and ends in a
+// replicate.completed or replicate.failed.
+var topics = runs.Topics{Function: Name, Request: events.TypeReplicateStarted,
+	Ends: []events.Type{events.TypeReplicateCompleted, events.TypeReplicateFailed}}
+
+// NewWorker returns the worker handler as the skeleton runs it: on a work
+// item's last delivery, a VM it could not replicate is reported failed.
+func NewWorker(d Deps) bus.Handler {
+	d = d.withDefaults()
+	return d.flow().Worker(newWorker(d))
 }
 
 // resolve selects the job's VMs on its pools. The job's own copies (a

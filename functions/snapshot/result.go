@@ -16,7 +16,7 @@ func (s *Snapshotter) failOrRetry(ctx context.Context, d bus.Delivery, p events.
 		return nil, err // shutting down, or a redelivery of a recorded success
 	}
 	allowed := uint64(1)
-	if job, ok := s.job(p.Job); ok {
+	if job, ok := s.cfg.Job(p.Job); ok {
 		allowed = uint64(job.Retries + 1)
 	}
 	if d.Attempt < allowed && !d.Last() {
@@ -48,11 +48,19 @@ func (s *Snapshotter) finish(ctx context.Context, p events.SnapshotRequested, sn
 	if step.Late {
 		return outs, nil
 	}
-	if outs, err = s.appendRequests(outs, step.Run, step.Released, p.Retention); err != nil {
-		return nil, err
+	for _, vm := range step.Released {
+		o, err := s.requestOut(step.Run, vm, p.Retention)
+		if err != nil {
+			return nil, err
+		}
+		outs = append(outs, o)
 	}
 	if step.Done {
-		return s.appendCompleted(outs, step.Run)
+		o, err := s.flow.Completed(step.Run)
+		if err != nil {
+			return nil, err
+		}
+		outs = append(outs, o)
 	}
 	return outs, nil
 }

@@ -1,0 +1,38 @@
+package runs
+
+import (
+	"context"
+
+	"xbr/shared/bus"
+)
+
+// Worker wraps do, a flow's worker (one VM's work per request): when the
+// work fails on the request's last delivery, where the bus would
+// dead-letter it and the run would wait for that VM for ever, the flow's
+// Failed reports the VM failed instead (GivesUpRun decides, here only).
+func (f Flow) Worker(do bus.Handler) bus.Handler {
+	return bus.HandlerFunc(func(ctx context.Context, ev bus.Event) ([]bus.Out, error) {
+		outs, err := do.Handle(ctx, ev)
+		if !GivesUpRun(ctx, ev.Delivery, err) {
+			return outs, err
+		}
+		f.Log.Error(f.Work+" given up on the last delivery of its request", "error", err)
+		return f.Failed(ctx, ev, err)
+	})
+}
+
+// Workers is how many VMs the flow's worker handles at once in one process
+// (WorkerConcurrency of its mode).
+func (f Flow) Workers() int { return WorkerConcurrency(f.Config, f.Mode) }
+
+// Consumers are the flow's consumers on stream with their handlers: the
+// planner, the worker (do, wrapped by Worker) and, when the flow has Ends,
+// the runner.
+func (f Flow) Consumers(stream string, do bus.Handler) []Consumer {
+	cfgs := f.Topics.Consumers(f.Subjects, stream, f.Workers())
+	cs := []Consumer{{Config: cfgs[0], Handler: NewPlanner(f)}, {Config: cfgs[1], Handler: f.Worker(do)}}
+	if len(cfgs) > 2 {
+		cs = append(cs, Consumer{Config: cfgs[2], Handler: NewRunner(f)})
+	}
+	return cs
+}
