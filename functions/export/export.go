@@ -73,20 +73,9 @@ func (d Deps) withDefaults() Deps {
 		d.ProgressEvery = 5 * time.Second
 	}
 	if d.Wait == nil {
-		d.Wait = sleep
+		d.Wait = runs.Sleep
 	}
 	return d
-}
-
-func sleep(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-t.C:
-		return nil
-	}
 }
 
 // Function is the export function as `xbr serve` runs it.
@@ -112,7 +101,7 @@ func Consume(ctx context.Context, conn *bus.Conn, streams events.StreamNames, d 
 // Consumers are the planner's, the worker's and the runner's consumer
 // configurations, in that order.
 func Consumers(s events.Subjects, stream string, workers int) []bus.ConsumerConfig {
-	return topics.Consumers(s, stream, workers)
+	return Deps{}.flow().Topics.Consumers(s, stream, workers)
 }
 
 // message builds an outgoing event with the function's source.

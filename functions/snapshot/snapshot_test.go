@@ -76,18 +76,7 @@ func newHarness(t *testing.T, n int, jobs string) *harness {
 	return h
 }
 
-func deliver(t *testing.T, m bus.Out) bus.Event {
-	t.Helper()
-	hd, data, err := events.Encode(m.Event)
-	if err != nil {
-		t.Fatal(err)
-	}
-	r, err := events.Decode(m.Subject, hd, data)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return bus.Event{Received: r, Delivery: bus.Delivery{Attempt: 1}}
-}
+func deliver(t *testing.T, m bus.Out) bus.Event { return testsupport.Deliver(t, m, 1, 0) }
 
 // due handles a fire of job/schedule at the harness time.
 func (h *harness) due(job, sched string) []bus.Out {

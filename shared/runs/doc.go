@@ -55,6 +55,10 @@
 //   - how a result is reported (Flow.Result reads a VM's end for the
 //     Runner; Flow.Failed reports a VM its worker could not do).
 //
+// verify is not run-shaped: one fire is one handler call that walks the
+// job's remotes, with no per-VM work request and no job lock, so it
+// declares no Flow.
+//
 // The function's folder keeps its declaration and its worker (the work
 // itself); it imports no consumer constant and never decides when to give
 // up: a delivery knows whether it is the last (bus.Delivery.Last) and the

@@ -2,6 +2,7 @@ package runs
 
 import (
 	"context"
+	"time"
 
 	"xbr/shared/bus"
 )
@@ -35,4 +36,17 @@ func (f Flow) Consumers(stream string, do bus.Handler) []Consumer {
 		cs = append(cs, Consumer{Config: cfgs[2], Handler: NewRunner(f)})
 	}
 	return cs
+}
+
+// Sleep waits d or until ctx ends (ctx's error then): a worker's wait
+// between attempts at one VM's work.
+func Sleep(ctx context.Context, d time.Duration) error {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.C:
+		return nil
+	}
 }
