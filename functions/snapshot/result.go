@@ -9,8 +9,9 @@ import (
 	"xbr/shared/runs"
 )
 
-// failOrRetry returns err for a redelivery while the job's retries last
-// (and the delivery is not the last), then records the VM as failed.
+// failOrRetry returns err for a redelivery while the job's retries last,
+// then records the VM as failed. On the request's last delivery the
+// skeleton records it failed (lastFailed) instead of a redelivery.
 func (s *Snapshotter) failOrRetry(ctx context.Context, d bus.Delivery, p events.SnapshotRequested, v runs.VM, err error) ([]bus.Out, error) {
 	if ctx.Err() != nil || v.State == runs.VMDone {
 		return nil, err // shutting down, or a redelivery of a recorded success
@@ -19,11 +20,26 @@ func (s *Snapshotter) failOrRetry(ctx context.Context, d bus.Delivery, p events.
 	if job, ok := s.cfg.Job(p.Job); ok {
 		allowed = uint64(job.Retries + 1)
 	}
-	if d.Attempt < allowed && !d.Last() {
+	if d.Attempt < allowed {
 		s.log.Warn("snapshot failed; retrying", bus.KeyFunction, Name, "run", p.RunID, "vm_uuid", p.VMUUID, "attempt", d.Attempt, "err", err)
 		return nil, err
 	}
 	return s.finish(ctx, p, taken{}, err)
+}
+
+// lastFailed records the VM of request ev failed with err, the error of its
+// last delivery (runs.Flow.Failed); when even that cannot be recorded the
+// run is given up (runs.GiveUpRun) rather than left waiting for the VM.
+func (s *Snapshotter) lastFailed(ctx context.Context, ev bus.Event, err error) ([]bus.Out, error) {
+	p, perr := events.PayloadAs[events.SnapshotRequested](ev.Received)
+	if perr != nil {
+		return nil, bus.Permanent(perr)
+	}
+	outs, ferr := s.finish(ctx, p, taken{}, err)
+	if ferr == nil {
+		return outs, nil
+	}
+	return runs.GiveUpRun(ctx, s.runs, s.message, p.RunID, ev.Delivery, err)
 }
 
 // finish records the VM's result in the run and returns the VM's event, the

@@ -71,7 +71,7 @@ func New(jobs []config.Job, pools Pools, coord *runs.Coordinator, subjects event
 	}
 	s := &Snapshotter{cfg: &config.Config{Jobs: jobs}, pools: pools, runs: coord, subjects: subjects, now: o.Now, log: o.Log}
 	s.flow = runs.Flow{Runs: coord, Config: s.cfg, Subjects: subjects, Topics: topics, Mode: config.ModeSnapshot,
-		Work: "snapshot", Log: o.Log, Message: s.message, Resolve: s.resolve, Request: s.request, Failed: s.giveUp}
+		Work: "snapshot", Log: o.Log, Message: s.message, Resolve: s.resolve, Request: s.request, Failed: s.lastFailed}
 	s.planner, s.worker = runs.NewPlanner(s.flow), s.flow.Worker(bus.HandlerFunc(s.take))
 	return s
 }
@@ -85,16 +85,6 @@ func (s *Snapshotter) Handle(ctx context.Context, ev bus.Event) ([]bus.Out, erro
 		return s.worker.Handle(ctx, ev)
 	}
 	return nil, nil
-}
-
-// giveUp ends the run of request ev as a failure when its VM's result could
-// not be recorded by its last delivery (runs.Flow.Failed).
-func (s *Snapshotter) giveUp(ctx context.Context, ev bus.Event, err error) ([]bus.Out, error) {
-	p, perr := events.PayloadAs[events.SnapshotRequested](ev.Received)
-	if perr != nil {
-		return nil, bus.Permanent(perr)
-	}
-	return runs.GiveUpRun(ctx, s.runs, s.message, p.RunID, ev.Delivery, err)
 }
 
 // message builds a follow-up event with a derived id.
