@@ -114,22 +114,10 @@ func (d Deps) failed(req events.ExportRequested, start time.Time, attempts int, 
 	return []bus.Out{o}, merr
 }
 
-// attempts runs up to 1+Retries attempts, RetryBackoff apart and doubling.
+// attempts runs up to 1+Retries attempts (runs.Retry).
 func (w *Worker) attempts(ctx context.Context, j *job) (events.ExportCompleted, int, error) {
-	backoff := j.cfg.RetryBackoff
-	for n := 1; ; n++ {
-		done, err := w.attempt(ctx, j, n)
-		if err == nil {
-			return done, n, nil
-		}
-		if ctx.Err() != nil || bus.IsPermanent(err) || n > j.cfg.Retries {
-			return events.ExportCompleted{}, n, err
-		}
+	return runs.Retry(ctx, j.cfg, w.d.Wait, func(n int, in time.Duration, err error) {
 		w.d.Log.Warn("export attempt failed; retrying", "run", j.req.RunID, "vm_uuid", j.req.VMUUID,
-			"attempt", n, "retry_in", backoff, "error", err)
-		if werr := w.d.Wait(ctx, backoff); werr != nil {
-			return events.ExportCompleted{}, n, err
-		}
-		backoff = min(2*backoff, time.Hour)
-	}
+			"attempt", n, "retry_in", in, "error", err)
+	}, func(n int) (events.ExportCompleted, error) { return w.attempt(ctx, j, n) })
 }

@@ -54,24 +54,12 @@ func (w *Worker) Handle(ctx context.Context, ev bus.Event) ([]bus.Out, error) {
 	return w.d.failed(req, start, attempts, err)
 }
 
-// attempts runs up to 1+Retries attempts, RetryBackoff apart and doubling.
+// attempts runs up to 1+Retries attempts (runs.Retry).
 func (w *Worker) attempts(ctx context.Context, req events.ReplicateStarted, job config.Job, sched config.Schedule) (Result, int, error) {
-	backoff := job.RetryBackoff
-	for n := 1; ; n++ {
-		res, err := w.attempt(ctx, req, job, sched)
-		if err == nil {
-			return res, n, nil
-		}
-		if ctx.Err() != nil || bus.IsPermanent(err) || n > job.Retries {
-			return Result{}, n, err
-		}
+	return runs.Retry(ctx, job, w.d.Wait, func(n int, in time.Duration, err error) {
 		w.d.Log.Warn("replication attempt failed; retrying", "run", req.RunID, "vm_uuid", req.VMUUID,
-			"attempt", n, "retry_in", backoff, "error", err)
-		if werr := w.d.Wait(ctx, backoff); werr != nil {
-			return Result{}, n, err
-		}
-		backoff = min(2*backoff, time.Hour)
-	}
+			"attempt", n, "retry_in", in, "error", err)
+	}, func(int) (Result, error) { return w.attempt(ctx, req, job, sched) })
 }
 
 func (w *Worker) attempt(ctx context.Context, req events.ReplicateStarted, job config.Job, sched config.Schedule) (Result, error) {

@@ -60,7 +60,7 @@
 // declares no Flow.
 //
 // The function's folder keeps its declaration and its worker (the work
-// itself); it imports no consumer constant and never decides when to give
+// itself, its attempts spaced by Retry and Sleep); it imports no consumer constant and never decides when to give
 // up: a delivery knows whether it is the last (bus.Delivery.Last) and the
 // skeleton decides what then happens.
 //

@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"xbr/shared/bus"
+	"xbr/shared/config"
 )
 
 // Worker wraps do, a flow's worker (one VM's work per request): when the
@@ -48,5 +49,29 @@ func Sleep(ctx context.Context, d time.Duration) error {
 		return ctx.Err()
 	case <-t.C:
 		return nil
+	}
+}
+
+// MaxRetryBackoff caps the doubling wait between attempts (Retry).
+const MaxRetryBackoff = time.Hour
+
+// Retry is a worker's attempts at one VM's work: attempt n runs up to
+// 1+job.Retries times, job.RetryBackoff apart and doubling (at most
+// MaxRetryBackoff), with wait between them; retrying is told to log before
+// each wait. It stops at a success, a permanent error or when ctx ends,
+// and returns the last attempt's result, its number and its error.
+func Retry[T any](ctx context.Context, job config.Job, wait func(context.Context, time.Duration) error,
+	retrying func(n int, in time.Duration, err error), attempt func(n int) (T, error)) (T, int, error) {
+	backoff := job.RetryBackoff
+	for n := 1; ; n++ {
+		res, err := attempt(n)
+		if err == nil || ctx.Err() != nil || bus.IsPermanent(err) || n > job.Retries {
+			return res, n, err
+		}
+		retrying(n, backoff, err)
+		if werr := wait(ctx, backoff); werr != nil {
+			return res, n, err
+		}
+		backoff = min(2*backoff, MaxRetryBackoff)
 	}
 }
