@@ -1,5 +1,7 @@
-// Package export is xbr's full-backup function. It has three handlers, each
-// on its own durable consumer:
+// Package export is xbr's full-backup function. It declares itself into the
+// run skeleton of shared/runs (plan.go: its topics, its VMs, its work item
+// export.requested, its results and failure report), which gives it three
+// handlers, each on its own durable consumer; the worker is export's own:
 //
 //   - the planner, on xbr.schedule.due of a full job: admits the fire through
 //     shared/runs (a job never runs twice at once: skip or queue), resolves

@@ -73,20 +73,9 @@ func (d Deps) withDefaults() Deps {
 		d.ProgressEvery = 5 * time.Second
 	}
 	if d.Wait == nil {
-		d.Wait = sleep
+		d.Wait = runs.Sleep
 	}
 	return d
-}
-
-func sleep(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-t.C:
-		return nil
-	}
 }
 
 // Function is the export function as `xbr serve` runs it.
@@ -106,19 +95,13 @@ func run(ctx context.Context, env *app.Env) error {
 // cancelled.
 func Consume(ctx context.Context, conn *bus.Conn, streams events.StreamNames, d Deps) error {
 	d = d.withDefaults()
-	cfgs := Consumers(d.Subjects, streams.WithDefaults().Events, runs.WorkerConcurrency(d.Config, config.ModeFull))
-	return runs.ConsumeAll(ctx, conn, []runs.Consumer{
-		{Config: cfgs[0], Handler: NewPlanner(d)},
-		{Config: cfgs[1], Handler: NewWorker(d)},
-		{Config: cfgs[2], Handler: NewRunner(d)},
-	})
+	return runs.ConsumeAll(ctx, conn, d.flow().Consumers(streams.WithDefaults().Events, newWorker(d)))
 }
 
 // Consumers are the planner's, the worker's and the runner's consumer
 // configurations, in that order.
 func Consumers(s events.Subjects, stream string, workers int) []bus.ConsumerConfig {
-	return runs.Topics{Function: Name, Request: events.TypeExportRequested,
-		Ends: []events.Type{events.TypeExportCompleted, events.TypeExportFailed}}.Consumers(s, stream, workers)
+	return Deps{}.flow().Topics.Consumers(s, stream, workers)
 }
 
 // message builds an outgoing event with the function's source.

@@ -19,8 +19,8 @@ type Worker struct {
 	blocks   *blockPool // the sinks' buffers, reused across backups
 }
 
-// NewWorker returns the worker handler.
-func NewWorker(d Deps) *Worker {
+// newWorker returns the worker handler without the skeleton (NewWorker).
+func newWorker(d Deps) *Worker {
 	return &Worker{d: d.withDefaults(), limiters: newLimiters(), blocks: newBlockPool()}
 }
 
@@ -56,14 +56,17 @@ func (w *Worker) Handle(ctx context.Context, ev bus.Event) ([]bus.Out, error) {
 	if _, ok := cfg.Schedule(req.Schedule); !ok {
 		return nil, bus.Permanent(fmt.Errorf("job %s has no schedule %q", req.Job, req.Schedule))
 	}
-	j := &job{req: req, cfg: cfg, schedule: req.Schedule, delivery: ev.Delivery.Attempt}
-	outs, err := w.handleRun(ctx, j)
-	if err != nil && ctx.Err() == nil && !bus.IsPermanent(err) && ev.Delivery.Last() {
-		// The bus would dead-letter the request and the run would wait for
-		// this VM for ever: report it failed instead.
-		return w.failed(j, w.d.Now(), 0, err)
+	return w.handleRun(ctx, &job{req: req, cfg: cfg, schedule: req.Schedule, delivery: ev.Delivery.Attempt})
+}
+
+// lastFailed reports the VM of request ev failed with err, the error of its
+// last delivery (runs.Flow.Failed).
+func (d Deps) lastFailed(_ context.Context, ev bus.Event, err error) ([]bus.Out, error) {
+	req, perr := events.PayloadAs[events.ExportRequested](ev.Received)
+	if perr != nil {
+		return nil, bus.Permanent(perr)
 	}
-	return outs, err
+	return d.failed(req, d.Now(), 0, err)
 }
 
 func (w *Worker) handleRun(ctx context.Context, j *job) ([]bus.Out, error) {
@@ -99,34 +102,22 @@ func (w *Worker) handle(ctx context.Context, j *job) ([]bus.Out, error) {
 	if vctx.Err() != nil {
 		err = fmt.Errorf("timed out after %s (vm_timeout): %w", j.cfg.VMTimeout, err)
 	}
-	return w.failed(j, start, attempts, err)
+	return w.d.failed(j.req, start, attempts, err)
 }
 
-func (w *Worker) failed(j *job, start time.Time, attempts int, err error) ([]bus.Out, error) {
-	w.d.Log.Error("export failed", "run", j.req.RunID, "job", j.req.Job, "vm_uuid", j.req.VMUUID, "attempts", attempts, "error", err)
-	failed := events.ExportFailed{RunID: j.req.RunID, Job: j.req.Job, Schedule: j.req.Schedule, VMUUID: j.req.VMUUID,
-		VMName: j.req.VMName, Pool: j.req.Pool, Error: events.Reason(err), Attempts: int64(attempts),
-		DurationMS: w.d.Now().Sub(start).Milliseconds()}
-	o, merr := w.d.message(events.DeriveID("export.failed", j.req.RunID, j.req.VMUUID), failed)
+func (d Deps) failed(req events.ExportRequested, start time.Time, attempts int, err error) ([]bus.Out, error) {
+	d.Log.Error("export failed", "run", req.RunID, "job", req.Job, "vm_uuid", req.VMUUID, "attempts", attempts, "error", err)
+	failed := events.ExportFailed{RunID: req.RunID, Job: req.Job, Schedule: req.Schedule, VMUUID: req.VMUUID,
+		VMName: req.VMName, Pool: req.Pool, Error: events.Reason(err), Attempts: int64(attempts),
+		DurationMS: d.Now().Sub(start).Milliseconds()}
+	o, merr := d.message(events.DeriveID("export.failed", req.RunID, req.VMUUID), failed)
 	return []bus.Out{o}, merr
 }
 
-// attempts runs up to 1+Retries attempts, RetryBackoff apart and doubling.
+// attempts runs up to 1+Retries attempts (runs.Retry).
 func (w *Worker) attempts(ctx context.Context, j *job) (events.ExportCompleted, int, error) {
-	backoff := j.cfg.RetryBackoff
-	for n := 1; ; n++ {
-		done, err := w.attempt(ctx, j, n)
-		if err == nil {
-			return done, n, nil
-		}
-		if ctx.Err() != nil || bus.IsPermanent(err) || n > j.cfg.Retries {
-			return events.ExportCompleted{}, n, err
-		}
+	return runs.Retry(ctx, j.cfg, w.d.Wait, func(n int, in time.Duration, err error) {
 		w.d.Log.Warn("export attempt failed; retrying", "run", j.req.RunID, "vm_uuid", j.req.VMUUID,
-			"attempt", n, "retry_in", backoff, "error", err)
-		if werr := w.d.Wait(ctx, backoff); werr != nil {
-			return events.ExportCompleted{}, n, err
-		}
-		backoff = min(2*backoff, time.Hour)
-	}
+			"attempt", n, "retry_in", in, "error", err)
+	}, func(n int) (events.ExportCompleted, error) { return w.attempt(ctx, j, n) })
 }

@@ -21,6 +21,7 @@ import (
 	"xbr/shared/remote/remotetest"
 	"xbr/shared/remote/s3"
 	"xbr/shared/remote/s3/s3test"
+	"xbr/shared/testsupport"
 	"xbr/shared/xapi"
 	"xbr/shared/xapi/xapisim"
 )
@@ -259,16 +260,7 @@ func received(t *testing.T, id string, p events.Payload) bus.Event {
 
 // redeliver turns an outgoing event into a delivery of it.
 func redeliver(t testing.TB, m bus.Out, attempt uint64) bus.Event {
-	t.Helper()
-	h, data, err := events.Encode(m.Event)
-	if err != nil {
-		t.Fatal(err)
-	}
-	r, err := events.Decode(m.Subject, h, data)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return bus.Event{Received: r, Delivery: bus.Delivery{Attempt: attempt}}
+	return testsupport.Deliver(t, m, attempt, 0)
 }
 
 // exported is the export.completed of a backup written on the remotes.

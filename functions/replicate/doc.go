@@ -31,10 +31,13 @@
 //     first. A copy that was failed over (start unblocked) no longer counts
 //     and is never pruned.
 //
-// The function has three handlers, on their own durable consumers, shaped
-// like the export function's: the planner (xbr.schedule.due of a replicate
+// The function declares itself into the run skeleton of shared/runs
+// (plan.go), as export does, which gives it three handlers on their own
+// durable consumers: the planner (xbr.schedule.due of a replicate
 // job: admission and VM selection through shared/runs and shared/vmselect),
-// the worker and the runner (xbr.replicate.completed|failed: next VM, then
+// the worker (replicate's own; a VM it could not replicate by its work
+// item's last delivery is reported xbr.replicate.failed by the skeleton)
+// and the runner (xbr.replicate.completed|failed: next VM, then
 // xbr.run.completed).
 //
 // Design decision: the contract has no xbr.replicate.requested, so the

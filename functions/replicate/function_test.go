@@ -15,6 +15,7 @@ import (
 	"xbr/shared/config"
 	"xbr/shared/failovers"
 	"xbr/shared/runs"
+	"xbr/shared/testsupport"
 )
 
 // drHarness runs the replicate function on an embedded NATS server against
@@ -217,20 +218,7 @@ func (h *drHarness) failover(t *testing.T, vmUUID, copyUUID string) {
 func TestRedeliveredWorkReturnsTheSameCompletedEvent(t *testing.T) {
 	h := newDRHarness(t)
 	vm := h.main.sourceVMs(t)[0]
-	m, err := h.subjects.Message(events.Meta{ID: "w1", Source: events.Source("test"), Time: time.Now()},
-		events.ReplicateStarted{RunID: "manual-1", Job: "dr", Schedule: "hourly", VMUUID: vm.UUID,
-			Pool: "main", TargetPool: "standby", TargetSR: "Local storage"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	hdr, data, err := events.Encode(m.Event)
-	if err != nil {
-		t.Fatal(err)
-	}
-	rec, err := events.Decode(m.Subject, hdr, data)
-	if err != nil {
-		t.Fatal(err)
-	}
+	rec := workItem(t, h, vm.UUID)
 	w := replicate.NewWorker(h.deps)
 	var got []bus.Out
 	for i := range 2 {
@@ -247,4 +235,42 @@ func TestRedeliveredWorkReturnsTheSameCompletedEvent(t *testing.T) {
 	if n := h.main.sim.Requests()["/export"]; n != 1 {
 		t.Errorf("%d exports for two deliveries, want 1", n)
 	}
+}
+
+// TestLastDeliveryOfWorkReportsFailed: when the worker cannot do a VM's
+// work (here the runs bucket is unreachable) it asks for a redelivery, but on
+// the request's last delivery it reports replicate.failed, so the run goes
+// on instead of waiting for ever for a dead-lettered VM.
+func TestLastDeliveryOfWorkReportsFailed(t *testing.T) {
+	h := newDRHarness(t)
+	vm := h.main.sourceVMs(t)[0]
+	rec := workItem(t, h, vm.UUID)
+	_ = h.conn.Close() // the worker can no longer read the run
+	w := replicate.NewWorker(h.deps)
+	if outs, err := w.Handle(context.Background(), bus.Event{Received: rec, Delivery: bus.Delivery{Attempt: 1, Max: 10}}); err == nil || bus.IsPermanent(err) {
+		t.Fatalf("first delivery: %v, %v; want an error for a redelivery", outs, err)
+	}
+	outs, err := w.Handle(context.Background(), bus.Event{Received: rec, Delivery: bus.Delivery{Attempt: 10, Max: 10}})
+	if err != nil || len(outs) != 1 || outs[0].Event.Type() != string(events.TypeReplicateFailed) {
+		t.Fatalf("last delivery: %v, %v; want replicate.failed", outs, err)
+	}
+	failed, err := events.PayloadAs[events.ReplicateFailed](testsupport.Deliver(t, outs[0], 1, 0).Received)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if failed.RunID != "manual-1" || failed.VMUUID != vm.UUID || failed.Error == "" {
+		t.Errorf("replicate.failed = %+v", failed)
+	}
+}
+
+// workItem is a received replicate.started of VM vmUUID for job dr.
+func workItem(t *testing.T, h *drHarness, vmUUID string) events.Received {
+	t.Helper()
+	m, err := h.subjects.Message(events.Meta{ID: "w1", Source: events.Source("test"), Time: time.Now()},
+		events.ReplicateStarted{RunID: "manual-1", Job: "dr", Schedule: "hourly", VMUUID: vmUUID,
+			Pool: "main", TargetPool: "standby", TargetSR: "Local storage"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return testsupport.Deliver(t, m, 1, 0).Received
 }

@@ -20,12 +20,20 @@ func NewPlanner(d Deps) *runs.Planner { return runs.NewPlanner(d.withDefaults().
 // the next VM's work item and, after the last VM, run.completed.
 func NewRunner(d Deps) *runs.Runner { return runs.NewRunner(d.withDefaults().flow()) }
 
-// flow is what replicate plugs into the shared planner and runner.
+// flow is replicate's declaration in the run skeleton: a VM's work is a
+// replicate.started and ends in a replicate.completed or replicate.failed.
 func (d Deps) flow() runs.Flow {
-	return runs.Flow{Runs: d.Runs, Config: d.Config, Mode: config.ModeReplicate, Work: "replication", Log: d.Log,
-		Message: func(id string, p events.Payload) (bus.Out, error) { return d.message(id, d.Now(), p) },
-		Resolve: d.resolve, Request: d.startedOut, Result: result}
+	message := func(id string, p events.Payload) (bus.Out, error) { return d.message(id, d.Now(), p) }
+	return runs.Flow{Runs: d.Runs, Config: d.Config, Subjects: d.Subjects, Mode: config.ModeReplicate,
+		Topics: runs.Topics{Function: Name, Request: events.TypeReplicateStarted,
+			Ends: []events.Type{events.TypeReplicateCompleted, events.TypeReplicateFailed}},
+		Work: "replication", Log: d.Log, Message: message, Resolve: d.resolve, Request: d.startedOut,
+		Result: result, Failed: d.lastFailed}
 }
+
+// NewWorker returns the worker handler as the skeleton runs it (a VM it
+// could not replicate by the work item's last delivery is reported failed).
+func NewWorker(d Deps) bus.Handler { return d.withDefaults().flow().Worker(newWorker(d)) }
 
 // resolve selects the job's VMs on its pools. The job's own copies (a
 // standby pool that is also a source) are never replicated again.

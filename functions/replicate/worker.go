@@ -17,8 +17,8 @@ import (
 // Worker replicates one VM per replicate.started.
 type Worker struct{ d Deps }
 
-// NewWorker returns the worker handler.
-func NewWorker(d Deps) *Worker { return &Worker{d: d.withDefaults()} }
+// newWorker returns the worker handler without the skeleton (NewWorker).
+func newWorker(d Deps) *Worker { return &Worker{d: d.withDefaults()} }
 
 // Handle replicates the VM, retrying per the job's settings, and returns
 // replicate.completed or replicate.failed.
@@ -51,27 +51,15 @@ func (w *Worker) Handle(ctx context.Context, ev bus.Event) ([]bus.Out, error) {
 	if ctx.Err() != nil {
 		return nil, fmt.Errorf("replicate vm %s: %w", req.VMUUID, err) // shutting down: redeliver
 	}
-	return w.failed(req, start, attempts, err)
+	return w.d.failed(req, start, attempts, err)
 }
 
-// attempts runs up to 1+Retries attempts, RetryBackoff apart and doubling.
+// attempts runs up to 1+Retries attempts (runs.Retry).
 func (w *Worker) attempts(ctx context.Context, req events.ReplicateStarted, job config.Job, sched config.Schedule) (Result, int, error) {
-	backoff := job.RetryBackoff
-	for n := 1; ; n++ {
-		res, err := w.attempt(ctx, req, job, sched)
-		if err == nil {
-			return res, n, nil
-		}
-		if ctx.Err() != nil || bus.IsPermanent(err) || n > job.Retries {
-			return Result{}, n, err
-		}
+	return runs.Retry(ctx, job, w.d.Wait, func(n int, in time.Duration, err error) {
 		w.d.Log.Warn("replication attempt failed; retrying", "run", req.RunID, "vm_uuid", req.VMUUID,
-			"attempt", n, "retry_in", backoff, "error", err)
-		if werr := w.d.Wait(ctx, backoff); werr != nil {
-			return Result{}, n, err
-		}
-		backoff = min(2*backoff, time.Hour)
-	}
+			"attempt", n, "retry_in", in, "error", err)
+	}, func(int) (Result, error) { return w.attempt(ctx, req, job, sched) })
 }
 
 func (w *Worker) attempt(ctx context.Context, req events.ReplicateStarted, job config.Job, sched config.Schedule) (Result, error) {
@@ -115,11 +103,21 @@ func (w *Worker) completed(req events.ReplicateStarted, res Result) ([]bus.Out, 
 	return []bus.Out{o}, err
 }
 
-func (w *Worker) failed(req events.ReplicateStarted, start time.Time, attempts int, err error) ([]bus.Out, error) {
-	w.d.Log.Error("replication failed", "run", req.RunID, "job", req.Job, "vm_uuid", req.VMUUID, "attempts", attempts, "error", err)
+// lastFailed reports the VM of work item ev failed with err, the error of
+// its last delivery (runs.Flow.Failed).
+func (d Deps) lastFailed(_ context.Context, ev bus.Event, err error) ([]bus.Out, error) {
+	req, perr := events.PayloadAs[events.ReplicateStarted](ev.Received)
+	if perr != nil {
+		return nil, bus.Permanent(perr)
+	}
+	return d.failed(req, d.Now(), 0, err)
+}
+
+func (d Deps) failed(req events.ReplicateStarted, _ time.Time, attempts int, err error) ([]bus.Out, error) {
+	d.Log.Error("replication failed", "run", req.RunID, "job", req.Job, "vm_uuid", req.VMUUID, "attempts", attempts, "error", err)
 	p := events.ReplicateFailed{RunID: req.RunID, Job: req.Job, Schedule: req.Schedule, VMUUID: req.VMUUID,
 		VMName: req.VMName, Pool: req.Pool, TargetPool: req.TargetPool, TargetSR: req.TargetSR, Error: events.Reason(err)}
-	o, merr := w.d.message(events.DeriveID("replicate.failed", req.RunID, req.VMUUID), w.d.Now(), p)
+	o, merr := d.message(events.DeriveID("replicate.failed", req.RunID, req.VMUUID), d.Now(), p)
 	return []bus.Out{o}, merr
 }
 

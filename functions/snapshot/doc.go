@@ -1,8 +1,12 @@
 // Package snapshot is the function that takes Xen Orchestra's rolling
-// snapshots: on xbr.schedule.due of a job of mode "snapshot" it plans a run
-// (shared/runs: job lock, overlap, concurrency; shared/vmselect: the VMs) and
-// publishes one xbr.snapshot.requested per VM; on each request it snapshots
-// the VM exactly as XO does:
+// snapshots. It declares itself into the run skeleton (shared/runs.Flow, in
+// snapshot.go and plan.go): its topics (snapshot.requested, no runner: the
+// worker records each VM's result itself), its VMs (the job's selection),
+// its work item (snapshot.requested with the schedule's retention) and its
+// report (snapshot.completed or failed). The skeleton plans a run on
+// xbr.schedule.due of a job of mode "snapshot" and gives up as every
+// run-shaped function does; on each request the worker snapshots the VM
+// exactly as XO does:
 //
 //  1. VM.snapshot with the temporary name "xo-backup-temp-snapshot-name";
 //  2. the snapshot VM and each of its disks get XO's other_config keys

@@ -9,21 +9,37 @@ import (
 	"xbr/shared/runs"
 )
 
-// failOrRetry returns err for a redelivery while the job's retries last
-// (and the delivery is not the last), then records the VM as failed.
+// failOrRetry returns err for a redelivery while the job's retries last,
+// then records the VM as failed. On the request's last delivery the
+// skeleton records it failed (lastFailed) instead of a redelivery.
 func (s *Snapshotter) failOrRetry(ctx context.Context, d bus.Delivery, p events.SnapshotRequested, v runs.VM, err error) ([]bus.Out, error) {
 	if ctx.Err() != nil || v.State == runs.VMDone {
 		return nil, err // shutting down, or a redelivery of a recorded success
 	}
 	allowed := uint64(1)
-	if job, ok := s.job(p.Job); ok {
+	if job, ok := s.cfg.Job(p.Job); ok {
 		allowed = uint64(job.Retries + 1)
 	}
-	if d.Attempt < allowed && !d.Last() {
+	if d.Attempt < allowed {
 		s.log.Warn("snapshot failed; retrying", bus.KeyFunction, Name, "run", p.RunID, "vm_uuid", p.VMUUID, "attempt", d.Attempt, "err", err)
 		return nil, err
 	}
 	return s.finish(ctx, p, taken{}, err)
+}
+
+// lastFailed records the VM of request ev failed with err, the error of its
+// last delivery (runs.Flow.Failed); when even that cannot be recorded the
+// run is given up (runs.GiveUpRun) rather than left waiting for the VM.
+func (s *Snapshotter) lastFailed(ctx context.Context, ev bus.Event, err error) ([]bus.Out, error) {
+	p, perr := events.PayloadAs[events.SnapshotRequested](ev.Received)
+	if perr != nil {
+		return nil, bus.Permanent(perr)
+	}
+	outs, ferr := s.finish(ctx, p, taken{}, err)
+	if ferr == nil {
+		return outs, nil
+	}
+	return runs.GiveUpRun(ctx, s.runs, s.message, p.RunID, ev.Delivery, err)
 }
 
 // finish records the VM's result in the run and returns the VM's event, the
@@ -48,11 +64,19 @@ func (s *Snapshotter) finish(ctx context.Context, p events.SnapshotRequested, sn
 	if step.Late {
 		return outs, nil
 	}
-	if outs, err = s.appendRequests(outs, step.Run, step.Released, p.Retention); err != nil {
-		return nil, err
+	for _, vm := range step.Released {
+		o, err := s.requestOut(step.Run, vm, p.Retention)
+		if err != nil {
+			return nil, err
+		}
+		outs = append(outs, o)
 	}
 	if step.Done {
-		return s.appendCompleted(outs, step.Run)
+		o, err := s.flow.Completed(step.Run)
+		if err != nil {
+			return nil, err
+		}
+		outs = append(outs, o)
 	}
 	return outs, nil
 }

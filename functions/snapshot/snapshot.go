@@ -17,10 +17,6 @@ import (
 // Name is the function's name.
 const Name = "snapshot"
 
-// maxDeliver bounds the deliveries of one event (and so the retries of one
-// VM's snapshot).
-const maxDeliver = 5
-
 // Function is the snapshot function as `xbr serve` runs it.
 func Function() app.Function {
 	return app.Function{Name: Name, Run: run}
@@ -32,32 +28,12 @@ func run(ctx context.Context, env *app.Env) error {
 		return err
 	}
 	s := New(env.Config.Jobs, env.Pools, coord, env.Subjects, Options{Now: env.Now, Log: env.Log.With(bus.KeyFunction, Name)})
-	var cs []runs.Consumer
-	for _, cfg := range Consumers(env.Subjects, env.Streams.WithDefaults().Events) {
-		cs = append(cs, runs.Consumer{Config: cfg, Handler: s})
-	}
-	return runs.ConsumeAll(ctx, env.Conn, cs)
+	return runs.ConsumeAll(ctx, env.Conn, s.flow.Consumers(env.Streams.WithDefaults().Events, bus.HandlerFunc(s.take)))
 }
 
-// Durable consumer names.
-const (
-	PlannerDurable = "snapshot-plan"
-	WorkerDurable  = "snapshot-worker"
-)
-
-// Consumers are the planner's (schedule.due, delivered as long as export's
-// planner: a queued fire waits behind a running run) and the worker's
-// (snapshot.requested) consumer configurations; one Snapshotter handles both.
-func Consumers(s events.Subjects, stream string) []bus.ConsumerConfig {
-	return []bus.ConsumerConfig{
-		{Function: Name, Durable: PlannerDurable, Stream: stream, DLQ: s,
-			Subjects: []string{s.Filter(events.TypeScheduleDue)}, MaxDeliver: runs.PlannerMaxDeliver,
-			Backoff: bus.ExponentialBackoff(time.Second, runs.PlannerBackoffCap), Concurrency: 4},
-		{Function: Name, Durable: WorkerDurable, Stream: stream, DLQ: s,
-			Subjects: []string{s.Filter(events.TypeSnapshotRequested)}, MaxDeliver: maxDeliver,
-			AckWait: time.Minute, Concurrency: 4},
-	}
-}
+// topics are snapshot's: a VM's work is a snapshot.requested; the worker
+// records the VM's result itself, so the flow has no runner.
+var topics = runs.Topics{Function: Name, Request: events.TypeSnapshotRequested}
 
 // Pools hands out logged-in XAPI clients by pool name; *app.Pools is one.
 type Pools interface {
@@ -72,12 +48,15 @@ type Options struct {
 
 // Snapshotter plans snapshot runs and takes the snapshots.
 type Snapshotter struct {
-	jobs     []config.Job
+	cfg      *config.Config
 	pools    Pools
 	runs     *runs.Coordinator
 	subjects events.Subjects
 	now      func() time.Time
 	log      *slog.Logger
+	flow     runs.Flow   // snapshot's declaration in the run skeleton
+	planner  bus.Handler // schedule.due → a run
+	worker   bus.Handler // snapshot.requested → a VM's snapshot
 }
 
 var _ bus.Handler = (*Snapshotter)(nil)
@@ -90,26 +69,23 @@ func New(jobs []config.Job, pools Pools, coord *runs.Coordinator, subjects event
 	if o.Log == nil {
 		o.Log = slog.New(slog.DiscardHandler)
 	}
-	return &Snapshotter{jobs: jobs, pools: pools, runs: coord, subjects: subjects, now: o.Now, log: o.Log}
+	s := &Snapshotter{cfg: &config.Config{Jobs: jobs}, pools: pools, runs: coord, subjects: subjects, now: o.Now, log: o.Log}
+	s.flow = runs.Flow{Runs: coord, Config: s.cfg, Subjects: subjects, Topics: topics, Mode: config.ModeSnapshot,
+		Work: "snapshot", Log: o.Log, Message: s.message, Resolve: s.resolve, Request: s.request, Failed: s.lastFailed}
+	s.planner, s.worker = runs.NewPlanner(s.flow), s.flow.Worker(bus.HandlerFunc(s.take))
+	return s
 }
 
 // Handle plans a run on schedule.due and snapshots a VM on snapshot.requested.
 func (s *Snapshotter) Handle(ctx context.Context, ev bus.Event) ([]bus.Out, error) {
-	switch p := ev.Payload.(type) {
+	switch ev.Payload.(type) {
 	case events.ScheduleDue:
-		return s.plan(ctx, ev.Delivery, p)
+		return s.planner.Handle(ctx, ev)
 	case events.SnapshotRequested:
-		outs, err := s.take(ctx, ev.Delivery, p)
-		if runs.GivesUpRun(ctx, ev.Delivery, err) {
-			s.log.Error("run given up on the last delivery of a snapshot request", bus.KeyFunction, Name, "run", p.RunID, "vm_uuid", p.VMUUID, "error", err)
-			return runs.GiveUpRun(ctx, s.runs, s.message, p.RunID, ev.Delivery, err)
-		}
-		return outs, err
+		return s.worker.Handle(ctx, ev)
 	}
 	return nil, nil
 }
-
-func (s *Snapshotter) job(name string) (config.Job, bool) { return config.JobNamed(s.jobs, name) }
 
 // message builds a follow-up event with a derived id.
 func (s *Snapshotter) message(id string, p events.Payload) (bus.Out, error) {

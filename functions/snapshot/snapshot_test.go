@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"regexp"
+	"strings"
 	"testing"
 	"time"
 
@@ -76,18 +77,7 @@ func newHarness(t *testing.T, n int, jobs string) *harness {
 	return h
 }
 
-func deliver(t *testing.T, m bus.Out) bus.Event {
-	t.Helper()
-	hd, data, err := events.Encode(m.Event)
-	if err != nil {
-		t.Fatal(err)
-	}
-	r, err := events.Decode(m.Subject, hd, data)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return bus.Event{Received: r, Delivery: bus.Delivery{Attempt: 1}}
-}
+func deliver(t *testing.T, m bus.Out) bus.Event { return testsupport.Deliver(t, m, 1, 0) }
 
 // due handles a fire of job/schedule at the harness time.
 func (h *harness) due(job, sched string) []bus.Out {
@@ -314,5 +304,35 @@ func TestRunsInOneSecondGetDistinctDatetimes(t *testing.T) {
 	}
 	if a[0].Timestamp != "20260301T020000Z" || b[0].Timestamp != "20260301T020001Z" {
 		t.Errorf("timestamps %s and %s", a[0].Timestamp, b[0].Timestamp)
+	}
+}
+
+// TestLastDeliveryRecordsTheVMFailed: a VM that cannot be snapshotted is
+// retried by redelivery within the job's retries, but its request's last
+// delivery records it failed and releases the next VM, so the run goes on.
+func TestLastDeliveryRecordsTheVMFailed(t *testing.T) {
+	h := newHarness(t, 2, `  - name: snap
+    mode: snapshot
+    pools: [lab]
+    concurrency: 1
+    retries: 5
+    schedules: [{name: hourly, cron: "0 * * * *", snapshot_retention: 2}]
+`+"# %s\n")
+	outs := h.due("snap", "hourly")
+	req := only[events.SnapshotRequested](t, outs)[0]
+	req.Pool = "nowhere" // the pool's client fails
+	m, err := events.Subjects{}.Message(events.Meta{ID: "bad", Source: "/test", Time: h.now}, req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if outs, err := h.s.Handle(context.Background(), testsupport.Deliver(t, m, 1, 2)); err == nil {
+		t.Fatalf("first delivery: %v; want an error for a redelivery", types(outs))
+	}
+	outs, err = h.s.Handle(context.Background(), testsupport.Deliver(t, m, 2, 2))
+	if got := fmt.Sprint(types(outs)); err != nil || got != "[xbr.snapshot.failed xbr.snapshot.requested]" {
+		t.Fatalf("last delivery: %s, %v", got, err)
+	}
+	if f := only[events.SnapshotFailed](t, outs)[0]; f.VMUUID != req.VMUUID || !strings.Contains(f.Error, "nowhere") {
+		t.Errorf("snapshot.failed %+v", f)
 	}
 }

@@ -28,7 +28,12 @@ type taken struct {
 // take snapshots one VM of a run, records its result and returns
 // snapshot.completed (or failed), the requests its end released and, when it
 // was the last VM, run.completed.
-func (s *Snapshotter) take(ctx context.Context, d bus.Delivery, p events.SnapshotRequested) ([]bus.Out, error) {
+func (s *Snapshotter) take(ctx context.Context, ev bus.Event) ([]bus.Out, error) {
+	p, err := events.PayloadAs[events.SnapshotRequested](ev.Received)
+	if err != nil {
+		return nil, bus.Permanent(err)
+	}
+	d := ev.Delivery
 	r, err := s.runs.GetVM(ctx, p.RunID, p.VMUUID)
 	if errors.Is(err, runs.ErrNotFound) {
 		return nil, bus.Permanent(err)
@@ -146,7 +151,7 @@ func (s *Snapshotter) earlier(ctx context.Context, c *xapi.Client, vm xapi.VM, p
 // ids are Xen Orchestra's ids of a job and schedule named in an event: the
 // UUIDs of the configuration (config.Job.ID, config.Schedule.ID).
 func (s *Snapshotter) ids(job, sched string) (jobID, schedID string) {
-	j, ok := s.job(job)
+	j, ok := s.cfg.Job(job)
 	if !ok {
 		return job, sched
 	}

@@ -32,22 +32,26 @@ type Topics struct {
 }
 
 // Consumers are the planner's, the worker's (workers handlers in flight)
-// and the runner's consumer configurations on stream, in that order.
+// and, when there are Ends, the runner's consumer configurations on stream,
+// in that order.
 func (t Topics) Consumers(s events.Subjects, stream string, workers int) []bus.ConsumerConfig {
 	ends := make([]string, len(t.Ends))
 	for i, e := range t.Ends {
 		ends[i] = s.Filter(e)
 	}
-	return []bus.ConsumerConfig{
+	cfgs := []bus.ConsumerConfig{
 		{Function: t.Function, Durable: t.Function + "-plan", Stream: stream, DLQ: s,
 			Subjects: []string{s.Filter(events.TypeScheduleDue)}, MaxDeliver: PlannerMaxDeliver,
 			Backoff: bus.ExponentialBackoff(time.Second, PlannerBackoffCap), Concurrency: 4},
 		{Function: t.Function, Durable: t.Function + "-worker", Stream: stream, DLQ: s,
 			Subjects: []string{s.Filter(t.Request)}, MaxDeliver: WorkerMaxDeliver,
 			AckWait: time.Minute, Concurrency: workers},
-		{Function: t.Function, Durable: t.Function + "-runner", Stream: stream, DLQ: s,
-			Subjects: ends, MaxDeliver: RunnerMaxDeliver, Concurrency: 4},
 	}
+	if len(ends) == 0 {
+		return cfgs
+	}
+	return append(cfgs, bus.ConsumerConfig{Function: t.Function, Durable: t.Function + "-runner", Stream: stream,
+		DLQ: s, Subjects: ends, MaxDeliver: RunnerMaxDeliver, Concurrency: 4})
 }
 
 // WorkerConcurrency is how many VMs one process works on at once for the

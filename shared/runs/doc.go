@@ -35,19 +35,46 @@
 // process went away). A run whose workers merely restarted is not affected:
 // its events are redelivered and it goes on renewing the lock.
 //
-// The handlers. A run-shaped function (export, replicate: one work request
-// per VM, one result per VM) describes itself as a Flow (its mode, how it
-// selects VMs, how a VM becomes a request, how a VM's end reads) and gets
-// its planner (NewPlanner: schedule.due → run.started and the first
-// requests) and its runner (NewRunner: a VM's end → the next request, then
-// run.completed) from here; ConsumeAll runs its consumers.
+// The skeleton. Every run-shaped function (export, replicate, snapshot:
+// one work request per VM of a run, one result per VM) declares itself as
+// a Flow — what is specific to it — and gets the shared mechanism from
+// here:
+//
+//   - its topics (Topics): the function's name, its work request and the
+//     events that end a VM's work. They give its consumers (Flow.Consumers:
+//     <function>-plan on schedule.due, <function>-worker on the request,
+//     <function>-runner on the ends; a flow without Ends records results
+//     in its worker and has no runner) with the deliveries of each;
+//     ConsumeAll runs them.
+//   - how it resolves VMs (Flow.Resolve, usually Resolve with a filter):
+//     the Planner admits a fire of a job of the flow's mode, resolves its
+//     VMs, records the run and announces run.started and the first
+//     requests.
+//   - what a work item is (Flow.Request): the event requesting one VM's
+//     work, built again for each VM a VM's end releases.
+//   - how a result is reported (Flow.Result reads a VM's end for the
+//     Runner; Flow.Failed reports a VM its worker could not do).
+//
+// verify is not run-shaped: one fire is one handler call that walks the
+// job's remotes, with no per-VM work request and no job lock, so it
+// declares no Flow.
+//
+// The function's folder keeps its declaration and its worker (the work
+// itself, its attempts spaced by Retry and Sleep); it imports no consumer constant and never decides when to give
+// up: a delivery knows whether it is the last (bus.Delivery.Last) and the
+// skeleton decides what then happens.
 //
 // Giving up. No run waits for ever. A planner that keeps failing gives the
-// fire up after PlanAttempts deliveries or on its last one (GivesUp), and a
-// handler advancing a run does so on its last delivery (GivesUpRun): the run
-// is recorded failed (Fail, Abort) and its run.completed — or, when the
-// recorded run cannot make a valid one, a run.completed with the status and
-// reason alone — is published while the event goes to the DLQ (GiveUp).
+// fire up after PlanAttempts deliveries or on its last one (GivesUp): the
+// run is recorded failed (Fail) and its run.completed is published while
+// the fire goes to the DLQ (GiveUp). A worker whose work fails on its
+// request's last delivery reports the VM through the flow's Failed
+// (Flow.Worker; GivesUpRun decides): export and replicate publish their
+// VM-failed event, so the run goes on without that VM. A handler that
+// cannot record a VM's end on its last delivery (the Runner, snapshot's
+// worker) aborts the run (GiveUpRun, Abort): its run.completed — or, when
+// the recorded run cannot make a valid one, a run.completed with the status
+// and reason alone — is published while the event goes to the DLQ.
 //
 // Bucket layout (keys are KV-safe encodings of the names):
 //

@@ -15,12 +15,19 @@ import (
 // before the run is recorded failed.
 const PlanAttempts = 5
 
-// Flow is what a run-shaped function (one work request per VM of a run, one
-// result per VM) plugs into the shared Planner and Runner: how it selects
-// the VMs, how a VM becomes a work request and how a VM's end reads.
+// Flow is a run-shaped function's declaration (one work request per VM of
+// a run, one result per VM): what is specific to it — its topics, how it
+// selects the VMs, what a VM's work request is, how a VM's end reads and
+// how a VM that could not be done is reported. The skeleton (Planner,
+// Runner, Worker, Consumers) is the rest; see the package doc.
 type Flow struct {
-	Runs   *Coordinator
-	Config *config.Config
+	Runs     *Coordinator
+	Config   *config.Config
+	Subjects events.Subjects
+	// Topics name the function (its durables and DLQ), its work request
+	// and the events that end a VM's work. A flow without Ends records a
+	// VM's result in its worker and has no runner.
+	Topics Topics
 	// Mode is the mode of the jobs the flow plans (config.ModeFull, ...);
 	// fires of other jobs are left to other functions.
 	Mode string
@@ -35,8 +42,11 @@ type Flow struct {
 	// Request is the work request of vm, one of run r's VMs, with a derived id.
 	Request func(job config.Job, r Run, vm VM) (bus.Out, error)
 	// Result reads a VM's end (its completed or failed event): its result
-	// and its run's id.
+	// and its run's id. Only a flow with a runner (Topics.Ends) has one.
 	Result func(ev bus.Event) (events.VMResult, string, error)
+	// Failed reports the VM of work request ev as failed with err, the
+	// error of the request's last delivery (see Worker).
+	Failed func(ctx context.Context, ev bus.Event, err error) ([]bus.Out, error)
 }
 
 // Completed is the run.completed of a finished run, with a derived id.

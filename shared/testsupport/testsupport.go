@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"xbr/events"
 	"xbr/shared/bus"
 )
 
@@ -73,4 +74,19 @@ func StartBareNATS(t testing.TB) *bus.Conn {
 	}
 	t.Cleanup(func() { _ = conn.Close() })
 	return conn
+}
+
+// Deliver is m as a consumer receives it on delivery attempt of at most max
+// (0: unknown): encoded to its wire form and decoded again.
+func Deliver(t testing.TB, m bus.Out, attempt, max uint64) bus.Event {
+	t.Helper()
+	hdr, data, err := events.Encode(m.Event)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, err := events.Decode(m.Subject, hdr, data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return bus.Event{Received: r, Delivery: bus.Delivery{Attempt: attempt, Max: max}}
 }
