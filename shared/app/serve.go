@@ -69,9 +69,6 @@ func Serve(ctx context.Context, o ServeOptions, all []Function) error {
 		return err
 	}
 	announce(o.Log, cfg, env, dm, fns)
-	rctx, stopRelease := context.WithCancel(ctx)
-	defer stopRelease()
-	go releaseIdleHeap(rctx, releaseEvery, releaseIdle)
 	return runAll(ctx, envs, fns)
 }
 
