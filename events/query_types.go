@@ -32,15 +32,23 @@ type DRListRequest struct {
 // DRCopy is a copy on a standby pool, as the dr.ls query answers it, with
 // its state and its age (the recovery point's distance to now).
 type DRCopy struct {
+	CopyRecord
+	State      string `json:"state"` // DRStateStandby, DRStateFailedOver or DRStateInterrupted
+	AgeSeconds int64  `json:"age_seconds"`
+}
+
+// CopyRecord is what a copy on a standby pool records of itself (its name
+// and other_config keys, its power state and blocked operations).
+type CopyRecord struct {
 	UUID       string    `json:"copy_uuid"`
 	Name       string    `json:"copy_name"`
-	Pool       string    `json:"pool,omitempty"`
+	Pool       string    `json:"pool,omitempty"` // set by callers that know it
 	VMUUID     string    `json:"vm_uuid"`
 	VMName     string    `json:"vm_name,omitempty"` // from the copy's name
-	Job        string    `json:"job"`
-	Schedule   string    `json:"schedule"`
-	SR         string    `json:"sr,omitempty"` // empty: an interrupted transfer
-	Datetime   time.Time `json:"datetime"`     // the recovery point
+	Job        string    `json:"job"`               // the job's name
+	Schedule   string    `json:"schedule"`          // the schedule's name
+	SR         string    `json:"sr,omitempty"`      // empty: an interrupted transfer
+	Datetime   time.Time `json:"datetime"`          // the recovery point
 	Run        string    `json:"run_id,omitempty"`
 	PowerState string    `json:"power_state"`
 	// StartBlocked: the copy is still a standby copy (not failed over).
@@ -48,8 +56,10 @@ type DRCopy struct {
 	Bytes        int64     `json:"bytes,omitempty"`
 	DurationMS   int64     `json:"duration_ms,omitempty"`
 	Completed    time.Time `json:"completed,omitzero"`
-	State        string    `json:"state"` // DRStateStandby, DRStateFailedOver or DRStateInterrupted
-	AgeSeconds   int64     `json:"age_seconds"`
+	// JobID and ScheduleID are what xo:backup:job and xo:backup:schedule
+	// hold: the ids, or the names on copies made before xbr wrote ids.
+	JobID      string `json:"job_id,omitempty"`
+	ScheduleID string `json:"schedule_id,omitempty"`
 }
 
 // Copy states in a dr.ls answer.

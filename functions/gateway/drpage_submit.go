@@ -56,8 +56,8 @@ func (p *drPages) doneRow(ctx context.Context, f FailoverRequest, st failovers.S
 	row := drRow{UUID: vm, Name: vm, VMLabel: vm}
 	if c := st.Completed; c != nil {
 		at, _ := time.Parse(xotag.StampLayout, c.RecoveryPoint)
-		row = p.s.copyRow(ctx, events.DRCopy{UUID: c.CopyUUID, Name: c.CopyName, Pool: c.Pool,
-			VMUUID: c.VMUUID, Job: c.Job, Datetime: at, PowerState: c.PowerState}, nil)
+		row = p.s.copyRow(ctx, events.DRCopy{CopyRecord: events.CopyRecord{UUID: c.CopyUUID, Name: c.CopyName, Pool: c.Pool,
+			VMUUID: c.VMUUID, Job: c.Job, Datetime: at, PowerState: c.PowerState}}, nil)
 	}
 	return row
 }

@@ -69,10 +69,7 @@ func List(ctx context.Context, pools Pools, names []string, vm string, now time.
 
 // Listed is c as the dr.ls query answers it, with its state and its age at now.
 func (c Copy) Listed(now time.Time) events.DRCopy {
-	return events.DRCopy{UUID: c.UUID, Name: c.Name, Pool: c.Pool, VMUUID: c.VMUUID, VMName: c.VMName, Job: c.Job,
-		Schedule: c.Schedule, SR: c.SR, Datetime: c.Datetime, Run: c.Run, PowerState: c.PowerState,
-		StartBlocked: c.StartBlocked, Bytes: c.Bytes, DurationMS: c.DurationMS, Completed: c.Completed,
-		State: c.state(), AgeSeconds: int64(now.Sub(c.Datetime) / time.Second)}
+	return events.DRCopy{CopyRecord: c.CopyRecord, State: c.state(), AgeSeconds: int64(now.Sub(c.Datetime) / time.Second)}
 }
 
 func (c Copy) state() string {

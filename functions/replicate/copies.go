@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"xbr/events"
 	"xbr/shared/xapi"
 	"xbr/shared/xotag"
 )
@@ -32,32 +33,12 @@ const (
 // blockedOps are the operations blocked on a copy.
 var blockedOps = []string{"start", "start_on"}
 
-// Copy is a VM on a standby pool made by a replicate job.
+// Copy is a VM on a standby pool made by a replicate job: what it records
+// of itself (events.CopyRecord, the dr.ls query's form) and its reference.
 type Copy struct {
-	Ref        xapi.VMRef `json:"-"`
-	UUID       string     `json:"copy_uuid"`
-	Name       string     `json:"copy_name"`
-	Pool       string     `json:"pool,omitempty"` // set by callers that know it
-	VMUUID     string     `json:"vm_uuid"`
-	VMName     string     `json:"vm_name,omitempty"` // from the copy's name
-	Job        string     `json:"job"`
-	Schedule   string     `json:"schedule"`
-	SR         string     `json:"sr,omitempty"` // empty: an interrupted transfer
-	Datetime   time.Time  `json:"datetime"`     // the recovery point
-	Run        string     `json:"run_id,omitempty"`
-	PowerState string     `json:"power_state"`
-	// StartBlocked: the copy is still a standby copy (not failed over).
-	StartBlocked bool      `json:"start_blocked"`
-	Bytes        int64     `json:"bytes,omitempty"`
-	DurationMS   int64     `json:"duration_ms,omitempty"`
-	Completed    time.Time `json:"completed,omitzero"`
-	importing    bool
-
-	// JobID and ScheduleID are what xo:backup:job and xo:backup:schedule
-	// hold: the ids, or the names on copies made before xbr wrote ids. Job
-	// and Schedule are the names (from xbr's keys; else these values).
-	JobID      string `json:"job_id"`
-	ScheduleID string `json:"schedule_id"`
+	events.CopyRecord
+	Ref       xapi.VMRef `json:"-"`
+	importing bool
 }
 
 // Complete reports whether the transfer of the copy completed.
@@ -101,10 +82,11 @@ func copyOf(ref xapi.VMRef, vm xapi.VM) (Copy, bool) {
 		return Copy{}, false
 	}
 	_, blocked := vm.BlockedOperations["start"]
-	c := Copy{Ref: ref, UUID: vm.UUID, Name: vm.NameLabel, VMUUID: oc[xotag.KeyVM],
+	c := Copy{Ref: ref, importing: slices.Contains(mapValues(vm.CurrentOperations), "import")}
+	c.CopyRecord = events.CopyRecord{UUID: vm.UUID, Name: vm.NameLabel, VMUUID: oc[xotag.KeyVM],
 		Job: cmp.Or(oc[xotag.KeyJobName], oc[xotag.KeyJob]), Schedule: cmp.Or(oc[xotag.KeyScheduleName], oc[xotag.KeySchedule]),
 		JobID: oc[xotag.KeyJob], ScheduleID: oc[xotag.KeySchedule], SR: oc[xotag.KeySR], Run: oc[xotag.KeyRun], PowerState: string(vm.PowerState),
-		StartBlocked: blocked, importing: slices.Contains(mapValues(vm.CurrentOperations), "import")}
+		StartBlocked: blocked}
 	c.Datetime, _ = xotag.ParseDatetime(oc[xotag.KeyDatetime])
 	if c.Datetime.IsZero() {
 		c.Datetime = nameStamp(vm.NameLabel)

@@ -5,6 +5,7 @@ import (
 	"testing"
 	"time"
 
+	"xbr/events"
 	"xbr/functions/replicate"
 )
 
@@ -41,7 +42,7 @@ func TestCopyNameRoundTrip(t *testing.T) {
 	if name != "web - 01 - dr - (20260102T030405Z)" {
 		t.Fatalf("CopyName = %q", name)
 	}
-	c := replicate.Copy{Name: name, VMName: "web - 01", VMUUID: "u", SR: "sr"}
+	c := replicate.Copy{CopyRecord: events.CopyRecord{Name: name, VMName: "web - 01", VMUUID: "u", SR: "sr"}}
 	if !c.Matches("web - 01") || c.Matches("web") {
 		t.Error("Matches by source name")
 	}

@@ -62,7 +62,7 @@ func TestQueryRequestIsStrict(t *testing.T) {
 	var got events.DRListRequest
 	env := serveQueries(t, app.Answer(events.QueryDRList, func(_ context.Context, _ *app.Env, req events.DRListRequest) ([]events.DRCopy, error) {
 		got = req
-		return []events.DRCopy{{UUID: "c0py", State: events.DRStateStandby}}, nil
+		return []events.DRCopy{{CopyRecord: events.CopyRecord{UUID: "c0py"}, State: events.DRStateStandby}}, nil
 	}))
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()

@@ -10,8 +10,8 @@ import (
 )
 
 func TestConfirmFailover(t *testing.T) {
-	c := events.DRCopy{UUID: "c0py", Name: "web-1 - dr - (20261129T010000Z)", Pool: "standby", VMName: "web-1",
-		Datetime: time.Date(2026, 11, 29, 1, 0, 0, 0, time.UTC), AgeSeconds: 3600, State: "standby", PowerState: "Halted"}
+	c := events.DRCopy{CopyRecord: events.CopyRecord{UUID: "c0py", Name: "web-1 - dr - (20261129T010000Z)", Pool: "standby", VMName: "web-1",
+		Datetime: time.Date(2026, 11, 29, 1, 0, 0, 0, time.UTC), PowerState: "Halted"}, AgeSeconds: 3600, State: "standby"}
 	for _, tc := range []struct {
 		answer string
 		ok     bool
