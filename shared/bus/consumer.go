@@ -103,6 +103,9 @@ func (c *Conn) Consume(ctx context.Context, cfg ConsumerConfig, h Handler) error
 	cfg = cfg.withDefaults()
 	cons, err := c.EnsureConsumer(ctx, cfg)
 	if err != nil {
+		if ctx.Err() != nil {
+			return nil // stopped before it started: a shutdown, as below
+		}
 		return err
 	}
 	l := &loop{conn: c, cons: cons, cfg: cfg, h: h,
