@@ -71,11 +71,44 @@ func startServe(t *testing.T, env []string, args ...string) *server {
 		if strings.Contains(strings.ToLower(s.output()), "permissions violation") {
 			t.Errorf("xbr serve was refused a NATS permission it needs:\n%s", s.output())
 		}
+		for line := range strings.Lines(s.output()) {
+			if dup := duplicateKeys([]byte(line)); len(dup) > 0 {
+				t.Errorf("xbr serve logged keys %v twice in one line: %s", dup, line)
+				break
+			}
+		}
 	})
 	if _, ok := s.waitLog(t, "xbr serving", 60*time.Second); !ok {
 		t.Fatalf("xbr serve did not start:\n%s", s.output())
 	}
 	return s
+}
+
+// duplicateKeys are the top-level keys a JSON log line holds more than once
+// (a log shipper keeps only one of them).
+func duplicateKeys(line []byte) []string {
+	dec := json.NewDecoder(bytes.NewReader(line))
+	if tok, err := dec.Token(); err != nil || tok != json.Delim('{') {
+		return nil
+	}
+	seen := map[string]bool{}
+	var dup []string
+	for dec.More() {
+		tok, err := dec.Token()
+		if err != nil {
+			return dup
+		}
+		key, _ := tok.(string)
+		if seen[key] {
+			dup = append(dup, key)
+		}
+		seen[key] = true
+		var v json.RawMessage
+		if err := dec.Decode(&v); err != nil {
+			return dup
+		}
+	}
+	return dup
 }
 
 func (s *server) read(r io.Reader) {

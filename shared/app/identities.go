@@ -91,7 +91,7 @@ func (c *conns) forIdentity(name string) (*bus.Conn, error) {
 	}
 	o := id.Options()
 	o.CheckSources = true
-	conn, err := bus.Connect(c.url, o, c.log.With(bus.KeyFunction, name))
+	conn, err := bus.Connect(c.url, o, c.log.With(bus.KeyIdentity, name))
 	if err != nil {
 		return nil, err
 	}

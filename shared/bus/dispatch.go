@@ -17,6 +17,7 @@ import (
 // Shared log attribute keys.
 const (
 	KeyFunction   = "function"
+	KeyIdentity   = "identity" // the NATS identity a connection logs in as
 	KeyEventID    = "event_id"
 	KeyEventType  = "event_type"
 	KeySubject    = "subject"
