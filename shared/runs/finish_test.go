@@ -3,7 +3,6 @@ package runs_test
 import (
 	"context"
 	"reflect"
-	"sort"
 	"sync"
 	"testing"
 	"time"
@@ -63,49 +62,19 @@ func TestDuplicateEndsAtOnce(t *testing.T) {
 	a, b := coordinator(t, url, clk), coordinator(t, url, clk)
 	const n, conc, copies = 12, 3, 3
 	r := mustStart(t, a, fire("r1", ""), conc, vms(n))
-	work := make(chan string, n)
-	for _, v := range r.Initial() {
-		work <- v.UUID
-	}
-	var (
-		mu       sync.Mutex
-		released []string
-		enders   = map[string]bool{}
-		wg       sync.WaitGroup
-	)
-	for w := range conc {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for u := range work {
-				steps := finishCopies(t, []*runs.Coordinator{a, b}, w, "r1", u, copies)
-				mu.Lock()
-				for _, s := range steps[1:] {
-					if !reflect.DeepEqual(s.Released, steps[0].Released) || s.Done != steps[0].Done {
-						t.Errorf("duplicates of %s disagree: %+v vs %+v", u, s, steps[0])
-					}
-				}
-				for _, v := range steps[0].Released {
-					released = append(released, v.UUID)
-					work <- v.UUID
-				}
-				if steps[0].Done {
-					enders[u] = true
-					close(work)
-				}
-				mu.Unlock()
+	var mu sync.Mutex
+	released, enders := drainRun(t, r, conc, func(w int, u string) (runs.Step, bool) {
+		steps := finishCopies(t, []*runs.Coordinator{a, b}, w, "r1", u, copies)
+		mu.Lock()
+		defer mu.Unlock()
+		for _, s := range steps[1:] {
+			if !reflect.DeepEqual(s.Released, steps[0].Released) || s.Done != steps[0].Done {
+				t.Errorf("duplicates of %s disagree: %+v vs %+v", u, s, steps[0])
 			}
-		}()
-	}
-	wg.Wait()
-	sort.Strings(released)
-	var want []string
-	for _, v := range r.VMs {
-		if v.State == runs.VMQueued {
-			want = append(want, v.UUID)
 		}
-	}
-	if !reflect.DeepEqual(released, want) || len(enders) != 1 {
+		return steps[0], true
+	})
+	if want := queuedVMs(r); !reflect.DeepEqual(released, want) || len(enders) != 1 {
 		t.Fatalf("released %v (want each queued VM once: %v); %d VMs saw the end, want 1", released, want, len(enders))
 	}
 	final, err := b.Get(context.Background(), "r1")

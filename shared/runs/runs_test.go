@@ -249,24 +249,39 @@ func TestConcurrentCompletionsWithQueue(t *testing.T) {
 	a, b := coordinator(t, url, clk), coordinator(t, url, clk)
 	const n, conc = 12, 4
 	r := mustStart(t, a, fire("r1", ""), conc, vms(n))
-	work := make(chan string, n)
+	released, _ := drainRun(t, r, conc, func(w int, u string) (runs.Step, bool) {
+		s, err := []*runs.Coordinator{a, b}[w%2].Finish(context.Background(), "r1", ok(u))
+		if err != nil {
+			t.Error(err)
+			return runs.Step{}, false
+		}
+		return s, true
+	})
+	if want := queuedVMs(r); !reflect.DeepEqual(released, want) {
+		t.Fatalf("released %v, want each queued VM once: %v", released, want)
+	}
+}
+
+// drainRun plays run r with conc workers: each takes a VM off the work
+// queue and ends it with end (the worker's index, the VM's uuid), queues the
+// VMs the end released, and closes the queue at the end that finished the
+// run; a false from end stops that worker. It returns the released VMs,
+// sorted, and the VMs whose end finished the run.
+func drainRun(t *testing.T, r runs.Run, conc int, end func(w int, u string) (runs.Step, bool)) (released, enders []string) {
+	t.Helper()
+	work := make(chan string, len(r.VMs))
 	for _, v := range r.Initial() {
 		work <- v.UUID
 	}
 	var (
-		mu       sync.Mutex
-		released []string
-		wg       sync.WaitGroup
+		mu sync.Mutex
+		wg sync.WaitGroup
 	)
 	for w := range conc {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			c := []*runs.Coordinator{a, b}[w%2]
+		wg.Go(func() {
 			for u := range work {
-				s, err := c.Finish(context.Background(), "r1", ok(u))
-				if err != nil {
-					t.Error(err)
+				s, ok := end(w, u)
+				if !ok {
 					return
 				}
 				mu.Lock()
@@ -275,23 +290,28 @@ func TestConcurrentCompletionsWithQueue(t *testing.T) {
 					work <- v.UUID
 				}
 				if s.Done {
+					enders = append(enders, u)
 					close(work)
 				}
 				mu.Unlock()
 			}
-		}()
+		})
 	}
 	wg.Wait()
 	sort.Strings(released)
+	return released, enders
+}
+
+// queuedVMs are the VMs of r that waited for a slot, sorted.
+func queuedVMs(r runs.Run) []string {
 	var want []string
 	for _, v := range r.VMs {
 		if v.State == runs.VMQueued {
 			want = append(want, v.UUID)
 		}
 	}
-	if !reflect.DeepEqual(released, want) {
-		t.Fatalf("released %v, want each queued VM once: %v", released, want)
-	}
+	sort.Strings(want)
+	return want
 }
 
 // TestRedelivery: repeating Start, Finish and Admit returns the recorded
