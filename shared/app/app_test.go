@@ -3,8 +3,10 @@ package app_test
 import (
 	"strings"
 	"testing"
+	"time"
 
 	"xbr/shared/app"
+	"xbr/shared/config"
 )
 
 func TestSelectFunctions(t *testing.T) {
@@ -37,5 +39,12 @@ func TestSelectFunctions(t *testing.T) {
 		if strings.Join(names, ",") != c.want {
 			t.Errorf("Select(%q) = %v, want %s", c.list, names, c.want)
 		}
+	}
+}
+
+func TestTopologyCarriesTheDuplicateWindow(t *testing.T) {
+	env := &app.Env{Config: &config.Config{NATS: config.NATS{DuplicateWindow: 90 * time.Second}}}
+	if got := env.Topology().DuplicateWindow; got != 90*time.Second {
+		t.Errorf("Topology().DuplicateWindow = %v, want 1m30s", got)
 	}
 }

@@ -149,6 +149,10 @@ func TestBadConfigs(t *testing.T) {
 		{"embedded NATS with replicas", []string{"pools:\n", "nats:\n  stream_replicas: 3\n  listen: localhost\npools:\n"}, nil,
 			`xbr.yaml:2: nats.stream_replicas: "3": the embedded server keeps 1 replica; set nats.url to use a cluster` + "\n" +
 				`xbr.yaml:3: nats.listen: "localhost": not a host:port address (e.g. 127.0.0.1:8080)`},
+		{"bad duplicate window", []string{"pools:\n", "nats:\n  duplicate_window: -1s\npools:\n"}, nil,
+			`xbr.yaml:2: nats.duplicate_window: "-1s": must not be negative`},
+		{"duplicate window over the history", []string{"pools:\n", "nats:\n  events_max_age: 1h\n  duplicate_window: 2h\npools:\n"}, nil,
+			`xbr.yaml:3: nats.duplicate_window: "2h0m0s": must not exceed nats.events_max_age (1h0m0s)`},
 		{"bad NATS url", []string{"pools:\n", "nats:\n  url: http://nats:4222\npools:\n"}, nil,
 			`xbr.yaml:2: nats.url: "http://nats:4222": scheme must be nats or tls or ws or wss`},
 		{"no schedules", []string{"    schedules:\n      - name: daily\n        cron: \"0 2 * * *\"\n        timezone: Europe/Paris\n        retention: 3\n", ""}, nil,

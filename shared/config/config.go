@@ -8,16 +8,17 @@ import (
 
 // Defaults applied to zero values.
 const (
-	DefaultNATSListen     = "127.0.0.1:4222"
-	DefaultPrefix         = "xbr"
-	DefaultStreamReplicas = 1
-	DefaultEventsMaxAge   = 90 * 24 * time.Hour
-	DefaultGatewayListen  = "127.0.0.1:8080"
-	DefaultDataDir        = "var"
-	DefaultCatchUp        = time.Hour
-	DefaultConcurrency    = 2
-	DefaultRetryBackoff   = time.Minute
-	DefaultTimezone       = "UTC"
+	DefaultNATSListen      = "127.0.0.1:4222"
+	DefaultPrefix          = "xbr"
+	DefaultStreamReplicas  = 1
+	DefaultEventsMaxAge    = 90 * 24 * time.Hour
+	DefaultDuplicateWindow = time.Hour
+	DefaultGatewayListen   = "127.0.0.1:8080"
+	DefaultDataDir         = "var"
+	DefaultCatchUp         = time.Hour
+	DefaultConcurrency     = 2
+	DefaultRetryBackoff    = time.Minute
+	DefaultTimezone        = "UTC"
 )
 
 // Config is the whole configuration file.
@@ -49,6 +50,11 @@ type NATS struct {
 	TLS             TLS           `yaml:"tls"`
 	StreamReplicas  int           `yaml:"stream_replicas"`
 	EventsMaxAge    time.Duration `yaml:"events_max_age"`
+	// DuplicateWindow is how long the streams remember an event id, so that
+	// publishing the same event again (a redelivered handler, a second
+	// timer) is a no-op. The server holds one entry per event published
+	// within it: a shorter window costs less memory on a busy backbone.
+	DuplicateWindow time.Duration `yaml:"duplicate_window"`
 }
 
 // TLS names PEM files for a client connection.

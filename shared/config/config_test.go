@@ -67,7 +67,8 @@ func TestDefaults(t *testing.T) {
 	}{
 		{"nats url", c.NATS.URL, ""}, {"nats listen", c.NATS.Listen, "127.0.0.1:4222"},
 		{"prefix", c.NATS.Prefix, "xbr"}, {"replicas", c.NATS.StreamReplicas, 1},
-		{"max age", c.NATS.EventsMaxAge, 90 * 24 * time.Hour}, {"gateway", c.Gateway.Listen, "127.0.0.1:8080"},
+		{"max age", c.NATS.EventsMaxAge, 90 * 24 * time.Hour}, {"duplicate window", c.NATS.DuplicateWindow, time.Hour},
+		{"gateway", c.Gateway.Listen, "127.0.0.1:8080"},
 		{"data dir", c.DataDir, "var"}, {"catch up", c.CatchUp, time.Hour},
 		{"mode", j.Mode, "full"}, {"compression", j.Compression, "gzip"}, {"xapi compression", j.XAPICompression, "none"},
 		{"concurrency", j.Concurrency, 2}, {"retries", j.Retries, 0}, {"backoff", j.RetryBackoff, time.Minute},

@@ -7,6 +7,7 @@ func (c *Config) applyDefaults() {
 	n.Prefix = or(n.Prefix, DefaultPrefix)
 	n.StreamReplicas = or(n.StreamReplicas, DefaultStreamReplicas)
 	n.EventsMaxAge = or(n.EventsMaxAge, DefaultEventsMaxAge)
+	n.DuplicateWindow = or(n.DuplicateWindow, min(DefaultDuplicateWindow, n.EventsMaxAge))
 	c.Gateway.Listen = or(c.Gateway.Listen, DefaultGatewayListen)
 	c.DataDir = or(c.DataDir, DefaultDataDir)
 	c.CatchUp = or(c.CatchUp, DefaultCatchUp)

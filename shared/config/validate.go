@@ -87,6 +87,13 @@ func (c *Config) checkNATS(p *problems) {
 	if n.EventsMaxAge < 0 {
 		p.addValue("nats.events_max_age", n.EventsMaxAge.String(), "must not be negative")
 	}
+	switch {
+	case n.DuplicateWindow < 0:
+		p.addValue("nats.duplicate_window", n.DuplicateWindow.String(), "must not be negative")
+	case n.EventsMaxAge > 0 && n.DuplicateWindow > n.EventsMaxAge:
+		p.addValue("nats.duplicate_window", n.DuplicateWindow.String(),
+			"must not exceed nats.events_max_age (%s)", n.EventsMaxAge)
+	}
 	c.checkEmbeddedLogin(p)
 }
 
