@@ -15,6 +15,10 @@
 #   XBR_BENCH_SOAK_RUNS  runs of the soak (default 1000; 0 skips it)
 #   XBR_BENCH_PROFILES   a directory: the soak saves heap profiles there after
 #                        run 100 and after the last (go tool pprof -diff_base)
+#   XBR_BENCH_DUPLICATE_WINDOW  nats.duplicate_window of the world (default: the
+#                        config's default, 1h). The soak runs a month of runs in
+#                        minutes; a window scaled the same way (a few seconds)
+#                        keeps nats-server's duplicate map at its real size.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 NS="${1:-100 300 1000}"
@@ -50,6 +54,8 @@ start_world() {
 	cat >"$WORK/w/xbr.yaml" <<YAML
 pools:
   - {name: lab, url: "$URL", username: root, password: "\${XBR_BENCH_POOL_PASSWORD}"}
+nats:
+  duplicate_window: ${XBR_BENCH_DUPLICATE_WINDOW:-1h}
 remotes:
   - {name: nfs, type: dir, path: "$WORK/w/remote"}
 jobs:

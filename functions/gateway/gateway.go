@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"xbr/shared/app"
+	"xbr/shared/bus"
 	"xbr/shared/config"
 	"xbr/shared/history"
 	"xbr/shared/metrics"
@@ -76,7 +77,7 @@ func New(env *app.Env) (*Server, error) {
 	if now == nil {
 		now = time.Now
 	}
-	s := &Server{env: env, log: log.With("function", Name), now: now, pages: p,
+	s := &Server{env: env, log: log.With(bus.KeyFunction, Name), now: now, pages: p,
 		metrics: metrics.ForEnv(env), history: history.New(history.Options{Now: now, KeepRuns: cmp.Or(env.Config.Gateway.HistoryRuns, historyKept)}),
 		seen: &seen{conn: env.Conn, replicas: env.Config.NATS.StreamReplicas}}
 	gw := env.Config.Gateway
