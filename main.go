@@ -18,14 +18,14 @@ import (
 	"xbr/functions/snapshot"
 	"xbr/functions/timer"
 	"xbr/functions/verify"
-	"xbr/shared/app"
 	"xbr/shared/cli"
+	"xbr/shared/fn"
 	"xbr/shared/report"
 )
 
 // functions are every function of xbr, in the order `xbr serve` starts them.
-func functions() []app.Function {
-	return []app.Function{
+func functions() []fn.Function {
+	return []fn.Function{
 		timer.Function(),
 		snapshot.Function(),
 		prune.Function(),

@@ -10,8 +10,8 @@ import (
 	"net/http"
 	"time"
 
-	"xbr/shared/app"
 	"xbr/shared/config"
+	"xbr/shared/fn"
 	"xbr/shared/history"
 	"xbr/shared/metrics"
 )
@@ -30,11 +30,11 @@ const (
 )
 
 // Function is the gateway as `xbr serve` runs it.
-func Function() app.Function {
-	return app.Function{Name: Name, Run: run}
+func Function() fn.Function {
+	return fn.Function{Name: Name, Run: run}
 }
 
-func run(ctx context.Context, env *app.Env) error {
+func run(ctx context.Context, env *fn.Env) error {
 	s, err := New(env)
 	if err != nil {
 		return err
@@ -49,7 +49,7 @@ func run(ctx context.Context, env *app.Env) error {
 // Server is the HTTP front door: the Restore view, the webhook, the chat
 // commands and /healthz.
 type Server struct {
-	env     *app.Env
+	env     *fn.Env
 	log     *slog.Logger
 	now     func() time.Time
 	pages   *pages
@@ -63,7 +63,7 @@ type Server struct {
 }
 
 // New builds the gateway of env (its templates are parsed here).
-func New(env *app.Env) (*Server, error) {
+func New(env *fn.Env) (*Server, error) {
 	p, err := parsePages()
 	if err != nil {
 		return nil, fmt.Errorf("gateway: %w", err)

@@ -8,9 +8,10 @@ import (
 	"testing"
 
 	"xbr/functions/restore"
-	"xbr/shared/app"
 	"xbr/shared/config"
+	"xbr/shared/fn"
 	"xbr/shared/restores"
+	"xbr/shared/testsupport"
 )
 
 // The "backups" verb reads its request strictly: exact names, no repeats.
@@ -19,8 +20,8 @@ func TestBackupsVerbReadsItsRequestStrictly(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	env := &app.Env{Config: cfg, Remotes: app.NewRemotes(cfg.Remotes)}
-	var backups app.APIHandler
+	env := &fn.Env{Config: cfg, Remotes: fn.NewRemotes(cfg.Remotes, testsupport.OpenDir)}
+	var backups fn.APIHandler
 	for _, e := range restore.Function().API {
 		if e.Query == restores.QueryBackups.Endpoint {
 			backups = e.Handle

@@ -17,11 +17,11 @@ import (
 
 	"xbr/events"
 	"xbr/functions/restore"
-	"xbr/shared/app"
 	"xbr/shared/bus"
 	"xbr/shared/catalog"
 	"xbr/shared/compress"
 	"xbr/shared/config"
+	"xbr/shared/fn"
 	"xbr/shared/restores"
 	"xbr/shared/testsupport"
 	"xbr/shared/xapi"
@@ -41,8 +41,8 @@ type env struct {
 	client  *xapi.Client // the test's own client, for assertions
 	root    string       // the remote's directory
 	conn    *bus.Conn
-	pools   *app.Pools
-	remotes *app.Remotes
+	pools   *fn.Pools
+	remotes *fn.Remotes
 	h       *restore.Handler
 }
 
@@ -67,9 +67,9 @@ func newEnv(t testing.TB, opts xapisim.Options) *env {
 	e := &env{t: t, sim: sim, root: t.TempDir()}
 	e.client = login(t, url, user, pass)
 	log := slog.New(slog.DiscardHandler)
-	e.pools = app.NewPools([]config.Pool{{Name: poolName, URL: url, Username: user, Password: config.NewSecret(pass)}}, log)
+	e.pools = fn.NewPools([]config.Pool{{Name: poolName, URL: url, Username: user, Password: config.NewSecret(pass)}}, log)
 	t.Cleanup(func() { e.pools.Close(context.Background()) })
-	e.remotes = app.NewRemotes([]config.Remote{{Name: remoteName, Type: config.RemoteDir, Path: e.root}})
+	e.remotes = fn.NewRemotes([]config.Remote{{Name: remoteName, Type: config.RemoteDir, Path: e.root}}, testsupport.OpenDir)
 	e.conn = testsupport.StartNATS(t)
 	e.h = restore.New(e.pools, e.remotes, e.conn, events.Subjects{}, restore.Options{ProgressEvery: 50 * time.Millisecond})
 	return e

@@ -8,8 +8,8 @@ import (
 
 	"xbr/events"
 	"xbr/functions/restore"
-	"xbr/shared/app"
 	"xbr/shared/compress"
+	"xbr/shared/fn"
 	"xbr/shared/restores"
 	"xbr/shared/xapi/xapisim"
 )
@@ -25,7 +25,7 @@ func TestRestoreThroughTheBus(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	var wg sync.WaitGroup
 	wg.Go(func() {
-		cfg := restore.ConsumerConfig(&app.Env{Subjects: events.Subjects{}})
+		cfg := restore.ConsumerConfig(&fn.Env{Subjects: events.Subjects{}})
 		if err := e.conn.Consume(ctx, cfg, e.h); err != nil {
 			t.Error(err)
 		}

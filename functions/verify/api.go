@@ -6,18 +6,18 @@ import (
 	"time"
 
 	"xbr/events"
-	"xbr/shared/app"
 	"xbr/shared/bus"
 	"xbr/shared/catalog"
+	"xbr/shared/fn"
 	check "xbr/shared/verify"
 )
 
 // API is the query the verify function answers: verify (check.QueryVerify).
-func API() []app.APIEndpoint {
-	return []app.APIEndpoint{app.Answer(check.QueryVerify, apiVerify)}
+func API() []fn.APIEndpoint {
+	return []fn.APIEndpoint{fn.Answer(check.QueryVerify, apiVerify)}
 }
 
-func apiVerify(ctx context.Context, env *app.Env, req check.Request) ([]check.Report, error) {
+func apiVerify(ctx context.Context, env *fn.Env, req check.Request) ([]check.Report, error) {
 	results, err := run(ctx, env, req)
 	if err != nil {
 		return nil, err
@@ -41,7 +41,7 @@ func apiVerify(ctx context.Context, env *app.Env, req check.Request) ([]check.Re
 	return out, nil
 }
 
-func run(ctx context.Context, env *app.Env, req check.Request) ([]check.Result, error) {
+func run(ctx context.Context, env *fn.Env, req check.Request) ([]check.Result, error) {
 	if (req.BackupID == "") == (req.Remote == "") {
 		return nil, errors.New("verify request: give either backup_id or remote")
 	}

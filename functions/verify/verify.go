@@ -6,9 +6,9 @@ import (
 	"time"
 
 	"xbr/events"
-	"xbr/shared/app"
 	"xbr/shared/bus"
 	"xbr/shared/config"
+	"xbr/shared/fn"
 	"xbr/shared/remote"
 	check "xbr/shared/verify"
 )
@@ -16,7 +16,7 @@ import (
 // Name is the function's name: durable consumer and DLQ subject.
 const Name = "verify"
 
-// Remotes opens remotes by name (*app.Remotes).
+// Remotes opens remotes by name (*fn.Remotes).
 type Remotes interface {
 	Get(ctx context.Context, name string) (remote.Remote, error)
 }
@@ -33,8 +33,8 @@ type Handler struct {
 var _ bus.Handler = (*Handler)(nil)
 
 // Function is the verify function as `xbr serve` runs it.
-func Function() app.Function {
-	return app.Function{Name: Name, API: API(), Run: func(ctx context.Context, env *app.Env) error {
+func Function() fn.Function {
+	return fn.Function{Name: Name, API: API(), Run: func(ctx context.Context, env *fn.Env) error {
 		h := &Handler{Config: env.Config, Remotes: env.Remotes, Subjects: env.Subjects,
 			Log: env.Log.With(bus.KeyFunction, Name), Now: env.Now}
 		return env.Conn.Consume(ctx, bus.ConsumerConfig{Function: Name, Stream: env.Streams.WithDefaults().Events,

@@ -9,9 +9,9 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"xbr/shared/app"
 	"xbr/shared/catalog"
 	"xbr/shared/config"
+	"xbr/shared/fn"
 	"xbr/shared/restores"
 )
 
@@ -64,7 +64,7 @@ func fetchBackups(cmd *cobra.Command, cf *clientFlags, q restores.Query) (restor
 	defer conn.Close()
 	ctx, cancel := cf.requestCtx(cmd.Context())
 	defer cancel()
-	return app.Ask(ctx, conn.NATS(), subjects, restores.QueryBackups, q)
+	return fn.Ask(ctx, conn.NATS(), subjects, restores.QueryBackups, q)
 }
 
 func printBackups(w io.Writer, backups []catalog.Backup) error {

@@ -10,9 +10,9 @@ import (
 	"github.com/spf13/cobra"
 
 	"xbr/events"
-	"xbr/shared/app"
 	"xbr/shared/bus"
 	"xbr/shared/config"
+	"xbr/shared/fn"
 	"xbr/shared/restores"
 )
 
@@ -88,7 +88,7 @@ func withPool(p restores.Params) restores.Params {
 func onlyPool(ctx context.Context, cf *clientFlags, conn *bus.Conn, s events.Subjects) (string, error) {
 	ctx, cancel := cf.requestCtx(ctx)
 	defer cancel()
-	pools, err := app.Ask(ctx, conn.NATS(), s, events.QueryPools, events.NoRequest{})
+	pools, err := fn.Ask(ctx, conn.NATS(), s, events.QueryPools, events.NoRequest{})
 	if err != nil {
 		return "", err
 	}

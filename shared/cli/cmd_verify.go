@@ -11,9 +11,10 @@ import (
 	"github.com/spf13/cobra"
 
 	"xbr/events"
-	"xbr/shared/app"
 	"xbr/shared/catalog"
+	"xbr/shared/cli/serve"
 	"xbr/shared/config"
+	"xbr/shared/fn"
 	"xbr/shared/verify"
 )
 
@@ -80,7 +81,7 @@ func runVerify(cmd *cobra.Command, cf *clientFlags, file, target string, one, de
 	if !ok {
 		return fmt.Errorf("remote %q is not in %s", remoteName, file)
 	}
-	rm, err := app.Open(ctx, rc)
+	rm, err := serve.OpenRemote(ctx, rc)
 	if err != nil {
 		return err
 	}
@@ -172,7 +173,7 @@ func verifyOnServer(cmd *cobra.Command, cf *clientFlags, req verify.Request) err
 	}
 	ctx, cancel := context.WithTimeout(cmd.Context(), timeout)
 	defer cancel()
-	reports, err := app.Ask(ctx, conn.NATS(), subjects, verify.QueryVerify, req)
+	reports, err := fn.Ask(ctx, conn.NATS(), subjects, verify.QueryVerify, req)
 	if err != nil {
 		return err
 	}

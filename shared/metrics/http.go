@@ -13,8 +13,8 @@ import (
 	dto "github.com/prometheus/client_model/go"
 
 	"xbr/events"
-	"xbr/shared/app"
 	"xbr/shared/bus"
+	"xbr/shared/fn"
 	"xbr/shared/history"
 )
 
@@ -76,7 +76,7 @@ func Ready(conn *bus.Conn, streams ...string) ReadyFunc {
 // ForEnv returns the metrics of env's backbone: the event counters, the
 // stream and consumer gauges of its streams, and Go/process collectors.
 // Feed must run for the counters to move.
-func ForEnv(env *app.Env) *Metrics {
+func ForEnv(env *fn.Env) *Metrics {
 	names := env.Streams.WithDefaults()
 	m := New(NewLag(env.Conn.JetStream(), names.Events, names.Progress))
 	m.reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
@@ -84,14 +84,14 @@ func ForEnv(env *app.Env) *Metrics {
 }
 
 // EnvReady is Ready for env's connection and streams.
-func EnvReady(env *app.Env) ReadyFunc {
+func EnvReady(env *fn.Env) ReadyFunc {
 	names := env.Streams.WithDefaults()
 	return Ready(env.Conn, names.Events, names.Progress)
 }
 
 // Mount is ForEnv, Routes (/metrics, /readyz) and Feed until ctx ends, in
 // one call.
-func Mount(ctx context.Context, env *app.Env, mux *http.ServeMux) *Metrics {
+func Mount(ctx context.Context, env *fn.Env, mux *http.ServeMux) *Metrics {
 	m := ForEnv(env)
 	Routes(mux, m, EnvReady(env))
 	go Feed(ctx, env.Conn, env.Streams, m, env.Log)

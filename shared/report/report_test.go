@@ -14,8 +14,8 @@ import (
 	"time"
 
 	"xbr/events"
-	"xbr/shared/app"
 	"xbr/shared/config"
+	"xbr/shared/fn"
 	"xbr/shared/report"
 	"xbr/shared/testsupport"
 )
@@ -102,7 +102,7 @@ func TestReportFunctionPostsPerReportWhen(t *testing.T) {
 	}}
 	conn := testsupport.StartNATS(t)
 	ctx, cancel := context.WithCancel(context.Background())
-	env := &app.Env{Config: cfg, Conn: conn, Log: slog.New(slog.DiscardHandler), Now: time.Now}
+	env := &fn.Env{Config: cfg, Conn: conn, Log: slog.New(slog.DiscardHandler), Now: time.Now}
 	done := make(chan error, 1)
 	go func() { done <- report.Run(ctx, env) }()
 	defer func() { cancel(); <-done }()

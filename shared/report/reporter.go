@@ -7,9 +7,9 @@ import (
 	"time"
 
 	"xbr/events"
-	"xbr/shared/app"
 	"xbr/shared/bus"
 	"xbr/shared/config"
+	"xbr/shared/fn"
 	"xbr/shared/history"
 )
 
@@ -77,7 +77,7 @@ func (rp *Reporter) maxAge() time.Duration {
 }
 
 // Run is the report function: it consumes xbr.run.completed until ctx ends.
-func Run(ctx context.Context, env *app.Env) error {
+func Run(ctx context.Context, env *fn.Env) error {
 	rp := &Reporter{Job: env.Job, Log: env.Log.With(bus.KeyFunction, Name), Now: env.Now,
 		Client: &http.Client{Timeout: 30 * time.Second}}
 	return env.Conn.Consume(ctx, bus.ConsumerConfig{Function: Name, Stream: env.Streams.WithDefaults().Events,
@@ -85,4 +85,4 @@ func Run(ctx context.Context, env *app.Env) error {
 }
 
 // Function is the report function as `xbr serve` runs it.
-func Function() app.Function { return app.Function{Name: Name, Run: Run} }
+func Function() fn.Function { return fn.Function{Name: Name, Run: Run} }

@@ -9,10 +9,11 @@ import (
 	"testing"
 	"time"
 
-	"xbr/shared/app"
 	"xbr/shared/catalog"
 	"xbr/shared/config"
+	"xbr/shared/fn"
 	"xbr/shared/restores"
+	"xbr/shared/testsupport"
 )
 
 const (
@@ -61,8 +62,8 @@ func TestList(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	rs := app.NewRemotes([]config.Remote{{Name: "nfs", Type: config.RemoteDir, Path: nfs},
-		{Name: "s3", Type: config.RemoteDir, Path: s3}, {Name: "broken", Type: config.RemoteDir, Path: broken}})
+	rs := fn.NewRemotes([]config.Remote{{Name: "nfs", Type: config.RemoteDir, Path: nfs},
+		{Name: "s3", Type: config.RemoteDir, Path: s3}, {Name: "broken", Type: config.RemoteDir, Path: broken}}, testsupport.OpenDir)
 	ctx := context.Background()
 	tests := []struct {
 		name     string

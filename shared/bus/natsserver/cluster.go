@@ -1,4 +1,4 @@
-package bus
+package natsserver
 
 import (
 	"errors"
@@ -201,4 +201,11 @@ func (c *Cluster) Shutdown() {
 	for i := range c.servers {
 		c.Stop(i)
 	}
+}
+
+func durationOr(d, def time.Duration) time.Duration {
+	if d > 0 {
+		return d
+	}
+	return def
 }

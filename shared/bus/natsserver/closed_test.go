@@ -1,4 +1,4 @@
-package bus_test
+package natsserver_test
 
 import (
 	"log/slog"
@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"xbr/shared/bus"
+	"xbr/shared/bus/natsserver"
 	"xbr/shared/testsupport"
 )
 
@@ -13,7 +14,7 @@ import (
 // closed connections, so short-lived CLI connections do not pile up in the
 // memory of a long-running xbr serve.
 func TestClosedClientsAreBounded(t *testing.T) {
-	srv, err := bus.StartServer(bus.ServerConfig{Port: -1, Host: "127.0.0.1", StoreDir: t.TempDir()})
+	srv, err := natsserver.StartServer(natsserver.ServerConfig{Port: -1, Host: "127.0.0.1", StoreDir: t.TempDir()})
 	if err != nil {
 		t.Fatal(err)
 	}

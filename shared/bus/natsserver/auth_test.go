@@ -1,4 +1,4 @@
-package bus_test
+package natsserver_test
 
 import (
 	"context"
@@ -8,6 +8,7 @@ import (
 
 	"xbr/events"
 	"xbr/shared/bus"
+	"xbr/shared/bus/natsserver"
 )
 
 // TestServerWithUsersRefusesStrangers is issue 12 finding 1 in the bus: an
@@ -18,12 +19,12 @@ func TestServerWithUsersRefusesStrangers(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var users []bus.User
+	var users []natsserver.User
 	for _, id := range ids {
 		role, _ := events.RoleOf(id.Name)
-		users = append(users, bus.User{Name: id.User, Password: id.Password, Grant: role.Grant(events.Subjects{}, events.StreamNames{})})
+		users = append(users, natsserver.User{Name: id.User, Password: id.Password, Grant: role.Grant(events.Subjects{}, events.StreamNames{})})
 	}
-	srv, err := bus.StartServer(bus.ServerConfig{Port: -1, StoreDir: t.TempDir(), Users: users})
+	srv, err := natsserver.StartServer(natsserver.ServerConfig{Port: -1, StoreDir: t.TempDir(), Users: users})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -56,13 +57,13 @@ func TestServerWithUsersRefusesStrangers(t *testing.T) {
 }
 
 func TestOpenServerStaysOnLoopback(t *testing.T) {
-	if srv, err := bus.StartServer(bus.ServerConfig{Host: "0.0.0.0", Port: -1, StoreDir: t.TempDir()}); err == nil {
+	if srv, err := natsserver.StartServer(natsserver.ServerConfig{Host: "0.0.0.0", Port: -1, StoreDir: t.TempDir()}); err == nil {
 		srv.Shutdown()
 		t.Fatal("an open server listened on 0.0.0.0")
 	}
 }
 
-func connectAs(t *testing.T, srv *bus.Server, id bus.Identity) *bus.Conn {
+func connectAs(t *testing.T, srv *natsserver.Server, id bus.Identity) *bus.Conn {
 	t.Helper()
 	c, err := bus.Connect(srv.ClientURL(), id.Options(), discard())
 	if err != nil {
@@ -71,6 +72,11 @@ func connectAs(t *testing.T, srv *bus.Server, id bus.Identity) *bus.Conn {
 	t.Cleanup(func() { _ = c.Close() })
 	return c
 }
+
+// testVM is the VM the test request names.
+const testVM = "6b2c1f8e-3d4a-4f5b-9c7d-2e1a0b9c8d7f"
+
+var subjects = events.Subjects{}
 
 func restoreRequested(t *testing.T) bus.Out {
 	t.Helper()

@@ -1,4 +1,4 @@
-package app
+package serve
 
 import (
 	"log/slog"
@@ -6,10 +6,11 @@ import (
 	"strconv"
 
 	"xbr/shared/config"
+	"xbr/shared/fn"
 )
 
 // announce logs, first thing, where everything is.
-func announce(log *slog.Logger, cfg *config.Config, env *Env, dm *demo, fns []Function) {
+func announce(log *slog.Logger, cfg *config.Config, env *fn.Env, dm *demo, fns []fn.Function) {
 	names := make([]string, 0, len(fns))
 	for _, f := range fns {
 		names = append(names, f.Name)

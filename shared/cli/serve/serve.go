@@ -1,4 +1,4 @@
-package app
+package serve
 
 import (
 	"cmp"
@@ -14,7 +14,9 @@ import (
 
 	"xbr/events"
 	"xbr/shared/bus"
+	"xbr/shared/bus/natsserver"
 	"xbr/shared/config"
+	"xbr/shared/fn"
 	"xbr/shared/xapi/xapisim"
 )
 
@@ -39,8 +41,8 @@ type demo struct {
 
 // Serve runs the selected functions until ctx is cancelled, then drains them
 // and stops what it started (the embedded NATS server, the demo simulator).
-func Serve(ctx context.Context, o ServeOptions, all []Function) error {
-	fns, err := Select(all, o.Functions)
+func Serve(ctx context.Context, o ServeOptions, all []fn.Function) error {
+	fns, err := fn.Select(all, o.Functions)
 	if err != nil {
 		return err
 	}
@@ -72,7 +74,7 @@ func Serve(ctx context.Context, o ServeOptions, all []Function) error {
 	return runAll(ctx, envs, fns)
 }
 
-func closeEnv(env *Env, cs *conns) {
+func closeEnv(env *fn.Env, cs *conns) {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	env.Pools.Close(ctx)
@@ -145,7 +147,7 @@ func startNATS(o ServeOptions, cfg *config.Config) (string, map[string]bus.Ident
 	if err != nil {
 		return "", nil, nil, err
 	}
-	srv, err := bus.StartServer(bus.ServerConfig{Host: host, Port: port, Users: users, NKeyUsers: nkeyUsers,
+	srv, err := natsserver.StartServer(natsserver.ServerConfig{Host: host, Port: port, Users: users, NKeyUsers: nkeyUsers,
 		StoreDir: filepath.Join(cfg.DataDir, "nats")})
 	if err != nil {
 		return "", nil, nil, fmt.Errorf("embedded NATS on %s: %w", listen, err)
@@ -177,7 +179,7 @@ func isLoopback(host string) bool {
 
 // newEnv connects (one connection per identity, or one shared), creates the
 // streams and returns the Env every function's own Env is copied from.
-func newEnv(ctx context.Context, o ServeOptions, cfg *config.Config, natsURL string, ids map[string]bus.Identity) (*Env, *conns, error) {
+func newEnv(ctx context.Context, o ServeOptions, cfg *config.Config, natsURL string, ids map[string]bus.Identity) (*fn.Env, *conns, error) {
 	subjects, err := events.NewSubjects(cfg.NATS.Prefix)
 	if err != nil {
 		return nil, nil, fmt.Errorf("nats.prefix: %w", err)
@@ -188,8 +190,8 @@ func newEnv(ctx context.Context, o ServeOptions, cfg *config.Config, natsURL str
 			return nil, nil, err
 		}
 	}
-	env := &Env{Config: cfg, Subjects: subjects, Log: o.Log, Now: o.Now,
-		Pools: NewPools(cfg.Pools, o.Log), Remotes: NewRemotes(cfg.Remotes),
+	env := &fn.Env{Config: cfg, Subjects: subjects, Log: o.Log, Now: o.Now,
+		Pools: fn.NewPools(cfg.Pools, o.Log), Remotes: fn.NewRemotes(cfg.Remotes, OpenRemote),
 		NATSURL: natsURL, HTTPListen: cmp.Or(o.HTTPListen, cfg.Gateway.Listen), Version: o.Version}
 	if err := cs.ensureStreams(ctx, env.Topology()); err != nil {
 		cs.closeAll(o.Log)
@@ -207,15 +209,15 @@ func connectOptions(cfg *config.Config) bus.ConnectOptions {
 
 // functionEnvs are a copy of env per function, each with the connection of
 // the function's identity and the queries it answers.
-func functionEnvs(env *Env, cs *conns, fns []Function) ([]*Env, error) {
-	out := make([]*Env, 0, len(fns))
+func functionEnvs(env *fn.Env, cs *conns, fns []fn.Function) ([]*fn.Env, error) {
+	out := make([]*fn.Env, 0, len(fns))
 	for _, f := range fns {
 		conn, err := cs.forIdentity(f.Name)
 		if err != nil {
 			return nil, err
 		}
 		fe := *env
-		fe.Conn, fe.API = conn, RegisterAPI(env.API, f.API)
+		fe.Conn, fe.API = conn, fn.RegisterAPI(env.API, f.API)
 		out = append(out, &fe)
 	}
 	return out, nil
@@ -224,7 +226,7 @@ func functionEnvs(env *Env, cs *conns, fns []Function) ([]*Env, error) {
 // runAll runs the functions, each with its Env, and each function's
 // instance of the query service (the common queries and its own); the
 // first failure stops all.
-func runAll(ctx context.Context, envs []*Env, fns []Function) error {
+func runAll(ctx context.Context, envs []*fn.Env, fns []fn.Function) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	var (
@@ -245,7 +247,7 @@ func runAll(ctx context.Context, envs []*Env, fns []Function) error {
 		}()
 	}
 	for i, f := range fns {
-		start(f.Name+" api", func(ctx context.Context) error { return ServeAPI(ctx, envs[i]) })
+		start(f.Name+" api", func(ctx context.Context) error { return fn.ServeAPI(ctx, envs[i]) })
 		start(f.Name, func(ctx context.Context) error { return f.Run(ctx, envs[i]) })
 	}
 	wg.Wait()

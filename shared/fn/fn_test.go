@@ -1,14 +1,14 @@
-package app_test
+package fn_test
 
 import (
 	"strings"
 	"testing"
 
-	"xbr/shared/app"
+	"xbr/shared/fn"
 )
 
 func TestSelectFunctions(t *testing.T) {
-	all := []app.Function{{Name: "timer"}, {Name: "export"}, {Name: "gateway"}}
+	all := []fn.Function{{Name: "timer"}, {Name: "export"}, {Name: "gateway"}}
 	cases := []struct {
 		list, want, err string
 	}{
@@ -20,7 +20,7 @@ func TestSelectFunctions(t *testing.T) {
 		{"export,", "", `--functions: unknown function ""`},
 	}
 	for _, c := range cases {
-		got, err := app.Select(all, c.list)
+		got, err := fn.Select(all, c.list)
 		if c.err != "" {
 			if err == nil || !strings.Contains(err.Error(), c.err) {
 				t.Errorf("Select(%q): error %v, want %q", c.list, err, c.err)

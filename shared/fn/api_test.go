@@ -1,4 +1,4 @@
-package app_test
+package fn_test
 
 import (
 	"context"
@@ -9,24 +9,24 @@ import (
 	"time"
 
 	"xbr/events"
-	"xbr/shared/app"
 	"xbr/shared/config"
+	"xbr/shared/fn"
 	"xbr/shared/testsupport"
 )
 
 // serveQueries answers the common queries and extra on an embedded server
 // until the test ends.
-func serveQueries(t *testing.T, extra ...app.APIEndpoint) *app.Env {
+func serveQueries(t *testing.T, extra ...fn.APIEndpoint) *fn.Env {
 	t.Helper()
 	cfg, err := config.Parse("test.yaml", []byte("jobs: []\n"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	env := &app.Env{Config: cfg, Conn: testsupport.StartNATS(t), Log: slog.New(slog.DiscardHandler),
+	env := &fn.Env{Config: cfg, Conn: testsupport.StartNATS(t), Log: slog.New(slog.DiscardHandler),
 		Now: time.Now, API: extra, Version: "test"}
 	ctx, cancel := context.WithCancel(context.Background())
 	served := make(chan error, 1)
-	go func() { served <- app.ServeAPI(ctx, env) }()
+	go func() { served <- fn.ServeAPI(ctx, env) }()
 	t.Cleanup(func() {
 		cancel()
 		if err := <-served; err != nil {
@@ -40,16 +40,16 @@ func serveQueries(t *testing.T, extra ...app.APIEndpoint) *app.Env {
 // the error as events carry it: one line, at most events.MaxReasonBytes.
 func TestQueryErrorIsOneBoundedLine(t *testing.T) {
 	long := "first line\nsecond line " + strings.Repeat("x", 3*events.MaxReasonBytes)
-	env := serveQueries(t, app.Answer(events.QueryPools, func(context.Context, *app.Env, events.NoRequest) ([]string, error) {
+	env := serveQueries(t, fn.Answer(events.QueryPools, func(context.Context, *fn.Env, events.NoRequest) ([]string, error) {
 		return nil, errors.New(long)
 	}))
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	testsupport.Eventually(t, 10*time.Second, "the service to answer", func() bool {
-		_, err := app.Ask(ctx, env.Conn.NATS(), env.Subjects, events.QueryJobs, events.NoRequest{})
+		_, err := fn.Ask(ctx, env.Conn.NATS(), env.Subjects, events.QueryJobs, events.NoRequest{})
 		return err == nil
 	})
-	_, err := app.Ask(ctx, env.Conn.NATS(), env.Subjects, events.QueryPools, events.NoRequest{})
+	_, err := fn.Ask(ctx, env.Conn.NATS(), env.Subjects, events.QueryPools, events.NoRequest{})
 	if err == nil || strings.ContainsAny(err.Error(), "\r\n") || len(err.Error()) > events.MaxReasonBytes ||
 		!strings.HasPrefix(err.Error(), "first line second line xxx") {
 		t.Fatalf("error of %d bytes: %.80q", len(err.Error()), err)
@@ -60,7 +60,7 @@ func TestQueryErrorIsOneBoundedLine(t *testing.T) {
 // an event (unknown names refused), and an empty body is the zero request.
 func TestQueryRequestIsStrict(t *testing.T) {
 	var got events.DRListRequest
-	env := serveQueries(t, app.Answer(events.QueryDRList, func(_ context.Context, _ *app.Env, req events.DRListRequest) ([]events.DRCopy, error) {
+	env := serveQueries(t, fn.Answer(events.QueryDRList, func(_ context.Context, _ *fn.Env, req events.DRListRequest) ([]events.DRCopy, error) {
 		got = req
 		return []events.DRCopy{{CopyRecord: events.CopyRecord{UUID: "c0py"}, State: events.DRStateStandby}}, nil
 	}))
@@ -69,7 +69,7 @@ func TestQueryRequestIsStrict(t *testing.T) {
 	var out []events.DRCopy
 	testsupport.Eventually(t, 10*time.Second, "the service to answer", func() bool {
 		var err error
-		out, err = app.Ask(ctx, env.Conn.NATS(), env.Subjects, events.QueryDRList, events.DRListRequest{VM: "web-1"})
+		out, err = fn.Ask(ctx, env.Conn.NATS(), env.Subjects, events.QueryDRList, events.DRListRequest{VM: "web-1"})
 		return err == nil
 	})
 	if got.VM != "web-1" || len(out) != 1 || out[0].UUID != "c0py" {

@@ -1,4 +1,4 @@
-package app
+package serve
 
 import (
 	"context"
@@ -10,6 +10,7 @@ import (
 
 	"xbr/events"
 	"xbr/shared/bus"
+	"xbr/shared/bus/natsserver"
 	"xbr/shared/config"
 )
 
@@ -30,30 +31,30 @@ func identityNames() []string {
 
 // serverUsers are the embedded server's users: every identity with its
 // grant, and the configured login (user/password or NKey) as a client.
-func serverUsers(cfg *config.Config, ids map[string]bus.Identity) ([]bus.User, []bus.NKeyUser, error) {
+func serverUsers(cfg *config.Config, ids map[string]bus.Identity) ([]natsserver.User, []natsserver.NKeyUser, error) {
 	s, err := events.NewSubjects(cfg.NATS.Prefix)
 	if err != nil {
 		return nil, nil, fmt.Errorf("nats.prefix: %w", err)
 	}
-	var users []bus.User
+	var users []natsserver.User
 	for _, r := range events.Roles() {
 		role, _ := events.RoleOf(r.Name)
-		users = append(users, bus.User{Name: ids[r.Name].User, Password: ids[r.Name].Password,
+		users = append(users, natsserver.User{Name: ids[r.Name].User, Password: ids[r.Name].Password,
 			Grant: role.Grant(s, events.StreamNames{})})
 	}
 	client, _ := events.RoleOf(events.IdentityClient)
 	grant := client.Grant(s, events.StreamNames{})
 	n := cfg.NATS
 	if n.User != "" {
-		users = append(users, bus.User{Name: n.User, Password: n.Password.Reveal(), Grant: grant})
+		users = append(users, natsserver.User{Name: n.User, Password: n.Password.Reveal(), Grant: grant})
 	}
-	var nkeyUsers []bus.NKeyUser
+	var nkeyUsers []natsserver.NKeyUser
 	if n.NKeyFile != "" {
 		pub, err := nkeyPublic(n.NKeyFile)
 		if err != nil {
 			return nil, nil, err
 		}
-		nkeyUsers = append(nkeyUsers, bus.NKeyUser{PublicKey: pub, Grant: grant})
+		nkeyUsers = append(nkeyUsers, natsserver.NKeyUser{PublicKey: pub, Grant: grant})
 	}
 	return users, nkeyUsers, nil
 }
