@@ -14,13 +14,13 @@ import (
 	"xbr/functions/gateway"
 	"xbr/functions/prune"
 	"xbr/functions/replicate"
+	"xbr/functions/report"
 	"xbr/functions/restore"
 	"xbr/functions/snapshot"
 	"xbr/functions/timer"
 	"xbr/functions/verify"
 	"xbr/shared/cli"
 	"xbr/shared/fn"
-	"xbr/shared/report"
 )
 
 // functions are every function of xbr, in the order `xbr serve` starts them.

@@ -14,9 +14,9 @@ import (
 	"time"
 
 	"xbr/events"
+	"xbr/functions/report"
 	"xbr/shared/config"
 	"xbr/shared/fn"
-	"xbr/shared/report"
 	"xbr/shared/testsupport"
 )
 
