@@ -14,7 +14,7 @@ import (
 
 	"xbr/events"
 	"xbr/shared/fn"
-	"xbr/shared/verify"
+	"xbr/shared/integrity"
 )
 
 // discoverQueries asks $SRV.PING.xbr and $SRV.INFO.xbr through nc (a
@@ -90,7 +90,7 @@ func auditorAsksOnlyReadOnlyQueries(t *testing.T, url, data string) {
 	discoverQueries(t, nc)
 	vctx, vcancel := context.WithTimeout(context.Background(), 3*time.Second)
 	defer vcancel()
-	if _, err := fn.Ask(vctx, nc, events.Subjects{}, verify.QueryVerify, verify.Request{Remote: "nfs"}); err == nil {
+	if _, err := fn.Ask(vctx, nc, events.Subjects{}, integrity.QueryVerify, integrity.Request{Remote: "nfs"}); err == nil {
 		t.Fatal("the auditor called verify")
 	}
 	select {

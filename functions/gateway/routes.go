@@ -14,7 +14,7 @@ import (
 
 	"xbr/shared/failovers"
 	"xbr/shared/metrics"
-	"xbr/shared/restores"
+	"xbr/shared/restoreclient"
 )
 
 func (s *Server) routes() http.Handler {
@@ -150,7 +150,7 @@ func errorStatus(err error) int {
 		return http.StatusUnauthorized
 	case errors.Is(err, ErrBodyTooLarge):
 		return http.StatusRequestEntityTooLarge
-	case errors.As(err, &fe) && fe.NotFound, errors.Is(err, restores.ErrNotFound), errors.Is(err, failovers.ErrNotFound):
+	case errors.As(err, &fe) && fe.NotFound, errors.Is(err, restoreclient.ErrNotFound), errors.Is(err, failovers.ErrNotFound):
 		return http.StatusNotFound
 	case errors.As(err, &re):
 		return http.StatusConflict

@@ -10,7 +10,7 @@ import (
 	"xbr/functions/restore"
 	"xbr/shared/config"
 	"xbr/shared/fn"
-	"xbr/shared/restores"
+	"xbr/shared/restoreclient"
 	"xbr/shared/testsupport"
 )
 
@@ -23,7 +23,7 @@ func TestBackupsVerbReadsItsRequestStrictly(t *testing.T) {
 	env := &fn.Env{Config: cfg, Remotes: fn.NewRemotes(cfg.Remotes, testsupport.OpenDir)}
 	var backups fn.APIHandler
 	for _, e := range restore.Function().API {
-		if e.Query == restores.QueryBackups.Endpoint {
+		if e.Query == restoreclient.QueryBackups.Endpoint {
 			backups = e.Handle
 		}
 	}

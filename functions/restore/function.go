@@ -7,17 +7,17 @@ import (
 	"xbr/events"
 	"xbr/shared/bus"
 	"xbr/shared/fn"
-	"xbr/shared/restores"
+	"xbr/shared/restoreclient"
 )
 
 // Name is the function's name.
 const Name = "restore"
 
 // Function is the restore function as `xbr serve` runs it, with the
-// queries backups (restores.QueryBackups) and pools (events.QueryPools).
+// queries backups (restoreclient.QueryBackups) and pools (events.QueryPools).
 func Function() fn.Function {
 	return fn.Function{Name: Name, Run: run, API: []fn.APIEndpoint{
-		fn.Answer(restores.QueryBackups, listBackups),
+		fn.Answer(restoreclient.QueryBackups, listBackups),
 		fn.Answer(events.QueryPools, listPools),
 	}}
 }
@@ -42,8 +42,8 @@ func run(ctx context.Context, env *fn.Env) error {
 }
 
 // listBackups answers the backups query.
-func listBackups(ctx context.Context, env *fn.Env, q restores.Query) (restores.Listing, error) {
-	return restores.List(ctx, env.Remotes, q)
+func listBackups(ctx context.Context, env *fn.Env, q restoreclient.Query) (restoreclient.Listing, error) {
+	return restoreclient.List(ctx, env.Remotes, q)
 }
 
 // listPools answers the pools query: the configured pool names, so a client

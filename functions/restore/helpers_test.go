@@ -22,7 +22,7 @@ import (
 	"xbr/shared/compress"
 	"xbr/shared/config"
 	"xbr/shared/fn"
-	"xbr/shared/restores"
+	"xbr/shared/restoreclient"
 	"xbr/shared/testsupport"
 	"xbr/shared/xapi"
 	"xbr/shared/xapi/xapisim"
@@ -176,14 +176,14 @@ func must(t testing.TB, err error) {
 }
 
 // request builds the delivery of a restore request.
-func request(t testing.TB, p restores.Params, attempt uint64) bus.Event {
+func request(t testing.TB, p restoreclient.Params, attempt uint64) bus.Event {
 	t.Helper()
 	if p.Pool == "" {
 		p.Pool = poolName
 	}
 	p.Key = t.Name() + p.Key
 	now := time.Now()
-	req, err := restores.NewRequest(p, now)
+	req, err := restoreclient.NewRequest(p, now)
 	must(t, err)
 	return rawRequest(t, req, attempt)
 }
@@ -191,7 +191,7 @@ func request(t testing.TB, p restores.Params, attempt uint64) bus.Event {
 // rawRequest skips restores' validation, as a hostile publisher would.
 func rawRequest(t testing.TB, req events.RestoreRequested, attempt uint64) bus.Event {
 	t.Helper()
-	msg, err := restores.Message(events.Subjects{}, req, events.Source("test"), time.Now())
+	msg, err := restoreclient.Message(events.Subjects{}, req, events.Source("test"), time.Now())
 	must(t, err)
 	return bus.Event{Received: events.Received{Message: msg, Payload: req}, Delivery: bus.Delivery{Attempt: attempt}}
 }

@@ -9,8 +9,8 @@ import (
 	"xbr/shared/bus"
 	"xbr/shared/config"
 	"xbr/shared/fn"
+	"xbr/shared/integrity"
 	"xbr/shared/remote"
-	check "xbr/shared/verify"
 )
 
 // Name is the function's name: durable consumer and DLQ subject.
@@ -58,13 +58,13 @@ func (h *Handler) Handle(ctx context.Context, ev bus.Event) ([]bus.Out, error) {
 		h.log().Info("fire is older than the catch-up window; skipped", "job", due.Job, "fire_time", due.FireTime)
 		return nil, nil
 	}
-	var results []check.Result
+	var results []integrity.Result
 	for _, name := range job.Remotes {
 		rm, err := h.Remotes.Get(ctx, name)
 		if err != nil {
 			return nil, bus.Permanent(err)
 		}
-		res, err := check.All(ctx, rm, check.Options{Deep: job.Deep, Now: h.Now})
+		res, err := integrity.All(ctx, rm, integrity.Options{Deep: job.Deep, Now: h.Now})
 		if err != nil {
 			return nil, err // the remote cannot be listed: retried
 		}
@@ -73,7 +73,7 @@ func (h *Handler) Handle(ctx context.Context, ev bus.Event) ([]bus.Out, error) {
 	return h.outs(due, results, now)
 }
 
-func (h *Handler) outs(due events.ScheduleDue, results []check.Result, start time.Time) ([]bus.Out, error) {
+func (h *Handler) outs(due events.ScheduleDue, results []integrity.Result, start time.Time) ([]bus.Out, error) {
 	var outs []bus.Out
 	var vmResults []events.VMResult
 	failed := 0

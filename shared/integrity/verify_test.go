@@ -1,4 +1,4 @@
-package verify_test
+package integrity_test
 
 import (
 	"context"
@@ -11,7 +11,7 @@ import (
 	"xbr/events"
 	"xbr/shared/catalog"
 	"xbr/shared/compress"
-	"xbr/shared/verify"
+	"xbr/shared/integrity"
 	"xbr/shared/xva"
 )
 
@@ -22,7 +22,7 @@ func TestGoodBackupsPass(t *testing.T) {
 				d := newRemote(t)
 				id := writeBackup(t, d, backupTime, codec, 9<<20+17, 3<<20)
 				sum, size := sha256File(t, dataPath(d, id))
-				res := verify.Backup(context.Background(), d, id, verify.Options{Deep: deep})
+				res := integrity.Backup(context.Background(), d, id, integrity.Options{Deep: deep})
 				if !res.OK() {
 					t.Fatalf("good backup failed: %v", res.Err)
 				}
@@ -55,24 +55,24 @@ func TestOneGiB(t *testing.T) {
 	if fi.Size() < 1<<30 {
 		t.Fatalf("backup is %d bytes, want at least 1 GiB", fi.Size())
 	}
-	if res := verify.Backup(ctx, d, id, verify.Options{}); !res.OK() || res.Bytes != fi.Size() {
+	if res := integrity.Backup(ctx, d, id, integrity.Options{}); !res.OK() || res.Bytes != fi.Size() {
 		t.Fatalf("good 1 GiB backup: %v (%d bytes)", res.Err, res.Bytes)
 	}
 	unflip := flipBit(t, path, fi.Size()/2+12345, 3)
-	res := verify.Backup(ctx, d, id, verify.Options{})
-	if !errors.Is(res.Err, verify.ErrCorrupt) || !strings.Contains(res.Err.Error(), "SHA-256") {
+	res := integrity.Backup(ctx, d, id, integrity.Options{})
+	if !errors.Is(res.Err, integrity.ErrCorrupt) || !strings.Contains(res.Err.Error(), "SHA-256") {
 		t.Fatalf("flipped bit: %v", res.Err)
 	}
 	if p, ok := res.Payload("", "").(events.VerifyFailed); !ok || p.Validate() != nil {
 		t.Errorf("payload %+v", res.Payload("", ""))
 	}
 	unflip()
-	if res := verify.Backup(ctx, d, id, verify.Options{}); !res.OK() {
+	if res := integrity.Backup(ctx, d, id, integrity.Options{}); !res.OK() {
 		t.Fatalf("bit restored: %v", res.Err)
 	}
 	check(t, os.Truncate(path, fi.Size()-4096))
-	res = verify.Backup(ctx, d, id, verify.Options{})
-	if !errors.Is(res.Err, verify.ErrCorrupt) || !strings.Contains(res.Err.Error(), "truncated") {
+	res = integrity.Backup(ctx, d, id, integrity.Options{})
+	if !errors.Is(res.Err, integrity.ErrCorrupt) || !strings.Contains(res.Err.Error(), "truncated") {
 		t.Fatalf("truncated: %v", res.Err)
 	}
 }
@@ -94,11 +94,11 @@ func TestDeepCatchesCorruptChunkWithRecomputedSHA(t *testing.T) {
 	flipBit(t, path, xvaDataOffset(t, sizes...)+1000, 0)
 	sum, size := sha256File(t, path)
 	writeMeta(t, d, id, compress.None, size, sum) // the corruption is "committed"
-	if res := verify.Backup(ctx, d, id, verify.Options{}); !res.OK() {
+	if res := integrity.Backup(ctx, d, id, integrity.Options{}); !res.OK() {
 		t.Fatalf("the SHA-256 check cannot see this corruption, yet it failed: %v", res.Err)
 	}
-	res := verify.Backup(ctx, d, id, verify.Options{Deep: true})
-	if !errors.Is(res.Err, verify.ErrCorrupt) || !errors.Is(res.Err, xva.ErrChecksum) {
+	res := integrity.Backup(ctx, d, id, integrity.Options{Deep: true})
+	if !errors.Is(res.Err, integrity.ErrCorrupt) || !errors.Is(res.Err, xva.ErrChecksum) {
 		t.Fatalf("deep: %v, want a chunk checksum mismatch", res.Err)
 	}
 	if !strings.Contains(res.Err.Error(), "Ref:20/00000000") {
@@ -127,10 +127,10 @@ func TestDeepCatchesMissingDisk(t *testing.T) {
 	check(t, f.Close())
 	sum, size := sha256File(t, path)
 	writeMeta(t, d, id, compress.Gzip, size, sum)
-	if res := verify.Backup(ctx, d, id, verify.Options{}); !res.OK() {
+	if res := integrity.Backup(ctx, d, id, integrity.Options{}); !res.OK() {
 		t.Fatalf("shallow: %v", res.Err)
 	}
-	res := verify.Backup(ctx, d, id, verify.Options{Deep: true})
+	res := integrity.Backup(ctx, d, id, integrity.Options{Deep: true})
 	if !errors.Is(res.Err, xva.ErrFormat) || res.Disks != 1 {
 		t.Fatalf("deep: %v after %d disks, want an incomplete archive after 1", res.Err, res.Disks)
 	}
@@ -147,7 +147,7 @@ func TestAllOnRemote(t *testing.T) {
 	broken := writeBackup(t, d, backupTime.Add(72*time.Hour), compress.None, 1<<20)
 	check(t, os.WriteFile(strings.TrimSuffix(dataPath(d, broken), ".xva")+".json", []byte("{not json"), 0o644))
 
-	results, err := verify.All(ctx, d, verify.Options{Deep: true})
+	results, err := integrity.All(ctx, d, integrity.Options{Deep: true})
 	check(t, err)
 	got := map[string]error{}
 	for _, r := range results {
@@ -159,7 +159,7 @@ func TestAllOnRemote(t *testing.T) {
 	}
 	for id, ok := range want {
 		err, seen := got[id.String()]
-		if !seen || (err == nil) != ok || (!ok && !errors.Is(err, verify.ErrCorrupt)) {
+		if !seen || (err == nil) != ok || (!ok && !errors.Is(err, integrity.ErrCorrupt)) {
 			t.Errorf("%s: seen %v err %v, want ok=%v", id, seen, err, ok)
 		}
 	}
@@ -170,8 +170,8 @@ func TestRemoteFailureIsNotCorruption(t *testing.T) {
 	id := writeBackup(t, d, backupTime, compress.None, 1<<20)
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
-	res := verify.Backup(ctx, d, id, verify.Options{})
-	if res.OK() || errors.Is(res.Err, verify.ErrCorrupt) {
+	res := integrity.Backup(ctx, d, id, integrity.Options{})
+	if res.OK() || errors.Is(res.Err, integrity.ErrCorrupt) {
 		t.Fatalf("cancelled read: %v, want a non-corruption error", res.Err)
 	}
 }
@@ -188,7 +188,7 @@ func TestAllSkipsXODeltaBackups(t *testing.T) {
 	check(t, err)
 	check(t, os.WriteFile(meta, []byte(strings.Replace(string(b), `"mode": "full"`, `"mode": "delta"`, 1)), 0o644))
 
-	results, err := verify.All(ctx, d, verify.Options{})
+	results, err := integrity.All(ctx, d, integrity.Options{})
 	check(t, err)
 	if len(results) != 2 {
 		t.Fatalf("%d results, want 2: %+v", len(results), results)

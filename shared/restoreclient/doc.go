@@ -1,6 +1,6 @@
-// Package restores is what every restore front end shares: the CLI
-// (`xbr restore`, `xbr backups ls`), the gateway (web page, webhook, chat
-// command) and the restore function itself.
+// Package restoreclient is the client side of a restore, what every restore
+// front end shares: the CLI (`xbr restore`, `xbr backups ls`), the gateway
+// (web page, webhook, chat command) and the restore function itself.
 //
 //   - Requests: Params → NewRequest validates the backup id strictly
 //     (catalog.ParseID), the pool, SR and name, and derives the request id, so
@@ -14,4 +14,4 @@
 //   - Backups: List reads the backups of some or all remotes (newest first)
 //     through catalog.List, as Backup values whose JSON is what
 //     `xbr backups ls --json` prints; Latest picks a VM's newest backup.
-package restores
+package restoreclient

@@ -1,4 +1,4 @@
-package restores
+package restoreclient
 
 import (
 	"context"

@@ -1,4 +1,4 @@
-// Package verify re-reads backups on a remote and checks that they are
+// Package integrity re-reads backups on a remote and checks that they are
 // sound, as Proxmox Backup Server's verify jobs do:
 //
 //   - the .json (the commit marker) parses and describes the backup;
@@ -15,4 +15,4 @@
 // Verification streams: memory stays at one XVA chunk whatever the backup's
 // size. Results become xbr.verify.completed or xbr.verify.failed events
 // (Result.Payload).
-package verify
+package integrity

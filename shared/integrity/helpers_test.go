@@ -1,4 +1,4 @@
-package verify_test
+package integrity_test
 
 import (
 	"context"

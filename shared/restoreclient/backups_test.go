@@ -1,4 +1,4 @@
-package restores_test
+package restoreclient_test
 
 import (
 	"context"
@@ -12,7 +12,7 @@ import (
 	"xbr/shared/catalog"
 	"xbr/shared/config"
 	"xbr/shared/fn"
-	"xbr/shared/restores"
+	"xbr/shared/restoreclient"
 	"xbr/shared/testsupport"
 )
 
@@ -67,21 +67,21 @@ func TestList(t *testing.T) {
 	ctx := context.Background()
 	tests := []struct {
 		name     string
-		q        restores.Query
+		q        restoreclient.Query
 		want     []string // ids, in order
 		problems int
 		err      string
 	}{
-		{"all", restores.Query{}, []string{"s3:" + vmB + "/20240303T020000Z", "nfs:" + vmA + "/20240302T020000Z",
+		{"all", restoreclient.Query{}, []string{"s3:" + vmB + "/20240303T020000Z", "nfs:" + vmA + "/20240302T020000Z",
 			"s3:" + vmA + "/20240301T140000Z", "nfs:" + vmA + "/20240301T020000Z"}, 1, ""},
-		{"one remote", restores.Query{Remote: "nfs"}, []string{"nfs:" + vmA + "/20240302T020000Z", "nfs:" + vmA + "/20240301T020000Z"}, 0, ""},
-		{"one VM", restores.Query{VM: vmB}, []string{"s3:" + vmB + "/20240303T020000Z"}, 1, ""},
-		{"unknown remote", restores.Query{Remote: "tape"}, nil, 0, `remote "tape" is not configured`},
-		{"bad vm", restores.Query{VM: "../etc"}, nil, 0, "vm uuid"},
+		{"one remote", restoreclient.Query{Remote: "nfs"}, []string{"nfs:" + vmA + "/20240302T020000Z", "nfs:" + vmA + "/20240301T020000Z"}, 0, ""},
+		{"one VM", restoreclient.Query{VM: vmB}, []string{"s3:" + vmB + "/20240303T020000Z"}, 1, ""},
+		{"unknown remote", restoreclient.Query{Remote: "tape"}, nil, 0, `remote "tape" is not configured`},
+		{"bad vm", restoreclient.Query{VM: "../etc"}, nil, 0, "vm uuid"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			l, err := restores.List(ctx, rs, tc.q)
+			l, err := restoreclient.List(ctx, rs, tc.q)
 			if tc.err != "" {
 				if err == nil || !strings.Contains(err.Error(), tc.err) {
 					t.Fatalf("got %v, want an error containing %q", err, tc.err)
@@ -100,7 +100,7 @@ func TestList(t *testing.T) {
 			}
 		})
 	}
-	l, err := restores.List(ctx, rs, restores.Query{})
+	l, err := restoreclient.List(ctx, rs, restoreclient.Query{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -108,13 +108,13 @@ func TestList(t *testing.T) {
 	if xo.WrittenBy != "xo" || xo.Codec != "" || xo.Job != "job-uuid" || xo.Schedule != "sched-uuid" || xo.VMName != "web" {
 		t.Fatalf("XO backup listed as %+v", xo)
 	}
-	if b, ok := restores.Latest(l.Backups, "web"); !ok || b.ID.String() != "nfs:"+vmA+"/20240302T020000Z" {
+	if b, ok := restoreclient.Latest(l.Backups, "web"); !ok || b.ID.String() != "nfs:"+vmA+"/20240302T020000Z" {
 		t.Fatalf("latest of web: %+v %v", b, ok)
 	}
-	if b, ok := restores.At(l.Backups, vmA, time.Date(2024, 3, 1, 14, 0, 0, 0, time.UTC)); !ok || b.Remote != "s3" {
+	if b, ok := restoreclient.At(l.Backups, vmA, time.Date(2024, 3, 1, 14, 0, 0, 0, time.UTC)); !ok || b.Remote != "s3" {
 		t.Fatalf("web at 14:00: %+v %v", b, ok)
 	}
-	if _, ok := restores.Latest(l.Backups, "mail"); ok {
+	if _, ok := restoreclient.Latest(l.Backups, "mail"); ok {
 		t.Fatal("a VM without backups has a latest one")
 	}
 }

@@ -1,4 +1,4 @@
-package verify_test
+package integrity_test
 
 import (
 	"context"
@@ -6,7 +6,7 @@ import (
 	"testing"
 
 	"xbr/shared/compress"
-	"xbr/shared/verify"
+	"xbr/shared/integrity"
 )
 
 // BenchmarkVerify reads a 256 MiB-disk backup: the SHA-256 pass and the
@@ -24,7 +24,7 @@ func BenchmarkVerify(b *testing.B) {
 			check(b, err)
 			b.SetBytes(fi.Size())
 			for b.Loop() {
-				if res := verify.Backup(context.Background(), d, id, verify.Options{Deep: c.deep}); !res.OK() {
+				if res := integrity.Backup(context.Background(), d, id, integrity.Options{Deep: c.deep}); !res.OK() {
 					b.Fatal(res.Err)
 				}
 			}

@@ -1,6 +1,6 @@
 //go:build unix
 
-package verify_test
+package integrity_test
 
 import (
 	"context"
@@ -11,7 +11,7 @@ import (
 
 	"xbr/shared/catalog"
 	"xbr/shared/compress"
-	"xbr/shared/verify"
+	"xbr/shared/integrity"
 )
 
 // TestLinkedBackupIsNotVerifiedOK: a sound backup reached through a symbolic link that leads
@@ -30,17 +30,17 @@ func TestLinkedBackupIsNotVerifiedOK(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			d := newRemote(t)
 			id := writeBackup(t, d, backupTime, compress.Zstd, 2<<20)
-			if res := verify.Backup(context.Background(), d, id, verify.Options{}); !res.OK() {
+			if res := integrity.Backup(context.Background(), d, id, integrity.Options{}); !res.OK() {
 				t.Fatalf("before the link: %v", res.Err)
 			}
 			link := tc.link(d.Root(), id)
 			for _, deep := range []bool{false, true} {
-				res := verify.Backup(context.Background(), d, id, verify.Options{Deep: deep})
+				res := integrity.Backup(context.Background(), d, id, integrity.Options{Deep: deep})
 				if res.OK() || !strings.Contains(res.ErrorText(), link+" is a symbolic link that escapes the remote") {
 					t.Errorf("deep %v: verified %+v, want a failure naming the link %s", deep, res, link)
 				}
 			}
-			all, err := verify.All(context.Background(), d, verify.Options{})
+			all, err := integrity.All(context.Background(), d, integrity.Options{})
 			check(t, err)
 			for _, res := range all {
 				if res.OK() {

@@ -1,11 +1,11 @@
-package restores_test
+package restoreclient_test
 
 import (
 	"testing"
 	"time"
 
 	"xbr/events"
-	"xbr/shared/restores"
+	"xbr/shared/restoreclient"
 )
 
 const reqID = "r1"
@@ -31,26 +31,26 @@ func TestStatusProjection(t *testing.T) {
 	tests := []struct {
 		name    string
 		seq     []events.Payload
-		state   restores.State
+		state   restoreclient.State
 		bytes   int64
 		percent float64
 		errText string
 		newVM   string
 		changes int
 	}{
-		{"requested", []events.Payload{requested}, restores.StatePending, 0, 0, "", "", 1},
-		{"started", []events.Payload{requested, started}, restores.StateRunning, 0, 0, "", "", 2},
-		{"progress", []events.Payload{requested, started, progress}, restores.StateRunning, 250, 25, "", "", 3},
-		{"completed", []events.Payload{requested, started, progress, done}, restores.StateCompleted, 1000, 100, "", done.NewVMUUID, 4},
-		{"failed", []events.Payload{requested, started, fail}, restores.StateFailed, 0, 0, "checksum mismatch", "", 3},
-		{"late progress ignored", []events.Payload{requested, done, progress}, restores.StateCompleted, 1000, 100, "", done.NewVMUUID, 2},
-		{"other request ignored", []events.Payload{requested, other}, restores.StatePending, 0, 0, "", "", 1},
-		{"outcome without request", []events.Payload{fail}, restores.StateFailed, 0, 0, "checksum mismatch", "", 1},
-		{"failure never undoes completion", []events.Payload{requested, done, fail}, restores.StateCompleted, 1000, 100, "", done.NewVMUUID, 2},
+		{"requested", []events.Payload{requested}, restoreclient.StatePending, 0, 0, "", "", 1},
+		{"started", []events.Payload{requested, started}, restoreclient.StateRunning, 0, 0, "", "", 2},
+		{"progress", []events.Payload{requested, started, progress}, restoreclient.StateRunning, 250, 25, "", "", 3},
+		{"completed", []events.Payload{requested, started, progress, done}, restoreclient.StateCompleted, 1000, 100, "", done.NewVMUUID, 4},
+		{"failed", []events.Payload{requested, started, fail}, restoreclient.StateFailed, 0, 0, "checksum mismatch", "", 3},
+		{"late progress ignored", []events.Payload{requested, done, progress}, restoreclient.StateCompleted, 1000, 100, "", done.NewVMUUID, 2},
+		{"other request ignored", []events.Payload{requested, other}, restoreclient.StatePending, 0, 0, "", "", 1},
+		{"outcome without request", []events.Payload{fail}, restoreclient.StateFailed, 0, 0, "checksum mismatch", "", 1},
+		{"failure never undoes completion", []events.Payload{requested, done, fail}, restoreclient.StateCompleted, 1000, 100, "", done.NewVMUUID, 2},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			var s restores.Status
+			var s restoreclient.Status
 			changes := 0
 			for i, p := range tc.seq {
 				if s.Apply(received(t, t0.Add(time.Duration(i)*time.Second), p)) {
@@ -61,7 +61,7 @@ func TestStatusProjection(t *testing.T) {
 				s.NewVMUUID != tc.newVM || changes != tc.changes || s.RequestID != reqID {
 				t.Fatalf("status %+v after %d changes", s, changes)
 			}
-			if s.Done() != (tc.state == restores.StateCompleted || tc.state == restores.StateFailed) {
+			if s.Done() != (tc.state == restoreclient.StateCompleted || tc.state == restoreclient.StateFailed) {
 				t.Fatalf("Done() = %v in state %s", s.Done(), s.State)
 			}
 		})
