@@ -20,7 +20,7 @@ import (
 func (s *Server) routes() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /healthz", s.healthz)
-	metrics.Routes(mux, s.metrics, metrics.EnvReady(s.env)) // GET /metrics, GET /readyz
+	metrics.Routes(mux, s.metrics, metrics.StreamsReady(s.env.Conn, s.env.Streams)) // GET /metrics, GET /readyz
 	s.historyRoutes(mux)
 	// JSON API: webhook-signed.
 	mux.HandleFunc("POST /v1/restores", s.postRestore)
