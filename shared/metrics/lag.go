@@ -48,7 +48,9 @@ func (l *Lag) Describe(ch chan<- *prometheus.Desc) {
 func (l *Lag) Scrape(ctx context.Context) prometheus.Collector { return scrape{l: l, ctx: ctx} }
 
 // scrape is a Lag bound to one scrape's context; it lives as long as the
-// scrape.
+// scrape. It holds the context, against the house rule, because
+// prometheus.Collector.Collect takes none: the value is made per request and
+// dropped with it, never kept by the Lag.
 type scrape struct {
 	l   *Lag
 	ctx context.Context
