@@ -14,18 +14,18 @@ import (
 	"xbr/functions/gateway"
 	"xbr/functions/prune"
 	"xbr/functions/replicate"
+	"xbr/functions/report"
 	"xbr/functions/restore"
 	"xbr/functions/snapshot"
 	"xbr/functions/timer"
 	"xbr/functions/verify"
-	"xbr/shared/app"
 	"xbr/shared/cli"
-	"xbr/shared/report"
+	"xbr/shared/fn"
 )
 
 // functions are every function of xbr, in the order `xbr serve` starts them.
-func functions() []app.Function {
-	return []app.Function{
+func functions() []fn.Function {
+	return []fn.Function{
 		timer.Function(),
 		snapshot.Function(),
 		prune.Function(),

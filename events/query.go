@@ -22,9 +22,9 @@ const (
 const (
 	QueryNameJobs    = "jobs"    // the configured jobs and their next fires
 	QueryNamePools   = "pools"   // the configured pool names
-	QueryNameBackups = "backups" // the backups on the remotes (shared/restores)
+	QueryNameBackups = "backups" // the backups on the remotes (shared/restoreclient)
 	QueryNameDRList  = "dr.ls"   // the copies on the standby pools
-	QueryNameVerify  = "verify"  // verify backups and publish the results (shared/verify)
+	QueryNameVerify  = "verify"  // verify backups and publish the results (shared/integrity)
 )
 
 // Endpoint is one query of the service: its name and whether it changes

@@ -14,13 +14,14 @@ import (
 
 	"xbr/events"
 	"xbr/shared/bus"
+	"xbr/shared/bus/natsserver"
 )
 
 // startCluster runs a three-node NATS JetStream cluster in the test process
 // (each node with its own store, routes on loopback).
-func startCluster(t *testing.T) *bus.Cluster {
+func startCluster(t *testing.T) *natsserver.Cluster {
 	t.Helper()
-	c, err := bus.StartCluster(bus.ClusterConfig{StoreDir: t.TempDir()})
+	c, err := natsserver.StartCluster(natsserver.ClusterConfig{StoreDir: t.TempDir()})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -30,19 +31,19 @@ func startCluster(t *testing.T) *bus.Cluster {
 
 // clusterConfig is a configuration on the cluster with streams (and KV
 // buckets) replicated three times.
-func clusterConfig(p *pool, c *bus.Cluster, remotes, jobs string) string {
+func clusterConfig(p *pool, c *natsserver.Cluster, remotes, jobs string) string {
 	return fmt.Sprintf("nats:\n  url: %s\n  stream_replicas: 3\n", c.URL()) + configYAML(p, remotes, jobs)
 }
 
 // serveFunctions starts one `xbr serve --functions fn` process on the cluster.
-func serveFunctions(t *testing.T, c *bus.Cluster, env []string, cfg, fn string) *server {
+func serveFunctions(t *testing.T, c *natsserver.Cluster, env []string, cfg, fn string) *server {
 	t.Helper()
 	return startServe(t, env, "--config", cfg, "--functions", fn, "--nats", c.URL(),
 		"--data-dir", t.TempDir(), "--http", "127.0.0.1:0")
 }
 
 // clusterConn is a client connection to every node of c.
-func clusterConn(t *testing.T, c *bus.Cluster) *bus.Conn {
+func clusterConn(t *testing.T, c *natsserver.Cluster) *bus.Conn {
 	t.Helper()
 	conn, err := bus.Connect(c.URL(), bus.ConnectOptions{Name: t.Name()}, slog.New(slog.DiscardHandler))
 	if err != nil {
@@ -147,7 +148,7 @@ func checkReplicas(t *testing.T, ctx context.Context, conn *bus.Conn, want int) 
 }
 
 // streamLeader is the index of the cluster node leading stream name.
-func streamLeader(t *testing.T, ctx context.Context, c *bus.Cluster, conn *bus.Conn, name string) int {
+func streamLeader(t *testing.T, ctx context.Context, c *natsserver.Cluster, conn *bus.Conn, name string) int {
 	t.Helper()
 	s, err := conn.JetStream().Stream(ctx, name)
 	if err != nil {

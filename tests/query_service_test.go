@@ -13,8 +13,8 @@ import (
 	"github.com/nats-io/nats.go/micro"
 
 	"xbr/events"
-	"xbr/shared/app"
-	"xbr/shared/verify"
+	"xbr/shared/fn"
+	"xbr/shared/integrity"
 )
 
 // discoverQueries asks $SRV.PING.xbr and $SRV.INFO.xbr through nc (a
@@ -83,14 +83,14 @@ func auditorAsksOnlyReadOnlyQueries(t *testing.T, url, data string) {
 	}))
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	jobs, err := app.Ask(ctx, nc, events.Subjects{}, events.QueryJobs, events.NoRequest{})
+	jobs, err := fn.Ask(ctx, nc, events.Subjects{}, events.QueryJobs, events.NoRequest{})
 	if err != nil || !slices.ContainsFunc(jobs, func(j events.JobInfo) bool { return j.Name == "nightly" }) {
 		t.Errorf("the auditor asked jobs: %+v, %v", jobs, err)
 	}
 	discoverQueries(t, nc)
 	vctx, vcancel := context.WithTimeout(context.Background(), 3*time.Second)
 	defer vcancel()
-	if _, err := app.Ask(vctx, nc, events.Subjects{}, verify.QueryVerify, verify.Request{Remote: "nfs"}); err == nil {
+	if _, err := fn.Ask(vctx, nc, events.Subjects{}, integrity.QueryVerify, integrity.Request{Remote: "nfs"}); err == nil {
 		t.Fatal("the auditor called verify")
 	}
 	select {

@@ -10,9 +10,9 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"xbr/events"
-	"xbr/shared/app"
 	"xbr/shared/bus"
 	"xbr/shared/config"
+	"xbr/shared/fn"
 	"xbr/shared/remote"
 	"xbr/shared/runs"
 	"xbr/shared/xapi"
@@ -28,12 +28,12 @@ const (
 	RunnerDurable  = "export-runner"
 )
 
-// Pools hands out logged-in XAPI clients by pool name (*app.Pools).
+// Pools hands out logged-in XAPI clients by pool name (*fn.Pools).
 type Pools interface {
 	Client(ctx context.Context, pool string) (*xapi.Client, error)
 }
 
-// Remotes opens remotes by name (*app.Remotes).
+// Remotes opens remotes by name (*fn.Remotes).
 type Remotes interface {
 	Get(ctx context.Context, name string) (remote.Remote, error)
 }
@@ -79,9 +79,9 @@ func (d Deps) withDefaults() Deps {
 }
 
 // Function is the export function as `xbr serve` runs it.
-func Function() app.Function { return app.Function{Name: Name, Run: run} }
+func Function() fn.Function { return fn.Function{Name: Name, Run: run} }
 
-func run(ctx context.Context, env *app.Env) error {
+func run(ctx context.Context, env *fn.Env) error {
 	coord, err := runs.New(ctx, env.Conn, runs.Options{Now: env.Now, Replicas: env.Config.NATS.StreamReplicas})
 	if err != nil {
 		return err

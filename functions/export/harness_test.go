@@ -17,6 +17,7 @@ import (
 	"xbr/events"
 	"xbr/functions/export"
 	"xbr/shared/bus"
+	"xbr/shared/bus/natsserver"
 	"xbr/shared/catalog"
 	"xbr/shared/compress"
 	"xbr/shared/config"
@@ -40,7 +41,7 @@ const e2eScale = time.Second
 // function consuming.
 type env struct {
 	t       *testing.T
-	srv     *bus.Server
+	srv     *natsserver.Server
 	conn    *bus.Conn
 	sim     *xapisim.Server
 	client  *xapi.Client
@@ -76,7 +77,7 @@ func newEnv(t *testing.T, vms int, jobs string, withS3 bool) *env {
 	t.Helper()
 	ctx := context.Background()
 	e := &env{t: t, remotes: map[string]remote.Remote{}}
-	srv, err := bus.StartServer(bus.ServerConfig{Port: -1, Host: "127.0.0.1", StoreDir: t.TempDir()})
+	srv, err := natsserver.StartServer(natsserver.ServerConfig{Port: -1, Host: "127.0.0.1", StoreDir: t.TempDir()})
 	if err != nil {
 		t.Fatal(err)
 	}

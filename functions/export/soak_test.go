@@ -11,13 +11,14 @@ import (
 
 	"xbr/events"
 	"xbr/shared/bus"
+	"xbr/shared/bus/natsserver"
 	"xbr/shared/testsupport"
 )
 
 // footprint is what a run must not leave behind.
 type footprint struct {
 	goroutines int
-	bus.ServerStats
+	natsserver.ServerStats
 }
 
 func (e *env) footprint() footprint {

@@ -13,7 +13,7 @@ import (
 
 	"xbr/events"
 	"xbr/shared/catalog"
-	"xbr/shared/restores"
+	"xbr/shared/restoreclient"
 	"xbr/shared/schedule"
 )
 
@@ -221,17 +221,17 @@ func (s *Server) chatRun(ctx context.Context, c Command, by string) (ChatReply, 
 }
 
 // describeStatus is one restore's state in a sentence or two.
-func describeStatus(st restores.Status) string {
+func describeStatus(st restoreclient.Status) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "Restore `%s`: *%s*. Backup %s to pool %s.", st.RequestID, st.State, st.BackupID, st.Pool)
 	switch st.State {
-	case restores.StateRunning:
+	case restoreclient.StateRunning:
 		fmt.Fprintf(&b, " %s of %s (%.0f%%) at %s/s.", HumanBytes(st.Bytes), HumanBytes(st.TotalBytes), st.Percent,
 			HumanBytes(st.BytesPerSecond))
-	case restores.StateCompleted:
+	case restoreclient.StateCompleted:
 		fmt.Fprintf(&b, " New VM %q (%s), %s in %s.", st.NewVMName, st.NewVMUUID, HumanBytes(st.Bytes),
 			(time.Duration(st.DurationMS) * time.Millisecond).Round(time.Millisecond))
-	case restores.StateFailed:
+	case restoreclient.StateFailed:
 		fmt.Fprintf(&b, " Error: %s", st.Error)
 	}
 	return b.String()

@@ -13,7 +13,7 @@ import (
 	"xbr/events"
 	"xbr/functions/gateway"
 	"xbr/shared/bus"
-	"xbr/shared/restores"
+	"xbr/shared/restoreclient"
 )
 
 func slackHeaders(secret string, ts time.Time, body string) http.Header {
@@ -168,7 +168,7 @@ func TestMattermostToken(t *testing.T) {
 	if id == nil {
 		t.Fatalf("no request id in %q", r.Text)
 	}
-	if st := lookup(t, h, id[1]); st.State != restores.StatePending || st.RequestedBy != "mattermost:bob" {
+	if st := lookup(t, h, id[1]); st.State != restoreclient.StatePending || st.RequestedBy != "mattermost:bob" {
 		t.Fatalf("requested %+v", st)
 	}
 }

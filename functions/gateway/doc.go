@@ -3,7 +3,7 @@
 // /healthz. It turns what people and other systems ask for into
 // xbr.restore.requested (and, for `run`, xbr.schedule.due) events, and reads
 // the restore.* events back to show how restores went. It keeps no state:
-// the events are the truth (shared/restores projects them).
+// the events are the truth (shared/restoreclient projects them).
 //
 // # Routes
 //

@@ -7,8 +7,8 @@ import (
 	"time"
 
 	"xbr/events"
-	"xbr/shared/app"
 	"xbr/shared/failovers"
+	"xbr/shared/fn"
 )
 
 // failoverWait bounds how long a page, webhook or chat command waits for
@@ -68,7 +68,7 @@ func ParseCopySelector(s string) (time.Time, error) {
 // each other), as `xbr dr ls` does. A failover is not a query: it is the
 // xbr.failover.requested event.
 func (s *Server) copies(ctx context.Context, vm string) ([]events.DRCopy, error) {
-	out, err := app.Ask(ctx, s.env.Conn.NATS(), s.env.Subjects, events.QueryDRList, events.DRListRequest{VM: vm})
+	out, err := fn.Ask(ctx, s.env.Conn.NATS(), s.env.Subjects, events.QueryDRList, events.DRListRequest{VM: vm})
 	return out, drError(err, vm)
 }
 
@@ -118,7 +118,7 @@ func drError(err error, vm string) error {
 	switch {
 	case err == nil:
 		return nil
-	case !errors.Is(err, app.ErrNoServer) && strings.Contains(err.Error(), "no complete copy"):
+	case !errors.Is(err, fn.ErrNoServer) && strings.Contains(err.Error(), "no complete copy"):
 		return missing("vm", vm, err.Error())
 	}
 	return upstream(err)

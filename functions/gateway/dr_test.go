@@ -14,10 +14,11 @@ import (
 	"xbr/events"
 	"xbr/functions/gateway"
 	"xbr/functions/replicate"
-	"xbr/shared/app"
 	"xbr/shared/bus"
+	"xbr/shared/bus/natsserver"
 	"xbr/shared/config"
 	"xbr/shared/failovers"
+	"xbr/shared/fn"
 	"xbr/shared/xapi"
 )
 
@@ -37,7 +38,7 @@ func newDRHarness(t *testing.T) *drHarness {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	t.Cleanup(cancel)
-	ns, err := bus.StartServer(bus.ServerConfig{Host: "127.0.0.1", Port: -1, StoreDir: t.TempDir()})
+	ns, err := natsserver.StartServer(natsserver.ServerConfig{Host: "127.0.0.1", Port: -1, StoreDir: t.TempDir()})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -50,13 +51,13 @@ func newDRHarness(t *testing.T) *drHarness {
 	mainSim, mainURL := startSim(t)
 	_, standbyURL := startSim(t)
 	cfg := drConfig(t, mainURL, standbyURL)
-	env := &app.Env{Config: cfg, Conn: conn, Log: slog.New(slog.DiscardHandler), Now: time.Now,
-		Pools: app.NewPools(cfg.Pools, slog.New(slog.DiscardHandler)), API: replicate.API()}
+	env := &fn.Env{Config: cfg, Conn: conn, Log: slog.New(slog.DiscardHandler), Now: time.Now,
+		Pools: fn.NewPools(cfg.Pools, slog.New(slog.DiscardHandler)), API: replicate.API()}
 	if err := conn.EnsureStreams(ctx, env.Topology()); err != nil {
 		t.Fatal(err)
 	}
 	served := make(chan error, 1)
-	go func() { served <- app.ServeAPI(ctx, env) }()
+	go func() { served <- fn.ServeAPI(ctx, env) }()
 	t.Cleanup(func() { cancel(); <-served })
 	deps := replicate.Deps{Config: cfg, Pools: env.Pools, Subjects: env.Subjects, Log: env.Log}
 	consumed := make(chan error, 1)

@@ -10,9 +10,9 @@ import (
 	"net/http"
 	"time"
 
-	"xbr/shared/app"
 	"xbr/shared/bus"
 	"xbr/shared/config"
+	"xbr/shared/fn"
 	"xbr/shared/history"
 	"xbr/shared/metrics"
 )
@@ -31,11 +31,11 @@ const (
 )
 
 // Function is the gateway as `xbr serve` runs it.
-func Function() app.Function {
-	return app.Function{Name: Name, Run: run}
+func Function() fn.Function {
+	return fn.Function{Name: Name, Run: run}
 }
 
-func run(ctx context.Context, env *app.Env) error {
+func run(ctx context.Context, env *fn.Env) error {
 	s, err := New(env)
 	if err != nil {
 		return err
@@ -50,7 +50,7 @@ func run(ctx context.Context, env *app.Env) error {
 // Server is the HTTP front door: the Restore view, the webhook, the chat
 // commands and /healthz.
 type Server struct {
-	env     *app.Env
+	env     *fn.Env
 	log     *slog.Logger
 	now     func() time.Time
 	pages   *pages
@@ -64,7 +64,7 @@ type Server struct {
 }
 
 // New builds the gateway of env (its templates are parsed here).
-func New(env *app.Env) (*Server, error) {
+func New(env *fn.Env) (*Server, error) {
 	p, err := parsePages()
 	if err != nil {
 		return nil, fmt.Errorf("gateway: %w", err)
@@ -78,7 +78,7 @@ func New(env *app.Env) (*Server, error) {
 		now = time.Now
 	}
 	s := &Server{env: env, log: log.With(bus.KeyFunction, Name), now: now, pages: p,
-		metrics: metrics.ForEnv(env), history: history.New(history.Options{Now: now, KeepRuns: cmp.Or(env.Config.Gateway.HistoryRuns, historyKept)}),
+		metrics: metrics.ForStreams(env.Conn, env.Streams), history: history.New(history.Options{Now: now, KeepRuns: cmp.Or(env.Config.Gateway.HistoryRuns, historyKept)}),
 		seen: &seen{conn: env.Conn, replicas: env.Config.NATS.StreamReplicas}}
 	gw := env.Config.Gateway
 	if s.login, err = newLogin(gw); err != nil {

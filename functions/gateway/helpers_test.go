@@ -18,12 +18,14 @@ import (
 
 	"xbr/events"
 	"xbr/functions/gateway"
-	"xbr/shared/app"
 	"xbr/shared/bus"
+	"xbr/shared/bus/natsserver"
 	"xbr/shared/catalog"
 	"xbr/shared/compress"
 	"xbr/shared/config"
+	"xbr/shared/fn"
 	"xbr/shared/remote/dir"
+	"xbr/shared/testsupport"
 	"xbr/shared/xapi"
 	"xbr/shared/xapi/xapisim"
 )
@@ -37,7 +39,7 @@ const (
 // harness is a gateway on a real embedded NATS, a simulated pool and a
 // directory remote holding one real backup.
 type harness struct {
-	env    *app.Env
+	env    *fn.Env
 	srv    *httptest.Server
 	sim    *xapisim.Server
 	backup catalog.ID
@@ -48,7 +50,7 @@ type harness struct {
 func newHarness(t *testing.T) *harness {
 	t.Helper()
 	ctx := context.Background()
-	ns, err := bus.StartServer(bus.ServerConfig{Host: "127.0.0.1", Port: -1, StoreDir: t.TempDir()})
+	ns, err := natsserver.StartServer(natsserver.ServerConfig{Host: "127.0.0.1", Port: -1, StoreDir: t.TempDir()})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -61,8 +63,8 @@ func newHarness(t *testing.T) *harness {
 	sim, simURL := startSim(t)
 	remoteDir := t.TempDir()
 	cfg := testConfig(t, simURL, remoteDir)
-	env := &app.Env{Config: cfg, Conn: conn, Log: slog.New(slog.DiscardHandler), Now: time.Now,
-		Pools: app.NewPools(cfg.Pools, slog.New(slog.DiscardHandler)), Remotes: app.NewRemotes(cfg.Remotes)}
+	env := &fn.Env{Config: cfg, Conn: conn, Log: slog.New(slog.DiscardHandler), Now: time.Now,
+		Pools: fn.NewPools(cfg.Pools, slog.New(slog.DiscardHandler)), Remotes: fn.NewRemotes(cfg.Remotes, testsupport.OpenDir)}
 	if err := conn.EnsureStreams(ctx, env.Topology()); err != nil {
 		t.Fatal(err)
 	}
@@ -123,7 +125,7 @@ func haltedVM(t *testing.T, sim *xapisim.Server) xapisim.VMInfo {
 
 // makeBackup exports vm from the pool, gzips it and commits it in XO's
 // layout on the directory remote (data first, the .json last).
-func makeBackup(t *testing.T, env *app.Env, sim *xapisim.Server, vm xapisim.VMInfo, remoteName string, at time.Time) catalog.ID {
+func makeBackup(t *testing.T, env *fn.Env, sim *xapisim.Server, vm xapisim.VMInfo, remoteName string, at time.Time) catalog.ID {
 	t.Helper()
 	ctx := context.Background()
 	c, err := env.Pools.Client(ctx, "lab")

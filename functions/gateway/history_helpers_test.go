@@ -13,15 +13,17 @@ import (
 
 	"xbr/events"
 	"xbr/functions/gateway"
-	"xbr/shared/app"
 	"xbr/shared/bus"
+	"xbr/shared/bus/natsserver"
 	"xbr/shared/config"
+	"xbr/shared/fn"
+	"xbr/shared/testsupport"
 )
 
 // served is a gateway answering on a real listener through Serve (which
 // feeds the history projection and the metrics) on an embedded NATS.
 type served struct {
-	env  *app.Env
+	env  *fn.Env
 	base string
 	seq  int
 }
@@ -32,7 +34,7 @@ func serveGateway(t testing.TB) *served { t.Helper(); return serveGatewayWith(t,
 // mapping entries, "history_runs: 1").
 func serveGatewayWith(t testing.TB, gatewaySettings string) *served {
 	t.Helper()
-	ns, err := bus.StartServer(bus.ServerConfig{Host: "127.0.0.1", Port: -1, StoreDir: t.TempDir()})
+	ns, err := natsserver.StartServer(natsserver.ServerConfig{Host: "127.0.0.1", Port: -1, StoreDir: t.TempDir()})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -52,8 +54,8 @@ gateway: {%s}
 	if err != nil {
 		t.Fatal(err)
 	}
-	env := &app.Env{Config: cfg, Conn: conn, Log: log, Now: time.Now,
-		Pools: app.NewPools(cfg.Pools, log), Remotes: app.NewRemotes(cfg.Remotes)}
+	env := &fn.Env{Config: cfg, Conn: conn, Log: log, Now: time.Now,
+		Pools: fn.NewPools(cfg.Pools, log), Remotes: fn.NewRemotes(cfg.Remotes, testsupport.OpenDir)}
 	ctx, cancel := context.WithCancel(context.Background())
 	if err := conn.EnsureStreams(ctx, env.Topology()); err != nil {
 		t.Fatal(err)

@@ -9,7 +9,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"xbr/events"
-	"xbr/shared/restores"
+	"xbr/shared/restoreclient"
 )
 
 // Bounds of the recent-restores list.
@@ -20,21 +20,21 @@ const (
 )
 
 // recent returns the newest restores requested within recentWindow, newest
-// first, as restores.Status projections of their stored lifecycle events
+// first, as restoreclient.Status projections of their stored lifecycle events
 // (plus the last progress event of those still running).
-func (s *Server) recent(ctx context.Context) ([]restores.Status, error) {
+func (s *Server) recent(ctx context.Context) ([]restoreclient.Status, error) {
 	names := s.env.Streams.WithDefaults()
 	var filters []string
 	for _, t := range []events.Type{events.TypeRestoreRequested, events.TypeRestoreStarted,
 		events.TypeRestoreCompleted, events.TypeRestoreFailed} {
 		filters = append(filters, s.env.Subjects.Filter(t))
 	}
-	byID := map[string]*restores.Status{}
+	byID := map[string]*restoreclient.Status{}
 	err := s.scan(ctx, names.Events, filters, s.now().Add(-recentWindow), func(r events.Received) bool {
 		id := requestIDOf(r)
 		st := byID[id]
 		if st == nil {
-			st = &restores.Status{RequestID: id}
+			st = &restoreclient.Status{RequestID: id}
 			byID[id] = st
 		}
 		st.Apply(r)
@@ -43,7 +43,7 @@ func (s *Server) recent(ctx context.Context) ([]restores.Status, error) {
 	if err != nil {
 		return nil, err
 	}
-	out := make([]restores.Status, 0, len(byID))
+	out := make([]restoreclient.Status, 0, len(byID))
 	for _, st := range byID {
 		if st.State != "" && !st.RequestedAt.IsZero() {
 			out = append(out, *st)
@@ -54,7 +54,7 @@ func (s *Server) recent(ctx context.Context) ([]restores.Status, error) {
 		out = out[:recentShown]
 	}
 	for i, st := range out {
-		if st.State == restores.StateRunning {
+		if st.State == restoreclient.StateRunning {
 			if fresh, err := s.lookup(ctx, st.RequestID); err == nil {
 				out[i] = fresh
 			}

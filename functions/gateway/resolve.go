@@ -12,7 +12,7 @@ import (
 	"xbr/events"
 	"xbr/shared/catalog"
 	"xbr/shared/remote"
-	"xbr/shared/restores"
+	"xbr/shared/restoreclient"
 	"xbr/shared/xapi"
 )
 
@@ -47,14 +47,14 @@ func (s *Server) backupByID(ctx context.Context, field string, id catalog.ID) (c
 // backupsOf lists the backups of vm (a uuid or an exact name), newest first,
 // on remoteName ("" = every remote). A name shared by several VMs is refused.
 func (s *Server) backupsOf(ctx context.Context, vm, remoteName string) ([]catalog.Backup, error) {
-	q := restores.Query{Remote: remoteName}
+	q := restoreclient.Query{Remote: remoteName}
 	if remoteName != "" && !slices.Contains(s.env.Remotes.Names(), remoteName) {
 		return nil, missing("remote", remoteName, "is not configured")
 	}
 	if catalog.ValidateVMUUID(vm) == nil {
 		q.VM = vm
 	}
-	l, err := restores.List(ctx, s.env.Remotes, q)
+	l, err := restoreclient.List(ctx, s.env.Remotes, q)
 	if err != nil {
 		return nil, upstream(err)
 	}
@@ -84,12 +84,12 @@ func (s *Server) selectBackup(ctx context.Context, vm, remoteName string, at tim
 		return catalog.Backup{}, err
 	}
 	if at.IsZero() {
-		if b, ok := restores.Latest(bs, vm); ok {
+		if b, ok := restoreclient.Latest(bs, vm); ok {
 			return b, nil
 		}
 		return catalog.Backup{}, missing("vm", vm, "has no backup")
 	}
-	if b, ok := restores.At(bs, vm, at); ok {
+	if b, ok := restoreclient.At(bs, vm, at); ok {
 		return b, nil
 	}
 	return catalog.Backup{}, missing("backup", catalog.FormatTimestamp(at), "no backup of "+vm+" was taken at that time")
@@ -173,7 +173,7 @@ func (s *Server) resolveSR(ctx context.Context, pool, sr string) (string, error)
 
 // request publishes the restore of t; key makes it idempotent.
 func (s *Server) request(ctx context.Context, t target, by, key string) (events.RestoreRequested, error) {
-	req, err := restores.Publish(ctx, s.env.Conn, s.env.Subjects, events.Source(Name), restores.Params{
+	req, err := restoreclient.Publish(ctx, s.env.Conn, s.env.Subjects, events.Source(Name), restoreclient.Params{
 		BackupID: t.backup.ID.String(), Pool: t.pool, SR: t.sr, Name: t.name, Start: t.start,
 		RequestedBy: by, Key: key,
 	}, s.now())

@@ -14,13 +14,13 @@ import (
 
 	"xbr/shared/failovers"
 	"xbr/shared/metrics"
-	"xbr/shared/restores"
+	"xbr/shared/restoreclient"
 )
 
 func (s *Server) routes() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /healthz", s.healthz)
-	metrics.Routes(mux, s.metrics, metrics.EnvReady(s.env)) // GET /metrics, GET /readyz
+	metrics.Routes(mux, s.metrics, metrics.StreamsReady(s.env.Conn, s.env.Streams)) // GET /metrics, GET /readyz
 	s.historyRoutes(mux)
 	// JSON API: webhook-signed.
 	mux.HandleFunc("POST /v1/restores", s.postRestore)
@@ -150,7 +150,7 @@ func errorStatus(err error) int {
 		return http.StatusUnauthorized
 	case errors.Is(err, ErrBodyTooLarge):
 		return http.StatusRequestEntityTooLarge
-	case errors.As(err, &fe) && fe.NotFound, errors.Is(err, restores.ErrNotFound), errors.Is(err, failovers.ErrNotFound):
+	case errors.As(err, &fe) && fe.NotFound, errors.Is(err, restoreclient.ErrNotFound), errors.Is(err, failovers.ErrNotFound):
 		return http.StatusNotFound
 	case errors.As(err, &re):
 		return http.StatusConflict

@@ -6,7 +6,7 @@ import (
 	"time"
 
 	"xbr/events"
-	"xbr/shared/restores"
+	"xbr/shared/restoreclient"
 )
 
 func TestRestoreStatusFromEvents(t *testing.T) {
@@ -32,17 +32,17 @@ func TestRestoreStatusFromEvents(t *testing.T) {
 
 	tests := []struct {
 		id    string
-		state restores.State
-		check func(restores.Status) bool
+		state restoreclient.State
+		check func(restoreclient.Status) bool
 	}{
-		{"r-pending", restores.StatePending, func(s restores.Status) bool { return s.Bytes == 0 && s.Error == "" }},
-		{"r-running", restores.StateRunning, func(s restores.Status) bool {
+		{"r-pending", restoreclient.StatePending, func(s restoreclient.Status) bool { return s.Bytes == 0 && s.Error == "" }},
+		{"r-running", restoreclient.StateRunning, func(s restoreclient.Status) bool {
 			return s.Bytes == 1000 && s.TotalBytes == 4000 && s.BytesPerSecond == 500 && s.Percent == 25
 		}},
-		{"r-done", restores.StateCompleted, func(s restores.Status) bool {
+		{"r-done", restoreclient.StateCompleted, func(s restoreclient.Status) bool {
 			return s.NewVMName == "web (restored)" && s.Bytes == 4000 && s.Percent == 100 && !s.FinishedAt.IsZero()
 		}},
-		{"r-failed", restores.StateFailed, func(s restores.Status) bool { return s.Error == "checksum mismatch: the backup is corrupt" }},
+		{"r-failed", restoreclient.StateFailed, func(s restoreclient.Status) bool { return s.Error == "checksum mismatch: the backup is corrupt" }},
 	}
 	for _, tc := range tests {
 		t.Run(tc.id, func(t *testing.T) {
@@ -50,13 +50,13 @@ func TestRestoreStatusFromEvents(t *testing.T) {
 			if code != http.StatusOK {
 				t.Fatalf("status %d: %s", code, out)
 			}
-			st := decode[restores.Status](t, out)
+			st := decode[restoreclient.Status](t, out)
 			if st.RequestID != tc.id || st.State != tc.state || st.BackupID != b || !tc.check(st) {
 				t.Fatalf("status %+v, want %s", st, tc.state)
 			}
 			// The page's JSON says the same, without a signature.
 			code, page := h.do(t, "GET", "/restores/"+tc.id+"/status", nil, "")
-			if code != http.StatusOK || decode[restores.Status](t, page).State != tc.state {
+			if code != http.StatusOK || decode[restoreclient.Status](t, page).State != tc.state {
 				t.Fatalf("page status %d: %s", code, page)
 			}
 		})

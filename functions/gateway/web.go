@@ -9,7 +9,7 @@ import (
 	"slices"
 
 	"xbr/shared/catalog"
-	"xbr/shared/restores"
+	"xbr/shared/restoreclient"
 )
 
 type remoteLink struct{ Name, URL string }
@@ -26,7 +26,7 @@ func (s *Server) home(w http.ResponseWriter, r *http.Request) {
 	}
 	s.render(w, r, http.StatusOK, "home", view{Title: "Restore a VM", Data: struct {
 		Remotes   []remoteLink
-		Recent    []restores.Status
+		Recent    []restoreclient.Status
 		RecentErr error
 	}{links, recent, err}})
 }
@@ -67,7 +67,7 @@ func (s *Server) vmsStep(w http.ResponseWriter, r *http.Request, remoteName stri
 		s.errorPage(w, r, err)
 		return
 	}
-	l, err := restores.List(r.Context(), s.env.Remotes, restores.Query{Remote: remoteName})
+	l, err := restoreclient.List(r.Context(), s.env.Remotes, restoreclient.Query{Remote: remoteName})
 	if err != nil {
 		s.errorPage(w, r, upstream(err))
 		return

@@ -8,7 +8,7 @@ import (
 	"testing"
 
 	"xbr/events"
-	"xbr/shared/restores"
+	"xbr/shared/restoreclient"
 )
 
 func TestRestoreViewSteps(t *testing.T) {
@@ -110,7 +110,7 @@ func TestRestoreFormSubmission(t *testing.T) {
 		t.Fatalf("requested %+v", st)
 	}
 	code, status := h.do(t, "GET", "/restores/"+ids[0], nil, "")
-	if code != http.StatusOK || !strings.Contains(status, string(restores.StatePending)) || !strings.Contains(status, "/static/status.js") {
+	if code != http.StatusOK || !strings.Contains(status, string(restoreclient.StatePending)) || !strings.Contains(status, "/static/status.js") {
 		t.Fatalf("status page %d:\n%s", code, status)
 	}
 	if _, home := h.do(t, "GET", "/", nil, ""); !strings.Contains(home, `href="/restores/`+ids[0]+`"`) {

@@ -5,7 +5,7 @@ import (
 	"encoding/hex"
 	"net/http"
 
-	"xbr/shared/restores"
+	"xbr/shared/restoreclient"
 )
 
 // restoreAccepted is the 202 answer of POST /v1/restores.
@@ -98,13 +98,13 @@ func (s *Server) getRestore(w http.ResponseWriter, r *http.Request) {
 }
 
 // lookup reads the status of restore id from the streams.
-func (s *Server) lookup(ctx context.Context, id string) (restores.Status, error) {
+func (s *Server) lookup(ctx context.Context, id string) (restoreclient.Status, error) {
 	if err := checkRequestID(id); err != nil {
-		return restores.Status{}, err
+		return restoreclient.Status{}, err
 	}
-	st, err := restores.Lookup(ctx, s.env.Conn.JetStream(), s.env.Subjects, s.env.Streams, id)
+	st, err := restoreclient.Lookup(ctx, s.env.Conn.JetStream(), s.env.Subjects, s.env.Streams, id)
 	if err != nil {
-		return restores.Status{}, upstream(err)
+		return restoreclient.Status{}, upstream(err)
 	}
 	return st, nil
 }

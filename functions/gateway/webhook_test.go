@@ -10,7 +10,7 @@ import (
 	"time"
 
 	"xbr/events"
-	"xbr/shared/restores"
+	"xbr/shared/restoreclient"
 )
 
 type accepted struct {
@@ -72,7 +72,7 @@ func TestWebhookSignatures(t *testing.T) {
 		t.Fatalf("%d restore.requested published, want exactly 1", n)
 	}
 	st := lookup(t, h, a.ID)
-	if st.State != restores.StatePending || st.BackupID != h.backup.String() || st.Pool != "lab" || st.RequestedBy != "webhook" {
+	if st.State != restoreclient.StatePending || st.BackupID != h.backup.String() || st.Pool != "lab" || st.RequestedBy != "webhook" {
 		t.Fatalf("stored request %+v", st)
 	}
 
@@ -86,9 +86,9 @@ func TestWebhookSignatures(t *testing.T) {
 	}
 }
 
-func lookup(t *testing.T, h *harness, id string) restores.Status {
+func lookup(t *testing.T, h *harness, id string) restoreclient.Status {
 	t.Helper()
-	st, err := restores.Lookup(context.Background(), h.env.Conn.JetStream(), h.env.Subjects, h.env.Streams, id)
+	st, err := restoreclient.Lookup(context.Background(), h.env.Conn.JetStream(), h.env.Subjects, h.env.Streams, id)
 	if err != nil {
 		t.Fatal(err)
 	}

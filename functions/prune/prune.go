@@ -8,9 +8,9 @@ import (
 	"time"
 
 	"xbr/events"
-	"xbr/shared/app"
 	"xbr/shared/bus"
 	"xbr/shared/config"
+	"xbr/shared/fn"
 	"xbr/shared/remote"
 	"xbr/shared/xapi"
 )
@@ -26,9 +26,9 @@ const (
 )
 
 // Function is the prune function as `xbr serve` runs it.
-func Function() app.Function { return app.Function{Name: Name, Run: run} }
+func Function() fn.Function { return fn.Function{Name: Name, Run: run} }
 
-func run(ctx context.Context, env *app.Env) error {
+func run(ctx context.Context, env *fn.Env) error {
 	p := New(env.Config.Jobs, env.Remotes, env.Pools, env.Subjects,
 		Options{Now: env.Now, Log: env.Log.With(bus.KeyFunction, Name)})
 	go p.SweepEvery(ctx, env.Conn)
@@ -43,13 +43,13 @@ func Consumer(s events.Subjects, stream string) bus.ConsumerConfig {
 			s.Filter(events.TypeRunStarted)}}
 }
 
-// Remotes opens remotes by name (*app.Remotes).
+// Remotes opens remotes by name (*fn.Remotes).
 type Remotes interface {
 	Names() []string
 	Get(ctx context.Context, name string) (remote.Remote, error)
 }
 
-// Pools hands out logged-in XAPI clients by pool name (*app.Pools).
+// Pools hands out logged-in XAPI clients by pool name (*fn.Pools).
 type Pools interface {
 	Names() []string
 	Client(ctx context.Context, pool string) (*xapi.Client, error)

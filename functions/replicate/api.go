@@ -8,18 +8,18 @@ import (
 	"time"
 
 	"xbr/events"
-	"xbr/shared/app"
 	"xbr/shared/config"
+	"xbr/shared/fn"
 )
 
-// API is the replicate function's queries, for app.Function.API: dr.ls,
+// API is the replicate function's queries, for fn.Function.API: dr.ls,
 // the copies on the standby pools. Failover is not a query: it is the
 // xbr.failover.requested event (see NewFailoverHandler).
-func API() []app.APIEndpoint {
-	return []app.APIEndpoint{app.Answer(events.QueryDRList, apiList)}
+func API() []fn.APIEndpoint {
+	return []fn.APIEndpoint{fn.Answer(events.QueryDRList, apiList)}
 }
 
-func apiList(ctx context.Context, env *app.Env, req events.DRListRequest) ([]events.DRCopy, error) {
+func apiList(ctx context.Context, env *fn.Env, req events.DRListRequest) ([]events.DRCopy, error) {
 	names, err := TargetPools(env.Config, req.Pool)
 	if err != nil {
 		return nil, err

@@ -10,9 +10,9 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"xbr/events"
-	"xbr/shared/app"
 	"xbr/shared/bus"
 	"xbr/shared/config"
+	"xbr/shared/fn"
 	"xbr/shared/runs"
 	"xbr/shared/xapi"
 )
@@ -27,7 +27,7 @@ const (
 	RunnerDurable  = "replicate-runner"
 )
 
-// Pools hands out logged-in XAPI clients by pool name (*app.Pools).
+// Pools hands out logged-in XAPI clients by pool name (*fn.Pools).
 type Pools interface {
 	Client(ctx context.Context, pool string) (*xapi.Client, error)
 }
@@ -71,9 +71,9 @@ func (d Deps) withDefaults() Deps {
 
 // Function is the replicate function as `xbr serve` runs it, with the
 // dr.ls query.
-func Function() app.Function { return app.Function{Name: Name, Run: run, API: API()} }
+func Function() fn.Function { return fn.Function{Name: Name, Run: run, API: API()} }
 
-func run(ctx context.Context, env *app.Env) error {
+func run(ctx context.Context, env *fn.Env) error {
 	coord, err := runs.New(ctx, env.Conn, runs.Options{Now: env.Now, Replicas: env.Config.NATS.StreamReplicas})
 	if err != nil {
 		return err

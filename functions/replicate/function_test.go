@@ -10,10 +10,11 @@ import (
 
 	"xbr/events"
 	"xbr/functions/replicate"
-	"xbr/shared/app"
 	"xbr/shared/bus"
+	"xbr/shared/bus/natsserver"
 	"xbr/shared/config"
 	"xbr/shared/failovers"
+	"xbr/shared/fn"
 	"xbr/shared/runs"
 	"xbr/shared/testsupport"
 )
@@ -26,7 +27,7 @@ type drHarness struct {
 	conn          *bus.Conn
 	subjects      events.Subjects
 	deps          replicate.Deps
-	env           *app.Env
+	env           *fn.Env
 }
 
 func newDRHarness(t *testing.T) *drHarness {
@@ -52,7 +53,7 @@ jobs:
 		t.Fatal(err)
 	}
 	h.cfg = cfg
-	srv, err := bus.StartServer(bus.ServerConfig{Port: -1, StoreDir: t.TempDir()})
+	srv, err := natsserver.StartServer(natsserver.ServerConfig{Port: -1, StoreDir: t.TempDir()})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -71,11 +72,11 @@ jobs:
 	if err != nil {
 		t.Fatal(err)
 	}
-	pools := app.NewPools(cfg.Pools, log)
+	pools := fn.NewPools(cfg.Pools, log)
 	t.Cleanup(func() { pools.Close(context.Background()) })
 	h.deps = replicate.Deps{Config: cfg, Pools: pools, Runs: coord, Publisher: h.conn, Subjects: h.subjects,
 		Log: log, ProgressEvery: time.Nanosecond}
-	h.env = &app.Env{Config: cfg, Pools: pools, Log: log, Now: time.Now}
+	h.env = &fn.Env{Config: cfg, Pools: pools, Log: log, Now: time.Now}
 	return h
 }
 

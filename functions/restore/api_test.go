@@ -8,9 +8,10 @@ import (
 	"testing"
 
 	"xbr/functions/restore"
-	"xbr/shared/app"
 	"xbr/shared/config"
-	"xbr/shared/restores"
+	"xbr/shared/fn"
+	"xbr/shared/restoreclient"
+	"xbr/shared/testsupport"
 )
 
 // The "backups" verb reads its request strictly: exact names, no repeats.
@@ -19,10 +20,10 @@ func TestBackupsVerbReadsItsRequestStrictly(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	env := &app.Env{Config: cfg, Remotes: app.NewRemotes(cfg.Remotes)}
-	var backups app.APIHandler
+	env := &fn.Env{Config: cfg, Remotes: fn.NewRemotes(cfg.Remotes, testsupport.OpenDir)}
+	var backups fn.APIHandler
 	for _, e := range restore.Function().API {
-		if e.Query == restores.QueryBackups.Endpoint {
+		if e.Query == restoreclient.QueryBackups.Endpoint {
 			backups = e.Handle
 		}
 	}

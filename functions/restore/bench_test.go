@@ -12,7 +12,7 @@ import (
 
 	"xbr/functions/restore"
 	"xbr/shared/compress"
-	"xbr/shared/restores"
+	"xbr/shared/restoreclient"
 	"xbr/shared/xapi"
 	"xbr/shared/xapi/xapisim"
 )
@@ -41,7 +41,7 @@ func BenchmarkImport(b *testing.B) {
 		b.Run(string(codec)+"/restore", func(b *testing.B) {
 			b.SetBytes(info.Size())
 			for b.Loop() {
-				ev := request(b, restores.Params{BackupID: id.String(), Key: time.Now().String()}, 1)
+				ev := request(b, restoreclient.Params{BackupID: id.String(), Key: time.Now().String()}, 1)
 				if _, err := e.h.Handle(context.Background(), ev); err != nil {
 					b.Fatal(err)
 				}

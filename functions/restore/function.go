@@ -5,26 +5,26 @@ import (
 	"time"
 
 	"xbr/events"
-	"xbr/shared/app"
 	"xbr/shared/bus"
-	"xbr/shared/restores"
+	"xbr/shared/fn"
+	"xbr/shared/restoreclient"
 )
 
 // Name is the function's name.
 const Name = "restore"
 
 // Function is the restore function as `xbr serve` runs it, with the
-// queries backups (restores.QueryBackups) and pools (events.QueryPools).
-func Function() app.Function {
-	return app.Function{Name: Name, Run: run, API: []app.APIEndpoint{
-		app.Answer(restores.QueryBackups, listBackups),
-		app.Answer(events.QueryPools, listPools),
+// queries backups (restoreclient.QueryBackups) and pools (events.QueryPools).
+func Function() fn.Function {
+	return fn.Function{Name: Name, Run: run, API: []fn.APIEndpoint{
+		fn.Answer(restoreclient.QueryBackups, listBackups),
+		fn.Answer(events.QueryPools, listPools),
 	}}
 }
 
 // ConsumerConfig is the restore function's durable consumer. Imports are
 // long: heartbeats keep the message ours while one runs.
-func ConsumerConfig(env *app.Env) bus.ConsumerConfig {
+func ConsumerConfig(env *fn.Env) bus.ConsumerConfig {
 	return bus.ConsumerConfig{
 		Function:    Name,
 		Stream:      env.Streams.WithDefaults().Events,
@@ -36,18 +36,18 @@ func ConsumerConfig(env *app.Env) bus.ConsumerConfig {
 	}
 }
 
-func run(ctx context.Context, env *app.Env) error {
+func run(ctx context.Context, env *fn.Env) error {
 	h := New(env.Pools, env.Remotes, env.Conn, env.Subjects, Options{Now: env.Now, Log: env.Log.With(bus.KeyFunction, Name)})
 	return env.Conn.Consume(ctx, ConsumerConfig(env), h)
 }
 
 // listBackups answers the backups query.
-func listBackups(ctx context.Context, env *app.Env, q restores.Query) (restores.Listing, error) {
-	return restores.List(ctx, env.Remotes, q)
+func listBackups(ctx context.Context, env *fn.Env, q restoreclient.Query) (restoreclient.Listing, error) {
+	return restoreclient.List(ctx, env.Remotes, q)
 }
 
 // listPools answers the pools query: the configured pool names, so a client
 // can default to the only one.
-func listPools(_ context.Context, env *app.Env, _ events.NoRequest) ([]string, error) {
+func listPools(_ context.Context, env *fn.Env, _ events.NoRequest) ([]string, error) {
 	return env.Pools.Names(), nil
 }

@@ -15,7 +15,7 @@ import (
 	"xbr/shared/bus"
 	"xbr/shared/catalog"
 	"xbr/shared/remote"
-	"xbr/shared/restores"
+	"xbr/shared/restoreclient"
 	"xbr/shared/xapi"
 )
 
@@ -39,8 +39,8 @@ type Options struct {
 // Handler restores one requested backup per event.
 type Handler struct {
 	pools    Pools
-	remotes  restores.Remotes
-	pub      restores.Publisher
+	remotes  restoreclient.Remotes
+	pub      restoreclient.Publisher
 	subjects events.Subjects
 	opts     Options
 	log      *slog.Logger
@@ -48,7 +48,7 @@ type Handler struct {
 
 // New returns the restore handler. pub publishes the events a restore emits
 // while it runs (started, progress); outcomes are returned to the bus.
-func New(pools Pools, remotes restores.Remotes, pub restores.Publisher, s events.Subjects, o Options) *Handler {
+func New(pools Pools, remotes restoreclient.Remotes, pub restoreclient.Publisher, s events.Subjects, o Options) *Handler {
 	if o.Now == nil {
 		o.Now = time.Now
 	}

@@ -17,12 +17,12 @@ import (
 
 	"xbr/events"
 	"xbr/functions/restore"
-	"xbr/shared/app"
 	"xbr/shared/bus"
 	"xbr/shared/catalog"
 	"xbr/shared/compress"
 	"xbr/shared/config"
-	"xbr/shared/restores"
+	"xbr/shared/fn"
+	"xbr/shared/restoreclient"
 	"xbr/shared/testsupport"
 	"xbr/shared/xapi"
 	"xbr/shared/xapi/xapisim"
@@ -41,8 +41,8 @@ type env struct {
 	client  *xapi.Client // the test's own client, for assertions
 	root    string       // the remote's directory
 	conn    *bus.Conn
-	pools   *app.Pools
-	remotes *app.Remotes
+	pools   *fn.Pools
+	remotes *fn.Remotes
 	h       *restore.Handler
 }
 
@@ -67,9 +67,9 @@ func newEnv(t testing.TB, opts xapisim.Options) *env {
 	e := &env{t: t, sim: sim, root: t.TempDir()}
 	e.client = login(t, url, user, pass)
 	log := slog.New(slog.DiscardHandler)
-	e.pools = app.NewPools([]config.Pool{{Name: poolName, URL: url, Username: user, Password: config.NewSecret(pass)}}, log)
+	e.pools = fn.NewPools([]config.Pool{{Name: poolName, URL: url, Username: user, Password: config.NewSecret(pass)}}, log)
 	t.Cleanup(func() { e.pools.Close(context.Background()) })
-	e.remotes = app.NewRemotes([]config.Remote{{Name: remoteName, Type: config.RemoteDir, Path: e.root}})
+	e.remotes = fn.NewRemotes([]config.Remote{{Name: remoteName, Type: config.RemoteDir, Path: e.root}}, testsupport.OpenDir)
 	e.conn = testsupport.StartNATS(t)
 	e.h = restore.New(e.pools, e.remotes, e.conn, events.Subjects{}, restore.Options{ProgressEvery: 50 * time.Millisecond})
 	return e
@@ -176,14 +176,14 @@ func must(t testing.TB, err error) {
 }
 
 // request builds the delivery of a restore request.
-func request(t testing.TB, p restores.Params, attempt uint64) bus.Event {
+func request(t testing.TB, p restoreclient.Params, attempt uint64) bus.Event {
 	t.Helper()
 	if p.Pool == "" {
 		p.Pool = poolName
 	}
 	p.Key = t.Name() + p.Key
 	now := time.Now()
-	req, err := restores.NewRequest(p, now)
+	req, err := restoreclient.NewRequest(p, now)
 	must(t, err)
 	return rawRequest(t, req, attempt)
 }
@@ -191,7 +191,7 @@ func request(t testing.TB, p restores.Params, attempt uint64) bus.Event {
 // rawRequest skips restores' validation, as a hostile publisher would.
 func rawRequest(t testing.TB, req events.RestoreRequested, attempt uint64) bus.Event {
 	t.Helper()
-	msg, err := restores.Message(events.Subjects{}, req, events.Source("test"), time.Now())
+	msg, err := restoreclient.Message(events.Subjects{}, req, events.Source("test"), time.Now())
 	must(t, err)
 	return bus.Event{Received: events.Received{Message: msg, Payload: req}, Delivery: bus.Delivery{Attempt: attempt}}
 }

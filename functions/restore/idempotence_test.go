@@ -8,7 +8,7 @@ import (
 	"xbr/events"
 	"xbr/shared/bus"
 	"xbr/shared/compress"
-	"xbr/shared/restores"
+	"xbr/shared/restoreclient"
 	"xbr/shared/xapi"
 	"xbr/shared/xapi/xapisim"
 )
@@ -17,7 +17,7 @@ func TestRedeliveryMakesOneVM(t *testing.T) {
 	e := newEnv(t, xapisim.Options{})
 	src := e.halted()
 	id := e.writeBackup(src, backupOpts{codec: compress.Gzip})
-	ev := request(t, restores.Params{BackupID: id.String(), Start: true}, 1)
+	ev := request(t, restoreclient.Params{BackupID: id.String(), Start: true}, 1)
 	first := e.completed(ev)
 	after := e.objects()
 
@@ -52,9 +52,9 @@ func TestRejectsIDsThatLeaveTheRemote(t *testing.T) {
 			if !bus.IsPermanent(err) || !strings.Contains(err.Error(), "invalid backup id") {
 				t.Fatalf("got %v, want a permanent invalid backup id error", err)
 			}
-			st, err := restores.Lookup(context.Background(), e.conn.JetStream(), events.Subjects{}, events.StreamNames{}, req.RequestID)
+			st, err := restoreclient.Lookup(context.Background(), e.conn.JetStream(), events.Subjects{}, events.StreamNames{}, req.RequestID)
 			must(t, err)
-			if st.State != restores.StateFailed || !strings.Contains(st.Error, "invalid backup id") {
+			if st.State != restoreclient.StateFailed || !strings.Contains(st.Error, "invalid backup id") {
 				t.Fatalf("status %+v, want failed with the reason", st)
 			}
 		})
@@ -67,13 +67,13 @@ func TestFailuresNameTheCause(t *testing.T) {
 	missing := strings.Replace(id.String(), "20240301T020000Z", "20240302T020000Z", 1)
 	tests := []struct {
 		name string
-		p    restores.Params
+		p    restoreclient.Params
 		want string
 	}{
-		{"unknown SR", restores.Params{BackupID: id.String(), SR: "no such SR"}, `sr "no such SR": no SR that can hold disks has this uuid or name`},
-		{"unknown pool", restores.Params{BackupID: id.String(), Pool: "elsewhere"}, `pool "elsewhere" is not configured`},
-		{"unknown remote", restores.Params{BackupID: strings.Replace(id.String(), "nfs:", "s3:", 1)}, `remote "s3" is not configured`},
-		{"missing backup", restores.Params{BackupID: missing}, "does not exist"},
+		{"unknown SR", restoreclient.Params{BackupID: id.String(), SR: "no such SR"}, `sr "no such SR": no SR that can hold disks has this uuid or name`},
+		{"unknown pool", restoreclient.Params{BackupID: id.String(), Pool: "elsewhere"}, `pool "elsewhere" is not configured`},
+		{"unknown remote", restoreclient.Params{BackupID: strings.Replace(id.String(), "nfs:", "s3:", 1)}, `remote "s3" is not configured`},
+		{"missing backup", restoreclient.Params{BackupID: missing}, "does not exist"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -93,7 +93,7 @@ func TestUnreachablePoolIsRetriedThenFails(t *testing.T) {
 	e := newEnv(t, xapisim.Options{})
 	id := e.writeBackup(e.halted(), backupOpts{codec: compress.None})
 	e.sim.SetFaults(xapisim.Faults{RefuseLogins: true})
-	ev := request(t, restores.Params{BackupID: id.String()}, 1)
+	ev := request(t, restoreclient.Params{BackupID: id.String()}, 1)
 	for attempt := uint64(1); attempt < 3; attempt++ {
 		ev.Delivery.Attempt = attempt
 		outs, err := e.h.Handle(context.Background(), ev)

@@ -10,7 +10,7 @@ import (
 
 	"xbr/shared/catalog"
 	"xbr/shared/compress"
-	"xbr/shared/restores"
+	"xbr/shared/restoreclient"
 	"xbr/shared/xapi/xapisim"
 )
 
@@ -34,7 +34,7 @@ func TestLinkedBackupIsNotRestored(t *testing.T) {
 			must(t, os.Rename(from, to))
 			must(t, os.Symlink(to, from))
 			before := e.objects()
-			f := e.failed(request(t, restores.Params{BackupID: id.String(), Start: true}, 1))
+			f := e.failed(request(t, restoreclient.Params{BackupID: id.String(), Start: true}, 1))
 			t.Logf("failure: %s", f.Error)
 			if want := link + " is a symbolic link that escapes the remote"; !strings.Contains(f.Error, want) {
 				t.Errorf("failure %q does not say %q", f.Error, want)

@@ -11,7 +11,7 @@ import (
 
 	"xbr/shared/catalog"
 	"xbr/shared/compress"
-	"xbr/shared/restores"
+	"xbr/shared/restoreclient"
 	"xbr/shared/xapi"
 	"xbr/shared/xapi/xapisim"
 )
@@ -38,7 +38,7 @@ func TestRestoreIsByteIdentical(t *testing.T) {
 			src := e.halted()
 			must(t, e.client.AddToOtherConfig(context.Background(), xapi.VMRef(src.Ref), "xo:backup:job", "j1"))
 			id := e.writeBackup(src, tc.opts)
-			p := restores.Params{BackupID: id.String(), Name: tc.named, Start: tc.start}
+			p := restoreclient.Params{BackupID: id.String(), Name: tc.named, Start: tc.start}
 			if tc.sr != nil {
 				p.SR = tc.sr(e)
 			}
@@ -122,7 +122,7 @@ func TestCorruptBackupLeavesNoVM(t *testing.T) {
 			data[tc.where(len(data))] ^= 0x40
 			must(t, os.WriteFile(path, data, 0o644))
 			before := e.objects()
-			f := e.failed((request(t, restores.Params{BackupID: id.String()}, 1)))
+			f := e.failed((request(t, restoreclient.Params{BackupID: id.String()}, 1)))
 			t.Logf("failure: %s", f.Error)
 			if !strings.Contains(f.Error, tc.want) {
 				t.Fatalf("failure %q does not name the checksum", f.Error)
@@ -156,7 +156,7 @@ func TestTruncatedBackupFailsCleanly(t *testing.T) {
 			must(t, err)
 			must(t, os.Truncate(path, info.Size()*2/3))
 			before := e.objects()
-			f := e.failed((request(t, restores.Params{BackupID: id.String()}, 1)))
+			f := e.failed((request(t, restoreclient.Params{BackupID: id.String()}, 1)))
 			t.Logf("failure: %s", f.Error)
 			if !strings.Contains(f.Error, "truncated") {
 				t.Fatalf("failure %q does not say truncated", f.Error)

@@ -7,9 +7,9 @@ import (
 	"time"
 
 	"xbr/events"
-	"xbr/shared/app"
 	"xbr/shared/bus"
 	"xbr/shared/config"
+	"xbr/shared/fn"
 	"xbr/shared/runs"
 	"xbr/shared/xapi"
 )
@@ -18,11 +18,11 @@ import (
 const Name = "snapshot"
 
 // Function is the snapshot function as `xbr serve` runs it.
-func Function() app.Function {
-	return app.Function{Name: Name, Run: run}
+func Function() fn.Function {
+	return fn.Function{Name: Name, Run: run}
 }
 
-func run(ctx context.Context, env *app.Env) error {
+func run(ctx context.Context, env *fn.Env) error {
 	coord, err := runs.New(ctx, env.Conn, runs.Options{Now: env.Now, Replicas: env.Config.NATS.StreamReplicas})
 	if err != nil {
 		return err
@@ -35,7 +35,7 @@ func run(ctx context.Context, env *app.Env) error {
 // records the VM's result itself, so the flow has no runner.
 var topics = runs.Topics{Function: Name, Request: events.TypeSnapshotRequested}
 
-// Pools hands out logged-in XAPI clients by pool name; *app.Pools is one.
+// Pools hands out logged-in XAPI clients by pool name; *fn.Pools is one.
 type Pools interface {
 	Client(ctx context.Context, pool string) (*xapi.Client, error)
 }

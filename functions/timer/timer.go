@@ -11,9 +11,9 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"xbr/events"
-	"xbr/shared/app"
 	"xbr/shared/bus"
 	"xbr/shared/config"
+	"xbr/shared/fn"
 	"xbr/shared/schedule"
 )
 
@@ -25,11 +25,11 @@ const Name = "timer"
 const StateBucket = "xbr_timer"
 
 // Function is the timer as `xbr serve` runs it.
-func Function() app.Function {
-	return app.Function{Name: Name, Run: run}
+func Function() fn.Function {
+	return fn.Function{Name: Name, Run: run}
 }
 
-func run(ctx context.Context, env *app.Env) error {
+func run(ctx context.Context, env *fn.Env) error {
 	t, err := New(ctx, env.Conn, env.Subjects, env.Config.Jobs, Options{
 		CatchUp: env.Config.CatchUp, Log: env.Log, Replicas: env.Config.NATS.StreamReplicas,
 	})

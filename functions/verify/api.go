@@ -6,24 +6,24 @@ import (
 	"time"
 
 	"xbr/events"
-	"xbr/shared/app"
 	"xbr/shared/bus"
 	"xbr/shared/catalog"
-	check "xbr/shared/verify"
+	"xbr/shared/fn"
+	"xbr/shared/integrity"
 )
 
-// API is the query the verify function answers: verify (check.QueryVerify).
-func API() []app.APIEndpoint {
-	return []app.APIEndpoint{app.Answer(check.QueryVerify, apiVerify)}
+// API is the query the verify function answers: verify (integrity.QueryVerify).
+func API() []fn.APIEndpoint {
+	return []fn.APIEndpoint{fn.Answer(integrity.QueryVerify, apiVerify)}
 }
 
-func apiVerify(ctx context.Context, env *app.Env, req check.Request) ([]check.Report, error) {
+func apiVerify(ctx context.Context, env *fn.Env, req integrity.Request) ([]integrity.Report, error) {
 	results, err := run(ctx, env, req)
 	if err != nil {
 		return nil, err
 	}
 	start := env.Now().UTC().Format(time.RFC3339Nano)
-	out := make([]check.Report, 0, len(results))
+	out := make([]integrity.Report, 0, len(results))
 	for _, r := range results {
 		out = append(out, r.Report())
 		if r.Skipped != "" {
@@ -41,7 +41,7 @@ func apiVerify(ctx context.Context, env *app.Env, req check.Request) ([]check.Re
 	return out, nil
 }
 
-func run(ctx context.Context, env *app.Env, req check.Request) ([]check.Result, error) {
+func run(ctx context.Context, env *fn.Env, req integrity.Request) ([]integrity.Result, error) {
 	if (req.BackupID == "") == (req.Remote == "") {
 		return nil, errors.New("verify request: give either backup_id or remote")
 	}
@@ -57,9 +57,9 @@ func run(ctx context.Context, env *app.Env, req check.Request) ([]check.Result, 
 	if err != nil {
 		return nil, err
 	}
-	opts := check.Options{Deep: req.Deep, Now: env.Now}
+	opts := integrity.Options{Deep: req.Deep, Now: env.Now}
 	if req.BackupID != "" {
-		return []check.Result{check.Backup(ctx, rm, id, opts)}, nil
+		return []integrity.Result{integrity.Backup(ctx, rm, id, opts)}, nil
 	}
-	return check.All(ctx, rm, opts)
+	return integrity.All(ctx, rm, opts)
 }

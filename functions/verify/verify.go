@@ -6,17 +6,17 @@ import (
 	"time"
 
 	"xbr/events"
-	"xbr/shared/app"
 	"xbr/shared/bus"
 	"xbr/shared/config"
+	"xbr/shared/fn"
+	"xbr/shared/integrity"
 	"xbr/shared/remote"
-	check "xbr/shared/verify"
 )
 
 // Name is the function's name: durable consumer and DLQ subject.
 const Name = "verify"
 
-// Remotes opens remotes by name (*app.Remotes).
+// Remotes opens remotes by name (*fn.Remotes).
 type Remotes interface {
 	Get(ctx context.Context, name string) (remote.Remote, error)
 }
@@ -33,8 +33,8 @@ type Handler struct {
 var _ bus.Handler = (*Handler)(nil)
 
 // Function is the verify function as `xbr serve` runs it.
-func Function() app.Function {
-	return app.Function{Name: Name, API: API(), Run: func(ctx context.Context, env *app.Env) error {
+func Function() fn.Function {
+	return fn.Function{Name: Name, API: API(), Run: func(ctx context.Context, env *fn.Env) error {
 		h := &Handler{Config: env.Config, Remotes: env.Remotes, Subjects: env.Subjects,
 			Log: env.Log.With(bus.KeyFunction, Name), Now: env.Now}
 		return env.Conn.Consume(ctx, bus.ConsumerConfig{Function: Name, Stream: env.Streams.WithDefaults().Events,
@@ -58,13 +58,13 @@ func (h *Handler) Handle(ctx context.Context, ev bus.Event) ([]bus.Out, error) {
 		h.log().Info("fire is older than the catch-up window; skipped", "job", due.Job, "fire_time", due.FireTime)
 		return nil, nil
 	}
-	var results []check.Result
+	var results []integrity.Result
 	for _, name := range job.Remotes {
 		rm, err := h.Remotes.Get(ctx, name)
 		if err != nil {
 			return nil, bus.Permanent(err)
 		}
-		res, err := check.All(ctx, rm, check.Options{Deep: job.Deep, Now: h.Now})
+		res, err := integrity.All(ctx, rm, integrity.Options{Deep: job.Deep, Now: h.Now})
 		if err != nil {
 			return nil, err // the remote cannot be listed: retried
 		}
@@ -73,7 +73,7 @@ func (h *Handler) Handle(ctx context.Context, ev bus.Event) ([]bus.Out, error) {
 	return h.outs(due, results, now)
 }
 
-func (h *Handler) outs(due events.ScheduleDue, results []check.Result, start time.Time) ([]bus.Out, error) {
+func (h *Handler) outs(due events.ScheduleDue, results []integrity.Result, start time.Time) ([]bus.Out, error) {
 	var outs []bus.Out
 	var vmResults []events.VMResult
 	failed := 0

@@ -9,6 +9,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"xbr/shared/bus"
+	"xbr/shared/bus/natsserver"
 	"xbr/shared/testsupport"
 )
 
@@ -17,7 +18,7 @@ import (
 // and a replicated durable consumer, stops the node leading the events
 // stream, and checks that publishing, consuming and acking go on.
 func TestClusterKeepsReplicatedStreamsThroughTheLossOfANode(t *testing.T) {
-	c, err := bus.StartCluster(bus.ClusterConfig{StoreDir: t.TempDir()})
+	c, err := natsserver.StartCluster(natsserver.ClusterConfig{StoreDir: t.TempDir()})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -88,7 +89,7 @@ func streamInfo(t *testing.T, ctx context.Context, conn *bus.Conn, name string) 
 	return info
 }
 
-func serverIndex(t *testing.T, c *bus.Cluster, name string) int {
+func serverIndex(t *testing.T, c *natsserver.Cluster, name string) int {
 	t.Helper()
 	for i := range c.Size() {
 		if c.ServerName(i) == name {
@@ -131,7 +132,7 @@ func fetchAll(t *testing.T, ctx context.Context, conn *bus.Conn, stream, durable
 // started together do. Every one must succeed: on the cluster, the losers of
 // such a race get no answer and must try again.
 func TestConcurrentEnsureOnAClusterAllSucceed(t *testing.T) {
-	c, err := bus.StartCluster(bus.ClusterConfig{StoreDir: t.TempDir()})
+	c, err := natsserver.StartCluster(natsserver.ClusterConfig{StoreDir: t.TempDir()})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,6 +1,6 @@
-// Package bus is xbr's runtime on NATS JetStream: the embedded server (its
-// users each get an events.Grant; with none it stays on loopback, for tests),
-// the identities xbr keeps for it, the connection (credentials, NKey,
+// Package bus is xbr's runtime on NATS JetStream: the identities xbr keeps
+// for its embedded server (the server itself is shared/bus/natsserver, so a
+// function links no nats-server), the connection (credentials, NKey,
 // user/password, token, TLS), idempotent
 // creation of streams, consumers and KV buckets, publishing CloudEvents in
 // binary mode with Nats-Msg-Id = event id, and the one consume loop that

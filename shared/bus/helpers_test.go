@@ -12,6 +12,7 @@ import (
 
 	"xbr/events"
 	"xbr/shared/bus"
+	"xbr/shared/bus/natsserver"
 )
 
 const testVM = "6b2c1f8e-3d4a-4f5b-9c7d-2e1a0b9c8d7f"
@@ -37,7 +38,7 @@ func (l *logBuffer) String() string {
 }
 
 type env struct {
-	srv  *bus.Server
+	srv  *natsserver.Server
 	conn *bus.Conn
 	logs *logBuffer
 	log  *slog.Logger
@@ -46,7 +47,7 @@ type env struct {
 // newEnv starts an embedded server on a free port with the xbr streams.
 func newEnv(t *testing.T) *env {
 	t.Helper()
-	srv, err := bus.StartServer(bus.ServerConfig{Port: -1, StoreDir: t.TempDir()})
+	srv, err := natsserver.StartServer(natsserver.ServerConfig{Port: -1, StoreDir: t.TempDir()})
 	if err != nil {
 		t.Fatal(err)
 	}

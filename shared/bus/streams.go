@@ -89,3 +89,10 @@ func durationOr(d, def time.Duration) time.Duration {
 	}
 	return def
 }
+
+func orDefault(v, def string) string {
+	if v == "" {
+		return def
+	}
+	return v
+}

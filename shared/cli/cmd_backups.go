@@ -9,17 +9,17 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"xbr/shared/app"
 	"xbr/shared/catalog"
 	"xbr/shared/config"
-	"xbr/shared/restores"
+	"xbr/shared/fn"
+	"xbr/shared/restoreclient"
 )
 
 func newBackupsCmd() *cobra.Command {
 	cmd := &cobra.Command{Use: "backups", Short: "Inspect the backups on the remotes of a running server"}
 	var (
 		cf     clientFlags
-		q      restores.Query
+		q      restoreclient.Query
 		asJSON bool
 	)
 	ls := &cobra.Command{
@@ -56,15 +56,15 @@ schedule and more.`,
 	return cmd
 }
 
-func fetchBackups(cmd *cobra.Command, cf *clientFlags, q restores.Query) (restores.Listing, error) {
+func fetchBackups(cmd *cobra.Command, cf *clientFlags, q restoreclient.Query) (restoreclient.Listing, error) {
 	conn, subjects, err := cf.connect()
 	if err != nil {
-		return restores.Listing{}, err
+		return restoreclient.Listing{}, err
 	}
 	defer conn.Close()
 	ctx, cancel := cf.requestCtx(cmd.Context())
 	defer cancel()
-	return app.Ask(ctx, conn.NATS(), subjects, restores.QueryBackups, q)
+	return fn.Ask(ctx, conn.NATS(), subjects, restoreclient.QueryBackups, q)
 }
 
 func printBackups(w io.Writer, backups []catalog.Backup) error {

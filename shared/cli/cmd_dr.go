@@ -10,7 +10,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"xbr/events"
-	"xbr/shared/app"
+	"xbr/shared/fn"
 )
 
 func newDrCmd() *cobra.Command {
@@ -62,7 +62,7 @@ func listCopies(cmd *cobra.Command, cf *clientFlags, req events.DRListRequest) (
 	defer conn.Close()
 	ctx, cancel := cf.requestCtx(cmd.Context())
 	defer cancel()
-	return app.Ask(ctx, conn.NATS(), subjects, events.QueryDRList, req)
+	return fn.Ask(ctx, conn.NATS(), subjects, events.QueryDRList, req)
 }
 
 func printCopies(w io.Writer, cs []events.DRCopy) error {

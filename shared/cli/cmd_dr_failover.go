@@ -8,9 +8,9 @@ import (
 	"github.com/spf13/cobra"
 
 	"xbr/events"
-	"xbr/shared/app"
 	"xbr/shared/bus"
 	"xbr/shared/failovers"
+	"xbr/shared/fn"
 )
 
 // failoverOpts are the flags of `xbr dr failover`.
@@ -99,7 +99,7 @@ func runFailover(cmd *cobra.Command, cf *clientFlags, vm string, o failoverOpts)
 func confirmOnTerminal(cmd *cobra.Command, cf *clientFlags, conn *bus.Conn, s events.Subjects, vm string, o failoverOpts) error {
 	ctx, cancel := cf.requestCtx(cmd.Context())
 	defer cancel()
-	cs, err := app.Ask(ctx, conn.NATS(), s, events.QueryDRList, events.DRListRequest{VM: vm, Pool: o.pool})
+	cs, err := fn.Ask(ctx, conn.NATS(), s, events.QueryDRList, events.DRListRequest{VM: vm, Pool: o.pool})
 	if err != nil {
 		return err
 	}

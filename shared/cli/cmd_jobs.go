@@ -11,7 +11,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"xbr/events"
-	"xbr/shared/app"
+	"xbr/shared/fn"
 )
 
 func newJobsCmd() *cobra.Command {
@@ -50,7 +50,7 @@ func fetchJobs(cmd *cobra.Command, cf *clientFlags) ([]events.JobInfo, error) {
 	defer conn.Close()
 	ctx, cancel := cf.requestCtx(cmd.Context())
 	defer cancel()
-	return app.Ask(ctx, conn.NATS(), subjects, events.QueryJobs, events.NoRequest{})
+	return fn.Ask(ctx, conn.NATS(), subjects, events.QueryJobs, events.NoRequest{})
 }
 
 func printJobs(w io.Writer, jobs []events.JobInfo) error {

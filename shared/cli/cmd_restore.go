@@ -10,16 +10,16 @@ import (
 	"github.com/spf13/cobra"
 
 	"xbr/events"
-	"xbr/shared/app"
 	"xbr/shared/bus"
 	"xbr/shared/config"
-	"xbr/shared/restores"
+	"xbr/shared/fn"
+	"xbr/shared/restoreclient"
 )
 
 func newRestoreCmd() *cobra.Command {
 	var (
 		cf   clientFlags
-		p    restores.Params
+		p    restoreclient.Params
 		wait bool
 	)
 	cmd := &cobra.Command{
@@ -49,9 +49,9 @@ otherwise) and exits 0 when the VM is restored, 1 when the restore failed.`,
 	return cmd
 }
 
-func runRestore(cmd *cobra.Command, cf *clientFlags, p restores.Params, wait bool) error {
+func runRestore(cmd *cobra.Command, cf *clientFlags, p restoreclient.Params, wait bool) error {
 	now := time.Now().UTC()
-	if _, err := restores.NewRequest(withPool(p), now); err != nil { // fail fast, before connecting
+	if _, err := restoreclient.NewRequest(withPool(p), now); err != nil { // fail fast, before connecting
 		return err
 	}
 	conn, subjects, err := cf.connect()
@@ -65,7 +65,7 @@ func runRestore(cmd *cobra.Command, cf *clientFlags, p restores.Params, wait boo
 		}
 	}
 	p.RequestedBy = requester()
-	req, err := restores.Publish(cmd.Context(), conn, subjects, events.Source("cli"), p, now)
+	req, err := restoreclient.Publish(cmd.Context(), conn, subjects, events.Source("cli"), p, now)
 	if err != nil {
 		return err
 	}
@@ -78,7 +78,7 @@ func runRestore(cmd *cobra.Command, cf *clientFlags, p restores.Params, wait boo
 
 // withPool fills a placeholder pool so the rest of the request can be
 // checked before the server names the pool.
-func withPool(p restores.Params) restores.Params {
+func withPool(p restoreclient.Params) restoreclient.Params {
 	if p.Pool == "" {
 		p.Pool = "default"
 	}
@@ -88,7 +88,7 @@ func withPool(p restores.Params) restores.Params {
 func onlyPool(ctx context.Context, cf *clientFlags, conn *bus.Conn, s events.Subjects) (string, error) {
 	ctx, cancel := cf.requestCtx(ctx)
 	defer cancel()
-	pools, err := app.Ask(ctx, conn.NATS(), s, events.QueryPools, events.NoRequest{})
+	pools, err := fn.Ask(ctx, conn.NATS(), s, events.QueryPools, events.NoRequest{})
 	if err != nil {
 		return "", err
 	}
@@ -100,11 +100,11 @@ func onlyPool(ctx context.Context, cf *clientFlags, conn *bus.Conn, s events.Sub
 
 func followRestore(cmd *cobra.Command, conn *bus.Conn, s events.Subjects, id string) error {
 	pr := &restorePrinter{w: cmd.OutOrStdout(), bar: isTerminal(cmd.OutOrStdout())}
-	final, err := restores.Follow(cmd.Context(), conn, s, events.StreamNames{}, id, pr.update)
+	final, err := restoreclient.Follow(cmd.Context(), conn, s, events.StreamNames{}, id, pr.update)
 	if err != nil {
 		return err
 	}
-	if final.State == restores.StateFailed {
+	if final.State == restoreclient.StateFailed {
 		return &ExitError{Code: exitRunFailed}
 	}
 	return nil
@@ -115,12 +115,12 @@ func followRestore(cmd *cobra.Command, conn *bus.Conn, s events.Subjects, id str
 type restorePrinter struct {
 	w     io.Writer
 	bar   bool
-	last  restores.State
+	last  restoreclient.State
 	drawn bool
 }
 
-func (p *restorePrinter) update(s restores.Status) {
-	if s.State == restores.StateRunning && s.Bytes > 0 {
+func (p *restorePrinter) update(s restoreclient.Status) {
+	if s.State == restoreclient.StateRunning && s.Bytes > 0 {
 		p.progress(s)
 	} else if s.State != p.last {
 		p.endBar()
@@ -129,7 +129,7 @@ func (p *restorePrinter) update(s restores.Status) {
 	p.last = s.State
 }
 
-func (p *restorePrinter) progress(s restores.Status) {
+func (p *restorePrinter) progress(s restoreclient.Status) {
 	line := fmt.Sprintf("%s of %s  %s/s  ETA %s", config.ByteSize(s.Bytes).Human(), config.ByteSize(s.TotalBytes).Human(),
 		config.ByteSize(s.BytesPerSecond).Human(), time.Duration(s.ETASeconds)*time.Second)
 	if !p.bar {
@@ -149,20 +149,20 @@ func (p *restorePrinter) endBar() {
 	}
 }
 
-func describeRestore(s restores.Status) string {
+func describeRestore(s restoreclient.Status) string {
 	switch s.State {
-	case restores.StatePending:
+	case restoreclient.StatePending:
 		return "pending: waiting for a restore worker"
-	case restores.StateRunning:
+	case restoreclient.StateRunning:
 		return fmt.Sprintf("running: importing %s into pool %s", config.ByteSize(s.TotalBytes).Human(), s.Pool)
-	case restores.StateCompleted:
+	case restoreclient.StateCompleted:
 		started := ""
 		if s.VMStarted {
 			started = ", started"
 		}
 		return fmt.Sprintf("completed: VM %q (%s)%s, %s in %s (%s/s)", s.NewVMName, s.NewVMUUID, started,
 			config.ByteSize(s.Bytes).Human(), time.Duration(s.DurationMS)*time.Millisecond, config.ByteSize(s.BytesPerSecond).Human())
-	case restores.StateFailed:
+	case restoreclient.StateFailed:
 		return "FAILED: " + s.Error
 	}
 	return string(s.State)

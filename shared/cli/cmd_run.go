@@ -10,8 +10,8 @@ import (
 	"github.com/spf13/cobra"
 
 	"xbr/events"
-	"xbr/shared/app"
 	"xbr/shared/bus"
+	"xbr/shared/fn"
 	"xbr/shared/schedule"
 )
 
@@ -81,7 +81,7 @@ func runJob(cmd *cobra.Command, cf *clientFlags, job, sched string, wait bool) e
 func pickSchedule(ctx context.Context, cf *clientFlags, conn *bus.Conn, s events.Subjects, job, sched string) (string, error) {
 	ctx, cancel := cf.requestCtx(ctx)
 	defer cancel()
-	jobs, err := app.Ask(ctx, conn.NATS(), s, events.QueryJobs, events.NoRequest{})
+	jobs, err := fn.Ask(ctx, conn.NATS(), s, events.QueryJobs, events.NoRequest{})
 	if err != nil {
 		return "", err
 	}

@@ -7,12 +7,13 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"xbr/shared/app"
+	"xbr/shared/cli/serve"
+	"xbr/shared/fn"
 )
 
-func newServeCmd(fns []app.Function) *cobra.Command {
+func newServeCmd(fns []fn.Function) *cobra.Command {
 	var (
-		o                 app.ServeOptions
+		o                 serve.ServeOptions
 		logFormat, logLvl string
 		debugListen       string
 	)
@@ -53,7 +54,7 @@ Functions: ` + strings.Join(names, ", "),
 					return err
 				}
 			}
-			return app.Serve(cmd.Context(), o, fns)
+			return serve.Serve(cmd.Context(), o, fns)
 		},
 	}
 	f := cmd.Flags()

@@ -11,10 +11,11 @@ import (
 	"github.com/spf13/cobra"
 
 	"xbr/events"
-	"xbr/shared/app"
 	"xbr/shared/catalog"
+	"xbr/shared/cli/serve"
 	"xbr/shared/config"
-	"xbr/shared/verify"
+	"xbr/shared/fn"
+	"xbr/shared/integrity"
 )
 
 func newVerifyCmd() *cobra.Command {
@@ -45,9 +46,9 @@ backbone (unless --no-events). Exit status: 0 all good, 1 any failure.`,
 				target = args[0]
 			}
 			if !cmd.Flags().Changed("config") && !fileExists(file) {
-				req := verify.Request{Remote: rmt, Deep: deep}
+				req := integrity.Request{Remote: rmt, Deep: deep}
 				if len(args) == 1 {
-					req = verify.Request{BackupID: args[0], Deep: deep}
+					req = integrity.Request{BackupID: args[0], Deep: deep}
 				}
 				return verifyOnServer(cmd, &cf, req)
 			}
@@ -80,18 +81,18 @@ func runVerify(cmd *cobra.Command, cf *clientFlags, file, target string, one, de
 	if !ok {
 		return fmt.Errorf("remote %q is not in %s", remoteName, file)
 	}
-	rm, err := app.Open(ctx, rc)
+	rm, err := serve.OpenRemote(ctx, rc)
 	if err != nil {
 		return err
 	}
 	start := time.Now().UTC()
-	var results []verify.Result
+	var results []integrity.Result
 	if one {
-		results = []verify.Result{verify.Backup(ctx, rm, id, verify.Options{Deep: deep})}
-	} else if results, err = verify.All(ctx, rm, verify.Options{Deep: deep}); err != nil {
+		results = []integrity.Result{integrity.Backup(ctx, rm, id, integrity.Options{Deep: deep})}
+	} else if results, err = integrity.All(ctx, rm, integrity.Options{Deep: deep}); err != nil {
 		return err
 	}
-	reports := make([]verify.Report, 0, len(results))
+	reports := make([]integrity.Report, 0, len(results))
 	for _, r := range results {
 		reports = append(reports, r.Report())
 	}
@@ -107,7 +108,7 @@ func runVerify(cmd *cobra.Command, cf *clientFlags, file, target string, one, de
 	return nil
 }
 
-func printVerify(w io.Writer, results []verify.Report) (failed int) {
+func printVerify(w io.Writer, results []integrity.Report) (failed int) {
 	skipped := 0
 	for _, r := range results {
 		if r.Skipped != "" {
@@ -130,7 +131,7 @@ func printVerify(w io.Writer, results []verify.Report) (failed int) {
 	return failed
 }
 
-func publishVerify(ctx context.Context, cf *clientFlags, results []verify.Result, start time.Time) error {
+func publishVerify(ctx context.Context, cf *clientFlags, results []integrity.Result, start time.Time) error {
 	conn, subjects, err := cf.connect()
 	if err != nil {
 		return err
@@ -155,7 +156,7 @@ func publishVerify(ctx context.Context, cf *clientFlags, results []verify.Result
 }
 
 // verifyOnServer asks a running server to verify; it publishes the results.
-func verifyOnServer(cmd *cobra.Command, cf *clientFlags, req verify.Request) error {
+func verifyOnServer(cmd *cobra.Command, cf *clientFlags, req integrity.Request) error {
 	if req.BackupID != "" {
 		if _, err := catalog.ParseID(req.BackupID); err != nil {
 			return &ExitError{Code: 2, Err: err}
@@ -172,7 +173,7 @@ func verifyOnServer(cmd *cobra.Command, cf *clientFlags, req verify.Request) err
 	}
 	ctx, cancel := context.WithTimeout(cmd.Context(), timeout)
 	defer cancel()
-	reports, err := app.Ask(ctx, conn.NATS(), subjects, verify.QueryVerify, req)
+	reports, err := fn.Ask(ctx, conn.NATS(), subjects, integrity.QueryVerify, req)
 	if err != nil {
 		return err
 	}

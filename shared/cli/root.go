@@ -8,7 +8,7 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"xbr/shared/app"
+	"xbr/shared/fn"
 )
 
 // Version is set at build time with -ldflags "-X xbr/shared/cli.Version=...".
@@ -32,7 +32,7 @@ func (e *ExitError) Unwrap() error { return e.Err }
 // Execute runs the command tree with args and returns the process exit code.
 // fns are the functions `xbr serve` can run (main wires them: shared packages
 // never import functions).
-func Execute(ctx context.Context, args []string, stdout, stderr io.Writer, fns ...app.Function) int {
+func Execute(ctx context.Context, args []string, stdout, stderr io.Writer, fns ...fn.Function) int {
 	root := newRoot(stdout, stderr, fns)
 	root.SetArgs(args)
 	err := root.ExecuteContext(ctx)
@@ -50,7 +50,7 @@ func Execute(ctx context.Context, args []string, stdout, stderr io.Writer, fns .
 	return 1
 }
 
-func newRoot(stdout, stderr io.Writer, fns []app.Function) *cobra.Command {
+func newRoot(stdout, stderr io.Writer, fns []fn.Function) *cobra.Command {
 	root := &cobra.Command{
 		Use:   "xbr",
 		Short: "Backup and disaster recovery for XCP-ng / XenServer VMs on NATS JetStream",

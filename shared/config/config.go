@@ -112,7 +112,7 @@ const (
 	ModeSnapshot  = "snapshot"
 	ModeReplicate = "replicate"
 	// ModeVerify jobs re-read the backups on their remotes on a schedule
-	// (shared/verify), as Proxmox Backup Server's verify jobs do.
+	// (shared/integrity), as Proxmox Backup Server's verify jobs do.
 	ModeVerify = "verify"
 )
 

@@ -27,6 +27,6 @@
 //	consumer_redelivered_messages{stream,consumer}  delivered more than once
 //	stream_messages{stream}, stream_bytes{stream}   what the streams hold
 //
-// Mount (or ForEnv + Routes + Feed) wires it into an http.ServeMux; Healthz
+// Mount (or ForStreams + Routes + Feed) wires it into an http.ServeMux; Healthz
 // is the liveness handler for processes without the gateway.
 package metrics

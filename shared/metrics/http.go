@@ -13,14 +13,22 @@ import (
 	dto "github.com/prometheus/client_model/go"
 
 	"xbr/events"
-	"xbr/shared/app"
 	"xbr/shared/bus"
 	"xbr/shared/history"
 )
 
-// Handler serves m in the Prometheus text format.
+// Handler serves m in the Prometheus text format. The JetStream gauges
+// are read within the request's context.
 func (m *Metrics) Handler() http.Handler {
-	return promhttp.HandlerFor(prometheus.GathererFunc(m.gather), promhttp.HandlerOpts{Registry: m.reg})
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		g := prometheus.Gatherers{prometheus.GathererFunc(m.gather)}
+		if m.lag != nil {
+			lag := prometheus.NewRegistry()
+			lag.MustRegister(m.lag.Scrape(r.Context()))
+			g = append(g, lag)
+		}
+		promhttp.HandlerFor(g, promhttp.HandlerOpts{Registry: m.reg}).ServeHTTP(w, r)
+	})
 }
 
 // gather reads every metric between two events, never in the middle of
@@ -73,28 +81,29 @@ func Ready(conn *bus.Conn, streams ...string) ReadyFunc {
 	}
 }
 
-// ForEnv returns the metrics of env's backbone: the event counters, the
-// stream and consumer gauges of its streams, and Go/process collectors.
-// Feed must run for the counters to move.
-func ForEnv(env *app.Env) *Metrics {
-	names := env.Streams.WithDefaults()
-	m := New(NewLag(env.Conn.JetStream(), names.Events, names.Progress))
+// ForStreams returns the metrics of the backbone behind conn: the event
+// counters, the stream and consumer gauges of the streams names, and
+// Go/process collectors. Feed must run for the counters to move.
+func ForStreams(conn *bus.Conn, names events.StreamNames) *Metrics {
+	names = names.WithDefaults()
+	m := New(NewLag(conn.JetStream(), names.Events, names.Progress))
 	m.reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }
 
-// EnvReady is Ready for env's connection and streams.
-func EnvReady(env *app.Env) ReadyFunc {
-	names := env.Streams.WithDefaults()
-	return Ready(env.Conn, names.Events, names.Progress)
+// StreamsReady is Ready for conn and the event and progress streams of
+// names.
+func StreamsReady(conn *bus.Conn, names events.StreamNames) ReadyFunc {
+	names = names.WithDefaults()
+	return Ready(conn, names.Events, names.Progress)
 }
 
-// Mount is ForEnv, Routes (/metrics, /readyz) and Feed until ctx ends, in
-// one call.
-func Mount(ctx context.Context, env *app.Env, mux *http.ServeMux) *Metrics {
-	m := ForEnv(env)
-	Routes(mux, m, EnvReady(env))
-	go Feed(ctx, env.Conn, env.Streams, m, env.Log)
+// Mount is ForStreams, Routes (/metrics, /readyz) and Feed until ctx ends,
+// in one call.
+func Mount(ctx context.Context, conn *bus.Conn, names events.StreamNames, log *slog.Logger, mux *http.ServeMux) *Metrics {
+	m := ForStreams(conn, names)
+	Routes(mux, m, StreamsReady(conn, names))
+	go Feed(ctx, conn, names, m, log)
 	return m
 }
 

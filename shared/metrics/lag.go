@@ -9,7 +9,8 @@ import (
 )
 
 // Lag reads, at scrape time, the state of streams and of every consumer on
-// them from JetStream.
+// them from JetStream. Each scrape is a collector bound to the scraper's
+// context (Scrape), so reading JetStream ends with the request.
 type Lag struct {
 	js      jetstream.JetStream
 	streams []string
@@ -18,7 +19,7 @@ type Lag struct {
 	pending, ackPending, redelivered, msgs, bytes, up *prometheus.Desc
 }
 
-var _ prometheus.Collector = (*Lag)(nil)
+var _ prometheus.Collector = scrape{}
 
 // NewLag collects the streams' and their consumers' gauges.
 func NewLag(js jetstream.JetStream, streams ...string) *Lag {
@@ -42,10 +43,28 @@ func (l *Lag) Describe(ch chan<- *prometheus.Desc) {
 	}
 }
 
+// Scrape is one scrape of l: a collector that reads JetStream within ctx
+// (and at most l's timeout).
+func (l *Lag) Scrape(ctx context.Context) prometheus.Collector { return scrape{l: l, ctx: ctx} }
+
+// scrape is a Lag bound to one scrape's context; it lives as long as the
+// scrape. It holds the context, against the house rule, because
+// prometheus.Collector.Collect takes none: the value is made per request and
+// dropped with it, never kept by the Lag.
+type scrape struct {
+	l   *Lag
+	ctx context.Context
+}
+
+// Describe sends the descriptors.
+func (s scrape) Describe(ch chan<- *prometheus.Desc) { s.l.Describe(ch) }
+
 // Collect reads every stream and consumer; a stream that cannot be read
 // reports xbr_stream_up 0.
-func (l *Lag) Collect(ch chan<- prometheus.Metric) {
-	ctx, cancel := context.WithTimeout(context.Background(), l.timeout)
+func (s scrape) Collect(ch chan<- prometheus.Metric) { s.l.collect(s.ctx, ch) }
+
+func (l *Lag) collect(ctx context.Context, ch chan<- prometheus.Metric) {
+	ctx, cancel := context.WithTimeout(ctx, l.timeout)
 	defer cancel()
 	for _, name := range l.streams {
 		ok := l.collectStream(ctx, ch, name)

@@ -12,6 +12,7 @@ import (
 // Metrics is the set of xbr metrics on its own registry.
 type Metrics struct {
 	reg *prometheus.Registry
+	lag *Lag // nil: no JetStream gauges
 
 	mu       sync.Mutex
 	seen     *recentSet
@@ -31,9 +32,9 @@ type Metrics struct {
 var durationBuckets = prometheus.ExponentialBuckets(1, 2.5, 12) // 1s .. ~6.6h
 
 // New returns the metrics with nothing counted yet; lag, when not nil,
-// adds the JetStream consumer and stream gauges.
-func New(lag prometheus.Collector) *Metrics {
-	m := &Metrics{reg: prometheus.NewRegistry(), seen: newRecentSet(seenWindow), inFlight: map[string]bool{}, lastOK: map[string]float64{}}
+// adds the JetStream consumer and stream gauges, read at every scrape.
+func New(lag *Lag) *Metrics {
+	m := &Metrics{reg: prometheus.NewRegistry(), lag: lag, seen: newRecentSet(seenWindow), inFlight: map[string]bool{}, lastOK: map[string]float64{}}
 	counter := func(name, help string, labels ...string) *prometheus.CounterVec {
 		c := prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: "xbr", Name: name, Help: help}, labels)
 		m.reg.MustRegister(c)
@@ -58,9 +59,6 @@ func New(lag prometheus.Collector) *Metrics {
 	m.restoreDur = prometheus.NewHistogram(prometheus.HistogramOpts{Namespace: "xbr", Name: "restore_duration_seconds",
 		Help: "Duration of successful restores.", Buckets: durationBuckets})
 	m.reg.MustRegister(m.restoreBytes, m.runsInProgress, m.lastSuccess, m.exportDur, m.runDur, m.restoreDur)
-	if lag != nil {
-		m.reg.MustRegister(lag)
-	}
 	return m
 }
 

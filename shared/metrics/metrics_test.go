@@ -15,7 +15,6 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"xbr/events"
-	"xbr/shared/app"
 	"xbr/shared/bus"
 	"xbr/shared/metrics"
 	"xbr/shared/testsupport"
@@ -35,7 +34,7 @@ func serve(t *testing.T, conn *bus.Conn) *httptest.Server {
 	ctx, cancel := context.WithCancel(context.Background())
 	t.Cleanup(cancel)
 	mux := http.NewServeMux()
-	metrics.Mount(ctx, &app.Env{Conn: conn, Log: slog.New(slog.DiscardHandler)}, mux)
+	metrics.Mount(ctx, conn, events.StreamNames{}, slog.New(slog.DiscardHandler), mux)
 	mux.HandleFunc("GET /healthz", metrics.Healthz)
 	srv := httptest.NewServer(mux) // listens on 127.0.0.1
 	t.Cleanup(srv.Close)

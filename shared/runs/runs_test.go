@@ -13,6 +13,7 @@ import (
 
 	"xbr/events"
 	"xbr/shared/bus"
+	"xbr/shared/bus/natsserver"
 	"xbr/shared/runs"
 )
 
@@ -31,7 +32,7 @@ func (c *clock) Add(d time.Duration) {
 // server starts an embedded NATS server and returns its URL.
 func server(t *testing.T) string {
 	t.Helper()
-	srv, err := bus.StartServer(bus.ServerConfig{Port: -1, Host: "127.0.0.1", StoreDir: t.TempDir()})
+	srv, err := natsserver.StartServer(natsserver.ServerConfig{Port: -1, Host: "127.0.0.1", StoreDir: t.TempDir()})
 	if err != nil {
 		t.Fatal(err)
 	}

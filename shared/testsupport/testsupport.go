@@ -10,6 +10,10 @@ import (
 
 	"xbr/events"
 	"xbr/shared/bus"
+	"xbr/shared/bus/natsserver"
+	"xbr/shared/config"
+	"xbr/shared/remote"
+	"xbr/shared/remote/dir"
 )
 
 // pollEvery is how often Eventually tries its condition again.
@@ -63,7 +67,7 @@ func StartNATS(t testing.TB) *bus.Conn {
 // StartBareNATS is StartNATS without the streams.
 func StartBareNATS(t testing.TB) *bus.Conn {
 	t.Helper()
-	srv, err := bus.StartServer(bus.ServerConfig{Port: -1, Host: "127.0.0.1", StoreDir: t.TempDir()})
+	srv, err := natsserver.StartServer(natsserver.ServerConfig{Port: -1, Host: "127.0.0.1", StoreDir: t.TempDir()})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -89,4 +93,13 @@ func Deliver(t testing.TB, m bus.Out, attempt, max uint64) bus.Event {
 		t.Fatal(err)
 	}
 	return bus.Event{Received: r, Delivery: bus.Delivery{Attempt: attempt, Max: max}}
+}
+
+// OpenDir is the fn.Opener of tests whose remotes are all directories: it
+// opens c as a directory remote without linking the assembly.
+func OpenDir(_ context.Context, c config.Remote) (remote.Remote, error) {
+	if c.Type != config.RemoteDir {
+		return nil, fmt.Errorf("remote %s: type %q: OpenDir opens directories only", c.Name, c.Type)
+	}
+	return dir.New(c.Name, c.Path)
 }

@@ -1,0 +1,17 @@
+// Package restoreclient is the client side of a restore, what every restore
+// front end shares: the CLI (`xbr restore`, `xbr backups ls`), the gateway
+// (web page, webhook, chat command) and the restore function itself.
+//
+//   - Requests: Params → NewRequest validates the backup id strictly
+//     (catalog.ParseID), the pool, SR and name, and derives the request id, so
+//     the same idempotency key always yields the same id; Publish puts the
+//     xbr.restore.requested event on the backbone.
+//   - Status: a restore's state (pending, running, completed, failed),
+//     progress and error are a projection of its restore.* events. Status.Apply
+//     folds one event in; Lookup reads the current status from the streams;
+//     Follow calls back on every change until the restore ends. No server keeps
+//     restore state: the events are the truth.
+//   - Backups: List reads the backups of some or all remotes (newest first)
+//     through catalog.List, as Backup values whose JSON is what
+//     `xbr backups ls --json` prints; Latest picks a VM's newest backup.
+package restoreclient
