@@ -38,11 +38,21 @@ type Message struct {
 	Event   event.Event
 }
 
+// produced is a payload that asks more of a new event than of one read
+// back from a stream: a field a later contract version requires of
+// producers, which events stored before it lack.
+type produced interface{ validateNew() error }
+
 // New builds a CloudEvent (specversion 1.0, application/json) from a valid
 // payload.
 func New(m Meta, p Payload) (event.Event, error) {
 	if err := p.Validate(); err != nil {
 		return event.Event{}, err
+	}
+	if np, ok := p.(produced); ok {
+		if err := np.validateNew(); err != nil {
+			return event.Event{}, err
+		}
 	}
 	t := p.EventType()
 	var errs []error

@@ -7,11 +7,21 @@
 // the payload as the body (the CloudEvents NATS binding). Decode also accepts
 // structured mode (Content-Type: application/cloudevents+json).
 //
-// Versioning: fields may be added to a payload (consumers ignore fields they
-// do not know); a field is never renamed, retyped or given a new meaning.
-// A breaking change is a new type (xbr.export.completed.v2). Payload member
+// Versioning: the contract has a version (ContractVersion, semver).
+// Additive where possible: fields may be added to a payload (consumers
+// ignore fields they do not know) and types may be added (a minor version);
+// a field is never renamed, retyped or given a new meaning — that is a new
+// type (xbr.export.completed.v2). A subject change (a subject that moves, so
+// consumers' filters change) or a type whose meaning changes is a new major
+// contract version, documented in README.md with a migration note for audit
+// consumers (old subject → new subject, old type → new type). A field a new
+// version requires of producers stays optional for readers, since the
+// streams keep events of earlier versions (ScheduleDue.Mode). Payload member
 // names are case-sensitive and may not repeat: Decode refuses
 // {"VM_UUID": …} and {"vm_uuid": "a", "vm_uuid": "b"} rather than guess.
+//
+// Progress payloads embed one Transfer (bytes, total, rate, ETA) without a
+// JSON name: its members sit in the payload as they always did.
 //
 // DecodeStrict is the one JSON reader of every door (webhook, API, chat,
 // events): exact names, no duplicate keys, no unknown names (event payloads

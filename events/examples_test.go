@@ -23,8 +23,8 @@ var exFire = time.Date(2026, 11, 29, 1, 0, 0, 0, time.UTC)
 // examples returns one valid payload per type, in events.Types() order.
 func examples() []events.Payload {
 	vmRes := events.VMResult{VMUUID: exVM, VMName: "web-1", Status: events.StatusSuccess, Size: 1 << 30, BackupID: exBackup}
-	return []events.Payload{
-		events.ScheduleDue{RunID: exRun, Job: "nightly", Schedule: "daily", FireTime: exFire},
+	return append([]events.Payload{
+		events.ScheduleDue{RunID: exRun, Job: "nightly", Schedule: "daily", Mode: events.ModeFull, FireTime: exFire},
 		events.RunStarted{RunID: exRun, Job: "nightly", Schedule: "daily", Mode: events.ModeFull, FireTime: exFire,
 			VMs: []events.RunVM{{VMUUID: exVM, VMName: "web-1", Pool: "lab"}}},
 		events.RunCompleted{RunID: exRun, Job: "nightly", Schedule: "daily", Status: events.StatusSuccess,
@@ -33,8 +33,8 @@ func examples() []events.Payload {
 			VMName: "web-1", Pool: "lab", Remotes: []string{"nfs", "gateway"}, Codec: events.CodecZstd},
 		events.ExportStarted{RunID: exRun, Job: "nightly", Schedule: "daily", VMUUID: exVM, VMName: "web-1",
 			Pool: "lab", Remotes: []string{"nfs", "gateway"}, Codec: events.CodecZstd, SnapshotUUID: exSnap, Attempt: 1},
-		events.ExportProgress{RunID: exRun, Job: "nightly", VMUUID: exVM, Bytes: 512 << 20, TotalBytes: 2 << 30,
-			BytesPerSecond: 400 << 20, ETASeconds: 4},
+		events.ExportProgress{RunID: exRun, Job: "nightly", VMUUID: exVM, Transfer: events.Transfer{Bytes: 512 << 20,
+			TotalBytes: 2 << 30, BytesPerSecond: 400 << 20, ETASeconds: 4}},
 		events.ExportCompleted{RunID: exRun, Job: "nightly", Schedule: "daily", VMUUID: exVM, VMName: "web-1",
 			Pool: "lab", Timestamp: exStamp, Codec: events.CodecZstd, Size: 1 << 30, BytesRead: 2 << 30,
 			SHA256: exSHA, DurationMS: 5400, BytesPerSecond: 397 << 20,
@@ -54,13 +54,17 @@ func examples() []events.Payload {
 			Error: "VM.destroy: VM_BAD_POWER_STATE"},
 		events.RestoreRequested{RequestID: exReq, BackupID: exBackup, Pool: "lab", Start: true, RequestedBy: "webhook"},
 		events.RestoreStarted{RequestID: exReq, BackupID: exBackup, Pool: "lab", SR: "Local storage", VMUUID: exVM, TotalBytes: 1 << 30},
-		events.RestoreProgress{RequestID: exReq, Bytes: 256 << 20, TotalBytes: 1 << 30, BytesPerSecond: 300 << 20, ETASeconds: 3},
+		events.RestoreProgress{RequestID: exReq, Transfer: events.Transfer{Bytes: 256 << 20, TotalBytes: 1 << 30,
+			BytesPerSecond: 300 << 20, ETASeconds: 3}},
 		events.RestoreCompleted{RequestID: exReq, BackupID: exBackup, Pool: "lab", SR: "Local storage", NewVMUUID: exNewVM,
 			NewVMName: "web-1 (2026-11-29 01:00)", Bytes: 2 << 30, DurationMS: 7000, BytesPerSecond: 306 << 20, Started: true},
 		events.RestoreFailed{RequestID: exReq, BackupID: exBackup, Pool: "lab", Error: "sha256 mismatch: backup is corrupt"},
+		events.ReplicateRequested{RunID: exRun, Job: "dr", Schedule: "nightly", FireTime: exFire, VMUUID: exVM,
+			VMName: "web-1", Pool: "lab", TargetPool: "standby", TargetSR: "Local storage"},
 		events.ReplicateStarted{RunID: exRun, Job: "dr", Schedule: "nightly", VMUUID: exVM, VMName: "web-1", Pool: "lab",
-			TargetPool: "standby", TargetSR: "Local storage"},
-		events.ReplicateProgress{RunID: exRun, Job: "dr", VMUUID: exVM, Bytes: 1 << 30, TotalBytes: 2 << 30, BytesPerSecond: 200 << 20, ETASeconds: 5},
+			TargetPool: "standby", TargetSR: "Local storage", Attempt: 1},
+		events.ReplicateProgress{RunID: exRun, Job: "dr", VMUUID: exVM, Transfer: events.Transfer{Bytes: 1 << 30,
+			TotalBytes: 2 << 30, BytesPerSecond: 200 << 20, ETASeconds: 5}},
 		events.ReplicateCompleted{RunID: exRun, Job: "dr", Schedule: "nightly", VMUUID: exVM, VMName: "web-1", Pool: "lab",
 			TargetPool: "standby", TargetSR: "Local storage", CopyUUID: exNewVM, CopyName: "web-1 - dr - (2026-11-29T01:00:00Z)",
 			Timestamp: exStamp, Bytes: 2 << 30, DurationMS: 10000, BytesPerSecond: 204 << 20},
@@ -68,6 +72,12 @@ func examples() []events.Payload {
 			TargetPool: "standby", TargetSR: "Local storage", Error: "import: connection reset by peer"},
 		events.VerifyCompleted{BackupID: exBackup, Remote: "nfs", VMUUID: exVM, Deep: true, SHA256: exSHA, Bytes: 1 << 30, DurationMS: 2500},
 		events.VerifyFailed{BackupID: exBackup, Remote: "nfs", VMUUID: exVM, Error: "sha256 mismatch: got 00ff…, want 9f86…"},
+	}, failoverExamples()...)
+}
+
+// failoverExamples are the examples of the failover types.
+func failoverExamples() []events.Payload {
+	return []events.Payload{
 		events.FailoverRequested{RequestID: exFo, VM: "web-1", Copy: "latest", Start: true, RequestedBy: "cli:ops@admin1"},
 		events.FailoverCompleted{RequestID: exFo, VM: "web-1", VMUUID: exVM, CopyUUID: exNewVM,
 			CopyName: "web-1 - dr - (20261129T010000Z)", Pool: "standby", Job: "dr", RecoveryPoint: exStamp,

@@ -64,6 +64,8 @@ func newPayload2(t Type) (Payload, bool) {
 		return &RestoreCompleted{}, true
 	case TypeRestoreFailed:
 		return &RestoreFailed{}, true
+	case TypeReplicateRequested:
+		return &ReplicateRequested{}, true
 	case TypeReplicateStarted:
 		return &ReplicateStarted{}, true
 	case TypeReplicateProgress:

@@ -61,13 +61,10 @@ func (p ExportStarted) Validate() error {
 
 // ExportProgress: bytes read from XAPI so far; TotalBytes is 0 when unknown.
 type ExportProgress struct {
-	RunID          string `json:"run_id"`
-	Job            string `json:"job"`
-	VMUUID         string `json:"vm_uuid"`
-	Bytes          int64  `json:"bytes"`
-	TotalBytes     int64  `json:"total_bytes,omitempty"`
-	BytesPerSecond int64  `json:"bytes_per_second"`
-	ETASeconds     int64  `json:"eta_seconds,omitempty"`
+	RunID  string `json:"run_id"`
+	Job    string `json:"job"`
+	VMUUID string `json:"vm_uuid"`
+	Transfer
 }
 
 func (p ExportProgress) EventType() Type         { return TypeExportProgress }
@@ -79,7 +76,7 @@ func (p ExportProgress) Validate() error {
 	c.id("run_id", p.RunID)
 	c.name("job", p.Job)
 	c.uuid("vm_uuid", p.VMUUID)
-	c.progress(p.Bytes, p.TotalBytes, p.BytesPerSecond, p.ETASeconds)
+	c.transfer(p.Transfer)
 	return c.err()
 }
 

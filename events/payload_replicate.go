@@ -1,6 +1,40 @@
 package events
 
-// ReplicateStarted: replication of one VM to the standby pool began.
+import "time"
+
+// ReplicateRequested: replicate one VM of a run to the standby pool. It is
+// the work item of the replicate worker: the planner publishes one per VM
+// the run admits, the runner one per VM a finished VM releases.
+type ReplicateRequested struct {
+	RunID      string    `json:"run_id"`
+	Job        string    `json:"job"`
+	Schedule   string    `json:"schedule"`
+	FireTime   time.Time `json:"fire_time"`
+	VMUUID     string    `json:"vm_uuid"`
+	VMName     string    `json:"vm_name,omitempty"`
+	Pool       string    `json:"pool"`
+	TargetPool string    `json:"target_pool"`
+	TargetSR   string    `json:"target_sr"`
+}
+
+func (p ReplicateRequested) EventType() Type         { return TypeReplicateRequested }
+func (p ReplicateRequested) SubjectKeys() []string   { return []string{p.Job, p.VMUUID} }
+func (p ReplicateRequested) scope() (string, string) { return p.RunID, p.Job }
+
+func (p ReplicateRequested) Validate() error {
+	c := checker{t: p.EventType()}
+	c.runJobSchedule(p.RunID, p.Job, p.Schedule)
+	c.time("fire_time", p.FireTime)
+	c.vm(p.VMUUID, p.VMName, p.Pool)
+	c.name("target_pool", p.TargetPool)
+	c.name("target_sr", p.TargetSR)
+	return c.err()
+}
+
+// ReplicateStarted: the worker began an attempt at replicating one VM, as
+// export.started does for a backup. Until events contract 2.0.0 it was the
+// work item itself (published when the run released the VM, without
+// attempt); ReplicateRequested is now.
 type ReplicateStarted struct {
 	RunID      string `json:"run_id"`
 	Job        string `json:"job"`
@@ -10,6 +44,7 @@ type ReplicateStarted struct {
 	Pool       string `json:"pool"`
 	TargetPool string `json:"target_pool"`
 	TargetSR   string `json:"target_sr"`
+	Attempt    int64  `json:"attempt,omitempty"`
 }
 
 func (p ReplicateStarted) EventType() Type         { return TypeReplicateStarted }
@@ -22,18 +57,16 @@ func (p ReplicateStarted) Validate() error {
 	c.vm(p.VMUUID, p.VMName, p.Pool)
 	c.name("target_pool", p.TargetPool)
 	c.name("target_sr", p.TargetSR)
+	c.nonNegative("attempt", p.Attempt)
 	return c.err()
 }
 
 // ReplicateProgress: bytes transferred so far.
 type ReplicateProgress struct {
-	RunID          string `json:"run_id"`
-	Job            string `json:"job"`
-	VMUUID         string `json:"vm_uuid"`
-	Bytes          int64  `json:"bytes"`
-	TotalBytes     int64  `json:"total_bytes,omitempty"`
-	BytesPerSecond int64  `json:"bytes_per_second"`
-	ETASeconds     int64  `json:"eta_seconds,omitempty"`
+	RunID  string `json:"run_id"`
+	Job    string `json:"job"`
+	VMUUID string `json:"vm_uuid"`
+	Transfer
 }
 
 func (p ReplicateProgress) EventType() Type         { return TypeReplicateProgress }
@@ -45,7 +78,7 @@ func (p ReplicateProgress) Validate() error {
 	c.id("run_id", p.RunID)
 	c.name("job", p.Job)
 	c.uuid("vm_uuid", p.VMUUID)
-	c.progress(p.Bytes, p.TotalBytes, p.BytesPerSecond, p.ETASeconds)
+	c.transfer(p.Transfer)
 	return c.err()
 }
 

@@ -54,11 +54,8 @@ func (p RestoreStarted) Validate() error {
 
 // RestoreProgress: bytes of the backup read so far.
 type RestoreProgress struct {
-	RequestID      string `json:"request_id"`
-	Bytes          int64  `json:"bytes"`
-	TotalBytes     int64  `json:"total_bytes,omitempty"`
-	BytesPerSecond int64  `json:"bytes_per_second"`
-	ETASeconds     int64  `json:"eta_seconds,omitempty"`
+	RequestID string `json:"request_id"`
+	Transfer
 }
 
 func (p RestoreProgress) EventType() Type         { return TypeRestoreProgress }
@@ -68,7 +65,7 @@ func (p RestoreProgress) scope() (string, string) { return p.RequestID, "" }
 func (p RestoreProgress) Validate() error {
 	c := checker{t: p.EventType()}
 	c.id("request_id", p.RequestID)
-	c.progress(p.Bytes, p.TotalBytes, p.BytesPerSecond, p.ETASeconds)
+	c.transfer(p.Transfer)
 	return c.err()
 }
 

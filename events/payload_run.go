@@ -2,11 +2,13 @@ package events
 
 import "time"
 
-// Job modes.
+// Job modes. A schedule.due's mode is not limited to these: a reader
+// accepts any mode token (a later release adds modes, e.g. incremental).
 const (
 	ModeFull      = "full"
 	ModeSnapshot  = "snapshot"
 	ModeReplicate = "replicate"
+	ModeVerify    = "verify"
 )
 
 // Run statuses (Xen Orchestra's task statuses).
@@ -20,17 +22,24 @@ const (
 
 // ScheduleDue: a schedule fired. Its event id is DeriveID(job, schedule,
 // fire time) so every timer replica publishes the same event.
+//
+// Mode is the job's mode and the first key of the subject
+// (<prefix>.schedule.due.<mode>.<job>.<schedule>), so each planner's
+// consumer reads the fires of its own mode only. Every new fire carries it
+// (New refuses one without); fires stored before events contract 2.0.0
+// have none and still decode.
 type ScheduleDue struct {
 	RunID       string    `json:"run_id"`
 	Job         string    `json:"job"`
 	Schedule    string    `json:"schedule"`
+	Mode        string    `json:"mode,omitempty"`
 	FireTime    time.Time `json:"fire_time"`
 	Manual      bool      `json:"manual,omitempty"`
 	RequestedBy string    `json:"requested_by,omitempty"`
 }
 
 func (p ScheduleDue) EventType() Type         { return TypeScheduleDue }
-func (p ScheduleDue) SubjectKeys() []string   { return []string{p.Job, p.Schedule} }
+func (p ScheduleDue) SubjectKeys() []string   { return []string{p.Mode, p.Job, p.Schedule} }
 func (p ScheduleDue) scope() (string, string) { return p.RunID, p.Job }
 
 func (p ScheduleDue) Validate() error {
@@ -38,9 +47,23 @@ func (p ScheduleDue) Validate() error {
 	c.id("run_id", p.RunID)
 	c.name("job", p.Job)
 	c.name("schedule", p.Schedule)
+	if p.Mode != "" {
+		c.mode("mode", p.Mode)
+	}
 	c.time("fire_time", p.FireTime)
 	c.text("requested_by", p.RequestedBy)
 	return c.err()
+}
+
+// validateNew: a fire published now names its mode, or no planner would
+// read it.
+func (p ScheduleDue) validateNew() error {
+	if p.Mode == "" {
+		c := checker{t: p.EventType()}
+		c.fail("mode", "", "is required in a new fire (the planners read the fires of their mode)")
+		return c.err()
+	}
+	return nil
 }
 
 // RunVM is a VM selected by a run.

@@ -54,8 +54,7 @@ func compareObject(t *testing.T, where string, schema map[string]any, typ reflec
 		required = append(required, r.(string))
 	}
 	var fields, wantReq []string
-	for i := range typ.NumField() {
-		f := typ.Field(i)
+	for _, f := range jsonFields(typ) {
 		name, opts, _ := strings.Cut(f.Tag.Get("json"), ",")
 		fields = append(fields, name)
 		if opts != "omitempty" {
@@ -88,6 +87,22 @@ func compareObject(t *testing.T, where string, schema map[string]any, typ reflec
 	if !slices.Equal(required, wantReq) {
 		t.Errorf("%s: schema requires %v, struct requires (non-omitempty) %v", where, required, wantReq)
 	}
+}
+
+// jsonFields are the fields of typ as encoding/json writes them: those of
+// an embedded struct without a JSON name (events.Transfer) sit beside the
+// others.
+func jsonFields(typ reflect.Type) []reflect.StructField {
+	var out []reflect.StructField
+	for i := range typ.NumField() {
+		f := typ.Field(i)
+		if f.Anonymous && f.Tag.Get("json") == "" && f.Type.Kind() == reflect.Struct {
+			out = append(out, jsonFields(f.Type)...)
+			continue
+		}
+		out = append(out, f)
+	}
+	return out
 }
 
 func compile(t *testing.T, path string) *jsonschema.Schema {

@@ -61,6 +61,16 @@ func (s Subjects) Filter(t Type) string {
 	return s.Prefix() + "." + t.Domain() + "." + t.Verb() + ".>"
 }
 
+// FilterKeys matches the subjects of type t whose first keys are keys:
+// <prefix>.<domain>.<verb>.<key…>.> (FilterKeys(TypeScheduleDue, "full")
+// is every fire of a full job).
+func (s Subjects) FilterKeys(t Type, keys ...string) string {
+	if len(keys) == 0 {
+		return s.Filter(t)
+	}
+	return s.For(t, keys...) + ".>"
+}
+
 // DLQ is the subject a function's terminated events are copied to.
 func (s Subjects) DLQ(function string) string { return s.Prefix() + ".dlq." + Token(function) }
 

@@ -21,7 +21,9 @@ func TestSubjects(t *testing.T) {
 	}{
 		{"export completed", def.Of(events.ExportCompleted{Job: "nightly", VMUUID: exVM}), "xbr.export.completed.nightly." + exVM},
 		{"restore requested", def.Of(events.RestoreRequested{RequestID: "r-1"}), "xbr.restore.requested.r-1"},
-		{"schedule due", def.Of(events.ScheduleDue{Job: "nightly", Schedule: "daily"}), "xbr.schedule.due.nightly.daily"},
+		{"schedule due", def.Of(events.ScheduleDue{Mode: "full", Job: "nightly", Schedule: "daily"}), "xbr.schedule.due.full.nightly.daily"},
+		{"fires of a mode", acme.FilterKeys(events.TypeScheduleDue, "replicate"), "acme.backup.schedule.due.replicate.>"},
+		{"filter without keys", def.FilterKeys(events.TypeScheduleDue), "xbr.schedule.due.>"},
 		{"run", def.Of(events.RunCompleted{Job: "nightly", RunID: "abc"}), "xbr.run.completed.nightly.abc"},
 		{"verify", def.Of(events.VerifyFailed{Remote: "nfs", VMUUID: exVM}), "xbr.verify.failed.nfs." + exVM},
 		{"sanitised keys", def.For(events.TypeExportStarted, "my job.v2", "a*b>c"), "xbr.export.started.my_job_v2.a_b_c"},

@@ -25,6 +25,7 @@ const (
 	TypeRestoreProgress    Type = "xbr.restore.progress"
 	TypeRestoreCompleted   Type = "xbr.restore.completed"
 	TypeRestoreFailed      Type = "xbr.restore.failed"
+	TypeReplicateRequested Type = "xbr.replicate.requested"
 	TypeReplicateStarted   Type = "xbr.replicate.started"
 	TypeReplicateProgress  Type = "xbr.replicate.progress"
 	TypeReplicateCompleted Type = "xbr.replicate.completed"
@@ -44,7 +45,7 @@ func Types() []Type {
 		TypeSnapshotRequested, TypeSnapshotCompleted, TypeSnapshotFailed,
 		TypePruneCompleted, TypePruneFailed,
 		TypeRestoreRequested, TypeRestoreStarted, TypeRestoreProgress, TypeRestoreCompleted, TypeRestoreFailed,
-		TypeReplicateStarted, TypeReplicateProgress, TypeReplicateCompleted, TypeReplicateFailed,
+		TypeReplicateRequested, TypeReplicateStarted, TypeReplicateProgress, TypeReplicateCompleted, TypeReplicateFailed,
 		TypeVerifyCompleted, TypeVerifyFailed,
 		TypeFailoverRequested, TypeFailoverCompleted, TypeFailoverFailed,
 	}
@@ -78,62 +79,35 @@ func (t Type) token(i int) string {
 }
 
 // Description says what an event of type t means, for docs and tools.
-func (t Type) Description() string {
-	switch t {
-	case TypeScheduleDue:
-		return "A schedule of a job fired (by the timer or `xbr run`); starts a run."
-	case TypeRunStarted:
-		return "A run of a job began; lists the VMs it selected."
-	case TypeRunCompleted:
-		return "A run ended: success, failure, partial or skipped, with per-VM results."
-	case TypeExportRequested:
-		return "Back up one VM of a run to every remote of the job (one per VM)."
-	case TypeExportStarted:
-		return "The export worker took the VM and is snapshotting/streaming it."
-	case TypeExportProgress:
-		return "Bytes streamed so far, rate and ETA of one VM's export (every few seconds)."
-	case TypeExportCompleted:
-		return "One VM's backup is committed on every remote (size, SHA-256, codec, duration)."
-	case TypeExportFailed:
-		return "One VM's backup failed; no backup was committed and the snapshot was removed."
-	case TypeSnapshotRequested:
-		return "Take a rolling snapshot of one VM."
-	case TypeSnapshotCompleted:
-		return "A rolling snapshot of one VM was taken."
-	case TypeSnapshotFailed:
-		return "A rolling snapshot of one VM failed."
-	case TypePruneCompleted:
-		return "Backups or snapshots beyond the retention depth were deleted (what and why)."
-	case TypePruneFailed:
-		return "Pruning failed; nothing beyond what is listed as deleted was removed."
-	case TypeRestoreRequested:
-		return "Restore a backup to a pool/SR (from the web page, webhook, chat or CLI)."
-	case TypeRestoreStarted:
-		return "The restore worker began streaming the backup into the target pool."
-	case TypeRestoreProgress:
-		return "Bytes imported so far, rate and ETA of a restore."
-	case TypeRestoreCompleted:
-		return "The backup was imported as a new VM (uuid, name, bytes, duration)."
-	case TypeRestoreFailed:
-		return "The restore failed and left no imported VM behind."
-	case TypeReplicateStarted:
-		return "Replication of one VM to the standby pool began."
-	case TypeReplicateProgress:
-		return "Bytes transferred so far, rate and ETA of one VM's replication."
-	case TypeReplicateCompleted:
-		return "A start-blocked copy of the VM is ready on the standby pool."
-	case TypeReplicateFailed:
-		return "Replication of one VM failed; the previous copy is kept."
-	case TypeVerifyCompleted:
-		return "A backup was re-read and matches its SHA-256 (and, deep, every chunk)."
-	case TypeVerifyFailed:
-		return "A backup failed verification: unreadable, truncated or corrupt."
-	case TypeFailoverRequested:
-		return "Fail a VM over to a standby copy (from the CLI, web page, webhook or chat), with who asked."
-	case TypeFailoverCompleted:
-		return "Start is unblocked on the copy (booted if asked); says what was known of the source VM."
-	case TypeFailoverFailed:
-		return "Nothing was failed over: refused while the source VM runs (unless forced), or an error."
-	}
-	return ""
+func (t Type) Description() string { return descriptions[t] }
+
+var descriptions = map[Type]string{
+	TypeScheduleDue:        "A schedule of a job fired (by the timer or `xbr run`); starts a run. The job's mode is in the subject, so each planner reads its own.",
+	TypeRunStarted:         "A run of a job began; lists the VMs it selected.",
+	TypeRunCompleted:       "A run ended: success, failure, partial or skipped, with per-VM results.",
+	TypeExportRequested:    "Back up one VM of a run to every remote of the job (one per VM).",
+	TypeExportStarted:      "The export worker took the VM and is snapshotting/streaming it.",
+	TypeExportProgress:     "Bytes streamed so far, rate and ETA of one VM's export (every few seconds).",
+	TypeExportCompleted:    "One VM's backup is committed on every remote (size, SHA-256, codec, duration).",
+	TypeExportFailed:       "One VM's backup failed; no backup was committed and the snapshot was removed.",
+	TypeSnapshotRequested:  "Take a rolling snapshot of one VM.",
+	TypeSnapshotCompleted:  "A rolling snapshot of one VM was taken.",
+	TypeSnapshotFailed:     "A rolling snapshot of one VM failed.",
+	TypePruneCompleted:     "Backups or snapshots beyond the retention depth were deleted (what and why).",
+	TypePruneFailed:        "Pruning failed; nothing beyond what is listed as deleted was removed.",
+	TypeRestoreRequested:   "Restore a backup to a pool/SR (from the web page, webhook, chat or CLI).",
+	TypeRestoreStarted:     "The restore worker began streaming the backup into the target pool.",
+	TypeRestoreProgress:    "Bytes imported so far, rate and ETA of a restore.",
+	TypeRestoreCompleted:   "The backup was imported as a new VM (uuid, name, bytes, duration).",
+	TypeRestoreFailed:      "The restore failed and left no imported VM behind.",
+	TypeReplicateRequested: "Replicate one VM of a run to the standby pool (one per VM).",
+	TypeReplicateStarted:   "The replicate worker began an attempt at one VM (one per attempt).",
+	TypeReplicateProgress:  "Bytes transferred so far, rate and ETA of one VM's replication.",
+	TypeReplicateCompleted: "A start-blocked copy of the VM is ready on the standby pool.",
+	TypeReplicateFailed:    "Replication of one VM failed; the previous copy is kept.",
+	TypeVerifyCompleted:    "A backup was re-read and matches its SHA-256 (and, deep, every chunk).",
+	TypeVerifyFailed:       "A backup failed verification: unreadable, truncated or corrupt.",
+	TypeFailoverRequested:  "Fail a VM over to a standby copy (from the CLI, web page, webhook or chat), with who asked.",
+	TypeFailoverCompleted:  "Start is unblocked on the copy (booted if asked); says what was known of the source VM.",
+	TypeFailoverFailed:     "Nothing was failed over: refused while the source VM runs (unless forced), or an error.",
 }

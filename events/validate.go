@@ -100,6 +100,14 @@ func isIDRune(r rune) bool {
 	return r == '-' || r == '_' || (r >= '0' && r <= '9') || (r >= 'a' && r <= 'z') || (r >= 'A' && r <= 'Z')
 }
 
+// mode: a job's mode, one subject token of 1-32 of a-z 0-9 -.
+func (c *checker) mode(field, v string) {
+	bad := func(r rune) bool { return r != '-' && (r < '0' || r > '9') && (r < 'a' || r > 'z') }
+	if v == "" || len(v) > 32 || strings.IndexFunc(v, bad) >= 0 {
+		c.fail(field, fmt.Sprintf("%q", v), "is not a mode (1-32 of a-z 0-9 -)")
+	}
+}
+
 func (c *checker) time(field string, v time.Time) {
 	if v.IsZero() {
 		c.fail(field, "", "is required")
@@ -212,11 +220,4 @@ func (c *checker) vm(uuid, name, pool string) {
 	c.uuid("vm_uuid", uuid)
 	c.text("vm_name", name)
 	c.name("pool", pool)
-}
-
-func (c *checker) progress(bytes, total, rate, eta int64) {
-	c.nonNegative("bytes", bytes)
-	c.nonNegative("total_bytes", total)
-	c.nonNegative("bytes_per_second", rate)
-	c.nonNegative("eta_seconds", eta)
 }

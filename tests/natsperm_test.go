@@ -102,7 +102,7 @@ func startNATSServerConf(t *testing.T, authorization string) string {
 func forbiddenScheduleDue(t *testing.T, nc *nats.Conn) {
 	t.Helper()
 	forbiddenPublish(t, nc, "forged-due", events.Source("timer"),
-		events.ScheduleDue{RunID: "forged-run", Job: "nightly", Schedule: "daily", FireTime: time.Now().UTC(), Manual: true})
+		events.ScheduleDue{RunID: "forged-run", Job: "nightly", Schedule: "daily", Mode: events.ModeFull, FireTime: time.Now().UTC(), Manual: true})
 }
 
 // forbiddenStreamAdmin wants purging, deleting and publishing refused.

@@ -3,7 +3,8 @@
 // export.requested, its results and failure report), which gives it three
 // handlers, each on its own durable consumer; the worker is export's own:
 //
-//   - the planner, on xbr.schedule.due of a full job: admits the fire through
+//   - the planner, on xbr.schedule.due.full.> (the fires of full jobs; the
+//     mode is in the subject, so other modes never reach it): admits the fire through
 //     shared/runs (a job never runs twice at once: skip or queue), resolves
 //     the VMs on the job's pools (shared/vmselect), records the run and
 //     returns xbr.run.started and the first <concurrency> xbr.export.requested;

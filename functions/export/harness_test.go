@@ -167,7 +167,7 @@ func (e *env) start() {
 func (e *env) fire(job, schedule string, at time.Time) string {
 	e.t.Helper()
 	id := events.DeriveID("schedule.due", job, schedule, at.Format(time.RFC3339))
-	e.publish(id, events.ScheduleDue{RunID: id, Job: job, Schedule: schedule, FireTime: at})
+	e.publish(id, events.ScheduleDue{RunID: id, Job: job, Schedule: schedule, Mode: events.ModeFull, FireTime: at})
 	return id
 }
 

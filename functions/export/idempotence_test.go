@@ -149,7 +149,7 @@ func TestLeftoversOfACrash(t *testing.T) {
 func TestPermanentErrors(t *testing.T) {
 	e := newEnv(t, 1, fmt.Sprintf(oneVMJob, "nightly", "local", "gzip", "none", 0), false)
 	ctx := context.Background()
-	due := events.ScheduleDue{RunID: "r1", Job: "nope", Schedule: "daily", FireTime: fireAt}
+	due := events.ScheduleDue{RunID: "r1", Job: "nope", Schedule: "daily", Mode: events.ModeFull, FireTime: fireAt}
 	m, _ := events.Subjects{}.Message(events.Meta{ID: "x", Source: "/test", Time: time.Now()}, due)
 	_, err := export.NewPlanner(e.deps).Handle(ctx, bus.Event{Received: events.Received{Message: m, Payload: due}, Delivery: bus.Delivery{Attempt: 1}})
 	if !bus.IsPermanent(err) || !strings.Contains(err.Error(), `"nope"`) {

@@ -19,8 +19,8 @@ func NewRunner(d Deps) *runs.Runner { return runs.NewRunner(d.withDefaults().flo
 // flow is export's declaration in the run skeleton: a VM's work is an
 // export.requested and ends in an export.completed or export.failed.
 func (d Deps) flow() runs.Flow {
-	return runs.Flow{Runs: d.Runs, Config: d.Config, Subjects: d.Subjects, Mode: config.ModeFull,
-		Topics: runs.Topics{Function: Name, Request: events.TypeExportRequested,
+	return runs.Flow{Runs: d.Runs, Config: d.Config, Subjects: d.Subjects,
+		Topics: runs.Topics{Function: Name, Mode: config.ModeFull, Request: events.TypeExportRequested,
 			Ends: []events.Type{events.TypeExportCompleted, events.TypeExportFailed}},
 		Work: "export", Log: d.Log, Message: d.message, Resolve: d.resolve, Request: d.requestOut,
 		Result: result, Failed: d.lastFailed}

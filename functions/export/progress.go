@@ -45,15 +45,8 @@ func (w *Worker) progress(ctx context.Context, j *job, total int64) *progress {
 }
 
 func (w *Worker) tick(ctx context.Context, j *job, seq int, n, total int64, elapsed time.Duration) {
-	bps := perSecond(n, elapsed)
-	ev := events.ExportProgress{RunID: j.req.RunID, Job: j.req.Job, VMUUID: j.req.VMUUID, Bytes: n,
-		TotalBytes: total, BytesPerSecond: bps}
-	if total > n && bps > 0 {
-		ev.ETASeconds = (total - n) / bps
-	}
-	if total < n {
-		ev.TotalBytes = 0 // the estimate was off: unknown rather than wrong
-	}
+	ev := events.ExportProgress{RunID: j.req.RunID, Job: j.req.Job, VMUUID: j.req.VMUUID,
+		Transfer: events.TransferAt(n, total, elapsed)}
 	w.publish(ctx, events.DeriveID("export.progress", j.req.RunID, j.req.VMUUID, fmt.Sprint(j.delivery), fmt.Sprint(seq)), ev)
 	if j.run != nil {
 		if err := w.d.Runs.Touch(ctx, j.req.Job, j.req.RunID); err != nil && ctx.Err() == nil {

@@ -206,7 +206,7 @@ func (s *Server) chatRun(ctx context.Context, c Command, by string) (ChatReply, 
 	if !found {
 		return ChatReply{}, missing("schedule", sched, "is not a schedule of job "+job.Name)
 	}
-	due := schedule.ManualFire(job.Name, sched, by, s.now())
+	due := schedule.ManualFire(job.Mode, job.Name, sched, by, s.now())
 	id := due.RunID
 	msg, err := s.env.Subjects.Message(events.Meta{ID: id, Source: events.Source(Name), Time: due.FireTime}, due)
 	if err != nil {

@@ -110,7 +110,7 @@ func TestSlackCommands(t *testing.T) {
 		t.Fatalf("run: %+v", r)
 	}
 	due := lastScheduleDue(t, h)
-	if due.Job != "nightly" || due.Schedule != "daily" || !due.Manual || due.RequestedBy != "slack:alice" || !strings.Contains(r.Text, due.RunID) {
+	if due.Job != "nightly" || due.Schedule != "daily" || due.Mode != "full" || !due.Manual || due.RequestedBy != "slack:alice" || !strings.Contains(r.Text, due.RunID) {
 		t.Fatalf("schedule.due %+v (reply %q)", due, r.Text)
 	}
 	r = h.slack(t, "run weekly")

@@ -38,7 +38,7 @@ func successfulRun() []timed {
 			Pool: "lab", Remotes: []string{"nfs"}, Codec: "gzip", Attempt: 1}
 	}
 	prog := func(vm string, bytes, bps int64) events.ExportProgress {
-		return events.ExportProgress{RunID: runOK, Job: "nightly", VMUUID: vm, Bytes: bytes, BytesPerSecond: bps}
+		return events.ExportProgress{RunID: runOK, Job: "nightly", VMUUID: vm, Transfer: events.Transfer{Bytes: bytes, BytesPerSecond: bps}}
 	}
 	done := func(vm, name string, size int64) events.ExportCompleted {
 		return events.ExportCompleted{RunID: runOK, Job: "nightly", Schedule: "daily", VMUUID: vm, VMName: name, Pool: "lab",
@@ -46,7 +46,7 @@ func successfulRun() []timed {
 			DurationMS: 16000, BytesPerSecond: size / 16, Backups: []events.RemoteBackup{{Remote: "nfs", BackupID: "nfs:" + vm + "/20260301T010002Z"}}}
 	}
 	return []timed{
-		{0, events.ScheduleDue{RunID: runOK, Job: "nightly", Schedule: "daily", FireTime: histT0}},
+		{0, events.ScheduleDue{RunID: runOK, Job: "nightly", Schedule: "daily", Mode: events.ModeFull, FireTime: histT0}},
 		{time.Second, events.RunStarted{RunID: runOK, Job: "nightly", Schedule: "daily", Mode: events.ModeFull, FireTime: histT0,
 			VMs: []events.RunVM{{VMUUID: vmWeb, VMName: "web-1", Pool: "lab"}, {VMUUID: vmDB, VMName: "db-1", Pool: "lab"}}}},
 		{2 * time.Second, exp(vmWeb, "web-1")},
@@ -68,12 +68,12 @@ func successfulRun() []timed {
 func failedAndSkipped() []timed {
 	h := time.Hour
 	return []timed{
-		{h, events.ScheduleDue{RunID: runFailed, Job: "nightly", Schedule: "daily", FireTime: histT0.Add(h)}},
+		{h, events.ScheduleDue{RunID: runFailed, Job: "nightly", Schedule: "daily", Mode: events.ModeFull, FireTime: histT0.Add(h)}},
 		{h + time.Second, events.RunStarted{RunID: runFailed, Job: "nightly", Schedule: "daily", Mode: events.ModeFull,
 			FireTime: histT0.Add(h), VMs: []events.RunVM{{VMUUID: vmDB, VMName: "db-1", Pool: "lab"}}}},
 		{h + 2*time.Second, events.ExportStarted{RunID: runFailed, Job: "nightly", Schedule: "daily", VMUUID: vmDB, VMName: "db-1",
 			Pool: "lab", Remotes: []string{"nfs"}, Codec: "gzip", Attempt: 1}},
-		{h + 3*time.Second, events.ScheduleDue{RunID: runSkipped, Job: "nightly", Schedule: "daily", FireTime: histT0.Add(h + 3*time.Second)}},
+		{h + 3*time.Second, events.ScheduleDue{RunID: runSkipped, Job: "nightly", Schedule: "daily", Mode: events.ModeFull, FireTime: histT0.Add(h + 3*time.Second)}},
 		{h + 3*time.Second, events.RunCompleted{RunID: runSkipped, Job: "nightly", Schedule: "daily", Status: events.StatusSkipped,
 			Reason: "already running (run " + runFailed + ")"}},
 		{h + 4*time.Second, events.ExportFailed{RunID: runFailed, Job: "nightly", Schedule: "daily", VMUUID: vmDB, VMName: "db-1",
@@ -88,10 +88,10 @@ func failedAndSkipped() []timed {
 func twinRun() []timed {
 	h := 2 * time.Hour
 	prog := func(vm string, bytes, bps int64) events.ExportProgress {
-		return events.ExportProgress{RunID: runTwin, Job: "nightly", VMUUID: vm, Bytes: bytes, BytesPerSecond: bps}
+		return events.ExportProgress{RunID: runTwin, Job: "nightly", VMUUID: vm, Transfer: events.Transfer{Bytes: bytes, BytesPerSecond: bps}}
 	}
 	return []timed{
-		{h, events.ScheduleDue{RunID: runTwin, Job: "nightly", Schedule: "daily", FireTime: histT0.Add(h)}},
+		{h, events.ScheduleDue{RunID: runTwin, Job: "nightly", Schedule: "daily", Mode: events.ModeFull, FireTime: histT0.Add(h)}},
 		{h + 5*time.Second, prog(vmWeb, 50e6, 10e6)},
 		{h + 6*time.Second, prog(vmDB, 18e6, 3e6)},
 		{h + 10*time.Second, prog(vmWeb, 100e6, 10e6)},

@@ -20,7 +20,8 @@ func TestRestoreStatusFromEvents(t *testing.T) {
 
 	h.publish(t, "r-running", req("r-running"), at)
 	h.publish(t, "r-running-s", events.RestoreStarted{RequestID: "r-running", BackupID: b, Pool: "lab", TotalBytes: 4000}, at.Add(time.Second))
-	h.publish(t, "r-running-p", events.RestoreProgress{RequestID: "r-running", Bytes: 1000, TotalBytes: 4000, BytesPerSecond: 500, ETASeconds: 6}, at.Add(2*time.Second))
+	h.publish(t, "r-running-p", events.RestoreProgress{RequestID: "r-running",
+		Transfer: events.Transfer{Bytes: 1000, TotalBytes: 4000, BytesPerSecond: 500, ETASeconds: 6}}, at.Add(2*time.Second))
 
 	h.publish(t, "r-done", req("r-done"), at)
 	h.publish(t, "r-done-s", events.RestoreStarted{RequestID: "r-done", BackupID: b, Pool: "lab"}, at.Add(time.Second))

@@ -35,7 +35,7 @@ func (w *world) fire(s *snapshot.Snapshotter, sched string) []events.Received {
 	t := w.t
 	at := w.clock.Now()
 	id := events.DeriveID("schedule.due", "snap", sched, at.Format(time.RFC3339))
-	queue := []bus.Event{received(t, id, events.ScheduleDue{RunID: id, Job: "snap", Schedule: sched, FireTime: at})}
+	queue := []bus.Event{received(t, id, events.ScheduleDue{RunID: id, Job: "snap", Schedule: sched, Mode: events.ModeSnapshot, FireTime: at})}
 	var all []events.Received
 	for len(queue) > 0 {
 		ev := queue[0]
@@ -176,7 +176,7 @@ func TestSnapshotRequestRedelivered(t *testing.T) {
 	s := w.snapshotter()
 	at := w.clock.Now()
 	id := events.DeriveID("schedule.due", "snap", "hourly", at.Format(time.RFC3339))
-	due := received(t, id, events.ScheduleDue{RunID: id, Job: "snap", Schedule: "hourly", FireTime: at})
+	due := received(t, id, events.ScheduleDue{RunID: id, Job: "snap", Schedule: "hourly", Mode: events.ModeSnapshot, FireTime: at})
 	planned, err := s.Handle(context.Background(), due)
 	if err != nil {
 		t.Fatal(err)

@@ -40,13 +40,18 @@
 // and the runner (xbr.replicate.completed|failed: next VM, then
 // xbr.run.completed).
 //
-// Design decision: the contract has no xbr.replicate.requested, so the
-// per-VM work item is xbr.replicate.started. The planner (and the runner,
-// as slots free up) publishes it with a derived id when the run admits the
-// VM; the worker consumes it, publishes xbr.replicate.progress as bytes
-// flow and returns xbr.replicate.completed or xbr.replicate.failed (derived
-// ids). A redelivered started whose copy completed returns the same
-// completed event: its facts are read back from the copy's other_config.
+// The per-VM work item is xbr.replicate.requested, as export's is
+// xbr.export.requested. The planner (and the runner, as slots free up)
+// publishes it with a derived id when the run admits the VM; the worker
+// consumes it, publishes xbr.replicate.started as each attempt begins
+// (with its attempt number, as export.started) and xbr.replicate.progress
+// as bytes flow, and returns xbr.replicate.completed or
+// xbr.replicate.failed (derived ids). A redelivered request whose copy
+// completed returns the same completed event: its facts are read back from
+// the copy's other_config. Until events contract 2.0.0 the work item was
+// xbr.replicate.started; one delivered before an upgrade and redelivered
+// since (no attempt number) is still done. The planner's consumer reads
+// xbr.schedule.due.replicate.> only: the fires of replicate jobs.
 //
 // Xen Orchestra's jobId and scheduleId are xbr's job and schedule names.
 // The job's xapi_compression is the compression on the wire; its

@@ -32,7 +32,8 @@ type Pools interface {
 	Client(ctx context.Context, pool string) (*xapi.Client, error)
 }
 
-// Publisher publishes an event right away (*bus.Conn): replicate.progress.
+// Publisher publishes an event right away (*bus.Conn): replicate.started
+// and replicate.progress.
 type Publisher interface {
 	Publish(ctx context.Context, subject string, ev event.Event) (*jetstream.PubAck, error)
 }
@@ -107,9 +108,9 @@ func (d Deps) message(id string, at time.Time, p events.Payload) (bus.Out, error
 	return m, nil
 }
 
-// startedOut is the per-VM work item of a run (see the package doc).
-func (d Deps) startedOut(job config.Job, r runs.Run, vm runs.VM) (bus.Out, error) {
-	p := events.ReplicateStarted{RunID: r.ID, Job: r.Job, Schedule: r.Schedule, VMUUID: vm.UUID,
+// requestOut is the per-VM work item of a run (see the package doc).
+func (d Deps) requestOut(job config.Job, r runs.Run, vm runs.VM) (bus.Out, error) {
+	p := events.ReplicateRequested{RunID: r.ID, Job: r.Job, Schedule: r.Schedule, FireTime: r.FireTime, VMUUID: vm.UUID,
 		VMName: vm.Name, Pool: vm.Pool, TargetPool: job.Target.Pool, TargetSR: job.Target.SR}
-	return d.message(events.DeriveID("replicate.started", r.ID, vm.UUID), d.Now(), p)
+	return d.message(events.DeriveID("replicate.requested", r.ID, vm.UUID), d.Now(), p)
 }

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"log/slog"
+	"strings"
 	"testing"
 	"time"
 
@@ -104,7 +105,7 @@ func (h *drHarness) run(t *testing.T, runID string) events.RunCompleted {
 	}
 	defer w.Close()
 	m, err := h.subjects.Message(events.Meta{ID: runID, Source: events.Source("test"), Time: time.Now()},
-		events.ScheduleDue{RunID: runID, Job: "dr", Schedule: "hourly", FireTime: time.Now().UTC(), Manual: true})
+		events.ScheduleDue{RunID: runID, Job: "dr", Schedule: "hourly", Mode: events.ModeReplicate, FireTime: time.Now().UTC(), Manual: true})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -165,13 +166,15 @@ func TestReplicateRunsOnTheBus(t *testing.T) {
 	h.failover(t, vms[0].UUID, kept[vms[0].UUID])
 }
 
-// checkEvents: each VM of the run has one started and one completed event.
+// checkEvents: each VM of the run has one requested (the work item), one
+// started (its one attempt) and one completed event.
 func checkEvents(t *testing.T, h *drHarness, runID string, nVMs int) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	w, err := h.conn.Watch(ctx, bus.WatchOptions{Subjects: []string{
-		h.subjects.Filter(events.TypeReplicateStarted), h.subjects.Filter(events.TypeReplicateCompleted)}})
+		h.subjects.Filter(events.TypeReplicateRequested), h.subjects.Filter(events.TypeReplicateStarted),
+		h.subjects.Filter(events.TypeReplicateCompleted)}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -189,8 +192,10 @@ func checkEvents(t *testing.T, h *drHarness, runID string, nVMs int) {
 			break
 		}
 	}
-	if counts[events.TypeReplicateStarted] != nVMs || counts[events.TypeReplicateCompleted] != nVMs {
-		t.Errorf("run %s events: %v, want %d started and %d completed", runID, counts, nVMs, nVMs)
+	for _, ty := range []events.Type{events.TypeReplicateRequested, events.TypeReplicateStarted, events.TypeReplicateCompleted} {
+		if counts[ty] != nVMs {
+			t.Errorf("run %s events: %v, want %d of each of requested, started and completed", runID, counts, nVMs)
+		}
 	}
 }
 
@@ -264,12 +269,38 @@ func TestLastDeliveryOfWorkReportsFailed(t *testing.T) {
 	}
 }
 
-// workItem is a received replicate.started of VM vmUUID for job dr.
+// TestWorkItemOfContract1: a replicate.started without attempt was the work
+// item until events contract 2.0.0; one delivered before an upgrade and
+// redelivered since is done as the request it was. A started with an
+// attempt announces an attempt and is no work item.
+func TestWorkItemOfContract1(t *testing.T) {
+	h := newDRHarness(t)
+	vm := h.main.sourceVMs(t)[0]
+	legacy := events.ReplicateStarted{RunID: "manual-1", Job: "dr", Schedule: "hourly", VMUUID: vm.UUID,
+		Pool: "main", TargetPool: "standby", TargetSR: "Local storage"}
+	w := replicate.NewWorker(h.deps)
+	outs, err := w.Handle(context.Background(), bus.Event{Received: received(t, h, legacy), Delivery: bus.Delivery{Attempt: 2}})
+	if err != nil || len(outs) != 1 || outs[0].Event.Type() != string(events.TypeReplicateCompleted) {
+		t.Fatalf("1.x work item: %v, %v; want replicate.completed", outs, err)
+	}
+	legacy.Attempt = 1
+	_, err = w.Handle(context.Background(), bus.Event{Received: received(t, h, legacy), Delivery: bus.Delivery{Attempt: 1}})
+	if !bus.IsPermanent(err) || !strings.Contains(err.Error(), "xbr.replicate.started is not a work item") {
+		t.Errorf("a started with attempt: %v, want a permanent error saying it is not a work item", err)
+	}
+}
+
+// workItem is a received replicate.requested of VM vmUUID for job dr.
 func workItem(t *testing.T, h *drHarness, vmUUID string) events.Received {
 	t.Helper()
-	m, err := h.subjects.Message(events.Meta{ID: "w1", Source: events.Source("test"), Time: time.Now()},
-		events.ReplicateStarted{RunID: "manual-1", Job: "dr", Schedule: "hourly", VMUUID: vmUUID,
-			Pool: "main", TargetPool: "standby", TargetSR: "Local storage"})
+	return received(t, h, events.ReplicateRequested{RunID: "manual-1", Job: "dr", Schedule: "hourly", FireTime: time.Now().UTC(),
+		VMUUID: vmUUID, Pool: "main", TargetPool: "standby", TargetSR: "Local storage"})
+}
+
+// received is p as a consumer receives it.
+func received(t *testing.T, h *drHarness, p events.Payload) events.Received {
+	t.Helper()
+	m, err := h.subjects.Message(events.Meta{ID: "w1", Source: events.Source("test"), Time: time.Now()}, p)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -12,8 +12,8 @@ import (
 
 // NewPlanner returns the planner handler: it admits a replicate job's fire
 // (one run per job at a time), selects the VMs and returns run.started and
-// the first <concurrency> replicate.started; fires of other modes are
-// ignored.
+// the first <concurrency> replicate.requested; its consumer reads the fires
+// of replicate jobs only.
 func NewPlanner(d Deps) *runs.Planner { return runs.NewPlanner(d.withDefaults().flow()) }
 
 // NewRunner returns the runner handler: it records one VM's end and returns
@@ -21,13 +21,13 @@ func NewPlanner(d Deps) *runs.Planner { return runs.NewPlanner(d.withDefaults().
 func NewRunner(d Deps) *runs.Runner { return runs.NewRunner(d.withDefaults().flow()) }
 
 // flow is replicate's declaration in the run skeleton: a VM's work is a
-// replicate.started and ends in a replicate.completed or replicate.failed.
+// replicate.requested and ends in a replicate.completed or replicate.failed.
 func (d Deps) flow() runs.Flow {
 	message := func(id string, p events.Payload) (bus.Out, error) { return d.message(id, d.Now(), p) }
-	return runs.Flow{Runs: d.Runs, Config: d.Config, Subjects: d.Subjects, Mode: config.ModeReplicate,
-		Topics: runs.Topics{Function: Name, Request: events.TypeReplicateStarted,
+	return runs.Flow{Runs: d.Runs, Config: d.Config, Subjects: d.Subjects,
+		Topics: runs.Topics{Function: Name, Mode: config.ModeReplicate, Request: events.TypeReplicateRequested,
 			Ends: []events.Type{events.TypeReplicateCompleted, events.TypeReplicateFailed}},
-		Work: "replication", Log: d.Log, Message: message, Resolve: d.resolve, Request: d.startedOut,
+		Work: "replication", Log: d.Log, Message: message, Resolve: d.resolve, Request: d.requestOut,
 		Result: result, Failed: d.lastFailed}
 }
 

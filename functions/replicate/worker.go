@@ -14,22 +14,23 @@ import (
 	"xbr/shared/xotag"
 )
 
-// Worker replicates one VM per replicate.started.
+// Worker replicates one VM per replicate.requested.
 type Worker struct{ d Deps }
 
 // newWorker returns the worker handler without the skeleton (NewWorker).
 func newWorker(d Deps) *Worker { return &Worker{d: d.withDefaults()} }
 
 // Handle replicates the VM, retrying per the job's settings, and returns
-// replicate.completed or replicate.failed.
+// replicate.completed or replicate.failed. Each attempt is announced by a
+// replicate.started.
 func (w *Worker) Handle(ctx context.Context, ev bus.Event) ([]bus.Out, error) {
-	req, err := events.PayloadAs[events.ReplicateStarted](ev.Received)
+	req, err := workItem(ev)
 	if err != nil {
 		return nil, bus.Permanent(err)
 	}
 	job, ok := w.d.Config.Job(req.Job)
 	if !ok || job.Mode != config.ModeReplicate {
-		return nil, bus.Permanent(fmt.Errorf("replicate.started for %q, which is not a replicate job", req.Job))
+		return nil, bus.Permanent(fmt.Errorf("replicate.requested for %q, which is not a replicate job", req.Job))
 	}
 	sched, ok := job.Schedule(req.Schedule)
 	if !ok {
@@ -44,7 +45,7 @@ func (w *Worker) Handle(ctx context.Context, ev bus.Event) ([]bus.Out, error) {
 		return nil, err
 	}
 	start := w.d.Now()
-	done, attempts, err := w.attempts(ctx, req, job, sched)
+	done, attempts, err := w.attempts(ctx, req, ev.Delivery.Attempt, job, sched)
 	if err == nil {
 		return w.completed(req, done)
 	}
@@ -54,15 +55,52 @@ func (w *Worker) Handle(ctx context.Context, ev bus.Event) ([]bus.Out, error) {
 	return w.d.failed(req, start, attempts, err)
 }
 
-// attempts runs up to 1+Retries attempts (runs.Retry).
-func (w *Worker) attempts(ctx context.Context, req events.ReplicateStarted, job config.Job, sched config.Schedule) (Result, int, error) {
+// workItem is the replicate.requested of ev. A replicate.started without
+// attempt is the work item of events contract 1.x, delivered before an
+// upgrade and redelivered since: it is done as the request it was.
+func workItem(ev bus.Event) (events.ReplicateRequested, error) {
+	switch p := ev.Payload.(type) {
+	case events.ReplicateRequested:
+		return p, nil
+	case events.ReplicateStarted:
+		if p.Attempt == 0 {
+			return events.ReplicateRequested{RunID: p.RunID, Job: p.Job, Schedule: p.Schedule, VMUUID: p.VMUUID,
+				VMName: p.VMName, Pool: p.Pool, TargetPool: p.TargetPool, TargetSR: p.TargetSR}, nil
+		}
+	}
+	return events.ReplicateRequested{}, fmt.Errorf("event %s: %s is not a work item, want %s", ev.Event.ID(),
+		ev.Type(), events.TypeReplicateRequested)
+}
+
+// attempts runs up to 1+Retries attempts (runs.Retry) of the delivery-th
+// delivery of req.
+func (w *Worker) attempts(ctx context.Context, req events.ReplicateRequested, delivery uint64, job config.Job,
+	sched config.Schedule) (Result, int, error) {
 	return runs.Retry(ctx, job, w.d.Wait, func(n int, in time.Duration, err error) {
 		w.d.Log.Warn("replication attempt failed; retrying", "run", req.RunID, "vm_uuid", req.VMUUID,
 			"attempt", n, "retry_in", in, "error", err)
-	}, func(int) (Result, error) { return w.attempt(ctx, req, job, sched) })
+	}, func(n int) (Result, error) {
+		w.started(ctx, req, delivery, n)
+		return w.attempt(ctx, req, job, sched)
+	})
 }
 
-func (w *Worker) attempt(ctx context.Context, req events.ReplicateStarted, job config.Job, sched config.Schedule) (Result, error) {
+// started publishes replicate.started on the side channel, as export does
+// export.started; a failure is only logged (the event is informative).
+func (w *Worker) started(ctx context.Context, req events.ReplicateRequested, delivery uint64, n int) {
+	p := events.ReplicateStarted{RunID: req.RunID, Job: req.Job, Schedule: req.Schedule, VMUUID: req.VMUUID,
+		VMName: req.VMName, Pool: req.Pool, TargetPool: req.TargetPool, TargetSR: req.TargetSR, Attempt: int64(n)}
+	id := events.DeriveID("replicate.started", req.RunID, req.VMUUID, fmt.Sprint(delivery), fmt.Sprint(n))
+	m, err := w.d.message(id, w.d.Now(), p)
+	if err == nil && w.d.Publisher != nil {
+		_, err = w.d.Publisher.Publish(ctx, m.Subject, m.Event)
+	}
+	if err != nil && ctx.Err() == nil {
+		w.d.Log.Warn("publish failed", "event_type", p.EventType(), "error", err)
+	}
+}
+
+func (w *Worker) attempt(ctx context.Context, req events.ReplicateRequested, job config.Job, sched config.Schedule) (Result, error) {
 	if job.VMTimeout > 0 {
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithTimeout(ctx, job.VMTimeout)
@@ -89,7 +127,7 @@ func (w *Worker) attempt(ctx context.Context, req events.ReplicateStarted, job c
 	return res, err
 }
 
-func (w *Worker) completed(req events.ReplicateStarted, res Result) ([]bus.Out, error) {
+func (w *Worker) completed(req events.ReplicateRequested, res Result) ([]bus.Out, error) {
 	c := res.Copy
 	p := events.ReplicateCompleted{RunID: req.RunID, Job: req.Job, Schedule: req.Schedule, VMUUID: req.VMUUID,
 		VMName: req.VMName, Pool: req.Pool, TargetPool: req.TargetPool, TargetSR: c.SR, CopyUUID: c.UUID,
@@ -106,14 +144,14 @@ func (w *Worker) completed(req events.ReplicateStarted, res Result) ([]bus.Out, 
 // lastFailed reports the VM of work item ev failed with err, the error of
 // its last delivery (runs.Flow.Failed).
 func (d Deps) lastFailed(_ context.Context, ev bus.Event, err error) ([]bus.Out, error) {
-	req, perr := events.PayloadAs[events.ReplicateStarted](ev.Received)
+	req, perr := workItem(ev)
 	if perr != nil {
 		return nil, bus.Permanent(perr)
 	}
 	return d.failed(req, d.Now(), 0, err)
 }
 
-func (d Deps) failed(req events.ReplicateStarted, _ time.Time, attempts int, err error) ([]bus.Out, error) {
+func (d Deps) failed(req events.ReplicateRequested, _ time.Time, attempts int, err error) ([]bus.Out, error) {
 	d.Log.Error("replication failed", "run", req.RunID, "job", req.Job, "vm_uuid", req.VMUUID, "attempts", attempts, "error", err)
 	p := events.ReplicateFailed{RunID: req.RunID, Job: req.Job, Schedule: req.Schedule, VMUUID: req.VMUUID,
 		VMName: req.VMName, Pool: req.Pool, TargetPool: req.TargetPool, TargetSR: req.TargetSR, Error: events.Reason(err)}
@@ -132,7 +170,7 @@ func rate(bytes, ms int64) int64 {
 // ProgressEvery while bytes flow.
 type progress struct {
 	d     Deps
-	req   events.ReplicateStarted
+	req   events.ReplicateRequested
 	ctx   context.Context
 	start time.Time
 
@@ -141,7 +179,7 @@ type progress struct {
 	seq  int
 }
 
-func (w *Worker) newProgress(ctx context.Context, req events.ReplicateStarted) *progress {
+func (w *Worker) newProgress(ctx context.Context, req events.ReplicateRequested) *progress {
 	now := w.d.Now()
 	return &progress{d: w.d, req: req, ctx: ctx, start: now, last: now}
 }
@@ -157,8 +195,8 @@ func (p *progress) add(bytes int64) {
 	p.seq++
 	seq := p.seq
 	p.mu.Unlock()
-	ev := events.ReplicateProgress{RunID: p.req.RunID, Job: p.req.Job, VMUUID: p.req.VMUUID, Bytes: bytes,
-		BytesPerSecond: rate(bytes, now.Sub(p.start).Milliseconds())}
+	ev := events.ReplicateProgress{RunID: p.req.RunID, Job: p.req.Job, VMUUID: p.req.VMUUID,
+		Transfer: events.TransferAt(bytes, 0, now.Sub(p.start))}
 	id := events.DeriveID("replicate.progress", p.req.RunID, p.req.VMUUID, fmt.Sprint(seq), now.Format(time.RFC3339Nano))
 	if m, err := p.d.message(id, now, ev); err == nil {
 		if _, err := p.d.Publisher.Publish(p.ctx, m.Subject, m.Event); err != nil {

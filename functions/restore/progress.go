@@ -58,14 +58,7 @@ func (r *reporter) publish(ctx context.Context, seq int) {
 
 // progressAt is the progress after bytes of total in elapsed.
 func progressAt(id string, bytes, total int64, elapsed time.Duration) events.RestoreProgress {
-	p := events.RestoreProgress{RequestID: id, Bytes: bytes, TotalBytes: total}
-	if secs := elapsed.Seconds(); secs > 0 {
-		p.BytesPerSecond = int64(float64(bytes) / secs)
-	}
-	if p.BytesPerSecond > 0 && total > bytes {
-		p.ETASeconds = (total - bytes + p.BytesPerSecond - 1) / p.BytesPerSecond
-	}
-	return p
+	return events.RestoreProgress{RequestID: id, Transfer: events.TransferAt(bytes, total, elapsed)}
 }
 
 // Stop ends the reporting and waits for it.

@@ -4,7 +4,8 @@
 // worker records each VM's result itself), its VMs (the job's selection),
 // its work item (snapshot.requested with the schedule's retention) and its
 // report (snapshot.completed or failed). The skeleton plans a run on
-// xbr.schedule.due of a job of mode "snapshot" and gives up as every
+// xbr.schedule.due.snapshot.> (its consumer reads the fires of snapshot jobs
+// only) and gives up as every
 // run-shaped function does; on each request the worker snapshots the VM
 // exactly as XO does:
 //

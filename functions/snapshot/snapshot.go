@@ -33,7 +33,7 @@ func run(ctx context.Context, env *fn.Env) error {
 
 // topics are snapshot's: a VM's work is a snapshot.requested; the worker
 // records the VM's result itself, so the flow has no runner.
-var topics = runs.Topics{Function: Name, Request: events.TypeSnapshotRequested}
+var topics = runs.Topics{Function: Name, Mode: config.ModeSnapshot, Request: events.TypeSnapshotRequested}
 
 // Pools hands out logged-in XAPI clients by pool name; *fn.Pools is one.
 type Pools interface {
@@ -70,7 +70,7 @@ func New(jobs []config.Job, pools Pools, coord *runs.Coordinator, subjects event
 		o.Log = slog.New(slog.DiscardHandler)
 	}
 	s := &Snapshotter{cfg: &config.Config{Jobs: jobs}, pools: pools, runs: coord, subjects: subjects, now: o.Now, log: o.Log}
-	s.flow = runs.Flow{Runs: coord, Config: s.cfg, Subjects: subjects, Topics: topics, Mode: config.ModeSnapshot,
+	s.flow = runs.Flow{Runs: coord, Config: s.cfg, Subjects: subjects, Topics: topics,
 		Work: "snapshot", Log: o.Log, Message: s.message, Resolve: s.resolve, Request: s.request, Failed: s.lastFailed}
 	s.planner, s.worker = runs.NewPlanner(s.flow), s.flow.Worker(bus.HandlerFunc(s.take))
 	return s

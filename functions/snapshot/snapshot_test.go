@@ -88,7 +88,7 @@ func (h *harness) due(job, sched string) []bus.Out {
 func (h *harness) dueID(id, job, sched string) []bus.Out {
 	h.t.Helper()
 	m, err := events.Subjects{}.Message(events.Meta{ID: id, Source: "/test", Time: h.now},
-		events.ScheduleDue{RunID: id, Job: job, Schedule: sched, FireTime: h.now})
+		events.ScheduleDue{RunID: id, Job: job, Schedule: sched, Mode: events.ModeSnapshot, FireTime: h.now})
 	if err != nil {
 		h.t.Fatal(err)
 	}
@@ -168,8 +168,10 @@ func TestRunConcurrencyOne(t *testing.T) {
 }
 
 // A fire while the job runs is skipped, as Xen Orchestra does; a fire of a
-// full job is not the snapshot function's.
-func TestOverlapSkippedAndOtherModesIgnored(t *testing.T) {
+// full job is not the snapshot function's: its consumer never reads one, and
+// one that reaches it anyway is refused with the reason. A full job's fire
+// from before the mode subject (redelivered to every planner) is left alone.
+func TestOverlapSkippedAndOtherModesRefused(t *testing.T) {
 	h := newHarness(t, 1, jobs)
 	h.due("snap", "hourly")
 	h.now = h.now.Add(time.Minute)
@@ -178,8 +180,15 @@ func TestOverlapSkippedAndOtherModesIgnored(t *testing.T) {
 	if len(outs) != 1 || len(rc) != 1 || rc[0].Status != events.StatusSkipped {
 		t.Errorf("second fire gave %v", types(outs))
 	}
-	if outs := h.due("full", "daily"); len(outs) != 0 {
-		t.Errorf("a full job's fire gave %v", types(outs))
+	full := events.ScheduleDue{RunID: "f1", Job: "full", Schedule: "daily", Mode: events.ModeFull, FireTime: h.now}
+	_, err := h.s.Handle(context.Background(), bus.Event{Received: events.Received{Payload: full}})
+	if !bus.IsPermanent(err) || !strings.Contains(err.Error(), `schedule.due of mode "full" (job full) reached the planner of mode "snapshot"`) {
+		t.Errorf("a full job's fire: %v, want refused with the reason", err)
+	}
+	full.Mode = ""
+	outs, err = h.s.Handle(context.Background(), bus.Event{Received: events.Received{Payload: full}})
+	if err != nil || len(outs) != 0 {
+		t.Errorf("a full job's fire without mode: %v %v, want left alone", types(outs), err)
 	}
 }
 

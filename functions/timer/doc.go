@@ -1,6 +1,7 @@
 // Package timer is the function that starts everything: it evaluates every
 // enabled schedule's 5-field cron in its time zone and publishes one
-// xbr.schedule.due per fire.
+// xbr.schedule.due per fire, on <prefix>.schedule.due.<mode>.<job>.<schedule>
+// (the job's mode picks the planner that reads it).
 //
 // Any number of timer replicas may run. They share the time each schedule was
 // last evaluated up to in a KV bucket, and every fire has a derived event id

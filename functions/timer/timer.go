@@ -60,8 +60,8 @@ type Timer struct {
 }
 
 type entry struct {
-	job, schedule string
-	sched         schedule.Schedule
+	job, schedule, mode string
+	sched               schedule.Schedule
 }
 
 // New prepares a timer for jobs, creating its state bucket if needed.
@@ -83,7 +83,7 @@ func New(ctx context.Context, conn *bus.Conn, subjects events.Subjects, jobs []c
 	t := &Timer{conn: conn, kv: kv, subjects: subjects, catchUp: o.CatchUp, log: o.Log}
 	for _, j := range jobs {
 		for _, s := range j.Schedules {
-			t.entries = append(t.entries, entry{job: j.Name, schedule: s.Name,
+			t.entries = append(t.entries, entry{job: j.Name, schedule: s.Name, mode: j.Mode,
 				sched: schedule.Schedule{Cron: s.Spec, Location: s.Location, Enabled: s.Enabled}})
 		}
 	}
@@ -149,7 +149,7 @@ func (t *Timer) tickOne(ctx context.Context, e entry, now time.Time) error {
 func (t *Timer) publish(ctx context.Context, e entry, d schedule.Decision, now time.Time) error {
 	id := FireEventID(e.job, e.schedule, d.Fire)
 	msg, err := t.subjects.Message(events.Meta{ID: id, Source: events.Source(Name), Time: now},
-		events.ScheduleDue{RunID: id, Job: e.job, Schedule: e.schedule, FireTime: d.Fire.UTC()})
+		events.ScheduleDue{RunID: id, Job: e.job, Schedule: e.schedule, Mode: e.mode, FireTime: d.Fire.UTC()})
 	if err != nil {
 		return err
 	}

@@ -87,6 +87,9 @@ func (h *harness) fires(t *testing.T) []time.Time {
 		if r.Event.Event.ID() != p.RunID {
 			t.Errorf("event id %s differs from run id %s", r.Event.Event.ID(), p.RunID)
 		}
+		if want := "xbr.schedule.due.full.nightly." + p.Schedule; p.Mode != config.ModeFull || r.Event.Subject != want {
+			t.Errorf("fire of mode %q on %s, want the job's mode full, on %s", p.Mode, r.Event.Subject, want)
+		}
 		out = append(out, p.FireTime)
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Before(out[j]) })

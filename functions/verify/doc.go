@@ -1,6 +1,7 @@
 // Package verify is the function that runs scheduled verification jobs
 // (mode: verify), as Proxmox Backup Server's verify jobs do: on each
-// xbr.schedule.due of such a job it re-reads every backup on the job's
+// xbr.schedule.due of such a job (its consumer reads
+// xbr.schedule.due.verify.> only) it re-reads every backup on the job's
 // remotes (shared/integrity; deep: true parses every XVA and checks every
 // chunk) and returns one xbr.verify.completed or xbr.verify.failed per
 // backup, carrying the run id and job, then an xbr.run.completed with one

@@ -2,6 +2,7 @@ package verify
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
 	"time"
 
@@ -38,19 +39,29 @@ func Function() fn.Function {
 		h := &Handler{Config: env.Config, Remotes: env.Remotes, Subjects: env.Subjects,
 			Log: env.Log.With(bus.KeyFunction, Name), Now: env.Now}
 		return env.Conn.Consume(ctx, bus.ConsumerConfig{Function: Name, Stream: env.Streams.WithDefaults().Events,
-			Subjects: []string{env.Subjects.Filter(events.TypeScheduleDue)}, DLQ: env.Subjects,
+			Subjects: []string{Filter(env.Subjects)}, DLQ: env.Subjects,
 			AckWait: 2 * time.Minute}, h)
 	}}
 }
 
-// Handle runs one fire of a verify job; fires of other jobs are ignored.
+// Filter is what the verify consumer reads: the fires of verify jobs,
+// <prefix>.schedule.due.verify.>.
+func Filter(s events.Subjects) string { return s.FilterKeys(events.TypeScheduleDue, config.ModeVerify) }
+
+// Handle runs one fire of a verify job. Its consumer reads those only
+// (Filter): a fire of another mode or of an unknown job is a permanent
+// error that says so; a fire without a mode (events contract 1.x, still
+// redelivered after an upgrade) of another mode's job is left alone.
 func (h *Handler) Handle(ctx context.Context, ev bus.Event) ([]bus.Out, error) {
-	due, ok := ev.Payload.(events.ScheduleDue)
-	if !ok {
-		return nil, nil
+	due, err := events.PayloadAs[events.ScheduleDue](ev.Received)
+	if err != nil {
+		return nil, bus.Permanent(err)
 	}
-	job, ok := h.Config.Job(due.Job)
-	if !ok || job.Mode != config.ModeVerify {
+	job, mine, err := mine(h.Config, due)
+	if err != nil {
+		return nil, bus.Permanent(err)
+	}
+	if !mine {
 		return nil, nil
 	}
 	now := h.now()
@@ -108,6 +119,24 @@ func (h *Handler) outs(due events.ScheduleDue, results []integrity.Result, start
 		return nil, bus.Permanent(err)
 	}
 	return append(outs, m), nil
+}
+
+// mine returns the verify job of fire due (see Handle).
+func mine(c *config.Config, due events.ScheduleDue) (config.Job, bool, error) {
+	if due.Mode != "" && due.Mode != config.ModeVerify {
+		return config.Job{}, false, fmt.Errorf("schedule.due of mode %q (job %s) reached verify, which reads mode %q",
+			due.Mode, due.Job, config.ModeVerify)
+	}
+	job, ok := c.Job(due.Job)
+	switch {
+	case !ok:
+		return config.Job{}, false, fmt.Errorf("schedule.due for unknown job %q", due.Job)
+	case job.Mode == config.ModeVerify:
+		return job, true, nil
+	case due.Mode == "":
+		return config.Job{}, false, nil
+	}
+	return config.Job{}, false, fmt.Errorf("schedule.due of mode %q for job %s, whose mode is now %q", due.Mode, due.Job, job.Mode)
 }
 
 func (h *Handler) now() time.Time {

@@ -85,16 +85,26 @@ func TestScheduledVerification(t *testing.T) {
 	}}
 	now := t0.Add(24 * time.Hour)
 	h := &verify.Handler{Config: cfg, Remotes: remotes{"nfs": d}, Now: func() time.Time { return now }}
+	handle := func(job, mode string, at time.Time) ([]bus.Out, error) {
+		p := events.ScheduleDue{RunID: events.DeriveID(job, at.String()), Job: job, Schedule: "weekly", Mode: mode, FireTime: at}
+		return h.Handle(context.Background(), bus.Event{Received: events.Received{Payload: p}})
+	}
 	fire := func(job string, at time.Time) []bus.Out {
-		p := events.ScheduleDue{RunID: events.DeriveID(job, at.String()), Job: job, Schedule: "weekly", FireTime: at}
+		p := events.ScheduleDue{RunID: events.DeriveID(job, at.String()), Job: job, Schedule: "weekly", Mode: config.ModeVerify, FireTime: at}
 		m, err := events.Subjects{}.Message(events.Meta{ID: p.RunID, Source: "/test", Time: at}, p)
 		must(t, err)
+		if f := verify.Filter(events.Subjects{}); f != "xbr.schedule.due.verify.>" || m.Subject != "xbr.schedule.due.verify."+job+".weekly" {
+			t.Fatalf("a verify fire on %s, the consumer reads %s", m.Subject, f)
+		}
 		outs, err := h.Handle(context.Background(), bus.Event{Received: events.Received{Message: m, Payload: p}})
 		must(t, err)
 		return outs
 	}
-	if outs := fire("nightly", now); len(outs) != 0 {
-		t.Fatalf("a full job's fire produced %d events", len(outs))
+	if _, err := handle("nightly", config.ModeFull, now); !bus.IsPermanent(err) || !strings.Contains(err.Error(), `reached verify`) {
+		t.Fatalf("a full job's fire: %v, want a permanent error saying it reached verify", err)
+	}
+	if outs, err := handle("nightly", "", now); err != nil || len(outs) != 0 {
+		t.Fatalf("a full job's fire from before the mode subject: %d events, %v; want it left alone", len(outs), err)
 	}
 	if outs := fire("check", now.Add(-2*time.Hour)); len(outs) != 0 {
 		t.Fatalf("a fire beyond catch-up produced %d events", len(outs))

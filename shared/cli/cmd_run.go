@@ -51,11 +51,11 @@ func runJob(cmd *cobra.Command, cf *clientFlags, job, sched string, wait bool) e
 		return err
 	}
 	defer conn.Close()
-	sched, err = pickSchedule(cmd.Context(), cf, conn, subjects, job, sched)
+	mode, sched, err := pickSchedule(cmd.Context(), cf, conn, subjects, job, sched)
 	if err != nil {
 		return err
 	}
-	due := schedule.ManualFire(job, sched, requester(), time.Now())
+	due := schedule.ManualFire(mode, job, sched, requester(), time.Now())
 	id := due.RunID
 	var w *bus.Watch
 	if wait { // watch before publishing so no event is missed
@@ -78,31 +78,33 @@ func runJob(cmd *cobra.Command, cf *clientFlags, job, sched string, wait bool) e
 	return followRun(cmd, w, id)
 }
 
-func pickSchedule(ctx context.Context, cf *clientFlags, conn *bus.Conn, s events.Subjects, job, sched string) (string, error) {
+// pickSchedule asks the server for job and returns its mode (the fire's
+// subject names it) and the schedule to fire: sched, or the job's first.
+func pickSchedule(ctx context.Context, cf *clientFlags, conn *bus.Conn, s events.Subjects, job, sched string) (mode, name string, err error) {
 	ctx, cancel := cf.requestCtx(ctx)
 	defer cancel()
 	jobs, err := fn.Ask(ctx, conn.NATS(), s, events.QueryJobs, events.NoRequest{})
 	if err != nil {
-		return "", err
+		return "", "", err
 	}
 	for _, j := range jobs {
 		if j.Name != job {
 			continue
 		}
 		if len(j.Schedules) == 0 {
-			return "", fmt.Errorf("job %q has no schedule", job)
+			return "", "", fmt.Errorf("job %q has no schedule", job)
 		}
 		if sched == "" {
-			return j.Schedules[0].Name, nil
+			return j.Mode, j.Schedules[0].Name, nil
 		}
 		for _, sc := range j.Schedules {
 			if sc.Name == sched {
-				return sched, nil
+				return j.Mode, sched, nil
 			}
 		}
-		return "", fmt.Errorf("job %q has no schedule %q", job, sched)
+		return "", "", fmt.Errorf("job %q has no schedule %q", job, sched)
 	}
-	return "", fmt.Errorf("no job %q on this server (see 'xbr jobs ls')", job)
+	return "", "", fmt.Errorf("no job %q on this server (see 'xbr jobs ls')", job)
 }
 
 func requester() string {

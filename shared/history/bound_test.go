@@ -17,12 +17,12 @@ func TestKeepRunsBoundsTheProjection(t *testing.T) {
 	p := history.New(history.Options{KeepRuns: 3, Now: func() time.Time { return t0.Add(10 * time.Minute) }})
 	pending := fmt.Sprintf("%032x", 99)
 	var list []stamped
-	list = append(list, stamped{0, events.ScheduleDue{RunID: pending, Job: "nightly", Schedule: "daily", FireTime: t0}})
+	list = append(list, stamped{0, events.ScheduleDue{RunID: pending, Job: "nightly", Schedule: "daily", Mode: events.ModeFull, FireTime: t0}})
 	for i := range 6 {
 		id := fmt.Sprintf("%032x", i+1)
 		at := time.Duration(i+1) * time.Minute
 		list = append(list,
-			stamped{at, events.ScheduleDue{RunID: id, Job: "nightly", Schedule: "daily", FireTime: t0.Add(at)}},
+			stamped{at, events.ScheduleDue{RunID: id, Job: "nightly", Schedule: "daily", Mode: events.ModeFull, FireTime: t0.Add(at)}},
 			stamped{at + time.Second, events.RunCompleted{RunID: id, Job: "nightly", Schedule: "daily", Status: events.StatusSkipped, Reason: "already running"}})
 	}
 	recs := build(t, list)
@@ -53,10 +53,10 @@ func TestStaleAndLateRunsDoNotPileUp(t *testing.T) {
 	var list []stamped
 	for i := range 4 {
 		at := time.Duration(i) * time.Minute
-		list = append(list, stamped{at, events.ScheduleDue{RunID: id(i), Job: "nightly", Schedule: "daily", FireTime: t0.Add(at)}})
+		list = append(list, stamped{at, events.ScheduleDue{RunID: id(i), Job: "nightly", Schedule: "daily", Mode: events.ModeFull, FireTime: t0.Add(at)}})
 	}
 	list = append(list, stamped{5 * time.Minute, events.ExportProgress{RunID: id(0), Job: "nightly",
-		VMUUID: "11111111-2222-4333-8444-555555555555", Bytes: 1 << 20, BytesPerSecond: 1 << 20}})
+		VMUUID: "11111111-2222-4333-8444-555555555555", Transfer: events.Transfer{Bytes: 1 << 20, BytesPerSecond: 1 << 20}}})
 	for _, r := range build(t, list) {
 		p.Apply(r)
 	}

@@ -44,13 +44,13 @@ func build(t testing.TB, list []stamped) []events.Received {
 // and is pruned, VM B fails after two attempts.
 func backupRun() []stamped {
 	return []stamped{
-		{0, events.ScheduleDue{RunID: run1, Job: "nightly", Schedule: "daily", FireTime: t0}},
+		{0, events.ScheduleDue{RunID: run1, Job: "nightly", Schedule: "daily", Mode: events.ModeFull, FireTime: t0}},
 		{time.Second, events.RunStarted{RunID: run1, Job: "nightly", Schedule: "daily", Mode: events.ModeFull, FireTime: t0,
 			VMs: []events.RunVM{{VMUUID: vmA, VMName: "web-1", Pool: "lab"}, {VMUUID: vmB, VMName: "db-1", Pool: "lab"}}}},
 		{2 * time.Second, events.ExportStarted{RunID: run1, Job: "nightly", Schedule: "daily", VMUUID: vmA, VMName: "web-1",
 			Pool: "lab", Remotes: []string{"nfs", "gw"}, Codec: "zstd", SnapshotUUID: snap, Attempt: 1}},
-		{7 * time.Second, events.ExportProgress{RunID: run1, Job: "nightly", VMUUID: vmA, Bytes: 100 << 20, TotalBytes: 400 << 20, BytesPerSecond: 20 << 20}},
-		{12 * time.Second, events.ExportProgress{RunID: run1, Job: "nightly", VMUUID: vmA, Bytes: 300 << 20, TotalBytes: 400 << 20, BytesPerSecond: 40 << 20}},
+		{7 * time.Second, events.ExportProgress{RunID: run1, Job: "nightly", VMUUID: vmA, Transfer: events.Transfer{Bytes: 100 << 20, TotalBytes: 400 << 20, BytesPerSecond: 20 << 20}}},
+		{12 * time.Second, events.ExportProgress{RunID: run1, Job: "nightly", VMUUID: vmA, Transfer: events.Transfer{Bytes: 300 << 20, TotalBytes: 400 << 20, BytesPerSecond: 40 << 20}}},
 		{14 * time.Second, events.ExportCompleted{RunID: run1, Job: "nightly", Schedule: "daily", VMUUID: vmA, VMName: "web-1",
 			Pool: "lab", Timestamp: "20261129T010002Z", Codec: "zstd", Size: 200 << 20, BytesRead: 400 << 20, SHA256: sha,
 			DurationMS: 12000, BytesPerSecond: (200 << 20) / 12,
@@ -72,7 +72,7 @@ func backupRun() []stamped {
 // skippedRun is a fire that found its job running.
 func skippedRun() []stamped {
 	return []stamped{
-		{time.Hour, events.ScheduleDue{RunID: run2, Job: "nightly", Schedule: "daily", FireTime: t0.Add(time.Hour)}},
+		{time.Hour, events.ScheduleDue{RunID: run2, Job: "nightly", Schedule: "daily", Mode: events.ModeFull, FireTime: t0.Add(time.Hour)}},
 		{time.Hour + time.Second, events.RunCompleted{RunID: run2, Job: "nightly", Schedule: "daily", Status: events.StatusSkipped,
 			Reason: "already running (run " + run1 + ")"}},
 	}

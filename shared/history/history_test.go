@@ -209,7 +209,7 @@ func TestRebuildEqualsLive(t *testing.T) {
 	done := make(chan error, 1)
 	go func() { done <- history.Follow(ctx, conn, events.StreamNames{}, live) }()
 	all := append(build(t, backupRun()), build(t, skippedRun())...)
-	all = append(all, build(t, []stamped{{2 * time.Hour, events.ScheduleDue{RunID: "4e1d3c2b5a69788796a5b4c3d2e1f003", Job: "weekly", Schedule: "sun", FireTime: t0.Add(2 * time.Hour)}}})...)
+	all = append(all, build(t, []stamped{{2 * time.Hour, events.ScheduleDue{RunID: "4e1d3c2b5a69788796a5b4c3d2e1f003", Job: "weekly", Schedule: "sun", Mode: events.ModeFull, FireTime: t0.Add(2 * time.Hour)}}})...)
 	for _, e := range all {
 		if _, err := conn.Publish(ctx, e.Subject, e.Event); err != nil {
 			t.Fatal(err)

@@ -115,7 +115,7 @@ func TestCountersMoveAfterARun(t *testing.T) {
 	publish(t, conn, 0, events.RunStarted{RunID: runID, Job: "nightly", Schedule: "daily", Mode: events.ModeFull, FireTime: t0,
 		VMs: []events.RunVM{{VMUUID: vmA, Pool: "lab"}, {VMUUID: vmB, Pool: "lab"}}})
 	scrapeUntil(t, srv.URL, "xbr_runs_in_progress", 1)
-	publish(t, conn, 5*time.Second, events.ExportProgress{RunID: runID, Job: "nightly", VMUUID: vmA, Bytes: 1 << 20, BytesPerSecond: 1 << 20})
+	publish(t, conn, 5*time.Second, events.ExportProgress{RunID: runID, Job: "nightly", VMUUID: vmA, Transfer: events.Transfer{Bytes: 1 << 20, BytesPerSecond: 1 << 20}})
 	publish(t, conn, 10*time.Second, events.ExportCompleted{RunID: runID, Job: "nightly", Schedule: "daily", VMUUID: vmA, Pool: "lab",
 		Timestamp: "20261129T010000Z", Codec: "gzip", Size: 3000, BytesRead: 9000, SHA256: sha, DurationMS: 8000,
 		Backups: []events.RemoteBackup{{Remote: "nfs", BackupID: "nfs:" + vmA + "/20261129T010000Z"}, {Remote: "gw", BackupID: "gw:" + vmA + "/20261129T010000Z"}}})

@@ -23,11 +23,11 @@ func TestStatusProjection(t *testing.T) {
 	t0 := time.Date(2024, 3, 1, 12, 0, 0, 0, time.UTC)
 	requested := events.RestoreRequested{RequestID: reqID, BackupID: goodID, Pool: "lab", RequestedBy: "cli"}
 	started := events.RestoreStarted{RequestID: reqID, BackupID: goodID, Pool: "lab", SR: "sr-uuid", TotalBytes: 1000}
-	progress := events.RestoreProgress{RequestID: reqID, Bytes: 250, TotalBytes: 1000, BytesPerSecond: 50, ETASeconds: 15}
+	progress := events.RestoreProgress{RequestID: reqID, Transfer: events.Transfer{Bytes: 250, TotalBytes: 1000, BytesPerSecond: 50, ETASeconds: 15}}
 	done := events.RestoreCompleted{RequestID: reqID, BackupID: goodID, Pool: "lab", NewVMUUID: "0f5c6f7e-3a4b-4c2d-9e8f-1a2b3c4d5e6f",
 		NewVMName: "web (x)", Bytes: 1000, DurationMS: 20000, BytesPerSecond: 50}
 	fail := events.RestoreFailed{RequestID: reqID, BackupID: goodID, Pool: "lab", Error: "checksum mismatch"}
-	other := events.RestoreProgress{RequestID: "r2", Bytes: 999}
+	other := events.RestoreProgress{RequestID: "r2", Transfer: events.Transfer{Bytes: 999}}
 	tests := []struct {
 		name    string
 		seq     []events.Payload

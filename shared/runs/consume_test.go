@@ -47,7 +47,7 @@ func TestConsumeAll(t *testing.T) {
 			{Config: bus.ConsumerConfig{Function: "test", Durable: "broken"}, Handler: record("req")},
 		})
 	}()
-	publish(t, conn, s, events.ScheduleDue{RunID: "r1", Job: "nightly", Schedule: "daily", FireTime: flowFire})
+	publish(t, conn, s, events.ScheduleDue{RunID: "r1", Job: "nightly", Schedule: "daily", Mode: events.ModeFull, FireTime: flowFire})
 	publish(t, conn, s, events.RunStarted{RunID: "r1", Job: "nightly", Schedule: "daily", Mode: events.ModeFull,
 		FireTime: flowFire, VMs: []events.RunVM{{VMUUID: vms(1)[0].UUID, VMName: "vm0", Pool: "lab"}}})
 	for name, want := range map[string]events.Type{"due": events.TypeScheduleDue, "req": events.TypeRunStarted} {
@@ -89,7 +89,7 @@ func TestTopicsConsumers(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	cfgs := runs.Topics{Function: "export", Request: events.TypeExportRequested,
+	cfgs := runs.Topics{Function: "export", Mode: config.ModeFull, Request: events.TypeExportRequested,
 		Ends: []events.Type{events.TypeExportCompleted, events.TypeExportFailed}}.Consumers(s, "EV", 7)
 	want := []struct {
 		durable    string
@@ -97,7 +97,7 @@ func TestTopicsConsumers(t *testing.T) {
 		maxDeliver int
 		workers    int
 	}{
-		{"export-plan", []string{s.Filter(events.TypeScheduleDue)}, runs.PlannerMaxDeliver, 4},
+		{"export-plan", []string{"acme.schedule.due.full.>"}, runs.PlannerMaxDeliver, 4},
 		{"export-worker", []string{s.Filter(events.TypeExportRequested)}, runs.WorkerMaxDeliver, 7},
 		{"export-runner", []string{s.Filter(events.TypeExportCompleted), s.Filter(events.TypeExportFailed)}, runs.RunnerMaxDeliver, 4},
 	}

@@ -23,12 +23,16 @@ const (
 	RunnerMaxDeliver = 20
 )
 
-// Topics names what a run-shaped function consumes besides schedule.due:
-// its per-VM work request and the events that end a VM's work.
+// Topics names what a run-shaped function consumes: the fires of the jobs
+// of its mode, its per-VM work request and the events that end a VM's work.
 type Topics struct {
-	Function string        // names the durables <function>-plan|-worker|-runner and the DLQ
-	Request  events.Type   // the worker's work request
-	Ends     []events.Type // the runner's: a VM's completed and failed
+	Function string // names the durables <function>-plan|-worker|-runner and the DLQ
+	// Mode is the mode of the jobs the function plans (config.ModeFull, ...):
+	// its planner reads <prefix>.schedule.due.<mode>.>, the fires of those
+	// jobs only.
+	Mode    string
+	Request events.Type   // the worker's work request
+	Ends    []events.Type // the runner's: a VM's completed and failed
 }
 
 // Consumers are the planner's, the worker's (workers handlers in flight)
@@ -41,7 +45,7 @@ func (t Topics) Consumers(s events.Subjects, stream string, workers int) []bus.C
 	}
 	cfgs := []bus.ConsumerConfig{
 		{Function: t.Function, Durable: t.Function + "-plan", Stream: stream, DLQ: s,
-			Subjects: []string{s.Filter(events.TypeScheduleDue)}, MaxDeliver: PlannerMaxDeliver,
+			Subjects: []string{s.FilterKeys(events.TypeScheduleDue, t.Mode)}, MaxDeliver: PlannerMaxDeliver,
 			Backoff: bus.ExponentialBackoff(time.Second, PlannerBackoffCap), Concurrency: 4},
 		{Function: t.Function, Durable: t.Function + "-worker", Stream: stream, DLQ: s,
 			Subjects: []string{s.Filter(t.Request)}, MaxDeliver: WorkerMaxDeliver,

@@ -40,9 +40,10 @@
 // a Flow — what is specific to it — and gets the shared mechanism from
 // here:
 //
-//   - its topics (Topics): the function's name, its work request and the
-//     events that end a VM's work. They give its consumers (Flow.Consumers:
-//     <function>-plan on schedule.due, <function>-worker on the request,
+//   - its topics (Topics): the function's name, the mode of its jobs, its
+//     work request and the events that end a VM's work. They give its
+//     consumers (Flow.Consumers: <function>-plan on the fires of its mode,
+//     <prefix>.schedule.due.<mode>.>, <function>-worker on the request,
 //     <function>-runner on the ends; a flow without Ends records results
 //     in its worker and has no runner) with the deliveries of each;
 //     ConsumeAll runs them.

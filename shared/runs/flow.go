@@ -24,13 +24,11 @@ type Flow struct {
 	Runs     *Coordinator
 	Config   *config.Config
 	Subjects events.Subjects
-	// Topics name the function (its durables and DLQ), its work request
+	// Topics name the function (its durables and DLQ), the mode of the
+	// jobs it plans (its planner reads their fires only), its work request
 	// and the events that end a VM's work. A flow without Ends records a
 	// VM's result in its worker and has no runner.
 	Topics Topics
-	// Mode is the mode of the jobs the flow plans (config.ModeFull, ...);
-	// fires of other jobs are left to other functions.
-	Mode string
 	// Work names a VM's work in logs ("export", "replication").
 	Work string
 	Log  *slog.Logger

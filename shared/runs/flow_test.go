@@ -5,6 +5,7 @@ import (
 	"errors"
 	"log/slog"
 	"reflect"
+	"strings"
 	"testing"
 	"time"
 
@@ -32,8 +33,9 @@ func newFlow(t *testing.T) *testFlow {
 		{Name: "nightly", Mode: config.ModeFull, Concurrency: 1, Schedules: daily},
 		{Name: "snaps", Mode: config.ModeSnapshot, Schedules: daily},
 	}}
-	tf.Flow = runs.Flow{Runs: coordinator(t, server(t), clk), Config: cfg, Mode: config.ModeFull, Work: "export",
-		Log: discard(),
+	tf.Flow = runs.Flow{Runs: coordinator(t, server(t), clk), Config: cfg, Work: "export",
+		Topics: runs.Topics{Function: "export", Mode: config.ModeFull, Request: events.TypeExportRequested},
+		Log:    discard(),
 		Message: func(id string, p events.Payload) (bus.Out, error) {
 			return events.Subjects{}.Message(events.Meta{ID: id, Source: events.Source("test"), Time: clk.Now()}, p)
 		},
@@ -81,8 +83,13 @@ func ended(p events.Payload) bus.Event {
 	return bus.Event{Received: events.Received{Payload: p}, Delivery: bus.Delivery{Attempt: 1}}
 }
 
+// due is a fire of job (of mode snapshot when it is "snaps", full otherwise).
 func due(job, run string) events.ScheduleDue {
-	return events.ScheduleDue{RunID: run, Job: job, Schedule: "daily", FireTime: flowFire}
+	mode := events.ModeFull
+	if job == "snaps" {
+		mode = events.ModeSnapshot
+	}
+	return events.ScheduleDue{RunID: run, Job: job, Schedule: "daily", Mode: mode, FireTime: flowFire}
 }
 
 // kinds lists the outs as "type" or "type:vm-uuid".
@@ -143,20 +150,25 @@ func TestPlannerAndRunner(t *testing.T) {
 	}
 }
 
-// TestPlannerRejects: fires the flow cannot plan.
+// TestPlannerRejects: fires the flow cannot plan. Its consumer reads the
+// fires of its mode only, so any other is a permanent error that says why.
 func TestPlannerRejects(t *testing.T) {
 	tf := newFlow(t)
 	ctx := context.Background()
 	planner := runs.NewPlanner(tf.Flow)
-	if outs, err := planner.Handle(ctx, deliver(t, due("snaps", "r1"), 1)); err != nil || len(outs) != 0 {
-		t.Errorf("fire of another mode's job: %v %v, want ignored", kinds(outs), err)
-	}
-	for name, p := range map[string]events.ScheduleDue{
-		"unknown job":      due("nope", "r2"),
-		"unknown schedule": {RunID: "r3", Job: "nightly", Schedule: "weekly", FireTime: flowFire},
+	for name, tc := range map[string]struct {
+		p    events.ScheduleDue
+		want string
+	}{
+		"another mode": {due("snaps", "r1"), `schedule.due of mode "snapshot" (job snaps) reached the planner of mode "full"`},
+		"unknown job":  {due("nope", "r2"), `schedule.due for unknown job "nope"`},
+		"unknown schedule": {events.ScheduleDue{RunID: "r3", Job: "nightly", Schedule: "weekly", Mode: events.ModeFull,
+			FireTime: flowFire}, `job nightly has no schedule "weekly"`},
+		"the job's mode changed": {events.ScheduleDue{RunID: "r5", Job: "snaps", Schedule: "daily", Mode: events.ModeFull,
+			FireTime: flowFire}, `schedule.due of mode "full" for job snaps, whose mode is now "snapshot"`},
 	} {
-		if _, err := planner.Handle(ctx, deliver(t, p, 1)); !bus.IsPermanent(err) {
-			t.Errorf("%s: %v, want a permanent error", name, err)
+		if _, err := planner.Handle(ctx, deliver(t, tc.p, 1)); !bus.IsPermanent(err) || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%s: %v, want a permanent error saying %q", name, err, tc.want)
 		}
 	}
 	if _, err := runs.NewRunner(tf.Flow).Handle(ctx, deliver(t, due("nightly", "r4"), 1)); !bus.IsPermanent(err) {
@@ -165,6 +177,26 @@ func TestPlannerRejects(t *testing.T) {
 	outs, err := runs.NewRunner(tf.Flow).Handle(ctx, ended(events.ExportCompleted{RunID: "gone", VMUUID: vms(1)[0].UUID}))
 	if err != nil || len(outs) != 0 {
 		t.Errorf("end of a VM of no recorded run: %v %v, want nothing", kinds(outs), err)
+	}
+}
+
+// TestPlannerLegacyFire: a fire without a mode (events contract 1.x),
+// delivered before the upgrade to every planner and redelivered since, is
+// planned by the planner of its job's mode and left by the others.
+func TestPlannerLegacyFire(t *testing.T) {
+	tf := newFlow(t)
+	ctx := context.Background()
+	planner := runs.NewPlanner(tf.Flow)
+	legacy := func(job, run string) bus.Event {
+		return bus.Event{Received: events.Received{Payload: events.ScheduleDue{RunID: run, Job: job, Schedule: "daily",
+			FireTime: flowFire}}, Delivery: bus.Delivery{Attempt: 2}}
+	}
+	if outs, err := planner.Handle(ctx, legacy("snaps", "r1")); err != nil || len(outs) != 0 {
+		t.Errorf("legacy fire of another mode's job: %v %v, want left alone", kinds(outs), err)
+	}
+	outs, err := planner.Handle(ctx, legacy("nightly", "r2"))
+	if want := []string{"run.started", "export.requested:0"}; err != nil || !reflect.DeepEqual(kinds(outs), want) {
+		t.Errorf("legacy fire of its own job: %v %v, want %v", kinds(outs), err, want)
 	}
 }
 

@@ -38,7 +38,7 @@ func TestPlannerGivesUpWhenItsOutcomeIsInvalid(t *testing.T) {
 		t.Fatal(err)
 	}
 	s := events.Subjects{}
-	cfg := runs.Topics{Function: "export", Request: events.TypeExportRequested}.Consumers(s, events.DefaultEventsStream, 1)[0]
+	cfg := runs.Topics{Function: "export", Mode: config.ModeFull, Request: events.TypeExportRequested}.Consumers(s, events.DefaultEventsStream, 1)[0]
 	cfg.MaxDeliver, cfg.FetchWait, cfg.DrainTimeout = 3, 100*time.Millisecond, time.Second
 	cfg.Backoff = func(uint64) time.Duration { return 10 * time.Millisecond }
 	done := make(chan error, 1)

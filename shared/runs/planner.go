@@ -20,25 +20,26 @@ func NewPlanner(f Flow) *Planner { return &Planner{f: f} }
 
 // Handle admits the fire (one run per job at a time), resolves its VMs,
 // records the run and returns run.started and the first requests (or
-// run.completed). Fires of jobs of another mode are ignored; a redelivered
-// fire returns the same events. A fire that keeps failing is given up
-// (GivesUp): its run ends as a failure and the fire goes to the DLQ.
+// run.completed). Its consumer reads the fires of the flow's mode only (see
+// Mine); a redelivered fire returns the same events. A fire that keeps
+// failing is given up (GivesUp): its run ends as a failure and the fire
+// goes to the DLQ.
 func (p *Planner) Handle(ctx context.Context, ev bus.Event) ([]bus.Out, error) {
 	due, err := events.PayloadAs[events.ScheduleDue](ev.Received)
 	if err != nil {
 		return nil, bus.Permanent(err)
 	}
-	job, ok := p.f.Config.Job(due.Job)
-	if !ok {
-		return nil, bus.Permanent(fmt.Errorf("schedule.due for unknown job %q", due.Job))
+	job, mine, err := Mine(p.f.Config, p.f.Topics.Mode, due)
+	if err != nil {
+		return nil, bus.Permanent(err)
 	}
-	if job.Mode != p.f.Mode {
-		return nil, nil // another function's job
+	if !mine {
+		return nil, nil
 	}
 	if _, ok := job.Schedule(due.Schedule); !ok {
 		return nil, bus.Permanent(fmt.Errorf("job %s has no schedule %q", due.Job, due.Schedule))
 	}
-	f := Fire{RunID: due.RunID, Job: job.Name, Schedule: due.Schedule, Mode: p.f.Mode,
+	f := Fire{RunID: due.RunID, Job: job.Name, Schedule: due.Schedule, Mode: p.f.Topics.Mode,
 		FireTime: due.FireTime, OnOverlap: job.OnOverlap}
 	outs, err := p.plan(ctx, ev.Delivery, f, job)
 	if GivesUp(ctx, ev.Delivery, err) {
@@ -46,6 +47,30 @@ func (p *Planner) Handle(ctx context.Context, ev bus.Event) ([]bus.Out, error) {
 		return GiveUpFire(ctx, p.f.Runs, p.f.Message, f, ev.Delivery, err)
 	}
 	return outs, err
+}
+
+// Mine returns the job of fire due for the planner of mode, whose consumer
+// reads <prefix>.schedule.due.<mode>.> only. What else reaches it is a
+// permanent error that says why: a fire of another mode (the filter is
+// wrong), of an unknown job, or of a job whose mode is not the one the fire
+// names (the configuration changed since). A fire without a mode, stored
+// before events contract 2.0.0 and redelivered to every planner since,
+// belongs to the planner of its job's mode: the others leave it (false).
+func Mine(c *config.Config, mode string, due events.ScheduleDue) (config.Job, bool, error) {
+	if due.Mode != "" && due.Mode != mode {
+		return config.Job{}, false, fmt.Errorf("schedule.due of mode %q (job %s) reached the planner of mode %q", due.Mode, due.Job, mode)
+	}
+	job, ok := c.Job(due.Job)
+	if !ok {
+		return config.Job{}, false, fmt.Errorf("schedule.due for unknown job %q", due.Job)
+	}
+	switch {
+	case job.Mode == mode:
+		return job, true, nil
+	case due.Mode == "":
+		return config.Job{}, false, nil
+	}
+	return config.Job{}, false, fmt.Errorf("schedule.due of mode %q for job %s, whose mode is now %q", due.Mode, due.Job, job.Mode)
 }
 
 // plan admits the fire, starts its run unless one is recorded, and returns

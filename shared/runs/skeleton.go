@@ -25,7 +25,7 @@ func (f Flow) Worker(do bus.Handler) bus.Handler {
 
 // Workers is how many VMs the flow's worker handles at once in one process
 // (WorkerConcurrency of its mode).
-func (f Flow) Workers() int { return WorkerConcurrency(f.Config, f.Mode) }
+func (f Flow) Workers() int { return WorkerConcurrency(f.Config, f.Topics.Mode) }
 
 // Consumers are the flow's consumers on stream with their handlers: the
 // planner, the worker (do, wrapped by Worker) and, when the flow has Ends,

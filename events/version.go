@@ -1,0 +1,20 @@
+package events
+
+// ContractVersion is the version of the event contract (semver), as
+// README.md states it:
+//
+//   - patch: wording, documentation, stricter checks of what producers
+//     already did;
+//   - minor: an added type, an added payload field (consumers ignore the
+//     fields they do not know), an added subject key after the existing ones;
+//   - major: a change a consumer has to follow: a subject that moves (its
+//     filters change), a type whose meaning changes, a field renamed,
+//     retyped or given a new meaning. README.md then carries a migration
+//     note for audit consumers: old subject and type, new subject and type.
+//
+// 2.0.0 put the job's mode in the subject of xbr.schedule.due
+// (<prefix>.schedule.due.<mode>.<job>.<schedule>), made
+// xbr.replicate.requested replicate's work item and gave
+// xbr.replicate.started the meaning xbr.export.started has (an attempt
+// began).
+const ContractVersion = "2.0.0"
