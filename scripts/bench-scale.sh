@@ -75,6 +75,10 @@ YAML
 	SERVE_PID=$!
 	wait_port "$NATS_PORT"
 	wait_port "$DEBUG_PORT"
+	# the ports open before the functions answer queries: wait for the jobs query
+	for _ in $(seq 300); do "$BIN" jobs ls --nats "$NATS" >/dev/null 2>&1 && return 0; sleep 0.2; done
+	echo "xbr serve never answered the jobs query" >&2
+	return 1
 }
 
 run_job() {
