@@ -26,8 +26,8 @@ type lease struct {
 	// lapsed is set once two successful writes were further apart than staleAfter/2: others
 	// may have taken the lease for a crashed holder's meanwhile, for good.
 	lapsed bool
-	stop chan struct{}
-	done chan struct{}
+	stop   chan struct{}
+	done   chan struct{}
 }
 
 // newLeaseKey returns a unique key under prefix.

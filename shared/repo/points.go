@@ -130,4 +130,3 @@ func (rp *Repo) commitManifest(ctx context.Context, m *Manifest, ids func(int, f
 	}
 	return u.Commit(ctx)
 }
-
