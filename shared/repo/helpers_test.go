@@ -126,3 +126,5 @@ func mustKey(t *testing.T) repo.Key {
 	}
 	return k
 }
+
+func bytesReader(b []byte) io.Reader { return bytes.NewReader(b) }

@@ -1,0 +1,138 @@
+package repo_test
+
+import (
+	"context"
+	"errors"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"xbr/shared/remote"
+	"xbr/shared/repo"
+)
+
+// A GC that finds a backup running sweeps nothing, even the orphan chunks that backup is
+// re-using; once the backup commits they are referenced and stay.
+func TestGCDefersToRunningBackup(t *testing.T) {
+	ctx := context.Background()
+	rp := initRepo(t, newDir(t), repo.Key{})
+	image := diskImage(30, 6*cs)
+	writePoint(t, rp, vmA, t0, image)
+	if err := rp.Delete(ctx, repo.Point{VM: vmA, Time: t0}); err != nil {
+		t.Fatal(err)
+	}
+	b, err := rp.Begin(ctx, vmB, t0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Abort(ctx)
+	w, _ := b.AddDisk(ctx, repo.DiskSpec{Name: "xvda", Size: int64(len(image))})
+	if err := w.Fill(ctx, bytesReader(image)); err != nil {
+		t.Fatal(err)
+	}
+	_, st, err := w.Close(ctx)
+	if err != nil || st.DedupChunks != 3 {
+		t.Fatalf("backup re-using orphans: %+v, %v: want 3 deduplicated", st, err)
+	}
+	rep, err := rp.GC(ctx, repo.GCOptions{Grace: -1})
+	if err != nil || !rep.Deferred || rep.LiveBackups != 1 || rep.Swept != 0 {
+		t.Fatalf("gc beside a running backup = %+v, %v: want deferred, 1 live backup, nothing swept", rep, err)
+	}
+	if _, err := b.Commit(ctx, []byte(`{}`)); err != nil {
+		t.Fatal(err)
+	}
+	if rep, err := rp.GC(ctx, repo.GCOptions{Grace: -1}); err != nil || rep.Deferred || rep.Swept != 0 {
+		t.Fatalf("gc after the commit = %+v, %v: want a sweep that removes nothing", rep, err)
+	}
+	if got, err := readDisk(t, rp, b.Point()); err != nil || len(got) != len(image) {
+		t.Fatalf("read back: %d bytes, %v", len(got), err)
+	}
+}
+
+// Writers and GCs running at once, over and over, never leave a restore point with a
+// missing chunk: the rule of doc.go ("GC and backups") holds under contention.
+func TestGCWithConcurrentWriters(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	rp := initRepo(t, newDir(t), repo.Key{}, repo.WithPoll(2*time.Millisecond))
+	images := [][]byte{diskImage(40, 4*cs), diskImage(41, 4*cs), diskImage(42, 4*cs)}
+	var wg sync.WaitGroup
+	var written, sweeps atomic.Int64
+	for i, vm := range []string{vmA, vmB} {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for n := 0; n < 12; n++ {
+				at := t0.Add(time.Duration(n) * time.Hour)
+				writePoint(t, rp, vm, at, images[(n+i)%len(images)])
+				written.Add(1)
+				if n > 0 { // keep one point: its predecessor's chunks become orphans
+					if err := rp.Delete(ctx, repo.Point{VM: vm, Time: at.Add(-time.Hour)}); err != nil {
+						t.Error(err)
+					}
+				}
+			}
+		}()
+	}
+	gcDone := make(chan struct{})
+	go func() {
+		defer close(gcDone)
+		for ctx.Err() == nil {
+			rep, err := rp.GC(ctx, repo.GCOptions{Grace: -1})
+			if err != nil && !errors.Is(err, context.Canceled) {
+				t.Error(err)
+				return
+			}
+			if !rep.Deferred {
+				sweeps.Add(1)
+			}
+		}
+	}()
+	wg.Wait()
+	cancel()
+	<-gcDone
+	rep, err := rp.Verify(context.Background(), repo.VerifyOptions{Deep: true})
+	if err != nil || rep.Err() != nil || rep.Manifests != 2 {
+		t.Fatalf("after %d points and %d sweeps: verify = %+v, %v, %v", written.Load(), sweeps.Load(), rep, err, rep.Err())
+	}
+	t.Logf("%d points written beside %d sweeps", written.Load(), sweeps.Load())
+}
+
+// faultyRemote fails every Delete after the first n (an interrupted sweep).
+type faultyRemote struct {
+	remote.Remote
+	n atomic.Int64
+}
+
+func (f *faultyRemote) Delete(ctx context.Context, key string) error {
+	if f.n.Add(-1) < 0 && len(key) > len(repo.Root+"/chunks/") && key[:len(repo.Root+"/chunks/")] == repo.Root+"/chunks/" {
+		return errors.New("injected: connection reset")
+	}
+	return f.Remote.Delete(ctx, key)
+}
+
+// A sweep cut short is finished by the next GC.
+func TestGCResumesAfterInterruptedSweep(t *testing.T) {
+	ctx := context.Background()
+	d := newDir(t)
+	rp := initRepo(t, d, repo.Key{})
+	writePoint(t, rp, vmA, t0, diskImage(50, 8*cs)) // 5 stored chunks, 3 zero
+	if err := rp.Delete(ctx, repo.Point{VM: vmA, Time: t0}); err != nil {
+		t.Fatal(err)
+	}
+	f := &faultyRemote{Remote: d}
+	f.n.Store(2)
+	broken, err := repo.Open(ctx, f, repo.Key{}, repo.WithConcurrency(1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	rep, err := broken.GC(ctx, repo.GCOptions{Grace: -1})
+	if err == nil || rep.Swept != 2 {
+		t.Fatalf("interrupted gc = %+v, %v: want an error after 2 removals", rep, err)
+	}
+	rep, err = rp.GC(ctx, repo.GCOptions{Grace: -1})
+	if err != nil || rep.Swept != 3 || countChunks(t, rp) != 0 {
+		t.Fatalf("next gc = %+v, %v: want the other 3 removed and no chunk left", rep, err)
+	}
+}
