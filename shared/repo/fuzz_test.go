@@ -72,7 +72,7 @@ func TestManifestRoundtrip(t *testing.T) {
 	}
 	for _, bad := range []string{
 		strings.Replace(string(validManifest(t)), `"zero"`, `"zero","zero"`, 1), // one id too many
-		strings.Replace(string(validManifest(t)), `,"zero"`, ``, 1),           // one short
+		strings.Replace(string(validManifest(t)), `,"zero"`, ``, 1),             // one short
 		strings.Replace(string(validManifest(t)), `"chunks":3`, `"chunks":4`, 1),
 		strings.Replace(string(validManifest(t)), `]]}`, `]]}{}`, 1),
 		strings.Replace(string(validManifest(t)), `"format"`, `"extra":1,"format"`, 1),
