@@ -14,9 +14,8 @@ import (
 
 // A GC that finds a backup running sweeps nothing, even the orphan chunks that backup is
 // re-using; once the backup commits they are referenced and stay.
-func TestGCDefersToRunningBackup(t *testing.T) {
+func testGCDefers(t *testing.T, rp *repo.Repo) {
 	ctx := context.Background()
-	rp := initRepo(t, newDir(t), repo.Key{})
 	image := diskImage(30, 6*cs)
 	writePoint(t, rp, vmA, t0, image)
 	if err := rp.Delete(ctx, repo.Point{VM: vmA, Time: t0}); err != nil {
@@ -42,8 +41,8 @@ func TestGCDefersToRunningBackup(t *testing.T) {
 	if _, err := b.Commit(ctx, []byte(`{}`)); err != nil {
 		t.Fatal(err)
 	}
-	if rep, err := rp.GC(ctx, repo.GCOptions{Grace: -1}); err != nil || rep.Deferred || rep.Swept != 0 {
-		t.Fatalf("gc after the commit = %+v, %v: want a sweep that removes nothing", rep, err)
+	if rep, err := rp.GC(ctx, repo.GCOptions{Grace: -1}); err != nil || rep.Deferred || rep.Swept != 0 || rep.Chunks != 3 {
+		t.Fatalf("gc after the commit = %+v, %v: want a sweep that removes nothing of 3 chunks", rep, err)
 	}
 	if got, err := readDisk(t, rp, b.Point()); err != nil || len(got) != len(image) {
 		t.Fatalf("read back: %d bytes, %v", len(got), err)

@@ -138,3 +138,29 @@ func TestKeyFile(t *testing.T) {
 		t.Fatalf("ParseKey of a short key = %v, want an error that does not quote it", err)
 	}
 }
+
+// A plain manifest whose disk SHA-256 was altered reads back to an error, never to a clean
+// io.EOF.
+func TestDiskDigestMismatch(t *testing.T) {
+	root := t.TempDir()
+	d, _ := dir.New("nfs", root)
+	rp := initRepo(t, d, repo.Key{})
+	image := diskImage(8, 3*cs)
+	writePoint(t, rp, vmA, t0, image)
+	path := filepath.Join(root, repo.Root, "vms", vmA, "20261206T020000Z.json")
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	altered := bytes.Replace(data, []byte(sum(image)), []byte(sum(image[1:])), 1)
+	if bytes.Equal(altered, data) {
+		t.Fatal("the manifest does not hold the image's SHA-256")
+	}
+	if err := os.WriteFile(path, altered, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	_, err = readDisk(t, rp, repo.Point{VM: vmA, Time: t0})
+	if !errors.Is(err, repo.ErrDiskDigest) {
+		t.Fatalf("read with an altered digest = %v, want ErrDiskDigest", err)
+	}
+}

@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
+	"io"
 	"strings"
 	"testing"
 	"time"
@@ -32,6 +34,8 @@ func runSuite(t *testing.T, newRemote newRemoteFunc) {
 		t.Run(name+"/missing chunk", func(t *testing.T) { testMissingChunk(t, mk(t)) })
 		t.Run(name+"/gc", func(t *testing.T) { testGC(t, mk(t)) })
 		t.Run(name+"/verify", func(t *testing.T) { testVerify(t, mk(t)) })
+		t.Run(name+"/damaged chunk", func(t *testing.T) { testDamagedChunk(t, mk(t)) })
+		t.Run(name+"/gc defers to a backup", func(t *testing.T) { testGCDefers(t, mk(t)) })
 	}
 }
 
@@ -141,4 +145,24 @@ func firstChunk(t *testing.T, rp *repo.Repo) string {
 	}
 	k := infos[0].Key
 	return k[strings.LastIndexByte(k, '/')+1:]
+}
+
+// A damaged chunk stops the read before its bytes are returned, naming it and its offset.
+func testDamagedChunk(t *testing.T, rp *repo.Repo) {
+	image := diskImage(7, 4*cs)
+	writePoint(t, rp, vmA, t0, image)
+	id := chunkOf(t, rp, image[cs:2*cs])
+	flipByte(t, rp, repo.Root+"/chunks/"+id[:2]+"/"+id)
+	dr, err := rp.OpenDisk(context.Background(), repo.Point{VM: vmA, Time: t0}, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer dr.Close()
+	got, err := io.ReadAll(dr)
+	if !errors.Is(err, repo.ErrCorrupt) || !strings.Contains(err.Error(), id) || !strings.Contains(err.Error(), fmt.Sprintf("offset %d", cs)) {
+		t.Fatalf("read with chunk %s damaged = %v, want ErrCorrupt naming it and offset %d", id, err, cs)
+	}
+	if len(got) > cs || !bytes.Equal(got, image[:len(got)]) {
+		t.Fatalf("read returned %d bytes before the error, want only the good first chunk's", len(got))
+	}
 }
