@@ -9,6 +9,8 @@ import (
 	"io"
 	"os"
 	"time"
+
+	"xbr/shared/remote"
 )
 
 // Backup writes one restore point: its disks one after the other, then the manifest.
@@ -34,6 +36,11 @@ func (rp *Repo) Begin(ctx context.Context, vm string, t time.Time) (*Backup, err
 	p := Point{VM: vm, Time: t.UTC().Truncate(time.Second)}
 	if err := p.Validate(); err != nil {
 		return nil, err
+	}
+	if _, err := rp.r.Stat(ctx, p.key()); err == nil {
+		return nil, fmt.Errorf("restore point %s exists already", p)
+	} else if !errors.Is(err, remote.ErrNotFound) {
+		return nil, fmt.Errorf("restore point %s: %w", p, err)
 	}
 	body, err := json.Marshal(map[string]string{"point": p.String()})
 	if err != nil {

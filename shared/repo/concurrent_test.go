@@ -3,12 +3,16 @@ package repo_test
 import (
 	"context"
 	"errors"
+	"os"
+	"path/filepath"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
 	"xbr/shared/remote"
+	"xbr/shared/remote/dir"
 	"xbr/shared/repo"
 )
 
@@ -133,5 +137,38 @@ func TestGCResumesAfterInterruptedSweep(t *testing.T) {
 	rep, err = rp.GC(ctx, repo.GCOptions{Grace: -1})
 	if err != nil || rep.Swept != 3 || countChunks(t, rp) != 0 {
 		t.Fatalf("next gc = %+v, %v: want the other 3 removed and no chunk left", rep, err)
+	}
+}
+
+// An upload a crashed backup left half-written is removed by the next GC that sweeps, and
+// a restore point is never written twice.
+func TestGCRemovesCrashedUploads(t *testing.T) {
+	ctx := context.Background()
+	root := t.TempDir()
+	d, _ := dir.New("nfs", root)
+	rp := initRepo(t, d, repo.Key{})
+	writePoint(t, rp, vmA, t0, diskImage(70, 2*cs))
+	if _, err := rp.Begin(ctx, vmA, t0); err == nil || !strings.Contains(err.Error(), "exists") {
+		t.Fatalf("Begin of an existing point = %v, want refused", err)
+	}
+	u, err := d.Create(ctx, repo.Root+"/chunks/ab/"+strings.Repeat("ab", 32), -1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	u.Write([]byte("half a chunk")) // the process dies here: no Commit, no Abort
+	temps, err := d.ListTemp(ctx, repo.Root+"/")
+	if err != nil || len(temps) != 1 {
+		t.Fatalf("temps = %v, %v: want the one upload", temps, err)
+	}
+	old := time.Now().Add(-time.Hour)
+	if err := os.Chtimes(filepath.Join(root, filepath.FromSlash(temps[0].ID)), old, old); err != nil {
+		t.Fatal(err)
+	}
+	rep, err := rp.GC(ctx, repo.GCOptions{Grace: -1})
+	if err != nil || rep.Temps != 1 || rep.Swept != 0 {
+		t.Fatalf("gc = %+v, %v: want the crashed upload removed and no chunk swept", rep, err)
+	}
+	if temps, _ := d.ListTemp(ctx, repo.Root+"/"); len(temps) != 0 {
+		t.Fatalf("temps left after gc: %v", temps)
 	}
 }

@@ -47,9 +47,6 @@ func (rp *Repo) GC(ctx context.Context, o GCOptions) (GCReport, error) {
 	grace = max(grace, 0)
 	var rep GCReport
 	var err error
-	if rep.Temps, err = rp.sweepTemps(ctx, grace); err != nil {
-		return rep, err
-	}
 	var set idSet
 	seen := map[string]markedManifest{}
 	if rep.Manifests, err = rp.mark(ctx, &set, seen); err != nil {
@@ -64,6 +61,9 @@ func (rp *Repo) GC(ctx context.Context, o GCOptions) (GCReport, error) {
 	n, err := rp.mark(ctx, &set, seen) // manifests committed while the first mark ran
 	rep.Manifests += n
 	rep.Referenced = set.len()
+	if err == nil { // no backup runs: every incomplete upload is a crashed one's
+		rep.Temps, err = rp.sweepTemps(ctx, grace)
+	}
 	if err == nil {
 		err = rp.sweep(ctx, &set, marker, marker.mod.Add(-grace), &rep)
 	}
