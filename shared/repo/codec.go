@@ -29,7 +29,7 @@ type codec struct {
 	hmacs     sync.Pool
 }
 
-func newCodec(chunkSize int, idKey, dataKey []byte) (*codec, error) {
+func newCodec(chunkSize, concurrency int, idKey, dataKey []byte) (*codec, error) {
 	c := &codec{chunkSize: chunkSize, idKey: idKey}
 	if dataKey != nil {
 		a, err := chacha20poly1305.NewX(dataKey)
@@ -39,11 +39,17 @@ func newCodec(chunkSize int, idKey, dataKey []byte) (*codec, error) {
 		c.aead = a
 	}
 	var err error
-	c.enc, err = zstd.NewWriter(nil, zstd.WithEncoderLevel(zstd.SpeedDefault), zstd.WithEncoderConcurrency(1))
+	// Each chunk is compressed alone: a window beyond the chunk only costs memory.
+	window := zstd.MinWindowSize
+	for window < chunkSize {
+		window *= 2
+	}
+	c.enc, err = zstd.NewWriter(nil, zstd.WithEncoderLevel(zstd.SpeedDefault),
+		zstd.WithEncoderConcurrency(concurrency), zstd.WithWindowSize(window))
 	if err != nil {
 		return nil, fmt.Errorf("repository zstd encoder: %w", err)
 	}
-	c.dec, err = zstd.NewReader(nil, zstd.WithDecoderConcurrency(0),
+	c.dec, err = zstd.NewReader(nil, zstd.WithDecoderConcurrency(concurrency),
 		zstd.WithDecoderMaxMemory(uint64(chunkSize)+1), zstd.WithDecodeAllCapLimit(true))
 	if err != nil {
 		return nil, fmt.Errorf("repository zstd decoder: %w", err)

@@ -139,12 +139,13 @@ func ParseConfig(r io.Reader) (Config, error) {
 }
 
 // codec returns the codec for key k; it refuses a wrong key and a missing or superfluous one.
-func (c Config) codec(k Key) (*codec, error) {
+// concurrency is how many chunks are compressed at once.
+func (c Config) codec(k Key, concurrency int) (*codec, error) {
 	if c.Encryption == nil {
 		if !k.IsZero() {
 			return nil, errors.New("the repository is not encrypted, but an encryption key was given")
 		}
-		return newCodec(c.ChunkSize, nil, nil)
+		return newCodec(c.ChunkSize, concurrency, nil, nil)
 	}
 	if k.IsZero() {
 		return nil, errors.New("the repository is encrypted: an encryption key file is needed")
@@ -154,5 +155,5 @@ func (c Config) codec(k Key) (*codec, error) {
 	if subtle.ConstantTimeCompare(k.derive(salt, infoKeyCheck), want) != 1 {
 		return nil, ErrWrongKey
 	}
-	return newCodec(c.ChunkSize, k.derive(salt, infoIDKey), k.derive(salt, infoDataKey))
+	return newCodec(c.ChunkSize, concurrency, k.derive(salt, infoIDKey), k.derive(salt, infoDataKey))
 }

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"sync"
 	"time"
 
 	"xbr/shared/remote"
@@ -18,6 +19,8 @@ type Repo struct {
 	cfg   Config
 	codec *codec
 	opts  options
+	// stored holds buffers for chunks as read from the remote.
+	stored sync.Pool
 }
 
 // Option tunes a Repo; the zero set gives the defaults documented on each.
@@ -104,11 +107,14 @@ func Open(ctx context.Context, r remote.Remote, k Key, opts ...Option) (*Repo, e
 	if err != nil {
 		return nil, fmt.Errorf("repository on remote %s: %w", r.Name(), err)
 	}
-	c, err := cfg.codec(k)
+	o := newOptions(opts)
+	c, err := cfg.codec(k, o.concurrency)
 	if err != nil {
 		return nil, fmt.Errorf("repository on remote %s: %w", r.Name(), err)
 	}
-	return &Repo{r: r, cfg: cfg, codec: c, opts: newOptions(opts)}, nil
+	rp := &Repo{r: r, cfg: cfg, codec: c, opts: o}
+	rp.stored.New = func() any { return new(bytes.Buffer) }
+	return rp, nil
 }
 
 // Config is the repository's configuration.
@@ -160,7 +166,9 @@ func (rp *Repo) getChunk(ctx context.Context, id ChunkID, dst []byte) ([]byte, e
 		return nil, err
 	}
 	defer rc.Close()
-	var b bytes.Buffer
+	b := rp.stored.Get().(*bytes.Buffer)
+	defer rp.stored.Put(b)
+	b.Reset()
 	limit := int64(rp.cfg.ChunkSize) + 1<<16
 	if n, err := b.ReadFrom(io.LimitReader(rc, limit+1)); err != nil {
 		return nil, err
