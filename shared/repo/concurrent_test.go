@@ -14,44 +14,8 @@ import (
 	"xbr/shared/remote"
 	"xbr/shared/remote/dir"
 	"xbr/shared/repo"
+	"xbr/shared/repo/repotest"
 )
-
-// A GC that finds a backup running sweeps nothing, even the orphan chunks that backup is
-// re-using; once the backup commits they are referenced and stay.
-func testGCDefers(t *testing.T, rp *repo.Repo) {
-	ctx := context.Background()
-	image := diskImage(30, 6*cs)
-	writePoint(t, rp, vmA, t0, image)
-	if err := rp.Delete(ctx, repo.Point{VM: vmA, Time: t0}); err != nil {
-		t.Fatal(err)
-	}
-	b, err := rp.Begin(ctx, vmB, t0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer b.Abort(ctx)
-	w, _ := b.AddDisk(ctx, repo.DiskSpec{Name: "xvda", Size: int64(len(image))})
-	if err := w.Fill(ctx, bytesReader(image)); err != nil {
-		t.Fatal(err)
-	}
-	_, st, err := w.Close(ctx)
-	if err != nil || st.DedupChunks != 3 {
-		t.Fatalf("backup re-using orphans: %+v, %v: want 3 deduplicated", st, err)
-	}
-	rep, err := rp.GC(ctx, repo.GCOptions{Grace: -1})
-	if err != nil || !rep.Deferred || rep.LiveBackups != 1 || rep.Swept != 0 {
-		t.Fatalf("gc beside a running backup = %+v, %v: want deferred, 1 live backup, nothing swept", rep, err)
-	}
-	if _, err := b.Commit(ctx, []byte(`{}`)); err != nil {
-		t.Fatal(err)
-	}
-	if rep, err := rp.GC(ctx, repo.GCOptions{Grace: -1}); err != nil || rep.Deferred || rep.Swept != 0 || rep.Chunks != 3 {
-		t.Fatalf("gc after the commit = %+v, %v: want a sweep that removes nothing of 3 chunks", rep, err)
-	}
-	if got, err := readDisk(t, rp, b.Point()); err != nil || len(got) != len(image) {
-		t.Fatalf("read back: %d bytes, %v", len(got), err)
-	}
-}
 
 // Writers and GCs running at once, over and over, never leave a restore point with a
 // missing chunk: the rule of doc.go ("GC and backups") holds under contention.
@@ -135,7 +99,7 @@ func TestGCResumesAfterInterruptedSweep(t *testing.T) {
 		t.Fatalf("interrupted gc = %+v, %v: want an error after 2 removals", rep, err)
 	}
 	rep, err = rp.GC(ctx, repo.GCOptions{Grace: -1})
-	if err != nil || rep.Swept != 3 || countChunks(t, rp) != 0 {
+	if err != nil || rep.Swept != 3 || repotest.CountChunks(t, rp) != 0 {
 		t.Fatalf("next gc = %+v, %v: want the other 3 removed and no chunk left", rep, err)
 	}
 }
