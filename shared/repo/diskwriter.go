@@ -122,6 +122,14 @@ func (w *DiskWriter) Put(ctx context.Context, index int64, data []byte) error {
 	return w.store(ctx, index, data)
 }
 
+// PutAt is Put for the chunk at byte offset off, which must be a multiple of the chunk size.
+func (w *DiskWriter) PutAt(ctx context.Context, off int64, data []byte) error {
+	if off < 0 || off%int64(w.cs) != 0 {
+		return fmt.Errorf("disk %q: offset %d: not a multiple of the chunk size %d", w.spec.Name, off, w.cs)
+	}
+	return w.Put(ctx, off/int64(w.cs), data)
+}
+
 // Fill reads the rest of the disk from r in order (a full scan), from the first chunk not
 // yet Put to the end, and checks that r ends there.
 func (w *DiskWriter) Fill(ctx context.Context, r io.Reader) error {

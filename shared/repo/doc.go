@@ -41,6 +41,7 @@
 //	w, err := b.AddDisk(ctx, repo.DiskSpec{Name: "xvda", Size: size,
 //	        Base: &repo.BaseDisk{Point: previous, Disk: 0}}) // Base: nil on a full scan
 //	err = w.Put(ctx, index, chunk)                          // changed chunks, increasing index
+//	err = w.PutAt(ctx, offset, chunk)                       // the same by byte offset
 //	err = w.Fill(ctx, rawExport)                            // or: the rest of the disk, in order
 //	disk, stats, err := w.Close(ctx)                        // chunks never Put come from Base
 //	m, err := b.Commit(ctx, vmRecordsJSON)                  // the manifest, last

@@ -91,10 +91,14 @@ func testIncremental(t *testing.T, rp *repo.Repo) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, i := range []int{7, 12} {
-		if err := w.Put(ctx, int64(i), next[i*cs:(i+1)*cs]); err != nil {
-			t.Fatal(err)
-		}
+	if err := w.Put(ctx, 7, next[7*cs:8*cs]); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.PutAt(ctx, 12*cs+1, next[12*cs:]); err == nil {
+		t.Fatal("PutAt an offset inside a chunk succeeded")
+	}
+	if err := w.PutAt(ctx, 12*cs, next[12*cs:]); err != nil {
+		t.Fatal(err)
 	}
 	d, st, err := w.Close(ctx)
 	if err != nil {
