@@ -78,6 +78,7 @@ XAPI simulator, a local directory remote).`,
 		newRestoreCmd(),
 		newDrCmd(),
 		newNATSCmd(),
+		newRepoCmd(),
 		// Commands register here, one line each (keep this marker): CMDS
 	)
 	return root

@@ -1,0 +1,127 @@
+package repo
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"time"
+
+	"xbr/shared/remote"
+)
+
+// Backup writes one restore point: its disks one after the other, then the manifest.
+// Begin takes a lease that keeps GC sweeps away until Commit or Abort. It is not safe for
+// concurrent use; the chunks of a disk are stored concurrently inside DiskWriter.
+type Backup struct {
+	rp    *Repo
+	point Point
+	lease *lease
+	disks []finishedDisk
+	open  *DiskWriter
+	ended bool
+}
+
+type finishedDisk struct {
+	disk  Disk
+	spool *os.File
+}
+
+// Begin starts the restore point of vm at time t (kept to the second, UTC), waiting while a
+// GC sweeps. Commit writes it; Abort (also fine after Commit) drops it.
+func (rp *Repo) Begin(ctx context.Context, vm string, t time.Time) (*Backup, error) {
+	p := Point{VM: vm, Time: t.UTC().Truncate(time.Second)}
+	if err := p.Validate(); err != nil {
+		return nil, err
+	}
+	if _, err := rp.r.Stat(ctx, p.key()); err == nil {
+		return nil, fmt.Errorf("restore point %s exists already", p)
+	} else if !errors.Is(err, remote.ErrNotFound) {
+		return nil, fmt.Errorf("restore point %s: %w", p, err)
+	}
+	body, err := json.Marshal(map[string]string{"point": p.String()})
+	if err != nil {
+		return nil, err
+	}
+	l, err := rp.beginSession(ctx, body)
+	if err != nil {
+		return nil, err
+	}
+	return &Backup{rp: rp, point: p, lease: l}, nil
+}
+
+// Point is the restore point being written.
+func (b *Backup) Point() Point { return b.point }
+
+// Commit writes the manifest (records: the VM's XAPI records, any JSON value) as the last
+// step, which makes the restore point exist, then releases the lease.
+func (b *Backup) Commit(ctx context.Context, records json.RawMessage) (*Manifest, error) {
+	switch {
+	case b.ended:
+		return nil, fmt.Errorf("restore point %s: already committed or aborted", b.point)
+	case b.open != nil:
+		return nil, fmt.Errorf("restore point %s: disk %q is not closed", b.point, b.open.spec.Name)
+	case !json.Valid(records):
+		return nil, fmt.Errorf("restore point %s: vm records are not valid JSON", b.point)
+	}
+	if err := b.lease.fresh(); err != nil {
+		return nil, fmt.Errorf("restore point %s: %w", b.point, err)
+	}
+	m := &Manifest{Format: ManifestFormat, Version: ManifestVersion, VM: b.point.VM, Time: b.point.Time, Records: records}
+	for _, d := range b.disks {
+		m.Disks = append(m.Disks, d.disk)
+	}
+	if err := m.Validate(); err != nil {
+		return nil, err
+	}
+	if err := b.rp.commitManifest(ctx, m, b.spooled, b.lease.fresh); err != nil {
+		return nil, fmt.Errorf("restore point %s: write manifest: %w", b.point, err)
+	}
+	return m, b.end(ctx)
+}
+
+// spooled emits disk i's chunk ids from its spool.
+func (b *Backup) spooled(i int, emit func(ChunkID) error) error {
+	f := b.disks[i].spool
+	if _, err := f.Seek(0, io.SeekStart); err != nil {
+		return err
+	}
+	r := bufio.NewReaderSize(f, 64<<10)
+	for k := int64(0); k < b.disks[i].disk.Chunks; k++ {
+		var id ChunkID
+		if _, err := io.ReadFull(r, id[:]); err != nil {
+			return fmt.Errorf("disk %q: chunk id spool: %w", b.disks[i].disk.Name, err)
+		}
+		if err := emit(id); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// Abort drops the restore point: nothing becomes visible; the chunks already stored wait
+// for a GC. Abort after Commit does nothing.
+func (b *Backup) Abort(ctx context.Context) error {
+	if b.ended {
+		return nil
+	}
+	var err error
+	if b.open != nil {
+		err = b.open.abort()
+	}
+	return errors.Join(err, b.end(ctx))
+}
+
+func (b *Backup) end(ctx context.Context) error {
+	b.ended = true
+	var errs []error
+	for _, d := range b.disks {
+		errs = append(errs, d.spool.Close(), os.Remove(d.spool.Name()))
+	}
+	b.disks = nil
+	errs = append(errs, b.lease.release(ctx))
+	return errors.Join(errs...)
+}

@@ -1,0 +1,113 @@
+// Package repo is the content-addressed chunk repository behind incremental backups: every
+// chunk of every disk is stored once across all VMs and restore points, and every restore
+// point is a full, independently deletable image. It is pure mechanism on top of
+// remote.Remote (dir or S3): no XAPI, no NATS.
+//
+// # Layout
+//
+// Beside Xen Orchestra's tree on the same remote, never inside it:
+//
+//	xbr-repo/config.json                         Config: format, chunk size, id hash, encryption
+//	                                             parameters (salt, key check value), never a key
+//	xbr-repo/chunks/<2 hex>/<64 hex>             a chunk: zstd, then nonce‖XChaCha20-Poly1305 when encrypted
+//	xbr-repo/vms/<vm uuid>/<YYYYMMDDTHHMMSSZ>.json  a restore point's manifest, written last
+//	xbr-repo/sessions/<random>.json              the lease of a running backup
+//	xbr-repo/gc/sweeping/<random>.json           the marker of a GC that is deleting chunks
+//
+// # Chunks and manifests
+//
+// A disk is cut into chunks of the repository's chunk size (1 MiB by default, a multiple of
+// XAPI's 64 KiB changed-block size), aligned to the disk; the last one may be short. A
+// chunk's id is the SHA-256 of its content, or HMAC-SHA-256 under a key derived from the
+// repository key when the repository is encrypted, so equal content in two repositories
+// gives unrelated ids. Zero chunks are marked "zero" in the manifest and never stored. A
+// chunk already stored is not written again; a chunk is written with the remote's
+// Create/Commit, so it is whole or absent.
+//
+// A manifest is JSON: the header (format, version, vm_uuid, time, the VM's records as the
+// caller gives them, and per disk its name, size, chunk size, chunk count, zero chunk count
+// and the SHA-256 of the whole image) followed by "chunk_ids", one list per disk, last. The
+// order lets it be written and read as a stream: a 2 TiB disk has two million ids, and
+// neither a writer nor a reader holds them in memory (the writer spools them to a local
+// file). Encrypted, the manifest is sealed in 64 KiB segments (the STREAM construction) bound
+// to its own key, so it cannot be truncated, reordered or moved to another VM or time. The
+// manifest is the commit marker: a restore point exists once it is written, and Delete
+// removes only it.
+//
+// # Writing a restore point (the incremental function's API)
+//
+//	b, err := rp.Begin(ctx, vmUUID, snapshotTime)          // waits while a GC sweeps
+//	defer b.Abort(ctx)                                      // does nothing after Commit
+//	w, err := b.AddDisk(ctx, repo.DiskSpec{Name: "xvda", Size: size,
+//	        Base: &repo.BaseDisk{Point: previous, Disk: 0}}) // Base: nil on a full scan
+//	err = w.Put(ctx, index, chunk)                          // changed chunks, increasing index
+//	err = w.PutAt(ctx, offset, chunk)                       // the same by byte offset
+//	err = w.Fill(ctx, rawExport)                            // or: the rest of the disk, in order
+//	disk, stats, err := w.Close(ctx)                        // chunks never Put come from Base
+//	m, err := b.Commit(ctx, vmRecordsJSON)                  // the manifest, last
+//
+// With a base, the chunks the caller does not Put keep the base's ids; their content is
+// read back from the repository (verified) only to compute the new image's SHA-256, which
+// cannot be derived from the chunk ids. That read is local to the repository, never from the
+// host, but it is the price of a whole-image digest on every point. Up to WithConcurrency
+// chunks are hashed, compressed and stored (or read back) at once.
+//
+// Reading: OpenDisk streams an image in order, checking every chunk against its id before
+// returning its bytes, and the whole image against the manifest's SHA-256 at the end (a
+// mismatch replaces io.EOF). A missing or damaged chunk is an error naming the chunk id and
+// its offset.
+//
+// # GC and backups
+//
+// GC marks (reads every manifest and collects the distinct ids they use: 32 bytes per id in
+// a sorted set, whatever the number of points naming it), then sweeps (lists the chunks one
+// 2-hex shard at a time and removes those not marked). The rule that makes a sweep safe
+// beside backups running on other hosts is mutual exclusion through two kinds of objects on
+// the remote itself:
+//
+//   - A backup writes its lease (sessions/) and only then lists the sweep markers; if a
+//     valid one exists it removes its lease, waits, and tries again.
+//   - A GC, after its mark, writes its sweep marker and only then lists the leases; if a
+//     valid one exists it removes its marker and sweeps nothing ("deferred": the next GC
+//     will). Otherwise it marks the manifests committed since its first mark, then sweeps.
+//
+// On a remote where a read sees every write that completed before it (a file system; S3,
+// strongly consistent since 2020), the two write-then-read sequences cannot both miss each
+// other: either the GC sees the lease, or the backup sees the marker (or both, and both back
+// off). So no chunk is deleted while a backup that could re-use it is running: a backup re-
+// uses a chunk only while its lease is valid, and commits its manifest before releasing it;
+// the GC's second mark then sees that manifest. A chunk a backup finds missing, it stores.
+//
+// Leases and markers are rewritten every fifth of WithStaleAfter (default 10 minutes); one
+// older than that, compared with the reader's own lease or marker (both ModTimes come from
+// the remote, so host clocks do not matter), belongs to a crashed process and is ignored. A
+// holder whose refreshes were ever further apart than half that time stops trusting its lease
+// for good: a backup refuses to commit (just before the manifest's Commit too), a GC stops
+// deleting. The remaining window is a process frozen for longer than half of StaleAfter
+// between that last check and the remote's commit; the default keeps it far beyond any pause
+// a backup host survives. Sweeps defer to backups, so a repository backed up around the
+// clock is swept when a GC runs between them (GC after prune, and on a schedule).
+//
+// On top of the exclusion, an unreferenced chunk is swept only once older than the grace
+// period (GCOptions.Grace, default 1 hour) before the sweep marker's time.
+//
+// Crashes: GC keeps no state; it is idempotent, so a sweep cut short leaves unreferenced
+// chunks that the next GC removes. A crashed backup leaves chunks no manifest names and its
+// lease, which goes stale; the next GC removes both the chunks and the dir remote's temp files
+// of interrupted uploads. A manifest is never visible half-written.
+//
+// # Verify
+//
+// Verify checks that every chunk a manifest names exists; Deep also reads each one and
+// checks that it decrypts, decompresses and hashes to its id. Each missing or damaged chunk
+// is reported with every restore point, disk and offset that uses it.
+//
+// # Encryption
+//
+// The repository key (32 random bytes, a base64 key file, see `xbr repo key`) never reaches
+// the remote. HKDF-SHA-256 with the repository's salt derives the chunk-id key, the data key
+// (XChaCha20-Poly1305, a random 24-byte nonce per chunk, the chunk id as associated data)
+// and a key check value stored in config.json: a wrong key is refused when the repository is
+// opened (ErrWrongKey), before anything is read or written. Names stay visible: VM uuids,
+// point times, chunk ids (keyed), sizes.
+package repo

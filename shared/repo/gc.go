@@ -1,0 +1,154 @@
+package repo
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"xbr/shared/remote"
+)
+
+// DefaultGrace is how old an unreferenced chunk must be before GC removes it.
+const DefaultGrace = time.Hour
+
+// GCOptions tunes a garbage collection; the zero value means the defaults.
+type GCOptions struct {
+	// Grace: an unreferenced chunk younger than this (by the remote's clock, against the
+	// sweep marker's time) is kept. 0 means DefaultGrace; negative means none.
+	Grace time.Duration
+}
+
+// GCReport says what a garbage collection did.
+type GCReport struct {
+	Manifests  int // manifests read
+	Referenced int // distinct chunk ids they use
+	Chunks     int // chunks found while sweeping
+	Swept      int // chunks removed
+	SweptBytes int64
+	Young      int // unreferenced chunks kept for the grace period
+	Temps      int // incomplete uploads removed
+	// Deferred is true when backups were running: nothing was swept, LiveBackups says how
+	// many; the next GC sweeps.
+	Deferred    bool
+	LiveBackups int
+}
+
+// GC removes the chunks no restore point uses (see doc.go, "GC and backups"). It is
+// idempotent: a GC interrupted at any point leaves only chunks that the next GC removes.
+func (rp *Repo) GC(ctx context.Context, o GCOptions) (GCReport, error) {
+	grace := o.Grace
+	if grace == 0 {
+		grace = DefaultGrace
+	}
+	grace = max(grace, 0)
+	var rep GCReport
+	var err error
+	var set idSet
+	seen := map[string]markedManifest{}
+	if rep.Manifests, err = rp.mark(ctx, &set, seen); err != nil {
+		return rep, fmt.Errorf("gc mark: %w", err)
+	}
+	body, _ := json.Marshal(map[string]string{"started": rp.opts.now().UTC().Format(time.RFC3339)})
+	marker, live, err := rp.beginSweep(ctx, body)
+	if err != nil || marker == nil {
+		rep.Deferred, rep.LiveBackups = err == nil, len(live)
+		return rep, err
+	}
+	n, err := rp.mark(ctx, &set, seen) // manifests committed while the first mark ran
+	rep.Manifests += n
+	rep.Referenced = set.len()
+	if err == nil { // no backup runs: every incomplete upload is a crashed one's
+		rep.Temps, err = rp.sweepTemps(ctx, grace)
+	}
+	if err == nil {
+		err = rp.sweep(ctx, &set, marker, marker.mod.Add(-grace), &rep)
+	}
+	return rep, errors.Join(err, marker.release(ctx))
+}
+
+// sweepTemps removes the incomplete uploads under the repository left by crashed writers.
+func (rp *Repo) sweepTemps(ctx context.Context, grace time.Duration) (int, error) {
+	s, ok := rp.r.(remote.Sweeper)
+	if !ok {
+		return 0, nil
+	}
+	before := rp.opts.now().Add(-max(grace, 2*rp.opts.staleAfter))
+	removed, err := remote.Sweep(ctx, s, Root+"/", before)
+	if err != nil {
+		return len(removed), fmt.Errorf("gc: incomplete uploads: %w", err)
+	}
+	return len(removed), nil
+}
+
+// sweep removes, shard by shard, the chunks not in set and older than cutoff, while the
+// marker stays fresh.
+func (rp *Repo) sweep(ctx context.Context, set *idSet, marker *lease, cutoff time.Time, rep *GCReport) error {
+	var swept, bytes atomic.Int64
+	for b := 0; b < 256; b++ {
+		infos, err := rp.r.List(ctx, chunkShard(b))
+		if err != nil {
+			return fmt.Errorf("gc sweep: list %s: %w", chunkShard(b), err)
+		}
+		var doomed []remote.Info
+		for _, in := range infos {
+			id, ok := parseChunkKey(in.Key)
+			if !ok {
+				continue
+			}
+			rep.Chunks++
+			switch {
+			case set.has(id):
+			case in.ModTime.Before(cutoff):
+				doomed = append(doomed, in)
+			default:
+				rep.Young++
+			}
+		}
+		if err := rp.deleteAll(ctx, doomed, marker, &swept, &bytes); err != nil {
+			rep.Swept, rep.SweptBytes = int(swept.Load()), bytes.Load()
+			return err
+		}
+	}
+	rep.Swept, rep.SweptBytes = int(swept.Load()), bytes.Load()
+	return nil
+}
+
+// deleteAll removes infos, up to the repository's concurrency at once, checking before each
+// removal that the marker is still fresh.
+func (rp *Repo) deleteAll(ctx context.Context, infos []remote.Info, marker *lease, swept, bytes *atomic.Int64) error {
+	sem := make(chan struct{}, rp.opts.concurrency)
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	var first error
+	fail := func(err error) {
+		mu.Lock()
+		defer mu.Unlock()
+		if first == nil {
+			first = err
+		}
+	}
+	for _, in := range infos {
+		if err := errors.Join(ctx.Err(), marker.fresh()); err != nil {
+			fail(fmt.Errorf("gc sweep: %w", err))
+			break
+		}
+		sem <- struct{}{}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			defer func() { <-sem }()
+			if err := rp.r.Delete(ctx, in.Key); err != nil {
+				fail(fmt.Errorf("gc sweep: %w", err))
+				return
+			}
+			swept.Add(1)
+			bytes.Add(in.Size)
+		}()
+	}
+	wg.Wait()
+	return first
+}

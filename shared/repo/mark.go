@@ -1,0 +1,88 @@
+package repo
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+
+	"xbr/shared/remote"
+)
+
+// markedManifest is a manifest as the mark phase saw it.
+type markedManifest struct {
+	size int64
+	mod  int64
+}
+
+// mark adds the chunk ids of every manifest not in seen (or changed since) to set, and
+// records them in seen. A manifest deleted meanwhile is skipped; one that cannot be read
+// stops the mark: its chunks would be unknown.
+func (rp *Repo) mark(ctx context.Context, set *idSet, seen map[string]markedManifest) (int, error) {
+	infos, err := rp.r.List(ctx, vmsPrefix)
+	if err != nil {
+		return 0, fmt.Errorf("repository on remote %s: list manifests: %w", rp.r.Name(), err)
+	}
+	n := 0
+	for _, in := range infos {
+		p, ok := parseManifestKey(in.Key)
+		if !ok {
+			continue
+		}
+		mm := markedManifest{size: in.Size, mod: in.ModTime.UnixNano()}
+		if old, ok := seen[in.Key]; ok && old == mm {
+			continue
+		}
+		err := rp.eachRef(ctx, p, func(int, int64, ChunkID) error { return nil }, set)
+		if errors.Is(err, remote.ErrNotFound) {
+			continue
+		}
+		if err != nil {
+			return n, err
+		}
+		seen[in.Key] = mm
+		n++
+	}
+	set.compact()
+	return n, nil
+}
+
+// eachRef calls fn for every non-zero chunk id of p's manifest (disk index, chunk index)
+// and adds it to set when set is not nil.
+func (rp *Repo) eachRef(ctx context.Context, p Point, fn func(disk int, chunk int64, id ChunkID) error, set *idSet) error {
+	mr, closer, err := rp.openManifest(ctx, p)
+	if err != nil {
+		return err
+	}
+	defer closer.Close()
+	for {
+		disk, err := mr.nextDisk()
+		if err == io.EOF {
+			return nil
+		}
+		if err != nil {
+			return fmt.Errorf("restore point %s: %w", p, err)
+		}
+		for k := int64(0); ; k++ {
+			if k%4096 == 0 && ctx.Err() != nil {
+				return ctx.Err()
+			}
+			id, err := mr.next()
+			if err == io.EOF {
+				break
+			}
+			if err != nil {
+				return fmt.Errorf("restore point %s: %w", p, err)
+			}
+			if id == zeroID {
+				continue
+			}
+			if set != nil {
+				set.add(id)
+			}
+			if err := fn(disk, k, id); err != nil {
+				return err
+			}
+		}
+	}
+}

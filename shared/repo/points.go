@@ -1,0 +1,132 @@
+package repo
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"sort"
+)
+
+// manifestAD binds an encrypted manifest to its key: it cannot be moved to another VM or time.
+func manifestAD(p Point) string { return "xbr-repo v1 manifest " + p.key() }
+
+// PointInfo is a committed restore point as listed.
+type PointInfo struct {
+	Point
+	// Size is the stored manifest's size in bytes.
+	Size int64
+}
+
+// List returns the restore points of vm, oldest first; vm "" lists every VM's. Objects
+// under vms/ that are not manifests are left out.
+func (rp *Repo) List(ctx context.Context, vm string) ([]PointInfo, error) {
+	prefix := vmsPrefix
+	if vm != "" {
+		if err := validVM(vm); err != nil {
+			return nil, err
+		}
+		prefix += vm + "/"
+	}
+	infos, err := rp.r.List(ctx, prefix)
+	if err != nil {
+		return nil, fmt.Errorf("repository on remote %s: list %s: %w", rp.r.Name(), prefix, err)
+	}
+	var out []PointInfo
+	for _, in := range infos {
+		if p, ok := parseManifestKey(in.Key); ok {
+			out = append(out, PointInfo{Point: p, Size: in.Size})
+		}
+	}
+	sort.SliceStable(out, func(i, j int) bool {
+		if out[i].VM != out[j].VM {
+			return out[i].VM < out[j].VM
+		}
+		return out[i].Time.Before(out[j].Time)
+	})
+	return out, nil
+}
+
+// Delete removes restore point p: its manifest only. The chunks it alone used stay until GC.
+// Deleting a missing point is not an error.
+func (rp *Repo) Delete(ctx context.Context, p Point) error {
+	if err := p.Validate(); err != nil {
+		return err
+	}
+	if err := rp.r.Delete(ctx, p.key()); err != nil {
+		return fmt.Errorf("repository on remote %s: delete restore point %s: %w", rp.r.Name(), p, err)
+	}
+	return nil
+}
+
+// Manifest reads the header of restore point p's manifest (not its chunk ids).
+func (rp *Repo) Manifest(ctx context.Context, p Point) (*Manifest, error) {
+	mr, closer, err := rp.openManifest(ctx, p)
+	if err != nil {
+		return nil, err
+	}
+	closer.Close()
+	return &mr.m, nil
+}
+
+// openManifest opens p's manifest positioned before its chunk ids.
+func (rp *Repo) openManifest(ctx context.Context, p Point) (*manifestReader, io.Closer, error) {
+	if err := p.Validate(); err != nil {
+		return nil, nil, err
+	}
+	rc, err := rp.r.Open(ctx, p.key())
+	if err != nil {
+		return nil, nil, fmt.Errorf("restore point %s: %w", p, err)
+	}
+	var src io.Reader = rc
+	if rp.codec.aead != nil {
+		if src, err = newOpenReader(rc, rp.codec.aead, manifestAD(p)); err != nil {
+			rc.Close()
+			return nil, nil, fmt.Errorf("restore point %s: %w", p, err)
+		}
+	}
+	mr, err := readManifest(src)
+	if err == nil && !mr.m.Time.Equal(p.Time) || err == nil && mr.m.VM != p.VM {
+		err = fmt.Errorf("%w: manifest names restore point %s", ErrCorrupt, mr.m.Point())
+	}
+	for i := 0; err == nil && i < len(mr.m.Disks); i++ {
+		if cs := mr.m.Disks[i].ChunkSize; cs != rp.cfg.ChunkSize {
+			err = fmt.Errorf("%w: disk %d: chunk size %d, the repository's is %d", ErrCorrupt, i, cs, rp.cfg.ChunkSize)
+		}
+	}
+	if err != nil {
+		rc.Close()
+		return nil, nil, fmt.Errorf("restore point %s: %w", p, err)
+	}
+	return mr, rc, nil
+}
+
+// commitManifest writes m's manifest, its chunk ids from ids, under m's point atomically.
+// check runs just before the commit: the last chance to refuse.
+func (rp *Repo) commitManifest(ctx context.Context, m *Manifest, ids func(int, func(ChunkID) error) error, check func() error) error {
+	p := m.Point()
+	u, err := rp.r.Create(ctx, p.key(), -1)
+	if err != nil {
+		return err
+	}
+	defer u.Abort(ctx)
+	var w io.Writer = u
+	var sw *sealWriter
+	if rp.codec.aead != nil {
+		if sw, err = newSealWriter(u, rp.codec.aead, manifestAD(p)); err != nil {
+			return err
+		}
+		w = sw
+	}
+	if err := writeManifest(w, m, ids); err != nil {
+		return err
+	}
+	if sw != nil {
+		if err := sw.Close(); err != nil {
+			return err
+		}
+	}
+	if err := check(); err != nil {
+		return err
+	}
+	return u.Commit(ctx)
+}

@@ -1,0 +1,182 @@
+package repo
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"sync"
+	"time"
+
+	"xbr/shared/remote"
+)
+
+// Repo is an opened repository on a remote. It is safe for concurrent use.
+type Repo struct {
+	r     remote.Remote
+	cfg   Config
+	codec *codec
+	opts  options
+	// stored holds buffers for chunks as read from the remote.
+	stored sync.Pool
+}
+
+// Option tunes a Repo; the zero set gives the defaults documented on each.
+type Option func(*options)
+
+type options struct {
+	concurrency int
+	staleAfter  time.Duration
+	poll        time.Duration
+	tempDir     string
+	now         func() time.Time
+	log         *slog.Logger
+}
+
+// WithConcurrency bounds the chunks one disk writer or reader moves at once (default 4).
+func WithConcurrency(n int) Option { return func(o *options) { o.concurrency = max(1, n) } }
+
+// WithStaleAfter is how long a backup's lease or a GC's sweep marker stays valid without
+// being refreshed (default 10 minutes); they are refreshed every fifth of it.
+func WithStaleAfter(d time.Duration) Option { return func(o *options) { o.staleAfter = d } }
+
+// WithPoll is how often a backup waiting for a sweep looks again (default 2 seconds).
+func WithPoll(d time.Duration) Option { return func(o *options) { o.poll = d } }
+
+// WithTempDir is the local folder for the chunk-id spools of disk writers (default the
+// system's temp folder).
+func WithTempDir(dir string) Option { return func(o *options) { o.tempDir = dir } }
+
+// WithClock sets the clock (tests).
+func WithClock(now func() time.Time) Option { return func(o *options) { o.now = now } }
+
+// WithLogger sets the logger (default: discard).
+func WithLogger(l *slog.Logger) Option { return func(o *options) { o.log = l } }
+
+func newOptions(opts []Option) options {
+	o := options{concurrency: 4, staleAfter: 10 * time.Minute, poll: 2 * time.Second,
+		now: time.Now, log: slog.New(slog.DiscardHandler)}
+	for _, opt := range opts {
+		opt(&o)
+	}
+	return o
+}
+
+// InitOptions chooses a new repository's parameters.
+type InitOptions struct {
+	// ChunkSize in bytes; 0 means DefaultChunkSize.
+	ChunkSize int
+	// Key encrypts the repository; the zero Key makes a plain one.
+	Key Key
+}
+
+// Init creates the repository on r by writing config.json, and opens it. It refuses a remote
+// that already holds one.
+func Init(ctx context.Context, r remote.Remote, in InitOptions, opts ...Option) (*Repo, error) {
+	o := newOptions(opts)
+	if _, err := r.Stat(ctx, ConfigKey); err == nil {
+		return nil, fmt.Errorf("repository on remote %s: %s exists already", r.Name(), ConfigKey)
+	} else if !errors.Is(err, remote.ErrNotFound) {
+		return nil, fmt.Errorf("repository on remote %s: %w", r.Name(), err)
+	}
+	cfg, err := newConfig(in.ChunkSize, in.Key, o.now())
+	if err != nil {
+		return nil, err
+	}
+	data, err := jsonIndent(cfg)
+	if err != nil {
+		return nil, err
+	}
+	if err := put(ctx, r, ConfigKey, data); err != nil {
+		return nil, fmt.Errorf("repository on remote %s: write config: %w", r.Name(), err)
+	}
+	return Open(ctx, r, in.Key, opts...)
+}
+
+// Open opens the repository on r with key k (the zero Key for a plain repository). A wrong
+// key fails with an error wrapping ErrWrongKey.
+func Open(ctx context.Context, r remote.Remote, k Key, opts ...Option) (*Repo, error) {
+	rc, err := r.Open(ctx, ConfigKey)
+	if err != nil {
+		return nil, fmt.Errorf("repository on remote %s: %w", r.Name(), err)
+	}
+	defer rc.Close()
+	cfg, err := ParseConfig(rc)
+	if err != nil {
+		return nil, fmt.Errorf("repository on remote %s: %w", r.Name(), err)
+	}
+	o := newOptions(opts)
+	c, err := cfg.codec(k, o.concurrency)
+	if err != nil {
+		return nil, fmt.Errorf("repository on remote %s: %w", r.Name(), err)
+	}
+	rp := &Repo{r: r, cfg: cfg, codec: c, opts: o}
+	rp.stored.New = func() any { return new(bytes.Buffer) }
+	return rp, nil
+}
+
+// Config is the repository's configuration.
+func (rp *Repo) Config() Config { return rp.cfg }
+
+// Remote is the remote the repository lives on.
+func (rp *Repo) Remote() remote.Remote { return rp.r }
+
+// put writes data under key atomically.
+func put(ctx context.Context, r remote.Remote, key string, data []byte) error {
+	u, err := r.Create(ctx, key, int64(len(data)))
+	if err != nil {
+		return err
+	}
+	defer u.Abort(ctx)
+	if _, err := u.Write(data); err != nil {
+		return err
+	}
+	return u.Commit(ctx)
+}
+
+// has reports whether chunk id is stored.
+func (rp *Repo) has(ctx context.Context, id ChunkID) (bool, error) {
+	_, err := rp.r.Stat(ctx, chunkKey(id))
+	if errors.Is(err, remote.ErrNotFound) {
+		return false, nil
+	}
+	return err == nil, err
+}
+
+// putChunk stores data as chunk id unless it is there; it returns the bytes it stored.
+func (rp *Repo) putChunk(ctx context.Context, id ChunkID, data []byte, buf *[]byte) (int64, error) {
+	if ok, err := rp.has(ctx, id); ok || err != nil {
+		return 0, err
+	}
+	sealed, err := rp.codec.seal(*buf, id, data)
+	if err != nil {
+		return 0, err
+	}
+	*buf = sealed
+	return int64(len(sealed)), put(ctx, rp.r, chunkKey(id), sealed)
+}
+
+// getChunk reads, decrypts, decompresses and checks chunk id into dst. A missing chunk wraps
+// remote.ErrNotFound, a damaged one ErrCorrupt.
+func (rp *Repo) getChunk(ctx context.Context, id ChunkID, dst []byte) ([]byte, error) {
+	rc, err := rp.r.Open(ctx, chunkKey(id))
+	if err != nil {
+		return nil, err
+	}
+	defer rc.Close()
+	b := rp.stored.Get().(*bytes.Buffer)
+	defer rp.stored.Put(b)
+	b.Reset()
+	limit := int64(rp.cfg.ChunkSize) + 1<<16
+	if n, err := b.ReadFrom(io.LimitReader(rc, limit+1)); err != nil {
+		return nil, err
+	} else if n > limit {
+		return nil, fmt.Errorf("%w: stored chunk larger than %d bytes", ErrCorrupt, limit)
+	}
+	return rp.codec.open(dst, id, b.Bytes())
+}
+
+// ChunkID is the id the repository gives a chunk with content data.
+func (rp *Repo) ChunkID(data []byte) ChunkID { return rp.codec.id(data) }

@@ -1,0 +1,178 @@
+package repo
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sort"
+	"strings"
+	"sync"
+
+	"xbr/shared/remote"
+)
+
+// VerifyOptions tunes Verify.
+type VerifyOptions struct {
+	// Deep reads every referenced chunk and checks that its content hashes to its id.
+	Deep bool
+}
+
+// ChunkUse is one place a chunk is used: a restore point, a disk and an offset in it.
+type ChunkUse struct {
+	Point  Point
+	Disk   string
+	Offset int64
+}
+
+// ChunkProblem is a referenced chunk that is missing or damaged, with every use of it.
+type ChunkProblem struct {
+	ID      ChunkID
+	Missing bool   // false: damaged (Deep)
+	Detail  string // why it is damaged
+	Uses    []ChunkUse
+}
+
+// VerifyReport says what Verify found.
+type VerifyReport struct {
+	Manifests  int
+	Referenced int
+	Checked    int // chunks whose content was checked (Deep)
+	Problems   []ChunkProblem
+}
+
+// Err is nil when nothing is wrong; otherwise it names every bad chunk and the restore
+// points that use it.
+func (r VerifyReport) Err() error {
+	if len(r.Problems) == 0 {
+		return nil
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, "%d referenced chunk(s) missing or damaged:", len(r.Problems))
+	for _, p := range r.Problems {
+		what := "missing"
+		if !p.Missing {
+			what = "damaged (" + p.Detail + ")"
+		}
+		fmt.Fprintf(&b, "\n  chunk %s %s, used by", p.ID, what)
+		for _, u := range p.Uses {
+			fmt.Fprintf(&b, " %s disk %q offset %d;", u.Point, u.Disk, u.Offset)
+		}
+	}
+	return errors.New(b.String())
+}
+
+// Verify checks that every chunk a restore point uses exists and, with Deep, that it is
+// intact. The error is for what stopped the check; what it found is in the report.
+func (rp *Repo) Verify(ctx context.Context, o VerifyOptions) (VerifyReport, error) {
+	var rep VerifyReport
+	var set idSet
+	var err error
+	if rep.Manifests, err = rp.mark(ctx, &set, map[string]markedManifest{}); err != nil {
+		return rep, fmt.Errorf("verify: %w", err)
+	}
+	rep.Referenced = set.len()
+	bad := map[ChunkID]*ChunkProblem{}
+	for b := 0; b < 256; b++ {
+		if err := rp.verifyShard(ctx, byte(b), &set, o.Deep, bad, &rep); err != nil {
+			return rep, err
+		}
+	}
+	if len(bad) == 0 {
+		return rep, nil
+	}
+	if err := rp.findUses(ctx, bad); err != nil {
+		return rep, err
+	}
+	for _, p := range bad {
+		rep.Problems = append(rep.Problems, *p)
+	}
+	sort.Slice(rep.Problems, func(i, j int) bool { return compareIDs(rep.Problems[i].ID, rep.Problems[j].ID) < 0 })
+	return rep, nil
+}
+
+// verifyShard checks the referenced ids starting with byte b against the stored chunks.
+func (rp *Repo) verifyShard(ctx context.Context, b byte, set *idSet, deep bool, bad map[ChunkID]*ChunkProblem, rep *VerifyReport) error {
+	want := set.shard(b)
+	if len(want) == 0 {
+		return nil
+	}
+	infos, err := rp.r.List(ctx, chunkShard(int(b)))
+	if err != nil {
+		return fmt.Errorf("verify: list %s: %w", chunkShard(int(b)), err)
+	}
+	stored := make(map[ChunkID]bool, len(infos))
+	for _, in := range infos {
+		if id, ok := parseChunkKey(in.Key); ok {
+			stored[id] = true
+		}
+	}
+	var present []ChunkID
+	for _, id := range want {
+		if stored[id] {
+			present = append(present, id)
+		} else {
+			bad[id] = &ChunkProblem{ID: id, Missing: true}
+		}
+	}
+	if !deep {
+		return nil
+	}
+	return rp.checkContent(ctx, present, bad, rep)
+}
+
+// checkContent reads ids, up to the repository's concurrency at once.
+func (rp *Repo) checkContent(ctx context.Context, ids []ChunkID, bad map[ChunkID]*ChunkProblem, rep *VerifyReport) error {
+	var mu sync.Mutex
+	var wg sync.WaitGroup
+	sem := make(chan struct{}, rp.opts.concurrency)
+	for _, id := range ids {
+		if ctx.Err() != nil {
+			break
+		}
+		sem <- struct{}{}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			defer func() { <-sem }()
+			_, err := rp.getChunk(ctx, id, nil)
+			mu.Lock()
+			defer mu.Unlock()
+			rep.Checked++
+			switch {
+			case err == nil:
+			case errors.Is(err, remote.ErrNotFound):
+				bad[id] = &ChunkProblem{ID: id, Missing: true}
+			case errors.Is(err, ErrCorrupt):
+				bad[id] = &ChunkProblem{ID: id, Detail: err.Error()}
+			default:
+				bad[id] = &ChunkProblem{ID: id, Detail: "unreadable: " + err.Error()}
+			}
+		}()
+	}
+	wg.Wait()
+	return ctx.Err()
+}
+
+// findUses reads every manifest again and records where each bad chunk is used.
+func (rp *Repo) findUses(ctx context.Context, bad map[ChunkID]*ChunkProblem) error {
+	points, err := rp.List(ctx, "")
+	if err != nil {
+		return err
+	}
+	for _, p := range points {
+		var disks []Disk
+		if m, err := rp.Manifest(ctx, p.Point); err == nil {
+			disks = m.Disks
+		}
+		err := rp.eachRef(ctx, p.Point, func(disk int, k int64, id ChunkID) error {
+			if prob, ok := bad[id]; ok && disk < len(disks) {
+				prob.Uses = append(prob.Uses, ChunkUse{Point: p.Point, Disk: disks[disk].Name, Offset: k * int64(disks[disk].ChunkSize)})
+			}
+			return nil
+		}, nil)
+		if err != nil && !errors.Is(err, remote.ErrNotFound) {
+			return fmt.Errorf("verify: %w", err)
+		}
+	}
+	return nil
+}
