@@ -6,7 +6,7 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"xbr/shared/app"
+	"xbr/shared/cli/serve"
 	"xbr/shared/config"
 	"xbr/shared/repo"
 )
@@ -66,7 +66,7 @@ func repoInit(cmd *cobra.Command, file, rmt, keyFile string, chunkSize int) erro
 			return err
 		}
 	}
-	r, err := app.Open(cmd.Context(), rc)
+	r, err := serve.OpenRemote(cmd.Context(), rc)
 	if err != nil {
 		return err
 	}
