@@ -104,6 +104,13 @@ type Remote struct {
 	Region    string `yaml:"region"`
 	AccessKey Secret `yaml:"access_key"`
 	SecretKey Secret `yaml:"secret_key"`
+	// ChunkSize is the chunk size of the incremental repository (xbr-repo/)
+	// created on this remote: a multiple of 64 KiB, 64 KiB to 16 MiB
+	// (default 1 MiB). It is read when the repository is created.
+	ChunkSize ByteSize `yaml:"chunk_size"`
+	// EncryptionKeyFile holds the key (made by `xbr repo key`) that encrypts
+	// the remote's incremental repository; empty: a plain repository.
+	EncryptionKeyFile string `yaml:"encryption_key_file"`
 }
 
 // Job modes.

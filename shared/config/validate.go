@@ -161,6 +161,21 @@ func checkRemote(p *problems, path string, r Remote) {
 	default:
 		p.addValue(path+".type", r.Type, "must be dir or s3")
 	}
+	checkRepository(p, path, r)
+}
+
+// Bounds of a repository's chunk size (shared/repo checks the same).
+const (
+	minChunkSize = 64 << 10
+	maxChunkSize = 16 << 20
+)
+
+// checkRepository checks the settings of the remote's incremental repository.
+func checkRepository(p *problems, path string, r Remote) {
+	if cs := int64(r.ChunkSize); cs != 0 && (cs < minChunkSize || cs > maxChunkSize || cs%minChunkSize != 0) {
+		p.addValue(path+".chunk_size", r.ChunkSize.String(), "must be a multiple of 64KiB from 64KiB to 16MiB")
+	}
+	p.readable(path+".encryption_key_file", r.EncryptionKeyFile)
 }
 
 func checkS3(p *problems, path string, r Remote) {

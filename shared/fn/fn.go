@@ -36,6 +36,8 @@ type Env struct {
 	Now      func() time.Time
 	Pools    *Pools
 	Remotes  *Remotes
+	// Repos are the remotes' incremental repositories (xbr-repo/).
+	Repos *Repos
 	// NATSURL is the URL of the backbone (the embedded server's when embedded).
 	NATSURL string
 	// HTTPListen is where the gateway serves the web page and APIs.

@@ -17,6 +17,7 @@ import (
 	"xbr/shared/bus/natsserver"
 	"xbr/shared/config"
 	"xbr/shared/fn"
+	"xbr/shared/repo"
 	"xbr/shared/xapi/xapisim"
 )
 
@@ -190,8 +191,10 @@ func newEnv(ctx context.Context, o ServeOptions, cfg *config.Config, natsURL str
 			return nil, nil, err
 		}
 	}
+	remotes := fn.NewRemotes(cfg.Remotes, OpenRemote)
 	env := &fn.Env{Config: cfg, Subjects: subjects, Log: o.Log, Now: o.Now,
-		Pools: fn.NewPools(cfg.Pools, o.Log), Remotes: fn.NewRemotes(cfg.Remotes, OpenRemote),
+		Pools: fn.NewPools(cfg.Pools, o.Log), Remotes: remotes,
+		Repos:   fn.NewRepos(cfg.Remotes, remotes, repo.WithLogger(o.Log)),
 		NATSURL: natsURL, HTTPListen: cmp.Or(o.HTTPListen, cfg.Gateway.Listen), Version: o.Version}
 	if err := cs.ensureStreams(ctx, env.Topology()); err != nil {
 		cs.closeAll(o.Log)
