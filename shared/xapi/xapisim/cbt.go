@@ -56,6 +56,7 @@ func (s *Server) cbtMethods(r registry) {
 	}), asyncMode)
 	r.add("VDI.list_changed_blocks", 2, s.withObj("VDI", s.listChangedBlocks), asyncMode)
 	r.add("VDI.data_destroy", 1, s.withObj("VDI", s.dataDestroy), asyncMode)
+	r.add("VDI.pool_migrate", 3, s.withObj("VDI", s.vdiPoolMigrate), asyncMode)
 }
 
 // checkCBTOp applies xapi_vdi.ml's checks of enable_cbt and disable_cbt:

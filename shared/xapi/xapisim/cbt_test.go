@@ -159,3 +159,30 @@ func TestCBTDestroyKeepsChain(t *testing.T) {
 	must(t, url, "VDI.enable_cbt", sess, running.VDIs[0])
 	mustFail(t, url, "VDI_IN_USE", "VDI.list_changed_blocks", sess, a, running.VDIs[0])
 }
+
+// TestMigrationResetsCBT: VDI.pool_migrate refuses a tracked VDI; after
+// the disable, migrate, enable sequence Xen Orchestra runs, snapshots from
+// before are on no chain with those after.
+func TestMigrationResetsCBT(t *testing.T) {
+	s, url := newSim(t, xapisim.Options{})
+	sess := login(t, s, url)
+	vm := vmByName(t, s, "vm-01") // running: its disk is attached
+	disk := vm.VDIs[0]
+	must(t, url, "VDI.enable_cbt", sess, disk)
+	snapA := must(t, url, "VM.snapshot", sess, vm.Ref, "A").(string)
+	infoA, _ := s.VM(snapA)
+	mustFail(t, url, "VDI_CBT_ENABLED", "VDI.pool_migrate", sess, disk, s.SRRef(), map[string]any{})
+	mustFail(t, url, "VDI_NEEDS_VM_FOR_MIGRATE", "VDI.pool_migrate", sess, vmByName(t, s, "vm-02").VDIs[0], s.SRRef(), map[string]any{})
+	must(t, url, "VDI.disable_cbt", sess, disk)
+	moved := must(t, url, "VDI.pool_migrate", sess, disk, s.SRRef(), map[string]any{}).(string)
+	if after := vmByName(t, s, "vm-01"); moved == disk || after.VDIs[0] != moved {
+		t.Fatalf("after migration the VM's disk is %v, want the new VDI %s", after.VDIs, moved)
+	}
+	must(t, url, "VDI.enable_cbt", sess, moved)
+	snapB := must(t, url, "VM.snapshot", sess, vm.Ref, "B").(string)
+	infoB, _ := s.VM(snapB)
+	desc := mustFail(t, url, "SR_BACKEND_FAILURE_460", "VDI.list_changed_blocks", sess, infoA.VDIs[0], infoB.VDIs[0])
+	if !strings.Contains(strings.Join(desc, " "), "unrelated") {
+		t.Fatalf("error %v does not say the VDIs are unrelated", desc)
+	}
+}

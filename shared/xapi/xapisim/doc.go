@@ -44,9 +44,10 @@
 // one chain, VDI_IN_USE when vdi_to is attached), VDI.data_destroy (type
 // cbt_metadata, content dropped; VDI_IN_USE while it has VBDs, where XAPI
 // waits 4 s for them to go), and VDI.destroy merging a log into its child.
-// disable_cbt then enable_cbt breaks the chain, which is what a storage
-// migration amounts to (XAPI refuses it with VDI_CBT_ENABLED; Xen
-// Orchestra disables CBT and retries).
+// disable_cbt then enable_cbt breaks the chain. VDI.pool_migrate (a disk
+// of a running VM to another SR; the disk becomes a new VDI) refuses a
+// tracked VDI with VDI_CBT_ENABLED, so a migration goes through that
+// reset, as Xen Orchestra disables CBT and retries.
 //
 // NBD (§2): network.add_purpose / remove_purpose with nbd or insecure_nbd
 // (exclusive: NETWORK_INCOMPATIBLE_PURPOSES), or Options.NBD at start.
