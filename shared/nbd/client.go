@@ -155,6 +155,9 @@ func (c *Client) Read(ctx context.Context, offset int64, buf []byte) error {
 		}
 		done += n
 	}
+	if !stop() { // ctx ended as the read completed: the connection is being closed
+		c.err = fmt.Errorf("%w after: %w", ErrClosed, ctx.Err())
+	}
 	return nil
 }
 
