@@ -93,6 +93,13 @@ func (b Bitmap) Clip(size int64) Bitmap {
 	return b
 }
 
+// Covers reports whether the bitmap has a bit for every block of a disk
+// of size bytes. SM refuses to answer with fewer; a caller should treat a
+// bitmap that does not cover its disk as unusable, never as "unchanged".
+func (b Bitmap) Covers(size int64) bool {
+	return b.blocks >= (max(size, 0)+CBTBlockSize-1)/CBTBlockSize
+}
+
 // Len is the number of blocks the bitmap covers.
 func (b Bitmap) Len() int64 { return b.blocks }
 

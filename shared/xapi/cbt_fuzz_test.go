@@ -56,6 +56,9 @@ func TestBitmapOrder(t *testing.T) {
 	if got := slices.Collect(b.Clip(17*CBTBlockSize + 1).Runs()); !slices.Equal(got, []Run{{0, 1}, {15, 3}}) {
 		t.Fatalf("runs clipped to 18 blocks %v", got)
 	}
+	if !b.Covers(24*CBTBlockSize) || b.Covers(24*CBTBlockSize+1) || !b.Clip(100).Covers(100) {
+		t.Fatal("Covers is wrong at the edge of 24 blocks")
+	}
 	if r := (Run{First: 2, Blocks: 3}); r.Offset() != 2<<16 || r.Length() != 3<<16 {
 		t.Fatalf("run bytes %d+%d", r.Offset(), r.Length())
 	}

@@ -76,6 +76,9 @@ func TestIncrementalOverNBD(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	if !bm.Covers(8 << 20) {
+		t.Fatalf("bitmap of %d blocks does not cover the 8 MiB disk", bm.Len())
+	}
 	bm = bm.Clip(8 << 20)
 	if got, want := slices.Collect(bm.Blocks()), slices.Sorted(maps.Keys(written)); !slices.Equal(got, want) {
 		t.Fatalf("changed blocks %v, want %v", got, want)
