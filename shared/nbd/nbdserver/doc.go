@@ -17,7 +17,7 @@
 //   - the EXPORT_NAME reply is size, flags HAS_FLAGS|READ_ONLY and 124 zero
 //     bytes;
 //   - READ needs an offset and length aligned to 512 bytes inside the
-//     export (else EINVAL) and streams the data in 512 KiB pieces after the
+//     export (else EINVAL) and streams the data in 1 MiB pieces after the
 //     reply header; WRITE gets EPERM, DISC closes without a reply, any other
 //     command gets EINVAL; requests are served one at a time;
 //   - at most MaxConns connections (16, as xapi-nbd); more are closed at once.
