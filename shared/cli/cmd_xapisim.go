@@ -30,9 +30,22 @@ events, tasks, VM snapshots, and XVA /export and /import, with generated disk
 content. It prints its URL and credentials and serves until SIGINT/SIGTERM.
 
 GET /sim/stats (no session; not part of XAPI) answers counters as JSON:
-{"calls": {method: n}, "requests": {path: n}} — every API call received per
-wire method name ("Async." calls and failed calls included) and every HTTP
-request per path, so a benchmark can count the calls one VM's backup costs.`,
+{"calls": {method: n}, "requests": {path: n}, "bytes": {kind: n}} — every
+API call received per wire method name ("Async." calls and failed calls
+included), every HTTP request per path, and the bytes moved since start per
+transfer kind: export, export_raw_vdi, import, nbd_read (NBD read data) and
+guest_write, so a benchmark can count what one VM's backup costs.
+
+POST /sim/vdi/<vdi-uuid>/write?offset=<bytes>&length=<bytes>&seed=<n> (no
+session; not part of XAPI) writes generated data into a VDI as its guest
+would: offset and length multiples of 512 inside the disk, length at most
+1 GiB, the bytes a function of seed and position. Changed block tracking
+(VDI.enable_cbt, list_changed_blocks, data_destroy) records it.
+
+NBD: with --nbd nbd (TLS with each host's certificate) or --nbd
+insecure_nbd, or after network.add_purpose, VDI.get_nbd_info names an NBD
+server on 127.0.0.1 (its port is printed) that serves VDIs read-only as
+XAPI's xapi-nbd does.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			var err error
@@ -79,6 +92,7 @@ request per path, so a benchmark can count the calls one VM's backup costs.`,
 	f.BoolVar(&refuseLogins, "refuse-logins", false, "fault: refuse every login")
 	f.BoolVar(&srFull, "sr-full", false, "fault: the SR has no free space")
 	f.BoolVar(&serverError, "server-error", false, "fault: answer every request with HTTP 500")
+	f.StringVar(&opts.NBD, "nbd", "", "purpose of the pool network: nbd (NBD over TLS) or insecure_nbd; empty: no NBD until network.add_purpose")
 	f.BoolVar(&logDebug, "debug", false, "log debug messages")
 	return cmd
 }
@@ -110,7 +124,7 @@ func runXapiSim(cmd *cobra.Command, opts xapisim.Options, listen string) error {
 	}
 	user, pass := sim.Credentials()
 	out := cmd.OutOrStdout()
-	fmt.Fprintf(out, "xapi-sim listening on %s\nuser: %s\npassword: %s\n", urls[0], user, pass)
+	fmt.Fprintf(out, "xapi-sim listening on %s\nuser: %s\npassword: %s\nnbd: %s\n", urls[0], user, pass, sim.NBDAddress())
 	if len(urls) > 1 {
 		for i, u := range urls {
 			fmt.Fprintf(out, "host %d: %s tls_fingerprint: %s\n", i+1, u, sim.Fingerprint(i))

@@ -1,7 +1,12 @@
 // Package xapi is a client for XAPI, the management API of XCP-ng and
 // XenServer: sessions, typed records, the VM calls a backup needs (snapshot,
 // destroy with disks, metadata edits, power), Async tasks, and the streaming
-// HTTP transfers /export, /import and /export_raw_vdi.
+// HTTP transfers /export, /import and /export_raw_vdi; and what an
+// incremental backup asks: changed block tracking (EnableCBT, DisableCBT,
+// ListChangedBlocks decoded to a Bitmap of 64 KiB blocks, MSB-first,
+// DataDestroy) and where to read a VDI over NBD (NBDInfo, whose records
+// configure package nbd; their export name holds the session and is never
+// printed).
 //
 // It speaks XML-RPC by default (every XAPI version serves it), JSON-RPC at
 // /jsonrpc on request, or either with Auto: JSON-RPC when the host serves it

@@ -61,6 +61,7 @@ func (d *diskStore) share(ref, from string) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	if k, ok := d.m[from]; ok {
+		freeze(k.src)
 		d.m[ref] = &disk{size: k.size, src: k.src}
 	}
 }
@@ -74,16 +75,24 @@ func (d *diskStore) drop(ref string) error {
 		return nil
 	}
 	delete(d.m, ref)
-	fs, ok := k.src.(*fileSource)
-	if !ok {
-		return nil
-	}
-	for _, other := range d.m {
-		if other.src == k.src {
-			return nil
+	var err error
+	for src := k.src; src != nil; {
+		for _, other := range d.m {
+			if uses(other.src, src) {
+				return err
+			}
+		}
+		switch x := src.(type) {
+		case *fileSource:
+			return errors.Join(err, x.f.Close(), os.Remove(x.path))
+		case *layer:
+			err = errors.Join(err, x.f.Close(), os.Remove(x.path))
+			src = x.parent
+		default:
+			return err
 		}
 	}
-	return errors.Join(fs.f.Close(), os.Remove(fs.path))
+	return err
 }
 
 // writeSparse stores exactly size bytes of r in a new sparse file: all-zero

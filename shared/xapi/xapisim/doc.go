@@ -24,8 +24,42 @@
 // ignore_vdis from 21.4).
 //
 // GET /sim/stats (no session) is the simulator's own: the number of API calls
-// per method and of HTTP requests per path, as JSON (see Stats), so tests and
-// benchmarks can count what a backup costs the pool master.
+// per method, of HTTP requests per path, and of bytes per transfer kind
+// (export, export_raw_vdi, import, nbd_read, guest_write) since start, as
+// JSON (see Stats), so tests and benchmarks can count what a backup costs
+// the pool master.
+//
+// POST /sim/vdi/<vdi-uuid>/write?offset=<bytes>&length=<bytes>&seed=<n>
+// (no session; not XAPI) writes data as the VDI's guest would: offset and
+// length are multiples of 512 inside the disk (length at most 1 GiB), and
+// the bytes depend only on the seed and their position. Writes land in a
+// copy-on-write layer (a sparse file of 64 KiB blocks), so snapshots keep
+// their content, and are tracked by CBT.
+//
+// Changed block tracking follows XAPI and SM (shared/reference/cbt-and-nbd.md
+// §1): VDI.enable_cbt / disable_cbt (cbt_enabled), a log per VDI whose
+// snapshot takes the log and links it to a fresh one, VDI.list_changed_blocks
+// (base64, one bit per 64 KiB, MSB-first, the OR of the logs after vdi_from
+// up to vdi_to; SR_BACKEND_FAILURE_460 when the VDIs are the same or not on
+// one chain, VDI_IN_USE when vdi_to is attached), VDI.data_destroy (type
+// cbt_metadata, content dropped; VDI_IN_USE while it has VBDs, where XAPI
+// waits 4 s for them to go), and VDI.destroy merging a log into its child.
+// disable_cbt then enable_cbt breaks the chain. VDI.pool_migrate (a disk
+// of a running VM to another SR; the disk becomes a new VDI) refuses a
+// tracked VDI with VDI_CBT_ENABLED, so a migration goes through that
+// reset, as Xen Orchestra disables CBT and retries.
+//
+// NBD (§2): network.add_purpose / remove_purpose with nbd or insecure_nbd
+// (exclusive: NETWORK_INCOMPATIBLE_PURPOSES), or Options.NBD at start.
+// Start and StartHosts also run one NBD server on 127.0.0.1 (NBDAddress)
+// for every host, presenting the certificate of the host the client names
+// (TLS SNI); VDI.get_nbd_info answers a record per host that sees the VDI's
+// SR (each host is taken to have a PIF on the pool's one network) with
+// address 127.0.0.1, that port, the host's certificate PEM (none with
+// insecure_nbd), its hostname as subject and the export name
+// "/<vdi-uuid>?session_id=<ref>", checked by the server as xapi-nbd does; []
+// without an NBD network. The server (shared/nbd/nbdserver) refuses what
+// xapi-nbd refuses.
 //
 // The wire rules it follows are those of the project's reference on XAPI
 // (shared/reference/xapi-and-xva.md, §1–§5 and the checklist of §7).

@@ -70,7 +70,8 @@ func (s *Server) serveExport(w http.ResponseWriter, r *http.Request) {
 	}
 	ctx, done := s.startWork(r.Context(), task)
 	defer done()
-	cw := &connWriter{ctx: ctx, conn: x.conn, lim: limiter(x.faults), drop: x.faults.DropAfter}
+	cw := &connWriter{ctx: ctx, conn: x.conn, lim: limiter(x.faults), drop: x.faults.DropAfter,
+		count: s.counter("export")}
 	if err := s.streamXVA(ctx, task, cw, codecOf(q.Get("use_compression")), hdr, disks); err != nil {
 		s.failTask(task, err)
 		abort(x.conn)

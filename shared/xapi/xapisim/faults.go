@@ -84,6 +84,7 @@ type connWriter struct {
 	lim     *rate.Limiter
 	drop    int64
 	written int64
+	count   func(int64) // counts the bytes sent, if set
 }
 
 func (w *connWriter) Write(p []byte) (int, error) {
@@ -101,6 +102,9 @@ func (w *connWriter) Write(p []byte) (int, error) {
 	}
 	n, err := w.conn.Write(p)
 	w.written += int64(n)
+	if w.count != nil {
+		w.count(int64(n))
+	}
 	if err == nil && cut {
 		err = errDropped
 	}
@@ -109,9 +113,10 @@ func (w *connWriter) Write(p []byte) (int, error) {
 
 // limitedReader applies the rate limit to a request body.
 type limitedReader struct {
-	ctx context.Context
-	r   io.Reader
-	lim *rate.Limiter
+	ctx   context.Context
+	r     io.Reader
+	lim   *rate.Limiter
+	count func(int64) // counts the bytes received, if set
 }
 
 func (l *limitedReader) Read(p []byte) (int, error) {
@@ -122,6 +127,9 @@ func (l *limitedReader) Read(p []byte) (int, error) {
 		p = p[:l.lim.Burst()]
 	}
 	n, err := l.r.Read(p)
+	if l.count != nil {
+		l.count(int64(n))
+	}
 	if l.lim != nil && n > 0 {
 		if werr := l.lim.WaitN(l.ctx, n); werr != nil {
 			return n, werr

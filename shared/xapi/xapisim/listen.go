@@ -37,6 +37,9 @@ func (s *Server) thumbprintHeader(w http.ResponseWriter, r *http.Request, err er
 // XAPI's host.address is a bare IP, as every host listens on 443, which
 // loopback hosts cannot share. It returns the hosts' URLs, host 1 first.
 func (s *Server) StartHosts(port int) ([]string, error) {
+	if err := s.startNBD(); err != nil {
+		return nil, err
+	}
 	var urls []string
 	for i, h := range s.hosts {
 		p := 0

@@ -29,15 +29,21 @@ func newPool(t *testing.T, n int) (*xapisim.Server, []string, *http.Client) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	hc := poolClient(s, n)
+	return s, urls, hc
+}
+
+// poolClient trusts the certificates of the pool's n hosts and does not
+// follow redirects.
+func poolClient(s *xapisim.Server, n int) *http.Client {
 	roots := x509.NewCertPool()
 	for i := range n {
 		roots.AddCert(s.Certificate(i))
 	}
-	hc := &http.Client{
+	return &http.Client{
 		Transport:     &http.Transport{TLSClientConfig: &tls.Config{RootCAs: roots, MinVersion: tls.VersionTLS12}},
 		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
 	}
-	return s, urls, hc
 }
 
 // poolCall makes an XML-RPC call to one host; it returns Value, the

@@ -14,7 +14,11 @@ func (s *Server) populate() error {
 		}
 	}
 	master := s.hosts[0]
-	st.add("network", networkRecord())
+	network := networkRecord()
+	if s.opts.NBD != "" {
+		network["purpose"] = []string{s.opts.NBD}
+	}
+	st.add("network", network)
 	pool := st.add("pool", poolRecord(s.opts.PoolName, master.ref, master.sr))
 	s.pool, s.host, s.sr = pool.ref, master.ref, master.sr
 

@@ -45,17 +45,7 @@ func (s *Server) serveExportRawVDI(w http.ResponseWriter, r *http.Request) {
 		httpError(w, http.StatusNotFound, "Not Found", "")
 		return
 	}
-	s.st.mu.Lock()
-	vdi, err := s.st.byRefOrUUID("VDI", q.Get("vdi"))
-	var uuid, ref string
-	if err == nil {
-		uuid, ref = vdi.str("uuid"), vdi.ref
-	}
-	s.st.mu.Unlock()
-	k, ok := s.disks.get(ref)
-	if err == nil && !ok {
-		err = fail("VDI_IO_ERROR", "no content for VDI "+uuid)
-	}
+	uuid, k, err := s.rawContent(q.Get("vdi"))
 	if err != nil {
 		s.failBeforeHeaders(w, task, err)
 		return
@@ -67,7 +57,8 @@ func (s *Server) serveExportRawVDI(w http.ResponseWriter, r *http.Request) {
 	}
 	ctx, done := s.startWork(r.Context(), task)
 	defer done()
-	cw := &connWriter{ctx: ctx, conn: x.conn, lim: limiter(x.faults), drop: x.faults.DropAfter}
+	cw := &connWriter{ctx: ctx, conn: x.conn, lim: limiter(x.faults), drop: x.faults.DropAfter,
+		count: s.counter("export_raw_vdi")}
 	pr := &progressReader{ctx: ctx, r: k.reader(), report: func(n int64) {
 		s.setProgress(task, float64(n)/float64(max(k.size, 1)))
 	}}
@@ -78,4 +69,25 @@ func (s *Server) serveExportRawVDI(w http.ResponseWriter, r *http.Request) {
 	}
 	_ = x.conn.Close()
 	s.completeTask(task, "")
+}
+
+// rawContent finds the VDI named by ref or uuid and its content; a
+// cbt_metadata VDI has none to export.
+func (s *Server) rawContent(id string) (string, *disk, error) {
+	s.st.mu.Lock()
+	vdi, err := s.st.byRefOrUUID("VDI", id)
+	var uuid, ref string
+	if err == nil {
+		uuid, ref = vdi.str("uuid"), vdi.ref
+		err = refuseMetadata(vdi)
+	}
+	s.st.mu.Unlock()
+	if err != nil {
+		return "", nil, err
+	}
+	k, ok := s.disks.get(ref)
+	if !ok {
+		return "", nil, fail("VDI_IO_ERROR", "no content for VDI "+uuid)
+	}
+	return uuid, k, nil
 }

@@ -54,6 +54,8 @@ func (s *Server) buildMethods() registry {
 	s.implicitMethods(r)
 	s.vmMethods(r)
 	s.vdiMethods(r)
+	s.cbtMethods(r)
+	s.nbdMethods(r)
 	s.taskMethods(r)
 	s.eventMethods(r)
 	r.add("pool.designate_new_master", 1, s.designateMaster, asyncMode)

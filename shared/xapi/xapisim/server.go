@@ -15,6 +15,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"xbr/shared/nbd/nbdserver"
 )
 
 // Options configures a simulated pool; the zero value is a small valid pool.
@@ -31,6 +33,7 @@ type Options struct {
 	SRSize      int64  // physical_size of the default SR; default 1 TiB or 4x the disks, whichever is larger
 	PoolName    string // pool name_label; default "xapisim"
 	Faults      Faults // initial fault knobs
+	NBD         string // purpose of the pool's network: "" (none), "nbd" (TLS) or "insecure_nbd"
 	Now         func() time.Time
 	Logger      *slog.Logger // default: discard
 }
@@ -85,6 +88,8 @@ type Server struct {
 	pat     *patterns
 	tmpDir  string
 
+	cbt map[string]*cbtLog // VDI ref -> its CBT log; guarded by st.mu
+
 	pool, host, sr string    // refs of the pool, of the first host (the initial master) and of its local SR
 	hosts          []simHost // the pool members, in order
 
@@ -93,24 +98,33 @@ type Server struct {
 	workers  map[string]context.CancelFunc // running task ref -> cancel
 	faults   Faults
 	requests map[string]int
-	calls    map[string]int // API calls per method; see Stats
+	calls    map[string]int   // API calls per method; see Stats
+	bytes    map[string]int64 // bytes per transfer kind; see Stats
 
 	done      chan struct{}
 	closeOne  sync.Once
 	httpSrv   *http.Server
-	listeners []*http.Server // StartHosts's, one per host; guarded by mu
+	listeners []*http.Server    // StartHosts's, one per host; guarded by mu
+	nbd       *nbdserver.Server // the NBD server; guarded by mu
+	nbdLn     net.Listener
 }
 
 // New builds a pool populated as opts says.
 func New(opts Options) (*Server, error) {
 	opts.defaults()
+	if opts.NBD != "" && opts.NBD != purposeNBD && opts.NBD != purposeInsecureNBD {
+		return nil, fmt.Errorf("xapisim: NBD %q: want \"\", %q or %q", opts.NBD, purposeNBD, purposeInsecureNBD)
+	}
 	if opts.VMs < 0 || opts.DisksPerVM < 0 || opts.DiskSize < 0 || opts.Hosts < 0 {
 		return nil, fmt.Errorf("xapisim: VMs %d, DisksPerVM %d, DiskSize %d and Hosts %d must not be negative",
 			opts.VMs, opts.DisksPerVM, opts.DiskSize, opts.Hosts)
 	}
-	s := &Server{opts: opts, log: opts.Logger, now: opts.Now, st: newStore(),
+	s := &Server{opts: opts, log: opts.Logger, now: opts.Now, st: newStore(), cbt: map[string]*cbtLog{},
 		sessions: map[string]*session{}, workers: map[string]context.CancelFunc{},
-		faults: opts.Faults, requests: map[string]int{}, calls: map[string]int{}, done: make(chan struct{})}
+		faults: opts.Faults, requests: map[string]int{}, calls: map[string]int{}, bytes: map[string]int64{}, done: make(chan struct{})}
+	for _, k := range TransferKinds {
+		s.bytes[k] = 0
+	}
 	dir := opts.DataDir
 	if dir == "" {
 		tmp, err := os.MkdirTemp("", "xapisim-")
@@ -160,6 +174,10 @@ func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	switch r.Method {
 	case http.MethodPost:
+		if route("/sim/vdi/") != "" {
+			s.serveGuestWrite(w, r)
+			return
+		}
 		if route("/jsonrpc") != "" {
 			s.serveJSONRPC(w, r)
 			return
@@ -196,6 +214,9 @@ func (s *Server) Start(addr string) (string, error) {
 	if err != nil {
 		return "", fmt.Errorf("xapisim: listen %s: %w", addr, err)
 	}
+	if err := s.startNBD(); err != nil {
+		return "", errors.Join(err, ln.Close())
+	}
 	s.httpSrv = &http.Server{Handler: s.Handler(), ReadHeaderTimeout: 30 * time.Second}
 	go func() {
 		if err := s.httpSrv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
@@ -216,9 +237,13 @@ func (s *Server) Close() error {
 			cancel()
 		}
 		srvs := slices.Clone(s.listeners)
+		nbd := s.nbd
 		s.mu.Unlock()
+		if nbd != nil {
+			err = nbd.Close()
+		}
 		if s.httpSrv != nil {
-			err = s.httpSrv.Close()
+			err = errors.Join(err, s.httpSrv.Close())
 		}
 		for _, srv := range srvs {
 			err = errors.Join(err, srv.Close())

@@ -121,6 +121,7 @@ func (s *Server) snapshotVDI(vdi *object) *object {
 		"sm_config": smap{"vdi_type": "vhd", "vhd-parent": vdi.str("uuid")}})
 	n := s.st.add("VDI", rec)
 	s.disks.share(n.ref, vdi.ref)
+	s.cbtSnapshot(vdi, n)
 	s.st.addToSet(vdi, "snapshots", n.ref)
 	if sr, err := s.st.get("SR", vdi.str("SR")); err == nil {
 		s.attachSR(sr, n)

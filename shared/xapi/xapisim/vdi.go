@@ -34,6 +34,7 @@ func (s *Server) destroyVDI(vdi *object) {
 			s.st.set(snap, "snapshot_of", nullRef)
 		}
 	}
+	s.cbtForget(vdi.ref)
 	s.st.del(vdi)
 	if sr, err := s.st.get("SR", vdi.str("SR")); err == nil {
 		s.st.removeFromSet(sr, "VDIs", vdi.ref)
