@@ -16,5 +16,7 @@ package events
 // (<prefix>.schedule.due.<mode>.<job>.<schedule>), made
 // xbr.replicate.requested replicate's work item and gave
 // xbr.replicate.started the meaning xbr.export.started has (an attempt
-// began).
-const ContractVersion = "2.0.0"
+// began). 2.1.0 added xbr.prune.completed's optional gc (the garbage
+// collection of an incremental repository after restore points were
+// deleted).
+const ContractVersion = "2.1.0"
