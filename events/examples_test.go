@@ -88,5 +88,9 @@ func failoverExamples() []events.Payload {
 		events.FailoverFailed{RequestID: exFo, VM: "web-1", CopyUUID: exNewVM, Pool: "standby", Refused: true,
 			Source: events.SourceRunning, SourcePool: "lab", RequestedBy: "webhook",
 			Error: "source VM web-1 is still running on pool lab; stop it or use --force"},
+		events.GCCompleted{RunID: exRun, Job: "weekly-gc", Schedule: "sunday", Remote: "nfs", Manifests: 42,
+			Referenced: 18230, ChunksSwept: 412, BytesSwept: 231 << 20, DurationMS: 5300},
+		events.GCFailed{RunID: exRun, Job: "weekly-gc", Schedule: "sunday", Remote: "nfs",
+			Error: "gc mark: restore point 6b2c1f8e-3d4a-4f5b-9c7d-2e1a0b9c8d7f/20261129T010000Z: corrupt"},
 	}
 }

@@ -84,6 +84,10 @@ func newPayload2(t Type) (Payload, bool) {
 		return &FailoverCompleted{}, true
 	case TypeFailoverFailed:
 		return &FailoverFailed{}, true
+	case TypeGCCompleted:
+		return &GCCompleted{}, true
+	case TypeGCFailed:
+		return &GCFailed{}, true
 	}
 	return nil, false
 }

@@ -35,6 +35,8 @@ const (
 	TypeFailoverRequested  Type = "xbr.failover.requested"
 	TypeFailoverCompleted  Type = "xbr.failover.completed"
 	TypeFailoverFailed     Type = "xbr.failover.failed"
+	TypeGCCompleted        Type = "xbr.gc.completed"
+	TypeGCFailed           Type = "xbr.gc.failed"
 )
 
 // Types returns every type of the contract, in a stable order.
@@ -48,6 +50,7 @@ func Types() []Type {
 		TypeReplicateRequested, TypeReplicateStarted, TypeReplicateProgress, TypeReplicateCompleted, TypeReplicateFailed,
 		TypeVerifyCompleted, TypeVerifyFailed,
 		TypeFailoverRequested, TypeFailoverCompleted, TypeFailoverFailed,
+		TypeGCCompleted, TypeGCFailed,
 	}
 }
 
@@ -110,4 +113,6 @@ var descriptions = map[Type]string{
 	TypeFailoverRequested:  "Fail a VM over to a standby copy (from the CLI, web page, webhook or chat), with who asked.",
 	TypeFailoverCompleted:  "Start is unblocked on the copy (booted if asked); says what was known of the source VM.",
 	TypeFailoverFailed:     "Nothing was failed over: refused while the source VM runs (unless forced), or an error.",
+	TypeGCCompleted:        "A scheduled garbage collection of a remote's incremental repository ended (what it swept, or deferred).",
+	TypeGCFailed:           "A scheduled garbage collection stopped; what it swept before is counted, the next one resumes.",
 }

@@ -18,5 +18,6 @@ package events
 // xbr.replicate.started the meaning xbr.export.started has (an attempt
 // began). 2.1.0 added xbr.prune.completed's optional gc (the garbage
 // collection of an incremental repository after restore points were
-// deleted).
+// deleted), and xbr.gc.completed|failed (scheduled garbage collection, a
+// job of mode gc, run by the prune function).
 const ContractVersion = "2.1.0"

@@ -31,7 +31,7 @@ import (
 
 // The jobs of every test: two full jobs over the same VMs (so one's prune
 // must never touch the other's backups), a full job with two schedules, and
-// a snapshot job.
+// a snapshot job; a gc job.
 const jobsYAML = `
   - name: nightly
     pools: [lab]
@@ -56,6 +56,11 @@ const jobsYAML = `
     schedules:
       - {name: hourly, cron: "0 * * * *", snapshot_retention: 2}
       - {name: daily, cron: "0 5 * * *", snapshot_retention: 1}
+  - name: collect
+    mode: gc
+    remotes: [%[1]s]
+    schedules:
+      - {name: weekly, cron: "0 6 * * 0"}
 `
 
 // clock is a settable time source shared by the simulator and the functions.

@@ -121,6 +121,9 @@ const (
 	// ModeVerify jobs re-read the backups on their remotes on a schedule
 	// (shared/integrity), as Proxmox Backup Server's verify jobs do.
 	ModeVerify = "verify"
+	// ModeGC jobs collect the garbage of the incremental repositories
+	// (xbr-repo/) on their remotes on a schedule (the prune function).
+	ModeGC = "gc"
 )
 
 // Codecs (compression) and other enumerations.

@@ -18,10 +18,10 @@ func (c *Config) checkJob(p *problems, path string, j *Job) {
 	j.ID = checkID(p, path+".id", j.ID, IDNamespace, j.Name)
 	hasPool := func(n string) bool { _, ok := c.Pool(n); return ok }
 	hasRemote := func(n string) bool { _, ok := c.Remote(n); return ok }
-	if j.Mode != ModeVerify { // verify is left out of the message so existing texts stay stable
+	if j.Mode != ModeVerify && j.Mode != ModeGC { // left out of the message so existing texts stay stable
 		p.oneOf(path+".mode", j.Mode, ModeFull, ModeSnapshot, ModeReplicate)
 	}
-	if len(j.Pools) == 0 && j.Mode != ModeVerify {
+	if len(j.Pools) == 0 && j.Mode != ModeVerify && j.Mode != ModeGC {
 		p.add(path+".pools", "missing (the pools whose VMs the job handles)")
 	}
 	p.refs(path+".pools", "pool", j.Pools, hasPool)
@@ -70,6 +70,16 @@ func (c *Config) checkMode(p *problems, path string, j *Job, hasPool func(string
 	case ModeVerify:
 		if len(j.Remotes) == 0 {
 			p.add(path+".remotes", "missing (a verify job reads the backups of at least one remote)")
+		}
+	case ModeGC:
+		if len(j.Remotes) == 0 {
+			p.add(path+".remotes", "missing (a gc job collects the garbage of the incremental repositories of at least one remote)")
+		}
+		if len(j.Pools) > 0 {
+			p.add(path+".pools", "a gc job reads no pool (it works on its remotes' repositories)")
+		}
+		if j.VMs.Pool != "" || len(j.VMs.UUIDs) > 0 || len(j.VMs.Tags) > 0 || j.VMs.PowerState != "" {
+			p.add(path+".vms", "a gc job selects no VM (it collects whole repositories)")
 		}
 	case ModeSnapshot, ModeReplicate:
 		if len(j.Remotes) > 0 {
@@ -170,7 +180,7 @@ func checkID(p *problems, path, id, namespace, name string) string {
 }
 
 func validMode(m string) bool {
-	return m == ModeFull || m == ModeSnapshot || m == ModeReplicate || m == ModeVerify
+	return m == ModeFull || m == ModeSnapshot || m == ModeReplicate || m == ModeVerify || m == ModeGC
 }
 
 // checkWebhook accepts an absolute http(s) URL; the value is a secret and
