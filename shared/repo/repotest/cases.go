@@ -34,6 +34,7 @@ func Run(t *testing.T, newRemote NewRemote) {
 		t.Run(name+"/verify", func(t *testing.T) { testVerify(t, mk(t)) })
 		t.Run(name+"/damaged chunk", func(t *testing.T) { testDamagedChunk(t, mk(t)) })
 		t.Run(name+"/gc defers to a backup", func(t *testing.T) { testGCDefers(t, mk(t)) })
+		t.Run(name+"/mirror", func(t *testing.T) { testMirror(t, newRemote, enc) })
 	}
 }
 
