@@ -92,5 +92,15 @@ func failoverExamples() []events.Payload {
 			Referenced: 18230, ChunksSwept: 412, BytesSwept: 231 << 20, DurationMS: 5300},
 		events.GCFailed{RunID: exRun, Job: "weekly-gc", Schedule: "sunday", Remote: "nfs",
 			Error: "gc mark: restore point 6b2c1f8e-3d4a-4f5b-9c7d-2e1a0b9c8d7f/20261129T010000Z: corrupt"},
+		events.MirrorRequested{RunID: exRun, Job: "offsite", Schedule: "nightly", FireTime: exFire, VMUUID: exVM,
+			Source: "nfs", Targets: []string{"s3"}, Retention: 14},
+		events.MirrorCompleted{RunID: exRun, Job: "offsite", Schedule: "nightly", VMUUID: exVM, Source: "nfs",
+			Targets: []events.MirrorTarget{{Remote: "s3", Copied: []string{"s3:xbr-repo/" + exVM + "/20261129T010000Z"},
+				ChunksCopied: 96, BytesCopied: 61 << 20,
+				Deleted: []events.PrunedItem{{ID: "s3:xbr-repo/" + exVM + "/20261115T010000Z", Timestamp: "20261115T010000Z", Reason: "beyond depth 14"}},
+				GC:      &events.GCStats{ChunksSwept: 88, BytesSwept: 55 << 20}}},
+			DurationMS: 4200},
+		events.MirrorFailed{RunID: exRun, Job: "offsite", Schedule: "nightly", VMUUID: exVM, Source: "nfs",
+			Error: "copy restore point to remote s3: the repositories cut, name or encrypt chunks differently: chunk_size 65536 on the target, 1048576 on the source"},
 	}
 }

@@ -88,6 +88,12 @@ func newPayload2(t Type) (Payload, bool) {
 		return &GCCompleted{}, true
 	case TypeGCFailed:
 		return &GCFailed{}, true
+	case TypeMirrorRequested:
+		return &MirrorRequested{}, true
+	case TypeMirrorCompleted:
+		return &MirrorCompleted{}, true
+	case TypeMirrorFailed:
+		return &MirrorFailed{}, true
 	}
 	return nil, false
 }

@@ -9,6 +9,11 @@ const (
 	ModeSnapshot  = "snapshot"
 	ModeReplicate = "replicate"
 	ModeVerify    = "verify"
+	// Modes of issue 15: incremental backups, mirrors of their
+	// repositories, their garbage collection.
+	ModeIncremental = "incremental"
+	ModeMirror      = "mirror"
+	ModeGC          = "gc"
 )
 
 // Run statuses (Xen Orchestra's task statuses).
@@ -66,7 +71,9 @@ func (p ScheduleDue) validateNew() error {
 	return nil
 }
 
-// RunVM is a VM selected by a run.
+// RunVM is a VM selected by a run. Pool is the pool the VM is on; in a
+// mirror run, which reads a repository and no pool, it is the source
+// remote the VM's restore points are read from.
 type RunVM struct {
 	VMUUID string `json:"vm_uuid"`
 	VMName string `json:"vm_name,omitempty"`
@@ -92,7 +99,7 @@ func (p RunStarted) Validate() error {
 	c.id("run_id", p.RunID)
 	c.name("job", p.Job)
 	c.name("schedule", p.Schedule)
-	c.oneOf("mode", p.Mode, ModeFull, ModeSnapshot, ModeReplicate)
+	c.oneOf("mode", p.Mode, ModeFull, ModeSnapshot, ModeReplicate, ModeIncremental, ModeMirror, ModeGC)
 	c.time("fire_time", p.FireTime)
 	for i, vm := range p.VMs {
 		c.uuid(field("vms", i, "vm_uuid"), vm.VMUUID)

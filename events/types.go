@@ -37,6 +37,9 @@ const (
 	TypeFailoverFailed     Type = "xbr.failover.failed"
 	TypeGCCompleted        Type = "xbr.gc.completed"
 	TypeGCFailed           Type = "xbr.gc.failed"
+	TypeMirrorRequested    Type = "xbr.mirror.requested"
+	TypeMirrorCompleted    Type = "xbr.mirror.completed"
+	TypeMirrorFailed       Type = "xbr.mirror.failed"
 )
 
 // Types returns every type of the contract, in a stable order.
@@ -51,6 +54,7 @@ func Types() []Type {
 		TypeVerifyCompleted, TypeVerifyFailed,
 		TypeFailoverRequested, TypeFailoverCompleted, TypeFailoverFailed,
 		TypeGCCompleted, TypeGCFailed,
+		TypeMirrorRequested, TypeMirrorCompleted, TypeMirrorFailed,
 	}
 }
 
@@ -115,4 +119,7 @@ var descriptions = map[Type]string{
 	TypeFailoverFailed:     "Nothing was failed over: refused while the source VM runs (unless forced), or an error.",
 	TypeGCCompleted:        "A scheduled garbage collection of a remote's incremental repository ended (what it swept, or deferred).",
 	TypeGCFailed:           "A scheduled garbage collection stopped; what it swept before is counted, the next one resumes.",
+	TypeMirrorRequested:    "Copy one VM's restore points from a mirror job's source repository to its targets (one per VM).",
+	TypeMirrorCompleted:    "One VM's restore points are on every target: what was copied, deleted by the target's retention, swept.",
+	TypeMirrorFailed:       "The mirror of one VM stopped; nothing half-copied is a restore point, the next run completes it.",
 }

@@ -19,5 +19,7 @@ package events
 // began). 2.1.0 added xbr.prune.completed's optional gc (the garbage
 // collection of an incremental repository after restore points were
 // deleted), and xbr.gc.completed|failed (scheduled garbage collection, a
-// job of mode gc, run by the prune function).
+// job of mode gc, run by the prune function), xbr.mirror.requested|completed|failed
+// (mode mirror) and the modes incremental, mirror and gc in
+// xbr.run.started.
 const ContractVersion = "2.1.0"
