@@ -19,6 +19,8 @@ const (
 	DefaultConcurrency     = 2
 	DefaultRetryBackoff    = time.Minute
 	DefaultTimezone        = "UTC"
+	// DefaultChunkSize is the chunk size of a new incremental repository.
+	DefaultChunkSize ByteSize = 1 << 20
 )
 
 // Config is the whole configuration file.
@@ -124,6 +126,10 @@ const (
 	// ModeGC jobs collect the garbage of the incremental repositories
 	// (xbr-repo/) on their remotes on a schedule (the prune function).
 	ModeGC = "gc"
+	// ModeMirror jobs copy the restore points of the incremental repository
+	// on their source remote to their remotes (the targets), each of which
+	// keeps its own retention.
+	ModeMirror = "mirror"
 )
 
 // Codecs (compression) and other enumerations.
@@ -176,7 +182,10 @@ type Job struct {
 	// report is posted to (per ReportWhen). A secret: the URL is the key.
 	ReportWebhook Secret `yaml:"report_webhook"`
 	// Deep makes a verify job parse every XVA and check every chunk.
-	Deep      bool       `yaml:"deep"`
+	Deep bool `yaml:"deep"`
+	// Source is the remote whose incremental repository a mirror job copies
+	// to its Remotes.
+	Source    string     `yaml:"source"`
 	Schedules []Schedule `yaml:"schedules"`
 }
 

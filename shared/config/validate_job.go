@@ -18,10 +18,10 @@ func (c *Config) checkJob(p *problems, path string, j *Job) {
 	j.ID = checkID(p, path+".id", j.ID, IDNamespace, j.Name)
 	hasPool := func(n string) bool { _, ok := c.Pool(n); return ok }
 	hasRemote := func(n string) bool { _, ok := c.Remote(n); return ok }
-	if j.Mode != ModeVerify && j.Mode != ModeGC { // left out of the message so existing texts stay stable
+	if j.Mode != ModeVerify && j.Mode != ModeGC && j.Mode != ModeMirror { // left out of the message so existing texts stay stable
 		p.oneOf(path+".mode", j.Mode, ModeFull, ModeSnapshot, ModeReplicate)
 	}
-	if len(j.Pools) == 0 && j.Mode != ModeVerify && j.Mode != ModeGC {
+	if len(j.Pools) == 0 && j.Mode != ModeVerify && j.Mode != ModeGC && j.Mode != ModeMirror {
 		p.add(path+".pools", "missing (the pools whose VMs the job handles)")
 	}
 	p.refs(path+".pools", "pool", j.Pools, hasPool)
@@ -75,16 +75,16 @@ func (c *Config) checkMode(p *problems, path string, j *Job, hasPool func(string
 		if len(j.Remotes) == 0 {
 			p.add(path+".remotes", "missing (a gc job collects the garbage of the incremental repositories of at least one remote)")
 		}
-		if len(j.Pools) > 0 {
-			p.add(path+".pools", "a gc job reads no pool (it works on its remotes' repositories)")
-		}
-		if j.VMs.Pool != "" || len(j.VMs.UUIDs) > 0 || len(j.VMs.Tags) > 0 || j.VMs.PowerState != "" {
-			p.add(path+".vms", "a gc job selects no VM (it collects whole repositories)")
-		}
+		noPoolsNoVMs(p, path, j, "it works on its remotes' repositories", "it collects whole repositories")
+	case ModeMirror:
+		c.checkMirror(p, path, j)
 	case ModeSnapshot, ModeReplicate:
 		if len(j.Remotes) > 0 {
 			p.add(path+".remotes", "a %s job writes to no remote", j.Mode)
 		}
+	}
+	if j.Mode != ModeMirror && j.Source != "" {
+		p.add(path+".source", "only for mirror jobs")
 	}
 	if j.Mode != ModeReplicate {
 		if j.Target != (Target{}) {
@@ -180,7 +180,7 @@ func checkID(p *problems, path, id, namespace, name string) string {
 }
 
 func validMode(m string) bool {
-	return m == ModeFull || m == ModeSnapshot || m == ModeReplicate || m == ModeVerify || m == ModeGC
+	return m == ModeFull || m == ModeSnapshot || m == ModeReplicate || m == ModeVerify || m == ModeGC || m == ModeMirror
 }
 
 // checkWebhook accepts an absolute http(s) URL; the value is a secret and
@@ -198,18 +198,19 @@ func checkWebhook(p *problems, path string, s Secret) {
 // checkRetention requires the depth that the job's mode uses and rejects
 // the ones it does not use.
 func checkRetention(p *problems, path string, s *Schedule, mode string) {
-	need := map[string]string{ModeFull: "retention", ModeSnapshot: "snapshot_retention", ModeReplicate: "copy_retention"}[mode]
+	need := map[string]string{ModeFull: "retention", ModeSnapshot: "snapshot_retention", ModeReplicate: "copy_retention",
+		ModeMirror: "retention"}[mode]
 	values := map[string]int{"retention": s.Retention, "snapshot_retention": s.SnapshotRetention, "copy_retention": s.CopyRetention}
 	if need != "" && values[need] == 0 {
 		p.add(path+"."+need, "must be at least 1 for a %s job", mode)
 	}
-	if mode != ModeFull && s.Retention > 0 {
+	if mode != ModeFull && mode != ModeMirror && s.Retention > 0 {
 		p.add(path+".retention", "only for full jobs (a %s job keeps nothing on remotes)", mode)
 	}
 	if mode != ModeReplicate && s.CopyRetention > 0 {
 		p.add(path+".copy_retention", "only for replicate jobs")
 	}
-	if mode != ModeFull && s.LongTerm != (LongTerm{}) {
+	if mode != ModeFull && mode != ModeMirror && s.LongTerm != (LongTerm{}) {
 		p.add(path+".long_term", "only for full jobs")
 	}
 }
