@@ -41,6 +41,9 @@ func InitMirror(ctx context.Context, r remote.Remote, src *Repo, k Key, opts ...
 	} else if !errors.Is(err, remote.ErrNotFound) {
 		return nil, fmt.Errorf("repository on remote %s: %w", r.Name(), err)
 	}
+	if _, err := src.cfg.codec(k, 1); err != nil { // refuse before writing anything
+		return nil, fmt.Errorf("repository on remote %s as the mirror of remote %s: %w", r.Name(), src.r.Name(), err)
+	}
 	cfg := src.cfg
 	cfg.Created = newOptions(opts).now().UTC().Truncate(1e9)
 	data, err := jsonIndent(cfg)

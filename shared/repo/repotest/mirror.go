@@ -45,6 +45,11 @@ func testMirror(t *testing.T, newRemote NewRemote, enc bool) {
 	WritePoint(t, src, VMB, T0, b)
 
 	target := &failManifests{Remote: newRemote(t), fail: true}
+	if enc { // a target given another key is refused before anything is written
+		if _, err := repo.InitMirror(ctx, target, src, NewKey(t)); !errors.Is(err, repo.ErrWrongKey) {
+			t.Fatalf("mirror with another key: %v", err)
+		}
+	}
 	dst, err := repo.InitMirror(ctx, target, src, k)
 	if err != nil {
 		t.Fatal(err)
