@@ -12,6 +12,7 @@ import (
 
 	"xbr/functions/export"
 	"xbr/functions/gateway"
+	"xbr/functions/mirror"
 	"xbr/functions/prune"
 	"xbr/functions/replicate"
 	"xbr/functions/report"
@@ -34,6 +35,7 @@ func functions() []fn.Function {
 		gateway.Function(),
 		export.Function(),
 		verify.Function(),
+		mirror.Function(),
 		report.Function(),
 	}
 }
