@@ -3,6 +3,7 @@ package config_test
 import (
 	"strings"
 	"testing"
+	"time"
 
 	"xbr/shared/config"
 )
@@ -44,6 +45,15 @@ func TestMirrorJob(t *testing.T) {
 	if !ok || j.Mode != config.ModeMirror || j.Source != "nfs" || len(j.Pools) != 0 || j.Schedules[0].Retention != 14 ||
 		j.Schedules[0].LongTerm.Monthly != 6 {
 		t.Fatalf("mirror job = %+v", j)
+	}
+	var sum strings.Builder
+	if err := c.WriteSummary(&sum, time.Date(2026, 5, 1, 0, 0, 0, 0, time.UTC)); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"mirror of nfs's repository to offsite", "keep 14 per target"} {
+		if !strings.Contains(sum.String(), want) {
+			t.Errorf("summary lacks %q:\n%s", want, sum.String())
+		}
 	}
 }
 
