@@ -32,7 +32,11 @@ type world struct {
 	fires                   int
 }
 
-func newWorld(t *testing.T, target string) *world {
+func newWorld(t *testing.T, target string) *world { return newWorldKey(t, target, "") }
+
+// newWorldKey is newWorld with both repositories encrypted by the key in
+// keyFile ("" for plain ones).
+func newWorldKey(t *testing.T, target, keyFile string) *world {
 	t.Helper()
 	ctx := context.Background()
 	targetYAML := fmt.Sprintf("  - {name: offsite, type: dir, path: %q}\n", t.TempDir())
@@ -54,6 +58,9 @@ func newWorld(t *testing.T, target string) *world {
     schedules:
       - {name: nightly, cron: "0 4 * * *", retention: 2}
 `, t.TempDir(), targetYAML)
+	if keyFile != "" {
+		doc = strings.ReplaceAll(doc, "chunk_size: 64KiB", fmt.Sprintf("chunk_size: 64KiB, encryption_key_file: %q", keyFile))
+	}
 	cfg, err := config.Parse("test.yaml", []byte(doc))
 	if err != nil {
 		t.Fatal(err)
