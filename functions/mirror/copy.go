@@ -14,13 +14,15 @@ import (
 // <remote>:xbr-repo/<vm-uuid>/<YYYYMMDDTHHMMSSZ> (design decision 1).
 func pointID(rem string, p repo.Point) string { return rem + ":xbr-repo/" + p.String() }
 
-// copyKept copies the kept points dst lacks, oldest first.
+// copyKept copies the kept points dst lacks, oldest first, calling touch
+// before each.
 func (d Deps) copyKept(ctx context.Context, src, dst *repo.Repo, keep []retention.Item, onDst map[string]bool,
-	all map[string]repo.Point, t *events.MirrorTarget) error {
+	all map[string]repo.Point, touch func(), t *events.MirrorTarget) error {
 	for _, it := range slices.Backward(keep) {
 		if onDst[it.ID] {
 			continue
 		}
+		touch()
 		st, err := repo.CopyPoint(ctx, src, dst, all[it.ID])
 		t.ChunksCopied += int64(st.ChunksCopied)
 		t.BytesCopied += st.BytesCopied

@@ -30,7 +30,12 @@ func (d Deps) work(ctx context.Context, ev bus.Event) ([]bus.Out, error) {
 	}
 	start := time.Now()
 	var done []events.MirrorTarget
-	err = d.mirrorVM(ctx, p, policy(sched), &done)
+	touch := func() { // a long copy keeps its run's lock fresh, as an export does
+		if err := d.Runs.Touch(ctx, p.Job, p.RunID); err != nil {
+			d.Log.Warn("run lock not renewed", "run", p.RunID, "job", p.Job, "err", err)
+		}
+	}
+	err = d.mirrorVM(ctx, p, policy(sched), touch, &done)
 	if err != nil && ctx.Err() != nil {
 		return nil, err
 	}
@@ -52,8 +57,9 @@ func policy(s config.Schedule) retention.Policy {
 }
 
 // mirrorVM mirrors the VM of p to each target in turn, appending what it did
-// to done.
-func (d Deps) mirrorVM(ctx context.Context, p events.MirrorRequested, pol retention.Policy, done *[]events.MirrorTarget) error {
+// to done; touch renews the run's lock.
+func (d Deps) mirrorVM(ctx context.Context, p events.MirrorRequested, pol retention.Policy, touch func(),
+	done *[]events.MirrorTarget) error {
 	src, err := d.Repos.Open(ctx, p.Source)
 	if err != nil {
 		return fmt.Errorf("mirror source %s: %w", p.Source, err)
@@ -68,7 +74,7 @@ func (d Deps) mirrorVM(ctx context.Context, p events.MirrorRequested, pol retent
 			return fmt.Errorf("mirror target %s: %w", name, err)
 		}
 		t := events.MirrorTarget{Remote: name}
-		err = d.mirrorTo(ctx, src, dst, p.VMUUID, points, pol, &t)
+		err = d.mirrorTo(ctx, src, dst, p.VMUUID, points, pol, touch, &t)
 		*done = append(*done, t)
 		if err != nil {
 			return fmt.Errorf("mirror target %s: %w", name, err)
@@ -81,7 +87,7 @@ func (d Deps) mirrorVM(ctx context.Context, p events.MirrorRequested, pol retent
 // target dst together, copies the kept points dst lacks (oldest first), then
 // deletes dst's points outside it and collects dst's garbage.
 func (d Deps) mirrorTo(ctx context.Context, src, dst *repo.Repo, vm string, srcPoints []repo.PointInfo,
-	pol retention.Policy, t *events.MirrorTarget) error {
+	pol retention.Policy, touch func(), t *events.MirrorTarget) error {
 	if err := repo.Compatible(src.Config(), dst.Config()); err != nil {
 		return err
 	}
@@ -105,7 +111,7 @@ func (d Deps) mirrorTo(ctx context.Context, src, dst *repo.Repo, vm string, srcP
 	if err != nil {
 		return err
 	}
-	if err := d.copyKept(ctx, src, dst, dec.Keep, onDst, all, t); err != nil {
+	if err := d.copyKept(ctx, src, dst, dec.Keep, onDst, all, touch, t); err != nil {
 		return err
 	}
 	return d.deleteRest(ctx, dst, dec, onDst, all, t)
