@@ -2,10 +2,12 @@ package mirror
 
 import (
 	"context"
+	"errors"
 	"slices"
 	"strings"
 
 	"xbr/events"
+	"xbr/shared/remote"
 	"xbr/shared/repo"
 	"xbr/shared/retention"
 )
@@ -26,6 +28,10 @@ func (d Deps) copyKept(ctx context.Context, src, dst *repo.Repo, keep []retentio
 		st, err := repo.CopyPoint(ctx, src, dst, all[it.ID])
 		t.ChunksCopied += int64(st.ChunksCopied)
 		t.BytesCopied += st.BytesCopied
+		if err != nil && gone(ctx, src, all[it.ID]) {
+			d.Log.Info("restore point deleted on the source while mirrored; skipped", "point", it.ID, "err", err)
+			continue // the source's retention removed it meanwhile: the next run decides without it
+		}
 		if err != nil {
 			return err
 		}
@@ -35,6 +41,13 @@ func (d Deps) copyKept(ctx context.Context, src, dst *repo.Repo, keep []retentio
 		onDst[it.ID] = true
 	}
 	return nil
+}
+
+// gone reports whether point p is no longer on src (its manifest is
+// missing), as opposed to a chunk of it being missing or damaged.
+func gone(ctx context.Context, src *repo.Repo, p repo.Point) bool {
+	_, err := src.Manifest(ctx, p)
+	return errors.Is(err, remote.ErrNotFound)
 }
 
 // deleteRest deletes dst's points outside the retention, oldest first,
