@@ -1,0 +1,89 @@
+// Package repoimagetest makes repository restore points for tests the way the incremental
+// backup does, from a real XVA: its ova.xml becomes the manifest records, its disks the
+// manifest's disks, named by export id, in stream order.
+package repoimagetest
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"io"
+	"testing"
+	"time"
+
+	"xbr/shared/repo"
+	"xbr/shared/repoimage"
+	"xbr/shared/xva"
+)
+
+// StorePoint stores the XVA read from src as a restore point of vm at t and returns it
+// with the SHA-256 of each disk, in disk order.
+func StorePoint(t testing.TB, rp *repo.Repo, vm string, at time.Time, src io.Reader) (repo.Point, []string) {
+	t.Helper()
+	ctx := context.Background()
+	xr, err := xva.NewReader(src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer xr.Close()
+	ova, err := xr.Header().MarshalOVA()
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := rp.Begin(ctx, vm, at)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Abort(ctx)
+	var sums []string
+	for {
+		d, r, err := xr.NextDisk()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		sums = append(sums, storeDisk(t, b, d, r))
+	}
+	records, err := json.Marshal(map[string]string{"format": repoimage.RecordsFormat, "ova_xml": string(ova)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, err := b.Commit(ctx, records)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return m.Point(), sums
+}
+
+func storeDisk(t testing.TB, b *repo.Backup, d xva.DiskRef, r io.Reader) string {
+	t.Helper()
+	ctx := context.Background()
+	w, err := b.AddDisk(ctx, repo.DiskSpec{Name: d.ID, Size: d.Size})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Fill(ctx, r); err != nil {
+		t.Fatal(err)
+	}
+	disk, _, err := w.Close(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return disk.SHA256
+}
+
+// ChunkKeys are the remote keys of the stored chunks of rp (xbr-repo/chunks/…), sorted.
+func ChunkKeys(t testing.TB, rp *repo.Repo) []string {
+	t.Helper()
+	infos, err := rp.Remote().List(context.Background(), "xbr-repo/chunks/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	keys := make([]string, 0, len(infos))
+	for _, in := range infos {
+		keys = append(keys, in.Key)
+	}
+	return keys
+}
