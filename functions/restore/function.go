@@ -37,7 +37,11 @@ func ConsumerConfig(env *fn.Env) bus.ConsumerConfig {
 }
 
 func run(ctx context.Context, env *fn.Env) error {
-	h := New(env.Pools, env.Remotes, env.Conn, env.Subjects, Options{Now: env.Now, Log: env.Log.With(bus.KeyFunction, Name)})
+	o := Options{Now: env.Now, Log: env.Log.With(bus.KeyFunction, Name)}
+	if env.Repos != nil {
+		o.Repos = env.Repos
+	}
+	h := New(env.Pools, env.Remotes, env.Conn, env.Subjects, o)
 	return env.Conn.Consume(ctx, ConsumerConfig(env), h)
 }
 
