@@ -107,3 +107,35 @@ func TestRestoreDiskImage(t *testing.T) {
 		t.Fatalf("restore --disk-image of a full backup: exit %d, stderr %q", code, stderr)
 	}
 }
+
+func TestVerifyRestorePoints(t *testing.T) {
+	tmp := t.TempDir()
+	cfg := filepath.Join(tmp, "xbr.yaml")
+	if err := os.WriteFile(cfg, []byte("remotes:\n  - name: nfs\n    type: dir\n    path: "+tmp+"\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	vm, data := exportHalted(t)
+	d, err := dir.New("nfs", tmp)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rp, err := repo.Init(context.Background(), d, repo.InitOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	at := time.Date(2026, 12, 6, 2, 0, 0, 0, time.UTC)
+	repoimagetest.StorePoint(t, rp, vm.UUID, at, bytes.NewReader(data))
+	id, _ := catalog.NewRepoID("nfs", vm.UUID, at)
+	code, out, stderr := run(t, "verify", "--config", cfg, "--remote", "nfs", "--deep", "--no-events")
+	if code != 0 || !strings.Contains(out, "ok      "+id.String()) || !strings.Contains(out, "1 verified, 0 failed") {
+		t.Fatalf("verify --remote: exit %d, stdout %q, stderr %q", code, out, stderr)
+	}
+	keys := repoimagetest.ChunkKeys(t, rp)
+	if err := d.Delete(context.Background(), keys[0]); err != nil {
+		t.Fatal(err)
+	}
+	code, out, _ = run(t, "verify", "--config", cfg, "--no-events", id.String())
+	if code != 1 || !strings.Contains(out, "FAILED  "+id.String()) || !strings.Contains(out, keys[0][len(keys[0])-64:]+" missing") {
+		t.Fatalf("verify of a point with a missing chunk: exit %d, stdout %q", code, out)
+	}
+}
