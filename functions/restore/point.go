@@ -37,10 +37,12 @@ func (h *Handler) openPoint(ctx context.Context, id catalog.ID) (*repoimage.Poin
 		return nil, fmt.Errorf("backup %s: %w", id, err)
 	}
 	rp, err := h.opts.Repos.Open(ctx, id.Remote)
-	if errors.Is(err, fn.ErrNoRepository) {
+	switch {
+	case errors.Is(err, fn.ErrNoRepository):
 		return nil, fmt.Errorf("backup %s does not exist: %w", id, err)
-	}
-	if err != nil { // a wrong key stays wrong, but so may an unreachable remote: retry
+	case errors.Is(err, repo.ErrWrongKey):
+		return nil, fmt.Errorf("backup %s: %w", id, err)
+	case err != nil: // an unreachable remote may come back
 		return nil, retryable(fmt.Errorf("backup %s: %w", id, err))
 	}
 	pt, err := repoimage.Open(ctx, rp, p)

@@ -3,6 +3,7 @@ package restore_test
 import (
 	"bytes"
 	"context"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -27,9 +28,13 @@ import (
 )
 
 // useRepos rebuilds the handler with the remotes' repositories; gw, when not
-// nil, is an S3 remote configured as "gateway" beside the directory "nfs".
-func (e *env) useRepos(gw remote.Remote) *fn.Repos {
+// nil, is an S3 remote configured as "gateway" beside the directory "nfs",
+// whose encryption_key_file is keyFile.
+func (e *env) useRepos(gw remote.Remote, keyFile ...string) *fn.Repos {
 	cfg := []config.Remote{{Name: remoteName, Type: config.RemoteDir, Path: e.root}}
+	if len(keyFile) > 0 {
+		cfg[0].EncryptionKeyFile = keyFile[0]
+	}
 	open := testsupport.OpenDir
 	if gw != nil {
 		cfg = append(cfg, config.Remote{Name: gw.Name(), Type: config.RemoteS3})
@@ -130,5 +135,30 @@ func TestRestorePointRefused(t *testing.T) {
 	f = e.failed(request(t, restoreclient.Params{BackupID: id.String(), Key: "again"}, 1))
 	if !strings.Contains(f.Error, "does not exist") || e.objects() != before {
 		t.Errorf("restore of a point whose full backup exists: %q", f.Error)
+	}
+}
+
+// An encrypted repository restores with its key; with another key the restore
+// fails at once, clearly, and leaves no VM.
+func TestRestorePointEncrypted(t *testing.T) {
+	e := newEnv(t, xapisim.Options{})
+	dir := t.TempDir()
+	keys := []string{filepath.Join(dir, "right.key"), filepath.Join(dir, "wrong.key")}
+	for _, f := range keys {
+		k, err := repo.GenerateKey()
+		must(t, err)
+		must(t, repo.WriteKeyFile(f, k))
+	}
+	src := e.halted()
+	id, _ := e.storePoint(e.useRepos(nil, keys[0]), remoteName, src, time.Date(2026, 12, 6, 2, 0, 0, 0, time.UTC))
+	done := e.completed(request(t, restoreclient.Params{BackupID: id.String()}, 1))
+	if a, b := e.diskDigests(e.vmByUUID(done.NewVMUUID).Ref), e.diskDigests(src.Ref); !slices.Equal(a, b) {
+		t.Fatalf("restored disks %v, source disks %v", a, b)
+	}
+	e.useRepos(nil, keys[1])
+	before := e.objects()
+	f := e.failed(request(t, restoreclient.Params{BackupID: id.String(), Key: "wrong"}, 1))
+	if !strings.Contains(strings.ToLower(f.Error), "key") || e.objects() != before {
+		t.Fatalf("restore with the wrong key: %q, %s (was %s)", f.Error, e.objects(), before)
 	}
 }
