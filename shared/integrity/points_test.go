@@ -73,10 +73,11 @@ func TestRestorePoints(t *testing.T) {
 		t.Fatal(err)
 	}
 	t0 := time.Date(2026, 12, 6, 2, 0, 0, 0, time.UTC)
-	repoimagetest.StorePoint(t, rp, vm.UUID, t0, bytes.NewReader(data))
-	repoimagetest.StorePoint(t, rp, vm.UUID, t0.Add(time.Hour), bytes.NewReader(data))
-	first, _ := catalog.NewRepoID("nfs", vm.UUID, t0)
-	second, _ := catalog.NewRepoID("nfs", vm.UUID, t0.Add(time.Hour))
+	var first, second catalog.ID
+	for i, id := range []*catalog.ID{&first, &second} {
+		p, _ := repoimagetest.StorePoint(t, rp, vm.UUID, t0.Add(time.Duration(i)*time.Hour), bytes.NewReader(data))
+		*id, _ = catalog.NewRepoID("nfs", p.VM, p.Time)
+	}
 
 	res, err := integrity.RemotePoints(ctx, repos, "nfs", integrity.Options{Deep: true})
 	if err != nil || len(res) != 2 || !res[0].OK() || !res[1].OK() || res[0].ID != first || res[1].ID != second {
