@@ -3,6 +3,8 @@ package restore_test
 import (
 	"bytes"
 	"context"
+	"fmt"
+	"net/http"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -160,5 +162,54 @@ func TestRestorePointEncrypted(t *testing.T) {
 	f := e.failed(request(t, restoreclient.Params{BackupID: id.String(), Key: "wrong"}, 1))
 	if !strings.Contains(strings.ToLower(f.Error), "key") || e.objects() != before {
 		t.Fatalf("restore with the wrong key: %q, %s (was %s)", f.Error, e.objects(), before)
+	}
+}
+
+// guestWrite writes length bytes at offset into the VM's first disk, as its
+// guest would (the simulator's /sim/vdi/<uuid>/write).
+func (e *env) guestWrite(vm xapisim.VMInfo, offset, length int64) {
+	e.t.Helper()
+	info, err := e.sim.VM(vm.Ref)
+	must(e.t, err)
+	rec, err := e.sim.Record("VDI", info.VDIs[0])
+	must(e.t, err)
+	u := fmt.Sprintf("%s/sim/vdi/%s/write?offset=%d&length=%d&seed=7", e.url, rec["uuid"], offset, length)
+	resp, err := http.Post(u, "", nil)
+	must(e.t, err)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		e.t.Fatalf("guest write: %s", resp.Status)
+	}
+}
+
+// Two points of one VM, the second stored as an incremental run stores it
+// (only the changed chunk given, the rest taken from the first): each
+// restores to the disks the VM had when it was taken.
+func TestRestoreIncrementalPoints(t *testing.T) {
+	e := newEnv(t, xapisim.Options{DisksPerVM: 2})
+	repos := e.useRepos(nil)
+	src := e.halted()
+	t0 := time.Date(2026, 12, 6, 2, 0, 0, 0, time.UTC)
+	first, rp := e.storePoint(repos, remoteName, src, t0)
+	before := e.diskDigests(src.Ref)
+
+	e.guestWrite(src, 1<<20+512, 4096) // inside chunk 1 of disk 0
+	after := e.diskDigests(src.Ref)
+	if slices.Equal(before, after) {
+		t.Fatal("the guest write changed nothing")
+	}
+	data := e.export(context.Background(), xapi.VMRef(src.Ref), compress.None)
+	base, _ := repo.ParsePoint(src.UUID + "/" + first.Timestamp())
+	repoimagetest.StoreChanged(t, rp, src.UUID, t0.Add(time.Hour), bytes.NewReader(data), base, map[int][]int64{0: {1}})
+	second, _ := catalog.NewRepoID(remoteName, src.UUID, t0.Add(time.Hour))
+
+	for _, tc := range []struct {
+		id   catalog.ID
+		want []string
+	}{{second, after}, {first, before}} {
+		done := e.completed(request(t, restoreclient.Params{BackupID: tc.id.String(), Key: tc.id.Timestamp()}, 1))
+		if got := e.diskDigests(e.vmByUUID(done.NewVMUUID).Ref); !slices.Equal(got, tc.want) {
+			t.Fatalf("restore of %s: disks %v, want %v", tc.id, got, tc.want)
+		}
 	}
 }

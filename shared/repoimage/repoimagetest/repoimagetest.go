@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
+	"slices"
 	"testing"
 	"time"
 
@@ -86,4 +87,69 @@ func ChunkKeys(t testing.TB, rp *repo.Repo) []string {
 		keys = append(keys, in.Key)
 	}
 	return keys
+}
+
+// StoreChanged stores the XVA read from src as a restore point of vm at t on top of base, as
+// an incremental run over CBT does: of disk i, only the chunks whose indexes changed[i] lists
+// are given to the repository; the others keep base's disk i's ids. It returns the point.
+func StoreChanged(t testing.TB, rp *repo.Repo, vm string, at time.Time, src io.Reader, base repo.Point, changed map[int][]int64) repo.Point {
+	t.Helper()
+	ctx := context.Background()
+	xr, err := xva.NewReader(src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer xr.Close()
+	ova, err := xr.Header().MarshalOVA()
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := rp.Begin(ctx, vm, at)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Abort(ctx)
+	for i := 0; ; i++ {
+		d, r, err := xr.NextDisk()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		putChanged(t, b, d, r, repo.BaseDisk{Point: base, Disk: i}, changed[i], rp.Config().ChunkSize)
+	}
+	records, err := json.Marshal(map[string]string{"format": repoimage.RecordsFormat, "ova_xml": string(ova)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, err := b.Commit(ctx, records)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return m.Point()
+}
+
+func putChanged(t testing.TB, b *repo.Backup, d xva.DiskRef, r io.Reader, base repo.BaseDisk, changed []int64, chunkSize int) {
+	t.Helper()
+	ctx := context.Background()
+	w, err := b.AddDisk(ctx, repo.DiskSpec{Name: d.ID, Size: d.Size, Base: &base})
+	if err != nil {
+		t.Fatal(err)
+	}
+	buf := make([]byte, chunkSize)
+	for k := int64(0); k*int64(chunkSize) < d.Size; k++ {
+		n, err := io.ReadFull(r, buf[:min(int64(chunkSize), d.Size-k*int64(chunkSize))])
+		if err != nil {
+			t.Fatal(err)
+		}
+		if slices.Contains(changed, k) {
+			if err := w.Put(ctx, k, buf[:n]); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	if _, _, err := w.Close(ctx); err != nil {
+		t.Fatal(err)
+	}
 }
