@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync"
 
 	"xbr/shared/catalog"
 	"xbr/shared/fn"
@@ -36,18 +37,35 @@ func listPoints(ctx context.Context, repos Repos, name, vm string) ([]catalog.Ba
 	if err != nil {
 		return nil, nil, fmt.Errorf("restore points: %w", err)
 	}
+	listed := make([]catalog.Backup, len(points))
+	errs := make([]error, len(points))
+	var wg sync.WaitGroup
+	sem := make(chan struct{}, manifestReaders)
+	for i, p := range points {
+		wg.Add(1)
+		sem <- struct{}{}
+		go func() {
+			defer wg.Done()
+			defer func() { <-sem }()
+			listed[i], errs[i] = pointBackup(ctx, rp, name, p.Point)
+		}()
+	}
+	wg.Wait()
 	var out []catalog.Backup
 	var problems []string
-	for _, p := range points {
-		b, err := pointBackup(ctx, rp, name, p.Point)
+	for i, err := range errs {
 		if err != nil {
 			problems = append(problems, name+": "+err.Error())
 			continue
 		}
-		out = append(out, b)
+		out = append(out, listed[i])
 	}
 	return out, problems, ctx.Err()
 }
+
+// manifestReaders is how many manifests a listing reads at once (S3 latency
+// dominates), as catalog.List reads .json files.
+const manifestReaders = 8
 
 // pointBackup is the listed form of restore point p of remote name.
 func pointBackup(ctx context.Context, rp *repo.Repo, name string, p repo.Point) (catalog.Backup, error) {
