@@ -79,16 +79,7 @@ func TestRestorePoints(t *testing.T) {
 		*id, _ = catalog.NewRepoID("nfs", p.VM, p.Time)
 	}
 
-	res, err := integrity.RemotePoints(ctx, repos, "nfs", integrity.Options{Deep: true})
-	if err != nil || len(res) != 2 || !res[0].OK() || !res[1].OK() || res[0].ID != first || res[1].ID != second {
-		t.Fatalf("sound points: %+v, %v", res, err)
-	}
-	if res[0].Bytes != 3<<20 || len(res[0].SHA256) != 64 || res[0].Payload("", "").Validate() != nil {
-		t.Errorf("sound point's result %+v", res[0])
-	}
-	if none, err := integrity.RemotePoints(ctx, repos, "empty", integrity.Options{}); err != nil || len(none) != 0 {
-		t.Errorf("remote without repository: %v, %v", none, err)
-	}
+	checkSound(t, repos, first, second)
 
 	keys := repoimagetest.ChunkKeys(t, rp)
 	chunk := keys[0][len(keys[0])-64:]
@@ -96,7 +87,7 @@ func TestRestorePoints(t *testing.T) {
 	if shallow, err := integrity.RemotePoints(ctx, repos, "nfs", integrity.Options{}); err != nil || !shallow[0].OK() {
 		t.Errorf("without --deep a damaged chunk that exists passes: %+v, %v", shallow, err)
 	}
-	res, err = integrity.RemotePoints(ctx, repos, "nfs", integrity.Options{Deep: true})
+	res, err := integrity.RemotePoints(ctx, repos, "nfs", integrity.Options{Deep: true})
 	if err != nil || len(res) != 2 {
 		t.Fatalf("deep: %+v, %v", res, err)
 	}
@@ -122,5 +113,21 @@ func TestRestorePoints(t *testing.T) {
 	gone, _ := catalog.NewRepoID("nfs", vm.UUID, t0.Add(2*time.Hour))
 	if r := integrity.RepoPoint(ctx, repos, gone, integrity.Options{}); r.OK() || !strings.Contains(r.ErrorText(), "does not exist") {
 		t.Errorf("a point that does not exist: %v", r.Err)
+	}
+}
+
+// checkSound: the two points pass and a remote without repository has none.
+func checkSound(t *testing.T, repos *fn.Repos, first, second catalog.ID) {
+	t.Helper()
+	ctx := context.Background()
+	res, err := integrity.RemotePoints(ctx, repos, "nfs", integrity.Options{Deep: true})
+	if err != nil || len(res) != 2 || !res[0].OK() || !res[1].OK() || res[0].ID != first || res[1].ID != second {
+		t.Fatalf("sound points: %+v, %v", res, err)
+	}
+	if res[0].Bytes != 3<<20 || len(res[0].SHA256) != 64 || res[0].Payload("", "").Validate() != nil {
+		t.Errorf("sound point's result %+v", res[0])
+	}
+	if none, err := integrity.RemotePoints(ctx, repos, "empty", integrity.Options{}); err != nil || len(none) != 0 {
+		t.Errorf("remote without repository: %v, %v", none, err)
 	}
 }
