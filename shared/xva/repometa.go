@@ -46,7 +46,15 @@ type RepoDisk struct {
 	SourceVDI string `json:"source_vdi"`
 	// Userdevice is the VBD's userdevice ("0", "1", …).
 	Userdevice string `json:"userdevice"`
+	// Path is how the disk was read ("cbt" or "full-scan"; empty: not
+	// recorded) and PathReason why it was read whole, for history and a
+	// redelivered request that reports the point again.
+	Path       string `json:"path,omitempty"`
+	PathReason string `json:"path_reason,omitempty"`
 }
+
+// pathReasonPattern bounds a recorded reason: a short enum-like word.
+var pathReasonPattern = regexp.MustCompile(`^[a-z][a-z-]{0,31}$`)
 
 var (
 	refIDPattern = regexp.MustCompile(`^Ref:[0-9]{1,9}$`)
@@ -123,6 +131,12 @@ func (d RepoDisk) validate() error {
 	}
 	if n, err := strconv.Atoi(d.Userdevice); err != nil || n < 0 || n > 255 || strconv.Itoa(n) != d.Userdevice {
 		return fmt.Errorf("userdevice %q is not a number 0..255", d.Userdevice)
+	}
+	switch {
+	case d.Path != "" && d.Path != "cbt" && d.Path != "full-scan":
+		return fmt.Errorf("path %q is not cbt or full-scan", d.Path)
+	case d.PathReason != "" && (d.Path != "full-scan" || !pathReasonPattern.MatchString(d.PathReason)):
+		return fmt.Errorf("path_reason %q: only a short word on a full-scan path", d.PathReason)
 	}
 	return nil
 }

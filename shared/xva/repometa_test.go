@@ -28,7 +28,8 @@ func repoRecords(t testing.TB) xva.RepoRecords {
 		t.Fatalf("disks %v, %v", disks, err)
 	}
 	return xva.RepoRecords{Format: xva.RepoFormat, OVAXML: string(ova),
-		Disks: []xva.RepoDisk{{Name: disks[0].ID, SnapshotVDI: snapVDI, SourceVDI: liveVDI, Userdevice: "0"}}}
+		Disks: []xva.RepoDisk{{Name: disks[0].ID, SnapshotVDI: snapVDI, SourceVDI: liveVDI, Userdevice: "0",
+			Path: "full-scan", PathReason: "first-run"}}}
 }
 
 func TestRepoRecordsRoundTrip(t *testing.T) {
@@ -72,6 +73,8 @@ func TestRepoRecordsRefused(t *testing.T) {
 		"source":      {edit: func(r *xva.RepoRecords) { r.Disks[0].SourceVDI = "" }, want: `source_vdi ""`},
 		"userdevice":  {edit: func(r *xva.RepoRecords) { r.Disks[0].Userdevice = "01" }, want: `userdevice "01"`},
 		"disk count":  {edit: func(r *xva.RepoRecords) { r.Disks = nil }, want: "ova_xml has 1 disks, disks lists 0"},
+		"path":        {edit: func(r *xva.RepoRecords) { r.Disks[0].Path = "nbd" }, want: `path "nbd"`},
+		"reason":      {edit: func(r *xva.RepoRecords) { r.Disks[0].Path, r.Disks[0].PathReason = "cbt", "first-run" }, want: `path_reason "first-run"`},
 		"duplicate":   {edit: func(r *xva.RepoRecords) { r.Disks = append(r.Disks, r.Disks[0]) }, want: "given twice"},
 		"unknown key": {raw: strings.Replace(string(good), `"format"`, `"extra":1,"format"`, 1), want: "unknown field"},
 		"trailing":    {raw: string(good) + `{}`, want: "data after the object"},

@@ -1,0 +1,41 @@
+package incremental_test
+
+import (
+	"testing"
+
+	"xbr/events"
+)
+
+// TestFirstRunThenCBT is the main path: a first run reads every disk
+// whole, the guest writes, the second run reads only the chunks holding
+// changed blocks over NBD, and both points restore the disks as they were.
+func TestFirstRunThenCBT(t *testing.T) {
+	e := newEnv(t, "nbd", "enable", false)
+	first := e.run()
+	if first.Path != events.PathFullScan || first.PathReason != events.PathReasonFirstRun || first.BytesRead != 2*diskSize {
+		t.Fatalf("first run: %+v", first)
+	}
+	if first.BytesStored <= 0 || first.ChunksNew <= 0 {
+		t.Errorf("first run stored nothing: %+v", first)
+	}
+	e.assertPoint(first)
+	e.assertBases(2)
+	disks := e.liveDisks()
+	e.guestWrite(disks[0], 64<<10, 4096, 1)           // chunk 0
+	e.guestWrite(disks[0], 3<<20+512<<10, 128<<10, 2) // chunk 3
+	e.guestWrite(disks[1], 2<<20-64<<10, 128<<10, 3)  // chunks 1 and 2 of the second disk
+	before := e.nbdRead()
+	second := e.run()
+	if second.Path != events.PathCBT || second.PathReason != "" {
+		t.Fatalf("second run: %+v", second)
+	}
+	const changed = 4 * chunkSize
+	if got := e.nbdRead() - before; got != changed || second.BytesRead != changed {
+		t.Errorf("nbd_read %d bytes, bytes_read %d, want %d (4 changed chunks)", got, second.BytesRead, changed)
+	}
+	if second.ChunksNew != 4 || second.ChunksReused == 0 {
+		t.Errorf("chunks new %d reused %d, want 4 new and the unchanged non-zero ones reused", second.ChunksNew, second.ChunksReused)
+	}
+	e.assertPoint(second)
+	e.assertBases(2)
+}
