@@ -164,6 +164,22 @@ func (e *env) start() {
 // incremental.completed.
 func (e *env) run() events.IncrementalCompleted {
 	e.t.Helper()
+	id, done := e.fire()
+	if done.Status != events.StatusSuccess {
+		e.t.Fatalf("run %d: %+v", e.fires, done)
+	}
+	for _, r := range e.stored() {
+		if p, ok := r.Payload.(events.IncrementalCompleted); ok && p.RunID == id {
+			return p
+		}
+	}
+	e.t.Fatalf("run %d: no incremental.completed", e.fires)
+	return events.IncrementalCompleted{}
+}
+
+// fire fires the job and waits for its run.completed.
+func (e *env) fire() (string, events.RunCompleted) {
+	e.t.Helper()
 	e.fires++
 	at := time.Date(2026, 12, 1, 1, 0, 0, 0, time.UTC).Add(time.Duration(e.fires) * time.Hour)
 	id := events.DeriveID("schedule.due", "incr", "nightly", at.Format(time.RFC3339))
@@ -178,16 +194,7 @@ func (e *env) run() events.IncrementalCompleted {
 		}
 		return false
 	})
-	if done.Status != events.StatusSuccess {
-		e.t.Fatalf("run %d: %+v", e.fires, done)
-	}
-	for _, r := range e.stored() {
-		if p, ok := r.Payload.(events.IncrementalCompleted); ok && p.RunID == id {
-			return p
-		}
-	}
-	e.t.Fatalf("run %d: no incremental.completed", e.fires)
-	return events.IncrementalCompleted{}
+	return id, done
 }
 
 func (e *env) publish(id string, p events.Payload) {

@@ -9,8 +9,12 @@ import (
 // TestFirstRunThenCBT is the main path: a first run reads every disk
 // whole, the guest writes, the second run reads only the chunks holding
 // changed blocks over NBD, and both points restore the disks as they were.
-func TestFirstRunThenCBT(t *testing.T) {
-	e := newEnv(t, "nbd", "enable", false)
+func TestFirstRunThenCBT(t *testing.T) { firstThenCBT(t, newEnv(t, "nbd", "enable", false)) }
+
+// TestFirstRunThenCBTOnS3 is the same on a versitygw S3 remote.
+func TestFirstRunThenCBTOnS3(t *testing.T) { firstThenCBT(t, newEnv(t, "nbd", "enable", true)) }
+
+func firstThenCBT(t *testing.T, e *env) {
 	first := e.run()
 	if first.Path != events.PathFullScan || first.PathReason != events.PathReasonFirstRun || first.BytesRead != 2*diskSize {
 		t.Fatalf("first run: %+v", first)
@@ -38,4 +42,20 @@ func TestFirstRunThenCBT(t *testing.T) {
 	}
 	e.assertPoint(second)
 	e.assertBases(2)
+	var started, runs int
+	for _, r := range e.stored() {
+		switch p := r.Payload.(type) {
+		case events.IncrementalStarted:
+			if p.Attempt == 1 && p.Remote == "repo" {
+				started++
+			}
+		case events.RunStarted:
+			if p.Mode == events.ModeIncremental && len(p.VMs) == 1 {
+				runs++
+			}
+		}
+	}
+	if started != 2 || runs != 2 {
+		t.Errorf("%d incremental.started (attempt 1) and %d run.started (mode incremental), want 2 each", started, runs)
+	}
 }
