@@ -7,8 +7,10 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
 	"net/http"
 	"os"
+	"slices"
 	"testing"
 	"time"
 
@@ -45,11 +47,14 @@ type env struct {
 	client *xapi.Client
 	cfg    *config.Config
 	repos  *fn.Repos
+	rems   *fn.Remotes
 	deps   incremental.Deps
 	fires  int
 }
 
 type poolMap map[string]*xapi.Client
+
+func (p poolMap) Names() []string { return slices.Sorted(maps.Keys(p)) }
 
 func (p poolMap) Client(_ context.Context, name string) (*xapi.Client, error) {
 	if c, ok := p[name]; ok {
@@ -100,7 +105,8 @@ remotes:
 	if err != nil {
 		t.Fatal(err)
 	}
-	e.repos = fn.NewRepos(e.cfg.Remotes, fn.NewRemotes(e.cfg.Remotes, openRemote))
+	e.rems = fn.NewRemotes(e.cfg.Remotes, openRemote)
+	e.repos = fn.NewRepos(e.cfg.Remotes, e.rems)
 	coord, err := runs.New(ctx, e.conn, runs.Options{})
 	if err != nil {
 		t.Fatal(err)
