@@ -3,6 +3,7 @@ package config_test
 import (
 	"strings"
 	"testing"
+	"time"
 
 	"xbr/shared/config"
 )
@@ -83,5 +84,21 @@ func TestBadIncrementalJobs(t *testing.T) {
 	_, err := config.Parse("xbr.yaml", []byte(edit(t, "remotes: [nfs]\n", "remotes: [nfs]\n    cbt: enable\n")), env("XBR_PW", pw))
 	if want := "xbr.yaml:14: jobs[0].cbt: only for incremental jobs"; err == nil || err.Error() != want {
 		t.Errorf("cbt on a full job: %v, want %s", err, want)
+	}
+}
+
+func TestIncrementalJobSummary(t *testing.T) {
+	c, err := config.Parse("xbr.yaml", []byte(base+incrementalJob), env("XBR_PW", pw))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out strings.Builder
+	if err := c.WriteSummary(&out, time.Date(2026, 5, 1, 0, 0, 0, 0, time.UTC)); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"incremental, pools lab, repository on nfs, cbt enable", "keep 7 restore points"} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("summary lacks %q:\n%s", want, out.String())
+		}
 	}
 }
