@@ -67,6 +67,13 @@ func (p poolMap) Client(_ context.Context, name string) (*xapi.Client, error) {
 // the job's option, s3 puts the remote on versitygw.
 func newEnv(t *testing.T, nbdPurpose, cbt string, withS3 bool) *env {
 	t.Helper()
+	return newEnvKey(t, nbdPurpose, cbt, withS3, "")
+}
+
+// newEnvKey is newEnv with the remote's repository encrypted by keyFile
+// ("" for none).
+func newEnvKey(t *testing.T, nbdPurpose, cbt string, withS3 bool, keyFile string) *env {
+	t.Helper()
 	ctx := context.Background()
 	e := &env{t: t}
 	srv, err := natsserver.StartServer(natsserver.ServerConfig{Port: -1, Host: "127.0.0.1", StoreDir: t.TempDir()})
@@ -83,12 +90,12 @@ func newEnv(t *testing.T, nbdPurpose, cbt string, withS3 bool) *env {
 		t.Fatal(err)
 	}
 	e.startSim(nbdPurpose)
-	remoteYAML := fmt.Sprintf("  - {name: repo, type: dir, path: %q}\n", t.TempDir())
+	remoteYAML := fmt.Sprintf("  - {name: repo, type: dir, path: %q%s}\n", t.TempDir(), keyYAML(keyFile))
 	if withS3 {
 		gw := s3test.Start(t)
 		gw.NewBucket(t, "backups")
-		remoteYAML = fmt.Sprintf("  - {name: repo, type: s3, endpoint: %q, bucket: backups, prefix: xbr, access_key: %s, secret_key: %s}\n",
-			gw.Endpoint, gw.AccessKey, gw.SecretKey)
+		remoteYAML = fmt.Sprintf("  - {name: repo, type: s3, endpoint: %q, bucket: backups, prefix: xbr, access_key: %s, secret_key: %s%s}\n",
+			gw.Endpoint, gw.AccessKey, gw.SecretKey, keyYAML(keyFile))
 	}
 	user, pass := e.sim.Credentials()
 	doc := fmt.Sprintf(`pools: [{name: lab, url: %q, username: %s, password: %s}]
@@ -115,6 +122,13 @@ remotes:
 		Publisher: e.conn, Log: testLogger(), ProgressEvery: 50 * time.Millisecond}
 	e.start()
 	return e
+}
+
+func keyYAML(keyFile string) string {
+	if keyFile == "" {
+		return ""
+	}
+	return fmt.Sprintf(", encryption_key_file: %q", keyFile)
 }
 
 func (e *env) startSim(nbdPurpose string) {

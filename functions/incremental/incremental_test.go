@@ -1,9 +1,12 @@
 package incremental_test
 
 import (
+	"context"
+	"path/filepath"
 	"testing"
 
 	"xbr/events"
+	"xbr/shared/repo"
 )
 
 // TestFirstRunThenCBT is the main path: a first run reads every disk
@@ -57,5 +60,27 @@ func firstThenCBT(t *testing.T, e *env) {
 	}
 	if started != 2 || runs != 2 {
 		t.Errorf("%d incremental.started (attempt 1) and %d run.started (mode incremental), want 2 each", started, runs)
+	}
+}
+
+// TestFirstRunThenCBTEncrypted is the main path on an encrypted
+// repository: keyed chunk ids, the base's ids reused by the cbt run.
+func TestFirstRunThenCBTEncrypted(t *testing.T) {
+	k, err := repo.GenerateKey()
+	if err != nil {
+		t.Fatal(err)
+	}
+	keyFile := filepath.Join(t.TempDir(), "repo.key")
+	if err := repo.WriteKeyFile(keyFile, k); err != nil {
+		t.Fatal(err)
+	}
+	e := newEnvKey(t, "nbd", "enable", false, keyFile)
+	firstThenCBT(t, e)
+	rp, err := e.repos.Ensure(context.Background(), "repo")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rp.Config().Encryption == nil {
+		t.Fatal("the repository is not encrypted")
 	}
 }
