@@ -32,12 +32,12 @@ func (w *Worker) attempt(ctx context.Context, j *job, n int) (events.Incremental
 		}
 		return events.IncrementalCompleted{}, fmt.Errorf("find vm %s: %w", j.req.VMUUID, err)
 	}
-	if err := w.sweepSnapshots(ctx, c, vm, j); err != nil {
-		return events.IncrementalCompleted{}, fmt.Errorf("remove leftovers of earlier attempts: %w", err)
-	}
 	prev, err := w.lastPoint(ctx, rp, j)
 	if err != nil {
 		return events.IncrementalCompleted{}, err
+	}
+	if err := w.sweepSnapshots(ctx, c, vm, prev, j); err != nil {
+		return events.IncrementalCompleted{}, fmt.Errorf("remove leftovers of earlier attempts: %w", err)
 	}
 	ts, err := w.stamp(ctx, rp, j)
 	if err != nil {
@@ -58,6 +58,11 @@ func (w *Worker) attempt(ctx context.Context, j *job, n int) (events.Incremental
 	if err != nil {
 		w.destroySnapshot(ctx, c, snap, j)
 		return events.IncrementalCompleted{}, err
+	}
+	if w.d.afterCommit != nil {
+		if err := w.d.afterCommit(); err != nil {
+			return events.IncrementalCompleted{}, err
+		}
 	}
 	w.retire(ctx, c, snap, plans, prev, j)
 	return done, nil

@@ -54,7 +54,9 @@
 //     redelivered request whose point is committed reports it again.
 //   - Leftovers: an attempt starts by destroying the VM's snapshots that
 //     carry this job's key (a job runs once at a time, so they are an
-//     interrupted attempt's), and the cleanup after each commit removes
-//     the job's unattached bases of the VM other than the new ones. Bases
-//     of a VM or job that no longer exists are not found by this function.
+//     interrupted attempt's) — except one whose disks the newest point names
+//     (stopped between its commit and its cleanup), which is retired so its
+//     disks stay the base — and the cleanup after each commit removes the
+//     job's unattached bases of the VM other than the new ones. Bases of a
+//     VM or job that no longer exists are not found by this function.
 package incremental

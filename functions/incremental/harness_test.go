@@ -72,7 +72,7 @@ func newEnv(t *testing.T, nbdPurpose, cbt string, withS3 bool) *env {
 
 // newEnvKey is newEnv with the remote's repository encrypted by keyFile
 // ("" for none).
-func newEnvKey(t *testing.T, nbdPurpose, cbt string, withS3 bool, keyFile string) *env {
+func newEnvKey(t *testing.T, nbdPurpose, cbt string, withS3 bool, keyFile string, tune ...func(*incremental.Deps)) *env {
 	t.Helper()
 	ctx := context.Background()
 	e := &env{t: t}
@@ -120,6 +120,9 @@ remotes:
 	}
 	e.deps = incremental.Deps{Config: e.cfg, Pools: poolMap{"lab": e.client}, Repos: e.repos, Runs: coord,
 		Publisher: e.conn, Log: testLogger(), ProgressEvery: 50 * time.Millisecond}
+	for _, f := range tune {
+		f(&e.deps)
+	}
 	e.start()
 	return e
 }

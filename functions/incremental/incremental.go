@@ -55,6 +55,11 @@ type Deps struct {
 	// NBDConnections is how many NBD connections read one disk's changed
 	// chunks at once [2]; memory is about twice that many chunks.
 	NBDConnections int
+
+	// afterCommit, when set, runs right after a point's commit; an error
+	// ends the attempt there, before any cleanup, as a process killed at
+	// that moment would (fault injection for tests: export_test.go).
+	afterCommit func() error
 }
 
 func (d Deps) withDefaults() Deps {

@@ -5,6 +5,7 @@ import (
 	"slices"
 
 	"xbr/shared/xapi"
+	"xbr/shared/xva"
 )
 
 // retire runs after the commit: the snapshot VM record goes (VM.destroy,
@@ -17,9 +18,6 @@ import (
 func (w *Worker) retire(ctx context.Context, c *xapi.Client, snap xapi.VMRef, plans []diskPlan, prev *previous, j *job) {
 	cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), cleanupTimeout)
 	defer cancel()
-	if err := c.SetIsATemplate(cctx, snap, false); err != nil && !xapi.IsCode(err, xapi.CodeHandleInvalid) {
-		w.d.Log.Warn("snapshot is_a_template", "vm_uuid", j.req.VMUUID, "error", err)
-	}
 	if _, err := c.CallAsync(cctx, "VM.destroy", snap); err != nil && !xapi.IsCode(err, xapi.CodeHandleInvalid) {
 		w.d.Log.Error("snapshot VM record not destroyed; the next run removes it with its disks", "vm_uuid", j.req.VMUUID, "error", err)
 		return
@@ -84,4 +82,28 @@ func (w *Worker) destroyVDI(ctx context.Context, c *xapi.Client, vdi xapi.VDIRef
 	if _, err := c.CallAsync(ctx, "VDI.destroy", vdi); err != nil && !xapi.IsCode(err, xapi.CodeHandleInvalid) {
 		w.d.Log.Warn("VDI not destroyed; the next run retries", "vm_uuid", j.req.VMUUID, "vdi", vdi, "error", err)
 	}
+}
+
+// retireCommitted retires a leftover snapshot whose disks the newest point
+// names as its bases (the cleanup after that commit never ran) and reports
+// whether it did.
+func (w *Worker) retireCommitted(ctx context.Context, c *xapi.Client, snap xapi.VMRef, prev *previous, j *job) bool {
+	if prev == nil {
+		return false
+	}
+	disks, err := c.VMDisks(ctx, snap)
+	if err != nil || len(disks) == 0 {
+		return false
+	}
+	plans := make([]diskPlan, 0, len(disks))
+	for _, d := range disks {
+		rec, err := c.VDIRecord(ctx, d)
+		if err != nil || !slices.ContainsFunc(prev.records.Disks, func(b xva.RepoDisk) bool { return b.SnapshotVDI == rec.UUID }) {
+			return false
+		}
+		plans = append(plans, diskPlan{pointDisk: pointDisk{vdi: d, rec: xva.RepoDisk{SnapshotVDI: rec.UUID}}, cbt: rec.CBTEnabled})
+	}
+	w.d.Log.Warn("finishing the cleanup of a committed point's snapshot", "vm_uuid", j.req.VMUUID, "point", prev.point.String())
+	w.retire(ctx, c, snap, plans, nil, j)
+	return true
 }

@@ -91,9 +91,11 @@ func (w *Worker) destroySnapshot(ctx context.Context, c *xapi.Client, snap xapi.
 // sweepSnapshots destroys, with their disks, the snapshots of the VM that
 // carry this job's incremental key: a run of the job holds its lock and
 // attempts are sequential, so any such snapshot is what an interrupted
-// attempt left. Stale ones still under the temporary name go too. It reads
-// the VM's own snapshots, never the pool's.
-func (w *Worker) sweepSnapshots(ctx context.Context, c *xapi.Client, vm xapi.VMRef, j *job) error {
+// attempt left. One whose disks the newest point names (a process that
+// stopped between a commit and its cleanup) is retired instead, so its
+// disks stay the next base. Stale ones still under the temporary name go
+// too. It reads the VM's own snapshots, never the pool's.
+func (w *Worker) sweepSnapshots(ctx context.Context, c *xapi.Client, vm xapi.VMRef, prev *previous, j *job) error {
 	snaps, err := c.VMSnapshots(ctx, vm)
 	if err != nil {
 		return fmt.Errorf("list snapshots: %w", err)
@@ -110,6 +112,9 @@ func (w *Worker) sweepSnapshots(ctx context.Context, c *xapi.Client, vm xapi.VMR
 		temp := snap.NameLabel == xotag.TempSnapshotName && !snap.SnapshotTime.IsZero() &&
 			w.d.Now().Sub(snap.SnapshotTime) > time.Minute
 		if !snap.IsASnapshot || (!ours && !temp) {
+			continue
+		}
+		if ours && w.retireCommitted(ctx, c, ref, prev, j) {
 			continue
 		}
 		w.d.Log.Warn("removing a snapshot left by an interrupted attempt", "vm_uuid", j.req.VMUUID, "snapshot", snap.UUID)
