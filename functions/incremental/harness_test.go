@@ -74,6 +74,14 @@ func newEnv(t *testing.T, nbdPurpose, cbt string, withS3 bool) *env {
 // ("" for none).
 func newEnvKey(t *testing.T, nbdPurpose, cbt string, withS3 bool, keyFile string, tune ...func(*incremental.Deps)) *env {
 	t.Helper()
+	return newEnvJob(t, nbdPurpose, cbt, withS3, keyFile, 1, "", tune...)
+}
+
+// newEnvJob is newEnvKey with vms VMs and more job settings (YAML lines
+// indented by four spaces).
+func newEnvJob(t *testing.T, nbdPurpose, cbt string, withS3 bool, keyFile string, vms int, more string,
+	tune ...func(*incremental.Deps)) *env {
+	t.Helper()
 	ctx := context.Background()
 	e := &env{t: t}
 	srv, err := natsserver.StartServer(natsserver.ServerConfig{Port: -1, Host: "127.0.0.1", StoreDir: t.TempDir()})
@@ -89,7 +97,7 @@ func newEnvKey(t *testing.T, nbdPurpose, cbt string, withS3 bool, keyFile string
 	if err := e.conn.EnsureStreams(ctx, bus.Topology{}); err != nil {
 		t.Fatal(err)
 	}
-	e.startSim(nbdPurpose)
+	e.startSim(nbdPurpose, vms)
 	remoteYAML := fmt.Sprintf("  - {name: repo, type: dir, path: %q%s}\n", t.TempDir(), keyYAML(keyFile))
 	if withS3 {
 		gw := s3test.Start(t)
@@ -106,8 +114,8 @@ remotes:
     cbt: %s
     pools: [lab]
     remotes: [repo]
-    schedules: [{name: nightly, cron: "0 1 * * *", retention: 7}]
-`, e.url, user, pass, remoteYAML, cbt)
+%s    schedules: [{name: nightly, cron: "0 1 * * *", retention: 7}]
+`, e.url, user, pass, remoteYAML, cbt, more)
 	e.cfg, err = config.Parse("test.yaml", []byte(doc))
 	if err != nil {
 		t.Fatal(err)
@@ -134,10 +142,10 @@ func keyYAML(keyFile string) string {
 	return fmt.Sprintf(", encryption_key_file: %q", keyFile)
 }
 
-func (e *env) startSim(nbdPurpose string) {
+func (e *env) startSim(nbdPurpose string, vms int) {
 	t := e.t
 	var err error
-	e.sim, err = xapisim.New(xapisim.Options{VMs: 1, DiskSize: diskSize, DisksPerVM: 2, NBD: nbdPurpose, DataDir: t.TempDir()})
+	e.sim, err = xapisim.New(xapisim.Options{VMs: vms, DiskSize: diskSize, DisksPerVM: 2, NBD: nbdPurpose, DataDir: t.TempDir()})
 	if err != nil {
 		t.Fatal(err)
 	}
