@@ -13,8 +13,9 @@ import (
 
 // TestPlanDiskResized: a disk whose size differs from the previous point's
 // is read whole (disk-resized) even though its base serves, and the same
-// disk at the same size takes the cbt path. The simulator has no
-// VDI.resize, so the previous point's size stands for the old one.
+// disk at the same size takes the cbt path: the decision alone, the
+// previous point's size standing for the old one (TestFallbacks resizes a
+// disk with VDI.resize end to end).
 func TestPlanDiskResized(t *testing.T) {
 	ctx := context.Background()
 	sim, err := xapisim.New(xapisim.Options{VMs: 1, DiskSize: 2 << 20, NBD: "nbd", DataDir: t.TempDir()})
