@@ -11,7 +11,9 @@ import (
 	"testing"
 	"time"
 
+	"xbr/events"
 	"xbr/shared/repo"
+	"xbr/shared/testsupport"
 	"xbr/shared/xapi"
 	"xbr/shared/xapi/xapisim"
 	"xbr/shared/xva"
@@ -162,4 +164,90 @@ func simCounter(t *testing.T, url, kind string) int64 {
 		t.Fatal(err)
 	}
 	return st.Bytes[kind]
+}
+
+// TestIncrementalSurvivesSIGKILL kills xbr serve while the first run reads
+// a disk and restarts it: the redelivered request ends the run with one
+// restore point equal to the disk, every chunk it names present and sound,
+// no snapshot left, one changed-block base; the next run reads by changed
+// blocks.
+func TestIncrementalSurvivesSIGKILL(t *testing.T) {
+	p := startPool(t, xapisim.Options{VMs: 1, DiskSize: 48 << 20, NBD: "nbd", Faults: xapisim.Faults{RateLimit: 6 << 20}})
+	dirPath, rem := dirRemote(t, "nfs")
+	cfg := writeFile(t, "xbr.yaml", configYAML(p, fmt.Sprintf(`  - {name: nfs, type: dir, path: %s}`, dirPath),
+		`  - name: incr
+    mode: incremental
+    pools: [lab]
+    remotes: [nfs]
+    schedules:
+      - {name: hourly, cron: "0 * * * *", retention: 5}`))
+	env := []string{"XBR_TEST_POOL_PASSWORD=" + p.pass}
+	args := []string{"--config", cfg, "--data-dir", t.TempDir(), "--nats-listen", "127.0.0.1:0", "--http", "127.0.0.1:0",
+		"--functions", "incremental"}
+	s := startServe(t, env, args...)
+	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
+	defer cancel()
+	out, errOut, code := xbr(t, ctx, nil, "run", "incr", "--nats", s.natsURL(t))
+	if code != 0 {
+		t.Fatalf("xbr run: exit %d: %s %s", code, out, errOut)
+	}
+	runID := strings.TrimSuffix(strings.Fields(out)[1], ":")
+	testsupport.Eventually(t, time.Minute, "the disk read to be under way", func() bool {
+		return simCounter(t, p.url, "export_raw_vdi") > 4<<20
+	})
+	s.kill(t)
+	p.sim.SetFaults(xapisim.Faults{})
+	s2 := startServe(t, env, args...)
+	if rc := waitRunCompleted(t, ctx, s2.natsURL(t), runID); rc.Status != events.StatusSuccess {
+		t.Fatalf("run %s ended %s: %+v\nserver:\n%s", runID, rc.Status, rc, s2.output())
+	}
+	c, err := xapi.New(p.url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Login(ctx, p.user, p.pass); err != nil {
+		t.Fatal(err)
+	}
+	vm := p.userVMs()[0]
+	rp, err := repo.Open(ctx, rem, repo.Key{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	points, err := rp.List(ctx, vm.UUID)
+	if err != nil || len(points) != 1 {
+		t.Fatalf("points after the kill: %v, %v", points, err)
+	}
+	checkPoint(t, rp, points[0].Point, liveDisks(t, c, vm.UUID))
+	if rep, err := rp.Verify(ctx, repo.VerifyOptions{Deep: true}); err != nil || rep.Err() != nil {
+		t.Fatalf("verify --deep after the kill: %v %v", err, rep.Err())
+	}
+	if n, bases := len(p.sim.Snapshots()), cbtBases(p.sim); n != 0 || bases != 1 {
+		t.Errorf("after the kill: %d snapshot VMs, %d cbt_metadata bases; want 0 and 1", n, bases)
+	}
+	disk, err := c.VDIRecord(ctx, xapi.VDIRef(vm.VDIs[0]))
+	if err != nil {
+		t.Fatal(err)
+	}
+	guestWrite(t, p.url, disk.UUID, 0, 4096)
+	before := simCounter(t, p.url, "nbd_read")
+	if out, errOut, code := xbr(t, ctx, nil, "run", "incr", "--wait", "--nats", s2.natsURL(t)); code != 0 {
+		t.Fatalf("run after the kill: exit %d\n%s\n%s", code, out, errOut)
+	}
+	if got := simCounter(t, p.url, "nbd_read") - before; got != 1<<20 {
+		t.Errorf("the run after the kill read %d bytes over NBD, want one 1 MiB chunk", got)
+	}
+	if bases := cbtBases(p.sim); bases != 1 {
+		t.Errorf("%d cbt_metadata bases after the next run, want 1", bases)
+	}
+}
+
+// cbtBases counts the pool's cbt_metadata VDIs.
+func cbtBases(sim *xapisim.Server) int {
+	n := 0
+	for _, ref := range sim.Refs("VDI") {
+		if rec, err := sim.Record("VDI", ref); err == nil && rec["type"] == "cbt_metadata" {
+			n++
+		}
+	}
+	return n
 }
