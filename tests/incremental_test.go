@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"xbr/events"
+	"xbr/shared/remote"
 	"xbr/shared/repo"
 	"xbr/shared/testsupport"
 	"xbr/shared/xapi"
@@ -25,16 +26,26 @@ import (
 // (GET /sim/stats), both restore points equal the VM's disks as they were,
 // and `xbr history` names the path taken.
 func TestIncrementalThroughServe(t *testing.T) {
+	t.Run("dir", func(t *testing.T) {
+		dirPath, rem := dirRemote(t, "nfs")
+		incrementalThroughServe(t, fmt.Sprintf(`  - {name: nfs, type: dir, path: %s}`, dirPath), nil, rem)
+	})
+	t.Run("s3", func(t *testing.T) {
+		gw, rem := s3Remote(t, "backups")
+		incrementalThroughServe(t, fmt.Sprintf(`  - {name: nfs, type: s3, endpoint: %s, bucket: backups, access_key: "${XBR_TEST_S3_KEY}", secret_key: "${XBR_TEST_S3_SECRET}"}`,
+			gw.Endpoint), []string{"XBR_TEST_S3_KEY=" + gw.AccessKey, "XBR_TEST_S3_SECRET=" + gw.SecretKey}, rem)
+	})
+}
+
+func incrementalThroughServe(t *testing.T, remoteYAML string, env []string, rem remote.Remote) {
 	p := startPool(t, xapisim.Options{VMs: 1, DiskSize: 4 << 20, NBD: "nbd"})
-	dirPath, rem := dirRemote(t, "nfs")
-	cfg := writeFile(t, "xbr.yaml", configYAML(p, fmt.Sprintf(`  - {name: nfs, type: dir, path: %s}`, dirPath),
-		`  - name: incr
+	cfg := writeFile(t, "xbr.yaml", configYAML(p, remoteYAML, `  - name: incr
     mode: incremental
     pools: [lab]
     remotes: [nfs]
     schedules:
       - {name: hourly, cron: "0 * * * *", retention: 5}`))
-	s := startServe(t, []string{"XBR_TEST_POOL_PASSWORD=" + p.pass}, "--config", cfg, "--data-dir", t.TempDir(),
+	s := startServe(t, append(env, "XBR_TEST_POOL_PASSWORD="+p.pass), "--config", cfg, "--data-dir", t.TempDir(),
 		"--nats-listen", "127.0.0.1:0", "--http", "127.0.0.1:0", "--functions", "incremental")
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
