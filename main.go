@@ -12,6 +12,7 @@ import (
 
 	"xbr/functions/export"
 	"xbr/functions/gateway"
+	"xbr/functions/incremental"
 	"xbr/functions/prune"
 	"xbr/functions/replicate"
 	"xbr/functions/report"
@@ -33,6 +34,7 @@ func functions() []fn.Function {
 		restore.Function(),
 		gateway.Function(),
 		export.Function(),
+		incremental.Function(),
 		verify.Function(),
 		report.Function(),
 	}

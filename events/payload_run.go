@@ -9,6 +9,8 @@ const (
 	ModeSnapshot  = "snapshot"
 	ModeReplicate = "replicate"
 	ModeVerify    = "verify"
+	// ModeIncremental jobs store restore points in a chunk repository.
+	ModeIncremental = "incremental"
 )
 
 // Run statuses (Xen Orchestra's task statuses).
@@ -92,7 +94,7 @@ func (p RunStarted) Validate() error {
 	c.id("run_id", p.RunID)
 	c.name("job", p.Job)
 	c.name("schedule", p.Schedule)
-	c.oneOf("mode", p.Mode, ModeFull, ModeSnapshot, ModeReplicate)
+	c.oneOf("mode", p.Mode, ModeFull, ModeSnapshot, ModeReplicate, ModeIncremental)
 	c.time("fire_time", p.FireTime)
 	for i, vm := range p.VMs {
 		c.uuid(field("vms", i, "vm_uuid"), vm.VMUUID)

@@ -35,6 +35,12 @@ const (
 	TypeFailoverRequested  Type = "xbr.failover.requested"
 	TypeFailoverCompleted  Type = "xbr.failover.completed"
 	TypeFailoverFailed     Type = "xbr.failover.failed"
+
+	TypeIncrementalRequested Type = "xbr.incremental.requested"
+	TypeIncrementalStarted   Type = "xbr.incremental.started"
+	TypeIncrementalProgress  Type = "xbr.incremental.progress"
+	TypeIncrementalCompleted Type = "xbr.incremental.completed"
+	TypeIncrementalFailed    Type = "xbr.incremental.failed"
 )
 
 // Types returns every type of the contract, in a stable order.
@@ -48,6 +54,8 @@ func Types() []Type {
 		TypeReplicateRequested, TypeReplicateStarted, TypeReplicateProgress, TypeReplicateCompleted, TypeReplicateFailed,
 		TypeVerifyCompleted, TypeVerifyFailed,
 		TypeFailoverRequested, TypeFailoverCompleted, TypeFailoverFailed,
+		TypeIncrementalRequested, TypeIncrementalStarted, TypeIncrementalProgress, TypeIncrementalCompleted,
+		TypeIncrementalFailed,
 	}
 }
 
@@ -110,4 +118,10 @@ var descriptions = map[Type]string{
 	TypeFailoverRequested:  "Fail a VM over to a standby copy (from the CLI, web page, webhook or chat), with who asked.",
 	TypeFailoverCompleted:  "Start is unblocked on the copy (booted if asked); says what was known of the source VM.",
 	TypeFailoverFailed:     "Nothing was failed over: refused while the source VM runs (unless forced), or an error.",
+
+	TypeIncrementalRequested: "Store one restore point of one VM in the job's remote's chunk repository (one per VM).",
+	TypeIncrementalStarted:   "The incremental worker began an attempt at one VM (one per attempt).",
+	TypeIncrementalProgress:  "Bytes read from the host so far, rate and ETA of one VM's restore point.",
+	TypeIncrementalCompleted: "A restore point is committed: the path taken (cbt or full-scan and why), bytes read from the host, new bytes stored, chunks new and reused, dedup ratio.",
+	TypeIncrementalFailed:    "One VM's restore point failed; nothing was committed, the new snapshot was removed and the previous changed-block base kept.",
 }

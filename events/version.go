@@ -17,4 +17,7 @@ package events
 // xbr.replicate.requested replicate's work item and gave
 // xbr.replicate.started the meaning xbr.export.started has (an attempt
 // began).
-const ContractVersion = "2.0.0"
+//
+// 2.1.0 added the xbr.incremental.* types and the incremental mode of
+// xbr.run.started.
+const ContractVersion = "2.1.0"

@@ -121,6 +121,19 @@ const (
 	// ModeVerify jobs re-read the backups on their remotes on a schedule
 	// (shared/integrity), as Proxmox Backup Server's verify jobs do.
 	ModeVerify = "verify"
+	// ModeIncremental jobs store restore points in each remote's chunk
+	// repository, reading only changed blocks (CBT + NBD) when they can.
+	ModeIncremental = "incremental"
+)
+
+// CBT options of incremental jobs.
+const (
+	// CBTEnable turns changed-block tracking on for every disk of the job's
+	// VMs (VDI.enable_cbt) before each snapshot.
+	CBTEnable = "enable"
+	// CBTUseIfEnabled uses changed-block tracking where it is already on
+	// and reads whole disks elsewhere.
+	CBTUseIfEnabled = "use-if-enabled"
 )
 
 // Codecs (compression) and other enumerations.
@@ -147,7 +160,8 @@ type Job struct {
 	Mode  string      `yaml:"mode"`
 	Pools []string    `yaml:"pools"`
 	VMs   VMSelection `yaml:"vms"`
-	// Remotes are written at once by full jobs.
+	// Remotes are written at once by full jobs; an incremental job has
+	// exactly one.
 	Remotes []string `yaml:"remotes"`
 	// Compression done by xbr: gzip (default), zstd or none.
 	Compression string `yaml:"compression"`
@@ -173,7 +187,10 @@ type Job struct {
 	// report is posted to (per ReportWhen). A secret: the URL is the key.
 	ReportWebhook Secret `yaml:"report_webhook"`
 	// Deep makes a verify job parse every XVA and check every chunk.
-	Deep      bool       `yaml:"deep"`
+	Deep bool `yaml:"deep"`
+	// CBT says whether an incremental job turns changed-block tracking on
+	// (enable, the default) or only uses it where it is on (use-if-enabled).
+	CBT       string     `yaml:"cbt"`
 	Schedules []Schedule `yaml:"schedules"`
 }
 

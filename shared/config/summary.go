@@ -59,6 +59,8 @@ func describeJob(j Job) string {
 		parts = append(parts, "remotes "+strings.Join(j.Remotes, ","), "compression "+codecOf(j))
 	case ModeReplicate:
 		parts = append(parts, "to "+j.Target.Pool+" sr "+j.Target.SR)
+	case ModeIncremental:
+		parts = append(parts, "repository on "+strings.Join(j.Remotes, ","), "cbt "+j.CBT)
 	}
 	return strings.Join(append(parts, fmt.Sprintf("concurrency %d", j.Concurrency)), ", ")
 }
@@ -72,9 +74,10 @@ func codecOf(j Job) string {
 
 func describeSchedule(s Schedule, mode string, now time.Time) string {
 	keep := map[string]string{
-		ModeFull:      fmt.Sprintf("keep %d", s.Retention),
-		ModeSnapshot:  fmt.Sprintf("keep %d snapshots", s.SnapshotRetention),
-		ModeReplicate: fmt.Sprintf("keep %d copies", s.CopyRetention),
+		ModeFull:        fmt.Sprintf("keep %d", s.Retention),
+		ModeIncremental: fmt.Sprintf("keep %d restore points", s.Retention),
+		ModeSnapshot:    fmt.Sprintf("keep %d snapshots", s.SnapshotRetention),
+		ModeReplicate:   fmt.Sprintf("keep %d copies", s.CopyRetention),
 	}[mode]
 	next := "disabled"
 	if s.Enabled {
