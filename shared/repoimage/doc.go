@@ -17,6 +17,6 @@
 // WriteImages writes each disk as a raw file <vm>-<timestamp>-<disk>.raw into a local
 // folder, verified the same way, never over an existing file, sparse where chunks are zero.
 //
-// The records decoder here (ParseRecords) is the minimal strict reader this package needs;
-// the shared type for these records is xva.RepoRecords once the incremental backup has it.
+// A point's records are read with xva.DecodeRepoRecords, the one strict decoder of what the
+// incremental backup writes.
 package repoimage

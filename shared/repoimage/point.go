@@ -2,6 +2,7 @@ package repoimage
 
 import (
 	"context"
+	"errors"
 	"fmt"
 
 	"xbr/shared/repo"
@@ -43,12 +44,16 @@ func Describe(m *repo.Manifest) (vmName string, err error) {
 	return pt.VMName(), nil
 }
 
+// ErrRecords is wrapped by every error about a restore point's records or their agreement
+// with its disks: the point cannot be restored as it is.
+var ErrRecords = errors.New("restore point records")
+
 func fromManifest(m *repo.Manifest) (*Point, error) {
-	ova, err := ParseRecords(m.Records)
+	recs, err := xva.DecodeRepoRecords(m.Records)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("%w: %w", ErrRecords, err)
 	}
-	h, err := xva.ParseOVA(ova)
+	h, err := recs.Header()
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrRecords, err)
 	}
@@ -66,7 +71,7 @@ func fromManifest(m *repo.Manifest) (*Point, error) {
 				ErrRecords, i, md.Name, md.Size, d.ID, d.Size)
 		}
 	}
-	return &Point{m: m, ova: ova, header: h, disks: disks}, nil
+	return &Point{m: m, ova: []byte(recs.OVAXML), header: h, disks: disks}, nil
 }
 
 // Manifest is the point's manifest header.

@@ -5,15 +5,15 @@ package repoimagetest
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"slices"
+	"strconv"
 	"testing"
 	"time"
 
 	"xbr/shared/repo"
-	"xbr/shared/repoimage"
 	"xbr/shared/xva"
 )
 
@@ -47,10 +47,7 @@ func StorePoint(t testing.TB, rp *repo.Repo, vm string, at time.Time, src io.Rea
 		}
 		sums = append(sums, storeDisk(t, b, d, r))
 	}
-	records, err := json.Marshal(map[string]string{"format": repoimage.RecordsFormat, "ova_xml": string(ova)})
-	if err != nil {
-		t.Fatal(err)
-	}
+	records := Records(t, xr.Header(), ova)
 	m, err := b.Commit(ctx, records)
 	if err != nil {
 		t.Fatal(err)
@@ -119,10 +116,7 @@ func StoreChanged(t testing.TB, rp *repo.Repo, vm string, at time.Time, src io.R
 		}
 		putChanged(t, b, d, r, repo.BaseDisk{Point: base, Disk: i}, changed[i], rp.Config().ChunkSize)
 	}
-	records, err := json.Marshal(map[string]string{"format": repoimage.RecordsFormat, "ova_xml": string(ova)})
-	if err != nil {
-		t.Fatal(err)
-	}
+	records := Records(t, xr.Header(), ova)
 	m, err := b.Commit(ctx, records)
 	if err != nil {
 		t.Fatal(err)
@@ -152,4 +146,28 @@ func putChanged(t testing.TB, b *repo.Backup, d xva.DiskRef, r io.Reader, base r
 	if _, _, err := w.Close(ctx); err != nil {
 		t.Fatal(err)
 	}
+}
+
+// Records are the manifest records the incremental backup would write for an archive with
+// header h (ova its ova.xml): each disk names its VDI as both the snapshot and the source.
+func Records(t testing.TB, h *xva.Header, ova []byte) []byte {
+	t.Helper()
+	refs, err := h.Disks()
+	if err != nil {
+		t.Fatal(err)
+	}
+	recs := xva.RepoRecords{Format: xva.RepoFormat, OVAXML: string(ova)}
+	for i, d := range refs {
+		uuid, _ := d.VDI["uuid"].(string)
+		if uuid == "" { // a hand-made archive: any uuid will do
+			uuid = fmt.Sprintf("00000000-0000-4000-8000-%012d", i)
+		}
+		recs.Disks = append(recs.Disks, xva.RepoDisk{Name: d.ID, SnapshotVDI: uuid, SourceVDI: uuid,
+			Userdevice: strconv.Itoa(i)})
+	}
+	b, err := recs.Encode()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
 }
