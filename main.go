@@ -12,6 +12,7 @@ import (
 
 	"xbr/functions/export"
 	"xbr/functions/gateway"
+	"xbr/functions/incremental"
 	"xbr/functions/mirror"
 	"xbr/functions/prune"
 	"xbr/functions/replicate"
@@ -34,6 +35,7 @@ func functions() []fn.Function {
 		restore.Function(),
 		gateway.Function(),
 		export.Function(),
+		incremental.Function(),
 		verify.Function(),
 		mirror.Function(),
 		report.Function(),

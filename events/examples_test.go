@@ -1,6 +1,7 @@
 package events_test
 
 import (
+	"slices"
 	"time"
 
 	"xbr/events"
@@ -73,7 +74,26 @@ func examples() []events.Payload {
 			TargetPool: "standby", TargetSR: "Local storage", Error: "import: connection reset by peer"},
 		events.VerifyCompleted{BackupID: exBackup, Remote: "nfs", VMUUID: exVM, Deep: true, SHA256: exSHA, Bytes: 1 << 30, DurationMS: 2500},
 		events.VerifyFailed{BackupID: exBackup, Remote: "nfs", VMUUID: exVM, Error: "sha256 mismatch: got 00ff…, want 9f86…"},
-	}, failoverExamples()...)
+	}, slices.Concat(failoverExamples(), incrementalExamples(), repoExamples())...)
+}
+
+// incrementalExamples are the examples of the incremental types.
+func incrementalExamples() []events.Payload {
+	point := "nfs:xbr-repo/" + exVM + "/" + exStamp
+	return []events.Payload{
+		events.IncrementalRequested{RunID: exRun, Job: "incr", Schedule: "nightly", FireTime: exFire, VMUUID: exVM,
+			VMName: "web-1", Pool: "lab", Remote: "nfs", CBT: events.CBTEnable},
+		events.IncrementalStarted{RunID: exRun, Job: "incr", Schedule: "nightly", VMUUID: exVM, VMName: "web-1",
+			Pool: "lab", Remote: "nfs", SnapshotUUID: exSnap, Attempt: 1},
+		events.IncrementalProgress{RunID: exRun, Job: "incr", VMUUID: exVM, Transfer: events.Transfer{Bytes: 96 << 20,
+			TotalBytes: 160 << 20, BytesPerSecond: 300 << 20, ETASeconds: 1}},
+		events.IncrementalCompleted{RunID: exRun, Job: "incr", Schedule: "nightly", VMUUID: exVM, VMName: "web-1",
+			Pool: "lab", Timestamp: exStamp, Path: events.PathCBT, BytesRead: 160 << 20, BytesStored: 61 << 20,
+			ChunksNew: 150, ChunksReused: 10, DedupRatio: 1.07, DurationMS: 900, BytesPerSecond: 177 << 20,
+			Backups: []events.RemoteBackup{{Remote: "nfs", BackupID: point}}},
+		events.IncrementalFailed{RunID: exRun, Job: "incr", Schedule: "nightly", VMUUID: exVM, Pool: "lab",
+			Error: "incremental vm web-1: NBD read: connection reset by peer", Attempts: 3, DurationMS: 800},
+	}
 }
 
 // failoverExamples are the examples of the failover types.
@@ -88,6 +108,12 @@ func failoverExamples() []events.Payload {
 		events.FailoverFailed{RequestID: exFo, VM: "web-1", CopyUUID: exNewVM, Pool: "standby", Refused: true,
 			Source: events.SourceRunning, SourcePool: "lab", RequestedBy: "webhook",
 			Error: "source VM web-1 is still running on pool lab; stop it or use --force"},
+	}
+}
+
+// repoExamples are the examples of the repository maintenance types: gc and mirror.
+func repoExamples() []events.Payload {
+	return []events.Payload{
 		events.GCCompleted{RunID: exRun, Job: "weekly-gc", Schedule: "sunday", Remote: "nfs", Manifests: 42,
 			Referenced: 18230, ChunksSwept: 412, BytesSwept: 231 << 20, DurationMS: 5300},
 		events.GCFailed{RunID: exRun, Job: "weekly-gc", Schedule: "sunday", Remote: "nfs",

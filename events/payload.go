@@ -64,6 +64,16 @@ func newPayload2(t Type) (Payload, bool) {
 		return &RestoreCompleted{}, true
 	case TypeRestoreFailed:
 		return &RestoreFailed{}, true
+	case TypeIncrementalRequested:
+		return &IncrementalRequested{}, true
+	case TypeIncrementalStarted:
+		return &IncrementalStarted{}, true
+	case TypeIncrementalProgress:
+		return &IncrementalProgress{}, true
+	case TypeIncrementalCompleted:
+		return &IncrementalCompleted{}, true
+	case TypeIncrementalFailed:
+		return &IncrementalFailed{}, true
 	case TypeReplicateRequested:
 		return &ReplicateRequested{}, true
 	case TypeReplicateStarted:

@@ -9,11 +9,12 @@ const (
 	ModeSnapshot  = "snapshot"
 	ModeReplicate = "replicate"
 	ModeVerify    = "verify"
-	// Modes of issue 15: incremental backups, mirrors of their
-	// repositories, their garbage collection.
+	// ModeIncremental jobs store restore points in a chunk repository.
 	ModeIncremental = "incremental"
-	ModeMirror      = "mirror"
-	ModeGC          = "gc"
+	// ModeMirror jobs copy restore points between repositories; ModeGC
+	// jobs collect a repository's garbage.
+	ModeMirror = "mirror"
+	ModeGC     = "gc"
 )
 
 // Run statuses (Xen Orchestra's task statuses).

@@ -75,7 +75,7 @@ func TestToken(t *testing.T) {
 func TestStreamFiltersSplitLifecycleAndProgress(t *testing.T) {
 	s := events.Subjects{}
 	life, prog := s.LifecycleFilters(), s.ProgressFilters()
-	if len(life)+len(prog) != len(events.Types()) || len(prog) != 3 {
+	if len(life)+len(prog) != len(events.Types()) || len(prog) != 4 {
 		t.Fatalf("%d lifecycle + %d progress filters for %d types", len(life), len(prog), len(events.Types()))
 	}
 	for _, p := range prog {

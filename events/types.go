@@ -35,11 +35,17 @@ const (
 	TypeFailoverRequested  Type = "xbr.failover.requested"
 	TypeFailoverCompleted  Type = "xbr.failover.completed"
 	TypeFailoverFailed     Type = "xbr.failover.failed"
-	TypeGCCompleted        Type = "xbr.gc.completed"
-	TypeGCFailed           Type = "xbr.gc.failed"
-	TypeMirrorRequested    Type = "xbr.mirror.requested"
-	TypeMirrorCompleted    Type = "xbr.mirror.completed"
-	TypeMirrorFailed       Type = "xbr.mirror.failed"
+
+	TypeIncrementalRequested Type = "xbr.incremental.requested"
+	TypeIncrementalStarted   Type = "xbr.incremental.started"
+	TypeIncrementalProgress  Type = "xbr.incremental.progress"
+	TypeIncrementalCompleted Type = "xbr.incremental.completed"
+	TypeIncrementalFailed    Type = "xbr.incremental.failed"
+	TypeGCCompleted          Type = "xbr.gc.completed"
+	TypeGCFailed             Type = "xbr.gc.failed"
+	TypeMirrorRequested      Type = "xbr.mirror.requested"
+	TypeMirrorCompleted      Type = "xbr.mirror.completed"
+	TypeMirrorFailed         Type = "xbr.mirror.failed"
 )
 
 // Types returns every type of the contract, in a stable order.
@@ -53,6 +59,8 @@ func Types() []Type {
 		TypeReplicateRequested, TypeReplicateStarted, TypeReplicateProgress, TypeReplicateCompleted, TypeReplicateFailed,
 		TypeVerifyCompleted, TypeVerifyFailed,
 		TypeFailoverRequested, TypeFailoverCompleted, TypeFailoverFailed,
+		TypeIncrementalRequested, TypeIncrementalStarted, TypeIncrementalProgress, TypeIncrementalCompleted,
+		TypeIncrementalFailed,
 		TypeGCCompleted, TypeGCFailed,
 		TypeMirrorRequested, TypeMirrorCompleted, TypeMirrorFailed,
 	}
@@ -117,9 +125,15 @@ var descriptions = map[Type]string{
 	TypeFailoverRequested:  "Fail a VM over to a standby copy (from the CLI, web page, webhook or chat), with who asked.",
 	TypeFailoverCompleted:  "Start is unblocked on the copy (booted if asked); says what was known of the source VM.",
 	TypeFailoverFailed:     "Nothing was failed over: refused while the source VM runs (unless forced), or an error.",
-	TypeGCCompleted:        "A scheduled garbage collection of a remote's incremental repository ended (what it swept, or deferred).",
-	TypeGCFailed:           "A scheduled garbage collection stopped; what it swept before is counted, the next one resumes.",
-	TypeMirrorRequested:    "Copy one VM's restore points from a mirror job's source repository to its targets (one per VM).",
-	TypeMirrorCompleted:    "One VM's restore points are on every target: what was copied, deleted by the target's retention, swept.",
-	TypeMirrorFailed:       "The mirror of one VM stopped; nothing half-copied is a restore point, the next run completes it.",
+
+	TypeIncrementalRequested: "Store one restore point of one VM in the job's remote's chunk repository (one per VM).",
+	TypeIncrementalStarted:   "The incremental worker began an attempt at one VM (one per attempt).",
+	TypeIncrementalProgress:  "Bytes read from the host so far, rate and ETA of one VM's restore point.",
+	TypeIncrementalCompleted: "A restore point is committed: the path taken (cbt or full-scan and why), bytes read from the host, new bytes stored, chunks new and reused, dedup ratio.",
+	TypeIncrementalFailed:    "One VM's restore point failed; nothing was committed, the new snapshot was removed and the previous changed-block base kept.",
+	TypeGCCompleted:          "A scheduled garbage collection of a remote's incremental repository ended (what it swept, or deferred).",
+	TypeGCFailed:             "A scheduled garbage collection stopped; what it swept before is counted, the next one resumes.",
+	TypeMirrorRequested:      "Copy one VM's restore points from a mirror job's source repository to its targets (one per VM).",
+	TypeMirrorCompleted:      "One VM's restore points are on every target: what was copied, deleted by the target's retention, swept.",
+	TypeMirrorFailed:         "The mirror of one VM stopped; nothing half-copied is a restore point, the next run completes it.",
 }

@@ -16,10 +16,13 @@ package events
 // (<prefix>.schedule.due.<mode>.<job>.<schedule>), made
 // xbr.replicate.requested replicate's work item and gave
 // xbr.replicate.started the meaning xbr.export.started has (an attempt
-// began). 2.1.0 added xbr.prune.completed's optional gc (the garbage
-// collection of an incremental repository after restore points were
-// deleted), and xbr.gc.completed|failed (scheduled garbage collection, a
-// job of mode gc, run by the prune function), xbr.mirror.requested|completed|failed
-// (mode mirror) and the modes incremental, mirror and gc in
+// began).
+//
+// 2.1.0 added the xbr.incremental.* types and the incremental mode of
+// xbr.run.started. 2.2.0 added xbr.prune.completed's optional gc (the
+// garbage collection of an incremental repository after restore points
+// were deleted), xbr.gc.completed|failed (a job of mode gc, run by the
+// prune function), xbr.mirror.requested|completed|failed (mode mirror) and
+// the modes mirror and gc of
 // xbr.run.started.
-const ContractVersion = "2.1.0"
+const ContractVersion = "2.2.0"

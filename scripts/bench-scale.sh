@@ -15,10 +15,14 @@
 #   XBR_BENCH_SOAK_RUNS  runs of the soak (default 1000; 0 skips it)
 #   XBR_BENCH_PROFILES   a directory: the soak saves heap profiles there after
 #                        run 100 and after the last (go tool pprof -diff_base)
-#   XBR_BENCH_DUPLICATE_WINDOW  nats.duplicate_window of the world (default: the
-#                        config's default, 1h). The soak runs a month of runs in
-#                        minutes; a window scaled the same way (a few seconds)
-#                        keeps nats-server's duplicate map at its real size.
+#   XBR_BENCH_DUPLICATE_WINDOW  nats.duplicate_window of the soak's world (default
+#                        2s; the scale rows use the config's default, 1h). The
+#                        soak runs a month of runs in minutes; its window is
+#                        scaled the same way (1,000 runs a month: one run every
+#                        43 minutes, so 1h holds about one run; here a run takes
+#                        about half a second), so nats-server's duplicate map
+#                        holds what it would hold in a real month. Set 1h to see
+#                        the map hold all 1,000 runs.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 NS="${1:-100 300 1000}"
@@ -45,7 +49,8 @@ wait_port() {
 	return 1
 }
 
-# start_world N CONCURRENCY RETENTION: the simulator with N VMs and xbr serve with job "bench".
+# start_world N CONCURRENCY RETENTION [DUPLICATE_WINDOW]: the simulator with N VMs and xbr serve
+# with job "bench".
 start_world() {
 	rm -rf "$WORK/w" && mkdir -p "$WORK/w/remote"
 	"$BIN" xapi-sim --listen "127.0.0.1:$SIM_PORT" --vms "$1" --disk-size 1MiB --data-dir "$WORK/w/sim" >"$WORK/w/sim.log" 2>&1 &
@@ -55,7 +60,7 @@ start_world() {
 pools:
   - {name: lab, url: "$URL", username: root, password: "\${XBR_BENCH_POOL_PASSWORD}"}
 nats:
-  duplicate_window: ${XBR_BENCH_DUPLICATE_WINDOW:-1h}
+  duplicate_window: ${4:-1h}
 remotes:
   - {name: nfs, type: dir, path: "$WORK/w/remote"}
 jobs:
@@ -134,7 +139,8 @@ PY
 }
 
 soak_row() {
-	start_world 10 2 3
+	local window="${XBR_BENCH_DUPLICATE_WINDOW:-2s}"
+	start_world 10 2 3 "$window"
 	local rss100="" heap100="" i
 	for i in $(seq "$SOAK"); do
 		run_job || { echo "soak: run $i failed" >&2; return 1; }
@@ -144,14 +150,14 @@ soak_row() {
 	rss=$(kib VmRSS)
 	heap=$(heap_inuse)
 	profile "$SOAK"
-	python3 - "$SOAK" "$rss100" "$heap100" "$rss" "$heap" <<'PY'
+	python3 - "$SOAK" "$rss100" "$heap100" "$rss" "$heap" "$window" <<'PY'
 import sys
 n = int(sys.argv[1])
 rss100 = int(sys.argv[2] or 0)
 (heap100, held100), (heap, held) = ((int(v) for v in (a or "0,0").split(",")) for a in (sys.argv[3], sys.argv[5]))
 rss = int(sys.argv[4])
 def mib(k): return f"{k / 1024:.0f} MiB"
-print(f"soak: 10-VM job x {n} runs: RSS after run 100 {mib(rss100)}, after run {n} {mib(rss)}"
+print(f"soak (duplicate window {sys.argv[6]}): 10-VM job x {n} runs: RSS after run 100 {mib(rss100)}, after run {n} {mib(rss)}"
       + (f" ({(rss - rss100) * 100 / rss100:+.0f}%)" if rss100 else "")
       + f"; heap in use after GC {heap100 / 2**20:.1f} -> {heap / 2**20:.1f} MiB"
       + f"; heap held from the OS {held100 / 2**20:.1f} -> {held / 2**20:.1f} MiB")

@@ -65,6 +65,7 @@ func newHarness(t *testing.T) *harness {
 	cfg := testConfig(t, simURL, remoteDir)
 	env := &fn.Env{Config: cfg, Conn: conn, Log: slog.New(slog.DiscardHandler), Now: time.Now,
 		Pools: fn.NewPools(cfg.Pools, slog.New(slog.DiscardHandler)), Remotes: fn.NewRemotes(cfg.Remotes, testsupport.OpenDir)}
+	env.Repos = fn.NewRepos(cfg.Remotes, env.Remotes)
 	if err := conn.EnsureStreams(ctx, env.Topology()); err != nil {
 		t.Fatal(err)
 	}

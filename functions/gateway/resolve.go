@@ -30,6 +30,16 @@ func (s *Server) backupByID(ctx context.Context, field string, id catalog.ID) (c
 	if !slices.Contains(s.env.Remotes.Names(), id.Remote) {
 		return catalog.Backup{}, missing(field, id.String(), fmt.Sprintf("remote %q is not configured", id.Remote))
 	}
+	if id.Repo {
+		b, err := restoreclient.Point(ctx, s.repos(), id)
+		if errors.Is(err, remote.ErrNotFound) {
+			return catalog.Backup{}, missing(field, id.String(), "no such backup")
+		}
+		if err != nil {
+			return catalog.Backup{}, upstream(fmt.Errorf("read backup %s: %w", id, err))
+		}
+		return b, nil
+	}
 	rm, err := s.env.Remotes.Get(ctx, id.Remote)
 	if err != nil {
 		return catalog.Backup{}, upstream(err)
@@ -44,6 +54,14 @@ func (s *Server) backupByID(ctx context.Context, field string, id catalog.ID) (c
 	return catalog.BackupOf(id, m), nil
 }
 
+// repos is the remotes' incremental repositories, or none.
+func (s *Server) repos() restoreclient.Repos {
+	if s.env.Repos == nil {
+		return nil
+	}
+	return s.env.Repos
+}
+
 // backupsOf lists the backups of vm (a uuid or an exact name), newest first,
 // on remoteName ("" = every remote). A name shared by several VMs is refused.
 func (s *Server) backupsOf(ctx context.Context, vm, remoteName string) ([]catalog.Backup, error) {
@@ -54,7 +72,7 @@ func (s *Server) backupsOf(ctx context.Context, vm, remoteName string) ([]catalo
 	if catalog.ValidateVMUUID(vm) == nil {
 		q.VM = vm
 	}
-	l, err := restoreclient.List(ctx, s.env.Remotes, q)
+	l, err := restoreclient.List(ctx, s.env.Remotes, s.repos(), q)
 	if err != nil {
 		return nil, upstream(err)
 	}

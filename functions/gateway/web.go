@@ -67,7 +67,7 @@ func (s *Server) vmsStep(w http.ResponseWriter, r *http.Request, remoteName stri
 		s.errorPage(w, r, err)
 		return
 	}
-	l, err := restoreclient.List(r.Context(), s.env.Remotes, restoreclient.Query{Remote: remoteName})
+	l, err := restoreclient.List(r.Context(), s.env.Remotes, s.repos(), restoreclient.Query{Remote: remoteName})
 	if err != nil {
 		s.errorPage(w, r, upstream(err))
 		return

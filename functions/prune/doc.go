@@ -16,7 +16,7 @@
 //     schedule, identified as Xen Orchestra identifies them (the
 //     xo:backup:* other_config keys of the snapshot VMs and of the snapshot
 //     VDIs of the VM's disks), and destroys the others with their disks.
-//   - After xbr.incremental.completed (the adapter is incremental.go), for
+//   - After xbr.incremental.completed , for
 //     each remote the restore point went to, it keeps the schedule's
 //     retention newest restore points of that VM in the remote's incremental
 //     repository (xbr-repo/) plus the long-term buckets, as for full backups,

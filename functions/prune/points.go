@@ -5,10 +5,10 @@ import (
 	"errors"
 	"fmt"
 	"slices"
-	"strings"
 
 	"xbr/events"
 	"xbr/shared/bus"
+	"xbr/shared/catalog"
 	"xbr/shared/fn"
 	"xbr/shared/repo"
 	"xbr/shared/retention"
@@ -28,31 +28,23 @@ type PointsDone struct {
 	Backups                      []events.RemoteBackup
 }
 
-// pointPrefix separates a restore point id's remote from its point.
-const pointPrefix = ":xbr-repo/"
-
-// ParsePointID splits a restore point id, <remote>:xbr-repo/<vm-uuid>/<ts>,
-// into its remote and point.
+// ParsePointID splits a restore point id, <remote>:xbr-repo/<vm-uuid>/<ts>
+// (catalog.ParseID), into its remote and point; a full backup's id is
+// refused.
 func ParsePointID(id string) (string, repo.Point, error) {
-	rem, rest, ok := strings.Cut(id, pointPrefix)
-	if !ok || rem == "" || strings.ContainsAny(rem, "/:") {
-		return "", repo.Point{}, fmt.Errorf("restore point id %q: want <remote>:xbr-repo/<vm uuid>/<YYYYMMDDTHHMMSSZ>", clip(id))
-	}
-	p, err := repo.ParsePoint(rest)
+	cid, err := catalog.ParseID(id)
 	if err != nil {
-		return "", repo.Point{}, fmt.Errorf("restore point id %q: %w", clip(id), err)
+		return "", repo.Point{}, err
 	}
-	return rem, p, nil
+	if !cid.Repo {
+		return "", repo.Point{}, fmt.Errorf("backup id %s: not a restore point of an incremental repository (want <remote>:xbr-repo/<vm uuid>/<YYYYMMDDTHHMMSSZ>)", cid)
+	}
+	return cid.Remote, repo.Point{VM: cid.VM, Time: cid.Time}, nil
 }
 
 // PointID is the id of restore point p on remote rem.
-func PointID(rem string, p repo.Point) string { return rem + pointPrefix + p.String() }
-
-func clip(s string) string {
-	if len(s) > 80 {
-		return s[:80] + "…"
-	}
-	return s
+func PointID(rem string, p repo.Point) string {
+	return catalog.ID{Remote: rem, VM: p.VM, Time: p.Time, Repo: true}.String()
 }
 
 // Points prunes, on every remote of a completed incremental backup, the

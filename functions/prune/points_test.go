@@ -46,7 +46,10 @@ func TestPointsRetentionAndGC(t *testing.T) {
 			// S3 keeps whole seconds; the sweep only removes chunks older than its marker.
 			time.Sleep(1100 * time.Millisecond)
 			p := w.newPruner(prune.Options{SweepEvery: -1, GCGrace: -1})
-			outs, err := p.Points(ctx, "trigger-1", pointsDone(ids[4]))
+			// The incremental function's event, as the bus delivers it.
+			outs, err := p.Handle(ctx, received(t, "trigger-1", events.IncrementalCompleted{RunID: "run-1", Job: "nightly",
+				Schedule: "daily", VMUUID: repotest.VMA, Pool: "lab", Timestamp: "20261210T020000Z", Path: events.PathCBT,
+				Backups: []events.RemoteBackup{{Remote: "store", BackupID: ids[4]}}}))
 			if err != nil || len(outs) != 1 {
 				t.Fatalf("Points = %d outs, %v", len(outs), err)
 			}
@@ -104,7 +107,8 @@ func TestPointsRefusals(t *testing.T) {
 	future := prune.PointID("store", repo.Point{VM: repotest.VMA, Time: repotest.T0.Add(30 * 24 * time.Hour)})
 	for _, c := range []struct{ id, want string }{
 		{future, "is not listed on its remote; nothing pruned"},
-		{"store/" + repotest.VMA + "/20261206T020000Z", "want <remote>:xbr-repo/"},
+		{"store/" + repotest.VMA + "/20261206T020000Z", "invalid backup id"},
+		{"store:" + repotest.VMA + "/20261206T020000Z", "not a restore point of an incremental repository"},
 		{prune.PointID("other", repo.Point{VM: repotest.VMA, Time: repotest.T0}), "is not of vm"},
 	} {
 		outs, err := w.pruner.Points(ctx, "t1", pointsDone(c.id))

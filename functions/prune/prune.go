@@ -40,7 +40,7 @@ func Consumer(s events.Subjects, stream string) bus.ConsumerConfig {
 	return bus.ConsumerConfig{Function: Name, Stream: stream, DLQ: s, MaxDeliver: 10,
 		AckWait: time.Minute, Concurrency: 2,
 		Subjects: []string{s.Filter(events.TypeExportCompleted), s.Filter(events.TypeSnapshotCompleted),
-			s.Filter(events.TypeRunStarted), s.Filter(typeIncrementalCompleted), GCFilter(s)}}
+			s.Filter(events.TypeRunStarted), s.Filter(events.TypeIncrementalCompleted), GCFilter(s)}}
 }
 
 // Remotes opens remotes by name (*fn.Remotes).
@@ -108,7 +108,7 @@ func New(jobs []config.Job, remotes Remotes, repos Repos, pools Pools, subjects 
 	return &Pruner{jobs: jobs, remotes: remotes, repos: repos, pools: pools, subjects: subjects, o: o}
 }
 
-// Handle prunes after a completed export or snapshot, sweeps the run's
+// Handle prunes after a completed export, incremental backup or snapshot, sweeps the run's
 // remotes and pools when a run starts, and runs the fires of gc jobs. Other
 // events are ignored.
 func (p *Pruner) Handle(ctx context.Context, ev bus.Event) ([]bus.Out, error) {
@@ -117,6 +117,8 @@ func (p *Pruner) Handle(ctx context.Context, ev bus.Event) ([]bus.Out, error) {
 		return p.Backups(ctx, ev.Event.ID(), e)
 	case events.SnapshotCompleted:
 		return p.Snapshots(ctx, ev.Event.ID(), e)
+	case events.IncrementalCompleted:
+		return p.Points(ctx, ev.Event.ID(), pointsDone(e))
 	case events.ScheduleDue:
 		return p.Collect(ctx, e)
 	case events.RunStarted:

@@ -25,6 +25,19 @@
 //     of a compressed file) and fails the import, leaving no VM, on a
 //     mismatch.
 //
+// # Restore points of the incremental repository
+//
+// A backup id "<remote>:xbr-repo/<vm>/<ts>" names a restore point of the
+// remote's repository (Options.Repos). Its XVA is built on the fly
+// (shared/repoimage: ova.xml from the manifest's records, then every disk
+// read from its chunks) and streamed into PUT /import of unknown length, the
+// same way: every chunk is checked against its id and each disk against its
+// SHA-256 before the archive can end, and the verifier withholds the last
+// DefaultHoldBack bytes until the builder has finished, so a missing or
+// damaged chunk aborts the import and leaves no VM. Such a failure is final;
+// an unreachable repository is retried. The VM is named "<source name>
+// (<point time>)" from ova.xml's VM record.
+//
 // # The restored VM
 //
 // It is named "<source name> (<backup time>)" as Xen Orchestra does (or the

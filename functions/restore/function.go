@@ -37,17 +37,25 @@ func ConsumerConfig(env *fn.Env) bus.ConsumerConfig {
 }
 
 func run(ctx context.Context, env *fn.Env) error {
-	h := New(env.Pools, env.Remotes, env.Conn, env.Subjects, Options{Now: env.Now, Log: env.Log.With(bus.KeyFunction, Name)})
+	h := New(env.Pools, env.Remotes, env.Conn, env.Subjects, Options{Now: env.Now, Log: env.Log.With(bus.KeyFunction, Name), Repos: repos(env)})
 	return env.Conn.Consume(ctx, ConsumerConfig(env), h)
 }
 
 // listBackups answers the backups query.
 func listBackups(ctx context.Context, env *fn.Env, q restoreclient.Query) (restoreclient.Listing, error) {
-	return restoreclient.List(ctx, env.Remotes, q)
+	return restoreclient.List(ctx, env.Remotes, repos(env), q)
 }
 
 // listPools answers the pools query: the configured pool names, so a client
 // can default to the only one.
 func listPools(_ context.Context, env *fn.Env, _ events.NoRequest) ([]string, error) {
 	return env.Pools.Names(), nil
+}
+
+// repos is env's repositories, or none (a nil interface, not a nil pointer).
+func repos(env *fn.Env) restoreclient.Repos {
+	if env.Repos == nil {
+		return nil
+	}
+	return env.Repos
 }

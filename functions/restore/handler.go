@@ -15,6 +15,7 @@ import (
 	"xbr/shared/bus"
 	"xbr/shared/catalog"
 	"xbr/shared/remote"
+	"xbr/shared/repoimage"
 	"xbr/shared/restoreclient"
 	"xbr/shared/xapi"
 )
@@ -34,6 +35,9 @@ type Options struct {
 	// Attempts is how many deliveries a retryable failure (remote or pool
 	// unreachable) gets before the restore is reported failed [3].
 	Attempts uint64
+	// Repos opens the remotes' incremental repositories, for restore points
+	// ("<remote>:xbr-repo/<vm>/<ts>") [none: such ids fail as not found].
+	Repos Repos
 }
 
 // Handler restores one requested backup per event.
@@ -108,6 +112,7 @@ type job struct {
 	start   time.Time
 	rm      remote.Remote
 	meta    catalog.Metadata
+	point   *repoimage.Point // a repository restore point (id.Repo); meta is then empty
 	c       *xapi.Client
 	srRef   xapi.SRRef
 	sr      xapi.SR
@@ -117,7 +122,12 @@ type job struct {
 func (h *Handler) restore(ctx context.Context, req events.RestoreRequested, id catalog.ID, attempt uint64) (events.RestoreCompleted, error) {
 	j := &job{req: req, id: id, attempt: attempt, start: h.now()}
 	var err error
-	if j.rm, j.meta, err = h.source(ctx, id); err != nil {
+	if id.Repo {
+		j.point, err = h.openPoint(ctx, id)
+	} else {
+		j.rm, j.meta, err = h.source(ctx, id)
+	}
+	if err != nil {
 		return events.RestoreCompleted{}, err
 	}
 	if j.c, j.srRef, j.sr, err = h.target(ctx, req); err != nil {
@@ -127,9 +137,12 @@ func (h *Handler) restore(ctx context.Context, req events.RestoreRequested, id c
 	if err != nil {
 		return events.RestoreCompleted{}, retryable(err)
 	}
-	size := j.meta.Size
+	size, importer := j.meta.Size, h.importBackup
+	if j.point != nil {
+		size, importer = j.point.Size(), h.importPoint
+	}
 	if !found {
-		if vm, size, err = h.importBackup(ctx, j); err != nil {
+		if vm, size, err = importer(ctx, j); err != nil {
 			return events.RestoreCompleted{}, err
 		}
 	}
@@ -185,7 +198,7 @@ func (h *Handler) importBackup(ctx context.Context, j *job) (xapi.VMRef, int64, 
 		return "", 0, fmt.Errorf("backup %s: %w", j.id, err)
 	}
 	defer b.Close()
-	h.announce(ctx, j, b)
+	h.announce(ctx, j, b.size, b.verify)
 	rep := h.startProgress(ctx, j.req.RequestID, j.attempt, b.size, &progress)
 	vm, err := j.c.Import(ctx, b.body, b.size, xapi.ImportOptions{SR: j.srRef})
 	rep.Stop()
@@ -195,15 +208,15 @@ func (h *Handler) importBackup(ctx context.Context, j *job) (xapi.VMRef, int64, 
 	return vm, b.size, nil
 }
 
-func (h *Handler) announce(ctx context.Context, j *job, b *backup) {
+func (h *Handler) announce(ctx context.Context, j *job, size int64, verify string) {
 	started := events.RestoreStarted{RequestID: j.req.RequestID, BackupID: j.req.BackupID, Pool: j.req.Pool,
-		SR: j.sr.UUID, VMUUID: j.id.VM, TotalBytes: b.size}
+		SR: j.sr.UUID, VMUUID: j.id.VM, TotalBytes: size}
 	id := events.DeriveID("restore.started", j.req.RequestID, fmt.Sprint(j.attempt))
 	if err := h.publish(ctx, id, h.now(), started); err != nil {
 		h.log.Warn("restore started event not published", "request", j.req.RequestID, "err", err)
 	}
-	h.log.Info("restore started", "request", j.req.RequestID, "backup", j.id.String(), "bytes", b.size,
-		"verify", b.verify, "sr", j.sr.UUID)
+	h.log.Info("restore started", "request", j.req.RequestID, "backup", j.id.String(), "bytes", size,
+		"verify", verify, "sr", j.sr.UUID)
 }
 
 // importFailure names the real cause: the backup's own fault when the
@@ -237,7 +250,11 @@ func rejectedArchive(err error) bool {
 }
 
 func (h *Handler) complete(ctx context.Context, j *job, vm xapi.VMRef, size int64) (events.RestoreCompleted, error) {
-	f := finishing{name: VMName(j.req.Name, j.meta), description: Description(j.start, j.id),
+	name := VMName(j.req.Name, j.meta)
+	if j.point != nil {
+		name = PointVMName(j.req.Name, j.point, j.id)
+	}
+	f := finishing{name: name, description: Description(j.start, j.id),
 		requestID: j.req.RequestID, start: j.req.Start}
 	started, err := finish(ctx, j.c, vm, f)
 	if err != nil {

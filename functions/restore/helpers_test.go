@@ -38,6 +38,7 @@ const (
 type env struct {
 	t       testing.TB
 	sim     *xapisim.Server
+	url     string       // the simulator's base URL
 	client  *xapi.Client // the test's own client, for assertions
 	root    string       // the remote's directory
 	conn    *bus.Conn
@@ -64,7 +65,7 @@ func newEnv(t testing.TB, opts xapisim.Options) *env {
 		t.Fatal(err)
 	}
 	user, pass := sim.Credentials()
-	e := &env{t: t, sim: sim, root: t.TempDir()}
+	e := &env{t: t, sim: sim, url: url, root: t.TempDir()}
 	e.client = login(t, url, user, pass)
 	log := slog.New(slog.DiscardHandler)
 	e.pools = fn.NewPools([]config.Pool{{Name: poolName, URL: url, Username: user, Password: config.NewSecret(pass)}}, log)

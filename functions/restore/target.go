@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"xbr/shared/catalog"
+	"xbr/shared/repoimage"
 	"xbr/shared/xapi"
 )
 
@@ -65,14 +66,26 @@ func VMName(requested string, meta catalog.Metadata) string {
 	if requested != "" {
 		return requested
 	}
-	src := meta.VMName()
+	return defaultName(meta.VMName(), meta.VMUUID(), meta.Basename())
+}
+
+// PointVMName is VMName for a repository restore point: the requested name,
+// else "<source name> (<point time>)".
+func PointVMName(requested string, p *repoimage.Point, id catalog.ID) string {
+	if requested != "" {
+		return requested
+	}
+	return defaultName(p.VMName(), id.VM, id.Timestamp())
+}
+
+func defaultName(src, uuid, basename string) string {
 	if len(src) > 200 {
 		src = src[:200]
 	}
 	if strings.TrimSpace(src) == "" {
-		src = meta.VMUUID()
+		src = uuid
 	}
-	return src + " (" + meta.Basename() + ")"
+	return src + " (" + basename + ")"
 }
 
 // Description says where a restored VM came from.

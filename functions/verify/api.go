@@ -58,8 +58,24 @@ func run(ctx context.Context, env *fn.Env, req integrity.Request) ([]integrity.R
 		return nil, err
 	}
 	opts := integrity.Options{Deep: req.Deep, Now: env.Now}
-	if req.BackupID != "" {
+	switch {
+	case id.Repo:
+		return []integrity.Result{integrity.RepoPoint(ctx, repos(env), id, opts)}, nil
+	case req.BackupID != "":
 		return []integrity.Result{integrity.Backup(ctx, rm, id, opts)}, nil
 	}
-	return integrity.All(ctx, rm, opts)
+	results, err := integrity.All(ctx, rm, opts)
+	if err != nil {
+		return nil, err
+	}
+	points, err := integrity.RemotePoints(ctx, repos(env), name, opts)
+	return append(results, points...), err
+}
+
+// repos is env's repositories, or none (a nil interface, not a nil pointer).
+func repos(env *fn.Env) integrity.Repos {
+	if env.Repos == nil {
+		return nil
+	}
+	return env.Repos
 }

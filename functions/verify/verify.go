@@ -26,6 +26,7 @@ type Remotes interface {
 type Handler struct {
 	Config   *config.Config
 	Remotes  Remotes
+	Repos    integrity.Repos // the remotes' incremental repositories [none]
 	Subjects events.Subjects
 	Log      *slog.Logger     // [discard]
 	Now      func() time.Time // [time.Now]
@@ -36,7 +37,7 @@ var _ bus.Handler = (*Handler)(nil)
 // Function is the verify function as `xbr serve` runs it.
 func Function() fn.Function {
 	return fn.Function{Name: Name, API: API(), Run: func(ctx context.Context, env *fn.Env) error {
-		h := &Handler{Config: env.Config, Remotes: env.Remotes, Subjects: env.Subjects,
+		h := &Handler{Config: env.Config, Remotes: env.Remotes, Repos: repos(env), Subjects: env.Subjects,
 			Log: env.Log.With(bus.KeyFunction, Name), Now: env.Now}
 		return env.Conn.Consume(ctx, bus.ConsumerConfig{Function: Name, Stream: env.Streams.WithDefaults().Events,
 			Subjects: []string{Filter(env.Subjects)}, DLQ: env.Subjects,
@@ -75,11 +76,16 @@ func (h *Handler) Handle(ctx context.Context, ev bus.Event) ([]bus.Out, error) {
 		if err != nil {
 			return nil, bus.Permanent(err)
 		}
-		res, err := integrity.All(ctx, rm, integrity.Options{Deep: job.Deep, Now: h.Now})
+		opts := integrity.Options{Deep: job.Deep, Now: h.Now}
+		res, err := integrity.All(ctx, rm, opts)
 		if err != nil {
 			return nil, err // the remote cannot be listed: retried
 		}
-		results = append(results, res...)
+		points, err := integrity.RemotePoints(ctx, h.Repos, name, opts)
+		if err != nil {
+			return nil, err // the repository cannot be read: retried
+		}
+		results = append(append(results, res...), points...)
 	}
 	return h.outs(due, results, now)
 }

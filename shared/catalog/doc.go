@@ -32,6 +32,15 @@
 // rejected with an error naming the part and quoting the value. A parsed id prints back to
 // exactly the string it came from, and its keys always stay under xo-vm-backups/.
 //
+// A restore point of the remote's incremental repository (shared/repo) has the same parts
+// after "xbr-repo/", its folder there, and ID.Repo set:
+//
+//	<remote>:xbr-repo/<vm-uuid>/<timestamp>
+//
+// Such an id names no file of XO's tree: RepoPoint gives the point's name in the repository,
+// and MetaKey, DataKey and ChecksumKey panic rather than name the full backup of the same
+// second.
+//
 // # A backup's life on a remote
 //
 // The catalog owns every step after the data: Commit writes the .xva.checksum ("$1$$" and

@@ -9,8 +9,9 @@ import (
 	"xbr/shared/remote"
 )
 
-// FuzzParseID: an accepted id prints back to the same string, and its keys are valid remote
-// keys that stay under xo-vm-backups/.
+// FuzzParseID: an accepted id prints back to the same string; a full backup's keys are valid
+// remote keys that stay under xo-vm-backups/; a repository point's id never yields them, and
+// its point name is "<uuid>/<timestamp>".
 func FuzzParseID(f *testing.F) {
 	for _, s := range []string{
 		"nfs:" + vmA + "/20231012T101112Z",
@@ -18,6 +19,8 @@ func FuzzParseID(f *testing.F) {
 		"nfs:../" + vmA + "/20231012T101112Z",
 		"nfs:" + vmA + "/%2e%2e",
 		"/etc/passwd",
+		"nfs:xbr-repo/" + vmA + "/20231012T101112Z",
+		"nfs:xbr-repo/../" + vmA + "/20231012T101112Z",
 	} {
 		f.Add(s)
 	}
@@ -36,6 +39,10 @@ func FuzzParseID(f *testing.F) {
 		if err != nil || again != id {
 			t.Fatalf("re-parse of %q: %+v, %v", s, again, err)
 		}
+		if p, ok := id.RepoPoint(); ok {
+			checkRepoID(t, s, id, p)
+			return
+		}
 		for _, key := range []string{id.DataKey(), id.MetaKey(), id.ChecksumKey()} {
 			if strings.Contains(key, "..") || strings.HasPrefix(key, "/") || !strings.HasPrefix(key, catalog.Root) {
 				t.Fatalf("id %q gives key %q", s, key)
@@ -45,6 +52,19 @@ func FuzzParseID(f *testing.F) {
 			}
 		}
 	})
+}
+
+func checkRepoID(t *testing.T, s string, id catalog.ID, point string) {
+	t.Helper()
+	if !strings.HasPrefix(s, id.Remote+":"+catalog.RepoPrefix) || !strings.HasSuffix(s, ":"+catalog.RepoPrefix+point) ||
+		strings.Contains(point, "..") || strings.Count(point, "/") != 1 {
+		t.Fatalf("repository id %q: point %q", s, point)
+	}
+	for _, key := range []func() string{id.DataKey, id.MetaKey, id.ChecksumKey} {
+		if k, panicked := keyOf(key); !panicked {
+			t.Fatalf("repository id %q gives the full-backup key %q", s, k)
+		}
+	}
 }
 
 // FuzzParseMetadata: garbage never panics; accepted metadata survives Marshal and re-parse.

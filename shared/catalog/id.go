@@ -10,18 +10,35 @@ import (
 // MaxRemoteNameLen is the longest remote name a backup id accepts.
 const MaxRemoteNameLen = 64
 
-// maxIDLen bounds an id: a remote name, ':', a uuid, '/', a timestamp.
-const maxIDLen = MaxRemoteNameLen + 1 + 36 + 1 + 16
+// RepoPrefix starts the path of a repository restore point's id: the repository's folder
+// on the remote (shared/repo's layout), beside XO's xo-vm-backups/.
+const RepoPrefix = "xbr-repo/"
+
+// maxIDLen bounds an id: a remote name, ':', "xbr-repo/" for a restore point, a uuid, '/',
+// a timestamp.
+const maxIDLen = MaxRemoteNameLen + 1 + len(RepoPrefix) + 36 + 1 + 16
 
 // ErrInvalidID is wrapped by every ParseID error.
 var ErrInvalidID = errors.New("invalid backup id")
 
 // ID names one backup: a remote, a VM and a timestamp. Its text form is
-// "<remote>:<vm-uuid>/<YYYYMMDDTHHMMSSZ>".
+// "<remote>:<vm-uuid>/<YYYYMMDDTHHMMSSZ>" for a full XVA backup and
+// "<remote>:xbr-repo/<vm-uuid>/<YYYYMMDDTHHMMSSZ>" for a restore point of the remote's
+// incremental repository (Repo set). A repository point has no XVA, .json or checksum
+// file: MetaKey, DataKey and ChecksumKey panic on it (see RepoPoint).
 type ID struct {
 	Remote string
 	VM     string    // canonical lowercase uuid
 	Time   time.Time // UTC, whole seconds
+	Repo   bool      // a restore point of the incremental repository, not a full backup
+}
+
+// NewRepoID returns the id of the repository restore point of vmUUID taken at t (truncated
+// to the second, in UTC) on the remote.
+func NewRepoID(remote, vmUUID string, t time.Time) (ID, error) {
+	id, err := NewID(remote, vmUUID, t)
+	id.Repo = err == nil
+	return id, err
 }
 
 // NewID returns the id of the backup of vmUUID taken at t (truncated to the second, in UTC)
@@ -57,6 +74,7 @@ func parseID(s string) (ID, error) {
 	if err := ValidateRemoteName(remote); err != nil {
 		return ID{}, err
 	}
+	path, isRepo := strings.CutPrefix(path, RepoPrefix)
 	vm, ts, ok := strings.Cut(path, "/")
 	if !ok {
 		return ID{}, fmt.Errorf("path %q: missing '/' between vm uuid and timestamp", path)
@@ -68,7 +86,7 @@ func parseID(s string) (ID, error) {
 	if err != nil {
 		return ID{}, err
 	}
-	return ID{Remote: remote, VM: vm, Time: t}, nil
+	return ID{Remote: remote, VM: vm, Time: t, Repo: isRepo}, nil
 }
 
 // idBytes rejects what can never be part of an id, before it is split: odd bytes first, so
@@ -128,10 +146,28 @@ func isAlnum(c byte) bool {
 func (id ID) Timestamp() string { return FormatTimestamp(id.Time) }
 
 // String is the id's text form, which ParseID reads back.
-func (id ID) String() string { return id.Remote + ":" + id.VM + "/" + id.Timestamp() }
+func (id ID) String() string {
+	if id.Repo {
+		return id.Remote + ":" + RepoPrefix + id.VM + "/" + id.Timestamp()
+	}
+	return id.Remote + ":" + id.VM + "/" + id.Timestamp()
+}
 
-// base is the key of the backup without suffix: "xo-vm-backups/<uuid>/<ts>".
-func (id ID) base() string { return VMPrefix(id.VM) + id.Timestamp() }
+// RepoPoint is the restore point's name in the repository, "<vm-uuid>/<timestamp>"
+// (repo.ParsePoint reads it); ok is false for a full backup's id.
+func (id ID) RepoPoint() (point string, ok bool) {
+	return id.VM + "/" + id.Timestamp(), id.Repo
+}
+
+// base is the key of the backup without suffix: "xo-vm-backups/<uuid>/<ts>". A repository
+// point has no such files: asking for them is a programming error that would otherwise read
+// or delete the full backup taken in the same second, so it panics.
+func (id ID) base() string {
+	if id.Repo {
+		panic("catalog: " + id.String() + " is a repository restore point: it has no full-backup files")
+	}
+	return VMPrefix(id.VM) + id.Timestamp()
+}
 
 // MetaKey is the key of the metadata: "xo-vm-backups/<uuid>/<ts>.json".
 func (id ID) MetaKey() string { return id.base() + MetaSuffix }

@@ -164,3 +164,57 @@ func TestIDJSON(t *testing.T) {
 		t.Errorf("bad id in JSON: err = %v", err)
 	}
 }
+
+func TestParseIDRepositoryPoint(t *testing.T) {
+	in := "nfs:xbr-repo/" + vmA + "/20231012T101112Z"
+	id, err := catalog.ParseID(in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := catalog.ID{Remote: "nfs", VM: vmA, Time: time.Date(2023, 10, 12, 10, 11, 12, 0, time.UTC), Repo: true}
+	if id != want || id.String() != in {
+		t.Fatalf("ParseID(%q) = %+v (%q), want %+v", in, id, id.String(), want)
+	}
+	if p, ok := id.RepoPoint(); !ok || p != vmA+"/20231012T101112Z" {
+		t.Errorf("RepoPoint() = %q, %v", p, ok)
+	}
+	full, err := catalog.ParseID("nfs:" + vmA + "/20231012T101112Z")
+	if err != nil || full.Repo || full == id {
+		t.Fatalf("the full backup of the same second: %+v, %v", full, err)
+	}
+	if _, ok := full.RepoPoint(); ok {
+		t.Error("a full backup's id says it is a repository point")
+	}
+	made, err := catalog.NewRepoID("nfs", vmA, want.Time.Add(400*time.Millisecond))
+	if err != nil || made != id {
+		t.Errorf("NewRepoID = %+v, %v; want %+v", made, err, id)
+	}
+	for name, key := range map[string]func() string{"DataKey": id.DataKey, "MetaKey": id.MetaKey, "ChecksumKey": id.ChecksumKey} {
+		if k, panicked := keyOf(key); !panicked {
+			t.Errorf("%s of a repository point = %q, want a panic", name, k)
+		}
+	}
+}
+
+func TestParseIDRepositoryRejects(t *testing.T) {
+	for _, in := range []string{
+		"nfs:xbr-repo/",
+		"nfs:xbr-repo",
+		"nfs:xbr-repo/xbr-repo/" + vmA + "/20231012T101112Z",
+		"nfs:xbr-repo//" + vmA + "/20231012T101112Z",
+		"nfs:xbr-repo/" + vmA + "/20231012T101112Z.json",
+		"nfs:XBR-REPO/" + vmA + "/20231012T101112Z",
+		"nfs:xbr-repo/../" + vmA + "/20231012T101112Z",
+		"nfs:xbr-repo/" + vmA,
+	} {
+		if id, err := catalog.ParseID(in); !errors.Is(err, catalog.ErrInvalidID) {
+			t.Errorf("ParseID(%q) = %+v, %v; want ErrInvalidID", in, id, err)
+		}
+	}
+}
+
+// keyOf calls key, reporting whether it panicked.
+func keyOf(key func() string) (k string, panicked bool) {
+	defer func() { panicked = recover() != nil }()
+	return key(), false
+}

@@ -56,7 +56,13 @@ type Backup struct {
 	SHA256     string `json:"sha256,omitempty"` // xbr object; "" when XO wrote it
 	// WrittenBy is "xbr <version>" or "xo".
 	WrittenBy string `json:"written_by"`
+	// Mode is ModeFull for an XVA backup, ModeIncremental for a restore point of the
+	// remote's incremental repository (whose Size is the sum of its disks).
+	Mode string `json:"mode"`
 }
+
+// ModeIncremental is Backup.Mode of a restore point of the incremental repository.
+const ModeIncremental = "incremental"
 
 // Problem is a backup .json that List could not use; the listing went on without it.
 type Problem struct {
@@ -251,6 +257,7 @@ func summarize(id ID, m Metadata, vm vmIdent) Backup {
 	b := Backup{
 		ID: id, Remote: id.Remote, VMUUID: id.VM, VMName: vm.Name,
 		Timestamp: m.Time(), Size: m.Size, JobID: m.JobID, ScheduleID: m.ScheduleID, WrittenBy: "xo",
+		Mode: ModeFull,
 	}
 	if x := m.Xbr; x != nil {
 		b.Codec, b.Job, b.Schedule, b.SHA256 = x.Codec, x.Job, x.Schedule, x.SHA256

@@ -73,14 +73,14 @@ func printBackups(w io.Writer, backups []catalog.Backup) error {
 		return err
 	}
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "VM\tTIME\tSIZE\tCODEC\tJOB\tSCHEDULE\tID")
+	fmt.Fprintln(tw, "VM\tTIME\tMODE\tSIZE\tCODEC\tJOB\tSCHEDULE\tID")
 	for _, b := range backups {
 		codec := b.Codec
 		if codec == "" {
 			codec = "?"
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", orDash(b.VMName), b.Timestamp.Local().Format(time.DateTime),
-			config.ByteSize(b.Size).Human(), codec, orDash(b.Job), orDash(b.Schedule), b.ID)
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", orDash(b.VMName), b.Timestamp.Local().Format(time.DateTime),
+			orDash(b.Mode), config.ByteSize(b.Size).Human(), codec, orDash(b.Job), orDash(b.Schedule), b.ID)
 	}
 	return tw.Flush()
 }

@@ -18,9 +18,11 @@ import (
 
 func newRestoreCmd() *cobra.Command {
 	var (
-		cf   clientFlags
-		p    restoreclient.Params
-		wait bool
+		cf        clientFlags
+		p         restoreclient.Params
+		wait      bool
+		diskImage string
+		file      string
 	)
 	cmd := &cobra.Command{
 		Use:   "restore BACKUP-ID",
@@ -32,10 +34,20 @@ backup". --sr picks the SR by uuid or name (default: the pool's default SR).
 --pool may be omitted when the server has one pool.
 
 With --wait it follows the restore (a progress bar on a terminal, plain lines
-otherwise) and exits 0 when the VM is restored, 1 when the restore failed.`,
+otherwise) and exits 0 when the VM is restored, 1 when the restore failed.
+
+A restore point of an incremental repository (<remote>:xbr-repo/<vm-uuid>/<timestamp>)
+restores the same way. With --disk-image DIR, its disks are instead written
+here, without a server or a pool, as raw image files
+DIR/<vm-uuid>-<timestamp>-<disk>.raw, read from the remote of --config with its
+encryption_key_file; every chunk and each disk's SHA-256 are verified, and an
+existing file is never overwritten.`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			p.BackupID = args[0]
+			if diskImage != "" {
+				return restoreDiskImages(cmd, file, p.BackupID, diskImage)
+			}
 			return runRestore(cmd, &cf, p, wait)
 		},
 	}
@@ -46,6 +58,8 @@ otherwise) and exits 0 when the VM is restored, 1 when the restore failed.`,
 	f.StringVar(&p.Name, "name", "", `name of the new VM (default "<name> (<backup time>)")`)
 	f.BoolVar(&p.Start, "start", false, "start the VM after the restore")
 	f.BoolVar(&wait, "wait", false, "follow the restore until it ends")
+	f.StringVar(&diskImage, "disk-image", "", "write the restore point's disks as raw images into this folder, locally")
+	f.StringVar(&file, "config", defaultConfigFile(), "configuration file with the remotes, for --disk-image (env XBR_CONFIG)")
 	return cmd
 }
 

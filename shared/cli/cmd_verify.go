@@ -16,6 +16,7 @@ import (
 	"xbr/shared/config"
 	"xbr/shared/fn"
 	"xbr/shared/integrity"
+	"xbr/shared/remote"
 )
 
 func newVerifyCmd() *cobra.Command {
@@ -34,6 +35,10 @@ with none (no --config, no XBR_CONFIG, no ./xbr.yaml) it asks the running
 server to verify, which has the remotes.
 --deep also parses the XVA and checks every chunk's checksum and that every
 disk is complete, which finds corruption even when the SHA-256 was recomputed.
+Restore points of the remote's incremental repository (nfs:xbr-repo/<vm-uuid>/<ts>)
+are verified too: every chunk a point uses must exist, and with --deep its
+content must hash to its id; a missing or damaged chunk fails every point that
+uses it, and the error names the chunk and those points.
 Each result is published as xbr.verify.completed or xbr.verify.failed on the
 backbone (unless --no-events). Exit status: 0 all good, 1 any failure.`,
 		Args: cobra.MaximumNArgs(1),
@@ -86,10 +91,8 @@ func runVerify(cmd *cobra.Command, cf *clientFlags, file, target string, one, de
 		return err
 	}
 	start := time.Now().UTC()
-	var results []integrity.Result
-	if one {
-		results = []integrity.Result{integrity.Backup(ctx, rm, id, integrity.Options{Deep: deep})}
-	} else if results, err = integrity.All(ctx, rm, integrity.Options{Deep: deep}); err != nil {
+	results, err := verifyLocally(ctx, cfg, rm, remoteName, id, one, integrity.Options{Deep: deep})
+	if err != nil {
 		return err
 	}
 	reports := make([]integrity.Report, 0, len(results))
@@ -106,6 +109,24 @@ func runVerify(cmd *cobra.Command, cf *clientFlags, file, target string, one, de
 		return &ExitError{Code: 1, Err: fmt.Errorf("%d of %d backup(s) failed verification", failed, len(results))}
 	}
 	return nil
+}
+
+// verifyLocally verifies backup id (one) or every backup and restore point
+// of the remote rm.
+func verifyLocally(ctx context.Context, cfg *config.Config, rm remote.Remote, name string, id catalog.ID, one bool, o integrity.Options) ([]integrity.Result, error) {
+	repos := fn.NewRepos(cfg.Remotes, fn.NewRemotes(cfg.Remotes, serve.OpenRemote))
+	switch {
+	case one && id.Repo:
+		return []integrity.Result{integrity.RepoPoint(ctx, repos, id, o)}, nil
+	case one:
+		return []integrity.Result{integrity.Backup(ctx, rm, id, o)}, nil
+	}
+	results, err := integrity.All(ctx, rm, o)
+	if err != nil {
+		return nil, err
+	}
+	points, err := integrity.RemotePoints(ctx, repos, name, o)
+	return append(results, points...), err
 }
 
 func printVerify(w io.Writer, results []integrity.Report) (failed int) {

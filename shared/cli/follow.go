@@ -10,6 +10,7 @@ import (
 	"xbr/events"
 	"xbr/shared/bus"
 	"xbr/shared/config"
+	"xbr/shared/history"
 )
 
 // followRun prints the lifecycle events of run id until it completes and maps
@@ -49,6 +50,12 @@ func printRunEvent(w io.Writer, r events.Received) (done bool, err error) {
 		fmt.Fprintf(w, "  %s (%s): done, %s %s in %s (%s/s)\n", p.VMName, p.VMUUID, config.ByteSize(p.Size).Human(), p.Codec,
 			time.Duration(p.DurationMS)*time.Millisecond, config.ByteSize(p.BytesPerSecond).Human())
 	case events.ExportFailed:
+		fmt.Fprintf(w, "  %s (%s): FAILED: %s\n", p.VMName, p.VMUUID, p.Error)
+	case events.IncrementalStarted:
+		fmt.Fprintf(w, "  %s (%s): incremental backup to %s (attempt %d)\n", p.VMName, p.VMUUID, p.Remote, p.Attempt)
+	case events.IncrementalCompleted:
+		fmt.Fprintf(w, "  %s (%s): done, %s\n", p.VMName, p.VMUUID, history.PathWords(p))
+	case events.IncrementalFailed:
 		fmt.Fprintf(w, "  %s (%s): FAILED: %s\n", p.VMName, p.VMUUID, p.Error)
 	case events.SnapshotCompleted:
 		fmt.Fprintf(w, "  %s (%s): snapshot %s\n", p.VMName, p.VMUUID, p.SnapshotName)

@@ -107,14 +107,14 @@ func TestBadConfigs(t *testing.T) {
 			`xbr.yaml:18: jobs[0].schedules[0].retention: "-1": must not be negative`},
 		{"negative duration", []string{"remotes: [nfs]\n", "remotes: [nfs]\n    retry_backoff: -5s\n"}, nil,
 			`xbr.yaml:14: jobs[0].retry_backoff: "-5s": must not be negative`},
-		{"bad mode", []string{job, job + "    mode: incremental\n"}, nil,
-			`xbr.yaml:12: jobs[0].mode: "incremental": must be full, snapshot, replicate`},
+		{"bad mode", []string{job, job + "    mode: delta\n"}, nil,
+			`xbr.yaml:12: jobs[0].mode: "delta": must be full, snapshot, replicate, incremental`},
 		{"replicate without target", []string{job, job + "    mode: replicate\n", "    remotes: [nfs]\n", "", "retention: 3", "copy_retention: 1"}, nil,
 			"xbr.yaml:11: jobs[0].target.pool: missing (replicate copies VMs to this pool)\n" +
 				"xbr.yaml:11: jobs[0].target.sr: missing (the SR, by UUID or name, that receives the copies)"},
 		{"snapshot without snapshot_retention", []string{job, job + "    mode: snapshot\n", "    remotes: [nfs]\n", ""}, nil,
 			"xbr.yaml:15: jobs[0].schedules[0].snapshot_retention: must be at least 1 for a snapshot job\n" +
-				"xbr.yaml:18: jobs[0].schedules[0].retention: only for full jobs (a snapshot job keeps nothing on remotes)"},
+				"xbr.yaml:18: jobs[0].schedules[0].retention: only for full and incremental jobs (a snapshot job keeps nothing on remotes)"},
 		{"target on a full job", []string{"remotes: [nfs]\n", "remotes: [nfs]\n    target: {pool: lab, sr: x}\n"}, nil,
 			"xbr.yaml:14: jobs[0].target: only for replicate jobs"},
 		{"not an integer", []string{"retention: 3", "retention: three"}, nil,

@@ -130,6 +130,19 @@ const (
 	// on their source remote to their remotes (the targets), each of which
 	// keeps its own retention.
 	ModeMirror = "mirror"
+	// ModeIncremental jobs store restore points in each remote's chunk
+	// repository, reading only changed blocks (CBT + NBD) when they can.
+	ModeIncremental = "incremental"
+)
+
+// CBT options of incremental jobs.
+const (
+	// CBTEnable turns changed-block tracking on for every disk of the job's
+	// VMs (VDI.enable_cbt) before each snapshot.
+	CBTEnable = "enable"
+	// CBTUseIfEnabled uses changed-block tracking where it is already on
+	// and reads whole disks elsewhere.
+	CBTUseIfEnabled = "use-if-enabled"
 )
 
 // Codecs (compression) and other enumerations.
@@ -156,7 +169,8 @@ type Job struct {
 	Mode  string      `yaml:"mode"`
 	Pools []string    `yaml:"pools"`
 	VMs   VMSelection `yaml:"vms"`
-	// Remotes are written at once by full jobs.
+	// Remotes are written at once by full jobs; an incremental job has
+	// exactly one.
 	Remotes []string `yaml:"remotes"`
 	// Compression done by xbr: gzip (default), zstd or none.
 	Compression string `yaml:"compression"`
@@ -185,7 +199,10 @@ type Job struct {
 	Deep bool `yaml:"deep"`
 	// Source is the remote whose incremental repository a mirror job copies
 	// to its Remotes.
-	Source    string     `yaml:"source"`
+	Source string `yaml:"source"`
+	// CBT says whether an incremental job turns changed-block tracking on
+	// (enable, the default) or only uses it where it is on (use-if-enabled).
+	CBT       string     `yaml:"cbt"`
 	Schedules []Schedule `yaml:"schedules"`
 }
 

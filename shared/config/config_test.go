@@ -22,7 +22,7 @@ func TestExampleLoads(t *testing.T) {
 		t.Fatal(err)
 	}
 	nightly, ok := c.Job("nightly")
-	if !ok || len(c.Jobs) != 3 || len(c.Pools) != 2 || len(c.Remotes) != 2 {
+	if !ok || len(c.Jobs) != 4 || len(c.Pools) != 2 || len(c.Remotes) != 2 {
 		t.Fatalf("jobs %d pools %d remotes %d", len(c.Jobs), len(c.Pools), len(c.Remotes))
 	}
 	checks := []struct {

@@ -14,11 +14,17 @@ func (c *Config) applyDefaults() {
 	for i := range c.Jobs {
 		j := &c.Jobs[i]
 		j.Mode = or(j.Mode, ModeFull)
-		j.XAPICompression = or(j.XAPICompression, CodecNone)
-		if j.XAPICompression == CodecNone {
-			j.Compression = or(j.Compression, CodecGzip)
+		if j.Mode == ModeIncremental {
+			// chunks are always zstd: compression fields stay empty, so
+			// checkIncremental can refuse the ones that are set.
+			j.CBT = or(j.CBT, CBTEnable)
+		} else {
+			j.XAPICompression = or(j.XAPICompression, CodecNone)
+			if j.XAPICompression == CodecNone {
+				j.Compression = or(j.Compression, CodecGzip)
+			}
+			j.Compression = or(j.Compression, CodecNone) // XAPI compresses
 		}
-		j.Compression = or(j.Compression, CodecNone) // XAPI compresses
 		j.Concurrency = or(j.Concurrency, DefaultConcurrency)
 		j.RetryBackoff = or(j.RetryBackoff, DefaultRetryBackoff)
 		j.OnOverlap = or(j.OnOverlap, OverlapSkip)

@@ -34,8 +34,8 @@ func TestBadGCJobs(t *testing.T) {
 		{"an unknown remote", "remotes: [nfs]", "remotes: [offsite]", `jobs[1].remotes[0]: "offsite": no remote has this name`},
 		{"with pools", "    remotes: [nfs]\n", "    remotes: [nfs]\n    pools: [lab]\n", "jobs[1].pools: a gc job reads no pool"},
 		{"with vms", "    remotes: [nfs]\n", "    remotes: [nfs]\n    vms: {tags: [prod]}\n", "jobs[1].vms: a gc job selects no VM"},
-		{"with a retention", `"0 6 * * 0"`, `"0 6 * * 0"` + "\n        retention: 2", "jobs[1].schedules[0].retention: only for full jobs (a gc job keeps nothing on remotes)"},
-		{"with long-term buckets", `"0 6 * * 0"`, `"0 6 * * 0"` + "\n        long_term: {daily: 2}", "jobs[1].schedules[0].long_term: only for full jobs"},
+		{"with a retention", `"0 6 * * 0"`, `"0 6 * * 0"` + "\n        retention: 2", "jobs[1].schedules[0].retention: only for full and incremental jobs (a gc job keeps nothing on remotes)"},
+		{"with long-term buckets", `"0 6 * * 0"`, `"0 6 * * 0"` + "\n        long_term: {daily: 2}", "jobs[1].schedules[0].long_term: only for full and incremental jobs"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -63,6 +63,8 @@ func describeJob(j Job) string {
 		parts = append(parts, "remotes "+strings.Join(j.Remotes, ","), "compression "+codecOf(j))
 	case ModeReplicate:
 		parts = append(parts, "to "+j.Target.Pool+" sr "+j.Target.SR)
+	case ModeIncremental:
+		parts = append(parts, "repository on "+strings.Join(j.Remotes, ","), "cbt "+j.CBT)
 	}
 	return strings.Join(append(parts, fmt.Sprintf("concurrency %d", j.Concurrency)), ", ")
 }
@@ -76,11 +78,12 @@ func codecOf(j Job) string {
 
 func describeSchedule(s Schedule, mode string, now time.Time) string {
 	keep := map[string]string{
-		ModeFull:      fmt.Sprintf("keep %d", s.Retention),
-		ModeSnapshot:  fmt.Sprintf("keep %d snapshots", s.SnapshotRetention),
-		ModeReplicate: fmt.Sprintf("keep %d copies", s.CopyRetention),
-		ModeMirror:    fmt.Sprintf("keep %d per target", s.Retention),
-		ModeGC:        "collect",
+		ModeFull:        fmt.Sprintf("keep %d", s.Retention),
+		ModeIncremental: fmt.Sprintf("keep %d restore points", s.Retention),
+		ModeSnapshot:    fmt.Sprintf("keep %d snapshots", s.SnapshotRetention),
+		ModeReplicate:   fmt.Sprintf("keep %d copies", s.CopyRetention),
+		ModeMirror:      fmt.Sprintf("keep %d per target", s.Retention),
+		ModeGC:          "collect",
 	}[mode]
 	next := "disabled"
 	if s.Enabled {

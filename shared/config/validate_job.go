@@ -19,7 +19,7 @@ func (c *Config) checkJob(p *problems, path string, j *Job) {
 	hasPool := func(n string) bool { _, ok := c.Pool(n); return ok }
 	hasRemote := func(n string) bool { _, ok := c.Remote(n); return ok }
 	if j.Mode != ModeVerify && j.Mode != ModeGC && j.Mode != ModeMirror { // left out of the message so existing texts stay stable
-		p.oneOf(path+".mode", j.Mode, ModeFull, ModeSnapshot, ModeReplicate)
+		p.oneOf(path+".mode", j.Mode, ModeFull, ModeSnapshot, ModeReplicate, ModeIncremental)
 	}
 	if len(j.Pools) == 0 && j.Mode != ModeVerify && j.Mode != ModeGC && j.Mode != ModeMirror {
 		p.add(path+".pools", "missing (the pools whose VMs the job handles)")
@@ -27,11 +27,7 @@ func (c *Config) checkJob(p *problems, path string, j *Job) {
 	p.refs(path+".pools", "pool", j.Pools, hasPool)
 	p.refs(path+".remotes", "remote", j.Remotes, hasRemote)
 	checkVMs(p, path+".vms", &j.VMs, j.Pools)
-	p.oneOf(path+".compression", j.Compression, CodecGzip, CodecZstd, CodecNone)
-	p.oneOf(path+".xapi_compression", j.XAPICompression, CodecNone, CodecGzip, CodecZstd)
-	if j.Compression != CodecNone && j.XAPICompression != CodecNone {
-		p.add(path+".compression", "XAPI already compresses (xapi_compression: %s): set compression to none", j.XAPICompression)
-	}
+	checkCompression(p, path, j)
 	p.notNegative(path+".concurrency", j.Concurrency)
 	p.notNegative(path+".retries", j.Retries)
 	for field, d := range map[string]time.Duration{"retry_backoff": j.RetryBackoff, "vm_timeout": j.VMTimeout} {
@@ -71,6 +67,8 @@ func (c *Config) checkMode(p *problems, path string, j *Job, hasPool func(string
 		if len(j.Remotes) == 0 {
 			p.add(path+".remotes", "missing (a verify job reads the backups of at least one remote)")
 		}
+	case ModeIncremental:
+		checkIncremental(p, path, j)
 	case ModeGC:
 		if len(j.Remotes) == 0 {
 			p.add(path+".remotes", "missing (a gc job collects the garbage of the incremental repositories of at least one remote)")
@@ -85,6 +83,9 @@ func (c *Config) checkMode(p *problems, path string, j *Job, hasPool func(string
 	}
 	if j.Mode != ModeMirror && j.Source != "" {
 		p.add(path+".source", "only for mirror jobs")
+	}
+	if j.CBT != "" && j.Mode != ModeIncremental {
+		p.add(path+".cbt", "only for incremental jobs")
 	}
 	if j.Mode != ModeReplicate {
 		if j.Target != (Target{}) {
@@ -180,7 +181,8 @@ func checkID(p *problems, path, id, namespace, name string) string {
 }
 
 func validMode(m string) bool {
-	return m == ModeFull || m == ModeSnapshot || m == ModeReplicate || m == ModeVerify || m == ModeGC || m == ModeMirror
+	return m == ModeFull || m == ModeSnapshot || m == ModeReplicate || m == ModeVerify || m == ModeIncremental ||
+		m == ModeGC || m == ModeMirror
 }
 
 // checkWebhook accepts an absolute http(s) URL; the value is a secret and
@@ -198,20 +200,21 @@ func checkWebhook(p *problems, path string, s Secret) {
 // checkRetention requires the depth that the job's mode uses and rejects
 // the ones it does not use.
 func checkRetention(p *problems, path string, s *Schedule, mode string) {
-	need := map[string]string{ModeFull: "retention", ModeSnapshot: "snapshot_retention", ModeReplicate: "copy_retention",
-		ModeMirror: "retention"}[mode]
+	need := map[string]string{ModeFull: "retention", ModeIncremental: "retention", ModeSnapshot: "snapshot_retention",
+		ModeReplicate: "copy_retention", ModeMirror: "retention"}[mode]
 	values := map[string]int{"retention": s.Retention, "snapshot_retention": s.SnapshotRetention, "copy_retention": s.CopyRetention}
 	if need != "" && values[need] == 0 {
 		p.add(path+"."+need, "must be at least 1 for a %s job", mode)
 	}
-	if mode != ModeFull && mode != ModeMirror && s.Retention > 0 {
-		p.add(path+".retention", "only for full jobs (a %s job keeps nothing on remotes)", mode)
+	keeps := mode == ModeFull || mode == ModeIncremental || mode == ModeMirror
+	if !keeps && s.Retention > 0 {
+		p.add(path+".retention", "only for full and incremental jobs (a %s job keeps nothing on remotes)", mode)
 	}
 	if mode != ModeReplicate && s.CopyRetention > 0 {
 		p.add(path+".copy_retention", "only for replicate jobs")
 	}
-	if mode != ModeFull && mode != ModeMirror && s.LongTerm != (LongTerm{}) {
-		p.add(path+".long_term", "only for full jobs")
+	if !keeps && s.LongTerm != (LongTerm{}) {
+		p.add(path+".long_term", "only for full and incremental jobs")
 	}
 }
 
@@ -222,4 +225,36 @@ func contains(list []string, v string) bool {
 		}
 	}
 	return false
+}
+
+// checkCompression checks the compression fields: one compressor at most on
+// full jobs, none set on incremental jobs (their chunks are always zstd).
+func checkCompression(p *problems, path string, j *Job) {
+	if j.Mode == ModeIncremental {
+		fields := []struct{ name, v string }{{"compression", j.Compression}, {"xapi_compression", j.XAPICompression}}
+		for _, f := range fields {
+			if f.v != "" {
+				p.addValue(path+"."+f.name, f.v, "not for incremental jobs (the repository compresses every chunk with zstd)")
+			}
+		}
+		return
+	}
+	p.oneOf(path+".compression", j.Compression, CodecGzip, CodecZstd, CodecNone)
+	p.oneOf(path+".xapi_compression", j.XAPICompression, CodecNone, CodecGzip, CodecZstd)
+	if j.Compression != CodecNone && j.XAPICompression != CodecNone {
+		p.add(path+".compression", "XAPI already compresses (xapi_compression: %s): set compression to none", j.XAPICompression)
+	}
+}
+
+// checkIncremental checks what only incremental jobs have: one remote (its
+// repository holds the points; copies are a mirror job's work) and cbt.
+func checkIncremental(p *problems, path string, j *Job) {
+	switch len(j.Remotes) {
+	case 0:
+		p.add(path+".remotes", "missing (an incremental job writes to one remote's repository)")
+	case 1:
+	default:
+		p.add(path+".remotes", "an incremental job writes to exactly one remote (%d given): use a mirror job to copy restore points to another remote", len(j.Remotes))
+	}
+	p.oneOf(path+".cbt", j.CBT, CBTEnable, CBTUseIfEnabled)
 }

@@ -46,7 +46,7 @@ func TestBadVerifyJobs(t *testing.T) {
 		notInError string
 	}{
 		{"verify without remotes", "    remotes: [nfs]\n    deep", "    deep", "xbr.yaml:19: jobs[1].remotes: missing (a verify job reads the backups of at least one remote)", ""},
-		{"verify with a retention", `"0 5 * * 0"`, `"0 5 * * 0"` + "\n        retention: 2", "xbr.yaml:28: jobs[1].schedules[0].retention: only for full jobs (a verify job keeps nothing on remotes)", ""},
+		{"verify with a retention", `"0 5 * * 0"`, `"0 5 * * 0"` + "\n        retention: 2", "xbr.yaml:28: jobs[1].schedules[0].retention: only for full and incremental jobs (a verify job keeps nothing on remotes)", ""},
 		{"webhook not a URL", "${XBR_HOOK}", "hooks.example/T000/XXXXSECRETXXXX", "xbr.yaml:24: jobs[1].report_webhook: not an absolute http(s) URL (the value is a secret and is not shown)", "SECRET"},
 		{"webhook with another scheme", "${XBR_HOOK}", "ftp://hooks.example/XXXXSECRETXXXX", "xbr.yaml:24: jobs[1].report_webhook: not an absolute http(s) URL (the value is a secret and is not shown)", "SECRET"},
 	}

@@ -70,6 +70,9 @@ func (p *Projection) Apply(r events.Received) {
 		p.applyRun(pl, at)
 	case events.ExportRequested, events.ExportStarted, events.ExportProgress, events.ExportCompleted, events.ExportFailed:
 		p.applyExport(pl, at)
+	case events.IncrementalRequested, events.IncrementalStarted, events.IncrementalProgress,
+		events.IncrementalCompleted, events.IncrementalFailed:
+		p.applyIncremental(pl, at)
 	case events.SnapshotRequested, events.SnapshotCompleted, events.SnapshotFailed:
 		p.applySnapshot(pl, at)
 	case events.PruneCompleted, events.PruneFailed:

@@ -25,6 +25,9 @@ const (
 	KindPrune    = "prune"
 	KindVerify   = "verify"
 	KindRestore  = "restore"
+	// KindIncremental is a restore point stored in a chunk repository; its
+	// Result names the path taken and what it cost.
+	KindIncremental = "incremental"
 )
 
 // Task is one node of a run's task tree.

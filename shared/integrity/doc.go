@@ -12,6 +12,12 @@
 //     disk of ova.xml must be complete, so a corrupt chunk is found even
 //     when the file's SHA-256 was recomputed after the damage.
 //
+// Restore points of a remote's incremental repository are verified with
+// repo.Verify (Points, RemotePoints, RepoPoint): every chunk a point uses
+// exists and, with Deep, hashes to its id. Each point is one Result; a
+// missing or damaged chunk fails every point that uses it, and each failure
+// names the chunk, where the point uses it and the other points using it.
+//
 // Verification streams: memory stays at one XVA chunk whatever the backup's
 // size. Results become xbr.verify.completed or xbr.verify.failed events
 // (Result.Payload).

@@ -21,6 +21,7 @@ type Metrics struct {
 
 	runs, vmResults, bytesWritten, bytesRead *prometheus.CounterVec
 	failures, verifies, eventsSeen           *prometheus.CounterVec
+	incPoints, incRead                       *prometheus.CounterVec
 	restoreBytes                             prometheus.Counter
 	runsInProgress                           prometheus.Gauge
 	lastSuccess                              *prometheus.GaugeVec
@@ -47,6 +48,9 @@ func New(lag *Lag) *Metrics {
 	m.failures = counter("failures_total", "Failed steps by kind.", "kind")
 	m.verifies = counter("verify_total", "Backup verifications by remote and result.", "remote", "result")
 	m.eventsSeen = counter("events_total", "Events seen on xbr's streams, by type.", "type")
+	m.incPoints = counter("incremental_points_total", "Incremental restore points committed, by the path taken and why a disk was read whole.",
+		"job", "path", "reason")
+	m.incRead = counter("incremental_bytes_read_total", "Bytes incremental backups read from the host (NBD or raw export).", "job")
 	m.restoreBytes = prometheus.NewCounter(prometheus.CounterOpts{Namespace: "xbr", Name: "restore_bytes_total", Help: "Bytes imported by successful restores."})
 	m.runsInProgress = prometheus.NewGauge(prometheus.GaugeOpts{Namespace: "xbr", Name: "runs_in_progress", Help: "Runs started and not ended."})
 	m.lastSuccess = prometheus.NewGaugeVec(prometheus.GaugeOpts{Namespace: "xbr", Name: "job_last_success_timestamp_seconds",
@@ -86,6 +90,12 @@ func (m *Metrics) Apply(r events.Received) {
 		}
 		m.bytesRead.WithLabelValues(p.Job).Add(float64(p.BytesRead))
 		m.exportDur.WithLabelValues(p.Job).Observe(seconds(p.DurationMS))
+	case events.IncrementalCompleted:
+		m.incPoints.WithLabelValues(p.Job, p.Path, p.PathReason).Inc()
+		m.incRead.WithLabelValues(p.Job).Add(float64(p.BytesRead))
+		for _, b := range p.Backups {
+			m.bytesWritten.WithLabelValues(p.Job, b.Remote).Add(float64(p.BytesStored))
+		}
 	case events.RestoreCompleted:
 		m.restoreBytes.Add(float64(p.Bytes))
 		m.restoreDur.Observe(seconds(p.DurationMS))
@@ -94,7 +104,8 @@ func (m *Metrics) Apply(r events.Received) {
 	case events.VerifyFailed:
 		m.verifies.WithLabelValues(p.Remote, "failed").Inc()
 		m.failures.WithLabelValues("verify").Inc()
-	case events.ExportFailed, events.SnapshotFailed, events.PruneFailed, events.RestoreFailed, events.ReplicateFailed:
+	case events.ExportFailed, events.SnapshotFailed, events.PruneFailed, events.RestoreFailed, events.ReplicateFailed,
+		events.IncrementalFailed:
 		m.failures.WithLabelValues(r.Type().Domain()).Inc()
 	}
 }

@@ -1,12 +1,10 @@
 package repo
 
 import (
-	"bufio"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"os"
 	"time"
 
@@ -83,21 +81,12 @@ func (b *Backup) Commit(ctx context.Context, records json.RawMessage) (*Manifest
 	return m, b.end(ctx)
 }
 
-// spooled emits disk i's chunk ids from its spool.
-func (b *Backup) spooled(i int, emit func(ChunkID) error) error {
-	f := b.disks[i].spool
-	if _, err := f.Seek(0, io.SeekStart); err != nil {
-		return err
-	}
-	r := bufio.NewReaderSize(f, 64<<10)
-	for k := int64(0); k < b.disks[i].disk.Chunks; k++ {
-		var id ChunkID
-		if _, err := io.ReadFull(r, id[:]); err != nil {
-			return fmt.Errorf("disk %q: chunk id spool: %w", b.disks[i].disk.Name, err)
-		}
-		if err := emit(id); err != nil {
-			return err
-		}
+// spooled emits disk i's chunk entries from its spool.
+func (b *Backup) spooled(i int, emit func(entry) error) error {
+	d := b.disks[i]
+	err := b.rp.spoolEntries(d.spool, d.disk.Chunks, func(_ int64, e entry) error { return emit(e) })
+	if err != nil {
+		return fmt.Errorf("disk %q: %w", d.disk.Name, err)
 	}
 	return nil
 }

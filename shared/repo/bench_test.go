@@ -109,10 +109,10 @@ func writeBenchManifest(b *testing.B, rp *Repo, v, pt, perDisk int, id func(int)
 	m := &Manifest{Format: ManifestFormat, Version: ManifestVersion, VM: vm,
 		Time: time.Date(2026, 12, 1+pt, 2, 0, 0, 0, time.UTC), Records: []byte(`{}`),
 		Disks: []Disk{{Name: "xvda", Size: int64(perDisk) * MinChunkSize, ChunkSize: MinChunkSize,
-			Chunks: int64(perDisk), SHA256: strings.Repeat("0", 64)}}}
-	ids := func(_ int, emit func(ChunkID) error) error {
+			Chunks: int64(perDisk), ImageDigest: strings.Repeat("0", 64)}}}
+	ids := func(_ int, emit func(entry) error) error {
 		for k := 0; k < perDisk; k++ {
-			if err := emit(id(v*perDisk + k)); err != nil {
+			if err := emit(entry{id: id(v*perDisk + k), sum: id(v*perDisk + k)}); err != nil {
 				return err
 			}
 		}
@@ -195,5 +195,80 @@ func writeAndRead(b *testing.B, rp *Repo, size int, at time.Time) {
 	defer dr.Close()
 	if n, err := io.Copy(io.Discard, dr); err != nil || n != int64(size) {
 		b.Fatalf("read back %d bytes, %v", n, err)
+	}
+}
+
+// BenchmarkIncremental1Pct: a 256 MiB disk stored by full scan (the first run), then a point
+// against it with 1% of its chunks Put (an incremental run). Reports both times; the second
+// reads no chunk of the base, so it is a small fraction of the first.
+func BenchmarkIncremental1Pct(b *testing.B) {
+	const size = 256 << 20
+	ctx := context.Background()
+	var first, incr time.Duration
+	for i := 0; i < b.N; i++ {
+		b.StopTimer()
+		d, err := dir.New("bench", b.TempDir())
+		if err != nil {
+			b.Fatal(err)
+		}
+		rp, err := Init(ctx, d, InitOptions{})
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.StartTimer()
+		start := time.Now()
+		base := benchFullPoint(b, rp, size)
+		mid := time.Now()
+		benchIncrementalPoint(b, rp, base, size)
+		first, incr = first+mid.Sub(start), incr+time.Since(mid)
+	}
+	b.ReportMetric(float64(first.Milliseconds())/float64(b.N), "first-ms")
+	b.ReportMetric(float64(incr.Milliseconds())/float64(b.N), "incremental-ms")
+	b.ReportMetric(100*incr.Seconds()/first.Seconds(), "incremental/first-%")
+}
+
+func benchFullPoint(b *testing.B, rp *Repo, size int) Point {
+	ctx := context.Background()
+	bk, err := rp.Begin(ctx, "0b7c5e2a-4f7e-4d7b-9a51-3f1b2c3d4e5f", time.Unix(0, 0))
+	if err != nil {
+		b.Fatal(err)
+	}
+	w, _ := bk.AddDisk(ctx, DiskSpec{Name: "xvda", Size: int64(size)})
+	if err := w.Fill(ctx, &patternReader{size: size}); err != nil {
+		b.Fatal(err)
+	}
+	if _, _, err := w.Close(ctx); err != nil {
+		b.Fatal(err)
+	}
+	if _, err := bk.Commit(ctx, []byte(`{}`)); err != nil {
+		b.Fatal(err)
+	}
+	return bk.Point()
+}
+
+// benchIncrementalPoint Puts 1% of the chunks (rounded up), spread over the disk, with new
+// content.
+func benchIncrementalPoint(b *testing.B, rp *Repo, base Point, size int) {
+	ctx := context.Background()
+	bk, err := rp.Begin(ctx, base.VM, base.Time.Add(time.Hour))
+	if err != nil {
+		b.Fatal(err)
+	}
+	w, _ := bk.AddDisk(ctx, DiskSpec{Name: "xvda", Size: int64(size), Base: &BaseDisk{Point: base}})
+	n := int64(size / rp.cfg.ChunkSize)
+	changed := (n + 99) / 100
+	chunk := make([]byte, rp.cfg.ChunkSize)
+	for k := int64(0); k < changed; k++ {
+		(&patternReader{off: int(k+1) * 7, size: len(chunk) + int(k+1)*7}).Read(chunk)
+		if err := w.Put(ctx, k*n/changed+n/(2*changed), chunk); err != nil {
+			b.Fatal(err)
+		}
+	}
+	_, st, err := w.Close(ctx)
+	if err != nil || st.NewChunks != changed {
+		b.Fatalf("incremental point: %+v, %v: want %d new chunks", st, err, changed)
+	}
+	if _, err := bk.Commit(ctx, []byte(`{}`)); err != nil {
+		b.Fatal(err)
 	}
 }

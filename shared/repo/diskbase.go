@@ -9,13 +9,14 @@ import (
 	"os"
 )
 
-// baseIDs walks the chunk ids of a base disk as a writer moves through its own disk.
+// baseIDs walks the chunk entries of a base disk as a writer moves through its own disk.
 type baseIDs struct {
 	mr     *manifestReader
 	closer io.Closer
 	point  Point
+	size   int64
 	chunks int64
-	pos    int64 // index of the id next returns
+	pos    int64 // index of the entry next returns
 }
 
 func (rp *Repo) openBase(ctx context.Context, b BaseDisk, chunkSize int) (*baseIDs, error) {
@@ -32,30 +33,32 @@ func (rp *Repo) openBase(ctx context.Context, b BaseDisk, chunkSize int) (*baseI
 		closer.Close()
 		return nil, fmt.Errorf("base %s disk %d: chunk size %d, the repository's is %d", b.Point, b.Disk, d.ChunkSize, chunkSize)
 	}
-	return &baseIDs{mr: mr, closer: closer, point: b.Point, chunks: d.Chunks}, nil
+	return &baseIDs{mr: mr, closer: closer, point: b.Point, size: d.Size, chunks: d.Chunks}, nil
 }
 
-// at returns the base's id of chunk index, skipping those before it.
-func (bi *baseIDs) at(index int64) (ChunkID, error) {
+// at returns the base's entry of chunk index, skipping those before it.
+func (bi *baseIDs) at(index int64) (entry, error) {
 	if index >= bi.chunks {
-		return ChunkID{}, errNotInBase
+		return entry{}, errNotInBase
 	}
 	for {
-		id, err := bi.mr.next()
+		e, err := bi.mr.next()
 		if err != nil {
-			return ChunkID{}, fmt.Errorf("base %s: chunk %d: %w", bi.point, bi.pos, err)
+			return entry{}, fmt.Errorf("base %s: chunk %d: %w", bi.point, bi.pos, err)
 		}
 		bi.pos++
 		if bi.pos > index {
-			return id, nil
+			return e, nil
 		}
 	}
 }
 
 var errNotInBase = errors.New("not in the base disk")
 
-// reuse accounts for chunks w.next up to (not including) upto from the base: their ids go to
-// the spool, and their content, read back and verified, into the disk's SHA-256.
+// reuse takes chunks w.next up to (not including) upto from the base: their entries (id,
+// and SHA-256 when keyed) are copied to the spool, from which Close derives the image
+// digest. No chunk is read: the base's entries say all the digest needs. The flat SHA-256
+// of the image is then unknown.
 func (w *DiskWriter) reuse(ctx context.Context, upto int64) error {
 	if upto <= w.next {
 		return nil
@@ -63,39 +66,49 @@ func (w *DiskWriter) reuse(ctx context.Context, upto int64) error {
 	if w.base == nil {
 		return fmt.Errorf("disk %q: chunks %d to %d were not given and there is no base", w.spec.Name, w.next, upto-1)
 	}
-	i := w.next
-	refs := func() (ref, bool, error) {
-		if i >= upto {
-			return ref{}, false, nil
+	w.flat = false
+	rec := w.b.rp.spoolRecord()
+	buf := make([]byte, 0, 64<<10)
+	from := w.next
+	for i := w.next; i < upto; i++ {
+		if i%4096 == 0 && ctx.Err() != nil {
+			return ctx.Err()
 		}
-		id, err := w.base.at(i)
-		if errors.Is(err, errNotInBase) {
-			err = fmt.Errorf("disk %q: chunk %d was not given and the base disk has only %d chunks", w.spec.Name, i, w.base.chunks)
+		e, err := w.fromBase(i)
+		if err != nil {
+			return err
 		}
-		r := ref{index: i, id: id}
-		i++
-		return r, err == nil, err
-	}
-	each := func(f fetched) error {
-		n := chunkLen(w.spec.Size, w.cs, f.index)
-		if f.data == nil {
-			w.sum.Write(w.zero[:n])
-			w.stats.ZeroChunks++
-		} else {
-			w.sum.Write(f.data)
-			w.stats.ReusedChunks++
-			if _, err := w.spool.WriteAt(f.id[:], f.index*int64(len(f.id))); err != nil {
-				return err
+		buf = buf[:len(buf)+rec]
+		w.b.rp.putRecord(buf[len(buf)-rec:], e)
+		if len(buf)+rec > cap(buf) || i == upto-1 {
+			if _, err := w.spool.WriteAt(buf, from*int64(rec)); err != nil {
+				return fmt.Errorf("disk %q: chunk id spool: %w", w.spec.Name, err)
 			}
+			buf, from = buf[:0], i+1
 		}
-		w.next = f.index + 1
-		return nil
 	}
-	lenOf := func(k int64) int { return chunkLen(w.spec.Size, w.cs, k) }
-	if err := w.b.rp.fetchOrdered(ctx, refs, lenOf, each); err != nil {
-		return fmt.Errorf("disk %q: reuse from base %s: %w", w.spec.Name, w.base.point, err)
-	}
+	w.next = upto
 	return nil
+}
+
+// fromBase is the base's entry for chunk i of the disk being written, counted in the stats.
+func (w *DiskWriter) fromBase(i int64) (entry, error) {
+	e, err := w.base.at(i)
+	if errors.Is(err, errNotInBase) {
+		return entry{}, fmt.Errorf("disk %q: chunk %d was not given and the base disk has only %d chunks", w.spec.Name, i, w.base.chunks)
+	}
+	if err != nil {
+		return entry{}, fmt.Errorf("disk %q: reuse from base: %w", w.spec.Name, err)
+	}
+	if have, want := chunkLen(w.base.size, w.cs, i), chunkLen(w.spec.Size, w.cs, i); have != want {
+		return entry{}, fmt.Errorf("disk %q: chunk %d was not given and is %d bytes in the base disk, %d in this one", w.spec.Name, i, have, want)
+	}
+	if e.id == zeroID {
+		w.stats.ZeroChunks++
+	} else {
+		w.stats.ReusedChunks++
+	}
+	return e, nil
 }
 
 // Close accounts for the chunks never Put (from the base), waits for the stores, and ends the
@@ -110,7 +123,11 @@ func (w *DiskWriter) Close(ctx context.Context) (Disk, DiskStats, error) {
 		err = *p
 	}
 	if err == nil {
-		err = w.spool.Truncate(w.count * int64(len(ChunkID{})))
+		err = w.spool.Truncate(w.count * int64(w.b.rp.spoolRecord()))
+	}
+	var digest string
+	if err == nil {
+		digest, err = w.b.rp.spoolDigest(w.spool, w.spec.Size, w.count)
 	}
 	if err != nil {
 		return Disk{}, DiskStats{}, errors.Join(err, w.abort())
@@ -122,7 +139,10 @@ func (w *DiskWriter) Close(ctx context.Context) (Disk, DiskStats, error) {
 	st := w.stats
 	st.Chunks, st.NewChunks, st.DedupChunks, st.BytesStored = w.count, w.newN.Load(), w.dedupN.Load(), w.storedN.Load()
 	d := Disk{Name: w.spec.Name, Size: w.spec.Size, ChunkSize: w.cs, Chunks: w.count, ZeroChunks: st.ZeroChunks,
-		SHA256: hex.EncodeToString(w.sum.Sum(nil))}
+		ImageDigest: digest}
+	if w.flat {
+		d.SHA256 = hex.EncodeToString(w.sum.Sum(nil))
+	}
 	w.b.disks = append(w.b.disks, finishedDisk{disk: d, spool: w.spool})
 	w.b.open = nil
 	return d, st, nil

@@ -51,7 +51,8 @@ type DiskWriter struct {
 	count int64
 	spool *os.File
 	next  int64
-	sum   hash.Hash
+	sum   hash.Hash // the flat SHA-256, while flat
+	flat  bool      // every chunk so far was Put: sum covers the image up to next
 	base  *baseIDs
 	stats DiskStats
 	zero  []byte
@@ -72,7 +73,7 @@ func (b *Backup) AddDisk(ctx context.Context, spec DiskSpec) (*DiskWriter, error
 		return nil, fmt.Errorf("restore point %s: disk %q: a disk is open or the point has ended", b.point, spec.Name)
 	}
 	cs := b.rp.cfg.ChunkSize
-	d := Disk{Name: spec.Name, Size: spec.Size, ChunkSize: cs, Chunks: chunkCount(spec.Size, cs), SHA256: hex.EncodeToString(make([]byte, 32))}
+	d := Disk{Name: spec.Name, Size: spec.Size, ChunkSize: cs, Chunks: chunkCount(spec.Size, cs), ImageDigest: hex.EncodeToString(make([]byte, 32))}
 	if err := d.validate(); err != nil {
 		return nil, fmt.Errorf("restore point %s: disk: %w", b.point, err)
 	}
@@ -80,7 +81,7 @@ func (b *Backup) AddDisk(ctx context.Context, spec DiskSpec) (*DiskWriter, error
 	if err != nil {
 		return nil, fmt.Errorf("restore point %s: disk %q: chunk id spool: %w", b.point, spec.Name, err)
 	}
-	w := &DiskWriter{b: b, spec: spec, cs: cs, count: d.Chunks, spool: spool, sum: sha256.New(),
+	w := &DiskWriter{b: b, spec: spec, cs: cs, count: d.Chunks, spool: spool, sum: sha256.New(), flat: true,
 		sem: make(chan struct{}, b.rp.opts.concurrency), zero: make([]byte, cs)}
 	w.bufs.New = func() any { b := make([]byte, cs); return &b }
 	if spec.Base != nil {
@@ -112,7 +113,9 @@ func (w *DiskWriter) Put(ctx context.Context, index int64, data []byte) error {
 			return err
 		}
 	}
-	w.sum.Write(data)
+	if w.flat {
+		w.sum.Write(data)
+	}
 	w.next = index + 1
 	w.stats.BytesIn += int64(len(data))
 	if isZero(data) {
@@ -182,9 +185,13 @@ func (w *DiskWriter) store(ctx context.Context, index int64, data []byte) error 
 }
 
 func (w *DiskWriter) storeOne(ctx context.Context, index int64, chunk []byte) error {
-	id := w.b.rp.codec.id(chunk)
+	e := entry{id: w.b.rp.codec.id(chunk)}
+	e.sum = e.id
+	if w.b.rp.keyed() {
+		e.sum = sha256.Sum256(chunk)
+	}
 	var sealed []byte
-	n, err := w.b.rp.putChunk(ctx, id, chunk, &sealed)
+	n, err := w.b.rp.putChunk(ctx, e.id, chunk, &sealed)
 	if err != nil {
 		return err
 	}
@@ -194,6 +201,8 @@ func (w *DiskWriter) storeOne(ctx context.Context, index int64, chunk []byte) er
 	} else {
 		w.dedupN.Add(1)
 	}
-	_, err = w.spool.WriteAt(id[:], index*int64(len(id)))
+	rec := make([]byte, w.b.rp.spoolRecord())
+	w.b.rp.putRecord(rec, e)
+	_, err = w.spool.WriteAt(rec, index*int64(len(rec)))
 	return err
 }

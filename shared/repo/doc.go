@@ -24,12 +24,15 @@
 // chunk already stored is not written again; a chunk is written with the remote's
 // Create/Commit, so it is whole or absent.
 //
-// A manifest is JSON: the header (format, version, vm_uuid, time, the VM's records as the
-// caller gives them, and per disk its name, size, chunk size, chunk count, zero chunk count
-// and the SHA-256 of the whole image) followed by "chunk_ids", one list per disk, last. The
-// order lets it be written and read as a stream: a 2 TiB disk has two million ids, and
-// neither a writer nor a reader holds them in memory (the writer spools them to a local
-// file). Encrypted, the manifest is sealed in 64 KiB segments (the STREAM construction) bound
+// A manifest is JSON: the header (format, version 2, vm_uuid, time, the VM's records as the
+// caller gives them, and per disk its name, size, chunk size, chunk count, zero chunk count,
+// image_digest, and sha256, the flat SHA-256 of the image, when it is known) followed by
+// "chunk_ids", one list per disk, last. An entry is "zero", the chunk id (plain), or
+// "<id>:<sha256>" (encrypted: the keyed id, then the plain SHA-256 of the chunk's content,
+// which only the sealed manifest holds). The order lets it be written and read as a stream:
+// a 2 TiB disk has two million ids, and neither a writer nor a reader holds them in memory
+// (the writer spools them to a local file). Version 2 replaced version 1 (no image digest,
+// sha256 always set) before any release; version 1 is refused like any unknown version. Encrypted, the manifest is sealed in 64 KiB segments (the STREAM construction) bound
 // to its own key, so it cannot be truncated, reordered or moved to another VM or time. The
 // manifest is the commit marker: a restore point exists once it is written, and Delete
 // removes only it.
@@ -46,16 +49,31 @@
 //	disk, stats, err := w.Close(ctx)                        // chunks never Put come from Base
 //	m, err := b.Commit(ctx, vmRecordsJSON)                  // the manifest, last
 //
-// With a base, the chunks the caller does not Put keep the base's ids; their content is
-// read back from the repository (verified) only to compute the new image's SHA-256, which
-// cannot be derived from the chunk ids. That read is local to the repository, never from the
-// host, but it is the price of a whole-image digest on every point. Up to WithConcurrency
-// chunks are hashed, compressed and stored (or read back) at once.
+// With a base, the chunks the caller does not Put keep the base's entries (ids, and sums
+// when encrypted), copied from its manifest: no chunk of the base is read, so an incremental
+// point costs the changed chunks and two manifests. Up to WithConcurrency chunks are
+// hashed, compressed and stored at once.
 //
-// Reading: OpenDisk streams an image in order, checking every chunk against its id before
-// returning its bytes, and the whole image against the manifest's SHA-256 at the end (a
-// mismatch replaces io.EOF). A missing or damaged chunk is an error naming the chunk id and
-// its offset.
+// # Image digest
+//
+// Every disk of a manifest carries image_digest: the SHA-256 over the concatenation, in
+// chunk order, of each chunk's SHA-256 (32 bytes each; a zero chunk contributes the SHA-256
+// of that many zero bytes; the last chunk's is over its actual, possibly short, length). It
+// is a two-level hash list: two images with one digest have equal chunk digests in equal
+// order, hence equal chunks, unless SHA-256 collides, so it binds the image as a flat SHA-256
+// does. It needs no chunk's content: in a plain repository a chunk's id is its SHA-256; in
+// an encrypted one the manifest records the SHA-256 beside the keyed id, and a re-used
+// chunk's is copied from the base. It is not keyed: equal images have equal digests in any
+// repository, however they were written (full scan or incremental). The flat sha256 is kept
+// when it comes for free, when every chunk of the disk passed through the writer (a first
+// run, a full scan with Fill), and omitted otherwise: it is never computed by reading back.
+//
+// Reading: OpenDisk streams an image in order, checking every chunk against its id (and,
+// encrypted, its content against the SHA-256 its entry records) before returning its bytes,
+// then the image digest at the end, and the flat SHA-256 when the manifest has one (a
+// mismatch replaces io.EOF). So a damaged chunk fails at that chunk; chunks swapped, dropped
+// or added in a manifest, each intact, fail at the image digest. A missing or damaged chunk
+// is an error naming the chunk id and its offset.
 //
 // # GC and backups
 //

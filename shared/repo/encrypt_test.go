@@ -15,6 +15,7 @@ import (
 
 	"xbr/shared/remote/dir"
 	"xbr/shared/repo"
+	"xbr/shared/repo/repotest"
 )
 
 func TestWrongKeyIsRefused(t *testing.T) {
@@ -139,8 +140,8 @@ func TestKeyFile(t *testing.T) {
 	}
 }
 
-// A plain manifest whose disk SHA-256 was altered reads back to an error, never to a clean
-// io.EOF.
+// A plain manifest whose image digest or flat SHA-256 was altered reads back to an error,
+// never to a clean io.EOF.
 func TestDiskDigestMismatch(t *testing.T) {
 	root := t.TempDir()
 	d, _ := dir.New("nfs", root)
@@ -152,15 +153,17 @@ func TestDiskDigestMismatch(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	altered := bytes.Replace(data, []byte(sum(image)), []byte(sum(image[1:])), 1)
-	if bytes.Equal(altered, data) {
-		t.Fatal("the manifest does not hold the image's SHA-256")
-	}
-	if err := os.WriteFile(path, altered, 0o644); err != nil {
-		t.Fatal(err)
-	}
-	_, err = readDisk(t, rp, repo.Point{VM: vmA, Time: t0})
-	if !errors.Is(err, repo.ErrDiskDigest) {
-		t.Fatalf("read with an altered digest = %v, want ErrDiskDigest", err)
+	for _, digest := range []string{sum(image), repotest.ImageDigest(image, cs)} {
+		altered := bytes.Replace(data, []byte(digest), []byte(sum(image[1:])), 1)
+		if bytes.Equal(altered, data) {
+			t.Fatalf("the manifest does not hold the digest %s", digest)
+		}
+		if err := os.WriteFile(path, altered, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		_, err = readDisk(t, rp, repo.Point{VM: vmA, Time: t0})
+		if !errors.Is(err, repo.ErrDiskDigest) {
+			t.Fatalf("read with digest %s altered = %v, want ErrDiskDigest", digest, err)
+		}
 	}
 }

@@ -2,6 +2,7 @@ package repo
 
 import (
 	"bufio"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -13,8 +14,11 @@ import (
 
 // Manifest format values and limits.
 const (
-	ManifestFormat  = "xbr-repo-manifest"
-	ManifestVersion = 1
+	ManifestFormat = "xbr-repo-manifest"
+	// ManifestVersion 2 added image_digest and the chunk sums of encrypted repositories, and
+	// made sha256 optional. It replaced version 1, which no release wrote: version 1 is
+	// refused like any unknown version.
+	ManifestVersion = 2
 	// maxHeader bounds everything before the chunk ids (the VM's records included).
 	maxHeader = 32 << 20
 	maxDisks  = 1024
@@ -45,8 +49,14 @@ type Disk struct {
 	// Chunks is ceil(Size/ChunkSize); ZeroChunks of them are zero and stored nowhere.
 	Chunks     int64 `json:"chunks"`
 	ZeroChunks int64 `json:"zero_chunks"`
-	// SHA256 is the hex SHA-256 of the whole disk image.
-	SHA256 string `json:"sha256"`
+	// ImageDigest is the hex SHA-256 over the concatenated SHA-256s of the disk's chunks,
+	// in order (32 bytes each; a zero chunk's is the SHA-256 of that many zero bytes, the
+	// last chunk's over its actual length): a hash list that binds the whole image as a
+	// flat SHA-256 does, computed from per-chunk digests alone. See doc.go.
+	ImageDigest string `json:"image_digest"`
+	// SHA256 is the hex SHA-256 of the whole disk image when every chunk passed through
+	// the writer (a first run, a full scan); "" on a point that took chunks from a base.
+	SHA256 string `json:"sha256,omitempty"`
 }
 
 var hexDigest = regexp.MustCompile(`^[0-9a-f]{64}$`)
@@ -89,8 +99,10 @@ func (d Disk) validate() error {
 		return fmt.Errorf("chunks %d: size %d in chunks of %d needs %d", d.Chunks, d.Size, d.ChunkSize, chunkCount(d.Size, d.ChunkSize))
 	case d.ZeroChunks < 0 || d.ZeroChunks > d.Chunks:
 		return fmt.Errorf("zero_chunks %d: want 0 to %d", d.ZeroChunks, d.Chunks)
-	case !hexDigest.MatchString(d.SHA256):
-		return fmt.Errorf("sha256 %q: want 64 lowercase hex digits", clip(d.SHA256))
+	case !hexDigest.MatchString(d.ImageDigest):
+		return fmt.Errorf("image_digest %q: want 64 lowercase hex digits", clip(d.ImageDigest))
+	case d.SHA256 != "" && !hexDigest.MatchString(d.SHA256):
+		return fmt.Errorf("sha256 %q: want 64 lowercase hex digits or none", clip(d.SHA256))
 	}
 	for _, r := range d.Name {
 		if unicode.IsControl(r) {
@@ -110,8 +122,17 @@ func chunkLen(size int64, chunkSize int, i int64) int {
 	return int(min(int64(chunkSize), size-i*int64(chunkSize)))
 }
 
-// writeManifest streams m then the chunk ids of each disk, as ids gives them.
-func writeManifest(w io.Writer, m *Manifest, ids func(disk int, emit func(ChunkID) error) error) error {
+// entry is one chunk of a manifest: its id (zeroID for a zero chunk) and, for a stored
+// chunk, the plain SHA-256 of its content: the id itself in a plain repository, recorded
+// beside the keyed id in an encrypted one (in the sealed manifest).
+type entry struct {
+	id  ChunkID
+	sum [32]byte
+}
+
+// writeManifest streams m then the chunk entries of each disk, as ids gives them: "zero",
+// "<id>" (plain), or "<id>:<sha256>" (keyed: an encrypted repository).
+func writeManifest(w io.Writer, m *Manifest, keyed bool, ids func(disk int, emit func(entry) error) error) error {
 	head, err := json.Marshal(m)
 	if err != nil {
 		return fmt.Errorf("manifest: %w", err)
@@ -125,15 +146,18 @@ func writeManifest(w io.Writer, m *Manifest, ids func(disk int, emit func(ChunkI
 		}
 		bw.WriteByte('[')
 		first := true
-		err := ids(i, func(id ChunkID) error {
+		err := ids(i, func(e entry) error {
 			if !first {
 				bw.WriteByte(',')
 			}
 			first = false
-			if id == zeroID {
+			switch {
+			case e.id == zeroID:
 				bw.WriteString(`"` + zeroMark + `"`)
-			} else {
-				bw.WriteString(`"` + id.String() + `"`)
+			case keyed:
+				bw.WriteString(`"` + e.id.String() + ":" + hex.EncodeToString(e.sum[:]) + `"`)
+			default:
+				bw.WriteString(`"` + e.id.String() + `"`)
 			}
 			return nil
 		})

@@ -5,16 +5,18 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"strings"
 )
 
 // manifestReader parses a manifest as a stream: the header first, then each disk's chunk
-// ids on demand, so a manifest is never held whole in memory.
+// entries on demand, so a manifest is never held whole in memory.
 type manifestReader struct {
-	dec  *json.Decoder
-	lim  *limitReader
-	m    Manifest
-	disk int   // the disk whose ids next returns; -1 before the first
-	left int64 // ids of that disk not read yet
+	dec   *json.Decoder
+	lim   *limitReader
+	keyed bool // entries carry the chunk's SHA-256 beside its keyed id
+	m     Manifest
+	disk  int   // the disk whose ids next returns; -1 before the first
+	left  int64 // ids of that disk not read yet
 }
 
 // limitReader fails once more than n bytes were read while limited.
@@ -36,9 +38,11 @@ func (l *limitReader) Read(p []byte) (int, error) {
 }
 
 // readManifest parses the header of the manifest in r and stops before the chunk ids.
-func readManifest(r io.Reader) (*manifestReader, error) {
+// keyed says the repository's ids are keyed (encrypted): every stored chunk's entry then
+// carries its SHA-256.
+func readManifest(r io.Reader, keyed bool) (*manifestReader, error) {
 	lim := &limitReader{r: r, n: maxHeader, limited: true}
-	mr := &manifestReader{dec: json.NewDecoder(lim), lim: lim, disk: -1}
+	mr := &manifestReader{dec: json.NewDecoder(lim), lim: lim, keyed: keyed, disk: -1}
 	if err := mr.header(); err != nil {
 		return nil, corrupt(err)
 	}
@@ -167,27 +171,51 @@ func (mr *manifestReader) seekDisk(i int) error {
 	return nil
 }
 
-// next returns the current disk's next chunk id (zeroID for a zero chunk), or io.EOF once
-// all of its ids were read.
-func (mr *manifestReader) next() (ChunkID, error) {
+// next returns the current disk's next chunk entry (zeroID for a zero chunk), or io.EOF
+// once all of its entries were read.
+func (mr *manifestReader) next() (entry, error) {
 	if mr.disk < 0 || mr.left == 0 {
-		return ChunkID{}, io.EOF
+		return entry{}, io.EOF
 	}
 	tok, err := mr.dec.Token()
 	if err != nil {
-		return ChunkID{}, corrupt(fmt.Errorf("manifest: disk %d: %w", mr.disk, err))
+		return entry{}, corrupt(fmt.Errorf("manifest: disk %d: %w", mr.disk, err))
 	}
 	s, ok := tok.(string)
 	if !ok {
-		return ChunkID{}, corrupt(fmt.Errorf("manifest: disk %d: %d chunk ids short (found %v)", mr.disk, mr.left, tok))
+		return entry{}, corrupt(fmt.Errorf("manifest: disk %d: %d chunk ids short (found %v)", mr.disk, mr.left, tok))
 	}
 	mr.left--
 	if s == zeroMark {
-		return zeroID, nil
+		return entry{}, nil
 	}
-	id, err := ParseChunkID(s)
+	e, err := parseEntry(s, mr.keyed)
+	if err != nil {
+		err = fmt.Errorf("manifest: disk %d: chunk %d: %w", mr.disk, mr.m.Disks[mr.disk].Chunks-mr.left-1, err)
+	}
+	return e, corrupt(err)
+}
+
+// parseEntry parses a stored chunk's entry: "<id>", or "<id>:<sha256>" when keyed.
+func parseEntry(s string, keyed bool) (entry, error) {
+	idText, sumText, found := strings.Cut(s, ":")
+	if found != keyed {
+		return entry{}, fmt.Errorf("chunk entry %q: want %s", clip(s), map[bool]string{false: "an id alone (plain repository)", true: "<id>:<sha256> (encrypted repository)"}[keyed])
+	}
+	id, err := ParseChunkID(idText)
 	if err == nil && id == zeroID {
 		err = errors.New("chunk id of zeros is reserved")
 	}
-	return id, corrupt(err)
+	if err != nil {
+		return entry{}, err
+	}
+	e := entry{id: id, sum: id}
+	if keyed {
+		sum, err := ParseChunkID(sumText)
+		if err != nil {
+			return entry{}, fmt.Errorf("chunk sha256: %w", err)
+		}
+		e.sum = sum
+	}
+	return e, nil
 }

@@ -67,7 +67,8 @@ func (rp *Repo) eachRef(ctx context.Context, p Point, fn func(disk int, chunk in
 			if k%4096 == 0 && ctx.Err() != nil {
 				return ctx.Err()
 			}
-			id, err := mr.next()
+			e, err := mr.next()
+			id := e.id
 			if err == io.EOF {
 				break
 			}

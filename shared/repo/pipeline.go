@@ -2,6 +2,7 @@ package repo
 
 import (
 	"context"
+	"crypto/sha256"
 	"fmt"
 	"sync"
 )
@@ -10,15 +11,18 @@ import (
 type fetched struct {
 	index int64
 	id    ChunkID
-	data  []byte // nil for a zero chunk; valid until each returns
+	sum   [32]byte // the content's SHA-256, verified (unset for a zero chunk)
+	data  []byte   // nil for a zero chunk; valid until each returns
 	err   error
 	done  func() // gives the buffer and the reader's slot back
 }
 
-// ref is the next chunk a pipeline must read: index and id (zeroID for a zero chunk).
+// ref is the next chunk a pipeline must read: index, id (zeroID for a zero chunk), and the
+// SHA-256 its content must have (checked when ids are keyed; a plain id is that SHA-256).
 type ref struct {
 	index int64
 	id    ChunkID
+	sum   [32]byte
 }
 
 // pipeline reads chunks ahead of their consumer, at most concurrency at once.
@@ -104,10 +108,15 @@ func (p *pipeline) read(ctx context.Context, r ref, res chan<- fetched) {
 	if err == nil && len(data) != p.lenOf(r.index) {
 		err = fmt.Errorf("%w: %d bytes, want %d", ErrCorrupt, len(data), p.lenOf(r.index))
 	}
+	if err == nil && p.rp.keyed() {
+		if sum := sha256.Sum256(data); sum != r.sum {
+			err = fmt.Errorf("%w: content's SHA-256 is %x, the manifest records %x", ErrCorrupt, sum, r.sum)
+		}
+	}
 	if err != nil {
 		err = fmt.Errorf("chunk %s at offset %d: %w", r.id, r.index*int64(p.rp.cfg.ChunkSize), err)
 	}
-	res <- fetched{index: r.index, id: r.id, data: data, err: err, done: func() {
+	res <- fetched{index: r.index, id: r.id, sum: r.sum, data: data, err: err, done: func() {
 		if cap(data) >= p.rp.cfg.ChunkSize {
 			*buf = data[:0]
 		}

@@ -84,7 +84,7 @@ func (rp *Repo) openManifest(ctx context.Context, p Point) (*manifestReader, io.
 			return nil, nil, fmt.Errorf("restore point %s: %w", p, err)
 		}
 	}
-	mr, err := readManifest(src)
+	mr, err := readManifest(src, rp.keyed())
 	if err == nil && !mr.m.Time.Equal(p.Time) || err == nil && mr.m.VM != p.VM {
 		err = fmt.Errorf("%w: manifest names restore point %s", ErrCorrupt, mr.m.Point())
 	}
@@ -100,9 +100,9 @@ func (rp *Repo) openManifest(ctx context.Context, p Point) (*manifestReader, io.
 	return mr, rc, nil
 }
 
-// commitManifest writes m's manifest, its chunk ids from ids, under m's point atomically.
-// check runs just before the commit: the last chance to refuse.
-func (rp *Repo) commitManifest(ctx context.Context, m *Manifest, ids func(int, func(ChunkID) error) error, check func() error) error {
+// commitManifest writes m's manifest, its chunk entries from ids, under m's point
+// atomically. check runs just before the commit: the last chance to refuse.
+func (rp *Repo) commitManifest(ctx context.Context, m *Manifest, ids func(int, func(entry) error) error, check func() error) error {
 	p := m.Point()
 	u, err := rp.r.Create(ctx, p.key(), -1)
 	if err != nil {
@@ -117,7 +117,7 @@ func (rp *Repo) commitManifest(ctx context.Context, m *Manifest, ids func(int, f
 		}
 		w = sw
 	}
-	if err := writeManifest(w, m, ids); err != nil {
+	if err := writeManifest(w, m, rp.keyed(), ids); err != nil {
 		return err
 	}
 	if sw != nil {

@@ -10,13 +10,16 @@ import (
 	"io"
 )
 
-// ErrDiskDigest: a disk image read back does not hash to the SHA-256 its manifest records.
-var ErrDiskDigest = errors.New("disk image does not match its SHA-256")
+// ErrDiskDigest: a disk image read back does not match the image digest or the SHA-256
+// its manifest records.
+var ErrDiskDigest = errors.New("disk image does not match its digest")
 
 // DiskReader streams a disk image of a restore point. Every chunk is checked against its id
-// before its bytes are returned; at the end, the whole image against the manifest's SHA-256
-// (a mismatch is returned instead of io.EOF, so a consumer that stops only at io.EOF never
-// takes a wrong image for a good one). Errors name the chunk id and its offset.
+// (and, in an encrypted repository, against the SHA-256 the manifest records beside it)
+// before its bytes are returned; at the end, the whole image against the manifest's image
+// digest, and against its flat SHA-256 when it has one (a mismatch is returned instead of
+// io.EOF, so a consumer that stops only at io.EOF never takes a wrong image for a good
+// one). Errors name the chunk id and its offset.
 type DiskReader struct {
 	disk   Disk
 	cancel context.CancelFunc
@@ -63,29 +66,37 @@ func (dr *DiskReader) Close() error {
 	return nil
 }
 
-// streamDisk writes disk d's image, whose ids mr returns, to w.
+// streamDisk writes disk d's image, whose entries mr returns, to w.
 func (rp *Repo) streamDisk(ctx context.Context, mr *manifestReader, d Disk, w io.Writer) error {
 	var i int64
 	refs := func() (ref, bool, error) {
 		if i == d.Chunks {
 			return ref{}, false, nil
 		}
-		id, err := mr.next()
+		e, err := mr.next()
 		if err != nil {
 			return ref{}, false, fmt.Errorf("chunk %d: %w", i, err)
 		}
-		r := ref{index: i, id: id}
+		r := ref{index: i, id: e.id, sum: e.sum}
 		i++
 		return r, true, nil
 	}
-	var sum hash.Hash = sha256.New()
+	ih := newImageHash()
+	var flat hash.Hash
+	if d.SHA256 != "" {
+		flat = sha256.New()
+	}
 	zero := make([]byte, d.ChunkSize)
 	each := func(f fetched) error {
-		data := f.data
+		data, sum := f.data, f.sum
 		if data == nil {
 			data = zero[:chunkLen(d.Size, d.ChunkSize, f.index)]
+			sum = rp.zeroSum(len(data))
 		}
-		sum.Write(data)
+		ih.add(sum)
+		if flat != nil {
+			flat.Write(data)
+		}
 		_, err := w.Write(data)
 		return err
 	}
@@ -93,8 +104,14 @@ func (rp *Repo) streamDisk(ctx context.Context, mr *manifestReader, d Disk, w io
 	if err := rp.fetchOrdered(ctx, refs, lenOf, each); err != nil {
 		return err
 	}
-	if got := hex.EncodeToString(sum.Sum(nil)); got != d.SHA256 {
-		return fmt.Errorf("%w: read %s, manifest says %s", ErrDiskDigest, got, d.SHA256)
+	if got := ih.String(); got != d.ImageDigest {
+		return fmt.Errorf("%w: image digest %s, manifest says %s", ErrDiskDigest, got, d.ImageDigest)
+	}
+	if flat == nil {
+		return nil
+	}
+	if got := hex.EncodeToString(flat.Sum(nil)); got != d.SHA256 {
+		return fmt.Errorf("%w: read SHA-256 %s, manifest says %s", ErrDiskDigest, got, d.SHA256)
 	}
 	return nil
 }

@@ -3,6 +3,7 @@ package repo
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
 	"errors"
 	"fmt"
 	"io"
@@ -21,6 +22,8 @@ type Repo struct {
 	opts  options
 	// stored holds buffers for chunks as read from the remote.
 	stored sync.Pool
+	// fullZeroSum is the SHA-256 of a zero chunk of the chunk size.
+	fullZeroSum func() [32]byte
 }
 
 // Option tunes a Repo; the zero set gives the defaults documented on each.
@@ -113,6 +116,7 @@ func Open(ctx context.Context, r remote.Remote, k Key, opts ...Option) (*Repo, e
 		return nil, fmt.Errorf("repository on remote %s: %w", r.Name(), err)
 	}
 	rp := &Repo{r: r, cfg: cfg, codec: c, opts: o}
+	rp.fullZeroSum = sync.OnceValue(func() [32]byte { return sha256.Sum256(make([]byte, cfg.ChunkSize)) })
 	rp.stored.New = func() any { return new(bytes.Buffer) }
 	return rp, nil
 }
@@ -176,6 +180,18 @@ func (rp *Repo) getChunk(ctx context.Context, id ChunkID, dst []byte) ([]byte, e
 		return nil, fmt.Errorf("%w: stored chunk larger than %d bytes", ErrCorrupt, limit)
 	}
 	return rp.codec.open(dst, id, b.Bytes())
+}
+
+// keyed reports whether chunk ids are keyed (an encrypted repository): a chunk's id is then
+// not its SHA-256, which manifests record beside it.
+func (rp *Repo) keyed() bool { return rp.codec.idKey != nil }
+
+// zeroSum is the SHA-256 of a zero chunk of n bytes.
+func (rp *Repo) zeroSum(n int) [32]byte {
+	if n == rp.cfg.ChunkSize {
+		return rp.fullZeroSum()
+	}
+	return sha256.Sum256(make([]byte, n))
 }
 
 // ChunkID is the id the repository gives a chunk with content data.

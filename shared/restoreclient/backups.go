@@ -35,10 +35,12 @@ type Remotes interface {
 	Get(ctx context.Context, name string) (remote.Remote, error)
 }
 
-// List lists the backups q selects, newest first. An unreadable remote is a
-// problem, not a failure, when q names no remote; a bad query or an unknown
-// remote named by q is an error.
-func List(ctx context.Context, rs Remotes, q Query) (Listing, error) {
+// List lists the backups q selects, newest first: the full backups of each
+// remote and, when repos is not nil, the restore points of its incremental
+// repository (Backup.Mode "incremental"). An unreadable remote is a problem,
+// not a failure, when q names no remote; a bad query or an unknown remote
+// named by q is an error.
+func List(ctx context.Context, rs Remotes, repos Repos, q Query) (Listing, error) {
 	if q.VM != "" {
 		if err := catalog.ValidateVMUUID(q.VM); err != nil {
 			return Listing{}, fmt.Errorf("backups: --vm: %w", err)
@@ -54,6 +56,11 @@ func List(ctx context.Context, rs Remotes, q Query) (Listing, error) {
 	out := Listing{Backups: []catalog.Backup{}}
 	for _, name := range names {
 		bs, problems, err := listRemote(ctx, rs, name, q.VM)
+		var points []catalog.Backup
+		var pointProblems []string
+		if err == nil {
+			points, pointProblems, err = listPoints(ctx, repos, name, q.VM)
+		}
 		if err != nil && q.Remote != "" {
 			return Listing{}, err
 		}
@@ -61,10 +68,11 @@ func List(ctx context.Context, rs Remotes, q Query) (Listing, error) {
 			out.Problems = append(out.Problems, err.Error())
 			continue
 		}
-		out.Backups = append(out.Backups, bs...)
+		out.Backups = append(append(out.Backups, bs...), points...)
 		for _, p := range problems {
 			out.Problems = append(out.Problems, name+": "+p.String())
 		}
+		out.Problems = append(out.Problems, pointProblems...)
 	}
 	catalog.SortNewestFirst(out.Backups)
 	return out, ctx.Err()

@@ -81,7 +81,7 @@ func TestList(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			l, err := restoreclient.List(ctx, rs, tc.q)
+			l, err := restoreclient.List(ctx, rs, nil, tc.q)
 			if tc.err != "" {
 				if err == nil || !strings.Contains(err.Error(), tc.err) {
 					t.Fatalf("got %v, want an error containing %q", err, tc.err)
@@ -100,7 +100,7 @@ func TestList(t *testing.T) {
 			}
 		})
 	}
-	l, err := restoreclient.List(ctx, rs, restoreclient.Query{})
+	l, err := restoreclient.List(ctx, rs, nil, restoreclient.Query{})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -12,6 +12,9 @@
 //     Follow calls back on every change until the restore ends. No server keeps
 //     restore state: the events are the truth.
 //   - Backups: List reads the backups of some or all remotes (newest first)
-//     through catalog.List, as Backup values whose JSON is what
-//     `xbr backups ls --json` prints; Latest picks a VM's newest backup.
+//     through catalog.List, and the restore points of each remote's
+//     incremental repository (mode "incremental", ids
+//     "<remote>:xbr-repo/<vm>/<ts>"; no repository is no points), as Backup
+//     values whose JSON is what `xbr backups ls --json` prints; Latest picks a
+//     VM's newest backup of either kind; Point reads one restore point.
 package restoreclient

@@ -34,6 +34,15 @@ func Run(t *testing.T, newRemote NewRemote) {
 		t.Run(name+"/verify", func(t *testing.T) { testVerify(t, mk(t)) })
 		t.Run(name+"/damaged chunk", func(t *testing.T) { testDamagedChunk(t, mk(t)) })
 		t.Run(name+"/gc defers to a backup", func(t *testing.T) { testGCDefers(t, mk(t)) })
+		t.Run(name+"/incremental reads no chunk", func(t *testing.T) {
+			c := &CountingRemote{Remote: newRemote(t)}
+			var k repo.Key
+			if enc {
+				k = NewKey(t)
+			}
+			testNoReadBack(t, Init(t, c, k), c)
+		})
+		t.Run(name+"/tampered manifest", func(t *testing.T) { testTamperedManifest(t, mk(t)) })
 		t.Run(name+"/mirror", func(t *testing.T) { testMirror(t, newRemote, enc) })
 	}
 }
@@ -49,8 +58,9 @@ func testRoundtrip(t *testing.T, rp *repo.Repo) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(m.Disks) != 1 || m.Disks[0].SHA256 != Sum(image) || string(m.Records) != `{"name_label":"vm"}` {
-		t.Fatalf("manifest %+v: want one disk with the image's SHA-256 and the records", m)
+	if len(m.Disks) != 1 || m.Disks[0].SHA256 != Sum(image) || m.Disks[0].ImageDigest != ImageDigest(image, cs) ||
+		string(m.Records) != `{"name_label":"vm"}` {
+		t.Fatalf("manifest %+v: want one disk with the image's SHA-256 and image digest, and the records", m)
 	}
 	got, err := ReadDisk(t, rp, p)
 	if err != nil || !bytes.Equal(got, image) {
@@ -105,8 +115,8 @@ func testIncremental(t *testing.T, rp *repo.Repo) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if st.NewChunks != 2 || st.ReusedChunks != 8 || st.ZeroChunks != 3 || d.SHA256 != Sum(next) {
-		t.Fatalf("incremental: %+v sha %s: want 2 new, 8 reused, 3 zero, the new image's SHA-256", st, d.SHA256)
+	if st.NewChunks != 2 || st.ReusedChunks != 8 || st.ZeroChunks != 3 || d.ImageDigest != ImageDigest(next, cs) || d.SHA256 != "" {
+		t.Fatalf("incremental: %+v digest %s sha %q: want 2 new, 8 reused, 3 zero, the new image's digest, no flat SHA-256", st, d.ImageDigest, d.SHA256)
 	}
 	if _, err := b.Commit(ctx, []byte(`{}`)); err != nil {
 		t.Fatal(err)

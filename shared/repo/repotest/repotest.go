@@ -8,6 +8,8 @@ import (
 	"encoding/json"
 	"io"
 	"math/rand/v2"
+	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -46,6 +48,32 @@ func DiskImage(seed uint64, size int) []byte {
 
 // Sum is the hex SHA-256 of b.
 func Sum(b []byte) string { s := sha256.Sum256(b); return hex.EncodeToString(s[:]) }
+
+// ImageDigest is the image digest of image cut into chunks of chunkSize, computed here
+// from its definition (doc.go): the SHA-256 of the chunks' SHA-256s, in order.
+func ImageDigest(image []byte, chunkSize int) string {
+	list := sha256.New()
+	for off := 0; off < len(image); off += chunkSize {
+		s := sha256.Sum256(image[off:min(off+chunkSize, len(image))])
+		list.Write(s[:])
+	}
+	return hex.EncodeToString(list.Sum(nil))
+}
+
+// CountingRemote counts the chunks read through it (Open of a key under chunks/); the rest
+// is the wrapped remote's.
+type CountingRemote struct {
+	remote.Remote
+	ChunkOpens atomic.Int64
+}
+
+// Open counts chunk reads.
+func (c *CountingRemote) Open(ctx context.Context, key string) (io.ReadCloser, error) {
+	if strings.HasPrefix(key, repo.Root+"/chunks/") {
+		c.ChunkOpens.Add(1)
+	}
+	return c.Remote.Open(ctx, key)
+}
 
 // WritePoint stores image as one disk of a restore point of vm at t, by full scan.
 func WritePoint(t *testing.T, rp *repo.Repo, vm string, at time.Time, image []byte) repo.DiskStats {

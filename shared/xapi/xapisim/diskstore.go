@@ -88,6 +88,8 @@ func (d *diskStore) drop(ref string) error {
 		case *layer:
 			err = errors.Join(err, x.f.Close(), os.Remove(x.path))
 			src = x.parent
+		case *zeroTail:
+			src = x.src
 		default:
 			return err
 		}
@@ -153,4 +155,41 @@ func writeAtChunked(f *os.File, b []byte, off int64) error {
 		}
 	}
 	return nil
+}
+
+// grow makes ref's content size bytes long: the old bytes, then zeros.
+// Readers holding the old content keep their view.
+func (d *diskStore) grow(ref string, size int64) error {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	k, ok := d.m[ref]
+	if !ok {
+		return fmt.Errorf("no content for VDI %s", ref)
+	}
+	freeze(k.src) // a write after the resize starts a layer of the new size
+	d.m[ref] = &disk{size: size, src: &zeroTail{src: k.src, size: k.size}}
+	return nil
+}
+
+// zeroTail reads src up to size and zeros beyond: a grown disk.
+type zeroTail struct {
+	src  source
+	size int64
+}
+
+func (z *zeroTail) ReadAt(p []byte, off int64) (int, error) {
+	n := 0
+	if off < z.size {
+		k := int(min(int64(len(p)), z.size-off))
+		m, err := z.src.ReadAt(p[:k], off)
+		if m < k {
+			if err == nil || errors.Is(err, io.EOF) {
+				err = io.ErrUnexpectedEOF
+			}
+			return m, err
+		}
+		n = k
+	}
+	clear(p[n:])
+	return len(p), nil
 }

@@ -44,7 +44,9 @@
 // one chain, VDI_IN_USE when vdi_to is attached), VDI.data_destroy (type
 // cbt_metadata, content dropped; VDI_IN_USE while it has VBDs, where XAPI
 // waits 4 s for them to go), and VDI.destroy merging a log into its child.
-// disable_cbt then enable_cbt breaks the chain. VDI.pool_migrate (a disk
+// disable_cbt then enable_cbt breaks the chain. VDI.resize grows a disk
+// (never a snapshot, never smaller: SR_BACKEND_FAILURE_79) with zeros and
+// grows its CBT log with it. VDI.pool_migrate (a disk
 // of a running VM to another SR; the disk becomes a new VDI) refuses a
 // tracked VDI with VDI_CBT_ENABLED, so a migration goes through that
 // reset, as Xen Orchestra disables CBT and retries.

@@ -148,11 +148,14 @@ func uses(src, target source) bool {
 		if src == target {
 			return true
 		}
-		l, ok := src.(*layer)
-		if !ok {
+		switch x := src.(type) {
+		case *layer:
+			src = x.parent
+		case *zeroTail:
+			src = x.src
+		default:
 			return false
 		}
-		src = l.parent
 	}
 	return false
 }

@@ -1,7 +1,44 @@
 package xapisim
 
+import "strconv"
+
 func (s *Server) vdiMethods(r registry) {
 	r.add("VDI.destroy", 1, s.withObj("VDI", s.vdiDestroy), asyncMode)
+	r.add("VDI.resize", 2, s.withObj("VDI", s.vdiResize), asyncMode)
+}
+
+// vdiResize grows a disk as SM's resize does: never a snapshot or a
+// cbt_metadata VDI, never smaller (SR_BACKEND_FAILURE_79), the new bytes
+// read as zeros, and a tracked disk's CBT log grows with it (SM resizes
+// the log), so the bitmap covers the new size. Snapshots keep their size.
+func (s *Server) vdiResize(c *call, vdi *object) (any, error) {
+	arg, err := c.str(1)
+	if err != nil {
+		return nil, err
+	}
+	size, err := strconv.ParseInt(arg, 10, 64)
+	if err != nil || size <= 0 {
+		return nil, fail("FIELD_TYPE_ERROR", "size")
+	}
+	switch {
+	case vdi.flag("is_a_snapshot") || vdi.str("type") == "cbt_metadata":
+		return nil, fail("OPERATION_NOT_ALLOWED", "VDI.resize of a snapshot or metadata VDI: "+vdi.ref)
+	case size < vdi.num("virtual_size"):
+		return nil, fail("SR_BACKEND_FAILURE_79", "", "VDI Invalid size [opterr=shrinking not allowed]", "")
+	case size == vdi.num("virtual_size"):
+		return "", nil
+	}
+	if err := s.disks.grow(vdi.ref, size); err != nil {
+		return nil, fail("VDI_IO_ERROR", err.Error())
+	}
+	if l := s.cbt[vdi.ref]; l != nil {
+		l.or(newCBTLog(size).bits)
+	}
+	s.st.set(vdi, "virtual_size", size)
+	if sr, err := s.st.get("SR", vdi.str("SR")); err == nil {
+		s.accountSR(sr)
+	}
+	return "", nil
 }
 
 // vdiDestroy removes the VDI and every VBD that points to it; it refuses an

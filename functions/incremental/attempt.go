@@ -1,0 +1,124 @@
+package incremental
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"xbr/events"
+	"xbr/shared/bus"
+	"xbr/shared/repo"
+	"xbr/shared/xapi"
+)
+
+// attempt is one try at the VM's restore point: it returns the completed
+// event, or an error after removing the snapshot it took.
+func (w *Worker) attempt(ctx context.Context, j *job, n int) (events.IncrementalCompleted, error) {
+	c, err := w.d.Pools.Client(ctx, j.req.Pool)
+	if err != nil {
+		return events.IncrementalCompleted{}, err
+	}
+	rp, err := w.d.Repos.Ensure(ctx, j.req.Remote)
+	if err != nil {
+		return events.IncrementalCompleted{}, fmt.Errorf("repository on remote %s: %w", j.req.Remote, err)
+	}
+	if done, ok, err := w.committed(ctx, rp, j); err != nil || ok {
+		return done, err
+	}
+	vm, err := c.VMByUUID(ctx, j.req.VMUUID)
+	if err != nil {
+		if xapi.IsCode(err, "UUID_INVALID") {
+			return events.IncrementalCompleted{}, bus.Permanent(fmt.Errorf("vm %s is not in pool %s: %w", j.req.VMUUID, j.req.Pool, err))
+		}
+		return events.IncrementalCompleted{}, fmt.Errorf("find vm %s: %w", j.req.VMUUID, err)
+	}
+	prev, err := w.lastPoint(ctx, rp, j)
+	if err != nil {
+		return events.IncrementalCompleted{}, err
+	}
+	if err := w.sweepSnapshots(ctx, c, vm, prev, j); err != nil {
+		return events.IncrementalCompleted{}, fmt.Errorf("remove leftovers of earlier attempts: %w", err)
+	}
+	ts, err := w.stamp(ctx, rp, j)
+	if err != nil {
+		return events.IncrementalCompleted{}, err
+	}
+	w.started(ctx, j, n)
+	if j.req.CBT == events.CBTEnable {
+		w.enableCBT(ctx, c, vm, j)
+	}
+	snap, err := w.snapshot(ctx, c, vm, j, ts)
+	if err != nil {
+		if snap != "" {
+			w.destroySnapshot(ctx, c, snap, j)
+		}
+		return events.IncrementalCompleted{}, err
+	}
+	done, plans, err := w.store(ctx, c, rp, snap, prev, j, ts)
+	if err != nil {
+		w.destroySnapshot(ctx, c, snap, j)
+		return events.IncrementalCompleted{}, err
+	}
+	if w.d.afterCommit != nil {
+		if err := w.d.afterCommit(); err != nil {
+			return events.IncrementalCompleted{}, err
+		}
+	}
+	w.retire(ctx, c, snap, plans, prev, j)
+	return done, nil
+}
+
+// stamp picks this attempt's point time — after every earlier attempt's and
+// not taken by a point of the VM — and records it in the run before
+// anything is written.
+func (w *Worker) stamp(ctx context.Context, rp *repo.Repo, j *job) (time.Time, error) {
+	ts := w.d.Now().UTC().Truncate(time.Second)
+	for _, a := range w.attemptTimes(j) {
+		if !a.Before(ts) {
+			ts = a.Add(time.Second)
+		}
+	}
+	points, err := rp.List(ctx, j.req.VMUUID)
+	if err != nil {
+		return time.Time{}, err
+	}
+	for _, p := range points {
+		if !p.Time.Before(ts) {
+			ts = p.Time.Add(time.Second)
+		}
+	}
+	if j.run == nil {
+		return ts, nil
+	}
+	r, err := w.d.Runs.RecordAttempt(ctx, j.req.RunID, j.req.VMUUID, ts.Format(stampLayout))
+	if err != nil {
+		return time.Time{}, fmt.Errorf("record attempt: %w", err)
+	}
+	j.run = &r
+	return ts, nil
+}
+
+const stampLayout = "20060102T150405Z"
+
+// attemptTimes are the point times of earlier attempts on this VM in this
+// run, newest first.
+func (w *Worker) attemptTimes(j *job) []time.Time {
+	if j.run == nil {
+		return nil
+	}
+	v, _ := j.run.VM(j.req.VMUUID)
+	var out []time.Time
+	for i := len(v.Attempts) - 1; i >= 0; i-- {
+		if t, err := time.Parse(stampLayout, v.Attempts[i]); err == nil {
+			out = append(out, t)
+		}
+	}
+	return out
+}
+
+// started publishes incremental.started on the side channel.
+func (w *Worker) started(ctx context.Context, j *job, n int) {
+	p := events.IncrementalStarted{RunID: j.req.RunID, Job: j.req.Job, Schedule: j.req.Schedule, VMUUID: j.req.VMUUID,
+		VMName: j.req.VMName, Pool: j.req.Pool, Remote: j.req.Remote, Attempt: int64(n)}
+	w.publish(ctx, events.DeriveID("incremental.started", j.req.RunID, j.req.VMUUID, fmt.Sprint(j.delivery), fmt.Sprint(n)), p)
+}

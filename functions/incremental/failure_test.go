@@ -1,0 +1,56 @@
+package incremental_test
+
+import (
+	"context"
+	"testing"
+
+	"xbr/events"
+	"xbr/shared/xapi/xapisim"
+)
+
+// TestFailureKeepsTheBase: a run that fails before its commit leaves no
+// point, no snapshot and no snapshot data, and the previous base still
+// serves the next run's changed-block read.
+func TestFailureKeepsTheBase(t *testing.T) {
+	ctx := context.Background()
+	e := newEnv(t, "nbd", "enable", false)
+	e.run()
+	network := e.sim.Refs("network")[0]
+	if _, err := e.client.Call(ctx, "network.remove_purpose", network, "nbd"); err != nil {
+		t.Fatal(err)
+	}
+	e.sim.SetFaults(xapisim.Faults{DropAfter: 1 << 20}) // the full scan the missing NBD forces breaks
+	id, done := e.fire()
+	if done.Status != events.StatusFailure {
+		t.Fatalf("run with a broken transfer: %+v", done)
+	}
+	var failed []events.IncrementalFailed
+	for _, r := range e.stored() {
+		if p, ok := r.Payload.(events.IncrementalFailed); ok && p.RunID == id {
+			failed = append(failed, p)
+		}
+	}
+	if len(failed) != 1 || failed[0].Error == "" {
+		t.Fatalf("incremental.failed: %+v", failed)
+	}
+	rp, err := e.repos.Ensure(ctx, "repo")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if points, err := rp.List(ctx, ""); err != nil || len(points) != 1 {
+		t.Fatalf("points after the failed run: %v, %v", points, err)
+	}
+	e.assertBases(2)
+	e.sim.SetFaults(xapisim.Faults{})
+	if _, err := e.client.Call(ctx, "network.add_purpose", network, "nbd"); err != nil {
+		t.Fatal(err)
+	}
+	e.guestWrite(e.liveDisks()[1], 0, 512, 5)
+	before := e.nbdRead()
+	next := e.run()
+	if next.Path != events.PathCBT || e.nbdRead()-before != chunkSize {
+		t.Fatalf("run after the failure: path %s (%s), nbd_read %d", next.Path, next.PathReason, e.nbdRead()-before)
+	}
+	e.assertPoint(next)
+	e.assertBases(2)
+}

@@ -1,0 +1,141 @@
+package incremental
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"golang.org/x/time/rate"
+
+	"xbr/events"
+)
+
+// progress counts the bytes read from the host and, every ProgressEvery,
+// publishes incremental.progress and renews the run's lock.
+type progress struct {
+	n     atomic.Int64
+	total atomic.Int64
+	stop  func()
+}
+
+func (w *Worker) progress(ctx context.Context, j *job) *progress {
+	p := &progress{}
+	done, exited := make(chan struct{}), make(chan struct{})
+	start := w.d.Now()
+	go func() {
+		defer close(exited)
+		t := time.NewTicker(w.d.ProgressEvery)
+		defer t.Stop()
+		for seq := 1; ; seq++ {
+			select {
+			case <-done:
+				return
+			case <-ctx.Done():
+				return
+			case <-t.C:
+				w.tick(ctx, j, seq, p.n.Load(), p.total.Load(), w.d.Now().Sub(start))
+			}
+		}
+	}()
+	p.stop = func() { close(done); <-exited }
+	return p
+}
+
+func (w *Worker) tick(ctx context.Context, j *job, seq int, n, total int64, elapsed time.Duration) {
+	ev := events.IncrementalProgress{RunID: j.req.RunID, Job: j.req.Job, VMUUID: j.req.VMUUID,
+		Transfer: events.TransferAt(n, total, elapsed)}
+	w.publish(ctx, events.DeriveID("incremental.progress", j.req.RunID, j.req.VMUUID, fmt.Sprint(j.delivery), fmt.Sprint(seq)), ev)
+	if j.run != nil {
+		if err := w.d.Runs.Touch(ctx, j.req.Job, j.req.RunID); err != nil && ctx.Err() == nil {
+			w.d.Log.Warn("renewing the job's lock failed", "run", j.req.RunID, "error", err)
+		}
+	}
+}
+
+// limiters holds one token bucket per run, shared by the run's reads in
+// this process while any of them runs: rate_limit caps the bytes read
+// from the host, whichever path reads them.
+type limiters struct {
+	mu   sync.Mutex
+	runs map[string]*shared
+}
+
+type shared struct {
+	lim   *rate.Limiter
+	users int
+}
+
+func newLimiters() *limiters { return &limiters{runs: map[string]*shared{}} }
+
+// take returns the run's limiter (nil when unlimited) and its release.
+func (l *limiters) take(run string, bytesPerSecond int64) (*rate.Limiter, func()) {
+	if bytesPerSecond <= 0 {
+		return nil, func() {}
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	s, ok := l.runs[run]
+	if !ok {
+		burst := int(min(max(bytesPerSecond/4, 32<<10), 1<<20))
+		s = &shared{lim: rate.NewLimiter(rate.Limit(bytesPerSecond), burst)}
+		l.runs[run] = s
+	}
+	s.users++
+	var once sync.Once
+	return s.lim, func() {
+		once.Do(func() {
+			l.mu.Lock()
+			defer l.mu.Unlock()
+			if s.users--; s.users <= 0 {
+				delete(l.runs, run)
+			}
+		})
+	}
+}
+
+// meter counts and rate-limits the bytes of one attempt.
+type meter struct {
+	lim  *rate.Limiter
+	prog *progress
+}
+
+// account counts n bytes read and waits for the rate limit.
+func (m meter) account(ctx context.Context, n int) error {
+	m.prog.n.Add(int64(n))
+	if m.lim == nil || n <= 0 {
+		return nil
+	}
+	for n > 0 {
+		k := min(n, m.lim.Burst())
+		if err := m.lim.WaitN(ctx, k); err != nil {
+			return err
+		}
+		n -= k
+	}
+	return nil
+}
+
+// reader wraps r so that its bytes are counted and limited.
+func (m meter) reader(ctx context.Context, r io.Reader) *meteredReader {
+	return &meteredReader{ctx: ctx, r: r, m: m}
+}
+
+type meteredReader struct {
+	ctx context.Context
+	r   interface{ Read([]byte) (int, error) }
+	m   meter
+}
+
+func (mr *meteredReader) Read(b []byte) (int, error) {
+	if mr.m.lim != nil && len(b) > mr.m.lim.Burst() {
+		b = b[:mr.m.lim.Burst()]
+	}
+	n, err := mr.r.Read(b)
+	if werr := mr.m.account(mr.ctx, n); werr != nil && err == nil {
+		err = werr
+	}
+	return n, err
+}

@@ -1,0 +1,123 @@
+package incremental
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"xbr/events"
+	"xbr/shared/bus"
+	"xbr/shared/config"
+	"xbr/shared/runs"
+)
+
+// Worker stores one restore point per incremental.requested.
+type Worker struct {
+	d        Deps
+	limiters *limiters
+}
+
+// newWorker returns the worker handler without the skeleton (NewWorker).
+func newWorker(d Deps) *Worker { return &Worker{d: d.withDefaults(), limiters: newLimiters()} }
+
+// job is one request with its configuration resolved.
+type job struct {
+	req      events.IncrementalRequested
+	cfg      config.Job
+	run      *runs.Run // nil for a request outside any recorded run
+	delivery uint64
+}
+
+// Handle backs up the VM, retrying per the job's settings, and returns
+// incremental.completed or incremental.failed.
+func (w *Worker) Handle(ctx context.Context, ev bus.Event) ([]bus.Out, error) {
+	req, err := events.PayloadAs[events.IncrementalRequested](ev.Received)
+	if err != nil {
+		return nil, bus.Permanent(err)
+	}
+	cfg, ok := w.d.Config.Job(req.Job)
+	if !ok {
+		return nil, bus.Permanent(fmt.Errorf("incremental.requested for unknown job %q", req.Job))
+	}
+	if cfg.Mode != config.ModeIncremental {
+		return nil, bus.Permanent(fmt.Errorf("incremental.requested for job %s of mode %q", req.Job, cfg.Mode))
+	}
+	if _, ok := cfg.Schedule(req.Schedule); !ok {
+		return nil, bus.Permanent(fmt.Errorf("job %s has no schedule %q", req.Job, req.Schedule))
+	}
+	return w.handleRun(ctx, &job{req: req, cfg: cfg, delivery: ev.Delivery.Attempt})
+}
+
+// lastFailed reports the VM of request ev failed with err, the error of its
+// last delivery (runs.Flow.Failed).
+func (d Deps) lastFailed(_ context.Context, ev bus.Event, err error) ([]bus.Out, error) {
+	req, perr := events.PayloadAs[events.IncrementalRequested](ev.Received)
+	if perr != nil {
+		return nil, bus.Permanent(perr)
+	}
+	return d.failed(req, d.Now(), 0, err)
+}
+
+func (w *Worker) handleRun(ctx context.Context, j *job) ([]bus.Out, error) {
+	r, err := w.d.Runs.GetVM(ctx, j.req.RunID, j.req.VMUUID)
+	switch {
+	case err == nil && r.Done():
+		w.d.Log.Info("request of a run that has ended; dropped", "run", j.req.RunID, "vm_uuid", j.req.VMUUID, "status", r.Status)
+		return nil, nil
+	case err == nil:
+		j.run = &r
+	case !errors.Is(err, runs.ErrNotFound):
+		return nil, err
+	}
+	return w.handle(ctx, j)
+}
+
+func (w *Worker) handle(ctx context.Context, j *job) ([]bus.Out, error) {
+	start := w.d.Now()
+	vctx, cancel := ctx, context.CancelFunc(func() {})
+	if j.cfg.VMTimeout > 0 {
+		vctx, cancel = context.WithTimeout(ctx, j.cfg.VMTimeout)
+	}
+	defer cancel()
+	done, attempts, err := runs.Retry(vctx, j.cfg, w.d.Wait, func(n int, in time.Duration, err error) {
+		w.d.Log.Warn("incremental attempt failed; retrying", "run", j.req.RunID, "vm_uuid", j.req.VMUUID,
+			"attempt", n, "retry_in", in, "error", err)
+	}, func(n int) (events.IncrementalCompleted, error) { return w.attempt(vctx, j, n) })
+	if err == nil {
+		o, err := w.d.message(events.DeriveID("incremental.completed", j.req.RunID, j.req.VMUUID), done)
+		return []bus.Out{o}, err
+	}
+	if ctx.Err() != nil { // shutting down: let the bus redeliver
+		return nil, fmt.Errorf("incremental vm %s: %w", j.req.VMUUID, err)
+	}
+	if vctx.Err() != nil {
+		err = fmt.Errorf("timed out after %s (vm_timeout): %w", j.cfg.VMTimeout, err)
+	}
+	return w.d.failed(j.req, start, attempts, err)
+}
+
+func (d Deps) failed(req events.IncrementalRequested, start time.Time, attempts int, err error) ([]bus.Out, error) {
+	d.Log.Error("incremental backup failed", "run", req.RunID, "job", req.Job, "vm_uuid", req.VMUUID,
+		"attempts", attempts, "error", err)
+	failed := events.IncrementalFailed{RunID: req.RunID, Job: req.Job, Schedule: req.Schedule, VMUUID: req.VMUUID,
+		VMName: req.VMName, Pool: req.Pool, Error: events.Reason(err), Attempts: int64(attempts),
+		DurationMS: d.Now().Sub(start).Milliseconds()}
+	o, merr := d.message(events.DeriveID("incremental.failed", req.RunID, req.VMUUID), failed)
+	return []bus.Out{o}, merr
+}
+
+// publish sends a side-channel event (started, progress); a failure is only
+// logged, the event is informative.
+func (w *Worker) publish(ctx context.Context, id string, p events.Payload) {
+	if w.d.Publisher == nil {
+		return
+	}
+	m, err := w.d.message(id, p)
+	if err == nil {
+		_, err = w.d.Publisher.Publish(ctx, m.Subject, m.Event)
+	}
+	if err != nil && ctx.Err() == nil {
+		w.d.Log.Warn("publish failed", "event_type", p.EventType(), "error", err)
+	}
+}

@@ -1,0 +1,103 @@
+package restore
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"slices"
+	"sync/atomic"
+
+	"xbr/shared/catalog"
+	"xbr/shared/fn"
+	"xbr/shared/remote"
+	"xbr/shared/repo"
+	"xbr/shared/repoimage"
+	"xbr/shared/xapi"
+	"xbr/shared/xva"
+)
+
+// Repos opens a remote's incremental repository; *fn.Repos is one.
+type Repos interface {
+	Open(ctx context.Context, name string) (*repo.Repo, error)
+}
+
+// errImportEnded stops the XVA builder once the import has returned.
+var errImportEnded = errors.New("the import ended")
+
+// openPoint opens the repository restore point id names and checks that it
+// can be rebuilt (its records describe its disks).
+func (h *Handler) openPoint(ctx context.Context, id catalog.ID) (*repoimage.Point, error) {
+	if !slices.Contains(h.remotes.Names(), id.Remote) || h.opts.Repos == nil {
+		return nil, fmt.Errorf("backup %s: remote %q is not configured here", id, id.Remote)
+	}
+	name, _ := id.RepoPoint()
+	p, err := repo.ParsePoint(name)
+	if err != nil {
+		return nil, fmt.Errorf("backup %s: %w", id, err)
+	}
+	rp, err := h.opts.Repos.Open(ctx, id.Remote)
+	switch {
+	case errors.Is(err, fn.ErrNoRepository):
+		return nil, fmt.Errorf("backup %s does not exist: %w", id, err)
+	case errors.Is(err, repo.ErrWrongKey):
+		return nil, fmt.Errorf("backup %s: %w", id, err)
+	case err != nil: // an unreachable remote may come back
+		return nil, retryable(fmt.Errorf("backup %s: %w", id, err))
+	}
+	pt, err := repoimage.Open(ctx, rp, p)
+	switch {
+	case errors.Is(err, remote.ErrNotFound):
+		return nil, fmt.Errorf("backup %s does not exist: %w", id, err)
+	case errors.Is(err, repoimage.ErrRecords) || errors.Is(err, repo.ErrCorrupt):
+		return nil, fmt.Errorf("backup %s: %w", id, err)
+	case err != nil:
+		return nil, retryable(fmt.Errorf("backup %s: %w", id, err))
+	}
+	return pt, nil
+}
+
+// importPoint streams an XVA built from the restore point's chunks into PUT
+// /import. The builder verifies every chunk and each disk's SHA-256 before
+// the archive can end, and the verifier withholds the tail until the builder
+// has finished: a damaged point never reaches XAPI as a complete archive, the
+// import is aborted, and xapi.Client.Import leaves no VM.
+func (h *Handler) importPoint(ctx context.Context, j *job) (xapi.VMRef, int64, error) {
+	var progress atomic.Int64
+	buildCtx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	pr, pw := io.Pipe()
+	built := make(chan error, 1)
+	go func() {
+		err := j.point.WriteXVA(buildCtx, pw, xva.WriterOptions{ModTime: j.id.Time})
+		pw.CloseWithError(err)
+		built <- err
+	}()
+	body := newVerifier(pr, nil, -1, h.opts.HoldBack, &progress)
+	total := j.point.Size()
+	h.announce(ctx, j, total, "every chunk's id and each disk's sha256")
+	rep := h.startProgress(ctx, j.req.RequestID, j.attempt, total, &progress)
+	vm, err := j.c.Import(ctx, body, -1, xapi.ImportOptions{SR: j.srRef})
+	rep.Stop()
+	pr.CloseWithError(errImportEnded)
+	cancel()
+	berr := <-built
+	if err != nil {
+		return "", 0, pointFailure(j.id, berr, err)
+	}
+	return vm, progress.Load(), nil
+}
+
+// pointFailure names the cause of a failed import of a restore point: the
+// point's own damage (final), the repository unreachable (retryable), or
+// XAPI's reason.
+func pointFailure(id catalog.ID, berr, xerr error) error {
+	switch {
+	case berr == nil || errors.Is(berr, errImportEnded) || errors.Is(berr, context.Canceled):
+		return fmt.Errorf("backup %s: %w", id, xerr)
+	case errors.Is(berr, repo.ErrCorrupt), errors.Is(berr, repo.ErrDiskDigest),
+		errors.Is(berr, remote.ErrNotFound), errors.Is(berr, io.ErrUnexpectedEOF):
+		return fmt.Errorf("backup %s: %w; the import was aborted and left no VM", id, berr)
+	}
+	return retryable(fmt.Errorf("backup %s: read the restore point: %w; the import was aborted and left no VM", id, berr))
+}

@@ -1,0 +1,83 @@
+package verify_test
+
+import (
+	"bytes"
+	"context"
+	"strings"
+	"testing"
+	"time"
+
+	"xbr/events"
+	"xbr/functions/verify"
+	"xbr/shared/bus"
+	"xbr/shared/config"
+	"xbr/shared/fn"
+	"xbr/shared/remote/dir"
+	"xbr/shared/repo/repotest"
+	"xbr/shared/repoimage/repoimagetest"
+	"xbr/shared/testsupport"
+	"xbr/shared/xva"
+)
+
+// pointXVA is a plain XVA of vmUUID with one 3 MiB disk.
+func pointXVA(t *testing.T) []byte {
+	t.Helper()
+	h := &xva.Header{Version: xva.Version{ExportVsn: 2}, Objects: []xva.Object{
+		{Class: "VM", ID: "Ref:0", Snapshot: map[string]any{"uuid": vmUUID, "name_label": "web", "VBDs": []any{"Ref:1"}}},
+		{Class: "VBD", ID: "Ref:1", Snapshot: map[string]any{"VM": "Ref:0", "VDI": "Ref:2", "type": "Disk"}},
+		{Class: "VDI", ID: "Ref:2", Snapshot: map[string]any{"SR": "Ref:3", "VBDs": []any{"Ref:1"}, "virtual_size": int64(3 << 20)}},
+		{Class: "SR", ID: "Ref:3", Snapshot: map[string]any{"content_type": "user", "VDIs": []any{"Ref:2"}}}}}
+	ova, err := h.MarshalOVA()
+	must(t, err)
+	var buf bytes.Buffer
+	w := xva.NewWriter(&buf, xva.WriterOptions{})
+	must(t, w.WriteOVA(ova))
+	must(t, w.WriteDisk("Ref:2", 3<<20, strings.NewReader(strings.Repeat("xbr disk data\n", (3<<20)/14+1)[:3<<20])))
+	must(t, w.Close())
+	return buf.Bytes()
+}
+
+// A scheduled verification checks the repository's restore points beside the
+// full backups: one damaged chunk used by two points is one verify.failed per
+// point, each naming the chunk.
+func TestScheduledVerificationOfRestorePoints(t *testing.T) {
+	root := t.TempDir()
+	d, err := dir.New("nfs", root)
+	must(t, err)
+	t0 := time.Date(2026, 5, 1, 2, 0, 0, 0, time.UTC)
+	full := putBackup(t, d, t0)
+	rcfg := []config.Remote{{Name: "nfs", Type: config.RemoteDir, Path: root}}
+	repos := fn.NewRepos(rcfg, fn.NewRemotes(rcfg, testsupport.OpenDir))
+	rp, err := repos.Ensure(context.Background(), "nfs")
+	must(t, err)
+	data := pointXVA(t)
+	repoimagetest.StorePoint(t, rp, vmUUID, t0.Add(time.Hour), bytes.NewReader(data))
+	repoimagetest.StorePoint(t, rp, vmUUID, t0.Add(2*time.Hour), bytes.NewReader(data))
+	keys := repoimagetest.ChunkKeys(t, rp)
+	repotest.FlipByte(t, rp, keys[0])
+
+	cfg := &config.Config{Jobs: []config.Job{{Name: "check", Mode: config.ModeVerify, Remotes: []string{"nfs"}, Deep: true}}}
+	now := t0.Add(24 * time.Hour)
+	h := &verify.Handler{Config: cfg, Remotes: remotes{"nfs": d}, Repos: repos, Now: func() time.Time { return now }}
+	p := events.ScheduleDue{RunID: "run-1", Job: "check", Schedule: "weekly", Mode: config.ModeVerify, FireTime: now}
+	outs, err := h.Handle(context.Background(), bus.Event{Received: events.Received{Payload: p}})
+	must(t, err)
+	var completed, failed []string
+	for _, o := range outs {
+		r, err := events.Decode(o.Subject, encodeHeaders(t, o), o.Event.Data())
+		must(t, err)
+		switch pl := r.Payload.(type) {
+		case events.VerifyCompleted:
+			completed = append(completed, pl.BackupID)
+		case events.VerifyFailed:
+			failed = append(failed, pl.BackupID)
+			if !strings.Contains(pl.Error, keys[0][len(keys[0])-64:]) || !strings.Contains(pl.Error, "damaged") {
+				t.Errorf("verify.failed of %s: %q does not name the damaged chunk", pl.BackupID, pl.Error)
+			}
+		}
+	}
+	wantFailed := []string{"nfs:xbr-repo/" + vmUUID + "/20260501T030000Z", "nfs:xbr-repo/" + vmUUID + "/20260501T040000Z"}
+	if len(completed) != 1 || completed[0] != full.String() || strings.Join(failed, " ") != strings.Join(wantFailed, " ") {
+		t.Fatalf("completed %v, failed %v; want [%s] and %v", completed, failed, full, wantFailed)
+	}
+}

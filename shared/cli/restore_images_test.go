@@ -1,0 +1,141 @@
+package cli_test
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"xbr/shared/catalog"
+	"xbr/shared/remote/dir"
+	"xbr/shared/repo"
+	"xbr/shared/repoimage/repoimagetest"
+	"xbr/shared/xapi"
+	"xbr/shared/xapi/xapisim"
+)
+
+// exportHalted is a real export of a halted simulated VM.
+func exportHalted(t *testing.T) (xapisim.VMInfo, []byte) {
+	t.Helper()
+	sim, err := xapisim.New(xapisim.Options{DiskSize: 2<<20 + 512})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { sim.Close() })
+	url, err := sim.Start("127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := xapi.New(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	user, pass := sim.Credentials()
+	if err := c.Login(ctx, user, pass); err != nil {
+		t.Fatal(err)
+	}
+	for _, vm := range sim.VMs() {
+		if vm.PowerState == "Halted" && !vm.IsSnapshot && !vm.IsTemplate {
+			tr, err := c.Export(ctx, xapi.VMRef(vm.Ref), xapi.ExportOptions{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer tr.Close()
+			data, err := io.ReadAll(tr)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return vm, data
+		}
+	}
+	t.Fatal("no halted VM")
+	return xapisim.VMInfo{}, nil
+}
+
+func TestRestoreDiskImage(t *testing.T) {
+	tmp := t.TempDir()
+	remoteDir, out := filepath.Join(tmp, "remote"), filepath.Join(tmp, "images")
+	for _, d := range []string{remoteDir, out} {
+		if err := os.Mkdir(d, 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	cfg := filepath.Join(tmp, "xbr.yaml")
+	if err := os.WriteFile(cfg, []byte("remotes:\n  - name: nfs\n    type: dir\n    path: "+remoteDir+"\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	vm, data := exportHalted(t)
+	d, err := dir.New("nfs", remoteDir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rp, err := repo.Init(context.Background(), d, repo.InitOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	at := time.Date(2026, 12, 6, 2, 0, 0, 0, time.UTC)
+	_, sums := repoimagetest.StorePoint(t, rp, vm.UUID, at, bytes.NewReader(data))
+	id, _ := catalog.NewRepoID("nfs", vm.UUID, at)
+
+	code, stdout, stderr := run(t, "restore", id.String(), "--disk-image", out, "--config", cfg)
+	if code != 0 {
+		t.Fatalf("restore --disk-image: exit %d, stderr %q", code, stderr)
+	}
+	path := strings.TrimSpace(stdout)
+	if filepath.Dir(path) != out || !strings.HasPrefix(filepath.Base(path), vm.UUID+"-20261206T020000Z-") {
+		t.Fatalf("printed %q", stdout)
+	}
+	img, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s := sha256.Sum256(img); hex.EncodeToString(s[:]) != sums[0] || len(img) != 2<<20+512 {
+		t.Fatalf("image of %d bytes does not match the stored disk", len(img))
+	}
+	if code, _, stderr := run(t, "restore", id.String(), "--disk-image", out, "--config", cfg); code == 0 || !strings.Contains(stderr, "exists") {
+		t.Fatalf("second restore --disk-image: exit %d, stderr %q: want refused", code, stderr)
+	}
+	full := "nfs:" + vm.UUID + "/20261206T020000Z"
+	if code, _, stderr := run(t, "restore", full, "--disk-image", out, "--config", cfg); code != 2 || !strings.Contains(stderr, "full XVA backup") {
+		t.Fatalf("restore --disk-image of a full backup: exit %d, stderr %q", code, stderr)
+	}
+}
+
+func TestVerifyRestorePoints(t *testing.T) {
+	tmp := t.TempDir()
+	cfg := filepath.Join(tmp, "xbr.yaml")
+	if err := os.WriteFile(cfg, []byte("remotes:\n  - name: nfs\n    type: dir\n    path: "+tmp+"\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	vm, data := exportHalted(t)
+	d, err := dir.New("nfs", tmp)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rp, err := repo.Init(context.Background(), d, repo.InitOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	at := time.Date(2026, 12, 6, 2, 0, 0, 0, time.UTC)
+	repoimagetest.StorePoint(t, rp, vm.UUID, at, bytes.NewReader(data))
+	id, _ := catalog.NewRepoID("nfs", vm.UUID, at)
+	code, out, stderr := run(t, "verify", "--config", cfg, "--remote", "nfs", "--deep", "--no-events")
+	if code != 0 || !strings.Contains(out, "ok      "+id.String()) || !strings.Contains(out, "1 verified, 0 failed") {
+		t.Fatalf("verify --remote: exit %d, stdout %q, stderr %q", code, out, stderr)
+	}
+	keys := repoimagetest.ChunkKeys(t, rp)
+	if err := d.Delete(context.Background(), keys[0]); err != nil {
+		t.Fatal(err)
+	}
+	code, out, _ = run(t, "verify", "--config", cfg, "--no-events", id.String())
+	if code != 1 || !strings.Contains(out, "FAILED  "+id.String()) || !strings.Contains(out, keys[0][len(keys[0])-64:]+" missing") {
+		t.Fatalf("verify of a point with a missing chunk: exit %d, stdout %q", code, out)
+	}
+}

@@ -1,0 +1,40 @@
+package history_test
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	"xbr/events"
+	"xbr/shared/history"
+)
+
+// TestIncrementalTask: an incremental run's VM gets an "incremental" task
+// that names the path taken and what it cost, in words.
+func TestIncrementalTask(t *testing.T) {
+	point := "repo:xbr-repo/" + vmA + "/20261129T010002Z"
+	p := project(t0.Add(time.Hour), build(t, []stamped{
+		{0, events.RunStarted{RunID: run1, Job: "incr", Schedule: "nightly", Mode: events.ModeIncremental, FireTime: t0,
+			VMs: []events.RunVM{{VMUUID: vmA, VMName: "web-1", Pool: "lab"}, {VMUUID: vmB, VMName: "db-1", Pool: "lab"}}}},
+		{time.Second, events.IncrementalStarted{RunID: run1, Job: "incr", Schedule: "nightly", VMUUID: vmA, Pool: "lab", Remote: "repo", Attempt: 1}},
+		{3 * time.Second, events.IncrementalCompleted{RunID: run1, Job: "incr", Schedule: "nightly", VMUUID: vmA, Pool: "lab",
+			Timestamp: "20261129T010002Z", Path: events.PathFullScan, PathReason: events.PathReasonCBTReset, BytesRead: 8 << 20,
+			BytesStored: 2 << 20, ChunksNew: 3, ChunksReused: 5, DedupRatio: 4, DurationMS: 2000,
+			Backups: []events.RemoteBackup{{Remote: "repo", BackupID: point}}}},
+		{4 * time.Second, events.IncrementalFailed{RunID: run1, Job: "incr", Schedule: "nightly", VMUUID: vmB, Pool: "lab",
+			Error: "NBD read: connection reset", Attempts: 2}},
+	}))
+	r, ok := p.Run(run1)
+	if !ok || r.Mode != events.ModeIncremental {
+		t.Fatalf("run %+v", r)
+	}
+	x := find(t, find(t, &r.Task, vmA), history.KindIncremental)
+	if x.Status != history.StatusSuccess || x.BackupID != point || x.Size != 2<<20 || x.Remote != "repo" ||
+		!strings.HasPrefix(x.Result, "full scan (cbt-reset): read 8") || !strings.Contains(x.Result, "dedup ratio 4.00") {
+		t.Errorf("incremental task of A = %+v", x)
+	}
+	b := find(t, &r.Task, vmB)
+	if y := find(t, b, history.KindIncremental); y.Status != history.StatusFailure || y.Attempts != 2 || b.Status != history.StatusFailure {
+		t.Errorf("incremental task of B = %+v (VM %s)", y, b.Status)
+	}
+}

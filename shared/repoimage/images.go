@@ -1,0 +1,145 @@
+package repoimage
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+
+	"xbr/shared/repo"
+	"xbr/shared/xapi/xmlrpc"
+)
+
+// ErrExists: a disk image file is already there; WriteImages never overwrites one.
+var ErrExists = errors.New("disk image file already exists")
+
+// ImageNames are the file names WriteImages gives the point's disks, in disk order:
+// "<vm-uuid>-<YYYYMMDDTHHMMSSZ>-<disk>.raw", where <disk> is the VDI's name_label reduced to
+// A-Z a-z 0-9 . _ - when that is non-empty and unique among the disks, else the disk's index.
+func (p *Point) ImageNames() []string {
+	labels := make([]string, len(p.disks))
+	seen := map[string]int{}
+	for i, d := range p.disks {
+		label, _ := xmlrpc.AsString(d.VDI["name_label"])
+		labels[i] = fileSafe(label)
+		seen[labels[i]]++
+	}
+	prefix := p.m.VM + "-" + p.point.Time.UTC().Format("20060102T150405Z") + "-"
+	names := make([]string, len(labels))
+	for i, l := range labels {
+		if l == "" || seen[l] > 1 {
+			l = strconv.Itoa(i)
+		}
+		names[i] = prefix + l + ".raw"
+	}
+	return names
+}
+
+// fileSafe keeps the bytes of s that are safe in a file name everywhere.
+func fileSafe(s string) string {
+	var b strings.Builder
+	for _, c := range []byte(s) {
+		switch {
+		case c >= 'a' && c <= 'z', c >= 'A' && c <= 'Z', c >= '0' && c <= '9', c == '_', c == '-':
+			b.WriteByte(c)
+		case c == '.' && b.Len() > 0:
+			b.WriteByte(c)
+		default:
+			b.WriteByte('_')
+		}
+	}
+	return strings.Trim(b.String(), "_")
+}
+
+// WriteImages writes every disk of the point as a raw image file into dir (which must
+// exist) and returns the files' paths. Each is written to a temporary file, verified to the
+// end (every chunk and the disk's SHA-256), synced, and only then linked to its name, which
+// fails if that name exists: nothing is overwritten and no unverified image is left under a
+// final name. A file named in ImageNames that exists already is refused before anything is
+// written. On any failure the images this call wrote are removed again.
+func (p *Point) WriteImages(ctx context.Context, dir string) ([]string, error) {
+	names := p.ImageNames()
+	for _, n := range names {
+		if _, err := os.Lstat(filepath.Join(dir, n)); !errors.Is(err, fs.ErrNotExist) {
+			return nil, fmt.Errorf("%w: %s (err %v)", ErrExists, filepath.Join(dir, n), err)
+		}
+	}
+	var done []string
+	for i, n := range names {
+		path := filepath.Join(dir, n)
+		if err := p.writeImage(ctx, i, dir, path); err != nil {
+			for _, d := range done { // all or nothing: a damaged point leaves no image
+				err = errors.Join(err, os.Remove(d))
+			}
+			return nil, err
+		}
+		done = append(done, path)
+	}
+	return done, nil
+}
+
+func (p *Point) writeImage(ctx context.Context, i int, dir, path string) (err error) {
+	f, err := os.CreateTemp(dir, "."+filepath.Base(path)+".*.partial")
+	if err != nil {
+		return err
+	}
+	defer func() {
+		f.Close()
+		os.Remove(f.Name())
+	}()
+	dr, err := p.rp.OpenDisk(ctx, p.point, i)
+	if err != nil {
+		return err
+	}
+	defer dr.Close()
+	if err := copySparse(f, dr, p.m.Disks[i]); err != nil {
+		return fmt.Errorf("disk image %s: %w", path, err)
+	}
+	if err := f.Sync(); err != nil {
+		return err
+	}
+	if err := os.Link(f.Name(), path); err != nil {
+		if errors.Is(err, fs.ErrExist) {
+			return fmt.Errorf("%w: %s", ErrExists, path)
+		}
+		return err
+	}
+	return nil
+}
+
+// copySparse copies the disk image from dr to f, leaving holes where a chunk is all zero,
+// and reads dr to io.EOF so that its digest check answers.
+func copySparse(f *os.File, dr *repo.DiskReader, d repo.Disk) error {
+	buf := make([]byte, d.ChunkSize)
+	var off int64
+	for off < d.Size {
+		n, err := io.ReadFull(dr, buf[:min(int64(len(buf)), d.Size-off)])
+		if err != nil {
+			return err
+		}
+		if !allZero(buf[:n]) {
+			if _, err := f.WriteAt(buf[:n], off); err != nil {
+				return err
+			}
+		}
+		off += int64(n)
+	}
+	if err := expectEnd(dr); err != nil {
+		return err
+	}
+	return f.Truncate(d.Size)
+}
+
+func allZero(b []byte) bool {
+	for _, c := range b {
+		if c != 0 {
+			return false
+		}
+	}
+	return true
+}

@@ -1,0 +1,98 @@
+package repoimage
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"xbr/shared/repo"
+	"xbr/shared/xapi/xmlrpc"
+	"xbr/shared/xva"
+)
+
+// Point is an opened restore point: its manifest header, its ova.xml and the disks the
+// XVA carries, checked to agree.
+type Point struct {
+	rp     *repo.Repo
+	point  repo.Point
+	m      *repo.Manifest
+	ova    []byte
+	header *xva.Header
+	disks  []xva.DiskRef
+}
+
+// Open reads restore point p of rp and checks that its records describe its disks.
+func Open(ctx context.Context, rp *repo.Repo, p repo.Point) (*Point, error) {
+	m, err := rp.Manifest(ctx, p)
+	if err != nil {
+		return nil, err
+	}
+	pt, err := fromManifest(m)
+	if err != nil {
+		return nil, fmt.Errorf("restore point %s: %w", p, err)
+	}
+	pt.rp, pt.point = rp, p
+	return pt, nil
+}
+
+// Describe is what a listing shows of manifest m: the VM's name, without reading a disk.
+func Describe(m *repo.Manifest) (vmName string, err error) {
+	pt, err := fromManifest(m)
+	if err != nil {
+		return "", err
+	}
+	return pt.VMName(), nil
+}
+
+// ErrRecords is wrapped by every error about a restore point's records or their agreement
+// with its disks: the point cannot be restored as it is.
+var ErrRecords = errors.New("restore point records")
+
+func fromManifest(m *repo.Manifest) (*Point, error) {
+	recs, err := xva.DecodeRepoRecords(m.Records)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrRecords, err)
+	}
+	h, err := recs.Header()
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrRecords, err)
+	}
+	disks, err := h.Disks()
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrRecords, err)
+	}
+	if len(disks) != len(m.Disks) {
+		return nil, fmt.Errorf("%w: ova.xml has %d disks, the manifest %d", ErrRecords, len(disks), len(m.Disks))
+	}
+	for i, d := range disks {
+		md := m.Disks[i]
+		if md.Name != d.ID || md.Size != d.Size {
+			return nil, fmt.Errorf("%w: disks[%d]: the manifest has %q of %d bytes, ova.xml %q of %d bytes",
+				ErrRecords, i, md.Name, md.Size, d.ID, d.Size)
+		}
+	}
+	return &Point{m: m, ova: []byte(recs.OVAXML), header: h, disks: disks}, nil
+}
+
+// Manifest is the point's manifest header.
+func (p *Point) Manifest() *repo.Manifest { return p.m }
+
+// VMName is the name_label of the VM record in ova.xml ("" when it has none).
+func (p *Point) VMName() string {
+	for _, o := range p.header.Objects {
+		if o.Class == "VM" {
+			name, _ := xmlrpc.AsString(o.Snapshot["name_label"])
+			return name
+		}
+	}
+	return ""
+}
+
+// Size is the sum of the disks' sizes: the bytes a restore reads.
+func (p *Point) Size() int64 {
+	var n int64
+	for _, d := range p.m.Disks {
+		n += d.Size
+	}
+	return n
+}

@@ -1,0 +1,220 @@
+package repoimage_test
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"io"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"xbr/shared/remote"
+	"xbr/shared/remote/dir"
+	"xbr/shared/remote/s3"
+	"xbr/shared/remote/s3/s3test"
+	"xbr/shared/repo"
+	"xbr/shared/repo/repotest"
+	"xbr/shared/repoimage"
+	"xbr/shared/repoimage/repoimagetest"
+	"xbr/shared/xapi"
+	"xbr/shared/xapi/xapisim"
+	"xbr/shared/xva"
+)
+
+var at = time.Date(2026, 12, 6, 2, 0, 0, 0, time.UTC)
+
+// source is a real XVA of a simulated VM with two disks, and the SHA-256 of each disk.
+type source struct {
+	vm    xapisim.VMInfo
+	xva   []byte
+	disks []string
+}
+
+func exportVM(t *testing.T) source {
+	t.Helper()
+	sim, err := xapisim.New(xapisim.Options{VMs: 2, DisksPerVM: 2, DiskSize: 3<<20 + 4096})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { sim.Close() })
+	url, err := sim.Start("127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := xapi.New(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	user, pass := sim.Credentials()
+	ctx := context.Background()
+	if err := c.Login(ctx, user, pass); err != nil {
+		t.Fatal(err)
+	}
+	var vm xapisim.VMInfo
+	for _, v := range sim.VMs() {
+		if !v.IsSnapshot && !v.IsTemplate && v.PowerState == "Halted" {
+			vm = v
+		}
+	}
+	tr, err := c.Export(ctx, xapi.VMRef(vm.Ref), xapi.ExportOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tr.Close()
+	data, err := io.ReadAll(tr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return source{vm: vm, xva: data, disks: xvaDisks(t, bytes.NewReader(data))}
+}
+
+// xvaDisks reads an XVA and returns the SHA-256 of each disk; it fails on a bad archive.
+func xvaDisks(t *testing.T, r io.Reader) []string {
+	t.Helper()
+	sums, err := readXVA(r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return sums
+}
+
+func readXVA(r io.Reader) ([]string, error) {
+	xr, err := xva.NewReader(r)
+	if err != nil {
+		return nil, err
+	}
+	defer xr.Close()
+	var sums []string
+	for {
+		_, dr, err := xr.NextDisk()
+		if errors.Is(err, io.EOF) {
+			return sums, nil
+		}
+		if err != nil {
+			return nil, err
+		}
+		h := sha256.New()
+		if _, err := io.Copy(h, dr); err != nil {
+			return nil, err
+		}
+		sums = append(sums, hex.EncodeToString(h.Sum(nil)))
+	}
+}
+
+func newDir(t *testing.T) remote.Remote {
+	d, err := dir.New("nfs", t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return d
+}
+
+func newS3(t *testing.T) remote.Remote {
+	g := s3test.Start(t)
+	g.NewBucket(t, "repo")
+	b, err := s3.New(context.Background(), s3.Config{Name: "gateway", Endpoint: g.Endpoint, Bucket: "repo",
+		AccessKey: g.AccessKey, SecretKey: g.SecretKey, PartFloor: s3.MinPartSize})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+func TestXVAOnDir(t *testing.T) { testXVA(t, newDir(t)) }
+func TestXVAOnS3(t *testing.T)  { testXVA(t, newS3(t)) }
+
+// A point stored from a real export comes back as an XVA with the same disks; a flipped
+// byte in one chunk fails WriteXVA before the archive is complete.
+func testXVA(t *testing.T, r remote.Remote) {
+	src := exportVM(t)
+	rp := repotest.Init(t, r, repo.Key{})
+	p, sums := repoimagetest.StorePoint(t, rp, src.vm.UUID, at, bytes.NewReader(src.xva))
+	if len(sums) != 2 || sums[0] != src.disks[0] || sums[1] != src.disks[1] {
+		t.Fatalf("stored disks %v, exported %v", sums, src.disks)
+	}
+	ctx := context.Background()
+	pt, err := repoimage.Open(ctx, rp, p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if pt.VMName() != src.vm.NameLabel || pt.Size() != 2*(3<<20+4096) {
+		t.Errorf("VMName %q, Size %d; want %q, %d", pt.VMName(), pt.Size(), src.vm.NameLabel, 2*(3<<20+4096))
+	}
+	var out bytes.Buffer
+	if err := pt.WriteXVA(ctx, &out, xva.WriterOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if got := xvaDisks(t, bytes.NewReader(out.Bytes())); got[0] != src.disks[0] || got[1] != src.disks[1] {
+		t.Fatalf("rebuilt XVA's disks %v, want %v", got, src.disks)
+	}
+
+	keys := repoimagetest.ChunkKeys(t, rp)
+	repotest.FlipByte(t, rp, keys[len(keys)-1])
+	out.Reset()
+	err = pt.WriteXVA(ctx, &out, xva.WriterOptions{})
+	if !errors.Is(err, repo.ErrCorrupt) {
+		t.Fatalf("WriteXVA over a damaged chunk: %v, want repo.ErrCorrupt", err)
+	}
+	if _, err := readXVA(bytes.NewReader(out.Bytes())); err == nil {
+		t.Fatal("the partial XVA of a damaged point reads as a complete archive")
+	}
+}
+
+func TestImages(t *testing.T) {
+	src := exportVM(t)
+	rp := repotest.Init(t, newDir(t), repo.Key{})
+	p, _ := repoimagetest.StorePoint(t, rp, src.vm.UUID, at, bytes.NewReader(src.xva))
+	ctx := context.Background()
+	pt, err := repoimage.Open(ctx, rp, p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := t.TempDir()
+	paths, err := pt.WriteImages(ctx, out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(paths) != 2 {
+		t.Fatalf("paths %v", paths)
+	}
+	for i, path := range paths {
+		want := src.vm.UUID + "-20261206T020000Z-"
+		if base := filepath.Base(path); base[:len(want)] != want || filepath.Ext(base) != ".raw" {
+			t.Errorf("image name %q, want %s<disk>.raw", base, want)
+		}
+		if got := fileSum(t, path); got != src.disks[i] {
+			t.Errorf("image %s: sha256 %s, want %s", path, got, src.disks[i])
+		}
+	}
+	before := fileSum(t, paths[0])
+	if _, err := pt.WriteImages(ctx, out); !errors.Is(err, repoimage.ErrExists) {
+		t.Fatalf("second WriteImages: %v, want ErrExists", err)
+	}
+	if fileSum(t, paths[0]) != before {
+		t.Fatal("an existing image was overwritten")
+	}
+
+	keys := repoimagetest.ChunkKeys(t, rp)
+	repotest.FlipByte(t, rp, keys[0])
+	bad := t.TempDir()
+	if _, err := pt.WriteImages(ctx, bad); !errors.Is(err, repo.ErrCorrupt) && !errors.Is(err, repo.ErrDiskDigest) {
+		t.Fatalf("WriteImages of a damaged point: %v", err)
+	}
+	if left, _ := os.ReadDir(bad); len(left) != 0 {
+		t.Fatalf("a damaged point left %d file(s): %v", len(left), left[0].Name())
+	}
+}
+
+func fileSum(t *testing.T, path string) string {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := sha256.Sum256(b)
+	return hex.EncodeToString(s[:])
+}

@@ -1,0 +1,173 @@
+// Package repoimagetest makes repository restore points for tests the way the incremental
+// backup does, from a real XVA: its ova.xml becomes the manifest records, its disks the
+// manifest's disks, named by export id, in stream order.
+package repoimagetest
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"slices"
+	"strconv"
+	"testing"
+	"time"
+
+	"xbr/shared/repo"
+	"xbr/shared/xva"
+)
+
+// StorePoint stores the XVA read from src as a restore point of vm at t and returns it
+// with the SHA-256 of each disk, in disk order.
+func StorePoint(t testing.TB, rp *repo.Repo, vm string, at time.Time, src io.Reader) (repo.Point, []string) {
+	t.Helper()
+	ctx := context.Background()
+	xr, err := xva.NewReader(src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer xr.Close()
+	ova, err := xr.Header().MarshalOVA()
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := rp.Begin(ctx, vm, at)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Abort(ctx)
+	var sums []string
+	for {
+		d, r, err := xr.NextDisk()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		sums = append(sums, storeDisk(t, b, d, r))
+	}
+	records := Records(t, xr.Header(), ova)
+	m, err := b.Commit(ctx, records)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return m.Point(), sums
+}
+
+func storeDisk(t testing.TB, b *repo.Backup, d xva.DiskRef, r io.Reader) string {
+	t.Helper()
+	ctx := context.Background()
+	w, err := b.AddDisk(ctx, repo.DiskSpec{Name: d.ID, Size: d.Size})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Fill(ctx, r); err != nil {
+		t.Fatal(err)
+	}
+	disk, _, err := w.Close(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return disk.SHA256
+}
+
+// ChunkKeys are the remote keys of the stored chunks of rp (xbr-repo/chunks/…), sorted.
+func ChunkKeys(t testing.TB, rp *repo.Repo) []string {
+	t.Helper()
+	infos, err := rp.Remote().List(context.Background(), "xbr-repo/chunks/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	keys := make([]string, 0, len(infos))
+	for _, in := range infos {
+		keys = append(keys, in.Key)
+	}
+	return keys
+}
+
+// StoreChanged stores the XVA read from src as a restore point of vm at t on top of base, as
+// an incremental run over CBT does: of disk i, only the chunks whose indexes changed[i] lists
+// are given to the repository; the others keep base's disk i's ids. It returns the point.
+func StoreChanged(t testing.TB, rp *repo.Repo, vm string, at time.Time, src io.Reader, base repo.Point, changed map[int][]int64) repo.Point {
+	t.Helper()
+	ctx := context.Background()
+	xr, err := xva.NewReader(src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer xr.Close()
+	ova, err := xr.Header().MarshalOVA()
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := rp.Begin(ctx, vm, at)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Abort(ctx)
+	for i := 0; ; i++ {
+		d, r, err := xr.NextDisk()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		putChanged(t, b, d, r, repo.BaseDisk{Point: base, Disk: i}, changed[i], rp.Config().ChunkSize)
+	}
+	records := Records(t, xr.Header(), ova)
+	m, err := b.Commit(ctx, records)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return m.Point()
+}
+
+func putChanged(t testing.TB, b *repo.Backup, d xva.DiskRef, r io.Reader, base repo.BaseDisk, changed []int64, chunkSize int) {
+	t.Helper()
+	ctx := context.Background()
+	w, err := b.AddDisk(ctx, repo.DiskSpec{Name: d.ID, Size: d.Size, Base: &base})
+	if err != nil {
+		t.Fatal(err)
+	}
+	buf := make([]byte, chunkSize)
+	for k := int64(0); k*int64(chunkSize) < d.Size; k++ {
+		n, err := io.ReadFull(r, buf[:min(int64(chunkSize), d.Size-k*int64(chunkSize))])
+		if err != nil {
+			t.Fatal(err)
+		}
+		if slices.Contains(changed, k) {
+			if err := w.Put(ctx, k, buf[:n]); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	if _, _, err := w.Close(ctx); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// Records are the manifest records the incremental backup would write for an archive with
+// header h (ova its ova.xml): each disk names its VDI as both the snapshot and the source.
+func Records(t testing.TB, h *xva.Header, ova []byte) []byte {
+	t.Helper()
+	refs, err := h.Disks()
+	if err != nil {
+		t.Fatal(err)
+	}
+	recs := xva.RepoRecords{Format: xva.RepoFormat, OVAXML: string(ova)}
+	for i, d := range refs {
+		uuid, _ := d.VDI["uuid"].(string)
+		if uuid == "" { // a hand-made archive: any uuid will do
+			uuid = fmt.Sprintf("00000000-0000-4000-8000-%012d", i)
+		}
+		recs.Disks = append(recs.Disks, xva.RepoDisk{Name: d.ID, SnapshotVDI: uuid, SourceVDI: uuid,
+			Userdevice: strconv.Itoa(i)})
+	}
+	b, err := recs.Encode()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
