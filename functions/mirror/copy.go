@@ -7,14 +7,17 @@ import (
 	"strings"
 
 	"xbr/events"
+	"xbr/shared/catalog"
 	"xbr/shared/remote"
 	"xbr/shared/repo"
 	"xbr/shared/retention"
 )
 
 // pointID is a restore point's id on remote rem,
-// <remote>:xbr-repo/<vm-uuid>/<YYYYMMDDTHHMMSSZ> (design decision 1).
-func pointID(rem string, p repo.Point) string { return rem + ":xbr-repo/" + p.String() }
+// <remote>:xbr-repo/<vm-uuid>/<YYYYMMDDTHHMMSSZ> (catalog.ID).
+func pointID(rem string, p repo.Point) string {
+	return catalog.ID{Remote: rem, VM: p.VM, Time: p.Time, Repo: true}.String()
+}
 
 // copyKept copies the kept points dst lacks, oldest first, calling touch
 // before each.
@@ -63,7 +66,7 @@ func (d Deps) deleteRest(ctx context.Context, dst *repo.Repo, dec retention.Deci
 		if err := dst.Delete(ctx, pt); err != nil {
 			return err
 		}
-		t.Deleted = append(t.Deleted, events.PrunedItem{ID: pointID(t.Remote, pt), Timestamp: pt.Time.UTC().Format("20060102T150405Z"),
+		t.Deleted = append(t.Deleted, events.PrunedItem{ID: pointID(t.Remote, pt), Timestamp: catalog.FormatTimestamp(pt.Time),
 			Reason: reason(dec.Reasons[it.ID])})
 	}
 	if len(t.Deleted) == 0 {

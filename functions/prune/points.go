@@ -125,15 +125,11 @@ func (p *Pruner) prunePoints(ctx context.Context, vm string, b events.RemoteBack
 		if err := rp.Delete(ctx, pt); err != nil {
 			return deleted, kept, err
 		}
-		deleted = append(deleted, events.PrunedItem{ID: it.ID, Timestamp: pt.Time.UTC().Format(tsLayout),
+		deleted = append(deleted, events.PrunedItem{ID: it.ID, Timestamp: catalog.FormatTimestamp(pt.Time),
 			Reason: reason(d.Reasons[it.ID])})
 	}
 	return deleted, kept, nil
 }
-
-// tsLayout is a restore point's time as its id and Xen Orchestra's file
-// names write it.
-const tsLayout = "20060102T150405Z"
 
 // collect runs a garbage collection of the repository on remote rem. A
 // failure is reported in the stats, not as the prune's: the deletions
