@@ -36,7 +36,10 @@ func (w *workOf) work(job config.Job, run, vm string, fails int, attempt func(ct
 			}
 			return "done", nil
 		},
-		Completed: func(done string) ([]bus.Out, error) { w.completed = done; return []bus.Out{{Subject: "completed"}}, nil },
+		Completed: func(done string) ([]bus.Out, error) {
+			w.completed = done
+			return []bus.Out{{Subject: "completed"}}, nil
+		},
 		Failed: func(_ time.Time, n int, err error) ([]bus.Out, error) {
 			w.failed, w.failedN = err, n
 			return []bus.Out{{Subject: "failed"}}, nil
