@@ -62,3 +62,26 @@ func TestBadMetadataJobs(t *testing.T) {
 		})
 	}
 }
+
+// The redacted configuration holds no secret and still names every part.
+func TestRedactedYAML(t *testing.T) {
+	cfg := strings.Replace(metadataConfig("", ""), "  - name: nfs\n", "  - name: s3\n    type: s3\n    endpoint: http://127.0.0.1:7070\n    bucket: backups\n    access_key: AKIA-visible-nowhere\n    secret_key: s3-secret-visible-nowhere\n  - name: nfs\n", 1)
+	c, err := config.Parse("xbr.yaml", []byte(cfg), env("XBR_PW", pw))
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, err := c.RedactedYAML()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, secret := range []string{pw, "AKIA-visible-nowhere", "s3-secret-visible-nowhere"} {
+		if strings.Contains(string(out), secret) {
+			t.Fatalf("redacted YAML holds a secret:\n%s", out)
+		}
+	}
+	for _, want := range []string{"name: pooldb", "mode: metadata", "url: https://xcp.example", "password: '***'"} {
+		if !strings.Contains(string(out), want) {
+			t.Fatalf("redacted YAML lacks %q:\n%s", want, out)
+		}
+	}
+}
