@@ -155,7 +155,8 @@ func CommitPoolMeta(ctx context.Context, r Creator, id PoolMetaID, m PoolMetadat
 }
 
 // DeletePoolMeta removes one backup: metadata.json first (it stops being
-// listed), then every other file of its folder. Missing files are fine, so
+// listed), then every other file of its folder, then the folder where the
+// remote has folders. Missing files are fine, so
 // a retried delete finishes an interrupted one.
 func DeletePoolMeta(ctx context.Context, r remote.Remote, id PoolMetaID) error {
 	if err := r.Delete(ctx, id.Key(PoolMetaMarker)); err != nil {
@@ -170,6 +171,10 @@ func DeletePoolMeta(ctx context.Context, r remote.Remote, id PoolMetaID) error {
 		errs = append(errs, r.Delete(ctx, in.Key))
 	}
 	if err := errors.Join(errs...); err != nil {
+		return fmt.Errorf("delete pool metadata backup %s (already unlisted): %w", id, err)
+	}
+	// XO counts <ts> folders in its retention: leave none behind.
+	if err := remote.RemoveEmptyFolder(ctx, r, id.Dir()); err != nil {
 		return fmt.Errorf("delete pool metadata backup %s (already unlisted): %w", id, err)
 	}
 	return nil
