@@ -15,12 +15,14 @@ import (
 
 	"xbr/shared/catalog"
 	"xbr/shared/config"
+	"xbr/shared/remote"
 	"xbr/shared/xapi"
 	"xbr/shared/xapi/xapisim"
 )
 
 // Pool metadata backups through xbr serve: three runs of a metadata job
-// with retention 2 leave the two newest backups in Xen Orchestra's layout,
+// with retention 2 to a directory and an S3 gateway leave the two newest
+// backups on each, in Xen Orchestra's layout,
 // each with every file and metadata.json field XO's listing reads, the
 // dump byte-identical to what the pool serves, xbr's state without a
 // secret; `xbr backups ls` lists them and `xbr restore-metadata` uploads
@@ -28,23 +30,25 @@ import (
 func TestPoolMetadataBackupThroughServe(t *testing.T) {
 	p := startPool(t, xapisim.Options{VMs: 2, DiskSize: 1 << 20, PoolName: "lab"})
 	rdir := t.TempDir()
+	gw, s3r := s3Remote(t, "backups")
 	cfgPath := filepath.Join(t.TempDir(), "xbr.yaml")
 	yaml := fmt.Sprintf(`pools:
   - {name: lab, url: %s, username: %s, password: "${XBR_TEST_POOL_PASSWORD}"}
 remotes:
   - {name: nfs, type: dir, path: %s}
+  - {name: gateway, type: s3, endpoint: %s, bucket: backups, access_key: "${XBR_TEST_S3_KEY}", secret_key: "${XBR_TEST_S3_SECRET}"}
 jobs:
   - name: pooldb
     mode: metadata
     pools: [lab]
-    remotes: [nfs]
+    remotes: [nfs, gateway]
     schedules:
       - {name: nightly, cron: "0 3 * * *", timezone: UTC, retention: 2}
-`, p.url, p.user, rdir)
+`, p.url, p.user, rdir, gw.Endpoint)
 	if err := os.WriteFile(cfgPath, []byte(yaml), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	env := []string{"XBR_TEST_POOL_PASSWORD=" + p.pass}
+	env := []string{"XBR_TEST_POOL_PASSWORD=" + p.pass, "XBR_TEST_S3_KEY=" + gw.AccessKey, "XBR_TEST_S3_SECRET=" + gw.SecretKey}
 	s := startServe(t, env, "--config", cfgPath, "--data-dir", t.TempDir(),
 		"--nats-listen", "127.0.0.1:0", "--http", "127.0.0.1:0", "--functions", "metadata,restore")
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
@@ -56,7 +60,7 @@ jobs:
 			t.Fatalf("run %d: exit %d\n%s\n%s\nserver:\n%s", i, code, out, errOut, s.output())
 		}
 	}
-	cfg, err := config.Load(cfgPath, config.WithLookupEnv(func(string) (string, bool) { return p.pass, true }))
+	cfg, err := config.Load(cfgPath, config.WithLookupEnv(func(string) (string, bool) { return "unused", true }))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -80,7 +84,8 @@ jobs:
 	if served := dump(t, ctx, c); !bytes.Equal(data, served) {
 		t.Fatalf("data (%d bytes) differs from the pool's dump (%d bytes)", len(data), len(served))
 	}
-	checkState(t, filepath.Join(newest, "xbr-state.json"), p.pass)
+	checkState(t, filepath.Join(newest, "xbr-state.json"), p.pass, gw.SecretKey)
+	checkS3Copy(t, ctx, s3r, folders, data)
 	checkListed(t, ctx, nats, folders)
 	checkRestoreMetadata(t, ctx, p, env, cfgPath, "nfs:"+catalog.PoolMetadataDir+"/"+job.Schedules[0].ID+"/"+pool.UUID+"/"+folders[1])
 }
@@ -188,7 +193,28 @@ func gjson(t *testing.T, raw []byte, obj, field string) string {
 	return s
 }
 
-func checkState(t *testing.T, path, secret string) {
+// checkS3Copy checks the S3 remote holds the same two backups, with the same data.
+func checkS3Copy(t *testing.T, ctx context.Context, r remote.Remote, folders []string, data []byte) {
+	t.Helper()
+	got, problems, err := catalog.ListPoolMeta(ctx, r)
+	if err != nil || len(problems) != 0 || len(got) != 2 || !strings.HasSuffix(got[0].ID, folders[1]) || !strings.HasSuffix(got[1].ID, folders[0]) {
+		t.Fatalf("S3 remote lists %+v (%v, %v), want %v", got, problems, err, folders)
+	}
+	id, err := catalog.ParsePoolMetaID(got[0].ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rc, err := r.Open(ctx, id.Key(catalog.PoolMetaData))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rc.Close()
+	if b, err := io.ReadAll(rc); err != nil || !bytes.Equal(b, data) {
+		t.Fatalf("S3 data differs from the directory's (%d vs %d bytes, %v)", len(b), len(data), err)
+	}
+}
+
+func checkState(t *testing.T, path string, secrets ...string) {
 	t.Helper()
 	raw, err := os.ReadFile(path)
 	if err != nil {
@@ -202,8 +228,10 @@ func checkState(t *testing.T, path, secret string) {
 	if err := json.Unmarshal(raw, &st); err != nil {
 		t.Fatalf("xbr-state.json: %v\n%s", err, raw)
 	}
-	if strings.Contains(string(raw), secret) {
-		t.Fatal("xbr-state.json holds the pool password")
+	for _, secret := range secrets {
+		if strings.Contains(string(raw), secret) {
+			t.Fatal("xbr-state.json holds a secret")
+		}
 	}
 	_, timer := st.KV["xbr_timer"]
 	_, runs := st.KV["xbr_runs"]
@@ -223,13 +251,15 @@ func checkListed(t *testing.T, ctx context.Context, nats string, folders []strin
 	if code != 0 || json.Unmarshal([]byte(out), &listed) != nil {
 		t.Fatalf("backups ls: exit %d: %s %s", code, out, errOut)
 	}
-	var ids []string
+	ids := map[string][]string{}
 	for _, b := range listed {
 		if b.Mode == "metadata" {
-			ids = append(ids, b.ID[strings.LastIndex(b.ID, "/")+1:])
+			name, _, _ := strings.Cut(b.ID, ":")
+			ids[name] = append(ids[name], b.ID[strings.LastIndex(b.ID, "/")+1:])
 		}
 	}
-	if !slices.Equal(ids, []string{folders[1], folders[0]}) {
+	want := []string{folders[1], folders[0]}
+	if !slices.Equal(ids["nfs"], want) || !slices.Equal(ids["gateway"], want) {
 		t.Fatalf("backups ls lists metadata backups %v, want %v newest first:\n%s", ids, folders, out)
 	}
 	out, _, _ = xbr(t, ctx, nil, "backups", "ls", "--nats", nats)
