@@ -131,6 +131,9 @@ func TestMetadataRuns(t *testing.T) {
 	}
 	for i := 1; i <= 3; i++ {
 		o = fire(t0.Add(time.Duration(i) * time.Hour))
+		if len(o[events.TypeMetadataCompleted]) != 1 {
+			t.Fatalf("fire %d: %d completed, want 1 (nfs)", i, len(o[events.TypeMetadataCompleted]))
+		}
 	}
 	o = fire(t0.Add(3 * time.Hour)) // redelivered
 	last, _ := events.PayloadAs[events.MetadataCompleted](o[events.TypeMetadataCompleted][0])
