@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -71,7 +73,8 @@ func putText(t *testing.T, r remote.Remote, key, body string) {
 // read back; deleting it unlists it and leaves no file of its folder.
 func TestPoolMetaListAndDelete(t *testing.T) {
 	ctx := context.Background()
-	r, err := dir.New("nfs", t.TempDir())
+	root := t.TempDir()
+	r, err := dir.New("nfs", root)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -102,6 +105,9 @@ func TestPoolMetaListAndDelete(t *testing.T) {
 	}
 	if left, _ := r.List(ctx, catalog.PoolMetadataDir+"/"); len(left) != 0 {
 		t.Fatalf("left after delete: %+v", left)
+	}
+	if _, err := os.Stat(filepath.Join(root, id.Dir())); !os.IsNotExist(err) {
+		t.Fatalf("the backup's folder is still there (XO would count it): %v", err)
 	}
 }
 
