@@ -13,6 +13,7 @@ import (
 	"xbr/functions/export"
 	"xbr/functions/gateway"
 	"xbr/functions/incremental"
+	"xbr/functions/metadata"
 	"xbr/functions/mirror"
 	"xbr/functions/prune"
 	"xbr/functions/replicate"
@@ -38,6 +39,7 @@ func functions() []fn.Function {
 		incremental.Function(),
 		verify.Function(),
 		mirror.Function(),
+		metadata.Function(),
 		report.Function(),
 	}
 }

@@ -74,7 +74,7 @@ func examples() []events.Payload {
 			TargetPool: "standby", TargetSR: "Local storage", Error: "import: connection reset by peer"},
 		events.VerifyCompleted{BackupID: exBackup, Remote: "nfs", VMUUID: exVM, Deep: true, SHA256: exSHA, Bytes: 1 << 30, DurationMS: 2500},
 		events.VerifyFailed{BackupID: exBackup, Remote: "nfs", VMUUID: exVM, Error: "sha256 mismatch: got 00ff…, want 9f86…"},
-	}, slices.Concat(failoverExamples(), incrementalExamples(), repoExamples())...)
+	}, slices.Concat(failoverExamples(), incrementalExamples(), repoExamples(), metadataExamples())...)
 }
 
 // incrementalExamples are the examples of the incremental types.
@@ -128,5 +128,18 @@ func repoExamples() []events.Payload {
 			DurationMS: 4200},
 		events.MirrorFailed{RunID: exRun, Job: "offsite", Schedule: "nightly", VMUUID: exVM, Source: "nfs",
 			Error: "copy restore point to remote s3: the repositories cut, name or encrypt chunks differently: chunk_size 65536 on the target, 1048576 on the source"},
+	}
+}
+
+// metadataExamples are the examples of the pool metadata backup types.
+func metadataExamples() []events.Payload {
+	const pool, sched = "1f0c2a3b-4d5e-4f60-8a7b-9c0d1e2f3a4b", "5b8e2f1c-7a3d-5e9f-b0c1-d2e3f4a5b6c7"
+	dir := "nfs:xo-pool-metadata-backups/" + sched + "/" + pool + "/"
+	return []events.Payload{
+		events.MetadataCompleted{RunID: exRun, Job: "pooldb", Schedule: "nightly", Pool: "lab", PoolUUID: pool, Remote: "nfs",
+			BackupID: dir + "20261129T010000Z", Bytes: 734003, SHA256: "7c7c7c7c7c7c7c7c7c7c7c7c7c7c7c7c7c7c7c7c7c7c7c7c7c7c7c7c7c7c7c7c",
+			Deleted: []string{dir + "20261122T010000Z"}, DurationMS: 840},
+		events.MetadataFailed{RunID: exRun, Job: "pooldb", Schedule: "nightly", Pool: "lab", Remote: "nfs",
+			Error: "dump the pool database: connect: connection refused"},
 	}
 }

@@ -104,6 +104,10 @@ func newPayload2(t Type) (Payload, bool) {
 		return &MirrorCompleted{}, true
 	case TypeMirrorFailed:
 		return &MirrorFailed{}, true
+	case TypeMetadataCompleted:
+		return &MetadataCompleted{}, true
+	case TypeMetadataFailed:
+		return &MetadataFailed{}, true
 	}
 	return nil, false
 }

@@ -15,6 +15,8 @@ const (
 	// jobs collect a repository's garbage.
 	ModeMirror = "mirror"
 	ModeGC     = "gc"
+	// ModeMetadata jobs back up pool databases (events contract 2.3.0).
+	ModeMetadata = "metadata"
 )
 
 // Run statuses (Xen Orchestra's task statuses).
@@ -100,7 +102,7 @@ func (p RunStarted) Validate() error {
 	c.id("run_id", p.RunID)
 	c.name("job", p.Job)
 	c.name("schedule", p.Schedule)
-	c.oneOf("mode", p.Mode, ModeFull, ModeSnapshot, ModeReplicate, ModeIncremental, ModeMirror, ModeGC)
+	c.oneOf("mode", p.Mode, ModeFull, ModeSnapshot, ModeReplicate, ModeIncremental, ModeMirror, ModeGC, ModeMetadata)
 	c.time("fire_time", p.FireTime)
 	for i, vm := range p.VMs {
 		c.uuid(field("vms", i, "vm_uuid"), vm.VMUUID)

@@ -73,6 +73,8 @@ func Roles() []Role {
 		{Name: "mirror", Produces: append(slices.Clone(runs), TypeMirrorRequested, TypeMirrorCompleted, TypeMirrorFailed),
 			Consumes: []Type{TypeScheduleDue, TypeMirrorRequested, TypeMirrorCompleted, TypeMirrorFailed},
 			Durables: runDurables("mirror"), Buckets: []string{BucketRuns}},
+		{Name: "metadata", Produces: append(slices.Clone(runs), TypeMetadataCompleted, TypeMetadataFailed),
+			Consumes: []Type{TypeScheduleDue}, Durables: []string{"metadata"}, Buckets: []string{BucketTimer, BucketRuns}},
 		{Name: "report", Consumes: []Type{TypeRunCompleted}, Durables: []string{"report"}},
 		{Name: IdentityClient, Source: Source("cli"), Reads: true, Calls: true,
 			Produces: []Type{TypeScheduleDue, TypeRestoreRequested, TypeFailoverRequested, TypeVerifyCompleted,

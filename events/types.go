@@ -46,6 +46,9 @@ const (
 	TypeMirrorRequested      Type = "xbr.mirror.requested"
 	TypeMirrorCompleted      Type = "xbr.mirror.completed"
 	TypeMirrorFailed         Type = "xbr.mirror.failed"
+
+	TypeMetadataCompleted Type = "xbr.metadata.completed"
+	TypeMetadataFailed    Type = "xbr.metadata.failed"
 )
 
 // Types returns every type of the contract, in a stable order.
@@ -63,6 +66,7 @@ func Types() []Type {
 		TypeIncrementalFailed,
 		TypeGCCompleted, TypeGCFailed,
 		TypeMirrorRequested, TypeMirrorCompleted, TypeMirrorFailed,
+		TypeMetadataCompleted, TypeMetadataFailed,
 	}
 }
 
@@ -136,4 +140,7 @@ var descriptions = map[Type]string{
 	TypeMirrorRequested:      "Copy one VM's restore points from a mirror job's source repository to its targets (one per VM).",
 	TypeMirrorCompleted:      "One VM's restore points are on every target: what was copied, deleted by the target's retention, swept.",
 	TypeMirrorFailed:         "The mirror of one VM stopped; nothing half-copied is a restore point, the next run completes it.",
+
+	TypeMetadataCompleted: "One pool's database dump and xbr's state are committed on one remote in Xen Orchestra's layout; what the retention deleted.",
+	TypeMetadataFailed:    "One pool's database was not backed up to one remote; nothing was committed there and nothing deleted.",
 }

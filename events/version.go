@@ -25,4 +25,8 @@ package events
 // prune function), xbr.mirror.requested|completed|failed (mode mirror) and
 // the modes mirror and gc of
 // xbr.run.started.
-const ContractVersion = "2.2.0"
+//
+// 2.3.0 added xbr.metadata.completed|failed (a job of mode metadata backs
+// up pool databases, one event per pool per remote) and the mode metadata
+// of xbr.run.started.
+const ContractVersion = "2.3.0"

@@ -30,7 +30,13 @@ newest first: VM name, time, size, codec, job, schedule and the backup id that
 'xbr restore' accepts. Backups written by Xen Orchestra are listed too (their
 codec shows as "?" until a restore sniffs it). --json prints an array of
 objects with id, remote, vm_uuid, vm_name, timestamp, size, codec, job,
-schedule and more.`,
+schedule and more.
+
+Pool metadata backups (xo-pool-metadata-backups/, written by a job of mode
+metadata or by Xen Orchestra) are listed after them with the mode
+"metadata", the pool's name in the VM column and the id that
+'xbr restore-metadata' accepts; in --json they follow the VM backups, with
+"mode": "metadata", pool_uuid and pool_name.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			listing, err := fetchBackups(cmd, &cf, q)
@@ -43,9 +49,9 @@ schedule and more.`,
 			if asJSON {
 				enc := json.NewEncoder(cmd.OutOrStdout())
 				enc.SetIndent("", "  ")
-				return enc.Encode(listing.Backups)
+				return enc.Encode(jsonBackups(listing))
 			}
-			return printBackups(cmd.OutOrStdout(), listing.Backups)
+			return printBackups(cmd.OutOrStdout(), listing.Backups, listing.Metadata)
 		},
 	}
 	cf.add(ls)
@@ -67,8 +73,20 @@ func fetchBackups(cmd *cobra.Command, cf *clientFlags, q restoreclient.Query) (r
 	return fn.Ask(ctx, conn.NATS(), subjects, restoreclient.QueryBackups, q)
 }
 
-func printBackups(w io.Writer, backups []catalog.Backup) error {
-	if len(backups) == 0 {
+// jsonBackups is the --json array: the VM backups, then the pool metadata backups.
+func jsonBackups(l restoreclient.Listing) []any {
+	out := make([]any, 0, len(l.Backups)+len(l.Metadata))
+	for _, b := range l.Backups {
+		out = append(out, b)
+	}
+	for _, m := range l.Metadata {
+		out = append(out, m)
+	}
+	return out
+}
+
+func printBackups(w io.Writer, backups []catalog.Backup, metadata []catalog.PoolMetaBackup) error {
+	if len(backups) == 0 && len(metadata) == 0 {
 		_, err := fmt.Fprintln(w, "no backups")
 		return err
 	}
@@ -81,6 +99,10 @@ func printBackups(w io.Writer, backups []catalog.Backup) error {
 		}
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", orDash(b.VMName), b.Timestamp.Local().Format(time.DateTime),
 			orDash(b.Mode), config.ByteSize(b.Size).Human(), codec, orDash(b.Job), orDash(b.Schedule), b.ID)
+	}
+	for _, m := range metadata {
+		fmt.Fprintf(tw, "pool %s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", orDash(m.PoolName), m.Timestamp.Local().Format(time.DateTime),
+			m.Mode, config.ByteSize(m.Size).Human(), "none", orDash(m.Job), orDash(m.Schedule), m.ID)
 	}
 	return tw.Flush()
 }

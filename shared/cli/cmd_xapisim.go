@@ -42,6 +42,17 @@ would: offset and length multiples of 512 inside the disk, length at most
 1 GiB, the bytes a function of seed and position. Changed block tracking
 (VDI.enable_cbt, list_changed_blocks, data_destroy) records it.
 
+GET /pool/xmldbdump answers the simulator's database as XAPI's XML dump
+(a manifest, then one <table> per persistent class with one <row> per
+object; tasks are left out, as XAPI does not persist them), tables and rows
+sorted, so one state always gives the same bytes. PUT /pool/xmldbdump
+[?dry_run=true] with a Content-Length (400 without) reads and checks an
+upload as XAPI's database restore does (a <database> whose manifest names
+a schema version; rows with a ref); a bad one fails its task with
+RESTORE_INCOMPATIBLE_VERSION. An accepted upload is only recorded: the
+simulator keeps its own state, where a real XAPI would restart on the
+uploaded database.
+
 NBD: with --nbd nbd (TLS with each host's certificate) or --nbd
 insecure_nbd, or after network.add_purpose, VDI.get_nbd_info names an NBD
 server on 127.0.0.1 (its port is printed) that serves VDIs read-only as

@@ -130,6 +130,10 @@ const (
 	// on their source remote to their remotes (the targets), each of which
 	// keeps its own retention.
 	ModeMirror = "mirror"
+	// ModeMetadata jobs back up the database of each of their pools
+	// (GET /pool/xmldbdump) to their remotes in Xen Orchestra's layout,
+	// with xbr's own state beside it (functions/metadata).
+	ModeMetadata = "metadata"
 	// ModeIncremental jobs store restore points in each remote's chunk
 	// repository, reading only changed blocks (CBT + NBD) when they can.
 	ModeIncremental = "incremental"

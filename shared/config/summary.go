@@ -59,6 +59,8 @@ func describeJob(j Job) string {
 		return "gc of the repositories on " + strings.Join(j.Remotes, ",")
 	case ModeMirror:
 		return fmt.Sprintf("mirror of %s's repository to %s, concurrency %d", j.Source, strings.Join(j.Remotes, ","), j.Concurrency)
+	case ModeMetadata:
+		return "pool metadata of " + strings.Join(j.Pools, ",") + " to " + strings.Join(j.Remotes, ",")
 	case ModeFull:
 		parts = append(parts, "remotes "+strings.Join(j.Remotes, ","), "compression "+codecOf(j))
 	case ModeReplicate:
@@ -83,6 +85,7 @@ func describeSchedule(s Schedule, mode string, now time.Time) string {
 		ModeSnapshot:    fmt.Sprintf("keep %d snapshots", s.SnapshotRetention),
 		ModeReplicate:   fmt.Sprintf("keep %d copies", s.CopyRetention),
 		ModeMirror:      fmt.Sprintf("keep %d per target", s.Retention),
+		ModeMetadata:    fmt.Sprintf("keep %d per pool", s.Retention),
 		ModeGC:          "collect",
 	}[mode]
 	next := "disabled"

@@ -18,7 +18,7 @@ func (c *Config) checkJob(p *problems, path string, j *Job) {
 	j.ID = checkID(p, path+".id", j.ID, IDNamespace, j.Name)
 	hasPool := func(n string) bool { _, ok := c.Pool(n); return ok }
 	hasRemote := func(n string) bool { _, ok := c.Remote(n); return ok }
-	if j.Mode != ModeVerify && j.Mode != ModeGC && j.Mode != ModeMirror { // left out of the message so existing texts stay stable
+	if j.Mode != ModeVerify && j.Mode != ModeGC && j.Mode != ModeMirror && j.Mode != ModeMetadata { // left out of the message so existing texts stay stable
 		p.oneOf(path+".mode", j.Mode, ModeFull, ModeSnapshot, ModeReplicate, ModeIncremental)
 	}
 	if len(j.Pools) == 0 && j.Mode != ModeVerify && j.Mode != ModeGC && j.Mode != ModeMirror {
@@ -76,6 +76,8 @@ func (c *Config) checkMode(p *problems, path string, j *Job, hasPool func(string
 		noPoolsNoVMs(p, path, j, "it works on its remotes' repositories", "it collects whole repositories")
 	case ModeMirror:
 		c.checkMirror(p, path, j)
+	case ModeMetadata:
+		checkMetadata(p, path, j)
 	case ModeSnapshot, ModeReplicate:
 		if len(j.Remotes) > 0 {
 			p.add(path+".remotes", "a %s job writes to no remote", j.Mode)
@@ -182,7 +184,7 @@ func checkID(p *problems, path, id, namespace, name string) string {
 
 func validMode(m string) bool {
 	return m == ModeFull || m == ModeSnapshot || m == ModeReplicate || m == ModeVerify || m == ModeIncremental ||
-		m == ModeGC || m == ModeMirror
+		m == ModeGC || m == ModeMirror || m == ModeMetadata
 }
 
 // checkWebhook accepts an absolute http(s) URL; the value is a secret and
@@ -201,19 +203,19 @@ func checkWebhook(p *problems, path string, s Secret) {
 // the ones it does not use.
 func checkRetention(p *problems, path string, s *Schedule, mode string) {
 	need := map[string]string{ModeFull: "retention", ModeIncremental: "retention", ModeSnapshot: "snapshot_retention",
-		ModeReplicate: "copy_retention", ModeMirror: "retention"}[mode]
+		ModeReplicate: "copy_retention", ModeMirror: "retention", ModeMetadata: "retention"}[mode]
 	values := map[string]int{"retention": s.Retention, "snapshot_retention": s.SnapshotRetention, "copy_retention": s.CopyRetention}
 	if need != "" && values[need] == 0 {
 		p.add(path+"."+need, "must be at least 1 for a %s job", mode)
 	}
-	keeps := mode == ModeFull || mode == ModeIncremental || mode == ModeMirror
+	keeps := mode == ModeFull || mode == ModeIncremental || mode == ModeMirror || mode == ModeMetadata
 	if !keeps && s.Retention > 0 {
 		p.add(path+".retention", "only for full and incremental jobs (a %s job keeps nothing on remotes)", mode)
 	}
 	if mode != ModeReplicate && s.CopyRetention > 0 {
 		p.add(path+".copy_retention", "only for replicate jobs")
 	}
-	if !keeps && s.LongTerm != (LongTerm{}) {
+	if (!keeps || mode == ModeMetadata) && s.LongTerm != (LongTerm{}) {
 		p.add(path+".long_term", "only for full and incremental jobs")
 	}
 }
@@ -257,4 +259,16 @@ func checkIncremental(p *problems, path string, j *Job) {
 		p.add(path+".remotes", "an incremental job writes to exactly one remote (%d given): use a mirror job to copy restore points to another remote", len(j.Remotes))
 	}
 	p.oneOf(path+".cbt", j.CBT, CBTEnable, CBTUseIfEnabled)
+}
+
+// checkMetadata checks a metadata job: the pools whose database it backs
+// up, at least one remote, and nothing that selects or compresses VMs (the
+// dump is stored as XAPI serves it, as Xen Orchestra stores it).
+func checkMetadata(p *problems, path string, j *Job) {
+	if len(j.Remotes) == 0 {
+		p.add(path+".remotes", "missing (a metadata job writes each pool's database to at least one remote)")
+	}
+	if j.VMs.Pool != "" || len(j.VMs.UUIDs) > 0 || len(j.VMs.Tags) > 0 || j.VMs.PowerState != "" {
+		p.add(path+".vms", "a metadata job selects no VM (it backs up each pool's whole database)")
+	}
 }

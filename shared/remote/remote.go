@@ -111,3 +111,22 @@ func LockFolder(ctx context.Context, r any, folder string) (unlock func() error,
 	}
 	return func() error { return nil }, nil
 }
+
+// FolderRemover is a remote with folders (dir) that can remove an empty
+// one, e.g. a backup folder whose files were all deleted, which Xen
+// Orchestra would otherwise still count as a backup (it lists folders).
+// An S3 remote has no folders.
+type FolderRemover interface {
+	// RemoveEmptyFolder removes the folder key if it is empty; a missing
+	// folder is not an error, a folder that is not empty is.
+	RemoveEmptyFolder(ctx context.Context, key string) error
+}
+
+// RemoveEmptyFolder removes the empty folder key on r when r has folders,
+// and does nothing otherwise.
+func RemoveEmptyFolder(ctx context.Context, r any, key string) error {
+	if fr, ok := r.(FolderRemover); ok {
+		return fr.RemoveEmptyFolder(ctx, key)
+	}
+	return nil
+}

@@ -24,6 +24,9 @@ type Query struct {
 // Listing is the answer of the backups query.
 type Listing struct {
 	Backups []catalog.Backup `json:"backups"`
+	// Metadata are the pool metadata backups (xo-pool-metadata-backups/),
+	// newest first; listed when the query names no VM.
+	Metadata []catalog.PoolMetaBackup `json:"metadata,omitempty"`
 	// Problems are .json files (or whole remotes) that could not be read; the
 	// listing went on without them.
 	Problems []string `json:"problems,omitempty"`
@@ -69,13 +72,32 @@ func List(ctx context.Context, rs Remotes, repos Repos, q Query) (Listing, error
 			continue
 		}
 		out.Backups = append(append(out.Backups, bs...), points...)
+		if q.VM == "" {
+			out.Metadata, problems = appendPoolMeta(ctx, rs, name, out.Metadata, problems)
+		}
 		for _, p := range problems {
 			out.Problems = append(out.Problems, name+": "+p.String())
 		}
 		out.Problems = append(out.Problems, pointProblems...)
 	}
 	catalog.SortNewestFirst(out.Backups)
+	slices.SortStableFunc(out.Metadata, func(a, b catalog.PoolMetaBackup) int { return b.Timestamp.Compare(a.Timestamp) })
 	return out, ctx.Err()
+}
+
+// appendPoolMeta adds the pool metadata backups of remote name; what cannot
+// be read is a problem.
+func appendPoolMeta(ctx context.Context, rs Remotes, name string, to []catalog.PoolMetaBackup,
+	problems []catalog.Problem) ([]catalog.PoolMetaBackup, []catalog.Problem) {
+	r, err := rs.Get(ctx, name)
+	if err != nil {
+		return to, append(problems, catalog.Problem{Key: catalog.PoolMetadataDir, Err: err})
+	}
+	ms, ps, err := catalog.ListPoolMeta(ctx, r)
+	if err != nil {
+		ps = append(ps, catalog.Problem{Key: catalog.PoolMetadataDir, Err: err})
+	}
+	return append(to, ms...), append(problems, ps...)
 }
 
 func listRemote(ctx context.Context, rs Remotes, name, vm string) ([]catalog.Backup, []catalog.Problem, error) {

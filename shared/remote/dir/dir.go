@@ -188,3 +188,38 @@ func (d *Dir) wrap(op, key string, err error) error {
 	}
 	return fmt.Errorf("remote %s: %s %s: %w", d.name, op, key, err)
 }
+
+var _ remote.FolderRemover = (*Dir)(nil)
+
+// RemoveEmptyFolder removes the folder key if it is empty, and fsyncs its
+// parent. A missing folder is not an error; one that is not empty is.
+func (d *Dir) RemoveEmptyFolder(ctx context.Context, key string) error {
+	if err := d.check(ctx, "remove folder", key); err != nil {
+		return err
+	}
+	p, err := d.locate(key, false)
+	if isMissing(err) {
+		return nil
+	}
+	if err != nil {
+		return d.wrap("remove folder", key, err)
+	}
+	defer p.close()
+	fi, err := p.file()
+	if isMissing(err) {
+		return nil
+	}
+	if err == nil && !fi.IsDir() {
+		return fmt.Errorf("remote %s: remove folder %s: is an object, not a folder", d.name, key)
+	}
+	if err == nil {
+		err = p.folder.Remove(p.base)
+	}
+	if err == nil || isMissing(err) {
+		err = syncFolder(p.folder)
+	}
+	if err != nil {
+		return d.wrap("remove folder", key, err)
+	}
+	return nil
+}

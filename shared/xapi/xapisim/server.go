@@ -100,6 +100,7 @@ type Server struct {
 	requests map[string]int
 	calls    map[string]int   // API calls per method; see Stats
 	bytes    map[string]int64 // bytes per transfer kind; see Stats
+	restores []DBRestore      // accepted database uploads; see DBRestores
 
 	done      chan struct{}
 	closeOne  sync.Once
@@ -189,6 +190,10 @@ func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 			s.serveStats(w)
 			return
 		}
+		if r.URL.Path == "/pool/xmldbdump" {
+			s.serveDBDump(w, r)
+			return
+		}
 		switch route("/export_raw_vdi", "/export") {
 		case "/export_raw_vdi":
 			s.serveExportRawVDI(w, r)
@@ -198,6 +203,10 @@ func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	case http.MethodPut:
+		if r.URL.Path == "/pool/xmldbdump" {
+			s.serveDBRestore(w, r)
+			return
+		}
 		switch route("/import_raw_vdi", "/import") {
 		case "/import":
 			s.serveImport(w, r)

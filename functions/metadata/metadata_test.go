@@ -1,0 +1,168 @@
+package metadata_test
+
+import (
+	"context"
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"xbr/events"
+	"xbr/functions/metadata"
+	"xbr/shared/bus"
+	"xbr/shared/catalog"
+	"xbr/shared/config"
+	"xbr/shared/remote"
+	"xbr/shared/remote/dir"
+	"xbr/shared/xapi"
+	"xbr/shared/xapi/xapisim"
+)
+
+const schedID = "5b8e2f1c-7a3d-5e9f-b0c1-d2e3f4a5b6c7"
+
+type pools map[string]*xapi.Client
+
+func (p pools) Client(_ context.Context, name string) (*xapi.Client, error) {
+	if c, ok := p[name]; ok {
+		return c, nil
+	}
+	return nil, errors.New("pool " + name + " is unreachable")
+}
+
+type remotes map[string]remote.Remote
+
+func (r remotes) Get(_ context.Context, name string) (remote.Remote, error) { return r[name], nil }
+
+// fullRemote is a directory remote whose uploads fail: a full disk. A real
+// remote cannot be made to fail on demand.
+type fullRemote struct{ *dir.Dir }
+
+func (f fullRemote) Create(ctx context.Context, key string, hint int64) (remote.Upload, error) {
+	u, err := f.Dir.Create(ctx, key, hint)
+	return failing{u}, err
+}
+
+type failing struct{ remote.Upload }
+
+func (failing) Write([]byte) (int, error) { return 0, remote.ErrNoSpace }
+
+func must(t *testing.T, err error) {
+	t.Helper()
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+func startSim(t *testing.T) *xapi.Client {
+	t.Helper()
+	sim, err := xapisim.New(xapisim.Options{VMs: 1, DiskSize: 1 << 20, DataDir: t.TempDir(), PoolName: "lab"})
+	must(t, err)
+	url, err := sim.Start("127.0.0.1:0")
+	must(t, err)
+	t.Cleanup(func() { _ = sim.Close() })
+	c, err := xapi.New(url)
+	must(t, err)
+	user, pass := sim.Credentials()
+	must(t, c.Login(context.Background(), user, pass))
+	return c
+}
+
+func newDir(t *testing.T, name string) *dir.Dir {
+	t.Helper()
+	d, err := dir.New(name, t.TempDir())
+	must(t, err)
+	return d
+}
+
+type outcome map[events.Type][]events.Received
+
+func decode(t *testing.T, outs []bus.Out) outcome {
+	t.Helper()
+	o := outcome{}
+	for _, out := range outs {
+		h, _, err := events.Encode(out.Event)
+		must(t, err)
+		r, err := events.Decode(out.Subject, h, out.Event.Data())
+		must(t, err)
+		o[r.Type()] = append(o[r.Type()], r)
+	}
+	return o
+}
+
+// A fire backs the pool up to every remote: the good one gets a committed
+// backup, the full one a failed event and no file; the run is partial.
+// Later fires keep the retention's 2 newest; a redelivered fire rewrites
+// its folder; an unreachable pool fails on every remote.
+func TestMetadataRuns(t *testing.T) {
+	nfs, full := newDir(t, "nfs"), fullRemote{newDir(t, "full")}
+	cfg := &config.Config{Jobs: []config.Job{{Name: "pooldb", ID: "74c79d5c-1f7d-5956-bb9a-53a413eef093",
+		Mode: config.ModeMetadata, Pools: []string{"lab"}, Remotes: []string{"nfs", "full"},
+		Schedules: []config.Schedule{{Name: "nightly", ID: schedID, Retention: 2}}}}}
+	t0 := time.Date(2026, 11, 29, 3, 0, 0, 0, time.UTC)
+	now := t0
+	h := &metadata.Handler{Config: cfg, Pools: pools{"lab": startSim(t)}, Remotes: remotes{"nfs": nfs, "full": full},
+		Now: func() time.Time { return now }}
+	fire := func(at time.Time) outcome {
+		t.Helper()
+		p := events.ScheduleDue{RunID: events.DeriveID("pooldb", at.String()), Job: "pooldb", Schedule: "nightly",
+			Mode: config.ModeMetadata, FireTime: at}
+		outs, err := h.Handle(context.Background(), bus.Event{Received: events.Received{Payload: p}})
+		must(t, err)
+		return decode(t, outs)
+	}
+	o := fire(t0)
+	done, _ := events.PayloadAs[events.MetadataCompleted](o[events.TypeMetadataCompleted][0])
+	failed, _ := events.PayloadAs[events.MetadataFailed](o[events.TypeMetadataFailed][0])
+	run, _ := events.PayloadAs[events.RunCompleted](o[events.TypeRunCompleted][0])
+	if len(o[events.TypeRunStarted]) != 1 || done.Remote != "nfs" || done.Bytes == 0 || failed.Remote != "full" ||
+		!strings.Contains(failed.Error, "no space") || run.Status != events.StatusPartial || len(run.Results) != 2 {
+		t.Fatalf("first fire: completed %+v, failed %+v, run %+v", done, failed, run)
+	}
+	if left, _ := full.List(context.Background(), ""); len(left) != 0 {
+		t.Fatalf("the full remote holds %v after a failed backup", left)
+	}
+	id, err := catalog.ParsePoolMetaID(done.BackupID)
+	must(t, err)
+	data, err := os.ReadFile(filepath.Join(nfs.Root(), id.Key(catalog.PoolMetaData)))
+	if err != nil || !strings.HasPrefix(string(data), `<?xml version="1.0" encoding="UTF-8"?><database>`) || int64(len(data)) != done.Bytes {
+		t.Fatalf("data = %.80q (%v), want the %d-byte dump", data, err, done.Bytes)
+	}
+	for i := 1; i <= 3; i++ {
+		o = fire(t0.Add(time.Duration(i) * time.Hour))
+		if len(o[events.TypeMetadataCompleted]) != 1 {
+			t.Fatalf("fire %d: %d completed, want 1 (nfs)", i, len(o[events.TypeMetadataCompleted]))
+		}
+	}
+	o = fire(t0.Add(3 * time.Hour)) // redelivered
+	last, _ := events.PayloadAs[events.MetadataCompleted](o[events.TypeMetadataCompleted][0])
+	backups, _, err := catalog.ListPoolMeta(context.Background(), nfs)
+	must(t, err)
+	if len(backups) != 2 || !backups[0].Timestamp.Equal(t0.Add(3*time.Hour)) || !backups[1].Timestamp.Equal(t0.Add(2*time.Hour)) {
+		t.Fatalf("after 4 fires and a redelivery: %+v, want the 2 newest", backups)
+	}
+	if len(last.Deleted) != 0 || last.BackupID != backups[0].ID {
+		t.Fatalf("redelivered fire: %+v", last)
+	}
+	h.Pools = pools{}
+	o = fire(t0.Add(4 * time.Hour))
+	run, _ = events.PayloadAs[events.RunCompleted](o[events.TypeRunCompleted][0])
+	if len(o[events.TypeMetadataFailed]) != 2 || run.Status != events.StatusFailure {
+		t.Fatalf("unreachable pool: %d failed, run %+v", len(o[events.TypeMetadataFailed]), run)
+	}
+}
+
+func TestMetadataRefusesOtherFires(t *testing.T) {
+	cfg := &config.Config{Jobs: []config.Job{{Name: "nightly", Mode: config.ModeFull}}}
+	h := &metadata.Handler{Config: cfg}
+	for _, mode := range []string{config.ModeFull, config.ModeMetadata} {
+		p := events.ScheduleDue{RunID: "r1", Job: "nightly", Schedule: "daily", Mode: mode, FireTime: time.Now()}
+		if _, err := h.Handle(context.Background(), bus.Event{Received: events.Received{Payload: p}}); !bus.IsPermanent(err) {
+			t.Fatalf("fire of mode %s for a full job: %v, want a permanent error", mode, err)
+		}
+	}
+	if f := metadata.Filter(events.Subjects{}); f != "xbr.schedule.due.metadata.>" {
+		t.Fatalf("filter %s", f)
+	}
+}
