@@ -13,6 +13,7 @@ import (
 	"xbr/functions/export"
 	"xbr/functions/gateway"
 	"xbr/functions/incremental"
+	"xbr/functions/mirror"
 	"xbr/functions/prune"
 	"xbr/functions/replicate"
 	"xbr/functions/report"
@@ -36,6 +37,7 @@ func functions() []fn.Function {
 		export.Function(),
 		incremental.Function(),
 		verify.Function(),
+		mirror.Function(),
 		report.Function(),
 	}
 }

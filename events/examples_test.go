@@ -1,6 +1,7 @@
 package events_test
 
 import (
+	"slices"
 	"time"
 
 	"xbr/events"
@@ -48,8 +49,9 @@ func examples() []events.Payload {
 		events.SnapshotFailed{RunID: exRun, Job: "hourly-snap", Schedule: "hourly", VMUUID: exVM, Pool: "lab",
 			Error: "VM.snapshot: SR_FULL"},
 		events.PruneCompleted{RunID: exRun, Job: "nightly", Schedule: "daily", VMUUID: exVM, Kind: events.PruneBackups,
-			Remote: "nfs", Retention: 1, Kept: []string{exBackup},
-			Deleted: []events.PrunedItem{{ID: "nfs/" + exVM + "/20261128T010000Z", Timestamp: "20261128T010000Z", Reason: "beyond depth 1"}}},
+			Remote: "nfs", Retention: 1, Kept: []string{"nfs:xbr-repo/" + exVM + "/20261129T010000Z"},
+			Deleted: []events.PrunedItem{{ID: "nfs:xbr-repo/" + exVM + "/20261128T010000Z", Timestamp: "20261128T010000Z", Reason: "beyond depth 1"}},
+			GC:      &events.GCStats{ChunksSwept: 412, BytesSwept: 231 << 20}},
 		events.PruneFailed{RunID: exRun, Job: "nightly", Schedule: "daily", VMUUID: exVM, Kind: events.PruneSnapshots,
 			Error: "VM.destroy: VM_BAD_POWER_STATE"},
 		events.RestoreRequested{RequestID: exReq, BackupID: exBackup, Pool: "lab", Start: true, RequestedBy: "webhook"},
@@ -72,7 +74,7 @@ func examples() []events.Payload {
 			TargetPool: "standby", TargetSR: "Local storage", Error: "import: connection reset by peer"},
 		events.VerifyCompleted{BackupID: exBackup, Remote: "nfs", VMUUID: exVM, Deep: true, SHA256: exSHA, Bytes: 1 << 30, DurationMS: 2500},
 		events.VerifyFailed{BackupID: exBackup, Remote: "nfs", VMUUID: exVM, Error: "sha256 mismatch: got 00ff…, want 9f86…"},
-	}, append(failoverExamples(), incrementalExamples()...)...)
+	}, slices.Concat(failoverExamples(), incrementalExamples(), repoExamples())...)
 }
 
 // incrementalExamples are the examples of the incremental types.
@@ -106,5 +108,25 @@ func failoverExamples() []events.Payload {
 		events.FailoverFailed{RequestID: exFo, VM: "web-1", CopyUUID: exNewVM, Pool: "standby", Refused: true,
 			Source: events.SourceRunning, SourcePool: "lab", RequestedBy: "webhook",
 			Error: "source VM web-1 is still running on pool lab; stop it or use --force"},
+	}
+}
+
+// repoExamples are the examples of the repository maintenance types: gc and mirror.
+func repoExamples() []events.Payload {
+	return []events.Payload{
+		events.GCCompleted{RunID: exRun, Job: "weekly-gc", Schedule: "sunday", Remote: "nfs", Manifests: 42,
+			Referenced: 18230, ChunksSwept: 412, BytesSwept: 231 << 20, DurationMS: 5300},
+		events.GCFailed{RunID: exRun, Job: "weekly-gc", Schedule: "sunday", Remote: "nfs",
+			Error: "gc mark: restore point 6b2c1f8e-3d4a-4f5b-9c7d-2e1a0b9c8d7f/20261129T010000Z: corrupt"},
+		events.MirrorRequested{RunID: exRun, Job: "offsite", Schedule: "nightly", FireTime: exFire, VMUUID: exVM,
+			Source: "nfs", Targets: []string{"s3"}, Retention: 14},
+		events.MirrorCompleted{RunID: exRun, Job: "offsite", Schedule: "nightly", VMUUID: exVM, Source: "nfs",
+			Targets: []events.MirrorTarget{{Remote: "s3", Copied: []string{"s3:xbr-repo/" + exVM + "/20261129T010000Z"},
+				ChunksCopied: 96, BytesCopied: 61 << 20,
+				Deleted: []events.PrunedItem{{ID: "s3:xbr-repo/" + exVM + "/20261115T010000Z", Timestamp: "20261115T010000Z", Reason: "beyond depth 14"}},
+				GC:      &events.GCStats{ChunksSwept: 88, BytesSwept: 55 << 20}}},
+			DurationMS: 4200},
+		events.MirrorFailed{RunID: exRun, Job: "offsite", Schedule: "nightly", VMUUID: exVM, Source: "nfs",
+			Error: "copy restore point to remote s3: the repositories cut, name or encrypt chunks differently: chunk_size 65536 on the target, 1048576 on the source"},
 	}
 }

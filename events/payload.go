@@ -94,6 +94,16 @@ func newPayload2(t Type) (Payload, bool) {
 		return &FailoverCompleted{}, true
 	case TypeFailoverFailed:
 		return &FailoverFailed{}, true
+	case TypeGCCompleted:
+		return &GCCompleted{}, true
+	case TypeGCFailed:
+		return &GCFailed{}, true
+	case TypeMirrorRequested:
+		return &MirrorRequested{}, true
+	case TypeMirrorCompleted:
+		return &MirrorCompleted{}, true
+	case TypeMirrorFailed:
+		return &MirrorFailed{}, true
 	}
 	return nil, false
 }

@@ -28,6 +28,21 @@ type PruneCompleted struct {
 	Retention int64        `json:"retention"`
 	Kept      []string     `json:"kept,omitempty"`
 	Deleted   []PrunedItem `json:"deleted,omitempty"`
+	// GC is the garbage collection of an incremental repository that ran
+	// after restore points were deleted (absent otherwise).
+	GC *GCStats `json:"gc,omitempty"`
+}
+
+// GCStats is what one garbage collection of an incremental repository
+// (xbr-repo/) did.
+type GCStats struct {
+	ChunksSwept int64 `json:"chunks_swept"`
+	BytesSwept  int64 `json:"bytes_swept"`
+	// Deferred is true when backups were writing to the repository: nothing
+	// was swept, the next GC sweeps.
+	Deferred bool `json:"deferred"`
+	// Error says why the GC stopped; what it swept before is counted.
+	Error string `json:"error,omitempty"`
 }
 
 func (p PruneCompleted) EventType() Type         { return TypePruneCompleted }
@@ -44,7 +59,18 @@ func (p PruneCompleted) Validate() error {
 		c.name(fmt.Sprintf("kept[%d]", i), k)
 	}
 	c.prunedItems(p.Deleted)
+	if p.GC != nil {
+		c.gcStats("gc", *p.GC)
+	}
 	return c.err()
+}
+
+func (c *checker) gcStats(path string, g GCStats) {
+	c.nonNegative(path+".chunks_swept", g.ChunksSwept)
+	c.nonNegative(path+".bytes_swept", g.BytesSwept)
+	if g.Error != "" {
+		c.errorText(path+".error", g.Error)
+	}
 }
 
 // PruneFailed: pruning stopped; Deleted lists what was removed before.

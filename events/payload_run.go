@@ -11,6 +11,10 @@ const (
 	ModeVerify    = "verify"
 	// ModeIncremental jobs store restore points in a chunk repository.
 	ModeIncremental = "incremental"
+	// ModeMirror jobs copy restore points between repositories; ModeGC
+	// jobs collect a repository's garbage.
+	ModeMirror = "mirror"
+	ModeGC     = "gc"
 )
 
 // Run statuses (Xen Orchestra's task statuses).
@@ -68,7 +72,9 @@ func (p ScheduleDue) validateNew() error {
 	return nil
 }
 
-// RunVM is a VM selected by a run.
+// RunVM is a VM selected by a run. Pool is the pool the VM is on; in a
+// mirror run, which reads a repository and no pool, it is the source
+// remote the VM's restore points are read from.
 type RunVM struct {
 	VMUUID string `json:"vm_uuid"`
 	VMName string `json:"vm_name,omitempty"`
@@ -94,7 +100,7 @@ func (p RunStarted) Validate() error {
 	c.id("run_id", p.RunID)
 	c.name("job", p.Job)
 	c.name("schedule", p.Schedule)
-	c.oneOf("mode", p.Mode, ModeFull, ModeSnapshot, ModeReplicate, ModeIncremental)
+	c.oneOf("mode", p.Mode, ModeFull, ModeSnapshot, ModeReplicate, ModeIncremental, ModeMirror, ModeGC)
 	c.time("fire_time", p.FireTime)
 	for i, vm := range p.VMs {
 		c.uuid(field("vms", i, "vm_uuid"), vm.VMUUID)

@@ -41,6 +41,11 @@ const (
 	TypeIncrementalProgress  Type = "xbr.incremental.progress"
 	TypeIncrementalCompleted Type = "xbr.incremental.completed"
 	TypeIncrementalFailed    Type = "xbr.incremental.failed"
+	TypeGCCompleted          Type = "xbr.gc.completed"
+	TypeGCFailed             Type = "xbr.gc.failed"
+	TypeMirrorRequested      Type = "xbr.mirror.requested"
+	TypeMirrorCompleted      Type = "xbr.mirror.completed"
+	TypeMirrorFailed         Type = "xbr.mirror.failed"
 )
 
 // Types returns every type of the contract, in a stable order.
@@ -56,6 +61,8 @@ func Types() []Type {
 		TypeFailoverRequested, TypeFailoverCompleted, TypeFailoverFailed,
 		TypeIncrementalRequested, TypeIncrementalStarted, TypeIncrementalProgress, TypeIncrementalCompleted,
 		TypeIncrementalFailed,
+		TypeGCCompleted, TypeGCFailed,
+		TypeMirrorRequested, TypeMirrorCompleted, TypeMirrorFailed,
 	}
 }
 
@@ -124,4 +131,9 @@ var descriptions = map[Type]string{
 	TypeIncrementalProgress:  "Bytes read from the host so far, rate and ETA of one VM's restore point.",
 	TypeIncrementalCompleted: "A restore point is committed: the path taken (cbt or full-scan and why), bytes read from the host, new bytes stored, chunks new and reused, dedup ratio.",
 	TypeIncrementalFailed:    "One VM's restore point failed; nothing was committed, the new snapshot was removed and the previous changed-block base kept.",
+	TypeGCCompleted:          "A scheduled garbage collection of a remote's incremental repository ended (what it swept, or deferred).",
+	TypeGCFailed:             "A scheduled garbage collection stopped; what it swept before is counted, the next one resumes.",
+	TypeMirrorRequested:      "Copy one VM's restore points from a mirror job's source repository to its targets (one per VM).",
+	TypeMirrorCompleted:      "One VM's restore points are on every target: what was copied, deleted by the target's retention, swept.",
+	TypeMirrorFailed:         "The mirror of one VM stopped; nothing half-copied is a restore point, the next run completes it.",
 }

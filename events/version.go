@@ -19,5 +19,10 @@ package events
 // began).
 //
 // 2.1.0 added the xbr.incremental.* types and the incremental mode of
+// xbr.run.started. 2.2.0 added xbr.prune.completed's optional gc (the
+// garbage collection of an incremental repository after restore points
+// were deleted), xbr.gc.completed|failed (a job of mode gc, run by the
+// prune function), xbr.mirror.requested|completed|failed (mode mirror) and
+// the modes mirror and gc of
 // xbr.run.started.
-const ContractVersion = "2.1.0"
+const ContractVersion = "2.2.0"

@@ -2,7 +2,6 @@ package export
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"time"
 
@@ -70,39 +69,24 @@ func (d Deps) lastFailed(_ context.Context, ev bus.Event, err error) ([]bus.Out,
 }
 
 func (w *Worker) handleRun(ctx context.Context, j *job) ([]bus.Out, error) {
-	r, err := w.d.Runs.GetVM(ctx, j.req.RunID, j.req.VMUUID)
-	req := j.req
-	switch {
-	case err == nil && r.Done():
-		w.d.Log.Info("request of a run that has ended; dropped", "run", req.RunID, "vm_uuid", req.VMUUID, "status", r.Status)
-		return nil, nil
-	case err == nil:
-		j.run = &r
-	case !errors.Is(err, runs.ErrNotFound):
-		return nil, err
-	}
-	return w.handle(ctx, j)
+	return runs.Work(ctx, w.d.workerEnv(), runs.VMWork[events.ExportCompleted]{
+		Job: j.cfg, RunID: j.req.RunID, VM: j.req.VMUUID,
+		Attempt: func(ctx context.Context, run *runs.Run, n int) (events.ExportCompleted, error) {
+			j.run = run
+			return w.attempt(ctx, j, n)
+		},
+		Completed: func(done events.ExportCompleted) ([]bus.Out, error) {
+			o, err := w.d.message(events.DeriveID("export.completed", j.req.RunID, j.req.VMUUID), done)
+			return []bus.Out{o}, err
+		},
+		Failed: func(start time.Time, attempts int, err error) ([]bus.Out, error) {
+			return w.d.failed(j.req, start, attempts, err)
+		},
+	})
 }
 
-func (w *Worker) handle(ctx context.Context, j *job) ([]bus.Out, error) {
-	start := w.d.Now()
-	vctx, cancel := ctx, context.CancelFunc(func() {})
-	if j.cfg.VMTimeout > 0 {
-		vctx, cancel = context.WithTimeout(ctx, j.cfg.VMTimeout)
-	}
-	defer cancel()
-	done, attempts, err := w.attempts(vctx, j)
-	if err == nil {
-		o, err := w.d.message(events.DeriveID("export.completed", j.req.RunID, j.req.VMUUID), done)
-		return []bus.Out{o}, err
-	}
-	if ctx.Err() != nil { // shutting down: let the bus redeliver
-		return nil, fmt.Errorf("export vm %s: %w", j.req.VMUUID, err)
-	}
-	if vctx.Err() != nil {
-		err = fmt.Errorf("timed out after %s (vm_timeout): %w", j.cfg.VMTimeout, err)
-	}
-	return w.d.failed(j.req, start, attempts, err)
+func (d Deps) workerEnv() runs.WorkerEnv {
+	return runs.WorkerEnv{Runs: d.Runs, Log: d.Log, Now: d.Now, Wait: d.Wait, Work: "export"}
 }
 
 func (d Deps) failed(req events.ExportRequested, start time.Time, attempts int, err error) ([]bus.Out, error) {
@@ -112,12 +96,4 @@ func (d Deps) failed(req events.ExportRequested, start time.Time, attempts int, 
 		DurationMS: d.Now().Sub(start).Milliseconds()}
 	o, merr := d.message(events.DeriveID("export.failed", req.RunID, req.VMUUID), failed)
 	return []bus.Out{o}, merr
-}
-
-// attempts runs up to 1+Retries attempts (runs.Retry).
-func (w *Worker) attempts(ctx context.Context, j *job) (events.ExportCompleted, int, error) {
-	return runs.Retry(ctx, j.cfg, w.d.Wait, func(n int, in time.Duration, err error) {
-		w.d.Log.Warn("export attempt failed; retrying", "run", j.req.RunID, "vm_uuid", j.req.VMUUID,
-			"attempt", n, "retry_in", in, "error", err)
-	}, func(n int) (events.ExportCompleted, error) { return w.attempt(ctx, j, n) })
 }

@@ -18,7 +18,7 @@ func TestPruneSweepKeepsBases(t *testing.T) {
 	e := newEnv(t, "nbd", "enable", false)
 	first := e.run()
 	later := func() time.Time { return time.Now().Add(30 * 24 * time.Hour) }
-	p := prune.New(e.cfg.Jobs, e.rems, poolMap{"lab": e.client}, events.Subjects{},
+	p := prune.New(e.cfg.Jobs, e.rems, nil, poolMap{"lab": e.client}, events.Subjects{},
 		prune.Options{Now: later, SweepAfter: time.Nanosecond, TempSnapshotAfter: time.Nanosecond, SweepEvery: -1})
 	if _, err := p.Sweep(ctx, "sweep-test", []string{"repo"}, []string{"lab"}); err != nil {
 		t.Fatal(err)

@@ -2,7 +2,6 @@ package incremental
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"time"
 
@@ -60,41 +59,24 @@ func (d Deps) lastFailed(_ context.Context, ev bus.Event, err error) ([]bus.Out,
 }
 
 func (w *Worker) handleRun(ctx context.Context, j *job) ([]bus.Out, error) {
-	r, err := w.d.Runs.GetVM(ctx, j.req.RunID, j.req.VMUUID)
-	switch {
-	case err == nil && r.Done():
-		w.d.Log.Info("request of a run that has ended; dropped", "run", j.req.RunID, "vm_uuid", j.req.VMUUID, "status", r.Status)
-		return nil, nil
-	case err == nil:
-		j.run = &r
-	case !errors.Is(err, runs.ErrNotFound):
-		return nil, err
-	}
-	return w.handle(ctx, j)
+	return runs.Work(ctx, w.d.workerEnv(), runs.VMWork[events.IncrementalCompleted]{
+		Job: j.cfg, RunID: j.req.RunID, VM: j.req.VMUUID,
+		Attempt: func(ctx context.Context, run *runs.Run, n int) (events.IncrementalCompleted, error) {
+			j.run = run
+			return w.attempt(ctx, j, n)
+		},
+		Completed: func(done events.IncrementalCompleted) ([]bus.Out, error) {
+			o, err := w.d.message(events.DeriveID("incremental.completed", j.req.RunID, j.req.VMUUID), done)
+			return []bus.Out{o}, err
+		},
+		Failed: func(start time.Time, attempts int, err error) ([]bus.Out, error) {
+			return w.d.failed(j.req, start, attempts, err)
+		},
+	})
 }
 
-func (w *Worker) handle(ctx context.Context, j *job) ([]bus.Out, error) {
-	start := w.d.Now()
-	vctx, cancel := ctx, context.CancelFunc(func() {})
-	if j.cfg.VMTimeout > 0 {
-		vctx, cancel = context.WithTimeout(ctx, j.cfg.VMTimeout)
-	}
-	defer cancel()
-	done, attempts, err := runs.Retry(vctx, j.cfg, w.d.Wait, func(n int, in time.Duration, err error) {
-		w.d.Log.Warn("incremental attempt failed; retrying", "run", j.req.RunID, "vm_uuid", j.req.VMUUID,
-			"attempt", n, "retry_in", in, "error", err)
-	}, func(n int) (events.IncrementalCompleted, error) { return w.attempt(vctx, j, n) })
-	if err == nil {
-		o, err := w.d.message(events.DeriveID("incremental.completed", j.req.RunID, j.req.VMUUID), done)
-		return []bus.Out{o}, err
-	}
-	if ctx.Err() != nil { // shutting down: let the bus redeliver
-		return nil, fmt.Errorf("incremental vm %s: %w", j.req.VMUUID, err)
-	}
-	if vctx.Err() != nil {
-		err = fmt.Errorf("timed out after %s (vm_timeout): %w", j.cfg.VMTimeout, err)
-	}
-	return w.d.failed(j.req, start, attempts, err)
+func (d Deps) workerEnv() runs.WorkerEnv {
+	return runs.WorkerEnv{Runs: d.Runs, Log: d.Log, Now: d.Now, Wait: d.Wait, Work: "incremental"}
 }
 
 func (d Deps) failed(req events.IncrementalRequested, start time.Time, attempts int, err error) ([]bus.Out, error) {

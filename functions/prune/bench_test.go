@@ -34,7 +34,7 @@ jobs:
 	if err != nil {
 		b.Fatal(err)
 	}
-	p := prune.New(cfg.Jobs, remoteMap{"store": r}, poolMap{}, events.Subjects{}, prune.Options{SweepEvery: -1})
+	p := prune.New(cfg.Jobs, remoteMap{"store": r}, nil, poolMap{}, events.Subjects{}, prune.Options{SweepEvery: -1})
 	vm := "0f5c6f7e-3a4b-4c2d-9e8f-1a2b3c4d5e6f"
 	start := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
 	write := func(i int) catalog.ID {

@@ -16,6 +16,23 @@
 //     schedule, identified as Xen Orchestra identifies them (the
 //     xo:backup:* other_config keys of the snapshot VMs and of the snapshot
 //     VDIs of the VM's disks), and destroys the others with their disks.
+//   - After xbr.incremental.completed , for
+//     each remote the restore point went to, it keeps the schedule's
+//     retention newest restore points of that VM in the remote's incremental
+//     repository (xbr-repo/) plus the long-term buckets, as for full backups,
+//     and deletes the others' manifests (repo.Delete), oldest first; then,
+//     if it deleted any, it collects the repository's garbage (repo.GC). Its
+//     xbr.prune.completed lists what was deleted and the GC's counts (gc). A
+//     manifest names no job or schedule, so the scope is the VM on that
+//     remote. The restore point just written must be listed, or nothing is
+//     deleted.
+//   - On a fire of a gc job (mode: gc; its consumer reads
+//     xbr.schedule.due.gc.> besides the events above) it collects the
+//     repository of each of the job's remotes and returns one
+//     xbr.gc.completed or xbr.gc.failed per remote, then xbr.run.completed,
+//     as functions/verify runs a verify job. GC keeps no state and is safe
+//     beside running backups (shared/repo, "GC and backups"), so a
+//     redelivered fire just collects again.
 //   - Nothing is pruned after a failure: a failed export or snapshot
 //     publishes no completed event, and the prune function consumes only
 //     completed events. The decision depends only on what is listed, so a

@@ -2,6 +2,7 @@ package prune_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"os"
@@ -16,11 +17,13 @@ import (
 	"xbr/shared/bus"
 	"xbr/shared/catalog"
 	"xbr/shared/config"
+	"xbr/shared/fn"
 	"xbr/shared/remote"
 	"xbr/shared/remote/dir"
 	"xbr/shared/remote/remotetest"
 	"xbr/shared/remote/s3"
 	"xbr/shared/remote/s3/s3test"
+	"xbr/shared/repo"
 	"xbr/shared/testsupport"
 	"xbr/shared/xapi"
 	"xbr/shared/xapi/xapisim"
@@ -28,7 +31,7 @@ import (
 
 // The jobs of every test: two full jobs over the same VMs (so one's prune
 // must never touch the other's backups), a full job with two schedules, and
-// a snapshot job.
+// a snapshot job; a gc job.
 const jobsYAML = `
   - name: nightly
     pools: [lab]
@@ -53,6 +56,11 @@ const jobsYAML = `
     schedules:
       - {name: hourly, cron: "0 * * * *", snapshot_retention: 2}
       - {name: daily, cron: "0 5 * * *", snapshot_retention: 1}
+  - name: collect
+    mode: gc
+    remotes: [%[1]s]
+    schedules:
+      - {name: weekly, cron: "0 6 * * 0"}
 `
 
 // clock is a settable time source shared by the simulator and the functions.
@@ -83,6 +91,7 @@ type world struct {
 	client  *xapi.Client
 	cfg     *config.Config
 	remotes remoteMap
+	repos   repoMap
 	pruner  *prune.Pruner
 	vms     []xapisim.VMInfo
 }
@@ -115,6 +124,24 @@ func (r remoteMap) Get(_ context.Context, name string) (remote.Remote, error) {
 	return nil, fmt.Errorf("remote %q is not configured", name)
 }
 
+// repoMap opens the remotes' repositories as fn.Repos.Open does.
+type repoMap struct {
+	remotes remoteMap
+	key     repo.Key
+}
+
+func (m repoMap) Open(ctx context.Context, name string) (*repo.Repo, error) {
+	r, err := m.remotes.Get(ctx, name)
+	if err != nil {
+		return nil, err
+	}
+	rp, err := repo.Open(ctx, r, m.key)
+	if errors.Is(err, remote.ErrNotFound) {
+		return nil, fmt.Errorf("remote %s: %w", name, fn.ErrNoRepository)
+	}
+	return rp, err
+}
+
 var t0 = time.Date(2026, 3, 1, 2, 0, 0, 0, time.UTC)
 
 // newWorld builds a simulated pool with vms VMs, the remote kind ("dir" or
@@ -123,6 +150,7 @@ func newWorld(t *testing.T, vms int, kind string) *world {
 	t.Helper()
 	ctx := context.Background()
 	w := &world{t: t, clock: newClock(t0), remotes: remoteMap{}}
+	w.repos = repoMap{remotes: w.remotes}
 	var err error
 	w.sim, err = xapisim.New(xapisim.Options{VMs: vms, DiskSize: 1 << 20, DisksPerVM: 2, Now: w.clock.Now})
 	if err != nil {
@@ -157,7 +185,7 @@ func newWorld(t *testing.T, vms int, kind string) *world {
 
 func (w *world) newPruner(o prune.Options) *prune.Pruner {
 	o.Now, o.Log = w.clock.Now, testLogger()
-	return prune.New(w.cfg.Jobs, w.remotes, poolMap{"lab": w.client}, events.Subjects{}, o)
+	return prune.New(w.cfg.Jobs, w.remotes, w.repos, poolMap{"lab": w.client}, events.Subjects{}, o)
 }
 
 func (w *world) openRemote(kind string) string {
@@ -294,4 +322,14 @@ func deletedIDs(items []events.PrunedItem) []string {
 		out = append(out, d.ID)
 	}
 	return out
+}
+
+// decodeOut returns out's payload, which must be a T.
+func decodeOut[T events.Payload](t *testing.T, out bus.Out) T {
+	t.Helper()
+	got := payloads[T](t, []bus.Out{out})
+	if len(got) != 1 {
+		t.Fatalf("%s: not a %T", out.Subject, *new(T))
+	}
+	return got[0]
 }

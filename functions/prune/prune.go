@@ -29,7 +29,7 @@ const (
 func Function() fn.Function { return fn.Function{Name: Name, Run: run} }
 
 func run(ctx context.Context, env *fn.Env) error {
-	p := New(env.Config.Jobs, env.Remotes, env.Pools, env.Subjects,
+	p := New(env.Config.Jobs, env.Remotes, env.Repos, env.Pools, env.Subjects,
 		Options{Now: env.Now, Log: env.Log.With(bus.KeyFunction, Name)})
 	go p.SweepEvery(ctx, env.Conn)
 	return env.Conn.Consume(ctx, Consumer(env.Subjects, env.Streams.WithDefaults().Events), p)
@@ -40,7 +40,7 @@ func Consumer(s events.Subjects, stream string) bus.ConsumerConfig {
 	return bus.ConsumerConfig{Function: Name, Stream: stream, DLQ: s, MaxDeliver: 10,
 		AckWait: time.Minute, Concurrency: 2,
 		Subjects: []string{s.Filter(events.TypeExportCompleted), s.Filter(events.TypeSnapshotCompleted),
-			s.Filter(events.TypeRunStarted)}}
+			s.Filter(events.TypeRunStarted), s.Filter(events.TypeIncrementalCompleted), GCFilter(s)}}
 }
 
 // Remotes opens remotes by name (*fn.Remotes).
@@ -69,12 +69,16 @@ type Options struct {
 	// TempSnapshotAfter is the age after which a snapshot still named
 	// xo-backup-temp-snapshot-name is destroyed [DefaultTempSnapshotAfter].
 	TempSnapshotAfter time.Duration
+	// GCGrace is the age under which an unreferenced chunk is kept by the
+	// GC of an incremental repository (repo.GCOptions.Grace) [repo.DefaultGrace].
+	GCGrace time.Duration
 }
 
 // Pruner is the prune function's handler and sweeper.
 type Pruner struct {
 	jobs     []config.Job
 	remotes  Remotes
+	repos    Repos
 	pools    Pools
 	subjects events.Subjects
 	o        Options
@@ -83,7 +87,9 @@ type Pruner struct {
 var _ bus.Handler = (*Pruner)(nil)
 
 // New returns the prune function's handler.
-func New(jobs []config.Job, remotes Remotes, pools Pools, subjects events.Subjects, o Options) *Pruner {
+//
+// repos may be nil where no incremental repository is configured.
+func New(jobs []config.Job, remotes Remotes, repos Repos, pools Pools, subjects events.Subjects, o Options) *Pruner {
 	if o.Now == nil {
 		o.Now = time.Now
 	}
@@ -99,17 +105,22 @@ func New(jobs []config.Job, remotes Remotes, pools Pools, subjects events.Subjec
 	if o.TempSnapshotAfter <= 0 {
 		o.TempSnapshotAfter = DefaultTempSnapshotAfter
 	}
-	return &Pruner{jobs: jobs, remotes: remotes, pools: pools, subjects: subjects, o: o}
+	return &Pruner{jobs: jobs, remotes: remotes, repos: repos, pools: pools, subjects: subjects, o: o}
 }
 
-// Handle prunes after a completed export or snapshot and sweeps the run's
-// remotes and pools when a run starts. Other events are ignored.
+// Handle prunes after a completed export, incremental backup or snapshot, sweeps the run's
+// remotes and pools when a run starts, and runs the fires of gc jobs. Other
+// events are ignored.
 func (p *Pruner) Handle(ctx context.Context, ev bus.Event) ([]bus.Out, error) {
 	switch e := ev.Payload.(type) {
 	case events.ExportCompleted:
 		return p.Backups(ctx, ev.Event.ID(), e)
 	case events.SnapshotCompleted:
 		return p.Snapshots(ctx, ev.Event.ID(), e)
+	case events.IncrementalCompleted:
+		return p.Points(ctx, ev.Event.ID(), pointsDone(e))
+	case events.ScheduleDue:
+		return p.Collect(ctx, e)
 	case events.RunStarted:
 		job, ok := p.job(e.Job)
 		if !ok {

@@ -19,6 +19,8 @@ const (
 	DefaultConcurrency     = 2
 	DefaultRetryBackoff    = time.Minute
 	DefaultTimezone        = "UTC"
+	// DefaultChunkSize is the chunk size of a new incremental repository.
+	DefaultChunkSize ByteSize = 1 << 20
 )
 
 // Config is the whole configuration file.
@@ -121,6 +123,13 @@ const (
 	// ModeVerify jobs re-read the backups on their remotes on a schedule
 	// (shared/integrity), as Proxmox Backup Server's verify jobs do.
 	ModeVerify = "verify"
+	// ModeGC jobs collect the garbage of the incremental repositories
+	// (xbr-repo/) on their remotes on a schedule (the prune function).
+	ModeGC = "gc"
+	// ModeMirror jobs copy the restore points of the incremental repository
+	// on their source remote to their remotes (the targets), each of which
+	// keeps its own retention.
+	ModeMirror = "mirror"
 	// ModeIncremental jobs store restore points in each remote's chunk
 	// repository, reading only changed blocks (CBT + NBD) when they can.
 	ModeIncremental = "incremental"
@@ -188,6 +197,9 @@ type Job struct {
 	ReportWebhook Secret `yaml:"report_webhook"`
 	// Deep makes a verify job parse every XVA and check every chunk.
 	Deep bool `yaml:"deep"`
+	// Source is the remote whose incremental repository a mirror job copies
+	// to its Remotes.
+	Source string `yaml:"source"`
 	// CBT says whether an incremental job turns changed-block tracking on
 	// (enable, the default) or only uses it where it is on (use-if-enabled).
 	CBT       string     `yaml:"cbt"`

@@ -55,6 +55,10 @@ func (c *Config) WriteSummary(w io.Writer, now time.Time) error {
 func describeJob(j Job) string {
 	parts := []string{j.Mode, "pools " + strings.Join(j.Pools, ",")}
 	switch j.Mode {
+	case ModeGC:
+		return "gc of the repositories on " + strings.Join(j.Remotes, ",")
+	case ModeMirror:
+		return fmt.Sprintf("mirror of %s's repository to %s, concurrency %d", j.Source, strings.Join(j.Remotes, ","), j.Concurrency)
 	case ModeFull:
 		parts = append(parts, "remotes "+strings.Join(j.Remotes, ","), "compression "+codecOf(j))
 	case ModeReplicate:
@@ -78,6 +82,8 @@ func describeSchedule(s Schedule, mode string, now time.Time) string {
 		ModeIncremental: fmt.Sprintf("keep %d restore points", s.Retention),
 		ModeSnapshot:    fmt.Sprintf("keep %d snapshots", s.SnapshotRetention),
 		ModeReplicate:   fmt.Sprintf("keep %d copies", s.CopyRetention),
+		ModeMirror:      fmt.Sprintf("keep %d per target", s.Retention),
+		ModeGC:          "collect",
 	}[mode]
 	next := "disabled"
 	if s.Enabled {

@@ -18,10 +18,10 @@ func (c *Config) checkJob(p *problems, path string, j *Job) {
 	j.ID = checkID(p, path+".id", j.ID, IDNamespace, j.Name)
 	hasPool := func(n string) bool { _, ok := c.Pool(n); return ok }
 	hasRemote := func(n string) bool { _, ok := c.Remote(n); return ok }
-	if j.Mode != ModeVerify { // verify is left out of the message so existing texts stay stable
+	if j.Mode != ModeVerify && j.Mode != ModeGC && j.Mode != ModeMirror { // left out of the message so existing texts stay stable
 		p.oneOf(path+".mode", j.Mode, ModeFull, ModeSnapshot, ModeReplicate, ModeIncremental)
 	}
-	if len(j.Pools) == 0 && j.Mode != ModeVerify {
+	if len(j.Pools) == 0 && j.Mode != ModeVerify && j.Mode != ModeGC && j.Mode != ModeMirror {
 		p.add(path+".pools", "missing (the pools whose VMs the job handles)")
 	}
 	p.refs(path+".pools", "pool", j.Pools, hasPool)
@@ -69,10 +69,20 @@ func (c *Config) checkMode(p *problems, path string, j *Job, hasPool func(string
 		}
 	case ModeIncremental:
 		checkIncremental(p, path, j)
+	case ModeGC:
+		if len(j.Remotes) == 0 {
+			p.add(path+".remotes", "missing (a gc job collects the garbage of the incremental repositories of at least one remote)")
+		}
+		noPoolsNoVMs(p, path, j, "it works on its remotes' repositories", "it collects whole repositories")
+	case ModeMirror:
+		c.checkMirror(p, path, j)
 	case ModeSnapshot, ModeReplicate:
 		if len(j.Remotes) > 0 {
 			p.add(path+".remotes", "a %s job writes to no remote", j.Mode)
 		}
+	}
+	if j.Mode != ModeMirror && j.Source != "" {
+		p.add(path+".source", "only for mirror jobs")
 	}
 	if j.CBT != "" && j.Mode != ModeIncremental {
 		p.add(path+".cbt", "only for incremental jobs")
@@ -171,7 +181,8 @@ func checkID(p *problems, path, id, namespace, name string) string {
 }
 
 func validMode(m string) bool {
-	return m == ModeFull || m == ModeSnapshot || m == ModeReplicate || m == ModeVerify || m == ModeIncremental
+	return m == ModeFull || m == ModeSnapshot || m == ModeReplicate || m == ModeVerify || m == ModeIncremental ||
+		m == ModeGC || m == ModeMirror
 }
 
 // checkWebhook accepts an absolute http(s) URL; the value is a secret and
@@ -189,12 +200,13 @@ func checkWebhook(p *problems, path string, s Secret) {
 // checkRetention requires the depth that the job's mode uses and rejects
 // the ones it does not use.
 func checkRetention(p *problems, path string, s *Schedule, mode string) {
-	need := map[string]string{ModeFull: "retention", ModeIncremental: "retention", ModeSnapshot: "snapshot_retention", ModeReplicate: "copy_retention"}[mode]
+	need := map[string]string{ModeFull: "retention", ModeIncremental: "retention", ModeSnapshot: "snapshot_retention",
+		ModeReplicate: "copy_retention", ModeMirror: "retention"}[mode]
 	values := map[string]int{"retention": s.Retention, "snapshot_retention": s.SnapshotRetention, "copy_retention": s.CopyRetention}
 	if need != "" && values[need] == 0 {
 		p.add(path+"."+need, "must be at least 1 for a %s job", mode)
 	}
-	keeps := mode == ModeFull || mode == ModeIncremental
+	keeps := mode == ModeFull || mode == ModeIncremental || mode == ModeMirror
 	if !keeps && s.Retention > 0 {
 		p.add(path+".retention", "only for full and incremental jobs (a %s job keeps nothing on remotes)", mode)
 	}

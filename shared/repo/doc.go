@@ -120,6 +120,17 @@
 // checks that it decrypts, decompresses and hashes to its id. Each missing or damaged chunk
 // is reported with every restore point, disk and offset that uses it.
 //
+// # Mirror
+//
+// CopyPoint copies a restore point from one repository to another as stored: the chunks
+// the target lacks (each checked against its id on the way), then the manifest, last, under
+// a lease on the target so that its GC cannot sweep the copied chunks before the manifest
+// names them. Copying as stored needs both repositories to cut, name and encrypt chunks
+// alike (Compatible: same chunk size, same chunk ids, the same salt); InitMirror creates a
+// target as the source's mirror. A target made otherwise is refused (ErrIncompatible):
+// re-chunking is not done. A copy cut short leaves unreferenced chunks only; the next copy
+// re-uses them, the target's GC otherwise removes them.
+//
 // # Encryption
 //
 // The repository key (32 random bytes, a base64 key file, see `xbr repo key`) never reaches

@@ -43,6 +43,7 @@ func Run(t *testing.T, newRemote NewRemote) {
 			testNoReadBack(t, Init(t, c, k), c)
 		})
 		t.Run(name+"/tampered manifest", func(t *testing.T) { testTamperedManifest(t, mk(t)) })
+		t.Run(name+"/mirror", func(t *testing.T) { testMirror(t, newRemote, enc) })
 	}
 }
 

@@ -1,0 +1,95 @@
+package mirror
+
+import (
+	"context"
+	"errors"
+	"slices"
+	"strings"
+
+	"xbr/events"
+	"xbr/shared/catalog"
+	"xbr/shared/remote"
+	"xbr/shared/repo"
+	"xbr/shared/retention"
+)
+
+// pointID is a restore point's id on remote rem,
+// <remote>:xbr-repo/<vm-uuid>/<YYYYMMDDTHHMMSSZ> (catalog.ID).
+func pointID(rem string, p repo.Point) string {
+	return catalog.ID{Remote: rem, VM: p.VM, Time: p.Time, Repo: true}.String()
+}
+
+// copyKept copies the kept points dst lacks, oldest first, calling touch
+// before each.
+func (d Deps) copyKept(ctx context.Context, src, dst *repo.Repo, keep []retention.Item, onDst map[string]bool,
+	all map[string]repo.Point, touch func(), t *events.MirrorTarget) error {
+	for _, it := range slices.Backward(keep) {
+		if onDst[it.ID] {
+			continue
+		}
+		touch()
+		st, err := repo.CopyPoint(ctx, src, dst, all[it.ID])
+		t.ChunksCopied += int64(st.ChunksCopied)
+		t.BytesCopied += st.BytesCopied
+		if err != nil && gone(ctx, src, all[it.ID]) {
+			d.Log.Info("restore point deleted on the source while mirrored; skipped", "point", it.ID, "err", err)
+			continue // the source's retention removed it meanwhile: the next run decides without it
+		}
+		if err != nil {
+			return err
+		}
+		if !st.Present {
+			t.Copied = append(t.Copied, pointID(t.Remote, all[it.ID]))
+		}
+		onDst[it.ID] = true
+	}
+	return nil
+}
+
+// gone reports whether point p is no longer on src (its manifest is
+// missing), as opposed to a chunk of it being missing or damaged.
+func gone(ctx context.Context, src *repo.Repo, p repo.Point) bool {
+	_, err := src.Manifest(ctx, p)
+	return errors.Is(err, remote.ErrNotFound)
+}
+
+// deleteRest deletes dst's points outside the retention, oldest first,
+// then collects dst's garbage when it deleted any. Every kept point is on
+// dst by now (copyKept), so a newer point stands above each deletion.
+func (d Deps) deleteRest(ctx context.Context, dst *repo.Repo, dec retention.Decision, onDst map[string]bool,
+	all map[string]repo.Point, t *events.MirrorTarget) error {
+	for _, it := range slices.Backward(dec.Remove) {
+		if !onDst[it.ID] {
+			continue // outside the retention and never copied
+		}
+		pt := all[it.ID]
+		if err := dst.Delete(ctx, pt); err != nil {
+			return err
+		}
+		t.Deleted = append(t.Deleted, events.PrunedItem{ID: pointID(t.Remote, pt), Timestamp: catalog.FormatTimestamp(pt.Time),
+			Reason: reason(dec.Reasons[it.ID])})
+	}
+	if len(t.Deleted) == 0 {
+		return nil
+	}
+	rep, err := dst.GC(ctx, repo.GCOptions{Grace: d.GCGrace})
+	t.GC = &events.GCStats{ChunksSwept: int64(rep.Swept), BytesSwept: rep.SweptBytes, Deferred: rep.Deferred}
+	if err != nil { // the deletions stand; the next GC sweeps
+		d.Log.Warn("mirror target GC stopped; the next GC resumes", "remote", t.Remote, "err", err)
+		t.GC.Error = events.Reason(err)
+	}
+	return nil
+}
+
+// reason joins the retention's reasons into one event field (at most 256
+// bytes, as the contract allows).
+func reason(parts []string) string {
+	s := strings.Join(parts, "; ")
+	if len(s) > 256 {
+		s = s[:253] + "..."
+	}
+	if s == "" {
+		s = "outside retention"
+	}
+	return s
+}

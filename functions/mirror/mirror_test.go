@@ -1,0 +1,238 @@
+package mirror_test
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"xbr/events"
+	"xbr/functions/mirror"
+	"xbr/shared/bus"
+	"xbr/shared/cli/serve"
+	"xbr/shared/config"
+	"xbr/shared/fn"
+	"xbr/shared/remote/s3/s3test"
+	"xbr/shared/repo"
+	"xbr/shared/repo/repotest"
+	"xbr/shared/runs"
+	"xbr/shared/testsupport"
+)
+
+// world is a source repository (dir), a target (dir or S3), a mirror job
+// keeping 2 points per VM, and the function's handlers.
+type world struct {
+	t                       *testing.T
+	cfg                     *config.Config
+	repos                   *fn.Repos
+	src                     *repo.Repo
+	planner, worker, runner bus.Handler
+	fires                   int
+}
+
+func newWorld(t *testing.T, target string) *world { return newWorldKey(t, target, "") }
+
+// newWorldKey is newWorld with both repositories encrypted by the key in
+// keyFile ("" for plain ones).
+func newWorldKey(t *testing.T, target, keyFile string) *world {
+	t.Helper()
+	ctx := context.Background()
+	targetYAML := fmt.Sprintf("  - {name: offsite, type: dir, path: %q}\n", t.TempDir())
+	if target == "s3" {
+		gw := s3test.Start(t)
+		gw.NewBucket(t, "backups")
+		targetYAML = fmt.Sprintf("  - {name: offsite, type: s3, endpoint: %q, bucket: backups, access_key: %s, secret_key: %s, chunk_size: 64KiB}\n",
+			gw.Endpoint, gw.AccessKey, gw.SecretKey)
+	} else {
+		targetYAML = strings.Replace(targetYAML, "}", ", chunk_size: 64KiB}", 1)
+	}
+	doc := fmt.Sprintf(`remotes:
+  - {name: nfs, type: dir, path: %q, chunk_size: 64KiB}
+%sjobs:
+  - name: copy
+    mode: mirror
+    source: nfs
+    remotes: [offsite]
+    schedules:
+      - {name: nightly, cron: "0 4 * * *", retention: 2}
+`, t.TempDir(), targetYAML)
+	if keyFile != "" {
+		doc = strings.ReplaceAll(doc, "chunk_size: 64KiB", fmt.Sprintf("chunk_size: 64KiB, encryption_key_file: %q", keyFile))
+	}
+	cfg, err := config.Parse("test.yaml", []byte(doc))
+	if err != nil {
+		t.Fatal(err)
+	}
+	w := &world{t: t, cfg: cfg, repos: fn.NewRepos(cfg.Remotes, fn.NewRemotes(cfg.Remotes, serve.OpenRemote))}
+	if w.src, err = w.repos.Ensure(ctx, "nfs"); err != nil {
+		t.Fatal(err)
+	}
+	coord, err := runs.New(ctx, testsupport.StartNATS(t), runs.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := mirror.Deps{Config: cfg, Repos: w.repos, Runs: coord, GCGrace: -1}
+	w.planner, w.worker, w.runner = mirror.NewPlanner(d), mirror.NewWorker(d), mirror.NewRunner(d)
+	return w
+}
+
+// image is the disk of point i of a VM: 3 chunks of its own, 3 zero chunks.
+func image(vm string, i int) []byte {
+	return repotest.DiskImage(uint64(len(vm)*100+i+int(vm[0])), 6*repotest.ChunkSize)
+}
+
+func at(i int) time.Time { return repotest.T0.Add(time.Duration(i) * 24 * time.Hour) }
+
+// run fires the job and drives the run to its end, returning every event.
+func (w *world) run() []events.Received {
+	t := w.t
+	ctx := context.Background()
+	w.fires++
+	fire := at(10 + w.fires)
+	id := events.DeriveID("copy", "nightly", fire.Format(time.RFC3339))
+	due, err := events.Subjects{}.Message(events.Meta{ID: id, Source: "/test", Time: fire},
+		events.ScheduleDue{RunID: id, Job: "copy", Schedule: "nightly", Mode: config.ModeMirror, FireTime: fire})
+	if err != nil {
+		t.Fatal(err)
+	}
+	queue := []bus.Out{due}
+	var all []events.Received
+	for len(queue) > 0 {
+		ev := testsupport.Deliver(t, queue[0], 1, 5)
+		queue = queue[1:]
+		all = append(all, ev.Received)
+		var h bus.Handler
+		switch ev.Type() {
+		case events.TypeScheduleDue:
+			h = w.planner
+		case events.TypeMirrorRequested:
+			h = w.worker
+		case events.TypeMirrorCompleted, events.TypeMirrorFailed:
+			h = w.runner
+		default:
+			continue
+		}
+		outs, err := h.Handle(ctx, ev)
+		if err != nil {
+			t.Fatalf("%s: %v", ev.Type(), err)
+		}
+		queue = append(queue, outs...)
+	}
+	return all
+}
+
+func ofType[T events.Payload](all []events.Received) []T {
+	var out []T
+	for _, r := range all {
+		if p, ok := r.Payload.(T); ok {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+// TestMirror: the first run copies the points the target's retention keeps
+// (not the older ones), the next copies only the new point and its new
+// chunks, deletes the target's point beyond its retention and collects the
+// target; the target's points read back whole, its repository verifies, and
+// a run with nothing new copies nothing.
+func TestMirror(t *testing.T) {
+	for _, target := range []string{"dir", "s3"} {
+		t.Run(target, func(t *testing.T) {
+			ctx := context.Background()
+			w := newWorld(t, target)
+			for i := range 3 {
+				repotest.WritePoint(t, w.src, repotest.VMA, at(i), image(repotest.VMA, i))
+			}
+			repotest.WritePoint(t, w.src, repotest.VMB, at(0), image(repotest.VMB, 0))
+			all := w.run()
+			done := ofType[events.MirrorCompleted](all)
+			if len(done) != 2 || len(ofType[events.MirrorFailed](all)) != 0 {
+				t.Fatalf("first run: %d completed, failed %+v", len(done), ofType[events.MirrorFailed](all))
+			}
+			byVM := map[string]events.MirrorTarget{}
+			for _, c := range done {
+				byVM[c.VMUUID] = c.Targets[0]
+			}
+			id := func(vm string, i int) string {
+				return "offsite:xbr-repo/" + repo.Point{VM: vm, Time: at(i)}.String()
+			}
+			if a := byVM[repotest.VMA]; !slices.Equal(a.Copied, []string{id(repotest.VMA, 1), id(repotest.VMA, 2)}) ||
+				a.ChunksCopied != 6 || len(a.Deleted) != 0 || a.GC != nil {
+				t.Fatalf("vm A, first run: %+v", a)
+			}
+			if rc := ofType[events.RunCompleted](all); len(rc) != 1 || rc[0].Status != events.StatusSuccess {
+				t.Fatalf("run.completed: %+v", rc)
+			}
+			repotest.WritePoint(t, w.src, repotest.VMA, at(3), image(repotest.VMA, 3))
+			time.Sleep(1100 * time.Millisecond) // S3 keeps whole seconds; the sweep removes chunks older than its marker
+			all = w.run()
+			done = ofType[events.MirrorCompleted](all)
+			if len(done) != 2 {
+				t.Fatalf("second run: %d completed, %+v", len(done), ofType[events.MirrorFailed](all))
+			}
+			for _, c := range done {
+				byVM[c.VMUUID] = c.Targets[0]
+			}
+			a := byVM[repotest.VMA]
+			if !slices.Equal(a.Copied, []string{id(repotest.VMA, 3)}) || a.ChunksCopied != 3 || len(a.Deleted) != 1 ||
+				a.Deleted[0].ID != id(repotest.VMA, 1) || a.GC == nil || a.GC.ChunksSwept != 3 {
+				t.Fatalf("vm A, second run: %+v (gc %+v)", a, a.GC)
+			}
+			if b := byVM[repotest.VMB]; len(b.Copied) != 0 || b.ChunksCopied != 0 || b.BytesCopied != 0 {
+				t.Fatalf("vm B, nothing new: %+v", b)
+			}
+			dst, err := w.repos.Open(ctx, "offsite")
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, p := range []struct {
+				vm string
+				i  int
+			}{{repotest.VMA, 2}, {repotest.VMA, 3}, {repotest.VMB, 0}} {
+				got, err := repotest.ReadDisk(t, dst, repo.Point{VM: p.vm, Time: at(p.i)})
+				if err != nil || repotest.Sum(got) != repotest.Sum(image(p.vm, p.i)) {
+					t.Fatalf("%s point %d on the target: %v", p.vm, p.i, err)
+				}
+			}
+			if pts, _ := dst.List(ctx, ""); len(pts) != 3 {
+				t.Fatalf("target points: %v", pts)
+			}
+			if rep, err := dst.Verify(ctx, repo.VerifyOptions{Deep: true}); err != nil || rep.Err() != nil {
+				t.Fatalf("verify the target: %v %v", err, rep.Err())
+			}
+		})
+	}
+}
+
+// TestMirrorRefusesAnIncompatibleTarget: a target whose repository was
+// created on its own with another chunk size (as an incremental job writing
+// there directly would) cannot take the source's chunks as stored: the VM's
+// mirror fails saying what differs, the run fails, and the target gets no
+// point.
+func TestMirrorRefusesAnIncompatibleTarget(t *testing.T) {
+	ctx := context.Background()
+	w := newWorld(t, "dir")
+	rem, err := fn.NewRemotes(w.cfg.Remotes, serve.OpenRemote).Get(ctx, "offsite")
+	if err != nil {
+		t.Fatal(err)
+	}
+	dst, err := repo.Init(ctx, rem, repo.InitOptions{ChunkSize: 2 * repotest.ChunkSize})
+	if err != nil {
+		t.Fatal(err)
+	}
+	repotest.WritePoint(t, w.src, repotest.VMA, at(0), image(repotest.VMA, 0))
+	all := w.run()
+	failed := ofType[events.MirrorFailed](all)
+	if len(failed) != 1 || !strings.Contains(failed[0].Error, "chunk_size 131072 on the target, 65536 on the source") {
+		t.Fatalf("failed: %+v", failed)
+	}
+	if rc := ofType[events.RunCompleted](all); len(rc) != 1 || rc[0].Status != events.StatusFailure {
+		t.Fatalf("run.completed: %+v", rc)
+	}
+	if pts, err := dst.List(ctx, ""); err != nil || len(pts) != 0 {
+		t.Fatalf("target points: %v, %v", pts, err)
+	}
+}

@@ -1,0 +1,170 @@
+package prune
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+
+	"xbr/events"
+	"xbr/shared/bus"
+	"xbr/shared/catalog"
+	"xbr/shared/fn"
+	"xbr/shared/repo"
+	"xbr/shared/retention"
+)
+
+// Repos opens the remotes' incremental repositories (*fn.Repos). Open
+// returns an error wrapping fn.ErrNoRepository when a remote has none.
+type Repos interface {
+	Open(ctx context.Context, name string) (*repo.Repo, error)
+}
+
+// PointsDone is what pruning needs of a completed incremental backup of one
+// VM: its run, job, schedule and the restore point written on each remote
+// (ids <remote>:xbr-repo/<vm-uuid>/<YYYYMMDDTHHMMSSZ>).
+type PointsDone struct {
+	RunID, Job, Schedule, VMUUID string
+	Backups                      []events.RemoteBackup
+}
+
+// ParsePointID splits a restore point id, <remote>:xbr-repo/<vm-uuid>/<ts>
+// (catalog.ParseID), into its remote and point; a full backup's id is
+// refused.
+func ParsePointID(id string) (string, repo.Point, error) {
+	cid, err := catalog.ParseID(id)
+	if err != nil {
+		return "", repo.Point{}, err
+	}
+	if !cid.Repo {
+		return "", repo.Point{}, fmt.Errorf("backup id %s: not a restore point of an incremental repository (want <remote>:xbr-repo/<vm uuid>/<YYYYMMDDTHHMMSSZ>)", cid)
+	}
+	return cid.Remote, repo.Point{VM: cid.VM, Time: cid.Time}, nil
+}
+
+// PointID is the id of restore point p on remote rem.
+func PointID(rem string, p repo.Point) string {
+	return catalog.ID{Remote: rem, VM: p.VM, Time: p.Time, Repo: true}.String()
+}
+
+// Points prunes, on every remote of a completed incremental backup, the
+// restore points of its VM beyond the schedule's retention (depth and
+// long-term buckets, as for full backups), then collects the repository's
+// garbage when it deleted any. It returns one prune.completed or
+// prune.failed per remote; trigger (the backup event's id) derives their ids.
+//
+// A repository's manifests do not name their job or schedule: the scope is
+// the VM on that remote, whichever incremental job wrote its points.
+func (p *Pruner) Points(ctx context.Context, trigger string, e PointsDone) ([]bus.Out, error) {
+	_, sched, err := p.jobSchedule(e.Job, e.Schedule)
+	if err != nil {
+		return nil, bus.Permanent(err)
+	}
+	if p.repos == nil {
+		return nil, bus.Permanent(errors.New("no incremental repositories are configured in the prune function"))
+	}
+	policy := Policy(sched)
+	var outs []bus.Out
+	for _, b := range e.Backups {
+		deleted, kept, err := p.prunePoints(ctx, e.VMUUID, b, policy)
+		if err != nil && ctx.Err() != nil {
+			return nil, err // shutting down: the redelivery decides again
+		}
+		var gc *events.GCStats
+		if err == nil && len(deleted) > 0 {
+			gc = p.collect(ctx, b.Remote)
+		}
+		out, merr := p.pointsOutcome(trigger, e, b.Remote, int64(policy.Depth), kept, deleted, gc, err)
+		if merr != nil {
+			return nil, merr
+		}
+		outs = append(outs, out)
+	}
+	return outs, nil
+}
+
+// prunePoints decides on the VM's restore points in one repository and
+// deletes those outside the retention, oldest first. It returns what it
+// deleted even when it fails half-way.
+func (p *Pruner) prunePoints(ctx context.Context, vm string, b events.RemoteBackup, policy retention.Policy) ([]events.PrunedItem, []string, error) {
+	rem, newPoint, err := ParsePointID(b.BackupID)
+	if err != nil {
+		return nil, nil, err
+	}
+	if rem != b.Remote || newPoint.VM != vm {
+		return nil, nil, fmt.Errorf("restore point %s is not of vm %s on remote %s; nothing pruned", b.BackupID, vm, b.Remote)
+	}
+	rp, err := p.repos.Open(ctx, b.Remote)
+	if err != nil {
+		return nil, nil, err
+	}
+	points, err := rp.List(ctx, vm)
+	if err != nil {
+		return nil, nil, err
+	}
+	if !slices.ContainsFunc(points, func(pi repo.PointInfo) bool { return !pi.Time.Before(newPoint.Time) }) {
+		return nil, nil, fmt.Errorf("the new restore point %s is not listed on its remote; nothing pruned", b.BackupID)
+	}
+	items := make([]retention.Item, len(points))
+	byID := make(map[string]repo.Point, len(points))
+	for i, pi := range points {
+		id := PointID(b.Remote, pi.Point)
+		items[i], byID[id] = retention.Item{ID: id, Time: pi.Time}, pi.Point
+	}
+	d, err := retention.Decide(items, policy)
+	if err != nil {
+		return nil, nil, err
+	}
+	var kept []string
+	for _, it := range d.Keep {
+		kept = append(kept, it.ID)
+	}
+	var deleted []events.PrunedItem
+	for _, it := range slices.Backward(d.Remove) { // oldest first
+		pt := byID[it.ID]
+		if err := rp.Delete(ctx, pt); err != nil {
+			return deleted, kept, err
+		}
+		deleted = append(deleted, events.PrunedItem{ID: it.ID, Timestamp: catalog.FormatTimestamp(pt.Time),
+			Reason: reason(d.Reasons[it.ID])})
+	}
+	return deleted, kept, nil
+}
+
+// collect runs a garbage collection of the repository on remote rem. A
+// failure is reported in the stats, not as the prune's: the deletions
+// stand and the next GC sweeps what this one left.
+func (p *Pruner) collect(ctx context.Context, rem string) *events.GCStats {
+	rp, err := p.repos.Open(ctx, rem)
+	if err != nil {
+		return &events.GCStats{Error: events.Reason(err)}
+	}
+	rep, err := rp.GC(ctx, repo.GCOptions{Grace: p.o.GCGrace})
+	st := GCStats(rep)
+	if err != nil {
+		p.o.Log.Warn("repository GC stopped; the next GC resumes", "remote", rem, "err", err)
+		st.Error = events.Reason(err)
+	}
+	return &st
+}
+
+// GCStats is the events form of a GC report.
+func GCStats(r repo.GCReport) events.GCStats {
+	return events.GCStats{ChunksSwept: int64(r.Swept), BytesSwept: r.SweptBytes, Deferred: r.Deferred}
+}
+
+func (p *Pruner) pointsOutcome(trigger string, e PointsDone, rem string, depth int64, kept []string,
+	deleted []events.PrunedItem, gc *events.GCStats, err error) (bus.Out, error) {
+	if err != nil {
+		if errors.Is(err, fn.ErrNoRepository) {
+			err = fmt.Errorf("remote %s holds no incremental repository, so not the new restore point", rem)
+		}
+		p.o.Log.Warn("prune failed; the next completed backup prunes again", "remote", rem, "job", e.Job, "vm_uuid", e.VMUUID, "err", err)
+		return p.message(events.DeriveID("prune.failed", trigger, rem), events.PruneFailed{
+			RunID: e.RunID, Job: e.Job, Schedule: e.Schedule, VMUUID: e.VMUUID, Kind: events.PruneBackups,
+			Remote: rem, Error: events.Reason(err), Deleted: deleted})
+	}
+	return p.message(events.DeriveID("prune.completed", trigger, rem), events.PruneCompleted{
+		RunID: e.RunID, Job: e.Job, Schedule: e.Schedule, VMUUID: e.VMUUID, Kind: events.PruneBackups,
+		Remote: rem, Retention: depth, Kept: kept, Deleted: deleted, GC: gc})
+}

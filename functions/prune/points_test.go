@@ -1,0 +1,141 @@
+package prune_test
+
+import (
+	"context"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"xbr/events"
+	"xbr/functions/prune"
+	"xbr/shared/repo"
+	"xbr/shared/repo/repotest"
+)
+
+// writePoints stores n restore points of repotest.VMA, a day apart from
+// repotest.T0, each with 3 chunks of its own (and 3 zero chunks), and
+// returns their ids on remote "store", oldest first.
+func writePoints(t *testing.T, rp *repo.Repo, n int) []string {
+	t.Helper()
+	var ids []string
+	for i := range n {
+		at := repotest.T0.Add(time.Duration(i) * 24 * time.Hour)
+		repotest.WritePoint(t, rp, repotest.VMA, at, repotest.DiskImage(uint64(100+i), 6*repotest.ChunkSize))
+		ids = append(ids, prune.PointID("store", repo.Point{VM: repotest.VMA, Time: at}))
+	}
+	return ids
+}
+
+func pointsDone(id string) prune.PointsDone {
+	return prune.PointsDone{RunID: "run-1", Job: "nightly", Schedule: "daily", VMUUID: repotest.VMA,
+		Backups: []events.RemoteBackup{{Remote: "store", BackupID: id}}}
+}
+
+// TestPointsRetentionAndGC: after an incremental backup, the VM's restore
+// points beyond the schedule's depth (3) are deleted, oldest first, and the
+// GC that follows removes exactly the chunks only they used; the kept
+// points still read back whole, and Verify finds nothing missing.
+func TestPointsRetentionAndGC(t *testing.T) {
+	for _, kind := range []string{"dir", "s3"} {
+		t.Run(kind, func(t *testing.T) {
+			ctx := context.Background()
+			w := newWorld(t, 1, kind)
+			rp := repotest.Init(t, w.remotes["store"], repo.Key{})
+			ids := writePoints(t, rp, 5)
+			// S3 keeps whole seconds; the sweep only removes chunks older than its marker.
+			time.Sleep(1100 * time.Millisecond)
+			p := w.newPruner(prune.Options{SweepEvery: -1, GCGrace: -1})
+			// The incremental function's event, as the bus delivers it.
+			outs, err := p.Handle(ctx, received(t, "trigger-1", events.IncrementalCompleted{RunID: "run-1", Job: "nightly",
+				Schedule: "daily", VMUUID: repotest.VMA, Pool: "lab", Timestamp: "20261210T020000Z", Path: events.PathCBT,
+				Backups: []events.RemoteBackup{{Remote: "store", BackupID: ids[4]}}}))
+			if err != nil || len(outs) != 1 {
+				t.Fatalf("Points = %d outs, %v", len(outs), err)
+			}
+			got := decodeOut[events.PruneCompleted](t, outs[0])
+			var deleted []string
+			for _, d := range got.Deleted {
+				deleted = append(deleted, d.ID)
+			}
+			if !slices.Equal(deleted, ids[:2]) || !slices.Equal(got.Kept, []string{ids[4], ids[3], ids[2]}) {
+				t.Fatalf("deleted %v kept %v, want deleted %v", deleted, got.Kept, ids[:2])
+			}
+			if got.GC == nil || got.GC.ChunksSwept != 6 || got.GC.BytesSwept <= 0 || got.GC.Deferred || got.GC.Error != "" {
+				t.Fatalf("gc = %+v, want the 6 chunks of the 2 deleted points swept", got.GC)
+			}
+			points, err := rp.List(ctx, repotest.VMA)
+			if err != nil || len(points) != 3 {
+				t.Fatalf("points left: %v, %v", points, err)
+			}
+			for i, pi := range points {
+				img, err := repotest.ReadDisk(t, rp, pi.Point)
+				if err != nil || repotest.Sum(img) != repotest.Sum(repotest.DiskImage(uint64(102+i), 6*repotest.ChunkSize)) {
+					t.Fatalf("point %s after gc: %v", pi.Point, err)
+				}
+			}
+			if rep, err := rp.Verify(ctx, repo.VerifyOptions{Deep: true}); err != nil || rep.Err() != nil {
+				t.Fatalf("verify after gc: %v %v", err, rep.Err())
+			}
+			// A redelivery decides the same and deletes nothing more: no GC runs.
+			outs, err = p.Points(ctx, "trigger-1", pointsDone(ids[4]))
+			if err != nil || len(outs) != 1 {
+				t.Fatalf("again: %d outs, %v", len(outs), err)
+			}
+			if again := decodeOut[events.PruneCompleted](t, outs[0]); len(again.Deleted) != 0 || again.GC != nil {
+				t.Fatalf("redelivery: %+v", again)
+			}
+		})
+	}
+}
+
+// TestPointsRefusals: nothing is deleted when the new point is not listed,
+// when the remote holds no repository, or when the id is not a restore
+// point's; each is a prune.failed that says why.
+func TestPointsRefusals(t *testing.T) {
+	ctx := context.Background()
+	w := newWorld(t, 1, "dir")
+	noRepo, err := w.pruner.Points(ctx, "t0", pointsDone(prune.PointID("store", repo.Point{VM: repotest.VMA, Time: repotest.T0})))
+	if err != nil || len(noRepo) != 1 {
+		t.Fatalf("no repository: %d outs, %v", len(noRepo), err)
+	}
+	if f := decodeOut[events.PruneFailed](t, noRepo[0]); !strings.Contains(f.Error, "holds no incremental repository") {
+		t.Fatalf("no repository: %q", f.Error)
+	}
+	rp := repotest.Init(t, w.remotes["store"], repo.Key{})
+	ids := writePoints(t, rp, 4)
+	future := prune.PointID("store", repo.Point{VM: repotest.VMA, Time: repotest.T0.Add(30 * 24 * time.Hour)})
+	for _, c := range []struct{ id, want string }{
+		{future, "is not listed on its remote; nothing pruned"},
+		{"store/" + repotest.VMA + "/20261206T020000Z", "invalid backup id"},
+		{"store:" + repotest.VMA + "/20261206T020000Z", "not a restore point of an incremental repository"},
+		{prune.PointID("other", repo.Point{VM: repotest.VMA, Time: repotest.T0}), "is not of vm"},
+	} {
+		outs, err := w.pruner.Points(ctx, "t1", pointsDone(c.id))
+		if err != nil || len(outs) != 1 {
+			t.Fatalf("%s: %d outs, %v", c.id, len(outs), err)
+		}
+		if f := decodeOut[events.PruneFailed](t, outs[0]); !strings.Contains(f.Error, c.want) || len(f.Deleted) != 0 {
+			t.Fatalf("%s: %+v, want an error with %q", c.id, f, c.want)
+		}
+	}
+	if points, err := rp.List(ctx, repotest.VMA); err != nil || len(points) != len(ids) {
+		t.Fatalf("points after refusals: %d, %v", len(points), err)
+	}
+}
+
+// FuzzParsePointID: a restore point id from an event never panics, and one
+// that parses names the same point when written again.
+func FuzzParsePointID(f *testing.F) {
+	f.Add("nfs:xbr-repo/" + repotest.VMA + "/20261206T020000Z")
+	f.Add("nfs:xbr-repo/../x")
+	f.Fuzz(func(t *testing.T, s string) {
+		rem, p, err := prune.ParsePointID(s)
+		if err != nil {
+			return
+		}
+		if again := prune.PointID(rem, p); again != s {
+			t.Fatalf("%q parsed and written again is %q", s, again)
+		}
+	})
+}

@@ -1,0 +1,172 @@
+package repo
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+
+	"xbr/shared/remote"
+)
+
+// ErrIncompatible: two repositories cut, name or encrypt chunks differently, so a restore
+// point cannot be copied from one to the other as stored (re-chunking is not done).
+var ErrIncompatible = errors.New("the repositories cut, name or encrypt chunks differently")
+
+// Compatible checks that chunks and manifests stored under src's configuration are valid
+// as they are under dst's: same chunk size, same chunk ids, same encryption (the same salt,
+// so the same derived keys). It is what a mirror needs; the error names what differs.
+func Compatible(src, dst Config) error {
+	switch {
+	case src.ChunkSize != dst.ChunkSize:
+		return fmt.Errorf("%w: chunk_size %d on the target, %d on the source", ErrIncompatible, dst.ChunkSize, src.ChunkSize)
+	case src.ChunkID != dst.ChunkID:
+		return fmt.Errorf("%w: chunk_id %q on the target, %q on the source", ErrIncompatible, dst.ChunkID, src.ChunkID)
+	case (src.Encryption == nil) != (dst.Encryption == nil):
+		return fmt.Errorf("%w: one is encrypted, the other is not", ErrIncompatible)
+	case src.Encryption != nil && *src.Encryption != *dst.Encryption:
+		return fmt.Errorf("%w: encrypted with other keys or salts (a mirror target must be created as the source's mirror)", ErrIncompatible)
+	}
+	return nil
+}
+
+// InitMirror creates on r the repository a mirror of src writes to: it cuts, names and
+// encrypts chunks as src does (its configuration, salt included), so chunks and manifests
+// are copied as stored. k is the key of src (the zero Key when src is plain).
+func InitMirror(ctx context.Context, r remote.Remote, src *Repo, k Key, opts ...Option) (*Repo, error) {
+	if _, err := r.Stat(ctx, ConfigKey); err == nil {
+		return nil, fmt.Errorf("repository on remote %s: %s exists already", r.Name(), ConfigKey)
+	} else if !errors.Is(err, remote.ErrNotFound) {
+		return nil, fmt.Errorf("repository on remote %s: %w", r.Name(), err)
+	}
+	if _, err := src.cfg.codec(k, 1); err != nil { // refuse before writing anything
+		return nil, fmt.Errorf("repository on remote %s as the mirror of remote %s: %w", r.Name(), src.r.Name(), err)
+	}
+	cfg := src.cfg
+	cfg.Created = newOptions(opts).now().UTC().Truncate(1e9)
+	data, err := jsonIndent(cfg)
+	if err != nil {
+		return nil, err
+	}
+	if err := put(ctx, r, ConfigKey, data); err != nil {
+		return nil, fmt.Errorf("repository on remote %s: write config: %w", r.Name(), err)
+	}
+	return Open(ctx, r, k, opts...)
+}
+
+// CopyStats says what copying one restore point did.
+type CopyStats struct {
+	Present      bool  // the target had the point already: nothing was copied
+	ChunksCopied int   // chunks the target lacked
+	ChunksHad    int   // references to chunks the target had
+	BytesCopied  int64 // stored bytes written to the target, manifest included
+}
+
+// CopyPoint copies restore point p from src to dst as stored: first the chunks dst lacks,
+// each checked against its id on the way (a damaged chunk stops the copy), then the
+// manifest, last, so the point exists on dst only once whole. A lease on dst keeps its GC
+// from sweeping the chunks copied before the manifest names them. Copying a point dst has
+// already does nothing; a copy cut short leaves only unreferenced chunks, which the next
+// copy re-uses and dst's GC otherwise removes.
+func CopyPoint(ctx context.Context, src, dst *Repo, p Point) (CopyStats, error) {
+	var st CopyStats
+	if err := Compatible(src.cfg, dst.cfg); err != nil {
+		return st, fmt.Errorf("copy restore point %s to remote %s: %w", p, dst.r.Name(), err)
+	}
+	if err := p.Validate(); err != nil {
+		return st, err
+	}
+	if _, err := dst.r.Stat(ctx, p.key()); err == nil {
+		st.Present = true
+		return st, nil
+	} else if !errors.Is(err, remote.ErrNotFound) {
+		return st, fmt.Errorf("copy restore point %s: %w", p, err)
+	}
+	body, _ := json.Marshal(map[string]string{"mirror": p.String(), "from": src.r.Name()})
+	l, err := dst.beginSession(ctx, body)
+	if err != nil {
+		return st, err
+	}
+	defer l.release(ctx)
+	err = src.eachRef(ctx, p, func(_ int, _ int64, id ChunkID) error {
+		return src.copyChunk(ctx, dst, id, &st)
+	}, nil)
+	if err == nil {
+		err = src.copyManifest(ctx, dst, p, l, &st)
+	}
+	if err != nil {
+		return st, fmt.Errorf("copy restore point %s from remote %s to %s: %w", p, src.r.Name(), dst.r.Name(), err)
+	}
+	return st, l.release(ctx)
+}
+
+// copyChunk stores chunk id on dst unless it is there, after checking that it opens to
+// its id on src.
+func (rp *Repo) copyChunk(ctx context.Context, dst *Repo, id ChunkID, st *CopyStats) error {
+	if ok, err := dst.has(ctx, id); err != nil || ok {
+		st.ChunksHad++
+		return err
+	}
+	stored, err := rp.readStored(ctx, chunkKey(id), int64(rp.cfg.ChunkSize)+1<<16)
+	if err != nil {
+		return fmt.Errorf("chunk %s: %w", id, err)
+	}
+	if _, err := rp.codec.open(nil, id, stored); err != nil {
+		return fmt.Errorf("chunk %s on the source: %w", id, err)
+	}
+	if err := put(ctx, dst.r, chunkKey(id), stored); err != nil {
+		return fmt.Errorf("chunk %s: %w", id, err)
+	}
+	st.ChunksCopied++
+	st.BytesCopied += int64(len(stored))
+	return nil
+}
+
+// readStored reads the object at key as stored, refusing more than limit bytes.
+func (rp *Repo) readStored(ctx context.Context, key string, limit int64) ([]byte, error) {
+	rc, err := rp.r.Open(ctx, key)
+	if err != nil {
+		return nil, err
+	}
+	defer rc.Close()
+	var b bytes.Buffer
+	if n, err := b.ReadFrom(io.LimitReader(rc, limit+1)); err != nil {
+		return nil, err
+	} else if n > limit {
+		return nil, fmt.Errorf("%w: %s larger than %d bytes", ErrCorrupt, key, limit)
+	}
+	return b.Bytes(), nil
+}
+
+// copyManifest streams p's manifest as stored to dst, committing it only while the lease
+// holds.
+func (rp *Repo) copyManifest(ctx context.Context, dst *Repo, p Point, l *lease, st *CopyStats) error {
+	info, err := rp.r.Stat(ctx, p.key())
+	if err != nil {
+		return err
+	}
+	rc, err := rp.r.Open(ctx, p.key())
+	if err != nil {
+		return err
+	}
+	defer rc.Close()
+	u, err := dst.r.Create(ctx, p.key(), info.Size)
+	if err != nil {
+		return err
+	}
+	defer u.Abort(ctx)
+	n, err := io.Copy(u, rc)
+	if err != nil {
+		return fmt.Errorf("manifest: %w", err)
+	}
+	if n != info.Size {
+		return fmt.Errorf("manifest: %d bytes read, %d listed", n, info.Size)
+	}
+	if err := l.fresh(); err != nil {
+		return err
+	}
+	st.BytesCopied += n
+	return u.Commit(ctx)
+}

@@ -1,0 +1,76 @@
+package runs
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"xbr/shared/bus"
+	"xbr/shared/config"
+)
+
+// WorkerEnv is what Work needs of a worker: the run records, its logger, its
+// clock and how it waits between attempts.
+type WorkerEnv struct {
+	Runs *Coordinator
+	Log  *slog.Logger
+	Now  func() time.Time
+	Wait func(ctx context.Context, d time.Duration) error
+	// Work names the work in logs and errors ("export", "incremental").
+	Work string
+}
+
+// VMWork is one VM's work request as a worker carries it out (see Work).
+type VMWork[T any] struct {
+	Job   config.Job
+	RunID string
+	VM    string
+	// Attempt does attempt n (from 1); run is the VM's run when the request
+	// belongs to a recorded one, nil otherwise.
+	Attempt func(ctx context.Context, run *Run, n int) (T, error)
+	// Completed is what reports done, the result of the attempt that worked.
+	Completed func(done T) ([]bus.Out, error)
+	// Failed reports the VM failed with err after attempts, begun at start.
+	Failed func(start time.Time, attempts int, err error) ([]bus.Out, error)
+}
+
+// Work does one VM's work request, the part every run-shaped worker shares:
+// a request of a run that has ended is dropped; the attempts are bounded by
+// the job's vm_timeout and retried per the job (Retry); the outcome is
+// Completed's or Failed's events, except when ctx ends (the process is
+// shutting down), where the error lets the bus redeliver the request.
+func Work[T any](ctx context.Context, e WorkerEnv, w VMWork[T]) ([]bus.Out, error) {
+	var run *Run
+	r, err := e.Runs.GetVM(ctx, w.RunID, w.VM)
+	switch {
+	case err == nil && r.Done():
+		e.Log.Info("request of a run that has ended; dropped", "run", w.RunID, "vm_uuid", w.VM, "status", r.Status)
+		return nil, nil
+	case err == nil:
+		run = &r
+	case !errors.Is(err, ErrNotFound):
+		return nil, err
+	}
+	start := e.Now()
+	vctx, cancel := ctx, context.CancelFunc(func() {})
+	if w.Job.VMTimeout > 0 {
+		vctx, cancel = context.WithTimeout(ctx, w.Job.VMTimeout)
+	}
+	defer cancel()
+	done, attempts, err := Retry(vctx, w.Job, e.Wait, func(n int, in time.Duration, err error) {
+		e.Log.Warn(e.Work+" attempt failed; retrying", "run", w.RunID, "vm_uuid", w.VM,
+			"attempt", n, "retry_in", in, "error", err)
+	}, func(n int) (T, error) { return w.Attempt(vctx, run, n) })
+	if err == nil {
+		return w.Completed(done)
+	}
+	if ctx.Err() != nil { // shutting down: let the bus redeliver
+		return nil, fmt.Errorf("%s vm %s: %w", e.Work, w.VM, err)
+	}
+	if vctx.Err() != nil {
+		err = fmt.Errorf("timed out after %s (vm_timeout): %w", w.Job.VMTimeout, err)
+	}
+	return w.Failed(start, attempts, err)
+}
