@@ -91,6 +91,7 @@ XAPI's xapi-nbd does.`,
 	f.StringVar(&opts.XapiVersion, "xapi-version", "24.19", "xapi version to claim (argument counts follow it, e.g. 1.249.26 for XCP-ng 8.2)")
 	f.StringVar(&diskSize, "disk-size", "1GiB", "size of each VM disk")
 	f.IntVar(&opts.DisksPerVM, "disks", 1, "disks per VM")
+	f.BoolVar(&opts.SameContent, "same-content", false, "every VM's disks hold the same content, as VMs cloned from one template")
 	f.StringVar(&opts.User, "user", "root", "login user")
 	f.StringVar(&opts.Password, "password", "xapisim", "login password")
 	f.StringVar(&opts.DataDir, "data-dir", "", "directory for imported disks (default: a temporary one)")

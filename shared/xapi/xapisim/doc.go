@@ -6,7 +6,10 @@
 //
 // Disks hold deterministic, seeded content generated on the fly (zeros, random
 // blocks, log text, repeated database pages), so a large VM costs no memory;
-// imported disks are kept as sparse files in a data directory. Fault knobs
+// imported disks are kept as sparse files in a data directory.
+// Options.SameContent (xapi-sim --same-content) gives every VM's disk d the
+// same content, as VMs cloned from one template before their guests wrote
+// anything (what deduplication across VMs is measured on). Fault knobs
 // (rate limit, dropped connections, slow first byte, refused logins, a full SR,
 // HTTP 500 on every request) can be changed at run time (SetFaults), and so
 // can the password (SetPassword) and the sessions (ExpireSessions: a

@@ -83,6 +83,9 @@ func (s *Server) createVM(name string, index int, srRef string) *object {
 	sr, _ := st.get("SR", srRef)
 	for d := range s.opts.DisksPerVM {
 		seed := contentSeed(s.opts.Seed, index, d)
+		if s.opts.SameContent {
+			seed = contentSeed(s.opts.Seed, 0, d) // clones of one template
+		}
 		src := newGenSource(seed, s.pat)
 		used := src.allocated(s.opts.DiskSize)
 		vdi := st.add("VDI", vdiRecord(fmt.Sprintf("%s disk %d", name, d), sr.ref, s.opts.DiskSize, used))

@@ -30,6 +30,7 @@ type Options struct {
 	Password    string // login password; default "xapisim"
 	DataDir     string // where imported disks are kept (sparse files); default a temp dir removed by Close
 	Seed        uint64 // seed of the generated disk content; default 1
+	SameContent bool   // every VM's disk d holds the same generated content, as clones of one template
 	SRSize      int64  // physical_size of the default SR; default 1 TiB or 4x the disks, whichever is larger
 	PoolName    string // pool name_label; default "xapisim"
 	Faults      Faults // initial fault knobs
