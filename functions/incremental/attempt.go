@@ -19,8 +19,8 @@ func (w *Worker) attempt(ctx context.Context, j *job, n int) (events.Incremental
 		return events.IncrementalCompleted{}, err
 	}
 	rp, err := w.d.Repos.Ensure(ctx, j.req.Remote)
-	if err != nil {
-		return events.IncrementalCompleted{}, fmt.Errorf("repository on remote %s: %w", j.req.Remote, err)
+	if err != nil { // its errors name the remote already
+		return events.IncrementalCompleted{}, err
 	}
 	if done, ok, err := w.committed(ctx, rp, j); err != nil || ok {
 		return done, err

@@ -2,9 +2,12 @@ package incremental_test
 
 import (
 	"context"
+	"path/filepath"
+	"strings"
 	"testing"
 
 	"xbr/events"
+	"xbr/shared/repo"
 	"xbr/shared/xapi/xapisim"
 )
 
@@ -53,4 +56,46 @@ func TestFailureKeepsTheBase(t *testing.T) {
 	}
 	e.assertPoint(next)
 	e.assertBases(2)
+}
+
+// TestWrongKeyFailsOnceClearly: a repository created with another key is
+// refused, and the failed event says so once, without repeating the
+// repository's name.
+func TestWrongKeyFailsOnceClearly(t *testing.T) {
+	keyFile := filepath.Join(t.TempDir(), "repo.key")
+	ours, err := repo.GenerateKey()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := repo.WriteKeyFile(keyFile, ours); err != nil {
+		t.Fatal(err)
+	}
+	e := newEnvKey(t, "nbd", "enable", false, keyFile)
+	ctx := context.Background()
+	rm, err := e.rems.Get(ctx, "repo")
+	if err != nil {
+		t.Fatal(err)
+	}
+	theirs, err := repo.GenerateKey()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := repo.Init(ctx, rm, repo.InitOptions{Key: theirs}); err != nil {
+		t.Fatal(err)
+	}
+	id, done := e.fire()
+	if done.Status != events.StatusFailure {
+		t.Fatalf("run with the wrong key: %+v", done)
+	}
+	for _, r := range e.stored() {
+		p, ok := r.Payload.(events.IncrementalFailed)
+		if !ok || p.RunID != id {
+			continue
+		}
+		if !strings.Contains(p.Error, repo.ErrWrongKey.Error()) || strings.Count(p.Error, "repository on remote repo") != 1 {
+			t.Errorf("error %q: want the wrong key named, the repository once", p.Error)
+		}
+		return
+	}
+	t.Fatal("no incremental.failed")
 }
