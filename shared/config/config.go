@@ -3,6 +3,7 @@ package config
 import (
 	"time"
 
+	"xbr/events"
 	"xbr/shared/schedule"
 )
 
@@ -11,8 +12,8 @@ const (
 	DefaultNATSListen      = "127.0.0.1:4222"
 	DefaultPrefix          = "xbr"
 	DefaultStreamReplicas  = 1
-	DefaultEventsMaxAge    = 90 * 24 * time.Hour
-	DefaultDuplicateWindow = time.Hour
+	DefaultEventsMaxAge    = events.DefaultEventsMaxAge
+	DefaultDuplicateWindow = events.DefaultDuplicateWindow
 	DefaultGatewayListen   = "127.0.0.1:8080"
 	DefaultDataDir         = "var"
 	DefaultCatchUp         = time.Hour
