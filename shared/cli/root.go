@@ -62,7 +62,10 @@ Start the self-contained demo with "xbr serve" (embedded NATS, the built-in
 XAPI simulator, a local directory remote).`,
 		SilenceUsage:  true,
 		SilenceErrors: true,
+		// --version and -v print what `xbr version` prints.
+		Version: Version,
 	}
+	root.SetVersionTemplate("xbr {{.Version}}\n")
 	root.SetOut(stdout)
 	root.SetErr(stderr)
 	root.AddCommand(
