@@ -140,6 +140,9 @@ const (
 	ModeIncremental = "incremental"
 )
 
+// Modes are every job mode, in the order the mode error lists them.
+var Modes = []string{ModeFull, ModeSnapshot, ModeReplicate, ModeIncremental, ModeVerify, ModeGC, ModeMirror, ModeMetadata}
+
 // CBT options of incremental jobs.
 const (
 	// CBTEnable turns changed-block tracking on for every disk of the job's
