@@ -18,6 +18,16 @@ type Option func(*options)
 
 type options struct {
 	lookupEnv func(string) (string, bool)
+	noSecrets bool
+}
+
+// WithoutSecrets checks the shape and the references of the file without
+// resolving secrets: a secret's ${VAR} reference is checked for syntax but
+// not looked up, a <secret>_file and the other key files (credentials,
+// nkey, encryption key, users) are not read. The returned Config cannot run:
+// its unresolved secrets are set but empty.
+func WithoutSecrets() Option {
+	return func(o *options) { o.noSecrets = true }
 }
 
 // WithLookupEnv replaces os.LookupEnv for ${VAR} references (tests).
@@ -42,7 +52,7 @@ func Parse(name string, data []byte, opts ...Option) (*Config, error) {
 	for _, opt := range opts {
 		opt(&o)
 	}
-	p := &problems{file: name, lines: map[string]int{}}
+	p := &problems{file: name, lines: map[string]int{}, noSecrets: o.noSecrets}
 	root, err := document(name, data)
 	if err != nil {
 		return nil, err

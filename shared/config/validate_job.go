@@ -186,7 +186,7 @@ func validMode(m string) bool { return slices.Contains(Modes, m) }
 // checkWebhook accepts an absolute http(s) URL; the value is a secret and
 // never quoted.
 func checkWebhook(p *problems, path string, s Secret) {
-	if !s.IsSet() {
+	if !s.IsSet() || s.unresolved {
 		return
 	}
 	u, err := url.Parse(s.Reveal())
