@@ -76,6 +76,7 @@ or files, never from flags.`,
 	root.SetErr(stderr)
 	root.AddCommand(
 		newVersionCmd(),
+		newManCmd(),
 		newServeCmd(fns),
 		newRunCmd(),
 		newJobsCmd(),
