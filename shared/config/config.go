@@ -58,6 +58,13 @@ type NATS struct {
 	// timer) is a no-op. The server holds one entry per event published
 	// within it: a shorter window costs less memory on a busy backbone.
 	DuplicateWindow time.Duration `yaml:"duplicate_window"`
+	// EventsMaxBytes, ProgressMaxBytes and DLQMaxBytes cap the size of the
+	// history, progress and dead-letter streams (0: no cap); when a stream
+	// is full its oldest messages are dropped. On a shared backbone they
+	// keep xbr from filling the disk other streams use.
+	EventsMaxBytes   ByteSize `yaml:"events_max_bytes"`
+	ProgressMaxBytes ByteSize `yaml:"progress_max_bytes"`
+	DLQMaxBytes      ByteSize `yaml:"dlq_max_bytes"`
 }
 
 // TLS names PEM files for a client connection.
