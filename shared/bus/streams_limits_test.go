@@ -15,16 +15,7 @@ import (
 // when it already existed without that protection (an upgrade), which
 // EnsureStreams updates in place, keeping its events.
 func TestStreamsLimitsAndAuditProtection(t *testing.T) {
-	srv, err := natsserver.StartServer(natsserver.ServerConfig{Port: -1, StoreDir: t.TempDir()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(srv.Shutdown)
-	conn, err := bus.Connect(srv.ClientURL(), bus.ConnectOptions{Name: t.Name()}, slog.New(slog.DiscardHandler))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = conn.Close() })
+	conn := bareBackbone(t)
 	ctx := context.Background()
 	js := conn.JetStream()
 	// An XBR_EVENTS created by an older xbr: no deny flags, one event in it.
@@ -75,4 +66,21 @@ func TestStreamsLimitsAndAuditProtection(t *testing.T) {
 	if c := s.CachedInfo().Config; c.MaxBytes != -1 {
 		t.Errorf("MaxBytes after the limit was removed: %d, want -1 (none)", c.MaxBytes)
 	}
+}
+
+// bareBackbone is a connection to a new embedded server on which no stream
+// exists yet (newEnv's has xbr's streams).
+func bareBackbone(t *testing.T) *bus.Conn {
+	t.Helper()
+	srv, err := natsserver.StartServer(natsserver.ServerConfig{Port: -1, StoreDir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(srv.Shutdown)
+	conn, err := bus.Connect(srv.ClientURL(), bus.ConnectOptions{Name: t.Name()}, slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = conn.Close() })
+	return conn
 }
