@@ -10,12 +10,27 @@ export XBR_TOOLS := $(TOOLS)
 export XBR_VERSITYGW := $(TOOLS)/bin/versitygw
 export XBR_NODE_MODULES := $(TOOLS)/npm/node_modules
 
-.PHONY: all build run test test-go tools lint bench fuzz clean
+PREFIX ?= /usr/local
+MANDIR ?= $(PREFIX)/share/man
+
+.PHONY: all build run man install test test-go tools lint bench fuzz clean
 
 all: build
 
 build:
 	go build -ldflags "$(LDFLAGS)" -o bin/xbr .
+
+# Manual pages generated from the command tree (what --help says), under bin/man/man1.
+man: build
+	rm -rf bin/man
+	./bin/xbr man bin/man/man1
+
+# The binary and its manual pages (the systemd units' Documentation=man:xbr(1)).
+# DESTDIR stages a package: make install DESTDIR=/tmp/pkg PREFIX=/usr
+install: man
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(MANDIR)/man1
+	install -m 0755 bin/xbr $(DESTDIR)$(PREFIX)/bin/xbr
+	install -m 0644 bin/man/man1/*.1 $(DESTDIR)$(MANDIR)/man1/
 
 # The embedded demo: embedded NATS, the built-in XAPI simulator, a directory remote under ./var.
 run: build

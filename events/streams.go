@@ -4,11 +4,13 @@ import "time"
 
 // Default stream names and limits. shared/bus turns these into JetStream
 // stream configurations; every value is configurable for shared backbones.
+// These are the only copies of the defaults: shared/config uses them, and a
+// test checks that the documents quoting them say the same.
 const (
 	DefaultEventsStream    = "XBR_EVENTS"   // lifecycle events: the history
 	DefaultProgressStream  = "XBR_PROGRESS" // high-rate progress events
 	DefaultDLQStream       = "XBR_DLQ"      // events a function terminated
-	DefaultEventsMaxAge    = 365 * 24 * time.Hour
+	DefaultEventsMaxAge    = 90 * 24 * time.Hour
 	DefaultProgressMaxAge  = 7 * 24 * time.Hour
 	DefaultDLQMaxAge       = 90 * 24 * time.Hour
 	DefaultDuplicateWindow = time.Hour // longer than any redelivery of a follow-up publisher

@@ -6,6 +6,7 @@ import (
 	"net"
 	"net/url"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"regexp"
 	"slices"
@@ -14,7 +15,7 @@ import (
 	"time"
 
 	natsserver "github.com/nats-io/nats-server/v2/server"
-	"gopkg.in/yaml.v3"
+	"go.yaml.in/yaml/v3"
 
 	"xbr/shared/config"
 )
@@ -375,4 +376,51 @@ func TestSystemdUnitRunsTheFunctionItIsNamedFor(t *testing.T) {
 	}
 	env := readDotenv(t, filepath.Join(repoRoot, "deploy/systemd/xbr.env.example"))
 	loadConfig(t, "deploy/xbr.example.yaml with xbr.env.example", filepath.Join(repoRoot, "deploy/xbr.example.yaml"), env)
+}
+
+// TestSystemdDocumentationExists: every Documentation= of the systemd units
+// names a manual page that `make install` installs (systemd-analyze verify
+// fails on a missing one).
+func TestSystemdDocumentationExists(t *testing.T) {
+	stage := t.TempDir()
+	install := exec.Command("make", "-C", repoRoot, "install", "DESTDIR="+stage, "PREFIX=/usr")
+	if out, err := install.CombinedOutput(); err != nil {
+		t.Fatalf("make install: %v\n%s", err, out)
+	}
+	units, err := filepath.Glob(filepath.Join(repoRoot, "deploy/systemd/*.[st]*"))
+	if err != nil || len(units) == 0 {
+		t.Fatalf("no units in deploy/systemd: %v", err)
+	}
+	man := regexp.MustCompile(`^man:([a-z0-9@_.-]+)\(([1-8])\)$`)
+	checked := 0
+	for _, unit := range units {
+		data, err := os.ReadFile(unit)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, line := range strings.Split(string(data), "\n") {
+			refs, ok := strings.CutPrefix(line, "Documentation=")
+			if !ok {
+				continue
+			}
+			for _, ref := range strings.Fields(refs) {
+				m := man.FindStringSubmatch(ref)
+				if m == nil {
+					t.Errorf("%s: Documentation=%s: not a man: reference this test can check", filepath.Base(unit), ref)
+					continue
+				}
+				page := filepath.Join(stage, "usr/share/man", "man"+m[2], m[1]+"."+m[2])
+				if _, err := os.Stat(page); err != nil {
+					t.Errorf("%s: Documentation=%s: make install did not install it: %v", filepath.Base(unit), ref, err)
+				}
+				checked++
+			}
+		}
+	}
+	if checked == 0 {
+		t.Error("no Documentation= in deploy/systemd: nothing checked")
+	}
+	if _, err := os.Stat(filepath.Join(stage, "usr/bin/xbr")); err != nil {
+		t.Errorf("make install did not install the binary: %v", err)
+	}
 }

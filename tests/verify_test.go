@@ -35,6 +35,9 @@ func TestVerifyThroughTheServer(t *testing.T) {
 	if code != 0 || !strings.Contains(out, "1 verified, 0 failed") {
 		t.Fatalf("verify of a good backup: exit %d\n%s\n%s", code, out, errOut)
 	}
+	if reports := verifyJSON(t, ctx, env, 0, id, url); len(reports) != 1 || !reports[0].OK || reports[0].ID != id {
+		t.Fatalf("verify --json of a good backup: %+v, want one ok report of %s", reports, id)
+	}
 
 	// Flip one byte in the middle of the stored .xva: verify must fail.
 	ts := id[strings.LastIndex(id, "/")+1:]
@@ -44,9 +47,31 @@ func TestVerifyThroughTheServer(t *testing.T) {
 	if code != 1 || !strings.Contains(out, "FAILED") {
 		t.Fatalf("verify of a corrupted backup: exit %d\n%s\n%s", code, out, errOut)
 	}
+	if reports := verifyJSON(t, ctx, env, 1, id, url); len(reports) != 1 || reports[0].OK || reports[0].Error == "" {
+		t.Fatalf("verify --json of a corrupted backup: %+v, want one failed report with its error", reports)
+	}
 	if _, errOut, code = xbr(t, ctx, env, "verify", "local:../../etc/passwd", "--nats", url); code != 2 {
 		t.Errorf("verify of a hostile id: exit %d, want 2 (%s)", code, errOut)
 	}
+}
+
+// verifyReport is the part of `xbr verify --json` these tests read.
+type verifyReport struct {
+	ID    string `json:"id"`
+	OK    bool   `json:"ok"`
+	Error string `json:"error"`
+}
+
+// verifyJSON runs `xbr verify ID --json`, wants exit code want, and decodes
+// the reports.
+func verifyJSON(t *testing.T, ctx context.Context, env []string, want int, id, url string) []verifyReport {
+	t.Helper()
+	out, errOut, code := xbr(t, ctx, env, "verify", id, "--json", "--nats", url)
+	var reports []verifyReport
+	if code != want || json.Unmarshal([]byte(out), &reports) != nil {
+		t.Fatalf("verify --json: exit %d (want %d)\n%s\n%s", code, want, out, errOut)
+	}
+	return reports
 }
 
 func flipByte(t *testing.T, path string) {

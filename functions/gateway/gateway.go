@@ -78,7 +78,7 @@ func New(env *fn.Env) (*Server, error) {
 		now = time.Now
 	}
 	s := &Server{env: env, log: log.With(bus.KeyFunction, Name), now: now, pages: p,
-		metrics: metrics.ForStreams(env.Conn, env.Streams), history: history.New(history.Options{Now: now, KeepRuns: cmp.Or(env.Config.Gateway.HistoryRuns, historyKept)}),
+		metrics: metrics.ForStreams(env.Conn, env.Streams).WithBuildInfo(env.Version), history: history.New(history.Options{Now: now, KeepRuns: cmp.Or(env.Config.Gateway.HistoryRuns, historyKept)}),
 		seen: &seen{conn: env.Conn, replicas: env.Config.NATS.StreamReplicas}}
 	gw := env.Config.Gateway
 	if s.login, err = newLogin(gw); err != nil {

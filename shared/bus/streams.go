@@ -11,8 +11,8 @@ import (
 )
 
 // Topology names and sizes xbr's streams. The zero value means: prefix
-// "xbr", streams XBR_EVENTS / XBR_PROGRESS / XBR_DLQ, the default ages,
-// one replica, a one-hour duplicate window.
+// "xbr", streams XBR_EVENTS / XBR_PROGRESS / XBR_DLQ, the default ages, no
+// byte limit, one replica, a one-hour duplicate window.
 type Topology struct {
 	Subjects        events.Subjects
 	Streams         events.StreamNames
@@ -21,23 +21,36 @@ type Topology struct {
 	DLQMaxAge       time.Duration
 	Replicas        int
 	DuplicateWindow time.Duration
+	// EventsMaxBytes, ProgressMaxBytes and DLQMaxBytes cap each stream's
+	// size (0: no cap); when full, the oldest messages are dropped. They
+	// matter on a shared backbone, where xbr's streams share the disk.
+	EventsMaxBytes, ProgressMaxBytes, DLQMaxBytes int64
 }
 
 // StreamConfigs are the JetStream configurations EnsureStreams applies.
+// The history (the events stream) is the audit trail: it refuses message
+// deletes and purges (DenyDelete, DenyPurge); only its age and byte limits
+// remove events. JetStream lets an update set these flags on an existing
+// stream but never clear them, so nothing in xbr deletes from it.
 func (t Topology) StreamConfigs() []jetstream.StreamConfig {
 	names := t.Streams.WithDefaults()
+	history := t.stream(names.Events, "xbr lifecycle events: the history", t.Subjects.LifecycleFilters(),
+		durationOr(t.EventsMaxAge, events.DefaultEventsMaxAge), t.EventsMaxBytes)
+	history.DenyDelete, history.DenyPurge = true, true
 	return []jetstream.StreamConfig{
-		t.stream(names.Events, "xbr lifecycle events: the history", t.Subjects.LifecycleFilters(),
-			durationOr(t.EventsMaxAge, events.DefaultEventsMaxAge)),
+		history,
 		t.stream(names.Progress, "xbr progress events (short-lived)", t.Subjects.ProgressFilters(),
-			durationOr(t.ProgressMaxAge, events.DefaultProgressMaxAge)),
+			durationOr(t.ProgressMaxAge, events.DefaultProgressMaxAge), t.ProgressMaxBytes),
 		t.stream(names.DLQ, "events xbr functions terminated, with the reason", []string{t.Subjects.DLQFilter()},
-			durationOr(t.DLQMaxAge, events.DefaultDLQMaxAge)),
+			durationOr(t.DLQMaxAge, events.DefaultDLQMaxAge), t.DLQMaxBytes),
 	}
 }
 
-func (t Topology) stream(name, desc string, subjects []string, maxAge time.Duration) jetstream.StreamConfig {
+func (t Topology) stream(name, desc string, subjects []string, maxAge time.Duration, maxBytes int64) jetstream.StreamConfig {
 	dup := min(durationOr(t.DuplicateWindow, events.DefaultDuplicateWindow), maxAge)
+	if maxBytes <= 0 {
+		maxBytes = -1 // JetStream's "no limit"
+	}
 	return jetstream.StreamConfig{
 		Name:        name,
 		Description: desc,
@@ -46,6 +59,7 @@ func (t Topology) stream(name, desc string, subjects []string, maxAge time.Durat
 		Retention:   jetstream.LimitsPolicy,
 		Discard:     jetstream.DiscardOld,
 		MaxAge:      maxAge,
+		MaxBytes:    maxBytes,
 		Replicas:    max(t.Replicas, 1),
 		Duplicates:  dup,
 	}

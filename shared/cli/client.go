@@ -32,7 +32,7 @@ under --data-dir (nats/identities/client.json) is used when it exists.`
 
 func (c *clientFlags) add(cmd *cobra.Command) {
 	f := cmd.Flags()
-	f.StringVar(&c.url, "nats", envOr("XBR_NATS_URL", "nats://127.0.0.1:4222"), "NATS URL of the xbr backbone ($XBR_NATS_URL)")
+	f.StringVar(&c.url, "nats", envOr("XBR_NATS_URL", "nats://127.0.0.1:4222"), "NATS URL of the xbr backbone ($XBR_NATS_URL; a token login is read from $XBR_NATS_TOKEN)")
 	f.StringVar(&c.prefix, "prefix", envOr("XBR_PREFIX", events.DefaultPrefix), "subject prefix ($XBR_PREFIX)")
 	f.StringVar(&c.auth.CredsFile, "nats-creds", os.Getenv("XBR_NATS_CREDS"), "NATS credentials file ($XBR_NATS_CREDS)")
 	f.StringVar(&c.auth.NKeySeedFile, "nats-nkey", os.Getenv("XBR_NATS_NKEY"), "NATS NKey seed file ($XBR_NATS_NKEY)")

@@ -102,3 +102,58 @@ func TestConfigCheckBadAt(t *testing.T) {
 		t.Errorf("exit %d, stderr %q", code, errOut)
 	}
 }
+
+// unsetExampleEnv makes sure no secret of the example can be resolved.
+func unsetExampleEnv(t *testing.T) {
+	setExampleEnv(t) // restores the environment after the test
+	for _, k := range []string{"XBR_NATS_PASSWORD", "XBR_LAB_PASSWORD", "XBR_STANDBY_PASSWORD", "XBR_S3_KEY",
+		"XBR_S3_SECRET", "XBR_WEBHOOK_SECRET", "XBR_SLACK_SECRET", "XBR_MATTERMOST_TOKEN"} {
+		if err := os.Unsetenv(k); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// TestConfigCheckNoSecrets: on a machine without the secrets (CI, a
+// reviewer's laptop), --no-secrets checks the shape and the references of
+// the example and passes; without it, every unset variable is a problem.
+func TestConfigCheckNoSecrets(t *testing.T) {
+	unsetExampleEnv(t)
+	const example = "../../deploy/xbr.example.yaml"
+	if code, _, errOut := run(t, "config", "check", example); code != 1 || !strings.Contains(errOut, "XBR_LAB_PASSWORD is not set") {
+		t.Errorf("config check with no secrets set: exit %d, stderr:\n%s", code, errOut)
+	}
+	code, out, errOut := run(t, "config", "check", "--no-secrets", example, "--at", "2026-05-01T12:00:00Z")
+	if code != 0 || errOut != "" || !strings.Contains(out, example+": OK (secrets not resolved)\n") {
+		t.Fatalf("config check --no-secrets: exit %d\nstdout:\n%s\nstderr:\n%s", code, out, errOut)
+	}
+
+	file := filepath.Join(t.TempDir(), "bad.yaml")
+	text := `pools:
+  - name: lab
+    url: https://xcp
+    username: root
+    password: ${XBR_LAB_PASSWORD
+    password_file: /nonexistent/secret
+jobs:
+  - name: nightly
+    pools: [lab]
+    remotes: [nfs]
+    schedules:
+      - {name: daily, cron: "0 2 * * *", retention: 3}
+`
+	if err := os.WriteFile(file, []byte(text), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	_, _, errOut = run(t, "config", "check", "--no-secrets", file)
+	want := file + ":5: pools[0].password: malformed ${VAR} reference (a literal value containing ${ must come from a _file)\n" +
+		file + ":6: pools[0].password_file: set password or password_file, not both\n" +
+		file + `:10: jobs[0].remotes[0]: "nfs": no remote has this name` + "\n" +
+		file + ": 3 problem(s)\n"
+	if errOut != want {
+		t.Errorf("config check --no-secrets of a bad file:\n%s\nwant:\n%s", errOut, want)
+	}
+	if code, _, errOut := run(t, "config", "check", "--config", file, "other.yaml"); code != 2 || !strings.Contains(errOut, "not both") {
+		t.Errorf("--config and a FILE: exit %d, %s", code, errOut)
+	}
+}

@@ -4,6 +4,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"math"
+	"sort"
+	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -44,6 +46,11 @@ shown interrupted. Newest first. No server is needed, only the backbone.`,
 			runs := history.Filter(p.Runs(), job, run)
 			if run != "" && len(runs) == 0 {
 				return fmt.Errorf("no run %q in the history", run)
+			}
+			if job != "" && len(runs) == 0 {
+				if err := checkJobKnown(cmd, &cf, job); err != nil {
+					return err
+				}
 			}
 			if limit > 0 && len(runs) > limit {
 				runs = runs[:limit]
@@ -97,4 +104,23 @@ func writeHistory(cmd *cobra.Command, p *history.Projection, runs []history.Run,
 		}
 	}
 	return nil
+}
+
+// checkJobKnown asks the running server's jobs query whether job exists:
+// a job with no run yet shows an empty history, a misspelt one an error
+// naming the known jobs. Without a server to ask, no run of job is an error.
+func checkJobKnown(cmd *cobra.Command, cf *clientFlags, job string) error {
+	jobs, err := fetchJobs(cmd, cf)
+	if err != nil {
+		return fmt.Errorf("--job: no run of job %q in the history, and the jobs query failed: %w", job, err)
+	}
+	names := make([]string, 0, len(jobs))
+	for _, j := range jobs {
+		if j.Name == job {
+			return nil
+		}
+		names = append(names, j.Name)
+	}
+	sort.Strings(names)
+	return fmt.Errorf("--job: no job %q (jobs: %s)", job, strings.Join(names, ", "))
 }

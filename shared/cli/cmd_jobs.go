@@ -19,7 +19,7 @@ func newJobsCmd() *cobra.Command {
 	var (
 		cf      clientFlags
 		asJSON  bool
-		lsShort = "List the jobs and their schedules with the next fire time"
+		lsShort = "List the jobs and their schedules with the next fire time (in the schedule's time zone)"
 	)
 	ls := &cobra.Command{
 		Use: "ls", Short: lsShort, Args: cobra.NoArgs,
@@ -28,6 +28,7 @@ func newJobsCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
+			jobs = inJobZones(jobs)
 			if asJSON {
 				enc := json.NewEncoder(cmd.OutOrStdout())
 				enc.SetIndent("", "  ")
@@ -60,11 +61,31 @@ func printJobs(w io.Writer, jobs []events.JobInfo) error {
 		for _, s := range j.Schedules {
 			next := "disabled"
 			if s.Enabled {
-				next = s.Next.Local().Format(time.DateTime)
+				next = s.Next.Format(nextLayout)
 			}
 			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%d\t%s\t%s\t%s\n", j.Name, j.Mode, s.Name, s.Cron,
 				s.Timezone, s.Retention, next, strings.Join(j.Remotes, ","), j.Codec)
 		}
 	}
 	return tw.Flush()
+}
+
+// nextLayout shows a fire time with its zone's abbreviation (CET, EDT, UTC;
+// the offset where the zone has none), beside the TIMEZONE column.
+const nextLayout = "2006-01-02 15:04:05 MST"
+
+// inJobZones returns jobs with each schedule's next fire time in that
+// schedule's time zone, so the table and --json (RFC 3339, with the offset)
+// show the time the cron expression speaks of. An unknown zone keeps the
+// time as the server sent it.
+func inJobZones(jobs []events.JobInfo) []events.JobInfo {
+	for i := range jobs {
+		for k := range jobs[i].Schedules {
+			s := &jobs[i].Schedules[k]
+			if loc, err := time.LoadLocation(s.Timezone); err == nil && s.Timezone != "" {
+				s.Next = s.Next.In(loc)
+			}
+		}
+	}
+	return jobs
 }

@@ -2,6 +2,7 @@ package cli
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -24,6 +25,7 @@ func newVerifyCmd() *cobra.Command {
 		cf         clientFlags
 		file, rmt  string
 		deep, noEv bool
+		asJSON     bool
 	)
 	cmd := &cobra.Command{
 		Use:   "verify [BACKUP-ID]",
@@ -40,7 +42,8 @@ are verified too: every chunk a point uses must exist, and with --deep its
 content must hash to its id; a missing or damaged chunk fails every point that
 uses it, and the error names the chunk and those points.
 Each result is published as xbr.verify.completed or xbr.verify.failed on the
-backbone (unless --no-events). Exit status: 0 all good, 1 any failure.`,
+backbone (unless --no-events). --json prints the reports as a JSON array.
+Exit status: 0 all good, 1 any failure.`,
 		Args: cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if (len(args) == 1) == (rmt != "") {
@@ -55,9 +58,9 @@ backbone (unless --no-events). Exit status: 0 all good, 1 any failure.`,
 				if len(args) == 1 {
 					req = integrity.Request{BackupID: args[0], Deep: deep}
 				}
-				return verifyOnServer(cmd, &cf, req)
+				return verifyOnServer(cmd, &cf, req, asJSON)
 			}
-			return runVerify(cmd, &cf, file, target, len(args) == 1, deep, !noEv)
+			return runVerify(cmd, &cf, file, target, verifyOpts{one: len(args) == 1, deep: deep, publish: !noEv, json: asJSON})
 		},
 	}
 	cf.add(cmd)
@@ -66,10 +69,17 @@ backbone (unless --no-events). Exit status: 0 all good, 1 any failure.`,
 	f.StringVar(&rmt, "remote", "", "verify every backup of this remote")
 	f.BoolVar(&deep, "deep", false, "also parse the XVA: every chunk hash and every disk complete")
 	f.BoolVar(&noEv, "no-events", false, "do not publish the results on the backbone")
+	f.BoolVar(&asJSON, "json", false, "print the reports as JSON")
 	return cmd
 }
 
-func runVerify(cmd *cobra.Command, cf *clientFlags, file, target string, one, deep, publish bool) error {
+// verifyOpts are runVerify's switches.
+type verifyOpts struct {
+	one, deep, publish, json bool
+}
+
+func runVerify(cmd *cobra.Command, cf *clientFlags, file, target string, o verifyOpts) error {
+	one, deep, publish := o.one, o.deep, o.publish
 	ctx := cmd.Context()
 	cfg, err := config.Load(file)
 	if err != nil {
@@ -99,7 +109,10 @@ func runVerify(cmd *cobra.Command, cf *clientFlags, file, target string, one, de
 	for _, r := range results {
 		reports = append(reports, r.Report())
 	}
-	failed := printVerify(cmd.OutOrStdout(), reports)
+	failed, err := writeVerify(cmd.OutOrStdout(), reports, o.json)
+	if err != nil {
+		return err
+	}
 	if publish {
 		if err := publishVerify(ctx, cf, results, start); err != nil {
 			fmt.Fprintf(cmd.ErrOrStderr(), "xbr: results not published: %v\n", err)
@@ -127,6 +140,24 @@ func verifyLocally(ctx context.Context, cfg *config.Config, rm remote.Remote, na
 	}
 	points, err := integrity.RemotePoints(ctx, repos, name, o)
 	return append(results, points...), err
+}
+
+// writeVerify prints the reports as text or JSON and counts the failures.
+func writeVerify(w io.Writer, reports []integrity.Report, asJSON bool) (failed int, err error) {
+	if !asJSON {
+		return printVerify(w, reports), nil
+	}
+	for _, r := range reports {
+		if !r.OK && r.Skipped == "" {
+			failed++
+		}
+	}
+	if reports == nil {
+		reports = []integrity.Report{} // [] rather than null
+	}
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return failed, enc.Encode(reports)
 }
 
 func printVerify(w io.Writer, results []integrity.Report) (failed int) {
@@ -177,7 +208,7 @@ func publishVerify(ctx context.Context, cf *clientFlags, results []integrity.Res
 }
 
 // verifyOnServer asks a running server to verify; it publishes the results.
-func verifyOnServer(cmd *cobra.Command, cf *clientFlags, req integrity.Request) error {
+func verifyOnServer(cmd *cobra.Command, cf *clientFlags, req integrity.Request, asJSON bool) error {
 	if req.BackupID != "" {
 		if _, err := catalog.ParseID(req.BackupID); err != nil {
 			return &ExitError{Code: 2, Err: err}
@@ -198,7 +229,11 @@ func verifyOnServer(cmd *cobra.Command, cf *clientFlags, req integrity.Request) 
 	if err != nil {
 		return err
 	}
-	if failed := printVerify(cmd.OutOrStdout(), reports); failed > 0 {
+	failed, err := writeVerify(cmd.OutOrStdout(), reports, asJSON)
+	if err != nil {
+		return err
+	}
+	if failed > 0 {
 		return &ExitError{Code: 1, Err: fmt.Errorf("%d of %d backup(s) failed verification", failed, len(reports))}
 	}
 	return nil

@@ -59,14 +59,24 @@ snapshots, replication) and restores them, as event-driven functions on NATS
 JetStream. Backups use Xen Orchestra's on-remote layout.
 
 Start the self-contained demo with "xbr serve" (embedded NATS, the built-in
-XAPI simulator, a local directory remote).`,
+XAPI simulator, a local directory remote).
+
+Environment: XBR_CONFIG (the configuration file), XBR_NATS_URL, XBR_PREFIX,
+XBR_DATA_DIR; the client commands' NATS login: XBR_NATS_CREDS, XBR_NATS_NKEY,
+XBR_NATS_USER with XBR_NATS_PASSWORD, or XBR_NATS_TOKEN, and XBR_NATS_CA,
+XBR_NATS_CERT, XBR_NATS_KEY for TLS. Secrets are read from the environment
+or files, never from flags.`,
 		SilenceUsage:  true,
 		SilenceErrors: true,
+		// --version and -v print what `xbr version` prints.
+		Version: Version,
 	}
+	root.SetVersionTemplate("xbr {{.Version}}\n")
 	root.SetOut(stdout)
 	root.SetErr(stderr)
 	root.AddCommand(
 		newVersionCmd(),
+		newManCmd(),
 		newServeCmd(fns),
 		newRunCmd(),
 		newJobsCmd(),

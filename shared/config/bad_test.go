@@ -108,7 +108,7 @@ func TestBadConfigs(t *testing.T) {
 		{"negative duration", []string{"remotes: [nfs]\n", "remotes: [nfs]\n    retry_backoff: -5s\n"}, nil,
 			`xbr.yaml:14: jobs[0].retry_backoff: "-5s": must not be negative`},
 		{"bad mode", []string{job, job + "    mode: delta\n"}, nil,
-			`xbr.yaml:12: jobs[0].mode: "delta": must be full, snapshot, replicate, incremental`},
+			`xbr.yaml:12: jobs[0].mode: "delta": must be full, snapshot, replicate, incremental, verify, gc, mirror, metadata`},
 		{"replicate without target", []string{job, job + "    mode: replicate\n", "    remotes: [nfs]\n", "", "retention: 3", "copy_retention: 1"}, nil,
 			"xbr.yaml:11: jobs[0].target.pool: missing (replicate copies VMs to this pool)\n" +
 				"xbr.yaml:11: jobs[0].target.sr: missing (the SR, by UUID or name, that receives the copies)"},

@@ -117,7 +117,7 @@ func (p *problems) listen(path, v string) {
 
 // file checks that a file named in the configuration can be read.
 func (p *problems) readable(path, name string) {
-	if name == "" {
+	if name == "" || p.noSecrets { // key files hold secrets too
 		return
 	}
 	f, err := os.Open(name)

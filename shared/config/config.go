@@ -3,6 +3,7 @@ package config
 import (
 	"time"
 
+	"xbr/events"
 	"xbr/shared/schedule"
 )
 
@@ -11,8 +12,8 @@ const (
 	DefaultNATSListen      = "127.0.0.1:4222"
 	DefaultPrefix          = "xbr"
 	DefaultStreamReplicas  = 1
-	DefaultEventsMaxAge    = 90 * 24 * time.Hour
-	DefaultDuplicateWindow = time.Hour
+	DefaultEventsMaxAge    = events.DefaultEventsMaxAge
+	DefaultDuplicateWindow = events.DefaultDuplicateWindow
 	DefaultGatewayListen   = "127.0.0.1:8080"
 	DefaultDataDir         = "var"
 	DefaultCatchUp         = time.Hour
@@ -57,6 +58,13 @@ type NATS struct {
 	// timer) is a no-op. The server holds one entry per event published
 	// within it: a shorter window costs less memory on a busy backbone.
 	DuplicateWindow time.Duration `yaml:"duplicate_window"`
+	// EventsMaxBytes, ProgressMaxBytes and DLQMaxBytes cap the size of the
+	// history, progress and dead-letter streams (0: no cap); when a stream
+	// is full its oldest messages are dropped. On a shared backbone they
+	// keep xbr from filling the disk other streams use.
+	EventsMaxBytes   ByteSize `yaml:"events_max_bytes"`
+	ProgressMaxBytes ByteSize `yaml:"progress_max_bytes"`
+	DLQMaxBytes      ByteSize `yaml:"dlq_max_bytes"`
 }
 
 // TLS names PEM files for a client connection.
@@ -138,6 +146,9 @@ const (
 	// repository, reading only changed blocks (CBT + NBD) when they can.
 	ModeIncremental = "incremental"
 )
+
+// Modes are every job mode, in the order the mode error lists them.
+var Modes = []string{ModeFull, ModeSnapshot, ModeReplicate, ModeIncremental, ModeVerify, ModeGC, ModeMirror, ModeMetadata}
 
 // CBT options of incremental jobs.
 const (

@@ -46,6 +46,9 @@ func TestExampleLoads(t *testing.T) {
 		{"target", c.Jobs[2].Target, config.Target{Pool: "standby", SR: "Local storage"}},
 		{"catch up", c.CatchUp, time.Hour},
 		{"replicas", c.NATS.StreamReplicas, 3},
+		{"events max bytes", c.NATS.EventsMaxBytes, config.ByteSize(20 << 30)},
+		{"progress max bytes", c.NATS.ProgressMaxBytes, config.ByteSize(2 << 30)},
+		{"dlq max bytes", c.NATS.DLQMaxBytes, config.ByteSize(1 << 30)},
 		{"file", c.File, "../../deploy/xbr.example.yaml"},
 	}
 	for _, ch := range checks {
@@ -68,6 +71,7 @@ func TestDefaults(t *testing.T) {
 		{"nats url", c.NATS.URL, ""}, {"nats listen", c.NATS.Listen, "127.0.0.1:4222"},
 		{"prefix", c.NATS.Prefix, "xbr"}, {"replicas", c.NATS.StreamReplicas, 1},
 		{"max age", c.NATS.EventsMaxAge, 90 * 24 * time.Hour}, {"duplicate window", c.NATS.DuplicateWindow, time.Hour},
+		{"events max bytes", c.NATS.EventsMaxBytes, config.ByteSize(0)},
 		{"gateway", c.Gateway.Listen, "127.0.0.1:8080"},
 		{"data dir", c.DataDir, "var"}, {"catch up", c.CatchUp, time.Hour},
 		{"mode", j.Mode, "full"}, {"compression", j.Compression, "gzip"}, {"xapi compression", j.XAPICompression, "none"},

@@ -7,7 +7,7 @@ import (
 	"strings"
 	"time"
 
-	"gopkg.in/yaml.v3"
+	"go.yaml.in/yaml/v3"
 )
 
 // maxNodes bounds the work of decoding, aliases included ("billion laughs").
@@ -55,9 +55,7 @@ func (d *decoder) decode(n *yaml.Node, path string, v reflect.Value) {
 	d.set[path] = true
 	switch {
 	case v.Type() == secretType:
-		if text, ok := d.scalarText(n, path, true); ok {
-			v.Set(reflect.ValueOf(NewSecret(text)))
-		}
+		d.secret(n, path, v)
 	case v.Kind() == reflect.Struct:
 		d.mapping(n, path, v)
 	case v.Kind() == reflect.Slice:
@@ -224,6 +222,22 @@ func (d *decoder) scalarText(n *yaml.Node, path string, secret bool) (string, bo
 	return text, true
 }
 
+// secret decodes a secret scalar; under WithoutSecrets a ${VAR} reference
+// is checked but not looked up.
+func (d *decoder) secret(n *yaml.Node, path string, v reflect.Value) {
+	if d.noSecrets && n.Kind == yaml.ScalarNode && strings.Contains(n.Value, "${") {
+		if _, msg := expand(n.Value, func(string) (string, bool) { return "", true }, true); msg != "" {
+			d.add(path, "%s", msg)
+			return
+		}
+		v.Set(reflect.ValueOf(Secret{unresolved: true}))
+		return
+	}
+	if text, ok := d.scalarText(n, path, true); ok {
+		v.Set(reflect.ValueOf(NewSecret(text)))
+	}
+}
+
 func (d *decoder) secretFile(n *yaml.Node, path string, v reflect.Value) {
 	if n = d.resolve(n); n == nil {
 		return
@@ -237,6 +251,10 @@ func (d *decoder) secretFile(n *yaml.Node, path string, v reflect.Value) {
 		return
 	}
 	d.set[path] = true
+	if d.noSecrets {
+		v.Set(reflect.ValueOf(Secret{unresolved: true}))
+		return
+	}
 	data, err := os.ReadFile(file)
 	value := strings.TrimRight(string(data), "\r\n")
 	switch {

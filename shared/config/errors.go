@@ -48,6 +48,8 @@ type problems struct {
 	list  []*FieldError
 	// reported holds the paths that already have a problem.
 	reported map[string]bool
+	// noSecrets: secrets and key files are not resolved (WithoutSecrets).
+	noSecrets bool
 }
 
 // lineOf returns the line of path, or of its nearest ancestor present.

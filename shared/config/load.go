@@ -10,7 +10,7 @@ import (
 	"regexp"
 	"strconv"
 
-	"gopkg.in/yaml.v3"
+	"go.yaml.in/yaml/v3"
 )
 
 // Option adjusts Load and Parse.
@@ -18,6 +18,16 @@ type Option func(*options)
 
 type options struct {
 	lookupEnv func(string) (string, bool)
+	noSecrets bool
+}
+
+// WithoutSecrets checks the shape and the references of the file without
+// resolving secrets: a secret's ${VAR} reference is checked for syntax but
+// not looked up, a <secret>_file and the other key files (credentials,
+// nkey, encryption key, users) are not read. The returned Config cannot run:
+// its unresolved secrets are set but empty.
+func WithoutSecrets() Option {
+	return func(o *options) { o.noSecrets = true }
 }
 
 // WithLookupEnv replaces os.LookupEnv for ${VAR} references (tests).
@@ -42,7 +52,7 @@ func Parse(name string, data []byte, opts ...Option) (*Config, error) {
 	for _, opt := range opts {
 		opt(&o)
 	}
-	p := &problems{file: name, lines: map[string]int{}}
+	p := &problems{file: name, lines: map[string]int{}, noSecrets: o.noSecrets}
 	root, err := document(name, data)
 	if err != nil {
 		return nil, err
@@ -90,12 +100,12 @@ func document(name string, data []byte) (*yaml.Node, error) {
 		if errors.Is(err, io.EOF) {
 			return nil, &FieldError{File: name, Msg: "the file is empty"}
 		}
-		return nil, syntaxError(name, err)
+		return nil, syntaxError(name, data, err)
 	}
 	var extra yaml.Node
 	if err := dec.Decode(&extra); !errors.Is(err, io.EOF) {
 		if err != nil {
-			return nil, syntaxError(name, err)
+			return nil, syntaxError(name, data, err)
 		}
 		return nil, &FieldError{File: name, Line: extra.Line, Msg: "only one YAML document is allowed"}
 	}
@@ -105,13 +115,43 @@ func document(name string, data []byte) (*yaml.Node, error) {
 	return doc.Content[0], nil
 }
 
-func syntaxError(name string, err error) error {
+func syntaxError(name string, data []byte, err error) error {
 	e := &FieldError{File: name, Msg: "syntax error: " + err.Error()}
 	if m := yamlLine.FindStringSubmatch(err.Error()); m != nil {
 		e.Line, _ = strconv.Atoi(m[1])
 		e.Msg = "syntax error: " + m[2]
+		if line := offendingLine(data, m[2]); line > 0 {
+			e.Line = line
+		}
 	} else if msg, ok := bytes.CutPrefix([]byte(err.Error()), []byte("yaml: ")); ok {
 		e.Msg = "syntax error: " + string(msg)
 	}
 	return e
+}
+
+// maxSearchLines bounds offendingLine's search (it parses each prefix).
+const maxSearchLines = 2000
+
+// offendingLine is the first line at which the text, cut after that line,
+// fails with the parser's message msg; 0 if none does. The YAML parser
+// reports the line where the enclosing block starts (line 1 for a key
+// indented one space too little on line 5), which is not where to look.
+func offendingLine(data []byte, msg string) int {
+	lines := bytes.SplitAfter(data, []byte("\n"))
+	if len(lines) > maxSearchLines {
+		return 0
+	}
+	end := 0
+	for i, l := range lines {
+		end += len(l)
+		var n yaml.Node
+		err := yaml.Unmarshal(data[:end], &n)
+		if err == nil {
+			continue
+		}
+		if m := yamlLine.FindStringSubmatch(err.Error()); m != nil && m[2] == msg {
+			return i + 1
+		}
+	}
+	return 0
 }

@@ -1,6 +1,6 @@
 package config
 
-import "gopkg.in/yaml.v3"
+import "go.yaml.in/yaml/v3"
 
 // RedactedYAML is the configuration as YAML with every secret written as
 // "***" (Secret's MarshalYAML): what xbr keeps beside a pool

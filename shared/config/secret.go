@@ -10,7 +10,11 @@ const redacted = "***"
 // Secret holds a password, key or token. Every way of printing or encoding
 // it (String, GoString, fmt verbs, slog, JSON, YAML) yields "***"; Reveal is
 // the only way to read it.
-type Secret struct{ value string }
+type Secret struct {
+	value string
+	// unresolved: given by a reference that WithoutSecrets did not resolve.
+	unresolved bool
+}
 
 // NewSecret wraps a value.
 func NewSecret(value string) Secret { return Secret{value: value} }
@@ -18,8 +22,9 @@ func NewSecret(value string) Secret { return Secret{value: value} }
 // Reveal returns the secret value; call it only where the value is used.
 func (s Secret) Reveal() string { return s.value }
 
-// IsSet reports whether the secret is non-empty.
-func (s Secret) IsSet() bool { return s.value != "" }
+// IsSet reports whether the secret is non-empty (or given by a reference
+// left unresolved by WithoutSecrets).
+func (s Secret) IsSet() bool { return s.value != "" || s.unresolved }
 
 // String redacts.
 func (s Secret) String() string { return redacted }

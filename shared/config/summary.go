@@ -59,6 +59,12 @@ func describeJob(j Job) string {
 		return "gc of the repositories on " + strings.Join(j.Remotes, ",")
 	case ModeMirror:
 		return fmt.Sprintf("mirror of %s's repository to %s, concurrency %d", j.Source, strings.Join(j.Remotes, ","), j.Concurrency)
+	case ModeVerify:
+		deep := ""
+		if j.Deep {
+			deep = ", deep"
+		}
+		return "verify of the backups on " + strings.Join(j.Remotes, ",") + deep
 	case ModeMetadata:
 		return "pool metadata of " + strings.Join(j.Pools, ",") + " to " + strings.Join(j.Remotes, ",")
 	case ModeFull:
@@ -81,16 +87,29 @@ func codecOf(j Job) string {
 func describeSchedule(s Schedule, mode string, now time.Time) string {
 	keep := map[string]string{
 		ModeFull:        fmt.Sprintf("keep %d", s.Retention),
-		ModeIncremental: fmt.Sprintf("keep %d restore points", s.Retention),
-		ModeSnapshot:    fmt.Sprintf("keep %d snapshots", s.SnapshotRetention),
-		ModeReplicate:   fmt.Sprintf("keep %d copies", s.CopyRetention),
+		ModeIncremental: "keep " + count(s.Retention, "restore point", "restore points"),
+		ModeSnapshot:    "keep " + count(s.SnapshotRetention, "snapshot", "snapshots"),
+		ModeReplicate:   "keep " + count(s.CopyRetention, "copy", "copies"),
 		ModeMirror:      fmt.Sprintf("keep %d per target", s.Retention),
 		ModeMetadata:    fmt.Sprintf("keep %d per pool", s.Retention),
 		ModeGC:          "collect",
+		ModeVerify:      "verify",
 	}[mode]
 	next := "disabled"
 	if s.Enabled {
 		next = "next " + s.Spec.Next(now, s.Location).Format("2006-01-02 15:04 MST")
 	}
-	return fmt.Sprintf("%q %s, %s, %s", s.Cron, s.Timezone, keep, next)
+	parts := []string{fmt.Sprintf("%q %s", s.Cron, s.Timezone)}
+	if keep != "" {
+		parts = append(parts, keep)
+	}
+	return strings.Join(append(parts, next), ", ")
+}
+
+// count is "1 copy", "2 copies".
+func count(n int, one, many string) string {
+	if n == 1 {
+		return "1 " + one
+	}
+	return fmt.Sprintf("%d %s", n, many)
 }

@@ -87,6 +87,12 @@ func (c *Config) checkNATS(p *problems) {
 	if n.EventsMaxAge < 0 {
 		p.addValue("nats.events_max_age", n.EventsMaxAge.String(), "must not be negative")
 	}
+	for field, v := range map[string]ByteSize{"events_max_bytes": n.EventsMaxBytes,
+		"progress_max_bytes": n.ProgressMaxBytes, "dlq_max_bytes": n.DLQMaxBytes} {
+		if v < 0 {
+			p.addValue("nats."+field, strconv.FormatInt(int64(v), 10), "must not be negative")
+		}
+	}
 	switch {
 	case n.DuplicateWindow < 0:
 		p.addValue("nats.duplicate_window", n.DuplicateWindow.String(), "must not be negative")

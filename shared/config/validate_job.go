@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net/url"
 	"regexp"
+	"slices"
 	"strings"
 	"time"
 
@@ -18,9 +19,7 @@ func (c *Config) checkJob(p *problems, path string, j *Job) {
 	j.ID = checkID(p, path+".id", j.ID, IDNamespace, j.Name)
 	hasPool := func(n string) bool { _, ok := c.Pool(n); return ok }
 	hasRemote := func(n string) bool { _, ok := c.Remote(n); return ok }
-	if j.Mode != ModeVerify && j.Mode != ModeGC && j.Mode != ModeMirror && j.Mode != ModeMetadata { // left out of the message so existing texts stay stable
-		p.oneOf(path+".mode", j.Mode, ModeFull, ModeSnapshot, ModeReplicate, ModeIncremental)
-	}
+	p.oneOf(path+".mode", j.Mode, Modes...)
 	if len(j.Pools) == 0 && j.Mode != ModeVerify && j.Mode != ModeGC && j.Mode != ModeMirror {
 		p.add(path+".pools", "missing (the pools whose VMs the job handles)")
 	}
@@ -182,15 +181,12 @@ func checkID(p *problems, path, id, namespace, name string) string {
 	return id
 }
 
-func validMode(m string) bool {
-	return m == ModeFull || m == ModeSnapshot || m == ModeReplicate || m == ModeVerify || m == ModeIncremental ||
-		m == ModeGC || m == ModeMirror || m == ModeMetadata
-}
+func validMode(m string) bool { return slices.Contains(Modes, m) }
 
 // checkWebhook accepts an absolute http(s) URL; the value is a secret and
 // never quoted.
 func checkWebhook(p *problems, path string, s Secret) {
-	if !s.IsSet() {
+	if !s.IsSet() || s.unresolved {
 		return
 	}
 	u, err := url.Parse(s.Reveal())

@@ -3,6 +3,7 @@ package config_test
 import (
 	"strings"
 	"testing"
+	"time"
 
 	"xbr/shared/config"
 )
@@ -35,6 +36,34 @@ func TestVerifyJobAndWebhook(t *testing.T) {
 	}
 	if n, _ := c.Job("nightly"); n.Deep || n.ReportWebhook.IsSet() {
 		t.Errorf("defaults of a full job: %+v", n)
+	}
+}
+
+// TestSummaryReadsWell: a verify job keeps nothing, so its schedule line has
+// no empty part ("UTC, , next"), and one copy is one copy, not "1 copies".
+func TestSummaryReadsWell(t *testing.T) {
+	text := base + verifyJob + `  - name: standby
+    mode: replicate
+    pools: [lab]
+    target: {pool: lab, sr: Local storage}
+    schedules:
+      - {name: hourly, cron: "0 * * * *", copy_retention: 1}
+`
+	c, err := config.Parse("xbr.yaml", []byte(text), env("XBR_PW", pw, "XBR_HOOK", hook))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out strings.Builder
+	if err := c.WriteSummary(&out, time.Date(2026, 5, 1, 0, 0, 0, 0, time.UTC)); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"verify of the backups on nfs, deep", `"0 5 * * 0" UTC, verify, next 2026-05-03 05:00 UTC`, "keep 1 copy, next"} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("summary lacks %q:\n%s", want, out.String())
+		}
+	}
+	if strings.Contains(out.String(), ", ,") || strings.Contains(out.String(), "pools ,") {
+		t.Errorf("summary has an empty part:\n%s", out.String())
 	}
 }
 

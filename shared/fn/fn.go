@@ -51,11 +51,14 @@ type Env struct {
 // Topology is the stream layout of the Env's backbone.
 func (e *Env) Topology() bus.Topology {
 	return bus.Topology{
-		Subjects:        e.Subjects,
-		Streams:         e.Streams,
-		EventsMaxAge:    e.Config.NATS.EventsMaxAge,
-		DuplicateWindow: e.Config.NATS.DuplicateWindow,
-		Replicas:        e.Config.NATS.StreamReplicas,
+		Subjects:         e.Subjects,
+		Streams:          e.Streams,
+		EventsMaxAge:     e.Config.NATS.EventsMaxAge,
+		DuplicateWindow:  e.Config.NATS.DuplicateWindow,
+		Replicas:         e.Config.NATS.StreamReplicas,
+		EventsMaxBytes:   int64(e.Config.NATS.EventsMaxBytes),
+		ProgressMaxBytes: int64(e.Config.NATS.ProgressMaxBytes),
+		DLQMaxBytes:      int64(e.Config.NATS.DLQMaxBytes),
 	}
 }
 

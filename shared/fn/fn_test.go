@@ -48,3 +48,11 @@ func TestTopologyCarriesTheDuplicateWindow(t *testing.T) {
 		t.Errorf("Topology().DuplicateWindow = %v, want 1m30s", got)
 	}
 }
+
+func TestTopologyCarriesTheByteLimits(t *testing.T) {
+	env := &fn.Env{Config: &config.Config{NATS: config.NATS{EventsMaxBytes: 3 << 30, ProgressMaxBytes: 2 << 20, DLQMaxBytes: 1 << 20}}}
+	topo := env.Topology()
+	if topo.EventsMaxBytes != 3<<30 || topo.ProgressMaxBytes != 2<<20 || topo.DLQMaxBytes != 1<<20 {
+		t.Errorf("Topology() byte limits = %d, %d, %d; want 3 GiB, 2 MiB, 1 MiB", topo.EventsMaxBytes, topo.ProgressMaxBytes, topo.DLQMaxBytes)
+	}
+}

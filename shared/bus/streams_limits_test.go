@@ -1,0 +1,86 @@
+package bus_test
+
+import (
+	"context"
+	"log/slog"
+	"testing"
+
+	"xbr/events"
+	"xbr/shared/bus"
+	"xbr/shared/bus/natsserver"
+)
+
+// TestStreamsLimitsAndAuditProtection: the byte limits of the topology are
+// applied, and the history stream refuses message deletes and purges — also
+// when it already existed without that protection (an upgrade), which
+// EnsureStreams updates in place, keeping its events.
+func TestStreamsLimitsAndAuditProtection(t *testing.T) {
+	conn := bareBackbone(t)
+	ctx := context.Background()
+	js := conn.JetStream()
+	// An XBR_EVENTS created by an older xbr: no deny flags, one event in it.
+	cfg := bus.Topology{}.StreamConfigs()[0]
+	cfg.DenyDelete, cfg.DenyPurge = false, false
+	if _, err := js.CreateStream(ctx, cfg); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := js.Publish(ctx, "xbr.run.started.nightly.r1", []byte("{}")); err != nil {
+		t.Fatal(err)
+	}
+	topo := bus.Topology{EventsMaxBytes: 64 << 20, ProgressMaxBytes: 8 << 20, DLQMaxBytes: 1 << 20}
+	if err := conn.EnsureStreams(ctx, topo); err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]int64{events.DefaultEventsStream: 64 << 20, events.DefaultProgressStream: 8 << 20, events.DefaultDLQStream: 1 << 20}
+	for name, maxBytes := range want {
+		s, err := js.Stream(ctx, name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		c := s.CachedInfo().Config
+		if c.MaxBytes != maxBytes {
+			t.Errorf("%s: MaxBytes %d, want %d", name, c.MaxBytes, maxBytes)
+		}
+		audit := name == events.DefaultEventsStream
+		if c.DenyDelete != audit || c.DenyPurge != audit {
+			t.Errorf("%s: DenyDelete %v, DenyPurge %v; want %v (only the history is protected)", name, c.DenyDelete, c.DenyPurge, audit)
+		}
+	}
+	st, err := js.Stream(ctx, events.DefaultEventsStream)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := st.CachedInfo().State.Msgs; n != 1 {
+		t.Errorf("XBR_EVENTS holds %d events after the update, want the 1 it had", n)
+	}
+	if err := st.DeleteMsg(ctx, 1); err == nil {
+		t.Error("deleting an event from XBR_EVENTS succeeded")
+	}
+	if err := st.Purge(ctx); err == nil {
+		t.Error("purging XBR_EVENTS succeeded")
+	}
+	if err := conn.EnsureStreams(ctx, bus.Topology{}); err != nil {
+		t.Errorf("EnsureStreams again without byte limits: %v", err)
+	}
+	s, _ := js.Stream(ctx, events.DefaultEventsStream)
+	if c := s.CachedInfo().Config; c.MaxBytes != -1 {
+		t.Errorf("MaxBytes after the limit was removed: %d, want -1 (none)", c.MaxBytes)
+	}
+}
+
+// bareBackbone is a connection to a new embedded server on which no stream
+// exists yet (newEnv's has xbr's streams).
+func bareBackbone(t *testing.T) *bus.Conn {
+	t.Helper()
+	srv, err := natsserver.StartServer(natsserver.ServerConfig{Port: -1, StoreDir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(srv.Shutdown)
+	conn, err := bus.Connect(srv.ClientURL(), bus.ConnectOptions{Name: t.Name()}, slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = conn.Close() })
+	return conn
+}
