@@ -80,6 +80,7 @@ XAPI simulator, a local directory remote).`,
 		newDrCmd(),
 		newNATSCmd(),
 		newRepoCmd(),
+		newProtectionCmd(),
 		// Commands register here, one line each (keep this marker): CMDS
 	)
 	return root
