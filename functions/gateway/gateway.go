@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"time"
 
+	"xbr/events"
 	"xbr/shared/bus"
 	"xbr/shared/config"
 	"xbr/shared/fn"
@@ -30,16 +31,20 @@ const (
 	shutdownTimeout   = 10 * time.Second
 )
 
-// Function is the gateway as `xbr serve` runs it.
+// Function is the gateway as `xbr serve` runs it; it answers the
+// protection query, since it holds the history.
 func Function() fn.Function {
-	return fn.Function{Name: Name, Run: run}
+	a := &answerProtection{}
+	return fn.Function{Name: Name, Run: func(ctx context.Context, env *fn.Env) error { return run(ctx, env, a) },
+		API: []fn.APIEndpoint{fn.Answer(events.QueryProtection, a.handle)}}
 }
 
-func run(ctx context.Context, env *fn.Env) error {
+func run(ctx context.Context, env *fn.Env, a *answerProtection) error {
 	s, err := New(env)
 	if err != nil {
 		return err
 	}
+	a.set(s)
 	ln, err := net.Listen("tcp", env.HTTPListen)
 	if err != nil {
 		return fmt.Errorf("gateway: listen on %s: %w", env.HTTPListen, err)
@@ -86,6 +91,7 @@ func New(env *fn.Env) (*Server, error) {
 	}
 	s.hosts = newHostNames(gw, cmpOr(env.HTTPListen, gw.Listen))
 	s.forms = newFormTokens(gw.CSRFSecret.Reveal(), now)
+	s.metrics.AddProtection(s.protection)
 	s.handler = s.routes()
 	return s, nil
 }

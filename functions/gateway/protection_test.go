@@ -1,0 +1,62 @@
+package gateway_test
+
+import (
+	"net/http"
+	"strings"
+	"testing"
+)
+
+// TestProtectionPageIsTheLandingView: GET / lists every VM of the simulated
+// pool with its state (the demo job selects them all and never ran, so
+// they are late), counts per state, sort links, the next fires, and the
+// restore wizard's first step moved to /restore.
+func TestProtectionPageIsTheLandingView(t *testing.T) {
+	h := newHarness(t)
+	code, page := h.do(t, "GET", "/", nil, "")
+	if code != http.StatusOK {
+		t.Fatalf("GET /: %d\n%s", code, page)
+	}
+	vms := 0
+	for _, vm := range h.sim.VMs() {
+		if vm.IsSnapshot || vm.IsTemplate {
+			continue
+		}
+		vms++
+		if !strings.Contains(page, `<tr data-vm="`+vm.UUID+`" data-state="late">`) {
+			t.Errorf("vm %s is not listed as late", vm.UUID)
+		}
+	}
+	for _, want := range []string{`<span class="count">0</span> ok`, `<a href="/?sort=age">Age of newest copy</a>`,
+		`<circle class="fire"`, "nightly / daily", `href="/restore">Restore</a>`, "job nightly: no successful copy yet"} {
+		if !strings.Contains(page, want) {
+			t.Errorf("the page lacks %q", want)
+		}
+	}
+	if n := strings.Count(page, `<tr data-vm=`); n != vms {
+		t.Errorf("%d rows, want %d (the VMs; no template or snapshot)", n, vms)
+	}
+	if _, ok := h.do(t, "GET", "/?state=ok", nil, ""); !strings.Contains(ok, "No VM is ok.") {
+		t.Errorf("?state=ok shows VMs:\n%s", ok)
+	}
+	if code, _ := h.do(t, "GET", "/?sort=age", nil, ""); code != http.StatusOK {
+		t.Errorf("?sort=age: %d", code)
+	}
+	for _, bad := range []string{"/?state=fine", "/?sort=name"} {
+		if code, _ := h.do(t, "GET", bad, nil, ""); code != http.StatusBadRequest {
+			t.Errorf("GET %s: %d, want 400", bad, code)
+		}
+	}
+}
+
+// TestProtectionPageSaysWhenAPoolCannotBeRead: an unreachable pool is an
+// error on the page, never VMs shown missing or unprotected.
+func TestProtectionPageSaysWhenAPoolCannotBeRead(t *testing.T) {
+	g := serveGateway(t) // its pool is at 127.0.0.1:9
+	code, page := g.get(t, "/")
+	if code != http.StatusOK || !strings.Contains(page, `role="alert">The protection cannot be computed: protection: pool lab`) {
+		t.Fatalf("GET /: %d\n%s", code, page)
+	}
+	if strings.Contains(page, "<tr data-vm=") {
+		t.Errorf("VMs listed while the pool cannot be read")
+	}
+}
