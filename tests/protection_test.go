@@ -133,6 +133,10 @@ func protectionInChromium(t *testing.T, base string, picked []string, other stri
 	if err != nil || !strings.Contains(counts, "2 ok") || !strings.Contains(counts, "1 unprotected") {
 		t.Errorf("the counts read %q (%v)", counts, err)
 	}
+	bars, err := chromedp.Run(bctx, chromedp.Evaluate[int](`[...document.querySelectorAll('tr[data-remote="nfs"] svg rect')].filter(r => r.height.baseVal.value > 0).length`))
+	if err != nil || bars != 1 {
+		t.Errorf("the nfs remote's chart has %d bars above zero (%v), want 1 (today's run)", bars, err)
+	}
 	gwScreenshot(t, bctx, "protection.png")
 	sortLink := chromedp.CSS(`th a[href="/?sort=age"]`)
 	step("sort by age with the keyboard", chromedp.Focus(sortLink), chromedp.KeyEvent(kb.Enter),

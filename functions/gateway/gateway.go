@@ -66,6 +66,8 @@ type Server struct {
 	hosts   hostNames           // the Host values the page answers to
 	login   *login              // the page's login
 	forms   formTokens          // the page's form tokens
+	// spaceCache holds the remotes' listed sizes for the Protection page.
+	spaceCache spaceCache
 }
 
 // New builds the gateway of env (its templates are parsed here).

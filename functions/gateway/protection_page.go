@@ -41,6 +41,7 @@ type protectionView struct {
 	SortURLs map[string]string
 	Err      string
 	Timeline timeline
+	Space    []remoteSpace
 }
 
 // protectionPage is GET / (the landing view): every VM's protection, worst
@@ -56,7 +57,7 @@ func (s *Server) protectionPage(w http.ResponseWriter, r *http.Request) {
 		s.errorPage(w, r, &FieldError{Field: "sort", Value: sortBy, Problem: "is neither state nor age"})
 		return
 	}
-	v := protectionView{Filter: state, Sort: sortBy, Timeline: s.timeline(s.now())}
+	v := protectionView{Filter: state, Sort: sortBy, Timeline: s.timeline(s.now()), Space: s.space(r.Context(), s.now())}
 	vms, err := s.protection(r.Context())
 	if err != nil {
 		reqLog(r).Warn("computing the protection failed", "err", err)

@@ -32,6 +32,9 @@ func TestProtectionPageIsTheLandingView(t *testing.T) {
 			t.Errorf("the page lacks %q", want)
 		}
 	}
+	if !strings.Contains(page, `<tr data-remote="nfs">`) || strings.Contains(page, "unknown") || !strings.Contains(page, "0 B written to nfs in 30 days") {
+		t.Errorf("the nfs remote's space (one backup listed, free space known, nothing written by a run):\n%s", page)
+	}
 	if n := strings.Count(page, `<tr data-vm=`); n != vms {
 		t.Errorf("%d rows, want %d (the VMs; no template or snapshot)", n, vms)
 	}
