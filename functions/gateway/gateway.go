@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"sync/atomic"
 	"time"
 
 	"xbr/events"
@@ -68,6 +69,8 @@ type Server struct {
 	forms   formTokens          // the page's form tokens
 	// spaceCache holds the remotes' listed sizes for the Protection page.
 	spaceCache spaceCache
+	// historyLoading: Serve is replaying the streams into history.
+	historyLoading atomic.Bool
 }
 
 // New builds the gateway of env (its templates are parsed here).
@@ -131,6 +134,7 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 		"webhook", gw.WebhookSecret.IsSet(), "slack", gw.SlackSigningSecret.IsSet(),
 		"mattermost", gw.MattermostToken.IsSet())
 	go metrics.Feed(ctx, s.env.Conn, s.env.Streams, s.metrics, s.log)
+	s.historyLoading.Store(true)
 	go s.followHistory(ctx)
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()

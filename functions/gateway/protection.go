@@ -17,6 +17,9 @@ import (
 // history this gateway follows. A pool that cannot be read fails the whole
 // answer: showing its VMs as missing would be a lie.
 func (s *Server) protection(ctx context.Context) ([]events.ProtectionVM, error) {
+	if s.historyLoading.Load() {
+		return nil, errHistoryLoading
+	}
 	var pools []vmselect.Pool
 	for _, p := range s.env.Config.Pools {
 		if s.env.Pools == nil {
@@ -35,6 +38,9 @@ func (s *Server) protection(ctx context.Context) ([]events.ProtectionVM, error) 
 	return protection.Compute(protection.Input{Pools: pools, Jobs: s.env.Config.Jobs,
 		Runs: s.history.Runs(), Now: s.now()}), nil
 }
+
+// errHistoryLoading: the gateway has not read the run history yet.
+var errHistoryLoading = errors.New("protection: the gateway is still reading the run history; ask again in a moment")
 
 // answerProtection is the protection query: the running gateway holds the
 // history, so it answers it (the query waits until the gateway is built).
