@@ -1,7 +1,9 @@
 package gateway_test
 
 import (
+	"io"
 	"net/http"
+	"net/url"
 	"strings"
 	"testing"
 )
@@ -62,4 +64,28 @@ func TestProtectionPageSaysWhenAPoolCannotBeRead(t *testing.T) {
 	if strings.Contains(page, "<tr data-vm=") {
 		t.Errorf("VMs listed while the pool cannot be read")
 	}
+}
+
+// FuzzProtectionRequest: any ?state and ?sort gets the page or a 400 that
+// names the field, never a server error.
+func FuzzProtectionRequest(f *testing.F) {
+	g := serveGateway(f)
+	for _, seed := range []string{"late", "age", "", "%00", "<script>", strings.Repeat("x", 300)} {
+		f.Add(seed, seed)
+	}
+	f.Fuzz(func(t *testing.T, state, sortBy string) {
+		path := "/?" + url.Values{"state": {state}, "sort": {sortBy}}.Encode()
+		resp, err := http.Get(g.base + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		switch {
+		case resp.StatusCode == http.StatusOK:
+		case resp.StatusCode == http.StatusBadRequest && (strings.Contains(string(body), "state") || strings.Contains(string(body), "sort")):
+		default:
+			t.Fatalf("GET %s: status %d: %s", path, resp.StatusCode, body)
+		}
+	})
 }
