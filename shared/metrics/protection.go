@@ -14,8 +14,10 @@ import (
 type ProtectionSource func(ctx context.Context) ([]events.ProtectionVM, error)
 
 // protectionTimeout bounds one scrape's computation (the pools' VM lists
-// are cached, so it is usually instant).
-const protectionTimeout = 10 * time.Second
+// are cached, so it is usually instant): well under Prometheus' default
+// 10 s scrape timeout, so an unreachable pool costs these gauges, not the
+// whole scrape.
+const protectionTimeout = 4 * time.Second
 
 var (
 	vmLastSuccessDesc = prometheus.NewDesc("xbr_vm_last_success_timestamp_seconds",
