@@ -13,7 +13,7 @@ const (
 	ServiceName = "xbr"
 	// ServiceVersion is the version of the query contract (semver): minor
 	// for an added query or field, major for a removed or changed one.
-	ServiceVersion = "1.0.0"
+	ServiceVersion = "1.1.0"
 	// APIQueue is the queue group the functions answer the queries in.
 	APIQueue = "xbr-api"
 )
@@ -25,6 +25,8 @@ const (
 	QueryNameBackups = "backups" // the backups on the remotes (shared/restoreclient)
 	QueryNameDRList  = "dr.ls"   // the copies on the standby pools
 	QueryNameVerify  = "verify"  // verify backups and publish the results (shared/integrity)
+	// QueryNameProtection: every VM's protection state (shared/protection).
+	QueryNameProtection = "protection"
 )
 
 // Endpoint is one query of the service: its name and whether it changes
@@ -37,7 +39,7 @@ type Endpoint struct {
 // Endpoints are every query, in a stable order.
 func Endpoints() []Endpoint {
 	return []Endpoint{{Name: QueryNameJobs}, {Name: QueryNamePools}, {Name: QueryNameBackups},
-		{Name: QueryNameDRList}, {Name: QueryNameVerify, Writes: true}}
+		{Name: QueryNameDRList}, {Name: QueryNameVerify, Writes: true}, {Name: QueryNameProtection}}
 }
 
 // EndpointOf returns the endpoint named name.
@@ -81,4 +83,6 @@ var (
 	QueryJobs   = NewQuery[NoRequest, []JobInfo](QueryNameJobs)
 	QueryPools  = NewQuery[NoRequest, []string](QueryNamePools)
 	QueryDRList = NewQuery[DRListRequest, []DRCopy](QueryNameDRList)
+	// QueryProtection is answered by the gateway, which holds the history.
+	QueryProtection = NewQuery[ProtectionRequest, []ProtectionVM](QueryNameProtection)
 )

@@ -77,7 +77,7 @@ jobs:
 		return v
 	}
 	navLink := chromedp.CSS(`nav a[href="/dr"]`)
-	step("open the Restore view", chromedp.EmulateViewport(1100, 900), chromedp.Navigate(base+"/"), chromedp.WaitVisible(navLink))
+	step("open the Restore view", chromedp.EmulateViewport(1100, 900), chromedp.Navigate(base+"/restore"), chromedp.WaitVisible(navLink))
 	step("follow Disaster recovery from the nav", chromedp.Focus(navLink), chromedp.KeyEvent(kb.Enter))
 	latest := chromedp.CSS(`a.button[href*="vm=` + cp.VMUUID + `"]`)
 	step("the VM and its copy on the list", chromedp.WaitVisible(latest))

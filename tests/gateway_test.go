@@ -81,7 +81,7 @@ func TestRestoreViewInChromium(t *testing.T) {
 		return v
 	}
 
-	step("open the Restore view", chromedp.EmulateViewport(1100, 900), chromedp.Navigate(base+"/"),
+	step("open the Restore view", chromedp.EmulateViewport(1100, 900), chromedp.Navigate(base+"/restore"),
 		chromedp.WaitVisible(chromedp.ID("snapshots-note")))
 	// The first Tab reaches the skip link: the page is usable from the keyboard.
 	step("press Tab", chromedp.KeyEvent(kb.Tab))
@@ -120,7 +120,7 @@ func TestRestoreViewInChromium(t *testing.T) {
 		t.Errorf("on a 375px screen the page is %spx wide (viewport %spx)", w, inner)
 	}
 	gwScreenshot(t, ctx, "gateway-backups-narrow.png")
-	step("open the home page on a phone", chromedp.Navigate(base+"/"), chromedp.WaitVisible(chromedp.ID("recent")))
+	step("open the home page on a phone", chromedp.Navigate(base+"/restore"), chromedp.WaitVisible(chromedp.ID("recent")))
 	if home := text(`main`); !strings.Contains(home, "completed") {
 		t.Errorf("the recent restores do not show the completed restore:\n%s", home)
 	}

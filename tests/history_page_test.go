@@ -77,7 +77,7 @@ func TestHistoryPageInChromium(t *testing.T) {
 		}
 		return v
 	}
-	step("open the Restore view", chromedp.EmulateViewport(1100, 900), chromedp.Navigate(base+"/"),
+	step("open the Restore view", chromedp.EmulateViewport(1100, 900), chromedp.Navigate(base+"/restore"),
 		chromedp.WaitVisible(chromedp.CSS(`nav a[href="/history"]`)))
 	step("follow History from the nav", chromedp.Focus(chromedp.CSS(`nav a[href="/history"]`)), chromedp.KeyEvent(kb.Enter))
 	runLink := chromedp.CSS(`h3 a[href="/history/` + runID + `"]`)

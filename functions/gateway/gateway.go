@@ -8,8 +8,10 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"sync/atomic"
 	"time"
 
+	"xbr/events"
 	"xbr/shared/bus"
 	"xbr/shared/config"
 	"xbr/shared/fn"
@@ -30,16 +32,20 @@ const (
 	shutdownTimeout   = 10 * time.Second
 )
 
-// Function is the gateway as `xbr serve` runs it.
+// Function is the gateway as `xbr serve` runs it; it answers the
+// protection query, since it holds the history.
 func Function() fn.Function {
-	return fn.Function{Name: Name, Run: run}
+	a := &answerProtection{}
+	return fn.Function{Name: Name, Run: func(ctx context.Context, env *fn.Env) error { return run(ctx, env, a) },
+		API: []fn.APIEndpoint{fn.Answer(events.QueryProtection, a.handle)}}
 }
 
-func run(ctx context.Context, env *fn.Env) error {
+func run(ctx context.Context, env *fn.Env, a *answerProtection) error {
 	s, err := New(env)
 	if err != nil {
 		return err
 	}
+	a.set(s)
 	ln, err := net.Listen("tcp", env.HTTPListen)
 	if err != nil {
 		return fmt.Errorf("gateway: listen on %s: %w", env.HTTPListen, err)
@@ -61,6 +67,10 @@ type Server struct {
 	hosts   hostNames           // the Host values the page answers to
 	login   *login              // the page's login
 	forms   formTokens          // the page's form tokens
+	// spaceCache holds the remotes' listed sizes for the Protection page.
+	spaceCache spaceCache
+	// historyLoading: Serve is replaying the streams into history.
+	historyLoading atomic.Bool
 }
 
 // New builds the gateway of env (its templates are parsed here).
@@ -86,6 +96,7 @@ func New(env *fn.Env) (*Server, error) {
 	}
 	s.hosts = newHostNames(gw, cmpOr(env.HTTPListen, gw.Listen))
 	s.forms = newFormTokens(gw.CSRFSecret.Reveal(), now)
+	s.metrics.AddProtection(s.protection)
 	s.handler = s.routes()
 	return s, nil
 }
@@ -123,6 +134,7 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 		"webhook", gw.WebhookSecret.IsSet(), "slack", gw.SlackSigningSecret.IsSet(),
 		"mattermost", gw.MattermostToken.IsSet())
 	go metrics.Feed(ctx, s.env.Conn, s.env.Streams, s.metrics, s.log)
+	s.historyLoading.Store(true)
 	go s.followHistory(ctx)
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()

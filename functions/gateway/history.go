@@ -27,8 +27,15 @@ func (s *Server) historyRoutes(mux *http.ServeMux) {
 
 // followHistory feeds the History pages' projection from the start of the
 // streams until ctx ends, starting over (the projection ignores what it
-// already applied) when reading fails.
+// already applied) when reading fails. It first replays what the streams
+// held when it started, so the Protection view knows when the history is
+// complete (a VM is not late because its run was not read yet); Follow
+// then reads them again, the projection ignoring what it already applied.
 func (s *Server) followHistory(ctx context.Context) {
+	if err := history.Load(ctx, s.env.Conn, s.env.Streams, s.history); err != nil && ctx.Err() == nil {
+		s.log.Warn("history: replaying the streams failed; following them", "err", err)
+	}
+	s.historyLoading.Store(false)
 	for ctx.Err() == nil {
 		fctx, cancel := context.WithCancel(ctx)
 		err := history.Follow(fctx, s.env.Conn, s.env.Streams, s.history)

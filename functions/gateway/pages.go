@@ -26,6 +26,7 @@ var funcs = template.FuncMap{
 	"codec":    codecLabel,
 	"dash":     orDash,
 	"duration": duration,
+	"mul10":    func(x float64) float64 { return x * 10 }, // percent to the timeline's 1000 units
 }
 
 func parsePages() (*pages, error) {
@@ -89,7 +90,7 @@ func (s *Server) errorPage(w http.ResponseWriter, r *http.Request, err error) {
 		msg = "internal error (request " + w.Header().Get("X-Request-Id") + ")"
 	}
 	reqLog(r).Warn("page refused", "status", code, "err", err)
-	s.render(w, r, code, "error", view{Title: http.StatusText(code), Crumbs: []crumb{{"Restore", "/"}},
+	s.render(w, r, code, "error", view{Title: http.StatusText(code), Crumbs: []crumb{{"Restore", "/restore"}},
 		Data: struct {
 			Code    int
 			Message string

@@ -32,7 +32,7 @@ func (s *Server) routes() http.Handler {
 	mux.HandleFunc("POST /v1/chat/mattermost", s.mattermost)
 	// The Restore view: forms are protected against cross-site requests.
 	csrf := http.NewCrossOriginProtection()
-	mux.HandleFunc("GET /{$}", s.home)
+	mux.HandleFunc("GET /{$}", s.protectionPage) // the landing view (protection_page.go)
 	mux.HandleFunc("GET /restore", s.wizard)
 	mux.Handle("POST /restore", csrf.Handler(http.HandlerFunc(s.submitRestore)))
 	mux.HandleFunc("GET /restores/{id}", s.statusPage)

@@ -14,7 +14,7 @@ import (
 
 type remoteLink struct{ Name, URL string }
 
-// home is GET /: step 1 (choose a remote) and the recent restores.
+// home is GET /restore with no query: step 1 (choose a remote) and the recent restores.
 func (s *Server) home(w http.ResponseWriter, r *http.Request) {
 	var links []remoteLink
 	for _, n := range s.env.Remotes.Names() {
@@ -42,7 +42,7 @@ func (s *Server) wizard(w http.ResponseWriter, r *http.Request) {
 	case q.Has("remote"):
 		s.vmsStep(w, r, q.Get("remote"))
 	default:
-		http.Redirect(w, r, "/", http.StatusSeeOther)
+		s.home(w, r) // the wizard's first step: choose a remote
 	}
 }
 
@@ -84,7 +84,7 @@ func (s *Server) vmsStep(w http.ResponseWriter, r *http.Request, remoteName stri
 	}
 	slices.SortFunc(order, func(a, b *vmRow) int { return cmp.Or(cmp.Compare(a.Name, b.Name), cmp.Compare(a.UUID, b.UUID)) })
 	s.render(w, r, http.StatusOK, "vms", view{Title: "VMs backed up on " + remoteName,
-		Crumbs: []crumb{{"Restore", "/"}, {"Remote " + remoteName, ""}},
+		Crumbs: []crumb{{"Restore", "/restore"}, {"Remote " + remoteName, ""}},
 		Data: struct {
 			Remote   string
 			VMs      []*vmRow
@@ -111,7 +111,7 @@ func (s *Server) backupsStep(w http.ResponseWriter, r *http.Request, remoteName,
 		name = bs[0].VMName
 	}
 	s.render(w, r, http.StatusOK, "backups", view{Title: "Backups of " + name,
-		Crumbs: []crumb{{"Restore", "/"}, {"Remote " + remoteName, "/restore?" + url.Values{"remote": {remoteName}}.Encode()},
+		Crumbs: []crumb{{"Restore", "/restore"}, {"Remote " + remoteName, "/restore?" + url.Values{"remote": {remoteName}}.Encode()},
 			{"VM " + name, ""}},
 		Data: struct {
 			Remote, VM, Name string
@@ -150,7 +150,7 @@ func (s *Server) targetStep(w http.ResponseWriter, r *http.Request, backupID, po
 		}
 	}
 	s.render(w, r, http.StatusOK, "target", view{Title: "Restore " + b.VMName,
-		Crumbs: []crumb{{"Restore", "/"}, {"Remote " + b.Remote, "/restore?" + url.Values{"remote": {b.Remote}}.Encode()},
+		Crumbs: []crumb{{"Restore", "/restore"}, {"Remote " + b.Remote, "/restore?" + url.Values{"remote": {b.Remote}}.Encode()},
 			{"VM " + b.VMName, "/restore?" + url.Values{"remote": {b.Remote}, "vm": {b.VMUUID}}.Encode()},
 			{"Backup " + humanTime(b.Timestamp), ""}},
 		Data: d})

@@ -78,7 +78,7 @@ func (s *Server) statusPage(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.render(w, r, http.StatusOK, "status", view{Title: "Restore " + string(st.State),
-		Crumbs: []crumb{{"Restore", "/"}, {"Restore " + st.RequestID, ""}}, Data: st, Refresh: !st.Done()})
+		Crumbs: []crumb{{"Restore", "/restore"}, {"Restore " + st.RequestID, ""}}, Data: st, Refresh: !st.Done()})
 }
 
 // statusJSON is GET /restores/{id}/status, what the status page polls. It

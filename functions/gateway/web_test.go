@@ -17,7 +17,7 @@ func TestRestoreViewSteps(t *testing.T) {
 		name, path string
 		want       []string
 	}{
-		{"home", "/", []string{`href="/restore?remote=nfs"`, "Snapshots are not backups", `lang="en"`, `name="viewport"`, "No restore in the last 30 days"}},
+		{"home", "/restore", []string{`href="/restore?remote=nfs"`, "Snapshots are not backups", `lang="en"`, `name="viewport"`, "No restore in the last 30 days"}},
 		{"VMs of the remote", "/restore?remote=nfs", []string{h.vm.NameLabel, h.vm.UUID, `href="/restore?remote=nfs&amp;vm=` + h.vm.UUID + `"`}},
 		{"backups of the VM", "/restore?remote=nfs&vm=" + h.vm.UUID, []string{"2024-05-01 02:00:13 UTC", "gzip", "nightly / daily",
 			`href="/restore?backup=` + url.QueryEscape(h.backup.String()) + `"`}},
@@ -113,7 +113,7 @@ func TestRestoreFormSubmission(t *testing.T) {
 	if code != http.StatusOK || !strings.Contains(status, string(restoreclient.StatePending)) || !strings.Contains(status, "/static/status.js") {
 		t.Fatalf("status page %d:\n%s", code, status)
 	}
-	if _, home := h.do(t, "GET", "/", nil, ""); !strings.Contains(home, `href="/restores/`+ids[0]+`"`) {
+	if _, home := h.do(t, "GET", "/restore", nil, ""); !strings.Contains(home, `href="/restores/`+ids[0]+`"`) {
 		t.Fatalf("the home page does not list the recent restore:\n%s", home)
 	}
 }
@@ -136,8 +136,10 @@ func TestStaticAssetsAreEmbedded(t *testing.T) {
 			t.Errorf("GET %s: %d, %d bytes", p, code, len(body))
 		}
 	}
-	_, page := h.do(t, "GET", "/", nil, "")
-	if regexp.MustCompile(`(src|href)="(https?:)?//`).MatchString(page) {
-		t.Errorf("the page loads an external asset:\n%s", page)
+	for _, p := range []string{"/", "/restore"} {
+		_, page := h.do(t, "GET", p, nil, "")
+		if regexp.MustCompile(`(src|href)="(https?:)?//`).MatchString(page) {
+			t.Errorf("the page %s loads an external asset:\n%s", p, page)
+		}
 	}
 }

@@ -90,6 +90,7 @@ or files, never from flags.`,
 		newDrCmd(),
 		newNATSCmd(),
 		newRepoCmd(),
+		newProtectionCmd(),
 		// Commands register here, one line each (keep this marker): CMDS
 	)
 	return root

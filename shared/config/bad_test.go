@@ -107,6 +107,8 @@ func TestBadConfigs(t *testing.T) {
 			`xbr.yaml:18: jobs[0].schedules[0].retention: "-1": must not be negative`},
 		{"negative duration", []string{"remotes: [nfs]\n", "remotes: [nfs]\n    retry_backoff: -5s\n"}, nil,
 			`xbr.yaml:14: jobs[0].retry_backoff: "-5s": must not be negative`},
+		{"negative rpo", []string{"remotes: [nfs]\n", "remotes: [nfs]\n    rpo: -26h\n"}, nil,
+			`xbr.yaml:14: jobs[0].rpo: "-26h0m0s": must not be negative`},
 		{"bad mode", []string{job, job + "    mode: delta\n"}, nil,
 			`xbr.yaml:12: jobs[0].mode: "delta": must be full, snapshot, replicate, incremental, verify, gc, mirror, metadata`},
 		{"replicate without target", []string{job, job + "    mode: replicate\n", "    remotes: [nfs]\n", "", "retention: 3", "copy_retention: 1"}, nil,

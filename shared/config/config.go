@@ -201,6 +201,10 @@ type Job struct {
 	RateLimit ByteSize `yaml:"rate_limit"`
 	// VMTimeout bounds the work on one VM (0: none).
 	VMTimeout time.Duration `yaml:"vm_timeout"`
+	// RPO is how old a VM's newest good copy by this job may be before the
+	// VM is shown late (0: the job's longest gap between schedule fires
+	// plus a grace; see shared/protection).
+	RPO time.Duration `yaml:"rpo"`
 	// OnOverlap: skip (default) or queue a fire while a run is going on.
 	OnOverlap string `yaml:"on_overlap"`
 	// Target is the standby pool and SR of a replicate job.

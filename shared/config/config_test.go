@@ -76,7 +76,7 @@ func TestDefaults(t *testing.T) {
 		{"data dir", c.DataDir, "var"}, {"catch up", c.CatchUp, time.Hour},
 		{"mode", j.Mode, "full"}, {"compression", j.Compression, "gzip"}, {"xapi compression", j.XAPICompression, "none"},
 		{"concurrency", j.Concurrency, 2}, {"retries", j.Retries, 0}, {"backoff", j.RetryBackoff, time.Minute},
-		{"rate", j.RateLimit, config.ByteSize(0)}, {"timeout", j.VMTimeout, time.Duration(0)},
+		{"rate", j.RateLimit, config.ByteSize(0)}, {"timeout", j.VMTimeout, time.Duration(0)}, {"rpo", j.RPO, time.Duration(0)},
 		{"overlap", j.OnOverlap, "skip"}, {"report", j.ReportWhen, "failure"},
 		{"enabled", s.Enabled, true}, {"timer enabled", s.Timer().Enabled, true},
 		{"no webhook secret", c.Gateway.WebhookSecret.IsSet(), false},

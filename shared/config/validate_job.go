@@ -29,7 +29,7 @@ func (c *Config) checkJob(p *problems, path string, j *Job) {
 	checkCompression(p, path, j)
 	p.notNegative(path+".concurrency", j.Concurrency)
 	p.notNegative(path+".retries", j.Retries)
-	for field, d := range map[string]time.Duration{"retry_backoff": j.RetryBackoff, "vm_timeout": j.VMTimeout} {
+	for field, d := range map[string]time.Duration{"retry_backoff": j.RetryBackoff, "vm_timeout": j.VMTimeout, "rpo": j.RPO} {
 		if d < 0 {
 			p.addValue(path+"."+field, d.String(), "must not be negative")
 		}
