@@ -38,6 +38,9 @@ const (
 	// BucketGatewaySeen holds the webhook and chat signatures the gateways
 	// accepted, so each is accepted once on every replica.
 	BucketGatewaySeen = "xbr_gateway_seen"
+	// BucketHealth holds the last health check result of each backup, by
+	// backup id, for `xbr backups ls` and the web page.
+	BucketHealth = "xbr_health"
 )
 
 // Roles is every identity, functions first, in a stable order.
@@ -73,10 +76,15 @@ func Roles() []Role {
 		{Name: "mirror", Produces: append(slices.Clone(runs), TypeMirrorRequested, TypeMirrorCompleted, TypeMirrorFailed),
 			Consumes: []Type{TypeScheduleDue, TypeMirrorRequested, TypeMirrorCompleted, TypeMirrorFailed},
 			Durables: runDurables("mirror"), Buckets: []string{BucketRuns}},
+		{Name: "healthcheck", Produces: []Type{TypeHealthCheckRequested, TypeHealthCheckStarted, TypeHealthCheckCompleted,
+			TypeHealthCheckFailed, TypeRestoreRequested},
+			Consumes: []Type{TypeExportCompleted, TypeIncrementalCompleted, TypeReplicateCompleted, TypeHealthCheckRequested,
+				TypeRestoreCompleted, TypeRestoreFailed},
+			Durables: []string{"healthcheck-trigger", "healthcheck"}, Buckets: []string{BucketHealth}},
 		{Name: "report", Consumes: []Type{TypeRunCompleted}, Durables: []string{"report"}},
 		{Name: IdentityClient, Source: Source("cli"), Reads: true, Calls: true,
 			Produces: []Type{TypeScheduleDue, TypeRestoreRequested, TypeFailoverRequested, TypeVerifyCompleted,
-				TypeVerifyFailed}},
+				TypeVerifyFailed, TypeHealthCheckRequested}},
 		{Name: IdentityAuditor, Reads: true, Asks: true},
 		{Name: IdentityAdmin, Admin: true},
 	}

@@ -46,6 +46,10 @@ const (
 	TypeMirrorRequested      Type = "xbr.mirror.requested"
 	TypeMirrorCompleted      Type = "xbr.mirror.completed"
 	TypeMirrorFailed         Type = "xbr.mirror.failed"
+	TypeHealthCheckRequested Type = "xbr.healthcheck.requested"
+	TypeHealthCheckStarted   Type = "xbr.healthcheck.started"
+	TypeHealthCheckCompleted Type = "xbr.healthcheck.completed"
+	TypeHealthCheckFailed    Type = "xbr.healthcheck.failed"
 )
 
 // Types returns every type of the contract, in a stable order.
@@ -63,6 +67,7 @@ func Types() []Type {
 		TypeIncrementalFailed,
 		TypeGCCompleted, TypeGCFailed,
 		TypeMirrorRequested, TypeMirrorCompleted, TypeMirrorFailed,
+		TypeHealthCheckRequested, TypeHealthCheckStarted, TypeHealthCheckCompleted, TypeHealthCheckFailed,
 	}
 }
 
@@ -136,4 +141,8 @@ var descriptions = map[Type]string{
 	TypeMirrorRequested:      "Copy one VM's restore points from a mirror job's source repository to its targets (one per VM).",
 	TypeMirrorCompleted:      "One VM's restore points are on every target: what was copied, deleted by the target's retention, swept.",
 	TypeMirrorFailed:         "The mirror of one VM stopped; nothing half-copied is a restore point, the next run completes it.",
+	TypeHealthCheckRequested: "Boot one backup (or clone one replica) as a test VM without VIFs and wait for its guest (one per VM, or on demand).",
+	TypeHealthCheckStarted:   "The health check's test VM exists, tagged xbr:healthcheck, and is being started.",
+	TypeHealthCheckCompleted: "The backup booted: its guest reported; the test VM and its disks were destroyed.",
+	TypeHealthCheckFailed:    "The backup did not prove it boots (timeout, guest-failure, boot-failed, restore-failed); the test VM was destroyed.",
 }

@@ -24,5 +24,6 @@ package events
 // were deleted), xbr.gc.completed|failed (a job of mode gc, run by the
 // prune function), xbr.mirror.requested|completed|failed (mode mirror) and
 // the modes mirror and gc of
-// xbr.run.started.
-const ContractVersion = "2.2.0"
+// xbr.run.started. 2.3.0 added xbr.healthcheck.requested|started|completed|failed
+// (the health check: a backup booted as a test VM).
+const ContractVersion = "2.3.0"
