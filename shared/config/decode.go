@@ -58,6 +58,11 @@ func (d *decoder) decode(n *yaml.Node, path string, v reflect.Value) {
 		if text, ok := d.scalarText(n, path, true); ok {
 			v.Set(reflect.ValueOf(NewSecret(text)))
 		}
+	case v.Kind() == reflect.Pointer: // an optional block: nil when absent
+		if v.IsNil() {
+			v.Set(reflect.New(v.Type().Elem()))
+		}
+		d.decode(n, path, v.Elem())
 	case v.Kind() == reflect.Struct:
 		d.mapping(n, path, v)
 	case v.Kind() == reflect.Slice:
