@@ -45,7 +45,24 @@ would: offset and length multiples of 512 inside the disk, length at most
 NBD: with --nbd nbd (TLS with each host's certificate) or --nbd
 insecure_nbd, or after network.add_purpose, VDI.get_nbd_info names an NBD
 server on 127.0.0.1 (its port is printed) that serves VDIs read-only as
-XAPI's xapi-nbd does.`,
+XAPI's xapi-nbd does.
+
+Guests (for health checks): a started VM's guest reports after --boot-delay:
+a VM_guest_metrics record (PV_drivers_detected true) in the VM's
+guest_metrics, and, when xenstore_data holds vm-data/xo-backup-health-check
+(Xen Orchestra's health check script is planned), the script's verdict
+"success" there. --guest-health sets what every started guest does: boots,
+never-boots (the domain halts after the boot delay, never reporting),
+guest-failure (boots; the script writes "failure" and a reason in
+vm-data/xo-backup-health-check-error) or slow-boot (reports only after
+--slow-boot-delay). At run time (no session; not part of XAPI):
+POST /sim/vm/<vm-uuid>/fault?health=<behaviour> sets one VM's,
+POST /sim/fault?health=<behaviour>&name_label=<prefix> those of the VMs
+whose name_label starts with prefix (a health check's test VM is a new
+import: its name is what is known in advance), or without name_label every
+VM's; POST /sim/vm/<vm-uuid>/xenstore?key=vm-data/<k>&value=<v> writes a
+vm-data key as the running guest would, read back with
+VM.get_xenstore_data. Each applies from the VM's next start.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			var err error
@@ -93,6 +110,9 @@ XAPI's xapi-nbd does.`,
 	f.BoolVar(&srFull, "sr-full", false, "fault: the SR has no free space")
 	f.BoolVar(&serverError, "server-error", false, "fault: answer every request with HTTP 500")
 	f.StringVar(&opts.NBD, "nbd", "", "purpose of the pool network: nbd (NBD over TLS) or insecure_nbd; empty: no NBD until network.add_purpose")
+	f.DurationVar(&opts.BootDelay, "boot-delay", time.Second, "time a started guest takes to report (guest metrics, a health check script's verdict)")
+	f.DurationVar(&opts.SlowBootDelay, "slow-boot-delay", time.Hour, "that time for a guest whose behaviour is slow-boot")
+	f.StringVar(&opts.Health, "guest-health", "boots", "fault: what every started guest does: boots, never-boots, guest-failure or slow-boot")
 	f.BoolVar(&logDebug, "debug", false, "log debug messages")
 	return cmd
 }
