@@ -12,6 +12,7 @@ import (
 
 	"xbr/functions/export"
 	"xbr/functions/gateway"
+	"xbr/functions/healthcheck"
 	"xbr/functions/incremental"
 	"xbr/functions/mirror"
 	"xbr/functions/prune"
@@ -38,6 +39,7 @@ func functions() []fn.Function {
 		incremental.Function(),
 		verify.Function(),
 		mirror.Function(),
+		healthcheck.Function(),
 		report.Function(),
 	}
 }

@@ -38,9 +38,9 @@ const (
 	// BucketGatewaySeen holds the webhook and chat signatures the gateways
 	// accepted, so each is accepted once on every replica.
 	BucketGatewaySeen = "xbr_gateway_seen"
-	// BucketHealth holds the last health check result of each backup, by
-	// backup id, for `xbr backups ls` and the web page.
-	BucketHealth = "xbr_health"
+	// BucketHealthCheck holds the health checks waiting for the restore of
+	// their test VM (the request, by request id).
+	BucketHealthCheck = "xbr_healthcheck"
 )
 
 // Roles is every identity, functions first, in a stable order.
@@ -80,7 +80,7 @@ func Roles() []Role {
 			TypeHealthCheckFailed, TypeRestoreRequested},
 			Consumes: []Type{TypeExportCompleted, TypeIncrementalCompleted, TypeReplicateCompleted, TypeHealthCheckRequested,
 				TypeRestoreCompleted, TypeRestoreFailed},
-			Durables: []string{"healthcheck-trigger", "healthcheck"}, Buckets: []string{BucketHealth}},
+			Durables: []string{"healthcheck-trigger", "healthcheck"}, Buckets: []string{BucketHealthCheck}},
 		{Name: "report", Consumes: []Type{TypeRunCompleted}, Durables: []string{"report"}},
 		{Name: IdentityClient, Source: Source("cli"), Reads: true, Calls: true,
 			Produces: []Type{TypeScheduleDue, TypeRestoreRequested, TypeFailoverRequested, TypeVerifyCompleted,
