@@ -24,8 +24,8 @@ type Publisher interface {
 // Defaults of Options.
 const (
 	DefaultPoll       = 500 * time.Millisecond
-	DefaultAliveEvery = 5 * time.Second
-	DefaultStaleAfter = 30 * time.Second
+	DefaultAliveEvery = 3 * time.Second
+	DefaultStaleAfter = 15 * time.Second
 	// TestVMPrefix starts every test VM's name_label.
 	TestVMPrefix = "xbr health check of "
 )
@@ -74,18 +74,18 @@ func durationOr(d, def time.Duration) time.Duration {
 // Handle dispatches one event of the check consumer.
 func (h *Handler) Handle(ctx context.Context, ev bus.Event) ([]bus.Out, error) {
 	switch p := ev.Received.Payload.(type) {
-	case *events.HealthCheckRequested:
-		return h.requested(ctx, *p)
-	case *events.RestoreCompleted:
+	case events.HealthCheckRequested:
+		return h.requested(ctx, p)
+	case events.RestoreCompleted:
 		if !strings.HasPrefix(p.RequestID, requestPrefix) {
 			return nil, nil // a restore someone else asked for
 		}
-		return h.restored(ctx, *p)
-	case *events.RestoreFailed:
+		return h.restored(ctx, p)
+	case events.RestoreFailed:
 		if !strings.HasPrefix(p.RequestID, requestPrefix) {
 			return nil, nil
 		}
-		return h.restoreFailed(ctx, *p)
+		return h.restoreFailed(ctx, p)
 	}
 	return nil, bus.Permanent(fmt.Errorf("health check: unexpected event type %s", ev.Received.Type()))
 }

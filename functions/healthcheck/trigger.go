@@ -99,13 +99,13 @@ func (t *Trigger) Handle(ctx context.Context, ev bus.Event) ([]bus.Out, error) {
 // completion reads the three completions a health check follows.
 func completion(p events.Payload) (done, bool) {
 	switch e := p.(type) {
-	case *events.ExportCompleted:
+	case events.ExportCompleted:
 		return done{runID: e.RunID, job: e.Job, schedule: e.Schedule, vmUUID: e.VMUUID, vmName: e.VMName,
 			pool: e.Pool, checkPool: e.Pool, backupID: firstBackup(e.Backups)}, len(e.Backups) > 0
-	case *events.IncrementalCompleted:
+	case events.IncrementalCompleted:
 		return done{runID: e.RunID, job: e.Job, schedule: e.Schedule, vmUUID: e.VMUUID, vmName: e.VMName,
 			pool: e.Pool, checkPool: e.Pool, backupID: firstBackup(e.Backups)}, len(e.Backups) > 0
-	case *events.ReplicateCompleted:
+	case events.ReplicateCompleted:
 		return done{runID: e.RunID, job: e.Job, schedule: e.Schedule, vmUUID: e.VMUUID, vmName: e.VMName,
 			pool: e.Pool, checkPool: e.TargetPool, copyUUID: e.CopyUUID, backupID: ReplicaID(e.CopyUUID)}, true
 	}

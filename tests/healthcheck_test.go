@@ -1,0 +1,217 @@
+package tests
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"xbr/events"
+	"xbr/functions/healthcheck"
+	"xbr/shared/bus"
+	"xbr/shared/xapi"
+	"xbr/shared/xapi/xapisim"
+	"xbr/shared/xotag"
+)
+
+// hcEnv is xbr serve over a simulated pool whose guests boot in 200 ms,
+// with a full job whose backups are health-checked on "Local storage".
+type hcEnv struct {
+	rp       *restorePool
+	src      xapisim.VMInfo
+	args     []string
+	env      []string
+	s        *server
+	baseVDIs int
+}
+
+func startHealthEnv(t *testing.T, timeout string) *hcEnv {
+	t.Helper()
+	sim, err := xapisim.New(xapisim.Options{VMs: 2, DiskSize: 1 << 20, DataDir: t.TempDir(), BootDelay: 200 * time.Millisecond})
+	rsMust(t, err)
+	t.Cleanup(func() { _ = sim.Close() })
+	u, err := sim.Start("127.0.0.1:0")
+	rsMust(t, err)
+	rp := &restorePool{sim: sim, url: u}
+	rp.user, rp.pass = sim.Credentials()
+	rp.c, err = xapi.New(u)
+	rsMust(t, err)
+	rsMust(t, rp.c.Login(context.Background(), rp.user, rp.pass))
+	h := &hcEnv{rp: rp, src: rp.halted(t), env: []string{"XBR_TEST_POOL_PASSWORD=" + rp.pass}}
+	cfg := filepath.Join(t.TempDir(), "xbr.yaml")
+	yaml := fmt.Sprintf(`pools:
+  - {name: lab, url: %s, username: %s, password: "${XBR_TEST_POOL_PASSWORD}"}
+remotes:
+  - {name: nfs, type: dir, path: %s}
+jobs:
+  - name: nightly
+    mode: full
+    pools: [lab]
+    vms: {uuids: [%s]}
+    remotes: [nfs]
+    compression: none
+    health_check: {sr: Local storage, timeout: %s}
+    schedules:
+      - {name: daily, cron: "0 2 * * *", timezone: UTC, retention: 10}
+`, u, rp.user, t.TempDir(), h.src.UUID, timeout)
+	rsMust(t, os.WriteFile(cfg, []byte(yaml), 0o600))
+	h.args = []string{"--config", cfg, "--data-dir", t.TempDir(), "--nats-listen", "127.0.0.1:0", "--http", "127.0.0.1:0"}
+	h.baseVDIs = len(sim.Refs("VDI"))
+	h.s = startServe(t, h.env, h.args...)
+	return h
+}
+
+// backup runs the job once and returns the health check's outcome event.
+func (h *hcEnv) backup(t *testing.T, ctx context.Context) events.Received {
+	t.Helper()
+	since := time.Now()
+	if out, errOut, code := xbr(t, ctx, nil, "run", "nightly", "--wait", "--nats", h.s.natsURL(t)); code != 0 {
+		t.Fatalf("xbr run --wait: exit %d\n%s\n%s\nserver:\n%s", code, out, errOut, h.s.output())
+	}
+	return h.waitHealth(t, ctx, since, events.TypeHealthCheckCompleted, events.TypeHealthCheckFailed)
+}
+
+// waitHealth returns the first event of the types published after since.
+func (h *hcEnv) waitHealth(t *testing.T, ctx context.Context, since time.Time, types ...events.Type) events.Received {
+	t.Helper()
+	conn, err := bus.Connect(h.s.natsURL(t), bus.ConnectOptions{Name: "e2e"}, slog.New(slog.DiscardHandler))
+	rsMust(t, err)
+	defer conn.Close()
+	subjects, _ := events.NewSubjects("")
+	var filters []string
+	for _, ty := range types {
+		filters = append(filters, subjects.Filter(ty))
+	}
+	w, err := conn.Watch(ctx, bus.WatchOptions{Subjects: filters, StartTime: since})
+	rsMust(t, err)
+	defer w.Close()
+	for {
+		r, err := w.Next(ctx)
+		if err != nil {
+			t.Fatalf("waiting for %v: %v\nserver:\n%s", types, err, h.s.output())
+		}
+		if r.Err == nil {
+			return r.Event
+		}
+	}
+}
+
+// leftovers are the test VMs on the pool and the VDIs beyond the pool's own.
+func (h *hcEnv) leftovers() ([]string, int) {
+	var vms []string
+	for _, vm := range h.rp.sim.VMs() {
+		if strings.HasPrefix(vm.NameLabel, healthcheck.TestVMPrefix) {
+			vms = append(vms, vm.UUID)
+		}
+	}
+	return vms, len(h.rp.sim.Refs("VDI")) - h.baseVDIs
+}
+
+func (h *hcEnv) assertClean(t *testing.T, when string) {
+	t.Helper()
+	if vms, vdis := h.leftovers(); len(vms) != 0 || vdis != 0 {
+		t.Fatalf("%s: test VMs %v and %d VDIs left on the pool\nserver:\n%s", when, vms, vdis, h.s.output())
+	}
+}
+
+// simFault sets the guest behaviour of the source VM's test VMs through
+// the simulator's HTTP endpoint.
+func (h *hcEnv) simFault(t *testing.T, health string) {
+	t.Helper()
+	q := url.Values{"health": {health}, "name_label": {healthcheck.TestVMPrefix + h.src.NameLabel}}
+	resp, err := http.Post(h.rp.url+"/sim/fault?"+q.Encode(), "text/plain", nil)
+	rsMust(t, err)
+	_ = resp.Body.Close()
+	if resp.StatusCode != http.StatusNoContent {
+		t.Fatalf("POST /sim/fault %s: HTTP %d", q.Encode(), resp.StatusCode)
+	}
+}
+
+// TestHealthCheckAfterBackup: a backup followed by a passing health check,
+// then each simulated failure gives xbr.healthcheck.failed with its reason;
+// no test VM or disk is ever left behind.
+func TestHealthCheckAfterBackup(t *testing.T) {
+	h := startHealthEnv(t, "3s")
+	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
+	defer cancel()
+
+	ev := h.backup(t, ctx)
+	done, err := events.PayloadAs[events.HealthCheckCompleted](ev)
+	if err != nil || done.VMUUID != h.src.UUID || done.Method != events.HealthMethodGuestMetrics || done.Job != "nightly" {
+		t.Fatalf("health check after the backup: %s %+v (%v)\nserver:\n%s", ev.Type(), ev.Payload, err, h.s.output())
+	}
+	if !strings.HasPrefix(done.BackupID, "nfs") && !strings.Contains(done.BackupID, h.src.UUID) {
+		t.Fatalf("checked backup %q, want the new backup of %s", done.BackupID, h.src.UUID)
+	}
+	h.assertClean(t, "after a passing check")
+
+	rsMust(t, h.rp.c.AddTag(ctx, h.vmRef(t), healthcheck.TagXenStore))
+	for _, tc := range []struct{ fault, reason string }{
+		{xapisim.HealthNeverBoots, events.HealthReasonBootFailed},
+		{xapisim.HealthSlowBoot, events.HealthReasonTimeout},
+		{xapisim.HealthGuestFailure, events.HealthReasonGuestFailure},
+	} {
+		t.Run(tc.fault, func(t *testing.T) {
+			h.simFault(t, tc.fault)
+			ev := h.backup(t, ctx)
+			f, err := events.PayloadAs[events.HealthCheckFailed](ev)
+			if err != nil || f.Reason != tc.reason || f.VMUUID != h.src.UUID || f.Error == "" {
+				t.Fatalf("health check of a guest that %s: %s %+v (%v), want failed with %s", tc.fault, ev.Type(), ev.Payload, err, tc.reason)
+			}
+			h.assertClean(t, "after a failed check ("+tc.fault+")")
+		})
+	}
+}
+
+func (h *hcEnv) vmRef(t *testing.T) xapi.VMRef {
+	t.Helper()
+	ref, err := h.rp.c.VMByUUID(context.Background(), h.src.UUID)
+	rsMust(t, err)
+	return ref
+}
+
+// TestHealthCheckKilledIsSwept: xbr serve is SIGKILLed while the test VM
+// boots; the restarted function sweeps the leftover by its tag once its
+// mark is stale, and the interrupted check ends as failed.
+func TestHealthCheckKilledIsSwept(t *testing.T) {
+	h := startHealthEnv(t, "10m")
+	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
+	defer cancel()
+	h.simFault(t, xapisim.HealthSlowBoot)
+	since := time.Now()
+	if out, errOut, code := xbr(t, ctx, nil, "run", "nightly", "--wait", "--nats", h.s.natsURL(t)); code != 0 {
+		t.Fatalf("xbr run --wait: exit %d\n%s\n%s", code, out, errOut)
+	}
+	started := h.waitHealth(t, ctx, since, events.TypeHealthCheckStarted)
+	st, _ := events.PayloadAs[events.HealthCheckStarted](started)
+	h.s.kill(t)
+	vms, _ := h.leftovers()
+	if len(vms) != 1 || vms[0] != st.TestVMUUID {
+		t.Fatalf("after the kill: test VMs %v, want the started one %s", vms, st.TestVMUUID)
+	}
+	ref, err := h.rp.c.VMByUUID(ctx, st.TestVMUUID)
+	rsMust(t, err)
+	rec, err := h.rp.c.VMRecord(ctx, ref)
+	rsMust(t, err)
+	if !slices.Contains(rec.Tags, xotag.TagHealthCheck) {
+		t.Fatalf("the test VM %s is not tagged %s", st.TestVMUUID, xotag.TagHealthCheck)
+	}
+	// The killed check's mark goes stale (its process is gone); then restart.
+	time.Sleep(healthcheck.DefaultStaleAfter + time.Second)
+	h.s = startServe(t, h.env, h.args...)
+	if _, ok := h.s.waitLog(t, "health check sweep: destroyed a leftover test VM", time.Minute); !ok {
+		t.Fatalf("no sweep after the restart\nserver:\n%s", h.s.output())
+	}
+	h.assertClean(t, "after the sweep")
+	ev := h.waitHealth(t, ctx, since, events.TypeHealthCheckCompleted, events.TypeHealthCheckFailed)
+	if f, err := events.PayloadAs[events.HealthCheckFailed](ev); err != nil || !strings.Contains(f.Error, "interrupted") {
+		t.Fatalf("the interrupted check: %s %+v, want failed (interrupted)", ev.Type(), ev.Payload)
+	}
+}
