@@ -1,5 +1,10 @@
 package events
 
+import (
+	"fmt"
+	"strings"
+)
+
 // Reasons a health check failed (HealthCheckFailed.Reason).
 const (
 	// HealthReasonTimeout: the guest did not report within the timeout.
@@ -14,6 +19,14 @@ const (
 	// replica cloned) as a test VM.
 	HealthReasonRestoreFailed = "restore-failed"
 )
+
+// HealthCheckIDPrefix starts every health check's request id; the restore
+// a health check asks for carries the same id, which is how its outcome
+// finds its way back to the check.
+const HealthCheckIDPrefix = "hc-"
+
+// NewHealthCheckID derives a health check's request id from parts.
+func NewHealthCheckID(parts ...string) string { return HealthCheckIDPrefix + DeriveID(parts...) }
 
 // HealthReasons is every HealthCheckFailed.Reason, in a stable order.
 func HealthReasons() []string {
@@ -59,6 +72,9 @@ func (p HealthCheckRequested) scope() (string, string) { return p.RequestID, p.J
 func (p HealthCheckRequested) Validate() error {
 	c := checker{t: p.EventType()}
 	c.healthHead(p.RequestID, p.BackupID, p.Pool, p.VMUUID)
+	if !strings.HasPrefix(p.RequestID, HealthCheckIDPrefix) {
+		c.fail("request_id", fmt.Sprintf("%q", p.RequestID), "does not start with "+HealthCheckIDPrefix)
+	}
 	c.optUUID("copy_uuid", p.CopyUUID)
 	if p.RunID != "" {
 		c.id("run_id", p.RunID)

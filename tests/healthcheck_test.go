@@ -2,6 +2,7 @@ package tests
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -125,7 +126,13 @@ func (h *hcEnv) assertClean(t *testing.T, when string) {
 // the simulator's HTTP endpoint.
 func (h *hcEnv) simFault(t *testing.T, health string) {
 	t.Helper()
-	q := url.Values{"health": {health}, "name_label": {healthcheck.TestVMPrefix + h.src.NameLabel}}
+	h.simFaultNamed(t, health, healthcheck.TestVMPrefix+h.src.NameLabel)
+}
+
+// simFaultNamed sets the behaviour of the VMs whose name starts with prefix.
+func (h *hcEnv) simFaultNamed(t *testing.T, health, prefix string) {
+	t.Helper()
+	q := url.Values{"health": {health}, "name_label": {prefix}}
 	resp, err := http.Post(h.rp.url+"/sim/fault?"+q.Encode(), "text/plain", nil)
 	rsMust(t, err)
 	_ = resp.Body.Close()
@@ -139,7 +146,7 @@ func (h *hcEnv) simFault(t *testing.T, health string) {
 // no test VM or disk is ever left behind.
 func TestHealthCheckAfterBackup(t *testing.T) {
 	h := startHealthEnv(t, "3s")
-	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
+	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
 	defer cancel()
 
 	ev := h.backup(t, ctx)
@@ -168,6 +175,50 @@ func TestHealthCheckAfterBackup(t *testing.T) {
 			h.assertClean(t, "after a failed check ("+tc.fault+")")
 		})
 	}
+
+	// On demand, from the CLI: the newest backup, its guest healthy again.
+	h.simFault(t, xapisim.HealthBoots)
+	run := func(args ...string) (string, string, int) {
+		return xbr(t, ctx, nil, append(args, "--nats", h.s.natsURL(t))...)
+	}
+	b := h.newestBackup(t, run)
+	out, errOut, code := run("healthcheck", b["id"].(string), "--sr", "Local storage", "--boot-timeout", "20s", "--wait")
+	if code != 0 || !strings.Contains(out, "completed: the backup boots") {
+		t.Fatalf("xbr healthcheck --wait: exit %d\n%s\n%s\nserver:\n%s", code, out, errOut, h.s.output())
+	}
+	// A test VM asked for on demand is named after the VM's uuid.
+	h.simFaultNamed(t, xapisim.HealthNeverBoots, healthcheck.TestVMPrefix+h.src.UUID)
+	out, _, code = run("healthcheck", b["id"].(string), "--sr", "Local storage", "--wait")
+	if code != 1 || !strings.Contains(out, "FAILED (boot-failed)") {
+		t.Fatalf("xbr healthcheck --wait of a guest that never boots: exit %d\n%s", code, out)
+	}
+	h.assertClean(t, "after the checks on demand")
+
+	// backups ls marks the backup whose last check failed.
+	b = h.newestBackup(t, run)
+	hc, _ := b["health_check"].(map[string]any)
+	if hc == nil || hc["passed"] != false || hc["reason"] != events.HealthReasonBootFailed {
+		t.Fatalf("backups ls --json: health_check of the newest backup = %v, want failed (boot-failed)", b["health_check"])
+	}
+	table, _, _ := run("backups", "ls", "--vm", h.src.UUID)
+	if !strings.Contains(table, "HEALTH") || !strings.Contains(table, "FAILED (boot-failed)") || !strings.Contains(table, "FAILED (timeout)") || !strings.Contains(table, "  boots  ") {
+		t.Fatalf("backups ls does not mark the failed checks:\n%s", table)
+	}
+}
+
+// newestBackup is the source VM's newest backup as backups ls --json lists it.
+func (h *hcEnv) newestBackup(t *testing.T, run func(...string) (string, string, int)) map[string]any {
+	t.Helper()
+	out, errOut, code := run("backups", "ls", "--json", "--vm", h.src.UUID)
+	if code != 0 {
+		t.Fatalf("xbr backups ls --json: exit %d\n%s\n%s", code, out, errOut)
+	}
+	var list []map[string]any
+	rsMust(t, json.Unmarshal([]byte(out), &list))
+	if len(list) == 0 {
+		t.Fatalf("backups ls --json listed nothing:\n%s", out)
+	}
+	return list[0]
 }
 
 func (h *hcEnv) vmRef(t *testing.T) xapi.VMRef {

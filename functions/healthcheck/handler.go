@@ -91,14 +91,11 @@ func (h *Handler) Handle(ctx context.Context, ev bus.Event) ([]bus.Out, error) {
 }
 
 // requestPrefix starts every health check id (RequestID, on-demand ids).
-const requestPrefix = "hc-"
+const requestPrefix = events.HealthCheckIDPrefix
 
 // requested starts a check: a standby copy is cloned and checked now; a
 // backup is handed to the restore function.
 func (h *Handler) requested(ctx context.Context, req events.HealthCheckRequested) ([]bus.Out, error) {
-	if !strings.HasPrefix(req.RequestID, requestPrefix) {
-		return nil, bus.Permanent(fmt.Errorf("health check request_id %q: must start with %q", req.RequestID, requestPrefix))
-	}
 	if err := h.remember(ctx, req); err != nil {
 		return nil, err
 	}

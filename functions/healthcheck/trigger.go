@@ -124,7 +124,7 @@ func ReplicaID(copyUUID string) string { return "replica:" + copyUUID }
 
 // RequestID is the health check id of a backup checked after it was made:
 // derived, so a redelivered completion asks for the same check.
-func RequestID(backupID string) string { return "hc-" + events.DeriveID("healthcheck", backupID) }
+func RequestID(backupID string) string { return events.NewHealthCheckID("healthcheck", backupID) }
 
 // Request is the work item for d under hc; tags are the source VM's.
 func Request(d done, hc *config.HealthCheck, tags []string) events.HealthCheckRequested {

@@ -9,6 +9,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"xbr/events"
 	"xbr/shared/catalog"
 	"xbr/shared/config"
 	"xbr/shared/fn"
@@ -30,7 +31,9 @@ newest first: VM name, time, size, codec, job, schedule and the backup id that
 'xbr restore' accepts. Backups written by Xen Orchestra are listed too (their
 codec shows as "?" until a restore sniffs it). --json prints an array of
 objects with id, remote, vm_uuid, vm_name, timestamp, size, codec, job,
-schedule and more.`,
+schedule and more. HEALTH (health_check in JSON) is the backup's last health
+check from the event history: "boots", "FAILED (<reason>)", or "-" when none
+ran.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			listing, err := fetchBackups(cmd, &cf, q)
@@ -64,7 +67,16 @@ func fetchBackups(cmd *cobra.Command, cf *clientFlags, q restoreclient.Query) (r
 	defer conn.Close()
 	ctx, cancel := cf.requestCtx(cmd.Context())
 	defer cancel()
-	return fn.Ask(ctx, conn.NATS(), subjects, restoreclient.QueryBackups, q)
+	listing, err := fn.Ask(ctx, conn.NATS(), subjects, restoreclient.QueryBackups, q)
+	if err != nil {
+		return listing, err
+	}
+	checks, err := restoreclient.HealthChecks(ctx, conn.JetStream(), conn, subjects, events.StreamNames{})
+	if err != nil {
+		listing.Problems = append(listing.Problems, "health checks not shown: "+err.Error())
+	}
+	restoreclient.AnnotateHealth(listing.Backups, checks)
+	return listing, nil
 }
 
 func printBackups(w io.Writer, backups []catalog.Backup) error {
@@ -73,16 +85,28 @@ func printBackups(w io.Writer, backups []catalog.Backup) error {
 		return err
 	}
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "VM\tTIME\tMODE\tSIZE\tCODEC\tJOB\tSCHEDULE\tID")
+	fmt.Fprintln(tw, "VM\tTIME\tMODE\tSIZE\tCODEC\tJOB\tSCHEDULE\tHEALTH\tID")
 	for _, b := range backups {
 		codec := b.Codec
 		if codec == "" {
 			codec = "?"
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", orDash(b.VMName), b.Timestamp.Local().Format(time.DateTime),
-			orDash(b.Mode), config.ByteSize(b.Size).Human(), codec, orDash(b.Job), orDash(b.Schedule), b.ID)
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", orDash(b.VMName), b.Timestamp.Local().Format(time.DateTime),
+			orDash(b.Mode), config.ByteSize(b.Size).Human(), codec, orDash(b.Job), orDash(b.Schedule), healthWord(b.HealthCheck), b.ID)
 	}
 	return tw.Flush()
+}
+
+// healthWord is a backup's last health check in a word: "boots", "FAILED
+// (<reason>)", or "-" when none ran.
+func healthWord(h *catalog.Health) string {
+	switch {
+	case h == nil:
+		return "-"
+	case h.Passed:
+		return "boots"
+	}
+	return "FAILED (" + h.Reason + ")"
 }
 
 func orDash(s string) string {
