@@ -197,15 +197,7 @@ func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	switch r.Method {
 	case http.MethodPost:
-		switch route("/sim/vdi/", "/sim/vm/", "/sim/fault") {
-		case "/sim/vdi/":
-			s.serveGuestWrite(w, r)
-			return
-		case "/sim/vm/":
-			s.serveSimVM(w, r)
-			return
-		case "/sim/fault":
-			s.serveSimFault(w, r)
+		if s.serveSimPost(w, r) {
 			return
 		}
 		if route("/jsonrpc") != "" {
@@ -235,6 +227,22 @@ func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	httpError(w, http.StatusNotFound, "Not Found", "")
+}
+
+// serveSimPost answers the simulator's own POST endpoints (/sim/...); it
+// reports whether the path was one.
+func (s *Server) serveSimPost(w http.ResponseWriter, r *http.Request) bool {
+	switch p := r.URL.Path; {
+	case strings.HasPrefix(p, "/sim/vdi/"):
+		s.serveGuestWrite(w, r)
+	case strings.HasPrefix(p, "/sim/vm/"):
+		s.serveSimVM(w, r)
+	case strings.HasPrefix(p, "/sim/fault"):
+		s.serveSimFault(w, r)
+	default:
+		return false
+	}
+	return true
 }
 
 // Start listens on addr (e.g. "127.0.0.1:0") and serves in the background;
