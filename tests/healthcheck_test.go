@@ -204,6 +204,15 @@ func TestHealthCheckAfterBackup(t *testing.T) {
 	if !strings.Contains(table, "HEALTH") || !strings.Contains(table, "FAILED (boot-failed)") || !strings.Contains(table, "FAILED (timeout)") || !strings.Contains(table, "  boots  ") {
 		t.Fatalf("backups ls does not mark the failed checks:\n%s", table)
 	}
+	// So does the Restore view's list of the VM's backups.
+	line, ok := h.s.waitLog(t, "gateway listening", 30*time.Second)
+	if !ok {
+		t.Fatalf("no 'gateway listening' line:\n%s", h.s.output())
+	}
+	page := httpGet(t, line["url"].(string)+"/restore?"+url.Values{"remote": {"nfs"}, "vm": {h.src.UUID}}.Encode())
+	if !strings.Contains(page, "Health check") || !strings.Contains(page, "failed: boot-failed") || !strings.Contains(page, ">boots</span>") {
+		t.Fatalf("the backups page does not mark the health checks:\n%s", page)
+	}
 }
 
 // newestBackup is the source VM's newest backup as backups ls --json lists it.
