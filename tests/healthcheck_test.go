@@ -275,3 +275,65 @@ func TestHealthCheckKilledIsSwept(t *testing.T) {
 		t.Fatalf("the interrupted check: %s %+v, want failed (interrupted)", ev.Type(), ev.Payload)
 	}
 }
+
+// TestHealthCheckOfAReplica: after a replication, the standby copy is
+// cloned on the target pool, booted and destroyed; the copy stays, still
+// a copy, and no clone or clone disk is left.
+func TestHealthCheckOfAReplica(t *testing.T) {
+	newSim := func() (*xapisim.Server, string) {
+		sim, err := xapisim.New(xapisim.Options{VMs: 2, DiskSize: 1 << 20, DataDir: t.TempDir(), BootDelay: 200 * time.Millisecond})
+		rsMust(t, err)
+		t.Cleanup(func() { _ = sim.Close() })
+		u, err := sim.Start("127.0.0.1:0")
+		rsMust(t, err)
+		return sim, u
+	}
+	mainSim, mainURL := newSim()
+	standby, standbyURL := newSim()
+	_, mainPass := mainSim.Credentials()
+	_, standbyPass := standby.Credentials()
+	cfg := filepath.Join(t.TempDir(), "xbr.yaml")
+	rsMust(t, os.WriteFile(cfg, []byte(fmt.Sprintf(`pools:
+  - {name: main, url: %q, username: root, password: "${XBR_TEST_MAIN_PASSWORD}"}
+  - {name: standby, url: %q, username: root, password: "${XBR_TEST_STANDBY_PASSWORD}"}
+jobs:
+  - name: dr
+    mode: replicate
+    pools: [main]
+    target: {pool: standby, sr: Local storage}
+    health_check: {sr: Local storage, timeout: 20s}
+    schedules:
+      - {name: hourly, cron: "0 * * * *", timezone: UTC, copy_retention: 1}
+`, mainURL, standbyURL)), 0o600))
+	env := []string{"XBR_TEST_MAIN_PASSWORD=" + mainPass, "XBR_TEST_STANDBY_PASSWORD=" + standbyPass}
+	h := &hcEnv{s: startServe(t, env, "--config", cfg, "--data-dir", t.TempDir(), "--nats-listen", "127.0.0.1:0", "--http", "127.0.0.1:0")}
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	since := time.Now()
+	if out, errOut, code := xbr(t, ctx, nil, "run", "dr", "--wait", "--nats", h.s.natsURL(t)); code != 0 {
+		t.Fatalf("xbr run dr --wait: exit %d\n%s\n%s\nserver:\n%s", code, out, errOut, h.s.output())
+	}
+	passed := 0
+	for range 2 { // one check per replicated VM
+		ev := h.waitHealth(t, ctx, since, events.TypeHealthCheckCompleted, events.TypeHealthCheckFailed)
+		done, err := events.PayloadAs[events.HealthCheckCompleted](ev)
+		if err != nil || done.Pool != "standby" || !strings.HasPrefix(done.BackupID, "replica:") {
+			t.Fatalf("health check of a copy: %s %+v\nserver:\n%s", ev.Type(), ev.Payload, h.s.output())
+		}
+		passed++
+		since = ev.Event.Time().Add(time.Nanosecond)
+	}
+	owned := 0
+	for _, vm := range standby.VMs() {
+		owned += len(vm.VDIs)
+		if strings.HasPrefix(vm.NameLabel, healthcheck.TestVMPrefix) {
+			t.Errorf("a test VM is left on the standby pool: %s (%s)", vm.NameLabel, vm.UUID)
+		}
+	}
+	if got := len(standby.Refs("VDI")); got != owned {
+		t.Errorf("%d VDIs on the standby pool, %d of them a VM's: clone disks left behind", got, owned)
+	}
+	if passed != 2 {
+		t.Fatalf("%d checks passed, want 2", passed)
+	}
+}
