@@ -44,6 +44,10 @@
 // checks that run concurrently, in this process or another, are never
 // swept. A redelivered restore.completed whose test VM still exists goes
 // on with it; one whose VM was swept reports boot-failed ("interrupted").
+// The window left is the moment between VM.clone (or the restore's import)
+// returning and the mark: a crash exactly there leaves an unmarked VM that
+// the sweep does not know (named "xbr health check of …"; a restored one
+// also carries the restore request id in xbr:restore:request).
 //
 // # Results
 //
