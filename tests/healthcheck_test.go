@@ -25,17 +25,22 @@ import (
 // hcEnv is xbr serve over a simulated pool whose guests boot in 200 ms,
 // with a full job whose backups are health-checked on "Local storage".
 type hcEnv struct {
-	rp       *restorePool
-	src      xapisim.VMInfo
-	args     []string
-	env      []string
-	s        *server
-	baseVDIs int
+	rp   *restorePool
+	src  xapisim.VMInfo
+	args []string
+	env  []string
+	s    *server
 }
 
 func startHealthEnv(t *testing.T, timeout string) *hcEnv {
 	t.Helper()
-	sim, err := xapisim.New(xapisim.Options{VMs: 2, DiskSize: 1 << 20, DataDir: t.TempDir(), BootDelay: 200 * time.Millisecond})
+	return startHealthEnvMode(t, timeout, "full")
+}
+
+// startHealthEnvMode is startHealthEnv with a job of mode (full or incremental).
+func startHealthEnvMode(t *testing.T, timeout, mode string) *hcEnv {
+	t.Helper()
+	sim, err := xapisim.New(xapisim.Options{VMs: 2, DiskSize: 1 << 20, DataDir: t.TempDir(), BootDelay: 200 * time.Millisecond, NBD: "nbd"})
 	rsMust(t, err)
 	t.Cleanup(func() { _ = sim.Close() })
 	u, err := sim.Start("127.0.0.1:0")
@@ -53,18 +58,16 @@ remotes:
   - {name: nfs, type: dir, path: %s}
 jobs:
   - name: nightly
-    mode: full
+    mode: %s
     pools: [lab]
     vms: {uuids: [%s]}
     remotes: [nfs]
-    compression: none
     health_check: {sr: Local storage, timeout: %s}
     schedules:
       - {name: daily, cron: "0 2 * * *", timezone: UTC, retention: 10}
-`, u, rp.user, t.TempDir(), h.src.UUID, timeout)
+`, u, rp.user, t.TempDir(), mode, h.src.UUID, timeout)
 	rsMust(t, os.WriteFile(cfg, []byte(yaml), 0o600))
 	h.args = []string{"--config", cfg, "--data-dir", t.TempDir(), "--nats-listen", "127.0.0.1:0", "--http", "127.0.0.1:0"}
-	h.baseVDIs = len(sim.Refs("VDI"))
 	h.s = startServe(t, h.env, h.args...)
 	return h
 }
@@ -104,7 +107,9 @@ func (h *hcEnv) waitHealth(t *testing.T, ctx context.Context, since time.Time, t
 	}
 }
 
-// leftovers are the test VMs on the pool and the VDIs beyond the pool's own.
+// leftovers are the test VMs on the pool and the disks no VM or snapshot
+// uses (a destroyed test VM's disks), the changed-block metadata an
+// incremental job keeps as its base excepted.
 func (h *hcEnv) leftovers() ([]string, int) {
 	var vms []string
 	for _, vm := range h.rp.sim.VMs() {
@@ -112,7 +117,17 @@ func (h *hcEnv) leftovers() ([]string, int) {
 			vms = append(vms, vm.UUID)
 		}
 	}
-	return vms, len(h.rp.sim.Refs("VDI")) - h.baseVDIs
+	vdis, err := h.rp.c.VDIs(context.Background())
+	if err != nil {
+		return vms, -1
+	}
+	loose := 0
+	for _, v := range vdis {
+		if len(v.VBDs) == 0 && v.Type != "cbt_metadata" {
+			loose++
+		}
+	}
+	return vms, loose
 }
 
 func (h *hcEnv) assertClean(t *testing.T, when string) {
@@ -336,4 +351,19 @@ jobs:
 	if passed != 2 {
 		t.Fatalf("%d checks passed, want 2", passed)
 	}
+}
+
+// TestHealthCheckOfARestorePoint: an incremental job's new restore point
+// is built into an XVA on the fly by the restore function, booted and
+// destroyed.
+func TestHealthCheckOfARestorePoint(t *testing.T) {
+	h := startHealthEnvMode(t, "20s", "incremental")
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	ev := h.backup(t, ctx)
+	done, err := events.PayloadAs[events.HealthCheckCompleted](ev)
+	if err != nil || done.VMUUID != h.src.UUID || !strings.Contains(done.BackupID, ":xbr-repo/") {
+		t.Fatalf("health check after the incremental backup: %s %+v (%v)\nserver:\n%s", ev.Type(), ev.Payload, err, h.s.output())
+	}
+	h.assertClean(t, "after the check of a restore point")
 }
