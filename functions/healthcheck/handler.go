@@ -144,7 +144,7 @@ func (h *Handler) publish(ctx context.Context, requestID string, p events.Payloa
 }
 
 // errGone is a test VM that no longer exists when its check goes on.
-var errGone = errors.New("interrupted: the test VM no longer exists (its check was killed and the VM swept); ask for the check again")
+var errGone = errors.New("interrupted: the test VM no longer exists (its check was stopped or killed, and the VM destroyed or swept); ask for the check again")
 
 // vmByUUID finds the test VM; errGone when it is not there.
 func vmByUUID(ctx context.Context, c *xapi.Client, uuid string) (xapi.VMRef, error) {

@@ -31,6 +31,13 @@ func TestHealthCheck(t *testing.T) {
 	if j.HealthCheck.Timeout != 0 {
 		t.Errorf("HealthCheckFor changed the job's configuration: %+v", j.HealthCheck)
 	}
+	var b strings.Builder
+	if err := c.WriteSummary(&b, time.Date(2026, 12, 6, 0, 0, 0, 0, time.UTC)); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(b.String(), "health check on sr Local storage for tags boot-test within 10m0s") {
+		t.Errorf("the summary does not describe the health check:\n%s", b.String())
+	}
 }
 
 func TestBadHealthCheck(t *testing.T) {
