@@ -12,6 +12,7 @@ import (
 
 	"xbr/functions/export"
 	"xbr/functions/gateway"
+	"xbr/functions/healthcheck"
 	"xbr/functions/incremental"
 	"xbr/functions/metadata"
 	"xbr/functions/mirror"
@@ -40,6 +41,7 @@ func functions() []fn.Function {
 		verify.Function(),
 		mirror.Function(),
 		metadata.Function(),
+		healthcheck.Function(),
 		report.Function(),
 	}
 }

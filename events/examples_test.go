@@ -128,6 +128,16 @@ func repoExamples() []events.Payload {
 			DurationMS: 4200},
 		events.MirrorFailed{RunID: exRun, Job: "offsite", Schedule: "nightly", VMUUID: exVM, Source: "nfs",
 			Error: "copy restore point to remote s3: the repositories cut, name or encrypt chunks differently: chunk_size 65536 on the target, 1048576 on the source"},
+		events.HealthCheckRequested{RequestID: "hc-" + exReq, BackupID: exBackup, RunID: exRun, Job: "nightly",
+			Schedule: "daily", VMUUID: exVM, VMName: "web-1", Pool: "lab", SR: "Local storage",
+			Method: events.HealthMethodGuestMetrics, TimeoutMS: 600000},
+		events.HealthCheckStarted{RequestID: "hc-" + exReq, BackupID: exBackup, Job: "nightly", VMUUID: exVM,
+			Pool: "lab", SR: "Local storage", TestVMUUID: exNewVM},
+		events.HealthCheckCompleted{RequestID: "hc-" + exReq, BackupID: exBackup, Job: "nightly", VMUUID: exVM,
+			Pool: "lab", SR: "Local storage", Method: events.HealthMethodGuestMetrics, BootMS: 23000, DurationMS: 41000},
+		events.HealthCheckFailed{RequestID: "hc-" + exReq, BackupID: exBackup, Job: "nightly", VMUUID: exVM,
+			Pool: "lab", SR: "Local storage", Reason: events.HealthReasonTimeout,
+			Error: "the guest of test VM a1b2c3d4-e5f6-4a5b-8c9d-0e1f2a3b4c5d did not report within 10m0s", DurationMS: 615000},
 	}
 }
 

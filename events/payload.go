@@ -109,6 +109,20 @@ func newPayload2(t Type) (Payload, bool) {
 	case TypeMetadataFailed:
 		return &MetadataFailed{}, true
 	}
+	return newPayload3(t)
+}
+
+func newPayload3(t Type) (Payload, bool) {
+	switch t {
+	case TypeHealthCheckRequested:
+		return &HealthCheckRequested{}, true
+	case TypeHealthCheckStarted:
+		return &HealthCheckStarted{}, true
+	case TypeHealthCheckCompleted:
+		return &HealthCheckCompleted{}, true
+	case TypeHealthCheckFailed:
+		return &HealthCheckFailed{}, true
+	}
 	return nil, false
 }
 

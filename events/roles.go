@@ -38,6 +38,9 @@ const (
 	// BucketGatewaySeen holds the webhook and chat signatures the gateways
 	// accepted, so each is accepted once on every replica.
 	BucketGatewaySeen = "xbr_gateway_seen"
+	// BucketHealthCheck holds the health checks waiting for the restore of
+	// their test VM (the request, by request id).
+	BucketHealthCheck = "xbr_healthcheck"
 )
 
 // Roles is every identity, functions first, in a stable order.
@@ -58,7 +61,8 @@ func Roles() []Role {
 			Durables: append(runDurables("replicate"), "replicate-failover"), Buckets: []string{BucketRuns}},
 		{Name: "restore", Produces: []Type{TypeRestoreStarted, TypeRestoreProgress, TypeRestoreCompleted, TypeRestoreFailed},
 			Consumes: []Type{TypeRestoreRequested}, Durables: []string{"restore"}},
-		{Name: "gateway", Produces: []Type{TypeScheduleDue, TypeRestoreRequested, TypeFailoverRequested}, Reads: true, Calls: true,
+		{Name: "gateway", Produces: []Type{TypeScheduleDue, TypeRestoreRequested, TypeFailoverRequested, TypeHealthCheckRequested},
+			Reads: true, Calls: true,
 			Buckets: []string{BucketGatewaySeen}},
 		{Name: "export", Produces: append(slices.Clone(runs), TypeExportRequested, TypeExportStarted, TypeExportProgress,
 			TypeExportCompleted, TypeExportFailed),
@@ -75,10 +79,15 @@ func Roles() []Role {
 			Durables: runDurables("mirror"), Buckets: []string{BucketRuns}},
 		{Name: "metadata", Produces: append(slices.Clone(runs), TypeMetadataCompleted, TypeMetadataFailed),
 			Consumes: []Type{TypeScheduleDue}, Durables: []string{"metadata"}, Buckets: []string{BucketTimer, BucketRuns}},
+		{Name: "healthcheck", Produces: []Type{TypeHealthCheckRequested, TypeHealthCheckStarted, TypeHealthCheckCompleted,
+			TypeHealthCheckFailed, TypeRestoreRequested},
+			Consumes: []Type{TypeExportCompleted, TypeIncrementalCompleted, TypeReplicateCompleted, TypeHealthCheckRequested,
+				TypeRestoreCompleted, TypeRestoreFailed},
+			Durables: []string{"healthcheck-trigger", "healthcheck"}, Buckets: []string{BucketHealthCheck}},
 		{Name: "report", Consumes: []Type{TypeRunCompleted}, Durables: []string{"report"}},
 		{Name: IdentityClient, Source: Source("cli"), Reads: true, Calls: true,
 			Produces: []Type{TypeScheduleDue, TypeRestoreRequested, TypeFailoverRequested, TypeVerifyCompleted,
-				TypeVerifyFailed}},
+				TypeVerifyFailed, TypeHealthCheckRequested}},
 		{Name: IdentityAuditor, Reads: true, Asks: true},
 		{Name: IdentityAdmin, Admin: true},
 	}

@@ -13,7 +13,7 @@ import (
 func TestRolesKeepTheTrustEdges(t *testing.T) {
 	for ty, want := range map[events.Type][]string{
 		events.TypeScheduleDue:      {"timer", "gateway", "client"},
-		events.TypeRestoreRequested: {"gateway", "client"},
+		events.TypeRestoreRequested: {"gateway", "healthcheck", "client"}, // healthcheck: the test VM of a health check
 	} {
 		if got := events.Producers(ty); !slices.Equal(got, want) {
 			t.Errorf("%s producers = %v, want %v", ty, got, want)

@@ -47,8 +47,12 @@ const (
 	TypeMirrorCompleted      Type = "xbr.mirror.completed"
 	TypeMirrorFailed         Type = "xbr.mirror.failed"
 
-	TypeMetadataCompleted Type = "xbr.metadata.completed"
-	TypeMetadataFailed    Type = "xbr.metadata.failed"
+	TypeMetadataCompleted    Type = "xbr.metadata.completed"
+	TypeMetadataFailed       Type = "xbr.metadata.failed"
+	TypeHealthCheckRequested Type = "xbr.healthcheck.requested"
+	TypeHealthCheckStarted   Type = "xbr.healthcheck.started"
+	TypeHealthCheckCompleted Type = "xbr.healthcheck.completed"
+	TypeHealthCheckFailed    Type = "xbr.healthcheck.failed"
 )
 
 // Types returns every type of the contract, in a stable order.
@@ -66,6 +70,7 @@ func Types() []Type {
 		TypeIncrementalFailed,
 		TypeGCCompleted, TypeGCFailed,
 		TypeMirrorRequested, TypeMirrorCompleted, TypeMirrorFailed,
+		TypeHealthCheckRequested, TypeHealthCheckStarted, TypeHealthCheckCompleted, TypeHealthCheckFailed,
 		TypeMetadataCompleted, TypeMetadataFailed,
 	}
 }
@@ -141,6 +146,10 @@ var descriptions = map[Type]string{
 	TypeMirrorCompleted:      "One VM's restore points are on every target: what was copied, deleted by the target's retention, swept.",
 	TypeMirrorFailed:         "The mirror of one VM stopped; nothing half-copied is a restore point, the next run completes it.",
 
-	TypeMetadataCompleted: "One pool's database dump and xbr's state are committed on one remote in Xen Orchestra's layout; what the retention deleted.",
-	TypeMetadataFailed:    "One pool's database was not backed up to one remote; nothing was committed there and nothing deleted.",
+	TypeMetadataCompleted:    "One pool's database dump and xbr's state are committed on one remote in Xen Orchestra's layout; what the retention deleted.",
+	TypeMetadataFailed:       "One pool's database was not backed up to one remote; nothing was committed there and nothing deleted.",
+	TypeHealthCheckRequested: "Boot one backup (or clone one replica) as a test VM without VIFs and wait for its guest (one per VM, or on demand).",
+	TypeHealthCheckStarted:   "The health check's test VM exists, tagged xbr:healthcheck, and is being started.",
+	TypeHealthCheckCompleted: "The backup booted: its guest reported; the test VM and its disks were destroyed.",
+	TypeHealthCheckFailed:    "The backup did not prove it boots (timeout, guest-failure, boot-failed, restore-failed); the test VM was destroyed.",
 }

@@ -29,4 +29,7 @@ package events
 // 2.3.0 added xbr.metadata.completed|failed (a job of mode metadata backs
 // up pool databases, one event per pool per remote) and the mode metadata
 // of xbr.run.started.
-const ContractVersion = "2.3.0"
+//
+// 2.4.0 added xbr.healthcheck.requested|started|completed|failed (the
+// health check: a backup booted as a test VM).
+const ContractVersion = "2.4.0"

@@ -128,6 +128,8 @@ func (s *Server) runCommand(ctx context.Context, c Command, by, key string) (Cha
 		return s.chatRun(ctx, c, by)
 	case VerbCopies:
 		return s.chatCopies(ctx, c)
+	case VerbHealthCheck:
+		return s.chatHealthCheck(ctx, c, by, key)
 	case VerbFailover:
 		return s.chatFailover(ctx, c, by, key)
 	case VerbStatus:

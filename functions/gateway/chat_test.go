@@ -96,6 +96,14 @@ func TestSlackCommands(t *testing.T) {
 		t.Fatalf("%d restores requested, want 1", n)
 	}
 
+	r = h.slack(t, `healthcheck "`+h.vm.NameLabel+`" sr="Local storage"`)
+	if r.ResponseType != "in_channel" || !regexp.MustCompile("Health check `hc-[0-9a-f]+` requested by slack:alice").MatchString(r.Text) {
+		t.Fatalf("healthcheck: %+v", r)
+	}
+	if n := h.count(t, events.TypeHealthCheckRequested); n != 1 {
+		t.Fatalf("%d health checks requested, want 1", n)
+	}
+
 	r = h.slack(t, "status "+id[1])
 	if r.ResponseType != "ephemeral" || !strings.Contains(r.Text, "*pending*") {
 		t.Fatalf("status: %+v", r)

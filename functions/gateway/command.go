@@ -15,6 +15,8 @@ const (
 	VerbRun     = "run"
 	VerbStatus  = "status"
 	VerbHelp    = "help"
+	// VerbHealthCheck boots a VM's backup as a test VM (chat_health.go).
+	VerbHealthCheck = "healthcheck"
 	// Disaster recovery (dr_chat.go).
 	VerbFailover = "failover"
 	VerbCopies   = "copies"
@@ -48,6 +50,7 @@ const Usage = "Commands:\n" +
 	"• `status <id>`: the state of a restore request\n" +
 	"• `copies <vm>`: a VM's standby copies and their recovery points\n" +
 	"• `failover <vm> [latest|<time>] [start] [force]`: unblock start on a VM's newest standby copy, or the one of <time>, and boot it with start; refused while the source VM runs, unless force\n" +
+	"• `healthcheck <vm> [latest|<time>] sr=<sr> [pool=<pool>]`: boot a VM's newest backup, or the one taken at <time>, as a throw-away test VM on <sr> and report whether its guest comes up\n" +
 	"• `help`: this text\n" +
 	"A <vm> is a uuid or a name; quote names with spaces: \"web 01\"."
 
@@ -85,6 +88,8 @@ func ParseCommand(text string) (Command, error) {
 		return c, checkRequestID(c.ID)
 	case VerbCopies:
 		return c, c.parseOne("vm", rest, &c.VM)
+	case VerbHealthCheck:
+		return c, c.parseHealthCheck(rest)
 	case VerbFailover:
 		return c, c.parseFailover(rest)
 	case VerbHelp:

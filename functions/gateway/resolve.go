@@ -211,3 +211,14 @@ func (s *Server) request(ctx context.Context, t target, by, key string) (events.
 
 // Free is the SR's free space in bytes.
 func (c srChoice) Free() int64 { return max(0, c.Size-c.Used) }
+
+// markHealth sets each backup's last health check from the event history;
+// without the history the page shows no mark rather than no backups.
+func (s *Server) markHealth(ctx context.Context, bs []catalog.Backup) {
+	checks, err := restoreclient.HealthChecks(ctx, s.env.Conn.JetStream(), s.env.Conn, s.env.Subjects, s.env.Streams)
+	if err != nil {
+		s.log.Warn("health checks not shown", "err", err)
+		return
+	}
+	restoreclient.AnnotateHealth(bs, checks)
+}

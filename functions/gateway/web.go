@@ -106,6 +106,7 @@ func (s *Server) backupsStep(w http.ResponseWriter, r *http.Request, remoteName,
 		s.errorPage(w, r, err)
 		return
 	}
+	s.markHealth(r.Context(), bs)
 	name := vm
 	if len(bs) > 0 && bs[0].VMName != "" {
 		name = bs[0].VMName

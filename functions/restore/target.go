@@ -11,6 +11,7 @@ import (
 	"xbr/shared/catalog"
 	"xbr/shared/repoimage"
 	"xbr/shared/xapi"
+	"xbr/shared/xotag"
 )
 
 // Marks the restore leaves on the new VM.
@@ -19,7 +20,7 @@ const (
 	TagRestored = "restored from backup"
 	// KeyRequest is the other_config key holding the restore request id: a
 	// redelivered request finds its VM by it instead of importing again.
-	KeyRequest = "xbr:restore:request"
+	KeyRequest = xotag.KeyRestoreRequest
 )
 
 // errTarget is a target (pool, SR) that does not exist: a final failure.

@@ -59,6 +59,19 @@ type Backup struct {
 	// Mode is ModeFull for an XVA backup, ModeIncremental for a restore point of the
 	// remote's incremental repository (whose Size is the sum of its disks).
 	Mode string `json:"mode"`
+	// HealthCheck is the backup's last health check, from the event
+	// history (never from the remote: XO's metadata has no place for it);
+	// nil when none ran or the listing did not read the history.
+	HealthCheck *Health `json:"health_check,omitempty"`
+}
+
+// Health is the outcome of a backup's last health check.
+type Health struct {
+	Passed    bool      `json:"passed"`
+	Reason    string    `json:"reason,omitempty"` // why it failed: timeout, guest-failure, boot-failed, restore-failed
+	Error     string    `json:"error,omitempty"`
+	RequestID string    `json:"request_id"`
+	At        time.Time `json:"at"`
 }
 
 // ModeIncremental is Backup.Mode of a restore point of the incremental repository.

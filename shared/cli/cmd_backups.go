@@ -9,6 +9,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"xbr/events"
 	"xbr/shared/catalog"
 	"xbr/shared/config"
 	"xbr/shared/fn"
@@ -30,7 +31,9 @@ newest first: VM name, time, size, codec, job, schedule and the backup id that
 'xbr restore' accepts. Backups written by Xen Orchestra are listed too (their
 codec shows as "?" until a restore sniffs it). --json prints an array of
 objects with id, remote, vm_uuid, vm_name, timestamp, size, codec, job,
-schedule and more.
+schedule and more. HEALTH (health_check in JSON) is the backup's last health
+check from the event history: "boots", "FAILED (<reason>)", or "-" when none
+ran.
 
 Pool metadata backups (xo-pool-metadata-backups/, written by a job of mode
 metadata or by Xen Orchestra) are listed after them with the mode
@@ -70,7 +73,16 @@ func fetchBackups(cmd *cobra.Command, cf *clientFlags, q restoreclient.Query) (r
 	defer conn.Close()
 	ctx, cancel := cf.requestCtx(cmd.Context())
 	defer cancel()
-	return fn.Ask(ctx, conn.NATS(), subjects, restoreclient.QueryBackups, q)
+	listing, err := fn.Ask(ctx, conn.NATS(), subjects, restoreclient.QueryBackups, q)
+	if err != nil {
+		return listing, err
+	}
+	checks, err := restoreclient.HealthChecks(ctx, conn.JetStream(), conn, subjects, events.StreamNames{})
+	if err != nil {
+		listing.Problems = append(listing.Problems, "health checks not shown: "+err.Error())
+	}
+	restoreclient.AnnotateHealth(listing.Backups, checks)
+	return listing, nil
 }
 
 // jsonBackups is the --json array: the VM backups, then the pool metadata backups.
@@ -91,20 +103,32 @@ func printBackups(w io.Writer, backups []catalog.Backup, metadata []catalog.Pool
 		return err
 	}
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "VM\tTIME\tMODE\tSIZE\tCODEC\tJOB\tSCHEDULE\tID")
+	fmt.Fprintln(tw, "VM\tTIME\tMODE\tSIZE\tCODEC\tJOB\tSCHEDULE\tHEALTH\tID")
 	for _, b := range backups {
 		codec := b.Codec
 		if codec == "" {
 			codec = "?"
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", orDash(b.VMName), b.Timestamp.Local().Format(time.DateTime),
-			orDash(b.Mode), config.ByteSize(b.Size).Human(), codec, orDash(b.Job), orDash(b.Schedule), b.ID)
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", orDash(b.VMName), b.Timestamp.Local().Format(time.DateTime),
+			orDash(b.Mode), config.ByteSize(b.Size).Human(), codec, orDash(b.Job), orDash(b.Schedule), healthWord(b.HealthCheck), b.ID)
 	}
 	for _, m := range metadata {
 		fmt.Fprintf(tw, "pool %s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", orDash(m.PoolName), m.Timestamp.Local().Format(time.DateTime),
 			m.Mode, config.ByteSize(m.Size).Human(), "none", orDash(m.Job), orDash(m.Schedule), m.ID)
 	}
 	return tw.Flush()
+}
+
+// healthWord is a backup's last health check in a word: "boots", "FAILED
+// (<reason>)", or "-" when none ran.
+func healthWord(h *catalog.Health) string {
+	switch {
+	case h == nil:
+		return "-"
+	case h.Passed:
+		return "boots"
+	}
+	return "FAILED (" + h.Reason + ")"
 }
 
 func orDash(s string) string {

@@ -2,12 +2,14 @@ package cli
 
 import (
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"strconv"
 	"time"
 
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 
 	"xbr/shared/xapi/xapisim"
 )
@@ -25,39 +27,8 @@ func newXapiSimCmd() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "xapi-sim",
 		Short: "Run the XAPI simulator (a fake XCP-ng pool) on an HTTP address",
-		Long: `xapi-sim serves a simulated XCP-ng pool: XML-RPC and JSON-RPC, sessions,
-events, tasks, VM snapshots, and XVA /export and /import, with generated disk
-content. It prints its URL and credentials and serves until SIGINT/SIGTERM.
-
-GET /sim/stats (no session; not part of XAPI) answers counters as JSON:
-{"calls": {method: n}, "requests": {path: n}, "bytes": {kind: n}} — every
-API call received per wire method name ("Async." calls and failed calls
-included), every HTTP request per path, and the bytes moved since start per
-transfer kind: export, export_raw_vdi, import, nbd_read (NBD read data) and
-guest_write, so a benchmark can count what one VM's backup costs.
-
-POST /sim/vdi/<vdi-uuid>/write?offset=<bytes>&length=<bytes>&seed=<n> (no
-session; not part of XAPI) writes generated data into a VDI as its guest
-would: offset and length multiples of 512 inside the disk, length at most
-1 GiB, the bytes a function of seed and position. Changed block tracking
-(VDI.enable_cbt, list_changed_blocks, data_destroy) records it.
-
-GET /pool/xmldbdump answers the simulator's database as XAPI's XML dump
-(a manifest, then one <table> per persistent class with one <row> per
-object; tasks are left out, as XAPI does not persist them), tables and rows
-sorted, so one state always gives the same bytes. PUT /pool/xmldbdump
-[?dry_run=true] with a Content-Length (400 without) reads and checks an
-upload as XAPI's database restore does (a <database> whose manifest names
-a schema version; rows with a ref); a bad one fails its task with
-RESTORE_INCOMPATIBLE_VERSION. An accepted upload is only recorded: the
-simulator keeps its own state, where a real XAPI would restart on the
-uploaded database.
-
-NBD: with --nbd nbd (TLS with each host's certificate) or --nbd
-insecure_nbd, or after network.add_purpose, VDI.get_nbd_info names an NBD
-server on 127.0.0.1 (its port is printed) that serves VDIs read-only as
-XAPI's xapi-nbd does.`,
-		Args: cobra.NoArgs,
+		Long:  xapiSimLong,
+		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			var err error
 			if opts.DiskSize, err = xapisim.ParseSize(diskSize); err != nil {
@@ -76,11 +47,7 @@ XAPI's xapi-nbd does.`,
 			}
 			opts.Faults.FirstByteDelay = firstByteDelay
 			opts.Faults.RefuseLogins, opts.Faults.SRFull, opts.Faults.ServerError = refuseLogins, srFull, serverError
-			level := slog.LevelInfo
-			if logDebug {
-				level = slog.LevelDebug
-			}
-			opts.Logger = slog.New(slog.NewTextHandler(cmd.ErrOrStderr(), &slog.HandlerOptions{Level: level}))
+			opts.Logger = simLogger(cmd.ErrOrStderr(), logDebug)
 			return runXapiSim(cmd, opts, listen)
 		},
 	}
@@ -105,8 +72,25 @@ XAPI's xapi-nbd does.`,
 	f.BoolVar(&srFull, "sr-full", false, "fault: the SR has no free space")
 	f.BoolVar(&serverError, "server-error", false, "fault: answer every request with HTTP 500")
 	f.StringVar(&opts.NBD, "nbd", "", "purpose of the pool network: nbd (NBD over TLS) or insecure_nbd; empty: no NBD until network.add_purpose")
+	addGuestFlags(f, &opts)
 	f.BoolVar(&logDebug, "debug", false, "log debug messages")
 	return cmd
+}
+
+// simLogger logs the simulator's messages as text, debug ones when asked.
+func simLogger(w io.Writer, debug bool) *slog.Logger {
+	level := slog.LevelInfo
+	if debug {
+		level = slog.LevelDebug
+	}
+	return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: level}))
+}
+
+// addGuestFlags registers the flags of the simulated guests.
+func addGuestFlags(f *pflag.FlagSet, opts *xapisim.Options) {
+	f.DurationVar(&opts.BootDelay, "boot-delay", time.Second, "time a started guest takes to report (guest metrics, a health check script's verdict)")
+	f.DurationVar(&opts.SlowBootDelay, "slow-boot-delay", time.Hour, "that time for a guest whose behaviour is slow-boot")
+	f.StringVar(&opts.Health, "guest-health", "boots", "fault: what every started guest does: boots, never-boots, guest-failure or slow-boot")
 }
 
 func runXapiSim(cmd *cobra.Command, opts xapisim.Options, listen string) error {
@@ -145,3 +129,54 @@ func runXapiSim(cmd *cobra.Command, opts xapisim.Options, listen string) error {
 	<-cmd.Context().Done()
 	return sim.Close()
 }
+
+// xapiSimLong is the help of `xbr xapi-sim`.
+const xapiSimLong = `xapi-sim serves a simulated XCP-ng pool: XML-RPC and JSON-RPC, sessions,
+events, tasks, VM snapshots, and XVA /export and /import, with generated disk
+content. It prints its URL and credentials and serves until SIGINT/SIGTERM.
+
+GET /sim/stats (no session; not part of XAPI) answers counters as JSON:
+{"calls": {method: n}, "requests": {path: n}, "bytes": {kind: n}} — every
+API call received per wire method name ("Async." calls and failed calls
+included), every HTTP request per path, and the bytes moved since start per
+transfer kind: export, export_raw_vdi, import, nbd_read (NBD read data) and
+guest_write, so a benchmark can count what one VM's backup costs.
+
+POST /sim/vdi/<vdi-uuid>/write?offset=<bytes>&length=<bytes>&seed=<n> (no
+session; not part of XAPI) writes generated data into a VDI as its guest
+would: offset and length multiples of 512 inside the disk, length at most
+1 GiB, the bytes a function of seed and position. Changed block tracking
+(VDI.enable_cbt, list_changed_blocks, data_destroy) records it.
+
+GET /pool/xmldbdump answers the simulator's database as XAPI's XML dump
+(a manifest, then one <table> per persistent class with one <row> per
+object; tasks are left out, as XAPI does not persist them), tables and rows
+sorted, so one state always gives the same bytes. PUT /pool/xmldbdump
+[?dry_run=true] with a Content-Length (400 without) reads and checks an
+upload as XAPI's database restore does (a <database> whose manifest names
+a schema version; rows with a ref); a bad one fails its task with
+RESTORE_INCOMPATIBLE_VERSION. An accepted upload is only recorded: the
+simulator keeps its own state, where a real XAPI would restart on the
+uploaded database.
+
+NBD: with --nbd nbd (TLS with each host's certificate) or --nbd
+insecure_nbd, or after network.add_purpose, VDI.get_nbd_info names an NBD
+server on 127.0.0.1 (its port is printed) that serves VDIs read-only as
+XAPI's xapi-nbd does.
+
+Guests (for health checks): a started VM's guest reports after --boot-delay:
+a VM_guest_metrics record (PV_drivers_detected true) in the VM's
+guest_metrics, and, when xenstore_data holds vm-data/xo-backup-health-check
+(Xen Orchestra's health check script is planned), the script's verdict
+"success" there. --guest-health sets what every started guest does: boots,
+never-boots (the domain halts after the boot delay, never reporting),
+guest-failure (boots; the script writes "failure" and a reason in
+vm-data/xo-backup-health-check-error) or slow-boot (reports only after
+--slow-boot-delay). At run time (no session; not part of XAPI):
+POST /sim/vm/<vm-uuid>/fault?health=<behaviour> sets one VM's,
+POST /sim/fault?health=<behaviour>&name_label=<prefix> those of the VMs
+whose name_label starts with prefix (a health check's test VM is a new
+import: its name is what is known in advance), or without name_label every
+VM's; POST /sim/vm/<vm-uuid>/xenstore?key=vm-data/<k>&value=<v> writes a
+vm-data key as the running guest would, read back with
+VM.get_xenstore_data. Each applies from the VM's next start.`

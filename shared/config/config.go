@@ -221,8 +221,11 @@ type Job struct {
 	Source string `yaml:"source"`
 	// CBT says whether an incremental job turns changed-block tracking on
 	// (enable, the default) or only uses it where it is on (use-if-enabled).
-	CBT       string     `yaml:"cbt"`
-	Schedules []Schedule `yaml:"schedules"`
+	CBT string `yaml:"cbt"`
+	// HealthCheck boots each new backup (full, incremental) or standby copy
+	// (replicate) as a test VM; a schedule's own health_check overrides it.
+	HealthCheck *HealthCheck `yaml:"health_check"`
+	Schedules   []Schedule   `yaml:"schedules"`
 }
 
 // VMSelection picks the VMs of a job: explicit UUIDs, or "smart" selection by
@@ -259,6 +262,9 @@ type Schedule struct {
 	CopyRetention int `yaml:"copy_retention"`
 	// LongTerm keeps extra backups per calendar bucket (GFS).
 	LongTerm LongTerm `yaml:"long_term"`
+	// HealthCheck replaces the job's health_check for this schedule's
+	// runs (skip: true turns it off).
+	HealthCheck *HealthCheck `yaml:"health_check"`
 
 	// Spec and Location are Cron and Timezone, parsed.
 	Spec     schedule.Cron  `yaml:"-"`

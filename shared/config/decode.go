@@ -56,6 +56,11 @@ func (d *decoder) decode(n *yaml.Node, path string, v reflect.Value) {
 	switch {
 	case v.Type() == secretType:
 		d.secret(n, path, v)
+	case v.Kind() == reflect.Pointer: // an optional block: nil when absent
+		if v.IsNil() {
+			v.Set(reflect.New(v.Type().Elem()))
+		}
+		d.decode(n, path, v.Elem())
 	case v.Kind() == reflect.Struct:
 		d.mapping(n, path, v)
 	case v.Kind() == reflect.Slice:

@@ -74,7 +74,23 @@ func describeJob(j Job) string {
 	case ModeIncremental:
 		parts = append(parts, "repository on "+strings.Join(j.Remotes, ","), "cbt "+j.CBT)
 	}
+	if hc := j.HealthCheck; hc != nil && !hc.Skip {
+		parts = append(parts, describeHealth(hc))
+	}
 	return strings.Join(append(parts, fmt.Sprintf("concurrency %d", j.Concurrency)), ", ")
+}
+
+// describeHealth is a job's health check in words.
+func describeHealth(hc *HealthCheck) string {
+	s := "health check on sr " + hc.SR
+	if len(hc.Tags) > 0 {
+		s += " for tags " + strings.Join(hc.Tags, ",")
+	}
+	timeout := hc.Timeout
+	if timeout == 0 {
+		timeout = DefaultHealthTimeout
+	}
+	return s + " within " + timeout.String()
 }
 
 func codecOf(j Job) string {

@@ -43,6 +43,7 @@ func (c *Config) checkJob(p *problems, path string, j *Job) {
 	if validMode(j.Mode) {
 		c.checkMode(p, path, j, hasPool)
 	}
+	checkHealth(p, path+".health_check", j.Mode, j.HealthCheck)
 	if len(j.Schedules) == 0 {
 		p.add(path+".schedules", "missing (at least one schedule holds the retention)")
 	}
@@ -52,6 +53,7 @@ func (c *Config) checkJob(p *problems, path string, j *Job) {
 		sp := fmt.Sprintf("%s.schedules[%d]", path, i)
 		j.Schedules[i].ID = checkID(p, sp+".id", j.Schedules[i].ID, j.ID, j.Schedules[i].Name)
 		checkSchedule(p, sp, &j.Schedules[i], j.Mode)
+		checkHealth(p, sp+".health_check", j.Mode, j.Schedules[i].HealthCheck)
 	}
 	p.unique(path+".schedules", names)
 }

@@ -30,8 +30,9 @@ type Projection struct {
 	runs       map[string]*Run
 	rates      map[string][]RatePoint
 	seen       map[string]bool
-	keys       map[string][]string // run id -> its entries in seen, dropped with it
-	touched    string              // the run the event being applied is about
+	keys       map[string][]string  // run id -> its entries in seen, dropped with it
+	touched    string               // the run the event being applied is about
+	health     map[string]healthRef // health check id -> its run and VM, until its outcome
 	keep       int
 }
 
@@ -47,7 +48,8 @@ func New(o Options) *Projection {
 		o.KeepRuns = DefaultKeepRuns
 	}
 	return &Projection{staleAfter: o.StaleAfter, now: o.Now, runs: map[string]*Run{},
-		rates: map[string][]RatePoint{}, seen: map[string]bool{}, keys: map[string][]string{}, keep: o.KeepRuns}
+		rates: map[string][]RatePoint{}, seen: map[string]bool{}, keys: map[string][]string{}, keep: o.KeepRuns,
+		health: map[string]healthRef{}}
 }
 
 // Apply folds one event in. Events that are not about a run (or restore)
@@ -81,6 +83,8 @@ func (p *Projection) Apply(r events.Received) {
 		p.applyVerify(pl, at)
 	case events.RestoreRequested, events.RestoreStarted, events.RestoreProgress, events.RestoreCompleted, events.RestoreFailed:
 		p.applyRestore(pl, at)
+	case events.HealthCheckRequested, events.HealthCheckStarted, events.HealthCheckCompleted, events.HealthCheckFailed:
+		p.applyHealth(pl, at)
 	}
 }
 

@@ -20,6 +20,7 @@
 //	restore_bytes_total                     bytes imported by restores
 //	failures_total{kind}                    export, snapshot, prune, restore, replicate, verify failures
 //	verify_total{remote,result}             verifications (ok, failed)
+//	healthchecks_total{job,result,reason}   health checks ended (passed, failed; the failure's reason)
 //	job_last_success_timestamp_seconds{job} time of the job's last successful run
 //	events_total{type}                      events seen on the streams
 //	consumer_pending_messages{stream,consumer}      messages not yet delivered

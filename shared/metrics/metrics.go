@@ -21,7 +21,7 @@ type Metrics struct {
 
 	runs, vmResults, bytesWritten, bytesRead *prometheus.CounterVec
 	failures, verifies, eventsSeen           *prometheus.CounterVec
-	incPoints, incRead                       *prometheus.CounterVec
+	incPoints, incRead, healthChecks         *prometheus.CounterVec
 	restoreBytes                             prometheus.Counter
 	runsInProgress                           prometheus.Gauge
 	lastSuccess                              *prometheus.GaugeVec
@@ -48,6 +48,8 @@ func New(lag *Lag) *Metrics {
 	m.failures = counter("failures_total", "Failed steps by kind.", "kind")
 	m.verifies = counter("verify_total", "Backup verifications by remote and result.", "remote", "result")
 	m.eventsSeen = counter("events_total", "Events seen on xbr's streams, by type.", "type")
+	m.healthChecks = counter("healthchecks_total", "Health checks ended, by job, result (passed, failed) and failure reason.",
+		"job", "result", "reason")
 	m.incPoints = counter("incremental_points_total", "Incremental restore points committed, by the path taken and why a disk was read whole.",
 		"job", "path", "reason")
 	m.incRead = counter("incremental_bytes_read_total", "Bytes incremental backups read from the host (NBD or raw export).", "job")
@@ -99,6 +101,10 @@ func (m *Metrics) Apply(r events.Received) {
 	case events.RestoreCompleted:
 		m.restoreBytes.Add(float64(p.Bytes))
 		m.restoreDur.Observe(seconds(p.DurationMS))
+	case events.HealthCheckCompleted:
+		m.healthChecks.WithLabelValues(p.Job, "passed", "").Inc()
+	case events.HealthCheckFailed:
+		m.healthChecks.WithLabelValues(p.Job, "failed", p.Reason).Inc()
 	case events.VerifyCompleted:
 		m.verifies.WithLabelValues(p.Remote, "ok").Inc()
 	case events.VerifyFailed:

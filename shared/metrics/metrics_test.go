@@ -120,6 +120,10 @@ func TestCountersMoveAfterARun(t *testing.T) {
 		Timestamp: "20261129T010000Z", Codec: "gzip", Size: 3000, BytesRead: 9000, SHA256: sha, DurationMS: 8000,
 		Backups: []events.RemoteBackup{{Remote: "nfs", BackupID: "nfs:" + vmA + "/20261129T010000Z"}, {Remote: "gw", BackupID: "gw:" + vmA + "/20261129T010000Z"}}})
 	publish(t, conn, 11*time.Second, events.ExportFailed{RunID: runID, Job: "nightly", Schedule: "daily", VMUUID: vmB, Pool: "lab", Error: "boom"})
+	publish(t, conn, 11*time.Second, events.HealthCheckFailed{RequestID: "hc-1", BackupID: "nfs/" + vmA + "/20261129T010000Z",
+		Job: "nightly", Pool: "lab", Reason: events.HealthReasonTimeout, Error: "no report within 10m0s"})
+	publish(t, conn, 11*time.Second, events.HealthCheckCompleted{RequestID: "hc-2", BackupID: "gw/" + vmA + "/20261129T010000Z",
+		Job: "nightly", Pool: "lab", SR: "Local storage", Method: events.HealthMethodGuestMetrics, BootMS: 900, DurationMS: 3000})
 	publish(t, conn, 12*time.Second, events.RunCompleted{RunID: runID, Job: "nightly", Schedule: "daily", Status: events.StatusPartial,
 		DurationMS: 12000, Results: []events.VMResult{{VMUUID: vmA, Status: "success"}, {VMUUID: vmB, Status: "failure", Error: "boom"}}})
 	// Progress comes from its own stream, read apart from the lifecycle one.
@@ -127,18 +131,20 @@ func TestCountersMoveAfterARun(t *testing.T) {
 	body := scrapeUntil(t, srv.URL, `xbr_runs_total{job="nightly",status="partial"}`, 1)
 	for series, want := range map[string]float64{
 		"xbr_runs_in_progress": 0,
-		`xbr_backup_bytes_written_total{job="nightly",remote="nfs"}`:          3000,
-		`xbr_backup_bytes_written_total{job="nightly",remote="gw"}`:           3000,
-		`xbr_export_bytes_read_total{job="nightly"}`:                          9000,
-		`xbr_export_duration_seconds_count{job="nightly"}`:                    1,
-		`xbr_export_duration_seconds_sum{job="nightly"}`:                      8,
-		`xbr_run_duration_seconds_sum{job="nightly"}`:                         12,
-		`xbr_vm_results_total{job="nightly",status="failure"}`:                1,
-		`xbr_failures_total{kind="export"}`:                                   1,
-		`xbr_events_total{type="xbr.export.progress"}`:                        1,
-		`xbr_consumer_pending_messages{consumer="audit",stream="XBR_EVENTS"}`: 4,
-		`xbr_stream_messages{stream="XBR_PROGRESS"}`:                          1,
-		`xbr_stream_up{stream="XBR_EVENTS"}`:                                  1,
+		`xbr_backup_bytes_written_total{job="nightly",remote="nfs"}`:             3000,
+		`xbr_backup_bytes_written_total{job="nightly",remote="gw"}`:              3000,
+		`xbr_export_bytes_read_total{job="nightly"}`:                             9000,
+		`xbr_export_duration_seconds_count{job="nightly"}`:                       1,
+		`xbr_export_duration_seconds_sum{job="nightly"}`:                         8,
+		`xbr_run_duration_seconds_sum{job="nightly"}`:                            12,
+		`xbr_vm_results_total{job="nightly",status="failure"}`:                   1,
+		`xbr_failures_total{kind="export"}`:                                      1,
+		`xbr_healthchecks_total{job="nightly",reason="timeout",result="failed"}`: 1,
+		`xbr_healthchecks_total{job="nightly",reason="",result="passed"}`:        1,
+		`xbr_events_total{type="xbr.export.progress"}`:                           1,
+		`xbr_consumer_pending_messages{consumer="audit",stream="XBR_EVENTS"}`:    6,
+		`xbr_stream_messages{stream="XBR_PROGRESS"}`:                             1,
+		`xbr_stream_up{stream="XBR_EVENTS"}`:                                     1,
 	} {
 		if got := sample(body, series); got != want {
 			t.Errorf("%s = %v, want %v", series, got, want)

@@ -24,6 +24,20 @@ const (
 	// xo:backup:schedule hold, as they were when the copy was made.
 	KeyJobName      = "xbr:backup:job_name"
 	KeyScheduleName = "xbr:backup:schedule_name"
+	// KeyRestoreRequest is the other_config key holding the request id of
+	// the restore that made a VM (functions/restore writes it; a health
+	// check finds its test VM by it).
+	KeyRestoreRequest = "xbr:restore:request"
+	// TagHealthCheck marks a health check's throw-away test VM, so a sweep
+	// finds the ones a crash left behind; KeyHealthCheckAlive on it is
+	// when its check last showed it is still running (RFC 3339, UTC).
+	TagHealthCheck      = "xbr:healthcheck"
+	KeyHealthCheckAlive = "xbr:healthcheck:alive"
+	// KeyHealthCheckRequest, KeyHealthCheckJob and KeyHealthCheckVM say on
+	// a test VM which check made it, for which job and source VM.
+	KeyHealthCheckRequest = "xbr:healthcheck:request"
+	KeyHealthCheckJob     = "xbr:healthcheck:job"
+	KeyHealthCheckVM      = "xbr:healthcheck:vm"
 )
 
 // TempSnapshotName is a snapshot's name until its keys are written and it

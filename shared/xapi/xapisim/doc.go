@@ -39,6 +39,25 @@
 // copy-on-write layer (a sparse file of 64 KiB blocks), so snapshots keep
 // their content, and are tracked by CBT.
 //
+// Guests. A started VM's guest reports after Options.BootDelay: a
+// VM_guest_metrics record (PV_drivers_detected true, an os_version) becomes
+// the VM's guest_metrics, as XAPI shows a guest whose agent runs; a
+// shutdown or destroy removes it. When the VM's xenstore_data holds
+// vm-data/xo-backup-health-check (Xen Orchestra's health check sets it to
+// "planned" before the start), the simulated guest's script writes its
+// verdict there, as XAPI reflects the guest's vm-data writes in
+// VM.xenstore_data. The behaviour (Options.Health for every guest,
+// SetGuestHealth per VM uuid or name_label prefix, or the endpoints below)
+// is HealthBoots, HealthNeverBoots (the domain halts after the delay),
+// HealthGuestFailure (the script writes "failure" and a reason under
+// vm-data/xo-backup-health-check-error) or HealthSlowBoot (the report comes
+// after Options.SlowBootDelay). POST /sim/vm/<vm-uuid>/fault?health=<b>,
+// POST /sim/fault?health=<b>[&name_label=<prefix>] and POST
+// /sim/vm/<vm-uuid>/xenstore?key=vm-data/<k>&value=<v> (a guest's write)
+// need no session. VM.clone makes a VM whose disks are copy-on-write clones
+// of a halted VM's, and VM.add_to_xenstore_data / remove_from_ /
+// set_xenstore_data edit the map.
+//
 // Changed block tracking follows XAPI and SM (shared/reference/cbt-and-nbd.md
 // §1): VDI.enable_cbt / disable_cbt (cbt_enabled), a log per VDI whose
 // snapshot takes the log and links it to a fresh one, VDI.list_changed_blocks

@@ -10,16 +10,17 @@ import (
 
 // prototypes give each class's published field set.
 var prototypes = map[string]map[string]any{
-	"VM":          vmRecord("", 0, 0),
-	"VDI":         vdiRecord("", "", 0, 0),
-	"VBD":         vbdRecord("", "", "", "Disk", false),
-	"SR":          srRecord("", 0),
-	"PBD":         pbdRecord("", ""),
-	"Certificate": certificateRecord("", hostCert{}),
-	"pool":        poolRecord("", "", ""),
-	"host":        hostRecord("", ""),
-	"network":     networkRecord(),
-	"task":        taskRecord("", "", "", time.Time{}),
+	"VM":               vmRecord("", 0, 0),
+	"VDI":              vdiRecord("", "", 0, 0),
+	"VBD":              vbdRecord("", "", "", "Disk", false),
+	"SR":               srRecord("", 0),
+	"PBD":              pbdRecord("", ""),
+	"Certificate":      certificateRecord("", hostCert{}),
+	"pool":             poolRecord("", "", ""),
+	"host":             hostRecord("", ""),
+	"network":          networkRecord(),
+	"task":             taskRecord("", "", "", time.Time{}),
+	"VM_guest_metrics": guestMetricsRecord(time.Time{}),
 }
 
 // implicitMethods registers the generated getters and setters clients use.
@@ -52,6 +53,7 @@ func (s *Server) implicitMethods(r registry) {
 		}
 	}
 	s.mapMethods(r, "VM", "blocked_operations")
+	s.mapMethods(r, "VM", "xenstore_data")
 }
 
 // withObj runs fn under the store lock on the object named by param 0.

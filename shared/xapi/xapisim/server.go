@@ -35,8 +35,17 @@ type Options struct {
 	PoolName    string // pool name_label; default "xapisim"
 	Faults      Faults // initial fault knobs
 	NBD         string // purpose of the pool's network: "" (none), "nbd" (TLS) or "insecure_nbd"
-	Now         func() time.Time
-	Logger      *slog.Logger // default: discard
+	// BootDelay is how long a started VM's guest takes to report (guest
+	// metrics, a health check script's verdict); default 1s.
+	BootDelay time.Duration
+	// SlowBootDelay is that time for a guest that boots slowly
+	// (HealthSlowBoot); default 1h.
+	SlowBootDelay time.Duration
+	// Health is the behaviour of every started guest without a more
+	// specific one (SetGuestHealth); default HealthBoots.
+	Health string
+	Now    func() time.Time
+	Logger *slog.Logger // default: discard
 }
 
 func (o *Options) defaults() {
@@ -70,6 +79,15 @@ func (o *Options) defaults() {
 	if o.PoolName == "" {
 		o.PoolName = "xapisim"
 	}
+	if o.BootDelay == 0 {
+		o.BootDelay = time.Second
+	}
+	if o.SlowBootDelay == 0 {
+		o.SlowBootDelay = time.Hour
+	}
+	if o.Health == "" {
+		o.Health = HealthBoots
+	}
 	if o.Now == nil {
 		o.Now = time.Now
 	}
@@ -102,6 +120,7 @@ type Server struct {
 	calls    map[string]int   // API calls per method; see Stats
 	bytes    map[string]int64 // bytes per transfer kind; see Stats
 	restores []DBRestore      // accepted database uploads; see DBRestores
+	guests   guests
 
 	done      chan struct{}
 	closeOne  sync.Once
@@ -117,13 +136,17 @@ func New(opts Options) (*Server, error) {
 	if opts.NBD != "" && opts.NBD != purposeNBD && opts.NBD != purposeInsecureNBD {
 		return nil, fmt.Errorf("xapisim: NBD %q: want \"\", %q or %q", opts.NBD, purposeNBD, purposeInsecureNBD)
 	}
+	if !slices.Contains(healthModes, opts.Health) {
+		return nil, fmt.Errorf("xapisim: Health %q: want one of %s", opts.Health, strings.Join(healthModes, ", "))
+	}
 	if opts.VMs < 0 || opts.DisksPerVM < 0 || opts.DiskSize < 0 || opts.Hosts < 0 {
 		return nil, fmt.Errorf("xapisim: VMs %d, DisksPerVM %d, DiskSize %d and Hosts %d must not be negative",
 			opts.VMs, opts.DisksPerVM, opts.DiskSize, opts.Hosts)
 	}
 	s := &Server{opts: opts, log: opts.Logger, now: opts.Now, st: newStore(), cbt: map[string]*cbtLog{},
 		sessions: map[string]*session{}, workers: map[string]context.CancelFunc{},
-		faults: opts.Faults, requests: map[string]int{}, calls: map[string]int{}, bytes: map[string]int64{}, done: make(chan struct{})}
+		faults: opts.Faults, requests: map[string]int{}, calls: map[string]int{}, bytes: map[string]int64{}, done: make(chan struct{}),
+		guests: guests{byUUID: map[string]string{}, byName: map[string]string{}, boots: map[string]uint64{}}}
 	for _, k := range TransferKinds {
 		s.bytes[k] = 0
 	}
@@ -176,8 +199,7 @@ func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	switch r.Method {
 	case http.MethodPost:
-		if route("/sim/vdi/") != "" {
-			s.serveGuestWrite(w, r)
+		if s.serveSimPost(w, r) {
 			return
 		}
 		if route("/jsonrpc") != "" {
@@ -215,6 +237,22 @@ func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	httpError(w, http.StatusNotFound, "Not Found", "")
+}
+
+// serveSimPost answers the simulator's own POST endpoints (/sim/...); it
+// reports whether the path was one.
+func (s *Server) serveSimPost(w http.ResponseWriter, r *http.Request) bool {
+	switch p := r.URL.Path; {
+	case strings.HasPrefix(p, "/sim/vdi/"):
+		s.serveGuestWrite(w, r)
+	case strings.HasPrefix(p, "/sim/vm/"):
+		s.serveSimVM(w, r)
+	case strings.HasPrefix(p, "/sim/fault"):
+		s.serveSimFault(w, r)
+	default:
+		return false
+	}
+	return true
 }
 
 // Start listens on addr (e.g. "127.0.0.1:0") and serves in the background;

@@ -12,7 +12,7 @@ import (
 const nullRef = "OpaqueRef:NULL"
 
 // classes are the tables the simulator keeps, as XAPI names them.
-var classes = []string{"VM", "VBD", "VDI", "SR", "PBD", "pool", "host", "Certificate", "network", "task"}
+var classes = []string{"VM", "VBD", "VDI", "SR", "PBD", "pool", "host", "Certificate", "network", "task", "VM_guest_metrics"}
 
 // classByLower maps a lower-case class name to its canonical spelling.
 var classByLower = func() map[string]string {

@@ -62,6 +62,7 @@ func (s *Server) vmMethods(r registry) {
 	r.add("VM.checkpoint", 2, s.withObj("VM", s.vmSnapshot), asyncMode)
 	r.add("VM.snapshot_with_quiesce", 2, nil, asyncMode, func(m *method) { m.removed = true })
 	r.add("VM.destroy", 1, s.withObj("VM", s.vmDestroy), asyncMode)
+	r.add("VM.clone", 2, s.withObj("VM", s.vmClone), asyncMode)
 	r.add("VM.start", 3, s.powerOp("start", "Running"), asyncMode)
 	r.add("VM.clean_shutdown", 1, s.powerOp("clean_shutdown", "Halted"), asyncMode)
 	r.add("VM.hard_shutdown", 1, s.powerOp("hard_shutdown", "Halted"), asyncMode)
@@ -91,6 +92,11 @@ func (s *Server) powerOp(op, to string) handlerFunc {
 			}
 		}
 		s.setPowerState(vm, to)
+		if to == "Running" {
+			s.bootGuest(vm)
+		} else if to == "Halted" {
+			s.dropGuestMetrics(vm)
+		}
 		return "", nil
 	})
 }
@@ -122,6 +128,7 @@ func (s *Server) vmDestroy(c *call, vm *object) (any, error) {
 		}
 	}
 	s.setParent(vm, nullRef)
+	s.dropGuestMetrics(vm)
 	if host, err := s.st.get("host", vm.str("resident_on")); err == nil {
 		s.st.removeFromSet(host, "resident_VMs", vm.ref)
 	}

@@ -65,7 +65,7 @@ func TestEventFromXMLRPCBytes(t *testing.T) {
 		`<member><name>class</name><value>pool</value></member><member><name>operation</name><value>mod</value></member>` +
 		`<member><name>ref</name><value>` + s.PoolRef() + `</value></member><member><name>snapshot</name><value><struct>.*</struct></value></member>` +
 		`</struct></value></data></array></value></member>` +
-		`<member><name>valid_ref_counts</name><value><struct>(<member><name>[a-z]+</name><value><i4>\d+</i4></value></member>)+</struct></value></member>` +
+		`<member><name>valid_ref_counts</name><value><struct>(<member><name>[a-z_]+</name><value><i4>\d+</i4></value></member>)+</struct></value></member>` +
 		`<member><name>token</name><value>\d{20},\d{20}</value></member></struct></value></member></struct></value></param></params></methodResponse>$`)
 	if !re.Match(out) {
 		t.Fatalf("event.from bytes:\n%s", out)

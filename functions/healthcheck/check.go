@@ -1,0 +1,125 @@
+package healthcheck
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"xbr/events"
+	"xbr/shared/bus"
+	"xbr/shared/xapi"
+)
+
+// cleanupTimeout bounds destroying a test VM after its check.
+const cleanupTimeout = 2 * time.Minute
+
+// failure is a check's failed outcome: its reason and error.
+type failure struct {
+	reason string
+	err    error
+}
+
+func (f *failure) Error() string { return f.reason + ": " + f.err.Error() }
+func (f *failure) Unwrap() error { return f.err }
+
+func fail(reason string, err error) error { return &failure{reason: reason, err: err} }
+
+// restored goes on with the test VM the restore made.
+func (h *Handler) restored(ctx context.Context, done events.RestoreCompleted) ([]bus.Out, error) {
+	req, ok, err := h.recall(ctx, done.RequestID)
+	if err != nil || !ok {
+		return nil, err // !ok: answered already
+	}
+	start := h.opts.Now()
+	c, err := h.pools.Client(ctx, req.Pool)
+	if err != nil {
+		return nil, fmt.Errorf("health check %s: %w", req.RequestID, err)
+	}
+	vm, err := vmByUUID(ctx, c, done.NewVMUUID)
+	if err != nil {
+		return h.outcome(ctx, req, start, 0, fail(events.HealthReasonBootFailed, err))
+	}
+	bootMS, err := h.check(ctx, c, vm, req)
+	return h.outcome(ctx, req, start, bootMS, err)
+}
+
+// restoreFailed: no test VM could be made.
+func (h *Handler) restoreFailed(ctx context.Context, f events.RestoreFailed) ([]bus.Out, error) {
+	req, ok, err := h.recall(ctx, f.RequestID)
+	if err != nil || !ok {
+		return nil, err
+	}
+	return h.outcome(ctx, req, h.opts.Now(), 0, fail(events.HealthReasonRestoreFailed, errors.New(f.Error)))
+}
+
+// checkCopy clones a standby copy on its pool and checks the clone.
+func (h *Handler) checkCopy(ctx context.Context, req events.HealthCheckRequested) ([]bus.Out, error) {
+	start := h.opts.Now()
+	c, err := h.pools.Client(ctx, req.Pool)
+	if err != nil {
+		return nil, fmt.Errorf("health check %s: %w", req.RequestID, err)
+	}
+	src, err := vmByUUID(ctx, c, req.CopyUUID)
+	if err != nil {
+		return h.outcome(ctx, req, start, 0, fail(events.HealthReasonRestoreFailed, fmt.Errorf("standby copy %s: %w", req.CopyUUID, err)))
+	}
+	vm, err := h.findTest(ctx, c, req.RequestID) // a redelivery goes on with its clone
+	if err == nil && vm == "" {
+		vm, err = c.Clone(ctx, src, TestVMPrefix+testName(req))
+	}
+	if err != nil {
+		return h.outcome(ctx, req, start, 0, fail(events.HealthReasonRestoreFailed, fmt.Errorf("clone the standby copy: %w", err)))
+	}
+	bootMS, err := h.check(ctx, c, vm, req)
+	return h.outcome(ctx, req, start, bootMS, err)
+}
+
+// check prepares, boots and destroys the test VM; it returns how long the
+// guest took to report, or why it did not. The VM is destroyed whatever
+// happened.
+func (h *Handler) check(ctx context.Context, c *xapi.Client, vm xapi.VMRef, req events.HealthCheckRequested) (int64, error) {
+	defer func() {
+		cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), cleanupTimeout)
+		defer cancel()
+		if derr := c.DestroyVM(cctx, vm); derr != nil && !xapi.IsCode(derr, xapi.CodeHandleInvalid) {
+			h.log.Warn("health check: destroy the test VM; the sweep retries", "request", req.RequestID, "vm", string(vm), "err", derr)
+		}
+	}()
+	if err := h.prepare(ctx, c, vm, req); err != nil {
+		return 0, fail(events.HealthReasonRestoreFailed, err)
+	}
+	rec, err := c.VMRecord(ctx, vm)
+	if err != nil {
+		return 0, fail(events.HealthReasonBootFailed, err)
+	}
+	started := events.HealthCheckStarted{RequestID: req.RequestID, BackupID: req.BackupID, Job: req.Job,
+		VMUUID: req.VMUUID, Pool: req.Pool, SR: req.SR, TestVMUUID: rec.UUID}
+	if err := h.publish(ctx, req.RequestID, started); err != nil {
+		h.log.Warn("health check: publish started", "request", req.RequestID, "err", err)
+	}
+	return h.boot(ctx, c, vm, req)
+}
+
+// outcome turns a check's result into its completed or failed event. A
+// cancelled context is no outcome: the event is redelivered.
+func (h *Handler) outcome(ctx context.Context, req events.HealthCheckRequested, start time.Time, bootMS int64, err error) ([]bus.Out, error) {
+	if ctx.Err() != nil {
+		return nil, ctx.Err()
+	}
+	ms := h.opts.Now().Sub(start).Milliseconds()
+	defer h.forget(ctx, req.RequestID)
+	if err == nil {
+		h.log.Info("health check completed", "request", req.RequestID, "backup", req.BackupID, "boot_ms", bootMS)
+		return h.out(req.RequestID, events.HealthCheckCompleted{RequestID: req.RequestID, BackupID: req.BackupID,
+			Job: req.Job, VMUUID: req.VMUUID, Pool: req.Pool, SR: req.SR, Method: req.Method, BootMS: bootMS, DurationMS: ms})
+	}
+	reason, cause := events.HealthReasonBootFailed, err
+	var f *failure
+	if errors.As(err, &f) {
+		reason, cause = f.reason, f.err
+	}
+	h.log.Warn("health check failed", "request", req.RequestID, "backup", req.BackupID, "reason", reason, "err", err)
+	return h.out(req.RequestID, events.HealthCheckFailed{RequestID: req.RequestID, BackupID: req.BackupID, Job: req.Job,
+		VMUUID: req.VMUUID, Pool: req.Pool, SR: req.SR, Reason: reason, Error: events.Reason(cause), DurationMS: ms})
+}
