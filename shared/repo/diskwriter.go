@@ -185,7 +185,7 @@ func (w *DiskWriter) storeOne(ctx context.Context, index int64, chunk []byte) er
 		e.sum = sha256.Sum256(chunk)
 	}
 	var sealed []byte
-	n, err := w.b.rp.putChunk(ctx, e.id, chunk, &sealed)
+	n, err := w.b.rp.putChunk(ctx, w.b.chunks, e.id, chunk, &sealed)
 	if err != nil {
 		return err
 	}

@@ -21,8 +21,17 @@
 // chunk's id is the SHA-256 of its content, or HMAC-SHA-256 under a key derived from the
 // repository key when the repository is encrypted, so equal content in two repositories
 // gives unrelated ids. Zero chunks are marked "zero" in the manifest and never stored. A
-// chunk already stored is not written again; a chunk is written with the remote's
-// Create/Commit, so it is whole or absent.
+// chunk already stored is not written again; a chunk is written whole or not at all, through
+// the point's remote.Batch (NewBatch: the dir remote's keeps the shard folders open and
+// defers each rename's folder fsync; on S3 it is Create/Commit).
+//
+// The durability barrier: every chunk a manifest names is durable before the manifest is.
+// Commit calls the batch's Barrier, which makes durable the names of every chunk the point
+// stored and of every chunk it found already stored (another writer's batch may not have
+// synced it yet), and writes the manifest only when Barrier returned nil; chunks taken from
+// a base were durable before the base's manifest. A failed Barrier fails Commit and leaves
+// no manifest. A SIGKILL loses nothing the kernel has (renames are visible at once); a
+// crash of the host before the barrier loses only chunks no manifest names yet.
 //
 // A manifest is JSON: the header (format, version 2, vm_uuid, time, the VM's records as the
 // caller gives them, and per disk its name, size, chunk size, chunk count, zero chunk count,
