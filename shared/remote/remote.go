@@ -130,3 +130,58 @@ func RemoveEmptyFolder(ctx context.Context, r any, key string) error {
 	}
 	return nil
 }
+
+// Batcher is a remote that stores many small objects (a repository's chunks) faster when
+// the durability of their names may wait for one barrier: dir keeps the folders open and
+// fsyncs each touched folder once at Barrier instead of once per object. S3 does not
+// implement it: a completed upload is durable, so NewBatch's plain batch is all it needs.
+type Batcher interface {
+	// NewBatch starts a batch. Close releases it.
+	NewBatch(ctx context.Context) (Batch, error)
+}
+
+// Batch writes and finds objects whose names become durable at Barrier. It is safe for
+// concurrent use. The rule it serves: every object a commit marker (a manifest) will name
+// must be durable before the marker is written, so the caller writes the marker only after
+// Barrier returned nil.
+type Batch interface {
+	// Stat is Remote.Stat. An object it finds counts as touched: Barrier makes its name
+	// durable too, since another writer's batch may not have reached its own barrier.
+	Stat(ctx context.Context, key string) (Info, error)
+	// Put writes data under key, whole or absent, replacing any older object. Its content
+	// is durable when Put returns; its name once Barrier returns nil.
+	Put(ctx context.Context, key string, data []byte) error
+	// Barrier makes durable the names of every object Put or found by Stat in this batch
+	// so far. After an error nothing is promised: the caller must not commit.
+	Barrier(ctx context.Context) error
+	// Close releases the batch; it implies no barrier.
+	Close() error
+}
+
+// NewBatch returns r's batch when r is a Batcher, and otherwise one whose Put is Create,
+// Write and Commit, and whose Barrier does nothing (every Commit is durable already).
+func NewBatch(ctx context.Context, r Remote) (Batch, error) {
+	if b, ok := r.(Batcher); ok {
+		return b.NewBatch(ctx)
+	}
+	return plainBatch{r}, nil
+}
+
+type plainBatch struct{ r Remote }
+
+func (p plainBatch) Stat(ctx context.Context, key string) (Info, error) { return p.r.Stat(ctx, key) }
+
+func (p plainBatch) Put(ctx context.Context, key string, data []byte) error {
+	u, err := p.r.Create(ctx, key, int64(len(data)))
+	if err != nil {
+		return err
+	}
+	defer u.Abort(ctx)
+	if _, err := u.Write(data); err != nil {
+		return err
+	}
+	return u.Commit(ctx)
+}
+
+func (plainBatch) Barrier(context.Context) error { return nil }
+func (plainBatch) Close() error                  { return nil }

@@ -18,9 +18,11 @@ type Backup struct {
 	rp    *Repo
 	point Point
 	lease *lease
-	disks []finishedDisk
-	open  *DiskWriter
-	ended bool
+	// chunks stores the chunks of every disk; its Barrier runs before the manifest is written.
+	chunks remote.Batch
+	disks  []finishedDisk
+	open   *DiskWriter
+	ended  bool
 }
 
 type finishedDisk struct {
@@ -48,7 +50,11 @@ func (rp *Repo) Begin(ctx context.Context, vm string, t time.Time) (*Backup, err
 	if err != nil {
 		return nil, err
 	}
-	return &Backup{rp: rp, point: p, lease: l}, nil
+	chunks, err := remote.NewBatch(ctx, rp.r)
+	if err != nil {
+		return nil, errors.Join(fmt.Errorf("restore point %s: %w", p, err), l.release(ctx))
+	}
+	return &Backup{rp: rp, point: p, lease: l, chunks: chunks}, nil
 }
 
 // Point is the restore point being written.
@@ -74,6 +80,10 @@ func (b *Backup) Commit(ctx context.Context, records json.RawMessage) (*Manifest
 	}
 	if err := m.Validate(); err != nil {
 		return nil, err
+	}
+	// The durability barrier: every chunk the manifest names is durable before it is.
+	if err := b.chunks.Barrier(ctx); err != nil {
+		return nil, fmt.Errorf("restore point %s: make its chunks durable: %w", b.point, err)
 	}
 	if err := b.rp.commitManifest(ctx, m, b.spooled, b.lease.fresh); err != nil {
 		return nil, fmt.Errorf("restore point %s: write manifest: %w", b.point, err)
@@ -111,6 +121,6 @@ func (b *Backup) end(ctx context.Context) error {
 		errs = append(errs, d.spool.Close(), os.Remove(d.spool.Name()))
 	}
 	b.disks = nil
-	errs = append(errs, b.lease.release(ctx))
+	errs = append(errs, b.chunks.Close(), b.lease.release(ctx))
 	return errors.Join(errs...)
 }

@@ -2,7 +2,6 @@ package repo
 
 import (
 	"context"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -57,8 +56,7 @@ var errNotInBase = errors.New("not in the base disk")
 
 // reuse takes chunks w.next up to (not including) upto from the base: their entries (id,
 // and SHA-256 when keyed) are copied to the spool, from which Close derives the image
-// digest. No chunk is read: the base's entries say all the digest needs. The flat SHA-256
-// of the image is then unknown.
+// digest. No chunk is read: the base's entries say all the digest needs.
 func (w *DiskWriter) reuse(ctx context.Context, upto int64) error {
 	if upto <= w.next {
 		return nil
@@ -66,7 +64,6 @@ func (w *DiskWriter) reuse(ctx context.Context, upto int64) error {
 	if w.base == nil {
 		return fmt.Errorf("disk %q: chunks %d to %d were not given and there is no base", w.spec.Name, w.next, upto-1)
 	}
-	w.flat = false
 	rec := w.b.rp.spoolRecord()
 	buf := make([]byte, 0, 64<<10)
 	from := w.next
@@ -140,9 +137,6 @@ func (w *DiskWriter) Close(ctx context.Context) (Disk, DiskStats, error) {
 	st.Chunks, st.NewChunks, st.DedupChunks, st.BytesStored = w.count, w.newN.Load(), w.dedupN.Load(), w.storedN.Load()
 	d := Disk{Name: w.spec.Name, Size: w.spec.Size, ChunkSize: w.cs, Chunks: w.count, ZeroChunks: st.ZeroChunks,
 		ImageDigest: digest}
-	if w.flat {
-		d.SHA256 = hex.EncodeToString(w.sum.Sum(nil))
-	}
 	w.b.disks = append(w.b.disks, finishedDisk{disk: d, spool: w.spool})
 	w.b.open = nil
 	return d, st, nil

@@ -6,7 +6,6 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"hash"
 	"io"
 	"os"
 	"sync"
@@ -51,8 +50,6 @@ type DiskWriter struct {
 	count int64
 	spool *os.File
 	next  int64
-	sum   hash.Hash // the flat SHA-256, while flat
-	flat  bool      // every chunk so far was Put: sum covers the image up to next
 	base  *baseIDs
 	stats DiskStats
 	zero  []byte
@@ -81,7 +78,7 @@ func (b *Backup) AddDisk(ctx context.Context, spec DiskSpec) (*DiskWriter, error
 	if err != nil {
 		return nil, fmt.Errorf("restore point %s: disk %q: chunk id spool: %w", b.point, spec.Name, err)
 	}
-	w := &DiskWriter{b: b, spec: spec, cs: cs, count: d.Chunks, spool: spool, sum: sha256.New(), flat: true,
+	w := &DiskWriter{b: b, spec: spec, cs: cs, count: d.Chunks, spool: spool,
 		sem: make(chan struct{}, b.rp.opts.concurrency), zero: make([]byte, cs)}
 	w.bufs.New = func() any { b := make([]byte, cs); return &b }
 	if spec.Base != nil {
@@ -112,9 +109,6 @@ func (w *DiskWriter) Put(ctx context.Context, index int64, data []byte) error {
 		if _, err := w.base.at(index); err != nil && !errors.Is(err, errNotInBase) {
 			return err
 		}
-	}
-	if w.flat {
-		w.sum.Write(data)
 	}
 	w.next = index + 1
 	w.stats.BytesIn += int64(len(data))
@@ -191,7 +185,7 @@ func (w *DiskWriter) storeOne(ctx context.Context, index int64, chunk []byte) er
 		e.sum = sha256.Sum256(chunk)
 	}
 	var sealed []byte
-	n, err := w.b.rp.putChunk(ctx, e.id, chunk, &sealed)
+	n, err := w.b.rp.putChunk(ctx, w.b.chunks, e.id, chunk, &sealed)
 	if err != nil {
 		return err
 	}

@@ -54,8 +54,8 @@ type Disk struct {
 	// last chunk's over its actual length): a hash list that binds the whole image as a
 	// flat SHA-256 does, computed from per-chunk digests alone. See doc.go.
 	ImageDigest string `json:"image_digest"`
-	// SHA256 is the hex SHA-256 of the whole disk image when every chunk passed through
-	// the writer (a first run, a full scan); "" on a point that took chunks from a base.
+	// SHA256 is the hex SHA-256 of the whole disk image, optional: checked by readers when
+	// present, never written (ImageDigest binds the image without a second hash pass).
 	SHA256 string `json:"sha256,omitempty"`
 }
 

@@ -149,9 +149,11 @@ func (rp *Repo) has(ctx context.Context, id ChunkID) (bool, error) {
 	return err == nil, err
 }
 
-// putChunk stores data as chunk id unless it is there; it returns the bytes it stored.
-func (rp *Repo) putChunk(ctx context.Context, id ChunkID, data []byte, buf *[]byte) (int64, error) {
-	if ok, err := rp.has(ctx, id); ok || err != nil {
+// putChunk stores data as chunk id through batch unless it is there; it returns the bytes it
+// stored. A chunk found there is durable once batch's Barrier returns, as one stored is.
+func (rp *Repo) putChunk(ctx context.Context, batch remote.Batch, id ChunkID, data []byte, buf *[]byte) (int64, error) {
+	_, err := batch.Stat(ctx, chunkKey(id))
+	if err == nil || !errors.Is(err, remote.ErrNotFound) {
 		return 0, err
 	}
 	sealed, err := rp.codec.seal(*buf, id, data)
@@ -159,7 +161,7 @@ func (rp *Repo) putChunk(ctx context.Context, id ChunkID, data []byte, buf *[]by
 		return 0, err
 	}
 	*buf = sealed
-	return int64(len(sealed)), put(ctx, rp.r, chunkKey(id), sealed)
+	return int64(len(sealed)), batch.Put(ctx, chunkKey(id), sealed)
 }
 
 // getChunk reads, decrypts, decompresses and checks chunk id into dst. A missing chunk wraps

@@ -34,6 +34,8 @@ type options struct {
 	dirMode  fs.FileMode
 	// wrapWrite, when set, stands between an upload and its temp file (fault injection).
 	wrapWrite func(io.Writer) io.Writer
+	// syncHook, when set, runs before a Batch's folder fsync; its error fails Barrier.
+	syncHook func() error
 	// lockStale, lockUpdate and lockPoll time Lock (XO's values; shorter in tests).
 	lockStale, lockUpdate, lockPoll time.Duration
 }

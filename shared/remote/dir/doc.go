@@ -7,6 +7,11 @@
 // Temp files never live in the object's folder, because Xen Orchestra's cleanVm deletes
 // every unclaimed file in a VM folder; ListTemp still finds those an older xbr left there.
 //
+// A Batch (remote.Batcher) writes many small objects, a repository's chunks: it keeps each
+// folder and temp folder open after locating it once, writes each object the same way (temp
+// file, fsync, rename), and replaces the per-object folder fsync by one fsync per touched
+// folder at Barrier, which its caller runs before writing the commit marker that names them.
+//
 // Lock takes a folder's lock the way Xen Orchestra does (proper-lockfile: mkdir of
 // "<folder>.lock" beside it, mtime refreshed every 5 s, stale after 10 s), so xbr and XO
 // never write or clean the same VM folder at once. New folders are

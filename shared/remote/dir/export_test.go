@@ -14,3 +14,8 @@ func WithWriteHook(wrap func(io.Writer) io.Writer) Option {
 func WithLockTiming(stale, update, poll time.Duration) Option {
 	return func(o *options) { o.lockStale, o.lockUpdate, o.lockPoll = stale, update, poll }
 }
+
+// WithSyncHook runs hook before each folder fsync of a Batch's Barrier (fault injection).
+func WithSyncHook(hook func() error) Option {
+	return func(o *options) { o.syncHook = hook }
+}

@@ -1,0 +1,60 @@
+package repo_test
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"testing"
+
+	"xbr/shared/remote"
+	"xbr/shared/remote/dir"
+	"xbr/shared/repo"
+)
+
+// failingBarrier is a dir remote whose batches fail their Barrier (an injected fault: a
+// folder fsync that fails).
+type failingBarrier struct{ *dir.Dir }
+
+func (f failingBarrier) NewBatch(ctx context.Context) (remote.Batch, error) {
+	b, err := f.Dir.NewBatch(ctx)
+	return barrierFault{b}, err
+}
+
+type barrierFault struct{ remote.Batch }
+
+func (barrierFault) Barrier(context.Context) error {
+	return errors.New("injected: fsync of a chunk folder failed")
+}
+
+// The durability barrier comes before the manifest: when it fails, Commit fails and no
+// restore point exists, so no manifest can name a chunk whose name is not durable.
+func TestFailedBarrierCommitsNothing(t *testing.T) {
+	ctx := context.Background()
+	d, err := dir.New("nfs", t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	rp := initRepo(t, failingBarrier{d}, repo.Key{})
+	b, err := rp.Begin(ctx, vmA, t0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Abort(ctx)
+	image := diskImage(3, 4*cs)
+	w, _ := b.AddDisk(ctx, repo.DiskSpec{Name: "xvda", Size: int64(len(image))})
+	if err := w.Put(ctx, 0, image[:cs]); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Fill(ctx, bytes.NewReader(image[cs:])); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := w.Close(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := b.Commit(ctx, []byte(`{}`)); err == nil {
+		t.Fatal("Commit succeeded although the chunks' barrier failed")
+	}
+	if _, err := rp.Manifest(ctx, repo.Point{VM: vmA, Time: t0}); !errors.Is(err, remote.ErrNotFound) {
+		t.Fatalf("manifest after a failed barrier: %v, want none (ErrNotFound)", err)
+	}
+}
