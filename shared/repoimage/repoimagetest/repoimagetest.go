@@ -5,6 +5,8 @@ package repoimagetest
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -62,14 +64,14 @@ func storeDisk(t testing.TB, b *repo.Backup, d xva.DiskRef, r io.Reader) string 
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := w.Fill(ctx, r); err != nil {
+	h := sha256.New()
+	if err := w.Fill(ctx, io.TeeReader(r, h)); err != nil {
 		t.Fatal(err)
 	}
-	disk, _, err := w.Close(ctx)
-	if err != nil {
+	if _, _, err := w.Close(ctx); err != nil {
 		t.Fatal(err)
 	}
-	return disk.SHA256
+	return hex.EncodeToString(h.Sum(nil))
 }
 
 // ChunkKeys are the remote keys of the stored chunks of rp (xbr-repo/chunks/…), sorted.
