@@ -2,7 +2,6 @@ package export
 
 import (
 	"context"
-	"fmt"
 	"log/slog"
 	"time"
 
@@ -82,7 +81,7 @@ func (d Deps) withDefaults() Deps {
 func Function() fn.Function { return fn.Function{Name: Name, Run: run} }
 
 func run(ctx context.Context, env *fn.Env) error {
-	coord, err := runs.New(ctx, env.Conn, runs.Options{Now: env.Now, Replicas: env.Config.NATS.StreamReplicas})
+	coord, err := runs.ForEnv(ctx, env)
 	if err != nil {
 		return err
 	}
@@ -106,11 +105,7 @@ func Consumers(s events.Subjects, stream string, workers int) []bus.ConsumerConf
 
 // message builds an outgoing event with the function's source.
 func (d Deps) message(id string, p events.Payload) (bus.Out, error) {
-	m, err := d.Subjects.Message(events.Meta{ID: id, Source: events.Source(Name), Time: d.Now()}, p)
-	if err != nil {
-		return bus.Out{}, fmt.Errorf("build %s: %w", p.EventType(), err)
-	}
-	return m, nil
+	return runs.Message(d.Subjects, Name, d.Now, id, p)
 }
 
 // request is the export.requested of one VM of a run of job.

@@ -75,7 +75,7 @@ func (d Deps) withDefaults() Deps {
 func Function() fn.Function { return fn.Function{Name: Name, Run: run, API: API()} }
 
 func run(ctx context.Context, env *fn.Env) error {
-	coord, err := runs.New(ctx, env.Conn, runs.Options{Now: env.Now, Replicas: env.Config.NATS.StreamReplicas})
+	coord, err := runs.ForEnv(ctx, env)
 	if err != nil {
 		return err
 	}

@@ -23,7 +23,7 @@ func Function() fn.Function {
 }
 
 func run(ctx context.Context, env *fn.Env) error {
-	coord, err := runs.New(ctx, env.Conn, runs.Options{Now: env.Now, Replicas: env.Config.NATS.StreamReplicas})
+	coord, err := runs.ForEnv(ctx, env)
 	if err != nil {
 		return err
 	}
