@@ -4,13 +4,13 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"sync"
 	"sync/atomic"
 	"time"
 
 	"golang.org/x/time/rate"
 
 	"xbr/events"
+	"xbr/shared/runs"
 )
 
 // progress counts the bytes read from XAPI and, every ProgressEvery,
@@ -70,47 +70,19 @@ func (c *countingReader) Read(b []byte) (int, error) {
 	return n, err
 }
 
-// limiters holds one token bucket per run, shared by the run's streams in
-// this process while any of them runs.
-type limiters struct {
-	mu   sync.Mutex
-	runs map[string]*shared
-}
+// limiters are the run's shared token buckets (runs.Limiters).
+type limiters struct{ *runs.Limiters }
 
-type shared struct {
-	lim   *rate.Limiter
-	users int
-}
-
-func newLimiters() *limiters { return &limiters{runs: map[string]*shared{}} }
+func newLimiters() *limiters { return &limiters{runs.NewLimiters()} }
 
 // reader limits r to bytesPerSecond together with the run's other streams;
 // 0 means unlimited. Call release when the stream is done.
 func (l *limiters) reader(ctx context.Context, run string, bytesPerSecond int64, r io.Reader) (_ io.Reader, release func()) {
-	if bytesPerSecond <= 0 {
-		return r, func() {}
+	lim, release := l.Take(run, bytesPerSecond)
+	if lim == nil {
+		return r, release
 	}
-	l.mu.Lock()
-	s, ok := l.runs[run]
-	if !ok {
-		burst := int(min(max(bytesPerSecond/4, 32<<10), 1<<20))
-		s = &shared{lim: rate.NewLimiter(rate.Limit(bytesPerSecond), burst)}
-		l.runs[run] = s
-	}
-	s.users++
-	l.mu.Unlock()
-	var once sync.Once
-	return &limitedReader{ctx: ctx, r: r, lim: s.lim}, func() { once.Do(func() { l.release(run) }) }
-}
-
-func (l *limiters) release(run string) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	if s := l.runs[run]; s != nil {
-		if s.users--; s.users <= 0 {
-			delete(l.runs, run)
-		}
-	}
+	return &limitedReader{ctx: ctx, r: r, lim: lim}, release
 }
 
 // limitedReader waits for tokens after each read. It holds the stream's

@@ -4,13 +4,13 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"sync"
 	"sync/atomic"
 	"time"
 
 	"golang.org/x/time/rate"
 
 	"xbr/events"
+	"xbr/shared/runs"
 )
 
 // progress counts the bytes read from the host and, every ProgressEvery,
@@ -55,45 +55,15 @@ func (w *Worker) tick(ctx context.Context, j *job, seq int, n, total int64, elap
 	}
 }
 
-// limiters holds one token bucket per run, shared by the run's reads in
-// this process while any of them runs: rate_limit caps the bytes read
-// from the host, whichever path reads them.
-type limiters struct {
-	mu   sync.Mutex
-	runs map[string]*shared
-}
+// limiters are the run's shared token buckets (runs.Limiters): rate_limit
+// caps the bytes read from the host, whichever path reads them.
+type limiters struct{ *runs.Limiters }
 
-type shared struct {
-	lim   *rate.Limiter
-	users int
-}
-
-func newLimiters() *limiters { return &limiters{runs: map[string]*shared{}} }
+func newLimiters() *limiters { return &limiters{runs.NewLimiters()} }
 
 // take returns the run's limiter (nil when unlimited) and its release.
 func (l *limiters) take(run string, bytesPerSecond int64) (*rate.Limiter, func()) {
-	if bytesPerSecond <= 0 {
-		return nil, func() {}
-	}
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	s, ok := l.runs[run]
-	if !ok {
-		burst := int(min(max(bytesPerSecond/4, 32<<10), 1<<20))
-		s = &shared{lim: rate.NewLimiter(rate.Limit(bytesPerSecond), burst)}
-		l.runs[run] = s
-	}
-	s.users++
-	var once sync.Once
-	return s.lim, func() {
-		once.Do(func() {
-			l.mu.Lock()
-			defer l.mu.Unlock()
-			if s.users--; s.users <= 0 {
-				delete(l.runs, run)
-			}
-		})
-	}
+	return l.Take(run, bytesPerSecond)
 }
 
 // meter counts and rate-limits the bytes of one attempt.

@@ -23,13 +23,13 @@ func TestLimitersShareOneBucketPerRun(t *testing.T) {
 	}
 	releaseA()
 	releaseA() // a second release is a no-op
-	if len(l.runs) != 2 {
-		t.Errorf("%d runs after one of two users of run-1 left, want 2", len(l.runs))
+	if l.Len() != 2 {
+		t.Errorf("%d runs after one of two users of run-1 left, want 2", l.Len())
 	}
 	releaseB()
 	releaseC()
-	if len(l.runs) != 0 {
-		t.Errorf("%d buckets left after every release", len(l.runs))
+	if l.Len() != 0 {
+		t.Errorf("%d buckets left after every release", l.Len())
 	}
 	m := meter{prog: &progress{}}
 	if err := m.account(context.Background(), 3<<20); err != nil || m.prog.n.Load() != 3<<20 {
