@@ -42,7 +42,9 @@ type Config struct {
 	Open func(ctx context.Context, name string) (Export, error)
 	// MaxConns bounds concurrent connections; default 16.
 	MaxConns int
-	// OnRead is told the bytes of each successful read, once sent.
+	// OnRead is told the bytes of each read's data as they are about to be
+	// sent (piece by piece), so that a client which has received them
+	// finds them counted.
 	OnRead func(n int64)
 	// Timeout is the idle timeout of a connection; default 5 minutes.
 	Timeout time.Duration

@@ -65,13 +65,13 @@ func (c *conn) read(exp Export, req nbd.Request) error {
 		if k, err := exp.Data.ReadAt(b, off+done); k < len(b) {
 			return fmt.Errorf("read export at %d: %d of %d bytes: %w", off+done, k, len(b), err)
 		}
+		if c.s.cfg.OnRead != nil { // counted before it is sent: a client holding the bytes sees them counted
+			c.s.cfg.OnRead(int64(len(b)))
+		}
 		if _, err := c.Write(b); err != nil {
 			return err
 		}
 		done += int64(len(b))
-	}
-	if c.s.cfg.OnRead != nil {
-		c.s.cfg.OnRead(n)
 	}
 	return nil
 }
