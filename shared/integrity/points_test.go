@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"errors"
-	"io"
 	"strings"
 	"testing"
 	"time"
@@ -16,47 +15,13 @@ import (
 	"xbr/shared/repo/repotest"
 	"xbr/shared/repoimage/repoimagetest"
 	"xbr/shared/testsupport"
-	"xbr/shared/xapi"
 	"xbr/shared/xapi/xapisim"
 )
 
 // simExport is a real export of a halted simulated VM.
 func simExport(t *testing.T) (xapisim.VMInfo, []byte) {
 	t.Helper()
-	sim, err := xapisim.New(xapisim.Options{DiskSize: 3 << 20})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { sim.Close() })
-	url, err := sim.Start("127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	c, err := xapi.New(url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx := context.Background()
-	user, pass := sim.Credentials()
-	if err := c.Login(ctx, user, pass); err != nil {
-		t.Fatal(err)
-	}
-	for _, vm := range sim.VMs() {
-		if vm.PowerState == "Halted" && !vm.IsSnapshot && !vm.IsTemplate {
-			tr, err := c.Export(ctx, xapi.VMRef(vm.Ref), xapi.ExportOptions{})
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer tr.Close()
-			data, err := io.ReadAll(tr)
-			if err != nil {
-				t.Fatal(err)
-			}
-			return vm, data
-		}
-	}
-	t.Fatal("no halted VM")
-	return xapisim.VMInfo{}, nil
+	return repoimagetest.ExportHalted(t, 3<<20)
 }
 
 // Two restore points share every chunk: a damaged chunk fails both under

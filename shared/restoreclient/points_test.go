@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"errors"
-	"io"
 	"os"
 	"path/filepath"
 	"slices"
@@ -19,47 +18,13 @@ import (
 	"xbr/shared/repoimage/repoimagetest"
 	"xbr/shared/restoreclient"
 	"xbr/shared/testsupport"
-	"xbr/shared/xapi"
 	"xbr/shared/xapi/xapisim"
 )
 
 // simXVA is a real export of a halted simulated VM.
 func simXVA(t *testing.T) (xapisim.VMInfo, []byte) {
 	t.Helper()
-	sim, err := xapisim.New(xapisim.Options{DiskSize: 2 << 20})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { sim.Close() })
-	url, err := sim.Start("127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	c, err := xapi.New(url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx := context.Background()
-	user, pass := sim.Credentials()
-	if err := c.Login(ctx, user, pass); err != nil {
-		t.Fatal(err)
-	}
-	for _, vm := range sim.VMs() {
-		if vm.PowerState == "Halted" && !vm.IsSnapshot && !vm.IsTemplate {
-			tr, err := c.Export(ctx, xapi.VMRef(vm.Ref), xapi.ExportOptions{})
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer tr.Close()
-			data, err := io.ReadAll(tr)
-			if err != nil {
-				t.Fatal(err)
-			}
-			return vm, data
-		}
-	}
-	t.Fatal("no halted VM")
-	return xapisim.VMInfo{}, nil
+	return repoimagetest.ExportHalted(t, 2<<20)
 }
 
 // Restore points are listed beside full backups, marked incremental; a

@@ -16,6 +16,8 @@ import (
 	"time"
 
 	"xbr/shared/repo"
+	"xbr/shared/xapi"
+	"xbr/shared/xapi/xapisim"
 	"xbr/shared/xva"
 )
 
@@ -172,4 +174,44 @@ func Records(t testing.TB, h *xva.Header, ova []byte) []byte {
 		t.Fatal(err)
 	}
 	return b
+}
+
+// ExportHalted is a real export (XVA bytes over HTTP) of a halted VM of a
+// simulated pool whose disks are diskSize bytes, with the VM it is of.
+func ExportHalted(t testing.TB, diskSize int64) (xapisim.VMInfo, []byte) {
+	t.Helper()
+	sim, err := xapisim.New(xapisim.Options{DiskSize: diskSize})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { sim.Close() })
+	url, err := sim.Start("127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := xapi.New(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	user, pass := sim.Credentials()
+	if err := c.Login(ctx, user, pass); err != nil {
+		t.Fatal(err)
+	}
+	for _, vm := range sim.VMs() {
+		if vm.PowerState == "Halted" && !vm.IsSnapshot && !vm.IsTemplate {
+			tr, err := c.Export(ctx, xapi.VMRef(vm.Ref), xapi.ExportOptions{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer tr.Close()
+			data, err := io.ReadAll(tr)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return vm, data
+		}
+	}
+	t.Fatal("no halted VM")
+	return xapisim.VMInfo{}, nil
 }
