@@ -49,6 +49,7 @@ type Conn struct {
 	log          *slog.Logger
 	closed       chan struct{}
 	checkSources bool
+	bound        bound // durables consuming on this connection (Ready)
 }
 
 // Connect dials url (comma-separated for a cluster) with o.

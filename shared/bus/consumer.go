@@ -110,6 +110,7 @@ func (c *Conn) Consume(ctx context.Context, cfg ConsumerConfig, h Handler) error
 	}
 	l := &loop{conn: c, cons: cons, cfg: cfg, h: h,
 		log: c.log.With(KeyFunction, cfg.Function)}
+	defer c.bound.bind(cfg.Durable, cfg.Stream)()
 	l.run(ctx)
 	return nil
 }

@@ -47,7 +47,13 @@ type ReadyFunc func(ctx context.Context) error
 // separately because the gateway already answers it.
 func Routes(mux *http.ServeMux, m *Metrics, ready ReadyFunc) {
 	mux.Handle("GET /metrics", m.Handler())
-	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, r *http.Request) {
+	mux.HandleFunc("GET /readyz", Readyz(ready))
+}
+
+// Readyz answers 200 "ready" when ready() is nil within 3 s, else 503
+// "not ready: <reason>" (readiness).
+func Readyz(ready ReadyFunc) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
 		ctx, cancel := context.WithTimeout(r.Context(), 3*time.Second)
 		defer cancel()
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
@@ -57,7 +63,7 @@ func Routes(mux *http.ServeMux, m *Metrics, ready ReadyFunc) {
 			return
 		}
 		fmt.Fprintln(w, "ready")
-	})
+	}
 }
 
 // Healthz answers 200 "ok" while the process runs (liveness).

@@ -29,9 +29,11 @@ type ServeOptions struct {
 	NATSListen string // where the embedded server listens
 	DataDir    string // overrides the configuration's data_dir
 	HTTPListen string // overrides gateway.listen
-	Version    string
-	Log        *slog.Logger
-	Now        func() time.Time
+	// HealthListen is where /healthz and /readyz are served; "" = nowhere.
+	HealthListen string
+	Version      string
+	Log          *slog.Logger
+	Now          func() time.Time
 }
 
 // demo is what the embedded demo adds: a simulated pool.
@@ -70,6 +72,13 @@ func Serve(ctx context.Context, o ServeOptions, all []fn.Function) error {
 	envs, err := functionEnvs(env, cs, fns)
 	if err != nil {
 		return err
+	}
+	if o.HealthListen != "" {
+		hctx, cancel := context.WithCancel(ctx)
+		defer cancel()
+		if _, err := startHealth(hctx, o.HealthListen, readiness(envs, fns), o.Log); err != nil {
+			return err
+		}
 	}
 	announce(o.Log, cfg, env, dm, fns)
 	return runAll(ctx, envs, fns)
