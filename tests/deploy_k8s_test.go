@@ -45,6 +45,9 @@ type k8sPod struct {
 			Name string `yaml:"name"`
 		} `yaml:"configMap"`
 		EmptyDir any `yaml:"emptyDir"`
+		Secret   *struct {
+			SecretName string `yaml:"secretName"`
+		} `yaml:"secret"`
 	} `yaml:"volumes"`
 }
 
@@ -55,11 +58,21 @@ type k8sContainer struct {
 		SecretRef *struct {
 			Name string `yaml:"name"`
 		} `yaml:"secretRef"`
+		ConfigMapRef *struct {
+			Name string `yaml:"name"`
+		} `yaml:"configMapRef"`
 	} `yaml:"envFrom"`
 	Env []struct {
-		Name  string `yaml:"name"`
-		Value string `yaml:"value"`
+		Name      string `yaml:"name"`
+		Value     string `yaml:"value"`
+		ValueFrom *struct {
+			SecretKeyRef any `yaml:"secretKeyRef"`
+		} `yaml:"valueFrom"`
 	} `yaml:"env"`
+	Resources struct {
+		Requests map[string]string `yaml:"requests"`
+		Limits   map[string]string `yaml:"limits"`
+	} `yaml:"resources"`
 	Ports []struct {
 		Name          string `yaml:"name"`
 		ContainerPort int    `yaml:"containerPort"`
@@ -133,6 +146,7 @@ func TestKubernetesManifestsRunEveryFunction(t *testing.T) {
 			byFunction[f] = name
 		}
 		checkK8sXBR(t, name, d, c, objs, natsHostsOK)
+		checkK8sConventions(t, name, d, c, objs)
 	}
 	if len(images) != 1 {
 		t.Errorf("deployments use images %v, want one image", images)
@@ -153,6 +167,9 @@ func k8sNATSHosts(t *testing.T, objs map[string]map[string]k8sObject) []string {
 		svc, ok := objs["Service"][s.Spec.ServiceName]
 		if !ok || svc.Spec.ClusterIP != "None" {
 			t.Errorf("statefulset %s: service %s is not a headless service", name, s.Spec.ServiceName)
+		}
+		for _, c := range s.Spec.Template.Spec.Containers {
+			checkNATSImage(t, "statefulset "+name, c.Image, embeddedNATSMinor(t))
 		}
 		if s.Spec.Replicas == nil || *s.Spec.Replicas != 3 {
 			t.Errorf("statefulset %s: want 3 replicas", name)
@@ -201,27 +218,15 @@ func checkK8sXBR(t *testing.T, name string, d k8sObject, c k8sContainer, objs ma
 			t.Errorf("%s: NATS server %s is not a pod of the NATS StatefulSet (%v)", where, h, natsOK)
 		}
 	}
-	env := map[string]string{}
-	for _, ef := range c.EnvFrom {
-		if ef.SecretRef == nil {
-			continue
-		}
-		s, ok := objs["Secret"][ef.SecretRef.Name]
-		if !ok {
-			t.Fatalf("%s: secret %s is not defined", where, ef.SecretRef.Name)
-		}
-		for k, v := range s.StringData {
-			env[k] = v
-		}
-	}
-	for _, e := range c.Env {
-		env[e.Name] = e.Value
-	}
+	env := k8sEnv(t, where, c, objs)
 	cfgPath := flagValue(c.Args, "--config")
 	cm := mountedConfigMap(t, where, d.Spec.Template.Spec, c, filepath.Dir(cfgPath), objs)
 	body, ok := cm.Data[filepath.Base(cfgPath)]
 	if !ok {
 		t.Fatalf("%s: configmap %s has no key %s", where, cm.Metadata.Name, filepath.Base(cfgPath))
+	}
+	for dir, secret := range mountedSecrets(t, where, d.Spec.Template.Spec, c, objs) {
+		body = withSecretFiles(t, body, dir, secret.StringData)
 	}
 	file := writeFile(t, "xbr.yaml", body)
 	cfg := loadConfig(t, where, file, env)
@@ -230,7 +235,7 @@ func checkK8sXBR(t *testing.T, name string, d k8sObject, c k8sContainer, objs ma
 			where, cfg.NATS.URL, cfg.NATS.StreamReplicas, env["XBR_NATS_URL"], natsURL)
 	}
 	if slices.Contains(c.Args, "gateway") {
-		if _, port, _ := net.SplitHostPort(cfg.Gateway.Listen); len(c.Ports) != 1 || fmt.Sprint(c.Ports[0].ContainerPort) != port {
+		if _, port, _ := net.SplitHostPort(cfg.Gateway.Listen); fmt.Sprint(k8sPort(c, "http")) != port {
 			t.Errorf("%s: container ports %+v, gateway listens on %s", where, c.Ports, cfg.Gateway.Listen)
 		}
 	}
@@ -257,25 +262,16 @@ func mountedConfigMap(t *testing.T, where string, pod k8sPod, c k8sContainer, di
 	return k8sObject{}
 }
 
-// checkK8sGateway: liveness on /healthz, readiness on /readyz, and a
-// Service in front of the gateway's port.
+// checkK8sGateway: the web page's http port, and a Service in front of it
+// (the probes, like every function's, are checked by checkK8sConventions).
 func checkK8sGateway(t *testing.T, objs map[string]map[string]k8sObject, name string) {
 	t.Helper()
 	d, ok := objs["Deployment"][name]
 	if !ok {
 		t.Fatal("no gateway deployment")
 	}
-	c := d.Spec.Template.Spec.Containers[0]
-	probe := func(p *k8sProbe) string {
-		if p == nil || p.HTTPGet == nil {
-			return ""
-		}
-		return p.HTTPGet.Path + " on " + fmt.Sprint(p.HTTPGet.Port)
-	}
-	if probe(c.LivenessProbe) != "/healthz on http" || probe(c.ReadinessProbe) != "/readyz on http" ||
-		len(c.Ports) != 1 || c.Ports[0].Name != "http" {
-		t.Errorf("gateway: liveness %q, readiness %q, ports %+v; want /healthz and /readyz on the http port",
-			probe(c.LivenessProbe), probe(c.ReadinessProbe), c.Ports)
+	if k8sPort(d.Spec.Template.Spec.Containers[0], "http") != 8080 {
+		t.Errorf("gateway: no container port named http on 8080: %+v", d.Spec.Template.Spec.Containers[0].Ports)
 	}
 	found := false
 	for _, s := range objs["Service"] {

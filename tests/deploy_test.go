@@ -31,6 +31,10 @@ const repoRoot = ".."
 type composeFile struct {
 	Services map[string]composeService `yaml:"services"`
 	Volumes  map[string]any            `yaml:"volumes"`
+	Secrets  map[string]struct {
+		Environment string `yaml:"environment"`
+		File        string `yaml:"file"`
+	} `yaml:"secrets"`
 }
 
 type composeService struct {
@@ -41,8 +45,17 @@ type composeService struct {
 	Environment map[string]string `yaml:"environment"`
 	DependsOn   map[string]any    `yaml:"depends_on"`
 	Profiles    []string          `yaml:"profiles"`
+	Secrets     []any             `yaml:"secrets"` // names, or {source: name, ...}
+	MemLimit    string            `yaml:"mem_limit"`
+	CPUs        any               `yaml:"cpus"`
 	Deploy      struct {
-		Replicas int `yaml:"replicas"`
+		Replicas  int `yaml:"replicas"`
+		Resources struct {
+			Limits struct {
+				CPUs   any    `yaml:"cpus"`
+				Memory string `yaml:"memory"`
+			} `yaml:"limits"`
+		} `yaml:"resources"`
 	} `yaml:"deploy"`
 	Healthcheck *struct {
 		Test []string `yaml:"test"`
@@ -199,16 +212,14 @@ func TestDockerComposeRunsEveryFunctionOnTheCluster(t *testing.T) {
 			continue
 		}
 		images[svc.Image] = true
-		if svc.Healthcheck == nil || len(svc.Healthcheck.Test) == 0 {
-			t.Errorf("service %s has no health check", name)
-		}
 		for _, f := range servedFunctions(t, "service "+name, svc.Command, known) {
 			if prev, dup := byFunction[f]; dup {
 				t.Errorf("function %s runs in services %s and %s; scale one with deploy.replicas", f, prev, name)
 			}
 			byFunction[f] = name
 		}
-		checkComposeXBR(t, name, svc, dotenv, natsServices)
+		checkComposeXBR(t, name, svc, cf, dotenv, natsServices)
+		checkComposeConventions(t, name, svc, cf, dotenv)
 	}
 	if len(images) != 1 {
 		t.Errorf("xbr services use images %v, want one image", images)
@@ -229,7 +240,7 @@ func TestDockerComposeRunsEveryFunctionOnTheCluster(t *testing.T) {
 // checkComposeXBR checks one xbr service: its NATS URLs name the NATS
 // services, its configuration is mounted and loads with the environment the
 // service gets, and agrees with the command line.
-func checkComposeXBR(t *testing.T, name string, svc composeService, dotenv map[string]string, natsServices []string) {
+func checkComposeXBR(t *testing.T, name string, svc composeService, cf composeFile, dotenv map[string]string, natsServices []string) {
 	t.Helper()
 	where := "service " + name
 	natsURL := flagValue(svc.Command, "--nats")
@@ -252,7 +263,12 @@ func checkComposeXBR(t *testing.T, name string, svc composeService, dotenv map[s
 	for k, v := range svc.Environment {
 		env[k] = interpolate(t, where, v, dotenv)
 	}
-	cfg := loadConfig(t, where, filepath.Join(repoRoot, src), env)
+	body, err := os.ReadFile(filepath.Join(repoRoot, src))
+	if err != nil {
+		t.Fatal(err)
+	}
+	file := writeFile(t, "xbr.yaml", withSecretFiles(t, string(body), "/run/secrets", composeSecrets(t, where, svc, cf, dotenv)))
+	cfg := loadConfig(t, where, file, env)
 	if cfg.NATS.URL != natsURL || cfg.NATS.StreamReplicas != len(natsServices) {
 		t.Errorf("%s: config nats.url %q, stream_replicas %d; want %q and %d", where,
 			cfg.NATS.URL, cfg.NATS.StreamReplicas, natsURL, len(natsServices))
@@ -310,8 +326,10 @@ func checkComposeNATS(t *testing.T, cf composeFile, dotenv map[string]string) []
 	if len(names) != 3 {
 		t.Fatalf("NATS services %v, want 3", names)
 	}
+	minor := embeddedNATSMinor(t)
 	for _, name := range names {
 		svc := cf.Services[name]
+		checkNATSImage(t, "NATS service "+name, svc.Image, minor)
 		conf := bindSource(svc.Volumes, flagValue(svc.Command, "--config"))
 		if conf == "" {
 			t.Fatalf("NATS service %s: --config is not a mounted file", name)
@@ -423,4 +441,61 @@ func TestSystemdDocumentationExists(t *testing.T) {
 	if _, err := os.Stat(filepath.Join(stage, "usr/bin/xbr")); err != nil {
 		t.Errorf("make install did not install the binary: %v", err)
 	}
+}
+
+// checkComposeConventions checks one xbr service against the deployment
+// conventions: a health check of its own process, resource limits, and
+// secrets as files, never in its environment.
+func checkComposeConventions(t *testing.T, name string, svc composeService, cf composeFile, dotenv map[string]string) {
+	t.Helper()
+	where := "service " + name
+	listen := flagValue(svc.Command, "--health-listen")
+	switch {
+	case listen == "":
+		t.Errorf("%s: no --health-listen: its health check cannot ask its own process", where)
+	case svc.Healthcheck == nil || len(svc.Healthcheck.Test) < 3 || svc.Healthcheck.Test[0] != "CMD":
+		t.Errorf("%s: health check %v, want [CMD <tool> ... <its /readyz URL>]", where, svc.Healthcheck)
+	default:
+		test := svc.Healthcheck.Test
+		if tool := test[1]; tool != "xbr" && !imageHas(t, tool) {
+			t.Errorf("%s: health check runs %s, which the image (Dockerfile) does not install", where, tool)
+		}
+		checkProbeURL(t, where, test[len(test)-1], listen, "/readyz", "/healthz")
+	}
+	limits := svc.Deploy.Resources.Limits
+	if (limits.Memory == "" && svc.MemLimit == "") || (limits.CPUs == nil && svc.CPUs == nil) {
+		t.Errorf("%s: no memory and CPU limits (deploy.resources.limits or mem_limit/cpus)", where)
+	}
+	env := map[string]string{}
+	for k, v := range svc.Environment {
+		env[k] = interpolate(t, where, v, dotenv)
+	}
+	checkNoSecretEnv(t, where, env, composeSecrets(t, where, svc, cf, dotenv))
+}
+
+// composeSecrets are the secrets service svc mounts under /run/secrets, by
+// name, with the values the example env file gives them.
+func composeSecrets(t *testing.T, where string, svc composeService, cf composeFile, dotenv map[string]string) map[string]string {
+	t.Helper()
+	out := map[string]string{}
+	for _, s := range svc.Secrets {
+		name, _ := s.(string)
+		if m, ok := s.(map[string]any); ok {
+			name, _ = m["source"].(string)
+		}
+		def, ok := cf.Secrets[name]
+		switch {
+		case !ok:
+			t.Errorf("%s: secret %q is not declared under secrets:", where, name)
+		case def.Environment != "":
+			v, ok := dotenv[def.Environment]
+			if !ok || v == "" {
+				t.Errorf("%s: secret %s comes from %s, which the example env file does not set", where, name, def.Environment)
+			}
+			out[name] = v
+		default:
+			t.Errorf("%s: secret %s: want an environment source filled from .env (file: %q)", where, name, def.File)
+		}
+	}
+	return out
 }

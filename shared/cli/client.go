@@ -25,7 +25,8 @@ type clientFlags struct {
 }
 
 const authHelp = `Logging in to NATS: --nats-creds (a JWT credentials file), --nats-nkey (an
-NKey seed file), --nats-user with $XBR_NATS_PASSWORD, or $XBR_NATS_TOKEN; TLS
+NKey seed file), --nats-user with $XBR_NATS_PASSWORD, or $XBR_NATS_TOKEN (or a file named by
+$XBR_NATS_TOKEN_FILE); TLS
 with --nats-ca, --nats-cert and --nats-key. Each flag has an XBR_NATS_*
 variable. With none of them, the "client" identity that 'xbr serve' keeps
 under --data-dir (nats/identities/client.json) is used when it exists.`
@@ -65,7 +66,10 @@ func (c *clientFlags) connect() (*bus.Conn, events.Subjects, error) {
 	if err != nil {
 		return nil, events.Subjects{}, err
 	}
-	o := c.options()
+	o, err := c.options()
+	if err != nil {
+		return nil, subjects, err
+	}
 	conn, err := bus.Connect(c.url, o, slog.New(slog.DiscardHandler))
 	if err != nil && o.User == "" && o.CredsFile == "" && o.NKeySeedFile == "" && o.Token == "" && !urlHasLogin(c.url) {
 		return nil, subjects, fmt.Errorf("%w (no NATS login given and no client identity under --data-dir %s; see --help)", err, c.dataDir)
@@ -78,19 +82,46 @@ func (c *clientFlags) connect() (*bus.Conn, events.Subjects, error) {
 
 // options are the login flags and variables, else the data dir's client
 // identity when the URL carries no login either.
-func (c *clientFlags) options() bus.ConnectOptions {
+func (c *clientFlags) options() (bus.ConnectOptions, error) {
 	o := c.auth
 	o.Name = "xbr-cli"
-	o.Password, o.Token = os.Getenv("XBR_NATS_PASSWORD"), os.Getenv("XBR_NATS_TOKEN")
+	o.Password = os.Getenv("XBR_NATS_PASSWORD")
+	token, err := natsToken()
+	if err != nil {
+		return o, err
+	}
+	o.Token = token
 	if o.CredsFile != "" || o.NKeySeedFile != "" || o.User != "" || o.Token != "" || urlHasLogin(c.url) {
-		return o
+		return o, nil
 	}
 	id, err := bus.LoadIdentity(bus.IdentitiesDir(c.dataDir), events.IdentityClient)
 	if err != nil {
-		return o
+		return o, nil
 	}
 	o.User, o.Password = id.User, id.Password
-	return o
+	return o, nil
+}
+
+// natsToken is $XBR_NATS_TOKEN, else the first line of the file
+// $XBR_NATS_TOKEN_FILE names (a mounted secret), else "".
+func natsToken() (string, error) {
+	if v := os.Getenv("XBR_NATS_TOKEN"); v != "" {
+		return v, nil
+	}
+	file := os.Getenv("XBR_NATS_TOKEN_FILE")
+	if file == "" {
+		return "", nil
+	}
+	data, err := os.ReadFile(file)
+	if err != nil {
+		return "", fmt.Errorf("XBR_NATS_TOKEN_FILE: %w", err)
+	}
+	token, _, _ := strings.Cut(string(data), "\n")
+	token = strings.TrimSpace(token)
+	if token == "" {
+		return "", fmt.Errorf("XBR_NATS_TOKEN_FILE %s: the file is empty", file)
+	}
+	return token, nil
 }
 
 func urlHasLogin(raw string) bool {

@@ -63,8 +63,8 @@ XAPI simulator, a local directory remote).
 
 Environment: XBR_CONFIG (the configuration file), XBR_NATS_URL, XBR_PREFIX,
 XBR_DATA_DIR; the client commands' NATS login: XBR_NATS_CREDS, XBR_NATS_NKEY,
-XBR_NATS_USER with XBR_NATS_PASSWORD, or XBR_NATS_TOKEN, and XBR_NATS_CA,
-XBR_NATS_CERT, XBR_NATS_KEY for TLS. Secrets are read from the environment
+XBR_NATS_USER with XBR_NATS_PASSWORD, or XBR_NATS_TOKEN (XBR_NATS_TOKEN_FILE:
+from a file), and XBR_NATS_CA, XBR_NATS_CERT, XBR_NATS_KEY for TLS. Secrets are read from the environment
 or files, never from flags.`,
 		SilenceUsage:  true,
 		SilenceErrors: true,
