@@ -1,5 +1,5 @@
-// Polls a restore's status and updates the page; reloads it once the restore
-// has ended so the final facts are rendered by the server.
+// Polls a restore's (or a health check's) status and updates the page;
+// reloads it once it has ended so the final facts are rendered by the server.
 (function () {
   "use strict";
   var live = document.getElementById("live");
@@ -25,6 +25,7 @@
       state.textContent = st.status;
       state.className = "state state-" + st.status;
     }
+    if (!bar || !text) { return; } // a health check has no progress bar
     var pct = Math.round(st.percent || 0);
     bar.value = pct;
     bar.textContent = pct + "%";
