@@ -14,6 +14,10 @@
 //	POST /restore                 the form: publishes the request, 303 to its status page
 //	GET  /restores/{id}           a restore's status page (polls the JSON below; meta refresh without script)
 //	GET  /restores/{id}/status    the same status as JSON (what the page shows, no more)
+//	GET  /healthcheck?backup=ID   a backup's health check form: pool, SR (see web_health.go)
+//	POST /healthcheck             the form: publishes xbr.healthcheck.requested, as `xbr healthcheck`
+//	GET  /healthchecks/{id}       a health check's status page (polls the JSON below)
+//	GET  /healthchecks/{id}/status the same status as JSON
 //	POST /v1/restores             webhook: start a restore (signed)
 //	GET  /v1/restores/{id}        webhook: a restore's status as JSON (signed)
 //	POST /v1/failovers            webhook: fail a VM over to a standby copy (signed; see dr_webhook.go)
