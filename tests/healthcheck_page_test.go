@@ -34,30 +34,7 @@ func TestHealthCheckFromThePageInChromium(t *testing.T) {
 	}
 	backups := line["url"].(string) + "/restore?" + url.Values{"remote": {"nfs"}, "vm": {h.src.UUID}}.Encode()
 	bctx := gwBrowser(t)
-	step := func(what string, actions ...chromedp.Action[chromedp.Void]) {
-		t.Helper()
-		if err := chromedp.Do(bctx, actions...); err != nil {
-			gwScreenshot(t, bctx, "healthcheck-failed.png")
-			t.Fatalf("%s: %v\nserver log:\n%s", what, err, h.s.output())
-		}
-	}
-	check := func(want string) (id, outcome string) {
-		t.Helper()
-		step("open the VM's backups", chromedp.EmulateViewport(1100, 900), chromedp.Navigate(backups),
-			chromedp.WaitVisible(chromedp.CSS(`a.health-run`)))
-		step("choose the newest backup's health check", chromedp.Click(chromedp.CSS(`a.health-run`)))
-		step("run it on the default SR", chromedp.WaitVisible(chromedp.ID("sr")), chromedp.Click(chromedp.ID("healthcheck")))
-		step("wait for the outcome", chromedp.WaitVisible(chromedp.CSS(`#state.state-`+want)))
-		path, err := chromedp.Run(bctx, chromedp.Evaluate[string](`window.location.pathname`))
-		if err != nil {
-			t.Fatal(err)
-		}
-		outcome, err = chromedp.Run(bctx, chromedp.Text(chromedp.ID("outcome")))
-		if err != nil {
-			t.Fatal(err)
-		}
-		return strings.TrimPrefix(path, "/healthchecks/"), outcome
-	}
+	check := func(want string) (string, string) { return hcFromPage(t, h, bctx, backups, want) }
 
 	since := time.Now()
 	id, outcome := check("completed")
@@ -82,4 +59,31 @@ func TestHealthCheckFromThePageInChromium(t *testing.T) {
 		t.Fatalf("the backups page does not mark the failed check:\n%s", page)
 	}
 	h.assertClean(t, "after the failed check from the page")
+}
+
+// hcFromPage asks for a health check of the newest backup from the page at
+// backups and waits until its status page shows state want; it returns the
+// check's id and the outcome line.
+func hcFromPage(t *testing.T, h *hcEnv, bctx context.Context, backups, want string) (id, outcome string) {
+	t.Helper()
+	step := func(what string, actions ...chromedp.Action[chromedp.Void]) {
+		t.Helper()
+		if err := chromedp.Do(bctx, actions...); err != nil {
+			gwScreenshot(t, bctx, "healthcheck-failed.png")
+			t.Fatalf("%s: %v\nserver log:\n%s", what, err, h.s.output())
+		}
+	}
+	step("open the VM's backups", chromedp.EmulateViewport(1100, 900), chromedp.Navigate(backups),
+		chromedp.WaitVisible(chromedp.CSS(`a.health-run`)))
+	step("choose the newest backup's health check", chromedp.Click(chromedp.CSS(`a.health-run`)))
+	step("run it on the default SR", chromedp.WaitVisible(chromedp.ID("sr")), chromedp.Click(chromedp.ID("healthcheck")))
+	step("wait for the outcome", chromedp.WaitVisible(chromedp.CSS(`#state.state-`+want)))
+	path, err := chromedp.Run(bctx, chromedp.Evaluate[string](`window.location.pathname`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if outcome, err = chromedp.Run(bctx, chromedp.Text(chromedp.ID("outcome"))); err != nil {
+		t.Fatal(err)
+	}
+	return strings.TrimPrefix(path, "/healthchecks/"), outcome
 }
