@@ -4,19 +4,15 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
-	"time"
 
 	"xbr/events"
 	"xbr/shared/catalog"
+	"xbr/shared/config"
 	"xbr/shared/restoreclient"
 )
 
 // healthAction is where the health check form is posted (its tokens name it).
 const healthAction = "/healthcheck"
-
-// pageHealthTimeout is how long a health check asked from the page waits
-// for the guest (Xen Orchestra's healthCheckTimeout default, as the CLI's).
-const pageHealthTimeout = 10 * time.Minute
 
 // healthForm is GET /healthcheck?backup=<id>[&pool=<pool>]: the form that
 // boots one backup as a test VM on an SR of the pool.
@@ -103,7 +99,7 @@ func (s *Server) healthRequest(w http.ResponseWriter, r *http.Request) (events.H
 	}
 	req = events.HealthCheckRequested{RequestID: events.NewHealthCheckID("healthcheck", "web", nonce),
 		BackupID: b.ID.String(), VMUUID: b.VMUUID, VMName: b.VMName, Method: events.HealthMethodGuestMetrics,
-		TimeoutMS: pageHealthTimeout.Milliseconds(), RequestedBy: webUser(r)}
+		TimeoutMS: config.DefaultHealthTimeout.Milliseconds(), RequestedBy: webUser(r)}
 	if form.Get("xenstore") == "on" {
 		req.Method = events.HealthMethodXenStore
 	}
