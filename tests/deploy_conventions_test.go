@@ -35,6 +35,21 @@ func checkNoSecretEnv(t *testing.T, where string, env map[string]string, secrets
 	}
 }
 
+// checkSecretFileEnv: every *_FILE variable pointing under mountDir names
+// a secret mounted there (what the CLI in the container reads).
+func checkSecretFileEnv(t *testing.T, where string, env map[string]string, mountDir string, secrets map[string]string) {
+	t.Helper()
+	for k, v := range env {
+		name, ok := strings.CutPrefix(v, strings.TrimSuffix(mountDir, "/")+"/")
+		if !strings.HasSuffix(k, "_FILE") || !ok {
+			continue
+		}
+		if _, mounted := secrets[name]; !mounted {
+			t.Errorf("%s: %s=%s, but no secret %s is mounted in %s", where, k, v, name, mountDir)
+		}
+	}
+}
+
 // embeddedNATSMinor is "2.15" for nats-server/v2 v2.15.x in go.mod.
 func embeddedNATSMinor(t *testing.T) string {
 	t.Helper()

@@ -34,16 +34,18 @@ func checkK8sConventions(t *testing.T, name string, d k8sObject, c k8sContainer,
 			t.Errorf("%s: env %s comes from a secret; mount it as a file", where, e.Name)
 		}
 	}
+	env := k8sEnv(t, where, c, objs)
 	all := map[string]string{}
-	for _, s := range mountedSecrets(t, where, d.Spec.Template.Spec, c, objs) {
+	for dir, s := range mountedSecrets(t, where, d.Spec.Template.Spec, c, objs) {
 		for k, v := range s.StringData {
 			all[k] = v
 		}
+		checkSecretFileEnv(t, where, env, dir, s.StringData)
 	}
 	if len(all) == 0 {
 		t.Errorf("%s: mounts no Secret volume: where do its credentials come from?", where)
 	}
-	checkNoSecretEnv(t, where, k8sEnv(t, where, c, objs), all)
+	checkNoSecretEnv(t, where, env, all)
 }
 
 // checkK8sProbe: p is an httpGet on path at the container port that

@@ -470,7 +470,9 @@ func checkComposeConventions(t *testing.T, name string, svc composeService, cf c
 	for k, v := range svc.Environment {
 		env[k] = interpolate(t, where, v, dotenv)
 	}
-	checkNoSecretEnv(t, where, env, composeSecrets(t, where, svc, cf, dotenv))
+	secrets := composeSecrets(t, where, svc, cf, dotenv)
+	checkNoSecretEnv(t, where, env, secrets)
+	checkSecretFileEnv(t, where, env, "/run/secrets", secrets)
 }
 
 // composeSecrets are the secrets service svc mounts under /run/secrets, by
