@@ -99,3 +99,46 @@ func TestWrongKeyFailsOnceClearly(t *testing.T) {
 	}
 	t.Fatal("no incremental.failed")
 }
+
+// TestNBDCutMidReadFailsCleanly: when the host's NBD connections break
+// after their first chunk, with more changed chunks queued behind it, the
+// run fails saying so, commits no point, keeps the base, and the next run
+// reads the same changed chunks over NBD and commits a sound point.
+func TestNBDCutMidReadFailsCleanly(t *testing.T) {
+	ctx := context.Background()
+	e := newEnv(t, "nbd", "enable", false)
+	e.run()
+	disk := e.liveDisks()[0]
+	for i := range int64(4) {
+		e.guestWrite(disk, i*chunkSize+4096, 512, int(10+i))
+	}
+	e.sim.SetFaults(xapisim.Faults{NBDReadFailAfter: chunkSize})
+	id, done := e.fire()
+	if done.Status != events.StatusFailure {
+		t.Fatalf("run with NBD reads cut: %+v", done)
+	}
+	var failed []events.IncrementalFailed
+	for _, r := range e.stored() {
+		if p, ok := r.Payload.(events.IncrementalFailed); ok && p.RunID == id {
+			failed = append(failed, p)
+		}
+	}
+	if len(failed) != 1 || !strings.Contains(failed[0].Error, "NBD") {
+		t.Fatalf("incremental.failed: %+v", failed)
+	}
+	rp, err := e.repos.Ensure(ctx, "repo")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if points, err := rp.List(ctx, ""); err != nil || len(points) != 1 {
+		t.Fatalf("points after the failed run: %v, %v", points, err)
+	}
+	e.assertBases(2)
+	e.sim.SetFaults(xapisim.Faults{})
+	before := e.nbdRead()
+	next := e.run()
+	if next.Path != events.PathCBT || e.nbdRead()-before != 4*chunkSize {
+		t.Fatalf("run after the cut: path %s (%s), nbd_read %d", next.Path, next.PathReason, e.nbdRead()-before)
+	}
+	e.assertPoint(next)
+}

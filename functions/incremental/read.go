@@ -94,42 +94,100 @@ func changedChunks(bm xapi.Bitmap, chunkSize int) []int64 {
 	return out
 }
 
-// readChanged reads the changed chunks over the connections, a window of
-// two chunks per connection at a time, and puts them in order. Memory is
-// that window.
+// readChanged reads the changed chunks over the connections and puts them
+// in order. Each connection keeps two reads in flight, as a sliding window
+// (a slow read holds back only the puts behind it, never the other
+// connections' next reads); memory is that window of chunk buffers.
 func readChanged(ctx context.Context, dw *repo.DiskWriter, conns []*nbd.Client, cs int64, p *diskPlan, m meter) error {
 	idx := changedChunks(p.changed, int(cs))
 	m.prog.total.Add(int64(len(idx)) * cs)
+	// The reads end with rctx; the puts keep ctx, which the disk writer's own
+	// stores go on using after PutAt returns.
+	rctx, cancel := context.WithCancel(ctx)
+	defer cancel()
 	window := 2 * len(conns)
-	bufs := make([][]byte, window)
-	for i := range bufs {
-		bufs[i] = make([]byte, cs)
+	free := make(chan []byte, window)
+	for range window {
+		free <- make([]byte, cs)
 	}
-	for start := 0; start < len(idx); start += window {
-		batch := idx[start:min(start+window, len(idx))]
-		errs := make([]error, len(batch))
-		var wg sync.WaitGroup
-		for k, ci := range batch {
-			off := ci * cs
-			n := min(cs, p.size-off)
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				if errs[k] = conns[k%len(conns)].Read(ctx, off, bufs[k][:n]); errs[k] == nil {
-					errs[k] = m.account(ctx, int(n))
+	order := make(chan chan chunkRead, window)
+	work := make(chan chunkJob)
+	var wg sync.WaitGroup
+	for _, c := range conns {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for j := range work {
+				err := c.Read(rctx, j.off, j.buf)
+				if err == nil {
+					err = m.account(rctx, len(j.buf))
 				}
-			}()
+				j.res <- chunkRead{off: j.off, buf: j.buf, err: err}
+			}
+		}()
+	}
+	go queueReads(rctx, idx, cs, p.size, free, order, work)
+	err := putInOrder(ctx, dw, order, free)
+	cancel()
+	for range order { // drain what the producer queued before it saw the cancel
+	}
+	wg.Wait()
+	return err
+}
+
+// chunkJob is one NBD read of the changed chunk at off into buf; chunkRead its result.
+type chunkJob struct {
+	off int64
+	buf []byte
+	res chan chunkRead
+}
+
+type chunkRead struct {
+	off int64
+	buf []byte
+	err error
+}
+
+// queueReads hands the chunks at idx to the readers, in order, each with a
+// free buffer and a result slot queued on order; it closes work and order
+// when done or when ctx ends.
+func queueReads(ctx context.Context, idx []int64, cs, size int64, free chan []byte, order chan chan chunkRead, work chan chunkJob) {
+	defer close(order)
+	defer close(work)
+	for _, ci := range idx {
+		off := ci * cs
+		var buf []byte
+		select {
+		case buf = <-free:
+		case <-ctx.Done():
+			return
 		}
-		wg.Wait()
-		if err := errors.Join(errs...); err != nil {
+		res := make(chan chunkRead, 1)
+		select {
+		case order <- res:
+		case <-ctx.Done():
+			return
+		}
+		select {
+		case work <- chunkJob{off: off, buf: buf[:min(cs, size-off)], res: res}:
+		case <-ctx.Done():
+			res <- chunkRead{err: ctx.Err()}
+			return
+		}
+	}
+}
+
+// putInOrder puts each read chunk as its turn comes and gives its buffer back.
+func putInOrder(ctx context.Context, dw *repo.DiskWriter, order chan chan chunkRead, free chan []byte) error {
+	for res := range order {
+		r := <-res
+		if r.err != nil {
+			return r.err
+		}
+		if err := dw.PutAt(ctx, r.off, r.buf); err != nil {
 			return err
 		}
-		for k, ci := range batch {
-			off := ci * cs
-			if err := dw.PutAt(ctx, off, bufs[k][:min(cs, p.size-off)]); err != nil {
-				return err
-			}
-		}
+		free <- r.buf[:cap(r.buf)]
 	}
-	return nil
+	return ctx.Err()
 }

@@ -1,6 +1,7 @@
 package repo
 
 import (
+	"bytes"
 	"crypto/cipher"
 	"crypto/hmac"
 	"crypto/rand"
@@ -122,18 +123,19 @@ func (c *codec) open(dst []byte, id ChunkID, stored []byte) ([]byte, error) {
 	return data, nil
 }
 
-// isZero reports whether b holds only zero bytes.
+// zeros is a run of zero bytes isZero compares against.
+var zeros [64 << 10]byte
+
+// isZero reports whether b holds only zero bytes. It compares 64 KiB at a
+// time with bytes.Equal, which is vectorised: the loop it replaced was a
+// tenth of a first run's hashing and compressing time.
 func isZero(b []byte) bool {
-	for len(b) >= 8 {
-		if b[0]|b[1]|b[2]|b[3]|b[4]|b[5]|b[6]|b[7] != 0 {
+	for len(b) > 0 {
+		n := min(len(b), len(zeros))
+		if !bytes.Equal(b[:n], zeros[:n]) {
 			return false
 		}
-		b = b[8:]
-	}
-	for _, x := range b {
-		if x != 0 {
-			return false
-		}
+		b = b[n:]
 	}
 	return true
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"io"
 	"net"
+	"sync"
 	"time"
 
 	"golang.org/x/time/rate"
@@ -19,6 +20,9 @@ type Faults struct {
 	RefuseLogins   bool          // every login fails with SESSION_AUTHENTICATION_FAILED
 	SRFull         bool          // SRs report no free space: snapshots and imports fail with SR_FULL
 	ServerError    bool          // every request is answered HTTP 500 (a broken xapi daemon)
+	// NBDReadFailAfter makes an NBD connection's reads fail (an I/O error reply) once it has
+	// served this many bytes, as a host losing its storage mid-transfer; 0: never.
+	NBDReadFailAfter int64
 }
 
 // SetPassword changes the password logins need, as an operator changing
@@ -144,4 +148,28 @@ func abort(conn net.Conn) {
 		_ = tc.SetLinger(0)
 	}
 	_ = conn.Close()
+}
+
+// errNBDFault is the injected NBD read failure.
+var errNBDFault = errors.New("NBD read failed by fault injection")
+
+// failingAfter is an export's data that serves limit bytes, then fails every read.
+type failingAfter struct {
+	src   io.ReaderAt
+	limit int64
+	mu    sync.Mutex
+	n     int64
+}
+
+func (f *failingAfter) ReadAt(p []byte, off int64) (int, error) {
+	f.mu.Lock()
+	over := f.n+int64(len(p)) > f.limit
+	if !over {
+		f.n += int64(len(p))
+	}
+	f.mu.Unlock()
+	if over {
+		return 0, errNBDFault
+	}
+	return f.src.ReadAt(p, off)
 }

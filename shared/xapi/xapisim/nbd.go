@@ -6,6 +6,7 @@ import (
 	"encoding/pem"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"net/url"
 	"strconv"
@@ -202,5 +203,9 @@ func (s *Server) openExport(_ context.Context, name string) (nbdserver.Export, e
 	if !ok {
 		return nbdserver.Export{}, errors.New("VDI " + strconv.Quote(u.Path) + " has no content")
 	}
-	return nbdserver.Export{Size: k.size, Data: k.src}, nil
+	var data io.ReaderAt = k.src
+	if limit := s.CurrentFaults().NBDReadFailAfter; limit > 0 {
+		data = &failingAfter{src: k.src, limit: limit}
+	}
+	return nbdserver.Export{Size: k.size, Data: data}, nil
 }
