@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"io/fs"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -14,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"xbr/events"
 	"xbr/shared/testsupport"
 	"xbr/shared/xapi"
 	"xbr/shared/xapi/xapisim"
@@ -72,7 +74,7 @@ func TestReportsThroughServe(t *testing.T) {
 	hk := &hook{posts: map[string][]string{}}
 	srv := httptest.NewServer(hk)
 	defer srv.Close()
-	cfg := filepath.Join(t.TempDir(), "xbr.yaml")
+	cfg, remoteDir := filepath.Join(t.TempDir(), "xbr.yaml"), t.TempDir()
 	yaml := fmt.Sprintf(`pools:
   - {name: lab, url: %s, username: %s, password: "${XBR_TEST_POOL_PASSWORD}"}
 remotes:
@@ -97,7 +99,7 @@ jobs:
       - {name: daily, cron: "0 2 * * *", timezone: UTC, retention: 10}
 reports:
   daily: {cron: "* * * * *", webhook: %s/daily}
-`, u, rp.user, t.TempDir(), h.src.UUID, srv.URL, h.src.UUID, srv.URL, srv.URL)
+`, u, rp.user, remoteDir, h.src.UUID, srv.URL, h.src.UUID, srv.URL, srv.URL)
 	rsMust(t, os.WriteFile(cfg, []byte(yaml), 0o600))
 	h.s = startServe(t, h.env, "--config", cfg, "--data-dir", t.TempDir(), "--nats-listen", "127.0.0.1:0", "--http", "127.0.0.1:0")
 	start := time.Now()
@@ -117,6 +119,7 @@ reports:
 	}
 
 	h.simFault(t, xapisim.HealthGuestFailure)
+	quietRun := time.Now()
 	rsMust(t, rp.c.AddTag(ctx, h.vmRef(t), "xo-backup-health-check-xenstore"))
 	if out, errOut, code := xbr(t, ctx, nil, "run", "quiet", "--wait", "--nats", h.s.natsURL(t)); code != 0 {
 		t.Fatalf("xbr run quiet --wait: exit %d\n%s\n%s", code, out, errOut)
@@ -124,6 +127,13 @@ reports:
 	testsupport.Eventually(t, 60*time.Second, "the report of a run whose check failed", func() bool { return len(hk.got("/quiet")) > 0 })
 	if q := hk.got("/quiet"); len(q) != 1 || !strings.Contains(q[0], "SUCCESS") || !strings.Contains(q[0], "; health checks: 1 failed\n") {
 		t.Errorf("report_when failure, a successful run whose check failed: %q", q)
+	}
+	ev := h.waitHealth(t, ctx, quietRun, events.TypeRemoteUsage)
+	usage, err := events.PayloadAs[events.RemoteUsage](ev)
+	rsMust(t, err)
+	if used, files := treeSize(t, remoteDir); usage.Job != "quiet" || usage.Remote != "nfs" || usage.UsedBytes != used ||
+		usage.Objects != files || usage.FreeBytes == nil || *usage.FreeBytes <= 0 {
+		t.Errorf("remote usage after the run %+v, want %d bytes in %d files and the free space", usage, used, files)
 	}
 	if n := len(hk.got("/run")); n != 1 {
 		t.Errorf("%d reports of the nightly run, want 1", n)
@@ -136,4 +146,22 @@ reports:
 	if !strings.Contains(last, ": 1 of 2 VMs need attention\n") || !strings.Contains(last, "- unprotected "+other.NameLabel+" (pool lab)") || strings.Contains(last, h.src.NameLabel+" (pool lab)") {
 		t.Errorf("daily report:\n%s\nwant %s unprotected and %s (protected) not listed", last, other.NameLabel, h.src.NameLabel)
 	}
+}
+
+// treeSize sums the sizes of the regular files under root.
+func treeSize(t *testing.T, root string) (int64, int64) {
+	t.Helper()
+	var size, n int64
+	rsMust(t, filepath.WalkDir(root, func(_ string, d fs.DirEntry, err error) error {
+		if err != nil || !d.Type().IsRegular() {
+			return err
+		}
+		info, err := d.Info()
+		if err != nil {
+			return err
+		}
+		size, n = size+info.Size(), n+1
+		return nil
+	}))
+	return size, n
 }
