@@ -29,6 +29,10 @@ func TestDailyReport(t *testing.T) {
 	if next := d.Spec.Next(from, d.Location); !next.Equal(time.Date(2026, 12, 7, 6, 30, 0, 0, time.UTC)) {
 		t.Errorf("next fire after Friday noon = %s, want Monday 07:30 Paris", next)
 	}
+	var b strings.Builder
+	if err := c.WriteSummary(&b, from); err != nil || !strings.Contains(b.String(), `daily report:  "30 7 * * 1-5" Europe/Paris, sent failure, next 2026-12-07 07:30 CET`) {
+		t.Errorf("the summary does not describe the daily report (%v):\n%s", err, b.String())
+	}
 	y, err := c.RedactedYAML()
 	if err != nil || strings.Contains(string(y), "SECRET") {
 		t.Errorf("the redacted configuration shows the webhook (%v):\n%s", err, y)
