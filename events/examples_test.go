@@ -151,5 +151,7 @@ func metadataExamples() []events.Payload {
 			Deleted: []string{dir + "20261122T010000Z"}, DurationMS: 840},
 		events.MetadataFailed{RunID: exRun, Job: "pooldb", Schedule: "nightly", Pool: "lab", Remote: "nfs",
 			Error: "dump the pool database: connect: connection refused"},
+		events.RemoteUsage{RunID: exRun, Job: "nightly", Remote: "nfs", UsedBytes: 412 << 30, Objects: 96,
+			FreeBytes: new(int64(1700 << 30))},
 	}
 }

@@ -114,6 +114,8 @@ func newPayload2(t Type) (Payload, bool) {
 
 func newPayload3(t Type) (Payload, bool) {
 	switch t {
+	case TypeRemoteUsage:
+		return &RemoteUsage{}, true
 	case TypeHealthCheckRequested:
 		return &HealthCheckRequested{}, true
 	case TypeHealthCheckStarted:

@@ -53,6 +53,7 @@ const (
 	TypeHealthCheckStarted   Type = "xbr.healthcheck.started"
 	TypeHealthCheckCompleted Type = "xbr.healthcheck.completed"
 	TypeHealthCheckFailed    Type = "xbr.healthcheck.failed"
+	TypeRemoteUsage          Type = "xbr.remote.usage"
 )
 
 // Types returns every type of the contract, in a stable order.
@@ -72,6 +73,7 @@ func Types() []Type {
 		TypeMirrorRequested, TypeMirrorCompleted, TypeMirrorFailed,
 		TypeHealthCheckRequested, TypeHealthCheckStarted, TypeHealthCheckCompleted, TypeHealthCheckFailed,
 		TypeMetadataCompleted, TypeMetadataFailed,
+		TypeRemoteUsage,
 	}
 }
 
@@ -151,5 +153,6 @@ var descriptions = map[Type]string{
 	TypeHealthCheckRequested: "Boot one backup (or clone one replica) as a test VM without VIFs and wait for its guest (one per VM, or on demand).",
 	TypeHealthCheckStarted:   "The health check's test VM exists, tagged xbr:healthcheck, and is being started.",
 	TypeHealthCheckCompleted: "The backup booted: its guest reported; the test VM and its disks were destroyed.",
+	TypeRemoteUsage:          "The bytes xbr holds on one remote (and the space free, where known), measured after a run that wrote to or pruned it.",
 	TypeHealthCheckFailed:    "The backup did not prove it boots (timeout, guest-failure, boot-failed, restore-failed); the test VM was destroyed.",
 }

@@ -32,4 +32,7 @@ package events
 //
 // 2.4.0 added xbr.healthcheck.requested|started|completed|failed (the
 // health check: a backup booted as a test VM).
-const ContractVersion = "2.4.0"
+//
+// 2.5.0 added xbr.remote.usage (the bytes xbr holds on a remote, and its
+// free space where known, after each run that wrote to it).
+const ContractVersion = "2.5.0"

@@ -6,6 +6,9 @@ import (
 	"net/url"
 	"strings"
 	"testing"
+	"time"
+
+	"xbr/events"
 )
 
 // TestProtectionPageIsTheLandingView: GET / lists every VM of the simulated
@@ -34,7 +37,7 @@ func TestProtectionPageIsTheLandingView(t *testing.T) {
 			t.Errorf("the page lacks %q", want)
 		}
 	}
-	if !strings.Contains(page, `<tr data-remote="nfs">`) || strings.Contains(page, "unknown") || !strings.Contains(page, "0 B written to nfs in 30 days") {
+	if !strings.Contains(page, `<tr data-remote="nfs">`) || strings.Contains(page, "unknown") || !strings.Contains(page, "space used on nfs over 30 days, at most 0 B") {
 		t.Errorf("the nfs remote's space (one backup listed, free space known, nothing written by a run):\n%s", page)
 	}
 	if n := strings.Count(page, `<tr data-vm=`); n != vms {
@@ -88,4 +91,42 @@ func FuzzProtectionRequest(f *testing.F) {
 			t.Fatalf("GET %s: status %d: %s", path, resp.StatusCode, body)
 		}
 	})
+}
+
+// TestProtectionPageChartsUsedSpace: the remote's chart is its used space
+// at the end of each of the last 30 days, from xbr.remote.usage: the
+// newest measurement of a day, carried over the days without one, nothing
+// before the first.
+func TestProtectionPageChartsUsedSpace(t *testing.T) {
+	g := serveGateway(t)
+	today := time.Now().UTC().Truncate(24 * time.Hour)
+	day := func(n int) string { return today.AddDate(0, 0, n).Format(time.DateOnly) }
+	usage := func(used int64) events.RemoteUsage {
+		return events.RemoteUsage{RunID: "4e1d3c2b5a69788796a5b4c3d2e1f001", Job: "nightly", Remote: "nfs", UsedBytes: used, Objects: 3}
+	}
+	g.publish(t, today.AddDate(0, 0, -40), usage(1<<30)) // older than the chart: only carried into it
+	g.publish(t, today.AddDate(0, 0, -3).Add(time.Hour), usage(100<<20))
+	g.publish(t, today.AddDate(0, 0, -1).Add(time.Hour), usage(250<<20))
+	g.publish(t, today.AddDate(0, 0, -1).Add(2*time.Hour), usage(300<<20))
+	g.publish(t, today.Add(time.Minute), usage(200<<20))
+	page := g.waitPage(t, "/", "<title>"+day(0)+": 200.0 MiB used</title>")
+	for _, want := range []string{day(-29) + ": 1.0 GiB used", day(-4) + ": 1.0 GiB used", day(-3) + ": 100.0 MiB used",
+		day(-2) + ": 100.0 MiB used", day(-1) + ": 300.0 MiB used", "space used on nfs over 30 days, at most 1.0 GiB"} {
+		if !strings.Contains(page, want) {
+			t.Errorf("the chart lacks %q:\n%s", want, grep(page, "used"))
+		}
+	}
+	if n := strings.Count(page, " used</title>"); n != 30 {
+		t.Errorf("%d bars, want 30", n)
+	}
+}
+
+func grep(text, substr string) string {
+	var out []string
+	for _, l := range strings.Split(text, "\n") {
+		if strings.Contains(l, substr) {
+			out = append(out, l)
+		}
+	}
+	return strings.Join(out, "\n")
 }

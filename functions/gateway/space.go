@@ -8,9 +8,10 @@ import (
 
 	"xbr/shared/config"
 	"xbr/shared/history"
+	"xbr/shared/remote/dir"
 )
 
-// spaceDays is how many days the written-bytes chart covers.
+// spaceDays is how many days the used-space chart covers.
 const spaceDays = 30
 
 // spaceTTL is how long a remote's listed size is reused: listing a large
@@ -23,8 +24,8 @@ type remoteSpace struct {
 	Used       int64 // bytes listed on the remote (-1: the listing failed)
 	Free       int64 // dir: statfs; -1 for S3 (no free figure) or unknown
 	Err        string
-	Days       []dayBar // bytes committed per day, oldest first
-	Total      int64    // over the days
+	Days       []dayBar // used bytes at the end of each day, oldest first
+	Peak       int64    // the most used over the days
 }
 
 // dayBar is one day of the chart: its date, bytes, and bar geometry.
@@ -47,10 +48,9 @@ type cachedSize struct {
 	size int64
 }
 
-// space is every remote's used and free space, and the bytes xbr's runs
-// committed to it per day over the last spaceDays days (from the history).
+// space is every remote's used and free space now, and its used space over
+// the last spaceDays days (from the xbr.remote.usage events).
 func (s *Server) space(ctx context.Context, now time.Time) []remoteSpace {
-	written := writtenPerDay(s.history.Runs(), now)
 	var out []remoteSpace
 	for _, rc := range s.env.Config.Remotes {
 		rs := remoteSpace{Name: rc.Name, Type: rc.Type, Free: -1}
@@ -60,9 +60,9 @@ func (s *Server) space(ctx context.Context, now time.Time) []remoteSpace {
 			rs.Err = err.Error()
 		}
 		if rc.Type == config.RemoteDir {
-			rs.Free = freeBytes(rc.Path)
+			rs.Free = dir.FreeBytes(rc.Path)
 		}
-		rs.Days, rs.Total = bars(written[rc.Name], now)
+		rs.Days, rs.Peak = bars(usedPerDay(s.history.Usage(rc.Name), now), now)
 		out = append(out, rs)
 	}
 	return out
@@ -98,43 +98,37 @@ func (s *Server) usedBytes(ctx context.Context, name string, now time.Time) (int
 	return size, nil
 }
 
-// writtenPerDay sums the successful transfers of the runs per remote and
-// UTC day.
-func writtenPerDay(runs []history.Run, now time.Time) map[string]map[string]int64 {
-	from := now.UTC().AddDate(0, 0, -spaceDays)
-	out := map[string]map[string]int64{}
-	var walk func(t *history.Task)
-	walk = func(t *history.Task) {
-		if t.Remote != "" && t.Status == history.StatusSuccess && t.Size > 0 && t.End.After(from) &&
-			(t.Message == history.KindTransfer || t.Message == history.KindIncremental) {
-			if out[t.Remote] == nil {
-				out[t.Remote] = map[string]int64{}
-			}
-			out[t.Remote][t.End.UTC().Format(time.DateOnly)] += t.Size
+// usedPerDay is the remote's used space at the end of each UTC day, from
+// its xbr.remote.usage events: the newest measurement up to that day, carried
+// forward over the days without one.
+func usedPerDay(pts []history.UsagePoint, now time.Time) map[string]int64 {
+	out := map[string]int64{}
+	var level int64
+	known, next := false, 0
+	for i := range spaceDays {
+		end := now.UTC().AddDate(0, 0, i-spaceDays+1)
+		day := end.Format(time.DateOnly)
+		for ; next < len(pts) && pts[next].At.UTC().Format(time.DateOnly) <= day; next++ {
+			level, known = pts[next].UsedBytes, true
 		}
-		for _, c := range t.Tasks {
-			walk(c)
-		}
-	}
-	for _, r := range runs {
-		if r.Message != history.KindRestore {
-			walk(&r.Task)
+		if known {
+			out[day] = level
 		}
 	}
 	return out
 }
 
-// Geometry of the written-bytes chart, in SVG units.
+// Geometry of the used-space chart, in SVG units.
 const (
 	barsWidth  = 300
 	barsHeight = 60
 )
 
-// bars lays out the last spaceDays days, today last.
+// bars lays out the last spaceDays days, today last, and the peak.
 func bars(perDay map[string]int64, now time.Time) ([]dayBar, int64) {
-	var peak, total int64
+	var peak int64
 	for _, b := range perDay {
-		peak, total = max(peak, b), total+b
+		peak = max(peak, b)
 	}
 	w := float64(barsWidth) / spaceDays
 	out := make([]dayBar, 0, spaceDays)
@@ -147,5 +141,5 @@ func bars(perDay map[string]int64, now time.Time) ([]dayBar, int64) {
 		b.Y = barsHeight - b.Height
 		out = append(out, b)
 	}
-	return out, total
+	return out, peak
 }

@@ -40,7 +40,8 @@ func Consumer(s events.Subjects, stream string) bus.ConsumerConfig {
 	return bus.ConsumerConfig{Function: Name, Stream: stream, DLQ: s, MaxDeliver: 10,
 		AckWait: time.Minute, Concurrency: 2,
 		Subjects: []string{s.Filter(events.TypeExportCompleted), s.Filter(events.TypeSnapshotCompleted),
-			s.Filter(events.TypeRunStarted), s.Filter(events.TypeIncrementalCompleted), GCFilter(s)}}
+			s.Filter(events.TypeRunStarted), s.Filter(events.TypeIncrementalCompleted), GCFilter(s),
+			s.Filter(events.TypeRunCompleted)}}
 }
 
 // Remotes opens remotes by name (*fn.Remotes).
@@ -109,8 +110,8 @@ func New(jobs []config.Job, remotes Remotes, repos Repos, pools Pools, subjects 
 }
 
 // Handle prunes after a completed export, incremental backup or snapshot, sweeps the run's
-// remotes and pools when a run starts, and runs the fires of gc jobs. Other
-// events are ignored.
+// remotes and pools when a run starts, runs the fires of gc jobs, and
+// measures the job's remotes when a run ends. Other events are ignored.
 func (p *Pruner) Handle(ctx context.Context, ev bus.Event) ([]bus.Out, error) {
 	switch e := ev.Payload.(type) {
 	case events.ExportCompleted:
@@ -121,6 +122,8 @@ func (p *Pruner) Handle(ctx context.Context, ev bus.Event) ([]bus.Out, error) {
 		return p.Points(ctx, ev.Event.ID(), pointsDone(e))
 	case events.ScheduleDue:
 		return p.Collect(ctx, e)
+	case events.RunCompleted:
+		return p.Usage(ctx, e)
 	case events.RunStarted:
 		job, ok := p.job(e.Job)
 		if !ok {

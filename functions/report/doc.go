@@ -14,4 +14,12 @@
 // sent at least once: a failed POST is retried with back-off by the bus.
 // Runs that ended more than MaxAge before the reporter saw them (a reporter
 // started for the first time on an old stream) are not reported.
+//
+// What: the run's task tree as `xbr history` shows it, read back from the
+// event stream (exports, restore points with their path and bytes). When
+// the job health-checks the schedule's backups, the report waits for the
+// checks (see collect): one report per run, with its checks in it.
+//
+// Daily is the other report: the protection of every VM, on the schedule
+// of reports.daily, from the protection query the gateway answers.
 package report

@@ -42,7 +42,23 @@ func Title(r history.Run) string {
 	if r.Size > 0 {
 		title += ", " + history.HumanBytes(r.Size)
 	}
-	return title
+	return title + healthTitle(r)
+}
+
+// healthTitle sums up the run's health checks: "; health checks: 1
+// passed, 1 failed" ("" when none ran).
+func healthTitle(r history.Run) string {
+	counts := healthOutcomes(r)
+	var parts []string
+	for _, o := range []string{healthPassed, healthFailed, healthUnfinished} {
+		if counts[o] > 0 {
+			parts = append(parts, fmt.Sprintf("%d %s", counts[o], o))
+		}
+	}
+	if len(parts) == 0 {
+		return ""
+	}
+	return "; health checks: " + strings.Join(parts, ", ")
 }
 
 func jobName(r history.Run) string {

@@ -3,6 +3,7 @@ package report_test
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
@@ -161,4 +162,48 @@ func order(text string) string {
 		}
 	}
 	return text
+}
+
+// TestIncrementalRunReportCarriesPathAndBytes: the report is made from the
+// run's events read back from the stream, so an incremental VM's line says
+// how it was read (cbt or full scan) and what it read and stored.
+func TestIncrementalRunReportCarriesPathAndBytes(t *testing.T) {
+	sl := &slack{}
+	hook := httptest.NewServer(sl)
+	defer hook.Close()
+	cfg := &config.Config{Jobs: []config.Job{{Name: "incr", Mode: config.ModeIncremental, ReportWhen: config.ReportAlways,
+		ReportWebhook: config.NewSecret(hook.URL + "/services/T/B/X")}}}
+	conn := testsupport.StartNATS(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	env := &fn.Env{Config: cfg, Conn: conn, Log: slog.New(slog.DiscardHandler), Now: time.Now}
+	done := make(chan error, 1)
+	go func() { done <- report.Run(ctx, env) }()
+	defer func() { cancel(); <-done }()
+	const run, stamp = "4e1d3c2b5a69788796a5b4c3d2e1f001", "20261129T010000Z"
+	now := time.Now().UTC()
+	payloads := []events.Payload{
+		events.RunStarted{RunID: run, Job: "incr", Schedule: "nightly", Mode: events.ModeIncremental, FireTime: now,
+			VMs: []events.RunVM{{VMUUID: vmA, VMName: "web-1", Pool: "lab"}}},
+		events.IncrementalCompleted{RunID: run, Job: "incr", Schedule: "nightly", VMUUID: vmA, VMName: "web-1",
+			Pool: "lab", Timestamp: stamp, Path: events.PathFullScan, PathReason: "first-run", BytesRead: 160 << 20,
+			BytesStored: 61 << 20, ChunksNew: 150, ChunksReused: 10, DedupRatio: 1.07, DurationMS: 900,
+			BytesPerSecond: 177 << 20, Backups: []events.RemoteBackup{{Remote: "nfs", BackupID: "nfs:xbr-repo/" + vmA + "/" + stamp}}},
+		events.RunCompleted{RunID: run, Job: "incr", Schedule: "nightly", Status: "success", DurationMS: 1000,
+			Results: []events.VMResult{{VMUUID: vmA, VMName: "web-1", Status: "success"}}},
+	}
+	for i, p := range payloads {
+		m, err := events.Subjects{}.Message(events.Meta{ID: events.DeriveID("incr-report-test", fmt.Sprint(i)), Source: "/test",
+			Time: now.Add(time.Duration(i) * time.Millisecond)}, p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := conn.Publish(ctx, m.Subject, m.Event); err != nil {
+			t.Fatal(err)
+		}
+	}
+	testsupport.Eventually(t, 20*time.Second, "the report", func() bool { return len(sl.got()) > 0 })
+	want := "full scan (first-run): read 160.0 MiB from the host, stored 61.0 MiB new in 150 new chunks, reused 10, dedup ratio 1.07"
+	if got := sl.got()[0]; !strings.Contains(got, want) {
+		t.Errorf("the report lacks %q:\n%s", want, got)
+	}
 }

@@ -2,6 +2,7 @@ package report
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"time"
@@ -10,7 +11,6 @@ import (
 	"xbr/shared/bus"
 	"xbr/shared/config"
 	"xbr/shared/fn"
-	"xbr/shared/history"
 )
 
 // Name is the report function's name (durable consumer, DLQ subject).
@@ -26,18 +26,30 @@ type Reporter struct {
 	Log    *slog.Logger                         // [discard]
 	Now    func() time.Time                     // [time.Now]
 	MaxAge time.Duration                        // [DefaultMaxAge]
+	// Conn reads the run's events back from the stream; nil: the report
+	// is made of the run.completed alone, health checks unknown.
+	Conn         *bus.Conn
+	HealthGrace  time.Duration // [DefaultHealthGrace]
+	HealthSettle time.Duration // [DefaultHealthSettle]
 }
 
 var _ bus.Handler = (*Reporter)(nil)
 
-// Handle reports one xbr.run.completed; it publishes nothing.
+// Handle reports one xbr.run.completed; it publishes nothing. With
+// report_when: failure, a successful run whose health check failed is
+// reported too.
 func (rp *Reporter) Handle(ctx context.Context, ev bus.Event) ([]bus.Out, error) {
 	p, ok := ev.Payload.(events.RunCompleted)
 	if !ok {
 		return nil, nil
 	}
 	job, ok := rp.Job(p.Job)
-	if !ok || !job.ReportWebhook.IsSet() || !ShouldSend(job.ReportWhen, p.Status) {
+	if !ok || !job.ReportWebhook.IsSet() {
+		return nil, nil
+	}
+	send := ShouldSend(job.ReportWhen, p.Status)
+	checked := job.HealthCheckFor(p.Schedule) != nil && job.ReportWhen == config.ReportFailure
+	if !send && !checked {
 		return nil, nil
 	}
 	log := rp.log().With("job", p.Job, "run", p.RunID)
@@ -45,9 +57,10 @@ func (rp *Reporter) Handle(ctx context.Context, ev bus.Event) ([]bus.Out, error)
 		log.Info("run ended too long ago; no report sent", "age", age.Round(time.Second))
 		return nil, nil
 	}
-	proj := history.New(history.Options{Now: rp.now})
-	proj.Apply(ev.Received)
-	run, _ := proj.Run(p.RunID)
+	run := rp.collect(ctx, ev, p, job)
+	if !send && healthOutcomes(run)[healthFailed] == 0 {
+		return nil, nil // report_when failure: the run and its checks passed
+	}
 	if err := (Webhook{URL: job.ReportWebhook.Reveal(), Client: rp.Client}).Post(ctx, Title(run), Tree(run)); err != nil {
 		return nil, err // retried with back-off by the bus
 	}
@@ -76,12 +89,33 @@ func (rp *Reporter) maxAge() time.Duration {
 	return rp.MaxAge
 }
 
-// Run is the report function: it consumes xbr.run.completed until ctx ends.
+// DailyInterval is how often the daily report's schedule is evaluated.
+const DailyInterval = 5 * time.Second
+
+// Run is the report function: it consumes xbr.run.completed until ctx ends
+// and, when configured, sends the daily report on its schedule.
 func Run(ctx context.Context, env *fn.Env) error {
-	rp := &Reporter{Job: env.Job, Log: env.Log.With(bus.KeyFunction, Name), Now: env.Now,
-		Client: &http.Client{Timeout: 30 * time.Second}}
+	log := env.Log.With(bus.KeyFunction, Name)
+	client := &http.Client{Timeout: 30 * time.Second}
+	if d := env.Config.Reports.Daily; d.Enabled() {
+		kv, err := stateKV(ctx, env.Conn, env.Config.NATS.StreamReplicas)
+		if err != nil {
+			return fmt.Errorf("daily report: %w", err)
+		}
+		daily := &Daily{Config: d, KV: kv, CatchUp: env.Config.CatchUp, Log: log,
+			Ask: func(ctx context.Context) ([]events.ProtectionVM, error) {
+				ctx, cancel := context.WithTimeout(ctx, time.Minute)
+				defer cancel()
+				return fn.Ask(ctx, env.Conn.NATS(), env.Subjects, events.QueryProtection, events.ProtectionRequest{})
+			},
+			Post: Webhook{URL: d.Webhook.Reveal(), Client: client}.Post}
+		go daily.Run(ctx, env.Now, DailyInterval)
+	}
+	rp := &Reporter{Job: env.Job, Log: log, Now: env.Now, Client: client, Conn: env.Conn}
+	// Concurrency: a report waiting for its run's health checks does not
+	// hold back the reports of other runs.
 	return env.Conn.Consume(ctx, bus.ConsumerConfig{Function: Name, Stream: env.Streams.WithDefaults().Events,
-		Subjects: []string{env.Subjects.Filter(events.TypeRunCompleted)}, DLQ: env.Subjects}, rp)
+		Subjects: []string{env.Subjects.Filter(events.TypeRunCompleted)}, DLQ: env.Subjects, Concurrency: 8}, rp)
 }
 
 // Function is the report function as `xbr serve` runs it.

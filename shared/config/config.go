@@ -31,6 +31,8 @@ type Config struct {
 	Remotes []Remote `yaml:"remotes"`
 	Jobs    []Job    `yaml:"jobs"`
 	Gateway Gateway  `yaml:"gateway"`
+	// Reports are the reports not tied to one run (the daily report).
+	Reports Reports `yaml:"reports"`
 	// DataDir holds the embedded NATS store and other local state.
 	DataDir string `yaml:"data_dir"`
 	// CatchUp is how far back the timer still fires a missed schedule (once).

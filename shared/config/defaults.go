@@ -11,6 +11,7 @@ func (c *Config) applyDefaults() {
 	c.Gateway.Listen = or(c.Gateway.Listen, DefaultGatewayListen)
 	c.DataDir = or(c.DataDir, DefaultDataDir)
 	c.CatchUp = or(c.CatchUp, DefaultCatchUp)
+	c.Reports.Daily.applyDefaults()
 	for i := range c.Jobs {
 		j := &c.Jobs[i]
 		j.Mode = or(j.Mode, ModeFull)

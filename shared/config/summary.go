@@ -20,6 +20,10 @@ func (c *Config) WriteSummary(w io.Writer, now time.Time) error {
 	fmt.Fprintf(tw, "nats:\t%s, subject prefix %s, stream replicas %d\n", nats, c.NATS.Prefix, c.NATS.StreamReplicas)
 	fmt.Fprintf(tw, "data dir:\t%s, catch-up window %s\n", c.DataDir, c.CatchUp)
 	fmt.Fprintf(tw, "gateway:\t%s\n", c.Gateway.Listen)
+	if d := c.Reports.Daily; d.Enabled() {
+		fmt.Fprintf(tw, "daily report:\t%q %s, sent %s, next %s\n", d.Cron, d.Timezone, d.When,
+			d.Spec.Next(now, d.Location).Format("2006-01-02 15:04 MST"))
+	}
 	fmt.Fprintf(tw, "pools (%d):\n", len(c.Pools))
 	for _, p := range c.Pools {
 		tls := ""

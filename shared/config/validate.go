@@ -36,6 +36,7 @@ func (c *Config) check(p *problems) {
 		ids[c.Jobs[i].ID] = i
 	}
 	c.Gateway.check(p)
+	c.Reports.Daily.check(p)
 	if c.CatchUp < 0 {
 		p.addValue("catch_up", c.CatchUp.String(), "must not be negative")
 	}

@@ -30,9 +30,10 @@ type Projection struct {
 	runs       map[string]*Run
 	rates      map[string][]RatePoint
 	seen       map[string]bool
-	keys       map[string][]string  // run id -> its entries in seen, dropped with it
-	touched    string               // the run the event being applied is about
-	health     map[string]healthRef // health check id -> its run and VM, until its outcome
+	keys       map[string][]string     // run id -> its entries in seen, dropped with it
+	touched    string                  // the run the event being applied is about
+	health     map[string]healthRef    // health check id -> its run and VM, until its outcome
+	usage      map[string][]UsagePoint // remote -> its newest measurement per UTC day
 	keep       int
 }
 
@@ -49,14 +50,19 @@ func New(o Options) *Projection {
 	}
 	return &Projection{staleAfter: o.StaleAfter, now: o.Now, runs: map[string]*Run{},
 		rates: map[string][]RatePoint{}, seen: map[string]bool{}, keys: map[string][]string{}, keep: o.KeepRuns,
-		health: map[string]healthRef{}}
+		health: map[string]healthRef{}, usage: map[string][]UsagePoint{}}
 }
 
 // Apply folds one event in. Events that are not about a run (or restore)
-// are ignored, and so is an event id applied before.
+// are ignored, and so is an event id applied before; a remote's usage is
+// kept per day (Usage).
 func (p *Projection) Apply(r events.Received) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
+	if u, ok := r.Payload.(events.RemoteUsage); ok {
+		p.applyUsage(u, r.Event.Time().UTC())
+		return
+	}
 	key := r.Event.Type() + "/" + r.Event.ID()
 	if p.seen[key] {
 		return
