@@ -31,7 +31,8 @@ const (
 // pseudo-terminal against `xbr serve` and a throttled simulator: the VM's
 // progress line is redrawn with new numbers at least twice within a second.
 // The same run with --json gives at least two progress objects per second
-// of transfer, each a JSON object.
+// of transfer, each a JSON object; `xbr restore --wait` of that backup
+// moves its line as often.
 func TestRunWaitShowsLiveProgress(t *testing.T) {
 	p := startPool(t, xapisim.Options{VMs: 1, DiskSize: progressDisk, Faults: xapisim.Faults{RateLimit: progressRate}})
 	dirPath, _ := dirRemote(t, "nfs")
@@ -67,7 +68,21 @@ func TestRunWaitShowsLiveProgress(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("xbr run --wait --json: exit %d: %s %s", code, out, errOut)
 	}
-	checkJSONProgress(t, out)
+	backup := checkJSONProgress(t, out)
+
+	// A restore of a few seconds (the simulator throttles /import too)
+	// moves its line as well: progress events used to come every 5 s.
+	reads, code = runOnTerminal(t, ctx, xbrBin, "restore", backup, "--wait", "--nats", url)
+	all = joinReads(reads)
+	if code != 0 || !strings.Contains(all, "completed: VM") {
+		t.Fatalf("xbr restore --wait on a terminal: exit %d:\n%q", code, all)
+	}
+	changes = lineChanges(reads, "restore")
+	n, at = mostInOneSecond(changes)
+	t.Logf("restore: %d distinct progress lines, %d within one second: %v", len(changes), n, changes)
+	if n < 2 {
+		t.Errorf("the restore's progress line changed at most %d time(s) within a second (at %v)\noutput: %q", n, at, all)
+	}
 }
 
 // read is one chunk read from the terminal and when it arrived.
@@ -178,9 +193,10 @@ func mostInOneSecond(cs []change) (int, time.Time) {
 	return best, at
 }
 
-// checkJSONProgress parses every line of a --json run as a JSON object and
-// counts the export's progress objects against the transfer's duration.
-func checkJSONProgress(t *testing.T, out string) {
+// checkJSONProgress parses every line of a --json run as a JSON object,
+// counts the export's progress objects against the transfer's duration and
+// returns the id of the backup.
+func checkJSONProgress(t *testing.T, out string) (backup string) {
 	t.Helper()
 	var started, completed time.Time
 	progress, results := 0, 0
@@ -204,12 +220,15 @@ func checkJSONProgress(t *testing.T, out string) {
 			started = o.Time
 		case o.Event == "xbr.export.completed":
 			completed = o.Time
+			if bs, ok := o.Data["backups"].([]any); ok && len(bs) == 1 {
+				backup, _ = bs[0].(map[string]any)["backup_id"].(string)
+			}
 		case o.Type == "result":
 			results++
 		}
 	}
 	transfer := completed.Sub(started)
-	if started.IsZero() || completed.IsZero() || transfer < 1500*time.Millisecond || results != 1 {
+	if started.IsZero() || completed.IsZero() || transfer < 1500*time.Millisecond || results != 1 || backup == "" {
 		t.Fatalf("export from %v to %v (%v), %d result(s): a throttled export of a few seconds was expected:\n%s",
 			started, completed, transfer, results, out)
 	}
@@ -217,4 +236,5 @@ func checkJSONProgress(t *testing.T, out string) {
 	if want := int(2 * transfer.Seconds()); progress < want {
 		t.Errorf("%d progress objects for a %v transfer, want at least %d:\n%s", progress, transfer, want, out)
 	}
+	return backup
 }
