@@ -42,3 +42,28 @@ func TestReplicateRunLabel(t *testing.T) {
 		t.Errorf("a full run is labelled %q", r.Message)
 	}
 }
+
+// TestRatesThinned: progress events come every 400 ms per VM; the rate
+// chart keeps about one sample a second per VM, so a long run's samples
+// stay as few as they were at the former 5 s period's scale, per VM.
+func TestRatesThinned(t *testing.T) {
+	evs := []stamped{{0, events.RunStarted{RunID: run1, Job: "nightly", Schedule: "daily", Mode: events.ModeFull, FireTime: t0,
+		VMs: []events.RunVM{{VMUUID: vmA, VMName: "web-1", Pool: "lab"}, {VMUUID: vmB, VMName: "db-1", Pool: "lab"}}}}}
+	for i := 1; i <= 25; i++ { // 10 s of transfer, both VMs
+		at := time.Duration(i) * 400 * time.Millisecond
+		for _, vm := range []string{vmA, vmB} {
+			evs = append(evs, stamped{at, events.ExportProgress{RunID: run1, Job: "nightly", VMUUID: vm,
+				Transfer: events.Transfer{Bytes: int64(i) << 20, BytesPerSecond: 2 << 20}}})
+		}
+	}
+	rates := project(t0.Add(time.Minute), build(t, evs)).Rates(run1)
+	per := map[string]int{}
+	for _, r := range rates {
+		per[r.VMUUID]++
+	}
+	for _, vm := range []string{vmA, vmB} {
+		if per[vm] < 8 || per[vm] > 11 {
+			t.Errorf("VM %s: %d rate samples for 10 s, want about one a second", vm, per[vm])
+		}
+	}
+}
