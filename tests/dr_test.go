@@ -113,9 +113,18 @@ jobs:
 		}
 	}
 	for i := range 2 {
-		if out, errOut, code := xbr(t, ctx, nil, "run", "dr", "--wait", "--nats", url); code != 0 {
+		out, errOut, code := xbr(t, ctx, nil, "run", "dr", "--wait", "--nats", url)
+		if code != 0 {
 			t.Fatalf("run %d: exit %d\n%s\n%s\nserver:\n%s", i+1, code, out, errOut, s.output())
 		}
+		for _, vm := range sources { // one line per VM, as a backup run prints
+			if !strings.Contains(out, vm.UUID+"): replicating to pool standby") || !strings.Contains(out, vm.UUID+"): done, copy ") {
+				t.Errorf("run %d: no replicate lines for %s:\n%s", i+1, vm.NameLabel, out)
+			}
+		}
+	}
+	if out, _, _ := xbr(t, ctx, nil, "history", "--nats", url); !strings.Contains(out, "replicate run ") || strings.Contains(out, "backup run ") {
+		t.Errorf("history labels a replicate job's runs otherwise than \"replicate run\":\n%s", out)
 	}
 	byVM := map[string][]replicate.Copy{}
 	for _, c := range standby.copies(t) {
