@@ -91,6 +91,7 @@ func runFailover(cmd *cobra.Command, cf *clientFlags, vm string, o failoverOpts)
 		v.Close()
 		return nil
 	}
+	v.Waiting(req.RequestID, "failing over")
 	return followFailover(cmd.Context(), v, conn, subjects, req.RequestID)
 }
 

@@ -105,6 +105,7 @@ func runHealthCheck(cmd *cobra.Command, cf *clientFlags, req events.HealthCheckR
 		v.Close()
 		return nil
 	}
+	v.Waiting(req.RequestID, "waiting for a health check worker")
 	return followHealthCheck(cmd.Context(), v, w, req.RequestID)
 }
 
@@ -121,10 +122,12 @@ func followHealthCheck(ctx context.Context, v view, w *bus.Watch, id string) err
 		if line == "" {
 			continue
 		}
+		v.Done(id)
 		o := jsonLine{Event: string(r.Event.Type()), Time: r.Event.Event.Time(), Data: r.Event.Payload}
 		if !done {
 			v.Object("event", o)
 			v.Line("%s", line)
+			v.Waiting(id, "test VM booting")
 			continue
 		}
 		v.Close()

@@ -27,7 +27,10 @@ type view interface {
 	Line(format string, args ...any)
 	// Progress shows how far transfer key (a VM, a restore) has got.
 	Progress(key, label string, t events.Transfer)
-	// Done ends transfer key's live line.
+	// Waiting shows a live line with the time spent on step key (a test
+	// VM booting), for work that moves no bytes; Done ends it.
+	Waiting(key, label string)
+	// Done ends key's live line.
 	Done(key string)
 	// Object writes one JSON object of kind typ (only the JSON view does).
 	Object(typ string, o jsonLine)
@@ -82,6 +85,7 @@ func (v *textView) Line(format string, args ...any) { fmt.Fprintf(v.w, format+"\
 func (v *textView) Progress(_, label string, t events.Transfer) {
 	fmt.Fprintf(v.w, "  %s: %s\n", label, transferLine(t))
 }
+func (v *textView) Waiting(string, string)  {}
 func (v *textView) Done(string)             {}
 func (v *textView) Object(string, jsonLine) {}
 func (v *textView) Close()                  {}
@@ -92,6 +96,7 @@ type jsonView struct{ enc *json.Encoder }
 
 func (v *jsonView) Line(string, ...any)                      {}
 func (v *jsonView) Progress(string, string, events.Transfer) {}
+func (v *jsonView) Waiting(string, string)                   {}
 func (v *jsonView) Done(string)                              {}
 func (v *jsonView) Close()                                   {}
 func (v *jsonView) JSON() bool                               { return true }
@@ -157,6 +162,18 @@ func (v *barView) Progress(key, label string, t events.Transfer) {
 		b.bar.SetTotal(t.TotalBytes, false)
 	}
 	b.bar.SetCurrent(t.Bytes)
+}
+
+func (v *barView) Waiting(key, label string) {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	if _, ok := v.bars[key]; ok || v.closed {
+		return
+	}
+	bar := v.p.New(0, mpb.SpinnerStyle(), mpb.BarRemoveOnComplete(), mpb.BarWidth(1),
+		mpb.PrependDecorators(decor.Name(label, decor.WCSyncSpaceR)),
+		mpb.AppendDecorators(decor.Elapsed(decor.ET_STYLE_GO, decor.WCSyncSpace)))
+	v.bars[key] = &liveBar{bar: bar}
 }
 
 func (b *liveBar) text(decor.Statistics) string {

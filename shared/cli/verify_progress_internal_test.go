@@ -19,6 +19,7 @@ func (v *recordingView) Progress(key, _ string, t events.Transfer) {
 	v.calls = append(v.calls, fmt.Sprintf("progress %s %d/%d", key, t.Bytes, t.TotalBytes))
 }
 func (v *recordingView) Done(key string)         { v.calls = append(v.calls, "done "+key) }
+func (v *recordingView) Waiting(key, _ string)   { v.calls = append(v.calls, "waiting "+key) }
 func (v *recordingView) Object(string, jsonLine) {}
 func (v *recordingView) Close()                  { v.calls = append(v.calls, "close") }
 func (v *recordingView) JSON() bool              { return false }
