@@ -149,9 +149,14 @@ func (v *barView) Progress(key, label string, t events.Transfer) {
 	b, ok := v.bars[key]
 	if !ok {
 		b = &liveBar{}
-		b.bar = v.p.AddBar(0, mpb.BarRemoveOnComplete(),
+		// A transfer of unknown size (a replica) spins: a bar needs a total.
+		var filler mpb.BarFillerBuilder = mpb.BarStyle()
+		if t.TotalBytes <= 0 {
+			filler = mpb.SpinnerStyle()
+		}
+		b.bar = v.p.New(0, filler, mpb.BarRemoveOnComplete(),
 			mpb.PrependDecorators(decor.Name(label, decor.WCSyncSpaceR)),
-			mpb.AppendDecorators(decor.Percentage(decor.WCSyncSpace), decor.Any(b.text, decor.WCSyncSpace)))
+			mpb.AppendDecorators(decor.Any(b.text, decor.WCSyncSpace)))
 		v.bars[key] = b
 	}
 	v.mu.Unlock()
@@ -179,6 +184,9 @@ func (v *barView) Waiting(key, label string) {
 func (b *liveBar) text(decor.Statistics) string {
 	b.mu.Lock()
 	defer b.mu.Unlock()
+	if b.t.TotalBytes > 0 {
+		return fmt.Sprintf("%3d %%  %s", min(b.t.Bytes*100/b.t.TotalBytes, 100), transferLine(b.t))
+	}
 	return transferLine(b.t)
 }
 

@@ -43,7 +43,10 @@ func TestBarViewOnTerminal(t *testing.T) {
 	v.Done("hc")
 	v.Line("started: %d VM(s)", 1)
 	v.Progress("vm", "web-1", events.TransferAt(8<<20, 32<<20, time.Second))
-	testsupport.Eventually(t, 10*time.Second, "the transfer's line", shows("8.0 MiB of 32.0 MiB"))
+	v.Progress("copy", "db-1", events.TransferAt(5<<20, 0, time.Second)) // a replica: size unknown
+	testsupport.Eventually(t, 10*time.Second, "the transfers' lines", func() bool {
+		return shows("25 %  8.0 MiB of 32.0 MiB")() && shows("5.0 MiB of ?")()
+	})
 	v.Done("vm")
 	v.Line("last line before close")
 	v.Close()
