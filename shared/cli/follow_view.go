@@ -1,7 +1,6 @@
 package cli
 
 import (
-	"context"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -59,7 +58,7 @@ func newView(cmd *cobra.Command, asJSON bool) view {
 	case asJSON:
 		return &jsonView{enc: json.NewEncoder(out)}
 	case isTerminal(out):
-		return newBarView(cmd.Context(), out)
+		return newBarView(out)
 	}
 	return &textView{w: out}
 }
@@ -121,8 +120,11 @@ type liveBar struct {
 	t   events.Transfer
 }
 
-func newBarView(ctx context.Context, out io.Writer) *barView {
-	p := mpb.NewWithContext(ctx, mpb.WithOutput(out), mpb.WithRefreshRate(barRefresh), mpb.WithWidth(30))
+// newBarView starts drawing on out until Close. The container does not
+// follow the command's context: a command interrupted by a signal still
+// closes its view, which then ends its lines cleanly.
+func newBarView(out io.Writer) *barView {
+	p := mpb.New(mpb.WithOutput(out), mpb.WithRefreshRate(barRefresh), mpb.WithWidth(30))
 	return &barView{p: p, out: out, bars: map[string]*liveBar{}}
 }
 
@@ -154,9 +156,14 @@ func (v *barView) Progress(key, label string, t events.Transfer) {
 		if t.TotalBytes <= 0 {
 			filler = mpb.SpinnerStyle()
 		}
-		b.bar = v.p.New(0, filler, mpb.BarRemoveOnComplete(),
+		bar, err := v.p.Add(0, filler.Build(), mpb.BarRemoveOnComplete(),
 			mpb.PrependDecorators(decor.Name(label, decor.WCSyncSpaceR)),
 			mpb.AppendDecorators(decor.Any(b.text, decor.WCSyncSpace)))
+		if err != nil { // the container ended: nothing more is drawn
+			v.mu.Unlock()
+			return
+		}
+		b.bar = bar
 		v.bars[key] = b
 	}
 	v.mu.Unlock()
@@ -175,10 +182,12 @@ func (v *barView) Waiting(key, label string) {
 	if _, ok := v.bars[key]; ok || v.closed {
 		return
 	}
-	bar := v.p.New(0, mpb.SpinnerStyle(), mpb.BarRemoveOnComplete(), mpb.BarWidth(1),
+	bar, err := v.p.Add(0, mpb.SpinnerStyle().Build(), mpb.BarRemoveOnComplete(), mpb.BarWidth(1),
 		mpb.PrependDecorators(decor.Name(label, decor.WCSyncSpaceR)),
 		mpb.AppendDecorators(decor.Elapsed(decor.ET_STYLE_GO, decor.WCSyncSpace)))
-	v.bars[key] = &liveBar{bar: bar}
+	if err == nil {
+		v.bars[key] = &liveBar{bar: bar}
+	}
 }
 
 func (b *liveBar) text(decor.Statistics) string {
@@ -214,6 +223,8 @@ func (v *barView) Close() {
 	v.mu.Unlock()
 	// A last bar, completed at once, makes the container render once more,
 	// which writes the lines still buffered.
-	v.p.New(0, mpb.NopStyle(), mpb.BarRemoveOnComplete()).SetTotal(-1, true)
+	if last, err := v.p.Add(0, mpb.NopStyle().Build(), mpb.BarRemoveOnComplete()); err == nil {
+		last.SetTotal(-1, true)
+	}
 	v.p.Wait()
 }

@@ -2,7 +2,6 @@ package cli
 
 import (
 	"bytes"
-	"context"
 	"io"
 	"strings"
 	"sync"
@@ -37,7 +36,7 @@ func TestBarViewOnTerminal(t *testing.T) {
 	if !isTerminal(tty) {
 		t.Fatal("the pseudo-terminal is not seen as a terminal")
 	}
-	v := newBarView(context.Background(), tty)
+	v := newBarView(tty)
 	v.Waiting("hc", "test VM booting")
 	testsupport.Eventually(t, 10*time.Second, "the waiting line", shows("test VM booting"))
 	v.Done("hc")
@@ -51,7 +50,7 @@ func TestBarViewOnTerminal(t *testing.T) {
 	v.Line("last line before close")
 	v.Close()
 	v.Line("after close")
-	only := newBarView(context.Background(), tty) // no bar ever: a line, then Close at once
+	only := newBarView(tty) // no bar ever: a line, then Close at once
 	only.Line("the only line")
 	only.Close()
 	tty.Close()

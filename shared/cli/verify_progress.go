@@ -29,7 +29,7 @@ func newVerifyProgress(cmd *cobra.Command, asJSON bool) *verifyProgress {
 	if asJSON || !isTerminal(cmd.OutOrStdout()) {
 		return &verifyProgress{}
 	}
-	return &verifyProgress{v: newBarView(cmd.Context(), cmd.OutOrStdout())}
+	return &verifyProgress{v: newBarView(cmd.OutOrStdout())}
 }
 
 // update is integrity.Options.Progress.
