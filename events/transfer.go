@@ -19,6 +19,12 @@ type Transfer struct {
 	ETASeconds int64 `json:"eta_seconds,omitempty"`
 }
 
+// DefaultProgressEvery is how often a running transfer (export,
+// incremental, replicate, restore) publishes its progress event: often
+// enough that a terminal bar moves at least twice a second, rare enough (at
+// most a few events a second per VM) not to flood the progress stream.
+const DefaultProgressEvery = 400 * time.Millisecond
+
 // TransferAt is the progress of a transfer that moved done bytes of total
 // (0: unknown) in elapsed. A total below done was a wrong estimate and is
 // reported unknown rather than wrong; the ETA needs a total and a rate.

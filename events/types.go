@@ -113,7 +113,7 @@ var descriptions = map[Type]string{
 	TypeRunCompleted:       "A run ended: success, failure, partial or skipped, with per-VM results.",
 	TypeExportRequested:    "Back up one VM of a run to every remote of the job (one per VM).",
 	TypeExportStarted:      "The export worker took the VM and is snapshotting/streaming it.",
-	TypeExportProgress:     "Bytes streamed so far, rate and ETA of one VM's export (every few seconds).",
+	TypeExportProgress:     "Bytes streamed so far, rate and ETA of one VM's export (every 400 ms while it streams).",
 	TypeExportCompleted:    "One VM's backup is committed on every remote (size, SHA-256, codec, duration).",
 	TypeExportFailed:       "One VM's backup failed; no backup was committed and the snapshot was removed.",
 	TypeSnapshotRequested:  "Take a rolling snapshot of one VM.",

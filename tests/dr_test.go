@@ -113,10 +113,13 @@ jobs:
 		}
 	}
 	for i := range 2 {
-		if out, errOut, code := xbr(t, ctx, nil, "run", "dr", "--wait", "--nats", url); code != 0 {
+		out, errOut, code := xbr(t, ctx, nil, "run", "dr", "--wait", "--nats", url)
+		if code != 0 {
 			t.Fatalf("run %d: exit %d\n%s\n%s\nserver:\n%s", i+1, code, out, errOut, s.output())
 		}
+		checkReplicateLines(t, out, sources)
 	}
+	checkReplicateHistory(t, ctx, url)
 	byVM := map[string][]replicate.Copy{}
 	for _, c := range standby.copies(t) {
 		byVM[c.VMUUID] = append(byVM[c.VMUUID], c)
@@ -159,6 +162,26 @@ jobs:
 
 	drLsAndFailover(t, ctx, s, url, standby, sources[0], byVM[sources[0].UUID][0])
 	drFailoverChecksTheSource(t, ctx, s, url, main, standby, sources[1], byVM[sources[1].UUID][0])
+}
+
+// checkReplicateLines: `run <replicate job> --wait` printed each VM's lines,
+// as a backup run does.
+func checkReplicateLines(t *testing.T, out string, sources []xapisim.VMInfo) {
+	t.Helper()
+	for _, vm := range sources {
+		if !strings.Contains(out, vm.UUID+"): replicating to pool standby") || !strings.Contains(out, vm.UUID+"): done, copy ") {
+			t.Errorf("no replicate lines for %s:\n%s", vm.NameLabel, out)
+		}
+	}
+}
+
+// checkReplicateHistory: xbr history labels a replicate job's runs
+// "replicate run".
+func checkReplicateHistory(t *testing.T, ctx context.Context, url string) {
+	t.Helper()
+	if out, _, _ := xbr(t, ctx, nil, "history", "--nats", url); !strings.Contains(out, "replicate run ") || strings.Contains(out, "backup run ") {
+		t.Errorf("history labels a replicate job's runs otherwise than \"replicate run\":\n%s", out)
+	}
 }
 
 func drLsAndFailover(t *testing.T, ctx context.Context, s *server, url string, standby *drPool, vm xapisim.VMInfo, cp replicate.Copy) {

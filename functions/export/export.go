@@ -54,8 +54,9 @@ type Deps struct {
 	Log       *slog.Logger     // [discard]
 	Now       func() time.Time // [time.Now]
 	Version   string           // recorded in the metadata's xbr object
-	// ProgressEvery is the period of export.progress events and lock
-	// renewals during a transfer [5s].
+	// ProgressEvery is the period of export.progress events during a
+	// transfer [events.DefaultProgressEvery]; the run's lock is renewed
+	// every runs.RenewEvery.
 	ProgressEvery time.Duration
 	// Wait sleeps between retries [a timer honouring ctx]; tests inject it.
 	Wait func(ctx context.Context, d time.Duration) error
@@ -69,7 +70,7 @@ func (d Deps) withDefaults() Deps {
 		d.Now = time.Now
 	}
 	if d.ProgressEvery <= 0 {
-		d.ProgressEvery = 5 * time.Second
+		d.ProgressEvery = events.DefaultProgressEvery
 	}
 	if d.Wait == nil {
 		d.Wait = runs.Sleep

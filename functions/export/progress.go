@@ -14,7 +14,7 @@ import (
 )
 
 // progress counts the bytes read from XAPI and, every ProgressEvery,
-// publishes export.progress and renews the run's lock.
+// publishes export.progress; every runs.RenewEvery it renews the run's lock.
 type progress struct {
 	n    atomic.Int64
 	stop func()
@@ -29,6 +29,7 @@ func (w *Worker) progress(ctx context.Context, j *job, total int64) *progress {
 		defer close(exited)
 		t := time.NewTicker(w.d.ProgressEvery)
 		defer t.Stop()
+		renewed := start
 		for seq := 1; ; seq++ {
 			select {
 			case <-done:
@@ -36,7 +37,12 @@ func (w *Worker) progress(ctx context.Context, j *job, total int64) *progress {
 			case <-ctx.Done():
 				return
 			case <-t.C:
-				w.tick(ctx, j, seq, p.n.Load(), total, w.d.Now().Sub(start))
+				now := w.d.Now()
+				renew := now.Sub(renewed) >= runs.RenewEvery
+				if renew {
+					renewed = now
+				}
+				w.tick(ctx, j, seq, p.n.Load(), total, now.Sub(start), renew)
 			}
 		}
 	}()
@@ -44,11 +50,11 @@ func (w *Worker) progress(ctx context.Context, j *job, total int64) *progress {
 	return p
 }
 
-func (w *Worker) tick(ctx context.Context, j *job, seq int, n, total int64, elapsed time.Duration) {
+func (w *Worker) tick(ctx context.Context, j *job, seq int, n, total int64, elapsed time.Duration, renew bool) {
 	ev := events.ExportProgress{RunID: j.req.RunID, Job: j.req.Job, VMUUID: j.req.VMUUID,
 		Transfer: events.TransferAt(n, total, elapsed)}
 	w.publish(ctx, events.DeriveID("export.progress", j.req.RunID, j.req.VMUUID, fmt.Sprint(j.delivery), fmt.Sprint(seq)), ev)
-	if j.run != nil {
+	if renew && j.run != nil {
 		if err := w.d.Runs.Touch(ctx, j.req.Job, j.req.RunID); err != nil && ctx.Err() == nil {
 			w.d.Log.Warn("renewing the job's lock failed", "run", j.req.RunID, "error", err)
 		}

@@ -166,12 +166,12 @@ func (s *Server) jobLinks() []jobLink {
 // runChoice is a run offered in a comparison form.
 type runChoice struct{ ID, Label string }
 
-// choices are the backup runs (restores have no VM lines to compare)
+// choices are the job runs (restores have no VM lines to compare)
 // other than except, newest first.
 func choices(runs []history.Run, except string) []runChoice {
 	var out []runChoice
 	for _, run := range runs {
-		if run.ID == except || run.Message != history.KindRun {
+		if run.ID == except || !history.IsJobRun(run.Message) {
 			continue
 		}
 		v := newRunView(run)

@@ -45,7 +45,7 @@ func (s *Server) storedRun(ctx context.Context, id string) (history.Run, bool, e
 	if !ok {
 		return history.Run{}, false, nil
 	}
-	if run.Message == history.KindRun {
+	if history.IsJobRun(run.Message) {
 		until := last.Add(storedMargin)
 		err := s.scan(ctx, stream, s.env.Subjects.LifecycleFilters(), first.Add(-storedMargin), func(r events.Received) bool {
 			return r.Event.Time().Before(until) && mine(r)

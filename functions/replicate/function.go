@@ -47,8 +47,9 @@ type Deps struct {
 	Subjects  events.Subjects
 	Log       *slog.Logger     // [discard]
 	Now       func() time.Time // [time.Now]
-	// ProgressEvery is the period of replicate.progress events and lock
-	// renewals during a transfer [5s].
+	// ProgressEvery is the period of replicate.progress events during a
+	// transfer [events.DefaultProgressEvery]; the run's lock is renewed
+	// every runs.RenewEvery.
 	ProgressEvery time.Duration
 	// Wait sleeps between retries [a timer honouring ctx].
 	Wait func(ctx context.Context, d time.Duration) error
@@ -62,7 +63,7 @@ func (d Deps) withDefaults() Deps {
 		d.Now = time.Now
 	}
 	if d.ProgressEvery <= 0 {
-		d.ProgressEvery = 5 * time.Second
+		d.ProgressEvery = events.DefaultProgressEvery
 	}
 	if d.Wait == nil {
 		d.Wait = runs.Sleep

@@ -166,22 +166,23 @@ func rate(bytes, ms int64) int64 {
 	return bytes * 1000 / ms
 }
 
-// progress publishes replicate.progress and renews the run's lock every
-// ProgressEvery while bytes flow.
+// progress publishes replicate.progress every ProgressEvery while bytes
+// flow, and renews the run's lock every runs.RenewEvery.
 type progress struct {
 	d     Deps
 	req   events.ReplicateRequested
 	ctx   context.Context
 	start time.Time
 
-	mu   sync.Mutex
-	last time.Time
-	seq  int
+	mu      sync.Mutex
+	last    time.Time
+	renewed time.Time
+	seq     int
 }
 
 func (w *Worker) newProgress(ctx context.Context, req events.ReplicateRequested) *progress {
 	now := w.d.Now()
-	return &progress{d: w.d, req: req, ctx: ctx, start: now, last: now}
+	return &progress{d: w.d, req: req, ctx: ctx, start: now, last: now, renewed: now}
 }
 
 func (p *progress) add(bytes int64) {
@@ -194,6 +195,10 @@ func (p *progress) add(bytes int64) {
 	p.last = now
 	p.seq++
 	seq := p.seq
+	renew := now.Sub(p.renewed) >= runs.RenewEvery
+	if renew {
+		p.renewed = now
+	}
 	p.mu.Unlock()
 	ev := events.ReplicateProgress{RunID: p.req.RunID, Job: p.req.Job, VMUUID: p.req.VMUUID,
 		Transfer: events.TransferAt(bytes, 0, now.Sub(p.start))}
@@ -202,6 +207,9 @@ func (p *progress) add(bytes int64) {
 		if _, err := p.d.Publisher.Publish(p.ctx, m.Subject, m.Event); err != nil {
 			p.d.Log.Debug("progress not published", "vm_uuid", p.req.VMUUID, "err", err)
 		}
+	}
+	if !renew {
+		return
 	}
 	if err := p.d.Runs.Touch(p.ctx, p.req.Job, p.req.RunID); err != nil && !errors.Is(err, runs.ErrNotHolder) {
 		p.d.Log.Debug("run lock not renewed", "run", p.req.RunID, "err", err)

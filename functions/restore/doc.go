@@ -49,7 +49,7 @@
 // # Events and idempotence
 //
 // It publishes xbr.restore.started and xbr.restore.progress (bytes, rate,
-// ETA) every few seconds while it runs, and returns xbr.restore.completed
+// ETA) every 400 ms (events.DefaultProgressEvery) while it runs, and returns xbr.restore.completed
 // (new VM uuid and name, bytes, duration, throughput) or xbr.restore.failed
 // (the reason). The request id is written into the new VM's other_config
 // (KeyRequest) as soon as the import returns; a redelivered request finds

@@ -10,7 +10,7 @@ import (
 )
 
 // DefaultProgressEvery is how often a running restore publishes progress.
-const DefaultProgressEvery = 5 * time.Second
+const DefaultProgressEvery = events.DefaultProgressEvery
 
 // reporter publishes xbr.restore.progress every period while a restore runs.
 type reporter struct {

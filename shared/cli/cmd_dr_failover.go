@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"time"
@@ -15,8 +16,9 @@ import (
 
 // failoverOpts are the flags of `xbr dr failover`.
 type failoverOpts struct {
-	copy, pool              string
-	start, force, yes, wait bool
+	copy, pool        string
+	start, force, yes bool
+	follow            followOpts
 }
 
 func newDrFailoverCmd() *cobra.Command {
@@ -42,7 +44,9 @@ On a terminal it shows which copy, its age and whether it will be started,
 and asks for confirmation (type the VM name or y); without a terminal it
 needs --yes. The request is the xbr.failover.requested event (with who
 asked); with --wait the command follows it and exits 0 when the failover
-completed, 1 when it was refused or failed.`,
+completed, 1 when it was refused or failed. --json writes newline-delimited
+JSON instead of text: {"type":"requested"}, a "status" object on each change,
+and a final "result" object with the status and the exit code.`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error { return runFailover(cmd, &cf, args[0], o) },
 	}
@@ -53,7 +57,7 @@ completed, 1 when it was refused or failed.`,
 	f.BoolVar(&o.start, "start", false, "boot the copy")
 	f.BoolVar(&o.force, "force", false, "fail over even while the source VM is running (split brain is then yours)")
 	f.BoolVar(&o.yes, "yes", false, "do not ask for confirmation (needed without a terminal)")
-	f.BoolVar(&o.wait, "wait", false, "follow the failover until it ends")
+	o.follow.add(cmd, "failover")
 	return cmd
 }
 
@@ -80,19 +84,38 @@ func runFailover(cmd *cobra.Command, cf *clientFlags, vm string, o failoverOpts)
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(cmd.OutOrStdout(), "failover %s: %s requested\n", req.RequestID, vm)
-	if !o.wait {
+	v := newView(cmd, o.follow.json)
+	v.Object("requested", jsonLine{Event: string(req.EventType()), Time: now, Data: req})
+	v.Line("failover %s: %s requested", req.RequestID, vm)
+	if !o.follow.wait {
+		v.Close()
 		return nil
 	}
-	st, err := failovers.Follow(cmd.Context(), conn, subjects, events.StreamNames{}, req.RequestID, nil)
+	v.Waiting(req.RequestID, "failing over")
+	return followFailover(cmd.Context(), v, conn, subjects, req.RequestID)
+}
+
+// followFailover shows failover id's changes until its outcome; a refused
+// or failed failover is exit code 1.
+func followFailover(ctx context.Context, v view, conn *bus.Conn, s events.Subjects, id string) error {
+	st, err := failovers.Follow(ctx, conn, s, events.StreamNames{}, id, func(st failovers.Status) {
+		if !st.Done() {
+			v.Object("status", jsonLine{Data: st})
+			v.Line("%s", describeFailover(st))
+		}
+	})
+	v.Close()
 	if err != nil {
 		return err
 	}
-	fmt.Fprintln(cmd.OutOrStdout(), describeFailover(st))
+	var exit error
 	if st.State != failovers.StateCompleted {
-		return &ExitError{Code: exitRunFailed}
+		exit = &ExitError{Code: exitRunFailed}
 	}
-	return nil
+	code := exitCodeOf(exit)
+	v.Object("result", jsonLine{Time: st.FinishedAt, Data: st, ExitCode: &code})
+	v.Line("%s", describeFailover(st))
+	return exit
 }
 
 // confirmOnTerminal shows the copy a failover would use and asks.

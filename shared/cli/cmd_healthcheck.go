@@ -3,7 +3,6 @@ package cli
 import (
 	"context"
 	"fmt"
-	"io"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -22,7 +21,7 @@ func newHealthCheckCmd() *cobra.Command {
 		req      events.HealthCheckRequested
 		timeout  time.Duration
 		xenstore bool
-		wait     bool
+		o        followOpts
 	)
 	cmd := &cobra.Command{
 		Use:   "healthcheck BACKUP-ID",
@@ -38,7 +37,9 @@ when the server has one pool.
 
 With --wait it follows the check and exits 0 when the backup booted, 1 when
 the check failed (the reason: timeout, guest-failure, boot-failed or
-restore-failed).`,
+restore-failed). --json writes newline-delimited JSON instead of text:
+{"type":"requested"}, an "event" object per event of the check, and a final
+"result" object with the outcome's payload and the exit code.`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			id, err := catalog.ParseID(args[0])
@@ -51,7 +52,7 @@ restore-failed).`,
 			if xenstore {
 				req.Method = events.HealthMethodXenStore
 			}
-			return runHealthCheck(cmd, &cf, req, wait)
+			return runHealthCheck(cmd, &cf, req, o)
 		},
 	}
 	cf.add(cmd)
@@ -60,12 +61,12 @@ restore-failed).`,
 	f.StringVar(&req.SR, "sr", "", "SR of the test VM's disks, by uuid or name (required)")
 	f.DurationVar(&timeout, "boot-timeout", defaultHealthTimeout, "how long the guest has to report")
 	f.BoolVar(&xenstore, "xenstore", false, "wait for the guest script's verdict in vm-data/xo-backup-health-check")
-	f.BoolVar(&wait, "wait", false, "follow the check until it ends")
+	o.add(cmd, "check")
 	_ = cmd.MarkFlagRequired("sr")
 	return cmd
 }
 
-func runHealthCheck(cmd *cobra.Command, cf *clientFlags, req events.HealthCheckRequested, wait bool) error {
+func runHealthCheck(cmd *cobra.Command, cf *clientFlags, req events.HealthCheckRequested, o followOpts) error {
 	now := time.Now().UTC()
 	req.RequestedBy = requester()
 	req.RequestID = events.NewHealthCheckID("healthcheck", "cli", req.BackupID, now.Format(time.RFC3339Nano))
@@ -97,30 +98,57 @@ func runHealthCheck(cmd *cobra.Command, cf *clientFlags, req events.HealthCheckR
 	if _, err := conn.Publish(cmd.Context(), msg.Subject, msg.Event); err != nil {
 		return fmt.Errorf("publish the health check request: %w", err)
 	}
-	fmt.Fprintf(cmd.OutOrStdout(), "health check %s: %s on pool %s, SR %s requested\n", req.RequestID, req.BackupID, req.Pool, req.SR)
-	if !wait {
+	v := newView(cmd, o.json)
+	v.Object("requested", jsonLine{Event: string(req.EventType()), Time: now, Data: req})
+	v.Line("health check %s: %s on pool %s, SR %s requested", req.RequestID, req.BackupID, req.Pool, req.SR)
+	if !o.wait {
+		v.Close()
 		return nil
 	}
-	return followHealthCheck(cmd.Context(), cmd.OutOrStdout(), w, req.RequestID)
+	v.Waiting(req.RequestID, "waiting for a health check worker")
+	return followHealthCheck(cmd.Context(), v, w, req.RequestID)
 }
 
-// followHealthCheck prints a check's events until its outcome; a failed
+// followHealthCheck shows a check's events until its outcome; a failed
 // check is exit code 1.
-func followHealthCheck(ctx context.Context, out io.Writer, w *bus.Watch, id string) error {
+func followHealthCheck(ctx context.Context, v view, w *bus.Watch, id string) error {
 	for {
 		r, err := w.Next(ctx)
 		if err != nil {
+			v.Close()
 			return fmt.Errorf("following health check %s: %w", id, err)
 		}
-		switch p := r.Event.Payload.(type) {
-		case events.HealthCheckStarted:
-			fmt.Fprintf(out, "started: test VM %s booting\n", p.TestVMUUID)
-		case events.HealthCheckCompleted:
-			fmt.Fprintf(out, "completed: the backup boots (%s reported in %s)\n", p.Method, time.Duration(p.BootMS)*time.Millisecond)
-			return nil
-		case events.HealthCheckFailed:
-			fmt.Fprintf(out, "FAILED (%s): %s\n", p.Reason, p.Error)
-			return &ExitError{Code: exitRunFailed}
+		line, done, exit := healthLine(r.Event.Payload)
+		if line == "" {
+			continue
 		}
+		v.Done(id)
+		o := jsonLine{Event: string(r.Event.Type()), Time: r.Event.Event.Time(), Data: r.Event.Payload}
+		if !done {
+			v.Object("event", o)
+			v.Line("%s", line)
+			v.Waiting(id, "test VM booting")
+			continue
+		}
+		v.Close()
+		code := exitCodeOf(exit)
+		o.ExitCode = &code
+		v.Object("result", o)
+		v.Line("%s", line)
+		return exit
 	}
+}
+
+// healthLine is the text of a check's event, whether it is the outcome,
+// and the outcome's exit error.
+func healthLine(pl events.Payload) (line string, done bool, exit error) {
+	switch p := pl.(type) {
+	case events.HealthCheckStarted:
+		return fmt.Sprintf("started: test VM %s booting", p.TestVMUUID), false, nil
+	case events.HealthCheckCompleted:
+		return fmt.Sprintf("completed: the backup boots (%s reported in %s)", p.Method, millis(p.BootMS)), true, nil
+	case events.HealthCheckFailed:
+		return fmt.Sprintf("FAILED (%s): %s", p.Reason, p.Error), true, &ExitError{Code: exitRunFailed}
+	}
+	return "", false, nil
 }

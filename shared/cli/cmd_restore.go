@@ -3,7 +3,6 @@ package cli
 import (
 	"context"
 	"fmt"
-	"io"
 	"strings"
 	"time"
 
@@ -20,7 +19,7 @@ func newRestoreCmd() *cobra.Command {
 	var (
 		cf        clientFlags
 		p         restoreclient.Params
-		wait      bool
+		o         followOpts
 		diskImage string
 		file      string
 	)
@@ -33,8 +32,11 @@ it: <remote>:<vm-uuid>/<timestamp>) to a pool, as a new VM named
 backup". --sr picks the SR by uuid or name (default: the pool's default SR).
 --pool may be omitted when the server has one pool.
 
-With --wait it follows the restore (a progress bar on a terminal, plain lines
-otherwise) and exits 0 when the VM is restored, 1 when the restore failed.
+With --wait it follows the restore (a live progress line on a terminal, plain
+lines otherwise) and exits 0 when the VM is restored, 1 when the restore
+failed. --json writes newline-delimited JSON instead: {"type":"requested"},
+"status" objects on each change of state, "progress" objects while it runs,
+and a final "result" object with the status and the exit code.
 
 A restore point of an incremental repository (<remote>:xbr-repo/<vm-uuid>/<timestamp>)
 restores the same way. With --disk-image DIR, its disks are instead written
@@ -48,7 +50,7 @@ existing file is never overwritten.`,
 			if diskImage != "" {
 				return restoreDiskImages(cmd, file, p.BackupID, diskImage)
 			}
-			return runRestore(cmd, &cf, p, wait)
+			return runRestore(cmd, &cf, p, o)
 		},
 	}
 	cf.add(cmd)
@@ -57,13 +59,13 @@ existing file is never overwritten.`,
 	f.StringVar(&p.SR, "sr", "", "target SR, by uuid or name (default: the pool's default SR)")
 	f.StringVar(&p.Name, "name", "", `name of the new VM (default "<name> (<backup time>)")`)
 	f.BoolVar(&p.Start, "start", false, "start the VM after the restore")
-	f.BoolVar(&wait, "wait", false, "follow the restore until it ends")
 	f.StringVar(&diskImage, "disk-image", "", "write the restore point's disks as raw images into this folder, locally")
 	f.StringVar(&file, "config", defaultConfigFile(), "configuration file with the remotes, for --disk-image (env XBR_CONFIG)")
+	o.add(cmd, "restore")
 	return cmd
 }
 
-func runRestore(cmd *cobra.Command, cf *clientFlags, p restoreclient.Params, wait bool) error {
+func runRestore(cmd *cobra.Command, cf *clientFlags, p restoreclient.Params, o followOpts) error {
 	now := time.Now().UTC()
 	if _, err := restoreclient.NewRequest(withPool(p), now); err != nil { // fail fast, before connecting
 		return err
@@ -83,11 +85,14 @@ func runRestore(cmd *cobra.Command, cf *clientFlags, p restoreclient.Params, wai
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(cmd.OutOrStdout(), "restore %s: %s to pool %s requested\n", req.RequestID, req.BackupID, req.Pool)
-	if !wait {
+	v := newView(cmd, o.json)
+	v.Object("requested", jsonLine{Event: string(req.EventType()), Time: now, Data: req})
+	v.Line("restore %s: %s to pool %s requested", req.RequestID, req.BackupID, req.Pool)
+	if !o.wait {
+		v.Close()
 		return nil
 	}
-	return followRestore(cmd, conn, subjects, req.RequestID)
+	return followRestore(cmd.Context(), v, conn, subjects, req.RequestID)
 }
 
 // withPool fills a placeholder pool so the rest of the request can be
@@ -112,55 +117,43 @@ func onlyPool(ctx context.Context, cf *clientFlags, conn *bus.Conn, s events.Sub
 	return pools[0], nil
 }
 
-func followRestore(cmd *cobra.Command, conn *bus.Conn, s events.Subjects, id string) error {
-	pr := &restorePrinter{w: cmd.OutOrStdout(), bar: isTerminal(cmd.OutOrStdout())}
-	final, err := restoreclient.Follow(cmd.Context(), conn, s, events.StreamNames{}, id, pr.update)
+func followRestore(ctx context.Context, v view, conn *bus.Conn, s events.Subjects, id string) error {
+	pr := &restorePrinter{v: v}
+	final, err := restoreclient.Follow(ctx, conn, s, events.StreamNames{}, id, pr.update)
+	v.Close()
 	if err != nil {
 		return err
 	}
+	var exit error
 	if final.State == restoreclient.StateFailed {
-		return &ExitError{Code: exitRunFailed}
+		exit = &ExitError{Code: exitRunFailed}
 	}
-	return nil
+	code := exitCodeOf(exit)
+	v.Object("result", jsonLine{Time: final.UpdatedAt, Data: final, ExitCode: &code})
+	v.Line("%s", describeRestore(final))
+	return exit
 }
 
-// restorePrinter shows a restore's statuses: a \r-redrawn bar on a terminal,
-// one line per change otherwise.
+// restorePrinter shows a restore's statuses on a view: a live line while
+// it runs, a line per change of state.
 type restorePrinter struct {
-	w     io.Writer
-	bar   bool
-	last  restoreclient.State
-	drawn bool
+	v    view
+	last restoreclient.State
 }
 
 func (p *restorePrinter) update(s restoreclient.Status) {
-	if s.State == restoreclient.StateRunning && s.Bytes > 0 {
-		p.progress(s)
-	} else if s.State != p.last {
-		p.endBar()
-		fmt.Fprintln(p.w, describeRestore(s))
+	switch {
+	case s.Done():
+		p.v.Done(s.RequestID) // the final line follows the view's close
+	case s.State == restoreclient.StateRunning && s.Bytes > 0:
+		p.v.Object("progress", jsonLine{Event: string(events.TypeRestoreProgress), Time: s.UpdatedAt, Data: s})
+		p.v.Progress(s.RequestID, "restore", events.Transfer{Bytes: s.Bytes, TotalBytes: s.TotalBytes,
+			BytesPerSecond: s.BytesPerSecond, ETASeconds: s.ETASeconds})
+	case s.State != p.last:
+		p.v.Object("status", jsonLine{Time: s.UpdatedAt, Data: s})
+		p.v.Line("%s", describeRestore(s))
 	}
 	p.last = s.State
-}
-
-func (p *restorePrinter) progress(s restoreclient.Status) {
-	line := fmt.Sprintf("%s of %s  %s/s  ETA %s", config.ByteSize(s.Bytes).Human(), config.ByteSize(s.TotalBytes).Human(),
-		config.ByteSize(s.BytesPerSecond).Human(), time.Duration(s.ETASeconds)*time.Second)
-	if !p.bar {
-		fmt.Fprintf(p.w, "progress: %.0f%% %s\n", s.Percent, line)
-		return
-	}
-	const width = 30
-	n := int(s.Percent * width / 100)
-	fmt.Fprintf(p.w, "\r[%s%s] %3.0f%% %s   ", strings.Repeat("#", n), strings.Repeat(".", width-n), s.Percent, line)
-	p.drawn = true
-}
-
-func (p *restorePrinter) endBar() {
-	if p.drawn {
-		fmt.Fprintln(p.w)
-		p.drawn = false
-	}
 }
 
 func describeRestore(s restoreclient.Status) string {

@@ -25,7 +25,7 @@ func newRunCmd() *cobra.Command {
 	var (
 		cf       clientFlags
 		schedule string
-		wait     bool
+		o        followOpts
 	)
 	cmd := &cobra.Command{
 		Use:   "run JOB",
@@ -33,19 +33,34 @@ func newRunCmd() *cobra.Command {
 		Long: `run publishes a manual xbr.schedule.due for JOB on the backbone of a running
 server. The run uses the schedule's settings (retention, ...): --schedule picks
 one, default the job's first. With --wait it follows the run and exits 0 on
-success, 1 on failure or partial success, 3 when the run was skipped.`,
+success, 1 on failure or partial success, 3 when the run was skipped.
+
+While it waits, a terminal shows one live line per VM in flight (bytes, rate,
+ETA); otherwise each progress event is a plain line. --json writes
+newline-delimited JSON instead: {"type":"requested"}, then "progress" and
+"event" objects (the event's type and payload), and a final "result" object
+with the xbr.run.completed payload and the exit code.`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return runJob(cmd, &cf, args[0], schedule, wait)
+			return runJob(cmd, &cf, args[0], schedule, o)
 		},
 	}
 	cf.add(cmd)
 	cmd.Flags().StringVar(&schedule, "schedule", "", "schedule whose settings the run uses (default the job's first)")
-	cmd.Flags().BoolVar(&wait, "wait", false, "follow the run until it completes")
+	o.add(cmd, "run")
 	return cmd
 }
 
-func runJob(cmd *cobra.Command, cf *clientFlags, job, sched string, wait bool) error {
+// followOpts are the --wait and --json flags of the commands that follow
+// what they asked for.
+type followOpts struct{ wait, json bool }
+
+func (o *followOpts) add(cmd *cobra.Command, what string) {
+	cmd.Flags().BoolVar(&o.wait, "wait", false, "follow the "+what+" until it ends")
+	cmd.Flags().BoolVar(&o.json, "json", false, "print newline-delimited JSON objects instead of text")
+}
+
+func runJob(cmd *cobra.Command, cf *clientFlags, job, sched string, o followOpts) error {
 	conn, subjects, err := cf.connect()
 	if err != nil {
 		return err
@@ -57,12 +72,12 @@ func runJob(cmd *cobra.Command, cf *clientFlags, job, sched string, wait bool) e
 	}
 	due := schedule.ManualFire(mode, job, sched, requester(), time.Now())
 	id := due.RunID
-	var w *bus.Watch
-	if wait { // watch before publishing so no event is missed
-		if w, err = conn.Watch(cmd.Context(), bus.WatchOptions{DeliverNew: true}); err != nil {
+	var watches []*bus.Watch
+	if o.wait { // watch before publishing so no event is missed
+		if watches, err = watchRun(cmd.Context(), conn); err != nil {
 			return err
 		}
-		defer w.Close()
+		defer closeWatches(watches)
 	}
 	msg, err := subjects.Message(events.Meta{ID: id, Source: events.Source("cli"), Time: due.FireTime}, due)
 	if err != nil {
@@ -71,11 +86,35 @@ func runJob(cmd *cobra.Command, cf *clientFlags, job, sched string, wait bool) e
 	if _, err := conn.Publish(cmd.Context(), msg.Subject, msg.Event); err != nil {
 		return fmt.Errorf("publish the run: %w", err)
 	}
-	fmt.Fprintf(cmd.OutOrStdout(), "run %s: job %s, schedule %s requested\n", id, job, sched)
-	if !wait {
+	v := newView(cmd, o.json)
+	v.Object("requested", jsonLine{Event: string(due.EventType()), Time: due.FireTime, Data: due})
+	v.Line("run %s: job %s, schedule %s requested", id, job, sched)
+	if !o.wait {
+		v.Close()
 		return nil
 	}
-	return followRun(cmd, w, id)
+	return followRun(cmd.Context(), v, watches, id)
+}
+
+// watchRun watches the new events of the lifecycle and progress streams.
+func watchRun(ctx context.Context, conn *bus.Conn) ([]*bus.Watch, error) {
+	names := events.StreamNames{}.WithDefaults()
+	var ws []*bus.Watch
+	for _, stream := range []string{names.Events, names.Progress} {
+		w, err := conn.Watch(ctx, bus.WatchOptions{Stream: stream, DeliverNew: true})
+		if err != nil {
+			closeWatches(ws)
+			return nil, err
+		}
+		ws = append(ws, w)
+	}
+	return ws, nil
+}
+
+func closeWatches(ws []*bus.Watch) {
+	for _, w := range ws {
+		w.Close()
+	}
 }
 
 // pickSchedule asks the server for job and returns its mode (the fire's

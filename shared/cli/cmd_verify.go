@@ -43,6 +43,7 @@ content must hash to its id; a missing or damaged chunk fails every point that
 uses it, and the error names the chunk and those points.
 Each result is published as xbr.verify.completed or xbr.verify.failed on the
 backbone (unless --no-events). --json prints the reports as a JSON array.
+On a terminal, a live line shows the backup being read (bytes, rate, ETA).
 Exit status: 0 all good, 1 any failure.`,
 		Args: cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -101,7 +102,9 @@ func runVerify(cmd *cobra.Command, cf *clientFlags, file, target string, o verif
 		return err
 	}
 	start := time.Now().UTC()
-	results, err := verifyLocally(ctx, cfg, rm, remoteName, id, one, integrity.Options{Deep: deep})
+	live := newVerifyProgress(cmd, o.json)
+	results, err := verifyLocally(ctx, cfg, rm, remoteName, id, one, integrity.Options{Deep: deep, Progress: live.update})
+	live.close()
 	if err != nil {
 		return err
 	}

@@ -13,9 +13,12 @@ func (p *Projection) applyRun(pl events.Payload, at time.Time) {
 	case events.ScheduleDue:
 		r := p.run(e.RunID, at)
 		r.Job, r.Schedule, r.Manual, r.RequestedBy = e.Job, e.Schedule, e.Manual, e.RequestedBy
+		if e.Mode != "" {
+			r.Message = runKind(e.Mode)
+		}
 	case events.RunStarted:
 		r := p.run(e.RunID, at)
-		r.Job, r.Schedule, r.Mode = e.Job, e.Schedule, e.Mode
+		r.Job, r.Schedule, r.Mode, r.Message = e.Job, e.Schedule, e.Mode, runKind(e.Mode)
 		for _, v := range e.VMs {
 			vm(r, v.VMUUID, v.VMName)
 		}

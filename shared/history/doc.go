@@ -27,7 +27,7 @@
 //   - it has no xbr.run.completed and no event of any kind about it —
 //     lifecycle or progress — for longer than Options.StaleAfter (30 minutes,
 //     shared/runs' DefaultStaleAfter) before the projection's clock. Export
-//     workers publish progress every few seconds while they stream, so a live
+//     workers publish progress several times a second while they stream, so a live
 //     run never goes quiet that long; a run whose process died does.
 //
 // The second rule is evaluated when Runs is called (the "time of replay"),

@@ -120,8 +120,27 @@ func vm(r *Run, uuid, name string) *Task {
 	return t
 }
 
+// rateEvery is the spacing of a run's rate samples per VM: progress events
+// come several times a second (for live views), a chart needs fewer.
+const rateEvery = time.Second
+
+// rateLookBack bounds the search for a VM's previous sample: its VMs'
+// samples interleave, as many as the run streams at once.
+const rateLookBack = 64
+
+// addRate keeps pt unless a sample of the same VM less than rateEvery
+// apart is among the run's last ones.
 func (p *Projection) addRate(id string, pt RatePoint) {
-	p.rates[id] = append(p.rates[id], pt)
+	pts := p.rates[id]
+	for i := len(pts) - 1; i >= 0 && i >= len(pts)-rateLookBack; i-- {
+		if q := pts[i]; q.VMUUID == pt.VMUUID {
+			if d := pt.Time.Sub(q.Time); d < rateEvery && d > -rateEvery {
+				return
+			}
+			break
+		}
+	}
+	p.rates[id] = append(pts, pt)
 }
 
 // Runs returns every run, newest first, as of the projection's clock:

@@ -2,6 +2,8 @@ package history
 
 import (
 	"time"
+
+	"xbr/events"
 )
 
 // Statuses of a task: Xen Orchestra's, plus "partial" for a run where some
@@ -17,18 +19,33 @@ const (
 
 // Task messages (XO's task "message").
 const (
-	KindRun      = "backup run"
-	KindVM       = "backup VM"
-	KindSnapshot = "snapshot"
-	KindExport   = "export"
-	KindTransfer = "transfer"
-	KindPrune    = "prune"
-	KindVerify   = "verify"
-	KindRestore  = "restore"
+	KindRun = "backup run"
+	// KindReplicateRun is the run of a replicate job: it makes standby
+	// copies, not backups.
+	KindReplicateRun = "replicate run"
+	KindVM           = "backup VM"
+	KindSnapshot     = "snapshot"
+	KindExport       = "export"
+	KindTransfer     = "transfer"
+	KindPrune        = "prune"
+	KindVerify       = "verify"
+	KindRestore      = "restore"
 	// KindIncremental is a restore point stored in a chunk repository; its
 	// Result names the path taken and what it cost.
 	KindIncremental = "incremental"
 )
+
+// IsJobRun reports whether a run's message names the run of a job (backup
+// or replicate), as opposed to a restore or a health check.
+func IsJobRun(message string) bool { return message == KindRun || message == KindReplicateRun }
+
+// runKind is the message of a job's run in mode.
+func runKind(mode string) string {
+	if mode == events.ModeReplicate {
+		return KindReplicateRun
+	}
+	return KindRun
+}
 
 // Task is one node of a run's task tree.
 type Task struct {

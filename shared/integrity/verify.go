@@ -31,6 +31,11 @@ var ErrCorrupt = errors.New("backup is corrupt")
 type Options struct {
 	Deep bool             // also parse the XVA and check every chunk
 	Now  func() time.Time // [time.Now]
+	// Progress, when set, is called after every read of a backup's data
+	// with the bytes read so far and the size its metadata records; it
+	// runs on the reading goroutine, so it must be quick (a live view
+	// stores the numbers and draws them on its own clock).
+	Progress func(id catalog.ID, read, total int64)
 }
 
 // Result is the outcome of verifying one backup.
@@ -59,12 +64,12 @@ func Backup(ctx context.Context, r Remote, id catalog.ID, o Options) Result {
 	}
 	start := now()
 	res := Result{ID: id, Deep: o.Deep}
-	res.Err = check(ctx, r, id, o.Deep, &res)
+	res.Err = check(ctx, r, id, o, &res)
 	res.Duration = now().Sub(start)
 	return res
 }
 
-func check(ctx context.Context, r Remote, id catalog.ID, deep bool, res *Result) error {
+func check(ctx context.Context, r Remote, id catalog.ID, o Options, res *Result) error {
 	meta, err := catalog.ReadMetadata(ctx, r, id)
 	if err != nil {
 		return corruptUnlessIO(fmt.Errorf("metadata %s: %w", id.MetaKey(), err))
@@ -80,7 +85,11 @@ func check(ctx context.Context, r Remote, id catalog.ID, deep bool, res *Result)
 		return fmt.Errorf("%w: data %s is %d bytes, the metadata records %d (%s)", ErrCorrupt,
 			id.DataKey(), info.Size, meta.Size, map[bool]string{true: "truncated", false: "too long"}[info.Size < meta.Size])
 	}
-	if err := readData(ctx, r, id, deep, res); err != nil {
+	var progress func(int64)
+	if o.Progress != nil {
+		progress = func(n int64) { o.Progress(id, n, meta.Size) }
+	}
+	if err := readData(ctx, r, id, o.Deep, progress, res); err != nil {
 		return err
 	}
 	if res.Bytes != meta.Size {
@@ -102,14 +111,15 @@ func corruptUnlessIO(err error) error {
 }
 
 // readData streams the .xva through SHA-256 and, deep, through the XVA reader.
-func readData(ctx context.Context, r Remote, id catalog.ID, deep bool, res *Result) error {
+// progress, when set, is told the bytes read after every read.
+func readData(ctx context.Context, r Remote, id catalog.ID, deep bool, progress func(int64), res *Result) error {
 	rc, err := r.Open(ctx, id.DataKey())
 	if err != nil {
 		return corruptUnlessIO(fmt.Errorf("data %s: %w", id.DataKey(), err))
 	}
 	defer rc.Close()
 	h := sha256.New()
-	src := &counter{r: io.TeeReader(rc, h)}
+	src := &counter{r: io.TeeReader(rc, h), report: progress}
 	if deep {
 		n, err := readXVA(src)
 		res.Disks = n
@@ -159,12 +169,16 @@ func xvaErr(err error) error {
 func digest(h hash.Hash) string { return hex.EncodeToString(h.Sum(nil)) }
 
 type counter struct {
-	r io.Reader
-	n int64
+	r      io.Reader
+	n      int64
+	report func(int64) // [none]
 }
 
 func (c *counter) Read(p []byte) (int, error) {
 	n, err := c.r.Read(p)
 	c.n += int64(n)
+	if c.report != nil && n > 0 {
+		c.report(c.n)
+	}
 	return n, err
 }

@@ -208,3 +208,21 @@ func TestAllSkipsXODeltaBackups(t *testing.T) {
 		}
 	}
 }
+
+// TestProgress: Options.Progress sees the bytes read grow to the size the
+// metadata records, for that backup.
+func TestProgress(t *testing.T) {
+	d := newRemote(t)
+	id := writeBackup(t, d, backupTime, compress.None, 9<<20+17)
+	_, size := sha256File(t, dataPath(d, id))
+	var calls, last, total int64
+	res := integrity.Backup(context.Background(), d, id, integrity.Options{Progress: func(got catalog.ID, read, of int64) {
+		if got != id || read < last {
+			t.Errorf("progress of %v: %d after %d", got, read, last)
+		}
+		calls, last, total = calls+1, read, of
+	}})
+	if !res.OK() || calls < 2 || last != size || total != size {
+		t.Errorf("%d progress calls, last %d of %d; backup is %d bytes (%v)", calls, last, total, size, res.Err)
+	}
+}

@@ -21,6 +21,10 @@ const (
 	DefaultStaleAfter = 30 * time.Minute
 	DefaultMaxAge     = 90 * 24 * time.Hour
 	casAttempts       = 100
+	// RenewEvery is how often a worker that streams renews its run's lock
+	// (Touch): far inside DefaultStaleAfter, and slower than progress
+	// events, so that a run's VMs do not contend for the lock's revision.
+	RenewEvery = 5 * time.Second
 )
 
 // Options tune a Coordinator; zero values mean the defaults.
