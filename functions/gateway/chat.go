@@ -154,17 +154,22 @@ func (s *Server) chatRestore(ctx context.Context, c Command, by, key string) (Ch
 	if t.sr, err = s.resolveSR(ctx, t.pool, c.SR); err != nil {
 		return ChatReply{}, err
 	}
-	req, err := s.request(ctx, t, by, key)
+	a, err := s.request(ctx, t, by, key)
 	if err != nil {
 		return ChatReply{}, err
 	}
+	req := a.Request
 	sr := "its default SR"
 	if req.SR != "" {
 		sr = "SR " + req.SR
 	}
-	return ChatReply{ResponseType: inChannel, Text: fmt.Sprintf(
+	text := fmt.Sprintf(
 		"Restore `%s` requested by %s: %s (%s) from the backup of %s on %s, to pool %s, %s. Follow it with `status %s`.",
-		req.RequestID, by, b.VMName, b.VMUUID, b.Timestamp.UTC().Format(time.RFC3339), b.Remote, req.Pool, sr, req.RequestID)}, nil
+		req.RequestID, by, b.VMName, b.VMUUID, b.Timestamp.UTC().Format(time.RFC3339), b.Remote, req.Pool, sr, req.RequestID)
+	for _, w := range a.Warnings {
+		text += "\nWarning: " + w
+	}
+	return ChatReply{ResponseType: inChannel, Text: text}, nil
 }
 
 // maxChatBackups is how many backups `backups <vm>` lists.

@@ -97,7 +97,7 @@ func (s *Server) backupsStep(w http.ResponseWriter, r *http.Request, remoteName,
 		s.errorPage(w, r, err)
 		return
 	}
-	if err := catalog.ValidateVMUUID(vm); err != nil {
+	if err := restoreclient.CheckVMName(vm); err != nil { // a uuid or a name (restoreclient.ByVM)
 		s.errorPage(w, r, badField("vm", vm, err.Error()))
 		return
 	}

@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"io"
@@ -79,7 +80,7 @@ func runRestore(cmd *cobra.Command, cf *clientFlags, p restoreclient.Params, wai
 		}
 	}
 	p.RequestedBy = requester()
-	req, err := restoreclient.Publish(cmd.Context(), conn, subjects, events.Source("cli"), p, now)
+	req, err := acceptRestore(cmd, cf, conn, subjects, p, now)
 	if err != nil {
 		return err
 	}
@@ -88,6 +89,27 @@ func runRestore(cmd *cobra.Command, cf *clientFlags, p restoreclient.Params, wai
 		return nil
 	}
 	return followRestore(cmd, conn, subjects, req.RequestID)
+}
+
+// acceptRestore has the server check p (restoreclient.QueryAccept: the
+// backup, pool and SR exist, the VM name is free) and publishes the request
+// it accepted; its warnings go to stderr.
+func acceptRestore(cmd *cobra.Command, cf *clientFlags, conn *bus.Conn, s events.Subjects, p restoreclient.Params,
+	now time.Time) (events.RestoreRequested, error) {
+	p.Key = cmp.Or(p.Key, now.Format(time.RFC3339Nano)) // the id the request would have had without a key
+	ctx, cancel := cf.requestCtx(cmd.Context())
+	defer cancel()
+	a, err := fn.Ask(ctx, conn.NATS(), s, restoreclient.QueryAccept, p)
+	if err != nil {
+		return events.RestoreRequested{}, err
+	}
+	for _, w := range a.Warnings {
+		fmt.Fprintln(cmd.ErrOrStderr(), "xbr: warning:", w)
+	}
+	if err := restoreclient.PublishAccepted(cmd.Context(), conn, s, events.Source("cli"), a, now); err != nil {
+		return events.RestoreRequested{}, err
+	}
+	return a.Request, nil
 }
 
 // withPool fills a placeholder pool so the rest of the request can be
