@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"maps"
 	"net/http"
@@ -107,7 +108,11 @@ func (s *Server) chat(w http.ResponseWriter, r *http.Request, body []byte, via, 
 	}
 	cmd, err := ParseCommand(form.Get("text"))
 	if err != nil {
-		writeJSON(w, http.StatusOK, ChatReply{ResponseType: ephemeral, Text: "Sorry: " + err.Error() + "\n" + Usage})
+		text := "Sorry: " + err.Error()
+		if u := new(UnknownCommandError); !errors.As(err, &u) || u.Suggestion == "" {
+			text += "\n" + Usage // a typo gets its suggestion alone
+		}
+		writeJSON(w, http.StatusOK, ChatReply{ResponseType: ephemeral, Text: text})
 		return
 	}
 	reply, err := s.runCommand(r.Context(), cmd, by, key)

@@ -75,6 +75,13 @@ func TestSlackCommands(t *testing.T) {
 	if !strings.Contains(r.Text, `"frobnicate"`) || !strings.Contains(r.Text, "Commands:") {
 		t.Fatalf("unknown command: %+v", r)
 	}
+	for typo, want := range map[string]string{"restre vm-01": "restore", "Backup vm-01": "backups", "stauts x": "status", "helthcheck": "healthcheck"} {
+		r = h.slack(t, typo)
+		verb := strings.Fields(typo)[0]
+		if r.Text != `Sorry: unknown command "`+verb+`"; did you mean "`+want+`"?` || r.ResponseType != "ephemeral" {
+			t.Errorf("typo %q: %+v", typo, r)
+		}
+	}
 	r = h.slack(t, "restore no-such-vm")
 	if r.ResponseType != "ephemeral" || !strings.Contains(r.Text, "no-such-vm") {
 		t.Fatalf("restore of an unknown VM: %+v", r)
