@@ -23,6 +23,8 @@ import (
 type ChatReply struct {
 	ResponseType string `json:"response_type"` // "ephemeral" (only the caller sees it) or "in_channel"
 	Text         string `json:"text"`
+
+	restoreID string // the restore the command requested, if any
 }
 
 const (
@@ -115,7 +117,18 @@ func (s *Server) chat(w http.ResponseWriter, r *http.Request, body []byte, via, 
 		writeJSON(w, http.StatusOK, ChatReply{ResponseType: ephemeral, Text: text})
 		return
 	}
+	var notify *url.URL
+	if raw := form.Get("response_url"); raw != "" && cmd.Verb == VerbRestore {
+		if notify, err = checkResponseURL(raw); err != nil {
+			writeJSON(w, http.StatusOK, ChatReply{ResponseType: ephemeral, Text: "Sorry: " + err.Error()})
+			return
+		}
+	}
 	reply, err := s.runCommand(r.Context(), cmd, by, key)
+	if err == nil && notify != nil && reply.restoreID != "" {
+		s.postOutcome(notify, reply.restoreID, via)
+		reply.Text += " Its outcome will be posted here when it ends."
+	}
 	if err != nil {
 		reqLog(r).Warn("chat command failed", "via", via, "verb", cmd.Verb, "err", err)
 		reply = ChatReply{ResponseType: ephemeral, Text: "Sorry: " + err.Error()}
@@ -174,7 +187,7 @@ func (s *Server) chatRestore(ctx context.Context, c Command, by, key string) (Ch
 	for _, w := range a.Warnings {
 		text += "\nWarning: " + w
 	}
-	return ChatReply{ResponseType: inChannel, Text: text}, nil
+	return ChatReply{ResponseType: inChannel, Text: text, restoreID: req.RequestID}, nil
 }
 
 // maxChatBackups is how many backups `backups <vm>` lists.
