@@ -91,14 +91,14 @@ jobs:
 	}
 }
 
-// restoreAgainAndRefuseUnknownTargets: a second restore of id warns and
-// names its VM distinctly; a restore to a remote, backup, pool or SR that
+// restoreAgainAndRefuseUnknownTargets: a second restore of id (asked by
+// the VM's name) warns and names its VM distinctly; a restore to a remote, backup, pool or SR that
 // does not exist fails at once, naming it, and restores nothing.
 func restoreAgainAndRefuseUnknownTargets(t *testing.T, run func(...string) (string, string, int), rp *restorePool,
 	id string, src xapisim.VMInfo) {
 	t.Helper()
 	name := src.NameLabel + " (" + strings.Split(id, "/")[1] + ")"
-	out, errOut, code := run("restore", id, "--wait")
+	out, errOut, code := run("restore", "--vm", src.NameLabel, "--wait") // by name: the same, newest backup
 	if code != 0 || !strings.Contains(errOut, "xbr: warning: VM ") || !strings.Contains(errOut, `the new VM is named "`+name+` (2)"`) {
 		t.Fatalf("a second restore: exit %d\n%s\n%s", code, out, errOut)
 	}
@@ -113,6 +113,10 @@ func restoreAgainAndRefuseUnknownTargets(t *testing.T, run func(...string) (stri
 		{[]string{"restore", "nfs:" + vm + "/20200101T000000Z", "--pool", "lab"}, "no such backup"},
 		{[]string{"restore", id, "--pool", "prod"}, `pool "prod": is not configured`},
 		{[]string{"restore", id, "--sr", "no such SR"}, `sr "no such SR": is not an SR of pool lab`},
+		{[]string{"restore", "--vm", "no such vm"}, `vm: no VM named "no such vm" has a backup`},
+		{[]string{"restore", "--vm", src.NameLabel, "--at", "20200101T000000Z"}, `backup "20200101T000000Z": no backup of ` + src.NameLabel},
+		{[]string{"restore", "--vm", src.NameLabel, id}, "give BACKUP-ID or --vm, not both"},
+		{[]string{"healthcheck", "--vm", "no such vm", "--sr", "x"}, `vm: no VM named "no such vm" has a backup`},
 	} {
 		out, errOut, code := run(tc.args...)
 		if code == 0 || !strings.Contains(errOut, tc.want) || strings.Contains(out, "requested") {

@@ -91,22 +91,15 @@ func vmError(vm string, err error) error {
 	return upstream(err)
 }
 
-// selectBackup picks vm's newest backup (at zero) or the one taken at at.
+// selectBackup picks vm's newest backup (at zero) or the one taken at at
+// (restoreclient.Pick).
 func (s *Server) selectBackup(ctx context.Context, vm, remoteName string, at time.Time) (catalog.Backup, error) {
 	bs, err := s.backupsOf(ctx, vm, remoteName)
 	if err != nil {
 		return catalog.Backup{}, err
 	}
-	if at.IsZero() {
-		if b, ok := restoreclient.Latest(bs, vm); ok {
-			return b, nil
-		}
-		return catalog.Backup{}, missing("vm", vm, "has no backup")
-	}
-	if b, ok := restoreclient.At(bs, vm, at); ok {
-		return b, nil
-	}
-	return catalog.Backup{}, missing("backup", catalog.FormatTimestamp(at), "no backup of "+vm+" was taken at that time")
+	b, err := restoreclient.Pick(bs, vm, at)
+	return b, acceptError(err)
 }
 
 // pickPool checks a pool name; "" means the only configured pool.

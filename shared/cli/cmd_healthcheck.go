@@ -23,9 +23,10 @@ func newHealthCheckCmd() *cobra.Command {
 		timeout  time.Duration
 		xenstore bool
 		wait     bool
+		sel      vmBackup
 	)
 	cmd := &cobra.Command{
-		Use:   "healthcheck BACKUP-ID",
+		Use:   "healthcheck BACKUP-ID | --vm VM [--at TIME]",
 		Short: "Boot a backup as a throw-away test VM to prove it works",
 		Long: `healthcheck asks a running server to prove that BACKUP-ID (as 'xbr backups ls'
 prints it, a full backup or a restore point) boots, as Xen Orchestra's health
@@ -34,13 +35,25 @@ without network interfaces, started, and watched until its guest agent reports
 (VM_guest_metrics with PV_drivers_detected) or, with --xenstore, until the
 guest's script writes vm-data/xo-backup-health-check = success or failure.
 The test VM and its disks are destroyed in every case. --pool may be omitted
-when the server has one pool.
+when the server has one pool. Instead of BACKUP-ID, --vm names the VM (its
+uuid or exact name) and its newest backup is checked, or the one taken at
+--at.
 
 With --wait it follows the check and exits 0 when the backup booted, 1 when
 the check failed (the reason: timeout, guest-failure, boot-failed or
 restore-failed).`,
-		Args: cobra.ExactArgs(1),
+		Args: cobra.RangeArgs(0, 1),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := sel.check(args); err != nil {
+				return err
+			}
+			if sel.vm != "" {
+				b, err := sel.resolve(cmd.Context(), &cf)
+				if err != nil {
+					return err
+				}
+				args = []string{b.ID.String()}
+			}
 			id, err := catalog.ParseID(args[0])
 			if err != nil {
 				return err
@@ -61,6 +74,8 @@ restore-failed).`,
 	f.DurationVar(&timeout, "boot-timeout", defaultHealthTimeout, "how long the guest has to report")
 	f.BoolVar(&xenstore, "xenstore", false, "wait for the guest script's verdict in vm-data/xo-backup-health-check")
 	f.BoolVar(&wait, "wait", false, "follow the check until it ends")
+	f.StringVar(&sel.vm, "vm", "", "check this VM's newest backup (by uuid or exact name) instead of BACKUP-ID")
+	f.StringVar(&sel.at, "at", "", "with --vm: the backup taken at this time (YYYYMMDDTHHMMSSZ or RFC 3339)")
 	_ = cmd.MarkFlagRequired("sr")
 	return cmd
 }

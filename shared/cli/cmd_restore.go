@@ -3,6 +3,7 @@ package cli
 import (
 	"cmp"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"strings"
@@ -24,15 +25,24 @@ func newRestoreCmd() *cobra.Command {
 		wait      bool
 		diskImage string
 		file      string
+		sel       vmBackup
 	)
 	cmd := &cobra.Command{
-		Use:   "restore BACKUP-ID",
+		Use:   "restore BACKUP-ID | --vm VM [--at TIME]",
 		Short: "Restore a backup as a new VM",
 		Long: `restore asks a running server to restore BACKUP-ID (as 'xbr backups ls' prints
 it: <remote>:<vm-uuid>/<timestamp>) to a pool, as a new VM named
 "<name> (<backup time>)" unless --name says otherwise, tagged "restored from
 backup". --sr picks the SR by uuid or name (default: the pool's default SR).
---pool may be omitted when the server has one pool.
+--pool may be omitted when the server has one pool. Instead of BACKUP-ID,
+--vm names the VM (its uuid or exact name; a name several VMs share is
+refused, listing them) and the newest backup is restored, or the one taken
+at --at (YYYYMMDDTHHMMSSZ or RFC 3339).
+
+The server checks the request before it is published: a remote, backup,
+pool or SR that does not exist fails at once. When another VM of the pool
+already has the new VM's name, the restore goes on as "<name> (2)" and a
+warning says so.
 
 With --wait it follows the restore (a progress bar on a terminal, plain lines
 otherwise) and exits 0 when the VM is restored, 1 when the restore failed.
@@ -43,13 +53,22 @@ here, without a server or a pool, as raw image files
 DIR/<vm-uuid>-<timestamp>-<disk>.raw, read from the remote of --config with its
 encryption_key_file; every chunk and each disk's SHA-256 are verified, and an
 existing file is never overwritten.`,
-		Args: cobra.ExactArgs(1),
+		Args: cobra.RangeArgs(0, 1),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := sel.check(args); err != nil {
+				return err
+			}
+			if sel.vm != "" {
+				if diskImage != "" {
+					return &ExitError{Code: 2, Err: errors.New("--disk-image takes BACKUP-ID, not --vm")}
+				}
+				return runRestore(cmd, &cf, p, &sel, wait)
+			}
 			p.BackupID = args[0]
 			if diskImage != "" {
 				return restoreDiskImages(cmd, file, p.BackupID, diskImage)
 			}
-			return runRestore(cmd, &cf, p, wait)
+			return runRestore(cmd, &cf, p, nil, wait)
 		},
 	}
 	cf.add(cmd)
@@ -58,15 +77,19 @@ existing file is never overwritten.`,
 	f.StringVar(&p.SR, "sr", "", "target SR, by uuid or name (default: the pool's default SR)")
 	f.StringVar(&p.Name, "name", "", `name of the new VM (default "<name> (<backup time>)")`)
 	f.BoolVar(&p.Start, "start", false, "start the VM after the restore")
+	f.StringVar(&sel.vm, "vm", "", "restore this VM's newest backup (by uuid or exact name) instead of BACKUP-ID")
+	f.StringVar(&sel.at, "at", "", "with --vm: the backup taken at this time (YYYYMMDDTHHMMSSZ or RFC 3339)")
 	f.BoolVar(&wait, "wait", false, "follow the restore until it ends")
 	f.StringVar(&diskImage, "disk-image", "", "write the restore point's disks as raw images into this folder, locally")
 	f.StringVar(&file, "config", defaultConfigFile(), "configuration file with the remotes, for --disk-image (env XBR_CONFIG)")
 	return cmd
 }
 
-func runRestore(cmd *cobra.Command, cf *clientFlags, p restoreclient.Params, wait bool) error {
+// runRestore requests the restore of p, or of the backup sel picks when
+// sel is not nil.
+func runRestore(cmd *cobra.Command, cf *clientFlags, p restoreclient.Params, sel *vmBackup, wait bool) error {
 	now := time.Now().UTC()
-	if _, err := restoreclient.NewRequest(withPool(p), now); err != nil { // fail fast, before connecting
+	if _, err := restoreclient.NewRequest(withPool(p, sel), now); err != nil { // fail fast, before connecting
 		return err
 	}
 	conn, subjects, err := cf.connect()
@@ -74,6 +97,13 @@ func runRestore(cmd *cobra.Command, cf *clientFlags, p restoreclient.Params, wai
 		return err
 	}
 	defer conn.Close()
+	if sel != nil {
+		b, err := sel.pick(cmd.Context(), cf, conn, subjects)
+		if err != nil {
+			return err
+		}
+		p.BackupID = b.ID.String()
+	}
 	if p.Pool == "" {
 		if p.Pool, err = onlyPool(cmd.Context(), cf, conn, subjects); err != nil {
 			return err
@@ -112,11 +142,15 @@ func acceptRestore(cmd *cobra.Command, cf *clientFlags, conn *bus.Conn, s events
 	return a.Request, nil
 }
 
-// withPool fills a placeholder pool so the rest of the request can be
-// checked before the server names the pool.
-func withPool(p restoreclient.Params) restoreclient.Params {
+// withPool fills a placeholder pool (and backup id, when sel picks the
+// backup) so the rest of the request can be checked before the server
+// names them.
+func withPool(p restoreclient.Params, sel *vmBackup) restoreclient.Params {
 	if p.Pool == "" {
 		p.Pool = "default"
+	}
+	if sel != nil {
+		p.BackupID = "placeholder:00000000-0000-4000-8000-000000000000/20000101T000000Z"
 	}
 	return p
 }

@@ -3,6 +3,7 @@ package restoreclient_test
 import (
 	"errors"
 	"testing"
+	"time"
 
 	"xbr/shared/catalog"
 	"xbr/shared/restoreclient"
@@ -42,5 +43,42 @@ func TestByVM(t *testing.T) {
 	_, err = restoreclient.ByVM(bs, "mail")
 	if !errors.Is(err, restoreclient.ErrNoSuchVM) || err.Error() != `vm: no VM named "mail" has a backup` {
 		t.Fatalf("an unknown name: %v", err)
+	}
+}
+
+func TestPick(t *testing.T) {
+	t1 := time.Date(2024, 5, 1, 2, 0, 13, 0, time.UTC)
+	bs := []catalog.Backup{ // newest first
+		{VMUUID: vmA, VMName: "web", Timestamp: t1.Add(time.Hour)},
+		{VMUUID: vmA, VMName: "web", Timestamp: t1},
+	}
+	for _, tc := range []struct {
+		vm, at string
+		want   time.Time
+		err    string
+	}{
+		{"web", "latest", t1.Add(time.Hour), ""},
+		{vmA, "20240501T020013Z", t1, ""},
+		{"web", "2024-05-01T04:00:13+02:00", t1, ""},
+		{"web", "20200101T000000Z", time.Time{}, `backup "20200101T000000Z": no backup of web was taken at that time`},
+		{"db", "latest", time.Time{}, `vm "db": has no backup`},
+	} {
+		at, err := restoreclient.ParseBackupTime(tc.at)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, err := restoreclient.Pick(bs, tc.vm, at)
+		if tc.err != "" {
+			if err == nil || err.Error() != tc.err {
+				t.Errorf("Pick(%s, %s) = %v, want %s", tc.vm, tc.at, err, tc.err)
+			}
+			continue
+		}
+		if err != nil || !b.Timestamp.Equal(tc.want) {
+			t.Errorf("Pick(%s, %s) = %v %v, want %v", tc.vm, tc.at, b.Timestamp, err, tc.want)
+		}
+	}
+	if _, err := restoreclient.ParseBackupTime("yesterday"); err == nil {
+		t.Error("ParseBackupTime accepted \"yesterday\"")
 	}
 }
