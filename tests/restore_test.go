@@ -54,6 +54,7 @@ jobs:
 		t.Fatalf("xbr run --wait: exit %d\n%s\n%s\nserver:\n%s", code, out, errOut, s.output())
 	}
 	b := listedBackup(t, run, src.UUID)
+	historyByVM(t, run, src)
 
 	before := len(rp.sim.VMs())
 	out, errOut, code := run("restore", b["id"].(string), "--wait", "--start")
@@ -125,6 +126,22 @@ func restoreAgainAndRefuseUnknownTargets(t *testing.T, run func(...string) (stri
 	}
 	if n := len(rp.sim.VMs()); n != vms {
 		t.Errorf("%d VMs after the refused restores, %d before", n, vms)
+	}
+}
+
+// historyByVM: history --vm takes the VM's name and shows its runs; a name
+// the history does not know exits non-zero saying so.
+func historyByVM(t *testing.T, run func(...string) (string, string, int), src xapisim.VMInfo) {
+	t.Helper()
+	out, errOut, code := run("history", "--vm", src.NameLabel, "--json")
+	var runs []struct {
+		Job string `json:"job"`
+	}
+	if code != 0 || json.Unmarshal([]byte(out), &runs) != nil || len(runs) != 1 || runs[0].Job != "nightly" {
+		t.Fatalf("history --vm <name>: exit %d\n%s\n%s", code, out, errOut)
+	}
+	if _, errOut, code := run("history", "--vm", "no such vm"); code == 0 || !strings.Contains(errOut, `vm: no VM named "no such vm" is in the history`) {
+		t.Fatalf("history --vm <unknown name>: exit %d\n%s", code, errOut)
 	}
 }
 

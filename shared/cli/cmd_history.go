@@ -2,6 +2,7 @@ package cli
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"math"
 	"sort"
@@ -12,12 +13,13 @@ import (
 
 	"xbr/events"
 	"xbr/shared/history"
+	"xbr/shared/restoreclient"
 )
 
 func newHistoryCmd() *cobra.Command {
 	var (
 		cf            clientFlags
-		job, run      string
+		job, run, vm  string
 		asJSON, rates bool
 		limit         int
 		staleAfter    time.Duration
@@ -31,7 +33,9 @@ from its start and shows each run as Xen Orchestra's task tree: run, VM,
 snapshot, export, transfer per remote, prune; with status (success, failure,
 partial, skipped, interrupted, pending), start, duration, size, throughput and
 the error of every failure. A run with no event for --stale-after and no end is
-shown interrupted. Newest first. No server is needed, only the backbone.`,
+shown interrupted. Newest first. No server is needed, only the backbone.
+--vm takes a VM's uuid or its exact name as the history knows it (a name
+several VMs share is refused, listing them).`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			conn, _, err := cf.connect()
@@ -44,6 +48,11 @@ shown interrupted. Newest first. No server is needed, only the backbone.`,
 				return err
 			}
 			runs := history.Filter(p.Runs(), job, run)
+			if vm != "" {
+				if runs, err = filterVM(p.Runs(), runs, vm); err != nil {
+					return err
+				}
+			}
 			if run != "" && len(runs) == 0 {
 				return fmt.Errorf("no run %q in the history", run)
 			}
@@ -62,6 +71,7 @@ shown interrupted. Newest first. No server is needed, only the backbone.`,
 	f := cmd.Flags()
 	f.StringVar(&job, "job", "", "only this job's runs")
 	f.StringVar(&run, "run", "", "only this run (or restore request) id")
+	f.StringVar(&vm, "vm", "", "only runs with a task about this VM (its uuid or exact name)")
 	f.BoolVar(&asJSON, "json", false, "print JSON (the task trees, and with --rates the rate series)")
 	f.BoolVar(&rates, "rates", false, "also print each run's transfer-rate samples")
 	f.IntVar(&limit, "limit", 0, "show at most this many runs (0: all)")
@@ -123,4 +133,22 @@ func checkJobKnown(cmd *cobra.Command, cf *clientFlags, job string) error {
 	}
 	sort.Strings(names)
 	return fmt.Errorf("--job: no job %q (jobs: %s)", job, strings.Join(names, ", "))
+}
+
+// filterVM keeps the runs about vm, a uuid or a name that all (the whole
+// history) knows (restoreclient.ResolveVM, as every door resolves VMs).
+func filterVM(all, runs []history.Run, vm string) ([]history.Run, error) {
+	var known []restoreclient.VM
+	for uuid, name := range history.VMNames(all) {
+		known = append(known, restoreclient.VM{UUID: uuid, Name: name})
+	}
+	uuid, err := restoreclient.ResolveVM(vm, known)
+	var none *restoreclient.NoSuchVMError
+	if errors.As(err, &none) {
+		none.Where = "is in the history"
+	}
+	if err != nil {
+		return nil, err
+	}
+	return history.FilterVM(runs, uuid), nil
 }

@@ -1,6 +1,7 @@
 package restoreclient
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"slices"
@@ -46,11 +47,17 @@ func (e *AmbiguousVMError) Error() string {
 	return fmt.Sprintf("vm %q: names %d VMs (%s): give the uuid", e.Name, len(e.Matches), strings.Join(list, ", "))
 }
 
-// NoSuchVMError is a VM name that no backup carries; it matches ErrNoSuchVM.
-type NoSuchVMError struct{ Name string }
+// NoSuchVMError is a VM name that nothing known carries; it matches
+// ErrNoSuchVM.
+type NoSuchVMError struct {
+	Name string
+	// Where says where it was looked for, e.g. "has a backup" (the default)
+	// or "is in the history".
+	Where string
+}
 
 func (e *NoSuchVMError) Error() string {
-	return fmt.Sprintf("vm: no VM named %q has a backup", e.Name)
+	return fmt.Sprintf("vm: no VM named %q %s", e.Name, cmp.Or(e.Where, "has a backup"))
 }
 
 // Is makes errors.Is(err, ErrNoSuchVM) true.
@@ -73,28 +80,24 @@ func CheckVMName(vm string) error {
 	return nil
 }
 
-// ByVM is the one place a VM given by a client (the CLI, the webhook, the
-// chat command, the web page) is resolved: the backups, in their order, of
-// the VM whose uuid is vm, else of the VM whose exact name is vm. A uuid
-// with no backup gives none; a name no backup carries is a *NoSuchVMError,
-// a name several VMs share an *AmbiguousVMError listing them.
-func ByVM(backups []catalog.Backup, vm string) ([]catalog.Backup, error) {
-	var out []catalog.Backup
+// VM is a VM as a listing knows it: uuid, name, and pool ("" when unknown).
+type VM struct{ UUID, Name, Pool string }
+
+// ResolveVM is the one rule by which a VM given by a client (the CLI, the
+// webhook, the chat command, the web page) is found among known VMs: a uuid
+// is itself, known or not; a name is the uuid of the one VM of that exact
+// name. A name none carries is a *NoSuchVMError, a name several VMs share
+// an *AmbiguousVMError listing them.
+func ResolveVM(vm string, known []VM) (string, error) {
 	if IsVMUUID(vm) {
-		for _, b := range backups {
-			if b.VMUUID == vm {
-				out = append(out, b)
-			}
-		}
-		return out, nil
+		return vm, nil
 	}
 	var matches []VMMatch
-	for _, b := range backups {
-		if b.VMName != vm {
+	for _, k := range known {
+		if k.Name != vm {
 			continue
 		}
-		out = append(out, b)
-		m := VMMatch{UUID: b.VMUUID, Pool: b.Pool}
+		m := VMMatch{UUID: k.UUID, Pool: k.Pool}
 		if i := slices.IndexFunc(matches, func(x VMMatch) bool { return x.UUID == m.UUID }); i < 0 {
 			matches = append(matches, m)
 		} else if matches[i].Pool == "" {
@@ -103,10 +106,30 @@ func ByVM(backups []catalog.Backup, vm string) ([]catalog.Backup, error) {
 	}
 	switch {
 	case len(matches) == 0:
-		return nil, &NoSuchVMError{Name: vm}
+		return "", &NoSuchVMError{Name: vm}
 	case len(matches) > 1:
 		slices.SortFunc(matches, func(a, b VMMatch) int { return strings.Compare(a.UUID, b.UUID) })
-		return nil, &AmbiguousVMError{Name: vm, Matches: matches}
+		return "", &AmbiguousVMError{Name: vm, Matches: matches}
+	}
+	return matches[0].UUID, nil
+}
+
+// ByVM is the backups, in their order, of the VM vm designates among them
+// (ResolveVM): a uuid with no backup gives none.
+func ByVM(backups []catalog.Backup, vm string) ([]catalog.Backup, error) {
+	known := make([]VM, 0, len(backups))
+	for _, b := range backups {
+		known = append(known, VM{UUID: b.VMUUID, Name: b.VMName, Pool: b.Pool})
+	}
+	uuid, err := ResolveVM(vm, known)
+	if err != nil {
+		return nil, err
+	}
+	var out []catalog.Backup
+	for _, b := range backups {
+		if b.VMUUID == uuid {
+			out = append(out, b)
+		}
 	}
 	return out, nil
 }
