@@ -129,10 +129,18 @@ func TestChatRestorePostsItsOutcome(t *testing.T) {
 	if !strings.Contains(logs.String(), "chat restore outcome posted") {
 		t.Fatalf("the posted outcome was not logged:\n%s", logs.String())
 	}
+}
 
+// A response_url that is not an absolute http(s) URL without a login is
+// refused before anything is requested, without quoting it.
+func TestChatRefusesBadResponseURLs(t *testing.T) {
+	h := newHarness(t)
+	const token = "T0001/B0002/s3cr3t-t0ken"
 	n := h.count(t, events.TypeRestoreRequested)
 	for _, bad := range []string{"file:///etc/passwd", "gopher://chat.example/x", "/relative/" + token, "https://user:pw@chat.example/x"} {
-		r := slack("restore "+h.vm.UUID, bad)
+		body := url.Values{"command": {"/xbr"}, "text": {"restore " + h.vm.UUID}, "user_name": {"alice"}, "response_url": {bad}}.Encode()
+		_, out := h.do(t, "POST", "/v1/chat/slack", slackHeaders(slackSecret, time.Now(), body), body)
+		r := decode[gateway.ChatReply](t, out)
 		if !strings.HasPrefix(r.Text, "Sorry: response_url") || strings.Contains(r.Text, "s3cr3t") || strings.Contains(r.Text, "pw@") {
 			t.Errorf("response_url %q: %+v", bad, r)
 		}

@@ -44,21 +44,15 @@ the check failed (the reason: timeout, guest-failure, boot-failed or
 restore-failed).`,
 		Args: cobra.RangeArgs(0, 1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := sel.check(args); err != nil {
-				return err
-			}
-			if sel.vm != "" {
-				b, err := sel.resolve(cmd.Context(), &cf)
-				if err != nil {
-					return err
-				}
-				args = []string{b.ID.String()}
-			}
-			id, err := catalog.ParseID(args[0])
+			backupID, err := sel.backupID(cmd.Context(), &cf, args)
 			if err != nil {
 				return err
 			}
-			req.BackupID, req.VMUUID = args[0], id.VM
+			id, err := catalog.ParseID(backupID)
+			if err != nil {
+				return err
+			}
+			req.BackupID, req.VMUUID = backupID, id.VM
 			req.TimeoutMS = timeout.Milliseconds()
 			req.Method = events.HealthMethodGuestMetrics
 			if xenstore {

@@ -33,9 +33,7 @@ from its start and shows each run as Xen Orchestra's task tree: run, VM,
 snapshot, export, transfer per remote, prune; with status (success, failure,
 partial, skipped, interrupted, pending), start, duration, size, throughput and
 the error of every failure. A run with no event for --stale-after and no end is
-shown interrupted. Newest first. No server is needed, only the backbone.
---vm takes a VM's uuid or its exact name as the history knows it (a name
-several VMs share is refused, listing them).`,
+shown interrupted. Newest first. No server is needed, only the backbone.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			conn, _, err := cf.connect()
@@ -47,11 +45,9 @@ several VMs share is refused, listing them).`,
 			if err := history.Load(cmd.Context(), conn, streams, p); err != nil {
 				return err
 			}
-			runs := history.Filter(p.Runs(), job, run)
-			if vm != "" {
-				if runs, err = filterVM(p.Runs(), runs, vm); err != nil {
-					return err
-				}
+			runs, err := filterVM(p.Runs(), history.Filter(p.Runs(), job, run), vm)
+			if err != nil {
+				return err
 			}
 			if run != "" && len(runs) == 0 {
 				return fmt.Errorf("no run %q in the history", run)
@@ -71,7 +67,7 @@ several VMs share is refused, listing them).`,
 	f := cmd.Flags()
 	f.StringVar(&job, "job", "", "only this job's runs")
 	f.StringVar(&run, "run", "", "only this run (or restore request) id")
-	f.StringVar(&vm, "vm", "", "only runs with a task about this VM (its uuid or exact name)")
+	f.StringVar(&vm, "vm", "", "only runs with a task about this VM, by uuid or exact name (a name several VMs share is refused)")
 	f.BoolVar(&asJSON, "json", false, "print JSON (the task trees, and with --rates the rate series)")
 	f.BoolVar(&rates, "rates", false, "also print each run's transfer-rate samples")
 	f.IntVar(&limit, "limit", 0, "show at most this many runs (0: all)")
@@ -135,9 +131,12 @@ func checkJobKnown(cmd *cobra.Command, cf *clientFlags, job string) error {
 	return fmt.Errorf("--job: no job %q (jobs: %s)", job, strings.Join(names, ", "))
 }
 
-// filterVM keeps the runs about vm, a uuid or a name that all (the whole
+// filterVM keeps the runs about vm ("": every run), a uuid or a name that all (the whole
 // history) knows (restoreclient.ResolveVM, as every door resolves VMs).
 func filterVM(all, runs []history.Run, vm string) ([]history.Run, error) {
+	if vm == "" {
+		return runs, nil
+	}
 	var known []restoreclient.VM
 	for uuid, name := range history.VMNames(all) {
 		known = append(known, restoreclient.VM{UUID: uuid, Name: name})

@@ -3,7 +3,6 @@ package cli
 import (
 	"cmp"
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"strings"
@@ -34,15 +33,10 @@ func newRestoreCmd() *cobra.Command {
 it: <remote>:<vm-uuid>/<timestamp>) to a pool, as a new VM named
 "<name> (<backup time>)" unless --name says otherwise, tagged "restored from
 backup". --sr picks the SR by uuid or name (default: the pool's default SR).
---pool may be omitted when the server has one pool. Instead of BACKUP-ID,
---vm names the VM (its uuid or exact name; a name several VMs share is
-refused, listing them) and the newest backup is restored, or the one taken
-at --at (YYYYMMDDTHHMMSSZ or RFC 3339).
-
-The server checks the request before it is published: a remote, backup,
-pool or SR that does not exist fails at once. When another VM of the pool
-already has the new VM's name, the restore goes on as "<name> (2)" and a
-warning says so.
+--pool may be omitted when the server has one pool. --vm (a uuid or exact
+name) and --at pick a VM's backup instead of BACKUP-ID. A remote, backup, pool
+or SR that does not exist fails at once; a VM name another VM of the pool has
+becomes "<name> (2)", with a warning.
 
 With --wait it follows the restore (a progress bar on a terminal, plain lines
 otherwise) and exits 0 when the VM is restored, 1 when the restore failed.
@@ -55,13 +49,10 @@ encryption_key_file; every chunk and each disk's SHA-256 are verified, and an
 existing file is never overwritten.`,
 		Args: cobra.RangeArgs(0, 1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := sel.check(args); err != nil {
+			if err := sel.check(args, diskImage != ""); err != nil {
 				return err
 			}
 			if sel.vm != "" {
-				if diskImage != "" {
-					return &ExitError{Code: 2, Err: errors.New("--disk-image takes BACKUP-ID, not --vm")}
-				}
 				return runRestore(cmd, &cf, p, &sel, wait)
 			}
 			p.BackupID = args[0]

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"xbr/events"
@@ -21,9 +22,12 @@ type vmBackup struct {
 }
 
 // check reads the selection of a command that takes BACKUP-ID or --vm;
-// a usage error is exit code 2.
-func (v *vmBackup) check(args []string) error {
+// a usage error is exit code 2. idOnly: an option that needs BACKUP-ID is
+// set.
+func (v *vmBackup) check(args []string, idOnly bool) error {
 	switch {
+	case idOnly && v.vm != "":
+		return &ExitError{Code: 2, Err: errors.New("--disk-image takes BACKUP-ID, not --vm")}
 	case len(args) == 1 && v.vm != "":
 		return &ExitError{Code: 2, Err: errors.New("give BACKUP-ID or --vm, not both")}
 	case len(args) == 0 && v.vm == "":
@@ -69,4 +73,13 @@ func (v *vmBackup) resolve(ctx context.Context, cf *clientFlags) (catalog.Backup
 	}
 	defer conn.Close()
 	return v.pick(ctx, cf, conn, subjects)
+}
+
+// backupID is args[0], or the id of the backup --vm and --at select.
+func (v *vmBackup) backupID(ctx context.Context, cf *clientFlags, args []string) (string, error) {
+	if err := v.check(args, false); err != nil || v.vm == "" {
+		return strings.Join(args, ""), err
+	}
+	b, err := v.resolve(ctx, cf)
+	return b.ID.String(), err
 }
