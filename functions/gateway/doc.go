@@ -82,7 +82,7 @@
 // default SR. Every door checks a restore in one place
 // (restoreclient.Accept): the backup, remote, pool and SR exist, and the new
 // VM's name is free on the pool, else the VM is named "<name> (2)" and the
-// answer warns. A VM is a uuid or an exact name (restoreclient.ByVM): a name
+// answer warns. A VM is a uuid or an exact name (vmname.Resolve): a name
 // several VMs share is a 400 listing them. Answers: 202 {"id", "backup_id",
 // "pool", "sr", "name" (when renamed), "status_url", "warnings"};
 // 400 {"error", "field"} for malformed JSON, unknown fields or values (a

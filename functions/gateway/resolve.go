@@ -12,6 +12,7 @@ import (
 	"xbr/events"
 	"xbr/shared/catalog"
 	"xbr/shared/restoreclient"
+	"xbr/shared/vmname"
 	"xbr/shared/xapi"
 )
 
@@ -37,7 +38,7 @@ func acceptError(err error) error {
 		nf  *restoreclient.NotFoundError
 		ce  *restoreclient.ChoiceError
 		fe  *events.FieldError
-		amb *restoreclient.AmbiguousVMError
+		amb *vmname.AmbiguousError
 	)
 	switch {
 	case err == nil:
@@ -81,11 +82,11 @@ func (s *Server) backupsOf(ctx context.Context, vm, remoteName string) ([]catalo
 // vmError maps restoreclient's VM resolution errors to the answers the
 // doors give: 404 for a name no backup carries, 400 for an ambiguous one.
 func vmError(vm string, err error) error {
-	var amb *restoreclient.AmbiguousVMError
+	var amb *vmname.AmbiguousError
 	switch {
 	case errors.As(err, &amb):
 		return badField("vm", vm, strings.TrimPrefix(amb.Error(), fmt.Sprintf("vm %q: ", vm)))
-	case errors.Is(err, restoreclient.ErrNoSuchVM):
+	case errors.Is(err, vmname.ErrNotFound):
 		return missing("vm", vm, "no VM of that name has a backup")
 	}
 	return upstream(err)

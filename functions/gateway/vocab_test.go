@@ -10,7 +10,9 @@ import (
 	"time"
 
 	"xbr/events"
+	"xbr/functions/replicate"
 	"xbr/shared/xapi"
+	"xbr/shared/xapi/xapisim"
 )
 
 // Every door resolves a VM name alike: a name two VMs share is refused with
@@ -121,5 +123,49 @@ func TestRestoreToATakenNameWarns(t *testing.T) {
 	}
 	if _, status := h.do(t, "GET", loc, nil, ""); !strings.Contains(status, "the new VM is named “"+taken+" (2)”") {
 		t.Fatalf("the status page does not say the VM was renamed:\n%s", status)
+	}
+}
+
+// A failover by a name two source VMs' copies carry is refused on the
+// webhook and in chat with the same ambiguity error, and fails over nothing.
+func TestFailoverRefusesANameTwoVMsShare(t *testing.T) {
+	h := newDRHarness(t)
+	ctx := context.Background()
+	src, err := h.env.Pools.Client(ctx, "main")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var twin xapisim.VMInfo
+	for _, vm := range h.sim.VMs() {
+		if !vm.IsSnapshot && !vm.IsTemplate && vm.UUID != h.source.UUID && !strings.HasPrefix(vm.NameLabel, "Control domain") {
+			twin = vm
+		}
+	}
+	if twin.UUID == "" {
+		t.Fatal("the main pool has no second VM")
+	}
+	if err := src.SetNameLabel(ctx, xapi.VMRef(twin.Ref), h.source.NameLabel); err != nil {
+		t.Fatal(err)
+	}
+	spec := replicate.Spec{Job: "dr", Schedule: "hourly", VMUUID: twin.UUID, TargetSR: "Local storage", CopyRetention: 1}
+	if _, err := replicate.Replicate(ctx, src, h.standby, spec, replicate.Options{}); err != nil {
+		t.Fatal(err)
+	}
+	first, second := h.source.UUID, twin.UUID
+	if second < first {
+		first, second = second, first
+	}
+	want := `vm "` + h.source.NameLabel + `": names 2 VMs (` + first + `, ` + second + `): give the uuid`
+
+	body := `{"vm": "` + h.source.NameLabel + `", "start": true}`
+	code, out := h.do(t, "POST", "/v1/failovers", signedFor(webhookSecret, time.Now(), "POST", "/v1/failovers", body), body)
+	if e := decode[apiErr](t, out); code != http.StatusBadRequest || e.Error != want || e.Field != "vm" {
+		t.Fatalf("webhook: %d %s, want 400 %s", code, out, want)
+	}
+	if r := h.slack(t, `failover "`+h.source.NameLabel+`" start`); !strings.Contains(r.Text, want) {
+		t.Fatalf("chat: %q, want %s", r.Text, want)
+	}
+	if power, blocked := h.copyState(t); power != xapi.Halted || !blocked {
+		t.Fatalf("the copy was failed over: power %s, start blocked %v", power, blocked)
 	}
 }

@@ -13,7 +13,7 @@ import (
 
 	"xbr/events"
 	"xbr/shared/history"
-	"xbr/shared/restoreclient"
+	"xbr/shared/vmname"
 )
 
 func newHistoryCmd() *cobra.Command {
@@ -132,17 +132,17 @@ func checkJobKnown(cmd *cobra.Command, cf *clientFlags, job string) error {
 }
 
 // filterVM keeps the runs about vm ("": every run), a uuid or a name that all (the whole
-// history) knows (restoreclient.ResolveVM, as every door resolves VMs).
+// history) knows (vmname.Resolve, as every door resolves VMs).
 func filterVM(all, runs []history.Run, vm string) ([]history.Run, error) {
 	if vm == "" {
 		return runs, nil
 	}
-	var known []restoreclient.VM
+	var known []vmname.Known
 	for uuid, name := range history.VMNames(all) {
-		known = append(known, restoreclient.VM{UUID: uuid, Name: name})
+		known = append(known, vmname.Known{UUID: uuid, Name: name})
 	}
-	uuid, err := restoreclient.ResolveVM(vm, known)
-	var none *restoreclient.NoSuchVMError
+	uuid, err := vmname.Resolve(vm, known)
+	var none *vmname.NotFoundError
 	if errors.As(err, &none) {
 		none.Where = "is in the history"
 	}

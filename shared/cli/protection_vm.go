@@ -5,19 +5,19 @@ import (
 	"slices"
 
 	"xbr/events"
-	"xbr/shared/restoreclient"
+	"xbr/shared/vmname"
 )
 
 // protectionOfVM keeps the protection of vm (a uuid or an exact name,
-// resolved among every VM the query answered with restoreclient.ResolveVM,
+// resolved among every VM the query answered with vmname.Resolve,
 // as every door resolves VMs), if its state is one of states (none: any).
 func protectionOfVM(vms []events.ProtectionVM, vm string, states []string) ([]events.ProtectionVM, error) {
-	known := make([]restoreclient.VM, len(vms))
+	known := make([]vmname.Known, len(vms))
 	for i, v := range vms {
-		known[i] = restoreclient.VM{UUID: v.UUID, Name: v.Name, Pool: v.Pool}
+		known[i] = vmname.Known{UUID: v.UUID, Name: v.Name, Pool: v.Pool}
 	}
-	uuid, err := restoreclient.ResolveVM(vm, known)
-	if none := new(restoreclient.NoSuchVMError); errors.As(err, &none) {
+	uuid, err := vmname.Resolve(vm, known)
+	if none := new(vmname.NotFoundError); errors.As(err, &none) {
 		none.Where = "is known to the configured pools and jobs"
 	}
 	if err != nil {

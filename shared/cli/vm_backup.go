@@ -12,6 +12,7 @@ import (
 	"xbr/shared/catalog"
 	"xbr/shared/fn"
 	"xbr/shared/restoreclient"
+	"xbr/shared/vmname"
 )
 
 // vmBackup is a backup chosen by its VM instead of its id: --vm (a uuid or
@@ -37,7 +38,7 @@ func (v *vmBackup) check(args []string, idOnly bool) error {
 	case v.vm == "":
 		return nil
 	}
-	if err := restoreclient.CheckVMName(v.vm); err != nil {
+	if err := vmname.Check(v.vm); err != nil {
 		return &ExitError{Code: 2, Err: fmt.Errorf("--%w", err)}
 	}
 	if v.at == "" {
@@ -52,7 +53,7 @@ func (v *vmBackup) check(args []string, idOnly bool) error {
 }
 
 // pick asks the server for the VM's backups (it resolves a name with
-// restoreclient.ByVM: a name several VMs share is refused) and picks the
+// vmname.Resolve: a name several VMs share is refused) and picks the
 // newest or the one taken at --at.
 func (v *vmBackup) pick(ctx context.Context, cf *clientFlags, conn *bus.Conn, s events.Subjects) (catalog.Backup, error) {
 	ctx, cancel := cf.requestCtx(ctx)

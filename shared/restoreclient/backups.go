@@ -4,11 +4,13 @@ import (
 	"context"
 	"fmt"
 	"slices"
+	"strings"
 	"time"
 
 	"xbr/events"
 	"xbr/shared/catalog"
 	"xbr/shared/remote"
+	"xbr/shared/vmname"
 )
 
 // QueryBackups is the backups query: a Query, a Listing.
@@ -44,13 +46,14 @@ type Remotes interface {
 // not a failure, when q names no remote; a bad query or an unknown remote
 // named by q is an error.
 //
-// A q.VM that is a name is resolved by ByVM over every backup: a name no
+// A q.VM that is a name is resolved by ByVM (vmname.Resolve) over every backup: a name no
 // backup carries or several VMs share is an error.
 func List(ctx context.Context, rs Remotes, repos Repos, q Query) (Listing, error) {
-	if q.VM == "" || IsVMUUID(q.VM) {
+	if q.VM == "" || vmname.IsUUID(q.VM) {
+		q.VM = strings.ToLower(q.VM)
 		return list(ctx, rs, repos, q)
 	}
-	if err := CheckVMName(q.VM); err != nil {
+	if err := vmname.Check(q.VM); err != nil {
 		return Listing{}, fmt.Errorf("backups: %w", err)
 	}
 	all := q

@@ -7,6 +7,7 @@ import (
 
 	"xbr/shared/catalog"
 	"xbr/shared/restoreclient"
+	"xbr/shared/vmname"
 )
 
 func TestByVM(t *testing.T) {
@@ -31,7 +32,7 @@ func TestByVM(t *testing.T) {
 	}
 
 	_, err = restoreclient.ByVM(bs, "web")
-	var amb *restoreclient.AmbiguousVMError
+	var amb *vmname.AmbiguousError
 	if !errors.As(err, &amb) {
 		t.Fatalf("a name two VMs share: %v", err)
 	}
@@ -41,7 +42,7 @@ func TestByVM(t *testing.T) {
 	}
 
 	_, err = restoreclient.ByVM(bs, "mail")
-	if !errors.Is(err, restoreclient.ErrNoSuchVM) || err.Error() != `vm: no VM named "mail" has a backup` {
+	if !errors.Is(err, vmname.ErrNotFound) || err.Error() != `vm: no VM named "mail" has a backup` {
 		t.Fatalf("an unknown name: %v", err)
 	}
 }
