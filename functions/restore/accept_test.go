@@ -108,3 +108,27 @@ func TestAcceptRefusesUnknownTargets(t *testing.T) {
 		t.Fatalf("an SR by name: %v", err)
 	}
 }
+
+// A request published without Accept (by another team on the backbone, or
+// racing another accept) still never makes two VMs of one name: the
+// restore names its VM distinctly when the asked name was taken meanwhile,
+// and its completed event says so.
+func TestRestoreNamesDistinctlyWithoutAccept(t *testing.T) {
+	e := newEnv(t, xapisim.Options{})
+	src := e.halted()
+	id := e.writeBackup(src, backupOpts{codec: compress.Gzip})
+	want := src.NameLabel + " (" + id.Timestamp() + ")"
+	first := e.completed(request(t, restoreclient.Params{BackupID: id.String(), Key: "a"}, 1))
+	second := e.completed(request(t, restoreclient.Params{BackupID: id.String(), Key: "b"}, 1))
+	if first.NewVMName != want || second.NewVMName != want+" (2)" {
+		t.Fatalf("restored VMs named %q and %q, want %q and %q", first.NewVMName, second.NewVMName, want, want+" (2)")
+	}
+	if got := e.vmByUUID(second.NewVMUUID); got.NameLabel != want+" (2)" {
+		t.Fatalf("the second VM is named %q", got.NameLabel)
+	}
+	// A redelivery of the second request keeps its VM and its name.
+	again := e.completed(request(t, restoreclient.Params{BackupID: id.String(), Key: "b"}, 2))
+	if again.NewVMUUID != second.NewVMUUID || again.NewVMName != want+" (2)" {
+		t.Fatalf("redelivery: %+v, want VM %s named %q", again, second.NewVMUUID, want+" (2)")
+	}
+}

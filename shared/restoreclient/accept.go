@@ -87,7 +87,7 @@ func Accept(ctx context.Context, t Target, p Params, now time.Time) (Accepted, e
 		}
 	}
 	want := cmp.Or(p.Name, DefaultVMName(b.VMName, b.VMUUID, catalog.FormatTimestamp(b.Timestamp)))
-	name, other, err := freeName(ctx, c, want, req.RequestID)
+	name, other, err := FreeName(ctx, c, want, req.RequestID, "")
 	if err != nil {
 		return Accepted{}, fmt.Errorf("pool %s: %w", p.Pool, err)
 	}
@@ -157,22 +157,23 @@ func ResolveSR(ctx context.Context, c xapi.SRSource, pool, sr string) (string, e
 	return rec.UUID, nil
 }
 
-// vmLister lists a pool's VMs; *xapi.Client is one.
-type vmLister interface {
+// VMLister lists a pool's VMs; *xapi.Client is one.
+type VMLister interface {
 	VMs(ctx context.Context) (map[xapi.VMRef]xapi.VM, error)
 }
 
-// freeName is want, or "<want> (n)" with the smallest n >= 2 that no VM of
-// the pool has, and the uuid of the VM that has want ("" when none). A VM
-// that restore request requestID made does not count.
-func freeName(ctx context.Context, c vmLister, want, requestID string) (name, holder string, err error) {
+// FreeName is want, or "<want> (n)" with the smallest n >= 2 that no VM of
+// the pool has, and the uuid of the VM that has want ("" when none). The VM
+// except and any VM that restore request requestID made do not count: a
+// retried request keeps its name.
+func FreeName(ctx context.Context, c VMLister, want, requestID string, except xapi.VMRef) (name, holder string, err error) {
 	vms, err := c.VMs(ctx)
 	if err != nil {
 		return "", "", fmt.Errorf("list VMs: %w", err)
 	}
 	taken := map[string]string{}
-	for _, vm := range vms {
-		if vm.IsASnapshot || vm.IsATemplate || vm.OtherConfig[xotag.KeyRestoreRequest] == requestID {
+	for ref, vm := range vms {
+		if ref == except || vm.IsASnapshot || vm.IsATemplate || vm.OtherConfig[xotag.KeyRestoreRequest] == requestID {
 			continue
 		}
 		if _, ok := taken[vm.NameLabel]; !ok || vm.UUID < taken[vm.NameLabel] {
