@@ -83,3 +83,17 @@ func TestPick(t *testing.T) {
 		t.Error("ParseBackupTime accepted \"yesterday\"")
 	}
 }
+
+// FuzzParseBackupTime: a client's backup time is latest, a UTC time, or an
+// error; it never panics.
+func FuzzParseBackupTime(f *testing.F) {
+	for _, s := range []string{"latest", "20240501T020013Z", "2024-05-01T04:00:13+02:00", "", "yesterday"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		at, err := restoreclient.ParseBackupTime(s)
+		if err == nil && s != restoreclient.LatestBackup && at.Location() != time.UTC {
+			t.Fatalf("ParseBackupTime(%q) = %v", s, at)
+		}
+	})
+}
