@@ -116,6 +116,7 @@ func (s *Server) Handler() http.Handler { return s.handler }
 // Serve answers on ln until ctx is cancelled, then shuts down gracefully. It
 // logs "gateway listening" with the real address (key "url") first.
 func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
+	defer s.Close() // the chat outcome watches end with the gateway
 	srv := &http.Server{
 		Handler:           s.handler,
 		ReadHeaderTimeout: readHeaderTimeout,
@@ -148,7 +149,6 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), shutdownTimeout)
 	defer cancel()
 	err := srv.Shutdown(sctx)
-	s.Close()
 	if serr := <-errc; !errors.Is(serr, http.ErrServerClosed) {
 		err = errors.Join(err, serr)
 	}
