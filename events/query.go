@@ -13,7 +13,7 @@ const (
 	ServiceName = "xbr"
 	// ServiceVersion is the version of the query contract (semver): minor
 	// for an added query or field, major for a removed or changed one.
-	ServiceVersion = "1.1.0"
+	ServiceVersion = "1.2.0"
 	// APIQueue is the queue group the functions answer the queries in.
 	APIQueue = "xbr-api"
 )
@@ -27,6 +27,9 @@ const (
 	QueryNameVerify  = "verify"  // verify backups and publish the results (shared/integrity)
 	// QueryNameProtection: every VM's protection state (shared/protection).
 	QueryNameProtection = "protection"
+	// QueryNameRestoreAccept: check a restore request before it is
+	// published (shared/restoreclient).
+	QueryNameRestoreAccept = "restore.accept"
 )
 
 // Endpoint is one query of the service: its name and whether it changes
@@ -39,7 +42,8 @@ type Endpoint struct {
 // Endpoints are every query, in a stable order.
 func Endpoints() []Endpoint {
 	return []Endpoint{{Name: QueryNameJobs}, {Name: QueryNamePools}, {Name: QueryNameBackups},
-		{Name: QueryNameDRList}, {Name: QueryNameVerify, Writes: true}, {Name: QueryNameProtection}}
+		{Name: QueryNameDRList}, {Name: QueryNameVerify, Writes: true}, {Name: QueryNameProtection},
+		{Name: QueryNameRestoreAccept}}
 }
 
 // EndpointOf returns the endpoint named name.

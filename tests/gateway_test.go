@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -177,7 +178,14 @@ func TestRestoreThroughWebhookAndSlack(t *testing.T) {
 	}
 	gwWaitCompleted(t, base, hook, accepted.ID)
 
-	form := url.Values{"text": {"restore " + vm.NameLabel + " latest"}, "user_name": {"carol"}}.Encode()
+	posted := make(chan string, 4) // stands in for Slack's response_url
+	chat := httptest.NewServer(http.HandlerFunc(func(_ http.ResponseWriter, r *http.Request) {
+		b, _ := io.ReadAll(r.Body)
+		posted <- string(b)
+	}))
+	defer chat.Close()
+	form := url.Values{"text": {"restore " + vm.NameLabel + " latest"}, "user_name": {"carol"},
+		"response_url": {chat.URL + "/commands/T1/B2/tok3n"}}.Encode()
 	now = time.Now()
 	if code, out := gwPost(t, base+"/v1/chat/slack", http.Header{gateway.HeaderSlackTimestamp: {fmt.Sprint(now.Unix())},
 		gateway.HeaderSlackSignature: {"v0=" + strings.Repeat("0", 64)}}, form); code != http.StatusUnauthorized {
@@ -190,6 +198,9 @@ func TestRestoreThroughWebhookAndSlack(t *testing.T) {
 		t.Fatalf("Slack command: %d %s", code, out)
 	}
 	gwWaitCompleted(t, base, hook, m[1])
+	restoredName := vm.NameLabel + " (" + backup.Timestamp() + ")"
+	gwChatOutcome(t, posted, "Restore `"+m[1]+"`: *completed*", `New VM "`+restoredName+`"`)
+	gwSlackRestoresAgain(t, base, slack, form, posted, restoredName)
 
 	if out := s.output(); strings.Contains(out, hook) || strings.Contains(out, slack) {
 		t.Errorf("a secret reached the log:\n%s", out)
@@ -208,6 +219,41 @@ func TestRestoreThroughWebhookAndSlack(t *testing.T) {
 			t.Errorf("restored %q disks %v, source %v", got.NameLabel, d, want)
 		}
 	}
+}
+
+// gwChatOutcome waits for the outcome the gateway posts to the chat's
+// response_url and checks it says every one of want.
+func gwChatOutcome(t *testing.T, posted <-chan string, want ...string) {
+	t.Helper()
+	select {
+	case body := <-posted:
+		var reply gateway.ChatReply
+		if err := json.Unmarshal([]byte(body), &reply); err != nil || reply.ResponseType != "in_channel" {
+			t.Fatalf("posted to the chat: %s (%v)", body, err)
+		}
+		for _, w := range want {
+			if !strings.Contains(reply.Text, w) {
+				t.Errorf("posted outcome %q lacks %q", reply.Text, w)
+			}
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("no outcome was posted to the chat's response_url")
+	}
+}
+
+// gwSlackRestoresAgain: the same restore from chat again is warned that the
+// name is taken, and the real restore names the VM "<name> (2)" and says so.
+func gwSlackRestoresAgain(t *testing.T, base, secret, form string, posted <-chan string, name string) {
+	t.Helper()
+	form = strings.Replace(form, "+latest", "", 1) // another command: a signed one is accepted once
+	now := time.Now()
+	code, out := gwPost(t, base+"/v1/chat/slack", http.Header{gateway.HeaderSlackTimestamp: {fmt.Sprint(now.Unix())},
+		gateway.HeaderSlackSignature: {gateway.SignSlack(secret, now, []byte(form))}}, form)
+	m := regexp.MustCompile("Restore `([0-9a-f]+)` requested").FindStringSubmatch(out)
+	if code != http.StatusOK || m == nil || !strings.Contains(out, `the new VM is named \"`+name+` (2)\"`) {
+		t.Fatalf("second Slack restore: %d %s", code, out)
+	}
+	gwChatOutcome(t, posted, "Restore `"+m[1]+"`: *completed*", `New VM "`+name+` (2)"`)
 }
 
 func gwPost(t *testing.T, u string, h http.Header, body string) (int, string) {

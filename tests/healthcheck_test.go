@@ -203,7 +203,7 @@ func TestHealthCheckAfterBackup(t *testing.T) {
 	}
 	// A test VM asked for on demand is named after the VM's uuid.
 	h.simFaultNamed(t, xapisim.HealthNeverBoots, healthcheck.TestVMPrefix+h.src.UUID)
-	out, _, code = run("healthcheck", b["id"].(string), "--sr", "Local storage", "--wait")
+	out, _, code = run("healthcheck", "--vm", h.src.NameLabel, "--sr", "Local storage", "--wait") // by name: the newest backup
 	if code != 1 || !strings.Contains(out, "FAILED (boot-failed)") {
 		t.Fatalf("xbr healthcheck --wait of a guest that never boots: exit %d\n%s", code, out)
 	}

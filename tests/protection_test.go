@@ -75,6 +75,12 @@ func TestProtectionAcceptance(t *testing.T) {
 	if code != 0 || strings.Count(out, "\nfailing ") != 2 || strings.Count(out, "\nunprotected ") != 1 {
 		t.Errorf("xbr protection --state failing,unprotected: exit %d\n%s", code, out)
 	}
+	// --vm takes a name, as every door does.
+	out, errOut, code := xbr(t, ctx, nil, "protection", "--vm", vms[2].NameLabel, "--json", "--nats", s.natsURL(t))
+	var one []events.ProtectionVM
+	if code != 0 || json.Unmarshal([]byte(out), &one) != nil || len(one) != 1 || one[0].UUID != other || one[0].State != events.ProtectionUnprotected {
+		t.Errorf("xbr protection --vm <name>: exit %d\n%s\n%s", code, out, errOut)
+	}
 }
 
 // waitStates polls `xbr protection --json` until the VMs have the states.

@@ -54,6 +54,7 @@ jobs:
 		t.Fatalf("xbr run --wait: exit %d\n%s\n%s\nserver:\n%s", code, out, errOut, s.output())
 	}
 	b := listedBackup(t, run, src.UUID)
+	historyByVM(t, run, src)
 
 	before := len(rp.sim.VMs())
 	out, errOut, code := run("restore", b["id"].(string), "--wait", "--start")
@@ -68,6 +69,9 @@ jobs:
 	if len(rp.sim.VMs()) != before+1 {
 		t.Fatalf("%d VMs after one restore, %d before", len(rp.sim.VMs()), before)
 	}
+
+	restoreAgainAndRefuseUnknownTargets(t, run, rp, b["id"].(string), src)
+	before++ // the second restore's VM
 
 	corruptData(t, remoteDir, b["id"].(string))
 	vdis := len(rp.sim.Refs("VDI"))
@@ -85,6 +89,59 @@ jobs:
 	}
 	if strings.Contains(s.output(), rp.pass) {
 		t.Error("the pool password reached the server's logs")
+	}
+}
+
+// restoreAgainAndRefuseUnknownTargets: a second restore of id (asked by
+// the VM's name) warns and names its VM distinctly; a restore to a remote, backup, pool or SR that
+// does not exist fails at once, naming it, and restores nothing.
+func restoreAgainAndRefuseUnknownTargets(t *testing.T, run func(...string) (string, string, int), rp *restorePool,
+	id string, src xapisim.VMInfo) {
+	t.Helper()
+	name := src.NameLabel + " (" + strings.Split(id, "/")[1] + ")"
+	out, errOut, code := run("restore", "--vm", src.NameLabel, "--wait") // by name: the same, newest backup
+	if code != 0 || !strings.Contains(errOut, "xbr: warning: VM ") || !strings.Contains(errOut, `the new VM is named "`+name+` (2)"`) {
+		t.Fatalf("a second restore: exit %d\n%s\n%s", code, out, errOut)
+	}
+	rp.restoredVM(t, name+" (2)")
+	vms := len(rp.sim.VMs())
+	vm := strings.TrimPrefix(strings.Split(id, "/")[0], "nfs:")
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"restore", "tape:" + strings.TrimPrefix(id, "nfs:"), "--pool", "lab"}, `remote "tape" is not configured`},
+		{[]string{"restore", "nfs:" + vm + "/20200101T000000Z", "--pool", "lab"}, "no such backup"},
+		{[]string{"restore", id, "--pool", "prod"}, `pool "prod": is not configured`},
+		{[]string{"restore", id, "--sr", "no such SR"}, `sr "no such SR": is not an SR of pool lab`},
+		{[]string{"restore", "--vm", "no such vm"}, `vm: no VM named "no such vm" has a backup`},
+		{[]string{"restore", "--vm", src.NameLabel, "--at", "20200101T000000Z"}, `backup "20200101T000000Z": no backup of ` + src.NameLabel},
+		{[]string{"restore", "--vm", src.NameLabel, id}, "give BACKUP-ID or --vm, not both"},
+		{[]string{"healthcheck", "--vm", "no such vm", "--sr", "x"}, `vm: no VM named "no such vm" has a backup`},
+	} {
+		out, errOut, code := run(tc.args...)
+		if code == 0 || !strings.Contains(errOut, tc.want) || strings.Contains(out, "requested") {
+			t.Errorf("xbr %v: exit %d, want an error containing %s\n%s\n%s", tc.args, code, tc.want, out, errOut)
+		}
+	}
+	if n := len(rp.sim.VMs()); n != vms {
+		t.Errorf("%d VMs after the refused restores, %d before", n, vms)
+	}
+}
+
+// historyByVM: history --vm takes the VM's name and shows its runs; a name
+// the history does not know exits non-zero saying so.
+func historyByVM(t *testing.T, run func(...string) (string, string, int), src xapisim.VMInfo) {
+	t.Helper()
+	out, errOut, code := run("history", "--vm", src.NameLabel, "--json")
+	var runs []struct {
+		Job string `json:"job"`
+	}
+	if code != 0 || json.Unmarshal([]byte(out), &runs) != nil || len(runs) != 1 || runs[0].Job != "nightly" {
+		t.Fatalf("history --vm <name>: exit %d\n%s\n%s", code, out, errOut)
+	}
+	if _, errOut, code := run("history", "--vm", "no such vm"); code == 0 || !strings.Contains(errOut, `vm: no VM named "no such vm" is in the history`) {
+		t.Fatalf("history --vm <unknown name>: exit %d\n%s", code, errOut)
 	}
 }
 
@@ -107,6 +164,14 @@ func listedBackup(t *testing.T, run func(...string) (string, string, int), vm st
 	}
 	if list[0]["codec"] != "gzip" || list[0]["job"] != "nightly" || list[0]["vm_uuid"] != vm {
 		t.Errorf("listed backup %v", list[0])
+	}
+	out, errOut, code = run("backups", "ls", "--json", "--vm", list[0]["vm_name"].(string))
+	var byName []map[string]any
+	if code != 0 || json.Unmarshal([]byte(out), &byName) != nil || len(byName) != 1 || byName[0]["id"] != list[0]["id"] {
+		t.Errorf("backups ls --vm <name>: exit %d\n%s\n%s", code, out, errOut)
+	}
+	if _, errOut, code = run("backups", "ls", "--vm", "no such vm"); code == 0 || !strings.Contains(errOut, `no VM named "no such vm"`) {
+		t.Errorf("backups ls --vm <unknown name>: exit %d\n%s", code, errOut)
 	}
 	table, _, _ := run("backups", "ls")
 	if !strings.Contains(table, list[0]["id"].(string)) || !strings.Contains(table, "nightly") {

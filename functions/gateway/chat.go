@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"maps"
 	"net/http"
@@ -22,6 +23,8 @@ import (
 type ChatReply struct {
 	ResponseType string `json:"response_type"` // "ephemeral" (only the caller sees it) or "in_channel"
 	Text         string `json:"text"`
+
+	restoreID string // the restore the command requested, if any
 }
 
 const (
@@ -107,10 +110,25 @@ func (s *Server) chat(w http.ResponseWriter, r *http.Request, body []byte, via, 
 	}
 	cmd, err := ParseCommand(form.Get("text"))
 	if err != nil {
-		writeJSON(w, http.StatusOK, ChatReply{ResponseType: ephemeral, Text: "Sorry: " + err.Error() + "\n" + Usage})
+		text := "Sorry: " + err.Error()
+		if u := new(UnknownCommandError); !errors.As(err, &u) || u.Suggestion == "" {
+			text += "\n" + Usage // a typo gets its suggestion alone
+		}
+		writeJSON(w, http.StatusOK, ChatReply{ResponseType: ephemeral, Text: text})
 		return
 	}
+	var notify *url.URL
+	if raw := form.Get("response_url"); raw != "" && cmd.Verb == VerbRestore {
+		if notify, err = checkResponseURL(raw); err != nil {
+			writeJSON(w, http.StatusOK, ChatReply{ResponseType: ephemeral, Text: "Sorry: " + err.Error()})
+			return
+		}
+	}
 	reply, err := s.runCommand(r.Context(), cmd, by, key)
+	if err == nil && notify != nil && reply.restoreID != "" {
+		s.postOutcome(notify, reply.restoreID, via)
+		reply.Text += " Its outcome will be posted here when it ends."
+	}
 	if err != nil {
 		reqLog(r).Warn("chat command failed", "via", via, "verb", cmd.Verb, "err", err)
 		reply = ChatReply{ResponseType: ephemeral, Text: "Sorry: " + err.Error()}
@@ -154,17 +172,22 @@ func (s *Server) chatRestore(ctx context.Context, c Command, by, key string) (Ch
 	if t.sr, err = s.resolveSR(ctx, t.pool, c.SR); err != nil {
 		return ChatReply{}, err
 	}
-	req, err := s.request(ctx, t, by, key)
+	a, err := s.request(ctx, t, by, key)
 	if err != nil {
 		return ChatReply{}, err
 	}
+	req := a.Request
 	sr := "its default SR"
 	if req.SR != "" {
 		sr = "SR " + req.SR
 	}
-	return ChatReply{ResponseType: inChannel, Text: fmt.Sprintf(
+	text := fmt.Sprintf(
 		"Restore `%s` requested by %s: %s (%s) from the backup of %s on %s, to pool %s, %s. Follow it with `status %s`.",
-		req.RequestID, by, b.VMName, b.VMUUID, b.Timestamp.UTC().Format(time.RFC3339), b.Remote, req.Pool, sr, req.RequestID)}, nil
+		req.RequestID, by, b.VMName, b.VMUUID, b.Timestamp.UTC().Format(time.RFC3339), b.Remote, req.Pool, sr, req.RequestID)
+	for _, w := range a.Warnings {
+		text += "\nWarning: " + w
+	}
+	return ChatReply{ResponseType: inChannel, Text: text, restoreID: req.RequestID}, nil
 }
 
 // maxChatBackups is how many backups `backups <vm>` lists.

@@ -7,11 +7,8 @@ import (
 	"time"
 
 	"xbr/events"
+	"xbr/shared/config"
 )
-
-// chatHealthTimeout is how long a health check asked from chat waits for
-// the guest (Xen Orchestra's default).
-const chatHealthTimeout = 10 * time.Minute
 
 // parseHealthCheck reads `healthcheck <vm> [latest|<time>] sr=<sr> [pool=<pool>]`.
 func (c *Command) parseHealthCheck(args []string) error {
@@ -42,7 +39,7 @@ func (s *Server) chatHealthCheck(ctx context.Context, c Command, by, key string)
 	now := s.now()
 	req := events.HealthCheckRequested{RequestID: events.NewHealthCheckID("healthcheck", "chat", key, b.ID.String()),
 		BackupID: b.ID.String(), VMUUID: b.VMUUID, VMName: b.VMName, Pool: pool, SR: c.SR,
-		Method: events.HealthMethodGuestMetrics, TimeoutMS: chatHealthTimeout.Milliseconds(), RequestedBy: by}
+		Method: events.HealthMethodGuestMetrics, TimeoutMS: config.DefaultHealthTimeout.Milliseconds(), RequestedBy: by}
 	msg, err := s.env.Subjects.Message(events.Meta{ID: events.DeriveID(string(events.TypeHealthCheckRequested), req.RequestID),
 		Source: events.Source(Name), Time: now}, req)
 	if err != nil {

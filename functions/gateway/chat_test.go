@@ -127,6 +127,18 @@ func TestSlackCommands(t *testing.T) {
 	}
 }
 
+// A mistyped command is answered with the closest command, not the help.
+func TestChatTypoSuggestsTheCommand(t *testing.T) {
+	h := newHarness(t)
+	for typo, want := range map[string]string{"restre vm-01": "restore", "Backup vm-01": "backups", "stauts x": "status", "helthcheck": "healthcheck"} {
+		r := h.slack(t, typo)
+		verb := strings.Fields(typo)[0]
+		if r.Text != `Sorry: unknown command "`+verb+`"; did you mean "`+want+`"?` || r.ResponseType != "ephemeral" {
+			t.Errorf("typo %q: %+v", typo, r)
+		}
+	}
+}
+
 func lastScheduleDue(t *testing.T, h *harness) events.ScheduleDue {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)

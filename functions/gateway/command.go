@@ -6,6 +6,8 @@ import (
 	"strings"
 	"time"
 	"unicode"
+
+	"xbr/shared/suggest"
 )
 
 // Chat command verbs.
@@ -95,7 +97,25 @@ func ParseCommand(text string) (Command, error) {
 	case VerbHelp:
 		return c, nil
 	}
-	return Command{}, fmt.Errorf("command %.40q: unknown (try help)", args[0])
+	e := &UnknownCommandError{Verb: args[0]}
+	e.Suggestion, _ = suggest.Closest(args[0], Verbs())
+	return Command{}, e
+}
+
+// Verbs are the chat commands' verbs, in the order Usage lists them.
+func Verbs() []string {
+	return []string{VerbRestore, VerbBackups, VerbRun, VerbStatus, VerbCopies, VerbFailover, VerbHealthCheck, VerbHelp}
+}
+
+// UnknownCommandError is a verb that is not a command, with the one it is
+// probably a typo of ("" when none is close).
+type UnknownCommandError struct{ Verb, Suggestion string }
+
+func (e *UnknownCommandError) Error() string {
+	if e.Suggestion == "" {
+		return fmt.Sprintf("unknown command %.40q (try help)", e.Verb)
+	}
+	return fmt.Sprintf("unknown command %.40q; did you mean %q?", e.Verb, e.Suggestion)
 }
 
 func (c *Command) parseOne(name string, args []string, dst *string) error {

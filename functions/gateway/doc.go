@@ -83,7 +83,12 @@
 //	{"vm": "<uuid or name>", "backup": "latest" | "<YYYYMMDDTHHMMSSZ>" | "<RFC 3339>", "remote": "nfs", ...}
 //
 // pool may be omitted when one pool is configured; sr defaults to the pool's
-// default SR. Answers: 202 {"id", "backup_id", "pool", "sr", "status_url"};
+// default SR. Every door checks a restore in one place
+// (restoreclient.Accept): the backup, remote, pool and SR exist, and the new
+// VM's name is free on the pool, else the VM is named "<name> (2)" and the
+// answer warns. A VM is a uuid or an exact name (vmname.Resolve): a name
+// several VMs share is a 400 listing them. Answers: 202 {"id", "backup_id",
+// "pool", "sr", "name" (when renamed), "status_url", "warnings"};
 // 400 {"error", "field"} for malformed JSON, unknown fields or values (a
 // backup id is parsed by catalog.ParseID: "..", absolute paths, odd bytes
 // and %-escapes are refused); 404 for a remote, backup, VM, pool or SR that
@@ -99,6 +104,10 @@
 // v0=<hex HMAC-SHA256(secret, "v0:<ts>:<body>")>, five-minute window);
 // Mattermost requests by their token form field (constant time). Answers use
 // Slack's response format {"response_type": "ephemeral"|"in_channel", "text"}.
+// A restore command's response_url (Slack's and Mattermost's; https or http,
+// never logged beyond its host, as its path is a token) gets the restore's
+// outcome POSTed in the same format when it ends, while this gateway runs.
+// A mistyped command is answered with the closest one ("did you mean").
 //
 // # The web page
 //

@@ -3,6 +3,7 @@ package gateway
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strings"
 	"time"
 
@@ -99,7 +100,8 @@ type refusedError struct{ msg string }
 func (e *refusedError) Error() string { return e.msg }
 
 // failoverError is the error of a failed failover: refused (409), no such
-// copy (a 404 naming vm), or a failure upstream (502); nil otherwise.
+// copy (a 404 naming vm), a VM name several VMs share (400), or a failure
+// upstream (502); nil otherwise.
 func failoverError(st failovers.Status) error {
 	switch {
 	case st.Failed == nil:
@@ -108,6 +110,8 @@ func failoverError(st failovers.Status) error {
 		return &refusedError{msg: st.Error()}
 	case strings.Contains(st.Error(), "no complete copy"):
 		return missing("vm", st.Failed.VM, st.Error())
+	case strings.HasSuffix(st.Error(), "): give the uuid"): // a *vmname.AmbiguousError, as text in the event
+		return badField("vm", st.Failed.VM, strings.TrimPrefix(st.Error(), fmt.Sprintf("vm %q: ", st.Failed.VM)))
 	}
 	return upstream(errors.New(st.Error()))
 }

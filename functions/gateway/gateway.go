@@ -71,6 +71,8 @@ type Server struct {
 	spaceCache spaceCache
 	// historyLoading: Serve is replaying the streams into history.
 	historyLoading atomic.Bool
+	// outcomes post chat restores' outcomes back to the chat.
+	outcomes *outcomes
 }
 
 // New builds the gateway of env (its templates are parsed here).
@@ -89,7 +91,7 @@ func New(env *fn.Env) (*Server, error) {
 	}
 	s := &Server{env: env, log: log.With(bus.KeyFunction, Name), now: now, pages: p,
 		metrics: metrics.ForStreams(env.Conn, env.Streams).WithBuildInfo(env.Version), history: history.New(history.Options{Now: now, KeepRuns: cmp.Or(env.Config.Gateway.HistoryRuns, historyKept)}),
-		seen: &seen{conn: env.Conn, replicas: env.Config.NATS.StreamReplicas}}
+		seen: &seen{conn: env.Conn, replicas: env.Config.NATS.StreamReplicas}, outcomes: newOutcomes()}
 	gw := env.Config.Gateway
 	if s.login, err = newLogin(gw); err != nil {
 		return nil, fmt.Errorf("gateway: %w", err)
@@ -114,6 +116,7 @@ func (s *Server) Handler() http.Handler { return s.handler }
 // Serve answers on ln until ctx is cancelled, then shuts down gracefully. It
 // logs "gateway listening" with the real address (key "url") first.
 func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
+	defer s.Close() // the chat outcome watches end with the gateway
 	srv := &http.Server{
 		Handler:           s.handler,
 		ReadHeaderTimeout: readHeaderTimeout,

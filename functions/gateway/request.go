@@ -9,13 +9,14 @@ import (
 
 	"xbr/events"
 	"xbr/shared/catalog"
+	"xbr/shared/restoreclient"
 )
 
 // MaxBodySize bounds the body of every POST the gateway reads.
 const MaxBodySize = 64 << 10
 
 // Latest selects a VM's newest backup.
-const Latest = "latest"
+const Latest = restoreclient.LatestBackup
 
 // RestoreRequest is the JSON body of POST /v1/restores: either BackupID, or
 // VM (a uuid or a name) with Backup ("latest", the default, or the time the
@@ -135,19 +136,9 @@ func (r *RestoreRequest) validateSelector() error {
 	return nil
 }
 
-// ParseBackupTime reads "latest" (zero time), XO's YYYYMMDDTHHMMSSZ or RFC 3339.
-func ParseBackupTime(s string) (time.Time, error) {
-	if s == Latest {
-		return time.Time{}, nil
-	}
-	if t, err := catalog.ParseTimestamp(s); err == nil {
-		return t, nil
-	}
-	if t, err := time.Parse(time.RFC3339, s); err == nil && len(s) <= 40 {
-		return t.UTC(), nil
-	}
-	return time.Time{}, errors.New(`want "latest", YYYYMMDDTHHMMSSZ or an RFC 3339 time`)
-}
+// ParseBackupTime reads "latest" (zero time), XO's YYYYMMDDTHHMMSSZ or RFC
+// 3339 (restoreclient.ParseBackupTime).
+func ParseBackupTime(s string) (time.Time, error) { return restoreclient.ParseBackupTime(s) }
 
 // checkText accepts optional printable single-line text of at most 256 bytes.
 func checkText(field, v string) error {

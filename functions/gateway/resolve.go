@@ -11,8 +11,8 @@ import (
 
 	"xbr/events"
 	"xbr/shared/catalog"
-	"xbr/shared/remote"
 	"xbr/shared/restoreclient"
+	"xbr/shared/vmname"
 	"xbr/shared/xapi"
 )
 
@@ -27,31 +27,34 @@ type target struct {
 
 // backupByID reads the metadata of id: 404 when its remote or the backup does not exist.
 func (s *Server) backupByID(ctx context.Context, field string, id catalog.ID) (catalog.Backup, error) {
-	if !slices.Contains(s.env.Remotes.Names(), id.Remote) {
-		return catalog.Backup{}, missing(field, id.String(), fmt.Sprintf("remote %q is not configured", id.Remote))
+	b, err := restoreclient.Backup(ctx, s.env.Remotes, s.repos(), field, id)
+	return b, acceptError(err)
+}
+
+// acceptError maps restoreclient's refusals to the doors' answers: 404 for
+// a value naming nothing, 400 for a bad one, 502 for the rest.
+func acceptError(err error) error {
+	var (
+		nf  *restoreclient.NotFoundError
+		ce  *restoreclient.ChoiceError
+		fe  *events.FieldError
+		amb *vmname.AmbiguousError
+	)
+	switch {
+	case err == nil:
+		return nil
+	case errors.As(err, &nf):
+		return missing(nf.Field, nf.Value, nf.Problem)
+	case errors.As(err, &ce):
+		return badField(ce.Field, ce.Value, ce.Problem)
+	case errors.As(err, &fe):
+		return badField(fe.Field, strings.Trim(fe.Value, `"`), fe.Problem)
+	case errors.Is(err, catalog.ErrInvalidID):
+		return badField("backup_id", "", err.Error())
+	case errors.As(err, &amb):
+		return vmError(amb.Name, err)
 	}
-	if id.Repo {
-		b, err := restoreclient.Point(ctx, s.repos(), id)
-		if errors.Is(err, remote.ErrNotFound) {
-			return catalog.Backup{}, missing(field, id.String(), "no such backup")
-		}
-		if err != nil {
-			return catalog.Backup{}, upstream(fmt.Errorf("read backup %s: %w", id, err))
-		}
-		return b, nil
-	}
-	rm, err := s.env.Remotes.Get(ctx, id.Remote)
-	if err != nil {
-		return catalog.Backup{}, upstream(err)
-	}
-	m, err := catalog.ReadMetadata(ctx, rm, id)
-	if errors.Is(err, remote.ErrNotFound) {
-		return catalog.Backup{}, missing(field, id.String(), "no such backup")
-	}
-	if err != nil {
-		return catalog.Backup{}, upstream(fmt.Errorf("read backup %s: %w", id, err))
-	}
-	return catalog.BackupOf(id, m), nil
+	return upstream(err)
 }
 
 // repos is the remotes' incremental repositories, or none.
@@ -62,55 +65,42 @@ func (s *Server) repos() restoreclient.Repos {
 	return s.env.Repos
 }
 
-// backupsOf lists the backups of vm (a uuid or an exact name), newest first,
-// on remoteName ("" = every remote). A name shared by several VMs is refused.
+// backupsOf lists the backups of vm (a uuid or an exact name, resolved by
+// restoreclient.ByVM), newest first, on remoteName ("" = every remote). A
+// name shared by several VMs is refused, a name no backup carries is 404.
 func (s *Server) backupsOf(ctx context.Context, vm, remoteName string) ([]catalog.Backup, error) {
-	q := restoreclient.Query{Remote: remoteName}
 	if remoteName != "" && !slices.Contains(s.env.Remotes.Names(), remoteName) {
 		return nil, missing("remote", remoteName, "is not configured")
 	}
-	if catalog.ValidateVMUUID(vm) == nil {
-		q.VM = vm
-	}
-	l, err := restoreclient.List(ctx, s.env.Remotes, s.repos(), q)
+	l, err := restoreclient.List(ctx, s.env.Remotes, s.repos(), restoreclient.Query{Remote: remoteName, VM: vm})
 	if err != nil {
-		return nil, upstream(err)
+		return nil, vmError(vm, err)
 	}
-	var out []catalog.Backup
-	uuids := map[string]bool{}
-	for _, b := range l.Backups {
-		if b.VMUUID == vm || (q.VM == "" && b.VMName == vm) {
-			out = append(out, b)
-			uuids[b.VMUUID] = true
-		}
-	}
-	if len(uuids) > 1 {
-		list := make([]string, 0, len(uuids))
-		for u := range uuids {
-			list = append(list, u)
-		}
-		sort.Strings(list)
-		return nil, badField("vm", vm, "names several VMs ("+strings.Join(list, ", ")+"): give the uuid")
-	}
-	return out, nil
+	return l.Backups, nil
 }
 
-// selectBackup picks vm's newest backup (at zero) or the one taken at at.
+// vmError maps restoreclient's VM resolution errors to the answers the
+// doors give: 404 for a name no backup carries, 400 for an ambiguous one.
+func vmError(vm string, err error) error {
+	var amb *vmname.AmbiguousError
+	switch {
+	case errors.As(err, &amb):
+		return badField("vm", vm, strings.TrimPrefix(amb.Error(), fmt.Sprintf("vm %q: ", vm)))
+	case errors.Is(err, vmname.ErrNotFound):
+		return missing("vm", vm, "no VM of that name has a backup")
+	}
+	return upstream(err)
+}
+
+// selectBackup picks vm's newest backup (at zero) or the one taken at at
+// (restoreclient.Pick).
 func (s *Server) selectBackup(ctx context.Context, vm, remoteName string, at time.Time) (catalog.Backup, error) {
 	bs, err := s.backupsOf(ctx, vm, remoteName)
 	if err != nil {
 		return catalog.Backup{}, err
 	}
-	if at.IsZero() {
-		if b, ok := restoreclient.Latest(bs, vm); ok {
-			return b, nil
-		}
-		return catalog.Backup{}, missing("vm", vm, "has no backup")
-	}
-	if b, ok := restoreclient.At(bs, vm, at); ok {
-		return b, nil
-	}
-	return catalog.Backup{}, missing("backup", catalog.FormatTimestamp(at), "no backup of "+vm+" was taken at that time")
+	b, err := restoreclient.Pick(bs, vm, at)
+	return b, acceptError(err)
 }
 
 // pickPool checks a pool name; "" means the only configured pool.
@@ -166,8 +156,9 @@ func (s *Server) listSRs(ctx context.Context, pool string) ([]srChoice, error) {
 	return out, nil
 }
 
-// resolveSR turns an SR uuid or unique name into its uuid (xapi.ResolveSR);
-// "" stays "" (the restore function takes the pool's default SR).
+// resolveSR turns an SR uuid or unique name into its uuid
+// (restoreclient.ResolveSR); "" stays "" (the restore function takes the
+// pool's default SR).
 func (s *Server) resolveSR(ctx context.Context, pool, sr string) (string, error) {
 	if sr == "" {
 		return "", nil
@@ -176,37 +167,28 @@ func (s *Server) resolveSR(ctx context.Context, pool, sr string) (string, error)
 	if err != nil {
 		return "", upstream(err)
 	}
-	_, rec, err := xapi.ResolveSR(ctx, c, sr)
-	var choice *xapi.SRChoiceError
-	switch {
-	case errors.Is(err, xapi.ErrNoSuchSR):
-		return "", missing("sr", sr, "is not an SR of pool "+pool)
-	case errors.As(err, &choice):
-		return "", badField("sr", sr, choice.Problem())
-	case err != nil:
-		return "", upstream(fmt.Errorf("pool %s: %w", pool, err))
-	}
-	return rec.UUID, nil
+	uuid, err := restoreclient.ResolveSR(ctx, c, pool, sr)
+	return uuid, acceptError(err)
 }
 
-// request publishes the restore of t; key makes it idempotent.
-func (s *Server) request(ctx context.Context, t target, by, key string) (events.RestoreRequested, error) {
-	req, err := restoreclient.Publish(ctx, s.env.Conn, s.env.Subjects, events.Source(Name), restoreclient.Params{
-		BackupID: t.backup.ID.String(), Pool: t.pool, SR: t.sr, Name: t.name, Start: t.start,
-		RequestedBy: by, Key: key,
-	}, s.now())
-	var fe *events.FieldError
-	if errors.As(err, &fe) {
-		return req, badField(fe.Field, strings.Trim(fe.Value, `"`), fe.Problem)
-	}
-	if errors.Is(err, catalog.ErrInvalidID) {
-		return req, badField("backup_id", t.backup.ID.String(), err.Error())
-	}
+// request accepts (restoreclient.Accept) and publishes the restore of t;
+// key makes it idempotent. The answer's warnings say what the requester
+// gets without asking (a distinct VM name).
+func (s *Server) request(ctx context.Context, t target, by, key string) (restoreclient.Accepted, error) {
+	now := s.now()
+	a, err := restoreclient.Accept(ctx, restoreclient.Target{Pools: s.env.Pools, Remotes: s.env.Remotes, Repos: s.repos()},
+		restoreclient.Params{BackupID: t.backup.ID.String(), Pool: t.pool, SR: t.sr, Name: t.name, Start: t.start,
+			RequestedBy: by, Key: key}, now)
 	if err != nil {
-		return req, upstream(err)
+		return a, acceptError(err)
 	}
-	s.log.Info("restore requested", "restore_id", req.RequestID, "backup_id", req.BackupID, "pool", req.Pool, "sr", req.SR, "requested_by", by)
-	return req, nil
+	if err := restoreclient.PublishAccepted(ctx, s.env.Conn, s.env.Subjects, events.Source(Name), a, now); err != nil {
+		return a, upstream(err)
+	}
+	req := a.Request
+	s.log.Info("restore requested", "restore_id", req.RequestID, "backup_id", req.BackupID, "pool", req.Pool, "sr", req.SR,
+		"requested_by", by, "warnings", len(a.Warnings))
+	return a, nil
 }
 
 // Free is the SR's free space in bytes.

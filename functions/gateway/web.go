@@ -10,6 +10,7 @@ import (
 
 	"xbr/shared/catalog"
 	"xbr/shared/restoreclient"
+	"xbr/shared/vmname"
 )
 
 type remoteLink struct{ Name, URL string }
@@ -97,7 +98,7 @@ func (s *Server) backupsStep(w http.ResponseWriter, r *http.Request, remoteName,
 		s.errorPage(w, r, err)
 		return
 	}
-	if err := catalog.ValidateVMUUID(vm); err != nil {
+	if err := vmname.Check(vm); err != nil { // a uuid or a name (vmname.Resolve)
 		s.errorPage(w, r, badField("vm", vm, err.Error()))
 		return
 	}

@@ -5,10 +5,15 @@ import (
 	"net/url"
 
 	"xbr/shared/catalog"
+	"xbr/shared/restoreclient"
 )
 
 // restoreAction is where the restore form is posted (its tokens name it).
 const restoreAction = "/restore"
+
+// renamedParam on a status page's URL says the restore was accepted with a
+// distinct VM name, because the asked one was taken.
+const renamedParam = "renamed"
 
 // webUser is who asked through the page: "web", or "web:<user>" with a login.
 func webUser(r *http.Request) string {
@@ -37,12 +42,16 @@ func (s *Server) submitRestore(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	// The form's nonce makes a double submission the same request.
-	req, err := s.request(r.Context(), t, webUser(r), "web:"+nonce)
+	a, err := s.request(r.Context(), t, webUser(r), "web:"+nonce)
 	if err != nil {
 		s.errorPage(w, r, err)
 		return
 	}
-	http.Redirect(w, r, "/restores/"+req.RequestID, http.StatusSeeOther)
+	to := "/restores/" + a.Request.RequestID
+	if len(a.Warnings) > 0 {
+		to += "?" + renamedParam + "=1" // the status page says why the VM has another name
+	}
+	http.Redirect(w, r, to, http.StatusSeeOther)
 }
 
 func (s *Server) formTarget(r *http.Request, form url.Values) (target, string, error) {
@@ -77,8 +86,12 @@ func (s *Server) statusPage(w http.ResponseWriter, r *http.Request) {
 		s.errorPage(w, r, err)
 		return
 	}
+	data := struct {
+		restoreclient.Status
+		Renamed bool
+	}{st, r.URL.Query().Get(renamedParam) == "1" && st.Name != ""}
 	s.render(w, r, http.StatusOK, "status", view{Title: "Restore " + string(st.State),
-		Crumbs: []crumb{{"Restore", "/restore"}, {"Restore " + st.RequestID, ""}}, Data: st, Refresh: !st.Done()})
+		Crumbs: []crumb{{"Restore", "/restore"}, {"Restore " + st.RequestID, ""}}, Data: data, Refresh: !st.Done()})
 }
 
 // statusJSON is GET /restores/{id}/status, what the status page polls. It

@@ -50,7 +50,8 @@ func TestRestoreViewRefusesBadInput(t *testing.T) {
 		{"/restore?backup=" + url.QueryEscape("nfs:"+h.vm.UUID+"/20200101T000000Z"), 404},
 		{"/restore?remote=..%2F..", 400},
 		{"/restore?remote=elsewhere", 404},
-		{"/restore?remote=nfs&vm=..%2F", 400},
+		{"/restore?remote=nfs&vm=..%2F", 404}, // a VM name no backup carries
+		{"/restore?remote=nfs&vm=%00", 400},
 		{"/restore?backup=" + url.QueryEscape(h.backup.String()) + "&pool=prod", 404},
 		{"/restores/not%20an%20id", 400},
 		{"/nope", 404},

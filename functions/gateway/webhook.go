@@ -14,7 +14,10 @@ type restoreAccepted struct {
 	BackupID  string `json:"backup_id"`
 	Pool      string `json:"pool"`
 	SR        string `json:"sr,omitempty"`
+	Name      string `json:"name,omitempty"` // the new VM's name, when it is not the one asked for or the default
 	StatusURL string `json:"status_url"`
+	// Warnings say what the request gets without asking (a distinct VM name).
+	Warnings []string `json:"warnings,omitempty"`
 }
 
 // authenticate checks the webhook signature of the request (method, target,
@@ -52,13 +55,14 @@ func (s *Server) postRestore(w http.ResponseWriter, r *http.Request) {
 	}
 	// A redelivery of the same signed request (same timestamp and body) is the same request.
 	key := "webhook:" + r.Header.Get(HeaderTimestamp) + ":" + string(body)
-	rr, err := s.request(r.Context(), t, "webhook", key)
+	a, err := s.request(r.Context(), t, "webhook", key)
 	if err != nil {
 		fail(w, r, err)
 		return
 	}
+	rr := a.Request
 	writeJSON(w, http.StatusAccepted, restoreAccepted{ID: rr.RequestID, BackupID: rr.BackupID, Pool: rr.Pool,
-		SR: rr.SR, StatusURL: "/v1/restores/" + rr.RequestID})
+		SR: rr.SR, Name: rr.Name, StatusURL: "/v1/restores/" + rr.RequestID, Warnings: a.Warnings})
 }
 
 func (s *Server) webhookTarget(ctx context.Context, req RestoreRequest) (target, error) {

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"xbr/shared/failovers"
+	"xbr/shared/vmname"
 	"xbr/shared/xapi"
 	"xbr/shared/xotag"
 )
@@ -51,7 +52,13 @@ func (c Copy) Matches(vm string) bool {
 
 // Choose picks the copy of vm that sel names among copies: only complete
 // copies count. Ties on the recovery point go to the copy still on standby.
+// A name the copies of several source VMs carry is refused as every door
+// refuses it (a *vmname.AmbiguousError): failing over the wrong VM is worse
+// than asking for its uuid.
 func Choose(copies []Copy, vm string, sel Selector) (Copy, error) {
+	if err := unambiguous(copies, vm); err != nil {
+		return Copy{}, err
+	}
 	var best Copy
 	found := false
 	for _, c := range copies {
@@ -66,6 +73,25 @@ func Choose(copies []Copy, vm string, sel Selector) (Copy, error) {
 		return Copy{}, fmt.Errorf("vm %q, copy %s: %w", vm, sel, ErrNoCopy)
 	}
 	return best, nil
+}
+
+// unambiguous refuses a VM name that the complete copies of several
+// source VMs carry (vmname.Resolve); a name none carries is left to
+// Choose's ErrNoCopy.
+func unambiguous(copies []Copy, vm string) error {
+	if vmname.IsUUID(vm) {
+		return nil
+	}
+	var known []vmname.Known
+	for _, c := range copies {
+		if c.Complete() {
+			known = append(known, vmname.Known{UUID: c.VMUUID, Name: c.VMName})
+		}
+	}
+	if _, err := vmname.Resolve(vm, known); err != nil && !errors.Is(err, vmname.ErrNotFound) {
+		return err
+	}
+	return nil
 }
 
 // FailoverResult is what a failover did.

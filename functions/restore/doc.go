@@ -44,7 +44,12 @@
 // requested name), tagged "restored from backup", described "Restored on
 // <time> from <remote> backup <id>", cleared of the backup other_config keys
 // (xo:backup:*) and of the template flag an exported snapshot carries, and
-// started when asked.
+// started when asked. Two VMs of one name are never made: when another VM
+// of the pool has the name, the VM is named "<name> (2)" (the next free
+// number). Front ends learn it before publishing from the restore.accept
+// query this function answers (restoreclient.Accept, which also checks the
+// backup, remote, pool and SR exist); the name is checked again when the VM
+// is named, for requests published without asking and for races.
 //
 // # Events and idempotence
 //

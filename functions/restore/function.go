@@ -14,11 +14,13 @@ import (
 const Name = "restore"
 
 // Function is the restore function as `xbr serve` runs it, with the
-// queries backups (restoreclient.QueryBackups) and pools (events.QueryPools).
+// queries backups (restoreclient.QueryBackups), pools (events.QueryPools) and
+// restore acceptance (restoreclient.QueryAccept).
 func Function() fn.Function {
 	return fn.Function{Name: Name, Run: run, API: []fn.APIEndpoint{
 		fn.Answer(restoreclient.QueryBackups, listBackups),
 		fn.Answer(events.QueryPools, listPools),
+		fn.Answer(restoreclient.QueryAccept, accept),
 	}}
 }
 
@@ -44,6 +46,11 @@ func run(ctx context.Context, env *fn.Env) error {
 // listBackups answers the backups query.
 func listBackups(ctx context.Context, env *fn.Env, q restoreclient.Query) (restoreclient.Listing, error) {
 	return restoreclient.List(ctx, env.Remotes, repos(env), q)
+}
+
+// accept answers the restore acceptance query (restoreclient.Accept).
+func accept(ctx context.Context, env *fn.Env, p restoreclient.Params) (restoreclient.Accepted, error) {
+	return restoreclient.Accept(ctx, restoreclient.Target{Pools: env.Pools, Remotes: env.Remotes, Repos: repos(env)}, p, env.Now())
 }
 
 // listPools answers the pools query: the configured pool names, so a client

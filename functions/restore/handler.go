@@ -254,6 +254,15 @@ func (h *Handler) complete(ctx context.Context, j *job, vm xapi.VMRef, size int6
 	if j.point != nil {
 		name = PointVMName(j.req.Name, j.point, j.id)
 	}
+	// Accept picked a free name, but a request may not have been accepted
+	// (the events are public) or may race another: the name is checked again.
+	name, other, err := restoreclient.FreeName(ctx, j.c, name, j.req.RequestID, vm)
+	if err != nil {
+		return events.RestoreCompleted{}, retryable(fmt.Errorf("name the restored VM: %w", err))
+	}
+	if other != "" {
+		h.log.Warn("restored VM renamed: another VM has its name", "request", j.req.RequestID, "vm_uuid", other, "name", name)
+	}
 	f := finishing{name: name, description: Description(j.start, j.id),
 		requestID: j.req.RequestID, start: j.req.Start}
 	started, err := finish(ctx, j.c, vm, f)

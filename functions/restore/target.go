@@ -5,11 +5,11 @@ import (
 	"errors"
 	"fmt"
 	"sort"
-	"strings"
 	"time"
 
 	"xbr/shared/catalog"
 	"xbr/shared/repoimage"
+	"xbr/shared/restoreclient"
 	"xbr/shared/xapi"
 	"xbr/shared/xotag"
 )
@@ -80,13 +80,7 @@ func PointVMName(requested string, p *repoimage.Point, id catalog.ID) string {
 }
 
 func defaultName(src, uuid, basename string) string {
-	if len(src) > 200 {
-		src = src[:200]
-	}
-	if strings.TrimSpace(src) == "" {
-		src = uuid
-	}
-	return src + " (" + basename + ")"
+	return restoreclient.DefaultVMName(src, uuid, basename)
 }
 
 // Description says where a restored VM came from.

@@ -40,10 +40,13 @@ type Filter struct {
 // `xbr backups ls --json` and of the backups query), restore starts from and prune
 // decides on.
 type Backup struct {
-	ID        ID        `json:"id"` // what `xbr restore` and the webhook accept
-	Remote    string    `json:"remote"`
-	VMUUID    string    `json:"vm_uuid"`
-	VMName    string    `json:"vm_name"`
+	ID     ID     `json:"id"` // what `xbr restore` and the webhook accept
+	Remote string `json:"remote"`
+	VMUUID string `json:"vm_uuid"`
+	VMName string `json:"vm_name"`
+	// Pool is the name of the pool the VM was backed up from (xbr object);
+	// "" when Xen Orchestra wrote the backup.
+	Pool      string    `json:"pool,omitempty"`
 	Timestamp time.Time `json:"timestamp"` // from the metadata's millisecond timestamp
 	Size      int64     `json:"size"`      // bytes of the .xva, from the metadata
 	Codec     string    `json:"codec"`     // "gzip", "zstd", "none"; "" when XO wrote it (sniffed at restore)
@@ -274,6 +277,7 @@ func summarize(id ID, m Metadata, vm vmIdent) Backup {
 	}
 	if x := m.Xbr; x != nil {
 		b.Codec, b.Job, b.Schedule, b.SHA256 = x.Codec, x.Job, x.Schedule, x.SHA256
+		b.Pool = x.Pool
 		b.WrittenBy = strings.TrimSpace("xbr " + x.Version)
 	}
 	if b.Job == "" {

@@ -59,7 +59,7 @@ metadata or by Xen Orchestra) are listed after them with the mode
 	}
 	cf.add(ls)
 	ls.Flags().StringVar(&q.Remote, "remote", "", "only this remote (default: every configured remote)")
-	ls.Flags().StringVar(&q.VM, "vm", "", "only this VM (its uuid)")
+	ls.Flags().StringVar(&q.VM, "vm", "", "only this VM, by uuid or exact name (a name several VMs share is refused)")
 	ls.Flags().BoolVar(&asJSON, "json", false, "print JSON")
 	cmd.AddCommand(ls)
 	return cmd

@@ -10,10 +10,8 @@ import (
 	"xbr/events"
 	"xbr/shared/bus"
 	"xbr/shared/catalog"
+	"xbr/shared/config"
 )
-
-// defaultHealthTimeout is Xen Orchestra's healthCheckTimeout default.
-const defaultHealthTimeout = 10 * time.Minute
 
 func newHealthCheckCmd() *cobra.Command {
 	var (
@@ -22,9 +20,10 @@ func newHealthCheckCmd() *cobra.Command {
 		timeout  time.Duration
 		xenstore bool
 		o        followOpts
+		sel      vmBackup
 	)
 	cmd := &cobra.Command{
-		Use:   "healthcheck BACKUP-ID",
+		Use:   "healthcheck BACKUP-ID | --vm VM [--at TIME]",
 		Short: "Boot a backup as a throw-away test VM to prove it works",
 		Long: `healthcheck asks a running server to prove that BACKUP-ID (as 'xbr backups ls'
 prints it, a full backup or a restore point) boots, as Xen Orchestra's health
@@ -33,20 +32,26 @@ without network interfaces, started, and watched until its guest agent reports
 (VM_guest_metrics with PV_drivers_detected) or, with --xenstore, until the
 guest's script writes vm-data/xo-backup-health-check = success or failure.
 The test VM and its disks are destroyed in every case. --pool may be omitted
-when the server has one pool.
+when the server has one pool. Instead of BACKUP-ID, --vm names the VM (its
+uuid or exact name) and its newest backup is checked, or the one taken at
+--at.
 
 With --wait it follows the check and exits 0 when the backup booted, 1 when
 the check failed (the reason: timeout, guest-failure, boot-failed or
 restore-failed). --json writes newline-delimited JSON instead of text:
 {"type":"requested"}, an "event" object per event of the check, and a final
 "result" object with the outcome's payload and the exit code.`,
-		Args: cobra.ExactArgs(1),
+		Args: cobra.RangeArgs(0, 1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			id, err := catalog.ParseID(args[0])
+			backupID, err := sel.backupID(cmd.Context(), &cf, args)
 			if err != nil {
 				return err
 			}
-			req.BackupID, req.VMUUID = args[0], id.VM
+			id, err := catalog.ParseID(backupID)
+			if err != nil {
+				return err
+			}
+			req.BackupID, req.VMUUID = backupID, id.VM
 			req.TimeoutMS = timeout.Milliseconds()
 			req.Method = events.HealthMethodGuestMetrics
 			if xenstore {
@@ -59,8 +64,10 @@ restore-failed). --json writes newline-delimited JSON instead of text:
 	f := cmd.Flags()
 	f.StringVar(&req.Pool, "pool", "", "pool the test VM runs on (default: the server's only pool)")
 	f.StringVar(&req.SR, "sr", "", "SR of the test VM's disks, by uuid or name (required)")
-	f.DurationVar(&timeout, "boot-timeout", defaultHealthTimeout, "how long the guest has to report")
+	f.DurationVar(&timeout, "boot-timeout", config.DefaultHealthTimeout, "how long the guest has to report")
 	f.BoolVar(&xenstore, "xenstore", false, "wait for the guest script's verdict in vm-data/xo-backup-health-check")
+	f.StringVar(&sel.vm, "vm", "", "check this VM's newest backup (by uuid or exact name) instead of BACKUP-ID")
+	f.StringVar(&sel.at, "at", "", "with --vm: the backup taken at this time (YYYYMMDDTHHMMSSZ or RFC 3339)")
 	o.add(cmd, "check")
 	_ = cmd.MarkFlagRequired("sr")
 	return cmd

@@ -2,6 +2,7 @@ package cli
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"math"
 	"sort"
@@ -12,12 +13,13 @@ import (
 
 	"xbr/events"
 	"xbr/shared/history"
+	"xbr/shared/vmname"
 )
 
 func newHistoryCmd() *cobra.Command {
 	var (
 		cf            clientFlags
-		job, run      string
+		job, run, vm  string
 		asJSON, rates bool
 		limit         int
 		staleAfter    time.Duration
@@ -43,7 +45,10 @@ shown interrupted. Newest first. No server is needed, only the backbone.`,
 			if err := history.Load(cmd.Context(), conn, streams, p); err != nil {
 				return err
 			}
-			runs := history.Filter(p.Runs(), job, run)
+			runs, err := filterVM(p.Runs(), history.Filter(p.Runs(), job, run), vm)
+			if err != nil {
+				return err
+			}
 			if run != "" && len(runs) == 0 {
 				return fmt.Errorf("no run %q in the history", run)
 			}
@@ -62,6 +67,7 @@ shown interrupted. Newest first. No server is needed, only the backbone.`,
 	f := cmd.Flags()
 	f.StringVar(&job, "job", "", "only this job's runs")
 	f.StringVar(&run, "run", "", "only this run (or restore request) id")
+	f.StringVar(&vm, "vm", "", "only runs with a task about this VM, by uuid or exact name (a name several VMs share is refused)")
 	f.BoolVar(&asJSON, "json", false, "print JSON (the task trees, and with --rates the rate series)")
 	f.BoolVar(&rates, "rates", false, "also print each run's transfer-rate samples")
 	f.IntVar(&limit, "limit", 0, "show at most this many runs (0: all)")
@@ -123,4 +129,25 @@ func checkJobKnown(cmd *cobra.Command, cf *clientFlags, job string) error {
 	}
 	sort.Strings(names)
 	return fmt.Errorf("--job: no job %q (jobs: %s)", job, strings.Join(names, ", "))
+}
+
+// filterVM keeps the runs about vm ("": every run), a uuid or a name that all (the whole
+// history) knows (vmname.Resolve, as every door resolves VMs).
+func filterVM(all, runs []history.Run, vm string) ([]history.Run, error) {
+	if vm == "" {
+		return runs, nil
+	}
+	var known []vmname.Known
+	for uuid, name := range history.VMNames(all) {
+		known = append(known, vmname.Known{UUID: uuid, Name: name})
+	}
+	uuid, err := vmname.Resolve(vm, known)
+	var none *vmname.NotFoundError
+	if errors.As(err, &none) {
+		none.Where = "is in the history"
+	}
+	if err != nil {
+		return nil, err
+	}
+	return history.FilterVM(runs, uuid), nil
 }

@@ -21,6 +21,7 @@ func newProtectionCmd() *cobra.Command {
 		pool   string
 		states []string
 		asJSON bool
+		vm     string
 		short  = "Show every VM's protection: ok, late, failing, unprotected, excluded or missing"
 	)
 	cmd := &cobra.Command{
@@ -37,7 +38,13 @@ tagged xo:no-bak; missing: a job names it by UUID and no pool has it.`,
 			if err != nil {
 				return err
 			}
+			if vm != "" { // resolved among every VM of the pool, then filtered by state
+				req.States = nil
+			}
 			vms, err := askProtection(cmd, &cf, req)
+			if err == nil && vm != "" {
+				vms, err = protectionOfVM(vms, vm, states)
+			}
 			if err != nil {
 				return err
 			}
@@ -53,6 +60,7 @@ tagged xo:no-bak; missing: a job names it by UUID and no pool has it.`,
 	cmd.Flags().StringVar(&pool, "pool", "", "only the VMs of this pool")
 	cmd.Flags().StringSliceVar(&states, "state", nil, "only VMs in these states, comma-separated (e.g. late,failing,unprotected)")
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print JSON")
+	cmd.Flags().StringVar(&vm, "vm", "", "only this VM, by uuid or exact name (a name several VMs share is refused, listing them)")
 	return cmd
 }
 

@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"strings"
@@ -22,15 +23,19 @@ func newRestoreCmd() *cobra.Command {
 		o         followOpts
 		diskImage string
 		file      string
+		sel       vmBackup
 	)
 	cmd := &cobra.Command{
-		Use:   "restore BACKUP-ID",
+		Use:   "restore BACKUP-ID | --vm VM [--at TIME]",
 		Short: "Restore a backup as a new VM",
 		Long: `restore asks a running server to restore BACKUP-ID (as 'xbr backups ls' prints
 it: <remote>:<vm-uuid>/<timestamp>) to a pool, as a new VM named
 "<name> (<backup time>)" unless --name says otherwise, tagged "restored from
 backup". --sr picks the SR by uuid or name (default: the pool's default SR).
---pool may be omitted when the server has one pool.
+--pool may be omitted when the server has one pool. --vm (a uuid or exact
+name) and --at pick a VM's backup instead of BACKUP-ID. A remote, backup, pool
+or SR that does not exist fails at once; a VM name another VM of the pool has
+becomes "<name> (2)", with a warning.
 
 With --wait it follows the restore (a live progress line on a terminal, plain
 lines otherwise) and exits 0 when the VM is restored, 1 when the restore
@@ -44,13 +49,19 @@ here, without a server or a pool, as raw image files
 DIR/<vm-uuid>-<timestamp>-<disk>.raw, read from the remote of --config with its
 encryption_key_file; every chunk and each disk's SHA-256 are verified, and an
 existing file is never overwritten.`,
-		Args: cobra.ExactArgs(1),
+		Args: cobra.RangeArgs(0, 1),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := sel.check(args, diskImage != ""); err != nil {
+				return err
+			}
+			if sel.vm != "" {
+				return runRestore(cmd, &cf, p, &sel, o)
+			}
 			p.BackupID = args[0]
 			if diskImage != "" {
 				return restoreDiskImages(cmd, file, p.BackupID, diskImage)
 			}
-			return runRestore(cmd, &cf, p, o)
+			return runRestore(cmd, &cf, p, nil, o)
 		},
 	}
 	cf.add(cmd)
@@ -59,15 +70,19 @@ existing file is never overwritten.`,
 	f.StringVar(&p.SR, "sr", "", "target SR, by uuid or name (default: the pool's default SR)")
 	f.StringVar(&p.Name, "name", "", `name of the new VM (default "<name> (<backup time>)")`)
 	f.BoolVar(&p.Start, "start", false, "start the VM after the restore")
+	f.StringVar(&sel.vm, "vm", "", "restore this VM's newest backup (by uuid or exact name) instead of BACKUP-ID")
+	f.StringVar(&sel.at, "at", "", "with --vm: the backup taken at this time (YYYYMMDDTHHMMSSZ or RFC 3339)")
 	f.StringVar(&diskImage, "disk-image", "", "write the restore point's disks as raw images into this folder, locally")
 	f.StringVar(&file, "config", defaultConfigFile(), "configuration file with the remotes, for --disk-image (env XBR_CONFIG)")
 	o.add(cmd, "restore")
 	return cmd
 }
 
-func runRestore(cmd *cobra.Command, cf *clientFlags, p restoreclient.Params, o followOpts) error {
+// runRestore requests the restore of p, or of the backup sel picks when
+// sel is not nil.
+func runRestore(cmd *cobra.Command, cf *clientFlags, p restoreclient.Params, sel *vmBackup, o followOpts) error {
 	now := time.Now().UTC()
-	if _, err := restoreclient.NewRequest(withPool(p), now); err != nil { // fail fast, before connecting
+	if _, err := restoreclient.NewRequest(withPool(p, sel), now); err != nil { // fail fast, before connecting
 		return err
 	}
 	conn, subjects, err := cf.connect()
@@ -75,13 +90,20 @@ func runRestore(cmd *cobra.Command, cf *clientFlags, p restoreclient.Params, o f
 		return err
 	}
 	defer conn.Close()
+	if sel != nil {
+		b, err := sel.pick(cmd.Context(), cf, conn, subjects)
+		if err != nil {
+			return err
+		}
+		p.BackupID = b.ID.String()
+	}
 	if p.Pool == "" {
 		if p.Pool, err = onlyPool(cmd.Context(), cf, conn, subjects); err != nil {
 			return err
 		}
 	}
 	p.RequestedBy = requester()
-	req, err := restoreclient.Publish(cmd.Context(), conn, subjects, events.Source("cli"), p, now)
+	req, err := acceptRestore(cmd, cf, conn, subjects, p, now)
 	if err != nil {
 		return err
 	}
@@ -95,11 +117,36 @@ func runRestore(cmd *cobra.Command, cf *clientFlags, p restoreclient.Params, o f
 	return followRestore(cmd.Context(), v, conn, subjects, req.RequestID)
 }
 
-// withPool fills a placeholder pool so the rest of the request can be
-// checked before the server names the pool.
-func withPool(p restoreclient.Params) restoreclient.Params {
+// acceptRestore has the server check p (restoreclient.QueryAccept: the
+// backup, pool and SR exist, the VM name is free) and publishes the request
+// it accepted; its warnings go to stderr.
+func acceptRestore(cmd *cobra.Command, cf *clientFlags, conn *bus.Conn, s events.Subjects, p restoreclient.Params,
+	now time.Time) (events.RestoreRequested, error) {
+	p.Key = cmp.Or(p.Key, now.Format(time.RFC3339Nano)) // the id the request would have had without a key
+	ctx, cancel := cf.requestCtx(cmd.Context())
+	defer cancel()
+	a, err := fn.Ask(ctx, conn.NATS(), s, restoreclient.QueryAccept, p)
+	if err != nil {
+		return events.RestoreRequested{}, err
+	}
+	for _, w := range a.Warnings {
+		fmt.Fprintln(cmd.ErrOrStderr(), "xbr: warning:", w)
+	}
+	if err := restoreclient.PublishAccepted(cmd.Context(), conn, s, events.Source("cli"), a, now); err != nil {
+		return events.RestoreRequested{}, err
+	}
+	return a.Request, nil
+}
+
+// withPool fills a placeholder pool (and backup id, when sel picks the
+// backup) so the rest of the request can be checked before the server
+// names them.
+func withPool(p restoreclient.Params, sel *vmBackup) restoreclient.Params {
 	if p.Pool == "" {
 		p.Pool = "default"
+	}
+	if sel != nil {
+		p.BackupID = "placeholder:00000000-0000-4000-8000-000000000000/20000101T000000Z"
 	}
 	return p
 }

@@ -91,7 +91,7 @@ func (d *decoder) mapping(n *yaml.Node, path string, v reflect.Value) {
 		f, ok := fields[name]
 		if !ok {
 			d.lines[fp] = p.key.Line
-			d.add(fp, "unknown field%s", suggest(name, fields))
+			d.add(fp, "unknown field%s", didYouMean(name, fields))
 			continue
 		}
 		if f.file {

@@ -3,11 +3,14 @@ package config
 import (
 	"errors"
 	"io/fs"
+	"maps"
 	"reflect"
 	"regexp"
-	"sort"
+	"slices"
 	"strconv"
 	"strings"
+
+	"xbr/shared/suggest"
 )
 
 type fieldInfo struct {
@@ -33,44 +36,14 @@ func fieldsOf(t reflect.Type) map[string]fieldInfo {
 	return out
 }
 
-// suggest proposes the known field closest to a misspelt one.
-func suggest(name string, fields map[string]fieldInfo) string {
-	best, bestDist := "", 3
-	names := make([]string, 0, len(fields))
-	for n := range fields {
-		names = append(names, n)
+// didYouMean proposes the known field closest to a misspelt one
+// (suggest.Closest), else lists the known fields.
+func didYouMean(name string, fields map[string]fieldInfo) string {
+	names := slices.Sorted(maps.Keys(fields))
+	if best, ok := suggest.Closest(name, names); ok {
+		return " (did you mean " + best + "?)"
 	}
-	sort.Strings(names)
-	for _, n := range names {
-		if d := distance(strings.ToLower(name), n); d < bestDist {
-			best, bestDist = n, d
-		}
-	}
-	if best == "" {
-		return " (known: " + strings.Join(names, ", ") + ")"
-	}
-	return " (did you mean " + best + "?)"
-}
-
-// distance is the Levenshtein edit distance.
-func distance(a, b string) int {
-	prev := make([]int, len(b)+1)
-	for j := range prev {
-		prev[j] = j
-	}
-	for i := 1; i <= len(a); i++ {
-		cur := make([]int, len(b)+1)
-		cur[0] = i
-		for j := 1; j <= len(b); j++ {
-			cost := 1
-			if a[i-1] == b[j-1] {
-				cost = 0
-			}
-			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
-		}
-		prev = cur
-	}
-	return prev[len(b)]
+	return " (known: " + strings.Join(names, ", ") + ")"
 }
 
 var varName = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)

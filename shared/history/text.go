@@ -3,6 +3,7 @@ package history
 import (
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 	"time"
 
@@ -117,4 +118,41 @@ func Filter(runs []Run, job, id string) []Run {
 		}
 	}
 	return out
+}
+
+// VMNames are the VMs the runs' tasks name: uuid to name ("" when no task
+// named it).
+func VMNames(runs []Run) map[string]string {
+	out := map[string]string{}
+	var walk func(t *Task)
+	walk = func(t *Task) {
+		if t.VMUUID != "" && out[t.VMUUID] == "" {
+			out[t.VMUUID] = t.VMName
+		}
+		for _, c := range t.Tasks {
+			walk(c)
+		}
+	}
+	for i := range runs {
+		walk(&runs[i].Task)
+	}
+	return out
+}
+
+// FilterVM is the runs with a task about the VM of uuid.
+func FilterVM(runs []Run, uuid string) []Run {
+	var out []Run
+	for i := range runs {
+		if touches(&runs[i].Task, uuid) {
+			out = append(out, runs[i])
+		}
+	}
+	return out
+}
+
+func touches(t *Task, uuid string) bool {
+	if t.VMUUID == uuid {
+		return true
+	}
+	return slices.ContainsFunc(t.Tasks, func(c *Task) bool { return touches(c, uuid) })
 }

@@ -4,11 +4,13 @@ import (
 	"context"
 	"fmt"
 	"slices"
+	"strings"
 	"time"
 
 	"xbr/events"
 	"xbr/shared/catalog"
 	"xbr/shared/remote"
+	"xbr/shared/vmname"
 )
 
 // QueryBackups is the backups query: a Query, a Listing.
@@ -18,7 +20,7 @@ var QueryBackups = events.NewQuery[Query, Listing](events.QueryNameBackups)
 // is the request of the backups query.
 type Query struct {
 	Remote string `json:"remote,omitempty"` // one remote; "" = all configured
-	VM     string `json:"vm,omitempty"`     // one VM's uuid; "" = all VMs
+	VM     string `json:"vm,omitempty"`     // one VM, its uuid or its exact name (ByVM); "" = all VMs
 }
 
 // Listing is the answer of the backups query.
@@ -43,12 +45,31 @@ type Remotes interface {
 // repository (Backup.Mode "incremental"). An unreadable remote is a problem,
 // not a failure, when q names no remote; a bad query or an unknown remote
 // named by q is an error.
+//
+// A q.VM that is a name is resolved by ByVM (vmname.Resolve) over every backup: a name no
+// backup carries or several VMs share is an error.
 func List(ctx context.Context, rs Remotes, repos Repos, q Query) (Listing, error) {
-	if q.VM != "" {
-		if err := catalog.ValidateVMUUID(q.VM); err != nil {
-			return Listing{}, fmt.Errorf("backups: --vm: %w", err)
-		}
+	if q.VM == "" || vmname.IsUUID(q.VM) {
+		q.VM = strings.ToLower(q.VM)
+		return list(ctx, rs, repos, q)
 	}
+	if err := vmname.Check(q.VM); err != nil {
+		return Listing{}, fmt.Errorf("backups: %w", err)
+	}
+	all := q
+	all.VM = ""
+	l, err := list(ctx, rs, repos, all)
+	if err != nil {
+		return Listing{}, err
+	}
+	if l.Backups, err = ByVM(l.Backups, q.VM); err != nil {
+		return Listing{}, fmt.Errorf("backups: %w", err)
+	}
+	l.Metadata = nil
+	return l, nil
+}
+
+func list(ctx context.Context, rs Remotes, repos Repos, q Query) (Listing, error) {
 	names := rs.Names()
 	if q.Remote != "" {
 		if !slices.Contains(names, q.Remote) {

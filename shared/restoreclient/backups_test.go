@@ -77,7 +77,10 @@ func TestList(t *testing.T) {
 		{"one remote", restoreclient.Query{Remote: "nfs"}, []string{"nfs:" + vmA + "/20240302T020000Z", "nfs:" + vmA + "/20240301T020000Z"}, 0, ""},
 		{"one VM", restoreclient.Query{VM: vmB}, []string{"s3:" + vmB + "/20240303T020000Z"}, 1, ""},
 		{"unknown remote", restoreclient.Query{Remote: "tape"}, nil, 0, `remote "tape" is not configured`},
-		{"bad vm", restoreclient.Query{VM: "../etc"}, nil, 0, "vm uuid"},
+		{"one VM by name", restoreclient.Query{VM: "db"}, []string{"s3:" + vmB + "/20240303T020000Z"}, 1, ""},
+		{"a name on one remote", restoreclient.Query{VM: "web", Remote: "s3"}, []string{"s3:" + vmA + "/20240301T140000Z"}, 0, ""},
+		{"unknown name", restoreclient.Query{VM: "../etc"}, nil, 0, `vm: no VM named "../etc" has a backup`},
+		{"bad name", restoreclient.Query{VM: "a\x00b"}, nil, 0, "control character"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -15,16 +15,16 @@ import (
 
 // Params are what a front end asks for.
 type Params struct {
-	BackupID    string // "<remote>:<vm-uuid>/<timestamp>", checked by catalog.ParseID
-	Pool        string // target pool (a configured pool name)
-	SR          string // target SR by uuid or name_label; "" = the pool's default SR
-	Name        string // new VM name; "" = "<vm name> (<backup time>)"
-	Start       bool   // start the VM after the restore
-	RequestedBy string // who asked: "cli:user@host", "webhook", "slack:U123", ...
+	BackupID    string `json:"backup_id"`              // "<remote>:<vm-uuid>/<timestamp>", checked by catalog.ParseID
+	Pool        string `json:"pool"`                   // target pool (a configured pool name)
+	SR          string `json:"sr,omitempty"`           // target SR by uuid or name_label; "" = the pool's default SR
+	Name        string `json:"name,omitempty"`         // new VM name; "" = "<vm name> (<backup time>)"
+	Start       bool   `json:"start,omitempty"`        // start the VM after the restore
+	RequestedBy string `json:"requested_by,omitempty"` // who asked: "cli:user@host", "webhook", "slack:U123", ...
 	// Key makes the request idempotent: the same key and parameters give the
 	// same request id, so a retried webhook delivery restores once. Empty:
 	// the request time is used, so every call is a new request.
-	Key string
+	Key string `json:"key,omitempty"`
 }
 
 // NewRequest validates p and returns the request with its derived id. Errors

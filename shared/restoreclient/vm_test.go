@@ -1,0 +1,99 @@
+package restoreclient_test
+
+import (
+	"errors"
+	"testing"
+	"time"
+
+	"xbr/shared/catalog"
+	"xbr/shared/restoreclient"
+	"xbr/shared/vmname"
+)
+
+func TestByVM(t *testing.T) {
+	const vmC = "9a8b7c6d-5e4f-4a3b-8c2d-1e0f9a8b7c6d"
+	bs := []catalog.Backup{
+		{VMUUID: vmA, VMName: "web", Pool: "lab"},
+		{VMUUID: vmB, VMName: "db", Pool: "lab"},
+		{VMUUID: vmA, VMName: "web"},
+		{VMUUID: vmC, VMName: "web", Pool: "prod"},
+		{VMUUID: vmB, VMName: "db"},
+	}
+	got, err := restoreclient.ByVM(bs, vmB)
+	if err != nil || len(got) != 2 || got[0].VMUUID != vmB || got[1].VMUUID != vmB {
+		t.Fatalf("by uuid: %v %v", got, err)
+	}
+	got, err = restoreclient.ByVM(bs, "db")
+	if err != nil || len(got) != 2 || got[0].Pool != "lab" || got[1].Pool != "" {
+		t.Fatalf("by name: %v %v", got, err)
+	}
+	if got, err = restoreclient.ByVM(bs, "9a8b7c6d-5e4f-4a3b-8c2d-000000000000"); err != nil || len(got) != 0 {
+		t.Fatalf("a uuid without backups: %v %v", got, err)
+	}
+
+	_, err = restoreclient.ByVM(bs, "web")
+	var amb *vmname.AmbiguousError
+	if !errors.As(err, &amb) {
+		t.Fatalf("a name two VMs share: %v", err)
+	}
+	want := `vm "web": names 2 VMs (` + vmA + ` in pool lab, ` + vmC + ` in pool prod): give the uuid`
+	if err.Error() != want {
+		t.Fatalf("ambiguity error\n got %s\nwant %s", err, want)
+	}
+
+	_, err = restoreclient.ByVM(bs, "mail")
+	if !errors.Is(err, vmname.ErrNotFound) || err.Error() != `vm: no VM named "mail" has a backup` {
+		t.Fatalf("an unknown name: %v", err)
+	}
+}
+
+func TestPick(t *testing.T) {
+	t1 := time.Date(2024, 5, 1, 2, 0, 13, 0, time.UTC)
+	bs := []catalog.Backup{ // newest first
+		{VMUUID: vmA, VMName: "web", Timestamp: t1.Add(time.Hour)},
+		{VMUUID: vmA, VMName: "web", Timestamp: t1},
+	}
+	for _, tc := range []struct {
+		vm, at string
+		want   time.Time
+		err    string
+	}{
+		{"web", "latest", t1.Add(time.Hour), ""},
+		{vmA, "20240501T020013Z", t1, ""},
+		{"web", "2024-05-01T04:00:13+02:00", t1, ""},
+		{"web", "20200101T000000Z", time.Time{}, `backup "20200101T000000Z": no backup of web was taken at that time`},
+		{"db", "latest", time.Time{}, `vm "db": has no backup`},
+	} {
+		at, err := restoreclient.ParseBackupTime(tc.at)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, err := restoreclient.Pick(bs, tc.vm, at)
+		if tc.err != "" {
+			if err == nil || err.Error() != tc.err {
+				t.Errorf("Pick(%s, %s) = %v, want %s", tc.vm, tc.at, err, tc.err)
+			}
+			continue
+		}
+		if err != nil || !b.Timestamp.Equal(tc.want) {
+			t.Errorf("Pick(%s, %s) = %v %v, want %v", tc.vm, tc.at, b.Timestamp, err, tc.want)
+		}
+	}
+	if _, err := restoreclient.ParseBackupTime("yesterday"); err == nil {
+		t.Error("ParseBackupTime accepted \"yesterday\"")
+	}
+}
+
+// FuzzParseBackupTime: a client's backup time is latest, a UTC time, or an
+// error; it never panics.
+func FuzzParseBackupTime(f *testing.F) {
+	for _, s := range []string{"latest", "20240501T020013Z", "2024-05-01T04:00:13+02:00", "", "yesterday"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		at, err := restoreclient.ParseBackupTime(s)
+		if err == nil && s != restoreclient.LatestBackup && at.Location() != time.UTC {
+			t.Fatalf("ParseBackupTime(%q) = %v", s, at)
+		}
+	})
+}
