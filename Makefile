@@ -33,8 +33,9 @@ install: man
 	install -m 0644 bin/man/man1/*.1 $(DESTDIR)$(MANDIR)/man1/
 
 # The embedded demo: embedded NATS, the built-in XAPI simulator, a directory remote under ./var.
+# ARGS go to xbr serve, e.g. make run ARGS="--http 127.0.0.1:9080 --nats-listen 127.0.0.1:5222 --demo-sim-listen 127.0.0.1:9443"
 run: build
-	./bin/xbr serve
+	./bin/xbr serve $(ARGS)
 
 # Tools the tests need (S3 gateway, npm xen-api client, headless Chromium), cached under .cache/.
 tools:

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"log/slog"
+	"net"
 	"strings"
 	"testing"
 	"time"
@@ -102,5 +103,36 @@ func hasRun(t *testing.T, ctx context.Context, url, runID string) bool {
 		if p, err := events.PayloadAs[events.ScheduleDue](r.Event); err == nil && p.RunID == runID && p.Manual {
 			return true
 		}
+	}
+}
+
+// TestServeDemoSimulatorPort: --demo-sim-listen puts the demo's simulated
+// pool on the port asked for (the demo line says so), and is refused with a
+// configuration file, which starts no simulator.
+func TestServeDemoSimulatorPort(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	_ = ln.Close()
+	s := startServe(t, nil, "--data-dir", t.TempDir(), "--nats-listen", "127.0.0.1:0", "--http", "127.0.0.1:0",
+		"--demo-sim-listen", addr)
+	demo, ok := s.waitLog(t, "xbr demo: no --config given, so this is a self-contained demo", 5*time.Second)
+	if !ok {
+		t.Fatalf("no demo line:\n%s", s.output())
+	}
+	if sim, _ := demo["xapi_simulator"].(string); !strings.Contains(sim, addr) {
+		t.Errorf("the demo's simulator is at %q, want %s", sim, addr)
+	}
+	if err := s.stop(t, 30*time.Second); err != nil {
+		t.Fatalf("stop: %v", err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	cfg := writeFile(t, "xbr.yaml", "pools: []\n")
+	_, errOut, code := xbr(t, ctx, nil, "serve", "--config", cfg, "--demo-sim-listen", addr)
+	if code == 0 || !strings.Contains(errOut, "--demo-sim-listen") {
+		t.Errorf("--demo-sim-listen with --config: exit %d, %q", code, errOut)
 	}
 }

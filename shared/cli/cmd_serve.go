@@ -67,6 +67,7 @@ Functions: ` + strings.Join(names, ", "),
 	f.StringVar(&logFormat, "log-format", "auto", "auto (text on a terminal, else JSON), json or text")
 	f.StringVar(&logLvl, "log-level", "info", "debug, info, warn or error")
 	f.StringVar(&o.HealthListen, "health-listen", "", "serve /healthz (liveness) and /readyz (NATS up, this process's consumers bound) on this address; off by default")
+	f.StringVar(&o.DemoSimListen, "demo-sim-listen", "", "where the demo's XAPI simulator listens (default a free loopback port); demo only")
 	f.StringVar(&debugListen, "debug-listen", "", "serve Go profiles (/debug/pprof/) on this loopback address; off by default")
 	return cmd
 }

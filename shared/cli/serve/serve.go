@@ -31,6 +31,9 @@ type ServeOptions struct {
 	HTTPListen string // overrides gateway.listen
 	// HealthListen is where /healthz and /readyz are served; "" = nowhere.
 	HealthListen string
+	// DemoSimListen is where the demo's XAPI simulator listens; "" = a free loopback port.
+	// Only the demo (no ConfigFile) starts a simulator.
+	DemoSimListen string
 	Version      string
 	Log          *slog.Logger
 	Now          func() time.Time
@@ -93,6 +96,9 @@ func closeEnv(env *fn.Env, cs *conns) {
 
 func loadConfig(o ServeOptions) (*config.Config, *demo, error) {
 	if o.ConfigFile != "" {
+		if o.DemoSimListen != "" {
+			return nil, nil, fmt.Errorf("--demo-sim-listen %q: only the embedded demo (no --config) starts a simulator", o.DemoSimListen)
+		}
 		cfg, err := config.Load(o.ConfigFile)
 		if err != nil {
 			return nil, nil, err
@@ -106,10 +112,10 @@ func loadConfig(o ServeOptions) (*config.Config, *demo, error) {
 	if dataDir == "" {
 		dataDir = config.DefaultDataDir
 	}
-	return startDemo(dataDir, o.Log, o.Now)
+	return startDemo(dataDir, cmp.Or(o.DemoSimListen, "127.0.0.1:0"), o.Log, o.Now)
 }
 
-func startDemo(dataDir string, log *slog.Logger, now func() time.Time) (*config.Config, *demo, error) {
+func startDemo(dataDir, simListen string, log *slog.Logger, now func() time.Time) (*config.Config, *demo, error) {
 	simDir := filepath.Join(dataDir, "xapisim")
 	if err := os.MkdirAll(filepath.Join(dataDir, "remote"), 0o755); err != nil {
 		return nil, nil, fmt.Errorf("demo: %w", err)
@@ -119,10 +125,10 @@ func startDemo(dataDir string, log *slog.Logger, now func() time.Time) (*config.
 	if err != nil {
 		return nil, nil, fmt.Errorf("demo: start the XAPI simulator: %w", err)
 	}
-	url, err := sim.Start("127.0.0.1:0")
+	url, err := sim.Start(simListen)
 	if err != nil {
 		sim.Close()
-		return nil, nil, fmt.Errorf("demo: start the XAPI simulator: %w", err)
+		return nil, nil, fmt.Errorf("demo: start the XAPI simulator on --demo-sim-listen %q: %w", simListen, err)
 	}
 	user, pass := sim.Credentials()
 	cfg, err := config.Demo(dataDir, url, user, config.NewSecret(pass))
