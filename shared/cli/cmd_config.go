@@ -25,6 +25,7 @@ func newConfigCheckCmd() *cobra.Command {
 	var (
 		file, at  string
 		noSecrets bool
+		asJSON    bool
 	)
 	cmd := &cobra.Command{
 		Use:   "check [FILE]",
@@ -37,7 +38,10 @@ exits with status 1. FILE is the same as --config.
 --no-secrets checks everything but the secrets: ${VAR} references in secret
 fields are checked for syntax, not looked up; *_file secrets and key files
 (credentials, nkey, encryption key, users) are not read. Use it where the
-secrets are not (CI, a review).`,
+secrets are not (CI, a review). --json writes one object instead: "ok",
+"problems" (file, line, field, value, message) and "jobs" with each
+schedule's next fire in RFC 3339 with the schedule's own offset; the exit
+status is the same.`,
 		Args: cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if len(args) == 1 {
@@ -54,12 +58,13 @@ secrets are not (CI, a review).`,
 				}
 				now = t
 			}
-			return configCheck(cmd, file, now, noSecrets)
+			return configCheck(cmd, file, now, noSecrets, asJSON)
 		},
 	}
 	cmd.Flags().BoolVar(&noSecrets, "no-secrets", false, "check shape and references without resolving secrets (environment, secret files)")
 	cmd.Flags().StringVar(&file, "config", defaultConfigFile(), "configuration file (env XBR_CONFIG)")
 	cmd.Flags().StringVar(&at, "at", "", "compute next fire times as of this RFC 3339 time instead of now")
+	cmd.Flags().BoolVar(&asJSON, "json", false, "write the outcome as JSON")
 	return cmd
 }
 
@@ -70,7 +75,7 @@ func defaultConfigFile() string {
 	return "xbr.yaml"
 }
 
-func configCheck(cmd *cobra.Command, file string, now time.Time, noSecrets bool) error {
+func configCheck(cmd *cobra.Command, file string, now time.Time, noSecrets, asJSON bool) error {
 	var opts []config.Option
 	ok := "OK"
 	if noSecrets {
@@ -78,6 +83,18 @@ func configCheck(cmd *cobra.Command, file string, now time.Time, noSecrets bool)
 		ok = "OK (secrets not resolved)"
 	}
 	c, err := config.Load(file, opts...)
+	if asJSON {
+		r := checkReport{File: file, OK: err == nil, SecretsResolved: !noSecrets}
+		if err != nil {
+			r.Problems = problemsOf(file, err)
+		} else {
+			r.Jobs = jobsOf(c, now)
+		}
+		if werr := writeCheckJSON(cmd.OutOrStdout(), r); werr != nil || err == nil {
+			return werr
+		}
+		return &ExitError{Code: 1}
+	}
 	if err != nil {
 		var fe *config.FieldError
 		if !errors.As(err, &fe) { // the file itself could not be read

@@ -3,10 +3,12 @@ package cli_test
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"xbr/shared/cli"
 )
@@ -155,5 +157,54 @@ jobs:
 	}
 	if code, _, errOut := run(t, "config", "check", "--config", file, "other.yaml"); code != 2 || !strings.Contains(errOut, "not both") {
 		t.Errorf("--config and a FILE: exit %d, %s", code, errOut)
+	}
+}
+
+// TestConfigCheckJSON: --json gives the same verdict as the text, with each
+// problem's line, field and value, and each schedule's next fire in its own
+// zone; the exit status does not change.
+func TestConfigCheckJSON(t *testing.T) {
+	code, out, _ := run(t, "config", "check", "--no-secrets", "--json", "../../deploy/xbr.example.yaml", "--at", "2026-05-01T12:00:00Z")
+	var ok struct {
+		OK       bool `json:"ok"`
+		Problems []any
+		Jobs     []struct {
+			Name      string
+			Schedules []struct {
+				Name string
+				Next *time.Time
+			}
+		}
+	}
+	if err := json.Unmarshal([]byte(out), &ok); err != nil || code != 0 || !ok.OK || len(ok.Problems) != 0 {
+		t.Fatalf("example: exit %d, %v:\n%s", code, err, out)
+	}
+	next := ok.Jobs[0].Schedules[0].Next
+	if ok.Jobs[0].Name != "nightly" || next == nil || next.Format(time.RFC3339) != "2026-05-02T02:00:00+02:00" {
+		t.Errorf("first schedule: %+v", ok.Jobs[0])
+	}
+	file := filepath.Join(t.TempDir(), "bad.yaml")
+	if err := os.WriteFile(file, []byte("pools: []\njobs:\n  - name: j\n    mode: fulll\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	code, out, _ = run(t, "config", "check", "--json", file)
+	var bad struct {
+		OK       bool `json:"ok"`
+		Problems []struct {
+			Line    int
+			Field   string
+			Value   *string
+			Message string
+		}
+	}
+	if err := json.Unmarshal([]byte(out), &bad); err != nil || code != 1 || bad.OK {
+		t.Fatalf("bad file: exit %d, %v:\n%s", code, err, out)
+	}
+	found := false
+	for _, p := range bad.Problems {
+		found = found || (p.Line == 4 && p.Field == "jobs[0].mode" && p.Value != nil && *p.Value == "fulll")
+	}
+	if !found {
+		t.Errorf("no problem at line 4 naming jobs[0].mode = fulll: %+v", bad.Problems)
 	}
 }

@@ -34,9 +34,9 @@ type ServeOptions struct {
 	// DemoSimListen is where the demo's XAPI simulator listens; "" = a free loopback port.
 	// Only the demo (no ConfigFile) starts a simulator.
 	DemoSimListen string
-	Version      string
-	Log          *slog.Logger
-	Now          func() time.Time
+	Version       string
+	Log           *slog.Logger
+	Now           func() time.Time
 }
 
 // demo is what the embedded demo adds: a simulated pool.
