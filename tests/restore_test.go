@@ -174,6 +174,11 @@ func listedBackup(t *testing.T, run func(...string) (string, string, int), vm st
 		t.Errorf("backups ls --vm <unknown name>: exit %d\n%s", code, errOut)
 	}
 	table, _, _ := run("backups", "ls")
+	ts, err := time.Parse(time.RFC3339, list[0]["timestamp"].(string))
+	rsMust(t, err)
+	if at := ts.UTC().Format("2006-01-02 15:04:05 UTC"); !strings.Contains(table, at) { // the schedule's zone, named
+		t.Errorf("backups ls table does not show the time as %q:\n%s", at, table)
+	}
 	if !strings.Contains(table, list[0]["id"].(string)) || !strings.Contains(table, "nightly") {
 		t.Errorf("backups ls table does not show the backup:\n%s", table)
 	}

@@ -27,7 +27,8 @@ func newBackupsCmd() *cobra.Command {
 		Use:   "ls",
 		Short: "List the backups, newest first, with the id 'xbr restore' takes",
 		Long: `ls lists the full backups on the remotes (read from their .json files),
-newest first: VM name, time, size, codec, job, schedule and the backup id that
+newest first: VM name, time (in the time zone of the schedule that took it, else
+the local one, with the zone named), size, codec, job, schedule and the backup id that
 'xbr restore' accepts. Backups written by Xen Orchestra are listed too (their
 codec shows as "?" until a restore sniffs it). --json prints an array of
 objects with id, remote, vm_uuid, vm_name, timestamp, size, codec, job,
@@ -42,7 +43,7 @@ metadata or by Xen Orchestra) are listed after them with the mode
 "mode": "metadata", pool_uuid and pool_name.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			listing, err := fetchBackups(cmd, &cf, q)
+			listing, zones, err := fetchBackups(cmd, &cf, q)
 			if err != nil {
 				return err
 			}
@@ -54,7 +55,7 @@ metadata or by Xen Orchestra) are listed after them with the mode
 				enc.SetIndent("", "  ")
 				return enc.Encode(jsonBackups(listing))
 			}
-			return printBackups(cmd.OutOrStdout(), listing.Backups, listing.Metadata)
+			return printBackups(cmd.OutOrStdout(), listing, zones)
 		},
 	}
 	cf.add(ls)
@@ -65,24 +66,53 @@ metadata or by Xen Orchestra) are listed after them with the mode
 	return cmd
 }
 
-func fetchBackups(cmd *cobra.Command, cf *clientFlags, q restoreclient.Query) (restoreclient.Listing, error) {
+// fetchBackups asks for the listing, the health checks that annotate it and
+// the schedules' time zones that its times are shown in.
+func fetchBackups(cmd *cobra.Command, cf *clientFlags, q restoreclient.Query) (restoreclient.Listing, map[string]*time.Location, error) {
 	conn, subjects, err := cf.connect()
 	if err != nil {
-		return restoreclient.Listing{}, err
+		return restoreclient.Listing{}, nil, err
 	}
 	defer conn.Close()
 	ctx, cancel := cf.requestCtx(cmd.Context())
 	defer cancel()
 	listing, err := fn.Ask(ctx, conn.NATS(), subjects, restoreclient.QueryBackups, q)
 	if err != nil {
-		return listing, err
+		return listing, nil, err
 	}
 	checks, err := restoreclient.HealthChecks(ctx, conn.JetStream(), conn, subjects, events.StreamNames{})
 	if err != nil {
 		listing.Problems = append(listing.Problems, "health checks not shown: "+err.Error())
 	}
 	restoreclient.AnnotateHealth(listing.Backups, checks)
-	return listing, nil
+	var zones map[string]*time.Location
+	if jobs, err := fn.Ask(ctx, conn.NATS(), subjects, events.QueryJobs, events.NoRequest{}); err == nil {
+		zones = scheduleZones(jobs)
+	}
+	return listing, zones, nil
+}
+
+// scheduleZones maps "<job>/<schedule>" to the schedule's time zone, so a
+// backup's time reads as its cron expression does.
+func scheduleZones(jobs []events.JobInfo) map[string]*time.Location {
+	zones := map[string]*time.Location{}
+	for _, j := range jobs {
+		for _, s := range j.Schedules {
+			if loc, err := time.LoadLocation(s.Timezone); err == nil {
+				zones[j.Name+"/"+s.Name] = loc
+			}
+		}
+	}
+	return zones
+}
+
+// backupTime shows t in the zone of the schedule that took it, else in the
+// local zone, with the zone named.
+func backupTime(zones map[string]*time.Location, job, schedule string, t time.Time) string {
+	if loc, ok := zones[job+"/"+schedule]; ok {
+		return t.In(loc).Format(nextLayout)
+	}
+	return t.Local().Format(nextLayout)
 }
 
 // jsonBackups is the --json array: the VM backups, then the pool metadata backups.
@@ -97,7 +127,8 @@ func jsonBackups(l restoreclient.Listing) []any {
 	return out
 }
 
-func printBackups(w io.Writer, backups []catalog.Backup, metadata []catalog.PoolMetaBackup) error {
+func printBackups(w io.Writer, l restoreclient.Listing, zones map[string]*time.Location) error {
+	backups, metadata := l.Backups, l.Metadata
 	if len(backups) == 0 && len(metadata) == 0 {
 		_, err := fmt.Fprintln(w, "no backups")
 		return err
@@ -109,11 +140,11 @@ func printBackups(w io.Writer, backups []catalog.Backup, metadata []catalog.Pool
 		if codec == "" {
 			codec = "?"
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", orDash(b.VMName), b.Timestamp.Local().Format(time.DateTime),
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", orDash(b.VMName), backupTime(zones, b.Job, b.Schedule, b.Timestamp),
 			orDash(b.Mode), config.ByteSize(b.Size).Human(), codec, orDash(b.Job), orDash(b.Schedule), healthWord(b.HealthCheck), b.ID)
 	}
 	for _, m := range metadata {
-		fmt.Fprintf(tw, "pool %s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", orDash(m.PoolName), m.Timestamp.Local().Format(time.DateTime),
+		fmt.Fprintf(tw, "pool %s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", orDash(m.PoolName), backupTime(zones, m.Job, m.Schedule, m.Timestamp),
 			m.Mode, config.ByteSize(m.Size).Human(), "none", orDash(m.Job), orDash(m.Schedule), m.ID)
 	}
 	return tw.Flush()
