@@ -64,6 +64,24 @@ func (c *Conn) Watch(ctx context.Context, o WatchOptions) (*Watch, error) {
 	return &Watch{js: c.js, stream: stream, cons: cons, msgs: msgs}, nil
 }
 
+// Pump sends w's records to out until ctx ends or w fails, then sends that
+// error to errs: a follower's loop selects on both. Run it in a goroutine.
+func (w *Watch) Pump(ctx context.Context, out chan<- Record, errs chan<- error) {
+	for {
+		r, err := w.Next(ctx)
+		if err != nil {
+			errs <- err
+			return
+		}
+		select {
+		case out <- r:
+		case <-ctx.Done():
+			errs <- ctx.Err()
+			return
+		}
+	}
+}
+
 // Next blocks for the next record, or returns ctx's error.
 func (w *Watch) Next(ctx context.Context) (Record, error) {
 	msg, err := w.msgs.Next(jetstream.NextContext(ctx))

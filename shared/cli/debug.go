@@ -2,13 +2,13 @@ package cli
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"log/slog"
 	"net"
 	"net/http"
 	"net/http/pprof"
-	"time"
+
+	"xbr/shared/cli/serve"
 )
 
 // startDebug serves Go's profiles (/debug/pprof/, e.g. heap?gc=1&debug=1
@@ -30,16 +30,7 @@ func startDebug(ctx context.Context, addr string, log *slog.Logger) error {
 	mux := http.NewServeMux()
 	mux.HandleFunc("/debug/pprof/", pprof.Index)
 	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
-	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
-	go func() {
-		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
-			log.Error("debug listener", "error", err)
-		}
-	}()
-	go func() {
-		<-ctx.Done()
-		_ = srv.Close()
-	}()
+	serve.ServeUntil(ctx, ln, mux, "debug listener", log)
 	log.Info("serving Go profiles", "url", "http://"+ln.Addr().String()+"/debug/pprof/")
 	return nil
 }

@@ -21,7 +21,7 @@ func followRun(ctx context.Context, v view, watches []*bus.Watch, id string) err
 	recs := make(chan bus.Record)
 	errs := make(chan error, len(watches))
 	for _, w := range watches {
-		go pumpRecords(ctx, w, recs, errs)
+		go w.Pump(ctx, recs, errs)
 	}
 	f := runFollower{v: v, names: map[string]string{}, ended: map[string]bool{}}
 	for {
@@ -36,23 +36,6 @@ func followRun(ctx context.Context, v view, watches []*bus.Watch, id string) err
 		case err := <-errs:
 			v.Close()
 			return fmt.Errorf("following run %s: %w", id, err)
-		}
-	}
-}
-
-// pumpRecords sends w's records to out until ctx ends or w fails.
-func pumpRecords(ctx context.Context, w *bus.Watch, out chan<- bus.Record, errs chan<- error) {
-	for {
-		r, err := w.Next(ctx)
-		if err != nil {
-			errs <- err
-			return
-		}
-		select {
-		case out <- r:
-		case <-ctx.Done():
-			errs <- ctx.Err()
-			return
 		}
 	}
 }

@@ -102,7 +102,7 @@ func Follow(ctx context.Context, w Watcher, s events.Subjects, names events.Stre
 			return Status{}, fmt.Errorf("follow restore %s: %w", id, err)
 		}
 		defer watch.Close()
-		go pump(ctx, watch, recs, errs)
+		go watch.Pump(ctx, recs, errs)
 	}
 	st := Status{RequestID: id}
 	for {
@@ -118,22 +118,6 @@ func Follow(ctx context.Context, w Watcher, s events.Subjects, names events.Stre
 			}
 		case err := <-errs:
 			return st, fmt.Errorf("follow restore %s: %w", id, err)
-		}
-	}
-}
-
-func pump(ctx context.Context, w *bus.Watch, out chan<- bus.Record, errs chan<- error) {
-	for {
-		r, err := w.Next(ctx)
-		if err != nil {
-			errs <- err
-			return
-		}
-		select {
-		case out <- r:
-		case <-ctx.Done():
-			errs <- ctx.Err()
-			return
 		}
 	}
 }

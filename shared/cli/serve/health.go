@@ -25,16 +25,7 @@ func startHealth(ctx context.Context, addr string, ready metrics.ReadyFunc, log 
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /healthz", metrics.Healthz)
 	mux.HandleFunc("GET /readyz", metrics.Readyz(ready))
-	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
-	go func() {
-		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
-			log.Error("health listener", "err", err)
-		}
-	}()
-	go func() {
-		<-ctx.Done()
-		_ = srv.Close()
-	}()
+	ServeUntil(ctx, ln, mux, "health listener", log)
 	log.Info("serving health probes", "healthz", "http://"+ln.Addr().String()+"/healthz",
 		"readyz", "http://"+ln.Addr().String()+"/readyz")
 	return ln.Addr(), nil
@@ -53,4 +44,19 @@ func readiness(envs []*fn.Env, fns []fn.Function) metrics.ReadyFunc {
 		}
 		return nil
 	}
+}
+
+// ServeUntil serves h on ln until ctx ends, then closes the server; what
+// names the listener in the log line of an error.
+func ServeUntil(ctx context.Context, ln net.Listener, h http.Handler, what string, log *slog.Logger) {
+	srv := &http.Server{Handler: h, ReadHeaderTimeout: 5 * time.Second}
+	go func() {
+		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			log.Error(what, "err", err)
+		}
+	}()
+	go func() {
+		<-ctx.Done()
+		_ = srv.Close()
+	}()
 }
