@@ -37,7 +37,7 @@ install: man
 run: build
 	./bin/xbr serve $(ARGS)
 
-# Tools the tests need (S3 gateway, npm xen-api client, headless Chromium), cached under .cache/.
+# Tools the tests need (S3 gateway, npm xen-api client, headless Chromium, promtool), cached under .cache/.
 tools:
 	@bash scripts/tools.sh
 
