@@ -148,7 +148,14 @@ func TestRestoreThroughWebhookAndSlack(t *testing.T) {
 	vm := gwHaltedVM(t, sim)
 	remoteDir := t.TempDir()
 	backup := gwMakeBackup(t, sim, simURL, remoteDir, vm, time.Date(2024, 5, 1, 2, 0, 13, 0, time.UTC))
-	cfg := gwConfig(simURL, remoteDir) + "gateway:\n  webhook_secret: ${XBR_TEST_HOOK}\n  slack_signing_secret: ${XBR_TEST_SLACK}\n"
+	posted := make(chan string, 4) // stands in for Slack's response_url
+	chat := httptest.NewServer(http.HandlerFunc(func(_ http.ResponseWriter, r *http.Request) {
+		b, _ := io.ReadAll(r.Body)
+		posted <- string(b)
+	}))
+	defer chat.Close()
+	cfg := gwConfig(simURL, remoteDir) + "gateway:\n  webhook_secret: ${XBR_TEST_HOOK}\n  slack_signing_secret: ${XBR_TEST_SLACK}\n" +
+		"  chat_response_hosts: [" + strings.TrimPrefix(chat.URL, "http://") + "]\n"
 	cfgPath := filepath.Join(t.TempDir(), "xbr.yaml")
 	if err := os.WriteFile(cfgPath, []byte(cfg), 0o600); err != nil {
 		t.Fatal(err)
@@ -178,12 +185,6 @@ func TestRestoreThroughWebhookAndSlack(t *testing.T) {
 	}
 	gwWaitCompleted(t, base, hook, accepted.ID)
 
-	posted := make(chan string, 4) // stands in for Slack's response_url
-	chat := httptest.NewServer(http.HandlerFunc(func(_ http.ResponseWriter, r *http.Request) {
-		b, _ := io.ReadAll(r.Body)
-		posted <- string(b)
-	}))
-	defer chat.Close()
 	form := url.Values{"text": {"restore " + vm.NameLabel + " latest"}, "user_name": {"carol"},
 		"response_url": {chat.URL + "/commands/T1/B2/tok3n"}}.Encode()
 	now = time.Now()

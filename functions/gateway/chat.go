@@ -126,8 +126,7 @@ func (s *Server) chat(w http.ResponseWriter, r *http.Request, body []byte, via, 
 	}
 	reply, err := s.runCommand(r.Context(), cmd, by, key)
 	if err == nil && notify != nil && reply.restoreID != "" {
-		s.postOutcome(notify, reply.restoreID, via)
-		reply.Text += " Its outcome will be posted here when it ends."
+		reply.Text += s.notifyOutcome(notify, reply.restoreID, via)
 	}
 	if err != nil {
 		reqLog(r).Warn("chat command failed", "via", via, "verb", cmd.Verb, "err", err)

@@ -93,6 +93,18 @@ func checkResponseURL(raw string) (*url.URL, error) {
 	return u, nil
 }
 
+// notifyOutcome posts restore id's outcome to to when it ends, if to's host
+// is one of gateway.chat_response_hosts; it returns what the reply says of it.
+func (s *Server) notifyOutcome(to *url.URL, id, via string) string {
+	if !s.env.Config.Gateway.ChatResponseAllowed(to.Host) {
+		s.log.Warn("chat restore outcome not posted: the response_url's host is not in gateway.chat_response_hosts",
+			"restore_id", id, "via", via, "response_host", to.Host)
+		return fmt.Sprintf(" Its outcome is not posted back: the response_url's host %q is not in gateway.chat_response_hosts.", to.Host)
+	}
+	s.postOutcome(to, id, via)
+	return " Its outcome will be posted here when it ends."
+}
+
 // postOutcome follows restore id and posts its outcome to to when it ends.
 func (s *Server) postOutcome(to *url.URL, id, via string) {
 	log := s.log.With("restore_id", id, "via", via, "response_host", to.Host) // never the path: it is a token

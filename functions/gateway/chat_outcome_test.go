@@ -16,6 +16,7 @@ import (
 
 	"xbr/events"
 	"xbr/functions/gateway"
+	"xbr/shared/config"
 )
 
 // chatStandIn is a loopback HTTP server standing in for Slack's
@@ -25,7 +26,9 @@ type chatStandIn struct {
 	replies chan gateway.ChatReply
 }
 
-func newChatStandIn(t *testing.T) *chatStandIn {
+// newChatStandIn starts the stand-in; the gateway of cfg may post to it
+// (gateway.chat_response_hosts), unless cfg is nil.
+func newChatStandIn(t *testing.T, cfg *config.Config) *chatStandIn {
 	t.Helper()
 	c := &chatStandIn{replies: make(chan gateway.ChatReply, 4)}
 	c.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -37,6 +40,10 @@ func newChatStandIn(t *testing.T) *chatStandIn {
 		c.replies <- reply
 	}))
 	t.Cleanup(c.Close)
+	if cfg != nil {
+		u, _ := url.Parse(c.URL)
+		cfg.Gateway.ChatResponseHosts = append(cfg.Gateway.ChatResponseHosts, u.Host)
+	}
 	return c
 }
 
@@ -83,7 +90,7 @@ func TestChatRestorePostsItsOutcome(t *testing.T) {
 	t.Cleanup(s.Close)
 	srv := httptest.NewServer(s.Handler())
 	t.Cleanup(srv.Close)
-	chat := newChatStandIn(t)
+	chat := newChatStandIn(t, env.Config)
 	const token = "T0001/B0002/s3cr3t-t0ken"
 	slack := func(text, responseURL string) gateway.ChatReply {
 		body := url.Values{"command": {"/xbr"}, "text": {text}, "user_name": {"alice"}, "response_url": {responseURL}}.Encode()
@@ -154,7 +161,7 @@ func TestChatRefusesBadResponseURLs(t *testing.T) {
 // back the same way.
 func TestMattermostRestorePostsItsOutcome(t *testing.T) {
 	h := newHarness(t)
-	chat := newChatStandIn(t)
+	chat := newChatStandIn(t, h.env.Config)
 	body := url.Values{"token": {mmToken}, "text": {"restore " + h.vm.UUID}, "user_name": {"bob"},
 		"response_url": {chat.URL + "/hooks/commands/abc123"}}.Encode()
 	code, out := h.do(t, "POST", "/v1/chat/mattermost", http.Header{"Content-Type": {"application/x-www-form-urlencoded"}}, body)
@@ -166,5 +173,28 @@ func TestMattermostRestorePostsItsOutcome(t *testing.T) {
 		Error: "pool lab is unreachable"}, time.Now())
 	if got := chat.next(t); got.ResponseType != "in_channel" || !strings.Contains(got.Text, "Error: pool lab is unreachable") {
 		t.Fatalf("posted outcome: %+v", got)
+	}
+}
+
+// A response_url on a host gateway.chat_response_hosts does not list gets
+// nothing posted: the restore runs, and the reply says why no outcome
+// follows (so a chat secret cannot make the gateway POST anywhere).
+func TestChatPostsOnlyToListedHosts(t *testing.T) {
+	h := newHarness(t)
+	chat := newChatStandIn(t, nil)
+	body := url.Values{"token": {mmToken}, "text": {"restore " + h.vm.UUID}, "user_name": {"bob"},
+		"response_url": {chat.URL + "/hooks/commands/abc123"}}.Encode()
+	code, out := h.do(t, "POST", "/v1/chat/mattermost", http.Header{"Content-Type": {"application/x-www-form-urlencoded"}}, body)
+	id := regexp.MustCompile("Restore `([0-9a-f]+)` requested").FindStringSubmatch(out)
+	if code != http.StatusOK || id == nil || !strings.Contains(out, "is not in gateway.chat_response_hosts") {
+		t.Fatalf("status %d: %s", code, out)
+	}
+	h.publish(t, "failed-"+id[1], events.RestoreFailed{RequestID: id[1], BackupID: h.backup.String(), Pool: "lab",
+		Error: "pool lab is unreachable"}, time.Now())
+	h.server.Close() // waits for every outcome watch: none was started
+	select {
+	case r := <-chat.replies:
+		t.Fatalf("posted to a host not listed: %+v", r)
+	default:
 	}
 }

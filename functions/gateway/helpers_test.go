@@ -40,6 +40,7 @@ const (
 // directory remote holding one real backup.
 type harness struct {
 	env    *fn.Env
+	server *gateway.Server
 	srv    *httptest.Server
 	sim    *xapisim.Server
 	backup catalog.ID
@@ -77,6 +78,7 @@ func newHarness(t *testing.T) *harness {
 		t.Fatal(err)
 	}
 	t.Cleanup(s.Close)
+	h.server = s
 	h.srv = httptest.NewServer(s.Handler())
 	t.Cleanup(h.srv.Close)
 	return h

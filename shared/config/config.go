@@ -288,6 +288,11 @@ type Gateway struct {
 	WebhookSecret      Secret `yaml:"webhook_secret"`
 	SlackSigningSecret Secret `yaml:"slack_signing_secret"`
 	MattermostToken    Secret `yaml:"mattermost_token"`
+	// ChatResponseHosts are the hosts (host, or host:port for that port only) a chat
+	// command's response_url may name for the gateway to post a restore's outcome to;
+	// default Slack's, DefaultChatResponseHosts. Another host gets no outcome posted, so
+	// a holder of a chat secret cannot make the gateway POST to an internal address.
+	ChatResponseHosts []string `yaml:"chat_response_hosts"`
 	// PublicNames are the Host values the web page answers to besides the
 	// listen address and the loopback names (host or host:port).
 	PublicNames []string `yaml:"public_names"`

@@ -9,6 +9,9 @@ func (c *Config) applyDefaults() {
 	n.EventsMaxAge = or(n.EventsMaxAge, DefaultEventsMaxAge)
 	n.DuplicateWindow = or(n.DuplicateWindow, min(DefaultDuplicateWindow, n.EventsMaxAge))
 	c.Gateway.Listen = or(c.Gateway.Listen, DefaultGatewayListen)
+	if c.Gateway.ChatResponseHosts == nil {
+		c.Gateway.ChatResponseHosts = DefaultChatResponseHosts()
+	}
 	c.DataDir = or(c.DataDir, DefaultDataDir)
 	c.CatchUp = or(c.CatchUp, DefaultCatchUp)
 	c.Reports.Daily.applyDefaults()

@@ -17,6 +17,11 @@ func (g Gateway) check(p *problems) {
 			p.addValue(fmt.Sprintf("gateway.public_names[%d]", i), n, "not a host or host:port (e.g. xbr.example.com)")
 		}
 	}
+	for i, n := range g.ChatResponseHosts {
+		if !validHostName(n) {
+			p.addValue(fmt.Sprintf("gateway.chat_response_hosts[%d]", i), n, "not a host or host:port (e.g. hooks.slack.com)")
+		}
+	}
 	p.readable("gateway.users_file", g.UsersFile)
 	if g.HistoryRuns < 0 {
 		p.addValue("gateway.history_runs", strconv.Itoa(g.HistoryRuns), "must be 0 (the default, 100) or more")
@@ -97,4 +102,23 @@ func validHeaderName(s string) bool {
 		}
 	}
 	return s != ""
+}
+
+// DefaultChatResponseHosts is where Slack's response_url points.
+func DefaultChatResponseHosts() []string { return []string{"hooks.slack.com"} }
+
+// ChatResponseAllowed reports whether a response_url with this host (its
+// URL's Host: host or host:port) is one of ChatResponseHosts: an entry
+// without a port allows the host on any port, one with a port that port only.
+func (g Gateway) ChatResponseAllowed(host string) bool {
+	name := host
+	if h, _, err := net.SplitHostPort(host); err == nil {
+		name = h
+	}
+	for _, a := range g.ChatResponseHosts {
+		if strings.EqualFold(a, host) || strings.EqualFold(a, name) {
+			return true
+		}
+	}
+	return false
 }

@@ -32,6 +32,8 @@ func TestGatewayExposedWithoutLogin(t *testing.T) {
 		{"{users_file: /nonexistent/users}", "gateway.users_file: \"/nonexistent/users\": cannot read"},
 		{"{public_names: [xbr.example.com, 'xbr.example.com:8443']}", ""},
 		{"{public_names: ['http://xbr.example.com']}", `gateway.public_names[0]: "http://xbr.example.com": not a host or host:port`},
+		{"{chat_response_hosts: [hooks.slack.com, 'chat.example.com:8065']}", ""},
+		{"{chat_response_hosts: ['https://chat.example.com/hooks']}", `gateway.chat_response_hosts[0]: "https://chat.example.com/hooks": not a host or host:port`},
 	}
 	for _, tc := range tests {
 		t.Run(tc.gateway, func(t *testing.T) {
@@ -43,5 +45,18 @@ func TestGatewayExposedWithoutLogin(t *testing.T) {
 				t.Fatalf("error %v, want %q", err, tc.want)
 			}
 		})
+	}
+}
+
+// TestChatResponseAllowed: Slack's host by default; an entry without a port
+// allows the host on any port, one with a port that port only.
+func TestChatResponseAllowed(t *testing.T) {
+	g := config.Gateway{ChatResponseHosts: config.DefaultChatResponseHosts()}
+	if !g.ChatResponseAllowed("hooks.slack.com") || !g.ChatResponseAllowed("HOOKS.slack.com:443") || g.ChatResponseAllowed("10.0.0.1") {
+		t.Error("the default list is not Slack's host alone")
+	}
+	g.ChatResponseHosts = []string{"chat.example.com:8065"}
+	if !g.ChatResponseAllowed("chat.example.com:8065") || g.ChatResponseAllowed("chat.example.com:22") || g.ChatResponseAllowed("chat.example.com") {
+		t.Error("an entry with a port allows another port")
 	}
 }
