@@ -158,12 +158,12 @@ func (w *Worker) transfer(ctx context.Context, client *xapi.Client, vm, snap xap
 	if err != nil {
 		return events.ExportCompleted{}, err
 	}
-	total := diskBytes(ctx, client, snap)
+	hint, total := diskSizes(ctx, client, snap)
 	id0, err := catalog.NewID(rems[0].Name(), j.req.VMUUID, ts)
 	if err != nil {
 		return events.ExportCompleted{}, err
 	}
-	set, err := createAll(ctx, rems, id0.DataKey(), total)
+	set, err := createAll(ctx, rems, id0.DataKey(), hint)
 	if err != nil {
 		return events.ExportCompleted{}, err
 	}

@@ -47,20 +47,40 @@ func (w *Worker) snapshot(ctx context.Context, c *xapi.Client, vm xapi.VMRef, j 
 	return snap, nil
 }
 
-// diskBytes is the sum of the snapshot's disk sizes: the XVA is about that
-// large before compression (the ETA's total). 0 when unknown.
-func diskBytes(ctx context.Context, c *xapi.Client, snap xapi.VMRef) int64 {
+// diskSizes reads the snapshot's disks: hint, the sum of their virtual
+// sizes (an upper bound of the XVA before compression, the remotes' size
+// hint), and total, the sum of their allocated bytes where XAPI knows them
+// (what the XVA carries of a sparse disk: XAPI leaves all-zero blocks out),
+// the progress events' total, with the XVA's framing (xvaFraming). 0 when unknown.
+func diskSizes(ctx context.Context, c *xapi.Client, snap xapi.VMRef) (hint, total int64) {
 	vdis, err := c.VMDisks(ctx, snap)
 	if err != nil {
-		return 0
+		return 0, 0
 	}
-	var n int64
 	for _, v := range vdis {
-		if rec, err := c.VDIRecord(ctx, v); err == nil {
-			n += rec.VirtualSize
+		rec, err := c.VDIRecord(ctx, v)
+		if err != nil {
+			continue
+		}
+		hint += rec.VirtualSize
+		if rec.PhysicalUtilisation > 0 && rec.PhysicalUtilisation < rec.VirtualSize {
+			total += rec.PhysicalUtilisation
+		} else {
+			total += rec.VirtualSize
 		}
 	}
-	return n
+	return hint, xvaFraming(total)
+}
+
+// xvaFraming is about how large an XVA carrying data bytes of disk blocks
+// is: each 1 MiB block is a tar member and a checksum member (1.5 KiB of
+// headers and sums), and ova.xml leads. An estimate a little high keeps a
+// progress bar from outrunning its total at the end.
+func xvaFraming(data int64) int64 {
+	if data <= 0 {
+		return 0
+	}
+	return data + data/512 + 1<<20
 }
 
 // destroy removes the snapshot and its disks on a context of its own, so a
