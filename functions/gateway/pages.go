@@ -22,6 +22,7 @@ type pages struct {
 var funcs = template.FuncMap{
 	"bytes":    HumanBytes,
 	"time":     humanTime,
+	"zoned":    zonedTime,
 	"iso":      isoTime,
 	"codec":    codecLabel,
 	"dash":     orDash,

@@ -4,6 +4,7 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -129,4 +130,39 @@ func grep(text, substr string) string {
 		}
 	}
 	return strings.Join(out, "\n")
+}
+
+// TestProtectionPageDaysBeforeTheFirstMeasurement: the chart does not
+// claim 0 B for the days before xbr first measured the remote.
+func TestProtectionPageDaysBeforeTheFirstMeasurement(t *testing.T) {
+	g := serveGateway(t)
+	today := time.Now().UTC().Truncate(24 * time.Hour)
+	day := func(n int) string { return today.AddDate(0, 0, n).Format(time.DateOnly) }
+	g.publish(t, today.AddDate(0, 0, -2).Add(time.Hour), events.RemoteUsage{RunID: "4e1d3c2b5a69788796a5b4c3d2e1f002",
+		Job: "nightly", Remote: "nfs", UsedBytes: 100 << 20, Objects: 3})
+	page := g.waitPage(t, "/", "<title>"+day(-2)+": 100.0 MiB used</title>")
+	for _, want := range []string{day(-3) + ": not measured yet", day(-29) + ": not measured yet", day(0) + ": 100.0 MiB used"} {
+		if !strings.Contains(page, want) {
+			t.Errorf("the chart lacks %q:\n%s", want, grep(page, "</title>"))
+		}
+	}
+	if strings.Contains(page, ": 0 B used") {
+		t.Errorf("a day before the first measurement reads 0 B:\n%s", grep(page, "0 B used"))
+	}
+}
+
+// TestProtectionTimelineInTheScheduleZone: the next fires read in each
+// schedule's own time zone, named, as its cron expression speaks of them.
+func TestProtectionTimelineInTheScheduleZone(t *testing.T) {
+	h := newHarness(t)
+	paris, err := time.LoadLocation("Europe/Paris")
+	if err != nil {
+		t.Fatal(err)
+	}
+	sc := &h.env.Config.Jobs[0].Schedules[0]
+	sc.Timezone, sc.Location = "Europe/Paris", paris
+	_, page := h.do(t, "GET", "/", nil, "")
+	if !regexp.MustCompile(` 02:00:00 CES?T</time>: nightly / daily`).MatchString(page) {
+		t.Errorf("the fire of \"0 2 * * *\" Europe/Paris is not shown at 02:00 CET/CEST:\n%s", grep(page, "nightly / daily"))
+	}
 }

@@ -32,6 +32,7 @@ type remoteSpace struct {
 type dayBar struct {
 	Day    string
 	Bytes  int64
+	Known  bool // a measurement was made on or before Day
 	X, Y   float64
 	Width  float64
 	Height float64
@@ -134,7 +135,8 @@ func bars(perDay map[string]int64, now time.Time) ([]dayBar, int64) {
 	out := make([]dayBar, 0, spaceDays)
 	for i := range spaceDays {
 		day := now.UTC().AddDate(0, 0, i-spaceDays+1).Format(time.DateOnly)
-		b := dayBar{Day: day, Bytes: perDay[day], X: float64(i) * w, Width: w * 0.8}
+		used, known := perDay[day]
+		b := dayBar{Day: day, Bytes: used, Known: known, X: float64(i) * w, Width: w * 0.8}
 		if peak > 0 {
 			b.Height = float64(b.Bytes) / float64(peak) * barsHeight
 		}
