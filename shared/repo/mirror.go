@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"sync"
 
 	"xbr/shared/remote"
 )
@@ -90,9 +91,7 @@ func CopyPoint(ctx context.Context, src, dst *Repo, p Point) (CopyStats, error) 
 		return st, err
 	}
 	defer l.release(ctx)
-	err = src.eachRef(ctx, p, func(_ int, _ int64, id ChunkID) error {
-		return src.copyChunk(ctx, dst, id, &st)
-	}, nil)
+	err = src.copyChunks(ctx, dst, p, &st)
 	if err == nil {
 		err = src.copyManifest(ctx, dst, p, l, &st)
 	}
@@ -100,6 +99,49 @@ func CopyPoint(ctx context.Context, src, dst *Repo, p Point) (CopyStats, error) 
 		return st, fmt.Errorf("copy restore point %s from remote %s to %s: %w", p, src.r.Name(), dst.r.Name(), err)
 	}
 	return st, l.release(ctx)
+}
+
+// copyChunks copies the chunks of p that dst lacks, up to src's concurrency at once (each
+// copy is a read, a check and a write: one at a time, a remote's latency, an S3 round trip,
+// set the pace). The first error stops the others and is returned.
+func (rp *Repo) copyChunks(ctx context.Context, dst *Repo, p Point, st *CopyStats) error {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	var (
+		mu    sync.Mutex
+		first error
+		wg    sync.WaitGroup
+	)
+	sem := make(chan struct{}, rp.opts.concurrency)
+	err := rp.eachRef(ctx, p, func(_ int, _ int64, id ChunkID) error {
+		select {
+		case sem <- struct{}{}:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			defer func() { <-sem }()
+			var one CopyStats
+			err := rp.copyChunk(ctx, dst, id, &one)
+			mu.Lock()
+			defer mu.Unlock()
+			if err != nil && first == nil {
+				first = err
+				cancel()
+			}
+			st.ChunksCopied += one.ChunksCopied
+			st.ChunksHad += one.ChunksHad
+			st.BytesCopied += one.BytesCopied
+		}()
+		return nil
+	}, nil)
+	wg.Wait()
+	if first != nil {
+		return first
+	}
+	return err
 }
 
 // copyChunk stores chunk id on dst unless it is there, after checking that it opens to
