@@ -4,6 +4,7 @@ import (
 	"context"
 	"testing"
 
+	"xbr/shared/testsupport"
 	"xbr/shared/xapi"
 	"xbr/shared/xapi/xapisim"
 )
@@ -15,23 +16,7 @@ import (
 // virtual size, an upper bound.
 func TestDiskSizesOfASparseVM(t *testing.T) {
 	ctx := context.Background()
-	sim, err := xapisim.New(xapisim.Options{VMs: 1, DiskSize: 64 << 20, DisksPerVM: 2})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = sim.Close() })
-	url, err := sim.Start("127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	c, err := xapi.New(url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	user, pass := sim.Credentials()
-	if err := c.Login(ctx, user, pass); err != nil {
-		t.Fatal(err)
-	}
+	sim, _, c := testsupport.StartSim(t, xapisim.Options{VMs: 1, DiskSize: 64 << 20, DisksPerVM: 2})
 	vm := sim.VMs()[0]
 	var virtual, allocated int64
 	for _, ref := range vm.VDIs {

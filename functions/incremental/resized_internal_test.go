@@ -6,6 +6,7 @@ import (
 
 	"xbr/events"
 	"xbr/shared/repo"
+	"xbr/shared/testsupport"
 	"xbr/shared/xapi"
 	"xbr/shared/xapi/xapisim"
 	"xbr/shared/xva"
@@ -18,23 +19,7 @@ import (
 // disk with VDI.resize end to end).
 func TestPlanDiskResized(t *testing.T) {
 	ctx := context.Background()
-	sim, err := xapisim.New(xapisim.Options{VMs: 1, DiskSize: 2 << 20, NBD: "nbd", DataDir: t.TempDir()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = sim.Close() })
-	url, err := sim.Start("127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	c, err := xapi.New(url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	user, pass := sim.Credentials()
-	if err := c.Login(ctx, user, pass); err != nil {
-		t.Fatal(err)
-	}
+	sim, _, c := testsupport.StartSim(t, xapisim.Options{VMs: 1, DiskSize: 2 << 20, NBD: "nbd", DataDir: t.TempDir()})
 	var vm xapi.VMRef
 	for _, v := range sim.VMs() {
 		if !v.IsSnapshot && !v.IsTemplate {

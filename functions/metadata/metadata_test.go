@@ -16,6 +16,7 @@ import (
 	"xbr/shared/config"
 	"xbr/shared/remote"
 	"xbr/shared/remote/dir"
+	"xbr/shared/testsupport"
 	"xbr/shared/xapi"
 	"xbr/shared/xapi/xapisim"
 )
@@ -57,15 +58,7 @@ func must(t *testing.T, err error) {
 
 func startSim(t *testing.T) *xapi.Client {
 	t.Helper()
-	sim, err := xapisim.New(xapisim.Options{VMs: 1, DiskSize: 1 << 20, DataDir: t.TempDir(), PoolName: "lab"})
-	must(t, err)
-	url, err := sim.Start("127.0.0.1:0")
-	must(t, err)
-	t.Cleanup(func() { _ = sim.Close() })
-	c, err := xapi.New(url)
-	must(t, err)
-	user, pass := sim.Credentials()
-	must(t, c.Login(context.Background(), user, pass))
+	_, _, c := testsupport.StartSim(t, xapisim.Options{VMs: 1, DiskSize: 1 << 20, DataDir: t.TempDir(), PoolName: "lab"})
 	return c
 }
 

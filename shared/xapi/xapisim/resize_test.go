@@ -5,6 +5,7 @@ import (
 	"context"
 	"testing"
 
+	"xbr/shared/testsupport"
 	"xbr/shared/xapi"
 	"xbr/shared/xapi/xapisim"
 )
@@ -76,23 +77,7 @@ func TestVDIResize(t *testing.T) {
 
 func startResizeSim(t *testing.T) (*xapisim.Server, *xapi.Client) {
 	t.Helper()
-	sim, err := xapisim.New(xapisim.Options{VMs: 1, DiskSize: 2 << 20, DataDir: t.TempDir()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = sim.Close() })
-	url, err := sim.Start("127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	c, err := xapi.New(url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	user, pass := sim.Credentials()
-	if err := c.Login(context.Background(), user, pass); err != nil {
-		t.Fatal(err)
-	}
+	sim, _, c := testsupport.StartSim(t, xapisim.Options{VMs: 1, DiskSize: 2 << 20, DataDir: t.TempDir()})
 	return sim, c
 }
 
