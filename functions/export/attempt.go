@@ -2,7 +2,6 @@ package export
 
 import (
 	"context"
-	"crypto/md5"
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
@@ -179,7 +178,7 @@ func (w *Worker) transfer(ctx context.Context, client *xapi.Client, vm, snap xap
 	elapsed := w.d.Now().Sub(start)
 	done := w.completed(j, ts, st, elapsed, rems)
 	meta := w.metadata(j, ts, st, elapsed, vmRec, snapRec)
-	if err := commitAll(ctx, rems, ts, j.req.VMUUID, st.md5, meta); err != nil {
+	if err := commitAll(ctx, rems, ts, j.req.VMUUID, st.sha256, meta); err != nil {
 		w.unwind(ctx, rems, ts, j)
 		return events.ExportCompleted{}, err
 	}
@@ -190,7 +189,7 @@ func (w *Worker) transfer(ctx context.Context, client *xapi.Client, vm, snap xap
 // streamed is what went through the pipe.
 type streamed struct {
 	read, stored int64
-	sha256, md5  string
+	sha256       string
 }
 
 // stream copies /export of snap, compressed as the job says, into set.
@@ -205,8 +204,8 @@ func (w *Worker) stream(ctx context.Context, client *xapi.Client, snap xapi.VMRe
 		return streamed{}, fmt.Errorf("export snapshot: %w", err)
 	}
 	defer tr.Close()
-	h, md := sha256.New(), md5.New()                           // md5 for XO's .xva.checksum
-	sink := newAsyncSink(set, io.MultiWriter(h, md), w.blocks) // read, hash and write overlap
+	h := sha256.New()                      // the metadata's sha256, and XO's .xva.checksum ("$5$$")
+	sink := newAsyncSink(set, w.blocks, h) // read, hash and write overlap
 	prog := w.progress(ctx, j, total)
 	defer prog.stop()
 	limited, release := w.limiters.reader(ctx, j.req.RunID, int64(j.cfg.RateLimit), tr)
@@ -220,8 +219,7 @@ func (w *Worker) stream(ctx context.Context, client *xapi.Client, snap xapi.VMRe
 	if sinkErr != nil {
 		return streamed{}, fmt.Errorf("stream: %w", sinkErr)
 	}
-	return streamed{read: prog.bytes(), stored: stored, sha256: hex.EncodeToString(h.Sum(nil)),
-		md5: hex.EncodeToString(md.Sum(nil))}, nil
+	return streamed{read: prog.bytes(), stored: stored, sha256: hex.EncodeToString(h.Sum(nil))}, nil
 }
 
 func copyCompressed(sink io.Writer, src io.Reader, j *job) error {

@@ -3,7 +3,6 @@ package export_test
 import (
 	"bytes"
 	"context"
-	"crypto/md5"
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
@@ -286,9 +285,9 @@ func (e *env) assertBackup(r remote.Remote, b catalog.Backup, job, schedule, cod
 		e.t.Fatal(err)
 	}
 	defer rc.Close()
-	h, md := sha256.New(), md5.New()
+	h := sha256.New()
 	var head bytes.Buffer
-	tee := io.TeeReader(rc, io.MultiWriter(h, md, &limitedBuffer{b: &head, n: 8}))
+	tee := io.TeeReader(rc, io.MultiWriter(h, &limitedBuffer{b: &head, n: 8}))
 	xr, err := xva.NewReader(tee)
 	if err != nil {
 		e.t.Fatalf("%s: %v", b.ID, err)
@@ -304,7 +303,7 @@ func (e *env) assertBackup(r remote.Remote, b catalog.Backup, job, schedule, cod
 	if sum := hex.EncodeToString(h.Sum(nil)); sum != m.Xbr.SHA256 {
 		e.t.Errorf("%s: sha256 %s, metadata says %s", b.ID, sum, m.Xbr.SHA256)
 	}
-	e.assertChecksum(r, b, md.Sum(nil))
+	e.assertChecksum(r, b, h.Sum(nil))
 	if info, err := r.Stat(ctx, b.ID.DataKey()); err != nil || info.Size != m.Size {
 		e.t.Errorf("%s: stored size %d (%v), metadata says %d", b.ID, info.Size, err, m.Size)
 	}
@@ -313,9 +312,10 @@ func (e *env) assertBackup(r remote.Remote, b catalog.Backup, job, schedule, cod
 	}
 }
 
-// assertChecksum checks <ts>.xva.checksum as XO's @xen-orchestra/fs writes
-// it: "$1$$" and the lowercase hex MD5 of the stored bytes, no newline.
-func (e *env) assertChecksum(r remote.Remote, b catalog.Backup, md5sum []byte) {
+// assertChecksum checks <ts>.xva.checksum in XO's @xen-orchestra/fs format:
+// "$5$$" (sha256, which XO's reader takes as it takes its own "$1$$" md5)
+// and the lowercase hex SHA-256 of the stored bytes, no newline.
+func (e *env) assertChecksum(r remote.Remote, b catalog.Backup, sha256sum []byte) {
 	e.t.Helper()
 	rc, err := r.Open(context.Background(), b.ID.ChecksumKey())
 	if err != nil {
@@ -324,7 +324,7 @@ func (e *env) assertChecksum(r remote.Remote, b catalog.Backup, md5sum []byte) {
 	}
 	defer rc.Close()
 	got, err := io.ReadAll(rc)
-	if want := "$1$$" + hex.EncodeToString(md5sum); err != nil || string(got) != want {
+	if want := "$5$$" + hex.EncodeToString(sha256sum); err != nil || string(got) != want {
 		e.t.Errorf("%s: checksum file %q (%v), want %q", b.ID, got, err, want)
 	}
 }

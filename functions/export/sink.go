@@ -13,42 +13,46 @@ const sinkBlock = 1 << 20
 const sinkDepth = 8
 
 // block is a buffer shared by the hash and the write goroutines; it goes
-// back to the free list when both are done with it.
+// back to the free list when all are done with it.
 type block struct {
 	buf  []byte
 	refs atomic.Int32
 }
 
-// asyncSink writes what it is given to w and to h, each in its own goroutine,
-// so that reading the export, hashing it and writing it to the remotes
-// overlap instead of adding up. Write copies p and returns at once; the
-// first error of w sticks and is returned by later Writes and by Close.
+// asyncSink writes what it is given to w and to each hash, each in its own
+// goroutine, so that reading the export, hashing it and writing it to the
+// remotes overlap instead of adding up. Write copies p and returns at once;
+// the first error of w sticks and is returned by later Writes and by Close.
 type asyncSink struct {
-	pool           *blockPool
-	free           chan *block
-	toHash, toDisk chan *block
-	wg             sync.WaitGroup
-	cur            *block
+	pool *blockPool
+	free chan *block
+	outs []chan *block // one per hash, then the one to w
+	wg   sync.WaitGroup
+	cur  *block
 
 	mu  sync.Mutex
 	err error
 	n   int64 // bytes written to w
 }
 
-func newAsyncSink(w io.Writer, h io.Writer, pool *blockPool) *asyncSink {
-	s := &asyncSink{
-		pool:   pool,
-		free:   make(chan *block, sinkDepth),
-		toHash: make(chan *block, sinkDepth),
-		toDisk: make(chan *block, sinkDepth),
-	}
+func newAsyncSink(w io.Writer, pool *blockPool, hashes ...io.Writer) *asyncSink {
+	s := &asyncSink{pool: pool, free: make(chan *block, sinkDepth)}
 	for range sinkDepth {
 		s.free <- pool.get()
 	}
-	s.wg.Add(2)
-	go s.run(s.toHash, func(b []byte) { h.Write(b) })
-	go s.run(s.toDisk, func(b []byte) { s.write(w, b) })
+	for _, h := range hashes {
+		s.start(func(b []byte) { h.Write(b) })
+	}
+	s.start(func(b []byte) { s.write(w, b) })
 	return s
+}
+
+// start runs do over every block in a goroutine of its own.
+func (s *asyncSink) start(do func([]byte)) {
+	in := make(chan *block, sinkDepth)
+	s.outs = append(s.outs, in)
+	s.wg.Add(1)
+	go s.run(in, do)
 }
 
 func (s *asyncSink) run(in <-chan *block, do func([]byte)) {
@@ -106,19 +110,21 @@ func (s *asyncSink) flush() {
 	if s.cur == nil || len(s.cur.buf) == 0 {
 		return
 	}
-	s.cur.refs.Store(2)
-	s.toHash <- s.cur
-	s.toDisk <- s.cur
+	s.cur.refs.Store(int32(len(s.outs)))
+	for _, out := range s.outs {
+		out <- s.cur
+	}
 	s.cur = nil
 }
 
-// Close flushes what is queued, waits for both goroutines and returns the
+// Close flushes what is queued, waits for the goroutines and returns the
 // bytes written to w and its first error. It must be called exactly once,
 // also when the copy into the sink failed, to stop the goroutines.
 func (s *asyncSink) Close() (int64, error) {
 	s.flush()
-	close(s.toHash)
-	close(s.toDisk)
+	for _, out := range s.outs {
+		close(out)
+	}
 	s.wg.Wait()
 	for range sinkDepth { // every block is back on the free list
 		s.pool.put(<-s.free)

@@ -2,6 +2,7 @@ package export
 
 import (
 	"bytes"
+	"crypto/md5"
 	"crypto/sha256"
 	"errors"
 	"math/rand/v2"
@@ -15,8 +16,8 @@ func TestAsyncSinkKeepsOrderAndHash(t *testing.T) {
 		data[i] = byte(rng.Uint32())
 	}
 	var out bytes.Buffer
-	h := sha256.New()
-	s := newAsyncSink(&out, h, newBlockPool())
+	h, md := sha256.New(), md5.New()
+	s := newAsyncSink(&out, newBlockPool(), h, md)
 	for rest := data; len(rest) > 0; {
 		k := min(len(rest), 1+rng.IntN(3*sinkBlock/2)) // odd sizes, some larger than a block
 		if n, err := s.Write(rest[:k]); err != nil || n != k {
@@ -32,7 +33,10 @@ func TestAsyncSinkKeepsOrderAndHash(t *testing.T) {
 		t.Fatal("the sink reordered or lost bytes")
 	}
 	if want := sha256.Sum256(data); !bytes.Equal(h.Sum(nil), want[:]) {
-		t.Fatal("the hash differs from the data's")
+		t.Fatal("the SHA-256 differs from the data's")
+	}
+	if want := md5.Sum(data); !bytes.Equal(md.Sum(nil), want[:]) {
+		t.Fatal("the MD5 differs from the data's")
 	}
 }
 
@@ -49,7 +53,7 @@ func (f *failAfter) Write(p []byte) (int, error) {
 }
 
 func TestAsyncSinkWriteErrorSticks(t *testing.T) {
-	s := newAsyncSink(&failAfter{left: 2}, sha256.New(), newBlockPool())
+	s := newAsyncSink(&failAfter{left: 2}, newBlockPool(), sha256.New())
 	block := make([]byte, sinkBlock)
 	var err error
 	for i := 0; i < 100 && err == nil; i++ {

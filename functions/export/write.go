@@ -98,13 +98,13 @@ func (w *Worker) metadata(j *job, ts time.Time, st streamed, elapsed time.Durati
 
 // commitAll finishes the backup stamped ts on every remote once its data is
 // committed: the .xva.checksum and then the .json (catalog.Commit).
-func commitAll(ctx context.Context, rems []remote.Remote, ts time.Time, vmUUID, md5hex string, m catalog.Metadata) error {
+func commitAll(ctx context.Context, rems []remote.Remote, ts time.Time, vmUUID, sha256hex string, m catalog.Metadata) error {
 	for _, r := range rems {
 		id, err := catalog.NewID(r.Name(), vmUUID, ts)
 		if err != nil {
 			return err
 		}
-		if err := catalog.Commit(ctx, r, id, m, md5hex); err != nil {
+		if err := catalog.Commit(ctx, r, id, m, sha256hex); err != nil {
 			return fmt.Errorf("remote %s: %w", r.Name(), err)
 		}
 	}

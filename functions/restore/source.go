@@ -2,7 +2,6 @@ package restore
 
 import (
 	"context"
-	"crypto/md5"
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
@@ -86,5 +85,5 @@ func checkFor(ctx context.Context, r remote.Remote, id catalog.ID, meta catalog.
 	case err != nil:
 		return nil, "", err
 	}
-	return &check{name: "md5", sum: md5.New(), want: want}, "md5 (XO checksum file)", nil
+	return &check{name: want.Algorithm, sum: want.NewHash(), want: want.Sum}, want.Algorithm + " (XO checksum file)", nil
 }

@@ -43,9 +43,9 @@
 //
 // # A backup's life on a remote
 //
-// The catalog owns every step after the data: Commit writes the .xva.checksum ("$1$$" and
-// the MD5 of the stored bytes, XO's format; ReadChecksum reads it back for restore) and
-// then the .json, in XO's order, once the writer (export) has committed the .xva. Delete
+// The catalog owns every step after the data: Commit writes the .xva.checksum ("$5$$" and
+// the SHA-256 of the stored bytes, in XO's format, whose "$1$$" MD5 it also reads;
+// ReadChecksum reads it back for restore) and then the .json, in XO's order, once the writer (export) has committed the .xva. Delete
 // removes a backup .json first, so that an interrupted delete never leaves a listed backup
 // without its data, and goes on past a failing data or checksum file (a retry finishes
 // it). Both run under the VM folder's lock where the remote has one (LockVM) and are

@@ -14,14 +14,15 @@ type Creator interface {
 }
 
 // Commit finishes a backup whose data file id.DataKey() is already committed on r: it
-// writes <ts>.xva.checksum, "$1$$" and the MD5 of the stored bytes in lowercase hex (Xen
-// Orchestra's format, @xen-orchestra/fs checksum.js), then the .json, the backup's commit
+// writes <ts>.xva.checksum, "$5$$" and the SHA-256 of the stored bytes in lowercase hex (Xen
+// Orchestra's format, @xen-orchestra/fs checksum.js, which reads md5, sha256 and sha512
+// alike; XO itself writes md5), then the .json, the backup's commit
 // marker, in XO's order. Metadata that does not describe id is refused before anything is
 // written. On an error the caller removes the half backup with Delete.
 //
 // The caller holds the VM folder's lock where the remote has one (see remote.Locker) and
 // refreshes the folder's cache afterwards (RefreshCache).
-func Commit(ctx context.Context, r Creator, id ID, m Metadata, md5hex string) error {
+func Commit(ctx context.Context, r Creator, id ID, m Metadata, sha256hex string) error {
 	if err := m.Validate(); err != nil {
 		return fmt.Errorf("commit backup %s: %w", id, err)
 	}
@@ -32,7 +33,7 @@ func Commit(ctx context.Context, r Creator, id ID, m Metadata, md5hex string) er
 	if err != nil {
 		return fmt.Errorf("commit backup %s: %w", id, err)
 	}
-	if err := putSmall(ctx, r, id.ChecksumKey(), []byte(FormatChecksum(md5hex))); err != nil {
+	if err := putSmall(ctx, r, id.ChecksumKey(), []byte(FormatChecksum(sha256hex))); err != nil {
 		return fmt.Errorf("commit backup %s: %w", id, err)
 	}
 	if err := putSmall(ctx, r, id.MetaKey(), data); err != nil {

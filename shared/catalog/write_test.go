@@ -4,6 +4,7 @@ import (
 	"context"
 	"io"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -20,8 +21,8 @@ func TestCommitWritesChecksumThenMetadata(t *testing.T) {
 	id, _ := catalog.NewID(r.Name(), vmA, t0)
 	m := metadataFor(b)
 	remotetest.PutBytes(t, r, id.DataKey(), make([]byte, m.Size))
-	md5hex := "0123456789abcdef0123456789abcdef"
-	if err := catalog.Commit(ctx, r, id, m, md5hex); err != nil {
+	sha256hex := strings.Repeat("0123456789abcdef", 4)
+	if err := catalog.Commit(ctx, r, id, m, sha256hex); err != nil {
 		t.Fatal(err)
 	}
 	rc, err := r.Open(ctx, id.ChecksumKey())
@@ -30,7 +31,7 @@ func TestCommitWritesChecksumThenMetadata(t *testing.T) {
 	}
 	sum, _ := io.ReadAll(rc)
 	rc.Close()
-	if string(sum) != "$1$$"+md5hex {
+	if string(sum) != "$5$$"+sha256hex {
 		t.Errorf("checksum file = %q", sum)
 	}
 	got, err := catalog.ReadMetadata(ctx, r, id)
