@@ -27,22 +27,7 @@ func TestFailureKeepsTheBase(t *testing.T) {
 	if done.Status != events.StatusFailure {
 		t.Fatalf("run with a broken transfer: %+v", done)
 	}
-	var failed []events.IncrementalFailed
-	for _, r := range e.stored() {
-		if p, ok := r.Payload.(events.IncrementalFailed); ok && p.RunID == id {
-			failed = append(failed, p)
-		}
-	}
-	if len(failed) != 1 || failed[0].Error == "" {
-		t.Fatalf("incremental.failed: %+v", failed)
-	}
-	rp, err := e.repos.Ensure(ctx, "repo")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if points, err := rp.List(ctx, ""); err != nil || len(points) != 1 {
-		t.Fatalf("points after the failed run: %v, %v", points, err)
-	}
+	e.assertFailedOnce(id, "")
 	e.assertBases(2)
 	e.sim.SetFaults(xapisim.Faults{})
 	if _, err := e.client.Call(ctx, "network.add_purpose", network, "nbd"); err != nil {
@@ -105,7 +90,6 @@ func TestWrongKeyFailsOnceClearly(t *testing.T) {
 // run fails saying so, commits no point, keeps the base, and the next run
 // reads the same changed chunks over NBD and commits a sound point.
 func TestNBDCutMidReadFailsCleanly(t *testing.T) {
-	ctx := context.Background()
 	e := newEnv(t, "nbd", "enable", false)
 	e.run()
 	disk := e.liveDisks()[0]
@@ -117,22 +101,7 @@ func TestNBDCutMidReadFailsCleanly(t *testing.T) {
 	if done.Status != events.StatusFailure {
 		t.Fatalf("run with NBD reads cut: %+v", done)
 	}
-	var failed []events.IncrementalFailed
-	for _, r := range e.stored() {
-		if p, ok := r.Payload.(events.IncrementalFailed); ok && p.RunID == id {
-			failed = append(failed, p)
-		}
-	}
-	if len(failed) != 1 || !strings.Contains(failed[0].Error, "NBD") {
-		t.Fatalf("incremental.failed: %+v", failed)
-	}
-	rp, err := e.repos.Ensure(ctx, "repo")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if points, err := rp.List(ctx, ""); err != nil || len(points) != 1 {
-		t.Fatalf("points after the failed run: %v, %v", points, err)
-	}
+	e.assertFailedOnce(id, "NBD")
 	e.assertBases(2)
 	e.sim.SetFaults(xapisim.Faults{})
 	before := e.nbdRead()
@@ -141,4 +110,28 @@ func TestNBDCutMidReadFailsCleanly(t *testing.T) {
 		t.Fatalf("run after the cut: path %s (%s), nbd_read %d", next.Path, next.PathReason, e.nbdRead()-before)
 	}
 	e.assertPoint(next)
+}
+
+// assertFailedOnce checks that run id failed with one incremental.failed
+// whose error contains want (any error when want is ""), and that the
+// repository still holds the one point of the run before it.
+func (e *env) assertFailedOnce(id, want string) {
+	e.t.Helper()
+	var failed []events.IncrementalFailed
+	for _, r := range e.stored() {
+		if p, ok := r.Payload.(events.IncrementalFailed); ok && p.RunID == id {
+			failed = append(failed, p)
+		}
+	}
+	if len(failed) != 1 || failed[0].Error == "" || !strings.Contains(failed[0].Error, want) {
+		e.t.Fatalf("incremental.failed: %+v", failed)
+	}
+	ctx := context.Background()
+	rp, err := e.repos.Ensure(ctx, "repo")
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	if points, err := rp.List(ctx, ""); err != nil || len(points) != 1 {
+		e.t.Fatalf("points after the failed run: %v, %v", points, err)
+	}
 }
