@@ -23,30 +23,9 @@ type progress struct {
 
 func (w *Worker) progress(ctx context.Context, j *job) *progress {
 	p := &progress{}
-	done, exited := make(chan struct{}), make(chan struct{})
-	start := w.d.Now()
-	go func() {
-		defer close(exited)
-		t := time.NewTicker(w.d.ProgressEvery)
-		defer t.Stop()
-		renewed := start
-		for seq := 1; ; seq++ {
-			select {
-			case <-done:
-				return
-			case <-ctx.Done():
-				return
-			case <-t.C:
-				now := w.d.Now()
-				renew := now.Sub(renewed) >= runs.RenewEvery
-				if renew {
-					renewed = now
-				}
-				w.tick(ctx, j, seq, p.n.Load(), p.total.Load(), now.Sub(start), renew)
-			}
-		}
-	}()
-	p.stop = func() { close(done); <-exited }
+	p.stop = runs.Tick(ctx, w.d.ProgressEvery, w.d.Now, func(seq int, elapsed time.Duration, renew bool) {
+		w.tick(ctx, j, seq, p.n.Load(), p.total.Load(), elapsed, renew)
+	})
 	return p
 }
 

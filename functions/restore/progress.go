@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"xbr/events"
+	"xbr/shared/runs"
 )
 
 // DefaultProgressEvery is how often a running restore publishes progress.
@@ -18,40 +19,22 @@ type reporter struct {
 	id      string
 	attempt uint64
 	total   int64
-	start   time.Time
 	bytes   *atomic.Int64
-	stop    chan struct{}
-	done    chan struct{}
+	stop    func()
 }
 
 func (h *Handler) startProgress(ctx context.Context, id string, attempt uint64, total int64, bytes *atomic.Int64) *reporter {
-	r := &reporter{h: h, id: id, attempt: attempt, total: total, start: h.now(), bytes: bytes,
-		stop: make(chan struct{}), done: make(chan struct{})}
-	go r.loop(ctx)
+	r := &reporter{h: h, id: id, attempt: attempt, total: total, bytes: bytes}
+	r.stop = runs.Tick(ctx, h.opts.ProgressEvery, h.now, func(seq int, elapsed time.Duration, _ bool) {
+		r.publish(ctx, seq, elapsed)
+	})
 	return r
 }
 
-func (r *reporter) loop(ctx context.Context) {
-	defer close(r.done)
-	t := time.NewTicker(r.h.opts.ProgressEvery)
-	defer t.Stop()
-	for seq := 1; ; seq++ {
-		select {
-		case <-ctx.Done():
-			return
-		case <-r.stop:
-			return
-		case <-t.C:
-			r.publish(ctx, seq)
-		}
-	}
-}
-
-func (r *reporter) publish(ctx context.Context, seq int) {
-	now := r.h.now()
-	p := progressAt(r.id, r.bytes.Load(), r.total, now.Sub(r.start))
+func (r *reporter) publish(ctx context.Context, seq int, elapsed time.Duration) {
+	p := progressAt(r.id, r.bytes.Load(), r.total, elapsed)
 	id := events.DeriveID("restore.progress", r.id, fmt.Sprint(r.attempt), fmt.Sprint(seq))
-	if err := r.h.publish(ctx, id, now, p); err != nil {
+	if err := r.h.publish(ctx, id, r.h.now(), p); err != nil {
 		r.h.log.Warn("restore progress not published", "request", r.id, "err", err)
 	}
 }
@@ -62,7 +45,4 @@ func progressAt(id string, bytes, total int64, elapsed time.Duration) events.Res
 }
 
 // Stop ends the reporting and waits for it.
-func (r *reporter) Stop() {
-	close(r.stop)
-	<-r.done
-}
+func (r *reporter) Stop() { r.stop() }
