@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"xbr/functions/replicate"
+	"xbr/shared/testsupport"
 	"xbr/shared/xapi"
 	"xbr/shared/xapi/xapisim"
 )
@@ -22,23 +23,7 @@ type testPool struct {
 
 func startPool(t testing.TB, name string, vms int) *testPool {
 	t.Helper()
-	sim, err := xapisim.New(xapisim.Options{VMs: vms, DiskSize: 2 << 20, DataDir: t.TempDir(), PoolName: name})
-	if err != nil {
-		t.Fatal(err)
-	}
-	url, err := sim.Start("127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = sim.Close() })
-	c, err := xapi.New(url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	user, pass := sim.Credentials()
-	if err := c.Login(context.Background(), user, pass); err != nil {
-		t.Fatal(err)
-	}
+	sim, url, c := testsupport.StartSim(t, xapisim.Options{VMs: vms, DiskSize: 2 << 20, DataDir: t.TempDir(), PoolName: name})
 	return &testPool{sim: sim, url: url, client: c}
 }
 

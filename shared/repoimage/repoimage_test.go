@@ -20,6 +20,7 @@ import (
 	"xbr/shared/repo/repotest"
 	"xbr/shared/repoimage"
 	"xbr/shared/repoimage/repoimagetest"
+	"xbr/shared/testsupport"
 	"xbr/shared/xapi"
 	"xbr/shared/xapi/xapisim"
 	"xbr/shared/xva"
@@ -36,24 +37,8 @@ type source struct {
 
 func exportVM(t *testing.T) source {
 	t.Helper()
-	sim, err := xapisim.New(xapisim.Options{VMs: 2, DisksPerVM: 2, DiskSize: 3<<20 + 4096})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { sim.Close() })
-	url, err := sim.Start("127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	c, err := xapi.New(url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	user, pass := sim.Credentials()
+	sim, _, c := testsupport.StartSim(t, xapisim.Options{VMs: 2, DisksPerVM: 2, DiskSize: 3<<20 + 4096})
 	ctx := context.Background()
-	if err := c.Login(ctx, user, pass); err != nil {
-		t.Fatal(err)
-	}
 	var vm xapisim.VMInfo
 	for _, v := range sim.VMs() {
 		if !v.IsSnapshot && !v.IsTemplate && v.PowerState == "Halted" {
