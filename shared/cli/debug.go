@@ -30,6 +30,7 @@ func startDebug(ctx context.Context, addr string, log *slog.Logger) error {
 	mux := http.NewServeMux()
 	mux.HandleFunc("/debug/pprof/", pprof.Index)
 	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
 	serve.ServeUntil(ctx, ln, mux, "debug listener", log)
 	log.Info("serving Go profiles", "url", "http://"+ln.Addr().String()+"/debug/pprof/")
 	return nil
