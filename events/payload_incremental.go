@@ -118,8 +118,11 @@ func (p IncrementalProgress) Validate() error {
 // IncrementalCompleted: the restore point is committed. Path is cbt when
 // every disk was read by changed blocks, else full-scan with PathReason the
 // reason of the first disk read whole. BytesRead is what was read from the
-// host, BytesStored the new (compressed) bytes written to the repository,
-// DedupRatio BytesRead per BytesStored (0 when nothing new was stored).
+// host (on the cbt path the changed blocks, or whole chunks more than half
+// changed), BytesStored the new (compressed) bytes written to the
+// repository, DedupRatio the bytes of the chunks the run wrote (the changed
+// chunks; every chunk on a full scan) per BytesStored (0 when nothing new
+// was stored).
 type IncrementalCompleted struct {
 	RunID          string         `json:"run_id"`
 	Job            string         `json:"job"`

@@ -24,8 +24,9 @@ import (
 // TestIncrementalThroughServe is issue 15's first acceptance item through a
 // real `xbr serve` (`xbr run --wait`, `xbr restore --wait`), on a dir remote
 // and on versitygw S3: the first run reads the disk whole; scattered 64 KiB
-// guest writes and a contiguous run follow; the second run reads exactly the
-// changed chunks over NBD (GET /sim/stats; the last chunk is short); both
+// guest writes and a contiguous run follow; the second run reads over NBD
+// (GET /sim/stats) exactly the changed blocks of the chunks at most half
+// changed and the whole of the one more than half changed; both
 // restore points restore byte-exact into new VMs; `xbr history` names the
 // path taken; a third run with retention 2 deletes the oldest point and its
 // GC removes exactly the chunks no remaining manifest uses.
@@ -53,7 +54,7 @@ func incrementalThroughServe(t *testing.T, remoteYAML string, env []string, rem 
 	before := simCounter(t, e.p.url, "nbd_read")
 	e.run(t, 2)
 	if got := simCounter(t, e.p.url, "nbd_read") - before; got != want {
-		t.Errorf("the second run read %d bytes over NBD, want %d: the changed chunks, the last one short", got, want)
+		t.Errorf("the second run read %d bytes over NBD, want %d: the changed blocks, one chunk whole", got, want)
 	}
 	second := liveDisks(t, e.c, e.vm.UUID)
 	points := e.points(t, rem, 2)
@@ -144,15 +145,17 @@ func (e *incrEnv) points(t *testing.T, rem remote.Remote, n int) []repo.Point {
 
 // scatteredWrites writes as a guest into the disk: scattered 64 KiB blocks
 // (two in chunk 1, one in chunk 4, one in the short last chunk 8) and a
-// contiguous 1 MiB run across chunks 5 and 6. It returns the bytes of the
-// changed chunks, which is what a read by changed blocks must read.
+// contiguous 1 MiB run over the last 768 KiB of chunk 5 and the first
+// 256 KiB of chunk 6. It returns what a run by changed blocks must read
+// from the host: the changed blocks of the chunks at most half changed (the
+// rest comes from the base point), and chunk 5 whole.
 func scatteredWrites(t *testing.T, url, vdi string) int64 {
 	t.Helper()
 	for _, w := range [][2]int64{{1<<20 + 128<<10, 64 << 10}, {1<<20 + 640<<10, 64 << 10}, {4 << 20, 64 << 10},
-		{8<<20 + 64<<10, 64 << 10}, {5<<20 + 512<<10, 1 << 20}} {
+		{8<<20 + 64<<10, 64 << 10}, {5<<20 + 256<<10, 1 << 20}} {
 		guestWrite(t, url, vdi, w[0], w[1])
 	}
-	return 4<<20 + 256<<10 // chunks 1, 4, 5, 6 and the 256 KiB chunk 8
+	return 4*64<<10 + 1<<20 + 256<<10 // four blocks, chunk 5, chunk 6's 256 KiB
 }
 
 // restoreEquals restores point p with `xbr restore --wait` and checks that
@@ -330,8 +333,8 @@ func TestIncrementalSurvivesSIGKILL(t *testing.T) {
 	if out, errOut, code := xbr(t, ctx, nil, "run", "incr", "--wait", "--nats", s2.natsURL(t)); code != 0 {
 		t.Fatalf("run after the kill: exit %d\n%s\n%s", code, out, errOut)
 	}
-	if got := simCounter(t, p.url, "nbd_read") - before; got != 1<<20 {
-		t.Errorf("the run after the kill read %d bytes over NBD, want one 1 MiB chunk", got)
+	if got := simCounter(t, p.url, "nbd_read") - before; got != 64<<10 {
+		t.Errorf("the run after the kill read %d bytes over NBD, want one 64 KiB block", got)
 	}
 	if bases := cbtBases(p.sim); bases != 1 {
 		t.Errorf("%d cbt_metadata bases after the next run, want 1", bases)

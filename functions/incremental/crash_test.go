@@ -7,6 +7,7 @@ import (
 
 	"xbr/events"
 	"xbr/functions/incremental"
+	"xbr/shared/xapi"
 )
 
 // TestStoppedAfterCommit: an attempt that stops between its commit and
@@ -36,8 +37,8 @@ func TestStoppedAfterCommit(t *testing.T) {
 	e.guestWrite(e.liveDisks()[1], 0, 4096, 4)
 	before := e.nbdRead()
 	next := e.run()
-	if next.Path != events.PathCBT || e.nbdRead()-before != chunkSize {
-		t.Fatalf("run after the stop: path %s (%s), nbd_read %d, want cbt and one chunk", next.Path, next.PathReason, e.nbdRead()-before)
+	if next.Path != events.PathCBT || e.nbdRead()-before != xapi.CBTBlockSize {
+		t.Fatalf("run after the stop: path %s (%s), nbd_read %d, want cbt and one changed block", next.Path, next.PathReason, e.nbdRead()-before)
 	}
 	e.assertPoint(next)
 	e.assertBases(2)

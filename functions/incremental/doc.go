@@ -45,9 +45,16 @@
 //     Orchestra's reported problems, reference cbt-and-nbd.md §4).
 //   - Bases are per job and VM: a VM in two incremental jobs keeps one base
 //     chain per job; a job only removes VDIs carrying its own keys.
+//   - A changed chunk at most half changed whose base chunk the repository
+//     holds is patched: the base chunk, read and checked against its id,
+//     with only the changed 64 KiB blocks read over NBD laid over it; any
+//     other changed chunk, or one whose base chunk is missing or damaged
+//     (a warning), is read whole over NBD. Never a wrong chunk: a patched
+//     chunk is the base content the CBT bitmap is relative to.
 //   - bytes_read counts what came from the host (NBD reads or the raw
 //     export); rate_limit caps it per run and process, as export's does;
-//     dedup_ratio is bytes read per new byte stored.
+//     dedup_ratio is the bytes of the chunks written (changed chunks, or
+//     every chunk on a full scan) per new byte stored.
 //   - Retries, vm_timeout, concurrency, overlap and the side-channel
 //     started/progress events are export's: its worker loop, one attempt
 //     time recorded in the run before writing, derived event ids. A

@@ -8,6 +8,7 @@ import (
 
 	"xbr/events"
 	"xbr/shared/repo"
+	"xbr/shared/xapi"
 	"xbr/shared/xapi/xapisim"
 )
 
@@ -36,8 +37,8 @@ func TestFailureKeepsTheBase(t *testing.T) {
 	e.guestWrite(e.liveDisks()[1], 0, 512, 5)
 	before := e.nbdRead()
 	next := e.run()
-	if next.Path != events.PathCBT || e.nbdRead()-before != chunkSize {
-		t.Fatalf("run after the failure: path %s (%s), nbd_read %d", next.Path, next.PathReason, e.nbdRead()-before)
+	if next.Path != events.PathCBT || e.nbdRead()-before != xapi.CBTBlockSize {
+		t.Fatalf("run after the failure: path %s (%s), nbd_read %d, want one changed block", next.Path, next.PathReason, e.nbdRead()-before)
 	}
 	e.assertPoint(next)
 	e.assertBases(2)
@@ -86,9 +87,9 @@ func TestWrongKeyFailsOnceClearly(t *testing.T) {
 }
 
 // TestNBDCutMidReadFailsCleanly: when the host's NBD connections break
-// after their first chunk, with more changed chunks queued behind it, the
-// run fails saying so, commits no point, keeps the base, and the next run
-// reads the same changed chunks over NBD and commits a sound point.
+// after their first changed block, with more changed chunks queued behind
+// it, the run fails saying so, commits no point, keeps the base, and the
+// next run reads the same changed blocks over NBD and commits a sound point.
 func TestNBDCutMidReadFailsCleanly(t *testing.T) {
 	e := newEnv(t, "nbd", "enable", false)
 	e.run()
@@ -96,7 +97,7 @@ func TestNBDCutMidReadFailsCleanly(t *testing.T) {
 	for i := range int64(4) {
 		e.guestWrite(disk, i*chunkSize+4096, 512, int(10+i))
 	}
-	e.sim.SetFaults(xapisim.Faults{NBDReadFailAfter: chunkSize})
+	e.sim.SetFaults(xapisim.Faults{NBDReadFailAfter: xapi.CBTBlockSize})
 	id, done := e.fire()
 	if done.Status != events.StatusFailure {
 		t.Fatalf("run with NBD reads cut: %+v", done)
@@ -106,7 +107,7 @@ func TestNBDCutMidReadFailsCleanly(t *testing.T) {
 	e.sim.SetFaults(xapisim.Faults{})
 	before := e.nbdRead()
 	next := e.run()
-	if next.Path != events.PathCBT || e.nbdRead()-before != 4*chunkSize {
+	if next.Path != events.PathCBT || e.nbdRead()-before != 4*xapi.CBTBlockSize {
 		t.Fatalf("run after the cut: path %s (%s), nbd_read %d", next.Path, next.PathReason, e.nbdRead()-before)
 	}
 	e.assertPoint(next)

@@ -10,8 +10,10 @@ import (
 )
 
 // TestFirstRunThenCBT is the main path: a first run reads every disk
-// whole, the guest writes, the second run reads only the chunks holding
-// changed blocks over NBD, and both points restore the disks as they were.
+// whole, the guest writes, the second run reads over NBD only the changed
+// 64 KiB blocks of a chunk at most half changed (the rest of it comes from
+// the base point) and the whole of a chunk more than half changed, and both
+// points restore the disks as they were.
 func TestFirstRunThenCBT(t *testing.T) { firstThenCBT(t, newEnv(t, "nbd", "enable", false)) }
 
 // TestFirstRunThenCBTOnS3 is the same on a versitygw S3 remote.
@@ -31,17 +33,21 @@ func firstThenCBT(t *testing.T, e *env) {
 	e.guestWrite(disks[0], 64<<10, 4096, 1)           // chunk 0
 	e.guestWrite(disks[0], 3<<20+512<<10, 128<<10, 2) // chunk 3
 	e.guestWrite(disks[1], 2<<20-64<<10, 128<<10, 3)  // chunks 1 and 2 of the second disk
+	e.guestWrite(disks[1], 3<<20, 9*64<<10, 4)        // 9 of chunk 3's 16 blocks: read whole
 	before := e.nbdRead()
 	second := e.run()
 	if second.Path != events.PathCBT || second.PathReason != "" {
 		t.Fatalf("second run: %+v", second)
 	}
-	const changed = 4 * chunkSize
-	if got := e.nbdRead() - before; got != changed || second.BytesRead != changed {
-		t.Errorf("nbd_read %d bytes, bytes_read %d, want %d (4 changed chunks)", got, second.BytesRead, changed)
+	const read = 5*64<<10 + chunkSize // five changed blocks, one whole chunk
+	if got := e.nbdRead() - before; got != read || second.BytesRead != read {
+		t.Errorf("nbd_read %d bytes, bytes_read %d, want %d (5 changed blocks, 1 chunk)", got, second.BytesRead, read)
 	}
-	if second.ChunksNew != 4 || second.ChunksReused == 0 {
-		t.Errorf("chunks new %d reused %d, want 4 new and the unchanged non-zero ones reused", second.ChunksNew, second.ChunksReused)
+	if want := float64(5*chunkSize) / float64(second.BytesStored); second.DedupRatio != want {
+		t.Errorf("dedup ratio %v, want %v: the bytes of the 5 chunks written per byte stored", second.DedupRatio, want)
+	}
+	if second.ChunksNew != 5 || second.ChunksReused == 0 {
+		t.Errorf("chunks new %d reused %d, want 5 new and the unchanged non-zero ones reused", second.ChunksNew, second.ChunksReused)
 	}
 	e.assertPoint(second)
 	e.assertBases(2)

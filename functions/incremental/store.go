@@ -15,7 +15,7 @@ import (
 
 // totals is what storing a point did.
 type totals struct {
-	read, stored, newChunks, reused int64
+	read, logical, stored, newChunks, reused int64
 }
 
 // store reads the snapshot's disks by their paths into a new restore point
@@ -73,10 +73,11 @@ func (w *Worker) writeDisks(ctx context.Context, c *xapi.Client, rp *repo.Repo, 
 	m := meter{lim: lim, prog: prog}
 	var tot totals
 	for i := range plans {
-		st, err := w.writeDisk(ctx, c, b, rp.Config().ChunkSize, &plans[i], m, j)
+		st, err := w.writeDisk(ctx, c, rp, b, &plans[i], m, j)
 		if err != nil {
 			return totals{}, err
 		}
+		tot.logical += st.BytesIn
 		tot.stored += st.BytesStored
 		tot.newChunks += st.NewChunks
 		tot.reused += st.ReusedChunks + st.DedupChunks
@@ -103,7 +104,7 @@ func (w *Worker) completed(j *job, p repo.Point, plans []diskPlan, tot totals, e
 		ev.Path, ev.PathReason = events.PathFullScan, events.PathReasonFirstRun
 	}
 	if tot.stored > 0 {
-		ev.DedupRatio = float64(tot.read) / float64(tot.stored)
+		ev.DedupRatio = float64(tot.logical) / float64(tot.stored)
 	}
 	if s := elapsed.Seconds(); s > 0 {
 		ev.BytesPerSecond = int64(float64(tot.read) / s)

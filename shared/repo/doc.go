@@ -64,6 +64,11 @@
 // point costs the changed chunks and two manifests. Up to WithConcurrency chunks are
 // hashed, compressed and stored at once.
 //
+// A writer that knows which blocks of a chunk changed can patch it instead of reading it
+// whole: OpenBaseChunks walks the base's entries (At, increasing index) and Read returns a
+// base chunk's content checked against its id, over which the changed blocks are laid before
+// the chunk is Put.
+//
 // # Image digest
 //
 // Every disk of a manifest carries image_digest: the SHA-256 over the concatenation, in

@@ -34,14 +34,16 @@ func Run(t *testing.T, newRemote NewRemote) {
 		t.Run(name+"/verify", func(t *testing.T) { testVerify(t, mk(t)) })
 		t.Run(name+"/damaged chunk", func(t *testing.T) { testDamagedChunk(t, mk(t)) })
 		t.Run(name+"/gc defers to a backup", func(t *testing.T) { testGCDefers(t, mk(t)) })
-		t.Run(name+"/incremental reads no chunk", func(t *testing.T) {
+		counted := func(t *testing.T) (*repo.Repo, *CountingRemote) {
 			c := &CountingRemote{Remote: newRemote(t)}
 			var k repo.Key
 			if enc {
 				k = NewKey(t)
 			}
-			testNoReadBack(t, Init(t, c, k), c)
-		})
+			return Init(t, c, k), c
+		}
+		t.Run(name+"/incremental reads no chunk", func(t *testing.T) { rp, c := counted(t); testNoReadBack(t, rp, c) })
+		t.Run(name+"/base chunks", func(t *testing.T) { rp, c := counted(t); testBaseChunks(t, rp, c) })
 		t.Run(name+"/tampered manifest", func(t *testing.T) { testTamperedManifest(t, mk(t)) })
 		t.Run(name+"/mirror", func(t *testing.T) { testMirror(t, newRemote, enc) })
 	}

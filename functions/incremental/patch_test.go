@@ -1,0 +1,86 @@
+package incremental_test
+
+import (
+	"bytes"
+	"context"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+
+	"xbr/events"
+	"xbr/functions/incremental"
+	"xbr/shared/xapi"
+)
+
+// TestDamagedBaseChunkIsReadWhole: a chunk with one changed block is
+// patched over its base chunk, read from the repository; when that base
+// chunk is damaged on the remote, the run reads the chunk whole from the
+// host instead, warns naming the chunk, and the point is the live disk.
+func TestDamagedBaseChunkIsReadWhole(t *testing.T) {
+	logs := &lockedLog{}
+	e := newEnvKey(t, "nbd", "enable", false, "", func(d *incremental.Deps) { d.Log = slog.New(slog.NewTextHandler(logs, nil)) })
+	disk := e.liveDisks()[0]
+	e.guestWrite(disk, 2*chunkSize, chunkSize, 9) // a second chunk holding data
+	e.run()
+	ctx := context.Background()
+	content := readAll(t, func() (io.ReadCloser, error) { return e.client.ExportRawVDI(ctx, disk) })
+	rp, err := e.repos.Ensure(ctx, "repo")
+	if err != nil {
+		t.Fatal(err)
+	}
+	// two chunks holding data: the first is damaged, the second patched as usual
+	var data []int64
+	for i := int64(0); i < diskSize/chunkSize && len(data) < 2; i++ {
+		if !bytes.Equal(content[i*chunkSize:(i+1)*chunkSize], make([]byte, chunkSize)) {
+			data = append(data, i)
+		}
+	}
+	if len(data) < 2 {
+		t.Fatalf("the simulated disk has %d chunks holding data, want 2", len(data))
+	}
+	id := rp.ChunkID(content[data[0]*chunkSize : (data[0]+1)*chunkSize]).String()
+	path := filepath.Join(e.cfg.Remotes[0].Path, "xbr-repo", "chunks", id[:2], id)
+	stored, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	stored[len(stored)/2] ^= 0xff
+	if err := os.WriteFile(path, stored, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for k, i := range data {
+		e.guestWrite(disk, i*chunkSize+4096, 512, 20+k)
+	}
+	before := e.nbdRead()
+	next := e.run()
+	if want := int64(chunkSize + xapi.CBTBlockSize); next.Path != events.PathCBT || e.nbdRead()-before != want {
+		t.Fatalf("run over a damaged base chunk: path %s (%s), nbd_read %d, want cbt and %d (the damaged chunk whole, one block)",
+			next.Path, next.PathReason, e.nbdRead()-before, want)
+	}
+	e.assertPoint(next)
+	if out := logs.String(); !strings.Contains(out, "its base chunk cannot be read") || !strings.Contains(out, id) {
+		t.Errorf("no warning naming base chunk %s:\n%s", id, out)
+	}
+}
+
+// lockedLog is a log sink the function's goroutines may share.
+type lockedLog struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (l *lockedLog) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.buf.Write(p)
+}
+
+func (l *lockedLog) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.buf.String()
+}
