@@ -122,25 +122,31 @@ func (p IncrementalProgress) Validate() error {
 // changed), BytesStored the new (compressed) bytes written to the
 // repository, DedupRatio the bytes of the chunks the run wrote (the changed
 // chunks; every chunk on a full scan) per BytesStored (0 when nothing new
-// was stored).
+// was stored). ChunksPatched counts the changed chunks built from their
+// base chunk and the changed blocks alone; BaseChunksUnreadable the base
+// chunks that could not be read back (missing or damaged: the chunk was
+// read whole from the host instead, and the points that use the base chunk
+// need `xbr verify --deep`).
 type IncrementalCompleted struct {
-	RunID          string         `json:"run_id"`
-	Job            string         `json:"job"`
-	Schedule       string         `json:"schedule"`
-	VMUUID         string         `json:"vm_uuid"`
-	VMName         string         `json:"vm_name,omitempty"`
-	Pool           string         `json:"pool"`
-	Timestamp      string         `json:"timestamp"`
-	Path           string         `json:"path"`
-	PathReason     string         `json:"path_reason,omitempty"`
-	BytesRead      int64          `json:"bytes_read"`
-	BytesStored    int64          `json:"bytes_stored"`
-	ChunksNew      int64          `json:"chunks_new"`
-	ChunksReused   int64          `json:"chunks_reused"`
-	DedupRatio     float64        `json:"dedup_ratio"`
-	DurationMS     int64          `json:"duration_ms"`
-	BytesPerSecond int64          `json:"bytes_per_second"`
-	Backups        []RemoteBackup `json:"backups"`
+	RunID                string         `json:"run_id"`
+	Job                  string         `json:"job"`
+	Schedule             string         `json:"schedule"`
+	VMUUID               string         `json:"vm_uuid"`
+	VMName               string         `json:"vm_name,omitempty"`
+	Pool                 string         `json:"pool"`
+	Timestamp            string         `json:"timestamp"`
+	Path                 string         `json:"path"`
+	PathReason           string         `json:"path_reason,omitempty"`
+	BytesRead            int64          `json:"bytes_read"`
+	BytesStored          int64          `json:"bytes_stored"`
+	ChunksNew            int64          `json:"chunks_new"`
+	ChunksReused         int64          `json:"chunks_reused"`
+	ChunksPatched        int64          `json:"chunks_patched,omitempty"`
+	BaseChunksUnreadable int64          `json:"base_chunks_unreadable,omitempty"`
+	DedupRatio           float64        `json:"dedup_ratio"`
+	DurationMS           int64          `json:"duration_ms"`
+	BytesPerSecond       int64          `json:"bytes_per_second"`
+	Backups              []RemoteBackup `json:"backups"`
 }
 
 func (p IncrementalCompleted) EventType() Type         { return TypeIncrementalCompleted }
@@ -163,6 +169,8 @@ func (p IncrementalCompleted) Validate() error {
 	c.nonNegative("bytes_stored", p.BytesStored)
 	c.nonNegative("chunks_new", p.ChunksNew)
 	c.nonNegative("chunks_reused", p.ChunksReused)
+	c.nonNegative("chunks_patched", p.ChunksPatched)
+	c.nonNegative("base_chunks_unreadable", p.BaseChunksUnreadable)
 	c.nonNegative("duration_ms", p.DurationMS)
 	c.nonNegative("bytes_per_second", p.BytesPerSecond)
 	c.nonNegativeF("dedup_ratio", p.DedupRatio)

@@ -35,4 +35,10 @@ package events
 //
 // 2.5.0 added xbr.remote.usage (the bytes xbr holds on a remote, and its
 // free space where known, after each run that wrote to it).
-const ContractVersion = "2.5.0"
+//
+// 2.6.0 added xbr.incremental.completed's optional chunks_patched and
+// base_chunks_unreadable (a changed chunk built from its base chunk and
+// the changed blocks; a base chunk that could not be read back), and
+// worded dedup_ratio as the bytes of the chunks written per byte stored:
+// the same number as before for every run that read whole chunks.
+const ContractVersion = "2.6.0"

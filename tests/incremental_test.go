@@ -63,8 +63,9 @@ func incrementalThroughServe(t *testing.T, remoteYAML string, env []string, rem 
 	e.restoreEquals(t, rem, points[0], first)
 	e.restoreEquals(t, rem, points[1], second)
 	out, errOut, code := xbr(t, e.ctx, nil, "history", "--nats", e.nats)
-	if code != 0 || !strings.Contains(out, "full scan (first-run)") || !strings.Contains(out, "changed blocks over NBD (cbt)") {
-		t.Errorf("xbr history (exit %d) does not name the paths:\n%s\n%s", code, out, errOut)
+	if code != 0 || !strings.Contains(out, "full scan (first-run)") || !strings.Contains(out, "changed blocks over NBD (cbt)") ||
+		!strings.Contains(out, "4 patched over their base") {
+		t.Errorf("xbr history (exit %d) does not name the paths and the 4 chunks patched:\n%s\n%s", code, out, errOut)
 	}
 	if !remoteHolds(t, rem, writtenBytes(t, e, 1<<20+128<<10)) {
 		t.Error("the plain repository does not hold the written bytes: the plaintext search of the encrypted test proves nothing")

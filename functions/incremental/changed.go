@@ -3,6 +3,7 @@ package incremental
 import (
 	"context"
 	"sync"
+	"sync/atomic"
 
 	"xbr/shared/nbd"
 	"xbr/shared/repo"
@@ -25,6 +26,9 @@ type changedReader struct {
 	cs, size int64
 	m        meter
 	warn     func(msg string, args ...any)
+	// patched counts the chunks built over their base; unreadable the base
+	// chunks that could not be read back (those chunks were read whole).
+	patched, unreadable atomic.Int64
 }
 
 // span is a byte range [from, to) within a chunk.
@@ -223,12 +227,15 @@ func (cr *changedReader) fetch(ctx context.Context, c *nbd.Client, j chunkJob) e
 					return err
 				}
 			}
+			cr.patched.Add(1)
 			return nil
 		}
 		if ctx.Err() != nil {
 			return ctx.Err()
 		}
-		cr.warn("changed chunk read whole from the host: its base chunk cannot be read", "offset", j.off, "error", err)
+		cr.unreadable.Add(1)
+		cr.warn("changed chunk read whole from the host: its base chunk cannot be read; run xbr verify --deep",
+			"offset", j.off, "error", err)
 		cr.m.prog.total.Add(int64(len(j.buf)) - j.changed)
 	}
 	return cr.fromHost(ctx, c, j.off, j.buf)

@@ -46,6 +46,9 @@ func firstThenCBT(t *testing.T, e *env) {
 	if want := float64(5*chunkSize) / float64(second.BytesStored); second.DedupRatio != want {
 		t.Errorf("dedup ratio %v, want %v: the bytes of the 5 chunks written per byte stored", second.DedupRatio, want)
 	}
+	if second.ChunksPatched != 4 || second.BaseChunksUnreadable != 0 {
+		t.Errorf("chunks patched %d, base chunks unreadable %d; want 4 and 0", second.ChunksPatched, second.BaseChunksUnreadable)
+	}
 	if second.ChunksNew != 5 || second.ChunksReused == 0 {
 		t.Errorf("chunks new %d reused %d, want 5 new and the unchanged non-zero ones reused", second.ChunksNew, second.ChunksReused)
 	}

@@ -61,6 +61,9 @@ func TestDamagedBaseChunkIsReadWhole(t *testing.T) {
 		t.Fatalf("run over a damaged base chunk: path %s (%s), nbd_read %d, want cbt and %d (the damaged chunk whole, one block)",
 			next.Path, next.PathReason, e.nbdRead()-before, want)
 	}
+	if next.ChunksPatched != 1 || next.BaseChunksUnreadable != 1 {
+		t.Errorf("chunks patched %d, base chunks unreadable %d; want 1 and 1", next.ChunksPatched, next.BaseChunksUnreadable)
+	}
 	e.assertPoint(next)
 	if out := logs.String(); !strings.Contains(out, "its base chunk cannot be read") || !strings.Contains(out, id) {
 		t.Errorf("no warning naming base chunk %s:\n%s", id, out)

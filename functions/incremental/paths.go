@@ -55,6 +55,9 @@ type diskPlan struct {
 	changed      xapi.Bitmap
 	nbd          []xapi.NBDInfo
 	cbt          bool // the snapshot VDI has CBT: it becomes the next base
+	// patched and unreadable: the changed chunks built over their base, and
+	// the base chunks that could not be read back (changedReader)
+	patched, unreadable int64
 }
 
 // plan chooses the path of disk d: cbt when every condition holds, else

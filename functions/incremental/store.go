@@ -15,7 +15,7 @@ import (
 
 // totals is what storing a point did.
 type totals struct {
-	read, logical, stored, newChunks, reused int64
+	read, logical, stored, newChunks, reused, patched, unreadable int64
 }
 
 // store reads the snapshot's disks by their paths into a new restore point
@@ -78,6 +78,8 @@ func (w *Worker) writeDisks(ctx context.Context, c *xapi.Client, rp *repo.Repo, 
 			return totals{}, err
 		}
 		tot.logical += st.BytesIn
+		tot.patched += plans[i].patched
+		tot.unreadable += plans[i].unreadable
 		tot.stored += st.BytesStored
 		tot.newChunks += st.NewChunks
 		tot.reused += st.ReusedChunks + st.DedupChunks
@@ -93,6 +95,7 @@ func (w *Worker) completed(j *job, p repo.Point, plans []diskPlan, tot totals, e
 	ev := events.IncrementalCompleted{RunID: j.req.RunID, Job: j.req.Job, Schedule: j.req.Schedule, VMUUID: j.req.VMUUID,
 		VMName: j.req.VMName, Pool: j.req.Pool, Timestamp: p.Time.UTC().Format(stampLayout), Path: events.PathCBT,
 		BytesRead: tot.read, BytesStored: tot.stored, ChunksNew: tot.newChunks, ChunksReused: tot.reused,
+		ChunksPatched: tot.patched, BaseChunksUnreadable: tot.unreadable,
 		DurationMS: elapsed.Milliseconds(), Backups: []events.RemoteBackup{{Remote: j.req.Remote, BackupID: PointID(j.req.Remote, p)}}}
 	for _, d := range plans {
 		if d.path != events.PathCBT {

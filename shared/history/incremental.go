@@ -62,6 +62,14 @@ func PathWords(e events.IncrementalCompleted) string {
 	if e.Path != events.PathCBT {
 		path = "full scan (" + e.PathReason + ")"
 	}
-	return fmt.Sprintf("%s: read %s from the host, stored %s new in %d new chunks, reused %d, dedup ratio %.2f",
+	words := fmt.Sprintf("%s: read %s from the host, stored %s new in %d new chunks, reused %d, dedup ratio %.2f",
 		path, HumanBytes(e.BytesRead), HumanBytes(e.BytesStored), e.ChunksNew, e.ChunksReused, e.DedupRatio)
+	if e.ChunksPatched > 0 {
+		words += fmt.Sprintf(", %d patched over their base", e.ChunksPatched)
+	}
+	if e.BaseChunksUnreadable > 0 {
+		words += fmt.Sprintf("; WARNING: %d base chunks could not be read back (read whole from the host instead): run xbr verify --deep",
+			e.BaseChunksUnreadable)
+	}
+	return words
 }

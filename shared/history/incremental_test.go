@@ -38,3 +38,19 @@ func TestIncrementalTask(t *testing.T) {
 		t.Errorf("incremental task of B = %+v (VM %s)", y, b.Status)
 	}
 }
+
+// TestPathWordsPatchedAndUnreadable: patched chunks are said, and base
+// chunks that could not be read back are a warning that names the check to
+// run.
+func TestPathWordsPatchedAndUnreadable(t *testing.T) {
+	e := events.IncrementalCompleted{Path: events.PathCBT, BytesRead: 1 << 20, BytesStored: 1 << 20, ChunksNew: 4,
+		ChunksPatched: 3, DedupRatio: 4}
+	if got := history.PathWords(e); !strings.Contains(got, "3 patched over their base") || strings.Contains(got, "WARNING") {
+		t.Errorf("PathWords = %q, want the patched chunks and no warning", got)
+	}
+	e.BaseChunksUnreadable = 1
+	if got := history.PathWords(e); !strings.Contains(got, "WARNING: 1 base chunks could not be read back") ||
+		!strings.Contains(got, "xbr verify --deep") {
+		t.Errorf("PathWords = %q, want the unreadable base chunk and verify --deep", got)
+	}
+}

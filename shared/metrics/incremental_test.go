@@ -8,19 +8,22 @@ import (
 )
 
 // TestIncrementalCounters: a committed incremental point counts its path
-// and reason, the bytes read from the host and the new bytes stored.
+// and reason, the bytes read from the host, the new bytes stored, the
+// chunks patched over their base and the base chunks it could not read.
 func TestIncrementalCounters(t *testing.T) {
 	m := metrics.New(nil)
 	c := events.IncrementalCompleted{RunID: runID, Job: "incr", Schedule: "nightly", VMUUID: vmA, Pool: "lab",
 		Timestamp: "20261129T010000Z", Path: events.PathFullScan, PathReason: events.PathReasonNoNBD, BytesRead: 4096,
-		BytesStored: 1000, Backups: []events.RemoteBackup{{Remote: "repo", BackupID: "repo:xbr-repo/" + vmA + "/20261129T010000Z"}}}
+		BytesStored: 1000, ChunksPatched: 3, BaseChunksUnreadable: 2, Backups: []events.RemoteBackup{{Remote: "repo", BackupID: "repo:xbr-repo/" + vmA + "/20261129T010000Z"}}}
 	m.Apply(received(t, c))
 	m.Apply(received(t, events.IncrementalFailed{RunID: runID, Job: "incr", Schedule: "nightly", VMUUID: vmB, Pool: "lab", Error: "x"}))
 	want := map[string]float64{
-		"xbr_incremental_points_total":     1,
-		"xbr_incremental_bytes_read_total": 4096,
-		"xbr_backup_bytes_written_total":   1000,
-		"xbr_failures_total":               1,
+		"xbr_incremental_points_total":                 1,
+		"xbr_incremental_bytes_read_total":             4096,
+		"xbr_incremental_chunks_patched_total":         3,
+		"xbr_incremental_base_chunks_unreadable_total": 2,
+		"xbr_backup_bytes_written_total":               1000,
+		"xbr_failures_total":                           1,
 	}
 	families, err := m.Registry().Gather()
 	if err != nil {

@@ -22,6 +22,7 @@ type Metrics struct {
 	runs, vmResults, bytesWritten, bytesRead *prometheus.CounterVec
 	failures, verifies, eventsSeen           *prometheus.CounterVec
 	incPoints, incRead, healthChecks         *prometheus.CounterVec
+	incPatched, incUnreadable                *prometheus.CounterVec
 	restoreBytes                             prometheus.Counter
 	runsInProgress                           prometheus.Gauge
 	lastSuccess                              *prometheus.GaugeVec
@@ -53,6 +54,10 @@ func New(lag *Lag) *Metrics {
 	m.incPoints = counter("incremental_points_total", "Incremental restore points committed, by the path taken and why a disk was read whole.",
 		"job", "path", "reason")
 	m.incRead = counter("incremental_bytes_read_total", "Bytes incremental backups read from the host (NBD or raw export).", "job")
+	m.incPatched = counter("incremental_chunks_patched_total",
+		"Changed chunks incremental backups built from their base chunk with only the changed blocks read from the host.", "job")
+	m.incUnreadable = counter("incremental_base_chunks_unreadable_total",
+		"Base chunks incremental backups could not read back (missing or damaged; read whole from the host instead).", "job")
 	m.restoreBytes = prometheus.NewCounter(prometheus.CounterOpts{Namespace: "xbr", Name: "restore_bytes_total", Help: "Bytes imported by successful restores."})
 	m.runsInProgress = prometheus.NewGauge(prometheus.GaugeOpts{Namespace: "xbr", Name: "runs_in_progress", Help: "Runs started and not ended."})
 	m.lastSuccess = prometheus.NewGaugeVec(prometheus.GaugeOpts{Namespace: "xbr", Name: "job_last_success_timestamp_seconds",
@@ -95,6 +100,8 @@ func (m *Metrics) Apply(r events.Received) {
 	case events.IncrementalCompleted:
 		m.incPoints.WithLabelValues(p.Job, p.Path, p.PathReason).Inc()
 		m.incRead.WithLabelValues(p.Job).Add(float64(p.BytesRead))
+		m.incPatched.WithLabelValues(p.Job).Add(float64(p.ChunksPatched))
+		m.incUnreadable.WithLabelValues(p.Job).Add(float64(p.BaseChunksUnreadable))
 		for _, b := range p.Backups {
 			m.bytesWritten.WithLabelValues(p.Job, b.Remote).Add(float64(p.BytesStored))
 		}
