@@ -1,7 +1,6 @@
 package gateway_test
 
 import (
-	"bytes"
 	"encoding/json"
 	"io"
 	"log/slog"
@@ -10,13 +9,13 @@ import (
 	"net/url"
 	"regexp"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"xbr/events"
 	"xbr/functions/gateway"
 	"xbr/shared/config"
+	"xbr/shared/testsupport"
 )
 
 // chatStandIn is a loopback HTTP server standing in for Slack's
@@ -58,29 +57,11 @@ func (c *chatStandIn) next(t *testing.T) gateway.ChatReply {
 	}
 }
 
-// syncBuffer is a log sink the gateway's goroutines may write to.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 // A chat restore posts its outcome (completed or failed) to the command's
 // response_url when it ends; the URL's token never reaches the logs.
 func TestChatRestorePostsItsOutcome(t *testing.T) {
 	h := newHarness(t)
-	var logs syncBuffer
+	var logs testsupport.SyncBuffer
 	env := *h.env
 	env.Log = slog.New(slog.NewJSONHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	s, err := gateway.New(&env)

@@ -8,11 +8,11 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 
 	"xbr/events"
 	"xbr/functions/incremental"
+	"xbr/shared/testsupport"
 	"xbr/shared/xapi"
 )
 
@@ -21,7 +21,7 @@ import (
 // chunk is damaged on the remote, the run reads the chunk whole from the
 // host instead, warns naming the chunk, and the point is the live disk.
 func TestDamagedBaseChunkIsReadWhole(t *testing.T) {
-	logs := &lockedLog{}
+	logs := &testsupport.SyncBuffer{}
 	e := newEnvKey(t, "nbd", "enable", false, "", func(d *incremental.Deps) { d.Log = slog.New(slog.NewTextHandler(logs, nil)) })
 	disk := e.liveDisks()[0]
 	e.guestWrite(disk, 2*chunkSize, chunkSize, 9) // a second chunk holding data
@@ -68,22 +68,4 @@ func TestDamagedBaseChunkIsReadWhole(t *testing.T) {
 	if out := logs.String(); !strings.Contains(out, "its base chunk cannot be read") || !strings.Contains(out, id) {
 		t.Errorf("no warning naming base chunk %s:\n%s", id, out)
 	}
-}
-
-// lockedLog is a log sink the function's goroutines may share.
-type lockedLog struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (l *lockedLog) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.buf.Write(p)
-}
-
-func (l *lockedLog) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.buf.String()
 }

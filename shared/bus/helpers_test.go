@@ -1,7 +1,6 @@
 package bus_test
 
 import (
-	"bytes"
 	"context"
 	"log/slog"
 	"sync"
@@ -13,34 +12,17 @@ import (
 	"xbr/events"
 	"xbr/shared/bus"
 	"xbr/shared/bus/natsserver"
+	"xbr/shared/testsupport"
 )
 
 const testVM = "6b2c1f8e-3d4a-4f5b-9c7d-2e1a0b9c8d7f"
 
 var subjects = events.Subjects{}
 
-// logBuffer collects logs safely across goroutines and after a test ends.
-type logBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (l *logBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.buf.Write(p)
-}
-
-func (l *logBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.buf.String()
-}
-
 type env struct {
 	srv  *natsserver.Server
 	conn *bus.Conn
-	logs *logBuffer
+	logs *testsupport.SyncBuffer
 	log  *slog.Logger
 }
 
@@ -52,7 +34,7 @@ func newEnv(t *testing.T) *env {
 		t.Fatal(err)
 	}
 	t.Cleanup(srv.Shutdown)
-	e := &env{srv: srv, logs: &logBuffer{}}
+	e := &env{srv: srv, logs: &testsupport.SyncBuffer{}}
 	e.log = slog.New(slog.NewTextHandler(e.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	e.conn = e.connect(t)
 	if err := e.conn.EnsureStreams(context.Background(), bus.Topology{}); err != nil {

@@ -138,7 +138,7 @@ func TestConnectWithTokenNeverLeaksIt(t *testing.T) {
 	if !ns.ReadyForConnections(10 * time.Second) {
 		t.Fatal("server not ready")
 	}
-	logs := &logBuffer{}
+	logs := &testsupport.SyncBuffer{}
 	log := slog.New(slog.NewTextHandler(logs, nil))
 	if _, err := bus.Connect(ns.ClientURL(), bus.ConnectOptions{Token: "wrong-token"}, log); err == nil ||
 		strings.Contains(err.Error(), "wrong-token") {

@@ -1,10 +1,8 @@
 package cli
 
 import (
-	"bytes"
 	"io"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -26,7 +24,7 @@ func TestBarViewOnTerminal(t *testing.T) {
 	if err := pty.Setsize(ptmx, &pty.Winsize{Rows: 24, Cols: 120}); err != nil {
 		t.Fatal(err)
 	}
-	out := &lockedBuffer{}
+	out := &testsupport.SyncBuffer{}
 	read := make(chan struct{})
 	go func() { _, _ = io.Copy(out, ptmx); close(read) }()
 	shows := func(what string) func() bool {
@@ -63,24 +61,6 @@ func TestBarViewOnTerminal(t *testing.T) {
 			t.Errorf("terminal output lacks %q:\n%q", want, got)
 		}
 	}
-}
-
-// lockedBuffer is a bytes.Buffer written by one goroutine, read by another.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
 }
 
 // ansi drops the escape sequences mpb moves the cursor with.

@@ -2,7 +2,6 @@ package serve_test
 
 import (
 	"bufio"
-	"bytes"
 	"context"
 	"encoding/json"
 	"io"
@@ -11,7 +10,6 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -23,23 +21,10 @@ import (
 	"xbr/shared/testsupport"
 )
 
-// syncBuffer collects JSON log lines across goroutines.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-// field is the value of key in the first log line whose msg is msg.
-func (b *syncBuffer) field(msg, key string) string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	sc := bufio.NewScanner(bytes.NewReader(b.buf.Bytes()))
+// logField is the value of key in the first JSON log line of logs whose
+// msg is msg.
+func logField(logs *testsupport.SyncBuffer, msg, key string) string {
+	sc := bufio.NewScanner(strings.NewReader(logs.String()))
 	for sc.Scan() {
 		var line map[string]any
 		if json.Unmarshal(sc.Bytes(), &line) == nil && line["msg"] == msg {
@@ -88,7 +73,7 @@ func TestHealthListenFollowsConsumersAndNATS(t *testing.T) {
 			bus.HandlerFunc(func(context.Context, bus.Event) ([]bus.Out, error) { return nil, nil }))
 	}}
 	idle := fn.Function{Name: "timer", Run: func(ctx context.Context, _ *fn.Env) error { <-ctx.Done(); return nil }}
-	logs := &syncBuffer{}
+	logs := &testsupport.SyncBuffer{}
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	done := make(chan error, 1)
@@ -98,7 +83,7 @@ func TestHealthListenFollowsConsumersAndNATS(t *testing.T) {
 	}()
 	var readyz, healthz string
 	testsupport.Eventually(t, 10*time.Second, "the health listener", func() bool {
-		readyz, healthz = logs.field("serving health probes", "readyz"), logs.field("serving health probes", "healthz")
+		readyz, healthz = logField(logs, "serving health probes", "readyz"), logField(logs, "serving health probes", "healthz")
 		return readyz != ""
 	})
 	if code, body := probe(readyz); code != http.StatusServiceUnavailable || !strings.Contains(body, "function restore: consumer restore: not consuming") {
