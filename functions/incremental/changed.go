@@ -2,10 +2,12 @@ package incremental
 
 import (
 	"context"
+	"errors"
 	"sync"
 	"sync/atomic"
 
 	"xbr/shared/nbd"
+	"xbr/shared/remote"
 	"xbr/shared/repo"
 	"xbr/shared/xapi"
 )
@@ -110,11 +112,9 @@ func (cr *changedReader) spans(i int64, spans bool) (out []span, n int64) {
 	return out, n
 }
 
-// patchable reports whether chunk i, of length n with changed bytes, is
+// patchable reports whether a chunk of length n with changed bytes is
 // patched when its base holds it.
-func (cr *changedReader) patchable(n, changed int64) bool {
-	return cr.base != nil && !cr.noPatch && 2*changed <= n
-}
+func (cr *changedReader) patchable(n, changed int64) bool { return cr.base != nil && 2*changed <= n }
 
 // hostBytes is what reading the chunks idx should take from the host.
 func (cr *changedReader) hostBytes(idx []int64) int64 {
@@ -132,7 +132,8 @@ func (cr *changedReader) hostBytes(idx []int64) int64 {
 // read reads the changed chunks over the connections and puts them in
 // order. Two workers per connection keep a sliding window of reads in
 // flight (a slow read holds back only the puts behind it, never the other
-// workers' next reads); memory is that window of chunk buffers.
+// workers' next reads); memory is that window of chunk buffers, one per
+// worker and one being put, and a base chunk's stored form per worker.
 func (cr *changedReader) read(ctx context.Context, dw *repo.DiskWriter) error {
 	idx := changedChunks(cr.bm, int(cr.cs))
 	cr.m.prog.total.Add(cr.hostBytes(idx))
@@ -141,7 +142,7 @@ func (cr *changedReader) read(ctx context.Context, dw *repo.DiskWriter) error {
 	rctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	workers := 2 * len(cr.conns)
-	free := make(chan []byte, 2*workers)
+	free := make(chan []byte, workers+1)
 	for range cap(free) {
 		free <- make([]byte, cr.cs)
 	}
@@ -188,7 +189,9 @@ func (cr *changedReader) queue(ctx context.Context, idx []int64, free chan []byt
 			return
 		}
 		if j.spans, j.changed = cr.spans(ci, true); cr.patchable(n, j.changed) {
-			j.base = cr.baseChunk(ci, n-j.changed)
+			if j.base = cr.baseChunk(ci); j.base == nil { // read whole: more than hostBytes counted
+				cr.m.prog.total.Add(n - j.changed)
+			}
 		}
 		select {
 		case work <- j:
@@ -201,16 +204,17 @@ func (cr *changedReader) queue(ctx context.Context, idx []int64, free chan []byt
 
 // baseChunk is the base's chunk i, or nil when the base does not hold it
 // (the disk was resized) or its entries cannot be read, which ends
-// patching for the rest of the disk; extra is what reading the chunk whole
-// adds to the bytes to read from the host.
-func (cr *changedReader) baseChunk(i, extra int64) *repo.BaseChunk {
+// patching for the rest of the disk.
+func (cr *changedReader) baseChunk(i int64) *repo.BaseChunk {
+	if cr.noPatch {
+		return nil
+	}
 	c, ok, err := cr.base.At(i)
 	if err != nil {
 		cr.warn("changed chunks are read whole from the host: the base restore point's entries cannot be read", "error", err)
 		cr.noPatch = true
 	}
 	if err != nil || !ok {
-		cr.m.prog.total.Add(extra)
 		return nil
 	}
 	return &c
@@ -230,12 +234,16 @@ func (cr *changedReader) fetch(ctx context.Context, c *nbd.Client, j chunkJob) e
 			cr.patched.Add(1)
 			return nil
 		}
-		if ctx.Err() != nil {
+		switch {
+		case ctx.Err() != nil:
 			return ctx.Err()
+		case errors.Is(err, repo.ErrCorrupt) || errors.Is(err, remote.ErrNotFound):
+			cr.unreadable.Add(1)
+			cr.warn("changed chunk read whole from the host: its base chunk cannot be read; run xbr verify --deep",
+				"offset", j.off, "error", err)
+		default: // the remote failed (a timeout, a reset): no sign of damage
+			cr.warn("changed chunk read whole from the host: its base chunk could not be fetched", "offset", j.off, "error", err)
 		}
-		cr.unreadable.Add(1)
-		cr.warn("changed chunk read whole from the host: its base chunk cannot be read; run xbr verify --deep",
-			"offset", j.off, "error", err)
 		cr.m.prog.total.Add(int64(len(j.buf)) - j.changed)
 	}
 	return cr.fromHost(ctx, c, j.off, j.buf)

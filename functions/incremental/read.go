@@ -27,6 +27,7 @@ func (w *Worker) writeDisk(ctx context.Context, c *xapi.Client, rp *repo.Repo, b
 			cr := w.changedReader(ctx, rp, conns, p, m, j)
 			err = cr.read(ctx, dw)
 			cr.close()
+			closeAll(conns)
 			p.patched, p.unreadable = cr.patched.Load(), cr.unreadable.Load()
 			if err != nil {
 				return repo.DiskStats{}, fmt.Errorf("disk %s: read changed blocks over NBD: %w", p.rec.Name, err)
