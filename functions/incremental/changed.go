@@ -21,9 +21,14 @@ import (
 // and so is a patchable one whose base chunk cannot be read (missing,
 // damaged), with a warning: never a wrong chunk.
 type changedReader struct {
-	conns    []*nbd.Client
-	base     *repo.BaseChunks // nil: every chunk is read whole
-	noPatch  bool             // the base's entries failed: the rest is read whole (queue's)
+	conns []*nbd.Client
+	// openBase opens the base point's chunks on the first patchable chunk
+	// (nil: no base, every chunk is read whole); base is them once open,
+	// noPatch set when they failed: the rest is read whole. queue's alone
+	// while it runs.
+	openBase func() (*repo.BaseChunks, error)
+	base     *repo.BaseChunks
+	noPatch  bool
 	bm       xapi.Bitmap
 	cs, size int64
 	m        meter
@@ -58,13 +63,8 @@ func (w *Worker) changedReader(ctx context.Context, rp *repo.Repo, conns []*nbd.
 	cr.warn = func(msg string, args ...any) {
 		w.d.Log.Warn(msg, append([]any{"vm_uuid", j.req.VMUUID, "disk", p.rec.Name}, args...)...)
 	}
-	if p.base != nil {
-		bc, err := rp.OpenBaseChunks(ctx, *p.base, p.size)
-		if err != nil {
-			cr.warn("changed chunks are read whole from the host: the base restore point cannot be read", "error", err)
-		} else {
-			cr.base = bc
-		}
+	if b := p.base; b != nil {
+		cr.openBase = func() (*repo.BaseChunks, error) { return rp.OpenBaseChunks(ctx, *b, p.size) }
 	}
 	return cr
 }
@@ -114,7 +114,9 @@ func (cr *changedReader) spans(i int64, spans bool) (out []span, n int64) {
 
 // patchable reports whether a chunk of length n with changed bytes is
 // patched when its base holds it.
-func (cr *changedReader) patchable(n, changed int64) bool { return cr.base != nil && 2*changed <= n }
+func (cr *changedReader) patchable(n, changed int64) bool {
+	return cr.openBase != nil && 2*changed <= n
+}
 
 // hostBytes is what reading the chunks idx should take from the host.
 func (cr *changedReader) hostBytes(idx []int64) int64 {
@@ -208,6 +210,15 @@ func (cr *changedReader) queue(ctx context.Context, idx []int64, free chan []byt
 func (cr *changedReader) baseChunk(i int64) *repo.BaseChunk {
 	if cr.noPatch {
 		return nil
+	}
+	if cr.base == nil {
+		bc, err := cr.openBase()
+		if err != nil {
+			cr.warn("changed chunks are read whole from the host: the base restore point cannot be read", "error", err)
+			cr.noPatch = true
+			return nil
+		}
+		cr.base = bc
 	}
 	c, ok, err := cr.base.At(i)
 	if err != nil {

@@ -3,15 +3,21 @@ package incremental_test
 import (
 	"bytes"
 	"context"
+	"errors"
 	"io"
 	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"testing"
 
 	"xbr/events"
 	"xbr/functions/incremental"
+	"xbr/shared/config"
+	"xbr/shared/fn"
+	"xbr/shared/remote"
+	"xbr/shared/repo"
 	"xbr/shared/testsupport"
 	"xbr/shared/xapi"
 )
@@ -68,4 +74,53 @@ func TestDamagedBaseChunkIsReadWhole(t *testing.T) {
 	if out := logs.String(); !strings.Contains(out, "its base chunk cannot be read") || !strings.Contains(out, id) {
 		t.Errorf("no warning naming base chunk %s:\n%s", id, out)
 	}
+}
+
+// TestBaseChunkNotFetchedIsNoDamage: when the remote fails to serve a base
+// chunk (a reset, a timeout: injected, no real part fails on cue), the
+// chunk is read whole from the host and the point is right, but nothing
+// says the repository is damaged: no base_chunks_unreadable, no "verify
+// --deep".
+func TestBaseChunkNotFetchedIsNoDamage(t *testing.T) {
+	logs := &testsupport.SyncBuffer{}
+	var failing atomic.Bool
+	e := newEnvKey(t, "nbd", "enable", false, "", func(d *incremental.Deps) {
+		d.Log = slog.New(slog.NewTextHandler(logs, nil))
+		rems := fn.NewRemotes(d.Config.Remotes, func(ctx context.Context, c config.Remote) (remote.Remote, error) {
+			r, err := openRemote(ctx, c)
+			return &resettingRemote{Remote: r, on: &failing}, err
+		})
+		d.Repos = fn.NewRepos(d.Config.Remotes, rems)
+	})
+	e.run()
+	disk := e.liveDisks()[0]
+	e.guestWrite(disk, 4096, 512, 40) // chunk 0, which holds data
+	failing.Store(true)
+	before := e.nbdRead()
+	next := e.run()
+	if next.Path != events.PathCBT || e.nbdRead()-before != chunkSize {
+		t.Fatalf("run with the base chunk not served: path %s (%s), nbd_read %d, want cbt and the chunk whole",
+			next.Path, next.PathReason, e.nbdRead()-before)
+	}
+	if next.ChunksPatched != 0 || next.BaseChunksUnreadable != 0 {
+		t.Errorf("chunks patched %d, base chunks unreadable %d; want 0 and 0", next.ChunksPatched, next.BaseChunksUnreadable)
+	}
+	e.assertPoint(next)
+	if out := logs.String(); !strings.Contains(out, "could not be fetched") || strings.Contains(out, "verify --deep") {
+		t.Errorf("want a warning that the base chunk could not be fetched, and no call for verify --deep:\n%s", out)
+	}
+}
+
+// resettingRemote fails every chunk read while on is set, as a remote whose
+// connection resets.
+type resettingRemote struct {
+	remote.Remote
+	on *atomic.Bool
+}
+
+func (r *resettingRemote) Open(ctx context.Context, key string) (io.ReadCloser, error) {
+	if r.on.Load() && strings.HasPrefix(key, repo.Root+"/chunks/") {
+		return nil, errors.New("read: connection reset by peer")
+	}
+	return r.Remote.Open(ctx, key)
 }
