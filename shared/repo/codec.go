@@ -81,17 +81,21 @@ func (c *codec) id(data []byte) ChunkID {
 // chunkAD binds a sealed chunk to its id, so one chunk cannot stand in for another.
 func chunkAD(id ChunkID) []byte { return append([]byte("xbr-repo v1 chunk "), id[:]...) }
 
-// seal is the stored form of chunk id: zstd, then nonce‖AEAD when encrypted. dst is reused.
+// seal is the stored form of chunk id: zstd, then nonce‖AEAD when encrypted. dst's storage
+// is reused: the compressed bytes are written after the nonce and encrypted where they lie.
 func (c *codec) seal(dst []byte, id ChunkID, data []byte) ([]byte, error) {
 	if c.aead == nil {
 		return c.enc.EncodeAll(data, dst[:0]), nil
 	}
 	ns := c.aead.NonceSize()
-	dst = append(dst[:0], make([]byte, ns)...)
-	if _, err := rand.Read(dst[:ns]); err != nil {
+	if cap(dst) < ns {
+		dst = make([]byte, 0, ns+len(data)+len(data)>>7+1024)
+	}
+	dst = dst[:ns]
+	if _, err := rand.Read(dst); err != nil {
 		return nil, fmt.Errorf("chunk nonce: %w", err)
 	}
-	z := c.enc.EncodeAll(data, nil)
+	z := c.enc.EncodeAll(data, dst[ns:ns]) // in dst after the nonce, unless it had to grow
 	return c.aead.Seal(dst, dst[:ns], z, chunkAD(id)), nil
 }
 

@@ -184,8 +184,7 @@ func (w *DiskWriter) storeOne(ctx context.Context, index int64, chunk []byte) er
 	if w.b.rp.keyed() {
 		e.sum = sha256.Sum256(chunk)
 	}
-	var sealed []byte
-	n, err := w.b.rp.putChunk(ctx, w.b.chunks, e.id, chunk, &sealed)
+	n, err := w.b.rp.putChunk(ctx, w.b.chunks, e.id, chunk)
 	if err != nil {
 		return err
 	}

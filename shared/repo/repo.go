@@ -20,8 +20,11 @@ type Repo struct {
 	cfg   Config
 	codec *codec
 	opts  options
-	// stored holds buffers for chunks as read from the remote.
-	stored sync.Pool
+	// stored holds buffers for chunks as read from the remote; sealing those
+	// for chunks as written (putChunk), with room for zstd's worst case and
+	// the AEAD's nonce and tag, so that no chunk's compressed form is grown
+	// by append, copied at each doubling.
+	stored, sealing sync.Pool
 	// fullZeroSum is the SHA-256 of a zero chunk of the chunk size.
 	fullZeroSum func() [32]byte
 }
@@ -118,6 +121,7 @@ func Open(ctx context.Context, r remote.Remote, k Key, opts ...Option) (*Repo, e
 	rp := &Repo{r: r, cfg: cfg, codec: c, opts: o}
 	rp.fullZeroSum = sync.OnceValue(func() [32]byte { return sha256.Sum256(make([]byte, cfg.ChunkSize)) })
 	rp.stored.New = func() any { return new(bytes.Buffer) }
+	rp.sealing.New = func() any { b := make([]byte, 0, rp.cfg.ChunkSize+rp.cfg.ChunkSize>>7+1024); return &b }
 	return rp, nil
 }
 
@@ -151,16 +155,18 @@ func (rp *Repo) has(ctx context.Context, id ChunkID) (bool, error) {
 
 // putChunk stores data as chunk id through batch unless it is there; it returns the bytes it
 // stored. A chunk found there is durable once batch's Barrier returns, as one stored is.
-func (rp *Repo) putChunk(ctx context.Context, batch remote.Batch, id ChunkID, data []byte, buf *[]byte) (int64, error) {
+func (rp *Repo) putChunk(ctx context.Context, batch remote.Batch, id ChunkID, data []byte) (int64, error) {
 	_, err := batch.Stat(ctx, chunkKey(id))
 	if err == nil || !errors.Is(err, remote.ErrNotFound) {
 		return 0, err
 	}
+	buf := rp.sealing.Get().(*[]byte)
+	defer rp.sealing.Put(buf)
 	sealed, err := rp.codec.seal(*buf, id, data)
 	if err != nil {
 		return 0, err
 	}
-	*buf = sealed
+	*buf = sealed[:0] // Put keeps nothing once it returns
 	return int64(len(sealed)), batch.Put(ctx, chunkKey(id), sealed)
 }
 
