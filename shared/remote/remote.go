@@ -149,7 +149,8 @@ type Batch interface {
 	// durable too, since another writer's batch may not have reached its own barrier.
 	Stat(ctx context.Context, key string) (Info, error)
 	// Put writes data under key, whole or absent, replacing any older object. Its content
-	// is durable when Put returns; its name once Barrier returns nil.
+	// is durable when Put returns; its name once Barrier returns nil. Put keeps no reference
+	// to data once it returns: the caller reuses the buffer (repo's pooled sealed chunks).
 	Put(ctx context.Context, key string, data []byte) error
 	// Barrier makes durable the names of every object Put or found by Stat in this batch
 	// so far. After an error nothing is promised: the caller must not commit.
