@@ -32,6 +32,15 @@ type hcEnv struct {
 	s    *server
 }
 
+// newHCEnv is a pool of two 1 MiB VMs that boot in 200 ms (and o's other
+// options), and its halted VM as the one to back up and check.
+func newHCEnv(t *testing.T, o xapisim.Options) *hcEnv {
+	t.Helper()
+	o.VMs, o.DiskSize, o.BootDelay = 2, 1<<20, 200*time.Millisecond
+	rp := restorePoolWith(t, o)
+	return &hcEnv{rp: rp, src: rp.halted(t), env: []string{"XBR_TEST_POOL_PASSWORD=" + rp.pass}}
+}
+
 func startHealthEnv(t *testing.T, timeout string) *hcEnv {
 	t.Helper()
 	return startHealthEnvMode(t, timeout, "full")
@@ -40,17 +49,8 @@ func startHealthEnv(t *testing.T, timeout string) *hcEnv {
 // startHealthEnvMode is startHealthEnv with a job of mode (full or incremental).
 func startHealthEnvMode(t *testing.T, timeout, mode string) *hcEnv {
 	t.Helper()
-	sim, err := xapisim.New(xapisim.Options{VMs: 2, DiskSize: 1 << 20, DataDir: t.TempDir(), BootDelay: 200 * time.Millisecond, NBD: "nbd"})
-	rsMust(t, err)
-	t.Cleanup(func() { _ = sim.Close() })
-	u, err := sim.Start("127.0.0.1:0")
-	rsMust(t, err)
-	rp := &restorePool{sim: sim, url: u}
-	rp.user, rp.pass = sim.Credentials()
-	rp.c, err = xapi.New(u)
-	rsMust(t, err)
-	rsMust(t, rp.c.Login(context.Background(), rp.user, rp.pass))
-	h := &hcEnv{rp: rp, src: rp.halted(t), env: []string{"XBR_TEST_POOL_PASSWORD=" + rp.pass}}
+	h := newHCEnv(t, xapisim.Options{NBD: "nbd"})
+	rp := h.rp
 	cfg := filepath.Join(t.TempDir(), "xbr.yaml")
 	yaml := fmt.Sprintf(`pools:
   - {name: lab, url: %s, username: %s, password: "${XBR_TEST_POOL_PASSWORD}"}
@@ -65,7 +65,7 @@ jobs:
     health_check: {sr: Local storage, timeout: %s}
     schedules:
       - {name: daily, cron: "0 2 * * *", timezone: UTC, retention: 10}
-`, u, rp.user, t.TempDir(), mode, h.src.UUID, timeout)
+`, rp.url, rp.user, t.TempDir(), mode, h.src.UUID, timeout)
 	rsMust(t, os.WriteFile(cfg, []byte(yaml), 0o600))
 	h.args = []string{"--config", cfg, "--data-dir", t.TempDir(), "--nats-listen", "127.0.0.1:0", "--http", "127.0.0.1:0"}
 	h.s = startServe(t, h.env, h.args...)
@@ -296,12 +296,8 @@ func TestHealthCheckKilledIsSwept(t *testing.T) {
 // a copy, and no clone or clone disk is left.
 func TestHealthCheckOfAReplica(t *testing.T) {
 	newSim := func() (*xapisim.Server, string) {
-		sim, err := xapisim.New(xapisim.Options{VMs: 2, DiskSize: 1 << 20, DataDir: t.TempDir(), BootDelay: 200 * time.Millisecond})
-		rsMust(t, err)
-		t.Cleanup(func() { _ = sim.Close() })
-		u, err := sim.Start("127.0.0.1:0")
-		rsMust(t, err)
-		return sim, u
+		rp := restorePoolWith(t, xapisim.Options{VMs: 2, DiskSize: 1 << 20, BootDelay: 200 * time.Millisecond})
+		return rp.sim, rp.url
 	}
 	mainSim, mainURL := newSim()
 	standby, standbyURL := newSim()

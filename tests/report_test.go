@@ -17,7 +17,6 @@ import (
 
 	"xbr/events"
 	"xbr/shared/testsupport"
-	"xbr/shared/xapi"
 	"xbr/shared/xapi/xapisim"
 )
 
@@ -54,17 +53,8 @@ func (h *hook) got(path string) []string {
 // is reported too; the daily report (every minute here) lists the VM no job
 // selects as unprotected.
 func TestReportsThroughServe(t *testing.T) {
-	sim, err := xapisim.New(xapisim.Options{VMs: 2, DiskSize: 1 << 20, DataDir: t.TempDir(), BootDelay: 200 * time.Millisecond})
-	rsMust(t, err)
-	t.Cleanup(func() { _ = sim.Close() })
-	u, err := sim.Start("127.0.0.1:0")
-	rsMust(t, err)
-	rp := &restorePool{sim: sim, url: u}
-	rp.user, rp.pass = sim.Credentials()
-	rp.c, err = xapi.New(u)
-	rsMust(t, err)
-	rsMust(t, rp.c.Login(context.Background(), rp.user, rp.pass))
-	h := &hcEnv{rp: rp, src: rp.halted(t), env: []string{"XBR_TEST_POOL_PASSWORD=" + rp.pass}}
+	h := newHCEnv(t, xapisim.Options{})
+	rp, sim, u := h.rp, h.rp.sim, h.rp.url
 	var other xapisim.VMInfo
 	for _, v := range (&pool{sim: sim}).userVMs() {
 		if v.UUID != h.src.UUID {

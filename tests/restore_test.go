@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"xbr/shared/catalog"
+	"xbr/shared/testsupport"
 	"xbr/shared/xapi"
 	"xbr/shared/xapi/xapisim"
 )
@@ -206,16 +207,16 @@ type restorePool struct {
 
 func startRestorePool(t *testing.T) *restorePool {
 	t.Helper()
-	sim, err := xapisim.New(xapisim.Options{VMs: 2, DiskSize: 4<<20 + 512, DisksPerVM: 2, DataDir: t.TempDir()})
-	rsMust(t, err)
-	t.Cleanup(func() { _ = sim.Close() })
-	url, err := sim.Start("127.0.0.1:0")
-	rsMust(t, err)
-	rp := &restorePool{sim: sim, url: url}
-	rp.user, rp.pass = sim.Credentials()
-	rp.c, err = xapi.New(url)
-	rsMust(t, err)
-	rsMust(t, rp.c.Login(context.Background(), rp.user, rp.pass))
+	return restorePoolWith(t, xapisim.Options{VMs: 2, DiskSize: 4<<20 + 512, DisksPerVM: 2})
+}
+
+// restorePoolWith starts a simulated pool with o (in a fresh data folder).
+func restorePoolWith(t *testing.T, o xapisim.Options) *restorePool {
+	t.Helper()
+	o.DataDir = t.TempDir()
+	rp := &restorePool{}
+	rp.sim, rp.url, rp.c = testsupport.StartSim(t, o)
+	rp.user, rp.pass = rp.sim.Credentials()
 	return rp
 }
 
