@@ -2,7 +2,6 @@ package repo
 
 import (
 	"context"
-	"crypto/sha256"
 	"errors"
 	"fmt"
 	"io"
@@ -65,13 +64,7 @@ func (bc *BaseChunks) Read(ctx context.Context, c BaseChunk, dst []byte) error {
 		clear(dst)
 		return nil
 	}
-	data, err := bc.rp.getChunk(ctx, c.e.id, dst[:0])
-	if err == nil && len(data) != c.n {
-		err = fmt.Errorf("%w: %d bytes, want %d", ErrCorrupt, len(data), c.n)
-	}
-	if err == nil && bc.rp.keyed() && sha256.Sum256(data) != c.e.sum {
-		err = fmt.Errorf("%w: content's SHA-256 differs from the one the base records", ErrCorrupt)
-	}
+	data, err := bc.rp.readChunk(ctx, c.e.id, c.e.sum, c.n, dst[:0])
 	if err != nil {
 		return fmt.Errorf("base %s chunk %s (index %d): %w", bc.ids.point, c.e.id, c.Index, err)
 	}

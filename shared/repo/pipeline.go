@@ -2,7 +2,6 @@ package repo
 
 import (
 	"context"
-	"crypto/sha256"
 	"fmt"
 	"sync"
 )
@@ -104,15 +103,7 @@ func (p *pipeline) produce(ctx context.Context, refs func() (ref, bool, error)) 
 func (p *pipeline) read(ctx context.Context, r ref, res chan<- fetched) {
 	defer p.wg.Done()
 	buf := p.pool.Get().(*[]byte)
-	data, err := p.rp.getChunk(ctx, r.id, *buf)
-	if err == nil && len(data) != p.lenOf(r.index) {
-		err = fmt.Errorf("%w: %d bytes, want %d", ErrCorrupt, len(data), p.lenOf(r.index))
-	}
-	if err == nil && p.rp.keyed() {
-		if sum := sha256.Sum256(data); sum != r.sum {
-			err = fmt.Errorf("%w: content's SHA-256 is %x, the manifest records %x", ErrCorrupt, sum, r.sum)
-		}
-	}
+	data, err := p.rp.readChunk(ctx, r.id, r.sum, p.lenOf(r.index), *buf)
 	if err != nil {
 		err = fmt.Errorf("chunk %s at offset %d: %w", r.id, r.index*int64(p.rp.cfg.ChunkSize), err)
 	}

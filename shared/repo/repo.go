@@ -190,6 +190,25 @@ func (rp *Repo) getChunk(ctx context.Context, id ChunkID, dst []byte) ([]byte, e
 	return rp.codec.open(dst, id, b.Bytes())
 }
 
+// readChunk is getChunk checked as a manifest entry names the chunk: want bytes long and,
+// when ids are keyed, with the SHA-256 sum recorded beside the id (a plain id is that
+// SHA-256, which getChunk checks). Errors wrap ErrCorrupt or remote.ErrNotFound.
+func (rp *Repo) readChunk(ctx context.Context, id ChunkID, sum [32]byte, want int, dst []byte) ([]byte, error) {
+	data, err := rp.getChunk(ctx, id, dst)
+	if err != nil {
+		return nil, err
+	}
+	if len(data) != want {
+		return nil, fmt.Errorf("%w: %d bytes, want %d", ErrCorrupt, len(data), want)
+	}
+	if rp.keyed() {
+		if got := sha256.Sum256(data); got != sum {
+			return nil, fmt.Errorf("%w: content's SHA-256 is %x, the manifest records %x", ErrCorrupt, got, sum)
+		}
+	}
+	return data, nil
+}
+
 // keyed reports whether chunk ids are keyed (an encrypted repository): a chunk's id is then
 // not its SHA-256, which manifests record beside it.
 func (rp *Repo) keyed() bool { return rp.codec.idKey != nil }
