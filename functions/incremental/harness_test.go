@@ -25,6 +25,7 @@ import (
 	"xbr/shared/remote/s3"
 	"xbr/shared/remote/s3/s3test"
 	"xbr/shared/repo"
+	"xbr/shared/repoimage"
 	"xbr/shared/runs"
 	"xbr/shared/testsupport"
 	"xbr/shared/xapi"
@@ -353,6 +354,15 @@ func (e *env) assertPoint(c events.IncrementalCompleted) {
 	recs, err := xva.DecodeRepoRecords(m.Records)
 	if err != nil || len(recs.Disks) != 2 {
 		e.t.Fatalf("records: %v (%d disks)", err, len(recs.Disks))
+	}
+	// What listings, restore's default name and retention read: the VM's own
+	// name (not its snapshot's), the job and schedule with their ids.
+	job, _ := e.cfg.Job("incr")
+	sched, _ := job.Schedule("nightly")
+	d, err := repoimage.Describe(m)
+	want := repoimage.Description{VMName: e.vm().NameLabel, Job: "incr", JobID: job.ID, Schedule: "nightly", ScheduleID: sched.ID}
+	if err != nil || d != want || job.ID == "" || sched.ID == "" {
+		e.t.Errorf("point %s describes %+v, %v; want %+v", p, d, err, want)
 	}
 	for i, d := range recs.Disks {
 		got := readAll(e.t, func() (io.ReadCloser, error) { return rp.OpenDisk(ctx, p, i) })

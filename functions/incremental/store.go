@@ -41,7 +41,9 @@ func (w *Worker) store(ctx context.Context, c *xapi.Client, rp *repo.Repo, snap 
 	if err != nil {
 		return events.IncrementalCompleted{}, nil, err
 	}
-	recs := xva.RepoRecords{Format: xva.RepoFormat, OVAXML: string(ova)}
+	sched, _ := j.cfg.Schedule(j.req.Schedule) // Handle checked that it exists
+	recs := xva.RepoRecords{Format: xva.RepoFormat, OVAXML: string(ova), VMName: j.req.VMName,
+		Job: j.cfg.Name, JobID: j.cfg.ID, Schedule: sched.Name, ScheduleID: sched.ID}
 	for _, p := range plans {
 		d := p.rec
 		d.Path, d.PathReason = p.path, p.reason

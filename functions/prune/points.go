@@ -5,13 +5,16 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"sync"
 
 	"xbr/events"
 	"xbr/shared/bus"
 	"xbr/shared/catalog"
 	"xbr/shared/fn"
+	"xbr/shared/remote"
 	"xbr/shared/repo"
 	"xbr/shared/retention"
+	"xbr/shared/xva"
 )
 
 // Repos opens the remotes' incremental repositories (*fn.Repos). Open
@@ -53,10 +56,12 @@ func PointID(rem string, p repo.Point) string {
 // garbage when it deleted any. It returns one prune.completed or
 // prune.failed per remote; trigger (the backup event's id) derives their ids.
 //
-// A repository's manifests do not name their job or schedule: the scope is
-// the VM on that remote, whichever incremental job wrote its points.
+// The scope is the VM's points on that remote taken by the same job and
+// schedule (their ids, recorded in each point's records), as for full
+// backups; a point written before points recorded them counts in every
+// scope, as it did then.
 func (p *Pruner) Points(ctx context.Context, trigger string, e PointsDone) ([]bus.Out, error) {
-	_, sched, err := p.jobSchedule(e.Job, e.Schedule)
+	job, sched, err := p.jobSchedule(e.Job, e.Schedule)
 	if err != nil {
 		return nil, bus.Permanent(err)
 	}
@@ -66,7 +71,7 @@ func (p *Pruner) Points(ctx context.Context, trigger string, e PointsDone) ([]bu
 	policy := Policy(sched)
 	var outs []bus.Out
 	for _, b := range e.Backups {
-		deleted, kept, err := p.prunePoints(ctx, e.VMUUID, b, policy)
+		deleted, kept, err := p.prunePoints(ctx, e.VMUUID, b, policy, pointScope{job: job.ID, schedule: sched.ID})
 		if err != nil && ctx.Err() != nil {
 			return nil, err // shutting down: the redelivery decides again
 		}
@@ -83,10 +88,11 @@ func (p *Pruner) Points(ctx context.Context, trigger string, e PointsDone) ([]bu
 	return outs, nil
 }
 
-// prunePoints decides on the VM's restore points in one repository and
-// deletes those outside the retention, oldest first. It returns what it
+// prunePoints decides on the VM's restore points of scope in one repository
+// and deletes those outside the retention, oldest first. It returns what it
 // deleted even when it fails half-way.
-func (p *Pruner) prunePoints(ctx context.Context, vm string, b events.RemoteBackup, policy retention.Policy) ([]events.PrunedItem, []string, error) {
+func (p *Pruner) prunePoints(ctx context.Context, vm string, b events.RemoteBackup, policy retention.Policy,
+	scope pointScope) ([]events.PrunedItem, []string, error) {
 	rem, newPoint, err := ParsePointID(b.BackupID)
 	if err != nil {
 		return nil, nil, err
@@ -100,6 +106,9 @@ func (p *Pruner) prunePoints(ctx context.Context, vm string, b events.RemoteBack
 	}
 	points, err := rp.List(ctx, vm)
 	if err != nil {
+		return nil, nil, err
+	}
+	if points, err = p.inScope(ctx, rp, points, scope); err != nil {
 		return nil, nil, err
 	}
 	if !slices.ContainsFunc(points, func(pi repo.PointInfo) bool { return !pi.Time.Before(newPoint.Time) }) {
@@ -167,4 +176,62 @@ func (p *Pruner) pointsOutcome(trigger string, e PointsDone, rem string, depth i
 	return p.message(events.DeriveID("prune.completed", trigger, rem), events.PruneCompleted{
 		RunID: e.RunID, Job: e.Job, Schedule: e.Schedule, VMUUID: e.VMUUID, Kind: events.PruneBackups,
 		Remote: rem, Retention: depth, Kept: kept, Deleted: deleted, GC: gc})
+}
+
+// pointScope is the job and schedule ids a prune decides for.
+type pointScope struct{ job, schedule string }
+
+// manifestReaders is how many manifests inScope reads at once (S3 latency
+// dominates).
+const manifestReaders = 8
+
+// inScope keeps the points of scope: those whose records name its job and
+// schedule ids, and those whose records name none (written before points
+// recorded them) or cannot be decoded (no restore can use them either). A
+// point deleted meanwhile is left out; a manifest that cannot be read for
+// another reason fails the prune, which then deletes nothing.
+func (p *Pruner) inScope(ctx context.Context, rp *repo.Repo, points []repo.PointInfo, scope pointScope) ([]repo.PointInfo, error) {
+	keep := make([]bool, len(points))
+	errs := make([]error, len(points))
+	var wg sync.WaitGroup
+	sem := make(chan struct{}, manifestReaders)
+	for i, pi := range points {
+		wg.Add(1)
+		sem <- struct{}{}
+		go func() {
+			defer wg.Done()
+			defer func() { <-sem }()
+			keep[i], errs[i] = p.pointInScope(ctx, rp, pi.Point, scope)
+		}()
+	}
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
+		return nil, fmt.Errorf("reading the points' job and schedule; nothing pruned: %w", err)
+	}
+	var out []repo.PointInfo
+	for i, pi := range points {
+		if keep[i] {
+			out = append(out, pi)
+		}
+	}
+	return out, nil
+}
+
+func (p *Pruner) pointInScope(ctx context.Context, rp *repo.Repo, pt repo.Point, scope pointScope) (bool, error) {
+	m, err := rp.Manifest(ctx, pt)
+	switch {
+	case errors.Is(err, remote.ErrNotFound):
+		return false, nil
+	case errors.Is(err, repo.ErrCorrupt):
+		p.o.Log.Warn("restore point's manifest is damaged; it counts in every retention scope", "point", pt.String(), "err", err)
+		return true, nil
+	case err != nil:
+		return false, err
+	}
+	recs, err := xva.DecodeRepoRecords(m.Records)
+	if err != nil {
+		p.o.Log.Warn("restore point's records cannot be read; it counts in every retention scope", "point", pt.String(), "err", err)
+		return true, nil
+	}
+	return recs.JobID == "" || (recs.JobID == scope.job && recs.ScheduleID == scope.schedule), nil
 }

@@ -1,6 +1,7 @@
 package prune_test
 
 import (
+	"bytes"
 	"context"
 	"slices"
 	"strings"
@@ -11,6 +12,8 @@ import (
 	"xbr/functions/prune"
 	"xbr/shared/repo"
 	"xbr/shared/repo/repotest"
+	"xbr/shared/repoimage/repoimagetest"
+	"xbr/shared/xva"
 )
 
 // writePoints stores n restore points of repotest.VMA, a day apart from
@@ -86,6 +89,69 @@ func TestPointsRetentionAndGC(t *testing.T) {
 				t.Fatalf("redelivery: %+v", again)
 			}
 		})
+	}
+}
+
+// TestPointsRetentionPerSchedule: retention is per job and schedule, as for
+// full backups. A daily run of depth 3 prunes only the daily points of its VM
+// (and one written before points named their schedule, which any scope
+// counts): the same job's weekly points and another job's stay whatever their
+// age.
+func TestPointsRetentionPerSchedule(t *testing.T) {
+	ctx := context.Background()
+	w := newWorld(t, 1, "dir")
+	rp := repotest.Init(t, w.remotes["store"], repo.Key{})
+	vm, data := repoimagetest.ExportHalted(t, 2<<20)
+	job, _ := w.cfg.Job("nightly")
+	other, _ := w.cfg.Job("other")
+	scope := func(j, s string) func(*xva.RepoRecords) {
+		jc, _ := w.cfg.Job(j)
+		sc, _ := jc.Schedule(s)
+		return func(r *xva.RepoRecords) { r.Job, r.JobID, r.Schedule, r.ScheduleID = j, jc.ID, s, sc.ID }
+	}
+	written := []struct {
+		scope func(*xva.RepoRecords) // nil: written before points named their scope
+		gone  bool
+	}{
+		{nil, true},
+		{scope("nightly", "weekly"), false},
+		{scope("nightly", "daily"), true},
+		{scope("other", "daily"), false},
+		{scope("nightly", "weekly"), false},
+		{scope("nightly", "daily"), false},
+		{scope("nightly", "daily"), false},
+		{scope("nightly", "daily"), false}, // the new one
+	}
+	var ids, wantGone, wantKept []string
+	for i, p := range written {
+		at := repotest.T0.Add(time.Duration(i) * 24 * time.Hour)
+		repoimagetest.StorePointWith(t, rp, vm.UUID, at, bytes.NewReader(data), p.scope)
+		id := prune.PointID("store", repo.Point{VM: vm.UUID, Time: at})
+		ids = append(ids, id)
+		if p.gone {
+			wantGone = append(wantGone, id)
+		}
+	}
+	wantKept = []string{ids[7], ids[6], ids[5]}
+	if job.ID == "" || other.ID == "" || job.ID == other.ID {
+		t.Fatalf("job ids %q %q", job.ID, other.ID)
+	}
+	outs, err := w.pruner.Points(ctx, "t-scope", prune.PointsDone{RunID: "run-1", Job: "nightly", Schedule: "daily",
+		VMUUID: vm.UUID, Backups: []events.RemoteBackup{{Remote: "store", BackupID: ids[7]}}})
+	if err != nil || len(outs) != 1 {
+		t.Fatalf("Points = %d outs, %v", len(outs), err)
+	}
+	got := decodeOut[events.PruneCompleted](t, outs[0])
+	var deleted []string
+	for _, d := range got.Deleted {
+		deleted = append(deleted, d.ID)
+	}
+	if !slices.Equal(deleted, wantGone) || !slices.Equal(got.Kept, wantKept) {
+		t.Fatalf("deleted %v kept %v, want deleted %v kept %v", deleted, got.Kept, wantGone, wantKept)
+	}
+	points, err := rp.List(ctx, vm.UUID)
+	if err != nil || len(points) != len(ids)-len(wantGone) {
+		t.Fatalf("points left: %d, %v; want %d", len(points), err, len(ids)-len(wantGone))
 	}
 }
 

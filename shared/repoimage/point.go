@@ -17,6 +17,7 @@ type Point struct {
 	point  repo.Point
 	m      *repo.Manifest
 	ova    []byte
+	recs   xva.RepoRecords
 	header *xva.Header
 	disks  []xva.DiskRef
 }
@@ -35,13 +36,20 @@ func Open(ctx context.Context, rp *repo.Repo, p repo.Point) (*Point, error) {
 	return pt, nil
 }
 
-// Describe is what a listing shows of manifest m: the VM's name, without reading a disk.
-func Describe(m *repo.Manifest) (vmName string, err error) {
+// Description is what a listing shows of a restore point.
+type Description struct {
+	VMName                           string
+	Job, JobID, Schedule, ScheduleID string // empty for a point written before they were recorded
+}
+
+// Describe is what a listing shows of manifest m, without reading a disk.
+func Describe(m *repo.Manifest) (Description, error) {
 	pt, err := fromManifest(m)
 	if err != nil {
-		return "", err
+		return Description{}, err
 	}
-	return pt.VMName(), nil
+	r := pt.recs
+	return Description{VMName: pt.VMName(), Job: r.Job, JobID: r.JobID, Schedule: r.Schedule, ScheduleID: r.ScheduleID}, nil
 }
 
 // ErrRecords is wrapped by every error about a restore point's records or their agreement
@@ -71,14 +79,18 @@ func fromManifest(m *repo.Manifest) (*Point, error) {
 				ErrRecords, i, md.Name, md.Size, d.ID, d.Size)
 		}
 	}
-	return &Point{m: m, ova: []byte(recs.OVAXML), header: h, disks: disks}, nil
+	return &Point{m: m, ova: []byte(recs.OVAXML), recs: recs, header: h, disks: disks}, nil
 }
 
 // Manifest is the point's manifest header.
 func (p *Point) Manifest() *repo.Manifest { return p.m }
 
-// VMName is the name_label of the VM record in ova.xml ("" when it has none).
+// VMName is the backed-up VM's name as the records give it, else (a point written before
+// they did) the name_label of the VM record in ova.xml ("" when it has none).
 func (p *Point) VMName() string {
+	if p.recs.VMName != "" {
+		return p.recs.VMName
+	}
 	for _, o := range p.header.Objects {
 		if o.Class == "VM" {
 			name, _ := xmlrpc.AsString(o.Snapshot["name_label"])

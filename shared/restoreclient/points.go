@@ -77,11 +77,12 @@ func pointBackup(ctx context.Context, rp *repo.Repo, name string, p repo.Point) 
 	if err != nil {
 		return catalog.Backup{}, err
 	}
-	vmName, err := repoimage.Describe(m)
+	d, err := repoimage.Describe(m)
 	if err != nil {
 		return catalog.Backup{}, fmt.Errorf("restore point %s: %w", p, err)
 	}
-	b := catalog.Backup{ID: id, Remote: name, VMUUID: p.VM, VMName: vmName, Timestamp: id.Time,
+	b := catalog.Backup{ID: id, Remote: name, VMUUID: p.VM, VMName: d.VMName, Timestamp: id.Time,
+		Job: d.Job, Schedule: d.Schedule, JobID: d.JobID, ScheduleID: d.ScheduleID,
 		Codec: "zstd", WrittenBy: "xbr", Mode: catalog.ModeIncremental}
 	for _, d := range m.Disks {
 		b.Size += d.Size

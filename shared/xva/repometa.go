@@ -8,6 +8,7 @@ import (
 	"io"
 	"regexp"
 	"strconv"
+	"unicode/utf8"
 )
 
 // RepoFormat is the Format of RepoRecords: ova.xml text plus per-disk CBT
@@ -32,7 +33,20 @@ type RepoRecords struct {
 	OVAXML string `json:"ova_xml"`
 	// Disks lists the point's disks in Header.Disks order.
 	Disks []RepoDisk `json:"disks,omitempty"`
+	// VMName is the backed-up VM's own name_label: ova.xml holds the snapshot's, which
+	// names the backup ("[XO Backup <job>] <vm>").
+	VMName string `json:"vm_name,omitempty"`
+	// Job and Schedule name the job and schedule that took the point; JobID and
+	// ScheduleID, their ids, scope its retention as a full backup's jobId and
+	// scheduleId do. Points written before they were recorded have none of the four.
+	Job        string `json:"job,omitempty"`
+	JobID      string `json:"job_id,omitempty"`
+	Schedule   string `json:"schedule,omitempty"`
+	ScheduleID string `json:"schedule_id,omitempty"`
 }
+
+// maxRepoName caps RepoRecords' names and ids.
+const maxRepoName = 1024
 
 // RepoDisk is one disk of a restore point and where it was read from.
 type RepoDisk struct {
@@ -74,6 +88,15 @@ func (r RepoRecords) Encode() ([]byte, error) {
 func (r RepoRecords) Validate() error {
 	if r.Format != RepoFormat {
 		return fmt.Errorf("xva: repository records: format %q, want %q", r.Format, RepoFormat)
+	}
+	for _, f := range []struct{ name, v string }{{"vm_name", r.VMName}, {"job", r.Job}, {"job_id", r.JobID},
+		{"schedule", r.Schedule}, {"schedule_id", r.ScheduleID}} {
+		if len(f.v) > maxRepoName || !utf8.ValidString(f.v) {
+			return fmt.Errorf("xva: repository records: %s: %d bytes, want valid UTF-8 of at most %d", f.name, len(f.v), maxRepoName)
+		}
+	}
+	if (r.JobID == "") != (r.ScheduleID == "") {
+		return fmt.Errorf("xva: repository records: job_id %q and schedule_id %q: want both or neither", r.JobID, r.ScheduleID)
 	}
 	if len(r.Disks) > maxRepoDisks {
 		return fmt.Errorf("xva: repository records: %d disks, more than %d", len(r.Disks), maxRepoDisks)

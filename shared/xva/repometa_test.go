@@ -29,7 +29,9 @@ func repoRecords(t testing.TB) xva.RepoRecords {
 	}
 	return xva.RepoRecords{Format: xva.RepoFormat, OVAXML: string(ova),
 		Disks: []xva.RepoDisk{{Name: disks[0].ID, SnapshotVDI: snapVDI, SourceVDI: liveVDI, Userdevice: "0",
-			Path: "full-scan", PathReason: "first-run"}}}
+			Path: "full-scan", PathReason: "first-run"}},
+		VMName: "web-01 (Debian 12)", Job: "hourly", JobID: "5275a6fb-7a45-52af-b8ff-79dc52c29d4a",
+		Schedule: "h", ScheduleID: "8fad87ef-6b3a-5cce-b5f8-102dc0e1f2a3"}
 }
 
 func TestRepoRecordsRoundTrip(t *testing.T) {
@@ -42,7 +44,8 @@ func TestRepoRecordsRoundTrip(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got.OVAXML != r.OVAXML || len(got.Disks) != 1 || got.Disks[0] != r.Disks[0] {
+	if got.OVAXML != r.OVAXML || len(got.Disks) != 1 || got.Disks[0] != r.Disks[0] || got.VMName != r.VMName ||
+		got.Job != r.Job || got.JobID != r.JobID || got.Schedule != r.Schedule || got.ScheduleID != r.ScheduleID {
 		t.Fatalf("round trip: got %+v", got.Disks)
 	}
 	h, err := got.Header()
@@ -64,21 +67,23 @@ func TestRepoRecordsRefused(t *testing.T) {
 		raw  string
 		want string
 	}{
-		"format":      {edit: func(r *xva.RepoRecords) { r.Format = "xbr-ova-2" }, want: `format "xbr-ova-2"`},
-		"empty ova":   {edit: func(r *xva.RepoRecords) { r.OVAXML = "" }, want: "ova_xml is empty"},
-		"bad ova":     {edit: func(r *xva.RepoRecords) { r.OVAXML = "<value>" }, want: "ova_xml"},
-		"name":        {edit: func(r *xva.RepoRecords) { r.Disks[0].Name = "../x" }, want: `name "../x"`},
-		"wrong name":  {edit: func(r *xva.RepoRecords) { r.Disks[0].Name = "Ref:9" }, want: `ova_xml has "Ref:3"`},
-		"snapshot":    {edit: func(r *xva.RepoRecords) { r.Disks[0].SnapshotVDI = "X" }, want: `snapshot_vdi "X"`},
-		"source":      {edit: func(r *xva.RepoRecords) { r.Disks[0].SourceVDI = "" }, want: `source_vdi ""`},
-		"userdevice":  {edit: func(r *xva.RepoRecords) { r.Disks[0].Userdevice = "01" }, want: `userdevice "01"`},
-		"disk count":  {edit: func(r *xva.RepoRecords) { r.Disks = nil }, want: "ova_xml has 1 disks, disks lists 0"},
-		"path":        {edit: func(r *xva.RepoRecords) { r.Disks[0].Path = "nbd" }, want: `path "nbd"`},
-		"reason":      {edit: func(r *xva.RepoRecords) { r.Disks[0].Path, r.Disks[0].PathReason = "cbt", "first-run" }, want: `path_reason "first-run"`},
-		"duplicate":   {edit: func(r *xva.RepoRecords) { r.Disks = append(r.Disks, r.Disks[0]) }, want: "given twice"},
-		"unknown key": {raw: strings.Replace(string(good), `"format"`, `"extra":1,"format"`, 1), want: "unknown field"},
-		"trailing":    {raw: string(good) + `{}`, want: "data after the object"},
-		"not json":    {raw: `[`, want: "repository records"},
+		"format":       {edit: func(r *xva.RepoRecords) { r.Format = "xbr-ova-2" }, want: `format "xbr-ova-2"`},
+		"empty ova":    {edit: func(r *xva.RepoRecords) { r.OVAXML = "" }, want: "ova_xml is empty"},
+		"bad ova":      {edit: func(r *xva.RepoRecords) { r.OVAXML = "<value>" }, want: "ova_xml"},
+		"name":         {edit: func(r *xva.RepoRecords) { r.Disks[0].Name = "../x" }, want: `name "../x"`},
+		"wrong name":   {edit: func(r *xva.RepoRecords) { r.Disks[0].Name = "Ref:9" }, want: `ova_xml has "Ref:3"`},
+		"snapshot":     {edit: func(r *xva.RepoRecords) { r.Disks[0].SnapshotVDI = "X" }, want: `snapshot_vdi "X"`},
+		"source":       {edit: func(r *xva.RepoRecords) { r.Disks[0].SourceVDI = "" }, want: `source_vdi ""`},
+		"userdevice":   {edit: func(r *xva.RepoRecords) { r.Disks[0].Userdevice = "01" }, want: `userdevice "01"`},
+		"disk count":   {edit: func(r *xva.RepoRecords) { r.Disks = nil }, want: "ova_xml has 1 disks, disks lists 0"},
+		"path":         {edit: func(r *xva.RepoRecords) { r.Disks[0].Path = "nbd" }, want: `path "nbd"`},
+		"reason":       {edit: func(r *xva.RepoRecords) { r.Disks[0].Path, r.Disks[0].PathReason = "cbt", "first-run" }, want: `path_reason "first-run"`},
+		"duplicate":    {edit: func(r *xva.RepoRecords) { r.Disks = append(r.Disks, r.Disks[0]) }, want: "given twice"},
+		"job id alone": {edit: func(r *xva.RepoRecords) { r.ScheduleID = "" }, want: "want both or neither"},
+		"long name":    {edit: func(r *xva.RepoRecords) { r.VMName = strings.Repeat("v", 1025) }, want: "vm_name: 1025 bytes"},
+		"unknown key":  {raw: strings.Replace(string(good), `"format"`, `"extra":1,"format"`, 1), want: "unknown field"},
+		"trailing":     {raw: string(good) + `{}`, want: "data after the object"},
+		"not json":     {raw: `[`, want: "repository records"},
 	}
 	for name, c := range cases {
 		t.Run(name, func(t *testing.T) {
@@ -96,6 +101,13 @@ func TestRepoRecordsRefused(t *testing.T) {
 				t.Fatalf("Decode: %v, want %q", err, c.want)
 			}
 		})
+	}
+	// Invalid UTF-8 is refused when encoding (JSON decoding replaces it, so
+	// no decoded record has any).
+	r := repoRecords(t)
+	r.Schedule = "h\xff"
+	if _, err := r.Encode(); err == nil || !strings.Contains(err.Error(), "schedule: 2 bytes, want valid UTF-8") {
+		t.Fatalf("Encode of invalid UTF-8: %v", err)
 	}
 }
 

@@ -25,6 +25,14 @@ import (
 // with the SHA-256 of each disk, in disk order.
 func StorePoint(t testing.TB, rp *repo.Repo, vm string, at time.Time, src io.Reader) (repo.Point, []string) {
 	t.Helper()
+	return StorePointWith(t, rp, vm, at, src, nil)
+}
+
+// StorePointWith is StorePoint with the point's records passed through edit (when not nil)
+// before they are committed: the source VM's name, the job and schedule that took it.
+func StorePointWith(t testing.TB, rp *repo.Repo, vm string, at time.Time, src io.Reader,
+	edit func(*xva.RepoRecords)) (repo.Point, []string) {
+	t.Helper()
 	ctx := context.Background()
 	xr, err := xva.NewReader(src)
 	if err != nil {
@@ -51,7 +59,7 @@ func StorePoint(t testing.TB, rp *repo.Repo, vm string, at time.Time, src io.Rea
 		}
 		sums = append(sums, storeDisk(t, b, d, r))
 	}
-	records := Records(t, xr.Header(), ova)
+	records := Records(t, xr.Header(), ova, edit)
 	m, err := b.Commit(ctx, records)
 	if err != nil {
 		t.Fatal(err)
@@ -120,7 +128,7 @@ func StoreChanged(t testing.TB, rp *repo.Repo, vm string, at time.Time, src io.R
 		}
 		putChanged(t, b, d, r, repo.BaseDisk{Point: base, Disk: i}, changed[i], rp.Config().ChunkSize)
 	}
-	records := Records(t, xr.Header(), ova)
+	records := Records(t, xr.Header(), ova, nil)
 	m, err := b.Commit(ctx, records)
 	if err != nil {
 		t.Fatal(err)
@@ -153,8 +161,9 @@ func putChanged(t testing.TB, b *repo.Backup, d xva.DiskRef, r io.Reader, base r
 }
 
 // Records are the manifest records the incremental backup would write for an archive with
-// header h (ova its ova.xml): each disk names its VDI as both the snapshot and the source.
-func Records(t testing.TB, h *xva.Header, ova []byte) []byte {
+// header h (ova its ova.xml), passed through edit when it is not nil: each disk names its VDI
+// as both the snapshot and the source.
+func Records(t testing.TB, h *xva.Header, ova []byte, edit func(*xva.RepoRecords)) []byte {
 	t.Helper()
 	refs, err := h.Disks()
 	if err != nil {
@@ -168,6 +177,9 @@ func Records(t testing.TB, h *xva.Header, ova []byte) []byte {
 		}
 		recs.Disks = append(recs.Disks, xva.RepoDisk{Name: d.ID, SnapshotVDI: uuid, SourceVDI: uuid,
 			Userdevice: strconv.Itoa(i)})
+	}
+	if edit != nil {
+		edit(&recs)
 	}
 	b, err := recs.Encode()
 	if err != nil {
