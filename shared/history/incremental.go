@@ -62,8 +62,13 @@ func PathWords(e events.IncrementalCompleted) string {
 	if e.Path != events.PathCBT {
 		path = "full scan (" + e.PathReason + ")"
 	}
-	words := fmt.Sprintf("%s: read %s from the host, stored %s new in %d new chunks, reused %d, dedup ratio %.2f",
-		path, HumanBytes(e.BytesRead), HumanBytes(e.BytesStored), e.ChunksNew, e.ChunksReused, e.DedupRatio)
+	words := fmt.Sprintf("%s: read %s from the host, stored %s new in %d new chunks, reused %d",
+		path, HumanBytes(e.BytesRead), HumanBytes(e.BytesStored), e.ChunksNew, e.ChunksReused)
+	if e.BytesStored > 0 {
+		words += fmt.Sprintf(", dedup ratio %.2f", e.DedupRatio)
+	} else {
+		words += ": nothing new to store" // the event's ratio is 0 then, which would read as no dedup
+	}
 	if e.ChunksPatched > 0 {
 		words += fmt.Sprintf(", %d patched over their base", e.ChunksPatched)
 	}

@@ -54,3 +54,18 @@ func TestPathWordsPatchedAndUnreadable(t *testing.T) {
 		t.Errorf("PathWords = %q, want the unreadable base chunk and verify --deep", got)
 	}
 }
+
+// TestPathWordsNothingStored: a run that stored nothing new (an unchanged
+// VM, or every chunk already in the repository) says so instead of a dedup
+// ratio of 0.00, which would read as no deduplication at all.
+func TestPathWordsNothingStored(t *testing.T) {
+	for _, e := range []events.IncrementalCompleted{
+		{Path: events.PathCBT, ChunksReused: 168},
+		{Path: events.PathFullScan, PathReason: events.PathReasonFirstRun, BytesRead: 256 << 20, ChunksReused: 156},
+	} {
+		got := history.PathWords(e)
+		if strings.Contains(got, "dedup ratio") || !strings.Contains(got, "nothing new to store") {
+			t.Errorf("PathWords = %q, want no dedup ratio and \"nothing new to store\"", got)
+		}
+	}
+}
