@@ -47,8 +47,9 @@ A restore point of an incremental repository (<remote>:xbr-repo/<vm-uuid>/<times
 restores the same way. With --disk-image DIR, its disks are instead written
 here, without a server or a pool, as raw image files
 DIR/<vm-uuid>-<timestamp>-<disk>.raw, read from the remote of --config with its
-encryption_key_file; every chunk and each disk's SHA-256 are verified, and an
-existing file is never overwritten.`,
+encryption_key_file (DIR is made, mode 0700, when only it is missing); every
+chunk and each disk's SHA-256 are verified, and an existing file is never
+overwritten.`,
 		Args: cobra.RangeArgs(0, 1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if err := sel.check(args, diskImage != ""); err != nil {

@@ -56,8 +56,9 @@ func fileSafe(s string) string {
 	return strings.Trim(b.String(), "_")
 }
 
-// WriteImages writes every disk of the point as a raw image file into dir (which must
-// exist) and returns the files' paths. Each is written to a temporary file, verified to the
+// WriteImages writes every disk of the point as a raw image file into dir and returns the
+// files' paths. A dir that does not exist is made (mode 0700: the images hold the VM's data)
+// when its parent exists, and removed again if the call fails. Each is written to a temporary file, verified to the
 // end (every chunk and the disk's SHA-256), synced, and only then linked to its name, which
 // fails if that name exists: nothing is overwritten and no unverified image is left under a
 // final name. A file named in ImageNames that exists already is refused before anything is
@@ -69,12 +70,22 @@ func (p *Point) WriteImages(ctx context.Context, dir string) ([]string, error) {
 			return nil, fmt.Errorf("%w: %s (err %v)", ErrExists, filepath.Join(dir, n), err)
 		}
 	}
+	made := false
+	if _, err := os.Stat(dir); errors.Is(err, fs.ErrNotExist) {
+		if err := os.Mkdir(dir, 0o700); err != nil {
+			return nil, fmt.Errorf("disk images: %w", err)
+		}
+		made = true
+	}
 	var done []string
 	for i, n := range names {
 		path := filepath.Join(dir, n)
 		if err := p.writeImage(ctx, i, dir, path); err != nil {
 			for _, d := range done { // all or nothing: a damaged point leaves no image
 				err = errors.Join(err, os.Remove(d))
+			}
+			if made {
+				err = errors.Join(err, os.Remove(dir))
 			}
 			return nil, err
 		}

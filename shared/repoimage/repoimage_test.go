@@ -7,8 +7,10 @@ import (
 	"encoding/hex"
 	"errors"
 	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -158,13 +160,20 @@ func TestImages(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	out := t.TempDir()
+	out := filepath.Join(t.TempDir(), "images") // made by WriteImages, for its owner only
 	paths, err := pt.WriteImages(ctx, out)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if len(paths) != 2 {
 		t.Fatalf("paths %v", paths)
+	}
+	if fi, err := os.Stat(out); err != nil || fi.Mode().Perm() != 0o700 {
+		t.Fatalf("folder %s: %v, %v; want one made with mode 0700", out, fi, err)
+	}
+	if _, err := pt.WriteImages(ctx, filepath.Join(t.TempDir(), "no", "such")); err == nil ||
+		!strings.Contains(err.Error(), "no such file or directory") {
+		t.Fatalf("WriteImages under a missing parent: %v", err)
 	}
 	for i, path := range paths {
 		want := src.vm.UUID + "-20261206T020000Z-"
@@ -191,6 +200,13 @@ func TestImages(t *testing.T) {
 	}
 	if left, _ := os.ReadDir(bad); len(left) != 0 {
 		t.Fatalf("a damaged point left %d file(s): %v", len(left), left[0].Name())
+	}
+	made := filepath.Join(t.TempDir(), "made")
+	if _, err := pt.WriteImages(ctx, made); err == nil {
+		t.Fatal("WriteImages of a damaged point into a new folder succeeded")
+	}
+	if _, err := os.Lstat(made); !errors.Is(err, fs.ErrNotExist) {
+		t.Fatalf("a damaged point left the folder it made: %v", err)
 	}
 }
 
