@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"slices"
-	"sync"
 
 	"xbr/events"
 	"xbr/shared/bus"
@@ -181,10 +180,6 @@ func (p *Pruner) pointsOutcome(trigger string, e PointsDone, rem string, depth i
 // pointScope is the job and schedule ids a prune decides for.
 type pointScope struct{ job, schedule string }
 
-// manifestReaders is how many manifests inScope reads at once (S3 latency
-// dominates).
-const manifestReaders = 8
-
 // inScope keeps the points of scope: those whose records name its job and
 // schedule ids, and those whose records name none (written before points
 // recorded them) or cannot be decoded (no restore can use them either). A
@@ -193,18 +188,9 @@ const manifestReaders = 8
 func (p *Pruner) inScope(ctx context.Context, rp *repo.Repo, points []repo.PointInfo, scope pointScope) ([]repo.PointInfo, error) {
 	keep := make([]bool, len(points))
 	errs := make([]error, len(points))
-	var wg sync.WaitGroup
-	sem := make(chan struct{}, manifestReaders)
-	for i, pi := range points {
-		wg.Add(1)
-		sem <- struct{}{}
-		go func() {
-			defer wg.Done()
-			defer func() { <-sem }()
-			keep[i], errs[i] = p.pointInScope(ctx, rp, pi.Point, scope)
-		}()
-	}
-	wg.Wait()
+	rp.EachManifest(ctx, points, func(i int, m *repo.Manifest, err error) {
+		keep[i], errs[i] = p.pointInScope(points[i].Point, m, err, scope)
+	})
 	if err := errors.Join(errs...); err != nil {
 		return nil, fmt.Errorf("reading the points' job and schedule; nothing pruned: %w", err)
 	}
@@ -217,8 +203,8 @@ func (p *Pruner) inScope(ctx context.Context, rp *repo.Repo, points []repo.Point
 	return out, nil
 }
 
-func (p *Pruner) pointInScope(ctx context.Context, rp *repo.Repo, pt repo.Point, scope pointScope) (bool, error) {
-	m, err := rp.Manifest(ctx, pt)
+// pointInScope says whether point pt, whose manifest read gave m and err, is in scope.
+func (p *Pruner) pointInScope(pt repo.Point, m *repo.Manifest, err error, scope pointScope) (bool, error) {
 	switch {
 	case errors.Is(err, remote.ErrNotFound):
 		return false, nil

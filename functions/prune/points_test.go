@@ -10,6 +10,7 @@ import (
 
 	"xbr/events"
 	"xbr/functions/prune"
+	"xbr/shared/bus"
 	"xbr/shared/repo"
 	"xbr/shared/repo/repotest"
 	"xbr/shared/repoimage/repoimagetest"
@@ -35,6 +36,20 @@ func pointsDone(id string) prune.PointsDone {
 		Backups: []events.RemoteBackup{{Remote: "store", BackupID: id}}}
 }
 
+// onePruned is the one prune.completed of a Points call, and the ids it deleted.
+func onePruned(t *testing.T, outs []bus.Out, err error) (events.PruneCompleted, []string) {
+	t.Helper()
+	if err != nil || len(outs) != 1 {
+		t.Fatalf("Points = %d outs, %v", len(outs), err)
+	}
+	got := decodeOut[events.PruneCompleted](t, outs[0])
+	var deleted []string
+	for _, d := range got.Deleted {
+		deleted = append(deleted, d.ID)
+	}
+	return got, deleted
+}
+
 // TestPointsRetentionAndGC: after an incremental backup, the VM's restore
 // points beyond the schedule's depth (3) are deleted, oldest first, and the
 // GC that follows removes exactly the chunks only they used; the kept
@@ -53,14 +68,7 @@ func TestPointsRetentionAndGC(t *testing.T) {
 			outs, err := p.Handle(ctx, received(t, "trigger-1", events.IncrementalCompleted{RunID: "run-1", Job: "nightly",
 				Schedule: "daily", VMUUID: repotest.VMA, Pool: "lab", Timestamp: "20261210T020000Z", Path: events.PathCBT,
 				Backups: []events.RemoteBackup{{Remote: "store", BackupID: ids[4]}}}))
-			if err != nil || len(outs) != 1 {
-				t.Fatalf("Points = %d outs, %v", len(outs), err)
-			}
-			got := decodeOut[events.PruneCompleted](t, outs[0])
-			var deleted []string
-			for _, d := range got.Deleted {
-				deleted = append(deleted, d.ID)
-			}
+			got, deleted := onePruned(t, outs, err)
 			if !slices.Equal(deleted, ids[:2]) || !slices.Equal(got.Kept, []string{ids[4], ids[3], ids[2]}) {
 				t.Fatalf("deleted %v kept %v, want deleted %v", deleted, got.Kept, ids[:2])
 			}
@@ -138,14 +146,7 @@ func TestPointsRetentionPerSchedule(t *testing.T) {
 	}
 	outs, err := w.pruner.Points(ctx, "t-scope", prune.PointsDone{RunID: "run-1", Job: "nightly", Schedule: "daily",
 		VMUUID: vm.UUID, Backups: []events.RemoteBackup{{Remote: "store", BackupID: ids[7]}}})
-	if err != nil || len(outs) != 1 {
-		t.Fatalf("Points = %d outs, %v", len(outs), err)
-	}
-	got := decodeOut[events.PruneCompleted](t, outs[0])
-	var deleted []string
-	for _, d := range got.Deleted {
-		deleted = append(deleted, d.ID)
-	}
+	got, deleted := onePruned(t, outs, err)
 	if !slices.Equal(deleted, wantGone) || !slices.Equal(got.Kept, wantKept) {
 		t.Fatalf("deleted %v kept %v, want deleted %v kept %v", deleted, got.Kept, wantGone, wantKept)
 	}

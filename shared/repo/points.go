@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"sort"
+	"sync"
 )
 
 // manifestAD binds an encrypted manifest to its key: it cannot be moved to another VM or time.
@@ -66,6 +67,29 @@ func (rp *Repo) Manifest(ctx context.Context, p Point) (*Manifest, error) {
 	}
 	closer.Close()
 	return &mr.m, nil
+}
+
+// manifestReaders is how many manifests EachManifest reads at once: on S3 each is a
+// request, and their latency dominates.
+const manifestReaders = 8
+
+// EachManifest reads the manifest header of every point as Manifest does, up to
+// manifestReaders at once, and calls each with the point's index and Manifest's result.
+// The calls run concurrently; EachManifest returns once all have.
+func (rp *Repo) EachManifest(ctx context.Context, points []PointInfo, each func(i int, m *Manifest, err error)) {
+	var wg sync.WaitGroup
+	sem := make(chan struct{}, manifestReaders)
+	for i, pi := range points {
+		wg.Add(1)
+		sem <- struct{}{}
+		go func() {
+			defer wg.Done()
+			defer func() { <-sem }()
+			m, err := rp.Manifest(ctx, pi.Point)
+			each(i, m, err)
+		}()
+	}
+	wg.Wait()
 }
 
 // openManifest opens p's manifest positioned before its chunk ids.

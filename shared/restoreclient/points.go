@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"sync"
 
 	"xbr/shared/catalog"
 	"xbr/shared/fn"
@@ -39,18 +38,12 @@ func listPoints(ctx context.Context, repos Repos, name, vm string) ([]catalog.Ba
 	}
 	listed := make([]catalog.Backup, len(points))
 	errs := make([]error, len(points))
-	var wg sync.WaitGroup
-	sem := make(chan struct{}, manifestReaders)
-	for i, p := range points {
-		wg.Add(1)
-		sem <- struct{}{}
-		go func() {
-			defer wg.Done()
-			defer func() { <-sem }()
-			listed[i], errs[i] = pointBackup(ctx, rp, name, p.Point)
-		}()
-	}
-	wg.Wait()
+	rp.EachManifest(ctx, points, func(i int, m *repo.Manifest, err error) {
+		if err == nil {
+			listed[i], err = pointBackup(name, points[i].Point, m)
+		}
+		errs[i] = err
+	})
 	var out []catalog.Backup
 	var problems []string
 	for i, err := range errs {
@@ -63,17 +56,9 @@ func listPoints(ctx context.Context, repos Repos, name, vm string) ([]catalog.Ba
 	return out, problems, ctx.Err()
 }
 
-// manifestReaders is how many manifests a listing reads at once (S3 latency
-// dominates), as catalog.List reads .json files.
-const manifestReaders = 8
-
-// pointBackup is the listed form of restore point p of remote name.
-func pointBackup(ctx context.Context, rp *repo.Repo, name string, p repo.Point) (catalog.Backup, error) {
+// pointBackup is the listed form of restore point p of remote name, whose manifest is m.
+func pointBackup(name string, p repo.Point, m *repo.Manifest) (catalog.Backup, error) {
 	id, err := catalog.NewRepoID(name, p.VM, p.Time)
-	if err != nil {
-		return catalog.Backup{}, err
-	}
-	m, err := rp.Manifest(ctx, p)
 	if err != nil {
 		return catalog.Backup{}, err
 	}
@@ -112,5 +97,9 @@ func Point(ctx context.Context, repos Repos, id catalog.ID) (catalog.Backup, err
 	if err != nil {
 		return catalog.Backup{}, err
 	}
-	return pointBackup(ctx, rp, id.Remote, p)
+	m, err := rp.Manifest(ctx, p)
+	if err != nil {
+		return catalog.Backup{}, err
+	}
+	return pointBackup(id.Remote, p, m)
 }
