@@ -22,10 +22,12 @@
 //     repository (xbr-repo/) plus the long-term buckets, as for full backups,
 //     and deletes the others' manifests (repo.Delete), oldest first; then,
 //     if it deleted any, it collects the repository's garbage (repo.GC). Its
-//     xbr.prune.completed lists what was deleted and the GC's counts (gc). A
-//     manifest names no job or schedule, so the scope is the VM on that
-//     remote. The restore point just written must be listed, or nothing is
-//     deleted.
+//     xbr.prune.completed lists what was deleted and the GC's counts (gc).
+//     The scope is the points of the VM on that remote whose records carry
+//     the run's job and schedule ids (xva.DecodeRepoScope), and those that
+//     carry none (written before points recorded them); a point whose
+//     manifest or records cannot be read is left alone. The restore point
+//     just written must be listed, or nothing is deleted.
 //   - On a fire of a gc job (mode: gc; its consumer reads
 //     xbr.schedule.due.gc.> besides the events above) it collects the
 //     repository of each of the job's remotes and returns one

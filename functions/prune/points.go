@@ -182,9 +182,12 @@ type pointScope struct{ job, schedule string }
 
 // inScope keeps the points of scope: those whose records name its job and
 // schedule ids, and those whose records name none (written before points
-// recorded them) or cannot be decoded (no restore can use them either). A
-// point deleted meanwhile is left out; a manifest that cannot be read for
-// another reason fails the prune, which then deletes nothing.
+// recorded them, which counted in every scope then). A point whose manifest
+// or records cannot be read is left alone, never a candidate, as full
+// backups' unreadable metadata is: a read cut short can look like damage, and
+// a damaged point is for xbr verify to name, not for retention to delete. A
+// point deleted meanwhile is left out; a manifest that cannot be opened fails
+// the prune, which then deletes nothing.
 func (p *Pruner) inScope(ctx context.Context, rp *repo.Repo, points []repo.PointInfo, scope pointScope) ([]repo.PointInfo, error) {
 	keep := make([]bool, len(points))
 	errs := make([]error, len(points))
@@ -209,15 +212,16 @@ func (p *Pruner) pointInScope(pt repo.Point, m *repo.Manifest, err error, scope 
 	case errors.Is(err, remote.ErrNotFound):
 		return false, nil
 	case errors.Is(err, repo.ErrCorrupt):
-		p.o.Log.Warn("restore point's manifest is damaged; it counts in every retention scope", "point", pt.String(), "err", err)
-		return true, nil
+		p.o.Log.Warn("restore point's manifest cannot be read; left alone by retention", "point", pt.String(), "err", err)
+		return false, nil
 	case err != nil:
 		return false, err
 	}
-	recs, err := xva.DecodeRepoRecords(m.Records)
+	s, err := xva.DecodeRepoScope(m.Records)
 	if err != nil {
-		p.o.Log.Warn("restore point's records cannot be read; it counts in every retention scope", "point", pt.String(), "err", err)
-		return true, nil
+		p.o.Log.Warn("restore point's records name no readable job and schedule; left alone by retention",
+			"point", pt.String(), "err", err)
+		return false, nil
 	}
-	return recs.JobID == "" || (recs.JobID == scope.job && recs.ScheduleID == scope.schedule), nil
+	return s.JobID == "" || (s.JobID == scope.job && s.ScheduleID == scope.schedule), nil
 }

@@ -3,17 +3,26 @@ package prune_test
 import (
 	"bytes"
 	"context"
+	"fmt"
+	"io"
+	"io/fs"
 	"slices"
 	"strings"
+	"sync/atomic"
+	"syscall"
 	"testing"
+	"testing/iotest"
 	"time"
 
 	"xbr/events"
 	"xbr/functions/prune"
 	"xbr/shared/bus"
+	"xbr/shared/remote"
+	"xbr/shared/remote/remotetest"
 	"xbr/shared/repo"
 	"xbr/shared/repo/repotest"
 	"xbr/shared/repoimage/repoimagetest"
+	"xbr/shared/xapi/xapisim"
 	"xbr/shared/xva"
 )
 
@@ -100,6 +109,23 @@ func TestPointsRetentionAndGC(t *testing.T) {
 	}
 }
 
+// scopeWorld is a world with a plain repository on remote store, and a real
+// export of a halted VM to store points of.
+func scopeWorld(t *testing.T) (*world, *repo.Repo, xapisim.VMInfo, []byte) {
+	t.Helper()
+	w := newWorld(t, 1, "dir")
+	rp := repotest.Init(t, w.remotes["store"], repo.Key{})
+	vm, data := repoimagetest.ExportHalted(t, 2<<20)
+	return w, rp, vm, data
+}
+
+// scopeOf sets records to name job and schedule (and their ids) of w's configuration.
+func scopeOf(w *world, job, schedule string) func(*xva.RepoRecords) {
+	jc, _ := w.cfg.Job(job)
+	sc, _ := jc.Schedule(schedule)
+	return func(r *xva.RepoRecords) { r.Job, r.JobID, r.Schedule, r.ScheduleID = job, jc.ID, schedule, sc.ID }
+}
+
 // TestPointsRetentionPerSchedule: retention is per job and schedule, as for
 // full backups. A daily run of depth 3 prunes only the daily points of its VM
 // (and one written before points named their schedule, which any scope
@@ -107,16 +133,10 @@ func TestPointsRetentionAndGC(t *testing.T) {
 // age.
 func TestPointsRetentionPerSchedule(t *testing.T) {
 	ctx := context.Background()
-	w := newWorld(t, 1, "dir")
-	rp := repotest.Init(t, w.remotes["store"], repo.Key{})
-	vm, data := repoimagetest.ExportHalted(t, 2<<20)
+	w, rp, vm, data := scopeWorld(t)
 	job, _ := w.cfg.Job("nightly")
 	other, _ := w.cfg.Job("other")
-	scope := func(j, s string) func(*xva.RepoRecords) {
-		jc, _ := w.cfg.Job(j)
-		sc, _ := jc.Schedule(s)
-		return func(r *xva.RepoRecords) { r.Job, r.JobID, r.Schedule, r.ScheduleID = j, jc.ID, s, sc.ID }
-	}
+	scope := func(j, s string) func(*xva.RepoRecords) { return scopeOf(w, j, s) }
 	written := []struct {
 		scope func(*xva.RepoRecords) // nil: written before points named their scope
 		gone  bool
@@ -154,6 +174,87 @@ func TestPointsRetentionPerSchedule(t *testing.T) {
 	if err != nil || len(points) != len(ids)-len(wantGone) {
 		t.Fatalf("points left: %d, %v; want %d", len(points), err, len(ids)-len(wantGone))
 	}
+}
+
+// TestPointsUnreadableLeftAlone: a point whose manifest is damaged, whose
+// records are not an object, or whose manifest read is cut short by the
+// network is never a retention candidate (a cut-short read looks like damage,
+// and a damaged point is for xbr verify to name); a manifest that cannot be
+// opened fails the prune, which deletes nothing.
+func TestPointsUnreadableLeftAlone(t *testing.T) {
+	ctx := context.Background()
+	w, rp, vm, data := scopeWorld(t)
+	scoped := scopeOf(w, "nightly", "daily")
+	var ids, keys []string
+	for i := range 7 {
+		at := repotest.T0.Add(time.Duration(i) * 24 * time.Hour)
+		if i == 1 { // records that are JSON, but not an object
+			b, err := rp.Begin(ctx, vm.UUID, at)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := b.Commit(ctx, []byte(`[1]`)); err != nil {
+				t.Fatal(err)
+			}
+		} else {
+			repoimagetest.StorePointWith(t, rp, vm.UUID, at, bytes.NewReader(data), scoped)
+		}
+		pt := repo.Point{VM: vm.UUID, Time: at}
+		ids = append(ids, prune.PointID("store", pt))
+		keys = append(keys, repo.Root+"/vms/"+pt.String()+".json")
+	}
+	remotetest.PutBytes(t, rp.Remote(), keys[0], []byte(`{"format":`))
+	faulty := &faultyRemote{Remote: w.remotes["store"], reset: keys[2]}
+	w.remotes["store"] = faulty
+	// Daily, depth 3: points 3 to 5 are kept and 6 is new, so 3 goes; 0 to 2
+	// would go too if they counted.
+	outs, err := w.pruner.Points(ctx, "t-unreadable", prune.PointsDone{RunID: "run-1", Job: "nightly", Schedule: "daily",
+		VMUUID: vm.UUID, Backups: []events.RemoteBackup{{Remote: "store", BackupID: ids[6]}}})
+	got, deleted := onePruned(t, outs, err)
+	if !slices.Equal(deleted, ids[3:4]) || !slices.Equal(got.Kept, []string{ids[6], ids[5], ids[4]}) {
+		t.Fatalf("deleted %v kept %v, want deleted %v", deleted, got.Kept, ids[3:4])
+	}
+	if faulty.resets.Load() == 0 {
+		t.Fatal("no manifest read was cut short")
+	}
+
+	faulty.fail = keys[4]
+	outs, err = w.pruner.Points(ctx, "t-open", prune.PointsDone{RunID: "run-2", Job: "nightly", Schedule: "daily",
+		VMUUID: vm.UUID, Backups: []events.RemoteBackup{{Remote: "store", BackupID: ids[6]}}})
+	if err != nil || len(outs) != 1 {
+		t.Fatalf("Points = %d outs, %v", len(outs), err)
+	}
+	if f := decodeOut[events.PruneFailed](t, outs[0]); !strings.Contains(f.Error, "nothing pruned") ||
+		!strings.Contains(f.Error, "permission denied") || len(f.Deleted) != 0 {
+		t.Fatalf("prune with a manifest that cannot be opened: %+v", f)
+	}
+	if points, err := rp.List(ctx, vm.UUID); err != nil || len(points) != 6 {
+		t.Fatalf("points left: %d, %v; want 6", len(points), err)
+	}
+}
+
+// faultyRemote cuts the read of object reset short with a connection reset
+// after a few bytes, and fails the opening of object fail: the faults of a
+// network remote, which no real part produces on cue.
+type faultyRemote struct {
+	remote.Remote
+	reset, fail string
+	resets      atomic.Int64
+}
+
+func (r *faultyRemote) Open(ctx context.Context, key string) (io.ReadCloser, error) {
+	if key == r.fail {
+		return nil, fmt.Errorf("open %s: %w", key, fs.ErrPermission)
+	}
+	rc, err := r.Remote.Open(ctx, key)
+	if err != nil || key != r.reset {
+		return rc, err
+	}
+	r.resets.Add(1)
+	return struct {
+		io.Reader
+		io.Closer
+	}{io.MultiReader(io.LimitReader(rc, 40), iotest.ErrReader(syscall.ECONNRESET)), rc}, nil
 }
 
 // TestPointsRefusals: nothing is deleted when the new point is not listed,

@@ -36,7 +36,8 @@
 // DefaultHoldBack bytes until the builder has finished, so a missing or
 // damaged chunk aborts the import and leaves no VM. Such a failure is final;
 // an unreachable repository is retried. The VM is named "<source name>
-// (<point time>)" from ova.xml's VM record.
+// (<point time>)": the name the point's records give the VM, else (a point
+// written before they did) ova.xml's VM record's.
 //
 // # The restored VM
 //

@@ -1,9 +1,10 @@
 // Package repoimage turns a restore point of the incremental repository (shared/repo) back
 // into what restore consumes: an XVA built on the fly for XAPI's /import, or raw disk image
 // files. It is the reading half of the manifest records decided for issue 15: the records
-// are {"format":"xbr-ova-1","ova_xml":"<ova.xml>"}, ova.xml is the snapshot's export header,
-// and the manifest's disks are the header's disks (Header.Disks) in that order, each named
-// by its export id ("Ref:N").
+// are xva.RepoRecords ({"format":"xbr-ova-2","ova_xml":"<ova.xml>", the disks' CBT bases,
+// the VM's name, the job and schedule; format xbr-ova-1 lacks the last three}), ova.xml is
+// the snapshot's export header, and the manifest's disks are the header's disks
+// (Header.Disks) in that order, each named by its export id ("Ref:N").
 //
 // Open reads the manifest and checks that its disks and ova.xml agree (count, export ids,
 // sizes), so a point that cannot be restored is refused before any byte goes to a pool.

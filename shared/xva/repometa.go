@@ -13,7 +13,13 @@ import (
 
 // RepoFormat is the Format of RepoRecords: ova.xml text plus per-disk CBT
 // bases.
-const RepoFormat = "xbr-ova-1"
+// Format 2 added the source's name and scope (VMName, Job, JobID, Schedule, ScheduleID),
+// so an older xbr refuses such records by their format, not by an unknown field;
+// RepoFormatV1 records, which have none of them, are still read.
+const RepoFormat = "xbr-ova-2"
+
+// RepoFormatV1 is the Format of records written before format 2.
+const RepoFormatV1 = "xbr-ova-1"
 
 // MaxRepoRecords caps the encoded RepoRecords a decoder accepts. ova.xml is
 // capped at MaxOVASize; the rest is a few hundred bytes per disk.
@@ -86,8 +92,11 @@ func (r RepoRecords) Encode() ([]byte, error) {
 // Validate checks the format, that OVAXML parses and lists exactly the
 // disks of Disks in the same order, and each disk's fields.
 func (r RepoRecords) Validate() error {
-	if r.Format != RepoFormat {
-		return fmt.Errorf("xva: repository records: format %q, want %q", r.Format, RepoFormat)
+	switch {
+	case r.Format == RepoFormatV1 && r.VMName+r.Job+r.JobID+r.Schedule+r.ScheduleID != "":
+		return fmt.Errorf("xva: repository records: format %q has no vm_name, job or schedule fields", r.Format)
+	case r.Format != RepoFormat && r.Format != RepoFormatV1:
+		return fmt.Errorf("xva: repository records: format %q, want %q (or %q)", r.Format, RepoFormat, RepoFormatV1)
 	}
 	for _, f := range []struct{ name, v string }{{"vm_name", r.VMName}, {"job", r.Job}, {"job_id", r.JobID},
 		{"schedule", r.Schedule}, {"schedule_id", r.ScheduleID}} {
@@ -162,6 +171,34 @@ func (d RepoDisk) validate() error {
 		return fmt.Errorf("path_reason %q: only a short word on a full-scan path", d.PathReason)
 	}
 	return nil
+}
+
+// RepoScope is what retention needs of a restore point's records: the ids of the job and
+// schedule that took it, both empty for a point written before they were recorded.
+type RepoScope struct {
+	JobID      string `json:"job_id"`
+	ScheduleID string `json:"schedule_id"`
+}
+
+// DecodeRepoScope reads only the job and schedule ids of a restore point's records,
+// ignoring every other field, so that records of a newer format still name their scope.
+// Records that are not a JSON object, or whose ids are not both set or both empty strings
+// of at most 1024 bytes, are an error.
+func DecodeRepoScope(data []byte) (RepoScope, error) {
+	if len(data) > MaxRepoRecords {
+		return RepoScope{}, fmt.Errorf("xva: repository records: %d bytes, more than %d", len(data), MaxRepoRecords)
+	}
+	var s RepoScope
+	if err := json.Unmarshal(data, &s); err != nil {
+		return RepoScope{}, fmt.Errorf("xva: repository records: %w", err)
+	}
+	switch {
+	case len(s.JobID) > maxRepoName || len(s.ScheduleID) > maxRepoName:
+		return RepoScope{}, fmt.Errorf("xva: repository records: job_id or schedule_id longer than %d bytes", maxRepoName)
+	case (s.JobID == "") != (s.ScheduleID == ""):
+		return RepoScope{}, fmt.Errorf("xva: repository records: job_id %q and schedule_id %q: want both or neither", s.JobID, s.ScheduleID)
+	}
+	return s, nil
 }
 
 // DecodeRepoRecords reads the records JSON of a restore point strictly:

@@ -67,23 +67,24 @@ func TestRepoRecordsRefused(t *testing.T) {
 		raw  string
 		want string
 	}{
-		"format":       {edit: func(r *xva.RepoRecords) { r.Format = "xbr-ova-2" }, want: `format "xbr-ova-2"`},
-		"empty ova":    {edit: func(r *xva.RepoRecords) { r.OVAXML = "" }, want: "ova_xml is empty"},
-		"bad ova":      {edit: func(r *xva.RepoRecords) { r.OVAXML = "<value>" }, want: "ova_xml"},
-		"name":         {edit: func(r *xva.RepoRecords) { r.Disks[0].Name = "../x" }, want: `name "../x"`},
-		"wrong name":   {edit: func(r *xva.RepoRecords) { r.Disks[0].Name = "Ref:9" }, want: `ova_xml has "Ref:3"`},
-		"snapshot":     {edit: func(r *xva.RepoRecords) { r.Disks[0].SnapshotVDI = "X" }, want: `snapshot_vdi "X"`},
-		"source":       {edit: func(r *xva.RepoRecords) { r.Disks[0].SourceVDI = "" }, want: `source_vdi ""`},
-		"userdevice":   {edit: func(r *xva.RepoRecords) { r.Disks[0].Userdevice = "01" }, want: `userdevice "01"`},
-		"disk count":   {edit: func(r *xva.RepoRecords) { r.Disks = nil }, want: "ova_xml has 1 disks, disks lists 0"},
-		"path":         {edit: func(r *xva.RepoRecords) { r.Disks[0].Path = "nbd" }, want: `path "nbd"`},
-		"reason":       {edit: func(r *xva.RepoRecords) { r.Disks[0].Path, r.Disks[0].PathReason = "cbt", "first-run" }, want: `path_reason "first-run"`},
-		"duplicate":    {edit: func(r *xva.RepoRecords) { r.Disks = append(r.Disks, r.Disks[0]) }, want: "given twice"},
-		"job id alone": {edit: func(r *xva.RepoRecords) { r.ScheduleID = "" }, want: "want both or neither"},
-		"long name":    {edit: func(r *xva.RepoRecords) { r.VMName = strings.Repeat("v", 1025) }, want: "vm_name: 1025 bytes"},
-		"unknown key":  {raw: strings.Replace(string(good), `"format"`, `"extra":1,"format"`, 1), want: "unknown field"},
-		"trailing":     {raw: string(good) + `{}`, want: "data after the object"},
-		"not json":     {raw: `[`, want: "repository records"},
+		"format":        {edit: func(r *xva.RepoRecords) { r.Format = "xbr-ova-3" }, want: `format "xbr-ova-3"`},
+		"empty ova":     {edit: func(r *xva.RepoRecords) { r.OVAXML = "" }, want: "ova_xml is empty"},
+		"bad ova":       {edit: func(r *xva.RepoRecords) { r.OVAXML = "<value>" }, want: "ova_xml"},
+		"name":          {edit: func(r *xva.RepoRecords) { r.Disks[0].Name = "../x" }, want: `name "../x"`},
+		"wrong name":    {edit: func(r *xva.RepoRecords) { r.Disks[0].Name = "Ref:9" }, want: `ova_xml has "Ref:3"`},
+		"snapshot":      {edit: func(r *xva.RepoRecords) { r.Disks[0].SnapshotVDI = "X" }, want: `snapshot_vdi "X"`},
+		"source":        {edit: func(r *xva.RepoRecords) { r.Disks[0].SourceVDI = "" }, want: `source_vdi ""`},
+		"userdevice":    {edit: func(r *xva.RepoRecords) { r.Disks[0].Userdevice = "01" }, want: `userdevice "01"`},
+		"disk count":    {edit: func(r *xva.RepoRecords) { r.Disks = nil }, want: "ova_xml has 1 disks, disks lists 0"},
+		"path":          {edit: func(r *xva.RepoRecords) { r.Disks[0].Path = "nbd" }, want: `path "nbd"`},
+		"reason":        {edit: func(r *xva.RepoRecords) { r.Disks[0].Path, r.Disks[0].PathReason = "cbt", "first-run" }, want: `path_reason "first-run"`},
+		"duplicate":     {edit: func(r *xva.RepoRecords) { r.Disks = append(r.Disks, r.Disks[0]) }, want: "given twice"},
+		"job id alone":  {edit: func(r *xva.RepoRecords) { r.ScheduleID = "" }, want: "want both or neither"},
+		"long name":     {edit: func(r *xva.RepoRecords) { r.VMName = strings.Repeat("v", 1025) }, want: "vm_name: 1025 bytes"},
+		"v1 with scope": {edit: func(r *xva.RepoRecords) { r.Format = xva.RepoFormatV1 }, want: `format "xbr-ova-1" has no vm_name, job or schedule fields`},
+		"unknown key":   {raw: strings.Replace(string(good), `"format"`, `"extra":1,"format"`, 1), want: "unknown field"},
+		"trailing":      {raw: string(good) + `{}`, want: "data after the object"},
+		"not json":      {raw: `[`, want: "repository records"},
 	}
 	for name, c := range cases {
 		t.Run(name, func(t *testing.T) {
@@ -109,6 +110,78 @@ func TestRepoRecordsRefused(t *testing.T) {
 	if _, err := r.Encode(); err == nil || !strings.Contains(err.Error(), "schedule: 2 bytes, want valid UTF-8") {
 		t.Fatalf("Encode of invalid UTF-8: %v", err)
 	}
+}
+
+// TestRepoRecordsV1: records written before format 2 (no name or scope)
+// are still read.
+func TestRepoRecordsV1(t *testing.T) {
+	r := repoRecords(t)
+	r.Format, r.VMName, r.Job, r.JobID, r.Schedule, r.ScheduleID = xva.RepoFormatV1, "", "", "", "", ""
+	data, err := jsonOf(r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, err := xva.DecodeRepoRecords(data); err != nil || got.Format != xva.RepoFormatV1 || got.JobID != "" {
+		t.Fatalf("v1 records: %+v, %v", got, err)
+	}
+}
+
+// TestRepoScope: the scope is read from any records object, whatever other
+// fields it has (a newer format's too); a non-object or half a scope is an
+// error that says which.
+func TestRepoScope(t *testing.T) {
+	good, err := repoRecords(t).Encode()
+	if err != nil {
+		t.Fatal(err)
+	}
+	newer := strings.Replace(string(good), `"format":"xbr-ova-2"`, `"format":"xbr-ova-9","later":[1,2]`, 1)
+	if newer == string(good) {
+		t.Fatalf("no format field to replace in %.60s", good)
+	}
+	for _, c := range []struct{ in, job, sched, err string }{
+		{in: string(good), job: "5275a6fb-7a45-52af-b8ff-79dc52c29d4a", sched: "8fad87ef-6b3a-5cce-b5f8-102dc0e1f2a3"},
+		{in: newer, job: "5275a6fb-7a45-52af-b8ff-79dc52c29d4a", sched: "8fad87ef-6b3a-5cce-b5f8-102dc0e1f2a3"},
+		{in: `{"name_label":"vm"}`},
+		{in: `[1]`, err: "cannot unmarshal array"},
+		{in: `{"job_id":"j"}`, err: `job_id "j" and schedule_id "": want both or neither`},
+		{in: `{"job_id":7,"schedule_id":"s"}`, err: "job_id"},
+		{in: `{`, err: "unexpected end of JSON input"},
+	} {
+		got, err := xva.DecodeRepoScope([]byte(c.in))
+		if c.err != "" {
+			if err == nil || !strings.Contains(err.Error(), c.err) || !strings.HasPrefix(err.Error(), "xva: repository records") {
+				t.Errorf("DecodeRepoScope(%.40s): %v, want an error with %q", c.in, err, c.err)
+			}
+			continue
+		}
+		if err != nil || got.JobID != c.job || got.ScheduleID != c.sched {
+			t.Errorf("DecodeRepoScope(%.40s) = %+v, %v; want %s %s", c.in, got, err, c.job, c.sched)
+		}
+	}
+}
+
+// FuzzDecodeRepoScope: any bytes give a scope with both ids or neither, or
+// an error naming the records.
+func FuzzDecodeRepoScope(f *testing.F) {
+	good, err := repoRecords(f).Encode()
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Add(good)
+	f.Add([]byte(`{"job_id":"a","schedule_id":"b"}`))
+	f.Add([]byte(`null`))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		s, err := xva.DecodeRepoScope(data)
+		if err != nil {
+			if !strings.HasPrefix(err.Error(), "xva: repository records") {
+				t.Fatalf("error without its subject: %v", err)
+			}
+			return
+		}
+		if (s.JobID == "") != (s.ScheduleID == "") {
+			t.Fatalf("half a scope: %+v", s)
+		}
+	})
 }
 
 func FuzzDecodeRepoRecords(f *testing.F) {
