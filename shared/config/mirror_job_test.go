@@ -75,7 +75,19 @@ func TestBadMirrorJobs(t *testing.T) {
 			}
 		})
 	}
-	_, err := config.Parse("xbr.yaml", []byte(edit(t, "remotes: [nfs]\n", "remotes: [nfs]\n    source: nfs\n")), env("XBR_PW", pw))
+	// An incremental job writing to a mirror's target: the mirror's retention,
+	// which counts every point of a VM on its targets, would delete its points.
+	direct := mirrorConfig("", "") + `  - name: direct
+    mode: incremental
+    pools: [lab]
+    remotes: [offsite]
+    schedules: [{name: hourly, cron: "0 * * * *", retention: 24}]
+`
+	_, err := config.Parse("xbr.yaml", []byte(direct), env("XBR_PW", pw))
+	if want := `jobs[1].remotes[0]: "offsite": incremental job direct also writes there: the mirror's retention counts every point of a VM on its targets and would delete that job's points (give one of them another remote)`; err == nil || !strings.Contains(err.Error(), want) {
+		t.Errorf("a mirror target that an incremental job writes to: %v, want %s", err, want)
+	}
+	_, err = config.Parse("xbr.yaml", []byte(edit(t, "remotes: [nfs]\n", "remotes: [nfs]\n    source: nfs\n")), env("XBR_PW", pw))
 	if want := "jobs[0].source: only for mirror jobs"; err == nil || !strings.Contains(err.Error(), want) {
 		t.Errorf("source on a full job: %v, want %s", err, want)
 	}

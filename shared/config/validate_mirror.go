@@ -1,6 +1,9 @@
 package config
 
-import "fmt"
+import (
+	"fmt"
+	"slices"
+)
 
 // noPoolsNoVMs refuses pools and a VM selection on a job that works on
 // repositories (gc, mirror); whatPools and whatVMs say why.
@@ -44,8 +47,22 @@ func (c *Config) checkMirror(p *problems, path string, j *Job) {
 				effectiveChunkSize(t), effectiveChunkSize(src))
 		case t.EncryptionKeyFile != src.EncryptionKeyFile:
 			p.addValue(ip, name, "encryption_key_file differs from the source's: a mirror copies chunks encrypted with the source's key, so the target uses the source's key file")
+		default:
+			if w, ok := c.incrementalWriter(name); ok {
+				p.addValue(ip, name, "incremental job %s also writes there: the mirror's retention counts every point of a VM on its targets and would delete that job's points (give one of them another remote)", w)
+			}
 		}
 	}
+}
+
+// incrementalWriter is the first incremental job that writes to remote name.
+func (c *Config) incrementalWriter(name string) (string, bool) {
+	for _, j := range c.Jobs {
+		if j.Mode == ModeIncremental && slices.Contains(j.Remotes, name) {
+			return j.Name, true
+		}
+	}
+	return "", false
 }
 
 // effectiveChunkSize is a remote's chunk_size, its default when unset.
