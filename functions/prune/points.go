@@ -70,7 +70,8 @@ func (p *Pruner) Points(ctx context.Context, trigger string, e PointsDone) ([]bu
 	policy := Policy(sched)
 	var outs []bus.Out
 	for _, b := range e.Backups {
-		deleted, kept, err := p.prunePoints(ctx, e.VMUUID, b, policy, pointScope{job: job.ID, schedule: sched.ID})
+		deleted, kept, err := p.prunePoints(ctx, e.VMUUID, b, policy, pointScope{job: job.ID, schedule: sched.ID,
+			jobName: job.Name, scheduleName: sched.Name})
 		if err != nil && ctx.Err() != nil {
 			return nil, err // shutting down: the redelivery decides again
 		}
@@ -107,11 +108,19 @@ func (p *Pruner) prunePoints(ctx context.Context, vm string, b events.RemoteBack
 	if err != nil {
 		return nil, nil, err
 	}
+	listed := func(points []repo.PointInfo) bool {
+		return slices.ContainsFunc(points, func(pi repo.PointInfo) bool { return !pi.Time.Before(newPoint.Time) })
+	}
+	if !listed(points) {
+		return nil, nil, fmt.Errorf("the new restore point %s is not listed on its remote; nothing pruned", b.BackupID)
+	}
 	if points, err = p.inScope(ctx, rp, points, scope); err != nil {
 		return nil, nil, err
 	}
-	if !slices.ContainsFunc(points, func(pi repo.PointInfo) bool { return !pi.Time.Before(newPoint.Time) }) {
-		return nil, nil, fmt.Errorf("the new restore point %s is not listed on its remote; nothing pruned", b.BackupID)
+	if !listed(points) {
+		return nil, nil, fmt.Errorf("the new restore point %s is not among the points of job %s, schedule %s on its remote "+
+			"(its records name another job or schedule, as after a rename without id:, or cannot be read); nothing pruned",
+			b.BackupID, scope.jobName, scope.scheduleName)
 	}
 	items := make([]retention.Item, len(points))
 	byID := make(map[string]repo.Point, len(points))
@@ -177,8 +186,8 @@ func (p *Pruner) pointsOutcome(trigger string, e PointsDone, rem string, depth i
 		Remote: rem, Retention: depth, Kept: kept, Deleted: deleted, GC: gc})
 }
 
-// pointScope is the job and schedule ids a prune decides for.
-type pointScope struct{ job, schedule string }
+// pointScope is the job and schedule a prune decides for: their ids, and their names for errors.
+type pointScope struct{ job, schedule, jobName, scheduleName string }
 
 // inScope keeps the points of scope: those whose records name its job and
 // schedule ids, and those whose records name none (written before points

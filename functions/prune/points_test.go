@@ -164,7 +164,17 @@ func TestPointsRetentionPerSchedule(t *testing.T) {
 	if job.ID == "" || other.ID == "" || job.ID == other.ID {
 		t.Fatalf("job ids %q %q", job.ID, other.ID)
 	}
-	outs, err := w.pruner.Points(ctx, "t-scope", prune.PointsDone{RunID: "run-1", Job: "nightly", Schedule: "daily",
+	// An event whose point is not of its schedule (a rename without id:) deletes nothing.
+	outs, err := w.pruner.Points(ctx, "t-other", prune.PointsDone{RunID: "run-0", Job: "nightly", Schedule: "weekly",
+		VMUUID: vm.UUID, Backups: []events.RemoteBackup{{Remote: "store", BackupID: ids[7]}}})
+	if err != nil || len(outs) != 1 {
+		t.Fatalf("Points = %d outs, %v", len(outs), err)
+	}
+	if f := decodeOut[events.PruneFailed](t, outs[0]); !strings.Contains(f.Error, "is not among the points of job nightly, schedule weekly") ||
+		len(f.Deleted) != 0 {
+		t.Fatalf("prune of another schedule's point: %+v", f)
+	}
+	outs, err = w.pruner.Points(ctx, "t-scope", prune.PointsDone{RunID: "run-1", Job: "nightly", Schedule: "daily",
 		VMUUID: vm.UUID, Backups: []events.RemoteBackup{{Remote: "store", BackupID: ids[7]}}})
 	got, deleted := onePruned(t, outs, err)
 	if !slices.Equal(deleted, wantGone) || !slices.Equal(got.Kept, wantKept) {
