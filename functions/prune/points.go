@@ -232,5 +232,5 @@ func (p *Pruner) pointInScope(pt repo.Point, m *repo.Manifest, err error, scope 
 			"point", pt.String(), "err", err)
 		return false, nil
 	}
-	return s.JobID == "" || (s.JobID == scope.job && s.ScheduleID == scope.schedule), nil
+	return s.Unscoped() || (s.JobID == scope.job && s.ScheduleID == scope.schedule), nil
 }

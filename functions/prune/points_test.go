@@ -3,6 +3,7 @@ package prune_test
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"io/fs"
@@ -26,6 +27,10 @@ import (
 	"xbr/shared/xva"
 )
 
+// unscoped are the records of a point written before points named their job
+// and schedule: it counts in every retention scope of its VM.
+var unscoped = json.RawMessage(`{"format":"xbr-ova-1"}`)
+
 // writePoints stores n restore points of repotest.VMA, a day apart from
 // repotest.T0, each with 3 chunks of its own (and 3 zero chunks), and
 // returns their ids on remote "store", oldest first.
@@ -34,7 +39,7 @@ func writePoints(t *testing.T, rp *repo.Repo, n int) []string {
 	var ids []string
 	for i := range n {
 		at := repotest.T0.Add(time.Duration(i) * 24 * time.Hour)
-		repotest.WritePoint(t, rp, repotest.VMA, at, repotest.DiskImage(uint64(100+i), 6*repotest.ChunkSize))
+		repotest.WritePointRecords(t, rp, repotest.VMA, at, repotest.DiskImage(uint64(100+i), 6*repotest.ChunkSize), unscoped)
 		ids = append(ids, prune.PointID("store", repo.Point{VM: repotest.VMA, Time: at}))
 	}
 	return ids
@@ -138,10 +143,10 @@ func TestPointsRetentionPerSchedule(t *testing.T) {
 	other, _ := w.cfg.Job("other")
 	scope := func(j, s string) func(*xva.RepoRecords) { return scopeOf(w, j, s) }
 	written := []struct {
-		scope func(*xva.RepoRecords) // nil: written before points named their scope
+		scope func(*xva.RepoRecords) // format 1 without ids: written before points named their scope
 		gone  bool
 	}{
-		{nil, true},
+		{func(r *xva.RepoRecords) { r.Format = xva.RepoFormatV1 }, true},
 		{scope("nightly", "weekly"), false},
 		{scope("nightly", "daily"), true},
 		{scope("other", "daily"), false},

@@ -8,6 +8,7 @@ import (
 	"io"
 	"regexp"
 	"strconv"
+	"strings"
 	"unicode/utf8"
 )
 
@@ -92,10 +93,7 @@ func (r RepoRecords) Encode() ([]byte, error) {
 // Validate checks the format, that OVAXML parses and lists exactly the
 // disks of Disks in the same order, and each disk's fields.
 func (r RepoRecords) Validate() error {
-	switch {
-	case r.Format == RepoFormatV1 && r.VMName+r.Job+r.JobID+r.Schedule+r.ScheduleID != "":
-		return fmt.Errorf("xva: repository records: format %q has no vm_name, job or schedule fields", r.Format)
-	case r.Format != RepoFormat && r.Format != RepoFormatV1:
+	if r.Format != RepoFormat && r.Format != RepoFormatV1 {
 		return fmt.Errorf("xva: repository records: format %q, want %q (or %q)", r.Format, RepoFormat, RepoFormatV1)
 	}
 	for _, f := range []struct{ name, v string }{{"vm_name", r.VMName}, {"job", r.Job}, {"job_id", r.JobID},
@@ -173,30 +171,43 @@ func (d RepoDisk) validate() error {
 	return nil
 }
 
-// RepoScope is what retention needs of a restore point's records: the ids of the job and
-// schedule that took it, both empty for a point written before they were recorded.
+// RepoScope is what retention needs of a restore point's records: their format and the ids
+// of the job and schedule that took the point.
 type RepoScope struct {
+	Format     string `json:"format"`
 	JobID      string `json:"job_id"`
 	ScheduleID string `json:"schedule_id"`
 }
 
-// DecodeRepoScope reads only the job and schedule ids of a restore point's records,
-// ignoring every other field, so that records of a newer format still name their scope.
-// Records that are not a JSON object, or whose ids are not both set or both empty strings
-// of at most 1024 bytes, are an error.
+// Unscoped reports whether the point was written before points recorded their job and
+// schedule (format RepoFormatV1 without ids): it counted in every retention scope then.
+func (s RepoScope) Unscoped() bool { return s.JobID == "" }
+
+// DecodeRepoScope reads only the format and the job and schedule ids of a restore point's
+// records, ignoring every other field, so that records of a newer format still name their
+// scope. It is an error when the records are not a JSON object, name no format of these
+// records ("xbr-ova-<n>"), have half a scope or ids over 1024 bytes, or, in a format after
+// RepoFormatV1, no scope.
 func DecodeRepoScope(data []byte) (RepoScope, error) {
 	if len(data) > MaxRepoRecords {
 		return RepoScope{}, fmt.Errorf("xva: repository records: %d bytes, more than %d", len(data), MaxRepoRecords)
+	}
+	if t := bytes.TrimLeft(data, " \t\r\n"); len(t) == 0 || t[0] != '{' {
+		return RepoScope{}, errors.New("xva: repository records: not a JSON object")
 	}
 	var s RepoScope
 	if err := json.Unmarshal(data, &s); err != nil {
 		return RepoScope{}, fmt.Errorf("xva: repository records: %w", err)
 	}
 	switch {
+	case !strings.HasPrefix(s.Format, "xbr-ova-") || len(s.Format) > 32:
+		return RepoScope{}, fmt.Errorf("xva: repository records: format %.40q is not xbr-ova-<n>", s.Format)
 	case len(s.JobID) > maxRepoName || len(s.ScheduleID) > maxRepoName:
 		return RepoScope{}, fmt.Errorf("xva: repository records: job_id or schedule_id longer than %d bytes", maxRepoName)
 	case (s.JobID == "") != (s.ScheduleID == ""):
 		return RepoScope{}, fmt.Errorf("xva: repository records: job_id %q and schedule_id %q: want both or neither", s.JobID, s.ScheduleID)
+	case s.JobID == "" && s.Format != RepoFormatV1:
+		return RepoScope{}, fmt.Errorf("xva: repository records: format %q without job_id and schedule_id", s.Format)
 	}
 	return s, nil
 }

@@ -1,6 +1,7 @@
 package xva_test
 
 import (
+	"bytes"
 	"encoding/json"
 	"strings"
 	"testing"
@@ -67,24 +68,23 @@ func TestRepoRecordsRefused(t *testing.T) {
 		raw  string
 		want string
 	}{
-		"format":        {edit: func(r *xva.RepoRecords) { r.Format = "xbr-ova-3" }, want: `format "xbr-ova-3"`},
-		"empty ova":     {edit: func(r *xva.RepoRecords) { r.OVAXML = "" }, want: "ova_xml is empty"},
-		"bad ova":       {edit: func(r *xva.RepoRecords) { r.OVAXML = "<value>" }, want: "ova_xml"},
-		"name":          {edit: func(r *xva.RepoRecords) { r.Disks[0].Name = "../x" }, want: `name "../x"`},
-		"wrong name":    {edit: func(r *xva.RepoRecords) { r.Disks[0].Name = "Ref:9" }, want: `ova_xml has "Ref:3"`},
-		"snapshot":      {edit: func(r *xva.RepoRecords) { r.Disks[0].SnapshotVDI = "X" }, want: `snapshot_vdi "X"`},
-		"source":        {edit: func(r *xva.RepoRecords) { r.Disks[0].SourceVDI = "" }, want: `source_vdi ""`},
-		"userdevice":    {edit: func(r *xva.RepoRecords) { r.Disks[0].Userdevice = "01" }, want: `userdevice "01"`},
-		"disk count":    {edit: func(r *xva.RepoRecords) { r.Disks = nil }, want: "ova_xml has 1 disks, disks lists 0"},
-		"path":          {edit: func(r *xva.RepoRecords) { r.Disks[0].Path = "nbd" }, want: `path "nbd"`},
-		"reason":        {edit: func(r *xva.RepoRecords) { r.Disks[0].Path, r.Disks[0].PathReason = "cbt", "first-run" }, want: `path_reason "first-run"`},
-		"duplicate":     {edit: func(r *xva.RepoRecords) { r.Disks = append(r.Disks, r.Disks[0]) }, want: "given twice"},
-		"job id alone":  {edit: func(r *xva.RepoRecords) { r.ScheduleID = "" }, want: "want both or neither"},
-		"long name":     {edit: func(r *xva.RepoRecords) { r.VMName = strings.Repeat("v", 1025) }, want: "vm_name: 1025 bytes"},
-		"v1 with scope": {edit: func(r *xva.RepoRecords) { r.Format = xva.RepoFormatV1 }, want: `format "xbr-ova-1" has no vm_name, job or schedule fields`},
-		"unknown key":   {raw: strings.Replace(string(good), `"format"`, `"extra":1,"format"`, 1), want: "unknown field"},
-		"trailing":      {raw: string(good) + `{}`, want: "data after the object"},
-		"not json":      {raw: `[`, want: "repository records"},
+		"format":       {edit: func(r *xva.RepoRecords) { r.Format = "xbr-ova-3" }, want: `format "xbr-ova-3"`},
+		"empty ova":    {edit: func(r *xva.RepoRecords) { r.OVAXML = "" }, want: "ova_xml is empty"},
+		"bad ova":      {edit: func(r *xva.RepoRecords) { r.OVAXML = "<value>" }, want: "ova_xml"},
+		"name":         {edit: func(r *xva.RepoRecords) { r.Disks[0].Name = "../x" }, want: `name "../x"`},
+		"wrong name":   {edit: func(r *xva.RepoRecords) { r.Disks[0].Name = "Ref:9" }, want: `ova_xml has "Ref:3"`},
+		"snapshot":     {edit: func(r *xva.RepoRecords) { r.Disks[0].SnapshotVDI = "X" }, want: `snapshot_vdi "X"`},
+		"source":       {edit: func(r *xva.RepoRecords) { r.Disks[0].SourceVDI = "" }, want: `source_vdi ""`},
+		"userdevice":   {edit: func(r *xva.RepoRecords) { r.Disks[0].Userdevice = "01" }, want: `userdevice "01"`},
+		"disk count":   {edit: func(r *xva.RepoRecords) { r.Disks = nil }, want: "ova_xml has 1 disks, disks lists 0"},
+		"path":         {edit: func(r *xva.RepoRecords) { r.Disks[0].Path = "nbd" }, want: `path "nbd"`},
+		"reason":       {edit: func(r *xva.RepoRecords) { r.Disks[0].Path, r.Disks[0].PathReason = "cbt", "first-run" }, want: `path_reason "first-run"`},
+		"duplicate":    {edit: func(r *xva.RepoRecords) { r.Disks = append(r.Disks, r.Disks[0]) }, want: "given twice"},
+		"job id alone": {edit: func(r *xva.RepoRecords) { r.ScheduleID = "" }, want: "want both or neither"},
+		"long name":    {edit: func(r *xva.RepoRecords) { r.VMName = strings.Repeat("v", 1025) }, want: "vm_name: 1025 bytes"},
+		"unknown key":  {raw: strings.Replace(string(good), `"format"`, `"extra":1,"format"`, 1), want: "unknown field"},
+		"trailing":     {raw: string(good) + `{}`, want: "data after the object"},
+		"not json":     {raw: `[`, want: "repository records"},
 	}
 	for name, c := range cases {
 		t.Run(name, func(t *testing.T) {
@@ -141,10 +141,15 @@ func TestRepoScope(t *testing.T) {
 	for _, c := range []struct{ in, job, sched, err string }{
 		{in: string(good), job: "5275a6fb-7a45-52af-b8ff-79dc52c29d4a", sched: "8fad87ef-6b3a-5cce-b5f8-102dc0e1f2a3"},
 		{in: newer, job: "5275a6fb-7a45-52af-b8ff-79dc52c29d4a", sched: "8fad87ef-6b3a-5cce-b5f8-102dc0e1f2a3"},
-		{in: `{"name_label":"vm"}`},
-		{in: `[1]`, err: "cannot unmarshal array"},
-		{in: `{"job_id":"j"}`, err: `job_id "j" and schedule_id "": want both or neither`},
-		{in: `{"job_id":7,"schedule_id":"s"}`, err: "job_id"},
+		{in: `{"format":"xbr-ova-1","ova_xml":"…"}`}, // written before points recorded a scope
+		{in: `{"format":"xbr-ova-1","job_id":"j","schedule_id":"s"}`, job: "j", sched: "s"},
+		{in: `{"name_label":"vm"}`, err: `format "" is not xbr-ova-<n>`},
+		{in: `{"format":"xbr-ova-2"}`, err: `format "xbr-ova-2" without job_id and schedule_id`},
+		{in: `{"format":"xbr-ova-2","job_id":null,"schedule_id":null}`, err: "without job_id and schedule_id"},
+		{in: `null`, err: "not a JSON object"},
+		{in: ` [1]`, err: "not a JSON object"},
+		{in: `{"format":"xbr-ova-2","job_id":"j"}`, err: `job_id "j" and schedule_id "": want both or neither`},
+		{in: `{"format":"xbr-ova-2","job_id":7,"schedule_id":"s"}`, err: "job_id"},
 		{in: `{`, err: "unexpected end of JSON input"},
 	} {
 		got, err := xva.DecodeRepoScope([]byte(c.in))
@@ -160,26 +165,41 @@ func TestRepoScope(t *testing.T) {
 	}
 }
 
-// FuzzDecodeRepoScope: any bytes give a scope with both ids or neither, or
-// an error naming the records.
+// FuzzDecodeRepoScope: the lenient scope agrees with the strict decoder on
+// every record the strict one accepts (the same ids; none only for format
+// 1, and an error for a later format without them), is an error naming the
+// records otherwise, and never takes a non-object for records.
 func FuzzDecodeRepoScope(f *testing.F) {
 	good, err := repoRecords(f).Encode()
 	if err != nil {
 		f.Fatal(err)
 	}
 	f.Add(good)
-	f.Add([]byte(`{"job_id":"a","schedule_id":"b"}`))
+	f.Add([]byte(`{"format":"xbr-ova-1","job_id":"a","schedule_id":"b"}`))
+	f.Add([]byte(`{"format":"xbr-ova-2"}`))
 	f.Add([]byte(`null`))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		s, err := xva.DecodeRepoScope(data)
-		if err != nil {
-			if !strings.HasPrefix(err.Error(), "xva: repository records") {
-				t.Fatalf("error without its subject: %v", err)
-			}
-			return
+		if err != nil && !strings.HasPrefix(err.Error(), "xva: repository records") {
+			t.Fatalf("error without its subject: %v", err)
 		}
-		if (s.JobID == "") != (s.ScheduleID == "") {
-			t.Fatalf("half a scope: %+v", s)
+		if err == nil {
+			if t0 := bytes.TrimSpace(data); len(t0) == 0 || t0[0] != '{' {
+				t.Fatalf("a scope from a non-object: %q", data)
+			}
+			if (s.JobID == "") != (s.ScheduleID == "") || (s.Unscoped() && s.Format != xva.RepoFormatV1) {
+				t.Fatalf("scope %+v", s)
+			}
+		}
+		r, rerr := xva.DecodeRepoRecords(data)
+		switch {
+		case rerr != nil:
+		case r.Format != xva.RepoFormatV1 && r.JobID == "":
+			if err == nil {
+				t.Fatalf("format %q records without ids gave scope %+v", r.Format, s)
+			}
+		case err != nil || s.JobID != r.JobID || s.ScheduleID != r.ScheduleID || s.Format != r.Format:
+			t.Fatalf("records %+v have scope %+v, %v", r, s, err)
 		}
 	})
 }

@@ -78,6 +78,12 @@ func (c *CountingRemote) Open(ctx context.Context, key string) (io.ReadCloser, e
 // WritePoint stores image as one disk of a restore point of vm at t, by full scan.
 func WritePoint(t *testing.T, rp *repo.Repo, vm string, at time.Time, image []byte) repo.DiskStats {
 	t.Helper()
+	return WritePointRecords(t, rp, vm, at, image, json.RawMessage(`{"name_label":"vm"}`))
+}
+
+// WritePointRecords is WritePoint with the point's records given.
+func WritePointRecords(t *testing.T, rp *repo.Repo, vm string, at time.Time, image []byte, records json.RawMessage) repo.DiskStats {
+	t.Helper()
 	ctx := context.Background()
 	b, err := rp.Begin(ctx, vm, at)
 	if err != nil {
@@ -95,7 +101,7 @@ func WritePoint(t *testing.T, rp *repo.Repo, vm string, at time.Time, image []by
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := b.Commit(ctx, json.RawMessage(`{"name_label":"vm"}`)); err != nil {
+	if _, err := b.Commit(ctx, records); err != nil {
 		t.Fatal(err)
 	}
 	return st
