@@ -87,6 +87,19 @@ func TestBadMirrorJobs(t *testing.T) {
 	if want := `jobs[1].remotes[0]: "offsite": incremental job direct also writes there: the mirror's retention counts every point of a VM on its targets and would delete that job's points (give one of them another remote)`; err == nil || !strings.Contains(err.Error(), want) {
 		t.Errorf("a mirror target that an incremental job writes to: %v, want %s", err, want)
 	}
+	// Two mirrors to one target, or one mirror whose schedules keep
+	// differently: one retention would delete what the other keeps.
+	for _, c := range []struct{ name, doc, want string }{
+		{"a shared target", mirrorConfig("", "") + strings.Replace(mirrorJob, "name: copy", "name: again", 1),
+			`jobs[2].remotes[0]: "offsite": mirror job copy also copies there: each mirror's retention counts every point of a VM on its targets and would delete the other's copies`},
+		{"schedules that keep differently", mirrorConfig("        long_term: {monthly: 6}\n",
+			"        long_term: {monthly: 6}\n      - {name: weekly, cron: \"0 5 * * 0\", retention: 4}\n"),
+			"jobs[1].schedules[1]: keeps other than schedule nightly (retention and long_term)"},
+	} {
+		if _, err := config.Parse("xbr.yaml", []byte(c.doc), env("XBR_PW", pw)); err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%s: %v, want %s", c.name, err, c.want)
+		}
+	}
 	_, err = config.Parse("xbr.yaml", []byte(edit(t, "remotes: [nfs]\n", "remotes: [nfs]\n    source: nfs\n")), env("XBR_PW", pw))
 	if want := "jobs[0].source: only for mirror jobs"; err == nil || !strings.Contains(err.Error(), want) {
 		t.Errorf("source on a full job: %v, want %s", err, want)

@@ -48,10 +48,16 @@ func (c *Config) checkJob(p *problems, path string, j *Job) {
 		p.add(path+".schedules", "missing (at least one schedule holds the retention)")
 	}
 	names := make([]string, len(j.Schedules))
+	ids := map[string]int{}
 	for i := range j.Schedules {
 		names[i] = j.Schedules[i].Name
 		sp := fmt.Sprintf("%s.schedules[%d]", path, i)
 		j.Schedules[i].ID = checkID(p, sp+".id", j.Schedules[i].ID, j.ID, j.Schedules[i].Name)
+		if k, dup := ids[j.Schedules[i].ID]; dup && j.Schedules[i].ID != "" {
+			p.addValue(sp+".id", j.Schedules[i].ID, "also the id of %s.schedules[%d] (retention would count both as one)", path, k)
+		} else {
+			ids[j.Schedules[i].ID] = i
+		}
 		checkSchedule(p, sp, &j.Schedules[i], j.Mode)
 		checkHealth(p, sp+".health_check", j.Mode, j.Schedules[i].HealthCheck)
 	}

@@ -50,9 +50,29 @@ func (c *Config) checkMirror(p *problems, path string, j *Job) {
 		default:
 			if w, ok := c.incrementalWriter(name); ok {
 				p.addValue(ip, name, "incremental job %s also writes there: the mirror's retention counts every point of a VM on its targets and would delete that job's points (give one of them another remote)", w)
+			} else if m, ok := c.earlierMirror(j.Name, name); ok {
+				p.addValue(ip, name, "mirror job %s also copies there: each mirror's retention counts every point of a VM on its targets and would delete the other's copies (give one of them another remote)", m)
 			}
 		}
 	}
+	for i, s := range j.Schedules[min(1, len(j.Schedules)):] {
+		if f := j.Schedules[0]; s.Retention != f.Retention || s.LongTerm != f.LongTerm {
+			p.add(fmt.Sprintf("%s.schedules[%d]", path, i+1), "keeps other than schedule %s (retention and long_term): each run of a mirror decides over every point of a VM on its targets, so its schedules keep the same", f.Name)
+		}
+	}
+}
+
+// earlierMirror is the mirror job listed before job self that copies to remote name.
+func (c *Config) earlierMirror(self, name string) (string, bool) {
+	for _, j := range c.Jobs {
+		if j.Name == self {
+			return "", false
+		}
+		if j.Mode == ModeMirror && slices.Contains(j.Remotes, name) {
+			return j.Name, true
+		}
+	}
+	return "", false
 }
 
 // incrementalWriter is the first incremental job that writes to remote name.
