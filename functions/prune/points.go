@@ -192,11 +192,11 @@ type pointScope struct{ job, schedule, jobName, scheduleName string }
 // inScope keeps the points of scope: those whose records name its job and
 // schedule ids, and those whose records name none (written before points
 // recorded them, which counted in every scope then). A point whose manifest
-// or records cannot be read is left alone, never a candidate, as full
-// backups' unreadable metadata is: a read cut short can look like damage, and
-// a damaged point is for xbr verify to name, not for retention to delete. A
-// point deleted meanwhile is left out; a manifest that cannot be opened fails
-// the prune, which then deletes nothing.
+// is damaged or whose records cannot be read is left alone, never a
+// candidate, as full backups' unreadable metadata is: a damaged point is for
+// xbr verify to name, not for retention to delete. A point deleted meanwhile
+// is left out; a manifest that cannot be opened or read through (a network or
+// disk error) fails the prune, which then deletes nothing.
 func (p *Pruner) inScope(ctx context.Context, rp *repo.Repo, points []repo.PointInfo, scope pointScope) ([]repo.PointInfo, error) {
 	keep := make([]bool, len(points))
 	errs := make([]error, len(points))

@@ -191,11 +191,10 @@ func TestPointsRetentionPerSchedule(t *testing.T) {
 	}
 }
 
-// TestPointsUnreadableLeftAlone: a point whose manifest is damaged, whose
-// records are not an object, or whose manifest read is cut short by the
-// network is never a retention candidate (a cut-short read looks like damage,
-// and a damaged point is for xbr verify to name); a manifest that cannot be
-// opened fails the prune, which deletes nothing.
+// TestPointsUnreadableLeftAlone: a point whose manifest is damaged or whose
+// records are not an object is never a retention candidate (a damaged point
+// is for xbr verify to name); a manifest that cannot be opened, or whose read
+// is cut short by the network, fails the prune, which deletes nothing.
 func TestPointsUnreadableLeftAlone(t *testing.T) {
 	ctx := context.Background()
 	w, rp, vm, data := scopeWorld(t)
@@ -219,32 +218,44 @@ func TestPointsUnreadableLeftAlone(t *testing.T) {
 		keys = append(keys, repo.Root+"/vms/"+pt.String()+".json")
 	}
 	remotetest.PutBytes(t, rp.Remote(), keys[0], []byte(`{"format":`))
-	faulty := &faultyRemote{Remote: w.remotes["store"], reset: keys[2]}
+	prunePoint := func(run, id string) []bus.Out {
+		t.Helper()
+		outs, err := w.pruner.Points(ctx, run, prune.PointsDone{RunID: run, Job: "nightly", Schedule: "daily",
+			VMUUID: vm.UUID, Backups: []events.RemoteBackup{{Remote: "store", BackupID: id}}})
+		if err != nil || len(outs) != 1 {
+			t.Fatalf("Points = %d outs, %v", len(outs), err)
+		}
+		return outs
+	}
+	// Daily, depth 3: points 4 to 6 are kept, so 2 and 3 go; 0 and 1 would go
+	// too if they counted.
+	got, deleted := onePruned(t, prunePoint("run-1", ids[6]), nil)
+	if !slices.Equal(deleted, ids[2:4]) || !slices.Equal(got.Kept, []string{ids[6], ids[5], ids[4]}) {
+		t.Fatalf("deleted %v kept %v, want deleted %v", deleted, got.Kept, ids[2:4])
+	}
+
+	// A newer point makes 4 a candidate; a manifest read cut short by the
+	// network, or one that cannot be opened, fails the prune instead.
+	at := repotest.T0.Add(7 * 24 * time.Hour)
+	repoimagetest.StorePointWith(t, rp, vm.UUID, at, bytes.NewReader(data), scoped)
+	newest := prune.PointID("store", repo.Point{VM: vm.UUID, Time: at})
+	faulty := &faultyRemote{Remote: w.remotes["store"], reset: keys[5]}
 	w.remotes["store"] = faulty
-	// Daily, depth 3: points 3 to 5 are kept and 6 is new, so 3 goes; 0 to 2
-	// would go too if they counted.
-	outs, err := w.pruner.Points(ctx, "t-unreadable", prune.PointsDone{RunID: "run-1", Job: "nightly", Schedule: "daily",
-		VMUUID: vm.UUID, Backups: []events.RemoteBackup{{Remote: "store", BackupID: ids[6]}}})
-	got, deleted := onePruned(t, outs, err)
-	if !slices.Equal(deleted, ids[3:4]) || !slices.Equal(got.Kept, []string{ids[6], ids[5], ids[4]}) {
-		t.Fatalf("deleted %v kept %v, want deleted %v", deleted, got.Kept, ids[3:4])
+	for _, c := range []struct{ run, want string }{{"run-2", "connection reset by peer"}, {"run-3", "permission denied"}} {
+		if c.run == "run-3" {
+			faulty.reset, faulty.fail = "", keys[5]
+		}
+		if f := decodeOut[events.PruneFailed](t, prunePoint(c.run, newest)[0]); !strings.Contains(f.Error, "nothing pruned") ||
+			!strings.Contains(f.Error, c.want) || len(f.Deleted) != 0 {
+			t.Fatalf("%s: prune with a manifest that cannot be read: %+v, want %q", c.run, f, c.want)
+		}
 	}
 	if faulty.resets.Load() == 0 {
 		t.Fatal("no manifest read was cut short")
 	}
-
-	faulty.fail = keys[4]
-	outs, err = w.pruner.Points(ctx, "t-open", prune.PointsDone{RunID: "run-2", Job: "nightly", Schedule: "daily",
-		VMUUID: vm.UUID, Backups: []events.RemoteBackup{{Remote: "store", BackupID: ids[6]}}})
-	if err != nil || len(outs) != 1 {
-		t.Fatalf("Points = %d outs, %v", len(outs), err)
-	}
-	if f := decodeOut[events.PruneFailed](t, outs[0]); !strings.Contains(f.Error, "nothing pruned") ||
-		!strings.Contains(f.Error, "permission denied") || len(f.Deleted) != 0 {
-		t.Fatalf("prune with a manifest that cannot be opened: %+v", f)
-	}
-	if points, err := rp.List(ctx, vm.UUID); err != nil || len(points) != 6 {
-		t.Fatalf("points left: %d, %v; want 6", len(points), err)
+	faulty.fail = ""
+	if _, deleted := onePruned(t, prunePoint("run-4", newest), nil); !slices.Equal(deleted, ids[4:5]) {
+		t.Fatalf("after the faults: deleted %v, want %v", deleted, ids[4:5])
 	}
 }
 

@@ -12,6 +12,7 @@ import (
 // entries on demand, so a manifest is never held whole in memory.
 type manifestReader struct {
 	dec   *json.Decoder
+	src   *readErrs
 	lim   *limitReader
 	keyed bool // entries carry the chunk's SHA-256 beside its keyed id
 	m     Manifest
@@ -41,21 +42,42 @@ func (l *limitReader) Read(p []byte) (int, error) {
 // keyed says the repository's ids are keyed (encrypted): every stored chunk's entry then
 // carries its SHA-256.
 func readManifest(r io.Reader, keyed bool) (*manifestReader, error) {
-	lim := &limitReader{r: r, n: maxHeader, limited: true}
-	mr := &manifestReader{dec: json.NewDecoder(lim), lim: lim, keyed: keyed, disk: -1}
+	src := &readErrs{r: r}
+	lim := &limitReader{r: src, n: maxHeader, limited: true}
+	mr := &manifestReader{dec: json.NewDecoder(lim), src: src, lim: lim, keyed: keyed, disk: -1}
 	if err := mr.header(); err != nil {
-		return nil, corrupt(err)
+		return nil, mr.corrupt(err)
 	}
 	lim.limited = false
 	return mr, nil
 }
 
-// corrupt marks a parse error as ErrCorrupt.
-func corrupt(err error) error {
-	if err == nil || errors.Is(err, ErrCorrupt) {
+// corrupt marks a parse error as ErrCorrupt, unless reading the manifest failed: a read cut
+// short (a network or disk error) is that error, which a caller may retry, not a damaged
+// manifest.
+func (mr *manifestReader) corrupt(err error) error {
+	switch {
+	case err == nil || errors.Is(err, ErrCorrupt):
 		return err
+	case mr.src.err != nil:
+		return fmt.Errorf("manifest: read: %w", mr.src.err)
 	}
 	return fmt.Errorf("%w: %w", ErrCorrupt, err)
+}
+
+// readErrs remembers the first error of the reader it wraps other than io.EOF and
+// ErrCorrupt (a decryption failure is damage, not a failed read).
+type readErrs struct {
+	r   io.Reader
+	err error
+}
+
+func (e *readErrs) Read(p []byte) (int, error) {
+	n, err := e.r.Read(p)
+	if err != nil && err != io.EOF && !errors.Is(err, ErrCorrupt) && e.err == nil {
+		e.err = err
+	}
+	return n, err
 }
 
 func (mr *manifestReader) header() error {
@@ -133,7 +155,7 @@ func (mr *manifestReader) nextDisk() (int, error) {
 	}
 	if mr.disk >= 0 {
 		if err := mr.delim(']'); err != nil {
-			return 0, corrupt(fmt.Errorf("disk %d: more chunk ids than its %d chunks: %w", mr.disk, mr.m.Disks[mr.disk].Chunks, err))
+			return 0, mr.corrupt(fmt.Errorf("disk %d: more chunk ids than its %d chunks: %w", mr.disk, mr.m.Disks[mr.disk].Chunks, err))
 		}
 	}
 	mr.disk++
@@ -141,19 +163,19 @@ func (mr *manifestReader) nextDisk() (int, error) {
 		return 0, mr.end()
 	}
 	mr.left = mr.m.Disks[mr.disk].Chunks
-	return mr.disk, corrupt(mr.delim('['))
+	return mr.disk, mr.corrupt(mr.delim('['))
 }
 
 // end checks that the manifest ends after the last disk.
 func (mr *manifestReader) end() error {
 	if err := mr.delim(']'); err != nil {
-		return corrupt(fmt.Errorf("more chunk lists than %d disks: %w", len(mr.m.Disks), err))
+		return mr.corrupt(fmt.Errorf("more chunk lists than %d disks: %w", len(mr.m.Disks), err))
 	}
 	if err := mr.delim('}'); err != nil {
-		return corrupt(err)
+		return mr.corrupt(err)
 	}
 	if _, err := mr.dec.Token(); err != io.EOF {
-		return corrupt(errors.New("manifest: data after its end"))
+		return mr.corrupt(errors.New("manifest: data after its end"))
 	}
 	return io.EOF
 }
@@ -179,11 +201,11 @@ func (mr *manifestReader) next() (entry, error) {
 	}
 	tok, err := mr.dec.Token()
 	if err != nil {
-		return entry{}, corrupt(fmt.Errorf("manifest: disk %d: %w", mr.disk, err))
+		return entry{}, mr.corrupt(fmt.Errorf("manifest: disk %d: %w", mr.disk, err))
 	}
 	s, ok := tok.(string)
 	if !ok {
-		return entry{}, corrupt(fmt.Errorf("manifest: disk %d: %d chunk ids short (found %v)", mr.disk, mr.left, tok))
+		return entry{}, mr.corrupt(fmt.Errorf("manifest: disk %d: %d chunk ids short (found %v)", mr.disk, mr.left, tok))
 	}
 	mr.left--
 	if s == zeroMark {
@@ -193,7 +215,7 @@ func (mr *manifestReader) next() (entry, error) {
 	if err != nil {
 		err = fmt.Errorf("manifest: disk %d: chunk %d: %w", mr.disk, mr.m.Disks[mr.disk].Chunks-mr.left-1, err)
 	}
-	return e, corrupt(err)
+	return e, mr.corrupt(err)
 }
 
 // parseEntry parses a stored chunk's entry: "<id>", or "<id>:<sha256>" when keyed.
