@@ -74,7 +74,7 @@ func (h *Handler) importPoint(ctx context.Context, j *job) (xapi.VMRef, int64, e
 		built <- err
 	}()
 	body := newVerifier(pr, nil, -1, h.opts.HoldBack, &progress)
-	total := j.point.Size()
+	total := j.point.ImportSize() // what the XVA carries: all-zero blocks are left out
 	h.announce(ctx, j, total, "every chunk's id and each disk's sha256")
 	rep := h.startProgress(ctx, j.req.RequestID, j.attempt, total, &progress)
 	vm, err := j.c.Import(ctx, body, -1, xapi.ImportOptions{SR: j.srRef})

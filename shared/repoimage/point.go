@@ -100,6 +100,28 @@ func (p *Point) VMName() string {
 	return ""
 }
 
+// ImportSize is a restore's progress total: the bytes of the point's XVA, or up to two
+// archive chunks per disk more. xva.Writer leaves out a disk's all-zero chunks of
+// xva.ChunkSize but its first and last, so when the repository's chunks are whole multiples
+// of that size the disk's zero chunks but two (which may be the carried first and last) are
+// left out; smaller chunks count in full (a zero one may lie in an archive chunk that is
+// carried). Each carried chunk adds its tar header and checksum entry, ova.xml its own.
+func (p *Point) ImportSize() int64 {
+	const entry = 3 * 512 // a chunk's tar header, its checksum's header and padded checksum
+	n := int64(len(p.ova)) + 2*512
+	for _, d := range p.m.Disks {
+		carried := (d.Size + xva.ChunkSize - 1) / xva.ChunkSize
+		content := d.Size
+		if cs := int64(d.ChunkSize); cs%xva.ChunkSize == 0 {
+			zero := min(max(0, d.ZeroChunks-2)*cs, d.Size)
+			carried -= zero / xva.ChunkSize
+			content -= zero
+		}
+		n += content + carried*entry
+	}
+	return n
+}
+
 // Size is the sum of the disks' sizes: the bytes a restore reads.
 func (p *Point) Size() int64 {
 	var n int64

@@ -219,3 +219,51 @@ func fileSum(t *testing.T, path string) string {
 	s := sha256.Sum256(b)
 	return hex.EncodeToString(s[:])
 }
+
+// TestImportSize: a restore's progress total is the size of the XVA, which
+// leaves all-zero 1 MiB chunks out, not the disks' size: for a point with
+// zero chunks it is at least the XVA's bytes and at most two chunks more.
+func TestImportSize(t *testing.T) {
+	sim, _, c := testsupport.StartSim(t, xapisim.Options{VMs: 2, DisksPerVM: 1, DiskSize: 32 << 20})
+	var vm xapisim.VMInfo
+	for _, v := range sim.VMs() {
+		if !v.IsSnapshot && !v.IsTemplate && v.PowerState == "Halted" {
+			vm = v
+		}
+	}
+	ctx := context.Background()
+	tr, err := c.Export(ctx, xapi.VMRef(vm.Ref), xapi.ExportOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	data, err := io.ReadAll(tr)
+	tr.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	rp, err := repo.Init(ctx, newDir(t), repo.InitOptions{ChunkSize: xva.ChunkSize})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, _ := repoimagetest.StorePoint(t, rp, vm.UUID, at, bytes.NewReader(data))
+	pt, err := repoimage.Open(ctx, rp, p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if z := pt.Manifest().Disks[0].ZeroChunks; z < 2 {
+		t.Fatalf("the disk has %d zero chunks; the test needs some", z)
+	}
+	var n countWriter
+	if err := pt.WriteXVA(ctx, &n, xva.WriterOptions{ModTime: at}); err != nil {
+		t.Fatal(err)
+	}
+	got := pt.ImportSize()
+	t.Logf("ImportSize %d, Size %d, XVA %d", got, pt.Size(), n)
+	if got >= pt.Size() || got < int64(n) || got > int64(n)+2*xva.ChunkSize {
+		t.Fatalf("ImportSize %d, Size %d, XVA %d bytes: want from the XVA's size to two chunks more, below Size", got, pt.Size(), n)
+	}
+}
+
+type countWriter int64
+
+func (c *countWriter) Write(p []byte) (int, error) { *c += countWriter(len(p)); return len(p), nil }
