@@ -95,8 +95,7 @@ func pointFailure(id catalog.ID, berr, xerr error) error {
 	switch {
 	case berr == nil || errors.Is(berr, errImportEnded) || errors.Is(berr, context.Canceled):
 		return fmt.Errorf("backup %s: %w", id, xerr)
-	case errors.Is(berr, repo.ErrCorrupt), errors.Is(berr, repo.ErrDiskDigest),
-		errors.Is(berr, remote.ErrNotFound), errors.Is(berr, io.ErrUnexpectedEOF):
+	case errors.Is(berr, repo.ErrCorrupt), errors.Is(berr, repo.ErrDiskDigest), errors.Is(berr, remote.ErrNotFound):
 		return fmt.Errorf("backup %s: %w; the import was aborted and left no VM", id, berr)
 	}
 	return retryable(fmt.Errorf("backup %s: read the restore point: %w; the import was aborted and left no VM", id, berr))

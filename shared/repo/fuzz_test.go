@@ -48,7 +48,7 @@ func testEntries(keyed bool) [][]entry {
 
 // readAll parses a whole manifest, returning its header and every entry.
 func readAll(data []byte, keyed bool) (*Manifest, [][]entry, error) {
-	mr, err := readManifest(bytes.NewReader(data), keyed)
+	mr, err := readManifest(bytes.NewReader(data), keyed, nil)
 	if err != nil {
 		return nil, nil, err
 	}

@@ -14,11 +14,13 @@ import (
 	"xbr/shared/repo"
 )
 
-// resetRemote cuts every read of a manifest short with a connection reset
-// after cut bytes: a network fault, which no real part produces on cue.
+// resetRemote cuts every read of a manifest short after cut bytes with err (a
+// connection reset; io.ErrUnexpectedEOF, as an HTTP body cut short gives): a
+// network fault, which no real part produces on cue.
 type resetRemote struct {
 	remote.Remote
 	cut int64
+	err error
 }
 
 func (r resetRemote) Open(ctx context.Context, key string) (io.ReadCloser, error) {
@@ -29,7 +31,7 @@ func (r resetRemote) Open(ctx context.Context, key string) (io.ReadCloser, error
 	return struct {
 		io.Reader
 		io.Closer
-	}{io.MultiReader(io.LimitReader(rc, r.cut), iotest.ErrReader(syscall.ECONNRESET)), rc}, nil
+	}{io.MultiReader(io.LimitReader(rc, r.cut), iotest.ErrReader(r.err)), rc}, nil
 }
 
 // TestManifestReadCutShort: a manifest whose read fails part-way is a read
@@ -37,7 +39,11 @@ func (r resetRemote) Open(ctx context.Context, key string) (io.ReadCloser, error
 // damaged point), in the clear and encrypted, wherever the read breaks.
 func TestManifestReadCutShort(t *testing.T) {
 	ctx := context.Background()
-	for _, enc := range []bool{false, true} {
+	for _, c := range []struct {
+		enc  bool
+		fail error
+	}{{false, syscall.ECONNRESET}, {true, syscall.ECONNRESET}, {false, io.ErrUnexpectedEOF}, {true, io.ErrUnexpectedEOF}} {
+		enc := c.enc
 		key := repo.Key{}
 		if enc {
 			key = mustKey(t)
@@ -46,20 +52,20 @@ func TestManifestReadCutShort(t *testing.T) {
 		rp := initRepo(t, r, key)
 		writePoint(t, rp, vmA, t0, diskImage(1, 3*cs))
 		for _, cut := range []int64{0, 10, 40, 200} {
-			cr, err := repo.Open(ctx, resetRemote{Remote: r, cut: cut}, key)
+			cr, err := repo.Open(ctx, resetRemote{Remote: r, cut: cut, err: c.fail}, key)
 			if err != nil {
 				t.Fatal(err)
 			}
 			_, err = cr.Manifest(ctx, repo.Point{VM: vmA, Time: t0})
-			if !errors.Is(err, syscall.ECONNRESET) || errors.Is(err, repo.ErrCorrupt) {
-				t.Errorf("encrypted %v, cut after %d bytes: %v; want the connection reset, not ErrCorrupt", enc, cut, err)
+			if !errors.Is(err, c.fail) || errors.Is(err, repo.ErrCorrupt) {
+				t.Errorf("encrypted %v, cut after %d bytes by %v: %v; want that error, not ErrCorrupt", enc, cut, c.fail, err)
 			}
 		}
 		// Cut among the chunk ids of a longer point: reading its disk fails
 		// with the reset too.
 		long := t0.Add(time.Hour)
 		writePoint(t, rp, vmA, long, diskImage(2, 300*cs))
-		cr, err := repo.Open(ctx, resetRemote{Remote: r, cut: 8000}, key)
+		cr, err := repo.Open(ctx, resetRemote{Remote: r, cut: 8000, err: c.fail}, key)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -68,8 +74,8 @@ func TestManifestReadCutShort(t *testing.T) {
 			_, err = io.Copy(io.Discard, dr)
 			dr.Close()
 		}
-		if !errors.Is(err, syscall.ECONNRESET) || errors.Is(err, repo.ErrCorrupt) {
-			t.Errorf("encrypted %v, disk read cut among the chunk ids: %v; want the connection reset, not ErrCorrupt", enc, err)
+		if !errors.Is(err, c.fail) || errors.Is(err, repo.ErrCorrupt) {
+			t.Errorf("encrypted %v, disk read cut among the chunk ids by %v: %v; want that error, not ErrCorrupt", enc, c.fail, err)
 		}
 	}
 }

@@ -41,9 +41,14 @@ func (l *limitReader) Read(p []byte) (int, error) {
 // readManifest parses the header of the manifest in r and stops before the chunk ids.
 // keyed says the repository's ids are keyed (encrypted): every stored chunk's entry then
 // carries its SHA-256.
-func readManifest(r io.Reader, keyed bool) (*manifestReader, error) {
-	src := &readErrs{r: r}
-	lim := &limitReader{r: src, n: maxHeader, limited: true}
+// src, when not nil, records the errors of the stored object's reader under r (under its
+// decryption); else r's own are recorded.
+func readManifest(r io.Reader, keyed bool, src *readErrs) (*manifestReader, error) {
+	if src == nil {
+		src = &readErrs{r: r}
+		r = src
+	}
+	lim := &limitReader{r: r, n: maxHeader, limited: true}
 	mr := &manifestReader{dec: json.NewDecoder(lim), src: src, lim: lim, keyed: keyed, disk: -1}
 	if err := mr.header(); err != nil {
 		return nil, mr.corrupt(err)
@@ -57,16 +62,20 @@ func readManifest(r io.Reader, keyed bool) (*manifestReader, error) {
 // manifest.
 func (mr *manifestReader) corrupt(err error) error {
 	switch {
-	case err == nil || errors.Is(err, ErrCorrupt):
-		return err
-	case mr.src.err != nil:
+	case err == nil:
+		return nil
+	case mr.src.err != nil: // whatever failed after, the transfer did first
 		return fmt.Errorf("manifest: read: %w", mr.src.err)
+	case errors.Is(err, ErrCorrupt):
+		return err
 	}
 	return fmt.Errorf("%w: %w", ErrCorrupt, err)
 }
 
 // readErrs remembers the first error of the reader it wraps other than io.EOF and
-// ErrCorrupt (a decryption failure is damage, not a failed read).
+// ErrCorrupt. Under a manifest's decryption it sees the stored object's own reads, so a
+// transfer cut short (io.ErrUnexpectedEOF from an HTTP body, a reset) is told from a
+// stored object that is short (a clean io.EOF), which decryption alone cannot.
 type readErrs struct {
 	r   io.Reader
 	err error

@@ -101,14 +101,18 @@ func (rp *Repo) openManifest(ctx context.Context, p Point) (*manifestReader, io.
 	if err != nil {
 		return nil, nil, fmt.Errorf("restore point %s: %w", p, err)
 	}
-	var src io.Reader = rc
+	raw := &readErrs{r: rc}
+	var src io.Reader = raw
 	if rp.codec.aead != nil {
-		if src, err = newOpenReader(rc, rp.codec.aead, manifestAD(p)); err != nil {
+		if src, err = newOpenReader(raw, rp.codec.aead, manifestAD(p)); err != nil {
+			if raw.err != nil { // the transfer failed, not the object
+				err = fmt.Errorf("manifest: read: %w", raw.err)
+			}
 			rc.Close()
 			return nil, nil, fmt.Errorf("restore point %s: %w", p, err)
 		}
 	}
-	mr, err := readManifest(src, rp.keyed())
+	mr, err := readManifest(src, rp.keyed(), raw)
 	if err == nil && !mr.m.Time.Equal(p.Time) || err == nil && mr.m.VM != p.VM {
 		err = fmt.Errorf("%w: manifest names restore point %s", ErrCorrupt, mr.m.Point())
 	}
