@@ -100,24 +100,28 @@ func (p *Point) VMName() string {
 	return ""
 }
 
-// ImportSize is a restore's progress total: the bytes of the point's XVA, or up to two
-// archive chunks per disk more. xva.Writer leaves out a disk's all-zero chunks of
-// xva.ChunkSize but its first and last, so when the repository's chunks are whole multiples
-// of that size the disk's zero chunks but two (which may be the carried first and last) are
-// left out; smaller chunks count in full (a zero one may lie in an archive chunk that is
-// carried). Each carried chunk adds its tar header and checksum entry, ova.xml its own.
+// ImportSize is a restore's progress total: an upper bound of the bytes of the point's XVA.
+// xva.Writer carries each disk's chunks of xva.ChunkSize that are not all zero, and its
+// first and last; a repository chunk that is not zero makes at most the archive chunks it
+// overlaps carried, so with 1 MiB repository chunks (the default) the bound is within two
+// archive chunks per disk, and smaller ones may give no saving at all (the manifest's
+// counts do not say where the zero chunks lie). Each carried chunk adds its tar header and
+// checksum entry; ova.xml and the end of the archive add theirs.
 func (p *Point) ImportSize() int64 {
-	const entry = 3 * 512 // a chunk's tar header, its checksum's header and padded checksum
-	n := int64(len(p.ova)) + 2*512
+	const ac = xva.ChunkSize
+	const entry = 3 * 512 // a chunk's tar header, its checksum's header and the padded checksum
+	pad := func(n int64) int64 { return (n + 511) / 512 * 512 }
+	n := 512 + pad(int64(len(p.ova))) + 2*512
 	for _, d := range p.m.Disks {
-		carried := (d.Size + xva.ChunkSize - 1) / xva.ChunkSize
-		content := d.Size
-		if cs := int64(d.ChunkSize); cs%xva.ChunkSize == 0 {
-			zero := min(max(0, d.ZeroChunks-2)*cs, d.Size)
-			carried -= zero / xva.ChunkSize
-			content -= zero
+		chunks := (d.Size + ac - 1) / ac
+		cs := int64(d.ChunkSize)
+		span := (cs + ac - 1) / ac // archive chunks a repository chunk overlaps
+		if cs%ac != 0 && ac%cs != 0 {
+			span++ // not aligned to them: one more
 		}
-		n += content + carried*entry
+		carried := min(chunks, (d.Chunks-d.ZeroChunks)*span+2)
+		last := d.Size - (chunks-1)*ac // always carried, and maybe short
+		n += (carried-1)*ac + pad(last) + carried*entry
 	}
 	return n
 }
