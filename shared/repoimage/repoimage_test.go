@@ -39,7 +39,13 @@ type source struct {
 
 func exportVM(t *testing.T) source {
 	t.Helper()
-	sim, _, c := testsupport.StartSim(t, xapisim.Options{VMs: 2, DisksPerVM: 2, DiskSize: 3<<20 + 4096})
+	return exportVMWith(t, xapisim.Options{VMs: 2, DisksPerVM: 2, DiskSize: 3<<20 + 4096})
+}
+
+// exportVMWith is exportVM of a pool made with o (VMs at least 2: the second is halted).
+func exportVMWith(t *testing.T, o xapisim.Options) source {
+	t.Helper()
+	sim, _, c := testsupport.StartSim(t, o)
 	ctx := context.Background()
 	var vm xapisim.VMInfo
 	for _, v := range sim.VMs() {
@@ -225,23 +231,9 @@ func fileSum(t *testing.T, path string) string {
 // chunks it is at most two archive chunks more, and below the disks' size for a
 // point with zero chunks; with other chunk sizes it is still a bound.
 func TestImportSize(t *testing.T) {
-	sim, _, c := testsupport.StartSim(t, xapisim.Options{VMs: 2, DisksPerVM: 1, DiskSize: 32<<20 + 4096})
-	var vm xapisim.VMInfo
-	for _, v := range sim.VMs() {
-		if !v.IsSnapshot && !v.IsTemplate && v.PowerState == "Halted" {
-			vm = v
-		}
-	}
+	src := exportVMWith(t, xapisim.Options{VMs: 2, DisksPerVM: 1, DiskSize: 32<<20 + 4096})
+	vm, data := src.vm, src.xva
 	ctx := context.Background()
-	tr, err := c.Export(ctx, xapi.VMRef(vm.Ref), xapi.ExportOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	data, err := io.ReadAll(tr)
-	tr.Close()
-	if err != nil {
-		t.Fatal(err)
-	}
 	for _, cs := range []int{xva.ChunkSize, 256 << 10, 4 << 20, 1536 << 10} {
 		rp, err := repo.Init(ctx, newDir(t), repo.InitOptions{ChunkSize: cs})
 		if err != nil {
