@@ -25,9 +25,11 @@
 //     xbr.prune.completed lists what was deleted and the GC's counts (gc).
 //     The scope is the points of the VM on that remote whose records carry
 //     the run's job and schedule ids (xva.DecodeRepoScope), and those that
-//     carry none (written before points recorded them); a point whose
-//     manifest or records cannot be read is left alone. The restore point
-//     just written must be listed, or nothing is deleted.
+//     carry none (written before points recorded them) or whose manifest
+//     is damaged (it cannot be restored, and GC stops on it); a point whose
+//     records name no readable scope is left alone, and a manifest that
+//     cannot be read through fails the prune. The restore point just
+//     written must be listed, or nothing is deleted.
 //   - On a fire of a gc job (mode: gc; its consumer reads
 //     xbr.schedule.due.gc.> besides the events above) it collects the
 //     repository of each of the job's remotes and returns one

@@ -192,11 +192,13 @@ type pointScope struct{ job, schedule, jobName, scheduleName string }
 // inScope keeps the points of scope: those whose records name its job and
 // schedule ids, and those whose records name none (written before points
 // recorded them, which counted in every scope then). A point whose manifest
-// is damaged or whose records cannot be read is left alone, never a
-// candidate, as full backups' unreadable metadata is: a damaged point is for
-// xbr verify to name, not for retention to delete. A point deleted meanwhile
-// is left out; a manifest that cannot be opened or read through (a network or
-// disk error) fails the prune, which then deletes nothing.
+// is damaged (read through, but not valid: read errors are not damage) counts
+// in every scope: it cannot be restored, its scope cannot be known, and GC
+// stops on it, so it goes once outside a depth. A point whose manifest is
+// sound but whose records name no readable scope is left alone: GC can read
+// it. A point deleted meanwhile is left out; a manifest that cannot be opened
+// or read through (a network or disk error) fails the prune, which then
+// deletes nothing.
 func (p *Pruner) inScope(ctx context.Context, rp *repo.Repo, points []repo.PointInfo, scope pointScope) ([]repo.PointInfo, error) {
 	keep := make([]bool, len(points))
 	errs := make([]error, len(points))
@@ -221,8 +223,9 @@ func (p *Pruner) pointInScope(pt repo.Point, m *repo.Manifest, err error, scope 
 	case errors.Is(err, remote.ErrNotFound):
 		return false, nil
 	case errors.Is(err, repo.ErrCorrupt):
-		p.o.Log.Warn("restore point's manifest cannot be read; left alone by retention", "point", pt.String(), "err", err)
-		return false, nil
+		p.o.Log.Warn("restore point's manifest is damaged; it counts in every retention scope (it cannot be restored, and GC stops on it while it is there)",
+			"point", pt.String(), "err", err)
+		return true, nil
 	case err != nil:
 		return false, err
 	}

@@ -191,11 +191,13 @@ func TestPointsRetentionPerSchedule(t *testing.T) {
 	}
 }
 
-// TestPointsUnreadableLeftAlone: a point whose manifest is damaged or whose
-// records are not an object is never a retention candidate (a damaged point
-// is for xbr verify to name); a manifest that cannot be opened, or whose read
-// is cut short by the network, fails the prune, which deletes nothing.
-func TestPointsUnreadableLeftAlone(t *testing.T) {
+// TestPointsUnreadable: a point whose manifest is damaged counts in every
+// scope (it cannot be restored, and it stops the repository's GC while it is
+// there), so it goes once outside the depth and the GC that follows succeeds;
+// one whose records are not an object is never a candidate; a manifest that
+// cannot be opened, or whose read is cut short by the network, fails the
+// prune, which deletes nothing.
+func TestPointsUnreadable(t *testing.T) {
 	ctx := context.Background()
 	w, rp, vm, data := scopeWorld(t)
 	scoped := scopeOf(w, "nightly", "daily")
@@ -227,11 +229,14 @@ func TestPointsUnreadableLeftAlone(t *testing.T) {
 		}
 		return outs
 	}
-	// Daily, depth 3: points 4 to 6 are kept, so 2 and 3 go; 0 and 1 would go
-	// too if they counted.
+	// Daily, depth 3: points 4 to 6 are kept, so the damaged 0, and 2 and 3
+	// go; 1 would go too if it counted.
 	got, deleted := onePruned(t, prunePoint("run-1", ids[6]), nil)
-	if !slices.Equal(deleted, ids[2:4]) || !slices.Equal(got.Kept, []string{ids[6], ids[5], ids[4]}) {
-		t.Fatalf("deleted %v kept %v, want deleted %v", deleted, got.Kept, ids[2:4])
+	if want := []string{ids[0], ids[2], ids[3]}; !slices.Equal(deleted, want) || !slices.Equal(got.Kept, []string{ids[6], ids[5], ids[4]}) {
+		t.Fatalf("deleted %v kept %v, want deleted %v", deleted, got.Kept, want)
+	}
+	if got.GC == nil || got.GC.Error != "" {
+		t.Fatalf("the GC after the prune: %+v, want it to run without error", got.GC)
 	}
 
 	// A newer point makes 4 a candidate; a manifest read cut short by the
