@@ -103,10 +103,8 @@ type openReader struct {
 func newOpenReader(r io.Reader, aead cipher.AEAD, ad string) (*openReader, error) {
 	o := &openReader{r: bufio.NewReaderSize(r, segmentSize+64), aead: aead, ad: []byte(ad),
 		prefix: make([]byte, prefixSize), in: make([]byte, segmentSize+aead.Overhead())}
-	if _, err := io.ReadFull(o.r, o.prefix); errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
+	if _, err := io.ReadFull(o.r, o.prefix); err != nil {
 		return nil, fmt.Errorf("%w: encrypted manifest shorter than its header: %v", ErrCorrupt, err)
-	} else if err != nil {
-		return nil, fmt.Errorf("encrypted manifest: read: %w", err) // cut short: not damage
 	}
 	return o, nil
 }

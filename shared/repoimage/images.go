@@ -58,11 +58,12 @@ func fileSafe(s string) string {
 
 // WriteImages writes every disk of the point as a raw image file into dir and returns the
 // files' paths. A dir that does not exist is made (mode 0700: the images hold the VM's data)
-// when its parent exists, and removed again if the call fails. Each is written to a temporary file, verified to the
-// end (every chunk and the disk's SHA-256), synced, and only then linked to its name, which
-// fails if that name exists: nothing is overwritten and no unverified image is left under a
-// final name. A file named in ImageNames that exists already is refused before anything is
-// written. On any failure the images this call wrote are removed again.
+// when its parent exists, and removed again if the call fails. Each image is written to a
+// temporary file, verified to the end (every chunk and the disk's SHA-256), synced, and only
+// then linked to its name, which fails if that name exists: nothing is overwritten and no
+// unverified image is left under a final name. A file named in ImageNames that exists
+// already is refused before anything is written. On any failure the images this call wrote
+// are removed again.
 func (p *Point) WriteImages(ctx context.Context, dir string) ([]string, error) {
 	names := p.ImageNames()
 	for _, n := range names {
