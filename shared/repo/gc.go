@@ -117,8 +117,8 @@ func (rp *Repo) sweep(ctx context.Context, set *idSet, marker *lease, cutoff tim
 	return nil
 }
 
-// deleteAll removes infos, up to the repository's concurrency at once, checking before each
-// removal that the marker is still fresh.
+// deleteAll removes infos, up to the repository's concurrency at once, checking just before
+// each removal starts that the marker is still fresh.
 func (rp *Repo) deleteAll(ctx context.Context, infos []remote.Info, marker *lease, swept, bytes *atomic.Int64) error {
 	sem := make(chan struct{}, rp.opts.concurrency)
 	var wg sync.WaitGroup
@@ -132,11 +132,15 @@ func (rp *Repo) deleteAll(ctx context.Context, infos []remote.Info, marker *leas
 		}
 	}
 	for _, in := range infos {
+		// The slot first, then the check: a removal queued behind a slow one must not run on
+		// a check made before the wait, during which the marker may have gone stale and a
+		// backup started and re-used this chunk.
+		sem <- struct{}{}
 		if err := errors.Join(ctx.Err(), marker.fresh()); err != nil {
+			<-sem
 			fail(fmt.Errorf("gc sweep: %w", err))
 			break
 		}
-		sem <- struct{}{}
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
