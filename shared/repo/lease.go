@@ -23,8 +23,9 @@ type lease struct {
 
 	mu   sync.Mutex
 	last time.Time // local time of the last successful write
-	// lapsed is set once two successful writes were further apart than staleAfter/2: others
-	// may have taken the lease for a crashed holder's meanwhile, for good.
+	// lapsed is set once two successful writes were further apart than staleAfter/2, or a
+	// failed write left no object: others may have taken the lease for a crashed holder's
+	// meanwhile, for good.
 	lapsed bool
 	stop   chan struct{}
 	done   chan struct{}
@@ -76,6 +77,13 @@ func (l *lease) refresh(ctx context.Context) {
 		cancel()
 		if err != nil {
 			l.rp.opts.log.Warn("repository lease not refreshed", "key", l.key, "err", err)
+			// A failed write may have left no object at all (the dir remote removes one whose
+			// rename it cannot make durable): others may then act as if the holder were gone.
+			if !l.stillThere(ctx) {
+				l.mu.Lock()
+				l.lapsed = true
+				l.mu.Unlock()
+			}
 			continue
 		}
 		l.mu.Lock()
@@ -85,6 +93,15 @@ func (l *lease) refresh(ctx context.Context) {
 		l.last = start
 		l.mu.Unlock()
 	}
+}
+
+// stillThere reports whether the lease's object is on the remote; false too when that cannot
+// be known.
+func (l *lease) stillThere(ctx context.Context) bool {
+	sctx, cancel := context.WithTimeout(ctx, l.rp.opts.staleAfter/5)
+	defer cancel()
+	_, err := l.rp.r.Stat(sctx, l.key)
+	return err == nil
 }
 
 // fresh fails when the lease was last written more than half its validity ago, or was at
