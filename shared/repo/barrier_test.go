@@ -58,3 +58,28 @@ func TestFailedBarrierCommitsNothing(t *testing.T) {
 		t.Fatalf("manifest after a failed barrier: %v, want none (ErrNotFound)", err)
 	}
 }
+
+// A mirror commits the copied point's manifest only after the target's barrier: the chunks
+// it copied, and those it found there (another writer's batch may not have made their names
+// durable yet), must be durable before a manifest names them. When the barrier fails, the
+// copy fails and the target has no point.
+func TestFailedBarrierCopiesNoPoint(t *testing.T) {
+	ctx := context.Background()
+	src := initRepo(t, newDir(t), repo.Key{})
+	writePoint(t, src, vmA, t0, diskImage(4, 4*cs))
+	d, err := dir.New("offsite", t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	dst, err := repo.InitMirror(ctx, failingBarrier{d}, src, repo.Key{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := repo.Point{VM: vmA, Time: t0}
+	if _, err := repo.CopyPoint(ctx, src, dst, p); err == nil {
+		t.Fatal("CopyPoint succeeded although the target's barrier failed")
+	}
+	if _, err := dst.Manifest(ctx, p); !errors.Is(err, remote.ErrNotFound) {
+		t.Fatalf("manifest on the target after a failed barrier: %v, want none (ErrNotFound)", err)
+	}
+}

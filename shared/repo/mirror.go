@@ -66,7 +66,8 @@ type CopyStats struct {
 }
 
 // CopyPoint copies restore point p from src to dst as stored: first the chunks dst lacks,
-// each checked against its id on the way (a damaged chunk stops the copy), then the
+// each checked against its id on the way (a damaged chunk stops the copy), then dst's
+// durability barrier (the names of the chunks copied and of those found there), then the
 // manifest, last, so the point exists on dst only once whole. A lease on dst keeps its GC
 // from sweeping the chunks copied before the manifest names them. Copying a point dst has
 // already does nothing; a copy cut short leaves only unreferenced chunks, which the next
@@ -91,7 +92,15 @@ func CopyPoint(ctx context.Context, src, dst *Repo, p Point) (CopyStats, error) 
 		return st, err
 	}
 	defer l.release(ctx)
-	err = src.copyChunks(ctx, dst, p, &st)
+	batch, err := remote.NewBatch(ctx, dst.r)
+	if err != nil {
+		return st, fmt.Errorf("copy restore point %s to remote %s: %w", p, dst.r.Name(), err)
+	}
+	defer batch.Close()
+	err = src.copyChunks(ctx, batch, p, &st)
+	if err == nil { // every chunk the manifest names durable first, as Backup.Commit does
+		err = batch.Barrier(ctx)
+	}
 	if err == nil {
 		err = src.copyManifest(ctx, dst, p, l, &st)
 	}
@@ -104,7 +113,7 @@ func CopyPoint(ctx context.Context, src, dst *Repo, p Point) (CopyStats, error) 
 // copyChunks copies the chunks of p that dst lacks, up to src's concurrency at once (each
 // copy is a read, a check and a write: one at a time, a remote's latency, an S3 round trip,
 // set the pace). The first error stops the others and is returned.
-func (rp *Repo) copyChunks(ctx context.Context, dst *Repo, p Point, st *CopyStats) error {
+func (rp *Repo) copyChunks(ctx context.Context, dst remote.Batch, p Point, st *CopyStats) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	var (
@@ -144,12 +153,14 @@ func (rp *Repo) copyChunks(ctx context.Context, dst *Repo, p Point, st *CopyStat
 	return err
 }
 
-// copyChunk stores chunk id on dst unless it is there, after checking that it opens to
-// its id on src.
-func (rp *Repo) copyChunk(ctx context.Context, dst *Repo, id ChunkID, st *CopyStats) error {
-	if ok, err := dst.has(ctx, id); err != nil || ok {
+// copyChunk stores chunk id through dst unless it is there, after checking that it opens
+// to its id on src. Found or stored, its name is durable once dst's Barrier returns.
+func (rp *Repo) copyChunk(ctx context.Context, dst remote.Batch, id ChunkID, st *CopyStats) error {
+	if _, err := dst.Stat(ctx, chunkKey(id)); err == nil {
 		st.ChunksHad++
-		return err
+		return nil
+	} else if !errors.Is(err, remote.ErrNotFound) {
+		return fmt.Errorf("chunk %s: %w", id, err)
 	}
 	stored, err := rp.readStored(ctx, chunkKey(id), int64(rp.cfg.ChunkSize)+1<<16)
 	if err != nil {
@@ -158,7 +169,7 @@ func (rp *Repo) copyChunk(ctx context.Context, dst *Repo, id ChunkID, st *CopySt
 	if _, err := rp.codec.open(nil, id, stored); err != nil {
 		return fmt.Errorf("chunk %s on the source: %w", id, err)
 	}
-	if err := put(ctx, dst.r, chunkKey(id), stored); err != nil {
+	if err := dst.Put(ctx, chunkKey(id), stored); err != nil {
 		return fmt.Errorf("chunk %s: %w", id, err)
 	}
 	st.ChunksCopied++

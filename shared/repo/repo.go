@@ -144,15 +144,6 @@ func put(ctx context.Context, r remote.Remote, key string, data []byte) error {
 	return u.Commit(ctx)
 }
 
-// has reports whether chunk id is stored.
-func (rp *Repo) has(ctx context.Context, id ChunkID) (bool, error) {
-	_, err := rp.r.Stat(ctx, chunkKey(id))
-	if errors.Is(err, remote.ErrNotFound) {
-		return false, nil
-	}
-	return err == nil, err
-}
-
 // putChunk stores data as chunk id through batch unless it is there; it returns the bytes it
 // stored. A chunk found there is durable once batch's Barrier returns, as one stored is.
 func (rp *Repo) putChunk(ctx context.Context, batch remote.Batch, id ChunkID, data []byte) (int64, error) {
