@@ -20,9 +20,11 @@ func pointID(rem string, p repo.Point) string {
 }
 
 // copyKept copies the kept points dst lacks, oldest first, calling touch
-// before each.
+// before each. It reports whether every kept point is on dst now: false
+// when one was deleted on the source while it was being copied.
 func (d Deps) copyKept(ctx context.Context, src, dst *repo.Repo, keep []retention.Item, onDst map[string]bool,
-	all map[string]repo.Point, touch func(), t *events.MirrorTarget) error {
+	all map[string]repo.Point, touch func(), t *events.MirrorTarget) (bool, error) {
+	complete := true
 	for _, it := range slices.Backward(keep) {
 		if onDst[it.ID] {
 			continue
@@ -33,17 +35,18 @@ func (d Deps) copyKept(ctx context.Context, src, dst *repo.Repo, keep []retentio
 		t.BytesCopied += st.BytesCopied
 		if err != nil && gone(ctx, src, all[it.ID]) {
 			d.Log.Info("restore point deleted on the source while mirrored; skipped", "point", it.ID, "err", err)
-			continue // the source's retention removed it meanwhile: the next run decides without it
+			complete = false // the source's retention removed it meanwhile: the next run decides without it
+			continue
 		}
 		if err != nil {
-			return err
+			return false, err
 		}
 		if !st.Present {
 			t.Copied = append(t.Copied, pointID(t.Remote, all[it.ID]))
 		}
 		onDst[it.ID] = true
 	}
-	return nil
+	return complete, nil
 }
 
 // gone reports whether point p is no longer on src (its manifest is

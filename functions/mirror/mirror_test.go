@@ -3,8 +3,10 @@ package mirror_test
 import (
 	"context"
 	"fmt"
+	"io"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -14,6 +16,7 @@ import (
 	"xbr/shared/cli/serve"
 	"xbr/shared/config"
 	"xbr/shared/fn"
+	"xbr/shared/remote"
 	"xbr/shared/remote/s3/s3test"
 	"xbr/shared/repo"
 	"xbr/shared/repo/repotest"
@@ -37,6 +40,12 @@ func newWorld(t *testing.T, target string) *world { return newWorldKey(t, target
 // newWorldKey is newWorld with both repositories encrypted by the key in
 // keyFile ("" for plain ones).
 func newWorldKey(t *testing.T, target, keyFile string) *world {
+	t.Helper()
+	return newWorldOpen(t, target, keyFile, serve.OpenRemote)
+}
+
+// newWorldOpen is newWorldKey with the remotes opened by open.
+func newWorldOpen(t *testing.T, target, keyFile string, open fn.Opener) *world {
 	t.Helper()
 	ctx := context.Background()
 	targetYAML := fmt.Sprintf("  - {name: offsite, type: dir, path: %q}\n", t.TempDir())
@@ -65,7 +74,7 @@ func newWorldKey(t *testing.T, target, keyFile string) *world {
 	if err != nil {
 		t.Fatal(err)
 	}
-	w := &world{t: t, cfg: cfg, repos: fn.NewRepos(cfg.Remotes, fn.NewRemotes(cfg.Remotes, serve.OpenRemote))}
+	w := &world{t: t, cfg: cfg, repos: fn.NewRepos(cfg.Remotes, fn.NewRemotes(cfg.Remotes, open))}
 	if w.src, err = w.repos.Ensure(ctx, "nfs"); err != nil {
 		t.Fatal(err)
 	}
@@ -234,5 +243,72 @@ func TestMirrorRefusesAnIncompatibleTarget(t *testing.T) {
 	}
 	if pts, err := dst.List(ctx, ""); err != nil || len(pts) != 0 {
 		t.Fatalf("target points: %v, %v", pts, err)
+	}
+}
+
+// prunedMidCopy is the source's remote of a mirror run during which the
+// source's retention and GC remove a point: once armed, the first chunk
+// read finds the chunk gone and the point's manifest deleted.
+type prunedMidCopy struct {
+	remote.Remote
+	mu       sync.Mutex
+	armed    bool
+	manifest string // the key of the point that goes
+}
+
+func (p *prunedMidCopy) Open(ctx context.Context, key string) (io.ReadCloser, error) {
+	p.mu.Lock()
+	fire := p.armed && strings.HasPrefix(key, repo.Root+"/chunks/")
+	p.armed = p.armed && !fire
+	p.mu.Unlock()
+	if fire {
+		if err := p.Remote.Delete(ctx, p.manifest); err != nil {
+			return nil, err
+		}
+		return nil, fmt.Errorf("injected: chunk swept by the source's GC: %w", remote.ErrNotFound)
+	}
+	return p.Remote.Open(ctx, key)
+}
+
+// TestMirrorKeepsTargetWhenAKeptPointVanishes: the retention keeps the
+// source's two newest points, so the target's older one is to go; but the
+// older of the two is deleted on the source while it is being copied. The
+// target would be left with one point: nothing is deleted on it unless
+// every kept point is there, so its older point stays, and the next run
+// decides again.
+func TestMirrorKeepsTargetWhenAKeptPointVanishes(t *testing.T) {
+	ctx := context.Background()
+	var src *prunedMidCopy
+	w := newWorldOpen(t, "dir", "", func(ctx context.Context, c config.Remote) (remote.Remote, error) {
+		r, err := serve.OpenRemote(ctx, c)
+		if err != nil || c.Name != "nfs" {
+			return r, err
+		}
+		src = &prunedMidCopy{Remote: r}
+		return src, nil
+	})
+	repotest.WritePoint(t, w.src, repotest.VMA, at(0), image(repotest.VMA, 0))
+	if done := ofType[events.MirrorCompleted](w.run()); len(done) != 1 || len(done[0].Targets[0].Copied) != 1 {
+		t.Fatalf("first run: %+v", done)
+	}
+	repotest.WritePoint(t, w.src, repotest.VMA, at(1), image(repotest.VMA, 1))
+	repotest.WritePoint(t, w.src, repotest.VMA, at(2), image(repotest.VMA, 2))
+	src.mu.Lock()
+	src.armed, src.manifest = true, repo.Root+"/vms/"+repo.Point{VM: repotest.VMA, Time: at(1)}.String()+".json"
+	src.mu.Unlock()
+	all := w.run()
+	done := ofType[events.MirrorCompleted](all)
+	if len(done) != 1 {
+		t.Fatalf("second run: %d completed, failed %+v", len(done), ofType[events.MirrorFailed](all))
+	}
+	if tg := done[0].Targets[0]; len(tg.Copied) != 1 || len(tg.Deleted) != 0 {
+		t.Fatalf("second run on the target: copied %v, deleted %v; want the newest point copied and nothing deleted", tg.Copied, tg.Deleted)
+	}
+	dst, err := w.repos.Open(ctx, "offsite")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if pts, err := dst.List(ctx, repotest.VMA); err != nil || len(pts) != 2 || !pts[0].Time.Equal(at(0)) {
+		t.Fatalf("target points: %v, %v; want the first and the newest", pts, err)
 	}
 }

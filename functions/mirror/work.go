@@ -111,8 +111,13 @@ func (d Deps) mirrorTo(ctx context.Context, src, dst *repo.Repo, vm string, srcP
 	if err != nil {
 		return err
 	}
-	if err := d.copyKept(ctx, src, dst, dec.Keep, onDst, all, touch, t); err != nil {
+	complete, err := d.copyKept(ctx, src, dst, dec.Keep, onDst, all, touch, t)
+	if err != nil {
 		return err
+	}
+	if !complete { // the retention decided with a point that is gone: the next run decides again
+		d.Log.Info("nothing deleted on the mirror target: a kept point went from the source during the copy", "remote", t.Remote, "vm_uuid", vm)
+		return nil
 	}
 	return d.deleteRest(ctx, dst, dec, onDst, all, t)
 }
