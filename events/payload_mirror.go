@@ -37,8 +37,11 @@ func (p MirrorRequested) Validate() error {
 
 // MirrorTarget is what a mirror did on one target repository: the restore
 // points it copied (ids <remote>:xbr-repo/<vm-uuid>/<ts> on the target), the
-// chunks and stored bytes it wrote, the points the target's retention
-// deleted and the GC that followed.
+// chunks and stored bytes it wrote, and the points the target's retention
+// deleted. GC is no longer set (earlier versions collected the target after
+// each VM): the target is collected once, when the mirror run has ended, and
+// reported by xbr.gc.completed with the run's ids; kept so that events
+// already in the stream still decode.
 type MirrorTarget struct {
 	Remote       string       `json:"remote"`
 	Copied       []string     `json:"copied,omitempty"`

@@ -28,8 +28,11 @@ type PruneCompleted struct {
 	Retention int64        `json:"retention"`
 	Kept      []string     `json:"kept,omitempty"`
 	Deleted   []PrunedItem `json:"deleted,omitempty"`
-	// GC is the garbage collection of an incremental repository that ran
-	// after restore points were deleted (absent otherwise).
+	// GC is the garbage collection of an incremental repository that earlier
+	// versions ran after each VM's deletions. It is no longer set: the
+	// repository is collected once, at the end of the run that deleted
+	// points, and reported by xbr.gc.completed (or xbr.gc.failed) with the
+	// run's ids. Kept so that events already in the stream still decode.
 	GC *GCStats `json:"gc,omitempty"`
 }
 

@@ -142,10 +142,10 @@ var descriptions = map[Type]string{
 	TypeIncrementalProgress:  "Bytes read from the host so far, rate and ETA of one VM's restore point.",
 	TypeIncrementalCompleted: "A restore point is committed: the path taken (cbt or full-scan and why), bytes read from the host, new bytes stored, chunks new and reused, dedup ratio.",
 	TypeIncrementalFailed:    "One VM's restore point failed; nothing was committed, the new snapshot was removed and the previous changed-block base kept.",
-	TypeGCCompleted:          "A scheduled garbage collection of a remote's incremental repository ended (what it swept, or deferred).",
-	TypeGCFailed:             "A scheduled garbage collection stopped; what it swept before is counted, the next one resumes.",
+	TypeGCCompleted:          "A garbage collection of a remote's incremental repository ended (what it swept, or deferred): a gc job's, or the one at the end of an incremental or mirror run that deleted restore points.",
+	TypeGCFailed:             "A garbage collection stopped; what it swept before is counted, the next one resumes.",
 	TypeMirrorRequested:      "Copy one VM's restore points from a mirror job's source repository to its targets (one per VM).",
-	TypeMirrorCompleted:      "One VM's restore points are on every target: what was copied, deleted by the target's retention, swept.",
+	TypeMirrorCompleted:      "One VM's restore points are on every target: what was copied and what the target's retention deleted.",
 	TypeMirrorFailed:         "The mirror of one VM stopped; nothing half-copied is a restore point, the next run completes it.",
 
 	TypeMetadataCompleted:    "One pool's database dump and xbr's state are committed on one remote in Xen Orchestra's layout; what the retention deleted.",

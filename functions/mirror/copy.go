@@ -56,9 +56,11 @@ func gone(ctx context.Context, src *repo.Repo, p repo.Point) bool {
 	return errors.Is(err, remote.ErrNotFound)
 }
 
-// deleteRest deletes dst's points outside the retention, oldest first,
-// then collects dst's garbage when it deleted any. Every kept point is on
-// dst by now (copyKept), so a newer point stands above each deletion.
+// deleteRest deletes dst's points outside the retention, oldest first.
+// Each deletion marks dst as due for a GC, which the prune function runs
+// once the mirror run has ended (not once per VM: a GC reads every
+// manifest of the repository). Every kept point is on dst by now
+// (copyKept), so a newer point stands above each deletion.
 func (d Deps) deleteRest(ctx context.Context, dst *repo.Repo, dec retention.Decision, onDst map[string]bool,
 	all map[string]repo.Point, t *events.MirrorTarget) error {
 	for _, it := range slices.Backward(dec.Remove) {
@@ -71,15 +73,6 @@ func (d Deps) deleteRest(ctx context.Context, dst *repo.Repo, dec retention.Deci
 		}
 		t.Deleted = append(t.Deleted, events.PrunedItem{ID: pointID(t.Remote, pt), Timestamp: catalog.FormatTimestamp(pt.Time),
 			Reason: reason(dec.Reasons[it.ID])})
-	}
-	if len(t.Deleted) == 0 {
-		return nil
-	}
-	rep, err := dst.GC(ctx, repo.GCOptions{Grace: d.GCGrace})
-	t.GC = &events.GCStats{ChunksSwept: int64(rep.Swept), BytesSwept: rep.SweptBytes, Deferred: rep.Deferred}
-	if err != nil { // the deletions stand; the next GC sweeps
-		d.Log.Warn("mirror target GC stopped; the next GC resumes", "remote", t.Remote, "err", err)
-		t.GC.Error = events.Reason(err)
 	}
 	return nil
 }

@@ -16,7 +16,9 @@
 //     long-term buckets, shared/retention) over the VM's points on the
 //     source and on the target together: the kept points the target lacks
 //     are copied, oldest first, then the target's points outside the
-//     retention are deleted and the target's repository is collected (GC).
+//     retention are deleted. The target's repository is collected (GC) once
+//     the run has ended, by the prune function, not after each VM: a GC
+//     reads every manifest of the repository.
 //     Nothing is deleted on a target unless every kept point is there, so a
 //     newer point always stands above what a mirror deletes.
 //   - A point is copied as stored (repo.CopyPoint): chunks the target lacks

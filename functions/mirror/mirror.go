@@ -33,8 +33,6 @@ type Deps struct {
 	Subjects events.Subjects
 	Log      *slog.Logger     // [discard]
 	Now      func() time.Time // [time.Now]
-	// GCGrace is the grace of the targets' GC (repo.GCOptions.Grace) [repo.DefaultGrace].
-	GCGrace time.Duration
 }
 
 func (d Deps) withDefaults() Deps {

@@ -82,7 +82,7 @@ func newWorldOpen(t *testing.T, target, keyFile string, open fn.Opener) *world {
 	if err != nil {
 		t.Fatal(err)
 	}
-	d := mirror.Deps{Config: cfg, Repos: w.repos, Runs: coord, GCGrace: -1}
+	d := mirror.Deps{Config: cfg, Repos: w.repos, Runs: coord}
 	w.planner, w.worker, w.runner = mirror.NewPlanner(d), mirror.NewWorker(d), mirror.NewRunner(d)
 	return w
 }
@@ -187,7 +187,7 @@ func TestMirror(t *testing.T) {
 			}
 			a := byVM[repotest.VMA]
 			if !slices.Equal(a.Copied, []string{id(repotest.VMA, 3)}) || a.ChunksCopied != 3 || len(a.Deleted) != 1 ||
-				a.Deleted[0].ID != id(repotest.VMA, 1) || a.GC == nil || a.GC.ChunksSwept != 3 {
+				a.Deleted[0].ID != id(repotest.VMA, 1) || a.GC != nil {
 				t.Fatalf("vm A, second run: %+v (gc %+v)", a, a.GC)
 			}
 			if b := byVM[repotest.VMB]; len(b.Copied) != 0 || b.ChunksCopied != 0 || b.BytesCopied != 0 {
@@ -208,6 +208,15 @@ func TestMirror(t *testing.T) {
 			}
 			if pts, _ := dst.List(ctx, ""); len(pts) != 3 {
 				t.Fatalf("target points: %v", pts)
+			}
+			// The deletion left the target due for the GC that the prune
+			// function runs at the run's end (functions/prune, AfterRun): it
+			// sweeps the 3 chunks only the deleted point used.
+			if due, err := dst.GCDue(ctx); err != nil || !due {
+				t.Fatalf("target due for GC = %v, %v; want true", due, err)
+			}
+			if rep, err := dst.GC(ctx, repo.GCOptions{Grace: -1}); err != nil || rep.Swept != 3 {
+				t.Fatalf("target GC: %+v, %v; want 3 chunks swept", rep, err)
 			}
 			if rep, err := dst.Verify(ctx, repo.VerifyOptions{Deep: true}); err != nil || rep.Err() != nil {
 				t.Fatalf("verify the target: %v %v", err, rep.Err())

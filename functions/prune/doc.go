@@ -20,9 +20,10 @@
 //     each remote the restore point went to, it keeps the schedule's
 //     retention newest restore points of that VM in the remote's incremental
 //     repository (xbr-repo/) plus the long-term buckets, as for full backups,
-//     and deletes the others' manifests (repo.Delete), oldest first; then,
-//     if it deleted any, it collects the repository's garbage (repo.GC). Its
-//     xbr.prune.completed lists what was deleted and the GC's counts (gc).
+//     and deletes the others' manifests (repo.Delete), oldest first. Its
+//     xbr.prune.completed lists what was deleted. The garbage of the
+//     repository is collected once per run, not per VM (a GC reads every
+//     manifest of the repository): see xbr.run.completed below.
 //     The scope is the points of the VM on that remote whose records carry
 //     the run's job and schedule ids (xva.DecodeRepoScope), and those that
 //     carry none (written before points recorded them) or whose manifest
@@ -37,6 +38,14 @@
 //     as functions/verify runs a verify job. GC keeps no state and is safe
 //     beside running backups (shared/repo, "GC and backups"), so a
 //     redelivered fire just collects again.
+//   - After xbr.run.completed of an incremental or mirror job, it collects
+//     (repo.GC) the repository on each of the job's remotes (a mirror's
+//     targets) from which points were deleted since the last GC
+//     (repo.GCDue), and reports each GC as xbr.gc.completed or
+//     xbr.gc.failed with the run's ids. A VM's prune handled after its run's
+//     end collects its own deletions (the events are handled concurrently).
+//     Then, for every job but verify jobs, it measures the job's remotes
+//     (xbr.remote.usage).
 //   - Nothing is pruned after a failure: a failed export or snapshot
 //     publishes no completed event, and the prune function consumes only
 //     completed events. The decision depends only on what is listed, so a

@@ -61,6 +61,12 @@ const jobsYAML = `
     remotes: [%[1]s]
     schedules:
       - {name: weekly, cron: "0 6 * * 0"}
+  - name: points
+    mode: incremental
+    pools: [lab]
+    remotes: [%[1]s]
+    schedules:
+      - {name: daily, cron: "0 7 * * *", retention: 3}
 `
 
 // clock is a settable time source shared by the simulator and the functions.

@@ -75,15 +75,18 @@ func (p *Pruner) Points(ctx context.Context, trigger string, e PointsDone) ([]bu
 		if err != nil && ctx.Err() != nil {
 			return nil, err // shutting down: the redelivery decides again
 		}
-		var gc *events.GCStats
-		if err == nil && len(deleted) > 0 {
-			gc = p.collect(ctx, b.Remote)
-		}
-		out, merr := p.pointsOutcome(trigger, e, b.Remote, int64(policy.Depth), kept, deleted, gc, err)
+		out, merr := p.pointsOutcome(trigger, e, b.Remote, int64(policy.Depth), kept, deleted, nil, err)
 		if merr != nil {
 			return nil, merr
 		}
 		outs = append(outs, out)
+		if len(deleted) > 0 && p.ended.has(e.RunID) { // the run's GC has been and gone
+			gc, err := p.collectDue(ctx, e.RunID, e.Job, e.Schedule, b.Remote)
+			if err != nil {
+				return nil, err
+			}
+			outs = append(outs, gc...)
+		}
 	}
 	return outs, nil
 }
@@ -146,23 +149,6 @@ func (p *Pruner) prunePoints(ctx context.Context, vm string, b events.RemoteBack
 			Reason: reason(d.Reasons[it.ID])})
 	}
 	return deleted, kept, nil
-}
-
-// collect runs a garbage collection of the repository on remote rem. A
-// failure is reported in the stats, not as the prune's: the deletions
-// stand and the next GC sweeps what this one left.
-func (p *Pruner) collect(ctx context.Context, rem string) *events.GCStats {
-	rp, err := p.repos.Open(ctx, rem)
-	if err != nil {
-		return &events.GCStats{Error: events.Reason(err)}
-	}
-	rep, err := rp.GC(ctx, repo.GCOptions{Grace: p.o.GCGrace})
-	st := GCStats(rep)
-	if err != nil {
-		p.o.Log.Warn("repository GC stopped; the next GC resumes", "remote", rem, "err", err)
-		st.Error = events.Reason(err)
-	}
-	return &st
 }
 
 // GCStats is the events form of a GC report.

@@ -86,8 +86,8 @@ func TestPointsRetentionAndGC(t *testing.T) {
 			if !slices.Equal(deleted, ids[:2]) || !slices.Equal(got.Kept, []string{ids[4], ids[3], ids[2]}) {
 				t.Fatalf("deleted %v kept %v, want deleted %v", deleted, got.Kept, ids[:2])
 			}
-			if got.GC == nil || got.GC.ChunksSwept != 6 || got.GC.BytesSwept <= 0 || got.GC.Deferred || got.GC.Error != "" {
-				t.Fatalf("gc = %+v, want the 6 chunks of the 2 deleted points swept", got.GC)
+			if gcs := collectAfterRun(t, p, "run-1"); len(gcs) != 1 || gcs[0].ChunksSwept != 6 || gcs[0].BytesSwept <= 0 || gcs[0].Deferred {
+				t.Fatalf("gc at the run's end = %+v, want the 6 chunks of the 2 deleted points swept", gcs)
 			}
 			points, err := rp.List(ctx, repotest.VMA)
 			if err != nil || len(points) != 3 {
@@ -110,8 +110,27 @@ func TestPointsRetentionAndGC(t *testing.T) {
 			if again := decodeOut[events.PruneCompleted](t, outs[0]); len(again.Deleted) != 0 || again.GC != nil {
 				t.Fatalf("redelivery: %+v", again)
 			}
+			if gcs := collectAfterRun(t, p, "run-1"); len(gcs) != 0 {
+				t.Fatalf("redelivered run end collected again: %+v", gcs)
+			}
 		})
 	}
+}
+
+// collectAfterRun hands p the end of run (of the incremental job "points",
+// whose remote is store) and returns the GCs it ran; it fails the test on a
+// GC that failed.
+func collectAfterRun(t *testing.T, p *prune.Pruner, run string) []events.GCCompleted {
+	t.Helper()
+	outs, err := p.Handle(context.Background(), received(t, "end-"+run, events.RunCompleted{RunID: run, Job: "points",
+		Schedule: "daily", Status: events.StatusSuccess}))
+	if err != nil {
+		t.Fatalf("run.completed %s: %v", run, err)
+	}
+	if failed := payloads[events.GCFailed](t, outs); len(failed) != 0 {
+		t.Fatalf("gc at the end of %s failed: %+v", run, failed)
+	}
+	return payloads[events.GCCompleted](t, outs)
 }
 
 // scopeWorld is a world with a plain repository on remote store, and a real
@@ -235,8 +254,8 @@ func TestPointsUnreadable(t *testing.T) {
 	if want := []string{ids[0], ids[2], ids[3]}; !slices.Equal(deleted, want) || !slices.Equal(got.Kept, []string{ids[6], ids[5], ids[4]}) {
 		t.Fatalf("deleted %v kept %v, want deleted %v", deleted, got.Kept, want)
 	}
-	if got.GC == nil || got.GC.Error != "" {
-		t.Fatalf("the GC after the prune: %+v, want it to run without error", got.GC)
+	if gcs := collectAfterRun(t, w.pruner, "run-1"); len(gcs) != 1 || gcs[0].Deferred {
+		t.Fatalf("the GC at the run's end: %+v, want it to run without error", gcs)
 	}
 
 	// A newer point makes 4 a candidate; a manifest read cut short by the
@@ -337,4 +356,78 @@ func FuzzParsePointID(f *testing.F) {
 			t.Fatalf("%q parsed and written again is %q", s, again)
 		}
 	})
+}
+
+// TestPointsGCOncePerRun: a run's prunes delete manifests only, and the
+// repository is collected once, when the run ends, not once per VM: each GC
+// reads every manifest of the repository, so one per VM made a run's cost
+// grow with the square of its VMs. A run that deleted nothing collects
+// nothing.
+func TestPointsGCOncePerRun(t *testing.T) {
+	ctx := context.Background()
+	w := newWorld(t, 1, "dir")
+	rp := repotest.Init(t, w.remotes["store"], repo.Key{})
+	var newest []string
+	for k, vm := range []string{repotest.VMA, repotest.VMB} {
+		for i := range 4 { // 3 chunks of their own each; daily keeps 3
+			at := repotest.T0.Add(time.Duration(i) * 24 * time.Hour)
+			repotest.WritePointRecords(t, rp, vm, at, repotest.DiskImage(uint64(200+10*k+i), 6*repotest.ChunkSize), unscoped)
+		}
+		newest = append(newest, prune.PointID("store", repo.Point{VM: vm, Time: repotest.T0.Add(3 * 24 * time.Hour)}))
+	}
+	chunksBefore := len(keys(t, w.remotes["store"], "xbr-repo/chunks/"))
+	p := w.newPruner(prune.Options{SweepEvery: -1, GCGrace: -1})
+	for k, vm := range []string{repotest.VMA, repotest.VMB} {
+		outs, err := p.Points(ctx, "trigger-"+vm, prune.PointsDone{RunID: "run-1", Job: "points", Schedule: "daily",
+			VMUUID: vm, Backups: []events.RemoteBackup{{Remote: "store", BackupID: newest[k]}}})
+		got, deleted := onePruned(t, outs, err)
+		if len(deleted) != 1 || got.GC != nil {
+			t.Fatalf("prune of %s: deleted %v, gc %+v: want one point deleted and no GC", vm, deleted, got.GC)
+		}
+	}
+	if n := len(keys(t, w.remotes["store"], "xbr-repo/chunks/")); n != chunksBefore {
+		t.Fatalf("%d chunks after the prunes, want the %d before: no GC until the run ends", n, chunksBefore)
+	}
+	gcs := collectAfterRun(t, p, "run-1")
+	if len(gcs) != 1 || gcs[0].Remote != "store" || gcs[0].RunID != "run-1" || gcs[0].Manifests != 6 ||
+		gcs[0].ChunksSwept != 6 || gcs[0].Deferred {
+		t.Fatalf("gc at the run's end = %+v, want one over 6 manifests sweeping the 6 chunks of the 2 deleted points", gcs)
+	}
+	if rep, err := rp.Verify(ctx, repo.VerifyOptions{Deep: true}); err != nil || rep.Err() != nil {
+		t.Fatalf("verify after gc: %v %v", err, rep.Err())
+	}
+	if gcs := collectAfterRun(t, p, "run-2"); len(gcs) != 0 {
+		t.Fatalf("a run that deleted nothing collected: %+v", gcs)
+	}
+}
+
+// TestPointsAfterTheRunEnded: the end of a run and its VMs' prunes are
+// handled concurrently, so a prune can delete points after the run's GC
+// found nothing due: that prune collects them itself.
+func TestPointsAfterTheRunEnded(t *testing.T) {
+	ctx := context.Background()
+	w := newWorld(t, 1, "dir")
+	rp := repotest.Init(t, w.remotes["store"], repo.Key{})
+	ids := writePoints(t, rp, 4) // daily keeps 3
+	p := w.newPruner(prune.Options{SweepEvery: -1, GCGrace: -1})
+	if gcs := collectAfterRun(t, p, "run-1"); len(gcs) != 0 {
+		t.Fatalf("nothing deleted yet, yet the run's end collected: %+v", gcs)
+	}
+	outs, err := p.Points(ctx, "trigger-1", prune.PointsDone{RunID: "run-1", Job: "points", Schedule: "daily",
+		VMUUID: repotest.VMA, Backups: []events.RemoteBackup{{Remote: "store", BackupID: ids[3]}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	pruned, gcs := payloads[events.PruneCompleted](t, outs), payloads[events.GCCompleted](t, outs)
+	if len(pruned) != 1 || len(pruned[0].Deleted) != 1 || len(gcs) != 1 || gcs[0].RunID != "run-1" || gcs[0].ChunksSwept != 3 {
+		t.Fatalf("prune after the run's end: pruned %+v, gc %+v; want 1 point deleted and its 3 chunks swept", pruned, gcs)
+	}
+	// Another run's prune, its run still going, leaves the GC to its end.
+	at := repotest.T0.Add(4 * 24 * time.Hour)
+	repotest.WritePointRecords(t, rp, repotest.VMA, at, repotest.DiskImage(104, 6*repotest.ChunkSize), unscoped)
+	outs, err = p.Points(ctx, "trigger-2", prune.PointsDone{RunID: "run-2", Job: "points", Schedule: "daily",
+		VMUUID: repotest.VMA, Backups: []events.RemoteBackup{{Remote: "store", BackupID: prune.PointID("store", repo.Point{VM: repotest.VMA, Time: at})}}})
+	if _, deleted := onePruned(t, outs, err); len(deleted) != 1 {
+		t.Fatalf("prune of a running run deleted %v, want one point and no GC", deleted)
+	}
 }

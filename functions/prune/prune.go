@@ -83,6 +83,7 @@ type Pruner struct {
 	pools    Pools
 	subjects events.Subjects
 	o        Options
+	ended    endedRuns
 }
 
 var _ bus.Handler = (*Pruner)(nil)
@@ -110,8 +111,9 @@ func New(jobs []config.Job, remotes Remotes, repos Repos, pools Pools, subjects 
 }
 
 // Handle prunes after a completed export, incremental backup or snapshot, sweeps the run's
-// remotes and pools when a run starts, runs the fires of gc jobs, and
-// measures the job's remotes when a run ends. Other events are ignored.
+// remotes and pools when a run starts, runs the fires of gc jobs, and, when
+// a run ends, collects the repositories its prunes deleted points from and
+// measures the job's remotes. Other events are ignored.
 func (p *Pruner) Handle(ctx context.Context, ev bus.Event) ([]bus.Out, error) {
 	switch e := ev.Payload.(type) {
 	case events.ExportCompleted:
@@ -123,7 +125,12 @@ func (p *Pruner) Handle(ctx context.Context, ev bus.Event) ([]bus.Out, error) {
 	case events.ScheduleDue:
 		return p.Collect(ctx, e)
 	case events.RunCompleted:
-		return p.Usage(ctx, e)
+		gc, err := p.AfterRun(ctx, e) // first, so that the usage counts what it swept
+		if err != nil {
+			return nil, err
+		}
+		usage, err := p.Usage(ctx, e)
+		return append(gc, usage...), err
 	case events.RunStarted:
 		job, ok := p.job(e.Job)
 		if !ok {

@@ -66,14 +66,14 @@ func TestGCWithConcurrentWriters(t *testing.T) {
 	t.Logf("%d points written beside %d sweeps", written.Load(), sweeps.Load())
 }
 
-// faultyRemote fails every Delete after the first n (an interrupted sweep).
+// faultyRemote fails every chunk Delete after the first n (an interrupted sweep).
 type faultyRemote struct {
 	remote.Remote
 	n atomic.Int64
 }
 
 func (f *faultyRemote) Delete(ctx context.Context, key string) error {
-	if f.n.Add(-1) < 0 && len(key) > len(repo.Root+"/chunks/") && key[:len(repo.Root+"/chunks/")] == repo.Root+"/chunks/" {
+	if strings.HasPrefix(key, repo.Root+"/chunks/") && f.n.Add(-1) < 0 {
 		return errors.New("injected: connection reset")
 	}
 	return f.Remote.Delete(ctx, key)
@@ -102,6 +102,54 @@ func TestGCResumesAfterInterruptedSweep(t *testing.T) {
 	if err != nil || rep.Swept != 3 || repotest.CountChunks(t, rp) != 0 {
 		t.Fatalf("next gc = %+v, %v: want the other 3 removed and no chunk left", rep, err)
 	}
+}
+
+// GCDue: deleting a point makes the repository due for a GC; a GC that sweeps clears it,
+// one that is deferred (a backup runs) or fails leaves it due, so the next one runs.
+func TestGCDue(t *testing.T) {
+	ctx := context.Background()
+	d := newDir(t)
+	rp := initRepo(t, d, repo.Key{})
+	due := func(want bool, when string) {
+		t.Helper()
+		if got, err := rp.GCDue(ctx); err != nil || got != want {
+			t.Fatalf("%s: GCDue = %v, %v; want %v", when, got, err, want)
+		}
+	}
+	due(false, "new repository")
+	writePoint(t, rp, vmA, t0, diskImage(60, 8*cs))
+	writePoint(t, rp, vmA, t0.Add(time.Hour), diskImage(61, 8*cs))
+	due(false, "after writing")
+	if err := rp.Delete(ctx, repo.Point{VM: vmA, Time: t0}); err != nil {
+		t.Fatal(err)
+	}
+	due(true, "after a deletion")
+
+	b, err := rp.Begin(ctx, vmB, t0) // a backup runs: the GC defers
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep, err := rp.GC(ctx, repo.GCOptions{Grace: -1}); err != nil || !rep.Deferred {
+		t.Fatalf("gc beside a backup = %+v, %v; want deferred", rep, err)
+	}
+	due(true, "after a deferred GC")
+	if err := b.Abort(ctx); err != nil {
+		t.Fatal(err)
+	}
+
+	f := &faultyRemote{Remote: d}
+	broken, err := repo.Open(ctx, f, repo.Key{}, repo.WithConcurrency(1)) // every chunk removal fails
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep, err := broken.GC(ctx, repo.GCOptions{Grace: -1}); err == nil || rep.Swept != 0 {
+		t.Fatalf("failing gc = %+v, %v: want an error and nothing removed", rep, err)
+	}
+	due(true, "after a failed GC")
+	if rep, err := rp.GC(ctx, repo.GCOptions{Grace: -1}); err != nil || rep.Deferred || rep.Swept == 0 {
+		t.Fatalf("gc = %+v, %v; want a sweep", rep, err)
+	}
+	due(false, "after a GC that swept")
 }
 
 // An upload a crashed backup left half-written is removed by the next GC that sweeps, and

@@ -13,6 +13,7 @@
 //	xbr-repo/vms/<vm uuid>/<YYYYMMDDTHHMMSSZ>.json  a restore point's manifest, written last
 //	xbr-repo/sessions/<random>.json              the lease of a running backup
 //	xbr-repo/gc/sweeping/<random>.json           the marker of a GC that is deleting chunks
+//	xbr-repo/gc/due.json                         present while points were deleted since the last sweep
 //
 // # Chunks and manifests
 //
@@ -125,7 +126,13 @@
 // On top of the exclusion, an unreferenced chunk is swept only once older than the grace
 // period (GCOptions.Grace, default 1 hour) before the sweep marker's time.
 //
-// Crashes: GC keeps no state; it is idempotent, so a sweep cut short leaves unreferenced
+// When to collect: Delete marks the repository as due (gc/due.json, written after the
+// manifest is removed); GC removes the mark before its first mark phase and puts it back when
+// it is deferred or fails, so GCDue tells whether a GC has anything new to collect. Callers
+// collect once after a batch of deletions (the prune function, once at the end of a run), not
+// after each: every GC reads every manifest.
+//
+// Crashes: GC keeps no state beyond that mark; it is idempotent, so a sweep cut short leaves unreferenced
 // chunks that the next GC removes. A crashed backup leaves chunks no manifest names and its
 // lease, which goes stale; the next GC removes both the chunks and the dir remote's temp files
 // of interrupted uploads. A manifest is never visible half-written.

@@ -45,6 +45,42 @@ func (rp *Repo) GC(ctx context.Context, o GCOptions) (GCReport, error) {
 		grace = DefaultGrace
 	}
 	grace = max(grace, 0)
+	// The due marker goes first: a point deleted from here on marks the repository again, for
+	// the next GC, as this one's mark may have read its manifest. A GC that does not sweep
+	// puts the marker back.
+	if err := rp.r.Delete(ctx, gcDueKey); err != nil {
+		return GCReport{}, fmt.Errorf("gc: clear %s: %w", gcDueKey, err)
+	}
+	rep, err := rp.collect(ctx, grace)
+	if err != nil || rep.Deferred {
+		if merr := rp.markGCDue(context.WithoutCancel(ctx)); merr != nil {
+			err = errors.Join(err, fmt.Errorf("gc: restore %s: %w", gcDueKey, merr))
+		}
+	}
+	return rep, err
+}
+
+// markGCDue records that restore points were deleted since the last GC that swept.
+func (rp *Repo) markGCDue(ctx context.Context) error {
+	body, _ := json.Marshal(map[string]string{"since": rp.opts.now().UTC().Format(time.RFC3339)})
+	return put(ctx, rp.r, gcDueKey, body)
+}
+
+// GCDue reports whether restore points were deleted since the last GC that swept (or a GC
+// was deferred or failed since), so that a GC has something to collect.
+func (rp *Repo) GCDue(ctx context.Context) (bool, error) {
+	_, err := rp.r.Stat(ctx, gcDueKey)
+	switch {
+	case errors.Is(err, remote.ErrNotFound):
+		return false, nil
+	case err != nil:
+		return false, fmt.Errorf("repository on remote %s: stat %s: %w", rp.r.Name(), gcDueKey, err)
+	}
+	return true, nil
+}
+
+// collect is GC's mark and sweep.
+func (rp *Repo) collect(ctx context.Context, grace time.Duration) (GCReport, error) {
 	var rep GCReport
 	var err error
 	var set idSet

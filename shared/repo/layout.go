@@ -23,6 +23,8 @@ const (
 	sessionsPrefix = Root + "/sessions/"
 	// sweepPrefix holds the markers of GCs that are deleting chunks.
 	sweepPrefix = Root + "/gc/sweeping/"
+	// gcDueKey exists while restore points were deleted since the last GC that swept.
+	gcDueKey = Root + "/gc/due.json"
 )
 
 // timeLayout names a restore point, as Xen Orchestra names its backups.

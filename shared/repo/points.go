@@ -47,14 +47,21 @@ func (rp *Repo) List(ctx context.Context, vm string) ([]PointInfo, error) {
 	return out, nil
 }
 
-// Delete removes restore point p: its manifest only. The chunks it alone used stay until GC.
-// Deleting a missing point is not an error.
+// Delete removes restore point p: its manifest only. The chunks it alone used stay until GC;
+// Delete then marks the repository as owing one (GCDue), so that the GC at the end of the
+// run that deleted it runs. Deleting a missing point is not an error. A marker that cannot
+// be written fails nothing (the point is deleted): it is logged, and the next deletion or
+// gc job collects what this one freed.
 func (rp *Repo) Delete(ctx context.Context, p Point) error {
 	if err := p.Validate(); err != nil {
 		return err
 	}
 	if err := rp.r.Delete(ctx, p.key()); err != nil {
 		return fmt.Errorf("repository on remote %s: delete restore point %s: %w", rp.r.Name(), p, err)
+	}
+	if err := rp.markGCDue(ctx); err != nil {
+		rp.opts.log.Warn("restore point deleted, but the repository could not be marked for GC; a later GC collects it",
+			"remote", rp.r.Name(), "point", p.String(), "err", err)
 	}
 	return nil
 }
