@@ -22,8 +22,10 @@ import (
 // missing or damaged chunk fails with ErrCorrupt, and the error names each
 // such chunk, where the point uses it and every other point that uses it. A
 // sound point's SHA256 is the digest of its stored manifest (which names its
-// chunks and its disks' SHA-256), its Bytes the size of its disk images. The
-// error is set when the repository cannot be listed or a manifest read.
+// chunks and its disks' SHA-256), its Bytes the size of its disk images. Only
+// the points whose manifests the verify read are reported: one committed
+// while it ran was not checked. The error is set when the repository cannot
+// be listed or a manifest read.
 func Points(ctx context.Context, rp *repo.Repo, remoteName string, o Options) ([]Result, error) {
 	return points(ctx, rp, remoteName, nil, o)
 }
@@ -54,25 +56,17 @@ func points(ctx context.Context, rp *repo.Repo, remoteName string, only *catalog
 			bad[u.Point.String()] = append(bad[u.Point.String()], p)
 		}
 	}
-	vm := ""
-	if only != nil {
-		vm = only.VM
-	}
-	listed, err := rp.List(ctx, vm)
-	if err != nil {
-		return nil, err
-	}
 	var out []Result
-	for _, p := range listed {
+	for _, p := range rep.Points { // those the verify read: a point committed since was not checked
 		id, err := catalog.NewRepoID(remoteName, p.VM, p.Time)
 		if err != nil || only != nil && id != *only {
 			continue
 		}
 		res := Result{ID: id, Deep: o.Deep}
 		if probs := bad[p.String()]; len(probs) > 0 {
-			res.Err = fmt.Errorf("%w: %s", ErrCorrupt, describeChunks(p.Point, probs))
+			res.Err = fmt.Errorf("%w: %s", ErrCorrupt, describeChunks(p, probs))
 		} else {
-			res.Err = pointDigest(ctx, rp, p.Point, &res)
+			res.Err = pointDigest(ctx, rp, p, &res)
 		}
 		res.Duration = now().Sub(start)
 		out = append(out, res)

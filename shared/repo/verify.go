@@ -35,6 +35,7 @@ type ChunkProblem struct {
 // VerifyReport says what Verify found.
 type VerifyReport struct {
 	Manifests  int
+	Points     []Point // the restore points whose manifests were read, by VM, oldest first
 	Referenced int
 	Checked    int // chunks whose content was checked (Deep)
 	Problems   []ChunkProblem
@@ -67,7 +68,7 @@ func (rp *Repo) Verify(ctx context.Context, o VerifyOptions) (VerifyReport, erro
 	var rep VerifyReport
 	var set idSet
 	var err error
-	if rep.Manifests, err = rp.mark(ctx, &set, map[string]markedManifest{}); err != nil {
+	if err = rp.verifyMark(ctx, &set, &rep); err != nil {
 		return rep, fmt.Errorf("verify: %w", err)
 	}
 	rep.Referenced = set.len()
@@ -80,7 +81,7 @@ func (rp *Repo) Verify(ctx context.Context, o VerifyOptions) (VerifyReport, erro
 	if len(bad) == 0 {
 		return rep, nil
 	}
-	if err := rp.findUses(ctx, bad); err != nil {
+	if err := rp.findUses(ctx, rep.Points, bad); err != nil {
 		return rep, err
 	}
 	for _, p := range bad {
@@ -88,6 +89,33 @@ func (rp *Repo) Verify(ctx context.Context, o VerifyOptions) (VerifyReport, erro
 	}
 	sort.Slice(rep.Problems, func(i, j int) bool { return compareIDs(rep.Problems[i].ID, rep.Problems[j].ID) < 0 })
 	return rep, nil
+}
+
+// verifyMark adds the chunk ids of every manifest to set and records in rep the points
+// whose manifests it read: those alone were checked. A manifest deleted meanwhile is
+// skipped; one that cannot be read stops the mark.
+func (rp *Repo) verifyMark(ctx context.Context, set *idSet, rep *VerifyReport) error {
+	infos, err := rp.r.List(ctx, vmsPrefix)
+	if err != nil {
+		return fmt.Errorf("repository on remote %s: list manifests: %w", rp.r.Name(), err)
+	}
+	for _, in := range infos {
+		p, ok := parseManifestKey(in.Key)
+		if !ok {
+			continue
+		}
+		err := rp.eachRef(ctx, p, func(int, int64, ChunkID) error { return nil }, set)
+		if errors.Is(err, remote.ErrNotFound) {
+			continue
+		}
+		if err != nil {
+			return err
+		}
+		rep.Points = append(rep.Points, p)
+	}
+	set.compact()
+	rep.Manifests = len(rep.Points)
+	return nil
 }
 
 // verifyShard checks the referenced ids starting with byte b against the stored chunks.
@@ -153,20 +181,16 @@ func (rp *Repo) checkContent(ctx context.Context, ids []ChunkID, bad map[ChunkID
 	return ctx.Err()
 }
 
-// findUses reads every manifest again and records where each bad chunk is used.
-func (rp *Repo) findUses(ctx context.Context, bad map[ChunkID]*ChunkProblem) error {
-	points, err := rp.List(ctx, "")
-	if err != nil {
-		return err
-	}
+// findUses reads the manifests of points again and records where each bad chunk is used.
+func (rp *Repo) findUses(ctx context.Context, points []Point, bad map[ChunkID]*ChunkProblem) error {
 	for _, p := range points {
 		var disks []Disk
-		if m, err := rp.Manifest(ctx, p.Point); err == nil {
+		if m, err := rp.Manifest(ctx, p); err == nil {
 			disks = m.Disks
 		}
-		err := rp.eachRef(ctx, p.Point, func(disk int, k int64, id ChunkID) error {
+		err := rp.eachRef(ctx, p, func(disk int, k int64, id ChunkID) error {
 			if prob, ok := bad[id]; ok && disk < len(disks) {
-				prob.Uses = append(prob.Uses, ChunkUse{Point: p.Point, Disk: disks[disk].Name, Offset: k * int64(disks[disk].ChunkSize)})
+				prob.Uses = append(prob.Uses, ChunkUse{Point: p, Disk: disks[disk].Name, Offset: k * int64(disks[disk].ChunkSize)})
 			}
 			return nil
 		}, nil)
