@@ -81,3 +81,48 @@ func TestScheduledVerificationOfRestorePoints(t *testing.T) {
 		t.Fatalf("completed %v, failed %v; want [%s] and %v", completed, failed, full, wantFailed)
 	}
 }
+
+// A damaged manifest is one verify.failed for its point, naming its manifest, beside the
+// results of everything else: the fire succeeds (a permanently damaged manifest, were it
+// an error, would have the fire redelivered for ever).
+func TestScheduledVerificationOfDamagedManifest(t *testing.T) {
+	root := t.TempDir()
+	d, err := dir.New("nfs", root)
+	must(t, err)
+	t0 := time.Date(2026, 5, 1, 2, 0, 0, 0, time.UTC)
+	full := putBackup(t, d, t0)
+	rcfg := []config.Remote{{Name: "nfs", Type: config.RemoteDir, Path: root}}
+	repos := fn.NewRepos(rcfg, fn.NewRemotes(rcfg, testsupport.OpenDir))
+	rp, err := repos.Ensure(context.Background(), "nfs")
+	must(t, err)
+	data := pointXVA(t)
+	repoimagetest.StorePoint(t, rp, vmUUID, t0.Add(time.Hour), bytes.NewReader(data))
+	repoimagetest.StorePoint(t, rp, vmUUID, t0.Add(2*time.Hour), bytes.NewReader(data))
+	repotest.FlipByte(t, rp, "xbr-repo/vms/"+vmUUID+"/20260501T040000Z.json")
+
+	cfg := &config.Config{Jobs: []config.Job{{Name: "check", Mode: config.ModeVerify, Remotes: []string{"nfs"}}}}
+	now := t0.Add(24 * time.Hour)
+	h := &verify.Handler{Config: cfg, Remotes: remotes{"nfs": d}, Repos: repos, Now: func() time.Time { return now }}
+	p := events.ScheduleDue{RunID: "run-1", Job: "check", Schedule: "weekly", Mode: config.ModeVerify, FireTime: now}
+	outs, err := h.Handle(context.Background(), bus.Event{Received: events.Received{Payload: p}})
+	must(t, err)
+	var completed, failed []string
+	for _, o := range outs {
+		r, err := events.Decode(o.Subject, encodeHeaders(t, o), o.Event.Data())
+		must(t, err)
+		switch pl := r.Payload.(type) {
+		case events.VerifyCompleted:
+			completed = append(completed, pl.BackupID)
+		case events.VerifyFailed:
+			failed = append(failed, pl.BackupID)
+			if !strings.Contains(pl.Error, "manifest") {
+				t.Errorf("verify.failed of %s: %q does not name the manifest", pl.BackupID, pl.Error)
+			}
+		}
+	}
+	wantCompleted := full.String() + " nfs:xbr-repo/" + vmUUID + "/20260501T030000Z"
+	wantFailed := "nfs:xbr-repo/" + vmUUID + "/20260501T040000Z"
+	if strings.Join(completed, " ") != wantCompleted || strings.Join(failed, " ") != wantFailed {
+		t.Fatalf("completed %v, failed %v; want %s and %s", completed, failed, wantCompleted, wantFailed)
+	}
+}

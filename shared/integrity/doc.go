@@ -16,7 +16,10 @@
 // repo.Verify (Points, RemotePoints, RepoPoint): every chunk a point uses
 // exists and, with Deep, hashes to its id. Each point is one Result; a
 // missing or damaged chunk fails every point that uses it, and each failure
-// names the chunk, where the point uses it and the other points using it.
+// names the chunk, where the point uses it and the other points using it. A
+// damaged manifest fails its point alone; the other points are checked. A
+// read that fails (the remote, not the data) is an error, never a failed
+// point: the check did not complete.
 //
 // Verification streams: memory stays at one XVA chunk whatever the backup's
 // size. Results become xbr.verify.completed or xbr.verify.failed events

@@ -1,6 +1,7 @@
 package integrity
 
 import (
+	"cmp"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -13,6 +14,7 @@ import (
 
 	"xbr/shared/catalog"
 	"xbr/shared/fn"
+	"xbr/shared/remote"
 	"xbr/shared/repo"
 )
 
@@ -57,21 +59,53 @@ func points(ctx context.Context, rp *repo.Repo, remoteName string, only *catalog
 		}
 	}
 	var out []Result
+	for _, d := range rep.Damaged {
+		if id, ok := wanted(remoteName, d.Point, only); ok {
+			out = append(out, Result{ID: id, Deep: o.Deep, Err: fmt.Errorf("%w: %s", ErrCorrupt, d.Detail), Duration: now().Sub(start)})
+		}
+	}
 	for _, p := range rep.Points { // those the verify read: a point committed since was not checked
-		id, err := catalog.NewRepoID(remoteName, p.VM, p.Time)
-		if err != nil || only != nil && id != *only {
+		id, ok := wanted(remoteName, p, only)
+		if !ok {
 			continue
 		}
 		res := Result{ID: id, Deep: o.Deep}
-		if probs := bad[p.String()]; len(probs) > 0 {
-			res.Err = fmt.Errorf("%w: %s", ErrCorrupt, describeChunks(p, probs))
-		} else {
-			res.Err = pointDigest(ctx, rp, p, &res)
+		err := pointResult(ctx, rp, p, bad[p.String()], &res)
+		if errors.Is(err, remote.ErrNotFound) {
+			continue // deleted since the verify read it
+		}
+		if err != nil {
+			return nil, err
 		}
 		res.Duration = now().Sub(start)
 		out = append(out, res)
 	}
+	slices.SortFunc(out, func(a, b Result) int {
+		return cmp.Or(strings.Compare(a.ID.VM, b.ID.VM), a.ID.Time.Compare(b.ID.Time))
+	})
 	return out, ctx.Err()
+}
+
+// wanted is the backup id of point p on remote remoteName, and whether it is only's.
+func wanted(remoteName string, p repo.Point, only *catalog.ID) (catalog.ID, bool) {
+	id, err := catalog.NewRepoID(remoteName, p.VM, p.Time)
+	return id, err == nil && (only == nil || id == *only)
+}
+
+// pointResult fills the result of point p, which the verify read and whose chunk
+// problems are probs. A damaged manifest fails the point; the error is for what stopped
+// the check (a read that failed, the point deleted meanwhile).
+func pointResult(ctx context.Context, rp *repo.Repo, p repo.Point, probs []repo.ChunkProblem, res *Result) error {
+	if len(probs) > 0 {
+		res.Err = fmt.Errorf("%w: %s", ErrCorrupt, describeChunks(p, probs))
+		return nil
+	}
+	err := pointDigest(ctx, rp, p, res)
+	if errors.Is(err, repo.ErrCorrupt) {
+		res.Err = fmt.Errorf("%w: %w", ErrCorrupt, err)
+		return nil
+	}
+	return err
 }
 
 // describeChunks says which chunks point p lacks, where p uses them and which
@@ -114,7 +148,7 @@ func nowFunc(o Options) func() time.Time {
 func pointDigest(ctx context.Context, rp *repo.Repo, p repo.Point, res *Result) error {
 	m, err := rp.Manifest(ctx, p)
 	if err != nil {
-		return fmt.Errorf("%w: %w", ErrCorrupt, err)
+		return err
 	}
 	res.Disks = len(m.Disks)
 	for _, d := range m.Disks {
@@ -122,12 +156,12 @@ func pointDigest(ctx context.Context, rp *repo.Repo, p repo.Point, res *Result) 
 	}
 	rc, err := rp.Remote().Open(ctx, repo.Root+"/vms/"+p.String()+".json")
 	if err != nil {
-		return err
+		return fmt.Errorf("restore point %s: digest of its manifest: %w", p, err)
 	}
 	defer rc.Close()
 	h := sha256.New()
 	if _, err := io.Copy(h, rc); err != nil {
-		return err
+		return fmt.Errorf("restore point %s: digest of its manifest: %w", p, err)
 	}
 	res.SHA256 = hex.EncodeToString(h.Sum(nil))
 	return nil

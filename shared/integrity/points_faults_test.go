@@ -2,7 +2,11 @@ package integrity_test
 
 import (
 	"context"
+	"errors"
+	"fmt"
+	"io"
 	"strings"
+	"sync/atomic"
 	"testing"
 
 	"xbr/shared/integrity"
@@ -67,5 +71,61 @@ func TestPointCommittedDuringVerifyIsNotReported(t *testing.T) {
 	res, err := integrity.Points(ctx, rp, "nfs", integrity.Options{Deep: true})
 	if err != nil || len(res) != 1 || res[0].ID.String() != pointID(repotest.VMA) || !res[0].OK() {
 		t.Fatalf("verify beside a commit = %v, %v; want %s alone, sound", ids(res), err, pointID(repotest.VMA))
+	}
+}
+
+// failOpen fails every Open of a key under prefix after the first pass ones, as a
+// connection reset does: a network fault, which no real part gives on cue.
+type failOpen struct {
+	remote.Remote
+	prefix string
+	pass   atomic.Int64
+}
+
+func (f *failOpen) Open(ctx context.Context, key string) (io.ReadCloser, error) {
+	if strings.HasPrefix(key, f.prefix) && f.pass.Add(-1) < 0 {
+		return nil, fmt.Errorf("read %s: connection reset by peer", key)
+	}
+	return f.Remote.Open(ctx, key)
+}
+
+// A damaged manifest fails its own restore point, naming why, and every other point is
+// still checked; a manifest that cannot be read (the transfer fails, whether the verify
+// reads it for the chunks it names or for its digest) fails the verify instead, to be
+// retried: it is not a damaged point.
+func TestDamagedManifestFailsOnlyItsPoint(t *testing.T) {
+	ctx := context.Background()
+	manifest := repo.Root + "/vms/" + repotest.VMB + "/"
+	for _, deep := range []bool{false, true} {
+		rp, _ := newRepo(t, bare)
+		repotest.WritePoint(t, rp, repotest.VMA, repotest.T0, repotest.DiskImage(1, 6*repotest.ChunkSize))
+		repotest.WritePoint(t, rp, repotest.VMB, repotest.T0, repotest.DiskImage(2, 6*repotest.ChunkSize))
+		repotest.FlipByte(t, rp, manifest+repotest.T0.Format("20060102T150405Z")+".json")
+		res, err := integrity.Points(ctx, rp, "nfs", integrity.Options{Deep: deep})
+		if err != nil || len(res) != 2 {
+			t.Fatalf("deep %v: verify with a damaged manifest = %v, %v; want both points", deep, ids(res), err)
+		}
+		if !res[0].OK() || res[0].ID.String() != pointID(repotest.VMA) || res[0].SHA256 == "" {
+			t.Errorf("deep %v: the sound point %s: %v", deep, res[0].ID, res[0].Err)
+		}
+		if r := res[1]; r.ID.String() != pointID(repotest.VMB) || !errors.Is(r.Err, integrity.ErrCorrupt) ||
+			!strings.Contains(r.ErrorText(), "manifest") {
+			t.Errorf("deep %v: the point with the damaged manifest %s: %v; want it corrupt, naming its manifest", deep, r.ID, r.Err)
+		}
+		if err := res[1].Payload("run", "job").Validate(); err != nil {
+			t.Errorf("its verify.failed: %v", err)
+		}
+	}
+	for _, pass := range []int64{0, 1, 2} { // the mark's read, the digest's two
+		f := &failOpen{prefix: manifest}
+		f.pass.Store(1 << 30)
+		rp, _ := newRepo(t, func(r remote.Remote) remote.Remote { f.Remote = r; return f })
+		repotest.WritePoint(t, rp, repotest.VMA, repotest.T0, repotest.DiskImage(1, 6*repotest.ChunkSize))
+		repotest.WritePoint(t, rp, repotest.VMB, repotest.T0, repotest.DiskImage(2, 6*repotest.ChunkSize))
+		f.pass.Store(pass)
+		res, err := integrity.Points(ctx, rp, "nfs", integrity.Options{})
+		if err == nil || !strings.Contains(err.Error(), "connection reset") || errors.Is(err, integrity.ErrCorrupt) {
+			t.Errorf("manifest unreadable after %d reads: %v, %v; want the read error", pass, res, err)
+		}
 	}
 }

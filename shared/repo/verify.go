@@ -32,22 +32,40 @@ type ChunkProblem struct {
 	Uses    []ChunkUse
 }
 
+// ManifestProblem is a restore point whose manifest is damaged (ErrCorrupt): which chunks
+// it uses is unknown, so it cannot be restored.
+type ManifestProblem struct {
+	Point  Point
+	Detail string // why it is damaged
+}
+
 // VerifyReport says what Verify found.
 type VerifyReport struct {
 	Manifests  int
 	Points     []Point // the restore points whose manifests were read, by VM, oldest first
+	Damaged    []ManifestProblem
 	Referenced int
 	Checked    int // chunks whose content was checked (Deep)
 	Problems   []ChunkProblem
 }
 
-// Err is nil when nothing is wrong; otherwise it names every bad chunk and the restore
-// points that use it.
+// Err is nil when nothing is wrong; otherwise it names every damaged manifest, every bad
+// chunk and the restore points that use it.
 func (r VerifyReport) Err() error {
-	if len(r.Problems) == 0 {
+	if len(r.Problems) == 0 && len(r.Damaged) == 0 {
 		return nil
 	}
 	var b strings.Builder
+	if len(r.Damaged) > 0 {
+		fmt.Fprintf(&b, "%d manifest(s) damaged:", len(r.Damaged))
+		for _, d := range r.Damaged {
+			fmt.Fprintf(&b, "\n  %s", d.Detail)
+		}
+		if len(r.Problems) == 0 {
+			return errors.New(b.String())
+		}
+		b.WriteString("\n")
+	}
 	fmt.Fprintf(&b, "%d referenced chunk(s) missing or damaged:", len(r.Problems))
 	for _, p := range r.Problems {
 		what := "missing"
@@ -93,7 +111,8 @@ func (rp *Repo) Verify(ctx context.Context, o VerifyOptions) (VerifyReport, erro
 
 // verifyMark adds the chunk ids of every manifest to set and records in rep the points
 // whose manifests it read: those alone were checked. A manifest deleted meanwhile is
-// skipped; one that cannot be read stops the mark.
+// skipped, a damaged one recorded (unlike GC's mark, a verify can go on without its
+// chunks: it reports them unknown), and one that cannot be read stops the mark.
 func (rp *Repo) verifyMark(ctx context.Context, set *idSet, rep *VerifyReport) error {
 	infos, err := rp.r.List(ctx, vmsPrefix)
 	if err != nil {
@@ -105,13 +124,15 @@ func (rp *Repo) verifyMark(ctx context.Context, set *idSet, rep *VerifyReport) e
 			continue
 		}
 		err := rp.eachRef(ctx, p, func(int, int64, ChunkID) error { return nil }, set)
-		if errors.Is(err, remote.ErrNotFound) {
-			continue
-		}
-		if err != nil {
+		switch {
+		case err == nil:
+			rep.Points = append(rep.Points, p)
+		case errors.Is(err, remote.ErrNotFound):
+		case errors.Is(err, ErrCorrupt):
+			rep.Damaged = append(rep.Damaged, ManifestProblem{Point: p, Detail: "manifest of " + err.Error()})
+		default:
 			return err
 		}
-		rep.Points = append(rep.Points, p)
 	}
 	set.compact()
 	rep.Manifests = len(rep.Points)
