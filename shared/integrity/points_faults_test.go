@@ -9,6 +9,7 @@ import (
 	"sync/atomic"
 	"testing"
 
+	"xbr/shared/catalog"
 	"xbr/shared/integrity"
 	"xbr/shared/remote"
 	"xbr/shared/repo"
@@ -127,5 +128,27 @@ func TestDamagedManifestFailsOnlyItsPoint(t *testing.T) {
 		if err == nil || !strings.Contains(err.Error(), "connection reset") || errors.Is(err, integrity.ErrCorrupt) {
 			t.Errorf("manifest unreadable after %d reads: %v, %v; want the read error", pass, res, err)
 		}
+	}
+}
+
+// A chunk a deep verify cannot read (the transfer fails) fails the verify: the points
+// using it are not reported corrupt, as the check did not complete.
+func TestChunkReadErrorIsNotCorruption(t *testing.T) {
+	ctx := context.Background()
+	f := &failOpen{prefix: repo.Root + "/chunks/"}
+	f.pass.Store(1 << 30)
+	rp, _ := newRepo(t, func(r remote.Remote) remote.Remote { f.Remote = r; return f })
+	repotest.WritePoint(t, rp, repotest.VMA, repotest.T0, repotest.DiskImage(1, 6*repotest.ChunkSize))
+	f.pass.Store(0)
+	res, err := integrity.Points(ctx, rp, "nfs", integrity.Options{Deep: true})
+	if err == nil || !strings.Contains(err.Error(), "connection reset by peer") || errors.Is(err, integrity.ErrCorrupt) {
+		t.Errorf("deep verify of a remote resetting = %v, %v; want the read error", res, err)
+	}
+	id, err := catalog.NewRepoID("nfs", repotest.VMA, repotest.T0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r := integrity.Point(ctx, rp, id, integrity.Options{Deep: true}); r.OK() || errors.Is(r.Err, integrity.ErrCorrupt) {
+		t.Errorf("deep verify of one point, the remote resetting: %v; want the read error, not corruption", r.Err)
 	}
 }

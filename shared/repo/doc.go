@@ -145,7 +145,8 @@
 // whose manifests it read (a point committed while it runs was not checked), and each
 // damaged manifest as a damaged point, checking the others still: unlike GC, which cannot
 // know the chunks such a manifest uses and stops on it, a verify loses nothing by going on.
-// A manifest that cannot be read (the transfer fails) stops the verify with that error.
+// A manifest or (Deep) a chunk that cannot be read (the transfer fails, a network error
+// says nothing of the data) stops the verify with that error.
 //
 // # Mirror
 //

@@ -169,8 +169,12 @@ func (rp *Repo) verifyShard(ctx context.Context, b byte, set *idSet, deep bool, 
 	return rp.checkContent(ctx, present, bad, rep)
 }
 
-// checkContent reads ids, up to the repository's concurrency at once.
+// checkContent reads ids, up to the repository's concurrency at once. A chunk that cannot
+// be read (the remote fails, not the chunk) stops the check with that error: it says
+// nothing of the chunk.
 func (rp *Repo) checkContent(ctx context.Context, ids []ChunkID, bad map[ChunkID]*ChunkProblem, rep *VerifyReport) error {
+	ctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
 	var mu sync.Mutex
 	var wg sync.WaitGroup
 	sem := make(chan struct{}, rp.opts.concurrency)
@@ -186,20 +190,22 @@ func (rp *Repo) checkContent(ctx context.Context, ids []ChunkID, bad map[ChunkID
 			_, err := rp.getChunk(ctx, id, nil)
 			mu.Lock()
 			defer mu.Unlock()
-			rep.Checked++
 			switch {
 			case err == nil:
+				rep.Checked++
 			case errors.Is(err, remote.ErrNotFound):
+				rep.Checked++
 				bad[id] = &ChunkProblem{ID: id, Missing: true}
 			case errors.Is(err, ErrCorrupt):
+				rep.Checked++
 				bad[id] = &ChunkProblem{ID: id, Detail: err.Error()}
 			default:
-				bad[id] = &ChunkProblem{ID: id, Detail: "unreadable: " + err.Error()}
+				cancel(fmt.Errorf("verify: chunk %s: %w", id, err))
 			}
 		}()
 	}
 	wg.Wait()
-	return ctx.Err()
+	return context.Cause(ctx)
 }
 
 // findUses reads the manifests of points again and records where each bad chunk is used.

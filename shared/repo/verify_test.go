@@ -3,9 +3,13 @@ package repo_test
 import (
 	"context"
 	"errors"
+	"fmt"
+	"io"
 	"strings"
+	"sync/atomic"
 	"testing"
 
+	"xbr/shared/remote"
 	"xbr/shared/repo"
 	"xbr/shared/repo/repotest"
 )
@@ -35,5 +39,37 @@ func TestVerifyReportsDamagedManifest(t *testing.T) {
 	}
 	if _, err := rp.GC(ctx, repo.GCOptions{Grace: -1}); !errors.Is(err, repo.ErrCorrupt) {
 		t.Errorf("gc with a damaged manifest: %v; want it stopped", err)
+	}
+}
+
+// resetOnce fails the first Open of a chunk as a connection reset does: a network fault,
+// which no real part gives on cue.
+type resetOnce struct {
+	remote.Remote
+	done atomic.Bool
+}
+
+func (r *resetOnce) Open(ctx context.Context, key string) (io.ReadCloser, error) {
+	if strings.HasPrefix(key, repo.Root+"/chunks/") && r.done.CompareAndSwap(false, true) {
+		return nil, fmt.Errorf("read %s: connection reset by peer", key)
+	}
+	return r.Remote.Open(ctx, key)
+}
+
+// A chunk a deep verify cannot read (the transfer fails) is not a damaged chunk: the
+// verify fails with that error, as the check did not complete.
+func TestDeepVerifyReadErrorIsNotDamage(t *testing.T) {
+	ctx := context.Background()
+	r := &resetOnce{Remote: newDir(t)}
+	r.done.Store(true)
+	rp := initRepo(t, r, repo.Key{})
+	writePoint(t, rp, vmA, t0, diskImage(1, 6*cs))
+	r.done.Store(false)
+	rep, err := rp.Verify(ctx, repo.VerifyOptions{Deep: true})
+	if err == nil || !strings.Contains(err.Error(), "connection reset by peer") || errors.Is(err, repo.ErrCorrupt) || len(rep.Problems) != 0 {
+		t.Fatalf("deep verify beside a reset = %+v, %v; want the read error and no problem", rep, err)
+	}
+	if rep, err := rp.Verify(ctx, repo.VerifyOptions{Deep: true}); err != nil || rep.Err() != nil || rep.Checked != 3 {
+		t.Fatalf("deep verify once the remote answers = %+v, %v, %v", rep, err, rep.Err())
 	}
 }
