@@ -41,7 +41,8 @@ Restore points of the remote's incremental repository (nfs:xbr-repo/<vm-uuid>/<t
 are verified too: every chunk a point uses must exist, and with --deep its
 content must hash to its id; a missing or damaged chunk fails every point that
 uses it, and the error names the chunk and those points. A damaged manifest
-fails its point alone.
+fails its point alone. One restore point (BACKUP-ID) is checked alone: its
+manifest and its chunks.
 Each result is published as xbr.verify.completed or xbr.verify.failed on the
 backbone (unless --no-events). --json prints the reports as a JSON array.
 On a terminal, a live line shows the backup being read (bytes, rate, ETA).

@@ -33,7 +33,8 @@ func Points(ctx context.Context, rp *repo.Repo, remoteName string, o Options) ([
 }
 
 // Point verifies the repository restore point id (id.Repo) of rp as Points
-// does; a point that does not exist is a failed Result.
+// does, reading its manifest and its chunks alone; a point that does not
+// exist is a failed Result.
 func Point(ctx context.Context, rp *repo.Repo, id catalog.ID, o Options) Result {
 	res, err := points(ctx, rp, id.Remote, &id, o)
 	switch {
@@ -48,7 +49,11 @@ func Point(ctx context.Context, rp *repo.Repo, id catalog.ID, o Options) Result 
 func points(ctx context.Context, rp *repo.Repo, remoteName string, only *catalog.ID, o Options) ([]Result, error) {
 	now := nowFunc(o)
 	start := now()
-	rep, err := rp.Verify(ctx, repo.VerifyOptions{Deep: o.Deep})
+	vo := repo.VerifyOptions{Deep: o.Deep}
+	if only != nil {
+		vo.Points = []repo.Point{{VM: only.VM, Time: only.Time}}
+	}
+	rep, err := rp.Verify(ctx, vo)
 	if err != nil {
 		return nil, err
 	}

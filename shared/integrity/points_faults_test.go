@@ -152,3 +152,31 @@ func TestChunkReadErrorIsNotCorruption(t *testing.T) {
 		t.Errorf("deep verify of one point, the remote resetting: %v; want the read error, not corruption", r.Err)
 	}
 }
+
+// Verifying one restore point reads its manifest and its chunks alone: another VM's
+// manifest that cannot be read does not fail it, and a deep check reads no other chunk.
+func TestPointChecksOnlyItself(t *testing.T) {
+	ctx := context.Background()
+	f := &failOpen{prefix: repo.Root + "/vms/" + repotest.VMB + "/"}
+	f.pass.Store(1 << 30)
+	c := &repotest.CountingRemote{}
+	rp, _ := newRepo(t, func(r remote.Remote) remote.Remote { f.Remote = r; c.Remote = f; return c })
+	repotest.WritePoint(t, rp, repotest.VMA, repotest.T0, repotest.DiskImage(1, 6*repotest.ChunkSize))
+	repotest.WritePoint(t, rp, repotest.VMB, repotest.T0, repotest.DiskImage(2, 6*repotest.ChunkSize))
+	id, err := catalog.NewRepoID("nfs", repotest.VMA, repotest.T0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.ChunkOpens.Store(0)
+	if r := integrity.Point(ctx, rp, id, integrity.Options{Deep: true}); !r.OK() {
+		t.Errorf("deep verify of %s: %v", id, r.Err)
+	}
+	if n := c.ChunkOpens.Load(); n != 3 {
+		t.Errorf("deep verify of one point read %d chunks; want its 3", n)
+	}
+	f.pass.Store(0)
+	r := integrity.Point(ctx, rp, id, integrity.Options{Deep: true})
+	if !r.OK() || r.ID != id || r.SHA256 == "" {
+		t.Errorf("deep verify of %s, vm B's manifest unreadable: %+v", id, r)
+	}
+}

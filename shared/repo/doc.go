@@ -141,7 +141,8 @@
 //
 // Verify checks that every chunk a manifest names exists; Deep also reads each one and
 // checks that it decrypts, decompresses and hashes to its id. Each missing or damaged chunk
-// is reported with every restore point, disk and offset that uses it. It reports the points
+// is reported with every restore point, disk and offset that uses it; VerifyOptions.Points
+// limits the check to some points' manifests and chunks. It reports the points
 // whose manifests it read (a point committed while it runs was not checked), and each
 // damaged manifest as a damaged point, checking the others still: unlike GC, which cannot
 // know the chunks such a manifest uses and stops on it, a verify loses nothing by going on.

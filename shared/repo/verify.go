@@ -15,6 +15,10 @@ import (
 type VerifyOptions struct {
 	// Deep reads every referenced chunk and checks that its content hashes to its id.
 	Deep bool
+	// Points, when not empty, limits the check to these restore points: their manifests
+	// and the chunks they use; no other manifest is read. A point that does not exist is
+	// left out of the report.
+	Points []Point
 }
 
 // ChunkUse is one place a chunk is used: a restore point, a disk and an offset in it.
@@ -86,7 +90,7 @@ func (rp *Repo) Verify(ctx context.Context, o VerifyOptions) (VerifyReport, erro
 	var rep VerifyReport
 	var set idSet
 	var err error
-	if err = rp.verifyMark(ctx, &set, &rep); err != nil {
+	if err = rp.verifyMark(ctx, o.Points, &set, &rep); err != nil {
 		return rep, fmt.Errorf("verify: %w", err)
 	}
 	rep.Referenced = set.len()
@@ -109,20 +113,24 @@ func (rp *Repo) Verify(ctx context.Context, o VerifyOptions) (VerifyReport, erro
 	return rep, nil
 }
 
-// verifyMark adds the chunk ids of every manifest to set and records in rep the points
-// whose manifests it read: those alone were checked. A manifest deleted meanwhile is
-// skipped, a damaged one recorded (unlike GC's mark, a verify can go on without its
-// chunks: it reports them unknown), and one that cannot be read stops the mark.
-func (rp *Repo) verifyMark(ctx context.Context, set *idSet, rep *VerifyReport) error {
-	infos, err := rp.r.List(ctx, vmsPrefix)
-	if err != nil {
-		return fmt.Errorf("repository on remote %s: list manifests: %w", rp.r.Name(), err)
-	}
-	for _, in := range infos {
-		p, ok := parseManifestKey(in.Key)
-		if !ok {
-			continue
+// verifyMark adds the chunk ids of the manifests of points (every point when empty) to
+// set and records in rep the points whose manifests it read: those alone were checked. A
+// manifest deleted meanwhile is skipped, a damaged one recorded (unlike GC's mark, a verify
+// can go on without its chunks: it reports them unknown), and one that cannot be read
+// stops the mark.
+func (rp *Repo) verifyMark(ctx context.Context, points []Point, set *idSet, rep *VerifyReport) error {
+	if len(points) == 0 {
+		infos, err := rp.r.List(ctx, vmsPrefix)
+		if err != nil {
+			return fmt.Errorf("repository on remote %s: list manifests: %w", rp.r.Name(), err)
 		}
+		for _, in := range infos {
+			if p, ok := parseManifestKey(in.Key); ok {
+				points = append(points, p)
+			}
+		}
+	}
+	for _, p := range points {
 		err := rp.eachRef(ctx, p, func(int, int64, ChunkID) error { return nil }, set)
 		switch {
 		case err == nil:
