@@ -6,7 +6,9 @@
 // chunk) and returns one xbr.verify.completed or xbr.verify.failed per
 // backup, carrying the run id and job, then an xbr.run.completed with one
 // result per backup: success when all passed, failure when all failed,
-// partial otherwise.
+// partial otherwise. A damaged backup or restore point (a damaged manifest
+// too) is a verify.failed; a remote that cannot be read (a network error,
+// not damage) fails the fire, which is redelivered.
 //
 // Event ids are derived from the run and the backup, so a redelivered fire
 // publishes nothing twice. Fires older than the configuration's catch_up
