@@ -44,7 +44,10 @@ type Remotes interface {
 // remote and, when repos is not nil, the restore points of its incremental
 // repository (Backup.Mode "incremental"). An unreadable remote is a problem,
 // not a failure, when q names no remote; a bad query or an unknown remote
-// named by q is an error.
+// named by q is an error. A repository that cannot be opened or listed (a
+// wrong key, a damaged config.json, a failed read) is a problem naming its
+// remote, even when q names that remote: the full backups beside it are
+// still listed.
 //
 // A q.VM that is a name is resolved by ByVM (vmname.Resolve) over every backup: a name no
 // backup carries or several VMs share is an error.
@@ -80,17 +83,18 @@ func list(ctx context.Context, rs Remotes, repos Repos, q Query) (Listing, error
 	out := Listing{Backups: []catalog.Backup{}}
 	for _, name := range names {
 		bs, problems, err := listRemote(ctx, rs, name, q.VM)
-		var points []catalog.Backup
-		var pointProblems []string
-		if err == nil {
-			points, pointProblems, err = listPoints(ctx, repos, name, q.VM)
-		}
 		if err != nil && q.Remote != "" {
-			return Listing{}, err
+			return Listing{}, fmt.Errorf("backups: remote %s: %w", name, err)
 		}
 		if err != nil {
-			out.Problems = append(out.Problems, err.Error())
+			out.Problems = append(out.Problems, name+": remote not listed: "+err.Error())
 			continue
+		}
+		// A repository that cannot be opened or listed hides its points
+		// only: the full backups beside it are still listed.
+		points, pointProblems, err := listPoints(ctx, repos, name, q.VM)
+		if err != nil {
+			pointProblems = []string{name + ": restore points not listed: " + err.Error()}
 		}
 		out.Backups = append(append(out.Backups, bs...), points...)
 		if q.VM == "" {
@@ -124,7 +128,7 @@ func appendPoolMeta(ctx context.Context, rs Remotes, name string, to []catalog.P
 func listRemote(ctx context.Context, rs Remotes, name, vm string) ([]catalog.Backup, []catalog.Problem, error) {
 	r, err := rs.Get(ctx, name)
 	if err != nil {
-		return nil, nil, fmt.Errorf("backups: %w", err)
+		return nil, nil, err
 	}
 	return catalog.List(ctx, r, catalog.Filter{VM: vm})
 }

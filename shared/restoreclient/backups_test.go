@@ -153,3 +153,36 @@ func TestBackupJSONFields(t *testing.T) {
 		t.Error("a garbage id decoded")
 	}
 }
+
+// A repository that cannot be opened hides only its restore points: the full
+// backups of its remote are still listed, and the problem names the remote
+// and says what is missing, with or without the remote named by the query.
+func TestListUnopenableRepository(t *testing.T) {
+	nfs, other := t.TempDir(), t.TempDir()
+	t0 := time.Date(2024, 3, 1, 2, 0, 0, 0, time.UTC)
+	put(t, nfs, vmA, "web", t0.Add(24*time.Hour), true)
+	put(t, other, vmA, "web", t0, true)
+	if err := os.MkdirAll(filepath.Join(nfs, "xbr-repo"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(nfs, "xbr-repo", "config.json"), []byte("{"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	cfg := []config.Remote{{Name: "nfs", Type: config.RemoteDir, Path: nfs}, {Name: "other", Type: config.RemoteDir, Path: other}}
+	rs := fn.NewRemotes(cfg, testsupport.OpenDir)
+	repos := fn.NewRepos(cfg, rs)
+	newest := "nfs:" + vmA + "/20240302T020000Z"
+	for _, q := range []restoreclient.Query{{VM: vmA}, {VM: "web"}, {}, {Remote: "nfs", VM: vmA}} {
+		l, err := restoreclient.List(context.Background(), rs, repos, q)
+		if err != nil {
+			t.Fatalf("%+v: %v", q, err)
+		}
+		if len(l.Backups) == 0 || l.Backups[0].ID.String() != newest {
+			t.Errorf("%+v: listed %d backups, the first %v; want %s first", q, len(l.Backups), l.Backups, newest)
+		}
+		if len(l.Problems) != 1 || !strings.HasPrefix(l.Problems[0], "nfs: restore points not listed: ") ||
+			!strings.Contains(l.Problems[0], "config.json") {
+			t.Errorf("%+v: problems %q, want one naming nfs, the restore points and config.json", q, l.Problems)
+		}
+	}
+}

@@ -30,11 +30,11 @@ func listPoints(ctx context.Context, repos Repos, name, vm string) ([]catalog.Ba
 		return nil, nil, nil
 	}
 	if err != nil {
-		return nil, nil, fmt.Errorf("restore points: %w", err)
+		return nil, nil, err
 	}
 	points, err := rp.List(ctx, vm)
 	if err != nil {
-		return nil, nil, fmt.Errorf("restore points: %w", err)
+		return nil, nil, err
 	}
 	listed := make([]catalog.Backup, len(points))
 	errs := make([]error, len(points))
