@@ -69,14 +69,20 @@ func (s *Server) repos() restoreclient.Repos {
 // restoreclient.ByVM), newest first, on remoteName ("" = every remote). A
 // name shared by several VMs is refused, a name no backup carries is 404.
 func (s *Server) backupsOf(ctx context.Context, vm, remoteName string) ([]catalog.Backup, error) {
+	l, err := s.listingOf(ctx, vm, remoteName)
+	return l.Backups, err
+}
+
+// listingOf is backupsOf with the listing's problems.
+func (s *Server) listingOf(ctx context.Context, vm, remoteName string) (restoreclient.Listing, error) {
 	if remoteName != "" && !slices.Contains(s.env.Remotes.Names(), remoteName) {
-		return nil, missing("remote", remoteName, "is not configured")
+		return restoreclient.Listing{}, missing("remote", remoteName, "is not configured")
 	}
 	l, err := restoreclient.List(ctx, s.env.Remotes, s.repos(), restoreclient.Query{Remote: remoteName, VM: vm})
 	if err != nil {
-		return nil, vmError(vm, err)
+		return restoreclient.Listing{}, vmError(vm, err)
 	}
-	return l.Backups, nil
+	return l, nil
 }
 
 // vmError maps restoreclient's VM resolution errors to the answers the
@@ -95,11 +101,11 @@ func vmError(vm string, err error) error {
 // selectBackup picks vm's newest backup (at zero) or the one taken at at
 // (restoreclient.Pick).
 func (s *Server) selectBackup(ctx context.Context, vm, remoteName string, at time.Time) (catalog.Backup, error) {
-	bs, err := s.backupsOf(ctx, vm, remoteName)
+	l, err := s.listingOf(ctx, vm, remoteName)
 	if err != nil {
 		return catalog.Backup{}, err
 	}
-	b, err := restoreclient.Pick(bs, vm, at)
+	b, err := restoreclient.Pick(l, vm, at)
 	return b, acceptError(err)
 }
 

@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -220,5 +222,31 @@ func TestWebhookVMLatestAndSRByName(t *testing.T) {
 				t.Fatalf("%d requests stored, want %d", n, i+1)
 			}
 		})
+	}
+}
+
+// TestWebhookLatestRefusedFromAnIncompleteListing: when a remote's repository
+// cannot be opened, "latest" is not known and is refused naming the remote;
+// a backup chosen by its time is still restored.
+func TestWebhookLatestRefusedFromAnIncompleteListing(t *testing.T) {
+	h := newHarness(t)
+	repoDir := filepath.Join(h.env.Config.Remotes[0].Path, "xbr-repo")
+	if err := os.MkdirAll(repoDir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(repoDir, "config.json"), []byte("{"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	body := `{"vm": "` + h.vm.UUID + `", "backup": "latest"}`
+	code, out := h.do(t, "POST", "/v1/restores", signed(webhookSecret, time.Now(), body), body)
+	if code != http.StatusBadGateway || !strings.Contains(out, "nfs: restore points not listed") || !strings.Contains(out, "backup id") {
+		t.Fatalf("latest from an incomplete listing: status %d: %s", code, out)
+	}
+	body = `{"vm": "` + h.vm.UUID + `", "backup": "2024-05-01T02:00:13Z"}`
+	if code, out := h.do(t, "POST", "/v1/restores", signed(webhookSecret, time.Now(), body), body); code != http.StatusAccepted {
+		t.Fatalf("by its time: status %d: %s", code, out)
+	}
+	if n := h.count(t, events.TypeRestoreRequested); n != 1 {
+		t.Fatalf("%d requests stored, want 1", n)
 	}
 }

@@ -33,9 +33,12 @@ it: <remote>:<vm-uuid>/<timestamp>) to a pool, as a new VM named
 "<name> (<backup time>)" unless --name says otherwise, tagged "restored from
 backup". --sr picks the SR by uuid or name (default: the pool's default SR).
 --pool may be omitted when the server has one pool. --vm (a uuid or exact
-name) and --at pick a VM's backup instead of BACKUP-ID. A remote, backup, pool
-or SR that does not exist fails at once; a VM name another VM of the pool has
-becomes "<name> (2)", with a warning.
+name) and --at pick a VM's backup instead of BACKUP-ID; when not every backup
+could be listed (a remote, a backup or a repository could not be read), --vm
+without --at refuses, naming what could not be read, rather than pick a backup
+that may not be the newest. A remote, backup, pool or SR that does not exist
+fails at once; a VM name another VM of the pool has becomes "<name> (2)", with
+a warning.
 
 With --wait it follows the restore (a live progress line on a terminal, plain
 lines otherwise) and exits 0 when the VM is restored, 1 when the restore

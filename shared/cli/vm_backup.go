@@ -54,7 +54,8 @@ func (v *vmBackup) check(args []string, idOnly bool) error {
 
 // pick asks the server for the VM's backups (it resolves a name with
 // vmname.Resolve: a name several VMs share is refused) and picks the
-// newest or the one taken at --at.
+// newest or the one taken at --at. The newest is not picked when the
+// listing has problems (restoreclient.Pick).
 func (v *vmBackup) pick(ctx context.Context, cf *clientFlags, conn *bus.Conn, s events.Subjects) (catalog.Backup, error) {
 	ctx, cancel := cf.requestCtx(ctx)
 	defer cancel()
@@ -62,7 +63,18 @@ func (v *vmBackup) pick(ctx context.Context, cf *clientFlags, conn *bus.Conn, s 
 	if err != nil {
 		return catalog.Backup{}, err
 	}
-	return restoreclient.Pick(l.Backups, v.vm, v.when)
+	b, err := restoreclient.Pick(l, v.vm, v.when)
+	return b, v.explain(err)
+}
+
+// explain adds to Pick's refusal to name the newest backup how to choose
+// one on the command line.
+func (v *vmBackup) explain(err error) error {
+	var inc *restoreclient.IncompleteError
+	if !errors.As(err, &inc) {
+		return err
+	}
+	return fmt.Errorf("%w\n'xbr backups ls --vm %q' lists its backups: give one's BACKUP-ID, or --at with its time", err, v.vm)
 }
 
 // resolve is pick on a connection of its own, for commands that connect

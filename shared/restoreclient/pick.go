@@ -2,6 +2,8 @@ package restoreclient
 
 import (
 	"errors"
+	"fmt"
+	"strings"
 	"time"
 
 	"xbr/shared/catalog"
@@ -25,19 +27,51 @@ func ParseBackupTime(s string) (time.Time, error) {
 	return time.Time{}, errors.New(`want "latest", YYYYMMDDTHHMMSSZ or an RFC 3339 time`)
 }
 
-// Pick is the newest backup of vm (uuid or name) in a newest-first list
+// Pick is the newest backup of vm (uuid or name) in a newest-first listing
 // when at is zero, else the one taken at at, to the second. None is a
-// *NotFoundError naming the VM or the time.
-func Pick(backups []catalog.Backup, vm string, at time.Time) (catalog.Backup, error) {
+// *NotFoundError naming the VM or the time, and the listing's problems.
+//
+// A listing with problems has no newest backup to give: a remote, a
+// repository or a backup that could not be read may hold a newer one than
+// those listed, so Pick refuses with an *IncompleteError instead of picking
+// an older backup silently. A backup chosen by its time is still picked.
+func Pick(l Listing, vm string, at time.Time) (catalog.Backup, error) {
 	if at.IsZero() {
-		if b, ok := Latest(backups, vm); ok {
+		if len(l.Problems) > 0 {
+			return catalog.Backup{}, &IncompleteError{VM: vm, Problems: l.Problems}
+		}
+		if b, ok := Latest(l.Backups, vm); ok {
 			return b, nil
 		}
 		return catalog.Backup{}, &NotFoundError{Field: "vm", Value: vm, Problem: "has no backup"}
 	}
-	if b, ok := At(backups, vm, at); ok {
+	if b, ok := At(l.Backups, vm, at); ok {
 		return b, nil
 	}
-	return catalog.Backup{}, &NotFoundError{Field: "backup", Value: catalog.FormatTimestamp(at),
-		Problem: "no backup of " + vm + " was taken at that time"}
+	problem := "no backup of " + vm + " was taken at that time"
+	if len(l.Problems) > 0 {
+		problem += " among those listed; not listed: " + someProblems(l.Problems)
+	}
+	return catalog.Backup{}, &NotFoundError{Field: "backup", Value: catalog.FormatTimestamp(at), Problem: problem}
+}
+
+// IncompleteError is Pick's refusal to name the newest backup of VM from a
+// listing with Problems.
+type IncompleteError struct {
+	VM       string
+	Problems []string
+}
+
+func (e *IncompleteError) Error() string {
+	return fmt.Sprintf("vm %q: which backup is the newest is not known, as not all could be listed (%s): "+
+		"choose the backup by its backup id or by its time", e.VM, someProblems(e.Problems))
+}
+
+// someProblems joins the first few problems of a listing, and counts the rest.
+func someProblems(ps []string) string {
+	const shown = 3
+	if len(ps) <= shown {
+		return strings.Join(ps, "; ")
+	}
+	return fmt.Sprintf("%s; and %d more", strings.Join(ps[:shown], "; "), len(ps)-shown)
 }

@@ -1,12 +1,19 @@
 package restoreclient_test
 
 import (
+	"context"
 	"errors"
+	"os"
+	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
 	"xbr/shared/catalog"
+	"xbr/shared/config"
+	"xbr/shared/fn"
 	"xbr/shared/restoreclient"
+	"xbr/shared/testsupport"
 	"xbr/shared/vmname"
 )
 
@@ -68,7 +75,7 @@ func TestPick(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		b, err := restoreclient.Pick(bs, tc.vm, at)
+		b, err := restoreclient.Pick(restoreclient.Listing{Backups: bs}, tc.vm, at)
 		if tc.err != "" {
 			if err == nil || err.Error() != tc.err {
 				t.Errorf("Pick(%s, %s) = %v, want %s", tc.vm, tc.at, err, tc.err)
@@ -96,4 +103,44 @@ func FuzzParseBackupTime(f *testing.F) {
 			t.Fatalf("ParseBackupTime(%q) = %v", s, at)
 		}
 	})
+}
+
+// The newest backup of a VM is not picked from a listing with problems: the
+// remote or repository that could not be read may hold a newer one. A
+// backup chosen by its time still is.
+func TestPickIncompleteListing(t *testing.T) {
+	nfs, other := t.TempDir(), t.TempDir()
+	t0 := time.Date(2024, 3, 1, 2, 0, 0, 0, time.UTC)
+	put(t, nfs, vmA, "web", t0.Add(24*time.Hour), true)
+	put(t, other, vmA, "web", t0, true)
+	cfg := []config.Remote{{Name: "nfs", Type: config.RemoteDir, Path: nfs}, {Name: "other", Type: config.RemoteDir, Path: other}}
+	rs := fn.NewRemotes(cfg, testsupport.OpenDir)
+	ctx := context.Background()
+	if _, err := fn.NewRepos(cfg, rs).Ensure(ctx, "nfs"); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(nfs, "xbr-repo", "config.json"), []byte("{"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	l, err := restoreclient.List(ctx, rs, fn.NewRepos(cfg, rs), restoreclient.Query{VM: "web"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, vm := range []string{"web", vmA, "mail"} {
+		b, err := restoreclient.Pick(l, vm, time.Time{})
+		var inc *restoreclient.IncompleteError
+		if !errors.As(err, &inc) || !strings.Contains(err.Error(), "nfs: restore points not listed") ||
+			!strings.Contains(err.Error(), "config.json") || !strings.Contains(err.Error(), "backup id") {
+			t.Errorf("latest of %s from an incomplete listing: %s, %v; want an IncompleteError naming nfs and why", vm, b.ID, err)
+		}
+	}
+	for _, at := range []time.Time{t0, t0.Add(24 * time.Hour)} {
+		if b, err := restoreclient.Pick(l, "web", at); err != nil || !b.Timestamp.Equal(at) {
+			t.Errorf("web at %s: %s, %v", at, b.ID, err)
+		}
+	}
+	_, err = restoreclient.Pick(l, "web", t0.Add(time.Hour))
+	if err == nil || !strings.Contains(err.Error(), "nfs: restore points not listed") {
+		t.Errorf("web at a time no listed backup has: %v; want it to name the problem", err)
+	}
 }
