@@ -49,7 +49,8 @@ and a final "result" object with the status and the exit code.
 A restore point of an incremental repository (<remote>:xbr-repo/<vm-uuid>/<timestamp>)
 restores the same way. With --disk-image DIR, its disks are instead written
 here, without a server or a pool, as raw image files
-DIR/<vm-uuid>-<timestamp>-<disk>.raw, read from the remote of --config with its
+DIR/<vm-uuid>-<timestamp>-<disk>.raw (<disk>: the disk's index, then its VDI's
+name when it has one, as in 0-system), read from the remote of --config with its
 encryption_key_file (DIR is made, mode 0700, when only it is missing); every
 chunk and each disk's SHA-256 are verified, and an existing file is never
 overwritten.`,

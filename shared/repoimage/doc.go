@@ -16,7 +16,8 @@
 // restore does for full backups.
 //
 // WriteImages writes each disk as a raw file <vm>-<timestamp>-<disk>.raw into a local
-// folder, verified the same way, never over an existing file, sparse where chunks are zero.
+// folder (<disk>: the disk's index, then its VDI's name; see ImageNames), verified the
+// same way, never over an existing file, sparse where chunks are zero.
 //
 // A point's records are read with xva.DecodeRepoRecords, the one strict decoder of what the
 // incremental backup writes.

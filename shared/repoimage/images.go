@@ -19,23 +19,21 @@ import (
 var ErrExists = errors.New("disk image file already exists")
 
 // ImageNames are the file names WriteImages gives the point's disks, in disk order:
-// "<vm-uuid>-<YYYYMMDDTHHMMSSZ>-<disk>.raw", where <disk> is the VDI's name_label reduced to
-// A-Z a-z 0-9 . _ - when that is non-empty and unique among the disks, else the disk's index.
+// "<vm-uuid>-<YYYYMMDDTHHMMSSZ>-<disk>.raw", where <disk> is the disk's index, then "-" and
+// the VDI's name_label reduced to A-Z a-z 0-9 . _ - when that is not empty ("…-0-system.raw",
+// "…-1.raw"). The index comes first so that no two disks share a name, whatever their labels
+// (two disks with one label, a label that is another disk's index), and the files list in
+// disk order.
 func (p *Point) ImageNames() []string {
-	labels := make([]string, len(p.disks))
-	seen := map[string]int{}
+	prefix := p.m.VM + "-" + p.point.Time.UTC().Format("20060102T150405Z") + "-"
+	names := make([]string, len(p.disks))
 	for i, d := range p.disks {
 		label, _ := xmlrpc.AsString(d.VDI["name_label"])
-		labels[i] = fileSafe(label)
-		seen[labels[i]]++
-	}
-	prefix := p.m.VM + "-" + p.point.Time.UTC().Format("20060102T150405Z") + "-"
-	names := make([]string, len(labels))
-	for i, l := range labels {
-		if l == "" || seen[l] > 1 {
-			l = strconv.Itoa(i)
+		disk := strconv.Itoa(i)
+		if l := fileSafe(label); l != "" {
+			disk += "-" + l
 		}
-		names[i] = prefix + l + ".raw"
+		names[i] = prefix + disk + ".raw"
 	}
 	return names
 }

@@ -10,6 +10,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -43,7 +44,8 @@ func exportVM(t *testing.T) source {
 }
 
 // exportVMWith is exportVM of a pool made with o (VMs at least 2: the second is halted).
-func exportVMWith(t *testing.T, o xapisim.Options) source {
+// labels, when given, become the name_label of the VM's disks, in disk order.
+func exportVMWith(t *testing.T, o xapisim.Options, labels ...string) source {
 	t.Helper()
 	sim, _, c := testsupport.StartSim(t, o)
 	ctx := context.Background()
@@ -53,6 +55,7 @@ func exportVMWith(t *testing.T, o xapisim.Options) source {
 			vm = v
 		}
 	}
+	labelDisks(t, sim, c, vm, labels)
 	tr, err := c.Export(ctx, xapi.VMRef(vm.Ref), xapi.ExportOptions{})
 	if err != nil {
 		t.Fatal(err)
@@ -63,6 +66,36 @@ func exportVMWith(t *testing.T, o xapisim.Options) source {
 		t.Fatal(err)
 	}
 	return source{vm: vm, xva: data, disks: xvaDisks(t, bytes.NewReader(data))}
+}
+
+// labelDisks names vm's disks labels, in the order the export carries them (its VBDs').
+func labelDisks(t *testing.T, sim *xapisim.Server, c *xapi.Client, vm xapisim.VMInfo, labels []string) {
+	t.Helper()
+	if len(labels) == 0 {
+		return
+	}
+	rec, err := sim.Record("VM", vm.Ref)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var vdis []any
+	for _, ref := range rec["VBDs"].([]string) {
+		vbd, err := sim.Record("VBD", ref)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if vbd["type"] == "Disk" {
+			vdis = append(vdis, vbd["VDI"])
+		}
+	}
+	if len(vdis) != len(labels) {
+		t.Fatalf("VM %s has %d disks, %d labels given", vm.UUID, len(vdis), len(labels))
+	}
+	for i, vdi := range vdis {
+		if _, err := c.Call(context.Background(), "VDI.set_name_label", vdi, labels[i]); err != nil {
+			t.Fatal(err)
+		}
+	}
 }
 
 // xvaDisks reads an XVA and returns the SHA-256 of each disk; it fails on a bad archive.
@@ -213,6 +246,49 @@ func TestImages(t *testing.T) {
 	}
 	if _, err := os.Lstat(made); !errors.Is(err, fs.ErrNotExist) {
 		t.Fatalf("a damaged point left the folder it made: %v", err)
+	}
+}
+
+// TestImageNamesDistinct: every disk of a point gets its own image file, even
+// when one disk's label is another's index (the VDIs labelled "1" and "").
+func TestImageNamesDistinct(t *testing.T) {
+	for _, tc := range []struct{ labels, want []string }{
+		{[]string{"1", ""}, []string{"0-1", "1"}},
+		{[]string{"", "0"}, []string{"0", "1-0"}},
+		{[]string{"data", "data"}, []string{"0-data", "1-data"}},
+		{[]string{"system disk", "../etc"}, []string{"0-system_disk", "1-._etc"}},
+	} {
+		t.Run(strings.Join(tc.labels, ","), func(t *testing.T) {
+			src := exportVMWith(t, xapisim.Options{VMs: 2, DisksPerVM: 2, DiskSize: 1 << 20}, tc.labels...)
+			rp := repotest.Init(t, newDir(t), repo.Key{})
+			p, _ := repoimagetest.StorePoint(t, rp, src.vm.UUID, at, bytes.NewReader(src.xva))
+			ctx := context.Background()
+			pt, err := repoimage.Open(ctx, rp, p)
+			if err != nil {
+				t.Fatal(err)
+			}
+			names := pt.ImageNames()
+			if len(names) != 2 || names[0] == names[1] {
+				t.Fatalf("ImageNames %q: want two distinct names", names)
+			}
+			for i, n := range names {
+				if want := src.vm.UUID + "-20261206T020000Z-" + tc.want[i] + ".raw"; n != want {
+					t.Errorf("disk %d labelled %q: named %q, want %q", i, tc.labels[i], n, want)
+				}
+			}
+			if again := pt.ImageNames(); !slices.Equal(again, names) {
+				t.Fatalf("ImageNames %q, then %q", names, again)
+			}
+			paths, err := pt.WriteImages(ctx, t.TempDir())
+			if err != nil {
+				t.Fatal(err)
+			}
+			for i, path := range paths {
+				if got := fileSum(t, path); got != src.disks[i] {
+					t.Errorf("image %s: sha256 %s, want %s", path, got, src.disks[i])
+				}
+			}
+		})
 	}
 }
 
