@@ -50,7 +50,9 @@ type Remotes interface {
 // still listed.
 //
 // A q.VM that is a name is resolved by ByVM (vmname.Resolve) over every backup: a name no
-// backup carries or several VMs share is an error.
+// backup carries or several VMs share is an error. Its problems are then those of the VM's
+// own folders and of whole remotes (listed again by the VM's uuid): another VM's damaged
+// backup does not make its listing incomplete.
 func List(ctx context.Context, rs Remotes, repos Repos, q Query) (Listing, error) {
 	if q.VM == "" || vmname.IsUUID(q.VM) {
 		q.VM = strings.ToLower(q.VM)
@@ -69,6 +71,17 @@ func List(ctx context.Context, rs Remotes, repos Repos, q Query) (Listing, error
 		return Listing{}, fmt.Errorf("backups: %w", err)
 	}
 	l.Metadata = nil
+	if len(l.Problems) > 0 && len(l.Backups) > 0 {
+		// The problems that can hide a backup of this VM are those of its own folders and
+		// of whole remotes; another VM's damaged backup, or the pool metadata's, cannot.
+		one := q
+		one.VM = strings.ToLower(l.Backups[0].VMUUID)
+		scoped, err := list(ctx, rs, repos, one)
+		if err != nil {
+			return Listing{}, err
+		}
+		l.Problems = scoped.Problems
+	}
 	return l, nil
 }
 

@@ -144,3 +144,43 @@ func TestPickIncompleteListing(t *testing.T) {
 		t.Errorf("web at a time no listed backup has: %v; want it to name the problem", err)
 	}
 }
+
+// A VM named rather than given by uuid is listed with every VM's backups,
+// to resolve its name; the problems that can hide a newer backup of it are
+// those of its own folders and of whole remotes, not another VM's damaged
+// backup or the pool metadata's: with those alone its newest is picked.
+func TestPickByNameIgnoresOtherVMsProblems(t *testing.T) {
+	nfs := t.TempDir()
+	t0 := time.Date(2024, 3, 1, 2, 0, 0, 0, time.UTC)
+	put(t, nfs, vmA, "web", t0, true)
+	put(t, nfs, vmA, "web", t0.Add(24*time.Hour), true)
+	put(t, nfs, vmB, "mail", t0, true)
+	damaged := filepath.Join(nfs, "xo-vm-backups", vmB, catalog.FormatTimestamp(t0)+".json")
+	if err := os.WriteFile(damaged, []byte("{"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	cfg := []config.Remote{{Name: "nfs", Type: config.RemoteDir, Path: nfs}}
+	rs := fn.NewRemotes(cfg, testsupport.OpenDir)
+	ctx := context.Background()
+	l, err := restoreclient.List(ctx, rs, fn.NewRepos(cfg, rs), restoreclient.Query{VM: "web"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := restoreclient.Pick(l, "web", time.Time{})
+	if err != nil || !b.Timestamp.Equal(t0.Add(24*time.Hour)) {
+		t.Fatalf("latest of web with mail's backup damaged: %s, %v; want web's newest", b.ID, err)
+	}
+	// The same damage in web's own folder still makes the newest unknown.
+	put(t, nfs, vmA, "web", t0.Add(48*time.Hour), true)
+	own := filepath.Join(nfs, "xo-vm-backups", vmA, catalog.FormatTimestamp(t0.Add(48*time.Hour))+".json")
+	if err := os.WriteFile(own, []byte("{"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if l, err = restoreclient.List(ctx, rs, fn.NewRepos(cfg, rs), restoreclient.Query{VM: "web"}); err != nil {
+		t.Fatal(err)
+	}
+	var inc *restoreclient.IncompleteError
+	if b, err := restoreclient.Pick(l, "web", time.Time{}); !errors.As(err, &inc) {
+		t.Fatalf("latest of web with its own newest backup damaged: %s, %v; want an IncompleteError", b.ID, err)
+	}
+}
