@@ -118,7 +118,7 @@ func (b *Backup) end(ctx context.Context) error {
 	b.ended = true
 	var errs []error
 	for _, d := range b.disks {
-		errs = append(errs, d.spool.Close(), os.Remove(d.spool.Name()))
+		errs = append(errs, d.spool.Close())
 	}
 	b.disks = nil
 	errs = append(errs, b.chunks.Close(), b.lease.release(ctx))

@@ -1,6 +1,7 @@
 package repo_test
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"os"
@@ -182,5 +183,41 @@ func TestGCRemovesCrashedUploads(t *testing.T) {
 	}
 	if temps, _ := d.ListTemp(ctx, repo.Root+"/"); len(temps) != 0 {
 		t.Fatalf("temps left after gc: %v", temps)
+	}
+}
+
+// A disk writer's chunk-id spool is never a file anyone could leave behind: a backup
+// killed while writing (SIGKILL, no deferred cleanup) leaves nothing in the temp folder.
+func TestSpoolLeavesNoFile(t *testing.T) {
+	ctx := context.Background()
+	tmp := t.TempDir()
+	rp := initRepo(t, newDir(t), repo.Key{}, repo.WithTempDir(tmp))
+	b, err := rp.Begin(ctx, vmA, t0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = b.Abort(ctx) }()
+	image := diskImage(70, 4*cs)
+	w, err := b.AddDisk(ctx, repo.DiskSpec{Name: "xvda", Size: int64(len(image))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Put(ctx, 0, image[:cs]); err != nil {
+		t.Fatal(err)
+	}
+	if left, err := os.ReadDir(tmp); err != nil || len(left) != 0 {
+		t.Fatalf("temp folder while a disk is written: %v, %v; want nothing a kill could leave", left, err)
+	}
+	if err := w.Fill(ctx, bytes.NewReader(image[cs:])); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := w.Close(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := b.Commit(ctx, []byte(`{}`)); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := repotest.ReadDisk(t, rp, repo.Point{VM: vmA, Time: t0}); err != nil || !bytes.Equal(got, image) {
+		t.Fatalf("point read back: %v", err)
 	}
 }

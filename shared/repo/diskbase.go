@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
 )
 
 // baseIDs walks the chunk entries of a base disk as a writer moves through its own disk.
@@ -150,5 +149,5 @@ func (w *DiskWriter) abort() error {
 		w.base.closer.Close()
 	}
 	w.b.open = nil
-	return errors.Join(w.spool.Close(), os.Remove(w.spool.Name()))
+	return w.spool.Close()
 }
