@@ -14,6 +14,7 @@ import (
 
 	"xbr/shared/remote"
 	"xbr/shared/remote/dir"
+	"xbr/shared/remote/remotetest"
 	"xbr/shared/repo"
 	"xbr/shared/repo/repotest"
 )
@@ -219,5 +220,33 @@ func TestSpoolLeavesNoFile(t *testing.T) {
 	}
 	if got, err := repotest.ReadDisk(t, rp, repo.Point{VM: vmA, Time: t0}); err != nil || !bytes.Equal(got, image) {
 		t.Fatalf("point read back: %v", err)
+	}
+}
+
+// The lease of a crashed backup and the marker of a crashed GC go stale and are ignored;
+// the next GC that sweeps removes them, so that sessions/ and gc/sweeping/, which every
+// backup and GC list, do not grow with every crash.
+func TestGCRemovesStaleLeases(t *testing.T) {
+	ctx := context.Background()
+	root := t.TempDir()
+	d, _ := dir.New("nfs", root)
+	rp := initRepo(t, d, repo.Key{})
+	old := time.Now().Add(-time.Hour) // beyond twice the default validity (10 minutes)
+	var keys []string
+	for _, k := range []string{repo.Root + "/sessions/crashed.json", repo.Root + "/gc/sweeping/crashed.json"} {
+		remotetest.PutBytes(t, d, k, []byte(`{}`))
+		if err := os.Chtimes(filepath.Join(root, filepath.FromSlash(k)), old, old); err != nil {
+			t.Fatal(err)
+		}
+		keys = append(keys, k)
+	}
+	rep, err := rp.GC(ctx, repo.GCOptions{Grace: -1})
+	if err != nil || rep.Deferred || rep.StaleLeases != 2 {
+		t.Fatalf("gc = %+v, %v; want a sweep that removed the 2 stale leases", rep, err)
+	}
+	for _, k := range keys {
+		if _, err := d.Stat(ctx, k); !errors.Is(err, remote.ErrNotFound) {
+			t.Errorf("%s after gc: %v, want it removed", k, err)
+		}
 	}
 }

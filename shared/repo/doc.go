@@ -134,8 +134,9 @@
 //
 // Crashes: GC keeps no state beyond that mark; it is idempotent, so a sweep cut short leaves unreferenced
 // chunks that the next GC removes. A crashed backup leaves chunks no manifest names and its
-// lease, which goes stale; the next GC removes both the chunks and the dir remote's temp files
-// of interrupted uploads. A manifest is never visible half-written.
+// lease, which goes stale; the next GC that sweeps removes the chunks, the dir remote's temp
+// files of interrupted uploads, and the leases and sweep markers stale for twice their
+// validity. A manifest is never visible half-written.
 //
 // # Verify
 //

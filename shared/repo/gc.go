@@ -31,6 +31,8 @@ type GCReport struct {
 	SweptBytes int64
 	Young      int // unreferenced chunks kept for the grace period
 	Temps      int // incomplete uploads removed
+	// StaleLeases are the leases of crashed backups and the markers of crashed GCs removed.
+	StaleLeases int
 	// Deferred is true when backups were running: nothing was swept, LiveBackups says how
 	// many; the next GC sweeps.
 	Deferred    bool
@@ -101,6 +103,9 @@ func (rp *Repo) collect(ctx context.Context, grace time.Duration) (GCReport, err
 		rep.Temps, err = rp.sweepTemps(ctx, grace)
 	}
 	if err == nil {
+		rep.StaleLeases, err = rp.sweepStaleLeases(ctx, marker)
+	}
+	if err == nil {
 		err = rp.sweep(ctx, &set, marker, marker.mod.Add(-grace), &rep)
 	}
 	return rep, errors.Join(err, marker.release(ctx))
@@ -118,6 +123,31 @@ func (rp *Repo) sweepTemps(ctx context.Context, grace time.Duration) (int, error
 		return len(removed), fmt.Errorf("gc: incomplete uploads: %w", err)
 	}
 	return len(removed), nil
+}
+
+// sweepStaleLeases removes the leases and sweep markers last written more than twice their
+// validity before marker was (by the remote's clock): those of crashed backups and GCs,
+// which everyone ignores already. A holder frozen that long has stopped relying on its
+// lease; its next refresh writes it again.
+func (rp *Repo) sweepStaleLeases(ctx context.Context, marker *lease) (int, error) {
+	cutoff := marker.mod.Add(-2 * rp.opts.staleAfter)
+	removed := 0
+	for _, prefix := range []string{sessionsPrefix, sweepPrefix} {
+		infos, err := rp.r.List(ctx, prefix)
+		if err != nil {
+			return removed, fmt.Errorf("gc: list %s: %w", prefix, err)
+		}
+		for _, in := range infos {
+			if in.Key == marker.key || !in.ModTime.Before(cutoff) {
+				continue
+			}
+			if err := rp.r.Delete(ctx, in.Key); err != nil {
+				return removed, fmt.Errorf("gc: remove the stale lease %s: %w", in.Key, err)
+			}
+			removed++
+		}
+	}
+	return removed, nil
 }
 
 // sweep removes, shard by shard, the chunks not in set and older than cutoff, while the
