@@ -88,7 +88,12 @@ func (b *Backup) Commit(ctx context.Context, records json.RawMessage) (*Manifest
 	if err := b.rp.commitManifest(ctx, m, b.spooled, b.lease.fresh); err != nil {
 		return nil, fmt.Errorf("restore point %s: write manifest: %w", b.point, err)
 	}
-	return m, b.end(ctx)
+	// The point exists now: what fails in cleaning up (removing the lease, which then goes
+	// stale and is removed by a GC) must not make the caller undo it.
+	if err := b.end(ctx); err != nil {
+		b.rp.opts.log.Warn("restore point committed; cleaning up after it failed", "point", b.point.String(), "err", err)
+	}
+	return m, nil
 }
 
 // spooled emits disk i's chunk entries from its spool.

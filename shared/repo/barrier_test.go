@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"strings"
 	"testing"
 
 	"xbr/shared/remote"
@@ -81,5 +82,46 @@ func TestFailedBarrierCopiesNoPoint(t *testing.T) {
 	}
 	if _, err := dst.Manifest(ctx, p); !errors.Is(err, remote.ErrNotFound) {
 		t.Fatalf("manifest on the target after a failed barrier: %v, want none (ErrNotFound)", err)
+	}
+}
+
+// failingLeaseRemoval is a dir remote that cannot remove a backup's lease (an injected
+// fault).
+type failingLeaseRemoval struct{ *dir.Dir }
+
+func (f failingLeaseRemoval) Delete(ctx context.Context, key string) error {
+	if strings.HasPrefix(key, repo.Root+"/sessions/") {
+		return errors.New("injected: lease removal failed")
+	}
+	return f.Dir.Delete(ctx, key)
+}
+
+// Once its manifest is written a point is committed: a failure cleaning up after it (the
+// lease's removal; the lease goes stale and a GC removes it) is not Commit's failure, or
+// the caller would undo a point that exists.
+func TestCommitStandsWhenCleanupFails(t *testing.T) {
+	ctx := context.Background()
+	d, err := dir.New("nfs", t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	rp := initRepo(t, failingLeaseRemoval{d}, repo.Key{})
+	b, err := rp.Begin(ctx, vmA, t0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	image := diskImage(5, 3*cs)
+	w, _ := b.AddDisk(ctx, repo.DiskSpec{Name: "xvda", Size: int64(len(image))})
+	if err := w.Fill(ctx, bytes.NewReader(image)); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := w.Close(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := b.Commit(ctx, []byte(`{}`)); err != nil {
+		t.Fatalf("Commit = %v, want the committed point reported as such", err)
+	}
+	if _, err := rp.Manifest(ctx, repo.Point{VM: vmA, Time: t0}); err != nil {
+		t.Fatalf("manifest: %v", err)
 	}
 }
