@@ -72,7 +72,9 @@ func (w *Worker) handleRun(ctx context.Context, j *job) ([]bus.Out, error) {
 	return runs.Work(ctx, w.d.workerEnv(), runs.VMWork[events.ExportCompleted]{
 		Job: j.cfg, RunID: j.req.RunID, VM: j.req.VMUUID,
 		Attempt: func(ctx context.Context, run *runs.Run, n int) (events.ExportCompleted, error) {
-			j.run = run
+			if j.run == nil { // later attempts keep the run their predecessors recorded themselves in
+				j.run = run
+			}
 			return w.attempt(ctx, j, n)
 		},
 		Completed: func(done events.ExportCompleted) ([]bus.Out, error) {

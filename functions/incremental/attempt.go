@@ -2,11 +2,13 @@ package incremental
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
 	"xbr/events"
 	"xbr/shared/bus"
+	"xbr/shared/remote"
 	"xbr/shared/repo"
 	"xbr/shared/xapi"
 )
@@ -56,7 +58,13 @@ func (w *Worker) attempt(ctx context.Context, j *job, n int) (events.Incremental
 	}
 	done, plans, err := w.store(ctx, c, rp, snap, prev, j, ts)
 	if err != nil {
-		w.destroySnapshot(ctx, c, snap, j)
+		// A commit may fail after its manifest was written (a write whose answer was lost):
+		// then the snapshot is that point's base and stays; the next attempt finds the point.
+		if _, merr := rp.Manifest(context.WithoutCancel(ctx), repo.Point{VM: j.req.VMUUID, Time: ts}); errors.Is(merr, remote.ErrNotFound) {
+			w.destroySnapshot(ctx, c, snap, j)
+		} else {
+			w.d.Log.Warn("restore point may be committed; its snapshot is kept", "vm_uuid", j.req.VMUUID, "point_error", merr, "error", err)
+		}
 		return events.IncrementalCompleted{}, err
 	}
 	if w.d.afterCommit != nil {

@@ -164,9 +164,17 @@ func (e *env) startSim(nbdPurpose string, vms int) {
 }
 
 // openRemote opens a test remote of either kind.
+// wrapRemote, when set, wraps each dir remote the functions open (a test's
+// injected fault); tests that set it do not run in parallel.
+var wrapRemote func(remote.Remote) remote.Remote
+
 func openRemote(ctx context.Context, c config.Remote) (remote.Remote, error) {
 	if c.Type == config.RemoteDir {
-		return dir.New(c.Name, c.Path)
+		r, err := dir.New(c.Name, c.Path)
+		if err == nil && wrapRemote != nil {
+			return wrapRemote(r), nil
+		}
+		return r, err
 	}
 	return s3.New(ctx, s3.Config{Name: c.Name, Endpoint: c.Endpoint, Bucket: c.Bucket, Prefix: c.Prefix,
 		AccessKey: c.AccessKey.Reveal(), SecretKey: c.SecretKey.Reveal()})

@@ -28,7 +28,9 @@ type VMWork[T any] struct {
 	RunID string
 	VM    string
 	// Attempt does attempt n (from 1); run is the VM's run when the request
-	// belongs to a recorded one, nil otherwise.
+	// belongs to a recorded one, nil otherwise, as read before the first
+	// attempt: what an attempt records in the run (RecordAttempt) is not in
+	// it, so an attempt keeps the run its predecessor's record returned.
 	Attempt func(ctx context.Context, run *Run, n int) (T, error)
 	// Completed is what reports done, the result of the attempt that worked.
 	Completed func(done T) ([]bus.Out, error)
