@@ -84,8 +84,9 @@ func (d Deps) mirrorVM(ctx context.Context, p events.MirrorRequested, pol retent
 }
 
 // mirrorTo decides the retention over the VM's points on the source and on
-// target dst together, copies the kept points dst lacks (oldest first), then
-// deletes dst's points outside it and collects dst's garbage.
+// target dst together, copies the kept points dst lacks (oldest first), then,
+// when every kept point is on dst, deletes dst's points outside it (dst's
+// garbage is collected when the run has ended: functions/prune).
 func (d Deps) mirrorTo(ctx context.Context, src, dst *repo.Repo, vm string, srcPoints []repo.PointInfo,
 	pol retention.Policy, touch func(), t *events.MirrorTarget) error {
 	if err := repo.Compatible(src.Config(), dst.Config()); err != nil {

@@ -92,13 +92,14 @@ func (p *Pruner) AfterRun(ctx context.Context, e events.RunCompleted) ([]bus.Out
 		return nil, nil
 	}
 	p.ended.add(e.RunID, p.o.Now())
-	return p.collectDue(ctx, e.RunID, e.Job, e.Schedule, job.Remotes...)
+	return p.collectDue(ctx, e.RunID, e.Job, e.Schedule, "", job.Remotes...)
 }
 
 // collectDue collects the repositories on remotes that are due for a GC
-// (repo.GCDue), each reported with the run's ids; an error only when ctx
-// ends.
-func (p *Pruner) collectDue(ctx context.Context, runID, job, schedule string, remotes ...string) ([]bus.Out, error) {
+// (repo.GCDue), each reported with the run's ids; trigger, when set (a
+// prune after the run's end), is in the events' ids, which must differ from
+// those of the run's end. An error only when ctx ends.
+func (p *Pruner) collectDue(ctx context.Context, runID, job, schedule, trigger string, remotes ...string) ([]bus.Out, error) {
 	var outs []bus.Out
 	for _, rem := range remotes {
 		rp, err := p.repos.Open(ctx, rem)
@@ -119,7 +120,11 @@ func (p *Pruner) collectDue(ctx context.Context, runID, job, schedule string, re
 		if err != nil {
 			return nil, err
 		}
-		out, err := p.message(events.DeriveID(string(pl.EventType()), runID, rem), pl)
+		parts := []string{string(pl.EventType()), runID, rem}
+		if trigger != "" {
+			parts = append(parts, trigger)
+		}
+		out, err := p.message(events.DeriveID(parts...), pl)
 		if err != nil {
 			return nil, bus.Permanent(err)
 		}

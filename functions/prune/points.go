@@ -51,9 +51,10 @@ func PointID(rem string, p repo.Point) string {
 
 // Points prunes, on every remote of a completed incremental backup, the
 // restore points of its VM beyond the schedule's retention (depth and
-// long-term buckets, as for full backups), then collects the repository's
-// garbage when it deleted any. It returns one prune.completed or
+// long-term buckets, as for full backups). It returns one prune.completed or
 // prune.failed per remote; trigger (the backup event's id) derives their ids.
+// The repository's garbage is collected once the run has ended (AfterRun),
+// here only when the run ended before this prune deleted points.
 //
 // The scope is the VM's points on that remote taken by the same job and
 // schedule (their ids, recorded in each point's records), as for full
@@ -81,9 +82,9 @@ func (p *Pruner) Points(ctx context.Context, trigger string, e PointsDone) ([]bu
 		}
 		outs = append(outs, out)
 		if len(deleted) > 0 && p.ended.has(e.RunID) { // the run's GC has been and gone
-			gc, err := p.collectDue(ctx, e.RunID, e.Job, e.Schedule, b.Remote)
-			if err != nil {
-				return nil, err
+			gc, err := p.collectDue(ctx, e.RunID, e.Job, e.Schedule, trigger, b.Remote)
+			if err != nil { // shutting down: what was deleted is reported; the repository stays due
+				return outs, nil
 			}
 			outs = append(outs, gc...)
 		}

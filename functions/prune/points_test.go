@@ -431,3 +431,89 @@ func TestPointsAfterTheRunEnded(t *testing.T) {
 		t.Fatalf("prune of a running run deleted %v, want one point and no GC", deleted)
 	}
 }
+
+// TestLateGCEventsDistinct: the run's end and a prune handled after it each
+// collect; their xbr.gc.completed have different ids, so the bus (which
+// drops a repeated id as a duplicate) publishes both.
+func TestLateGCEventsDistinct(t *testing.T) {
+	ctx := context.Background()
+	w := newWorld(t, 1, "dir")
+	rp := repotest.Init(t, w.remotes["store"], repo.Key{})
+	newest := map[string]string{}
+	for k, vm := range []string{repotest.VMA, repotest.VMB} {
+		for i := range 4 {
+			at := repotest.T0.Add(time.Duration(i) * 24 * time.Hour)
+			repotest.WritePointRecords(t, rp, vm, at, repotest.DiskImage(uint64(300+10*k+i), 6*repotest.ChunkSize), unscoped)
+		}
+		newest[vm] = prune.PointID("store", repo.Point{VM: vm, Time: repotest.T0.Add(3 * 24 * time.Hour)})
+	}
+	p := w.newPruner(prune.Options{SweepEvery: -1, GCGrace: -1})
+	prunePoints := func(vm string) []bus.Out {
+		outs, err := p.Points(ctx, "trigger-"+vm, prune.PointsDone{RunID: "run-1", Job: "points", Schedule: "daily",
+			VMUUID: vm, Backups: []events.RemoteBackup{{Remote: "store", BackupID: newest[vm]}}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return outs
+	}
+	prunePoints(repotest.VMA)
+	endOuts, err := p.Handle(ctx, received(t, "end-run-1", events.RunCompleted{RunID: "run-1", Job: "points",
+		Schedule: "daily", Status: events.StatusSuccess}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	late := prunePoints(repotest.VMB)
+	ids := map[string]bool{}
+	n := 0
+	for _, o := range append(endOuts, late...) {
+		ev := redeliver(t, o, 1)
+		if _, ok := ev.Payload.(events.GCCompleted); ok {
+			n++
+			ids[ev.Event.ID()] = true
+		}
+	}
+	if n != 2 || len(ids) != 2 {
+		t.Fatalf("%d gc.completed with %d distinct ids, want 2 and 2", n, len(ids))
+	}
+}
+
+// cancelOnSweep cancels a context when a GC starts sweeping (it lists the
+// chunk shards): the process is told to stop mid-GC.
+type cancelOnSweep struct {
+	remote.Remote
+	cancel context.CancelFunc
+}
+
+func (c cancelOnSweep) List(ctx context.Context, prefix string) ([]remote.Info, error) {
+	if strings.HasPrefix(prefix, repo.Root+"/chunks/") {
+		c.cancel()
+	}
+	return c.Remote.List(ctx, prefix)
+}
+
+// TestLateGCShutdownKeepsPruneRecord: a prune handled after its run's end
+// deletes a point, then the process stops during the GC that follows: the
+// prune.completed naming the deleted point is still returned (a redelivery
+// would find nothing left to delete and could not name it); the repository
+// stays due for the next GC.
+func TestLateGCShutdownKeepsPruneRecord(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	w := newWorld(t, 1, "dir")
+	rp := repotest.Init(t, w.remotes["store"], repo.Key{})
+	ids := writePoints(t, rp, 4)
+	p := w.newPruner(prune.Options{SweepEvery: -1, GCGrace: -1})
+	collectAfterRun(t, p, "run-1") // nothing due yet
+	w.remotes["store"] = cancelOnSweep{Remote: w.remotes["store"], cancel: cancel}
+	outs, err := p.Points(ctx, "trigger-1", prune.PointsDone{RunID: "run-1", Job: "points", Schedule: "daily",
+		VMUUID: repotest.VMA, Backups: []events.RemoteBackup{{Remote: "store", BackupID: ids[3]}}})
+	if err != nil {
+		t.Fatalf("Points = %v; want the prune's record returned", err)
+	}
+	if pruned := payloads[events.PruneCompleted](t, outs); len(pruned) != 1 || len(pruned[0].Deleted) != 1 {
+		t.Fatalf("prune.completed = %+v, want the one deleted point", pruned)
+	}
+	if due, err := rp.GCDue(context.Background()); err != nil || !due {
+		t.Fatalf("due after the stopped GC = %v, %v; want true", due, err)
+	}
+}
