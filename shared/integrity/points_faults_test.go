@@ -180,3 +180,44 @@ func TestPointChecksOnlyItself(t *testing.T) {
 		t.Errorf("deep verify of %s, vm B's manifest unreadable: %+v", id, r)
 	}
 }
+
+// failNth fails only the nth Open of a key under prefix, as a connection reset does once.
+type failNth struct {
+	remote.Remote
+	prefix string
+	n      atomic.Int64
+}
+
+func (f *failNth) Open(ctx context.Context, key string) (io.ReadCloser, error) {
+	if strings.HasPrefix(key, f.prefix) && f.n.Add(-1) == 0 {
+		return nil, fmt.Errorf("read %s: connection reset by peer", key)
+	}
+	return f.Remote.Open(ctx, key)
+}
+
+// A point that uses a missing chunk is never reported sound: when the manifest read that
+// finds where the chunk is used fails once, the verify fails with that error.
+func TestMissingChunkUseReadFails(t *testing.T) {
+	ctx := context.Background()
+	f := &failNth{prefix: repo.Root + "/vms/"}
+	rp, d := newRepo(t, func(r remote.Remote) remote.Remote { f.Remote = r; return f })
+	repotest.WritePoint(t, rp, repotest.VMA, repotest.T0, repotest.DiskImage(1, 6*repotest.ChunkSize))
+	infos, err := d.List(ctx, repo.Root+"/chunks/")
+	if err != nil || len(infos) == 0 {
+		t.Fatalf("chunks: %v, %v", infos, err)
+	}
+	if err := d.Delete(ctx, infos[0].Key); err != nil {
+		t.Fatal(err)
+	}
+	f.n.Store(2) // the first read is the mark's; the second finds the missing chunk's uses
+	res, err := integrity.Points(ctx, rp, "nfs", integrity.Options{})
+	switch {
+	case err != nil:
+		if !strings.Contains(err.Error(), "connection reset by peer") {
+			t.Fatalf("verify = %v; want the read error", err)
+		}
+	case len(res) != 1 || !errors.Is(res[0].Err, integrity.ErrCorrupt):
+		t.Fatalf("a point using a missing chunk, a manifest read failing once: %v %v; want it failed, or the verify",
+			ids(res), res[0].Err)
+	}
+}

@@ -219,11 +219,15 @@ func (rp *Repo) checkContent(ctx context.Context, ids []ChunkID, bad map[ChunkID
 // findUses reads the manifests of points again and records where each bad chunk is used.
 func (rp *Repo) findUses(ctx context.Context, points []Point, bad map[ChunkID]*ChunkProblem) error {
 	for _, p := range points {
-		var disks []Disk
-		if m, err := rp.Manifest(ctx, p); err == nil {
-			disks = m.Disks
+		m, err := rp.Manifest(ctx, p)
+		switch {
+		case errors.Is(err, remote.ErrNotFound):
+			continue // deleted since the mark read it
+		case err != nil: // a point whose uses are unknown must not look sound
+			return fmt.Errorf("verify: %w", err)
 		}
-		err := rp.eachRef(ctx, p, func(disk int, k int64, id ChunkID) error {
+		disks := m.Disks
+		err = rp.eachRef(ctx, p, func(disk int, k int64, id ChunkID) error {
 			if prob, ok := bad[id]; ok && disk < len(disks) {
 				prob.Uses = append(prob.Uses, ChunkUse{Point: p, Disk: disks[disk].Name, Offset: k * int64(disks[disk].ChunkSize)})
 			}
