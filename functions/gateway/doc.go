@@ -92,8 +92,9 @@
 // 400 {"error", "field"} for malformed JSON, unknown fields or values (a
 // backup id is parsed by catalog.ParseID: "..", absolute paths, odd bytes
 // and %-escapes are refused); 404 for a remote, backup, VM, pool or SR that
-// does not exist; 413 for a body over 64 KiB; 502 when a remote, the pool or
-// NATS fails.
+// does not exist; 409 for "latest" when some of the VM's backups could not
+// be listed (a newer one may be among them: name the backup, or its time);
+// 413 for a body over 64 KiB; 502 when a remote, the pool or NATS fails.
 //
 // # Chat commands
 //

@@ -32,13 +32,16 @@ func (s *Server) backupByID(ctx context.Context, field string, id catalog.ID) (c
 }
 
 // acceptError maps restoreclient's refusals to the doors' answers: 404 for
-// a value naming nothing, 400 for a bad one, 502 for the rest.
+// a value naming nothing, 400 for a bad one, 409 for "latest" from a
+// listing that could not be completed (asking again does not help until a
+// remote is repaired, or the backup is named), 502 for the rest.
 func acceptError(err error) error {
 	var (
 		nf  *restoreclient.NotFoundError
 		ce  *restoreclient.ChoiceError
 		fe  *events.FieldError
 		amb *vmname.AmbiguousError
+		inc *restoreclient.IncompleteError
 	)
 	switch {
 	case err == nil:
@@ -53,6 +56,8 @@ func acceptError(err error) error {
 		return badField("backup_id", "", err.Error())
 	case errors.As(err, &amb):
 		return vmError(amb.Name, err)
+	case errors.As(err, &inc):
+		return &refusedError{msg: err.Error()}
 	}
 	return upstream(err)
 }

@@ -226,7 +226,8 @@ func TestWebhookVMLatestAndSRByName(t *testing.T) {
 }
 
 // TestWebhookLatestRefusedFromAnIncompleteListing: when a remote's repository
-// cannot be opened, "latest" is not known and is refused naming the remote;
+// cannot be opened, "latest" is not known and is refused (409: asking again
+// will not help until the remote is repaired, or a backup is named) naming the remote;
 // a backup chosen by its time is still restored.
 func TestWebhookLatestRefusedFromAnIncompleteListing(t *testing.T) {
 	h := newHarness(t)
@@ -239,7 +240,7 @@ func TestWebhookLatestRefusedFromAnIncompleteListing(t *testing.T) {
 	}
 	body := `{"vm": "` + h.vm.UUID + `", "backup": "latest"}`
 	code, out := h.do(t, "POST", "/v1/restores", signed(webhookSecret, time.Now(), body), body)
-	if code != http.StatusBadGateway || !strings.Contains(out, "nfs: restore points not listed") || !strings.Contains(out, "backup id") {
+	if code != http.StatusConflict || !strings.Contains(out, "nfs: restore points not listed") || !strings.Contains(out, "backup id") {
 		t.Fatalf("latest from an incomplete listing: status %d: %s", code, out)
 	}
 	body = `{"vm": "` + h.vm.UUID + `", "backup": "2024-05-01T02:00:13Z"}`
