@@ -13,6 +13,6 @@ echo "== the simulator alone: /export of an 8 GiB VM to curl -o /dev/null (targe
 bash scripts/bench-sim.sh 8GiB
 echo "== full backup: xbr against curl, gzip -6, pigz, zstd on the same VM"
 go run ./scripts/bench -xbr bin/xbr -sizes "${BENCH_SIZES:-1GiB,6GiB}" "$@"
-for extra in scripts/bench-restore.sh scripts/bench-replicate.sh scripts/bench-scaleout.sh scripts/bench-scale.sh scripts/bench-incremental.sh; do
+for extra in scripts/bench-restore.sh scripts/bench-replicate.sh scripts/bench-scaleout.sh scripts/bench-scale.sh scripts/bench-incremental.sh scripts/bench-prune-gc.sh; do
 	if [ -x "$extra" ]; then bash "$extra"; fi
 done
