@@ -13,6 +13,7 @@ import (
 	"xbr/shared/config"
 	"xbr/shared/fn"
 	"xbr/shared/remote/dir"
+	"xbr/shared/repo"
 	"xbr/shared/repo/repotest"
 	"xbr/shared/repoimage/repoimagetest"
 	"xbr/shared/testsupport"
@@ -37,32 +38,45 @@ func pointXVA(t *testing.T) []byte {
 	return buf.Bytes()
 }
 
-// A scheduled verification checks the repository's restore points beside the
-// full backups: one damaged chunk used by two points is one verify.failed per
-// point, each naming the chunk.
-func TestScheduledVerificationOfRestorePoints(t *testing.T) {
+// pointsWorld is a dir remote "nfs" holding a full backup at t0 and two
+// restore points of the same VM, at t0+1h and t0+2h.
+type pointsWorld struct {
+	d     *dir.Dir
+	repos *fn.Repos
+	rp    *repo.Repo
+	full  string
+	t0    time.Time
+}
+
+func newPointsWorld(t *testing.T) pointsWorld {
+	t.Helper()
 	root := t.TempDir()
 	d, err := dir.New("nfs", root)
 	must(t, err)
-	t0 := time.Date(2026, 5, 1, 2, 0, 0, 0, time.UTC)
-	full := putBackup(t, d, t0)
+	w := pointsWorld{d: d, t0: time.Date(2026, 5, 1, 2, 0, 0, 0, time.UTC)}
+	w.full = putBackup(t, d, w.t0).String()
 	rcfg := []config.Remote{{Name: "nfs", Type: config.RemoteDir, Path: root}}
-	repos := fn.NewRepos(rcfg, fn.NewRemotes(rcfg, testsupport.OpenDir))
-	rp, err := repos.Ensure(context.Background(), "nfs")
+	w.repos = fn.NewRepos(rcfg, fn.NewRemotes(rcfg, testsupport.OpenDir))
+	w.rp, err = w.repos.Ensure(context.Background(), "nfs")
 	must(t, err)
 	data := pointXVA(t)
-	repoimagetest.StorePoint(t, rp, vmUUID, t0.Add(time.Hour), bytes.NewReader(data))
-	repoimagetest.StorePoint(t, rp, vmUUID, t0.Add(2*time.Hour), bytes.NewReader(data))
-	keys := repoimagetest.ChunkKeys(t, rp)
-	repotest.FlipByte(t, rp, keys[0])
+	repoimagetest.StorePoint(t, w.rp, vmUUID, w.t0.Add(time.Hour), bytes.NewReader(data))
+	repoimagetest.StorePoint(t, w.rp, vmUUID, w.t0.Add(2*time.Hour), bytes.NewReader(data))
+	return w
+}
 
-	cfg := &config.Config{Jobs: []config.Job{{Name: "check", Mode: config.ModeVerify, Remotes: []string{"nfs"}, Deep: true}}}
-	now := t0.Add(24 * time.Hour)
-	h := &verify.Handler{Config: cfg, Remotes: remotes{"nfs": d}, Repos: repos, Now: func() time.Time { return now }}
+// fire runs one fire of a verify job of nfs and returns the ids of the
+// backups verified sound, and the verify.failed events.
+func (w pointsWorld) fire(t *testing.T, deep bool) ([]string, []events.VerifyFailed) {
+	t.Helper()
+	cfg := &config.Config{Jobs: []config.Job{{Name: "check", Mode: config.ModeVerify, Remotes: []string{"nfs"}, Deep: deep}}}
+	now := w.t0.Add(24 * time.Hour)
+	h := &verify.Handler{Config: cfg, Remotes: remotes{"nfs": w.d}, Repos: w.repos, Now: func() time.Time { return now }}
 	p := events.ScheduleDue{RunID: "run-1", Job: "check", Schedule: "weekly", Mode: config.ModeVerify, FireTime: now}
 	outs, err := h.Handle(context.Background(), bus.Event{Received: events.Received{Payload: p}})
 	must(t, err)
-	var completed, failed []string
+	var completed []string
+	var failed []events.VerifyFailed
 	for _, o := range outs {
 		r, err := events.Decode(o.Subject, encodeHeaders(t, o), o.Event.Data())
 		must(t, err)
@@ -70,15 +84,36 @@ func TestScheduledVerificationOfRestorePoints(t *testing.T) {
 		case events.VerifyCompleted:
 			completed = append(completed, pl.BackupID)
 		case events.VerifyFailed:
-			failed = append(failed, pl.BackupID)
-			if !strings.Contains(pl.Error, keys[0][len(keys[0])-64:]) || !strings.Contains(pl.Error, "damaged") {
-				t.Errorf("verify.failed of %s: %q does not name the damaged chunk", pl.BackupID, pl.Error)
-			}
+			failed = append(failed, pl)
 		}
 	}
-	wantFailed := []string{"nfs:xbr-repo/" + vmUUID + "/20260501T030000Z", "nfs:xbr-repo/" + vmUUID + "/20260501T040000Z"}
-	if len(completed) != 1 || completed[0] != full.String() || strings.Join(failed, " ") != strings.Join(wantFailed, " ") {
-		t.Fatalf("completed %v, failed %v; want [%s] and %v", completed, failed, full, wantFailed)
+	return completed, failed
+}
+
+func failedIDs(failed []events.VerifyFailed) string {
+	var ids []string
+	for _, f := range failed {
+		ids = append(ids, f.BackupID)
+	}
+	return strings.Join(ids, " ")
+}
+
+// A scheduled verification checks the repository's restore points beside the
+// full backups: one damaged chunk used by two points is one verify.failed per
+// point, each naming the chunk.
+func TestScheduledVerificationOfRestorePoints(t *testing.T) {
+	w := newPointsWorld(t)
+	keys := repoimagetest.ChunkKeys(t, w.rp)
+	repotest.FlipByte(t, w.rp, keys[0])
+	completed, failed := w.fire(t, true)
+	for _, f := range failed {
+		if !strings.Contains(f.Error, keys[0][len(keys[0])-64:]) || !strings.Contains(f.Error, "damaged") {
+			t.Errorf("verify.failed of %s: %q does not name the damaged chunk", f.BackupID, f.Error)
+		}
+	}
+	wantFailed := "nfs:xbr-repo/" + vmUUID + "/20260501T030000Z nfs:xbr-repo/" + vmUUID + "/20260501T040000Z"
+	if len(completed) != 1 || completed[0] != w.full || failedIDs(failed) != wantFailed {
+		t.Fatalf("completed %v, failed %v; want [%s] and %v", completed, failedIDs(failed), w.full, wantFailed)
 	}
 }
 
@@ -86,43 +121,17 @@ func TestScheduledVerificationOfRestorePoints(t *testing.T) {
 // results of everything else: the fire succeeds (a permanently damaged manifest, were it
 // an error, would have the fire redelivered for ever).
 func TestScheduledVerificationOfDamagedManifest(t *testing.T) {
-	root := t.TempDir()
-	d, err := dir.New("nfs", root)
-	must(t, err)
-	t0 := time.Date(2026, 5, 1, 2, 0, 0, 0, time.UTC)
-	full := putBackup(t, d, t0)
-	rcfg := []config.Remote{{Name: "nfs", Type: config.RemoteDir, Path: root}}
-	repos := fn.NewRepos(rcfg, fn.NewRemotes(rcfg, testsupport.OpenDir))
-	rp, err := repos.Ensure(context.Background(), "nfs")
-	must(t, err)
-	data := pointXVA(t)
-	repoimagetest.StorePoint(t, rp, vmUUID, t0.Add(time.Hour), bytes.NewReader(data))
-	repoimagetest.StorePoint(t, rp, vmUUID, t0.Add(2*time.Hour), bytes.NewReader(data))
-	repotest.FlipByte(t, rp, "xbr-repo/vms/"+vmUUID+"/20260501T040000Z.json")
-
-	cfg := &config.Config{Jobs: []config.Job{{Name: "check", Mode: config.ModeVerify, Remotes: []string{"nfs"}}}}
-	now := t0.Add(24 * time.Hour)
-	h := &verify.Handler{Config: cfg, Remotes: remotes{"nfs": d}, Repos: repos, Now: func() time.Time { return now }}
-	p := events.ScheduleDue{RunID: "run-1", Job: "check", Schedule: "weekly", Mode: config.ModeVerify, FireTime: now}
-	outs, err := h.Handle(context.Background(), bus.Event{Received: events.Received{Payload: p}})
-	must(t, err)
-	var completed, failed []string
-	for _, o := range outs {
-		r, err := events.Decode(o.Subject, encodeHeaders(t, o), o.Event.Data())
-		must(t, err)
-		switch pl := r.Payload.(type) {
-		case events.VerifyCompleted:
-			completed = append(completed, pl.BackupID)
-		case events.VerifyFailed:
-			failed = append(failed, pl.BackupID)
-			if !strings.Contains(pl.Error, "manifest") {
-				t.Errorf("verify.failed of %s: %q does not name the manifest", pl.BackupID, pl.Error)
-			}
+	w := newPointsWorld(t)
+	repotest.FlipByte(t, w.rp, "xbr-repo/vms/"+vmUUID+"/20260501T040000Z.json")
+	completed, failed := w.fire(t, false)
+	for _, f := range failed {
+		if !strings.Contains(f.Error, "manifest") {
+			t.Errorf("verify.failed of %s: %q does not name the manifest", f.BackupID, f.Error)
 		}
 	}
-	wantCompleted := full.String() + " nfs:xbr-repo/" + vmUUID + "/20260501T030000Z"
+	wantCompleted := w.full + " nfs:xbr-repo/" + vmUUID + "/20260501T030000Z"
 	wantFailed := "nfs:xbr-repo/" + vmUUID + "/20260501T040000Z"
-	if strings.Join(completed, " ") != wantCompleted || strings.Join(failed, " ") != wantFailed {
-		t.Fatalf("completed %v, failed %v; want %s and %s", completed, failed, wantCompleted, wantFailed)
+	if strings.Join(completed, " ") != wantCompleted || failedIDs(failed) != wantFailed {
+		t.Fatalf("completed %v, failed %v; want %s and %s", completed, failedIDs(failed), wantCompleted, wantFailed)
 	}
 }
