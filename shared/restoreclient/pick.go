@@ -3,6 +3,7 @@ package restoreclient
 import (
 	"errors"
 	"fmt"
+	"regexp"
 	"strings"
 	"time"
 
@@ -34,13 +35,15 @@ func ParseBackupTime(s string) (time.Time, error) {
 // A listing with problems has no newest backup to give: a remote, a
 // repository or a backup that could not be read may hold a newer one than
 // those listed, so Pick refuses with an *IncompleteError instead of picking
-// an older backup silently. A backup chosen by its time is still picked.
+// an older backup silently, unless every problem names a backup older than
+// the newest listed. A backup chosen by its time is still picked.
 func Pick(l Listing, vm string, at time.Time) (catalog.Backup, error) {
 	if at.IsZero() {
-		if len(l.Problems) > 0 {
-			return catalog.Backup{}, &IncompleteError{VM: vm, Problems: l.Problems}
+		b, ok := Latest(l.Backups, vm)
+		if hiding := mayHideNewer(l.Problems, b, ok); len(hiding) > 0 {
+			return catalog.Backup{}, &IncompleteError{VM: vm, Problems: hiding}
 		}
-		if b, ok := Latest(l.Backups, vm); ok {
+		if ok {
 			return b, nil
 		}
 		return catalog.Backup{}, &NotFoundError{Field: "vm", Value: vm, Problem: "has no backup"}
@@ -53,6 +56,28 @@ func Pick(l Listing, vm string, at time.Time) (catalog.Backup, error) {
 		problem += " among those listed; not listed: " + someProblems(l.Problems)
 	}
 	return catalog.Backup{}, &NotFoundError{Field: "backup", Value: catalog.FormatTimestamp(at), Problem: problem}
+}
+
+// problemTime finds the time of the one backup a problem is about: a full
+// backup's "<remote>: <folder>/<YYYYMMDDTHHMMSSZ>.json: <error>" or a
+// restore point's "<remote>: restore point <vm>/<YYYYMMDDTHHMMSSZ>: <error>".
+// A remote or a repository not listed ("<remote>: remote not listed: …")
+// names none, whatever its error text holds.
+var problemTime = regexp.MustCompile(`^[^ :]+: (?:[^ :]+/|restore point [0-9a-fA-F-]+/)([0-9]{8}T[0-9]{6}Z)(?:\.json)?: `)
+
+// mayHideNewer are the problems that may hide a backup newer than newest (ok: there is
+// one): all of them, but those naming a backup older than newest.
+func mayHideNewer(problems []string, newest catalog.Backup, ok bool) []string {
+	var out []string
+	for _, p := range problems {
+		if m := problemTime.FindStringSubmatch(p); ok && m != nil {
+			if t, err := catalog.ParseTimestamp(m[1]); err == nil && t.Before(newest.Timestamp) {
+				continue
+			}
+		}
+		out = append(out, p)
+	}
+	return out
 }
 
 // IncompleteError is Pick's refusal to name the newest backup of VM from a

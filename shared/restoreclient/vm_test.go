@@ -184,3 +184,56 @@ func TestPickByNameIgnoresOtherVMsProblems(t *testing.T) {
 		t.Fatalf("latest of web with its own newest backup damaged: %s, %v; want an IncompleteError", b.ID, err)
 	}
 }
+
+// A problem that names a backup older than the newest one listed cannot hide
+// a newer one: the newest is picked. One without a time, or a newer one,
+// still makes the newest unknown.
+func TestPickPastOlderProblems(t *testing.T) {
+	nfs := t.TempDir()
+	t0 := time.Date(2024, 3, 1, 2, 0, 0, 0, time.UTC)
+	put(t, nfs, vmA, "web", t0, true)
+	put(t, nfs, vmA, "web", t0.Add(24*time.Hour), true)
+	damaged := filepath.Join(nfs, "xo-vm-backups", vmA, catalog.FormatTimestamp(t0)+".json")
+	if err := os.WriteFile(damaged, []byte("{"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	cfg := []config.Remote{{Name: "nfs", Type: config.RemoteDir, Path: nfs}}
+	rs := fn.NewRemotes(cfg, testsupport.OpenDir)
+	ctx := context.Background()
+	l, err := restoreclient.List(ctx, rs, fn.NewRepos(cfg, rs), restoreclient.Query{VM: vmA})
+	if err != nil || len(l.Problems) != 1 {
+		t.Fatalf("listing: %+v, %v; want one problem", l.Problems, err)
+	}
+	if b, err := restoreclient.Pick(l, vmA, time.Time{}); err != nil || !b.Timestamp.Equal(t0.Add(24*time.Hour)) {
+		t.Fatalf("latest past an older damaged backup: %s, %v; want the newest", b.ID, err)
+	}
+	l.Problems = append(l.Problems, "other: remote not listed: connection refused")
+	var inc *restoreclient.IncompleteError
+	if b, err := restoreclient.Pick(l, vmA, time.Time{}); !errors.As(err, &inc) {
+		t.Fatalf("latest with a remote not listed: %s, %v; want an IncompleteError", b.ID, err)
+	}
+}
+
+// Which problems name the one backup they are about, and its time.
+func TestPickProblemTimes(t *testing.T) {
+	t0 := time.Date(2024, 3, 1, 2, 0, 0, 0, time.UTC)
+	newest := catalog.Backup{Timestamp: t0.Add(time.Hour)}
+	l := restoreclient.Listing{Backups: []catalog.Backup{{VMUUID: vmA, Timestamp: newest.Timestamp}}}
+	for _, c := range []struct {
+		problem string
+		hides   bool
+	}{
+		{"nfs: xo-vm-backups/" + vmA + "/20240301T020000Z.json: invalid backup metadata", false},
+		{"nfs: restore point " + vmA + "/20240301T020000Z: corrupt: bad digest", false},
+		{"nfs: xo-vm-backups/" + vmA + "/20240301T040000Z.json: invalid backup metadata", true},
+		{"nfs: remote not listed: open xo-vm-backups/" + vmA + "/20240301T020000Z.json: permission denied", true},
+		{"nfs: restore points not listed: xbr-repo/vms/" + vmA + "/20240301T020000Z.json: connection reset", true},
+	} {
+		l.Problems = []string{c.problem}
+		_, err := restoreclient.Pick(l, vmA, time.Time{})
+		var inc *restoreclient.IncompleteError
+		if got := errors.As(err, &inc); got != c.hides {
+			t.Errorf("%q: refused %v, want %v (%v)", c.problem, got, c.hides, err)
+		}
+	}
+}
