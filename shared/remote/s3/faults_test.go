@@ -5,6 +5,7 @@ import (
 	"errors"
 	"io"
 	"io/fs"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
@@ -127,5 +128,47 @@ func assertNoFiles(t *testing.T, root string) {
 	})
 	if err != nil {
 		t.Fatal(err)
+	}
+}
+
+// twoPages answers every listing with two pages of one object each, as an S3 server
+// would, and calls onFirst while answering the first: where a listing's context ends
+// relative to its pages cannot be had on cue from a real server.
+type twoPages struct{ onFirst func() }
+
+func (p twoPages) RoundTrip(r *http.Request) (*http.Response, error) {
+	page := func(key, more string) string {
+		return `<?xml version="1.0" encoding="UTF-8"?><ListBucketResult xmlns="http://s3.amazonaws.com/doc/2006-03-01/">` +
+			`<Name>backups</Name><KeyCount>1</KeyCount><MaxKeys>1000</MaxKeys>` + more + `<Contents><Key>` + key +
+			`</Key><LastModified>2024-01-01T00:00:00.000Z</LastModified><ETag>"x"</ETag><Size>1</Size></Contents></ListBucketResult>`
+	}
+	body := page("xbr-repo/vms/b.json", `<IsTruncated>false</IsTruncated>`)
+	if r.URL.Query().Get("continuation-token") == "" {
+		p.onFirst()
+		body = page("xbr-repo/vms/a.json", `<IsTruncated>true</IsTruncated><NextContinuationToken>t2</NextContinuationToken>`)
+	}
+	return &http.Response{StatusCode: http.StatusOK, Header: http.Header{"Content-Type": {"application/xml"}},
+		Body: io.NopCloser(strings.NewReader(body)), Request: r}, nil
+}
+
+// TestListCancelledIsNotComplete: a listing whose context ends between two pages fails;
+// it never returns the first page as if it were every object (a GC's mark would take the
+// chunks of the manifests it missed for garbage).
+func TestListCancelledIsNotComplete(t *testing.T) {
+	partial := 0
+	for range 40 { // whether the end falls between the pages is up to the scheduler
+		ctx, cancel := context.WithCancel(context.Background())
+		b, err := s3.New(context.Background(), s3.Config{Name: "fake", Endpoint: "http://127.0.0.1:9", Bucket: "backups",
+			AccessKey: "k", SecretKey: "s", Transport: twoPages{onFirst: cancel}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if infos, err := b.List(ctx, ""); err == nil && len(infos) != 2 {
+			partial++
+		}
+		cancel()
+	}
+	if partial > 0 {
+		t.Fatalf("%d of 40 listings cancelled after their first page returned it alone and no error", partial)
 	}
 }

@@ -149,6 +149,11 @@ func (b *Bucket) List(ctx context.Context, prefix string) ([]remote.Info, error)
 		}
 		out = append(out, remote.Info{Key: key, Size: oi.Size, ModTime: oi.LastModified})
 	}
+	// The client stops between two pages without an error when ctx ends: what it gave
+	// is then not every object.
+	if err := ctx.Err(); err != nil {
+		return nil, fmt.Errorf("remote %s: list %q: %w", b.name, prefix, err)
+	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Key < out[j].Key })
 	return out, nil
 }
