@@ -40,7 +40,8 @@ type Remote interface {
 type Upload interface {
 	io.Writer
 	// Commit makes the written bytes visible under the key, replacing any older object.
-	// If Commit fails (or ctx is done) the upload is aborted and nothing is left behind.
+	// If Commit fails the upload is aborted and nothing is left behind. When ctx ends
+	// during Commit, the result says what happened: nil only if the object is visible.
 	Commit(ctx context.Context) error
 	// Abort discards the upload. It is safe to call more than once and after Commit
 	// (then it does nothing).

@@ -172,3 +172,61 @@ func TestListCancelledIsNotComplete(t *testing.T) {
 		t.Fatalf("%d of 40 listings cancelled after their first page returned it alone and no error", partial)
 	}
 }
+
+// lostCompleteAnswer lets the request that completes a multipart upload reach the gateway
+// and be carried out, then loses its answer to the caller's cancellation (a caller giving
+// up while the gateway assembles the parts: no real part does that on cue).
+type lostCompleteAnswer struct {
+	cancelCommit *context.CancelFunc
+}
+
+func (l lostCompleteAnswer) RoundTrip(r *http.Request) (*http.Response, error) {
+	if r.Method != http.MethodPost || !r.URL.Query().Has("uploadId") {
+		return http.DefaultTransport.RoundTrip(r)
+	}
+	if resp, err := http.DefaultTransport.RoundTrip(r.Clone(context.WithoutCancel(r.Context()))); err == nil {
+		_, _ = io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+	}
+	(*l.cancelCommit)()
+	<-r.Context().Done()
+	return nil, r.Context().Err()
+}
+
+// TestCommitOutcomeKnown: a Commit whose context ends while the gateway completes the
+// upload says what happened: nil when the object is there, an error only when it is not.
+// (It reported a failure while the object, a manifest say, was visible.)
+func TestCommitOutcomeKnown(t *testing.T) {
+	g := s3test.Start(t)
+	g.NewBucket(t, "backups")
+	var cancelCommit context.CancelFunc
+	b := newBucket(t, g, s3.Config{Bucket: "backups", PartFloor: s3.MinPartSize, Transport: lostCompleteAnswer{&cancelCommit}})
+	ctx := context.Background()
+	key := "xo-vm-backups/vm1/20231012T101112Z.xva"
+	u, err := b.Create(ctx, key, 12<<20)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := io.Copy(u, io.LimitReader(zeroReader{}, 12<<20)); err != nil {
+		t.Fatal(err)
+	}
+	cctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	cancelCommit = cancel
+	cerr := u.Commit(cctx)
+	_ = u.Abort(ctx)
+	st, serr := b.Stat(ctx, key)
+	switch {
+	case cerr != nil && !errors.Is(serr, remote.ErrNotFound):
+		t.Fatalf("Commit = %v, yet the object is there (%+v, %v)", cerr, st, serr)
+	case cerr == nil && (serr != nil || st.Size != 12<<20):
+		t.Fatalf("Commit succeeded, yet the object is %+v, %v", st, serr)
+	}
+}
+
+type zeroReader struct{}
+
+func (zeroReader) Read(p []byte) (int, error) {
+	clear(p)
+	return len(p), nil
+}

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"time"
 
 	"github.com/minio/minio-go/v7"
 
@@ -68,19 +69,49 @@ func (b *Bucket) put(ctx context.Context, name string, partSize int64) *stream {
 	s := &stream{pw: pw, cancel: cancel, done: make(chan struct{})}
 	go func() {
 		defer close(s.done)
+		body := &readCount{r: pr}
 		// Parts go unsigned (UNSIGNED-PAYLOAD, widely supported): signing each part's SHA-256
 		// over plain HTTP cost ~40% of the throughput here (39 vs 63 MB/s), and the export records the
 		// stream's SHA-256, which restore verifies.
-		_, err := b.client.PutObject(ctx, b.bucket, name, pr, -1, minio.PutObjectOptions{
+		_, err := b.client.PutObject(ctx, b.bucket, name, body, -1, minio.PutObjectOptions{
 			PartSize: uint64(partSize), ContentType: "application/octet-stream", DisableContentSha256: true})
-		if err == nil && ctx.Err() != nil {
-			// Completed although the upload was cancelled: take it back.
-			err = errors.Join(ctx.Err(), b.client.RemoveObject(context.WithoutCancel(ctx), b.bucket, name, minio.RemoveObjectOptions{}))
+		if err != nil && ctx.Err() != nil && body.eof {
+			// Cancelled while the upload was being completed: the gateway may have completed
+			// it all the same. Say what happened rather than fail with the object visible.
+			err = b.completed(ctx, name, body.n, err)
 		}
 		s.err = err
 		pr.CloseWithError(fmt.Errorf("upload stopped: %w", errOr(err, io.ErrClosedPipe)))
 	}()
 	return s
+}
+
+// completed is nil when object name is there with size bytes (an upload whose completion
+// the gateway carried out though its answer was lost), else err.
+func (b *Bucket) completed(ctx context.Context, name string, size int64, err error) error {
+	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Minute)
+	defer cancel()
+	st, serr := b.client.StatObject(sctx, b.bucket, name, minio.StatObjectOptions{})
+	if serr == nil && st.Size == size {
+		return nil
+	}
+	return err
+}
+
+// readCount counts the bytes read and whether the end was reached.
+type readCount struct {
+	r   io.Reader
+	n   int64
+	eof bool
+}
+
+func (c *readCount) Read(p []byte) (int, error) {
+	n, err := c.r.Read(p)
+	c.n += int64(n)
+	if err == io.EOF {
+		c.eof = true
+	}
+	return n, err
 }
 
 func errOr(err, def error) error {
@@ -114,7 +145,9 @@ func (u *Upload) Write(p []byte) (int, error) {
 }
 
 // Commit completes the upload: one PUT for a small object, the end of the multipart upload
-// otherwise. On failure or when ctx ends first, the upload is aborted.
+// otherwise. On failure the upload is aborted. When ctx ends while the multipart upload is
+// being completed, Commit returns nil if the gateway completed it all the same (the object
+// is there, whole), an error otherwise.
 func (u *Upload) Commit(ctx context.Context) error {
 	if u.state != open {
 		return u.closedErr("commit")
@@ -139,12 +172,9 @@ func (u *Upload) Commit(ctx context.Context) error {
 	s.pw.Close()
 	select {
 	case <-s.done:
-	case <-ctx.Done():
+	case <-ctx.Done(): // the upload ends either way; its result says whether it was completed
 		s.cancel()
 		<-s.done
-		if s.err == nil {
-			s.err = ctx.Err()
-		}
 	}
 	s.cancel()
 	if s.err != nil {
