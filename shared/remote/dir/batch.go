@@ -158,28 +158,38 @@ func removeTemp(tf *os.Root, tmp string) error {
 	return nil
 }
 
-// Barrier fsyncs every folder touched since the last successful Barrier.
+// Barrier fsyncs every folder touched since the last successful Barrier. The folders are
+// taken off the touched set before their fsync, so a Put renaming into one during it marks
+// it again, for the next Barrier; those not synced go back on a failure.
 func (b *Batch) Barrier(ctx context.Context) error {
 	b.mu.Lock()
 	dirs := make([]string, 0, len(b.touched))
 	for dir := range b.touched {
 		dirs = append(dirs, dir)
 	}
+	clear(b.touched)
 	b.mu.Unlock()
-	for _, dir := range dirs {
-		if err := ctx.Err(); err != nil {
-			return fmt.Errorf("remote %s: barrier: %w", b.d.name, err)
-		}
-		f, err := b.folder(dir)
-		if err == nil {
-			err = b.syncFolder(f)
+	for i, dir := range dirs {
+		err := ctx.Err()
+		if err != nil {
+			err = fmt.Errorf("remote %s: barrier: %w", b.d.name, err)
+		} else {
+			var f *os.Root
+			if f, err = b.folder(dir); err == nil {
+				err = b.syncFolder(f)
+			}
+			if err != nil {
+				err = b.d.wrap("barrier", dir, err)
+			}
 		}
 		if err != nil {
-			return b.d.wrap("barrier", dir, err)
+			b.mu.Lock()
+			for _, d := range dirs[i:] {
+				b.touched[d] = true
+			}
+			b.mu.Unlock()
+			return err
 		}
-		b.mu.Lock()
-		delete(b.touched, dir)
-		b.mu.Unlock()
 	}
 	return nil
 }

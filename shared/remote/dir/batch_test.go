@@ -94,3 +94,40 @@ func TestBatchRefusesLinks(t *testing.T) {
 		t.Fatalf("Put wrote %d entries outside the remote", len(entries))
 	}
 }
+
+// A name put into a folder while a Barrier is syncing that folder is made durable by the
+// next Barrier: the one running cannot know whether its fsync came after the rename.
+func TestBarrierKeepsPutsDuringItsSync(t *testing.T) {
+	ctx := context.Background()
+	var b remote.Batch
+	var syncs, putDuring int
+	d, err := dir.New("nfs", t.TempDir(), dir.WithSyncHook(func() error {
+		syncs++
+		if putDuring == 1 { // another writer's Put lands in the folder being synced
+			putDuring++
+			return b.Put(ctx, "xbr-repo/chunks/ab/2", []byte("two"))
+		}
+		return nil
+	}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if b, err = d.NewBatch(ctx); err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	if err := b.Put(ctx, "xbr-repo/chunks/ab/1", []byte("one")); err != nil {
+		t.Fatal(err)
+	}
+	putDuring = 1
+	if err := b.Barrier(ctx); err != nil {
+		t.Fatal(err)
+	}
+	before := syncs
+	if err := b.Barrier(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if syncs == before {
+		t.Fatal("the folder a Put renamed into during the last Barrier's fsync was not synced again")
+	}
+}
