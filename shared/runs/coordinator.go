@@ -154,7 +154,15 @@ func (c *Coordinator) End(ctx context.Context, f Fire, status, reason string) (R
 }
 
 // create records header h of run r, or returns the run recorded before.
+// The header keeps the job's lock when r holds it.
 func (c *Coordinator) create(ctx context.Context, h header, r Run) (Run, error) {
+	l, _, err := c.lock(ctx, r.Job)
+	switch {
+	case err == nil && l.RunID == r.ID:
+		h.Lock = &l
+	case err != nil && !errors.Is(err, jetstream.ErrKeyNotFound):
+		return Run{}, fmt.Errorf("record run %s: %w", r.ID, err)
+	}
 	if _, err := c.putHeader(ctx, h, 0); err != nil {
 		if !errors.Is(err, jetstream.ErrKeyExists) {
 			return Run{}, fmt.Errorf("record run %s: %w", r.ID, err)

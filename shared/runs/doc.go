@@ -66,10 +66,14 @@
 // skeleton decides what then happens.
 //
 // Giving up. No run waits for ever. A planner that keeps failing gives the
-// fire up after PlanAttempts deliveries or on its last one (GivesUp): the
-// run is recorded failed (Fail) and its run.completed is published while
-// the fire goes to the DLQ (GiveUp). A worker whose work fails on its
-// request's last delivery reports the VM through the flow's Failed
+// fire up on its PlanAttempts-th try since it took the job's lock, or on
+// its last delivery (GivesUp): the deliveries a queued fire spent waiting
+// are no tries, since the lock records the delivery that took it. A run
+// not started yet is recorded failed and its run.completed is published
+// while the fire goes to the DLQ (GiveUp); a run an earlier delivery
+// started is announced again, never ended by a redelivery's error, unless
+// its events cannot be built (then it is aborted). A worker whose work
+// fails on its request's last delivery reports the VM through the flow's Failed
 // (Flow.Worker; GivesUpRun decides): export and replicate publish their
 // VM-failed event, so the run goes on without that VM. A handler that
 // cannot record a VM's end on its last delivery (the Runner, snapshot's
@@ -79,12 +83,12 @@
 //
 // Bucket layout (keys are KV-safe encodings of the names):
 //
-//	lock.<job>                   {run_id, job, schedule, acquired, renewed}
+//	lock.<job>                   {run_id, job, schedule, acquired, renewed, delivery}
 //	run.<run-id>                 the header: the Run without its VMs, the plan's key,
 //	                             counters (requested, initial, finished, succeeded,
-//	                             failed), pending ends, ended_by; a run that ended as it
-//	                             started (or was recorded by an earlier xbr) has its VMs
-//	                             inline instead
+//	                             failed), pending ends, ended_by, the lock as the run
+//	                             took it; a run that ended as it started (or was
+//	                             recorded by an earlier xbr) has its VMs inline instead
 //	run.<run-id>.plan.<nonce>    the VMs in order, written once before the header (a
 //	                             fire planned twice at once writes two; the header names
 //	                             the one that counts)

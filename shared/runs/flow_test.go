@@ -254,7 +254,9 @@ func TestPlannerFailureReasonFromJoinedError(t *testing.T) {
 	tf.resolveErr = errors.Join(errors.New("VM.get_all_records: SESSION_INVALID"),
 		errors.New("login as root: SESSION_AUTHENTICATION_FAILED\tAuthentication failure"))
 	ctx := context.Background()
-	outs, err := runs.NewPlanner(tf.Flow).Handle(ctx, deliver(t, due("nightly", "r1"), runs.PlanAttempts))
+	last := deliver(t, due("nightly", "r1"), runs.PlanAttempts)
+	last.Delivery.Max = last.Delivery.Attempt // the fire's first try is its last delivery
+	outs, err := runs.NewPlanner(tf.Flow).Handle(ctx, last)
 	if want := []string{"run.completed"}; err != nil || !reflect.DeepEqual(kinds(outs), want) {
 		t.Fatalf("last attempt: %v %v, want %v", kinds(outs), err, want)
 	}
@@ -265,5 +267,74 @@ func TestPlannerFailureReasonFromJoinedError(t *testing.T) {
 	want := "VM.get_all_records: SESSION_INVALID login as root: SESSION_AUTHENTICATION_FAILED Authentication failure"
 	if done.Status != events.StatusFailure || done.Reason != want {
 		t.Errorf("run.completed %s %q, want failure %q", done.Status, done.Reason, want)
+	}
+}
+
+// TestPlannerQueuedFireGetsItsAttempts: a queued fire spends deliveries
+// waiting for the running run; once admitted it still gets PlanAttempts
+// tries, counted from the delivery that took the lock.
+func TestPlannerQueuedFireGetsItsAttempts(t *testing.T) {
+	tf := newFlow(t)
+	tf.Config.Jobs[0].OnOverlap = runs.OverlapQueue
+	ctx := context.Background()
+	planner := runs.NewPlanner(tf.Flow)
+	if _, err := planner.Handle(ctx, deliver(t, due("nightly", "r1"), 1)); err != nil {
+		t.Fatal(err)
+	}
+	var busy *runs.BusyError
+	for a := uint64(1); a <= runs.PlanAttempts; a++ {
+		if _, err := planner.Handle(ctx, deliver(t, due("nightly", "r2"), a)); !errors.As(err, &busy) {
+			t.Fatalf("delivery %d while r1 runs: %v, want a BusyError", a, err)
+		}
+	}
+	for _, v := range vms(2) {
+		if _, err := tf.Runs.Finish(ctx, "r1", ok(v.UUID)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	tf.resolveErr = errors.New("pool lab: connection reset")
+	admitted := uint64(runs.PlanAttempts + 1)
+	for a := admitted; a < admitted+runs.PlanAttempts-1; a++ {
+		outs, err := planner.Handle(ctx, deliver(t, due("nightly", "r2"), a))
+		if err == nil || bus.IsPermanent(err) || len(outs) != 0 {
+			t.Fatalf("delivery %d (try %d since admission): %v %v, want a retryable error", a, a-admitted+1, kinds(outs), err)
+		}
+	}
+	if r, err := tf.Runs.Get(ctx, "r2"); !errors.Is(err, runs.ErrNotFound) {
+		t.Fatalf("r2 recorded before its last try: %+v %v", r, err)
+	}
+	outs, err := planner.Handle(ctx, deliver(t, due("nightly", "r2"), admitted+runs.PlanAttempts-1))
+	if want := []string{"run.completed"}; err != nil || !reflect.DeepEqual(kinds(outs), want) {
+		t.Fatalf("try %d since admission: %v %v, want %v", runs.PlanAttempts, kinds(outs), err, want)
+	}
+	if r, err := tf.Runs.Get(ctx, "r2"); err != nil || r.Status != events.StatusFailure {
+		t.Fatalf("r2 %+v %v, want failure", r, err)
+	}
+}
+
+// TestPlannerNeverAbortsAStartedRun: a redelivery of a fire whose run has
+// started meets a transient error on a try that gives the fire up; the
+// run is announced again, not aborted.
+func TestPlannerNeverAbortsAStartedRun(t *testing.T) {
+	tf := newFlow(t)
+	ctx := context.Background()
+	first, err := runs.NewPlanner(tf.Flow).Handle(ctx, deliver(t, due("nightly", "r1"), 1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	message, failed := tf.Message, false
+	tf.Message = func(id string, p events.Payload) (bus.Out, error) {
+		if !failed {
+			failed = true
+			return bus.Out{}, errors.New("nats: timeout")
+		}
+		return message(id, p)
+	}
+	outs, err := runs.NewPlanner(tf.Flow).Handle(ctx, deliver(t, due("nightly", "r1"), runs.PlanAttempts))
+	if err != nil || !reflect.DeepEqual(ids(outs), ids(first)) {
+		t.Fatalf("redelivery %d: %v %v, want the run's events again %v", runs.PlanAttempts, kinds(outs), err, kinds(first))
+	}
+	if r, err := tf.Runs.Get(ctx, "r1"); err != nil || r.State != runs.StateRunning {
+		t.Fatalf("r1 %+v %v, want still running", r, err)
 	}
 }

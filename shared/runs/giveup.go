@@ -7,30 +7,24 @@ import (
 
 	"xbr/events"
 	"xbr/shared/bus"
+	"xbr/shared/config"
 )
 
 // GivesUp reports whether a planner that failed with err on delivery d
 // gives the fire up now instead of having it redelivered: on its last
-// delivery, or after PlanAttempts deliveries (a planner's consumer keeps
-// delivering a queued fire for weeks, so its last delivery is far away). A
-// fire queued behind a running run (*BusyError), a permanent error and a
-// shutdown are never given up.
-func GivesUp(ctx context.Context, d bus.Delivery, err error) bool {
+// delivery, or on its PlanAttempts-th try since it was admitted (tries,
+// Admission.Tries; a planner's consumer keeps delivering a queued fire for
+// weeks, so its last delivery is far away, and the deliveries it spent
+// queued are no tries). A fire not admitted (tries 0: the lock could not
+// be read) is given up on its last delivery only. A fire queued behind a
+// running run (*BusyError), a permanent error and a shutdown are never
+// given up.
+func GivesUp(ctx context.Context, d bus.Delivery, tries uint64, err error) bool {
 	var busy *BusyError
 	if err == nil || ctx.Err() != nil || bus.IsPermanent(err) || errors.As(err, &busy) {
 		return false
 	}
-	return d.Last() || d.Attempt >= PlanAttempts
-}
-
-// Fail ends the run of fire f as a failure with reason, whatever it had
-// reached (see Abort); a run not recorded yet is recorded ended.
-func (c *Coordinator) Fail(ctx context.Context, f Fire, reason string) (Run, error) {
-	r, err := c.End(ctx, f, events.StatusFailure, reason)
-	if err != nil || r.Status == events.StatusFailure && r.Reason == reason {
-		return r, err
-	}
-	return c.Abort(ctx, f.RunID, reason)
+	return d.Last() || tries >= PlanAttempts
 }
 
 // Abort ends run runID as a failure with reason and releases the job's
@@ -76,17 +70,31 @@ func GiveUp(message func(id string, p events.Payload) (bus.Out, error), r Run, d
 	return []bus.Out{o}, cause
 }
 
-// GiveUpFire is a planner giving fire f up after err on delivery d: the
-// run fails (Fail) and GiveUp's outcome is returned. When the failure
-// cannot be recorded (the bus is unwell) the error is returned for a
+// giveUp gives fire f of job up after err on delivery d. A fire whose run
+// was never recorded is recorded failed, and GiveUp's outcome returned. A
+// run recorded by an earlier delivery is not ended for a planner's error,
+// which may be transient (reading the bucket): its events are returned
+// again and the fire is done; only when they cannot be built (Announce
+// fails, which no redelivery changes) is the run aborted (GiveUpRun). When
+// nothing can be recorded (the bus is unwell) the error is returned for a
 // redelivery.
-func GiveUpFire(ctx context.Context, c *Coordinator, message func(id string, p events.Payload) (bus.Out, error),
-	f Fire, d bus.Delivery, err error) ([]bus.Out, error) {
-	r, ferr := c.Fail(ctx, f, events.Reason(err))
+func (p *Planner) giveUp(ctx context.Context, job config.Job, f Fire, d bus.Delivery, err error) ([]bus.Out, error) {
+	reason := events.Reason(err)
+	r, ferr := p.f.Runs.End(ctx, f, events.StatusFailure, reason)
 	if ferr != nil {
 		return nil, fmt.Errorf("record the failure of run %s: %w (after: %w)", f.RunID, ferr, err)
 	}
-	return GiveUp(message, r, d, err)
+	if r.Done() && r.Status == events.StatusFailure && r.Reason == reason {
+		p.f.Log.Error("fire given up: its run ends as a failure", "job", f.Job, "run", f.RunID, "error", err)
+		return GiveUp(p.f.Message, r, d, err)
+	}
+	outs, aerr := p.f.Announce(job, r)
+	if aerr != nil {
+		p.f.Log.Error("fire given up: its run cannot be announced and is aborted", "job", f.Job, "run", f.RunID, "error", aerr)
+		return GiveUpRun(ctx, p.f.Runs, p.f.Message, r.ID, d, aerr)
+	}
+	p.f.Log.Warn("fire's run was recorded before; announced again", "job", f.Job, "run", f.RunID, "error", err)
+	return outs, nil
 }
 
 // GivesUpRun reports whether a handler advancing a running run (a VM's

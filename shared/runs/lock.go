@@ -29,6 +29,21 @@ type Lock struct {
 	Schedule string    `json:"schedule"`
 	Acquired time.Time `json:"acquired"`
 	Renewed  time.Time `json:"renewed"`
+	// Delivery is the delivery count of the fire's message when it took
+	// the lock (Fire.Delivery): its planner counts its tries from there
+	// (Admission.Tries), so the deliveries a queued fire spent waiting do
+	// not count.
+	Delivery uint64 `json:"delivery,omitempty"`
+}
+
+// tries is how many deliveries of its fire delivery is, counted from the
+// one that took lock l (1 for that one); delivery itself when l does not
+// say (no lock, or one taken by an earlier xbr).
+func (l *Lock) tries(delivery uint64) uint64 {
+	if l == nil || l.Delivery == 0 || delivery < l.Delivery {
+		return delivery
+	}
+	return delivery - l.Delivery + 1
 }
 
 // Admission is Admit's decision about a fire.
@@ -40,34 +55,43 @@ type Admission struct {
 	// Interrupted is set when the fire took over a stale lock: that run is
 	// now done with status interrupted; publish its run.completed.
 	Interrupted *Run
+	// Tries is how many deliveries of the fire this one is, counted from
+	// the delivery that took the job's lock (1 for that one; see
+	// Lock.Delivery); 0 when the fire's delivery is not known.
+	Tries uint64
 }
 
 // Admit decides what a fire does. With a zero Admission.Run the caller
 // holds the job's lock and must plan the run, then call Start (or End). A
 // queued fire of a running job gets a *BusyError.
 func (c *Coordinator) Admit(ctx context.Context, f Fire) (Admission, error) {
-	if r, err := c.Get(ctx, f.RunID); err == nil {
-		return Admission{Run: &r}, nil
+	if h, _, err := c.header(ctx, f.RunID); err == nil {
+		r, err := c.full(ctx, h)
+		if err != nil {
+			return Admission{}, err
+		}
+		return Admission{Run: &r, Tries: h.Lock.tries(f.Delivery)}, nil
 	} else if !errors.Is(err, ErrNotFound) {
 		return Admission{}, err
 	}
+	mine := &Lock{Delivery: f.Delivery}
 	for range casAttempts {
 		l, rev, err := c.lock(ctx, f.Job)
 		switch {
 		case errors.Is(err, jetstream.ErrKeyNotFound):
 			if err := c.putLock(ctx, f, 0); err == nil {
-				return Admission{}, nil
+				return Admission{Tries: mine.tries(f.Delivery)}, nil
 			} else if !conflict(err) {
 				return Admission{}, err
 			}
 		case err != nil:
 			return Admission{}, err
 		case l.RunID == f.RunID:
-			return Admission{}, nil // taken by an earlier delivery of this fire
+			return Admission{Tries: l.tries(f.Delivery)}, nil // taken by an earlier delivery of this fire
 		case c.now().Sub(l.Renewed) > c.staleAfter:
 			if err := c.putLock(ctx, f, rev); err == nil {
 				prev, err := c.interrupt(ctx, l, f.RunID)
-				return Admission{Interrupted: prev}, err
+				return Admission{Interrupted: prev, Tries: mine.tries(f.Delivery)}, err
 			} else if !conflict(err) {
 				return Admission{}, err
 			}
@@ -183,7 +207,8 @@ func (c *Coordinator) lock(ctx context.Context, job string) (Lock, uint64, error
 // compare-and-set over revision rev.
 func (c *Coordinator) putLock(ctx context.Context, f Fire, rev uint64) error {
 	now := c.now()
-	data, err := json.Marshal(Lock{RunID: f.RunID, Job: f.Job, Schedule: f.Schedule, Acquired: now, Renewed: now})
+	data, err := json.Marshal(Lock{RunID: f.RunID, Job: f.Job, Schedule: f.Schedule, Acquired: now, Renewed: now,
+		Delivery: f.Delivery})
 	if err != nil {
 		return err
 	}

@@ -22,8 +22,9 @@ func NewPlanner(f Flow) *Planner { return &Planner{f: f} }
 // records the run and returns run.started and the first requests (or
 // run.completed). Its consumer reads the fires of the flow's mode only (see
 // Mine); a redelivered fire returns the same events. A fire that keeps
-// failing is given up (GivesUp): its run ends as a failure and the fire
-// goes to the DLQ.
+// failing once admitted is given up (GivesUp): a run not started yet ends
+// as a failure and the fire goes to the DLQ; a started one is announced
+// again (see giveUp).
 func (p *Planner) Handle(ctx context.Context, ev bus.Event) ([]bus.Out, error) {
 	due, err := events.PayloadAs[events.ScheduleDue](ev.Received)
 	if err != nil {
@@ -40,11 +41,10 @@ func (p *Planner) Handle(ctx context.Context, ev bus.Event) ([]bus.Out, error) {
 		return nil, bus.Permanent(fmt.Errorf("job %s has no schedule %q", due.Job, due.Schedule))
 	}
 	f := Fire{RunID: due.RunID, Job: job.Name, Schedule: due.Schedule, Mode: p.f.Topics.Mode,
-		FireTime: due.FireTime, OnOverlap: job.OnOverlap}
-	outs, err := p.plan(ctx, ev.Delivery, f, job)
-	if GivesUp(ctx, ev.Delivery, err) {
-		p.f.Log.Error("fire given up: its run ends as a failure", "job", f.Job, "run", f.RunID, "error", err)
-		return GiveUpFire(ctx, p.f.Runs, p.f.Message, f, ev.Delivery, err)
+		FireTime: due.FireTime, OnOverlap: job.OnOverlap, Delivery: ev.Delivery.Attempt}
+	outs, tries, err := p.plan(ctx, ev.Delivery, f, job)
+	if GivesUp(ctx, ev.Delivery, tries, err) {
+		return p.giveUp(ctx, job, f, ev.Delivery, err)
 	}
 	return outs, err
 }
@@ -74,22 +74,23 @@ func Mine(c *config.Config, mode string, due events.ScheduleDue) (config.Job, bo
 }
 
 // plan admits the fire, starts its run unless one is recorded, and returns
-// what the run says to publish.
-func (p *Planner) plan(ctx context.Context, d bus.Delivery, f Fire, job config.Job) ([]bus.Out, error) {
+// what the run says to publish and the fire's tries since its admission
+// (Admission.Tries; 0 when it was not admitted).
+func (p *Planner) plan(ctx context.Context, d bus.Delivery, f Fire, job config.Job) ([]bus.Out, uint64, error) {
 	outs, adm, err := p.admit(ctx, f)
 	if err != nil {
-		return nil, err
+		return nil, 0, err
 	}
 	r := adm.Run
 	if r == nil {
-		started, err := p.start(ctx, d, f, job)
+		started, err := p.start(ctx, d, adm.Tries, f, job)
 		if err != nil {
-			return nil, err
+			return nil, adm.Tries, err
 		}
 		r = &started
 	}
 	more, err := p.f.Announce(job, *r)
-	return append(outs, more...), err
+	return append(outs, more...), adm.Tries, err
 }
 
 // admit admits the fire; a stale run it took over is returned as its
@@ -115,12 +116,12 @@ func (p *Planner) admit(ctx context.Context, f Fire) ([]bus.Out, Admission, erro
 }
 
 // start resolves the VMs and records the run; when resolving fails on the
-// fire's last try (PlanAttempts deliveries, or its last delivery) the run is
-// recorded failed instead.
-func (p *Planner) start(ctx context.Context, d bus.Delivery, f Fire, job config.Job) (Run, error) {
+// fire's last try (its PlanAttempts-th since it was admitted, or its last
+// delivery) the run is recorded failed instead.
+func (p *Planner) start(ctx context.Context, d bus.Delivery, tries uint64, f Fire, job config.Job) (Run, error) {
 	vms, err := p.f.Resolve(ctx, job)
 	if err != nil {
-		if d.Attempt < PlanAttempts && !d.Last() {
+		if tries < PlanAttempts && !d.Last() {
 			return Run{}, fmt.Errorf("job %s: %w", job.Name, err)
 		}
 		return p.f.Runs.End(ctx, f, events.StatusFailure, events.Reason(err))

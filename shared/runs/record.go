@@ -35,6 +35,10 @@ type header struct {
 	// the two writes): a repeated Finish finds its ordinal here.
 	Pending map[string]pending `json:"pending,omitempty"`
 	EndedBy string             `json:"ended_by,omitempty"` // the VM whose end ended the run
+	// Lock is the job's lock as the run held it when it was recorded
+	// (none for a fire skipped because another run held it): a redelivered
+	// fire of the run counts its tries from the lock's Delivery.
+	Lock *Lock `json:"lock,omitempty"`
 }
 
 type pending struct {

@@ -63,6 +63,10 @@ type Fire struct {
 	Mode      string
 	FireTime  time.Time
 	OnOverlap string // "skip" (default) or "queue"
+	// Delivery is the delivery count of the fire's message (1 on its first
+	// delivery; 0 when not known). The job's lock records the one that
+	// took it (Lock.Delivery).
+	Delivery uint64
 }
 
 // ErrNotFound: no run with this id is recorded.
