@@ -32,8 +32,13 @@
 // seconds while it streams. A lock not renewed for StaleAfter (30 minutes by
 // default) is stale: the next fire of the job takes it over and the old run
 // is ended with status "interrupted" (Xen Orchestra's status for a run whose
-// process went away). A run whose workers merely restarted is not affected:
-// its events are redelivered and it goes on renewing the lock.
+// process went away). The new lock, and the new run's header, remember the
+// lock taken over: every admission of that fire, a redelivery included,
+// interrupts the old run again (a no-op once it is done) and returns it, so
+// its run.completed is published even if the first admission's events were
+// lost or its planner died between taking the lock and interrupting the
+// run. A run whose workers merely restarted is not affected: its events are
+// redelivered and it goes on renewing the lock.
 //
 // The skeleton. Every run-shaped function (export, replicate, snapshot:
 // one work request per VM of a run, one result per VM) declares itself as
@@ -83,7 +88,8 @@
 //
 // Bucket layout (keys are KV-safe encodings of the names):
 //
-//	lock.<job>                   {run_id, job, schedule, acquired, renewed, delivery}
+//	lock.<job>                   {run_id, job, schedule, acquired, renewed, delivery,
+//	                             took_over: the stale lock it replaced}
 //	run.<run-id>                 the header: the Run without its VMs, the plan's key,
 //	                             counters (requested, initial, finished, succeeded,
 //	                             failed), pending ends, ended_by, the lock as the run

@@ -39,3 +39,13 @@ func (c *Coordinator) HeaderSize(ctx context.Context, runID string) (int, error)
 	}
 	return len(e.Value()), nil
 }
+
+// TakeOverOnly takes the stale lock of f's job for f and stops there, as a
+// planner that crashed before it interrupted the run it took over.
+func (c *Coordinator) TakeOverOnly(ctx context.Context, f Fire) error {
+	l, rev, err := c.lock(ctx, f.Job)
+	if err != nil {
+		return err
+	}
+	return c.putLock(ctx, f, rev, &l)
+}

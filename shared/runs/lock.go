@@ -34,6 +34,12 @@ type Lock struct {
 	// (Admission.Tries), so the deliveries a queued fire spent waiting do
 	// not count.
 	Delivery uint64 `json:"delivery,omitempty"`
+	// TookOver is the stale lock this one took over. Every admission of
+	// the fire interrupts that lock's run again (a no-op once done) and
+	// returns it, so its run.completed is published even when the first
+	// admission's events were lost, or the planner died before it
+	// interrupted the run.
+	TookOver *Lock `json:"took_over,omitempty"`
 }
 
 // tries is how many deliveries of its fire delivery is, counted from the
@@ -70,7 +76,7 @@ func (c *Coordinator) Admit(ctx context.Context, f Fire) (Admission, error) {
 		if err != nil {
 			return Admission{}, err
 		}
-		return Admission{Run: &r, Tries: h.Lock.tries(f.Delivery)}, nil
+		return c.interruptTaken(ctx, h.Lock, Admission{Run: &r, Tries: h.Lock.tries(f.Delivery)})
 	} else if !errors.Is(err, ErrNotFound) {
 		return Admission{}, err
 	}
@@ -79,7 +85,7 @@ func (c *Coordinator) Admit(ctx context.Context, f Fire) (Admission, error) {
 		l, rev, err := c.lock(ctx, f.Job)
 		switch {
 		case errors.Is(err, jetstream.ErrKeyNotFound):
-			if err := c.putLock(ctx, f, 0); err == nil {
+			if err := c.putLock(ctx, f, 0, nil); err == nil {
 				return Admission{Tries: mine.tries(f.Delivery)}, nil
 			} else if !conflict(err) {
 				return Admission{}, err
@@ -87,9 +93,9 @@ func (c *Coordinator) Admit(ctx context.Context, f Fire) (Admission, error) {
 		case err != nil:
 			return Admission{}, err
 		case l.RunID == f.RunID:
-			return Admission{Tries: l.tries(f.Delivery)}, nil // taken by an earlier delivery of this fire
+			return c.interruptTaken(ctx, &l, Admission{Tries: l.tries(f.Delivery)}) // taken by an earlier delivery of this fire
 		case c.now().Sub(l.Renewed) > c.staleAfter:
-			if err := c.putLock(ctx, f, rev); err == nil {
+			if err := c.putLock(ctx, f, rev, &l); err == nil {
 				prev, err := c.interrupt(ctx, l, f.RunID)
 				return Admission{Interrupted: prev, Tries: mine.tries(f.Delivery)}, err
 			} else if !conflict(err) {
@@ -105,7 +111,22 @@ func (c *Coordinator) Admit(ctx context.Context, f Fire) (Admission, error) {
 	return Admission{}, fmt.Errorf("lock of job %s: still conflicting after %d attempts", f.Job, casAttempts)
 }
 
-// interrupt ends the run of a stale lock with status interrupted.
+// interruptTaken completes adm, the admission of the fire holding lock l
+// (nil: not known), with the run l took over, interrupted again.
+func (c *Coordinator) interruptTaken(ctx context.Context, l *Lock, adm Admission) (Admission, error) {
+	if l == nil || l.TookOver == nil {
+		return adm, nil
+	}
+	prev, err := c.interrupt(ctx, *l.TookOver, l.RunID)
+	if err != nil {
+		return Admission{}, err
+	}
+	adm.Interrupted = prev
+	return adm, nil
+}
+
+// interrupt ends the run of a stale lock with status interrupted; a run
+// already done is returned as recorded.
 func (c *Coordinator) interrupt(ctx context.Context, l Lock, by string) (*Run, error) {
 	reason := fmt.Sprintf("no progress since %s; the job's lock was taken over by run %s",
 		l.Renewed.UTC().Format(time.RFC3339), by)
@@ -204,11 +225,16 @@ func (c *Coordinator) lock(ctx context.Context, job string) (Lock, uint64, error
 }
 
 // putLock takes the lock for f: a create when rev is 0, else a
-// compare-and-set over revision rev.
-func (c *Coordinator) putLock(ctx context.Context, f Fire, rev uint64) error {
+// compare-and-set over revision rev of stale, the lock taken over.
+func (c *Coordinator) putLock(ctx context.Context, f Fire, rev uint64, stale *Lock) error {
 	now := c.now()
-	data, err := json.Marshal(Lock{RunID: f.RunID, Job: f.Job, Schedule: f.Schedule, Acquired: now, Renewed: now,
-		Delivery: f.Delivery})
+	l := Lock{RunID: f.RunID, Job: f.Job, Schedule: f.Schedule, Acquired: now, Renewed: now, Delivery: f.Delivery}
+	if stale != nil {
+		prev := *stale
+		prev.TookOver = nil // its own takeover was settled when it was admitted
+		l.TookOver = &prev
+	}
+	data, err := json.Marshal(l)
 	if err != nil {
 		return err
 	}
