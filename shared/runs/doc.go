@@ -84,7 +84,9 @@
 // cannot record a VM's end on its last delivery (the Runner, snapshot's
 // worker) aborts the run (GiveUpRun, Abort): its run.completed — or, when
 // the recorded run cannot make a valid one, a run.completed with the status
-// and reason alone — is published while the event goes to the DLQ.
+// and reason alone — is published while the event goes to the DLQ. A
+// run whose job was renamed or removed while it ran is aborted by the
+// next VM's end ("job <name> is no longer configured").
 //
 // Bucket layout (keys are KV-safe encodings of the names):
 //

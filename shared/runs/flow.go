@@ -92,8 +92,11 @@ type Runner struct{ f Flow }
 func NewRunner(f Flow) *Runner { return &Runner{f: f} }
 
 // Handle records one VM's end and returns the next VM's request and, after
-// the last VM, run.completed. When that fails on the event's last delivery
-// the run is aborted as a failure (GiveUp), so it never waits for ever.
+// the last VM, run.completed. A run whose job is no longer configured
+// (renamed or removed, and the process restarted) is aborted with that
+// reason and its run.completed returned, since no next VM can be
+// requested. When that fails on the event's last delivery the run is
+// aborted as a failure (GiveUp), so it never waits for ever.
 func (h *Runner) Handle(ctx context.Context, ev bus.Event) ([]bus.Out, error) {
 	res, runID, err := h.f.Result(ev)
 	if err != nil {
@@ -122,7 +125,7 @@ func (h *Runner) advance(ctx context.Context, runID string, res events.VMResult)
 	}
 	job, ok := h.f.Config.Job(step.Run.Job)
 	if !ok {
-		return nil, bus.Permanent(fmt.Errorf("run %s of unknown job %q", runID, step.Run.Job))
+		return h.orphaned(ctx, step)
 	}
 	var outs []bus.Out
 	for _, vm := range step.Released {
@@ -140,4 +143,25 @@ func (h *Runner) advance(ctx context.Context, runID string, res events.VMResult)
 		outs = append(outs, o)
 	}
 	return outs, nil
+}
+
+// orphaned ends the run of step, whose job is no longer configured (renamed
+// or removed while it ran): no further VM can be requested, so a run that
+// this VM's end did not end is aborted. Either way its run.completed is
+// returned; a repeated end returns it again.
+func (h *Runner) orphaned(ctx context.Context, step Step) ([]bus.Out, error) {
+	r := step.Run
+	if !step.Done {
+		reason := fmt.Sprintf("job %s is no longer configured", r.Job)
+		h.f.Log.Warn("run of a job no longer configured; aborted", "run", r.ID, "job", r.Job)
+		var err error
+		if r, err = h.f.Runs.Abort(ctx, r.ID, reason); err != nil {
+			return nil, err
+		}
+	}
+	o, err := h.f.Completed(r)
+	if err != nil {
+		return nil, err
+	}
+	return []bus.Out{o}, nil
 }

@@ -338,3 +338,35 @@ func TestPlannerNeverAbortsAStartedRun(t *testing.T) {
 		t.Fatalf("r1 %+v %v, want still running", r, err)
 	}
 }
+
+// TestRunnerJobNoLongerConfigured: the job is renamed while its run runs;
+// the next VM's end cannot request the next VM, so the run is aborted
+// with a reason and its run.completed published.
+func TestRunnerJobNoLongerConfigured(t *testing.T) {
+	tf := newFlow(t)
+	ctx := context.Background()
+	if _, err := runs.NewPlanner(tf.Flow).Handle(ctx, deliver(t, due("nightly", "r1"), 1)); err != nil {
+		t.Fatal(err)
+	}
+	tf.Config.Jobs[0].Name = "nightly-renamed"
+	end := ended(events.ExportCompleted{RunID: "r1", VMUUID: vms(2)[0].UUID})
+	outs, err := runs.NewRunner(tf.Flow).Handle(ctx, end)
+	if want := []string{"run.completed"}; err != nil || !reflect.DeepEqual(kinds(outs), want) {
+		t.Fatalf("VM's end: %v %v, want %v", kinds(outs), err, want)
+	}
+	const reason = "job nightly is no longer configured"
+	var done events.RunCompleted
+	if err := outs[0].Event.DataAs(&done); err != nil || done.Status != events.StatusFailure || done.Reason != reason {
+		t.Errorf("run.completed %s %q %v, want failure %q", done.Status, done.Reason, err, reason)
+	}
+	if r, err := tf.Runs.Get(ctx, "r1"); err != nil || !r.Done() || r.Status != events.StatusFailure || r.Reason != reason {
+		t.Errorf("r1 %+v %v, want done: failure %q", r, err, reason)
+	}
+	if h, _ := tf.Runs.Holder(ctx, "nightly"); h != "" {
+		t.Errorf("lock still held by %q", h)
+	}
+	again, err := runs.NewRunner(tf.Flow).Handle(ctx, end)
+	if err != nil || !reflect.DeepEqual(ids(again), ids(outs)) {
+		t.Errorf("redelivered end: %v %v, want the same run.completed", kinds(again), err)
+	}
+}
