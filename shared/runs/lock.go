@@ -58,8 +58,9 @@ type Admission struct {
 	// redelivery; the run may be running or done) or it was skipped now
 	// because the job is running. Publish what it says.
 	Run *Run
-	// Interrupted is set when the fire took over a stale lock: that run is
-	// now done with status interrupted; publish its run.completed.
+	// Interrupted is set when the fire took over a stale lock, on this
+	// delivery or an earlier one: that run is now done with status
+	// interrupted; publish its run.completed (again: its id is derived).
 	Interrupted *Run
 	// Tries is how many deliveries of the fire this one is, counted from
 	// the delivery that took the job's lock (1 for that one; see
@@ -92,8 +93,8 @@ func (c *Coordinator) Admit(ctx context.Context, f Fire) (Admission, error) {
 			}
 		case err != nil:
 			return Admission{}, err
-		case l.RunID == f.RunID:
-			return c.interruptTaken(ctx, &l, Admission{Tries: l.tries(f.Delivery)}) // taken by an earlier delivery of this fire
+		case l.RunID == f.RunID: // taken by an earlier delivery of this fire
+			return c.interruptTaken(ctx, &l, Admission{Tries: l.tries(f.Delivery)})
 		case c.now().Sub(l.Renewed) > c.staleAfter:
 			if err := c.putLock(ctx, f, rev, &l); err == nil {
 				prev, err := c.interrupt(ctx, l, f.RunID)
