@@ -8,6 +8,7 @@ const (
 	ProtectionFailing     = "failing"     // the last attempt of a job that selects it failed
 	ProtectionLate        = "late"        // no success within a job's RPO
 	ProtectionUnprotected = "unprotected" // no job selects it
+	ProtectionNew         = "new"         // restored by xbr within a selecting job's RPO, not copied yet
 	ProtectionOK          = "ok"          // every job that selects it succeeded within its RPO
 	ProtectionExcluded    = "excluded"    // tagged xo:no-bak
 )
@@ -15,7 +16,7 @@ const (
 // ProtectionStates are the states, worst first.
 func ProtectionStates() []string {
 	return []string{ProtectionMissing, ProtectionFailing, ProtectionLate, ProtectionUnprotected,
-		ProtectionOK, ProtectionExcluded}
+		ProtectionNew, ProtectionOK, ProtectionExcluded}
 }
 
 // Kinds of last good copy.

@@ -41,4 +41,10 @@ package events
 // the changed blocks; a base chunk that could not be read back), and
 // worded dedup_ratio as the bytes of the chunks written per byte stored:
 // the same number as before for every run that read whole chunks.
-const ContractVersion = "2.6.0"
+//
+// 2.7.0 publishes xbr.gc.completed|failed also at the end of an
+// incremental or mirror run that deleted restore points (the repository is
+// collected once per run; prune.completed's and a mirror target's gc are
+// no longer set), and adds the protection state "new" (a VM an xbr restore
+// created, not copied yet, within its jobs' RPO).
+const ContractVersion = "2.7.0"

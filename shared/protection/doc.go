@@ -11,6 +11,10 @@
 //     interrupted) after its last success;
 //   - late: a job that selects it has no success within its RPO;
 //   - unprotected: no backup, snapshot or replicate job selects it;
+//   - new: an xbr restore created it (its other_config names the restore
+//     request, and the restore is in the history) and a job that selects
+//     it has not copied it yet, within the job's RPO since the restore
+//     ended (past it, late);
 //   - ok: every job that selects it succeeded within its RPO;
 //   - excluded: tagged xo:no-bak (templates, snapshots and control domains
 //     are not VMs to protect and are not listed).

@@ -11,6 +11,7 @@ import (
 	"xbr/shared/history"
 	"xbr/shared/vmselect"
 	"xbr/shared/xapi"
+	"xbr/shared/xotag"
 )
 
 // Input is everything Compute reads.
@@ -25,12 +26,16 @@ type Input struct {
 type vmRow struct {
 	events.ProtectionVM
 	rank int
+	// restored is when the xbr restore that created the VM ended (zero: not
+	// one, or its restore is no longer in the history).
+	restored time.Time
 }
 
 // Compute is every VM's protection at in.Now, worst state first, then
 // oldest copy first, then by pool, name and UUID.
 func Compute(in Input) []events.ProtectionVM {
 	jobs := protecting(in.Jobs)
+	restores := restoresEnded(in.Runs)
 	rows := map[string]*vmRow{} // by lower-case uuid
 	var order []string
 	for _, p := range in.Pools {
@@ -43,6 +48,9 @@ func Compute(in Input) []events.ProtectionVM {
 				State: events.ProtectionUnprotected, Reason: "no backup, snapshot or replicate job selects it", AgeSeconds: -1}}
 			if tag := noBak(vm); tag != "" {
 				rows[u].State, rows[u].Reason = events.ProtectionExcluded, "tagged "+tag
+			}
+			if req := vm.OtherConfig[xotag.KeyRestoreRequest]; req != "" {
+				rows[u].restored = restores[req]
 			}
 			order = append(order, u)
 		}
@@ -104,7 +112,7 @@ func judge(r *vmRow, j config.Job, rpo time.Duration, o *outcome, now time.Time)
 	if rpo > 0 && (r.RPOSeconds == 0 || int64(rpo.Seconds()) < r.RPOSeconds) {
 		r.RPOSeconds = int64(rpo.Seconds())
 	}
-	state, reason := verdict(j, rpo, o, now)
+	state, reason := verdict(j, rpo, o, now, r.restored)
 	if o != nil && !o.ok.IsZero() {
 		at := o.where
 		if at == "" {
@@ -120,12 +128,16 @@ func judge(r *vmRow, j config.Job, rpo time.Duration, o *outcome, now time.Time)
 	}
 }
 
-// verdict is one job's state for a VM it selects, and why.
-func verdict(j config.Job, rpo time.Duration, o *outcome, now time.Time) (string, string) {
+// verdict is one job's state for a VM it selects, and why; restored is
+// when the xbr restore that created the VM ended (zero if not known).
+func verdict(j config.Job, rpo time.Duration, o *outcome, now, restored time.Time) (string, string) {
 	switch {
 	case o != nil && !o.failed.IsZero() && o.failed.After(o.ok):
 		return events.ProtectionFailing, "job " + j.Name + ": last attempt failed at " +
 			o.failed.Format(time.RFC3339) + ": " + o.err
+	case (o == nil || o.ok.IsZero()) && !restored.IsZero() && rpo > 0 && now.Sub(restored) <= rpo:
+		return events.ProtectionNew, "restored at " + restored.UTC().Format(time.RFC3339) + "; job " + j.Name +
+			" takes its first copy within its RPO " + rpo.String() + ", by " + restored.Add(rpo).UTC().Format(time.RFC3339)
 	case o == nil || o.ok.IsZero():
 		return events.ProtectionLate, "job " + j.Name + ": no successful copy yet"
 	case rpo > 0 && now.Sub(o.ok) > rpo:
@@ -133,6 +145,18 @@ func verdict(j config.Job, rpo time.Duration, o *outcome, now time.Time) (string
 			" is older than its RPO " + rpo.String()
 	}
 	return events.ProtectionOK, ""
+}
+
+// restoresEnded are the end times of the successful restores in runs, by
+// request id (a restored VM's xotag.KeyRestoreRequest).
+func restoresEnded(runs []history.Run) map[string]time.Time {
+	out := map[string]time.Time{}
+	for _, r := range runs {
+		if r.Message == history.KindRestore && r.Status == history.StatusSuccess && !r.End.IsZero() {
+			out[r.ID] = r.End
+		}
+	}
+	return out
 }
 
 // protecting are the jobs that make copies of VMs, by name.

@@ -6,6 +6,7 @@ import (
 	"flag"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -16,6 +17,7 @@ import (
 	"xbr/shared/schedule"
 	"xbr/shared/vmselect"
 	"xbr/shared/xapi"
+	"xbr/shared/xotag"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files in testdata/")
@@ -192,5 +194,44 @@ func TestFilterAndCounts(t *testing.T) {
 	c := protection.Counts(vms)
 	if c[events.ProtectionOK] != 1 || c[events.ProtectionFailing] != 1 || c[events.ProtectionUnprotected] != 1 || c[events.ProtectionLate] != 0 {
 		t.Errorf("counts %v", c)
+	}
+}
+
+// TestRestoredVMIsNew: a VM an xbr restore created (its other_config names
+// the restore request) that a job selects has no copy of its own yet; it is
+// new, not late, until the job's RPO has passed since the restore ended, and
+// ok once a run copied it. A VM whose restore is not in the history, or any
+// other VM without a copy, is late as before.
+func TestRestoredVMIsNew(t *testing.T) {
+	restored := xapi.VM{UUID: vmC, NameLabel: "web (20261201T020000Z)",
+		OtherConfig: map[string]string{xotag.KeyRestoreRequest: "req-1"}}
+	unknown := xapi.VM{UUID: vmD, NameLabel: "db (restored long ago)",
+		OtherConfig: map[string]string{xotag.KeyRestoreRequest: "req-gone"}}
+	restore := history.Run{Task: history.Task{ID: "req-1", Message: history.KindRestore, Status: history.StatusSuccess,
+		Start: t0.Add(2 * time.Hour), End: t0.Add(3 * time.Hour)}}
+	job := daily("nightly", "full", 26*time.Hour, vmA, vmC, vmD)
+	state := func(now time.Time, runs ...history.Run) map[string]events.ProtectionVM {
+		out := map[string]events.ProtectionVM{}
+		in := protection.Input{Pools: pool(xapi.VM{UUID: vmA, NameLabel: "web"}, restored, unknown),
+			Jobs: []config.Job{job}, Runs: append(runs, restore), Now: now}
+		for _, v := range protection.Compute(in) {
+			out[v.UUID] = v
+		}
+		return out
+	}
+	first := run("r1", "nightly", t0, map[string]string{vmA: history.StatusSuccess})
+	got := state(t0.Add(4*time.Hour), first)
+	if c := got[vmC]; c.State != events.ProtectionNew || !strings.Contains(c.Reason, "restored") {
+		t.Errorf("just restored: %q (%s), want new", c.State, c.Reason)
+	}
+	if d := got[vmD]; d.State != events.ProtectionLate {
+		t.Errorf("restored, the restore not in the history: %q, want late", d.State)
+	}
+	if c := state(t0.Add(30*time.Hour), first)[vmC]; c.State != events.ProtectionLate {
+		t.Errorf("restored 27 h ago, never copied: %q, want late", c.State)
+	}
+	second := run("r2", "nightly", t0.Add(24*time.Hour), map[string]string{vmA: history.StatusSuccess, vmC: history.StatusSuccess})
+	if c := state(t0.Add(25*time.Hour), first, second)[vmC]; c.State != events.ProtectionOK {
+		t.Errorf("restored, then copied: %q, want ok", c.State)
 	}
 }
