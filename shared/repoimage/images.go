@@ -21,16 +21,17 @@ var ErrExists = errors.New("disk image file already exists")
 // ImageNames are the file names WriteImages gives the point's disks, in disk order:
 // "<vm-uuid>-<YYYYMMDDTHHMMSSZ>-<disk>.raw", where <disk> is the disk's index, then "-" and
 // the VDI's name_label reduced to A-Z a-z 0-9 . _ - when that is not empty ("…-0-system.raw",
-// "…-1.raw"). The index comes first so that no two disks share a name, whatever their labels
-// (two disks with one label, a label that is another disk's index), and the files list in
-// disk order.
+// "…-1.raw"), cut to its first maxLabel bytes. The index comes first so that no two disks
+// share a name, whatever their labels (two disks with one label, a label that is another
+// disk's index), and the files list in disk order. The cut keeps every name, and the
+// temporary name it is written under, well inside a file name's 255 bytes.
 func (p *Point) ImageNames() []string {
 	prefix := p.m.VM + "-" + p.point.Time.UTC().Format("20060102T150405Z") + "-"
 	names := make([]string, len(p.disks))
 	for i, d := range p.disks {
 		label, _ := xmlrpc.AsString(d.VDI["name_label"])
 		disk := strconv.Itoa(i)
-		if l := fileSafe(label); l != "" {
+		if l := fileSafe(label, maxLabel); l != "" {
 			disk += "-" + l
 		}
 		names[i] = prefix + disk + ".raw"
@@ -38,10 +39,17 @@ func (p *Point) ImageNames() []string {
 	return names
 }
 
-// fileSafe keeps the bytes of s that are safe in a file name everywhere.
-func fileSafe(s string) string {
+// maxLabel bounds the part of an image's name taken from its VDI's label.
+const maxLabel = 64
+
+// fileSafe keeps the bytes of s that are safe in a file name everywhere, at
+// most limit of them.
+func fileSafe(s string, limit int) string {
 	var b strings.Builder
 	for _, c := range []byte(s) {
+		if b.Len() == limit {
+			break
+		}
 		switch {
 		case c >= 'a' && c <= 'z', c >= 'A' && c <= 'Z', c >= '0' && c <= '9', c == '_', c == '-':
 			b.WriteByte(c)
@@ -65,8 +73,11 @@ func fileSafe(s string) string {
 func (p *Point) WriteImages(ctx context.Context, dir string) ([]string, error) {
 	names := p.ImageNames()
 	for _, n := range names {
-		if _, err := os.Lstat(filepath.Join(dir, n)); !errors.Is(err, fs.ErrNotExist) {
-			return nil, fmt.Errorf("%w: %s (err %v)", ErrExists, filepath.Join(dir, n), err)
+		switch _, err := os.Lstat(filepath.Join(dir, n)); {
+		case err == nil:
+			return nil, fmt.Errorf("%w: %s", ErrExists, filepath.Join(dir, n))
+		case !errors.Is(err, fs.ErrNotExist):
+			return nil, fmt.Errorf("disk images: %w", err)
 		}
 	}
 	made := false

@@ -250,13 +250,16 @@ func TestImages(t *testing.T) {
 }
 
 // TestImageNamesDistinct: every disk of a point gets its own image file, even
-// when one disk's label is another's index (the VDIs labelled "1" and "").
+// when one disk's label is another's index (the VDIs labelled "1" and ""), and
+// a long label is cut so that the name stays a valid file name.
 func TestImageNamesDistinct(t *testing.T) {
 	for _, tc := range []struct{ labels, want []string }{
 		{[]string{"1", ""}, []string{"0-1", "1"}},
 		{[]string{"", "0"}, []string{"0", "1-0"}},
 		{[]string{"data", "data"}, []string{"0-data", "1-data"}},
 		{[]string{"system disk", "../etc"}, []string{"0-system_disk", "1-._etc"}},
+		// A label as long as XAPI allows would make a name over the 255 bytes of a file name.
+		{[]string{strings.Repeat("x", 300), "data"}, []string{"0-" + strings.Repeat("x", 64), "1-data"}},
 	} {
 		t.Run(strings.Join(tc.labels, ","), func(t *testing.T) {
 			src := exportVMWith(t, xapisim.Options{VMs: 2, DisksPerVM: 2, DiskSize: 1 << 20}, tc.labels...)
