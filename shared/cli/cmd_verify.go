@@ -105,10 +105,10 @@ func runVerify(cmd *cobra.Command, cf *clientFlags, file, target string, o verif
 	}
 	start := time.Now().UTC()
 	live := newVerifyProgress(cmd, o.json)
-	results, err := verifyLocally(ctx, cfg, rm, remoteName, id, one, integrity.Options{Deep: deep, Progress: live.update})
+	results, verr := verifyLocally(ctx, cfg, rm, remoteName, id, one, integrity.Options{Deep: deep, Progress: live.update})
 	live.close()
-	if err != nil {
-		return err
+	if verr != nil && len(results) == 0 {
+		return verr
 	}
 	reports := make([]integrity.Report, 0, len(results))
 	for _, r := range results {
@@ -123,6 +123,9 @@ func runVerify(cmd *cobra.Command, cf *clientFlags, file, target string, o verif
 			fmt.Fprintf(cmd.ErrOrStderr(), "xbr: results not published: %v\n", err)
 		}
 	}
+	if verr != nil { // the results above are the full backups; the restore points were not checked
+		return &ExitError{Code: 1, Err: fmt.Errorf("restore points of remote %s not verified: %w", remoteName, verr)}
+	}
 	if failed > 0 {
 		return &ExitError{Code: 1, Err: fmt.Errorf("%d of %d backup(s) failed verification", failed, len(results))}
 	}
@@ -130,7 +133,8 @@ func runVerify(cmd *cobra.Command, cf *clientFlags, file, target string, o verif
 }
 
 // verifyLocally verifies backup id (one) or every backup and restore point
-// of the remote rm.
+// of the remote rm. When the backups were verified but the restore points
+// could not be, it returns the backups' results with the error.
 func verifyLocally(ctx context.Context, cfg *config.Config, rm remote.Remote, name string, id catalog.ID, one bool, o integrity.Options) ([]integrity.Result, error) {
 	repos := fn.NewRepos(cfg.Remotes, fn.NewRemotes(cfg.Remotes, serve.OpenRemote))
 	switch {

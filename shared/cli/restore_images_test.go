@@ -104,3 +104,41 @@ func TestVerifyRestorePoints(t *testing.T) {
 		t.Fatalf("verify of a point with a missing chunk: exit %d, stdout %q", code, out)
 	}
 }
+
+// TestVerifyRemoteUnreadableRepository: when the remote's repository cannot be
+// read, verify --remote still reports the full backups it checked, then fails
+// naming the repository's error.
+func TestVerifyRemoteUnreadableRepository(t *testing.T) {
+	tmp := t.TempDir()
+	cfg := filepath.Join(tmp, "xbr.yaml")
+	if err := os.WriteFile(cfg, []byte("remotes:\n  - name: nfs\n    type: dir\n    path: "+tmp+"\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	vm, data := exportHalted(t)
+	at := time.Date(2026, 12, 6, 2, 0, 0, 0, time.UTC)
+	id, err := catalog.NewID("nfs", vm.UUID, at)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sum := sha256.Sum256(data)
+	vmJSON := []byte(`{"uuid":"` + vm.UUID + `","name_label":"vm"}`)
+	meta, err := catalog.Metadata{JobID: "nightly", Mode: catalog.ModeFull, ScheduleID: "daily", Timestamp: at.UnixMilli(),
+		Version: catalog.MetadataVersion, VM: vmJSON, VMSnapshot: vmJSON, XVA: "./" + id.Timestamp() + catalog.DataSuffix,
+		Size: int64(len(data)), Xbr: &catalog.Xbr{Version: "test", SHA256: hex.EncodeToString(sum[:]), Codec: "none"}}.Marshal()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for key, b := range map[string][]byte{id.DataKey(): data, id.MetaKey(): meta, "xbr-repo/config.json": []byte("{not json")} {
+		path := filepath.Join(tmp, filepath.FromSlash(key))
+		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(path, b, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	code, out, stderr := run(t, "verify", "--config", cfg, "--remote", "nfs", "--no-events")
+	if code != 1 || !strings.Contains(out, "ok      "+id.String()) || !strings.Contains(stderr, "restore points of remote nfs not verified: repository on remote nfs") {
+		t.Fatalf("verify --remote over an unreadable repository: exit %d, stdout %q, stderr %q; want the full backup's result, then the repository's error", code, out, stderr)
+	}
+}
