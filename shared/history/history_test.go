@@ -250,3 +250,43 @@ func TestLoadEmptyStreams(t *testing.T) {
 		t.Fatal("Load of a missing stream succeeded")
 	}
 }
+
+// TestVMNamesFromOtherRuns: a verify run's events carry no VM names; its VMs
+// are named as the other runs in the history name them, and a VM no run names
+// keeps its uuid alone.
+func TestVMNamesFromOtherRuns(t *testing.T) {
+	const verifyRun = "4e1d3c2b5a69788796a5b4c3d2e1f0aa"
+	vmC := "8d4e3a0f-5f6c-4b7d-9e9f-4a3c2d1e0f9b"
+	verify := []stamped{
+		{time.Hour, events.ScheduleDue{RunID: verifyRun, Job: "check", Schedule: "weekly", Mode: events.ModeVerify, FireTime: t0.Add(time.Hour)}},
+		{time.Hour + time.Second, events.VerifyCompleted{RunID: verifyRun, Job: "check", BackupID: "nfs:" + vmA + "/20261129T010002Z",
+			Remote: "nfs", VMUUID: vmA, SHA256: sha, Bytes: 200 << 20, DurationMS: 900}},
+		{time.Hour + 2*time.Second, events.VerifyCompleted{RunID: verifyRun, Job: "check", BackupID: "nfs:" + vmC + "/20261129T010002Z",
+			Remote: "nfs", VMUUID: vmC, SHA256: sha, Bytes: 100 << 20, DurationMS: 500}},
+	}
+	p := project(t0.Add(2*time.Hour), build(t, backupRun()), build(t, verify))
+	r, ok := p.Run(verifyRun)
+	if !ok {
+		t.Fatal("verify run not found")
+	}
+	if a := find(t, &r.Task, vmA); a.VMName != "web-1" {
+		t.Errorf("Run: verified VM %s named %q, want web-1 (as the backup run names it)", vmA, a.VMName)
+	}
+	if c := find(t, &r.Task, vmC); c.VMName != "" {
+		t.Errorf("Run: VM %s that no run names is named %q", vmC, c.VMName)
+	}
+	for _, r := range p.Runs() {
+		if r.ID == verifyRun {
+			if a := find(t, &r.Task, vmA); a.VMName != "web-1" {
+				t.Errorf("Runs: verified VM %s named %q, want web-1", vmA, a.VMName)
+			}
+		}
+	}
+	var b bytes.Buffer
+	if err := history.WriteText(&b, p.Runs()); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(b.String(), "VM web-1 ("+vmA+")") {
+		t.Errorf("text history does not name the verified VM:\n%s", b.String())
+	}
+}

@@ -153,6 +153,10 @@ func (p *Projection) Runs() []Run {
 	for _, r := range p.runs {
 		out = append(out, p.view(r, now))
 	}
+	names := VMNames(out)
+	for i := range out {
+		nameVMs(&out[i].Task, names)
+	}
 	slices.SortFunc(out, func(a, b Run) int {
 		if c := b.Start.Compare(a.Start); c != 0 {
 			return c
@@ -170,7 +174,25 @@ func (p *Projection) Run(id string) (Run, bool) {
 	if !ok {
 		return Run{}, false
 	}
-	return p.view(r, p.now()), true
+	v := p.view(r, p.now())
+	names := map[string]string{}
+	for _, r := range p.runs {
+		learnNames(&r.Task, names)
+	}
+	nameVMs(&v.Task, names)
+	return v, true
+}
+
+// nameVMs names the VM tasks under t that their own events did not name
+// (a verify's or a mirror's carry only uuids) as names, learned from the
+// other runs, does.
+func nameVMs(t *Task, names map[string]string) {
+	if t.Message == KindVM && t.VMName == "" {
+		t.VMName = names[t.VMUUID]
+	}
+	for _, c := range t.Tasks {
+		nameVMs(c, names)
+	}
 }
 
 // Rates returns the progress samples of a run (or restore), oldest first.

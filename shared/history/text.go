@@ -124,19 +124,20 @@ func Filter(runs []Run, job, id string) []Run {
 // named it).
 func VMNames(runs []Run) map[string]string {
 	out := map[string]string{}
-	var walk func(t *Task)
-	walk = func(t *Task) {
-		if t.VMUUID != "" && out[t.VMUUID] == "" {
-			out[t.VMUUID] = t.VMName
-		}
-		for _, c := range t.Tasks {
-			walk(c)
-		}
-	}
 	for i := range runs {
-		walk(&runs[i].Task)
+		learnNames(&runs[i].Task, out)
 	}
 	return out
+}
+
+// learnNames adds the VMs that t's tasks name to names (uuid to name).
+func learnNames(t *Task, names map[string]string) {
+	if t.VMUUID != "" && names[t.VMUUID] == "" {
+		names[t.VMUUID] = t.VMName
+	}
+	for _, c := range t.Tasks {
+		learnNames(c, names)
+	}
 }
 
 // FilterVM is the runs with a task about the VM of uuid.
