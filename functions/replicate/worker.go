@@ -44,8 +44,12 @@ func (w *Worker) Handle(ctx context.Context, ev bus.Event) ([]bus.Out, error) {
 	case err != nil && !errors.Is(err, runs.ErrNotFound):
 		return nil, err
 	}
+	wait := w.d.Wait
+	if err == nil { // a recorded run: its lock is renewed while an attempt waits for the next
+		wait = w.d.Runs.WaitHolding(w.d.Wait, w.d.Log, req.Job, req.RunID)
+	}
 	start := w.d.Now()
-	done, attempts, err := w.attempts(ctx, req, ev.Delivery.Attempt, job, sched)
+	done, attempts, err := w.attempts(ctx, req, ev.Delivery.Attempt, job, sched, wait)
 	if err == nil {
 		return w.completed(req, done)
 	}
@@ -73,10 +77,10 @@ func workItem(ev bus.Event) (events.ReplicateRequested, error) {
 }
 
 // attempts runs up to 1+Retries attempts (runs.Retry) of the delivery-th
-// delivery of req.
+// delivery of req, waiting between them with wait.
 func (w *Worker) attempts(ctx context.Context, req events.ReplicateRequested, delivery uint64, job config.Job,
-	sched config.Schedule) (Result, int, error) {
-	return runs.Retry(ctx, job, w.d.Wait, func(n int, in time.Duration, err error) {
+	sched config.Schedule, wait func(context.Context, time.Duration) error) (Result, int, error) {
+	return runs.Retry(ctx, job, wait, func(n int, in time.Duration, err error) {
 		w.d.Log.Warn("replication attempt failed; retrying", "run", req.RunID, "vm_uuid", req.VMUUID,
 			"attempt", n, "retry_in", in, "error", err)
 	}, func(n int) (Result, error) {

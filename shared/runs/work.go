@@ -61,7 +61,11 @@ func Work[T any](ctx context.Context, e WorkerEnv, w VMWork[T]) ([]bus.Out, erro
 		vctx, cancel = context.WithTimeout(ctx, w.Job.VMTimeout)
 	}
 	defer cancel()
-	done, attempts, err := Retry(vctx, w.Job, e.Wait, func(n int, in time.Duration, err error) {
+	wait := e.Wait
+	if run != nil {
+		wait = e.Runs.WaitHolding(e.Wait, e.Log, run.Job, run.ID)
+	}
+	done, attempts, err := Retry(vctx, w.Job, wait, func(n int, in time.Duration, err error) {
 		e.Log.Warn(e.Work+" attempt failed; retrying", "run", w.RunID, "vm_uuid", w.VM,
 			"attempt", n, "retry_in", in, "error", err)
 	}, func(n int) (T, error) { return w.Attempt(vctx, run, n) })
@@ -75,4 +79,29 @@ func Work[T any](ctx context.Context, e WorkerEnv, w VMWork[T]) ([]bus.Out, erro
 		err = fmt.Errorf("timed out after %s (vm_timeout): %w", w.Job.VMTimeout, err)
 	}
 	return w.Failed(start, attempts, err)
+}
+
+// WaitHolding is wait (a worker's wait between attempts at one VM's work,
+// Retry) renewing the lock of job held by run runID at least every quarter
+// of StaleAfter: a retry backoff (doubling up to MaxRetryBackoff) can be
+// longer than StaleAfter, and the next fire must not take over a run that is
+// only waiting. It returns ErrNotHolder, ending the retries, once another run
+// holds the lock (this one was taken over, or it ended).
+func (c *Coordinator) WaitHolding(wait func(context.Context, time.Duration) error, log *slog.Logger, job, runID string) func(context.Context, time.Duration) error {
+	step := max(c.staleAfter/4, time.Millisecond)
+	return func(ctx context.Context, d time.Duration) error {
+		for d > 0 {
+			now := min(d, step)
+			if err := wait(ctx, now); err != nil {
+				return err
+			}
+			d -= now
+			if err := c.Touch(ctx, job, runID); errors.Is(err, ErrNotHolder) {
+				return err
+			} else if err != nil {
+				log.Warn("renewing the job's lock between attempts failed", "run", runID, "error", err)
+			}
+		}
+		return nil
+	}
 }

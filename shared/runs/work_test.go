@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"xbr/events"
 	"xbr/shared/bus"
 	"xbr/shared/config"
 	"xbr/shared/runs"
@@ -88,5 +89,56 @@ func TestWorkRetriesTimesOutAndDropsEndedRuns(t *testing.T) {
 	w = workOf{} // a request of a run that has ended is dropped without an attempt
 	if outs, err = runs.Work(ctx, env, w.work(config.Job{}, "r1", vm0, 0, nil)); err != nil || len(outs) != 0 || w.attempts != 0 {
 		t.Errorf("work of an ended run: %v %v, %+v", outs, err, w)
+	}
+}
+
+// TestWorkRenewsTheLockWhileWaiting: a retry backoff longer than the lock's
+// StaleAfter (10 min here; a doubling backoff reaches an hour) must not let
+// the next fire take the job over while the run still works: the wait
+// between attempts renews the run's lock. A run taken over meanwhile (its
+// lock is another's) stops retrying.
+func TestWorkRenewsTheLockWhileWaiting(t *testing.T) {
+	c, clk := setup(t)
+	ctx := context.Background()
+	env := runs.WorkerEnv{Runs: c, Log: discard(), Now: clk.Now, Work: "export",
+		Wait: func(_ context.Context, d time.Duration) error { clk.Add(d); return nil }}
+	r := mustStart(t, c, fire("r1", ""), 1, vms(1))
+	var next runs.Admission
+	var w workOf
+	check := func(context.Context) error {
+		if w.attempts == 2 { // after the 40-minute wait
+			next = mustAdmit(t, c, fire("r2", ""))
+		}
+		return nil
+	}
+	outs, err := runs.Work(ctx, env, w.work(config.Job{Retries: 1, RetryBackoff: 40 * time.Minute}, "r1", r.VMs[0].UUID, 1, check))
+	if err != nil || len(outs) != 1 || outs[0].Subject != "completed" {
+		t.Fatalf("work: %v %v, %+v", outs, err, w)
+	}
+	if next.Interrupted != nil || next.Run == nil || next.Run.Status != events.StatusSkipped {
+		t.Fatalf("a fire during the retry wait took over the working run: %+v", next)
+	}
+
+	// The run is taken over while it waits (its process froze for longer
+	// than StaleAfter): no more attempts.
+	finish(t, c, "r1", ok(r.VMs[0].UUID))
+	r4 := mustStart(t, c, fire("r4", ""), 1, vms(1))
+	var took runs.Admission
+	frozen := env
+	frozen.Wait = func(_ context.Context, d time.Duration) error {
+		if took.Interrupted == nil {
+			clk.Add(11 * time.Minute)
+			took = mustAdmit(t, c, fire("r5", ""))
+		}
+		clk.Add(d)
+		return nil
+	}
+	w = workOf{}
+	outs, err = runs.Work(ctx, frozen, w.work(config.Job{Retries: 3, RetryBackoff: time.Minute}, "r4", r4.VMs[0].UUID, 1, nil))
+	if took.Interrupted == nil || took.Interrupted.ID != "r4" {
+		t.Fatalf("the frozen run's lock was not taken over: %+v", took)
+	}
+	if w.attempts != 1 || err != nil || len(outs) != 1 || outs[0].Subject != "failed" || w.failedN != 1 {
+		t.Fatalf("a run whose lock was taken over: %d attempts, %d outs, %v, failed after %d; want one attempt, then failed", w.attempts, len(outs), err, w.failedN)
 	}
 }
