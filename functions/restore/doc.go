@@ -58,11 +58,14 @@
 // ETA) every 400 ms (events.DefaultProgressEvery) while it runs, and returns xbr.restore.completed
 // (new VM uuid and name, bytes, duration, throughput) or xbr.restore.failed
 // (the reason). The request id is written into the new VM's other_config
-// (KeyRequest) as soon as the import returns; a redelivered request finds
-// that VM and only re-applies the finishing steps, so it never makes two
-// VMs. The window left is the moment between XAPI completing the import and
-// that mark: a crash exactly there leaves an unmarked VM a redelivery would
-// import again.
+// (KeyRequest) as soon as the import returns, before any other call to the
+// pool; a redelivered request finds that VM and only re-applies the
+// finishing steps, so it never makes two VMs. A VM that cannot be marked is
+// destroyed at once, so the redelivery imports again and a restore that
+// fails there leaves no VM. The window left is the moment between XAPI
+// completing the import and that mark: a crash exactly there (or a pool that
+// refuses both the mark and the removal) leaves an unmarked VM a redelivery
+// would import again.
 //
 // A backup id that could leave its remote is rejected (a failed event, and
 // the request goes to the DLQ as a permanent error). Unreachable remotes or

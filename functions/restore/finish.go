@@ -2,8 +2,10 @@ package restore
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
+	"time"
 
 	"xbr/shared/xapi"
 	"xbr/shared/xotag"
@@ -13,7 +15,6 @@ import (
 // a redelivered request re-applies them to the VM it finds.
 type finishing struct {
 	name, description string
-	requestID         string
 	start             bool
 }
 
@@ -27,21 +28,31 @@ func backupKey(k string) bool {
 	return strings.HasPrefix(k, xoBackupPrefix) || k == xotag.KeyCopyOf
 }
 
-// mark records the request on the VM first of all: from then on a
-// redelivery finds the VM instead of importing a second one.
+// removeTimeout bounds the removal of a VM that could not be marked, which
+// runs even when the delivery's context has ended.
+const removeTimeout = 30 * time.Second
+
+// mark records the request on a VM just imported, before any other call to
+// the pool: from then on a redelivery finds the VM instead of importing a
+// second one. A VM that cannot be marked is destroyed, so that a redelivery
+// imports again and a failed restore leaves no VM.
 func mark(ctx context.Context, c *xapi.Client, vm xapi.VMRef, requestID string) error {
-	if err := c.AddToOtherConfig(ctx, vm, KeyRequest, requestID); err != nil {
-		return fmt.Errorf("mark the restored VM: %w", err)
+	err := c.AddToOtherConfig(ctx, vm, KeyRequest, requestID)
+	if err == nil {
+		return nil
 	}
-	return nil
+	err = fmt.Errorf("mark the restored VM: %w", err)
+	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), removeTimeout)
+	defer cancel()
+	if derr := c.DestroyVM(rctx, vm); derr != nil {
+		return errors.Join(err, fmt.Errorf("remove the unmarked VM: %w", derr))
+	}
+	return fmt.Errorf("%w; the VM was removed", err)
 }
 
-// finish names, describes, tags and cleans the VM, then starts it if asked.
-// It reports whether the VM was started.
+// finish names, describes, tags and cleans a marked VM, then starts it if
+// asked. It reports whether the VM was started.
 func finish(ctx context.Context, c *xapi.Client, vm xapi.VMRef, f finishing) (bool, error) {
-	if err := mark(ctx, c, vm, f.requestID); err != nil {
-		return false, err
-	}
 	steps := []struct {
 		what string
 		do   func() error

@@ -145,6 +145,9 @@ func (h *Handler) restore(ctx context.Context, req events.RestoreRequested, id c
 		if vm, size, err = importer(ctx, j); err != nil {
 			return events.RestoreCompleted{}, err
 		}
+		if err = mark(ctx, j.c, vm, req.RequestID); err != nil {
+			return events.RestoreCompleted{}, retryable(err)
+		}
 	}
 	return h.complete(ctx, j, vm, size)
 }
@@ -263,8 +266,7 @@ func (h *Handler) complete(ctx context.Context, j *job, vm xapi.VMRef, size int6
 	if other != "" {
 		h.log.Warn("restored VM renamed: another VM has its name", "request", j.req.RequestID, "vm_uuid", other, "name", name)
 	}
-	f := finishing{name: name, description: Description(j.start, j.id),
-		requestID: j.req.RequestID, start: j.req.Start}
+	f := finishing{name: name, description: Description(j.start, j.id), start: j.req.Start}
 	started, err := finish(ctx, j.c, vm, f)
 	if err != nil {
 		return events.RestoreCompleted{}, retryable(err) // the VM is marked: a redelivery finishes it

@@ -1,11 +1,19 @@
 package restore_test
 
 import (
+	"bytes"
 	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
 	"strings"
+	"sync/atomic"
 	"testing"
+	"time"
 
 	"xbr/events"
+	"xbr/functions/restore"
 	"xbr/shared/bus"
 	"xbr/shared/compress"
 	"xbr/shared/restoreclient"
@@ -36,6 +44,99 @@ func TestRedeliveryMakesOneVM(t *testing.T) {
 		t.Fatalf("after the redelivery the simulator holds %s, before %s", got, after)
 	}
 	e.checkVM(string(ref), id, "", src.NameLabel, true)
+}
+
+// failFirst fails the first XAPI call of one method with a connection
+// reset: the simulator cannot fail a chosen call once, as a flaky pool does.
+type failFirst struct {
+	method string
+	done   atomic.Bool
+}
+
+func (f *failFirst) RoundTrip(r *http.Request) (*http.Response, error) {
+	if r.Body != nil {
+		b, err := io.ReadAll(r.Body)
+		if err != nil {
+			return nil, err
+		}
+		r.Body = io.NopCloser(bytes.NewReader(b))
+		if bytes.Contains(b, []byte(`"`+f.method+`"`)) || bytes.Contains(b, []byte(">"+f.method+"<")) {
+			if f.done.CompareAndSwap(false, true) {
+				return nil, errors.New("connection reset by peer (injected)")
+			}
+		}
+	}
+	return http.DefaultTransport.RoundTrip(r)
+}
+
+// onePool hands out one client, the flaky one.
+type onePool struct{ c *xapi.Client }
+
+func (p onePool) Names() []string                                      { return []string{poolName} }
+func (p onePool) Client(context.Context, string) (*xapi.Client, error) { return p.c, nil }
+
+// Every pool call after the import can fail once: the redelivery finishes
+// the VM the first delivery imported, or imports again when that one could
+// not be marked and was removed. One request never leaves two VMs, and a
+// failed one leaves none.
+func TestPoolErrorAfterImportLeavesOneVM(t *testing.T) {
+	tests := []struct {
+		method  string
+		attempt uint64 // of the delivery that meets the error
+		step    string // the error names it
+		left    int    // new VMs after that delivery
+	}{
+		{"VM.add_to_other_config", 1, "mark the restored VM", 0},
+		{"VM.add_to_other_config", 3, "mark the restored VM", 0},
+		{"VM.get_all_records", 1, "name the restored VM", 1},
+		{"VM.set_name_label", 1, "rename the restored VM", 1},
+		{"VM.add_tags", 1, "tag the restored VM", 1},
+		{"VM.get_record", 1, "read the restored VM", 1},
+	}
+	for _, tc := range tests {
+		t.Run(fmt.Sprintf("%s on attempt %d", tc.method, tc.attempt), func(t *testing.T) {
+			e := newEnv(t, xapisim.Options{})
+			src := e.halted()
+			id := e.writeBackup(src, backupOpts{codec: compress.Gzip})
+			c, err := xapi.New(e.url, xapi.WithTransport(xapi.Auto),
+				xapi.WithHTTPClient(&http.Client{Transport: &failFirst{method: tc.method}}))
+			must(t, err)
+			user, pass := e.sim.Credentials()
+			must(t, c.Login(context.Background(), user, pass))
+			e.h = restore.New(onePool{c}, e.remotes, e.conn, events.Subjects{}, restore.Options{ProgressEvery: 50 * time.Millisecond})
+			before, objects := len(e.sim.Refs("VM")), e.objects()
+			ev := request(t, restoreclient.Params{BackupID: id.String()}, tc.attempt)
+
+			var reason string
+			if tc.attempt < 3 {
+				outs, err := e.h.Handle(context.Background(), ev)
+				if err == nil || bus.IsPermanent(err) || len(outs) != 0 {
+					t.Fatalf("got %d follow-ups and %v, want a retryable error", len(outs), err)
+				}
+				reason = err.Error()
+			} else {
+				reason = e.failed(ev).Error
+			}
+			if !strings.Contains(reason, tc.step) || !strings.Contains(reason, "injected") {
+				t.Fatalf("error %q: want the injected fault at %q", reason, tc.step)
+			}
+			if got := len(e.sim.Refs("VM")) - before; got != tc.left {
+				t.Fatalf("after the error the pool holds %d new VMs, want %d", got, tc.left)
+			}
+			if tc.left == 0 && e.objects() != objects {
+				t.Fatalf("after the error the simulator holds %s, before %s", e.objects(), objects)
+			}
+			if tc.attempt == 3 {
+				return // the request has failed
+			}
+			ev.Delivery.Attempt++
+			done := e.completed(ev)
+			if got := len(e.sim.Refs("VM")) - before; got != 1 {
+				t.Fatalf("one restore request left %d new VMs on the pool, want 1", got)
+			}
+			e.checkVM(e.vmByUUID(done.NewVMUUID).Ref, id, "", src.NameLabel, false)
+		})
+	}
 }
 
 func TestRejectsIDsThatLeaveTheRemote(t *testing.T) {
