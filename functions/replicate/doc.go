@@ -61,9 +61,10 @@
 // (replicate-failover): xbr.failover.requested (published by the CLI and
 // the gateway, with who asked) is answered by xbr.failover.completed or
 // xbr.failover.failed. Before touching the copy the handler looks for the
-// source VM on the job's source pools: while it runs (or is paused) there
-// the failover is refused (a failed event with refused: true) unless the
-// request says force; a source pool that does not answer within 15 s is
+// source VM on the job's source pools, and at the other copies of it on
+// the standby pools searched: while the source or another copy (one an
+// earlier failover started) runs or is paused, the failover is refused (a
+// failed event with refused: true) unless the request says force; a source pool that does not answer within 15 s is
 // the disaster case, and the failover proceeds, saying so in the event.
 // Errors are never retried by the consumer: they are failed events, and
 // the operator asks again (failing over twice is harmless).

@@ -3,10 +3,12 @@ package replicate
 import (
 	"context"
 	"fmt"
+	"strings"
 	"time"
 
 	"xbr/events"
 	"xbr/shared/bus"
+	"xbr/shared/xapi"
 )
 
 // FailoverDurable is the durable consumer of xbr.failover.requested.
@@ -22,7 +24,8 @@ func FailoverConsumer(s events.Subjects, stream string) bus.ConsumerConfig {
 }
 
 // NewFailoverHandler handles xbr.failover.requested: it picks the copy,
-// checks the source VM (see checkSource), unblocks start on the copy and,
+// checks the source VM (see checkSource) and the other copies of it (see
+// splitBrain), unblocks start on the copy and,
 // when asked, boots it; it returns xbr.failover.completed or
 // xbr.failover.failed. Both outcomes of a request share one derived event
 // id, so a redelivered request never records a second, different outcome.
@@ -43,17 +46,18 @@ func NewFailoverHandler(d Deps) bus.Handler {
 
 func (d Deps) failover(ctx context.Context, req events.FailoverRequested) (bus.Out, error) {
 	failed := events.FailoverFailed{RequestID: req.RequestID, VM: req.VM, RequestedBy: req.RequestedBy}
-	cp, err := d.chooseFor(ctx, req)
+	cp, copies, err := d.chooseFor(ctx, req)
 	if err != nil {
 		failed.Error = events.Reason(err)
 		return d.outcome(req, failed)
 	}
 	failed.CopyUUID, failed.Pool = cp.UUID, cp.Pool
 	src := d.checkSource(ctx, cp)
-	if src.State == events.SourceRunning && !req.Force {
+	running := splitBrain(src, cp, copies)
+	if len(running) > 0 && !req.Force {
 		failed.Refused, failed.Source, failed.SourcePool = true, src.State, src.Pool
-		failed.Error = fmt.Sprintf("source VM %s is still running on pool %s; stop it or use --force", src.Name, src.Pool)
-		d.Log.Warn("failover refused", "request_id", req.RequestID, "vm", req.VM, "source_pool", src.Pool, "requested_by", req.RequestedBy)
+		failed.Error = running[0] + "; stop it or use --force"
+		d.Log.Warn("failover refused", "request_id", req.RequestID, "vm", req.VM, "source_pool", src.Pool, "reason", running[0], "requested_by", req.RequestedBy)
 		return d.outcome(req, failed)
 	}
 	res, err := d.failoverCopy(ctx, cp, req.Start)
@@ -61,31 +65,51 @@ func (d Deps) failover(ctx context.Context, req events.FailoverRequested) (bus.O
 		failed.Error = events.Reason(err)
 		return d.outcome(req, failed)
 	}
-	done := completedOf(req, res, src)
+	done := completedOf(req, res, src, running)
 	d.Log.Info("failover", "request_id", req.RequestID, "vm", req.VM, "copy_uuid", res.Copy.UUID, "pool", res.Copy.Pool,
 		"started", res.Started, "source", src.State, "forced", done.Forced, "requested_by", req.RequestedBy)
 	return d.outcome(req, done)
 }
 
-// chooseFor is the copy req names among the copies on its standby pools.
-func (d Deps) chooseFor(ctx context.Context, req events.FailoverRequested) (Copy, error) {
+// splitBrain says what already runs of cp's VM, each as "<what> is ...
+// running on pool <pool>": the source VM (src), then any other copy of it
+// among copies, such as one an earlier failover started. Failing cp over
+// beside one of them would run the VM twice.
+func splitBrain(src sourceState, cp Copy, copies []Copy) []string {
+	var out []string
+	if src.State == events.SourceRunning {
+		out = append(out, fmt.Sprintf("source VM %s is still running on pool %s", src.Name, src.Pool))
+	}
+	for _, c := range copies {
+		live := c.PowerState == string(xapi.Running) || c.PowerState == string(xapi.Paused)
+		if live && c.VMUUID == cp.VMUUID && c.UUID != cp.UUID {
+			out = append(out, fmt.Sprintf("copy %s (%s) of VM %s is already running on pool %s", c.Name, c.UUID, src.Name, c.Pool))
+		}
+	}
+	return out
+}
+
+// chooseFor is the copy req names among the copies on its standby pools,
+// and all those copies.
+func (d Deps) chooseFor(ctx context.Context, req events.FailoverRequested) (Copy, []Copy, error) {
 	sel, err := ParseSelector(req.Copy)
 	if err != nil {
-		return Copy{}, err
+		return Copy{}, nil, err
 	}
 	names, err := TargetPools(d.Config, req.Pool)
 	if err != nil {
-		return Copy{}, err
+		return Copy{}, nil, err
 	}
 	var all []Copy
 	for _, name := range names {
 		cs, err := poolCopies(ctx, d.Pools, name)
 		if err != nil {
-			return Copy{}, err
+			return Copy{}, nil, err
 		}
 		all = append(all, cs...)
 	}
-	return Choose(all, req.VM, sel)
+	cp, err := Choose(all, req.VM, sel)
+	return cp, all, err
 }
 
 func (d Deps) failoverCopy(ctx context.Context, cp Copy, start bool) (FailoverResult, error) {
@@ -96,14 +120,19 @@ func (d Deps) failoverCopy(ctx context.Context, cp Copy, start bool) (FailoverRe
 	return FailoverCopy(ctx, c, cp, start)
 }
 
-func completedOf(req events.FailoverRequested, res FailoverResult, src sourceState) events.FailoverCompleted {
+// completedOf is the completed event of req; running is what a forced
+// failover went ahead beside (splitBrain).
+func completedOf(req events.FailoverRequested, res FailoverResult, src sourceState, running []string) events.FailoverCompleted {
 	c := res.Copy
 	done := events.FailoverCompleted{RequestID: req.RequestID, VM: req.VM, VMUUID: c.VMUUID, CopyUUID: c.UUID,
 		CopyName: c.Name, Pool: c.Pool, Job: c.Job, RecoveryPoint: c.Datetime.UTC().Format("20060102T150405Z"),
 		Unblocked: res.Unblocked, Started: res.Started, PowerState: res.PowerState, Source: src.State,
 		SourcePool: src.Pool, Forced: req.Force, RequestedBy: req.RequestedBy, Note: src.Note}
-	if src.State == events.SourceRunning {
-		done.Note = fmt.Sprintf("forced: source VM %s is still running on pool %s", src.Name, src.Pool)
+	if len(running) > 0 {
+		done.Note = "forced: " + strings.Join(running, "; ")
+		if src.Note != "" {
+			done.Note = src.Note + "; " + done.Note
+		}
 	}
 	return done
 }

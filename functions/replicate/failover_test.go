@@ -2,6 +2,7 @@ package replicate_test
 
 import (
 	"context"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -146,5 +147,70 @@ func TestFailoverProceedsWhenTheSourcePoolIsDown(t *testing.T) {
 	if st := h.ask(t, failovers.Params{VM: "no-such-vm"}); st.State != failovers.StateFailed || st.Refused() ||
 		!strings.Contains(st.Error(), "no complete copy") {
 		t.Fatalf("failover of an unknown VM: %+v %+v", st, st.Failed)
+	}
+}
+
+// vmIn is a VM of the pool in state ps.
+func (p *testPool) vmIn(t *testing.T, ps xapi.PowerState) xapi.VM {
+	t.Helper()
+	for _, vm := range p.sourceVMs(t) {
+		if vm.PowerState == ps {
+			return vm
+		}
+	}
+	t.Fatalf("no %s VM on the pool", ps)
+	return xapi.VM{}
+}
+
+// replicateAt makes a standby copy of vm at each recovery point, keeping
+// them all, oldest first.
+func (h *drHarness) replicateAt(t *testing.T, vm xapi.VM, points ...time.Time) []replicate.Copy {
+	t.Helper()
+	var out []replicate.Copy
+	for i, at := range points {
+		spec := replicate.Spec{RunID: fmt.Sprintf("run%d", i), Job: "dr", Schedule: "hourly", VMUUID: vm.UUID,
+			TargetSR: "Local storage", CopyRetention: len(points)}
+		res, err := replicate.Replicate(context.Background(), h.main.client, h.standby.client, spec,
+			replicate.Options{Now: func() time.Time { return at }})
+		if err != nil {
+			t.Fatal(err)
+		}
+		out = append(out, res.Copy)
+	}
+	return out
+}
+
+// A copy that an earlier failover started is split brain as much as the
+// source VM: failing over to another copy of the same VM is refused unless
+// forced, and asking again for the running copy is harmless. Before the fix
+// the older copy booted beside the running one.
+func TestFailoverRefusedWhileAnotherCopyRunsUnlessForced(t *testing.T) {
+	h := newDRHarness(t)
+	h.serve(t)
+	vm := h.main.vmIn(t, xapi.Halted)
+	cps := h.replicateAt(t, vm, time.Date(2026, 3, 1, 1, 0, 0, 0, time.UTC), time.Date(2026, 3, 1, 2, 0, 0, 0, time.UTC))
+	older, latest := cps[0], cps[1]
+	for i, wantStarted := range []bool{true, false} {
+		st := h.ask(t, failovers.Params{VM: vm.UUID, Start: true, RequestedBy: "web", Key: fmt.Sprint(i)})
+		if c := st.Completed; st.State != failovers.StateCompleted || c.CopyUUID != latest.UUID || c.Started != wantStarted {
+			t.Fatalf("failover %d to the latest copy: %s %+v %+v", i+1, st.State, c, st.Failed)
+		}
+	}
+	// The operator finds the latest point bad and asks for the older one.
+	p := failovers.Params{VM: vm.UUID, Copy: failovers.CopyString(older.Datetime), Start: true, RequestedBy: "cli:ops@admin1"}
+	st := h.ask(t, p)
+	want := fmt.Sprintf("copy %s (%s) of VM %s is already running on pool standby; stop it or use --force",
+		latest.Name, latest.UUID, vm.NameLabel)
+	if st.State != failovers.StateFailed || !st.Refused() || st.Error() != want || st.Failed.CopyUUID != older.UUID {
+		t.Fatalf("failover to the older copy while the latest runs: %s %+v %+v, want refused: %s", st.State, st.Completed, st.Failed, want)
+	}
+	if power, blocked := h.copyState(t, older); power != xapi.Halted || !blocked {
+		t.Fatalf("a refused failover touched the older copy: power %s, start blocked %v", power, blocked)
+	}
+	p.Force = true
+	st = h.ask(t, p)
+	if c := st.Completed; st.State != failovers.StateCompleted || c.CopyUUID != older.UUID || !c.Started || !c.Forced ||
+		c.Note != "forced: copy "+latest.Name+" ("+latest.UUID+") of VM "+vm.NameLabel+" is already running on pool standby" {
+		t.Fatalf("forced failover to the older copy: %s %+v %+v", st.State, c, st.Failed)
 	}
 }
