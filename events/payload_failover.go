@@ -12,7 +12,8 @@ const (
 // FailoverRequested: fail a VM over to one of its standby copies (from the
 // CLI, the web page, the webhook or chat). Copy is "latest" (absent) or a
 // recovery point YYYYMMDDTHHMMSSZ; Pool limits the search to one standby
-// pool; Force fails over even while the source VM is running.
+// pool; Force fails over even while the source VM, or another copy of it,
+// is running.
 type FailoverRequested struct {
 	RequestID   string `json:"request_id"`
 	VM          string `json:"vm"`
@@ -87,8 +88,9 @@ func (p FailoverCompleted) Validate() error {
 }
 
 // FailoverFailed: nothing was failed over. Refused means the failover was
-// refused because the source VM is running (Source, SourcePool) and force
-// was not given; otherwise Error says what failed.
+// refused because the source VM (Source, SourcePool) or another copy of it
+// (named in Error) is running and force was not given; otherwise Error says
+// what failed.
 type FailoverFailed struct {
 	RequestID   string `json:"request_id"`
 	VM          string `json:"vm"`

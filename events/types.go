@@ -135,7 +135,7 @@ var descriptions = map[Type]string{
 	TypeVerifyFailed:       "A backup failed verification: unreadable, truncated or corrupt.",
 	TypeFailoverRequested:  "Fail a VM over to a standby copy (from the CLI, web page, webhook or chat), with who asked.",
 	TypeFailoverCompleted:  "Start is unblocked on the copy (booted if asked); says what was known of the source VM.",
-	TypeFailoverFailed:     "Nothing was failed over: refused while the source VM runs (unless forced), or an error.",
+	TypeFailoverFailed:     "Nothing was failed over: refused while the source VM or another copy of it runs (unless forced), or an error.",
 
 	TypeIncrementalRequested: "Store one restore point of one VM in the job's remote's chunk repository (one per VM).",
 	TypeIncrementalStarted:   "The incremental worker began an attempt at one VM (one per attempt).",

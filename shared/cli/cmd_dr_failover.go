@@ -36,7 +36,8 @@ RFC 3339): start/start_on are unblocked on the copy and, with --start, it
 boots. A copy that was failed over is never pruned by later runs.
 
 The failover is refused while the source VM is running (or paused) on its
-pool, to avoid two live copies of one VM: stop it first, or pass --force. A
+pool, or another copy of it is (one an earlier failover started), to avoid
+two live copies of one VM: stop it first, or pass --force. A
 source pool that does not answer does not stop the failover (that is the
 disaster it is for); the outcome says so.
 
@@ -55,7 +56,7 @@ and a final "result" object with the status and the exit code.`,
 	f.StringVar(&o.copy, "copy", "latest", "latest, or the recovery point of the copy")
 	f.StringVar(&o.pool, "pool", "", "look on this configured pool only")
 	f.BoolVar(&o.start, "start", false, "boot the copy")
-	f.BoolVar(&o.force, "force", false, "fail over even while the source VM is running (split brain is then yours)")
+	f.BoolVar(&o.force, "force", false, "fail over even while the source VM or another copy of it is running (split brain is then yours)")
 	f.BoolVar(&o.yes, "yes", false, "do not ask for confirmation (needed without a terminal)")
 	o.follow.add(cmd, "failover")
 	return cmd

@@ -23,7 +23,7 @@ type Params struct {
 	Copy        string // "" or "latest", or a recovery point (see ParseCopy)
 	Pool        string // look on this standby pool only; "" = every replicate job's target
 	Start       bool   // boot the copy
-	Force       bool   // fail over even while the source VM is running
+	Force       bool   // fail over even while the source VM or another copy of it is running
 	RequestedBy string // who asked: "cli:user@host", "webhook", "web", "slack:U123", ...
 	// Key makes the request idempotent: the same key and parameters give
 	// the same request id. Empty: the request time is used.
