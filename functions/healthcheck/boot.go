@@ -24,13 +24,11 @@ const (
 // blockedStarts are the operations a standby copy blocks; its clone must start.
 var blockedStarts = []string{"start", "start_on"}
 
-// prepare marks the test VM (alive first: the sweep then never takes a
-// live check's VM for a leftover), removes its network interfaces, makes a
-// clone startable and no copy, and plans the XenStore verdict.
+// prepare marks the test VM as its check's (its alive mark is already
+// there: the sweep then never takes a live check's VM for a leftover),
+// removes its network interfaces, makes a clone startable and no copy, and
+// plans the XenStore verdict.
 func (h *Handler) prepare(ctx context.Context, c *xapi.Client, vm xapi.VMRef, req events.HealthCheckRequested) error {
-	if err := h.renew(ctx, c, vm); err != nil {
-		return fmt.Errorf("mark the test VM: %w", err)
-	}
 	marks := []xotag.KV{{Key: KeyRequest, Value: req.RequestID}, {Key: xotag.KeyHealthCheckJob, Value: req.Job},
 		{Key: xotag.KeyHealthCheckVM, Value: req.VMUUID}}
 	for _, m := range marks {
@@ -117,21 +115,15 @@ func (h *Handler) boot(ctx context.Context, c *xapi.Client, vm xapi.VMRef, req e
 	return 0, err
 }
 
-// wait polls the test VM until its guest reports, it halts, or ctx ends.
+// wait polls the test VM until its guest reports, it halts, or ctx ends
+// (check's keepAlive renews its mark meanwhile).
 func (h *Handler) wait(ctx context.Context, c *xapi.Client, vm xapi.VMRef, method string) error {
 	poll := time.NewTicker(h.opts.Poll)
 	defer poll.Stop()
-	lastAlive := h.opts.Now()
 	for {
 		done, err := h.reported(ctx, c, vm, method)
 		if done || err != nil {
 			return err
-		}
-		if h.opts.Now().Sub(lastAlive) >= h.opts.AliveEvery {
-			if err := h.renew(ctx, c, vm); err != nil && ctx.Err() == nil {
-				h.log.Warn("health check: renew the test VM's mark", "vm", string(vm), "err", err)
-			}
-			lastAlive = h.opts.Now()
 		}
 		select {
 		case <-ctx.Done():

@@ -75,9 +75,9 @@ func (h *Handler) checkCopy(ctx context.Context, req events.HealthCheckRequested
 	return h.outcome(ctx, req, start, bootMS, err)
 }
 
-// check prepares, boots and destroys the test VM; it returns how long the
-// guest took to report, or why it did not. The VM is destroyed whatever
-// happened.
+// check marks, prepares, boots and destroys the test VM; it returns how
+// long the guest took to report, or why it did not. Its mark is renewed
+// until the end. The VM is destroyed whatever happened.
 func (h *Handler) check(ctx context.Context, c *xapi.Client, vm xapi.VMRef, req events.HealthCheckRequested) (int64, error) {
 	defer func() {
 		cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), cleanupTimeout)
@@ -86,6 +86,11 @@ func (h *Handler) check(ctx context.Context, c *xapi.Client, vm xapi.VMRef, req 
 			h.log.Warn("health check: destroy the test VM; the sweep retries", "request", req.RequestID, "vm", string(vm), "err", derr)
 		}
 	}()
+	if err := h.renew(ctx, c, vm); err != nil { // first: the sweep never takes a live check's VM for a leftover
+		return 0, fail(events.HealthReasonRestoreFailed, fmt.Errorf("mark the test VM: %w", err))
+	}
+	stop := h.keepAlive(ctx, c, vm, req.RequestID)
+	defer stop() // before the destroy
 	if err := h.prepare(ctx, c, vm, req); err != nil {
 		return 0, fail(events.HealthReasonRestoreFailed, err)
 	}
@@ -122,4 +127,28 @@ func (h *Handler) outcome(ctx context.Context, req events.HealthCheckRequested, 
 	h.log.Warn("health check failed", "request", req.RequestID, "backup", req.BackupID, "reason", reason, "err", err)
 	return h.out(req.RequestID, events.HealthCheckFailed{RequestID: req.RequestID, BackupID: req.BackupID, Job: req.Job,
 		VMUUID: req.VMUUID, Pool: req.Pool, SR: req.SR, Reason: reason, Error: events.Reason(cause), DurationMS: ms})
+}
+
+// keepAlive renews the mark of vm every AliveEvery until stop is called:
+// through every step of the check, a VM.start that takes minutes on a big
+// VM or a slow SR included, so that no sweep takes it for a leftover.
+func (h *Handler) keepAlive(ctx context.Context, c *xapi.Client, vm xapi.VMRef, request string) (stop func()) {
+	ctx, cancel := context.WithCancel(ctx)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		t := time.NewTicker(h.opts.AliveEvery)
+		defer t.Stop()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-t.C:
+			}
+			if err := h.renew(ctx, c, vm); err != nil && ctx.Err() == nil {
+				h.log.Warn("health check: renew the test VM's mark", "request", request, "vm", string(vm), "err", err)
+			}
+		}
+	}()
+	return func() { cancel(); <-done }
 }

@@ -38,8 +38,10 @@
 // # Leftovers
 //
 // While a check runs it renews KeyHealthCheckAlive on its test VM every
-// few seconds. The sweep destroys every VM tagged xbr:healthcheck whose
-// mark is older than StaleAfter: a check that was killed. It runs when the
+// few seconds, from the first mark to the destroy, whatever call is under
+// way (a VM.start of a big VM or on a slow SR can outlast StaleAfter).
+// The sweep destroys every VM tagged xbr:healthcheck whose mark is older
+// than StaleAfter: a check that was killed. It runs when the
 // function starts, before each check (on that pool) and periodically, so
 // checks that run concurrently, in this process or another, are never
 // swept. A redelivered restore.completed whose test VM still exists goes

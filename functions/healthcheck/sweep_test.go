@@ -1,13 +1,19 @@
 package healthcheck_test
 
 import (
+	"bytes"
 	"context"
+	"io"
+	"net/http"
 	"slices"
+	"sync"
 	"testing"
 	"time"
 
 	"xbr/events"
 	"xbr/functions/healthcheck"
+	"xbr/shared/bus"
+	"xbr/shared/testsupport"
 	"xbr/shared/xapi"
 	"xbr/shared/xapi/xapisim"
 	"xbr/shared/xotag"
@@ -96,4 +102,136 @@ func xapiSubjects(t *testing.T) events.Subjects {
 		t.Fatal(err)
 	}
 	return s
+}
+
+// clock is a time the test moves; safe for concurrent use.
+type clock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+func (c *clock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.t
+}
+
+func (c *clock) Add(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.t = c.t.Add(d)
+}
+
+// heldStart holds every Async.VM.start until release is closed, as a start
+// that takes minutes on a real host (a big memory, a slow SR); the
+// simulator's starts are instant. inFlight is closed when one arrives.
+type heldStart struct {
+	inFlight, release chan struct{}
+	once              *sync.Once
+}
+
+func (h heldStart) RoundTrip(r *http.Request) (*http.Response, error) {
+	if r.Body != nil {
+		b, err := io.ReadAll(r.Body)
+		if err != nil {
+			return nil, err
+		}
+		r.Body = io.NopCloser(bytes.NewReader(b))
+		if bytes.Contains(b, []byte("<methodName>Async.VM.start<")) {
+			h.once.Do(func() { close(h.inFlight) })
+			<-h.release
+		}
+	}
+	return http.DefaultTransport.RoundTrip(r)
+}
+
+// TestSweepSparesACheckWhoseStartIsSlow: while VM.start of a check's test
+// VM runs longer than StaleAfter, the check keeps renewing its mark, so a
+// sweep then leaves the VM alone and a guest that boots is reported
+// completed (not boot-failed because the sweep destroyed it mid-start).
+func TestSweepSparesACheckWhoseStartIsSlow(t *testing.T) {
+	sim, u, plain := testsupport.StartSim(t, xapisim.Options{VMs: 2, DiskSize: 1 << 20, DataDir: t.TempDir(), BootDelay: 50 * time.Millisecond})
+	hold := heldStart{inFlight: make(chan struct{}), release: make(chan struct{}), once: &sync.Once{}}
+	released := sync.OnceFunc(func() { close(hold.release) })
+	t.Cleanup(released)
+	c, err := xapi.New(u, xapi.WithHTTPClient(&http.Client{Transport: hold}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	user, pass := sim.Credentials()
+	if err := c.Login(ctx, user, pass); err != nil {
+		t.Fatal(err)
+	}
+	var src xapisim.VMInfo
+	for _, vm := range sim.VMs() {
+		if !vm.IsTemplate && !vm.IsSnapshot && vm.PowerState == "Halted" {
+			src = vm
+		}
+	}
+	conn := testsupport.StartNATS(t)
+	pending, err := healthcheck.EnsurePending(ctx, conn, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	now := &clock{t: time.Date(2026, 12, 6, 22, 0, 0, 0, time.UTC)}
+	const staleAfter = 15 * time.Second
+	h := healthcheck.New(onePool{c}, conn, pending, xapiSubjects(t), healthcheck.Options{Now: now.Now,
+		Poll: 10 * time.Millisecond, AliveEvery: 10 * time.Millisecond, StaleAfter: staleAfter})
+	req := events.HealthCheckRequested{RequestID: events.NewHealthCheckID("healthcheck", "replica:"+src.UUID),
+		BackupID: "replica:" + src.UUID, CopyUUID: src.UUID, VMUUID: src.UUID, Pool: "lab", SR: "Local storage",
+		Method: events.HealthMethodGuestMetrics, TimeoutMS: 10000}
+	type result struct {
+		outs []bus.Out
+		err  error
+	}
+	done := make(chan result, 1)
+	go func() {
+		outs, err := h.Handle(ctx, bus.Event{Received: events.Received{Payload: req}})
+		done <- result{outs, err}
+	}()
+	select {
+	case <-hold.inFlight:
+	case r := <-done:
+		t.Fatalf("the check ended before its VM.start: %v %v", r.outs, r.err)
+	case <-ctx.Done():
+		t.Fatal("no VM.start")
+	}
+
+	now.Add(2 * staleAfter) // the start has run for longer than StaleAfter
+	mark := now.Now().UTC().Format(time.RFC3339)
+	testsupport.Eventually(t, 5*time.Second, "the check to renew its test VM's mark while VM.start runs", func() bool {
+		vm, ok := testVM(t, plain, req.RequestID)
+		return ok && vm.OtherConfig[xotag.KeyHealthCheckAlive] == mark
+	})
+	if swept := h.Sweep(ctx, "lab"); len(swept) != 0 {
+		t.Fatalf("the sweep destroyed %v, the test VM of a check whose VM.start runs", swept)
+	}
+	released()
+	r := <-done
+	if r.err != nil {
+		t.Fatal(r.err)
+	}
+	if len(r.outs) != 1 || r.outs[0].Event.Type() != string(events.TypeHealthCheckCompleted) {
+		t.Fatalf("a guest that boots after a slow start: %v, want %s", r.outs, events.TypeHealthCheckCompleted)
+	}
+	if vm, ok := testVM(t, plain, req.RequestID); ok {
+		t.Fatalf("the test VM %s is left after its check", vm.UUID)
+	}
+}
+
+// testVM reads the test VM of the check request from the pool.
+func testVM(t *testing.T, c *xapi.Client, request string) (xapi.VM, bool) {
+	t.Helper()
+	vms, err := c.VMs(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, vm := range vms {
+		if vm.OtherConfig[healthcheck.KeyRequest] == request {
+			return vm, true
+		}
+	}
+	return xapi.VM{}, false
 }
