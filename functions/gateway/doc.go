@@ -68,13 +68,16 @@
 // point>", "start": true, "force": false}, the failover chat command and the
 // DR page's form publish xbr.failover.requested with who asked (webhook,
 // slack:<user>, mattermost:<user>, web) and follow its outcome events for up
-// to 45 s, as restores are followed; the replicate function carries it out
-// (functions never import each other). The webhook answers 200 with the
+// to 20 s (WithFailoverWait; by default two thirds of the handler timeout,
+// which it must stay below so that the pending answer is not cut), as
+// restores are followed; the replicate function carries it out (functions
+// never import each other). The webhook answers 200 with the
 // status (the request and xbr.failover.completed) once done; 409 when it
 // was refused because the source VM runs (send "force": true to override);
 // 404 when no complete copy matches; 502 when it failed or no server
-// answers; 202 with the status and a Location of GET /v1/failovers/<id> when
-// the outcome takes longer. The copies chat command and the DR page's
+// answers; 202 with the status (its "id") and a Location of GET
+// /v1/failovers/<id> when the outcome takes longer; the page and the chat
+// command say it is pending, with its id. The copies chat command and the DR page's
 // listing ask the dr.ls query over NATS (any xbr server answers).
 //
 // # Webhook body
@@ -147,5 +150,5 @@
 //
 // Every request gets an id (X-Request-Id, logged with method, path, status
 // and duration; never queries, headers or bodies) and runs under
-// HandlerTimeout.
+// HandlerTimeout (WithHandlerTimeout).
 package gateway

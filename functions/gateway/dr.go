@@ -12,11 +12,6 @@ import (
 	"xbr/shared/fn"
 )
 
-// failoverWait bounds how long a page, webhook or chat command waits for
-// the outcome of a failover it published; after it the answer is "pending"
-// with where to look.
-const failoverWait = 45 * time.Second
-
 // FailoverRequest is the JSON body of POST /v1/failovers: the VM (source
 // uuid or name, or the copy's uuid), which copy ("latest", the default, or
 // its recovery point), whether to boot it, and force (fail over even while
@@ -74,8 +69,9 @@ func (s *Server) copies(ctx context.Context, vm string) ([]events.DRCopy, error)
 }
 
 // failover publishes xbr.failover.requested (from the gateway, with who
-// asked in p.RequestedBy) and follows it for at most failoverWait: the
-// status is done, or still pending. A refused or failed failover is an
+// asked in p.RequestedBy) and follows it for at most the failover wait
+// (WithFailoverWait, shorter than the handler timeout): the status is done,
+// or still pending, with where to look. A refused or failed failover is an
 // error (see failoverError) besides the status.
 func (s *Server) failover(ctx context.Context, p failovers.Params) (failovers.Status, error) {
 	req, err := failovers.Publish(ctx, s.env.Conn, s.env.Subjects, events.Source(Name), p, s.now())
@@ -84,7 +80,7 @@ func (s *Server) failover(ctx context.Context, p failovers.Params) (failovers.St
 	}
 	s.log.Info("failover requested", "failover_id", req.RequestID, "vm", req.VM, "copy", req.Copy,
 		"start", req.Start, "force", req.Force, "requested_by", req.RequestedBy)
-	wctx, cancel := context.WithTimeout(ctx, failoverWait)
+	wctx, cancel := context.WithTimeout(ctx, s.opts.failoverWait)
 	defer cancel()
 	st, err := failovers.Follow(wctx, s.env.Conn, s.env.Subjects, s.env.Streams, req.RequestID, nil)
 	if err != nil && wctx.Err() == nil {

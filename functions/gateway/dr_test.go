@@ -7,7 +7,10 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
+	"regexp"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -32,9 +35,13 @@ type drHarness struct {
 	source    xapi.VM
 	sourceRef xapi.VMRef
 	copy      replicate.Copy
+	// stopFailovers stops the replicate function's failover handler: a
+	// failover asked after it never gets its outcome.
+	stopFailovers func()
 }
 
-func newDRHarness(t *testing.T) *drHarness {
+// newDRHarness builds the harness; opts are the gateway's.
+func newDRHarness(t *testing.T, opts ...gateway.Option) *drHarness {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	t.Cleanup(cancel)
@@ -60,14 +67,16 @@ func newDRHarness(t *testing.T) *drHarness {
 	go func() { served <- fn.ServeAPI(ctx, env) }()
 	t.Cleanup(func() { cancel(); <-served })
 	deps := replicate.Deps{Config: cfg, Pools: env.Pools, Subjects: env.Subjects, Log: env.Log}
+	fctx, stop := context.WithCancel(ctx)
 	consumed := make(chan error, 1)
 	go func() {
-		consumed <- conn.Consume(ctx, replicate.FailoverConsumer(env.Subjects, env.Streams.WithDefaults().Events), replicate.NewFailoverHandler(deps))
+		consumed <- conn.Consume(fctx, replicate.FailoverConsumer(env.Subjects, env.Streams.WithDefaults().Events), replicate.NewFailoverHandler(deps))
 	}()
-	t.Cleanup(func() { cancel(); <-consumed })
-	h := &drHarness{harness: &harness{env: env, sim: mainSim, now: time.Now()}}
+	h := &drHarness{harness: &harness{env: env, sim: mainSim, now: time.Now()},
+		stopFailovers: sync.OnceFunc(func() { stop(); <-consumed })}
+	t.Cleanup(h.stopFailovers)
 	h.replicateOne(t, ctx)
-	s, err := gateway.New(env)
+	s, err := gateway.New(env, opts...)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -207,6 +216,54 @@ func TestFailoverWebhookRefusedWhileTheSourceRuns(t *testing.T) {
 	}
 	if power, blocked := h.copyState(t); power != xapi.Running || blocked {
 		t.Fatalf("after the forced failover: power %s, start blocked %v", power, blocked)
+	}
+}
+
+// A failover whose outcome is slower than the failover wait is answered
+// as pending with its id at every door (at the webhook: 202, so the caller
+// can poll), before the handler timeout cuts the request. No replicate
+// function takes it here: the outcome never comes.
+func TestFailoverSlowerThanTheWaitIsPendingWithItsID(t *testing.T) {
+	h := newDRHarness(t, gateway.WithHandlerTimeout(2*time.Second)) // the failover waits two thirds of it
+	h.stopFailovers()
+	pending := func(t *testing.T, door, id string) {
+		t.Helper()
+		path := "/v1/failovers/" + id
+		code, out := h.do(t, "GET", path, signedFor(webhookSecret, time.Now(), "GET", path, ""), "")
+		if st := decode[failovers.Status](t, out); code != http.StatusOK || st.State != failovers.StatePending || st.Request == nil {
+			t.Fatalf("%s: GET the failover %q: status %d: %s, want it pending", door, id, code, out)
+		}
+	}
+	body := fmt.Sprintf(`{"vm": %q, "start": true}`, h.source.NameLabel)
+	code, out := h.do(t, "POST", "/v1/failovers", signedFor(webhookSecret, time.Now(), "POST", "/v1/failovers", body), body)
+	st := decode[failovers.Status](t, out)
+	if code != http.StatusAccepted || st.State != failovers.StatePending || st.RequestID == "" {
+		t.Fatalf("webhook: status %d: %s, want 202 pending with the failover's id", code, out)
+	}
+	pending(t, "webhook", st.RequestID)
+	_, form := confirmForm(t, h, url.Values{"vm": {h.source.NameLabel}}.Encode())
+	code, page := h.do(t, "POST", "/dr/failover", formHeader, form.Encode())
+	m := regexp.MustCompile(`<code id="failover-id">([\w-]+)</code>\); its outcome is not known yet`).FindStringSubmatch(page)
+	if code != http.StatusOK || m == nil {
+		t.Fatalf("DR page: status %d, want the pending outcome with the failover's id:\n%s", code, page)
+	}
+	pending(t, "DR page", m[1])
+	reply := h.slack(t, fmt.Sprintf("failover %q latest start", h.source.NameLabel))
+	m = regexp.MustCompile(`\(id ([\w-]+)\); its outcome is not known yet`).FindStringSubmatch(reply.Text)
+	if m == nil {
+		t.Fatalf("chat: %+v, want the pending outcome with the failover's id", reply)
+	}
+	pending(t, "chat", m[1])
+}
+
+// A failover wait that is not shorter than the handler timeout would cut a
+// slow failover before its pending answer: New refuses it.
+func TestNewRefusesAFailoverWaitNotBelowTheHandlerTimeout(t *testing.T) {
+	for _, wait := range []time.Duration{time.Second, time.Minute} {
+		_, err := gateway.New(&fn.Env{}, gateway.WithHandlerTimeout(time.Second), gateway.WithFailoverWait(wait))
+		if err == nil || !strings.Contains(err.Error(), "not shorter than the handler timeout") {
+			t.Errorf("failover wait %s, handler timeout 1s: %v, want refused", wait, err)
+		}
 	}
 }
 

@@ -11,8 +11,8 @@ import (
 // publishes xbr.failover.requested (requested_by "webhook") and waits for
 // the outcome: 200 with the status once completed, 409 when refused
 // because the source VM runs (send "force": true to override), 404 when
-// there is no such copy, 202 with the status URL when the outcome takes
-// longer than failoverWait. A redelivery of the same signed request is the
+// there is no such copy, 202 with the status (its id) and a Location when
+// the outcome takes longer than the failover wait (WithFailoverWait). A redelivery of the same signed request is the
 // same request (its id is derived from the timestamp and body).
 func (s *Server) postFailover(w http.ResponseWriter, r *http.Request) {
 	body, err := readBody(w, r)

@@ -44,7 +44,7 @@ type drPages struct {
 }
 
 func (s *Server) drRoutes(mux *http.ServeMux, csrf *http.CrossOriginProtection) {
-	p := &drPages{s: s, once: newNonceOnce[failovers.Status](nonceMemory)}
+	p := &drPages{s: s, once: newNonceOnce[failovers.Status](nonceMemory, s.opts.handlerTimeout)}
 	mux.HandleFunc("GET /dr", p.list)
 	mux.HandleFunc("GET /dr/failover", p.confirm)
 	mux.Handle("POST /dr/failover", csrf.Handler(http.HandlerFunc(p.submit)))

@@ -3,6 +3,7 @@ package gateway
 import (
 	"context"
 	"sync"
+	"time"
 )
 
 // nonceMemory is how many form submissions a gateway remembers (the oldest
@@ -15,6 +16,7 @@ const nonceMemory = 256
 type nonceOnce[T any] struct {
 	mu    sync.Mutex
 	max   int
+	bound time.Duration // how long an action may run
 	byKey map[string]*onceCall[T]
 	order []string
 }
@@ -25,8 +27,8 @@ type onceCall[T any] struct {
 	err  error
 }
 
-func newNonceOnce[T any](max int) *nonceOnce[T] {
-	return &nonceOnce[T]{max: max, byKey: map[string]*onceCall[T]{}}
+func newNonceOnce[T any](max int, bound time.Duration) *nonceOnce[T] {
+	return &nonceOnce[T]{max: max, bound: bound, byKey: map[string]*onceCall[T]{}}
 }
 
 // Do runs fn for nonce unless it ran (or runs) already; repeated reports
@@ -48,7 +50,7 @@ func (o *nonceOnce[T]) Do(ctx context.Context, nonce string, fn func(context.Con
 
 	// The action outlives a client that gives up waiting: a failover is not
 	// half-done because a browser closed its connection.
-	fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), HandlerTimeout)
+	fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), o.bound)
 	c.val, c.err = fn(fctx)
 	cancel()
 	close(c.done)

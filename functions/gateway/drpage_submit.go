@@ -15,7 +15,7 @@ import (
 // submit is POST /dr/failover: the confirmation's form. It publishes
 // xbr.failover.requested (requested_by "web" or "web:<user>") and shows the outcome: done,
 // refused (with the way back to the confirmation, where force can be
-// ticked), or still pending after failoverWait.
+// ticked), or still pending after the failover wait.
 func (p *drPages) submit(w http.ResponseWriter, r *http.Request) {
 	f, nonce, err := readFailoverForm(w, r)
 	if err == nil {

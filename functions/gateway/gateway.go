@@ -22,12 +22,14 @@ import (
 // Name is the function's name.
 const Name = "gateway"
 
-// Timeouts of the HTTP server and of every handler.
+// Timeouts of the HTTP server and of every handler (HandlerTimeout is the
+// default of WithHandlerTimeout; the write timeout is the handler's plus
+// writeMargin).
 const (
 	HandlerTimeout    = 30 * time.Second
 	readHeaderTimeout = 10 * time.Second
 	readTimeout       = 30 * time.Second
-	writeTimeout      = HandlerTimeout + 5*time.Second
+	writeMargin       = 5 * time.Second
 	idleTimeout       = 2 * time.Minute
 	shutdownTimeout   = 10 * time.Second
 )
@@ -59,6 +61,7 @@ type Server struct {
 	env     *fn.Env
 	log     *slog.Logger
 	now     func() time.Time
+	opts    options // the handler timeout and the failover wait
 	pages   *pages
 	handler http.Handler
 	metrics *metrics.Metrics    // /metrics and /readyz, fed in Serve
@@ -76,7 +79,11 @@ type Server struct {
 }
 
 // New builds the gateway of env (its templates are parsed here).
-func New(env *fn.Env) (*Server, error) {
+func New(env *fn.Env, opts ...Option) (*Server, error) {
+	o, err := newOptions(opts)
+	if err != nil {
+		return nil, fmt.Errorf("gateway: %w", err)
+	}
 	p, err := parsePages()
 	if err != nil {
 		return nil, fmt.Errorf("gateway: %w", err)
@@ -89,7 +96,7 @@ func New(env *fn.Env) (*Server, error) {
 	if now == nil {
 		now = time.Now
 	}
-	s := &Server{env: env, log: log.With(bus.KeyFunction, Name), now: now, pages: p,
+	s := &Server{env: env, log: log.With(bus.KeyFunction, Name), now: now, opts: o, pages: p,
 		metrics: metrics.ForStreams(env.Conn, env.Streams).WithBuildInfo(env.Version), history: history.New(history.Options{Now: now, KeepRuns: cmp.Or(env.Config.Gateway.HistoryRuns, historyKept)}),
 		seen: &seen{conn: env.Conn, replicas: env.Config.NATS.StreamReplicas}, outcomes: newOutcomes()}
 	gw := env.Config.Gateway
@@ -121,7 +128,7 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 		Handler:           s.handler,
 		ReadHeaderTimeout: readHeaderTimeout,
 		ReadTimeout:       readTimeout,
-		WriteTimeout:      writeTimeout,
+		WriteTimeout:      s.opts.handlerTimeout + writeMargin,
 		IdleTimeout:       idleTimeout,
 		MaxHeaderBytes:    64 << 10,
 		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelWarn),

@@ -44,7 +44,7 @@ func (s *Server) routes() http.Handler {
 	s.drRoutes(mux, csrf) // the Disaster recovery pages (drpage.go)
 	static, _ := fs.Sub(assets, "static")
 	mux.Handle("GET /static/", http.StripPrefix("/static/", http.FileServerFS(static)))
-	timeout := http.TimeoutHandler(mux, HandlerTimeout, `{"error":"the request took too long"}`)
+	timeout := http.TimeoutHandler(mux, s.opts.handlerTimeout, `{"error":"the request took too long"}`)
 	return s.observe(securityHeaders(s.guard(timeout)))
 }
 
