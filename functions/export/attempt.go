@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"io"
 	"time"
@@ -29,6 +30,9 @@ func (w *Worker) attempt(ctx context.Context, j *job, n int) (events.ExportCompl
 	}
 	rems, err := w.remotes(ctx, j.req.Remotes)
 	if err != nil {
+		return events.ExportCompleted{}, err
+	}
+	if err := writable(ctx, rems); err != nil {
 		return events.ExportCompleted{}, err
 	}
 	unlock, err := w.lockVM(ctx, rems, j.req.VMUUID)
@@ -77,6 +81,22 @@ func (w *Worker) remotes(ctx context.Context, names []string) ([]remote.Remote, 
 		out = append(out, r)
 	}
 	return out, nil
+}
+
+// writable checks, before anything is written or snapshotted, that xbr may
+// write full backups to every remote (catalog.CheckWritable): a remote Xen
+// Orchestra encrypts is refused for good.
+func writable(ctx context.Context, rems []remote.Remote) error {
+	for _, r := range rems {
+		err := catalog.CheckWritable(ctx, r)
+		if errors.Is(err, catalog.ErrEncryptedRemote) {
+			return bus.Permanent(fmt.Errorf("remote %s: %w", r.Name(), err))
+		}
+		if err != nil {
+			return fmt.Errorf("remote %s: %w", r.Name(), err)
+		}
+	}
+	return nil
 }
 
 // stamp picks this attempt's backup time — after every earlier attempt's

@@ -15,7 +15,8 @@
 //     writes it to every remote of the job at once, then has the catalog
 //     commit it on each remote (catalog.Commit: the .xva.checksum, the .json
 //     last), under the VM folder's lock (catalog.LockVM). The snapshot and its disks are destroyed whatever
-//     happens. It returns xbr.export.completed or xbr.export.failed, and
+//     happens. A remote Xen Orchestra encrypts is refused before any of it
+//     (catalog.CheckWritable). It returns xbr.export.completed or xbr.export.failed, and
 //     publishes xbr.export.started and xbr.export.progress as it goes;
 //   - the runner, on xbr.export.completed|failed: records the VM's result,
 //     returns the request of the next queued VM and, after the last one,

@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -83,5 +84,52 @@ func TestRedeliveryRefreshesXOCache(t *testing.T) {
 	xo, disk := catalogtest.XOListing(t, r, req.VMUUID), catalogtest.MetadataOnDisk(t, r, req.VMUUID)
 	if len(disk) != 1 || !slices.Equal(xo, disk) {
 		t.Errorf("XO lists %v, the disk holds %v", xo, disk)
+	}
+}
+
+// TestRefusesEncryptedXORemote: on a remote Xen Orchestra encrypts (its
+// encryption.json names an algorithm), xbr's plaintext files could never be
+// listed or pruned by xbr, and XO's cleanVm, unable to decrypt the .json,
+// deletes them as orphans. The export fails saying why, before any snapshot
+// or write; a remote whose encryption.json says "none" is backed up as usual.
+func TestRefusesEncryptedXORemote(t *testing.T) {
+	for _, tc := range []struct {
+		algorithm string
+		refused   bool
+	}{{"chacha20-poly1305", true}, {"aes-256-gcm", true}, {"none", false}} {
+		t.Run(tc.algorithm, func(t *testing.T) {
+			e := newEnv(t, 1, fmt.Sprintf(oneVMJob, "nightly", "local", "gzip", "none", 0), false)
+			req := startRun(t, e, "nightly", "run-enc")
+			r := e.remotes["local"]
+			remotetest.PutBytes(t, r, "encryption.json", []byte(`{"algorithm":"`+tc.algorithm+`"}`))
+			outs, err := export.NewWorker(e.deps).Handle(context.Background(), requested(t, req, 1))
+			if err != nil || len(outs) != 1 {
+				t.Fatalf("Handle: %v %+v", err, outs)
+			}
+			if !tc.refused {
+				if outs[0].Event.Type() != string(events.TypeExportCompleted) {
+					t.Fatalf("event %s, want export.completed", outs[0].Event.Type())
+				}
+				e.assertBackup(r, list(t, r)[0], "nightly", "daily", "gzip")
+				return
+			}
+			var failed events.ExportFailed
+			if err := outs[0].Event.DataAs(&failed); err != nil || outs[0].Event.Type() != string(events.TypeExportFailed) {
+				t.Fatalf("event %s (%v), want export.failed", outs[0].Event.Type(), err)
+			}
+			if !strings.Contains(failed.Error, "encrypted") || !strings.Contains(failed.Error, "local") {
+				t.Errorf("export.failed error %q does not say remote local is encrypted", failed.Error)
+			}
+			if n := e.sim.Requests()["/export"]; n != 0 {
+				t.Errorf("%d /export requests to an encrypted XO remote", n)
+			}
+			if snaps := e.sim.Snapshots(); len(snaps) != 0 {
+				t.Errorf("snapshots taken for an encrypted XO remote: %+v", snaps)
+			}
+			infos, err := r.List(context.Background(), catalog.Root)
+			if err != nil || len(infos) != 0 {
+				t.Errorf("files written on an encrypted XO remote: %+v (%v)", infos, err)
+			}
+		})
 	}
 }

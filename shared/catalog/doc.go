@@ -63,7 +63,7 @@
 // Kinds xbr does not handle yet are Problems too, named for what they are (Unsupported):
 // an XO delta backup ("XO delta backup: not restorable by xbr yet") and every backup of an
 // encrypted XO remote ("encrypted XO remote", told by the plaintext encryption.json at the
-// remote's root; the files are not read).
+// remote's root; the files are not read). CheckWritable refuses such a remote to a writer.
 //
 // # XO's listing cache
 //

@@ -40,6 +40,23 @@ func withoutData(ctx context.Context, r Opener, ids []ID) ([]Problem, error) {
 	return problems, nil
 }
 
+// CheckWritable refuses a remote that Xen Orchestra encrypts (see encryptedRemote):
+// xbr writes plaintext there, which xbr's own listing cannot tell from XO's ciphertext
+// (so the backup is never listed nor pruned) and which XO's cleanVm, failing to decrypt
+// the .json, deletes as orphan files. The error wraps ErrEncryptedRemote; reading
+// encryption.json may also fail with the remote's error.
+func CheckWritable(ctx context.Context, r Opener) error {
+	encrypted, err := encryptedRemote(ctx, r)
+	if err != nil {
+		return fmt.Errorf("read %s: %w", encryptionFile, err)
+	}
+	if encrypted {
+		return fmt.Errorf("%w (its %s names an algorithm): xbr writes no backup there, since XO deletes files it cannot decrypt",
+			ErrEncryptedRemote, encryptionFile)
+	}
+	return nil
+}
+
 // encryptionFile is where Xen Orchestra records a remote's encryption, in plain text:
 // {"algorithm":"chacha20-poly1305"|"aes-256-gcm"|"none"}.
 const encryptionFile = "encryption.json"
