@@ -28,8 +28,9 @@ var _ remote.Locker = (*Dir)(nil)
 // Lock takes folder's lock as Xen Orchestra takes it: it makes folder (XO's mktree), then
 // the folder "<folder>.lock" beside it. A lock held by someone else is waited for; one left
 // stale (mtime older than 10 s) is removed and taken. While held, its mtime is refreshed
-// every 5 s. unlock removes it and reports whether it was lost meanwhile (removed or taken
-// over by another holder).
+// every 5 s, as long as it is this holder's: a lock another holder took over (its mtime is
+// not the one this holder set) is neither refreshed nor removed. unlock removes it and
+// reports whether it was lost meanwhile (removed, or taken over by another holder).
 func (d *Dir) Lock(ctx context.Context, folder string) (func() error, error) {
 	if err := d.check(ctx, "lock", folder); err != nil {
 		return nil, err
@@ -48,6 +49,7 @@ func (d *Dir) Lock(ctx context.Context, folder string) (func() error, error) {
 		return nil, d.wrap("lock", folder, err)
 	}
 	h := &lockHolder{d: d, p: p, stop: make(chan struct{})}
+	h.mark()
 	h.wg.Go(h.refresh)
 	return h.release, nil
 }
@@ -87,6 +89,13 @@ type lockHolder struct {
 	once sync.Once
 	mu   sync.Mutex
 	lost error
+	// mtime is the lock's modification time as this holder last set it, read back in the
+	// file system's precision. Another mtime means another holder took the lock over (XO
+	// judged it stale, removed it and made its own): proper-lockfile's test of a
+	// compromised lock. Only the refresh goroutine and then release use it.
+	mtime time.Time
+	// gone: the lock is another holder's now; it is neither refreshed nor removed.
+	gone bool
 }
 
 func (h *lockHolder) refresh() {
@@ -98,16 +107,56 @@ func (h *lockHolder) refresh() {
 			return
 		case <-t.C:
 		}
-		now := time.Now()
-		if err := h.p.folder.Chtimes(h.p.base, now, now); err != nil {
-			h.mu.Lock()
-			h.lost = errors.Join(h.lost, fmt.Errorf("lock %s lost: %w", h.p.rel(), err))
-			h.mu.Unlock()
-			if errors.Is(err, fs.ErrNotExist) { // removed as stale by another holder: take it back, as XO does
-				_ = h.p.folder.Mkdir(h.p.base, h.d.opts.dirMode)
-			}
+		if !h.gone {
+			h.touch()
 		}
 	}
+}
+
+// touch refreshes the lock's mtime while the lock is this holder's. A lock removed
+// meanwhile is taken back, as XO does; one another holder took over is left to it, since
+// refreshing it would make that holder's proper-lockfile see its own lock compromised.
+func (h *lockHolder) touch() {
+	fi, err := h.p.folder.Lstat(h.p.base)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		h.lose(errors.New("removed by another process"))
+		if err := h.p.folder.Mkdir(h.p.base, h.d.opts.dirMode); err != nil {
+			h.gone = errors.Is(err, fs.ErrExist) // another holder made it first
+			return
+		}
+		h.mark()
+		return
+	case err != nil:
+		h.lose(err)
+		return
+	case !fi.ModTime().Equal(h.mtime):
+		h.lose(errors.New("taken over by another process"))
+		h.gone = true
+		return
+	}
+	now := time.Now()
+	if err := h.p.folder.Chtimes(h.p.base, now, now); err != nil {
+		h.lose(err)
+		return
+	}
+	h.mark()
+}
+
+// mark records the lock's mtime as this holder set it.
+func (h *lockHolder) mark() {
+	fi, err := h.p.folder.Lstat(h.p.base)
+	if err != nil {
+		h.lose(err) // the mtime kept no longer matches: the lock is given up, never another's touched
+		return
+	}
+	h.mtime = fi.ModTime()
+}
+
+func (h *lockHolder) lose(err error) {
+	h.mu.Lock()
+	h.lost = errors.Join(h.lost, fmt.Errorf("lock %s lost: %w", h.p.rel(), err))
+	h.mu.Unlock()
 }
 
 func (h *lockHolder) release() error {
@@ -116,12 +165,31 @@ func (h *lockHolder) release() error {
 		close(h.stop)
 		h.wg.Wait()
 		defer h.p.close()
-		if rerr := h.p.folder.Remove(h.p.base); rerr != nil && !errors.Is(rerr, fs.ErrNotExist) {
-			err = h.d.wrap("unlock", h.p.rel(), rerr)
-		}
+		err = h.remove()
 		h.mu.Lock()
 		err = errors.Join(h.lost, err)
 		h.mu.Unlock()
 	})
 	return err
+}
+
+// remove removes the lock if it is still this holder's: never another holder's.
+func (h *lockHolder) remove() error {
+	if h.gone {
+		return nil
+	}
+	fi, err := h.p.folder.Lstat(h.p.base)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		return nil
+	case err != nil:
+		return h.d.wrap("unlock", h.p.rel(), err) // left to go stale rather than removed unchecked
+	case !fi.ModTime().Equal(h.mtime):
+		h.lose(errors.New("taken over by another process"))
+		return nil
+	}
+	if err := h.p.folder.Remove(h.p.base); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return h.d.wrap("unlock", h.p.rel(), err)
+	}
+	return nil
 }

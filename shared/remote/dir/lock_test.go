@@ -100,13 +100,13 @@ func TestLockKeptFreshAndLossReported(t *testing.T) {
 		t.Fatal(err)
 	}
 	lockDir := filepath.Join(root, lockedVM+".lock")
-	old := time.Now().Add(-time.Hour)
-	if err := os.Chtimes(lockDir, old, old); err != nil {
+	first, err := os.Stat(lockDir)
+	if err != nil {
 		t.Fatal(err)
 	}
 	testsupport.Eventually(t, 10*time.Second, "the lock to be refreshed", func() bool {
 		fi, err := os.Stat(lockDir)
-		return err == nil && fi.ModTime().After(old.Add(time.Minute))
+		return err == nil && fi.ModTime().After(first.ModTime())
 	})
 	if err := os.Remove(lockDir); err != nil { // another holder judged it stale
 		t.Fatal(err)
@@ -114,5 +114,42 @@ func TestLockKeptFreshAndLossReported(t *testing.T) {
 	testsupport.Eventually(t, 10*time.Second, "the lock to be retaken", func() bool { _, err := os.Stat(lockDir); return err == nil })
 	if err := unlock(); err == nil || !strings.Contains(err.Error(), "lost") {
 		t.Errorf("unlock after a loss = %v, want an error saying the lock was lost", err)
+	}
+}
+
+// A lock another holder took over (XO judged it stale, removed it and made
+// its own: proper-lockfile's takeover) is that holder's: the former holder
+// neither refreshes it, which XO's proper-lockfile would take for its own lock
+// being compromised, nor removes it at unlock, and unlock reports the loss.
+func TestLockTakenOverIsLeftToItsHolder(t *testing.T) {
+	root := t.TempDir()
+	d, err := dir.New("nfs", root, dir.WithLockTiming(time.Hour, 5*time.Millisecond, 5*time.Millisecond))
+	if err != nil {
+		t.Fatal(err)
+	}
+	unlock, err := d.Lock(context.Background(), lockedVM)
+	if err != nil {
+		t.Fatal(err)
+	}
+	lockDir := filepath.Join(root, lockedVM+".lock")
+	if err := os.Remove(lockDir); err != nil { // XO takes the lock over: rmdir, then mkdir
+		t.Fatal(err)
+	}
+	if err := os.Mkdir(lockDir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	xoTime := time.Now().Add(7 * time.Second).Truncate(time.Second) // XO's clock runs ahead
+	if err := os.Chtimes(lockDir, xoTime, xoTime); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(100 * time.Millisecond) // twenty refresh periods: none may touch XO's lock
+	if fi, err := os.Stat(lockDir); err != nil || !fi.ModTime().Equal(xoTime) {
+		t.Errorf("XO's lock after the former holder's refreshes: %v %v, want mtime %v", err, fi, xoTime)
+	}
+	if err := unlock(); err == nil || !strings.Contains(err.Error(), "lost") {
+		t.Errorf("unlock after a takeover = %v, want an error saying the lock was lost", err)
+	}
+	if fi, err := os.Stat(lockDir); err != nil || !fi.ModTime().Equal(xoTime) {
+		t.Errorf("XO's lock after the former holder's unlock: %v", err)
 	}
 }
