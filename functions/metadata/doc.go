@@ -17,7 +17,9 @@
 //   - The dump is read once and written to every remote at once (a tee);
 //     it is never held in memory. A remote whose write fails is dropped
 //     from the tee, the others go on: one failed remote fails that pool on
-//     that remote only.
+//     that remote only. A remote Xen Orchestra encrypts (its encryption.json
+//     names an algorithm) fails at once and gets nothing: xbr's dump would
+//     sit there in plain text (catalog.CheckWritable).
 //   - xbr-state.json holds what a rebuilt xbr needs beside the pool: its
 //     configuration as YAML with every secret written as "***"
 //     (config.RedactedYAML), the contents of the timer and runs KV buckets

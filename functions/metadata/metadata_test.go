@@ -159,3 +159,36 @@ func TestMetadataRefusesOtherFires(t *testing.T) {
 		t.Fatalf("filter %s", f)
 	}
 }
+
+// A remote Xen Orchestra encrypts gets no pool metadata backup (xbr would
+// write it in plain text beside XO's ciphertext): it fails alone, naming
+// why, and the other remote gets the backup.
+func TestMetadataRefusesAnXOEncryptedRemote(t *testing.T) {
+	nfs, xo := newDir(t, "nfs"), newDir(t, "xo")
+	must(t, os.WriteFile(filepath.Join(xo.Root(), "encryption.json"), []byte(`{"algorithm":"chacha20-poly1305"}`), 0o644))
+	cfg := &config.Config{Jobs: []config.Job{{Name: "pooldb", ID: "74c79d5c-1f7d-5956-bb9a-53a413eef093",
+		Mode: config.ModeMetadata, Pools: []string{"lab"}, Remotes: []string{"xo", "nfs"},
+		Schedules: []config.Schedule{{Name: "nightly", ID: schedID, Retention: 2}}}}}
+	at := time.Date(2026, 11, 29, 3, 0, 0, 0, time.UTC)
+	h := &metadata.Handler{Config: cfg, Pools: pools{"lab": startSim(t)}, Remotes: remotes{"nfs": nfs, "xo": xo},
+		Now: func() time.Time { return at }}
+	p := events.ScheduleDue{RunID: events.DeriveID("pooldb", at.String()), Job: "pooldb", Schedule: "nightly",
+		Mode: config.ModeMetadata, FireTime: at}
+	outs, err := h.Handle(context.Background(), bus.Event{Received: events.Received{Payload: p}})
+	must(t, err)
+	o := decode(t, outs)
+	if len(o[events.TypeMetadataCompleted]) != 1 || len(o[events.TypeMetadataFailed]) != 1 {
+		t.Fatalf("%d completed, %d failed; want one each", len(o[events.TypeMetadataCompleted]), len(o[events.TypeMetadataFailed]))
+	}
+	done, _ := events.PayloadAs[events.MetadataCompleted](o[events.TypeMetadataCompleted][0])
+	failed, _ := events.PayloadAs[events.MetadataFailed](o[events.TypeMetadataFailed][0])
+	run, _ := events.PayloadAs[events.RunCompleted](o[events.TypeRunCompleted][0])
+	if done.Remote != "nfs" || failed.Remote != "xo" || !strings.Contains(failed.Error, "encrypted") || run.Status != events.StatusPartial {
+		t.Fatalf("completed %+v, failed %+v, run %s", done, failed, run.Status)
+	}
+	left, err := xo.List(context.Background(), "")
+	must(t, err)
+	if len(left) != 1 {
+		t.Fatalf("the encrypted remote holds %v, want only its encryption.json", left)
+	}
+}

@@ -56,9 +56,12 @@ func (r *run) pool(ctx context.Context, name string) error {
 		return r.failAll(src, err)
 	}
 	targets, err := r.targets(ctx, src)
-	if err != nil {
+	if err != nil || len(targets) == 0 { // none: each remote's failure is reported
 		_ = dump.Close()
-		return r.failAll(src, err)
+		if err != nil {
+			return r.failAll(src, err)
+		}
+		return nil
 	}
 	sum := sha256.New()
 	n, err := copyTee(dump, sum, targets)
@@ -67,7 +70,13 @@ func (r *run) pool(ctx context.Context, name string) error {
 	}
 	if err != nil {
 		abortAll(ctx, targets)
-		return r.failAll(src, fmt.Errorf("dump the pool database of %s: %w", name, err))
+		err = fmt.Errorf("dump the pool database of %s: %w", name, err)
+		for _, t := range targets {
+			if ferr := r.fail(src, t.rm.Name(), err); ferr != nil {
+				return ferr
+			}
+		}
+		return nil
 	}
 	for _, t := range targets {
 		if err := r.commit(ctx, src, t, n, hex.EncodeToString(sum.Sum(nil)), start); err != nil {

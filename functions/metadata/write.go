@@ -22,11 +22,22 @@ type target struct {
 	err error // the write failed: the upload is aborted
 }
 
-// targets starts the data upload on every remote of the job.
+// targets starts the data upload on every remote of the job but those
+// Xen Orchestra encrypts (catalog.CheckWritable), which fail alone: xbr's
+// plain-text dump does not belong beside XO's ciphertext.
 func (r *run) targets(ctx context.Context, src source) ([]*target, error) {
 	var ts []*target
 	for _, name := range r.job.Remotes {
 		rm, err := r.h.Remotes.Get(ctx, name)
+		if err == nil {
+			if err = catalog.CheckWritable(ctx, rm); errors.Is(err, catalog.ErrEncryptedRemote) {
+				if ferr := r.fail(src, name, fmt.Errorf("remote %s: %w", name, err)); ferr != nil {
+					abortAll(ctx, ts)
+					return nil, ferr
+				}
+				continue
+			}
+		}
 		if err == nil {
 			var id catalog.PoolMetaID
 			if id, err = catalog.NewPoolMetaID(name, r.sched.ID, src.uuid, r.ts); err == nil {
