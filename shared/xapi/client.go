@@ -145,6 +145,12 @@ func (c *Client) Login(ctx context.Context, user, password string) error {
 	c.session, c.user, c.password = sess, user, password
 	c.mu.Unlock()
 	c.opts.logger.Debug("xapi: logged in", "url", c.baseURL().String(), "user", user, "transport", c.transport().String())
+	// The pool's hosts are where to look for the master if it dies
+	// (failover.go); without them the client can only wait for it.
+	if err := c.loadPool(ctx); err != nil {
+		c.opts.logger.Warn("xapi: the pool's hosts could not be read; a master that dies will not be failed over",
+			"url", c.baseURL().String(), "error", err)
+	}
 	return nil
 }
 

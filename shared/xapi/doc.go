@@ -43,7 +43,10 @@
 //   - HOST_IS_SLAVE [address] answers a login or a call on a host that is
 //     no longer the master: the client moves there and repeats the call,
 //     asking the old host for the master's certificate thumbprint
-//     (x-xenapi-request-host-certificate-thumbprint: sha-256:master).
+//     (x-xenapi-request-host-certificate-thumbprint: sha-256:master);
+//   - a master that dies sends no HOST_IS_SLAVE: when it cannot be reached,
+//     a call that never left goes to the pool's other hosts in turn (read at
+//     login, or pinned), and a member's HOST_IS_SLAVE leads to the new master.
 //
 // TLS certificates are verified by default. XCP-ng hosts use self-signed
 // certificates; WithFingerprint pins one by the SHA-256 of its DER encoding.

@@ -96,7 +96,8 @@ func WithFingerprint(sha256hex string) Option {
 // certificate, besides the fingerprints the pool publishes. It is what lets
 // a client configured at a host that is no longer the master reach the new
 // one on an xapi older than 24.1, which does not send the master's
-// thumbprint with HOST_IS_SLAVE.
+// thumbprint with HOST_IS_SLAVE, and a host to try when the configured one
+// cannot be reached (it died, and another host is master now).
 func WithHostFingerprint(address, sha256hex string) Option {
 	return func(o *options) error {
 		clean := strings.ToLower(strings.ReplaceAll(strings.TrimSpace(sha256hex), ":", ""))

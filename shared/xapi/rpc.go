@@ -30,34 +30,51 @@ func (c *Client) rpc(ctx context.Context, method string, params []any) (any, err
 	for i := range params {
 		params[i] = normalize(params[i])
 	}
-	for hop := 0; ; hop++ {
-		start := time.Now()
-		var v any
-		var thumb string
-		var err error
-		if c.transport() == JSONRPC {
-			v, thumb, err = c.jsonRPC(ctx, method, params)
-		} else {
-			v, thumb, err = c.xmlRPC(ctx, method, params)
-		}
-		c.opts.logger.Debug("xapi call", "method", method, "duration", time.Since(start), "error", err)
+	var fo failover
+	for hop := 0; ; {
+		v, thumb, err := c.send(ctx, method, params)
 		// A host that is no longer the master answers HOST_IS_SLAVE
 		// [master address] to a login and to a call with a user session
 		// (xen-api ocaml/xapi/xapi_session.ml, session_check.ml); the
 		// session lives in the pool database, so the call is repeated there.
 		var xe *Error
 		if errors.As(err, &xe) && xe.Code == CodeHostIsSlave && len(xe.Params) > 0 && hop < 3 {
+			hop++
 			ferr := c.followMaster(xe.Params[0], thumb)
 			if ferr == nil {
 				continue
 			}
 			err = errors.Join(err, ferr)
 		}
+		// A master that cannot be reached may have died and HA made
+		// another host master: the call, which never left, goes to the
+		// pool's other hosts in turn (see failover.go).
+		if unreachable(err) && ctx.Err() == nil && fo.next(c, err) {
+			continue
+		}
+		if unreachable(err) {
+			err = fo.giveUp(c, err)
+		}
 		if err != nil {
 			return nil, fmt.Errorf("%s: %w", method, err)
 		}
 		return v, nil
 	}
+}
+
+// send posts the call once to the current master.
+func (c *Client) send(ctx context.Context, method string, params []any) (any, string, error) {
+	start := time.Now()
+	var v any
+	var thumb string
+	var err error
+	if c.transport() == JSONRPC {
+		v, thumb, err = c.jsonRPC(ctx, method, params)
+	} else {
+		v, thumb, err = c.xmlRPC(ctx, method, params)
+	}
+	c.opts.logger.Debug("xapi call", "method", method, "duration", time.Since(start), "error", err)
+	return v, thumb, err
 }
 
 func (c *Client) xmlRPC(ctx context.Context, method string, params []any) (any, string, error) {

@@ -208,3 +208,58 @@ func TestImportToUnknownSR(t *testing.T) {
 		t.Fatalf("import to an unknown SR: %v", err)
 	}
 }
+
+// TestMasterFailover: the master dies and HA makes another host master.
+// A client that was talking to the dead master finds the new one through
+// the pool's other hosts (the ones it read at login, trusted by the
+// certificates the pool publishes), and so does a new client configured at
+// the dead host that knows another host by its pin; a call cut on the dead
+// master's open connection is not sent again.
+func TestMasterFailover(t *testing.T) {
+	sim, urls := startPoolSim(t, 3)
+	ctx := context.Background()
+	c := pinnedClient(t, urls[0], sim.Fingerprint(0))
+	if err := sim.SetMaster(2); err != nil {
+		t.Fatal(err)
+	}
+	if err := sim.StopHost(0); err != nil {
+		t.Fatal(err)
+	}
+	// A call on a connection the dead master had open may fail (it may
+	// have run, so it is not sent again); the next connects anew.
+	if _, err := c.VMs(ctx); xapi.IsCode(err, xapi.CodeHostIsSlave) {
+		t.Fatalf("the call cut by the master's death: %v", err)
+	}
+	if _, err := c.VMs(ctx); err != nil {
+		t.Fatalf("a call after the master died: %v", err)
+	}
+	if c.URL() != urls[2] {
+		t.Fatalf("after the master died the client talks to %s, want the new master %s", c.URL(), urls[2])
+	}
+	vm := xapi.VMRef(vmNamed(t, sim, "vm-02").Ref) // on host 2's local SR: the dead host's is gone with it
+	if _, n := diskSum(t, c, disksOf(t, c, vm)[0]); n != simDisk {
+		t.Fatalf("read %d bytes of a disk after the failover", n)
+	}
+
+	member := strings.TrimPrefix(urls[1], "https://")
+	fresh, err := xapi.New(urls[0], xapi.WithFingerprint(sim.Fingerprint(0)),
+		xapi.WithHostFingerprint(member, sim.Fingerprint(1)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := fresh.Login(ctx, simUser, simPassword); err != nil || fresh.URL() != urls[2] {
+		t.Fatalf("login at the dead master with another host pinned: %v, at %s", err, fresh.URL())
+	}
+
+	// With no host left, the error is the master's, and the client stays on it.
+	for _, i := range []int{1, 2} {
+		if err := sim.StopHost(i); err != nil {
+			t.Fatal(err)
+		}
+	}
+	_, _ = c.VMs(ctx) // may be cut on an open connection
+	_, err = c.VMs(ctx)
+	if err == nil || !strings.Contains(err.Error(), strings.TrimPrefix(urls[2], "https://")) || c.URL() != urls[2] {
+		t.Fatalf("a call when no host of the pool answers: %v, then at %s", err, c.URL())
+	}
+}

@@ -86,3 +86,19 @@ func (s *Server) SetHostAddress(i int, address string) error {
 	s.st.set(h, "address", address)
 	return nil
 }
+
+// StopHost takes host i (0-based) off the network, as a host that crashed
+// or powered off: its listener and open connections close, and new
+// connections to its address are refused. The pool's records do not
+// change; with SetMaster it plays an HA failover.
+func (s *Server) StopHost(i int) error {
+	s.mu.Lock()
+	if i < 0 || i >= len(s.listeners) {
+		n := len(s.listeners)
+		s.mu.Unlock()
+		return fmt.Errorf("xapisim: host %d: %d hosts are listening (StartHosts)", i, n)
+	}
+	srv := s.listeners[i]
+	s.mu.Unlock()
+	return srv.Close()
+}
