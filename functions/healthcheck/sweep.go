@@ -40,7 +40,7 @@ func (h *Handler) Sweep(ctx context.Context, pool string) []string {
 		h.log.Warn("health check sweep: pool unreachable", "pool", pool, "err", err)
 		return nil
 	}
-	vms, err := c.VMs(ctx)
+	vms, err := c.CachedVMs(ctx) // every check sweeps: the changes since the last, not the whole pool
 	if err != nil {
 		h.log.Warn("health check sweep: list VMs", "pool", pool, "err", err)
 		return nil
@@ -69,7 +69,7 @@ func (h *Handler) alive(vm xapi.VM) bool {
 
 // findTest returns the test VM of a check, "" when there is none.
 func (h *Handler) findTest(ctx context.Context, c *xapi.Client, requestID string) (xapi.VMRef, error) {
-	vms, err := c.VMs(ctx)
+	vms, err := c.CachedVMs(ctx)
 	if err != nil {
 		return "", err
 	}

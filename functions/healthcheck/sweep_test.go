@@ -79,6 +79,7 @@ func TestSweep(t *testing.T) {
 	mark(untagged, false, now.Add(-time.Hour))
 	vdis := len(sim.Refs("VDI"))
 	h := healthcheck.New(onePool{c}, nil, nil, xapiSubjects(t), healthcheck.Options{Now: func() time.Time { return now }})
+	before := sim.Calls()["VM.get_all_records"]
 	swept := h.Sweep(ctx, "lab")
 	if len(swept) != 2 || !slices.Contains(swept, stale.UUID) || !slices.Contains(swept, noMark.UUID) {
 		t.Fatalf("swept %v, want the stale %s and the unmarked %s", swept, stale.UUID, noMark.UUID)
@@ -92,6 +93,14 @@ func TestSweep(t *testing.T) {
 	}
 	if got, want := len(sim.Refs("VDI")), vdis-len(stale.VDIs)-len(noMark.VDIs); got != want {
 		t.Fatalf("%d VDIs after the sweep, want %d: the swept VMs' disks stayed", got, want)
+	}
+	// Every check sweeps: it reads the client's view of the pool (the
+	// changes since the last question), not every VM record of the pool.
+	if again := h.Sweep(ctx, "lab"); len(again) != 0 {
+		t.Fatalf("a second sweep destroyed %v", again)
+	}
+	if n := sim.Calls()["VM.get_all_records"] - before; n != 0 {
+		t.Fatalf("two sweeps called VM.get_all_records %d times: each check costs the whole pool", n)
 	}
 }
 
