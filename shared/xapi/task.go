@@ -2,6 +2,7 @@ package xapi
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 )
@@ -50,21 +51,39 @@ func (c *Client) WaitTask(ctx context.Context, task TaskRef) (string, error) {
 	return res, terr
 }
 
+// pollFailures is how many polls of a task in a row may fail on the network
+// (not with an XAPI error) before the wait gives the task up and cancels it.
+const pollFailures = 5
+
 // awaitTask polls until the task has finished and returns its record; it
-// does not destroy the task.
+// does not destroy the task. A poll that fails on the network is repeated,
+// since the task goes on in XAPI whatever its waiter does (a snapshot
+// abandoned on a blip would stay on the SR, its caller believing it failed);
+// after pollFailures such failures in a row the task is cancelled.
 func (c *Client) awaitTask(ctx context.Context, task TaskRef) (Task, error) {
 	wait := c.opts.pollMin
+	failures := 0
 	for {
 		rec, err := c.TaskRecord(ctx, task)
-		if err != nil {
-			if ctx.Err() != nil {
+		var xe *Error
+		switch {
+		case err != nil && ctx.Err() != nil:
+			c.cancelTask(ctx, task)
+			return Task{}, ctx.Err()
+		case err != nil && (errors.As(err, &xe) || failures+1 >= pollFailures):
+			if xe == nil {
 				c.cancelTask(ctx, task)
-				return Task{}, ctx.Err()
+				err = fmt.Errorf("%w (%d polls in a row failed; task cancelled)", err, pollFailures)
 			}
 			return Task{}, err
-		}
-		if done, _, _ := taskOutcome(task, rec); done {
-			return rec, nil
+		case err != nil:
+			failures++
+			c.opts.logger.Warn("xapi: polling a task failed; polling again", "task", string(task), "error", err)
+		default:
+			failures = 0
+			if done, _, _ := taskOutcome(task, rec); done {
+				return rec, nil
+			}
 		}
 		t := time.NewTimer(wait)
 		select {
