@@ -82,9 +82,27 @@ func unplug(ctx context.Context, c *xapi.Client, vm xapi.VMRef, rec xapi.VM) err
 	return nil
 }
 
-// renew records that the check of vm is alive now.
-func (h *Handler) renew(ctx context.Context, c *xapi.Client, vm xapi.VMRef) error {
-	return c.AddToOtherConfig(ctx, vm, xotag.KeyHealthCheckAlive, h.opts.Now().UTC().Format(time.RFC3339))
+// aliveKeys hold a test VM's alive mark, renewed in turn. A renewal
+// removes its key and adds it again (XAPI's add_to_other_config refuses an
+// existing key); the other key, written one AliveEvery before, stays
+// meanwhile, so a sweep never finds a live check's VM without a fresh mark.
+var aliveKeys = [2]string{xotag.KeyHealthCheckAlive, xotag.KeyHealthCheckAliveAlt}
+
+// mark writes both alive keys, the one earlier versions did not write
+// first: a VM a redelivered check goes on with keeps its fresh mark
+// throughout, and an earlier version's sweep finds its key.
+func (h *Handler) mark(ctx context.Context, c *xapi.Client, vm xapi.VMRef) error {
+	for _, k := range []string{aliveKeys[1], aliveKeys[0]} {
+		if err := h.renew(ctx, c, vm, k); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// renew records on key that the check of vm is alive now.
+func (h *Handler) renew(ctx context.Context, c *xapi.Client, vm xapi.VMRef, key string) error {
+	return c.AddToOtherConfig(ctx, vm, key, h.opts.Now().UTC().Format(time.RFC3339))
 }
 
 // boot starts the test VM unless it runs (a redelivery) and waits for its

@@ -86,7 +86,7 @@ func (h *Handler) check(ctx context.Context, c *xapi.Client, vm xapi.VMRef, req 
 			h.log.Warn("health check: destroy the test VM; the sweep retries", "request", req.RequestID, "vm", string(vm), "err", derr)
 		}
 	}()
-	if err := h.renew(ctx, c, vm); err != nil { // first: the sweep never takes a live check's VM for a leftover
+	if err := h.mark(ctx, c, vm); err != nil { // first: the sweep never takes a live check's VM for a leftover
 		return 0, fail(events.HealthReasonRestoreFailed, fmt.Errorf("mark the test VM: %w", err))
 	}
 	stop := h.keepAlive(ctx, c, vm, req.RequestID)
@@ -131,7 +131,9 @@ func (h *Handler) outcome(ctx context.Context, req events.HealthCheckRequested, 
 
 // keepAlive renews the mark of vm every AliveEvery until stop is called:
 // through every step of the check, a VM.start that takes minutes on a big
-// VM or a slow SR included, so that no sweep takes it for a leftover.
+// VM or a slow SR included, so that no sweep takes it for a leftover. It
+// renews aliveKeys in turn, and a key whose renewal failed (maybe removed
+// already) again, never the other: that one is the fresh mark left.
 func (h *Handler) keepAlive(ctx context.Context, c *xapi.Client, vm xapi.VMRef, request string) (stop func()) {
 	ctx, cancel := context.WithCancel(ctx)
 	done := make(chan struct{})
@@ -139,13 +141,17 @@ func (h *Handler) keepAlive(ctx context.Context, c *xapi.Client, vm xapi.VMRef, 
 		defer close(done)
 		t := time.NewTicker(h.opts.AliveEvery)
 		defer t.Stop()
-		for {
+		for next := 0; ; {
 			select {
 			case <-ctx.Done():
 				return
 			case <-t.C:
 			}
-			if err := h.renew(ctx, c, vm); err != nil && ctx.Err() == nil {
+			err := h.renew(ctx, c, vm, aliveKeys[next])
+			switch {
+			case err == nil:
+				next = 1 - next
+			case ctx.Err() == nil:
 				h.log.Warn("health check: renew the test VM's mark", "request", request, "vm", string(vm), "err", err)
 			}
 		}

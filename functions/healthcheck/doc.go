@@ -20,7 +20,7 @@
 //     xbr.restore.failed of that request arrives (the latter is a
 //     restore-failed outcome). A standby copy is cloned with VM.clone on
 //     the target pool directly.
-//   - The check: the test VM is marked (KeyHealthCheckAlive first, then the
+//   - The check: the test VM is marked (its alive mark first, then the
 //     tag xbr:healthcheck and the request, job and VM keys), its VIFs are
 //     removed, a clone loses the copy's blocked start and backup keys (so
 //     replicate never takes it for a copy), and, for a VM tagged
@@ -37,11 +37,18 @@
 //
 // # Leftovers
 //
-// While a check runs it renews KeyHealthCheckAlive on its test VM every
-// few seconds, from the first mark to the destroy, whatever call is under
-// way (a VM.start of a big VM or on a slow SR can outlast StaleAfter).
-// The sweep destroys every VM tagged xbr:healthcheck whose mark is older
-// than StaleAfter: a check that was killed. It runs when the
+// While a check runs it renews its alive mark on its test VM every few
+// seconds, from the first mark to the destroy, whatever call is under way
+// (a VM.start of a big VM or on a slow SR can outlast StaleAfter). The
+// mark has two keys, KeyHealthCheckAlive and KeyHealthCheckAliveAlt,
+// written both first and then renewed in turn: XAPI cannot overwrite a
+// key, a renewal removes it and adds it again, and the other key stays
+// meanwhile, so a sweep never reads a live check's VM without a fresh
+// mark. The sweep destroys every VM tagged xbr:healthcheck whose newer
+// mark is older than StaleAfter, or that has none: a check that was
+// killed (a mark of an earlier version, KeyHealthCheckAlive alone, is
+// read as well; that version's own renewals still leave a moment without
+// a mark, and its sweep reads the first key only). It runs when the
 // function starts, before each check (on that pool) and periodically, so
 // checks that run concurrently, in this process or another, are never
 // swept. A redelivered restore.completed whose test VM still exists goes
@@ -50,6 +57,10 @@
 // returning and the mark: a crash exactly there leaves an unmarked VM that
 // the sweep does not know (named "xbr health check of …"; a restored one
 // also carries the restore request id in xbr:restore:request).
+// A mark is the writer's clock read against the sweeper's: processes whose
+// clocks differ by more than StaleAfter less AliveEvery sweep each other's
+// live checks (the one ahead sweeps), and leftovers of a process whose
+// clock is ahead outlive StaleAfter by that much. Keep them in sync (NTP).
 //
 // # Results
 //

@@ -31,8 +31,8 @@ func (h *Handler) sweepEvery(ctx context.Context, pools []string) {
 }
 
 // Sweep destroys the test VMs of pool whose check is no longer alive (its
-// mark is older than StaleAfter, or missing): the leftovers of a killed
-// check. Errors are logged: the next sweep tries again. It returns the
+// mark, the newer of its two keys, is older than StaleAfter, or both keys
+// are missing): the leftovers of a killed check. Errors are logged: the next sweep tries again. It returns the
 // UUIDs of the VMs it destroyed.
 func (h *Handler) Sweep(ctx context.Context, pool string) []string {
 	c, err := h.pools.Client(ctx, pool)
@@ -61,10 +61,17 @@ func (h *Handler) Sweep(ctx context.Context, pool string) []string {
 	return swept
 }
 
-// alive reports whether vm's check renewed its mark within StaleAfter.
+// alive reports whether vm's check renewed its mark, the newer of its
+// aliveKeys, within StaleAfter. A mark is another process's clock read
+// against this one's.
 func (h *Handler) alive(vm xapi.VM) bool {
-	at, err := time.Parse(time.RFC3339, vm.OtherConfig[xotag.KeyHealthCheckAlive])
-	return err == nil && h.opts.Now().Sub(at) < h.opts.StaleAfter
+	for _, k := range aliveKeys {
+		at, err := time.Parse(time.RFC3339, vm.OtherConfig[k])
+		if err == nil && h.opts.Now().Sub(at) < h.opts.StaleAfter {
+			return true
+		}
+	}
+	return false
 }
 
 // findTest returns the test VM of a check, "" when there is none.

@@ -29,10 +29,15 @@ const (
 	// check finds its test VM by it).
 	KeyRestoreRequest = "xbr:restore:request"
 	// TagHealthCheck marks a health check's throw-away test VM, so a sweep
-	// finds the ones a crash left behind; KeyHealthCheckAlive on it is
-	// when its check last showed it is still running (RFC 3339, UTC).
-	TagHealthCheck      = "xbr:healthcheck"
-	KeyHealthCheckAlive = "xbr:healthcheck:alive"
+	// finds the ones a crash left behind; KeyHealthCheckAlive and
+	// KeyHealthCheckAliveAlt on it, the newer of the two, are when its
+	// check last showed it is still running (RFC 3339, UTC). The check
+	// renews them in turn: XAPI cannot overwrite a key, only remove and
+	// add it again, and the other key stays meanwhile. Versions before the
+	// second key wrote KeyHealthCheckAlive alone.
+	TagHealthCheck         = "xbr:healthcheck"
+	KeyHealthCheckAlive    = "xbr:healthcheck:alive"
+	KeyHealthCheckAliveAlt = "xbr:healthcheck:alive:alt"
 	// KeyHealthCheckRequest, KeyHealthCheckJob and KeyHealthCheckVM say on
 	// a test VM which check made it, for which job and source VM.
 	KeyHealthCheckRequest = "xbr:healthcheck:request"
