@@ -24,7 +24,7 @@ type ChatReply struct {
 	ResponseType string `json:"response_type"` // "ephemeral" (only the caller sees it) or "in_channel"
 	Text         string `json:"text"`
 
-	restoreID string // the restore the command requested, if any
+	follow *chatFollow // the request whose outcome goes back to the chat, if any
 }
 
 const (
@@ -118,15 +118,15 @@ func (s *Server) chat(w http.ResponseWriter, r *http.Request, body []byte, via, 
 		return
 	}
 	var notify *url.URL
-	if raw := form.Get("response_url"); raw != "" && cmd.Verb == VerbRestore {
+	if raw := form.Get("response_url"); raw != "" && (cmd.Verb == VerbRestore || cmd.Verb == VerbFailover) {
 		if notify, err = checkResponseURL(raw); err != nil {
 			writeJSON(w, http.StatusOK, ChatReply{ResponseType: ephemeral, Text: "Sorry: " + err.Error()})
 			return
 		}
 	}
 	reply, err := s.runCommand(r.Context(), cmd, by, key)
-	if err == nil && notify != nil && reply.restoreID != "" {
-		reply.Text += s.notifyOutcome(notify, reply.restoreID, via)
+	if err == nil && reply.follow != nil {
+		reply.Text += s.notifyOutcome(notify, reply.follow, via)
 	}
 	if err != nil {
 		reqLog(r).Warn("chat command failed", "via", via, "verb", cmd.Verb, "err", err)
@@ -186,7 +186,7 @@ func (s *Server) chatRestore(ctx context.Context, c Command, by, key string) (Ch
 	for _, w := range a.Warnings {
 		text += "\nWarning: " + w
 	}
-	return ChatReply{ResponseType: inChannel, Text: text, restoreID: req.RequestID}, nil
+	return ChatReply{ResponseType: inChannel, Text: text, follow: s.restoreFollow(req.RequestID)}, nil
 }
 
 // maxChatBackups is how many backups `backups <vm>` lists.

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -14,17 +15,19 @@ import (
 	"xbr/shared/restoreclient"
 )
 
-// How long a chat restore's outcome is waited for, and how long posting it
-// may take.
+// How long a chat restore's and a chat failover's outcome are waited for
+// (WithChatFailoverWait), and how long posting it may take.
 const (
-	chatOutcomeWait = 24 * time.Hour
-	chatPostTimeout = 15 * time.Second
+	chatOutcomeWait  = 24 * time.Hour
+	chatFailoverWait = 15 * time.Minute
+	chatPostTimeout  = 15 * time.Second
 )
 
-// outcomes are the chat restores whose outcome the gateway posts back to
-// the chat when they end (Slack's and Mattermost's response_url). They run
-// until the restore ends or the gateway closes; a gateway that restarts
-// forgets them (the restore itself goes on, `status <id>` still answers).
+// outcomes are the chat restores and failovers whose outcome the gateway
+// posts back to the chat when they end (Slack's and Mattermost's
+// response_url). They run until the request ends, its wait passes or the
+// gateway closes; a gateway that restarts forgets them (the request itself
+// goes on: `status <id>` and the DR page still answer).
 type outcomes struct {
 	mu     sync.Mutex
 	closed bool
@@ -38,9 +41,10 @@ func newOutcomes() *outcomes {
 		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}}
 }
 
-// run runs f with a context that ends when the gateway closes or after
-// chatOutcomeWait; it reports false once the gateway closed.
-func (o *outcomes) run(f func(ctx context.Context)) bool {
+// run runs f with a context that ends when the gateway closes (canceled)
+// or after wait (deadline exceeded); it reports false once the gateway
+// closed.
+func (o *outcomes) run(wait time.Duration, f func(ctx context.Context)) bool {
 	o.mu.Lock()
 	defer o.mu.Unlock()
 	if o.closed {
@@ -49,7 +53,7 @@ func (o *outcomes) run(f func(ctx context.Context)) bool {
 	o.wg.Add(1)
 	go func() {
 		defer o.wg.Done()
-		ctx, cancel := context.WithTimeout(context.Background(), chatOutcomeWait)
+		ctx, cancel := context.WithTimeout(context.Background(), wait)
 		defer cancel()
 		go func() {
 			select {
@@ -74,8 +78,9 @@ func (o *outcomes) close() {
 	o.wg.Wait()
 }
 
-// Close stops posting chat restores' outcomes and waits for the watches to
-// end. Serve calls it when it shuts down; a test that uses Handler calls it.
+// Close stops posting chat restores' and failovers' outcomes and waits for
+// the watches to end. Serve calls it when it shuts down; a test that uses
+// Handler calls it.
 func (s *Server) Close() { s.outcomes.close() }
 
 // checkResponseURL accepts a chat's response_url: an absolute http(s) URL
@@ -93,38 +98,73 @@ func checkResponseURL(raw string) (*url.URL, error) {
 	return u, nil
 }
 
-// notifyOutcome posts restore id's outcome to to when it ends, if to's host
-// is one of gateway.chat_response_hosts; it returns what the reply says of it.
-func (s *Server) notifyOutcome(to *url.URL, id, via string) string {
-	if !s.env.Config.Gateway.ChatResponseAllowed(to.Host) {
-		s.log.Warn("chat restore outcome not posted: the response_url's host is not in gateway.chat_response_hosts",
-			"restore_id", id, "via", via, "response_host", to.Host)
-		return fmt.Sprintf(" Its outcome is not posted back: the response_url's host %q is not in gateway.chat_response_hosts.", to.Host)
+// chatFollow is a request a chat command published whose outcome the
+// gateway posts back to the chat when it ends.
+type chatFollow struct {
+	what string        // "restore" or "failover": the log's words
+	id   string        // the request id, logged as <what>_id
+	wait time.Duration // how long the request is followed
+	// outcome follows the request until it ends or ctx ends and returns
+	// the text to post and the state to log; an error posts nothing.
+	outcome func(ctx context.Context) (text, state string, err error)
+	// elsewhere is appended to the command's reply when the outcome is not
+	// posted back: where to look for it instead.
+	elsewhere string
+}
+
+// notifyOutcome posts f's outcome to to when it ends, if to is set and its
+// host is one of gateway.chat_response_hosts; it returns what the reply
+// says of it.
+func (s *Server) notifyOutcome(to *url.URL, f *chatFollow, via string) string {
+	if to == nil {
+		if f.elsewhere == "" {
+			return ""
+		}
+		return " Its outcome is not posted back: the command has no response_url." + f.elsewhere
 	}
-	s.postOutcome(to, id, via)
+	if !s.env.Config.Gateway.ChatResponseAllowed(to.Host) {
+		s.log.Warn("chat "+f.what+" outcome not posted: the response_url's host is not in gateway.chat_response_hosts",
+			f.what+"_id", f.id, "via", via, "response_host", to.Host)
+		return fmt.Sprintf(" Its outcome is not posted back: the response_url's host %q is not in gateway.chat_response_hosts.", to.Host) + f.elsewhere
+	}
+	s.postOutcome(to, f, via)
 	return " Its outcome will be posted here when it ends."
 }
 
-// postOutcome follows restore id and posts its outcome to to when it ends.
-func (s *Server) postOutcome(to *url.URL, id, via string) {
-	log := s.log.With("restore_id", id, "via", via, "response_host", to.Host) // never the path: it is a token
-	ok := s.outcomes.run(func(ctx context.Context) {
-		final, err := restoreclient.Follow(ctx, s.env.Conn, s.env.Subjects, s.env.Streams, id, nil)
-		if err != nil || !final.Done() {
-			log.Warn("chat restore outcome not posted: the restore did not end while followed", "err", err)
+// postOutcome follows f and posts its outcome to to, in the background.
+func (s *Server) postOutcome(to *url.URL, f *chatFollow, via string) {
+	log := s.log.With(f.what+"_id", f.id, "via", via, "response_host", to.Host) // never the path: it is a token
+	ok := s.outcomes.run(f.wait, func(ctx context.Context) {
+		text, state, err := f.outcome(ctx)
+		if err != nil {
+			log.Warn("chat "+f.what+" outcome not posted", "err", err)
 			return
 		}
 		pctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), chatPostTimeout)
 		defer cancel()
-		if err := s.outcomes.post(pctx, to, ChatReply{ResponseType: inChannel, Text: describeStatus(final)}); err != nil {
-			log.Warn("chat restore outcome not posted", "err", err)
+		if err := s.outcomes.post(pctx, to, ChatReply{ResponseType: inChannel, Text: text}); err != nil {
+			log.Warn("chat "+f.what+" outcome not posted", "err", err)
 			return
 		}
-		log.Info("chat restore outcome posted", "state", final.State)
+		log.Info("chat "+f.what+" outcome posted", "state", state)
 	})
 	if !ok {
-		log.Warn("chat restore outcome not followed: the gateway is closing")
+		log.Warn("chat " + f.what + " outcome not followed: the gateway is closing")
 	}
+}
+
+// restoreFollow follows chat restore id until it ends.
+func (s *Server) restoreFollow(id string) *chatFollow {
+	return &chatFollow{what: "restore", id: id, wait: chatOutcomeWait, outcome: func(ctx context.Context) (string, string, error) {
+		final, err := restoreclient.Follow(ctx, s.env.Conn, s.env.Subjects, s.env.Streams, id, nil)
+		if err == nil && !final.Done() {
+			err = errors.New("it is not done")
+		}
+		if err != nil {
+			return "", "", fmt.Errorf("the restore did not end while followed: %w", err)
+		}
+		return describeStatus(final), string(final.State), nil
+	}}
 }
 
 // post sends reply as JSON to to; a status other than 2xx is an error.

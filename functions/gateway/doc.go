@@ -67,17 +67,22 @@
 // POST /v1/failovers {"vm": "<uuid or name>", "copy": "latest" | "<recovery
 // point>", "start": true, "force": false}, the failover chat command and the
 // DR page's form publish xbr.failover.requested with who asked (webhook,
-// slack:<user>, mattermost:<user>, web) and follow its outcome events for up
-// to 20 s (WithFailoverWait; by default two thirds of the handler timeout,
-// which it must stay below so that the pending answer is not cut), as
-// restores are followed; the replicate function carries it out (functions
-// never import each other). The webhook answers 200 with the
+// slack:<user>, mattermost:<user>, web); the replicate function carries it
+// out (functions never import each other). The webhook and the page follow
+// its outcome events for up to 20 s (WithFailoverWait; by default two
+// thirds of the handler timeout, which it must stay below so that the
+// pending answer is not cut). The webhook answers 200 with the
 // status (the request and xbr.failover.completed) once done; 409 when it
 // was refused because the source VM runs (send "force": true to override);
 // 404 when no complete copy matches; 502 when it failed or no server
 // answers; 202 with the status (its "id") and a Location of GET
-// /v1/failovers/<id> when the outcome takes longer; the page and the chat
-// command say it is pending, with its id. The copies chat command and the DR page's
+// /v1/failovers/<id> when the outcome takes longer; the page says it is
+// pending, with its id. The chat command cannot wait (Slack wants a slash
+// command answered within 3 s): it answers at once that the failover was
+// requested, with its id, and posts the outcome to the command's
+// response_url as a chat restore does (see Chat commands): completed,
+// refused (with how to force it), failed, or still pending after 15 min
+// (WithChatFailoverWait). The copies chat command and the DR page's
 // listing ask the dr.ls query over NATS (any xbr server answers).
 //
 // # Webhook body
@@ -108,9 +113,12 @@
 // v0=<hex HMAC-SHA256(secret, "v0:<ts>:<body>")>, five-minute window);
 // Mattermost requests by their token form field (constant time). Answers use
 // Slack's response format {"response_type": "ephemeral"|"in_channel", "text"}.
-// A restore command's response_url (Slack's and Mattermost's; https or http,
-// never logged beyond its host, as its path is a token) gets the restore's
-// outcome POSTed in the same format when it ends, while this gateway runs.
+// A restore or failover command's response_url (Slack's and Mattermost's;
+// https or http, never logged beyond its host, as its path is a token) gets
+// the request's outcome POSTed in the same format when it ends, while this
+// gateway runs, if its host is in gateway.chat_response_hosts; otherwise the
+// reply says the outcome is not posted back (a failover's: look at the DR
+// page).
 // A mistyped command is answered with the closest one ("did you mean").
 //
 // # The web page

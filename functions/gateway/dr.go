@@ -74,12 +74,10 @@ func (s *Server) copies(ctx context.Context, vm string) ([]events.DRCopy, error)
 // or still pending, with where to look. A refused or failed failover is an
 // error (see failoverError) besides the status.
 func (s *Server) failover(ctx context.Context, p failovers.Params) (failovers.Status, error) {
-	req, err := failovers.Publish(ctx, s.env.Conn, s.env.Subjects, events.Source(Name), p, s.now())
+	req, err := s.requestFailover(ctx, p)
 	if err != nil {
-		return failovers.Status{}, upstream(err)
+		return failovers.Status{}, err
 	}
-	s.log.Info("failover requested", "failover_id", req.RequestID, "vm", req.VM, "copy", req.Copy,
-		"start", req.Start, "force", req.Force, "requested_by", req.RequestedBy)
 	wctx, cancel := context.WithTimeout(ctx, s.opts.failoverWait)
 	defer cancel()
 	st, err := failovers.Follow(wctx, s.env.Conn, s.env.Subjects, s.env.Streams, req.RequestID, nil)
@@ -88,6 +86,18 @@ func (s *Server) failover(ctx context.Context, p failovers.Params) (failovers.St
 	}
 	st.RequestID = req.RequestID
 	return st, failoverError(st)
+}
+
+// requestFailover publishes xbr.failover.requested (from the gateway, with
+// who asked in p.RequestedBy) and logs it.
+func (s *Server) requestFailover(ctx context.Context, p failovers.Params) (events.FailoverRequested, error) {
+	req, err := failovers.Publish(ctx, s.env.Conn, s.env.Subjects, events.Source(Name), p, s.now())
+	if err != nil {
+		return events.FailoverRequested{}, upstream(err)
+	}
+	s.log.Info("failover requested", "failover_id", req.RequestID, "vm", req.VM, "copy", req.Copy,
+		"start", req.Start, "force", req.Force, "requested_by", req.RequestedBy)
+	return req, nil
 }
 
 // refusedError is a failover refused because the source VM runs (409).

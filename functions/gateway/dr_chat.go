@@ -57,34 +57,77 @@ func (s *Server) chatCopies(ctx context.Context, c Command) (ChatReply, error) {
 	return ChatReply{ResponseType: ephemeral, Text: b.String()}, nil
 }
 
-// chatFailover answers `failover ...` in the channel: a failover is news.
-// It publishes xbr.failover.requested (requested_by slack:<user> or
-// mattermost:<user>) and waits for the outcome.
+// chatFailover answers `failover ...` in the channel (a failover is news)
+// as soon as it published xbr.failover.requested (requested_by
+// slack:<user> or mattermost:<user>): a slash command must be answered
+// within seconds, a failover may take minutes. Its outcome is posted to the
+// command's response_url when it ends (see failoverFollow).
 func (s *Server) chatFailover(ctx context.Context, c Command, by, key string) (ChatReply, error) {
 	p := failovers.Params{VM: c.VM, Copy: failovers.CopyString(c.At), Start: c.Start, Force: c.Force, RequestedBy: by, Key: key}
-	st, err := s.failover(ctx, p)
-	var refused *refusedError
-	if errors.As(err, &refused) {
-		return ChatReply{ResponseType: inChannel, Text: fmt.Sprintf("Failover of %s refused: %s. Nothing was changed; "+
-			"shut the original VM down, or ask again with `force` at the end.", c.VM, strings.TrimSuffix(refused.msg, "; stop it or use --force"))}, nil
-	}
+	req, err := s.requestFailover(ctx, p)
 	if err != nil {
 		return ChatReply{}, err
 	}
-	return ChatReply{ResponseType: inChannel, Text: describeFailover(c.VM, st, by)}, nil
+	what := "unblock start on its " + copyWords(req.Copy)
+	if req.Start {
+		what += " and boot it"
+	}
+	if req.Force {
+		what += ", even while the source VM runs (forced)"
+	}
+	return ChatReply{ResponseType: inChannel, Text: fmt.Sprintf("Failover `%s` of %s requested by %s: %s.", req.RequestID, c.VM, by, what),
+		follow: s.failoverFollow(c.VM, by, req.RequestID)}, nil
 }
 
+// copyWords names the copy a failover asks for.
+func copyWords(sel string) string {
+	if sel == failovers.Latest || sel == "" {
+		return "latest copy"
+	}
+	return "copy of " + sel
+}
+
+// failoverFollow follows chat failover id for the chat failover wait
+// (WithChatFailoverWait): its outcome is done, or still pending when the
+// wait passed. Nothing is posted when the gateway closes first.
+func (s *Server) failoverFollow(vm, by, id string) *chatFollow {
+	wait := s.opts.chatFailoverWait
+	return &chatFollow{what: "failover", id: id, wait: wait, elsewhere: " Look at the DR page for it.",
+		outcome: func(ctx context.Context) (string, string, error) {
+			st, err := failovers.Follow(ctx, s.env.Conn, s.env.Subjects, s.env.Streams, id, nil)
+			st.RequestID = id
+			switch {
+			case st.Done():
+				return describeFailover(vm, st, by), string(st.State), nil
+			case errors.Is(ctx.Err(), context.DeadlineExceeded):
+				return fmt.Sprintf("Failover `%s` of %s (requested by %s) is still pending after %s: no outcome yet; look at the DR page.",
+					id, vm, by, wait), string(failovers.StatePending), nil
+			case err == nil:
+				err = errors.New("it is not done")
+			}
+			return "", "", fmt.Errorf("the failover did not end while followed: %w", err)
+		}}
+}
+
+// describeFailover is a failover's outcome in a sentence or two: completed,
+// refused (with how to force it), failed, or not known yet.
 func describeFailover(vm string, st failovers.Status, by string) string {
 	res := st.Completed
-	if res == nil {
-		return fmt.Sprintf("Failover of %s requested by %s (id %s); its outcome is not known yet: look at the DR page.", vm, by, st.RequestID)
+	switch {
+	case st.Refused():
+		return fmt.Sprintf("Failover `%s` of %s (requested by %s) refused: %s. Nothing was changed; shut the original VM down, or ask again with `force` at the end.",
+			st.RequestID, vm, by, strings.TrimSuffix(st.Error(), "; stop it or use --force"))
+	case st.Failed != nil:
+		return fmt.Sprintf("Failover `%s` of %s (requested by %s) failed: %s.", st.RequestID, vm, by, st.Error())
+	case res == nil:
+		return fmt.Sprintf("Failover `%s` of %s requested by %s; its outcome is not known yet: look at the DR page.", st.RequestID, vm, by)
 	}
 	what := "start unblocked"
 	if res.Started {
 		what = "start unblocked and booted"
 	}
-	text := fmt.Sprintf("Failover of %s (requested by %s) to copy %s (%s) on pool %s, recovery point %s: %s; power state %s; source VM %s.",
-		vm, by, res.CopyName, res.CopyUUID, res.Pool, res.RecoveryPoint, what, res.PowerState, res.Source)
+	text := fmt.Sprintf("Failover `%s` of %s (requested by %s) to copy %s (%s) on pool %s, recovery point %s: %s; power state %s; source VM %s.",
+		st.RequestID, vm, by, res.CopyName, res.CopyUUID, res.Pool, res.RecoveryPoint, what, res.PowerState, res.Source)
 	if res.Note != "" {
 		text += " " + res.Note + "."
 	}

@@ -9,8 +9,9 @@ import (
 type Option func(*options)
 
 type options struct {
-	handlerTimeout time.Duration
-	failoverWait   time.Duration
+	handlerTimeout   time.Duration
+	failoverWait     time.Duration
+	chatFailoverWait time.Duration
 }
 
 // WithHandlerTimeout bounds every request's handler [HandlerTimeout]; the
@@ -20,13 +21,20 @@ func WithHandlerTimeout(d time.Duration) Option {
 	return func(o *options) { o.handlerTimeout = d }
 }
 
-// WithFailoverWait bounds how long a failover asked through the webhook,
-// the DR page or chat waits for its outcome before answering that it is
+// WithFailoverWait bounds how long a failover asked through the webhook or
+// the DR page waits for its outcome before answering that it is
 // pending, with its id [two thirds of the handler timeout]. It must be
 // shorter than the handler timeout, so that the answer goes out before the
 // handler is cut.
 func WithFailoverWait(d time.Duration) Option {
 	return func(o *options) { o.failoverWait = d }
+}
+
+// WithChatFailoverWait bounds how long the gateway follows a failover asked
+// in chat, after answering the command, before it posts to the chat that
+// the failover is still pending [chatFailoverWait: 15 min].
+func WithChatFailoverWait(d time.Duration) Option {
+	return func(o *options) { o.chatFailoverWait = d }
 }
 
 // newOptions applies opts over the defaults and checks that a failover's
@@ -38,6 +46,9 @@ func newOptions(opts []Option) (options, error) {
 	}
 	if o.handlerTimeout <= 0 {
 		o.handlerTimeout = HandlerTimeout
+	}
+	if o.chatFailoverWait <= 0 {
+		o.chatFailoverWait = chatFailoverWait
 	}
 	if o.failoverWait <= 0 {
 		o.failoverWait = o.handlerTimeout * 2 / 3

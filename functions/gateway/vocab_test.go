@@ -127,7 +127,8 @@ func TestRestoreToATakenNameWarns(t *testing.T) {
 }
 
 // A failover by a name two source VMs' copies carry is refused on the
-// webhook and in chat with the same ambiguity error, and fails over nothing.
+// webhook and in chat (its posted outcome) with the same ambiguity error,
+// and fails over nothing.
 func TestFailoverRefusesANameTwoVMsShare(t *testing.T) {
 	h := newDRHarness(t)
 	ctx := context.Background()
@@ -162,8 +163,10 @@ func TestFailoverRefusesANameTwoVMsShare(t *testing.T) {
 	if e := decode[apiErr](t, out); code != http.StatusBadRequest || e.Error != want || e.Field != "vm" {
 		t.Fatalf("webhook: %d %s, want 400 %s", code, out, want)
 	}
-	if r := h.slack(t, `failover "`+h.source.NameLabel+`" start`); !strings.Contains(r.Text, want) {
-		t.Fatalf("chat: %q, want %s", r.Text, want)
+	chat := newChatStandIn(t, h.env.Config)
+	requested(t, h.slackTo(t, `failover "`+h.source.NameLabel+`" start`, chat.URL+"/commands/"+chatToken))
+	if r := chat.next(t); !strings.Contains(r.Text, " failed: "+want) {
+		t.Fatalf("chat: posted %q, want %s", r.Text, want)
 	}
 	if power, blocked := h.copyState(t); power != xapi.Halted || !blocked {
 		t.Fatalf("the copy was failed over: power %s, start blocked %v", power, blocked)

@@ -289,7 +289,7 @@ type Gateway struct {
 	SlackSigningSecret Secret `yaml:"slack_signing_secret"`
 	MattermostToken    Secret `yaml:"mattermost_token"`
 	// ChatResponseHosts are the hosts (host, or host:port for that port only) a chat
-	// command's response_url may name for the gateway to post a restore's outcome to;
+	// command's response_url may name for the gateway to post a restore's or failover's outcome to;
 	// default Slack's, DefaultChatResponseHosts. Another host gets no outcome posted, so
 	// a holder of a chat secret cannot make the gateway POST to an internal address.
 	ChatResponseHosts []string `yaml:"chat_response_hosts"`
