@@ -8,5 +8,7 @@
 // (job + schedule + fire time), published with Nats-Msg-Id, so JetStream keeps
 // exactly one event per fire however many replicas see it. After a downtime,
 // fires missed within the catch-up window are coalesced into one; older ones
-// are dropped and logged. Daylight-saving rules are shared/schedule's.
+// are dropped and logged. A timer starting deletes the state of schedules
+// its configuration no longer has, so a schedule put back later starts afresh
+// like a new one. Daylight-saving rules are shared/schedule's.
 package timer

@@ -87,8 +87,42 @@ func New(ctx context.Context, conn *bus.Conn, subjects events.Subjects, jobs []c
 				sched: schedule.Schedule{Cron: s.Spec, Location: s.Location, Enabled: s.Enabled}})
 		}
 	}
+	if err := t.forget(ctx); err != nil {
+		t.log.Warn("timer state of removed schedules not deleted", bus.KeyFunction, Name, "err", err)
+	}
 	return t, nil
 }
+
+// forget deletes the state of the schedules no longer configured, so that
+// one put back later (a rename reverted, a job restored) starts afresh, as a
+// new schedule does, instead of catching up a fire that came while it was
+// absent. Only "<job>.<schedule>" keys are the timer's: the daily report's
+// "report/daily" is kept.
+func (t *Timer) forget(ctx context.Context) error {
+	known := map[string]bool{}
+	for _, e := range t.entries {
+		known[e.key()] = true
+	}
+	lister, err := t.kv.ListKeysFiltered(ctx, "*.*")
+	if err != nil {
+		return err
+	}
+	var stale []string
+	for k := range lister.Keys() {
+		if !known[k] {
+			stale = append(stale, k)
+		}
+	}
+	var errs []error
+	for _, k := range stale {
+		if err := t.kv.Delete(ctx, k); err != nil && !errors.Is(err, jetstream.ErrKeyNotFound) {
+			errs = append(errs, fmt.Errorf("delete %s: %w", k, err))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+func (e entry) key() string { return events.Token(e.job) + "." + events.Token(e.schedule) }
 
 // Run ticks every interval until ctx is cancelled.
 func (t *Timer) Run(ctx context.Context, now func() time.Time, interval time.Duration) error {
@@ -122,7 +156,7 @@ type state struct {
 }
 
 func (t *Timer) tickOne(ctx context.Context, e entry, now time.Time) error {
-	key := events.Token(e.job) + "." + events.Token(e.schedule)
+	key := e.key()
 	last, rev, err := t.load(ctx, key)
 	if err != nil {
 		return err

@@ -205,3 +205,33 @@ func TestDisabledScheduleNeverFires(t *testing.T) {
 		t.Fatalf("fires %v, want the two hourly fires only", got)
 	}
 }
+
+// A schedule taken out of the configuration and put back (a rename reverted,
+// a job removed for a maintenance and restored) starts afresh: the fire that
+// came while it was absent is not caught up, so no job runs twice for one
+// fire or runs for a fire at which it was not configured.
+func TestScheduleBackInTheConfigurationDoesNotCatchUp(t *testing.T) {
+	h := newHarness(t)
+	daily := jobs(t, `      - {name: daily, cron: "0 2 * * *", timezone: UTC, retention: 1}`)
+	renamed := jobs(t, `      - {name: renamed, cron: "0 2 * * *", timezone: UTC, retention: 1}`)
+	at := func(hour, minute int) time.Time { return time.Date(2026, 6, 1, hour, minute, 0, 0, time.UTC) }
+	tick(t, h.timer(t, daily, time.Hour), at(1, 0))
+	kv, err := h.conn.JetStream().KeyValue(context.Background(), timer.StateBucket)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := kv.Put(context.Background(), "report/daily", []byte(`{}`)); err != nil {
+		t.Fatal(err)
+	}
+	renamedTimer := h.timer(t, renamed, time.Hour) // restarted with the schedule renamed
+	for _, now := range []time.Time{at(1, 30), at(2, 0), at(2, 10)} {
+		tick(t, renamedTimer, now)
+	}
+	tick(t, h.timer(t, daily, time.Hour), at(2, 30)) // the rename reverted
+	if got, want := h.fires(t), []time.Time{at(2, 0)}; fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Fatalf("fires %v, want only the renamed schedule's %v", got, want)
+	}
+	if _, err := kv.Get(context.Background(), "report/daily"); err != nil {
+		t.Fatalf("the daily report's state: %v, want it kept", err)
+	}
+}
