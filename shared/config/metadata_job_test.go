@@ -85,3 +85,18 @@ func TestRedactedYAML(t *testing.T) {
 		}
 	}
 }
+
+// A schedule id is unique across jobs, as in Xen Orchestra: pool metadata
+// backups are kept per schedule id and pool, so a second metadata job with
+// the same schedule id would delete the first job's backups of that pool
+// beyond its own retention.
+func TestScheduleIDSharedByTwoJobs(t *testing.T) {
+	const id = "6c2b6f0e-7e3a-4d8e-a0f4-9d2c1b3a4e5f"
+	one := strings.Replace(metadataJob, "      - name: nightly\n", "      - name: nightly\n        id: "+id+"\n", 1)
+	two := strings.NewReplacer("name: pooldb", "name: pooldb-hourly", `"0 3 * * *"`, `"0 * * * *"`, "retention: 7", "retention: 1").Replace(one)
+	_, err := config.Parse("xbr.yaml", []byte(base+one+two), env("XBR_PW", pw))
+	want := `jobs[2].schedules[0].id: "` + id + `": also the id of jobs[1].schedules[0]`
+	if err == nil || !strings.Contains(err.Error(), want) {
+		t.Fatalf("got:\n%v\nwant an error with:\n%s", err, want)
+	}
+}

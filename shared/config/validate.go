@@ -35,10 +35,33 @@ func (c *Config) check(p *problems) {
 		}
 		ids[c.Jobs[i].ID] = i
 	}
+	c.checkScheduleIDs(p)
 	c.Gateway.check(p)
 	c.Reports.Daily.check(p)
 	if c.CatchUp < 0 {
 		p.addValue("catch_up", c.CatchUp.String(), "must not be negative")
+	}
+}
+
+// checkScheduleIDs rejects a schedule id used by two jobs (checkJob checks
+// one job's): Xen Orchestra's schedule ids are unique, and pool metadata
+// backups are kept per schedule id and pool, so the retention of one job
+// would delete the other's. Two jobs sharing their id are reported already.
+func (c *Config) checkScheduleIDs(p *problems) {
+	type at struct{ job, sched int }
+	first := map[string]at{}
+	for i, j := range c.Jobs {
+		for k, s := range j.Schedules {
+			prev, dup := first[s.ID]
+			switch {
+			case s.ID == "":
+			case !dup:
+				first[s.ID] = at{i, k}
+			case prev.job != i && c.Jobs[prev.job].ID != j.ID:
+				p.addValue(fmt.Sprintf("jobs[%d].schedules[%d].id", i, k), s.ID,
+					"also the id of jobs[%d].schedules[%d]: schedule ids are unique across jobs (a metadata job's retention would delete the other job's backups)", prev.job, prev.sched)
+			}
+		}
 	}
 }
 
