@@ -32,6 +32,22 @@ const (
 	inChannel = "in_channel"
 )
 
+// slackEscaper escapes Slack's control characters, as Slack asks of every
+// message text: its client shows the escapes as the characters.
+var slackEscaper = strings.NewReplacer("&", "&amp;", "<", "&lt;", ">", "&gt;")
+
+// to is the reply as sent to the chat via: for Slack, with &, < and >
+// escaped. The replies quote VM, copy and backup names and error texts,
+// which come from XAPI and the remotes (anyone who can name a VM writes
+// them): unescaped, "<!channel>" would notify the channel and
+// "<https://...|text>" show a disguised link.
+func (r ChatReply) to(via string) ChatReply {
+	if via == "slack" {
+		r.Text = slackEscaper.Replace(r.Text)
+	}
+	return r
+}
+
 // slack is POST /v1/chat/slack, verified with Slack's signing secret.
 func (s *Server) slack(w http.ResponseWriter, r *http.Request) {
 	body, err := readBody(w, r)
@@ -99,6 +115,7 @@ func commandHash(form url.Values) string {
 
 // chat runs the command of an authenticated form body and answers it.
 func (s *Server) chat(w http.ResponseWriter, r *http.Request, body []byte, via, key string) {
+	answer := func(reply ChatReply) { writeJSON(w, http.StatusOK, reply.to(via)) }
 	form, err := parseForm(body)
 	if err != nil {
 		fail(w, r, err)
@@ -114,13 +131,13 @@ func (s *Server) chat(w http.ResponseWriter, r *http.Request, body []byte, via, 
 		if u := new(UnknownCommandError); !errors.As(err, &u) || u.Suggestion == "" {
 			text += "\n" + Usage // a typo gets its suggestion alone
 		}
-		writeJSON(w, http.StatusOK, ChatReply{ResponseType: ephemeral, Text: text})
+		answer(ChatReply{ResponseType: ephemeral, Text: text})
 		return
 	}
 	var notify *url.URL
 	if raw := form.Get("response_url"); raw != "" && (cmd.Verb == VerbRestore || cmd.Verb == VerbFailover) {
 		if notify, err = checkResponseURL(raw); err != nil {
-			writeJSON(w, http.StatusOK, ChatReply{ResponseType: ephemeral, Text: "Sorry: " + err.Error()})
+			answer(ChatReply{ResponseType: ephemeral, Text: "Sorry: " + err.Error()})
 			return
 		}
 	}
@@ -132,7 +149,7 @@ func (s *Server) chat(w http.ResponseWriter, r *http.Request, body []byte, via, 
 		reqLog(r).Warn("chat command failed", "via", via, "verb", cmd.Verb, "err", err)
 		reply = ChatReply{ResponseType: ephemeral, Text: "Sorry: " + err.Error()}
 	}
-	writeJSON(w, http.StatusOK, reply)
+	answer(reply)
 }
 
 func (s *Server) runCommand(ctx context.Context, c Command, by, key string) (ChatReply, error) {

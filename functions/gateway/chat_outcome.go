@@ -142,7 +142,7 @@ func (s *Server) postOutcome(to *url.URL, f *chatFollow, via string) {
 		}
 		pctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), chatPostTimeout)
 		defer cancel()
-		if err := s.outcomes.post(pctx, to, ChatReply{ResponseType: inChannel, Text: text}); err != nil {
+		if err := s.outcomes.post(pctx, to, ChatReply{ResponseType: inChannel, Text: text}.to(via)); err != nil {
 			log.Warn("chat "+f.what+" outcome not posted", "err", err)
 			return
 		}

@@ -179,3 +179,46 @@ func TestChatPostsOnlyToListedHosts(t *testing.T) {
 	default:
 	}
 }
+
+// Names reach the chat from XAPI and the remotes, so anyone who can name a
+// VM writes them: Slack's control characters (&, <, >) in them are escaped
+// in the replies and in the posted outcome, so a name cannot mention
+// @channel or show a disguised link in the channel (Slack decodes the
+// escapes for display).
+func TestSlackRepliesEscapeNames(t *testing.T) {
+	h := newHarness(t)
+	chat := newChatStandIn(t, h.env.Config)
+	const evil = `<!channel> & <https://evil.example/login|sign in again>`
+	const escaped = `&lt;!channel&gt; &amp; &lt;https://evil.example/login|sign in again&gt;`
+	vm := h.vm
+	vm.NameLabel = evil // the newest backup's metadata names the VM so
+	makeBackup(t, h.env, h.sim, vm, "nfs", h.backup.Time.Add(time.Hour))
+	slack := func(text, responseURL string) gateway.ChatReply {
+		t.Helper()
+		body := url.Values{"command": {"/xbr"}, "text": {text}, "user_name": {"alice"}, "response_url": {responseURL}}.Encode()
+		code, out := h.do(t, "POST", "/v1/chat/slack", slackHeaders(slackSecret, time.Now(), body), body)
+		if code != http.StatusOK {
+			t.Fatalf("slack %q: status %d: %s", text, code, out)
+		}
+		return decode[gateway.ChatReply](t, out)
+	}
+	check := func(what, text string) {
+		t.Helper()
+		if strings.Contains(text, "<") || strings.Contains(text, ">") || !strings.Contains(text, escaped) {
+			t.Errorf("%s: Slack's control characters are not escaped:\n%s", what, text)
+		}
+	}
+	check("backups", slack("backups "+h.vm.UUID, "").Text)
+	r := slack("restore "+h.vm.UUID, chat.URL+"/commands/T1/B2/x")
+	check("restore", r.Text)
+	id := regexp.MustCompile("Restore `([0-9a-f]+)` requested").FindStringSubmatch(r.Text)
+	if id == nil {
+		t.Fatalf("restore: %+v", r)
+	}
+	h.publish(t, "done-"+id[1], events.RestoreCompleted{RequestID: id[1], BackupID: h.backup.String(), Pool: "lab",
+		NewVMUUID: "5d1a0c5e-8f3b-4c6d-9e2f-7a8b9c0d1e2f", NewVMName: evil, Bytes: 4096, DurationMS: 1500}, time.Now())
+	check("posted outcome", chat.next(t).Text)
+	if help := slack("help", "").Text; !strings.Contains(help, "restore &lt;vm&gt;") {
+		t.Errorf("help: the placeholders are not escaped:\n%s", help)
+	}
+}

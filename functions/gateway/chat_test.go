@@ -64,7 +64,7 @@ func TestSlackCommands(t *testing.T) {
 	h := newHarness(t)
 
 	r := h.slack(t, "help")
-	if r.ResponseType != "ephemeral" || !strings.Contains(r.Text, "restore <vm>") {
+	if r.ResponseType != "ephemeral" || !strings.Contains(r.Text, "restore &lt;vm&gt;") { // Slack: &, < and > escaped
 		t.Fatalf("help: %+v", r)
 	}
 	r = h.slack(t, "backups "+h.vm.NameLabel)

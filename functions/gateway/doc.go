@@ -112,7 +112,10 @@
 // with the signing secret (X-Slack-Request-Timestamp, X-Slack-Signature
 // v0=<hex HMAC-SHA256(secret, "v0:<ts>:<body>")>, five-minute window);
 // Mattermost requests by their token form field (constant time). Answers use
-// Slack's response format {"response_type": "ephemeral"|"in_channel", "text"}.
+// Slack's response format {"response_type": "ephemeral"|"in_channel", "text"};
+// to Slack with &, < and > escaped (&amp; &lt; &gt;), since the text quotes
+// VM names and errors from XAPI and the remotes: a name cannot notify the
+// channel (<!channel>) or disguise a link.
 // A restore or failover command's response_url (Slack's and Mattermost's;
 // https or http, never logged beyond its host, as its path is a token) gets
 // the request's outcome POSTed in the same format when it ends, while this
