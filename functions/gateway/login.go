@@ -21,6 +21,10 @@ type login struct {
 	users   map[string][]byte // user → bcrypt hash; nil: no basic login
 	header  string            // the proxy's user header; "" = no proxy login
 	proxies []netip.Prefix
+	// unknownHash is compared against for a user not in users, at the
+	// users' highest cost, so that the answer takes as long as for a
+	// known one and does not tell which names have an account.
+	unknownHash []byte
 
 	mu     sync.Mutex
 	cacheK []byte
@@ -46,8 +50,26 @@ func newLogin(g config.Gateway) (*login, error) {
 			return nil, err
 		}
 		l.users = users
+		if l.unknownHash, err = hashForUnknownUsers(users); err != nil {
+			return nil, err
+		}
 	}
 	return l, nil
+}
+
+// hashForUnknownUsers is a hash of no password at the highest cost of users.
+func hashForUnknownUsers(users map[string][]byte) ([]byte, error) {
+	cost := bcrypt.MinCost
+	for _, h := range users {
+		if c, err := bcrypt.Cost(h); err == nil {
+			cost = max(cost, c)
+		}
+	}
+	h, err := bcrypt.GenerateFromPassword([]byte("no such user"), cost)
+	if err != nil {
+		return nil, fmt.Errorf("gateway.users_file: %w", err)
+	}
+	return h, nil
 }
 
 func (l *login) enabled() bool { return l.users != nil || l.header != "" }
@@ -91,10 +113,6 @@ func (l *login) fromTrustedProxy(r *http.Request) bool {
 	return false
 }
 
-// dummyHash is compared against for an unknown user, so that the answer
-// takes as long as for a known one.
-var dummyHash, _ = bcrypt.GenerateFromPassword([]byte("no such user"), bcrypt.MinCost)
-
 func (l *login) check(user, password string) bool {
 	h := hmac.New(sha256.New, l.cacheK)
 	h.Write([]byte(user + "\x00" + password))
@@ -108,7 +126,7 @@ func (l *login) check(user, password string) bool {
 	}
 	hash, known := l.users[user]
 	if !known {
-		hash = dummyHash
+		hash = l.unknownHash
 	}
 	if bcrypt.CompareHashAndPassword(hash, []byte(password)) != nil || !known {
 		return false
