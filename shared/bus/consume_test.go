@@ -68,6 +68,41 @@ func TestMalformedEventIsTerminatedCopiedToDLQAndConsumerGoesOn(t *testing.T) {
 	}
 }
 
+// TestMalformedEventWithJetStreamPublishHeadersReachesDLQ: an event
+// published with JetStream's publish expectations (here the standard
+// "expect stream" option of the clients) keeps those headers in the stream;
+// its DLQ copy must not carry them, or the DLQ stream refuses the copy and
+// the poison event is retried until it silently stops, never dead-lettered.
+func TestMalformedEventWithJetStreamPublishHeadersReachesDLQ(t *testing.T) {
+	e := newEnv(t)
+	e.consume(t, exportConsumer("export"), bus.HandlerFunc(func(ctx context.Context, ev bus.Event) ([]bus.Out, error) {
+		return nil, nil
+	}))
+	poison := nats.NewMsg(subjects.For(events.TypeExportRequested, "nightly", testVM))
+	poison.Header.Set("ce-specversion", "1.0")
+	poison.Header.Set("ce-id", "bad-2")
+	poison.Header.Set("ce-source", "/test")
+	poison.Header.Set("ce-type", "xbr.export.requested")
+	poison.Header.Set("ce-time", "2026-11-29T01:00:00Z")
+	poison.Header.Set("Content-Type", "application/json")
+	poison.Header.Set("Nats-Expected-Stream", events.DefaultEventsStream)
+	poison.Data = []byte(`{"vm_uuid":"zz"}`)
+	if _, err := e.conn.JetStream().PublishMsg(context.Background(), poison); err != nil {
+		t.Fatal(err)
+	}
+	testsupport.Eventually(t, 10*time.Second, "the poison event dead-lettered", func() bool {
+		return e.subjectCount(t, events.DefaultDLQStream, subjects.DLQ("export")) == 1
+	})
+	testsupport.Eventually(t, 10*time.Second, "settled", e.settled(t, "export"))
+	dlq := e.dlqMessage(t, "export")
+	if dlq.Header.Get("ce-id") != "bad-2" || !strings.Contains(dlq.Header.Get(bus.HeaderDLQReason), "is not a UUID") {
+		t.Errorf("DLQ copy %v does not keep the event and its reason", dlq.Header)
+	}
+	if got := dlq.Header.Get(bus.HeaderDLQDeliveries); got != "1" {
+		t.Errorf("dead-lettered on delivery %s, want 1 (a malformed event is not retried)", got)
+	}
+}
+
 func TestPermanentErrorGoesToDLQWithoutRetry(t *testing.T) {
 	e := newEnv(t)
 	var calls counter

@@ -174,6 +174,9 @@ func (l *loop) deadLetter(ctx context.Context, log *slog.Logger, msg jetstream.M
 	subject := l.cfg.DLQ.DLQ(l.cfg.Function)
 	cp := nats.NewMsg(subject)
 	for k, v := range msg.Headers() {
+		if jetStreamHeader(k) {
+			continue
+		}
 		cp.Header[k] = append([]string(nil), v...)
 	}
 	cp.Header.Set(HeaderDLQReason, reason)
@@ -193,6 +196,15 @@ func (l *loop) deadLetter(ctx context.Context, log *slog.Logger, msg jetstream.M
 		log.Warn("term failed", "error", err)
 	}
 	log.Error("event terminated and copied to the DLQ", "dlq", subject, "reason", reason)
+}
+
+// jetStreamHeader reports whether k is one of JetStream's publish headers
+// (Nats-Expected-Stream, Nats-Expected-Last-Sequence, Nats-Rollup,
+// Nats-TTL, Nats-Msg-Id, ...). The stored event keeps those its publisher
+// set; on the DLQ copy they would be checked against the DLQ stream, which
+// refuses it, and the event could never be dead-lettered.
+func jetStreamHeader(k string) bool {
+	return len(k) >= 5 && strings.EqualFold(k[:5], "Nats-")
 }
 
 func delivery(msg jetstream.Msg, maxDeliver int) Delivery {
