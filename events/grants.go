@@ -44,7 +44,9 @@ func (r Role) Grant(s Subjects, n StreamNames) Grant {
 		g.Publish = append(g.Publish, jsAPI+"INFO")
 	}
 	streams := []string{n.Events, n.Progress, n.DLQ}
-	if r.Reads || len(r.Durables) > 0 || len(r.Produces) > 0 {
+	// The admin reads a stream's configuration before it updates it, to leave
+	// another owner's stream of the same name alone.
+	if r.Reads || r.Admin || len(r.Durables) > 0 || len(r.Produces) > 0 {
 		for _, st := range streams {
 			g.Publish = append(g.Publish, jsAPI+"STREAM.INFO."+st)
 		}

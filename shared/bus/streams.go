@@ -2,7 +2,10 @@ package bus
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
@@ -66,11 +69,18 @@ func (t Topology) stream(name, desc string, subjects []string, maxAge time.Durat
 }
 
 // EnsureStreams creates the streams of t, or updates them to t; running it
-// again with the same topology changes nothing.
+// again with the same topology changes nothing. It refuses to update a
+// stream of the same name that holds subjects outside t's prefix: on a
+// shared backbone that stream belongs to another xbr installation (another
+// prefix) or to another application, and the update would take its
+// subjects away.
 func (c *Conn) EnsureStreams(ctx context.Context, t Topology) error {
 	for _, cfg := range t.StreamConfigs() {
 		if err := events.ValidToken(cfg.Name); err != nil {
 			return fmt.Errorf("stream name: %w", err)
+		}
+		if err := c.checkOwnStream(ctx, cfg, t.Subjects.Prefix()); err != nil {
+			return err
 		}
 		err := ensure(ctx, func(ctx context.Context) error {
 			_, err := c.js.CreateOrUpdateStream(ctx, cfg)
@@ -81,6 +91,59 @@ func (c *Conn) EnsureStreams(ctx context.Context, t Topology) error {
 		}
 	}
 	return nil
+}
+
+// checkOwnStream fails when stream cfg.Name exists with a subject that is
+// not one xbr would give it under prefix.
+func (c *Conn) checkOwnStream(ctx context.Context, cfg jetstream.StreamConfig, prefix string) error {
+	var have []string
+	err := ensure(ctx, func(ctx context.Context) error {
+		s, err := c.js.Stream(ctx, cfg.Name)
+		if err == nil {
+			have = s.CachedInfo().Config.Subjects
+		}
+		return err
+	})
+	if errors.Is(err, jetstream.ErrStreamNotFound) {
+		return nil
+	}
+	if timedOut(err) {
+		return fmt.Errorf("stream %s: no answer (may this login read $JS.API.STREAM.INFO.%s? see xbr nats permissions): %w",
+			cfg.Name, cfg.Name, err)
+	}
+	if err != nil {
+		return fmt.Errorf("stream %s: %w", cfg.Name, err)
+	}
+	if foreign := foreignSubjects(have, cfg.Subjects, prefix); len(foreign) > 0 {
+		more := ""
+		if len(foreign) > 1 {
+			more = fmt.Sprintf(" and %d more", len(foreign)-1)
+		}
+		return fmt.Errorf("stream %s exists with subjects outside prefix %q (%q%s): it belongs to another xbr "+
+			"installation or application, so xbr leaves it alone; give each installation its own NATS account",
+			cfg.Name, prefix, foreign[0], more)
+	}
+	return nil
+}
+
+// foreignSubjects are the subjects of have that are not of the form of
+// want's under prefix: <prefix>. followed by as many tokens as want's have
+// (so "acme.backup.x.y.>" is not under prefix "acme"). A stream with no
+// subjects (a mirror) is foreign too.
+func foreignSubjects(have, want []string, prefix string) []string {
+	if len(have) == 0 {
+		return []string{"(none)"}
+	}
+	var out []string
+	for _, h := range have {
+		own := strings.HasPrefix(h, prefix+".") && slices.ContainsFunc(want, func(w string) bool {
+			return strings.Count(w, ".") == strings.Count(h, ".")
+		})
+		if !own {
+			out = append(out, h)
+		}
+	}
+	return out
 }
 
 // EnsureKV creates or updates a key-value bucket (run state, locks). The

@@ -3,7 +3,11 @@ package bus_test
 import (
 	"context"
 	"log/slog"
+	"slices"
+	"strings"
 	"testing"
+
+	"github.com/nats-io/nats.go/jetstream"
 
 	"xbr/events"
 	"xbr/shared/bus"
@@ -83,4 +87,71 @@ func bareBackbone(t *testing.T) *bus.Conn {
 	}
 	t.Cleanup(func() { _ = conn.Close() })
 	return conn
+}
+
+// TestEnsureStreamsLeavesAnotherOwnersStreamAlone: on a shared backbone a
+// stream of the same name may belong to another xbr installation (another
+// prefix) or to another application. EnsureStreams refuses it, naming the
+// stream and a subject that is not its own, and leaves it as it was (an
+// update would take the other owner's subjects away: its publishes would
+// find no stream). A stream of its own prefix with fewer subjects (an older
+// xbr) is still updated.
+func TestEnsureStreamsLeavesAnotherOwnersStreamAlone(t *testing.T) {
+	other := func(prefix string) func(*testing.T) jetstream.StreamConfig {
+		return func(t *testing.T) jetstream.StreamConfig {
+			s, err := events.NewSubjects(prefix)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return bus.Topology{Subjects: s}.StreamConfigs()[0]
+		}
+	}
+	for _, tc := range []struct {
+		name, prefix string
+		existing     func(*testing.T) jetstream.StreamConfig
+		refused      string // a subject the error names; "" = accepted
+	}{
+		{"another installation", "teamb", other("xbr"), `"xbr.schedule.due.>"`},
+		{"an installation under a longer prefix", "acme", other("acme.backup"), `"acme.backup.schedule.due.>"`},
+		{"an installation under a shorter prefix", "acme.backup", other("acme"), `"acme.schedule.due.>"`},
+		{"another application", "xbr", func(*testing.T) jetstream.StreamConfig {
+			return jetstream.StreamConfig{Name: events.DefaultEventsStream, Subjects: []string{"orders.>"}}
+		}, `"orders.>"`},
+		{"an older xbr of the same prefix", "xbr", func(*testing.T) jetstream.StreamConfig {
+			return jetstream.StreamConfig{Name: events.DefaultEventsStream, Subjects: []string{"xbr.export.requested.>"}}
+		}, ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			conn := bareBackbone(t)
+			ctx := context.Background()
+			js := conn.JetStream()
+			before := tc.existing(t)
+			if _, err := js.CreateStream(ctx, before); err != nil {
+				t.Fatal(err)
+			}
+			s, err := events.NewSubjects(tc.prefix)
+			if err != nil {
+				t.Fatal(err)
+			}
+			err = conn.EnsureStreams(ctx, bus.Topology{Subjects: s})
+			st, serr := js.Stream(ctx, events.DefaultEventsStream)
+			if serr != nil {
+				t.Fatal(serr)
+			}
+			got := st.CachedInfo().Config.Subjects
+			if tc.refused == "" {
+				if err != nil || !slices.Equal(got, s.LifecycleFilters()) {
+					t.Errorf("own stream not updated: %v, subjects %v", err, got)
+				}
+				return
+			}
+			if err == nil || !strings.Contains(err.Error(), events.DefaultEventsStream) || !strings.Contains(err.Error(), tc.refused) {
+				t.Errorf("EnsureStreams with prefix %s = %v, want a refusal naming %s and %s", tc.prefix, err,
+					events.DefaultEventsStream, tc.refused)
+			}
+			if !slices.Equal(got, before.Subjects) {
+				t.Errorf("the other owner's stream was changed: subjects %v, were %v", got, before.Subjects)
+			}
+		})
+	}
 }
