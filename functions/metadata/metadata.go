@@ -73,11 +73,16 @@ func (h *Handler) Handle(ctx context.Context, ev bus.Event) ([]bus.Out, error) {
 		return nil, bus.Permanent(err)
 	}
 	start := h.now()
-	if catchUp := h.Config.CatchUp; catchUp > 0 && !due.Manual && start.Sub(due.FireTime) > catchUp {
-		h.log().Info("fire is older than the catch-up window; skipped", "job", due.Job, "fire_time", due.FireTime)
-		return nil, nil
-	}
 	r := &run{h: h, due: due, job: job, sched: sched, ts: due.FireTime.UTC().Truncate(time.Second)}
+	if why := h.Config.StaleFire(due, ev.Delivery.Stored, start); why != "" {
+		h.log().Info("fire skipped", "job", due.Job, "fire_time", due.FireTime, "reason", why)
+		err := r.add(events.DeriveID("run.completed", due.RunID), events.RunCompleted{RunID: due.RunID, Job: due.Job,
+			Schedule: due.Schedule, Status: events.StatusSkipped, Reason: why})
+		if err != nil {
+			return nil, bus.Permanent(err)
+		}
+		return r.outs, nil
+	}
 	started := events.RunStarted{RunID: due.RunID, Job: due.Job, Schedule: due.Schedule, Mode: events.ModeMetadata,
 		FireTime: due.FireTime}
 	if err := r.add(events.DeriveID("run.started", due.RunID), started); err != nil {

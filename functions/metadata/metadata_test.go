@@ -192,3 +192,36 @@ func TestMetadataRefusesAnXOEncryptedRemote(t *testing.T) {
 		t.Fatalf("the encrypted remote holds %v, want only its encryption.json", left)
 	}
 }
+
+// A fire that waited in the stream longer than catch_up (the function was
+// down) is skipped and its run says so; a fire the timer caught up near the
+// window's edge, handled a moment later, runs.
+func TestMetadataStaleFire(t *testing.T) {
+	nfs := newDir(t, "nfs")
+	cfg := &config.Config{CatchUp: time.Hour, Jobs: []config.Job{{Name: "pooldb", ID: "74c79d5c-1f7d-5956-bb9a-53a413eef093",
+		Mode: config.ModeMetadata, Pools: []string{"lab"}, Remotes: []string{"nfs"},
+		Schedules: []config.Schedule{{Name: "nightly", ID: schedID, Retention: 2}}}}}
+	now := time.Date(2026, 11, 29, 5, 0, 0, 0, time.UTC)
+	h := &metadata.Handler{Config: cfg, Pools: pools{"lab": startSim(t)}, Remotes: remotes{"nfs": nfs},
+		Now: func() time.Time { return now }}
+	fire := func(at, stored time.Time) outcome {
+		t.Helper()
+		p := events.ScheduleDue{RunID: events.DeriveID("pooldb", at.String()), Job: "pooldb", Schedule: "nightly",
+			Mode: config.ModeMetadata, FireTime: at}
+		outs, err := h.Handle(context.Background(), bus.Event{Received: events.Received{Payload: p}, Delivery: bus.Delivery{Attempt: 1, Stored: stored}})
+		must(t, err)
+		return decode(t, outs)
+	}
+	o := fire(now.Add(-3*time.Hour), now.Add(-3*time.Hour))
+	if len(o[events.TypeRunCompleted]) != 1 {
+		t.Fatalf("a fire that waited 3 h: %d run.completed, want 1 (skipped)", len(o[events.TypeRunCompleted]))
+	}
+	done, _ := events.PayloadAs[events.RunCompleted](o[events.TypeRunCompleted][0])
+	if len(o) != 1 || done.Status != events.StatusSkipped || !strings.Contains(done.Reason, "catch_up") {
+		t.Fatalf("a fire that waited 3 h: %d kinds of event, run %+v; want run.completed skipped, naming catch_up", len(o), done)
+	}
+	o = fire(now.Add(-61*time.Minute), now.Add(-2*time.Minute))
+	if len(o[events.TypeMetadataCompleted]) != 1 {
+		t.Fatalf("a fire the timer caught up 59 min late, handled 2 min later: %d completed, want it backed up", len(o[events.TypeMetadataCompleted]))
+	}
+}

@@ -66,9 +66,9 @@ func (h *Handler) Handle(ctx context.Context, ev bus.Event) ([]bus.Out, error) {
 		return nil, nil
 	}
 	now := h.now()
-	if catchUp := h.Config.CatchUp; catchUp > 0 && !due.Manual && now.Sub(due.FireTime) > catchUp {
-		h.log().Info("fire is older than the catch-up window; skipped", "job", due.Job, "fire_time", due.FireTime)
-		return nil, nil
+	if why := h.Config.StaleFire(due, ev.Delivery.Stored, now); why != "" {
+		h.log().Info("fire skipped", "job", due.Job, "fire_time", due.FireTime, "reason", why)
+		return h.skipped(due, why)
 	}
 	var results []integrity.Result
 	for _, name := range job.Remotes {
@@ -88,6 +88,16 @@ func (h *Handler) Handle(ctx context.Context, ev bus.Event) ([]bus.Out, error) {
 		results = append(append(results, res...), points...)
 	}
 	return h.outs(due, results, now)
+}
+
+// skipped is run.completed of fire due, skipped for why.
+func (h *Handler) skipped(due events.ScheduleDue, why string) ([]bus.Out, error) {
+	done := events.RunCompleted{RunID: due.RunID, Job: due.Job, Schedule: due.Schedule, Status: events.StatusSkipped, Reason: why}
+	m, err := h.Subjects.Message(events.Meta{ID: events.DeriveID("run.completed", due.RunID), Source: events.Source(Name), Time: h.now()}, done)
+	if err != nil {
+		return nil, bus.Permanent(err)
+	}
+	return []bus.Out{m}, nil
 }
 
 func (h *Handler) outs(due events.ScheduleDue, results []integrity.Result, start time.Time) ([]bus.Out, error) {

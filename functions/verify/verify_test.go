@@ -89,25 +89,37 @@ func TestScheduledVerification(t *testing.T) {
 		p := events.ScheduleDue{RunID: events.DeriveID(job, at.String()), Job: job, Schedule: "weekly", Mode: mode, FireTime: at}
 		return h.Handle(context.Background(), bus.Event{Received: events.Received{Payload: p}})
 	}
-	fire := func(job string, at time.Time) []bus.Out {
+	fireStored := func(job string, at, stored time.Time) []bus.Out {
 		p := events.ScheduleDue{RunID: events.DeriveID(job, at.String()), Job: job, Schedule: "weekly", Mode: config.ModeVerify, FireTime: at}
 		m, err := events.Subjects{}.Message(events.Meta{ID: p.RunID, Source: "/test", Time: at}, p)
 		must(t, err)
 		if f := verify.Filter(events.Subjects{}); f != "xbr.schedule.due.verify.>" || m.Subject != "xbr.schedule.due.verify."+job+".weekly" {
 			t.Fatalf("a verify fire on %s, the consumer reads %s", m.Subject, f)
 		}
-		outs, err := h.Handle(context.Background(), bus.Event{Received: events.Received{Message: m, Payload: p}})
+		outs, err := h.Handle(context.Background(), bus.Event{Received: events.Received{Message: m, Payload: p},
+			Delivery: bus.Delivery{Attempt: 1, Stored: stored}})
 		must(t, err)
 		return outs
 	}
+	fire := func(job string, at time.Time) []bus.Out { return fireStored(job, at, time.Time{}) }
 	if _, err := handle("nightly", config.ModeFull, now); !bus.IsPermanent(err) || !strings.Contains(err.Error(), `reached verify`) {
 		t.Fatalf("a full job's fire: %v, want a permanent error saying it reached verify", err)
 	}
 	if outs, err := handle("nightly", "", now); err != nil || len(outs) != 0 {
 		t.Fatalf("a full job's fire from before the mode subject: %d events, %v; want it left alone", len(outs), err)
 	}
-	if outs := fire("check", now.Add(-2*time.Hour)); len(outs) != 0 {
-		t.Fatalf("a fire beyond catch-up produced %d events", len(outs))
+	// A fire that waited in the stream beyond catch-up (verify was down) is
+	// skipped, and its run says so; one the timer caught up just now, near
+	// the window's edge, runs.
+	if outs := fireStored("check", now.Add(-2*time.Hour), now.Add(-2*time.Hour)); len(outs) != 1 {
+		t.Fatalf("a fire that waited beyond catch-up produced %d events, want run.completed", len(outs))
+	} else if r, err := events.Decode(outs[0].Subject, encodeHeaders(t, outs[0]), outs[0].Event.Data()); err != nil {
+		t.Fatal(err)
+	} else if done, _ := events.PayloadAs[events.RunCompleted](r); done.Status != events.StatusSkipped || !strings.Contains(done.Reason, "catch_up") {
+		t.Fatalf("a fire that waited beyond catch-up: %+v, want run.completed skipped, naming catch_up", done)
+	}
+	if outs := fireStored("check", now.Add(-61*time.Minute), now.Add(-2*time.Minute)); len(outs) != 3 {
+		t.Fatalf("a fire the timer caught up 59 min late, handled 2 min later: %d events, want it verified", len(outs))
 	}
 	outs := fire("check", now)
 	if len(outs) != 3 {

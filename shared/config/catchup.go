@@ -1,0 +1,30 @@
+package config
+
+import (
+	"fmt"
+	"time"
+
+	"xbr/events"
+)
+
+// StaleFire says why fire due, stored in the stream at stored (zero when not
+// known) and handled at now, is skipped, or "" when it runs. The timer fires a
+// missed schedule within CatchUp of its time, so a handler skips only a fire
+// that waited in the stream longer than CatchUp (its function was down):
+// measured from when it was stored, not from its fire time, since a fire the
+// timer caught up near the window's edge is handled a moment later. A manual
+// fire always runs. The reason is what run.completed of a skipped run says.
+func (c *Config) StaleFire(due events.ScheduleDue, stored, now time.Time) string {
+	if c.CatchUp <= 0 || due.Manual {
+		return ""
+	}
+	since := stored
+	if since.IsZero() {
+		since = due.FireTime
+	}
+	if waited := now.Sub(since); waited > c.CatchUp {
+		return fmt.Sprintf("the fire of %s waited %s to be handled, more than catch_up (%s)",
+			due.FireTime.UTC().Format(time.RFC3339), waited.Round(time.Second), c.CatchUp)
+	}
+	return ""
+}
