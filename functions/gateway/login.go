@@ -1,6 +1,7 @@
 package gateway
 
 import (
+	"context"
 	"crypto/hmac"
 	"crypto/rand"
 	"crypto/sha256"
@@ -26,6 +27,11 @@ type login struct {
 	// known one and does not tell which names have an account.
 	unknownHash []byte
 
+	// checking holds a token while a password is checked: one bcrypt
+	// comparison at a time, so that a flood of logins takes one core at
+	// most, never the backups' others.
+	checking chan struct{}
+
 	mu     sync.Mutex
 	cacheK []byte
 	good   map[[sha256.Size]byte]bool // HMAC(user, password) of recent good logins: bcrypt is slow on purpose
@@ -35,7 +41,8 @@ type login struct {
 const maxGoodLogins = 1024
 
 func newLogin(g config.Gateway) (*login, error) {
-	l := &login{header: g.Auth.ProxyHeader, good: map[[sha256.Size]byte]bool{}, cacheK: make([]byte, 32)}
+	l := &login{header: g.Auth.ProxyHeader, good: map[[sha256.Size]byte]bool{}, cacheK: make([]byte, 32),
+		checking: make(chan struct{}, 1)}
 	_, _ = rand.Read(l.cacheK)
 	for _, c := range g.Auth.TrustedProxies {
 		p, err := config.ParsePrefix(c)
@@ -85,7 +92,7 @@ func (l *login) authenticate(w http.ResponseWriter, r *http.Request) (string, bo
 		}
 	}
 	if l.users != nil {
-		if u, p, ok := r.BasicAuth(); ok && l.check(u, p) {
+		if u, p, ok := r.BasicAuth(); ok && l.check(r.Context(), u, p) {
 			return u, true
 		}
 		w.Header().Set("WWW-Authenticate", `Basic realm="xbr", charset="UTF-8"`)
@@ -113,7 +120,9 @@ func (l *login) fromTrustedProxy(r *http.Request) bool {
 	return false
 }
 
-func (l *login) check(user, password string) bool {
+// check reports whether password is user's; a check that waits for its
+// turn (see checking) until ctx ends is a refusal.
+func (l *login) check(ctx context.Context, user, password string) bool {
 	h := hmac.New(sha256.New, l.cacheK)
 	h.Write([]byte(user + "\x00" + password))
 	var k [sha256.Size]byte
@@ -127,6 +136,12 @@ func (l *login) check(user, password string) bool {
 	hash, known := l.users[user]
 	if !known {
 		hash = l.unknownHash
+	}
+	select {
+	case l.checking <- struct{}{}:
+		defer func() { <-l.checking }()
+	case <-ctx.Done():
+		return false
 	}
 	if bcrypt.CompareHashAndPassword(hash, []byte(password)) != nil || !known {
 		return false

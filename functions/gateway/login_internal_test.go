@@ -1,9 +1,11 @@
 package gateway
 
 import (
+	"context"
 	"os"
 	"path/filepath"
 	"testing"
+	"time"
 
 	"golang.org/x/crypto/bcrypt"
 
@@ -30,7 +32,40 @@ func TestUnknownUserIsCheckedAtTheUsersCost(t *testing.T) {
 	if got, err := bcrypt.Cost(l.unknownHash); err != nil || got != cost {
 		t.Fatalf("an unknown user is checked at cost %d (%v), the users' hashes have %d", got, err, cost)
 	}
-	if l.check("eve", "correct horse") || !l.check("alice", "correct horse") || l.check("alice", "wrong") {
+	ctx := context.Background()
+	if l.check(ctx, "eve", "correct horse") || !l.check(ctx, "alice", "correct horse") || l.check(ctx, "alice", "wrong") {
 		t.Fatal("check accepts a wrong login or refuses the right one")
+	}
+}
+
+// Password checks run one at a time (each is a core for tens of
+// milliseconds on purpose): a flood of logins cannot take the cores the
+// backups run on. A check waiting for its turn gives up, refused, when its
+// request ends.
+func TestPasswordChecksRunOneAtATime(t *testing.T) {
+	hash, err := bcrypt.GenerateFromPassword([]byte("correct horse"), bcrypt.MinCost)
+	if err != nil {
+		t.Fatal(err)
+	}
+	name := filepath.Join(t.TempDir(), "users")
+	if err := os.WriteFile(name, []byte("alice:"+string(hash)+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	l, err := newLogin(config.Gateway{UsersFile: name})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cap(l.checking) != 1 {
+		t.Fatalf("%d password checks may run at once, want 1", cap(l.checking))
+	}
+	l.checking <- struct{}{} // another check is running
+	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+	defer cancel()
+	if l.check(ctx, "alice", "correct horse") {
+		t.Fatal("a check accepted a login without its turn")
+	}
+	<-l.checking
+	if !l.check(context.Background(), "alice", "correct horse") {
+		t.Fatal("the right login refused once the other check ended")
 	}
 }
