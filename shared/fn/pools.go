@@ -16,13 +16,20 @@ type Pools struct {
 	cfg []config.Pool
 	log *slog.Logger
 
-	mu      sync.Mutex
-	clients map[string]*xapi.Client
+	mu    sync.Mutex
+	pools map[string]*poolClient
+}
+
+// poolClient is one pool's client, made under its own lock: a pool whose
+// login hangs (its master is down) holds up only its own callers.
+type poolClient struct {
+	mu sync.Mutex
+	c  *xapi.Client
 }
 
 // NewPools serves the pools of cfg.
 func NewPools(cfg []config.Pool, log *slog.Logger) *Pools {
-	return &Pools{cfg: cfg, log: log, clients: map[string]*xapi.Client{}}
+	return &Pools{cfg: cfg, log: log, pools: map[string]*poolClient{}}
 }
 
 // Names lists the configured pools in order.
@@ -36,14 +43,21 @@ func (p *Pools) Names() []string {
 
 // Client returns the logged-in client of pool name.
 func (p *Pools) Client(ctx context.Context, name string) (*xapi.Client, error) {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	if c, ok := p.clients[name]; ok {
-		return c, nil
-	}
 	pc, ok := p.find(name)
 	if !ok {
 		return nil, fmt.Errorf("pool %q is not configured", name)
+	}
+	p.mu.Lock()
+	e := p.pools[name]
+	if e == nil {
+		e = &poolClient{}
+		p.pools[name] = e
+	}
+	p.mu.Unlock()
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.c != nil {
+		return e.c, nil
 	}
 	opts := []xapi.Option{xapi.WithLogger(p.log), xapi.WithTransport(xapi.Auto)} // JSON-RPC where served: cheaper to decode
 	if pc.TLSFingerprint != "" {
@@ -62,7 +76,7 @@ func (p *Pools) Client(ctx context.Context, name string) (*xapi.Client, error) {
 	if err := c.Login(ctx, pc.Username, pc.Password.Reveal()); err != nil {
 		return nil, fmt.Errorf("pool %s: login as %s: %w", name, pc.Username, err)
 	}
-	p.clients[name] = c
+	e.c = c
 	return c, nil
 }
 
@@ -78,11 +92,17 @@ func (p *Pools) find(name string) (config.Pool, bool) {
 // Close logs every client out.
 func (p *Pools) Close(ctx context.Context) {
 	p.mu.Lock()
-	defer p.mu.Unlock()
-	for name, c := range p.clients {
-		if err := c.Logout(ctx); err != nil {
-			p.log.Warn("xapi logout failed", "pool", name, "err", err)
+	pools := p.pools
+	p.pools = map[string]*poolClient{}
+	p.mu.Unlock()
+	for name, e := range pools {
+		e.mu.Lock()
+		if e.c != nil {
+			if err := e.c.Logout(ctx); err != nil {
+				p.log.Warn("xapi logout failed", "pool", name, "err", err)
+			}
+			e.c = nil
 		}
-		delete(p.clients, name)
+		e.mu.Unlock()
 	}
 }
