@@ -3,6 +3,7 @@ package prune_test
 import (
 	"context"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -229,4 +230,45 @@ func otherConfig(t *testing.T, w *world, ref string) map[string]string {
 		t.Fatal(err)
 	}
 	return rec.OtherConfig
+}
+
+// A rolling snapshot that cannot be destroyed (here an operator blocked its
+// destroy) is reported, but does not stop the prune: the other snapshots
+// beyond snapshot_retention are still destroyed, so one stuck snapshot never
+// lets the others pile up on the SR.
+func TestRollingSnapshotPruneGoesOnPastOneItCannotDestroy(t *testing.T) {
+	w := newWorld(t, 1, "dir")
+	s := w.snapshotter()
+	ctx := context.Background()
+	vm := w.vms[0]
+	w.fire(s, "hourly")
+	first := w.snapshotsOf(vm)
+	if len(first) != 1 {
+		t.Fatalf("%d snapshots after the first run, want 1", len(first))
+	}
+	if err := w.client.AddToBlockedOperations(ctx, vmRef(first[0]), "destroy", "kept by hand"); err != nil {
+		t.Fatal(err)
+	}
+	var stamps []string
+	for run := range 4 {
+		w.clock.Add(time.Hour)
+		stamps = append(stamps, xotag.FormatDatetime(w.clock.Now()))
+		all := w.fire(s, "hourly")
+		if run < 1 {
+			continue
+		}
+		failed := ofType[events.PruneFailed](all)
+		if len(failed) != 1 || !strings.Contains(failed[0].Error, first[0].UUID) {
+			t.Errorf("run %d: prune.failed %+v, want one naming the blocked snapshot", run, failed)
+		}
+	}
+	var left []string
+	for _, sn := range w.snapshotsOf(vm) {
+		left = append(left, otherConfig(t, w, sn.Ref)[xotag.KeyDatetime])
+	}
+	slices.Sort(left)
+	want := append([]string{xotag.FormatDatetime(t0)}, stamps[2:]...)
+	if !slices.Equal(left, want) {
+		t.Errorf("rolling snapshots left %v, want the blocked one and the 2 newest %v", left, want)
+	}
 }

@@ -2,8 +2,10 @@ package prune
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
+	"strings"
 
 	"xbr/events"
 	"xbr/shared/bus"
@@ -79,18 +81,26 @@ func (p *Pruner) pruneSnapshots(ctx context.Context, e events.SnapshotCompleted,
 	for _, it := range d.Keep {
 		kept = append(kept, byID[it.ID].UUIDs...)
 	}
+	// Oldest first; one that cannot be destroyed (its destroy blocked, a
+	// disk in use) does not stop the others, or every later prune would
+	// stop at it and the rolling snapshots would pile up on the SR.
 	var deleted []events.PrunedItem
-	for _, it := range slices.Backward(d.Remove) { // oldest first
+	var errs []error
+	for _, it := range slices.Backward(d.Remove) {
 		r := byID[it.ID]
 		if err := destroy(ctx, c, r); err != nil {
-			return kept, deleted, err
+			errs = append(errs, fmt.Errorf("rolling snapshot %s of %s: %w", strings.Join(r.UUIDs, ", "), r.Datetime, err))
+			if ctx.Err() != nil {
+				break
+			}
+			continue
 		}
 		for _, u := range r.UUIDs {
 			deleted = append(deleted, events.PrunedItem{ID: u, Timestamp: catalog.FormatTimestamp(r.Time),
 				Reason: reason(d.Reasons[it.ID])})
 		}
 	}
-	return kept, deleted, nil
+	return kept, deleted, errors.Join(errs...)
 }
 
 // hasSnapshot checks that the snapshot just taken is among the schedule's
