@@ -345,3 +345,38 @@ func TestLastDeliveryRecordsTheVMFailed(t *testing.T) {
 		t.Errorf("snapshot.failed %+v", f)
 	}
 }
+
+// TestReplicaCopyKeepsItsKeys: a snapshot job whose selection takes in a
+// replicate job's copy (all the VMs of a pool that also holds the copies)
+// snapshots it but leaves the copy's own keys alone: they are what `xbr dr`,
+// failover and copy_retention find the copy by. Only keys that name the VM
+// itself are stale and removed.
+func TestReplicaCopyKeepsItsKeys(t *testing.T) {
+	h := newHarness(t, 2, jobs)
+	ctx := context.Background()
+	copyRef := xapi.VMRef(h.vms[1].Ref)
+	keys := xotag.OtherConfig("4a1d9f0e-0b7c-5d2e-8f3a-6b5c4d3e2f1a", "9e8d7c6b-5a4f-5e3d-8c2b-1a0f9e8d7c6b",
+		h.vms[0].UUID, "run-1", h.now.Add(-time.Hour))
+	keys[xotag.KeySR] = "2c3d4e5f-6a7b-4c8d-9e0f-1a2b3c4d5e6f"
+	for k, v := range keys {
+		if err := h.client.AddToOtherConfig(ctx, copyRef, k, v); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := h.client.AddToBlockedOperations(ctx, copyRef, "start", "a Disaster Recovery copy"); err != nil {
+		t.Fatal(err)
+	}
+	done := only[events.SnapshotCompleted](t, h.drain(h.due("snap", "hourly")))
+	if len(done) != 2 {
+		t.Fatalf("%d snapshots completed, want 2", len(done))
+	}
+	rec, err := h.client.VMRecord(ctx, copyRef)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for k, v := range keys {
+		if rec.OtherConfig[k] != v {
+			t.Errorf("copy's %s = %q after the snapshot job, want %q", k, rec.OtherConfig[k], v)
+		}
+	}
+}
