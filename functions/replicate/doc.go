@@ -28,8 +28,8 @@
 //  5. The snapshot is destroyed with its disks, whatever happened.
 //  6. Only then are the standby copies of the VM by this job and schedule
 //     on that SR beyond copy_retention destroyed, oldest recovery point
-//     first. A copy that was failed over (start unblocked) no longer counts
-//     and is never pruned.
+//     first. A copy that was failed over (start unblocked), or that runs
+//     although start is blocked, no longer counts and is never pruned.
 //
 // The function declares itself into the run skeleton of shared/runs
 // (plan.go), as export does, which gives it three handlers on their own

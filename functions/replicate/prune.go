@@ -23,7 +23,10 @@ func ResolveSR(ctx context.Context, c *xapi.Client, target string) (xapi.SRRef, 
 // the SR beyond spec.CopyRetention, oldest recovery point first; newest is
 // the copy just made and always stays (recovery points are to the second,
 // so it may tie with an older one). prune runs only after a new copy
-// completed, so a failed run never costs a good copy.
+// completed, so a failed run never costs a good copy. A copy that is not
+// halted neither counts nor is pruned, whatever its blocks say: it was
+// booted (with start_on, or by a tool that blocked start again), and
+// destroying it would shut a running VM down and delete its disks.
 func prune(ctx context.Context, dst *xapi.Client, spec Spec, srUUID, newest string) ([]Copy, error) {
 	copies, err := ListCopies(ctx, dst)
 	if err != nil {
@@ -32,7 +35,7 @@ func prune(ctx context.Context, dst *xapi.Client, spec Spec, srUUID, newest stri
 	byUUID := map[string]Copy{}
 	var items []retention.Item
 	for _, c := range copies {
-		if c.Standby() && spec.ofJob(c.JobID) && spec.ofSchedule(c.ScheduleID) && c.VMUUID == spec.VMUUID &&
+		if c.Standby() && c.PowerState == string(xapi.Halted) && spec.ofJob(c.JobID) && spec.ofSchedule(c.ScheduleID) && c.VMUUID == spec.VMUUID &&
 			c.SR == srUUID && c.UUID != newest {
 			byUUID[c.UUID] = c
 			items = append(items, retention.Item{ID: c.UUID, Time: c.Datetime})

@@ -246,3 +246,44 @@ func TestTargetSR(t *testing.T) {
 		}
 	}
 }
+
+// A copy that runs is somebody's production VM, whatever its blocks say: a
+// copy Xen Orchestra made blocks start only, and `xe vm-start on=<host>`
+// (start_on) boots it with start still blocked. Retention never shuts it
+// down and destroys it; before the fix the next run hard-shut it down and
+// destroyed its disks.
+func TestRetentionSparesARunningCopyWhoseStartIsBlocked(t *testing.T) {
+	ctx := context.Background()
+	main, standby := startPool(t, "main", 1), startPool(t, "standby", 1)
+	vm := main.sourceVMs(t)[0]
+	clk := &clock{t: time.Date(2026, 3, 1, 10, 0, 0, 0, time.UTC)}
+	s := spec(vm.UUID, "Local storage", 1)
+	first, err := replicate.Replicate(ctx, main.client, standby.client, s, replicate.Options{Now: clk.now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := standby.client
+	if err := c.RemoveFromBlockedOperations(ctx, first.Copy.Ref, "start"); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Start(ctx, first.Copy.Ref, false, false); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.AddToBlockedOperations(ctx, first.Copy.Ref, "start", replicate.BlockReason); err != nil {
+		t.Fatal(err)
+	}
+	second, err := replicate.Replicate(ctx, main.client, standby.client, s, replicate.Options{Now: clk.now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(second.Pruned) != 0 || second.PruneErr != nil {
+		t.Errorf("pruned %+v (%v), want nothing: the only older copy runs", second.Pruned, second.PruneErr)
+	}
+	rec, err := c.VMRecord(ctx, first.Copy.Ref)
+	if err != nil {
+		t.Fatalf("the running copy is gone: %v", err)
+	}
+	if rec.PowerState != xapi.Running {
+		t.Errorf("the running copy is %s after the next run", rec.PowerState)
+	}
+}
