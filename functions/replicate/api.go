@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"slices"
 	"time"
 
@@ -24,7 +25,11 @@ func apiList(ctx context.Context, env *fn.Env, req events.DRListRequest) ([]even
 	if err != nil {
 		return nil, err
 	}
-	return List(ctx, env.Pools, names, req.VM, env.Now())
+	log := env.Log
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	return List(ctx, env.Pools, names, req.VM, env.Now(), log)
 }
 
 // TargetPools are the pools DR commands look at: pool when given (it must
@@ -49,19 +54,30 @@ func TargetPools(cfg *config.Config, pool string) ([]string, error) {
 }
 
 // List returns the copies on the named pools (of vm, when not ""), oldest
-// recovery point first, with their state and age at now.
-func List(ctx context.Context, pools Pools, names []string, vm string, now time.Time) ([]events.DRCopy, error) {
+// recovery point first, with their state and age at now. A pool that
+// cannot be read is left out with a warning on log (required), so that the loss of
+// one site (which may be the target of another job) does not hide the
+// copies on the others; List fails only when no pool could be read.
+func List(ctx context.Context, pools Pools, names []string, vm string, now time.Time, log *slog.Logger) ([]events.DRCopy, error) {
 	out := []events.DRCopy{}
+	var errs []error
 	for _, name := range names {
 		cs, err := poolCopies(ctx, pools, name)
 		if err != nil {
-			return nil, err
+			errs = append(errs, err)
+			continue
 		}
 		for _, c := range cs {
 			if vm == "" || c.Matches(vm) {
 				out = append(out, c.Listed(now))
 			}
 		}
+	}
+	if len(errs) > 0 && len(errs) == len(names) {
+		return nil, errors.Join(errs...)
+	}
+	for _, err := range errs {
+		log.Warn("dr.ls: a pool's copies are not listed", "err", err)
 	}
 	slices.SortStableFunc(out, func(a, b events.DRCopy) int { return a.Datetime.Compare(b.Datetime) })
 	return out, nil

@@ -33,7 +33,9 @@ func newDrLsCmd() *cobra.Command {
 The copies are read on the target pools of the replicate jobs (or --pool).
 STATE is standby (start blocked, ready for failover), failed-over (start
 unblocked by 'xbr dr failover'; never pruned) or interrupted (a transfer that
-did not complete; the next replication of the VM destroys it).`,
+did not complete; the next replication of the VM destroys it). A pool that
+does not answer is left out, and the server logs why; when none answers, or
+with --pool, its error is the answer.`,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			out, err := listCopies(cmd, &cf, events.DRListRequest{VM: vm, Pool: pool})
 			if err != nil {
