@@ -99,7 +99,10 @@ func idBytes(s string) error {
 		return fmt.Errorf("longer than %d bytes", maxIDLen)
 	}
 	for i := 0; i < len(s); i++ {
-		if c := s[i]; c <= 0x20 || c >= 0x7f {
+		switch c := s[i]; {
+		case c == ' ':
+			return fmt.Errorf("byte 0x20 (a space) at offset %d (an id has no spaces)", i)
+		case c < 0x20 || c >= 0x7f:
 			return fmt.Errorf("byte 0x%02x at offset %d (only printable ASCII is allowed)", c, i)
 		}
 	}

@@ -78,7 +78,7 @@ func TestParseIDRejects(t *testing.T) {
 		{"remote too long", strings.Repeat("r", 65) + ":" + vmA + "/20231012T101112Z", "longer"},
 		{"NUL", "nfs:" + vmA + "/20231012T101112Z\x00", "byte 0x00"},
 		{"newline", "nfs\n:" + vmA + "/20231012T101112Z", "byte 0x0a"},
-		{"space", "nfs :" + vmA + "/20231012T101112Z", "byte 0x20"},
+		{"space", "nfs :" + vmA + "/20231012T101112Z", "byte 0x20 (a space) at offset 3"},
 		{"DEL", "nfs\x7f:" + vmA + "/20231012T101112Z", "byte 0x7f"},
 		{"UTF-8", "nfsé:" + vmA + "/20231012T101112Z", "byte 0xc3"},
 		{"invalid UTF-8", "nfs\xff:" + vmA + "/20231012T101112Z", "byte 0xff"},
