@@ -155,6 +155,16 @@ func (s *server) waitLog(t *testing.T, msg string, timeout time.Duration) (map[s
 	return nil, false
 }
 
+// firstLog is the msg of the first log line, "" before there is one.
+func (s *server) firstLog() any {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if len(s.lines) == 0 {
+		return ""
+	}
+	return s.lines[0]["msg"]
+}
+
 func (s *server) exited() bool { return s.cmd.ProcessState != nil }
 
 // natsURL is where the server's backbone listens, with the login of the

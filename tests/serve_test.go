@@ -25,10 +25,13 @@ func TestServeDemoStartsAndStopsCleanly(t *testing.T) {
 	if !ok {
 		t.Fatalf("no demo line:\n%s", s.output())
 	}
-	for _, k := range []string{"xapi_simulator", "remote", "demo_job"} {
+	for _, k := range []string{"xapi_simulator", "remote", "demo_job", "nats", "web"} {
 		if demo[k] == nil || demo[k] == "" {
 			t.Errorf("the demo line does not say %s: %v", k, demo)
 		}
+	}
+	if first := s.firstLog(); first != demo["msg"] {
+		t.Errorf("the first log line is %q, not the demo's line saying where everything is:\n%s", first, s.output())
 	}
 	url := s.natsURL(t)
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)

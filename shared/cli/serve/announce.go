@@ -9,19 +9,23 @@ import (
 	"xbr/shared/fn"
 )
 
-// announce logs, first thing, where everything is.
-func announce(log *slog.Logger, cfg *config.Config, env *fn.Env, dm *demo, fns []fn.Function) {
+// announceDemo logs, first thing (before the functions connect, each with a
+// line of its own), where the demo's parts are: the simulated pool, the
+// remote, the demo job, the backbone and the web page.
+func announceDemo(log *slog.Logger, cfg *config.Config, dm *demo, natsURL, web string) {
+	user, _ := dm.sim.Credentials()
+	log.Info("xbr demo: no --config given, so this is a self-contained demo",
+		"xapi_simulator", dm.url, "xapi_user", user, "remote", cfg.Remotes[0].Path,
+		"demo_job", cfg.Jobs[0].Name, "nats", natsURL, "web", "http://"+web)
+	log.Info("to back up a real pool, write an xbr.yaml (see deploy/xbr.example.yaml), " +
+		"check it with 'xbr config check --config xbr.yaml' and run 'xbr serve --config xbr.yaml'")
+}
+
+// announce logs that every function runs, and where.
+func announce(log *slog.Logger, cfg *config.Config, env *fn.Env, fns []fn.Function) {
 	names := make([]string, 0, len(fns))
 	for _, f := range fns {
 		names = append(names, f.Name)
-	}
-	if dm != nil {
-		user, _ := dm.sim.Credentials()
-		log.Info("xbr demo: no --config given, so this is a self-contained demo",
-			"xapi_simulator", dm.url, "xapi_user", user, "remote", cfg.Remotes[0].Path,
-			"demo_job", cfg.Jobs[0].Name)
-		log.Info("to back up a real pool, write an xbr.yaml (see deploy/xbr.example.yaml), " +
-			"check it with 'xbr config check --config xbr.yaml' and run 'xbr serve --config xbr.yaml'")
 	}
 	log.Info("xbr serving", "version", env.Version, "functions", names, "nats", env.NATSURL,
 		"data_dir", cfg.DataDir, "web", "http://"+env.HTTPListen, "config", configName(cfg))

@@ -67,6 +67,9 @@ func Serve(ctx context.Context, o ServeOptions, all []fn.Function) error {
 		return err
 	}
 	defer stopNATS()
+	if dm != nil {
+		announceDemo(o.Log, cfg, dm, natsURL, cmp.Or(o.HTTPListen, cfg.Gateway.Listen))
+	}
 	env, cs, err := newEnv(ctx, o, cfg, natsURL, ids)
 	if err != nil {
 		return err
@@ -83,7 +86,7 @@ func Serve(ctx context.Context, o ServeOptions, all []fn.Function) error {
 			return err
 		}
 	}
-	announce(o.Log, cfg, env, dm, fns)
+	announce(o.Log, cfg, env, fns)
 	return runAll(ctx, envs, fns)
 }
 
