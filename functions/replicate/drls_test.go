@@ -10,6 +10,7 @@ import (
 
 	"xbr/events"
 	"xbr/functions/replicate"
+	"xbr/shared/bus"
 	"xbr/shared/config"
 	"xbr/shared/fn"
 )
@@ -73,5 +74,42 @@ func TestDRListShowsTheCopiesOfThePoolsThatAnswer(t *testing.T) {
 	}
 	if _, err := replicate.API()[0].Handle(ctx, env, json.RawMessage(`{"pool":"a"}`)); err == nil {
 		t.Error("dr.ls of pool a alone, which is down, answered without an error")
+	}
+}
+
+// When one site is lost, a failover to the other still finds its copy: in a
+// two-site setup the lost pool is also a target pool (of the other job),
+// and failing the whole request on its error would make failover useless
+// in the very disaster it is for.
+func TestFailoverWhileAnotherTargetPoolIsDown(t *testing.T) {
+	ctx := context.Background()
+	a, b := startPool(t, "a", 1), startPool(t, "b", 1)
+	env := twoSites(t, a, b)
+	vm := a.sourceVMs(t)[0]
+	res, err := replicate.Replicate(ctx, a.client, b.client, replicate.Spec{Job: "a-to-b", Schedule: "hourly",
+		VMUUID: vm.UUID, TargetSR: "Local storage", CopyRetention: 1}, replicate.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := a.sim.Close(); err != nil {
+		t.Fatal(err)
+	}
+	h := replicate.NewFailoverHandler(replicate.Deps{Config: env.Config, Pools: env.Pools, Log: env.Log})
+	req := events.FailoverRequested{RequestID: events.DeriveID("failover", t.Name()), VM: vm.UUID, Start: true, RequestedBy: "web"}
+	outs, err := h.Handle(ctx, bus.Event{Received: events.Received{Payload: req}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	hdr, _, err := events.Encode(outs[0].Event)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, err := events.Decode(outs[0].Subject, hdr, outs[0].Event.Data())
+	if err != nil {
+		t.Fatal(err)
+	}
+	done, ok := r.Payload.(events.FailoverCompleted)
+	if !ok || done.CopyUUID != res.Copy.UUID || done.Pool != "b" || !done.Started {
+		t.Fatalf("failover of %s with site a down: %s %s, want copy %s on b started", vm.UUID, r.Type(), outs[0].Event.Data(), res.Copy.UUID)
 	}
 }

@@ -2,6 +2,7 @@ package replicate
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -90,7 +91,9 @@ func splitBrain(src sourceState, cp Copy, copies []Copy) []string {
 }
 
 // chooseFor is the copy req names among the copies on its standby pools,
-// and all those copies.
+// and all those copies. A pool that does not answer is left out (a lost
+// site may be the target of the other site's job); chooseFor fails when no
+// pool answers, and a copy not found names the pools not read.
 func (d Deps) chooseFor(ctx context.Context, req events.FailoverRequested) (Copy, []Copy, error) {
 	sel, err := ParseSelector(req.Copy)
 	if err != nil {
@@ -101,14 +104,23 @@ func (d Deps) chooseFor(ctx context.Context, req events.FailoverRequested) (Copy
 		return Copy{}, nil, err
 	}
 	var all []Copy
+	var down []error
 	for _, name := range names {
 		cs, err := poolCopies(ctx, d.Pools, name)
-		if err != nil {
-			return Copy{}, nil, err
+		if err != nil { // a lost site may be another job's target: the copy is on the pools that answer
+			d.Log.Warn("failover: a target pool's copies cannot be read", "request_id", req.RequestID, "pool", name, "err", err)
+			down = append(down, err)
+			continue
 		}
 		all = append(all, cs...)
 	}
+	if len(down) == len(names) {
+		return Copy{}, nil, errors.Join(down...)
+	}
 	cp, err := Choose(all, req.VM, sel)
+	if err != nil && len(down) > 0 {
+		err = fmt.Errorf("%w (not read, since it does not answer: %w)", err, errors.Join(down...))
+	}
 	return cp, all, err
 }
 
