@@ -12,6 +12,7 @@ import (
 	"xbr/events"
 	"xbr/shared/bus"
 	"xbr/shared/bus/natsserver"
+	"xbr/shared/testsupport"
 )
 
 // TestStreamsLimitsAndAuditProtection: the byte limits of the topology are
@@ -153,5 +154,65 @@ func TestEnsureStreamsLeavesAnotherOwnersStreamAlone(t *testing.T) {
 				t.Errorf("the other owner's stream was changed: subjects %v, were %v", got, before.Subjects)
 			}
 		})
+	}
+}
+
+// TestEnsureStreamsWithALoginThatMayNotReadStreamInfo: an admin login
+// granted by an earlier `xbr nats permissions` may create and update the
+// streams but not read their info, which the owner check needs. Upgrading
+// xbr must not stop it from starting: the streams are ensured as before
+// (here an older XBR_EVENTS gets its audit protection) and the log says,
+// once, why they were not checked for another owner.
+func TestEnsureStreamsWithALoginThatMayNotReadStreamInfo(t *testing.T) {
+	role, ok := events.RoleOf(events.IdentityAdmin)
+	if !ok {
+		t.Fatal("no admin role")
+	}
+	earlier := role.Grant(events.Subjects{}, events.StreamNames{})
+	earlier.Publish = slices.DeleteFunc(earlier.Publish, func(s string) bool { return strings.Contains(s, ".STREAM.INFO.") })
+	srv, err := natsserver.StartServer(natsserver.ServerConfig{Port: -1, StoreDir: t.TempDir(), Users: []natsserver.User{
+		{Name: "admin", Password: "admin-pw", Grant: earlier},
+		{Name: "operator", Password: "operator-pw", Grant: events.Grant{Publish: []string{">"}, Subscribe: []string{">"}}},
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(srv.Shutdown)
+	connect := func(user, password string, log *slog.Logger) *bus.Conn {
+		t.Helper()
+		c, err := bus.Connect(srv.ClientURL(), bus.ConnectOptions{User: user, Password: password}, log)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { _ = c.Close() })
+		return c
+	}
+	ctx := context.Background()
+	operator := connect("operator", "operator-pw", slog.New(slog.DiscardHandler)).JetStream()
+	older := bus.Topology{}.StreamConfigs()[0]
+	older.DenyDelete, older.DenyPurge = false, false
+	if _, err := operator.CreateStream(ctx, older); err != nil {
+		t.Fatal(err)
+	}
+
+	logs := new(testsupport.SyncBuffer)
+	admin := connect("admin", "admin-pw", slog.New(slog.NewTextHandler(logs, nil)))
+	if err := admin.EnsureStreams(ctx, bus.Topology{}); err != nil {
+		t.Fatalf("EnsureStreams as an admin of an earlier grant: %v", err)
+	}
+	if n := strings.Count(logs.String(), "streams not checked for another owner"); n != 1 {
+		t.Errorf("%d warnings that the streams were not checked, want 1:\n%s", n, logs)
+	}
+	st, err := operator.Stream(ctx, events.DefaultEventsStream)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c := st.CachedInfo().Config; !c.DenyDelete || !c.DenyPurge {
+		t.Errorf("the older %s was not updated: deny delete %v, deny purge %v", events.DefaultEventsStream, c.DenyDelete, c.DenyPurge)
+	}
+	for _, name := range []string{events.DefaultProgressStream, events.DefaultDLQStream} {
+		if _, err := operator.Stream(ctx, name); err != nil {
+			t.Errorf("stream %s: %v", name, err)
+		}
 	}
 }
