@@ -5,11 +5,13 @@ import (
 	"crypto/hmac"
 	"crypto/rand"
 	"crypto/sha256"
+	"errors"
 	"fmt"
 	"net"
 	"net/http"
 	"net/netip"
 	"sync"
+	"time"
 
 	"golang.org/x/crypto/bcrypt"
 
@@ -31,6 +33,9 @@ type login struct {
 	// comparison at a time, so that a flood of logins takes one core at
 	// most, never the backups' others.
 	checking chan struct{}
+	// turnWait bounds the wait for that turn [defaultTurnWait]: past it
+	// the login is answered 503 (errLoginBusy), not left hanging.
+	turnWait time.Duration
 
 	mu     sync.Mutex
 	cacheK []byte
@@ -42,7 +47,7 @@ const maxGoodLogins = 1024
 
 func newLogin(g config.Gateway) (*login, error) {
 	l := &login{header: g.Auth.ProxyHeader, good: map[[sha256.Size]byte]bool{}, cacheK: make([]byte, 32),
-		checking: make(chan struct{}, 1)}
+		checking: make(chan struct{}, 1), turnWait: defaultTurnWait}
 	_, _ = rand.Read(l.cacheK)
 	for _, c := range g.Auth.TrustedProxies {
 		p, err := config.ParsePrefix(c)
@@ -92,8 +97,17 @@ func (l *login) authenticate(w http.ResponseWriter, r *http.Request) (string, bo
 		}
 	}
 	if l.users != nil {
-		if u, p, ok := r.BasicAuth(); ok && l.check(r.Context(), u, p) {
-			return u, true
+		if u, p, ok := r.BasicAuth(); ok {
+			good, err := l.check(r.Context(), u, p)
+			if good {
+				return u, true
+			}
+			if errors.Is(err, errLoginBusy) {
+				w.Header().Set("Retry-After", "5")
+				reqLog(r).Warn("request refused", "status", http.StatusServiceUnavailable, "err", err)
+				http.Error(w, "503 too many logins at once: try again in a few seconds", http.StatusServiceUnavailable)
+				return "", false
+			}
 		}
 		w.Header().Set("WWW-Authenticate", `Basic realm="xbr", charset="UTF-8"`)
 	}
@@ -120,9 +134,16 @@ func (l *login) fromTrustedProxy(r *http.Request) bool {
 	return false
 }
 
-// check reports whether password is user's; a check that waits for its
-// turn (see checking) until ctx ends is a refusal.
-func (l *login) check(ctx context.Context, user, password string) bool {
+// defaultTurnWait is how long a login waits for its turn to be checked.
+const defaultTurnWait = 10 * time.Second
+
+// errLoginBusy: a login waited longer than turnWait for its password check.
+var errLoginBusy = errors.New("too many logins at once")
+
+// check reports whether password is user's. A check that cannot have its
+// turn (see checking) within turnWait, or before ctx ends, is not done:
+// false with errLoginBusy (or ctx's error).
+func (l *login) check(ctx context.Context, user, password string) (bool, error) {
 	h := hmac.New(sha256.New, l.cacheK)
 	h.Write([]byte(user + "\x00" + password))
 	var k [sha256.Size]byte
@@ -131,20 +152,24 @@ func (l *login) check(ctx context.Context, user, password string) bool {
 	ok := l.good[k]
 	l.mu.Unlock()
 	if ok {
-		return true
+		return true, nil
 	}
 	hash, known := l.users[user]
 	if !known {
 		hash = l.unknownHash
 	}
+	turn := time.NewTimer(l.turnWait)
+	defer turn.Stop()
 	select {
 	case l.checking <- struct{}{}:
 		defer func() { <-l.checking }()
+	case <-turn.C:
+		return false, errLoginBusy
 	case <-ctx.Done():
-		return false
+		return false, ctx.Err()
 	}
 	if bcrypt.CompareHashAndPassword(hash, []byte(password)) != nil || !known {
-		return false
+		return false, nil
 	}
 	l.mu.Lock()
 	if len(l.good) >= maxGoodLogins {
@@ -152,5 +177,5 @@ func (l *login) check(ctx context.Context, user, password string) bool {
 	}
 	l.good[k] = true
 	l.mu.Unlock()
-	return true
+	return true, nil
 }

@@ -2,6 +2,7 @@ package gateway
 
 import (
 	"context"
+	"errors"
 	"os"
 	"path/filepath"
 	"testing"
@@ -33,7 +34,8 @@ func TestUnknownUserIsCheckedAtTheUsersCost(t *testing.T) {
 		t.Fatalf("an unknown user is checked at cost %d (%v), the users' hashes have %d", got, err, cost)
 	}
 	ctx := context.Background()
-	if l.check(ctx, "eve", "correct horse") || !l.check(ctx, "alice", "correct horse") || l.check(ctx, "alice", "wrong") {
+	good := func(u, p string) bool { ok, err := l.check(ctx, u, p); return ok && err == nil }
+	if good("eve", "correct horse") || !good("alice", "correct horse") || good("alice", "wrong") {
 		t.Fatal("check accepts a wrong login or refuses the right one")
 	}
 }
@@ -61,11 +63,15 @@ func TestPasswordChecksRunOneAtATime(t *testing.T) {
 	l.checking <- struct{}{} // another check is running
 	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
 	defer cancel()
-	if l.check(ctx, "alice", "correct horse") {
-		t.Fatal("a check accepted a login without its turn")
+	if ok, err := l.check(ctx, "alice", "correct horse"); ok || err == nil {
+		t.Fatalf("a check without its turn: %v, %v; want refused, busy", ok, err)
+	}
+	l.turnWait = 20 * time.Millisecond // a client that waits for ever is answered too
+	if ok, err := l.check(context.Background(), "alice", "correct horse"); ok || !errors.Is(err, errLoginBusy) {
+		t.Fatalf("a check that waited its turn longer than turnWait: %v, %v; want errLoginBusy", ok, err)
 	}
 	<-l.checking
-	if !l.check(context.Background(), "alice", "correct horse") {
-		t.Fatal("the right login refused once the other check ended")
+	if ok, err := l.check(context.Background(), "alice", "correct horse"); !ok || err != nil {
+		t.Fatalf("the right login once the other check ended: %v, %v", ok, err)
 	}
 }
