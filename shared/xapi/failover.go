@@ -60,8 +60,11 @@ func (f *failover) next(c *Client, err error) bool {
 }
 
 // giveUp puts the client back on the master it started from when no host
-// of the pool could be reached (unless another call has moved it since),
-// and returns that master's error.
+// of the pool answered as XAPI (unless another call, or a HOST_IS_SLAVE,
+// has moved it since), and returns that master's error, with the last
+// host's when that one was reached but could not be talked to (its
+// certificate cannot be verified, say): a client left on such a host would
+// fail there even once the master is back.
 func (f *failover) giveUp(c *Client, err error) error {
 	if f.from == nil {
 		return err
@@ -69,7 +72,10 @@ func (f *failover) giveUp(c *Client, err error) error {
 	if f.tried != nil {
 		c.base.CompareAndSwap(f.tried, f.from)
 	}
-	return f.err
+	if unreachable(err) {
+		return f.err
+	}
+	return errors.Join(f.err, err)
 }
 
 // otherHosts lists the pool hosts to try when the master at from cannot be

@@ -52,7 +52,10 @@ func (c *Client) rpc(ctx context.Context, method string, params []any) (any, err
 		if unreachable(err) && ctx.Err() == nil && fo.next(c, err) {
 			continue
 		}
-		if unreachable(err) {
+		// A failover that ends on a host that did not answer as XAPI
+		// (it cannot be reached or trusted, or the connection was cut)
+		// leaves the client on its master, not on that host.
+		if err != nil && !errors.As(err, &xe) {
 			err = fo.giveUp(c, err)
 		}
 		if err != nil {

@@ -3,6 +3,9 @@ package xapi_test
 import (
 	"context"
 	"io"
+	"log"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"strings"
 	"sync/atomic"
@@ -261,5 +264,39 @@ func TestMasterFailover(t *testing.T) {
 	_, err = c.VMs(ctx)
 	if err == nil || !strings.Contains(err.Error(), strings.TrimPrefix(urls[2], "https://")) || c.URL() != urls[2] {
 		t.Fatalf("a call when no host of the pool answers: %v, then at %s", err, c.URL())
+	}
+}
+
+// TestMasterBackAfterAFailoverThatFoundNoHost: the master cannot be reached
+// for a while (it reboots; no HA) and the pool's other host cannot be
+// talked to either (here it answers with a certificate the pool does not
+// publish for it, as a member does whose certificate the client cannot
+// verify). The failover gives up on that host and leaves the client on its
+// master, so calls go through again once the master is back, instead of
+// failing on the member until the process restarts.
+func TestMasterBackAfterAFailoverThatFoundNoHost(t *testing.T) {
+	sim, urls := startPoolSim(t, 2)
+	ctx := context.Background()
+	member := httptest.NewUnstartedServer(http.NotFoundHandler()) // listens on 127.0.0.1
+	member.Config.ErrorLog = log.New(io.Discard, "", 0)           // the handshakes it fails
+	member.StartTLS()
+	t.Cleanup(member.Close)
+	if err := sim.SetHostAddress(1, strings.TrimPrefix(member.URL, "https://")); err != nil {
+		t.Fatal(err)
+	}
+	c := pinnedClient(t, urls[0], sim.Fingerprint(0))
+	if err := sim.StopHost(0); err != nil {
+		t.Fatal(err)
+	}
+	for range 2 { // the first may be cut on an open connection; the second fails over
+		if _, err := c.VMs(ctx); err == nil {
+			t.Fatal("a call while no host of the pool can be talked to succeeded")
+		}
+	}
+	if err := sim.StartHost(0); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.VMs(ctx); err != nil || c.URL() != urls[0] {
+		t.Fatalf("a call once the master is back: %v, at %s; want it answered by the master %s", err, c.URL(), urls[0])
 	}
 }

@@ -56,19 +56,25 @@ func (s *Server) StartHosts(port int) ([]string, error) {
 			s.st.set(o, "address", addr)
 		}
 		s.st.mu.Unlock()
-		srv := &http.Server{Handler: http.HandlerFunc(s.hostHandler(i)), ReadHeaderTimeout: 30 * time.Second,
-			TLSConfig: &tls.Config{Certificates: []tls.Certificate{h.cert.tls}, MinVersion: tls.VersionTLS12}}
+		srv := s.serveHost(i, ln)
 		s.mu.Lock()
 		s.listeners = append(s.listeners, srv)
 		s.mu.Unlock()
-		go func() {
-			if err := srv.ServeTLS(ln, "", ""); err != nil && !errors.Is(err, http.ErrServerClosed) {
-				s.log.Error("xapisim: serve", "host", i+1, "err", err)
-			}
-		}()
 		urls = append(urls, "https://"+addr)
 	}
 	return urls, nil
+}
+
+// serveHost serves host i over TLS on ln.
+func (s *Server) serveHost(i int, ln net.Listener) *http.Server {
+	srv := &http.Server{Addr: ln.Addr().String(), Handler: http.HandlerFunc(s.hostHandler(i)), ReadHeaderTimeout: 30 * time.Second,
+		TLSConfig: &tls.Config{Certificates: []tls.Certificate{s.hosts[i].cert.tls}, MinVersion: tls.VersionTLS12}}
+	go func() {
+		if err := srv.ServeTLS(ln, "", ""); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			s.log.Error("xapisim: serve", "host", i+1, "err", err)
+		}
+	}()
+	return srv
 }
 
 // SetHostAddress changes host i's address record (a fault: the pool then
@@ -101,4 +107,26 @@ func (s *Server) StopHost(i int) error {
 	srv := s.listeners[i]
 	s.mu.Unlock()
 	return srv.Close()
+}
+
+// StartHost puts host i (0-based), taken off the network by StopHost, back
+// on it at the address it had, as a host that rebooted.
+func (s *Server) StartHost(i int) error {
+	s.mu.Lock()
+	if i < 0 || i >= len(s.listeners) {
+		n := len(s.listeners)
+		s.mu.Unlock()
+		return fmt.Errorf("xapisim: host %d: %d hosts are listening (StartHosts)", i, n)
+	}
+	addr := s.listeners[i].Addr
+	s.mu.Unlock()
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return fmt.Errorf("xapisim: listen for host %d again: %w", i+1, err)
+	}
+	srv := s.serveHost(i, ln)
+	s.mu.Lock()
+	s.listeners[i] = srv
+	s.mu.Unlock()
+	return nil
 }
