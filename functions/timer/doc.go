@@ -10,5 +10,7 @@
 // fires missed within the catch-up window are coalesced into one; older ones
 // are dropped and logged. A timer starting deletes the state of schedules
 // its configuration no longer has, so a schedule put back later starts afresh
-// like a new one. Daylight-saving rules are shared/schedule's.
+// like a new one; a state ticked within the last minute is left alone, since
+// a replica on another configuration (a rollout in progress) still has that
+// schedule. Daylight-saving rules are shared/schedule's.
 package timer

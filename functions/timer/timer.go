@@ -31,7 +31,7 @@ func Function() fn.Function {
 
 func run(ctx context.Context, env *fn.Env) error {
 	t, err := New(ctx, env.Conn, env.Subjects, env.Config.Jobs, Options{
-		CatchUp: env.Config.CatchUp, Log: env.Log, Replicas: env.Config.NATS.StreamReplicas,
+		CatchUp: env.Config.CatchUp, Log: env.Log, Replicas: env.Config.NATS.StreamReplicas, Now: env.Now,
 	})
 	if err != nil {
 		return err
@@ -47,6 +47,8 @@ type Options struct {
 	// Replicas of the state bucket, as nats.stream_replicas [1]: with one
 	// copy, losing its NATS node would stop every timer replica.
 	Replicas int
+	// Now is the clock New reads the schedules' state against [time.Now].
+	Now func() time.Time
 }
 
 // Timer publishes the fires of a set of jobs' schedules.
@@ -75,6 +77,9 @@ func New(ctx context.Context, conn *bus.Conn, subjects events.Subjects, jobs []c
 	if o.Bucket == "" {
 		o.Bucket = StateBucket
 	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
 	kv, err := conn.EnsureKV(ctx, jetstream.KeyValueConfig{Bucket: o.Bucket, History: 1, Replicas: max(o.Replicas, 1),
 		Description: "xbr timer: per schedule, the time it was evaluated up to"})
 	if err != nil {
@@ -87,18 +92,25 @@ func New(ctx context.Context, conn *bus.Conn, subjects events.Subjects, jobs []c
 				sched: schedule.Schedule{Cron: s.Spec, Location: s.Location, Enabled: s.Enabled}})
 		}
 	}
-	if err := t.forget(ctx); err != nil {
+	if err := t.forget(ctx, o.Now()); err != nil {
 		t.log.Warn("timer state of removed schedules not deleted", bus.KeyFunction, Name, "err", err)
 	}
 	return t, nil
 }
 
+// forgetAfter is how long a schedule's state must have gone without a tick
+// before a timer that does not know the schedule deletes it: a replica on
+// another configuration (a rollout in progress) still ticks it every second.
+const forgetAfter = time.Minute
+
 // forget deletes the state of the schedules no longer configured, so that
 // one put back later (a rename reverted, a job restored) starts afresh, as a
 // new schedule does, instead of catching up a fire that came while it was
-// absent. Only "<job>.<schedule>" keys are the timer's: the daily report's
-// "report/daily" is kept.
-func (t *Timer) forget(ctx context.Context) error {
+// absent. A state advanced within forgetAfter of now is another replica's,
+// which has the schedule, and is kept: deleted, that replica would start the
+// schedule afresh and lose the fire due meanwhile. Only "<job>.<schedule>"
+// keys are the timer's: the daily report's "report/daily" is kept.
+func (t *Timer) forget(ctx context.Context, now time.Time) error {
 	known := map[string]bool{}
 	for _, e := range t.entries {
 		known[e.key()] = true
@@ -107,15 +119,24 @@ func (t *Timer) forget(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	var stale []string
+	var unknown []string
 	for k := range lister.Keys() {
 		if !known[k] {
-			stale = append(stale, k)
+			unknown = append(unknown, k)
 		}
 	}
 	var errs []error
-	for _, k := range stale {
-		if err := t.kv.Delete(ctx, k); err != nil && !errors.Is(err, jetstream.ErrKeyNotFound) {
+	for _, k := range unknown {
+		last, rev, err := t.load(ctx, k)
+		switch {
+		case err != nil:
+			errs = append(errs, err)
+			continue
+		case now.Sub(last) < forgetAfter: // ticked by a replica that has the schedule
+			continue
+		}
+		err = t.kv.Delete(ctx, k, jetstream.LastRevision(rev))
+		if err != nil && !errors.Is(err, jetstream.ErrKeyNotFound) && !isWrongSeq(err) { // wrong sequence: ticked meanwhile
 			errs = append(errs, fmt.Errorf("delete %s: %w", k, err))
 		}
 	}

@@ -45,7 +45,14 @@ jobs:
 
 func (h *harness) timer(t *testing.T, js []config.Job, catchUp time.Duration) *timer.Timer {
 	t.Helper()
-	tm, err := timer.New(context.Background(), h.conn, h.subjects, js, timer.Options{CatchUp: catchUp})
+	return h.timerAt(t, js, catchUp, time.Now())
+}
+
+// timerAt is a timer started at start.
+func (h *harness) timerAt(t *testing.T, js []config.Job, catchUp time.Duration, start time.Time) *timer.Timer {
+	t.Helper()
+	tm, err := timer.New(context.Background(), h.conn, h.subjects, js, timer.Options{CatchUp: catchUp,
+		Now: func() time.Time { return start }})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -223,15 +230,35 @@ func TestScheduleBackInTheConfigurationDoesNotCatchUp(t *testing.T) {
 	if _, err := kv.Put(context.Background(), "report/daily", []byte(`{}`)); err != nil {
 		t.Fatal(err)
 	}
-	renamedTimer := h.timer(t, renamed, time.Hour) // restarted with the schedule renamed
+	renamedTimer := h.timerAt(t, renamed, time.Hour, at(1, 30)) // restarted with the schedule renamed
 	for _, now := range []time.Time{at(1, 30), at(2, 0), at(2, 10)} {
 		tick(t, renamedTimer, now)
 	}
-	tick(t, h.timer(t, daily, time.Hour), at(2, 30)) // the rename reverted
+	tick(t, h.timerAt(t, daily, time.Hour, at(2, 30)), at(2, 30)) // the rename reverted
 	if got, want := h.fires(t), []time.Time{at(2, 0)}; fmt.Sprint(got) != fmt.Sprint(want) {
 		t.Fatalf("fires %v, want only the renamed schedule's %v", got, want)
 	}
 	if _, err := kv.Get(context.Background(), "report/daily"); err != nil {
 		t.Fatalf("the daily report's state: %v, want it kept", err)
+	}
+}
+
+// A replica that starts on an older configuration (a rollout in progress, a
+// restart of a host whose file was not updated yet) does not know a schedule
+// the others tick: it leaves that schedule's state alone, so the others
+// neither lose the fire due meanwhile nor, after a downtime, its catch-up.
+func TestReplicaOnAnOlderConfigurationKeepsTheStateOthersTick(t *testing.T) {
+	h := newHarness(t)
+	current := jobs(t, `      - {name: daily, cron: "0 2 * * *", timezone: UTC, retention: 1}`)
+	older := jobs(t, `      - {name: weekly, cron: "0 3 * * 0", timezone: UTC, retention: 1}`)
+	at := func(hour, minute, second int) time.Time {
+		return time.Date(2026, 6, 1, hour, minute, second, 0, time.UTC)
+	}
+	replica := h.timerAt(t, current, time.Hour, at(1, 0, 0))
+	tick(t, replica, at(1, 59, 59))
+	h.timerAt(t, older, time.Hour, at(2, 0, 0)) // starts while the other ticks every second
+	tick(t, replica, at(2, 0, 1))
+	if got, want := h.fires(t), []time.Time{at(2, 0, 0)}; fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Fatalf("fires %v, want the daily fire %v", got, want)
 	}
 }
