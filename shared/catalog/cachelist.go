@@ -29,7 +29,9 @@ func readListed(ctx context.Context, r Opener, infos []remote.Info, ids []ID) ([
 	for vm, idx := range byVM {
 		cache, ok := cacheInfo(infos, vm)
 		if !ok {
+			mu.Lock() // the folders' readers started already append to rest too
 			rest = append(rest, idx...)
+			mu.Unlock()
 			continue
 		}
 		wg.Go(func() {
