@@ -59,6 +59,10 @@ type Timer struct {
 	entries  []entry
 	catchUp  time.Duration
 	log      *slog.Logger
+	// forgotAt is when forget last ran: at start, then every forgetAfter
+	// from Tick, so that a schedule's state its last replica left (a
+	// restart with the schedule renamed) goes once it has gone stale.
+	forgotAt time.Time
 }
 
 type entry struct {
@@ -92,10 +96,16 @@ func New(ctx context.Context, conn *bus.Conn, subjects events.Subjects, jobs []c
 				sched: schedule.Schedule{Cron: s.Spec, Location: s.Location, Enabled: s.Enabled}})
 		}
 	}
-	if err := t.forget(ctx, o.Now()); err != nil {
+	t.forgetStale(ctx, o.Now())
+	return t, nil
+}
+
+// forgetStale runs forget, logging its failure (the next run tries again).
+func (t *Timer) forgetStale(ctx context.Context, now time.Time) {
+	t.forgotAt = now
+	if err := t.forget(ctx, now); err != nil {
 		t.log.Warn("timer state of removed schedules not deleted", bus.KeyFunction, Name, "err", err)
 	}
-	return t, nil
 }
 
 // forgetAfter is how long a schedule's state must have gone without a tick
@@ -108,7 +118,9 @@ const forgetAfter = time.Minute
 // new schedule does, instead of catching up a fire that came while it was
 // absent. A state advanced within forgetAfter of now is another replica's,
 // which has the schedule, and is kept: deleted, that replica would start the
-// schedule afresh and lose the fire due meanwhile. Only "<job>.<schedule>"
+// schedule afresh and lose the fire due meanwhile. It runs at start and
+// every forgetAfter (Tick): a state left by a replica that just restarted
+// without the schedule is fresh at start, and stale a minute later. Only "<job>.<schedule>"
 // keys are the timer's: the daily report's "report/daily" is kept.
 func (t *Timer) forget(ctx context.Context, now time.Time) error {
 	known := map[string]bool{}
@@ -161,8 +173,13 @@ func (t *Timer) Run(ctx context.Context, now func() time.Time, interval time.Dur
 	}
 }
 
-// Tick evaluates every schedule at now and publishes the fires that are due.
+// Tick evaluates every schedule at now and publishes the fires that are due;
+// every forgetAfter it also forgets the states of schedules no replica
+// ticks any more (forget).
 func (t *Timer) Tick(ctx context.Context, now time.Time) error {
+	if now.Sub(t.forgotAt) >= forgetAfter {
+		t.forgetStale(ctx, now)
+	}
 	var errs []error
 	for _, e := range t.entries {
 		if err := t.tickOne(ctx, e, now); err != nil {

@@ -221,8 +221,10 @@ func TestScheduleBackInTheConfigurationDoesNotCatchUp(t *testing.T) {
 	h := newHarness(t)
 	daily := jobs(t, `      - {name: daily, cron: "0 2 * * *", timezone: UTC, retention: 1}`)
 	renamed := jobs(t, `      - {name: renamed, cron: "0 2 * * *", timezone: UTC, retention: 1}`)
-	at := func(hour, minute int) time.Time { return time.Date(2026, 6, 1, hour, minute, 0, 0, time.UTC) }
-	tick(t, h.timer(t, daily, time.Hour), at(1, 0))
+	at := func(hour, minute int, second ...int) time.Time {
+		return time.Date(2026, 6, 1, hour, minute, append(second, 0)[0], 0, time.UTC)
+	}
+	tick(t, h.timerAt(t, daily, time.Hour, at(1, 0)), at(1, 29, 59)) // ticked until its restart, a second later
 	kv, err := h.conn.JetStream().KeyValue(context.Background(), timer.StateBucket)
 	if err != nil {
 		t.Fatal(err)
