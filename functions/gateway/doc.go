@@ -73,7 +73,8 @@
 // thirds of the handler timeout, which it must stay below so that the
 // pending answer is not cut). The webhook answers 200 with the
 // status (the request and xbr.failover.completed) once done; 409 when it
-// was refused because the source VM runs (send "force": true to override);
+// was refused because the source VM or another copy of it runs (send
+// "force": true to override);
 // 404 when no complete copy matches; 502 when it failed or no server
 // answers; 202 with the status (its "id") and a Location of GET
 // /v1/failovers/<id> when the outcome takes longer; the page says it is

@@ -100,7 +100,8 @@ func (s *Server) requestFailover(ctx context.Context, p failovers.Params) (event
 	return req, nil
 }
 
-// refusedError is a failover refused because the source VM runs (409).
+// refusedError is a failover refused because the source VM, or another
+// copy of it, runs (409).
 type refusedError struct{ msg string }
 
 func (e *refusedError) Error() string { return e.msg }

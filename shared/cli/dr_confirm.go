@@ -23,9 +23,9 @@ func confirmFailover(in io.Reader, out io.Writer, vm string, c events.DRCopy, o 
 		c.Datetime.UTC().Format(time.RFC3339), drAge(c.AgeSeconds), c.State, c.PowerState)
 	fmt.Fprintf(out, "  %s\n", start)
 	if o.force {
-		fmt.Fprintln(out, "  --force: even if the source VM is still running (two live copies of one VM)")
+		fmt.Fprintln(out, "  --force: even if the source VM, or another copy of it, is still running (two live copies of one VM)")
 	} else {
-		fmt.Fprintln(out, "  refused if the source VM is still running on its pool (stop it first, or --force)")
+		fmt.Fprintln(out, "  refused if the source VM, or another copy of it, is still running (stop it first, or --force)")
 	}
 	fmt.Fprintf(out, "Type the VM name (%s) or y to go ahead [y/N]: ", vm)
 	line, err := bufio.NewReader(io.LimitReader(in, 4096)).ReadString('\n')

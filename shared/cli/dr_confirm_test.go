@@ -21,7 +21,7 @@ func TestConfirmFailover(t *testing.T) {
 		if ok != tc.ok {
 			t.Errorf("answer %q: confirmed %v, want %v", tc.answer, ok, tc.ok)
 		}
-		for _, want := range []string{c.Name, "standby", "2026-11-29T01:00:00Z", "1h0m0s old", "BOOTED", "refused if the source VM is still running"} {
+		for _, want := range []string{c.Name, "standby", "2026-11-29T01:00:00Z", "1h0m0s old", "BOOTED", "refused if the source VM, or another copy of it, is still running"} {
 			if !strings.Contains(out.String(), want) {
 				t.Errorf("the question lacks %q:\n%s", want, out.String())
 			}

@@ -32,8 +32,8 @@ type Status struct {
 // Done reports whether the failover ended (completed or failed).
 func (s Status) Done() bool { return s.State == StateCompleted || s.State == StateFailed }
 
-// Refused reports whether the failover was refused because the source VM
-// is running.
+// Refused reports whether the failover was refused because the source VM,
+// or another copy of it, is running.
 func (s Status) Refused() bool { return s.Failed != nil && s.Failed.Refused }
 
 // Error is the reason of a failed failover ("" otherwise).
