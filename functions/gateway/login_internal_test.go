@@ -13,11 +13,10 @@ import (
 	"xbr/shared/config"
 )
 
-// An unknown user's password is checked against a hash of the users' own
-// cost, so the answer takes as long as for a known user: its time does not
-// tell which names have an account.
-func TestUnknownUserIsCheckedAtTheUsersCost(t *testing.T) {
-	const cost = bcrypt.MinCost + 2
+// aliceLogin is the login of a users file with alice, password "correct
+// horse", hashed at cost.
+func aliceLogin(t *testing.T, cost int) *login {
+	t.Helper()
 	hash, err := bcrypt.GenerateFromPassword([]byte("correct horse"), cost)
 	if err != nil {
 		t.Fatal(err)
@@ -30,6 +29,15 @@ func TestUnknownUserIsCheckedAtTheUsersCost(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	return l
+}
+
+// An unknown user's password is checked against a hash of the users' own
+// cost, so the answer takes as long as for a known user: its time does not
+// tell which names have an account.
+func TestUnknownUserIsCheckedAtTheUsersCost(t *testing.T) {
+	const cost = bcrypt.MinCost + 2
+	l := aliceLogin(t, cost)
 	if got, err := bcrypt.Cost(l.unknownHash); err != nil || got != cost {
 		t.Fatalf("an unknown user is checked at cost %d (%v), the users' hashes have %d", got, err, cost)
 	}
@@ -45,18 +53,7 @@ func TestUnknownUserIsCheckedAtTheUsersCost(t *testing.T) {
 // backups run on. A check waiting for its turn gives up, refused, when its
 // request ends.
 func TestPasswordChecksRunOneAtATime(t *testing.T) {
-	hash, err := bcrypt.GenerateFromPassword([]byte("correct horse"), bcrypt.MinCost)
-	if err != nil {
-		t.Fatal(err)
-	}
-	name := filepath.Join(t.TempDir(), "users")
-	if err := os.WriteFile(name, []byte("alice:"+string(hash)+"\n"), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	l, err := newLogin(config.Gateway{UsersFile: name})
-	if err != nil {
-		t.Fatal(err)
-	}
+	l := aliceLogin(t, bcrypt.MinCost)
 	if cap(l.checking) != 1 {
 		t.Fatalf("%d password checks may run at once, want 1", cap(l.checking))
 	}

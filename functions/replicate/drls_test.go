@@ -13,6 +13,7 @@ import (
 	"xbr/shared/bus"
 	"xbr/shared/config"
 	"xbr/shared/fn"
+	"xbr/shared/xapi"
 )
 
 // twoSites is a configuration where each pool replicates to the other:
@@ -48,15 +49,14 @@ jobs:
 	return &fn.Env{Config: cfg, Pools: pools, Log: log, Now: time.Now}
 }
 
-// When one site is lost, `xbr dr ls` still lists the copies on the pools
-// that answer: the moment an operator needs the list is the moment a pool
-// is down. Before the fix the whole answer was the lost pool's error.
-func TestDRListShowsTheCopiesOfThePoolsThatAnswer(t *testing.T) {
-	ctx := context.Background()
+// siteALost replicates a VM of site a to site b in the two-site setup, then
+// shuts pool a down (the site is lost): the setup's env, the VM and its copy.
+func siteALost(t *testing.T) (*fn.Env, xapi.VM, replicate.Result) {
+	t.Helper()
 	a, b := startPool(t, "a", 1), startPool(t, "b", 1)
 	env := twoSites(t, a, b)
 	vm := a.sourceVMs(t)[0]
-	res, err := replicate.Replicate(ctx, a.client, b.client, replicate.Spec{Job: "a-to-b", Schedule: "hourly",
+	res, err := replicate.Replicate(context.Background(), a.client, b.client, replicate.Spec{Job: "a-to-b", Schedule: "hourly",
 		VMUUID: vm.UUID, TargetSR: "Local storage", CopyRetention: 1}, replicate.Options{})
 	if err != nil {
 		t.Fatal(err)
@@ -64,6 +64,15 @@ func TestDRListShowsTheCopiesOfThePoolsThatAnswer(t *testing.T) {
 	if err := a.sim.Close(); err != nil {
 		t.Fatal(err)
 	}
+	return env, vm, res
+}
+
+// When one site is lost, `xbr dr ls` still lists the copies on the pools
+// that answer: the moment an operator needs the list is the moment a pool
+// is down. Before the fix the whole answer was the lost pool's error.
+func TestDRListShowsTheCopiesOfThePoolsThatAnswer(t *testing.T) {
+	ctx := context.Background()
+	env, _, res := siteALost(t)
 	out, err := replicate.API()[0].Handle(ctx, env, json.RawMessage(`{}`))
 	if err != nil {
 		t.Fatalf("dr.ls with pool a down: %v", err)
@@ -83,17 +92,7 @@ func TestDRListShowsTheCopiesOfThePoolsThatAnswer(t *testing.T) {
 // in the very disaster it is for.
 func TestFailoverWhileAnotherTargetPoolIsDown(t *testing.T) {
 	ctx := context.Background()
-	a, b := startPool(t, "a", 1), startPool(t, "b", 1)
-	env := twoSites(t, a, b)
-	vm := a.sourceVMs(t)[0]
-	res, err := replicate.Replicate(ctx, a.client, b.client, replicate.Spec{Job: "a-to-b", Schedule: "hourly",
-		VMUUID: vm.UUID, TargetSR: "Local storage", CopyRetention: 1}, replicate.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := a.sim.Close(); err != nil {
-		t.Fatal(err)
-	}
+	env, vm, res := siteALost(t)
 	h := replicate.NewFailoverHandler(replicate.Deps{Config: env.Config, Pools: env.Pools, Log: env.Log})
 	req := events.FailoverRequested{RequestID: events.DeriveID("failover", t.Name()), VM: vm.UUID, Start: true, RequestedBy: "web"}
 	outs, err := h.Handle(ctx, bus.Event{Received: events.Received{Payload: req}})
