@@ -34,6 +34,13 @@ func serveGateway(t testing.TB) *served { t.Helper(); return serveGatewayWith(t,
 // mapping entries, "history_runs: 1").
 func serveGatewayWith(t testing.TB, gatewaySettings string) *served {
 	t.Helper()
+	return serveGatewayOn(t, "http://127.0.0.1:9", gatewaySettings)
+}
+
+// serveGatewayOn is serveGatewayWith with the pool lab at poolURL (a
+// simulator's, whose password is xapisim).
+func serveGatewayOn(t testing.TB, poolURL, gatewaySettings string) *served {
+	t.Helper()
 	ns, err := natsserver.StartServer(natsserver.ServerConfig{Host: "127.0.0.1", Port: -1, StoreDir: t.TempDir()})
 	if err != nil {
 		t.Fatal(err)
@@ -45,12 +52,12 @@ func serveGatewayWith(t testing.TB, gatewaySettings string) *served {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = conn.Close() })
-	cfg, err := config.Parse("test.yaml", []byte(fmt.Sprintf(`pools: [{name: lab, url: "http://127.0.0.1:9", username: root, password: x}]
+	cfg, err := config.Parse("test.yaml", []byte(fmt.Sprintf(`pools: [{name: lab, url: %q, username: root, password: xapisim}]
 remotes: [{name: nfs, type: dir, path: %q}]
 jobs:
   - {name: nightly, pools: [lab], remotes: [nfs], schedules: [{name: daily, cron: "0 2 * * *", retention: 3}]}
 gateway: {%s}
-`, t.TempDir(), gatewaySettings)))
+`, poolURL, t.TempDir(), gatewaySettings)))
 	if err != nil {
 		t.Fatal(err)
 	}

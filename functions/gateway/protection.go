@@ -35,8 +35,11 @@ func (s *Server) protection(ctx context.Context) ([]events.ProtectionVM, error) 
 		}
 		pools = append(pools, vmselect.Pool{Name: p.Name, VMs: vms})
 	}
+	// The runs held, then the newest VM results of those dropped to stay
+	// within gateway.history_runs: a copy older than the runs held counts.
+	runs := append(s.history.Runs(), s.history.Outcomes()...)
 	return protection.Compute(protection.Input{Pools: pools, Jobs: s.env.Config.Jobs,
-		Runs: s.history.Runs(), Now: s.now()}), nil
+		Runs: runs, Now: s.now()}), nil
 }
 
 // errHistoryLoading: the gateway has not read the run history yet.

@@ -1,6 +1,7 @@
 package gateway_test
 
 import (
+	"fmt"
 	"io"
 	"net/http"
 	"net/url"
@@ -164,5 +165,42 @@ func TestProtectionTimelineInTheScheduleZone(t *testing.T) {
 	_, page := h.do(t, "GET", "/", nil, "")
 	if !regexp.MustCompile(` 02:00:00 CES?T</time>: nightly / daily`).MatchString(page) {
 		t.Errorf("the fire of \"0 2 * * *\" Europe/Paris is not shown at 02:00 CET/CEST:\n%s", grep(page, "nightly / daily"))
+	}
+}
+
+// TestProtectionOutlivesTheRunsKept: a VM's newest good copy still counts
+// once more than gateway.history_runs runs ended after it (an hourly job's,
+// restores, verify runs): the VMs the nightly run copied are ok, with that
+// copy, not late with "no successful copy yet".
+func TestProtectionOutlivesTheRunsKept(t *testing.T) {
+	sim, simURL := startSim(t)
+	g := serveGatewayOn(t, simURL, "history_runs: 2")
+	now := time.Now()
+	id := func(i int) string { return fmt.Sprintf("4e1d3c2b5a69788796a5b4c3d2e1f1%02d", i) }
+	var vms []events.RunVM
+	var results []events.VMResult
+	for _, vm := range sim.VMs() {
+		if !vm.IsSnapshot && !vm.IsTemplate {
+			vms = append(vms, events.RunVM{VMUUID: vm.UUID, Pool: "lab"})
+			results = append(results, events.VMResult{VMUUID: vm.UUID, Status: events.StatusSuccess})
+		}
+	}
+	g.publish(t, now.Add(-3*time.Hour), events.RunStarted{RunID: id(0), Job: "nightly", Schedule: "daily",
+		Mode: events.ModeFull, FireTime: now.Add(-3 * time.Hour), VMs: vms})
+	g.publish(t, now.Add(-2*time.Hour), events.RunCompleted{RunID: id(0), Job: "nightly", Schedule: "daily",
+		Status: events.StatusSuccess, Results: results})
+	for i := 1; i <= 3; i++ {
+		g.publish(t, now.Add(-time.Hour+time.Duration(i)*time.Minute), events.RunCompleted{RunID: id(i), Job: "hourly",
+			Schedule: "hourly", Status: events.StatusSkipped, Reason: "no VM selected"})
+	}
+	g.waitPage(t, "/history", "/history/"+id(3))
+	_, page := g.get(t, "/")
+	for _, vm := range vms {
+		if !strings.Contains(page, `<tr data-vm="`+vm.VMUUID+`" data-state="ok">`) {
+			t.Errorf("vm %s is not ok after 3 runs of another job:\n%s", vm.VMUUID, grep(page, "data-vm="))
+		}
+	}
+	if strings.Contains(page, "no successful copy yet") {
+		t.Errorf("a VM copied 2 hours ago is said to have no copy:\n%s", grep(page, "no successful copy"))
 	}
 }

@@ -1,6 +1,12 @@
 package history
 
-import "xbr/events"
+import (
+	"slices"
+	"strings"
+	"time"
+
+	"xbr/events"
+)
 
 // DefaultKeepRuns is how many runs and restores a projection holds: about
 // three years of one nightly job, or a month of a few hourly ones. The
@@ -47,6 +53,7 @@ func (p *Projection) trim() {
 }
 
 func (p *Projection) drop(id string) {
+	p.keepOutcomes(p.runs[id])
 	for _, k := range p.keys[id] {
 		delete(p.seen, k)
 	}
@@ -73,4 +80,67 @@ func (p *Projection) lateProgress(pl events.Payload) bool {
 	}
 	_, held := p.runs[id]
 	return !held && len(p.runs) >= p.keep
+}
+
+// outcomeKey names a VM's result of one status under one job.
+type outcomeKey struct{ job, vm, status string }
+
+// keepOutcomes records, as trim drops run r, each of its VM tasks that is
+// the newest of its job, VM and status among the runs dropped so far, in a
+// run of its own (r without its other VMs). They are a few per VM and job,
+// however many runs go: a VM's newest good copy outlives the runs kept.
+func (p *Projection) keepOutcomes(r *Run) {
+	if r == nil || r.Job == "" || !IsJobRun(r.Message) {
+		return
+	}
+	v := p.view(r, p.now())
+	for _, t := range v.Tasks {
+		if t.Message != KindVM || t.VMUUID == "" || t.Status == StatusPending {
+			continue
+		}
+		k := outcomeKey{r.Job, strings.ToLower(t.VMUUID), t.Status}
+		if old, ok := p.outcomes[k]; ok && old.vmEnd().After(v.endOf(t)) {
+			continue
+		}
+		one := v
+		one.Tasks, one.Size, one.BytesPerSecond = []*Task{t}, t.Size, 0
+		p.outcomes[k] = one
+	}
+}
+
+// endOf is when the VM task t of r ended (the run's end, or its last event,
+// when the task has none).
+func (r Run) endOf(t *Task) time.Time {
+	for _, at := range []time.Time{t.End, r.End, r.LastEvent} {
+		if !at.IsZero() {
+			return at
+		}
+	}
+	return time.Time{}
+}
+
+// vmEnd is endOf the one VM task of a kept outcome.
+func (r Run) vmEnd() time.Time { return r.endOf(r.Tasks[0]) }
+
+// Outcomes is, per job, VM and status, the newest VM task of the runs the
+// projection dropped to stay within KeepRuns, each in a run of its own
+// holding only that VM task, newest first. Runs and then Outcomes give
+// every VM's newest result under every job, however many runs ago (what
+// shared/protection reads); a run dropped in between is in Outcomes.
+func (p *Projection) Outcomes() []Run {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	out := make([]Run, 0, len(p.outcomes))
+	for _, r := range p.outcomes {
+		c := r
+		c.Task = *r.Task.clone()
+		out = append(out, c)
+	}
+	slices.SortFunc(out, func(a, b Run) int {
+		if c := b.vmEnd().Compare(a.vmEnd()); c != 0 {
+			return c
+		}
+		return strings.Compare(a.ID+a.Tasks[0].ID, b.ID+b.Tasks[0].ID)
+	})
+	return out
 }

@@ -68,3 +68,41 @@ func TestStaleAndLateRunsDoNotPileUp(t *testing.T) {
 		t.Fatalf("runs held %v, want the 2 newest (%s, %s)", held, id(3), id(2))
 	}
 }
+
+// TestOutcomesOutliveTheDroppedRuns: the runs trim drops leave, per job, VM
+// and status, their newest VM task (one success and one failure here, out
+// of four dropped runs), so that a VM's newest copy is known however many
+// runs ago it was made.
+func TestOutcomesOutliveTheDroppedRuns(t *testing.T) {
+	p := history.New(history.Options{KeepRuns: 2, Now: func() time.Time { return t0.Add(24 * time.Hour) }})
+	id := func(i int) string { return fmt.Sprintf("%032x", i) }
+	var list []stamped
+	for i := 1; i <= 6; i++ {
+		at := time.Duration(i) * time.Hour
+		st := events.StatusSuccess
+		if i%2 == 1 {
+			st = events.StatusFailure
+		}
+		list = append(list,
+			stamped{at, events.RunStarted{RunID: id(i), Job: "nightly", Schedule: "daily", Mode: events.ModeFull, FireTime: t0.Add(at),
+				VMs: []events.RunVM{{VMUUID: vmA, VMName: "web-1", Pool: "lab"}}}},
+			stamped{at + time.Minute, events.RunCompleted{RunID: id(i), Job: "nightly", Schedule: "daily", Status: st,
+				Results: []events.VMResult{{VMUUID: vmA, Status: st}}}})
+	}
+	for _, r := range build(t, list) {
+		p.Apply(r)
+	}
+	if n := len(p.Runs()); n != 2 {
+		t.Fatalf("%d runs held, want 2", n)
+	}
+	got := p.Outcomes()
+	if len(got) != 2 {
+		t.Fatalf("%d outcomes kept, want 2 (the newest success and failure of the VM): %+v", len(got), got)
+	}
+	for i, want := range []struct{ run, status string }{{id(4), history.StatusSuccess}, {id(3), history.StatusFailure}} {
+		r := got[i]
+		if r.ID != want.run || r.Job != "nightly" || len(r.Tasks) != 1 || r.Tasks[0].VMUUID != vmA || r.Tasks[0].Status != want.status {
+			t.Errorf("outcome %d: run %s job %s tasks %+v, want run %s with VM %s %s", i, r.ID, r.Job, r.Tasks, want.run, vmA, want.status)
+		}
+	}
+}

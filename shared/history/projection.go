@@ -18,7 +18,8 @@ type Options struct {
 	StaleAfter time.Duration    // [DefaultStaleAfter]
 	Now        func() time.Time // the time of replay, for the staleness rule [time.Now]
 	// KeepRuns bounds the runs and restores held [DefaultKeepRuns]: beyond
-	// it, the ended one with the oldest last event is dropped with its rates.
+	// it, the ended one with the oldest last event is dropped with its rates
+	// (its VMs' newest results stay, in Outcomes).
 	KeepRuns int
 }
 
@@ -34,6 +35,7 @@ type Projection struct {
 	touched    string                  // the run the event being applied is about
 	health     map[string]healthRef    // health check id -> its run and VM, until its outcome
 	usage      map[string][]UsagePoint // remote -> its newest measurement per UTC day
+	outcomes   map[outcomeKey]Run      // the newest VM results of the dropped runs (Outcomes)
 	keep       int
 }
 
@@ -50,7 +52,7 @@ func New(o Options) *Projection {
 	}
 	return &Projection{staleAfter: o.StaleAfter, now: o.Now, runs: map[string]*Run{},
 		rates: map[string][]RatePoint{}, seen: map[string]bool{}, keys: map[string][]string{}, keep: o.KeepRuns,
-		health: map[string]healthRef{}, usage: map[string][]UsagePoint{}}
+		health: map[string]healthRef{}, usage: map[string][]UsagePoint{}, outcomes: map[outcomeKey]Run{}}
 }
 
 // Apply folds one event in. Events that are not about a run (or restore)

@@ -34,6 +34,7 @@
 // target pool). verify, gc, mirror and metadata jobs protect no VM on their
 // own and are not counted.
 //
-// The history is bounded (the projection keeps its newest runs), so a VM
-// whose last success is older than every run kept is shown without one.
+// The history projection keeps its newest runs, and of the runs it drops
+// each VM's newest result per job and status (history.Projection.Outcomes):
+// the caller passes both, so a copy older than every run kept still counts.
 package protection
