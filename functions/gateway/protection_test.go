@@ -1,6 +1,7 @@
 package gateway_test
 
 import (
+	"context"
 	"fmt"
 	"io"
 	"net/http"
@@ -11,6 +12,9 @@ import (
 	"time"
 
 	"xbr/events"
+	"xbr/shared/testsupport"
+	"xbr/shared/xapi"
+	"xbr/shared/xotag"
 )
 
 // TestProtectionPageIsTheLandingView: GET / lists every VM of the simulated
@@ -203,4 +207,76 @@ func TestProtectionOutlivesTheRunsKept(t *testing.T) {
 	if strings.Contains(page, "no successful copy yet") {
 		t.Errorf("a VM copied 2 hours ago is said to have no copy:\n%s", grep(page, "no successful copy"))
 	}
+}
+
+// TestProtectionDoesNotListStandbyCopies: a replicate job's standby copy
+// (start blocked, its keys naming the VM it copies) is a copy, like a
+// snapshot, not a VM to protect: the standby pool's copies are not listed
+// as unprotected VMs (nor alerted, nor counted in the daily report). A copy
+// that was failed over (start unblocked) is a VM again and is listed.
+func TestProtectionDoesNotListStandbyCopies(t *testing.T) {
+	h := newHarness(t)
+	h.env.Config.Jobs[0].VMs.UUIDs = []string{h.vm.UUID} // the nightly job selects one VM
+	ctx := context.Background()
+	c, err := h.env.Pools.Client(ctx, "lab")
+	if err != nil {
+		t.Fatal(err)
+	}
+	src, err := c.VMByUUID(ctx, h.vm.UUID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	copyRef, err := c.Clone(ctx, src, h.vm.NameLabel+" - dr - (20261201T020000Z)")
+	if err != nil {
+		t.Fatal(err)
+	}
+	kv := append(xotag.Keys("dr", "hourly", h.vm.UUID, "", time.Now()), xotag.KV{Key: xotag.KeySR, Value: "sr-uuid"})
+	for _, p := range kv {
+		if err := c.AddToOtherConfig(ctx, copyRef, p.Key, p.Value); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, op := range []string{"start", "start_on"} {
+		if err := c.AddToBlockedOperations(ctx, copyRef, op, "a Disaster Recovery copy"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	copyUUID := cachedUntil(t, c, copyRef, "the copy with start blocked", func(vm xapi.VM) bool {
+		_, blocked := vm.BlockedOperations["start"]
+		return blocked && vm.OtherConfig[xotag.KeySR] != ""
+	})
+	_, page := h.do(t, "GET", "/", nil, "")
+	if strings.Contains(page, `data-vm="`+copyUUID+`"`) {
+		t.Errorf("the standby copy %s is listed:\n%s", copyUUID, grep(page, "data-vm="))
+	}
+	if !strings.Contains(page, `<tr data-vm="`+h.vm.UUID+`" data-state="late">`) {
+		t.Errorf("the VM it copies is not listed late:\n%s", grep(page, "data-vm="))
+	}
+	// Failed over: start unblocked, the copy runs production now.
+	for _, op := range []string{"start", "start_on"} {
+		if err := c.RemoveFromBlockedOperations(ctx, copyRef, op); err != nil {
+			t.Fatal(err)
+		}
+	}
+	cachedUntil(t, c, copyRef, "the copy with start unblocked", func(vm xapi.VM) bool {
+		_, blocked := vm.BlockedOperations["start"]
+		return !blocked
+	})
+	if _, page := h.do(t, "GET", "/", nil, ""); !strings.Contains(page, `<tr data-vm="`+copyUUID+`" data-state="unprotected">`) {
+		t.Errorf("the failed-over copy %s is not listed unprotected:\n%s", copyUUID, grep(page, "data-vm="))
+	}
+}
+
+// cachedUntil waits until the pool's cached record of vm satisfies ok, and
+// returns its uuid.
+func cachedUntil(t *testing.T, c *xapi.Client, vm xapi.VMRef, what string, ok func(xapi.VM) bool) string {
+	t.Helper()
+	var uuid string
+	testsupport.Eventually(t, 10*time.Second, what, func() bool {
+		vms, err := c.CachedVMs(context.Background())
+		rec, found := vms[vm]
+		uuid = rec.UUID
+		return err == nil && found && ok(rec)
+	})
+	return uuid
 }

@@ -16,8 +16,9 @@
 //     it has not copied it yet, within the job's RPO since the restore
 //     ended (past it, late);
 //   - ok: every job that selects it succeeded within its RPO;
-//   - excluded: tagged xo:no-bak (templates, snapshots and control domains
-//     are not VMs to protect and are not listed).
+//   - excluded: tagged xo:no-bak (templates, snapshots, control domains and
+//     replicate jobs' standby copies, start-blocked, are not VMs to protect
+//     and are not listed; a copy failed over is).
 //
 // # RPO
 //

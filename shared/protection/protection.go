@@ -180,9 +180,11 @@ func poolsOf(j config.Job, pools []vmselect.Pool) []vmselect.Pool {
 	return out
 }
 
-// notAVM: templates, snapshots and control domains are not protected.
+// notAVM: templates, snapshots, control domains and standby copies are
+// not VMs to protect (a copy is the protection of the VM it copies).
 func notAVM(vm xapi.VM) bool {
-	return vm.IsControlDomain || vm.IsASnapshot || vm.IsATemplate || vm.IsDefaultTemplate
+	return vm.IsControlDomain || vm.IsASnapshot || vm.IsATemplate || vm.IsDefaultTemplate ||
+		xotag.StandbyCopy(vm.UUID, vm.OtherConfig, vm.BlockedOperations)
 }
 
 // noBak is vm's xo:no-bak tag ("" when it has none).

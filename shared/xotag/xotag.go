@@ -104,3 +104,12 @@ func OtherConfig(job, schedule, vmUUID, runID string, t time.Time) map[string]st
 	}
 	return m
 }
+
+// StandbyCopy reports whether a VM (its uuid, other_config and
+// blocked_operations) is a replication's standby copy: its keys name a job
+// and another VM, and start is blocked. A copy that was failed over (start
+// unblocked) is a VM again.
+func StandbyCopy(uuid string, otherConfig, blockedOperations map[string]string) bool {
+	_, blocked := blockedOperations["start"]
+	return blocked && otherConfig[KeyJob] != "" && otherConfig[KeyVM] != "" && otherConfig[KeyVM] != uuid
+}
