@@ -2,6 +2,7 @@ package metrics
 
 import (
 	"context"
+	"strings"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -24,7 +25,7 @@ var (
 		"Unix time of the VM's newest good copy by the job, per kind (backup, replica, snapshot).",
 		[]string{"pool", "vm", "job", "kind"}, nil)
 	vmStateDesc = prometheus.NewDesc("xbr_vm_protection_state",
-		"1 for the VM's protection state (ok, late, failing, unprotected, excluded, missing), 0 for the others; vm is its UUID.",
+		"1 for the VM's protection state ("+strings.Join(events.ProtectionStates(), ", ")+"), 0 for the others; vm is its UUID.",
 		[]string{"pool", "vm", "state"}, nil)
 )
 
