@@ -94,6 +94,7 @@ or files, never from flags.`,
 		newProtectionCmd(),
 		// Commands register here, one line each (keep this marker): CMDS
 	)
+	usageErrors(root)
 	return root
 }
 
