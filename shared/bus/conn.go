@@ -62,7 +62,7 @@ func Connect(url string, o ConnectOptions, log *slog.Logger) (*Conn, error) {
 	opts = append(opts, nats.ClosedHandler(func(*nats.Conn) { close(done) }))
 	nc, err := nats.Connect(url, opts...)
 	if err != nil {
-		return nil, fmt.Errorf("connect to nats %s: %s", redactURL(url), redactErr(err, o))
+		return nil, fmt.Errorf("connect to nats %s: %s", redactURL(url), redactErr(err, url, o))
 	}
 	js, err := jetstream.New(nc)
 	if err != nil {
@@ -116,20 +116,32 @@ func natsOptions(o ConnectOptions, log *slog.Logger) ([]nats.Option, error) {
 	return opts, nil
 }
 
-// redactURL hides passwords and tokens in URL user info.
+// redactURL hides the login ("user:password@", a token) of each URL of
+// raw, also of one that does not parse or has no scheme (NATS reads
+// "u:p@host:4222" as nats://u:p@host:4222): everything before the last '@'
+// after the scheme.
 func redactURL(raw string) string {
 	parts := strings.Split(raw, ",")
 	for i, p := range parts {
-		if u, err := url.Parse(strings.TrimSpace(p)); err == nil && u.User != nil {
-			u.User = url.User("REDACTED")
-			parts[i] = u.String()
+		scheme, rest := "", strings.TrimSpace(p)
+		if j := strings.Index(rest, "://"); j >= 0 {
+			scheme, rest = rest[:j+3], rest[j+3:]
+		}
+		if at := strings.LastIndex(rest, "@"); at >= 0 {
+			parts[i] = scheme + "REDACTED" + rest[at:]
 		}
 	}
 	return strings.Join(parts, ",")
 }
 
-// redactErr makes sure no secret reaches an error message.
-func redactErr(err error, o ConnectOptions) string {
+// redactErr makes sure no secret reaches an error message: not the
+// options' password or token, nor that of a URL that does not parse, whose
+// error quotes the URL and its bad part.
+func redactErr(err error, raw string, o ConnectOptions) string {
+	var ue *url.Error
+	if errors.As(err, &ue) && redactURL(raw) != raw {
+		return "the URL does not parse (details hidden: they would show the login; percent-encode special characters in the user and password)"
+	}
 	s := err.Error()
 	for _, secret := range []string{o.Password, o.Token} {
 		if secret != "" {

@@ -82,7 +82,8 @@ func (p *problems) url(path, raw string, schemes ...string) {
 	case u.User != nil:
 		p.addValue(path, u.Redacted(), "put credentials in their own fields, not in the URL")
 	case u.Host == "" || u.Hostname() == "":
-		p.addValue(path, raw, "not an absolute URL with a host (e.g. %s://host:port)", schemes[0])
+		// "user:password@host" parses as scheme "user": hide what may be a password
+		p.addValue(path, redactURL(raw), "not an absolute URL with a host (e.g. %s://host:port)", schemes[0])
 	default:
 		for _, s := range schemes {
 			if u.Scheme == s {
