@@ -46,7 +46,7 @@ manifest and its chunks.
 Each result is published as xbr.verify.completed or xbr.verify.failed on the
 backbone (unless --no-events). --json prints the reports as a JSON array.
 On a terminal, a live line shows the backup being read (bytes, rate, ETA).
-Exit status: 0 all good, 1 any failure.`,
+Exit status: 0 all good, 1 any failure, 2 bad arguments.`,
 		Args: cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if (len(args) == 1) == (rmt != "") {
