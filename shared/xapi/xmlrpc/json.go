@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"io"
 	"math"
 	"strconv"
 	"time"
@@ -97,10 +98,37 @@ func DecodeJSON(data []byte) (any, error) {
 	if err := d.Decode(&v); err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrSyntax, err)
 	}
-	if d.More() {
+	if _, err := d.Token(); err != io.EOF {
 		return nil, syntaxf("trailing data after the JSON document")
 	}
+	if err := checkNumbers(v); err != nil {
+		return nil, err
+	}
 	return FromJSON(v), nil
+}
+
+// checkNumbers refuses a number no float64 holds (1e400): it would decode
+// to an infinity that no encoder writes back.
+func checkNumbers(v any) error {
+	switch x := v.(type) {
+	case json.Number:
+		if _, err := x.Float64(); err != nil {
+			return syntaxf("number %.40s is out of range", x)
+		}
+	case []any:
+		for _, e := range x {
+			if err := checkNumbers(e); err != nil {
+				return err
+			}
+		}
+	case map[string]any:
+		for k, e := range x {
+			if err := checkNumbers(e); err != nil {
+				return fmt.Errorf("%w (member %.40q)", err, k)
+			}
+		}
+	}
+	return nil
 }
 
 // FromJSON converts a value decoded with json.Decoder.UseNumber into the

@@ -44,6 +44,9 @@ func FormatTime(t time.Time) string { return t.UTC().Format(DateLayout) }
 func ParseTime(s string) (time.Time, error) {
 	for _, layout := range []string{DateLayout, "20060102T15:04:05", "2006-01-02T15:04:05Z07:00", "20060102T15:04:05Z07:00"} {
 		if t, err := time.Parse(layout, s); err == nil {
+			if y := t.UTC().Year(); y < 0 || y > 9999 {
+				return time.Time{}, fmt.Errorf("%w: dateTime.iso8601 %q is out of range in UTC (years 0000-9999)", ErrSyntax, s)
+			}
 			return t.UTC(), nil
 		}
 	}
