@@ -110,6 +110,7 @@ func AsFloat(v any) (float64, bool) {
 }
 
 // AsBool converts a bool on the wire (XML-RPC clients of old hosts may send "1"/"true").
+// A number is a bool only as 0 or 1, as its untagged XML-RPC string is.
 func AsBool(v any) (bool, bool) {
 	switch x := v.(type) {
 	case bool:
@@ -118,7 +119,7 @@ func AsBool(v any) (bool, bool) {
 		b, err := strconv.ParseBool(x)
 		return b, err == nil
 	case int64:
-		return x != 0, true
+		return x == 1, x == 0 || x == 1
 	}
 	return false, false
 }
