@@ -6,6 +6,7 @@ import (
 	"errors"
 	"io"
 	"reflect"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -170,6 +171,7 @@ func FuzzConfig(f *testing.F) {
 func FuzzPoint(f *testing.F) {
 	f.Add("0b7c5e2a-4f7e-4d7b-9a51-3f1b2c3d4e5f/20261206T020000Z")
 	f.Add("../x/20261206T020000Z")
+	f.Add("0b7c5e2a-4f7e-4d7b-9a51-3f1b2c3d4e5f/20261206T020000.5Z") // time.Parse takes a fraction the layout lacks
 	f.Fuzz(func(t *testing.T, s string) {
 		p, err := ParsePoint(s)
 		if err != nil {
@@ -177,6 +179,74 @@ func FuzzPoint(f *testing.F) {
 		}
 		if p.Validate() != nil || p.String() != s {
 			t.Fatalf("ParsePoint(%q) = %v, prints %q", s, p, p.String())
+		}
+	})
+}
+
+// FuzzParseKey: a key file parses to a key that EncodeKey writes back, or to an error that
+// never quotes the file (it may hold a key with a typo).
+func FuzzParseKey(f *testing.F) {
+	k, err := GenerateKey()
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Add(EncodeKey(k))
+	f.Add([]byte("  " + strings.TrimSpace(string(EncodeKey(k))) + "\r\n"))
+	f.Add([]byte(strings.Repeat("QUJD", 11) + "QUI=\n"))
+	f.Add([]byte("not base64 at all!"))
+	f.Fuzz(func(t *testing.T, text []byte) {
+		k, err := ParseKey(text)
+		if err != nil {
+			if s := strings.TrimSpace(string(text)); len(s) >= 6 && strings.Contains(err.Error(), s) {
+				t.Fatalf("the error quotes the key file: %v", err)
+			}
+			return
+		}
+		again, err := ParseKey(EncodeKey(k))
+		if err != nil || !bytes.Equal(again.b, k.b) || len(k.b) != KeySize {
+			t.Fatalf("key %x does not survive EncodeKey: %x, %v", k.b, again.b, err)
+		}
+	})
+}
+
+// FuzzChunkKey: chunk ids and chunk keys (read from listings of the remote) parse only from
+// the one form their printers give, and a refused id is quoted in the error.
+func FuzzChunkKey(f *testing.F) {
+	id := ChunkID{0xab, 0xcd}
+	f.Add(id.String())
+	f.Add(chunkKey(id))
+	f.Add(strings.ToUpper(id.String()))
+	f.Add(chunksPrefix + "ab/" + id.String())
+	f.Add(chunksPrefix + "zz/zz" + id.String()[2:])
+	f.Fuzz(func(t *testing.T, s string) {
+		if id, err := ParseChunkID(s); err == nil {
+			if id.String() != s {
+				t.Fatalf("ParseChunkID(%q) prints %q", s, id.String())
+			}
+		} else if !strings.Contains(err.Error(), "chunk id "+strconv.Quote(clip(s))) {
+			t.Fatalf("ParseChunkID(%q): %v does not quote the id", s, err)
+		}
+		if id, ok := parseChunkKey(s); ok && chunkKey(id) != s {
+			t.Fatalf("parseChunkKey(%q) = %s, whose key is %q", s, id, chunkKey(id))
+		}
+	})
+}
+
+// FuzzManifestKey: a manifest key (read from a listing of the remote) names a point only
+// when the point's key is that key.
+func FuzzManifestKey(f *testing.F) {
+	p := Point{VM: "0b7c5e2a-4f7e-4d7b-9a51-3f1b2c3d4e5f", Time: time.Date(2026, 12, 6, 2, 0, 0, 0, time.UTC)}
+	f.Add(p.key())
+	f.Add(strings.Replace(p.key(), "Z.json", ".9Z.json", 1))
+	f.Add(vmsPrefix + "x/20261206T020000Z.json")
+	f.Add(vmsPrefix + p.String())
+	f.Fuzz(func(t *testing.T, key string) {
+		p, ok := parseManifestKey(key)
+		if !ok {
+			return
+		}
+		if p.Validate() != nil || p.key() != key {
+			t.Fatalf("parseManifestKey(%q) = %v, whose key is %q", key, p, p.key())
 		}
 	})
 }

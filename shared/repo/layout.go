@@ -101,7 +101,7 @@ func ParsePoint(s string) (Point, error) {
 		return Point{}, err
 	}
 	t, err := time.Parse(timeLayout, ts)
-	if err != nil {
+	if err != nil || t.Format(timeLayout) != ts { // time.Parse takes a fraction the layout lacks
 		return Point{}, fmt.Errorf("restore point %q: time %q: want YYYYMMDDTHHMMSSZ", clip(s), clip(ts))
 	}
 	return Point{VM: vm, Time: t}, nil
