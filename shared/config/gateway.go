@@ -38,7 +38,11 @@ func (g Gateway) check(p *problems) {
 	}
 	for i, c := range a.TrustedProxies {
 		if _, err := ParsePrefix(c); err != nil {
-			p.addValue(fmt.Sprintf("gateway.auth.trusted_proxies[%d]", i), c, "not an IP address or CIDR (e.g. 10.0.0.0/8)")
+			why := "not an IP address or CIDR (e.g. 10.0.0.0/8)"
+			if strings.Contains(c, "%") {
+				why = "an address with a zone (%...) matches no peer: drop the zone"
+			}
+			p.addValue(fmt.Sprintf("gateway.auth.trusted_proxies[%d]", i), c, "%s", why)
 		}
 	}
 	if !g.HasLogin() && !g.AllowAnonymous && !IsLoopback(g.Listen) {
@@ -60,17 +64,29 @@ func IsLoopback(addr string) bool {
 	return err == nil && ip.IsLoopback()
 }
 
-// ParsePrefix reads an IP address (a /32 or /128) or a CIDR.
+// ParsePrefix reads an IP address (a /32 or /128) or a CIDR, as the gateway matches peers
+// against it: an IPv4-mapped IPv6 one (::ffff:10.0.0.0/104) is read as the IPv4 one, and an
+// address with a zone (fe80::1%eth0) is refused, as no peer would ever match it.
 func ParsePrefix(s string) (netip.Prefix, error) {
+	var p netip.Prefix
+	var err error
 	if strings.Contains(s, "/") {
-		p, err := netip.ParsePrefix(s)
-		return p.Masked(), err
+		p, err = netip.ParsePrefix(s)
+	} else {
+		var ip netip.Addr
+		ip, err = netip.ParseAddr(s)
+		if ip.Zone() != "" {
+			return netip.Prefix{}, fmt.Errorf("%q has a zone, which no peer matches", s)
+		}
+		p = netip.PrefixFrom(ip, ip.BitLen())
 	}
-	ip, err := netip.ParseAddr(s)
 	if err != nil {
 		return netip.Prefix{}, err
 	}
-	return netip.PrefixFrom(ip, ip.BitLen()), nil
+	if p.Addr().Is4In6() && p.Bits() >= 96 {
+		p = netip.PrefixFrom(p.Addr().Unmap(), p.Bits()-96)
+	}
+	return p.Masked(), nil
 }
 
 func validHostName(s string) bool {

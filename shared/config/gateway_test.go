@@ -1,6 +1,7 @@
 package config_test
 
 import (
+	"net/netip"
 	"os"
 	"path/filepath"
 	"strings"
@@ -28,6 +29,7 @@ func TestGatewayExposedWithoutLogin(t *testing.T) {
 		{"{listen: 0.0.0.0:8080, auth: {proxy_header: X-Forwarded-User, trusted_proxies: [10.0.0.0/8, 192.168.1.1]}}", ""},
 		{"{listen: 0.0.0.0:8080, auth: {proxy_header: X-Forwarded-User}}", "gateway.auth.trusted_proxies: missing"},
 		{"{auth: {proxy_header: X-Forwarded-User, trusted_proxies: [10.0.0.0/33]}}", `gateway.auth.trusted_proxies[0]: "10.0.0.0/33": not an IP address or CIDR`},
+		{"{auth: {proxy_header: X-Forwarded-User, trusted_proxies: ['fe80::1%eth0']}}", `gateway.auth.trusted_proxies[0]: "fe80::1%eth0": an address with a zone`},
 		{"{auth: {proxy_header: 'bad header', trusted_proxies: [10.0.0.1]}}", `gateway.auth.proxy_header: "bad header": not an HTTP header name`},
 		{"{users_file: /nonexistent/users}", "gateway.users_file: \"/nonexistent/users\": cannot read"},
 		{"{public_names: [xbr.example.com, 'xbr.example.com:8443']}", ""},
@@ -58,5 +60,16 @@ func TestChatResponseAllowed(t *testing.T) {
 	g.ChatResponseHosts = []string{"chat.example.com:8065"}
 	if !g.ChatResponseAllowed("chat.example.com:8065") || g.ChatResponseAllowed("chat.example.com:22") || g.ChatResponseAllowed("chat.example.com") {
 		t.Error("an entry with a port allows another port")
+	}
+}
+
+// A trusted proxy written IPv4-mapped matches the peer as the gateway reads
+// it (unmapped, 10.0.0.1), not only a peer that never arrives that way.
+func TestParsePrefixUnmapsIPv4(t *testing.T) {
+	for s, peer := range map[string]string{"::ffff:10.0.0.1": "10.0.0.1", "::ffff:10.0.0.0/104": "10.1.2.3", "10.0.0.0/8": "10.9.9.9"} {
+		p, err := config.ParsePrefix(s)
+		if err != nil || !p.Contains(netip.MustParseAddr(peer)) {
+			t.Errorf("ParsePrefix(%q) = %v, %v: does not contain the peer %s", s, p, err, peer)
+		}
 	}
 }
