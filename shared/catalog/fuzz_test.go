@@ -2,8 +2,10 @@ package catalog_test
 
 import (
 	"bytes"
+	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"xbr/shared/catalog"
 	"xbr/shared/remote"
@@ -87,6 +89,26 @@ func FuzzParseMetadata(f *testing.F) {
 		}
 		if m2.VMUUID() != m.VMUUID() || m2.Basename() != m.Basename() || m2.Size != m.Size {
 			t.Fatalf("round trip changed the backup: %+v vs %+v", m2, m)
+		}
+	})
+}
+
+// FuzzParseTimestamp: a file-name timestamp (from listings of the remote, run records) is
+// accepted only in the one form FormatTimestamp gives, and a refused one is quoted.
+func FuzzParseTimestamp(f *testing.F) {
+	for _, s := range []string{"20231012T101112Z", "20231012T101112.5Z", "20230230T000000Z", "20231012T246000Z", "2023-10-12T10:11:12Z", ""} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		at, err := catalog.ParseTimestamp(s)
+		if err != nil {
+			if !strings.Contains(err.Error(), strconv.Quote(s)) {
+				t.Fatalf("ParseTimestamp(%q): %v does not quote the value", s, err)
+			}
+			return
+		}
+		if catalog.FormatTimestamp(at) != s || at.Location() != time.UTC {
+			t.Fatalf("ParseTimestamp(%q) = %v, formats as %q", s, at, catalog.FormatTimestamp(at))
 		}
 	})
 }
