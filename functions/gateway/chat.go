@@ -97,6 +97,9 @@ func parseForm(body []byte) (url.Values, error) {
 		return nil, badField("body", "", "not a form: "+err.Error())
 	}
 	for k, v := range form {
+		if k == "" {
+			return nil, badField("body", "", "has a field with no name")
+		}
 		if len(v) > 1 {
 			return nil, badField(k, "", "is given more than once")
 		}

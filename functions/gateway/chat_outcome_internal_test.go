@@ -1,6 +1,8 @@
 package gateway
 
 import (
+	"errors"
+	"net/url"
 	"strings"
 	"testing"
 )
@@ -22,6 +24,29 @@ func FuzzCheckResponseURL(f *testing.F) {
 		}
 		if (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || u.User != nil {
 			t.Fatalf("accepted %q as %+v", raw, u)
+		}
+	})
+}
+
+// FuzzParseForm: a chat command's form is read with each field once, or
+// refused with an error that names the field given twice (or the body).
+func FuzzParseForm(f *testing.F) {
+	for _, s := range []string{"command=%2Fxbr&text=restore+x", "text=a&text=b", "a=%zz", "=&=", "token=t;x=y", ""} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, body string) {
+		form, err := parseForm([]byte(body))
+		if err != nil {
+			var fe *FieldError
+			if !errors.As(err, &fe) || fe.Field == "" || (fe.Field != "body" && !strings.Contains(body, url.QueryEscape(fe.Field)) && !strings.Contains(body, fe.Field)) {
+				t.Fatalf("parseForm(%q): %v does not name a field of the body", body, err)
+			}
+			return
+		}
+		for k, v := range form {
+			if len(v) != 1 {
+				t.Fatalf("parseForm(%q): field %q given %d times, accepted", body, k, len(v))
+			}
 		}
 	})
 }
