@@ -2,6 +2,7 @@ package prune
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 
@@ -47,7 +48,8 @@ func (p *Pruner) Backups(ctx context.Context, trigger string, e events.ExportCom
 }
 
 // pruneRemote lists the scope on one remote, decides and deletes, oldest
-// first. It returns what it deleted even when it fails half-way.
+// first. It returns what it deleted even when a deletion fails; it goes on
+// past a backup it cannot delete, and the error names each.
 //
 // scope names the job and schedule by their UUIDs and, for backups an older
 // xbr wrote, by their names.
@@ -93,15 +95,22 @@ func (p *Pruner) pruneRemote(ctx context.Context, e events.ExportCompleted, b ev
 	for _, it := range d.Keep {
 		kept = append(kept, it.ID)
 	}
+	// Oldest first; one that cannot be deleted does not stop the others, or
+	// every later prune would stop at it and keep every older backup.
 	var deleted []events.PrunedItem
-	for _, it := range slices.Backward(d.Remove) { // oldest first
+	var errs []error
+	for _, it := range slices.Backward(d.Remove) {
 		bk := byID[it.ID]
 		if err := catalog.Delete(ctx, r, bk.ID); err != nil {
-			return deleted, kept, err
+			errs = append(errs, err) // it names the backup
+			if ctx.Err() != nil {
+				break
+			}
+			continue
 		}
 		deleted = append(deleted, events.PrunedItem{ID: it.ID, Timestamp: bk.ID.Timestamp(), Reason: reason(d.Reasons[it.ID])})
 	}
-	return deleted, kept, nil
+	return deleted, kept, errors.Join(errs...)
 }
 
 // refreshCache makes Xen Orchestra's cache.json.gz of the VM folder tell the

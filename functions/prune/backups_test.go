@@ -296,3 +296,33 @@ func TestRetentionCountsNameBasedBackups(t *testing.T) {
 		})
 	}
 }
+
+// A backup that cannot be deleted (here its .json refuses deletion) is
+// named in prune.failed, but does not stop the prune: the other backups
+// beyond the depth are still deleted, so one stuck backup never keeps every
+// older one forever.
+func TestBackupPruneGoesOnPastOneItCannotDelete(t *testing.T) {
+	w := newWorld(t, 1, "dir")
+	r, vm := w.remotes["store"], w.vms[0]
+	var ids []catalog.ID
+	for i := range 6 {
+		ids = append(ids, put(t, r, vm, "nightly", "daily", t0.Add(time.Duration(i)*time.Hour)))
+	}
+	w.remotes["store"] = &faultyRemote{Remote: r, undeletable: ids[1].MetaKey()}
+	outs, err := w.pruner.Handle(context.Background(), exported(t, "run-s", vm, "nightly", "daily", ids[5]))
+	if err != nil {
+		t.Fatal(err)
+	}
+	failed := payloads[events.PruneFailed](t, outs)
+	if len(failed) != 1 || !strings.Contains(failed[0].Error, ids[1].String()) {
+		t.Fatalf("prune.failed %+v, want one naming %s", failed, ids[1])
+	}
+	if got, want := deletedIDs(failed[0].Deleted), []string{ids[0].String(), ids[2].String()}; !slices.Equal(got, want) {
+		t.Errorf("deleted %v, want %v (oldest first, past the stuck one)", got, want)
+	}
+	got := listed(t, r, vm.UUID, "nightly", "daily")
+	if want := []string{ids[5].String(), ids[4].String(), ids[3].String(), ids[1].String()}; !slices.Equal(got, want) {
+		t.Errorf("listed %v, want the 3 newest and the stuck one %v", got, want)
+	}
+	assertNoStrayFiles(t, w)
+}

@@ -94,7 +94,8 @@ func (p *Pruner) Points(ctx context.Context, trigger string, e PointsDone) ([]bu
 
 // prunePoints decides on the VM's restore points of scope in one repository
 // and deletes those outside the retention, oldest first. It returns what it
-// deleted even when it fails half-way.
+// deleted even when a deletion fails; it goes on past a point it cannot
+// delete, and the error names each.
 func (p *Pruner) prunePoints(ctx context.Context, vm string, b events.RemoteBackup, policy retention.Policy,
 	scope pointScope) ([]events.PrunedItem, []string, error) {
 	rem, newPoint, err := ParsePointID(b.BackupID)
@@ -140,16 +141,25 @@ func (p *Pruner) prunePoints(ctx context.Context, vm string, b events.RemoteBack
 	for _, it := range d.Keep {
 		kept = append(kept, it.ID)
 	}
+	// Oldest first; one that cannot be deleted does not stop the others, or
+	// every later prune would stop at it and keep every older point. GC
+	// stays correct: the point left is still listed, so its chunks stay
+	// referenced, and each point deleted marks the repository due.
 	var deleted []events.PrunedItem
-	for _, it := range slices.Backward(d.Remove) { // oldest first
+	var errs []error
+	for _, it := range slices.Backward(d.Remove) {
 		pt := byID[it.ID]
 		if err := rp.Delete(ctx, pt); err != nil {
-			return deleted, kept, err
+			errs = append(errs, err) // it names the point
+			if ctx.Err() != nil {
+				break
+			}
+			continue
 		}
 		deleted = append(deleted, events.PrunedItem{ID: it.ID, Timestamp: catalog.FormatTimestamp(pt.Time),
 			Reason: reason(d.Reasons[it.ID])})
 	}
-	return deleted, kept, nil
+	return deleted, kept, errors.Join(errs...)
 }
 
 // GCStats is the events form of a GC report.

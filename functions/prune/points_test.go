@@ -284,12 +284,20 @@ func TestPointsUnreadable(t *testing.T) {
 }
 
 // faultyRemote cuts the read of object reset short with a connection reset
-// after a few bytes, and fails the opening of object fail: the faults of a
-// network remote, which no real part produces on cue.
+// after a few bytes, fails the opening of object fail and the deletion of
+// object undeletable: the faults of a network remote, which no real part
+// produces on cue.
 type faultyRemote struct {
 	remote.Remote
-	reset, fail string
-	resets      atomic.Int64
+	reset, fail, undeletable string
+	resets                   atomic.Int64
+}
+
+func (r *faultyRemote) Delete(ctx context.Context, key string) error {
+	if key == r.undeletable {
+		return fmt.Errorf("delete %s: %w", key, fs.ErrPermission)
+	}
+	return r.Remote.Delete(ctx, key)
 }
 
 func (r *faultyRemote) Open(ctx context.Context, key string) (io.ReadCloser, error) {
@@ -515,5 +523,44 @@ func TestLateGCShutdownKeepsPruneRecord(t *testing.T) {
 	}
 	if due, err := rp.GCDue(context.Background()); err != nil || !due {
 		t.Fatalf("due after the stopped GC = %v, %v; want true", due, err)
+	}
+}
+
+// TestPointsPruneGoesOnPastOneItCannotDelete: a restore point whose manifest
+// cannot be deleted is named in prune.failed, but does not stop the prune:
+// the other points beyond the depth are still deleted, and the GC at the
+// run's end collects their chunks while the stuck point, still listed, reads
+// back whole.
+func TestPointsPruneGoesOnPastOneItCannotDelete(t *testing.T) {
+	ctx := context.Background()
+	w := newWorld(t, 1, "dir")
+	rp := repotest.Init(t, w.remotes["store"], repo.Key{})
+	ids := writePoints(t, rp, 6)
+	stuck := repo.Point{VM: repotest.VMA, Time: repotest.T0.Add(24 * time.Hour)}
+	w.remotes["store"] = &faultyRemote{Remote: w.remotes["store"], undeletable: repo.Root + "/vms/" + stuck.String() + ".json"}
+	p := w.newPruner(prune.Options{SweepEvery: -1, GCGrace: -1})
+	outs, err := p.Points(ctx, "trigger-1", pointsDone(ids[5]))
+	if err != nil || len(outs) != 1 {
+		t.Fatalf("Points = %d outs, %v", len(outs), err)
+	}
+	f := decodeOut[events.PruneFailed](t, outs[0])
+	if !strings.Contains(f.Error, stuck.String()) || !strings.Contains(f.Error, "permission denied") {
+		t.Errorf("prune.failed %q does not name the point it could not delete", f.Error)
+	}
+	if got, want := deletedIDs(f.Deleted), []string{ids[0], ids[2]}; !slices.Equal(got, want) {
+		t.Errorf("deleted %v, want %v (oldest first, past the stuck one)", got, want)
+	}
+	if gcs := collectAfterRun(t, p, "run-1"); len(gcs) != 1 || gcs[0].Deferred || gcs[0].ChunksSwept != 6 {
+		t.Fatalf("gc at the run's end = %+v, want the 6 chunks of the 2 deleted points swept", gcs)
+	}
+	points, err := rp.List(ctx, repotest.VMA)
+	if err != nil || len(points) != 4 || points[0].Point != stuck {
+		t.Fatalf("points left: %v, %v; want the stuck one and the 3 newest", points, err)
+	}
+	if img, err := repotest.ReadDisk(t, rp, stuck); err != nil || repotest.Sum(img) != repotest.Sum(repotest.DiskImage(101, 6*repotest.ChunkSize)) {
+		t.Fatalf("the stuck point after gc: %v", err)
+	}
+	if rep, err := rp.Verify(ctx, repo.VerifyOptions{Deep: true}); err != nil || rep.Err() != nil {
+		t.Fatalf("verify after gc: %v %v", err, rep.Err())
 	}
 }
