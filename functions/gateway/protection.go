@@ -35,9 +35,11 @@ func (s *Server) protection(ctx context.Context) ([]events.ProtectionVM, error) 
 		}
 		pools = append(pools, vmselect.Pool{Name: p.Name, VMs: vms})
 	}
-	// The runs held, then the newest VM results of those dropped to stay
-	// within gateway.history_runs: a copy older than the runs held counts.
+	// The runs held, then the newest VM results and restored VMs' restores
+	// of those dropped to stay within gateway.history_runs: a copy, or a
+	// restore, older than the runs held counts.
 	runs := append(s.history.Runs(), s.history.Outcomes()...)
+	runs = append(runs, s.history.Restores()...)
 	return protection.Compute(protection.Input{Pools: pools, Jobs: s.env.Config.Jobs,
 		Runs: runs, Now: s.now()}), nil
 }

@@ -280,3 +280,52 @@ func cachedUntil(t *testing.T, c *xapi.Client, vm xapi.VMRef, what string, ok fu
 	})
 	return uuid
 }
+
+// TestProtectionOfARestoredVMOutlivesTheRunsKept: a VM an xbr restore
+// created half an hour ago is new (its first copy is due within the RPO),
+// not late, once more than gateway.history_runs runs ended after its
+// restore; a VM without a copy that no restore created is late.
+func TestProtectionOfARestoredVMOutlivesTheRunsKept(t *testing.T) {
+	sim, simURL := startSim(t)
+	g := serveGatewayOn(t, simURL, "history_runs: 2")
+	ctx := context.Background()
+	c, err := g.env.Pools.Client(ctx, "lab")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var vms []string
+	for _, vm := range sim.VMs() {
+		if !vm.IsSnapshot && !vm.IsTemplate {
+			vms = append(vms, vm.UUID)
+		}
+	}
+	restored, other := vms[0], vms[1]
+	ref, err := c.VMByUUID(ctx, restored)
+	if err != nil {
+		t.Fatal(err)
+	}
+	now := time.Now()
+	id := func(i int) string { return fmt.Sprintf("5f2e4d3c6b7a8998a7b6c5d4e3f2a1%02d", i) }
+	if err := c.AddToOtherConfig(ctx, ref, xotag.KeyRestoreRequest, id(0)); err != nil {
+		t.Fatal(err)
+	}
+	cachedUntil(t, c, ref, "the VM naming its restore", func(vm xapi.VM) bool {
+		return vm.OtherConfig[xotag.KeyRestoreRequest] == id(0)
+	})
+	backup := "nfs:" + other + "/20261201T020000Z"
+	g.publish(t, now.Add(-40*time.Minute), events.RestoreRequested{RequestID: id(0), BackupID: backup, Pool: "lab"})
+	g.publish(t, now.Add(-30*time.Minute), events.RestoreCompleted{RequestID: id(0), BackupID: backup, Pool: "lab",
+		NewVMUUID: restored, NewVMName: "restored", Bytes: 4096, DurationMS: 600000})
+	for i := 1; i <= 3; i++ {
+		g.publish(t, now.Add(-20*time.Minute+time.Duration(i)*time.Minute), events.RunCompleted{RunID: id(i), Job: "hourly",
+			Schedule: "hourly", Status: events.StatusSkipped, Reason: "no VM selected"})
+	}
+	g.waitPage(t, "/history", "/history/"+id(3))
+	_, page := g.get(t, "/")
+	if !strings.Contains(page, `<tr data-vm="`+restored+`" data-state="new">`) {
+		t.Errorf("vm %s restored 30 minutes ago is not new after 3 runs of another job:\n%s", restored, grep(page, "data-vm="))
+	}
+	if !strings.Contains(page, `<tr data-vm="`+other+`" data-state="late">`) {
+		t.Errorf("vm %s, never copied nor restored, is not late:\n%s", other, grep(page, "data-vm="))
+	}
+}

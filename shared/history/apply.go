@@ -234,13 +234,27 @@ func (p *Projection) applyRestore(pl events.Payload, at time.Time) {
 		r := p.restore(e.RequestID, e.BackupID, at)
 		r.finish(StatusSuccess, at, e.DurationMS)
 		r.Size, r.BytesPerSecond = e.Bytes, e.BytesPerSecond
-		r.Result = e.NewVMUUID + " (" + e.NewVMName + ")"
+		r.Result = restoreResult(e.NewVMUUID, e.NewVMName)
 		t := r.child(KindTransfer, KindTransfer)
 		t.finish(StatusSuccess, at, e.DurationMS)
 		t.Size, t.BytesPerSecond = e.Bytes, e.BytesPerSecond
 	case events.RestoreFailed:
 		p.restore(e.RequestID, e.BackupID, at).fail(at, e.Error)
 	}
+}
+
+// restoreResult is a successful restore's Result: the new VM's uuid, then
+// its name in parentheses.
+func restoreResult(uuid, name string) string { return uuid + " (" + name + ")" }
+
+// restoredVM is the uuid of the VM restore r created, read from its
+// restoreResult ("" when r is not a successful restore).
+func restoredVM(r *Run) string {
+	if r.Message != KindRestore || r.Status != StatusSuccess {
+		return ""
+	}
+	uuid, _, _ := strings.Cut(r.Result, " ")
+	return uuid
 }
 
 func (p *Projection) restore(id, backup string, at time.Time) *Run {

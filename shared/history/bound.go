@@ -54,6 +54,7 @@ func (p *Projection) trim() {
 
 func (p *Projection) drop(id string) {
 	p.keepOutcomes(p.runs[id])
+	p.keepRestore(p.runs[id])
 	for _, k := range p.keys[id] {
 		delete(p.seen, k)
 	}
@@ -141,6 +142,49 @@ func (p *Projection) Outcomes() []Run {
 			return c
 		}
 		return strings.Compare(a.ID+a.Tasks[0].ID, b.ID+b.Tasks[0].ID)
+	})
+	return out
+}
+
+// keepRestore records, as trim drops restore r, r if it is a successful
+// restore and the newest of the VM it created among the restores dropped so
+// far. They are one per restored VM, however many runs go: a VM restored
+// many runs ago is still known as restored, and when (what
+// shared/protection reads to show it new until its first copy is due).
+func (p *Projection) keepRestore(r *Run) {
+	if r == nil || r.End.IsZero() {
+		return
+	}
+	vm := strings.ToLower(restoredVM(r))
+	if vm == "" {
+		return
+	}
+	if old, ok := p.restores[vm]; ok && old.End.After(r.End) {
+		return
+	}
+	c := *r
+	c.Task = *r.Task.clone()
+	p.restores[vm] = c
+}
+
+// Restores is, per VM a restore created, the newest successful restore of
+// it among those the projection dropped to stay within KeepRuns, newest
+// first. Runs and then Restores give every restored VM's newest restore,
+// however many runs ago; a restore dropped in between is in Restores.
+func (p *Projection) Restores() []Run {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	out := make([]Run, 0, len(p.restores))
+	for _, r := range p.restores {
+		c := r
+		c.Task = *r.Task.clone()
+		out = append(out, c)
+	}
+	slices.SortFunc(out, func(a, b Run) int {
+		if c := b.End.Compare(a.End); c != 0 {
+			return c
+		}
+		return strings.Compare(a.ID, b.ID)
 	})
 	return out
 }

@@ -106,3 +106,48 @@ func TestOutcomesOutliveTheDroppedRuns(t *testing.T) {
 		}
 	}
 }
+
+// TestRestoresOutliveTheDroppedRuns: the successful restores trim drops
+// leave, per VM they created, the newest (two VMs here, out of four restores
+// dropped: one failed, two named the same VM), so that a VM restored however
+// many runs ago is known as restored, and when.
+func TestRestoresOutliveTheDroppedRuns(t *testing.T) {
+	p := history.New(history.Options{KeepRuns: 2, Now: func() time.Time { return t0.Add(24 * time.Hour) }})
+	id := func(i int) string { return fmt.Sprintf("%032x", i) }
+	backup := "nfs:" + vmA + "/20261129T010002Z"
+	restore := func(i int, at time.Duration, vm string) []stamped {
+		return []stamped{{at, events.RestoreRequested{RequestID: id(i), BackupID: backup, Pool: "lab"}},
+			{at + time.Minute, events.RestoreCompleted{RequestID: id(i), BackupID: backup, Pool: "lab",
+				NewVMUUID: vm, NewVMName: "restored", Bytes: 4096, DurationMS: 60000}}}
+	}
+	var list []stamped
+	list = append(list, restore(1, time.Hour, vmA)...)
+	list = append(list, restore(2, 2*time.Hour, vmA)...) // the same VM again: only the newer stays
+	list = append(list, restore(3, 3*time.Hour, vmB)...)
+	list = append(list, stamped{4 * time.Hour, events.RestoreRequested{RequestID: id(4), BackupID: backup, Pool: "lab"}},
+		stamped{4*time.Hour + time.Minute, events.RestoreFailed{RequestID: id(4), BackupID: backup, Error: "SR full"}})
+	for i := 5; i <= 7; i++ {
+		at := time.Duration(i) * time.Hour
+		list = append(list, stamped{at, events.RunCompleted{RunID: id(i), Job: "hourly", Schedule: "hourly",
+			Status: events.StatusSkipped, Reason: "no VM selected"}})
+	}
+	for _, r := range build(t, list) {
+		p.Apply(r)
+	}
+	if n := len(p.Runs()); n != 2 {
+		t.Fatalf("%d runs held, want 2", n)
+	}
+	got := p.Restores()
+	if len(got) != 2 {
+		t.Fatalf("%d restores kept, want 2 (the newest of each restored VM): %+v", len(got), got)
+	}
+	for i, want := range []struct {
+		req string
+		end time.Duration
+	}{{id(3), 3*time.Hour + time.Minute}, {id(2), 2*time.Hour + time.Minute}} {
+		r := got[i]
+		if r.ID != want.req || r.Message != history.KindRestore || r.Status != history.StatusSuccess || !r.End.Equal(t0.Add(want.end)) {
+			t.Errorf("restore %d: %s %s %s ended %v, want request %s ended %v", i, r.ID, r.Message, r.Status, r.End, want.req, t0.Add(want.end))
+		}
+	}
+}

@@ -19,7 +19,8 @@ type Options struct {
 	Now        func() time.Time // the time of replay, for the staleness rule [time.Now]
 	// KeepRuns bounds the runs and restores held [DefaultKeepRuns]: beyond
 	// it, the ended one with the oldest last event is dropped with its rates
-	// (its VMs' newest results stay, in Outcomes).
+	// (its VMs' newest results stay, in Outcomes; a restore's VM's newest
+	// restore, in Restores).
 	KeepRuns int
 }
 
@@ -36,6 +37,7 @@ type Projection struct {
 	health     map[string]healthRef    // health check id -> its run and VM, until its outcome
 	usage      map[string][]UsagePoint // remote -> its newest measurement per UTC day
 	outcomes   map[outcomeKey]Run      // the newest VM results of the dropped runs (Outcomes)
+	restores   map[string]Run          // restored VM -> its newest dropped restore (Restores)
 	keep       int
 }
 
@@ -52,7 +54,8 @@ func New(o Options) *Projection {
 	}
 	return &Projection{staleAfter: o.StaleAfter, now: o.Now, runs: map[string]*Run{},
 		rates: map[string][]RatePoint{}, seen: map[string]bool{}, keys: map[string][]string{}, keep: o.KeepRuns,
-		health: map[string]healthRef{}, usage: map[string][]UsagePoint{}, outcomes: map[outcomeKey]Run{}}
+		health: map[string]healthRef{}, usage: map[string][]UsagePoint{}, outcomes: map[outcomeKey]Run{},
+		restores: map[string]Run{}}
 }
 
 // Apply folds one event in. Events that are not about a run (or restore)

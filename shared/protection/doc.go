@@ -36,6 +36,8 @@
 // own and are not counted.
 //
 // The history projection keeps its newest runs, and of the runs it drops
-// each VM's newest result per job and status (history.Projection.Outcomes):
-// the caller passes both, so a copy older than every run kept still counts.
+// each VM's newest result per job and status (history.Projection.Outcomes)
+// and each restored VM's newest restore (history.Projection.Restores): the
+// caller passes all three, so a copy older than every run kept still
+// counts, and a VM restored before them is still new within the RPO.
 package protection
