@@ -2,6 +2,7 @@ package incremental_test
 
 import (
 	"context"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -111,6 +112,28 @@ func TestNBDCutMidReadFailsCleanly(t *testing.T) {
 		t.Fatalf("run after the cut: path %s (%s), nbd_read %d", next.Path, next.PathReason, e.nbdRead()-before)
 	}
 	e.assertPoint(next)
+}
+
+// TestDamagedNewestPointIsNoBase: when the newest restore point's manifest
+// is damaged, the next run reads the disks whole and commits a sound point,
+// instead of failing on that manifest run after run (no newer point could
+// ever be written, and retention never removes the newest).
+func TestDamagedNewestPointIsNoBase(t *testing.T) {
+	e := newEnv(t, "nbd", "enable", false)
+	first := e.run()
+	dir := e.cfg.Remotes[0].Path
+	path := filepath.Join(dir, "xbr-repo", "vms", first.VMUUID, first.Timestamp+".json")
+	if err := os.WriteFile(path, []byte(`{"format":"xbr-repo-manifest","version":`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	e.guestWrite(e.liveDisks()[0], 0, 4096, 3)
+	next := e.run()
+	if next.Path != events.PathFullScan || next.BytesRead != 2*diskSize {
+		t.Fatalf("run after the newest point was damaged: path %s (%s), %d bytes read; want both disks read whole",
+			next.Path, next.PathReason, next.BytesRead)
+	}
+	e.assertPoint(next)
+	e.assertBases(2) // the first run's bases went with the new point's commit
 }
 
 // assertFailedOnce checks that run id failed with one incremental.failed

@@ -19,8 +19,11 @@ type previous struct {
 	sizes   []int64 // the manifest's disk sizes, in records order
 }
 
-// lastPoint reads the VM's newest restore point. A point whose records
-// cannot be read is no base: the run scans (logged).
+// lastPoint reads the VM's newest restore point. A point whose manifest is
+// damaged or whose records cannot be read is no base: the run scans
+// (logged), so that a newer point can be written; failing on it would fail
+// every later run too, since retention never removes the newest point. A
+// manifest that cannot be fetched (a network error) fails the attempt.
 func (w *Worker) lastPoint(ctx context.Context, rp *repo.Repo, j *job) (*previous, error) {
 	points, err := rp.List(ctx, j.req.VMUUID)
 	if err != nil {
@@ -31,10 +34,13 @@ func (w *Worker) lastPoint(ctx context.Context, rp *repo.Repo, j *job) (*previou
 	}
 	p := points[len(points)-1].Point
 	m, err := rp.Manifest(ctx, p)
-	if err != nil {
+	if err != nil && !errors.Is(err, repo.ErrCorrupt) {
 		return nil, fmt.Errorf("read restore point %s: %w", p, err)
 	}
-	recs, err := xva.DecodeRepoRecords(m.Records)
+	var recs xva.RepoRecords
+	if err == nil {
+		recs, err = xva.DecodeRepoRecords(m.Records)
+	}
 	if err != nil || len(recs.Disks) != len(m.Disks) {
 		w.d.Log.Warn("the previous restore point names no changed-block base; disks are read whole",
 			"vm_uuid", j.req.VMUUID, "point", p.String(), "error", err)
