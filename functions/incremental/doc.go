@@ -22,8 +22,9 @@
 //     in flight) and put at their offsets with the base point's disk as
 //     repo.DiskSpec.Base. Otherwise full-scan (/export_raw_vdi into
 //     DiskWriter.Fill) with the first reason that failed, checked in this
-//     order: first-run, cbt-disabled, disk-resized, base-gone, cbt-reset,
-//     cbt-error, no-nbd;
+//     order: first-run (cbt-reset when the point read another live VDI at
+//     that userdevice: a storage migration makes a new VDI), cbt-disabled,
+//     disk-resized, base-gone, cbt-reset, cbt-error, no-nbd;
 //  4. commits the point; its records are xva.RepoRecords: ova.xml and, per
 //     disk, the snapshot VDI (the next base), the live VDI, the userdevice
 //     and the path taken;

@@ -79,6 +79,17 @@ func fallbacks(t *testing.T) []fallback {
 					t.Fatal(err)
 				}
 			}},
+		{name: "storage migration", nbd: "nbd", cbt: "enable", reason: events.PathReasonCBTReset, bases: 2,
+			between: func(e *env) { // as Xen Orchestra migrates a tracked disk: CBT off, then the move
+				for _, d := range e.liveDisks() {
+					if err := e.client.DisableCBT(ctx, d); err != nil {
+						t.Fatal(err)
+					}
+					if _, err := e.client.Call(ctx, "VDI.pool_migrate", d, e.sim.SRRef(), map[string]any{}); err != nil {
+						t.Fatal(err)
+					}
+				}
+			}},
 		{name: "no nbd network", nbd: "", cbt: "enable", reason: events.PathReasonNoNBD, bases: 2},
 		{name: "base destroyed", nbd: "nbd", cbt: "enable", reason: events.PathReasonBaseGone, bases: 2,
 			between: func(e *env) {

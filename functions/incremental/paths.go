@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 
 	"xbr/events"
 	"xbr/shared/repo"
@@ -79,7 +80,7 @@ func (w *Worker) plan(ctx context.Context, c *xapi.Client, d pointDisk, prev *pr
 	i := baseIndex(prev, d.rec)
 	switch {
 	case i < 0:
-		p.reason = events.PathReasonFirstRun
+		p.reason = newDiskReason(prev, d.rec)
 		return p
 	case !snap.CBTEnabled:
 		p.reason = events.PathReasonCBTDisabled
@@ -127,6 +128,17 @@ func baseIndex(prev *previous, d xva.RepoDisk) int {
 		}
 	}
 	return -1
+}
+
+// newDiskReason is why a disk with no base in prev is read whole:
+// first-run, unless prev read another live VDI at the same userdevice — a
+// storage migration moves a disk to a new VDI, whose chain starts afresh —
+// which is cbt-reset.
+func newDiskReason(prev *previous, d xva.RepoDisk) string {
+	if prev != nil && slices.ContainsFunc(prev.records.Disks, func(b xva.RepoDisk) bool { return b.Userdevice == d.Userdevice }) {
+		return events.PathReasonCBTReset
+	}
+	return events.PathReasonFirstRun
 }
 
 // baseVDI finds the base snapshot VDI; a reason when it cannot serve.
