@@ -15,9 +15,11 @@ const exitUsage = 2
 // root a usage error (exit code 2, as the commands' own are) that names what
 // is wrong and where the help is: an unknown flag, a wrong number of
 // arguments, and an unknown subcommand — also under a group such as
-// `config`, which cobra would answer with its help and exit 0.
+// `config`, which cobra would answer with its help and exit 0, and an
+// unknown topic of `xbr help`, which cobra would answer with xbr's help.
 func usageErrors(root *cobra.Command) {
 	root.InitDefaultCompletionCmd() // a group too; cobra adds it late otherwise
+	helpTopics(root)
 	groups := map[*cobra.Command]bool{}
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
 		if args := c.Flags().Args(); groups[c] && len(args) > 0 {
@@ -53,6 +55,25 @@ func usageErrors(root *cobra.Command) {
 		}
 	}
 	walk(root)
+}
+
+// helpTopics makes `xbr help WORD…` refuse a WORD that names no command,
+// as running it would.
+func helpTopics(root *cobra.Command) {
+	root.InitDefaultHelpCmd()
+	help, _, err := root.Find([]string{"help"})
+	if err != nil || help == root || help.Run == nil {
+		return
+	}
+	show := help.Run
+	help.Run = nil
+	help.RunE = func(c *cobra.Command, args []string) error {
+		if topic, rest, err := c.Root().Find(args); err == nil && len(rest) > 0 {
+			return unknownCommand(topic, rest[0])
+		}
+		show(c, args)
+		return nil
+	}
 }
 
 func unknownCommand(c *cobra.Command, name string) error {

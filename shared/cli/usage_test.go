@@ -9,7 +9,8 @@ import (
 // or a wrong number of arguments is a usage error, exit 2 as the commands'
 // own usage errors are, naming what is wrong. A typo under a group such as
 // `config chek` used to print the help and exit 0, so a script's
-// `xbr config chek xbr.yaml && deploy` went on unchecked.
+// `xbr config chek xbr.yaml && deploy` went on unchecked; so did a
+// misspelt help topic (`xbr help bakups` printed xbr's help).
 func TestUsageMistakesFailWithExitTwo(t *testing.T) {
 	for _, tc := range []struct {
 		args []string
@@ -23,6 +24,8 @@ func TestUsageMistakesFailWithExitTwo(t *testing.T) {
 		{[]string{"verify", "--bogus"}, []string{"unknown flag: --bogus", "xbr verify --help"}},
 		{[]string{"verify", "a", "b"}, []string{"accepts at most 1 arg(s), received 2"}},
 		{[]string{"jobs", "ls", "extra"}, []string{`unknown command "extra" for "xbr jobs ls"`}},
+		{[]string{"help", "bakups"}, []string{`unknown command "bakups" for "xbr"`, `"backups"`}},
+		{[]string{"help", "backups", "lss"}, []string{`unknown command "lss" for "xbr backups"`, `"ls"`}},
 	} {
 		code, out, errOut := run(t, tc.args...)
 		if code != 2 || out != "" {
@@ -40,7 +43,7 @@ func TestUsageMistakesFailWithExitTwo(t *testing.T) {
 // TestAGroupAloneShowsItsHelp: `xbr backups` with no subcommand is a
 // question, not a mistake: the help, exit 0.
 func TestAGroupAloneShowsItsHelp(t *testing.T) {
-	for _, args := range [][]string{{}, {"backups"}, {"config"}, {"backups", "--help"}} {
+	for _, args := range [][]string{{}, {"backups"}, {"config"}, {"backups", "--help"}, {"help"}, {"help", "backups"}} {
 		code, out, errOut := run(t, args...)
 		if code != 0 || !strings.Contains(out, "Available Commands:") || errOut != "" {
 			t.Errorf("xbr %s: exit %d, stdout %q, stderr %q; want the help and exit 0", strings.Join(args, " "), code, out, errOut)
