@@ -97,6 +97,10 @@ func writeHistory(cmd *cobra.Command, p *history.Projection, runs []history.Run,
 		enc.SetIndent("", "  ")
 		return enc.Encode(list)
 	}
+	if len(runs) == 0 {
+		_, err := fmt.Fprintln(out, "no runs")
+		return err
+	}
 	if err := history.WriteText(out, runs); err != nil {
 		return err
 	}
