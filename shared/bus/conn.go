@@ -52,6 +52,11 @@ type Conn struct {
 	bound        bound // durables consuming on this connection (Ready)
 }
 
+// ErrNoServer is Connect's error when no server answered at the URL
+// (none listening there, or none reachable), as opposed to one that
+// refused the login or the TLS handshake.
+var ErrNoServer = errors.New("no NATS server answered")
+
 // Connect dials url (comma-separated for a cluster) with o.
 func Connect(url string, o ConnectOptions, log *slog.Logger) (*Conn, error) {
 	opts, err := natsOptions(o, log)
@@ -61,6 +66,9 @@ func Connect(url string, o ConnectOptions, log *slog.Logger) (*Conn, error) {
 	done := make(chan struct{})
 	opts = append(opts, nats.ClosedHandler(func(*nats.Conn) { close(done) }))
 	nc, err := nats.Connect(url, opts...)
+	if errors.Is(err, nats.ErrNoServers) {
+		return nil, fmt.Errorf("%w at %s", ErrNoServer, redactURL(url))
+	}
 	if err != nil {
 		return nil, fmt.Errorf("connect to nats %s: %s", redactURL(url), redactErr(err, url, o))
 	}

@@ -2,6 +2,7 @@ package cli
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net/url"
@@ -71,13 +72,28 @@ func (c *clientFlags) connect() (*bus.Conn, events.Subjects, error) {
 		return nil, subjects, err
 	}
 	conn, err := bus.Connect(c.url, o, slog.New(slog.DiscardHandler))
-	if err != nil && o.User == "" && o.CredsFile == "" && o.NKeySeedFile == "" && o.Token == "" && !urlHasLogin(c.url) {
-		return nil, subjects, fmt.Errorf("%w (no NATS login given and no client identity under --data-dir %s; see --help)", err, c.dataDir)
-	}
 	if err != nil {
-		return nil, subjects, err
+		return nil, subjects, c.connectError(err, o)
 	}
 	return conn, subjects, nil
+}
+
+// connectError says why connecting failed and what to check: with no
+// server at the URL, whether 'xbr serve' runs there first; with no login
+// given, where the client identity was looked for.
+func (c *clientFlags) connectError(err error, o bus.ConnectOptions) error {
+	noLogin := o.User == "" && o.CredsFile == "" && o.NKeySeedFile == "" && o.Token == "" && !urlHasLogin(c.url)
+	const serveHint = "is 'xbr serve' running, and is this its address? --nats, $XBR_NATS_URL"
+	loginHint := fmt.Sprintf("no NATS login given and no client identity under --data-dir %s", c.dataDir)
+	switch {
+	case errors.Is(err, bus.ErrNoServer) && noLogin:
+		return fmt.Errorf("%w (%s); also %s, where 'xbr serve' keeps one (see --help)", err, serveHint, loginHint)
+	case errors.Is(err, bus.ErrNoServer):
+		return fmt.Errorf("%w (%s)", err, serveHint)
+	case noLogin:
+		return fmt.Errorf("%w (%s; see --help)", err, loginHint)
+	}
+	return err
 }
 
 // options are the login flags and variables, else the data dir's client
