@@ -2,6 +2,7 @@ package tests
 
 import (
 	"context"
+	"encoding/json"
 	"strings"
 	"testing"
 	"time"
@@ -31,5 +32,15 @@ func TestCLIAnswersOperators(t *testing.T) {
 	}
 	if out, errOut, code := xbr(t, ctx, nil, "history", "--job", "demo-nightly", "--json", "--nats", url); code != 0 || strings.TrimSpace(out) != "[]" {
 		t.Errorf("history --job demo-nightly before any run: exit %d, %q %s; want [] and exit 0", code, out, errOut)
+	}
+	// A script reading --json output sees a failure on stdout too.
+	out, errOut, code = xbr(t, ctx, nil, "backups", "ls", "--remote", "nosuch", "--json", "--nats", url)
+	var failed struct {
+		Error    string `json:"error"`
+		ExitCode int    `json:"exit_code"`
+	}
+	if err := json.Unmarshal([]byte(out), &failed); code != 1 || err != nil || failed.ExitCode != 1 ||
+		!strings.Contains(failed.Error, "nosuch") || !strings.Contains(errOut, failed.Error) {
+		t.Errorf("backups ls --remote nosuch --json: exit %d, stdout %q, stderr %q; want {\"error\", \"exit_code\": 1} naming the remote", code, out, errOut)
 	}
 }

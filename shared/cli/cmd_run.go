@@ -56,6 +56,10 @@ with the xbr.run.completed payload and the exit code.`,
 type followOpts struct{ wait, json bool }
 
 func (o *followOpts) add(cmd *cobra.Command, what string) {
+	if cmd.Annotations == nil {
+		cmd.Annotations = map[string]string{}
+	}
+	cmd.Annotations[annotationJSONStream] = "true"
 	cmd.Flags().BoolVar(&o.wait, "wait", false, "follow the "+what+" until it ends")
 	cmd.Flags().BoolVar(&o.json, "json", false, "print newline-delimited JSON objects instead of text")
 }

@@ -42,12 +42,15 @@ type view interface {
 
 // jsonLine is one object of a --json stream. Type is "requested",
 // "progress", "event", "status" or "result"; Event names the CloudEvents
-// type where one is shown; Data is the payload or status.
+// type where one is shown; Data is the payload or status. A command that
+// fails ends its stream with a "result" with Error (the message it prints
+// on stderr) and no Data.
 type jsonLine struct {
 	Type     string    `json:"type"`
 	Event    string    `json:"event,omitempty"`
 	Time     time.Time `json:"time,omitzero"`
-	Data     any       `json:"data"`
+	Data     any       `json:"data,omitempty"`
+	Error    string    `json:"error,omitempty"`
 	ExitCode *int      `json:"exit_code,omitempty"`
 }
 

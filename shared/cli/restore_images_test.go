@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"encoding/json"
 	"os"
 	"path/filepath"
 	"strings"
@@ -102,6 +103,12 @@ func TestVerifyRestorePoints(t *testing.T) {
 	code, out, _ = run(t, "verify", "--config", cfg, "--no-events", id.String())
 	if code != 1 || !strings.Contains(out, "FAILED  "+id.String()) || !strings.Contains(out, keys[0][len(keys[0])-64:]+" missing") {
 		t.Fatalf("verify of a point with a missing chunk: exit %d, stdout %q", code, out)
+	}
+	// --json: the reports are the one document on stdout; the failure is in them, not appended.
+	code, out, _ = run(t, "verify", "--config", cfg, "--no-events", "--json", id.String())
+	var reports []map[string]any
+	if err := json.Unmarshal([]byte(out), &reports); code != 1 || err != nil || len(reports) != 1 || reports[0]["ok"] != false {
+		t.Fatalf("verify --json of a point with a missing chunk: exit %d, stdout %q (%v); want one failed report alone", code, out, err)
 	}
 }
 

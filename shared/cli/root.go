@@ -35,19 +35,23 @@ func (e *ExitError) Unwrap() error { return e.Err }
 func Execute(ctx context.Context, args []string, stdout, stderr io.Writer, fns ...fn.Function) int {
 	root := newRoot(stdout, stderr, fns)
 	root.SetArgs(args)
-	err := root.ExecuteContext(ctx)
+	cmd, err := root.ExecuteContextC(ctx)
 	if err == nil {
 		return 0
 	}
-	var ee *ExitError
-	if errors.As(err, &ee) {
-		if ee.Err != nil {
-			fmt.Fprintln(stderr, "xbr:", ee.Err)
+	code, why := exitCodeOf(err), err
+	if ee := (*ExitError)(nil); errors.As(err, &ee) {
+		if ee.Err == nil {
+			return code // the command said why, on its output
 		}
-		return ee.Code
+		why = ee.Err
 	}
-	fmt.Fprintln(stderr, "xbr:", err)
-	return 1
+	msg := why.Error()
+	fmt.Fprintln(stderr, "xbr:", msg)
+	if jsonMode(cmd) {
+		writeJSONError(cmd, stdout, msg, code)
+	}
+	return code
 }
 
 func newRoot(stdout, stderr io.Writer, fns []fn.Function) *cobra.Command {
@@ -95,6 +99,7 @@ or files, never from flags.`,
 		// Commands register here, one line each (keep this marker): CMDS
 	)
 	usageErrors(root)
+	watchJSONOutput(root)
 	return root
 }
 
