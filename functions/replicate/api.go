@@ -55,19 +55,19 @@ func TargetPools(cfg *config.Config, pool string) ([]string, error) {
 
 // List returns the copies on the named pools (of vm, when not ""), oldest
 // recovery point first, with their state and age at now. A pool that
-// cannot be read is left out with a warning on log (required), so that the loss of
-// one site (which may be the target of another job) does not hide the
-// copies on the others; List fails only when no pool could be read.
+// cannot be read, or does not answer within poolListTimeout, is left out
+// with a warning on log (required), so that the loss of one site (which
+// may be the target of another job) does not hide the copies on the
+// others; List fails only when no pool could be read.
 func List(ctx context.Context, pools Pools, names []string, vm string, now time.Time, log *slog.Logger) ([]events.DRCopy, error) {
 	out := []events.DRCopy{}
 	var errs []error
-	for _, name := range names {
-		cs, err := poolCopies(ctx, pools, name)
-		if err != nil {
-			errs = append(errs, err)
+	for _, r := range readPools(ctx, pools, names) {
+		if r.err != nil {
+			errs = append(errs, r.err)
 			continue
 		}
-		for _, c := range cs {
+		for _, c := range r.copies {
 			if vm == "" || c.Matches(vm) {
 				out = append(out, c.Listed(now))
 			}
@@ -96,6 +96,55 @@ func (c Copy) state() string {
 		return events.DRStateStandby
 	}
 	return events.DRStateFailedOver
+}
+
+// poolListTimeout bounds the look at one pool's copies, well within the
+// 10 s a client waits for dr.ls (the CLI's --timeout): a pool whose network
+// silently drops traffic is left out like one that errors, instead of
+// holding the whole answer past the caller's wait.
+const poolListTimeout = 5 * time.Second
+
+// poolRead is the copies of one pool, or why they could not be read.
+type poolRead struct {
+	copies []Copy
+	err    error
+}
+
+// readPools reads the copies of each named pool at once, in the order of
+// names, each within poolListTimeout. A pool that has not answered by then
+// is given up on even if its call does not heed ctx (a login or a VM view
+// another caller holds): its goroutine ends when that call does.
+func readPools(ctx context.Context, pools Pools, names []string) []poolRead {
+	ctx, cancel := context.WithTimeout(ctx, poolListTimeout)
+	defer cancel()
+	answers := make([]chan poolRead, len(names))
+	for i, name := range names {
+		answers[i] = make(chan poolRead, 1)
+		go func() {
+			cs, err := poolCopies(ctx, pools, name)
+			answers[i] <- poolRead{copies: cs, err: err}
+		}()
+	}
+	out := make([]poolRead, len(names))
+	for i, name := range names {
+		select {
+		case out[i] = <-answers[i]:
+		case <-ctx.Done():
+			out[i] = late(answers[i], fmt.Errorf("pool %s: no answer within %s: %w", name, poolListTimeout, ctx.Err()))
+		}
+	}
+	return out
+}
+
+// late is the answer on ch if it is there already (it came in while an
+// earlier pool was awaited), else err.
+func late(ch <-chan poolRead, err error) poolRead {
+	select {
+	case r := <-ch:
+		return r
+	default:
+		return poolRead{err: err}
+	}
 }
 
 func poolCopies(ctx context.Context, pools Pools, name string) ([]Copy, error) {

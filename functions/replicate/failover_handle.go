@@ -91,8 +91,9 @@ func splitBrain(src sourceState, cp Copy, copies []Copy) []string {
 }
 
 // chooseFor is the copy req names among the copies on its standby pools,
-// and all those copies. A pool that does not answer is left out (a lost
-// site may be the target of the other site's job); chooseFor fails when no
+// and all those copies. A pool that does not answer (within
+// poolListTimeout) is left out (a lost site may be the target of the other
+// site's job); chooseFor fails when no
 // pool answers, and a copy not found names the pools not read.
 func (d Deps) chooseFor(ctx context.Context, req events.FailoverRequested) (Copy, []Copy, error) {
 	sel, err := ParseSelector(req.Copy)
@@ -105,14 +106,13 @@ func (d Deps) chooseFor(ctx context.Context, req events.FailoverRequested) (Copy
 	}
 	var all []Copy
 	var down []error
-	for _, name := range names {
-		cs, err := poolCopies(ctx, d.Pools, name)
-		if err != nil { // a lost site may be another job's target: the copy is on the pools that answer
-			d.Log.Warn("failover: a target pool's copies cannot be read", "request_id", req.RequestID, "pool", name, "err", err)
-			down = append(down, err)
+	for i, r := range readPools(ctx, d.Pools, names) {
+		if r.err != nil { // a lost site may be another job's target: the copy is on the pools that answer
+			d.Log.Warn("failover: a target pool's copies cannot be read", "request_id", req.RequestID, "pool", names[i], "err", r.err)
+			down = append(down, r.err)
 			continue
 		}
-		all = append(all, cs...)
+		all = append(all, r.copies...)
 	}
 	if len(down) == len(names) {
 		return Copy{}, nil, errors.Join(down...)
