@@ -26,6 +26,9 @@ const (
 const (
 	// TagDR marks full-replication copies.
 	TagDR = "Disaster Recovery"
+	// TagHADisabled marks a copy whose source VM was protected by HA: the
+	// copy is not (ha_restart_priority ""), as in Xen Orchestra.
+	TagHADisabled = "HA disabled"
 	// BlockReason is why start and start_on are blocked on a copy.
 	BlockReason = "Start blocked by xbr: this is a Disaster Recovery copy; run 'xbr dr failover' to start it"
 )

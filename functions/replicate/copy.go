@@ -128,7 +128,7 @@ func replicateOnce(ctx context.Context, src, dst *xapi.Client, spec Spec, o Opti
 	}
 	dur := o.Now().Sub(start)
 	cp, err := finish(ctx, dst, ref, copyFacts{name: CopyName(rec.NameLabel, spec.Job, start), spec: spec,
-		datetime: start, sr: srUUID, bytes: n, dur: dur, completed: o.Now().UTC()})
+		datetime: start, sr: srUUID, bytes: n, dur: dur, completed: o.Now().UTC(), ha: rec.HARestartPriority})
 	if err != nil {
 		destroyDetached(ctx, dst, ref, o.Log, "incomplete copy")
 		return Result{}, fmt.Errorf("replicate vm %s: %w", spec.VMUUID, err)
@@ -278,10 +278,13 @@ type copyFacts struct {
 	bytes     int64
 	dur       time.Duration
 	completed time.Time
+	ha        string // the source VM's ha_restart_priority, which the copy inherits
 }
 
-// finish names, tags and start-blocks the imported copy, records its keys
-// and, last, xo:backup:sr: from then on it is a complete copy.
+// finish names, tags and start-blocks the imported copy, takes it out of
+// HA (tagged TagHADisabled when its source was in HA, as Xen Orchestra
+// does), records its keys and, last, xo:backup:sr: from then on it is a
+// complete copy.
 func finish(ctx context.Context, dst *xapi.Client, ref xapi.VMRef, f copyFacts) (Copy, error) {
 	kv := append(baseKeys(f.spec, f.datetime),
 		xotag.KV{Key: KeyBytes, Value: strconv.FormatInt(f.bytes, 10)},
@@ -291,6 +294,7 @@ func finish(ctx context.Context, dst *xapi.Client, ref xapi.VMRef, f copyFacts) 
 		func() error { return dst.SetNameLabel(ctx, ref, f.name) },
 		func() error { return dst.AddTag(ctx, ref, TagDR) },
 		func() error { return blockStart(ctx, dst, ref) },
+		func() error { return leaveHA(ctx, dst, ref, f.ha) },
 		func() error { return setKeys(ctx, dst, ref, kv) },
 		func() error { return dst.AddToOtherConfig(ctx, ref, xotag.KeySR, f.sr) },
 	}
@@ -308,6 +312,20 @@ func finish(ctx context.Context, dst *xapi.Client, ref xapi.VMRef, f copyFacts) 
 		return Copy{}, fmt.Errorf("finish copy %s: the pool did not keep its keys or blocked start", ref)
 	}
 	return cp, nil
+}
+
+// leaveHA clears the ha_restart_priority a copy inherited (ha, "" when
+// none), as Xen Orchestra does: the standby pool's HA protects what its
+// operator chose, and a failed-over copy is put back in HA on purpose (its
+// TagHADisabled says its source was).
+func leaveHA(ctx context.Context, c *xapi.Client, vm xapi.VMRef, ha string) error {
+	if ha == "" {
+		return nil
+	}
+	if err := c.SetHARestartPriority(ctx, vm, ""); err != nil {
+		return err
+	}
+	return c.AddTag(ctx, vm, TagHADisabled)
 }
 
 // destroyDetached destroys vm even when ctx is cancelled (a shutdown must

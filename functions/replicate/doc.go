@@ -23,7 +23,8 @@
 //     PUT /import on the target SR: no file, bounded memory. A failed or
 //     cut export breaks the import, which leaves no VM.
 //  4. The copy is named "<vm> - <job> - (<YYYYMMDDTHHMMSSZ>)", tagged
-//     "Disaster Recovery", start-blocked, and gets its keys plus xbr's
+//     "Disaster Recovery", start-blocked, taken out of HA (tagged "HA
+//     disabled" when its source was in HA), and gets its keys plus xbr's
 //     transfer facts; xo:backup:sr (the target SR's uuid) is written last.
 //  5. The snapshot is destroyed with its disks, whatever happened.
 //  6. Only then are the standby copies of the VM by this job and schedule

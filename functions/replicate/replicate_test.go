@@ -62,8 +62,8 @@ func checkCopy(t *testing.T, p *testPool, cp replicate.Copy, src xapi.VM, srUUID
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !hasTag(rec.Tags, replicate.TagDR) {
-		t.Errorf("copy %s tags %v lack %q", cp.Name, rec.Tags, replicate.TagDR)
+	if !hasTag(rec.Tags, replicate.TagDR) || hasTag(rec.Tags, replicate.TagHADisabled) {
+		t.Errorf("copy %s of a VM without HA: tags %v, want %q and not %q", cp.Name, rec.Tags, replicate.TagDR, replicate.TagHADisabled)
 	}
 	for _, op := range []string{"start", "start_on"} {
 		if rec.BlockedOperations[op] == "" {
@@ -83,6 +83,43 @@ func checkCopy(t *testing.T, p *testPool, cp replicate.Copy, src xapi.VM, srUUID
 	err = p.client.Start(context.Background(), cp.Ref, false, false)
 	if !xapi.IsCode(err, xapi.CodeOperationBlocked) {
 		t.Errorf("starting copy %s: %v, want OPERATION_BLOCKED", cp.Name, err)
+	}
+}
+
+// A copy is left out of HA on the standby pool, as Xen Orchestra's copies
+// are: XAPI carries the source VM's ha_restart_priority through the
+// snapshot and the import, so a failed-over copy would be in the standby
+// pool's HA plan without anyone choosing it. The copy is tagged "HA
+// disabled" so that whoever fails it over knows to turn HA back on; the
+// source VM keeps its priority.
+func TestCopyIsLeftOutOfHA(t *testing.T) {
+	ctx := context.Background()
+	main, standby := startPool(t, "main", 1), startPool(t, "standby", 1)
+	vm := main.sourceVMs(t)[0]
+	ref, err := main.client.VMByUUID(ctx, vm.UUID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := main.client.SetHARestartPriority(ctx, ref, "restart"); err != nil {
+		t.Fatal(err)
+	}
+	res, err := replicate.Replicate(ctx, main.client, standby.client, spec(vm.UUID, "Local storage", 1), replicate.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cp, err := standby.client.VMRecord(ctx, res.Copy.Ref)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cp.HARestartPriority != "" || !hasTag(cp.Tags, replicate.TagHADisabled) {
+		t.Errorf("copy %s: ha_restart_priority %q, tags %v; want \"\" and the tag %q", res.Copy.Name, cp.HARestartPriority, cp.Tags, replicate.TagHADisabled)
+	}
+	src, err := main.client.VMRecord(ctx, ref)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if src.HARestartPriority != "restart" {
+		t.Errorf("source VM: ha_restart_priority %q after the replication, want restart", src.HARestartPriority)
 	}
 }
 

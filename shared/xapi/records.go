@@ -125,6 +125,7 @@ type VM struct {
 	GuestMetrics      Ref
 	HVMBootParams     map[string]string
 	Platform          map[string]string
+	HARestartPriority string // "restart", "best-effort", or "" (not protected by HA)
 }
 
 // VBD is the fields of a VBD record the project uses.

@@ -67,6 +67,7 @@ func decodeVM(v any) (VM, error) {
 		VCPUsAtStartup: f.integer("VCPUs_at_startup"), Domid: f.integer("domid"),
 		DomainType: f.str("domain_type"), Metrics: Ref(f.str("metrics")), GuestMetrics: Ref(f.str("guest_metrics")),
 		HVMBootParams: f.strMap("HVM_boot_params"), Platform: f.strMap("platform"),
+		HARestartPriority: f.str("ha_restart_priority"),
 	}
 	return r, f.err
 }

@@ -136,6 +136,12 @@ func (c *Client) SetIsATemplate(ctx context.Context, vm VMRef, value bool) error
 	return c.void(ctx, "VM.set_is_a_template", vm, value)
 }
 
+// SetHARestartPriority sets vm's ha_restart_priority: "restart",
+// "best-effort", or "" for a VM HA does not restart.
+func (c *Client) SetHARestartPriority(ctx context.Context, vm VMRef, value string) error {
+	return c.void(ctx, "VM.set_ha_restart_priority", vm, value)
+}
+
 // AddToBlockedOperations blocks op on vm with a reason (XAPI then refuses it
 // with OPERATION_BLOCKED). An existing entry is replaced.
 func (c *Client) AddToBlockedOperations(ctx context.Context, vm VMRef, op, reason string) error {

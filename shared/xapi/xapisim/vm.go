@@ -77,6 +77,21 @@ func (s *Server) vmMethods(r registry) {
 		s.st.set(vm, "is_a_template", v)
 		return "", nil
 	}))
+	r.add("VM.set_ha_restart_priority", 2, s.withObj("VM", s.vmSetHARestartPriority))
+}
+
+// vmSetHARestartPriority takes what XAPI takes: "restart", "best-effort",
+// or "" (not protected by HA). The pool's HA plan is not simulated.
+func (s *Server) vmSetHARestartPriority(c *call, vm *object) (any, error) {
+	v, err := c.str(1)
+	if err != nil {
+		return nil, err
+	}
+	if !slices.Contains([]string{"", "restart", "best-effort"}, v) {
+		return nil, fail("INVALID_VALUE", "ha_restart_priority", v)
+	}
+	s.st.set(vm, "ha_restart_priority", v)
+	return "", nil
 }
 
 func (s *Server) powerOp(op, to string) handlerFunc {
