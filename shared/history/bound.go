@@ -148,7 +148,8 @@ func (p *Projection) Outcomes() []Run {
 
 // keepRestore records, as trim drops restore r, r if it is a successful
 // restore and the newest of the VM it created among the restores dropped so
-// far. They are one per restored VM, however many runs go: a VM restored
+// far. They are one per restored VM, at most KeepRuns of them (the newest),
+// however many runs go: a VM restored
 // many runs ago is still known as restored, and when (what
 // shared/protection reads to show it new until its first copy is due).
 func (p *Projection) keepRestore(r *Run) {
@@ -165,6 +166,15 @@ func (p *Projection) keepRestore(r *Run) {
 	c := *r
 	c.Task = *r.Task.clone()
 	p.restores[vm] = c
+	if len(p.restores) > p.keep { // every restore makes a new VM: keep the newest KeepRuns
+		oldest := ""
+		for k, r := range p.restores {
+			if o, ok := p.restores[oldest]; oldest == "" || ok && r.End.Before(o.End) {
+				oldest = k
+			}
+		}
+		delete(p.restores, oldest)
+	}
 }
 
 // Restores is, per VM a restore created, the newest successful restore of

@@ -151,3 +151,31 @@ func TestRestoresOutliveTheDroppedRuns(t *testing.T) {
 		}
 	}
 }
+
+// The restores kept after their runs are dropped are bounded too, by
+// KeepRuns (the newest of them stay): every restore makes a new VM, so one
+// per restored VM would grow with restores over the process's life.
+func TestRestoresKeptAreBounded(t *testing.T) {
+	p := history.New(history.Options{KeepRuns: 2, Now: func() time.Time { return t0.Add(24 * time.Hour) }})
+	id := func(i int) string { return fmt.Sprintf("%032x", i) }
+	backup := "nfs:" + vmA + "/20261129T010002Z"
+	var list []stamped
+	for i := 1; i <= 10; i++ {
+		at := time.Duration(i) * time.Hour
+		vm := fmt.Sprintf("%08x-0000-4000-8000-000000000000", i)
+		list = append(list, stamped{at, events.RestoreRequested{RequestID: id(i), BackupID: backup, Pool: "lab"}},
+			stamped{at + time.Minute, events.RestoreCompleted{RequestID: id(i), BackupID: backup, Pool: "lab",
+				NewVMUUID: vm, NewVMName: "restored", Bytes: 4096, DurationMS: 60000}})
+	}
+	for _, r := range build(t, list) {
+		p.Apply(r)
+	}
+	got := p.Restores()
+	if len(got) != 2 || got[0].ID != id(8) || got[1].ID != id(7) {
+		ids := make([]string, len(got))
+		for i, r := range got {
+			ids[i] = r.ID
+		}
+		t.Fatalf("restores kept %v, want the newest two dropped (%s, %s)", ids, id(8), id(7))
+	}
+}
