@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -132,7 +133,7 @@ func confirmOnTerminal(cmd *cobra.Command, cf *clientFlags, conn *bus.Conn, s ev
 	if !ok {
 		return fmt.Errorf("failover of %s: no complete copy (copy %s) on the standby pools; see 'xbr dr ls --vm %s'", vm, o.copy, vm)
 	}
-	ok, err = confirmFailover(cmd.InOrStdin(), cmd.OutOrStdout(), vm, c, o)
+	ok, err = confirmFailover(cmd.InOrStdin(), questionWriter(cmd, o.follow.json), vm, c, o)
 	if err != nil {
 		return err
 	}
@@ -140,6 +141,15 @@ func confirmOnTerminal(cmd *cobra.Command, cf *clientFlags, conn *bus.Conn, s ev
 		return errors.New("failover not confirmed: nothing was done")
 	}
 	return nil
+}
+
+// questionWriter is where the confirmation is asked: stderr with --json,
+// whose stdout is the JSON stream alone; else stdout.
+func questionWriter(cmd *cobra.Command, asJSON bool) io.Writer {
+	if asJSON {
+		return cmd.ErrOrStderr()
+	}
+	return cmd.OutOrStdout()
 }
 
 // pickCopy picks as the replicate function does: complete copies only,

@@ -2,6 +2,7 @@ package cli
 
 import (
 	"bytes"
+	"io"
 	"strings"
 	"testing"
 	"time"
@@ -39,5 +40,20 @@ func TestFailoverWithoutTerminalNeedsYes(t *testing.T) {
 	err := cmd.Execute()
 	if err == nil || !strings.Contains(err.Error(), "not a terminal") || !strings.Contains(err.Error(), "--yes") {
 		t.Fatalf("failover without a terminal: %v", err)
+	}
+}
+
+// With --json, the confirmation's question goes to stderr: stdout holds the
+// newline-delimited JSON stream alone.
+func TestConfirmationKeepsTheJSONStreamClean(t *testing.T) {
+	cmd := newDrFailoverCmd()
+	var out, errOut bytes.Buffer
+	cmd.SetOut(&out)
+	cmd.SetErr(&errOut)
+	if w := questionWriter(cmd, true); w != io.Writer(&errOut) {
+		t.Fatal("with --json the question is not written to stderr")
+	}
+	if w := questionWriter(cmd, false); w != io.Writer(&out) {
+		t.Fatal("without --json the question is not written to stdout")
 	}
 }
