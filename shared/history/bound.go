@@ -131,17 +131,22 @@ func (r Run) vmEnd() time.Time { return r.endOf(r.Tasks[0]) }
 func (p *Projection) Outcomes() []Run {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	out := make([]Run, 0, len(p.outcomes))
-	for _, r := range p.outcomes {
+	return newestFirst(p.outcomes, Run.vmEnd, func(r Run) string { return r.ID + r.Tasks[0].ID })
+}
+
+// newestFirst copies the runs kept in m, newest end first (ties by key).
+func newestFirst[K comparable](m map[K]Run, end func(Run) time.Time, key func(Run) string) []Run {
+	out := make([]Run, 0, len(m))
+	for _, r := range m {
 		c := r
 		c.Task = *r.Task.clone()
 		out = append(out, c)
 	}
 	slices.SortFunc(out, func(a, b Run) int {
-		if c := b.vmEnd().Compare(a.vmEnd()); c != 0 {
+		if c := end(b).Compare(end(a)); c != 0 {
 			return c
 		}
-		return strings.Compare(a.ID+a.Tasks[0].ID, b.ID+b.Tasks[0].ID)
+		return strings.Compare(key(a), key(b))
 	})
 	return out
 }
@@ -149,9 +154,9 @@ func (p *Projection) Outcomes() []Run {
 // keepRestore records, as trim drops restore r, r if it is a successful
 // restore and the newest of the VM it created among the restores dropped so
 // far. They are one per restored VM, at most KeepRuns of them (the newest),
-// however many runs go: a VM restored
-// many runs ago is still known as restored, and when (what
-// shared/protection reads to show it new until its first copy is due).
+// however many runs go: a VM restored many runs ago is still known as
+// restored, and when (what shared/protection reads to show it new until its
+// first copy is due).
 func (p *Projection) keepRestore(r *Run) {
 	if r == nil || r.End.IsZero() {
 		return
@@ -184,17 +189,5 @@ func (p *Projection) keepRestore(r *Run) {
 func (p *Projection) Restores() []Run {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	out := make([]Run, 0, len(p.restores))
-	for _, r := range p.restores {
-		c := r
-		c.Task = *r.Task.clone()
-		out = append(out, c)
-	}
-	slices.SortFunc(out, func(a, b Run) int {
-		if c := b.End.Compare(a.End); c != 0 {
-			return c
-		}
-		return strings.Compare(a.ID, b.ID)
-	})
-	return out
+	return newestFirst(p.restores, func(r Run) time.Time { return r.End }, func(r Run) string { return r.ID })
 }
