@@ -163,7 +163,7 @@ func (s *Snapshotter) ids(job, sched string) (jobID, schedID string) {
 // does not inherit them (XO's resetVmOtherConfig). A replication's copy
 // keeps them: they are how xbr dr, failover and copy_retention find it.
 func resetSource(ctx context.Context, c *xapi.Client, vm xapi.VMRef, rec xapi.VM) error {
-	if replicaCopy(rec) {
+	if xotag.ReplicaCopy(rec.UUID, rec.OtherConfig, rec.BlockedOperations) {
 		return nil
 	}
 	for _, k := range xotag.KeyNames() {
@@ -175,16 +175,6 @@ func resetSource(ctx context.Context, c *xapi.Client, vm xapi.VMRef, rec xapi.VM
 		}
 	}
 	return nil
-}
-
-// replicaCopy reports whether vm is a copy made by a replication: its keys
-// name another VM, and it is start-blocked (standby, or interrupted) or its
-// transfer completed (xo:backup:sr; a copy that was failed over).
-func replicaCopy(vm xapi.VM) bool {
-	oc := vm.OtherConfig
-	_, blocked := vm.BlockedOperations["start"]
-	_, complete := oc[xotag.KeySR]
-	return oc[xotag.KeyVM] != "" && oc[xotag.KeyVM] != vm.UUID && (blocked || complete)
 }
 
 // stamp writes the keys on the snapshot and its disks, renames it and clears

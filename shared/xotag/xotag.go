@@ -105,11 +105,20 @@ func OtherConfig(job, schedule, vmUUID, runID string, t time.Time) map[string]st
 	return m
 }
 
-// StandbyCopy reports whether a VM (its uuid, other_config and
-// blocked_operations) is a replication's standby copy: its keys name a job
-// and another VM, and start is blocked. A copy that was failed over (start
+// ReplicaCopy reports whether a VM (its uuid, other_config and
+// blocked_operations) is a copy a replication made: its keys name a job and
+// another VM, and start is blocked (standby, or an import cut short) or its
+// transfer completed (KeySR: a copy that was failed over keeps it).
+func ReplicaCopy(uuid string, otherConfig, blockedOperations map[string]string) bool {
+	_, blocked := blockedOperations["start"]
+	_, complete := otherConfig[KeySR]
+	return otherConfig[KeyJob] != "" && otherConfig[KeyVM] != "" && otherConfig[KeyVM] != uuid && (blocked || complete)
+}
+
+// StandbyCopy reports whether a VM is a replication's standby copy: a
+// ReplicaCopy whose start is blocked. A copy that was failed over (start
 // unblocked) is a VM again.
 func StandbyCopy(uuid string, otherConfig, blockedOperations map[string]string) bool {
 	_, blocked := blockedOperations["start"]
-	return blocked && otherConfig[KeyJob] != "" && otherConfig[KeyVM] != "" && otherConfig[KeyVM] != uuid
+	return blocked && ReplicaCopy(uuid, otherConfig, blockedOperations)
 }
