@@ -13,6 +13,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"xbr/events"
+	"xbr/shared/redact"
 )
 
 // ConnectOptions are the ways to authenticate and secure a connection.
@@ -67,17 +68,17 @@ func Connect(url string, o ConnectOptions, log *slog.Logger) (*Conn, error) {
 	opts = append(opts, nats.ClosedHandler(func(*nats.Conn) { close(done) }))
 	nc, err := nats.Connect(url, opts...)
 	if errors.Is(err, nats.ErrNoServers) {
-		return nil, fmt.Errorf("%w at %s", ErrNoServer, redactURL(url))
+		return nil, fmt.Errorf("%w at %s", ErrNoServer, redact.URLs(url))
 	}
 	if err != nil {
-		return nil, fmt.Errorf("connect to nats %s: %s", redactURL(url), redactErr(err, url, o))
+		return nil, fmt.Errorf("connect to nats %s: %s", redact.URLs(url), redactErr(err, url, o))
 	}
 	js, err := jetstream.New(nc)
 	if err != nil {
 		nc.Close()
-		return nil, fmt.Errorf("jetstream on %s: %w", redactURL(url), err)
+		return nil, fmt.Errorf("jetstream on %s: %w", redact.URLs(url), err)
 	}
-	log.Info("connected to nats", "url", redactURL(nc.ConnectedUrlRedacted()), "options", o)
+	log.Info("connected to nats", "url", redact.URLs(nc.ConnectedUrlRedacted()), "options", o)
 	return &Conn{nc: nc, js: js, log: log, closed: done, checkSources: o.CheckSources}, nil
 }
 
@@ -124,30 +125,12 @@ func natsOptions(o ConnectOptions, log *slog.Logger) ([]nats.Option, error) {
 	return opts, nil
 }
 
-// redactURL hides the login ("user:password@", a token) of each URL of
-// raw, also of one that does not parse or has no scheme (NATS reads
-// "u:p@host:4222" as nats://u:p@host:4222): everything before the last '@'
-// after the scheme.
-func redactURL(raw string) string {
-	parts := strings.Split(raw, ",")
-	for i, p := range parts {
-		scheme, rest := "", strings.TrimSpace(p)
-		if j := strings.Index(rest, "://"); j >= 0 {
-			scheme, rest = rest[:j+3], rest[j+3:]
-		}
-		if at := strings.LastIndex(rest, "@"); at >= 0 {
-			parts[i] = scheme + "REDACTED" + rest[at:]
-		}
-	}
-	return strings.Join(parts, ",")
-}
-
 // redactErr makes sure no secret reaches an error message: not the
 // options' password or token, nor that of a URL that does not parse, whose
 // error quotes the URL and its bad part.
 func redactErr(err error, raw string, o ConnectOptions) string {
 	var ue *url.Error
-	if errors.As(err, &ue) && redactURL(raw) != raw {
+	if errors.As(err, &ue) && redact.URLs(raw) != raw {
 		return "the URL does not parse (details hidden: they would show the login; percent-encode special characters in the user and password)"
 	}
 	s := err.Error()

@@ -9,6 +9,8 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+
+	"xbr/shared/redact"
 )
 
 var nameRE = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$`)
@@ -78,12 +80,12 @@ func (p *problems) url(path, raw string, schemes ...string) {
 		if errors.As(err, &ue) {
 			err = ue.Err
 		}
-		p.addValue(path, redactURL(raw), "not a URL: %v", err)
+		p.addValue(path, redact.URL(raw), "not a URL: %v", err)
 	case u.User != nil:
 		p.addValue(path, u.Redacted(), "put credentials in their own fields, not in the URL")
 	case u.Host == "" || u.Hostname() == "":
 		// "user:password@host" parses as scheme "user": hide what may be a password
-		p.addValue(path, redactURL(raw), "not an absolute URL with a host (e.g. %s://host:port)", schemes[0])
+		p.addValue(path, redact.URL(raw), "not an absolute URL with a host (e.g. %s://host:port)", schemes[0])
 	default:
 		for _, s := range schemes {
 			if u.Scheme == s {
@@ -92,19 +94,6 @@ func (p *problems) url(path, raw string, schemes ...string) {
 		}
 		p.addValue(path, raw, "scheme must be %s", strings.Join(schemes, " or "))
 	}
-}
-
-// redactURL hides what could be a password in a URL that does not parse.
-func redactURL(raw string) string {
-	at := strings.LastIndex(raw, "@")
-	if at < 0 {
-		return raw
-	}
-	start := strings.Index(raw, "://")
-	if start < 0 || start > at {
-		return "***" + raw[at:]
-	}
-	return raw[:start+3] + "***" + raw[at:]
 }
 
 // listen checks a host:port address.

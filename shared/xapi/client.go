@@ -11,6 +11,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"xbr/shared/redact"
 )
 
 // Client talks to one XAPI host. It is safe for concurrent use; all calls
@@ -67,37 +69,21 @@ func New(rawURL string, opts ...Option) (*Client, error) {
 func parseBase(rawURL string) (*url.URL, error) {
 	u, err := url.Parse(rawURL)
 	if err != nil {
-		return nil, fmt.Errorf("xapi: URL %q is not a valid URL", redactRawURL(rawURL))
+		return nil, fmt.Errorf("xapi: URL %q is not a valid URL", redact.URL(rawURL))
 	}
 	if u.Scheme != "http" && u.Scheme != "https" {
-		return nil, fmt.Errorf("xapi: URL %q: scheme must be http or https", redactRawURL(rawURL))
+		return nil, fmt.Errorf("xapi: URL %q: scheme must be http or https", redact.URL(rawURL))
 	}
 	if u.Host == "" {
-		return nil, fmt.Errorf("xapi: URL %q has no host", redactRawURL(rawURL))
+		return nil, fmt.Errorf("xapi: URL %q has no host", redact.URL(rawURL))
 	}
 	if u.User != nil {
-		return nil, fmt.Errorf("xapi: URL %q must not carry credentials; pass them to Login", redactRawURL(rawURL))
+		return nil, fmt.Errorf("xapi: URL %q must not carry credentials; pass them to Login", redact.URL(rawURL))
 	}
 	if u.RawQuery != "" || u.Fragment != "" {
-		return nil, fmt.Errorf("xapi: URL %q must not have a query or fragment", redactRawURL(rawURL))
+		return nil, fmt.Errorf("xapi: URL %q must not have a query or fragment", redact.URL(rawURL))
 	}
 	return &url.URL{Scheme: u.Scheme, Host: u.Host, Path: strings.TrimSuffix(u.Path, "/")}, nil
-}
-
-// redactRawURL removes a "user:password@" part from a URL that may not parse.
-func redactRawURL(raw string) string {
-	rest, scheme := raw, ""
-	if i := strings.Index(raw, "://"); i >= 0 {
-		scheme, rest = raw[:i+3], raw[i+3:]
-	}
-	authority := rest
-	if i := strings.IndexAny(rest, "/?#"); i >= 0 {
-		authority = rest[:i]
-	}
-	if at := strings.LastIndex(authority, "@"); at >= 0 {
-		return scheme + "REDACTED@" + rest[at+1:]
-	}
-	return raw
 }
 
 func (c *Client) newHTTPTransport() *http.Transport {

@@ -9,6 +9,7 @@ import (
 
 	"github.com/minio/minio-go/v7/pkg/s3utils"
 
+	"xbr/shared/redact"
 	"xbr/shared/remote"
 )
 
@@ -55,7 +56,7 @@ func (c Config) GoString() string { return c.String() }
 func parseEndpoint(s string) (string, bool, error) {
 	u, err := url.Parse(s)
 	bad := func(why string) (string, bool, error) {
-		return "", false, fmt.Errorf("endpoint %q: %s (want http://host[:port] or https://host[:port])", redactUser(s), why)
+		return "", false, fmt.Errorf("endpoint %q: %s (want http://host[:port] or https://host[:port])", redact.URL(s), why)
 	}
 	switch {
 	case err != nil:
@@ -70,16 +71,6 @@ func parseEndpoint(s string) (string, bool, error) {
 		return bad("no path, query or fragment allowed")
 	}
 	return u.Host, u.Scheme == "https", nil
-}
-
-// redactUser hides what could be credentials in a URL: anything between "://" and "@".
-func redactUser(s string) string {
-	start := strings.Index(s, "://")
-	at := strings.LastIndex(s, "@")
-	if start < 0 || at < start {
-		return s
-	}
-	return s[:start+3] + "REDACTED" + s[at:]
 }
 
 // validate checks the fields and returns the normalized key prefix ("" or ending in "/").
