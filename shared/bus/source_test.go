@@ -46,3 +46,36 @@ func TestEventFromAForbiddenSourceGoesToDLQ(t *testing.T) {
 		t.Errorf("DLQ reason %q does not name the source", reason)
 	}
 }
+
+// TestEventOnAnotherTypesSubjectGoesToDLQ: NATS permissions are by subject,
+// so an identity that may publish one type's subjects could otherwise put an
+// event of another type (one it may not publish) before that subject's
+// consumers. The type an event says it is must be the type its subject
+// carries; one that is not is dead-lettered with the reason, never handled.
+func TestEventOnAnotherTypesSubjectGoesToDLQ(t *testing.T) {
+	e := newEnv(t)
+	var handled counter
+	e.consume(t, exportConsumer("export"), bus.HandlerFunc(func(ctx context.Context, ev bus.Event) ([]bus.Out, error) {
+		handled.add(ev)
+		return nil, nil
+	}))
+	good := exportRequested(t, "nightly")
+	p := events.ExportCompleted{RunID: "run-1", Job: "other", Schedule: "daily", VMUUID: testVM, Pool: "lab",
+		Timestamp: "20261129T010000Z", Codec: events.CodecGzip, Size: 10, BytesRead: 20,
+		SHA256:  "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08",
+		Backups: []events.RemoteBackup{{Remote: "nfs", BackupID: "nfs/" + testVM + "/20261129T010000Z"}}}
+	other, err := subjects.Message(events.Meta{ID: events.DeriveID("smuggled"), Source: events.Source("export"), Time: time.Now()}, p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	other.Subject = exportRequested(t, "other").Subject // an export.completed on an export.requested subject
+	e.publish(t, other)
+	e.publish(t, good)
+	testsupport.Eventually(t, 10*time.Second, "the matching event handled, the other settled", func() bool {
+		return handled.n() == 1 && e.settled(t, "export")()
+	})
+	reason := e.dlqMessage(t, "export").Header.Get(bus.HeaderDLQReason)
+	if !strings.Contains(reason, "xbr.export.completed") || !strings.Contains(reason, other.Subject) {
+		t.Errorf("DLQ reason %q does not name the type and the subject", reason)
+	}
+}
