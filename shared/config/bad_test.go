@@ -120,6 +120,8 @@ func TestBadConfigs(t *testing.T) {
 		{"snapshot without snapshot_retention", []string{job, job + "    mode: snapshot\n", "    remotes: [nfs]\n", ""}, nil,
 			"xbr.yaml:15: jobs[0].schedules[0].snapshot_retention: must be at least 1 for a snapshot job\n" +
 				"xbr.yaml:18: jobs[0].schedules[0].retention: only for full and incremental jobs (a snapshot job keeps nothing on remotes)"},
+		{"snapshot_retention on a full job", []string{"retention: 3", "retention: 3\n        snapshot_retention: 2"}, nil,
+			"xbr.yaml:19: jobs[0].schedules[0].snapshot_retention: only for snapshot jobs (a full job keeps no snapshot; add a snapshot job for rolling snapshots)"},
 		{"target on a full job", []string{"remotes: [nfs]\n", "remotes: [nfs]\n    target: {pool: lab, sr: x}\n"}, nil,
 			"xbr.yaml:14: jobs[0].target: only for replicate jobs"},
 		{"not an integer", []string{"retention: 3", "retention: three"}, nil,

@@ -216,6 +216,9 @@ func checkRetention(p *problems, path string, s *Schedule, mode string) {
 	if !keeps && s.Retention > 0 {
 		p.add(path+".retention", "only for full and incremental jobs (a %s job keeps nothing on remotes)", mode)
 	}
+	if mode != ModeSnapshot && s.SnapshotRetention > 0 {
+		p.add(path+".snapshot_retention", "only for snapshot jobs (a %s job keeps no snapshot; add a snapshot job for rolling snapshots)", mode)
+	}
 	if mode != ModeReplicate && s.CopyRetention > 0 {
 		p.add(path+".copy_retention", "only for replicate jobs")
 	}
