@@ -62,7 +62,10 @@
 // pool; a redelivered request finds that VM and only re-applies the
 // finishing steps, so it never makes two VMs. A VM that cannot be marked is
 // destroyed at once, so the redelivery imports again and a restore that
-// fails there leaves no VM. The window left is the moment between XAPI
+// fails there leaves no VM. When a request fails for good, a marked VM that
+// was not finished (named, tagged, its backup keys removed) is removed with
+// its disks; a finished one that only failed to start is kept, and the
+// reason names it. The window left is the moment between XAPI
 // completing the import and that mark: a crash exactly there (or a pool that
 // refuses both the mark and the removal) leaves an unmarked VM a redelivery
 // would import again.

@@ -4,9 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
+	"xbr/events"
 	"xbr/shared/xapi"
 	"xbr/shared/xotag"
 )
@@ -98,4 +100,55 @@ func clean(ctx context.Context, c *xapi.Client, vm xapi.VMRef, rec xapi.VM) erro
 		}
 	}
 	return nil
+}
+
+// dropUnfinished runs when a request has failed for good. A VM an attempt
+// imported and marked but could not finish (name, description, tag, the
+// backup keys removed) is removed with its disks, so a failed restore
+// leaves no VM; a finished one, which only failed to start or to be read
+// back, is kept. The reason returned says which, or that the pool could not
+// be asked.
+func (h *Handler) dropUnfinished(ctx context.Context, req events.RestoreRequested, err error) error {
+	if !slices.Contains(h.pools.Names(), req.Pool) {
+		return err
+	}
+	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), removeTimeout)
+	defer cancel()
+	c, cerr := h.pools.Client(rctx, req.Pool)
+	var vm xapi.VMRef
+	found := false
+	if cerr == nil {
+		vm, found, cerr = findRestored(rctx, c, req.RequestID)
+	}
+	var rec xapi.VM
+	if cerr == nil && found {
+		rec, cerr = c.VMRecord(rctx, vm)
+	}
+	switch {
+	case cerr != nil:
+		return fmt.Errorf("%w; a partly restored VM marked %s=%s may be left on pool %s (could not check: %v)",
+			err, KeyRequest, req.RequestID, req.Pool, cerr)
+	case !found:
+		return err
+	case finished(rec):
+		return fmt.Errorf("%w; the restored VM %q (%s) is kept", err, rec.NameLabel, rec.UUID)
+	}
+	if derr := c.DestroyVM(rctx, vm); derr != nil {
+		return errors.Join(err, fmt.Errorf("remove the partly restored VM %s: %w", rec.UUID, derr))
+	}
+	return fmt.Errorf("%w; the partly restored VM was removed", err)
+}
+
+// finished reports whether finish's steps before the start all took effect
+// on rec: tagged, no backup key left, not a template.
+func finished(rec xapi.VM) bool {
+	if !slices.Contains(rec.Tags, TagRestored) || rec.IsATemplate {
+		return false
+	}
+	for k := range rec.OtherConfig {
+		if backupKey(k) {
+			return false
+		}
+	}
+	return true
 }

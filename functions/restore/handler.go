@@ -92,6 +92,7 @@ func (h *Handler) Handle(ctx context.Context, ev bus.Event) ([]bus.Out, error) {
 	case isRetryable(err) && ev.Delivery.Attempt < h.opts.Attempts:
 		return nil, err
 	}
+	err = h.dropUnfinished(ctx, req, err)
 	h.log.Warn("restore failed", "request", req.RequestID, "backup", req.BackupID, "err", err)
 	return h.out(failedID(req), h.failed(req, err))
 }

@@ -92,6 +92,11 @@ func TestPoolErrorAfterImportLeavesOneVM(t *testing.T) {
 		{"VM.set_name_label", 1, "rename the restored VM", 1},
 		{"VM.add_tags", 1, "tag the restored VM", 1},
 		{"VM.get_record", 1, "read the restored VM", 1},
+		// The last attempt: the request fails for good, and a VM it could
+		// not finish is removed with its disks (a failed restore leaves no VM).
+		{"VM.get_all_records", 3, "name the restored VM", 0},
+		{"VM.set_name_label", 3, "rename the restored VM", 0},
+		{"VM.add_tags", 3, "tag the restored VM", 0},
 	}
 	for _, tc := range tests {
 		t.Run(fmt.Sprintf("%s on attempt %d", tc.method, tc.attempt), func(t *testing.T) {
@@ -119,6 +124,9 @@ func TestPoolErrorAfterImportLeavesOneVM(t *testing.T) {
 			}
 			if !strings.Contains(reason, tc.step) || !strings.Contains(reason, "injected") {
 				t.Fatalf("error %q: want the injected fault at %q", reason, tc.step)
+			}
+			if tc.attempt == 3 && tc.method != "VM.add_to_other_config" && !strings.Contains(reason, "partly restored VM was removed") {
+				t.Fatalf("error %q does not say the partly restored VM was removed", reason)
 			}
 			if got := len(e.sim.Refs("VM")) - before; got != tc.left {
 				t.Fatalf("after the error the pool holds %d new VMs, want %d", got, tc.left)
@@ -210,5 +218,28 @@ func TestUnreachablePoolIsRetriedThenFails(t *testing.T) {
 	_, pass := e.sim.Credentials()
 	if strings.Contains(f.Error, pass) {
 		t.Fatal("the failure reveals the password")
+	}
+}
+
+// TestStartFailureOnTheLastAttemptKeepsTheVM: a restored VM that was
+// finished (named, tagged, cleaned) and only failed to start is whole; the
+// request fails, but the VM is kept and the reason says so.
+func TestStartFailureOnTheLastAttemptKeepsTheVM(t *testing.T) {
+	e := newEnv(t, xapisim.Options{})
+	src := e.halted()
+	id := e.writeBackup(src, backupOpts{codec: compress.Gzip})
+	c, err := xapi.New(e.url, xapi.WithTransport(xapi.Auto),
+		xapi.WithHTTPClient(&http.Client{Transport: &failFirst{method: "Async.VM.start"}}))
+	must(t, err)
+	user, pass := e.sim.Credentials()
+	must(t, c.Login(context.Background(), user, pass))
+	e.h = restore.New(onePool{c}, e.remotes, e.conn, events.Subjects{}, restore.Options{ProgressEvery: 50 * time.Millisecond})
+	before := len(e.sim.Refs("VM"))
+	f := e.failed(request(t, restoreclient.Params{BackupID: id.String(), Start: true}, 3))
+	if !strings.Contains(f.Error, "start the restored VM") || !strings.Contains(f.Error, "is kept") {
+		t.Fatalf("reason %q: want the start failure and that the VM is kept", f.Error)
+	}
+	if got := len(e.sim.Refs("VM")) - before; got != 1 {
+		t.Fatalf("the pool holds %d new VMs, want the restored one kept", got)
 	}
 }
