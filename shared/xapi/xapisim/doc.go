@@ -10,8 +10,8 @@
 // Options.SameContent (xapi-sim --same-content) gives every VM's disk d the
 // same content, as VMs cloned from one template before their guests wrote
 // anything (what deduplication across VMs is measured on). Fault knobs
-// (rate limit, dropped connections, slow first byte, refused logins, a full SR,
-// HTTP 500 on every request) can be changed at run time (SetFaults), and so
+// (rate limit, dropped connections, slow first byte, stalled transfers,
+// refused logins, a full SR, HTTP 500 on every request) can be changed at run time (SetFaults), and so
 // can the password (SetPassword) and the sessions (ExpireSessions: a
 // password changed under a running client, then its session expired). Several simulators can run in one process, each
 // an independent pool.

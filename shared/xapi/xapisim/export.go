@@ -63,6 +63,10 @@ func (s *Server) serveExport(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	defer s.endOperation(vmRef, task)
+	if s.stallHead(r) {
+		s.failTask(task, errStalled)
+		return
+	}
 	x, err := s.hijack(w, fmt.Sprintf(exportHead, task, apiMajor, apiMinor))
 	if err != nil {
 		s.failTask(task, err)
@@ -71,7 +75,7 @@ func (s *Server) serveExport(w http.ResponseWriter, r *http.Request) {
 	ctx, done := s.startWork(r.Context(), task)
 	defer done()
 	cw := &connWriter{ctx: ctx, conn: x.conn, lim: limiter(x.faults), drop: x.faults.DropAfter,
-		count: s.counter("export")}
+		stall: x.faults.StallAfter, count: s.counter("export")}
 	if err := s.streamXVA(ctx, task, cw, codecOf(q.Get("use_compression")), hdr, disks); err != nil {
 		s.failTask(task, err)
 		abort(x.conn)

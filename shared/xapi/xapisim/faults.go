@@ -5,6 +5,7 @@ import (
 	"errors"
 	"io"
 	"net"
+	"net/http"
 	"sync"
 	"time"
 
@@ -23,6 +24,18 @@ type Faults struct {
 	// NBDReadFailAfter makes an NBD connection's reads fail (an I/O error reply) once it has
 	// served this many bytes, as a host losing its storage mid-transfer; 0: never.
 	NBDReadFailAfter int64
+	// StallAfter makes an /export or /export_raw_vdi response stop after this many body
+	// bytes, as a host whose storage hangs: the connection stays open, silent, until the
+	// client closes it or the task is cancelled; 0: never.
+	StallAfter int64
+	// StallBeforeHeaders holds back the response head of /export and /export_raw_vdi
+	// until the client goes away.
+	StallBeforeHeaders bool
+	// StallImport makes /import read none of the body: the client's writes block once the
+	// socket buffers are full. The handler cannot see a client that gives up without
+	// reading, so it ends when the task is cancelled (as the client does with a failed
+	// import) or the simulator closes.
+	StallImport bool
 }
 
 // SetPassword changes the password logins need, as an operator changing
@@ -56,8 +69,12 @@ func (s *Server) CurrentFaults() Faults {
 	return s.faults
 }
 
-// errDropped is the injected connection cut.
-var errDropped = errors.New("connection dropped by fault injection")
+var (
+	// errDropped is the injected connection cut.
+	errDropped = errors.New("connection dropped by fault injection")
+	// errStalled ends a transfer that the stall faults held open.
+	errStalled = errors.New("transfer stalled by fault injection")
+)
 
 // limiter returns a limiter for f.RateLimit, or nil when unlimited.
 func limiter(f Faults) *rate.Limiter {
@@ -81,12 +98,13 @@ func waitN(ctx context.Context, lim *rate.Limiter, n int) error {
 }
 
 // connWriter writes a transfer body to the raw connection, applying the rate
-// limit and the drop-after fault.
+// limit and the drop-after and stall-after faults.
 type connWriter struct {
 	ctx     context.Context
 	conn    net.Conn
 	lim     *rate.Limiter
 	drop    int64
+	stall   int64
 	written int64
 	count   func(int64) // counts the bytes sent, if set
 }
@@ -95,9 +113,12 @@ func (w *connWriter) Write(p []byte) (int, error) {
 	if err := w.ctx.Err(); err != nil {
 		return 0, err
 	}
-	cut := false
+	cut, stall := false, false
 	if w.drop > 0 && w.written+int64(len(p)) >= w.drop {
 		p, cut = p[:w.drop-w.written], true
+	}
+	if w.stall > 0 && w.written+int64(len(p)) >= w.stall {
+		p, stall = p[:w.stall-w.written], true
 	}
 	if w.lim != nil {
 		if err := waitN(w.ctx, w.lim, len(p)); err != nil {
@@ -109,21 +130,53 @@ func (w *connWriter) Write(p []byte) (int, error) {
 	if w.count != nil {
 		w.count(int64(n))
 	}
-	if err == nil && cut {
+	switch {
+	case err == nil && cut:
 		err = errDropped
+	case err == nil && stall:
+		err = holdOpen(w.ctx, w.conn)
 	}
 	return n, err
 }
 
-// limitedReader applies the rate limit to a request body.
+// holdOpen keeps a stalled transfer's connection open and silent until the
+// client closes it or ctx ends (the task is cancelled, the simulator closes).
+// It reads the connection only to see the client go: a download's client
+// sends nothing more.
+func holdOpen(ctx context.Context, conn net.Conn) error {
+	stop := context.AfterFunc(ctx, func() { _ = conn.SetReadDeadline(time.Now()) })
+	defer stop()
+	_, _ = io.Copy(io.Discard, conn)
+	return errStalled
+}
+
+// stallHead holds a download's response head back until the client gives
+// up or the simulator closes, when StallBeforeHeaders is set. It reports
+// whether it did; the request is then over.
+func (s *Server) stallHead(r *http.Request) bool {
+	if !s.CurrentFaults().StallBeforeHeaders {
+		return false
+	}
+	select {
+	case <-r.Context().Done():
+	case <-s.done:
+	}
+	return true
+}
+
+// limitedReader applies the rate limit and the stall fault to a request body.
 type limitedReader struct {
 	ctx   context.Context
 	r     io.Reader
 	lim   *rate.Limiter
+	stall bool        // read nothing until ctx ends
 	count func(int64) // counts the bytes received, if set
 }
 
 func (l *limitedReader) Read(p []byte) (int, error) {
+	if l.stall {
+		<-l.ctx.Done()
+	}
 	if err := l.ctx.Err(); err != nil {
 		return 0, err
 	}

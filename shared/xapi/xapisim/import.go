@@ -71,7 +71,8 @@ func (s *Server) serveImport(w http.ResponseWriter, r *http.Request) {
 	if r.ContentLength > 0 {
 		body = io.LimitReader(body, r.ContentLength)
 	}
-	body = &limitedReader{ctx: ctx, r: body, lim: limiter(x.faults), count: s.counter("import")}
+	body = &limitedReader{ctx: ctx, r: body, lim: limiter(x.faults), stall: x.faults.StallImport,
+		count: s.counter("import")}
 	vms, err := s.importXVA(ctx, task, sr, body)
 	if err != nil {
 		s.failTask(task, err)

@@ -50,6 +50,10 @@ func (s *Server) serveExportRawVDI(w http.ResponseWriter, r *http.Request) {
 		s.failBeforeHeaders(w, task, err)
 		return
 	}
+	if s.stallHead(r) {
+		s.failTask(task, errStalled)
+		return
+	}
 	x, err := s.hijack(w, fmt.Sprintf(rawHead, task, uuid))
 	if err != nil {
 		s.failTask(task, err)
@@ -58,7 +62,7 @@ func (s *Server) serveExportRawVDI(w http.ResponseWriter, r *http.Request) {
 	ctx, done := s.startWork(r.Context(), task)
 	defer done()
 	cw := &connWriter{ctx: ctx, conn: x.conn, lim: limiter(x.faults), drop: x.faults.DropAfter,
-		count: s.counter("export_raw_vdi")}
+		stall: x.faults.StallAfter, count: s.counter("export_raw_vdi")}
 	pr := &progressReader{ctx: ctx, r: k.reader(), report: func(n int64) {
 		s.setProgress(task, float64(n)/float64(max(k.size, 1)))
 	}}
