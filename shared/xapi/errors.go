@@ -21,6 +21,10 @@ func (e *Error) Error() string {
 	return "XAPI " + e.Code + " [" + strings.Join(e.Params, ", ") + "]"
 }
 
+// ErrStalled marks a transfer that failed because the host sent
+// nothing for the stall timeout (see WithStallTimeout).
+var ErrStalled = errors.New("the transfer stalled")
+
 // newError builds an *Error from an error description list [code, params...].
 func newError(desc []string) *Error {
 	if len(desc) == 0 {

@@ -48,6 +48,7 @@ type options struct {
 	rootCAs     *x509.CertPool
 	httpClient  *http.Client
 	timeout     time.Duration
+	stall       time.Duration
 	logger      *slog.Logger
 	pollMin     time.Duration
 	pollMax     time.Duration
@@ -57,6 +58,7 @@ type options struct {
 func defaultOptions() options {
 	return options{
 		timeout:    5 * time.Minute,
+		stall:      10 * time.Minute,
 		logger:     slog.New(slog.DiscardHandler),
 		pollMin:    20 * time.Millisecond,
 		pollMax:    time.Second,
@@ -139,6 +141,21 @@ func WithHTTPClient(hc *http.Client) Option {
 // does not apply to the body of a transfer.
 func WithTimeout(d time.Duration) Option {
 	return func(o *options) error { o.timeout = d; return nil }
+}
+
+// WithStallTimeout bounds how long a download waits for the host (default
+// 10 minutes; 0 means no bound): for the response head and for each read
+// of the body. XAPI keeps a healthy export stream flowing, so a silence
+// that long is a host that hangs; the transfer then fails with ErrStalled.
+// The time the caller spends between reads does not count.
+func WithStallTimeout(d time.Duration) Option {
+	return func(o *options) error {
+		if d < 0 {
+			return fmt.Errorf("stall timeout %v is negative", d)
+		}
+		o.stall = d
+		return nil
+	}
 }
 
 // WithLogger sets the logger for debug traces and warnings.

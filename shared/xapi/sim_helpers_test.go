@@ -48,10 +48,12 @@ func startSim(t *testing.T, opts xapisim.Options) (*xapisim.Server, string) {
 	return sim, url
 }
 
-// connect returns a logged-in client; it logs out at the end of the test.
-func connect(t *testing.T, url string, tr xapi.Transport) *xapi.Client {
+// connect returns a logged-in client, with opts after the test's own; it
+// logs out at the end of the test.
+func connect(t *testing.T, url string, tr xapi.Transport, opts ...xapi.Option) *xapi.Client {
 	t.Helper()
-	c, err := xapi.New(url, xapi.WithTransport(tr), xapi.WithTaskPoll(5*time.Millisecond, 100*time.Millisecond))
+	opts = append([]xapi.Option{xapi.WithTransport(tr), xapi.WithTaskPoll(5*time.Millisecond, 100*time.Millisecond)}, opts...)
+	c, err := xapi.New(url, opts...)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -75,22 +75,38 @@ func (c *Client) tryDownload(ctx context.Context, path string, q url.Values, wha
 	}
 	q.Set("session_id", c.Session())
 	q.Set("task_id", string(task))
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, c.endpoint(path, q).String(), nil)
+	// The request has a context of its own, which the guard ends when the
+	// host leaves it waiting too long.
+	rctx, cancel := context.WithCancel(ctx)
+	guard := newStallGuard(c.opts.stall, cancel)
+	resp, err := c.get(rctx, guard, c.endpoint(path, q).String())
 	if err != nil {
+		guard.release()
 		c.abandonTask(ctx, task)
-		return nil, 0, fmt.Errorf("%s: %w", what, err)
-	}
-	resp, err := c.hc.Do(req)
-	if err != nil {
-		c.abandonTask(ctx, task)
+		if ctx.Err() == nil && guard.stalled() {
+			return nil, 0, stallError(what, c.opts.stall)
+		}
 		return nil, 0, fmt.Errorf("%s: %w", what, stripURL(err))
 	}
 	if resp.StatusCode != http.StatusOK {
+		guard.start()
 		snippet, _ := io.ReadAll(io.LimitReader(resp.Body, 512))
 		resp.Body.Close()
+		guard.release()
 		return nil, resp.StatusCode, c.httpFailure(ctx, what, resp.Status, snippet, task)
 	}
-	return &Transfer{c: c, ctx: ctx, body: resp.Body, task: task, what: what}, resp.StatusCode, nil
+	return &Transfer{c: c, ctx: ctx, body: resp.Body, task: task, what: what, guard: guard}, resp.StatusCode, nil
+}
+
+// get sends a GET and waits for the response head under guard.
+func (c *Client) get(ctx context.Context, guard *stallGuard, url string) (*http.Response, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+	if err != nil {
+		return nil, err
+	}
+	guard.start()
+	defer guard.stop()
+	return c.hc.Do(req)
 }
 
 // httpFailure explains a non-200 reply, with the task's error_info when XAPI
@@ -116,13 +132,17 @@ func (c *Client) abandonTask(ctx context.Context, task TaskRef) {
 // headers; the failure is then only in the task, and the body just ends. So
 // Read does not return io.EOF until the task has succeeded: when the body
 // ends, Read waits for the task and returns its error instead of io.EOF if it
-// failed. Nothing is buffered beyond what the caller reads.
+// failed. Nothing is buffered beyond what the caller reads. A Read that
+// waits for the host longer than the stall timeout (WithStallTimeout), or a
+// response head that long in coming, fails with ErrStalled; Close then
+// cancels the task.
 type Transfer struct {
-	c    *Client
-	ctx  context.Context // the request's context; the body is bound to it anyway
-	body io.ReadCloser
-	task TaskRef
-	what string
+	c     *Client
+	ctx   context.Context // the caller's; the request's own derives from it
+	body  io.ReadCloser
+	task  TaskRef
+	what  string
+	guard *stallGuard // times each read; ends the request on a stall
 
 	eof atomic.Bool // the body reached its end
 
@@ -144,8 +164,13 @@ func (t *Transfer) Read(p []byte) (int, error) {
 		}
 		return 0, io.EOF
 	}
+	t.guard.start()
 	n, err := t.body.Read(p)
+	t.guard.stop()
 	switch {
+	case err != nil && err != io.EOF && t.ctx.Err() == nil && t.guard.stalled():
+		// Not the task's outcome: the host has stopped. Close cancels the task.
+		return n, stallError(t.what, t.c.opts.stall)
 	case err == io.EOF:
 		t.eof.Store(true)
 		if werr := t.Wait(t.ctx); werr != nil {
@@ -195,6 +220,7 @@ func (t *Transfer) Wait(ctx context.Context) error {
 // and cleaned up, and Close returns nil.
 func (t *Transfer) Close() error {
 	_ = t.body.Close() // the outcome is the task's, not the socket's
+	t.guard.release()
 	if t.eof.Load() {
 		return t.Wait(t.ctx)
 	}

@@ -1,0 +1,169 @@
+package xapi_test
+
+import (
+	"context"
+	"errors"
+	"io"
+	"strings"
+	"testing"
+	"time"
+
+	"xbr/shared/testsupport"
+	"xbr/shared/xapi"
+	"xbr/shared/xapi/xapisim"
+)
+
+// stallTimeout is short, so that a stalled transfer fails soon.
+const stallTimeout = 300 * time.Millisecond
+
+// download starts one kind of download of vm or of its disk vdi.
+type download struct {
+	name  string
+	start func(ctx context.Context, c *xapi.Client, vm xapi.VMRef, vdi xapi.VDIRef) (*xapi.Transfer, error)
+}
+
+var downloads = []download{
+	{"export", func(ctx context.Context, c *xapi.Client, vm xapi.VMRef, _ xapi.VDIRef) (*xapi.Transfer, error) {
+		return c.Export(ctx, vm, xapi.ExportOptions{})
+	}},
+	{"export_raw_vdi", func(ctx context.Context, c *xapi.Client, _ xapi.VMRef, vdi xapi.VDIRef) (*xapi.Transfer, error) {
+		return c.ExportRawVDI(ctx, vdi)
+	}},
+}
+
+// fetch runs the download to its end and closes it, as a backup does.
+func (d download) fetch(ctx context.Context, c *xapi.Client, vm xapi.VMRef, vdi xapi.VDIRef) error {
+	tr, err := d.start(ctx, c, vm, vdi)
+	if err != nil {
+		return err
+	}
+	_, err = io.Copy(io.Discard, tr)
+	return errors.Join(err, tr.Close())
+}
+
+// stallSetup starts a simulator with a client whose options are opts and
+// returns them, a halted VM and its disk.
+func stallSetup(t *testing.T, opts ...xapi.Option) (*xapisim.Server, *xapi.Client, xapi.VMRef, xapi.VDIRef) {
+	t.Helper()
+	sim, url := startSim(t, xapisim.Options{})
+	c := connect(t, url, xapi.XMLRPC, opts...)
+	vm, _ := plainVM(t, c, xapi.Halted)
+	return sim, c, vm, disksOf(t, c, vm)[0]
+}
+
+// returns runs f and fails the test if f has not returned within a
+// generous bound: a stalled transfer must end, not hang.
+func returns(t *testing.T, what string, f func() error) error {
+	t.Helper()
+	done := make(chan error, 1)
+	go func() { done <- f() }()
+	select {
+	case err := <-done:
+		return err
+	case <-time.After(30 * time.Second):
+		t.Fatalf("%s still blocked after 30s", what)
+		return nil
+	}
+}
+
+// countTasks returns how many tasks the pool has.
+func countTasks(t *testing.T, c *xapi.Client) int {
+	t.Helper()
+	tasks, err := c.Tasks(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return len(tasks)
+}
+
+// wantStalled fails the test unless err is ErrStalled and says for how long.
+func wantStalled(t *testing.T, err error) {
+	t.Helper()
+	if !errors.Is(err, xapi.ErrStalled) || !strings.Contains(err.Error(), stallTimeout.String()) {
+		t.Fatalf("err = %v, want xapi.ErrStalled after %v", err, stallTimeout)
+	}
+}
+
+func TestSimDownloadStalls(t *testing.T) {
+	for _, d := range downloads {
+		for _, tt := range []struct {
+			name   string
+			faults xapisim.Faults
+		}{
+			{"before the head", xapisim.Faults{StallBeforeHeaders: true}},
+			{"mid-body", xapisim.Faults{StallAfter: 256 << 10}},
+		} {
+			t.Run(d.name+"/"+tt.name, func(t *testing.T) {
+				sim, c, vm, vdi := stallSetup(t, xapi.WithStallTimeout(stallTimeout))
+				tasks := countTasks(t, c)
+				sim.SetFaults(tt.faults)
+				err := returns(t, "a stalled download", func() error {
+					return d.fetch(context.Background(), c, vm, vdi)
+				})
+				wantStalled(t, err)
+				testsupport.Eventually(t, 10*time.Second, "the transfer's task to be gone", func() bool {
+					return countTasks(t, c) == tasks
+				})
+			})
+		}
+	}
+}
+
+// slowReader sleeps before each of its first reads, as a consumer that
+// writes to a slow remote.
+type slowReader struct {
+	r      io.Reader
+	sleeps int
+}
+
+func (s *slowReader) Read(p []byte) (int, error) {
+	if s.sleeps > 0 {
+		s.sleeps--
+		time.Sleep(2 * stallTimeout)
+	}
+	return s.r.Read(p[:min(len(p), 64<<10)])
+}
+
+func TestSimDownloadSlowReaderIsNoStall(t *testing.T) {
+	for _, d := range downloads {
+		t.Run(d.name, func(t *testing.T) {
+			_, c, vm, vdi := stallSetup(t, xapi.WithStallTimeout(stallTimeout))
+			tr, err := d.start(context.Background(), c, vm, vdi)
+			if err != nil {
+				t.Fatal(err)
+			}
+			n, err := io.Copy(io.Discard, &slowReader{r: tr, sleeps: 3})
+			if cerr := tr.Close(); err != nil || cerr != nil || n == 0 {
+				t.Fatalf("a slow reader got %d bytes, %v, Close = %v; want the whole stream", n, err, cerr)
+			}
+		})
+	}
+}
+
+func TestSimDownloadCancelIsNoStall(t *testing.T) {
+	for _, d := range downloads {
+		for _, tt := range []struct {
+			name   string
+			faults xapisim.Faults
+		}{
+			{"before the head", xapisim.Faults{StallBeforeHeaders: true}},
+			{"mid-body", xapisim.Faults{StallAfter: 256 << 10}},
+		} {
+			t.Run(d.name+"/"+tt.name, func(t *testing.T) {
+				sim, c, vm, vdi := stallSetup(t) // the default stall timeout: the cancel comes first
+				tasks := countTasks(t, c)
+				sim.SetFaults(tt.faults)
+				ctx, cancel := context.WithCancel(context.Background())
+				defer cancel()
+				time.AfterFunc(100*time.Millisecond, cancel) // while the download waits for the host
+				err := returns(t, "a cancelled download", func() error { return d.fetch(ctx, c, vm, vdi) })
+				if !errors.Is(err, context.Canceled) || errors.Is(err, xapi.ErrStalled) {
+					t.Fatalf("err = %v, want context.Canceled", err)
+				}
+				testsupport.Eventually(t, 10*time.Second, "the transfer's task to be gone", func() bool {
+					return countTasks(t, c) == tasks
+				})
+			})
+		}
+	}
+}
