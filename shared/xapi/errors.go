@@ -21,7 +21,7 @@ func (e *Error) Error() string {
 	return "XAPI " + e.Code + " [" + strings.Join(e.Params, ", ") + "]"
 }
 
-// ErrStalled marks a transfer that failed because the host sent
+// ErrStalled marks a transfer that failed because the host sent or read
 // nothing for the stall timeout (see WithStallTimeout).
 var ErrStalled = errors.New("the transfer stalled")
 

@@ -80,10 +80,14 @@ func (c *Client) importUnder(ctx context.Context, task TaskRef, body io.Reader, 
 }
 
 // withTaskReason adds the task's error_info to a failed upload: after the
-// 200 headers XAPI reports why it stopped reading only in the task.
+// 200 headers XAPI reports why it stopped reading only in the task. A host
+// that stalled has no reason to give: its task is still pending.
 func (c *Client) withTaskReason(ctx context.Context, task TaskRef, err error) error {
 	if ctx.Err() != nil {
 		return ctx.Err()
+	}
+	if errors.Is(err, ErrStalled) {
+		return err
 	}
 	wctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), outcomeWait)
 	defer cancel()

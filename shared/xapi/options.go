@@ -143,11 +143,12 @@ func WithTimeout(d time.Duration) Option {
 	return func(o *options) error { o.timeout = d; return nil }
 }
 
-// WithStallTimeout bounds how long a download waits for the host (default
-// 10 minutes; 0 means no bound): for the response head and for each read
-// of the body. XAPI keeps a healthy export stream flowing, so a silence
-// that long is a host that hangs; the transfer then fails with ErrStalled.
-// The time the caller spends between reads does not count.
+// WithStallTimeout bounds how long a transfer waits for the host (default
+// 10 minutes; 0 means no bound): a download for the response head and for
+// each read of the body, an upload for each write of the body. XAPI keeps
+// a healthy export stream flowing and reads an import as it comes, so a
+// silence that long is a host that hangs; the transfer then fails with
+// ErrStalled. The time the caller spends between reads does not count.
 func WithStallTimeout(d time.Duration) Option {
 	return func(o *options) error {
 		if d < 0 {

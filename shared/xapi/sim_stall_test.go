@@ -167,3 +167,32 @@ func TestSimDownloadCancelIsNoStall(t *testing.T) {
 		}
 	}
 }
+
+// zeros is an endless body.
+type zeros struct{}
+
+func (zeros) Read(p []byte) (int, error) {
+	clear(p)
+	return len(p), nil
+}
+
+func TestSimImportStallFails(t *testing.T) {
+	for _, tt := range []struct {
+		name string
+		size int64
+	}{{"unknown size", -1}, {"known size", 1 << 40}} {
+		t.Run(tt.name, func(t *testing.T) {
+			sim, c, _, _ := stallSetup(t, xapi.WithStallTimeout(stallTimeout))
+			tasks, vms := countTasks(t, c), countVMs(t, c)
+			sim.SetFaults(xapisim.Faults{StallImport: true})
+			err := returns(t, "a stalled import", func() error {
+				_, err := c.Import(context.Background(), zeros{}, tt.size, xapi.ImportOptions{})
+				return err
+			})
+			wantStalled(t, err)
+			testsupport.Eventually(t, 10*time.Second, "the import's task to be gone", func() bool {
+				return countTasks(t, c) == tasks && countVMs(t, c) == vms
+			})
+		})
+	}
+}

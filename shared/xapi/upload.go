@@ -10,6 +10,7 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"os"
 	"strconv"
 	"time"
 )
@@ -71,7 +72,7 @@ func (c *Client) putOnce(ctx context.Context, u *url.URL, body io.Reader, size i
 	sent := make(chan error, 1)
 	early := c.awaitHead(raw, br)
 	if !early {
-		go func() { sent <- sendBody(conn, raw, body, size) }()
+		go func() { sent <- c.sendBody(conn, raw, body, size) }()
 	}
 	resp, rerr := http.ReadResponse(br, nil)
 	if rerr != nil {
@@ -93,7 +94,7 @@ func (c *Client) putOnce(ctx context.Context, u *url.URL, body io.Reader, size i
 		return nil, &httpStatusError{status: resp.Status, body: string(snippet), location: redactQuery(resp.Header.Get("Location"))}
 	}
 	if early {
-		go func() { sent <- sendBody(conn, raw, body, size) }()
+		go func() { sent <- c.sendBody(conn, raw, body, size) }()
 	}
 	if err := <-sent; err != nil {
 		return nil, firstErr(ctx.Err(), err)
@@ -120,16 +121,19 @@ func waitSent(sent chan error, early bool) error {
 	return <-sent
 }
 
-// sendBody writes the request head and body. A body read error resets the
-// connection, so the server sees an abort rather than a clean end.
-func sendBody(conn, raw net.Conn, body io.Reader, size int64) error {
+// sendBody writes the request body. A body read error resets the
+// connection, so the server sees an abort rather than a clean end; so does
+// a host that reads nothing for the stall timeout, which also ends a wait
+// for its answer.
+func (c *Client) sendBody(conn, raw net.Conn, body io.Reader, size int64) error {
 	src := &errReader{r: body}
+	dst := &stallWriter{conn: conn, raw: raw, timeout: c.opts.stall}
 	var n int64
 	var err error
 	if size >= 0 {
-		n, err = io.CopyN(conn, src, size)
+		n, err = io.CopyN(dst, src, size)
 	} else {
-		n, err = io.Copy(conn, src)
+		n, err = io.Copy(dst, src)
 	}
 	switch {
 	case src.err != nil && !errors.Is(src.err, io.EOF):
@@ -138,10 +142,14 @@ func sendBody(conn, raw net.Conn, body io.Reader, size int64) error {
 	case size >= 0 && n < size && errors.Is(src.err, io.EOF):
 		resetConn(raw, conn)
 		return fmt.Errorf("body ended after %d of %d bytes", n, size)
+	case errors.Is(err, os.ErrDeadlineExceeded):
+		resetConn(raw, conn)
+		return fmt.Errorf("send body: the host read nothing for %v after %d bytes (%w)", c.opts.stall, n, ErrStalled)
 	}
 	if err != nil {
 		return fmt.Errorf("send body after %d bytes: %w", n, err)
 	}
+	_ = raw.SetWriteDeadline(time.Time{})
 	if size < 0 {
 		// The end of the stream is the end of the body. XAPI may already
 		// have read the tar's end and closed; the half-close then fails,
@@ -149,6 +157,22 @@ func sendBody(conn, raw net.Conn, body io.Reader, size int64) error {
 		_ = closeWrite(conn, raw)
 	}
 	return nil
+}
+
+// stallWriter gives each write to the host the stall timeout to make
+// progress (0: no bound), as the read side of an NBD client bounds
+// silence: the deadline moves with every write, so a long upload is fine
+// and only a host that stops reading fails it.
+type stallWriter struct {
+	conn, raw net.Conn
+	timeout   time.Duration
+}
+
+func (w *stallWriter) Write(p []byte) (int, error) {
+	if w.timeout > 0 {
+		_ = w.raw.SetWriteDeadline(time.Now().Add(w.timeout))
+	}
+	return w.conn.Write(p)
 }
 
 // errReader remembers the error of the body, to tell it from a write error.
