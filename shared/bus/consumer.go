@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strings"
 	"sync"
 	"time"
 
@@ -64,6 +65,13 @@ func (c ConsumerConfig) validate() error {
 	}
 	if len(c.Subjects) == 0 {
 		return fmt.Errorf("consumer %s: no filter subjects", c.Durable)
+	}
+	for _, s := range c.Subjects {
+		// The loop checks each event's subject against its type under this
+		// prefix: filters under another would dead-letter every event.
+		if !strings.HasPrefix(s, c.DLQ.Prefix()+".") {
+			return fmt.Errorf("consumer %s: filter subject %q is not under the prefix %q of its DLQ", c.Durable, s, c.DLQ.Prefix())
+		}
 	}
 	return nil
 }

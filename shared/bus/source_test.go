@@ -79,3 +79,24 @@ func TestEventOnAnotherTypesSubjectGoesToDLQ(t *testing.T) {
 		t.Errorf("DLQ reason %q does not name the type and the subject", reason)
 	}
 }
+
+// TestConsumerUnderAnotherPrefixIsRefused: the loop binds types to subjects
+// under the DLQ's prefix, so a consumer whose filters lie under another
+// prefix would dead-letter every event; it is refused at start instead.
+func TestConsumerUnderAnotherPrefixIsRefused(t *testing.T) {
+	e := newEnv(t)
+	cfg := exportConsumer("acme")
+	acme, err := events.NewSubjects("acme.backup")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.DLQ = acme
+	_, err = e.conn.EnsureConsumer(context.Background(), cfg)
+	if err == nil || !strings.Contains(err.Error(), `not under the prefix "acme.backup"`) {
+		t.Fatalf("EnsureConsumer with xbr filters and an acme.backup DLQ: %v, want a refusal naming the prefix", err)
+	}
+	cfg.Subjects = []string{acme.Filter(events.TypeExportRequested)}
+	if _, err := e.conn.EnsureConsumer(context.Background(), cfg); err != nil {
+		t.Fatalf("EnsureConsumer under its own prefix: %v", err)
+	}
+}
