@@ -37,24 +37,50 @@ func (rp *Repo) Begin(ctx context.Context, vm string, t time.Time) (*Backup, err
 	if err := p.Validate(); err != nil {
 		return nil, err
 	}
-	if _, err := rp.r.Stat(ctx, p.key()); err == nil {
-		return nil, fmt.Errorf("restore point %s exists already", p)
-	} else if !errors.Is(err, remote.ErrNotFound) {
-		return nil, fmt.Errorf("restore point %s: %w", p, err)
-	}
 	body, err := json.Marshal(map[string]string{"point": p.String()})
 	if err != nil {
 		return nil, err
 	}
-	l, err := rp.beginSession(ctx, body)
+	l, err := rp.beginSession(ctx, pointSessions(p), body)
 	if err != nil {
 		return nil, err
+	}
+	if err := rp.claim(ctx, p, l); err != nil {
+		return nil, errors.Join(err, l.release(ctx))
 	}
 	chunks, err := remote.NewBatch(ctx, rp.r)
 	if err != nil {
 		return nil, errors.Join(fmt.Errorf("restore point %s: %w", p, err), l.release(ctx))
 	}
 	return &Backup{rp: rp, point: p, lease: l, chunks: chunks}, nil
+}
+
+// pointSessions is the prefix of the leases of the backups writing p: their keys name the
+// point, so that one listing finds the others.
+func pointSessions(p Point) string {
+	return sessionsPrefix + p.VM + "_" + p.Time.UTC().Format(timeLayout) + "_"
+}
+
+// claim fails when another backup is writing p or p exists, once l (under pointSessions(p))
+// is written. Two backups of one point (two jobs holding the VM, fired in the same second)
+// each write their lease before listing the other's, so at least one sees the other, as a
+// backup and a sweep do (doc.go, "GC and backups"); one that committed and left before the
+// listing left its manifest, which the Stat after the listing finds. Without this the later
+// manifest silently replaces the earlier, whose caller was told its point was written.
+func (rp *Repo) claim(ctx context.Context, p Point, l *lease) error {
+	others, err := rp.liveUnder(ctx, pointSessions(p), l.mod, l.key)
+	if err != nil {
+		return fmt.Errorf("restore point %s: %w", p, err)
+	}
+	if len(others) > 0 {
+		return fmt.Errorf("restore point %s: another backup is writing it (lease %s)", p, others[0].Key)
+	}
+	if _, err := rp.r.Stat(ctx, p.key()); err == nil {
+		return fmt.Errorf("restore point %s exists already", p)
+	} else if !errors.Is(err, remote.ErrNotFound) {
+		return fmt.Errorf("restore point %s: %w", p, err)
+	}
+	return nil
 }
 
 // Point is the restore point being written.

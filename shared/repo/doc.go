@@ -11,7 +11,8 @@
 //	                                             parameters (salt, key check value), never a key
 //	xbr-repo/chunks/<2 hex>/<64 hex>             a chunk: zstd, then nonce‖XChaCha20-Poly1305 when encrypted
 //	xbr-repo/vms/<vm uuid>/<YYYYMMDDTHHMMSSZ>.json  a restore point's manifest, written last
-//	xbr-repo/sessions/<random>.json              the lease of a running backup
+//	xbr-repo/sessions/<vm uuid>_<time>_<random>.json  the lease of a running backup
+//	xbr-repo/sessions/<random>.json              the lease of a running mirror copy
 //	xbr-repo/gc/sweeping/<random>.json           the marker of a GC that is deleting chunks
 //	xbr-repo/gc/due.json                         present while points were deleted since the last sweep
 //
@@ -112,6 +113,11 @@
 // off). So no chunk is deleted while a backup that could re-use it is running: a backup re-
 // uses a chunk only while its lease is valid, and commits its manifest before releasing it;
 // the GC's second mark then sees that manifest. A chunk a backup finds missing, it stores.
+//
+// The same exchange keeps one writer per restore point: a backup's lease names its point,
+// and Begin, once the lease is written, fails when another live lease names the point or
+// its manifest exists. Two backups of one point cannot both miss each other; without it the
+// later manifest would silently replace the earlier.
 //
 // Leases and markers are rewritten every fifth of WithStaleAfter (default 10 minutes); one
 // older than that, compared with the reader's own lease or marker (both ModTimes come from

@@ -150,13 +150,14 @@ func (rp *Repo) liveUnder(ctx context.Context, prefix string, ref time.Time, sel
 	return live, nil
 }
 
-// beginSession takes a backup's lease once no GC is sweeping. The lease is written before
-// the sweep markers are read, and a GC writes its marker before it reads the leases: on a
-// remote with read-after-write consistency (a file system, S3) at least one of the two sees
-// the other, so a sweep never runs beside a backup (doc.go, "GC and backups").
-func (rp *Repo) beginSession(ctx context.Context, body []byte) (*lease, error) {
+// beginSession takes a backup's lease, its key starting with prefix (sessionsPrefix, or a
+// point's: pointSessions), once no GC is sweeping. The lease is written before the sweep
+// markers are read, and a GC writes its marker before it reads the leases: on a remote with
+// read-after-write consistency (a file system, S3) at least one of the two sees the other,
+// so a sweep never runs beside a backup (doc.go, "GC and backups").
+func (rp *Repo) beginSession(ctx context.Context, prefix string, body []byte) (*lease, error) {
 	for {
-		l, err := rp.acquireLease(ctx, sessionsPrefix, body)
+		l, err := rp.acquireLease(ctx, prefix, body)
 		if err != nil {
 			return nil, err
 		}

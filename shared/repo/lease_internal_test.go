@@ -64,7 +64,7 @@ func TestLeaseGoneAfterFailedRefresh(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	l, err := rp.beginSession(ctx, []byte(`{}`))
+	l, err := rp.beginSession(ctx, sessionsPrefix, []byte(`{}`))
 	if err != nil {
 		t.Fatal(err)
 	}

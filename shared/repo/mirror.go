@@ -87,7 +87,7 @@ func CopyPoint(ctx context.Context, src, dst *Repo, p Point) (CopyStats, error) 
 		return st, fmt.Errorf("copy restore point %s: %w", p, err)
 	}
 	body, _ := json.Marshal(map[string]string{"mirror": p.String(), "from": src.r.Name()})
-	l, err := dst.beginSession(ctx, body)
+	l, err := dst.beginSession(ctx, sessionsPrefix, body)
 	if err != nil {
 		return st, err
 	}
