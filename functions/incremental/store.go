@@ -124,7 +124,8 @@ func PointID(remote string, p repo.Point) string { return remote + ":xbr-repo/" 
 // committed looks for a point of this run's earlier attempts (a
 // redelivery after the work was done) and reports it again, with the paths
 // its records name; what that attempt read and stored is not known any
-// more and is reported as 0.
+// more and is reported as 0. A point at such a time whose records name
+// another job is that job's, not this run's.
 func (w *Worker) committed(ctx context.Context, rp *repo.Repo, j *job) (events.IncrementalCompleted, bool, error) {
 	for _, ts := range w.attemptTimes(j) {
 		p := repo.Point{VM: j.req.VMUUID, Time: ts}
@@ -138,6 +139,9 @@ func (w *Worker) committed(ctx context.Context, rp *repo.Repo, j *job) (events.I
 		recs, err := xva.DecodeRepoRecords(m.Records)
 		if err != nil {
 			return events.IncrementalCompleted{}, false, fmt.Errorf("restore point %s: %w", p, err)
+		}
+		if recs.JobID != "" && recs.JobID != j.cfg.ID {
+			continue // another job holding the VM took that second, and the attempt was refused
 		}
 		w.d.Log.Info("restore point of this run already committed; reporting it again", "run", j.req.RunID, "vm_uuid", j.req.VMUUID)
 		plans := make([]diskPlan, len(recs.Disks))
