@@ -224,16 +224,25 @@ func ListPoolMeta(ctx context.Context, r Lister) ([]PoolMetaBackup, []Problem, e
 const maxPoolMetaJSON = 4 << 20
 
 func readPoolMeta(ctx context.Context, r Opener, id PoolMetaID) (PoolMetaBackup, error) {
-	rc, err := r.Open(ctx, id.Key(PoolMetaMarker))
+	m, err := readPoolMetadata(ctx, r, id)
 	if err != nil {
 		return PoolMetaBackup{}, err
+	}
+	return poolMetaBackup(id, m), nil
+}
+
+// readPoolMetadata reads and decodes the metadata.json of id.
+func readPoolMetadata(ctx context.Context, r Opener, id PoolMetaID) (PoolMetadata, error) {
+	rc, err := r.Open(ctx, id.Key(PoolMetaMarker))
+	if err != nil {
+		return PoolMetadata{}, err
 	}
 	defer rc.Close()
 	var m PoolMetadata
 	if err := json.NewDecoder(io.LimitReader(rc, maxPoolMetaJSON)).Decode(&m); err != nil {
-		return PoolMetaBackup{}, fmt.Errorf("decode: %w", err)
+		return PoolMetadata{}, fmt.Errorf("decode: %w", err)
 	}
-	return poolMetaBackup(id, m), nil
+	return m, nil
 }
 
 func poolMetaBackup(id PoolMetaID, m PoolMetadata) PoolMetaBackup {

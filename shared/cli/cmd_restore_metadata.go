@@ -80,19 +80,16 @@ func runRestoreMetadata(cmd *cobra.Command, backupID string, o restoreMetaOpts) 
 	if err != nil {
 		return err
 	}
-	info, err := rm.Stat(ctx, id.Key(catalog.PoolMetaMarker))
-	if err == nil {
-		info, err = rm.Stat(ctx, id.Key(catalog.PoolMetaData))
-	}
+	size, err := catalog.CheckPoolMeta(ctx, rm, id) // a damaged dump never reaches the pool
 	if err != nil {
-		return fmt.Errorf("backup %s: %w", id, err)
+		return err
 	}
 	if !o.dryRun && !o.yes {
 		if err := confirmRestoreMeta(cmd.InOrStdin(), cmd.ErrOrStderr(), id, o.pool); err != nil {
 			return &ExitError{Code: 2, Err: err}
 		}
 	}
-	return uploadPoolMeta(ctx, cmd.OutOrStdout(), cfg, o, id, info.Size)
+	return uploadPoolMeta(ctx, cmd.OutOrStdout(), cfg, o, id, size)
 }
 
 // confirmRestoreMeta says loudly what is about to happen and wants the
