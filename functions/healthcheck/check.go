@@ -37,8 +37,11 @@ func (h *Handler) restored(ctx context.Context, done events.RestoreCompleted) ([
 		return nil, fmt.Errorf("health check %s: %w", req.RequestID, err)
 	}
 	vm, err := vmByUUID(ctx, c, done.NewVMUUID)
-	if err != nil {
+	if errors.Is(err, errGone) {
 		return h.outcome(ctx, req, start, 0, fail(events.HealthReasonBootFailed, err))
+	}
+	if err != nil { // tried again: an outcome now would leave the unmarked test VM to no one
+		return nil, fmt.Errorf("health check %s: find the test VM %s: %w", req.RequestID, done.NewVMUUID, err)
 	}
 	bootMS, err := h.check(ctx, c, vm, req)
 	return h.outcome(ctx, req, start, bootMS, err)
