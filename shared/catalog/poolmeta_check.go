@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -26,6 +27,9 @@ func CheckPoolMeta(ctx context.Context, r Opener, id PoolMetaID) (int64, error) 
 	m, err := readPoolMetadata(ctx, r, id)
 	if err != nil {
 		return 0, fmt.Errorf("backup %s: %s: %w", id, PoolMetaMarker, err)
+	}
+	if err := samePool(id, m); err != nil {
+		return 0, err
 	}
 	rc, err := r.Open(ctx, id.Key(PoolMetaData))
 	if err != nil {
@@ -62,4 +66,27 @@ func (w *tailWriter) Write(p []byte) (int, error) {
 		w.b = append(w.b[:0], w.b[len(w.b)-w.max:]...)
 	}
 	return len(p), nil
+}
+
+// samePool refuses a metadata.json that describes another pool than the
+// one its folder names (a folder moved or made up).
+func samePool(id PoolMetaID, m PoolMetadata) error {
+	var rec struct {
+		UUID string `json:"uuid"`
+	}
+	_ = json.Unmarshal(m.Pool, &rec) // XO's record; xbr's own field below
+	for _, got := range []string{rec.UUID, xbrPoolUUID(m)} {
+		if got != "" && got != id.PoolUUID {
+			return fmt.Errorf("backup %s: %w: its %s describes pool %s, its folder pool %s", id, ErrDamagedPoolMeta,
+				PoolMetaMarker, got, id.PoolUUID)
+		}
+	}
+	return nil
+}
+
+func xbrPoolUUID(m PoolMetadata) string {
+	if m.XBR == nil {
+		return ""
+	}
+	return m.XBR.PoolUUID
 }

@@ -19,11 +19,19 @@ import (
 	"xbr/shared/xapi/xapisim"
 )
 
-// TestRestoreMetadataRefusesADamagedDump: a dump whose bytes no longer
-// match the size and SHA-256 its metadata.json records (a byte changed, the
-// file cut short) is refused before anything reaches the pool, dry run or
-// not; the intact dump goes through.
-func TestRestoreMetadataRefusesADamagedDump(t *testing.T) {
+// metaPool is a simulated pool "lab" in a configuration with a dir
+// remote "nfs", and its database dump.
+type metaPool struct {
+	sim  *xapisim.Server
+	uuid string // the pool's
+	cfg  string // the configuration file
+	r    *dir.Dir
+	root string // the remote's directory
+	data []byte // the pool's dump
+}
+
+func newMetaPool(t *testing.T) metaPool {
+	t.Helper()
 	sim, err := xapisim.New(xapisim.Options{VMs: 1, DiskSize: 1 << 20, DataDir: t.TempDir(), PoolName: "lab"})
 	if err != nil {
 		t.Fatal(err)
@@ -57,7 +65,6 @@ func TestRestoreMetadataRefusesADamagedDump(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-
 	tmp := t.TempDir()
 	root := filepath.Join(tmp, "remote")
 	if err := os.Mkdir(root, 0o755); err != nil {
@@ -74,23 +81,42 @@ func TestRestoreMetadataRefusesADamagedDump(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	return metaPool{sim: sim, uuid: pool.UUID, cfg: cfg, r: r, root: root, data: data}
+}
+
+// backup writes p's dump as a backup of the pool poolUUID whose
+// metadata.json says it is of the pool recorded; it returns the backup's
+// id and the path of its data file.
+func (p metaPool) backup(t *testing.T, poolUUID, recorded string) (catalog.PoolMetaID, string) {
+	t.Helper()
 	at := time.Date(2026, 12, 6, 3, 0, 0, 0, time.UTC)
-	id, err := catalog.NewPoolMetaID("nfs", "5b8e2f1c-7a3d-5e9f-b0c1-d2e3f4a5b6c7", pool.UUID, at)
+	id, err := catalog.NewPoolMetaID("nfs", "5b8e2f1c-7a3d-5e9f-b0c1-d2e3f4a5b6c7", poolUUID, at)
 	if err != nil {
 		t.Fatal(err)
 	}
-	sum := sha256.Sum256(data)
-	m := catalog.PoolMetadata{JobID: "j", JobName: "pooldb", Pool: json.RawMessage(`{"name_label":"lab"}`),
+	sum := sha256.Sum256(p.data)
+	m := catalog.PoolMetadata{JobID: "j", JobName: "pooldb", Pool: json.RawMessage(`{"name_label":"lab","uuid":"` + recorded + `"}`),
 		PoolMaster: json.RawMessage(`{}`), ScheduleID: id.ScheduleID, ScheduleName: "nightly", Timestamp: at.UnixMilli(),
-		Version: catalog.PoolMetadataVersion, XBR: &catalog.PoolMetaXBR{Pool: "lab", PoolUUID: pool.UUID,
-			Size: int64(len(data)), SHA256: hex.EncodeToString(sum[:]), State: catalog.PoolMetaState}}
-	if err := catalog.CommitPoolMeta(ctx, r, id, m); err != nil {
+		Version: catalog.PoolMetadataVersion, XBR: &catalog.PoolMetaXBR{Pool: "lab", PoolUUID: recorded,
+			Size: int64(len(p.data)), SHA256: hex.EncodeToString(sum[:]), State: catalog.PoolMetaState}}
+	if err := catalog.CommitPoolMeta(context.Background(), p.r, id, m); err != nil {
 		t.Fatal(err)
 	}
-	dataPath := filepath.Join(root, filepath.FromSlash(id.Key(catalog.PoolMetaData)))
-	if err := os.MkdirAll(filepath.Dir(dataPath), 0o755); err != nil {
+	path := filepath.Join(p.root, filepath.FromSlash(id.Key(catalog.PoolMetaData)))
+	if err := os.WriteFile(path, p.data, 0o644); err != nil {
 		t.Fatal(err)
 	}
+	return id, path
+}
+
+// TestRestoreMetadataRefusesADamagedDump: a dump whose bytes no longer
+// match the size and SHA-256 its metadata.json records (a byte changed, the
+// file cut short) is refused before anything reaches the pool, dry run or
+// not; the intact dump goes through.
+func TestRestoreMetadataRefusesADamagedDump(t *testing.T) {
+	p := newMetaPool(t)
+	id, dataPath := p.backup(t, p.uuid, p.uuid)
+	data, sim, cfg := p.data, p.sim, p.cfg
 
 	damaged := bytes.Replace(data, []byte(`value="786"`), []byte(`value="787"`), 1) // still a well-formed dump
 	if bytes.Equal(damaged, data) {
@@ -119,5 +145,42 @@ func TestRestoreMetadataRefusesADamagedDump(t *testing.T) {
 	}
 	if got := sim.DBRestores(); len(got) != 1 || got[0].DryRun || got[0].Bytes != int64(len(data)) {
 		t.Fatalf("intact dump: the pool received %+v", got)
+	}
+}
+
+// TestRestoreMetadataChecksThePool: the backup of another pool is refused,
+// naming both pools, unless --into-another-pool says so (a freshly
+// installed master has a pool of its own); a backup whose metadata.json
+// names another pool than its folder (moved or crafted) is refused always.
+func TestRestoreMetadataChecksThePool(t *testing.T) {
+	p := newMetaPool(t)
+	const other = "0d7c5e2a-1b3f-4a6e-9c8d-7e6f5a4b3c2d"
+	id, _ := p.backup(t, other, other)
+	args := []string{"restore-metadata", id.String(), "--pool", "lab", "--config", p.cfg}
+	for _, extra := range []string{"--dry-run", "--yes-replace-the-pool-database"} {
+		code, _, stderr := run(t, append(args, extra)...)
+		if code != 2 || !strings.Contains(stderr, other) || !strings.Contains(stderr, p.uuid) || !strings.Contains(stderr, "--into-another-pool") {
+			t.Errorf("backup of another pool, %s: exit %d, stderr %q; want refused naming both pools", extra, code, stderr)
+		}
+		if got := p.sim.DBRestores(); len(got) != 0 {
+			t.Fatalf("backup of another pool, %s: the pool received %+v", extra, got)
+		}
+	}
+	if code, _, stderr := run(t, append(args, "--yes-replace-the-pool-database", "--into-another-pool")...); code != 0 {
+		t.Fatalf("backup of another pool with --into-another-pool: exit %d, stderr %q", code, stderr)
+	}
+	if got := p.sim.DBRestores(); len(got) != 1 {
+		t.Fatalf("backup of another pool with --into-another-pool: the pool received %+v", got)
+	}
+
+	crafted, _ := p.backup(t, p.uuid, other) // the folder says lab, its metadata.json the other pool
+	for _, extra := range [][]string{{"--dry-run"}, {"--yes-replace-the-pool-database", "--into-another-pool"}} {
+		code, _, stderr := run(t, append([]string{"restore-metadata", crafted.String(), "--pool", "lab", "--config", p.cfg}, extra...)...)
+		if code == 0 || !strings.Contains(stderr, other) {
+			t.Errorf("crafted backup, %v: exit %d, stderr %q; want refused", extra, code, stderr)
+		}
+	}
+	if got := p.sim.DBRestores(); len(got) != 1 {
+		t.Fatalf("crafted backup: the pool received %+v", got[1:])
 	}
 }
