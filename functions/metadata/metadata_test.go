@@ -225,3 +225,30 @@ func TestMetadataStaleFire(t *testing.T) {
 		t.Fatalf("a fire the timer caught up 59 min late, handled 2 min later: %d completed, want it backed up", len(o[events.TypeMetadataCompleted]))
 	}
 }
+
+// A job whose only remote fails to take the dump (a full disk) says why on
+// that remote, not only that every remote failed.
+func TestMetadataNamesWhyTheOnlyRemoteFailed(t *testing.T) {
+	full := fullRemote{newDir(t, "full")}
+	cfg := &config.Config{Jobs: []config.Job{{Name: "pooldb", ID: "74c79d5c-1f7d-5956-bb9a-53a413eef093",
+		Mode: config.ModeMetadata, Pools: []string{"lab"}, Remotes: []string{"full"},
+		Schedules: []config.Schedule{{Name: "nightly", ID: schedID, Retention: 2}}}}}
+	at := time.Date(2026, 11, 29, 3, 0, 0, 0, time.UTC)
+	h := &metadata.Handler{Config: cfg, Pools: pools{"lab": startSim(t)}, Remotes: remotes{"full": full},
+		Now: func() time.Time { return at }}
+	p := events.ScheduleDue{RunID: events.DeriveID("pooldb", at.String()), Job: "pooldb", Schedule: "nightly",
+		Mode: config.ModeMetadata, FireTime: at}
+	outs, err := h.Handle(context.Background(), bus.Event{Received: events.Received{Payload: p}})
+	must(t, err)
+	o := decode(t, outs)
+	if len(o[events.TypeMetadataFailed]) != 1 {
+		t.Fatalf("%d failed, want 1", len(o[events.TypeMetadataFailed]))
+	}
+	failed, _ := events.PayloadAs[events.MetadataFailed](o[events.TypeMetadataFailed][0])
+	if failed.Remote != "full" || !strings.Contains(failed.Error, "no space") {
+		t.Fatalf("failed %+v, want the remote's error (no space)", failed)
+	}
+	if left, _ := full.List(context.Background(), ""); len(left) != 0 {
+		t.Fatalf("the full remote holds %v after a failed backup", left)
+	}
+}

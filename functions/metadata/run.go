@@ -72,7 +72,11 @@ func (r *run) pool(ctx context.Context, name string) error {
 		abortAll(ctx, targets)
 		err = fmt.Errorf("dump the pool database of %s: %w", name, err)
 		for _, t := range targets {
-			if ferr := r.fail(src, t.rm.Name(), err); ferr != nil {
+			terr := err
+			if t.err != nil { // this remote's own failure, not only that every remote failed
+				terr = fmt.Errorf("write %s: %w", t.id, t.err)
+			}
+			if ferr := r.fail(src, t.rm.Name(), terr); ferr != nil {
 				return ferr
 			}
 		}
