@@ -3,6 +3,7 @@ package remote
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"time"
 )
@@ -11,6 +12,8 @@ import (
 var (
 	// ErrNotFound: the key holds no committed object.
 	ErrNotFound = errors.New("not found")
+	// ErrExists: PutNew found an object under the key already.
+	ErrExists = errors.New("exists already")
 	// ErrInvalidKey: the key or prefix breaks the rules of ValidateKey.
 	ErrInvalidKey = errors.New("invalid key")
 	// ErrNoSpace: the remote is full (ENOSPC, quota, or the service says so).
@@ -111,6 +114,44 @@ func LockFolder(ctx context.Context, r any, folder string) (unlock func() error,
 		return l.Lock(ctx, folder)
 	}
 	return func() error { return nil }, nil
+}
+
+// NewPutter is a remote that stores a small object only where none exists yet, atomically
+// against every other writer: of writers racing for one key exactly one succeeds. dir links
+// the finished temp file to its name; S3 sends If-None-Match: *.
+type NewPutter interface {
+	// PutNew writes data under key unless an object is there, which gives an error wrapping
+	// ErrExists and changes nothing.
+	PutNew(ctx context.Context, key string, data []byte) error
+}
+
+// PutNew writes data under key on r unless an object is there (an error wrapping
+// ErrExists). Atomic when r is a NewPutter; otherwise a Stat, then a write, which two
+// writers can both pass.
+func PutNew(ctx context.Context, r Remote, key string, data []byte) error {
+	if p, ok := r.(NewPutter); ok {
+		return p.PutNew(ctx, key, data)
+	}
+	return StatThenPut(ctx, r, key, data)
+}
+
+// StatThenPut is PutNew for a remote that cannot do it atomically: a Stat, then a write,
+// which two writers can both pass.
+func StatThenPut(ctx context.Context, r Remote, key string, data []byte) error {
+	if _, err := r.Stat(ctx, key); err == nil {
+		return fmt.Errorf("remote %s: %s: %w", r.Name(), key, ErrExists)
+	} else if !errors.Is(err, ErrNotFound) {
+		return err
+	}
+	u, err := r.Create(ctx, key, int64(len(data)))
+	if err != nil {
+		return err
+	}
+	defer u.Abort(ctx)
+	if _, err := u.Write(data); err != nil {
+		return err
+	}
+	return u.Commit(ctx)
 }
 
 // FolderRemover is a remote with folders (dir) that can remove an empty

@@ -175,4 +175,8 @@
 // and a key check value stored in config.json: a wrong key is refused when the repository is
 // opened (ErrWrongKey), before anything is read or written. Names stay visible: VM uuids,
 // point times, chunk ids (keyed), sizes.
+//
+// config.json is created only where none exists (remote.PutNew: a hard link on dir,
+// If-None-Match: * on S3), so of processes that find no repository and create one at once
+// (scaled-out functions on a new remote) exactly one writes its salt; the others open it.
 package repo

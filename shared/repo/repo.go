@@ -95,7 +95,11 @@ func Init(ctx context.Context, r remote.Remote, in InitOptions, opts ...Option) 
 	if err != nil {
 		return nil, err
 	}
-	if err := put(ctx, r, ConfigKey, data); err != nil {
+	// Only one of several processes finding no repository may create it: with a key, each
+	// would otherwise write its own salt, and points sealed under a lost one never open.
+	if err := remote.PutNew(ctx, r, ConfigKey, data); errors.Is(err, remote.ErrExists) {
+		return nil, fmt.Errorf("repository on remote %s: %s exists already (another process created it)", r.Name(), ConfigKey)
+	} else if err != nil {
 		return nil, fmt.Errorf("repository on remote %s: write config: %w", r.Name(), err)
 	}
 	return Open(ctx, r, in.Key, opts...)

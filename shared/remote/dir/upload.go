@@ -24,6 +24,8 @@ type Upload struct {
 	w     io.Writer
 	err   error // first write error: Commit refuses to publish a short file
 	state state
+	// exclusive publishes with a hard link, which fails where an object exists (PutNew).
+	exclusive bool
 	// written and flushed count bytes written and handed to writeback (see
 	// startWriteback), so Commit's fsync finds little left to do.
 	written, flushed int64
@@ -134,7 +136,11 @@ func (u *Upload) publish() error {
 	}
 	// One rename within the remote's directory (same file system): the temp file's path
 	// and the key are both relative to it, and os.Root keeps both inside.
-	if err := u.p.top.Rename(u.tp.dir+"/"+u.tmp, u.p.rel()); err != nil {
+	if u.exclusive {
+		if err := u.link(); err != nil {
+			return err
+		}
+	} else if err := u.p.top.Rename(u.tp.dir+"/"+u.tmp, u.p.rel()); err != nil {
 		return u.d.wrap("commit", u.key, err)
 	}
 	if err := syncFolder(u.p.folder); err != nil {
@@ -166,4 +172,36 @@ func (u *Upload) closedErr(op string) error {
 		what = "committed"
 	}
 	return fmt.Errorf("remote %s: %s %s: upload already %s", u.d.name, op, u.key, what)
+}
+
+// link gives the temp file its name only if the name is free: link(2) never replaces, so
+// of writers racing for one key exactly one succeeds. The temp name is then removed (Abort
+// after a failure).
+func (u *Upload) link() error {
+	if err := u.p.top.Link(u.tp.dir+"/"+u.tmp, u.p.rel()); err != nil {
+		if errors.Is(err, fs.ErrExist) {
+			return fmt.Errorf("remote %s: create %s: %w", u.d.name, u.key, remote.ErrExists)
+		}
+		return u.d.wrap("commit", u.key, err)
+	}
+	// A temp name left here is the prune sweep's, as any other leftover temp file.
+	_ = u.tp.folder.Remove(u.tmp)
+	return nil
+}
+
+var _ remote.NewPutter = (*Dir)(nil)
+
+// PutNew writes data under key unless an object is there (remote.ErrExists): the temp
+// file, fsynced, is hard-linked to its name, then the folder is fsynced.
+func (d *Dir) PutNew(ctx context.Context, key string, data []byte) error {
+	up, err := d.Create(ctx, key, int64(len(data)))
+	if err != nil {
+		return err
+	}
+	u := up.(*Upload)
+	u.exclusive = true
+	if _, err := u.Write(data); err != nil {
+		return errors.Join(err, u.Abort(ctx))
+	}
+	return u.Commit(ctx)
 }

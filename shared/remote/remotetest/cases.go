@@ -248,3 +248,58 @@ func testConcurrent(t *testing.T, r remote.Remote) {
 	}
 	AssertNoTemp(t, r)
 }
+
+// testPutNew: of writers racing to create one key exactly one succeeds, the others get
+// ErrExists, and the object is the winner's, whole; a later PutNew changes nothing.
+func testPutNew(t *testing.T, r remote.Remote) {
+	if _, ok := r.(remote.NewPutter); !ok {
+		t.Fatalf("%T does not implement remote.NewPutter: PutNew would not be atomic", r)
+	}
+	ctx := context.Background()
+	const key, n = "xbr-repo/config.json", 8
+	errs := make(chan error, n)
+	start := make(chan struct{})
+	for i := range n {
+		go func() {
+			<-start
+			errs <- remote.PutNew(ctx, r, key, []byte(fmt.Sprintf("writer %d of the config", i)))
+		}()
+	}
+	close(start)
+	won := 0
+	for range n {
+		switch err := <-errs; {
+		case err == nil:
+			won++
+		case !errors.Is(err, remote.ErrExists):
+			t.Errorf("a losing PutNew: %v, want ErrExists", err)
+		}
+	}
+	if won != 1 {
+		t.Fatalf("%d of %d racing PutNews succeeded, want exactly 1", won, n)
+	}
+	first := readAll(t, r, key)
+	if err := remote.PutNew(ctx, r, key, []byte("late")); !errors.Is(err, remote.ErrExists) {
+		t.Fatalf("PutNew on an existing key: %v, want ErrExists", err)
+	}
+	if got := readAll(t, r, key); !slices.Equal(got, first) || len(got) == 0 {
+		t.Fatalf("the object changed after a refused PutNew: %q, was %q", got, first)
+	}
+	if infos, err := r.List(ctx, ""); err != nil || len(infos) != 1 {
+		t.Fatalf("after the race the remote lists %v (%v), want the one object", infos, err)
+	}
+}
+
+func readAll(t *testing.T, r remote.Remote, key string) []byte {
+	t.Helper()
+	rc, err := r.Open(context.Background(), key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rc.Close()
+	b, err := io.ReadAll(rc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}

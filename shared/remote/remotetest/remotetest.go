@@ -37,6 +37,7 @@ func Run(t *testing.T, newRemote func(t *testing.T) remote.Remote) {
 		{"WriterFailsMidway", testWriterFails},
 		{"ContextCancelledMidway", testCancelled},
 		{"SweepLeftovers", testSweep},
+		{"PutNewOnlyOnce", testPutNew},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

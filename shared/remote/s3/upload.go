@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net/http"
 	"time"
 
 	"github.com/minio/minio-go/v7"
@@ -213,4 +214,29 @@ func (u *Upload) closedErr(op string) error {
 		what = "committed"
 	}
 	return fmt.Errorf("remote %s: %s %s: upload already %s", u.b.name, op, u.key, what)
+}
+
+var _ remote.NewPutter = (*Bucket)(nil)
+
+// PutNew writes data under key unless an object is there (remote.ErrExists), in one
+// PutObject with If-None-Match: *, which the service checks and applies atomically.
+func (b *Bucket) PutNew(ctx context.Context, key string, data []byte) error {
+	name, err := b.objectName("create", key)
+	if err != nil {
+		return err
+	}
+	opts := minio.PutObjectOptions{ContentType: "application/octet-stream", DisableContentSha256: len(data) == 0}
+	opts.SetMatchETagExcept("*")
+	_, err = b.client.PutObject(ctx, b.bucket, name, bytes.NewReader(data), int64(len(data)), opts)
+	switch r := minio.ToErrorResponse(err); {
+	case r.StatusCode == http.StatusPreconditionFailed || r.Code == "PreconditionFailed" || r.Code == "ConditionalRequestConflict":
+		return fmt.Errorf("remote %s: create %s: %w", b.name, key, remote.ErrExists)
+	case r.StatusCode == http.StatusNotImplemented || r.Code == "NotImplemented":
+		// A service without conditional writes: as before they existed.
+		return remote.StatThenPut(ctx, b, key, data)
+	}
+	if err != nil {
+		return b.wrap("create", key, err)
+	}
+	return nil
 }

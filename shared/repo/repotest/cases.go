@@ -46,6 +46,54 @@ func Run(t *testing.T, newRemote NewRemote) {
 		t.Run(name+"/base chunks", func(t *testing.T) { rp, c := counted(t); testBaseChunks(t, rp, c) })
 		t.Run(name+"/tampered manifest", func(t *testing.T) { testTamperedManifest(t, mk(t)) })
 		t.Run(name+"/mirror", func(t *testing.T) { testMirror(t, newRemote, enc) })
+		t.Run(name+"/concurrent init", func(t *testing.T) { testConcurrentInit(t, newRemote(t), enc) })
+	}
+}
+
+// testConcurrentInit: processes that find no repository create it at once (the first run of
+// scaled-out functions on a new remote). Exactly one creation wins; every process then opens
+// that one, so a point one writes the others read (with a key, only the winner's salt works).
+func testConcurrentInit(t *testing.T, r remote.Remote, enc bool) {
+	ctx := context.Background()
+	var k repo.Key
+	if enc {
+		k = NewKey(t)
+	}
+	const n = 8
+	start := make(chan struct{})
+	errs := make(chan error, n)
+	for range n {
+		go func() {
+			<-start
+			_, err := repo.Init(ctx, r, repo.InitOptions{ChunkSize: ChunkSize, Key: k})
+			errs <- err
+		}()
+	}
+	close(start)
+	won := 0
+	for range n {
+		if err := <-errs; err == nil {
+			won++
+		} else if !strings.Contains(err.Error(), "exists already") {
+			t.Errorf("a losing Init: %v, want an error saying the repository exists already", err)
+		}
+	}
+	if won != 1 {
+		t.Fatalf("%d of %d concurrent Inits created the repository, want exactly 1", won, n)
+	}
+	a, err := repo.Open(ctx, r, k)
+	if err != nil {
+		t.Fatal(err)
+	}
+	image := DiskImage(3, 2*ChunkSize)
+	WritePoint(t, a, VMA, T0, image)
+	b, err := repo.Open(ctx, r, k)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := ReadDisk(t, b, repo.Point{VM: VMA, Time: T0})
+	if err != nil || !bytes.Equal(got, image) {
+		t.Fatalf("a point written after the race does not read back: %v", err)
 	}
 }
 
