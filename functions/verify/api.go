@@ -3,6 +3,7 @@ package verify
 import (
 	"context"
 	"errors"
+	"fmt"
 	"time"
 
 	"xbr/events"
@@ -10,6 +11,7 @@ import (
 	"xbr/shared/catalog"
 	"xbr/shared/fn"
 	"xbr/shared/integrity"
+	"xbr/shared/repo"
 )
 
 // API is the query the verify function answers: verify (integrity.QueryVerify).
@@ -18,7 +20,7 @@ func API() []fn.APIEndpoint {
 }
 
 func apiVerify(ctx context.Context, env *fn.Env, req integrity.Request) ([]integrity.Report, error) {
-	results, err := run(ctx, env, req)
+	results, unread, err := run(ctx, env, req)
 	if err != nil {
 		return nil, err
 	}
@@ -38,38 +40,45 @@ func apiVerify(ctx context.Context, env *fn.Env, req integrity.Request) ([]integ
 			env.Log.Warn("verify result not published", bus.KeyFunction, Name, "backup_id", r.ID.String(), "err", err)
 		}
 	}
+	if unread != nil { // the full backups above were verified; the repository could not be
+		out = append(out, integrity.Report{ID: req.Remote + ":" + repo.Root, Error: events.Reason(unread)})
+	}
 	return out, nil
 }
 
-func run(ctx context.Context, env *fn.Env, req integrity.Request) ([]integrity.Result, error) {
+// run verifies what req asks. unread is the error of a remote's repository that could not
+// be read, beside the results of its full backups.
+func run(ctx context.Context, env *fn.Env, req integrity.Request) (results []integrity.Result, unread, err error) {
 	if (req.BackupID == "") == (req.Remote == "") {
-		return nil, errors.New("verify request: give either backup_id or remote")
+		return nil, nil, errors.New("verify request: give either backup_id or remote")
 	}
 	name, id := req.Remote, catalog.ID{}
 	if req.BackupID != "" {
 		var err error
 		if id, err = catalog.ParseID(req.BackupID); err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		name = id.Remote
 	}
 	rm, err := env.Remotes.Get(ctx, name)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	opts := integrity.Options{Deep: req.Deep, Now: env.Now}
 	switch {
 	case id.Repo:
-		return []integrity.Result{integrity.RepoPoint(ctx, repos(env), id, opts)}, nil
+		return []integrity.Result{integrity.RepoPoint(ctx, repos(env), id, opts)}, nil, nil
 	case req.BackupID != "":
-		return []integrity.Result{integrity.Backup(ctx, rm, id, opts)}, nil
+		return []integrity.Result{integrity.Backup(ctx, rm, id, opts)}, nil, nil
 	}
-	results, err := integrity.All(ctx, rm, opts)
-	if err != nil {
-		return nil, err
+	if results, err = integrity.All(ctx, rm, opts); err != nil {
+		return nil, nil, err
 	}
 	points, err := integrity.RemotePoints(ctx, repos(env), name, opts)
-	return append(results, points...), err
+	if err != nil {
+		return results, fmt.Errorf("the incremental repository on remote %s cannot be verified: %w", name, err), nil
+	}
+	return append(results, points...), nil, nil
 }
 
 // repos is env's repositories, or none (a nil interface, not a nil pointer).

@@ -3,6 +3,8 @@ package verify_test
 import (
 	"bytes"
 	"context"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -133,5 +135,47 @@ func TestScheduledVerificationOfDamagedManifest(t *testing.T) {
 	wantFailed := "nfs:xbr-repo/" + vmUUID + "/20260501T040000Z"
 	if strings.Join(completed, " ") != wantCompleted || failedIDs(failed) != wantFailed {
 		t.Fatalf("completed %v, failed %v; want %s and %s", completed, failedIDs(failed), wantCompleted, wantFailed)
+	}
+}
+
+// A repository that cannot be read (its config.json damaged) is retried, and
+// on the fire's last delivery the run ends anyway: failed, saying why, with
+// the full backups of the same remote verified beside it. Before, the fire
+// went to the DLQ with no run.completed and no result at all.
+func TestScheduledVerificationOfUnreadableRepository(t *testing.T) {
+	w := newPointsWorld(t)
+	must(t, os.WriteFile(filepath.Join(w.d.Root(), "xbr-repo", "config.json"), []byte("{damaged"), 0o600))
+	cfg := &config.Config{Jobs: []config.Job{{Name: "check", Mode: config.ModeVerify, Remotes: []string{"nfs"}}}}
+	now := w.t0.Add(24 * time.Hour)
+	h := &verify.Handler{Config: cfg, Remotes: remotes{"nfs": w.d},
+		Repos: fn.NewRepos([]config.Remote{{Name: "nfs", Type: config.RemoteDir, Path: w.d.Root()}}, fn.NewRemotes(
+			[]config.Remote{{Name: "nfs", Type: config.RemoteDir, Path: w.d.Root()}}, testsupport.OpenDir)),
+		Now: func() time.Time { return now }}
+	p := events.ScheduleDue{RunID: "run-1", Job: "check", Schedule: "weekly", Mode: config.ModeVerify, FireTime: now}
+	ev := bus.Event{Received: events.Received{Payload: p}, Delivery: bus.Delivery{Attempt: 1, Max: 3}}
+	if _, err := h.Handle(context.Background(), ev); err == nil {
+		t.Fatal("first delivery: no error, want a retry of the unreadable repository")
+	}
+	ev.Delivery.Attempt = 3
+	outs, err := h.Handle(context.Background(), ev)
+	must(t, err)
+	var done *events.RunCompleted
+	var completed []string
+	for _, o := range outs {
+		r, err := events.Decode(o.Subject, encodeHeaders(t, o), o.Event.Data())
+		must(t, err)
+		switch pl := r.Payload.(type) {
+		case events.VerifyCompleted:
+			completed = append(completed, pl.BackupID)
+		case events.RunCompleted:
+			done = &pl
+		}
+	}
+	if done == nil || done.Status != events.StatusFailure || !strings.Contains(done.Reason, "repository") ||
+		!strings.Contains(done.Reason, "nfs") {
+		t.Fatalf("run.completed %+v: want a failure whose reason names the unreadable repository of nfs", done)
+	}
+	if len(completed) != 1 || completed[0] != w.full {
+		t.Fatalf("verified %v, want the full backup %s beside the failure", completed, w.full)
 	}
 }

@@ -2,6 +2,7 @@ package verify
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"time"
@@ -71,6 +72,7 @@ func (h *Handler) Handle(ctx context.Context, ev bus.Event) ([]bus.Out, error) {
 		return h.skipped(due, why)
 	}
 	var results []integrity.Result
+	var unread []error // repositories that cannot be read, on the fire's last delivery
 	for _, name := range job.Remotes {
 		rm, err := h.Remotes.Get(ctx, name)
 		if err != nil {
@@ -82,12 +84,17 @@ func (h *Handler) Handle(ctx context.Context, ev bus.Event) ([]bus.Out, error) {
 			return nil, err // the remote cannot be listed: retried
 		}
 		points, err := integrity.RemotePoints(ctx, h.Repos, name, opts)
-		if err != nil {
+		switch {
+		case err != nil && !ev.Delivery.Last():
 			return nil, err // the repository cannot be read: retried
+		case err != nil:
+			// A damaged config.json or a wrong key stays so: the run ends, failed, saying so,
+			// with what else was verified, instead of a fire dead-lettered with no outcome.
+			unread = append(unread, fmt.Errorf("the incremental repository on remote %s cannot be verified: %w", name, err))
 		}
 		results = append(append(results, res...), points...)
 	}
-	return h.outs(due, results, now)
+	return h.outs(due, results, now, errors.Join(unread...))
 }
 
 // skipped is run.completed of fire due, skipped for why.
@@ -100,7 +107,9 @@ func (h *Handler) skipped(due events.ScheduleDue, why string) ([]bus.Out, error)
 	return []bus.Out{m}, nil
 }
 
-func (h *Handler) outs(due events.ScheduleDue, results []integrity.Result, start time.Time) ([]bus.Out, error) {
+// outs are the verify events of results and the run's run.completed; unread (nil when
+// none) fails the run with its reason.
+func (h *Handler) outs(due events.ScheduleDue, results []integrity.Result, start time.Time, unread error) ([]bus.Out, error) {
 	var outs []bus.Out
 	var vmResults []events.VMResult
 	failed := 0
@@ -121,14 +130,16 @@ func (h *Handler) outs(due events.ScheduleDue, results []integrity.Result, start
 		}
 		vmResults = append(vmResults, vr)
 	}
-	status := events.StatusSuccess
+	status, reason := events.StatusSuccess, ""
 	switch {
+	case unread != nil:
+		status, reason = events.StatusFailure, events.Reason(unread)
 	case failed > 0 && failed == len(vmResults):
 		status = events.StatusFailure
 	case failed > 0:
 		status = events.StatusPartial
 	}
-	done := events.RunCompleted{RunID: due.RunID, Job: due.Job, Schedule: due.Schedule, Status: status,
+	done := events.RunCompleted{RunID: due.RunID, Job: due.Job, Schedule: due.Schedule, Status: status, Reason: reason,
 		DurationMS: h.now().Sub(start).Milliseconds(), Results: vmResults}
 	m, err := h.Subjects.Message(events.Meta{ID: events.DeriveID("run.completed", due.RunID), Source: events.Source(Name), Time: h.now()}, done)
 	if err != nil {
