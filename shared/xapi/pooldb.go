@@ -32,7 +32,12 @@ func (c *Client) RestorePoolDatabase(ctx context.Context, body io.Reader, size i
 		q.Set("dry_run", "true")
 	}
 	if err := c.put(ctx, c.endpoint("/pool/xmldbdump", q), body, size); err != nil {
-		return fmt.Errorf("restore the pool database: %w", c.withTaskReason(ctx, task, err))
+		err = c.withTaskReason(ctx, task, err)
+		// The task of an upload that did not end stays pending for a day: cancel and remove it.
+		cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), cleanupTimeout)
+		defer cancel()
+		c.abandonTask(cctx, task)
+		return fmt.Errorf("restore the pool database: %w", err)
 	}
 	if _, err := c.WaitTask(ctx, task); err != nil {
 		return fmt.Errorf("restore the pool database: %w", err)

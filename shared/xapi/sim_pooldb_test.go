@@ -3,10 +3,13 @@ package xapi_test
 import (
 	"bytes"
 	"context"
+	"errors"
 	"io"
 	"strings"
 	"testing"
+	"time"
 
+	"xbr/shared/testsupport"
 	"xbr/shared/xapi"
 	"xbr/shared/xapi/xapisim"
 )
@@ -82,4 +85,21 @@ func TestSimPoolDatabaseRestore(t *testing.T) {
 	if len(got) != 2 || !got[0].DryRun || got[1].DryRun || got[1].Bytes != int64(len(dump)) || got[1].Rows == 0 {
 		t.Fatalf("restores = %+v, want a dry run then a restore of %d bytes", got, len(dump))
 	}
+}
+
+// TestSimPoolDatabaseRestoreFailureLeavesNoTask: an upload that fails midway
+// (the backup's remote failed) cancels and removes its task, as an import's
+// does: XAPI keeps a pending task for a day.
+func TestSimPoolDatabaseRestoreFailureLeavesNoTask(t *testing.T) {
+	_, url := startSim(t, xapisim.Options{VMs: 1})
+	c := connect(t, url, xapi.XMLRPC)
+	dump := dumpDB(t, c)
+	before := countTasks(t, c)
+	err := c.RestorePoolDatabase(context.Background(), &failingReader{r: bytes.NewReader(dump[:len(dump)/2]), err: errors.New("the backup could not be read (injected)")}, int64(len(dump)), true)
+	if err == nil || !strings.Contains(err.Error(), "injected") {
+		t.Fatalf("upload of a failing body: %v, want its error", err)
+	}
+	testsupport.Eventually(t, 10*time.Second, "the restore's task to be gone", func() bool {
+		return countTasks(t, c) == before
+	})
 }
