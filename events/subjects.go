@@ -56,6 +56,13 @@ func (s Subjects) For(t Type, keys ...string) string {
 	return b.String()
 }
 
+// Carries reports whether subject is one of type t's under s's prefix
+// (<prefix>.<domain>.<verb>.…). NATS grants publishing by subject, so an
+// event is trusted to be of its type only on such a subject.
+func (s Subjects) Carries(subject string, t Type) bool {
+	return strings.HasPrefix(subject, strings.TrimSuffix(s.Filter(t), ">"))
+}
+
 // Filter matches every subject of type t: <prefix>.<domain>.<verb>.>
 func (s Subjects) Filter(t Type) string {
 	return s.Prefix() + "." + t.Domain() + "." + t.Verb() + ".>"

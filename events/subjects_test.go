@@ -108,3 +108,27 @@ func TestDeriveID(t *testing.T) {
 		seen[id] = true
 	}
 }
+
+func TestCarries(t *testing.T) {
+	acme, err := events.NewSubjects("acme.backup")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		s       events.Subjects
+		subject string
+		typ     events.Type
+		want    bool
+	}{
+		{events.Subjects{}, "xbr.export.requested.nightly.vm", events.TypeExportRequested, true},
+		{events.Subjects{}, "xbr.export.requested.nightly.vm", events.TypeExportCompleted, false},
+		{events.Subjects{}, "xbr.schedule.due.full.export.completed", events.TypeExportCompleted, false},
+		{events.Subjects{}, "xbr.export.requestedx.a", events.TypeExportRequested, false},
+		{acme, "acme.backup.export.requested.a", events.TypeExportRequested, true},
+		{acme, "xbr.export.requested.a", events.TypeExportRequested, false},
+	} {
+		if got := tc.s.Carries(tc.subject, tc.typ); got != tc.want {
+			t.Errorf("%s.Carries(%q, %s) = %v, want %v", tc.s.Prefix(), tc.subject, tc.typ, got, tc.want)
+		}
+	}
+}

@@ -100,7 +100,8 @@ func (s *Server) scan(ctx context.Context, stream string, filters []string, sinc
 		n, more := 0, true
 		for m := range batch.Messages() {
 			n++
-			if r, err := events.Decode(m.Subject(), m.Headers(), m.Data()); err == nil && more {
+			if r, err := events.Decode(m.Subject(), m.Headers(), m.Data()); err == nil && more &&
+				s.env.Subjects.Carries(m.Subject(), events.Type(r.Event.Type())) {
 				more = fn(r)
 			}
 		}

@@ -32,6 +32,10 @@ type ConnectOptions struct {
 	// event whose CloudEvent source is not an allowed producer of its type
 	// (events.AllowedSource); `xbr serve` sets it.
 	CheckSources bool
+	// Subjects, when set, is the prefix the connection's events live under: a
+	// record a Watch reads whose type is not the one its subject carries there
+	// (events.Subjects.Carries) gets an Err and no event, as a malformed one.
+	Subjects *events.Subjects
 }
 
 // LogValue describes the options without secrets.
@@ -50,7 +54,8 @@ type Conn struct {
 	log          *slog.Logger
 	closed       chan struct{}
 	checkSources bool
-	bound        bound // durables consuming on this connection (Ready)
+	subjects     *events.Subjects // see ConnectOptions.Subjects
+	bound        bound            // durables consuming on this connection (Ready)
 }
 
 // ErrNoServer is Connect's error when no server answered at the URL
@@ -79,7 +84,7 @@ func Connect(url string, o ConnectOptions, log *slog.Logger) (*Conn, error) {
 		return nil, fmt.Errorf("jetstream on %s: %w", redact.URLs(url), err)
 	}
 	log.Info("connected to nats", "url", redact.URLs(nc.ConnectedUrlRedacted()), "options", o)
-	return &Conn{nc: nc, js: js, log: log, closed: done, checkSources: o.CheckSources}, nil
+	return &Conn{nc: nc, js: js, log: log, closed: done, checkSources: o.CheckSources, subjects: o.Subjects}, nil
 }
 
 func natsOptions(o ConnectOptions, log *slog.Logger) ([]nats.Option, error) {

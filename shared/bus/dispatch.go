@@ -51,12 +51,12 @@ func (l *loop) dispatch(ctx context.Context, msg jetstream.Msg) {
 		return
 	}
 	log = log.With(KeyEventID, rec.Event.ID(), KeyEventType, rec.Event.Type())
-	if want := l.cfg.DLQ.Filter(events.Type(rec.Event.Type())); !strings.HasPrefix(msg.Subject(), strings.TrimSuffix(want, ">")) {
+	if t := events.Type(rec.Event.Type()); !l.cfg.DLQ.Carries(msg.Subject(), t) {
 		// Publishing is granted by subject: an event must be of the type its
 		// subject carries, or an identity could smuggle a type it may not
 		// publish onto a subject it may.
 		l.deadLetter(ctx, log, msg, d, fmt.Sprintf("a %s event on subject %q, which carries other events (want %s)",
-			rec.Event.Type(), msg.Subject(), want))
+			t, msg.Subject(), l.cfg.DLQ.Filter(t)))
 		return
 	}
 	if t := events.Type(rec.Event.Type()); l.conn.checkSources && !events.AllowedSource(t, rec.Event.Source()) {

@@ -100,3 +100,59 @@ func TestConsumerUnderAnotherPrefixIsRefused(t *testing.T) {
 		t.Fatalf("EnsureConsumer under its own prefix: %v", err)
 	}
 }
+
+// TestWatchRefusesAnEventOnAnotherTypesSubject: readers of the streams (the
+// history and protection views, `run --wait`, auditors' tools) must not take
+// a smuggled event for what it claims to be. A connection that knows its
+// prefix gives such a record an Err and no event, as a malformed one.
+func TestWatchRefusesAnEventOnAnotherTypesSubject(t *testing.T) {
+	e := newEnv(t)
+	good := exportRequested(t, "nightly")
+	p := events.ExportCompleted{RunID: "run-1", Job: "other", Schedule: "daily", VMUUID: testVM, Pool: "lab",
+		Timestamp: "20261129T010000Z", Codec: events.CodecGzip, Size: 10, BytesRead: 20,
+		SHA256:  "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08",
+		Backups: []events.RemoteBackup{{Remote: "nfs", BackupID: "nfs/" + testVM + "/20261129T010000Z"}}}
+	other, err := subjects.Message(events.Meta{ID: events.DeriveID("smuggled-watch"), Source: events.Source("export"), Time: time.Now()}, p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	other.Subject = exportRequested(t, "other").Subject
+	e.publish(t, other)
+	e.publish(t, good)
+
+	s := events.Subjects{}
+	checking, err := bus.Connect(e.srv.ClientURL(), bus.ConnectOptions{Name: t.Name(), Subjects: &s}, e.log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = checking.Close() })
+	for _, c := range []struct {
+		conn   *bus.Conn
+		refuse bool
+	}{{checking, true}, {e.conn, false}} {
+		w, err := c.conn.Watch(context.Background(), bus.WatchOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		first, err := w.Next(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		second, err := w.Next(ctx)
+		cancel()
+		w.Close()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if second.Err != nil || second.Event.Event.Type() != string(events.TypeExportRequested) {
+			t.Errorf("the matching event: %v, %q", second.Err, second.Event.Event.Type())
+		}
+		if c.refuse && (first.Err == nil || !strings.Contains(first.Err.Error(), "carries other events")) {
+			t.Errorf("the smuggled export.completed read by a connection that knows its prefix: err %v, want refused", first.Err)
+		}
+		if !c.refuse && first.Err != nil {
+			t.Errorf("a connection without a prefix refused %v", first.Err)
+		}
+	}
+}

@@ -34,10 +34,11 @@ type Record struct {
 // Watch reads a stream in order with an ephemeral ordered consumer: for
 // `xbr history`, `xbr run --wait`, progress bars and audit tools.
 type Watch struct {
-	js     jetstream.JetStream
-	stream string
-	cons   jetstream.Consumer
-	msgs   jetstream.MessagesContext
+	js       jetstream.JetStream
+	stream   string
+	cons     jetstream.Consumer
+	msgs     jetstream.MessagesContext
+	subjects *events.Subjects // the connection's: see ConnectOptions.Subjects
 }
 
 // Watch starts reading o.Stream.
@@ -61,7 +62,7 @@ func (c *Conn) Watch(ctx context.Context, o WatchOptions) (*Watch, error) {
 	if err != nil {
 		return nil, fmt.Errorf("watch stream %s: %w", stream, err)
 	}
-	return &Watch{js: c.js, stream: stream, cons: cons, msgs: msgs}, nil
+	return &Watch{js: c.js, stream: stream, cons: cons, msgs: msgs, subjects: c.subjects}, nil
 }
 
 // Pump sends w's records to out until ctx ends or w fails, then sends that
@@ -93,6 +94,9 @@ func (w *Watch) Next(ctx context.Context) (Record, error) {
 		r.Stream, r.Seq, r.Stored, r.Pending = meta.Stream, meta.Sequence.Stream, meta.Timestamp, meta.NumPending
 	}
 	r.Event, r.Err = events.Decode(msg.Subject(), msg.Headers(), msg.Data())
+	if t := events.Type(r.Event.Event.Type()); r.Err == nil && w.subjects != nil && !w.subjects.Carries(msg.Subject(), t) {
+		r.Event, r.Err = events.Received{}, fmt.Errorf("a %s event on subject %q, which carries other events", t, msg.Subject())
+	}
 	return r, nil
 }
 

@@ -71,6 +71,7 @@ func (c *clientFlags) connect() (*bus.Conn, events.Subjects, error) {
 	if err != nil {
 		return nil, subjects, err
 	}
+	o.Subjects = &subjects
 	conn, err := bus.Connect(c.url, o, slog.New(slog.DiscardHandler))
 	if err != nil {
 		return nil, subjects, c.connectError(err, o)

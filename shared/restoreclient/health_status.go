@@ -55,7 +55,7 @@ func LookupHealth(ctx context.Context, js jetstream.JetStream, s events.Subjects
 	found := false
 	for _, t := range []events.Type{events.TypeHealthCheckRequested, events.TypeHealthCheckStarted,
 		events.TypeHealthCheckCompleted, events.TypeHealthCheckFailed} {
-		r, ok, err := lastEvent(ctx, js, names.WithDefaults().Events, s.For(t, id))
+		r, ok, err := lastEvent(ctx, js, s, names.WithDefaults().Events, s.For(t, id))
 		if err != nil {
 			return HealthStatus{}, err
 		}

@@ -45,7 +45,7 @@ func Lookup(ctx context.Context, js jetstream.JetStream, s events.Subjects, name
 		if i == 2 {
 			stream = names.Progress
 		}
-		r, ok, err := lastEvent(ctx, js, stream, subj)
+		r, ok, err := lastEvent(ctx, js, s, stream, subj)
 		if err != nil {
 			return Status{}, err
 		}
@@ -59,7 +59,7 @@ func Lookup(ctx context.Context, js jetstream.JetStream, s events.Subjects, name
 	return st, nil
 }
 
-func lastEvent(ctx context.Context, js jetstream.JetStream, stream, subject string) (events.Received, bool, error) {
+func lastEvent(ctx context.Context, js jetstream.JetStream, s events.Subjects, stream, subject string) (events.Received, bool, error) {
 	st, err := js.Stream(ctx, stream)
 	if err != nil {
 		return events.Received{}, false, fmt.Errorf("restore status: stream %s: %w", stream, err)
@@ -72,8 +72,8 @@ func lastEvent(ctx context.Context, js jetstream.JetStream, stream, subject stri
 		return events.Received{}, false, fmt.Errorf("restore status: read %s: %w", subject, err)
 	}
 	r, err := events.Decode(m.Subject, m.Header, m.Data)
-	if err != nil {
-		return events.Received{}, false, nil // a malformed event tells nothing about the restore
+	if err != nil || !s.Carries(m.Subject, events.Type(r.Event.Type())) {
+		return events.Received{}, false, nil // a malformed or misplaced event tells nothing about the restore
 	}
 	return r, true, nil
 }

@@ -79,6 +79,9 @@ type conns struct {
 	shared *bus.Conn
 	open   []*bus.Conn
 	log    *slog.Logger
+	// subjects is the configured prefix, which each connection's watches check
+	// events' types against (bus.ConnectOptions.Subjects).
+	subjects *events.Subjects
 }
 
 // forIdentity connects as identity name (or returns the shared connection).
@@ -91,7 +94,7 @@ func (c *conns) forIdentity(name string) (*bus.Conn, error) {
 		return nil, fmt.Errorf("function %s has no NATS identity (events.Roles)", name)
 	}
 	o := id.Options()
-	o.CheckSources = true
+	o.CheckSources, o.Subjects = true, c.subjects
 	conn, err := bus.Connect(c.url, o, c.log.With(bus.KeyIdentity, name))
 	if err != nil {
 		return nil, err

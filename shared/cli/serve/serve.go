@@ -203,9 +203,11 @@ func newEnv(ctx context.Context, o ServeOptions, cfg *config.Config, natsURL str
 	if err != nil {
 		return nil, nil, fmt.Errorf("nats.prefix: %w", err)
 	}
-	cs := &conns{url: natsURL, ids: ids, log: o.Log}
+	cs := &conns{url: natsURL, ids: ids, log: o.Log, subjects: &subjects}
 	if ids == nil {
-		if cs.shared, err = bus.Connect(natsURL, connectOptions(cfg), o.Log); err != nil {
+		co := connectOptions(cfg)
+		co.Subjects = &subjects
+		if cs.shared, err = bus.Connect(natsURL, co, o.Log); err != nil {
 			return nil, nil, err
 		}
 	}
