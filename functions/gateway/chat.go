@@ -36,14 +36,26 @@ const (
 // message text: its client shows the escapes as the characters.
 var slackEscaper = strings.NewReplacer("&", "&amp;", "<", "&lt;", ">", "&gt;")
 
+// mattermostDefuser breaks what Mattermost's markdown would make of a
+// name: a zero-width space after "@" ends a mention's word (@channel,
+// @here, @all, @user), and one between "]" and "(" or ":" ends an inline
+// link or image and a link definition. The text reads the same; our own
+// code spans and bold stay as they are.
+var mattermostDefuser = strings.NewReplacer("@", "@\u200b", "](", "]\u200b(", "]:", "]\u200b:")
+
 // to is the reply as sent to the chat via: for Slack, with &, < and >
-// escaped. The replies quote VM, copy and backup names and error texts,
-// which come from XAPI and the remotes (anyone who can name a VM writes
-// them): unescaped, "<!channel>" would notify the channel and
-// "<https://...|text>" show a disguised link.
+// escaped; for Mattermost, mentions and markdown links defused. The
+// replies quote VM, copy and backup names and error texts, which come from
+// XAPI and the remotes (anyone who can name a VM writes them): unescaped,
+// "<!channel>" (Slack) or "@channel" (Mattermost) would notify the channel
+// and "<https://...|text>" (Slack) or "[text](https://...)" (Mattermost)
+// show a disguised link.
 func (r ChatReply) to(via string) ChatReply {
-	if via == "slack" {
+	switch via {
+	case "slack":
 		r.Text = slackEscaper.Replace(r.Text)
+	case "mattermost":
+		r.Text = mattermostDefuser.Replace(r.Text)
 	}
 	return r
 }

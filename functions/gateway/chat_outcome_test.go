@@ -222,3 +222,45 @@ func TestSlackRepliesEscapeNames(t *testing.T) {
 		t.Errorf("help: the placeholders are not escaped:\n%s", help)
 	}
 }
+
+// Mattermost reads the replies as markdown and finds mentions in them: a
+// VM name cannot notify the channel (@channel, @here, @all or a user) nor
+// show a disguised link or load an image, in the reply or in the posted
+// outcome; the name still reads the same.
+func TestMattermostRepliesDefuseNames(t *testing.T) {
+	h := newHarness(t)
+	chat := newChatStandIn(t, h.env.Config)
+	const evil = `@channel @here [sign in again](https://evil.example/login) ![x](https://evil.example/p.png)`
+	vm := h.vm
+	vm.NameLabel = evil
+	makeBackup(t, h.env, h.sim, vm, "nfs", h.backup.Time.Add(time.Hour))
+	mattermost := func(text, responseURL string) gateway.ChatReply {
+		t.Helper()
+		body := url.Values{"token": {mmToken}, "text": {text}, "user_name": {"bob"}, "response_url": {responseURL}}.Encode()
+		code, out := h.do(t, "POST", "/v1/chat/mattermost", http.Header{"Content-Type": {"application/x-www-form-urlencoded"}}, body)
+		if code != http.StatusOK {
+			t.Fatalf("mattermost %q: status %d: %s", text, code, out)
+		}
+		return decode[gateway.ChatReply](t, out)
+	}
+	mention := regexp.MustCompile(`@[\pL\pN]`)
+	check := func(what, text string) {
+		t.Helper()
+		if m := mention.FindString(text); m != "" || strings.Contains(text, "](") {
+			t.Errorf("%s: a name mentions or links in Mattermost's markdown:\n%s", what, text)
+		}
+		if !strings.Contains(strings.ReplaceAll(text, "\u200b", ""), evil) {
+			t.Errorf("%s: the name does not read as itself:\n%s", what, text)
+		}
+	}
+	check("backups", mattermost("backups "+h.vm.UUID, "").Text)
+	r := mattermost("restore "+h.vm.UUID, chat.URL+"/hooks/commands/abc123")
+	check("restore", r.Text)
+	id := regexp.MustCompile("Restore `([0-9a-f]+)` requested").FindStringSubmatch(r.Text)
+	if id == nil {
+		t.Fatalf("restore: %+v", r)
+	}
+	h.publish(t, "done-"+id[1], events.RestoreCompleted{RequestID: id[1], BackupID: h.backup.String(), Pool: "lab",
+		NewVMUUID: "5d1a0c5e-8f3b-4c6d-9e2f-7a8b9c0d1e2f", NewVMName: evil, Bytes: 4096, DurationMS: 1500}, time.Now())
+	check("posted outcome", chat.next(t).Text)
+}

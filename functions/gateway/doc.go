@@ -116,7 +116,9 @@
 // Slack's response format {"response_type": "ephemeral"|"in_channel", "text"};
 // to Slack with &, < and > escaped (&amp; &lt; &gt;), since the text quotes
 // VM names and errors from XAPI and the remotes: a name cannot notify the
-// channel (<!channel>) or disguise a link.
+// channel (<!channel>) or disguise a link. To Mattermost, which reads
+// markdown, a zero-width space follows each "@" and parts "](" and "]:",
+// so @channel or [text](url) in a name neither notifies nor links.
 // A restore or failover command's response_url (Slack's and Mattermost's;
 // https or http, never logged beyond its host, as its path is a token) gets
 // the request's outcome POSTed in the same format when it ends, while this
