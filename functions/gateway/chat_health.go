@@ -37,6 +37,9 @@ func (s *Server) chatHealthCheck(ctx context.Context, c Command, by, key string)
 		return ChatReply{}, err
 	}
 	now := s.now()
+	if key == "" { // Mattermost signs nothing: each command is a new check, as each CLI call is
+		key = now.UTC().Format(time.RFC3339Nano)
+	}
 	req := events.HealthCheckRequested{RequestID: events.NewHealthCheckID("healthcheck", "chat", key, b.ID.String()),
 		BackupID: b.ID.String(), VMUUID: b.VMUUID, VMName: b.VMName, Pool: pool, SR: c.SR,
 		Method: events.HealthMethodGuestMetrics, TimeoutMS: config.DefaultHealthTimeout.Milliseconds(), RequestedBy: by}

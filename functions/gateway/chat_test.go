@@ -192,3 +192,26 @@ func TestMattermostToken(t *testing.T) {
 		t.Fatalf("requested %+v", st)
 	}
 }
+
+// Mattermost sends no timestamp: two health check commands of one backup
+// (by two people, or the same person again) are two requests, each
+// published under its own id, not one id that JetStream drops the second
+// of while the reply says it was requested.
+func TestMattermostHealthChecksAreDistinct(t *testing.T) {
+	h := newHarness(t)
+	hd := http.Header{"Content-Type": {"application/x-www-form-urlencoded"}}
+	idOf := regexp.MustCompile("Health check `(hc-[0-9a-f]+)` requested by mattermost:")
+	var ids []string
+	for _, user := range []string{"bob", "carol"} {
+		body := url.Values{"token": {mmToken}, "text": {`healthcheck ` + h.vm.UUID + ` sr="Local storage"`}, "user_name": {user}}.Encode()
+		code, out := h.do(t, "POST", "/v1/chat/mattermost", hd, body)
+		m := idOf.FindStringSubmatch(decode[gateway.ChatReply](t, out).Text)
+		if code != http.StatusOK || m == nil {
+			t.Fatalf("%s: status %d: %s", user, code, out)
+		}
+		ids = append(ids, m[1])
+	}
+	if n := h.count(t, events.TypeHealthCheckRequested); ids[0] == ids[1] || n != 2 {
+		t.Fatalf("two health check commands: ids %v, %d published, want two", ids, n)
+	}
+}
