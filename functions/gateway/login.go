@@ -92,6 +92,14 @@ func (l *login) authenticate(w http.ResponseWriter, r *http.Request) (string, bo
 		return "", true
 	}
 	if l.header != "" && l.fromTrustedProxy(r) {
+		vals := r.Header.Values(l.header)
+		if len(vals) > 1 {
+			// A proxy that appends the header instead of replacing it passes the
+			// client's own first: never guess which one is the proxy's.
+			reqLog(r).Warn("request refused", "status", http.StatusUnauthorized, "err", "the proxy sent the user header more than once", "header", l.header)
+			http.Error(w, "401 the proxy sent "+l.header+" more than once: configure it to replace that header, not to add to it", http.StatusUnauthorized)
+			return "", false
+		}
 		if u := r.Header.Get(l.header); u != "" && checkUserName(u) == nil {
 			return u, true
 		}

@@ -112,6 +112,13 @@ func TestPageLoginBehindATrustedProxy(t *testing.T) {
 	if st := lookup(t, h, id); st.RequestedBy != "web:carol" {
 		t.Fatalf("requested_by %q, want web:carol", st.RequestedBy)
 	}
+	// A proxy that appends its user header instead of replacing it passes
+	// the client's own first: the user is not guessed from several.
+	twice := http.Header{"X-Forwarded-User": {"admin", "carol"}}
+	if code, body := trusted.do(t, "GET", "/", twice, ""); code != http.StatusUnauthorized ||
+		!strings.Contains(body, "X-Forwarded-User") {
+		t.Fatalf("the user header twice from the proxy: %d %q, want 401 naming the header", code, body)
+	}
 }
 
 // Replicas with the same csrf_secret accept each other's forms; a form
