@@ -96,6 +96,8 @@ func (h hostNames) allowed(host string) bool {
 	name := host
 	if n, _, err := net.SplitHostPort(host); err == nil {
 		name = n
+	} else if len(host) > 2 && host[0] == '[' && host[len(host)-1] == ']' {
+		name = host[1 : len(host)-1] // an IPv6 literal on the default port
 	}
 	if h.names[name] {
 		return true
