@@ -207,3 +207,32 @@ func TestIncrementalRunReportCarriesPathAndBytes(t *testing.T) {
 		t.Errorf("the report lacks %q:\n%s", want, got)
 	}
 }
+
+// TestWebhookEscapesSlackControlCharacters: Slack reads "<...>" as a link or
+// a mention even inside a code block, so a VM named "<!channel>" or an error
+// text quoting "<https://...|...>" must reach the webhook escaped (&, <, >
+// as HTML entities, as Slack's formatting reference asks), never as markup.
+func TestWebhookEscapesSlackControlCharacters(t *testing.T) {
+	sl := &slack{}
+	srv := httptest.NewServer(sl)
+	defer srv.Close()
+	title := "xbr backup run nightly/daily: FAILURE"
+	body := "vm web <!channel> FAILURE\n  error: HTTP 502 <https://evil.example/x|restore here> & retry\n"
+	if err := (report.Webhook{URL: srv.URL + "/services/T/B/X"}).Post(context.Background(), title, body); err != nil {
+		t.Fatal(err)
+	}
+	got := sl.got()
+	if len(got) != 1 {
+		t.Fatalf("posts: %q", got)
+	}
+	for _, bad := range []string{"<!channel>", "<https://", " & "} {
+		if strings.Contains(got[0], bad) {
+			t.Errorf("the posted text carries %q unescaped:\n%s", bad, got[0])
+		}
+	}
+	for _, want := range []string{"&lt;!channel&gt;", "&lt;https://evil.example/x|restore here&gt; &amp; retry"} {
+		if !strings.Contains(got[0], want) {
+			t.Errorf("the posted text lacks %q:\n%s", want, got[0])
+		}
+	}
+}
