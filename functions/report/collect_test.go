@@ -59,6 +59,58 @@ func TestRunReportWaitIsBounded(t *testing.T) {
 	}
 }
 
+// TestRunReportSurvivesShutdownDuringHealthWait: with report_when: failure,
+// a successful run is reported only if a health check fails, so its report
+// waits for the checks. A report function stopped during that wait (a
+// restart, a rolling update) must leave the run.completed to be redelivered,
+// not acknowledge it: the check that fails afterwards is then reported.
+func TestRunReportSurvivesShutdownDuringHealthWait(t *testing.T) {
+	sl := &slack{}
+	hook := httptest.NewServer(sl)
+	defer hook.Close()
+	hc := &config.HealthCheck{SR: "Local storage", Timeout: time.Minute}
+	job := config.Job{Name: "nightly", ReportWhen: config.ReportFailure, HealthCheck: hc,
+		ReportWebhook: config.NewSecret(hook.URL + "/services/T/B/X")}
+	conn := testsupport.StartNATS(t)
+	consume := func() (stop func()) {
+		ctx, cancel := context.WithCancel(context.Background())
+		rp := &report.Reporter{Job: func(string) (config.Job, bool) { return job, true }, Conn: conn}
+		done := make(chan error, 1)
+		go func() {
+			done <- conn.Consume(ctx, bus.ConsumerConfig{Function: report.Name, DrainTimeout: 200 * time.Millisecond,
+				Subjects: []string{events.Subjects{}.Filter(events.TypeRunCompleted)}}, rp)
+		}()
+		return func() { cancel(); <-done }
+	}
+	const run = "4e1d3c2b5a69788796a5b4c3d2e1f003"
+	request, backup := "hc-"+run, "nfs:"+vmA+"/20261129T010000Z"
+	stop := consume()
+	publish(t, conn, events.HealthCheckRequested{RequestID: request, BackupID: backup, RunID: run, Job: "nightly",
+		Schedule: "daily", VMUUID: vmA, VMName: "web-1", Pool: "lab", SR: "Local storage",
+		Method: events.HealthMethodGuestMetrics, TimeoutMS: 60000})
+	publish(t, conn, events.RunCompleted{RunID: run, Job: "nightly", Schedule: "daily", Status: "success",
+		Results: []events.VMResult{{VMUUID: vmA, VMName: "web-1", Status: "success"}}})
+	testsupport.Eventually(t, 10*time.Second, "the reporter waiting for the check", func() bool {
+		cons, err := conn.JetStream().Consumer(context.Background(), events.DefaultEventsStream, report.Name)
+		if err != nil {
+			return false
+		}
+		info, err := cons.Info(context.Background())
+		return err == nil && info.NumAckPending == 1
+	})
+	stop() // shut down while the report waits for the check
+	publish(t, conn, events.HealthCheckFailed{RequestID: request, BackupID: backup, Job: "nightly", VMUUID: vmA,
+		Pool: "lab", SR: "Local storage", Reason: events.HealthReasonBootFailed, Error: "the VM did not start"})
+	stop = consume()
+	defer stop()
+	testsupport.Eventually(t, 15*time.Second, "the failed check's report after the restart", func() bool {
+		return len(sl.got()) == 1
+	})
+	if title, _, _ := strings.Cut(sl.got()[0], "\n"); !strings.HasSuffix(title, "; health checks: 1 failed") {
+		t.Errorf("report title %q, want the failed check", title)
+	}
+}
+
 var published int
 
 func publish(t *testing.T, conn *bus.Conn, p events.Payload) {

@@ -58,6 +58,9 @@ func (rp *Reporter) Handle(ctx context.Context, ev bus.Event) ([]bus.Out, error)
 		return nil, nil
 	}
 	run := rp.collect(ctx, ev, p, job)
+	if err := ctx.Err(); err != nil {
+		return nil, err // stopped while waiting for the checks: redelivered, not acked
+	}
 	if !send && healthOutcomes(run)[healthFailed] == 0 {
 		return nil, nil // report_when failure: the run and its checks passed
 	}
