@@ -47,6 +47,9 @@ func (d *Daily) Tick(ctx context.Context, now time.Time) error {
 	if last.IsZero() { // never evaluated: start now, catch nothing up
 		return storeChecked(ctx, d.KV, now, rev)
 	}
+	if !now.After(last) { // the clock went back: keep the state, or a sent fire comes due again
+		return nil
+	}
 	dec := schedule.Decide(d.Config.Schedule(), last, now, d.catchUp())
 	if !dec.Fire.IsZero() {
 		if err := d.send(ctx, dec.Fire); err != nil {

@@ -96,3 +96,23 @@ func TestDailyReportWhenFailureSkipsAllGood(t *testing.T) {
 		t.Errorf("DailyTitle = %q, %d", title, n)
 	}
 }
+
+// TestDailyReportClockStepBackDoesNotRepeat: a clock stepped back (an NTP
+// correction, a report function restarted on a host a few seconds behind)
+// must not move the evaluated-up-to time back: the fire already sent would
+// come due again and the day's report be posted twice. The timer keeps its
+// state for the same reason.
+func TestDailyReportClockStepBackDoesNotRepeat(t *testing.T) {
+	d, p := dailyAt8(t, config.ReportAlways, []events.ProtectionVM{{Pool: "lab", UUID: "aaaa", State: events.ProtectionOK}})
+	ctx := context.Background()
+	eight := time.Date(2026, 12, 7, 7, 0, 0, 0, time.UTC) // 08:00 in Paris
+	for _, tm := range []time.Time{eight.Add(-5 * time.Second), eight.Add(5 * time.Second),
+		eight.Add(-3 * time.Second), eight.Add(time.Second), eight.Add(10 * time.Second)} {
+		if err := d.Tick(ctx, tm); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if len(p.titles) != 1 {
+		t.Errorf("posted %d reports for one fire: %q", len(p.titles), p.titles)
+	}
+}
