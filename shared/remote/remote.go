@@ -143,6 +143,11 @@ func StatThenPut(ctx context.Context, r Remote, key string, data []byte) error {
 	} else if !errors.Is(err, ErrNotFound) {
 		return err
 	}
+	return Put(ctx, r, key, data)
+}
+
+// Put writes data under key on r, whole or not at all, replacing any object there.
+func Put(ctx context.Context, r Remote, key string, data []byte) error {
 	u, err := r.Create(ctx, key, int64(len(data)))
 	if err != nil {
 		return err

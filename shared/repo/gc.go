@@ -65,7 +65,7 @@ func (rp *Repo) GC(ctx context.Context, o GCOptions) (GCReport, error) {
 // markGCDue records that restore points were deleted since the last GC that swept.
 func (rp *Repo) markGCDue(ctx context.Context) error {
 	body, _ := json.Marshal(map[string]string{"since": rp.opts.now().UTC().Format(time.RFC3339)})
-	return put(ctx, rp.r, gcDueKey, body)
+	return remote.Put(ctx, rp.r, gcDueKey, body)
 }
 
 // GCDue reports whether restore points were deleted since the last GC that swept (or a GC

@@ -48,7 +48,7 @@ func (rp *Repo) acquireLease(ctx context.Context, prefix string, body []byte) (*
 	}
 	l := &lease{rp: rp, key: key, body: body, stop: make(chan struct{}), done: make(chan struct{})}
 	start := time.Now()
-	if err := put(ctx, rp.r, key, body); err != nil {
+	if err := remote.Put(ctx, rp.r, key, body); err != nil {
 		return nil, fmt.Errorf("repository on remote %s: write lease %s: %w", rp.r.Name(), key, err)
 	}
 	st, err := rp.r.Stat(ctx, key)
@@ -73,7 +73,7 @@ func (l *lease) refresh(ctx context.Context) {
 		}
 		start := time.Now()
 		wctx, cancel := context.WithTimeout(ctx, l.rp.opts.staleAfter/5)
-		err := put(wctx, l.rp.r, l.key, l.body)
+		err := remote.Put(wctx, l.rp.r, l.key, l.body)
 		cancel()
 		if err != nil {
 			l.rp.opts.log.Warn("repository lease not refreshed", "key", l.key, "err", err)

@@ -83,7 +83,7 @@ func TestStaleLeasesAreIgnored(t *testing.T) {
 	ctx := context.Background()
 	rp, _, root := newTestRepo(t, WithPoll(time.Millisecond), WithStaleAfter(time.Minute))
 	for _, key := range []string{sweepPrefix + "crashed.json", sessionsPrefix + "crashed.json"} {
-		if err := put(ctx, rp.r, key, []byte(`{}`)); err != nil {
+		if err := remote.Put(ctx, rp.r, key, []byte(`{}`)); err != nil {
 			t.Fatal(err)
 		}
 		old := time.Now().Add(-2 * time.Minute)

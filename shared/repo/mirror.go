@@ -51,7 +51,7 @@ func InitMirror(ctx context.Context, r remote.Remote, src *Repo, k Key, opts ...
 	if err != nil {
 		return nil, err
 	}
-	if err := put(ctx, r, ConfigKey, data); err != nil {
+	if err := remote.Put(ctx, r, ConfigKey, data); err != nil {
 		return nil, fmt.Errorf("repository on remote %s: write config: %w", r.Name(), err)
 	}
 	return Open(ctx, r, k, opts...)

@@ -135,19 +135,6 @@ func (rp *Repo) Config() Config { return rp.cfg }
 // Remote is the remote the repository lives on.
 func (rp *Repo) Remote() remote.Remote { return rp.r }
 
-// put writes data under key atomically.
-func put(ctx context.Context, r remote.Remote, key string, data []byte) error {
-	u, err := r.Create(ctx, key, int64(len(data)))
-	if err != nil {
-		return err
-	}
-	defer u.Abort(ctx)
-	if _, err := u.Write(data); err != nil {
-		return err
-	}
-	return u.Commit(ctx)
-}
-
 // putChunk stores data as chunk id through batch unless it is there; it returns the bytes it
 // stored. A chunk found there is durable once batch's Barrier returns, as one stored is.
 func (rp *Repo) putChunk(ctx context.Context, batch remote.Batch, id ChunkID, data []byte) (int64, error) {

@@ -65,7 +65,7 @@ func TestSweepChecksMarkerBeforeEachRemoval(t *testing.T) {
 	var a, b ChunkID // unreferenced, in one shard: b's removal waits behind a's
 	a[1], b[1] = 1, 2
 	for _, id := range []ChunkID{a, b} {
-		if err := put(ctx, d, chunkKey(id), []byte("x")); err != nil {
+		if err := remote.Put(ctx, d, chunkKey(id), []byte("x")); err != nil {
 			t.Fatal(err)
 		}
 	}
