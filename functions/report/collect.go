@@ -64,11 +64,14 @@ func (c *collection) run() history.Run {
 // backed-up VM's check has ended, or the checks stop moving for the
 // check's timeout plus HealthGrace: one report per run, with its checks.
 // Without a stream (or when reading fails) it is the run.completed alone.
-func (rp *Reporter) collect(ctx context.Context, ev bus.Event, p events.RunCompleted, job config.Job) history.Run {
+//
+// read reports whether the run's events were read up to its end and the
+// health checks waited for; when not, their outcome is unknown.
+func (rp *Reporter) collect(ctx context.Context, ev bus.Event, p events.RunCompleted, job config.Job) (run history.Run, read bool) {
 	c := &collection{proj: history.New(history.Options{Now: rp.now}), runID: p.RunID, checks: map[string]bool{}}
 	if rp.Conn == nil {
 		c.apply(ev.Received)
-		return c.run()
+		return c.run(), false
 	}
 	end := ev.Received.Event.Time()
 	start := end.Add(-time.Duration(p.DurationMS)*time.Millisecond - startSlack)
@@ -76,7 +79,7 @@ func (rp *Reporter) collect(ctx context.Context, ev bus.Event, p events.RunCompl
 	if err != nil {
 		rp.log().Warn("run report without the run's events", "run", p.RunID, "err", err)
 		c.apply(ev.Received)
-		return c.run()
+		return c.run(), false
 	}
 	defer w.Close()
 	hc := job.HealthCheckFor(p.Schedule)
@@ -96,13 +99,14 @@ func (rp *Reporter) collect(ctx context.Context, ev bus.Event, p events.RunCompl
 			}
 		}
 		if caughtUp && rp.checksDone(c.run(), p, hc, end, moved) {
+			read = true
 			break
 		}
 	}
 	if !caughtUp { // the stream could not be read up to the run's end
 		c.apply(ev.Received)
 	}
-	return c.run()
+	return c.run(), read
 }
 
 func runOf(r events.Received) string {

@@ -125,3 +125,28 @@ func publish(t *testing.T, conn *bus.Conn, p events.Payload) {
 		t.Fatal(err)
 	}
 }
+
+// TestRunReportRetriedWhenTheChecksCannotBeRead: with report_when: failure a
+// successful run is reported only if one of its health checks failed. When
+// the run's events cannot be read back (here: the connection is gone), that
+// is not known, so the run.completed is retried rather than acknowledged
+// with no report.
+func TestRunReportRetriedWhenTheChecksCannotBeRead(t *testing.T) {
+	hc := &config.HealthCheck{SR: "Local storage", Timeout: time.Minute}
+	job := config.Job{Name: "nightly", ReportWhen: config.ReportFailure, HealthCheck: hc,
+		ReportWebhook: config.NewSecret("http://127.0.0.1:1/services/T/B/X")}
+	conn := testsupport.StartNATS(t)
+	rp := &report.Reporter{Job: func(string) (config.Job, bool) { return job, true }, Conn: conn}
+	m, err := events.Subjects{}.Message(events.Meta{ID: "run-done", Source: events.Source("export"), Time: time.Now()},
+		events.RunCompleted{RunID: "4e1d3c2b5a69788796a5b4c3d2e1f004", Job: "nightly", Schedule: "daily", Status: "success",
+			Results: []events.VMResult{{VMUUID: vmA, VMName: "web-1", Status: "success"}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ev := testsupport.Deliver(t, m, 1, 5)
+	ev.Delivery.Stream = events.DefaultEventsStream
+	_ = conn.Close()
+	if _, err := rp.Handle(context.Background(), ev); err == nil {
+		t.Fatal("Handle acknowledged the run though its health checks could not be read; want an error to retry")
+	}
+}

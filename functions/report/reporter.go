@@ -2,6 +2,7 @@ package report
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -57,11 +58,15 @@ func (rp *Reporter) Handle(ctx context.Context, ev bus.Event) ([]bus.Out, error)
 		log.Info("run ended too long ago; no report sent", "age", age.Round(time.Second))
 		return nil, nil
 	}
-	run := rp.collect(ctx, ev, p, job)
+	run, read := rp.collect(ctx, ev, p, job)
 	if err := ctx.Err(); err != nil {
 		return nil, err // stopped while waiting for the checks: redelivered, not acked
 	}
 	if !send && healthOutcomes(run)[healthFailed] == 0 {
+		if !read && rp.Conn != nil {
+			// Whether a check failed is not known: try again rather than stay silent.
+			return nil, errors.New("the run's health checks could not be read back from the stream")
+		}
 		return nil, nil // report_when failure: the run and its checks passed
 	}
 	if err := (Webhook{URL: job.ReportWebhook.Reveal(), Client: rp.Client}).Post(ctx, Title(run), Tree(run)); err != nil {
