@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"testing"
 
 	"xbr/events"
@@ -67,5 +68,25 @@ func TestOverlapQueued(t *testing.T) {
 	}
 	if bs := list(t, e.remotes["local"]); len(bs) != 1 {
 		t.Fatalf("%d backups after the queued run, want 1", len(bs))
+	}
+}
+
+// TestFireOfADisabledScheduleIsSkipped: a fire still waiting in the stream
+// (queued behind a run, or stored while the functions were down) when its
+// schedule is disabled does not run: "a disabled schedule never fires".
+func TestFireOfADisabledScheduleIsSkipped(t *testing.T) {
+	e := newEnv(t, 1, `  - name: nightly
+    pools: [lab]
+    remotes: [local]
+    schedules: [{name: daily, cron: "0 2 * * *", retention: 3, enabled: false}]
+`, false)
+	e.start()
+	run := e.fire("nightly", "daily", fireAt)
+	done := e.runCompleted(run)
+	if done.Status != events.StatusSkipped || !strings.Contains(done.Reason, "disabled") {
+		t.Fatalf("run.completed of a disabled schedule's fire: %+v, want skipped, saying it is disabled", done)
+	}
+	if n := e.sim.Requests()["/export"]; n != 0 {
+		t.Errorf("%d exports for a disabled schedule's fire", n)
 	}
 }

@@ -28,7 +28,7 @@ type testFlow struct {
 func newFlow(t *testing.T) *testFlow {
 	clk := &clock{t: flowFire}
 	tf := &testFlow{}
-	daily := []config.Schedule{{Name: "daily"}}
+	daily := []config.Schedule{{Name: "daily", Enabled: true}}
 	cfg := &config.Config{Jobs: []config.Job{
 		{Name: "nightly", Mode: config.ModeFull, Concurrency: 1, Schedules: daily},
 		{Name: "snaps", Mode: config.ModeSnapshot, Schedules: daily},

@@ -37,16 +37,36 @@ func (p *Planner) Handle(ctx context.Context, ev bus.Event) ([]bus.Out, error) {
 	if !mine {
 		return nil, nil
 	}
-	if _, ok := job.Schedule(due.Schedule); !ok {
+	sched, ok := job.Schedule(due.Schedule)
+	if !ok {
 		return nil, bus.Permanent(fmt.Errorf("job %s has no schedule %q", due.Job, due.Schedule))
 	}
 	f := Fire{RunID: due.RunID, Job: job.Name, Schedule: due.Schedule, Mode: p.f.Topics.Mode,
 		FireTime: due.FireTime, OnOverlap: job.OnOverlap, Delivery: ev.Delivery.Attempt}
+	if !sched.Enabled && !due.Manual {
+		// A fire stored before its schedule was disabled (queued behind a run, or waiting
+		// while the functions were down): a disabled schedule never fires. A manual run
+		// of it is the operator's choice and goes ahead.
+		return p.skip(ctx, job, f, fmt.Sprintf("schedule %s was disabled after this fire", due.Schedule))
+	}
 	outs, tries, err := p.plan(ctx, ev.Delivery, f, job)
 	if GivesUp(ctx, ev.Delivery, tries, err) {
 		return p.giveUp(ctx, job, f, ev.Delivery, err)
 	}
 	return outs, err
+}
+
+// skip records fire f's run as skipped for reason (a redelivery finds it recorded and
+// announces it again) and returns its events.
+func (p *Planner) skip(ctx context.Context, job config.Job, f Fire, reason string) ([]bus.Out, error) {
+	r, err := p.f.Runs.Get(ctx, f.RunID)
+	if errors.Is(err, ErrNotFound) {
+		r, err = p.f.Runs.End(ctx, f, events.StatusSkipped, reason)
+	}
+	if err != nil {
+		return nil, err
+	}
+	return p.f.Announce(job, r)
 }
 
 // Mine returns the job of fire due for the planner of mode, whose consumer
