@@ -92,7 +92,7 @@ func TestMetadataRuns(t *testing.T) {
 	nfs, full := newDir(t, "nfs"), fullRemote{newDir(t, "full")}
 	cfg := &config.Config{Jobs: []config.Job{{Name: "pooldb", ID: "74c79d5c-1f7d-5956-bb9a-53a413eef093",
 		Mode: config.ModeMetadata, Pools: []string{"lab"}, Remotes: []string{"nfs", "full"},
-		Schedules: []config.Schedule{{Name: "nightly", ID: schedID, Retention: 2}}}}}
+		Schedules: []config.Schedule{{Name: "nightly", ID: schedID, Retention: 2, Enabled: true}}}}}
 	t0 := time.Date(2026, 11, 29, 3, 0, 0, 0, time.UTC)
 	now := t0
 	h := &metadata.Handler{Config: cfg, Pools: pools{"lab": startSim(t)}, Remotes: remotes{"nfs": nfs, "full": full},
@@ -168,7 +168,7 @@ func TestMetadataRefusesAnXOEncryptedRemote(t *testing.T) {
 	must(t, os.WriteFile(filepath.Join(xo.Root(), "encryption.json"), []byte(`{"algorithm":"chacha20-poly1305"}`), 0o644))
 	cfg := &config.Config{Jobs: []config.Job{{Name: "pooldb", ID: "74c79d5c-1f7d-5956-bb9a-53a413eef093",
 		Mode: config.ModeMetadata, Pools: []string{"lab"}, Remotes: []string{"xo", "nfs"},
-		Schedules: []config.Schedule{{Name: "nightly", ID: schedID, Retention: 2}}}}}
+		Schedules: []config.Schedule{{Name: "nightly", ID: schedID, Retention: 2, Enabled: true}}}}}
 	at := time.Date(2026, 11, 29, 3, 0, 0, 0, time.UTC)
 	h := &metadata.Handler{Config: cfg, Pools: pools{"lab": startSim(t)}, Remotes: remotes{"nfs": nfs, "xo": xo},
 		Now: func() time.Time { return at }}
@@ -200,7 +200,7 @@ func TestMetadataStaleFire(t *testing.T) {
 	nfs := newDir(t, "nfs")
 	cfg := &config.Config{CatchUp: time.Hour, Jobs: []config.Job{{Name: "pooldb", ID: "74c79d5c-1f7d-5956-bb9a-53a413eef093",
 		Mode: config.ModeMetadata, Pools: []string{"lab"}, Remotes: []string{"nfs"},
-		Schedules: []config.Schedule{{Name: "nightly", ID: schedID, Retention: 2}}}}}
+		Schedules: []config.Schedule{{Name: "nightly", ID: schedID, Retention: 2, Enabled: true}}}}}
 	now := time.Date(2026, 11, 29, 5, 0, 0, 0, time.UTC)
 	h := &metadata.Handler{Config: cfg, Pools: pools{"lab": startSim(t)}, Remotes: remotes{"nfs": nfs},
 		Now: func() time.Time { return now }}
@@ -232,7 +232,7 @@ func TestMetadataNamesWhyTheOnlyRemoteFailed(t *testing.T) {
 	full := fullRemote{newDir(t, "full")}
 	cfg := &config.Config{Jobs: []config.Job{{Name: "pooldb", ID: "74c79d5c-1f7d-5956-bb9a-53a413eef093",
 		Mode: config.ModeMetadata, Pools: []string{"lab"}, Remotes: []string{"full"},
-		Schedules: []config.Schedule{{Name: "nightly", ID: schedID, Retention: 2}}}}}
+		Schedules: []config.Schedule{{Name: "nightly", ID: schedID, Retention: 2, Enabled: true}}}}}
 	at := time.Date(2026, 11, 29, 3, 0, 0, 0, time.UTC)
 	h := &metadata.Handler{Config: cfg, Pools: pools{"lab": startSim(t)}, Remotes: remotes{"full": full},
 		Now: func() time.Time { return at }}

@@ -13,9 +13,19 @@ import (
 // that waited in the stream longer than CatchUp (its function was down):
 // measured from when it was stored, not from its fire time, since a fire the
 // timer caught up near the window's edge is handled a moment later. A manual
-// fire always runs. The reason is what run.completed of a skipped run says.
+// fire always runs. A fire of a schedule disabled since it was stored is
+// skipped too: a disabled schedule never fires. The reason is what
+// run.completed of a skipped run says.
 func (c *Config) StaleFire(due events.ScheduleDue, stored, now time.Time) string {
-	if c.CatchUp <= 0 || due.Manual {
+	if due.Manual {
+		return ""
+	}
+	if job, ok := c.Job(due.Job); ok {
+		if s, ok := job.Schedule(due.Schedule); ok && !s.Enabled {
+			return fmt.Sprintf("schedule %s was disabled after this fire", due.Schedule)
+		}
+	}
+	if c.CatchUp <= 0 {
 		return ""
 	}
 	since := stored
