@@ -35,11 +35,35 @@ type Cluster struct {
 // StartCluster starts cfg.Size clustered servers with JetStream, each with
 // routes to every other one, and waits until JetStream has a meta leader
 // that every server follows.
+//
+// The route ports are reserved and released before the nodes bind them, so
+// on a busy machine another process can take one in between and that node
+// never gets ready: the start is then tried again on new ports (three tries
+// at most), each in a store folder of its own.
 func StartCluster(cfg ClusterConfig) (*Cluster, error) {
 	cfg, err := cfg.withDefaults()
 	if err != nil {
 		return nil, err
 	}
+	var errs []error
+	for try := range startTries {
+		tcfg := cfg
+		if try > 0 {
+			tcfg.StoreDir = filepath.Join(cfg.StoreDir, fmt.Sprintf("try-%d", try+1))
+		}
+		c, err := startCluster(tcfg)
+		if err == nil {
+			return c, nil
+		}
+		errs = append(errs, err)
+	}
+	return nil, errors.Join(errs...)
+}
+
+// startTries is how many times StartCluster tries to start the cluster.
+const startTries = 3
+
+func startCluster(cfg ClusterConfig) (*Cluster, error) {
 	ports, err := freePorts(cfg.Host, cfg.Size)
 	if err != nil {
 		return nil, err
@@ -99,12 +123,15 @@ func startNode(cfg ClusterConfig, i, clusterPort int, routes []string) (*server.
 		return nil, fmt.Errorf("nats cluster node %s: %w", name, err)
 	}
 	go ns.Start()
-	if !ns.ReadyForConnections(10 * time.Second) {
+	if !ns.ReadyForConnections(nodeReady) {
 		ns.Shutdown()
-		return nil, fmt.Errorf("nats cluster node %s: not ready after 10s", name)
+		return nil, fmt.Errorf("nats cluster node %s: not ready after %s", name, nodeReady)
 	}
 	return ns, nil
 }
+
+// nodeReady bounds the wait for one node to accept connections.
+const nodeReady = 20 * time.Second
 
 // freePorts reserves n distinct free TCP ports on host and releases them, so
 // that every node's routes can name every other node before any starts.
