@@ -20,10 +20,8 @@ func (c *Config) StaleFire(due events.ScheduleDue, stored, now time.Time) string
 	if due.Manual {
 		return ""
 	}
-	if job, ok := c.Job(due.Job); ok {
-		if s, ok := job.Schedule(due.Schedule); ok && !s.Enabled {
-			return fmt.Sprintf("schedule %s was disabled after this fire", due.Schedule)
-		}
+	if why := c.DisabledFire(due); why != "" {
+		return why
 	}
 	if c.CatchUp <= 0 {
 		return ""
@@ -35,6 +33,22 @@ func (c *Config) StaleFire(due events.ScheduleDue, stored, now time.Time) string
 	if waited := now.Sub(since); waited > c.CatchUp {
 		return fmt.Sprintf("the fire of %s waited %s to be handled, more than catch_up (%s)",
 			due.FireTime.UTC().Format(time.RFC3339), waited.Round(time.Second), c.CatchUp)
+	}
+	return ""
+}
+
+// DisabledFire says why fire due is skipped because its schedule was disabled
+// after it fired (queued behind a run, or stored while its function was
+// down), or "" when it runs: a disabled schedule never fires, but a manual
+// run of one is the operator's choice and goes ahead.
+func (c *Config) DisabledFire(due events.ScheduleDue) string {
+	if due.Manual {
+		return ""
+	}
+	if job, ok := c.Job(due.Job); ok {
+		if s, ok := job.Schedule(due.Schedule); ok && !s.Enabled {
+			return fmt.Sprintf("schedule %s was disabled after this fire", due.Schedule)
+		}
 	}
 	return ""
 }

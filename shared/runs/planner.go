@@ -37,17 +37,13 @@ func (p *Planner) Handle(ctx context.Context, ev bus.Event) ([]bus.Out, error) {
 	if !mine {
 		return nil, nil
 	}
-	sched, ok := job.Schedule(due.Schedule)
-	if !ok {
+	if _, ok := job.Schedule(due.Schedule); !ok {
 		return nil, bus.Permanent(fmt.Errorf("job %s has no schedule %q", due.Job, due.Schedule))
 	}
 	f := Fire{RunID: due.RunID, Job: job.Name, Schedule: due.Schedule, Mode: p.f.Topics.Mode,
 		FireTime: due.FireTime, OnOverlap: job.OnOverlap, Delivery: ev.Delivery.Attempt}
-	if !sched.Enabled && !due.Manual {
-		// A fire stored before its schedule was disabled (queued behind a run, or waiting
-		// while the functions were down): a disabled schedule never fires. A manual run
-		// of it is the operator's choice and goes ahead.
-		return p.skip(ctx, job, f, fmt.Sprintf("schedule %s was disabled after this fire", due.Schedule))
+	if why := p.f.Config.DisabledFire(due); why != "" {
+		return p.skip(ctx, job, f, why)
 	}
 	outs, tries, err := p.plan(ctx, ev.Delivery, f, job)
 	if GivesUp(ctx, ev.Delivery, tries, err) {
