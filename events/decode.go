@@ -55,6 +55,21 @@ func Decode(subject string, header map[string][]string, data []byte) (Received, 
 	return Received{Message: Message{Subject: subject, Event: e}, Payload: p}, nil
 }
 
+// Decode is Decode for a message read under s's prefix: an event whose type
+// is not the one its subject carries (Carries) fails too. NATS grants
+// publishing by subject, so only then is the event trusted to be of its type.
+func (s Subjects) Decode(subject string, header map[string][]string, data []byte) (Received, error) {
+	r, err := Decode(subject, header, data)
+	if err != nil {
+		return Received{}, err
+	}
+	if t := Type(r.Event.Type()); !s.Carries(subject, t) {
+		return Received{}, fmt.Errorf("%w: a %s event on subject %q, which carries other events (want %s)",
+			ErrMalformed, t, subject, s.Filter(t))
+	}
+	return r, nil
+}
+
 func decodeEvent(header map[string][]string, data []byte) (event.Event, error) {
 	h := lowerHeaders(header)
 	ct := h[strings.ToLower(HeaderContentType)]

@@ -100,8 +100,7 @@ func (s *Server) scan(ctx context.Context, stream string, filters []string, sinc
 		n, more := 0, true
 		for m := range batch.Messages() {
 			n++
-			if r, err := events.Decode(m.Subject(), m.Headers(), m.Data()); err == nil && more &&
-				s.env.Subjects.Carries(m.Subject(), events.Type(r.Event.Type())) {
+			if r, err := s.env.Subjects.Decode(m.Subject(), m.Headers(), m.Data()); err == nil && more {
 				more = fn(r)
 			}
 		}

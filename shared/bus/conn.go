@@ -34,7 +34,7 @@ type ConnectOptions struct {
 	CheckSources bool
 	// Subjects, when set, is the prefix the connection's events live under: a
 	// record a Watch reads whose type is not the one its subject carries there
-	// (events.Subjects.Carries) gets an Err and no event, as a malformed one.
+	// (events.Subjects.Decode) gets an Err and no event, as a malformed one.
 	Subjects *events.Subjects
 }
 

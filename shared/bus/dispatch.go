@@ -44,21 +44,13 @@ const ackTimeout = 10 * time.Second
 func (l *loop) dispatch(ctx context.Context, msg jetstream.Msg) {
 	d := delivery(msg, l.cfg.MaxDeliver)
 	log := l.log.With(KeySubject, msg.Subject(), KeyStreamSeq, d.StreamSeq, KeyDeliveries, d.Attempt)
-	rec, err := events.Decode(msg.Subject(), msg.Headers(), msg.Data())
+	rec, err := l.cfg.DLQ.Decode(msg.Subject(), msg.Headers(), msg.Data()) // the consumer's prefix
 	if err != nil {
 		log = log.With(KeyEventID, msg.Headers().Get("ce-id"))
 		l.deadLetter(ctx, log, msg, d, err.Error())
 		return
 	}
 	log = log.With(KeyEventID, rec.Event.ID(), KeyEventType, rec.Event.Type())
-	if t := events.Type(rec.Event.Type()); !l.cfg.DLQ.Carries(msg.Subject(), t) {
-		// Publishing is granted by subject: an event must be of the type its
-		// subject carries, or an identity could smuggle a type it may not
-		// publish onto a subject it may.
-		l.deadLetter(ctx, log, msg, d, fmt.Sprintf("a %s event on subject %q, which carries other events (want %s)",
-			t, msg.Subject(), l.cfg.DLQ.Filter(t)))
-		return
-	}
 	if t := events.Type(rec.Event.Type()); l.conn.checkSources && !events.AllowedSource(t, rec.Event.Source()) {
 		l.deadLetter(ctx, log, msg, d, fmt.Sprintf("source %q may not produce %s (producers: %s)",
 			rec.Event.Source(), t, strings.Join(events.Producers(t), ", ")))

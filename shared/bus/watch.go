@@ -93,9 +93,10 @@ func (w *Watch) Next(ctx context.Context) (Record, error) {
 	if meta, merr := msg.Metadata(); merr == nil {
 		r.Stream, r.Seq, r.Stored, r.Pending = meta.Stream, meta.Sequence.Stream, meta.Timestamp, meta.NumPending
 	}
-	r.Event, r.Err = events.Decode(msg.Subject(), msg.Headers(), msg.Data())
-	if t := events.Type(r.Event.Event.Type()); r.Err == nil && w.subjects != nil && !w.subjects.Carries(msg.Subject(), t) {
-		r.Event, r.Err = events.Received{}, fmt.Errorf("a %s event on subject %q, which carries other events", t, msg.Subject())
+	if w.subjects != nil {
+		r.Event, r.Err = w.subjects.Decode(msg.Subject(), msg.Headers(), msg.Data())
+	} else {
+		r.Event, r.Err = events.Decode(msg.Subject(), msg.Headers(), msg.Data())
 	}
 	return r, nil
 }

@@ -45,8 +45,7 @@ func Lookup(ctx context.Context, js jetstream.JetStream, s events.Subjects, name
 		if err != nil {
 			return Status{}, fmt.Errorf("failover status: read %s: %w", subj, err)
 		}
-		if r, err := events.Decode(m.Subject, m.Header, m.Data); err == nil &&
-			s.Carries(m.Subject, events.Type(r.Event.Type())) && status.Apply(r) {
+		if r, err := s.Decode(m.Subject, m.Header, m.Data); err == nil && status.Apply(r) {
 			found = true
 		}
 	}

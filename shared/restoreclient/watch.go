@@ -71,8 +71,8 @@ func lastEvent(ctx context.Context, js jetstream.JetStream, s events.Subjects, s
 	if err != nil {
 		return events.Received{}, false, fmt.Errorf("restore status: read %s: %w", subject, err)
 	}
-	r, err := events.Decode(m.Subject, m.Header, m.Data)
-	if err != nil || !s.Carries(m.Subject, events.Type(r.Event.Type())) {
+	r, err := s.Decode(m.Subject, m.Header, m.Data)
+	if err != nil {
 		return events.Received{}, false, nil // a malformed or misplaced event tells nothing about the restore
 	}
 	return r, true, nil
