@@ -14,6 +14,7 @@ import (
 
 	"xbr/events"
 	"xbr/shared/catalog"
+	"xbr/shared/chattext"
 	"xbr/shared/restoreclient"
 	"xbr/shared/schedule"
 )
@@ -32,17 +33,6 @@ const (
 	inChannel = "in_channel"
 )
 
-// slackEscaper escapes Slack's control characters, as Slack asks of every
-// message text: its client shows the escapes as the characters.
-var slackEscaper = strings.NewReplacer("&", "&amp;", "<", "&lt;", ">", "&gt;")
-
-// mattermostDefuser breaks what Mattermost's markdown would make of a
-// name: a zero-width space after "@" ends a mention's word (@channel,
-// @here, @all, @user), and one between "]" and "(" or ":" ends an inline
-// link or image and a link definition. The text reads the same; our own
-// code spans and bold stay as they are.
-var mattermostDefuser = strings.NewReplacer("@", "@\u200b", "](", "]\u200b(", "]:", "]\u200b:")
-
 // to is the reply as sent to the chat via: for Slack, with &, < and >
 // escaped; for Mattermost, mentions and markdown links defused. The
 // replies quote VM, copy and backup names and error texts, which come from
@@ -53,9 +43,9 @@ var mattermostDefuser = strings.NewReplacer("@", "@\u200b", "](", "]\u200b(", "]
 func (r ChatReply) to(via string) ChatReply {
 	switch via {
 	case "slack":
-		r.Text = slackEscaper.Replace(r.Text)
+		r.Text = chattext.Slack(r.Text)
 	case "mattermost":
-		r.Text = mattermostDefuser.Replace(r.Text)
+		r.Text = chattext.Mattermost(r.Text)
 	}
 	return r
 }

@@ -10,6 +10,8 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+
+	"xbr/shared/chattext"
 )
 
 // Webhook posts messages to a Slack-compatible incoming webhook.
@@ -23,18 +25,12 @@ type message struct {
 	Text string `json:"text"`
 }
 
-// slackEscaper turns Slack's control characters into the entities its
-// formatting reference asks for: "<...>" is a link or a mention (<!channel>)
-// even inside a code block, so what a report quotes (VM names, error texts)
-// must not carry them raw.
-var slackEscaper = strings.NewReplacer("&", "&amp;", "<", "&lt;", ">", "&gt;")
-
 // Post sends title and body (shown as a code block), escaped for Slack
 // mrkdwn. Errors never contain the URL.
 func (w Webhook) Post(ctx context.Context, title, body string) error {
-	text := slackEscaper.Replace(title)
+	text := chattext.Slack(title)
 	if body != "" {
-		text += "\n```\n" + strings.ReplaceAll(slackEscaper.Replace(body), "```", "'''") + "```"
+		text += "\n```\n" + strings.ReplaceAll(chattext.Slack(body), "```", "'''") + "```"
 	}
 	payload, err := json.Marshal(message{Text: text})
 	if err != nil {
