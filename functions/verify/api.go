@@ -76,7 +76,7 @@ func run(ctx context.Context, env *fn.Env, req integrity.Request) (results []int
 	}
 	points, err := integrity.RemotePoints(ctx, repos(env), name, opts)
 	if err != nil {
-		return results, fmt.Errorf("the incremental repository on remote %s cannot be verified: %w", name, err), nil
+		return results, unreadable(name, err), nil
 	}
 	return append(results, points...), nil, nil
 }
@@ -87,4 +87,10 @@ func repos(env *fn.Env) integrity.Repos {
 		return nil
 	}
 	return env.Repos
+}
+
+// unreadable is the failure of remote name's repository, which could not be
+// verified: what the scheduled run's reason and the query's report say.
+func unreadable(name string, err error) error {
+	return fmt.Errorf("the incremental repository on remote %s cannot be verified: %w", name, err)
 }

@@ -90,7 +90,7 @@ func (h *Handler) Handle(ctx context.Context, ev bus.Event) ([]bus.Out, error) {
 		case err != nil:
 			// A damaged config.json or a wrong key stays so: the run ends, failed, saying so,
 			// with what else was verified, instead of a fire dead-lettered with no outcome.
-			unread = append(unread, fmt.Errorf("the incremental repository on remote %s cannot be verified: %w", name, err))
+			unread = append(unread, unreadable(name, err))
 		}
 		results = append(append(results, res...), points...)
 	}
