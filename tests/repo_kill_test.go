@@ -160,6 +160,12 @@ func TestGCSurvivesSIGKILL(t *testing.T) {
 		t.Fatalf("%d chunks after the kill: want the sweep cut short between %d and %d", left, kept, kept+garbage)
 	}
 	verifyClean(t, nfs)
+	// The killed GC swept nothing to the end: the repository must still owe one, so the
+	// next incremental run's GC (which collects only a due repository) resumes it even
+	// where no gc job is scheduled.
+	if due, err := rp.GCDue(ctx); err != nil || !due {
+		t.Fatalf("GCDue after the GC was killed = %v, %v; want true", due, err)
+	}
 
 	s2 := startServe(t, env, args...)
 	rc := waitRunCompleted(t, ctx, s2.natsURL(t), fire(t, ctx, s2, "collect"))
@@ -170,6 +176,9 @@ func TestGCSurvivesSIGKILL(t *testing.T) {
 		t.Fatalf("%d chunks after the next GC, want the %d the restore point uses", n, kept)
 	}
 	verifyClean(t, nfs)
+	if due, err := rp.GCDue(ctx); err != nil || due {
+		t.Fatalf("GCDue after the GC that swept = %v, %v; want false", due, err)
+	}
 }
 
 // TestMirrorSurvivesSIGKILL kills `xbr serve` while a mirror job copies

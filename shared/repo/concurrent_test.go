@@ -154,6 +154,51 @@ func TestGCDue(t *testing.T) {
 	due(false, "after a GC that swept")
 }
 
+// deleteDuringSweep deletes point once, from inside a GC's sweep (its first chunk removal).
+type deleteDuringSweep struct {
+	remote.Remote
+	once  sync.Once
+	do    func() error
+	fired error
+}
+
+func (d *deleteDuringSweep) Delete(ctx context.Context, key string) error {
+	if strings.HasPrefix(key, repo.Root+"/chunks/") {
+		d.once.Do(func() { d.fired = d.do() })
+	}
+	return d.Remote.Delete(ctx, key)
+}
+
+// A point deleted while a GC sweeps (after that GC's marks read its manifest) leaves the
+// repository due, so that the next GC collects the chunks it alone used.
+func TestGCDueKeepsADeletionDuringTheSweep(t *testing.T) {
+	ctx := context.Background()
+	d := newDir(t)
+	rp := initRepo(t, d, repo.Key{})
+	writePoint(t, rp, vmA, t0, diskImage(70, 8*cs))
+	writePoint(t, rp, vmB, t0, diskImage(71, 8*cs))
+	if err := rp.Delete(ctx, repo.Point{VM: vmA, Time: t0}); err != nil {
+		t.Fatal(err)
+	}
+	hook := &deleteDuringSweep{Remote: d, do: func() error { return rp.Delete(ctx, repo.Point{VM: vmB, Time: t0}) }}
+	during, err := repo.Open(ctx, hook, repo.Key{}, repo.WithConcurrency(1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep, err := during.GC(ctx, repo.GCOptions{Grace: -1}); err != nil || rep.Swept == 0 || hook.fired != nil {
+		t.Fatalf("gc = %+v, %v (deletion during it: %v); want a sweep", rep, err, hook.fired)
+	}
+	if due, err := rp.GCDue(ctx); err != nil || !due {
+		t.Fatalf("GCDue after a point was deleted during the sweep = %v, %v; want true", due, err)
+	}
+	if rep, err := rp.GC(ctx, repo.GCOptions{Grace: -1}); err != nil || rep.Swept == 0 || repotest.CountChunks(t, rp) != 0 {
+		t.Fatalf("next gc = %+v, %v: want the deleted point's chunks removed", rep, err)
+	}
+	if due, err := rp.GCDue(ctx); err != nil || due {
+		t.Fatalf("GCDue after the GC that swept = %v, %v; want false", due, err)
+	}
+}
+
 // An upload a crashed backup left half-written is removed by the next GC that sweeps, and
 // a restore point is never written twice.
 func TestGCRemovesCrashedUploads(t *testing.T) {

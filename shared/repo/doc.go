@@ -14,7 +14,7 @@
 //	xbr-repo/sessions/<vm uuid>_<time>_<random>.json  the lease of a running backup
 //	xbr-repo/sessions/<random>.json              the lease of a running mirror copy
 //	xbr-repo/gc/sweeping/<random>.json           the marker of a GC that is deleting chunks
-//	xbr-repo/gc/due.json                         present while points were deleted since the last sweep
+//	xbr-repo/gc/due/<time>_<random>.json         one per deletion of points no GC has swept after
 //
 // # Chunks and manifests
 //
@@ -132,17 +132,22 @@
 // On top of the exclusion, an unreferenced chunk is swept only once older than the grace
 // period (GCOptions.Grace, default 1 hour) before the sweep marker's time.
 //
-// When to collect: Delete marks the repository as due (gc/due.json, written after the
-// manifest is removed); GC removes the mark before its first mark phase and puts it back when
-// it is deferred or fails, so GCDue tells whether a GC has anything new to collect. Callers
-// collect once after a batch of deletions (the prune function, once at the end of a run), not
-// after each: every GC reads every manifest.
+// When to collect: Delete marks the repository as due, with a marker object of its own
+// (gc/due/, written after the manifest is removed, never rewritten). GC lists the markers
+// before its first mark phase and, only once it has swept, removes those it listed: they
+// name deletions its marks saw. A point deleted during a GC leaves a marker that GC did not
+// list; a GC that is deferred, fails or is killed removes none (and one asked for while
+// nothing was due writes one when it does not sweep). So GCDue tells whether a GC has
+// anything new to collect, across crashes. Callers collect once after a batch of deletions
+// (the prune function, once at the end of a run), not after each: every GC reads every
+// manifest.
 //
-// Crashes: GC keeps no state beyond that mark; it is idempotent, so a sweep cut short leaves unreferenced
-// chunks that the next GC removes. A crashed backup leaves chunks no manifest names and its
-// lease, which goes stale; the next GC that sweeps removes the chunks, the dir remote's temp
-// files of interrupted uploads, and the leases and sweep markers stale for twice their
-// validity. A manifest is never visible half-written.
+// Crashes: GC keeps no state beyond the markers; it is idempotent, so a sweep cut short
+// leaves unreferenced chunks that the next GC removes, and the repository due for it. A
+// crashed backup leaves chunks no manifest names and its lease, which goes stale; the next
+// GC that sweeps removes the chunks, the dir remote's temp files of interrupted uploads,
+// and the leases and sweep markers stale for twice their validity. A manifest is never
+// visible half-written.
 //
 // # Verify
 //

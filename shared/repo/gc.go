@@ -2,6 +2,8 @@ package repo
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -47,38 +49,50 @@ func (rp *Repo) GC(ctx context.Context, o GCOptions) (GCReport, error) {
 		grace = DefaultGrace
 	}
 	grace = max(grace, 0)
-	// The due marker goes first: a point deleted from here on marks the repository again, for
-	// the next GC, as this one's mark may have read its manifest. A GC that does not sweep
-	// puts the marker back.
-	if err := rp.r.Delete(ctx, gcDueKey); err != nil {
-		return GCReport{}, fmt.Errorf("gc: clear %s: %w", gcDueKey, err)
+	// The due markers are read first and removed only by a GC that swept: each names a
+	// deletion made before this GC's marks, whose chunks the sweep then removes. A point
+	// deleted from here on leaves a marker this GC does not remove, for the next GC; so does
+	// a GC that is killed, fails or is deferred.
+	due, err := rp.r.List(ctx, gcDuePrefix)
+	if err != nil {
+		return GCReport{}, fmt.Errorf("gc: list %s: %w", gcDuePrefix, err)
 	}
 	rep, err := rp.collect(ctx, grace)
 	if err != nil || rep.Deferred {
-		if merr := rp.markGCDue(context.WithoutCancel(ctx)); merr != nil {
-			err = errors.Join(err, fmt.Errorf("gc: restore %s: %w", gcDueKey, merr))
+		if len(due) == 0 { // a GC asked for while nothing was due still owes its sweep
+			if merr := rp.markGCDue(context.WithoutCancel(ctx)); merr != nil {
+				err = errors.Join(err, fmt.Errorf("gc: mark the repository due: %w", merr))
+			}
+		}
+		return rep, err
+	}
+	for _, m := range due {
+		if err := rp.r.Delete(ctx, m.Key); err != nil {
+			rp.opts.log.Warn("GC swept, but a due marker could not be removed; the next GC runs for nothing",
+				"remote", rp.r.Name(), "marker", m.Key, "err", err)
 		}
 	}
-	return rep, err
+	return rep, nil
 }
 
-// markGCDue records that restore points were deleted since the last GC that swept.
+// markGCDue records that restore points were deleted: a marker of its own, never rewritten,
+// so that a GC removes only the markers it saw before its marks.
 func (rp *Repo) markGCDue(ctx context.Context) error {
+	var rnd [8]byte
+	_, _ = rand.Read(rnd[:])
+	key := gcDuePrefix + rp.opts.now().UTC().Format(timeLayout) + "_" + hex.EncodeToString(rnd[:]) + ".json"
 	body, _ := json.Marshal(map[string]string{"since": rp.opts.now().UTC().Format(time.RFC3339)})
-	return remote.Put(ctx, rp.r, gcDueKey, body)
+	return remote.Put(ctx, rp.r, key, body)
 }
 
 // GCDue reports whether restore points were deleted since the last GC that swept (or a GC
 // was deferred or failed since), so that a GC has something to collect.
 func (rp *Repo) GCDue(ctx context.Context) (bool, error) {
-	_, err := rp.r.Stat(ctx, gcDueKey)
-	switch {
-	case errors.Is(err, remote.ErrNotFound):
-		return false, nil
-	case err != nil:
-		return false, fmt.Errorf("repository on remote %s: stat %s: %w", rp.r.Name(), gcDueKey, err)
+	due, err := rp.r.List(ctx, gcDuePrefix)
+	if err != nil {
+		return false, fmt.Errorf("repository on remote %s: list %s: %w", rp.r.Name(), gcDuePrefix, err)
 	}
-	return true, nil
+	return len(due) > 0, nil
 }
 
 // collect is GC's mark and sweep.

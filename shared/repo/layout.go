@@ -23,8 +23,9 @@ const (
 	sessionsPrefix = Root + "/sessions/"
 	// sweepPrefix holds the markers of GCs that are deleting chunks.
 	sweepPrefix = Root + "/gc/sweeping/"
-	// gcDueKey exists while restore points were deleted since the last GC that swept.
-	gcDueKey = Root + "/gc/due.json"
+	// gcDuePrefix holds one marker per deletion of restore points that no GC has swept
+	// after: gc/due/<YYYYMMDDTHHMMSSZ>_<random>.json.
+	gcDuePrefix = Root + "/gc/due/"
 )
 
 // timeLayout names a restore point, as Xen Orchestra names its backups.
