@@ -7,7 +7,7 @@ need=()
 for t in curl pigz zstd gzip; do command -v "$t" >/dev/null || need+=("$t"); done
 if [ ${#need[@]} -gt 0 ]; then
 	echo "bench: installing ${need[*]}" >&2
-	apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need[@]}" >/dev/null
+	apt-get -o DPkg::Lock::Timeout=600 update -qq && DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=600 install -y -qq "${need[@]}" >/dev/null
 fi
 echo "== the simulator alone: /export of an 8 GiB VM to curl -o /dev/null (target >= 1 GB/s)"
 bash scripts/bench-sim.sh 8GiB

@@ -12,6 +12,6 @@ if [ "$(id -u)" != 0 ]; then
 	exit 1
 fi
 echo "tool-chromium: installing Debian's chromium (apt-get)" >&2
-apt-get update -qq
-DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >&2
+apt-get -o DPkg::Lock::Timeout=600 update -qq
+DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=600 install -y -qq chromium >&2
 test -x "$BIN"

@@ -20,7 +20,7 @@ if ! download; then
 		echo "tool-promtool: apt-get download prometheus failed; as root, apt-get update first" >&2
 		exit 1
 	fi
-	apt-get update -qq
+	apt-get -o DPkg::Lock::Timeout=600 update -qq
 	download
 fi
 dpkg-deb -x "$tmp"/prometheus_*.deb "$tmp/x"
