@@ -12,6 +12,9 @@
 // Reporter is a bus handler on xbr.run.completed; Run is the "report"
 // function that consumes those events with a durable consumer. A report is
 // sent at least once: a failed POST is retried with back-off by the bus.
+// A POST that gets no answer within PostTimeout (30 s; a receiver that
+// accepts the connection and never answers, or trickles) fails like any
+// other, so a stuck webhook never holds the reporter.
 // Runs that ended more than MaxAge before the reporter saw them (a reporter
 // started for the first time on an old stream) are not reported.
 //

@@ -32,6 +32,7 @@ type Reporter struct {
 	Conn         *bus.Conn
 	HealthGrace  time.Duration // [DefaultHealthGrace]
 	HealthSettle time.Duration // [DefaultHealthSettle]
+	PostTimeout  time.Duration // bounds the webhook POST [PostTimeout]
 }
 
 var _ bus.Handler = (*Reporter)(nil)
@@ -69,7 +70,7 @@ func (rp *Reporter) Handle(ctx context.Context, ev bus.Event) ([]bus.Out, error)
 		}
 		return nil, nil // report_when failure: the run and its checks passed
 	}
-	if err := (Webhook{URL: job.ReportWebhook.Reveal(), Client: rp.Client}).Post(ctx, Title(run), Tree(run)); err != nil {
+	if err := (Webhook{URL: job.ReportWebhook.Reveal(), Client: rp.Client, Timeout: rp.PostTimeout}).Post(ctx, Title(run), Tree(run)); err != nil {
 		return nil, err // retried with back-off by the bus
 	}
 	log.Info("run report sent", "status", p.Status)
@@ -104,7 +105,6 @@ const DailyInterval = 5 * time.Second
 // and, when configured, sends the daily report on its schedule.
 func Run(ctx context.Context, env *fn.Env) error {
 	log := env.Log.With(bus.KeyFunction, Name)
-	client := &http.Client{Timeout: 30 * time.Second}
 	if d := env.Config.Reports.Daily; d.Enabled() {
 		kv, err := stateKV(ctx, env.Conn, env.Config.NATS.StreamReplicas)
 		if err != nil {
@@ -116,10 +116,10 @@ func Run(ctx context.Context, env *fn.Env) error {
 				defer cancel()
 				return fn.Ask(ctx, env.Conn.NATS(), env.Subjects, events.QueryProtection, events.ProtectionRequest{})
 			},
-			Post: Webhook{URL: d.Webhook.Reveal(), Client: client}.Post}
+			Post: Webhook{URL: d.Webhook.Reveal()}.Post}
 		go daily.Run(ctx, env.Now, DailyInterval)
 	}
-	rp := &Reporter{Job: env.Job, Log: log, Now: env.Now, Client: client, Conn: env.Conn}
+	rp := &Reporter{Job: env.Job, Log: log, Now: env.Now, Conn: env.Conn}
 	// Concurrency: a report waiting for its run's health checks does not
 	// hold back the reports of other runs.
 	return env.Conn.Consume(ctx, bus.ConsumerConfig{Function: Name, Stream: env.Streams.WithDefaults().Events,

@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"time"
 
 	"xbr/shared/chattext"
 )
@@ -18,7 +19,14 @@ import (
 type Webhook struct {
 	URL    string       // a secret; never printed
 	Client *http.Client // [http.DefaultClient]
+	// Timeout bounds one POST, from the dial to the end of the answer
+	// [PostTimeout].
+	Timeout time.Duration
 }
+
+// PostTimeout is how long a report's POST may take: a receiver that
+// accepts the connection and never answers fails it then.
+const PostTimeout = 30 * time.Second
 
 // message is the incoming-webhook body; text is Slack mrkdwn.
 type message struct {
@@ -26,7 +34,7 @@ type message struct {
 }
 
 // Post sends title and body (shown as a code block), escaped for Slack
-// mrkdwn. Errors never contain the URL.
+// mrkdwn. It gives up after Timeout. Errors never contain the URL.
 func (w Webhook) Post(ctx context.Context, title, body string) error {
 	text := chattext.Slack(title)
 	if body != "" {
@@ -36,7 +44,9 @@ func (w Webhook) Post(ctx context.Context, title, body string) error {
 	if err != nil {
 		return err
 	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, w.URL, bytes.NewReader(payload))
+	bounded, cancel := context.WithTimeout(ctx, w.timeout())
+	defer cancel()
+	req, err := http.NewRequestWithContext(bounded, http.MethodPost, w.URL, bytes.NewReader(payload))
 	if err != nil {
 		return errors.New("report webhook: invalid URL")
 	}
@@ -47,11 +57,7 @@ func (w Webhook) Post(ctx context.Context, title, body string) error {
 	}
 	resp, err := client.Do(req)
 	if err != nil {
-		var ue *url.Error
-		if errors.As(err, &ue) {
-			err = ue.Err // *url.Error quotes the URL
-		}
-		return fmt.Errorf("report webhook: %w", err)
+		return w.failed(ctx, bounded, err)
 	}
 	defer resp.Body.Close()
 	snippet, _ := io.ReadAll(io.LimitReader(resp.Body, 200))
@@ -59,4 +65,25 @@ func (w Webhook) Post(ctx context.Context, title, body string) error {
 		return fmt.Errorf("report webhook: HTTP %d: %s", resp.StatusCode, strings.TrimSpace(string(snippet)))
 	}
 	return nil
+}
+
+// failed is the error of a POST that got no answer: the receiver's silence
+// past the timeout (bounded ended, ctx did not), or err without the URL
+// that *url.Error quotes.
+func (w Webhook) failed(ctx, bounded context.Context, err error) error {
+	if bounded.Err() != nil && ctx.Err() == nil {
+		return fmt.Errorf("report webhook: no answer within %s", w.timeout())
+	}
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		err = ue.Err
+	}
+	return fmt.Errorf("report webhook: %w", err)
+}
+
+func (w Webhook) timeout() time.Duration {
+	if w.Timeout <= 0 {
+		return PostTimeout
+	}
+	return w.Timeout
 }
