@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
@@ -31,7 +32,7 @@ const DailyKey = "report/daily"
 type Daily struct {
 	Config  config.DailyReport
 	Ask     func(ctx context.Context) ([]events.ProtectionVM, error)
-	Post    func(ctx context.Context, title, body string) error
+	Post    func(ctx context.Context, m Message) error
 	KV      jetstream.KeyValue
 	CatchUp time.Duration // [config.DefaultCatchUp]
 	Log     *slog.Logger  // [discard]
@@ -80,15 +81,16 @@ func (d *Daily) send(ctx context.Context, fire time.Time) error {
 	if err != nil {
 		return fmt.Errorf("daily report: protection query: %w", err)
 	}
-	title, attention := DailyTitle(vms, fire.In(d.location()))
-	if attention == 0 && d.Config.When == config.ReportFailure {
+	title, need := DailyTitle(vms, fire.In(d.location()))
+	if need == 0 && d.Config.When == config.ReportFailure {
 		d.log().Info("daily report not sent: every VM is protected", "fire", fire)
 		return nil
 	}
-	if err := d.Post(ctx, title, ProtectionText(vms)); err != nil {
+	more := "xbr protection --state " + strings.Join(attention, ",")
+	if err := d.Post(ctx, Message{Title: title, Body: ProtectionText(vms), More: more}); err != nil {
 		return err
 	}
-	d.log().Info("daily report sent", "fire", fire, "attention", attention)
+	d.log().Info("daily report sent", "fire", fire, "attention", need)
 	return nil
 }
 

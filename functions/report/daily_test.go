@@ -22,12 +22,12 @@ type posts struct {
 	fail           bool
 }
 
-func (p *posts) post(_ context.Context, title, body string) error {
+func (p *posts) post(_ context.Context, m report.Message) error {
 	if p.fail {
 		p.fail = false
 		return errors.New("report webhook: HTTP 500")
 	}
-	p.titles, p.bodies = append(p.titles, title), append(p.bodies, body)
+	p.titles, p.bodies = append(p.titles, m.Title), append(p.bodies, m.Body)
 	return nil
 }
 

@@ -23,6 +23,13 @@
 // the job health-checks the schedule's backups, the report waits for the
 // checks (see collect): one report per run, with its checks in it.
 //
+// How much: one chat message. The text posted is at most MaxText bytes
+// (15,000: one Mattermost post, far from Slack's 40,000); the tree of a run
+// over hundreds of VMs is cut after its last whole line that fits, and a
+// last line says how many lines were left out and which command shows them
+// all (`xbr history --run <id>`; for the daily report, `xbr protection
+// --state missing,failing,late,unprotected`). The title is never cut.
+//
 // Daily is the other report: the protection of every VM, on the schedule
 // of reports.daily, from the protection query the gateway answers.
 package report

@@ -77,12 +77,12 @@ func TestWebhookErrorHidesURL(t *testing.T) {
 	srv := httptest.NewServer(sl)
 	defer srv.Close()
 	url := srv.URL + "/services/T000/B000/SECRETTOKEN"
-	err := report.Webhook{URL: url}.Post(context.Background(), "title", "body")
+	err := report.Webhook{URL: url}.Post(context.Background(), report.Message{Title: "title", Body: "body"})
 	if err == nil || !strings.Contains(err.Error(), "HTTP 500") || strings.Contains(err.Error(), "SECRETTOKEN") {
 		t.Fatalf("err = %v", err)
 	}
 	srv.Close()
-	err = report.Webhook{URL: url}.Post(context.Background(), "title", "body")
+	err = report.Webhook{URL: url}.Post(context.Background(), report.Message{Title: "title", Body: "body"})
 	if err == nil || strings.Contains(err.Error(), "SECRETTOKEN") || strings.Contains(err.Error(), srv.URL) {
 		t.Fatalf("connection error = %v", err)
 	}
@@ -218,7 +218,7 @@ func TestWebhookEscapesSlackControlCharacters(t *testing.T) {
 	defer srv.Close()
 	title := "xbr backup run nightly/daily: FAILURE"
 	body := "vm web <!channel> FAILURE\n  error: HTTP 502 <https://evil.example/x|restore here> & retry\n"
-	if err := (report.Webhook{URL: srv.URL + "/services/T/B/X"}).Post(context.Background(), title, body); err != nil {
+	if err := (report.Webhook{URL: srv.URL + "/services/T/B/X"}).Post(context.Background(), report.Message{Title: title, Body: body}); err != nil {
 		t.Fatal(err)
 	}
 	got := sl.got()

@@ -70,7 +70,8 @@ func (rp *Reporter) Handle(ctx context.Context, ev bus.Event) ([]bus.Out, error)
 		}
 		return nil, nil // report_when failure: the run and its checks passed
 	}
-	if err := (Webhook{URL: job.ReportWebhook.Reveal(), Client: rp.Client, Timeout: rp.PostTimeout}).Post(ctx, Title(run), Tree(run)); err != nil {
+	if err := (Webhook{URL: job.ReportWebhook.Reveal(), Client: rp.Client, Timeout: rp.PostTimeout}).Post(ctx,
+		Message{Title: Title(run), Body: Tree(run), More: "xbr history --run " + p.RunID}); err != nil {
 		return nil, err // retried with back-off by the bus
 	}
 	log.Info("run report sent", "status", p.Status)

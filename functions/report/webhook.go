@@ -28,19 +28,30 @@ type Webhook struct {
 // accepts the connection and never answers fails it then.
 const PostTimeout = 30 * time.Second
 
+// Message is one report as posted: Title, its first line, then Body as a
+// code block. More is the command that shows the whole body ("xbr history
+// --run <id>"), named when the body is cut to fit a chat message.
+type Message struct {
+	Title, Body, More string
+}
+
+// MaxText is the most bytes of text a report posts: under Mattermost's
+// post limit of 16,383 characters, so that a report is one post, and well
+// under the 40,000 characters past which Slack truncates a message.
+// Rocket.Chat refuses a message over its Message_MaxAllowedSize, 5,000 by
+// default; raise it to 15,000 for long reports. Counted in bytes, which are
+// never fewer than the characters a service counts (runes or UTF-16 units).
+const MaxText = 15000
+
 // message is the incoming-webhook body; text is Slack mrkdwn.
 type message struct {
 	Text string `json:"text"`
 }
 
-// Post sends title and body (shown as a code block), escaped for Slack
-// mrkdwn. It gives up after Timeout. Errors never contain the URL.
-func (w Webhook) Post(ctx context.Context, title, body string) error {
-	text := chattext.Slack(title)
-	if body != "" {
-		text += "\n```\n" + strings.ReplaceAll(chattext.Slack(body), "```", "'''") + "```"
-	}
-	payload, err := json.Marshal(message{Text: text})
+// Post sends m, escaped for Slack mrkdwn and cut to MaxText. It gives up
+// after Timeout. Errors never contain the URL.
+func (w Webhook) Post(ctx context.Context, m Message) error {
+	payload, err := json.Marshal(message{Text: mrkdwn(m)})
 	if err != nil {
 		return err
 	}
@@ -65,6 +76,42 @@ func (w Webhook) Post(ctx context.Context, title, body string) error {
 		return fmt.Errorf("report webhook: HTTP %d: %s", resp.StatusCode, strings.TrimSpace(string(snippet)))
 	}
 	return nil
+}
+
+// mrkdwn is m as Slack mrkdwn in at most MaxText bytes (a title longer than
+// that aside). A body that does not fit is cut after its last whole line
+// that does, so never inside an escape such as "&lt;", and a last line says
+// how many lines were left out and names More. The title is never cut.
+func mrkdwn(m Message) string {
+	head := chattext.Slack(m.Title)
+	if m.Body == "" {
+		return head
+	}
+	code := strings.ReplaceAll(chattext.Slack(m.Body), "```", "'''")
+	if whole := head + "\n```\n" + code + "```"; len(whole) <= MaxText {
+		return whole
+	}
+	lines := strings.SplitAfter(strings.TrimSuffix(code, "\n"), "\n")
+	room := MaxText - len(head) - len("\n```\n```") - len(omitted(len(lines), m.More))
+	kept, size := 0, 0
+	for kept < len(lines) && size+len(lines[kept]) <= room {
+		size += len(lines[kept])
+		kept++
+	}
+	if kept == 0 {
+		return head + omitted(len(lines), m.More)
+	}
+	return head + "\n```\n" + strings.Join(lines[:kept], "") + "```" + omitted(len(lines)-kept, m.More)
+}
+
+// omitted is the last line of a cut report: "… 1234 more lines: `xbr
+// history --run <id>`".
+func omitted(n int, more string) string {
+	s := fmt.Sprintf("\n… %d more lines", n)
+	if more != "" {
+		s += ": `" + chattext.Slack(more) + "`"
+	}
+	return s
 }
 
 // failed is the error of a POST that got no answer: the receiver's silence

@@ -91,7 +91,7 @@ func TestWebhookGivesUpOnAReceiverThatNeverAnswers(t *testing.T) {
 			defer cancel() // frees the POST when the test fails
 			done := make(chan error, 1)
 			go func() {
-				done <- report.Webhook{URL: url, Timeout: bound}.Post(ctx, "title", "body")
+				done <- report.Webhook{URL: url, Timeout: bound}.Post(ctx, report.Message{Title: "title", Body: "body"})
 			}()
 			var err error
 			select {
