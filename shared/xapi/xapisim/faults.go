@@ -36,7 +36,30 @@ type Faults struct {
 	// reading, so it ends when the task is cancelled (as the client does with a failed
 	// import) or the simulator closes.
 	StallImport bool
+	// StallAfterImport makes /import read the whole body and then hang before it finishes
+	// the import, as a host stuck after the body or a middlebox that holds the connection:
+	// the task stays pending, nothing more is written and the connection stays open. It
+	// lasts until the fault is cleared (the import then finishes as usual), the task is
+	// cancelled (as the client does with a failed import) or the simulator closes.
+	StallAfterImport ImportStall
 }
+
+// ImportStall says whether and how /import goes silent after the body (see
+// Faults.StallAfterImport).
+type ImportStall int
+
+const (
+	// NoImportStall: the import finishes and the connection closes.
+	NoImportStall ImportStall = iota
+	// ImportStallAfterHead sends the 200 head at once, as XAPI does; after the
+	// body nothing more comes.
+	ImportStallAfterHead
+	// ImportStallNoHead holds the 200 head back too, as a proxy that buffers
+	// the answer: a client that sent the body without waiting for the head
+	// (none came in time) then waits for it. The head goes out once the
+	// import has finished.
+	ImportStallNoHead
+)
 
 // SetPassword changes the password logins need, as an operator changing
 // the pool's root password does. Sessions already open stay valid, as on a
@@ -60,6 +83,15 @@ func (s *Server) SetFaults(f Faults) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.faults = f
+	close(s.faultsSet)
+	s.faultsSet = make(chan struct{})
+}
+
+// faultsChanged returns a channel that the next SetFaults closes.
+func (s *Server) faultsChanged() <-chan struct{} {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.faultsSet
 }
 
 // CurrentFaults returns the fault knobs in force.

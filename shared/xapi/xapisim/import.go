@@ -51,7 +51,11 @@ func (s *Server) serveImport(w http.ResponseWriter, r *http.Request) {
 		httpError(w, http.StatusForbidden, "Forbidden", "")
 		return
 	}
-	x, err := s.hijack(w, fmt.Sprintf(importHead, task))
+	head, late := fmt.Sprintf(importHead, task), ""
+	if s.CurrentFaults().StallAfterImport == ImportStallNoHead {
+		head, late = "", head
+	}
+	x, err := s.hijack(w, head)
 	if err != nil {
 		s.failTask(task, err)
 		return
@@ -61,6 +65,12 @@ func (s *Server) serveImport(w http.ResponseWriter, r *http.Request) {
 		s.failTask(task, fail("IMPORT_ERROR_PREMATURE_EOF"))
 		return
 	}
+	s.receiveImport(r, x, task, sr, late)
+}
+
+// receiveImport imports the body of r under task. late is the answer head
+// that ImportStallNoHead held back, written when the import has ended.
+func (s *Server) receiveImport(r *http.Request, x *xfer, task, sr, late string) {
 	// Not r.Context(): net/http cancels it when a read of the hijacked
 	// connection hits EOF, and a body of unknown length ends exactly so (the
 	// client's half-close). task.cancel and Close still cancel the work; a
@@ -73,7 +83,11 @@ func (s *Server) serveImport(w http.ResponseWriter, r *http.Request) {
 	}
 	body = &limitedReader{ctx: ctx, r: body, lim: limiter(x.faults), stall: x.faults.StallImport,
 		count: s.counter("import")}
-	vms, err := s.importXVA(ctx, task, sr, body)
+	vms, err := s.importXVA(ctx, task, sr, body, x.faults.StallAfterImport != NoImportStall)
+	if late != "" {
+		_, _ = x.rw.WriteString(late)
+		_ = x.rw.Flush()
+	}
 	if err != nil {
 		s.failTask(task, err)
 		return
@@ -83,7 +97,9 @@ func (s *Server) serveImport(w http.ResponseWriter, r *http.Request) {
 }
 
 // importXVA reads an XVA and creates its VM; on failure nothing is left behind.
-func (s *Server) importXVA(ctx context.Context, task, sr string, body io.Reader) ([]string, error) {
+// With stall, it reads the archive to its end and then waits as
+// Faults.StallAfterImport says before it finishes.
+func (s *Server) importXVA(ctx context.Context, task, sr string, body io.Reader, stall bool) ([]string, error) {
 	xr, err := xva.NewReader(body)
 	if err != nil {
 		return nil, importError(err)
@@ -93,7 +109,11 @@ func (s *Server) importXVA(ctx context.Context, task, sr string, body io.Reader)
 	if err != nil {
 		return nil, err
 	}
-	if err := s.receiveDisks(ctx, imp, xr); err != nil {
+	err = s.receiveDisks(ctx, imp, xr)
+	if err == nil && stall {
+		err = s.stallAfterBody(ctx)
+	}
+	if err != nil {
 		s.st.mu.Lock()
 		imp.destroy(s)
 		s.st.mu.Unlock()
@@ -101,6 +121,22 @@ func (s *Server) importXVA(ctx context.Context, task, sr string, body io.Reader)
 	}
 	s.finishImport(imp, task)
 	return imp.vmRefs(), nil
+}
+
+// stallAfterBody waits, writing nothing, until StallAfterImport is cleared
+// or ctx ends (the task is cancelled, the simulator closes).
+func (s *Server) stallAfterBody(ctx context.Context) error {
+	for {
+		changed := s.faultsChanged()
+		if s.CurrentFaults().StallAfterImport == NoImportStall {
+			return nil
+		}
+		select {
+		case <-changed:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
 }
 
 // receiveDisks stores each disk of the stream; a connection cut after the

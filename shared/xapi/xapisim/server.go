@@ -123,6 +123,7 @@ type Server struct {
 	guests   guests
 
 	done      chan struct{}
+	faultsSet chan struct{} // closed and replaced by SetFaults; guarded by mu
 	closeOne  sync.Once
 	httpSrv   *http.Server
 	listeners []*http.Server    // StartHosts's, one per host; guarded by mu
@@ -145,7 +146,7 @@ func New(opts Options) (*Server, error) {
 	}
 	s := &Server{opts: opts, log: opts.Logger, now: opts.Now, st: newStore(), cbt: map[string]*cbtLog{},
 		sessions: map[string]*session{}, workers: map[string]context.CancelFunc{},
-		faults: opts.Faults, requests: map[string]int{}, calls: map[string]int{}, bytes: map[string]int64{}, done: make(chan struct{}),
+		faults: opts.Faults, faultsSet: make(chan struct{}), requests: map[string]int{}, calls: map[string]int{}, bytes: map[string]int64{}, done: make(chan struct{}),
 		guests: guests{byUUID: map[string]string{}, byName: map[string]string{}, boots: map[string]uint64{}}}
 	for _, k := range TransferKinds {
 		s.bytes[k] = 0
