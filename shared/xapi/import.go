@@ -37,6 +37,10 @@ type ImportOptions struct {
 //
 // Cancelling ctx, or a read error from body (a stream that failed
 // verification), resets the connection so XAPI destroys the partial import.
+// So does a stall (ErrStalled, see WithStallTimeout): a host that reads
+// nothing of the body for the stall timeout, or that, once it has the whole
+// body, says nothing for that long without closing the connection (XAPI
+// closes as soon as it has finished the import).
 // Whenever Import returns an error it also destroys any VM the import created.
 func (c *Client) Import(ctx context.Context, body io.Reader, size int64, opts ImportOptions) (VMRef, error) {
 	if size < -1 {

@@ -49,6 +49,7 @@ type options struct {
 	httpClient  *http.Client
 	timeout     time.Duration
 	stall       time.Duration
+	headWait    time.Duration // see headWait; tests shorten it
 	logger      *slog.Logger
 	pollMin     time.Duration
 	pollMax     time.Duration
@@ -59,6 +60,7 @@ func defaultOptions() options {
 	return options{
 		timeout:    5 * time.Minute,
 		stall:      10 * time.Minute,
+		headWait:   headWait,
 		logger:     slog.New(slog.DiscardHandler),
 		pollMin:    20 * time.Millisecond,
 		pollMax:    time.Second,
@@ -145,10 +147,12 @@ func WithTimeout(d time.Duration) Option {
 
 // WithStallTimeout bounds how long a transfer waits for the host (default
 // 10 minutes; 0 means no bound): a download for the response head and for
-// each read of the body, an upload for each write of the body. XAPI keeps
-// a healthy export stream flowing and reads an import as it comes, so a
-// silence that long is a host that hangs; the transfer then fails with
-// ErrStalled. The time the caller spends between reads does not count.
+// each read of the body, an upload for each write of the body and, once the
+// body is sent, for each read of the answer until the host closes. XAPI
+// keeps a healthy export stream flowing, reads an import as it comes and
+// closes once it has finished it, so a silence that long is a host that
+// hangs; the transfer then fails with ErrStalled. The time the caller
+// spends between reads does not count.
 func WithStallTimeout(d time.Duration) Option {
 	return func(o *options) error {
 		if d < 0 {

@@ -3,7 +3,9 @@ package xapi_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -193,6 +195,80 @@ func TestSimImportStallFails(t *testing.T) {
 			testsupport.Eventually(t, 10*time.Second, "the import's task to be gone", func() bool {
 				return countTasks(t, c) == tasks && countVMs(t, c) == vms
 			})
+		})
+	}
+}
+
+// importStalls are the two ways a host goes silent after an import's body:
+// after its answer head (XAPI sends it before reading the body) or before.
+var importStalls = []struct {
+	name  string
+	fault xapisim.ImportStall
+}{{"after the head", xapisim.ImportStallAfterHead}, {"no head", xapisim.ImportStallNoHead}}
+
+// TestSimImportSilentAfterBodyFails: a host that has read the whole body
+// and then neither answers nor closes the connection fails the import as
+// stalled, whether its answer head came first (as XAPI sends it) or never
+// came (the body went after headWait), and the import leaves no task and
+// no VM behind.
+func TestSimImportSilentAfterBodyFails(t *testing.T) {
+	for _, stall := range importStalls {
+		for _, known := range []bool{true, false} {
+			t.Run(fmt.Sprintf("%s/known size %v", stall.name, known), func(t *testing.T) {
+				sim, c, vm, _ := stallSetup(t, xapi.WithStallTimeout(stallTimeout), xapi.WithHeadWait(stallTimeout/3))
+				path, size := exportToFile(t, c, vm, "")
+				if !known {
+					size = -1
+				}
+				tasks, vms := countTasks(t, c), countVMs(t, c)
+				sim.SetFaults(xapisim.Faults{StallAfterImport: stall.fault})
+				err := returns(t, "an import the host left silent after the body", func() error {
+					f, err := os.Open(path)
+					if err != nil {
+						return err
+					}
+					defer f.Close()
+					_, err = c.Import(context.Background(), struct{ io.Reader }{f}, size, xapi.ImportOptions{})
+					return err
+				})
+				wantStalled(t, err)
+				if !strings.Contains(err.Error(), "after the body") {
+					t.Fatalf("err = %v, want it to say the host was silent after the body", err)
+				}
+				testsupport.Eventually(t, 10*time.Second, "the import's task and VM to be gone", func() bool {
+					return countTasks(t, c) == tasks && countVMs(t, c) == vms
+				})
+			})
+		}
+	}
+}
+
+// TestSimImportLateAnswerIsNoStall: a host that is silent after the body
+// for less than the stall timeout, then answers and closes, imports the VM.
+func TestSimImportLateAnswerIsNoStall(t *testing.T) {
+	for _, stall := range importStalls {
+		t.Run(stall.name, func(t *testing.T) {
+			sim, c, vm, _ := stallSetup(t, xapi.WithStallTimeout(10*time.Second), xapi.WithHeadWait(stallTimeout/3))
+			path, size := exportToFile(t, c, vm, "")
+			f, err := os.Open(path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer f.Close()
+			received := sim.Stats().Bytes["import"]
+			sim.SetFaults(xapisim.Faults{StallAfterImport: stall.fault})
+			done := make(chan error, 1)
+			go func() {
+				_, err := c.Import(context.Background(), struct{ io.Reader }{f}, size, xapi.ImportOptions{})
+				done <- err
+			}()
+			testsupport.Eventually(t, 10*time.Second, "the body to be received", func() bool {
+				return sim.Stats().Bytes["import"]-received == size
+			})
+			sim.SetFaults(xapisim.Faults{})
+			if err := returns(t, "an import answered late", func() error { return <-done }); err != nil {
+				t.Fatalf("an import answered within the stall timeout: %v", err)
+			}
 		})
 	}
 }

@@ -12,6 +12,7 @@ import (
 	"net/url"
 	"os"
 	"strconv"
+	"sync/atomic"
 	"time"
 )
 
@@ -29,6 +30,9 @@ const headWait = 30 * time.Second
 // "Expect: 100-continue" would do, which XAPI's HTTP server does not speak;
 // Xen Orchestra instead sends an empty probe PUT first; when no redirect
 // comes, XAPI starts an import on it that fails for want of a body.
+// The answer to the head is awaited for headWait; each write of the body
+// and, once the body is sent, the wait for the host's answer and for its
+// close get the stall timeout (see putOnce).
 func (c *Client) put(ctx context.Context, u *url.URL, body io.Reader, size int64) error {
 	for hop := 0; ; hop++ {
 		loc, err := c.putOnce(ctx, u, body, size)
@@ -49,6 +53,10 @@ func (c *Client) put(ctx context.Context, u *url.URL, body io.Reader, size int64
 // putOnce writes one PUT request on a connection of its own and waits until
 // the server has closed it (XAPI closes after the import handler returns).
 // It returns the Location of a 302 answered before the body was sent.
+// Once the body has been sent, the host gets the stall timeout to answer
+// and, after each answer byte, to say more or close: XAPI finishes the
+// import and closes, and a host (or a middlebox) that holds the connection
+// silent that long has hung.
 func (c *Client) putOnce(ctx context.Context, u *url.URL, body io.Reader, size int64) (*url.URL, error) {
 	conn, raw, err := c.dialHost(ctx, u)
 	if err != nil {
@@ -68,16 +76,18 @@ func (c *Client) putOnce(ctx context.Context, u *url.URL, body io.Reader, size i
 	if _, err := io.WriteString(conn, head); err != nil {
 		return nil, firstErr(ctx.Err(), fmt.Errorf("send request: %w", err))
 	}
-	br := bufio.NewReader(conn)
+	ans := &answerReader{conn: conn, raw: raw, timeout: c.opts.stall}
+	br := bufio.NewReader(ans)
 	sent := make(chan error, 1)
+	send := func() { go func() { sent <- c.sendBody(conn, raw, body, size, ans) }() }
 	early := c.awaitHead(raw, br)
 	if !early {
-		go func() { sent <- c.sendBody(conn, raw, body, size) }()
+		send()
 	}
 	resp, rerr := http.ReadResponse(br, nil)
 	if rerr != nil {
 		resetConn(raw, conn)
-		return nil, firstErr(ctx.Err(), waitSent(sent, early), fmt.Errorf("read response: %w", rerr))
+		return nil, firstErr(ctx.Err(), waitSent(sent, early), c.answerErr("read response", rerr))
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode == http.StatusFound && early {
@@ -94,19 +104,33 @@ func (c *Client) putOnce(ctx context.Context, u *url.URL, body io.Reader, size i
 		return nil, &httpStatusError{status: resp.Status, body: string(snippet), location: redactQuery(resp.Header.Get("Location"))}
 	}
 	if early {
-		go func() { sent <- c.sendBody(conn, raw, body, size) }()
+		send()
 	}
 	if err := <-sent; err != nil {
 		return nil, firstErr(ctx.Err(), err)
 	}
-	_, _ = io.Copy(io.Discard, resp.Body) // ends when XAPI closes: the import is done; the task tells how
+	// Ends when XAPI closes: the import is done; the task tells how.
+	if _, err := io.Copy(io.Discard, resp.Body); errors.Is(err, os.ErrDeadlineExceeded) {
+		resetConn(raw, conn)
+		return nil, firstErr(ctx.Err(), c.answerErr("wait for the close", err))
+	}
 	return nil, ctx.Err()
 }
 
-// awaitHead waits up to headWait for the first byte of the answer to the
-// request head; false means none came and the body must be sent anyway.
+// answerErr describes a failed read of the host's answer: a read that hit
+// the deadline answerReader set is a host silent after the body.
+func (c *Client) answerErr(what string, err error) error {
+	if errors.Is(err, os.ErrDeadlineExceeded) {
+		return fmt.Errorf("%s: the host said nothing for %v after the body (%w)", what, c.opts.stall, ErrStalled)
+	}
+	return fmt.Errorf("%s: %w", what, err)
+}
+
+// awaitHead waits up to headWait (c.opts.headWait) for the first byte of
+// the answer to the request head; false means none came and the body must
+// be sent anyway.
 func (c *Client) awaitHead(raw net.Conn, br *bufio.Reader) bool {
-	_ = raw.SetReadDeadline(time.Now().Add(headWait))
+	_ = raw.SetReadDeadline(time.Now().Add(c.opts.headWait))
 	_, err := br.Peek(1)
 	_ = raw.SetReadDeadline(time.Time{})
 	var ne net.Error
@@ -124,8 +148,8 @@ func waitSent(sent chan error, early bool) error {
 // sendBody writes the request body. A body read error resets the
 // connection, so the server sees an abort rather than a clean end; so does
 // a host that reads nothing for the stall timeout, which also ends a wait
-// for its answer.
-func (c *Client) sendBody(conn, raw net.Conn, body io.Reader, size int64) error {
+// for its answer. Once the whole body is sent it arms ans.
+func (c *Client) sendBody(conn, raw net.Conn, body io.Reader, size int64, ans *answerReader) error {
 	src := &errReader{r: body}
 	dst := &stallWriter{conn: conn, raw: raw, timeout: c.opts.stall}
 	var n int64
@@ -156,6 +180,7 @@ func (c *Client) sendBody(conn, raw net.Conn, body io.Reader, size int64) error 
 		// and the import's outcome is the task's either way.
 		_ = closeWrite(conn, raw)
 	}
+	ans.arm()
 	return nil
 }
 
@@ -173,6 +198,31 @@ func (w *stallWriter) Write(p []byte) (int, error) {
 		_ = w.raw.SetWriteDeadline(time.Now().Add(w.timeout))
 	}
 	return w.conn.Write(p)
+}
+
+// answerReader reads the host's answer to an upload. Once armed (the body
+// has been sent) each read gets the stall timeout (0: no bound): the
+// deadline moves with every read, so only a host silent that long fails.
+type answerReader struct {
+	conn, raw net.Conn
+	timeout   time.Duration
+	armed     atomic.Bool
+}
+
+// arm starts the bound. The deadline it sets also bounds a read already
+// waiting in another goroutine (the answer read while the body was sent).
+func (a *answerReader) arm() {
+	if a.timeout > 0 {
+		a.armed.Store(true)
+		_ = a.raw.SetReadDeadline(time.Now().Add(a.timeout))
+	}
+}
+
+func (a *answerReader) Read(p []byte) (int, error) {
+	if a.armed.Load() {
+		_ = a.raw.SetReadDeadline(time.Now().Add(a.timeout))
+	}
+	return a.conn.Read(p)
 }
 
 // errReader remembers the error of the body, to tell it from a write error.
