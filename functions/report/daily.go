@@ -2,7 +2,7 @@ package report
 
 import (
 	"context"
-	"encoding/json"
+	"crypto/rand"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -19,16 +19,40 @@ import (
 )
 
 // DailyKey is the daily report's key in the timer's state bucket
-// (events.BucketTimer): the time its schedule was evaluated up to. A job's
-// key there is "<job>.<schedule>"; no job token holds a "/".
+// (events.BucketTimer): the time its schedule was evaluated up to, and the
+// claim on a fire being sent. A job's key there is "<job>.<schedule>"; no
+// job token holds a "/".
 const DailyKey = "report/daily"
+
+// DailyAskTimeout bounds the daily report's protection query.
+const DailyAskTimeout = time.Minute
+
+// DailyClaimStale is how old another replica's claim on a fire must be
+// before this one takes the fire over: the claimer died (or lost NATS)
+// before the report went out. A claim lasts one attempt, the protection
+// query and the POST, at most DailyAskTimeout + PostTimeout (90 s): a
+// failed attempt gives the claim back. 5 minutes leaves over 3 minutes for
+// the hosts' clocks to differ (the claim's time is the claimer's) and
+// delays the report of a dead claimer by at most 5 minutes, well within
+// the default catch_up of an hour.
+const DailyClaimStale = 5 * time.Minute
 
 // Daily sends the protection report on its schedule: every missing,
 // failing, late and unprotected VM, from the same protection query that
 // `xbr protection` asks. Like the timer it remembers in the state bucket
 // how far it has evaluated its schedule, so a restart neither repeats nor
-// loses a fire within the catch-up window; the report is posted before
-// the state advances (at least once).
+// loses a fire within the catch-up window.
+//
+// Every replica of the report function runs a Daily on the same state, and
+// the report is sent once however many run: a replica claims a due fire in
+// the state with compare-and-set before it asks and posts, the others skip
+// the fire while the claim is fresh, and the claimer advances the state
+// once the report is posted (at least once: a claimer that dies after the
+// POST and before that store has its fire sent again). A failed attempt
+// gives the claim back, so the next tick of any replica tries again; a
+// claim older than DailyClaimStale is taken over, so a fire is not lost
+// with a claimer that died. A fire older than the catch-up window is not
+// sent.
 type Daily struct {
 	Config  config.DailyReport
 	Ask     func(ctx context.Context) ([]events.ProtectionVM, error)
@@ -36,28 +60,59 @@ type Daily struct {
 	KV      jetstream.KeyValue
 	CatchUp time.Duration // [config.DefaultCatchUp]
 	Log     *slog.Logger  // [discard]
+	// Replica names this Daily in its claims; each replica needs its own
+	// [random, set on the first Tick].
+	Replica string
 }
 
 // Tick evaluates the schedule at now and sends the report when a fire is
-// due; on an error the state is not advanced and the next tick retries.
+// due and no other replica holds a fresh claim on it; on an error the state
+// is not advanced and the next tick (of any replica) retries. One Daily
+// ticks from one goroutine at a time.
 func (d *Daily) Tick(ctx context.Context, now time.Time) error {
-	last, rev, err := loadChecked(ctx, d.KV)
+	st, rev, err := loadState(ctx, d.KV)
 	if err != nil {
 		return err
 	}
-	if last.IsZero() { // never evaluated: start now, catch nothing up
-		return storeChecked(ctx, d.KV, now, rev)
+	if st.Checked.IsZero() { // never evaluated: start now, catch nothing up
+		_, err := storeState(ctx, d.KV, dailyState{Checked: now.UTC()}, rev)
+		return ignoreRace(err)
 	}
-	if !now.After(last) { // the clock went back: keep the state, or a sent fire comes due again
+	if !now.After(st.Checked) { // the clock went back: keep the state, or a sent fire comes due again
 		return nil
 	}
-	dec := schedule.Decide(d.Config.Schedule(), last, now, d.catchUp())
+	if c := st.Claim; c != nil && c.Replica != d.replica() && now.Sub(c.At) < DailyClaimStale {
+		d.log().Debug("daily report: another replica is sending it", "fire", c.Fire, "replica", c.Replica)
+		return nil
+	}
+	dec := schedule.Decide(d.Config.Schedule(), st.Checked, now, d.catchUp())
 	if !dec.Fire.IsZero() {
+		if rev, err = d.claim(ctx, st, rev, dec.Fire, now); err != nil {
+			return ignoreRace(err) // lost: another replica claimed the fire first
+		}
 		if err := d.send(ctx, dec.Fire); err != nil {
-			return err
+			// Give the claim back: the next tick of any replica tries again.
+			_, rerr := storeState(ctx, d.KV, dailyState{Checked: st.Checked}, rev)
+			return errors.Join(err, ignoreRace(rerr))
 		}
 	}
-	return storeChecked(ctx, d.KV, now, rev)
+	_, err = storeState(ctx, d.KV, dailyState{Checked: now.UTC()}, rev)
+	if errors.Is(err, errRaced) {
+		d.log().Warn("daily report sent, but another replica took over the claim meanwhile and may send it too",
+			"fire", dec.Fire, "claim_stale", DailyClaimStale)
+	}
+	return ignoreRace(err)
+}
+
+// claim records in the state that this replica sends fire, unless another
+// replica changed the state since it was read (errRaced), and returns the
+// state's new revision.
+func (d *Daily) claim(ctx context.Context, st dailyState, rev uint64, fire, now time.Time) (uint64, error) {
+	if c := st.Claim; c != nil && c.Replica != d.replica() {
+		d.log().Info("daily report: taking over a stale claim", "fire", c.Fire, "replica", c.Replica, "claimed", c.At)
+	}
+	st.Claim = &dailyClaim{Fire: fire.UTC(), At: now.UTC(), Replica: d.replica()}
+	return storeState(ctx, d.KV, st, rev)
 }
 
 // Run ticks every interval until ctx is cancelled.
@@ -131,42 +186,11 @@ func (d *Daily) log() *slog.Logger {
 	return d.Log
 }
 
-// checked is the state's value, as the timer writes its own.
-type checked struct {
-	Checked time.Time `json:"checked"`
-}
-
-func loadChecked(ctx context.Context, kv jetstream.KeyValue) (time.Time, uint64, error) {
-	e, err := kv.Get(ctx, DailyKey)
-	if errors.Is(err, jetstream.ErrKeyNotFound) {
-		return time.Time{}, 0, nil
+func (d *Daily) replica() string {
+	if d.Replica == "" {
+		d.Replica = rand.Text()
 	}
-	if err != nil {
-		return time.Time{}, 0, fmt.Errorf("daily report: read state %s: %w", DailyKey, err)
-	}
-	var s checked
-	if json.Unmarshal(e.Value(), &s) != nil {
-		return time.Time{}, e.Revision(), nil // unreadable: start over
-	}
-	return s.Checked, e.Revision(), nil
-}
-
-// storeChecked advances the state with compare-and-set; losing the race to
-// another replica is fine (it sent the same fire).
-func storeChecked(ctx context.Context, kv jetstream.KeyValue, now time.Time, rev uint64) error {
-	data, _ := json.Marshal(checked{Checked: now.UTC()})
-	var err error
-	if rev == 0 {
-		_, err = kv.Create(ctx, DailyKey, data)
-	} else {
-		_, err = kv.Update(ctx, DailyKey, data, rev)
-	}
-	var apiErr *jetstream.APIError
-	if err != nil && !errors.Is(err, jetstream.ErrKeyExists) &&
-		!(errors.As(err, &apiErr) && apiErr.ErrorCode == jetstream.JSErrCodeStreamWrongLastSequence) {
-		return fmt.Errorf("daily report: store state %s: %w", DailyKey, err)
-	}
-	return nil
+	return d.Replica
 }
 
 // stateKV opens the timer's state bucket, creating it as the timer does

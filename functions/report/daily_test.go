@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -17,12 +18,16 @@ import (
 )
 
 // posts records what the daily report posted; fail makes the next post fail.
+// Replicas may post through one posts at once.
 type posts struct {
+	mu             sync.Mutex
 	titles, bodies []string
 	fail           bool
 }
 
 func (p *posts) post(_ context.Context, m report.Message) error {
+	p.mu.Lock()
+	defer p.mu.Unlock()
 	if p.fail {
 		p.fail = false
 		return errors.New("report webhook: HTTP 500")
@@ -31,21 +36,40 @@ func (p *posts) post(_ context.Context, m report.Message) error {
 	return nil
 }
 
+func (p *posts) count() int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return len(p.titles)
+}
+
 func dailyAt8(t *testing.T, when string, vms []events.ProtectionVM) (*report.Daily, *posts) {
+	t.Helper()
+	p := &posts{}
+	return dailyOn(t, timerKV(t), when, vms, p), p
+}
+
+// timerKV is the timer's state bucket on a new embedded NATS.
+func timerKV(t *testing.T) jetstream.KeyValue {
 	t.Helper()
 	conn := testsupport.StartNATS(t)
 	kv, err := conn.EnsureKV(context.Background(), jetstream.KeyValueConfig{Bucket: events.BucketTimer})
 	if err != nil {
 		t.Fatal(err)
 	}
+	return kv
+}
+
+// dailyOn is a daily report at 08:00 in Paris keeping its state in kv and
+// posting to p: several on one kv are replicas of the report function.
+func dailyOn(t *testing.T, kv jetstream.KeyValue, when string, vms []events.ProtectionVM, p *posts) *report.Daily {
+	t.Helper()
 	spec, err := schedule.Parse("0 8 * * *")
 	if err != nil {
 		t.Fatal(err)
 	}
 	paris, _ := time.LoadLocation("Europe/Paris")
-	p := &posts{}
 	return &report.Daily{Config: config.DailyReport{Spec: spec, Location: paris, When: when}, KV: kv, Post: p.post,
-		Ask: func(context.Context) ([]events.ProtectionVM, error) { return vms, nil }}, p
+		Ask: func(context.Context) ([]events.ProtectionVM, error) { return vms, nil }}
 }
 
 func TestDailyReportFiresOncePerDay(t *testing.T) {

@@ -31,5 +31,11 @@
 // --state missing,failing,late,unprotected`). The title is never cut.
 //
 // Daily is the other report: the protection of every VM, on the schedule
-// of reports.daily, from the protection query the gateway answers.
+// of reports.daily, from the protection query the gateway answers. Every
+// report replica evaluates that schedule, and the report is sent once
+// however many run: a replica claims the fire in the timer's state bucket
+// with compare-and-set before it sends, and the others skip it. A failed
+// attempt gives the claim back (the next tick of any replica tries again);
+// the claim of a replica that died is taken over once DailyClaimStale
+// (5 minutes) old.
 package report

@@ -113,7 +113,7 @@ func Run(ctx context.Context, env *fn.Env) error {
 		}
 		daily := &Daily{Config: d, KV: kv, CatchUp: env.Config.CatchUp, Log: log,
 			Ask: func(ctx context.Context) ([]events.ProtectionVM, error) {
-				ctx, cancel := context.WithTimeout(ctx, time.Minute)
+				ctx, cancel := context.WithTimeout(ctx, DailyAskTimeout)
 				defer cancel()
 				return fn.Ask(ctx, env.Conn.NATS(), env.Subjects, events.QueryProtection, events.ProtectionRequest{})
 			},
