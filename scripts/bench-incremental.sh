@@ -9,7 +9,7 @@
 #                   (POST /sim/vdi/<uuid>/write): half of them scattered single
 #                   blocks, half in five contiguous runs; then the second run:
 #                   bytes read from the host (GET /sim/stats, target <= 1.5x the
-#                   changed bytes rounded up to 1 MiB chunks; the changed
+#                   changed bytes rounded up to chunks; the changed
 #                   64 KiB blocks alone are shown beside it), bytes stored
 #                   (new chunk files, target <= the changed chunks compressed
 #                   with zstd -3), time (target <= 10% of the first run)
@@ -27,11 +27,17 @@
 #   serve RSS       VmHWM of the `xbr serve` process after all of the above
 #                   (target < 300 MiB)
 #
-# Usage: scripts/bench-incremental.sh [SIZE]   env: XBR (binary), CLONE_SIZE
+# Every repository has the chunk size CHUNK_KIB (default 1024: the default 1 MiB;
+# 64 is XAPI's changed-block size, the finest a repository can have).
+#
+# Usage: scripts/bench-incremental.sh [SIZE]   env: XBR (binary), CLONE_SIZE, CHUNK_KIB
 set -euo pipefail
 cd "$(dirname "$0")/.."
 SIZE="${1:-4GiB}"
 CLONE_SIZE="${CLONE_SIZE:-1GiB}"
+CHUNK_KIB="${CHUNK_KIB:-1024}"
+case "$CHUNK_KIB" in 64 | 128 | 256 | 512 | 1024 | 2048 | 4096) ;; *) echo "bench-incremental: CHUNK_KIB=$CHUNK_KIB: want 64, 128, ..., 4096" >&2; exit 1 ;; esac
+export CHUNK_KIB
 WORK="$(mktemp -d)"
 BIN="${XBR:-$WORK/xbr}"
 [ -x "$BIN" ] || go build -o "$BIN" .
@@ -60,7 +66,9 @@ start_sim clones "${CLONES##*:}" --vms 10 --disk-size "$CLONE_SIZE" --same-conte
 
 # sim.py: the simulator's JSON-RPC, guest writes and byte counters.
 cat >"$WORK/sim.py" <<'PY'
-import json, random, subprocess, sys, urllib.request
+import json, os, random, subprocess, sys, urllib.request
+
+CHUNK = int(os.environ["CHUNK_KIB"]) * 1024
 
 def rpc(url, method, *params):
     body = json.dumps({"jsonrpc": "2.0", "id": 1, "method": method, "params": list(params)}).encode()
@@ -82,7 +90,7 @@ def write(url, vdi_uuid, off, length, seed):
 def rewrite(url, name, fraction, seed, shape):
     """Rewrites fraction of the disk's 64 KiB blocks, as shape says: "mixed", half of them
     scattered single blocks and half in five contiguous runs; "files", runs of 16 blocks
-    (1 MiB, as files are written) at random block offsets. Prints the changed 1 MiB chunks."""
+    (1 MiB, as files are written) at random block offsets. Prints the changed chunks."""
     _, _, _, uuid, size = vm_disk(url, name)
     blocks, rnd = int(size) // 65536, random.Random(seed)
     total = max(2, int(blocks * fraction))
@@ -97,7 +105,7 @@ def rewrite(url, name, fraction, seed, shape):
         if b not in changed:
             changed.add(b)
             write(url, uuid, b * 65536, 65536, seed * 1000 + 999)
-    for c in sorted({b // 16 for b in changed}):
+    for c in sorted({b * 65536 // CHUNK for b in changed}):
         print(c)
     print(len(changed), file=sys.stderr)
 
@@ -107,13 +115,13 @@ def read_bytes(url):
     print(sum(b.get(k, 0) for k in ("nbd_read", "export_raw_vdi", "export")))
 
 def compressed(url, name, chunks_file):
-    """zstd -3 size of the listed 1 MiB chunks of the VM's disk, read through /export_raw_vdi."""
+    """zstd -3 size of the listed chunks of the VM's disk, read through /export_raw_vdi."""
     s, _, vdi, _, _ = vm_disk(url, name)
     want = {int(l) for l in open(chunks_file) if l.strip()}
     total, i = 0, 0
     with urllib.request.urlopen(f"{url}/export_raw_vdi?session_id={s}&vdi={vdi}&format=raw") as r:
         while True:
-            chunk = r.read(1 << 20)
+            chunk = r.read(CHUNK)
             if not chunk:
                 break
             if i in want:
@@ -140,12 +148,12 @@ pools:
   - {name: sim, url: "$SIM", username: root, password: xapisim}
   - {name: clones, url: "$CLONES", username: root, password: xapisim}
 remotes:
-  - {name: repo, type: dir, path: "$WORK/r-repo"}
+  - {name: repo, type: dir, path: "$WORK/r-repo", chunk_size: ${CHUNK_KIB}KiB}
   - {name: full, type: dir, path: "$WORK/r-full"}
-  - {name: one-files, type: dir, path: "$WORK/r-one-files"}
-  - {name: five-files, type: dir, path: "$WORK/r-five-files"}
-  - {name: one-mixed, type: dir, path: "$WORK/r-one-mixed"}
-  - {name: five-mixed, type: dir, path: "$WORK/r-five-mixed"}
+  - {name: one-files, type: dir, path: "$WORK/r-one-files", chunk_size: ${CHUNK_KIB}KiB}
+  - {name: five-files, type: dir, path: "$WORK/r-five-files", chunk_size: ${CHUNK_KIB}KiB}
+  - {name: one-mixed, type: dir, path: "$WORK/r-one-mixed", chunk_size: ${CHUNK_KIB}KiB}
+  - {name: five-mixed, type: dir, path: "$WORK/r-five-mixed", chunk_size: ${CHUNK_KIB}KiB}
 jobs:
   - {name: incr, mode: incremental, pools: [sim], remotes: [repo], schedules: [{name: m, cron: "0 0 1 1 *", timezone: UTC, retention: 5}]}
   - {name: fullz, mode: full, pools: [sim], remotes: [full], compression: zstd, schedules: [{name: m, cron: "0 0 1 1 *", timezone: UTC, retention: 1}]}
@@ -187,7 +195,7 @@ log "second incremental run"
 T_INCR=$(timed "$BIN" run incr --wait --nats "$NATS")
 READ=$(($(sim read "$SIM") - READ0))
 STORED=$(($(chunk_bytes "$WORK/r-repo") - STORED0))
-CHANGED=$(($(wc -l <"$WORK/changed") * 1048576))
+CHANGED=$(($(wc -l <"$WORK/changed") * CHUNK_KIB * 1024))
 BLOCKS=$(($(cat "$WORK/changed-blocks") * 65536))
 BOUND=$(sim compressed "$SIM" vm-01 "$WORK/changed")
 
@@ -224,7 +232,7 @@ gc_s = float(gc[gc.index("ns/op") - 1]) / 1e9
 gc_heap = float(gc[gc.index("peak-heap-MiB") - 1])
 mib = lambda n: f"{n / 1048576:.1f} MiB"
 ok = lambda c: "yes" if c else "**no**"
-print(f"\nincremental backups of a {size} VM (clones: five of {clone_size}); load {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores\n")
+print(f"\nincremental backups of a {size} VM (clones: five of {clone_size}), chunks of {os.environ['CHUNK_KIB']} KiB; load {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores\n")
 print("| measure | xbr | baseline | ratio | target | met |")
 print("|---|---|---|---|---|---|")
 rows = [
