@@ -199,13 +199,25 @@ func tempBytes(root string) int64 {
 
 func waitRunCompleted(t *testing.T, ctx context.Context, url, runID string) events.RunCompleted {
 	t.Helper()
+	var rc events.RunCompleted
+	waitEvent(t, ctx, url, events.TypeRunCompleted, func(ev events.Received) bool {
+		p, err := events.PayloadAs[events.RunCompleted](ev)
+		rc = p
+		return err == nil && p.RunID == runID
+	})
+	return rc
+}
+
+// waitEvent waits for the first event of type ty in the stream that match accepts.
+func waitEvent(t *testing.T, ctx context.Context, url string, ty events.Type, match func(events.Received) bool) {
+	t.Helper()
 	conn, err := bus.Connect(url, bus.ConnectOptions{Name: "e2e"}, slog.New(slog.DiscardHandler))
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer conn.Close()
 	subjects, _ := events.NewSubjects("")
-	w, err := conn.Watch(ctx, bus.WatchOptions{Subjects: []string{subjects.Filter(events.TypeRunCompleted)}})
+	w, err := conn.Watch(ctx, bus.WatchOptions{Subjects: []string{subjects.Filter(ty)}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -213,10 +225,10 @@ func waitRunCompleted(t *testing.T, ctx context.Context, url, runID string) even
 	for {
 		r, err := w.Next(ctx)
 		if err != nil {
-			t.Fatalf("waiting for run %s to complete: %v", runID, err)
+			t.Fatalf("waiting for %s: %v", ty, err)
 		}
-		if p, err := events.PayloadAs[events.RunCompleted](r.Event); err == nil && p.RunID == runID {
-			return p
+		if r.Err == nil && match(r.Event) {
+			return
 		}
 	}
 }

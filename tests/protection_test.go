@@ -60,6 +60,9 @@ func TestProtectionAcceptance(t *testing.T) {
 			t.Errorf("/metrics lacks %s or its last success:\n%s", series, grepLines(m, "xbr_vm_"))
 		}
 	}
+	// The chart's bar is the remote's usage, measured by the prune function after
+	// the run ended (xbr.remote.usage): run --wait may return before it.
+	waitEvent(t, ctx, s.natsURL(t), events.TypeRemoteUsage, func(events.Received) bool { return true })
 	protectionInChromium(t, base, picked, other)
 
 	waitStates(t, ctx, s, "late past the 40s RPO", want(events.ProtectionLate))
