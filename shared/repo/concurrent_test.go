@@ -154,6 +154,26 @@ func TestGCDue(t *testing.T) {
 	due(false, "after a GC that swept")
 }
 
+// The single gc/due.json of earlier builds still makes a repository due, and the GC that
+// sweeps removes it.
+func TestGCDueHonoursTheEarlierMarker(t *testing.T) {
+	ctx := context.Background()
+	d := newDir(t)
+	rp := initRepo(t, d, repo.Key{})
+	if err := remote.Put(ctx, d, repo.Root+"/gc/due.json", []byte(`{"since":"2026-12-01T00:00:00Z"}`)); err != nil {
+		t.Fatal(err)
+	}
+	if due, err := rp.GCDue(ctx); err != nil || !due {
+		t.Fatalf("GCDue with gc/due.json = %v, %v; want true", due, err)
+	}
+	if rep, err := rp.GC(ctx, repo.GCOptions{Grace: -1}); err != nil || rep.Deferred {
+		t.Fatalf("gc = %+v, %v", rep, err)
+	}
+	if due, err := rp.GCDue(ctx); err != nil || due {
+		t.Fatalf("GCDue after the GC that swept = %v, %v; want false", due, err)
+	}
+}
+
 // deleteDuringSweep deletes point once, from inside a GC's sweep (its first chunk removal).
 type deleteDuringSweep struct {
 	remote.Remote

@@ -53,7 +53,7 @@ func (rp *Repo) GC(ctx context.Context, o GCOptions) (GCReport, error) {
 	// deletion made before this GC's marks, whose chunks the sweep then removes. A point
 	// deleted from here on leaves a marker this GC does not remove, for the next GC; so does
 	// a GC that is killed, fails or is deferred.
-	due, err := rp.r.List(ctx, gcDuePrefix)
+	due, err := rp.r.List(ctx, gcDueListed)
 	if err != nil {
 		return GCReport{}, fmt.Errorf("gc: list %s: %w", gcDuePrefix, err)
 	}
@@ -88,7 +88,7 @@ func (rp *Repo) markGCDue(ctx context.Context) error {
 // GCDue reports whether restore points were deleted since the last GC that swept (or a GC
 // was deferred or failed since), so that a GC has something to collect.
 func (rp *Repo) GCDue(ctx context.Context) (bool, error) {
-	due, err := rp.r.List(ctx, gcDuePrefix)
+	due, err := rp.r.List(ctx, gcDueListed)
 	if err != nil {
 		return false, fmt.Errorf("repository on remote %s: list %s: %w", rp.r.Name(), gcDuePrefix, err)
 	}

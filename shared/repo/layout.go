@@ -26,6 +26,9 @@ const (
 	// gcDuePrefix holds one marker per deletion of restore points that no GC has swept
 	// after: gc/due/<YYYYMMDDTHHMMSSZ>_<random>.json.
 	gcDuePrefix = Root + "/gc/due/"
+	// gcDueListed lists those markers and gc/due.json, the single marker of earlier
+	// builds, which GC and GCDue honour and remove alike.
+	gcDueListed = Root + "/gc/due"
 )
 
 // timeLayout names a restore point, as Xen Orchestra names its backups.
