@@ -123,7 +123,9 @@ func startDemo(dataDir, simListen string, log *slog.Logger, now func() time.Time
 	if err := os.MkdirAll(filepath.Join(dataDir, "remote"), 0o755); err != nil {
 		return nil, nil, fmt.Errorf("demo: %w", err)
 	}
-	sim, err := xapisim.New(xapisim.Options{VMs: 3, DiskSize: 64 << 20, DataDir: simDir,
+	// NBD over TLS on the pool's network, as `xbr xapi-sim --nbd nbd`: the
+	// demo's incremental job then reads changed blocks, not whole disks.
+	sim, err := xapisim.New(xapisim.Options{VMs: 3, DiskSize: 64 << 20, DataDir: simDir, NBD: "nbd",
 		PoolName: "demo", Now: now, Logger: log.With("component", "xapi-sim")})
 	if err != nil {
 		return nil, nil, fmt.Errorf("demo: start the XAPI simulator: %w", err)
