@@ -11,6 +11,7 @@ import (
 
 	"xbr/events"
 	"xbr/shared/bus"
+	"xbr/shared/xapi"
 )
 
 // TestServeDemoStartsAndStopsCleanly runs `xbr serve` with no arguments but a
@@ -25,7 +26,7 @@ func TestServeDemoStartsAndStopsCleanly(t *testing.T) {
 	if !ok {
 		t.Fatalf("no demo line:\n%s", s.output())
 	}
-	for _, k := range []string{"xapi_simulator", "remote", "demo_job", "nats", "web"} {
+	for _, k := range []string{"xapi_simulator", "remote", "demo_jobs", "nats", "web"} {
 		if demo[k] == nil || demo[k] == "" {
 			t.Errorf("the demo line does not say %s: %v", k, demo)
 		}
@@ -51,8 +52,13 @@ func TestServeDemoStartsAndStopsCleanly(t *testing.T) {
 	if err := json.Unmarshal([]byte(out), &jobs); err != nil {
 		t.Fatalf("jobs ls --json: %v\n%s", err, out)
 	}
-	if len(jobs) != 1 || jobs[0].Name != "demo-nightly" || len(jobs[0].Schedules) != 1 || jobs[0].Schedules[0].Next.IsZero() {
-		t.Fatalf("jobs ls: %+v", jobs)
+	if len(jobs) != 2 || jobs[0].Name != "demo-nightly" || jobs[1].Name != "demo-incremental" {
+		t.Fatalf("jobs ls: %+v, want demo-nightly and demo-incremental", jobs)
+	}
+	for _, j := range jobs {
+		if len(j.Schedules) != 1 || j.Schedules[0].Next.IsZero() {
+			t.Errorf("jobs ls: job %s has schedules %+v, want one with its next fire", j.Name, j.Schedules)
+		}
 	}
 
 	out, errOut, code = xbr(t, ctx, nil, "run", "demo-nightly", "--nats", url)
@@ -138,4 +144,96 @@ func TestServeDemoSimulatorPort(t *testing.T) {
 	if code == 0 || !strings.Contains(errOut, "--demo-sim-listen") {
 		t.Errorf("--demo-sim-listen with --config: exit %d, %q", code, errOut)
 	}
+}
+
+// TestServeDemoIncremental: the demo's incremental job works as it comes.
+// Its first run reads every disk whole (first-run); after a guest writes one
+// 64 KiB block into one VM's disk, its second run takes the changed-block
+// path for every VM and reads over NBD (GET /sim/stats) that block and
+// nothing else.
+func TestServeDemoIncremental(t *testing.T) {
+	s := startServe(t, nil, "--data-dir", t.TempDir(), "--nats-listen", "127.0.0.1:0", "--http", "127.0.0.1:0")
+	demo, ok := s.waitLog(t, "xbr demo: no --config given, so this is a self-contained demo", time.Second)
+	simURL, _ := demo["xapi_simulator"].(string)
+	if !ok || simURL == "" {
+		t.Fatalf("no demo line naming the simulator:\n%s", s.output())
+	}
+	url := s.natsURL(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+
+	first := incrementalResults(t, ctx, url, runJob(t, ctx, s, url, "demo-incremental"))
+	if len(first) != 3 {
+		t.Fatalf("first run: %d VMs backed up, want the demo's 3: %+v", len(first), first)
+	}
+	for _, r := range first {
+		if r.Path != events.PathFullScan || r.PathReason != events.PathReasonFirstRun {
+			t.Errorf("first run of %s: path %s (%s), want a full scan (first-run)", r.VMName, r.Path, r.PathReason)
+		}
+	}
+	const written = 64 << 10
+	guestWrite(t, simURL, demoDisk(t, ctx, demo, simURL, first[0].VMUUID), 0, written)
+	before := simCounter(t, simURL, "nbd_read")
+	second := incrementalResults(t, ctx, url, runJob(t, ctx, s, url, "demo-incremental"))
+	if got := simCounter(t, simURL, "nbd_read") - before; got != written {
+		t.Errorf("the second run read %d bytes over NBD, want the %d written", got, written)
+	}
+	if len(second) != 3 {
+		t.Fatalf("second run: %d VMs backed up, want 3: %+v", len(second), second)
+	}
+	for _, r := range second {
+		want := map[bool]int64{true: written, false: 0}[r.VMUUID == first[0].VMUUID]
+		if r.Path != events.PathCBT || r.BytesRead != want {
+			t.Errorf("second run of %s: path %s (%s), %d bytes read; want cbt and %d", r.VMName, r.Path, r.PathReason, r.BytesRead, want)
+		}
+	}
+}
+
+// runJob runs a job with `xbr run --wait` and returns its run id.
+func runJob(t *testing.T, ctx context.Context, s *server, url, job string) string {
+	t.Helper()
+	out, errOut, code := xbr(t, ctx, nil, "run", job, "--wait", "--nats", url)
+	if code != 0 || !strings.HasPrefix(out, "run ") {
+		t.Fatalf("run %s --wait: exit %d\n%s\n%s\nserver:\n%s", job, code, out, errOut, s.output())
+	}
+	return strings.TrimSuffix(strings.Fields(out)[1], ":")
+}
+
+// incrementalResults are the xbr.incremental.completed events of a run, in
+// the order stored.
+func incrementalResults(t *testing.T, ctx context.Context, url, runID string) []events.IncrementalCompleted {
+	t.Helper()
+	conn, err := bus.Connect(url, bus.ConnectOptions{Name: "e2e"}, slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	var out []events.IncrementalCompleted
+	for _, e := range history(t, ctx, conn) {
+		if p, err := events.PayloadAs[events.IncrementalCompleted](e); err == nil && p.RunID == runID {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+// demoDisk is the VDI uuid of the demo VM's disk, asked of the simulator
+// with the demo's login (the user the demo line names, the simulator's
+// default password).
+func demoDisk(t *testing.T, ctx context.Context, demo map[string]any, simURL, vmUUID string) string {
+	t.Helper()
+	c, err := xapi.New(simURL)
+	rsMust(t, err)
+	user, _ := demo["xapi_user"].(string)
+	rsMust(t, c.Login(ctx, user, "xapisim"))
+	vm, err := c.VMByUUID(ctx, vmUUID)
+	rsMust(t, err)
+	disks, err := c.VMDisks(ctx, vm)
+	rsMust(t, err)
+	if len(disks) != 1 {
+		t.Fatalf("demo VM %s has %d disks, want 1", vmUUID, len(disks))
+	}
+	rec, err := c.VDIRecord(ctx, disks[0])
+	rsMust(t, err)
+	return rec.UUID
 }

@@ -31,7 +31,9 @@ durable consumer.
 
 With no --config (and no XBR_CONFIG), serve starts a self-contained demo: an
 embedded NATS under --data-dir, the built-in XAPI simulator with a few VMs, a
-directory remote under <data-dir>/remote and a demo job.
+directory remote under <data-dir>/remote and two demo jobs of every VM:
+demo-nightly (full backups) and demo-incremental (incremental restore points
+read by changed blocks over NBD).
 
 The embedded NATS always requires a login: serve keeps one identity per
 function, plus client, auditor and admin, under <data-dir>/nats/identities

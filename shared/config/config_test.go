@@ -3,6 +3,7 @@ package config_test
 import (
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -189,9 +190,36 @@ func TestDemo(t *testing.T) {
 	if c.NATS.URL != "" || c.Gateway.Listen != "127.0.0.1:8080" {
 		t.Errorf("demo must use the embedded NATS and the default gateway address")
 	}
+	checkDemoIncremental(t, c)
 	if _, err := config.Demo("var", "not a url", "root", config.NewSecret("x")); err == nil ||
 		err.Error() != `pools[0].url: "not a url": not an absolute URL with a host (e.g. https://host:port)` {
 		t.Errorf("bad simulator URL: %v", err)
+	}
+}
+
+// checkDemoIncremental: the demo's second job backs up every VM of the
+// demo pool incrementally (CBT turned on) into the repository of the
+// same remote, at 03:00 Europe/Paris, keeping 7 restore points.
+func checkDemoIncremental(t *testing.T, c *config.Config) {
+	t.Helper()
+	if len(c.Jobs) != 2 {
+		t.Fatalf("demo jobs = %d, want 2 (full and incremental)", len(c.Jobs))
+	}
+	j, ok := c.Job(config.DemoIncrementalJob)
+	if !ok || j.Name != "demo-incremental" || j.Mode != config.ModeIncremental || j.CBT != config.CBTEnable || !j.VMs.All() ||
+		!slices.Equal(j.Pools, []string{config.DemoPool}) || !slices.Equal(j.Remotes, []string{config.DemoRemote}) {
+		t.Fatalf("demo incremental job = %+v", j)
+	}
+	if len(j.Schedules) != 1 {
+		t.Fatalf("demo incremental schedules = %+v", j.Schedules)
+	}
+	s := j.Schedules[0]
+	if s.Retention != 7 || s.Location.String() != "Europe/Paris" || s.Cron != "0 3 * * *" || !s.Enabled {
+		t.Errorf("demo incremental schedule %+v", s)
+	}
+	next := s.Spec.Next(time.Date(2026, 7, 1, 12, 0, 0, 0, time.UTC), s.Location)
+	if next.Format(time.RFC3339) != "2026-07-02T03:00:00+02:00" {
+		t.Errorf("next demo incremental fire %v", next)
 	}
 }
 

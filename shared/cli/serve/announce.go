@@ -4,6 +4,7 @@ import (
 	"log/slog"
 	"net"
 	"strconv"
+	"strings"
 
 	"xbr/shared/config"
 	"xbr/shared/fn"
@@ -11,12 +12,16 @@ import (
 
 // announceDemo logs, first thing (before the functions connect, each with a
 // line of its own), where the demo's parts are: the simulated pool, the
-// remote, the demo job, the backbone and the web page.
+// remote, the demo jobs, the backbone and the web page.
 func announceDemo(log *slog.Logger, cfg *config.Config, dm *demo, natsURL, web string) {
 	user, _ := dm.sim.Credentials()
+	jobs := make([]string, 0, len(cfg.Jobs))
+	for _, j := range cfg.Jobs {
+		jobs = append(jobs, j.Name)
+	}
 	log.Info("xbr demo: no --config given, so this is a self-contained demo",
 		"xapi_simulator", dm.url, "xapi_user", user, "remote", cfg.Remotes[0].Path,
-		"demo_job", cfg.Jobs[0].Name, "nats", natsURL, "web", "http://"+web)
+		"demo_jobs", strings.Join(jobs, ","), "nats", natsURL, "web", "http://"+web)
 	log.Info("to back up a real pool, write an xbr.yaml (see deploy/xbr.example.yaml), " +
 		"check it with 'xbr config check --config xbr.yaml' and run 'xbr serve --config xbr.yaml'")
 }
