@@ -48,8 +48,9 @@ const DailyClaimStale = 5 * time.Minute
 // the state with compare-and-set before it asks and posts, the others skip
 // the fire while the claim is fresh, and the claimer advances the state
 // once the report is posted (at least once: a claimer that dies after the
-// POST and before that store has its fire sent again). A failed attempt
-// gives the claim back, so the next tick of any replica tries again; a
+// POST and before that store has its fire sent again). A failed attempt,
+// also one cut short by a shutdown, gives the claim back, so the next tick
+// of any replica (a restarted one too) tries again; a
 // claim older than DailyClaimStale is taken over, so a fire is not lost
 // with a claimer that died. A fire older than the catch-up window is not
 // sent.
@@ -86,17 +87,22 @@ func (d *Daily) Tick(ctx context.Context, now time.Time) error {
 		return nil
 	}
 	dec := schedule.Decide(d.Config.Schedule(), st.Checked, now, d.catchUp())
+	// The store that ends an attempt outlives a shutdown during it (bounded by
+	// the KV's own timeout): a claim left behind would hold the restarted
+	// function (a new replica) back for DailyClaimStale, and a sent fire left
+	// unrecorded would be sent again once the claim is stale.
+	settle := context.WithoutCancel(ctx)
 	if !dec.Fire.IsZero() {
 		if rev, err = d.claim(ctx, st, rev, dec.Fire, now); err != nil {
 			return ignoreRace(err) // lost: another replica claimed the fire first
 		}
 		if err := d.send(ctx, dec.Fire); err != nil {
 			// Give the claim back: the next tick of any replica tries again.
-			_, rerr := storeState(ctx, d.KV, dailyState{Checked: st.Checked}, rev)
+			_, rerr := storeState(settle, d.KV, dailyState{Checked: st.Checked}, rev)
 			return errors.Join(err, ignoreRace(rerr))
 		}
 	}
-	_, err = storeState(ctx, d.KV, dailyState{Checked: now.UTC()}, rev)
+	_, err = storeState(settle, d.KV, dailyState{Checked: now.UTC()}, rev)
 	if errors.Is(err, errRaced) {
 		d.log().Warn("daily report sent, but another replica took over the claim meanwhile and may send it too",
 			"fire", dec.Fire, "claim_stale", DailyClaimStale)

@@ -184,3 +184,53 @@ func TestDailyReportFailedPostLetsAnotherReplicaSend(t *testing.T) {
 		t.Errorf("posted %q and %q, want one report, from the replica whose POST works", failing.titles, working.titles)
 	}
 }
+
+// TestDailyReportShutdownMidAttempt: the report function is stopped
+// (`xbr serve` restarted) during an attempt. Stopped while it asks for the
+// protection, its attempt fails and it still gives its claim back; stopped
+// just after the POST, it still records the fire as sent. Either way the
+// restarted function, a replica with a new id, neither waits
+// DailyClaimStale for a claim no one holds nor sends the report again: the
+// day's report goes out once, without delay.
+func TestDailyReportShutdownMidAttempt(t *testing.T) {
+	vms := []events.ProtectionVM{{Pool: "lab", UUID: "aaaa", State: events.ProtectionOK}}
+	eight := time.Date(2026, 12, 7, 7, 0, 0, 0, time.UTC) // 08:00 in Paris
+	for _, tt := range []struct {
+		name    string
+		stopped func(d *report.Daily, p *posts, stop func())
+	}{
+		{"during the query", func(d *report.Daily, _ *posts, stop func()) {
+			d.Ask = func(ctx context.Context) ([]events.ProtectionVM, error) {
+				stop()
+				<-ctx.Done()
+				return nil, ctx.Err()
+			}
+		}},
+		{"after the POST", func(d *report.Daily, p *posts, stop func()) {
+			d.Post = func(ctx context.Context, m report.Message) error {
+				defer stop()
+				return p.post(ctx, m)
+			}
+		}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			kv := timerKV(t)
+			p := &posts{}
+			d := dailyOn(t, kv, config.ReportAlways, vms, p)
+			tickAll(t, d, eight.Add(-time.Minute))
+			ctx, stop := context.WithCancel(context.Background())
+			tt.stopped(d, p, stop)
+			_ = d.Tick(ctx, eight.Add(5*time.Second)) // cut short by the shutdown
+			restarted := dailyOn(t, kv, config.ReportAlways, vms, p)
+			tickAll(t, restarted, eight.Add(10*time.Second))
+			if p.count() != 1 {
+				e, _ := kv.Get(context.Background(), report.DailyKey)
+				t.Fatalf("%d reports once restarted, want 1 at once; state %s", p.count(), e.Value())
+			}
+			tickAll(t, restarted, eight.Add(10*time.Second+report.DailyClaimStale))
+			if p.count() != 1 {
+				t.Fatalf("%d reports once a claim would be stale, want 1", p.count())
+			}
+		})
+	}
+}

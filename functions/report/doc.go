@@ -35,7 +35,8 @@
 // report replica evaluates that schedule, and the report is sent once
 // however many run: a replica claims the fire in the timer's state bucket
 // with compare-and-set before it sends, and the others skip it. A failed
-// attempt gives the claim back (the next tick of any replica tries again);
+// attempt, also one cut short by a shutdown, gives the claim back (the
+// next tick of any replica, a restarted one too, tries again);
 // the claim of a replica that died is taken over once DailyClaimStale
 // (5 minutes) old.
 package report
