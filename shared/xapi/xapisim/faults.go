@@ -42,7 +42,27 @@ type Faults struct {
 	// lasts until the fault is cleared (the import then finishes as usual), the task is
 	// cancelled (as the client does with a failed import) or the simulator closes.
 	StallAfterImport ImportStall
+	// StallImportHead makes /import send the first line of its 200 answer head and then
+	// nothing more, as a host that hangs while it answers: the head is never finished,
+	// nothing is imported (a body the client sends anyway is discarded) and the connection
+	// stays open. It lasts until the client goes away (the task then fails), the task is
+	// cancelled or the simulator closes.
+	StallImportHead bool
+	// StallImportError makes /import answer HTTP 500 as XAPI does when its SR check fails
+	// (before the task is taken), with the Content-Length of the whole page but only its
+	// first StalledPageBytes bytes; then nothing more comes and the connection stays open
+	// until the client goes away or the simulator closes.
+	StallImportError bool
+	// StallImportRedirect makes /import's 302 to the pool member that sees the SR come as
+	// a proxy might send it: keep-alive (no Connection: close) with a small HTML page of
+	// which only the first StalledPageBytes bytes come; then nothing more comes and the
+	// connection stays open until the client goes away or the simulator closes.
+	StallImportRedirect bool
 }
+
+// StalledPageBytes is how much of its page /import sends under
+// Faults.StallImportError and Faults.StallImportRedirect.
+const StalledPageBytes = 16
 
 // ImportStall says whether and how /import goes silent after the body (see
 // Faults.StallAfterImport).

@@ -143,6 +143,15 @@ func (s *Server) residentHost(vm *object) string {
 // body, Connection: close). XAPI's Location is always https://<address>;
 // a simulator served over plain HTTP keeps http.
 func (s *Server) redirect(w http.ResponseWriter, r *http.Request, host string) {
+	loc := s.redirectLocation(r, host)
+	x, err := s.hijack(w, "HTTP/1.1 302 Found\r\nConnection: close\r\nCache-Control: no-cache, no-store\r\nLocation: "+loc+"\r\n\r\n")
+	if err == nil {
+		_ = x.conn.Close()
+	}
+}
+
+// redirectLocation is the Location of redirect: r's path and query on host.
+func (s *Server) redirectLocation(r *http.Request, host string) string {
 	s.st.mu.Lock()
 	h, err := s.st.get("host", host)
 	addr := ""
@@ -159,10 +168,7 @@ func (s *Server) redirect(w http.ResponseWriter, r *http.Request, host string) {
 		loc += "?" + r.URL.RawQuery
 	}
 	s.log.Debug("xapisim: redirect", "path", r.URL.Path, "to", addr)
-	x, err := s.hijack(w, "HTTP/1.1 302 Found\r\nConnection: close\r\nCache-Control: no-cache, no-store\r\nLocation: "+loc+"\r\n\r\n")
-	if err == nil {
-		_ = x.conn.Close()
-	}
+	return loc
 }
 
 // designateMaster makes host the pool master (pool.designate_new_master);

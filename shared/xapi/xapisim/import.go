@@ -20,6 +20,10 @@ func (s *Server) serveImport(w http.ResponseWriter, r *http.Request) {
 		unauthorized(w, "put_import")
 		return
 	}
+	if s.CurrentFaults().StallImportError {
+		s.stallImportError(w)
+		return
+	}
 	// The SR is resolved and its host chosen before the task is taken or
 	// any reply is written (xen-api ocaml/xapi/import.ml handler): sr_id is
 	// taken as a ref as it is; an SR no host sees, such as an unknown ref,
@@ -29,6 +33,10 @@ func (s *Server) serveImport(w http.ResponseWriter, r *http.Request) {
 	if err == nil {
 		var target string
 		target, err = s.transferHost(r, func() ([]string, bool) { return []string{sr}, true })
+		if target != "" && s.CurrentFaults().StallImportRedirect {
+			s.stallImportRedirect(w, r, target)
+			return
+		}
 		if target != "" {
 			s.redirect(w, r, target)
 			return
@@ -49,6 +57,10 @@ func (s *Server) serveImport(w http.ResponseWriter, r *http.Request) {
 	if len(r.TransferEncoding) > 0 {
 		s.failTask(task, fail("IMPORT_ERROR_CANNOT_HANDLE_CHUNKED"))
 		httpError(w, http.StatusForbidden, "Forbidden", "")
+		return
+	}
+	if s.CurrentFaults().StallImportHead {
+		s.stallImportHead(w, r, task)
 		return
 	}
 	head, late := fmt.Sprintf(importHead, task), ""

@@ -333,14 +333,19 @@ func httpError(w http.ResponseWriter, code int, title, extra string) {
 // before writing a reply (xen-api ocaml/libs/http-lib/http_svr.ml
 // response_internal_error): 500 with the exception in the HTML body.
 func internalError(w http.ResponseWriter, err error) {
-	f := asFailure(err)
-	body := "<html><body><h1>HTTP 500 internal server error</h1>An unexpected error occurred; " +
-		"please wait a while and try again. If the problem persists, please contact your support " +
-		"representative.<h1> Additional information </h1>Server_error(" + html.EscapeString(f.Code) +
-		", [ " + html.EscapeString(strings.Join(f.Params, "; ")) + " ])</body></html>"
+	body := internalErrorPage(err)
 	w.Header().Set("Content-Type", "text/html")
 	w.Header().Set("Content-Length", fmt.Sprint(len(body)))
 	w.Header().Set("Connection", "close")
 	w.WriteHeader(http.StatusInternalServerError)
 	_, _ = io.WriteString(w, body)
+}
+
+// internalErrorPage is the HTML body of internalError's answer.
+func internalErrorPage(err error) string {
+	f := asFailure(err)
+	return "<html><body><h1>HTTP 500 internal server error</h1>An unexpected error occurred; " +
+		"please wait a while and try again. If the problem persists, please contact your support " +
+		"representative.<h1> Additional information </h1>Server_error(" + html.EscapeString(f.Code) +
+		", [ " + html.EscapeString(strings.Join(f.Params, "; ")) + " ])</body></html>"
 }
