@@ -38,9 +38,10 @@ type ImportOptions struct {
 // Cancelling ctx, or a read error from body (a stream that failed
 // verification), resets the connection so XAPI destroys the partial import.
 // So does a stall (ErrStalled, see WithStallTimeout): a host that reads
-// nothing of the body for the stall timeout, or that, once it has the whole
-// body, says nothing for that long without closing the connection (XAPI
-// closes as soon as it has finished the import).
+// nothing of the body for the stall timeout, that stops that long in the
+// middle of its answer (a head or an error page cut short), or that, once
+// it has the whole body, says nothing for that long without closing the
+// connection (XAPI closes as soon as it has finished the import).
 // Whenever Import returns an error it also destroys any VM the import created.
 func (c *Client) Import(ctx context.Context, body io.Reader, size int64, opts ImportOptions) (VMRef, error) {
 	if size < -1 {
@@ -126,23 +127,33 @@ func (c *Client) cleanupImport(ctx context.Context, task TaskRef) {
 	}
 }
 
-// httpStatusError is a non-200 reply to a transfer.
+// httpStatusError is a non-200 reply to a transfer; err is set when the
+// host stalled before the start of its page had come.
 type httpStatusError struct {
 	status, body, location string
+	err                    error
 }
 
 func (e *httpStatusError) Error() string {
+	msg := ""
 	if e.location != "" {
-		return "HTTP " + e.status + " to " + e.location + " after the body had started (no answer to the request head in time)"
+		msg = "HTTP " + e.status + " to " + e.location + " after the body had started (no answer to the request head in time)"
+	} else {
+		body := e.body
+		// XAPI's 500 page ends with the exception that escaped the handler,
+		// e.g. Server_error(NO_HOSTS_AVAILABLE, [ ]) for an SR no host sees.
+		if i := strings.Index(body, "Server_error("); i >= 0 {
+			body = strings.TrimSuffix(body[i:], "</body></html>")
+		}
+		msg = fmt.Sprintf("HTTP %s: %q", e.status, xmlrpc.Excerpt(body))
 	}
-	body := e.body
-	// XAPI's 500 page ends with the exception that escaped the handler,
-	// e.g. Server_error(NO_HOSTS_AVAILABLE, [ ]) for an SR no host sees.
-	if i := strings.Index(body, "Server_error("); i >= 0 {
-		body = strings.TrimSuffix(body[i:], "</body></html>")
+	if e.err != nil {
+		msg += "; " + e.err.Error()
 	}
-	return fmt.Sprintf("HTTP %s: %q", e.status, xmlrpc.Excerpt(body))
+	return msg
 }
+
+func (e *httpStatusError) Unwrap() error { return e.err }
 
 func firstErr(errs ...error) error {
 	for _, err := range errs {

@@ -147,12 +147,14 @@ func WithTimeout(d time.Duration) Option {
 
 // WithStallTimeout bounds how long a transfer waits for the host (default
 // 10 minutes; 0 means no bound): a download for the response head and for
-// each read of the body, an upload for each write of the body and, once the
-// body is sent, for each read of the answer until the host closes. XAPI
-// keeps a healthy export stream flowing, reads an import as it comes and
-// closes once it has finished it, so a silence that long is a host that
-// hangs; the transfer then fails with ErrStalled. The time the caller
-// spends between reads does not count.
+// each read of the body; an upload for each write of the body and for each
+// read of the answer once the answer has begun (the rest of its head or of
+// an error page) or the body is sent (the answer, then the close). XAPI
+// keeps a healthy export stream flowing, writes an answer head in one go,
+// reads an import as it comes and closes once it has finished it, so a
+// silence that long is a host that hangs; the transfer then fails with
+// ErrStalled. The time the caller spends between reads does not count, nor
+// does the time an upload's body takes to stream after the answer head.
 func WithStallTimeout(d time.Duration) Option {
 	return func(o *options) error {
 		if d < 0 {

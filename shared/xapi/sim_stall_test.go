@@ -272,3 +272,66 @@ func TestSimImportLateAnswerIsNoStall(t *testing.T) {
 		})
 	}
 }
+
+// TestSimImportStalledAnswerFails: a host that starts its answer to the
+// request head and then says nothing, neither finishing it nor closing
+// the connection, fails the import as stalled, and the import leaves no
+// task and no VM behind: a head that stops after its status line, before
+// the body (as XAPI answers) or once the endless body has started (the
+// head came after headWait; the host reads on), and a 500 whose page stops
+// short of its Content-Length.
+func TestSimImportStalledAnswerFails(t *testing.T) {
+	for _, tt := range []struct {
+		name   string
+		faults xapisim.Faults
+		opt    xapi.Option
+		want   string // in the error
+	}{
+		{"head cut short", xapisim.Faults{StallImportHead: true},
+			xapi.WithHeadWait(30 * time.Second), "read response: the host said nothing"},
+		{"head cut short during the body", xapisim.Faults{StallImportHead: true, FirstByteDelay: stallTimeout / 3},
+			xapi.WithHeadWait(stallTimeout / 6), "read response: the host said nothing"},
+		{"error page cut short", xapisim.Faults{StallImportError: true},
+			xapi.WithHeadWait(30 * time.Second), "HTTP 500"},
+	} {
+		for _, size := range []int64{-1, 1 << 40} {
+			t.Run(fmt.Sprintf("%s/size %d", tt.name, size), func(t *testing.T) {
+				sim, c, _, _ := stallSetup(t, xapi.WithStallTimeout(stallTimeout), tt.opt)
+				tasks, vms := countTasks(t, c), countVMs(t, c)
+				sim.SetFaults(tt.faults)
+				err := returns(t, "an import whose answer stalled", func() error {
+					_, err := c.Import(context.Background(), zeros{}, size, xapi.ImportOptions{})
+					return err
+				})
+				wantStalled(t, err)
+				if !strings.Contains(err.Error(), tt.want) || !strings.Contains(err.Error(), "while answering") {
+					t.Fatalf("err = %v, want it to say %q and that the host stopped while answering", err, tt.want)
+				}
+				testsupport.Eventually(t, 10*time.Second, "the import's task and VM to be gone", func() bool {
+					return countTasks(t, c) == tasks && countVMs(t, c) == vms
+				})
+			})
+		}
+	}
+}
+
+// TestSimImportSlowBodyIsNoStall: the answer head comes first (as XAPI
+// sends it) and the body then takes several stall timeouts to come from
+// the caller: the import succeeds, the bound on reading the answer never
+// covering the time the body takes.
+func TestSimImportSlowBodyIsNoStall(t *testing.T) {
+	_, c, vm, _ := stallSetup(t, xapi.WithStallTimeout(stallTimeout))
+	path, size := exportToFile(t, c, vm, "")
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	err = returns(t, "an import with a slow body", func() error {
+		_, err := c.Import(context.Background(), &slowReader{r: f, sleeps: 3}, size, xapi.ImportOptions{})
+		return err
+	})
+	if err != nil {
+		t.Fatalf("an import whose body came slowly: %v", err)
+	}
+}

@@ -12,7 +12,6 @@ import (
 	"net/url"
 	"os"
 	"strconv"
-	"sync/atomic"
 	"time"
 )
 
@@ -30,9 +29,10 @@ const headWait = 30 * time.Second
 // "Expect: 100-continue" would do, which XAPI's HTTP server does not speak;
 // Xen Orchestra instead sends an empty probe PUT first; when no redirect
 // comes, XAPI starts an import on it that fails for want of a body.
-// The answer to the head is awaited for headWait; each write of the body
-// and, once the body is sent, the wait for the host's answer and for its
-// close get the stall timeout (see putOnce).
+// The first byte of the answer to the head is awaited for headWait; each
+// write of the body and each read of the answer once it has begun or once
+// the body is sent (the rest of a head or an error page, the answer after
+// the body, the close) get the stall timeout (see putOnce).
 func (c *Client) put(ctx context.Context, u *url.URL, body io.Reader, size int64) error {
 	for hop := 0; ; hop++ {
 		loc, err := c.putOnce(ctx, u, body, size)
@@ -53,10 +53,13 @@ func (c *Client) put(ctx context.Context, u *url.URL, body io.Reader, size int64
 // putOnce writes one PUT request on a connection of its own and waits until
 // the server has closed it (XAPI closes after the import handler returns).
 // It returns the Location of a 302 answered before the body was sent.
-// Once the body has been sent, the host gets the stall timeout to answer
-// and, after each answer byte, to say more or close: XAPI finishes the
-// import and closes, and a host (or a middlebox) that holds the connection
-// silent that long has hung.
+// Once its answer has begun, the host gets the stall timeout after each
+// byte to say more (to finish a head or an error page) or to close; once
+// the body has been sent, it gets as long to begin its answer. XAPI writes
+// its head in one go and closes once it has finished the import, so a host
+// (or a middlebox) that holds the connection silent that long has hung.
+// The body may stream for hours: while it does, no read of the answer is
+// bounded but the rest of one already begun.
 func (c *Client) putOnce(ctx context.Context, u *url.URL, body io.Reader, size int64) (*url.URL, error) {
 	conn, raw, err := c.dialHost(ctx, u)
 	if err != nil {
@@ -66,14 +69,7 @@ func (c *Client) putOnce(ctx context.Context, u *url.URL, body io.Reader, size i
 	stop := context.AfterFunc(ctx, func() { resetConn(raw, conn) })
 	defer stop()
 
-	length := size
-	if size < 0 {
-		length = unknownLength
-	}
-	head := "PUT " + u.RequestURI() + " HTTP/1.1\r\nHost: " + u.Host +
-		"\r\nUser-Agent: xbr\r\nContent-Type: application/octet-stream\r\nContent-Length: " +
-		strconv.FormatInt(length, 10) + "\r\nConnection: close\r\n\r\n"
-	if _, err := io.WriteString(conn, head); err != nil {
+	if _, err := io.WriteString(conn, requestHead(u, size)); err != nil {
 		return nil, firstErr(ctx.Err(), fmt.Errorf("send request: %w", err))
 	}
 	ans := &answerReader{conn: conn, raw: raw, timeout: c.opts.stall}
@@ -87,7 +83,7 @@ func (c *Client) putOnce(ctx context.Context, u *url.URL, body io.Reader, size i
 	resp, rerr := http.ReadResponse(br, nil)
 	if rerr != nil {
 		resetConn(raw, conn)
-		return nil, firstErr(ctx.Err(), waitSent(sent, early), c.answerErr("read response", rerr))
+		return nil, firstErr(ctx.Err(), ans.headErr(rerr, waitSent(sent, early)))
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode == http.StatusFound && early {
@@ -98,10 +94,10 @@ func (c *Client) putOnce(ctx context.Context, u *url.URL, body io.Reader, size i
 		return loc, nil
 	}
 	if resp.StatusCode != http.StatusOK {
-		snippet, _ := io.ReadAll(io.LimitReader(resp.Body, 512))
+		err := ans.statusErr(resp)
 		resetConn(raw, conn)
 		_ = waitSent(sent, early)
-		return nil, &httpStatusError{status: resp.Status, body: string(snippet), location: redactQuery(resp.Header.Get("Location"))}
+		return nil, err
 	}
 	if early {
 		send()
@@ -112,18 +108,20 @@ func (c *Client) putOnce(ctx context.Context, u *url.URL, body io.Reader, size i
 	// Ends when XAPI closes: the import is done; the task tells how.
 	if _, err := io.Copy(io.Discard, resp.Body); errors.Is(err, os.ErrDeadlineExceeded) {
 		resetConn(raw, conn)
-		return nil, firstErr(ctx.Err(), c.answerErr("wait for the close", err))
+		return nil, firstErr(ctx.Err(), ans.readErr("wait for the close", err))
 	}
 	return nil, ctx.Err()
 }
 
-// answerErr describes a failed read of the host's answer: a read that hit
-// the deadline answerReader set is a host silent after the body.
-func (c *Client) answerErr(what string, err error) error {
-	if errors.Is(err, os.ErrDeadlineExceeded) {
-		return fmt.Errorf("%s: the host said nothing for %v after the body (%w)", what, c.opts.stall, ErrStalled)
+// requestHead is the head of a PUT to u of a body of size bytes (-1:
+// unknown, see unknownLength).
+func requestHead(u *url.URL, size int64) string {
+	if size < 0 {
+		size = unknownLength
 	}
-	return fmt.Errorf("%s: %w", what, err)
+	return "PUT " + u.RequestURI() + " HTTP/1.1\r\nHost: " + u.Host +
+		"\r\nUser-Agent: xbr\r\nContent-Type: application/octet-stream\r\nContent-Length: " +
+		strconv.FormatInt(size, 10) + "\r\nConnection: close\r\n\r\n"
 }
 
 // awaitHead waits up to headWait (c.opts.headWait) for the first byte of
@@ -198,31 +196,6 @@ func (w *stallWriter) Write(p []byte) (int, error) {
 		_ = w.raw.SetWriteDeadline(time.Now().Add(w.timeout))
 	}
 	return w.conn.Write(p)
-}
-
-// answerReader reads the host's answer to an upload. Once armed (the body
-// has been sent) each read gets the stall timeout (0: no bound): the
-// deadline moves with every read, so only a host silent that long fails.
-type answerReader struct {
-	conn, raw net.Conn
-	timeout   time.Duration
-	armed     atomic.Bool
-}
-
-// arm starts the bound. The deadline it sets also bounds a read already
-// waiting in another goroutine (the answer read while the body was sent).
-func (a *answerReader) arm() {
-	if a.timeout > 0 {
-		a.armed.Store(true)
-		_ = a.raw.SetReadDeadline(time.Now().Add(a.timeout))
-	}
-}
-
-func (a *answerReader) Read(p []byte) (int, error) {
-	if a.armed.Load() {
-		_ = a.raw.SetReadDeadline(time.Now().Add(a.timeout))
-	}
-	return a.conn.Read(p)
 }
 
 // errReader remembers the error of the body, to tell it from a write error.
