@@ -335,3 +335,32 @@ func TestSimImportSlowBodyIsNoStall(t *testing.T) {
 		t.Fatalf("an import whose body came slowly: %v", err)
 	}
 }
+
+// TestSimImportRedirectPageIsNotAwaited: a 302 that comes keep-alive with
+// a page it never finishes (as a proxy might send it) is followed at once,
+// without waiting for the rest of a page the client has no use for. The
+// stall timeout is the default one, so that a wait bounded by it would
+// still block the test.
+func TestSimImportRedirectPageIsNotAwaited(t *testing.T) {
+	sim, urls := startPoolSim(t, 2)
+	c := pinnedClient(t, urls[0], sim.Fingerprint(0))
+	path, size := exportToFile(t, c, xapi.VMRef(vmNamed(t, sim, "vm-02").Ref), "")
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	sim.SetFaults(xapisim.Faults{StallImportRedirect: true})
+	var vm xapi.VMRef
+	err = returns(t, "an import redirected by a 302 whose page never ends", func() error {
+		var err error
+		vm, err = c.Import(context.Background(), f, size, xapi.ImportOptions{SR: xapi.SRRef(sim.LocalSR(1))})
+		return err
+	})
+	if err != nil {
+		t.Fatalf("import through a 302 whose page never ends: %v", err)
+	}
+	if rec, _ := c.VDIRecord(context.Background(), disksOf(t, c, vm)[0]); string(rec.SR) != sim.LocalSR(1) {
+		t.Fatalf("the imported disk is on %s, want host 2's SR", rec.SR)
+	}
+}

@@ -52,7 +52,8 @@ func (c *Client) put(ctx context.Context, u *url.URL, body io.Reader, size int64
 
 // putOnce writes one PUT request on a connection of its own and waits until
 // the server has closed it (XAPI closes after the import handler returns).
-// It returns the Location of a 302 answered before the body was sent.
+// It returns the Location of a 302 answered before the body was sent,
+// without waiting for the rest of that answer.
 // Once its answer has begun, the host gets the stall timeout after each
 // byte to say more (to finish a head or an error page) or to close; once
 // the body has been sent, it gets as long to begin its answer. XAPI writes
@@ -87,6 +88,9 @@ func (c *Client) putOnce(ctx context.Context, u *url.URL, body io.Reader, size i
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode == http.StatusFound && early {
+		// Closed first, so that resp.Body.Close does not wait for the rest
+		// of a page (a keep-alive answer with a length) of no use here.
+		_ = conn.Close()
 		loc, err := u.Parse(resp.Header.Get("Location"))
 		if err != nil {
 			return nil, fmt.Errorf("redirect: Location is not a URL")
