@@ -5,6 +5,7 @@ import (
 
 	"xbr/events"
 	"xbr/shared/schedule"
+	"xbr/shared/xapi"
 )
 
 // Defaults applied to zero values.
@@ -20,6 +21,9 @@ const (
 	DefaultConcurrency     = 2
 	DefaultRetryBackoff    = time.Minute
 	DefaultTimezone        = "UTC"
+	// DefaultStallTimeout is a pool's stall_timeout when it is not set: the
+	// XAPI client's own default.
+	DefaultStallTimeout = xapi.DefaultStallTimeout
 	// DefaultChunkSize is the chunk size of a new incremental repository.
 	DefaultChunkSize ByteSize = 1 << 20
 )
@@ -90,6 +94,11 @@ type Pool struct {
 	HostFingerprints []HostPin `yaml:"host_fingerprints"`
 	// Insecure skips certificate verification (lab use only).
 	Insecure bool `yaml:"insecure"`
+	// StallTimeout is how long a transfer with the pool (an export, a disk
+	// read, an import) may wait for the host before it fails as stalled
+	// (xapi.WithStallTimeout; 0: DefaultStallTimeout). Raise it behind a
+	// buffering proxy or a slow link; lower it to detect a hung host sooner.
+	StallTimeout time.Duration `yaml:"stall_timeout"`
 }
 
 // HostPin trusts one pool host, at Address as XAPI's host.address names it

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"xbr/shared/config"
+	"xbr/shared/xapi"
 )
 
 var exampleEnv = []string{
@@ -81,6 +82,7 @@ func TestDefaults(t *testing.T) {
 		{"overlap", j.OnOverlap, "skip"}, {"report", j.ReportWhen, "failure"},
 		{"enabled", s.Enabled, true}, {"timer enabled", s.Timer().Enabled, true},
 		{"no webhook secret", c.Gateway.WebhookSecret.IsSet(), false},
+		{"stall timeout", c.Pools[0].StallTimeout, 10 * time.Minute},
 	}
 	for _, ch := range checks {
 		if ch.got != ch.want {
@@ -90,6 +92,27 @@ func TestDefaults(t *testing.T) {
 	utc, _ := config.Parse("xbr.yaml", []byte(strings.Replace(base, "        timezone: Europe/Paris\n", "", 1)), env("XBR_PW", pw))
 	if utc == nil || utc.Jobs[0].Schedules[0].Location != time.UTC {
 		t.Error("timezone does not default to UTC")
+	}
+}
+
+// TestPoolStallTimeout: a pool's stall_timeout is read as a duration, and
+// 0 (as absent) means the default, the XAPI client's own.
+func TestPoolStallTimeout(t *testing.T) {
+	for _, tt := range []struct {
+		value string
+		want  time.Duration
+	}{{"30m", 30 * time.Minute}, {"45s", 45 * time.Second}, {"0", config.DefaultStallTimeout}, {"0s", config.DefaultStallTimeout}} {
+		text := strings.Replace(base, "username: root", "username: root\n    stall_timeout: "+tt.value, 1)
+		c, err := config.Parse("xbr.yaml", []byte(text), env("XBR_PW", pw))
+		if err != nil {
+			t.Fatalf("stall_timeout: %s: %v", tt.value, err)
+		}
+		if got := c.Pools[0].StallTimeout; got != tt.want {
+			t.Errorf("stall_timeout: %s: got %v, want %v", tt.value, got, tt.want)
+		}
+	}
+	if config.DefaultStallTimeout != xapi.DefaultStallTimeout {
+		t.Errorf("config default %v, xapi default %v: two sources of truth", config.DefaultStallTimeout, xapi.DefaultStallTimeout)
 	}
 }
 

@@ -15,6 +15,9 @@ func (c *Config) applyDefaults() {
 	c.DataDir = or(c.DataDir, DefaultDataDir)
 	c.CatchUp = or(c.CatchUp, DefaultCatchUp)
 	c.Reports.Daily.applyDefaults()
+	for i := range c.Pools {
+		c.Pools[i].StallTimeout = or(c.Pools[i].StallTimeout, DefaultStallTimeout)
+	}
 	for i := range c.Jobs {
 		j := &c.Jobs[i]
 		j.Mode = or(j.Mode, ModeFull)

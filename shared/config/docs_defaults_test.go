@@ -73,3 +73,19 @@ func TestDocumentedEventsMaxAgeInExample(t *testing.T) {
 		t.Errorf("deploy/xbr.example.yaml says %sh = %s days; the default is %s", m[1], m[2], want)
 	}
 }
+
+// TestDocumentedStallTimeoutInExample checks the example configuration's
+// comment on a pool's default stall timeout.
+func TestDocumentedStallTimeoutInExample(t *testing.T) {
+	text, err := os.ReadFile("../../deploy/xbr.example.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := regexp.MustCompile(`stall_timeout:.*\(default (\w+)\)`).FindStringSubmatch(string(text))
+	if m == nil {
+		t.Fatal("deploy/xbr.example.yaml: no \"(default <duration>)\" comment on stall_timeout")
+	}
+	if d, err := time.ParseDuration(m[1]); err != nil || d != config.DefaultStallTimeout {
+		t.Errorf("deploy/xbr.example.yaml says the default stall_timeout is %s; it is %s", m[1], config.DefaultStallTimeout)
+	}
+}

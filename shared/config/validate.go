@@ -163,6 +163,9 @@ func checkPool(p *problems, path string, pool *Pool) {
 		}
 		pin.Fingerprint = fp
 	}
+	if pool.StallTimeout < 0 {
+		p.addValue(path+".stall_timeout", pool.StallTimeout.String(), "must not be negative")
+	}
 }
 
 // hostAddrRE accepts an IPv4 address, a host name or a bracketed IPv6

@@ -56,10 +56,14 @@ type options struct {
 	originator  string
 }
 
+// DefaultStallTimeout is the stall timeout of a client made without
+// WithStallTimeout.
+const DefaultStallTimeout = 10 * time.Minute
+
 func defaultOptions() options {
 	return options{
 		timeout:    5 * time.Minute,
-		stall:      10 * time.Minute,
+		stall:      DefaultStallTimeout,
 		headWait:   headWait,
 		logger:     slog.New(slog.DiscardHandler),
 		pollMin:    20 * time.Millisecond,
@@ -146,8 +150,8 @@ func WithTimeout(d time.Duration) Option {
 }
 
 // WithStallTimeout bounds how long a transfer waits for the host (default
-// 10 minutes; 0 means no bound): a download for the response head and for
-// each read of the body; an upload for each write of the body and for each
+// DefaultStallTimeout; 0 means no bound): a download for the response head
+// and for each read of the body; an upload for each write of the body and for each
 // read of the answer once the answer has begun (the rest of its head or of
 // an error page) or the body is sent (the answer, then the close). XAPI
 // keeps a healthy export stream flowing, writes an answer head in one go,
