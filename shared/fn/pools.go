@@ -59,7 +59,20 @@ func (p *Pools) Client(ctx context.Context, name string) (*xapi.Client, error) {
 	if e.c != nil {
 		return e.c, nil
 	}
-	opts := []xapi.Option{xapi.WithLogger(p.log), xapi.WithTransport(xapi.Auto)} // JSON-RPC where served: cheaper to decode
+	c, err := xapi.New(pc.URL, clientOptions(pc, p.log)...)
+	if err != nil {
+		return nil, fmt.Errorf("pool %s: %w", name, err)
+	}
+	if err := c.Login(ctx, pc.Username, pc.Password.Reveal()); err != nil {
+		return nil, fmt.Errorf("pool %s: login as %s: %w", name, pc.Username, err)
+	}
+	e.c = c
+	return c, nil
+}
+
+// clientOptions are the options of the client of pool pc.
+func clientOptions(pc config.Pool, log *slog.Logger) []xapi.Option {
+	opts := []xapi.Option{xapi.WithLogger(log), xapi.WithTransport(xapi.Auto)} // JSON-RPC where served: cheaper to decode
 	if pc.TLSFingerprint != "" {
 		opts = append(opts, xapi.WithFingerprint(pc.TLSFingerprint))
 	}
@@ -69,15 +82,10 @@ func (p *Pools) Client(ctx context.Context, name string) (*xapi.Client, error) {
 	if pc.Insecure {
 		opts = append(opts, xapi.WithInsecure())
 	}
-	c, err := xapi.New(pc.URL, opts...)
-	if err != nil {
-		return nil, fmt.Errorf("pool %s: %w", name, err)
+	if pc.StallTimeout != 0 { // 0: a Pool built in code, not defaulted; the client's default
+		opts = append(opts, xapi.WithStallTimeout(pc.StallTimeout))
 	}
-	if err := c.Login(ctx, pc.Username, pc.Password.Reveal()); err != nil {
-		return nil, fmt.Errorf("pool %s: login as %s: %w", name, pc.Username, err)
-	}
-	e.c = c
-	return c, nil
+	return opts
 }
 
 func (p *Pools) find(name string) (config.Pool, bool) {
