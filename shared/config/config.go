@@ -94,10 +94,12 @@ type Pool struct {
 	HostFingerprints []HostPin `yaml:"host_fingerprints"`
 	// Insecure skips certificate verification (lab use only).
 	Insecure bool `yaml:"insecure"`
-	// StallTimeout is how long a transfer with the pool (an export, a disk
-	// read, an import) may wait for the host before it fails as stalled
-	// (xapi.WithStallTimeout; 0: DefaultStallTimeout). Raise it behind a
-	// buffering proxy or a slow link; lower it to detect a hung host sooner.
+	// StallTimeout is how long an HTTP transfer with the pool (an export,
+	// an export_raw_vdi disk read, an import) may wait for the host before
+	// it fails as stalled (xapi.WithStallTimeout; 0: DefaultStallTimeout).
+	// Raise it behind a buffering proxy or a slow link; lower it to detect
+	// a hung host sooner, keeping it well above XAPI's 5 s export
+	// keep-alive. NBD reads keep their own bound (nbd.DefaultTimeout).
 	StallTimeout time.Duration `yaml:"stall_timeout"`
 }
 
