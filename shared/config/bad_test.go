@@ -110,6 +110,8 @@ func TestBadConfigs(t *testing.T) {
 			`xbr.yaml:5: pools[0].stall_timeout: "10": not a duration (e.g. 90s, 30m, 2h45m)`},
 		{"negative stall timeout", []string{"username: root", "username: root\n    stall_timeout: -1m"}, nil,
 			`xbr.yaml:5: pools[0].stall_timeout: "-1m0s": must not be negative`},
+		{"stall timeout shorter than XAPI's keep-alive can bear", []string{"username: root", "username: root\n    stall_timeout: 3s"}, nil,
+			`xbr.yaml:5: pools[0].stall_timeout: "3s": must be 0 (the default, 10m0s) or at least 30s: XAPI sends an export's keep-alive every 5 s`},
 		{"negative retention", []string{"retention: 3", "retention: -1"}, nil,
 			`xbr.yaml:18: jobs[0].schedules[0].retention: "-1": must not be negative`},
 		{"negative duration", []string{"remotes: [nfs]\n", "remotes: [nfs]\n    retry_backoff: -5s\n"}, nil,

@@ -24,6 +24,10 @@ const (
 	// DefaultStallTimeout is a pool's stall_timeout when it is not set: the
 	// XAPI client's own default.
 	DefaultStallTimeout = xapi.DefaultStallTimeout
+	// MinStallTimeout is the shortest stall_timeout accepted: XAPI keeps a
+	// healthy export flowing with a keep-alive block every 5 s, so a shorter
+	// bound would fail healthy transfers on a loaded host.
+	MinStallTimeout = 30 * time.Second
 	// DefaultChunkSize is the chunk size of a new incremental repository.
 	DefaultChunkSize ByteSize = 1 << 20
 )
@@ -98,8 +102,8 @@ type Pool struct {
 	// an export_raw_vdi disk read, an import) may wait for the host before
 	// it fails as stalled (xapi.WithStallTimeout; 0: DefaultStallTimeout).
 	// Raise it behind a buffering proxy or a slow link; lower it to detect
-	// a hung host sooner, keeping it well above XAPI's 5 s export
-	// keep-alive. NBD reads keep their own bound (nbd.DefaultTimeout).
+	// a hung host sooner, to MinStallTimeout at the least. NBD reads keep
+	// their own bound (nbd.DefaultTimeout).
 	StallTimeout time.Duration `yaml:"stall_timeout"`
 }
 

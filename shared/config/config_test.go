@@ -110,6 +110,13 @@ func TestPoolStallTimeout(t *testing.T) {
 		if got := c.Pools[0].StallTimeout; got != tt.want {
 			t.Errorf("stall_timeout: %s: got %v, want %v", tt.value, got, tt.want)
 		}
+		var sum strings.Builder
+		if err := c.WriteSummary(&sum, time.Date(2026, 12, 7, 0, 0, 0, 0, time.UTC)); err != nil {
+			t.Fatal(err)
+		}
+		if shown := strings.Contains(sum.String(), "stall timeout "+tt.want.String()); shown != (tt.want != config.DefaultStallTimeout) {
+			t.Errorf("stall_timeout: %s: the summary shows it: %v, want it shown only when not the default:\n%s", tt.value, shown, sum.String())
+		}
 	}
 	if config.DefaultStallTimeout != xapi.DefaultStallTimeout {
 		t.Errorf("config default %v, xapi default %v: two sources of truth", config.DefaultStallTimeout, xapi.DefaultStallTimeout)

@@ -33,7 +33,11 @@ func (c *Config) WriteSummary(w io.Writer, now time.Time) error {
 		case p.Insecure:
 			tls = ", certificate NOT verified"
 		}
-		fmt.Fprintf(tw, "  %s\t%s as %s%s\n", p.Name, p.URL, p.Username, tls)
+		stall := ""
+		if p.StallTimeout != 0 && p.StallTimeout != DefaultStallTimeout {
+			stall = ", stall timeout " + p.StallTimeout.String()
+		}
+		fmt.Fprintf(tw, "  %s\t%s as %s%s%s\n", p.Name, p.URL, p.Username, tls, stall)
 	}
 	fmt.Fprintf(tw, "remotes (%d):\n", len(c.Remotes))
 	for _, r := range c.Remotes {

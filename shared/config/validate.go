@@ -163,8 +163,12 @@ func checkPool(p *problems, path string, pool *Pool) {
 		}
 		pin.Fingerprint = fp
 	}
-	if pool.StallTimeout < 0 {
-		p.addValue(path+".stall_timeout", pool.StallTimeout.String(), "must not be negative")
+	switch t := pool.StallTimeout; {
+	case t < 0:
+		p.addValue(path+".stall_timeout", t.String(), "must not be negative")
+	case t > 0 && t < MinStallTimeout:
+		p.addValue(path+".stall_timeout", t.String(), "must be 0 (the default, %s) or at least %s: XAPI sends an export's keep-alive every 5 s",
+			DefaultStallTimeout, MinStallTimeout)
 	}
 }
 
