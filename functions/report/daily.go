@@ -50,10 +50,9 @@ const DailyClaimStale = 5 * time.Minute
 // once the report is posted (at least once: a claimer that dies after the
 // POST and before that store has its fire sent again). A failed attempt,
 // also one cut short by a shutdown, gives the claim back, so the next tick
-// of any replica (a restarted one too) tries again; a
-// claim older than DailyClaimStale is taken over, so a fire is not lost
-// with a claimer that died. A fire older than the catch-up window is not
-// sent.
+// of any replica (a restarted one too) tries again; a claim older than
+// DailyClaimStale is taken over, so a fire is not lost with a claimer that
+// died. A fire older than the catch-up window is not sent.
 type Daily struct {
 	Config  config.DailyReport
 	Ask     func(ctx context.Context) ([]events.ProtectionVM, error)

@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
+
+	"xbr/shared/bus"
 )
 
 // dailyState is the value at DailyKey. Checked is written as the timer
@@ -27,7 +29,7 @@ type dailyClaim struct {
 }
 
 // errRaced: another replica changed the state since it was read.
-var errRaced = errors.New("daily report: the state changed meanwhile")
+var errRaced = bus.ErrKVChanged
 
 func ignoreRace(err error) error {
 	if errors.Is(err, errRaced) {
@@ -58,19 +60,9 @@ func storeState(ctx context.Context, kv jetstream.KeyValue, s dailyState, rev ui
 	if err != nil {
 		return 0, fmt.Errorf("daily report: state %s: %w", DailyKey, err)
 	}
-	if rev == 0 {
-		rev, err = kv.Create(ctx, DailyKey, data)
-	} else {
-		rev, err = kv.Update(ctx, DailyKey, data, rev)
-	}
-	var apiErr *jetstream.APIError
-	switch {
-	case err == nil:
-		return rev, nil
-	case errors.Is(err, jetstream.ErrKeyExists),
-		errors.As(err, &apiErr) && apiErr.ErrorCode == jetstream.JSErrCodeStreamWrongLastSequence:
-		return 0, errRaced
-	default:
+	rev, err = bus.PutIfRevision(ctx, kv, DailyKey, data, rev)
+	if err != nil && !errors.Is(err, errRaced) {
 		return 0, fmt.Errorf("daily report: store state %s: %w", DailyKey, err)
 	}
+	return rev, err
 }

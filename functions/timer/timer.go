@@ -148,7 +148,7 @@ func (t *Timer) forget(ctx context.Context, now time.Time) error {
 			continue
 		}
 		err = t.kv.Delete(ctx, k, jetstream.LastRevision(rev))
-		if err != nil && !errors.Is(err, jetstream.ErrKeyNotFound) && !isWrongSeq(err) { // wrong sequence: ticked meanwhile
+		if err != nil && !errors.Is(err, jetstream.ErrKeyNotFound) && !bus.IsRevisionConflict(err) { // ticked meanwhile
 			errs = append(errs, fmt.Errorf("delete %s: %w", k, err))
 		}
 	}
@@ -261,19 +261,8 @@ func (t *Timer) load(ctx context.Context, key string) (time.Time, uint64, error)
 // replica is fine (it advanced the same schedule).
 func (t *Timer) store(ctx context.Context, key string, now time.Time, rev uint64) error {
 	data, _ := json.Marshal(state{Checked: now.UTC()})
-	var err error
-	if rev == 0 {
-		_, err = t.kv.Create(ctx, key, data)
-	} else {
-		_, err = t.kv.Update(ctx, key, data, rev)
-	}
-	if err != nil && !errors.Is(err, jetstream.ErrKeyExists) && !isWrongSeq(err) {
+	if _, err := bus.PutIfRevision(ctx, t.kv, key, data, rev); err != nil && !errors.Is(err, bus.ErrKVChanged) {
 		return fmt.Errorf("store timer state: %w", err)
 	}
 	return nil
-}
-
-func isWrongSeq(err error) bool {
-	var apiErr *jetstream.APIError
-	return errors.As(err, &apiErr) && apiErr.ErrorCode == jetstream.JSErrCodeStreamWrongLastSequence
 }

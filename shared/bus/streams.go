@@ -180,3 +180,31 @@ func orDefault(v, def string) string {
 	}
 	return v
 }
+
+// ErrKVChanged is a compare-and-set on a key-value bucket that found the key
+// changed since its revision was read: another writer (a replica) got there
+// first.
+var ErrKVChanged = errors.New("the key changed since it was read")
+
+// PutIfRevision writes value under key only if the key is still at revision
+// rev (0: only if it does not exist), and returns the new revision; another
+// writer's change in between gives ErrKVChanged.
+func PutIfRevision(ctx context.Context, kv jetstream.KeyValue, key string, value []byte, rev uint64) (uint64, error) {
+	var err error
+	if rev == 0 {
+		rev, err = kv.Create(ctx, key, value)
+	} else {
+		rev, err = kv.Update(ctx, key, value, rev)
+	}
+	if err != nil && (errors.Is(err, jetstream.ErrKeyExists) || IsRevisionConflict(err)) {
+		return 0, fmt.Errorf("%s: %w", key, ErrKVChanged)
+	}
+	return rev, err
+}
+
+// IsRevisionConflict reports whether err is JetStream refusing a write or a
+// delete made at a revision that is no longer the key's last.
+func IsRevisionConflict(err error) bool {
+	var apiErr *jetstream.APIError
+	return errors.As(err, &apiErr) && apiErr.ErrorCode == jetstream.JSErrCodeStreamWrongLastSequence
+}
