@@ -179,8 +179,9 @@ func RemoveEmptyFolder(ctx context.Context, r any, key string) error {
 }
 
 // Batcher is a remote that stores many small objects (a repository's chunks) faster when
-// the durability of their names may wait for one barrier: dir keeps the folders open and
-// fsyncs each touched folder once at Barrier instead of once per object. S3 does not
+// the durability of their names may wait for one barrier: dir keeps the folders open,
+// makes many objects' content durable with one sync, and fsyncs each touched folder once
+// at Barrier instead of once per object. S3 does not
 // implement it: a completed upload is durable, so NewBatch's plain batch is all it needs.
 type Batcher interface {
 	// NewBatch starts a batch. Close releases it.
@@ -195,9 +196,11 @@ type Batch interface {
 	// Stat is Remote.Stat. An object it finds counts as touched: Barrier makes its name
 	// durable too, since another writer's batch may not have reached its own barrier.
 	Stat(ctx context.Context, key string) (Info, error)
-	// Put writes data under key, whole or absent, replacing any older object. Its content
-	// is durable when Put returns; its name once Barrier returns nil. Put keeps no reference
-	// to data once it returns: the caller reuses the buffer (repo's pooled sealed chunks).
+	// Put writes data under key, whole or absent, replacing any older object. The batch's
+	// Stat finds it at once; other readers may not until Barrier. Its name never appears
+	// before its content is durable, and it is named, durably, once Barrier returns nil. Put
+	// keeps no reference to data once it returns: the caller reuses the buffer (repo's
+	// pooled sealed chunks).
 	Put(ctx context.Context, key string, data []byte) error
 	// Barrier makes durable the names of every object Put or found by Stat in this batch
 	// so far. After an error nothing is promised: the caller must not commit.

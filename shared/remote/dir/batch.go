@@ -10,6 +10,7 @@ import (
 	"os"
 	"strings"
 	"sync"
+	"time"
 
 	"xbr/shared/remote"
 )
@@ -19,8 +20,12 @@ var _ remote.Batcher = (*Dir)(nil)
 // Batch is a remote.Batch on a Dir, for many small objects in a few folders (a
 // repository's chunk shards). Each folder, and its temp folder under remote.TempFolder, is
 // located once (made if missing, as Create does) and kept open until Close. An object is
-// written as an Upload writes it (temp file, fsync, rename), but the folder fsync that makes
-// the rename durable waits for Barrier, which syncs each touched folder once.
+// written to a temp file and renamed to its name only once its content is durable, as an
+// Upload does; but on Linux the fsync of each file gives way to one sync of the file system
+// for up to maxPending of them (a first run writes thousands of chunks, and their fsyncs
+// were most of its system time). Until that flush the object is found by the batch's Stat
+// only. The folder fsync that makes the renames durable waits for Barrier, which flushes
+// first and then syncs each touched folder once.
 type Batch struct {
 	d       *Dir
 	mu      sync.Mutex
@@ -28,7 +33,33 @@ type Batch struct {
 	folders map[string]*os.Root // by folder path relative to the remote
 	touched map[string]bool     // folders whose entries Barrier must make durable
 	closed  bool
+
+	// Deferred puts (where the system can sync a whole file system at once, see
+	// batch_linux.go): Put leaves its written temp file unsynced and unnamed in pending;
+	// flush syncs them all with one system call, then names each. An object gets its name
+	// only once its content is durable, as with a per-file fsync, at a fraction of the cost.
+	fs       *os.File               // the remote's directory, for the file-system sync; nil: no deferral
+	flushMu  sync.Mutex             // one flush at a time
+	pending  map[string]*pendingPut // by key: written, waiting for a flush
+	flushing map[string]*pendingPut // by key: in the flush under way
+	bytes    int64                  // bytes in pending
+	failed   error                  // a flush that failed: no object it held may be counted on
 }
+
+// pendingPut is a deferred Put's temp file, written and still open.
+type pendingPut struct {
+	f        *os.File
+	tf       *os.Root
+	tmp, dir string
+	size     int64
+}
+
+// Deferred puts are flushed once this many wait, or this many bytes: a bound on the open
+// files and on what one flush writes back.
+const (
+	maxPending      = 128
+	maxPendingBytes = 128 << 20
+)
 
 // NewBatch starts a batch on d.
 func (d *Dir) NewBatch(ctx context.Context) (remote.Batch, error) {
@@ -39,7 +70,14 @@ func (d *Dir) NewBatch(ctx context.Context) (remote.Batch, error) {
 	if err != nil {
 		return nil, d.wrap("batch", ".", err)
 	}
-	return &Batch{d: d, top: top, folders: map[string]*os.Root{}, touched: map[string]bool{}}, nil
+	b := &Batch{d: d, top: top, folders: map[string]*os.Root{}, touched: map[string]bool{},
+		pending: map[string]*pendingPut{}}
+	if canSyncFS {
+		if b.fs, err = top.Open("."); err != nil {
+			return nil, errors.Join(d.wrap("batch", ".", err), top.Close())
+		}
+	}
+	return b, nil
 }
 
 // folder returns the open folder path ("" for the remote's directory), making it first.
@@ -83,6 +121,15 @@ func (b *Batch) Stat(ctx context.Context, key string) (remote.Info, error) {
 		return remote.Info{}, err
 	}
 	dir, base := splitKey(key)
+	b.mu.Lock()
+	p := b.pending[key]
+	if p == nil {
+		p = b.flushing[key]
+	}
+	b.mu.Unlock()
+	if p != nil { // named at the next flush, which Barrier waits for
+		return remote.Info{Key: key, Size: p.size, ModTime: time.Now()}, nil
+	}
 	f, err := b.folder(dir)
 	var fi fs.FileInfo
 	if err == nil {
@@ -122,6 +169,9 @@ func (b *Batch) Put(ctx context.Context, key string, data []byte) error {
 	var rnd [8]byte
 	_, _ = rand.Read(rnd[:])
 	tmp := remote.TempName(base, hex.EncodeToString(rnd[:]))
+	if b.fs != nil {
+		return b.defer_(ctx, key, tf, tmp, dir, data)
+	}
 	if err := b.writeTemp(tf, tmp, data); err != nil {
 		return errors.Join(b.d.wrap("write", key, err), removeTemp(tf, tmp))
 	}
@@ -132,11 +182,108 @@ func (b *Batch) Put(ctx context.Context, key string, data []byte) error {
 	return nil
 }
 
+// defer_ writes data to tmp in tf and leaves it to a flush, which it starts when enough
+// wait. A Put of a key already waiting replaces that one's temp file.
+func (b *Batch) defer_(ctx context.Context, key string, tf *os.Root, tmp, dir string, data []byte) error {
+	f, err := b.createTemp(tf, tmp, data)
+	if err != nil {
+		return errors.Join(b.d.wrap("write", key, err), removeTemp(tf, tmp))
+	}
+	p := &pendingPut{f: f, tf: tf, tmp: tmp, dir: dir, size: int64(len(data))}
+	b.mu.Lock()
+	old := b.pending[key]
+	b.pending[key] = p
+	b.bytes += p.size
+	if old != nil {
+		b.bytes -= old.size
+	}
+	full := len(b.pending) >= maxPending || b.bytes >= maxPendingBytes
+	b.mu.Unlock()
+	if old != nil {
+		if err := errors.Join(old.f.Close(), removeTemp(old.tf, old.tmp)); err != nil {
+			return b.d.wrap("write", key, err)
+		}
+	}
+	if full {
+		return b.flush(ctx)
+	}
+	return nil
+}
+
+// flush makes the content of every waiting put durable with one file-system sync, then
+// fsyncs each (which only reports an error the sync met on that file) and names it. After
+// a failure every later flush and Barrier fails: a Stat may have counted on an object that
+// never got its name.
+func (b *Batch) flush(ctx context.Context) error {
+	b.flushMu.Lock()
+	defer b.flushMu.Unlock()
+	b.mu.Lock()
+	batch, failed := b.pending, b.failed
+	b.pending, b.flushing, b.bytes = map[string]*pendingPut{}, batch, 0
+	b.mu.Unlock()
+	err := failed
+	if err == nil && len(batch) > 0 {
+		if err = ctx.Err(); err == nil && b.d.opts.fsSyncHook != nil {
+			err = b.d.opts.fsSyncHook()
+		}
+		if err == nil {
+			err = syncFS(b.fs)
+		}
+		if err != nil {
+			err = b.d.wrap("sync", ".", err)
+		}
+	}
+	for key, p := range batch {
+		perr := err
+		if perr == nil {
+			if perr = p.f.Sync(); perr != nil {
+				perr = b.d.wrap("write", key, perr)
+			}
+		}
+		if cerr := p.f.Close(); perr == nil && cerr != nil {
+			perr = b.d.wrap("write", key, cerr)
+		}
+		if perr == nil {
+			if perr = b.top.Rename(tempPath(p.dir, p.tmp), key); perr != nil {
+				perr = b.d.wrap("commit", key, perr)
+			} else {
+				b.touch(p.dir)
+				continue
+			}
+		}
+		err = errors.Join(perr, removeTemp(p.tf, p.tmp))
+	}
+	b.mu.Lock()
+	b.flushing = nil
+	if err != nil && b.failed == nil {
+		b.failed = err
+	}
+	b.mu.Unlock()
+	return err
+}
+
+// tempPath is the path, relative to the remote, of temp file tmp for folder dir.
+func tempPath(dir, tmp string) string {
+	if dir == "" {
+		return remote.TempFolder + "/" + tmp
+	}
+	return remote.TempFolder + "/" + dir + "/" + tmp
+}
+
 // writeTemp creates tmp in tf with data, fsynced.
 func (b *Batch) writeTemp(tf *os.Root, tmp string, data []byte) error {
-	f, err := tf.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_EXCL, b.d.opts.fileMode)
+	f, err := b.createTemp(tf, tmp, data)
 	if err != nil {
 		return err
+	}
+	return errors.Join(f.Sync(), f.Close())
+}
+
+// createTemp creates tmp in tf with data, not synced, and returns it open.
+func (b *Batch) createTemp(tf *os.Root, tmp string, data []byte) (*os.File, error) {
+	f, err := tf.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_EXCL, b.d.opts.fileMode)
+	if err != nil {
+		return nil, err
 	}
 	var w interface{ Write([]byte) (int, error) } = f
 	if b.d.opts.wrapWrite != nil {
@@ -145,10 +292,10 @@ func (b *Batch) writeTemp(tf *os.Root, tmp string, data []byte) error {
 	for n := 0; n < len(data) && err == nil; n += writeChunk { // see writeChunk
 		_, err = w.Write(data[n:min(len(data), n+writeChunk)])
 	}
-	if err == nil {
-		err = f.Sync()
+	if err != nil {
+		return nil, errors.Join(err, f.Close())
 	}
-	return errors.Join(err, f.Close())
+	return f, nil
 }
 
 func removeTemp(tf *os.Root, tmp string) error {
@@ -162,6 +309,11 @@ func removeTemp(tf *os.Root, tmp string) error {
 // taken off the touched set before their fsync, so a Put renaming into one during it marks
 // it again, for the next Barrier; those not synced go back on a failure.
 func (b *Batch) Barrier(ctx context.Context) error {
+	if b.fs != nil {
+		if err := b.flush(ctx); err != nil {
+			return err
+		}
+	}
 	b.mu.Lock()
 	dirs := make([]string, 0, len(b.touched))
 	for dir := range b.touched {
@@ -212,6 +364,13 @@ func (b *Batch) Close() error {
 	}
 	b.closed = true
 	var errs []error
+	for _, p := range b.pending { // never named: nothing counts on them
+		errs = append(errs, p.f.Close(), removeTemp(p.tf, p.tmp))
+	}
+	clear(b.pending)
+	if b.fs != nil {
+		errs = append(errs, b.fs.Close())
+	}
 	for _, r := range b.folders {
 		errs = append(errs, r.Close())
 	}

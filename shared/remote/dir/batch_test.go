@@ -4,18 +4,21 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"xbr/shared/remote"
 	"xbr/shared/remote/dir"
 )
 
-// A batch's objects are whole, visible to the remote at once, found by Stat, and leave no
-// temp file; Barrier fsyncs each touched folder once; a failed fsync fails Barrier, and the
-// next Barrier syncs that folder again (nothing is forgotten after a failure).
+// A batch's objects are whole and found by its Stat at once; where puts are deferred
+// (Linux) they are named only at a flush, which Barrier makes; they leave no temp file;
+// Barrier fsyncs each touched folder once; a failed fsync fails Barrier, and the next
+// Barrier syncs that folder again (nothing is forgotten after a failure).
 func TestBatch(t *testing.T) {
 	ctx := context.Background()
 	root := t.TempDir()
@@ -37,13 +40,29 @@ func TestBatch(t *testing.T) {
 	}
 	defer b.Close()
 	data := bytes.Repeat([]byte("chunk"), 100_000)
-	for _, key := range []string{"xbr-repo/chunks/ab/1", "xbr-repo/chunks/ab/2", "xbr-repo/chunks/cd/3"} {
+	keys := []string{"xbr-repo/chunks/ab/1", "xbr-repo/chunks/ab/2", "xbr-repo/chunks/cd/3"}
+	for _, key := range keys {
 		if err := b.Put(ctx, key, data); err != nil {
 			t.Fatal(err)
 		}
+		if in, err := b.Stat(ctx, key); err != nil || in.Size != int64(len(data)) {
+			t.Fatalf("Stat of %s after Put = %+v, %v; want %d bytes", key, in, err, len(data))
+		}
+		if _, err := d.Open(ctx, key); dir.DefersPuts && !errors.Is(err, remote.ErrNotFound) {
+			t.Fatalf("open %s before its flush = %v, want ErrNotFound: named before its content is synced", key, err)
+		}
+	}
+	if _, err := b.Stat(ctx, "xbr-repo/chunks/ef/4"); !errors.Is(err, remote.ErrNotFound) {
+		t.Fatalf("stat of a missing key = %v, want ErrNotFound", err)
+	}
+	fail = true
+	if err := b.Barrier(ctx); err == nil {
+		t.Fatal("Barrier with a failing fsync succeeded")
+	}
+	for _, key := range keys { // the flush came before the failed folder fsync
 		rc, err := d.Open(ctx, key)
 		if err != nil {
-			t.Fatalf("open %s after Put: %v", key, err)
+			t.Fatalf("open %s after Barrier: %v", key, err)
 		}
 		got, _ := io.ReadAll(rc)
 		rc.Close()
@@ -51,15 +70,8 @@ func TestBatch(t *testing.T) {
 			t.Fatalf("%s: read %d bytes, want the %d put", key, len(got), len(data))
 		}
 	}
-	if _, err := b.Stat(ctx, "xbr-repo/chunks/ef/4"); !errors.Is(err, remote.ErrNotFound) {
-		t.Fatalf("stat of a missing key = %v, want ErrNotFound", err)
-	}
 	if temps, err := d.ListTemp(ctx, ""); err != nil || len(temps) != 0 {
-		t.Fatalf("temp files after Put: %v, %v: want none", temps, err)
-	}
-	fail = true
-	if err := b.Barrier(ctx); err == nil {
-		t.Fatal("Barrier with a failing fsync succeeded")
+		t.Fatalf("temp files after Barrier: %v, %v: want none", temps, err)
 	}
 	fail, syncs = false, 0
 	if err := b.Barrier(ctx); err != nil || syncs != 2 {
@@ -129,5 +141,109 @@ func TestBarrierKeepsPutsDuringItsSync(t *testing.T) {
 	}
 	if syncs == before {
 		t.Fatal("the folder a Put renamed into during the last Barrier's fsync was not synced again")
+	}
+}
+
+// Deferred puts are flushed, named, once MaxPending wait, without a Barrier: the open temp
+// files and what one sync writes back are bounded.
+func TestBatchFlushesEveryMaxPendingPuts(t *testing.T) {
+	if !dir.DefersPuts {
+		t.Skip("puts are not deferred on this system")
+	}
+	ctx := context.Background()
+	d, err := dir.New("nfs", t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := d.NewBatch(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	key := func(i int) string { return fmt.Sprintf("xbr-repo/chunks/%02x/%d", i%256, i) }
+	for i := range dir.MaxPending + 1 {
+		if err := b.Put(ctx, key(i), []byte(key(i))); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for i := range dir.MaxPending {
+		if _, err := d.Stat(ctx, key(i)); err != nil {
+			t.Fatalf("object %d of the %d that make a flush: %v", i, dir.MaxPending, err)
+		}
+	}
+	if _, err := d.Stat(ctx, key(dir.MaxPending)); !errors.Is(err, remote.ErrNotFound) {
+		t.Fatalf("the put after a flush = %v, want ErrNotFound until the next flush", err)
+	}
+	if temps, _ := d.ListTemp(ctx, ""); len(temps) != 1 {
+		t.Fatalf("%d temp files, want the 1 put waiting", len(temps))
+	}
+}
+
+// A failed sync of deferred puts names none of them, leaves no temp file, and fails every
+// later Barrier: a Stat of this batch may have counted on one of them, so nothing written
+// through it may be committed.
+func TestBatchFailedFlushFailsEveryBarrier(t *testing.T) {
+	if !dir.DefersPuts {
+		t.Skip("puts are not deferred on this system")
+	}
+	ctx := context.Background()
+	fail := true
+	d, err := dir.New("nfs", t.TempDir(), dir.WithFSSyncHook(func() error {
+		if fail {
+			return errors.New("injected writeback failure")
+		}
+		return nil
+	}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := d.NewBatch(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	if err := b.Put(ctx, "xbr-repo/chunks/ab/1", []byte("one")); err != nil {
+		t.Fatal(err)
+	}
+	if err := b.Barrier(ctx); err == nil || !strings.Contains(err.Error(), "injected writeback failure") {
+		t.Fatalf("Barrier after a failed sync = %v, want the sync's error", err)
+	}
+	if _, err := d.Stat(ctx, "xbr-repo/chunks/ab/1"); !errors.Is(err, remote.ErrNotFound) {
+		t.Fatalf("object of a failed sync: %v, want ErrNotFound", err)
+	}
+	if temps, _ := d.ListTemp(ctx, ""); len(temps) != 0 {
+		t.Fatalf("%d temp files after a failed sync, want none", len(temps))
+	}
+	fail = false
+	if err := b.Put(ctx, "xbr-repo/chunks/ab/2", []byte("two")); err != nil {
+		t.Fatal(err)
+	}
+	if err := b.Barrier(ctx); err == nil {
+		t.Fatal("Barrier after an earlier failed sync succeeded")
+	}
+}
+
+// Close of a batch with puts waiting leaves neither their names nor their temp files.
+func TestBatchCloseDropsWaitingPuts(t *testing.T) {
+	ctx := context.Background()
+	d, err := dir.New("nfs", t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := d.NewBatch(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := b.Put(ctx, "xbr-repo/chunks/ab/1", []byte("one")); err != nil {
+		t.Fatal(err)
+	}
+	if err := b.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if temps, _ := d.ListTemp(ctx, ""); len(temps) != 0 {
+		t.Fatalf("%d temp files after Close, want none", len(temps))
+	}
+	if _, err := d.Stat(ctx, "xbr-repo/chunks/ab/1"); dir.DefersPuts && !errors.Is(err, remote.ErrNotFound) {
+		t.Fatalf("a put waiting at Close: %v, want ErrNotFound", err)
 	}
 }

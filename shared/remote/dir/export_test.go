@@ -19,3 +19,15 @@ func WithLockTiming(stale, update, poll time.Duration) Option {
 func WithSyncHook(hook func() error) Option {
 	return func(o *options) { o.syncHook = hook }
 }
+
+// WithFSSyncHook runs hook before each file-system sync of a Batch's waiting puts (fault
+// injection).
+func WithFSSyncHook(hook func() error) Option {
+	return func(o *options) { o.fsSyncHook = hook }
+}
+
+// DefersPuts says a Batch here defers its puts to a file-system sync (Linux).
+const DefersPuts = canSyncFS
+
+// MaxPending is how many deferred puts wait before a flush.
+const MaxPending = maxPending
