@@ -247,3 +247,38 @@ func TestBatchCloseDropsWaitingPuts(t *testing.T) {
 		t.Fatalf("a put waiting at Close: %v, want ErrNotFound", err)
 	}
 }
+
+// A second Put of a key still waiting replaces the first: the later content is named, and
+// the first one's temp file does not stay behind.
+func TestBatchPutReplacesAWaitingPut(t *testing.T) {
+	ctx := context.Background()
+	d, err := dir.New("nfs", t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := d.NewBatch(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	for _, data := range []string{"first", "second"} {
+		if err := b.Put(ctx, "xbr-repo/chunks/ab/1", []byte(data)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := b.Barrier(ctx); err != nil {
+		t.Fatal(err)
+	}
+	rc, err := d.Open(ctx, "xbr-repo/chunks/ab/1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, _ := io.ReadAll(rc)
+	rc.Close()
+	if string(got) != "second" {
+		t.Fatalf("read %q, want the later put", got)
+	}
+	if temps, _ := d.ListTemp(ctx, ""); len(temps) != 0 {
+		t.Fatalf("%d temp files after Barrier, want none", len(temps))
+	}
+}
