@@ -15,6 +15,21 @@ import (
 	"xbr/shared/remote/dir"
 )
 
+// newBatch is a batch on a new directory remote under root, closed when the test ends.
+func newBatch(t *testing.T, root string, opts ...dir.Option) (*dir.Dir, remote.Batch) {
+	t.Helper()
+	d, err := dir.New("nfs", root, opts...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := d.NewBatch(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { b.Close() })
+	return d, b
+}
+
 // A batch's objects are whole and found by its Stat at once; where puts are deferred
 // (Linux) they are named only at a flush, which Barrier makes; they leave no temp file;
 // Barrier fsyncs each touched folder once; a failed fsync fails Barrier, and the next
@@ -24,21 +39,13 @@ func TestBatch(t *testing.T) {
 	root := t.TempDir()
 	var syncs int
 	fail := false
-	d, err := dir.New("nfs", root, dir.WithSyncHook(func() error {
+	d, b := newBatch(t, root, dir.WithSyncHook(func() error {
 		syncs++
 		if fail {
 			return errors.New("injected fsync failure")
 		}
 		return nil
 	}))
-	if err != nil {
-		t.Fatal(err)
-	}
-	b, err := d.NewBatch(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer b.Close()
 	data := bytes.Repeat([]byte("chunk"), 100_000)
 	keys := []string{"xbr-repo/chunks/ab/1", "xbr-repo/chunks/ab/2", "xbr-repo/chunks/cd/3"}
 	for _, key := range keys {
@@ -151,15 +158,7 @@ func TestBatchFlushesEveryMaxPendingPuts(t *testing.T) {
 		t.Skip("puts are not deferred on this system")
 	}
 	ctx := context.Background()
-	d, err := dir.New("nfs", t.TempDir())
-	if err != nil {
-		t.Fatal(err)
-	}
-	b, err := d.NewBatch(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer b.Close()
+	d, b := newBatch(t, t.TempDir())
 	key := func(i int) string { return fmt.Sprintf("xbr-repo/chunks/%02x/%d", i%256, i) }
 	for i := range dir.MaxPending + 1 {
 		if err := b.Put(ctx, key(i), []byte(key(i))); err != nil {
@@ -188,20 +187,12 @@ func TestBatchFailedFlushFailsEveryBarrier(t *testing.T) {
 	}
 	ctx := context.Background()
 	fail := true
-	d, err := dir.New("nfs", t.TempDir(), dir.WithFSSyncHook(func() error {
+	d, b := newBatch(t, t.TempDir(), dir.WithFSSyncHook(func() error {
 		if fail {
 			return errors.New("injected writeback failure")
 		}
 		return nil
 	}))
-	if err != nil {
-		t.Fatal(err)
-	}
-	b, err := d.NewBatch(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer b.Close()
 	if err := b.Put(ctx, "xbr-repo/chunks/ab/1", []byte("one")); err != nil {
 		t.Fatal(err)
 	}
@@ -252,15 +243,7 @@ func TestBatchCloseDropsWaitingPuts(t *testing.T) {
 // the first one's temp file does not stay behind.
 func TestBatchPutReplacesAWaitingPut(t *testing.T) {
 	ctx := context.Background()
-	d, err := dir.New("nfs", t.TempDir())
-	if err != nil {
-		t.Fatal(err)
-	}
-	b, err := d.NewBatch(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer b.Close()
+	d, b := newBatch(t, t.TempDir())
 	for _, data := range []string{"first", "second"} {
 		if err := b.Put(ctx, "xbr-repo/chunks/ab/1", []byte(data)); err != nil {
 			t.Fatal(err)
