@@ -1,0 +1,224 @@
+package vhd
+
+import (
+	"bytes"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+	"slices"
+)
+
+// Block is one allocated block: its data (the block's bytes, cut at the
+// disk's end) at byte Offset of the disk. Data is valid until the next call
+// to Next.
+type Block struct {
+	Offset int64
+	Data   []byte
+}
+
+// Reader reads a dynamic VHD from a stream; see the package doc.
+type Reader struct {
+	r         io.Reader
+	pos       int64 // bytes read from r
+	size      int64
+	blockSize int64
+	order     []batEntry // allocated blocks by file offset
+	next      int
+	bitmap    []byte
+	buf       []byte
+	done      bool
+}
+
+// batEntry is an allocated block: its index and its sector in the file.
+type batEntry struct {
+	index  uint32
+	sector uint32
+}
+
+// NewReader reads the footer, the dynamic header and the BAT of a dynamic
+// VHD of a disk of size bytes from r, which it then reads forward only.
+func NewReader(r io.Reader, size int64) (*Reader, error) {
+	vr := &Reader{r: r, size: size}
+	b := make([]byte, headerSize)
+	if err := vr.read(b[:footerSize], "footer"); err != nil {
+		return nil, err
+	}
+	f, err := parseFooter(b[:footerSize])
+	if err != nil {
+		return nil, err
+	}
+	if f.currentSize != uint64(size) {
+		return nil, fmt.Errorf("footer current size %d, the disk's virtual size is %d", f.currentSize, size)
+	}
+	if err := vr.skip(int64(f.dataOffset), "footer data offset"); err != nil {
+		return nil, err
+	}
+	if err := vr.read(b, "dynamic header"); err != nil {
+		return nil, err
+	}
+	h, err := parseHeader(b)
+	if err != nil {
+		return nil, err
+	}
+	if err := vr.readBAT(f, h); err != nil {
+		return nil, err
+	}
+	return vr, nil
+}
+
+// readBAT reads the BAT and orders its allocated entries by file offset,
+// checking that blocks start after the BAT and do not overlap.
+func (vr *Reader) readBAT(f footer, h header) error {
+	vr.blockSize = int64(h.blockSize)
+	need := (vr.size + vr.blockSize - 1) / vr.blockSize
+	if int64(h.entries) < need {
+		return fmt.Errorf("dynamic header max table entries %d: a disk of %d bytes needs %d blocks of %d", h.entries, vr.size, need, vr.blockSize)
+	}
+	if h.tableOffset < f.dataOffset+headerSize {
+		return fmt.Errorf("dynamic header table offset %d: inside the header at %d", h.tableOffset, f.dataOffset)
+	}
+	if err := vr.skip(int64(h.tableOffset), "dynamic header table offset"); err != nil {
+		return err
+	}
+	var bat bytes.Buffer // grows with what arrives, not with what the header claims
+	if n, err := io.CopyN(&bat, vr.r, int64(h.entries)*4); err != nil {
+		return truncated(fmt.Sprintf("BAT of %d entries", h.entries), vr.pos+n, err)
+	}
+	vr.pos += int64(h.entries) * 4
+	metaEnd := roundSector(vr.pos)
+	raw := bat.Bytes()
+	for i := range h.entries {
+		s := binary.BigEndian.Uint32(raw[4*i:])
+		if s == unallocated {
+			continue
+		}
+		if int64(i) >= need {
+			return fmt.Errorf("BAT entry %d (sector %d): a block past the disk's %d blocks", i, s, need)
+		}
+		vr.order = append(vr.order, batEntry{index: i, sector: s})
+	}
+	slices.SortFunc(vr.order, func(a, b batEntry) int { return int(int64(a.sector) - int64(b.sector)) })
+	end := metaEnd
+	for _, e := range vr.order {
+		if at := int64(e.sector) * SectorSize; at < end {
+			return fmt.Errorf("BAT entry %d: sector %d (offset %d) points back into the metadata or a block ending at %d", e.index, e.sector, at, end)
+		}
+		end = int64(e.sector)*SectorSize + bitmapSize(h.blockSize) + vr.blockSize
+	}
+	return nil
+}
+
+// Next returns the next allocated block in file order, or io.EOF after the
+// trailing footer when there is none.
+func (vr *Reader) Next() (Block, error) {
+	if vr.done {
+		return Block{}, io.EOF
+	}
+	if vr.next == len(vr.order) {
+		if err := vr.trailer(); err != nil {
+			return Block{}, err
+		}
+		vr.done = true
+		return Block{}, io.EOF
+	}
+	e := vr.order[vr.next]
+	vr.next++
+	what := fmt.Sprintf("block %d", e.index)
+	if err := vr.skip(int64(e.sector)*SectorSize, what); err != nil {
+		return Block{}, err
+	}
+	if vr.buf == nil {
+		vr.bitmap = make([]byte, bitmapSize(uint32(vr.blockSize)))
+		vr.buf = make([]byte, vr.blockSize)
+	}
+	if err := vr.read(vr.bitmap, what+" bitmap"); err != nil {
+		return Block{}, err
+	}
+	if err := vr.read(vr.buf, what+" data"); err != nil {
+		return Block{}, err
+	}
+	vr.clearUnmapped()
+	off := int64(e.index) * vr.blockSize
+	return Block{Offset: off, Data: vr.buf[:min(vr.blockSize, vr.size-off)]}, nil
+}
+
+// clearUnmapped zeroes the sectors whose bitmap bit is clear.
+func (vr *Reader) clearUnmapped() {
+	for s := int64(0); s < vr.blockSize/SectorSize; s++ {
+		if vr.bitmap[s/8]&(0x80>>(s%8)) == 0 {
+			clear(vr.buf[s*SectorSize : (s+1)*SectorSize])
+		}
+	}
+}
+
+// trailer reads the footer copy at the end, after the BAT's padding and any
+// zero sectors, and
+// checks that the stream ends there.
+func (vr *Reader) trailer() error {
+	if err := vr.skip(roundSector(vr.pos), "BAT padding"); err != nil {
+		return err
+	}
+	b := make([]byte, footerSize)
+	for {
+		if err := vr.read(b, "trailing footer"); err != nil {
+			return err
+		}
+		if !isZero(b) {
+			break
+		}
+	}
+	f, err := parseFooter(b)
+	if err != nil {
+		return fmt.Errorf("trailing %w", err)
+	}
+	if f.currentSize != uint64(vr.size) {
+		return fmt.Errorf("trailing footer current size %d, the disk's virtual size is %d", f.currentSize, vr.size)
+	}
+	if n, _ := io.ReadFull(vr.r, b[:1]); n != 0 {
+		return fmt.Errorf("data after the trailing footer at offset %d", vr.pos)
+	}
+	return nil
+}
+
+// read fills b from the stream; what names it in errors.
+func (vr *Reader) read(b []byte, what string) error {
+	n, err := io.ReadFull(vr.r, b)
+	vr.pos += int64(n)
+	if err != nil {
+		return truncated(what, vr.pos, err)
+	}
+	return nil
+}
+
+// skip reads and drops the stream up to offset to.
+func (vr *Reader) skip(to int64, what string) error {
+	if to < vr.pos {
+		return fmt.Errorf("%s: offset %d is behind the stream position %d", what, to, vr.pos)
+	}
+	n, err := io.CopyN(io.Discard, vr.r, to-vr.pos)
+	vr.pos += n
+	if err != nil {
+		return truncated(what, vr.pos, err)
+	}
+	return nil
+}
+
+// truncated explains a read that failed at offset at.
+func truncated(what string, at int64, err error) error {
+	if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
+		return fmt.Errorf("%s: the stream ends at offset %d: %w", what, at, io.ErrUnexpectedEOF)
+	}
+	return fmt.Errorf("%s at offset %d: %w", what, at, err)
+}
+
+func roundSector(n int64) int64 { return (n + SectorSize - 1) / SectorSize * SectorSize }
+
+func isZero(b []byte) bool {
+	for _, c := range b {
+		if c != 0 {
+			return false
+		}
+	}
+	return true
+}
