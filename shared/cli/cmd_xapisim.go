@@ -135,6 +135,12 @@ const xapiSimLong = `xapi-sim serves a simulated XCP-ng pool: XML-RPC and JSON-R
 events, tasks, VM snapshots, and XVA /export and /import, with generated disk
 content. It prints its URL and credentials and serves until SIGINT/SIGTERM.
 
+GET /export_raw_vdi?vdi=<ref|uuid>&format=raw|vhd serves one disk: raw is
+every byte of its virtual size; vhd is a dynamic VHD holding only the 2 MiB
+blocks that are not all zeros (refused with VDI_TOO_LARGE above 2040 GiB;
+base= is not simulated). Other formats answer 404, as XAPI does. Both count
+under export_raw_vdi in /sim/stats.
+
 GET /sim/stats (no session; not part of XAPI) answers counters as JSON:
 {"calls": {method: n}, "requests": {path: n}, "bytes": {kind: n}} — every
 API call received per wire method name ("Async." calls and failed calls

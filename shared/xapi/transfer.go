@@ -50,6 +50,14 @@ func (c *Client) ExportRawVDI(ctx context.Context, vdi VDIRef) (*Transfer, error
 	return c.download(ctx, "/export_raw_vdi", q, "export disk "+string(vdi))
 }
 
+// ExportVHD streams a disk as a dynamic VHD holding only its allocated
+// blocks (GET /export_raw_vdi?format=vhd, no base; read it with package
+// vhd). XAPI refuses it with VDI_TOO_LARGE above vhd.MaxSize. See Transfer.
+func (c *Client) ExportVHD(ctx context.Context, vdi VDIRef) (*Transfer, error) {
+	q := url.Values{"vdi": {string(vdi)}, "format": {"vhd"}}
+	return c.download(ctx, "/export_raw_vdi", q, "export disk "+string(vdi)+" as vhd")
+}
+
 // download runs a GET transfer under a task of its own, logging in again
 // once if the session was refused (401).
 func (c *Client) download(ctx context.Context, path string, q url.Values, what string) (*Transfer, error) {

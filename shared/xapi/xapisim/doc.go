@@ -2,7 +2,10 @@
 // XML-RPC and JSON-RPC byte for byte as a XenServer / XCP-ng host does for the
 // calls xbr and Xen Orchestra use (sessions, records, VM snapshot and destroy
 // semantics, tasks, event.from), and serves the HTTP transfer handlers
-// /export (XVA), /import (XVA) and /export_raw_vdi.
+// /export (XVA), /import (XVA) and /export_raw_vdi: format=raw (the whole
+// virtual_size) or format=vhd (a dynamic VHD with every all-zero 2 MiB block
+// left unallocated, refused with VDI_TOO_LARGE above 2040 GiB; no base);
+// other formats answer 404 with INTERNAL_ERROR "Unknown format" in the task.
 //
 // Disks hold deterministic, seeded content generated on the fly (zeros, random
 // blocks, log text, repeated database pages), so a large VM costs no memory;

@@ -1,17 +1,28 @@
 package xapisim
 
 import (
+	"cmp"
+	"context"
 	"fmt"
 	"io"
 	"net/http"
+	"strconv"
+
+	"xbr/shared/vhd"
 )
 
 const rawHead = "HTTP/1.1 200 OK\r\nConnection: close\r\nCache-Control: no-cache, no-store\r\n" +
-	"task-id:%s\r\ncontent-type:application/octet-stream\r\n" +
-	"Content-Disposition: attachment; filename=\"%s.raw\"\r\n\r\n"
+	"task-id:%s\r\ncontent-type:%s\r\n" +
+	"Content-Disposition: attachment; filename=\"%s.%s\"\r\n\r\n"
+
+// rawFormats are the formats served and their content types; XAPI's others
+// (tar, qcow2) and unknown ones get 404.
+var rawFormats = map[string]string{"raw": "application/octet-stream", "vhd": "application/vhd"}
 
 // serveExportRawVDI answers GET /export_raw_vdi?vdi=<ref|uuid>&format=raw
-// with the VDI's full virtual_size bytes; other formats get 404.
+// with the VDI's full virtual_size bytes, and format=vhd with a dynamic VHD
+// where each 2 MiB block that is all zeros is left unallocated (refused with
+// VDI_TOO_LARGE above vhd.MaxSize); other formats get 404.
 func (s *Server) serveExportRawVDI(w http.ResponseWriter, r *http.Request) {
 	if !s.authorized(r) {
 		unauthorized(w, "get_export_raw_vdi")
@@ -40,12 +51,18 @@ func (s *Server) serveExportRawVDI(w http.ResponseWriter, r *http.Request) {
 		httpError(w, http.StatusInternalServerError, "Internal Error", "")
 		return
 	}
-	if f := q.Get("format"); f != "" && f != "raw" {
-		s.failTask(task, fail("INTERNAL_ERROR", "Unknown format "+f))
+	format := cmp.Or(q.Get("format"), "raw")
+	ctype, ok := rawFormats[format]
+	if !ok {
+		s.failTask(task, fail("INTERNAL_ERROR", "Unknown format "+format))
 		httpError(w, http.StatusNotFound, "Not Found", "")
 		return
 	}
 	uuid, k, err := s.rawContent(q.Get("vdi"))
+	var blocks []uint32
+	if err == nil && format == "vhd" {
+		blocks, err = vhdBlocks(q.Get("vdi"), k)
+	}
 	if err != nil {
 		s.failBeforeHeaders(w, task, err)
 		return
@@ -54,7 +71,7 @@ func (s *Server) serveExportRawVDI(w http.ResponseWriter, r *http.Request) {
 		s.failTask(task, errStalled)
 		return
 	}
-	x, err := s.hijack(w, fmt.Sprintf(rawHead, task, uuid))
+	x, err := s.hijack(w, fmt.Sprintf(rawHead, task, ctype, uuid, format))
 	if err != nil {
 		s.failTask(task, err)
 		return
@@ -63,10 +80,14 @@ func (s *Server) serveExportRawVDI(w http.ResponseWriter, r *http.Request) {
 	defer done()
 	cw := &connWriter{ctx: ctx, conn: x.conn, lim: limiter(x.faults), drop: x.faults.DropAfter,
 		stall: x.faults.StallAfter, count: s.counter("export_raw_vdi")}
-	pr := &progressReader{ctx: ctx, r: k.reader(), report: func(n int64) {
-		s.setProgress(task, float64(n)/float64(max(k.size, 1)))
-	}}
-	if _, err := io.CopyBuffer(cw, pr, make([]byte, blockSize)); err != nil {
+	report := func(n int64) { s.setProgress(task, float64(n)/float64(max(k.size, 1))) }
+	if format == "vhd" {
+		err = writeVHD(ctx, cw, k, blocks, report)
+	} else {
+		pr := &progressReader{ctx: ctx, r: k.reader(), report: report}
+		_, err = io.CopyBuffer(cw, pr, make([]byte, blockSize))
+	}
+	if err != nil {
 		s.failTask(task, err)
 		abort(x.conn)
 		return
@@ -94,4 +115,36 @@ func (s *Server) rawContent(id string) (string, *disk, error) {
 		return "", nil, fail("VDI_IO_ERROR", "no content for VDI "+uuid)
 	}
 	return uuid, k, nil
+}
+
+// vhdBlocks decides, before the headers, the blocks a VHD of k allocates:
+// those not all zeros. Above the VHD maximum XAPI refuses the format
+// (export_raw_vdi.ml).
+func vhdBlocks(vdi string, k *disk) ([]uint32, error) {
+	if k.size > vhd.MaxSize {
+		return nil, fail("VDI_TOO_LARGE", vdi, strconv.FormatInt(vhd.MaxSize, 10))
+	}
+	return vhd.NonZeroBlocks(k.src, k.size)
+}
+
+// writeVHD streams k as a dynamic VHD of the given blocks, reporting the
+// disk bytes covered so far.
+func writeVHD(ctx context.Context, w io.Writer, k *disk, blocks []uint32, report func(int64)) error {
+	var next int64
+	_, err := vhd.Write(w, vhd.Image{Size: k.size, Blocks: blocks, Read: func(i uint32, buf []byte) error {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		off := int64(i) * vhd.DefaultBlockSize
+		clear(buf)
+		if _, err := k.src.ReadAt(buf[:min(int64(len(buf)), k.size-off)], off); err != nil && err != io.EOF {
+			return err
+		}
+		if off >= next {
+			next = off + 256<<20
+			report(off)
+		}
+		return nil
+	}})
+	return err
 }

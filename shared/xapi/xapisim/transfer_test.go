@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"xbr/shared/compress"
+	"xbr/shared/vhd"
 	"xbr/shared/xapi/xapisim"
 	"xbr/shared/xapi/xmlrpc"
 	"xbr/shared/xva"
@@ -147,14 +148,75 @@ func TestRawVDIExport(t *testing.T) {
 	if resp.StatusCode != 200 || !bytes.Equal(got, vdiBytes(t, s, vm.VDIs[0])) || int64(len(got)) != 3<<20+512 {
 		t.Fatalf("raw export: HTTP %d, %d bytes", resp.StatusCode, len(got))
 	}
-	resp, err = http.Get(url + "/export_raw_vdi/?format=vhd&session_id=" + sess + "&vdi=" + vm.VDIs[0])
+	for _, f := range []string{"qcow2", "x"} {
+		resp, err = http.Get(url + "/export_raw_vdi/?format=" + f + "&session_id=" + sess + "&vdi=" + vm.VDIs[0])
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != 404 {
+			t.Fatalf("format=%s: HTTP %d, want 404", f, resp.StatusCode)
+		}
+	}
+}
+
+// TestRawVDIExportVHD: format=vhd is a dynamic VHD that the reader expands
+// to the raw bytes, leaving out the all-zero 2 MiB blocks, and counted in
+// /sim/stats as the bytes sent.
+func TestRawVDIExportVHD(t *testing.T) {
+	const size = 40<<20 + 4096
+	s, url := newSim(t, xapisim.Options{DiskSize: size})
+	sess := login(t, s, url)
+	vm := vmByName(t, s, "vm-02")
+	raw := vdiBytes(t, s, vm.VDIs[0])
+	before := s.Stats().Bytes["export_raw_vdi"]
+	resp, err := http.Get(url + "/export_raw_vdi?format=vhd&session_id=" + sess + "&vdi=" + vm.VDIs[0])
 	if err != nil {
 		t.Fatal(err)
 	}
-	resp.Body.Close()
-	if resp.StatusCode != 404 {
-		t.Fatalf("format=vhd: HTTP %d, want 404", resp.StatusCode)
+	defer resp.Body.Close()
+	if resp.StatusCode != 200 || resp.Header.Get("Content-Type") != "application/vhd" {
+		t.Fatalf("format=vhd: HTTP %d, content-type %q", resp.StatusCode, resp.Header.Get("Content-Type"))
 	}
+	cr := &countingReader{r: resp.Body}
+	vr, err := vhd.NewReader(cr, size)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := make([]byte, size)
+	blocks := 0
+	for {
+		b, err := vr.Next()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		copy(got[b.Offset:], b.Data)
+		blocks++
+	}
+	if !bytes.Equal(got, raw) {
+		t.Fatal("the VHD expanded differs from the raw disk")
+	}
+	want, _ := vhd.NonZeroBlocks(bytes.NewReader(raw), size)
+	if blocks != len(want) || blocks >= size/vhd.DefaultBlockSize {
+		t.Fatalf("%d blocks allocated, want %d of %d (the zero ones left out)", blocks, len(want), (size+vhd.DefaultBlockSize-1)/vhd.DefaultBlockSize)
+	}
+	if n := s.Stats().Bytes["export_raw_vdi"] - before; n != cr.n || n >= size {
+		t.Fatalf("stats count %d bytes, the client read %d, the disk is %d", n, cr.n, size)
+	}
+}
+
+type countingReader struct {
+	r io.Reader
+	n int64
+}
+
+func (c *countingReader) Read(b []byte) (int, error) {
+	n, err := c.r.Read(b)
+	c.n += int64(n)
+	return n, err
 }
 
 // rawPut sends a hand-written PUT and returns the response head and the connection.
