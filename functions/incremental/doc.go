@@ -20,8 +20,10 @@
 //     an endpoint: only the chunks holding a changed 64 KiB block are read,
 //     over verified-TLS NBD (a few connections, two chunks per connection
 //     in flight) and put at their offsets with the base point's disk as
-//     repo.DiskSpec.Base. Otherwise full-scan (/export_raw_vdi into
-//     DiskWriter.Fill) with the first reason that failed, checked in this
+//     repo.DiskSpec.Base. Otherwise full-scan (/export_raw_vdi?format=vhd:
+//     only the allocated 2 MiB blocks come from the host, expanded with
+//     zeros into DiskWriter.Fill; format=raw when the disk is above the VHD
+//     maximum or the VHD export is refused before any body) with the first reason that failed, checked in this
 //     order: first-run (cbt-reset when the point read another live VDI at
 //     that userdevice: a storage migration makes a new VDI), cbt-disabled,
 //     disk-resized, base-gone, cbt-reset, cbt-error, no-nbd;

@@ -322,7 +322,14 @@ func (e *env) guestWrite(vdi xapi.VDIRef, offset, length int64, seed int) {
 }
 
 // nbdRead is GET /sim/stats' nbd_read byte counter.
-func (e *env) nbdRead() int64 {
+func (e *env) nbdRead() int64 { return e.simBytes("nbd_read") }
+
+// exportRead is GET /sim/stats' export_raw_vdi byte counter: what whole
+// reads of disks cost the host.
+func (e *env) exportRead() int64 { return e.simBytes("export_raw_vdi") }
+
+// simBytes is one of GET /sim/stats' byte counters.
+func (e *env) simBytes(kind string) int64 {
 	e.t.Helper()
 	resp, err := http.Get(e.url + "/sim/stats")
 	if err != nil {
@@ -335,7 +342,7 @@ func (e *env) nbdRead() int64 {
 	if err := json.NewDecoder(resp.Body).Decode(&st); err != nil {
 		e.t.Fatal(err)
 	}
-	return st.Bytes["nbd_read"]
+	return st.Bytes[kind]
 }
 
 // assertPoint checks the restore point c reports: each disk, read back

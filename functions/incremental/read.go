@@ -4,10 +4,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 
 	"xbr/events"
 	"xbr/shared/nbd"
 	"xbr/shared/repo"
+	"xbr/shared/vhd"
 	"xbr/shared/xapi"
 )
 
@@ -46,8 +48,22 @@ func (w *Worker) writeDisk(ctx context.Context, c *xapi.Client, rp *repo.Repo, b
 	return st, nil
 }
 
-// scan reads the whole snapshot VDI (/export_raw_vdi) into dw.
+// scan reads the whole snapshot VDI into dw: its allocated blocks from
+// /export_raw_vdi?format=vhd, the rest as zero chunks. When the VHD export
+// is refused (above vhd.MaxSize, decided here, or an error answer before
+// any body) the disk is read raw instead: every byte from
+// /export_raw_vdi?format=raw.
 func (w *Worker) scan(ctx context.Context, c *xapi.Client, dw *repo.DiskWriter, p *diskPlan, m meter) error {
+	if p.size <= vhd.MaxSize {
+		tr, err := c.ExportVHD(ctx, p.vdi)
+		if err == nil {
+			return fillVHD(ctx, tr, dw, p, m)
+		}
+		if ctx.Err() != nil || errors.Is(err, xapi.ErrStalled) {
+			return fmt.Errorf("disk %s: export_raw_vdi: %w", p.rec.Name, err)
+		}
+		w.d.Log.Info("vhd export refused; the disk is read raw", "disk", p.rec.Name, "error", err)
+	}
 	tr, err := c.ExportRawVDI(ctx, p.vdi)
 	if err != nil {
 		return fmt.Errorf("disk %s: export_raw_vdi: %w", p.rec.Name, err)
@@ -55,6 +71,25 @@ func (w *Worker) scan(ctx context.Context, c *xapi.Client, dw *repo.DiskWriter, 
 	defer tr.Close()
 	if err := dw.Fill(ctx, m.reader(ctx, tr)); err != nil {
 		return fmt.Errorf("disk %s: %w", p.rec.Name, err)
+	}
+	return tr.Wait(ctx)
+}
+
+// fillVHD writes the disk of a format=vhd transfer into dw.
+func fillVHD(ctx context.Context, tr *xapi.Transfer, dw *repo.DiskWriter, p *diskPlan, m meter) error {
+	defer tr.Close()
+	vr, err := vhd.NewReader(m.reader(ctx, tr), p.size)
+	if err != nil {
+		return fmt.Errorf("disk %s: export_raw_vdi format=vhd: %w", p.rec.Name, err)
+	}
+	disk := vhd.Expand(vr)
+	if err := dw.Fill(ctx, disk); err != nil {
+		return fmt.Errorf("disk %s: export_raw_vdi format=vhd: %w", p.rec.Name, err)
+	}
+	// Fill only looks for a byte past the disk; the trailing footer's checks
+	// are in the expander's end.
+	if _, err := disk.Read(make([]byte, 1)); err != io.EOF {
+		return fmt.Errorf("disk %s: export_raw_vdi format=vhd: after the disk's end: %w", p.rec.Name, err)
 	}
 	return tr.Wait(ctx)
 }

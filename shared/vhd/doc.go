@@ -18,8 +18,8 @@
 //     offset, skips the padding between them and yields blocks by
 //     increasing file offset. The blocks of a stream written in BAT order
 //     (what vhd-tool writes) come out in increasing disk offset; Reader
-//     does not reorder others, so a caller that needs disk order checks it
-//     (Next says when a block comes before one already returned).
+//     does not reorder others. Expand turns a Reader into the disk's bytes
+//     (zeros where no block is) and fails on a block out of disk order.
 //   - Everything read is outside input: a wrong cookie, checksum, version,
 //     disk type, block size, size, a BAT entry pointing back into the
 //     metadata or into another block, and a truncated stream are errors

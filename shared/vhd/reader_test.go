@@ -1,6 +1,7 @@
 package vhd_test
 
 import (
+	"bufio"
 	"bytes"
 	"encoding/binary"
 	"errors"
@@ -265,4 +266,36 @@ func FuzzReader(f *testing.F) {
 			}
 		}
 	})
+}
+
+// TestExpand: the expanded stream is the disk, whatever the read sizes.
+func TestExpand(t *testing.T) {
+	d := disk(5*bs+1536, 1, 3, 5)
+	for _, n := range []int{1 << 20, 777, 3 * bs} {
+		vr, err := vhd.NewReader(bytes.NewReader(encode(t, d, []uint32{1, 3, 5})), int64(len(d)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := io.ReadAll(bufio.NewReaderSize(vhd.Expand(vr), n))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !bytes.Equal(got, d) {
+			t.Fatalf("reads of %d: the expanded stream differs from the disk", n)
+		}
+	}
+}
+
+// TestExpandOutOfOrder: a block behind the position is an error, not a
+// silently wrong image.
+func TestExpandOutOfOrder(t *testing.T) {
+	d := disk(4*bs, 3, 0)
+	vr, err := vhd.NewReader(bytes.NewReader(encode(t, d, []uint32{3, 0})), 4*bs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = io.ReadAll(vhd.Expand(vr))
+	if err == nil || !strings.Contains(err.Error(), "not in disk order") {
+		t.Fatalf("error %v, want one saying the blocks are not in disk order", err)
+	}
 }
