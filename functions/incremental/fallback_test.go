@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"xbr/events"
+	"xbr/shared/xapi/xapisim"
 )
 
 // TestFallbacks: every reason a disk cannot be read by its changed blocks
@@ -105,4 +106,23 @@ func fallbacks(t *testing.T) []fallback {
 				}
 			}},
 	}
+}
+
+// TestFullScanRawWhenVHDRefused: when the host refuses the VHD export
+// before any body (VDI_TOO_LARGE), the disks are read raw, every byte,
+// and the point is still exact.
+func TestFullScanRawWhenVHDRefused(t *testing.T) {
+	e := newEnv(t, "nbd", "enable", false)
+	e.sim.SetFaults(xapisim.Faults{RefuseVHD: true})
+	exported := e.exportRead()
+	first := e.run()
+	exported = e.exportRead() - exported
+	if first.Path != events.PathFullScan || first.PathReason != events.PathReasonFirstRun {
+		t.Fatalf("first run: path %s (%s)", first.Path, first.PathReason)
+	}
+	if first.BytesRead != 2*diskSize || exported != 2*diskSize {
+		t.Fatalf("first run: bytes_read %d, the host sent %d; want the disks' %d raw bytes", first.BytesRead, exported, 2*diskSize)
+	}
+	e.sim.SetFaults(xapisim.Faults{})
+	e.assertPoint(first)
 }

@@ -58,6 +58,9 @@ type Faults struct {
 	// which only the first StalledPageBytes bytes come; then nothing more comes and the
 	// connection stays open until the client goes away or the simulator closes.
 	StallImportRedirect bool
+	// RefuseVHD makes /export_raw_vdi?format=vhd fail before any body as XAPI does for a
+	// disk above the VHD maximum: HTTP 500 and the task's VDI_TOO_LARGE.
+	RefuseVHD bool
 }
 
 // StalledPageBytes is how much of its page /import sends under

@@ -61,7 +61,7 @@ func (s *Server) serveExportRawVDI(w http.ResponseWriter, r *http.Request) {
 	uuid, k, err := s.rawContent(q.Get("vdi"))
 	var blocks []uint32
 	if err == nil && format == "vhd" {
-		blocks, err = vhdBlocks(q.Get("vdi"), k)
+		blocks, err = vhdBlocks(q.Get("vdi"), k, s.CurrentFaults().RefuseVHD)
 	}
 	if err != nil {
 		s.failBeforeHeaders(w, task, err)
@@ -119,9 +119,9 @@ func (s *Server) rawContent(id string) (string, *disk, error) {
 
 // vhdBlocks decides, before the headers, the blocks a VHD of k allocates:
 // those not all zeros. Above the VHD maximum XAPI refuses the format
-// (export_raw_vdi.ml).
-func vhdBlocks(vdi string, k *disk) ([]uint32, error) {
-	if k.size > vhd.MaxSize {
+// (export_raw_vdi.ml); refuse makes it refuse any disk (Faults.RefuseVHD).
+func vhdBlocks(vdi string, k *disk, refuse bool) ([]uint32, error) {
+	if k.size > vhd.MaxSize || refuse {
 		return nil, fail("VDI_TOO_LARGE", vdi, strconv.FormatInt(vhd.MaxSize, 10))
 	}
 	return vhd.NonZeroBlocks(k.src, k.size)
