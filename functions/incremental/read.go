@@ -82,6 +82,7 @@ func fillVHD(ctx context.Context, tr *xapi.Transfer, dw *repo.DiskWriter, p *dis
 	if err != nil {
 		return fmt.Errorf("disk %s: export_raw_vdi format=vhd: %w", p.rec.Name, err)
 	}
+	m.prog.total.Add(vr.StreamSize() - p.size) // progress counts the bytes the host sends
 	disk := vhd.Expand(vr)
 	if err := dw.Fill(ctx, disk); err != nil {
 		return fmt.Errorf("disk %s: export_raw_vdi format=vhd: %w", p.rec.Name, err)

@@ -24,6 +24,7 @@ type Reader struct {
 	size      int64
 	blockSize int64
 	order     []batEntry // allocated blocks by file offset
+	dataEnd   int64      // the file offset where the last block ends
 	next      int
 	bitmap    []byte
 	buf       []byte
@@ -106,8 +107,13 @@ func (vr *Reader) readBAT(f footer, h header) error {
 		}
 		end = int64(e.sector)*SectorSize + bitmapSize(h.blockSize) + vr.blockSize
 	}
+	vr.dataEnd = end
 	return nil
 }
+
+// StreamSize is the stream's length as its BAT tells: the end of the last
+// block and the footer copy (more when padding precedes that footer).
+func (vr *Reader) StreamSize() int64 { return vr.dataEnd + footerSize }
 
 // Next returns the next allocated block in file order, or io.EOF after the
 // trailing footer when there is none.

@@ -89,6 +89,10 @@ func TestRoundTrip(t *testing.T) {
 			if !bytes.Equal(got, d) {
 				t.Fatal("the expanded image differs from the disk")
 			}
+			vr, _ := vhd.NewReader(bytes.NewReader(img), tc.size)
+			if vr.StreamSize() != int64(len(img)) {
+				t.Errorf("StreamSize %d, the stream has %d bytes", vr.StreamSize(), len(img))
+			}
 		})
 	}
 }
