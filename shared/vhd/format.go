@@ -22,7 +22,7 @@ const (
 	// minBlockSize and maxBlockSize bound what Reader accepts: a block must
 	// hold at least one bitmap byte's sectors, and one block is held in memory.
 	minBlockSize = 8 * SectorSize
-	maxBlockSize = 256 << 20
+	maxBlockSize = 32 << 20
 	// maxEntries bounds the BAT Reader holds (16 MiB).
 	maxEntries = 1 << 22
 
