@@ -193,8 +193,9 @@ type Batcher interface {
 // must be durable before the marker is written, so the caller writes the marker only after
 // Barrier returned nil.
 type Batch interface {
-	// Stat is Remote.Stat. An object it finds counts as touched: Barrier makes its name
-	// durable too, since another writer's batch may not have reached its own barrier.
+	// Stat is Remote.Stat, and also finds this batch's puts not yet named. An object it
+	// finds counts as touched: Barrier makes its name durable too, since another writer's
+	// batch may not have reached its own barrier.
 	Stat(ctx context.Context, key string) (Info, error)
 	// Put writes data under key, whole or absent, replacing any older object. The batch's
 	// Stat finds it at once; other readers may not until Barrier. Its name never appears

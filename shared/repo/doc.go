@@ -32,8 +32,9 @@
 // stored and of every chunk it found already stored (another writer's batch may not have
 // synced it yet), and writes the manifest only when Barrier returned nil; chunks taken from
 // a base were durable before the base's manifest. A failed Barrier fails Commit and leaves
-// no manifest. A SIGKILL loses nothing the kernel has (renames are visible at once); a
-// crash of the host before the barrier loses only chunks no manifest names yet.
+// no manifest. A SIGKILL or a crash of the host before the barrier loses only chunks no
+// manifest names yet (on a directory remote, up to 128 of them still temp files, which GC
+// sweeps).
 //
 // A manifest is JSON: the header (format, version 2, vm_uuid, time, the VM's records as the
 // caller gives them, and per disk its name, size, chunk size, chunk count, zero chunk count,

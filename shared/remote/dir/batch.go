@@ -28,6 +28,7 @@ var _ remote.Batcher = (*Dir)(nil)
 // first and then syncs each touched folder once.
 type Batch struct {
 	d       *Dir
+	ops     sync.RWMutex // Stat, Put and Barrier hold it shared, Close alone
 	mu      sync.Mutex
 	top     *os.Root
 	folders map[string]*os.Root // by folder path relative to the remote
@@ -35,7 +36,7 @@ type Batch struct {
 	closed  bool
 
 	// Deferred puts (where the system can sync a whole file system at once, see
-	// batch_linux.go): Put leaves its written temp file unsynced and unnamed in pending;
+	// syncfs_linux.go): Put leaves its written temp file unsynced and unnamed in pending;
 	// flush syncs them all with one system call, then names each. An object gets its name
 	// only once its content is durable, as with a per-file fsync, at a fraction of the cost.
 	fs       *os.File               // the remote's directory, for the file-system sync; nil: no deferral
@@ -117,6 +118,8 @@ func (b *Batch) touch(dir string) {
 
 // Stat describes the object under key; one found counts as touched (see remote.Batch).
 func (b *Batch) Stat(ctx context.Context, key string) (remote.Info, error) {
+	b.ops.RLock()
+	defer b.ops.RUnlock()
 	if err := b.d.check(ctx, "stat", key); err != nil {
 		return remote.Info{}, err
 	}
@@ -148,9 +151,11 @@ func (b *Batch) Stat(ctx context.Context, key string) (remote.Info, error) {
 	return remote.Info{Key: key, Size: fi.Size(), ModTime: fi.ModTime()}, nil
 }
 
-// Put writes data under key through a temp file that it fsyncs and renames; the folder is
-// synced by Barrier.
+// Put writes data under key through a temp file that is fsynced and renamed: at once, or
+// (deferred, see Batch) at the next flush. The folder is synced by Barrier.
 func (b *Batch) Put(ctx context.Context, key string, data []byte) error {
+	b.ops.RLock()
+	defer b.ops.RUnlock()
 	if err := b.d.check(ctx, "create", key); err != nil {
 		return err
 	}
@@ -211,7 +216,7 @@ func (b *Batch) defer_(ctx context.Context, key string, tf *os.Root, tmp, dir st
 }
 
 // flush makes the content of every waiting put durable with one file-system sync, then
-// fsyncs each (which only reports an error the sync met on that file) and names it. After
+// fsyncs each (cheap by then, and the judge of its own writeback errors) and names it. After
 // a failure every later flush and Barrier fails: a Stat may have counted on an object that
 // never got its name.
 func (b *Batch) flush(ctx context.Context) error {
@@ -223,11 +228,14 @@ func (b *Batch) flush(ctx context.Context) error {
 	b.mu.Unlock()
 	err := failed
 	if err == nil && len(batch) > 0 {
-		if err = ctx.Err(); err == nil && b.d.opts.fsSyncHook != nil {
-			err = b.d.opts.fsSyncHook()
-		}
-		if err == nil {
-			err = syncFS(b.fs)
+		if err = ctx.Err(); err == nil {
+			// One writeback of everything; its error is not ours to judge (since Linux 5.8
+			// syncfs reports any writeback error of the whole file system, another
+			// program's too): each file's fsync below, now cheap, decides.
+			_ = syncFS(b.fs)
+			if b.d.opts.fsSyncHook != nil {
+				err = b.d.opts.fsSyncHook()
+			}
 		}
 		if err != nil {
 			err = b.d.wrap("sync", ".", err)
@@ -309,6 +317,8 @@ func removeTemp(tf *os.Root, tmp string) error {
 // taken off the touched set before their fsync, so a Put renaming into one during it marks
 // it again, for the next Barrier; those not synced go back on a failure.
 func (b *Batch) Barrier(ctx context.Context) error {
+	b.ops.RLock()
+	defer b.ops.RUnlock()
 	if b.fs != nil {
 		if err := b.flush(ctx); err != nil {
 			return err
@@ -355,8 +365,12 @@ func (b *Batch) syncFolder(f *os.Root) error {
 	return syncFolder(f)
 }
 
-// Close closes the batch's folders. It implies no barrier.
+// Close closes the batch's folders and throws away the puts still waiting for a flush
+// (their temp files are removed; nothing may count on them without a Barrier). It implies
+// no barrier.
 func (b *Batch) Close() error {
+	b.ops.Lock() // no Stat, Put, flush or Barrier under way
+	defer b.ops.Unlock()
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	if b.closed {

@@ -36,8 +36,8 @@ type options struct {
 	wrapWrite func(io.Writer) io.Writer
 	// syncHook, when set, runs before a Batch's folder fsync; its error fails Barrier.
 	syncHook func() error
-	// fsSyncHook, when set, runs before a Batch's file-system sync of its waiting puts; its
-	// error fails that sync.
+	// fsSyncHook, when set, runs between a Batch's file-system sync of its waiting puts and
+	// their fsyncs; its error fails the flush as a failed fsync would.
 	fsSyncHook func() error
 	// lockStale, lockUpdate and lockPoll time Lock (XO's values; shorter in tests).
 	lockStale, lockUpdate, lockPoll time.Duration

@@ -8,9 +8,12 @@
 // every unclaimed file in a VM folder; ListTemp still finds those an older xbr left there.
 //
 // A Batch (remote.Batcher) writes many small objects, a repository's chunks: it keeps each
-// folder and temp folder open after locating it once, writes each object the same way (temp
-// file, fsync, rename), and replaces the per-object folder fsync by one fsync per touched
-// folder at Barrier, which its caller runs before writing the commit marker that names them.
+// folder and temp folder open after locating it once, writes each object to a temp file
+// that is fsynced before it is renamed, and replaces the per-object folder fsync by one fsync
+// per touched folder at Barrier, which its caller runs before writing the commit marker that
+// names them. On Linux the temp files wait, up to 128 at a time, for one syncfs before their
+// fsyncs and renames (a flush, which Barrier also makes), so the costly fsync of each file
+// becomes a cheap one; until then only the batch's own Stat finds them.
 //
 // Lock takes a folder's lock the way Xen Orchestra does (proper-lockfile: mkdir of
 // "<folder>.lock" beside it, mtime refreshed every 5 s, stale after 10 s), so xbr and XO

@@ -20,8 +20,8 @@ func WithSyncHook(hook func() error) Option {
 	return func(o *options) { o.syncHook = hook }
 }
 
-// WithFSSyncHook runs hook before each file-system sync of a Batch's waiting puts (fault
-// injection).
+// WithFSSyncHook runs hook in each flush of a Batch's waiting puts, before their fsyncs;
+// its error fails the flush (fault injection).
 func WithFSSyncHook(hook func() error) Option {
 	return func(o *options) { o.fsSyncHook = hook }
 }
