@@ -126,3 +126,19 @@ func TestFullScanRawWhenVHDRefused(t *testing.T) {
 	e.sim.SetFaults(xapisim.Faults{})
 	e.assertPoint(first)
 }
+
+// A VHD stream the reader refuses once it has started (here a damaged footer) does not
+// fail the VM: the attempt is made again reading the disk raw, and the point is exact.
+func TestFullScanRawWhenVHDUnreadable(t *testing.T) {
+	e := newEnv(t, "nbd", "enable", false)
+	e.sim.SetFaults(xapisim.Faults{DamageVHD: true})
+	first := e.run()
+	if first.Path != events.PathFullScan || first.PathReason != events.PathReasonFirstRun {
+		t.Fatalf("first run: path %s (%s)", first.Path, first.PathReason)
+	}
+	if first.BytesRead != 2*diskSize {
+		t.Fatalf("first run: bytes_read %d; want the disks' %d raw bytes", first.BytesRead, 2*diskSize)
+	}
+	e.sim.SetFaults(xapisim.Faults{})
+	e.assertPoint(first)
+}

@@ -37,7 +37,7 @@ func (w *Worker) writeDisk(ctx context.Context, c *xapi.Client, rp *repo.Repo, b
 		}
 	}
 	if p.path == events.PathFullScan {
-		if err := w.scan(ctx, c, dw, p, m); err != nil {
+		if err := w.scan(ctx, c, dw, p, m, j.raw); err != nil {
 			return repo.DiskStats{}, err
 		}
 	}
@@ -52,9 +52,10 @@ func (w *Worker) writeDisk(ctx context.Context, c *xapi.Client, rp *repo.Repo, b
 // /export_raw_vdi?format=vhd, the rest as zero chunks. When the VHD export
 // is refused (above vhd.MaxSize, decided here, or an error answer before
 // any body) the disk is read raw instead: every byte from
-// /export_raw_vdi?format=raw.
-func (w *Worker) scan(ctx context.Context, c *xapi.Client, dw *repo.DiskWriter, p *diskPlan, m meter) error {
-	if p.size <= vhd.MaxSize {
+// /export_raw_vdi?format=raw. So it is when raw is set: the attempt before
+// found the host's VHD stream unreadable (vhd.ErrFormat).
+func (w *Worker) scan(ctx context.Context, c *xapi.Client, dw *repo.DiskWriter, p *diskPlan, m meter, raw bool) error {
+	if p.size <= vhd.MaxSize && !raw {
 		tr, err := c.ExportVHD(ctx, p.vdi)
 		if err == nil {
 			return fillVHD(ctx, tr, dw, p, m)

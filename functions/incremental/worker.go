@@ -2,6 +2,7 @@ package incremental
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
@@ -9,6 +10,7 @@ import (
 	"xbr/shared/bus"
 	"xbr/shared/config"
 	"xbr/shared/runs"
+	"xbr/shared/vhd"
 )
 
 // Worker stores one restore point per incremental.requested.
@@ -26,6 +28,7 @@ type job struct {
 	cfg      config.Job
 	run      *runs.Run // nil for a request outside any recorded run
 	delivery uint64
+	raw      bool // full scans read format=raw: the host's VHD stream was unreadable
 }
 
 // Handle backs up the VM, retrying per the job's settings, and returns
@@ -65,7 +68,16 @@ func (w *Worker) handleRun(ctx context.Context, j *job) ([]bus.Out, error) {
 			if j.run == nil { // later attempts keep the run their predecessors recorded themselves in
 				j.run = run
 			}
-			return w.attempt(ctx, j, n)
+			done, err := w.attempt(ctx, j, n)
+			if errors.Is(err, vhd.ErrFormat) && !j.raw && ctx.Err() == nil {
+				// A VHD stream this reader refuses is no reason to fail the VM: the raw
+				// export reads the same disk, every byte of it.
+				w.d.Log.Warn("the host's VHD export is unreadable; the attempt is made again reading the disk raw",
+					"vm", j.req.VMUUID, "err", err)
+				j.raw = true
+				done, err = w.attempt(ctx, j, n)
+			}
+			return done, err
 		},
 		Completed: func(done events.IncrementalCompleted) ([]bus.Out, error) {
 			o, err := w.d.message(events.DeriveID("incremental.completed", j.req.RunID, j.req.VMUUID), done)

@@ -1,7 +1,6 @@
 package vhd
 
 import (
-	"fmt"
 	"io"
 )
 
@@ -61,7 +60,7 @@ func (e *expander) advance() error {
 		return err
 	}
 	if b.Offset < e.pos {
-		return fmt.Errorf("block at disk offset %d comes after offset %d: the VHD's blocks are not in disk order", b.Offset, e.pos)
+		return formatErr("block at disk offset %d comes after offset %d: the VHD's blocks are not in disk order", b.Offset, e.pos)
 	}
 	e.cur, e.more = b, true
 	return nil

@@ -3,8 +3,18 @@ package vhd
 import (
 	"bytes"
 	"encoding/binary"
+	"errors"
 	"fmt"
 )
+
+// ErrFormat is wrapped by every error about the stream's content (not about reading it):
+// a stream xbr cannot read as a dynamic VHD of the disk.
+var ErrFormat = errors.New("vhd")
+
+// formatErr is an error about the stream's content, wrapping ErrFormat.
+func formatErr(format string, args ...any) error {
+	return fmt.Errorf("%w: %s", ErrFormat, fmt.Sprintf(format, args...))
+}
 
 const (
 	// SectorSize is the VHD sector, the unit of BAT offsets and bitmap bits.
@@ -63,46 +73,46 @@ func checksum(b []byte, at int) uint32 {
 
 func parseFooter(b []byte) (footer, error) {
 	if !bytes.Equal(b[:8], footerCookie) {
-		return footer{}, fmt.Errorf("footer cookie %q, want %q", b[:8], footerCookie)
+		return footer{}, formatErr("footer cookie %q, want %q", b[:8], footerCookie)
 	}
 	if got, want := binary.BigEndian.Uint32(b[64:]), checksum(b, 64); got != want {
-		return footer{}, fmt.Errorf("footer checksum %#08x, want %#08x", got, want)
+		return footer{}, formatErr("footer checksum %#08x, want %#08x", got, want)
 	}
 	if v := binary.BigEndian.Uint32(b[12:]); v != version1 {
-		return footer{}, fmt.Errorf("footer file format version %#08x, want %#08x", v, version1)
+		return footer{}, formatErr("footer file format version %#08x, want %#08x", v, version1)
 	}
 	f := footer{dataOffset: binary.BigEndian.Uint64(b[16:]), currentSize: binary.BigEndian.Uint64(b[48:]),
 		diskType: binary.BigEndian.Uint32(b[60:])}
 	if f.diskType != diskTypeDynamic {
-		return footer{}, fmt.Errorf("footer disk type %d, want %d (dynamic)", f.diskType, diskTypeDynamic)
+		return footer{}, formatErr("footer disk type %d, want %d (dynamic)", f.diskType, diskTypeDynamic)
 	}
 	if f.dataOffset < footerSize || f.dataOffset%SectorSize != 0 || f.dataOffset > 1<<20 {
-		return footer{}, fmt.Errorf("footer data offset %d: want a sector multiple from %d to 1 MiB", f.dataOffset, footerSize)
+		return footer{}, formatErr("footer data offset %d: want a sector multiple from %d to 1 MiB", f.dataOffset, footerSize)
 	}
 	return f, nil
 }
 
 func parseHeader(b []byte) (header, error) {
 	if !bytes.Equal(b[:8], headerCookie) {
-		return header{}, fmt.Errorf("dynamic header cookie %q, want %q", b[:8], headerCookie)
+		return header{}, formatErr("dynamic header cookie %q, want %q", b[:8], headerCookie)
 	}
 	if got, want := binary.BigEndian.Uint32(b[36:]), checksum(b, 36); got != want {
-		return header{}, fmt.Errorf("dynamic header checksum %#08x, want %#08x", got, want)
+		return header{}, formatErr("dynamic header checksum %#08x, want %#08x", got, want)
 	}
 	if v := binary.BigEndian.Uint32(b[24:]); v != version1 {
-		return header{}, fmt.Errorf("dynamic header version %#08x, want %#08x", v, version1)
+		return header{}, formatErr("dynamic header version %#08x, want %#08x", v, version1)
 	}
 	h := header{tableOffset: binary.BigEndian.Uint64(b[16:]), entries: binary.BigEndian.Uint32(b[28:]),
 		blockSize: binary.BigEndian.Uint32(b[32:])}
 	bs := h.blockSize
 	if bs < minBlockSize || bs > maxBlockSize || bs&(bs-1) != 0 {
-		return header{}, fmt.Errorf("dynamic header block size %d: want a power of two from %d to %d", bs, minBlockSize, maxBlockSize)
+		return header{}, formatErr("dynamic header block size %d: want a power of two from %d to %d", bs, minBlockSize, maxBlockSize)
 	}
 	if h.entries > maxEntries {
-		return header{}, fmt.Errorf("dynamic header max table entries %d: more than %d", h.entries, maxEntries)
+		return header{}, formatErr("dynamic header max table entries %d: more than %d", h.entries, maxEntries)
 	}
 	if h.tableOffset%SectorSize != 0 || h.tableOffset > 1<<30 {
-		return header{}, fmt.Errorf("dynamic header table offset %d: want a sector multiple below 1 GiB", h.tableOffset)
+		return header{}, formatErr("dynamic header table offset %d: want a sector multiple below 1 GiB", h.tableOffset)
 	}
 	return h, nil
 }

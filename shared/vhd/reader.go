@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"slices"
+	"strings"
 )
 
 // Block is one allocated block: its data (the block's bytes, cut at the
@@ -50,7 +51,7 @@ func NewReader(r io.Reader, size int64) (*Reader, error) {
 		return nil, err
 	}
 	if f.currentSize != uint64(size) {
-		return nil, fmt.Errorf("footer current size %d, the disk's virtual size is %d", f.currentSize, size)
+		return nil, formatErr("footer current size %d, the disk's virtual size is %d", f.currentSize, size)
 	}
 	if err := vr.skip(int64(f.dataOffset), "footer data offset"); err != nil {
 		return nil, err
@@ -74,10 +75,10 @@ func (vr *Reader) readBAT(f footer, h header) error {
 	vr.blockSize = int64(h.blockSize)
 	need := (vr.size + vr.blockSize - 1) / vr.blockSize
 	if int64(h.entries) < need {
-		return fmt.Errorf("dynamic header max table entries %d: a disk of %d bytes needs %d blocks of %d", h.entries, vr.size, need, vr.blockSize)
+		return formatErr("dynamic header max table entries %d: a disk of %d bytes needs %d blocks of %d", h.entries, vr.size, need, vr.blockSize)
 	}
 	if h.tableOffset < f.dataOffset+headerSize {
-		return fmt.Errorf("dynamic header table offset %d: inside the header at %d", h.tableOffset, f.dataOffset)
+		return formatErr("dynamic header table offset %d: inside the header at %d", h.tableOffset, f.dataOffset)
 	}
 	if err := vr.skip(int64(h.tableOffset), "dynamic header table offset"); err != nil {
 		return err
@@ -95,7 +96,7 @@ func (vr *Reader) readBAT(f footer, h header) error {
 			continue
 		}
 		if int64(i) >= need {
-			return fmt.Errorf("BAT entry %d (sector %d): a block past the disk's %d blocks", i, s, need)
+			return formatErr("BAT entry %d (sector %d): a block past the disk's %d blocks", i, s, need)
 		}
 		vr.order = append(vr.order, batEntry{index: i, sector: s})
 	}
@@ -103,7 +104,7 @@ func (vr *Reader) readBAT(f footer, h header) error {
 	end := metaEnd
 	for _, e := range vr.order {
 		if at := int64(e.sector) * SectorSize; at < end {
-			return fmt.Errorf("BAT entry %d: sector %d (offset %d) points back into the metadata or a block ending at %d", e.index, e.sector, at, end)
+			return formatErr("BAT entry %d: sector %d (offset %d) points back into the metadata or a block ending at %d", e.index, e.sector, at, end)
 		}
 		end = int64(e.sector)*SectorSize + bitmapSize(h.blockSize) + vr.blockSize
 	}
@@ -176,13 +177,13 @@ func (vr *Reader) trailer() error {
 	}
 	f, err := parseFooter(b)
 	if err != nil {
-		return fmt.Errorf("trailing %w", err)
+		return formatErr("trailing %s", strings.TrimPrefix(err.Error(), ErrFormat.Error()+": "))
 	}
 	if f.currentSize != uint64(vr.size) {
-		return fmt.Errorf("trailing footer current size %d, the disk's virtual size is %d", f.currentSize, vr.size)
+		return formatErr("trailing footer current size %d, the disk's virtual size is %d", f.currentSize, vr.size)
 	}
 	if n, _ := io.ReadFull(vr.r, b[:1]); n != 0 {
-		return fmt.Errorf("data after the trailing footer at offset %d", vr.pos)
+		return formatErr("data after the trailing footer at offset %d", vr.pos)
 	}
 	return nil
 }
@@ -200,7 +201,7 @@ func (vr *Reader) read(b []byte, what string) error {
 // skip reads and drops the stream up to offset to.
 func (vr *Reader) skip(to int64, what string) error {
 	if to < vr.pos {
-		return fmt.Errorf("%s: offset %d is behind the stream position %d", what, to, vr.pos)
+		return formatErr("%s: offset %d is behind the stream position %d", what, to, vr.pos)
 	}
 	n, err := io.CopyN(io.Discard, vr.r, to-vr.pos)
 	vr.pos += n
@@ -210,12 +211,13 @@ func (vr *Reader) skip(to int64, what string) error {
 	return nil
 }
 
-// truncated explains a read that failed at offset at.
+// truncated explains a read that failed at offset at: the transfer's fault, not the
+// format's, so it does not wrap ErrFormat.
 func truncated(what string, at int64, err error) error {
 	if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
-		return fmt.Errorf("%s: the stream ends at offset %d: %w", what, at, io.ErrUnexpectedEOF)
+		return fmt.Errorf("vhd: %s: the stream ends at offset %d: %w", what, at, io.ErrUnexpectedEOF)
 	}
-	return fmt.Errorf("%s at offset %d: %w", what, at, err)
+	return fmt.Errorf("vhd: %s at offset %d: %w", what, at, err)
 }
 
 func roundSector(n int64) int64 { return (n + SectorSize - 1) / SectorSize * SectorSize }

@@ -213,6 +213,10 @@ func TestReaderRejects(t *testing.T) {
 			if err == nil || !strings.Contains(err.Error(), tc.want) {
 				t.Fatalf("error %v, want one containing %q", err, tc.want)
 			}
+			// a cut stream is the transfer's fault, anything else the format's
+			if cut := strings.Contains(tc.want, "the stream ends"); errors.Is(err, vhd.ErrFormat) == cut {
+				t.Fatalf("error %v: errors.Is(err, ErrFormat) = %v for a stream cut %v", err, !cut, cut)
+			}
 		})
 	}
 }

@@ -61,6 +61,9 @@ type Faults struct {
 	// RefuseVHD makes /export_raw_vdi?format=vhd fail before any body as XAPI does for a
 	// disk above the VHD maximum: HTTP 500 and the task's VDI_TOO_LARGE.
 	RefuseVHD bool
+	// DamageVHD makes /export_raw_vdi?format=vhd send a stream whose first footer has a
+	// wrong cookie: an answer that started but is no VHD a reader accepts.
+	DamageVHD bool
 }
 
 // StalledPageBytes is how much of its page /import sends under

@@ -82,7 +82,11 @@ func (s *Server) serveExportRawVDI(w http.ResponseWriter, r *http.Request) {
 		stall: x.faults.StallAfter, count: s.counter("export_raw_vdi")}
 	report := func(n int64) { s.setProgress(task, float64(n)/float64(max(k.size, 1))) }
 	if format == "vhd" {
-		err = writeVHD(ctx, cw, k, blocks, report)
+		var out io.Writer = cw
+		if x.faults.DamageVHD {
+			out = &damageFirst{w: cw}
+		}
+		err = writeVHD(ctx, out, k, blocks, report)
 	} else {
 		pr := &progressReader{ctx: ctx, r: k.reader(), report: report}
 		_, err = io.CopyBuffer(cw, pr, make([]byte, blockSize))
@@ -147,4 +151,19 @@ func writeVHD(ctx context.Context, w io.Writer, k *disk, blocks []uint32, report
 		return nil
 	}})
 	return err
+}
+
+// damageFirst changes the first byte written through it (Faults.DamageVHD).
+type damageFirst struct {
+	w    io.Writer
+	done bool
+}
+
+func (d *damageFirst) Write(p []byte) (int, error) {
+	if !d.done && len(p) > 0 {
+		d.done = true
+		q := append([]byte{p[0] ^ 0xff}, p[1:]...)
+		return d.w.Write(q)
+	}
+	return d.w.Write(p)
 }
