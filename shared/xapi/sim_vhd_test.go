@@ -29,16 +29,9 @@ func TestExportVHD(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	got := make([]byte, size)
-	for {
-		b, err := vr.Next()
-		if err == io.EOF {
-			break
-		}
-		if err != nil {
-			t.Fatal(err)
-		}
-		copy(got[b.Offset:], b.Data)
+	got, err := io.ReadAll(vhd.Expand(vr))
+	if err != nil {
+		t.Fatal(err)
 	}
 	if !bytes.Equal(got, raw) {
 		t.Fatal("the VHD expanded differs from the raw disk")
