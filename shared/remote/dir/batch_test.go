@@ -9,7 +9,9 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
+	"time"
 
 	"xbr/shared/remote"
 	"xbr/shared/remote/dir"
@@ -263,5 +265,59 @@ func TestBatchPutReplacesAWaitingPut(t *testing.T) {
 	}
 	if temps, _ := d.ListTemp(ctx, ""); len(temps) != 0 {
 		t.Fatalf("%d temp files after Barrier, want none", len(temps))
+	}
+}
+
+// A Close that comes while a Put is writing waits for it, and still leaves no temp file:
+// the Put's file is neither added to a list Close has already emptied nor left open.
+func TestBatchCloseDuringAPut(t *testing.T) {
+	ctx := context.Background()
+	writing, release := make(chan struct{}), make(chan struct{})
+	var once sync.Once
+	d, b := newBatch(t, t.TempDir(), dir.WithWriteHook(func(w io.Writer) io.Writer {
+		return writerFunc(func(p []byte) (int, error) {
+			once.Do(func() { close(writing); <-release })
+			return w.Write(p)
+		})
+	}))
+	put := make(chan error, 1)
+	go func() { put <- b.Put(ctx, "xbr-repo/chunks/ab/1", []byte("one")) }()
+	<-writing
+	closed := make(chan error, 1)
+	go func() { closed <- b.Close() }()
+	time.Sleep(50 * time.Millisecond) // Close, unguarded, would run now, mid-write
+	close(release)
+	if err := <-put; err != nil {
+		t.Fatal(err)
+	}
+	if err := <-closed; err != nil {
+		t.Fatal(err)
+	}
+	if temps, _ := d.ListTemp(ctx, ""); len(temps) != 0 {
+		t.Fatalf("%d temp files after a Close during a Put, want none", len(temps))
+	}
+}
+
+type writerFunc func([]byte) (int, error)
+
+func (f writerFunc) Write(p []byte) (int, error) { return f(p) }
+
+// A failed sync of the whole file system does not fail the batch: since Linux 5.8 it reports
+// any program's writeback error there, and each file's own fsync decides for our objects.
+func TestBatchSurvivesAnotherProgramsWritebackError(t *testing.T) {
+	if !dir.DefersPuts {
+		t.Skip("puts are not deferred on this system")
+	}
+	ctx := context.Background()
+	dir.FailSyncFS(t, errors.New("injected writeback error of another file"))
+	d, b := newBatch(t, t.TempDir())
+	if err := b.Put(ctx, "xbr-repo/chunks/ab/1", []byte("one")); err != nil {
+		t.Fatal(err)
+	}
+	if err := b.Barrier(ctx); err != nil {
+		t.Fatalf("Barrier after another program's writeback error: %v", err)
+	}
+	if _, err := d.Stat(ctx, "xbr-repo/chunks/ab/1"); err != nil {
+		t.Fatalf("the put is not named: %v", err)
 	}
 }

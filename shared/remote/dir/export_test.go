@@ -2,6 +2,7 @@ package dir
 
 import (
 	"io"
+	"os"
 	"time"
 )
 
@@ -31,3 +32,11 @@ const DefersPuts = canSyncFS
 
 // MaxPending is how many deferred puts wait before a flush.
 const MaxPending = maxPending
+
+// FailSyncFS makes every file-system sync of a Batch fail with err until the test ends,
+// as a writeback error of another program on the same file system would.
+func FailSyncFS(t interface{ Cleanup(func()) }, err error) {
+	old := syncFS
+	syncFS = func(*os.File) error { return err }
+	t.Cleanup(func() { syncFS = old })
+}

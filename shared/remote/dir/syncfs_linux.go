@@ -10,8 +10,11 @@ import (
 const canSyncFS = true
 
 // syncFS writes back every dirty page and inode of the file system that holds f, and
-// reports a writeback error met since f was opened (Linux 5.8 and later).
-func syncFS(f *os.File) error {
+// reports a writeback error met since f was opened (Linux 5.8 and later): any program's.
+// A variable so that a test can make it fail.
+var syncFS = syncFileSystem
+
+func syncFileSystem(f *os.File) error {
 	rc, err := f.SyscallConn()
 	if err != nil {
 		return err

@@ -10,4 +10,4 @@ import (
 // canSyncFS says syncFS works here: it does not, so a Batch fsyncs each put.
 const canSyncFS = false
 
-func syncFS(*os.File) error { return errors.ErrUnsupported }
+var syncFS = func(*os.File) error { return errors.ErrUnsupported }
