@@ -21,10 +21,10 @@ var _ remote.Batcher = (*Dir)(nil)
 // repository's chunk shards). Each folder, and its temp folder under remote.TempFolder, is
 // located once (made if missing, as Create does) and kept open until Close. An object is
 // written to a temp file and renamed to its name only once its content is durable, as an
-// Upload does; but on Linux the fsync of each file gives way to one sync of the file system
-// for up to maxPending of them (a first run writes thousands of chunks, and their fsyncs
-// were most of its system time). Until that flush the object is found by the batch's Stat
-// only. The folder fsync that makes the renames durable waits for Barrier, which flushes
+// Upload does; but on Linux up to maxPending of them wait for one sync of the file system,
+// after which each one's fsync is cheap (a first run writes thousands of chunks, and their
+// fsyncs one by one were most of its system time). Until that flush the object is found by
+// the batch's Stat only. The folder fsync that makes the renames durable waits for Barrier, which flushes
 // first and then syncs each touched folder once.
 type Batch struct {
 	d       *Dir
@@ -37,8 +37,8 @@ type Batch struct {
 
 	// Deferred puts (where the system can sync a whole file system at once, see
 	// syncfs_linux.go): Put leaves its written temp file unsynced and unnamed in pending;
-	// flush syncs them all with one system call, then names each. An object gets its name
-	// only once its content is durable, as with a per-file fsync, at a fraction of the cost.
+	// flush writes them all back with one system call, then fsyncs and names each. An
+	// object gets its name only once its content is durable, at a fraction of the cost.
 	fs       *os.File               // the remote's directory, for the file-system sync; nil: no deferral
 	flushMu  sync.Mutex             // one flush at a time
 	pending  map[string]*pendingPut // by key: written, waiting for a flush
@@ -160,10 +160,7 @@ func (b *Batch) Put(ctx context.Context, key string, data []byte) error {
 		return err
 	}
 	dir, base := splitKey(key)
-	tdir := remote.TempFolder
-	if dir != "" {
-		tdir += "/" + dir
-	}
+	tdir := tempFolder(dir)
 	if _, err := b.folder(dir); err != nil {
 		return b.d.wrap("create", key, err)
 	}
@@ -175,7 +172,7 @@ func (b *Batch) Put(ctx context.Context, key string, data []byte) error {
 	_, _ = rand.Read(rnd[:])
 	tmp := remote.TempName(base, hex.EncodeToString(rnd[:]))
 	if b.fs != nil {
-		return b.defer_(ctx, key, tf, tmp, dir, data)
+		return b.deferPut(ctx, key, tf, tmp, dir, data)
 	}
 	if err := b.writeTemp(tf, tmp, data); err != nil {
 		return errors.Join(b.d.wrap("write", key, err), removeTemp(tf, tmp))
@@ -187,9 +184,9 @@ func (b *Batch) Put(ctx context.Context, key string, data []byte) error {
 	return nil
 }
 
-// defer_ writes data to tmp in tf and leaves it to a flush, which it starts when enough
+// deferPut writes data to tmp in tf and leaves it to a flush, which it starts when enough
 // wait. A Put of a key already waiting replaces that one's temp file.
-func (b *Batch) defer_(ctx context.Context, key string, tf *os.Root, tmp, dir string, data []byte) error {
+func (b *Batch) deferPut(ctx context.Context, key string, tf *os.Root, tmp, dir string, data []byte) error {
 	f, err := b.createTemp(tf, tmp, data)
 	if err != nil {
 		return errors.Join(b.d.wrap("write", key, err), removeTemp(tf, tmp))
@@ -215,7 +212,7 @@ func (b *Batch) defer_(ctx context.Context, key string, tf *os.Root, tmp, dir st
 	return nil
 }
 
-// flush makes the content of every waiting put durable with one file-system sync, then
+// flush writes back the content of every waiting put with one file-system sync, then
 // fsyncs each (cheap by then, and the judge of its own writeback errors) and names it. After
 // a failure every later flush and Barrier fails: a Stat may have counted on an object that
 // never got its name.
@@ -252,7 +249,7 @@ func (b *Batch) flush(ctx context.Context) error {
 			perr = b.d.wrap("write", key, cerr)
 		}
 		if perr == nil {
-			if perr = b.top.Rename(tempPath(p.dir, p.tmp), key); perr != nil {
+			if perr = b.top.Rename(tempFolder(p.dir)+"/"+p.tmp, key); perr != nil {
 				perr = b.d.wrap("commit", key, perr)
 			} else {
 				b.touch(p.dir)
@@ -270,12 +267,12 @@ func (b *Batch) flush(ctx context.Context) error {
 	return err
 }
 
-// tempPath is the path, relative to the remote, of temp file tmp for folder dir.
-func tempPath(dir, tmp string) string {
+// tempFolder is the temp folder, relative to the remote, of the objects of folder dir.
+func tempFolder(dir string) string {
 	if dir == "" {
-		return remote.TempFolder + "/" + tmp
+		return remote.TempFolder
 	}
-	return remote.TempFolder + "/" + dir + "/" + tmp
+	return remote.TempFolder + "/" + dir
 }
 
 // writeTemp creates tmp in tf with data, fsynced.
