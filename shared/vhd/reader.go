@@ -159,9 +159,8 @@ func (vr *Reader) clearUnmapped() {
 	}
 }
 
-// trailer reads the footer copy at the end, after the BAT's padding and any
-// zero sectors, and
-// checks that the stream ends there.
+// trailer reads the footer copy at the end, after the padding and any zero
+// sectors before it, and checks that the stream ends there.
 func (vr *Reader) trailer() error {
 	if err := vr.skip(roundSector(vr.pos), "BAT padding"); err != nil {
 		return err
