@@ -26,10 +26,12 @@ import (
 // upload's last part, delivered once the link comes back).
 type stallRemote struct {
 	remote.Remote
-	stalled  atomic.Bool
-	hanging  chan struct{}
-	release  chan struct{}
-	hangOnce sync.Once
+	stalled atomic.Bool
+	// stallAtManifest stalls the remote when a manifest's upload is created.
+	stallAtManifest atomic.Bool
+	hanging         chan struct{}
+	release         chan struct{}
+	hangOnce        sync.Once
 }
 
 type stallUpload struct {
@@ -39,6 +41,9 @@ type stallUpload struct {
 }
 
 func (s *stallRemote) Create(ctx context.Context, key string, sizeHint int64) (remote.Upload, error) {
+	if s.stallAtManifest.Load() && strings.HasPrefix(key, vmsPrefix) {
+		s.stalled.Store(true)
+	}
 	if s.stalled.Load() && strings.HasPrefix(key, sessionsPrefix) {
 		return nil, errors.New("injected: remote unreachable")
 	}
@@ -236,5 +241,89 @@ func writeFakeManifest(t *testing.T, rp *Repo, vm string, n int) {
 	}
 	if err := rp.commitManifest(context.Background(), m, ids, func() error { return nil }); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// The same for a mirror: CopyPoint finds a chunk already on the target (an old one, from a
+// point deleted there), checks its lease before the manifest's commit, and the commit then
+// stalls past the lease's validity; the target's GC sweeps the chunk meanwhile, and the
+// copied point lands broken on the target while CopyPoint reports success.
+func TestCopyPointStalledPastLeaseNamesSweptChunk(t *testing.T) {
+	ctx := context.Background()
+	const stale = time.Second
+	opts := []Option{WithStaleAfter(stale), WithPoll(10 * time.Millisecond)}
+	sd, err := dir.New("nfs", t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	src, err := Init(ctx, sd, InitOptions{ChunkSize: MinChunkSize}, opts...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	root := t.TempDir()
+	dd, err := dir.New("offsite", root)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dstGC, err := InitMirror(ctx, dd, src, Key{}, opts...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := &stallRemote{Remote: dd, hanging: make(chan struct{}), release: make(chan struct{})}
+	dstMirror, err := Open(ctx, s, Key{}, opts...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	const vm = "0b7c5e2a-4f7e-4d7b-9a51-3f1b2c3d4e5f"
+	data := bytes.Repeat([]byte("old chunk "), MinChunkSize/10+1)[:MinChunkSize]
+	id := src.ChunkID(data)
+	old := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	writeOnePoint(t, dstGC, vm, old, data) // on the target long ago, deleted since
+	if err := dstGC.Delete(ctx, Point{VM: vm, Time: old}); err != nil {
+		t.Fatal(err)
+	}
+	past := time.Now().Add(-3 * time.Hour)
+	if err := os.Chtimes(filepath.Join(root, filepath.FromSlash(chunkKey(id))), past, past); err != nil {
+		t.Fatal(err)
+	}
+	p := Point{VM: vm, Time: time.Date(2026, 12, 1, 2, 0, 0, 0, time.UTC)}
+	writeOnePoint(t, src, vm, p.Time, data)
+
+	// Stall the target once the chunks are done: from the manifest's upload on.
+	s.stallAtManifest.Store(true)
+	copied := make(chan error, 1)
+	var st CopyStats
+	go func() {
+		var err error
+		st, err = CopyPoint(ctx, src, dstMirror, p)
+		copied <- err
+	}()
+	select {
+	case <-s.hanging:
+	case err := <-copied:
+		t.Fatalf("copy ended before its manifest's commit stalled: %v", err)
+	}
+	var rep GCReport
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		if rep, err = dstGC.GC(ctx, GCOptions{}); err != nil {
+			t.Fatal(err)
+		}
+		if !rep.Deferred || time.Now().After(deadline) {
+			break
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	s.stallAtManifest.Store(false)
+	s.stalled.Store(false)
+	close(s.release)
+	cerr := <-copied
+	vr, err := dstGC.Verify(ctx, VerifyOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cerr == nil && vr.Err() != nil {
+		t.Fatalf("CopyPoint succeeded (%+v; the target's gc swept %d chunk(s) while the manifest's commit stalled), and the copy is broken: %v",
+			st, rep.Swept, vr.Err())
 	}
 }
