@@ -217,9 +217,9 @@ func (rp *Repo) copyManifest(ctx context.Context, dst *Repo, p Point, l *lease, 
 	if n != info.Size {
 		return fmt.Errorf("manifest: %d bytes read, %d listed", n, info.Size)
 	}
-	if err := l.fresh(); err != nil {
+	if err := dst.commitUnderLease(ctx, u, p.key(), l.fresh); err != nil {
 		return err
 	}
 	st.BytesCopied += n
-	return u.Commit(ctx)
+	return nil
 }

@@ -2,10 +2,13 @@ package repo
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"sort"
 	"sync"
+
+	"xbr/shared/remote"
 )
 
 // manifestAD binds an encrypted manifest to its key: it cannot be moved to another VM or time.
@@ -160,8 +163,26 @@ func (rp *Repo) commitManifest(ctx context.Context, m *Manifest, ids func(int, f
 			return err
 		}
 	}
+	return rp.commitUnderLease(ctx, u, p.key(), check)
+}
+
+// commitUnderLease commits u, the upload of the manifest at key, only while check (the
+// writer's lease) holds, and checks it again once the commit returned: a commit that
+// stalled while the lease lapsed (the remote unreachable, its refreshes failing) may land
+// after a GC took the lease for a crashed writer's and swept chunks the manifest names.
+// Such a manifest is removed again and the commit fails.
+func (rp *Repo) commitUnderLease(ctx context.Context, u remote.Upload, key string, check func() error) error {
 	if err := check(); err != nil {
 		return err
 	}
-	return u.Commit(ctx)
+	if err := u.Commit(ctx); err != nil {
+		return err
+	}
+	if err := check(); err != nil {
+		if derr := rp.r.Delete(context.WithoutCancel(ctx), key); derr != nil {
+			return fmt.Errorf("lease lapsed while the manifest was committed (a GC may have swept chunks it names), and it could not be removed: %w", errors.Join(err, derr))
+		}
+		return fmt.Errorf("lease lapsed while the manifest was committed (a GC may have swept chunks it names); it was removed: %w", err)
+	}
+	return nil
 }
