@@ -125,8 +125,12 @@
 // the remote, so host clocks do not matter), belongs to a crashed process and is ignored. A
 // holder whose refreshes were ever further apart than half that time stops trusting its lease
 // for good: a backup refuses to commit (just before the manifest's Commit too), a GC stops
-// deleting. The remaining window is a process frozen for longer than half of StaleAfter
-// between that last check and the remote's commit; the default keeps it far beyond any pause
+// deleting. A manifest's commit that stalls while the lease lapses (the remote unreachable,
+// the refreshes failing) may land after a GC swept; the lease is checked again once the
+// commit returns, and such a manifest is removed and the commit fails, so a reader can meet
+// it only in that moment (a restore then fails on the missing chunk, never restores wrong
+// data). The remaining window is a process frozen for longer than half of StaleAfter
+// between the last check and the remote's commit; the default keeps it far beyond any pause
 // a backup host survives. Sweeps defer to backups, so a repository backed up around the
 // clock is swept when a GC runs between them (GC after prune, and on a schedule).
 //

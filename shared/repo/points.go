@@ -170,19 +170,20 @@ func (rp *Repo) commitManifest(ctx context.Context, m *Manifest, ids func(int, f
 // writer's lease) holds, and checks it again once the commit returned: a commit that
 // stalled while the lease lapsed (the remote unreachable, its refreshes failing) may land
 // after a GC took the lease for a crashed writer's and swept chunks the manifest names.
-// Such a manifest is removed again and the commit fails.
+// Such a manifest is removed again, and the commit fails; so it is when the commit failed
+// too, since it may have landed all the same.
 func (rp *Repo) commitUnderLease(ctx context.Context, u remote.Upload, key string, check func() error) error {
 	if err := check(); err != nil {
 		return err
 	}
-	if err := u.Commit(ctx); err != nil {
-		return err
+	cerr := u.Commit(ctx)
+	lerr := check()
+	if lerr == nil {
+		return cerr
 	}
-	if err := check(); err != nil {
-		if derr := rp.r.Delete(context.WithoutCancel(ctx), key); derr != nil {
-			return fmt.Errorf("lease lapsed while the manifest was committed (a GC may have swept chunks it names), and it could not be removed: %w", errors.Join(err, derr))
-		}
-		return fmt.Errorf("lease lapsed while the manifest was committed (a GC may have swept chunks it names); it was removed: %w", err)
+	const lapsed = "lease lapsed while the manifest was committed (a GC may have swept chunks it names)"
+	if derr := rp.r.Delete(context.WithoutCancel(ctx), key); derr != nil {
+		return fmt.Errorf("%s, and it could not be removed: %w", lapsed, errors.Join(lerr, cerr, derr))
 	}
-	return nil
+	return fmt.Errorf("%s; it was removed: %w", lapsed, errors.Join(lerr, cerr))
 }

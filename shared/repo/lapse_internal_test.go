@@ -29,9 +29,11 @@ type stallRemote struct {
 	stalled atomic.Bool
 	// stallAtManifest stalls the remote when a manifest's upload is created.
 	stallAtManifest atomic.Bool
-	hanging         chan struct{}
-	release         chan struct{}
-	hangOnce        sync.Once
+	// failCommit makes a stalled manifest's Commit fail once it has landed (its answer lost).
+	failCommit bool
+	hanging    chan struct{}
+	release    chan struct{}
+	hangOnce   sync.Once
 }
 
 type stallUpload struct {
@@ -58,6 +60,10 @@ func (u *stallUpload) Commit(ctx context.Context) error {
 	if u.r.stalled.Load() && strings.HasPrefix(u.key, vmsPrefix) {
 		u.r.hangOnce.Do(func() { close(u.r.hanging) })
 		<-u.r.release
+		if err := u.Upload.Commit(ctx); err != nil || !u.r.failCommit {
+			return err
+		}
+		return errors.New("injected: the commit's answer was lost")
 	}
 	return u.Upload.Commit(ctx)
 }
@@ -67,7 +73,13 @@ func (u *stallUpload) Commit(ctx context.Context) error {
 // refreshes failing meanwhile), a GC on another host takes the lease for a crashed
 // backup's, sweeps the old unreferenced chunk the backup re-used, and the manifest then
 // lands naming a chunk that no longer exists. Commit reports success.
-func TestCommitStalledPastLeaseNamesSweptChunk(t *testing.T) {
+func TestCommitStalledPastLeaseNamesSweptChunk(t *testing.T) { commitStalledPastLease(t, false) }
+
+// The same when the stalled commit lands but its answer is lost: Commit fails, and the
+// manifest must not stay behind naming the swept chunk.
+func TestCommitFailedPastLeaseLeavesNoBrokenPoint(t *testing.T) { commitStalledPastLease(t, true) }
+
+func commitStalledPastLease(t *testing.T, failCommit bool) {
 	ctx := context.Background()
 	root := t.TempDir()
 	d, err := dir.New("nfs", root)
@@ -79,7 +91,7 @@ func TestCommitStalledPastLeaseNamesSweptChunk(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	s := &stallRemote{Remote: d, hanging: make(chan struct{}), release: make(chan struct{})}
+	s := &stallRemote{Remote: d, failCommit: failCommit, hanging: make(chan struct{}), release: make(chan struct{})}
 	backupHost, err := Open(ctx, s, Key{}, WithStaleAfter(stale), WithPoll(10*time.Millisecond))
 	if err != nil {
 		t.Fatal(err)
@@ -151,9 +163,12 @@ func TestCommitStalledPastLeaseNamesSweptChunk(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if cerr == nil && vr.Err() != nil {
-		t.Fatalf("Commit succeeded (gc swept %d chunk(s) while its manifest's commit stalled), and the point it wrote is broken: %v",
-			rep.Swept, vr.Err())
+	if vr.Err() != nil {
+		t.Fatalf("Commit returned %v (gc swept %d chunk(s) while its manifest's commit stalled), and the point it wrote is broken: %v",
+			cerr, rep.Swept, vr.Err())
+	}
+	if rep.Swept == 0 || cerr == nil {
+		t.Fatalf("gc swept %d chunks, Commit returned %v: want the chunk swept and the commit failed", rep.Swept, cerr)
 	}
 }
 
