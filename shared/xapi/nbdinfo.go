@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"net"
 	"strconv"
+	"strings"
 
 	"xbr/shared/nbd"
 )
@@ -64,6 +65,11 @@ func decodeNBDInfos(v any) ([]NBDInfo, error) {
 			Cert: f.str("cert"), Subject: f.str("subject")}
 		if f.err != nil {
 			return nil, fmt.Errorf("record %d: %w", n, f.err)
+		}
+		// XAPI lists each PIF.IPv6 entry as stored: "<ipv6>/<prefix length>"
+		// (xapi_vdi.ml _get_nbd_info; helpers.ml stores them so).
+		if a, _, ok := strings.Cut(i.Address, "/"); ok && strings.Contains(a, ":") {
+			i.Address = a
 		}
 		if i.ExportName == "" || net.ParseIP(i.Address) == nil || i.Port < 1 || i.Port > 65535 {
 			return nil, fmt.Errorf("record %d: address %q port %d (or its export name) is not usable", n, i.Address, i.Port)
