@@ -30,7 +30,7 @@ type Config struct {
 	// have the insecure_nbd purpose. CertPEM must then be empty.
 	Insecure bool
 	Timeout  time.Duration // idle timeout per I/O step; default DefaultTimeout
-	Dialer   *net.Dialer   // default: a zero Dialer
+	Dialer   *net.Dialer   // default: a Dialer whose Timeout is Timeout
 }
 
 // Client is one NBD connection in the transmission phase. Its methods may
@@ -76,7 +76,7 @@ func Dial(ctx context.Context, cfg Config) (*Client, error) {
 	}
 	d := cfg.Dialer
 	if d == nil {
-		d = &net.Dialer{}
+		d = &net.Dialer{Timeout: timeout} // the connect is an I/O step too
 	}
 	conn, err := d.DialContext(ctx, "tcp", cfg.Address)
 	if err != nil {
