@@ -15,7 +15,9 @@
 // Design decisions:
 //   - Reader reads forward only and never seeks: it keeps the BAT (4 bytes
 //     per block) and one block, sorts the allocated BAT entries by file
-//     offset, skips the padding between them and yields blocks by
+//     offset, skips the padding between them (which must be zeros after the
+//     BAT's last sector: a byte there is a block whose BAT entry was lost,
+//     not to be read as zeros) and yields blocks by
 //     increasing file offset. The blocks of a stream written in BAT order
 //     (what vhd-tool writes) come out in increasing disk offset; Reader
 //     does not reorder others. Expand turns a Reader into the disk's bytes

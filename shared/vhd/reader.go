@@ -26,6 +26,7 @@ type Reader struct {
 	blockSize int64
 	order     []batEntry // allocated blocks by file offset
 	dataEnd   int64      // the file offset where the last block ends
+	metaEnd   int64      // the file offset where the BAT's last sector ends
 	next      int
 	bitmap    []byte
 	buf       []byte
@@ -108,7 +109,7 @@ func (vr *Reader) readBAT(f footer, h header) error {
 		}
 		end = int64(e.sector)*SectorSize + bitmapSize(h.blockSize) + vr.blockSize
 	}
-	vr.dataEnd = end
+	vr.dataEnd, vr.metaEnd = end, metaEnd
 	return nil
 }
 
@@ -132,7 +133,10 @@ func (vr *Reader) Next() (Block, error) {
 	e := vr.order[vr.next]
 	vr.next++
 	what := fmt.Sprintf("block %d", e.index)
-	if err := vr.skip(int64(e.sector)*SectorSize, what); err != nil {
+	if err := vr.skip(max(vr.pos, vr.metaEnd), "BAT padding"); err != nil {
+		return Block{}, err
+	}
+	if err := vr.skipZeros(int64(e.sector)*SectorSize, what); err != nil {
 		return Block{}, err
 	}
 	if vr.buf == nil {
@@ -210,6 +214,28 @@ func (vr *Reader) skip(to int64, what string) error {
 	return nil
 }
 
+// skipZeros is skip for the padding after the BAT's last sector and between
+// blocks: vhd-tool writes none, and a byte
+// other than zero there is a block the BAT does not list (a damaged entry)
+// whose data would otherwise read as zeros.
+func (vr *Reader) skipZeros(to int64, what string) error {
+	if to < vr.pos {
+		return formatErr("%s: offset %d is behind the stream position %d", what, to, vr.pos)
+	}
+	var buf [SectorSize]byte
+	for vr.pos < to {
+		b := buf[:min(int64(len(buf)), to-vr.pos)]
+		at := vr.pos
+		if err := vr.read(b, what); err != nil {
+			return err
+		}
+		if !isZero(b) {
+			return formatErr("%s: a byte other than zero at offset %d in the padding before offset %d: a block the BAT does not list?", what, at+int64(firstNonZero(b)), to)
+		}
+	}
+	return nil
+}
+
 // truncated explains a read that failed at offset at: the transfer's fault, not the
 // format's, so it does not wrap ErrFormat.
 func truncated(what string, at int64, err error) error {
@@ -220,6 +246,15 @@ func truncated(what string, at int64, err error) error {
 }
 
 func roundSector(n int64) int64 { return (n + SectorSize - 1) / SectorSize * SectorSize }
+
+func firstNonZero(b []byte) int {
+	for i, c := range b {
+		if c != 0 {
+			return i
+		}
+	}
+	return -1
+}
 
 func isZero(b []byte) bool {
 	for _, c := range b {
