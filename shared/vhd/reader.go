@@ -215,9 +215,9 @@ func (vr *Reader) skip(to int64, what string) error {
 }
 
 // skipZeros is skip for the padding after the BAT's last sector and between
-// blocks: vhd-tool writes none, and a byte
-// other than zero there is a block the BAT does not list (a damaged entry)
-// whose data would otherwise read as zeros.
+// blocks: vhd-tool writes none, and a byte other than zero there is a block
+// the BAT does not list (a damaged entry) whose data would otherwise read as
+// zeros.
 func (vr *Reader) skipZeros(to int64, what string) error {
 	if to < vr.pos {
 		return formatErr("%s: offset %d is behind the stream position %d", what, to, vr.pos)
