@@ -21,6 +21,13 @@ func TestFirstRunThenCBT(t *testing.T) { firstThenCBT(t, newEnv(t, "nbd", "enabl
 // TestFirstRunThenCBTOnS3 is the same on a versitygw S3 remote.
 func TestFirstRunThenCBTOnS3(t *testing.T) { firstThenCBT(t, newEnv(t, "nbd", "enable", true)) }
 
+// TestFirstRunThenCBTInsecureNBD is the same on a pool whose NBD network is
+// insecure_nbd: the records carry the host's certificate, as XAPI's do, and
+// the export is read in plain text, as xapi-nbd serves it there.
+func TestFirstRunThenCBTInsecureNBD(t *testing.T) {
+	firstThenCBT(t, newEnv(t, "insecure_nbd", "enable", false))
+}
+
 func firstThenCBT(t *testing.T, e *env) {
 	exported := e.exportRead()
 	first := e.run()

@@ -107,9 +107,16 @@ func (w *Worker) plan(ctx context.Context, c *xapi.Client, d pointDisk, prev *pr
 		return p
 	}
 	infos, err := c.NBDInfo(ctx, d.vdi)
+	var plain bool
+	if err == nil && len(infos) > 0 {
+		plain, err = j.plainNBD(ctx, c)
+	}
 	if err != nil || len(infos) == 0 {
 		p.reason = w.why(j, d, events.PathReasonNoNBD, err)
 		return p
+	}
+	for k := range infos {
+		infos[k].Plain = plain
 	}
 	p.path, p.changed, p.nbd = events.PathCBT, bm.Clip(d.size), infos
 	p.base = &repo.BaseDisk{Point: prev.point, Disk: i}

@@ -11,6 +11,7 @@ import (
 	"xbr/shared/config"
 	"xbr/shared/runs"
 	"xbr/shared/vhd"
+	"xbr/shared/xapi"
 )
 
 // Worker stores one restore point per incremental.requested.
@@ -28,7 +29,22 @@ type job struct {
 	cfg      config.Job
 	run      *runs.Run // nil for a request outside any recorded run
 	delivery uint64
-	raw      bool // full scans read format=raw: the host's VHD stream was unreadable
+	raw      bool  // full scans read format=raw: the host's VHD stream was unreadable
+	plain    *bool // the pool's NBD speaks plain text (insecure_nbd); read once per job
+}
+
+// plainNBD reports whether the pool's NBD networks are insecure_nbd, reading
+// the networks once for the whole job, not per disk.
+func (j *job) plainNBD(ctx context.Context, c *xapi.Client) (bool, error) {
+	if j.plain == nil {
+		nets, err := c.Networks(ctx)
+		if err != nil {
+			return false, fmt.Errorf("network.get_all_records: %w", err)
+		}
+		plain := xapi.PlainNBD(nets)
+		j.plain = &plain
+	}
+	return *j.plain, nil
 }
 
 // Handle backs up the VM, retrying per the job's settings, and returns

@@ -18,8 +18,11 @@ type NBDInfo struct {
 	ExportName string // "/<vdi-uuid>?session_id=<ref>": a secret
 	Address    string // an IP of a PIF on an NBD network
 	Port       int64
-	Cert       string // the host's TLS certificate, PEM; empty on insecure_nbd networks
+	Cert       string // the host's TLS certificate, PEM (XAPI sends it on insecure_nbd networks too)
 	Subject    string // the name the certificate is checked against
+	// Plain is not in the record: the caller sets it when the pool's NBD
+	// networks are insecure_nbd (PlainNBD), where xapi-nbd refuses TLS.
+	Plain bool
 }
 
 // String describes the record without its export name.
@@ -31,10 +34,31 @@ func (i NBDInfo) String() string {
 func (i NBDInfo) LogValue() slog.Value { return slog.StringValue(i.String()) }
 
 // NBDConfig is the nbd.Dial configuration for this record: TLS with the
-// record's certificate and subject, or plain when it has no certificate.
+// record's certificate and subject, or plain text when Plain is set. The
+// record alone never decides plain text: XAPI fills Cert on both kinds of
+// network, and falling back to plain text when TLS is refused would let a
+// man in the middle read the export name, which holds the session.
 func (i NBDInfo) NBDConfig() nbd.Config {
-	return nbd.Config{Address: net.JoinHostPort(i.Address, strconv.FormatInt(i.Port, 10)), ExportName: i.ExportName,
-		CertPEM: i.Cert, ServerName: i.Subject, Insecure: i.Cert == ""}
+	cfg := nbd.Config{Address: net.JoinHostPort(i.Address, strconv.FormatInt(i.Port, 10)), ExportName: i.ExportName,
+		CertPEM: i.Cert, ServerName: i.Subject, Insecure: i.Plain}
+	if i.Plain {
+		cfg.CertPEM = ""
+	}
+	return cfg
+}
+
+// PlainNBD reports whether the pool's NBD service speaks plain text: some
+// network has purpose insecure_nbd and none has nbd (xapi-nbd's own rule;
+// with both, or neither, it serves no one).
+func PlainNBD(nets map[NetworkRef]Network) bool {
+	secure, insecure := false, false
+	for _, n := range nets {
+		for _, p := range n.Purpose {
+			secure = secure || p == "nbd"
+			insecure = insecure || p == "insecure_nbd"
+		}
+	}
+	return insecure && !secure
 }
 
 // NBDInfo calls VDI.get_nbd_info: one record per IP of each host that can

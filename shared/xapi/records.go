@@ -84,6 +84,9 @@ type Network struct {
 	PIFs            []Ref
 	OtherConfig     map[string]string
 	Tags            []string
+	// Purpose holds "nbd" (xapi-nbd serves over TLS) or "insecure_nbd" (in
+	// plain text); the two exclude each other pool-wide.
+	Purpose []string
 }
 
 // VM is the fields of a VM record the project uses. Templates, snapshots and

@@ -42,7 +42,7 @@ func decodeNetwork(v any) (Network, error) {
 	r := Network{
 		UUID: f.str("uuid"), NameLabel: f.str("name_label"), NameDescription: f.str("name_description"),
 		Bridge: f.str("bridge"), MTU: f.integer("MTU"), VIFs: refs[Ref](f, "VIFs"), PIFs: refs[Ref](f, "PIFs"),
-		OtherConfig: f.strMap("other_config"), Tags: f.strings("tags"),
+		OtherConfig: f.strMap("other_config"), Tags: f.strings("tags"), Purpose: f.strings("purpose"),
 	}
 	return r, f.err
 }

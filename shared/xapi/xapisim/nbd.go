@@ -101,10 +101,8 @@ func (s *Server) getNBDInfo(c *call, vdi *object) (any, error) {
 			continue
 		}
 		host, _ := s.st.get("host", h.ref)
-		cert := ""
-		if secure {
-			cert = string(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: h.cert.der}))
-		}
+		// XAPI sends the host's certificate whatever the purpose.
+		cert := string(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: h.cert.der}))
 		out = append(out, map[string]any{"exportname": name, "address": "127.0.0.1", "port": int64(port),
 			"cert": cert, "subject": host.str("hostname")})
 	}
