@@ -96,9 +96,11 @@
 //
 // # GC and backups
 //
-// GC marks (reads every manifest and collects the distinct ids they use: 32 bytes per id in
-// a sorted set, whatever the number of points naming it), then sweeps (lists the chunks one
-// 2-hex shard at a time and removes those not marked). The rule that makes a sweep safe
+// GC marks (reads every manifest and spools the ids they use to a local temp file, by
+// shard, leaving out those the VM's previous point had at the same place, so that its memory
+// does not grow with the chunks; see refSpool), then sweeps (one 2-hex shard at a time:
+// reads that shard's ids back, sorted and deduplicated, lists the shard's chunks and removes
+// those not marked). Verify marks the same way. The rule that makes a sweep safe
 // beside backups running on other hosts is mutual exclusion through two kinds of objects on
 // the remote itself:
 //

@@ -99,9 +99,10 @@ func (rp *Repo) GCDue(ctx context.Context) (bool, error) {
 func (rp *Repo) collect(ctx context.Context, grace time.Duration) (GCReport, error) {
 	var rep GCReport
 	var err error
-	var set idSet
+	spool := newRefSpool(rp.opts.tempDir)
+	defer spool.close()
 	seen := map[string]markedManifest{}
-	if rep.Manifests, err = rp.mark(ctx, &set, seen); err != nil {
+	if rep.Manifests, err = rp.mark(ctx, spool, seen); err != nil {
 		return rep, fmt.Errorf("gc mark: %w", err)
 	}
 	body, _ := json.Marshal(map[string]string{"started": rp.opts.now().UTC().Format(time.RFC3339)})
@@ -110,9 +111,8 @@ func (rp *Repo) collect(ctx context.Context, grace time.Duration) (GCReport, err
 		rep.Deferred, rep.LiveBackups = err == nil, len(live)
 		return rep, err
 	}
-	n, err := rp.mark(ctx, &set, seen) // manifests committed while the first mark ran
+	n, err := rp.mark(ctx, spool, seen) // manifests committed while the first mark ran
 	rep.Manifests += n
-	rep.Referenced = set.len()
 	if err == nil { // no backup runs: every incomplete upload is a crashed one's
 		rep.Temps, err = rp.sweepTemps(ctx, grace)
 	}
@@ -120,7 +120,7 @@ func (rp *Repo) collect(ctx context.Context, grace time.Duration) (GCReport, err
 		rep.StaleLeases, err = rp.sweepStaleLeases(ctx, marker)
 	}
 	if err == nil {
-		err = rp.sweep(ctx, &set, marker, marker.mod.Add(-grace), &rep)
+		err = rp.sweep(ctx, spool, marker, marker.mod.Add(-grace), &rep)
 	}
 	return rep, errors.Join(err, marker.release(ctx))
 }
@@ -164,11 +164,17 @@ func (rp *Repo) sweepStaleLeases(ctx context.Context, marker *lease) (int, error
 	return removed, nil
 }
 
-// sweep removes, shard by shard, the chunks not in set and older than cutoff, while the
-// marker stays fresh.
-func (rp *Repo) sweep(ctx context.Context, set *idSet, marker *lease, cutoff time.Time, rep *GCReport) error {
+// sweep removes, shard by shard, the chunks the spool does not name and older than cutoff,
+// while the marker stays fresh. It counts the distinct ids named in rep.Referenced.
+func (rp *Repo) sweep(ctx context.Context, spool *refSpool, marker *lease, cutoff time.Time, rep *GCReport) error {
 	var swept, bytes atomic.Int64
+	var marked []ChunkID
 	for b := 0; b < 256; b++ {
+		var err error
+		if marked, err = spool.shard(byte(b), marked); err != nil {
+			return fmt.Errorf("gc sweep: %w", err)
+		}
+		rep.Referenced += len(marked)
 		infos, err := rp.r.List(ctx, chunkShard(b))
 		if err != nil {
 			return fmt.Errorf("gc sweep: list %s: %w", chunkShard(b), err)
@@ -181,7 +187,7 @@ func (rp *Repo) sweep(ctx context.Context, set *idSet, marker *lease, cutoff tim
 			}
 			rep.Chunks++
 			switch {
-			case set.has(id):
+			case hasID(marked, id):
 			case in.ModTime.Before(cutoff):
 				doomed = append(doomed, in)
 			default:

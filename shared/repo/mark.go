@@ -15,14 +15,16 @@ type markedManifest struct {
 	mod  int64
 }
 
-// mark adds the chunk ids of every manifest not in seen (or changed since) to set, and
-// records them in seen. A manifest deleted meanwhile is skipped; one that cannot be read
-// stops the mark: its chunks would be unknown.
-func (rp *Repo) mark(ctx context.Context, set *idSet, seen map[string]markedManifest) (int, error) {
+// mark spools the chunk ids of every manifest not in seen (or changed since), and records
+// them in seen. A manifest deleted meanwhile is skipped; one that cannot be read stops the
+// mark: its chunks would be unknown.
+func (rp *Repo) mark(ctx context.Context, spool *refSpool, seen map[string]markedManifest) (int, error) {
 	infos, err := rp.r.List(ctx, vmsPrefix)
 	if err != nil {
 		return 0, fmt.Errorf("repository on remote %s: list manifests: %w", rp.r.Name(), err)
 	}
+	m := &refMarker{spool: spool}
+	defer m.skip()
 	n := 0
 	for _, in := range infos {
 		p, ok := parseManifestKey(in.Key)
@@ -31,9 +33,10 @@ func (rp *Repo) mark(ctx context.Context, set *idSet, seen map[string]markedMani
 		}
 		mm := markedManifest{size: in.Size, mod: in.ModTime.UnixNano()}
 		if old, ok := seen[in.Key]; ok && old == mm {
+			m.skip()
 			continue
 		}
-		err := rp.eachRef(ctx, p, func(int, int64, ChunkID) error { return nil }, set)
+		err := m.point(ctx, rp, p)
 		if errors.Is(err, remote.ErrNotFound) {
 			continue
 		}
@@ -43,13 +46,12 @@ func (rp *Repo) mark(ctx context.Context, set *idSet, seen map[string]markedMani
 		seen[in.Key] = mm
 		n++
 	}
-	set.compact()
 	return n, nil
 }
 
-// eachRef calls fn for every non-zero chunk id of p's manifest (disk index, chunk index)
-// and adds it to set when set is not nil.
-func (rp *Repo) eachRef(ctx context.Context, p Point, fn func(disk int, chunk int64, id ChunkID) error, set *idSet) error {
+// eachRef calls fn for every non-zero chunk id of p's manifest (disk index, chunk index),
+// in order.
+func (rp *Repo) eachRef(ctx context.Context, p Point, fn func(disk int, chunk int64, id ChunkID) error) error {
 	mr, closer, err := rp.openManifest(ctx, p)
 	if err != nil {
 		return err
@@ -77,9 +79,6 @@ func (rp *Repo) eachRef(ctx context.Context, p Point, fn func(disk int, chunk in
 			}
 			if id == zeroID {
 				continue
-			}
-			if set != nil {
-				set.add(id)
 			}
 			if err := fn(disk, k, id); err != nil {
 				return err

@@ -145,7 +145,7 @@ func (rp *Repo) copyChunks(ctx context.Context, dst remote.Batch, p Point, st *C
 			st.BytesCopied += one.BytesCopied
 		}()
 		return nil
-	}, nil)
+	})
 	wg.Wait()
 	if first != nil {
 		return first

@@ -88,15 +88,20 @@ func (r VerifyReport) Err() error {
 // intact. The error is for what stopped the check; what it found is in the report.
 func (rp *Repo) Verify(ctx context.Context, o VerifyOptions) (VerifyReport, error) {
 	var rep VerifyReport
-	var set idSet
-	var err error
-	if err = rp.verifyMark(ctx, o.Points, &set, &rep); err != nil {
+	spool := newRefSpool(rp.opts.tempDir)
+	defer spool.close()
+	if err := rp.verifyMark(ctx, o.Points, spool, &rep); err != nil {
 		return rep, fmt.Errorf("verify: %w", err)
 	}
-	rep.Referenced = set.len()
 	bad := map[ChunkID]*ChunkProblem{}
+	var want []ChunkID
 	for b := 0; b < 256; b++ {
-		if err := rp.verifyShard(ctx, byte(b), &set, o.Deep, bad, &rep); err != nil {
+		var err error
+		if want, err = spool.shard(byte(b), want); err != nil {
+			return rep, fmt.Errorf("verify: %w", err)
+		}
+		rep.Referenced += len(want)
+		if err := rp.verifyShard(ctx, byte(b), want, o.Deep, bad, &rep); err != nil {
 			return rep, err
 		}
 	}
@@ -113,12 +118,12 @@ func (rp *Repo) Verify(ctx context.Context, o VerifyOptions) (VerifyReport, erro
 	return rep, nil
 }
 
-// verifyMark adds the chunk ids of the manifests of points (every point when empty) to
-// set and records in rep the points whose manifests it read: those alone were checked. A
+// verifyMark spools the chunk ids of the manifests of points (every point when empty) and
+// records in rep the points whose manifests it read: those alone were checked. A
 // manifest deleted meanwhile is skipped, a damaged one recorded (unlike GC's mark, a verify
 // can go on without its chunks: it reports them unknown), and one that cannot be read
 // stops the mark.
-func (rp *Repo) verifyMark(ctx context.Context, points []Point, set *idSet, rep *VerifyReport) error {
+func (rp *Repo) verifyMark(ctx context.Context, points []Point, spool *refSpool, rep *VerifyReport) error {
 	if len(points) == 0 {
 		infos, err := rp.r.List(ctx, vmsPrefix)
 		if err != nil {
@@ -130,8 +135,10 @@ func (rp *Repo) verifyMark(ctx context.Context, points []Point, set *idSet, rep 
 			}
 		}
 	}
+	m := &refMarker{spool: spool}
+	defer m.skip()
 	for _, p := range points {
-		err := rp.eachRef(ctx, p, func(int, int64, ChunkID) error { return nil }, set)
+		err := m.point(ctx, rp, p)
 		switch {
 		case err == nil:
 			rep.Points = append(rep.Points, p)
@@ -142,14 +149,13 @@ func (rp *Repo) verifyMark(ctx context.Context, points []Point, set *idSet, rep 
 			return err
 		}
 	}
-	set.compact()
 	rep.Manifests = len(rep.Points)
 	return nil
 }
 
-// verifyShard checks the referenced ids starting with byte b against the stored chunks.
-func (rp *Repo) verifyShard(ctx context.Context, b byte, set *idSet, deep bool, bad map[ChunkID]*ChunkProblem, rep *VerifyReport) error {
-	want := set.shard(b)
+// verifyShard checks want, the referenced ids starting with byte b, against the stored
+// chunks.
+func (rp *Repo) verifyShard(ctx context.Context, b byte, want []ChunkID, deep bool, bad map[ChunkID]*ChunkProblem, rep *VerifyReport) error {
 	if len(want) == 0 {
 		return nil
 	}
@@ -232,7 +238,7 @@ func (rp *Repo) findUses(ctx context.Context, points []Point, bad map[ChunkID]*C
 				prob.Uses = append(prob.Uses, ChunkUse{Point: p, Disk: disks[disk].Name, Offset: k * int64(disks[disk].ChunkSize)})
 			}
 			return nil
-		}, nil)
+		})
 		if err != nil && !errors.Is(err, remote.ErrNotFound) {
 			return fmt.Errorf("verify: %w", err)
 		}
