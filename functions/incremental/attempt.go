@@ -126,7 +126,20 @@ func (w *Worker) attemptTimes(j *job) []time.Time {
 
 // started publishes incremental.started on the side channel.
 func (w *Worker) started(ctx context.Context, j *job, n int) {
+	j.n = n
 	p := events.IncrementalStarted{RunID: j.req.RunID, Job: j.req.Job, Schedule: j.req.Schedule, VMUUID: j.req.VMUUID,
 		VMName: j.req.VMName, Pool: j.req.Pool, Remote: j.req.Remote, Attempt: int64(n)}
-	w.publish(ctx, events.DeriveID("incremental.started", j.req.RunID, j.req.VMUUID, fmt.Sprint(j.delivery), fmt.Sprint(n)), p)
+	w.publish(ctx, j.eventID("incremental.started"), p)
+}
+
+// eventID is the id of an event of type kind of the attempt under way: from
+// the run, the VM, the delivery, the attempt, whether it is the raw retry
+// (which runs under the same attempt number), and more. The bus drops an
+// event whose id it has seen, so the attempts of one VM must not share them.
+func (j *job) eventID(kind string, more ...string) string {
+	parts := []string{kind, j.req.RunID, j.req.VMUUID, fmt.Sprint(j.delivery), fmt.Sprint(j.n)}
+	if j.raw {
+		parts = append(parts, "raw")
+	}
+	return events.DeriveID(append(parts, more...)...)
 }

@@ -32,7 +32,7 @@ func (w *Worker) progress(ctx context.Context, j *job) *progress {
 func (w *Worker) tick(ctx context.Context, j *job, seq int, n, total int64, elapsed time.Duration, renew bool) {
 	ev := events.IncrementalProgress{RunID: j.req.RunID, Job: j.req.Job, VMUUID: j.req.VMUUID,
 		Transfer: events.TransferAt(n, total, elapsed)}
-	w.publish(ctx, events.DeriveID("incremental.progress", j.req.RunID, j.req.VMUUID, fmt.Sprint(j.delivery), fmt.Sprint(seq)), ev)
+	w.publish(ctx, j.eventID("incremental.progress", fmt.Sprint(seq)), ev)
 	if renew && j.run != nil {
 		if err := w.d.Runs.Touch(ctx, j.req.Job, j.req.RunID); err != nil && ctx.Err() == nil {
 			w.d.Log.Warn("renewing the job's lock failed", "run", j.req.RunID, "error", err)

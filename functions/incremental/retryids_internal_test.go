@@ -2,6 +2,7 @@ package incremental
 
 import (
 	"context"
+	"fmt"
 	"sync"
 	"testing"
 	"time"
@@ -39,40 +40,37 @@ func (p *idPublisher) take() []string {
 }
 
 // TestRawRetryEventsHaveTheirOwnIDs: the raw retry after vhd.ErrFormat runs
-// w.attempt again for the same job, delivery and attempt number n. Its
-// incremental.started and incremental.progress events get the ids the
-// failed VHD attempt already published, and the bus (Nats-Msg-Id, duplicate
-// window of an hour) drops them as duplicates: the retry's start and its
-// first progress reports are never seen.
+// w.attempt again for the same job, delivery and attempt number n, and a
+// failed attempt is followed by the next one in the same delivery. Their
+// incremental.started and incremental.progress events must not get ids an
+// earlier attempt published: the bus (Nats-Msg-Id, duplicate window of an
+// hour) drops them as duplicates, and the retry's start and first progress
+// reports are never seen. (The raw retry reused every id; a later attempt
+// reused the progress ids, which had no attempt number.)
 func TestRawRetryEventsHaveTheirOwnIDs(t *testing.T) {
 	pub := &idPublisher{}
 	w := newWorker(Deps{Publisher: pub, ProgressEvery: 5 * time.Millisecond})
 	j := &job{req: events.IncrementalRequested{RunID: "run", Job: "job", Schedule: "nightly", VMUUID: "6b2c0000-0000-4000-8000-000000000001",
 		VMName: "vm", Pool: "lab", Remote: "repo"}, delivery: 1}
 	ctx := context.Background()
-	attempt := func() map[string]bool {
-		w.started(ctx, j, 1)
+	seen := map[string]string{}
+	attempt := func(n int, raw bool) {
+		j.raw = raw
+		w.started(ctx, j, n)
 		p := w.progress(ctx, j)
 		for deadline := time.Now().Add(10 * time.Second); pub.count() < 4 && time.Now().Before(deadline); {
 			time.Sleep(time.Millisecond) // poll: the ticker publishes on its own goroutine
 		}
 		p.stop()
-		ids := map[string]bool{}
+		what := fmt.Sprintf("attempt %d (raw %v)", n, raw)
 		for _, id := range pub.take() {
-			ids[id] = true
-		}
-		return ids
-	}
-	first := attempt() // the format=vhd attempt, which fails with vhd.ErrFormat
-	j.raw = true
-	second := attempt() // the raw retry (worker.go)
-	var dup int
-	for id := range second {
-		if first[id] {
-			dup++
+			if by, ok := seen[id]; ok {
+				t.Fatalf("%s published event id %s, which %s published already", what, id, by)
+			}
+			seen[id] = what
 		}
 	}
-	if dup > 0 {
-		t.Fatalf("%d of the raw retry's %d side-channel event ids were already published by the failed attempt", dup, len(second))
-	}
+	attempt(1, false) // the format=vhd attempt, which fails with vhd.ErrFormat
+	attempt(1, true)  // the raw retry (worker.go)
+	attempt(2, true)  // the next attempt, after the raw retry failed too
 }

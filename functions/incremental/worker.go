@@ -31,6 +31,7 @@ type job struct {
 	delivery uint64
 	raw      bool  // full scans read format=raw: the host's VHD stream was unreadable
 	plain    *bool // the pool's NBD speaks plain text (insecure_nbd); read once per job
+	n        int   // the attempt under way (started sets it)
 }
 
 // plainNBD reports whether the pool's NBD networks are insecure_nbd, reading
