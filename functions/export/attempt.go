@@ -146,6 +146,7 @@ func taken(ctx context.Context, rems []remote.Remote, vmUUID string, ts time.Tim
 // started publishes export.started on the side channel; a failure is only
 // logged (the event is informative).
 func (w *Worker) started(ctx context.Context, j *job, n int) {
+	j.n = n
 	p := events.ExportStarted{RunID: j.req.RunID, Job: j.req.Job, Schedule: j.req.Schedule, VMUUID: j.req.VMUUID,
 		VMName: j.req.VMName, Pool: j.req.Pool, Remotes: j.req.Remotes, Codec: j.req.Codec, Attempt: int64(n)}
 	id := events.DeriveID("export.started", j.req.RunID, j.req.VMUUID, fmt.Sprint(j.delivery), fmt.Sprint(n))

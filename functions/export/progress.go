@@ -31,7 +31,9 @@ func (w *Worker) progress(ctx context.Context, j *job, total int64) *progress {
 func (w *Worker) tick(ctx context.Context, j *job, seq int, n, total int64, elapsed time.Duration, renew bool) {
 	ev := events.ExportProgress{RunID: j.req.RunID, Job: j.req.Job, VMUUID: j.req.VMUUID,
 		Transfer: events.TransferAt(n, total, elapsed)}
-	w.publish(ctx, events.DeriveID("export.progress", j.req.RunID, j.req.VMUUID, fmt.Sprint(j.delivery), fmt.Sprint(seq)), ev)
+	// The attempt too: the bus drops an id it has seen, and a later attempt's
+	// ticks count from 1 again.
+	w.publish(ctx, events.DeriveID("export.progress", j.req.RunID, j.req.VMUUID, fmt.Sprint(j.delivery), fmt.Sprint(j.n), fmt.Sprint(seq)), ev)
 	if renew && j.run != nil {
 		if err := w.d.Runs.Touch(ctx, j.req.Job, j.req.RunID); err != nil && ctx.Err() == nil {
 			w.d.Log.Warn("renewing the job's lock failed", "run", j.req.RunID, "error", err)

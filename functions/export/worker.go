@@ -30,6 +30,7 @@ type job struct {
 	schedule string
 	run      *runs.Run // nil for a request outside any recorded run
 	delivery uint64
+	n        int // the attempt under way (started sets it): in its events' ids
 }
 
 // jobID and scheduleID are Xen Orchestra's jobId and scheduleId: the
