@@ -2,43 +2,12 @@ package export
 
 import (
 	"context"
-	"sync"
 	"testing"
 	"time"
 
-	"github.com/cloudevents/sdk-go/v2/event"
-	"github.com/nats-io/nats.go/jetstream"
-
 	"xbr/events"
+	"xbr/shared/testsupport"
 )
-
-type idPublisher struct {
-	mu  sync.Mutex
-	ids []string
-}
-
-func (p *idPublisher) Publish(_ context.Context, _ string, ev event.Event) (*jetstream.PubAck, error) {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	p.ids = append(p.ids, ev.ID())
-	return &jetstream.PubAck{}, nil
-}
-
-func (p *idPublisher) take(atLeast int) []string {
-	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(time.Millisecond) {
-		p.mu.Lock()
-		n := len(p.ids)
-		p.mu.Unlock()
-		if n >= atLeast {
-			break
-		}
-	}
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	out := p.ids
-	p.ids = nil
-	return out
-}
 
 // TestAttemptsEventsHaveTheirOwnIDs: the attempts of one VM in one delivery
 // (a failed attempt is followed by the next) must not publish an
@@ -46,7 +15,7 @@ func (p *idPublisher) take(atLeast int) []string {
 // drops a duplicate id for an hour, so the later attempt's start or progress
 // would never be seen. The progress ids had no attempt number.
 func TestAttemptsEventsHaveTheirOwnIDs(t *testing.T) {
-	pub := &idPublisher{}
+	pub := &testsupport.IDPublisher{}
 	w := newWorker(Deps{Publisher: pub, ProgressEvery: 5 * time.Millisecond}.withDefaults())
 	j := &job{req: events.ExportRequested{RunID: "run", Job: "job", Schedule: "nightly", VMUUID: "6b2c0000-0000-4000-8000-000000000001",
 		VMName: "vm", Pool: "lab", Remotes: []string{"nfs"}}, delivery: 1}
@@ -55,9 +24,9 @@ func TestAttemptsEventsHaveTheirOwnIDs(t *testing.T) {
 	for n := 1; n <= 2; n++ {
 		w.started(ctx, j, n)
 		p := w.progress(ctx, j, 1<<20)
-		ids := pub.take(4)
+		ids := pub.Take(4)
 		p.stop()
-		ids = append(ids, pub.take(0)...)
+		ids = append(ids, pub.Take(0)...)
 		for _, id := range ids {
 			if by, ok := seen[id]; ok {
 				t.Fatalf("attempt %d published event id %s, which attempt %d published already", n, id, by)

@@ -3,41 +3,12 @@ package incremental
 import (
 	"context"
 	"fmt"
-	"sync"
 	"testing"
 	"time"
 
-	"github.com/cloudevents/sdk-go/v2/event"
-	"github.com/nats-io/nats.go/jetstream"
-
 	"xbr/events"
+	"xbr/shared/testsupport"
 )
-
-type idPublisher struct {
-	mu  sync.Mutex
-	ids []string
-}
-
-func (p *idPublisher) Publish(_ context.Context, _ string, ev event.Event) (*jetstream.PubAck, error) {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	p.ids = append(p.ids, ev.ID())
-	return &jetstream.PubAck{}, nil
-}
-
-func (p *idPublisher) count() int {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	return len(p.ids)
-}
-
-func (p *idPublisher) take() []string {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	out := p.ids
-	p.ids = nil
-	return out
-}
 
 // TestRawRetryEventsHaveTheirOwnIDs: the raw retry after vhd.ErrFormat runs
 // w.attempt again for the same job, delivery and attempt number n, and a
@@ -48,7 +19,7 @@ func (p *idPublisher) take() []string {
 // reports are never seen. (The raw retry reused every id; a later attempt
 // reused the progress ids, which had no attempt number.)
 func TestRawRetryEventsHaveTheirOwnIDs(t *testing.T) {
-	pub := &idPublisher{}
+	pub := &testsupport.IDPublisher{}
 	w := newWorker(Deps{Publisher: pub, ProgressEvery: 5 * time.Millisecond})
 	j := &job{req: events.IncrementalRequested{RunID: "run", Job: "job", Schedule: "nightly", VMUUID: "6b2c0000-0000-4000-8000-000000000001",
 		VMName: "vm", Pool: "lab", Remote: "repo"}, delivery: 1}
@@ -58,12 +29,11 @@ func TestRawRetryEventsHaveTheirOwnIDs(t *testing.T) {
 		j.raw = raw
 		w.started(ctx, j, n)
 		p := w.progress(ctx, j)
-		for deadline := time.Now().Add(10 * time.Second); pub.count() < 4 && time.Now().Before(deadline); {
-			time.Sleep(time.Millisecond) // poll: the ticker publishes on its own goroutine
-		}
+		ids := pub.Take(4)
 		p.stop()
+		ids = append(ids, pub.Take(0)...)
 		what := fmt.Sprintf("attempt %d (raw %v)", n, raw)
-		for _, id := range pub.take() {
+		for _, id := range ids {
 			if by, ok := seen[id]; ok {
 				t.Fatalf("%s published event id %s, which %s published already", what, id, by)
 			}
