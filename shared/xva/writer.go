@@ -36,7 +36,11 @@ type Writer struct {
 	started bool
 	closed  bool
 	lastID  string
-	err     error
+	// firstLen is the length of the archive's first chunk (-1 before it): XAPI sizes
+	// every gap of omitted chunks by it, so zero chunks are omitted only when it is a
+	// whole ChunkSize.
+	firstLen int64
+	err      error
 }
 
 // NewWriter returns a Writer that writes the tar stream to w.
@@ -45,7 +49,7 @@ func NewWriter(w io.Writer, opts WriterOptions) *Writer {
 	if !opts.ModTime.IsZero() {
 		mtime = max(opts.ModTime.Unix(), 0)
 	}
-	return &Writer{w: w, mtime: mtime, scratch: make([]byte, 0, 3*blockSize)}
+	return &Writer{w: w, mtime: mtime, scratch: make([]byte, 0, 3*blockSize), firstLen: -1}
 }
 
 // WriteOVA writes the ova.xml entry; it must come first.
@@ -69,7 +73,9 @@ func (w *Writer) WriteOVA(ovaXML []byte) error {
 
 // WriteDisk writes the disk with export id (e.g. "Ref:3") and virtual size
 // size, reading exactly size bytes from r. All-zero chunks other than the
-// first and the last are omitted, as XAPI does.
+// first and the last are omitted, as XAPI does, unless the archive's first
+// chunk is shorter than ChunkSize (a first disk under 1 MiB): XAPI's importer
+// sizes every gap by that first chunk.
 func (w *Writer) WriteDisk(id string, size int64, r io.Reader) error {
 	if err := w.check(); err != nil {
 		return err
@@ -91,7 +97,7 @@ func (w *Writer) WriteDisk(id string, size int64, r io.Reader) error {
 			}
 			return fmt.Errorf("xva: disk %q: reading byte %d of %d: %w", id, off+int64(got), size, err)
 		}
-		if i == 0 || i == n-1 || !w.allZero(data) {
+		if i == 0 || i == n-1 || w.firstLen != ChunkSize || !w.allZero(data) {
 			if err := w.writeChunk(fmt.Sprintf("%s/%08d", id, i), data); err != nil {
 				return err
 			}
@@ -118,6 +124,9 @@ func (w *Writer) checkDisk(id string, size int64) error {
 
 // writeChunk writes a chunk entry followed by its .xxhash entry.
 func (w *Writer) writeChunk(name string, data []byte) error {
+	if w.firstLen < 0 {
+		w.firstLen = int64(len(data))
+	}
 	w.scratch = appendHeader(w.scratch[:0], name, int64(len(data)), 0)
 	if err := w.write(w.scratch); err != nil {
 		return err
