@@ -112,14 +112,21 @@ func (p *Point) ImportSize() int64 {
 	const entry = 3 * 512 // a chunk's tar header, its checksum's header and the padded checksum
 	pad := func(n int64) int64 { return (n + 511) / 512 * 512 }
 	n := 512 + pad(int64(len(p.ova))) + 2*512
+	first := int64(-1) // the archive's first chunk: under ac, xva.Writer omits no zero chunk
 	for _, d := range p.m.Disks {
 		chunks := (d.Size + ac - 1) / ac
+		if first < 0 && d.Size > 0 {
+			first = min(d.Size, ac)
+		}
 		cs := int64(d.ChunkSize)
 		span := (cs + ac - 1) / ac // archive chunks a repository chunk overlaps
 		if cs%ac != 0 && ac%cs != 0 {
 			span++ // not aligned to them: one more
 		}
 		carried := min(chunks, (d.Chunks-d.ZeroChunks)*span+2)
+		if first != ac {
+			carried = chunks
+		}
 		last := d.Size - (chunks-1)*ac // always carried, and maybe short
 		n += (carried-1)*ac + pad(last) + carried*entry
 	}
