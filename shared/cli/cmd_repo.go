@@ -24,7 +24,8 @@ func newRepoInitCmd() *cobra.Command {
 		Short: "Create the chunk repository (xbr-repo/) on a remote",
 		Long: `init writes xbr-repo/config.json on remote R of the configuration file: the
 repository that incremental backups store their chunks and manifests in, beside
-Xen Orchestra's tree. With --encryption-key-file (made by 'xbr repo key') every
+Xen Orchestra's tree. With --encryption-key-file (made by 'xbr repo key'; by
+default the remote's encryption_key_file) every
 chunk and manifest is encrypted and chunk ids are keyed; config.json holds only
 a check value that refuses a wrong key. Keep the key file safe: without it the
 repository cannot be read. init refuses a remote that has a repository already.`,
@@ -59,6 +60,13 @@ func repoInit(cmd *cobra.Command, file, rmt, keyFile string, chunkSize int) erro
 	rc, ok := cfg.Remote(rmt)
 	if !ok {
 		return &ExitError{Code: 2, Err: fmt.Errorf("remote %q is not in %s", rmt, file)}
+	}
+	switch {
+	case keyFile == "":
+		keyFile = rc.EncryptionKeyFile // the key every backup will open the repository with
+	case rc.EncryptionKeyFile != "" && keyFile != rc.EncryptionKeyFile:
+		return &ExitError{Code: 2, Err: fmt.Errorf("--encryption-key-file %s: remote %s is configured with encryption_key_file %s, which backups will open the repository with",
+			keyFile, rmt, rc.EncryptionKeyFile)}
 	}
 	var key repo.Key
 	if keyFile != "" {
