@@ -67,9 +67,12 @@ func (r *Repos) get(ctx context.Context, name string, create bool) (*repo.Repo, 
 	}
 	rp, err := repo.Open(ctx, rm, key, r.opts...)
 	if errors.Is(err, remote.ErrNotFound) && create {
-		rp, err = repo.Init(ctx, rm, repo.InitOptions{ChunkSize: int(c.ChunkSize), Key: key}, r.opts...)
-		if err != nil { // another process created it meanwhile: open that one
-			rp, err = repo.Open(ctx, rm, key, r.opts...)
+		var ierr error
+		rp, ierr = repo.Init(ctx, rm, repo.InitOptions{ChunkSize: int(c.ChunkSize), Key: key}, r.opts...)
+		if err = ierr; err != nil { // another process created it meanwhile: open that one
+			if rp, err = repo.Open(ctx, rm, key, r.opts...); errors.Is(err, remote.ErrNotFound) {
+				err = ierr // none was created: why this one was not is the error
+			}
 		}
 	}
 	if errors.Is(err, remote.ErrNotFound) {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 
+	"xbr/shared/remote"
 	"xbr/shared/repo"
 )
 
@@ -28,9 +29,11 @@ func (r *Repos) EnsureMirror(ctx context.Context, name string, src *repo.Repo) (
 	if err != nil {
 		return nil, err
 	}
-	rp, err = repo.InitMirror(ctx, rm, src, key, r.opts...)
-	if err != nil { // another process created it meanwhile: open that one
-		rp, err = repo.Open(ctx, rm, key, r.opts...)
+	rp, ierr := repo.InitMirror(ctx, rm, src, key, r.opts...)
+	if err = ierr; err != nil { // another process created it meanwhile: open that one
+		if rp, err = repo.Open(ctx, rm, key, r.opts...); errors.Is(err, remote.ErrNotFound) {
+			err = ierr // none was created: why this one was not is the error
+		}
 	}
 	if err != nil {
 		return nil, err
