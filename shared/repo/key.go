@@ -50,7 +50,11 @@ func EncodeKey(k Key) []byte {
 
 // ParseKey parses a key file's content. The error never quotes the content.
 func ParseKey(text []byte) (Key, error) {
-	b, err := base64.StdEncoding.DecodeString(string(bytes.TrimSpace(text)))
+	text = bytes.TrimSpace(text)
+	if len(text) == 2*KeySize && isHex(text) { // base64 would read 48 bytes: say what it is
+		return Key{}, errors.New("repository key: hex digits, want the key in standard base64 (as `xbr repo key` writes it)")
+	}
+	b, err := base64.StdEncoding.DecodeString(string(text))
 	if err != nil {
 		return Key{}, errors.New("repository key: not standard base64")
 	}
@@ -58,6 +62,15 @@ func ParseKey(text []byte) (Key, error) {
 		return Key{}, fmt.Errorf("repository key: %d bytes, want %d", len(b), KeySize)
 	}
 	return Key{b: b}, nil
+}
+
+func isHex(b []byte) bool {
+	for _, c := range b {
+		if !('0' <= c && c <= '9' || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F') {
+			return false
+		}
+	}
+	return true
 }
 
 // ReadKeyFile reads a key file written by WriteKeyFile (`xbr repo key`).
