@@ -87,6 +87,11 @@ func Init(ctx context.Context, r remote.Remote, in InitOptions, opts ...Option) 
 	} else if !errors.Is(err, remote.ErrNotFound) {
 		return nil, fmt.Errorf("repository on remote %s: %w", r.Name(), err)
 	}
+	if !in.Key.IsZero() {
+		if err := refuseOrphanPoints(ctx, r); err != nil {
+			return nil, err
+		}
+	}
 	cfg, err := newConfig(in.ChunkSize, in.Key, o.now())
 	if err != nil {
 		return nil, err
@@ -103,6 +108,24 @@ func Init(ctx context.Context, r remote.Remote, in InitOptions, opts ...Option) 
 		return nil, fmt.Errorf("repository on remote %s: write config: %w", r.Name(), err)
 	}
 	return Open(ctx, r, in.Key, opts...)
+}
+
+// refuseOrphanPoints refuses to create an encrypted repository where restore points of one
+// whose config.json is gone remain: its salt, which config.json alone held, derives their
+// keys, so a new salt would leave them unreadable for good (and putting the old config.json
+// back, from a mirror target, would then lose the points written since).
+func refuseOrphanPoints(ctx context.Context, r remote.Remote) error {
+	infos, err := r.List(ctx, vmsPrefix)
+	if err != nil {
+		return fmt.Errorf("repository on remote %s: %w", r.Name(), err)
+	}
+	for _, in := range infos {
+		if p, ok := parseManifestKey(in.Key); ok {
+			return fmt.Errorf("repository on remote %s: %s is missing, but restore points of a repository remain (%s): "+
+				"put its config.json back (a mirror target holds a copy) rather than create a new one over them", r.Name(), ConfigKey, p)
+		}
+	}
+	return nil
 }
 
 // Open opens the repository on r with key k (the zero Key for a plain repository). A wrong
