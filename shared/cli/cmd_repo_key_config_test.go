@@ -47,3 +47,30 @@ func TestRepoInitUsesTheConfiguredKeyFile(t *testing.T) {
 		t.Fatalf("repo init on a remote configured with encryption_key_file printed %q; opening it with that key: %v", out, err)
 	}
 }
+
+// The same for chunk_size: `xbr repo init --remote nfs` without --chunk-size
+// creates chunks of 1 MiB on a remote configured with chunk_size: 256KiB,
+// which the first backup would have honoured.
+func TestRepoInitUsesTheConfiguredChunkSize(t *testing.T) {
+	tmp := t.TempDir()
+	remoteDir := filepath.Join(tmp, "remote")
+	if err := os.Mkdir(remoteDir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	cfg := filepath.Join(tmp, "xbr.yaml")
+	yaml := "remotes:\n  - name: nfs\n    type: dir\n    path: " + remoteDir + "\n    chunk_size: 256KiB\n"
+	if err := os.WriteFile(cfg, []byte(yaml), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if code, _, errOut := run(t, "repo", "init", "--config", cfg, "--remote", "nfs"); code != 0 {
+		t.Fatalf("repo init: exit %d, %q", code, errOut)
+	}
+	d, _ := dir.New("nfs", remoteDir)
+	rp, err := repo.Open(context.Background(), d, repo.Key{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cs := rp.Config().ChunkSize; cs != 256<<10 {
+		t.Fatalf("repo init on a remote configured with chunk_size 256KiB made chunks of %d bytes", cs)
+	}
+}
