@@ -48,7 +48,7 @@ repository cannot be read. init refuses a remote that has a repository already.`
 	f.StringVar(&file, "config", defaultConfigFile(), "configuration file with the remotes (env XBR_CONFIG)")
 	f.StringVar(&rmt, "remote", "", "the remote to create the repository on")
 	f.StringVar(&keyFile, "encryption-key-file", "", "encrypt with the key in this file (see 'xbr repo key')")
-	f.StringVar(&chunkSize, "chunk-size", "", "chunk size, a multiple of 64KiB up to 16MiB (default 1MiB)")
+	f.StringVar(&chunkSize, "chunk-size", "", "chunk size, a multiple of 64KiB up to 16MiB (default: the remote's chunk_size, else 1MiB)")
 	return cmd
 }
 
@@ -77,6 +77,9 @@ func repoInit(cmd *cobra.Command, file, rmt, keyFile string, chunkSize int) erro
 	r, err := serve.OpenRemote(cmd.Context(), rc)
 	if err != nil {
 		return err
+	}
+	if chunkSize == 0 {
+		chunkSize = int(rc.ChunkSize) // what a backup's first run would create; 0: the default
 	}
 	rp, err := repo.Init(cmd.Context(), r, repo.InitOptions{ChunkSize: chunkSize, Key: key})
 	if err != nil {
