@@ -168,7 +168,9 @@ func TestBadConfigs(t *testing.T) {
 			`xbr.yaml:3: nats.duplicate_window: "2h0m0s": must not exceed nats.events_max_age (1h0m0s)`},
 		{"bad repository settings", []string{"path: /mnt/b", "path: /mnt/b\n    chunk_size: 100KiB\n    encryption_key_file: /nonexistent/xbr.key"}, nil,
 			`xbr.yaml:10: remotes[0].chunk_size: "100KiB": must be a multiple of 64KiB from 64KiB to 16MiB` + "\n" +
-				`xbr.yaml:11: remotes[0].encryption_key_file: "/nonexistent/xbr.key": cannot read: no such file or directory`},
+				`xbr.yaml:11: remotes[0].encryption_key_file: "/nonexistent/xbr.key": cannot read: no such file or directory` + "\n" +
+				`xbr.yaml:15: jobs[0].remotes: "nfs": this remote has an encryption_key_file, which encrypts only its incremental repository: ` +
+				`a full job would write plain files there; give the job a remote without a key (another path or prefix)`},
 		{"bad NATS url", []string{"pools:\n", "nats:\n  url: http://nats:4222\npools:\n"}, nil,
 			`xbr.yaml:2: nats.url: "http://nats:4222": scheme must be nats or tls or ws or wss`},
 		{"no schedules", []string{"    schedules:\n      - name: daily\n        cron: \"0 2 * * *\"\n        timezone: Europe/Paris\n        retention: 3\n", ""}, nil,

@@ -43,6 +43,7 @@ func (c *Config) checkJob(p *problems, path string, j *Job) {
 	if validMode(j.Mode) {
 		c.checkMode(p, path, j, hasPool)
 	}
+	c.checkPlainWrites(p, path, j)
 	checkHealth(p, path+".health_check", j.Mode, j.HealthCheck)
 	if len(j.Schedules) == 0 {
 		p.add(path+".schedules", "missing (at least one schedule holds the retention)")
@@ -62,6 +63,22 @@ func (c *Config) checkJob(p *problems, path string, j *Job) {
 		checkHealth(p, sp+".health_check", j.Mode, j.Schedules[i].HealthCheck)
 	}
 	p.unique(path+".schedules", names)
+}
+
+// checkPlainWrites refuses a full or metadata job on a remote with an
+// encryption_key_file: the key encrypts the remote's incremental repository
+// alone, and these jobs would write plain files (XVAs of every disk, pool
+// databases) beside it, on a remote its operator takes for encrypted.
+func (c *Config) checkPlainWrites(p *problems, path string, j *Job) {
+	if j.Mode != ModeFull && j.Mode != ModeMetadata {
+		return
+	}
+	for _, name := range j.Remotes {
+		if r, ok := c.Remote(name); ok && r.EncryptionKeyFile != "" {
+			p.addValue(path+".remotes", name, "this remote has an encryption_key_file, which encrypts only its incremental repository: "+
+				"a %s job would write plain files there; give the job a remote without a key (another path or prefix)", j.Mode)
+		}
+	}
 }
 
 func (c *Config) checkMode(p *problems, path string, j *Job, hasPool func(string) bool) {
