@@ -25,6 +25,9 @@ func (w *Worker) attempt(ctx context.Context, j *job, n int) (events.Incremental
 		return events.IncrementalCompleted{}, err
 	}
 	if done, ok, err := w.committed(ctx, rp, j); err != nil || ok {
+		if ok { // the attempt that committed it may have stopped before its cleanup
+			w.finishCleanup(ctx, c, rp, j)
+		}
 		return done, err
 	}
 	vm, err := c.VMByUUID(ctx, j.req.VMUUID)
@@ -142,4 +145,24 @@ func (j *job) eventID(kind string, more ...string) string {
 		parts = append(parts, "raw")
 	}
 	return events.DeriveID(append(parts, more...)...)
+}
+
+// finishCleanup retires the snapshot of a point an earlier attempt committed
+// (stopped, or its commit's answer lost, before its cleanup): the sweep keeps
+// its disks as the next base and removes the snapshot VM and older bases.
+// Failures are logged: the point is committed, the next run sweeps again.
+func (w *Worker) finishCleanup(ctx context.Context, c *xapi.Client, rp *repo.Repo, j *job) {
+	cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), cleanupTimeout)
+	defer cancel()
+	vm, err := c.VMByUUID(cctx, j.req.VMUUID)
+	var prev *previous
+	if err == nil {
+		prev, err = w.lastPoint(cctx, rp, j)
+	}
+	if err == nil {
+		err = w.sweepSnapshots(cctx, c, vm, prev, j)
+	}
+	if err != nil {
+		w.d.Log.Warn("cleanup after an earlier attempt's commit failed; the next run sweeps again", "vm_uuid", j.req.VMUUID, "error", err)
+	}
 }

@@ -98,10 +98,15 @@ func (w *Worker) retireCommitted(ctx context.Context, c *xapi.Client, snap xapi.
 	plans := make([]diskPlan, 0, len(disks))
 	for _, d := range disks {
 		rec, err := c.VDIRecord(ctx, d)
-		if err != nil || !slices.ContainsFunc(prev.records.Disks, func(b xva.RepoDisk) bool { return b.SnapshotVDI == rec.UUID }) {
+		k := -1
+		if err == nil {
+			k = slices.IndexFunc(prev.records.Disks, func(b xva.RepoDisk) bool { return b.SnapshotVDI == rec.UUID })
+		}
+		if k < 0 {
 			return false
 		}
-		plans = append(plans, diskPlan{pointDisk: pointDisk{vdi: d, rec: xva.RepoDisk{SnapshotVDI: rec.UUID}}, cbt: rec.CBTEnabled})
+		// The point's disk record names the source VDI too, so that dropBases finds the older bases.
+		plans = append(plans, diskPlan{pointDisk: pointDisk{vdi: d, rec: prev.records.Disks[k]}, cbt: rec.CBTEnabled})
 	}
 	w.d.Log.Warn("finishing the cleanup of a committed point's snapshot", "vm_uuid", j.req.VMUUID, "point", prev.point.String())
 	w.retire(ctx, c, snap, plans, nil, j)
