@@ -18,6 +18,10 @@ type previous struct {
 	point   repo.Point
 	records xva.RepoRecords
 	sizes   []int64 // the manifest's disk sizes, in records order
+	// unreadable: the point's manifest or records are damaged; it names no
+	// base, and its disks are read whole with path_reason cbt-error (not
+	// first-run: the VM has a point).
+	unreadable bool
 }
 
 // lastPoint reads the VM's newest restore point. A point whose manifest is
@@ -45,7 +49,7 @@ func (w *Worker) lastPoint(ctx context.Context, rp *repo.Repo, j *job) (*previou
 	if err != nil || len(recs.Disks) != len(m.Disks) {
 		w.d.Log.Warn("the previous restore point names no changed-block base; disks are read whole",
 			"vm_uuid", j.req.VMUUID, "point", p.String(), "error", err)
-		return nil, nil
+		return &previous{point: p, unreadable: true}, nil
 	}
 	prev := &previous{point: p, records: recs}
 	for _, d := range m.Disks {
@@ -142,6 +146,9 @@ func baseIndex(prev *previous, d xva.RepoDisk) int {
 // storage migration moves a disk to a new VDI, whose chain starts afresh —
 // which is cbt-reset.
 func newDiskReason(prev *previous, d xva.RepoDisk) string {
+	if prev != nil && prev.unreadable {
+		return events.PathReasonCBTError
+	}
 	if prev != nil && slices.ContainsFunc(prev.records.Disks, func(b xva.RepoDisk) bool { return b.Userdevice == d.Userdevice }) {
 		return events.PathReasonCBTReset
 	}
