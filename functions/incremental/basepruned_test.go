@@ -43,11 +43,20 @@ func TestBasePrunedDuringRun(t *testing.T) {
 	key.Store("xbr-repo/vms/" + first.VMUUID + "/" + first.Timestamp + ".json")
 	e.guestWrite(e.liveDisks()[0], 0, 4096, 3)
 	armed.Store(true)
-	_, done := e.fire()
+	id, done := e.fire()
 	if armed.Load() {
 		t.Fatal("the injected prune did not run")
 	}
 	if done.Status != events.StatusSuccess {
 		t.Fatalf("run whose base point was pruned meanwhile: %s %+v", done.Status, done.Results)
 	}
+	for _, r := range e.stored() {
+		if p, ok := r.Payload.(events.IncrementalCompleted); ok && p.RunID == id {
+			if p.Path != events.PathFullScan || p.PathReason != events.PathReasonBaseGone {
+				t.Errorf("path %s (%s), want full-scan (base-gone)", p.Path, p.PathReason)
+			}
+			e.assertPoint(p)
+		}
+	}
+	e.assertBases(2)
 }

@@ -8,6 +8,7 @@ import (
 
 	"xbr/events"
 	"xbr/shared/nbd"
+	"xbr/shared/remote"
 	"xbr/shared/repo"
 	"xbr/shared/vhd"
 	"xbr/shared/xapi"
@@ -18,6 +19,13 @@ import (
 // whole instead (path_reason no-nbd).
 func (w *Worker) writeDisk(ctx context.Context, c *xapi.Client, rp *repo.Repo, b *repo.Backup, p *diskPlan, m meter, j *job) (repo.DiskStats, error) {
 	dw, err := b.AddDisk(ctx, repo.DiskSpec{Name: p.rec.Name, Size: p.size, Base: p.base})
+	if p.base != nil && errors.Is(err, remote.ErrNotFound) {
+		// The base point was deleted since the plan (another job's prune of the VM):
+		// the host still holds every byte of the disk.
+		p.path, p.reason, p.base = events.PathFullScan, w.why(j, p.pointDisk, events.PathReasonBaseGone, err), nil
+		m.prog.total.Add(p.size)
+		dw, err = b.AddDisk(ctx, repo.DiskSpec{Name: p.rec.Name, Size: p.size})
+	}
 	if err != nil {
 		return repo.DiskStats{}, err
 	}
