@@ -61,7 +61,23 @@ func (w *Worker) attempt(ctx context.Context, j *job, n int) (events.Incremental
 	}
 	done, plans, err := w.store(ctx, c, rp, snap, prev, j, ts)
 	if err != nil {
-		return w.storeFailed(ctx, c, rp, snap, j, ts, err)
+		// A commit may fail after its manifest was written (a write whose answer was lost):
+		// then the snapshot is that point's base and stays; the next attempt finds the point.
+		_, merr := rp.Manifest(context.WithoutCancel(ctx), repo.Point{VM: j.req.VMUUID, Time: ts})
+		if errors.Is(merr, remote.ErrNotFound) {
+			w.destroySnapshot(ctx, c, snap, j)
+			return events.IncrementalCompleted{}, err
+		}
+		if merr == nil { // this run's point is committed (committed checks it is this job's): it stands
+			if done, ok, cerr := w.committed(context.WithoutCancel(ctx), rp, j); cerr == nil && ok {
+				w.d.Log.Warn("the commit reported an error after the restore point's manifest was written; the point stands",
+					"vm_uuid", j.req.VMUUID, "error", err)
+				w.finishCleanup(ctx, c, rp, j)
+				return done, nil
+			}
+		}
+		w.d.Log.Warn("restore point may be committed; its snapshot is kept", "vm_uuid", j.req.VMUUID, "point_error", merr, "error", err)
+		return events.IncrementalCompleted{}, err
 	}
 	if w.d.afterCommit != nil {
 		if err := w.d.afterCommit(); err != nil {
@@ -158,28 +174,4 @@ func (w *Worker) finishCleanup(ctx context.Context, c *xapi.Client, rp *repo.Rep
 	if err != nil {
 		w.d.Log.Warn("cleanup after an earlier attempt's commit failed; the next run sweeps again", "vm_uuid", j.req.VMUUID, "error", err)
 	}
-}
-
-// storeFailed ends an attempt whose store failed. A commit may fail after its
-// manifest was written (a write whose answer was lost): then the point
-// stands and is reported, its snapshot retired as the next base. Otherwise the
-// snapshot is destroyed; when the point's state cannot be read it is kept, and
-// the next attempt decides.
-func (w *Worker) storeFailed(ctx context.Context, c *xapi.Client, rp *repo.Repo, snap xapi.VMRef, j *job, ts time.Time,
-	err error) (events.IncrementalCompleted, error) {
-	_, merr := rp.Manifest(context.WithoutCancel(ctx), repo.Point{VM: j.req.VMUUID, Time: ts})
-	if errors.Is(merr, remote.ErrNotFound) {
-		w.destroySnapshot(ctx, c, snap, j)
-		return events.IncrementalCompleted{}, err
-	}
-	if merr == nil { // this run's point is committed (committed checks it is this job's): it stands
-		if done, ok, cerr := w.committed(context.WithoutCancel(ctx), rp, j); cerr == nil && ok {
-			w.d.Log.Warn("the commit reported an error after the restore point's manifest was written; the point stands",
-				"vm_uuid", j.req.VMUUID, "error", err)
-			w.finishCleanup(ctx, c, rp, j)
-			return done, nil
-		}
-	}
-	w.d.Log.Warn("restore point may be committed; its snapshot is kept", "vm_uuid", j.req.VMUUID, "point_error", merr, "error", err)
-	return events.IncrementalCompleted{}, err
 }
