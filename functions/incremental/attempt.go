@@ -63,20 +63,11 @@ func (w *Worker) attempt(ctx context.Context, j *job, n int) (events.Incremental
 	if err != nil {
 		// A commit may fail after its manifest was written (a write whose answer was lost):
 		// then the snapshot is that point's base and stays; the next attempt finds the point.
-		_, merr := rp.Manifest(context.WithoutCancel(ctx), repo.Point{VM: j.req.VMUUID, Time: ts})
-		if errors.Is(merr, remote.ErrNotFound) {
+		if _, merr := rp.Manifest(context.WithoutCancel(ctx), repo.Point{VM: j.req.VMUUID, Time: ts}); errors.Is(merr, remote.ErrNotFound) {
 			w.destroySnapshot(ctx, c, snap, j)
-			return events.IncrementalCompleted{}, err
+		} else {
+			w.d.Log.Warn("restore point may be committed; its snapshot is kept", "vm_uuid", j.req.VMUUID, "point_error", merr, "error", err)
 		}
-		if merr == nil { // this run's point is committed (committed checks it is this job's): it stands
-			if done, ok, cerr := w.committed(context.WithoutCancel(ctx), rp, j); cerr == nil && ok {
-				w.d.Log.Warn("the commit reported an error after the restore point's manifest was written; the point stands",
-					"vm_uuid", j.req.VMUUID, "error", err)
-				w.finishCleanup(ctx, c, rp, j)
-				return done, nil
-			}
-		}
-		w.d.Log.Warn("restore point may be committed; its snapshot is kept", "vm_uuid", j.req.VMUUID, "point_error", merr, "error", err)
 		return events.IncrementalCompleted{}, err
 	}
 	if w.d.afterCommit != nil {
