@@ -24,10 +24,7 @@ func (w *Worker) attempt(ctx context.Context, j *job, n int) (events.Incremental
 	if err != nil { // its errors name the remote already
 		return events.IncrementalCompleted{}, err
 	}
-	if done, ok, err := w.committed(ctx, rp, j); err != nil || ok {
-		if ok { // the attempt that committed it may have stopped before its cleanup
-			w.finishCleanup(ctx, c, rp, j)
-		}
+	if done, ok, err := w.committedCleaned(ctx, c, rp, j); err != nil || ok {
 		return done, err
 	}
 	vm, err := c.VMByUUID(ctx, j.req.VMUUID)
@@ -145,6 +142,16 @@ func (j *job) eventID(kind string, more ...string) string {
 		parts = append(parts, "raw")
 	}
 	return events.DeriveID(append(parts, more...)...)
+}
+
+// committedCleaned is committed, finishing the cleanup of the point it
+// finds: the attempt that committed it may have stopped before its cleanup.
+func (w *Worker) committedCleaned(ctx context.Context, c *xapi.Client, rp *repo.Repo, j *job) (events.IncrementalCompleted, bool, error) {
+	done, ok, err := w.committed(ctx, rp, j)
+	if ok {
+		w.finishCleanup(ctx, c, rp, j)
+	}
+	return done, ok, err
 }
 
 // finishCleanup retires the snapshot of a point an earlier attempt committed
