@@ -58,14 +58,7 @@ func (w *Worker) attempt(ctx context.Context, j *job, n int) (events.Incremental
 	}
 	done, plans, err := w.store(ctx, c, rp, snap, prev, j, ts)
 	if err != nil {
-		// A commit may fail after its manifest was written (a write whose answer was lost):
-		// then the snapshot is that point's base and stays; the next attempt finds the point.
-		if _, merr := rp.Manifest(context.WithoutCancel(ctx), repo.Point{VM: j.req.VMUUID, Time: ts}); errors.Is(merr, remote.ErrNotFound) {
-			w.destroySnapshot(ctx, c, snap, j)
-		} else {
-			w.d.Log.Warn("restore point may be committed; its snapshot is kept", "vm_uuid", j.req.VMUUID, "point_error", merr, "error", err)
-		}
-		return events.IncrementalCompleted{}, err
+		return w.storeFailed(ctx, c, rp, snap, j, ts, err)
 	}
 	if w.d.afterCommit != nil {
 		if err := w.d.afterCommit(); err != nil {
@@ -142,6 +135,31 @@ func (j *job) eventID(kind string, more ...string) string {
 		parts = append(parts, "raw")
 	}
 	return events.DeriveID(append(parts, more...)...)
+}
+
+// storeFailed ends an attempt whose store failed with err. A commit may fail
+// after its manifest was written (a write whose answer was lost): when the
+// manifest is there and the lease held, the point stands (it is reported and
+// its cleanup done, not failed with its snapshot left); when the lease lapsed
+// (repo.ErrLeaseLapsed) a manifest left behind may name chunks a GC swept, so
+// the attempt fails and keeps the snapshot. With no manifest, the snapshot
+// goes.
+func (w *Worker) storeFailed(ctx context.Context, c *xapi.Client, rp *repo.Repo, snap xapi.VMRef, j *job, ts time.Time, err error) (events.IncrementalCompleted, error) {
+	octx := context.WithoutCancel(ctx)
+	_, merr := rp.Manifest(octx, repo.Point{VM: j.req.VMUUID, Time: ts})
+	switch {
+	case errors.Is(merr, remote.ErrNotFound):
+		w.destroySnapshot(ctx, c, snap, j)
+		return events.IncrementalCompleted{}, err
+	case merr == nil && !errors.Is(err, repo.ErrLeaseLapsed):
+		if done, ok, cerr := w.committedCleaned(octx, c, rp, j); cerr == nil && ok {
+			w.d.Log.Warn("the commit reported an error after the restore point's manifest was written; the point stands",
+				"vm_uuid", j.req.VMUUID, "error", err)
+			return done, nil
+		}
+	}
+	w.d.Log.Warn("restore point may be committed; its snapshot is kept", "vm_uuid", j.req.VMUUID, "point_error", merr, "error", err)
+	return events.IncrementalCompleted{}, err
 }
 
 // committedCleaned is committed, finishing the cleanup of the point it

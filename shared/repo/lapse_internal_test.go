@@ -164,8 +164,8 @@ func commitStalledPastLease(t *testing.T, failCommit bool) {
 		t.Fatalf("Commit returned %v (gc swept %d chunk(s) while its manifest's commit stalled), and the point it wrote is broken: %v",
 			cerr, rep.Swept, vr.Err())
 	}
-	if rep.Swept == 0 || cerr == nil {
-		t.Fatalf("gc swept %d chunks, Commit returned %v: want the chunk swept and the commit failed", rep.Swept, cerr)
+	if rep.Swept == 0 || !errors.Is(cerr, ErrLeaseLapsed) {
+		t.Fatalf("gc swept %d chunks, Commit returned %v: want the chunk swept and the commit failed with ErrLeaseLapsed", rep.Swept, cerr)
 	}
 }
 

@@ -181,9 +181,13 @@ func (rp *Repo) commitUnderLease(ctx context.Context, u remote.Upload, key strin
 	if lerr == nil {
 		return cerr
 	}
-	const lapsed = "lease lapsed while the manifest was committed (a GC may have swept chunks it names)"
+	const lapsed = "while the manifest was committed (a GC may have swept chunks it names)"
 	if derr := rp.r.Delete(context.WithoutCancel(ctx), key); derr != nil {
-		return fmt.Errorf("%s, and it could not be removed: %w", lapsed, errors.Join(lerr, cerr, derr))
+		return fmt.Errorf("%w %s, and it could not be removed: %w", ErrLeaseLapsed, lapsed, errors.Join(lerr, cerr, derr))
 	}
-	return fmt.Errorf("%s; it was removed: %w", lapsed, errors.Join(lerr, cerr))
+	return fmt.Errorf("%w %s; it was removed: %w", ErrLeaseLapsed, lapsed, errors.Join(lerr, cerr))
 }
+
+// ErrLeaseLapsed marks a commit during which the writer's lease lapsed: its manifest, if
+// one is left, may name chunks a GC swept meanwhile, and must not be taken as committed.
+var ErrLeaseLapsed = errors.New("lease lapsed")
