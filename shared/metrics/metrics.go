@@ -118,7 +118,7 @@ func (m *Metrics) Apply(r events.Received) {
 		m.verifies.WithLabelValues(p.Remote, "failed").Inc()
 		m.failures.WithLabelValues("verify").Inc()
 	case events.ExportFailed, events.SnapshotFailed, events.PruneFailed, events.RestoreFailed, events.ReplicateFailed,
-		events.IncrementalFailed:
+		events.IncrementalFailed, events.GCFailed:
 		m.failures.WithLabelValues(r.Type().Domain()).Inc()
 	}
 }
