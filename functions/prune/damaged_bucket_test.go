@@ -47,4 +47,7 @@ func TestDamagedPointIsNoBucketRepresentative(t *testing.T) {
 	if slices.Contains(got.Kept, ids[0]) {
 		t.Errorf("the damaged point %s is kept as a long-term representative: it cannot be restored, and stops every GC while kept", ids[0])
 	}
+	if !slices.Contains(deleted, ids[0]) {
+		t.Errorf("the damaged point %s, with more than depth restorable points newer, was not deleted (deleted %v)", ids[0], deleted)
+	}
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"sync"
 
 	"xbr/events"
 	"xbr/shared/bus"
@@ -119,7 +120,8 @@ func (p *Pruner) prunePoints(ctx context.Context, vm string, b events.RemoteBack
 	if !listed(points) {
 		return nil, nil, fmt.Errorf("the new restore point %s is not listed on its remote; nothing pruned", b.BackupID)
 	}
-	if points, err = p.inScope(ctx, rp, points, scope); err != nil {
+	var damaged map[repo.Point]bool
+	if points, damaged, err = p.inScope(ctx, rp, points, scope); err != nil {
 		return nil, nil, err
 	}
 	if !listed(points) {
@@ -127,16 +129,26 @@ func (p *Pruner) prunePoints(ctx context.Context, vm string, b events.RemoteBack
 			"(its records name another job or schedule, as after a rename without id:, or cannot be read); nothing pruned",
 			b.BackupID, scope.jobName, scope.scheduleName)
 	}
-	items := make([]retention.Item, len(points))
+	// A damaged point is no item of the decision: it cannot be restored, so
+	// it must not stand for a day or a month in place of the points that can.
+	var items []retention.Item
 	byID := make(map[string]repo.Point, len(points))
-	for i, pi := range points {
+	for _, pi := range points {
 		id := PointID(b.Remote, pi.Point)
-		items[i], byID[id] = retention.Item{ID: id, Time: pi.Time}, pi.Point
+		byID[id] = pi.Point
+		if !damaged[pi.Point] {
+			items = append(items, retention.Item{ID: id, Time: pi.Time})
+		}
 	}
 	d, err := retention.Decide(items, policy)
 	if err != nil {
 		return nil, nil, err
 	}
+	if d.Reasons == nil {
+		d.Reasons = map[string][]string{}
+	}
+	d.Remove = append(d.Remove, damagedOutside(points, damaged, policy.Depth, b.Remote, d.Reasons)...)
+	slices.SortFunc(d.Remove, func(a, b retention.Item) int { return b.Time.Compare(a.Time) })
 	var kept []string
 	for _, it := range d.Keep {
 		kept = append(kept, it.ID)
@@ -183,6 +195,27 @@ func (p *Pruner) pointsOutcome(trigger string, e PointsDone, rem string, depth i
 		Remote: rem, Retention: depth, Kept: kept, Deleted: deleted, GC: gc})
 }
 
+// damagedOutside is the damaged points (in points, newest first) that depth
+// restorable points newer than them push out: they go as a point outside the
+// depth would, and GC, which stops on them, can run again. Their reason is
+// recorded in reasons.
+func damagedOutside(points []repo.PointInfo, damaged map[repo.Point]bool, depth int, remote string, reasons map[string][]string) []retention.Item {
+	points = slices.SortedFunc(slices.Values(points), func(a, b repo.PointInfo) int { return b.Time.Compare(a.Time) })
+	var out []retention.Item
+	newer := 0
+	for _, pi := range points {
+		switch {
+		case !damaged[pi.Point]:
+			newer++
+		case newer >= depth:
+			id := PointID(remote, pi.Point)
+			out = append(out, retention.Item{ID: id, Time: pi.Time})
+			reasons[id] = []string{fmt.Sprintf("manifest damaged (it cannot be restored), %d restorable points newer", newer)}
+		}
+	}
+	return out
+}
+
 // pointScope is the job and schedule a prune decides for: their ids, and their names for errors.
 type pointScope struct{ job, schedule, jobName, scheduleName string }
 
@@ -191,19 +224,27 @@ type pointScope struct{ job, schedule, jobName, scheduleName string }
 // recorded them, which counted in every scope then). A point whose manifest
 // is damaged (read through, but not valid: read errors are not damage) counts
 // in every scope: it cannot be restored, its scope cannot be known, and GC
-// stops on it, so it goes once outside a depth. A point whose manifest is
+// stops on it, so it goes once depth restorable points are newer (it is
+// returned in damaged, and never stands for a bucket). A point whose manifest is
 // sound but whose records name no readable scope is left alone: GC can read
 // it. A point deleted meanwhile is left out; a manifest that cannot be opened
 // or read through (a network or disk error) fails the prune, which then
 // deletes nothing.
-func (p *Pruner) inScope(ctx context.Context, rp *repo.Repo, points []repo.PointInfo, scope pointScope) ([]repo.PointInfo, error) {
+func (p *Pruner) inScope(ctx context.Context, rp *repo.Repo, points []repo.PointInfo, scope pointScope) ([]repo.PointInfo, map[repo.Point]bool, error) {
 	keep := make([]bool, len(points))
 	errs := make([]error, len(points))
+	damaged := map[repo.Point]bool{}
+	var mu sync.Mutex
 	rp.EachManifest(ctx, points, func(i int, m *repo.Manifest, err error) {
 		keep[i], errs[i] = p.pointInScope(points[i].Point, m, err, scope)
+		if errors.Is(err, repo.ErrCorrupt) {
+			mu.Lock()
+			damaged[points[i].Point] = true
+			mu.Unlock()
+		}
 	})
 	if err := errors.Join(errs...); err != nil {
-		return nil, fmt.Errorf("reading the points' job and schedule; nothing pruned: %w", err)
+		return nil, nil, fmt.Errorf("reading the points' job and schedule; nothing pruned: %w", err)
 	}
 	var out []repo.PointInfo
 	for i, pi := range points {
@@ -211,7 +252,7 @@ func (p *Pruner) inScope(ctx context.Context, rp *repo.Repo, points []repo.Point
 			out = append(out, pi)
 		}
 	}
-	return out, nil
+	return out, damaged, nil
 }
 
 // pointInScope says whether point pt, whose manifest read gave m and err, is in scope.
