@@ -112,14 +112,16 @@ func CopyPoint(ctx context.Context, src, dst *Repo, p Point) (CopyStats, error) 
 
 // copyChunks copies the chunks of p that dst lacks, up to src's concurrency at once (each
 // copy is a read, a check and a write: one at a time, a remote's latency, an S3 round trip,
-// set the pace). The first error stops the others and is returned.
+// set the pace). A chunk named again while its copy is under way waits for that copy
+// instead of making its own. The first error stops the others and is returned.
 func (rp *Repo) copyChunks(ctx context.Context, dst remote.Batch, p Point, st *CopyStats) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	var (
-		mu    sync.Mutex
-		first error
-		wg    sync.WaitGroup
+		mu       sync.Mutex
+		first    error
+		wg       sync.WaitGroup
+		inflight = map[ChunkID]chan struct{}{} // at most concurrency of them
 	)
 	sem := make(chan struct{}, rp.opts.concurrency)
 	err := rp.eachRef(ctx, p, func(_ int, _ int64, id ChunkID) error {
@@ -132,10 +134,27 @@ func (rp *Repo) copyChunks(ctx context.Context, dst remote.Batch, p Point, st *C
 		go func() {
 			defer wg.Done()
 			defer func() { <-sem }()
+			mu.Lock()
+			if busy, ok := inflight[id]; ok {
+				mu.Unlock()
+				select {
+				case <-busy: // stored by then, or the copy failed and stops the rest
+				case <-ctx.Done():
+				}
+				mu.Lock()
+				st.ChunksHad++
+				mu.Unlock()
+				return
+			}
+			done := make(chan struct{})
+			inflight[id] = done
+			mu.Unlock()
 			var one CopyStats
 			err := rp.copyChunk(ctx, dst, id, &one)
 			mu.Lock()
 			defer mu.Unlock()
+			delete(inflight, id)
+			close(done)
 			if err != nil && first == nil {
 				first = err
 				cancel()
