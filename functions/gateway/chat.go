@@ -215,10 +215,11 @@ func (s *Server) chatRestore(ctx context.Context, c Command, by, key string) (Ch
 const maxChatBackups = 10
 
 func (s *Server) chatBackups(ctx context.Context, c Command) (ChatReply, error) {
-	bs, err := s.backupsOf(ctx, c.VM, "")
+	l, err := s.listingOf(ctx, c.VM, "")
 	if err != nil {
 		return ChatReply{}, err
 	}
+	bs := l.Backups
 	if len(bs) == 0 {
 		return ChatReply{}, missing("vm", c.VM, "has no backup")
 	}
@@ -231,6 +232,14 @@ func (s *Server) chatBackups(ctx context.Context, c Command) (ChatReply, error) 
 		}
 		fmt.Fprintf(&b, "• %s  %s  %s  job %s  `%s`\n", x.Timestamp.UTC().Format(catalog.TimestampLayout),
 			HumanBytes(x.Size), codecLabel(x.Codec), orDash(x.Job), x.ID)
+	}
+	if len(l.Problems) > 0 {
+		shown := l.Problems[:min(len(l.Problems), 3)]
+		fmt.Fprintf(&b, "Not listed, as they cannot be read (one may be newer): %s", strings.Join(shown, "; "))
+		if more := len(l.Problems) - len(shown); more > 0 {
+			fmt.Fprintf(&b, "; and %d more", more)
+		}
+		b.WriteString("\n")
 	}
 	return ChatReply{ResponseType: ephemeral, Text: b.String()}, nil
 }

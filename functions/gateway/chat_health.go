@@ -36,12 +36,16 @@ func (s *Server) chatHealthCheck(ctx context.Context, c Command, by, key string)
 	if err != nil {
 		return ChatReply{}, err
 	}
+	sr, err := s.resolveSR(ctx, pool, c.SR) // as the web form and `restore` do: an unknown SR is refused here
+	if err != nil {
+		return ChatReply{}, err
+	}
 	now := s.now()
 	if key == "" { // Mattermost signs nothing: each command is a new check, as each CLI call is
 		key = now.UTC().Format(time.RFC3339Nano)
 	}
 	req := events.HealthCheckRequested{RequestID: events.NewHealthCheckID("healthcheck", "chat", key, b.ID.String()),
-		BackupID: b.ID.String(), VMUUID: b.VMUUID, VMName: b.VMName, Pool: pool, SR: c.SR,
+		BackupID: b.ID.String(), VMUUID: b.VMUUID, VMName: b.VMName, Pool: pool, SR: sr,
 		Method: events.HealthMethodGuestMetrics, TimeoutMS: config.DefaultHealthTimeout.Milliseconds(), RequestedBy: by}
 	msg, err := s.env.Subjects.Message(events.Meta{ID: events.DeriveID(string(events.TypeHealthCheckRequested), req.RequestID),
 		Source: events.Source(Name), Time: now}, req)

@@ -70,15 +70,10 @@ func (s *Server) repos() restoreclient.Repos {
 	return s.env.Repos
 }
 
-// backupsOf lists the backups of vm (a uuid or an exact name, resolved by
-// restoreclient.ByVM), newest first, on remoteName ("" = every remote). A
-// name shared by several VMs is refused, a name no backup carries is 404.
-func (s *Server) backupsOf(ctx context.Context, vm, remoteName string) ([]catalog.Backup, error) {
-	l, err := s.listingOf(ctx, vm, remoteName)
-	return l.Backups, err
-}
-
-// listingOf is backupsOf with the listing's problems.
+// listingOf lists the backups of vm (a uuid or an exact name, resolved by
+// restoreclient.ByVM), newest first, on remoteName ("" = every remote), with
+// what could not be read (Problems: it may hide a newer backup). A name
+// shared by several VMs is refused, a name no backup carries is 404.
 func (s *Server) listingOf(ctx context.Context, vm, remoteName string) (restoreclient.Listing, error) {
 	if remoteName != "" && !slices.Contains(s.env.Remotes.Names(), remoteName) {
 		return restoreclient.Listing{}, missing("remote", remoteName, "is not configured")

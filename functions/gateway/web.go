@@ -102,11 +102,12 @@ func (s *Server) backupsStep(w http.ResponseWriter, r *http.Request, remoteName,
 		s.errorPage(w, r, badField("vm", vm, err.Error()))
 		return
 	}
-	bs, err := s.backupsOf(r.Context(), vm, remoteName)
+	l, err := s.listingOf(r.Context(), vm, remoteName)
 	if err != nil {
 		s.errorPage(w, r, err)
 		return
 	}
+	bs := l.Backups
 	s.markHealth(r.Context(), bs)
 	name := vm
 	if len(bs) > 0 && bs[0].VMName != "" {
@@ -118,7 +119,8 @@ func (s *Server) backupsStep(w http.ResponseWriter, r *http.Request, remoteName,
 		Data: struct {
 			Remote, VM, Name string
 			Backups          []catalog.Backup
-		}{remoteName, vm, name, bs}})
+			Problems         []string // what could not be read may hold a newer backup
+		}{remoteName, vm, name, bs, l.Problems}})
 }
 
 type targetData struct {

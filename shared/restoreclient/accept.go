@@ -93,6 +93,11 @@ func Accept(ctx context.Context, t Target, p Params, now time.Time) (Accepted, e
 	a := Accepted{Request: req}
 	if name != want {
 		a.Request.Name = name
+		if err := a.Request.Validate(); err != nil { // the suffix may make it too long
+			return Accepted{}, &ChoiceError{Field: "name", Value: want, Problem: fmt.Sprintf(
+				"VM %s in pool %s already has this name, and the new VM cannot take a numbered one (%v): choose another name",
+				other, p.Pool, err)}
+		}
 		a.Warnings = append(a.Warnings, fmt.Sprintf("VM %s in pool %s is already named %q: the new VM is named %q",
 			other, p.Pool, want, name))
 	}

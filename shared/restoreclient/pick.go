@@ -37,9 +37,17 @@ func ParseBackupTime(s string) (time.Time, error) {
 // those listed, so Pick refuses with an *IncompleteError instead of picking
 // an older backup silently, unless every problem names a backup older than
 // the newest listed. A backup chosen by its time is still picked.
+//
+// A name that designates one VM among the listing (ByVM) selects among that
+// VM's backups, whatever name each recorded: a VM renamed between two
+// backups is still one VM.
 func Pick(l Listing, vm string, at time.Time) (catalog.Backup, error) {
+	match := vm
+	if bs, err := ByVM(l.Backups, vm); err == nil && len(bs) > 0 {
+		match = bs[0].VMUUID
+	}
 	if at.IsZero() {
-		b, ok := Latest(l.Backups, vm)
+		b, ok := Latest(l.Backups, match)
 		if hiding := mayHideNewer(l.Problems, b, ok); len(hiding) > 0 {
 			return catalog.Backup{}, &IncompleteError{VM: vm, Problems: hiding}
 		}
@@ -48,7 +56,7 @@ func Pick(l Listing, vm string, at time.Time) (catalog.Backup, error) {
 		}
 		return catalog.Backup{}, &NotFoundError{Field: "vm", Value: vm, Problem: "has no backup"}
 	}
-	if b, ok := At(l.Backups, vm, at); ok {
+	if b, ok := At(l.Backups, match, at); ok {
 		return b, nil
 	}
 	problem := "no backup of " + vm + " was taken at that time"
