@@ -114,7 +114,14 @@ func (rp *Repo) collect(ctx context.Context, grace time.Duration) (GCReport, err
 	n, err := rp.mark(ctx, spool, seen) // manifests committed while the first mark ran
 	rep.Manifests += n
 	if err == nil { // no backup runs: every incomplete upload is a crashed one's
-		rep.Temps, err = rp.sweepTemps(ctx, grace)
+		var terr error
+		if rep.Temps, terr = rp.sweepTemps(ctx, grace); terr != nil {
+			// Incomplete uploads only take space: one whose listing fails (versitygw refuses
+			// to page past 1,000 pending multipart uploads) must not stop every sweep.
+			rp.opts.log.Warn("gc: incomplete uploads not removed; the chunks are swept all the same",
+				"remote", rp.r.Name(), "err", terr)
+			err = ctx.Err()
+		}
 	}
 	if err == nil {
 		rep.StaleLeases, err = rp.sweepStaleLeases(ctx, marker)
