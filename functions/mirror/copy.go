@@ -20,7 +20,8 @@ func pointID(rem string, p repo.Point) string {
 }
 
 // copyKept copies the kept points dst lacks, oldest first, calling touch
-// before each. It reports whether every kept point is on dst now: false
+// before each and as its chunks are copied (touch renews the run's lock at
+// most every runs.RenewEvery). It reports whether every kept point is on dst now: false
 // when one was deleted on the source while it was being copied.
 func (d Deps) copyKept(ctx context.Context, src, dst *repo.Repo, keep []retention.Item, onDst map[string]bool,
 	all map[string]repo.Point, touch func(), t *events.MirrorTarget) (bool, error) {
@@ -30,7 +31,7 @@ func (d Deps) copyKept(ctx context.Context, src, dst *repo.Repo, keep []retentio
 			continue
 		}
 		touch()
-		st, err := repo.CopyPoint(ctx, src, dst, all[it.ID])
+		st, err := repo.CopyPointEach(ctx, src, dst, all[it.ID], touch)
 		t.ChunksCopied += int64(st.ChunksCopied)
 		t.BytesCopied += st.BytesCopied
 		if err != nil && gone(ctx, src, all[it.ID]) {

@@ -3,6 +3,7 @@ package mirror
 import (
 	"context"
 	"fmt"
+	"sync"
 	"time"
 
 	"xbr/events"
@@ -10,6 +11,7 @@ import (
 	"xbr/shared/config"
 	"xbr/shared/repo"
 	"xbr/shared/retention"
+	"xbr/shared/runs"
 )
 
 // work mirrors one VM to every target of its job. A failure is the VM's
@@ -30,7 +32,18 @@ func (d Deps) work(ctx context.Context, ev bus.Event) ([]bus.Out, error) {
 	}
 	start := time.Now()
 	var done []events.MirrorTarget
+	var (
+		touchMu sync.Mutex
+		touched time.Time
+	)
 	touch := func() { // a long copy keeps its run's lock fresh, as an export does
+		touchMu.Lock()
+		defer touchMu.Unlock()
+		now := d.Now()
+		if !touched.IsZero() && now.Sub(touched) < runs.RenewEvery {
+			return
+		}
+		touched = now
 		if err := d.Runs.Touch(ctx, p.Job, p.RunID); err != nil {
 			d.Log.Warn("run lock not renewed", "run", p.RunID, "job", p.Job, "err", err)
 		}

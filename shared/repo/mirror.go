@@ -73,6 +73,12 @@ type CopyStats struct {
 // already does nothing; a copy cut short leaves only unreferenced chunks, which the next
 // copy re-uses and dst's GC otherwise removes.
 func CopyPoint(ctx context.Context, src, dst *Repo, p Point) (CopyStats, error) {
+	return CopyPointEach(ctx, src, dst, p, nil)
+}
+
+// CopyPointEach is CopyPoint calling each (when not nil) after every chunk reference is
+// done, from the copying goroutines: a long copy's caller renews its locks there.
+func CopyPointEach(ctx context.Context, src, dst *Repo, p Point, each func()) (CopyStats, error) {
 	var st CopyStats
 	if err := Compatible(src.cfg, dst.cfg); err != nil {
 		return st, fmt.Errorf("copy restore point %s to remote %s: %w", p, dst.r.Name(), err)
@@ -97,7 +103,7 @@ func CopyPoint(ctx context.Context, src, dst *Repo, p Point) (CopyStats, error) 
 		return st, fmt.Errorf("copy restore point %s to remote %s: %w", p, dst.r.Name(), err)
 	}
 	defer batch.Close()
-	err = src.copyChunks(ctx, batch, p, &st)
+	err = src.copyChunks(ctx, batch, p, &st, each)
 	if err == nil { // every chunk the manifest names durable first, as Backup.Commit does
 		err = batch.Barrier(ctx)
 	}
@@ -114,7 +120,7 @@ func CopyPoint(ctx context.Context, src, dst *Repo, p Point) (CopyStats, error) 
 // copy is a read, a check and a write: one at a time, a remote's latency, an S3 round trip,
 // set the pace). A chunk named again while its copy is under way waits for that copy
 // instead of making its own. The first error stops the others and is returned.
-func (rp *Repo) copyChunks(ctx context.Context, dst remote.Batch, p Point, st *CopyStats) error {
+func (rp *Repo) copyChunks(ctx context.Context, dst remote.Batch, p Point, st *CopyStats, each func()) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	var (
@@ -134,6 +140,9 @@ func (rp *Repo) copyChunks(ctx context.Context, dst remote.Batch, p Point, st *C
 		go func() {
 			defer wg.Done()
 			defer func() { <-sem }()
+			if each != nil {
+				defer each()
+			}
 			mu.Lock()
 			if busy, ok := inflight[id]; ok {
 				mu.Unlock()

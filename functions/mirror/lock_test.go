@@ -1,0 +1,100 @@
+package mirror_test
+
+import (
+	"context"
+	"io"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"xbr/events"
+	"xbr/functions/mirror"
+	"xbr/shared/cli/serve"
+	"xbr/shared/config"
+	"xbr/shared/remote"
+	"xbr/shared/repo"
+	"xbr/shared/repo/repotest"
+	"xbr/shared/runs"
+	"xbr/shared/testsupport"
+)
+
+// clock is the time of the run coordinator: a slow link, played fast.
+type clock struct {
+	mu  sync.Mutex
+	now time.Time
+}
+
+func (c *clock) Now() time.Time      { c.mu.Lock(); defer c.mu.Unlock(); return c.now }
+func (c *clock) add(d time.Duration) { c.mu.Lock(); c.now = c.now.Add(d); c.mu.Unlock() }
+
+// slowLink is a source remote each of whose chunk reads takes 5 minutes
+// (the clock's); at the 8th, another fire of the job comes.
+type slowLink struct {
+	remote.Remote
+	clock *clock
+	mu    sync.Mutex
+	armed bool
+	reads int
+	fire  func()
+}
+
+func (s *slowLink) Open(ctx context.Context, key string) (io.ReadCloser, error) {
+	s.mu.Lock()
+	if s.armed && strings.HasPrefix(key, repo.Root+"/chunks/") {
+		s.clock.add(5 * time.Minute)
+		if s.reads++; s.reads == 8 {
+			s.fire()
+		}
+	}
+	s.mu.Unlock()
+	return s.Remote.Open(ctx, key)
+}
+
+// TestMirrorKeepsRunLockWhileCopyingAPoint: copying one restore point of 9
+// data chunks over a link taking 5 minutes a chunk lasts 45 minutes. The
+// run's lock must stay fresh meanwhile (as an export renews it while it
+// streams): another fire of the job 40 minutes in must find the job
+// running, not take the lock over as a crashed run's and start a second
+// mirror of the same VM.
+func TestMirrorKeepsRunLockWhileCopyingAPoint(t *testing.T) {
+	ctx := context.Background()
+	clk := &clock{now: at(11)}
+	var src *slowLink
+	w := newWorldOpen(t, "dir", "", func(ctx context.Context, c config.Remote) (remote.Remote, error) {
+		r, err := serve.OpenRemote(ctx, c)
+		if err != nil || c.Name != "nfs" {
+			return r, err
+		}
+		src = &slowLink{Remote: r, clock: clk}
+		return src, nil
+	})
+	coord, err := runs.New(ctx, testsupport.StartNATS(t), runs.Options{Now: clk.Now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := mirror.Deps{Config: w.cfg, Repos: w.repos, Runs: coord, Now: clk.Now}
+	w.planner, w.worker, w.runner = mirror.NewPlanner(d), mirror.NewWorker(d), mirror.NewRunner(d)
+	repotest.WritePoint(t, w.src, repotest.VMA, at(0), repotest.DiskImage(5, 12*repotest.ChunkSize))
+
+	var adm runs.Admission
+	var admErr error
+	src.fire = func() {
+		adm, admErr = coord.Admit(ctx, runs.Fire{RunID: "second-fire", Job: "copy", Schedule: "nightly",
+			Mode: config.ModeMirror, FireTime: clk.Now(), Delivery: 1})
+	}
+	src.mu.Lock()
+	src.armed = true
+	src.mu.Unlock()
+	all := w.run()
+	if done := ofType[events.MirrorCompleted](all); len(done) != 1 || len(done[0].Targets[0].Copied) != 1 {
+		t.Fatalf("mirror: %+v", done)
+	}
+	if admErr != nil {
+		t.Fatal(admErr)
+	}
+	if adm.Interrupted != nil {
+		t.Fatalf("a fire 40 minutes into the copy of one point took the job's lock over: run %s interrupted (%s) while it was copying",
+			adm.Interrupted.ID, adm.Interrupted.Status)
+	}
+}
