@@ -52,6 +52,13 @@ func (rp *Repo) mark(ctx context.Context, spool *refSpool, seen map[string]marke
 // eachRef calls fn for every non-zero chunk id of p's manifest (disk index, chunk index),
 // in order.
 func (rp *Repo) eachRef(ctx context.Context, p Point, fn func(disk int, chunk int64, id ChunkID) error) error {
+	return rp.walkRefs(ctx, p, false, fn)
+}
+
+// walkRefs is eachRef; with digests it also checks each disk's image digest against its
+// chunk list (the chunks' SHA-256s in order, which the manifest holds: no chunk is read),
+// as a restore would at the disk's end: a mismatch wraps ErrCorrupt.
+func (rp *Repo) walkRefs(ctx context.Context, p Point, digests bool, fn func(disk int, chunk int64, id ChunkID) error) error {
 	mr, closer, err := rp.openManifest(ctx, p)
 	if err != nil {
 		return err
@@ -65,24 +72,35 @@ func (rp *Repo) eachRef(ctx context.Context, p Point, fn func(disk int, chunk in
 		if err != nil {
 			return fmt.Errorf("restore point %s: %w", p, err)
 		}
+		d := mr.m.Disks[disk]
+		ih := newImageHash()
 		for k := int64(0); ; k++ {
 			if k%4096 == 0 && ctx.Err() != nil {
 				return ctx.Err()
 			}
 			e, err := mr.next()
-			id := e.id
 			if err == io.EOF {
 				break
 			}
 			if err != nil {
 				return fmt.Errorf("restore point %s: %w", p, err)
 			}
-			if id == zeroID {
+			if e.id == zeroID {
+				if digests {
+					ih.add(rp.zeroSum(chunkLen(d.Size, d.ChunkSize, k)))
+				}
 				continue
 			}
-			if err := fn(disk, k, id); err != nil {
+			if digests {
+				ih.add(e.sum)
+			}
+			if err := fn(disk, k, e.id); err != nil {
 				return err
 			}
+		}
+		if got := ih.String(); digests && got != d.ImageDigest {
+			return fmt.Errorf("restore point %s: %w: disk %q: its chunk list gives image digest %s, the manifest says %s (a restore would fail)",
+				p, ErrCorrupt, d.Name, got, d.ImageDigest)
 		}
 	}
 }

@@ -259,9 +259,10 @@ func (t *refTrail) close() error {
 // refMarker spools the references of manifests one after the other, each compared with
 // the previous one's trail when both are of the same VM.
 type refMarker struct {
-	spool *refSpool
-	prev  *refTrail // the trail of the manifest marked just before, complete
-	vm    string
+	spool   *refSpool
+	digests bool      // check each disk's image digest against its chunk list (verify)
+	prev    *refTrail // the trail of the manifest marked just before, complete
+	vm      string
 }
 
 // point spools the references of p's manifest. On an error nothing is compared with p.
@@ -272,7 +273,7 @@ func (m *refMarker) point(ctx context.Context, rp *Repo, p Point) error {
 	}
 	run, err := m.spool.newRun(base)
 	if err == nil {
-		err = rp.eachRef(ctx, p, run.add)
+		err = rp.walkRefs(ctx, p, m.digests, run.add)
 	}
 	m.skip()
 	if err != nil {

@@ -135,7 +135,7 @@ func (rp *Repo) verifyMark(ctx context.Context, points []Point, spool *refSpool,
 			}
 		}
 	}
-	m := &refMarker{spool: spool}
+	m := &refMarker{spool: spool, digests: true}
 	defer m.skip()
 	for _, p := range points {
 		err := m.point(ctx, rp, p)
