@@ -7,6 +7,7 @@ import (
 	"xbr/events"
 	"xbr/shared/bus"
 	"xbr/shared/config"
+	"xbr/shared/remote"
 )
 
 // freeReporter is a remote that knows the free space under it (a
@@ -46,13 +47,19 @@ func (p *Pruner) measure(ctx context.Context, name string) (events.RemoteUsage, 
 	if err != nil {
 		return events.RemoteUsage{}, err
 	}
-	infos, err := rm.List(ctx, "")
+	u := events.RemoteUsage{Remote: name}
+	add := func(i remote.Info) { u.Objects++; u.UsedBytes += i.Size }
+	if w, ok := rm.(remote.Walker); ok { // a repository's chunks one at a time, not all at once
+		err = w.Walk(ctx, "", add)
+	} else {
+		var infos []remote.Info
+		infos, err = rm.List(ctx, "")
+		for _, i := range infos {
+			add(i)
+		}
+	}
 	if err != nil {
 		return events.RemoteUsage{}, fmt.Errorf("remote %s: listing: %w", name, err)
-	}
-	u := events.RemoteUsage{Remote: name, Objects: int64(len(infos))}
-	for _, i := range infos {
-		u.UsedBytes += i.Size
 	}
 	if f, ok := rm.(freeReporter); ok {
 		if free := f.FreeBytes(); free >= 0 {

@@ -71,6 +71,13 @@ type Temp struct {
 	Time time.Time
 }
 
+// Walker is a Remote that hands over its committed objects under prefix one at a time, in
+// no particular order, so that a caller summing a whole remote (the usage measure) holds
+// none of them: List holds them all, sorted. fn must not call the remote.
+type Walker interface {
+	Walk(ctx context.Context, prefix string, fn func(Info)) error
+}
+
 // Sweeper lists and removes incomplete uploads. dir and s3 implement it.
 type Sweeper interface {
 	ListTemp(ctx context.Context, prefix string) ([]Temp, error)

@@ -16,17 +16,21 @@ import (
 // folders, non-regular files and names that are not valid keys are left out.
 func (d *Dir) List(ctx context.Context, prefix string) ([]remote.Info, error) {
 	var out []remote.Info
-	err := d.walk(ctx, prefix, func(key string, seg string, fi fs.FileInfo) {
-		if remote.IsTempName(seg) || remote.ValidateKey(key) != nil {
-			return
-		}
-		out = append(out, remote.Info{Key: key, Size: fi.Size(), ModTime: fi.ModTime()})
-	})
-	if err != nil {
+	if err := d.Walk(ctx, prefix, func(i remote.Info) { out = append(out, i) }); err != nil {
 		return nil, err
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Key < out[j].Key })
 	return out, nil
+}
+
+// Walk calls fn with every committed object under prefix, as List lists them, holding none.
+func (d *Dir) Walk(ctx context.Context, prefix string, fn func(remote.Info)) error {
+	return d.walk(ctx, prefix, func(key string, seg string, fi fs.FileInfo) {
+		if remote.IsTempName(seg) || remote.ValidateKey(key) != nil {
+			return
+		}
+		fn(remote.Info{Key: key, Size: fi.Size(), ModTime: fi.ModTime()})
+	})
 }
 
 // ListTemp returns the temp files of uploads under prefix (running or left by a crash):

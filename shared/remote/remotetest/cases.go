@@ -168,6 +168,19 @@ func testList(t *testing.T, r remote.Remote) {
 		if !slices.Equal(got, tt.want) {
 			t.Errorf("List(%q) = %q, want %q", tt.prefix, got, tt.want)
 		}
+		if w, ok := r.(remote.Walker); ok { // the same objects, one at a time
+			var walked []string
+			err := w.Walk(ctx, tt.prefix, func(i remote.Info) {
+				walked = append(walked, i.Key)
+				if want := int64(keys[i.Key]); i.Size != want {
+					t.Errorf("Walk(%q): %s has size %d, want %d", tt.prefix, i.Key, i.Size, want)
+				}
+			})
+			slices.Sort(walked)
+			if err != nil || !slices.Equal(walked, tt.want) {
+				t.Errorf("Walk(%q) = %q, %v; want %q", tt.prefix, walked, err, tt.want)
+			}
+		}
 	}
 }
 

@@ -158,6 +158,26 @@ func (b *Bucket) List(ctx context.Context, prefix string) ([]remote.Info, error)
 	return out, nil
 }
 
+// Walk calls fn with every committed object under prefix, page by page, holding none.
+func (b *Bucket) Walk(ctx context.Context, prefix string, fn func(remote.Info)) error {
+	from, err := b.prefixName("list", prefix)
+	if err != nil {
+		return err
+	}
+	for oi := range b.client.ListObjects(ctx, b.bucket, minio.ListObjectsOptions{Prefix: from, Recursive: true}) {
+		if oi.Err != nil {
+			return fmt.Errorf("remote %s: list %q: %w", b.name, prefix, oi.Err)
+		}
+		if key, ok := b.keyOf(oi.Key); ok {
+			fn(remote.Info{Key: key, Size: oi.Size, ModTime: oi.LastModified})
+		}
+	}
+	if err := ctx.Err(); err != nil { // the client stops between pages without an error
+		return fmt.Errorf("remote %s: list %q: %w", b.name, prefix, err)
+	}
+	return nil
+}
+
 // ListTemp returns the pending multipart uploads under prefix.
 func (b *Bucket) ListTemp(ctx context.Context, prefix string) ([]remote.Temp, error) {
 	from, err := b.prefixName("list temp", prefix)
