@@ -5,7 +5,9 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strings"
 	"time"
+	"unicode/utf8"
 
 	"xbr/events"
 	"xbr/shared/bus"
@@ -111,8 +113,8 @@ func (h *Handler) skipped(due events.ScheduleDue, why string) ([]bus.Out, error)
 // none) fails the run with its reason.
 func (h *Handler) outs(due events.ScheduleDue, results []integrity.Result, start time.Time, unread error) ([]bus.Out, error) {
 	var outs []bus.Out
-	var vmResults []events.VMResult
-	failed := 0
+	perVM := vmResults{index: map[string]int{}}
+	failed, checked := 0, 0
 	for _, r := range results {
 		if r.Skipped != "" {
 			continue // an XO delta backup or an encrypted XO remote: not verified, not failed
@@ -123,29 +125,91 @@ func (h *Handler) outs(due events.ScheduleDue, results []integrity.Result, start
 			return nil, bus.Permanent(err)
 		}
 		outs = append(outs, m)
-		vr := events.VMResult{VMUUID: r.ID.VM, Status: events.StatusSuccess, Size: r.Bytes, BackupID: r.ID.String()}
+		checked++
 		if r.Err != nil {
 			failed++
-			vr.Status, vr.Error, vr.Size = events.StatusFailure, r.ErrorText(), 0
 		}
-		vmResults = append(vmResults, vr)
+		perVM.add(r)
 	}
 	status, reason := events.StatusSuccess, ""
 	switch {
 	case unread != nil:
 		status, reason = events.StatusFailure, events.Reason(unread)
-	case failed > 0 && failed == len(vmResults):
+	case failed > 0 && failed == checked:
 		status = events.StatusFailure
 	case failed > 0:
 		status = events.StatusPartial
 	}
 	done := events.RunCompleted{RunID: due.RunID, Job: due.Job, Schedule: due.Schedule, Status: status, Reason: reason,
-		DurationMS: h.now().Sub(start).Milliseconds(), Results: vmResults}
+		DurationMS: h.now().Sub(start).Milliseconds(), Results: perVM.list}
 	m, err := h.Subjects.Message(events.Meta{ID: events.DeriveID("run.completed", due.RunID), Source: events.Source(Name), Time: h.now()}, done)
 	if err != nil {
 		return nil, bus.Permanent(err)
 	}
 	return append(outs, m), nil
+}
+
+// vmResults are a verify run's results in run.completed: one per VM, not per
+// backup, each backup having its verify event with its whole error. Per backup,
+// a damaged chunk shared by hundreds of points (each error naming them all)
+// made a run.completed larger than NATS publishes, and the run never ended.
+type vmResults struct {
+	list   []events.VMResult
+	index  map[string]int // by VM uuid, in list
+	failed map[string]int // failed backups by VM uuid
+}
+
+// maxResultError bounds a VM's error in run.completed.
+const maxResultError = 512
+
+// add folds backup result r into its VM's: a failure wins and keeps the first
+// error (with the count of the VM's failed backups, size 0); the sizes of
+// backups verified add up.
+func (v *vmResults) add(r integrity.Result) {
+	vr := events.VMResult{VMUUID: r.ID.VM, Status: events.StatusSuccess, Size: r.Bytes, BackupID: r.ID.String()}
+	if r.Err != nil {
+		vr.Status, vr.Error, vr.Size = events.StatusFailure, clip(r.ErrorText(), maxResultError), 0
+		if v.failed == nil {
+			v.failed = map[string]int{}
+		}
+		v.failed[vr.VMUUID]++
+	}
+	i, ok := v.index[vr.VMUUID]
+	if !ok {
+		v.index[vr.VMUUID] = len(v.list)
+		v.list = append(v.list, vr)
+		return
+	}
+	cur := &v.list[i]
+	switch {
+	case vr.Status == events.StatusFailure && cur.Status != events.StatusFailure:
+		*cur = vr
+	case vr.Status == events.StatusFailure:
+		cur.Error = clip(fmt.Sprintf("%s (%d of this VM's backups failed; each has its verify event)",
+			firstError(cur.Error), v.failed[vr.VMUUID]), maxResultError+128)
+	case cur.Status != events.StatusFailure:
+		cur.Size += vr.Size
+	}
+}
+
+// firstError is a VM's error without the count add appended to it.
+func firstError(s string) string {
+	if i := strings.LastIndex(s, " ("); i >= 0 && strings.HasSuffix(s, "each has its verify event)") {
+		return s[:i]
+	}
+	return s
+}
+
+// clip shortens s to at most n bytes, on a rune boundary, marking the cut.
+func clip(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	cut := n - len("…")
+	for cut > 0 && !utf8.RuneStart(s[cut]) {
+		cut--
+	}
+	return s[:cut] + "…"
 }
 
 // mine returns the verify job of fire due (see Handle).

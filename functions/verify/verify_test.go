@@ -140,7 +140,10 @@ func TestScheduledVerification(t *testing.T) {
 	if failed.BackupID != bad.String() || !strings.Contains(failed.Error, "truncated") {
 		t.Errorf("failed = %+v", failed)
 	}
-	if done.Status != events.StatusPartial || len(done.Results) != 2 || done.RunID != ok.RunID {
+	// One result per VM (both backups are of one VM): the failure wins; the
+	// status still counts backups.
+	if done.Status != events.StatusPartial || len(done.Results) != 1 || done.RunID != ok.RunID ||
+		done.Results[0].Status != events.StatusFailure || done.Results[0].BackupID != bad.String() || done.Results[0].Size != 0 {
 		t.Errorf("run.completed = %+v", done)
 	}
 }
