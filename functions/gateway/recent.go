@@ -30,7 +30,7 @@ func (s *Server) recent(ctx context.Context) ([]restoreclient.Status, error) {
 		filters = append(filters, s.env.Subjects.Filter(t))
 	}
 	byID := map[string]*restoreclient.Status{}
-	err := s.scan(ctx, names.Events, filters, s.now().Add(-recentWindow), func(r events.Received) bool {
+	err := s.scanNewest(ctx, names.Events, filters, s.now().Add(-recentWindow), func(r events.Received) bool {
 		id := requestIDOf(r)
 		st := byID[id]
 		if st == nil {
@@ -78,20 +78,95 @@ func requestIDOf(r events.Received) string {
 }
 
 // scan reads the events stored on stream under filters since a time, in
-// order, without waiting for new ones, until fn returns false.
+// order, without waiting for new ones, until fn returns false: the oldest
+// recentMaxEvents of them at most.
 func (s *Server) scan(ctx context.Context, stream string, filters []string, since time.Time, fn func(events.Received) bool) error {
-	cons, err := s.env.Conn.JetStream().OrderedConsumer(ctx, stream, jetstream.OrderedConsumerConfig{
-		FilterSubjects: filters, DeliverPolicy: jetstream.DeliverByStartTimePolicy, OptStartTime: &since,
-	})
+	cons, pending, err := s.consumer(ctx, stream, filters, since, 0)
+	if err != nil {
+		return err
+	}
+	return s.read(ctx, stream, cons, pending, fn)
+}
+
+// scanNewest is scan for the newest events: when more than recentMaxEvents
+// are stored since the time, it starts at the stream sequence (found by
+// bisection) from which the newest recentMaxEvents of them are left, so that
+// the newest are read, not the oldest.
+func (s *Server) scanNewest(ctx context.Context, stream string, filters []string, since time.Time, fn func(events.Received) bool) error {
+	cons, pending, err := s.consumer(ctx, stream, filters, since, 0)
+	if err != nil || pending <= recentMaxEvents {
+		if err != nil {
+			return err
+		}
+		return s.read(ctx, stream, cons, pending, fn)
+	}
+	lo, err := firstSeq(ctx, cons) // the first event since the time
+	dropConsumer(s.env.Conn.JetStream(), stream, cons)
 	if err != nil {
 		return upstream(fmt.Errorf("read stream %s: %w", stream, err))
 	}
-	defer dropConsumer(s.env.Conn.JetStream(), stream, cons)
+	info, err := s.env.Conn.JetStream().Stream(ctx, stream)
+	if err != nil {
+		return upstream(fmt.Errorf("read stream %s: %w", stream, err))
+	}
+	hi := info.CachedInfo().State.LastSeq + 1
+	for lo+1 < hi { // pending from lo > recentMaxEvents; from hi <= it
+		mid := lo + (hi-lo)/2
+		c, n, err := s.consumer(ctx, stream, filters, time.Time{}, mid)
+		if err != nil {
+			return err
+		}
+		dropConsumer(s.env.Conn.JetStream(), stream, c)
+		if n > recentMaxEvents {
+			lo = mid
+		} else {
+			hi = mid
+		}
+	}
+	if cons, pending, err = s.consumer(ctx, stream, filters, time.Time{}, hi); err != nil {
+		return err
+	}
+	return s.read(ctx, stream, cons, pending, fn)
+}
+
+// firstSeq is the stream sequence of the first event cons delivers.
+func firstSeq(ctx context.Context, cons jetstream.Consumer) (uint64, error) {
+	m, err := cons.Next(jetstream.FetchMaxWait(2 * time.Second))
+	if err != nil {
+		return 0, err
+	}
+	md, err := m.Metadata()
+	if err != nil {
+		return 0, err
+	}
+	return md.Sequence.Stream, ctx.Err()
+}
+
+// consumer opens an ordered consumer of the events stored on stream under
+// filters since a time (from stream sequence seq when not 0), and says how
+// many there are.
+func (s *Server) consumer(ctx context.Context, stream string, filters []string, since time.Time, seq uint64) (jetstream.Consumer, int, error) {
+	cfg := jetstream.OrderedConsumerConfig{FilterSubjects: filters, DeliverPolicy: jetstream.DeliverByStartTimePolicy, OptStartTime: &since}
+	if seq > 0 {
+		cfg.DeliverPolicy, cfg.OptStartTime, cfg.OptStartSeq = jetstream.DeliverByStartSequencePolicy, nil, seq
+	}
+	cons, err := s.env.Conn.JetStream().OrderedConsumer(ctx, stream, cfg)
+	if err != nil {
+		return nil, 0, upstream(fmt.Errorf("read stream %s: %w", stream, err))
+	}
 	info, err := cons.Info(ctx)
 	if err != nil {
-		return upstream(fmt.Errorf("read stream %s: %w", stream, err))
+		dropConsumer(s.env.Conn.JetStream(), stream, cons)
+		return nil, 0, upstream(fmt.Errorf("read stream %s: %w", stream, err))
 	}
-	left := min(int(info.NumPending), recentMaxEvents)
+	return cons, int(info.NumPending), nil
+}
+
+// read hands the pending events of cons to fn, recentMaxEvents at most, and
+// drops the consumer.
+func (s *Server) read(ctx context.Context, stream string, cons jetstream.Consumer, pending int, fn func(events.Received) bool) error {
+	defer dropConsumer(s.env.Conn.JetStream(), stream, cons)
+	left := min(pending, recentMaxEvents)
 	for left > 0 {
 		batch, err := cons.Fetch(min(left, 500), jetstream.FetchMaxWait(2*time.Second))
 		if err != nil {

@@ -27,7 +27,7 @@ func (h *harness) damagePoint(t *testing.T, at time.Time) {
 // manifest cannot be read is left out of the listing. The listing must say
 // that something could not be read (as step 2 and `restore <vm>` do):
 // otherwise the older full backup is presented as the VM's newest.
-func TestReviewBackupsListingTellsUnreadablePoint(t *testing.T) {
+func TestBackupsListingTellsUnreadablePoint(t *testing.T) {
 	h := newHarness(t)
 	at := time.Date(2024, 5, 2, 2, 0, 0, 0, time.UTC) // newer than the full backup of 2024-05-01
 	h.storePoint(t, at)
@@ -72,7 +72,7 @@ func TestReviewTakenLongNameIsNotA502(t *testing.T) {
 // backups; Pick (Latest, At) matches the name again against each backup, so
 // the VM's newest backup is skipped for an older one carrying the old name,
 // and a backup taken under the old name is "not found" by its time.
-func TestReviewRenamedVMBackupsByName(t *testing.T) {
+func TestRenamedVMBackupsByName(t *testing.T) {
 	h := newHarness(t) // full backup of 2024-05-01 02:00:13, VM named h.vm.NameLabel
 	ctx := context.Background()
 	c, err := h.env.Pools.Client(ctx, "lab")
@@ -107,7 +107,7 @@ func TestReviewRenamedVMBackupsByName(t *testing.T) {
 // An unknown SR then fails the check's restore, and the backup is marked
 // "failed: restore-failed" on the backups page although nothing is wrong
 // with it.
-func TestReviewChatHealthCheckChecksTheSR(t *testing.T) {
+func TestChatHealthCheckChecksTheSR(t *testing.T) {
 	h := newHarness(t)
 	if reply := h.slack(t, "restore "+h.vm.UUID+" sr=no-such-sr"); !strings.HasPrefix(reply.Text, "Sorry") {
 		t.Fatalf("restore with an unknown SR: %s", reply.Text)
