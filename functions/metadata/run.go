@@ -58,10 +58,7 @@ func (r *run) pool(ctx context.Context, name string) error {
 	targets, err := r.targets(ctx, src)
 	if err != nil || len(targets) == 0 { // none: each remote's failure is reported
 		_ = dump.Close()
-		if err != nil {
-			return r.failAll(src, err)
-		}
-		return nil
+		return err // an event that cannot be built
 	}
 	sum := sha256.New()
 	n, err := copyTee(dump, sum, targets)

@@ -22,9 +22,11 @@ type target struct {
 	err error // the write failed: the upload is aborted
 }
 
-// targets starts the data upload on every remote of the job but those
-// Xen Orchestra encrypts (catalog.CheckWritable), which fail alone: xbr's
-// plain-text dump does not belong beside XO's ciphertext.
+// targets starts the data upload on every remote of the job. A remote that
+// cannot be opened or written, or that Xen Orchestra encrypts
+// (catalog.CheckWritable: xbr's plain-text dump does not belong beside
+// XO's ciphertext), fails alone; the error is only an event that cannot
+// be built.
 func (r *run) targets(ctx context.Context, src source) ([]*target, error) {
 	var ts []*target
 	for _, name := range r.job.Remotes {
@@ -48,8 +50,11 @@ func (r *run) targets(ctx context.Context, src source) ([]*target, error) {
 				}
 			}
 		}
-		abortAll(ctx, ts)
-		return nil, fmt.Errorf("remote %s: %w", name, err)
+		// This remote alone fails: the others still take the dump.
+		if ferr := r.fail(src, name, fmt.Errorf("remote %s: %w", name, err)); ferr != nil {
+			abortAll(ctx, ts)
+			return nil, ferr
+		}
 	}
 	return ts, nil
 }
