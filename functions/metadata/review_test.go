@@ -90,3 +90,45 @@ func TestReviewRedeliveryFailureKeepsCommittedBackup(t *testing.T) {
 		t.Fatalf("after a failed redelivery: %d backups on nfs, want the 1 the first delivery committed", len(backups))
 	}
 }
+
+// A SIGKILL between the data's commit and metadata.json's leaves a <ts>
+// folder with a whole dump and no metadata.json. Retention must remove it
+// once it is beyond the schedule's retention, as Xen Orchestra's
+// deleteOldMetadataBackups (which counts every <ts> folder) does;
+// otherwise each crash leaves a pool dump on the remote forever.
+func TestReviewRetentionRemovesUncommittedFolder(t *testing.T) {
+	nfs := newDir(t, "nfs")
+	cfg := &config.Config{Jobs: []config.Job{{Name: "pooldb", ID: "74c79d5c-1f7d-5956-bb9a-53a413eef093",
+		Mode: config.ModeMetadata, Pools: []string{"lab"}, Remotes: []string{"nfs"},
+		Schedules: []config.Schedule{{Name: "nightly", ID: schedID, Retention: 1, Enabled: true}}}}}
+	t0 := time.Date(2026, 11, 29, 3, 0, 0, 0, time.UTC)
+	now := t0
+	h := &metadata.Handler{Config: cfg, Pools: pools{"lab": startSim(t)}, Remotes: remotes{"nfs": nfs},
+		Now: func() time.Time { return now }}
+	fire := func(at time.Time) {
+		now = at
+		p := events.ScheduleDue{RunID: events.DeriveID("pooldb", at.String()), Job: "pooldb", Schedule: "nightly",
+			Mode: config.ModeMetadata, FireTime: at}
+		_, err := h.Handle(context.Background(), bus.Event{Received: events.Received{Payload: p}})
+		must(t, err)
+	}
+	fire(t0)
+	backups, _, err := catalog.ListPoolMeta(context.Background(), nfs)
+	must(t, err)
+	id, err := catalog.ParsePoolMetaID(backups[0].ID)
+	must(t, err)
+	// What a SIGKILL after the data's commit leaves: the marker never written.
+	must(t, nfs.Delete(context.Background(), id.Key(catalog.PoolMetaMarker)))
+	for i := 1; i <= 3; i++ {
+		fire(t0.Add(time.Duration(i) * time.Hour))
+	}
+	left, err := nfs.List(context.Background(), id.Dir()+"/")
+	must(t, err)
+	if len(left) != 0 {
+		keys := []string{}
+		for _, in := range left {
+			keys = append(keys, in.Key)
+		}
+		t.Fatalf("3 fires later (retention 1), the uncommitted folder of %s still holds %q", id.Time, keys)
+	}
+}
