@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"hash"
 	"io"
+	"slices"
 	"strings"
 	"time"
 
@@ -172,19 +173,45 @@ func (r *run) prune(ctx context.Context, t *target) ([]string, error) {
 		return nil, err
 	}
 	var ids []catalog.PoolMetaID
+	folders := map[catalog.PoolMetaID]bool{} // every <ts> folder: committed (true) or not
 	for _, in := range infos {
-		if dir, ok := strings.CutSuffix(in.Key, "/"+catalog.PoolMetaMarker); ok {
-			if id, err := catalog.ParsePoolMetaID(t.rm.Name() + ":" + dir); err == nil {
-				ids = append(ids, id)
-			}
+		dir, file, ok := strings.Cut(strings.TrimPrefix(in.Key, prefix), "/")
+		if !ok || strings.Contains(file, "/") {
+			continue
+		}
+		id, err := catalog.ParsePoolMetaID(t.rm.Name() + ":" + prefix + dir)
+		if err != nil {
+			continue
+		}
+		if file == catalog.PoolMetaMarker {
+			folders[id] = true
+			ids = append(ids, id)
+		} else if !folders[id] {
+			folders[id] = false
+		}
+	}
+	beyond := catalog.PoolMetaBeyond(ids, r.sched.Retention)
+	// A folder a crash left without metadata.json (never listed) older than
+	// every backup kept goes too, as XO's retention counts every folder.
+	var oldestKept time.Time
+	for _, id := range ids {
+		if !slices.Contains(beyond, id) && (oldestKept.IsZero() || id.Time.Before(oldestKept)) {
+			oldestKept = id.Time
+		}
+	}
+	for id, committed := range folders {
+		if !committed && !oldestKept.IsZero() && id.Time.Before(oldestKept) {
+			beyond = append(beyond, id)
 		}
 	}
 	var deleted []string
-	for _, id := range catalog.PoolMetaBeyond(ids, r.sched.Retention) {
+	for _, id := range beyond {
 		if err := catalog.DeletePoolMeta(ctx, t.rm, id); err != nil {
 			return deleted, err
 		}
-		deleted = append(deleted, id.String())
+		if folders[id] {
+			deleted = append(deleted, id.String())
+		}
 	}
 	return deleted, nil
 }
