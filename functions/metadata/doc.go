@@ -27,7 +27,10 @@
 //     configuration. It never holds a password, key or token.
 //   - The folder's timestamp is the fire's time (to the second), so a
 //     redelivered fire rewrites the same folder rather than adding a
-//     second backup; event ids are derived from the run, pool and remote.
+//     second backup, unless an earlier delivery committed it (its
+//     metadata.json names the run): that backup then stands untouched, and
+//     the redelivery reports it. Event ids are derived from the run, pool
+//     and remote.
 //   - Retention is per schedule, per pool and per remote, as XO's
 //     deleteOldMetadataBackups: after this remote's new backup is
 //     committed, the oldest committed folders beyond the schedule's

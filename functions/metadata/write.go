@@ -107,19 +107,16 @@ func abortAll(ctx context.Context, ts []*target) {
 }
 
 // commit finishes the backup on one remote: data, the state, then
-// metadata.json; then the retention. A failure removes what was written.
+// metadata.json; then the retention. A failure removes what was written. A
+// backup an earlier delivery of this fire committed stands as it is: the
+// new dump is dropped, since rewriting the folder could only lose it.
 func (r *run) commit(ctx context.Context, src source, t *target, size int64, sha string, start time.Time) error {
-	err := t.err
-	if err == nil {
-		err = t.up.Commit(ctx)
-	}
-	if err == nil {
-		err = r.writeState(ctx, t)
-	}
-	if err == nil {
-		err = catalog.CommitPoolMeta(ctx, t.rm, t.id, r.metadata(src, size, sha))
-	}
-	if err != nil {
+	if m, err := catalog.ReadPoolMetadata(ctx, t.rm, t.id); err == nil && m.XBR != nil && m.XBR.RunID == r.due.RunID {
+		if t.err == nil { // an upload whose write failed is aborted already
+			_ = t.up.Abort(ctx)
+		}
+		size, sha = m.XBR.Size, m.XBR.SHA256
+	} else if err := r.write(ctx, t, src, size, sha); err != nil {
 		_ = catalog.DeletePoolMeta(context.WithoutCancel(ctx), t.rm, t.id)
 		return r.fail(src, t.rm.Name(), fmt.Errorf("write %s: %w", t.id, err))
 	}
@@ -134,6 +131,21 @@ func (r *run) commit(ctx context.Context, src source, t *target, size int64, sha
 		RunID: r.due.RunID, Job: r.due.Job, Schedule: r.due.Schedule, Pool: src.name, PoolUUID: src.uuid,
 		Remote: t.rm.Name(), BackupID: t.id.String(), Bytes: size, SHA256: sha, Deleted: deleted,
 		DurationMS: r.h.now().Sub(start).Milliseconds()})
+}
+
+// write commits the dump, the state and metadata.json of the backup on t.
+func (r *run) write(ctx context.Context, t *target, src source, size int64, sha string) error {
+	err := t.err
+	if err == nil {
+		err = t.up.Commit(ctx)
+	}
+	if err == nil {
+		err = r.writeState(ctx, t)
+	}
+	if err == nil {
+		err = catalog.CommitPoolMeta(ctx, t.rm, t.id, r.metadata(src, size, sha))
+	}
+	return err
 }
 
 func (r *run) metadata(src source, size int64, sha string) catalog.PoolMetadata {

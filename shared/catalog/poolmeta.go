@@ -231,6 +231,12 @@ func readPoolMeta(ctx context.Context, r Opener, id PoolMetaID) (PoolMetaBackup,
 	return poolMetaBackup(id, m), nil
 }
 
+// ReadPoolMetadata reads and decodes the metadata.json of id; a missing one wraps
+// remote.ErrNotFound.
+func ReadPoolMetadata(ctx context.Context, r Opener, id PoolMetaID) (PoolMetadata, error) {
+	return readPoolMetadata(ctx, r, id)
+}
+
 // readPoolMetadata reads and decodes the metadata.json of id.
 func readPoolMetadata(ctx context.Context, r Opener, id PoolMetaID) (PoolMetadata, error) {
 	rc, err := r.Open(ctx, id.Key(PoolMetaMarker))

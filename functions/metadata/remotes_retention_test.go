@@ -28,7 +28,7 @@ func (r someDown) Get(_ context.Context, name string) (remote.Remote, error) {
 // One unreachable remote of a job must fail the pool on that remote only
 // (the package doc: "one failed remote fails that pool on that remote
 // only"); the healthy remote must still get its backup.
-func TestReviewOneUnreachableRemoteFailsOnlyItself(t *testing.T) {
+func TestOneUnreachableRemoteFailsOnlyItself(t *testing.T) {
 	nfs := newDir(t, "nfs")
 	cfg := &config.Config{Jobs: []config.Job{{Name: "pooldb", ID: "74c79d5c-1f7d-5956-bb9a-53a413eef093",
 		Mode: config.ModeMetadata, Pools: []string{"lab"}, Remotes: []string{"down", "nfs"},
@@ -57,7 +57,7 @@ func TestReviewOneUnreachableRemoteFailsOnlyItself(t *testing.T) {
 // A redelivered fire (the first delivery committed, then xbr died before
 // the ack) that fails while committing must not delete the backup the
 // first delivery committed in the same folder.
-func TestReviewRedeliveryFailureKeepsCommittedBackup(t *testing.T) {
+func TestRedeliveryFailureKeepsCommittedBackup(t *testing.T) {
 	nfs := newDir(t, "nfs")
 	cfg := &config.Config{Jobs: []config.Job{{Name: "pooldb", ID: "74c79d5c-1f7d-5956-bb9a-53a413eef093",
 		Mode: config.ModeMetadata, Pools: []string{"lab"}, Remotes: []string{"nfs"},
@@ -96,7 +96,7 @@ func TestReviewRedeliveryFailureKeepsCommittedBackup(t *testing.T) {
 // once it is beyond the schedule's retention, as Xen Orchestra's
 // deleteOldMetadataBackups (which counts every <ts> folder) does;
 // otherwise each crash leaves a pool dump on the remote forever.
-func TestReviewRetentionRemovesUncommittedFolder(t *testing.T) {
+func TestRetentionRemovesUncommittedFolder(t *testing.T) {
 	nfs := newDir(t, "nfs")
 	cfg := &config.Config{Jobs: []config.Job{{Name: "pooldb", ID: "74c79d5c-1f7d-5956-bb9a-53a413eef093",
 		Mode: config.ModeMetadata, Pools: []string{"lab"}, Remotes: []string{"nfs"},
