@@ -58,12 +58,17 @@ func SanitizeReason(s string) string {
 }
 
 // capReason cuts s to MaxReasonBytes, "…" included.
-func capReason(s string) string {
-	if len(s) <= MaxReasonBytes {
+func capReason(s string) string { return ClipReason(s, MaxReasonBytes) }
+
+// ClipReason cuts a reason s to at most n bytes (n >= 3), at a character boundary, "…"
+// included: for a reason repeated many times in one event (each VM's error in
+// run.completed).
+func ClipReason(s string, n int) string {
+	if len(s) <= n {
 		return s
 	}
 	const ellipsis = "…"
-	cut := MaxReasonBytes - len(ellipsis)
+	cut := n - len(ellipsis)
 	for cut > 0 && !utf8.RuneStart(s[cut]) {
 		cut--
 	}

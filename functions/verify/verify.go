@@ -7,7 +7,6 @@ import (
 	"log/slog"
 	"strings"
 	"time"
-	"unicode/utf8"
 
 	"xbr/events"
 	"xbr/shared/bus"
@@ -168,7 +167,7 @@ const maxResultError = 512
 func (v *vmResults) add(r integrity.Result) {
 	vr := events.VMResult{VMUUID: r.ID.VM, Status: events.StatusSuccess, Size: r.Bytes, BackupID: r.ID.String()}
 	if r.Err != nil {
-		vr.Status, vr.Error, vr.Size = events.StatusFailure, clip(r.ErrorText(), maxResultError), 0
+		vr.Status, vr.Error, vr.Size = events.StatusFailure, events.ClipReason(r.ErrorText(), maxResultError), 0
 		if v.failed == nil {
 			v.failed = map[string]int{}
 		}
@@ -185,7 +184,7 @@ func (v *vmResults) add(r integrity.Result) {
 	case vr.Status == events.StatusFailure && cur.Status != events.StatusFailure:
 		*cur = vr
 	case vr.Status == events.StatusFailure:
-		cur.Error = clip(fmt.Sprintf("%s (%d of this VM's backups failed; each has its verify event)",
+		cur.Error = events.ClipReason(fmt.Sprintf("%s (%d of this VM's backups failed; each has its verify event)",
 			firstError(cur.Error), v.failed[vr.VMUUID]), maxResultError+128)
 	case cur.Status != events.StatusFailure:
 		cur.Size += vr.Size
@@ -198,18 +197,6 @@ func firstError(s string) string {
 		return s[:i]
 	}
 	return s
-}
-
-// clip shortens s to at most n bytes, on a rune boundary, marking the cut.
-func clip(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	cut := n - len("…")
-	for cut > 0 && !utf8.RuneStart(s[cut]) {
-		cut--
-	}
-	return s[:cut] + "…"
 }
 
 // mine returns the verify job of fire due (see Handle).

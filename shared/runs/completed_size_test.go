@@ -22,7 +22,7 @@ import (
 // published. The plan itself bounds a run to some 6,000 VMs (doc.go), so
 // 300 is well inside what Start accepts. verify bounds its errors (512 B,
 // commit f5ff37e); runs do not.
-func TestReviewRunCompletedFitsMaxPayload(t *testing.T) {
+func TestRunCompletedFitsMaxPayload(t *testing.T) {
 	tf := newFlow(t)
 	ctx := context.Background()
 	const n = 300
