@@ -114,13 +114,18 @@ func (h *Handler) boot(ctx context.Context, c *xapi.Client, vm xapi.VMRef, req e
 	if err != nil {
 		return 0, fail(events.HealthReasonBootFailed, err)
 	}
+	// The timeout covers the start too: a VM.start that never returns must not hold the
+	// check, its slot and its test VM for ever.
+	wctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
 	if rec.PowerState != xapi.Running {
-		if err := c.Start(ctx, vm, false, false); err != nil {
+		if err := c.Start(wctx, vm, false, false); err != nil {
+			if ctx.Err() == nil && wctx.Err() != nil {
+				return 0, fail(events.HealthReasonTimeout, fmt.Errorf("the test VM %s did not start within %s", rec.UUID, timeout))
+			}
 			return 0, fail(events.HealthReasonBootFailed, fmt.Errorf("start the test VM: %w", err))
 		}
 	}
-	wctx, cancel := context.WithTimeout(ctx, timeout)
-	defer cancel()
 	err = h.wait(wctx, c, vm, req.Method)
 	switch {
 	case err == nil:

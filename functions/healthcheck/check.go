@@ -64,8 +64,12 @@ func (h *Handler) checkCopy(ctx context.Context, req events.HealthCheckRequested
 		return nil, fmt.Errorf("health check %s: %w", req.RequestID, err)
 	}
 	src, err := vmByUUID(ctx, c, req.CopyUUID)
-	if err != nil {
-		return h.outcome(ctx, req, start, 0, fail(events.HealthReasonRestoreFailed, fmt.Errorf("standby copy %s: %w", req.CopyUUID, err)))
+	if errors.Is(err, errGone) {
+		return h.outcome(ctx, req, start, 0, fail(events.HealthReasonRestoreFailed,
+			fmt.Errorf("the standby copy %s no longer exists on pool %s", req.CopyUUID, req.Pool)))
+	}
+	if err != nil { // tried again: a moment's outage is not the check's outcome
+		return nil, fmt.Errorf("health check %s: find the standby copy %s: %w", req.RequestID, req.CopyUUID, err)
 	}
 	vm, err := h.findTest(ctx, c, req.RequestID) // a redelivery goes on with its clone
 	if err == nil && vm == "" {

@@ -166,7 +166,11 @@ func (h held) RoundTrip(r *http.Request) (*http.Response, error) {
 		r.Body = io.NopCloser(bytes.NewReader(b))
 		if h.match(b) {
 			h.once.Do(func() { close(h.inFlight) })
-			<-h.release
+			select { // as a stuck server's answer: the client gives up when its context ends
+			case <-h.release:
+			case <-r.Context().Done():
+				return nil, r.Context().Err()
+			}
 		}
 	}
 	return h.next.RoundTrip(r)

@@ -162,8 +162,8 @@ func (p *Projection) keepRestore(r *Run) {
 		return
 	}
 	vm := strings.ToLower(restoredVM(r))
-	if vm == "" {
-		return
+	if vm == "" || strings.HasPrefix(r.ID, events.HealthCheckIDPrefix) {
+		return // a health check's test VM is destroyed after its check: nothing to show new
 	}
 	if old, ok := p.restores[vm]; ok && old.End.After(r.End) {
 		return

@@ -17,7 +17,8 @@
 //     ended (past it, late);
 //   - ok: every job that selects it succeeded within its RPO;
 //   - excluded: tagged xo:no-bak (templates, snapshots, control domains and
-//     replicate jobs' standby copies, start-blocked, are not VMs to protect
+//     replicate jobs' standby copies, start-blocked, and health checks'
+//     test VMs, tagged xbr:healthcheck, are not VMs to protect
 //     and are not listed; a copy failed over is).
 //
 // # RPO

@@ -180,11 +180,12 @@ func poolsOf(j config.Job, pools []vmselect.Pool) []vmselect.Pool {
 	return out
 }
 
-// notAVM: templates, snapshots, control domains and standby copies are
-// not VMs to protect (a copy is the protection of the VM it copies).
+// notAVM: templates, snapshots, control domains, standby copies and
+// health checks' throw-away test VMs are not VMs to protect (a copy is the
+// protection of the VM it copies).
 func notAVM(vm xapi.VM) bool {
 	return vm.IsControlDomain || vm.IsASnapshot || vm.IsATemplate || vm.IsDefaultTemplate ||
-		xotag.StandbyCopy(vm.UUID, vm.OtherConfig, vm.BlockedOperations)
+		xotag.StandbyCopy(vm.UUID, vm.OtherConfig, vm.BlockedOperations) || slices.Contains(vm.Tags, xotag.TagHealthCheck)
 }
 
 // noBak is vm's xo:no-bak tag ("" when it has none).
