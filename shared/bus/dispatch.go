@@ -47,12 +47,12 @@ func (l *loop) dispatch(ctx context.Context, msg jetstream.Msg) {
 	rec, err := l.cfg.DLQ.Decode(msg.Subject(), msg.Headers(), msg.Data()) // the consumer's prefix
 	if err != nil {
 		log = log.With(KeyEventID, msg.Headers().Get("ce-id"))
-		l.deadLetter(ctx, log, msg, d, err.Error())
+		l.deadLetter(ctx, ctx, log, msg, d, err.Error())
 		return
 	}
 	log = log.With(KeyEventID, rec.Event.ID(), KeyEventType, rec.Event.Type())
 	if t := events.Type(rec.Event.Type()); l.conn.checkSources && !events.AllowedSource(t, rec.Event.Source()) {
-		l.deadLetter(ctx, log, msg, d, fmt.Sprintf("source %q may not produce %s (producers: %s)",
+		l.deadLetter(ctx, ctx, log, msg, d, fmt.Sprintf("source %q may not produce %s (producers: %s)",
 			rec.Event.Source(), t, strings.Join(events.Producers(t), ", ")))
 		return
 	}
@@ -70,7 +70,7 @@ func (l *loop) dispatch(ctx context.Context, msg jetstream.Msg) {
 func (l *loop) settle(ctx context.Context, log *slog.Logger, msg jetstream.Msg, d Delivery, outs []Out, err error) {
 	actx, cancel := context.WithTimeout(context.WithoutCancel(ctx), ackTimeout)
 	defer cancel()
-	if (err == nil || IsPermanent(err)) && !l.publishFollowUps(actx, log, msg, d, outs) {
+	if (err == nil || IsPermanent(err)) && !l.publishFollowUps(ctx, actx, log, msg, d, outs) {
 		return
 	}
 	switch {
@@ -81,12 +81,14 @@ func (l *loop) settle(ctx context.Context, log *slog.Logger, msg jetstream.Msg, 
 		}
 		log.Info("event handled", "follow_ups", len(outs))
 	case IsPermanent(err):
-		l.deadLetter(actx, log, msg, d, err.Error())
+		l.deadLetter(ctx, actx, log, msg, d, err.Error())
+	case ctx.Err() != nil && d.Last(): // a nak would never be delivered again: keep it in the DLQ
+		l.deadLetter(ctx, actx, log, msg, d, fmt.Sprintf("cut off by a shutdown on its last delivery (%d): %v", d.Max, err))
 	case ctx.Err() != nil:
 		log.Warn("handler cancelled by shutdown; redelivering", "error", err)
 		l.nak(log, msg, 0)
 	case d.Last():
-		l.deadLetter(actx, log, msg, d, fmt.Sprintf("max deliveries (%d) reached: %v", d.Max, err))
+		l.deadLetter(ctx, actx, log, msg, d, fmt.Sprintf("max deliveries (%d) reached: %v", d.Max, err))
 	default:
 		delay := l.cfg.Backoff(d.Attempt)
 		log.Warn("handler failed; retrying", "error", err, "retry_in", delay)
@@ -96,13 +98,13 @@ func (l *loop) settle(ctx context.Context, log *slog.Logger, msg jetstream.Msg, 
 
 // publishFollowUps publishes outs; when that fails the event is redelivered,
 // or, on its last delivery, dead-lettered. It reports whether they went out.
-func (l *loop) publishFollowUps(ctx context.Context, log *slog.Logger, msg jetstream.Msg, d Delivery, outs []Out) bool {
+func (l *loop) publishFollowUps(stop, ctx context.Context, log *slog.Logger, msg jetstream.Msg, d Delivery, outs []Out) bool {
 	err := l.publishAll(ctx, outs)
 	switch {
 	case err == nil:
 		return true
 	case d.Last():
-		l.deadLetter(ctx, log, msg, d, fmt.Sprintf("max deliveries (%d) reached: publishing follow-ups: %v", d.Max, err))
+		l.deadLetter(stop, ctx, log, msg, d, fmt.Sprintf("max deliveries (%d) reached: publishing follow-ups: %v", d.Max, err))
 	default:
 		log.Error("publishing follow-ups failed; will retry", "error", err)
 		l.nak(log, msg, l.cfg.Backoff(d.Attempt))
@@ -168,8 +170,10 @@ func (l *loop) heartbeat(msg jetstream.Msg, log *slog.Logger) (stop func()) {
 
 // deadLetter copies msg to the function's DLQ subject with the reason, then
 // terminates it. If the copy cannot be stored the message is nak'ed, so it
-// is never dropped silently.
-func (l *loop) deadLetter(ctx context.Context, log *slog.Logger, msg jetstream.Msg, d Delivery, reason string) {
+// is never dropped silently; on its last delivery, where a nak is never
+// delivered again, the copy is tried until it is stored or the function
+// stops (then the log names the event's stream sequence).
+func (l *loop) deadLetter(stop, ctx context.Context, log *slog.Logger, msg jetstream.Msg, d Delivery, reason string) {
 	reason = events.SanitizeReason(reason)
 	subject := l.cfg.DLQ.DLQ(l.cfg.Function)
 	cp := nats.NewMsg(subject)
@@ -187,10 +191,28 @@ func (l *loop) deadLetter(ctx context.Context, log *slog.Logger, msg jetstream.M
 	cp.Header.Set(HeaderDLQDeliveries, strconv.FormatUint(d.Attempt, 10))
 	cp.Header.Set(jetstream.MsgIDHeader, fmt.Sprintf("dlq-%s-%s-%d", l.cfg.Function, d.Stream, d.StreamSeq))
 	cp.Data = msg.Data()
-	if _, err := l.conn.js.PublishMsg(ctx, cp); err != nil {
+	_, err := l.conn.js.PublishMsg(ctx, cp)
+	if err != nil && !d.Last() {
 		log.Error("copy to DLQ failed; will retry", "dlq", subject, "reason", reason, "error", err)
 		l.nak(log, msg, l.cfg.Backoff(d.Attempt))
 		return
+	}
+	// On the last delivery a nak is never delivered again: the copy is tried until it is
+	// stored (the message held in progress meanwhile) or the function stops.
+	for wait := time.Second; err != nil; wait = min(2*wait, 30*time.Second) {
+		log.Error("copy to DLQ failed on the event's last delivery; trying again", "dlq", subject, "reason", reason,
+			"error", err, "retry_in", wait)
+		_ = msg.InProgress()
+		select {
+		case <-stop.Done():
+			log.Error("stopping: the event was neither handled nor copied to the DLQ; it stays in its stream",
+				"stream", d.Stream, KeyStreamSeq, d.StreamSeq, "reason", reason)
+			return
+		case <-time.After(wait):
+		}
+		pctx, cancel := context.WithTimeout(context.WithoutCancel(stop), ackTimeout)
+		_, err = l.conn.js.PublishMsg(pctx, cp)
+		cancel()
 	}
 	if err := msg.TermWithReason(reason); err != nil {
 		log.Warn("term failed", "error", err)

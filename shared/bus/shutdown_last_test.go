@@ -14,7 +14,7 @@ import (
 // shutdown is nak'ed "redelivering" (settle); on the event's last delivery
 // the server never redelivers it, and it is not dead-lettered either: a
 // restart during a work request's last delivery drops it silently.
-func TestReviewShutdownOnLastDeliveryIsNotDropped(t *testing.T) {
+func TestShutdownOnLastDeliveryIsNotDropped(t *testing.T) {
 	e := newEnv(t)
 	cfg := exportConsumer("export")
 	cfg.MaxDeliver = 1

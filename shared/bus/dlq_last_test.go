@@ -18,7 +18,7 @@ import (
 // server never redelivers a nak'ed message: a DLQ copy that fails then (the
 // DLQ stream briefly unavailable) drops the event with no copy and no
 // further delivery, even once the DLQ is back.
-func TestReviewDLQCopyFailureOnLastDeliveryIsNotDropped(t *testing.T) {
+func TestDLQCopyFailureOnLastDeliveryIsNotDropped(t *testing.T) {
 	e := newEnv(t)
 	ctx := context.Background()
 	if err := e.conn.JetStream().DeleteStream(ctx, events.DefaultDLQStream); err != nil {
