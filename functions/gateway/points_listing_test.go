@@ -54,7 +54,7 @@ func TestBackupsListingTellsUnreadablePoint(t *testing.T) {
 // request was validated, and the longer name makes the publish fail: the
 // caller gets a 502 about a name it never gave, instead of a 202 with a
 // warning (or a 400 naming the field).
-func TestReviewTakenLongNameIsNotA502(t *testing.T) {
+func TestTakenLongNameIsNotA502(t *testing.T) {
 	h := newHarness(t)
 	name := strings.Repeat("n", 256)
 	h.sim.AddVM(name, false)

@@ -12,7 +12,7 @@ import (
 	"xbr/shared/testsupport"
 )
 
-// TestReviewDLQCopyFailureOnLastDeliveryIsNotDropped: deadLetter promises
+// TestDLQCopyFailureOnLastDeliveryIsNotDropped: deadLetter promises
 // that an event whose DLQ copy cannot be stored is nak'ed, "so it is never
 // dropped silently". On the event's last delivery (MaxDeliver reached) the
 // server never redelivers a nak'ed message: a DLQ copy that fails then (the

@@ -10,7 +10,7 @@ import (
 	"xbr/shared/testsupport"
 )
 
-// TestReviewShutdownOnLastDeliveryIsNotDropped: a handler cancelled by a
+// TestShutdownOnLastDeliveryIsNotDropped: a handler cancelled by a
 // shutdown is nak'ed "redelivering" (settle); on the event's last delivery
 // the server never redelivers it, and it is not dead-lettered either: a
 // restart during a work request's last delivery drops it silently.

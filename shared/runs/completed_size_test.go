@@ -12,7 +12,7 @@ import (
 	"xbr/shared/runs"
 )
 
-// TestReviewRunCompletedFitsMaxPayload: a run-shaped run's run.completed
+// TestRunCompletedFitsMaxPayload: a run-shaped run's run.completed
 // carries every VM's result with its error, each up to
 // events.MaxReasonBytes (4 KiB). A full job over 300 VMs that all fail
 // with a long error (a remote that refuses every write with a long

@@ -17,8 +17,8 @@ import (
 // weeks, so its last delivery is far away, and the deliveries it spent
 // queued are no tries). A fire not admitted (tries 0: the lock could not
 // be read) is given up on its last delivery only. A fire queued behind a
-// running run (*BusyError), a permanent error and a shutdown are never
-// given up.
+// running run (*BusyError; the planner skips it on its last delivery), a
+// permanent error and a shutdown are never given up.
 func GivesUp(ctx context.Context, d bus.Delivery, tries uint64, err error) bool {
 	var busy *BusyError
 	if err == nil || ctx.Err() != nil || bus.IsPermanent(err) || errors.As(err, &busy) {

@@ -46,6 +46,11 @@ func (p *Planner) Handle(ctx context.Context, ev bus.Event) ([]bus.Out, error) {
 		return p.skip(ctx, job, f, why)
 	}
 	outs, tries, err := p.plan(ctx, ev.Delivery, f, job)
+	if busy := (*BusyError)(nil); errors.As(err, &busy) && ev.Delivery.Last() && ctx.Err() == nil {
+		// Queued behind a running run until its last delivery: the bus would dead-letter it
+		// with no outcome. It is skipped, as on_overlap: skip would have.
+		return p.skip(ctx, job, f, fmt.Sprintf("still queued behind run %s at its last delivery (%d)", busy.Holder, ev.Delivery.Max))
+	}
 	if GivesUp(ctx, ev.Delivery, tries, err) {
 		return p.giveUp(ctx, job, f, ev.Delivery, err)
 	}
