@@ -92,9 +92,15 @@ func apply(j config.Job, in Input, rows map[string]*vmRow, order []string, found
 			rows[u] = r
 			order = append(order, u)
 		}
+		if r.State == events.ProtectionUnprotected { // listed in a pool the job does not cover (migrated)
+			r.State, r.rank, r.Jobs = events.ProtectionMissing, rankOf(events.ProtectionMissing), nil
+		}
 		if r.State == events.ProtectionMissing {
 			r.Jobs = append(r.Jobs, j.Name)
 			r.Reason = "named by job " + strings.Join(r.Jobs, ", ") + "; no VM with this uuid in pools " + strings.Join(j.Pools, ", ")
+			if r.Pool != "" {
+				r.Reason += " (it is in pool " + r.Pool + ")"
+			}
 		}
 	}
 	return order
