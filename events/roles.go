@@ -39,7 +39,8 @@ const (
 	// accepted, so each is accepted once on every replica.
 	BucketGatewaySeen = "xbr_gateway_seen"
 	// BucketHealthCheck holds the health checks waiting for the restore of
-	// their test VM (the request, by request id).
+	// their test VM (the request, by request id), and for its TTL the
+	// outcome of those that ended, which a redelivery answers again.
 	BucketHealthCheck = "xbr_healthcheck"
 )
 

@@ -27,9 +27,12 @@ func fail(reason string, err error) error { return &failure{reason: reason, err:
 
 // restored goes on with the test VM the restore made.
 func (h *Handler) restored(ctx context.Context, done events.RestoreCompleted) ([]bus.Out, error) {
-	req, ok, err := h.recall(ctx, done.RequestID)
+	req, ended, ok, err := h.recall(ctx, done.RequestID)
 	if err != nil || !ok {
-		return nil, err // !ok: answered already
+		return nil, err // !ok: never asked, or long expired
+	}
+	if ended != nil { // a redelivery: the same outcome again
+		return h.out(req.RequestID, ended)
 	}
 	start := h.opts.Now()
 	c, err := h.pools.Client(ctx, req.Pool)
@@ -49,9 +52,12 @@ func (h *Handler) restored(ctx context.Context, done events.RestoreCompleted) ([
 
 // restoreFailed: no test VM could be made.
 func (h *Handler) restoreFailed(ctx context.Context, f events.RestoreFailed) ([]bus.Out, error) {
-	req, ok, err := h.recall(ctx, f.RequestID)
+	req, ended, ok, err := h.recall(ctx, f.RequestID)
 	if err != nil || !ok {
 		return nil, err
+	}
+	if ended != nil {
+		return h.out(req.RequestID, ended)
 	}
 	return h.outcome(ctx, req, h.opts.Now(), 0, fail(events.HealthReasonRestoreFailed, errors.New(f.Error)))
 }
@@ -120,11 +126,12 @@ func (h *Handler) outcome(ctx context.Context, req events.HealthCheckRequested, 
 		return nil, ctx.Err()
 	}
 	ms := h.opts.Now().Sub(start).Milliseconds()
-	defer h.forget(ctx, req.RequestID)
 	if err == nil {
 		h.log.Info("health check completed", "request", req.RequestID, "backup", req.BackupID, "boot_ms", bootMS)
-		return h.out(req.RequestID, events.HealthCheckCompleted{RequestID: req.RequestID, BackupID: req.BackupID,
-			Job: req.Job, VMUUID: req.VMUUID, Pool: req.Pool, SR: req.SR, Method: req.Method, BootMS: bootMS, DurationMS: ms})
+		p := events.HealthCheckCompleted{RequestID: req.RequestID, BackupID: req.BackupID,
+			Job: req.Job, VMUUID: req.VMUUID, Pool: req.Pool, SR: req.SR, Method: req.Method, BootMS: bootMS, DurationMS: ms}
+		h.settle(ctx, req, p)
+		return h.out(req.RequestID, p)
 	}
 	reason, cause := events.HealthReasonBootFailed, err
 	var f *failure
@@ -132,8 +139,10 @@ func (h *Handler) outcome(ctx context.Context, req events.HealthCheckRequested, 
 		reason, cause = f.reason, f.err
 	}
 	h.log.Warn("health check failed", "request", req.RequestID, "backup", req.BackupID, "reason", reason, "err", err)
-	return h.out(req.RequestID, events.HealthCheckFailed{RequestID: req.RequestID, BackupID: req.BackupID, Job: req.Job,
-		VMUUID: req.VMUUID, Pool: req.Pool, SR: req.SR, Reason: reason, Error: events.Reason(cause), DurationMS: ms})
+	p := events.HealthCheckFailed{RequestID: req.RequestID, BackupID: req.BackupID, Job: req.Job,
+		VMUUID: req.VMUUID, Pool: req.Pool, SR: req.SR, Reason: reason, Error: events.Reason(cause), DurationMS: ms}
+	h.settle(ctx, req, p)
+	return h.out(req.RequestID, p)
 }
 
 // keepAlive renews the mark of vm every AliveEvery until stop is called:

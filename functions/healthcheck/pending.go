@@ -46,26 +46,61 @@ func (h *Handler) remember(ctx context.Context, req events.HealthCheckRequested)
 	return nil
 }
 
-// recall reads the request of a restore's health check; ok false when
-// there is none (answered already, or never asked).
-func (h *Handler) recall(ctx context.Context, requestID string) (events.HealthCheckRequested, bool, error) {
+// ended is a request whose check has ended and its outcome, kept in the bucket until its
+// TTL so that a redelivered restore event gets the same answer (the outcome's event id is
+// derived from the request): deleting the request when the check ended lost the outcome
+// whenever it could not be published, or serve stopped, before the event was acked.
+type ended struct {
+	Request   events.HealthCheckRequested  `json:"request"`
+	Completed *events.HealthCheckCompleted `json:"completed,omitempty"`
+	Failed    *events.HealthCheckFailed    `json:"failed,omitempty"`
+}
+
+// recall reads the request of a restore's health check, and its outcome when its check
+// has ended (nil before); ok false when there is none (never asked, or expired).
+func (h *Handler) recall(ctx context.Context, requestID string) (events.HealthCheckRequested, events.Payload, bool, error) {
 	var req events.HealthCheckRequested
 	e, err := h.pending.Get(ctx, requestID)
 	if errors.Is(err, jetstream.ErrKeyNotFound) {
-		return req, false, nil
+		return req, nil, false, nil
 	}
 	if err != nil {
-		return req, false, fmt.Errorf("health check %s: read the request: %w", requestID, err)
+		return req, nil, false, fmt.Errorf("health check %s: read the request: %w", requestID, err)
+	}
+	var end ended
+	if err := json.Unmarshal(e.Value(), &end); err == nil && end.Request.RequestID != "" {
+		switch {
+		case end.Completed != nil:
+			return end.Request, *end.Completed, true, nil
+		case end.Failed != nil:
+			return end.Request, *end.Failed, true, nil
+		}
+		return end.Request, nil, true, nil
 	}
 	if err := json.Unmarshal(e.Value(), &req); err != nil {
-		return req, false, bus.Permanent(fmt.Errorf("health check %s: stored request: %w", requestID, err))
+		return req, nil, false, bus.Permanent(fmt.Errorf("health check %s: stored request: %w", requestID, err))
 	}
-	return req, true, nil
+	return req, nil, true, nil
 }
 
-// forget drops the request once its outcome is decided.
-func (h *Handler) forget(ctx context.Context, requestID string) {
-	if err := h.pending.Delete(ctx, requestID); err != nil && !errors.Is(err, jetstream.ErrKeyNotFound) {
-		h.log.Warn("health check: forget the request", "request", requestID, "err", err)
+// settle records the outcome p of req's check beside the request (see ended). A failure
+// to record it is logged: the outcome still goes out now.
+func (h *Handler) settle(ctx context.Context, req events.HealthCheckRequested, p events.Payload) {
+	if req.CopyUUID != "" {
+		return // never remembered: a redelivery goes on with its clone
+	}
+	end := ended{Request: req}
+	switch o := p.(type) {
+	case events.HealthCheckCompleted:
+		end.Completed = &o
+	case events.HealthCheckFailed:
+		end.Failed = &o
+	}
+	b, err := json.Marshal(end)
+	if err == nil {
+		_, err = h.pending.Put(context.WithoutCancel(ctx), req.RequestID, b)
+	}
+	if err != nil {
+		h.log.Warn("health check: record the outcome beside the request", "request", req.RequestID, "err", err)
 	}
 }
