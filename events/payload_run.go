@@ -122,6 +122,18 @@ type VMResult struct {
 	BackupID string `json:"backup_id,omitempty"`
 }
 
+// BoundResultErrors cuts the errors of results so that together they stay within 384 KiB
+// (between 96 and 512 bytes each) and a run.completed of thousands of VMs stays
+// publishable (NATS takes 1 MiB by default). Each VM's or backup's own failed event keeps
+// its whole error.
+func BoundResultErrors(results []VMResult) {
+	const budget, most, least = 384 << 10, 512, 96
+	each := min(most, max(least, budget/max(1, len(results))))
+	for i := range results {
+		results[i].Error = ClipReason(results[i].Error, each)
+	}
+}
+
 // RunCompleted: a run ended. Status is success, failure, partial or
 // skipped (with Reason, e.g. "already running", "no VM selected").
 type RunCompleted struct {

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"strings"
 	"time"
 
 	"xbr/events"
@@ -112,7 +111,7 @@ func (h *Handler) skipped(due events.ScheduleDue, why string) ([]bus.Out, error)
 // none) fails the run with its reason.
 func (h *Handler) outs(due events.ScheduleDue, results []integrity.Result, start time.Time, unread error) ([]bus.Out, error) {
 	var outs []bus.Out
-	perVM := vmResults{index: map[string]int{}}
+	perVM := vmResults{index: map[string]int{}, failed: map[string]int{}}
 	failed, checked := 0, 0
 	for _, r := range results {
 		if r.Skipped != "" {
@@ -140,7 +139,7 @@ func (h *Handler) outs(due events.ScheduleDue, results []integrity.Result, start
 		status = events.StatusPartial
 	}
 	done := events.RunCompleted{RunID: due.RunID, Job: due.Job, Schedule: due.Schedule, Status: status, Reason: reason,
-		DurationMS: h.now().Sub(start).Milliseconds(), Results: perVM.list}
+		DurationMS: h.now().Sub(start).Milliseconds(), Results: perVM.results()}
 	m, err := h.Subjects.Message(events.Meta{ID: events.DeriveID("run.completed", due.RunID), Source: events.Source(Name), Time: h.now()}, done)
 	if err != nil {
 		return nil, bus.Permanent(err)
@@ -149,54 +148,44 @@ func (h *Handler) outs(due events.ScheduleDue, results []integrity.Result, start
 }
 
 // vmResults are a verify run's results in run.completed: one per VM, not per
-// backup, each backup having its verify event with its whole error. Per backup,
-// a damaged chunk shared by hundreds of points (each error naming them all)
-// made a run.completed larger than NATS publishes, and the run never ended.
+// backup (each backup has its verify event, with its whole error), so that a
+// repository of thousands of points does not make one too large to publish.
 type vmResults struct {
 	list   []events.VMResult
 	index  map[string]int // by VM uuid, in list
 	failed map[string]int // failed backups by VM uuid
 }
 
-// maxResultError bounds a VM's error in run.completed.
-const maxResultError = 512
-
 // add folds backup result r into its VM's: a failure wins and keeps the first
-// error (with the count of the VM's failed backups, size 0); the sizes of
-// backups verified add up.
+// error (size 0); the sizes of backups verified add up.
 func (v *vmResults) add(r integrity.Result) {
 	vr := events.VMResult{VMUUID: r.ID.VM, Status: events.StatusSuccess, Size: r.Bytes, BackupID: r.ID.String()}
 	if r.Err != nil {
-		vr.Status, vr.Error, vr.Size = events.StatusFailure, events.ClipReason(r.ErrorText(), maxResultError), 0
-		if v.failed == nil {
-			v.failed = map[string]int{}
-		}
+		vr.Status, vr.Error, vr.Size = events.StatusFailure, r.ErrorText(), 0
 		v.failed[vr.VMUUID]++
 	}
 	i, ok := v.index[vr.VMUUID]
-	if !ok {
+	switch {
+	case !ok:
 		v.index[vr.VMUUID] = len(v.list)
 		v.list = append(v.list, vr)
-		return
-	}
-	cur := &v.list[i]
-	switch {
-	case vr.Status == events.StatusFailure && cur.Status != events.StatusFailure:
-		*cur = vr
-	case vr.Status == events.StatusFailure:
-		cur.Error = events.ClipReason(fmt.Sprintf("%s (%d of this VM's backups failed; each has its verify event)",
-			firstError(cur.Error), v.failed[vr.VMUUID]), maxResultError+128)
-	case cur.Status != events.StatusFailure:
-		cur.Size += vr.Size
+	case vr.Status == events.StatusFailure && v.list[i].Status != events.StatusFailure:
+		v.list[i] = vr
+	case v.list[i].Status != events.StatusFailure:
+		v.list[i].Size += vr.Size
 	}
 }
 
-// firstError is a VM's error without the count add appended to it.
-func firstError(s string) string {
-	if i := strings.LastIndex(s, " ("); i >= 0 && strings.HasSuffix(s, "each has its verify event)") {
-		return s[:i]
+// results are the VMs' results, each failed one saying how many of its
+// backups failed, their errors bounded.
+func (v *vmResults) results() []events.VMResult {
+	for i, r := range v.list {
+		if n := v.failed[r.VMUUID]; n > 1 {
+			v.list[i].Error = fmt.Sprintf("%d of this VM's backups failed (each has its verify event); the first: %s", n, r.Error)
+		}
 	}
-	return s
+	events.BoundResultErrors(v.list)
+	return v.list
 }
 
 // mine returns the verify job of fire due (see Handle).

@@ -126,28 +126,18 @@ func (r Run) CompletedEvent() events.RunCompleted {
 	if !r.EndedAt.IsZero() && r.EndedAt.After(r.StartedAt) {
 		p.DurationMS = r.EndedAt.Sub(r.StartedAt).Milliseconds()
 	}
-	// Each VM's error is bounded so that the event stays publishable (NATS takes 1 MiB by
-	// default): a run of hundreds of failed VMs made one larger than that, and the run
-	// never completed. Each VM's own failed event keeps its whole error.
-	perVM := max(resultErrorFloor, resultErrorBudget/max(1, len(r.VMs)))
 	for _, v := range r.VMs {
 		res := events.VMResult{VMUUID: v.UUID, VMName: v.Name, Status: events.StatusInterrupted}
 		if v.Result != nil {
 			res = *v.Result
 		}
-		res.Error = events.ClipReason(res.Error, min(perVM, resultErrorMax))
 		p.Results = append(p.Results, res)
 	}
+	// A run of hundreds of failed VMs made one too large to publish, and the run never
+	// completed.
+	events.BoundResultErrors(p.Results)
 	return p
 }
-
-// Bounds of the VMs' errors in run.completed: resultErrorBudget bytes shared by the VMs,
-// at most resultErrorMax and at least resultErrorFloor each.
-const (
-	resultErrorBudget = 384 << 10
-	resultErrorMax    = 512
-	resultErrorFloor  = 96
-)
 
 // newRun builds a running run of f whose first concurrency VMs are active
 // (0 = all); VMs that come with a result are done from the start.
