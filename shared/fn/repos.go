@@ -67,13 +67,8 @@ func (r *Repos) get(ctx context.Context, name string, create bool) (*repo.Repo, 
 	}
 	rp, err := repo.Open(ctx, rm, key, r.opts...)
 	if errors.Is(err, remote.ErrNotFound) && create {
-		var ierr error
-		rp, ierr = repo.Init(ctx, rm, repo.InitOptions{ChunkSize: int(c.ChunkSize), Key: key}, r.opts...)
-		if err = ierr; err != nil { // another process created it meanwhile: open that one
-			if rp, err = repo.Open(ctx, rm, key, r.opts...); errors.Is(err, remote.ErrNotFound) {
-				err = ierr // none was created: why this one was not is the error
-			}
-		}
+		rp, err = repo.Init(ctx, rm, repo.InitOptions{ChunkSize: int(c.ChunkSize), Key: key}, r.opts...)
+		rp, err = r.createdOrOpen(ctx, rm, key, rp, err)
 	}
 	if errors.Is(err, remote.ErrNotFound) {
 		return nil, fmt.Errorf("remote %s: %w", name, ErrNoRepository)
@@ -83,6 +78,20 @@ func (r *Repos) get(ctx context.Context, name string, create bool) (*repo.Repo, 
 	}
 	r.opened[name] = rp
 	return rp, nil
+}
+
+// createdOrOpen takes rp and err, the result of creating the repository on rm. When that
+// failed, another process may have created it meanwhile, and that one is opened; when none
+// exists, err (why this one was not created) is the error.
+func (r *Repos) createdOrOpen(ctx context.Context, rm remote.Remote, key repo.Key, rp *repo.Repo, err error) (*repo.Repo, error) {
+	if err == nil {
+		return rp, nil
+	}
+	rp, oerr := repo.Open(ctx, rm, key, r.opts...)
+	if errors.Is(oerr, remote.ErrNotFound) {
+		return nil, err
+	}
+	return rp, oerr
 }
 
 func (r *Repos) config(name string) (config.Remote, bool) {

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 
-	"xbr/shared/remote"
 	"xbr/shared/repo"
 )
 
@@ -29,12 +28,8 @@ func (r *Repos) EnsureMirror(ctx context.Context, name string, src *repo.Repo) (
 	if err != nil {
 		return nil, err
 	}
-	rp, ierr := repo.InitMirror(ctx, rm, src, key, r.opts...)
-	if err = ierr; err != nil { // another process created it meanwhile: open that one
-		if rp, err = repo.Open(ctx, rm, key, r.opts...); errors.Is(err, remote.ErrNotFound) {
-			err = ierr // none was created: why this one was not is the error
-		}
-	}
+	rp, err = repo.InitMirror(ctx, rm, src, key, r.opts...)
+	rp, err = r.createdOrOpen(ctx, rm, key, rp, err)
 	if err != nil {
 		return nil, err
 	}
