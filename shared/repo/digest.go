@@ -73,11 +73,17 @@ func (rp *Repo) spoolEntries(spool io.ReaderAt, chunks int64, fn func(k int64, e
 func (rp *Repo) spoolDigest(spool io.ReaderAt, size int64, chunks int64) (string, error) {
 	ih := newImageHash()
 	err := rp.spoolEntries(spool, chunks, func(k int64, e entry) error {
-		if e.id == zeroID {
-			e.sum = rp.zeroSum(chunkLen(size, rp.cfg.ChunkSize, k))
-		}
-		ih.add(e.sum)
+		ih.add(rp.entrySum(e, chunkLen(size, rp.cfg.ChunkSize, k)))
 		return nil
 	})
 	return ih.String(), err
+}
+
+// entrySum is the SHA-256 of the content of entry e, a chunk n bytes long: the one the
+// entry holds, or a zero chunk's.
+func (rp *Repo) entrySum(e entry, n int) [32]byte {
+	if e.id == zeroID {
+		return rp.zeroSum(n)
+	}
+	return e.sum
 }

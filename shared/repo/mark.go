@@ -85,14 +85,11 @@ func (rp *Repo) walkRefs(ctx context.Context, p Point, digests bool, fn func(dis
 			if err != nil {
 				return fmt.Errorf("restore point %s: %w", p, err)
 			}
-			if e.id == zeroID {
-				if digests {
-					ih.add(rp.zeroSum(chunkLen(d.Size, d.ChunkSize, k)))
-				}
-				continue
-			}
 			if digests {
-				ih.add(e.sum)
+				ih.add(rp.entrySum(e, chunkLen(d.Size, d.ChunkSize, k)))
+			}
+			if e.id == zeroID {
+				continue
 			}
 			if err := fn(disk, k, e.id); err != nil {
 				return err
