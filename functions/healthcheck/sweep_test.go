@@ -200,6 +200,12 @@ const testStaleAfter = 15 * time.Second
 // startCheck starts a check whose client goes through wrap(an HTTP transport).
 func startCheck(t *testing.T, ctx context.Context, wrap func(http.RoundTripper) http.RoundTripper) runningCheck {
 	t.Helper()
+	return startCheckTimeout(t, ctx, wrap, 10000)
+}
+
+// startCheckTimeout is startCheck with the check's timeout in milliseconds.
+func startCheckTimeout(t *testing.T, ctx context.Context, wrap func(http.RoundTripper) http.RoundTripper, timeoutMS int64) runningCheck {
+	t.Helper()
 	sim, u, plain := testsupport.StartSim(t, xapisim.Options{VMs: 2, DiskSize: 1 << 20, DataDir: t.TempDir(), BootDelay: 50 * time.Millisecond})
 	c, err := xapi.New(u, xapi.WithHTTPClient(&http.Client{Transport: wrap(http.DefaultTransport)}))
 	if err != nil {
@@ -225,7 +231,7 @@ func startCheck(t *testing.T, ctx context.Context, wrap func(http.RoundTripper) 
 		Poll: 10 * time.Millisecond, AliveEvery: 10 * time.Millisecond, StaleAfter: testStaleAfter})
 	rc.req = events.HealthCheckRequested{RequestID: events.NewHealthCheckID("healthcheck", "replica:"+src.UUID),
 		BackupID: "replica:" + src.UUID, CopyUUID: src.UUID, VMUUID: src.UUID, Pool: "lab", SR: "Local storage",
-		Method: events.HealthMethodGuestMetrics, TimeoutMS: 10000}
+		Method: events.HealthMethodGuestMetrics, TimeoutMS: timeoutMS}
 	go func() {
 		outs, err := rc.h.Handle(ctx, bus.Event{Received: events.Received{Payload: rc.req}})
 		rc.done <- checkResult{outs, err}
