@@ -8,6 +8,7 @@ import (
 	"xbr/shared/config"
 	"xbr/shared/vmselect"
 	"xbr/shared/xapi"
+	"xbr/shared/xotag"
 )
 
 const (
@@ -89,6 +90,10 @@ func TestSelect(t *testing.T) {
 	}
 }
 
+// copyKeys are a replicated copy's keys: the job and the VM it copies.
+var copyKeys = map[string]string{xotag.KeyJob: "00000000-0000-4000-8000-0000000000d1", xotag.KeyVM: uDB,
+	xotag.KeySR: "00000000-0000-4000-8000-0000000000d2"}
+
 func TestIneligible(t *testing.T) {
 	tests := []struct {
 		vm   xapi.VM
@@ -98,6 +103,10 @@ func TestIneligible(t *testing.T) {
 		{xapi.VM{Tags: []string{"xo:no-bakery"}}, ""}, // only the exact tag or tag=reason
 		{xapi.VM{Tags: []string{"xo:no-bak="}}, `is tagged "xo:no-bak="`},
 		{xapi.VM{IsDefaultTemplate: true}, "is a template"},
+		{xapi.VM{Tags: []string{"prod", xotag.TagHealthCheck}}, "is a health check's test VM"},
+		{xapi.VM{UUID: uWeb, OtherConfig: copyKeys, BlockedOperations: map[string]string{"start": "dr"}}, "is a standby copy of VM " + uDB},
+		{xapi.VM{UUID: uWeb, OtherConfig: copyKeys}, ""},                                        // failed over: a VM again
+		{xapi.VM{UUID: uWeb, BlockedOperations: map[string]string{"start": "maintenance"}}, ""}, // blocked, but no copy
 	}
 	for _, tt := range tests {
 		if got := vmselect.Ineligible(tt.vm); got != tt.want {
