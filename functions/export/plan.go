@@ -32,5 +32,5 @@ func NewWorker(d Deps) bus.Handler { return d.withDefaults().flow().Worker(newWo
 
 // resolve lists the VMs of the job's pools and selects the job's.
 func (d Deps) resolve(ctx context.Context, job config.Job) ([]runs.VM, error) {
-	return runs.Resolve(ctx, d.Pools, job, nil)
+	return runs.Resolve(ctx, d.Pools, job)
 }

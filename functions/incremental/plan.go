@@ -33,7 +33,7 @@ func (d Deps) flow() runs.Flow {
 
 // resolve lists the VMs of the job's pools and selects the job's.
 func (d Deps) resolve(ctx context.Context, job config.Job) ([]runs.VM, error) {
-	return runs.Resolve(ctx, d.Pools, job, nil)
+	return runs.Resolve(ctx, d.Pools, job)
 }
 
 // result turns incremental.completed|failed into the VM's result in its run.

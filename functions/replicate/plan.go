@@ -7,7 +7,6 @@ import (
 	"xbr/shared/bus"
 	"xbr/shared/config"
 	"xbr/shared/runs"
-	"xbr/shared/xapi"
 )
 
 // NewPlanner returns the planner handler: it admits a replicate job's fire
@@ -35,21 +34,10 @@ func (d Deps) flow() runs.Flow {
 // could not replicate by the work item's last delivery is reported failed).
 func NewWorker(d Deps) bus.Handler { return d.withDefaults().flow().Worker(newWorker(d)) }
 
-// resolve selects the job's VMs on its pools. The job's own copies (a
-// standby pool that is also a source) are never replicated again.
+// resolve selects the job's VMs on its pools. Standby copies (a standby
+// pool that is also a source) are never selected (shared/vmselect): a copy
+// is not replicated again, as in Xen Orchestra; a copy that was failed over
+// is a production VM again and can be replicated back (fail back).
 func (d Deps) resolve(ctx context.Context, job config.Job) ([]runs.VM, error) {
-	return runs.Resolve(ctx, d.Pools, job, withoutCopies)
-}
-
-// withoutCopies drops start-blocked copies (standby or interrupted), as Xen
-// Orchestra does; a copy that was failed over is a production VM again and
-// can be replicated back (fail back).
-func withoutCopies(vms map[xapi.VMRef]xapi.VM) map[xapi.VMRef]xapi.VM {
-	out := make(map[xapi.VMRef]xapi.VM, len(vms))
-	for ref, vm := range vms {
-		if cp, isCopy := copyOf(ref, vm); !isCopy || !cp.StartBlocked {
-			out[ref] = vm
-		}
-	}
-	return out
+	return runs.Resolve(ctx, d.Pools, job)
 }

@@ -20,7 +20,8 @@
 // because a snapshot copies its VM's other_config (XO's resetVmOtherConfig).
 // A replication's copy (keys naming another VM; start-blocked, or its
 // transfer complete) keeps them: XO strips them too, but xbr dr, failover
-// and copy_retention find copies by them.
+// and copy_retention find copies by them. (A job selects only copies that
+// were failed over: standby copies never are, see shared/vmselect.)
 //
 // A snapshot left with the temporary name by a crash between steps 1 and 2
 // carries no keys; the prune function's sweep destroys it once it is old.

@@ -13,7 +13,7 @@ import (
 // cannot be snapshotted is skipped, one that does not exist fails (the same
 // results as export's).
 func (s *Snapshotter) resolve(ctx context.Context, job config.Job) ([]runs.VM, error) {
-	return runs.Resolve(ctx, s.pools, job, nil)
+	return runs.Resolve(ctx, s.pools, job)
 }
 
 // request is the snapshot.requested of vm, one of run r's VMs, with the

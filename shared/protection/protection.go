@@ -10,7 +10,6 @@ import (
 	"xbr/shared/config"
 	"xbr/shared/history"
 	"xbr/shared/vmselect"
-	"xbr/shared/xapi"
 	"xbr/shared/xotag"
 )
 
@@ -40,13 +39,13 @@ func Compute(in Input) []events.ProtectionVM {
 	var order []string
 	for _, p := range in.Pools {
 		for _, vm := range p.VMs {
-			if notAVM(vm) {
+			if vmselect.NotAVM(vm) != "" { // a copy is the protection of the VM it copies
 				continue
 			}
 			u := strings.ToLower(vm.UUID)
 			rows[u] = &vmRow{ProtectionVM: events.ProtectionVM{Pool: p.Name, UUID: vm.UUID, Name: vm.NameLabel,
 				State: events.ProtectionUnprotected, Reason: "no backup, snapshot or replicate job selects it", AgeSeconds: -1}}
-			if tag := noBak(vm); tag != "" {
+			if tag := vmselect.NoBackup(vm); tag != "" {
 				rows[u].State, rows[u].Reason = events.ProtectionExcluded, "tagged "+tag
 			}
 			if req := vm.OtherConfig[xotag.KeyRestoreRequest]; req != "" {
@@ -184,24 +183,6 @@ func poolsOf(j config.Job, pools []vmselect.Pool) []vmselect.Pool {
 		}
 	}
 	return out
-}
-
-// notAVM: templates, snapshots, control domains, standby copies and
-// health checks' throw-away test VMs are not VMs to protect (a copy is the
-// protection of the VM it copies).
-func notAVM(vm xapi.VM) bool {
-	return vm.IsControlDomain || vm.IsASnapshot || vm.IsATemplate || vm.IsDefaultTemplate ||
-		xotag.StandbyCopy(vm.UUID, vm.OtherConfig, vm.BlockedOperations) || slices.Contains(vm.Tags, xotag.TagHealthCheck)
-}
-
-// noBak is vm's xo:no-bak tag ("" when it has none).
-func noBak(vm xapi.VM) string {
-	for _, t := range vm.Tags {
-		if t == vmselect.NoBackupTag || strings.HasPrefix(t, vmselect.NoBackupTag+"=") {
-			return t
-		}
-	}
-	return ""
 }
 
 func rankOf(state string) int {

@@ -60,16 +60,16 @@ func TestResolveLeavesOutTestVMsAndCopies(t *testing.T) {
 	}
 
 	every := config.Job{Name: "nightly", Pools: []string{"lab"}}
-	if got, err := runs.Resolve(ctx, pools, every, nil); err != nil || !equal(uuids(got), all) {
+	if got, err := runs.Resolve(ctx, pools, every); err != nil || !equal(uuids(got), all) {
 		t.Errorf("a job of every VM selects %v, %v; want the VMs %v without the test VM %s and the standby copy %s",
 			uuids(got), err, all, testVM.uuid, standby.uuid)
 	}
 	byTag := config.Job{Name: "prod", Pools: []string{"lab"}, VMs: config.VMSelection{Tags: []string{"prod"}}}
-	if got, err := runs.Resolve(ctx, pools, byTag, nil); err != nil || !equal(uuids(got), []string{src.UUID}) {
+	if got, err := runs.Resolve(ctx, pools, byTag); err != nil || !equal(uuids(got), []string{src.UUID}) {
 		t.Errorf("a job of tag prod selects %v, %v; want only %s", uuids(got), err, src.UUID)
 	}
 	listed := config.Job{Name: "listed", Pools: []string{"lab"}, VMs: config.VMSelection{UUIDs: []string{testVM.uuid, standby.uuid}}}
-	got, err := runs.Resolve(ctx, pools, listed, nil)
+	got, err := runs.Resolve(ctx, pools, listed)
 	if err != nil || len(got) != 2 {
 		t.Fatalf("a job listing the test VM and the copy = %+v, %v; want both left out", got, err)
 	}

@@ -155,9 +155,10 @@ type Pools interface {
 	Client(ctx context.Context, pool string) (*xapi.Client, error)
 }
 
-// Resolve lists the VMs of job's pools, passes each pool's through keep
-// (nil keeps them all) and returns job's selection as a run's VMs.
-func Resolve(ctx context.Context, pools Pools, job config.Job, keep func(map[xapi.VMRef]xapi.VM) map[xapi.VMRef]xapi.VM) ([]VM, error) {
+// Resolve lists the VMs of job's pools and returns job's selection as a
+// run's VMs (shared/vmselect: what no job kind ever selects is left out
+// there).
+func Resolve(ctx context.Context, pools Pools, job config.Job) ([]VM, error) {
 	var listed []vmselect.Pool
 	for _, name := range job.Pools {
 		c, err := pools.Client(ctx, name)
@@ -167,9 +168,6 @@ func Resolve(ctx context.Context, pools Pools, job config.Job, keep func(map[xap
 		recs, err := c.CachedVMs(ctx)
 		if err != nil {
 			return nil, fmt.Errorf("resolve VMs: pool %s: %w", name, err)
-		}
-		if keep != nil {
-			recs = keep(recs)
 		}
 		listed = append(listed, vmselect.Pool{Name: name, VMs: recs})
 	}

@@ -46,9 +46,9 @@ func startSim(t *testing.T) (*xapisim.Server, simPools) {
 	return sim, simPools{url: url, user: user, password: pw}
 }
 
-// TestResolve lists a real (simulated) pool: every ordinary VM is selected
-// unless keep drops it; a listed VM that does not exist fails at once; a
-// pool that cannot be reached is an error naming it.
+// TestResolve lists a real (simulated) pool: every ordinary VM is selected;
+// a listed VM that does not exist fails at once; a pool that cannot be
+// reached is an error naming it.
 func TestResolve(t *testing.T) {
 	sim, pools := startSim(t)
 	var all []string
@@ -58,31 +58,19 @@ func TestResolve(t *testing.T) {
 	sort.Strings(all)
 	ctx := context.Background()
 	job := config.Job{Name: "nightly", Pools: []string{"lab"}}
-	got, err := runs.Resolve(ctx, pools, job, nil)
+	got, err := runs.Resolve(ctx, pools, job)
 	if err != nil || !equal(uuids(got), all) || len(all) != 3 {
 		t.Fatalf("Resolve = %v, %v, want the simulator's VMs %v", uuids(got), err, all)
 	}
-	dropFirst := func(vms map[xapi.VMRef]xapi.VM) map[xapi.VMRef]xapi.VM {
-		out := map[xapi.VMRef]xapi.VM{}
-		for ref, vm := range vms {
-			if vm.UUID != all[0] {
-				out[ref] = vm
-			}
-		}
-		return out
-	}
-	if got, err := runs.Resolve(ctx, pools, job, dropFirst); err != nil || !equal(uuids(got), all[1:]) {
-		t.Fatalf("Resolve with keep = %v, %v, want %v", uuids(got), err, all[1:])
-	}
 	missing := "00000000-0000-4000-8000-00000000dead"
 	job.VMs.UUIDs = []string{all[1], missing}
-	got, err = runs.Resolve(ctx, pools, job, nil)
+	got, err = runs.Resolve(ctx, pools, job)
 	if err != nil || len(got) != 2 || got[0].UUID != all[1] || got[0].Result != nil ||
 		got[1].Result == nil || got[1].Result.Status != events.StatusFailure || got[1].Pool != "unknown" {
 		t.Fatalf("Resolve of listed VMs = %+v, %v, want %s to do and %s failed", got, err, all[1], missing)
 	}
 	job.Pools = []string{"lab", "far"}
-	if _, err := runs.Resolve(ctx, pools, job, nil); err == nil || !strings.Contains(err.Error(), "resolve VMs: no pool far") {
+	if _, err := runs.Resolve(ctx, pools, job); err == nil || !strings.Contains(err.Error(), "resolve VMs: no pool far") {
 		t.Fatalf("Resolve of an unreachable pool: %v", err)
 	}
 }

@@ -2,11 +2,13 @@ package vmselect
 
 import (
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 
 	"xbr/shared/config"
 	"xbr/shared/xapi"
+	"xbr/shared/xotag"
 )
 
 // NoBackupTag excludes a VM from every backup job; "xo:no-bak=<reason>"
@@ -96,9 +98,24 @@ func explicit(uuids []string, pools []Pool) Result {
 	return out
 }
 
-// Ineligible says why vm can never be backed up ("" when it can): it is a
-// template, a snapshot or a control domain, or it is tagged xo:no-bak.
+// Ineligible says why vm can never be backed up ("" when it can): it is no
+// VM of a user's (NotAVM), or it is tagged xo:no-bak.
 func Ineligible(vm xapi.VM) string {
+	if why := NotAVM(vm); why != "" {
+		return why
+	}
+	if tag := NoBackup(vm); tag != "" {
+		return fmt.Sprintf("is tagged %q", tag)
+	}
+	return ""
+}
+
+// NotAVM says why vm is no VM of a user's ("" when it is one): it is a
+// template, a snapshot or a control domain, a health check's throw-away
+// test VM (tagged xbr:healthcheck), or a replication's standby copy (start
+// blocked: the protection of the VM it copies; once failed over it is a VM
+// again).
+func NotAVM(vm xapi.VM) string {
 	switch {
 	case vm.IsControlDomain:
 		return "is a control domain"
@@ -106,10 +123,20 @@ func Ineligible(vm xapi.VM) string {
 		return "is a snapshot"
 	case vm.IsATemplate || vm.IsDefaultTemplate:
 		return "is a template"
+	case slices.Contains(vm.Tags, xotag.TagHealthCheck):
+		return "is a health check's test VM"
+	case xotag.StandbyCopy(vm.UUID, vm.OtherConfig, vm.BlockedOperations):
+		return "is a standby copy of VM " + vm.OtherConfig[xotag.KeyVM]
 	}
+	return ""
+}
+
+// NoBackup is vm's xo:no-bak tag, "xo:no-bak" or "xo:no-bak=<reason>" (""
+// when it has none).
+func NoBackup(vm xapi.VM) string {
 	for _, t := range vm.Tags {
 		if t == NoBackupTag || strings.HasPrefix(t, NoBackupTag+"=") {
-			return fmt.Sprintf("is tagged %q", t)
+			return t
 		}
 	}
 	return ""
