@@ -125,9 +125,12 @@
 // Leases and markers are rewritten every fifth of WithStaleAfter (default 10 minutes); one
 // older than that, compared with the reader's own lease or marker (both ModTimes come from
 // the remote, so host clocks do not matter), belongs to a crashed process and is ignored. A
-// holder whose refreshes were ever further apart than half that time stops trusting its lease
-// for good: a backup refuses to commit (just before the manifest's Commit too), a GC stops
-// deleting. A manifest's commit that stalls while the lease lapses (the remote unreachable,
+// holder whose refreshes were ever further apart than half that time (by its wall clock or
+// by the remote's ModTimes), or whose last refresh is that old, stops trusting its lease for
+// good: a backup refuses to commit (just before the manifest's Commit too), a GC stops
+// deleting. The holder never measures that time with Go's monotonic clock, which stops
+// while the host is suspended: a host resumed after a long suspend finds its lease lapsed,
+// as everyone else has. A manifest's commit that stalls while the lease lapses (the remote unreachable,
 // the refreshes failing) may land after a GC swept; the lease is checked again once the
 // commit returns, and such a manifest is removed and the commit fails, so a reader can meet
 // it only in that moment (a restore then fails on the missing chunk, never restores wrong

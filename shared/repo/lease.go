@@ -15,17 +15,22 @@ import (
 // lease is an object a running backup (under sessions/) or a sweeping GC (under
 // gc/sweeping/) keeps fresh by rewriting it every staleAfter/5. Others compare its ModTime
 // with their own lease's, both set by the remote, so host clocks do not matter.
+//
+// The holder judges its own lease by wall-clock time (wallNow) and by the remote's
+// ModTimes, never by Go's monotonic clock: that one stops while the host is suspended (a
+// paused or suspended VM, a closed lid), the remote's clock and the others' do not.
 type lease struct {
 	rp   *Repo
 	key  string
 	body []byte
 	mod  time.Time // ModTime after the first write, as the remote reports it
 
-	mu   sync.Mutex
-	last time.Time // local time of the last successful write
-	// lapsed is set once two successful writes were further apart than staleAfter/2, or a
-	// failed write left no object: others may have taken the lease for a crashed holder's
-	// meanwhile, for good.
+	mu      sync.Mutex
+	last    time.Time // wall-clock time when the last successful write began
+	lastMod time.Time // ModTime of the last successful write, as the remote reports it
+	// lapsed is set once two successful writes were further apart than staleAfter/2 (by the
+	// wall clock or the remote's), or a failed write left no object: others may have taken
+	// the lease for a crashed holder's meanwhile, for good.
 	lapsed bool
 	stop   chan struct{}
 	done   chan struct{}
@@ -47,7 +52,7 @@ func (rp *Repo) acquireLease(ctx context.Context, prefix string, body []byte) (*
 		return nil, err
 	}
 	l := &lease{rp: rp, key: key, body: body, stop: make(chan struct{}), done: make(chan struct{})}
-	start := time.Now()
+	start := rp.opts.wallNow()
 	if err := remote.Put(ctx, rp.r, key, body); err != nil {
 		return nil, fmt.Errorf("repository on remote %s: write lease %s: %w", rp.r.Name(), key, err)
 	}
@@ -56,7 +61,7 @@ func (rp *Repo) acquireLease(ctx context.Context, prefix string, body []byte) (*
 		_ = rp.r.Delete(context.WithoutCancel(ctx), key)
 		return nil, fmt.Errorf("repository on remote %s: stat lease %s: %w", rp.r.Name(), key, err)
 	}
-	l.mod, l.last = st.ModTime, start
+	l.mod, l.lastMod, l.last = st.ModTime, st.ModTime, start
 	go l.refresh(context.WithoutCancel(ctx))
 	return l, nil
 }
@@ -71,7 +76,7 @@ func (l *lease) refresh(ctx context.Context) {
 			return
 		case <-t.C:
 		}
-		start := time.Now()
+		start := l.rp.opts.wallNow()
 		wctx, cancel := context.WithTimeout(ctx, l.rp.opts.staleAfter/5)
 		err := remote.Put(wctx, l.rp.r, l.key, l.body)
 		cancel()
@@ -86,13 +91,33 @@ func (l *lease) refresh(ctx context.Context) {
 			}
 			continue
 		}
-		l.mu.Lock()
-		if start.Sub(l.last) > l.rp.opts.staleAfter/2 {
+		l.rewritten(ctx, start)
+	}
+}
+
+// rewritten records a successful write of the lease begun at start (wall-clock time). The
+// lease lapses when the write came more than staleAfter/2 after the previous one by the
+// wall clock, or by the remote's clock, the one the others judge by: a host resumed with
+// its wall clock still behind sees no gap that the remote saw.
+func (l *lease) rewritten(ctx context.Context, start time.Time) {
+	sctx, cancel := context.WithTimeout(ctx, l.rp.opts.staleAfter/5)
+	st, err := l.rp.r.Stat(sctx, l.key)
+	cancel()
+	if err != nil { // judged against the older ModTime at the next write: sooner lapsed, never later
+		l.rp.opts.log.Warn("repository lease refreshed, its time on the remote unknown", "key", l.key, "err", err)
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if start.Sub(l.last) > l.rp.opts.staleAfter/2 {
+		l.lapsed = true
+	}
+	if err == nil {
+		if st.ModTime.Sub(l.lastMod) > l.rp.opts.staleAfter/2 {
 			l.lapsed = true
 		}
-		l.last = start
-		l.mu.Unlock()
+		l.lastMod = st.ModTime
 	}
+	l.last = start
 }
 
 // stillThere reports whether the lease's object is on the remote; false too when that cannot
@@ -113,7 +138,7 @@ func (l *lease) fresh() error {
 	if l.lapsed {
 		return fmt.Errorf("repository lease %s lapsed for more than %s: not relying on it", l.key, l.rp.opts.staleAfter/2)
 	}
-	if age := time.Since(l.last); age > l.rp.opts.staleAfter/2 {
+	if age := l.rp.opts.wallNow().Sub(l.last); age > l.rp.opts.staleAfter/2 {
 		return fmt.Errorf("repository lease %s last refreshed %s ago (valid %s): not relying on it", l.key, age.Round(time.Second), l.rp.opts.staleAfter)
 	}
 	return nil

@@ -61,6 +61,13 @@ func WithClock(now func() time.Time) Option { return func(o *options) { o.now = 
 // WithLogger sets the logger (default: discard).
 func WithLogger(l *slog.Logger) Option { return func(o *options) { o.log = l } }
 
+// wallNow reads the clock as wall-clock time only. Go measures the time between two readings
+// of time.Now by the monotonic clock, which stops while the host is suspended (a paused or
+// suspended VM, a closed lid): a lease holder resumed after an hour would find its lease
+// written moments ago, while every other host, judging by the remote's clock, has seen it
+// lapse. The wall clock moves on through a suspend, as the remote's does.
+func (o options) wallNow() time.Time { return o.now().Round(0) }
+
 func newOptions(opts []Option) options {
 	o := options{concurrency: 4, staleAfter: 10 * time.Minute, poll: 2 * time.Second,
 		now: time.Now, log: slog.New(slog.DiscardHandler)}
