@@ -60,11 +60,22 @@ func ImageDigest(image []byte, chunkSize int) string {
 	return hex.EncodeToString(list.Sum(nil))
 }
 
-// CountingRemote counts the chunks read through it (Open of a key under chunks/); the rest
-// is the wrapped remote's.
+// CountingRemote counts the chunks read through it (Open of a key under chunks/) and the
+// questions asked about chunks (Stat of such a key: an S3 HEAD); the rest is the wrapped
+// remote's. It hides the wrapped remote's batch: a repository's chunks go through Create
+// and Stat here, where they are counted.
 type CountingRemote struct {
 	remote.Remote
 	ChunkOpens atomic.Int64
+	ChunkStats atomic.Int64
+}
+
+// Stat counts the questions about chunks.
+func (c *CountingRemote) Stat(ctx context.Context, key string) (remote.Info, error) {
+	if strings.HasPrefix(key, repo.Root+"/chunks/") {
+		c.ChunkStats.Add(1)
+	}
+	return c.Remote.Stat(ctx, key)
 }
 
 // Open counts chunk reads.
