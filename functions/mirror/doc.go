@@ -23,7 +23,9 @@
 //     newer point always stands above what a mirror deletes.
 //   - A point is copied as stored (repo.CopyPoint): chunks the target lacks
 //     first, each checked against its id, the manifest last, under a lease
-//     on the target that keeps its GC away. So the source and target
+//     on the target that keeps its GC away. The target is asked only about
+//     the chunks that differ from its nearest point of the VM (copying
+//     oldest first, the previous one), not about every chunk. So the source and target
 //     repositories must cut, name and encrypt chunks alike: a target the
 //     mirror creates is made as the source's mirror (fn.Repos.EnsureMirror);
 //     an existing target that differs (another chunk size, another salt or

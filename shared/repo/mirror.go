@@ -61,7 +61,7 @@ func InitMirror(ctx context.Context, r remote.Remote, src *Repo, k Key, opts ...
 type CopyStats struct {
 	Present      bool  // the target had the point already: nothing was copied
 	ChunksCopied int   // chunks the target lacked
-	ChunksHad    int   // references to chunks the target had
+	ChunksHad    int   // references to chunks the target had (found, or named there: see CopyPoint)
 	BytesCopied  int64 // stored bytes written to the target, manifest included
 }
 
@@ -69,15 +69,19 @@ type CopyStats struct {
 // each checked against its id on the way (a damaged chunk stops the copy), then dst's
 // durability barrier (the names of the chunks copied and of those found there), then the
 // manifest, last, so the point exists on dst only once whole. A lease on dst keeps its GC
-// from sweeping the chunks copied before the manifest names them. Copying a point dst has
-// already does nothing; a copy cut short leaves only unreferenced chunks, which the next
-// copy re-uses and dst's GC otherwise removes.
+// from sweeping the chunks copied before the manifest names them, and those of the point
+// of p's VM on dst nearest p, which the copy relies on as a backup on its base: a chunk
+// that point names at the same place is not asked about (targetBase), so a copy asks dst
+// about the chunks that changed, not about every chunk. Copying a point dst has already
+// does nothing; a copy cut short leaves only unreferenced chunks, which the next copy
+// re-uses and dst's GC otherwise removes.
 func CopyPoint(ctx context.Context, src, dst *Repo, p Point) (CopyStats, error) {
 	return CopyPointEach(ctx, src, dst, p, nil)
 }
 
 // CopyPointEach is CopyPoint calling each (when not nil) after every chunk reference is
-// done, from the copying goroutines: a long copy's caller renews its locks there.
+// done, from the copying goroutines and the one walking p: a long copy's caller renews
+// its locks there.
 func CopyPointEach(ctx context.Context, src, dst *Repo, p Point, each func()) (CopyStats, error) {
 	var st CopyStats
 	if err := Compatible(src.cfg, dst.cfg); err != nil {
@@ -103,7 +107,9 @@ func CopyPointEach(ctx context.Context, src, dst *Repo, p Point, each func()) (C
 		return st, fmt.Errorf("copy restore point %s to remote %s: %w", p, dst.r.Name(), err)
 	}
 	defer batch.Close()
-	err = src.copyChunks(ctx, batch, p, &st, each)
+	base := dst.openTargetBase(ctx, p) // under the lease: see targetBase
+	defer base.close()
+	err = src.copyChunks(ctx, batch, p, base, &st, each)
 	if err == nil { // every chunk the manifest names durable first, as Backup.Commit does
 		err = batch.Barrier(ctx)
 	}
@@ -118,9 +124,10 @@ func CopyPointEach(ctx context.Context, src, dst *Repo, p Point, each func()) (C
 
 // copyChunks copies the chunks of p that dst lacks, up to src's concurrency at once (each
 // copy is a read, a check and a write: one at a time, a remote's latency, an S3 round trip,
-// set the pace). A chunk named again while its copy is under way waits for that copy
-// instead of making its own. The first error stops the others and is returned.
-func (rp *Repo) copyChunks(ctx context.Context, dst remote.Batch, p Point, st *CopyStats, each func()) error {
+// set the pace). A chunk base names at the same place is on dst: it is neither asked about
+// nor copied. A chunk named again while its copy is under way waits for that copy instead
+// of making its own. The first error stops the others and is returned.
+func (rp *Repo) copyChunks(ctx context.Context, dst remote.Batch, p Point, base *targetBase, st *CopyStats, each func()) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	var (
@@ -130,7 +137,16 @@ func (rp *Repo) copyChunks(ctx context.Context, dst remote.Batch, p Point, st *C
 		inflight = map[ChunkID]chan struct{}{} // at most concurrency of them
 	)
 	sem := make(chan struct{}, rp.opts.concurrency)
-	err := rp.eachRef(ctx, p, func(_ int, _ int64, id ChunkID) error {
+	err := rp.eachRef(ctx, p, func(disk int, k int64, id ChunkID) error {
+		if base.has(disk, k, id) {
+			mu.Lock()
+			st.ChunksHad++
+			mu.Unlock()
+			if each != nil {
+				each()
+			}
+			return nil
+		}
 		select {
 		case sem <- struct{}{}:
 		case <-ctx.Done():

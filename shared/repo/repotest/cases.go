@@ -47,6 +47,7 @@ func Run(t *testing.T, newRemote NewRemote) {
 		t.Run(name+"/tampered manifest", func(t *testing.T) { testTamperedManifest(t, mk(t)) })
 		t.Run(name+"/mirror", func(t *testing.T) { testMirror(t, newRemote, enc) })
 		t.Run(name+"/mirror asks only about changed chunks", func(t *testing.T) { testMirrorAsksChanged(t, newRemote, enc) })
+		t.Run(name+"/mirror's base outlives a GC", func(t *testing.T) { testMirrorBaseKept(t, newRemote, enc) })
 		t.Run(name+"/concurrent init", func(t *testing.T) { testConcurrentInit(t, newRemote(t), enc) })
 	}
 }
