@@ -2,6 +2,7 @@ package incremental_test
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -83,6 +84,14 @@ func newEnvKey(t *testing.T, nbdPurpose, cbt string, withS3 bool, keyFile string
 func newEnvJob(t *testing.T, nbdPurpose, cbt string, withS3 bool, keyFile string, vms int, more string,
 	tune ...func(*incremental.Deps)) *env {
 	t.Helper()
+	return newEnvPool(t, nbdPurpose, cbt, withS3, keyFile, xapisim.Options{VMs: vms}, more, tune...)
+}
+
+// newEnvPool is newEnvJob with the simulated pool's options (VMs of
+// diskSize-byte disks, two each, unless pool says otherwise).
+func newEnvPool(t *testing.T, nbdPurpose, cbt string, withS3 bool, keyFile string, pool xapisim.Options, more string,
+	tune ...func(*incremental.Deps)) *env {
+	t.Helper()
 	ctx := context.Background()
 	e := &env{t: t}
 	srv, err := natsserver.StartServer(natsserver.ServerConfig{Port: -1, Host: "127.0.0.1", StoreDir: t.TempDir()})
@@ -98,7 +107,7 @@ func newEnvJob(t *testing.T, nbdPurpose, cbt string, withS3 bool, keyFile string
 	if err := e.conn.EnsureStreams(ctx, bus.Topology{}); err != nil {
 		t.Fatal(err)
 	}
-	e.startSim(nbdPurpose, vms)
+	e.startSim(nbdPurpose, pool)
 	remoteYAML := fmt.Sprintf("  - {name: repo, type: dir, path: %q%s}\n", t.TempDir(), keyYAML(keyFile))
 	if withS3 {
 		gw := s3test.Start(t)
@@ -143,10 +152,13 @@ func keyYAML(keyFile string) string {
 	return fmt.Sprintf(", encryption_key_file: %q", keyFile)
 }
 
-func (e *env) startSim(nbdPurpose string, vms int) {
+func (e *env) startSim(nbdPurpose string, pool xapisim.Options) {
 	t := e.t
 	var err error
-	e.sim, err = xapisim.New(xapisim.Options{VMs: vms, DiskSize: diskSize, DisksPerVM: 2, NBD: nbdPurpose, DataDir: t.TempDir()})
+	pool.DiskSize = cmp.Or(pool.DiskSize, diskSize)
+	pool.DisksPerVM = cmp.Or(pool.DisksPerVM, 2)
+	pool.NBD, pool.DataDir = nbdPurpose, t.TempDir()
+	e.sim, err = xapisim.New(pool)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -59,6 +59,7 @@ func newXapiSimCmd() *cobra.Command {
 	f.StringVar(&diskSize, "disk-size", "1GiB", "size of each VM disk")
 	f.IntVar(&opts.DisksPerVM, "disks", 1, "disks per VM")
 	f.BoolVar(&opts.SameContent, "same-content", false, "every VM's disks hold the same content, as VMs cloned from one template")
+	f.BoolVar(&opts.RawDisks, "raw-disks", false, "VM disks are raw images (sm_config type=raw): format=vhd is built as vhd-tool builds it from a raw file")
 	f.StringVar(&opts.User, "user", "root", "login user")
 	f.StringVar(&opts.Password, "password", "xapisim", "login password")
 	f.StringVar(&opts.DataDir, "data-dir", "", "directory for imported disks (default: a temporary one)")
@@ -139,7 +140,13 @@ GET /export_raw_vdi?vdi=<ref|uuid>&format=raw|vhd serves one disk: raw is
 every byte of its virtual size; vhd is a dynamic VHD holding only the 2 MiB
 blocks that are not all zeros (refused with VDI_TOO_LARGE above 2040 GiB;
 base= is not simulated). Other formats answer 404, as XAPI does. Both count
-under export_raw_vdi in /sim/stats.
+under export_raw_vdi in /sim/stats. With --raw-disks the VMs' disks (and
+their snapshots) are raw images, sm_config type=raw, of exactly --disk-size
+bytes, and their vhd is what XAPI's vhd-tool builds from a raw source: the
+footer's size is the disk's rounded up to a whole 2 MiB block, an empty
+sector precedes the BAT, and when the block holding the disk's end is
+allocated its data stops at the disk's end, the footer copy following at
+once (vhd-tool's copy of the image stops at the image's end).
 
 GET /sim/stats (no session; not part of XAPI) answers counters as JSON:
 {"calls": {method: n}, "requests": {path: n}, "bytes": {kind: n}} — every

@@ -21,7 +21,7 @@ func FuzzFields(f *testing.F) {
 		foot := marshalFooter(size, [16]byte{}, 0)
 		binary.BigEndian.PutUint64(foot[16:], dataOff)
 		binary.BigEndian.PutUint32(foot[64:], checksum(foot, 64))
-		head := marshalHeader(entries, blockSize)
+		head := marshalHeader(entries, blockSize, footerSize+headerSize)
 		binary.BigEndian.PutUint64(head[16:], tableOff)
 		binary.BigEndian.PutUint32(head[36:], checksum(head, 36))
 		var s bytes.Buffer

@@ -143,12 +143,12 @@ func marshalFooter(size int64, uuid [16]byte, stamp uint32) []byte {
 	return b
 }
 
-// marshalHeader is a dynamic header whose BAT follows it.
-func marshalHeader(entries, blockSize uint32) []byte {
+// marshalHeader is a dynamic header whose BAT is at tableOffset.
+func marshalHeader(entries, blockSize uint32, tableOffset int64) []byte {
 	b := make([]byte, headerSize)
 	copy(b, headerCookie)
 	binary.BigEndian.PutUint64(b[8:], ^uint64(0))
-	binary.BigEndian.PutUint64(b[16:], footerSize+headerSize)
+	binary.BigEndian.PutUint64(b[16:], uint64(tableOffset))
 	binary.BigEndian.PutUint32(b[24:], version1)
 	binary.BigEndian.PutUint32(b[28:], entries)
 	binary.BigEndian.PutUint32(b[32:], blockSize)

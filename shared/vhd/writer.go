@@ -17,6 +17,15 @@ type Image struct {
 	// Read fills buf (DefaultBlockSize bytes) with block index's bytes;
 	// bytes past the disk's end must be zero.
 	Read func(index uint32, buf []byte) error
+	// FromRaw writes the stream as XAPI's vhd-tool builds it from a raw
+	// image (a raw file, or a volume it reads over NBD): the footer's size
+	// is Size rounded up to a whole block, an empty sector lies between the
+	// dynamic header and the BAT, and the data of a block holding the disk's
+	// end stops there, the footer copy following it directly, because its
+	// copy of the image stops at the image's end. Source: xen-api
+	// ocaml/libs/vhd/vhd_format/f.ml vhd_from_raw and Header.create,
+	// ocaml/vhd-tool/src/impl.ml stream_raw, direct_copy_stubs.c.
+	FromRaw bool
 }
 
 // Write streams img to w: footer, dynamic header, BAT, the blocks (each with
@@ -32,17 +41,25 @@ func Write(w io.Writer, img Image) (int64, error) {
 		bat[i] = 0xFF
 	}
 	bm := bitmapSize(bs)
-	next := footerSize + headerSize + int64(len(bat))
-	for _, idx := range img.Blocks {
+	tableOffset, stated := int64(footerSize+headerSize), img.Size
+	if img.FromRaw {
+		tableOffset, stated = footerSize+headerSize+SectorSize, int64(entries)*bs
+	}
+	next := tableOffset + int64(len(bat))
+	for i, idx := range img.Blocks {
 		if idx >= entries || binary.BigEndian.Uint32(bat[4*idx:]) != unallocated {
 			return 0, fmt.Errorf("vhd: block %d: outside the disk's %d blocks or listed twice", idx, entries)
+		}
+		if img.FromRaw && i > 0 && idx < img.Blocks[i-1] {
+			return 0, fmt.Errorf("vhd: block %d after block %d: vhd-tool writes blocks in increasing order", idx, img.Blocks[i-1])
 		}
 		binary.BigEndian.PutUint32(bat[4*idx:], uint32(next/SectorSize))
 		next += bm + bs
 	}
-	foot := marshalFooter(img.Size, img.UUID, 0)
+	foot := marshalFooter(stated, img.UUID, 0)
 	cw := &countWriter{w: w}
-	for _, b := range [][]byte{foot, marshalHeader(entries, bs), bat} {
+	gap := make([]byte, tableOffset-footerSize-headerSize)
+	for _, b := range [][]byte{foot, marshalHeader(entries, bs, tableOffset), gap, bat} {
 		if _, err := cw.Write(b); err != nil {
 			return cw.n, err
 		}
@@ -63,7 +80,11 @@ func writeBlocks(w io.Writer, img Image, bm int64) error {
 		if err := img.Read(idx, buf[bm:]); err != nil {
 			return fmt.Errorf("vhd: read block %d: %w", idx, err)
 		}
-		if _, err := w.Write(buf); err != nil {
+		n := int64(len(buf))
+		if end := int64(idx)*DefaultBlockSize + DefaultBlockSize; img.FromRaw && end > img.Size {
+			n -= end - img.Size // vhd-tool's copy stops at the image's end
+		}
+		if _, err := w.Write(buf[:n]); err != nil {
 			return err
 		}
 	}

@@ -6,6 +6,10 @@
 // virtual_size) or format=vhd (a dynamic VHD with every all-zero 2 MiB block
 // left unallocated, refused with VDI_TOO_LARGE above 2040 GiB; no base);
 // other formats answer 404 with INTERNAL_ERROR "Unknown format" in the task.
+// A VDI whose sm_config has type=raw (Options.RawDisks) is a raw image: its
+// format=vhd is built as XAPI's vhd-tool builds that of a raw source, the
+// footer's size rounded up to a whole 2 MiB block and an allocated last
+// block cut at the disk's end (vhd.Image.FromRaw).
 //
 // Disks hold deterministic, seeded content generated on the fly (zeros, random
 // blocks, log text, repeated database pages), so a large VM costs no memory;

@@ -88,7 +88,11 @@ func (s *Server) createVM(name string, index int, srRef string) *object {
 		}
 		src := newGenSource(seed, s.pat)
 		used := src.allocated(s.opts.DiskSize)
-		vdi := st.add("VDI", vdiRecord(fmt.Sprintf("%s disk %d", name, d), sr.ref, s.opts.DiskSize, used))
+		rec := vdiRecord(fmt.Sprintf("%s disk %d", name, d), sr.ref, s.opts.DiskSize, used)
+		if s.opts.RawDisks {
+			rec["sm_config"] = smap{"type": "raw"}
+		}
+		vdi := st.add("VDI", rec)
 		s.disks.put(vdi.ref, s.opts.DiskSize, src)
 		s.attachSR(sr, vdi)
 		s.addVBD(vm, vdi.ref, fmt.Sprint(d), "Disk", d == 0)

@@ -58,7 +58,8 @@ func (s *Server) serveExportRawVDI(w http.ResponseWriter, r *http.Request) {
 		httpError(w, http.StatusNotFound, "Not Found", "")
 		return
 	}
-	uuid, k, err := s.rawContent(q.Get("vdi"))
+	src, err := s.rawContent(q.Get("vdi"))
+	k := src.disk
 	var blocks []uint32
 	if err == nil && format == "vhd" {
 		blocks, err = vhdBlocks(q.Get("vdi"), k, s.CurrentFaults().RefuseVHD)
@@ -71,7 +72,7 @@ func (s *Server) serveExportRawVDI(w http.ResponseWriter, r *http.Request) {
 		s.failTask(task, errStalled)
 		return
 	}
-	x, err := s.hijack(w, fmt.Sprintf(rawHead, task, ctype, uuid, format))
+	x, err := s.hijack(w, fmt.Sprintf(rawHead, task, ctype, src.uuid, format))
 	if err != nil {
 		s.failTask(task, err)
 		return
@@ -86,7 +87,7 @@ func (s *Server) serveExportRawVDI(w http.ResponseWriter, r *http.Request) {
 		if x.faults.DamageVHD {
 			out = &damageFirst{w: cw}
 		}
-		err = writeVHD(ctx, out, k, blocks, report)
+		err = writeVHD(ctx, out, src, blocks, report)
 	} else {
 		pr := &progressReader{ctx: ctx, r: k.reader(), report: report}
 		_, err = io.CopyBuffer(cw, pr, make([]byte, blockSize))
@@ -100,26 +101,41 @@ func (s *Server) serveExportRawVDI(w http.ResponseWriter, r *http.Request) {
 	s.completeTask(task, "")
 }
 
+// exported is the VDI a transfer reads: its uuid, its content, and whether
+// that content is a raw image (see rawBacked).
+type exported struct {
+	uuid    string
+	disk    *disk
+	fromRaw bool
+}
+
 // rawContent finds the VDI named by ref or uuid and its content; a
 // cbt_metadata VDI has none to export.
-func (s *Server) rawContent(id string) (string, *disk, error) {
+func (s *Server) rawContent(id string) (exported, error) {
 	s.st.mu.Lock()
 	vdi, err := s.st.byRefOrUUID("VDI", id)
-	var uuid, ref string
+	var x exported
+	var ref string
 	if err == nil {
-		uuid, ref = vdi.str("uuid"), vdi.ref
+		x.uuid, x.fromRaw, ref = vdi.str("uuid"), rawBacked(vdi), vdi.ref
 		err = refuseMetadata(vdi)
 	}
 	s.st.mu.Unlock()
 	if err != nil {
-		return "", nil, err
+		return exported{}, err
 	}
 	k, ok := s.disks.get(ref)
 	if !ok {
-		return "", nil, fail("VDI_IO_ERROR", "no content for VDI "+uuid)
+		return exported{}, fail("VDI_IO_ERROR", "no content for VDI "+x.uuid)
 	}
-	return uuid, k, nil
+	x.disk = k
+	return x, nil
 }
+
+// rawBacked tells a VDI whose image is a raw file (sm_config type=raw, as
+// SM's FileSR marks one; Options.RawDisks): XAPI hands it to vhd-tool as a
+// raw source, whose VHD export differs (vhd.Image.FromRaw).
+func rawBacked(vdi *object) bool { return vdi.smap("sm_config")["type"] == "raw" }
 
 // vhdBlocks decides, before the headers, the blocks a VHD of k allocates:
 // those not all zeros. Above the VHD maximum XAPI refuses the format
@@ -131,11 +147,13 @@ func vhdBlocks(vdi string, k *disk, refuse bool) ([]uint32, error) {
 	return vhd.NonZeroBlocks(k.src, k.size)
 }
 
-// writeVHD streams k as a dynamic VHD of the given blocks, reporting the
-// disk bytes covered so far.
-func writeVHD(ctx context.Context, w io.Writer, k *disk, blocks []uint32, report func(int64)) error {
+// writeVHD streams x's content as a dynamic VHD of the given blocks, as
+// vhd-tool writes that of a raw image when x is one, reporting the disk
+// bytes covered so far.
+func writeVHD(ctx context.Context, w io.Writer, x exported, blocks []uint32, report func(int64)) error {
 	var next int64
-	_, err := vhd.Write(w, vhd.Image{Size: k.size, Blocks: blocks, Read: func(i uint32, buf []byte) error {
+	k := x.disk
+	_, err := vhd.Write(w, vhd.Image{Size: k.size, Blocks: blocks, FromRaw: x.fromRaw, Read: func(i uint32, buf []byte) error {
 		if err := ctx.Err(); err != nil {
 			return err
 		}

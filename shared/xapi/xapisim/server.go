@@ -35,6 +35,11 @@ type Options struct {
 	PoolName    string // pool name_label; default "xapisim"
 	Faults      Faults // initial fault knobs
 	NBD         string // purpose of the pool's network: "" (none), "nbd" (TLS) or "insecure_nbd"
+	// RawDisks makes the VMs' disks raw images (sm_config type=raw, as SM's
+	// FileSR makes a raw VDI, of exactly DiskSize bytes): their format=vhd
+	// export is built as XAPI's vhd-tool builds that of a raw source, the
+	// footer's size rounded up to 2 MiB (see vhd.Image.FromRaw).
+	RawDisks bool
 	// BootDelay is how long a started VM's guest takes to report (guest
 	// metrics, a health check script's verdict); default 1s.
 	BootDelay time.Duration

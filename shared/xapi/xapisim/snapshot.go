@@ -113,12 +113,18 @@ func (s *Server) snapshotVBD(snap, vbd *object) {
 }
 
 // snapshotVDI makes a copy-on-write snapshot of vdi: it shares its content.
+// A raw disk's snapshot is raw too (the simulator's liberty: SM's FileSR
+// cannot snapshot a raw VDI, but a volume XAPI reads over NBD, as on an
+// SMAPIv3 SR, reaches vhd-tool as a raw source all the same).
 func (s *Server) snapshotVDI(vdi *object) *object {
 	rec := snapshot(vdi.rec)
+	smc := smap{"vdi_type": "vhd", "vhd-parent": vdi.str("uuid")}
+	if rawBacked(vdi) {
+		smc = smap{"type": "raw"}
+	}
 	maps.Copy(rec, map[string]any{"uuid": uuid.NewString(), "location": uuid.NewString(),
 		"is_a_snapshot": true, "snapshot_of": vdi.ref, "snapshot_time": s.now(), "snapshots": set(),
-		"VBDs": set(), "current_operations": smap{}, "cbt_enabled": false,
-		"sm_config": smap{"vdi_type": "vhd", "vhd-parent": vdi.str("uuid")}})
+		"VBDs": set(), "current_operations": smap{}, "cbt_enabled": false, "sm_config": smc})
 	n := s.st.add("VDI", rec)
 	s.disks.share(n.ref, vdi.ref)
 	s.cbtSnapshot(vdi, n)
