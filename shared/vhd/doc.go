@@ -28,5 +28,16 @@
 //     naming the field and its value, never a panic or a huge allocation.
 //   - Sectors whose bitmap bit is clear read as zeros, as the
 //     specification says for a disk without a parent.
+//   - The footer's size is the disk's virtual size, or that size rounded up
+//     to a whole block: XAPI's vhd-tool states the latter in the VHD it
+//     builds from a raw image (a raw file, a volume read over NBD), whose
+//     size SM does not round (FileSR makes a raw VDI of the size asked).
+//     The bytes from the disk's end to the footer's size must then be zeros
+//     or unmapped (data there is a larger disk than the VDI: an error), and
+//     the block holding the disk's end may stop there, the footer copy
+//     following at once, as vhd-tool's copy of the image stops at its end
+//     (Image.FromRaw writes such a stream). Either way Reader yields exactly
+//     the virtual size's bytes; reading the disk raw instead would read it
+//     a second time.
 //   - Write produces what Reader reads, for the simulator and the tests.
 package vhd

@@ -22,7 +22,8 @@ type Block struct {
 type Reader struct {
 	r         io.Reader
 	pos       int64 // bytes read from r
-	size      int64
+	size      int64 // the disk's virtual size
+	stated    int64 // the footer's current size: size, or size rounded up to a block
 	blockSize int64
 	order     []batEntry // allocated blocks by file offset
 	dataEnd   int64      // the file offset where the last block ends
@@ -30,6 +31,7 @@ type Reader struct {
 	next      int
 	bitmap    []byte
 	buf       []byte
+	cut       bool // the last block stopped at the disk's end and the footer copy was read after it
 	done      bool
 }
 
@@ -41,6 +43,10 @@ type batEntry struct {
 
 // NewReader reads the footer, the dynamic header and the BAT of a dynamic
 // VHD of a disk of size bytes from r, which it then reads forward only.
+// The footer's size is size, or size rounded up to a whole block, as
+// XAPI's vhd-tool states it in the VHD of a raw image (see Image.FromRaw):
+// then the bytes past size must be zeros or unallocated, and the block
+// holding the disk's end may stop there, the footer copy following it.
 func NewReader(r io.Reader, size int64) (*Reader, error) {
 	vr := &Reader{r: r, size: size}
 	b := make([]byte, headerSize)
@@ -50,9 +56,6 @@ func NewReader(r io.Reader, size int64) (*Reader, error) {
 	f, err := parseFooter(b[:footerSize])
 	if err != nil {
 		return nil, err
-	}
-	if f.currentSize != uint64(size) {
-		return nil, formatErr("footer current size %d, the disk's virtual size is %d", f.currentSize, size)
 	}
 	if err := vr.skip(int64(f.dataOffset), "footer data offset"); err != nil {
 		return nil, err
@@ -64,10 +67,26 @@ func NewReader(r io.Reader, size int64) (*Reader, error) {
 	if err != nil {
 		return nil, err
 	}
+	if err := vr.checkSize(f.currentSize, int64(h.blockSize)); err != nil {
+		return nil, err
+	}
 	if err := vr.readBAT(f, h); err != nil {
 		return nil, err
 	}
 	return vr, nil
+}
+
+// checkSize accepts the footer's current size: the disk's, or the disk's
+// rounded up to a whole block (the last block's bytes past the disk are
+// then checked as it is read).
+func (vr *Reader) checkSize(stated uint64, blockSize int64) error {
+	up := (vr.size + blockSize - 1) / blockSize * blockSize
+	if stated < uint64(vr.size) || stated > uint64(up) {
+		return formatErr("footer current size %d, the disk's virtual size is %d: want that, or at most %d (rounded up to a block of %d)",
+			stated, vr.size, up, blockSize)
+	}
+	vr.stated = int64(stated)
+	return nil
 }
 
 // readBAT reads the BAT and orders its allocated entries by file offset,
@@ -114,7 +133,8 @@ func (vr *Reader) readBAT(f footer, h header) error {
 }
 
 // StreamSize is the stream's length as its BAT tells: the end of the last
-// block and the footer copy (more when padding precedes that footer).
+// block and the footer copy (more when padding precedes that footer, less
+// when the last block stops at the disk's end).
 func (vr *Reader) StreamSize() int64 { return vr.dataEnd + footerSize }
 
 // Next returns the next allocated block in file order, or io.EOF after the
@@ -124,8 +144,10 @@ func (vr *Reader) Next() (Block, error) {
 		return Block{}, io.EOF
 	}
 	if vr.next == len(vr.order) {
-		if err := vr.trailer(); err != nil {
-			return Block{}, err
+		if !vr.cut {
+			if err := vr.trailer(); err != nil {
+				return Block{}, err
+			}
 		}
 		vr.done = true
 		return Block{}, io.EOF
@@ -146,12 +168,18 @@ func (vr *Reader) Next() (Block, error) {
 	if err := vr.read(vr.bitmap, what+" bitmap"); err != nil {
 		return Block{}, err
 	}
-	if err := vr.read(vr.buf, what+" data"); err != nil {
+	off := int64(e.index) * vr.blockSize
+	n := min(vr.blockSize, vr.size-off) // the disk's bytes in the block
+	if err := vr.read(vr.buf[:n], what+" data"); err != nil {
 		return Block{}, err
 	}
+	if n < vr.blockSize {
+		if err := vr.pastEnd(e, n); err != nil {
+			return Block{}, err
+		}
+	}
 	vr.clearUnmapped()
-	off := int64(e.index) * vr.blockSize
-	return Block{Offset: off, Data: vr.buf[:min(vr.blockSize, vr.size-off)]}, nil
+	return Block{Offset: off, Data: vr.buf[:n]}, nil
 }
 
 // clearUnmapped zeroes the sectors whose bitmap bit is clear.
@@ -178,15 +206,23 @@ func (vr *Reader) trailer() error {
 			break
 		}
 	}
+	if err := vr.checkTrailer(b); err != nil {
+		return err
+	}
+	if n, _ := io.ReadFull(vr.r, b[:1]); n != 0 {
+		return formatErr("data after the trailing footer at offset %d", vr.pos)
+	}
+	return nil
+}
+
+// checkTrailer checks the footer copy b against the footer.
+func (vr *Reader) checkTrailer(b []byte) error {
 	f, err := parseFooter(b)
 	if err != nil {
 		return formatErr("trailing %s", strings.TrimPrefix(err.Error(), ErrFormat.Error()+": "))
 	}
-	if f.currentSize != uint64(vr.size) {
-		return formatErr("trailing footer current size %d, the disk's virtual size is %d", f.currentSize, vr.size)
-	}
-	if n, _ := io.ReadFull(vr.r, b[:1]); n != 0 {
-		return formatErr("data after the trailing footer at offset %d", vr.pos)
+	if f.currentSize != uint64(vr.stated) {
+		return formatErr("trailing footer current size %d, the footer's is %d", f.currentSize, vr.stated)
 	}
 	return nil
 }

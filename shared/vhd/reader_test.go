@@ -256,6 +256,10 @@ func FuzzReader(f *testing.F) {
 	f.Add(encode(f, disk(bs+4096, 1), []uint32{1}), int64(bs+4096))
 	f.Add(encode(f, disk(2*bs, 0, 1), []uint32{1, 0}), int64(2*bs))
 	f.Add(encode(f, nil, nil), int64(0))
+	// vhd-tool's VHD of a raw image: the footer's size rounded up to a block,
+	// the last block cut at the disk's end, or not allocated.
+	f.Add(encodeRaw(f, disk(bs+4096, 1), []uint32{1}), int64(bs+4096))
+	f.Add(encodeRaw(f, disk(bs+4096, 0), []uint32{0}), int64(bs+4096))
 	f.Fuzz(func(t *testing.T, b []byte, size int64) {
 		if size < 0 || size > 64<<20 {
 			return
