@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -128,7 +129,11 @@ func (w *Worker) unwind(ctx context.Context, rems []remote.Remote, ts time.Time,
 // lockVM takes the VM folder's lock on every remote that has one (a
 // directory: Xen Orchestra's lock, see remote.Locker), waiting while XO or
 // another xbr process holds it. The returned unlock releases them all.
+// Locks are taken in the order of the remotes' names, whatever the job's
+// order, so two exports of the VM whose jobs list the same remotes in
+// another order never hold one lock each while waiting for the other's.
 func (w *Worker) lockVM(ctx context.Context, rems []remote.Remote, vmUUID string) (func(), error) {
+	rems = slices.SortedFunc(slices.Values(rems), func(a, b remote.Remote) int { return strings.Compare(a.Name(), b.Name()) })
 	var unlocks []func() error
 	unlock := func() {
 		for i, u := range unlocks {
