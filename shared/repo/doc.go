@@ -155,8 +155,10 @@
 // Crashes: GC keeps no state beyond the markers; it is idempotent, so a sweep cut short
 // leaves unreferenced chunks that the next GC removes, and the repository due for it. A
 // crashed backup leaves chunks no manifest names and its lease, which goes stale; the next
-// GC that sweeps removes the chunks, the dir remote's temp files of interrupted uploads,
-// and the leases and sweep markers stale for twice their validity. A manifest is never
+// GC that sweeps removes the chunks, the temp files and pending multipart uploads of
+// interrupted uploads (last active twice the leases' validity, or the grace if longer,
+// before the sweep marker by the remote's times), and the leases and sweep markers stale
+// for twice their validity. A manifest is never
 // visible half-written.
 //
 // # Verify

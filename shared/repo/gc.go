@@ -115,7 +115,7 @@ func (rp *Repo) collect(ctx context.Context, grace time.Duration) (GCReport, err
 	rep.Manifests += n
 	if err == nil { // no backup runs: every incomplete upload is a crashed one's
 		var terr error
-		if rep.Temps, terr = rp.sweepTemps(ctx, grace); terr != nil {
+		if rep.Temps, terr = rp.sweepTemps(ctx, marker, grace); terr != nil {
 			// Incomplete uploads only take space: one whose listing fails (versitygw refuses
 			// to page past 1,000 pending multipart uploads) must not stop every sweep.
 			rp.opts.log.Warn("gc: incomplete uploads not removed; the chunks are swept all the same",
@@ -132,13 +132,16 @@ func (rp *Repo) collect(ctx context.Context, grace time.Duration) (GCReport, err
 	return rep, errors.Join(err, marker.release(ctx))
 }
 
-// sweepTemps removes the incomplete uploads under the repository left by crashed writers.
-func (rp *Repo) sweepTemps(ctx context.Context, grace time.Duration) (int, error) {
+// sweepTemps removes the incomplete uploads under the repository left by crashed writers:
+// those last active more than grace (at least twice the leases' validity) before marker was
+// written. Both times are the remote's (a temp's ModTime or start, the marker's ModTime), so
+// a GC host whose clock is ahead does not take an upload in progress for a crashed one's.
+func (rp *Repo) sweepTemps(ctx context.Context, marker *lease, grace time.Duration) (int, error) {
 	s, ok := rp.r.(remote.Sweeper)
 	if !ok {
 		return 0, nil
 	}
-	before := rp.opts.now().Add(-max(grace, 2*rp.opts.staleAfter))
+	before := marker.mod.Add(-max(grace, 2*rp.opts.staleAfter))
 	removed, err := remote.Sweep(ctx, s, Root+"/", before)
 	if err != nil {
 		return len(removed), fmt.Errorf("gc: incomplete uploads: %w", err)
