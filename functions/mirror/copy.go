@@ -19,12 +19,15 @@ func pointID(rem string, p repo.Point) string {
 	return catalog.ID{Remote: rem, VM: p.VM, Time: p.Time, Repo: true}.String()
 }
 
-// copyKept copies the kept points dst lacks, oldest first, calling touch
-// before each and as its chunks are copied (touch renews the run's lock at
-// most every runs.RenewEvery). It reports whether every kept point is on dst now: false
-// when one was deleted on the source while it was being copied.
+// copyKept copies the kept points dst lacks, oldest first, renewing the
+// run's lock (r.touch) before each and as its chunks are copied. It reports
+// whether every kept point is on dst now: false when one was deleted on the
+// source while it was being copied. Once the lock is taken over, ctx ends:
+// the copy under way is abandoned (it leaves chunks no manifest names, which
+// the target's GC removes, never a half-written point) and none is begun.
 func (d Deps) copyKept(ctx context.Context, src, dst *repo.Repo, keep []retention.Item, onDst map[string]bool,
-	all map[string]repo.Point, touch func(), t *events.MirrorTarget) (bool, error) {
+	all map[string]repo.Point, r *renewer, t *events.MirrorTarget) (bool, error) {
+	touch := func() { r.touch(ctx) }
 	complete := true
 	for _, it := range slices.Backward(keep) {
 		if onDst[it.ID] {

@@ -31,6 +31,12 @@
 //     an existing target that differs (another chunk size, another salt or
 //     key) is refused with what differs (config check refuses a different
 //     chunk_size or encryption_key_file first). Re-chunking is not done.
+//   - A run keeps its lock fresh while it copies (runs.Hold). A run whose
+//     lock was taken over meanwhile (it went stale: the host suspended, a
+//     long stall, NATS out of reach) stops at its next renewal: the copy
+//     under way is abandoned, no later point is copied, nothing is deleted
+//     on the target (the lock is renewed once more just before deleting),
+//     and the VM's mirror.failed says why.
 //   - Crash safety and idempotence: a mirror killed half-way leaves chunks
 //     no manifest names (the target's GC removes them unless the next mirror
 //     re-uses them) and never a half-written point; the next run copies what

@@ -3,7 +3,6 @@ package mirror
 import (
 	"context"
 	"fmt"
-	"sync"
 	"time"
 
 	"xbr/events"
@@ -16,7 +15,8 @@ import (
 
 // work mirrors one VM to every target of its job. A failure is the VM's
 // mirror.failed, with what was done before; only the end of ctx (shutting
-// down) is an error, so the request is redelivered.
+// down) is an error, so the request is redelivered. A run whose lock was
+// taken over meanwhile stops (renewer) and fails saying so.
 func (d Deps) work(ctx context.Context, ev bus.Event) ([]bus.Out, error) {
 	p, err := events.PayloadAs[events.MirrorRequested](ev.Received)
 	if err != nil {
@@ -32,25 +32,15 @@ func (d Deps) work(ctx context.Context, ev bus.Event) ([]bus.Out, error) {
 	}
 	start := time.Now()
 	var done []events.MirrorTarget
-	var (
-		touchMu sync.Mutex
-		touched time.Time
-	)
-	touch := func() { // a long copy keeps its run's lock fresh, as an export does
-		touchMu.Lock()
-		defer touchMu.Unlock()
-		now := d.Now()
-		if !touched.IsZero() && now.Sub(touched) < runs.RenewEvery {
-			return
-		}
-		touched = now
-		if err := d.Runs.Touch(ctx, p.Job, p.RunID); err != nil {
-			d.Log.Warn("run lock not renewed", "run", p.RunID, "job", p.Job, "err", err)
-		}
-	}
-	err = d.mirrorVM(ctx, p, policy(sched), touch, &done)
+	hctx, hold := d.Runs.Hold(ctx, p.Job, p.RunID)
+	defer hold.Release()
+	r := &renewer{hold: hold, now: d.Now, log: d.Log.With("job", p.Job), run: p.RunID}
+	err = d.mirrorVM(hctx, p, policy(sched), r, &done)
 	if err != nil && ctx.Err() != nil {
 		return nil, err
+	}
+	if lost := runs.Lost(hctx); lost != nil { // taken over: what it did, and why it stopped
+		err = lost
 	}
 	if err != nil {
 		d.Log.Warn("mirror failed; the next run completes it", "job", p.Job, "vm_uuid", p.VMUUID, "err", err)
@@ -70,8 +60,8 @@ func policy(s config.Schedule) retention.Policy {
 }
 
 // mirrorVM mirrors the VM of p to each target in turn, appending what it did
-// to done; touch renews the run's lock.
-func (d Deps) mirrorVM(ctx context.Context, p events.MirrorRequested, pol retention.Policy, touch func(),
+// to done; r renews the run's lock.
+func (d Deps) mirrorVM(ctx context.Context, p events.MirrorRequested, pol retention.Policy, r *renewer,
 	done *[]events.MirrorTarget) error {
 	src, err := d.Repos.Open(ctx, p.Source)
 	if err != nil {
@@ -87,7 +77,7 @@ func (d Deps) mirrorVM(ctx context.Context, p events.MirrorRequested, pol retent
 			return fmt.Errorf("mirror target %s: %w", name, err)
 		}
 		t := events.MirrorTarget{Remote: name}
-		err = d.mirrorTo(ctx, src, dst, p.VMUUID, points, pol, touch, &t)
+		err = d.mirrorTo(ctx, src, dst, p.VMUUID, points, pol, r, &t)
 		*done = append(*done, t)
 		if err != nil {
 			return fmt.Errorf("mirror target %s: %w", name, err)
@@ -98,10 +88,11 @@ func (d Deps) mirrorVM(ctx context.Context, p events.MirrorRequested, pol retent
 
 // mirrorTo decides the retention over the VM's points on the source and on
 // target dst together, copies the kept points dst lacks (oldest first), then,
-// when every kept point is on dst, deletes dst's points outside it (dst's
-// garbage is collected when the run has ended: functions/prune).
+// when every kept point is on dst and the run still holds its lock, deletes
+// dst's points outside it (dst's garbage is collected when the run has
+// ended: functions/prune).
 func (d Deps) mirrorTo(ctx context.Context, src, dst *repo.Repo, vm string, srcPoints []repo.PointInfo,
-	pol retention.Policy, touch func(), t *events.MirrorTarget) error {
+	pol retention.Policy, r *renewer, t *events.MirrorTarget) error {
 	if err := repo.Compatible(src.Config(), dst.Config()); err != nil {
 		return err
 	}
@@ -125,13 +116,16 @@ func (d Deps) mirrorTo(ctx context.Context, src, dst *repo.Repo, vm string, srcP
 	if err != nil {
 		return err
 	}
-	complete, err := d.copyKept(ctx, src, dst, dec.Keep, onDst, all, touch, t)
+	complete, err := d.copyKept(ctx, src, dst, dec.Keep, onDst, all, r, t)
 	if err != nil {
 		return err
 	}
 	if !complete { // the retention decided with a point that is gone: the next run decides again
 		d.Log.Info("nothing deleted on the mirror target: a kept point went from the source during the copy", "remote", t.Remote, "vm_uuid", vm)
 		return nil
+	}
+	if err := r.confirm(ctx); err != nil {
+		return fmt.Errorf("nothing deleted on the target: %w", err)
 	}
 	return d.deleteRest(ctx, dst, dec, onDst, all, t)
 }

@@ -38,7 +38,12 @@
 // its run.completed is published even if the first admission's events were
 // lost or its planner died between taking the lock and interrupting the
 // run. A run whose workers merely restarted is not affected: its events are
-// redelivered and it goes on renewing the lock.
+// redelivered and it goes on renewing the lock. A worker of the old run that
+// was only stalled (its host suspended, NATS out of reach) learns it at its
+// next renewal: the Hold of its work ends the work's context with
+// ErrNotHolder as the cause, so it stops at its next safe point instead of
+// working beside the new run, and reports why (its result is late and
+// ignored).
 //
 // The skeleton. Every run-shaped function (export, replicate, snapshot:
 // one work request per VM of a run, one result per VM) declares itself as
