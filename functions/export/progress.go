@@ -34,10 +34,13 @@ func (w *Worker) tick(ctx context.Context, j *job, seq int, n, total int64, elap
 	// The attempt too: the bus drops an id it has seen, and a later attempt's
 	// ticks count from 1 again.
 	w.publish(ctx, events.DeriveID("export.progress", j.req.RunID, j.req.VMUUID, fmt.Sprint(j.delivery), fmt.Sprint(j.n), fmt.Sprint(seq)), ev)
-	if renew && j.run != nil {
-		if err := w.d.Runs.Touch(ctx, j.req.Job, j.req.RunID); err != nil && ctx.Err() == nil {
-			w.d.Log.Warn("renewing the job's lock failed", "run", j.req.RunID, "error", err)
-		}
+	if !renew {
+		return
+	}
+	// Once another run holds the lock (this one was taken over), the hold
+	// ends the attempt's context: the stream stops and nothing is committed.
+	if err := j.hold.Renew(ctx); err != nil && ctx.Err() == nil {
+		w.d.Log.Warn("renewing the job's lock failed", "run", j.req.RunID, "error", err)
 	}
 }
 

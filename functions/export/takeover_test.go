@@ -28,7 +28,7 @@ func (c *stepClock) add(d time.Duration) { c.mu.Lock(); c.now = c.now.Add(d); c.
 // while it streams a VM's export; as it resumes, the job's next fire takes
 // the stale lock over and starts its own export of the job. The old run's
 // export must stop at its next renewal, commit no backup beside the new
-// run's, and say it failed and why.
+// run's, leave nothing behind, and say it failed and why.
 func TestExportTakenOverStops(t *testing.T) {
 	ctx := context.Background()
 	e := newEnv(t, 1, fmt.Sprintf(oneVMJob, "nightly", "local", "none", "none", 0), false)
@@ -65,4 +65,6 @@ func TestExportTakenOverStops(t *testing.T) {
 	if bs := list(t, e.remotes["local"]); len(bs) != 0 {
 		t.Fatalf("the run taken over committed %d backups; want none", len(bs))
 	}
+	e.assertNoSnapshots() // it stopped as a timed-out attempt does: nothing left behind
+	assertNoTemp(t, e.remotes["local"])
 }

@@ -28,7 +28,8 @@ type job struct {
 	req      events.ExportRequested
 	cfg      config.Job
 	schedule string
-	run      *runs.Run // nil for a request outside any recorded run
+	run      *runs.Run  // nil for a request outside any recorded run
+	hold     *runs.Hold // renews the run's lock as the attempt streams; nil with run
 	delivery uint64
 	n        int // the attempt under way (started sets it): in its events' ids
 }
@@ -72,10 +73,11 @@ func (d Deps) lastFailed(_ context.Context, ev bus.Event, err error) ([]bus.Out,
 func (w *Worker) handleRun(ctx context.Context, j *job) ([]bus.Out, error) {
 	return runs.Work(ctx, w.d.workerEnv(), runs.VMWork[events.ExportCompleted]{
 		Job: j.cfg, RunID: j.req.RunID, VM: j.req.VMUUID,
-		Attempt: func(ctx context.Context, run *runs.Run, n int) (events.ExportCompleted, error) {
+		Attempt: func(ctx context.Context, run *runs.Run, hold *runs.Hold, n int) (events.ExportCompleted, error) {
 			if j.run == nil { // later attempts keep the run their predecessors recorded themselves in
 				j.run = run
 			}
+			j.hold = hold
 			return w.attempt(ctx, j, n)
 		},
 		Completed: func(done events.ExportCompleted) ([]bus.Out, error) {

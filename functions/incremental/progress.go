@@ -33,10 +33,13 @@ func (w *Worker) tick(ctx context.Context, j *job, seq int, n, total int64, elap
 	ev := events.IncrementalProgress{RunID: j.req.RunID, Job: j.req.Job, VMUUID: j.req.VMUUID,
 		Transfer: events.TransferAt(n, total, elapsed)}
 	w.publish(ctx, j.eventID("incremental.progress", fmt.Sprint(seq)), ev)
-	if renew && j.run != nil {
-		if err := w.d.Runs.Touch(ctx, j.req.Job, j.req.RunID); err != nil && ctx.Err() == nil {
-			w.d.Log.Warn("renewing the job's lock failed", "run", j.req.RunID, "error", err)
-		}
+	if !renew {
+		return
+	}
+	// Once another run holds the lock (this one was taken over), the hold
+	// ends the attempt's context: the stream stops and nothing is committed.
+	if err := j.hold.Renew(ctx); err != nil && ctx.Err() == nil {
+		w.d.Log.Warn("renewing the job's lock failed", "run", j.req.RunID, "error", err)
 	}
 }
 

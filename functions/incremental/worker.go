@@ -27,7 +27,8 @@ func newWorker(d Deps) *Worker { return &Worker{d: d.withDefaults(), limiters: n
 type job struct {
 	req      events.IncrementalRequested
 	cfg      config.Job
-	run      *runs.Run // nil for a request outside any recorded run
+	run      *runs.Run  // nil for a request outside any recorded run
+	hold     *runs.Hold // renews the run's lock as the attempt streams; nil with run
 	delivery uint64
 	raw      bool  // full scans read format=raw: the host's VHD stream was unreadable
 	plain    *bool // the pool's NBD speaks plain text (insecure_nbd); read once per job
@@ -81,10 +82,11 @@ func (d Deps) lastFailed(_ context.Context, ev bus.Event, err error) ([]bus.Out,
 func (w *Worker) handleRun(ctx context.Context, j *job) ([]bus.Out, error) {
 	return runs.Work(ctx, w.d.workerEnv(), runs.VMWork[events.IncrementalCompleted]{
 		Job: j.cfg, RunID: j.req.RunID, VM: j.req.VMUUID,
-		Attempt: func(ctx context.Context, run *runs.Run, n int) (events.IncrementalCompleted, error) {
+		Attempt: func(ctx context.Context, run *runs.Run, hold *runs.Hold, n int) (events.IncrementalCompleted, error) {
 			if j.run == nil { // later attempts keep the run their predecessors recorded themselves in
 				j.run = run
 			}
+			j.hold = hold
 			done, err := w.attempt(ctx, j, n)
 			if errors.Is(err, vhd.ErrFormat) && !j.raw && ctx.Err() == nil {
 				// A VHD stream this reader refuses is no reason to fail the VM: the raw

@@ -31,8 +31,12 @@ func (c *Coordinator) Hold(ctx context.Context, job, runID string) (context.Cont
 // Renew renews the lock. When another run holds it or none does, it ends
 // the hold's context and returns the reason, wrapping ErrNotHolder; other
 // errors (NATS out of reach) are returned only: the lock may still be the
-// run's, and the next renewal tries again.
+// run's, and the next renewal tries again. A nil Hold (work of no recorded
+// run) renews nothing.
 func (h *Hold) Renew(ctx context.Context) error {
+	if h == nil {
+		return nil
+	}
 	err := h.c.Touch(ctx, h.job, h.runID)
 	if errors.Is(err, ErrNotHolder) {
 		err = fmt.Errorf("stopped: the job's lock was taken over or the run has ended (%w)", err)

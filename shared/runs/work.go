@@ -31,7 +31,10 @@ type VMWork[T any] struct {
 	// belongs to a recorded one, nil otherwise, as read before the first
 	// attempt: what an attempt records in the run (RecordAttempt) is not in
 	// it, so an attempt keeps the run its predecessor's record returned.
-	Attempt func(ctx context.Context, run *Run, n int) (T, error)
+	// hold renews the run's lock while the attempt streams (nil, whose
+	// Renew does nothing, when run is nil); once another run holds the
+	// lock, ctx ends and the attempt stops.
+	Attempt func(ctx context.Context, run *Run, hold *Hold, n int) (T, error)
 	// Completed is what reports done, the result of the attempt that worked.
 	Completed func(done T) ([]bus.Out, error)
 	// Failed reports the VM failed with err after attempts, begun at start.
@@ -42,7 +45,10 @@ type VMWork[T any] struct {
 // a request of a run that has ended is dropped; the attempts are bounded by
 // the job's vm_timeout and retried per the job (Retry); the outcome is
 // Completed's or Failed's events, except when ctx ends (the process is
-// shutting down), where the error lets the bus redeliver the request.
+// shutting down), where the error lets the bus redeliver the request. The
+// attempts of a recorded run hold its lock (Hold): when the job's next fire
+// took it over meanwhile (the run went stale), they stop and the VM fails
+// saying so.
 func Work[T any](ctx context.Context, e WorkerEnv, w VMWork[T]) ([]bus.Out, error) {
 	var run *Run
 	r, err := e.Runs.GetVM(ctx, w.RunID, w.VM)
@@ -61,21 +67,26 @@ func Work[T any](ctx context.Context, e WorkerEnv, w VMWork[T]) ([]bus.Out, erro
 		vctx, cancel = context.WithTimeout(ctx, w.Job.VMTimeout)
 	}
 	defer cancel()
-	wait := e.Wait
+	hctx, wait := vctx, e.Wait
+	var hold *Hold
 	if run != nil {
-		wait = e.Runs.WaitHolding(e.Wait, e.Log, run.Job, run.ID)
+		hctx, hold = e.Runs.Hold(vctx, run.Job, run.ID)
+		defer hold.Release()
+		wait = hold.Waiting(e.Wait, e.Log)
 	}
-	done, attempts, err := Retry(vctx, w.Job, wait, func(n int, in time.Duration, err error) {
+	done, attempts, err := Retry(hctx, w.Job, wait, func(n int, in time.Duration, err error) {
 		e.Log.Warn(e.Work+" attempt failed; retrying", "run", w.RunID, "vm_uuid", w.VM,
 			"attempt", n, "retry_in", in, "error", err)
-	}, func(n int) (T, error) { return w.Attempt(vctx, run, n) })
+	}, func(n int) (T, error) { return w.Attempt(hctx, run, hold, n) })
 	if err == nil {
 		return w.Completed(done)
 	}
 	if ctx.Err() != nil { // shutting down: let the bus redeliver
 		return nil, fmt.Errorf("%s vm %s: %w", e.Work, w.VM, err)
 	}
-	if vctx.Err() != nil {
+	if lost := Lost(hctx); lost != nil {
+		err = lost
+	} else if vctx.Err() != nil {
 		err = fmt.Errorf("timed out after %s (vm_timeout): %w", w.Job.VMTimeout, err)
 	}
 	return w.Failed(start, attempts, err)
@@ -88,6 +99,17 @@ func Work[T any](ctx context.Context, e WorkerEnv, w VMWork[T]) ([]bus.Out, erro
 // only waiting. It returns ErrNotHolder, ending the retries, once another run
 // holds the lock (this one was taken over, or it ended).
 func (c *Coordinator) WaitHolding(wait func(context.Context, time.Duration) error, log *slog.Logger, job, runID string) func(context.Context, time.Duration) error {
+	return c.waitRenewing(wait, log, runID, func(ctx context.Context) error { return c.Touch(ctx, job, runID) })
+}
+
+// Waiting is WaitHolding for the hold's run; a lock found held by another
+// run also ends the hold.
+func (h *Hold) Waiting(wait func(context.Context, time.Duration) error, log *slog.Logger) func(context.Context, time.Duration) error {
+	return h.c.waitRenewing(wait, log, h.runID, h.Renew)
+}
+
+func (c *Coordinator) waitRenewing(wait func(context.Context, time.Duration) error, log *slog.Logger, runID string,
+	renew func(context.Context) error) func(context.Context, time.Duration) error {
 	step := max(c.staleAfter/4, time.Millisecond)
 	return func(ctx context.Context, d time.Duration) error {
 		for d > 0 {
@@ -96,7 +118,7 @@ func (c *Coordinator) WaitHolding(wait func(context.Context, time.Duration) erro
 				return err
 			}
 			d -= now
-			if err := c.Touch(ctx, job, runID); errors.Is(err, ErrNotHolder) {
+			if err := renew(ctx); errors.Is(err, ErrNotHolder) {
 				return err
 			} else if err != nil {
 				log.Warn("renewing the job's lock between attempts failed", "run", runID, "error", err)

@@ -25,7 +25,7 @@ type workOf struct {
 
 func (w *workOf) work(job config.Job, run, vm string, fails int, attempt func(ctx context.Context) error) runs.VMWork[string] {
 	return runs.VMWork[string]{Job: job, RunID: run, VM: vm,
-		Attempt: func(ctx context.Context, r *runs.Run, n int) (string, error) {
+		Attempt: func(ctx context.Context, r *runs.Run, _ *runs.Hold, n int) (string, error) {
 			w.attempts, w.run = n, r
 			if attempt != nil {
 				if err := attempt(ctx); err != nil {
