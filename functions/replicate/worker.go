@@ -44,17 +44,23 @@ func (w *Worker) Handle(ctx context.Context, ev bus.Event) ([]bus.Out, error) {
 	case err != nil && !errors.Is(err, runs.ErrNotFound):
 		return nil, err
 	}
-	wait := w.d.Wait
-	if err == nil { // a recorded run: its lock is renewed while an attempt waits for the next
-		wait = w.d.Runs.WaitHolding(w.d.Wait, w.d.Log, req.Job, req.RunID)
+	actx, wait := ctx, w.d.Wait
+	var hold *runs.Hold
+	if err == nil { // a recorded run: its lock is renewed as bytes flow and while an attempt waits for the next
+		actx, hold = w.d.Runs.Hold(ctx, req.Job, req.RunID)
+		defer hold.Release()
+		wait = hold.Waiting(w.d.Wait, w.d.Log)
 	}
 	start := w.d.Now()
-	done, attempts, err := w.attempts(ctx, req, ev.Delivery.Attempt, job, sched, wait)
+	done, attempts, err := w.attempts(actx, req, ev.Delivery.Attempt, job, sched, wait, hold)
 	if err == nil {
 		return w.completed(req, done)
 	}
 	if ctx.Err() != nil {
 		return nil, fmt.Errorf("replicate vm %s: %w", req.VMUUID, err) // shutting down: redeliver
+	}
+	if lost := runs.Lost(actx); lost != nil { // taken over: the copy was cut, nothing pruned
+		err = lost
 	}
 	return w.d.failed(req, start, attempts, err)
 }
@@ -77,15 +83,17 @@ func workItem(ev bus.Event) (events.ReplicateRequested, error) {
 }
 
 // attempts runs up to 1+Retries attempts (runs.Retry) of the delivery-th
-// delivery of req, waiting between them with wait.
+// delivery of req, waiting between them with wait; hold renews the run's
+// lock as bytes flow (nil outside a recorded run) and, once another run
+// holds it, ends ctx.
 func (w *Worker) attempts(ctx context.Context, req events.ReplicateRequested, delivery uint64, job config.Job,
-	sched config.Schedule, wait func(context.Context, time.Duration) error) (Result, int, error) {
+	sched config.Schedule, wait func(context.Context, time.Duration) error, hold *runs.Hold) (Result, int, error) {
 	return runs.Retry(ctx, job, wait, func(n int, in time.Duration, err error) {
 		w.d.Log.Warn("replication attempt failed; retrying", "run", req.RunID, "vm_uuid", req.VMUUID,
 			"attempt", n, "retry_in", in, "error", err)
 	}, func(n int) (Result, error) {
 		w.started(ctx, req, delivery, n)
-		return w.attempt(ctx, req, job, sched)
+		return w.attempt(ctx, req, job, sched, hold)
 	})
 }
 
@@ -104,7 +112,8 @@ func (w *Worker) started(ctx context.Context, req events.ReplicateRequested, del
 	}
 }
 
-func (w *Worker) attempt(ctx context.Context, req events.ReplicateRequested, job config.Job, sched config.Schedule) (Result, error) {
+func (w *Worker) attempt(ctx context.Context, req events.ReplicateRequested, job config.Job, sched config.Schedule,
+	hold *runs.Hold) (Result, error) {
 	if job.VMTimeout > 0 {
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithTimeout(ctx, job.VMTimeout)
@@ -123,7 +132,7 @@ func (w *Worker) attempt(ctx context.Context, req events.ReplicateRequested, job
 	if job.XAPICompression != config.CodecNone {
 		spec.Compression = job.XAPICompression
 	}
-	p := w.newProgress(ctx, req)
+	p := w.newProgress(ctx, req, hold)
 	res, err := Replicate(ctx, src, dst, spec, Options{Now: w.d.Now, Log: w.d.Log, Progress: p.add})
 	if err == nil && res.PruneErr != nil {
 		w.d.Log.Warn("old copies not pruned; the next run retries", "run", req.RunID, "vm_uuid", req.VMUUID, "err", res.PruneErr)
@@ -171,11 +180,14 @@ func rate(bytes, ms int64) int64 {
 }
 
 // progress publishes replicate.progress every ProgressEvery while bytes
-// flow, and renews the run's lock every runs.RenewEvery.
+// flow, and renews the run's lock every runs.RenewEvery through hold (nil
+// outside a recorded run), which ends the attempt once another run holds
+// the lock.
 type progress struct {
 	d     Deps
 	req   events.ReplicateRequested
 	ctx   context.Context
+	hold  *runs.Hold
 	start time.Time
 
 	mu      sync.Mutex
@@ -184,9 +196,9 @@ type progress struct {
 	seq     int
 }
 
-func (w *Worker) newProgress(ctx context.Context, req events.ReplicateRequested) *progress {
+func (w *Worker) newProgress(ctx context.Context, req events.ReplicateRequested, hold *runs.Hold) *progress {
 	now := w.d.Now()
-	return &progress{d: w.d, req: req, ctx: ctx, start: now, last: now, renewed: now}
+	return &progress{d: w.d, req: req, ctx: ctx, hold: hold, start: now, last: now, renewed: now}
 }
 
 func (p *progress) add(bytes int64) {
@@ -215,7 +227,7 @@ func (p *progress) add(bytes int64) {
 	if !renew {
 		return
 	}
-	if err := p.d.Runs.Touch(p.ctx, p.req.Job, p.req.RunID); err != nil && !errors.Is(err, runs.ErrNotHolder) {
+	if err := p.hold.Renew(p.ctx); err != nil && !errors.Is(err, runs.ErrNotHolder) {
 		p.d.Log.Debug("run lock not renewed", "run", p.req.RunID, "err", err)
 	}
 }
