@@ -56,6 +56,8 @@
 //     data files without a .json older than a threshold from every remote
 //     (from the run's remotes when a run starts), and snapshots still named
 //     xo-backup-temp-snapshot-name older than a threshold from every pool.
+//     It reads the data files one VM folder at a time, from the folder's top
+//     only: XO's delta backups below hold a file per disk block.
 //     Each removal is an xbr.prune.completed whose reason starts with
 //     "sweep:" and whose job and schedule are "_sweep" (a name no
 //     configured job can have).

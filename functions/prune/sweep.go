@@ -105,9 +105,30 @@ func (p *Pruner) sweepRemote(ctx context.Context, trigger, name string) ([]bus.O
 
 // sweepOrphans deletes the .xva and .xva.checksum files that have no .json
 // (an export that crashed between its data and its metadata, or a delete
-// that stopped after the .json) once they are older than before.
+// that stopped after the .json) once they are older than before. It lists
+// one VM folder at a time, and only its top: XO's delta backups keep a file
+// per disk block below, which the sweep has no business holding.
 func (p *Pruner) sweepOrphans(ctx context.Context, trigger string, r remote.Remote, before time.Time) ([]bus.Out, error) {
-	infos, err := r.List(ctx, catalog.Root)
+	vms, err := catalog.VMFolders(ctx, r)
+	if err != nil {
+		return nil, err
+	}
+	var outs []bus.Out
+	var errs []error
+	for _, vm := range vms {
+		o, err := p.sweepFolder(ctx, trigger, r, vm, before)
+		outs = append(outs, o...)
+		errs = append(errs, err)
+		if ctx.Err() != nil {
+			break
+		}
+	}
+	return outs, errors.Join(errs...)
+}
+
+// sweepFolder is sweepOrphans in vm's folder.
+func (p *Pruner) sweepFolder(ctx context.Context, trigger string, r remote.Remote, vm string, before time.Time) ([]bus.Out, error) {
+	infos, err := catalog.FolderFiles(ctx, r, vm)
 	if err != nil {
 		return nil, err
 	}

@@ -26,6 +26,13 @@ func (l *largestList) List(ctx context.Context, prefix string) ([]remote.Info, e
 	return infos, err
 }
 
+// ListFolder is the directory remote's one-level listing; what it holds counts.
+func (l *largestList) ListFolder(ctx context.Context, folder string) ([]remote.Info, []string, error) {
+	objects, folders, err := l.Remote.(remote.FolderLister).ListFolder(ctx, folder)
+	l.most = max(l.most, len(objects)+len(folders))
+	return objects, folders, err
+}
+
 // Walk is the directory remote's, which holds no object.
 func (l *largestList) Walk(ctx context.Context, prefix string, fn func(remote.Info)) error {
 	return l.Remote.(remote.Walker).Walk(ctx, prefix, fn)

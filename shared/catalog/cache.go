@@ -142,7 +142,7 @@ func RefreshCache(ctx context.Context, r CacheStore, vmUUID string) error {
 	if err := ValidateVMUUID(vmUUID); err != nil {
 		return fmt.Errorf("refresh backup cache: %w", err)
 	}
-	infos, err := r.List(ctx, VMPrefix(vmUUID))
+	infos, err := FolderFiles(ctx, r, vmUUID)
 	if err != nil {
 		return fmt.Errorf("refresh backup cache of %s: %w", vmUUID, err)
 	}

@@ -55,8 +55,10 @@
 //
 // # Listing
 //
-// List reads every .json under xo-vm-backups/ (or one VM's folder). The .json is the commit
-// marker: a data file without one is an unfinished or half-deleted backup and is not listed.
+// List reads every .json directly in the VM folders under xo-vm-backups/ (or in one VM's
+// folder). It lists each folder's top only (VMFolders, FolderFiles: one directory read, an
+// S3 delimiter listing), never XO's delta backups below, whose VHD-directory disks hold a
+// file per 2 MiB block. The .json is the commit marker: a data file without one is an unfinished or half-deleted backup and is not listed.
 // A .json that cannot be read or parsed is reported as a Problem and the listing goes on, so
 // one damaged file never hides the other backups. Backups come newest first.
 //

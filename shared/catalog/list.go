@@ -13,7 +13,8 @@ import (
 	"xbr/shared/remote"
 )
 
-// Lister is what List needs from a remote; every remote.Remote has it.
+// Lister is what List needs from a remote; every remote.Remote has it. A remote that is a
+// remote.FolderLister (dir, s3) is listed one folder level at a time (see VMFolders).
 type Lister interface {
 	Name() string
 	List(ctx context.Context, prefix string) ([]remote.Info, error)
@@ -100,14 +101,12 @@ func List(ctx context.Context, r Lister, f Filter) ([]Backup, []Problem, error) 
 	if err := ValidateRemoteName(r.Name()); err != nil {
 		return nil, nil, fmt.Errorf("list backups: %w", err)
 	}
-	prefix := Root
 	if f.VM != "" {
 		if err := ValidateVMUUID(f.VM); err != nil {
 			return nil, nil, fmt.Errorf("list backups: filter: %w", err)
 		}
-		prefix = VMPrefix(f.VM)
 	}
-	infos, err := r.List(ctx, prefix)
+	infos, err := listFiles(ctx, r, f.VM)
 	if err != nil {
 		return nil, nil, fmt.Errorf("list backups on %s: %w", r.Name(), err)
 	}

@@ -13,7 +13,7 @@ import (
 	"xbr/shared/remote/remotetest"
 )
 
-// largestListing records the most objects one listing of the remote returned.
+// largestListing records the most objects (and folders) one listing of the remote returned.
 type largestListing struct {
 	remote.Remote
 	most int
@@ -23,6 +23,13 @@ func (l *largestListing) List(ctx context.Context, prefix string) ([]remote.Info
 	infos, err := l.Remote.List(ctx, prefix)
 	l.most = max(l.most, len(infos))
 	return infos, err
+}
+
+// ListFolder is the wrapped remote's one-level listing; what it holds counts.
+func (l *largestListing) ListFolder(ctx context.Context, folder string) ([]remote.Info, []string, error) {
+	objects, folders, err := l.Remote.(remote.FolderLister).ListFolder(ctx, folder)
+	l.most = max(l.most, len(objects)+len(folders))
+	return objects, folders, err
 }
 
 // putXOBlocks writes n block files of a VHD-directory delta backup of Xen Orchestra in vm's

@@ -22,4 +22,6 @@
 //   - A full disk or quota surfaces as an error wrapping ErrNoSpace that names remote and key.
 //   - Leftovers of crashed writers (temp files, pending multipart uploads) are listed by
 //     Sweeper.ListTemp and removed by Sweep once older than a threshold.
+//   - List holds every object under a prefix at once; Walker hands them over one at a time,
+//     and FolderLister (ListFolder) lists one level of a folder without reading below it.
 package remote

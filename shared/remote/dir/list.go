@@ -33,6 +33,64 @@ func (d *Dir) Walk(ctx context.Context, prefix string, fn func(remote.Info)) err
 	})
 }
 
+var _ remote.FolderLister = (*Dir)(nil)
+
+// ListFolder returns the committed objects directly in folder and the folders in it, from
+// one read of that directory: nothing below it is visited. Temp files, the temp folder,
+// symbolic links and names that are not valid keys are left out, as List leaves them out.
+func (d *Dir) ListFolder(ctx context.Context, folder string) ([]remote.Info, []string, error) {
+	if err := remote.ValidateFolder(folder); err != nil {
+		return nil, nil, fmt.Errorf("remote %s: list folder: %w", d.name, err)
+	}
+	p, err := d.openFolder(strings.TrimSuffix(folder, "/"), "", false)
+	if isMissing(err) || errors.As(err, new(*linkError)) {
+		return nil, nil, nil
+	}
+	if err != nil {
+		return nil, nil, fmt.Errorf("remote %s: list folder %q: %w", d.name, folder, err)
+	}
+	defer p.close()
+	entries, err := fs.ReadDir(p.folder.FS(), ".")
+	if isMissing(err) {
+		return nil, nil, nil // removed since it was opened
+	}
+	if err == nil {
+		err = ctx.Err()
+	}
+	if err != nil {
+		return nil, nil, fmt.Errorf("remote %s: list folder %q: %w", d.name, folder, err)
+	}
+	return d.folderLevel(folder, entries)
+}
+
+// folderLevel sorts the entries of folder (in name order already) into objects and folders.
+func (d *Dir) folderLevel(folder string, entries []fs.DirEntry) ([]remote.Info, []string, error) {
+	var objects []remote.Info
+	var folders []string
+	for _, e := range entries {
+		key := folder + e.Name()
+		if remote.IsTempName(e.Name()) || remote.ValidateKey(key) != nil {
+			continue
+		}
+		if e.IsDir() {
+			folders = append(folders, key+"/")
+			continue
+		}
+		if !e.Type().IsRegular() {
+			continue
+		}
+		fi, err := e.Info()
+		if errors.Is(err, fs.ErrNotExist) {
+			continue // removed while listing
+		}
+		if err != nil {
+			return nil, nil, fmt.Errorf("remote %s: list folder %q: %w", d.name, folder, err)
+		}
+		objects = append(objects, remote.Info{Key: key, Size: fi.Size(), ModTime: fi.ModTime()})
+	}
+	return objects, folders, nil
+}
+
 // ListTemp returns the temp files of uploads under prefix (running or left by a crash):
 // those under remote.TempFolder, and those an older xbr left in the object's own folder.
 func (d *Dir) ListTemp(ctx context.Context, prefix string) ([]remote.Temp, error) {

@@ -38,6 +38,7 @@ func Run(t *testing.T, newRemote func(t *testing.T) remote.Remote) {
 		{"ContextCancelledMidway", testCancelled},
 		{"SweepLeftovers", testSweep},
 		{"PutNewOnlyOnce", testPutNew},
+		{"ListFolderOneLevel", testListFolder},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"slices"
 	"sort"
 	"strings"
 
@@ -176,6 +177,40 @@ func (b *Bucket) Walk(ctx context.Context, prefix string, fn func(remote.Info)) 
 		return fmt.Errorf("remote %s: list %q: %w", b.name, prefix, err)
 	}
 	return nil
+}
+
+var _ remote.FolderLister = (*Bucket)(nil)
+
+// ListFolder returns the objects directly in folder and the folders in it, from a listing
+// with the "/" delimiter: the service names each folder once and nothing below it is sent.
+func (b *Bucket) ListFolder(ctx context.Context, folder string) ([]remote.Info, []string, error) {
+	if err := remote.ValidateFolder(folder); err != nil {
+		return nil, nil, fmt.Errorf("remote %s: list folder: %w", b.name, err)
+	}
+	var objects []remote.Info
+	var folders []string
+	opts := minio.ListObjectsOptions{Prefix: b.prefix + folder, Recursive: false}
+	for oi := range b.client.ListObjects(ctx, b.bucket, opts) {
+		if oi.Err != nil {
+			return nil, nil, fmt.Errorf("remote %s: list folder %q: %w", b.name, folder, oi.Err)
+		}
+		if name, ok := strings.CutSuffix(oi.Key, "/"); ok { // a common prefix (or a marker)
+			if key, ok := b.keyOf(name); ok && len(key) > len(folder) && strings.HasPrefix(key, folder) {
+				folders = append(folders, key+"/")
+			}
+			continue
+		}
+		key, ok := b.keyOf(oi.Key)
+		if rest, in := strings.CutPrefix(key, folder); ok && in && !strings.Contains(rest, "/") {
+			objects = append(objects, remote.Info{Key: key, Size: oi.Size, ModTime: oi.LastModified})
+		}
+	}
+	if err := ctx.Err(); err != nil { // the client stops between pages without an error
+		return nil, nil, fmt.Errorf("remote %s: list folder %q: %w", b.name, folder, err)
+	}
+	slices.SortFunc(objects, func(x, y remote.Info) int { return strings.Compare(x.Key, y.Key) })
+	slices.Sort(folders)
+	return objects, slices.Compact(folders), nil
 }
 
 // ListTemp returns the pending multipart uploads under prefix.
