@@ -56,10 +56,11 @@ func (w *Worker) attempt(ctx context.Context, j *job, n int) (events.ExportCompl
 	if err := w.sweepSnapshots(ctx, client, vm, j); err != nil {
 		return events.ExportCompleted{}, fmt.Errorf("remove leftovers of earlier attempts: %w", err)
 	}
-	ts, err := w.stamp(ctx, j, rems)
+	ts, release, err := w.stamp(ctx, j, rems)
 	if err != nil {
 		return events.ExportCompleted{}, err
 	}
+	defer release()
 	w.started(ctx, j, n)
 	snap, err := w.snapshot(ctx, client, vm, j, ts)
 	if snap != "" {
@@ -99,12 +100,13 @@ func writable(ctx context.Context, rems []remote.Remote) error {
 	return nil
 }
 
-// stamp picks this attempt's backup time — after every earlier attempt's
-// and not taken on any remote (another job's backup of the VM in the same
-// second), so keys never collide — and records it in the run before
-// anything is written.
-func (w *Worker) stamp(ctx context.Context, j *job, rems []remote.Remote) (time.Time, error) {
-	ts := w.d.Now().UTC().Truncate(time.Second)
+// stamp picks this attempt's backup time — after every earlier attempt's,
+// not taken on any remote and claimed on every one (claim), so that no other
+// writer uses the same keys — and records it in the run before anything is
+// written. release gives the claims back; the caller calls it once the
+// backup is committed or removed.
+func (w *Worker) stamp(ctx context.Context, j *job, rems []remote.Remote) (ts time.Time, release func(), err error) {
+	ts = w.d.Now().UTC().Truncate(time.Second)
 	if j.run != nil {
 		v, _ := j.run.VM(j.req.VMUUID)
 		for _, a := range v.Attempts {
@@ -113,34 +115,21 @@ func (w *Worker) stamp(ctx context.Context, j *job, rems []remote.Remote) (time.
 			}
 		}
 	}
-	for taken(ctx, rems, j.req.VMUUID, ts) {
-		ts = ts.Add(time.Second)
+	if ts, err = w.claim(ctx, rems, j, ts); err != nil {
+		return time.Time{}, nil, err
 	}
+	claimed := ts
+	release = func() { w.release(ctx, rems, j, claimed) }
 	if j.run == nil {
-		return ts, nil
+		return ts, release, nil
 	}
 	r, err := w.d.Runs.RecordAttempt(ctx, j.req.RunID, j.req.VMUUID, catalog.FormatTimestamp(ts))
 	if err != nil {
-		return time.Time{}, fmt.Errorf("record attempt: %w", err)
+		release()
+		return time.Time{}, nil, fmt.Errorf("record attempt: %w", err)
 	}
 	j.run = &r
-	return ts, nil
-}
-
-// taken reports whether a backup (or its data) already uses ts on a remote.
-func taken(ctx context.Context, rems []remote.Remote, vmUUID string, ts time.Time) bool {
-	for _, r := range rems {
-		id, err := catalog.NewID(r.Name(), vmUUID, ts)
-		if err != nil {
-			return false
-		}
-		for _, key := range []string{id.MetaKey(), id.DataKey()} {
-			if _, err := r.Stat(ctx, key); err == nil {
-				return true
-			}
-		}
-	}
-	return false
+	return ts, release, nil
 }
 
 // started publishes export.started on the side channel; a failure is only

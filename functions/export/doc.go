@@ -35,6 +35,15 @@
 //     half backup is ever listed). Xen Orchestra instead drops a failing target and goes on; we
 //     keep the remotes identical so retention stays aligned, and a retry
 //     writes all of them again.
+//   - A backup's timestamp is claimed on every remote before anything is
+//     written (catalog.Claim: a small object created only where none
+//     exists, If-None-Match on S3), then the files are checked again: on S3
+//     there is no VM-folder lock, and two jobs of one VM starting in the
+//     same second would otherwise write the same keys. A writer that finds
+//     the second claimed or used takes the next one; a claim is never
+//     waited for nor taken over, so one left by a crash costs a second and
+//     is removed by its run's next attempt or by the sweep. The claim is
+//     released once the backup is committed or removed.
 //   - Idempotence: every attempt records its backup timestamp in the run
 //     state before writing. A redelivered request first looks at those
 //     timestamps: a backup of this run committed on every remote is returned

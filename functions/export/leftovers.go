@@ -39,6 +39,7 @@ func (w *Worker) committed(ctx context.Context, j *job, rems []remote.Remote) (e
 			st := streamed{read: m.Xbr.RawSize, stored: m.Size, sha256: m.Xbr.SHA256}
 			w.d.Log.Info("backup of this run already committed; reporting it again", "run", j.req.RunID, "vm_uuid", j.req.VMUUID)
 			w.refreshCaches(ctx, rems, j.req.VMUUID) // the attempt may have died before it did
+			w.release(ctx, rems, j, ts)              // and before it released its claim
 			return w.completed(j, ts, st, time.Duration(m.Xbr.DurationMS)*time.Millisecond, rems), true, nil
 		case len(metas) > 0:
 			w.d.Log.Warn("backup of this run committed on some remotes only; removing it", "run", j.req.RunID, "vm_uuid", j.req.VMUUID)
@@ -83,7 +84,10 @@ func (w *Worker) attemptTimes(j *job) []time.Time {
 }
 
 // sweep removes what earlier attempts of this run left on the remotes: data
-// files without their .json, temp files and pending uploads. Snapshots are
+// files without their .json, temp files, pending uploads and the claims of
+// their backup times (catalog.Claim; a time recorded in the run was claimed
+// by this run first, and once its claim is swept as old no writer stamps a
+// time that old, so the claim is this run's). Snapshots are
 // swept by sweepSnapshots once the VM is found.
 func (w *Worker) sweep(ctx context.Context, j *job, rems []remote.Remote) error {
 	var errs []error
@@ -105,18 +109,27 @@ func sweepRemote(ctx context.Context, r remote.Remote, vmUUID string, ts time.Ti
 			return err
 		}
 	}
-	s, ok := r.(remote.Sweeper)
-	if !ok {
-		return nil
+	if s, ok := r.(remote.Sweeper); ok {
+		if err := sweepTemps(ctx, r.Name(), s, id); err != nil {
+			return err
+		}
 	}
-	temps, err := s.ListTemp(ctx, catalog.VMPrefix(vmUUID))
+	if err := catalog.ReleaseClaim(ctx, r, id); err != nil { // last: the time stays claimed until its files are gone
+		return fmt.Errorf("remote %s: %w", r.Name(), err)
+	}
+	return nil
+}
+
+// sweepTemps removes the temp files and pending uploads of backup id.
+func sweepTemps(ctx context.Context, name string, s remote.Sweeper, id catalog.ID) error {
+	temps, err := s.ListTemp(ctx, catalog.VMPrefix(id.VM))
 	if err != nil {
-		return fmt.Errorf("remote %s: list temp files: %w", r.Name(), err)
+		return fmt.Errorf("remote %s: list temp files: %w", name, err)
 	}
 	for _, t := range temps {
 		if t.Key == id.DataKey() || t.Key == id.MetaKey() || t.Key == id.ChecksumKey() {
 			if err := s.RemoveTemp(ctx, t); err != nil {
-				return fmt.Errorf("remote %s: remove temp of %s: %w", r.Name(), t.Key, err)
+				return fmt.Errorf("remote %s: remove temp of %s: %w", name, t.Key, err)
 			}
 		}
 	}

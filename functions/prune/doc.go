@@ -52,8 +52,9 @@
 //     prune that was missed (a crash between export and prune) is made up by
 //     the next completed export of the same scope, and a redelivered event
 //     decides exactly as the first delivery.
-//   - The sweep, periodically and when a run starts, removes temp files and
-//     data files without a .json older than a threshold from every remote
+//   - The sweep, periodically and when a run starts, removes temp files,
+//     data files without a .json and claims of backup times (catalog.Claim,
+//     left by a crashed export) older than a threshold from every remote
 //     (from the run's remotes when a run starts), and snapshots still named
 //     xo-backup-temp-snapshot-name older than a threshold from every pool.
 //     It reads the data files one VM folder at a time, from the folder's top

@@ -63,9 +63,9 @@ type Options struct {
 	// SweepEvery is the period of the sweep of every remote and pool
 	// [DefaultSweepEvery]; negative disables the periodic sweep.
 	SweepEvery time.Duration
-	// SweepAfter is the age after which a temp file or a data file without
-	// its .json is removed [DefaultSweepAfter]. It must exceed the longest
-	// upload.
+	// SweepAfter is the age after which a temp file, a data file without
+	// its .json or a claim of a backup time is removed [DefaultSweepAfter].
+	// It must exceed the longest upload.
 	SweepAfter time.Duration
 	// TempSnapshotAfter is the age after which a snapshot still named
 	// xo-backup-temp-snapshot-name is destroyed [DefaultTempSnapshotAfter].

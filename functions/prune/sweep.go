@@ -56,8 +56,9 @@ func (p *Pruner) SweepEvery(ctx context.Context, pub Publisher) {
 	}
 }
 
-// Sweep removes from the named remotes the temp files and the data files
-// without a .json older than Options.SweepAfter, and from the named pools
+// Sweep removes from the named remotes the temp files, the data files
+// without a .json and the claims of backup times older than
+// Options.SweepAfter, and from the named pools
 // the snapshots still named xo-backup-temp-snapshot-name older than
 // Options.TempSnapshotAfter. It returns one prune.completed per removal
 // (run id trigger), and the errors it met; it goes on after an error.
@@ -100,7 +101,36 @@ func (p *Pruner) sweepRemote(ctx context.Context, trigger, name string) ([]bus.O
 		}
 	}
 	o, err := p.sweepOrphans(ctx, trigger, r, before)
+	outs, errs = append(outs, o...), append(errs, err)
+	o, err = p.sweepClaims(ctx, trigger, r, before)
 	return append(outs, o...), errors.Join(append(errs, err)...)
+}
+
+// sweepClaims deletes the claims of backup times (catalog.Claim) older than
+// before, by the time the remote gives them: an export that crashed before
+// releasing its claim, and whose run was not retried. A claim never blocks
+// a writer (the next one takes the next second); this only tidies.
+func (p *Pruner) sweepClaims(ctx context.Context, trigger string, r remote.Remote, before time.Time) ([]bus.Out, error) {
+	infos, err := r.List(ctx, catalog.ClaimsFolder)
+	if err != nil {
+		return nil, err
+	}
+	why := "sweep: backup time claim older than " + p.o.SweepAfter.String()
+	var outs []bus.Out
+	var errs []error
+	for _, in := range infos {
+		if _, ok := catalog.ParseClaimKey(r.Name(), in.Key); !ok || !in.ModTime.Before(before) {
+			continue
+		}
+		if err := r.Delete(ctx, in.Key); err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		o, err := p.sweptFile(trigger, r.Name(), in.Key, in.ModTime, why)
+		errs = append(errs, err)
+		outs = append(outs, o...)
+	}
+	return outs, errors.Join(errs...)
 }
 
 // sweepOrphans deletes the .xva and .xva.checksum files that have no .json
@@ -193,7 +223,9 @@ func dataFileID(remoteName, key string) (catalog.ID, bool) {
 // sweptFile is the event of one removed file.
 func (p *Pruner) sweptFile(trigger, rem, key string, at time.Time, why string) ([]bus.Out, error) {
 	vm := noVM
-	if rest, ok := strings.CutPrefix(key, catalog.Root); ok {
+	if id, ok := catalog.ParseClaimKey(rem, key); ok {
+		vm = id.VM
+	} else if rest, ok := strings.CutPrefix(key, catalog.Root); ok {
 		if u, _, ok := strings.Cut(rest, "/"); ok && catalog.ValidateVMUUID(u) == nil {
 			vm = u
 		}

@@ -250,3 +250,37 @@ func TestSweepEveryPublishes(t *testing.T) {
 		t.Errorf("published %+v", rec.Event.Payload)
 	}
 }
+
+// The sweep removes a claim of a backup time (catalog.Claim) that a crashed
+// export left, once older than the threshold, reports it under its VM, and
+// keeps a fresh claim (an export under way) and files it does not know.
+func TestSweepClaims(t *testing.T) {
+	w := newWorld(t, 1, "dir")
+	w.toNow()
+	ctx := context.Background()
+	d, vm := w.remotes["store"].(*dir.Dir), w.vms[0]
+	old, _ := catalog.NewID("store", vm.UUID, time.Now().Add(-2*24*time.Hour))
+	fresh, _ := catalog.NewID("store", vm.UUID, time.Now())
+	for _, id := range []catalog.ID{old, fresh} {
+		if err := catalog.Claim(ctx, d, id, "run-x"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	foreign := catalog.ClaimsFolder + "notes.txt"
+	remotetest.PutBytes(t, d, foreign, []byte("not a claim"))
+	age(t, d.Root(), old.ClaimKey(), 2*24*time.Hour)
+	age(t, d.Root(), foreign, 2*24*time.Hour)
+	outs, err := w.pruner.Sweep(ctx, "sweep-test", []string{"store"}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := sweptIDs(t, outs); !slices.Equal(got, []string{old.ClaimKey()}) {
+		t.Errorf("swept %v, want %v", got, []string{old.ClaimKey()})
+	}
+	if ps := payloads[events.PruneCompleted](t, outs); len(ps) != 1 || ps[0].VMUUID != vm.UUID {
+		t.Errorf("sweep events %+v, want one for vm %s", ps, vm.UUID)
+	}
+	if left := keys(t, d, catalog.ClaimsFolder); !slices.Equal(left, []string{fresh.ClaimKey(), foreign}) {
+		t.Errorf("left %v", left)
+	}
+}

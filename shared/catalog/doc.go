@@ -43,7 +43,10 @@
 //
 // # A backup's life on a remote
 //
-// The catalog owns every step after the data: Commit writes the .xva.checksum ("$5$$" and
+// Before the data, a writer claims the backup's timestamp (Claim: an object under the hidden
+// ClaimsFolder, created only where none exists), since S3 has no VM-folder lock to keep two
+// writers of one VM in the same second off the same keys; it releases it (ReleaseClaim)
+// once the backup is committed or removed. The catalog owns every step after the data: Commit writes the .xva.checksum ("$5$$" and
 // the SHA-256 of the stored bytes, in XO's format, whose "$1$$" MD5 it also reads;
 // ReadChecksum reads it back for restore) and then the .json, in XO's order, once the writer (export) has committed the .xva. Delete
 // removes a backup .json first, so that an interrupted delete never leaves a listed backup
