@@ -8,6 +8,7 @@ import (
 
 	"xbr/shared/config"
 	"xbr/shared/history"
+	"xbr/shared/remote"
 	"xbr/shared/remote/dir"
 )
 
@@ -82,13 +83,9 @@ func (s *Server) usedBytes(ctx context.Context, name string, now time.Time) (int
 	if err != nil {
 		return -1, fmt.Errorf("remote %s: %w", name, err)
 	}
-	infos, err := rm.List(ctx, "")
-	if err != nil {
+	var size int64 // a repository's chunks one at a time, not all at once
+	if err := remote.Each(ctx, rm, "", func(i remote.Info) { size += i.Size }); err != nil {
 		return -1, fmt.Errorf("remote %s: listing: %w", name, err)
-	}
-	var size int64
-	for _, i := range infos {
-		size += i.Size
 	}
 	s.spaceCache.mu.Lock()
 	if s.spaceCache.used == nil {

@@ -49,16 +49,8 @@ func (p *Pruner) measure(ctx context.Context, name string) (events.RemoteUsage, 
 	}
 	u := events.RemoteUsage{Remote: name}
 	add := func(i remote.Info) { u.Objects++; u.UsedBytes += i.Size }
-	if w, ok := rm.(remote.Walker); ok { // a repository's chunks one at a time, not all at once
-		err = w.Walk(ctx, "", add)
-	} else {
-		var infos []remote.Info
-		infos, err = rm.List(ctx, "")
-		for _, i := range infos {
-			add(i)
-		}
-	}
-	if err != nil {
+	// A repository's chunks one at a time, not all at once.
+	if err := remote.Each(ctx, rm, "", add); err != nil {
 		return events.RemoteUsage{}, fmt.Errorf("remote %s: listing: %w", name, err)
 	}
 	if f, ok := rm.(freeReporter); ok {

@@ -38,22 +38,28 @@ func ListFolder(ctx context.Context, r lister, folder string) ([]Info, []string,
 		return fl.ListFolder(ctx, folder)
 	}
 	lv := level{folders: map[string]bool{}}
-	if w, ok := r.(Walker); ok {
-		if err := w.Walk(ctx, folder, func(in Info) { lv.add(folder, in) }); err != nil {
-			return nil, nil, err
-		}
-	} else {
-		infos, err := r.List(ctx, folder)
-		if err != nil {
-			return nil, nil, err
-		}
-		for _, in := range infos {
-			lv.add(folder, in)
-		}
+	if err := Each(ctx, r, folder, func(in Info) { lv.add(folder, in) }); err != nil {
+		return nil, nil, err
 	}
 	slices.SortFunc(lv.objects, func(a, b Info) int { return strings.Compare(a.Key, b.Key) })
 	folders := slices.Sorted(maps.Keys(lv.folders))
 	return lv.objects, folders, nil
+}
+
+// Each calls fn with every committed object under prefix on r: one at a time when r is a
+// Walker (dir, s3), holding none of them; else from one List, which holds all of them.
+func Each(ctx context.Context, r lister, prefix string, fn func(Info)) error {
+	if w, ok := r.(Walker); ok {
+		return w.Walk(ctx, prefix, fn)
+	}
+	infos, err := r.List(ctx, prefix)
+	if err != nil {
+		return err
+	}
+	for _, in := range infos {
+		fn(in)
+	}
+	return nil
 }
 
 // level gathers one level of a folder from the objects of its whole tree.
