@@ -22,7 +22,8 @@ import (
 const cleanupTimeout = 5 * time.Minute
 
 // attempt is one try at backing up the VM: it returns the completed event,
-// or an error after removing everything it created.
+// or an error after removing everything it created (but what it committed
+// in a folder whose lock it lost: vmLocks.kept).
 func (w *Worker) attempt(ctx context.Context, j *job, n int) (events.ExportCompleted, error) {
 	client, err := w.d.Pools.Client(ctx, j.req.Pool)
 	if err != nil {
@@ -35,11 +36,23 @@ func (w *Worker) attempt(ctx context.Context, j *job, n int) (events.ExportCompl
 	if err := writable(ctx, rems); err != nil {
 		return events.ExportCompleted{}, err
 	}
-	unlock, err := w.lockVM(ctx, rems, j.req.VMUUID)
+	locks, err := w.lockVM(ctx, rems, j.req.VMUUID)
 	if err != nil {
 		return events.ExportCompleted{}, err
 	}
-	defer unlock()
+	defer locks.unlock()
+	lctx, stop := locks.watch(ctx)
+	defer stop()
+	done, err := w.locked(lctx, client, j, n, rems, locks)
+	if lost := lockLost(lctx); err != nil && lost != nil {
+		err = lost // rather than the "context canceled" it caused
+	}
+	return done, err
+}
+
+// locked is the attempt once it holds the VM folder's locks.
+func (w *Worker) locked(ctx context.Context, client *xapi.Client, j *job, n int, rems []remote.Remote,
+	locks *vmLocks) (events.ExportCompleted, error) {
 	if done, ok, err := w.committed(ctx, j, rems); err != nil || ok {
 		return done, err
 	}
@@ -69,7 +82,7 @@ func (w *Worker) attempt(ctx context.Context, j *job, n int) (events.ExportCompl
 	if err != nil {
 		return events.ExportCompleted{}, err
 	}
-	return w.transfer(ctx, client, vm, snap, j, ts, rems)
+	return w.transfer(ctx, client, vm, snap, j, ts, locks, rems)
 }
 
 func (w *Worker) remotes(ctx context.Context, names []string) ([]remote.Remote, error) {
@@ -155,9 +168,10 @@ func (w *Worker) publish(ctx context.Context, id string, p events.Payload) {
 	}
 }
 
-// transfer streams the snapshot's XVA to every remote and commits it.
+// transfer streams the snapshot's XVA to every remote and commits it, each
+// commit only after a check that the VM folders' locks are still xbr's.
 func (w *Worker) transfer(ctx context.Context, client *xapi.Client, vm, snap xapi.VMRef, j *job, ts time.Time,
-	rems []remote.Remote) (events.ExportCompleted, error) {
+	locks *vmLocks, rems []remote.Remote) (events.ExportCompleted, error) {
 	start := w.d.Now()
 	vmRec, err := rawRecord(ctx, client, vm)
 	if err != nil {
@@ -181,15 +195,22 @@ func (w *Worker) transfer(ctx context.Context, client *xapi.Client, vm, snap xap
 	if err != nil {
 		return events.ExportCompleted{}, err
 	}
+	if err := locks.check(ctx); err != nil {
+		return events.ExportCompleted{}, err // the uploads are aborted: nothing was in the folders
+	}
 	if err := set.commit(ctx); err != nil {
-		w.unwind(ctx, rems, ts, j)
+		w.unwind(ctx, locks.kept(rems), ts, j)
 		return events.ExportCompleted{}, err
 	}
 	elapsed := w.d.Now().Sub(start)
 	done := w.completed(j, ts, st, elapsed, rems)
 	meta := w.metadata(j, ts, st, elapsed, vmRec, snapRec)
-	if err := commitAll(ctx, rems, ts, j.req.VMUUID, st.sha256, meta); err != nil {
-		w.unwind(ctx, rems, ts, j)
+	err = locks.check(ctx)
+	if err == nil {
+		err = commitAll(ctx, rems, ts, j.req.VMUUID, st.sha256, meta)
+	}
+	if err != nil {
+		w.unwind(ctx, locks.kept(rems), ts, j)
 		return events.ExportCompleted{}, err
 	}
 	w.refreshCaches(ctx, rems, j.req.VMUUID)

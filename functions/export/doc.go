@@ -49,6 +49,14 @@
 //     timestamps: a backup of this run committed on every remote is returned
 //     as completed again; a partial set, orphan .xva files, temp files and
 //     snapshots carrying this run's key are removed before a new attempt.
+//   - The VM folder's lock (Xen Orchestra's) is waited for while XO holds
+//     it (XO's backup of the VM). A lock lost while held (xbr's refresh
+//     came late and XO took it over) cancels the attempt, and each commit (data renamed into place, .checksum and
+//     .json) is preceded by a Check of the locks: nothing is written into a
+//     folder XO holds. What the attempt committed there before it found the
+//     loss is left to the folder's sweeps (XO's cleanVm, the run's next
+//     attempt), never removed under XO's lock; the VM's error says the lock
+//     was lost, and the job's retries apply.
 //   - The rate limit is one token bucket per run in each process, shared by
 //     all the streams of that run that the process carries.
 //   - export.started and export.progress are published directly (a side

@@ -32,7 +32,7 @@ func TestLockVMOrderDeadlock(t *testing.T) {
 	a2, b2 := open("a", da), open("b", db) // the second worker's (another process)
 	// B is busy a moment (XO's backup of the VM, say) while the first
 	// export starts: it takes A and waits for B.
-	unlockB, err := catalog.LockVM(context.Background(), open("b", db), vm)
+	heldB, err := catalog.LockVM(context.Background(), open("b", db), vm)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -44,9 +44,9 @@ func TestLockVMOrderDeadlock(t *testing.T) {
 	}
 	done := make(chan res, 2)
 	take := func(name string, w *Worker, rems []remote.Remote) {
-		unlock, err := w.lockVM(ctx, rems, vm)
+		locks, err := w.lockVM(ctx, rems, vm)
 		if err == nil {
-			unlock()
+			locks.unlock()
 		}
 		done <- res{name, err}
 	}
@@ -55,7 +55,7 @@ func TestLockVMOrderDeadlock(t *testing.T) {
 		_, err := os.Stat(filepath.Join(da, "xo-vm-backups", vm+".lock"))
 		return err == nil
 	})
-	if err := unlockB(); err != nil {
+	if err := heldB.Unlock(); err != nil {
 		t.Fatal(err)
 	}
 	go take("job2 [b a]", newWorker(Deps{}), []remote.Remote{b2, a2})

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -124,33 +123,6 @@ func (w *Worker) unwind(ctx context.Context, rems []remote.Remote, ts time.Time,
 		}
 	}
 	w.refreshCaches(cctx, rems, j.req.VMUUID)
-}
-
-// lockVM takes the VM folder's lock on every remote that has one (a
-// directory: Xen Orchestra's lock, see remote.Locker), waiting while XO or
-// another xbr process holds it. The returned unlock releases them all.
-// Locks are taken in the order of the remotes' names, whatever the job's
-// order, so two exports of the VM whose jobs list the same remotes in
-// another order never hold one lock each while waiting for the other's.
-func (w *Worker) lockVM(ctx context.Context, rems []remote.Remote, vmUUID string) (func(), error) {
-	rems = slices.SortedFunc(slices.Values(rems), func(a, b remote.Remote) int { return strings.Compare(a.Name(), b.Name()) })
-	var unlocks []func() error
-	unlock := func() {
-		for i, u := range unlocks {
-			if err := u(); err != nil {
-				w.d.Log.Warn("VM folder lock", "remote", rems[i].Name(), "vm_uuid", vmUUID, "error", err)
-			}
-		}
-	}
-	for _, r := range rems {
-		u, err := catalog.LockVM(ctx, r, vmUUID)
-		if err != nil {
-			unlock()
-			return nil, fmt.Errorf("remote %s: lock the VM folder: %w", r.Name(), err)
-		}
-		unlocks = append(unlocks, u)
-	}
-	return unlock, nil
 }
 
 // refreshCaches makes Xen Orchestra's cache.json.gz of the VM folder tell

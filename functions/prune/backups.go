@@ -63,12 +63,12 @@ func (p *Pruner) pruneRemote(ctx context.Context, e events.ExportCompleted, b ev
 	if err != nil {
 		return nil, nil, err
 	}
-	unlock, err := catalog.LockVM(ctx, r, e.VMUUID)
+	held, err := catalog.LockVM(ctx, r, e.VMUUID)
 	if err != nil {
 		return nil, nil, fmt.Errorf("lock the VM folder: %w", err)
 	}
 	defer func() {
-		if err := unlock(); err != nil {
+		if err := held.Unlock(); err != nil {
 			p.o.Log.Warn("VM folder lock", "remote", b.Remote, "vm_uuid", e.VMUUID, "err", err)
 		}
 	}()

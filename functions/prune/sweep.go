@@ -188,13 +188,13 @@ func (p *Pruner) sweepFolder(ctx context.Context, trigger string, r remote.Remot
 // deleteLocked deletes key in vm's folder under the folder's lock (XO's), and
 // leaves XO's cache.json.gz telling the truth.
 func (p *Pruner) deleteLocked(ctx context.Context, r remote.Remote, vm, key string) error {
-	unlock, err := catalog.LockVM(ctx, r, vm)
+	held, err := catalog.LockVM(ctx, r, vm)
 	if err != nil {
 		return fmt.Errorf("lock the VM folder: %w", err)
 	}
 	err = r.Delete(ctx, key)
 	p.refreshCache(ctx, r, vm)
-	return errors.Join(err, unlock())
+	return errors.Join(err, held.Unlock())
 }
 
 // dataFileID recognises xo-vm-backups/<uuid>/<ts>.xva and .xva.checksum.

@@ -24,7 +24,7 @@ func TestXOCleanVMSparesAnXbrWriteInFlight(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	unlock, err := remote.LockFolder(ctx, r, strings.TrimSuffix(catalog.VMPrefix(vmA), "/"))
+	held, err := remote.LockFolder(ctx, r, strings.TrimSuffix(catalog.VMPrefix(vmA), "/"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -53,7 +53,7 @@ func TestXOCleanVMSparesAnXbrWriteInFlight(t *testing.T) {
 	if err := putBytes(ctx, r, next.MetaKey(), js); err != nil {
 		t.Fatal(err)
 	}
-	if err := unlock(); err != nil {
+	if err := held.Unlock(); err != nil {
 		t.Fatal(err)
 	}
 	deleted, err = catalogtest.XOCleanVM(t, r.Root(), vmA, true)

@@ -13,24 +13,24 @@ import (
 func TestLockVMHoldsTheFolder(t *testing.T) {
 	ctx := context.Background()
 	r := newDir(t, "nfs")
-	unlock, err := catalog.LockVM(ctx, r, vmA)
+	held, err := catalog.LockVM(ctx, r, vmA)
 	if err != nil {
 		t.Fatal(err)
 	}
 	done, cancel := context.WithCancel(ctx)
 	cancel()
 	if u, err := catalog.LockVM(done, r, vmA); err == nil {
-		_ = u()
+		_ = u.Unlock()
 		t.Fatal("the folder was locked twice")
 	}
-	if err := unlock(); err != nil {
+	if err := held.Unlock(); err != nil {
 		t.Fatal(err)
 	}
 	again, err := catalog.LockVM(ctx, r, vmA)
 	if err != nil {
 		t.Fatalf("after unlock: %v", err)
 	}
-	if err := again(); err != nil {
+	if err := again.Unlock(); err != nil {
 		t.Fatal(err)
 	}
 }

@@ -60,8 +60,9 @@ func putSmall(ctx context.Context, r Creator, key string, data []byte) error {
 
 // LockVM takes the lock of vm's folder on r where r has one (a directory remote: Xen
 // Orchestra's lock, see remote.Locker), waiting while XO or another xbr process holds it.
-// Commit, Delete and RefreshCache run under it.
-func LockVM(ctx context.Context, r any, vmUUID string) (unlock func() error, err error) {
+// Commit, Delete and RefreshCache run under it, each after a Check of the lock where it
+// could have been lost meanwhile (remote.Held).
+func LockVM(ctx context.Context, r any, vmUUID string) (remote.Held, error) {
 	if err := ValidateVMUUID(vmUUID); err != nil {
 		return nil, fmt.Errorf("lock the VM folder: %w", err)
 	}

@@ -18,6 +18,8 @@ var (
 	ErrInvalidKey = errors.New("invalid key")
 	// ErrNoSpace: the remote is full (ENOSPC, quota, or the service says so).
 	ErrNoSpace = errors.New("no space left on the remote")
+	// ErrLockLost: a folder lock (Locker) was removed or taken over by another holder.
+	ErrLockLost = errors.New("lock lost")
 )
 
 // Remote is one backup repository.
@@ -111,17 +113,41 @@ func Sweep(ctx context.Context, s Sweeper, prefix string, before time.Time) ([]T
 // implements it; on S3 XO's lock is a no-op, and so is LockFolder.
 type Locker interface {
 	// Lock waits until it holds folder's lock (or ctx is done) and keeps it fresh until
-	// unlock is called. unlock releases it; its error says the lock was lost meanwhile.
-	Lock(ctx context.Context, folder string) (unlock func() error, err error)
+	// the lock is released (Held.Unlock).
+	Lock(ctx context.Context, folder string) (Held, error)
 }
 
-// LockFolder locks folder on r when r is a Locker, and does nothing otherwise.
-func LockFolder(ctx context.Context, r any, folder string) (unlock func() error, err error) {
+// Held is a folder lock a Locker holds for its caller. A lock may be lost while held: its
+// refresh came too late (a stalled file system) and another holder, XO, judged it stale and
+// took it over. From then on the folder is the other holder's, and whatever the caller
+// meant to do under the lock must not be done.
+type Held interface {
+	// Check looks at the lock now: nil while it is still the caller's (it is renewed then),
+	// an error wrapping ErrLockLost once it was lost. A caller checks it right before each
+	// change that the lock must cover.
+	Check(ctx context.Context) error
+	// Lost is closed once the lock is found lost (by its refresh or by Check).
+	Lost() <-chan struct{}
+	// Unlock releases the lock, never another holder's; its error says the lock was lost
+	// meanwhile. Only the first call does anything.
+	Unlock() error
+}
+
+// LockFolder locks folder on r when r is a Locker, and does nothing otherwise (the Held it
+// returns is never lost).
+func LockFolder(ctx context.Context, r any, folder string) (Held, error) {
 	if l, ok := r.(Locker); ok {
 		return l.Lock(ctx, folder)
 	}
-	return func() error { return nil }, nil
+	return noLock{}, nil
 }
+
+// noLock is the lock of a remote without locks.
+type noLock struct{}
+
+func (noLock) Check(context.Context) error { return nil }
+func (noLock) Lost() <-chan struct{}       { return nil }
+func (noLock) Unlock() error               { return nil }
 
 // NewPutter is a remote that stores a small object only where none exists yet, atomically
 // against every other writer: of writers racing for one key exactly one succeeds. dir links

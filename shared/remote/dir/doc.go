@@ -17,7 +17,10 @@
 //
 // Lock takes a folder's lock the way Xen Orchestra does (proper-lockfile: mkdir of
 // "<folder>.lock" beside it, mtime refreshed every 5 s, stale after 10 s), so xbr and XO
-// never write or clean the same VM folder at once. New folders are
+// never write or clean the same VM folder at once. A refresh more than 10 s late (a stalled
+// NFS server) lets XO take the lock over; the holder finds that at its next refresh or
+// Check (the lock's mtime is not the one it set), closes Lost and never touches XO's lock
+// (remote.Held). New folders are
 // created as needed and made durable the same way. ENOSPC and EDQUOT surface as errors wrapping
 // remote.ErrNoSpace that name the remote and the key.
 //

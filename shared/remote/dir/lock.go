@@ -29,9 +29,10 @@ var _ remote.Locker = (*Dir)(nil)
 // the folder "<folder>.lock" beside it. A lock held by someone else is waited for; one left
 // stale (mtime older than 10 s) is removed and taken. While held, its mtime is refreshed
 // every 5 s, as long as it is this holder's: a lock another holder took over (its mtime is
-// not the one this holder set) is neither refreshed nor removed. unlock removes it and
-// reports whether it was lost meanwhile (removed, or taken over by another holder).
-func (d *Dir) Lock(ctx context.Context, folder string) (func() error, error) {
+// not the one this holder set) is neither refreshed nor removed. A loss (the lock removed,
+// or taken over by another holder) is found by the refresh or by Held.Check, closes
+// Held.Lost and is reported by Check and Unlock.
+func (d *Dir) Lock(ctx context.Context, folder string) (remote.Held, error) {
 	if err := d.check(ctx, "lock", folder); err != nil {
 		return nil, err
 	}
@@ -48,10 +49,12 @@ func (d *Dir) Lock(ctx context.Context, folder string) (func() error, error) {
 		p.close()
 		return nil, d.wrap("lock", folder, err)
 	}
-	h := &lockHolder{d: d, p: p, stop: make(chan struct{})}
+	h := &lockHolder{d: d, p: p, stop: make(chan struct{}), lostCh: make(chan struct{})}
+	h.mu.Lock()
 	h.mark()
+	h.mu.Unlock()
 	h.wg.Go(h.refresh)
-	return h.release, nil
+	return h, nil
 }
 
 // acquire makes the lock folder, waiting while another holder keeps it fresh.
@@ -82,20 +85,25 @@ func (d *Dir) acquire(ctx context.Context, p *place) error {
 }
 
 type lockHolder struct {
-	d    *Dir
-	p    *place
-	stop chan struct{}
-	wg   sync.WaitGroup
-	once sync.Once
+	d        *Dir
+	p        *place
+	stop     chan struct{}
+	wg       sync.WaitGroup
+	once     sync.Once
+	lostCh   chan struct{} // closed by the first loss
+	lostOnce sync.Once
+	// mu serialises the refresh, Check and release: everything below.
 	mu   sync.Mutex
 	lost error
 	// mtime is the lock's modification time as this holder last set it, read back in the
 	// file system's precision. Another mtime means another holder took the lock over (XO
 	// judged it stale, removed it and made its own): proper-lockfile's test of a
-	// compromised lock. Only the refresh goroutine and then release use it.
+	// compromised lock.
 	mtime time.Time
 	// gone: the lock is another holder's now; it is neither refreshed nor removed.
 	gone bool
+	// released: Unlock was called; the place is closed.
+	released bool
 }
 
 func (h *lockHolder) refresh() {
@@ -107,15 +115,41 @@ func (h *lockHolder) refresh() {
 			return
 		case <-t.C:
 		}
+		h.mu.Lock()
 		if !h.gone {
 			h.touch()
 		}
+		h.mu.Unlock()
 	}
 }
+
+// Check refreshes the lock now if it is still this holder's and returns the loss if it
+// is not (remote.Held).
+func (h *lockHolder) Check(ctx context.Context) error {
+	if err := ctx.Err(); err != nil {
+		return h.d.wrap("check lock", h.p.rel(), err)
+	}
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.released {
+		return h.d.wrap("check lock", h.p.rel(), errors.New("released"))
+	}
+	if h.lost == nil {
+		h.touch()
+	}
+	if h.lost != nil {
+		return fmt.Errorf("remote %s: %w", h.d.name, h.lost) // not wrap: it would hide ErrLockLost
+	}
+	return nil
+}
+
+// Lost is closed once the lock is found lost (remote.Held).
+func (h *lockHolder) Lost() <-chan struct{} { return h.lostCh }
 
 // touch refreshes the lock's mtime while the lock is this holder's. A lock removed
 // meanwhile is taken back, as XO does; one another holder took over is left to it, since
 // refreshing it would make that holder's proper-lockfile see its own lock compromised.
+// The caller holds mu.
 func (h *lockHolder) touch() {
 	fi, err := h.p.folder.Lstat(h.p.base)
 	switch {
@@ -143,7 +177,7 @@ func (h *lockHolder) touch() {
 	h.mark()
 }
 
-// mark records the lock's mtime as this holder set it.
+// mark records the lock's mtime as this holder set it. The caller holds mu.
 func (h *lockHolder) mark() {
 	fi, err := h.p.folder.Lstat(h.p.base)
 	if err != nil {
@@ -153,27 +187,31 @@ func (h *lockHolder) mark() {
 	h.mtime = fi.ModTime()
 }
 
+// lose records a loss and closes lostCh. The caller holds mu.
 func (h *lockHolder) lose(err error) {
-	h.mu.Lock()
-	h.lost = errors.Join(h.lost, fmt.Errorf("lock %s lost: %w", h.p.rel(), err))
-	h.mu.Unlock()
+	h.lost = errors.Join(h.lost, fmt.Errorf("lock %s: %w: %w", h.p.rel(), remote.ErrLockLost, err))
+	h.lostOnce.Do(func() { close(h.lostCh) })
 }
 
-func (h *lockHolder) release() error {
+// Unlock stops the refresh and removes the lock if it is still this holder's
+// (remote.Held).
+func (h *lockHolder) Unlock() error {
 	var err error
 	h.once.Do(func() {
 		close(h.stop)
 		h.wg.Wait()
-		defer h.p.close()
-		err = h.remove()
 		h.mu.Lock()
-		err = errors.Join(h.lost, err)
-		h.mu.Unlock()
+		defer h.mu.Unlock()
+		h.released = true
+		defer h.p.close()
+		rerr := h.remove() // may record a loss
+		err = errors.Join(h.lost, rerr)
 	})
 	return err
 }
 
-// remove removes the lock if it is still this holder's: never another holder's.
+// remove removes the lock if it is still this holder's: never another holder's. The
+// caller holds mu.
 func (h *lockHolder) remove() error {
 	if h.gone {
 		return nil

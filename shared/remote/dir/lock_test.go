@@ -24,7 +24,7 @@ func TestLockLikeXO(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	unlock, err := remote.LockFolder(context.Background(), d, lockedVM)
+	held, err := remote.LockFolder(context.Background(), d, lockedVM)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -41,17 +41,17 @@ func TestLockLikeXO(t *testing.T) {
 	if _, err := d.Lock(ctx, lockedVM); !errors.Is(err, context.DeadlineExceeded) {
 		t.Fatalf("second Lock while held = %v, want it to wait until ctx ends", err)
 	}
-	if err := unlock(); err != nil {
+	if err := held.Unlock(); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := os.Stat(lockDir); !errors.Is(err, os.ErrNotExist) {
 		t.Fatalf("lock folder after unlock: %v", err)
 	}
-	unlock, err = d.Lock(context.Background(), lockedVM)
+	held, err = d.Lock(context.Background(), lockedVM)
 	if err != nil {
 		t.Fatalf("Lock after unlock: %v", err)
 	}
-	_ = unlock()
+	_ = held.Unlock()
 }
 
 // A lock XO holds (fresh mtime) is waited for; one it left stale (mtime older than
@@ -75,14 +75,14 @@ func TestLockHonoursXOLock(t *testing.T) {
 	if err := os.Chtimes(lockDir, old, old); err != nil {
 		t.Fatal(err)
 	}
-	unlock, err := d.Lock(context.Background(), lockedVM)
+	held, err := d.Lock(context.Background(), lockedVM)
 	if err != nil {
 		t.Fatalf("Lock of a stale lock: %v", err)
 	}
 	if fi, err := os.Stat(lockDir); err != nil || time.Since(fi.ModTime()) > time.Minute/2 {
 		t.Errorf("stale lock not taken over: %v", err)
 	}
-	if err := unlock(); err != nil {
+	if err := held.Unlock(); err != nil {
 		t.Fatal(err)
 	}
 }
@@ -95,7 +95,7 @@ func TestLockKeptFreshAndLossReported(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	unlock, err := d.Lock(context.Background(), lockedVM)
+	held, err := d.Lock(context.Background(), lockedVM)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -112,7 +112,7 @@ func TestLockKeptFreshAndLossReported(t *testing.T) {
 		t.Fatal(err)
 	}
 	testsupport.Eventually(t, 10*time.Second, "the lock to be retaken", func() bool { _, err := os.Stat(lockDir); return err == nil })
-	if err := unlock(); err == nil || !strings.Contains(err.Error(), "lost") {
+	if err := held.Unlock(); err == nil || !strings.Contains(err.Error(), "lost") {
 		t.Errorf("unlock after a loss = %v, want an error saying the lock was lost", err)
 	}
 }
@@ -127,7 +127,7 @@ func TestLockTakenOverIsLeftToItsHolder(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	unlock, err := d.Lock(context.Background(), lockedVM)
+	held, err := d.Lock(context.Background(), lockedVM)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -146,10 +146,83 @@ func TestLockTakenOverIsLeftToItsHolder(t *testing.T) {
 	if fi, err := os.Stat(lockDir); err != nil || !fi.ModTime().Equal(xoTime) {
 		t.Errorf("XO's lock after the former holder's refreshes: %v %v, want mtime %v", err, fi, xoTime)
 	}
-	if err := unlock(); err == nil || !strings.Contains(err.Error(), "lost") {
+	if err := held.Unlock(); err == nil || !strings.Contains(err.Error(), "lost") {
 		t.Errorf("unlock after a takeover = %v, want an error saying the lock was lost", err)
 	}
 	if fi, err := os.Stat(lockDir); err != nil || !fi.ModTime().Equal(xoTime) {
 		t.Errorf("XO's lock after the former holder's unlock: %v", err)
 	}
+}
+
+// A takeover is found at once by Check, which a holder calls right before
+// each change the lock must cover, without waiting for the next refresh;
+// Check leaves XO's lock alone and Lost is closed. A held lock passes Check.
+func TestLockCheckFindsATakeover(t *testing.T) {
+	root := t.TempDir()
+	d, err := dir.New("nfs", root, dir.WithLockTiming(time.Hour, time.Hour, 5*time.Millisecond)) // no refresh
+	if err != nil {
+		t.Fatal(err)
+	}
+	held, err := d.Lock(context.Background(), lockedVM)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := held.Check(context.Background()); err != nil {
+		t.Fatalf("Check of a held lock: %v", err)
+	}
+	lockDir := filepath.Join(root, lockedVM+".lock")
+	if err := os.Remove(lockDir); err != nil { // XO takes the lock over
+		t.Fatal(err)
+	}
+	if err := os.Mkdir(lockDir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	xoTime := time.Now().Add(-time.Second).Truncate(time.Second)
+	if err := os.Chtimes(lockDir, xoTime, xoTime); err != nil {
+		t.Fatal(err)
+	}
+	if err := held.Check(context.Background()); !errors.Is(err, remote.ErrLockLost) || !strings.Contains(err.Error(), "taken over") {
+		t.Errorf("Check after a takeover = %v, want ErrLockLost saying it was taken over", err)
+	}
+	select {
+	case <-held.Lost():
+	default:
+		t.Error("Lost not closed after Check found the takeover")
+	}
+	if fi, err := os.Stat(lockDir); err != nil || !fi.ModTime().Equal(xoTime) {
+		t.Errorf("XO's lock after Check: %v, want it untouched", err)
+	}
+	if err := held.Unlock(); !errors.Is(err, remote.ErrLockLost) {
+		t.Errorf("Unlock after a takeover = %v, want ErrLockLost", err)
+	}
+	if _, err := os.Stat(lockDir); err != nil {
+		t.Errorf("XO's lock after Unlock: %v", err)
+	}
+}
+
+// The refresh finds a takeover by itself and closes Lost.
+func TestLockRefreshClosesLost(t *testing.T) {
+	root := t.TempDir()
+	d, err := dir.New("nfs", root, dir.WithLockTiming(time.Hour, 5*time.Millisecond, 5*time.Millisecond))
+	if err != nil {
+		t.Fatal(err)
+	}
+	held, err := d.Lock(context.Background(), lockedVM)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer held.Unlock()
+	lockDir := filepath.Join(root, lockedVM+".lock")
+	xoTime := time.Now().Add(time.Hour).Truncate(time.Second)
+	if err := os.Chtimes(lockDir, xoTime, xoTime); err != nil { // another holder's now, as far as mtimes tell
+		t.Fatal(err)
+	}
+	testsupport.Eventually(t, 10*time.Second, "Lost to be closed", func() bool {
+		select {
+		case <-held.Lost():
+			return true
+		default:
+			return false
+		}
+	})
 }
