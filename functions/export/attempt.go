@@ -36,7 +36,7 @@ func (w *Worker) attempt(ctx context.Context, j *job, n int) (events.ExportCompl
 	if err := writable(ctx, rems); err != nil {
 		return events.ExportCompleted{}, err
 	}
-	locks, err := w.lockVM(ctx, rems, j.req.VMUUID)
+	locks, err := w.lockWaiting(ctx, j, rems)
 	if err != nil {
 		return events.ExportCompleted{}, err
 	}

@@ -50,8 +50,10 @@
 //     as completed again; a partial set, orphan .xva files, temp files and
 //     snapshots carrying this run's key are removed before a new attempt.
 //   - The VM folder's lock (Xen Orchestra's) is waited for while XO holds
-//     it (XO's backup of the VM). A lock lost while held (xbr's refresh
-//     came late and XO took it over) cancels the attempt, and each commit (data renamed into place, .checksum and
+//     it (XO's backup of the VM), renewing the run's lock meanwhile
+//     (runs.Hold.Keep), bounded by the job's vm_timeout. A lock
+//     lost while held (xbr's refresh came late and XO took it over) cancels
+//     the attempt, and each commit (data renamed into place, .checksum and
 //     .json) is preceded by a Check of the locks: nothing is written into a
 //     folder XO holds. What the attempt committed there before it found the
 //     loss is left to the folder's sweeps (XO's cleanVm, the run's next

@@ -9,6 +9,7 @@ import (
 
 	"xbr/shared/catalog"
 	"xbr/shared/remote"
+	"xbr/shared/runs"
 )
 
 // vmLocks are the VM folder's locks an attempt holds on its remotes
@@ -21,6 +22,24 @@ type vmLocks struct {
 	vmUUID string
 	names  []string // the remotes' names, in the order the locks were taken
 	held   []remote.Held
+}
+
+// lockWaiting is lockVM for job j, keeping j's run alive while it waits
+// (runs.Hold.Keep): XO's backup of the VM may hold a lock for hours, and a
+// run that renews nothing would be taken over as stale by the job's next
+// fire. The wait is bounded by ctx, which carries the VM's timeout if the
+// job has one; a run taken over meanwhile ends it (ctx is the hold's).
+func (w *Worker) lockWaiting(ctx context.Context, j *job, rems []remote.Remote) (*vmLocks, error) {
+	stop := j.hold.Keep(w.d.Log)
+	locks, err := w.lockVM(ctx, rems, j.req.VMUUID)
+	stop()
+	if lost := runs.Lost(ctx); lost != nil {
+		if err == nil {
+			locks.unlock()
+		}
+		return nil, fmt.Errorf("while waiting for the VM folder's lock: %w", lost)
+	}
+	return locks, err
 }
 
 // lockVM takes the VM folder's lock on every remote that has one (a

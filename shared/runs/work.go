@@ -110,7 +110,7 @@ func (h *Hold) Waiting(wait func(context.Context, time.Duration) error, log *slo
 
 func (c *Coordinator) waitRenewing(wait func(context.Context, time.Duration) error, log *slog.Logger, runID string,
 	renew func(context.Context) error) func(context.Context, time.Duration) error {
-	step := max(c.staleAfter/4, time.Millisecond)
+	step := c.renewStep()
 	return func(ctx context.Context, d time.Duration) error {
 		for d > 0 {
 			now := min(d, step)
@@ -127,3 +127,45 @@ func (c *Coordinator) waitRenewing(wait func(context.Context, time.Duration) err
 		return nil
 	}
 }
+
+// Keep renews the hold's lock every renewStep, as Waiting does, while the
+// worker waits on something outside the run that renews nothing (Xen
+// Orchestra's lock of a VM folder, held by XO's backup of the VM): the next
+// fire must not take over a run that is only waiting. Once another run
+// holds the lock (this one was taken over, or it ended), Renew ends the
+// hold's context, and with it the wait under it (Lost says why). stop ends
+// the renewal. A nil Hold (work of no recorded run) renews nothing.
+func (h *Hold) Keep(log *slog.Logger) (stop func()) {
+	if h == nil {
+		return func() {}
+	}
+	done, exited := make(chan struct{}), make(chan struct{})
+	go func() {
+		defer close(exited)
+		t := time.NewTicker(h.c.renewStep())
+		defer t.Stop()
+		for {
+			select {
+			case <-done:
+				return
+			case <-t.C:
+			}
+			rctx, cancel := context.WithTimeout(context.Background(), h.c.renewStep())
+			err := h.Renew(rctx)
+			cancel()
+			if errors.Is(err, ErrNotHolder) {
+				return
+			} else if err != nil {
+				log.Warn("renewing the job's lock while waiting failed", "run", h.runID, "error", err)
+			}
+		}
+	}()
+	return func() {
+		close(done)
+		<-exited
+	}
+}
+
+// renewStep is how often a run that makes no progress of its own renews
+// its job's lock (WaitHolding, Waiting, Keep): a quarter of StaleAfter.
+func (c *Coordinator) renewStep() time.Duration { return max(c.staleAfter/4, time.Millisecond) }
