@@ -63,22 +63,30 @@ func (p *Pruner) pruneRemote(ctx context.Context, e events.ExportCompleted, b ev
 	if err != nil {
 		return nil, nil, err
 	}
-	held, err := catalog.LockVM(ctx, r, e.VMUUID)
+	f, err := lockFolder(ctx, r, e.VMUUID)
 	if err != nil {
-		return nil, nil, fmt.Errorf("lock the VM folder: %w", err)
+		return nil, nil, err
 	}
 	defer func() {
-		if err := held.Unlock(); err != nil {
+		if err := f.unlock(); err != nil {
 			p.o.Log.Warn("VM folder lock", "remote", b.Remote, "vm_uuid", e.VMUUID, "err", err)
 		}
 	}()
-	defer p.refreshCache(ctx, r, e.VMUUID)
+	deleted, kept, err := p.pruneFolder(ctx, f, newID, scope, policy)
+	return deleted, kept, errors.Join(err, p.refreshCache(ctx, f))
+}
+
+// pruneFolder is pruneRemote in the VM folder f, locked. It stops at a
+// failed check of the lock (lockedFolder.check).
+func (p *Pruner) pruneFolder(ctx context.Context, f *lockedFolder, newID catalog.ID, scope catalog.Filter,
+	policy retention.Policy) ([]events.PrunedItem, []string, error) {
+	r := f.r
 	backups, problems, err := catalog.List(ctx, r, scope)
 	if err != nil {
 		return nil, nil, err
 	}
 	for _, pr := range problems {
-		p.o.Log.Warn("unreadable backup metadata left alone", "remote", b.Remote, "key", pr.Key, "err", pr.Err)
+		p.o.Log.Warn("unreadable backup metadata left alone", "remote", r.Name(), "key", pr.Key, "err", pr.Err)
 	}
 	if err := newestCompleted(backups, newID); err != nil {
 		return nil, nil, err
@@ -100,6 +108,10 @@ func (p *Pruner) pruneRemote(ctx context.Context, e events.ExportCompleted, b ev
 	var deleted []events.PrunedItem
 	var errs []error
 	for _, it := range slices.Backward(d.Remove) {
+		if err := f.check(ctx); err != nil {
+			errs = append(errs, err)
+			break
+		}
 		bk := byID[it.ID]
 		if err := catalog.Delete(ctx, r, bk.ID); err != nil {
 			errs = append(errs, err) // it names the backup
@@ -111,14 +123,6 @@ func (p *Pruner) pruneRemote(ctx context.Context, e events.ExportCompleted, b ev
 		deleted = append(deleted, events.PrunedItem{ID: it.ID, Timestamp: bk.ID.Timestamp(), Reason: reason(d.Reasons[it.ID])})
 	}
 	return deleted, kept, errors.Join(errs...)
-}
-
-// refreshCache makes Xen Orchestra's cache.json.gz of the VM folder tell the
-// truth after deletions (see catalog.RefreshCache); a failure is logged.
-func (p *Pruner) refreshCache(ctx context.Context, r catalog.CacheStore, vmUUID string) {
-	if err := catalog.RefreshCache(ctx, r, vmUUID); err != nil {
-		p.o.Log.Error("XO's backup cache not refreshed", "remote", r.Name(), "vm_uuid", vmUUID, "err", err)
-	}
 }
 
 // newestCompleted checks the rule that makes pruning safe: the backup just

@@ -64,7 +64,11 @@
 //     configured job can have).
 //   - On a remote shared with Xen Orchestra: deletions in a VM folder happen
 //     under XO's lock on that folder (catalog.LockVM), and leave XO's
-//     cache.json.gz telling the truth (catalog.RefreshCache). A job and a
+//     cache.json.gz telling the truth (catalog.RefreshCache). Each deletion
+//     and the cache's write come right after a check of the lock: one lost
+//     meanwhile (xbr's refresh came late and XO took it over) leaves the
+//     folder to XO, whose backup and cleanVm run there; prune changes nothing
+//     more in it, reports the loss and goes on elsewhere. A job and a
 //     schedule are their ids (config.Job.ID, config.Schedule.ID); backups and
 //     rolling snapshots an older xbr stamped with the names still count.
 package prune

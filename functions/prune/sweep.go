@@ -176,6 +176,9 @@ func (p *Pruner) sweepFolder(ctx context.Context, trigger string, r remote.Remot
 		}
 		if err := p.deleteLocked(ctx, r, id.VM, in.Key); err != nil {
 			errs = append(errs, err)
+			if errors.Is(err, remote.ErrLockLost) {
+				break // XO holds the folder: the next file's lock would wait for XO's backup
+			}
 			continue
 		}
 		o, err := p.sweptFile(trigger, r.Name(), in.Key, in.ModTime, why)
@@ -186,15 +189,19 @@ func (p *Pruner) sweepFolder(ctx context.Context, trigger string, r remote.Remot
 }
 
 // deleteLocked deletes key in vm's folder under the folder's lock (XO's), and
-// leaves XO's cache.json.gz telling the truth.
+// leaves XO's cache.json.gz telling the truth; both come right after a check
+// of the lock, and a lock lost meanwhile (an error wrapping
+// remote.ErrLockLost) leaves the folder alone.
 func (p *Pruner) deleteLocked(ctx context.Context, r remote.Remote, vm, key string) error {
-	held, err := catalog.LockVM(ctx, r, vm)
+	f, err := lockFolder(ctx, r, vm)
 	if err != nil {
-		return fmt.Errorf("lock the VM folder: %w", err)
+		return err
 	}
-	err = r.Delete(ctx, key)
-	p.refreshCache(ctx, r, vm)
-	return errors.Join(err, held.Unlock())
+	err = f.check(ctx)
+	if err == nil {
+		err = errors.Join(r.Delete(ctx, key), p.refreshCache(ctx, f))
+	}
+	return errors.Join(err, f.unlock())
 }
 
 // dataFileID recognises xo-vm-backups/<uuid>/<ts>.xva and .xva.checksum.
