@@ -52,10 +52,36 @@ func (d Deps) checkSource(ctx context.Context, cp Copy) sourceState {
 	return out
 }
 
-// sourceOn is the state of VM uuid on pool.
+// sourceOn is the state of VM uuid on pool, within sourceTimeout even when
+// a call does not heed ctx (the pool's login, which another caller may be
+// holding): such a pool is given up on as unreachable, and its goroutine
+// ends when that call does.
 func (d Deps) sourceOn(ctx context.Context, pool, uuid string) (string, string, error) {
 	ctx, cancel := context.WithTimeout(ctx, sourceTimeout)
 	defer cancel()
+	type answer struct {
+		state, name string
+		err         error
+	}
+	ch := make(chan answer, 1)
+	go func() {
+		state, name, err := d.lookSource(ctx, pool, uuid)
+		ch <- answer{state, name, err}
+	}()
+	select {
+	case a := <-ch:
+		return a.state, a.name, a.err
+	case <-ctx.Done():
+		select {
+		case a := <-ch: // it came in meanwhile
+			return a.state, a.name, a.err
+		default:
+		}
+		return events.SourceUnreachable, "", fmt.Errorf("pool %s: no answer within %s: %w", pool, sourceTimeout, ctx.Err())
+	}
+}
+
+func (d Deps) lookSource(ctx context.Context, pool, uuid string) (string, string, error) {
 	c, err := d.Pools.Client(ctx, pool)
 	if err != nil {
 		return events.SourceUnreachable, "", err
