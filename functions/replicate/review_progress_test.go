@@ -51,17 +51,27 @@ func TestReplicationDoesNotWaitForItsProgressEvents(t *testing.T) {
 		}
 		done <- err
 	}()
-	const bound = 30 * time.Second // a 2 MiB disk between two local simulators takes well under a second
-	select {
-	case err := <-done:
-		close(slow.release)
-		if err != nil {
-			t.Fatal(err)
+	// The copy completes (the transfer and its finishing steps are done)
+	// while the progress event is still waiting for its ack.
+	complete := func() bool {
+		for _, c := range h.standby.copiesOf(t, vm.UUID) {
+			if c.Complete() {
+				return true
+			}
 		}
-	case <-time.After(bound):
-		close(slow.release)
-		<-done
-		t.Fatalf("the replication of %s waited for its progress event to be acknowledged: not done after %s", vm.UUID, bound)
+		return false
+	}
+	deadline := time.Now().Add(30 * time.Second) // a 2 MiB disk between two local simulators takes well under a second
+	for !complete() && time.Now().Before(deadline) {
+		time.Sleep(50 * time.Millisecond)
+	}
+	ok := complete()
+	close(slow.release)
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	if !ok {
+		t.Fatalf("the replication of %s waited for its progress event to be acknowledged: no complete copy after 30 s", vm.UUID)
 	}
 }
 
