@@ -40,6 +40,10 @@ func TestReplicateTakenOverStops(t *testing.T) {
 		t.Fatal(err)
 	}
 	h.deps.Runs, h.deps.Now = coord, clk.Now
+	// The worker renews from a ticker (runs.Tick): one slower than the test's
+	// steps, so the next fire comes while the worker is still "suspended",
+	// before its first tick after the jump, as it does on a real host.
+	h.deps.ProgressEvery = 250 * time.Millisecond
 	h.main.sim.SetFaults(xapisim.Faults{RateLimit: 2 << 10})
 	h.serve(t)
 	w, err := h.conn.Watch(ctx, bus.WatchOptions{Subjects: []string{h.subjects.Filter(events.TypeReplicateCompleted),

@@ -4,7 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"sync"
+	"sync/atomic"
 	"time"
 
 	"xbr/events"
@@ -134,6 +134,7 @@ func (w *Worker) attempt(ctx context.Context, req events.ReplicateRequested, job
 	}
 	p := w.newProgress(ctx, req, hold)
 	res, err := Replicate(ctx, src, dst, spec, Options{Now: w.d.Now, Log: w.d.Log, Progress: p.add})
+	p.stop()
 	if err == nil && res.PruneErr != nil {
 		w.d.Log.Warn("old copies not pruned; the next run retries", "run", req.RunID, "vm_uuid", req.VMUUID, "err", res.PruneErr)
 	}
@@ -182,52 +183,44 @@ func rate(bytes, ms int64) int64 {
 // progress publishes replicate.progress every ProgressEvery while bytes
 // flow, and renews the run's lock every runs.RenewEvery through hold (nil
 // outside a recorded run), which ends the attempt once another run holds
-// the lock.
+// the lock; both from a ticker of its own (runs.Tick), as export does: the
+// stream only stores its count, so a bus slow to acknowledge never holds
+// the transfer.
 type progress struct {
-	d     Deps
-	req   events.ReplicateRequested
-	ctx   context.Context
-	hold  *runs.Hold
-	start time.Time
-
-	mu      sync.Mutex
-	last    time.Time
-	renewed time.Time
-	seq     int
+	bytes atomic.Int64
+	flow  atomic.Bool // bytes have flowed since the last event
+	stop  func()
 }
 
 func (w *Worker) newProgress(ctx context.Context, req events.ReplicateRequested, hold *runs.Hold) *progress {
-	now := w.d.Now()
-	return &progress{d: w.d, req: req, ctx: ctx, hold: hold, start: now, last: now, renewed: now}
+	p := &progress{}
+	p.stop = runs.Tick(ctx, w.d.ProgressEvery, w.d.Now, func(seq int, elapsed time.Duration, renew bool) {
+		if p.flow.Swap(false) {
+			w.tick(ctx, req, seq, p.bytes.Load(), elapsed)
+		}
+		if renew {
+			if err := hold.Renew(ctx); err != nil && !errors.Is(err, runs.ErrNotHolder) {
+				w.d.Log.Debug("run lock not renewed", "run", req.RunID, "err", err)
+			}
+		}
+	})
+	return p
 }
 
+// add is Options.Progress: the bytes streamed so far.
 func (p *progress) add(bytes int64) {
-	now := p.d.Now()
-	p.mu.Lock()
-	if now.Sub(p.last) < p.d.ProgressEvery {
-		p.mu.Unlock()
-		return
-	}
-	p.last = now
-	p.seq++
-	seq := p.seq
-	renew := now.Sub(p.renewed) >= runs.RenewEvery
-	if renew {
-		p.renewed = now
-	}
-	p.mu.Unlock()
-	ev := events.ReplicateProgress{RunID: p.req.RunID, Job: p.req.Job, VMUUID: p.req.VMUUID,
-		Transfer: events.TransferAt(bytes, 0, now.Sub(p.start))}
-	id := events.DeriveID("replicate.progress", p.req.RunID, p.req.VMUUID, fmt.Sprint(seq), now.Format(time.RFC3339Nano))
-	if m, err := p.d.message(id, now, ev); err == nil {
-		if _, err := p.d.Publisher.Publish(p.ctx, m.Subject, m.Event); err != nil {
-			p.d.Log.Debug("progress not published", "vm_uuid", p.req.VMUUID, "err", err)
+	p.bytes.Store(bytes)
+	p.flow.Store(true)
+}
+
+func (w *Worker) tick(ctx context.Context, req events.ReplicateRequested, seq int, bytes int64, elapsed time.Duration) {
+	now := w.d.Now()
+	ev := events.ReplicateProgress{RunID: req.RunID, Job: req.Job, VMUUID: req.VMUUID,
+		Transfer: events.TransferAt(bytes, 0, elapsed)}
+	id := events.DeriveID("replicate.progress", req.RunID, req.VMUUID, fmt.Sprint(seq), now.Format(time.RFC3339Nano))
+	if m, err := w.d.message(id, now, ev); err == nil && w.d.Publisher != nil {
+		if _, err := w.d.Publisher.Publish(ctx, m.Subject, m.Event); err != nil {
+			w.d.Log.Debug("progress not published", "vm_uuid", req.VMUUID, "err", err)
 		}
-	}
-	if !renew {
-		return
-	}
-	if err := p.hold.Renew(p.ctx); err != nil && !errors.Is(err, runs.ErrNotHolder) {
-		p.d.Log.Debug("run lock not renewed", "run", p.req.RunID, "err", err)
 	}
 }
