@@ -8,6 +8,7 @@ import (
 
 	"xbr/shared/config"
 	"xbr/shared/fn"
+	"xbr/shared/redact"
 )
 
 // announceDemo logs, first thing (before the functions connect, each with a
@@ -21,7 +22,7 @@ func announceDemo(log *slog.Logger, cfg *config.Config, dm *demo, natsURL, web s
 	}
 	log.Info("xbr demo: no --config given, so this is a self-contained demo",
 		"xapi_simulator", dm.url, "xapi_user", user, "remote", cfg.Remotes[0].Path,
-		"demo_jobs", strings.Join(jobs, ","), "nats", natsURL, "web", "http://"+web)
+		"demo_jobs", strings.Join(jobs, ","), "nats", redact.URLs(natsURL), "web", "http://"+web)
 	log.Info("to back up a real pool, write an xbr.yaml (see deploy/xbr.example.yaml), " +
 		"check it with 'xbr config check --config xbr.yaml' and run 'xbr serve --config xbr.yaml'")
 }
@@ -32,7 +33,7 @@ func announce(log *slog.Logger, cfg *config.Config, env *fn.Env, fns []fn.Functi
 	for _, f := range fns {
 		names = append(names, f.Name)
 	}
-	log.Info("xbr serving", "version", env.Version, "functions", names, "nats", env.NATSURL,
+	log.Info("xbr serving", "version", env.Version, "functions", names, "nats", redact.URLs(env.NATSURL),
 		"data_dir", cfg.DataDir, "web", "http://"+env.HTTPListen, "config", configName(cfg))
 }
 
