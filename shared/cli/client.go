@@ -15,6 +15,7 @@ import (
 	"xbr/events"
 	"xbr/shared/bus"
 	"xbr/shared/config"
+	"xbr/shared/redact"
 )
 
 // clientFlags are how client commands (run, jobs, backups, restore, history)
@@ -35,6 +36,7 @@ under --data-dir (nats/identities/client.json) is used when it exists.`
 func (c *clientFlags) add(cmd *cobra.Command) {
 	f := cmd.Flags()
 	f.StringVar(&c.url, "nats", envOr("XBR_NATS_URL", "nats://127.0.0.1:4222"), "NATS URL of the xbr backbone ($XBR_NATS_URL; a token login is read from $XBR_NATS_TOKEN)")
+	f.Lookup("nats").DefValue = redact.URLs(c.url) // --help shows the default: never a login from $XBR_NATS_URL
 	f.StringVar(&c.prefix, "prefix", envOr("XBR_PREFIX", events.DefaultPrefix), "subject prefix ($XBR_PREFIX)")
 	f.StringVar(&c.auth.CredsFile, "nats-creds", os.Getenv("XBR_NATS_CREDS"), "NATS credentials file ($XBR_NATS_CREDS)")
 	f.StringVar(&c.auth.NKeySeedFile, "nats-nkey", os.Getenv("XBR_NATS_NKEY"), "NATS NKey seed file ($XBR_NATS_NKEY)")
