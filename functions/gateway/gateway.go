@@ -136,9 +136,10 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	}
 	gw := s.env.Config.Gateway
 	if !gw.HasLogin() && !gw.AllowAnonymous && !config.IsLoopback(ln.Addr().String()) {
-		// config check refuses this for gateway.listen; --http can still ask for it.
-		s.log.Warn("the web page listens beyond loopback with no login: anyone who reaches it can restore VMs and fail over",
-			"url", "http://"+ln.Addr().String())
+		// config check refuses this for gateway.listen; --http gets the same answer.
+		_ = ln.Close()
+		return fmt.Errorf("gateway: refusing to serve the web page on %s with no login: anyone who reaches it could restore VMs and fail over "+
+			"(set gateway.users_file or gateway.auth.proxy_header, listen on loopback, or write gateway.allow_anonymous: true)", ln.Addr())
 	}
 	s.log.Info("gateway listening", "url", "http://"+ln.Addr().String(),
 		"webhook", gw.WebhookSecret.IsSet(), "slack", gw.SlackSigningSecret.IsSet(),
