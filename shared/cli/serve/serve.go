@@ -141,6 +141,9 @@ func startDemo(dataDir, simListen string, log *slog.Logger, now func() time.Time
 		sim.Close()
 		return nil, nil, err
 	}
+	// The demo restores and fails over simulated VMs only: its page may be
+	// reached beyond loopback without a login (the image's --http 0.0.0.0:8080).
+	cfg.Gateway.AllowAnonymous = true
 	return cfg, &demo{sim: sim, url: url}, nil
 }
 
