@@ -32,15 +32,7 @@ func ParseClaimKey(remoteName, key string) (ID, bool) {
 	if !ok {
 		return ID{}, false
 	}
-	vm, ts, ok := strings.Cut(rest, ".")
-	if !ok || ValidateVMUUID(vm) != nil {
-		return ID{}, false
-	}
-	t, err := ParseTimestamp(ts)
-	if err != nil {
-		return ID{}, false
-	}
-	return ID{Remote: remoteName, VM: vm, Time: t}, true
+	return splitID(remoteName, rest, ".")
 }
 
 // Claim claims id's timestamp on r for owner (a run id, kept in the claim for whoever looks

@@ -185,7 +185,12 @@ func idFromMetaKey(remoteName, key string) (ID, bool) {
 	if !ok {
 		return ID{}, false
 	}
-	vm, ts, ok := strings.Cut(rest, "/")
+	return splitID(remoteName, rest, "/")
+}
+
+// splitID recognises "<vm uuid><sep><timestamp>" as the id of a backup on remoteName.
+func splitID(remoteName, s, sep string) (ID, bool) {
+	vm, ts, ok := strings.Cut(s, sep)
 	if !ok || ValidateVMUUID(vm) != nil {
 		return ID{}, false
 	}
