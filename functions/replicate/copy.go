@@ -68,6 +68,10 @@ type Result struct {
 	Reused bool
 	// Pruned are the older copies destroyed by the retention.
 	Pruned []Copy
+	// Kept are older copies the retention chose to destroy but kept, since
+	// they were no longer halted standby copies when it came to them (a
+	// failover unblocked or started them meanwhile).
+	Kept []Copy
 	// PruneErr is why pruning failed; the new copy is complete anyway and
 	// the next run prunes again.
 	PruneErr error
@@ -90,7 +94,7 @@ func Replicate(ctx context.Context, src, dst *xapi.Client, spec Spec, o Options)
 	}
 	if cp, ok := madeByRun(copies, spec); ok {
 		res := Result{Copy: cp, Bytes: cp.Bytes, Duration: time.Duration(cp.DurationMS) * time.Millisecond, Reused: true}
-		res.Pruned, res.PruneErr = prune(ctx, dst, spec, srUUID, cp.UUID)
+		res.Pruned, res.Kept, res.PruneErr = prune(ctx, dst, spec, srUUID, cp.UUID)
 		return res, nil
 	}
 	if err := sweepInterrupted(ctx, dst, copies, spec); err != nil {
@@ -100,7 +104,7 @@ func Replicate(ctx context.Context, src, dst *xapi.Client, spec Spec, o Options)
 	if err != nil {
 		return Result{}, err
 	}
-	res.Pruned, res.PruneErr = prune(ctx, dst, spec, srUUID, res.Copy.UUID)
+	res.Pruned, res.Kept, res.PruneErr = prune(ctx, dst, spec, srUUID, res.Copy.UUID)
 	return res, nil
 }
 

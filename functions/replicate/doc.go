@@ -31,6 +31,10 @@
 //     on that SR beyond copy_retention destroyed, oldest recovery point
 //     first. A copy that was failed over (start unblocked), or that runs
 //     although start is blocked, no longer counts and is never pruned.
+//     Each copy is read again right before it is destroyed and destroyed
+//     only while still halted and start-blocked, never shut down
+//     (xapi.DestroyHaltedVM): a copy a failover took meanwhile is kept
+//     (Result.Kept).
 //
 // The function declares itself into the run skeleton of shared/runs
 // (plan.go), as export does, which gives it three handlers on their own

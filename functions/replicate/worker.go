@@ -138,6 +138,10 @@ func (w *Worker) attempt(ctx context.Context, req events.ReplicateRequested, job
 	if err == nil && res.PruneErr != nil {
 		w.d.Log.Warn("old copies not pruned; the next run retries", "run", req.RunID, "vm_uuid", req.VMUUID, "err", res.PruneErr)
 	}
+	for _, c := range res.Kept {
+		w.d.Log.Info("old copy kept: a failover took it off standby while the retention ran", "run", req.RunID, "vm_uuid", req.VMUUID,
+			"copy_uuid", c.UUID)
+	}
 	return res, err
 }
 

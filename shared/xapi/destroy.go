@@ -32,6 +32,53 @@ func (c *Client) DestroyVM(ctx context.Context, vm VMRef) error {
 	if err := c.prepareDestroy(ctx, vm, rec); err != nil {
 		return fmt.Errorf("destroy %s: %w", vm, err)
 	}
+	return c.destroyWithDisks(ctx, vm, rec)
+}
+
+// ErrKept marks a VM that DestroyHaltedVM left as it was.
+var ErrKept = errors.New("kept")
+
+// DestroyHaltedVM destroys vm with its disks as DestroyVM does, but only
+// while it is what the caller decided on: its record, read right before,
+// must say Halted, not a template (nor a snapshot), and keep must not
+// object to it (nil). It never shuts a VM down. A VM that does not qualify
+// is left as it is, and so is one that leaves Halted between that read and
+// VM.destroy (XAPI refuses to destroy a VM that is not halted, or while
+// another operation such as its start runs): the error then wraps ErrKept
+// and says why. A blocked destroy is refused as DestroyVM refuses it.
+func (c *Client) DestroyHaltedVM(ctx context.Context, vm VMRef, keep func(VM) error) error {
+	rec, err := c.VMRecord(ctx, vm)
+	if err != nil {
+		return fmt.Errorf("destroy %s: %w", vm, err)
+	}
+	if reason, ok := rec.BlockedOperations["destroy"]; ok {
+		return fmt.Errorf("destroy %s: %w", vm, &Error{Code: CodeOperationBlocked, Params: []string{string(vm), reason}})
+	}
+	if err := destroyable(rec, keep); err != nil {
+		return fmt.Errorf("destroy %s: %w: %w", vm, ErrKept, err)
+	}
+	err = c.destroyWithDisks(ctx, vm, rec)
+	if IsCode(err, CodeBadPowerState) || IsCode(err, CodeOtherOperationInProgress) {
+		return fmt.Errorf("%w (it left Halted meanwhile): %w", ErrKept, err)
+	}
+	return err
+}
+
+// destroyable says why DestroyHaltedVM keeps the VM of rec, nil when it
+// may go.
+func destroyable(rec VM, keep func(VM) error) error {
+	switch {
+	case rec.PowerState != Halted:
+		return fmt.Errorf("it is %s, not halted", rec.PowerState)
+	case rec.IsATemplate:
+		return errors.New("it is a template")
+	}
+	return keep(rec)
+}
+
+// destroyWithDisks destroys vm, whose record rec was read before, then its
+// snapshots and the disks rec says it had.
+func (c *Client) destroyWithDisks(ctx context.Context, vm VMRef, rec VM) error {
 	disks, err := c.disksOf(ctx, rec.VBDs)
 	if err != nil {
 		return fmt.Errorf("destroy %s: list disks: %w", vm, err)

@@ -23,7 +23,9 @@
 //   - VM.snapshot's ignore_vdis parameter is missing on old hosts
 //     (MESSAGE_PARAMETER_COUNT_MISMATCH): the call is retried without it;
 //   - VM.destroy leaves the disks behind: DestroyVM removes them as Xen
-//     Orchestra does;
+//     Orchestra does (hard-shutting-down a VM that runs); DestroyHaltedVM
+//     does so only for a VM still halted, and as the caller expects, when
+//     it comes to it, and never shuts one down;
 //   - add_to_other_config fails on an existing key (MAP_DUPLICATE_KEY): the
 //     key is removed first;
 //   - Async task results are XML-RPC documents in a string, on both transports;

@@ -41,13 +41,14 @@ func IsCode(err error, code string) bool {
 
 // Codes used by the client itself.
 const (
-	CodeSessionInvalid     = "SESSION_INVALID"
-	CodeAuthFailed         = "SESSION_AUTHENTICATION_FAILED"
-	CodeParamCountMismatch = "MESSAGE_PARAMETER_COUNT_MISMATCH"
-	CodeHandleInvalid      = "HANDLE_INVALID"
-	CodeVDIInUse           = "VDI_IN_USE"
-	CodeTaskCancelled      = "TASK_CANCELLED"
-	CodeOperationBlocked   = "OPERATION_BLOCKED"
-	CodeBadPowerState      = "VM_BAD_POWER_STATE"
-	CodeHostIsSlave        = "HOST_IS_SLAVE"
+	CodeSessionInvalid           = "SESSION_INVALID"
+	CodeAuthFailed               = "SESSION_AUTHENTICATION_FAILED"
+	CodeParamCountMismatch       = "MESSAGE_PARAMETER_COUNT_MISMATCH"
+	CodeHandleInvalid            = "HANDLE_INVALID"
+	CodeVDIInUse                 = "VDI_IN_USE"
+	CodeTaskCancelled            = "TASK_CANCELLED"
+	CodeOperationBlocked         = "OPERATION_BLOCKED"
+	CodeBadPowerState            = "VM_BAD_POWER_STATE"
+	CodeOtherOperationInProgress = "OTHER_OPERATION_IN_PROGRESS"
+	CodeHostIsSlave              = "HOST_IS_SLAVE"
 )
