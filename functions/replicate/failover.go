@@ -121,17 +121,27 @@ func Failover(ctx context.Context, c *xapi.Client, vm string, sel Selector, star
 }
 
 // FailoverCopy unblocks start (and start_on) on cp and, with start, boots
-// it when it is halted.
+// it when it is halted. When the unblocking or the boot fails, nothing was
+// failed over: what it unblocked is blocked again with the replication's
+// reason, so the copy stays on standby, and the error says whether that
+// worked.
 func FailoverCopy(ctx context.Context, c *xapi.Client, cp Copy, start bool) (FailoverResult, error) {
 	res := FailoverResult{Copy: cp, Unblocked: cp.StartBlocked}
+	var unblocked []string
 	for _, op := range blockedOps {
 		if err := c.RemoveFromBlockedOperations(ctx, cp.Ref, op); err != nil {
-			return res, fmt.Errorf("failover %s: unblock %s: %w", cp.UUID, op, err)
+			if cp.StartBlocked { // a cut call may have unblocked it all the same
+				unblocked = append(unblocked, op)
+			}
+			return res, failed(ctx, c, cp, "unblock "+op, err, unblocked)
+		}
+		if cp.StartBlocked {
+			unblocked = append(unblocked, op)
 		}
 	}
 	if start && cp.PowerState == string(xapi.Halted) {
 		if err := c.Start(ctx, cp.Ref, false, false); err != nil {
-			return res, fmt.Errorf("failover %s: start: %w", cp.UUID, err)
+			return res, failed(ctx, c, cp, "start", err, unblocked)
 		}
 		res.Started = true
 	}
@@ -145,4 +155,29 @@ func FailoverCopy(ctx context.Context, c *xapi.Client, cp Copy, start bool) (Fai
 	res.Copy.Pool = cp.Pool
 	res.PowerState = string(rec.PowerState)
 	return res, nil
+}
+
+// failed is the error of a failover of cp whose step failed with err,
+// after it unblocked ops: it blocks them again with the replication's
+// reason (nothing was failed over, so the copy stays on standby), and says
+// first whether that worked, since a long reason is cut at its end.
+func failed(ctx context.Context, c *xapi.Client, cp Copy, step string, err error, ops []string) error {
+	if len(ops) == 0 {
+		return fmt.Errorf("failover %s: %s: %w", cp.UUID, step, err)
+	}
+	var errs []error
+	for _, op := range ops {
+		if berr := c.AddToBlockedOperations(ctx, cp.Ref, op, BlockReason); berr != nil {
+			errs = append(errs, fmt.Errorf("block %s again: %w", op, berr))
+		}
+	}
+	if berr := errors.Join(errs...); berr != nil {
+		return fmt.Errorf("failover %s: %s failed, and blocking start again failed too: the copy is left unblocked, "+
+			"no longer on standby (fail it over again, or block its start): %s: %w; %w", cp.UUID, step, step, err, berr)
+	}
+	note := "start blocked again: the copy is still on standby"
+	if rec, rerr := c.VMRecord(ctx, cp.Ref); rerr == nil && rec.PowerState != xapi.Halted {
+		note = fmt.Sprintf("start blocked again, but the copy is %s: check it", rec.PowerState)
+	}
+	return fmt.Errorf("failover %s: %s failed (%s): %w", cp.UUID, step, note, err)
 }
