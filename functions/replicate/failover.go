@@ -171,7 +171,11 @@ func failed(ctx context.Context, c *xapi.Client, cp Copy, step string, err error
 			errs = append(errs, fmt.Errorf("block %s again: %w", op, berr))
 		}
 	}
-	if berr := errors.Join(errs...); berr != nil {
+	berr := errors.Join(errs...)
+	if xapi.IsCode(berr, xapi.CodeHandleInvalid) {
+		return fmt.Errorf("failover %s: %s failed, and the copy no longer exists (destroyed meanwhile): %s: %w", cp.UUID, step, step, err)
+	}
+	if berr != nil {
 		return fmt.Errorf("failover %s: %s failed, and blocking start again failed too: the copy is left unblocked, "+
 			"no longer on standby (fail it over again, or block its start): %s: %w; %w", cp.UUID, step, step, err, berr)
 	}

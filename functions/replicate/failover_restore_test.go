@@ -73,3 +73,52 @@ func TestFailedFailoverSaysWhetherTheCopyIsOnStandby(t *testing.T) {
 		})
 	}
 }
+
+// destroyOnStart destroys the VM ref through other and fails the VM.start
+// sent through it, as when retention destroyed the copy just as a
+// failover unblocked it.
+type destroyOnStart struct {
+	other *xapi.Client
+	ref   xapi.VMRef
+}
+
+func (d destroyOnStart) RoundTrip(r *http.Request) (*http.Response, error) {
+	if r.Body != nil {
+		b, err := io.ReadAll(r.Body)
+		if err != nil {
+			return nil, err
+		}
+		r.Body = io.NopCloser(bytes.NewReader(b))
+		if bytes.Contains(b, []byte("VM.start")) {
+			if err := d.other.DestroyVM(r.Context(), d.ref); err != nil {
+				return nil, err
+			}
+			return nil, errors.New("connection reset by peer (injected)")
+		}
+	}
+	return http.DefaultTransport.RoundTrip(r)
+}
+
+// A failover whose copy was destroyed under it says so, not that the copy
+// is left unblocked.
+func TestFailedFailoverOfACopyDestroyedMeanwhile(t *testing.T) {
+	main, standby := startPool(t, "main", 2), startPool(t, "standby", 1)
+	vm := main.vmIn(t, xapi.Halted)
+	res, err := replicate.Replicate(context.Background(), main.client, standby.client, replicate.Spec{Job: "dr", Schedule: "hourly",
+		VMUUID: vm.UUID, TargetSR: "Local storage", CopyRetention: 1}, replicate.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := xapi.New(standby.url, xapi.WithHTTPClient(&http.Client{Transport: destroyOnStart{standby.client, res.Copy.Ref}}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	user, pass := standby.sim.Credentials()
+	if err := c.Login(context.Background(), user, pass); err != nil {
+		t.Fatal(err)
+	}
+	_, err = replicate.FailoverCopy(context.Background(), c, res.Copy, true)
+	if err == nil || !strings.Contains(err.Error(), "the copy no longer exists") {
+		t.Fatalf("failover error %v, want it to say the copy no longer exists", err)
+	}
+}
