@@ -82,9 +82,9 @@ func (r *stallingReader) Close() error {
 // and sends nothing) must fail the restore in bounded time, as a pool that
 // stops reading does (the pool's stall timeout, here 2 s), leaving no VM.
 // Nothing bounds the backup's side: the restore runs until the process
-// stops, keeping one of the function's two restore slots, the XAPI import
-// task pending and the half-imported VM in the pool, and its status
-// "running" for ever.
+// stops (and, with a read that does not heed the context, not even then:
+// Import waits for its body sender), keeping one of the function's two
+// restore slots and the pool's import open, and its status "running".
 func TestRestoreOfABackupWhoseReadStallsEnds(t *testing.T) {
 	e := newEnv(t, xapisim.Options{})
 	vm := e.halted()
