@@ -70,6 +70,13 @@
 // refuses both the mark and the removal) leaves an unmarked VM a redelivery
 // would import again.
 //
+// A backup whose read from its remote sends nothing for the pool's stall
+// timeout (xapi.Client.StallTimeout, the pool's stall_timeout, as bounds
+// the pool's side) fails with ErrReadStalled, for good as a stalled pool
+// does, and the import is aborted, leaving no VM. A read that ignores
+// cancellation (a hung NFS mount) is abandoned to a goroutine that ends
+// when it returns: neither the restore nor a shutdown waits for it.
+//
 // A backup id that could leave its remote is rejected (a failed event, and
 // the request goes to the DLQ as a permanent error). Unreachable remotes or
 // pools are retried (Options.Attempts deliveries) before the restore fails.

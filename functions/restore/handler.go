@@ -194,7 +194,7 @@ func (h *Handler) target(ctx context.Context, req events.RestoreRequested) (*xap
 // no VM is left (xapi.Client.Import guarantees it).
 func (h *Handler) importBackup(ctx context.Context, j *job) (xapi.VMRef, int64, error) {
 	var progress atomic.Int64
-	b, err := openBackup(ctx, j.rm, j.id, j.meta, h.opts.HoldBack, &progress)
+	b, err := openBackup(ctx, j.rm, j.id, j.meta, h.opts.HoldBack, j.c.StallTimeout(), &progress)
 	if err != nil {
 		if !errors.Is(err, catalog.ErrInvalidMetadata) && !errors.Is(err, remote.ErrNotFound) {
 			err = retryable(err)
@@ -241,6 +241,8 @@ func importFailure(ctx context.Context, id catalog.ID, b *backup, err error) err
 	switch {
 	case verr == nil:
 		return fmt.Errorf("backup %s: %w", id, err)
+	case errors.Is(verr, ErrReadStalled): // as a pool that stalls: final
+		return fmt.Errorf("backup %s: %w; the import was aborted and left no VM", id, verr)
 	case errors.As(verr, new(*sourceError)):
 		return retryable(fmt.Errorf("backup %s: %w; the import was aborted and left no VM", id, verr))
 	}

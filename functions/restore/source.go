@@ -7,8 +7,8 @@ import (
 	"errors"
 	"fmt"
 	"hash"
-	"io"
 	"sync/atomic"
+	"time"
 
 	"xbr/shared/catalog"
 	"xbr/shared/remote"
@@ -22,19 +22,17 @@ type backup struct {
 	size   int64  // bytes of the stored .xva
 	verify string // how it is verified: "sha256", "md5 (XO checksum file)", "xva chunks (by XAPI)"
 	body   *verifier
-	rc     io.ReadCloser
-	ahead  *hashAhead
+	ahead  *hashAhead // owns the remote's stream
 }
 
-func (b *backup) Close() error {
-	b.ahead.Close()
-	return b.rc.Close()
-}
+func (b *backup) Close() { b.ahead.Close() }
 
 // openBackup opens the .xva of id (whose metadata is meta) behind a verifier:
 // the xbr object's SHA-256 when xbr wrote it; XO's MD5 checksum file when
 // present; otherwise only the length, and XAPI verifies every chunk's hash.
-func openBackup(ctx context.Context, r remote.Remote, id catalog.ID, meta catalog.Metadata, hold int, progress *atomic.Int64) (*backup, error) {
+// A remote that sends nothing of the .xva for stall fails the read with
+// ErrReadStalled (0: no bound).
+func openBackup(ctx context.Context, r remote.Remote, id catalog.ID, meta catalog.Metadata, hold int, stall time.Duration, progress *atomic.Int64) (*backup, error) {
 	size, err := dataSize(ctx, r, id, meta)
 	if err != nil {
 		return nil, err
@@ -43,18 +41,20 @@ func openBackup(ctx context.Context, r remote.Remote, id catalog.ID, meta catalo
 	if err != nil {
 		return nil, err
 	}
-	rc, err := r.Open(ctx, id.DataKey())
+	rctx, cancel := context.WithCancel(ctx) // a stalled read is cancelled
+	rc, err := r.Open(rctx, id.DataKey())
 	if err != nil {
+		cancel()
 		return nil, fmt.Errorf("open %s: %w", id.DataKey(), err)
 	}
 	var sum hash.Hash
 	if chk != nil {
 		sum = chk.sum
 	}
-	ahead := newHashAhead(rc, sum) // reads and hashes ahead of the send
+	ahead := newHashAhead(rctx, cancel, rc, sum, stall) // reads and hashes ahead of the send
 	v := newVerifier(ahead, chk, size, hold, progress)
 	v.hashed = true
-	return &backup{id: id, meta: meta, size: size, verify: how, rc: rc, ahead: ahead, body: v}, nil
+	return &backup{id: id, meta: meta, size: size, verify: how, ahead: ahead, body: v}, nil
 }
 
 // dataSize is the recorded size of the .xva; XO and xbr both record it, the

@@ -141,6 +141,7 @@ func TestBackupReadThatIgnoresCancellationFailsAsStalled(t *testing.T) {
 	if !ok || !strings.Contains(f.Error, "the backup read stalled") {
 		t.Fatalf("outcome %+v: want restore.failed saying the backup read stalled", rec.Payload)
 	}
+	t.Logf("reason: %s", f.Error)
 	if got := e.objects(); got != before {
 		t.Fatalf("a restore whose backup read stalled left objects: %s, before %s", got, before)
 	}

@@ -101,6 +101,8 @@ type Pool struct {
 	// StallTimeout is how long an HTTP transfer with the pool (an export,
 	// an export_raw_vdi disk read, an import) may wait for the host before
 	// it fails as stalled (xapi.WithStallTimeout; 0: DefaultStallTimeout).
+	// A restore into the pool gives the backup's read from its remote the
+	// same bound ("the backup read stalled").
 	// Raise it behind a buffering proxy or a slow link; lower it to detect
 	// a hung host sooner, to MinStallTimeout at the least. NBD reads keep
 	// their own bound (nbd.DefaultTimeout).

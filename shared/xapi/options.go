@@ -169,6 +169,10 @@ func WithStallTimeout(d time.Duration) Option {
 	}
 }
 
+// StallTimeout is the client's stall timeout (see WithStallTimeout; 0: no
+// bound), for the other side of a transfer to use the same bound.
+func (c *Client) StallTimeout() time.Duration { return c.opts.stall }
+
 // WithLogger sets the logger for debug traces and warnings.
 func WithLogger(l *slog.Logger) Option {
 	return func(o *options) error {
