@@ -60,7 +60,10 @@
 // (the reason). The request id is written into the new VM's other_config
 // (KeyRequest) as soon as the import returns, before any other call to the
 // pool; a redelivered request finds that VM and only re-applies the
-// finishing steps, so it never makes two VMs. A VM that cannot be marked is
+// finishing steps, so it never makes two VMs. It looks for that VM before
+// it reads the backup: a VM already finished is reported completed again
+// (bytes 0: the redelivery moved none) even when the backup was removed
+// meanwhile or its remote is out of reach. A VM that cannot be marked is
 // destroyed at once, so the redelivery imports again and a restore that
 // fails there leaves no VM. When a request fails for good, a marked VM that
 // was not finished (named, tagged, its backup keys removed) is removed with

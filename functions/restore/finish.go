@@ -75,7 +75,13 @@ func finish(ctx context.Context, c *xapi.Client, vm xapi.VMRef, f finishing) (bo
 	if err := clean(ctx, c, vm, rec); err != nil {
 		return false, err
 	}
-	if !f.start || rec.PowerState == xapi.Running {
+	return startIfAsked(ctx, c, vm, rec, f.start)
+}
+
+// startIfAsked starts vm (whose record is rec) when start is asked and it
+// is not running; it reports whether the VM runs.
+func startIfAsked(ctx context.Context, c *xapi.Client, vm xapi.VMRef, rec xapi.VM, start bool) (bool, error) {
+	if !start || rec.PowerState == xapi.Running {
 		return rec.PowerState == xapi.Running, nil
 	}
 	if err := c.Start(ctx, vm, false, false); err != nil {

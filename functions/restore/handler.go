@@ -123,6 +123,20 @@ type job struct {
 func (h *Handler) restore(ctx context.Context, req events.RestoreRequested, id catalog.ID, attempt uint64) (events.RestoreCompleted, error) {
 	j := &job{req: req, id: id, attempt: attempt, start: h.now()}
 	var err error
+	if j.c, j.srRef, j.sr, err = h.target(ctx, req); err != nil {
+		return events.RestoreCompleted{}, err
+	}
+	// The VM of an earlier delivery first: once finished it needs nothing
+	// of the backup, which may be gone since (retention) or out of reach.
+	vm, found, err := findRestored(ctx, j.c, req.RequestID)
+	if err != nil {
+		return events.RestoreCompleted{}, retryable(err)
+	}
+	if found {
+		if done, ok, err := h.again(ctx, j, vm); ok || err != nil {
+			return done, err
+		}
+	}
 	if id.Repo {
 		j.point, err = h.openPoint(ctx, id)
 	} else {
@@ -130,13 +144,6 @@ func (h *Handler) restore(ctx context.Context, req events.RestoreRequested, id c
 	}
 	if err != nil {
 		return events.RestoreCompleted{}, err
-	}
-	if j.c, j.srRef, j.sr, err = h.target(ctx, req); err != nil {
-		return events.RestoreCompleted{}, err
-	}
-	vm, found, err := findRestored(ctx, j.c, req.RequestID)
-	if err != nil {
-		return events.RestoreCompleted{}, retryable(err)
 	}
 	size, importer := j.meta.Size, h.importBackup
 	if j.point != nil {
@@ -253,39 +260,6 @@ func importFailure(ctx context.Context, id catalog.ID, b *backup, err error) err
 func rejectedArchive(err error) bool {
 	var xe *xapi.Error
 	return errors.As(err, &xe) && strings.HasPrefix(xe.Code, "IMPORT_ERROR")
-}
-
-func (h *Handler) complete(ctx context.Context, j *job, vm xapi.VMRef, size int64) (events.RestoreCompleted, error) {
-	name := VMName(j.req.Name, j.meta)
-	if j.point != nil {
-		name = PointVMName(j.req.Name, j.point, j.id)
-	}
-	// Accept picked a free name, but a request may not have been accepted
-	// (the events are public) or may race another: the name is checked again.
-	name, other, err := restoreclient.FreeName(ctx, j.c, name, j.req.RequestID, vm)
-	if err != nil {
-		return events.RestoreCompleted{}, retryable(fmt.Errorf("name the restored VM: %w", err))
-	}
-	if other != "" {
-		h.log.Warn("restored VM renamed: another VM has its name", "request", j.req.RequestID, "vm_uuid", other, "name", name)
-	}
-	f := finishing{name: name, description: Description(j.start, j.id), start: j.req.Start}
-	started, err := finish(ctx, j.c, vm, f)
-	if err != nil {
-		return events.RestoreCompleted{}, retryable(err) // the VM is marked: a redelivery finishes it
-	}
-	rec, err := j.c.VMRecord(ctx, vm)
-	if err != nil {
-		return events.RestoreCompleted{}, retryable(fmt.Errorf("read the restored VM: %w", err))
-	}
-	d := h.now().Sub(j.start)
-	done := events.RestoreCompleted{RequestID: j.req.RequestID, BackupID: j.req.BackupID, Pool: j.req.Pool,
-		SR: j.sr.UUID, NewVMUUID: rec.UUID, NewVMName: rec.NameLabel, Bytes: size,
-		DurationMS: d.Milliseconds(), Started: started}
-	if secs := d.Seconds(); secs > 0 {
-		done.BytesPerSecond = int64(float64(size) / secs)
-	}
-	return done, nil
 }
 
 // publish sends an event now (started, progress, or the failure of a
