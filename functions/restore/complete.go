@@ -5,7 +5,6 @@ import (
 	"fmt"
 
 	"xbr/events"
-	"xbr/shared/restoreclient"
 	"xbr/shared/xapi"
 )
 
@@ -17,14 +16,10 @@ func (h *Handler) complete(ctx context.Context, j *job, vm xapi.VMRef, size int6
 	}
 	// Accept picked a free name, but a request may not have been accepted
 	// (the events are public) or may race another: the name is checked again.
-	name, other, err := restoreclient.FreeName(ctx, j.c, name, j.req.RequestID, vm)
-	if err != nil {
-		return events.RestoreCompleted{}, retryable(fmt.Errorf("name the restored VM: %w", err))
+	if err := h.nameVM(ctx, j.c, j.req.Pool, vm, name, j.req.RequestID); err != nil {
+		return events.RestoreCompleted{}, retryable(err) // the VM is marked: a redelivery finishes it
 	}
-	if other != "" {
-		h.log.Warn("restored VM renamed: another VM has its name", "request", j.req.RequestID, "vm_uuid", other, "name", name)
-	}
-	f := finishing{name: name, description: Description(j.start, j.id), start: j.req.Start}
+	f := finishing{description: Description(j.start, j.id), start: j.req.Start}
 	started, err := finish(ctx, j.c, vm, f)
 	if err != nil {
 		return events.RestoreCompleted{}, retryable(err) // the VM is marked: a redelivery finishes it

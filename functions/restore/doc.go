@@ -50,7 +50,15 @@
 // number). Front ends learn it before publishing from the restore.accept
 // query this function answers (restoreclient.Accept, which also checks the
 // backup, remote, pool and SR exist); the name is checked again when the VM
-// is named, for requests published without asking and for races.
+// is named, for requests published without asking and for races. Within
+// one process the restores into a pool pick, set and check their names one
+// at a time; after the rename the pool is asked again, and a VM whose name
+// another VM took meanwhile (a user's, a finished restore's, or an
+// unfinished restore's whose uuid sorts first) is named again. What remains
+// across processes: restore A lists the names, restore B (another process)
+// renames, checks and passes, then A renames to the same name and its check
+// finds B's VM not yet finished and with a greater uuid; both keep it. The
+// window is A's list-to-rename (two calls) overlapping B's rename-to-finish.
 //
 // # Events and idempotence
 //

@@ -13,11 +13,12 @@ import (
 	"xbr/shared/xotag"
 )
 
-// finishing is what is done to an imported VM; every step is idempotent, so
-// a redelivered request re-applies them to the VM it finds.
+// finishing is what is done to an imported VM once named (nameVM); every
+// step is idempotent, so a redelivered request re-applies them to the VM it
+// finds.
 type finishing struct {
-	name, description string
-	start             bool
+	description string
+	start       bool
 }
 
 // xoBackupPrefix starts every key of Xen Orchestra's backups: xotag's
@@ -52,14 +53,13 @@ func mark(ctx context.Context, c *xapi.Client, vm xapi.VMRef, requestID string) 
 	return fmt.Errorf("%w; the VM was removed", err)
 }
 
-// finish names, describes, tags and cleans a marked VM, then starts it if
-// asked. It reports whether the VM was started.
+// finish describes, tags and cleans a marked VM that nameVM has named,
+// then starts it if asked. It reports whether the VM was started.
 func finish(ctx context.Context, c *xapi.Client, vm xapi.VMRef, f finishing) (bool, error) {
 	steps := []struct {
 		what string
 		do   func() error
 	}{
-		{"rename", func() error { return c.SetNameLabel(ctx, vm, f.name) }},
 		{"describe", func() error { return c.SetNameDescription(ctx, vm, f.description) }},
 		{"tag", func() error { return c.AddTag(ctx, vm, TagRestored) }},
 	}

@@ -48,6 +48,7 @@ type Handler struct {
 	subjects events.Subjects
 	opts     Options
 	log      *slog.Logger
+	names    namer // serialises the naming of restored VMs per pool
 }
 
 // New returns the restore handler. pub publishes the events a restore emits

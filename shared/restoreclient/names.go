@@ -17,7 +17,9 @@ type VMLister interface {
 // FreeName is want, or "<want> (n)" with the smallest n >= 2 that no VM of
 // the pool has, and the uuid of the VM that has want ("" when none). The VM
 // except and any VM that restore request requestID made do not count: a
-// retried request keeps its name.
+// retried request keeps its name. Templates do not count either, except a
+// VM another restore request is finishing: it is a template (as exported)
+// until its last step, and holds the name it was given.
 func FreeName(ctx context.Context, c VMLister, want, requestID string, except xapi.VMRef) (name, holder string, err error) {
 	vms, err := c.VMs(ctx)
 	if err != nil {
@@ -25,7 +27,8 @@ func FreeName(ctx context.Context, c VMLister, want, requestID string, except xa
 	}
 	taken := map[string]string{}
 	for ref, vm := range vms {
-		if ref == except || vm.IsASnapshot || vm.IsATemplate || vm.OtherConfig[xotag.KeyRestoreRequest] == requestID {
+		req := vm.OtherConfig[xotag.KeyRestoreRequest]
+		if ref == except || vm.IsASnapshot || (vm.IsATemplate && req == "") || req == requestID {
 			continue
 		}
 		if _, ok := taken[vm.NameLabel]; !ok || vm.UUID < taken[vm.NameLabel] {
