@@ -56,7 +56,7 @@ func (r Role) Grant(s Subjects, n StreamNames) Grant {
 		g.Publish = append(g.Publish, kvAPI(b)...)
 	}
 	if r.Admin {
-		for _, st := range streams {
+		for _, st := range append(streams, kvStreams()...) {
 			g.Publish = append(g.Publish, jsAPI+"STREAM.CREATE."+st, jsAPI+"STREAM.UPDATE."+st)
 		}
 	}
@@ -151,13 +151,30 @@ func (r Role) consumerAPI(n StreamNames) []string {
 	return out
 }
 
-// kvAPI is what owning KV bucket b takes: create/update its stream, put,
-// get (direct and by message), and watch it.
+// kvStreams are the streams of every role's KV buckets, which only the
+// admin creates and updates.
+func kvStreams() []string {
+	var out []string
+	for _, r := range Roles() {
+		for _, b := range r.Buckets {
+			if st := "KV_" + b; !slices.Contains(out, st) {
+				out = append(out, st)
+			}
+		}
+	}
+	return out
+}
+
+// kvAPI is what owning KV bucket b takes: bind to it (stream info), put,
+// get (direct and by message), and watch it. Not creating or updating its
+// stream: a stream's configuration may republish what it stores to any
+// subject, which the server does without checking the owner's publish
+// permissions, so that would let the owner publish any event.
 func kvAPI(b string) []string {
 	st := "KV_" + b
 	return []string{
 		"$KV." + b + ".>",
-		jsAPI + "STREAM.INFO." + st, jsAPI + "STREAM.CREATE." + st, jsAPI + "STREAM.UPDATE." + st,
+		jsAPI + "STREAM.INFO." + st,
 		jsAPI + "STREAM.MSG.GET." + st, jsAPI + "DIRECT.GET." + st, jsAPI + "DIRECT.GET." + st + ".>",
 		jsAPI + "CONSUMER.CREATE." + st, jsAPI + "CONSUMER.CREATE." + st + ".>",
 		jsAPI + "CONSUMER.DELETE." + st + ".>", jsAPI + "CONSUMER.MSG.NEXT." + st + ".>",

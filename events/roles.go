@@ -23,15 +23,16 @@ type Role struct {
 	Produces []Type   // event types it may publish
 	Consumes []Type   // event types its durable consumers read
 	Durables []string // names of its durable consumers
-	Buckets  []string // KV buckets it creates, reads and writes
+	Buckets  []string // KV buckets it reads and writes (the admin creates them)
 	Reads    bool     // reads the streams with its own (ephemeral) consumers
 	Answers  bool     // answers the queries (<prefix>.api.*) in the queue group, and $SRV discovery
 	Calls    bool     // calls every query, and $SRV discovery
 	Asks     bool     // calls the queries that change nothing (not Endpoint.Writes), and $SRV discovery
-	Admin    bool     // creates and updates the streams
+	Admin    bool     // creates and updates the streams and the KV buckets
 }
 
-// KV buckets of the functions (timer.StateBucket, runs.DefaultBucket).
+// KV buckets of the functions (timer.StateBucket, runs.DefaultBucket); their
+// configurations are bus.Topology.KVConfigs.
 const (
 	BucketTimer = "xbr_timer"
 	BucketRuns  = "xbr_runs"

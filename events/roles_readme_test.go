@@ -44,7 +44,7 @@ func rolesDoc() string {
 	for _, ty := range events.Types() {
 		fmt.Fprintf(&b, "| `%s` | %s | %s |\n", ty, names(events.Producers(ty)), names(consumers(ty)))
 	}
-	b.WriteString("\n| identity | source | durable consumers | KV buckets | also |\n|---|---|---|---|---|\n")
+	b.WriteString("\n| identity | source | durable consumers | KV buckets it reads and writes | also |\n|---|---|---|---|---|\n")
 	for _, r := range events.Roles() {
 		r, _ = events.RoleOf(r.Name)
 		fmt.Fprintf(&b, "| `%s` | %s | %s | %s | %s |\n", r.Name, code(r.Source), names(r.Durables), names(r.Buckets), also(r))
@@ -85,7 +85,7 @@ func also(r events.Role) string {
 		on   bool
 		what string
 	}{{r.Reads, "reads the streams with its own consumers"}, {r.Answers, "answers the queries"},
-		{r.Calls, "calls the queries"}, {r.Asks, "calls the read-only queries"}, {r.Admin, "creates and updates the streams"}} {
+		{r.Calls, "calls the queries"}, {r.Asks, "calls the read-only queries"}, {r.Admin, "creates and updates the streams and the KV buckets"}} {
 		if f.on {
 			out = append(out, f.what)
 		}

@@ -18,11 +18,12 @@ import (
 // once on all of them. Keys are "<door>.<hex MAC or hash>"; values are empty.
 const SeenBucket = events.BucketGatewaySeen
 
-// seenTTL is how long a request is remembered: a timestamp may be up to
-// ReplayWindow ahead of the clock and stays valid until ReplayWindow after
-// it, so a signature can verify for 2×ReplayWindow.
-// (30 s more: margin for the clocks of replicas).
-const seenTTL = 2*ReplayWindow + 30*time.Second
+// A request is remembered for the bucket's TTL (bus.GatewaySeenTTL), which
+// must be at least this: a timestamp may be up to ReplayWindow ahead of the
+// clock and stays valid until ReplayWindow after it, so a signature can
+// verify for 2×ReplayWindow (30 s more: margin for the clocks of
+// replicas). The conversion does not compile if the TTL is shorter.
+const _ = uint64(bus.GatewaySeenTTL - (2*ReplayWindow + 30*time.Second))
 
 // ErrReplayed is a request whose signature (or, for Mattermost, whose
 // command) was already accepted within the replay window.
@@ -42,8 +43,7 @@ func (s *seen) bucket(ctx context.Context) (jetstream.KeyValue, error) {
 	if s.kv != nil {
 		return s.kv, nil
 	}
-	kv, err := s.conn.EnsureKV(ctx, jetstream.KeyValueConfig{Bucket: SeenBucket, History: 1,
-		TTL: seenTTL, Replicas: max(s.replicas, 1), Description: "signed requests the gateways accepted"})
+	kv, err := s.conn.EnsureKV(ctx, bus.Topology{Replicas: s.replicas}.KVConfig(SeenBucket))
 	if err != nil {
 		return nil, err
 	}

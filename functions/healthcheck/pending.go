@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
 
@@ -13,8 +12,9 @@ import (
 	"xbr/shared/bus"
 )
 
-// PendingTTL bounds how long a request waits for its restore in the bucket.
-const PendingTTL = 7 * 24 * time.Hour
+// PendingTTL bounds how long a request waits for its restore in the bucket
+// (its TTL, set by bus.Topology.KVConfigs).
+const PendingTTL = bus.HealthCheckPendingTTL
 
 // Pending holds the requests waiting for the restore of their test VM:
 // an xbr.restore.completed carries only the restore's fields.
@@ -24,11 +24,10 @@ type Pending interface {
 	Delete(ctx context.Context, key string, opts ...jetstream.KVDeleteOpt) error
 }
 
-// EnsurePending creates the bucket (events.BucketHealthCheck).
+// EnsurePending opens the bucket events.BucketHealthCheck (creating it if
+// missing and conn may).
 func EnsurePending(ctx context.Context, conn *bus.Conn, replicas int) (jetstream.KeyValue, error) {
-	return conn.EnsureKV(ctx, jetstream.KeyValueConfig{Bucket: events.BucketHealthCheck, History: 1,
-		TTL: PendingTTL, Replicas: max(replicas, 1),
-		Description: "xbr health checks waiting for the restore of their test VM"})
+	return conn.EnsureKV(ctx, bus.Topology{Replicas: replicas}.KVConfig(events.BucketHealthCheck))
 }
 
 // remember records req until its restore ends.

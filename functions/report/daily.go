@@ -198,13 +198,8 @@ func (d *Daily) replica() string {
 	return d.Replica
 }
 
-// stateKV opens the timer's state bucket, creating it as the timer does
-// when the report starts first.
+// stateKV opens the timer's state bucket (creating it, as the timer does,
+// when the report starts first and its connection may).
 func stateKV(ctx context.Context, conn *bus.Conn, replicas int) (jetstream.KeyValue, error) {
-	kv, err := conn.JetStream().KeyValue(ctx, events.BucketTimer)
-	if !errors.Is(err, jetstream.ErrBucketNotFound) {
-		return kv, err
-	}
-	return conn.EnsureKV(ctx, jetstream.KeyValueConfig{Bucket: events.BucketTimer, History: 1, Replicas: max(replicas, 1),
-		Description: "xbr timer: per schedule, the time it was evaluated up to"})
+	return conn.EnsureKV(ctx, bus.Topology{Replicas: replicas}.KVConfig(events.BucketTimer))
 }

@@ -22,7 +22,7 @@ const Name = "timer"
 
 // StateBucket is the KV bucket holding, per schedule, the time it was last
 // evaluated up to.
-const StateBucket = "xbr_timer"
+const StateBucket = events.BucketTimer
 
 // Function is the timer as `xbr serve` runs it.
 func Function() fn.Function {
@@ -43,9 +43,9 @@ func run(ctx context.Context, env *fn.Env) error {
 type Options struct {
 	CatchUp time.Duration // [config.DefaultCatchUp]
 	Log     *slog.Logger
-	Bucket  string // [StateBucket]
-	// Replicas of the state bucket, as nats.stream_replicas [1]: with one
-	// copy, losing its NATS node would stop every timer replica.
+	// Replicas of the state bucket if it must be created here, as
+	// nats.stream_replicas [1]; with identities, the admin creates it
+	// (bus.Conn.EnsureStreams).
 	Replicas int
 	// Now is the clock New reads the schedules' state against [time.Now].
 	Now func() time.Time
@@ -78,14 +78,10 @@ func New(ctx context.Context, conn *bus.Conn, subjects events.Subjects, jobs []c
 	if o.Log == nil {
 		o.Log = slog.New(slog.DiscardHandler)
 	}
-	if o.Bucket == "" {
-		o.Bucket = StateBucket
-	}
 	if o.Now == nil {
 		o.Now = time.Now
 	}
-	kv, err := conn.EnsureKV(ctx, jetstream.KeyValueConfig{Bucket: o.Bucket, History: 1, Replicas: max(o.Replicas, 1),
-		Description: "xbr timer: per schedule, the time it was evaluated up to"})
+	kv, err := conn.EnsureKV(ctx, bus.Topology{Replicas: o.Replicas}.KVConfig(StateBucket))
 	if err != nil {
 		return nil, err
 	}

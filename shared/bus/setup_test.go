@@ -36,8 +36,14 @@ func TestEnsureStreamsConsumersAndKVAreIdempotent(t *testing.T) {
 		t.Errorf("XBR_EVENTS config not updated: %+v", cfg)
 	}
 	names, err := streamNames(ctx, e.conn.JetStream())
-	if err != nil || !slices.Equal(names, []string{"XBR_DLQ", "XBR_EVENTS", "XBR_PROGRESS"}) {
-		t.Errorf("streams %v, %v", names, err)
+	want := []string{"KV_xbr_gateway_seen", "KV_xbr_healthcheck", "KV_xbr_runs", "KV_xbr_timer", "XBR_DLQ", "XBR_EVENTS", "XBR_PROGRESS"}
+	if err != nil || !slices.Equal(names, want) {
+		t.Errorf("streams %v, %v; want %v (the buckets too)", names, err, want)
+	}
+	if st, err := e.conn.JetStream().KeyValue(ctx, events.BucketRuns); err != nil {
+		t.Error(err)
+	} else if s, err := st.Status(ctx); err != nil || s.TTL() != bus.RunsMaxAge {
+		t.Errorf("xbr_runs status %v, %v; want TTL %v", s, err, bus.RunsMaxAge)
 	}
 
 	cc := exportConsumer("export")

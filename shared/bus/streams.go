@@ -68,12 +68,14 @@ func (t Topology) stream(name, desc string, subjects []string, maxAge time.Durat
 	}
 }
 
-// EnsureStreams creates the streams of t, or updates them to t; running it
-// again with the same topology changes nothing. It refuses to update a
-// stream of the same name that holds subjects outside t's prefix: on a
-// shared backbone that stream belongs to another xbr installation (another
-// prefix) or to another application, and the update would take its
-// subjects away.
+// EnsureStreams creates the streams and the KV buckets of t, or updates
+// them to t; running it again with the same topology changes nothing. Only
+// the admin identity may do this (events.Role.Grant): a stream's
+// configuration decides where the server republishes what it stores. It
+// refuses to update a stream of the same name that holds subjects outside
+// t's prefix: on a shared backbone that stream belongs to another xbr
+// installation (another prefix) or to another application, and the update
+// would take its subjects away.
 func (c *Conn) EnsureStreams(ctx context.Context, t Topology) error {
 	check := true
 	for _, cfg := range t.StreamConfigs() {
@@ -101,7 +103,7 @@ func (c *Conn) EnsureStreams(ctx context.Context, t Topology) error {
 			return fmt.Errorf("create or update stream %s: %w", cfg.Name, err)
 		}
 	}
-	return nil
+	return c.ensureBuckets(ctx, t)
 }
 
 // checkOwnStream fails when stream cfg.Name exists with a subject that is
@@ -151,20 +153,6 @@ func foreignSubjects(have, want []string, prefix string) []string {
 		}
 	}
 	return out
-}
-
-// EnsureKV creates or updates a key-value bucket (run state, locks). The
-// zero Storage is file storage.
-func (c *Conn) EnsureKV(ctx context.Context, cfg jetstream.KeyValueConfig) (jetstream.KeyValue, error) {
-	var kv jetstream.KeyValue
-	err := ensure(ctx, func(ctx context.Context) (err error) {
-		kv, err = c.js.CreateOrUpdateKeyValue(ctx, cfg)
-		return err
-	})
-	if err != nil {
-		return nil, fmt.Errorf("create or update kv bucket %s: %w", cfg.Bucket, err)
-	}
-	return kv, nil
 }
 
 func durationOr(d, def time.Duration) time.Duration {

@@ -12,15 +12,18 @@ import (
 
 	"github.com/nats-io/nats.go/jetstream"
 
+	"xbr/events"
 	"xbr/shared/bus"
 )
 
 // Defaults of Options.
 const (
-	DefaultBucket     = "xbr_runs"
+	DefaultBucket     = events.BucketRuns
 	DefaultStaleAfter = 30 * time.Minute
-	DefaultMaxAge     = 90 * 24 * time.Hour
-	casAttempts       = 100
+	// DefaultMaxAge is how long run records are kept (the bucket's TTL,
+	// which bus.Topology.KVConfigs sets).
+	DefaultMaxAge = bus.RunsMaxAge
+	casAttempts   = 100
 	// RenewEvery is how often a worker that streams renews its run's lock
 	// (Touch): far inside DefaultStaleAfter, and slower than progress
 	// events, so that a run's VMs do not contend for the lock's revision.
@@ -29,11 +32,11 @@ const (
 
 // Options tune a Coordinator; zero values mean the defaults.
 type Options struct {
-	Bucket     string           // KV bucket [DefaultBucket]
-	StaleAfter time.Duration    // a lock not renewed for this long may be taken over [DefaultStaleAfter]
-	MaxAge     time.Duration    // how long run records are kept [DefaultMaxAge]
-	Replicas   int              // bucket replicas [1]
-	Now        func() time.Time // [time.Now]
+	StaleAfter time.Duration // a lock not renewed for this long may be taken over [DefaultStaleAfter]
+	// Replicas of the bucket if it must be created here [1]; with
+	// identities, the admin creates it (bus.Conn.EnsureStreams).
+	Replicas int
+	Now      func() time.Time // [time.Now]
 }
 
 // Coordinator records runs and job locks in a KV bucket. It is safe for
@@ -45,24 +48,18 @@ type Coordinator struct {
 	plans      *plans
 }
 
-// New opens (creating or updating) the bucket of o on conn.
+// New opens the bucket DefaultBucket on conn (creating it if missing and
+// conn may).
 func New(ctx context.Context, conn *bus.Conn, o Options) (*Coordinator, error) {
-	if o.Bucket == "" {
-		o.Bucket = DefaultBucket
-	}
 	if o.StaleAfter <= 0 {
 		o.StaleAfter = DefaultStaleAfter
-	}
-	if o.MaxAge <= 0 {
-		o.MaxAge = DefaultMaxAge
 	}
 	if o.Now == nil {
 		o.Now = time.Now
 	}
-	kv, err := conn.EnsureKV(ctx, jetstream.KeyValueConfig{Bucket: o.Bucket, History: 1, TTL: o.MaxAge,
-		Replicas: max(o.Replicas, 1), Description: "xbr runs: job locks and run state"})
+	kv, err := conn.EnsureKV(ctx, bus.Topology{Replicas: o.Replicas}.KVConfig(DefaultBucket))
 	if err != nil {
-		return nil, fmt.Errorf("runs bucket %s: %w", o.Bucket, err)
+		return nil, fmt.Errorf("runs: %w", err)
 	}
 	return &Coordinator{kv: kv, now: o.Now, staleAfter: o.StaleAfter, plans: &plans{}}, nil
 }
