@@ -13,7 +13,10 @@ const (
 // CLI, the web page, the webhook or chat). Copy is "latest" (absent) or a
 // recovery point YYYYMMDDTHHMMSSZ; Pool limits the search to one standby
 // pool; Force fails over even while the source VM, or another copy of it,
-// is running.
+// is running. A confirmed request (the CLI on a terminal, the DR page's
+// form) names the copy shown: its own uuid in VM and its recovery point in
+// Copy, so that copy is failed over or, when it is gone, none; "latest" is
+// the newest complete copy when the request is handled.
 type FailoverRequested struct {
 	RequestID   string `json:"request_id"`
 	VM          string `json:"vm"`

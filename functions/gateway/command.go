@@ -51,7 +51,7 @@ const Usage = "Commands:\n" +
 	"• `run <job> [schedule=<schedule>]`: run a backup job now\n" +
 	"• `status <id>`: the state of a restore request\n" +
 	"• `copies <vm>`: a VM's standby copies and their recovery points\n" +
-	"• `failover <vm> [latest|<time>] [start] [force]`: unblock start on a VM's newest standby copy, or the one of <time>, and boot it with start; refused while the source VM (or another copy of it) runs, unless force\n" +
+	"• `failover <vm> [latest|<time>] [start] [force]`: unblock start on a VM's newest standby copy as of when the request is handled (nothing is confirmed first), or the one of <time>, and boot it with start; refused while the source VM (or another copy of it) runs, unless force\n" +
 	"• `healthcheck <vm> [latest|<time>] sr=<sr> [pool=<pool>]`: boot a VM's newest backup, or the one taken at <time>, as a throw-away test VM on <sr> and report whether its guest comes up\n" +
 	"• `help`: this text\n" +
 	"A <vm> is a uuid or a name; quote names with spaces: \"web 01\"."

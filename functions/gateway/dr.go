@@ -15,7 +15,10 @@ import (
 // FailoverRequest is the JSON body of POST /v1/failovers: the VM (source
 // uuid or name, or the copy's uuid), which copy ("latest", the default, or
 // its recovery point), whether to boot it, and force (fail over even while
-// the source VM runs). It becomes a failovers.Params.
+// the source VM runs). It becomes a failovers.Params. Nothing is confirmed
+// on this door: "latest" is the newest complete copy when the replicate
+// function handles the request (the DR page's form, which is confirmed,
+// pins the copy's uuid and recovery point instead).
 type FailoverRequest struct {
 	VM    string `json:"vm"`
 	Copy  string `json:"copy,omitempty"`

@@ -70,9 +70,33 @@ func Choose(copies []Copy, vm string, sel Selector) (Copy, error) {
 		}
 	}
 	if !found {
-		return Copy{}, fmt.Errorf("vm %q, copy %s: %w", vm, sel, ErrNoCopy)
+		return Copy{}, noCopy(copies, vm, sel)
 	}
 	return best, nil
+}
+
+// noCopy is Choose's error when no copy matches: what became of the copy a
+// confirmed request names (its own uuid and recovery point, see
+// failovers.Params.Confirmed). Such a request fails over that copy or
+// nothing: never a newer copy in its place.
+func noCopy(copies []Copy, vm string, sel Selector) error {
+	for _, c := range copies {
+		switch {
+		case !strings.EqualFold(c.UUID, vm):
+			continue
+		case !c.Complete():
+			return fmt.Errorf("vm %q, copy %s: %w: copy %s (%s) is not complete (no xo:backup:sr: its transfer did not finish); no other copy is failed over in its place",
+				vm, sel, ErrNoCopy, c.UUID, c.Name)
+		default:
+			return fmt.Errorf("vm %q, copy %s: %w: copy %s (%s) has recovery point %s; no other copy is failed over in its place",
+				vm, sel, ErrNoCopy, c.UUID, c.Name, Selector{At: c.Datetime})
+		}
+	}
+	if !sel.At.IsZero() {
+		return fmt.Errorf("vm %q, copy %s: %w: nothing matches on the standby pools (pruned or destroyed since it was shown?); "+
+			"no other copy is failed over in its place", vm, sel, ErrNoCopy)
+	}
+	return fmt.Errorf("vm %q, copy %s: %w", vm, sel, ErrNoCopy)
 }
 
 // unambiguous refuses a VM name that the complete copies of several

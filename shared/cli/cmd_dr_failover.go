@@ -43,8 +43,13 @@ source pool that does not answer does not stop the failover (that is the
 disaster it is for); the outcome says so.
 
 On a terminal it shows which copy, its age and whether it will be started,
-and asks for confirmation (type the VM name or y); without a terminal it
-needs --yes. The request is the xbr.failover.requested event (with who
+and asks for confirmation (type the VM name or y); the request then names
+that copy (its uuid and recovery point): if it is pruned or destroyed
+before the failover is handled, the failover fails and no other copy is
+started in its place, even when a newer one completed meanwhile. Without a
+terminal it needs --yes, and nothing is shown: the copy is chosen when the
+request is handled, so "latest" is then the newest complete copy at that
+moment. The request is the xbr.failover.requested event (with who
 asked); with --wait the command follows it and exits 0 when the failover
 completed, 1 when it was refused or failed. --json writes newline-delimited
 JSON instead of text: {"type":"requested"}, a "status" object on each change,
@@ -54,11 +59,11 @@ and a final "result" object with the status and the exit code.`,
 	}
 	cf.add(cmd)
 	f := cmd.Flags()
-	f.StringVar(&o.copy, "copy", "latest", "latest, or the recovery point of the copy")
+	f.StringVar(&o.copy, "copy", "latest", "latest (the newest complete copy: the one confirmed, or with --yes the newest when the request is handled), or the recovery point of the copy")
 	f.StringVar(&o.pool, "pool", "", "look on this configured pool only")
 	f.BoolVar(&o.start, "start", false, "boot the copy")
 	f.BoolVar(&o.force, "force", false, "fail over even while the source VM or another copy of it is running (split brain is then yours)")
-	f.BoolVar(&o.yes, "yes", false, "do not ask for confirmation (needed without a terminal)")
+	f.BoolVar(&o.yes, "yes", false, "do not ask for confirmation (needed without a terminal); the copy is then chosen when the request is handled")
 	o.follow.add(cmd, "failover")
 	return cmd
 }
@@ -78,9 +83,11 @@ func runFailover(cmd *cobra.Command, cf *clientFlags, vm string, o failoverOpts)
 	}
 	defer conn.Close()
 	if !o.yes {
-		if err := confirmOnTerminal(cmd, cf, conn, subjects, vm, o); err != nil {
+		c, err := confirmOnTerminal(cmd, cf, conn, subjects, vm, o)
+		if err != nil {
 			return err
 		}
+		p = p.Confirmed(c.CopyRecord) // that copy or none, whatever completes meanwhile
 	}
 	req, err := failovers.Publish(cmd.Context(), conn, subjects, events.Source("cli"), p, now)
 	if err != nil {
@@ -88,7 +95,11 @@ func runFailover(cmd *cobra.Command, cf *clientFlags, vm string, o failoverOpts)
 	}
 	v := newView(cmd, o.follow.json)
 	v.Object("requested", jsonLine{Event: string(req.EventType()), Time: now, Data: req})
-	v.Line("failover %s: %s requested", req.RequestID, vm)
+	if req.VM != vm {
+		v.Line("failover %s: %s requested, copy %s", req.RequestID, vm, req.VM)
+	} else {
+		v.Line("failover %s: %s requested", req.RequestID, vm)
+	}
 	if !o.follow.wait {
 		v.Close()
 		return nil
@@ -120,27 +131,28 @@ func followFailover(ctx context.Context, v view, conn *bus.Conn, s events.Subjec
 	return exit
 }
 
-// confirmOnTerminal shows the copy a failover would use and asks.
-func confirmOnTerminal(cmd *cobra.Command, cf *clientFlags, conn *bus.Conn, s events.Subjects, vm string, o failoverOpts) error {
+// confirmOnTerminal shows the copy a failover would use, asks, and
+// returns the copy confirmed.
+func confirmOnTerminal(cmd *cobra.Command, cf *clientFlags, conn *bus.Conn, s events.Subjects, vm string, o failoverOpts) (events.DRCopy, error) {
 	ctx, cancel := cf.requestCtx(cmd.Context())
 	defer cancel()
 	cs, err := fn.Ask(ctx, conn.NATS(), s, events.QueryDRList, events.DRListRequest{VM: vm, Pool: o.pool})
 	if err != nil {
-		return err
+		return events.DRCopy{}, err
 	}
 	at, _ := failovers.ParseCopy(o.copy) // checked by NewRequest
 	c, ok := pickCopy(cs, at)
 	if !ok {
-		return fmt.Errorf("failover of %s: no complete copy (copy %s) on the standby pools; see 'xbr dr ls --vm %s'", vm, o.copy, vm)
+		return events.DRCopy{}, fmt.Errorf("failover of %s: no complete copy (copy %s) on the standby pools; see 'xbr dr ls --vm %s'", vm, o.copy, vm)
 	}
 	ok, err = confirmFailover(cmd.InOrStdin(), questionWriter(cmd, o.follow.json), vm, c, o)
 	if err != nil {
-		return err
+		return events.DRCopy{}, err
 	}
 	if !ok {
-		return errors.New("failover not confirmed: nothing was done")
+		return events.DRCopy{}, errors.New("failover not confirmed: nothing was done")
 	}
-	return nil
+	return c, nil
 }
 
 // questionWriter is where the confirmation is asked: stderr with --json,

@@ -19,7 +19,7 @@ const Latest = "latest"
 
 // Params are what a front end asks for.
 type Params struct {
-	VM          string // source VM uuid or name, or the copy's uuid
+	VM          string // source VM uuid or name, or the copy's uuid (see Confirmed)
 	Copy        string // "" or "latest", or a recovery point (see ParseCopy)
 	Pool        string // look on this standby pool only; "" = every replicate job's target
 	Start       bool   // boot the copy
@@ -28,6 +28,18 @@ type Params struct {
 	// Key makes the request idempotent: the same key and parameters give
 	// the same request id. Empty: the request time is used.
 	Key string
+}
+
+// Confirmed is p once an operator confirmed copy c (the CLI on a terminal;
+// the DR page's form pins the same two fields): the request names c's own
+// uuid and recovery point, so the replicate function fails over c or, when
+// c was pruned or destroyed meanwhile, nothing; never a copy that completed
+// after the confirmation was shown. A request nobody confirmed (--yes, the webhook,
+// chat) keeps its selector: "latest" is the newest complete copy when the
+// request is handled.
+func (p Params) Confirmed(c events.CopyRecord) Params {
+	p.VM, p.Copy = c.UUID, CopyString(c.Datetime)
+	return p
 }
 
 // ParseCopy reads which copy: "" or "latest" (zero time), or a recovery

@@ -31,6 +31,16 @@ func TestNewRequest(t *testing.T) {
 
 const uuid = "6b2c1f8e-3d4a-4f5b-9c7d-2e1a0b9c8d7f"
 
+// A confirmed request names the copy shown, whatever was asked for.
+func TestConfirmedPinsTheCopy(t *testing.T) {
+	at := time.Date(2026, 11, 29, 1, 0, 0, 0, time.UTC)
+	p := failovers.Params{VM: "web-1", Copy: failovers.Latest, Pool: "standby", Start: true, RequestedBy: "cli:ops@admin1"}
+	req, err := failovers.NewRequest(p.Confirmed(events.CopyRecord{UUID: uuid, VMUUID: "src", Datetime: at}), at)
+	if err != nil || req.VM != uuid || req.Copy != "20261129T010000Z" || req.Pool != "standby" || !req.Start || req.RequestedBy != p.RequestedBy {
+		t.Fatalf("confirmed request: %+v, %v", req, err)
+	}
+}
+
 func TestStatusFirstOutcomeWins(t *testing.T) {
 	var st failovers.Status
 	apply := func(p events.Payload) bool {
