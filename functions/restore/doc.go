@@ -86,7 +86,10 @@
 // the pool's side) fails with ErrReadStalled, for good as a stalled pool
 // does, and the import is aborted, leaving no VM. A read that ignores
 // cancellation (a hung NFS mount) is abandoned to a goroutine that ends
-// when it returns: neither the restore nor a shutdown waits for it.
+// when it returns: neither the restore nor a shutdown waits for it. A
+// restore point is bounded the same way: the XVA built from its chunks is
+// read through the same read-ahead, so a read of its chunks silent that
+// long fails the restore alike, and the builder is never waited for.
 //
 // A backup id that could leave its remote is rejected (a failed event, and
 // the request goes to the DLQ as a permanent error). Unreachable remotes or
