@@ -88,8 +88,10 @@
 // cancellation (a hung NFS mount) is abandoned to a goroutine that ends
 // when it returns: neither the restore nor a shutdown waits for it. A
 // restore point is bounded the same way: the XVA built from its chunks is
-// read through the same read-ahead, so a read of its chunks silent that
-// long fails the restore alike, and the builder is never waited for.
+// read through the same read-ahead, and the reads before the import (the
+// repository's config, the point's manifest) under the same watch
+// (boundedRead), so any of them silent that long fails the restore alike;
+// the XVA builder is never waited for.
 //
 // A backup id that could leave its remote is rejected (a failed event, and
 // the request goes to the DLQ as a permanent error). Unreachable remotes or

@@ -139,7 +139,7 @@ func (h *Handler) restore(ctx context.Context, req events.RestoreRequested, id c
 		}
 	}
 	if id.Repo {
-		j.point, err = h.openPoint(ctx, id)
+		j.point, err = h.openPoint(ctx, id, j.c.StallTimeout())
 	} else {
 		j.rm, j.meta, err = h.source(ctx, id)
 	}

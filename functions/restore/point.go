@@ -7,6 +7,7 @@ import (
 	"io"
 	"slices"
 	"sync/atomic"
+	"time"
 
 	"xbr/shared/catalog"
 	"xbr/shared/fn"
@@ -26,8 +27,11 @@ type Repos interface {
 var errImportEnded = errors.New("the import ended")
 
 // openPoint opens the repository restore point id names and checks that it
-// can be rebuilt (its records describe its disks).
-func (h *Handler) openPoint(ctx context.Context, id catalog.ID) (*repoimage.Point, error) {
+// can be rebuilt (its records describe its disks). Each read (the
+// repository's config, the point's manifest) is bounded by stall as the
+// import's stream is: a remote that answers nothing that long fails it with
+// ErrReadStalled, final as for the import.
+func (h *Handler) openPoint(ctx context.Context, id catalog.ID, stall time.Duration) (*repoimage.Point, error) {
 	if !slices.Contains(h.remotes.Names(), id.Remote) || h.opts.Repos == nil {
 		return nil, fmt.Errorf("backup %s: remote %q is not configured here", id, id.Remote)
 	}
@@ -36,20 +40,24 @@ func (h *Handler) openPoint(ctx context.Context, id catalog.ID) (*repoimage.Poin
 	if err != nil {
 		return nil, fmt.Errorf("backup %s: %w", id, err)
 	}
-	rp, err := h.opts.Repos.Open(ctx, id.Remote)
+	rp, err := boundedRead(ctx, stall, "the repository's config", func(ctx context.Context) (*repo.Repo, error) {
+		return h.opts.Repos.Open(ctx, id.Remote)
+	})
 	switch {
 	case errors.Is(err, fn.ErrNoRepository):
 		return nil, fmt.Errorf("backup %s does not exist: %w", id, err)
-	case errors.Is(err, repo.ErrWrongKey):
+	case errors.Is(err, repo.ErrWrongKey), errors.Is(err, ErrReadStalled):
 		return nil, fmt.Errorf("backup %s: %w", id, err)
 	case err != nil: // an unreachable remote may come back
 		return nil, retryable(fmt.Errorf("backup %s: %w", id, err))
 	}
-	pt, err := repoimage.Open(ctx, rp, p)
+	pt, err := boundedRead(ctx, stall, "the restore point's manifest", func(ctx context.Context) (*repoimage.Point, error) {
+		return repoimage.Open(ctx, rp, p)
+	})
 	switch {
 	case errors.Is(err, remote.ErrNotFound):
 		return nil, fmt.Errorf("backup %s does not exist: %w", id, err)
-	case errors.Is(err, repoimage.ErrRecords) || errors.Is(err, repo.ErrCorrupt):
+	case errors.Is(err, repoimage.ErrRecords) || errors.Is(err, repo.ErrCorrupt) || errors.Is(err, ErrReadStalled):
 		return nil, fmt.Errorf("backup %s: %w", id, err)
 	case err != nil:
 		return nil, retryable(fmt.Errorf("backup %s: %w", id, err))

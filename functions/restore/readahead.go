@@ -35,62 +35,39 @@ var ErrReadStalled = errors.New("the backup read stalled")
 // source, when its read returns; a read that ignores cancellation (a hung
 // NFS server) holds it, never the restore.
 type hashAhead struct {
-	blocks  chan []byte
-	free    chan []byte
-	stop    chan struct{} // closed by Close
-	aborted chan struct{} // closed by abort
-	cancel  context.CancelFunc
-	unwatch func() bool   // stops watching the context
-	timer   *time.Timer   // the stall bound; nil when unbounded
-	stall   time.Duration // its timeout
-	got     atomic.Int64  // bytes read from the source
-	abortMu sync.Once
-	once    sync.Once
-	why     error  // the abort's reason; read once aborted is closed
-	block   []byte // the buffer being handed out, whole
-	cur     []byte // its bytes not read yet
-	err     error  // the source's final error; read once blocks is closed
+	blocks chan []byte
+	free   chan []byte
+	stop   chan struct{} // closed by Close
+	w      *stallWatch   // bounds the reads of the source
+	once   sync.Once
+	block  []byte // the buffer being handed out, whole
+	cur    []byte // its bytes not read yet
+	err    error  // the source's final error; read once blocks is closed
 }
 
 // newHashAhead starts reading src, opened with ctx, which cancel ends; sum
 // may be nil (nothing to hash here). The hashAhead owns src from now on.
 func newHashAhead(ctx context.Context, cancel context.CancelFunc, src io.ReadCloser, sum hash.Hash, stall time.Duration) *hashAhead {
 	h := &hashAhead{blocks: make(chan []byte, aheadDepth), free: make(chan []byte, aheadDepth+1),
-		stop: make(chan struct{}), aborted: make(chan struct{}), cancel: cancel, stall: stall}
+		stop: make(chan struct{}), w: newStallWatch(ctx, cancel, stall, "")}
 	for range aheadDepth + 1 {
 		h.free <- make([]byte, aheadBlock)
 	}
-	if stall > 0 {
-		h.timer = time.AfterFunc(stall, func() {
-			h.abort(fmt.Errorf("%w: the remote sent nothing for %v after %d bytes", ErrReadStalled, stall, h.got.Load()))
-		})
-		h.timer.Stop()
-	}
-	h.unwatch = context.AfterFunc(ctx, func() { h.abort(ctx.Err()) })
 	go h.produce(src, sum)
 	return h
-}
-
-// abort fails the stream with why and ends the source's context.
-func (h *hashAhead) abort(why error) {
-	h.abortMu.Do(func() {
-		h.why = why
-		close(h.aborted)
-		h.cancel()
-	})
 }
 
 func (h *hashAhead) produce(src io.ReadCloser, sum hash.Hash) {
 	defer src.Close()
 	defer close(h.blocks)
-	timed := timedReader{h: h, src: src}
+	timed := timedReader{w: h.w, src: src}
 	for {
 		var b []byte
 		select {
 		case b = <-h.free:
 		case <-h.stop:
 			return
-		case <-h.aborted:
+		case <-h.w.aborted:
 			return
 		}
 		n, err := io.ReadFull(timed, b)
@@ -102,7 +79,7 @@ func (h *hashAhead) produce(src io.ReadCloser, sum hash.Hash) {
 			case h.blocks <- b[:n]:
 			case <-h.stop:
 				return
-			case <-h.aborted:
+			case <-h.w.aborted:
 				return
 			}
 		}
@@ -118,19 +95,14 @@ func (h *hashAhead) produce(src io.ReadCloser, sum hash.Hash) {
 
 // timedReader reads the source under the stall bound.
 type timedReader struct {
-	h   *hashAhead
+	w   *stallWatch
 	src io.Reader
 }
 
 func (t timedReader) Read(p []byte) (int, error) {
-	if t.h.timer != nil {
-		t.h.timer.Reset(t.h.stall)
-	}
+	t.w.arm()
 	n, err := t.src.Read(p)
-	if t.h.timer != nil {
-		t.h.timer.Stop()
-	}
-	t.h.got.Add(int64(n))
+	t.w.disarm(n)
 	return n, err
 }
 
@@ -142,8 +114,8 @@ func (h *hashAhead) Read(p []byte) (int, error) {
 			h.block = nil
 		}
 		select {
-		case <-h.aborted:
-			return 0, h.why
+		case <-h.w.aborted:
+			return 0, h.w.why
 		case b, ok := <-h.blocks:
 			if !ok {
 				return 0, h.err
@@ -162,10 +134,102 @@ func (h *hashAhead) Read(p []byte) (int, error) {
 func (h *hashAhead) Close() {
 	h.once.Do(func() {
 		close(h.stop)
-		h.unwatch()
-		if h.timer != nil {
-			h.timer.Stop()
-		}
-		h.cancel()
+		h.w.stop()
 	})
+}
+
+// stallWatch is the stall bound of the reads of a remote: armed while a read
+// is waited for, it fails them with ErrReadStalled once one such wait lasts
+// the stall timeout (0: no bound), and with the context's error once the
+// context ends; either way it ends the reads' context and closes aborted, so
+// that their waiter returns at once, whether the read heeds it or not.
+type stallWatch struct {
+	aborted chan struct{} // closed by abort
+	cancel  context.CancelFunc
+	unwatch func() bool   // stops watching the context
+	timer   *time.Timer   // nil when unbounded
+	stall   time.Duration // its timeout
+	what    string        // what is read, when not a stream whose bytes are counted
+	got     atomic.Int64  // bytes read
+	once    sync.Once
+	why     error // the abort's reason; read once aborted is closed
+}
+
+// newStallWatch watches reads done under ctx, which cancel ends.
+func newStallWatch(ctx context.Context, cancel context.CancelFunc, stall time.Duration, what string) *stallWatch {
+	w := &stallWatch{aborted: make(chan struct{}), cancel: cancel, stall: stall, what: what}
+	if stall > 0 {
+		w.timer = time.AfterFunc(stall, func() { w.abort(w.stalled()) })
+		w.timer.Stop()
+	}
+	w.unwatch = context.AfterFunc(ctx, func() { w.abort(ctx.Err()) })
+	return w
+}
+
+func (w *stallWatch) stalled() error {
+	if w.what != "" {
+		return fmt.Errorf("%w: %s: the remote answered nothing for %v", ErrReadStalled, w.what, w.stall)
+	}
+	return fmt.Errorf("%w: the remote sent nothing for %v after %d bytes", ErrReadStalled, w.stall, w.got.Load())
+}
+
+// abort fails the reads with why and ends their context, first: a waiter
+// that sees aborted closed finds the context ended.
+func (w *stallWatch) abort(why error) {
+	w.once.Do(func() {
+		w.why = why
+		w.cancel()
+		close(w.aborted)
+	})
+}
+
+// arm starts timing a wait for the remote; disarm ends it, n bytes read.
+func (w *stallWatch) arm() {
+	if w.timer != nil {
+		w.timer.Reset(w.stall)
+	}
+}
+
+func (w *stallWatch) disarm(n int) {
+	if w.timer != nil {
+		w.timer.Stop()
+	}
+	w.got.Add(int64(n))
+}
+
+// stop ends the watch and the reads' context.
+func (w *stallWatch) stop() {
+	w.unwatch()
+	if w.timer != nil {
+		w.timer.Stop()
+	}
+	w.cancel()
+}
+
+// boundedRead runs read, a read of a remote whole (a manifest, a config),
+// under the stall bound of a stream's reads: silent for stall (the whole
+// read one wait), it fails with ErrReadStalled; when ctx ends, with ctx's
+// error. It then returns at once, and read, whose context is ended, is
+// abandoned: one that ignores cancellation holds only its goroutine.
+func boundedRead[T any](ctx context.Context, stall time.Duration, what string, read func(context.Context) (T, error)) (T, error) {
+	rctx, cancel := context.WithCancel(ctx)
+	w := newStallWatch(rctx, cancel, stall, what)
+	type result struct {
+		v   T
+		err error
+	}
+	done := make(chan result, 1)
+	defer w.stop()
+	w.arm()
+	go func() {
+		v, err := read(rctx)
+		done <- result{v, err}
+	}()
+	select {
+	case r := <-done:
+		return r.v, r.err
+	case <-w.aborted:
+		var zero T
+		return zero, w.why
+	}
 }

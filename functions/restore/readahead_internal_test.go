@@ -120,3 +120,26 @@ func TestHashAheadTimesOnlyTheSource(t *testing.T) {
 		time.Sleep(40 * time.Millisecond) // the slow consumer, not a wait for an outcome
 	}
 }
+
+// boundedRead returns a read's result, fails a read silent for the stall
+// timeout with ErrReadStalled (ending its context), and returns at once
+// when its context ends; a read that ignores that context is abandoned.
+func TestBoundedRead(t *testing.T) {
+	v, err := boundedRead(context.Background(), time.Minute, "a key", func(context.Context) (int, error) { return 7, nil })
+	if v != 7 || err != nil {
+		t.Fatalf("a read that answers: %d, %v", v, err)
+	}
+	release := make(chan struct{})
+	defer close(release)
+	ctxs := make(chan context.Context, 2)
+	deaf := func(ctx context.Context) (int, error) { ctxs <- ctx; <-release; return 1, nil }
+	_, err = boundedRead(context.Background(), 50*time.Millisecond, "a key", deaf)
+	if readCtx := <-ctxs; !errors.Is(err, ErrReadStalled) || readCtx.Err() == nil {
+		t.Fatalf("a read that never answers: %v (its context: %v); want ErrReadStalled, its context ended", err, readCtx.Err())
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if _, err = boundedRead(ctx, time.Minute, "a key", deaf); !errors.Is(err, context.Canceled) {
+		t.Fatalf("a read under an ended context: %v; want context.Canceled", err)
+	}
+}
