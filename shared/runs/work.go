@@ -139,29 +139,35 @@ func (h *Hold) Keep(log *slog.Logger) (stop func()) {
 	if h == nil {
 		return func() {}
 	}
-	done, exited := make(chan struct{}), make(chan struct{})
+	// stop ends a renewal under way too: NATS out of reach must not hold the
+	// worker in stop for up to renewStep.
+	kctx, done := context.WithCancel(context.Background())
+	exited := make(chan struct{})
 	go func() {
 		defer close(exited)
 		t := time.NewTicker(h.c.renewStep())
 		defer t.Stop()
 		for {
 			select {
-			case <-done:
+			case <-kctx.Done():
 				return
 			case <-t.C:
 			}
-			rctx, cancel := context.WithTimeout(context.Background(), h.c.renewStep())
+			if kctx.Err() != nil {
+				return
+			}
+			rctx, cancel := context.WithTimeout(kctx, h.c.renewStep())
 			err := h.Renew(rctx)
 			cancel()
 			if errors.Is(err, ErrNotHolder) {
 				return
-			} else if err != nil {
+			} else if err != nil && kctx.Err() == nil {
 				log.Warn("renewing the job's lock while waiting failed", "run", h.runID, "error", err)
 			}
 		}
 	}()
 	return func() {
-		close(done)
+		done()
 		<-exited
 	}
 }
