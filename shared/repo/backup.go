@@ -111,6 +111,9 @@ func (b *Backup) Commit(ctx context.Context, records json.RawMessage) (*Manifest
 	if err := b.chunks.Barrier(ctx); err != nil {
 		return nil, fmt.Errorf("restore point %s: make its chunks durable: %w", b.point, err)
 	}
+	if err := b.lease.confirm(ctx); err != nil { // the remote's clock too, right before
+		return nil, fmt.Errorf("restore point %s: %w", b.point, err)
+	}
 	if err := b.rp.commitManifest(ctx, m, b.spooled, b.lease.fresh); err != nil {
 		return nil, fmt.Errorf("restore point %s: write manifest: %w", b.point, err)
 	}

@@ -144,6 +144,40 @@ func (l *lease) fresh() error {
 	return nil
 }
 
+// confirm rewrites the lease now and judges it as the refresh does (rewritten: by the wall
+// clock and by the remote's ModTimes, the object's time before this write against its time
+// after it), then as fresh does. A holder about to rely on its lease for good (a manifest's
+// commit) calls it: a host resumed from a pause whose wall clock has not caught up yet sees
+// no gap of its own, and the next refresh, which would see the remote's, may come up to
+// staleAfter/5 after the commit. A stat, a write and a stat; when the write fails, the lease
+// is judged as fresh does (a refresh that fails is no lapse either, see refresh). A lease
+// object another process removed (a GC sweeps stale leases) has lapsed.
+func (l *lease) confirm(ctx context.Context) error {
+	sctx, cancel := context.WithTimeout(ctx, l.rp.opts.staleAfter/5)
+	before, err := l.rp.r.Stat(sctx, l.key)
+	cancel()
+	switch {
+	case err == nil:
+		l.mu.Lock()
+		l.lastMod = before.ModTime // the last write's time, as the others see it
+		l.mu.Unlock()
+	case errors.Is(err, remote.ErrNotFound): // removed by another process as a crashed holder's
+		l.mu.Lock()
+		l.lapsed = true
+		l.mu.Unlock()
+	}
+	start := l.rp.opts.wallNow()
+	wctx, cancel := context.WithTimeout(ctx, l.rp.opts.staleAfter/5)
+	err = remote.Put(wctx, l.rp.r, l.key, l.body)
+	cancel()
+	if err != nil {
+		l.rp.opts.log.Warn("repository lease not rewritten before a commit; judged by its last refresh", "key", l.key, "err", err)
+		return l.fresh()
+	}
+	l.rewritten(ctx, start)
+	return l.fresh()
+}
+
 // release stops refreshing and removes the lease.
 func (l *lease) release(ctx context.Context) error {
 	select {

@@ -261,6 +261,9 @@ func (rp *Repo) copyManifest(ctx context.Context, dst *Repo, p Point, l *lease, 
 	if n != info.Size {
 		return fmt.Errorf("manifest: %d bytes read, %d listed", n, info.Size)
 	}
+	if err := l.confirm(ctx); err != nil { // the remote's clock too, right before
+		return err
+	}
 	if err := dst.commitUnderLease(ctx, u, p.key(), l.fresh); err != nil {
 		return err
 	}
