@@ -13,6 +13,7 @@ import (
 	"xbr/shared/bus"
 	"xbr/shared/failovers"
 	"xbr/shared/fn"
+	"xbr/shared/vmname"
 )
 
 // failoverOpts are the flags of `xbr dr failover`.
@@ -140,6 +141,9 @@ func confirmOnTerminal(cmd *cobra.Command, cf *clientFlags, conn *bus.Conn, s ev
 	if err != nil {
 		return events.DRCopy{}, err
 	}
+	if err := unambiguousCopies(cs, vm); err != nil {
+		return events.DRCopy{}, fmt.Errorf("failover of %s: %w", vm, err)
+	}
 	at, _ := failovers.ParseCopy(o.copy) // checked by NewRequest
 	c, ok := pickCopy(cs, at)
 	if !ok {
@@ -162,6 +166,25 @@ func questionWriter(cmd *cobra.Command, asJSON bool) io.Writer {
 		return cmd.ErrOrStderr()
 	}
 	return cmd.OutOrStdout()
+}
+
+// unambiguousCopies refuses a name the complete copies of several source
+// VMs carry, as the replicate function does (replicate.Choose): the
+// confirmed request names the copy's uuid, which it would no longer refuse.
+func unambiguousCopies(cs []events.DRCopy, vm string) error {
+	if vmname.IsUUID(vm) {
+		return nil
+	}
+	var known []vmname.Known
+	for _, c := range cs {
+		if c.SR != "" {
+			known = append(known, vmname.Known{UUID: c.VMUUID, Name: c.VMName})
+		}
+	}
+	if _, err := vmname.Resolve(vm, known); err != nil && !errors.Is(err, vmname.ErrNotFound) {
+		return err
+	}
+	return nil
 }
 
 // pickCopy picks as the replicate function does: complete copies only,
