@@ -93,16 +93,25 @@ func (w *Worker) sweep(ctx context.Context, j *job, rems []remote.Remote) error 
 	var errs []error
 	for _, ts := range w.attemptTimes(j) {
 		for _, r := range rems {
-			errs = append(errs, sweepRemote(ctx, r, j.req.VMUUID, ts))
+			errs = append(errs, sweepRemote(ctx, r, j.req.VMUUID, ts, j.req.RunID))
 		}
 	}
 	return errors.Join(errs...)
 }
 
-func sweepRemote(ctx context.Context, r remote.Remote, vmUUID string, ts time.Time) error {
+func sweepRemote(ctx context.Context, r remote.Remote, vmUUID string, ts time.Time, runID string) error {
 	id, err := catalog.NewID(r.Name(), vmUUID, ts)
 	if err != nil {
 		return err
+	}
+	// An attempt releases its claim when it fails; another writer may have
+	// claimed that second since and be writing it: its files and claim are
+	// not this run's leftovers.
+	switch owner, err := catalog.ClaimOwner(ctx, r, id); {
+	case err == nil && owner != runID:
+		return nil
+	case err != nil && !errors.Is(err, remote.ErrNotFound):
+		return fmt.Errorf("remote %s: %w", r.Name(), err)
 	}
 	if _, err := r.Stat(ctx, id.MetaKey()); errors.Is(err, remote.ErrNotFound) {
 		if err := deleteBackup(ctx, r, vmUUID, ts); err != nil {

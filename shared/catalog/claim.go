@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"strings"
 
 	"xbr/shared/remote"
@@ -59,4 +60,19 @@ func ReleaseClaim(ctx context.Context, r Deleter, id ID) error {
 		return fmt.Errorf("release the claim of backup %s: %w", id, err)
 	}
 	return nil
+}
+
+// ClaimOwner reads the owner Claim recorded in the claim of id's timestamp;
+// an error wrapping remote.ErrNotFound means no claim.
+func ClaimOwner(ctx context.Context, r remote.Remote, id ID) (string, error) {
+	rc, err := r.Open(ctx, id.ClaimKey())
+	if err != nil {
+		return "", fmt.Errorf("read the claim of backup %s: %w", id, err)
+	}
+	defer rc.Close()
+	b, err := io.ReadAll(io.LimitReader(rc, 1024))
+	if err != nil {
+		return "", fmt.Errorf("read the claim of backup %s: %w", id, err)
+	}
+	return string(b), nil
 }
