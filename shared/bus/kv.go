@@ -61,6 +61,12 @@ func (c *Conn) ensureBuckets(ctx context.Context, t Topology) error {
 			_, err := c.js.CreateOrUpdateKeyValue(ctx, cfg)
 			return err
 		})
+		if timedOut(err) {
+			// A server drops a request the login may not make, unanswered.
+			return fmt.Errorf("create or update kv bucket %s: %w (a login without the permission %sSTREAM.CREATE/UPDATE.KV_%s gets no answer either: "+
+				"since this release only the admin identity creates and updates the buckets; on a nats-server of your own, "+
+				"apply the output of 'xbr nats permissions' again)", cfg.Bucket, err, "$JS.API.", cfg.Bucket)
+		}
 		if err != nil {
 			return fmt.Errorf("create or update kv bucket %s: %w", cfg.Bucket, err)
 		}
