@@ -137,7 +137,11 @@ func TestConcurrentEnsureOnAClusterAllSucceed(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(c.Shutdown)
-	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	// Concurrent creates of one stream on a cluster can each wait out an
+	// attempt (ensureAttemptTimeout) before the winner's config is there:
+	// seven streams and buckets make that up to about 20 s on a loaded
+	// machine. The bound only catches a hang.
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
 	start := make(chan struct{})
 	errs := make(chan error, c.Size())
