@@ -92,11 +92,17 @@ func (r *deafReader) Close() error { return r.rc.Close() }
 // deafHandler is a restore handler whose backup reads go deaf after 1 MiB;
 // the pool's stall timeout is stall.
 func deafHandler(t *testing.T, e *env, stall time.Duration) (*restore.Handler, deafRemotes) {
+	return deafHandlerAfter(t, e, stall, 1<<20)
+}
+
+// deafHandlerAfter is deafHandler whose reads go deaf after the given bytes
+// of each object (0: at once, the backup's metadata included).
+func deafHandlerAfter(t *testing.T, e *env, stall time.Duration, after int) (*restore.Handler, deafRemotes) {
 	user, pass := e.sim.Credentials()
 	pools := fn.NewPools([]config.Pool{{Name: poolName, URL: e.url, Username: user, Password: config.NewSecret(pass),
 		StallTimeout: stall}}, slog.New(slog.DiscardHandler))
 	t.Cleanup(func() { pools.Close(context.Background()) })
-	d := newDeafRemotes(t, e.remotes, 1<<20)
+	d := newDeafRemotes(t, e.remotes, after)
 	return restore.New(pools, d, e.conn, events.Subjects{}, restore.Options{HoldBack: 4096}), d
 }
 
@@ -172,5 +178,37 @@ func TestShutdownDoesNotWaitForAHungBackupRead(t *testing.T) {
 		d.free()
 		<-done
 		t.Fatal("the handler was still running 10 s after its context ended, held by a hung backup read")
+	}
+}
+
+// The reads before the transfer (the backup's metadata, its checksum file)
+// are bounded as the transfer's are: a remote that hangs on the first read
+// of the backup, ignoring cancellation, fails the restore once the pool's
+// stall timeout has passed, with the reason, leaving no VM.
+func TestMetadataReadThatHangsFailsAsStalled(t *testing.T) {
+	e := newEnv(t, xapisim.Options{})
+	id := e.writeBackup(e.halted(), backupOpts{codec: compress.None})
+	before := e.objects()
+	h, d := deafHandlerAfter(t, e, 2*time.Second, 0)
+	done := runHandle(context.Background(), h, request(t, restoreclient.Params{BackupID: id.String()}, 1))
+	var got handled
+	select {
+	case got = <-done:
+	case <-time.After(30 * time.Second):
+		d.free()
+		<-done
+		t.Fatalf("a restore whose read of the backup's metadata hung was still running after 30 s, with a 2 s stall timeout")
+	}
+	if got.err != nil || len(got.outs) != 1 {
+		t.Fatalf("outcome: %d follow-ups, %v; want restore.failed", len(got.outs), got.err)
+	}
+	rec, err := events.Decode(got.outs[0].Subject, mustHeaders(t, got.outs[0]), got.outs[0].Event.Data())
+	must(t, err)
+	f, ok := rec.Payload.(events.RestoreFailed)
+	if !ok || !strings.Contains(f.Error, "the backup read stalled") {
+		t.Fatalf("outcome %+v: want restore.failed saying the backup read stalled", rec.Payload)
+	}
+	if got := e.objects(); got != before {
+		t.Fatalf("a restore whose metadata read stalled left objects: %s, before %s", got, before)
 	}
 }
