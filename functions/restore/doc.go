@@ -86,7 +86,9 @@
 // the pool's side) fails with ErrReadStalled, for good as a stalled pool
 // does, and the import is aborted, leaving no VM. A read that ignores
 // cancellation (a hung NFS mount) is abandoned to a goroutine that ends
-// when it returns: neither the restore nor a shutdown waits for it. A
+// when it returns: neither the restore nor a shutdown waits for it. The
+// reads before the transfer (the backup's metadata, its size, XO's
+// checksum file) are bounded the same way (boundedRead). A
 // restore point is bounded the same way: the XVA built from its chunks is
 // read through the same read-ahead, and the reads before the import (the
 // repository's config, the point's manifest) under the same watch

@@ -141,7 +141,7 @@ func (h *Handler) restore(ctx context.Context, req events.RestoreRequested, id c
 	if id.Repo {
 		j.point, err = h.openPoint(ctx, id, j.c.StallTimeout())
 	} else {
-		j.rm, j.meta, err = h.source(ctx, id)
+		j.rm, j.meta, err = h.source(ctx, id, j.c.StallTimeout())
 	}
 	if err != nil {
 		return events.RestoreCompleted{}, err
@@ -161,8 +161,9 @@ func (h *Handler) restore(ctx context.Context, req events.RestoreRequested, id c
 	return h.complete(ctx, j, vm, size)
 }
 
-// source opens the backup's remote and reads its metadata.
-func (h *Handler) source(ctx context.Context, id catalog.ID) (remote.Remote, catalog.Metadata, error) {
+// source opens the backup's remote and reads its metadata, bounded by the
+// stall timeout as the transfer's reads are (boundedRead).
+func (h *Handler) source(ctx context.Context, id catalog.ID, stall time.Duration) (remote.Remote, catalog.Metadata, error) {
 	if !slices.Contains(h.remotes.Names(), id.Remote) {
 		return nil, catalog.Metadata{}, fmt.Errorf("backup %s: remote %q is not configured here", id, id.Remote)
 	}
@@ -170,8 +171,12 @@ func (h *Handler) source(ctx context.Context, id catalog.ID) (remote.Remote, cat
 	if err != nil {
 		return nil, catalog.Metadata{}, retryable(err)
 	}
-	meta, err := catalog.ReadMetadata(ctx, rm, id)
+	meta, err := boundedRead(ctx, stall, "the backup's metadata", func(ctx context.Context) (catalog.Metadata, error) {
+		return catalog.ReadMetadata(ctx, rm, id)
+	})
 	switch {
+	case errors.Is(err, ErrReadStalled): // final, as a stalled transfer is
+		return nil, catalog.Metadata{}, fmt.Errorf("backup %s: %w", id, err)
 	case errors.Is(err, remote.ErrNotFound):
 		return nil, catalog.Metadata{}, fmt.Errorf("backup %s does not exist: %w", id, err)
 	case errors.Is(err, catalog.ErrInvalidMetadata):
@@ -204,8 +209,8 @@ func (h *Handler) importBackup(ctx context.Context, j *job) (xapi.VMRef, int64, 
 	var progress atomic.Int64
 	b, err := openBackup(ctx, j.rm, j.id, j.meta, h.opts.HoldBack, j.c.StallTimeout(), &progress)
 	if err != nil {
-		if !errors.Is(err, catalog.ErrInvalidMetadata) && !errors.Is(err, remote.ErrNotFound) {
-			err = retryable(err)
+		if !errors.Is(err, catalog.ErrInvalidMetadata) && !errors.Is(err, remote.ErrNotFound) && !errors.Is(err, ErrReadStalled) {
+			err = retryable(err) // a stall is final, as a stalled transfer is
 		}
 		return "", 0, fmt.Errorf("backup %s: %w", j.id, err)
 	}

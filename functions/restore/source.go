@@ -31,16 +31,27 @@ func (b *backup) Close() { b.ahead.Close() }
 // the xbr object's SHA-256 when xbr wrote it; XO's MD5 checksum file when
 // present; otherwise only the length, and XAPI verifies every chunk's hash.
 // A remote that sends nothing of the .xva for stall fails the read with
-// ErrReadStalled (0: no bound).
+// ErrReadStalled (0: no bound); so does a stat or a checksum-file read
+// before it that takes that long (boundedRead).
 func openBackup(ctx context.Context, r remote.Remote, id catalog.ID, meta catalog.Metadata, hold int, stall time.Duration, progress *atomic.Int64) (*backup, error) {
-	size, err := dataSize(ctx, r, id, meta)
+	size, err := boundedRead(ctx, stall, "the backup's size", func(ctx context.Context) (int64, error) {
+		return dataSize(ctx, r, id, meta)
+	})
 	if err != nil {
 		return nil, err
 	}
-	chk, how, err := checkFor(ctx, r, id, meta)
+	type verification struct {
+		chk *check
+		how string
+	}
+	ver, err := boundedRead(ctx, stall, "the backup's checksum file", func(ctx context.Context) (verification, error) {
+		chk, how, err := checkFor(ctx, r, id, meta)
+		return verification{chk, how}, err
+	})
 	if err != nil {
 		return nil, err
 	}
+	chk, how := ver.chk, ver.how
 	rctx, cancel := context.WithCancel(ctx) // a stalled read is cancelled
 	rc, err := r.Open(rctx, id.DataKey())
 	if err != nil {
