@@ -213,7 +213,8 @@ func (w *Worker) transfer(ctx context.Context, client *xapi.Client, vm, snap xap
 		w.unwind(ctx, locks.kept(rems), ts, j)
 		return events.ExportCompleted{}, err
 	}
-	w.refreshCaches(ctx, rems, j.req.VMUUID)
+	// XO's cache only in the folders still xbr's: one XO took over is XO's now.
+	w.refreshCaches(ctx, locks.holding(ctx, rems), j.req.VMUUID)
 	return done, nil
 }
 

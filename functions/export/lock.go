@@ -122,6 +122,20 @@ func (l *vmLocks) kept(rems []remote.Remote) []remote.Remote {
 	return slices.DeleteFunc(slices.Clone(rems), func(r remote.Remote) bool { return lost[r.Name()] })
 }
 
+// holding checks every lock now (Check) and returns the remotes of rems
+// whose lock is still xbr's: the backup is committed, and only there may
+// XO's cache be refreshed. A loss is logged (XO rebuilds its cache of a
+// folder it holds).
+func (l *vmLocks) holding(ctx context.Context, rems []remote.Remote) []remote.Remote {
+	for i, h := range l.held {
+		if err := h.Check(ctx); err != nil {
+			l.w.d.Log.Warn("VM folder lock lost after the commit: XO's backup cache there is left to XO",
+				"remote", l.names[i], "vm_uuid", l.vmUUID, "error", err)
+		}
+	}
+	return l.kept(rems)
+}
+
 // lostLock says what a lost lock means for the attempt.
 func lostLock(err error) error {
 	return fmt.Errorf("VM folder lock lost (Xen Orchestra may hold the folder now); the attempt writes nothing more there: %w", err)
