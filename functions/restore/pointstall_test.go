@@ -158,28 +158,7 @@ func TestRestorePointWhoseReadsStallFails(t *testing.T) {
 			ctx, cancel := context.WithCancel(context.Background())
 			defer cancel()
 			done := runHandle(ctx, h, request(t, restoreclient.Params{BackupID: id}, 1))
-			var got handled
-			select {
-			case got = <-done:
-			case <-time.After(30 * time.Second):
-				cancel()
-				s.free()
-				<-done
-				t.Fatalf("a restore of a point whose reads of %s stalled was still running after 30 s, with a 2 s stall timeout", c.prefix)
-			}
-			if got.err != nil || len(got.outs) != 1 {
-				t.Fatalf("outcome: %d follow-ups, %v; want restore.failed", len(got.outs), got.err)
-			}
-			rec, err := events.Decode(got.outs[0].Subject, mustHeaders(t, got.outs[0]), got.outs[0].Event.Data())
-			must(t, err)
-			f, ok := rec.Payload.(events.RestoreFailed)
-			if !ok || !strings.Contains(f.Error, "the backup read stalled") {
-				t.Fatalf("outcome %+v: want restore.failed saying the backup read stalled", rec.Payload)
-			}
-			t.Logf("reason: %s", f.Error)
-			if got := e.objects(); got != before {
-				t.Fatalf("a restore whose point read stalled left objects: %s, before %s", got, before)
-			}
+			awaitStalled(t, e, done, before, func() { cancel(); s.free() }, "point's reads of "+c.prefix+" stalled")
 		})
 	}
 }
@@ -192,20 +171,5 @@ func TestShutdownDoesNotWaitForAHungChunkRead(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	done := runHandle(ctx, h, request(t, restoreclient.Params{BackupID: id}, 1))
-	select {
-	case <-s.hung:
-	case <-time.After(30 * time.Second):
-		t.Fatal("the chunk read never hung")
-	}
-	cancel()
-	select {
-	case got := <-done:
-		if got.err == nil || len(got.outs) != 0 {
-			t.Fatalf("outcome on shutdown: %d follow-ups, %v; want an error (redelivery)", len(got.outs), got.err)
-		}
-	case <-time.After(10 * time.Second):
-		s.free()
-		<-done
-		t.Fatal("the handler was still running 10 s after its context ended, held by a hung chunk read")
-	}
+	awaitShutdown(t, done, s.hung, cancel, s.free, "chunk read")
 }

@@ -121,22 +121,19 @@ type handled struct {
 	err  error
 }
 
-// A backup read that stalls and ignores cancellation (a hung NFS read)
-// must still fail the restore once the pool's stall timeout has passed,
-// with the reason, leaving no VM; the hung read must not hold the handler.
-func TestBackupReadThatIgnoresCancellationFailsAsStalled(t *testing.T) {
-	e := newEnv(t, xapisim.Options{})
-	id := e.writeBackup(e.halted(), backupOpts{codec: compress.None})
-	before := e.objects()
-	h, d := deafHandler(t, e, 2*time.Second)
-	done := runHandle(context.Background(), h, request(t, restoreclient.Params{BackupID: id.String()}, 1))
+// awaitStalled waits for the restore on done to fail saying the backup
+// read stalled, within 30 s (its pool's stall timeout is 2 s), leaving
+// objects as before; free lets hung reads return if it does not. what
+// names the reads that stalled.
+func awaitStalled(t *testing.T, e *env, done chan handled, before string, free func(), what string) {
+	t.Helper()
 	var got handled
 	select {
 	case got = <-done:
 	case <-time.After(30 * time.Second):
-		d.free()
+		free()
 		<-done
-		t.Fatalf("a restore whose backup read hung (ignoring cancellation) was still running after 30 s, with a 2 s stall timeout")
+		t.Fatalf("a restore whose %s was still running after 30 s, with a 2 s stall timeout", what)
 	}
 	if got.err != nil || len(got.outs) != 1 {
 		t.Fatalf("outcome: %d follow-ups, %v; want restore.failed", len(got.outs), got.err)
@@ -149,8 +146,43 @@ func TestBackupReadThatIgnoresCancellationFailsAsStalled(t *testing.T) {
 	}
 	t.Logf("reason: %s", f.Error)
 	if got := e.objects(); got != before {
-		t.Fatalf("a restore whose backup read stalled left objects: %s, before %s", got, before)
+		t.Fatalf("a restore whose %s left objects: %s, before %s", what, got, before)
 	}
+}
+
+// awaitShutdown ends ctx (cancel) once a read hung, and wants the handler
+// on done to return at once with an error (the bus redelivers), not when
+// the read returns; free lets hung reads return if it does not.
+func awaitShutdown(t *testing.T, done chan handled, hung chan struct{}, cancel, free func(), what string) {
+	t.Helper()
+	select {
+	case <-hung:
+	case <-time.After(30 * time.Second):
+		t.Fatalf("the %s never hung", what)
+	}
+	cancel()
+	select {
+	case got := <-done:
+		if got.err == nil || len(got.outs) != 0 {
+			t.Fatalf("outcome on shutdown: %d follow-ups, %v; want an error (redelivery)", len(got.outs), got.err)
+		}
+	case <-time.After(10 * time.Second):
+		free()
+		<-done
+		t.Fatalf("the handler was still running 10 s after its context ended, held by a hung %s", what)
+	}
+}
+
+// A backup read that stalls and ignores cancellation (a hung NFS read)
+// must still fail the restore once the pool's stall timeout has passed,
+// with the reason, leaving no VM; the hung read must not hold the handler.
+func TestBackupReadThatIgnoresCancellationFailsAsStalled(t *testing.T) {
+	e := newEnv(t, xapisim.Options{})
+	id := e.writeBackup(e.halted(), backupOpts{codec: compress.None})
+	before := e.objects()
+	h, d := deafHandler(t, e, 2*time.Second)
+	done := runHandle(context.Background(), h, request(t, restoreclient.Params{BackupID: id.String()}, 1))
+	awaitStalled(t, e, done, before, d.free, "backup read hung (ignoring cancellation)")
 }
 
 // Shutting down (the delivery's context ends) while a backup read hangs
@@ -163,22 +195,7 @@ func TestShutdownDoesNotWaitForAHungBackupRead(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	done := runHandle(ctx, h, request(t, restoreclient.Params{BackupID: id.String()}, 1))
-	select {
-	case <-d.hung:
-	case <-time.After(30 * time.Second):
-		t.Fatal("the backup read never hung")
-	}
-	cancel()
-	select {
-	case got := <-done:
-		if got.err == nil || len(got.outs) != 0 {
-			t.Fatalf("outcome on shutdown: %d follow-ups, %v; want an error (redelivery)", len(got.outs), got.err)
-		}
-	case <-time.After(10 * time.Second):
-		d.free()
-		<-done
-		t.Fatal("the handler was still running 10 s after its context ended, held by a hung backup read")
-	}
+	awaitShutdown(t, done, d.hung, cancel, d.free, "backup read")
 }
 
 // The reads before the transfer (the backup's metadata, its checksum file)
@@ -191,24 +208,5 @@ func TestMetadataReadThatHangsFailsAsStalled(t *testing.T) {
 	before := e.objects()
 	h, d := deafHandlerAfter(t, e, 2*time.Second, 0)
 	done := runHandle(context.Background(), h, request(t, restoreclient.Params{BackupID: id.String()}, 1))
-	var got handled
-	select {
-	case got = <-done:
-	case <-time.After(30 * time.Second):
-		d.free()
-		<-done
-		t.Fatalf("a restore whose read of the backup's metadata hung was still running after 30 s, with a 2 s stall timeout")
-	}
-	if got.err != nil || len(got.outs) != 1 {
-		t.Fatalf("outcome: %d follow-ups, %v; want restore.failed", len(got.outs), got.err)
-	}
-	rec, err := events.Decode(got.outs[0].Subject, mustHeaders(t, got.outs[0]), got.outs[0].Event.Data())
-	must(t, err)
-	f, ok := rec.Payload.(events.RestoreFailed)
-	if !ok || !strings.Contains(f.Error, "the backup read stalled") {
-		t.Fatalf("outcome %+v: want restore.failed saying the backup read stalled", rec.Payload)
-	}
-	if got := e.objects(); got != before {
-		t.Fatalf("a restore whose metadata read stalled left objects: %s, before %s", got, before)
-	}
+	awaitStalled(t, e, done, before, d.free, "read of the backup's metadata hung")
 }
