@@ -2,9 +2,7 @@ package tests
 
 import (
 	"context"
-	"fmt"
 	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -27,23 +25,7 @@ func TestDRFailoverPageInChromium(t *testing.T) {
 		testsupport.Missing(t, "%s is missing (scripts/tool-chromium.sh installs it): %v", chromiumPath, err)
 	}
 	main, standby := drStartPool(t, "main", 1), drStartPool(t, "standby", 1)
-	cfg := filepath.Join(t.TempDir(), "xbr.yaml")
-	doc := fmt.Sprintf(`pools:
-  - {name: main, url: %q, username: root, password: "${XBR_TEST_MAIN_PASSWORD}"}
-  - {name: standby, url: %q, username: root, password: "${XBR_TEST_STANDBY_PASSWORD}"}
-jobs:
-  - name: dr
-    mode: replicate
-    pools: [main]
-    target: {pool: standby, sr: Local storage}
-    schedules:
-      - {name: hourly, cron: "0 * * * *", timezone: UTC, copy_retention: 1}
-`, main.url, standby.url)
-	if err := os.WriteFile(cfg, []byte(doc), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	env := []string{"XBR_TEST_MAIN_PASSWORD=" + main.pass, "XBR_TEST_STANDBY_PASSWORD=" + standby.pass}
-	s := startServe(t, env, "--config", cfg, "--data-dir", t.TempDir(), "--nats-listen", "127.0.0.1:0", "--http", "127.0.0.1:0")
+	s := serveDR(t, main, standby, 1, "")
 	line, ok := s.waitLog(t, "gateway listening", 30*time.Second)
 	if !ok {
 		t.Fatalf("no 'gateway listening' line:\n%s", s.output())

@@ -2,10 +2,7 @@ package tests
 
 import (
 	"context"
-	"fmt"
-	"os"
 	"os/exec"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -39,23 +36,7 @@ func TestConfirmedFailoverOfAnAmbiguousNameIsRefused(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	cfg := filepath.Join(t.TempDir(), "xbr.yaml")
-	doc := fmt.Sprintf(`pools:
-  - {name: main, url: %q, username: root, password: "${XBR_TEST_MAIN_PASSWORD}"}
-  - {name: standby, url: %q, username: root, password: "${XBR_TEST_STANDBY_PASSWORD}"}
-jobs:
-  - name: dr
-    mode: replicate
-    pools: [main]
-    target: {pool: standby, sr: Local storage}
-    schedules:
-      - {name: hourly, cron: "0 * * * *", timezone: UTC, copy_retention: 2}
-`, main.url, standby.url)
-	if err := os.WriteFile(cfg, []byte(doc), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	env := []string{"XBR_TEST_MAIN_PASSWORD=" + main.pass, "XBR_TEST_STANDBY_PASSWORD=" + standby.pass}
-	s := startServe(t, env, "--config", cfg, "--data-dir", t.TempDir(), "--nats-listen", "127.0.0.1:0", "--http", "127.0.0.1:0")
+	s := serveDR(t, main, standby, 2, "")
 	url := s.natsURL(t)
 	if out, errOut, code := xbr(t, ctx, nil, "run", "dr", "--wait", "--nats", url); code != 0 {
 		t.Fatalf("run dr: exit %d\n%s\n%s\nserver:\n%s", code, out, errOut, s.output())

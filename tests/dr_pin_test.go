@@ -3,9 +3,7 @@ package tests
 import (
 	"context"
 	"fmt"
-	"os"
 	"os/exec"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -32,23 +30,7 @@ func TestFailoverStartsTheConfirmedCopy(t *testing.T) {
 	if err := main.sim.SetPowerState(vm.Ref, "Halted"); err != nil { // no split brain to refuse
 		t.Fatal(err)
 	}
-	cfg := filepath.Join(t.TempDir(), "xbr.yaml")
-	doc := fmt.Sprintf(`pools:
-  - {name: main, url: %q, username: root, password: "${XBR_TEST_MAIN_PASSWORD}"}
-  - {name: standby, url: %q, username: root, password: "${XBR_TEST_STANDBY_PASSWORD}"}
-jobs:
-  - name: dr
-    mode: replicate
-    pools: [main]
-    target: {pool: standby, sr: Local storage}
-    schedules:
-      - {name: hourly, cron: "0 * * * *", timezone: UTC, copy_retention: 2}
-`, main.url, standby.url)
-	if err := os.WriteFile(cfg, []byte(doc), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	env := []string{"XBR_TEST_MAIN_PASSWORD=" + main.pass, "XBR_TEST_STANDBY_PASSWORD=" + standby.pass}
-	s := startServe(t, env, "--config", cfg, "--data-dir", t.TempDir(), "--nats-listen", "127.0.0.1:0", "--http", "127.0.0.1:0")
+	s := serveDR(t, main, standby, 2, "")
 	url := s.natsURL(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()

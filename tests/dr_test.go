@@ -80,10 +80,15 @@ func (p *drPool) copies(t *testing.T) []replicate.Copy {
 	return cs
 }
 
-// TestDisasterRecoveryThroughServe is issue 9's end-to-end case: xbr serve
-// as a real process with a main and a standby pool.
-func TestDisasterRecoveryThroughServe(t *testing.T) {
-	main, standby := drStartPool(t, "main", 2), drStartPool(t, "standby", 1)
+// serveDR starts xbr serve with the pools main and standby and one job,
+// dr, replicating main to standby's "Local storage" every hour with
+// copy_retention retention; option, when set, is one more line of the job
+// (e.g. "xapi_compression: gzip").
+func serveDR(t *testing.T, main, standby *drPool, retention int, option string) *server {
+	t.Helper()
+	if option != "" {
+		option = "    " + option + "\n"
+	}
 	cfg := filepath.Join(t.TempDir(), "xbr.yaml")
 	doc := fmt.Sprintf(`pools:
   - {name: main, url: %q, username: root, password: "${XBR_TEST_MAIN_PASSWORD}"}
@@ -93,15 +98,21 @@ jobs:
     mode: replicate
     pools: [main]
     target: {pool: standby, sr: Local storage}
-    xapi_compression: gzip
-    schedules:
-      - {name: hourly, cron: "0 * * * *", timezone: UTC, copy_retention: 1}
-`, main.url, standby.url)
+%s    schedules:
+      - {name: hourly, cron: "0 * * * *", timezone: UTC, copy_retention: %d}
+`, main.url, standby.url, option, retention)
 	if err := os.WriteFile(cfg, []byte(doc), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	env := []string{"XBR_TEST_MAIN_PASSWORD=" + main.pass, "XBR_TEST_STANDBY_PASSWORD=" + standby.pass}
-	s := startServe(t, env, "--config", cfg, "--data-dir", t.TempDir(), "--nats-listen", "127.0.0.1:0", "--http", "127.0.0.1:0")
+	return startServe(t, env, "--config", cfg, "--data-dir", t.TempDir(), "--nats-listen", "127.0.0.1:0", "--http", "127.0.0.1:0")
+}
+
+// TestDisasterRecoveryThroughServe is issue 9's end-to-end case: xbr serve
+// as a real process with a main and a standby pool.
+func TestDisasterRecoveryThroughServe(t *testing.T) {
+	main, standby := drStartPool(t, "main", 2), drStartPool(t, "standby", 1)
+	s := serveDR(t, main, standby, 1, "xapi_compression: gzip")
 	url := s.natsURL(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
