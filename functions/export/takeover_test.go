@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -14,16 +13,6 @@ import (
 	"xbr/shared/xapi/xapisim"
 )
 
-// stepClock is the clock of the run coordinator and the worker; the test
-// moves it on, as a suspended host finds when it resumes.
-type stepClock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func (c *stepClock) Now() time.Time      { c.mu.Lock(); defer c.mu.Unlock(); return c.now }
-func (c *stepClock) add(d time.Duration) { c.mu.Lock(); c.now = c.now.Add(d); c.mu.Unlock() }
-
 // TestExportTakenOverStops: the worker's host is suspended for 40 minutes
 // while it streams a VM's export; as it resumes, the job's next fire takes
 // the stale lock over and starts its own export of the job. The old run's
@@ -32,7 +21,7 @@ func (c *stepClock) add(d time.Duration) { c.mu.Lock(); c.now = c.now.Add(d); c.
 func TestExportTakenOverStops(t *testing.T) {
 	ctx := context.Background()
 	e := newEnv(t, 1, fmt.Sprintf(oneVMJob, "nightly", "local", "none", "none", 0), false)
-	clk := &stepClock{now: fireAt}
+	clk := testsupport.NewStepClock(fireAt)
 	coord, err := runs.New(ctx, e.conn, runs.Options{Now: clk.Now})
 	if err != nil {
 		t.Fatal(err)
@@ -49,7 +38,7 @@ func TestExportTakenOverStops(t *testing.T) {
 		info, err := st.Info(ctx)
 		return err == nil && info.State.Msgs > 0
 	})
-	clk.add(40 * time.Minute)
+	clk.Add(40 * time.Minute)
 	adm, err := coord.Admit(ctx, runs.Fire{RunID: "next-fire", Job: "nightly", Schedule: "daily", Mode: events.ModeFull,
 		FireTime: clk.Now(), Delivery: 1})
 	if err != nil || adm.Interrupted == nil || adm.Interrupted.ID != run {

@@ -3,7 +3,6 @@ package incremental_test
 import (
 	"context"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -14,16 +13,6 @@ import (
 	"xbr/shared/testsupport"
 )
 
-// stepClock is the clock of the run coordinator and the worker; the test
-// moves it on, as a suspended host finds when it resumes.
-type stepClock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func (c *stepClock) Now() time.Time      { c.mu.Lock(); defer c.mu.Unlock(); return c.now }
-func (c *stepClock) add(d time.Duration) { c.mu.Lock(); c.now = c.now.Add(d); c.mu.Unlock() }
-
 // TestIncrementalTakenOverStops: the worker's host is suspended for 40
 // minutes while it reads a VM's disks (8 MiB at rate_limit 2 MiB/s); as it
 // resumes, the job's next fire takes the stale lock over and starts its own
@@ -32,7 +21,7 @@ func (c *stepClock) add(d time.Duration) { c.mu.Lock(); c.now = c.now.Add(d); c.
 func TestIncrementalTakenOverStops(t *testing.T) {
 	ctx := context.Background()
 	fire := time.Date(2026, 12, 1, 2, 0, 0, 0, time.UTC)
-	clk := &stepClock{now: fire}
+	clk := testsupport.NewStepClock(fire)
 	var coord *runs.Coordinator
 	e := newEnvJob(t, "nbd", "enable", false, "", 1, "    rate_limit: 2MiB\n", func(d *incremental.Deps) {
 		var err error
@@ -51,7 +40,7 @@ func TestIncrementalTakenOverStops(t *testing.T) {
 		info, err := st.Info(ctx)
 		return err == nil && info.State.Msgs > 0
 	})
-	clk.add(40 * time.Minute)
+	clk.Add(40 * time.Minute)
 	adm, err := coord.Admit(ctx, runs.Fire{RunID: "next-fire", Job: "incr", Schedule: "nightly", Mode: events.ModeIncremental,
 		FireTime: clk.Now(), Delivery: 1})
 	if err != nil || adm.Interrupted == nil || adm.Interrupted.ID != id {

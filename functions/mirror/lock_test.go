@@ -20,20 +20,33 @@ import (
 	"xbr/shared/testsupport"
 )
 
-// clock is the time of the run coordinator: a slow link, played fast.
-type clock struct {
-	mu  sync.Mutex
-	now time.Time
+// clockedWorld is a world on a dir target whose source remote "nfs" is
+// wrap's and whose run coordinator and mirror functions keep clk's time (a
+// slow link or a suspended host, played fast).
+func clockedWorld(t *testing.T, clk *testsupport.StepClock, wrap func(remote.Remote) remote.Remote) (*world, *runs.Coordinator) {
+	t.Helper()
+	ctx := context.Background()
+	w := newWorldOpen(t, "dir", "", func(ctx context.Context, c config.Remote) (remote.Remote, error) {
+		r, err := serve.OpenRemote(ctx, c)
+		if err != nil || c.Name != "nfs" {
+			return r, err
+		}
+		return wrap(r), nil
+	})
+	coord, err := runs.New(ctx, testsupport.StartNATS(t), runs.Options{Now: clk.Now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := mirror.Deps{Config: w.cfg, Repos: w.repos, Runs: coord, Now: clk.Now}
+	w.planner, w.worker, w.runner = mirror.NewPlanner(d), mirror.NewWorker(d), mirror.NewRunner(d)
+	return w, coord
 }
-
-func (c *clock) Now() time.Time      { c.mu.Lock(); defer c.mu.Unlock(); return c.now }
-func (c *clock) add(d time.Duration) { c.mu.Lock(); c.now = c.now.Add(d); c.mu.Unlock() }
 
 // slowLink is a source remote each of whose chunk reads takes 5 minutes
 // (the clock's); at the 8th, another fire of the job comes.
 type slowLink struct {
 	remote.Remote
-	clock *clock
+	clock *testsupport.StepClock
 	mu    sync.Mutex
 	armed bool
 	reads int
@@ -43,7 +56,7 @@ type slowLink struct {
 func (s *slowLink) Open(ctx context.Context, key string) (io.ReadCloser, error) {
 	s.mu.Lock()
 	if s.armed && strings.HasPrefix(key, repo.Root+"/chunks/") {
-		s.clock.add(5 * time.Minute)
+		s.clock.Add(5 * time.Minute)
 		if s.reads++; s.reads == 8 {
 			s.fire()
 		}
@@ -60,22 +73,12 @@ func (s *slowLink) Open(ctx context.Context, key string) (io.ReadCloser, error) 
 // mirror of the same VM.
 func TestMirrorKeepsRunLockWhileCopyingAPoint(t *testing.T) {
 	ctx := context.Background()
-	clk := &clock{now: at(11)}
+	clk := testsupport.NewStepClock(at(11))
 	var src *slowLink
-	w := newWorldOpen(t, "dir", "", func(ctx context.Context, c config.Remote) (remote.Remote, error) {
-		r, err := serve.OpenRemote(ctx, c)
-		if err != nil || c.Name != "nfs" {
-			return r, err
-		}
+	w, coord := clockedWorld(t, clk, func(r remote.Remote) remote.Remote {
 		src = &slowLink{Remote: r, clock: clk}
-		return src, nil
+		return src
 	})
-	coord, err := runs.New(ctx, testsupport.StartNATS(t), runs.Options{Now: clk.Now})
-	if err != nil {
-		t.Fatal(err)
-	}
-	d := mirror.Deps{Config: w.cfg, Repos: w.repos, Runs: coord, Now: clk.Now}
-	w.planner, w.worker, w.runner = mirror.NewPlanner(d), mirror.NewWorker(d), mirror.NewRunner(d)
 	repotest.WritePoint(t, w.src, repotest.VMA, at(0), repotest.DiskImage(5, 12*repotest.ChunkSize))
 
 	var adm runs.Admission
@@ -105,7 +108,7 @@ func TestMirrorKeepsRunLockWhileCopyingAPoint(t *testing.T) {
 // another fire of the job comes.
 type suspendedLink struct {
 	remote.Remote
-	clock *clock
+	clock *testsupport.StepClock
 	mu    sync.Mutex
 	armed bool
 	fire  func()
@@ -115,7 +118,7 @@ func (s *suspendedLink) Open(ctx context.Context, key string) (io.ReadCloser, er
 	s.mu.Lock()
 	if s.armed && strings.HasPrefix(key, repo.Root+"/chunks/") {
 		s.armed = false
-		s.clock.add(40 * time.Minute)
+		s.clock.Add(40 * time.Minute)
 		s.fire()
 	}
 	s.mu.Unlock()
@@ -131,22 +134,12 @@ func (s *suspendedLink) Open(ctx context.Context, key string) (io.ReadCloser, er
 // target (the new run does that), and it must say it failed and why.
 func TestMirrorTakenOverStops(t *testing.T) {
 	ctx := context.Background()
-	clk := &clock{now: at(11)}
+	clk := testsupport.NewStepClock(at(11))
 	var src *suspendedLink
-	w := newWorldOpen(t, "dir", "", func(ctx context.Context, c config.Remote) (remote.Remote, error) {
-		r, err := serve.OpenRemote(ctx, c)
-		if err != nil || c.Name != "nfs" {
-			return r, err
-		}
+	w, coord := clockedWorld(t, clk, func(r remote.Remote) remote.Remote {
 		src = &suspendedLink{Remote: r, clock: clk}
-		return src, nil
+		return src
 	})
-	coord, err := runs.New(ctx, testsupport.StartNATS(t), runs.Options{Now: clk.Now})
-	if err != nil {
-		t.Fatal(err)
-	}
-	d := mirror.Deps{Config: w.cfg, Repos: w.repos, Runs: coord, Now: clk.Now}
-	w.planner, w.worker, w.runner = mirror.NewPlanner(d), mirror.NewWorker(d), mirror.NewRunner(d)
 	for i := range 2 {
 		repotest.WritePoint(t, w.src, repotest.VMA, at(i), image(repotest.VMA, i))
 	}

@@ -3,7 +3,6 @@ package replicate_test
 import (
 	"context"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -13,16 +12,6 @@ import (
 	"xbr/shared/testsupport"
 	"xbr/shared/xapi/xapisim"
 )
-
-// stepClock is the clock of the run coordinator and the worker; the test
-// moves it on, as a suspended host finds when it resumes.
-type stepClock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func (c *stepClock) Now() time.Time      { c.mu.Lock(); defer c.mu.Unlock(); return c.now }
-func (c *stepClock) add(d time.Duration) { c.mu.Lock(); c.now = c.now.Add(d); c.mu.Unlock() }
 
 // TestReplicateTakenOverStops: the worker's host is suspended for 40
 // minutes while it streams a VM to the standby pool (an 8 KiB XVA at 2 KiB/s);
@@ -34,7 +23,7 @@ func TestReplicateTakenOverStops(t *testing.T) {
 	ctx := context.Background()
 	h := newDRHarness(t)
 	fire := time.Date(2026, 12, 1, 2, 0, 0, 0, time.UTC)
-	clk := &stepClock{now: fire}
+	clk := testsupport.NewStepClock(fire)
 	coord, err := runs.New(ctx, h.conn, runs.Options{Now: clk.Now})
 	if err != nil {
 		t.Fatal(err)
@@ -61,7 +50,7 @@ func TestReplicateTakenOverStops(t *testing.T) {
 		t.Fatal(err)
 	}
 	testsupport.Eventually(t, 30*time.Second, "the VM to stream", func() bool { return h.main.sim.Requests()["/export"] > 0 })
-	clk.add(40 * time.Minute)
+	clk.Add(40 * time.Minute)
 	adm, err := coord.Admit(ctx, runs.Fire{RunID: "next-fire", Job: "dr", Schedule: "hourly", Mode: events.ModeReplicate,
 		FireTime: clk.Now(), Delivery: 1})
 	if err != nil || adm.Interrupted == nil || adm.Interrupted.ID != "run-1" {
